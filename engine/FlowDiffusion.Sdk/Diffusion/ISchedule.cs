@@ -4,6 +4,7 @@ namespace FlowDiffusion.Sdk.Diffusion;
 /// A configured scheduler as a value on a graph edge: immutable, it hands each sampling loop a fresh
 /// <see cref="IScheduler"/> whose timesteps are already set.
 /// </summary>
+[PortType("SCHEDULE", "#4dd0e1")]
 public interface ISchedule
 {
     /// <summary>The user-facing scheduler name, e.g. <c>euler</c>.</summary>

@@ -1,0 +1,38 @@
+using FlowDiffusion.Sdk.Values;
+using Microsoft.Extensions.Logging;
+
+namespace FlowDiffusion.Sdk;
+
+/// <summary>What the engine gives a node while it executes.</summary>
+public interface INodeContext
+{
+    /// <summary>The node's id in the workflow.</summary>
+    string NodeId { get; }
+
+    /// <summary>The id of the run this execution belongs to.</summary>
+    string RunId { get; }
+
+    /// <summary>A logger scoped to this node.</summary>
+    ILogger Logger { get; }
+
+    /// <summary>Host services (model session cache, output folder, …) a node may ask for by type.</summary>
+    IServiceProvider Services { get; }
+
+    /// <summary>Where files written by this run go (absolute path; it exists).</summary>
+    string OutputDirectory { get; }
+
+    /// <summary>The folder relative paths in parameters (models, images) are resolved against.</summary>
+    string WorkingDirectory { get; }
+
+    /// <summary>Reports progress; the CLI, the editor and the API show it.</summary>
+    /// <param name="progress">How far the node is.</param>
+    void ReportProgress(NodeProgress progress);
+
+    /// <summary>Publishes a preview image (e.g. decoded latents of the current step).</summary>
+    /// <param name="preview">The preview; batch item 0 is shown.</param>
+    void ReportPreview(Image preview);
+
+    /// <summary>Announces a file the node wrote, so run results and the API can list it.</summary>
+    /// <param name="path">The absolute path of the file.</param>
+    void ReportOutputFile(string path);
+}

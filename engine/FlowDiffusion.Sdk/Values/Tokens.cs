@@ -1,0 +1,9 @@
+namespace FlowDiffusion.Sdk.Values;
+
+/// <summary>
+/// A tokenized prompt: one or more fixed-length windows whose encodings are concatenated along the sequence.
+/// </summary>
+/// <param name="Text">The prompt as written (weights syntax included).</param>
+/// <param name="Chunks">The windows, at least one.</param>
+[PortType("TOKENS", "#b39ddb")]
+public sealed record Tokens(string Text, IReadOnlyList<TokenChunk> Chunks);
