@@ -1,0 +1,221 @@
+using FlowDiffusion.Sdk.Diffusion;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// A diffusers ONNX UNet (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c> → <c>out_sample</c>), fed in
+/// float32 and converted to whatever the export declares: fp16 sample and hidden states, and a timestep that is
+/// int64 [B] (older exports), float32 or float16 [B], or a float32 scalar (optimum ≥ 1.24).
+/// </summary>
+/// <remarks>
+/// Input and output buffers are pinned and reused while the shapes stay the same, so a sampling loop allocates
+/// once. Calls on one instance are serialised; the session itself is leased from the cache for each call.
+/// </remarks>
+public sealed class UNet : IDisposable
+{
+    private static readonly TensorElementType[] FloatTypes = [TensorElementType.Float, TensorElementType.Float16];
+    private static readonly string[] InputNames = ["sample", "timestep", "encoder_hidden_states"];
+
+    private readonly ModelSession _model;
+    private readonly DeclaredTensor _sample;
+    private readonly DeclaredTensor _timestep;
+    private readonly DeclaredTensor _hiddenStates;
+    private readonly DeclaredTensor _output;
+    private readonly string[] _outputNames;
+    private readonly object _gate = new();
+    private StepBuffers? _buffers;
+
+    private UNet(ModelSession model)
+    {
+        _model = model;
+        var signature = model.Signature;
+        _sample = signature.Input("sample", FloatTypes, 4);
+        _timestep = signature.Input("timestep", [TensorElementType.Int64, TensorElementType.Float, TensorElementType.Float16, TensorElementType.Int32], 0, 1);
+        _hiddenStates = signature.Input("encoder_hidden_states", FloatTypes, 3);
+        _output = signature.Output(["out_sample"], FloatTypes, 4);
+        _outputNames = [_output.Name];
+    }
+
+    /// <summary>Opens the UNet at <paramref name="modelPath"/> through <paramref name="cache"/> and checks its inputs.</summary>
+    /// <param name="cache">The host's session cache.</param>
+    /// <param name="modelPath">Usually <c>unet/model.onnx</c> of a model folder.</param>
+    /// <param name="options">Session options; CPU when omitted.</param>
+    /// <exception cref="ModelMismatchException">An input is missing or has an unsupported type or rank.</exception>
+    public static UNet Open(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options = null) =>
+        new(new ModelSession(cache, modelPath, options, "UNet"));
+
+    /// <summary>The model file.</summary>
+    public string ModelPath => _model.ModelPath;
+
+    /// <summary>Input channels: 4, or 9 for an inpainting UNet (latents + mask + masked-image latents); 4 when the export leaves it dynamic.</summary>
+    public int InChannels => _sample.Fixed(1) ?? 4;
+
+    /// <summary>Output channels (4 for SD 1.x, inpainting included).</summary>
+    public int OutChannels => _output.Fixed(1) ?? 4;
+
+    /// <summary>The element type the export declares for <c>sample</c> (float32 or float16).</summary>
+    public TensorElementType SampleType => _sample.ElementType;
+
+    /// <summary>The element type the export declares for <c>timestep</c>.</summary>
+    public TensorElementType TimestepType => _timestep.ElementType;
+
+    /// <summary>Whether the export takes one scalar timestep for the whole batch.</summary>
+    public bool TimestepIsScalar => _timestep.Rank == 0;
+
+    /// <summary>Total time spent inside ONNX Runtime's <c>Run</c> for this model.</summary>
+    public TimeSpan RunTime => _model.RunTime;
+
+    /// <summary>The number of model evaluations.</summary>
+    public int RunCount => _model.RunCount;
+
+    /// <summary>
+    /// Predicts the noise (or v) for a batch of latents.
+    /// </summary>
+    /// <param name="sample">The scaled model input, [B, C, h, w] with C = <see cref="InChannels"/>.</param>
+    /// <param name="shape">The shape of <paramref name="sample"/>.</param>
+    /// <param name="timesteps">One timestep per batch item, or a single one for all; fractional values are truncated for integer exports, as diffusers' numpy cast does.</param>
+    /// <param name="encoderHiddenStates">The text conditioning, [B, tokens, width].</param>
+    /// <param name="tokens">The sequence length of <paramref name="encoderHiddenStates"/> (77 per prompt window).</param>
+    /// <param name="prediction">Receives the output, [B, <see cref="OutChannels"/>, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        ReadOnlySpan<float> sample,
+        LatentShape shape,
+        ReadOnlySpan<float> timesteps,
+        ReadOnlySpan<float> encoderHiddenStates,
+        int tokens,
+        Span<float> prediction,
+        CancellationToken cancellationToken = default)
+    {
+        if (sample.Length != shape.Length)
+        {
+            throw new ArgumentException($"The sample has {sample.Length} values but shape {shape} needs {shape.Length}.", nameof(sample));
+        }
+        if (_sample.Fixed(1) is { } channels && channels != shape.Channels)
+        {
+            throw new ArgumentException($"The UNet '{ModelPath}' takes {channels}-channel samples, not {shape}.", nameof(shape));
+        }
+        if (timesteps.Length != 1 && timesteps.Length != shape.Batch)
+        {
+            throw new ArgumentException($"Give one timestep per batch item ({shape.Batch}) or one for all, not {timesteps.Length}.", nameof(timesteps));
+        }
+        if (tokens <= 0 || encoderHiddenStates.Length == 0 || encoderHiddenStates.Length % (shape.Batch * tokens) != 0)
+        {
+            throw new ArgumentException($"The hidden states ({encoderHiddenStates.Length} values) are not [{shape.Batch}, {tokens}, width].", nameof(encoderHiddenStates));
+        }
+        var outputLength = shape.Batch * OutChannels * shape.Height * shape.Width;
+        if (prediction.Length != outputLength)
+        {
+            throw new ArgumentException($"The prediction buffer holds {prediction.Length} values; [{shape.Batch}, {OutChannels}, {shape.Height}, {shape.Width}] needs {outputLength}.", nameof(prediction));
+        }
+        var width = encoderHiddenStates.Length / (shape.Batch * tokens);
+
+        lock (_gate)
+        {
+            var timestepShape = TimestepShape(timesteps, shape.Batch);
+            var buffers = Buffers(shape, timestepShape, tokens, width);
+            buffers.Sample.Write(sample);
+            buffers.HiddenStates.Write(encoderHiddenStates);
+            WriteTimesteps(buffers.Timestep, timesteps, shape.Batch);
+            _model.Run(InputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
+            buffers.Output.CopyTo(prediction);
+        }
+    }
+
+    /// <summary>Predicts into a new array; see the span overload.</summary>
+    public float[] Predict(
+        ReadOnlySpan<float> sample,
+        LatentShape shape,
+        ReadOnlySpan<float> timesteps,
+        ReadOnlySpan<float> encoderHiddenStates,
+        int tokens,
+        CancellationToken cancellationToken = default)
+    {
+        var prediction = new float[shape.Batch * OutChannels * shape.Height * shape.Width];
+        Predict(sample, shape, timesteps, encoderHiddenStates, tokens, prediction, cancellationToken);
+        return prediction;
+    }
+
+    /// <summary>Frees the reused buffers; the session stays in the cache.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _buffers?.Dispose();
+            _buffers = null;
+        }
+    }
+
+    // The timestep tensor's shape: [] for a scalar export, [1] for exports fixed at one, else [B].
+    private long[] TimestepShape(ReadOnlySpan<float> timesteps, int batch)
+    {
+        var shared = timesteps.Length == 1 || !timesteps.ContainsAnyExcept(timesteps[0]);
+        if (_timestep.Rank == 0 || _timestep.Fixed(0) == 1)
+        {
+            if (!shared)
+            {
+                throw _model.Signature.Mismatch(
+                    $"one timestep per batch item (the batch has different timesteps), but 'timestep' is declared as {_timestep}");
+            }
+            return _timestep.Rank == 0 ? [] : [1];
+        }
+        return [batch];
+    }
+
+    private static void WriteTimesteps(PinnedTensor tensor, ReadOnlySpan<float> timesteps, int batch)
+    {
+        var count = tensor.Shape.Length == 0 ? 1 : (int)tensor.Shape[0];
+        Span<float> values = stackalloc float[Math.Min(count, 64)];
+        if (count > values.Length)
+        {
+            values = new float[count];
+        }
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = timesteps.Length == 1 ? timesteps[0] : timesteps[Math.Min(i, batch - 1)];
+        }
+        tensor.Write(values);
+    }
+
+    private StepBuffers Buffers(LatentShape shape, long[] timestepShape, int tokens, int width)
+    {
+        long[] sampleShape = [shape.Batch, shape.Channels, shape.Height, shape.Width];
+        long[] hiddenShape = [shape.Batch, tokens, width];
+        if (_buffers is { } current
+            && current.Sample.Fits(_sample.ElementType, sampleShape)
+            && current.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
+            && current.Timestep.Fits(_timestep.ElementType, timestepShape))
+        {
+            return current;
+        }
+        _buffers?.Dispose();
+        _buffers = null;
+        long[] outputShape = [shape.Batch, OutChannels, shape.Height, shape.Width];
+        _buffers = new StepBuffers(
+            new PinnedTensor(_sample.ElementType, sampleShape),
+            new PinnedTensor(_timestep.ElementType, timestepShape),
+            new PinnedTensor(_hiddenStates.ElementType, hiddenShape),
+            new PinnedTensor(_output.ElementType, outputShape));
+        return _buffers;
+    }
+
+    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output) : IDisposable
+    {
+        public PinnedTensor Sample { get; } = sample;
+        public PinnedTensor Timestep { get; } = timestep;
+        public PinnedTensor HiddenStates { get; } = hiddenStates;
+        public PinnedTensor Output { get; } = output;
+        public OrtValue[] Inputs { get; } = [sample.Value, timestep.Value, hiddenStates.Value];
+        public OrtValue[] Outputs { get; } = [output.Value];
+
+        public void Dispose()
+        {
+            Sample.Dispose();
+            Timestep.Dispose();
+            HiddenStates.Dispose();
+            Output.Dispose();
+        }
+    }
+}
