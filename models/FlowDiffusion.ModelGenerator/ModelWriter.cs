@@ -15,7 +15,7 @@ public static class ModelWriter
     public const string ManifestName = "manifest.json";
 
     /// <summary>The shipped model folders by name.</summary>
-    public static IReadOnlyList<string> ShippedModels { get; } = ["analytic-sd", "analytic-sd-inpaint"];
+    public static IReadOnlyList<string> ShippedModels { get; } = ["analytic-sd", "analytic-sd-inpaint", "tiny-sd"];
 
     /// <summary>Writes an analytic model (closed-form outputs) of the given variant into <paramref name="folder"/>.</summary>
     public static void WriteAnalytic(string folder, AnalyticVariant variant) => AnalyticModel.Build(variant).WriteTo(folder);
