@@ -70,6 +70,9 @@ public sealed class UNet : IDisposable
     /// <summary>The number of model evaluations.</summary>
     public int RunCount => _model.RunCount;
 
+    /// <summary>How many times step buffers were allocated: once per distinct input shape in a row.</summary>
+    internal int BufferAllocations { get; private set; }
+
     /// <summary>
     /// Predicts the noise (or v) for a batch of latents.
     /// </summary>
@@ -193,6 +196,7 @@ public sealed class UNet : IDisposable
         _buffers?.Dispose();
         _buffers = null;
         long[] outputShape = [shape.Batch, OutChannels, shape.Height, shape.Width];
+        BufferAllocations++;
         _buffers = new StepBuffers(
             new PinnedTensor(_sample.ElementType, sampleShape),
             new PinnedTensor(_timestep.ElementType, timestepShape),

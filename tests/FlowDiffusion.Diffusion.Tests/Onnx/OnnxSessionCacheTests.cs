@@ -1,0 +1,183 @@
+using Xunit;
+using FlowDiffusion.Diffusion.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FlowDiffusion.Diffusion.Tests.Onnx;
+
+public sealed class OnnxSessionCacheTests(AnalyticModels models) : IClassFixture<AnalyticModels>
+{
+    private string Decoder => Path.Combine(models.Default, "vae_decoder", "model.onnx");
+
+    [Fact]
+    public void Second_acquire_returns_the_cached_session_and_loads_once()
+    {
+        using var cache = new OnnxSessionCache();
+        var loaded = new List<OnnxSessionEvent>();
+        cache.Loaded += (_, e) => loaded.Add(e);
+
+        InferenceSession first;
+        using (var lease = cache.Acquire(Decoder))
+        {
+            first = lease.Session;
+        }
+        using var second = cache.Acquire(Decoder);
+
+        Assert.Same(first, second.Session);
+        var load = Assert.Single(loaded);
+        Assert.Equal(Path.GetFullPath(Decoder), load.ModelPath);
+        Assert.Equal(new FileInfo(Decoder).Length, load.Bytes);
+        Assert.True(load.Elapsed > TimeSpan.Zero);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void Different_options_get_their_own_session_and_equal_options_share_one()
+    {
+        using var cache = new OnnxSessionCache();
+
+        using var defaults = cache.Acquire(Decoder, new OnnxSessionOptions());
+        using var sameSpelledDifferently = cache.Acquire(Decoder, new OnnxSessionOptions("CPUExecutionProvider"));
+        using var oneThread = cache.Acquire(Decoder, new OnnxSessionOptions(IntraOpThreads: 1));
+
+        Assert.Same(defaults.Session, sameSpelledDifferently.Session);
+        Assert.NotSame(defaults.Session, oneThread.Session);
+        Assert.Equal(2, cache.Count);
+    }
+
+    [Fact]
+    public void Over_budget_the_least_recently_used_idle_session_is_unloaded()
+    {
+        var (a, b, c) = (models.LoneCopy(Decoder, "lru-a"), models.LoneCopy(Decoder, "lru-b"), models.LoneCopy(Decoder, "lru-c"));
+        var size = new FileInfo(a).Length;
+        using var cache = new OnnxSessionCache(budgetBytes: 2 * size);
+        var unloaded = new List<string>();
+        cache.Unloaded += (_, e) => unloaded.Add(e.ModelPath);
+
+        cache.Acquire(a).Dispose();
+        cache.Acquire(b).Dispose();
+        cache.Acquire(a).Dispose(); // a is now more recent than b
+        cache.Acquire(c).Dispose();
+
+        Assert.Equal([b], unloaded);
+        Assert.Equal(2 * size, cache.LoadedBytes);
+    }
+
+    [Fact]
+    public void A_leased_session_is_never_unloaded_even_over_budget()
+    {
+        var (a, b, c) = (models.LoneCopy(Decoder, "lease-a"), models.LoneCopy(Decoder, "lease-b"), models.LoneCopy(Decoder, "lease-c"));
+        var size = new FileInfo(a).Length;
+        using var cache = new OnnxSessionCache(budgetBytes: size);
+        var unloaded = new List<string>();
+        cache.Unloaded += (_, e) => unloaded.Add(e.ModelPath);
+
+        var leaseA = cache.Acquire(a);
+        using (cache.Acquire(b))
+        {
+            Assert.Empty(unloaded);
+            Assert.Equal(2 * size, cache.LoadedBytes);
+        }
+
+        // b was returned and is the only idle session: it goes, a stays and still runs.
+        Assert.Equal([b], unloaded);
+        Assert.Equal(Decode(leaseA.Session), Decode(leaseA.Session));
+
+        leaseA.Dispose();
+        Assert.Equal([b], unloaded);
+
+        cache.Acquire(c).Dispose();
+        Assert.Equal([b, a], unloaded);
+    }
+
+    [Fact]
+    public void Trim_unloads_idle_sessions_and_keeps_leased_ones()
+    {
+        var (a, b) = (models.LoneCopy(Decoder, "trim-a"), models.LoneCopy(Decoder, "trim-b"));
+        using var cache = new OnnxSessionCache();
+        var unloaded = new List<OnnxSessionEvent>();
+        cache.Unloaded += (_, e) => unloaded.Add(e);
+
+        using var held = cache.Acquire(a);
+        cache.Acquire(b).Dispose();
+        cache.Trim();
+
+        var gone = Assert.Single(unloaded);
+        Assert.Equal(b, gone.ModelPath);
+        Assert.Equal(new FileInfo(b).Length, gone.Bytes);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void Lowering_the_budget_unloads_idle_sessions_at_once()
+    {
+        using var cache = new OnnxSessionCache();
+        var unloaded = 0;
+        cache.Unloaded += (_, _) => unloaded++;
+        cache.Acquire(Decoder).Dispose();
+
+        cache.BudgetBytes = 0;
+
+        Assert.Equal(1, unloaded);
+        Assert.Equal(0, cache.LoadedBytes);
+    }
+
+    [Fact]
+    public void Concurrent_acquires_of_one_model_load_it_once()
+    {
+        using var cache = new OnnxSessionCache();
+        var loads = 0;
+        cache.Loaded += (_, _) => Interlocked.Increment(ref loads);
+
+        var sessions = new InferenceSession[8];
+        Parallel.For(0, sessions.Length, i =>
+        {
+            using var lease = cache.Acquire(Decoder);
+            sessions[i] = lease.Session;
+        });
+
+        Assert.Equal(1, loads);
+        Assert.All(sessions, s => Assert.Same(sessions[0], s));
+    }
+
+    [Fact]
+    public void Footprint_counts_external_data_beside_the_model()
+    {
+        var model = models.LoneCopy(Decoder, "external");
+        File.WriteAllBytes(Path.Combine(Path.GetDirectoryName(model)!, "model.onnx_data"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(Path.GetDirectoryName(model)!, "config.json"), new byte[50]);
+        using var cache = new OnnxSessionCache();
+
+        using var lease = cache.Acquire(model);
+
+        Assert.Equal(new FileInfo(model).Length + 1000, lease.EstimatedBytes);
+    }
+
+    [Fact]
+    public void Missing_model_file_error_names_the_file()
+    {
+        using var cache = new OnnxSessionCache();
+        var missing = Path.Combine(models.Root, "nowhere", "model.onnx");
+
+        var error = Assert.Throws<FileNotFoundException>(() => cache.Acquire(missing));
+
+        Assert.Equal(missing, error.FileName);
+        Assert.Contains(missing, error.Message);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Acquire_after_dispose_is_refused()
+    {
+        var cache = new OnnxSessionCache();
+        cache.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => cache.Acquire(Decoder));
+    }
+
+    private static float[] Decode(InferenceSession session)
+    {
+        using var latent = OrtValue.CreateTensorValueFromMemory(new float[] { 1f, 0f, 0f, 0f }, [1, 4, 1, 1]);
+        using var results = session.Run(new RunOptions(), ["latent_sample"], [latent], ["sample"]);
+        return results[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+}
