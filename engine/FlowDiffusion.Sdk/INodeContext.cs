@@ -18,6 +18,9 @@ public interface INodeContext
     /// <summary>Host services (model session cache, output folder, …) a node may ask for by type.</summary>
     IServiceProvider Services { get; }
 
+    /// <summary>Objects this node's plugin shares across runs (session caches and the like).</summary>
+    IResourceStore Resources { get; }
+
     /// <summary>Where files written by this run go (absolute path; it exists).</summary>
     string OutputDirectory { get; }
 

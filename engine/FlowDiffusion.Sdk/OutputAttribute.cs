@@ -9,4 +9,7 @@ public sealed class OutputAttribute : Attribute
 {
     /// <summary>What the output holds.</summary>
     public string Description { get; init; } = "";
+
+    /// <summary>The port type when it is narrower than the property's type (a property typed <see cref="object"/>, say).</summary>
+    public Type? Type { get; init; }
 }

@@ -1,0 +1,41 @@
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Values;
+using Microsoft.Extensions.Logging;
+
+namespace FlowDiffusion.Engine.Execution;
+
+/// <summary>The engine's <see cref="INodeContext"/>: forwards progress, previews and files to the run's event stream.</summary>
+internal sealed class NodeContext(
+    string runId,
+    string nodeId,
+    ILogger logger,
+    IServiceProvider services,
+    IResourceStore resources,
+    RunOptions options,
+    Action<RunEvent> publish,
+    Action<string> recordFile) : INodeContext
+{
+    public string NodeId => nodeId;
+
+    public string RunId => runId;
+
+    public ILogger Logger => logger;
+
+    public IServiceProvider Services => services;
+
+    public IResourceStore Resources => resources;
+
+    public string OutputDirectory => options.OutputDirectory;
+
+    public string WorkingDirectory => options.WorkingDirectory;
+
+    public void ReportProgress(NodeProgress progress) => publish(new NodeProgressed(runId, DateTimeOffset.UtcNow, nodeId, progress));
+
+    public void ReportPreview(Image preview) => publish(new NodePreviewed(runId, DateTimeOffset.UtcNow, nodeId, preview));
+
+    public void ReportOutputFile(string path)
+    {
+        recordFile(path);
+        publish(new OutputWritten(runId, DateTimeOffset.UtcNow, nodeId, path));
+    }
+}

@@ -1,0 +1,26 @@
+namespace FlowDiffusion.Engine.Execution;
+
+/// <summary>How one run executes.</summary>
+public sealed record RunOptions
+{
+    /// <summary>The run id (events, output folder); a new one when null.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>
+    /// The nodes whose outputs are wanted; only they and what they need execute. When empty, the output nodes
+    /// (image.save and other sinks) are the targets, or every node when the workflow has none.
+    /// </summary>
+    public IReadOnlyList<string> Targets { get; init; } = [];
+
+    /// <summary>How many nodes may execute at once (independent branches).</summary>
+    public int MaxConcurrency { get; init; } = 4;
+
+    /// <summary>Where nodes write files; created if missing.</summary>
+    public string OutputDirectory { get; init; } = "outputs";
+
+    /// <summary>The folder relative paths in parameters are resolved against.</summary>
+    public string WorkingDirectory { get; init; } = Environment.CurrentDirectory;
+
+    /// <summary>How long a cancelled node may take to stop before the run abandons it.</summary>
+    public TimeSpan CancellationGrace { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FlowDiffusion.Engine.Execution;
+
+/// <summary>
+/// Executes plans: only the nodes the targets need, independent branches concurrently up to a limit, outputs
+/// served from the shared <see cref="OutputCache"/> when type, version, parameters and upstream keys match.
+/// </summary>
+public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider services, ResourceStores resources, ILoggerFactory? loggers = null)
+{
+    private readonly ILoggerFactory _loggers = loggers ?? NullLoggerFactory.Instance;
+
+    /// <summary>The cache this executor reads and fills.</summary>
+    public OutputCache Cache => cache;
+
+    /// <summary>Per-plugin objects shared across runs.</summary>
+    public ResourceStores Resources => resources;
+
+    /// <summary>Host services handed to nodes.</summary>
+    public IServiceProvider Services => services;
+
+    /// <summary>Starts a run; read its events with <see cref="WorkflowRun.ReadEventsAsync"/> and await <see cref="WorkflowRun.Completion"/>.</summary>
+    /// <param name="plan">A validated plan.</param>
+    /// <param name="options">Targets, concurrency, folders.</param>
+    /// <param name="collectEvents">False when nobody reads the event stream (the events are then dropped).</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    public WorkflowRun Start(ExecutionPlan plan, RunOptions? options = null, bool collectEvents = true, CancellationToken cancellationToken = default)
+    {
+        options ??= new RunOptions();
+        var runId = options.RunId ?? Guid.NewGuid().ToString("n")[..12];
+        var channel = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = new WorkflowRun(runId, channel, cts);
+        var execution = new Execution(this, plan, options, runId, collectEvents ? channel.Writer : null, cts);
+        run.Completion = Task.Run(execution.RunAsync, CancellationToken.None);
+        return run;
+    }
+
+    /// <summary>Runs a plan to the end without reading events.</summary>
+    public Task<RunResult> RunAsync(ExecutionPlan plan, RunOptions? options = null, CancellationToken cancellationToken = default) =>
+        Start(plan, options, collectEvents: false, cancellationToken).Completion;
+
+    private sealed class Execution(WorkflowExecutor owner, ExecutionPlan plan, RunOptions options, string runId, ChannelWriter<RunEvent>? events, CancellationTokenSource cts)
+    {
+        private readonly IReadOnlyDictionary<string, object?>?[] _outputs = new IReadOnlyDictionary<string, object?>?[plan.Nodes.Count];
+        private readonly string?[] _keys = new string?[plan.Nodes.Count];
+        private readonly int[] _waiting = new int[plan.Nodes.Count];
+        private readonly NodeTiming?[] _timings = new NodeTiming?[plan.Nodes.Count];
+        private readonly List<string> _files = [];
+        private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency));
+        private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool[] _needed = [];
+        private int _inFlight;
+        private NodeExecutionException? _failure;
+
+        public async Task<RunResult> RunAsync()
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                _needed = Needed();
+                var order = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
+                Publish(new RunStarted(runId, DateTimeOffset.UtcNow, order));
+                Directory.CreateDirectory(options.OutputDirectory);
+                foreach (var node in plan.Nodes)
+                {
+                    if (!_needed[node.Index]) continue;
+                    _waiting[node.Index] = node.Inputs.Select(e => e.SourceIndex).Distinct().Count();
+                }
+                var roots = plan.Nodes.Where(n => _needed[n.Index] && _waiting[n.Index] == 0).Select(n => n.Index).ToList();
+                Interlocked.Add(ref _inFlight, roots.Count);
+                if (roots.Count == 0) _drained.TrySetResult();
+                foreach (var root in roots) Launch(root);
+                await _drained.Task.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _failure ??= new NodeExecutionException("-", "-", "-", e.Message, e);
+            }
+            return Finish(clock.Elapsed);
+        }
+
+        private RunResult Finish(TimeSpan elapsed)
+        {
+            var timings = _timings.Where(t => t is not null).Select(t => t!).ToList();
+            var outputs = plan.Nodes.Where(n => _outputs[n.Index] is not null).ToDictionary(n => n.Id, n => _outputs[n.Index]!);
+            List<string> files;
+            lock (_files) files = [.. _files];
+            RunResult result;
+            if (_failure is { } failure)
+            {
+                Publish(new RunFailed(runId, DateTimeOffset.UtcNow, failure.Message, failure.NodeId == "-" ? null : failure.NodeId));
+                result = new RunResult(runId, RunStatus.Failed, elapsed, timings, files, outputs, failure.Message, failure.NodeId == "-" ? null : failure.NodeId);
+            }
+            else if (cts.IsCancellationRequested || _needed.Where((n, i) => n && _outputs[i] is null).Any())
+            {
+                Publish(new RunCancelled(runId, DateTimeOffset.UtcNow));
+                result = new RunResult(runId, RunStatus.Cancelled, elapsed, timings, files, outputs, "the run was cancelled");
+            }
+            else
+            {
+                Publish(new RunFinished(runId, DateTimeOffset.UtcNow, elapsed, files));
+                result = new RunResult(runId, RunStatus.Completed, elapsed, timings, files, outputs);
+            }
+            events?.TryComplete();
+            return result;
+        }
+
+        private bool[] Needed()
+        {
+            var needed = new bool[plan.Nodes.Count];
+            IEnumerable<int> targets;
+            if (options.Targets.Count > 0)
+            {
+                targets = options.Targets.Select(id => plan.Find(id)?.Index
+                    ?? throw new ArgumentException($"target '{id}' is not a node of the workflow; its nodes are: {string.Join(", ", plan.Nodes.Select(n => n.Id))}"));
+            }
+            else
+            {
+                var sinks = plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index).ToList();
+                targets = sinks.Count > 0 ? sinks : plan.Nodes.Select(n => n.Index);
+            }
+            var stack = new Stack<int>(targets);
+            while (stack.Count > 0)
+            {
+                var index = stack.Pop();
+                if (needed[index]) continue;
+                needed[index] = true;
+                foreach (var edge in plan.Nodes[index].Inputs) stack.Push(edge.SourceIndex);
+            }
+            return needed;
+        }
+
+        private void Launch(int index) => _ = Task.Run(() => RunNodeAsync(index));
+
+        private async Task RunNodeAsync(int index)
+        {
+            var succeeded = false;
+            try
+            {
+                if (_failure is null && !cts.IsCancellationRequested)
+                {
+                    await ExecuteNodeAsync(plan.Nodes[index]).ConfigureAwait(false);
+                    succeeded = true;
+                }
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+            }
+            catch (NodeExecutionException e)
+            {
+                Fail(e);
+            }
+            catch (Exception e)
+            {
+                var node = plan.Nodes[index];
+                Fail(new NodeExecutionException(node.Id, node.Descriptor.Id, node.Descriptor.Plugin, e.Message, e));
+            }
+            finally
+            {
+                if (succeeded)
+                {
+                    foreach (var dependent in plan.Dependents[index])
+                    {
+                        if (!_needed[dependent] || Interlocked.Decrement(ref _waiting[dependent]) != 0) continue;
+                        Interlocked.Increment(ref _inFlight);
+                        Launch(dependent);
+                    }
+                }
+                if (Interlocked.Decrement(ref _inFlight) == 0) _drained.TrySetResult();
+            }
+        }
+
+        private void Fail(NodeExecutionException failure)
+        {
+            if (Interlocked.CompareExchange(ref _failure, failure, null) is null)
+            {
+                Publish(new NodeFailed(runId, DateTimeOffset.UtcNow, failure.NodeId, failure.NodeType, failure.Message));
+                cts.Cancel();
+            }
+        }
+
+        private async Task ExecuteNodeAsync(PlannedNode node)
+        {
+            var descriptor = node.Descriptor;
+            var key = _keys[node.Index] = CacheKey(node);
+            if (key is not null && owner.Cache.TryGet(key, out var cached))
+            {
+                _outputs[node.Index] = cached;
+                _timings[node.Index] = new NodeTiming(node.Id, descriptor.Id, TimeSpan.Zero, true);
+                Publish(new NodeCached(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
+                return;
+            }
+
+            var token = cts.Token;
+            await _gate.WaitAsync(token).ConfigureAwait(false);
+            try
+            {
+                token.ThrowIfCancellationRequested();
+                var instance = descriptor.CreateInstance();
+                foreach (var (parameter, value) in node.Parameters)
+                    parameter.Property.SetValue(instance, value is Array array ? array.Clone() : value);
+                foreach (var edge in node.Inputs)
+                    edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
+
+                Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), options, Publish, RecordFile);
+                var clock = Stopwatch.StartNew();
+                var task = instance.ExecuteAsync(context, token);
+                await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);
+                var elapsed = clock.Elapsed;
+
+                var values = new Dictionary<string, object?>(descriptor.Outputs.Count, StringComparer.Ordinal);
+                foreach (var output in descriptor.Outputs)
+                {
+                    var value = output.Property.GetValue(instance);
+                    if (!output.Type.IsInstance(value))
+                        throw new NodeExecutionException(node.Id, descriptor.Id, descriptor.Plugin,
+                            value is null ? $"output '{output.Name}' was not set (expected {output.Type.Name})"
+                                : $"output '{output.Name}' holds a {value.GetType().Name}, not the declared {output.Type.Name}");
+                    values[output.Name] = value;
+                }
+                _outputs[node.Index] = values;
+                if (key is not null) owner.Cache.Set(key, values);
+                _timings[node.Index] = new NodeTiming(node.Id, descriptor.Id, elapsed, false);
+                Publish(new NodeFinished(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id, elapsed));
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private async Task AwaitWithGraceAsync(PlannedNode node, Task task, CancellationToken token)
+        {
+            if (!task.IsCompleted)
+            {
+                var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await using (token.Register(() => cancelled.TrySetResult()))
+                {
+                    if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task &&
+                        await Task.WhenAny(task, Task.Delay(options.CancellationGrace, CancellationToken.None)).ConfigureAwait(false) != task)
+                    {
+                        // The node ignores cancellation: abandon it, and keep its eventual fault from going unobserved.
+                        _ = task.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                        owner._loggers.CreateLogger<WorkflowExecutor>().LogWarning(
+                            "Node '{Node}' ({Type}) did not stop within {Grace} after cancellation and was abandoned.", node.Id, node.Descriptor.Id, options.CancellationGrace);
+                        throw new OperationCanceledException(token);
+                    }
+                }
+            }
+            await task.ConfigureAwait(false);
+        }
+
+        private string? CacheKey(PlannedNode node)
+        {
+            if (!node.Descriptor.Deterministic) return null;
+            var builder = new StringBuilder(128);
+            builder.Append(node.Descriptor.Id).Append('@').Append(node.Descriptor.Version).Append('|').Append(node.ParameterFingerprint);
+            foreach (var edge in node.Inputs)
+            {
+                var upstream = _keys[edge.SourceIndex];
+                if (upstream is null) return null;
+                builder.Append('|').Append(edge.Port.Name).Append('=').Append(upstream).Append('.').Append(edge.Output.Name);
+            }
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString()), hash);
+            return Convert.ToHexString(hash);
+        }
+
+        private void RecordFile(string path)
+        {
+            lock (_files) _files.Add(path);
+        }
+
+        private void Publish(RunEvent item) => events?.TryWrite(item);
+    }
+}

@@ -1,0 +1,14 @@
+namespace FlowDiffusion.Engine.Workflows;
+
+/// <summary>Bounds on what a workflow file may be, so a hostile file cannot exhaust the host.</summary>
+public sealed record WorkflowLimits
+{
+    /// <summary>The largest accepted file, in bytes (default 1 MiB).</summary>
+    public int MaxBytes { get; init; } = 1 << 20;
+
+    /// <summary>The most nodes a workflow may have.</summary>
+    public int MaxNodes { get; init; } = 10_000;
+
+    /// <summary>The defaults.</summary>
+    public static WorkflowLimits Default { get; } = new();
+}

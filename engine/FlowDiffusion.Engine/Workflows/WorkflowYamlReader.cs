@@ -1,0 +1,401 @@
+using System.Globalization;
+using System.Text;
+using FlowDiffusion.Engine.Schema;
+using FlowDiffusion.Engine.Validation;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+using YamlDotNet.RepresentationModel;
+
+namespace FlowDiffusion.Engine.Workflows;
+
+/// <summary>
+/// Reads workflow YAML into a <see cref="Workflow"/>, reporting every structural problem at once with its line.
+/// Semantic checks against the node catalog are the <see cref="WorkflowValidator"/>'s job.
+/// </summary>
+public static class WorkflowYamlReader
+{
+    private static readonly string[] TopKeys = ["flowdiffusion", "name", "description", "inputs", "nodes", "editor"];
+    private static readonly string[] NodeKeys = ["node", "title", "in", "with"];
+    private static readonly string[] InputKeys = ["type", "default", "min", "max", "choices", "description", "kind"];
+
+    /// <summary>Reads a workflow file.</summary>
+    public static WorkflowLoadResult ReadFile(string path, WorkflowLimits? limits = null)
+    {
+        limits ??= WorkflowLimits.Default;
+        var info = new FileInfo(path);
+        if (!info.Exists)
+            return Fail($"workflow file not found: {Path.GetFullPath(path)}", path);
+        if (info.Length > limits.MaxBytes)
+            return Fail($"the file is {info.Length:N0} bytes; workflows are limited to {limits.MaxBytes:N0} bytes", path);
+        return Read(File.ReadAllText(path), path, limits);
+    }
+
+    /// <summary>Reads workflow YAML text.</summary>
+    /// <param name="text">The YAML.</param>
+    /// <param name="file">The file name used in diagnostics.</param>
+    /// <param name="limits">Size limits.</param>
+    public static WorkflowLoadResult Read(string text, string? file = null, WorkflowLimits? limits = null)
+    {
+        limits ??= WorkflowLimits.Default;
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > limits.MaxBytes)
+            return Fail($"the workflow is {bytes:N0} bytes; workflows are limited to {limits.MaxBytes:N0} bytes", file);
+
+        var diagnostics = new List<Diagnostic>();
+        if (!RefuseAnchors(text, file, diagnostics))
+            return new WorkflowLoadResult(null, diagnostics);
+
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            return new WorkflowLoadResult(null, [Diagnostic.Error($"malformed YAML: {Inner(e).Message}", null, At(e.Start), file)]);
+        }
+        if (stream.Documents.Count != 1)
+            return Fail(stream.Documents.Count == 0 ? "the file is empty; a workflow needs 'flowdiffusion: 1' and 'nodes:'" : "the file holds several YAML documents; a workflow is one", file);
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            return new WorkflowLoadResult(null, [Diagnostic.Error("a workflow is a mapping with 'flowdiffusion:', 'name:' and 'nodes:'", null, At(stream.Documents[0].RootNode.Start), file)]);
+
+        var reader = new Reader(file, diagnostics);
+        var workflow = reader.ReadWorkflow(root, limits);
+        return new WorkflowLoadResult(workflow, diagnostics);
+    }
+
+    private static Exception Inner(YamlException e) => e.InnerException is YamlException inner ? inner : e;
+
+    private static WorkflowLoadResult Fail(string message, string? file) => new(null, [Diagnostic.Error(message, null, null, file)]);
+
+    private static SourceLocation At(Mark mark) => new((int)mark.Line, (int)mark.Column);
+
+    // Anchors and aliases are refused outright: workflows never need them, and alias expansion is the classic YAML bomb.
+    private static bool RefuseAnchors(string text, string? file, List<Diagnostic> diagnostics)
+    {
+        try
+        {
+            var parser = new Parser(new StringReader(text));
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case AnchorAlias alias:
+                        diagnostics.Add(Diagnostic.Error($"YAML aliases (*{alias.Value}) are not allowed in workflows; write the value out", null, At(alias.Start), file));
+                        break;
+                    case NodeEvent { Anchor.IsEmpty: false } node:
+                        diagnostics.Add(Diagnostic.Error($"YAML anchors (&{node.Anchor.Value}) are not allowed in workflows; write the value out", null, At(node.Start), file));
+                        break;
+                }
+                if (diagnostics.Count >= 20) break;
+            }
+        }
+        catch (YamlException e)
+        {
+            diagnostics.Add(Diagnostic.Error($"malformed YAML: {Inner(e).Message}", null, At(e.Start), file));
+        }
+        return diagnostics.Count == 0;
+    }
+
+    private sealed class Reader(string? file, List<Diagnostic> diagnostics)
+    {
+        public Workflow? ReadWorkflow(YamlMappingNode root, WorkflowLimits limits)
+        {
+            string name = "", description = "";
+            int? format = null;
+            var inputs = new List<WorkflowInput>();
+            var nodes = new List<WorkflowNode>();
+            EditorLayout? editor = null;
+            var sawNodes = false;
+            foreach (var (keyNode, value) in root.Children)
+            {
+                var key = Key(keyNode);
+                switch (key)
+                {
+                    case "flowdiffusion":
+                        format = value is YamlScalarNode s && YamlScalars.Value(s) is long v ? (int)v : null;
+                        if (format != Workflow.FormatVersion)
+                            Error($"'flowdiffusion' must be {Workflow.FormatVersion} (the workflow format version this engine reads)", null, value);
+                        break;
+                    case "name":
+                        name = Text(value, "name") ?? "";
+                        break;
+                    case "description":
+                        description = Text(value, "description") ?? "";
+                        break;
+                    case "inputs":
+                        ReadInputs(value, inputs);
+                        break;
+                    case "nodes":
+                        sawNodes = true;
+                        ReadNodes(value, nodes, limits);
+                        break;
+                    case "editor":
+                        editor = ReadEditor(value);
+                        break;
+                    default:
+                        Error($"unknown top-level key '{key}'{DidYouMean(key, TopKeys)}; expected one of: {string.Join(", ", TopKeys)}", null, keyNode);
+                        break;
+                }
+            }
+            if (format is null && !root.Children.Any(c => Key(c.Key) == "flowdiffusion"))
+                Error($"missing 'flowdiffusion: {Workflow.FormatVersion}' (the format version) at the top of the file", null, root);
+            if (!sawNodes)
+                Error("missing 'nodes:'; a workflow needs at least one node", null, root);
+            return new Workflow(name, description, inputs, nodes, editor, file);
+        }
+
+        private void ReadInputs(YamlNode value, List<WorkflowInput> inputs)
+        {
+            if (value is YamlScalarNode { Value: null or "" }) return;
+            if (value is not YamlMappingNode map)
+            {
+                Error("'inputs' must map input names to their type, e.g. 'seed: { type: int, default: 1 }'", null, value);
+                return;
+            }
+            foreach (var (keyNode, body) in map.Children)
+            {
+                var name = Key(keyNode);
+                if (!IsName(name))
+                {
+                    Error($"input name '{name}' must start with a letter and hold only letters, digits, '_' or '-'", null, keyNode);
+                    continue;
+                }
+                if (body is not YamlMappingNode fields)
+                {
+                    Error($"input '{name}' must be a mapping with at least 'type:'", null, body);
+                    continue;
+                }
+                ParameterValueType? type = null;
+                object? @default = null;
+                double? min = null, max = null;
+                List<string>? choices = null;
+                string description = "";
+                string? kind = null;
+                foreach (var (fieldKey, fieldValue) in fields.Children)
+                {
+                    var field = Key(fieldKey);
+                    switch (field)
+                    {
+                        case "type":
+                            var typeName = Text(fieldValue, "type");
+                            type = typeName is null ? null : ValueTypes.Parse(typeName);
+                            if (type is null)
+                                Error($"input '{name}': unknown type '{typeName}'; use one of: {string.Join(", ", ValueTypes.Names)}", null, fieldValue);
+                            break;
+                        case "default":
+                            @default = Literal(fieldValue);
+                            break;
+                        case "min":
+                            min = Number(fieldValue, $"input '{name}': 'min'");
+                            break;
+                        case "max":
+                            max = Number(fieldValue, $"input '{name}': 'max'");
+                            break;
+                        case "choices":
+                            choices = Literal(fieldValue) is List<object?> list ? list.Select(x => Convert.ToString(x, CultureInfo.InvariantCulture) ?? "").ToList() : null;
+                            if (choices is null) Error($"input '{name}': 'choices' must be a list", null, fieldValue);
+                            break;
+                        case "description":
+                            description = Text(fieldValue, "description") ?? "";
+                            break;
+                        case "kind":
+                            kind = Text(fieldValue, "kind");
+                            break;
+                        default:
+                            Error($"input '{name}': unknown key '{field}'{DidYouMean(field, InputKeys)}; expected one of: {string.Join(", ", InputKeys)}", null, fieldKey);
+                            break;
+                    }
+                }
+                if (type is null && !fields.Children.Any(c => Key(c.Key) == "type"))
+                    Error($"input '{name}' needs a 'type:' ({string.Join(", ", ValueTypes.Names)})", null, keyNode);
+                inputs.Add(new WorkflowInput(name, type ?? ParameterValueType.String, @default, min, max, choices, description, kind, At(keyNode.Start)));
+            }
+        }
+
+        private void ReadNodes(YamlNode value, List<WorkflowNode> nodes, WorkflowLimits limits)
+        {
+            if (value is not YamlMappingNode map)
+            {
+                Error("'nodes' must map node ids to nodes, e.g. 'noise: { node: latent.noise, with: { seed: 1 } }'", null, value);
+                return;
+            }
+            if (map.Children.Count > limits.MaxNodes)
+            {
+                Error($"the workflow has {map.Children.Count:N0} nodes; the limit is {limits.MaxNodes:N0}", null, value);
+                return;
+            }
+            foreach (var (keyNode, body) in map.Children)
+            {
+                var id = Key(keyNode);
+                if (!IsName(id))
+                {
+                    Error($"node id '{id}' must start with a letter and hold only letters, digits, '_' or '-'", id, keyNode);
+                    continue;
+                }
+                if (body is not YamlMappingNode fields)
+                {
+                    Error("a node must be a mapping with 'node:' (its type), and optionally 'in:' and 'with:'", id, body);
+                    continue;
+                }
+                string? type = null, title = null;
+                var edges = new List<NodeEdge>();
+                var parameters = new List<NodeParameter>();
+                foreach (var (fieldKey, fieldValue) in fields.Children)
+                {
+                    var field = Key(fieldKey);
+                    switch (field)
+                    {
+                        case "node":
+                            type = Text(fieldValue, "node", id);
+                            break;
+                        case "title":
+                            title = Text(fieldValue, "title", id);
+                            break;
+                        case "in":
+                            ReadEdges(id, fieldValue, edges);
+                            break;
+                        case "with":
+                            ReadParameters(id, fieldValue, parameters);
+                            break;
+                        default:
+                            Error($"unknown key '{field}'{DidYouMean(field, NodeKeys)}; a node has: {string.Join(", ", NodeKeys)}", id, fieldKey);
+                            break;
+                    }
+                }
+                if (type is null)
+                    Error("missing 'node:' (the node type, e.g. 'node: clip.encode')", id, keyNode);
+                nodes.Add(new WorkflowNode(id, type ?? "", edges, parameters, At(keyNode.Start), title));
+            }
+        }
+
+        private void ReadEdges(string id, YamlNode value, List<NodeEdge> edges)
+        {
+            if (value is YamlScalarNode { Value: null or "" }) return;
+            if (value is not YamlMappingNode map)
+            {
+                Error("'in' must map input ports to 'node.output', e.g. 'in: { clip: model.clip }'", id, value);
+                return;
+            }
+            foreach (var (keyNode, source) in map.Children)
+            {
+                var port = Key(keyNode);
+                var text = source is YamlScalarNode s ? s.Value ?? "" : null;
+                var dot = text?.IndexOf('.') ?? -1;
+                if (text is null || dot <= 0 || dot == text.Length - 1)
+                {
+                    Error($"input '{port}': an edge is written 'node.output', not '{text ?? source.NodeType.ToString()}'" +
+                          (text is not null && text.StartsWith('$') ? "; workflow inputs ($name) go under 'with:'" : ""), id, source);
+                    continue;
+                }
+                edges.Add(new NodeEdge(port, text[..dot], text[(dot + 1)..], At(source.Start)));
+            }
+        }
+
+        private void ReadParameters(string id, YamlNode value, List<NodeParameter> parameters)
+        {
+            if (value is YamlScalarNode { Value: null or "" }) return;
+            if (value is not YamlMappingNode map)
+            {
+                Error("'with' must map parameter names to values, e.g. 'with: { seed: 42 }'", id, value);
+                return;
+            }
+            foreach (var (keyNode, literal) in map.Children)
+            {
+                var name = Key(keyNode);
+                ParameterValue parameter;
+                if (literal is YamlScalarNode { Style: ScalarStyle.Plain, Value: ['$', ..] reference })
+                    parameter = reference.StartsWith("$$", StringComparison.Ordinal) ? new LiteralValue(reference[1..]) : new InputReference(reference[1..]);
+                else
+                    parameter = new LiteralValue(Literal(literal));
+                parameters.Add(new NodeParameter(name, parameter, At(literal.Start)));
+            }
+        }
+
+        private EditorLayout? ReadEditor(YamlNode value)
+        {
+            if (value is not YamlMappingNode map)
+            {
+                Error("'editor' must be a mapping (positions, viewport)", null, value);
+                return null;
+            }
+            var positions = new List<KeyValuePair<string, NodePosition>>();
+            (double, double, double)? viewport = null;
+            foreach (var (keyNode, body) in map.Children)
+            {
+                switch (Key(keyNode))
+                {
+                    case "positions" when body is YamlMappingNode entries:
+                        foreach (var (idNode, xy) in entries.Children)
+                        {
+                            if (Literal(xy) is List<object?> and [var x, var y] && ToDouble(x) is { } px && ToDouble(y) is { } py)
+                                positions.Add(new(Key(idNode), new NodePosition(px, py)));
+                            else
+                                Error($"editor position of '{Key(idNode)}' must be [x, y]", null, xy);
+                        }
+                        break;
+                    case "viewport":
+                        if (Literal(body) is List<object?> and [var vx, var vy, var vz] && ToDouble(vx) is { } x0 && ToDouble(vy) is { } y0 && ToDouble(vz) is { } z0)
+                            viewport = (x0, y0, z0);
+                        else
+                            Error("editor viewport must be [x, y, zoom]", null, body);
+                        break;
+                    default:
+                        Error($"unknown editor key '{Key(keyNode)}'; the editor section has 'positions' and 'viewport'", null, keyNode);
+                        break;
+                }
+            }
+            return new EditorLayout(positions, viewport);
+        }
+
+        private object? Literal(YamlNode node) => node switch
+        {
+            YamlScalarNode s => YamlScalars.Value(s),
+            YamlSequenceNode seq => seq.Children.Select(Literal).ToList(),
+            _ => ErrorValue("a mapping is not a valid value here", node),
+        };
+
+        private object? ErrorValue(string message, YamlNode node)
+        {
+            Error(message, null, node);
+            return null;
+        }
+
+        private double? Number(YamlNode node, string what)
+        {
+            var value = ToDouble(Literal(node));
+            if (value is null) Error($"{what} must be a number", null, node);
+            return value;
+        }
+
+        private static double? ToDouble(object? value) => value switch
+        {
+            long l => l,
+            double d => d,
+            _ => null,
+        };
+
+        private string? Text(YamlNode node, string what, string? id = null)
+        {
+            if (node is YamlScalarNode s) return s.Value;
+            Error($"'{what}' must be text", id, node);
+            return null;
+        }
+
+        private string Key(YamlNode node) => node is YamlScalarNode s ? s.Value ?? "" : ErrorKey(node);
+
+        private string ErrorKey(YamlNode node)
+        {
+            Error("keys must be plain names", null, node);
+            return "";
+        }
+
+        private static bool IsName(string text) =>
+            text.Length > 0 && char.IsAsciiLetter(text[0]) && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
+        private static string DidYouMean(string key, IEnumerable<string> known) =>
+            NodeCatalog.Closest(key, known) is [var best, ..] ? $" (did you mean '{best}'?)" : "";
+
+        private void Error(string message, string? nodeId, YamlNode at) => diagnostics.Add(Diagnostic.Error(message, nodeId, At(at.Start), file));
+    }
+}
