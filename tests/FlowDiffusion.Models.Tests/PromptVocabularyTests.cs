@@ -1,16 +1,8 @@
-using System.Net;
-using System.Text.RegularExpressions;
-using Microsoft.ML.Tokenizers;
-
 namespace FlowDiffusion.Models.Tests;
 
 /// <summary>The shipped vocabulary read the way a CLIP tokenizer reads it (oracles/clip/README.md §3), so a pipeline gets one token per prompt word.</summary>
 public sealed class PromptVocabularyTests
 {
-    private const string ClipPattern = @"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
-
-    private static readonly Dictionary<string, int> Special = new() { ["<|startoftext|>"] = 0, ["<|endoftext|>"] = 0 };
-
     public static TheoryData<string, string[]> Prompts => new()
     {
         { "red", ["red</w>"] },
@@ -25,7 +17,7 @@ public sealed class PromptVocabularyTests
     {
         var (tokenizer, vocabulary) = Load("tiny-sd");
 
-        var ids = tokenizer.EncodeToIds(Clean(prompt));
+        var ids = tokenizer.EncodeWords(prompt);
 
         Assert.Equal(expectedTokens.Select(t => vocabulary[t]), ids);
     }
@@ -41,7 +33,7 @@ public sealed class PromptVocabularyTests
         var (tokenizer, vocabulary) = Load("analytic-sd");
         var colourIds = new[] { "red", "blue", "green", "white" }.Select(c => vocabulary[c + "</w>"]).ToArray();
 
-        var ids = tokenizer.EncodeToIds(Clean(word));
+        var ids = tokenizer.EncodeWords(word);
 
         Assert.True(ids.Count > 1);
         Assert.DoesNotContain(ids, colourIds.Contains);
@@ -62,21 +54,9 @@ public sealed class PromptVocabularyTests
         Assert.Equal(vocabulary.Count - 1, vocabulary["<|endoftext|>"]);
     }
 
-    private static string Clean(string text) => Regex.Replace(WebUtility.HtmlDecode(WebUtility.HtmlDecode(text)), @"\s+", " ").Trim();
-
-    private static (Tokenizer Tokenizer, Dictionary<string, int> Vocabulary) Load(string model)
+    private static (ModelTokenizer Tokenizer, Dictionary<string, int> Vocabulary) Load(string model)
     {
-        var folder = Path.Combine(RepositoryRoot.Models, model, "tokenizer");
-        var vocabulary = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(folder, "vocab.json")))!;
-        var special = Special.ToDictionary(p => p.Key, p => vocabulary[p.Key]);
-        var options = new BpeOptions(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"))
-        {
-            PreTokenizer = new RegexPreTokenizer(new Regex(ClipPattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant), special),
-            Normalizer = new LowerCaseNormalizer(),
-            SpecialTokens = special,
-            EndOfWordSuffix = "</w>",
-            ByteLevel = true,
-        };
-        return (BpeTokenizer.Create(options), vocabulary);
+        var tokenizer = ModelTokenizer.Load(model);
+        return (tokenizer, tokenizer.Vocabulary);
     }
 }
