@@ -32,7 +32,7 @@ public sealed class OnnxSessionCache : IDisposable
         _budgetBytes = budgetBytes;
     }
 
-    /// <summary>Raised after a session has been created (on the thread that created it).</summary>
+    /// <summary>Raised once after a session has been created, on a thread that acquired it; the elapsed time is the creation alone.</summary>
     public event EventHandler<OnnxSessionEvent>? Loaded;
 
     /// <summary>Raised after a session has been disposed to make room or by <see cref="Trim"/>.</summary>
@@ -79,30 +79,18 @@ public sealed class OnnxSessionCache : IDisposable
     {
         options ??= OnnxSessionOptions.Cpu;
         var path = Path.GetFullPath(modelPath);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
-        }
-        // Fail before charging the budget, so a bad provider never evicts anything.
-        ExecutionProviders.Resolve(options.Provider);
-
         var key = (path, options);
-        Entry entry;
-        List<Entry> evicted;
+        Entry? entry;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_entries.TryGetValue(key, out entry!))
+            if (_entries.TryGetValue(key, out entry))
             {
-                entry = new Entry(path, options, ModelFootprint.Estimate(path), this);
-                _entries.Add(key, entry);
-                _chargedBytes += entry.Bytes;
+                entry.Leases++;
+                entry.LastUsed = ++_clock;
             }
-            entry.Leases++;
-            entry.LastUsed = ++_clock;
-            evicted = CollectEvictions(everyIdle: false);
         }
-        Unload(evicted);
+        entry ??= LeaseNew(key);
 
         InferenceSession session;
         try
@@ -118,7 +106,21 @@ public sealed class OnnxSessionCache : IDisposable
             }
             throw;
         }
-        return new OnnxSessionLease(session, path, options, entry.Bytes, () => Release(entry));
+
+        var lease = new OnnxSessionLease(session, path, options, entry.Bytes, () => Release(entry));
+        if (Interlocked.Exchange(ref entry.PendingLoadedEvent, null) is { } loaded)
+        {
+            try
+            {
+                Loaded?.Invoke(this, loaded);
+            }
+            catch
+            {
+                lease.Dispose();
+                throw;
+            }
+        }
+        return lease;
     }
 
     /// <summary>Unloads every session not in use now.</summary>
@@ -151,6 +153,36 @@ public sealed class OnnxSessionCache : IDisposable
         {
             entry.Session.Value.Dispose();
         }
+    }
+
+    // The miss path: checks and file sizes happen outside the lock, so cache hits never wait on the disk.
+    private Entry LeaseNew((string Path, OnnxSessionOptions Options) key)
+    {
+        if (!File.Exists(key.Path))
+        {
+            throw new FileNotFoundException($"ONNX model file '{key.Path}' does not exist.", key.Path);
+        }
+        // Fail before charging the budget, so a bad provider never evicts anything.
+        ExecutionProviders.Resolve(key.Options.Provider);
+        var bytes = ModelFootprint.Estimate(key.Path);
+
+        Entry? entry;
+        List<Entry> evicted;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_entries.TryGetValue(key, out entry))
+            {
+                entry = new Entry(key.Path, key.Options, bytes);
+                _entries.Add(key, entry);
+                _chargedBytes += entry.Bytes;
+            }
+            entry.Leases++;
+            entry.LastUsed = ++_clock;
+            evicted = CollectEvictions(everyIdle: false);
+        }
+        Unload(evicted);
+        return entry;
     }
 
     private void Release(Entry entry)
@@ -204,32 +236,49 @@ public sealed class OnnxSessionCache : IDisposable
         }
     }
 
+    // Disposes first and reports after, so a throwing handler cannot leave a session undisposed.
     private void Unload(List<Entry> evicted)
     {
+        var events = new List<OnnxSessionEvent>(evicted.Count);
         foreach (var entry in evicted)
         {
             var started = Stopwatch.GetTimestamp();
             entry.Session.Value.Dispose();
-            Unloaded?.Invoke(this, new OnnxSessionEvent(entry.Path, entry.Options, entry.Bytes, Stopwatch.GetElapsedTime(started)));
+            events.Add(new OnnxSessionEvent(entry.Path, entry.Options, entry.Bytes, Stopwatch.GetElapsedTime(started)));
+        }
+        foreach (var unloaded in events)
+        {
+            Unloaded?.Invoke(this, unloaded);
         }
     }
 
-    private InferenceSession Load(string path, OnnxSessionOptions options, long bytes)
+    private sealed class Entry
     {
-        var started = Stopwatch.GetTimestamp();
-        using var sessionOptions = options.CreateSessionOptions();
-        var session = new InferenceSession(path, sessionOptions);
-        Loaded?.Invoke(this, new OnnxSessionEvent(path, options, bytes, Stopwatch.GetElapsedTime(started)));
-        return session;
-    }
+        // Set by the loading thread; the first acquirer to take it raises Loaded outside every lock.
+        public OnnxSessionEvent? PendingLoadedEvent;
 
-    private sealed class Entry(string path, OnnxSessionOptions options, long bytes, OnnxSessionCache cache)
-    {
-        public string Path { get; } = path;
-        public OnnxSessionOptions Options { get; } = options;
-        public long Bytes { get; } = bytes;
-        public Lazy<InferenceSession> Session { get; } = new(() => cache.Load(path, options, bytes), LazyThreadSafetyMode.ExecutionAndPublication);
+        public Entry(string path, OnnxSessionOptions options, long bytes)
+        {
+            Path = path;
+            Options = options;
+            Bytes = bytes;
+            Session = new Lazy<InferenceSession>(Load, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+
+        public string Path { get; }
+        public OnnxSessionOptions Options { get; }
+        public long Bytes { get; }
+        public Lazy<InferenceSession> Session { get; }
         public int Leases { get; set; }
         public long LastUsed { get; set; }
+
+        private InferenceSession Load()
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var sessionOptions = Options.CreateSessionOptions();
+            var session = new InferenceSession(Path, sessionOptions);
+            PendingLoadedEvent = new OnnxSessionEvent(Path, Options, Bytes, Stopwatch.GetElapsedTime(started));
+            return session;
+        }
     }
 }

@@ -153,6 +153,20 @@ public sealed class OnnxSessionCacheTests(AnalyticModels models) : IClassFixture
     }
 
     [Fact]
+    public void A_throwing_loaded_handler_does_not_leave_the_session_leased()
+    {
+        using var cache = new OnnxSessionCache(budgetBytes: 0);
+        var unloaded = 0;
+        cache.Loaded += (_, _) => throw new InvalidOperationException("handler failed");
+        cache.Unloaded += (_, _) => unloaded++;
+
+        Assert.Throws<InvalidOperationException>(() => cache.Acquire(Decoder));
+
+        Assert.Equal(1, unloaded);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
     public void Missing_model_file_error_names_the_file()
     {
         using var cache = new OnnxSessionCache();
