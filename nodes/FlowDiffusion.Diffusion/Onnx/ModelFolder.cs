@@ -22,6 +22,9 @@ public sealed record ModelFolder
     /// <summary>The pipeline class named in model_index.json (<c>_class_name</c>), e.g. <c>OnnxStableDiffusionPipeline</c>.</summary>
     public string? PipelineClass { get; init; }
 
+    /// <summary>The components model_index.json lists, by folder name, with their class (e.g. <c>unet</c> → <c>OnnxRuntimeModel</c>).</summary>
+    public IReadOnlyDictionary<string, string> Components { get; init; } = new Dictionary<string, string>();
+
     /// <summary><c>scheduler/scheduler_config.json</c>.</summary>
     public required string SchedulerConfigPath { get; init; }
 
@@ -63,6 +66,7 @@ public sealed record ModelFolder
             ? cls.GetString()
             : null;
 
+        var components = ListedComponents(index);
         var tokenizer = System.IO.Path.Combine(root, "tokenizer");
         RequireFile(root, System.IO.Path.Combine("tokenizer", "vocab.json"));
         RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
@@ -72,11 +76,13 @@ public sealed record ModelFolder
         {
             Path = root,
             PipelineClass = pipelineClass,
+            Components = components,
             SchedulerConfigPath = RequireFile(root, System.IO.Path.Combine("scheduler", "scheduler_config.json")),
             TokenizerPath = tokenizer,
             TextEncoderPath = RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
             UNetPath = RequireFile(root, System.IO.Path.Combine("unet", "model.onnx")),
-            VaeEncoderPath = File.Exists(encoder) ? encoder : null,
+            // model_index.json may declare the encoder absent ([null, null]) even where a stale file remains.
+            VaeEncoderPath = File.Exists(encoder) && (components.Count == 0 || components.ContainsKey("vae_encoder")) ? encoder : null,
             VaeDecoderPath = RequireFile(root, System.IO.Path.Combine("vae_decoder", "model.onnx")),
             VaeScalingFactor = ReadScalingFactor(root),
         };
@@ -90,6 +96,27 @@ public sealed record ModelFolder
         VaeEncoderPath ?? throw new FileNotFoundException(
             $"Model folder '{Path}' has no vae_encoder/model.onnx, which img2img and inpainting need. {Layout}",
             System.IO.Path.Combine(Path, "vae_encoder", "model.onnx"));
+
+    // Entries like "unet": ["diffusers", "OnnxRuntimeModel"]; keys starting with '_' are metadata, [null, null] means absent.
+    private static Dictionary<string, string> ListedComponents(JsonElement index)
+    {
+        var components = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (index.ValueKind != JsonValueKind.Object)
+        {
+            return components;
+        }
+        foreach (var property in index.EnumerateObject())
+        {
+            if (!property.Name.StartsWith('_')
+                && property.Value.ValueKind == JsonValueKind.Array
+                && property.Value.GetArrayLength() == 2
+                && property.Value[1].ValueKind == JsonValueKind.String)
+            {
+                components[property.Name] = property.Value[1].GetString()!;
+            }
+        }
+        return components;
+    }
 
     private static float ReadScalingFactor(string root)
     {
@@ -112,7 +139,11 @@ public sealed record ModelFolder
         var file = System.IO.Path.Combine(root, relative);
         if (!File.Exists(file))
         {
-            throw new FileNotFoundException($"Model folder '{root}' is missing {relative.Replace('\\', '/')}. {Layout}", file);
+            var folder = System.IO.Path.GetDirectoryName(file)!;
+            var pyTorch = Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.safetensors").Concat(Directory.EnumerateFiles(folder, "*.bin")).Any()
+                ? " That folder holds PyTorch weights: export the model to ONNX first (e.g. optimum-cli export onnx --model <folder> <output>)."
+                : string.Empty;
+            throw new FileNotFoundException($"Model folder '{root}' is missing {relative.Replace('\\', '/')}.{pyTorch} {Layout}", file);
         }
         return file;
     }

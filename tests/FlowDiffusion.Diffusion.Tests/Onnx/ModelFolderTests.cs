@@ -19,6 +19,23 @@ public sealed class ModelFolderTests(AnalyticModels models) : IClassFixture<Anal
         Assert.Equal(Path.Combine(folder.Path, "vae_encoder", "model.onnx"), folder.VaeEncoderPath);
         Assert.Equal(Path.Combine(folder.Path, "vae_decoder", "model.onnx"), folder.VaeDecoderPath);
         Assert.Equal(0.18215f, folder.VaeScalingFactor);
+        Assert.Equal("OnnxRuntimeModel", folder.Components["unet"]);
+        Assert.Equal("CLIPTokenizer", folder.Components["tokenizer"]);
+        Assert.False(folder.Components.ContainsKey("safety_checker")); // listed as [null, null]
+        Assert.False(folder.Components.ContainsKey("_class_name"));
+    }
+
+    [Fact]
+    public void Pytorch_weights_where_onnx_is_expected_get_an_export_hint()
+    {
+        var copy = CopyOf(models.Default, "pytorch");
+        File.Delete(Path.Combine(copy, "unet", "model.onnx"));
+        File.WriteAllBytes(Path.Combine(copy, "unet", "diffusion_pytorch_model.safetensors"), [0]);
+
+        var error = Assert.Throws<FileNotFoundException>(() => ModelFolder.Open(copy));
+
+        Assert.Contains("PyTorch weights", error.Message);
+        Assert.Contains("optimum-cli export onnx", error.Message);
     }
 
     [Fact]
