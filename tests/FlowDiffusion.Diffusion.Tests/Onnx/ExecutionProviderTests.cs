@@ -1,5 +1,5 @@
-using Xunit;
 using FlowDiffusion.Diffusion.Onnx;
+using Xunit;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 

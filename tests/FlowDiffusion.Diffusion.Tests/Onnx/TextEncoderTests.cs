@@ -1,6 +1,6 @@
-using Xunit;
 using FlowDiffusion.Diffusion.Onnx;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Xunit;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 

@@ -1,9 +1,9 @@
-using Xunit;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.ModelGenerator;
 using FlowDiffusion.ModelGenerator.Analytic;
 using FlowDiffusion.Sdk.Diffusion;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Xunit;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 

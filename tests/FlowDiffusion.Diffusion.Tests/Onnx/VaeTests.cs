@@ -1,8 +1,8 @@
-using Xunit;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.ModelGenerator;
 using FlowDiffusion.ModelGenerator.Analytic;
 using FlowDiffusion.Sdk.Diffusion;
+using Xunit;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 
