@@ -23,17 +23,25 @@ public sealed class TorchGenerator : INoiseSource
 
     /// <summary>A generator after <c>manual_seed(seed)</c>.</summary>
     /// <param name="seed">The 64-bit seed; a negative Python seed is its two's complement, as in torch.</param>
-    public TorchGenerator(ulong seed)
+    /// <param name="kernel">The torch CPU kernel to match; AVX2 is what torch runs on current x86-64 machines.</param>
+    public TorchGenerator(ulong seed, TorchCpuKernel kernel = TorchCpuKernel.Avx2)
     {
+        if (!Enum.IsDefined(kernel))
+            throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "Unknown torch CPU kernel.");
         Seed = seed;
+        Kernel = kernel;
         _engine = new MersenneTwister(seed);
     }
 
     /// <summary>The seed of the last <see cref="ManualSeed"/> (or the constructor).</summary>
     public ulong Seed { get; private set; }
 
+    /// <summary>The torch CPU kernel whose rounding this generator reproduces for tensors of 16 or more values.</summary>
+    public TorchCpuKernel Kernel { get; }
+
     /// <summary>A generator seeded like <c>manual_seed</c> with a signed seed (−1 is 2⁶⁴ − 1).</summary>
-    public static TorchGenerator FromSignedSeed(long seed) => new(unchecked((ulong)seed));
+    public static TorchGenerator FromSignedSeed(long seed, TorchCpuKernel kernel = TorchCpuKernel.Avx2) =>
+        new(unchecked((ulong)seed), kernel);
 
     /// <summary>Restarts the stream as <c>generator.manual_seed(seed)</c> does, dropping any kept normal value.</summary>
     public void ManualSeed(ulong seed)
@@ -99,12 +107,23 @@ public sealed class TorchGenerator : INoiseSource
     }
 
     // The first 8 uniforms give radii, the last 8 angles; cosines fill the first half, sines the second.
-    private static void BoxMuller16(Span<float> block)
+    private void BoxMuller16(Span<float> block)
     {
         for (var j = 0; j < HalfBlock; j++)
         {
-            var radius = MathF.Sqrt(-2f * CephesFloatMath.Log(1f - block[j]));
-            CephesFloatMath.SinCos(TwoPi * block[j + HalfBlock], out var sin, out var cos);
+            float radius, sin, cos;
+            if (Kernel == TorchCpuKernel.Avx2)
+            {
+                radius = MathF.Sqrt(-2f * CephesFloatMath.Log(1f - block[j]));
+                CephesFloatMath.SinCos(TwoPi * block[j + HalfBlock], out sin, out cos);
+            }
+            else
+            {
+                radius = MathF.Sqrt(-2f * MathF.Log(1f - block[j]));
+                // The portable kernel forms the angle in double (2.0f * pi<double> * u2) before rounding it.
+                var theta = (float)(2.0 * Math.PI * block[j + HalfBlock]);
+                (sin, cos) = (MathF.Sin(theta), MathF.Cos(theta));
+            }
             block[j] = radius * cos;
             block[j + HalfBlock] = radius * sin;
         }

@@ -24,6 +24,10 @@ public sealed class TorchGeneratorTests
         NoiseOracle.Load("torch_cpu_randn_extra.json").GetProperty("large").EnumerateArray()
             .Select((c, i) => new object[] { i, $"seed {c.GetProperty("seed")} shape {c.GetProperty("shape")}" });
 
+    public static IEnumerable<object[]> DefaultKernelCases() =>
+        NoiseOracle.Load("torch_cpu_randn_default_kernel.json").GetProperty("cases").EnumerateArray()
+            .Select((c, i) => new object[] { i, $"seed {c.GetProperty("seed")} shape {c.GetProperty("shape")}" });
+
     [Theory]
     [MemberData(nameof(PublishedCases))]
     public void Randn_matches_torch_oracle_bit_for_bit(int index, string label)
@@ -77,6 +81,32 @@ public sealed class TorchGeneratorTests
         AssertBits(NoiseOracle.Floats(expected.GetProperty("last8")), actual.AsSpan(actual.Length - 8), label);
         var digest = Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(actual.AsSpan())));
         Assert.Equal(expected.GetProperty("bits_sha256").GetString(), digest);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(DefaultKernelCases))]
+    public void Default_kernel_matches_torch_without_avx2_where_the_c_library_is_glibc(int index, string label)
+    {
+        // This kernel calls the C library's logf/cosf/sinf, as .NET's MathF does; the reference came from glibc.
+        Skip.IfNot(OperatingSystem.IsLinux(), "The reference values were drawn with glibc's float functions.");
+        var expected = NoiseOracle.Load("torch_cpu_randn_default_kernel.json").GetProperty("cases")[index];
+        var actual = new TorchGenerator(NoiseOracle.Seed(expected.GetProperty("seed")), TorchCpuKernel.Default)
+            .Randn(NoiseOracle.Shape(expected.GetProperty("shape")));
+
+        if (expected.TryGetProperty("values", out var values))
+            AssertBits(NoiseOracle.Floats(values), actual, label);
+        var digest = Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(actual.AsSpan())));
+        Assert.Equal(expected.GetProperty("bits_sha256").GetString(), digest);
+    }
+
+    [Fact]
+    public void Kernels_draw_the_same_stream_and_differ_only_in_rounding()
+    {
+        var avx2 = new TorchGenerator(32).Randn([1, 4, 64, 64]);
+        var portable = new TorchGenerator(32, TorchCpuKernel.Default).Randn([1, 4, 64, 64]);
+
+        Assert.NotEqual(avx2, portable);
+        Assert.All(avx2.Zip(portable), pair => Assert.Equal(pair.First, pair.Second, 1e-5f));
     }
 
     [Fact]
