@@ -1,0 +1,218 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Schema;
+using FlowDiffusion.Engine.Validation;
+using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Server.Runs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Server.Api;
+
+/// <summary>The HTTP API: nodes, saved workflows, runs with their event streams, output files, health, OpenAPI.</summary>
+public static class FlowDiffusionApi
+{
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
+    /// <summary>Maps every endpoint under <c>/api</c> and the OpenAPI document at <c>/openapi/v1.json</c>.</summary>
+    public static IEndpointRouteBuilder MapFlowDiffusionApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapOpenApi();
+        var api = endpoints.MapGroup("/api");
+        api.MapGet("/health", () => TypedResults.Ok(new JsonObject { ["status"] = "ok" }));
+        api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog)));
+
+        api.MapGet("/workflows", ListWorkflows);
+        api.MapGet("/workflows/{name}", GetWorkflow);
+        api.MapPut("/workflows/{name}", PutWorkflowAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain");
+
+        api.MapPost("/runs", SubmitAsync);
+        api.MapGet("/runs", ListRunsAsync);
+        api.MapGet("/runs/{id}", GetRunAsync);
+        api.MapGet("/runs/{id}/events", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        api.MapPost("/runs/{id}/cancel", CancelAsync);
+        api.MapDelete("/runs/{id}", DeleteAsync);
+        api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync);
+        return endpoints;
+    }
+
+    private static IResult ListWorkflows(FlowDiffusionEngine engine)
+    {
+        var folder = Path.GetFullPath(engine.Options.WorkflowsFolder);
+        var names = Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.yaml").Select(Path.GetFileNameWithoutExtension).Where(WorkflowNames.IsValid).Order(StringComparer.Ordinal)
+            : Enumerable.Empty<string?>();
+        return TypedResults.Ok(new JsonObject { ["workflows"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n!)).ToArray()) });
+    }
+
+    private static IResult GetWorkflow(string name, FlowDiffusionEngine engine)
+    {
+        if (!WorkflowNames.IsValid(name)) return BadName(name);
+        var file = WorkflowNames.FileOf(engine.Options.WorkflowsFolder, name);
+        return File.Exists(file)
+            ? TypedResults.Text(File.ReadAllText(file), "application/yaml", Encoding.UTF8)
+            : NotFound($"No saved workflow '{name}'.");
+    }
+
+    private static async Task<IResult> PutWorkflowAsync(string name, HttpRequest request, FlowDiffusionEngine engine, CancellationToken cancellationToken)
+    {
+        if (!WorkflowNames.IsValid(name)) return BadName(name);
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var yaml = await reader.ReadToEndAsync(cancellationToken);
+        var read = WorkflowYamlReader.Read(yaml, name + ".yaml");
+        if (read.Workflow is null || read.HasErrors)
+            return Invalid(read.Diagnostics, "The workflow YAML cannot be read; it was not saved.");
+        var file = WorkflowNames.FileOf(engine.Options.WorkflowsFolder, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var temporary = file + ".tmp";
+        await File.WriteAllTextAsync(temporary, yaml, cancellationToken);
+        File.Move(temporary, file, overwrite: true);
+        // Saved even when it does not validate yet (a half-built graph); the warnings tell the editor what is left.
+        var check = engine.Parse(yaml, name + ".yaml");
+        return TypedResults.Ok(new JsonObject { ["name"] = name, ["diagnostics"] = DiagnosticsJson(check.Diagnostics) });
+    }
+
+    private static async Task<IResult> SubmitAsync(RunRequest? body, HttpRequest request, FlowDiffusionEngine engine, IRunStore store,
+        RunDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        if (body is null || (body.Workflow is null) == (body.Yaml is null))
+            return Problem(StatusCodes.Status400BadRequest, "Bad run request", "Send either \"workflow\" (a saved workflow's name) or \"yaml\" (workflow text), not both.");
+        if (body.Inputs is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
+            return Problem(StatusCodes.Status400BadRequest, "Bad run request", "\"inputs\" must be an object of input values by name.");
+        var yaml = body.Yaml;
+        var file = "workflow.yaml";
+        if (body.Workflow is { } name)
+        {
+            if (!WorkflowNames.IsValid(name)) return BadName(name);
+            var path = WorkflowNames.FileOf(engine.Options.WorkflowsFolder, name);
+            if (!File.Exists(path)) return NotFound($"No saved workflow '{name}'.");
+            yaml = await File.ReadAllTextAsync(path, cancellationToken);
+            file = name + ".yaml";
+        }
+        var inputsJson = body.Inputs is { ValueKind: JsonValueKind.Object } inputs ? inputs.GetRawText() : "{}";
+        var validation = engine.Parse(yaml!, file, InputValues.FromJson(inputsJson));
+        if (!validation.IsValid) return Invalid(validation.Diagnostics, "The workflow has errors; nothing was queued.");
+
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 200) return Problem(StatusCodes.Status400BadRequest, "Bad run request", "The Idempotency-Key header is longer than 200 characters.");
+        var (run, created) = await store.AddAsync(
+            new RunSubmission(yaml!, inputsJson, body.Workflow, body.Priority ?? 0, key.Length > 0 ? key : null), cancellationToken);
+        if (created) dispatcher.Notify();
+        return TypedResults.Json(new JsonObject { ["id"] = run.Id, ["status"] = run.Status.Name() }, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> ListRunsAsync(IRunStore store, IOptions<ServerOptions> options, string? status, int? offset, int? limit,
+        CancellationToken cancellationToken)
+    {
+        RunState? state = null;
+        if (status is not null && (state = RunStates.Parse(status)) is null)
+            return Problem(StatusCodes.Status400BadRequest, "Unknown status", $"'{status}' is not one of: {string.Join(", ", Enum.GetValues<RunState>().Select(s => s.Name()))}.");
+        var take = Math.Clamp(limit ?? 50, 1, options.Value.MaxPageSize);
+        var skip = Math.Max(offset ?? 0, 0);
+        var page = await store.ListAsync(state, skip, take, cancellationToken);
+        return TypedResults.Ok(new JsonObject
+        {
+            ["runs"] = new JsonArray(page.Runs.Select(r => (JsonNode)RunJson.Write(r)).ToArray()),
+            ["total"] = page.Total,
+            ["offset"] = skip,
+            ["limit"] = take,
+        });
+    }
+
+    private static async Task<IResult> GetRunAsync(string id, IRunStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(RunJson.Write(run)) : RunNotFound(id);
+
+    private static async Task<IResult> CancelAsync(string id, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        var run = await store.GetAsync(id, cancellationToken);
+        if (run is null) return RunNotFound(id);
+        if (!await dispatcher.CancelAsync(id, cancellationToken))
+            return Problem(StatusCodes.Status409Conflict, "Run already finished", $"Run {id} is {run.Status.Name()}; only queued or running runs can be cancelled.");
+        return TypedResults.Accepted($"/api/runs/{id}", new JsonObject { ["id"] = id });
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        var run = await store.GetAsync(id, cancellationToken);
+        if (run is null) return RunNotFound(id);
+        if (!await store.DeleteAsync(id, cancellationToken))
+            return Problem(StatusCodes.Status409Conflict, "Run still active", $"Run {id} is {run.Status.Name()}; cancel it first, then delete it.");
+        var folder = dispatcher.RunFolder(id);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> GetOutputAsync(string runId, string? file, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(runId, cancellationToken) is null) return RunNotFound(runId);
+        var path = ContainedFile.Resolve(dispatcher.RunFolder(runId), file);
+        if (path is null) return NotFound($"Run {runId} has no output '{file}'.");
+        if (!ContentTypes.TryGetContentType(path, out var contentType)) contentType = "application/octet-stream";
+        return TypedResults.PhysicalFile(path, contentType);
+    }
+
+    private static async Task StreamEventsAsync(string id, HttpContext context, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        var run = await store.GetAsync(id, cancellationToken);
+        if (run is null)
+        {
+            await RunNotFound(id).ExecuteAsync(context);
+            return;
+        }
+        var response = context.Response;
+        response.Headers.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        await response.Body.FlushAsync(cancellationToken);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (dispatcher.Feed(id) is { } feed)
+            {
+                await foreach (var item in feed.Listen().ReadAllAsync(cancellationToken))
+                    await WriteEventAsync(response, item.Kind, RunEventJson.Write(item, p => RunJson.OutputUrl(id, Path.GetFileName(p))), cancellationToken);
+                return;
+            }
+            run = await store.GetAsync(id, cancellationToken);
+            if (run is null || run.Status.IsFinal())
+            {
+                // Finished before the client listened: one summary event stands in for the stream.
+                var state = run?.Status.Name() ?? "deleted";
+                await WriteEventAsync(response, "run_" + state, new JsonObject { ["kind"] = "run_" + state, ["run_id"] = id, ["error"] = run?.Error }, cancellationToken);
+                return;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpResponse response, string kind, JsonObject data, CancellationToken cancellationToken)
+    {
+        await response.WriteAsync($"event: {kind}\ndata: {data.ToJsonString()}\n\n", cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static JsonArray DiagnosticsJson(IEnumerable<Diagnostic> diagnostics) => new(diagnostics.Select(d => (JsonNode)new JsonObject
+    {
+        ["severity"] = d.IsError ? "error" : "warning",
+        ["node"] = d.NodeId,
+        ["line"] = d.Location?.Line,
+        ["column"] = d.Location?.Column,
+        ["message"] = d.Message,
+    }).ToArray());
+
+    private static IResult Invalid(IEnumerable<Diagnostic> diagnostics, string detail) => TypedResults.Problem(
+        statusCode: StatusCodes.Status400BadRequest, title: "Invalid workflow", detail: detail,
+        extensions: new Dictionary<string, object?> { ["errors"] = DiagnosticsJson(diagnostics.Where(d => d.IsError)) });
+
+    private static IResult BadName(string name) => Problem(StatusCodes.Status400BadRequest, "Bad workflow name",
+        $"'{name}' is not a workflow name: use letters, digits, '_', '-' and '.', at most 100 characters, no path.");
+
+    private static IResult RunNotFound(string id) => NotFound($"No run '{id}'.");
+
+    private static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "Not found", detail);
+
+    private static IResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
+}

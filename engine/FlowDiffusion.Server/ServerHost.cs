@@ -1,0 +1,58 @@
+using System.Net;
+using FlowDiffusion.Server.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace FlowDiffusion.Server;
+
+/// <summary>Builds the headless API host that <c>flowdiffusion serve</c> runs (and the tests start on a free port).</summary>
+public static class ServerHost
+{
+    /// <summary>
+    /// The web application: configuration from appsettings.json, <c>FLOWDIFFUSION_</c> environment variables and
+    /// <paramref name="settings"/>, bound to <paramref name="urls"/>. Always the Production environment, so errors
+    /// never carry stack traces.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A non-loopback URL without an API key and without the waiver.</exception>
+    public static WebApplication Create(IReadOnlyList<string> urls, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool allowWithoutApiKey = false)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = Environments.Production,
+            ContentRootPath = Environment.CurrentDirectory,
+        });
+        builder.Configuration.AddEnvironmentVariables("FLOWDIFFUSION_").AddInMemoryCollection(settings ?? []);
+        var apiKey = builder.Configuration[ServerOptions.Section + ":ApiKey"];
+        if (BindingError(urls, apiKey, allowWithoutApiKey) is { } error) throw new InvalidOperationException(error);
+        builder.WebHost.UseUrls([.. urls]);
+        builder.Services.AddFlowDiffusionServer(builder.Configuration);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ApiKeyCheck>();
+        app.MapFlowDiffusionApi();
+        return app;
+    }
+
+    /// <summary>Why these URLs may not be served, or null: anything beyond loopback needs an API key unless explicitly waived.</summary>
+    public static string? BindingError(IEnumerable<string> urls, string? apiKey, bool allowWithoutApiKey)
+    {
+        if (!string.IsNullOrEmpty(apiKey) || allowWithoutApiKey) return null;
+        var exposed = urls.Where(u => !IsLoopback(u)).ToList();
+        return exposed.Count == 0 ? null :
+            $"{string.Join(", ", exposed)} is reachable from other machines: set an API key ({ServerOptions.Section.Replace(":", "__", StringComparison.Ordinal)}__ApiKey " +
+            "or --api-key) that clients send in the X-Api-Key header, or pass --insecure-no-api-key to serve without one.";
+    }
+
+    /// <summary>Whether a URL binds only the loopback interface.</summary>
+    public static bool IsLoopback(string url)
+    {
+        // Kestrel's wildcard hosts ("*", "+") do not parse as URIs; they bind every interface.
+        if (!Uri.TryCreate(url.Replace("://*", "://wildcard.invalid", StringComparison.Ordinal).Replace("://+", "://wildcard.invalid", StringComparison.Ordinal),
+                UriKind.Absolute, out var uri)) return false;
+        return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+    }
+}

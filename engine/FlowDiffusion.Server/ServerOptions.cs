@@ -1,0 +1,23 @@
+namespace FlowDiffusion.Server;
+
+/// <summary>Settings of the HTTP API, bound from <c>FlowDiffusion:Server</c>.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "FlowDiffusion:Server";
+
+    /// <summary>The default address: loopback only.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8188";
+
+    /// <summary>When set, every request except <c>/api/health</c> must carry it in the <c>X-Api-Key</c> header.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>How many runs execute at once on this host (one device by default).</summary>
+    public int MaxConcurrentRuns { get; set; } = 1;
+
+    /// <summary>The largest request body accepted, in bytes.</summary>
+    public long MaxRequestBytes { get; set; } = 2 << 20;
+
+    /// <summary>The most runs one page of <c>GET /api/runs</c> returns.</summary>
+    public int MaxPageSize { get; set; } = 200;
+}

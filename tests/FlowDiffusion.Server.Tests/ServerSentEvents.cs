@@ -1,0 +1,24 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Server.Tests;
+
+/// <summary>A minimal SSE reader: collects every event until the server closes the stream.</summary>
+internal static class ServerSentEvents
+{
+    public sealed record Event(string Kind, JsonNode Data);
+
+    public static async Task<List<Event>> ReadAllAsync(HttpClient client, string url)
+    {
+        using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var events = new List<Event>();
+        string? kind = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal)) kind = line["event: ".Length..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal)) events.Add(new Event(kind!, JsonNode.Parse(line["data: ".Length..])!));
+        }
+        return events;
+    }
+}
