@@ -73,11 +73,13 @@ public static class WorkflowYamlReader
     // Anchors and aliases are refused outright: workflows never need them, and alias expansion is the classic YAML bomb.
     private static bool RefuseAnchors(string text, string? file, List<Diagnostic> diagnostics)
     {
+        var last = Mark.Empty;
         try
         {
             var parser = new Parser(new StringReader(text));
             while (parser.MoveNext())
             {
+                last = parser.Current!.End;
                 switch (parser.Current)
                 {
                     case AnchorAlias alias:
@@ -93,6 +95,11 @@ public static class WorkflowYamlReader
         catch (YamlException e)
         {
             diagnostics.Add(Diagnostic.Error($"malformed YAML: {Inner(e).Message}", null, At(e.Start), file));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some unclosed flow collections.
+            diagnostics.Add(Diagnostic.Error("malformed YAML: the text after this point could not be parsed; look for an unclosed '{', '[' or quote", null, At(last), file));
         }
         return diagnostics.Count == 0;
     }
