@@ -18,6 +18,9 @@ public interface INodeContext
     /// <summary>Host services (model session cache, output folder, …) a node may ask for by type.</summary>
     IServiceProvider Services { get; }
 
+    /// <summary>The workflow being run, for nodes that record it (image.save embeds it in PNGs).</summary>
+    WorkflowInfo Workflow { get; }
+
     /// <summary>Objects this node's plugin shares across runs (session caches and the like).</summary>
     IResourceStore Resources { get; }
 

@@ -11,6 +11,7 @@ internal sealed class NodeContext(
     ILogger logger,
     IServiceProvider services,
     IResourceStore resources,
+    WorkflowInfo workflow,
     RunOptions options,
     Action<RunEvent> publish,
     Action<string> recordFile) : INodeContext
@@ -24,6 +25,8 @@ internal sealed class NodeContext(
     public IServiceProvider Services => services;
 
     public IResourceStore Resources => resources;
+
+    public WorkflowInfo Workflow => workflow;
 
     public string OutputDirectory => options.OutputDirectory;
 

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Sdk;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -54,6 +56,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly List<string> _files = [];
         private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency));
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lazy<WorkflowInfo> _workflow = new(() => new WorkflowInfo(plan.Workflow.Name, WorkflowYamlWriter.Write(plan.Workflow), plan.Inputs));
         private bool[] _needed = [];
         private int _inFlight;
         private NodeExecutionException? _failure;
@@ -209,7 +212,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
 
                 Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
-                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), options, Publish, RecordFile);
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), _workflow.Value, options, Publish, RecordFile);
                 var clock = Stopwatch.StartNew();
                 var task = instance.ExecuteAsync(context, token);
                 await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);

@@ -91,8 +91,8 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null)
             var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config =>
             {
                 config.PreferSharedTypes = true;
-                config.IsUnloadable = true;
-                config.LoadInMemory = true;
+                // Not collectible: SkiaSharp (and other packages with native assets) refuse to load into a collectible context.
+                config.IsUnloadable = false;
             });
             assembly = loader.LoadDefaultAssembly();
         }

@@ -1,0 +1,62 @@
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Models;
+
+/// <summary>
+/// CLIP text encoding with A1111-style prompt weights: each token's hidden state is scaled by its weight, then the
+/// chunk is rescaled to keep its original mean. Windows of 77 tokens are encoded and concatenated along the sequence;
+/// prompts of a batch with fewer windows repeat their last window so all have the same length.
+/// </summary>
+internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEncoder
+{
+    private readonly Lock _lock = new();
+
+    public TextEncoder Model => encoder;
+
+    public int PadId => padId;
+
+    public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
+        Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
+
+    private Conditioning Encode(IReadOnlyList<Tokens> prompts, CancellationToken cancellationToken)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
+        var chunks = prompts.Max(p => p.Chunks.Count);
+        int window = prompts[0].Chunks[0].Ids.Count, dim = 0;
+        float[]? result = null;
+        for (var b = 0; b < prompts.Count; b++)
+        {
+            for (var c = 0; c < chunks; c++)
+            {
+                var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
+                var ids = chunk.Ids.ToArray();
+                FloatTensor hidden;
+                lock (_lock) hidden = encoder.Encode(ids, 1, cancellationToken);
+                dim = hidden.Shape[^1];
+                result ??= new float[prompts.Count * chunks * window * dim];
+                var target = result.AsSpan((b * chunks + c) * window * dim, window * dim);
+                hidden.Values.AsSpan(0, window * dim).CopyTo(target);
+                ApplyWeights(target, chunk.Weights, dim);
+            }
+        }
+        return new Conditioning(prompts.Count, chunks * window, dim, result!);
+    }
+
+    private static void ApplyWeights(Span<float> hidden, IReadOnlyList<float> weights, int dim)
+    {
+        if (weights.All(w => w == 1f)) return;
+        double before = 0, after = 0;
+        foreach (var v in hidden) before += v;
+        for (var t = 0; t < weights.Count; t++)
+        {
+            var row = hidden.Slice(t * dim, dim);
+            for (var i = 0; i < dim; i++) row[i] *= weights[t];
+        }
+        foreach (var v in hidden) after += v;
+        if (after == 0) return;
+        var scale = (float)(before / after);
+        for (var i = 0; i < hidden.Length; i++) hidden[i] *= scale;
+    }
+}

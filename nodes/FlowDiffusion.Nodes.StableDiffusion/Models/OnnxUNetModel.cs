@@ -1,0 +1,50 @@
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Models;
+
+/// <summary>
+/// A UNet session as the SDK's model handle: one batched evaluation per call. Calls are serialised because the
+/// wrapper reuses its pinned step buffers.
+/// </summary>
+internal sealed class OnnxUNetModel(string name, UNet unet) : IUNetModel, IDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    public string Name => name;
+
+    public int InChannels => unet.InChannels;
+
+    public UNet Model => unet;
+
+    public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
+    {
+        var shape = input.Shape;
+        var context = input.Context;
+        if (context.Batch != shape.Batch && context.Batch != 1)
+            throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
+        var hidden = context.Batch == shape.Batch ? context.ToArray() : Repeat(context, shape.Batch);
+        var timesteps = new float[shape.Batch];
+        Array.Fill(timesteps, input.Timestep);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, cancellationToken);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public void Dispose() => unet.Dispose();
+
+    private static float[] Repeat(Conditioning context, int batch)
+    {
+        var one = context.Embeddings;
+        var result = new float[one.Length * batch];
+        for (var b = 0; b < batch; b++) one.CopyTo(result.AsSpan(b * one.Length));
+        return result;
+    }
+}

@@ -1,0 +1,39 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Classifier-free guidance as a guider value.</summary>
+[Node("guidance.cfg", "1.0.0", Category = "sampling", Title = "CFG Guidance",
+    Description = "Classifier-free guidance: negative + scale × (positive − negative), both halves in one batch-2 UNet call.")]
+public sealed class CfgGuidanceNode : INode
+{
+    /// <summary>The denoiser.</summary>
+    [Input(Description = "The denoiser.")]
+    public IDenoiser? Denoiser { get; set; }
+
+    /// <summary>The positive conditioning.</summary>
+    [Input(Description = "What to draw.")]
+    public Conditioning? Positive { get; set; }
+
+    /// <summary>The negative conditioning.</summary>
+    [Input(Description = "What to steer away from (the unconditional half).")]
+    public Conditioning? Negative { get; set; }
+
+    /// <summary>The guidance scale.</summary>
+    [Parameter(Description = "Guidance scale; 1 disables guidance.", Min = 0, Max = 100, Step = 0.5)]
+    public double Scale { get; set; } = 7.5;
+
+    /// <summary>The guider.</summary>
+    [Output(Description = "The guider.")]
+    public IGuider? Guider { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale);
+        return Task.CompletedTask;
+    }
+}

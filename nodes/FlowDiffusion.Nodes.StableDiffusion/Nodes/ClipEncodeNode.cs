@@ -1,0 +1,27 @@
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Encodes tokens with the CLIP text encoder.</summary>
+[Node("clip.encode", "1.0.0", Category = "conditioning", Title = "Encode Prompt",
+    Description = "Runs the text encoder on tokenized prompt windows and applies the prompt weights; windows are concatenated.")]
+public sealed class ClipEncodeNode : INode
+{
+    /// <summary>The text encoder.</summary>
+    [Input(Description = "The text encoder.")]
+    public ITextEncoder? Clip { get; set; }
+
+    /// <summary>The tokens.</summary>
+    [Input(Description = "The tokenized prompt.")]
+    public Tokens? Tokens { get; set; }
+
+    /// <summary>The conditioning.</summary>
+    [Output(Description = "Hidden states [1, 77·windows, dim].")]
+    public Conditioning? Conditioning { get; set; }
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken) =>
+        Conditioning = await Clip!.EncodeAsync([Tokens!], cancellationToken);
+}

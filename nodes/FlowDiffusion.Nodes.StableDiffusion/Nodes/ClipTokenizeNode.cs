@@ -1,0 +1,30 @@
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Tokenizes a prompt with weights, in 77-token windows.</summary>
+[Node("clip.tokenize", "1.0.0", Category = "conditioning", Title = "Tokenize Prompt",
+    Description = "Splits a prompt into CLIP tokens with per-token weights: (word:1.3), (word) ×1.1, [word] ÷1.1; over 75 tokens makes several 77-token windows.")]
+public sealed class ClipTokenizeNode : INode
+{
+    /// <summary>The tokenizer.</summary>
+    [Input(Description = "The model's tokenizer.")]
+    public ITokenizer? Tokenizer { get; set; }
+
+    /// <summary>The prompt.</summary>
+    [Parameter(Description = "The prompt.", Multiline = true)]
+    public string Text { get; set; } = "";
+
+    /// <summary>The tokens.</summary>
+    [Output(Description = "Token ids and weights.")]
+    public Tokens? Tokens { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        Tokens = Tokenizer!.Tokenize(Text);
+        return Task.CompletedTask;
+    }
+}

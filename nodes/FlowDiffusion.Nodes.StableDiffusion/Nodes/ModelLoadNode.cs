@@ -1,0 +1,53 @@
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
+[Node("model.load", "1.0.0", Category = "loaders", Title = "Load Model",
+    Description = "Opens a Stable Diffusion 1.x model folder in the diffusers ONNX layout: tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
+public sealed class ModelLoadNode : INode
+{
+    /// <summary>The model folder.</summary>
+    [Parameter(Description = "The model folder (diffusers ONNX layout), relative to the working folder.", Kind = ParameterKind.ModelFolder)]
+    public string Path { get; set; } = "models/tiny-sd";
+
+    /// <summary>The ONNX Runtime execution provider.</summary>
+    [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
+    public string Provider { get; set; } = "cpu";
+
+    /// <summary>The model's tokenizer.</summary>
+    [Output(Description = "The model's CLIP tokenizer.")]
+    public ITokenizer? Tokenizer { get; set; }
+
+    /// <summary>The text encoder.</summary>
+    [Output(Description = "The CLIP text encoder.")]
+    public ITextEncoder? Clip { get; set; }
+
+    /// <summary>The UNet.</summary>
+    [Output(Description = "The UNet noise predictor.")]
+    public IUNetModel? Unet { get; set; }
+
+    /// <summary>The VAE.</summary>
+    [Output(Description = "The VAE (encoder and decoder).")]
+    public IVae? Vae { get; set; }
+
+    /// <summary>The scheduler configuration.</summary>
+    [Output(Description = "The model's scheduler/scheduler_config.json.")]
+    public SchedulerConfigSource? SchedulerConfig { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var folder = PathResolver.Resolve(context, Path);
+        var model = ModelLibrary.Of(context).Open(folder, new OnnxSessionOptions(Provider));
+        Tokenizer = model.Tokenizer;
+        Clip = model.TextEncoder;
+        Unet = model.UNet;
+        Vae = model.Vae;
+        SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
+        return Task.CompletedTask;
+    }
+}

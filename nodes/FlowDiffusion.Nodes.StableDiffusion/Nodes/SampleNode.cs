@@ -1,0 +1,237 @@
+using FlowDiffusion.Diffusion.Schedulers;
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>What the sampler's previews show.</summary>
+public enum PreviewKind
+{
+    /// <summary>The current noisy latents.</summary>
+    Latent,
+
+    /// <summary>The model's current estimate of the final image (predicted x0).</summary>
+    PredictedX0,
+}
+
+/// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
+[Node("diffusion.sample", "1.0.0", Category = "sampling", Title = "Sample",
+    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews.")]
+public sealed class SampleNode : INode
+{
+    /// <summary>The guider.</summary>
+    [Input(Description = "The guider (e.g. CFG).")]
+    public IGuider? Guider { get; set; }
+
+    /// <summary>The schedule.</summary>
+    [Input(Description = "The scheduler and steps.")]
+    public ISchedule? Schedule { get; set; }
+
+    /// <summary>The noise.</summary>
+    [Input(Description = "Seeded noise (latent.noise).")]
+    public Latent? Noise { get; set; }
+
+    /// <summary>Initial latents.</summary>
+    [Input(Description = "Latents of an input image (vae.encode) for img2img and inpainting.", Optional = true)]
+    public Latent? LatentImage { get; set; }
+
+    /// <summary>The inpainting mask.</summary>
+    [Input(Description = "Where to repaint (white = repaint), at image resolution.", Optional = true)]
+    public Mask? Mask { get; set; }
+
+    /// <summary>Masked-image latents for 9-channel inpainting UNets.</summary>
+    [Input(Description = "Latents of the image with the masked part blanked (inpaint.prepare); needed by 9-channel inpainting UNets.", Optional = true)]
+    public Latent? MaskedLatent { get; set; }
+
+    /// <summary>A VAE for decoded previews.</summary>
+    [Input(Description = "Decode previews with this VAE instead of the fast linear approximation.", Optional = true)]
+    public IVae? Vae { get; set; }
+
+    /// <summary>Denoising strength.</summary>
+    [Parameter(Description = "How much of the schedule to run when starting from latent_image: 1 repaints fully, 0 returns it.", Min = 0, Max = 1, Step = 0.01)]
+    public double Strength { get; set; } = 1;
+
+    /// <summary>Preview interval.</summary>
+    [Parameter(Description = "Publish a preview every N steps (0 = only the final result).", Min = 0, Max = 1000)]
+    public int PreviewEvery { get; set; }
+
+    /// <summary>What previews show.</summary>
+    [Parameter(Description = "Show the noisy latents or the predicted final image.")]
+    public PreviewKind Preview { get; set; } = PreviewKind.Latent;
+
+    /// <summary>The result.</summary>
+    [Output(Description = "The denoised latents.")]
+    public Latent? Latent { get; set; }
+
+    /// <summary>The previews.</summary>
+    [Output(Description = "Preview frames of image 0, one per preview step plus the final result.")]
+    public Image? Previews { get; set; }
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var noise = Noise!;
+        var guider = Guider!;
+        var scheduler = Schedule!.CreateScheduler();
+        var shape = new LatentShape(noise.Batch, noise.Channels, noise.Height, noise.Width);
+        var timesteps = scheduler.Timesteps;
+        var frames = new List<Image>();
+
+        float[]? init = null;
+        if (LatentImage is { } image)
+        {
+            if (image.Channels != shape.Channels || image.Height != shape.Height || image.Width != shape.Width || (image.Batch != 1 && image.Batch != shape.Batch))
+                throw new ArgumentException($"latent_image is [{image.Batch}, {image.Channels}, {image.Height}, {image.Width}] but the noise is {shape}; give latent.noise the input image's width and height");
+            init = Broadcast(image, shape);
+        }
+        else if (Mask is not null)
+        {
+            throw new ArgumentException("a mask needs latent_image (the encoded input image) to know what to keep");
+        }
+
+        var start = init is null ? 0 : DenoisingStrength.StartIndex(Schedule.Steps, Strength, scheduler.Order);
+        if (init is not null && start >= timesteps.Count)
+        {
+            Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, init, noise.Seeds);
+            Previews = await PreviewAsync(init, shape, cancellationToken);
+            context.ReportProgress(NodeProgress.OfSteps(0, 0, "strength 0: nothing to denoise"));
+            return;
+        }
+
+        var x = new float[shape.Length];
+        if (init is null)
+        {
+            var sigma = scheduler.InitNoiseSigma;
+            var n = noise.Values;
+            for (var i = 0; i < x.Length; i++) x[i] = n[i] * sigma;
+        }
+        else
+        {
+            scheduler.AddNoise(init, noise.Values, timesteps[start], x);
+        }
+
+        var mask = Mask is null ? null : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+        var extra = guider.InChannels == 9 ? InpaintChannels(mask, shape) : null;
+        if (guider.InChannels != 9 && guider.InChannels != shape.Channels)
+            throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
+        var modelShape = shape with { Channels = guider.InChannels };
+        var noiseSource = new SeededNoise(noise.Seeds ?? Enumerable.Range(0, shape.Batch).Select(i => (ulong)i).ToArray(), shape.ItemLength);
+        var training = (Schedule as DiffusersSchedule)?.Training;
+
+        var total = timesteps.Count - start;
+        var scaled = new float[shape.Length];
+        var modelInput = extra is null ? scaled : new float[modelShape.Length];
+        var next = new float[shape.Length];
+        var known = mask is null || extra is not null ? null : new float[shape.Length];
+        for (var i = start; i < timesteps.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var t = timesteps[i];
+            scheduler.ScaleModelInput(x, t, scaled);
+            if (extra is not null) Interleave(scaled, extra, shape, modelInput);
+            var sigmaNow = scheduler.Sigmas is { } sigmas && i < sigmas.Count ? sigmas[i] : (float?)null;
+            var prediction = await guider.PredictAsync(new GuidanceInput(modelInput, modelShape, x, t, sigmaNow, i - start, total), cancellationToken);
+            scheduler.Step(prediction, t, x, next, noiseSource);
+            if (known is not null)
+            {
+                // Re-impose the known region at the noise level of the next step (the original latents after the last).
+                if (i + 1 < timesteps.Count) scheduler.AddNoise(init!, noise.Values, timesteps[i + 1], known);
+                else init!.CopyTo(known, 0);
+                Blend(next, known, mask!, shape);
+            }
+            (x, next) = (next, x);
+            var step = i - start + 1;
+            context.ReportProgress(NodeProgress.OfSteps(step, total));
+            if (PreviewEvery > 0 && step % PreviewEvery == 0 && step < total)
+            {
+                var frame = Preview == PreviewKind.PredictedX0 && training is not null
+                    ? PredictedX0(scaled, prediction, t, training, shape)
+                    : x;
+                var picture = await PreviewAsync(frame, shape, cancellationToken);
+                frames.Add(picture);
+                context.ReportPreview(picture);
+            }
+        }
+        Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, x, noise.Seeds);
+        frames.Add(await PreviewAsync(x, shape, cancellationToken));
+        Previews = Concat(frames);
+    }
+
+    private async Task<Image> PreviewAsync(float[] latents, LatentShape shape, CancellationToken cancellationToken)
+    {
+        var first = latents.AsSpan(0, shape.ItemLength).ToArray();
+        if (Vae is { } vae)
+            return await vae.DecodeAsync(new Latent(1, shape.Channels, shape.Height, shape.Width, first), cancellationToken);
+        return LatentRgb.ToImage(first, 1, shape.Channels, shape.Height, shape.Width);
+    }
+
+    private static float[] PredictedX0(float[] scaled, float[] eps, float t, NoiseSchedule training, LatentShape shape)
+    {
+        var sigmas = training.Sigmas;
+        var low = (int)Math.Clamp(MathF.Floor(t), 0, sigmas.Length - 1);
+        var high = Math.Min(low + 1, sigmas.Length - 1);
+        var sigma = sigmas[low] + (t - low) * (sigmas[high] - sigmas[low]);
+        var alphaBar = 1f / (1f + sigma * sigma);
+        float a = MathF.Sqrt(alphaBar), s = MathF.Sqrt(1f - alphaBar);
+        var x0 = new float[shape.Length];
+        for (var i = 0; i < x0.Length; i++) x0[i] = (scaled[i] - s * eps[i]) / a;
+        return x0;
+    }
+
+    private static float[] Broadcast(Latent image, LatentShape shape)
+    {
+        if (image.Batch == shape.Batch) return image.ToArray();
+        var result = new float[shape.Length];
+        for (var b = 0; b < shape.Batch; b++) image.Values.CopyTo(result.AsSpan(b * shape.ItemLength));
+        return result;
+    }
+
+    private float[] InpaintChannels(float[]? mask, LatentShape shape)
+    {
+        if (mask is null || MaskedLatent is null)
+            throw new ArgumentException("this UNet is a 9-channel inpainting model: connect mask and masked_latent (inpaint.prepare gives both)");
+        var masked = Broadcast(MaskedLatent, shape);
+        int plane = shape.Height * shape.Width;
+        var extra = new float[shape.Batch * 5 * plane];
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            mask.AsSpan(b * plane, plane).CopyTo(extra.AsSpan(b * 5 * plane));
+            masked.AsSpan(b * 4 * plane, 4 * plane).CopyTo(extra.AsSpan((b * 5 + 1) * plane));
+        }
+        return extra;
+    }
+
+    // Model input of a 9-channel UNet per image: latents (4) ‖ mask (1) ‖ masked-image latents (4), as diffusers concatenates.
+    private static void Interleave(float[] scaled, float[] extra, LatentShape shape, float[] destination)
+    {
+        int plane = shape.Height * shape.Width;
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            scaled.AsSpan(b * 4 * plane, 4 * plane).CopyTo(destination.AsSpan(b * 9 * plane));
+            extra.AsSpan(b * 5 * plane, 5 * plane).CopyTo(destination.AsSpan((b * 9 + 4) * plane));
+        }
+    }
+
+    private static void Blend(float[] sampled, float[] known, float[] mask, LatentShape shape)
+    {
+        int plane = shape.Height * shape.Width;
+        for (var b = 0; b < shape.Batch; b++)
+        for (var c = 0; c < shape.Channels; c++)
+        for (var p = 0; p < plane; p++)
+        {
+            var i = (b * shape.Channels + c) * plane + p;
+            var m = mask[b * plane + p];
+            sampled[i] = m * sampled[i] + (1 - m) * known[i];
+        }
+    }
+
+    private static Image Concat(List<Image> frames)
+    {
+        var first = frames[0];
+        var pixels = new float[frames.Count * 3 * first.Height * first.Width];
+        for (var i = 0; i < frames.Count; i++) frames[i].Pixels.CopyTo(pixels.AsSpan(i * 3 * first.Height * first.Width));
+        return new Image(frames.Count, first.Height, first.Width, pixels);
+    }
+}

@@ -1,0 +1,31 @@
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
+
+/// <summary>Brings a pixel mask to latent resolution by area averaging (each latent pixel covers a block of image pixels).</summary>
+internal static class MaskResize
+{
+    public static float[] ToLatent(Mask mask, int batch, int height, int width)
+    {
+        if (mask.Width != width * 8 || mask.Height != height * 8)
+            throw new ArgumentException($"the mask is {mask.Width}×{mask.Height} but the image is {width * 8}×{height * 8}; they must match");
+        if (mask.Batch != 1 && mask.Batch != batch)
+            throw new ArgumentException($"the mask has batch {mask.Batch} but the latents have batch {batch}");
+        var result = new float[batch * height * width];
+        var values = mask.Values;
+        for (var b = 0; b < batch; b++)
+        {
+            var source = mask.Batch == 1 ? 0 : b;
+            for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+            {
+                var sum = 0f;
+                for (var dy = 0; dy < 8; dy++)
+                for (var dx = 0; dx < 8; dx++)
+                    sum += values[(source * mask.Height + y * 8 + dy) * mask.Width + x * 8 + dx];
+                result[(b * height + y) * width + x] = sum / 64f;
+            }
+        }
+        return result;
+    }
+}
