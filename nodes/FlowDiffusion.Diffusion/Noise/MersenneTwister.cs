@@ -37,11 +37,18 @@ internal sealed class MersenneTwister
 
     private void Regenerate()
     {
-        for (var i = 0; i < StateSize; i++)
-        {
-            var mixed = (_state[i] & 0x80000000u) | (_state[(i + 1) % StateSize] & 0x7fffffffu);
-            _state[i] = _state[(i + Shift) % StateSize] ^ (mixed >> 1) ^ ((mixed & 1u) != 0 ? MatrixA : 0u);
-        }
+        var state = _state;
+        for (var i = 0; i < StateSize - Shift; i++)
+            state[i] = state[i + Shift] ^ Twist(state[i], state[i + 1]);
+        for (var i = StateSize - Shift; i < StateSize - 1; i++)
+            state[i] = state[i + Shift - StateSize] ^ Twist(state[i], state[i + 1]);
+        state[StateSize - 1] = state[Shift - 1] ^ Twist(state[StateSize - 1], state[0]);
         _next = 0;
+    }
+
+    private static uint Twist(uint upper, uint lower)
+    {
+        var mixed = (upper & 0x80000000u) | (lower & 0x7fffffffu);
+        return (mixed >> 1) ^ ((lower & 1u) != 0 ? MatrixA : 0u);
     }
 }
