@@ -97,8 +97,10 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             RunResult result;
             if (_failure is { } failure)
             {
-                Publish(new RunFailed(runId, DateTimeOffset.UtcNow, failure.Message, failure.NodeId == "-" ? null : failure.NodeId));
-                result = new RunResult(runId, RunStatus.Failed, elapsed, timings, files, outputs, failure.Message, failure.NodeId == "-" ? null : failure.NodeId);
+                // A failure outside any node (a bad target, say) reports its own cause, not "node '-' failed".
+                var (error, nodeId) = failure.NodeId == "-" ? (failure.InnerException?.Message ?? failure.Message, null) : (failure.Message, failure.NodeId);
+                Publish(new RunFailed(runId, DateTimeOffset.UtcNow, error, nodeId));
+                result = new RunResult(runId, RunStatus.Failed, elapsed, timings, files, outputs, error, nodeId);
             }
             else if (cts.IsCancellationRequested || _needed.Where((n, i) => n && _outputs[i] is null).Any())
             {
