@@ -44,6 +44,7 @@ internal sealed class ProgressDisplay(TextWriter writer, bool live)
                 break;
             case NodeProgressed progress:
                 if (live) Line($"[{_done + 1}/{_total}] {progress.NodeId} {Bar(progress.Progress.Fraction)}{Suffix(progress.Progress.Message)}", permanent: false);
+                else if (progress.Progress.Message is { Length: > 0 } message) Line($"  {progress.NodeId}: {message}", permanent: true);
                 break;
             case OutputWritten output:
                 Line($"  wrote {output.Path}", permanent: true);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk;
+using Microsoft.Extensions.Logging;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
@@ -12,9 +13,39 @@ internal sealed class ModelLibrary : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
 
+    private ModelLibrary(ILogger logger)
+    {
+        Sessions.Loaded += (_, e) => logger.LogInformation("Loaded {Model} ({Megabytes:F1} MB) in {Milliseconds:F0} ms", e.ModelPath, e.Bytes / 1048576.0, e.Elapsed.TotalMilliseconds);
+        Sessions.Unloaded += (_, e) => logger.LogInformation("Unloaded {Model} ({Megabytes:F1} MB) to stay within the session memory budget", e.ModelPath, e.Bytes / 1048576.0);
+    }
+
     public OnnxSessionCache Sessions { get; } = new();
 
-    public static ModelLibrary Of(INodeContext context) => context.Resources.GetOrAdd("models", () => new ModelLibrary());
+    public static ModelLibrary Of(INodeContext context) => context.Resources.GetOrAdd("models", () => new ModelLibrary(context.Logger));
+
+    /// <summary>
+    /// Loads the sessions a txt2img run needs now, reporting each load as progress, so loading shows at model.load
+    /// rather than as a pause inside the first encode or sampling step. Cached sessions cost nothing.
+    /// </summary>
+    public void Warm(LoadedModel model, OnnxSessionOptions options, INodeContext context)
+    {
+        var components = new[] { model.Folder.TextEncoderPath, model.Folder.UNetPath, model.Folder.VaeDecoderPath };
+        void Report(object? sender, OnnxSessionEvent e) =>
+            context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB, {e.Elapsed.TotalMilliseconds:F0} ms)"));
+        Sessions.Loaded += Report;
+        try
+        {
+            for (var i = 0; i < components.Length; i++)
+            {
+                using var lease = Sessions.Acquire(components[i], options);
+                context.ReportProgress(new NodeProgress((i + 1) / (double)components.Length, $"{Path.GetFileName(Path.GetDirectoryName(components[i]))} ready"));
+            }
+        }
+        finally
+        {
+            Sessions.Loaded -= Report;
+        }
+    }
 
     public LoadedModel Open(string path, OnnxSessionOptions options)
     {

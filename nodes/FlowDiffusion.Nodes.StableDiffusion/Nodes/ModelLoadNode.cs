@@ -42,7 +42,10 @@ public sealed class ModelLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var folder = PathResolver.Resolve(context, Path);
-        var model = ModelLibrary.Of(context).Open(folder, new OnnxSessionOptions(Provider));
+        var options = new OnnxSessionOptions(Provider);
+        var library = ModelLibrary.Of(context);
+        var model = library.Open(folder, options);
+        library.Warm(model, options, context);
         Tokenizer = model.Tokenizer;
         Clip = model.TextEncoder;
         Unet = model.UNet;
