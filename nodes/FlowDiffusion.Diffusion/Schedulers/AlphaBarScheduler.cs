@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace FlowDiffusion.Diffusion.Schedulers;
 
 /// <summary>
@@ -50,24 +52,32 @@ public abstract class AlphaBarScheduler : DiffusersScheduler
         var betaBar = 1f - alphaBar;
         float sqrtAlpha = MathF.Sqrt(alphaBar), sqrtBeta = MathF.Sqrt(betaBar);
         var wantEpsilon = !epsilon.IsEmpty;
-        for (var i = 0; i < x0.Length; i++)
+        switch (Prediction)
         {
-            float m = modelOutput[i], x = sample[i];
-            switch (Prediction)
-            {
-                case PredictionType.Epsilon:
-                    x0[i] = (x - sqrtBeta * m) / sqrtAlpha;
-                    if (wantEpsilon) epsilon[i] = m;
-                    break;
-                case PredictionType.Sample:
-                    x0[i] = m;
-                    if (wantEpsilon) epsilon[i] = (x - sqrtAlpha * m) / sqrtBeta;
-                    break;
-                default:
+            case PredictionType.Epsilon:
+                // x₀ = (x − √(1−ᾱ)·ε)/√ᾱ
+                TensorPrimitives.MultiplyAdd(modelOutput, -sqrtBeta, sample, x0);
+                TensorPrimitives.Divide(x0, sqrtAlpha, x0);
+                if (wantEpsilon) modelOutput.CopyTo(epsilon);
+                break;
+            case PredictionType.Sample:
+                modelOutput.CopyTo(x0);
+                if (wantEpsilon)
+                {
+                    TensorPrimitives.MultiplyAdd(modelOutput, -sqrtAlpha, sample, epsilon);
+                    TensorPrimitives.Divide(epsilon, sqrtBeta, epsilon);
+                }
+
+                break;
+            default:
+                for (var i = 0; i < x0.Length; i++)
+                {
+                    float m = modelOutput[i], x = sample[i];
                     x0[i] = sqrtAlpha * x - sqrtBeta * m;
                     if (wantEpsilon) epsilon[i] = sqrtAlpha * m + sqrtBeta * x;
-                    break;
-            }
+                }
+
+                break;
         }
 
         if (Config.Thresholding == true)
@@ -77,7 +87,7 @@ public abstract class AlphaBarScheduler : DiffusersScheduler
         else if (Config.ClipSample ?? true)
         {
             var range = (float)(Config.ClipSampleRange ?? 1.0);
-            for (var i = 0; i < x0.Length; i++) x0[i] = Math.Clamp(x0[i], -range, range);
+            TensorPrimitives.Clamp(x0, -range, range, x0);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using FlowDiffusion.Sdk.Diffusion;
 
 namespace FlowDiffusion.Diffusion.Schedulers;
@@ -56,7 +57,8 @@ public sealed class DdimScheduler : AlphaBarScheduler
         var stdDev = Eta * MathF.Sqrt(Variance(t, prev));
         var direction = MathF.Sqrt(1f - alphaBarPrev - stdDev * stdDev);
         var sqrtAlphaPrev = MathF.Sqrt(alphaBarPrev);
-        for (var i = 0; i < x.Length; i++) previousSample[i] = sqrtAlphaPrev * x[i] + direction * e[i];
+        TensorPrimitives.Multiply(x, sqrtAlphaPrev, previousSample);
+        TensorPrimitives.MultiplyAdd(e, direction, previousSample, previousSample);
 
         if (Eta > 0)
         {

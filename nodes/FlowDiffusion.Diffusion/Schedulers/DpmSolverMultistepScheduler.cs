@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using FlowDiffusion.Sdk.Diffusion;
 
 namespace FlowDiffusion.Diffusion.Schedulers;
@@ -11,6 +12,7 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
 {
     private static readonly string[] Algorithms = ["dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver"];
     private float[]? fresh;
+    private float[]? slope;
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' defaults (dpmsolver++, order 2, midpoint, lower_order_final).</param>
@@ -119,11 +121,9 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
                 break;
         }
 
-        for (var i = 0; i < destination.Length; i++)
-        {
-            var x = a * sample[i] + b * m0[i];
-            destination[i] = z.IsEmpty ? x : x + c * z[i];
-        }
+        TensorPrimitives.Multiply(sample, a, destination);
+        TensorPrimitives.MultiplyAdd(m0, b, destination, destination);
+        if (!z.IsEmpty) TensorPrimitives.MultiplyAdd(z, c, destination, destination);
     }
 
     private void SecondOrder(int index, ReadOnlySpan<float> sample, ReadOnlySpan<float> z, Span<float> destination)
@@ -162,12 +162,14 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
                 break;
         }
 
-        for (var i = 0; i < destination.Length; i++)
-        {
-            var d1 = invR0 * (m0[i] - m1[i]);
-            var x = a * sample[i] + b0 * m0[i] + b1 * d1;
-            destination[i] = z.IsEmpty ? x : x + c * z[i];
-        }
+        // D1 = (m0 − m1)/r0; x = a·x + b0·D0 + b1·D1 (+ c·z), summed in diffusers' order.
+        var d1 = Scratch(ref slope, destination.Length);
+        TensorPrimitives.Subtract(m0, m1, d1);
+        TensorPrimitives.Multiply(d1, invR0, d1);
+        TensorPrimitives.Multiply(sample, a, destination);
+        TensorPrimitives.MultiplyAdd(m0, b0, destination, destination);
+        TensorPrimitives.MultiplyAdd(d1, b1, destination, destination);
+        if (!z.IsEmpty) TensorPrimitives.MultiplyAdd(z, c, destination, destination);
     }
 
     private void ThirdOrder(int index, ReadOnlySpan<float> sample, Span<float> destination)

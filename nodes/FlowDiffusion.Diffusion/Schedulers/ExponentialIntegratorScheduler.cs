@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace FlowDiffusion.Diffusion.Schedulers;
 
 /// <summary>
@@ -7,6 +9,8 @@ namespace FlowDiffusion.Diffusion.Schedulers;
 /// </summary>
 public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
 {
+    private readonly List<float[]> spare = [];
+
     /// <summary>Creates the scheduler.</summary>
     /// <param name="name">The user-facing short name.</param>
     /// <param name="config">The configuration.</param>
@@ -88,6 +92,8 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
         }
 
         SetSchedule(steps, timesteps, sigmas.Select(s => (float)s).Append(last).ToArray());
+        // Keep the previous run's history buffers for reuse: a new schedule should not cost new tensors.
+        spare.AddRange(ModelOutputs.OfType<float[]>());
         ModelOutputs = new float[]?[SolverOrder];
         LowerOrderSteps = 0;
     }
@@ -107,7 +113,14 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
     protected float[] PushConvertedOutput(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, int stepIndex, SolverTarget target)
     {
         var outputs = ModelOutputs;
-        var buffer = outputs[0] is { } evicted && evicted.Length == sample.Length ? evicted : new float[sample.Length];
+        var buffer = outputs[0];
+        if (buffer is null && spare.Count > 0)
+        {
+            buffer = spare[^1];
+            spare.RemoveAt(spare.Count - 1);
+        }
+
+        if (buffer is null || buffer.Length != sample.Length) buffer = new float[sample.Length];
         Convert(modelOutput, sample, SigmaValues![stepIndex], target, buffer);
         for (var i = 0; i < outputs.Length - 1; i++) outputs[i] = outputs[i + 1];
         outputs[^1] = buffer;
@@ -139,14 +152,21 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
             return;
         }
 
-        for (var i = 0; i < destination.Length; i++)
+        switch (Prediction)
         {
-            destination[i] = Prediction switch
-            {
-                PredictionType.Epsilon => (sample[i] - sigma * modelOutput[i]) / alpha,
-                PredictionType.Sample => modelOutput[i],
-                _ => alpha * sample[i] - sigma * modelOutput[i],
-            };
+            case PredictionType.Epsilon:
+                // x₀ = (x − σ·ε)/α
+                TensorPrimitives.MultiplyAdd(modelOutput, -sigma, sample, destination);
+                TensorPrimitives.Divide(destination, alpha, destination);
+                break;
+            case PredictionType.Sample:
+                modelOutput.CopyTo(destination);
+                break;
+            default:
+                // x₀ = α·x − σ·v
+                TensorPrimitives.Multiply(sample, alpha, destination);
+                TensorPrimitives.MultiplyAdd(modelOutput, -sigma, destination, destination);
+                break;
         }
 
         if (threshold)
