@@ -24,22 +24,23 @@ internal sealed class ModelLibrary : IDisposable
     public static ModelLibrary Of(INodeContext context) => context.Resources.GetOrAdd("models", () => new ModelLibrary(context.Logger));
 
     /// <summary>
-    /// Loads the sessions a txt2img run needs now, reporting each load as progress, so loading shows at model.load
-    /// rather than as a pause inside the first encode or sampling step. Cached sessions cost nothing.
+    /// Opens a model folder and loads the sessions a txt2img run needs now, reporting each load as progress, so loading
+    /// shows at model.load rather than as a pause inside the first encode or sampling step. Cached sessions cost nothing.
     /// </summary>
-    public void Warm(LoadedModel model, OnnxSessionOptions options, INodeContext context)
+    public LoadedModel OpenWarm(string path, OnnxSessionOptions options, INodeContext context)
     {
-        var components = new[] { model.Folder.TextEncoderPath, model.Folder.UNetPath, model.Folder.VaeDecoderPath };
         void Report(object? sender, OnnxSessionEvent e) =>
-            context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB, {e.Elapsed.TotalMilliseconds:F0} ms)"));
+            context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB) in {e.Elapsed.TotalMilliseconds:F0} ms"));
         Sessions.Loaded += Report;
         try
         {
-            for (var i = 0; i < components.Length; i++)
+            var model = Open(path, options);
+            var components = new[] { model.Folder.TextEncoderPath, model.Folder.UNetPath, model.Folder.VaeDecoderPath };
+            foreach (var component in components)
             {
-                using var lease = Sessions.Acquire(components[i], options);
-                context.ReportProgress(new NodeProgress((i + 1) / (double)components.Length, $"{Path.GetFileName(Path.GetDirectoryName(components[i]))} ready"));
+                using var lease = Sessions.Acquire(component, options);
             }
+            return model;
         }
         finally
         {

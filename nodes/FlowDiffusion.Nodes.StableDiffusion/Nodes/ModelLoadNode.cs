@@ -43,9 +43,7 @@ public sealed class ModelLoadNode : INode
     {
         var folder = PathResolver.Resolve(context, Path);
         var options = new OnnxSessionOptions(Provider);
-        var library = ModelLibrary.Of(context);
-        var model = library.Open(folder, options);
-        library.Warm(model, options, context);
+        var model = ModelLibrary.Of(context).OpenWarm(folder, options, context);
         Tokenizer = model.Tokenizer;
         Clip = model.TextEncoder;
         Unet = model.UNet;
