@@ -3,7 +3,9 @@ using FlowDiffusion.Server.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace FlowDiffusion.Server;
 
@@ -15,8 +17,13 @@ public static class ServerHost
     /// <paramref name="settings"/>, bound to <paramref name="urls"/>. Always the Production environment, so errors
     /// never carry stack traces.
     /// </summary>
+    /// <param name="urls">The addresses to listen on (port 0 picks a free one).</param>
+    /// <param name="settings">Configuration values that override the files and environment.</param>
+    /// <param name="allowWithoutApiKey">Serve non-loopback addresses without an API key (explicit waiver).</param>
+    /// <param name="configureServices">Extra service registrations, applied after the server's own.</param>
     /// <exception cref="InvalidOperationException">A non-loopback URL without an API key and without the waiver.</exception>
-    public static WebApplication Create(IReadOnlyList<string> urls, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool allowWithoutApiKey = false)
+    public static WebApplication Create(IReadOnlyList<string> urls, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool allowWithoutApiKey = false,
+        Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -27,7 +34,10 @@ public static class ServerHost
         var apiKey = builder.Configuration[ServerOptions.Section + ":ApiKey"];
         if (BindingError(urls, apiKey, allowWithoutApiKey) is { } error) throw new InvalidOperationException(error);
         builder.WebHost.UseUrls([.. urls]);
+        // Per-request logs drown the run log of a long-lived server; configuration can still lower this.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddFlowDiffusionServer(builder.Configuration);
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -43,8 +53,8 @@ public static class ServerHost
         if (!string.IsNullOrEmpty(apiKey) || allowWithoutApiKey) return null;
         var exposed = urls.Where(u => !IsLoopback(u)).ToList();
         return exposed.Count == 0 ? null :
-            $"{string.Join(", ", exposed)} is reachable from other machines: set an API key ({ServerOptions.Section.Replace(":", "__", StringComparison.Ordinal)}__ApiKey " +
-            "or --api-key) that clients send in the X-Api-Key header, or pass --insecure-no-api-key to serve without one.";
+            $"{string.Join(", ", exposed)} is reachable from other machines: set an API key (--api-key, or FLOWDIFFUSION_FlowDiffusion__Server__ApiKey " +
+            "in the environment) that clients send in the X-Api-Key header, or pass --insecure-no-api-key to serve without one.";
     }
 
     /// <summary>Whether a URL binds only the loopback interface.</summary>

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace FlowDiffusion.Cli.Commands;
+
+/// <summary><c>flowdiffusion serve</c>: the HTTP API with its persistent run queue, loopback-only unless an API key is set.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls")
+        {
+            Description = $"Addresses to listen on, ';'-separated (default {ServerOptions.DefaultUrl}). Anything beyond loopback needs --api-key.",
+            HelpName = "URL",
+            DefaultValueFactory = _ => ServerOptions.DefaultUrl,
+        };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = "Require this key in the X-Api-Key header (also FlowDiffusion:Server:ApiKey in configuration).",
+            HelpName = "KEY",
+        };
+        var noKey = new Option<bool>("--insecure-no-api-key")
+        {
+            Description = "Serve a non-loopback address without an API key: anyone who can reach it can run workflows.",
+        };
+        var command = new Command("serve", "Serve the HTTP API (runs, history, workflows, outputs) until Ctrl+C.") { urls, apiKey, noKey };
+        CommandAction.Set(command, async (parse, cancellationToken) =>
+        {
+            var addresses = (parse.GetValue(urls) ?? ServerOptions.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var settings = ConfigPairs(parse.GetValue(GlobalOptions.Config) ?? []).ToList();
+            if (parse.GetValue(apiKey) is { Length: > 0 } key) settings.Add(new(ServerOptions.Section + ":ApiKey", key));
+            var extraPlugins = parse.GetValue(GlobalOptions.Plugins) ?? [];
+            WebApplication app;
+            try
+            {
+                app = ServerHost.Create(addresses, settings, parse.GetValue(noKey), services => services.PostConfigure<FlowDiffusionOptions>(o =>
+                {
+                    o.PluginFolders.AddRange(extraPlugins);
+                    if (!o.PluginFolders.Any(Directory.Exists))
+                        o.PluginFolders.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
+                }));
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            await using (app)
+            {
+                await app.StartAsync(cancellationToken);
+                Console.Error.WriteLine($"FlowDiffusion API listening on {string.Join(", ", app.Urls)} (OpenAPI at /openapi/v1.json); Ctrl+C stops.");
+                await app.WaitForShutdownAsync(cancellationToken);
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static IEnumerable<KeyValuePair<string, string?>> ConfigPairs(IEnumerable<string> pairs)
+    {
+        foreach (var pair in pairs)
+        {
+            var split = pair.IndexOf('=');
+            if (split <= 0) throw new UsageException($"--config {pair}: expected KEY=VALUE");
+            yield return new(pair[..split], pair[(split + 1)..]);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+using FlowDiffusion.Engine.Schema;
+using FlowDiffusion.Engine.Workflows;
+
+namespace FlowDiffusion.Editor.Graph;
+
+/// <summary>
+/// The workflow being edited. The engine's own <see cref="Workflow"/> record is the state, so what the editor
+/// saves is exactly what the CLI reads; every edit replaces it with a new value and pushes the old one for undo.
+/// </summary>
+public sealed class GraphDocument
+{
+    private readonly UndoHistory<Workflow> _history = new();
+    private int _savedRevision;
+
+    /// <summary>Opens <paramref name="workflow"/>; nodes without a saved position are laid out.</summary>
+    public GraphDocument(NodeCatalog catalog, Workflow workflow)
+    {
+        Catalog = catalog;
+        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport) };
+    }
+
+    /// <summary>The node types the document is checked against.</summary>
+    public NodeCatalog Catalog { get; }
+
+    /// <summary>The current workflow, with a position for every node.</summary>
+    public Workflow Workflow { get; private set; }
+
+    /// <summary>Counts edits, undo and redo included; views re-render when it changes.</summary>
+    public int Revision { get; private set; }
+
+    /// <summary>Whether there are edits since the last save or open.</summary>
+    public bool IsDirty => Revision != _savedRevision;
+
+    /// <summary>Whether an edit can be undone.</summary>
+    public bool CanUndo => _history.CanUndo;
+
+    /// <summary>Whether an undone edit can be redone.</summary>
+    public bool CanRedo => _history.CanRedo;
+
+    /// <summary>Every link, in node order then port order.</summary>
+    public IEnumerable<GraphLink> Links =>
+        Workflow.Nodes.SelectMany(n => n.Inputs.Select(e => new GraphLink(e.SourceNode, e.SourceOutput, n.Id, e.Port)));
+
+    /// <summary>An empty workflow called <paramref name="name"/>.</summary>
+    public static GraphDocument Empty(NodeCatalog catalog, string name = "untitled") => new(catalog, new Workflow(name, "", [], []));
+
+    /// <summary>The node type of node <paramref name="nodeId"/>, or null when unknown.</summary>
+    public NodeDescriptor? Descriptor(string nodeId) => Workflow.Node(nodeId) is { } node ? Catalog.Find(node.Type) : null;
+
+    /// <summary>Where node <paramref name="nodeId"/> is drawn.</summary>
+    public NodePosition PositionOf(string nodeId) =>
+        Workflow.Editor!.Positions.FirstOrDefault(p => p.Key == nodeId).Value;
+
+    /// <summary>The YAML to save.</summary>
+    public string ToYaml() => WorkflowYamlWriter.Write(Workflow);
+
+    /// <summary>Marks the current state as saved.</summary>
+    public void MarkSaved() => _savedRevision = Revision;
+
+    /// <summary>Goes back one edit.</summary>
+    public void Undo()
+    {
+        if (!_history.CanUndo) return;
+        Workflow = _history.Undo(Workflow);
+        Revision++;
+    }
+
+    /// <summary>Goes forward one undone edit.</summary>
+    public void Redo()
+    {
+        if (!_history.CanRedo) return;
+        Workflow = _history.Redo(Workflow);
+        Revision++;
+    }
+
+    /// <summary>Adds a node of <paramref name="type"/> at <paramref name="at"/>; returns its id.</summary>
+    public string AddNode(string type, NodePosition at)
+    {
+        var id = FreeId(IdBase(type));
+        Commit(Workflow with
+        {
+            Nodes = [.. Workflow.Nodes, new WorkflowNode(id, type, [], [])],
+            Editor = Workflow.Editor! with { Positions = [.. Workflow.Editor!.Positions, new(id, at)] },
+        });
+        return id;
+    }
+
+    /// <summary>Removes nodes and every link into or out of them.</summary>
+    public void RemoveNodes(IEnumerable<string> nodeIds)
+    {
+        var gone = nodeIds.ToHashSet(StringComparer.Ordinal);
+        if (!Workflow.Nodes.Any(n => gone.Contains(n.Id))) return;
+        Commit(Workflow with
+        {
+            Nodes = Workflow.Nodes.Where(n => !gone.Contains(n.Id))
+                .Select(n => n.Inputs.Any(e => gone.Contains(e.SourceNode)) ? n with { Inputs = n.Inputs.Where(e => !gone.Contains(e.SourceNode)).ToList() } : n)
+                .ToList(),
+            Editor = Workflow.Editor! with { Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList() },
+        });
+    }
+
+    /// <summary>Moves nodes to new positions (one undo step for a multi-node drag).</summary>
+    public void MoveNodes(IReadOnlyDictionary<string, NodePosition> positions)
+    {
+        var moved = Workflow.Editor!.Positions.Select(p => positions.TryGetValue(p.Key, out var to) ? new KeyValuePair<string, NodePosition>(p.Key, to) : p).ToList();
+        if (moved.SequenceEqual(Workflow.Editor.Positions)) return;
+        Commit(Workflow with { Editor = Workflow.Editor with { Positions = moved } });
+    }
+
+    /// <summary>Sets the canvas pan and zoom; a view change, not an edit, so it is not undone.</summary>
+    public void SetViewport(double x, double y, double zoom) =>
+        Workflow = Workflow with { Editor = Workflow.Editor! with { Viewport = (x, y, zoom) } };
+
+    /// <summary>Whether output <paramref name="output"/> of <paramref name="fromNode"/> may feed input <paramref name="input"/> of <paramref name="toNode"/>.</summary>
+    public LinkVerdict CanConnect(string fromNode, string output, string toNode, string input)
+    {
+        if (fromNode == toNode) return LinkVerdict.No("A node cannot feed itself.");
+        var source = Descriptor(fromNode)?.Output(output);
+        var target = Descriptor(toNode)?.Input(input);
+        if (source is null) return LinkVerdict.No($"'{fromNode}' has no output '{output}'.");
+        if (target is null) return LinkVerdict.No($"'{toNode}' has no input '{input}'.");
+        if (!target.Type.Accepts(source.Type)) return LinkVerdict.No($"{toNode}.{input} takes {target.Type.Name}, not {source.Type.Name}.");
+        if (DependsOn(fromNode, toNode)) return LinkVerdict.No($"Linking {fromNode} into {toNode} would make a cycle.");
+        return LinkVerdict.Yes;
+    }
+
+    /// <summary>Links the ports when allowed, replacing any link already into the input.</summary>
+    public LinkVerdict Connect(string fromNode, string output, string toNode, string input)
+    {
+        var verdict = CanConnect(fromNode, output, toNode, input);
+        if (!verdict.Allowed) return verdict;
+        var edge = new NodeEdge(input, fromNode, output);
+        Commit(Replace(toNode, n =>
+        {
+            var inputs = n.Inputs.ToList();
+            var at = inputs.FindIndex(e => e.Port == input);
+            if (at >= 0) inputs[at] = edge;
+            else inputs.Add(edge);
+            return n with { Inputs = inputs };
+        }));
+        return verdict;
+    }
+
+    /// <summary>Removes the link into input <paramref name="input"/> of <paramref name="toNode"/>.</summary>
+    public void Disconnect(string toNode, string input)
+    {
+        if (Workflow.Node(toNode)?.Edge(input) is null) return;
+        Commit(Replace(toNode, n => n with { Inputs = n.Inputs.Where(e => e.Port != input).ToList() }));
+    }
+
+    /// <summary>Sets a parameter (a literal or <c>$input</c>), or removes it when <paramref name="value"/> is null so the default applies.</summary>
+    public void SetParameter(string nodeId, string name, ParameterValue? value)
+    {
+        var node = Workflow.Node(nodeId) ?? throw new ArgumentException($"No node '{nodeId}'.", nameof(nodeId));
+        if (Equals(node.Parameter(name)?.Value, value)) return;
+        Commit(Replace(nodeId, n =>
+        {
+            var parameters = n.Parameters.ToList();
+            var at = parameters.FindIndex(p => p.Name == name);
+            if (value is null)
+            {
+                if (at >= 0) parameters.RemoveAt(at);
+            }
+            else if (at >= 0) parameters[at] = new NodeParameter(name, value);
+            else parameters.Add(new NodeParameter(name, value));
+            return n with { Parameters = parameters };
+        }));
+    }
+
+    /// <summary>Sets the default of workflow input <paramref name="name"/>: the value a run uses unless told otherwise.</summary>
+    public void SetInputDefault(string name, object? value)
+    {
+        var input = Workflow.Input(name) ?? throw new ArgumentException($"No workflow input '{name}'.", nameof(name));
+        if (Equals(input.Default, value)) return;
+        Commit(Workflow with { Inputs = Workflow.Inputs.Select(i => i.Name == name ? i with { Default = value } : i).ToList() });
+    }
+
+    /// <summary>Sets the workflow's name.</summary>
+    public void Rename(string name)
+    {
+        if (name == Workflow.Name || string.IsNullOrWhiteSpace(name)) return;
+        Commit(Workflow with { Name = name });
+    }
+
+    /// <summary>The nodes as a YAML fragment (a workflow of just them, links among them kept) for the clipboard.</summary>
+    public string Copy(IEnumerable<string> nodeIds)
+    {
+        var chosen = nodeIds.ToHashSet(StringComparer.Ordinal);
+        var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id))
+            .Select(n => n with { Inputs = n.Inputs.Where(e => chosen.Contains(e.SourceNode)).ToList(), Location = null })
+            .ToList();
+        var positions = Workflow.Editor!.Positions.Where(p => chosen.Contains(p.Key)).ToList();
+        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions)));
+    }
+
+    /// <summary>Adds the nodes of a copied fragment, renamed where their ids are taken and shifted by (dx, dy); returns the new ids.</summary>
+    public IReadOnlyList<string> Paste(string yaml, double dx, double dy)
+    {
+        var read = WorkflowYamlReader.Read(yaml);
+        if (read.Workflow is not { Nodes.Count: > 0 } fragment) return [];
+        var placed = AutoLayout.Complete(fragment).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var taken = Workflow.Nodes.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in fragment.Nodes)
+        {
+            var id = node.Id;
+            for (var i = 2; taken.Contains(id); i++) id = $"{IdBase(node.Id)}_{i}";
+            taken.Add(id);
+            renamed[node.Id] = id;
+        }
+        // Links out of the fragment are kept only when their source exists here (pasting into the same graph).
+        var nodes = fragment.Nodes.Select(n => new WorkflowNode(renamed[n.Id], n.Type,
+            n.Inputs.Select(e => renamed.TryGetValue(e.SourceNode, out var s) ? e with { SourceNode = s, Location = null } : e with { Location = null })
+                .Where(e => taken.Contains(e.SourceNode)).ToList(),
+            n.Parameters.Select(p => p with { Location = null }).ToList(), null, n.Title)).ToList();
+        var positions = fragment.Nodes.Select(n => new KeyValuePair<string, NodePosition>(renamed[n.Id], new NodePosition(placed[n.Id].X + dx, placed[n.Id].Y + dy)));
+        Commit(Workflow with
+        {
+            Nodes = [.. Workflow.Nodes, .. nodes],
+            Editor = Workflow.Editor! with { Positions = [.. Workflow.Editor!.Positions, .. positions] },
+        });
+        return nodes.Select(n => n.Id).ToList();
+    }
+
+    /// <summary>Copies and pastes the nodes next to themselves; returns the new ids.</summary>
+    public IReadOnlyList<string> Duplicate(IEnumerable<string> nodeIds) => Paste(Copy(nodeIds), 40, 40);
+
+    private void Commit(Workflow next)
+    {
+        _history.Push(Workflow);
+        Workflow = next;
+        Revision++;
+    }
+
+    private Workflow Replace(string nodeId, Func<WorkflowNode, WorkflowNode> change) =>
+        Workflow with { Nodes = Workflow.Nodes.Select(n => n.Id == nodeId ? change(n) with { Location = null } : n).ToList() };
+
+    private bool DependsOn(string nodeId, string ancestor)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([nodeId]);
+        while (pending.TryPop(out var id))
+        {
+            if (id == ancestor) return true;
+            if (!seen.Add(id)) continue;
+            foreach (var edge in Workflow.Node(id)?.Inputs ?? []) pending.Push(edge.SourceNode);
+        }
+        return false;
+    }
+
+    private string FreeId(string stem)
+    {
+        if (Workflow.Node(stem) is null) return stem;
+        for (var i = 2; ; i++)
+        {
+            if (Workflow.Node($"{stem}_{i}") is null) return $"{stem}_{i}";
+        }
+    }
+
+    private static string IdBase(string typeOrId)
+    {
+        var stem = typeOrId[(typeOrId.LastIndexOf('.') + 1)..];
+        var suffix = stem.LastIndexOf('_');
+        if (suffix > 0 && stem[(suffix + 1)..].All(char.IsAsciiDigit)) stem = stem[..suffix];
+        return stem.Replace('-', '_');
+    }
+}

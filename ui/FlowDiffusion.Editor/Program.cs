@@ -1,0 +1,4 @@
+using FlowDiffusion.Editor;
+
+var app = EditorHost.Create(args);
+app.Run();

@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using FlowDiffusion.Engine.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Editor.Running;
+
+/// <summary>The folders the editor reads and writes: saved workflows, model folders, input images.</summary>
+public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options)
+{
+    private readonly FlowDiffusionOptions _options = options.Value;
+
+    /// <summary>The saved workflows folder, absolute.</summary>
+    public string WorkflowsFolder => Path.GetFullPath(_options.WorkflowsFolder);
+
+    /// <summary>Names of the saved workflows (file names without .yaml).</summary>
+    public IReadOnlyList<string> Workflows() => Directory.Exists(WorkflowsFolder)
+        ? Directory.EnumerateFiles(WorkflowsFolder, "*.yaml").Select(f => Path.GetFileNameWithoutExtension(f)).Where(IsValidName).Order(StringComparer.Ordinal).ToList()
+        : [];
+
+    /// <summary>The file of saved workflow <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">A name that is not a plain file name.</exception>
+    public string WorkflowFile(string name) => IsValidName(name)
+        ? Path.Combine(WorkflowsFolder, name + ".yaml")
+        : throw new ArgumentException($"'{name}' is not a workflow name: use letters, digits, '-' and '_'.", nameof(name));
+
+    /// <summary>Model folders (those with a model_index.json), as paths relative to the working directory, as workflows write them.</summary>
+    public IReadOnlyList<string> Models()
+    {
+        var folder = Path.GetFullPath(_options.ModelsFolder);
+        if (!Directory.Exists(folder)) return [];
+        return Directory.EnumerateDirectories(folder).Where(d => File.Exists(Path.Combine(d, "model_index.json")))
+            .Select(Relative).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Image files under the workflows folder (sample inputs and uploads), relative to the working directory.</summary>
+    public IReadOnlyList<string> Images() => Directory.Exists(WorkflowsFolder)
+        ? Directory.EnumerateFiles(WorkflowsFolder, "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
+            .Select(Relative).Order(StringComparer.Ordinal).ToList()
+        : [];
+
+    /// <summary>Saves an uploaded image under workflows/assets/uploads and returns its path for a parameter.</summary>
+    public async Task<string> SaveUploadAsync(string fileName, Stream content, CancellationToken cancellationToken)
+    {
+        var name = Path.GetFileName(fileName);
+        if (!UploadName().IsMatch(name)) throw new ArgumentException($"'{name}' is not a PNG or JPEG file name.", nameof(fileName));
+        var folder = Path.Combine(WorkflowsFolder, "assets", "uploads");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, name);
+        await using (var output = File.Create(file)) await content.CopyToAsync(output, cancellationToken);
+        return Relative(file);
+    }
+
+    /// <summary>Whether <paramref name="name"/> can name a saved workflow.</summary>
+    public static bool IsValidName(string? name) => name is not null && WorkflowName().IsMatch(name);
+
+    private static string Relative(string path) => Path.GetRelativePath(Environment.CurrentDirectory, path).Replace('\\', '/');
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
+    private static partial Regex WorkflowName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}\.(png|jpe?g)$", RegexOptions.IgnoreCase)]
+    private static partial Regex UploadName();
+}

@@ -1,0 +1,175 @@
+using FlowDiffusion.Editor.Graph;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Validation;
+using FlowDiffusion.Engine.Workflows;
+
+namespace FlowDiffusion.Editor.Running;
+
+/// <summary>
+/// One browser tab's editor: the open document, selection, live validation, clipboard and the current run.
+/// Runs go straight to the in-process engine so previews arrive as images without a round trip through the API.
+/// </summary>
+public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files) : IDisposable
+{
+    private int _validatedRevision = -1;
+    private GraphDocument? _validatedDocument;
+    private ValidationResult? _validation;
+    private string? _clipboard;
+
+    /// <summary>Raised when something a view shows changed outside a UI event (run progress).</summary>
+    public event Action? Changed;
+
+    /// <summary>The engine.</summary>
+    public FlowDiffusionEngine Engine { get; } = engine;
+
+    /// <summary>The folders.</summary>
+    public EditorFiles Files { get; } = files;
+
+    /// <summary>The open document.</summary>
+    public GraphDocument Document { get; private set; } = GraphDocument.Empty(engine.Catalog);
+
+    /// <summary>The saved workflow name the document came from or was saved as, or null.</summary>
+    public string? FileName { get; private set; }
+
+    /// <summary>Selected node ids.</summary>
+    public HashSet<string> Selection { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Problems with the current document, found again after every edit.</summary>
+    public ValidationResult Validation
+    {
+        get
+        {
+            if (_validation is null || _validatedRevision != Document.Revision || !ReferenceEquals(_validatedDocument, Document))
+            {
+                _validation = WorkflowValidator.Validate(Document.Workflow, Engine.Catalog);
+                _validatedRevision = Document.Revision;
+                _validatedDocument = Document;
+            }
+            return _validation;
+        }
+    }
+
+    /// <summary>The current or last run.</summary>
+    public RunView? Run { get; private set; }
+
+    /// <summary>A message for the status bar (save results, refused links).</summary>
+    public string? Notice { get; set; }
+
+    /// <summary>Opens a new empty workflow.</summary>
+    public void New()
+    {
+        Open(GraphDocument.Empty(Engine.Catalog), null);
+    }
+
+    /// <summary>Opens saved workflow <paramref name="name"/>; returns the read problems (empty when it opened).</summary>
+    public IReadOnlyList<Diagnostic> OpenSaved(string name) =>
+        OpenYaml(File.ReadAllText(Files.WorkflowFile(name)), name);
+
+    /// <summary>Opens workflow YAML text; returns the read problems (the document stays when it cannot be read).</summary>
+    public IReadOnlyList<Diagnostic> OpenYaml(string yaml, string? name)
+    {
+        var read = WorkflowYamlReader.Read(yaml, name is null ? null : name + ".yaml");
+        if (read.Workflow is null) return read.Diagnostics;
+        Open(new GraphDocument(Engine.Catalog, read.Workflow), name);
+        return read.Diagnostics;
+    }
+
+    /// <summary>Saves the document as workflows/<paramref name="name"/>.yaml.</summary>
+    public string Save(string name)
+    {
+        var file = Files.WorkflowFile(name);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, Document.ToYaml());
+        Document.MarkSaved();
+        FileName = name;
+        return file;
+    }
+
+    /// <summary>Copies the selection to this tab's clipboard.</summary>
+    public void Copy()
+    {
+        if (Selection.Count > 0) _clipboard = Document.Copy(Selection);
+    }
+
+    /// <summary>Pastes the clipboard, selecting the new nodes.</summary>
+    public void Paste()
+    {
+        if (_clipboard is null) return;
+        Select(Document.Paste(_clipboard, 60, 60));
+    }
+
+    /// <summary>Duplicates the selection, selecting the copies.</summary>
+    public void Duplicate()
+    {
+        if (Selection.Count > 0) Select(Document.Duplicate(Selection));
+    }
+
+    /// <summary>Deletes the selected nodes.</summary>
+    public void DeleteSelection()
+    {
+        Document.RemoveNodes(Selection);
+        Selection.Clear();
+    }
+
+    /// <summary>Replaces the selection.</summary>
+    public void Select(IEnumerable<string> nodeIds)
+    {
+        Selection.Clear();
+        Selection.UnionWith(nodeIds);
+    }
+
+    /// <summary>Starts a run of the document as it is; false (with <see cref="Notice"/>) when it does not validate.</summary>
+    public bool StartRun()
+    {
+        if (Run is { Finished: false }) return false;
+        var validation = WorkflowValidator.Validate(Document.Workflow, Engine.Catalog);
+        if (validation.Plan is null)
+        {
+            Notice = $"Cannot run: {validation.Errors.Count()} problem(s) — see the list.";
+            return false;
+        }
+        var output = Path.Combine(Path.GetFullPath(Engine.Options.OutputFolder), "editor", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture));
+        var run = Engine.Start(validation.Plan, new RunOptions { OutputDirectory = output, WorkingDirectory = Environment.CurrentDirectory });
+        var view = new RunView(run, validation.Plan.Nodes.Select(n => n.Id));
+        Run = view;
+        Notice = null;
+        _ = FollowAsync(view);
+        return true;
+    }
+
+    /// <summary>Cancels the current run.</summary>
+    public void CancelRun() => Run?.Run.Cancel();
+
+    /// <inheritdoc />
+    public void Dispose() => Run?.Run.Cancel();
+
+    private void Open(GraphDocument document, string? name)
+    {
+        Document = document;
+        FileName = name;
+        Selection.Clear();
+    }
+
+    private async Task FollowAsync(RunView view)
+    {
+        var last = DateTime.MinValue;
+        try
+        {
+            await foreach (var e in view.Run.ReadEventsAsync())
+            {
+                view.Apply(e);
+                // Progress and previews can come faster than a browser needs; ends and images always go out.
+                if (e is NodeProgressed or NodePreviewed && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
+                last = DateTime.UtcNow;
+                Changed?.Invoke();
+            }
+            await view.Run.Completion;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Notice = "The run stopped: " + error.Message;
+        }
+        Changed?.Invoke();
+    }
+}

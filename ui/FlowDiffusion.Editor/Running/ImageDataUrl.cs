@@ -1,0 +1,49 @@
+using System.Buffers.Binary;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Editor.Running;
+
+/// <summary>Images as data: URLs the browser shows without a file: engine images as BMP (no codec needed), files as they are.</summary>
+public static class ImageDataUrl
+{
+    /// <summary>Item <paramref name="index"/> of <paramref name="image"/> as a 24-bit BMP data URL.</summary>
+    public static string Of(Image image, int index = 0)
+    {
+        int width = image.Width, height = image.Height;
+        var stride = (width * 3 + 3) & ~3;
+        var bytes = new byte[54 + stride * height];
+        bytes[0] = (byte)'B';
+        bytes[1] = (byte)'M';
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(2), bytes.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(10), 54);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), width);
+        // A negative height stores rows top-down, as the planar buffer does.
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), -height);
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(28), 24);
+        var pixels = image.PixelsOf(index);
+        var plane = width * height;
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var at = 54 + y * stride + x * 3;
+                var p = y * width + x;
+                bytes[at] = Byte(pixels[2 * plane + p]);
+                bytes[at + 1] = Byte(pixels[plane + p]);
+                bytes[at + 2] = Byte(pixels[p]);
+            }
+        }
+        return "data:image/bmp;base64," + Convert.ToBase64String(bytes);
+    }
+
+    /// <summary>A PNG or JPEG file as a data URL.</summary>
+    public static string OfFile(string path)
+    {
+        var type = path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
+        return $"data:{type};base64," + Convert.ToBase64String(File.ReadAllBytes(path));
+    }
+
+    private static byte Byte(float value) => (byte)Math.Clamp(MathF.Round(value * 255f), 0f, 255f);
+}

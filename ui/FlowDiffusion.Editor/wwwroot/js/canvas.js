@@ -1,0 +1,281 @@
+// Canvas gestures: node drag, pan, zoom, box select and link dragging run here with pointer capture;
+// .NET hears only finished actions (positions after a drag, a new link, the viewport after pan/zoom).
+const HEADER = 30, ROW = 24, WIDTH = 240;
+
+export function attach(root, dotnet) {
+  const world = root.querySelector('.fd-world');
+  const svg = root.querySelector('.fd-links');
+  const view = { x: 0, y: 0, zoom: 1 };
+  readViewport();
+  let gesture = null;
+  let wheelTimer = 0;
+
+  function readViewport() {
+    view.x = parseFloat(world.dataset.x || '0');
+    view.y = parseFloat(world.dataset.y || '0');
+    view.zoom = parseFloat(world.dataset.zoom || '1');
+  }
+  function applyViewport() {
+    world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
+  }
+  function toCanvas(clientX, clientY) {
+    const r = root.getBoundingClientRect();
+    return { x: (clientX - r.left - view.x) / view.zoom, y: (clientY - r.top - view.y) / view.zoom };
+  }
+  function nodePos(el) { return { x: parseFloat(el.style.left), y: parseFloat(el.style.top) }; }
+  function portPoint(nodeEl, dir, index) {
+    const p = nodePos(nodeEl);
+    return { x: dir === 'out' ? p.x + WIDTH : p.x, y: p.y + HEADER + (index + 0.5) * ROW };
+  }
+  function path(a, b) {
+    const bend = Math.max(40, Math.abs(b.x - a.x) / 2);
+    return `M ${a.x} ${a.y} C ${a.x + bend} ${a.y}, ${b.x - bend} ${b.y}, ${b.x} ${b.y}`;
+  }
+  function nodeEl(id) { return world.querySelector(`.fd-node[data-id="${CSS.escape(id)}"]`); }
+  function redrawLinks(ids) {
+    for (const link of svg.querySelectorAll('path.fd-link')) {
+      if (!ids.has(link.dataset.from) && !ids.has(link.dataset.to)) continue;
+      const a = nodeEl(link.dataset.from), b = nodeEl(link.dataset.to);
+      if (!a || !b) continue;
+      link.setAttribute('d', path(portPoint(a, 'out', +link.dataset.outIndex), portPoint(b, 'in', +link.dataset.inIndex)));
+    }
+  }
+  const interactive = t => t.closest('input, textarea, select, button, a, label, .fd-widget');
+
+  function onPointerDown(e) {
+    if (e.button === 1 || (e.button === 0 && !e.target.closest('.fd-node, .fd-overlay'))) {
+      if (e.target.closest('.fd-overlay')) return;
+      const box = e.button === 0 && (e.ctrlKey || e.shiftKey || e.metaKey);
+      gesture = box ? startBox(e) : { kind: 'pan', sx: e.clientX, sy: e.clientY, vx: view.x, vy: view.y, moved: false };
+    } else if (e.button === 0 && e.target.closest('.fd-port')) {
+      gesture = startLink(e, e.target.closest('.fd-port'));
+    } else if (e.button === 0 && e.target.closest('.fd-node') && !interactive(e.target)) {
+      gesture = startDrag(e, e.target.closest('.fd-node'));
+    } else {
+      return;
+    }
+    root.setPointerCapture(e.pointerId);
+    e.preventDefault();
+  }
+
+  function startDrag(e, el) {
+    const additive = e.shiftKey || e.ctrlKey || e.metaKey;
+    if (!el.classList.contains('fd-selected') && !additive) {
+      for (const s of world.querySelectorAll('.fd-node.fd-selected')) s.classList.remove('fd-selected');
+    }
+    el.classList.add('fd-selected');
+    const nodes = [...world.querySelectorAll('.fd-node.fd-selected')].map(n => ({ el: n, start: nodePos(n) }));
+    return { kind: 'drag', id: el.dataset.id, additive, nodes, ids: new Set(nodes.map(n => n.el.dataset.id)), sx: e.clientX, sy: e.clientY, moved: false };
+  }
+
+  function startBox(e) {
+    const rect = document.createElement('div');
+    rect.className = 'fd-box';
+    root.appendChild(rect);
+    const r = root.getBoundingClientRect();
+    return { kind: 'box', rect, ox: e.clientX - r.left, oy: e.clientY - r.top, start: toCanvas(e.clientX, e.clientY) };
+  }
+
+  function startLink(e, port) {
+    const node = port.closest('.fd-node');
+    const dir = port.dataset.dir;
+    const type = port.dataset.type;
+    const accepts = (port.dataset.accepts || '').split(' ');
+    const from = portPoint(node, dir, +port.dataset.index);
+    for (const p of world.querySelectorAll('.fd-port')) {
+      const ok = p.dataset.dir !== dir && p.closest('.fd-node') !== node &&
+        (dir === 'out' ? (p.dataset.accepts || '').split(' ').includes(type) : accepts.includes(p.dataset.type));
+      p.classList.toggle('fd-dim', !ok);
+      p.classList.toggle('fd-ok', ok);
+    }
+    root.classList.add('fd-linking');
+    const temp = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    temp.setAttribute('class', 'fd-link fd-link-drag');
+    temp.style.stroke = port.dataset.color || '#ccc';
+    svg.appendChild(temp);
+    return { kind: 'link', port, node: node.dataset.id, name: port.dataset.port, dir, from, temp };
+  }
+
+  function onPointerMove(e) {
+    if (!gesture) return;
+    if (gesture.kind === 'pan') {
+      view.x = gesture.vx + e.clientX - gesture.sx;
+      view.y = gesture.vy + e.clientY - gesture.sy;
+      gesture.moved ||= Math.abs(e.clientX - gesture.sx) + Math.abs(e.clientY - gesture.sy) > 2;
+      applyViewport();
+    } else if (gesture.kind === 'drag') {
+      const dx = (e.clientX - gesture.sx) / view.zoom, dy = (e.clientY - gesture.sy) / view.zoom;
+      gesture.moved ||= Math.abs(dx) + Math.abs(dy) > 2;
+      for (const n of gesture.nodes) {
+        n.el.style.left = `${Math.round(n.start.x + dx)}px`;
+        n.el.style.top = `${Math.round(n.start.y + dy)}px`;
+      }
+      redrawLinks(gesture.ids);
+    } else if (gesture.kind === 'link') {
+      const at = toCanvas(e.clientX, e.clientY);
+      gesture.temp.setAttribute('d', gesture.dir === 'out' ? path(gesture.from, at) : path(at, gesture.from));
+    } else if (gesture.kind === 'box') {
+      const r = root.getBoundingClientRect();
+      const x = e.clientX - r.left, y = e.clientY - r.top;
+      Object.assign(gesture.rect.style, {
+        left: `${Math.min(x, gesture.ox)}px`, top: `${Math.min(y, gesture.oy)}px`,
+        width: `${Math.abs(x - gesture.ox)}px`, height: `${Math.abs(y - gesture.oy)}px`,
+      });
+    }
+  }
+
+  function onPointerUp(e) {
+    if (!gesture) return;
+    const g = gesture;
+    gesture = null;
+    if (root.hasPointerCapture(e.pointerId)) root.releasePointerCapture(e.pointerId);
+    if (g.kind === 'pan') {
+      if (g.moved) dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom);
+      else if (e.button === 0) dotnet.invokeMethodAsync('CanvasClicked');
+    } else if (g.kind === 'drag') {
+      if (g.moved) {
+        const ids = g.nodes.map(n => n.el.dataset.id);
+        dotnet.invokeMethodAsync('NodesMoved', ids, g.nodes.map(n => parseFloat(n.el.style.left)), g.nodes.map(n => parseFloat(n.el.style.top)));
+      } else {
+        dotnet.invokeMethodAsync('NodeClicked', g.id, g.additive);
+      }
+    } else if (g.kind === 'link') {
+      g.temp.remove();
+      root.classList.remove('fd-linking');
+      const target = document.elementFromPoint(e.clientX, e.clientY);
+      const port = target && target.closest('.fd-port');
+      const ok = port && port.classList.contains('fd-ok');
+      for (const p of world.querySelectorAll('.fd-port')) p.classList.remove('fd-dim', 'fd-ok');
+      if (port) {
+        // A drop on an incompatible port is refused here; .NET checks the type again for any link it is sent.
+        if (!ok) return;
+        const other = port.closest('.fd-node').dataset.id;
+        if (g.dir === 'out') dotnet.invokeMethodAsync('LinkDropped', g.node, g.name, other, port.dataset.port);
+        else dotnet.invokeMethodAsync('LinkDropped', other, port.dataset.port, g.node, g.name);
+      } else if (!target || !target.closest('.fd-node')) {
+        const at = toCanvas(e.clientX, e.clientY);
+        const r = root.getBoundingClientRect();
+        dotnet.invokeMethodAsync('LinkReleased', g.node, g.name, g.dir === 'out', at.x, at.y, e.clientX - r.left, e.clientY - r.top);
+      }
+    } else if (g.kind === 'box') {
+      g.rect.remove();
+      const end = toCanvas(e.clientX, e.clientY);
+      const x0 = Math.min(g.start.x, end.x), x1 = Math.max(g.start.x, end.x);
+      const y0 = Math.min(g.start.y, end.y), y1 = Math.max(g.start.y, end.y);
+      const ids = [...world.querySelectorAll('.fd-node')].filter(n => {
+        const p = nodePos(n);
+        return p.x < x1 && p.x + WIDTH > x0 && p.y < y1 && p.y + n.offsetHeight > y0;
+      }).map(n => n.dataset.id);
+      dotnet.invokeMethodAsync('NodesSelected', ids);
+    }
+  }
+
+  function onWheel(e) {
+    if (e.target.closest('.fd-overlay, textarea, select')) return;
+    e.preventDefault();
+    const r = root.getBoundingClientRect();
+    const cx = e.clientX - r.left, cy = e.clientY - r.top;
+    const zoom = Math.min(3, Math.max(0.1, view.zoom * Math.exp(-e.deltaY * 0.0015)));
+    view.x = cx - (cx - view.x) * zoom / view.zoom;
+    view.y = cy - (cy - view.y) * zoom / view.zoom;
+    view.zoom = zoom;
+    applyViewport();
+    clearTimeout(wheelTimer);
+    wheelTimer = setTimeout(() => dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom), 250);
+  }
+
+  function onDoubleClick(e) {
+    if (e.target.closest('.fd-node, .fd-overlay')) return;
+    const at = toCanvas(e.clientX, e.clientY);
+    const r = root.getBoundingClientRect();
+    dotnet.invokeMethodAsync('CanvasDoubleClicked', at.x, at.y, e.clientX - r.left, e.clientY - r.top);
+  }
+
+  function onKeyDown(e) {
+    const mod = e.ctrlKey || e.metaKey;
+    const typing = e.target.closest && e.target.closest('input, textarea, select');
+    let name = null;
+    // e.code is the physical key, so the shortcuts sit in the same place on every keyboard layout.
+    if (mod && e.code === 'Enter') name = 'run';
+    else if (typing) return;
+    else if (mod && e.code === 'KeyZ') name = e.shiftKey ? 'redo' : 'undo';
+    else if (mod && e.code === 'KeyY') name = 'redo';
+    else if (mod && e.code === 'KeyC') name = 'copy';
+    else if (mod && e.code === 'KeyV') name = 'paste';
+    else if (mod && e.code === 'KeyD') name = 'duplicate';
+    else if (mod && e.code === 'KeyS') name = 'save';
+    else if (mod && e.code === 'KeyA') name = 'select-all';
+    else if (!mod && (e.code === 'Delete' || e.code === 'Backspace')) name = 'delete';
+    else if (!mod && e.code === 'Escape') name = 'escape';
+    if (!name) return;
+    e.preventDefault();
+    dotnet.invokeMethodAsync('Shortcut', name);
+  }
+
+  function onDragOver(e) { e.preventDefault(); }
+  async function onDrop(e) {
+    e.preventDefault();
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (!file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const text = file.name.toLowerCase().endsWith('.png') ? pngWorkflow(bytes) : new TextDecoder().decode(bytes);
+    dotnet.invokeMethodAsync('WorkflowTextDropped', file.name, text);
+  }
+
+  root.addEventListener('pointerdown', onPointerDown);
+  root.addEventListener('pointermove', onPointerMove);
+  root.addEventListener('pointerup', onPointerUp);
+  root.addEventListener('pointercancel', onPointerUp);
+  root.addEventListener('wheel', onWheel, { passive: false });
+  root.addEventListener('dblclick', onDoubleClick);
+  root.addEventListener('dragover', onDragOver);
+  root.addEventListener('drop', onDrop);
+  document.addEventListener('keydown', onKeyDown);
+
+  return {
+    // .NET re-renders the world's data-* attributes; the script rereads them after a change it did not make.
+    sync() { readViewport(); applyViewport(); },
+    size() { const r = root.getBoundingClientRect(); return [r.width, r.height]; },
+    dispose() {
+      document.removeEventListener('keydown', onKeyDown);
+    },
+  };
+}
+
+// The workflow YAML a FlowDiffusion PNG carries in its "flowdiffusion.workflow" text chunk (iTXt or tEXt), or null.
+export function pngWorkflow(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 8;
+  while (at + 12 <= bytes.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const data = bytes.subarray(at + 8, at + 8 + length);
+    if (type === 'iTXt' || type === 'tEXt') {
+      const zero = data.indexOf(0);
+      const keyword = new TextDecoder('latin1').decode(data.subarray(0, zero));
+      if (keyword === 'flowdiffusion.workflow') {
+        if (type === 'tEXt') return new TextDecoder('latin1').decode(data.subarray(zero + 1));
+        if (data[zero + 1] !== 0) return null; // compressed iTXt: not written by FlowDiffusion
+        let p = zero + 3;
+        p = data.indexOf(0, p) + 1; // language tag
+        p = data.indexOf(0, p) + 1; // translated keyword
+        return new TextDecoder().decode(data.subarray(p));
+      }
+    }
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  return null;
+}
+
+export function downloadText(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/yaml' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function autosave(key, text) { try { localStorage.setItem(key, text); } catch { } }
+export function autoload(key) { try { return localStorage.getItem(key); } catch { return null; } }
