@@ -1,0 +1,59 @@
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Validation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// The engine as a host builds it, with the Stable Diffusion pack loaded from plugins/ like any third-party pack,
+/// and a scratch output folder. Runs resolve relative paths against the repository root, as the CLI does there.
+/// </summary>
+internal sealed class SdEngine : IDisposable
+{
+    private static readonly Lazy<SdEngine> SharedEngine = new(() => new SdEngine());
+    private readonly TempFolder _outputs = new();
+
+    public SdEngine()
+    {
+        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [RepositoryRoot.Plugins] });
+        Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
+    }
+
+    /// <summary>One engine for tests that only read results: its model sessions and cache are shared, which keeps them fast.</summary>
+    public static SdEngine Shared => SharedEngine.Value;
+
+    public FlowDiffusionEngine Engine { get; }
+
+    public string OutputDirectory => _outputs.Path;
+
+    public ValidationResult Load(string workflowFile, IReadOnlyDictionary<string, object?> inputs) =>
+        Engine.Load(RepositoryRoot.Workflow(workflowFile), inputs);
+
+    public ValidationResult Parse(string yaml, IReadOnlyDictionary<string, object?> inputs) =>
+        Engine.Parse(yaml, "test.yaml", inputs);
+
+    /// <summary>Runs a workflow file from workflows/ with inputs given as CLI --set text.</summary>
+    public Task<SdRun> RunFileAsync(string workflowFile, IReadOnlyDictionary<string, object?> inputs) =>
+        RunAsync(Load(workflowFile, inputs));
+
+    /// <summary>Runs workflow YAML text.</summary>
+    public Task<SdRun> RunYamlAsync(string yaml, IReadOnlyDictionary<string, object?> inputs) =>
+        RunAsync(Parse(yaml, inputs));
+
+    private async Task<SdRun> RunAsync(ValidationResult validation)
+    {
+        Assert.True(validation.IsValid, string.Join("\n", validation.Diagnostics));
+        var run = Engine.Start(validation.Plan!, new RunOptions { OutputDirectory = OutputDirectory, WorkingDirectory = RepositoryRoot.Path });
+        var events = new List<RunEvent>();
+        await foreach (var e in run.ReadEventsAsync()) events.Add(e);
+        return new SdRun(await run.Completion, events);
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        _outputs.Dispose();
+    }
+}
