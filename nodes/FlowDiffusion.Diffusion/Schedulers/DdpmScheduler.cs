@@ -57,6 +57,20 @@ public sealed class DdpmScheduler : AlphaBarScheduler
         SetSchedule(timesteps.Count, timesteps.Select(t => (float)t).ToArray(), null);
     }
 
+    /// <summary>diffusers' combined form: exactly one of a step count or an explicit timestep list.</summary>
+    /// <param name="steps">The number of inference steps, or null.</param>
+    /// <param name="timesteps">The explicit timesteps, or null.</param>
+    public void SetTimesteps(int? steps, IReadOnlyList<int>? timesteps)
+    {
+        if (steps is not null && timesteps is not null)
+        {
+            throw new ArgumentException("ddpm: pass either a number of inference steps or custom timesteps, not both.");
+        }
+
+        if (timesteps is not null) SetTimesteps(timesteps);
+        else SetTimesteps(steps ?? throw new ArgumentException("ddpm: pass a number of inference steps or custom timesteps."));
+    }
+
     /// <summary>The timestep after <paramref name="timestep"/>: the next list entry for custom timesteps (−1 after the last), else t − T/N.</summary>
     /// <param name="timestep">A timestep of the schedule.</param>
     public int PreviousTimestep(int timestep)

@@ -55,6 +55,19 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
 
     private bool Stochastic => AlgorithmType.StartsWith("sde", StringComparison.Ordinal);
 
+    /// <summary>Uses explicit integer timesteps (strictly descending, inside the training range) instead of a spacing rule.</summary>
+    /// <param name="timesteps">The timesteps.</param>
+    public void SetTimesteps(IReadOnlyList<int> timesteps)
+    {
+        ArgumentNullException.ThrowIfNull(timesteps);
+        if (timesteps.Count == 0 || timesteps[0] >= TrainSteps || timesteps[^1] < 0 || timesteps.Zip(timesteps.Skip(1)).Any(p => p.Second >= p.First))
+        {
+            throw new ArgumentException($"dpmpp_2m: custom timesteps must be a non-empty, strictly descending list inside [0, {TrainSteps}).", nameof(timesteps));
+        }
+
+        BuildSchedule(timesteps.Count, TrainSteps, FinalSigma(FinalSigmasType), custom: timesteps);
+    }
+
     /// <inheritdoc />
     public override void SetTimesteps(int steps)
     {

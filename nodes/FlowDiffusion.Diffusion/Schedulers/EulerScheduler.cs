@@ -32,9 +32,26 @@ public sealed class EulerScheduler : SigmaScheduler
     }
 
     /// <inheritdoc />
-    public override void SetTimesteps(int steps)
+    public override void SetTimesteps(int steps) => Build(steps, null);
+
+    /// <summary>Uses explicit timesteps (strictly descending) instead of a spacing rule.</summary>
+    /// <param name="timesteps">The timesteps; their sigmas are interpolated from the training sigmas.</param>
+    public void SetTimesteps(IReadOnlyList<float> timesteps) => Build(timesteps.Count, timesteps);
+
+    /// <summary>Uses explicit sigmas, the final sigma included; the timesteps are placed by log-sigma interpolation.</summary>
+    /// <param name="sigmas">N + 1 sigmas, descending.</param>
+    public void SetSigmas(IReadOnlyList<float> sigmas)
     {
-        var (sigmas, timesteps) = InterpolatedSchedule(steps);
+        ArgumentNullException.ThrowIfNull(sigmas);
+        if (sigmas.Count < 2) throw new ArgumentException("euler: custom sigmas need at least two entries (one step and the final sigma).", nameof(sigmas));
+        var all = sigmas.ToArray();
+        var timesteps = all[..^1].Select(s => (float)SigmaSpacing.ToTimestep(s, NoiseSchedule.LogSigmas)).ToArray();
+        SetSchedule(timesteps.Length, timesteps, all);
+    }
+
+    private void Build(int steps, IReadOnlyList<float>? custom)
+    {
+        var (sigmas, timesteps) = InterpolatedSchedule(steps, custom: custom);
         var last = Config.FinalSigmasType == "sigma_min" ? NoiseSchedule.Sigmas[0] : 0.0;
         var all = WithFinalSigma(sigmas, last);
         if (Config.TimestepType == "continuous" && Prediction == PredictionType.VPrediction)

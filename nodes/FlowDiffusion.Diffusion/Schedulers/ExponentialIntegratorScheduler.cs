@@ -71,9 +71,10 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
     /// <param name="lastTimestep">The end of the usable training range (num_train_timesteps unless clipped).</param>
     /// <param name="finalSigma">The sigma after the last step.</param>
     /// <param name="karrasRepeatsLast">Whether Karras schedules repeat their last sigma instead of using <paramref name="finalSigma"/>.</param>
-    protected void BuildSchedule(int steps, int lastTimestep, float finalSigma, bool karrasRepeatsLast = true)
+    /// <param name="custom">Explicit integer timesteps replacing the spaced ones (diffusers' <c>timesteps=</c>).</param>
+    protected void BuildSchedule(int steps, int lastTimestep, float finalSigma, bool karrasRepeatsLast = true, IReadOnlyList<int>? custom = null)
     {
-        ValidateSteps(steps);
+        if (custom is null) ValidateSteps(steps);
         var training = NoiseSchedule.Sigmas;
         double[] sigmas;
         float[] timesteps;
@@ -86,7 +87,7 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
         }
         else
         {
-            var ints = TimestepSpacing.Solver(TrainSteps, lastTimestep, steps, Spacing, Config.StepsOffset ?? 0);
+            var ints = custom?.ToArray() ?? TimestepSpacing.Solver(TrainSteps, lastTimestep, steps, Spacing, Config.StepsOffset ?? 0);
             timesteps = ints.Select(t => (float)t).ToArray();
             sigmas = SigmaSpacing.Interpolate(ints.Select(t => (double)t).ToArray(), training);
         }

@@ -25,9 +25,15 @@ public sealed class HeunScheduler : SigmaScheduler
     private bool InFirstStage => firstDt is null;
 
     /// <inheritdoc />
-    public override void SetTimesteps(int steps)
+    public override void SetTimesteps(int steps) => Build(steps, null);
+
+    /// <summary>Uses N explicit, strictly descending timesteps; the interior ones are doubled as usual.</summary>
+    /// <param name="timesteps">The distinct timesteps.</param>
+    public void SetTimesteps(IReadOnlyList<float> timesteps) => Build(timesteps.Count, timesteps);
+
+    private void Build(int steps, IReadOnlyList<float>? custom)
     {
-        var (sigmas, timesteps) = InterpolatedSchedule(steps);
+        var (sigmas, timesteps) = InterpolatedSchedule(steps, custom: custom);
         var base32 = WithFinalSigma(sigmas, 0);
         SetSchedule(steps, Interleave.RepeatInterior(timesteps, lastTwice: true), Interleave.RepeatInterior(base32, lastTwice: false));
         firstDt = null;

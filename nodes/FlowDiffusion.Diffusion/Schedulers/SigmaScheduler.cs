@@ -60,10 +60,20 @@ public abstract class SigmaScheduler : DiffusersScheduler
     /// </summary>
     /// <param name="steps">The number of inference steps.</param>
     /// <param name="roundKarrasTimesteps">Whether Karras timesteps are rounded to integers (KDPM2 does).</param>
-    protected (double[] Sigmas, float[] Timesteps) InterpolatedSchedule(int steps, bool roundKarrasTimesteps = false)
+    /// <param name="custom">Explicit timesteps replacing the spaced ones (diffusers' <c>timesteps=</c>).</param>
+    protected (double[] Sigmas, float[] Timesteps) InterpolatedSchedule(int steps, bool roundKarrasTimesteps = false, IReadOnlyList<float>? custom = null)
     {
-        ValidateSteps(steps);
-        var timesteps = TimestepSpacing.Continuous(TrainSteps, steps, Spacing, Config.StepsOffset ?? 0);
+        float[] timesteps;
+        if (custom is null)
+        {
+            ValidateSteps(steps);
+            timesteps = TimestepSpacing.Continuous(TrainSteps, steps, Spacing, Config.StepsOffset ?? 0);
+        }
+        else
+        {
+            timesteps = ValidateCustomTimesteps(custom);
+        }
+
         var sigmas = SigmaSpacing.Interpolate(timesteps.Select(t => (double)t).ToArray(), NoiseSchedule.Sigmas);
         if (!UseKarrasSigmas) return (sigmas, timesteps);
 
@@ -74,6 +84,25 @@ public abstract class SigmaScheduler : DiffusersScheduler
             return (float)(roundKarrasTimesteps ? Math.Round(t) : t);
         }).ToArray();
         return (sigmas, karrasTimesteps);
+    }
+
+    /// <summary>Checks an explicit timestep list: non-empty, strictly descending, inside the training range.</summary>
+    /// <param name="timesteps">The list a caller passed.</param>
+    protected float[] ValidateCustomTimesteps(IReadOnlyList<float> timesteps)
+    {
+        ArgumentNullException.ThrowIfNull(timesteps);
+        if (timesteps.Count == 0) throw new ArgumentException($"{Name}: the custom timestep list is empty.", nameof(timesteps));
+        for (var i = 1; i < timesteps.Count; i++)
+        {
+            if (timesteps[i] >= timesteps[i - 1]) throw new ArgumentException($"{Name}: custom timesteps must be strictly descending.", nameof(timesteps));
+        }
+
+        if (timesteps[0] >= TrainSteps || timesteps[^1] < 0)
+        {
+            throw new ArgumentException($"{Name}: custom timesteps must lie in [0, {TrainSteps}).", nameof(timesteps));
+        }
+
+        return [.. timesteps];
     }
 
     /// <summary>The predicted clean sample x₀ for the configured prediction type at noise level <paramref name="sigma"/>.</summary>

@@ -112,6 +112,21 @@ internal static class SchedulerOracle
         }
     }
 
+    /// <summary>Runs a case's base loop with timesteps set by <paramref name="setTimesteps"/> on a fresh scheduler.</summary>
+    public static float[] RunBaseLoop(JsonNode entry, Action<IScheduler> setTimesteps)
+    {
+        var scheduler = Create((string)entry["scheduler"]!, entry["config"]!);
+        setTimesteps(scheduler);
+        var x = Sample((string?)entry["fixture"] ?? "sample_4d");
+        if (scheduler is SigmaScheduler)
+        {
+            Scale(x, scheduler.InitNoiseSigma);
+            return LoopScaledOverwrite(scheduler, scheduler.Timesteps, x);
+        }
+
+        return LoopPlain(scheduler, scheduler.Timesteps, x);
+    }
+
     public static float[] LoopPlain(IScheduler scheduler, IReadOnlyList<float> timesteps, float[] x)
     {
         foreach (var t in timesteps) scheduler.Step(Model(x, t), t, x, x, null);
