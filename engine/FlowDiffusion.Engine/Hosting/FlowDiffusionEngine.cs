@@ -11,13 +11,17 @@ namespace FlowDiffusion.Engine.Hosting;
 
 /// <summary>
 /// The engine as hosts use it: plugins loaded into a catalog, workflows read and validated, runs executed with a
-/// shared output cache. One per host.
+/// shared output cache. One per host. Plugins reload while the host runs (<see cref="ReloadPlugins"/>,
+/// <see cref="WatchPlugins"/>): new runs see the new catalog, runs in flight finish on the node types they started with.
 /// </summary>
 public sealed class FlowDiffusionEngine : IDisposable
 {
     private readonly ILoggerFactory _loggers;
     private readonly ResourceStores _resources = new();
-    private PluginSet _plugins;
+    private readonly PluginShadowCopy _shadowCopy = new();
+    private readonly PluginHost _pluginHost;
+    private readonly Lock _reloadGate = new();
+    private volatile PluginSet _plugins;
 
     /// <summary>Creates the engine and loads the configured plugins.</summary>
     public FlowDiffusionEngine(IOptions<FlowDiffusionOptions> options, IServiceProvider services, ILoggerFactory? loggers = null)
@@ -26,7 +30,8 @@ public sealed class FlowDiffusionEngine : IDisposable
         _loggers = loggers ?? NullLoggerFactory.Instance;
         Services = services;
         Cache = new OutputCache(Options.CacheCapacity);
-        _plugins = new PluginHost(_loggers.CreateLogger<PluginHost>()).Load(Options.PluginFolders);
+        _pluginHost = new PluginHost(_loggers.CreateLogger<PluginHost>(), _shadowCopy);
+        _plugins = _pluginHost.Load(Options.PluginFolders);
         Executor = new WorkflowExecutor(Cache, services, _resources, _loggers);
     }
 
@@ -71,8 +76,41 @@ public sealed class FlowDiffusionEngine : IDisposable
         return Executor.Start(plan, options, collectEvents, cancellationToken);
     }
 
+    /// <summary>Raised after <see cref="ReloadPlugins"/> swapped in a new plugin set.</summary>
+    public event EventHandler<PluginSet>? PluginsReloaded;
+
+    /// <summary>
+    /// Loads the plugin folders again: unchanged folders are reused, new or changed ones load into new load contexts
+    /// (from private copies, so the originals can be rebuilt), and the catalog is swapped for the next validation.
+    /// Plans already made keep their node types, so runs in flight finish on the old ones. When node types changed the
+    /// output cache is cleared, since a rebuilt node may keep its version.
+    /// </summary>
+    public PluginSet ReloadPlugins()
+    {
+        PluginSet next;
+        lock (_reloadGate)
+        {
+            var previous = _plugins;
+            next = _pluginHost.Load(Options.PluginFolders);
+            var before = previous.Catalog.All.ToHashSet();
+            if (next.Catalog.Count != before.Count || next.Catalog.All.Any(n => !before.Contains(n))) Cache.Clear();
+            _plugins = next;
+        }
+        PluginsReloaded?.Invoke(this, next);
+        return next;
+    }
+
+    /// <summary>Reloads plugins whenever files under the plugin folders change; dispose the watcher to stop.</summary>
+    /// <param name="quietPeriod">How long files must stay unchanged before a reload (default 1 s).</param>
+    public PluginWatcher WatchPlugins(TimeSpan? quietPeriod = null) =>
+        new(Options.PluginFolders, ReloadPlugins, quietPeriod ?? TimeSpan.FromSeconds(1), _loggers.CreateLogger<PluginWatcher>());
+
     /// <inheritdoc />
-    public void Dispose() => _resources.Dispose();
+    public void Dispose()
+    {
+        _resources.Dispose();
+        _shadowCopy.Dispose();
+    }
 
     private ValidationResult Validate(WorkflowLoadResult read, IReadOnlyDictionary<string, object?>? inputs) =>
         read.Workflow is null || read.HasErrors && read.Workflow.Nodes.Count == 0

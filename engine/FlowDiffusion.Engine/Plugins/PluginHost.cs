@@ -10,33 +10,40 @@ namespace FlowDiffusion.Engine.Plugins;
 /// <summary>
 /// Loads node plugins: every folder with a <c>plugin.json</c>, each in its own load context with the SDK shared.
 /// A broken plugin (bad manifest, corrupt or missing assembly, missing dependency, throwing node, duplicate id) is
-/// reported and skipped; the rest load.
+/// reported and skipped; the rest load. Loading again reuses every folder whose files did not change and loads a
+/// changed one into a new load context; with a <see cref="PluginShadowCopy"/> each load reads a private copy, so a
+/// folder can be rebuilt in place while the node types already loaded from it keep working.
 /// </summary>
-public sealed class PluginHost(ILogger<PluginHost>? logger = null)
+public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowCopy? shadowCopy = null)
 {
     private static readonly Type[] SharedTypes = [typeof(INode), typeof(ILogger), typeof(ILoggerFactory)];
     private readonly ILogger _logger = logger ?? NullLogger<PluginHost>.Instance;
+    private readonly Dictionary<string, FolderLoad> _loaded = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
 
     /// <summary>The SDK version plugins are checked against.</summary>
     public static Version SdkVersion { get; } = typeof(INode).Assembly.GetName().Version ?? new Version(0, 0, 0);
 
-    /// <summary>Finds and loads the plugins under <paramref name="roots"/>.</summary>
+    /// <summary>Finds and loads the plugins under <paramref name="roots"/>; folders unchanged since the last call are reused.</summary>
     /// <param name="roots">Folders holding plugin folders (or plugin folders themselves); missing ones are skipped.</param>
     public PluginSet Load(IEnumerable<string> roots)
     {
-        var plugins = new List<LoadedPlugin>();
-        var errors = new List<PluginLoadError>();
-        var registered = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var folder in roots.SelectMany(PluginFolders).Distinct(StringComparer.Ordinal))
+        lock (_gate)
         {
-            var name = Path.GetFileName(folder);
-            try
+            var plugins = new List<LoadedPlugin>();
+            var errors = new List<PluginLoadError>();
+            var registered = new Dictionary<string, string>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var folder in roots.SelectMany(PluginFolders).Distinct(StringComparer.Ordinal))
             {
-                var manifest = PluginManifest.Read(Path.Combine(folder, PluginManifest.FileName));
-                name = manifest.Id;
-                var nodes = LoadFolder(folder, manifest, errors);
+                seen.Add(folder);
+                var fingerprint = Fingerprint(folder);
+                if (!_loaded.TryGetValue(folder, out var load) || load.Fingerprint != fingerprint)
+                    _loaded[folder] = load = LoadFolder(folder, fingerprint);
+                errors.AddRange(load.Errors);
+                if (load.Manifest is not { } manifest) continue;
                 var accepted = new List<NodeDescriptor>();
-                foreach (var node in nodes)
+                foreach (var node in load.Nodes)
                 {
                     if (registered.TryGetValue(node.Id, out var owner))
                     {
@@ -49,13 +56,48 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null)
                 plugins.Add(new LoadedPlugin(manifest, folder, accepted));
                 _logger.LogInformation("Loaded plugin {Plugin} {Version} from {Folder}: {Count} nodes", manifest.Id, manifest.Version, folder, accepted.Count);
             }
-            catch (PluginLoadException e)
+            foreach (var gone in _loaded.Keys.Where(k => !seen.Contains(k)).ToList()) _loaded.Remove(gone);
+            foreach (var error in errors) _logger.LogWarning("{Error}", error.ToString());
+            return new PluginSet(plugins, errors, new NodeCatalog(plugins.SelectMany(p => p.Nodes)));
+        }
+    }
+
+    private FolderLoad LoadFolder(string folder, string fingerprint)
+    {
+        var errors = new List<PluginLoadError>();
+        var name = Path.GetFileName(folder);
+        try
+        {
+            var manifest = PluginManifest.Read(Path.Combine(folder, PluginManifest.FileName));
+            name = manifest.Id;
+            var nodes = LoadNodes(folder, manifest, errors, shadowCopy);
+            return new FolderLoad(fingerprint, manifest, nodes, errors);
+        }
+        catch (PluginLoadException e)
+        {
+            errors.Add(new PluginLoadError(name, folder, e.Message));
+            return new FolderLoad(fingerprint, null, [], errors);
+        }
+    }
+
+    // Any added, removed, resized or rewritten file changes it; reading contents would be too slow for native trees.
+    private static string Fingerprint(string folder)
+    {
+        var builder = new System.Text.StringBuilder();
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
-                errors.Add(new PluginLoadError(name, folder, e.Message));
+                var info = new FileInfo(file);
+                builder.Append(Path.GetRelativePath(folder, file)).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks).Append('\n');
             }
         }
-        foreach (var error in errors) _logger.LogWarning("{Error}", error.ToString());
-        return new PluginSet(plugins, errors, new NodeCatalog(plugins.SelectMany(p => p.Nodes)));
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A folder changing under us: a unique fingerprint makes the next load read it again.
+            return Guid.NewGuid().ToString("N");
+        }
+        return builder.ToString();
     }
 
     private static IEnumerable<string> PluginFolders(string root)
@@ -67,7 +109,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null)
             .Where(d => File.Exists(Path.Combine(d, PluginManifest.FileName)));
     }
 
-    private static List<NodeDescriptor> LoadFolder(string folder, PluginManifest manifest, List<PluginLoadError> errors)
+    private static List<NodeDescriptor> LoadNodes(string folder, PluginManifest manifest, List<PluginLoadError> errors, PluginShadowCopy? shadowCopy)
     {
         VersionRange range;
         try
@@ -85,13 +127,16 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null)
         if (!File.Exists(assemblyPath))
             throw new PluginLoadException($"its assembly '{manifest.Assembly}' is missing from the folder");
 
+        if (shadowCopy is not null) assemblyPath = Path.Combine(shadowCopy.Copy(folder), manifest.Assembly);
+
         Assembly assembly;
         try
         {
             var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config =>
             {
                 config.PreferSharedTypes = true;
-                // Not collectible: SkiaSharp (and other packages with native assets) refuse to load into a collectible context.
+                // Not collectible: SkiaSharp (and other packages with native assets) refuse to load into a collectible context;
+                // hot reload loads a changed folder into a new context instead of unloading the old one.
                 config.IsUnloadable = false;
             });
             assembly = loader.LoadDefaultAssembly();
@@ -132,8 +177,10 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null)
                 errors.Add(new PluginLoadError(manifest.Id, folder, $"node {type.FullName} skipped: {e.Message}"));
             }
         }
-        if (nodes.Count == 0 && errors.All(e => e.Folder != folder))
+        if (nodes.Count == 0 && errors.Count == 0)
             throw new PluginLoadException($"'{manifest.Assembly}' declares no node types (classes implementing INode with [Node])");
         return nodes;
     }
+
+    private sealed record FolderLoad(string Fingerprint, PluginManifest? Manifest, IReadOnlyList<NodeDescriptor> Nodes, IReadOnlyList<PluginLoadError> Errors);
 }
