@@ -11,7 +11,8 @@ public abstract class AlphaBarScheduler : DiffusersScheduler
     /// <summary>Creates the scheduler.</summary>
     /// <param name="name">The user-facing short name.</param>
     /// <param name="config">The configuration.</param>
-    protected AlphaBarScheduler(string name, SchedulerConfig config) : base(name, config)
+    /// <param name="zeroSnr">How this class treats <c>rescale_betas_zero_snr</c>.</param>
+    protected AlphaBarScheduler(string name, SchedulerConfig config, ZeroSnrSupport zeroSnr = ZeroSnrSupport.None) : base(name, config, zeroSnr: zeroSnr)
     {
         Spacing = TimestepSpacing.Validate(config.TimestepSpacing ?? "leading");
     }

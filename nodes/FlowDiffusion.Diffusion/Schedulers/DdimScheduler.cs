@@ -17,7 +17,7 @@ public sealed class DdimScheduler : AlphaBarScheduler
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' DDIM defaults (clip_sample and set_alpha_to_one true).</param>
     /// <param name="eta">The η of DDIM's eq. 16: 0 is deterministic DDIM, 1 matches DDPM's variance.</param>
-    public DdimScheduler(SchedulerConfig config, float eta = 0f) : base("ddim", config)
+    public DdimScheduler(SchedulerConfig config, float eta = 0f) : base("ddim", config, ZeroSnrSupport.Exact)
     {
         Eta = eta;
         finalAlphaBar = config.SetAlphaToOne ?? true ? 1f : NoiseSchedule.AlphaBar(0);

@@ -15,7 +15,7 @@ public sealed class DdpmScheduler : AlphaBarScheduler
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' DDPM defaults (variance fixed_small, clip_sample true).</param>
-    public DdpmScheduler(SchedulerConfig config) : base("ddpm", config)
+    public DdpmScheduler(SchedulerConfig config) : base("ddpm", config, ZeroSnrSupport.Exact)
     {
         VarianceType = config.VarianceType ?? "fixed_small";
         if (!VarianceTypes.Contains(VarianceType))

@@ -16,12 +16,19 @@ public abstract class DiffusersScheduler : IScheduler
     /// <param name="config">The configuration; absent keys take this class's diffusers defaults.</param>
     /// <param name="defaultBetaStart">This class's default <c>beta_start</c>.</param>
     /// <param name="defaultBetaEnd">This class's default <c>beta_end</c>.</param>
-    protected DiffusersScheduler(string name, SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02)
+    /// <param name="zeroSnr">How this class treats <c>rescale_betas_zero_snr</c>.</param>
+    protected DiffusersScheduler(string name, SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02,
+        ZeroSnrSupport zeroSnr = ZeroSnrSupport.None)
     {
         ArgumentNullException.ThrowIfNull(config);
         Name = name;
         Config = config;
-        NoiseSchedule = NoiseSchedule.For(config, defaultBetaStart, defaultBetaEnd);
+        if (config.RescaleBetasZeroSnr == true && zeroSnr == ZeroSnrSupport.None)
+        {
+            throw new ArgumentException($"{name}: rescale_betas_zero_snr is not available for this scheduler in diffusers; use ddim, ddpm, euler, euler_a, dpmpp_2m or unipc.");
+        }
+
+        NoiseSchedule = NoiseSchedule.For(config, defaultBetaStart, defaultBetaEnd, zeroSnr == ZeroSnrSupport.ClampTerminal);
         Prediction = config.PredictionType switch
         {
             null or "epsilon" => PredictionType.Epsilon,

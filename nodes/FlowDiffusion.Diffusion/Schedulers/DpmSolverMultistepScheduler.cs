@@ -16,7 +16,7 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' defaults (dpmsolver++, order 2, midpoint, lower_order_final).</param>
-    public DpmSolverMultistepScheduler(SchedulerConfig config) : base("dpmpp_2m", config)
+    public DpmSolverMultistepScheduler(SchedulerConfig config) : base("dpmpp_2m", config, ZeroSnrSupport.ClampTerminal)
     {
         AlgorithmType = config.AlgorithmType switch
         {

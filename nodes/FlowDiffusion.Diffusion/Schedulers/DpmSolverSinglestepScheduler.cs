@@ -28,11 +28,6 @@ public sealed class DpmSolverSinglestepScheduler : ExponentialIntegratorSchedule
             "heun" => "heun",
             var s => throw new ArgumentException($"dpm_single: unknown solver_type '{s}'. Valid values: midpoint, heun."),
         };
-        if (Spacing != "linspace")
-        {
-            throw new ArgumentException($"dpm_single: DPMSolverSinglestepScheduler has a fixed linspace schedule; timestep_spacing '{Spacing}' is not available.");
-        }
-
         FinalSigmasType = config.FinalSigmasType ?? "zero";
         LowerOrderFinal = config.LowerOrderFinal ?? false;
     }
@@ -67,7 +62,8 @@ public sealed class DpmSolverSinglestepScheduler : ExponentialIntegratorSchedule
             if (MathF.Log(MathF.Sqrt(alphaBar)) - MathF.Log(MathF.Sqrt(1f - alphaBar)) < lambdaMin) clipped++;
         }
 
-        BuildSchedule(steps, TrainSteps - clipped, FinalSigma(FinalSigmasType), karrasRepeatsLast: false);
+        // diffusers' single-step class has no timestep_spacing option: a model file's value is ignored, linspace always applies.
+        BuildSchedule(steps, TrainSteps - clipped, FinalSigma(FinalSigmasType), karrasRepeatsLast: false, spacing: "linspace");
         groupStart = null;
         if (!LowerOrderFinal && (steps % SolverOrder != 0 || FinalSigmasType == "zero")) LowerOrderFinal = true;
         orderList = OrderListFor(steps);

@@ -15,7 +15,7 @@ public sealed class EulerAncestralScheduler : SigmaScheduler
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' defaults.</param>
-    public EulerAncestralScheduler(SchedulerConfig config) : base("euler_a", config)
+    public EulerAncestralScheduler(SchedulerConfig config) : base("euler_a", config, zeroSnr: ZeroSnrSupport.ClampTerminal)
     {
         if (UseKarrasSigmas) throw new ArgumentException("euler_a: diffusers' EulerAncestralDiscreteScheduler has no Karras sigmas; use euler, dpmpp_2m or kdpm2_a with karras.");
     }

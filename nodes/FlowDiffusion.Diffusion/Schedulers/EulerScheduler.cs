@@ -13,7 +13,7 @@ public sealed class EulerScheduler : SigmaScheduler
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' Euler defaults.</param>
-    public EulerScheduler(SchedulerConfig config) : base("euler", config)
+    public EulerScheduler(SchedulerConfig config) : base("euler", config, zeroSnr: ZeroSnrSupport.ClampTerminal)
     {
         if (config.InterpolationType is not (null or "linear"))
         {

@@ -14,7 +14,9 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
     /// <summary>Creates the scheduler.</summary>
     /// <param name="name">The user-facing short name.</param>
     /// <param name="config">The configuration.</param>
-    protected ExponentialIntegratorScheduler(string name, SchedulerConfig config) : base(name, config)
+    /// <param name="zeroSnr">How this class treats <c>rescale_betas_zero_snr</c>.</param>
+    protected ExponentialIntegratorScheduler(string name, SchedulerConfig config, ZeroSnrSupport zeroSnr = ZeroSnrSupport.None)
+        : base(name, config, zeroSnr: zeroSnr)
     {
         SolverOrder = config.SolverOrder ?? 2;
         if (SolverOrder is < 1 or > 3) throw new ArgumentException($"{name}: solver_order must be 1, 2 or 3, got {SolverOrder}.");
@@ -72,7 +74,8 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
     /// <param name="finalSigma">The sigma after the last step.</param>
     /// <param name="karrasRepeatsLast">Whether Karras schedules repeat their last sigma instead of using <paramref name="finalSigma"/>.</param>
     /// <param name="custom">Explicit integer timesteps replacing the spaced ones (diffusers' <c>timesteps=</c>).</param>
-    protected void BuildSchedule(int steps, int lastTimestep, float finalSigma, bool karrasRepeatsLast = true, IReadOnlyList<int>? custom = null)
+    /// <param name="spacing">A spacing that overrides the configured one.</param>
+    protected void BuildSchedule(int steps, int lastTimestep, float finalSigma, bool karrasRepeatsLast = true, IReadOnlyList<int>? custom = null, string? spacing = null)
     {
         if (custom is null) ValidateSteps(steps);
         var training = NoiseSchedule.Sigmas;
@@ -87,7 +90,7 @@ public abstract class ExponentialIntegratorScheduler : DiffusersScheduler
         }
         else
         {
-            var ints = custom?.ToArray() ?? TimestepSpacing.Solver(TrainSteps, lastTimestep, steps, Spacing, Config.StepsOffset ?? 0);
+            var ints = custom?.ToArray() ?? TimestepSpacing.Solver(TrainSteps, lastTimestep, steps, spacing ?? Spacing, Config.StepsOffset ?? 0);
             timesteps = ints.Select(t => (float)t).ToArray();
             sigmas = SigmaSpacing.Interpolate(ints.Select(t => (double)t).ToArray(), training);
         }

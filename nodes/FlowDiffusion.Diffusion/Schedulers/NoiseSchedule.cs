@@ -17,8 +17,9 @@ public sealed class NoiseSchedule
     private readonly float[] sigmas;
     private readonly float[] logSigmas;
 
-    private NoiseSchedule(float[] betas)
+    private NoiseSchedule(float[] betas, bool zeroTerminalSnr, bool clampTerminal)
     {
+        if (zeroTerminalSnr) betas = RescaleToZeroTerminalSnr(betas);
         this.betas = betas;
         alphas = new float[betas.Length];
         alphasCumprod = new float[betas.Length];
@@ -32,6 +33,7 @@ public sealed class NoiseSchedule
             alphas[i] = 1f - betas[i];
             product *= alphas[i];
             alphasCumprod[i] = (float)product;
+            if (clampTerminal && i == betas.Length - 1 && zeroTerminalSnr) alphasCumprod[i] = MathF.Pow(2, -24);
             sigmas[i] = MathF.Sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
             logSigmas[i] = MathF.Log(sigmas[i]);
         }
@@ -66,19 +68,25 @@ public sealed class NoiseSchedule
     /// <param name="config">The scheduler configuration.</param>
     /// <param name="defaultBetaStart">The class default for <c>beta_start</c>.</param>
     /// <param name="defaultBetaEnd">The class default for <c>beta_end</c>.</param>
-    public static NoiseSchedule For(SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02)
+    /// <param name="clampTerminal">
+    /// With zero terminal SNR, whether alpha_bar at the last step is set to 2⁻²⁴ so its sigma stays finite (the
+    /// sigma-based and DPM-Solver classes do this; DDIM and DDPM keep 0).
+    /// </param>
+    public static NoiseSchedule For(SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02, bool clampTerminal = false)
     {
+        ArgumentNullException.ThrowIfNull(config);
         var trainSteps = config.NumTrainTimesteps ?? 1000;
+        var zeroSnr = config.RescaleBetasZeroSnr ?? false;
         if (config.TrainedBetas is { Length: > 0 } trained)
         {
-            return new NoiseSchedule(trained.Select(b => (float)b).ToArray());
+            return new NoiseSchedule(trained.Select(b => (float)b).ToArray(), zeroSnr, clampTerminal);
         }
 
         var start = config.BetaStart ?? defaultBetaStart;
         var end = config.BetaEnd ?? defaultBetaEnd;
         var kind = config.BetaSchedule ?? "linear";
-        var key = FormattableString.Invariant($"{kind}|{trainSteps}|{start:R}|{end:R}");
-        return Cache.GetOrAdd(key, _ => new NoiseSchedule(MakeBetas(kind, trainSteps, start, end)));
+        var key = FormattableString.Invariant($"{kind}|{trainSteps}|{start:R}|{end:R}|{zeroSnr}|{clampTerminal && zeroSnr}");
+        return Cache.GetOrAdd(key, _ => new NoiseSchedule(MakeBetas(kind, trainSteps, start, end), zeroSnr, clampTerminal));
     }
 
     private static float[] MakeBetas(string kind, int trainSteps, double start, double end)
@@ -112,6 +120,32 @@ public sealed class NoiseSchedule
         }
 
         return values;
+    }
+
+    // Lin et al. (2023), algorithm 1: shift √ᾱ so the last is 0, rescale so the first is kept, recover the betas (float32).
+    private static float[] RescaleToZeroTerminalSnr(float[] betas)
+    {
+        var root = new float[betas.Length];
+        double product = 1.0;
+        for (var i = 0; i < betas.Length; i++)
+        {
+            product *= 1f - betas[i];
+            root[i] = MathF.Sqrt((float)product);
+        }
+
+        float first = root[0], last = root[^1];
+        var scale = first / (first - last);
+        var rescaled = new float[betas.Length];
+        var previous = 0f;
+        for (var i = 0; i < betas.Length; i++)
+        {
+            var shifted = (root[i] - last) * scale;
+            var alphaBar = shifted * shifted;
+            rescaled[i] = 1f - (i == 0 ? alphaBar : alphaBar / previous);
+            previous = alphaBar;
+        }
+
+        return rescaled;
     }
 
     // Nichol & Dhariwal (2021) cosine alpha_bar, betas capped at 0.999, computed in double then stored as float32.

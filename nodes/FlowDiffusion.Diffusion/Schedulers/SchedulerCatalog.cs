@@ -52,6 +52,11 @@ public static class SchedulerCatalog
                 nameof(karras));
         }
 
+        if (entry.Name == "dpm_single" && spacing is not null and not "linspace")
+        {
+            throw new ArgumentException($"Scheduler 'dpm_single' always uses linspace timesteps (diffusers has no spacing option for it); spacing '{spacing}' is not available.", nameof(spacing));
+        }
+
         if (karras) config = config with { UseKarrasSigmas = true };
         if (spacing is not null) config = config with { TimestepSpacing = TimestepSpacing.Validate(spacing) };
         return entry.Create(config);

@@ -35,6 +35,9 @@ public sealed record SchedulerConfig
     /// <summary>Explicit betas; when set they replace <see cref="BetaSchedule"/>.</summary>
     [JsonPropertyName("trained_betas")] public double[]? TrainedBetas { get; init; }
 
+    /// <summary>Rescale the betas to zero terminal SNR (Lin et al. 2023, "Common Diffusion Noise Schedules … are Flawed").</summary>
+    [JsonPropertyName("rescale_betas_zero_snr")] public bool? RescaleBetasZeroSnr { get; init; }
+
     /// <summary><c>epsilon</c>, <c>v_prediction</c> or <c>sample</c>.</summary>
     [JsonPropertyName("prediction_type")] public string? PredictionType { get; init; }
 

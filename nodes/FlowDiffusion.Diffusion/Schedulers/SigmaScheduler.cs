@@ -13,8 +13,10 @@ public abstract class SigmaScheduler : DiffusersScheduler
     /// <param name="config">The configuration.</param>
     /// <param name="defaultBetaStart">This class's default <c>beta_start</c>.</param>
     /// <param name="defaultBetaEnd">This class's default <c>beta_end</c>.</param>
-    protected SigmaScheduler(string name, SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02)
-        : base(name, config, defaultBetaStart, defaultBetaEnd)
+    /// <param name="zeroSnr">How this class treats <c>rescale_betas_zero_snr</c>.</param>
+    protected SigmaScheduler(string name, SchedulerConfig config, double defaultBetaStart = 0.0001, double defaultBetaEnd = 0.02,
+        ZeroSnrSupport zeroSnr = ZeroSnrSupport.None)
+        : base(name, config, defaultBetaStart, defaultBetaEnd, zeroSnr)
     {
         Spacing = TimestepSpacing.Validate(config.TimestepSpacing ?? "linspace");
     }

@@ -15,7 +15,7 @@ public sealed class UniPcScheduler : ExponentialIntegratorScheduler
 
     /// <summary>Creates the scheduler.</summary>
     /// <param name="config">The configuration; absent keys take diffusers' defaults (bh2, order 2, predict_x0, lower_order_final).</param>
-    public UniPcScheduler(SchedulerConfig config) : base("unipc", config)
+    public UniPcScheduler(SchedulerConfig config) : base("unipc", config, ZeroSnrSupport.ClampTerminal)
     {
         SolverType = config.SolverType switch
         {

@@ -89,4 +89,32 @@ public sealed class SchedulerConfigTests
         sigmaMin.SetTimesteps(10);
         Assert.Equal([1, 2, 1, 2, 1, 2, 1, 2, 1, 2], sigmaMin.OrderList);
     }
+
+    [Fact]
+    public void Zero_terminal_snr_rescale_keeps_the_first_alpha_bar_and_ends_at_zero()
+    {
+        var plain = new SchedulerConfig { BetaSchedule = "scaled_linear", BetaStart = 0.00085, BetaEnd = 0.012 };
+        var rescaled = plain with { RescaleBetasZeroSnr = true };
+        var before = NoiseSchedule.For(plain).AlphasCumprod;
+        var exact = new DdimScheduler(rescaled).NoiseSchedule.AlphasCumprod;
+        var clamped = new EulerScheduler(rescaled).NoiseSchedule.AlphasCumprod;
+
+        Assert.Equal(before[0], exact[0], 1e-6f);
+        Assert.Equal(0f, exact[^1], 1e-12f);
+        Assert.Equal(MathF.Pow(2, -24), clamped[^1]);
+        Assert.True(exact[500] < before[500]); // the whole curve moves towards zero SNR
+
+        var error = Assert.Throws<ArgumentException>(() => new LmsScheduler(rescaled));
+        Assert.Contains("rescale_betas_zero_snr", error.Message);
+    }
+
+    [Fact]
+    public void Dpm_singlestep_ignores_a_model_files_spacing_but_rejects_an_explicit_override()
+    {
+        var config = SchedulerConfig.FromJson("""{"timestep_spacing": "leading", "final_sigmas_type": "sigma_min"}""");
+        var scheduler = SchedulerCatalog.Create("dpm_single", config);
+        scheduler.SetTimesteps(10);
+        Assert.Equal([999f, 899, 799, 699, 599, 500, 400, 300, 200, 100], scheduler.Timesteps);
+        Assert.Throws<ArgumentException>(() => SchedulerCatalog.Create("dpm_single", config, spacing: "trailing"));
+    }
 }
