@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Cli.Tests;
+
+/// <summary>run / validate / nodes as users call them: exit codes, messages, JSON, files.</summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("fd-cli-").FullName;
+
+    private static string TestPlugins => Path.Combine(Cli.RepoRoot, "artifacts", "test-plugins");
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void Run_json_reports_status_and_written_files()
+    {
+        var file = Write("sum.yaml", """
+            flowdiffusion: 1
+            name: sum
+            inputs:
+              x: { type: float, default: 2 }
+            nodes:
+              a: { node: test.number, with: { value: $x } }
+              b: { node: test.number, with: { value: 3 } }
+              s: { node: test.add, in: { a: a.result, b: b.result } }
+              out: { node: test.sink, in: { value: s.sum } }
+            """);
+        var (exit, stdout, stderr) = Cli.Run("run", file, "--plugins", TestPlugins, "--set", "x=4.5", "--out", _folder, "--json");
+        Assert.True(exit == 0, stderr);
+        var result = JsonNode.Parse(stdout)!;
+        Assert.Equal("completed", result["status"]!.GetValue<string>());
+        var written = Assert.Single(result["outputs"]!.AsArray())!.GetValue<string>();
+        Assert.Equal("7.5", File.ReadAllText(written));
+        Assert.Equal(4, result["nodes"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void Run_prints_a_summary_of_nodes_and_outputs_when_redirected()
+    {
+        var file = Write("sum.yaml", """
+            flowdiffusion: 1
+            name: sum
+            nodes:
+              a: { node: test.number, with: { value: 1 } }
+              slow: { node: test.delay, in: { value: a.result }, with: { milliseconds: 40, steps: 4 } }
+              out: { node: test.sink, in: { value: slow.result } }
+            """);
+        var (exit, stdout, _) = Cli.Run("run", file, "--plugins", TestPlugins, "--out", _folder);
+        Assert.Equal(0, exit);
+        Assert.Contains("slow: step 4/4", stdout);
+        Assert.Contains("Completed in", stdout);
+        Assert.Contains("3 nodes run, 0 cached", stdout);
+        Assert.Contains("Output: " + Path.Combine(_folder, "value-out.txt"), stdout);
+    }
+
+    [Fact]
+    public void A_failing_node_exits_1_naming_node_type_and_plugin()
+    {
+        var file = Write("fail.yaml", """
+            flowdiffusion: 1
+            name: fail
+            nodes:
+              boom: { node: test.throw, with: { message: kaboom } }
+            """);
+        var (exit, stdout, stderr) = Cli.Run("run", file, "--plugins", TestPlugins, "--target", "boom", "--out", _folder, "--json");
+        Assert.Equal(1, exit);
+        var result = JsonNode.Parse(stdout)!;
+        Assert.Equal("failed", result["status"]!.GetValue<string>());
+        Assert.Contains("node 'boom' (test.throw, plugin 'flowdiffusion.test-nodes') failed: kaboom", result["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Validate_exits_0_for_valid_and_1_with_located_errors_for_invalid()
+    {
+        var good = Cli.Run("validate", "workflows/txt2img.yaml");
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        var file = Write("bad.yaml", """
+            flowdiffusion: 1
+            name: bad
+            nodes:
+              a: { node: test.numbr, with: { value: 1 } }
+              b: { node: test.add, in: { a: a.result } }
+            """);
+        var (exit, _, stderr) = Cli.Run("validate", file, "--plugins", TestPlugins);
+        Assert.Equal(1, exit);
+        Assert.Contains($"{file}:4:3: node 'a': unknown node type 'test.numbr'; did you mean 'test.number'", stderr);
+        Assert.Contains($"{file}:5:3: node 'b': missing required input 'b' (FLOAT)", stderr);
+    }
+
+    [Fact]
+    public void Usage_errors_exit_2()
+    {
+        Assert.Equal(2, Cli.Run("run").ExitCode);
+        Assert.Equal(2, Cli.Run("frobnicate").ExitCode);
+        Assert.Equal(2, Cli.Run("run", "workflows/txt2img.yaml", "--set", "novalue").ExitCode);
+        Assert.Equal(0, Cli.Run("run", "--help").ExitCode);
+    }
+
+    [Fact]
+    public void Unknown_set_input_is_an_invalid_workflow_with_a_suggestion()
+    {
+        var (exit, _, stderr) = Cli.Run("validate", "workflows/txt2img.yaml", "--set", "sed=3");
+        Assert.Equal(1, exit);
+        Assert.Contains("--set sed: the workflow has no input 'sed'; did you mean 'seed'?", stderr);
+    }
+
+    [Fact]
+    public void Nodes_json_describes_the_stable_diffusion_pack()
+    {
+        var (exit, stdout, stderr) = Cli.Run("nodes", "--json");
+        Assert.True(exit == 0, stderr);
+        var nodes = JsonNode.Parse(stdout)!["nodes"]!.AsArray();
+        var sample = nodes.Single(n => n!["id"]!.GetValue<string>() == "diffusion.sample")!;
+        Assert.Equal("flowdiffusion.stable-diffusion", sample["plugin"]!.GetValue<string>());
+        Assert.Contains(sample["inputs"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "guider" && p["type"]!.GetValue<string>() == "GUIDER");
+        var strength = sample["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "strength")!;
+        Assert.Equal(0, strength["min"]!.GetValue<double>());
+        Assert.Equal(1, strength["max"]!.GetValue<double>());
+        foreach (var id in new[] { "model.load", "clip.tokenize", "clip.encode", "conditioning.mix", "latent.empty", "latent.noise", "diffusion.scheduler",
+                     "unet.denoiser", "guidance.cfg", "vae.encode", "vae.decode", "latent.preview", "image.load", "mask.load", "image.save", "image.grid" })
+            Assert.Contains(nodes, n => n!["id"]!.GetValue<string>() == id);
+    }
+
+    [Fact]
+    public void Txt2img_quick_start_workflow_writes_a_png_carrying_its_workflow()
+    {
+        var (exit, stdout, stderr) = Cli.Run("run", "workflows/txt2img.yaml", "--set", "model=models/analytic-sd", "--set", "prompt=a blue ball",
+            "--set", "width=64", "--set", "height=64", "--set", "steps=4", "--set", "cfg=1", "--out", _folder, "--json");
+        Assert.True(exit == 0, stderr);
+        var png = Assert.Single(JsonNode.Parse(stdout)!["outputs"]!.AsArray())!.GetValue<string>();
+        var bytes = File.ReadAllBytes(png);
+        Assert.Equal([137, 80, 78, 71], bytes[..4]);
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+        Assert.Contains("flowdiffusion.workflow", text);
+        Assert.Contains("node: diffusion.sample", text);
+        Assert.Contains("\"prompt\":\"a blue ball\"", text);
+    }
+
+    private string Write(string name, string yaml)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+}
