@@ -182,13 +182,11 @@ public sealed class GraphDocument
         Commit(Workflow with { Name = name });
     }
 
-    /// <summary>The nodes as a YAML fragment (a workflow of just them, links among them kept) for the clipboard.</summary>
+    /// <summary>The nodes as a YAML fragment (a workflow of just them, with all their input links) for the clipboard.</summary>
     public string Copy(IEnumerable<string> nodeIds)
     {
         var chosen = nodeIds.ToHashSet(StringComparer.Ordinal);
-        var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id))
-            .Select(n => n with { Inputs = n.Inputs.Where(e => chosen.Contains(e.SourceNode)).ToList(), Location = null })
-            .ToList();
+        var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id)).Select(n => n with { Location = null }).ToList();
         var positions = Workflow.Editor!.Positions.Where(p => chosen.Contains(p.Key)).ToList();
         return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions)));
     }
