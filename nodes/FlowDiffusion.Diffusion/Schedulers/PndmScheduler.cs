@@ -45,9 +45,8 @@ public sealed class PndmScheduler : AlphaBarScheduler
             prkTimesteps = [];
 
             // The first PLMS step evaluates the model twice at the second timestep (a Heun-like start).
-            plms = ascending[..^1].Append(ascending.Length > 1 ? ascending[^2] : ascending[^1]).Append(ascending[^1])
-                .Reverse().Select(t => (float)t).ToArray();
-            if (ascending.Length == 1) plms = [ascending[0]];
+            int[] withRepeat = ascending.Length > 1 ? [.. ascending[..^1], ascending[^2], ascending[^1]] : ascending;
+            plms = withRepeat.Reverse().Select(t => (float)t).ToArray();
         }
         else
         {

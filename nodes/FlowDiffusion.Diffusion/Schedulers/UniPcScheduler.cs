@@ -77,19 +77,29 @@ public sealed class UniPcScheduler : ExponentialIntegratorScheduler
         StepIndex = index + 1;
     }
 
-    // UniP: x_t = σ_t/σ_s0·x − α_t·h_φ1·m0 − α_t·B(h)·Σ ρ_k·D_k (data form); the ε form swaps α and σ.
-    private void Predictor(int index, ReadOnlySpan<float> x, int order, Span<float> destination)
-    {
-        var (alphaT, sigmaT) = AlphaSigma(SigmaValues![index + 1]);
-        var (alphaS0, sigmaS0) = AlphaSigma(SigmaValues[index]);
-        var h = Lambda(index + 1) - Lambda(index);
-        var (_, hPhi1, bh, b, rks) = Terms(h, index, order, i => index - i);
+    // UniP: x_t = σ_t/σ_s0·x − α_t·h_φ1·m0 − α_t·B(h)·Σ ρ_k·D_k (data form; the ε form swaps α and σ).
+    private void Predictor(int index, ReadOnlySpan<float> x, int order, Span<float> destination) =>
+        Update(index, order, x, ReadOnlySpan<float>.Empty, destination);
 
-        float[]? rho = order switch
+    // UniC: the same expansion over the previous interval, with the fresh model output m_t as the last difference.
+    private void Corrector(int index, ReadOnlySpan<float> modelT, ReadOnlySpan<float> x, Span<float> destination) =>
+        Update(index - 1, thisOrder, x, modelT, destination);
+
+    private void Update(int source, int order, ReadOnlySpan<float> x, ReadOnlySpan<float> fresh, Span<float> destination)
+    {
+        var corrector = !fresh.IsEmpty;
+        var (alphaT, sigmaT) = AlphaSigma(SigmaValues![source + 1]);
+        var (alphaS0, sigmaS0) = AlphaSigma(SigmaValues[source]);
+        var h = Lambda(source + 1) - Lambda(source);
+        var (_, hPhi1, bh, b, rks) = Terms(h, source, order, i => source - i);
+
+        // Order 2 (predictor) and 1 (corrector) use UniPC's simplified ρ = ½.
+        float[] rho = (corrector, order) switch
         {
-            1 => null,
-            2 => [0.5f],
-            _ => Solve(rks, b, order - 1),
+            (false, 1) => [],
+            (false, 2) or (true, 1) => [0.5f],
+            (false, _) => Solve(rks, b, order - 1),
+            _ => Solve(rks, b, order),
         };
 
         var m0 = ModelOutputs[^1]!;
@@ -100,32 +110,9 @@ public sealed class UniPcScheduler : ExponentialIntegratorScheduler
         for (var i = 0; i < destination.Length; i++)
         {
             var res = 0f;
-            for (var k = 1; k < order; k++) res += rho![k - 1] * ((ModelOutputs[^(k + 1)]![i] - m0[i]) / rks[k - 1]);
-            destination[i] = scale * x[i] - direct * m0[i] - correction * res;
-        }
-    }
-
-    // UniC: the same expansion with the fresh model output m_t as the last difference.
-    private void Corrector(int index, ReadOnlySpan<float> modelT, ReadOnlySpan<float> x, Span<float> destination)
-    {
-        var order = thisOrder;
-        var (alphaT, sigmaT) = AlphaSigma(SigmaValues![index]);
-        var (alphaS0, sigmaS0) = AlphaSigma(SigmaValues[index - 1]);
-        var h = Lambda(index) - Lambda(index - 1);
-        var (_, hPhi1, bh, b, rks) = Terms(h, index - 1, order, i => index - (i + 1));
-        var rho = order == 1 ? [0.5f] : Solve(rks, b, order);
-
-        var m0 = ModelOutputs[^1]!;
-        float scale, direct, correction;
-        if (PredictX0) (scale, direct, correction) = (sigmaT / sigmaS0, alphaT * hPhi1, alphaT * bh);
-        else (scale, direct, correction) = (alphaT / alphaS0, sigmaT * hPhi1, sigmaT * bh);
-
-        for (var i = 0; i < destination.Length; i++)
-        {
-            var res = 0f;
             for (var k = 1; k < order; k++) res += rho[k - 1] * ((ModelOutputs[^(k + 1)]![i] - m0[i]) / rks[k - 1]);
-            var d1T = modelT[i] - m0[i];
-            destination[i] = scale * x[i] - direct * m0[i] - correction * (res + rho[^1] * d1T);
+            if (corrector) res += rho[^1] * (fresh[i] - m0[i]);
+            destination[i] = scale * x[i] - direct * m0[i] - correction * res;
         }
     }
 
