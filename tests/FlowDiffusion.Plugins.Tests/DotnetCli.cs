@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FlowDiffusion.Plugins.Tests;
+
+/// <summary>Runs the dotnet CLI as a plugin author would, failing the test with its output when it fails.</summary>
+internal static class DotnetCli
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
+
+    public static string Run(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        // The test host runs under MSBuild and vstest; their variables would steer the child build.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(key);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        // No lingering build servers: they would outlive the test and hold its output pipes open.
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        start.Environment["UseSharedCompilation"] = "false";
+
+        var output = new StringBuilder();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(Limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet {string.Join(' ', arguments)} ran past {Limit}:\n{output}");
+        }
+        process.WaitForExit();
+        lock (output)
+        {
+            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} (in {workingDirectory}) failed with exit code {process.ExitCode}:\n{output}");
+            return output.ToString();
+        }
+    }
+}

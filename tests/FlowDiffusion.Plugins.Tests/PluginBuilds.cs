@@ -1,0 +1,72 @@
+namespace FlowDiffusion.Plugins.Tests;
+
+/// <summary>
+/// The plugin packs the tests load, each built once per test run against the packed SDK: the sample pack from
+/// plugins/samples and two builds of a reloadable pack offline, and two packs needing different Newtonsoft.Json
+/// versions with the usual package sources.
+/// </summary>
+internal static class PluginBuilds
+{
+    private static readonly Lazy<OfflinePacks> Offline = new(BuildOffline);
+    private static readonly Lazy<JsonPacks> Json = new(BuildJson);
+
+    /// <summary>The sample pack and the reloadable pack's two builds.</summary>
+    public static OfflinePacks OfflineBuilt => Offline.Value;
+
+    /// <summary>The two packs with different Newtonsoft.Json versions.</summary>
+    public static JsonPacks JsonBuilt => Json.Value;
+
+    private static OfflinePacks BuildOffline()
+    {
+        var sdk = PackedSdk.Shared;
+        var root = Scratch.NewFolder("offline");
+        sdk.WriteNuGetConfig(root, offline: true);
+        var samples = Path.Combine(root, "samples");
+        Scratch.CopyTree(RepositoryRoot.Combine("plugins", "samples"), samples);
+        File.Delete(Path.Combine(samples, "nuget.config"));
+        var sampleProject = Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "FlowDiffusion.Samples.Guidance.csproj");
+        var v1 = PluginSources.Write(Path.Combine(root, "reload-1"), Path.Combine(root, "out", "reload-1"), "Tests.Reloadable", "tests.reloadable", "1.0.0", PluginSources.Reloadable(1, withAddedNode: false));
+        var v2 = PluginSources.Write(Path.Combine(root, "reload-2"), Path.Combine(root, "out", "reload-2"), "Tests.Reloadable", "tests.reloadable", "2.0.0", PluginSources.Reloadable(2, withAddedNode: true));
+        var solution = Path.Combine(root, "packs.slnx");
+        File.WriteAllText(solution, $"""
+            <Solution>
+              <Project Path="{Path.GetRelativePath(root, sampleProject)}" />
+              <Project Path="{Path.GetRelativePath(root, v1)}" />
+              <Project Path="{Path.GetRelativePath(root, v2)}" />
+            </Solution>
+            """);
+        var output = DotnetCli.Run(root, "build", solution, "-c", "Release");
+        return new OfflinePacks(
+            Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "bin", "Release", "net10.0"),
+            Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "obj", "project.assets.json"),
+            Path.Combine(root, "out", "reload-1"),
+            Path.Combine(root, "out", "reload-2"),
+            output);
+    }
+
+    private static JsonPacks BuildJson()
+    {
+        var sdk = PackedSdk.Shared;
+        var root = Scratch.NewFolder("json");
+        sdk.WriteNuGetConfig(root, offline: false);
+        var twelve = PluginSources.Write(Path.Combine(root, "json12"), Path.Combine(root, "out", "json12"), "Tests.Json12", "tests.json12", "1.0.0",
+            PluginSources.JsonVersion("json12.version"), """<PackageReference Include="Newtonsoft.Json" Version="12.0.3" />""");
+        var thirteen = PluginSources.Write(Path.Combine(root, "json13"), Path.Combine(root, "out", "json13"), "Tests.Json13", "tests.json13", "1.0.0",
+            PluginSources.JsonVersion("json13.version"), """<PackageReference Include="Newtonsoft.Json" Version="13.0.3" />""");
+        var solution = Path.Combine(root, "packs.slnx");
+        File.WriteAllText(solution, $"""
+            <Solution>
+              <Project Path="{Path.GetRelativePath(root, twelve)}" />
+              <Project Path="{Path.GetRelativePath(root, thirteen)}" />
+            </Solution>
+            """);
+        DotnetCli.Run(root, "build", solution, "-c", "Release");
+        return new JsonPacks(Path.Combine(root, "out", "json12"), Path.Combine(root, "out", "json13"));
+    }
+}
+
+/// <summary>Build outputs of the offline packs.</summary>
+internal sealed record OfflinePacks(string Sample, string SampleAssets, string ReloadV1, string ReloadV2, string BuildOutput);
+
+/// <summary>Build outputs of the Newtonsoft.Json packs.</summary>
+internal sealed record JsonPacks(string Json12, string Json13);
