@@ -138,6 +138,13 @@ public sealed class RunApiTests : IDisposable
         var output = Assert.Single(events, e => e.Kind == "output");
         Assert.Equal("1", await host.Client.GetStringAsync(output.Data["url"]!.GetValue<string>()));
         Assert.All(events, e => Assert.Equal(e.Kind, e.Data["kind"]!.GetValue<string>()));
+        // Weighted by steps: start (1) + wait (4 steps) + sink (1); after the wait's second step 1 + 2 of 6 are done.
+        var overall = events.Select(e => e.Data["overall"]!.GetValue<double>()).ToList();
+        Assert.Equal(overall.Order(), overall);
+        var second = Assert.Single(events, e => e.Kind == "progress" && e.Data["step"]!.GetValue<int>() == 2);
+        Assert.Equal(3.0 / 6, second.Data["overall"]!.GetValue<double>(), 3);
+        Assert.True(second.Data["eta_seconds"]!.GetValue<double>() > 0);
+        Assert.Equal(1.0, events[^1].Data["overall"]!.GetValue<double>());
         // The final event is sent after the store records the end, so the run reads as completed at once.
         Assert.Equal("completed", (await host.RunAsync(id))["status"]!.GetValue<string>());
     }

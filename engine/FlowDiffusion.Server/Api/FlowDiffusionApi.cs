@@ -172,8 +172,15 @@ public static class FlowDiffusionApi
         {
             if (dispatcher.Feed(id) is { } feed)
             {
+                var progress = new RunProgress();
                 await foreach (var item in feed.Listen().ReadAllAsync(cancellationToken))
-                    await WriteEventAsync(response, item.Kind, RunEventJson.Write(item, p => RunJson.OutputUrl(id, Path.GetFileName(p))), cancellationToken);
+                {
+                    progress.Observe(item);
+                    var json = RunEventJson.Write(item, p => RunJson.OutputUrl(id, Path.GetFileName(p)));
+                    json["overall"] = Math.Round(progress.Overall, 4);
+                    json["eta_seconds"] = progress.EtaSeconds is { } eta ? Math.Round(eta, 2) : null;
+                    await WriteEventAsync(response, item.Kind, json, cancellationToken);
+                }
                 return;
             }
             run = await store.GetAsync(id, cancellationToken);
