@@ -42,8 +42,14 @@ def alphas_cumprod():
     return torch.cumprod(1.0 - betas, 0).float()
 
 
-def cosine_lr(opt, step, total, peak, warmup=100):
-    lr = peak * min(1.0, (step + 1) / warmup) * (0.5 * (1 + math.cos(math.pi * min(step, total) / total)) * 0.9 + 0.1)
+def progress(step, total, start, minutes):
+    """How far a phase is: by steps, or by its wall-clock budget when the machine is too loaded to reach them."""
+    by_time = (time.time() - start) / (60.0 * minutes) if minutes > 0 else 0.0
+    return min(1.0, max(step / total, by_time))
+
+
+def cosine_lr(opt, step, done, peak, warmup=100):
+    lr = peak * min(1.0, (step + 1) / warmup) * (0.5 * (1 + math.cos(math.pi * done)) * 0.9 + 0.1)
     for g in opt.param_groups:
         g["lr"] = lr
 
@@ -55,6 +61,10 @@ def train_vae(args):
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     start = time.time()
     for step in range(args.vae_steps):
+        done = progress(step, args.vae_steps, start, args.vae_minutes)
+        if done >= 1.0:
+            log(f"vae stopped by its {args.vae_minutes} min budget at step {step}")
+            break
         x, _ = D.batch(rng, args.vae_batch)
         x = torch.from_numpy(x)
         mean, logvar = vae.moments(x)
@@ -63,7 +73,7 @@ def train_vae(args):
         rec = F.mse_loss(y, x) + F.l1_loss(y, x)
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
         loss = rec + args.kl * kl
-        cosine_lr(opt, step, args.vae_steps, args.vae_lr)
+        cosine_lr(opt, step, done, args.vae_lr)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -110,6 +120,10 @@ def train_unet(args):
     start = time.time()
     smooth = None
     for step in range(args.unet_steps):
+        done = progress(step, args.unet_steps, start, args.unet_minutes)
+        if done >= 1.0:
+            log(f"unet stopped by its {args.unet_minutes} min budget at step {step}")
+            break
         idx = torch.randint(0, z0.shape[0], (args.unet_batch,))
         x0, tok = z0[idx], ids[idx].clone()
         tok[torch.rand(args.unet_batch) < args.uncond] = empty
@@ -119,7 +133,7 @@ def train_unet(args):
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         eps = unet(xt, t.float(), text(tok))
         loss = F.mse_loss(eps, noise)
-        cosine_lr(opt, step, args.unet_steps, args.unet_lr)
+        cosine_lr(opt, step, done, args.unet_lr)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -131,8 +145,10 @@ def train_unet(args):
         smooth = loss.item() if smooth is None else 0.98 * smooth + 0.02 * loss.item()
         if step % 25 == 0 or step == args.unet_steps - 1:
             log(f"unet {step} loss {smooth:.4f} ({time.time() - start:.0f}s)")
-        if (step + 1) % 200 == 0 or step == args.unet_steps - 1:
+        if (step + 1) % 100 == 0:
             save_unet(args, text, unet, params, ema)
+    save_unet(args, text, unet, params, ema)
+    log(f"unet trained {step} steps")
     return time.time() - start
 
 
@@ -196,8 +212,10 @@ def main():
     p.add_argument("--vae-batch", type=int, default=32)
     p.add_argument("--vae-lr", type=float, default=2e-3)
     p.add_argument("--kl", type=float, default=1e-5)
-    p.add_argument("--latent-count", type=int, default=24000)
-    p.add_argument("--unet-steps", type=int, default=900)
+    p.add_argument("--vae-minutes", type=float, default=15, help="wall-clock cap for the VAE phase (0: none)")
+    p.add_argument("--latent-count", type=int, default=16000)
+    p.add_argument("--unet-steps", type=int, default=1200)
+    p.add_argument("--unet-minutes", type=float, default=40, help="wall-clock cap for the UNet phase (0: none)")
     p.add_argument("--unet-batch", type=int, default=64)
     p.add_argument("--unet-lr", type=float, default=1.5e-3)
     p.add_argument("--uncond", type=float, default=0.1)

@@ -5,7 +5,7 @@ namespace FlowDiffusion.Models.Tests;
 /// <summary>
 /// The shapes-sd judge, the same rules as models/shapes/judge.py: snap every pixel to the palette, take the background
 /// from the two-pixel border, the shape's colour from the most common other colour, and the shape from the largest
-/// 4-connected region of that colour (fill of its box, a hole in the middle, a wide or narrow bottom row).
+/// 4-connected region of that colour (a hole in the middle, a bottom row much wider than the top, the fill of its box).
 /// </summary>
 internal static class ShapesSdJudge
 {
@@ -90,11 +90,13 @@ internal static class ShapesSdJudge
         var fill = area / (double)(bh * bw);
         int cy = (y0 + y1) / 2, cx = (x0 + x1) / 2;
         if (fill < 0.75 && !AnyAround(mask, cy, cx)) return "ring";
-        if (fill >= 0.9) return "square";
-        if (fill >= 0.66) return "circle";
         var top = RowFill(mask, y0 + bh * 15 / 100, x0, x1);
         var bottom = RowFill(mask, y1 - bh * 15 / 100, x0, x1);
-        return bottom > 0.6 && bottom > top + 0.2 ? "triangle" : "cross";
+        if (bottom > 0.6 && bottom > top + 0.3) return "triangle";
+
+        // Thresholds sit between the fills of the VAE's own round trips (square >= 0.85, circle 0.71-0.93, cross <= 0.62).
+        if (fill >= 0.87) return "square";
+        return fill >= 0.66 ? "circle" : "cross";
     }
 
     private static int Byte(float v) => (int)Math.Round(Math.Clamp(v, 0f, 1f) * 255.0, MidpointRounding.ToEven);
