@@ -41,4 +41,12 @@ public interface INodeContext
     /// <summary>Announces a file the node wrote, so run results and the API can list it.</summary>
     /// <param name="path">The absolute path of the file.</param>
     void ReportOutputFile(string path);
+
+    /// <summary>
+    /// Adds to a named measurement of this node (e.g. <c>onnx_run_seconds</c>, the time spent inside the inference
+    /// runtime); runs sum each name over their nodes, so hosts can show where time went.
+    /// </summary>
+    /// <param name="name">A snake_case metric name; units in the name.</param>
+    /// <param name="value">The amount to add.</param>
+    void ReportMetric(string name, double value);
 }

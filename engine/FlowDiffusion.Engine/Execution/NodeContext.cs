@@ -14,7 +14,8 @@ internal sealed class NodeContext(
     WorkflowInfo workflow,
     RunOptions options,
     Action<RunEvent> publish,
-    Action<string> recordFile) : INodeContext
+    Action<string> recordFile,
+    Action<string, double> recordMetric) : INodeContext
 {
     public string NodeId => nodeId;
 
@@ -35,6 +36,12 @@ internal sealed class NodeContext(
     public void ReportProgress(NodeProgress progress) => publish(new NodeProgressed(runId, DateTimeOffset.UtcNow, nodeId, progress));
 
     public void ReportPreview(Image preview) => publish(new NodePreviewed(runId, DateTimeOffset.UtcNow, nodeId, preview));
+
+    public void ReportMetric(string name, double value)
+    {
+        recordMetric(name, value);
+        publish(new NodeMetric(runId, DateTimeOffset.UtcNow, nodeId, name, value));
+    }
 
     public void ReportOutputFile(string path)
     {

@@ -89,3 +89,10 @@ public sealed record OutputWritten(string RunId, DateTimeOffset Time, string Nod
     /// <inheritdoc />
     public override string Kind => "output";
 }
+
+/// <summary>A node added to a named measurement (e.g. time inside ONNX Runtime).</summary>
+public sealed record NodeMetric(string RunId, DateTimeOffset Time, string NodeId, string Name, double Value) : RunEvent(RunId, Time)
+{
+    /// <inheritdoc />
+    public override string Kind => "metric";
+}

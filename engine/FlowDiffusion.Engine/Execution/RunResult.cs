@@ -11,6 +11,9 @@ public sealed record RunResult(
     string? Error = null,
     string? FailedNode = null)
 {
+    /// <summary>Metrics nodes reported, summed by name over the run (e.g. <c>onnx_run_seconds</c>).</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The value of output <paramref name="output"/> of node <paramref name="nodeId"/>.</summary>
     public object? Output(string nodeId, string output) =>
         Outputs.TryGetValue(nodeId, out var values) ? values.GetValueOrDefault(output) : null;

@@ -54,6 +54,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly int[] _waiting = new int[plan.Nodes.Count];
         private readonly NodeTiming?[] _timings = new NodeTiming?[plan.Nodes.Count];
         private readonly List<string> _files = [];
+        private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
         private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency));
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lazy<WorkflowInfo> _workflow = new(() => new WorkflowInfo(plan.Workflow.Name, WorkflowYamlWriter.Write(plan.Workflow), plan.Inputs));
@@ -100,17 +101,17 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                 // A failure outside any node (a bad target, say) reports its own cause, not "node '-' failed".
                 var (error, nodeId) = failure.NodeId == "-" ? (failure.InnerException?.Message ?? failure.Message, null) : (failure.Message, failure.NodeId);
                 Publish(new RunFailed(runId, DateTimeOffset.UtcNow, error, nodeId));
-                result = new RunResult(runId, RunStatus.Failed, elapsed, timings, files, outputs, error, nodeId);
+                result = new RunResult(runId, RunStatus.Failed, elapsed, timings, files, outputs, error, nodeId) { Metrics = Metrics() };
             }
             else if (cts.IsCancellationRequested || _needed.Where((n, i) => n && _outputs[i] is null).Any())
             {
                 Publish(new RunCancelled(runId, DateTimeOffset.UtcNow));
-                result = new RunResult(runId, RunStatus.Cancelled, elapsed, timings, files, outputs, "the run was cancelled");
+                result = new RunResult(runId, RunStatus.Cancelled, elapsed, timings, files, outputs, "the run was cancelled") { Metrics = Metrics() };
             }
             else
             {
                 Publish(new RunFinished(runId, DateTimeOffset.UtcNow, elapsed, files));
-                result = new RunResult(runId, RunStatus.Completed, elapsed, timings, files, outputs);
+                result = new RunResult(runId, RunStatus.Completed, elapsed, timings, files, outputs) { Metrics = Metrics() };
             }
             events?.TryComplete();
             return result;
@@ -145,39 +146,45 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
 
         private async Task RunNodeAsync(int index)
         {
-            var succeeded = false;
-            try
+            // The first dependent this node makes ready runs next on this same task, so a chain costs no thread-pool hop per node.
+            for (int? next = index; next is { } current;)
             {
-                if (_failure is null && !cts.IsCancellationRequested)
+                next = null;
+                var succeeded = false;
+                try
                 {
-                    await ExecuteNodeAsync(plan.Nodes[index]).ConfigureAwait(false);
-                    succeeded = true;
-                }
-            }
-            catch (OperationCanceledException) when (cts.IsCancellationRequested)
-            {
-            }
-            catch (NodeExecutionException e)
-            {
-                Fail(e);
-            }
-            catch (Exception e)
-            {
-                var node = plan.Nodes[index];
-                Fail(new NodeExecutionException(node.Id, node.Descriptor.Id, node.Descriptor.Plugin, e.Message, e));
-            }
-            finally
-            {
-                if (succeeded)
-                {
-                    foreach (var dependent in plan.Dependents[index])
+                    if (_failure is null && !cts.IsCancellationRequested)
                     {
-                        if (!_needed[dependent] || Interlocked.Decrement(ref _waiting[dependent]) != 0) continue;
-                        Interlocked.Increment(ref _inFlight);
-                        Launch(dependent);
+                        await ExecuteNodeAsync(plan.Nodes[current]).ConfigureAwait(false);
+                        succeeded = true;
                     }
                 }
-                if (Interlocked.Decrement(ref _inFlight) == 0) _drained.TrySetResult();
+                catch (OperationCanceledException) when (cts.IsCancellationRequested)
+                {
+                }
+                catch (NodeExecutionException e)
+                {
+                    Fail(e);
+                }
+                catch (Exception e)
+                {
+                    var node = plan.Nodes[current];
+                    Fail(new NodeExecutionException(node.Id, node.Descriptor.Id, node.Descriptor.Plugin, e.Message, e));
+                }
+                finally
+                {
+                    if (succeeded)
+                    {
+                        foreach (var dependent in plan.Dependents[current])
+                        {
+                            if (!_needed[dependent] || Interlocked.Decrement(ref _waiting[dependent]) != 0) continue;
+                            Interlocked.Increment(ref _inFlight);
+                            if (next is null) next = dependent;
+                            else Launch(dependent);
+                        }
+                    }
+                    if (Interlocked.Decrement(ref _inFlight) == 0) _drained.TrySetResult();
+                }
             }
         }
 
@@ -214,7 +221,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
 
                 Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
-                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), _workflow.Value, options, Publish, RecordFile);
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), _workflow.Value, options, Publish, RecordFile, RecordMetric);
                 var clock = Stopwatch.StartNew();
                 var task = instance.ExecuteAsync(context, token);
                 await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);
@@ -276,6 +283,16 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             Span<byte> hash = stackalloc byte[32];
             SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString()), hash);
             return Convert.ToHexString(hash);
+        }
+
+        private Dictionary<string, double> Metrics()
+        {
+            lock (_metrics) return new Dictionary<string, double>(_metrics, StringComparer.Ordinal);
+        }
+
+        private void RecordMetric(string name, double value)
+        {
+            lock (_metrics) _metrics[name] = _metrics.GetValueOrDefault(name) + value;
         }
 
         private void RecordFile(string path)

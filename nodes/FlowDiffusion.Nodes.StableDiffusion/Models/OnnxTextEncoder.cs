@@ -33,7 +33,12 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEnc
                 var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
                 var ids = chunk.Ids.ToArray();
                 FloatTensor hidden;
-                lock (_lock) hidden = encoder.Encode(ids, 1, cancellationToken);
+                lock (_lock)
+                {
+                    var before = encoder.RunTime;
+                    hidden = encoder.Encode(ids, 1, cancellationToken);
+                    OnnxClock.Add(encoder.RunTime - before);
+                }
                 dim = hidden.Shape[^1];
                 result ??= new float[prompts.Count * chunks * window * dim];
                 var target = result.AsSpan((b * chunks + c) * window * dim, window * dim);

@@ -30,7 +30,10 @@ internal sealed class OnnxUNetModel(string name, UNet unet) : IUNetModel, IDispo
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, cancellationToken);
+            var before = unet.RunTime;
+            var prediction = unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, cancellationToken);
+            OnnxClock.Add(unet.RunTime - before);
+            return prediction;
         }
         finally
         {

@@ -10,6 +10,8 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
     private readonly Lazy<VaeDecoder> _decoder = new(() => VaeDecoder.Open(sessions, folder.VaeDecoderPath, options));
     private readonly Lazy<VaeEncoder> _encoder = new(() => VaeEncoder.Open(sessions, folder.RequireVaeEncoder(), options));
 
+    private readonly Lock _lock = new();
+
     public float ScalingFactor => folder.VaeScalingFactor;
 
     public VaeDecoder Decoder => _decoder.Value;
@@ -20,7 +22,13 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
             throw new ArgumentException($"the image is {image.Width}×{image.Height}; the VAE needs width and height that are multiples of 8");
         var input = image.ToArray();
         for (var i = 0; i < input.Length; i++) input[i] = input[i] * 2f - 1f;
-        var latent = _encoder.Value.Encode(input, [image.Batch, 3, image.Height, image.Width], null, cancellationToken);
+        Diffusion.Onnx.FloatTensor latent;
+        lock (_lock)
+        {
+            var before = _encoder.Value.RunTime;
+            latent = _encoder.Value.Encode(input, [image.Batch, 3, image.Height, image.Width], null, cancellationToken);
+            OnnxClock.Add(_encoder.Value.RunTime - before);
+        }
         var values = latent.Values;
         for (var i = 0; i < values.Length; i++) values[i] *= ScalingFactor;
         return new Latent(latent.Shape[0], latent.Shape[1], latent.Shape[2], latent.Shape[3], values);
@@ -31,7 +39,13 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
         var input = latent.ToArray();
         var inverse = 1f / ScalingFactor;
         for (var i = 0; i < input.Length; i++) input[i] *= inverse;
-        var decoded = _decoder.Value.Decode(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], cancellationToken);
+        Diffusion.Onnx.FloatTensor decoded;
+        lock (_lock)
+        {
+            var before = _decoder.Value.RunTime;
+            decoded = _decoder.Value.Decode(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], cancellationToken);
+            OnnxClock.Add(_decoder.Value.RunTime - before);
+        }
         var pixels = decoded.Values;
         for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i] * 0.5f + 0.5f, 0f, 1f);
         return new Image(decoded.Shape[0], decoded.Shape[2], decoded.Shape[3], pixels);

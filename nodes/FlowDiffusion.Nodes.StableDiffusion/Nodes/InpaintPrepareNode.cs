@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -32,6 +33,7 @@ public sealed class InpaintPrepareNode : INode
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        using var clock = OnnxClock.Attribute(context);
         var image = Image!;
         var mask = Mask!;
         if (mask.Width != image.Width || mask.Height != image.Height)

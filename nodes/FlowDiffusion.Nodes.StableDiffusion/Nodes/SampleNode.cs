@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Diffusion.Schedulers;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
@@ -72,6 +73,7 @@ public sealed class SampleNode : INode
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        using var clock = OnnxClock.Attribute(context);
         var noise = Noise!;
         var guider = Guider!;
         var scheduler = Schedule!.CreateScheduler();

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -22,6 +23,9 @@ public sealed class VaeDecodeNode : INode
     public Image? Image { get; set; }
 
     /// <inheritdoc />
-    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken) =>
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        using var clock = OnnxClock.Attribute(context);
         Image = await Vae!.DecodeAsync(Latent!, cancellationToken);
+    }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -22,6 +23,9 @@ public sealed class VaeEncodeNode : INode
     public Latent? Latent { get; set; }
 
     /// <inheritdoc />
-    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken) =>
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        using var clock = OnnxClock.Attribute(context);
         Latent = await Vae!.EncodeAsync(Image!, cancellationToken);
+    }
 }
