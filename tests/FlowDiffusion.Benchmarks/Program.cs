@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
+using FlowDiffusion.Benchmarks;
 
 // Run all: dotnet run -c Release --project tests/FlowDiffusion.Benchmarks -- --filter '*' --job short
+// End-to-end txt2img against ONNX Runtime time: dotnet run -c Release --project tests/FlowDiffusion.Benchmarks -- txt2img 512 20
+if (args is ["txt2img", ..]) return await Txt2ImgPipelineBenchmark.RunAsync(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
