@@ -68,7 +68,10 @@ public static class ImageFiles
             bytes[4 * i + 3] = 255;
         }
         System.Runtime.InteropServices.Marshal.Copy(bytes, 0, bitmap.GetPixels(), bytes.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        // zlib level 4 with the Sub/Up/Paeth filters: within a few percent of the default's size at a fraction of its time.
+        using var pixmap = bitmap.PeekPixels();
+        using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Sub | SKPngEncoderFilterFlags.Up | SKPngEncoderFilterFlags.Paeth, 4))
+            ?? throw new InvalidOperationException("SkiaSharp could not encode the PNG");
         return data.ToArray();
     }
 
