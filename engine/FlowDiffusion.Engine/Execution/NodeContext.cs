@@ -11,7 +11,7 @@ internal sealed class NodeContext(
     ILogger logger,
     IServiceProvider services,
     IResourceStore resources,
-    WorkflowInfo workflow,
+    Lazy<WorkflowInfo> workflow,
     RunOptions options,
     Action<RunEvent> publish,
     Action<string> recordFile,
@@ -27,7 +27,8 @@ internal sealed class NodeContext(
 
     public IResourceStore Resources => resources;
 
-    public WorkflowInfo Workflow => workflow;
+    // Written on first use: only nodes that embed the workflow (image.save) pay for serialising it.
+    public WorkflowInfo Workflow => workflow.Value;
 
     public string OutputDirectory => options.OutputDirectory;
 
