@@ -66,12 +66,16 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files)
     public IReadOnlyList<Diagnostic> OpenSaved(string name) =>
         OpenYaml(File.ReadAllText(Files.WorkflowFile(name)), name);
 
-    /// <summary>Opens workflow YAML text; returns the read problems (the document stays when it cannot be read).</summary>
-    public IReadOnlyList<Diagnostic> OpenYaml(string yaml, string? name)
+    /// <summary>
+    /// Opens workflow YAML text, with a run's input values (JSON, as a saved PNG carries them) as the inputs' defaults;
+    /// returns the read problems (the document stays when it cannot be read).
+    /// </summary>
+    public IReadOnlyList<Diagnostic> OpenYaml(string yaml, string? name, string? inputsJson = null)
     {
         var read = WorkflowYamlReader.Read(yaml, name is null ? null : name + ".yaml");
         if (read.Workflow is null) return read.Diagnostics;
-        Open(new GraphDocument(Engine.Catalog, read.Workflow), name);
+        var workflow = inputsJson is null ? read.Workflow : RunInputs.Apply(read.Workflow, inputsJson);
+        Open(new GraphDocument(Engine.Catalog, workflow), name);
         return read.Diagnostics;
     }
 

@@ -218,8 +218,9 @@ export function attach(root, dotnet) {
     const file = e.dataTransfer && e.dataTransfer.files[0];
     if (!file) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const text = file.name.toLowerCase().endsWith('.png') ? pngWorkflow(bytes) : new TextDecoder().decode(bytes);
-    dotnet.invokeMethodAsync('WorkflowTextDropped', file.name, text);
+    const png = file.name.toLowerCase().endsWith('.png');
+    const text = png ? pngText(bytes, 'flowdiffusion.workflow') : new TextDecoder().decode(bytes);
+    dotnet.invokeMethodAsync('WorkflowTextDropped', file.name, text, png ? pngText(bytes, 'flowdiffusion.inputs') : null);
   }
 
   root.addEventListener('pointerdown', onPointerDown);
@@ -231,6 +232,7 @@ export function attach(root, dotnet) {
   root.addEventListener('dragover', onDragOver);
   root.addEventListener('drop', onDrop);
   document.addEventListener('keydown', onKeyDown);
+  root.dataset.ready = '1';
 
   return {
     // .NET re-renders the world's data-* attributes; the script rereads them after a change it did not make.
@@ -242,8 +244,9 @@ export function attach(root, dotnet) {
   };
 }
 
-// The workflow YAML a FlowDiffusion PNG carries in its "flowdiffusion.workflow" text chunk (iTXt or tEXt), or null.
-export function pngWorkflow(bytes) {
+// A PNG text chunk (iTXt or tEXt) by keyword, or null: FlowDiffusion writes "flowdiffusion.workflow" (the YAML)
+// and "flowdiffusion.inputs" (the run's input values as JSON).
+export function pngText(bytes, wanted) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 8;
   while (at + 12 <= bytes.length) {
@@ -253,7 +256,7 @@ export function pngWorkflow(bytes) {
     if (type === 'iTXt' || type === 'tEXt') {
       const zero = data.indexOf(0);
       const keyword = new TextDecoder('latin1').decode(data.subarray(0, zero));
-      if (keyword === 'flowdiffusion.workflow') {
+      if (keyword === wanted) {
         if (type === 'tEXt') return new TextDecoder('latin1').decode(data.subarray(zero + 1));
         if (data[zero + 1] !== 0) return null; // compressed iTXt: not written by FlowDiffusion
         let p = zero + 3;

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Playwright;
+
+namespace FlowDiffusion.Editor.Tests.Browser;
+
+/// <summary>
+/// The editor started as a real process from its build output on a free loopback port, with scratch data, output and
+/// workflows folders, and Debian's Chromium driven by Playwright. Nothing starts when /usr/bin/chromium is absent.
+/// </summary>
+public sealed class EditorServer : IAsyncLifetime
+{
+    public const string Chromium = "/usr/bin/chromium";
+    private readonly TempFolder _scratch = new();
+    private Process? _process;
+    private IPlaywright? _playwright;
+
+    public static bool Available => File.Exists(Chromium);
+
+    public string Url { get; private set; } = "";
+
+    public string WorkflowsFolder => Path.Combine(_scratch.Path, "workflows");
+
+    public string OutputFolder => Path.Combine(_scratch.Path, "outputs");
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public static string Screenshots => Directory.CreateDirectory(Path.Combine(RepositoryRoot.Path, "docs", "screenshots")).FullName;
+
+    public async Task InitializeAsync()
+    {
+        if (!Available) return;
+        Directory.CreateDirectory(WorkflowsFolder);
+        foreach (var file in Directory.EnumerateFiles(RepositoryRoot.Workflows, "*.yaml")) File.Copy(file, Path.Combine(WorkflowsFolder, Path.GetFileName(file)));
+        await File.WriteAllTextAsync(Path.Combine(WorkflowsFolder, "big.yaml"), BigWorkflow.Yaml(200));
+
+        var port = FreePort();
+        Url = $"http://127.0.0.1:{port}";
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryRoot.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(EditorAssembly());
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(Url);
+        start.Environment["FLOWDIFFUSION_FlowDiffusion__DataFolder"] = Path.Combine(_scratch.Path, "data");
+        start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
+        start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitForHealthAsync();
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        });
+    }
+
+    /// <summary>A 1280×800 page with the editor loaded and its canvas script attached.</summary>
+    public async Task<IPage> OpenAsync()
+    {
+        var page = await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(Url);
+        await page.WaitForSelectorAsync(".fd-canvas[data-ready='1']");
+        await page.WaitForSelectorAsync(".fd-node");
+        return page;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.CloseAsync();
+        _playwright?.Dispose();
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        _scratch.Dispose();
+    }
+
+    private async Task WaitForHealthAsync()
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process!.HasExited) throw new InvalidOperationException($"The editor exited with code {_process.ExitCode}.");
+            try
+            {
+                if ((await http.GetAsync(Url + "/api/health")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(300);
+        }
+        throw new TimeoutException("The editor did not answer /api/health within 90 s.");
+    }
+
+    // The editor's own build output (same configuration as these tests), which carries its static-asset manifests.
+    private static string EditorAssembly()
+    {
+        var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        var bin = Array.LastIndexOf(parts, "bin");
+        var configuration = bin >= 0 && bin + 1 < parts.Length ? parts[bin + 1] : "Debug";
+        var path = Path.Combine(RepositoryRoot.Path, "ui", "FlowDiffusion.Editor", "bin", configuration, "net10.0", "FlowDiffusion.Editor.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build the editor first.", path);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
