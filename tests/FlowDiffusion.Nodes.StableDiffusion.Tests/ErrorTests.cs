@@ -81,6 +81,34 @@ public sealed class ErrorTests
         Assert.Contains("mask", run.Result.Error);
     }
 
+    [Fact]
+    public async Task A_nine_channel_inpainting_model_without_a_mask_says_what_to_connect()
+    {
+        using var engine = new SdEngine();
+
+        var run = await engine.RunFileAsync("txt2img.yaml", Inputs.Of("analytic-sd-inpaint", "red", steps: 2));
+
+        AssertFailed(run, "sample", "diffusion.sample");
+        Assert.Contains("9-channel", run.Result.Error);
+        Assert.Contains("mask", run.Result.Error);
+    }
+
+    [Fact]
+    public async Task A_model_file_with_other_inputs_than_a_unet_names_the_file()
+    {
+        using var folder = new TempFolder();
+        var model = Path.Combine(folder.Path, "swapped-sd");
+        CopyFolder(RepositoryRoot.Model("analytic-sd"), model);
+        File.Copy(Path.Combine(model, "vae_decoder", "model.onnx"), Path.Combine(model, "unet", "model.onnx"), overwrite: true);
+        using var engine = new SdEngine();
+
+        var run = await engine.RunFileAsync("txt2img.yaml", Inputs.Of("analytic-sd", "red", steps: 2).With("model", model));
+
+        Assert.Equal(RunStatus.Failed, run.Result.Status);
+        Assert.Contains(run.Result.FailedNode, new[] { "model", "sample" });
+        Assert.Contains(Path.Combine("unet", "model.onnx"), run.Result.Error);
+    }
+
     private static void AssertFailed(SdRun run, string node, string type)
     {
         Assert.Equal(RunStatus.Failed, run.Result.Status);

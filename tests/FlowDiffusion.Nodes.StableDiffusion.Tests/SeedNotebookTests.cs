@@ -1,0 +1,62 @@
+using System.Globalization;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>The seed notebooks' experiments (embedding-mix, guidance-sweep, denoise-steps) on analytic-sd, where each result is known.</summary>
+public sealed class SeedNotebookTests
+{
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.25)]
+    [InlineData(0.5)]
+    [InlineData(1.0)]
+    public async Task Embedding_mix_lerps_the_two_prompts_colours_by_the_weight(double weight)
+    {
+        // The analytic encoder embeds a colour word as (r, g, b, 1) at its token, so lerping "red" and "blue" token by token gives (1 − w, 0, w).
+        var inputs = Inputs.Of("analytic-sd", "red")
+            .With("prompt2", "blue")
+            .With("weight", weight.ToString(CultureInfo.InvariantCulture));
+        var run = (await SdEngine.Shared.RunFileAsync("embedding-mix.yaml", inputs)).AssertCompleted();
+
+        Colour.Near(new Colour(1 - weight, 0, weight), Colour.MeanOf(run.Image()), context: $"weight {weight}");
+    }
+
+    [Fact]
+    public async Task Guidance_sweep_lays_out_one_image_per_scale_left_to_right()
+    {
+        double[] scales = [0, 0.5, 1, 2];
+        var inputs = Inputs.Of("analytic-sd", "orange", "gray");
+        inputs.Remove("cfg");
+        for (var i = 0; i < scales.Length; i++) inputs[$"cfg{i + 1}"] = scales[i].ToString(CultureInfo.InvariantCulture);
+
+        var run = (await SdEngine.Shared.RunFileAsync("guidance-sweep.yaml", inputs)).AssertCompleted();
+
+        var grid = Assert.IsType<Image>(run.Result.Output("grid", "grid"));
+        const int cell = 64, gap = 4;
+        Assert.Equal((cell, 4 * cell + 3 * gap), (grid.Height, grid.Width));
+        for (var i = 0; i < scales.Length; i++)
+        {
+            var left = i * (cell + gap);
+            var expected = Colour.Guided(Colour.Gray, new Colour(1, 0.5, 0), scales[i]);
+            Colour.Near(expected, Colour.MeanOf(grid, where: (_, x) => x >= left && x < left + cell), context: $"cfg {scales[i]}");
+        }
+    }
+
+    [Fact]
+    public async Task Denoise_steps_saves_a_strip_of_previews_ending_in_the_result()
+    {
+        var inputs = Inputs.Of("analytic-sd", "purple and yellow", steps: 6).With("every", "2");
+
+        var run = (await SdEngine.Shared.RunFileAsync("denoise-steps.yaml", inputs)).AssertCompleted();
+
+        // Previews after steps 2 and 4, then the final result: three frames.
+        Assert.Equal(2, run.Events.OfType<NodePreviewed>().Count(e => e.NodeId == "sample"));
+        var strip = Assert.IsType<Image>(run.Result.Output("strip", "grid"));
+        const int cell = 64, gap = 4;
+        Assert.Equal((cell, 3 * cell + 2 * gap), (strip.Height, strip.Width));
+        Colour.Near(new Colour(0.75, 0.5, 0.25), Colour.MeanOf(strip, where: (_, x) => x >= 2 * (cell + gap)));
+        Assert.Single(run.Result.OutputFiles);
+    }
+}
