@@ -8,9 +8,16 @@ internal static class DotnetCli
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
 
-    public static string Run(string workingDirectory, params string[] arguments)
+    public static string Run(string workingDirectory, params string[] arguments) =>
+        Execute("dotnet", workingDirectory, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs a bash script (with <c>set -e</c> semantics left to the script) with extra environment variables.</summary>
+    public static string Bash(string workingDirectory, string script, IReadOnlyDictionary<string, string> environment) =>
+        Execute("bash", workingDirectory, environment, [script]);
+
+    private static string Execute(string program, string workingDirectory, IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -28,6 +35,7 @@ internal static class DotnetCli
         start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         start.Environment["UseSharedCompilation"] = "false";
+        foreach (var (key, value) in environment) start.Environment[key] = value;
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
@@ -39,12 +47,12 @@ internal static class DotnetCli
         if (!process.WaitForExit(Limit))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} ran past {Limit}:\n{output}");
+            Assert.Fail($"{program} {string.Join(' ', arguments)} ran past {Limit}:\n{output}");
         }
         process.WaitForExit();
         lock (output)
         {
-            Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} (in {workingDirectory}) failed with exit code {process.ExitCode}:\n{output}");
+            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} (in {workingDirectory}) failed with exit code {process.ExitCode}:\n{output}");
             return output.ToString();
         }
     }
