@@ -1,6 +1,7 @@
 using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Server.Api;
 using FlowDiffusion.Server.Runs;
+using FlowDiffusion.Server.Uploads;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,8 +20,20 @@ public static class FlowDiffusionServerServiceCollectionExtensions
     {
         services.AddFlowDiffusion(configuration);
         services.AddOptions<ServerOptions>().Bind(configuration.GetSection(ServerOptions.Section));
+        services.AddOptions<FlowDiffusionOptions>().PostConfigure<IOptions<ServerOptions>>((engine, server) =>
+        {
+            // Registered before any caller's PostConfigure, so folders they add stay relative to the current directory.
+            if (server.Value.WorkingFolder is not { Length: > 0 } root) return;
+            var full = Path.GetFullPath(root);
+            engine.PluginFolders = [.. engine.PluginFolders.Select(f => Path.GetFullPath(f, full))];
+            engine.ModelsFolder = Path.GetFullPath(engine.ModelsFolder, full);
+            engine.WorkflowsFolder = Path.GetFullPath(engine.WorkflowsFolder, full);
+            engine.OutputFolder = Path.GetFullPath(engine.OutputFolder, full);
+            engine.DataFolder = Path.GetFullPath(engine.DataFolder, full);
+        });
         services.AddSingleton<IRunStore>(sp =>
             new SqliteRunStore(Path.Combine(Path.GetFullPath(sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value.DataFolder), DatabaseFile)));
+        services.AddSingleton<UploadStore>();
         services.AddSingleton<RunDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunDispatcher>());
         services.AddSingleton<ApiKeyCheck>();

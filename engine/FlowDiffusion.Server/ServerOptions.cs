@@ -20,4 +20,22 @@ public sealed class ServerOptions
 
     /// <summary>The most runs one page of <c>GET /api/runs</c> returns.</summary>
     public int MaxPageSize { get; set; } = 200;
+
+    /// <summary>
+    /// The folder that relative paths resolve against: the host's folders (plugins, models, workflows, outputs, data)
+    /// and path inputs of runs (a model folder, an image). Null: the current directory.
+    /// </summary>
+    public string? WorkingFolder { get; set; }
+
+    /// <summary>The largest upload accepted by <c>POST /api/uploads</c>, in bytes.</summary>
+    public long MaxUploadBytes { get; set; } = 20 << 20;
+
+    /// <summary>Finished runs older than this many days are deleted with their files; 0 keeps them forever.</summary>
+    public double RetentionDays { get; set; }
+
+    /// <summary>At most this many finished runs are kept (the oldest go first); 0 means no limit.</summary>
+    public int MaxRuns { get; set; }
+
+    /// <summary>How often the retention sweep runs, in seconds.</summary>
+    public double RetentionSweepSeconds { get; set; } = 600;
 }

@@ -54,15 +54,18 @@ internal sealed class ApiHost : IAsyncDisposable
     public async Task<JsonNode> RunAsync(string id) => JsonNode.Parse(await Client.GetStringAsync($"/api/runs/{id}"))!;
 
     /// <summary>Polls until the run's status is one of <paramref name="states"/>.</summary>
-    public async Task<JsonNode> WaitAsync(string id, params string[] states)
+    public Task<JsonNode> WaitAsync(string id, params string[] states) => WaitAsync(id, TimeSpan.FromSeconds(30), states);
+
+    /// <summary>Polls until the run's status is one of <paramref name="states"/>, for at most <paramref name="timeout"/>.</summary>
+    public async Task<JsonNode> WaitAsync(string id, TimeSpan timeout, params string[] states)
     {
         if (states.Length == 0) states = ["completed", "failed", "cancelled", "interrupted"];
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var run = await RunAsync(id);
             if (states.Contains(run["status"]!.GetValue<string>())) return run;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {id} still {run["status"]} after 30 s; wanted {string.Join("|", states)}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"run {id} still {run["status"]} after {timeout.TotalSeconds} s; wanted {string.Join("|", states)}");
             await Task.Delay(20);
         }
     }

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server.Api;
 
-/// <summary>The HTTP API: nodes, saved workflows, runs with their event streams, output files, health, OpenAPI.</summary>
+/// <summary>The HTTP API: nodes, saved workflows, runs with their event streams, output files, uploads, health, OpenAPI.</summary>
 public static class FlowDiffusionApi
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
@@ -38,6 +38,7 @@ public static class FlowDiffusionApi
         api.MapPost("/runs/{id}/cancel", CancelAsync);
         api.MapDelete("/runs/{id}", DeleteAsync);
         api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync);
+        api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
         return endpoints;
     }
 

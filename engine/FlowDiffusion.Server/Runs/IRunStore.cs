@@ -36,4 +36,10 @@ public interface IRunStore
     /// otherwise marked <see cref="RunState.Interrupted"/>. Queued runs stay queued.
     /// </summary>
     Task<RecoveryResult> RecoverAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Retention: deletes runs in a final state that finished before <paramref name="finishedBefore"/>, and all but the
+    /// newest <paramref name="keepNewest"/> of them; queued and running runs are never touched. Returns the deleted ids.
+    /// </summary>
+    Task<IReadOnlyList<string>> PruneAsync(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken);
 }

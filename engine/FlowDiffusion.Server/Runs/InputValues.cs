@@ -21,7 +21,8 @@ public static class InputValues
         JsonValueKind.String => element.GetString(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.Number => element.TryGetInt64(out var whole) ? whole : element.GetDouble(),
+        // The cast keeps whole numbers long: a bare conditional would widen both branches to double.
+        JsonValueKind.Number => element.TryGetInt64(out var whole) ? (object)whole : element.GetDouble(),
         JsonValueKind.Array => element.EnumerateArray().Select(Value).ToList(),
         // Objects have no input type; passing the raw text lets the validator report the mismatch.
         JsonValueKind.Object => element.GetRawText(),

@@ -18,6 +18,9 @@ namespace FlowDiffusion.Server.Runs;
 /// on its first attempt goes back to the queue (keeping its place); a run that was already re-queued once is marked
 /// <c>interrupted</c> and not retried, so a workflow that kills the host cannot crash it forever. A graceful stop
 /// cancels the runs in flight and re-queues them without counting the attempt.
+/// Retention: when <see cref="ServerOptions.RetentionDays"/> or <see cref="ServerOptions.MaxRuns"/> is set, finished
+/// runs past either bound are deleted with their output folders at startup and every
+/// <see cref="ServerOptions.RetentionSweepSeconds"/>.
 /// </remarks>
 public sealed class RunDispatcher : BackgroundService
 {
@@ -38,6 +41,9 @@ public sealed class RunDispatcher : BackgroundService
         _options = options.Value;
         _logger = logger;
     }
+
+    /// <summary>The folder relative path inputs of runs (a model, an image) resolve against.</summary>
+    public string WorkingFolder => Path.GetFullPath(_options.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
 
     /// <summary>The folder a run writes its files to.</summary>
     public string RunFolder(string id) => Path.Combine(Path.GetFullPath(_engine.Options.OutputFolder), id);
@@ -66,6 +72,7 @@ public sealed class RunDispatcher : BackgroundService
         var recovered = await _store.RecoverAsync(stoppingToken);
         if (recovered.Requeued + recovered.Interrupted > 0)
             _logger.LogWarning("Crash recovery: {Requeued} run(s) re-queued, {Interrupted} marked interrupted", recovered.Requeued, recovered.Interrupted);
+        var retention = KeepRetentionAsync(stoppingToken);
         using var slots = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRuns));
         var inFlight = new ConcurrentDictionary<string, Task>(StringComparer.Ordinal);
         try
@@ -99,6 +106,55 @@ public sealed class RunDispatcher : BackgroundService
             // Stopping: fall through and let the runs in flight wind down.
         }
         await Task.WhenAll(inFlight.Values);
+        await retention;
+    }
+
+    /// <summary>Deletes the finished runs that the retention settings no longer keep, with their output folders; returns how many.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        DateTimeOffset? before = _options.RetentionDays > 0 ? DateTimeOffset.UtcNow - TimeSpan.FromDays(_options.RetentionDays) : null;
+        int? keep = _options.MaxRuns > 0 ? _options.MaxRuns : null;
+        var pruned = await _store.PruneAsync(before, keep, cancellationToken);
+        foreach (var id in pruned)
+        {
+            try
+            {
+                var folder = RunFolder(id);
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning(e, "Retention: the output folder of run {Id} could not be deleted", id);
+            }
+        }
+        if (pruned.Count > 0) _logger.LogInformation("Retention: deleted {Count} finished run(s)", pruned.Count);
+        return pruned.Count;
+    }
+
+    private async Task KeepRetentionAsync(CancellationToken stoppingToken)
+    {
+        if (_options.RetentionDays <= 0 && _options.MaxRuns <= 0) return;
+        var period = TimeSpan.FromSeconds(Math.Max(0.05, _options.RetentionSweepSeconds));
+        try
+        {
+            do
+            {
+                try
+                {
+                    await PruneAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed sweep must not stop the dispatcher; the next one retries.
+                    _logger.LogError(e, "Retention sweep failed");
+                }
+                await Task.Delay(period, stoppingToken);
+            }
+            while (!stoppingToken.IsCancellationRequested);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task WaitForWorkAsync(CancellationToken stoppingToken)
@@ -132,7 +188,7 @@ public sealed class RunDispatcher : BackgroundService
             }
             else
             {
-                var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = RunFolder(id) }, collectEvents: true, CancellationToken.None);
+                var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = RunFolder(id), WorkingDirectory = WorkingFolder }, collectEvents: true, CancellationToken.None);
                 _active[id] = run;
                 if (_cancelRequested.ContainsKey(id)) run.Cancel();
                 using (stoppingToken.Register(run.Cancel))

@@ -150,6 +150,35 @@ public sealed class SqliteRunStore : IRunStore
         return new RecoveryResult(requeued, interrupted);
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> PruneAsync(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken)
+    {
+        if (finishedBefore is null && keepNewest is null) return [];
+        await _write.WaitAsync(cancellationToken);
+        try
+        {
+            using var connection = Open();
+            using var prune = connection.CreateCommand();
+            // Times are stored as UTC round-trip strings, so text order is time order.
+            prune.CommandText = """
+                DELETE FROM runs WHERE status NOT IN ('queued', 'running') AND (
+                    ($before IS NOT NULL AND COALESCE(finished, submitted) < $before) OR
+                    ($keep IS NOT NULL AND seq NOT IN (
+                        SELECT seq FROM runs WHERE status NOT IN ('queued', 'running') ORDER BY seq DESC LIMIT $keep)))
+                RETURNING id
+                """;
+            Bind(prune, ("$before", finishedBefore is { } before ? Time(before.ToUniversalTime()) : null), ("$keep", keepNewest));
+            using var reader = prune.ExecuteReader();
+            var ids = new List<string>();
+            while (reader.Read()) ids.Add(reader.GetString(0));
+            return ids;
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
     private async Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await _write.WaitAsync(cancellationToken);
