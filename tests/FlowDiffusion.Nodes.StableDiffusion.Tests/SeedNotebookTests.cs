@@ -59,4 +59,48 @@ public sealed class SeedNotebookTests
         Colour.Near(new Colour(0.75, 0.5, 0.25), Colour.MeanOf(strip, where: (_, x) => x >= 2 * (cell + gap)));
         Assert.Single(run.Result.OutputFiles);
     }
+
+    public static TheoryData<string, string, string, double, double, double, double, double> MixModes => new()
+    {
+        // Colour words embed as (r, g, b, 1); the colour is Σrgb / Σ1, so add weighs b by the weight:
+        // (1, 0, 0, 1) + 0.5·(0, 0, 1, 1) = (1, 0, 0.5, 1.5) → (2/3, 0, 1/3).
+        { "add", "red", "blue", 0.5, 1, 2.0 / 3, 0, 1.0 / 3 },
+        { "average", "red", "blue", 0.9, 1, 0.5, 0, 0.5 },
+        // concat keeps every token of both: red, blue and green → (1/3, 1/3, 1/3); 154 tokens against a 77-token negative.
+        { "concat", "red", "blue green", 0, 1, 1.0 / 3, 1.0 / 3, 1.0 / 3 },
+        // and with guidance against gray: 0.5 + 1.5·(1/3 − 1/2) = 0.25.
+        { "concat", "red", "blue green", 0, 1.5, 0.25, 0.25, 0.25 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MixModes))]
+    public async Task Conditioning_mix_modes_combine_the_prompts_as_documented(string mode, string prompt, string prompt2, double weight, double cfg, double r, double g, double b)
+    {
+        var yaml = (await File.ReadAllTextAsync(RepositoryRoot.Workflow("embedding-mix.yaml"))).ReplaceLineEndings("\n");
+        var mixed = yaml.Replace("mode: lerp", $"mode: {mode}", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, mixed);
+        var inputs = Inputs.Of("analytic-sd", prompt, cfg > 1 ? "gray" : "", cfg: cfg)
+            .With("prompt2", prompt2)
+            .With("weight", weight.ToString(CultureInfo.InvariantCulture));
+
+        var run = (await SdEngine.Shared.RunYamlAsync(mixed, inputs)).AssertCompleted();
+
+        Colour.Near(new Colour(r, g, b), Colour.MeanOf(run.Image()), context: mode);
+    }
+
+    [Fact]
+    public async Task Predicted_x0_previews_show_the_final_image_from_the_first_step()
+    {
+        // The analytic UNet predicts the exact noise, so its estimate of the final image is right at every step.
+        var yaml = (await File.ReadAllTextAsync(RepositoryRoot.Workflow("denoise-steps.yaml"))).ReplaceLineEndings("\n");
+        var x0 = yaml.Replace("preview_every: $every", "preview_every: $every\n      preview: predicted_x0", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, x0);
+        var inputs = Inputs.Of("analytic-sd", "purple and yellow", steps: 6, scheduler: "ddim").With("every", "1");
+
+        var run = (await SdEngine.Shared.RunYamlAsync(x0, inputs)).AssertCompleted();
+
+        var previews = run.Events.OfType<NodePreviewed>().Where(e => e.NodeId == "sample").Select(e => e.Preview).ToList();
+        Assert.Equal(5, previews.Count);
+        Assert.All(previews, p => Colour.Near(new Colour(0.75, 0.5, 0.25), Colour.MeanOf(p)));
+    }
 }
