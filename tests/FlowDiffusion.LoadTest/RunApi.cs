@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.LoadTest;
+
+/// <summary>The few calls of the run API the load test makes.</summary>
+internal static class RunApi
+{
+    /// <summary>Submits txt2img on <paramref name="model"/> at 64×64 with <paramref name="seed"/>; the id and the request's round trip.</summary>
+    public static async Task<(string Id, TimeSpan Elapsed)> SubmitAsync(HttpClient client, string model, int seed, int steps, string idempotencyKey,
+        CancellationToken cancellationToken)
+    {
+        var body = new
+        {
+            workflow = "txt2img",
+            inputs = new { model, prompt = "a red circle on a blue background", seed, steps, cfg = 2.0, width = 64, height = 64 },
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runs") { Content = JsonContent.Create(body) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        var clock = Stopwatch.StartNew();
+        using var response = await client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"POST /api/runs answered {(int)response.StatusCode}: {text}");
+        return (JsonNode.Parse(text)!["id"]!.GetValue<string>(), clock.Elapsed);
+    }
+
+    /// <summary>Every run the server knows, through the paged list.</summary>
+    public static async Task<List<JsonNode>> AllRunsAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        var runs = new List<JsonNode>();
+        while (true)
+        {
+            var page = JsonNode.Parse(await client.GetStringAsync($"/api/runs?offset={runs.Count}&limit=200", cancellationToken))!;
+            var batch = page["runs"]!.AsArray();
+            runs.AddRange(batch.Select(r => r!.DeepClone()));
+            if (batch.Count == 0 || runs.Count >= page["total"]!.GetValue<int>()) return runs;
+        }
+    }
+
+    /// <summary>How many runs are in <paramref name="status"/>.</summary>
+    public static async Task<int> CountAsync(HttpClient client, string status, CancellationToken cancellationToken) =>
+        JsonNode.Parse(await client.GetStringAsync($"/api/runs?status={status}&limit=1", cancellationToken))!["total"]!.GetValue<int>();
+
+    /// <summary>Polls until no run is queued or running, or the deadline passes.</summary>
+    public static async Task WaitIdleAsync(HttpClient client, DateTime deadline, CancellationToken cancellationToken)
+    {
+        while (await CountAsync(client, "queued", cancellationToken) + await CountAsync(client, "running", cancellationToken) > 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("runs still queued or running at the deadline");
+            await Task.Delay(250, cancellationToken);
+        }
+    }
+}
