@@ -12,7 +12,13 @@ public sealed class PluginShadowCopy : IDisposable
     /// <summary>Creates a shadow area under <paramref name="root"/>, or a fresh one in the temp folder.</summary>
     public PluginShadowCopy(string? root = null)
     {
-        Root = root ?? Path.Combine(Path.GetTempPath(), "flowdiffusion-plugin-shadow", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        if (root is null)
+        {
+            var shared = Path.Combine(Path.GetTempPath(), "flowdiffusion-plugin-shadow");
+            RemoveLeftovers(shared);
+            root = Path.Combine(shared, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        }
+        Root = root;
         Directory.CreateDirectory(Root);
     }
 
@@ -38,6 +44,39 @@ public sealed class PluginShadowCopy : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Files still mapped on some platforms; a leftover temp folder is harmless.
+        }
+    }
+
+    // Hosts that exit without disposing leave copies behind; those of processes no longer running can go.
+    private static void RemoveLeftovers(string shared)
+    {
+        if (!Directory.Exists(shared)) return;
+        foreach (var folder in Directory.GetDirectories(shared))
+        {
+            var name = Path.GetFileName(folder);
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash <= 0 || !int.TryParse(name.AsSpan(0, dash), out var processId) || IsRunning(processId)) continue;
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another host may be removing it too; leaving it is harmless.
+            }
+        }
+    }
+
+    private static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
