@@ -113,6 +113,12 @@ def train_unet(args):
     vocab = vocabulary()
     empty = torch.tensor(vocab.encode(""), dtype=torch.int64)
     text, unet = N.make_text_encoder(len(vocab.tokens)), N.UNet()
+    if args.resume:
+        # Continue from the saved (EMA) weights with a fresh optimiser and schedule.
+        state = torch.load(os.path.join(args.work, "unet.pt"))
+        text.load_state_dict(state["text"])
+        unet.load_state_dict(state["unet"])
+        torch.manual_seed(args.seed + 3)
     params = list(text.parameters()) + list(unet.parameters())
     ema = [p.detach().clone() for p in params]
     opt = torch.optim.AdamW(params, lr=args.unet_lr, weight_decay=0.01)
@@ -220,6 +226,7 @@ def main():
     p.add_argument("--unet-lr", type=float, default=1.5e-3)
     p.add_argument("--uncond", type=float, default=0.1)
     p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--resume", action="store_true", help="unet phase: continue from work/unet.pt")
     p.add_argument("--eval-cfg", type=float, default=7.5)
     p.add_argument("--eval-per-pair", type=int, default=2)
     args = p.parse_args()
@@ -230,7 +237,8 @@ def main():
     for phase in phases:
         log(f"phase {phase}")
         seconds = globals()[("train_" if phase in ("vae", "unet") else "") + phase](args)
-        timings[phase] = round(seconds, 1)
+        key = phase + ("_resumed" if phase == "unet" and args.resume else "")
+        timings[key] = round(seconds, 1)
         json.dump(timings, open(timings_path, "w"), indent=2)
         log(f"phase {phase} took {seconds:.0f}s")
 
