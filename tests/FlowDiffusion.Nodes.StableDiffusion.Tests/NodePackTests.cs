@@ -1,0 +1,61 @@
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>The pack as a plugin: its catalog, and nodes the shipped workflows do not use.</summary>
+public sealed class NodePackTests
+{
+    private const string PluginId = "flowdiffusion.stable-diffusion";
+
+    [Fact]
+    public void Loads_from_the_plugin_folder_with_every_node_described_and_versioned()
+    {
+        var plugins = SdEngine.Shared.Engine.Plugins;
+        Assert.DoesNotContain(plugins.Errors, e => e.ToString()!.Contains("StableDiffusion", StringComparison.Ordinal));
+        var pack = Assert.Single(plugins.Plugins, p => p.Manifest.Id == PluginId);
+        Assert.Equal(
+            ["clip.encode", "clip.tokenize", "conditioning.mix", "diffusion.sample", "diffusion.scheduler", "guidance.cfg", "image.grid", "image.load",
+             "image.save", "inpaint.prepare", "latent.empty", "latent.noise", "latent.preview", "mask.load", "model.load", "unet.denoiser", "vae.decode", "vae.encode"],
+            pack.Nodes.Select(n => n.Id).Order(StringComparer.Ordinal));
+        Assert.All(pack.Nodes, n =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(n.Description), n.Id);
+            Assert.Matches(@"^\d+\.\d+\.\d+$", n.Version);
+            Assert.All(n.Inputs.Concat(n.Outputs), p => Assert.False(string.IsNullOrWhiteSpace(p.Description), $"{n.Id}.{p.Name}"));
+        });
+    }
+
+    private const string EmptyLatentGraph = """
+        flowdiffusion: 1
+        name: empty-latent
+        inputs:
+          prompt: { type: string, default: red }
+        nodes:
+          model: { node: model.load, with: { path: models/analytic-sd } }
+          tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: $prompt } }
+          positive: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
+          denoiser: { node: unet.denoiser, in: { unet: model.unet } }
+          guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
+          schedule: { node: diffusion.scheduler, in: { config: model.scheduler_config }, with: { name: heun, steps: 5 } }
+          empty: { node: latent.empty, with: { width: 64, height: 48, batch: 2 } }
+          sample: { node: diffusion.sample, in: { guider: guider.guider, schedule: schedule.schedule, noise: empty.latent } }
+          preview: { node: latent.preview, in: { latent: sample.latent } }
+          start: { node: latent.preview, in: { latent: empty.latent } }
+          decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
+        """;
+
+    [Fact]
+    public async Task Sampling_from_empty_latents_reaches_the_prompts_colour_and_previews_have_image_size()
+    {
+        var run = (await SdEngine.Shared.RunYamlAsync(EmptyLatentGraph, new Dictionary<string, object?> { ["prompt"] = "purple and yellow" })).AssertCompleted();
+
+        var image = run.Image();
+        Assert.Equal((2, 48, 64), (image.Batch, image.Height, image.Width));
+        for (var i = 0; i < 2; i++) Colour.Near(new Colour(0.75, 0.5, 0.25), Colour.MeanOf(image, i));
+        var preview = Assert.IsType<Image>(run.Result.Output("preview", "image"));
+        Assert.Equal((2, 48, 64), (preview.Batch, preview.Height, preview.Width));
+        Assert.All(preview.ToArray(), v => Assert.InRange(v, 0f, 1f));
+        // Zero latents preview as mid-gray: the linear map sends 0 to 0, shown at the middle of [−1, 1].
+        Assert.All(Assert.IsType<Image>(run.Result.Output("start", "image")).ToArray(), v => Assert.Equal(0.5f, v));
+    }
+}
