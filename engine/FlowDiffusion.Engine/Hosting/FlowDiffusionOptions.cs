@@ -28,8 +28,8 @@ public sealed class FlowDiffusionOptions
     /// <summary>How many nodes of one run may execute at once.</summary>
     public int MaxConcurrency { get; set; } = 4;
 
-    /// <summary>How many node results the output cache keeps.</summary>
-    public int CacheCapacity { get; set; } = 256;
+    /// <summary>How many node results the output cache keeps (least recently used evicted first).</summary>
+    public int CacheCapacity { get; set; } = 1024;
 
     /// <summary>How long a cancelled node may take to stop before it is abandoned, in seconds.</summary>
     public double CancellationGraceSeconds { get; set; } = 5;

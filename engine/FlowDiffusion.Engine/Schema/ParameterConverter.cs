@@ -25,7 +25,7 @@ public static class ParameterConverter
         if (value is string s && choices.Count > 0 && !choices.Contains(enumChoices ? Normalise(s) : s, StringComparer.Ordinal))
         {
             var near = NodeCatalog.Closest(s, choices);
-            return $"'{s}' is not one of: {string.Join(", ", choices)}" + (near.Count > 0 ? $" (did you mean '{near[0]}'?)" : "");
+            return $"'{s}' is not one of: {string.Join(", ", choices.Select(c => $"'{c}'"))}" + (near.Count > 0 ? $" (did you mean '{near[0]}'?)" : "");
         }
         var number = AsDouble(value);
         if (number is { } n)

@@ -26,7 +26,7 @@ public static class WorkflowYamlReader
         if (!info.Exists)
             return Fail($"workflow file not found: {Path.GetFullPath(path)}", path);
         if (info.Length > limits.MaxBytes)
-            return Fail($"the file is {info.Length:N0} bytes; workflows are limited to {limits.MaxBytes:N0} bytes", path);
+            return Fail($"the file is {Count(info.Length)} bytes; workflows are limited to {Count(limits.MaxBytes)} bytes", path);
         return Read(File.ReadAllText(path), path, limits);
     }
 
@@ -39,7 +39,7 @@ public static class WorkflowYamlReader
         limits ??= WorkflowLimits.Default;
         var bytes = Encoding.UTF8.GetByteCount(text);
         if (bytes > limits.MaxBytes)
-            return Fail($"the workflow is {bytes:N0} bytes; workflows are limited to {limits.MaxBytes:N0} bytes", file);
+            return Fail($"the workflow is {Count(bytes)} bytes; workflows are limited to {Count(limits.MaxBytes)} bytes", file);
 
         var diagnostics = new List<Diagnostic>();
         if (!RefuseAnchors(text, file, diagnostics))
@@ -63,6 +63,8 @@ public static class WorkflowYamlReader
         var workflow = reader.ReadWorkflow(root, limits);
         return new WorkflowLoadResult(workflow, diagnostics);
     }
+
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static Exception Inner(YamlException e) => e.InnerException is YamlException inner ? inner : e;
 
@@ -229,7 +231,7 @@ public static class WorkflowYamlReader
             }
             if (map.Children.Count > limits.MaxNodes)
             {
-                Error($"the workflow has {map.Children.Count:N0} nodes; the limit is {limits.MaxNodes:N0}", null, value);
+                Error($"the workflow has {Count(map.Children.Count)} nodes; the limit is {Count(limits.MaxNodes)}", null, value);
                 return;
             }
             foreach (var (keyNode, body) in map.Children)

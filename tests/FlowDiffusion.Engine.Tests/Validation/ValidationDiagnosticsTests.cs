@@ -82,12 +82,12 @@ public sealed class ValidationDiagnosticsTests
         {
             "parameter not in its choices",
             "  t: { node: test.text, with: { separator: '+' } }",
-            "bad.yaml:7:44: node 't': parameter 'separator': '+' is not one of:  , -, ,  (did you mean ' '?)"
+            "bad.yaml:7:44: node 't': parameter 'separator': '+' is not one of: ' ', '-', ', ' (did you mean ' '?)"
         },
         {
             "enum parameter not in its choices",
             "  m: { node: test.multiply, in: { value: a.result }, with: { rounding: nearest_odd } }",
-            "bad.yaml:7:72: node 'm': parameter 'rounding': 'nearest_odd' is not one of: none, floor, nearest_even"
+            "bad.yaml:7:72: node 'm': parameter 'rounding': 'nearest_odd' is not one of: 'none', 'floor', 'nearest_even'"
         },
         {
             "unknown parameter",
@@ -152,7 +152,7 @@ public sealed class ValidationDiagnosticsTests
             "bad.yaml:7:3: node 'm': unknown node type 'test.multiplly'; did you mean 'test.multiply'?",
             "bad.yaml:8:3: node 's': missing required input 'b' (FLOAT); connect it under 'in:', e.g. 'b: some_node.output'",
             "bad.yaml:9:41: node 't': parameter 'repeat': 0 is below the minimum 1",
-            "bad.yaml:9:55: node 't': parameter 'separator': '+' is not one of:  , -, ,  (did you mean ' '?)",
+            "bad.yaml:9:55: node 't': parameter 'separator': '+' is not one of: ' ', '-', ', ' (did you mean ' '?)",
         ], result.Errors.Select(e => e.ToString()).Order(StringComparer.Ordinal));
     }
 
@@ -247,7 +247,7 @@ public sealed class ValidationDiagnosticsTests
 
         Assert.Null(read.Workflow);
         var size = new FileInfo(path).Length;
-        Assert.Equal($"{path}: the file is {size.ToString("N0", CultureInfo.CurrentCulture)} bytes; workflows are limited to {(1 << 20).ToString("N0", CultureInfo.CurrentCulture)} bytes",
+        Assert.Equal($"{path}: the file is {size.ToString("N0", CultureInfo.InvariantCulture)} bytes; workflows are limited to {(1 << 20).ToString("N0", CultureInfo.InvariantCulture)} bytes",
             Assert.Single(read.Diagnostics).ToString());
     }
 }
