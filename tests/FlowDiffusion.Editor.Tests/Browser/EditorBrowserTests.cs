@@ -151,6 +151,25 @@ public sealed class EditorBrowserTests(EditorServer server)
         Assert.Equal("a green field", await page.InputValueAsync("[data-input=prompt] textarea"));
     }
 
+    [SkippableFact]
+    public async Task Unsaved_edits_survive_a_reload_through_the_browsers_autosave()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await page.ClickAsync(".fd-node[data-id=save] .fd-node-header");
+        await page.Keyboard.PressAsync("Delete");
+        await WaitForCountAsync(page, ".fd-node", 11);
+        await page.WaitForTimeoutAsync(500);
+
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync(".fd-canvas[data-ready='1']");
+        await page.ClickAsync("#restore");
+
+        await WaitForCountAsync(page, ".fd-node", 11);
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=save]").CountAsync());
+    }
+
     private static async Task<byte[]> PngWithWorkflowAsync()
     {
         using var output = new TempFolder();
