@@ -17,7 +17,8 @@ namespace FlowDiffusion.Server.Runs;
 /// Crash rule: on startup every run still marked <c>running</c> was in flight when the previous host died. A run
 /// on its first attempt goes back to the queue (keeping its place); a run that was already re-queued once is marked
 /// <c>interrupted</c> and not retried, so a workflow that kills the host cannot crash it forever. A graceful stop
-/// cancels the runs in flight and re-queues them without counting the attempt.
+/// cancels the runs in flight and re-queues them without counting the attempt. Whenever a run starts, whatever an
+/// earlier unfinished attempt left in its output folder is removed first, so a re-run's outputs are exactly one set.
 /// Retention: when <see cref="ServerOptions.RetentionDays"/> or <see cref="ServerOptions.MaxRuns"/> is set, finished
 /// runs past either bound are deleted with their output folders at startup and every
 /// <see cref="ServerOptions.RetentionSweepSeconds"/>.
@@ -188,6 +189,7 @@ public sealed class RunDispatcher : BackgroundService
             }
             else
             {
+                ClearEarlierAttempt(record);
                 var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = RunFolder(id), WorkingDirectory = WorkingFolder }, collectEvents: true, CancellationToken.None);
                 _active[id] = run;
                 if (_cancelRequested.ContainsKey(id)) run.Cancel();
@@ -231,6 +233,22 @@ public sealed class RunDispatcher : BackgroundService
             _feeds.TryRemove(id, out _);
             _cancelRequested.TryRemove(id, out _);
         }
+    }
+
+    private void ClearEarlierAttempt(RunRecord record)
+    {
+        int removed;
+        try
+        {
+            removed = StaleOutputs.Clear(_engine.Options.OutputFolder, record.Id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Running on would leave the earlier attempt's files beside this one's, so the run fails instead, saying where.
+            throw new IOException($"the files of an earlier attempt in {RunFolder(record.Id)} could not be removed: {e.Message}", e);
+        }
+        if (removed > 0)
+            _logger.LogWarning("Run {Id} (attempt {Attempt}): removed {Count} file(s) an unfinished earlier attempt left in its output folder", record.Id, record.Attempts, removed);
     }
 
     private static RunState State(RunStatus status) => status switch
