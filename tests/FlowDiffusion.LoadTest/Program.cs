@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using FlowDiffusion.LoadTest;
+using FlowDiffusion.Server;
+using FlowDiffusion.Server.Runs;
 
 // Load and fault test: 20 concurrent clients, 200 txt2img runs on tiny-sd, then kill -9 mid-queue and restart.
 // Loopback only, bounded counts, one overall time limit; prints Markdown figures and exits 1 on any violation.
@@ -19,6 +22,7 @@ void Check(bool ok, string what)
     if (!ok) failures.Add(what);
 }
 
+report.Add($"| machine | {Environment.ProcessorCount} logical CPUs, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average at start {LoadAverage()} |");
 Console.WriteLine($"flowdiffusion load test: {options.Runs} runs by {options.Clients} clients, then {options.CrashRuns} with kill -9; " +
     $"{options.Model}, 64×64, {options.Steps} steps; scratch {scratch}");
 var serve = await ServeProcess.StartAsync(cli, repository, scratch, ServeProcess.FreePort(), [], limit.Token);
@@ -26,6 +30,8 @@ try
 {
     // Phase 1: load.
     var clock = Stopwatch.StartNew();
+    using var sampling = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
+    var depth = RunApi.SampleQueueAsync(serve.Client, TimeSpan.FromMilliseconds(100), sampling.Token);
     var (loadIds, postTimes) = await SubmitBatchAsync(serve.Client, "load", 0, options.Runs);
     var submitSeconds = clock.Elapsed.TotalSeconds;
     Check(loadIds.Values.Distinct().Count() == options.Runs, "load: two submissions got the same run id");
@@ -33,7 +39,15 @@ try
     Check(retried.All(r => loadIds[r.Key] == r.Value), "load: a retried idempotency key got a different run");
     await RunApi.WaitIdleAsync(serve.Client, deadline, limit.Token);
     var loadWall = clock.Elapsed.TotalSeconds;
+    await sampling.CancelAsync();
+    var (peakQueued, peakRunning) = await depth;
     var runs = await RunApi.AllRunsAsync(serve.Client, limit.Token);
+    // The list is newest first by acceptance; with one priority the dispatcher must start them in that order.
+    var accepted = runs.Select(Id).Reverse().ToList();
+    var startOrder = runs.Where(r => r["started"] is not null).OrderBy(r => Time(r, "started")).Select(Id).ToList();
+    var inOrder = accepted.Zip(startOrder).Count(p => p.First == p.Second);
+    Check(inOrder == options.Runs, $"load: {options.Runs - inOrder} runs started out of acceptance (FIFO) order");
+    Check(peakRunning <= 1, $"load: {peakRunning} runs ran at once; the default limit is 1");
     Check(runs.Count == options.Runs, $"load: {runs.Count} runs stored for {options.Runs} accepted");
     await VerifyAsync(serve.Client, runs, loadIds, "load");
     var load = Timings(runs);
@@ -42,21 +56,39 @@ try
     report.Add($"| throughput | {options.Runs / load.Span.TotalSeconds:F2} runs/s (first submit → last finish {load.Span.TotalSeconds:F1} s; client saw idle after {loadWall:F1} s) |");
     report.Add($"| execution (started → finished) | {Percentiles.Describe(load.Execution)} |");
     report.Add($"| end to end (submitted → finished) | {Percentiles.Describe(load.EndToEnd)} |");
+    report.Add($"| queue | peak {peakQueued} queued, at most {peakRunning} running (sampled every 100 ms); started in acceptance order: {inOrder} of {options.Runs} |");
     report.Add($"| outcome | {Summary(runs)} |");
 
-    // Phase 2: kill -9 mid-queue, restart on the same data folder.
+    // Phase 2: kill -9 mid-queue, restart on the same data folder. The database, read after the kill, says what was in
+    // flight. A kill that lands between two runs is repeated (at most 10 kills) so that the in-flight path is exercised;
+    // only such kills are repeated, so no run is ever killed twice.
     var (crashIds, _) = await SubmitBatchAsync(serve.Client, "crash", options.Runs, options.CrashRuns);
-    var target = options.Runs + Math.Min(3, options.CrashRuns - 1);
-    while (await RunApi.CountAsync(serve.Client, "completed", limit.Token) < target) await Task.Delay(20, limit.Token);
-    var before = await RunApi.AllRunsAsync(serve.Client, limit.Token);
-    serve.KillHard();
     var crashSet = crashIds.Values.ToHashSet();
-    var atKill = before.Where(r => crashSet.Contains(Id(r))).GroupBy(Status).ToDictionary(g => g.Key, g => g.Count());
-    var wasRunning = before.Where(r => Status(r) == "running").Select(Id).ToHashSet();
-    serve.Dispose();
-
+    var target = options.Runs + Math.Min(3, options.CrashRuns - 1);
+    var kills = 0;
+    var atKill = new Dictionary<RunState, int>();
+    HashSet<string> wasRunning = [];
     var restart = Stopwatch.StartNew();
-    serve = await ServeProcess.StartAsync(cli, repository, scratch, ServeProcess.FreePort(), [], limit.Token);
+    while (true)
+    {
+        while (await RunApi.CountAsync(serve.Client, "completed", limit.Token) < target ||
+               await RunApi.CountAsync(serve.Client, "running", limit.Token) == 0)
+        {
+            if (await RunApi.CountAsync(serve.Client, "queued", limit.Token) == 0) throw new InvalidOperationException("the queue drained before the kill");
+            await Task.Delay(10, limit.Token);
+        }
+        serve.KillHard();
+        restart.Restart();
+        kills++;
+        serve.Dispose();
+        var stored = (await new SqliteRunStore(Path.Combine(scratch, "data", FlowDiffusionServerServiceCollectionExtensions.DatabaseFile))
+            .ListAsync(null, 0, options.Runs + options.CrashRuns + 1, limit.Token)).Runs;
+        atKill = stored.Where(r => crashSet.Contains(r.Id)).GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Count());
+        wasRunning = stored.Where(r => r.Status == RunState.Running).Select(r => r.Id).ToHashSet();
+        serve = await ServeProcess.StartAsync(cli, repository, scratch, ServeProcess.FreePort(), [], limit.Token);
+        if (wasRunning.Count > 0 || kills == 10) break;
+    }
+    Check(wasRunning.Count == 1, $"crash: {wasRunning.Count} runs were in flight at the last of {kills} kills; expected 1");
     var restartSeconds = restart.Elapsed.TotalSeconds;
     // Clients that never saw an answer send again with the same keys: the answer must be the run already accepted.
     var resent = await ResubmitAsync(serve.Client, "crash", options.Runs, options.CrashRuns, step: 1);
@@ -69,8 +101,8 @@ try
     var requeued = crashRuns.Where(r => r["attempts"]!.GetValue<int>() == 2).Select(Id).ToHashSet();
     Check(requeued.SetEquals(wasRunning), $"crash: re-run runs {string.Join(",", requeued)} are not the ones in flight at the kill ({string.Join(",", wasRunning)})");
     Check(serve.Log.Contains("Crash recovery", StringComparison.Ordinal) == (wasRunning.Count > 0), "crash: the restarted server did not log its recovery");
-    report.Add($"| kill -9 | after {atKill.GetValueOrDefault("completed")} of {options.CrashRuns} completed: " +
-        $"{atKill.GetValueOrDefault("running")} running, {atKill.GetValueOrDefault("queued")} queued |");
+    report.Add($"| kill -9 | {kills} kill(s) (a kill between two runs is repeated); at the last, of {options.CrashRuns} runs: " +
+        $"{atKill.GetValueOrDefault(RunState.Completed)} completed, {atKill.GetValueOrDefault(RunState.Running)} running, {atKill.GetValueOrDefault(RunState.Queued)} queued |");
     report.Add($"| restart | healthy {restartSeconds:F1} s after the kill; {resent.Count} keys re-sent, all answered with the run already accepted |");
     report.Add($"| recovery | {Summary(crashRuns)}; re-run once (attempts = 2): {requeued.Count}; stored runs {after.Count} = {options.Runs} + {options.CrashRuns} |");
 }
@@ -162,9 +194,13 @@ static string Status(JsonNode run) => run["status"]!.GetValue<string>();
 static string Summary(IEnumerable<JsonNode> runs) =>
     string.Join(", ", runs.GroupBy(Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"));
 
+static DateTimeOffset Time(JsonNode run, string name) => DateTimeOffset.Parse(run[name]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+
+// The 1-minute load average on Linux (what else competes for the CPUs while measuring); "n/a" elsewhere.
+static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+
 static (TimeSpan Span, List<TimeSpan> Execution, List<TimeSpan> EndToEnd) Timings(List<JsonNode> runs)
 {
-    static DateTimeOffset Time(JsonNode run, string name) => DateTimeOffset.Parse(run[name]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
     var done = runs.Where(r => r["finished"] is not null && r["started"] is not null).ToList();
     if (done.Count == 0) return (TimeSpan.FromTicks(1), [], []);
     var span = done.Max(r => Time(r, "finished")) - done.Min(r => Time(r, "submitted"));

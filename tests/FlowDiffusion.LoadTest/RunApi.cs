@@ -43,6 +43,25 @@ internal static class RunApi
     public static async Task<int> CountAsync(HttpClient client, string status, CancellationToken cancellationToken) =>
         JsonNode.Parse(await client.GetStringAsync($"/api/runs?status={status}&limit=1", cancellationToken))!["total"]!.GetValue<int>();
 
+    /// <summary>Samples how many runs are queued and running every <paramref name="period"/> until cancelled; the peaks.</summary>
+    public static async Task<(int Queued, int Running)> SampleQueueAsync(HttpClient client, TimeSpan period, CancellationToken cancellationToken)
+    {
+        var (queued, running) = (0, 0);
+        try
+        {
+            while (true)
+            {
+                queued = Math.Max(queued, await CountAsync(client, "queued", cancellationToken));
+                running = Math.Max(running, await CountAsync(client, "running", cancellationToken));
+                await Task.Delay(period, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return (queued, running);
+        }
+    }
+
     /// <summary>Polls until no run is queued or running, or the deadline passes.</summary>
     public static async Task WaitIdleAsync(HttpClient client, DateTime deadline, CancellationToken cancellationToken)
     {

@@ -13,6 +13,7 @@ internal sealed class ServeProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private bool _disposed;
 
     private ServeProcess(Process process, Uri address)
     {
@@ -125,6 +126,9 @@ internal sealed class ServeProcess : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // The load tool disposes a killed server before starting the next, and again on the way out.
+        if (_disposed) return;
+        _disposed = true;
         Client.Dispose();
         KillHard();
         _process.Dispose();
