@@ -325,11 +325,12 @@ public static class WorkflowYamlReader
         {
             if (value is not YamlMappingNode map)
             {
-                Error("'editor' must be a mapping (positions, viewport)", null, value);
+                Error("'editor' must be a mapping (positions, viewport, randomize)", null, value);
                 return null;
             }
             var positions = new List<KeyValuePair<string, NodePosition>>();
             (double, double, double)? viewport = null;
+            List<string>? randomize = null;
             foreach (var (keyNode, body) in map.Children)
             {
                 switch (Key(keyNode))
@@ -349,12 +350,18 @@ public static class WorkflowYamlReader
                         else
                             Error("editor viewport must be [x, y, zoom]", null, body);
                         break;
+                    case "randomize":
+                        if (Literal(body) is List<object?> names && names.All(n => n is string))
+                            randomize = names.Cast<string>().ToList();
+                        else
+                            Error("editor randomize must be a list of seed names ([seed, node.seed])", null, body);
+                        break;
                     default:
-                        Error($"unknown editor key '{Key(keyNode)}'; the editor section has 'positions' and 'viewport'", null, keyNode);
+                        Error($"unknown editor key '{Key(keyNode)}'; the editor section has 'positions', 'viewport' and 'randomize'", null, keyNode);
                         break;
                 }
             }
-            return new EditorLayout(positions, viewport);
+            return new EditorLayout(positions, viewport, randomize);
         }
 
         private object? Literal(YamlNode node) => node switch

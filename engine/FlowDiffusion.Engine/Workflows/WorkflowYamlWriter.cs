@@ -142,6 +142,11 @@ public static class WorkflowYamlWriter
             Key(emitter, "viewport");
             Value(emitter, new List<object?> { v.X, v.Y, v.Zoom });
         }
+        if (editor.Randomize is { Count: > 0 } randomize)
+        {
+            Key(emitter, "randomize");
+            Value(emitter, randomize.Cast<object?>().ToList());
+        }
         Key(emitter, "positions");
         emitter.Emit(new MappingStart());
         foreach (var (id, position) in editor.Positions)
