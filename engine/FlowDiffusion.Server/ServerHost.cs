@@ -1,4 +1,5 @@
 using System.Net;
+using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Server.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -37,6 +38,7 @@ public static class ServerHost
         // Per-request logs drown the run log of a long-lived server; configuration can still lower this.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddFlowDiffusionServer(builder.Configuration);
+        builder.Services.AddPluginHotReload();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

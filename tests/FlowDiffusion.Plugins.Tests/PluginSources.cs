@@ -38,7 +38,10 @@ internal static class PluginSources
         return project;
     }
 
-    /// <summary>The hot-reload pack: <c>reload.greeting</c> waits <c>delay_ms</c>, then says which build it is.</summary>
+    /// <summary>
+    /// The hot-reload pack: <c>reload.greeting</c> waits <c>delay_ms</c>, then says which build it is, as its output and
+    /// in <c>greeting-{node}.txt</c> in the run's output folder (what a client of the server can read back).
+    /// </summary>
     public static string Reloadable(int version, bool withAddedNode) => $$"""
         using FlowDiffusion.Sdk;
 
@@ -55,6 +58,9 @@ internal static class PluginSources
             {
                 await Task.Delay(DelayMs, cancellationToken);
                 Text = "greeting from build {{version}}";
+                var file = Path.Combine(context.OutputDirectory, $"greeting-{context.NodeId}.txt");
+                await File.WriteAllTextAsync(file, Text, cancellationToken);
+                context.ReportOutputFile(file);
             }
         }
         {{(withAddedNode ? """
@@ -89,6 +95,29 @@ internal static class PluginSources
             {
                 var assembly = typeof(JsonConvert).Assembly.GetName();
                 Version = $"{assembly.Version} {JsonConvert.SerializeObject(new { ok = true })}";
+                return Task.CompletedTask;
+            }
+        }
+        """;
+
+    /// <summary>A pack whose node reports the YamlDotNet it sees (the host's engine uses another version) and uses it.</summary>
+    public static string YamlVersion(string nodeId) => $$"""
+        using FlowDiffusion.Sdk;
+        using YamlDotNet.RepresentationModel;
+
+        namespace Tests.Yaml;
+
+        [Node("{{nodeId}}", "1.0.0", IsOutput = true, Deterministic = false)]
+        public sealed class YamlVersionNode : INode
+        {
+            [Output] public string? Version { get; set; }
+
+            public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+            {
+                var stream = new YamlStream();
+                stream.Load(new StringReader("answer: 42"));
+                var root = (YamlMappingNode)stream.Documents[0].RootNode;
+                Version = $"{typeof(YamlStream).Assembly.GetName().Version} answer={root.Children[new YamlScalarNode("answer")]}";
                 return Task.CompletedTask;
             }
         }

@@ -1,5 +1,6 @@
 using FlowDiffusion.Editor.Components;
 using FlowDiffusion.Editor.Running;
+using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Server;
 using FlowDiffusion.Server.Api;
 
@@ -25,6 +26,7 @@ public static class EditorHost
         builder.WebHost.UseUrls(urls);
 
         builder.Services.AddFlowDiffusionServer(builder.Configuration);
+        builder.Services.AddPluginHotReload();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(hub => hub.MaximumReceiveMessageSize = 8 * 1024 * 1024);
         builder.Services.AddSingleton<EditorFiles>();

@@ -13,6 +13,18 @@ public sealed class FlowDiffusionOptions
     /// <summary>Folders searched for plugin folders (each with a plugin.json).</summary>
     public List<string> PluginFolders { get; set; } = ["plugins"];
 
+    /// <summary>
+    /// Whether long-running hosts (the server, the editor) watch the plugin folders and reload a plugin folder that is
+    /// added, rebuilt or removed, without a restart.
+    /// </summary>
+    public bool WatchPlugins { get; set; } = true;
+
+    /// <summary>
+    /// How long plugin files must stay unchanged before a watching host reloads, in seconds: a build writes many files,
+    /// and this turns them into one reload.
+    /// </summary>
+    public double PluginReloadDelaySeconds { get; set; } = 2;
+
     /// <summary>Where model folders live (the editor's model picker lists it).</summary>
     public string ModelsFolder { get; set; } = "models";
 

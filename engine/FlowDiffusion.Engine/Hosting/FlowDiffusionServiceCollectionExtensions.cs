@@ -13,4 +13,15 @@ public static class FlowDiffusionServiceCollectionExtensions
         services.AddSingleton<FlowDiffusionEngine>();
         return services;
     }
+
+    /// <summary>
+    /// Adds <see cref="PluginHotReload"/>: while the host runs, plugin folders that are added, rebuilt or removed are
+    /// reloaded (see <see cref="FlowDiffusionOptions.WatchPlugins"/>). For long-running hosts; call after
+    /// <see cref="AddFlowDiffusion"/>.
+    /// </summary>
+    public static IServiceCollection AddPluginHotReload(this IServiceCollection services)
+    {
+        services.AddHostedService<PluginHotReload>();
+        return services;
+    }
 }

@@ -16,6 +16,7 @@ public sealed class PluginWatcher : IDisposable
     private readonly ILogger _logger;
     private readonly Timer _timer;
     private readonly Lock _gate = new();
+    private readonly Lock _reloading = new();
     private bool _disposed;
 
     /// <summary>Starts watching.</summary>
@@ -48,15 +49,18 @@ public sealed class PluginWatcher : IDisposable
     /// <summary>The folders being watched.</summary>
     public IReadOnlyList<string> Roots => _watchers.Select(w => w.Path).ToList();
 
-    /// <inheritdoc />
+    /// <summary>Stops watching; a reload already running is waited for, so none runs after this returns.</summary>
     public void Dispose()
     {
         lock (_gate)
         {
+            if (_disposed) return;
             _disposed = true;
             foreach (var watcher in _watchers) watcher.Dispose();
             _timer.Dispose();
         }
+        // A host disposes the engine next; a reload must not be loading into it meanwhile.
+        lock (_reloading) { }
     }
 
     private void OnChange(object? sender, EventArgs e)
@@ -69,19 +73,22 @@ public sealed class PluginWatcher : IDisposable
 
     private void Reload()
     {
-        lock (_gate)
+        lock (_reloading)
         {
-            if (_disposed) return;
-        }
-        try
-        {
-            var set = _reload();
-            Reloaded?.Invoke(this, set);
-        }
-        catch (Exception e)
-        {
-            // A watcher thread must never take the host down; the previous plugins stay in force.
-            _logger.LogError(e, "Reloading plugins failed");
+            lock (_gate)
+            {
+                if (_disposed) return;
+            }
+            try
+            {
+                var set = _reload();
+                Reloaded?.Invoke(this, set);
+            }
+            catch (Exception e)
+            {
+                // A watcher thread must never take the host down; the previous plugins stay in force.
+                _logger.LogError(e, "Reloading plugins failed");
+            }
         }
     }
 }
