@@ -116,7 +116,7 @@ internal sealed class ServeProcess : IDisposable
         }
     }
 
-    /// <summary>SIGKILL: no shutdown code runs, exactly as after <c>kill -9</c> or a power cut of the process.</summary>
+    /// <summary>SIGKILL: no shutdown code runs, exactly as after <c>kill -9</c> (the operating system's file cache survives, unlike a power cut).</summary>
     public void KillHard()
     {
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
