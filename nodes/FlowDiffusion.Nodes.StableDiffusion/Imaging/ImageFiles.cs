@@ -51,29 +51,4 @@ public static class ImageFiles
         }
         return new Image(1, h, w, pixels);
     }
-
-    /// <summary>One image of a batch as PNG bytes.</summary>
-    public static byte[] EncodePng(Image image, int index)
-    {
-        int w = image.Width, h = image.Height, plane = w * h;
-        var pixels = image.PixelsOf(index);
-        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(info);
-        var bytes = new byte[plane * 4];
-        for (var i = 0; i < plane; i++)
-        {
-            bytes[4 * i] = ToByte(pixels[i]);
-            bytes[4 * i + 1] = ToByte(pixels[plane + i]);
-            bytes[4 * i + 2] = ToByte(pixels[2 * plane + i]);
-            bytes[4 * i + 3] = 255;
-        }
-        System.Runtime.InteropServices.Marshal.Copy(bytes, 0, bitmap.GetPixels(), bytes.Length);
-        // zlib level 4 with the Sub/Up/Paeth filters: within a few percent of the default's size at a fraction of its time.
-        using var pixmap = bitmap.PeekPixels();
-        using var data = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Sub | SKPngEncoderFilterFlags.Up | SKPngEncoderFilterFlags.Paeth, 4))
-            ?? throw new InvalidOperationException("SkiaSharp could not encode the PNG");
-        return data.ToArray();
-    }
-
-    private static byte ToByte(float value) => (byte)Math.Clamp((int)MathF.Round(value * 255f), 0, 255);
 }

@@ -42,9 +42,13 @@ public sealed class ImageSaveNode : INode
         var files = new string[images.Batch];
         for (var i = 0; i < images.Batch; i++)
         {
-            var png = PngText.Insert(ImageFiles.EncodePng(images, i), text);
+            cancellationToken.ThrowIfCancellationRequested();
             files[i] = Reserve(context.OutputDirectory);
-            await File.WriteAllBytesAsync(files[i], png, cancellationToken);
+            // Encoded straight into the reserved file: no intermediate copy of the PNG.
+            await using (var file = new FileStream(files[i], FileMode.Truncate, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                PngEncoder.Write(file, images, i, text);
+            }
             context.ReportOutputFile(files[i]);
         }
         Files = files;
