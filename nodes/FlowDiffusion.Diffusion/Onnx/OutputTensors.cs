@@ -12,7 +12,7 @@ internal static class OutputTensors
     {
         var info = value.GetTensorTypeAndShape();
         var shape = info.Shape.Select(d => checked((int)d)).ToArray();
-        var values = new float[info.ElementCount];
+        var values = GC.AllocateUninitializedArray<float>(checked((int)info.ElementCount));
         switch (info.ElementDataType)
         {
             case TensorElementType.Float:

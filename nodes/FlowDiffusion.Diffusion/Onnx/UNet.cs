@@ -136,7 +136,8 @@ public sealed class UNet : IDisposable
         int tokens,
         CancellationToken cancellationToken = default)
     {
-        var prediction = new float[shape.Batch * OutChannels * shape.Height * shape.Width];
+        // Every element is written by the span overload, so the array need not be zeroed first.
+        var prediction = GC.AllocateUninitializedArray<float>(shape.Batch * OutChannels * shape.Height * shape.Width);
         Predict(sample, shape, timesteps, encoderHiddenStates, tokens, prediction, cancellationToken);
         return prediction;
     }

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -36,9 +38,8 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
 
     public Task<Image> DecodeAsync(Latent latent, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        var input = latent.ToArray();
-        var inverse = 1f / ScalingFactor;
-        for (var i = 0; i < input.Length; i++) input[i] *= inverse;
+        var input = GC.AllocateUninitializedArray<float>(latent.Values.Length);
+        TensorPrimitives.Multiply(latent.Values, 1f / ScalingFactor, input);
         Diffusion.Onnx.FloatTensor decoded;
         lock (_lock)
         {
@@ -47,7 +48,26 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
             OnnxClock.Add(_decoder.Value.RunTime - before);
         }
         var pixels = decoded.Values;
-        for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i] * 0.5f + 0.5f, 0f, 1f);
+        ToUnitRange(pixels);
         return new Image(decoded.Shape[0], decoded.Shape[2], decoded.Shape[3], pixels);
     }, cancellationToken);
+
+    // x * 0.5 + 0.5 clamped to [0, 1], a vector at a time, with the scalar Math.Clamp's exact results (the multiply
+    // and the add round separately; NaN stays NaN).
+    private static void ToUnitRange(Span<float> pixels)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var half = new Vector<float>(0.5f);
+            for (; i + Vector<float>.Count <= pixels.Length; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(pixels[i..]) * half + half;
+                v = Vector.ConditionalSelect(Vector.LessThan(v, Vector<float>.Zero), Vector<float>.Zero, v);
+                v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.One), Vector<float>.One, v);
+                v.CopyTo(pixels[i..]);
+            }
+        }
+        for (; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i] * 0.5f + 0.5f, 0f, 1f);
+    }
 }

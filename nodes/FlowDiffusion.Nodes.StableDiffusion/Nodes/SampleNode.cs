@@ -231,6 +231,8 @@ public sealed class SampleNode : INode
 
     private static Image Concat(List<Image> frames)
     {
+        // Previews off: the final frame alone, without copying it.
+        if (frames.Count == 1) return frames[0];
         var first = frames[0];
         var pixels = new float[frames.Count * 3 * first.Height * first.Width];
         for (var i = 0; i < frames.Count; i++) frames[i].Pixels.CopyTo(pixels.AsSpan(i * 3 * first.Height * first.Width));

@@ -21,20 +21,24 @@ internal static class LatentRgb
     {
         if (channels != 4) throw new ArgumentException($"the linear preview knows SD 1.x's 4 latent channels, not {channels}");
         int outH = height * upscale, outW = width * upscale, plane = outH * outW, lplane = height * width;
-        var pixels = new float[batch * 3 * plane];
+        // Every element is written below, so the buffer need not be zeroed first.
+        var pixels = GC.AllocateUninitializedArray<float>(batch * 3 * plane);
         for (var b = 0; b < batch; b++)
-        for (var y = 0; y < height; y++)
-        for (var x = 0; x < width; x++)
+        for (var rgb = 0; rgb < 3; rgb++)
         {
-            var i = y * width + x;
-            for (var rgb = 0; rgb < 3; rgb++)
+            var target = pixels.AsSpan((b * 3 + rgb) * plane, plane);
+            for (var y = 0; y < height; y++)
             {
-                var v = 0f;
-                for (var c = 0; c < 4; c++) v += latents[(b * 4 + c) * lplane + i] * Factors[c, rgb];
-                var value = Math.Clamp((v + 1f) * 0.5f, 0f, 1f);
-                var baseIndex = (b * 3 + rgb) * plane;
-                for (var dy = 0; dy < upscale; dy++)
-                    pixels.AsSpan(baseIndex + (y * upscale + dy) * outW + x * upscale, upscale).Fill(value);
+                // One latent row becomes the first of its `upscale` image rows, then that row is copied down.
+                var row = target.Slice(y * upscale * outW, outW);
+                for (var x = 0; x < width; x++)
+                {
+                    var i = y * width + x;
+                    var v = 0f;
+                    for (var c = 0; c < 4; c++) v += latents[(b * 4 + c) * lplane + i] * Factors[c, rgb];
+                    row.Slice(x * upscale, upscale).Fill(Math.Clamp((v + 1f) * 0.5f, 0f, 1f));
+                }
+                for (var dy = 1; dy < upscale; dy++) row.CopyTo(target[((y * upscale + dy) * outW)..]);
             }
         }
         return new Image(batch, outH, outW, pixels);
