@@ -63,7 +63,7 @@ public sealed class ErrorTests
     }
 
     [Fact]
-    public async Task A_mask_of_another_size_than_the_image_names_the_node_and_both_sizes()
+    public async Task A_mask_of_another_size_than_the_image_names_the_node_the_mask_file_and_both_sizes()
     {
         // The shipped workflow resizes the mask to the image; without that the 512×512 mask meets a 64×64 image.
         var yaml = (await File.ReadAllTextAsync(RepositoryRoot.Workflow("inpaint.yaml"))).ReplaceLineEndings("\n");
@@ -74,11 +74,31 @@ public sealed class ErrorTests
         var run = await engine.RunYamlAsync(unsized, Inputs.Of("analytic-sd", "red", steps: 2)
             .With("image", "workflows/assets/landscape.png").With("mask", "workflows/assets/mask.png"));
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Contains(run.Result.FailedNode, new[] { "prepare", "sample" });
+        AssertFailed(run, "prepare", "inpaint.prepare");
         Assert.Contains("512×512", run.Result.Error);
         Assert.Contains("64×64", run.Result.Error);
-        Assert.Contains("mask", run.Result.Error);
+        Assert.Contains($"the mask '{Path.Combine(RepositoryRoot.Path, "workflows", "assets", "mask.png")}'", run.Result.Error);
+    }
+
+    [Fact]
+    public async Task A_mask_of_another_size_than_the_latents_names_the_sampler_and_the_mask_file()
+    {
+        // A 4-channel inpaint without inpaint.prepare: the image is encoded directly and the unsized mask reaches the sampler.
+        var yaml = (await File.ReadAllTextAsync(RepositoryRoot.Workflow("inpaint.yaml"))).ReplaceLineEndings("\n");
+        var direct = yaml.Replace("path: $mask\n      width: $width\n      height: $height", "path: $mask", StringComparison.Ordinal)
+            .Replace("  prepare:\n    node: inpaint.prepare\n", "  prepare:\n    node: vae.encode\n", StringComparison.Ordinal)
+            .Replace("      image: image.image\n      mask: mask.mask\n", "      image: image.image\n", StringComparison.Ordinal)
+            .Replace("      latent_image: prepare.latent_image\n", "      latent_image: prepare.latent\n", StringComparison.Ordinal)
+            .Replace("      masked_latent: prepare.masked_latent\n", "", StringComparison.Ordinal);
+        using var engine = new SdEngine();
+
+        var run = await engine.RunYamlAsync(direct, Inputs.Of("analytic-sd", "red", steps: 2)
+            .With("image", "workflows/assets/landscape.png").With("mask", "workflows/assets/mask.png"));
+
+        AssertFailed(run, "sample", "diffusion.sample");
+        Assert.Contains("512×512", run.Result.Error);
+        Assert.Contains("64×64", run.Result.Error);
+        Assert.Contains($"the mask '{Path.Combine(RepositoryRoot.Path, "workflows", "assets", "mask.png")}'", run.Result.Error);
     }
 
     [Fact]
@@ -104,9 +124,10 @@ public sealed class ErrorTests
 
         var run = await engine.RunFileAsync("txt2img.yaml", Inputs.Of("analytic-sd", "red", steps: 2).With("model", model));
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Contains(run.Result.FailedNode, new[] { "model", "sample" });
-        Assert.Contains(Path.Combine("unet", "model.onnx"), run.Result.Error);
+        // The UNet's inputs are checked when model.load opens it, before anything runs on it; the error says what is missing.
+        AssertFailed(run, "model", "model.load");
+        Assert.Contains(Path.Combine(model, "unet", "model.onnx"), run.Result.Error);
+        Assert.Contains("input 'sample'", run.Result.Error);
     }
 
     private static void AssertFailed(SdRun run, string node, string type)

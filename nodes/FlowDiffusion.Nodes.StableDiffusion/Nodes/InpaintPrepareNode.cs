@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -37,7 +38,7 @@ public sealed class InpaintPrepareNode : INode
         var image = Image!;
         var mask = Mask!;
         if (mask.Width != image.Width || mask.Height != image.Height)
-            throw new ArgumentException($"the mask is {mask.Width}×{mask.Height} but the image is {image.Width}×{image.Height}; they must match");
+            throw new ArgumentException($"{MaskSources.Describe(mask)} is {mask.Width}×{mask.Height} but the image is {image.Width}×{image.Height}; they must match: give mask.load the image's width and height");
         LatentImage = await Vae!.EncodeAsync(image, cancellationToken);
         var pixels = image.ToArray();
         int plane = image.Width * image.Height;

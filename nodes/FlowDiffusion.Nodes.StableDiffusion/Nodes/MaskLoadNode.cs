@@ -33,7 +33,8 @@ public sealed class MaskLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        using var bitmap = ImageFiles.Decode(PathResolver.Resolve(context, Path));
+        var path = PathResolver.Resolve(context, Path);
+        using var bitmap = ImageFiles.Decode(path);
         using var sized = ImageFiles.Resize(bitmap, Width, Height);
         var values = new float[sized.Width * sized.Height];
         for (var y = 0; y < sized.Height; y++)
@@ -43,7 +44,7 @@ public sealed class MaskLoadNode : INode
             var luminance = (0.299f * c.Red + 0.587f * c.Green + 0.114f * c.Blue) / 255f;
             values[y * sized.Width + x] = Invert ? 1f - luminance : luminance;
         }
-        Mask = new Mask(1, sized.Height, sized.Width, values);
+        Mask = MaskSources.Remember(new Mask(1, sized.Height, sized.Width, values), path);
         return Task.CompletedTask;
     }
 }

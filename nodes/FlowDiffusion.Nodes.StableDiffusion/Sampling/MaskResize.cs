@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
@@ -8,9 +9,9 @@ internal static class MaskResize
     public static float[] ToLatent(Mask mask, int batch, int height, int width)
     {
         if (mask.Width != width * 8 || mask.Height != height * 8)
-            throw new ArgumentException($"the mask is {mask.Width}×{mask.Height} but the image is {width * 8}×{height * 8}; they must match");
+            throw new ArgumentException($"{MaskSources.Describe(mask)} is {mask.Width}×{mask.Height} but the image is {width * 8}×{height * 8}; they must match: give mask.load the image's width and height");
         if (mask.Batch != 1 && mask.Batch != batch)
-            throw new ArgumentException($"the mask has batch {mask.Batch} but the latents have batch {batch}");
+            throw new ArgumentException($"{MaskSources.Describe(mask)} has batch {mask.Batch} but the latents have batch {batch}");
         var result = new float[batch * height * width];
         var values = mask.Values;
         for (var b = 0; b < batch; b++)
