@@ -2,19 +2,19 @@ namespace FlowDiffusion.Plugins.Tests;
 
 /// <summary>
 /// The plugin packs the tests load, each built once per test run against the packed SDK: the sample pack from
-/// plugins/samples and two builds of a reloadable pack offline, and two packs needing different Newtonsoft.Json
-/// versions with the usual package sources.
+/// plugins/samples and two builds of a reloadable pack offline, and, with the usual package sources, two packs needing
+/// different Newtonsoft.Json versions and one pinned to an older YamlDotNet than the host's.
 /// </summary>
 internal static class PluginBuilds
 {
     private static readonly Lazy<OfflinePacks> Offline = new(BuildOffline);
-    private static readonly Lazy<JsonPacks> Json = new(BuildJson);
+    private static readonly Lazy<PinnedPacks> Pinned = new(BuildPinned);
 
     /// <summary>The sample pack and the reloadable pack's two builds.</summary>
     public static OfflinePacks OfflineBuilt => Offline.Value;
 
-    /// <summary>The two packs with different Newtonsoft.Json versions.</summary>
-    public static JsonPacks JsonBuilt => Json.Value;
+    /// <summary>The packs pinned to library versions.</summary>
+    public static PinnedPacks PinnedBuilt => Pinned.Value;
 
     private static OfflinePacks BuildOffline()
     {
@@ -44,29 +44,32 @@ internal static class PluginBuilds
             output);
     }
 
-    private static JsonPacks BuildJson()
+    private static PinnedPacks BuildPinned()
     {
         var sdk = PackedSdk.Shared;
-        var root = Scratch.NewFolder("json");
+        var root = Scratch.NewFolder("pinned");
         sdk.WriteNuGetConfig(root, offline: false);
         var twelve = PluginSources.Write(Path.Combine(root, "json12"), Path.Combine(root, "out", "json12"), "Tests.Json12", "tests.json12", "1.0.0",
             PluginSources.JsonVersion("json12.version"), """<PackageReference Include="Newtonsoft.Json" Version="12.0.3" />""");
         var thirteen = PluginSources.Write(Path.Combine(root, "json13"), Path.Combine(root, "out", "json13"), "Tests.Json13", "tests.json13", "1.0.0",
             PluginSources.JsonVersion("json13.version"), """<PackageReference Include="Newtonsoft.Json" Version="13.0.3" />""");
+        var yaml16 = PluginSources.Write(Path.Combine(root, "yaml16"), Path.Combine(root, "out", "yaml16"), "Tests.Yaml16", "tests.yaml16", "1.0.0",
+            PluginSources.YamlVersion("yaml16.version"), """<PackageReference Include="YamlDotNet" Version="16.3.0" />""");
         var solution = Path.Combine(root, "packs.slnx");
         File.WriteAllText(solution, $"""
             <Solution>
               <Project Path="{Path.GetRelativePath(root, twelve)}" />
               <Project Path="{Path.GetRelativePath(root, thirteen)}" />
+              <Project Path="{Path.GetRelativePath(root, yaml16)}" />
             </Solution>
             """);
         DotnetCli.Run(root, "build", solution, "-c", "Release");
-        return new JsonPacks(Path.Combine(root, "out", "json12"), Path.Combine(root, "out", "json13"));
+        return new PinnedPacks(Path.Combine(root, "out", "json12"), Path.Combine(root, "out", "json13"), Path.Combine(root, "out", "yaml16"));
     }
 }
 
 /// <summary>Build outputs of the offline packs.</summary>
 internal sealed record OfflinePacks(string Sample, string SampleAssets, string ReloadV1, string ReloadV2, string BuildOutput);
 
-/// <summary>Build outputs of the Newtonsoft.Json packs.</summary>
-internal sealed record JsonPacks(string Json12, string Json13);
+/// <summary>Build outputs of the packs pinned to library versions: Newtonsoft.Json 12 and 13, and YamlDotNet 16 (the host uses 18).</summary>
+internal sealed record PinnedPacks(string Json12, string Json13, string Yaml16);

@@ -16,6 +16,8 @@ namespace FlowDiffusion.Engine.Plugins;
 /// </summary>
 public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowCopy? shadowCopy = null)
 {
+    // Shared with the host: the SDK and what its public types expose (the logging abstractions); McMaster shares each
+    // one's references too. Everything else a plugin ships resolves from its own folder first, so its versions win.
     private static readonly Type[] SharedTypes = [typeof(INode), typeof(ILogger), typeof(ILoggerFactory)];
     private readonly ILogger _logger = logger ?? NullLogger<PluginHost>.Instance;
     private readonly Dictionary<string, FolderLoad> _loaded = new(StringComparer.Ordinal);
@@ -38,8 +40,12 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
             {
                 seen.Add(folder);
                 var fingerprint = Fingerprint(folder);
+                var fresh = false;
                 if (!_loaded.TryGetValue(folder, out var load) || load.Fingerprint != fingerprint)
+                {
                     _loaded[folder] = load = LoadFolder(folder, fingerprint);
+                    fresh = true;
+                }
                 errors.AddRange(load.Errors);
                 if (load.Manifest is not { } manifest) continue;
                 var accepted = new List<NodeDescriptor>();
@@ -54,7 +60,9 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
                     accepted.Add(node);
                 }
                 plugins.Add(new LoadedPlugin(manifest, folder, accepted));
-                _logger.LogInformation("Loaded plugin {Plugin} {Version} from {Folder}: {Count} nodes", manifest.Id, manifest.Version, folder, accepted.Count);
+                // A watching host reloads often; a folder it reuses is not news.
+                _logger.Log(fresh ? LogLevel.Information : LogLevel.Debug, "Loaded plugin {Plugin} {Version} from {Folder}: {Count} nodes",
+                    manifest.Id, manifest.Version, folder, accepted.Count);
             }
             foreach (var gone in _loaded.Keys.Where(k => !seen.Contains(k)).ToList()) _loaded.Remove(gone);
             foreach (var error in errors) _logger.LogWarning("{Error}", error.ToString());
@@ -134,7 +142,8 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         {
             var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config =>
             {
-                config.PreferSharedTypes = true;
+                // Not the host's copy of every library: a plugin pinned to an older (or newer) version gets its own.
+                config.PreferSharedTypes = false;
                 // Not collectible: SkiaSharp (and other packages with native assets) refuse to load into a collectible context;
                 // hot reload loads a changed folder into a new context instead of unloading the old one.
                 config.IsUnloadable = false;
