@@ -13,6 +13,7 @@ namespace FlowDiffusion.Engine.Hosting;
 public sealed class PluginHotReload(FlowDiffusionEngine engine, IOptions<FlowDiffusionOptions> options, ILogger<PluginHotReload> logger) : IHostedService, IDisposable
 {
     private PluginWatcher? _watcher;
+    private PluginSet? _last;
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
@@ -24,6 +25,7 @@ public sealed class PluginHotReload(FlowDiffusionEngine engine, IOptions<FlowDif
             return Task.CompletedTask;
         }
         var delay = TimeSpan.FromSeconds(Math.Max(0, settings.PluginReloadDelaySeconds));
+        _last = engine.Plugins;
         _watcher = engine.WatchPlugins(delay);
         _watcher.Reloaded += OnReloaded;
         var missing = settings.PluginFolders.Select(Path.GetFullPath).Where(f => !Directory.Exists(f)).ToList();
@@ -51,7 +53,10 @@ public sealed class PluginHotReload(FlowDiffusionEngine engine, IOptions<FlowDif
 
     private void OnReloaded(object? sender, PluginSet set)
     {
-        logger.LogInformation("Plugins reloaded: {Plugins} plugins, {Nodes} node types, {Errors} load errors; new runs use them",
+        // Files written beside the packs (a build's obj folder) also wake the watcher; only a changed catalog is news.
+        var previous = Interlocked.Exchange(ref _last, set);
+        var changed = previous is null || !set.Catalog.All.SequenceEqual(previous.Catalog.All) || !set.Errors.SequenceEqual(previous.Errors);
+        logger.Log(changed ? LogLevel.Information : LogLevel.Debug, "Plugins reloaded: {Plugins} plugins, {Nodes} node types, {Errors} load errors; new runs use them",
             set.Plugins.Count, set.Catalog.Count, set.Errors.Count);
     }
 }
