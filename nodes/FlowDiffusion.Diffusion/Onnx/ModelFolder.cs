@@ -47,6 +47,12 @@ public sealed record ModelFolder
     public float VaeScalingFactor { get; init; } = DefaultVaeScalingFactor;
 
     /// <summary>
+    /// The latent side the UNet was trained at (<c>sample_size</c> in <c>unet/config.json</c>: 64 for SD 1.x, so
+    /// 512-pixel images), or null when the folder does not say.
+    /// </summary>
+    public int? UNetSampleSize { get; init; }
+
+    /// <summary>
     /// Reads the model folder at <paramref name="path"/>.
     /// </summary>
     /// <param name="path">The folder holding <c>model_index.json</c>.</param>
@@ -85,6 +91,7 @@ public sealed record ModelFolder
             VaeEncoderPath = File.Exists(encoder) && (components.Count == 0 || components.ContainsKey("vae_encoder")) ? encoder : null,
             VaeDecoderPath = RequireFile(root, System.IO.Path.Combine("vae_decoder", "model.onnx")),
             VaeScalingFactor = ReadScalingFactor(root),
+            UNetSampleSize = ReadSampleSize(root),
         };
     }
 
@@ -116,6 +123,19 @@ public sealed record ModelFolder
             }
         }
         return components;
+    }
+
+    private static int? ReadSampleSize(string root)
+    {
+        var config = System.IO.Path.Combine(root, "unet", "config.json");
+        if (!File.Exists(config)
+            || !ReadJson(config).TryGetProperty("sample_size", out var size))
+        {
+            return null;
+        }
+        // diffusers writes an int, or [height, width] for non-square models; the height is what a square default needs.
+        var value = size.ValueKind == JsonValueKind.Array && size.GetArrayLength() > 0 ? size[0] : size;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var side) && side > 0 ? side : null;
     }
 
     private static float ReadScalingFactor(string root)

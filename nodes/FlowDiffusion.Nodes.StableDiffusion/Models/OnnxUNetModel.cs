@@ -8,13 +8,15 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// A UNet session as the SDK's model handle: one batched evaluation per call. Calls are serialised because the
 /// wrapper reuses its pinned step buffers.
 /// </summary>
-internal sealed class OnnxUNetModel(string name, UNet unet) : IUNetModel, IDisposable
+internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null) : IUNetModel, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     public string Name => name;
 
     public int InChannels => unet.InChannels;
+
+    public int? NativeImageSize => sampleSize * 8;
 
     public UNet Model => unet;
 

@@ -1,19 +1,24 @@
 using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>All-zero latents of a size.</summary>
-[Node("latent.empty", "1.0.0", Category = "latent", Title = "Empty Latent",
+[Node("latent.empty", "1.1.0", Category = "latent", Title = "Empty Latent",
     Description = "Zero latents for an image of the given size (width and height / 8).")]
 public sealed class LatentEmptyNode : INode
 {
+    /// <summary>The model whose native size a 0 width or height means.</summary>
+    [Input(Description = "The UNet, read only for its native size when width or height is 0.", Optional = true)]
+    public IUNetModel? Unet { get; set; }
+
     /// <summary>Image width.</summary>
-    [Parameter(Description = "Image width in pixels (multiple of 8).", Min = 8, Max = 8192, Step = 8)]
+    [Parameter(Description = "Image width " + LatentSize.SideDescription + ".", Min = 0, Max = 8192, Step = 8)]
     public int Width { get; set; } = 512;
 
     /// <summary>Image height.</summary>
-    [Parameter(Description = "Image height in pixels (multiple of 8).", Min = 8, Max = 8192, Step = 8)]
+    [Parameter(Description = "Image height " + LatentSize.SideDescription + ".", Min = 0, Max = 8192, Step = 8)]
     public int Height { get; set; } = 512;
 
     /// <summary>Batch size.</summary>
@@ -27,8 +32,8 @@ public sealed class LatentEmptyNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        LatentSize.Check(Width, Height);
-        Latent = new Latent(Batch, 4, Height / 8, Width / 8, new float[Batch * 4 * (Height / 8) * (Width / 8)]);
+        var (width, height) = LatentSize.Resolve(Width, Height, Unet);
+        Latent = new Latent(Batch, 4, height / 8, width / 8, new float[Batch * 4 * (height / 8) * (width / 8)]);
         return Task.CompletedTask;
     }
 }

@@ -99,6 +99,23 @@ public sealed class ModelFolderTests(AnalyticModels models) : IClassFixture<Anal
         Assert.Contains("vae_encoder/model.onnx", error.Message);
     }
 
+    [Fact]
+    public void Unet_sample_size_is_read_as_an_int_or_the_height_of_a_pair_and_is_null_when_absent()
+    {
+        var copy = CopyOf(models.Default, "sample-size");
+        var config = Path.Combine(copy, "unet", "config.json");
+        Assert.Equal(64, ModelFolder.Open(copy).UNetSampleSize);
+
+        File.WriteAllText(config, """{ "_class_name": "UNet2DConditionModel", "sample_size": [96, 128] }""");
+        Assert.Equal(96, ModelFolder.Open(copy).UNetSampleSize);
+
+        File.WriteAllText(config, """{ "_class_name": "UNet2DConditionModel" }""");
+        Assert.Null(ModelFolder.Open(copy).UNetSampleSize);
+
+        File.Delete(config);
+        Assert.Null(ModelFolder.Open(copy).UNetSampleSize);
+    }
+
     private string CopyOf(string source, string name)
     {
         var target = Path.Combine(models.Root, "copy-" + name);
