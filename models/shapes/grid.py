@@ -1,6 +1,8 @@
 """Assembles a labelled PNG grid from the guidance sweep's PPM pictures (see docs/shapes-sd.md).
 
     /usr/bin/python3 models/shapes/grid.py SWEEP_FOLDER 7.5 docs/shapes-sd-grid.png
+
+One picture per colour/shape pair (the first background the sweep drew it on); held-out pairs are marked '*'.
 """
 import glob
 import os
@@ -13,8 +15,13 @@ import shapes_data as D
 from judge import judge
 
 
-def main(folder, cfg, out, columns=8, zoom=2):
-    files = sorted(glob.glob(os.path.join(folder, f"cfg{cfg}_*.ppm")))
+def main(folder, cfg, out, columns=10, zoom=2):
+    files, pairs = [], set()
+    for path in sorted(glob.glob(os.path.join(folder, f"cfg{cfg}_*.ppm"))):
+        pair = tuple(os.path.splitext(os.path.basename(path))[0].split("_")[2:4])
+        if pair not in pairs:
+            pairs.add(pair)
+            files.append(path)
     cell_w, cell_h = 64 * zoom, 64 * zoom + 24
     rows = (len(files) + columns - 1) // columns
     grid = Image.new("RGB", (columns * cell_w, rows * cell_h), (255, 255, 255))

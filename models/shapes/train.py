@@ -7,6 +7,7 @@ Phases (each checkpoints under --work, so a phase can be re-run alone with --pha
   latents encode a fixed set of training pictures once; pick the latent scaling factor
   unet    text encoder + UNet jointly, epsilon prediction, 10% empty captions for classifier-free guidance
   export  ONNX (opset 17) + configs + tokenizer + manifest into --out
+  evaluate the Python judge over every colour/shape pair (a quick check; the C# test is the real judge)
 """
 import argparse
 import json
@@ -220,7 +221,7 @@ def main():
     p.add_argument("--kl", type=float, default=1e-5)
     p.add_argument("--vae-minutes", type=float, default=15, help="wall-clock cap for the VAE phase (0: none)")
     p.add_argument("--latent-count", type=int, default=16000)
-    p.add_argument("--unet-steps", type=int, default=1200)
+    p.add_argument("--unet-steps", type=int, default=3000)
     p.add_argument("--unet-minutes", type=float, default=40, help="wall-clock cap for the UNet phase (0: none)")
     p.add_argument("--unet-batch", type=int, default=64)
     p.add_argument("--unet-lr", type=float, default=1.5e-3)
@@ -233,7 +234,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     timings_path = os.path.join(args.work, "timings.json")
     timings = json.load(open(timings_path)) if os.path.exists(timings_path) else {}
-    phases = ["vae", "latents", "unet", "export"] if args.phase == "all" else [args.phase]
+    phases = ["vae", "latents", "unet", "export", "evaluate"] if args.phase == "all" else [args.phase]
     for phase in phases:
         log(f"phase {phase}")
         seconds = globals()[("train_" if phase in ("vae", "unet") else "") + phase](args)

@@ -24,7 +24,7 @@ internal sealed class ShapesSdEngine : IDisposable
 
     public string OutputDirectory { get; }
 
-    /// <summary>One 64×64 txt2img picture; steps, guidance and scheduler stay at the workflow's defaults unless given.</summary>
+    /// <summary>One txt2img picture at the model's native 64×64; size, steps, guidance and scheduler stay at the workflow's defaults unless given.</summary>
     public async Task<Image> DrawAsync(string prompt, int seed, double? cfg = null)
     {
         var inputs = new Dictionary<string, object?>
@@ -32,8 +32,6 @@ internal sealed class ShapesSdEngine : IDisposable
             ["model"] = "models/shapes-sd",
             ["prompt"] = prompt,
             ["seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["width"] = "64",
-            ["height"] = "64",
         };
         if (cfg is { } scale) inputs["cfg"] = scale.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var validation = _engine.Load(Path.Combine(RepositoryRoot.Path, "workflows", "txt2img.yaml"), inputs);
