@@ -14,7 +14,8 @@ internal static class PluginsCommand
             var plugins = host.Engine().Plugins;
             foreach (var plugin in plugins.Plugins)
             {
-                Console.WriteLine($"{plugin.Manifest.Id} {plugin.Manifest.Version} (sdk {plugin.Manifest.Sdk}) — {plugin.Folder}");
+                var author = plugin.Manifest.Author.Length > 0 ? $" by {plugin.Manifest.Author}" : "";
+                Console.WriteLine($"{plugin.Manifest.Id} {plugin.Manifest.Version}{author} (sdk {plugin.Manifest.Sdk}) — {plugin.Folder}");
                 if (plugin.Manifest.Description.Length > 0) Console.WriteLine($"  {plugin.Manifest.Description}");
                 Console.WriteLine($"  nodes: {string.Join(", ", plugin.Nodes.Select(n => n.Id))}");
             }
