@@ -33,6 +33,18 @@ public sealed class Txt2ImgAnalyticTests
         Colour.Near(new Colour(0.5, 0.75, 0.5), Colour.MeanOf(run.Image()), context: scheduler);
     }
 
+    [Theory]
+    [MemberData(nameof(Schedulers))]
+    public async Task Every_scheduler_guides_to_negative_plus_scale_times_difference(string scheduler)
+    {
+        // green, gray, white and black average to c = (0.375, 0.625, 0.375); against u = gray at scale 1.5:
+        // u + 1.5·(c − u) = (0.3125, 0.6875, 0.3125). Far enough from 0 and 1 that the decoder's clamp does not bias the
+        // mean (see above), and apart from c itself (scale ignored) and from (0.5625, 0.4375, 0.5625) (halves swapped).
+        var run = (await SdEngine.Shared.RunFileAsync("txt2img.yaml", Inputs.Of("analytic-sd", "green, gray, white and black", "gray", cfg: 1.5, scheduler: scheduler))).AssertCompleted();
+
+        Colour.Near(new Colour(0.3125, 0.6875, 0.3125), Colour.MeanOf(run.Image()), context: scheduler);
+    }
+
     [Fact]
     public async Task A_prompt_without_colour_words_draws_gray()
     {
