@@ -53,27 +53,17 @@ public static class PngEncoder
                 Encoding.UTF8.GetBytes(value, data.AsSpan(at));
                 WriteChunk(output, "iTXt"u8, data);
             }
-            // Deflate's worst case adds a few bytes per 16 KiB block; the buffer rarely grows.
-            using var compressed = new MemoryStream(length + length / 1024 + 64);
-            using (var zlib = new ZLibStream(compressed, Compression, leaveOpen: true))
+            using (var idat = new IdatStream(output))
+            using (var zlib = new ZLibStream(idat, Compression, leaveOpen: true))
             {
                 zlib.Write(scanlines, 0, length);
             }
-            WriteChunk(output, "IDAT"u8, compressed.GetBuffer().AsSpan(0, (int)compressed.Length));
             WriteChunk(output, "IEND"u8, []);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(scanlines);
         }
-    }
-
-    /// <summary>Writes image <paramref name="index"/> as PNG bytes; see <see cref="Write"/>.</summary>
-    public static byte[] Encode(Image image, int index, IEnumerable<KeyValuePair<string, string>> text)
-    {
-        using var output = new MemoryStream();
-        Write(output, image, index, text);
-        return output.ToArray();
     }
 
     // Filtered scanlines: a filter-type byte, then the row's RGB bytes (None for the first row, Up after it).
@@ -141,7 +131,7 @@ public static class PngEncoder
         for (; i < values.Length; i++) destination[i] = (byte)Math.Clamp((int)MathF.Round(values[i] * 255f), 0, 255);
     }
 
-    private static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    internal static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
     {
         Span<byte> header = stackalloc byte[8];
         BinaryPrimitives.WriteInt32BigEndian(header, data.Length);
