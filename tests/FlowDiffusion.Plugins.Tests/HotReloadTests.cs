@@ -33,6 +33,29 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task Run_in_flight_that_finishes_after_a_rebuild_does_not_serve_its_old_result_to_the_next_run_from_the_cache()
+    {
+        var packs = PluginBuilds.OfflineBuilt;
+        var root = TestHost.RootWith(("reloadable", packs.ReloadV1));
+        using var host = new TestHost(root);
+        var inFlight = host.Start(Constant(delayMs: 2000));
+        await StartedAsync(inFlight, "constant");
+
+        Scratch.CopyTree(packs.ReloadV2, Path.Combine(root, "reloadable"));
+        host.Engine.ReloadPlugins();
+        var old = TestHost.Completed(await inFlight.Completion);
+        var next = TestHost.Completed(await host.RunAsync(Constant(delayMs: 2000)));
+        var again = TestHost.Completed(await host.RunAsync(Constant(delayMs: 2000)));
+
+        Assert.Equal("1.0.0", host.Engine.Catalog.Find("reload.constant")!.Version);
+        Assert.Equal("constant from build 1", old.Output("constant", "text"));
+        Assert.Equal("constant from build 2", next.Output("constant", "text"));
+        Assert.False(next.Nodes.Single(n => n.NodeId == "constant").Cached);
+        Assert.True(again.Nodes.Single(n => n.NodeId == "constant").Cached);
+        Assert.Equal("constant from build 2", again.Output("constant", "text"));
+    }
+
+    [Fact]
     public void Reload_without_changes_keeps_the_loaded_node_types()
     {
         using var host = new TestHost(TestHost.RootWith(("reloadable", PluginBuilds.OfflineBuilt.ReloadV1)));
@@ -97,6 +120,13 @@ public sealed class HotReloadTests
         name: greet
         nodes:
           greet: { node: reload.greeting, with: { delay_ms: {{delayMs}} } }
+        """;
+
+    private static string Constant(int delayMs) => $$"""
+        flowdiffusion: 1
+        name: constant
+        nodes:
+          constant: { node: reload.constant, with: { delay_ms: {{delayMs}} } }
         """;
 
     private static async Task StartedAsync(WorkflowRun run, string node)

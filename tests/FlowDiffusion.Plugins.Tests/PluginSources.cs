@@ -40,7 +40,8 @@ internal static class PluginSources
 
     /// <summary>
     /// The hot-reload pack: <c>reload.greeting</c> waits <c>delay_ms</c>, then says which build it is, as its output and
-    /// in <c>greeting-{node}.txt</c> in the run's output folder (what a client of the server can read back).
+    /// in <c>greeting-{node}.txt</c> in the run's output folder (what a client of the server can read back);
+    /// <c>reload.constant</c> does the same as a cacheable node whose version never changes.
     /// </summary>
     public static string Reloadable(int version, bool withAddedNode) => $$"""
         using FlowDiffusion.Sdk;
@@ -61,6 +62,21 @@ internal static class PluginSources
                 var file = Path.Combine(context.OutputDirectory, $"greeting-{context.NodeId}.txt");
                 await File.WriteAllTextAsync(file, Text, cancellationToken);
                 context.ReportOutputFile(file);
+            }
+        }
+
+        // Same id and version in every build, different output: a rebuild that forgot to bump the version.
+        [Node("reload.constant", "1.0.0", IsOutput = true)]
+        public sealed class ConstantNode : INode
+        {
+            [Parameter] public int DelayMs { get; set; }
+
+            [Output] public string? Text { get; set; }
+
+            public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+            {
+                await Task.Delay(DelayMs, cancellationToken);
+                Text = "constant from build {{version}}";
             }
         }
         {{(withAddedNode ? """

@@ -11,7 +11,7 @@ namespace FlowDiffusion.Engine.Execution;
 
 /// <summary>
 /// Executes plans: only the nodes the targets need, independent branches concurrently up to a limit, outputs
-/// served from the shared <see cref="OutputCache"/> when type, version, parameters and upstream keys match.
+/// served from the shared <see cref="OutputCache"/> when type (as loaded), version, parameters and upstream keys match.
 /// </summary>
 public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider services, ResourceStores resources, ILoggerFactory? loggers = null)
 {
@@ -273,7 +273,8 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         {
             if (!node.Descriptor.Deterministic) return null;
             var builder = new StringBuilder(128);
-            builder.Append(node.Descriptor.Id).Append('@').Append(node.Descriptor.Version).Append('|').Append(node.ParameterFingerprint);
+            builder.Append(node.Descriptor.Id).Append('@').Append(node.Descriptor.Version).Append('#').Append(NodeBuildTag.Of(node.Descriptor.NodeType))
+                .Append('|').Append(node.ParameterFingerprint);
             foreach (var edge in node.Inputs)
             {
                 var upstream = _keys[edge.SourceIndex];
