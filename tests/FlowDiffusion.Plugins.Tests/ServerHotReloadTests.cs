@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowDiffusion.Plugins.Tests;
 
@@ -17,19 +20,8 @@ public sealed class ServerHotReloadTests
     public async Task Server_serves_a_dropped_pack_then_its_rebuild_to_the_next_run_while_the_run_in_flight_finishes_on_the_old_build()
     {
         var packs = PluginBuilds.OfflineBuilt;
-        var root = Scratch.NewFolder("server");
-        var plugins = Directory.CreateDirectory(Path.Combine(root, "plugins")).FullName;
-        await using var app = ServerHost.Create(["http://127.0.0.1:0"], new Dictionary<string, string?>
-        {
-            ["FlowDiffusion:PluginFolders:0"] = plugins,
-            ["FlowDiffusion:WorkflowsFolder"] = Path.Combine(root, "workflows"),
-            ["FlowDiffusion:OutputFolder"] = Path.Combine(root, "outputs"),
-            ["FlowDiffusion:DataFolder"] = Path.Combine(root, "data"),
-            ["FlowDiffusion:PluginReloadDelaySeconds"] = "0.3",
-            // The run in flight and the next run execute side by side.
-            ["FlowDiffusion:Server:MaxConcurrentRuns"] = "2",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
+        var (app, plugins) = CreateServer();
+        await using var _ = app;
         await app.StartAsync();
         using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(30) };
 
@@ -53,6 +45,55 @@ public sealed class ServerHotReloadTests
         Assert.True(oldRun["status"]!.GetValue<string>() == "completed", oldRun.ToJsonString());
         Assert.Equal("greeting from build 2", await OutputTextAsync(client, nextRun, "greeting-greet.txt"));
         Assert.Equal("greeting from build 1", await OutputTextAsync(client, oldRun, "greeting-greet.txt"));
+    }
+
+    [Fact]
+    public async Task Server_that_has_stopped_no_longer_reloads()
+    {
+        var (app, plugins) = CreateServer();
+        await using var _ = app;
+        await app.StartAsync();
+        var engine = app.Services.GetRequiredService<FlowDiffusionEngine>();
+
+        await app.StopAsync();
+        Scratch.CopyTree(PluginBuilds.OfflineBuilt.ReloadV1, Path.Combine(plugins, "reloadable"));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Null(engine.Catalog.Find("reload.greeting"));
+    }
+
+    [Fact]
+    public async Task Server_with_watching_switched_off_keeps_the_plugins_it_started_with()
+    {
+        var (app, plugins) = CreateServer(("FlowDiffusion:WatchPlugins", "false"));
+        await using var _ = app;
+        await app.StartAsync();
+        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()), Timeout = TimeSpan.FromSeconds(30) };
+
+        Scratch.CopyTree(PluginBuilds.OfflineBuilt.ReloadV1, Path.Combine(plugins, "reloadable"));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Null(await NodeVersionAsync(client, "reload.greeting"));
+    }
+
+    // The serve host over an empty plugin folder that reloads 0.3 s after files settle.
+    private static (WebApplication App, string Plugins) CreateServer(params (string Key, string Value)[] settings)
+    {
+        var root = Scratch.NewFolder("server");
+        var plugins = Directory.CreateDirectory(Path.Combine(root, "plugins")).FullName;
+        var config = new Dictionary<string, string?>
+        {
+            ["FlowDiffusion:PluginFolders:0"] = plugins,
+            ["FlowDiffusion:WorkflowsFolder"] = Path.Combine(root, "workflows"),
+            ["FlowDiffusion:OutputFolder"] = Path.Combine(root, "outputs"),
+            ["FlowDiffusion:DataFolder"] = Path.Combine(root, "data"),
+            ["FlowDiffusion:PluginReloadDelaySeconds"] = "0.3",
+            // A run in flight and the next run execute side by side.
+            ["FlowDiffusion:Server:MaxConcurrentRuns"] = "2",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings) config[key] = value;
+        return (ServerHost.Create(["http://127.0.0.1:0"], config), plugins);
     }
 
     private static string Greeting(int delayMs) => $$"""
