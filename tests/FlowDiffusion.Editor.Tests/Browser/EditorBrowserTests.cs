@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Microsoft.Playwright;
+using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
 
 namespace FlowDiffusion.Editor.Tests.Browser;
 
@@ -28,7 +28,8 @@ public sealed class EditorBrowserTests(EditorServer server)
 
         var mean = await MeanColourAsync(page, "img.fd-output");
         Assert.True(mean[2] > 0.8 && mean[0] < 0.2 && mean[1] < 0.2, $"gallery image mean colour {string.Join(", ", mean)} is not blue");
-        Assert.Equal("done", await page.GetAttributeAsync(".fd-node[data-id=sample] .fd-badge", "textContent") ?? await page.InnerTextAsync(".fd-node[data-id=sample] .fd-badge"));
+        // Runs share the engine's cache, so another test's identical run may have left the sampler's result there.
+        Assert.Contains(await page.InnerTextAsync(".fd-node[data-id=sample] .fd-badge"), new[] { "done", "cached" });
     }
 
     [SkippableFact]
@@ -181,62 +182,5 @@ public sealed class EditorBrowserTests(EditorServer server)
         await foreach (var _ in run.ReadEventsAsync()) { }
         await run.Completion;
         return File.ReadAllBytes(Directory.EnumerateFiles(output.Path, "*.png", SearchOption.AllDirectories).First());
-    }
-
-    private static async Task OpenSavedAsync(IPage page, string name)
-    {
-        await page.SelectOptionAsync("#open", name);
-        await page.WaitForFunctionAsync("n => document.title.includes(n)", name);
-        await page.WaitForSelectorAsync(".fd-node");
-        // Opening fits the graph to the canvas (a render after the first); let it settle before measuring ports.
-        await page.WaitForTimeoutAsync(500);
-    }
-
-    private static async Task SetInputAsync(IPage page, string input, string value)
-    {
-        var field = page.Locator($"[data-input={input}] input, [data-input={input}] textarea").First;
-        await field.FillAsync(value);
-        await field.DispatchEventAsync("change");
-        await page.WaitForFunctionAsync("([i, v]) => { const f = document.querySelector(`[data-input=${i}] input, [data-input=${i}] textarea`); return f && f.value === v; }", new[] { input, value });
-    }
-
-    private static async Task DragAsync(IPage page, string from, string to)
-    {
-        var a = await CentreAsync(page, from);
-        var b = await CentreAsync(page, to);
-        await page.Mouse.MoveAsync(a.X, a.Y);
-        await page.Mouse.DownAsync();
-        await page.Mouse.MoveAsync(b.X, b.Y, new MouseMoveOptions { Steps = 10 });
-        await page.Mouse.UpAsync();
-    }
-
-    private static async Task<(float X, float Y)> CentreAsync(IPage page, string selector)
-    {
-        var locator = page.Locator(selector).First;
-        var box = await locator.BoundingBoxAsync() ?? throw new InvalidOperationException($"{selector} is not visible");
-        return (box.X + box.Width / 2, box.Y + box.Height / 2);
-    }
-
-    private static Task WaitForCountAsync(IPage page, string selector, int count) =>
-        page.WaitForFunctionAsync("([s, n]) => document.querySelectorAll(s).length === n", new object[] { selector, count });
-
-    private static async Task<double[]> MeanColourAsync(IPage page, string selector)
-    {
-        var json = await page.EvaluateAsync<JsonElement>("""
-            async s => {
-              const img = document.querySelector(s);
-              await img.decode();
-              const c = document.createElement('canvas');
-              c.width = img.naturalWidth; c.height = img.naturalHeight;
-              const g = c.getContext('2d');
-              g.drawImage(img, 0, 0);
-              const d = g.getImageData(0, 0, c.width, c.height).data;
-              const sum = [0, 0, 0];
-              for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
-              const n = d.length / 4 * 255;
-              return sum.map(v => v / n);
-            }
-            """, selector);
-        return json.EnumerateArray().Select(e => e.GetDouble()).ToArray();
     }
 }

@@ -18,6 +18,9 @@ public sealed class EditorServer : IAsyncLifetime
 
     public static bool Available => File.Exists(Chromium);
 
+    /// <summary>Where the editor process's console output goes (overwritten by each test run).</summary>
+    public static string LogFile => Path.Combine(AppContext.BaseDirectory, "editor-server.log");
+
     public string Url { get; private set; } = "";
 
     public string WorkflowsFolder => Path.Combine(_scratch.Path, "workflows");
@@ -50,9 +53,13 @@ public sealed class EditorServer : IAsyncLifetime
         start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
         start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Builds elsewhere in the checkout rewrite plugins/ while the tests run; a reload mid-test is not what these test.
+        start.Environment["FLOWDIFFUSION_FlowDiffusion__WatchPlugins"] = "false";
         _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        // The server's own log, kept next to the test results for a failure that happens on its side.
+        var log = TextWriter.Synchronized(new StreamWriter(LogFile) { AutoFlush = true });
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await WaitForHealthAsync();

@@ -16,7 +16,7 @@ public sealed class GraphDocument
     public GraphDocument(NodeCatalog catalog, Workflow workflow)
     {
         Catalog = catalog;
-        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport) };
+        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport, workflow.Editor?.Randomize) };
     }
 
     /// <summary>The node types the document is checked against.</summary>
@@ -95,7 +95,11 @@ public sealed class GraphDocument
             Nodes = Workflow.Nodes.Where(n => !gone.Contains(n.Id))
                 .Select(n => n.Inputs.Any(e => gone.Contains(e.SourceNode)) ? n with { Inputs = n.Inputs.Where(e => !gone.Contains(e.SourceNode)).ToList() } : n)
                 .ToList(),
-            Editor = Workflow.Editor! with { Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList() },
+            Editor = Workflow.Editor! with
+            {
+                Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList(),
+                Randomize = Workflow.Editor.Randomize?.Where(s => !gone.Contains(s.Split('.')[0])).ToList(),
+            },
         });
     }
 
@@ -173,6 +177,54 @@ public sealed class GraphDocument
         var input = Workflow.Input(name) ?? throw new ArgumentException($"No workflow input '{name}'.", nameof(name));
         if (Equals(input.Default, value)) return;
         Commit(Workflow with { Inputs = Workflow.Inputs.Select(i => i.Name == name ? i with { Default = value } : i).ToList() });
+    }
+
+    /// <summary>
+    /// Whether <paramref name="seed"/> (a workflow input name, or <c>node.parameter</c>) gets a new random value before
+    /// each editor run (ComfyUI's "control after generate: randomize"); otherwise it stays fixed.
+    /// </summary>
+    public bool IsRandomized(string seed) => Workflow.Editor!.Randomize?.Contains(seed) == true;
+
+    /// <summary>Sets a seed fixed or randomized; saved under <c>editor: randomize</c>, which only the editor reads.</summary>
+    public void SetRandomized(string seed, bool randomize)
+    {
+        if (IsRandomized(seed) == randomize) return;
+        var names = (Workflow.Editor!.Randomize ?? []).Where(s => s != seed).ToList();
+        if (randomize) names.Add(seed);
+        Commit(Workflow with { Editor = Workflow.Editor with { Randomize = names } });
+    }
+
+    /// <summary>
+    /// Gives every randomized seed a new value within its range, as one edit, and returns the values by seed name
+    /// (empty, and no edit, when every seed is fixed). A seed whose parameter is bound to a workflow input is skipped:
+    /// the input is the seed to randomize.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> RerollSeeds(Random random)
+    {
+        var rolled = new Dictionary<string, long>(StringComparer.Ordinal);
+        var next = Workflow;
+        foreach (var seed in Workflow.Editor!.Randomize ?? [])
+        {
+            var dot = seed.IndexOf('.', StringComparison.Ordinal);
+            if (dot < 0 && next.Input(seed) is { } input)
+            {
+                rolled[seed] = SeedRoll.Next(random, input.Min, input.Max);
+                next = next with { Inputs = next.Inputs.Select(i => i.Name == seed ? i with { Default = rolled[seed] } : i).ToList() };
+            }
+            else if (dot > 0 && next.Node(seed[..dot]) is { } node && Catalog.Find(node.Type)?.Parameter(seed[(dot + 1)..]) is { } parameter
+                     && node.Parameter(parameter.Name)?.Value is not InputReference)
+            {
+                rolled[seed] = SeedRoll.Next(random, parameter.HasMin ? parameter.Min : null, parameter.HasMax ? parameter.Max : null);
+                var value = new NodeParameter(parameter.Name, new LiteralValue(rolled[seed]));
+                next = next with
+                {
+                    Nodes = next.Nodes.Select(n => n.Id != node.Id ? n
+                        : n with { Parameters = [.. n.Parameters.Where(p => p.Name != parameter.Name), value], Location = null }).ToList(),
+                };
+            }
+        }
+        if (rolled.Count > 0) Commit(next);
+        return rolled;
     }
 
     /// <summary>Sets the workflow's name.</summary>

@@ -3,15 +3,18 @@ using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Engine.Validation;
 using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Editor.Running;
 
 /// <summary>
 /// One browser tab's editor: the open document, selection, live validation, clipboard and the current run.
-/// Runs go straight to the in-process engine so previews arrive as images without a round trip through the API.
+/// Runs go through the HTTP API's queue and dispatcher in this process; their events (previews included) are read
+/// from the dispatcher's feed as engine objects, so previews arrive as images without a round trip through HTTP.
 /// </summary>
-public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files) : IDisposable
+public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunStore store, RunDispatcher dispatcher) : IDisposable
 {
+    private readonly CancellationTokenSource _closed = new();
     private int _validatedRevision = -1;
     private GraphDocument? _validatedDocument;
     private ValidationResult? _validation;
@@ -25,6 +28,12 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files)
 
     /// <summary>The folders.</summary>
     public EditorFiles Files { get; } = files;
+
+    /// <summary>The run queue and history, shared with the HTTP API.</summary>
+    public IRunStore Store { get; } = store;
+
+    /// <summary>The dispatcher that executes queued runs.</summary>
+    public RunDispatcher Dispatcher { get; } = dispatcher;
 
     /// <summary>The open document.</summary>
     public GraphDocument Document { get; private set; } = GraphDocument.Empty(engine.Catalog);
@@ -123,30 +132,48 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files)
         Selection.UnionWith(nodeIds);
     }
 
-    /// <summary>Starts a run of the document as it is; false (with <see cref="Notice"/>) when it does not validate.</summary>
-    public bool StartRun()
+    /// <summary>
+    /// Re-rolls the randomized seeds, then queues the document in the server's run queue, the same queue as
+    /// <c>POST /api/runs</c> (so the run is in <c>GET /api/runs</c>), asking samplers for live previews; false (with
+    /// <see cref="Notice"/>) when it does not validate or a run of this tab is still going.
+    /// </summary>
+    public async Task<bool> StartRunAsync(CancellationToken cancellationToken = default)
     {
         if (Run is { Finished: false }) return false;
-        var validation = WorkflowValidator.Validate(Document.Workflow, Engine.Catalog);
-        if (validation.Plan is null)
+        if (Validation.Plan is null)
         {
-            Notice = $"Cannot run: {validation.Errors.Count()} problem(s) — see the list.";
+            Notice = $"Cannot run: {Validation.Errors.Count()} problem(s) — see the list.";
             return false;
         }
-        var output = Path.Combine(Path.GetFullPath(Engine.Options.OutputFolder), "editor", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture));
-        var run = Engine.Start(validation.Plan, new RunOptions { OutputDirectory = output, WorkingDirectory = Environment.CurrentDirectory });
-        var view = new RunView(run, validation.Plan.Nodes.Select(n => n.Id));
+        Document.RerollSeeds(Random.Shared);
+        var queued = LivePreviews.Requested(Document.Workflow, Engine.Catalog);
+        RunRecord record;
+        try
+        {
+            (record, _) = await Store.AddAsync(new RunSubmission(WorkflowYamlWriter.Write(queued), "{}", FileName), cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The queue's database refused it; the tab stays usable and says why.
+            Notice = "Could not queue the run: " + error.Message;
+            return false;
+        }
+        Dispatcher.Notify();
+        var view = new RunView(record.Id, queued.Nodes.Select(n => n.Id));
         Run = view;
         Notice = null;
         _ = FollowAsync(view);
         return true;
     }
 
-    /// <summary>Cancels the current run.</summary>
-    public void CancelRun() => Run?.Run.Cancel();
+    /// <summary>Cancels the current run, queued or executing.</summary>
+    public async Task CancelRunAsync()
+    {
+        if (Run is { Finished: false } run) await Dispatcher.CancelAsync(run.RunId, CancellationToken.None);
+    }
 
     /// <inheritdoc />
-    public void Dispose() => Run?.Run.Cancel();
+    public void Dispose() => _closed.Cancel();
 
     private void Open(GraphDocument document, string? name)
     {
@@ -155,24 +182,52 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files)
         Selection.Clear();
     }
 
+    // Follows the run through the dispatcher's live feed; a run that ended before the feed was seen is read back from the store.
     private async Task FollowAsync(RunView view)
     {
         var last = DateTime.MinValue;
+        var polls = 0;
         try
         {
-            await foreach (var e in view.Run.ReadEventsAsync())
+            while (!view.Finished && !_closed.IsCancellationRequested)
             {
-                view.Apply(e);
-                // Progress and previews can come faster than a browser needs; ends and images always go out.
-                if (e is NodeProgressed or NodePreviewed && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
-                last = DateTime.UtcNow;
-                Changed?.Invoke();
+                if (Dispatcher.Feed(view.RunId) is { } feed)
+                {
+                    await foreach (var e in feed.Listen().ReadAllAsync(_closed.Token))
+                    {
+                        view.Apply(e);
+                        // Progress and previews can come faster than a browser needs; ends and images always go out.
+                        if (e is NodeProgressed or NodePreviewed && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
+                        last = DateTime.UtcNow;
+                        Changed?.Invoke();
+                    }
+                    continue;
+                }
+                // The feed exists only while the run executes: look for it often (a cached run takes milliseconds), ask the store now and then.
+                if (polls++ % 20 == 0)
+                {
+                    var record = await Store.GetAsync(view.RunId, _closed.Token);
+                    if (record is null)
+                    {
+                        Notice = "The run was deleted from the queue.";
+                        break;
+                    }
+                    if (record.Status is not (RunState.Queued or RunState.Running))
+                    {
+                        view.Finish(record, Dispatcher.RunFolder(view.RunId));
+                        break;
+                    }
+                }
+                await Task.Delay(5, _closed.Token);
             }
-            await view.Run.Completion;
         }
-        catch (Exception error) when (error is not OperationCanceledException)
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
         {
-            Notice = "The run stopped: " + error.Message;
+            return;
+        }
+        catch (Exception error)
+        {
+            Notice = "Following the run failed: " + error.Message;
         }
         Changed?.Invoke();
     }

@@ -6,10 +6,14 @@ namespace FlowDiffusion.Editor.Running;
 /// <summary>Images as data: URLs the browser shows without a file: engine images as BMP (no codec needed), files as they are.</summary>
 public static class ImageDataUrl
 {
-    /// <summary>Item <paramref name="index"/> of <paramref name="image"/> as a 24-bit BMP data URL.</summary>
-    public static string Of(Image image, int index = 0)
+    /// <summary>
+    /// Item <paramref name="index"/> of <paramref name="image"/> as a 24-bit BMP data URL, shrunk (nearest pixel) so
+    /// neither side exceeds <paramref name="maxSide"/>: a node-sized preview need not carry a 512² image per step.
+    /// </summary>
+    public static string Of(Image image, int index = 0, int maxSide = int.MaxValue)
     {
-        int width = image.Width, height = image.Height;
+        var shrink = Math.Max(1, (Math.Max(image.Width, image.Height) + maxSide - 1) / maxSide);
+        int width = Math.Max(1, image.Width / shrink), height = Math.Max(1, image.Height / shrink);
         var stride = (width * 3 + 3) & ~3;
         var bytes = new byte[54 + stride * height];
         bytes[0] = (byte)'B';
@@ -23,13 +27,13 @@ public static class ImageDataUrl
         BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(26), 1);
         BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(28), 24);
         var pixels = image.PixelsOf(index);
-        var plane = width * height;
+        var plane = image.Width * image.Height;
         for (var y = 0; y < height; y++)
         {
             for (var x = 0; x < width; x++)
             {
                 var at = 54 + y * stride + x * 3;
-                var p = y * width + x;
+                var p = y * shrink * image.Width + x * shrink;
                 bytes[at] = Byte(pixels[2 * plane + p]);
                 bytes[at + 1] = Byte(pixels[plane + p]);
                 bytes[at + 2] = Byte(pixels[p]);

@@ -1,12 +1,17 @@
+using System.Text.Json;
 using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Editor.Running;
 
-/// <summary>The state of one editor run as its events arrive: per-node states, sampler progress, previews, images.</summary>
-public sealed class RunView(WorkflowRun run, IEnumerable<string> nodes)
+/// <summary>The state of one queued editor run as its events arrive: per-node states, sampler progress, previews, images.</summary>
+public sealed class RunView(string runId, IEnumerable<string> nodes)
 {
-    /// <summary>The engine's run.</summary>
-    public WorkflowRun Run { get; } = run;
+    /// <summary>The largest side of a preview sent to the browser, in pixels (a node is 240 wide).</summary>
+    public const int PreviewSide = 256;
+
+    /// <summary>The run's id in the queue (the id <c>GET /api/runs/{id}</c> answers to).</summary>
+    public string RunId { get; } = runId;
 
     /// <summary>State by node id.</summary>
     public Dictionary<string, NodeRunState> States { get; } = nodes.ToDictionary(n => n, _ => NodeRunState.Queued, StringComparer.Ordinal);
@@ -17,21 +22,31 @@ public sealed class RunView(WorkflowRun run, IEnumerable<string> nodes)
     /// <summary>The latest preview by node id, as a data URL.</summary>
     public Dictionary<string, string> Previews { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>How many previews arrived, by node id.</summary>
+    public Dictionary<string, int> PreviewCounts { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Images written so far.</summary>
     public List<GalleryImage> Images { get; } = [];
+
+    /// <summary>Whether the run has begun executing (until then it waits in the queue).</summary>
+    public bool Started { get; private set; }
 
     /// <summary>Whether the run has ended.</summary>
     public bool Finished { get; private set; }
 
-    /// <summary>How it ended: "done", "failed", "cancelled", or null while running.</summary>
+    /// <summary>How it ended: "done", "failed", "cancelled", or null while queued or running.</summary>
     public string? Outcome { get; private set; }
 
     /// <summary>Why it failed.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>"queued", "running", or how it ended.</summary>
+    public string Status => Outcome ?? (Started ? "running" : "queued");
+
     /// <summary>Applies one event.</summary>
     public void Apply(RunEvent e)
     {
+        Started = true;
         switch (e)
         {
             case NodeStarted s: States[s.NodeId] = NodeRunState.Running; break;
@@ -42,14 +57,52 @@ public sealed class RunView(WorkflowRun run, IEnumerable<string> nodes)
                 Error = $"{f.NodeId}: {f.Error}";
                 break;
             case NodeProgressed p: Progress[p.NodeId] = (p.Progress.Step, p.Progress.TotalSteps, p.Progress.Fraction); break;
-            case NodePreviewed p: Previews[p.NodeId] = ImageDataUrl.Of(p.Preview); break;
-            case OutputWritten o when o.Path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && File.Exists(o.Path):
-                Images.Add(new GalleryImage(o.NodeId, Path.GetFileName(o.Path), ImageDataUrl.OfFile(o.Path)));
+            case NodePreviewed p:
+                Previews[p.NodeId] = ImageDataUrl.Of(p.Preview, maxSide: PreviewSide);
+                PreviewCounts[p.NodeId] = PreviewCounts.GetValueOrDefault(p.NodeId) + 1;
                 break;
+            case OutputWritten o: AddImage(o.NodeId, o.Path); break;
             case RunFinished: End("done", null); break;
             case RunFailed f: End("failed", f.Error); break;
             case RunCancelled: End("cancelled", null); break;
         }
+    }
+
+    /// <summary>
+    /// Ends the view from the queue's record, for a run whose live events were missed (it ended before the editor
+    /// listened): node states from its timings, images from its output list under <paramref name="runFolder"/>.
+    /// </summary>
+    public void Finish(RunRecord record, string runFolder)
+    {
+        if (Finished) return;
+        foreach (var node in Parse(record.NodesJson))
+        {
+            var id = node.GetProperty("node").GetString()!;
+            States[id] = node.GetProperty("cached").GetBoolean() ? NodeRunState.Cached : NodeRunState.Done;
+        }
+        if (Images.Count == 0)
+        {
+            foreach (var file in Parse(record.OutputsJson)) AddImage("", Path.Combine(runFolder, file.GetString()!));
+        }
+        End(record.Status switch
+        {
+            RunState.Completed => "done",
+            RunState.Cancelled => "cancelled",
+            _ => "failed",
+        }, record.Error);
+    }
+
+    private void AddImage(string nodeId, string path)
+    {
+        if (path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && File.Exists(path))
+            Images.Add(new GalleryImage(nodeId, Path.GetFileName(path), ImageDataUrl.OfFile(path)));
+    }
+
+    private static List<JsonElement> Parse(string? jsonArray)
+    {
+        if (string.IsNullOrEmpty(jsonArray)) return [];
+        using var document = JsonDocument.Parse(jsonArray);
+        return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
     }
 
     private void End(string outcome, string? error)

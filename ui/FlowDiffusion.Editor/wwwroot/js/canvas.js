@@ -212,6 +212,51 @@ export function attach(root, dotnet) {
     dotnet.invokeMethodAsync('Shortcut', name);
   }
 
+  // Number widgets scrub: a horizontal drag on the number steps it within min/max (Shift: ten steps at a time),
+  // changing only the input here; the release sends one change event, so .NET hears one edit per drag.
+  const SCRUB_PX = 5;
+  let scrub = null;
+  function scrubStep(input) {
+    const step = parseFloat(input.step), min = parseFloat(input.min), max = parseFloat(input.max);
+    if (step > 0) return step;
+    return isFinite(min) && isFinite(max) && max > min ? (max - min) / 200 : 0.1;
+  }
+  function onScrubDown(e) {
+    const input = e.button === 0 && e.target.closest && e.target.closest('.fd-number input[type=number]');
+    if (!input || input.disabled) return;
+    const start = parseFloat(input.value);
+    scrub = { input, pointerId: e.pointerId, sx: e.clientX, start: isNaN(start) ? 0 : start, original: input.value, active: false };
+  }
+  function onScrubMove(e) {
+    if (!scrub || e.pointerId !== scrub.pointerId) return;
+    const dx = e.clientX - scrub.sx;
+    if (!scrub.active) {
+      if (Math.abs(dx) < 4) return;
+      scrub.active = true;
+      scrub.input.blur();
+      scrub.input.setPointerCapture(e.pointerId);
+      scrub.input.classList.add('fd-scrubbing');
+      window.getSelection()?.removeAllRanges();
+    }
+    e.preventDefault();
+    const step = scrubStep(scrub.input);
+    const decimals = (String(step).split('.')[1] || '').length;
+    let value = scrub.start + Math.round(dx / SCRUB_PX) * step * (e.shiftKey ? 10 : 1);
+    const min = parseFloat(scrub.input.min), max = parseFloat(scrub.input.max);
+    if (isFinite(min)) value = Math.max(min, value);
+    if (isFinite(max)) value = Math.min(max, value);
+    scrub.input.value = String(+value.toFixed(Math.min(decimals, 10)));
+  }
+  function onScrubUp(e) {
+    if (!scrub || e.pointerId !== scrub.pointerId) return;
+    const s = scrub;
+    scrub = null;
+    if (!s.active) return; // a plain click: the caret goes in as usual
+    if (s.input.hasPointerCapture(e.pointerId)) s.input.releasePointerCapture(e.pointerId);
+    s.input.classList.remove('fd-scrubbing');
+    if (s.input.value !== s.original) s.input.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
   function onDragOver(e) { e.preventDefault(); }
   async function onDrop(e) {
     e.preventDefault();
@@ -232,6 +277,10 @@ export function attach(root, dotnet) {
   root.addEventListener('dragover', onDragOver);
   root.addEventListener('drop', onDrop);
   document.addEventListener('keydown', onKeyDown);
+  document.addEventListener('pointerdown', onScrubDown);
+  document.addEventListener('pointermove', onScrubMove);
+  document.addEventListener('pointerup', onScrubUp);
+  document.addEventListener('pointercancel', onScrubUp);
   root.dataset.ready = '1';
 
   return {
@@ -240,6 +289,10 @@ export function attach(root, dotnet) {
     size() { const r = root.getBoundingClientRect(); return [r.width, r.height]; },
     dispose() {
       document.removeEventListener('keydown', onKeyDown);
+      document.removeEventListener('pointerdown', onScrubDown);
+      document.removeEventListener('pointermove', onScrubMove);
+      document.removeEventListener('pointerup', onScrubUp);
+      document.removeEventListener('pointercancel', onScrubUp);
     },
   };
 }

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
+
+namespace FlowDiffusion.Editor.Tests.Browser;
+
+/// <summary>Editor runs go through the HTTP API's queue: history, node states, step progress, live previews, cancel, seeds.</summary>
+[Collection(EditorBrowserCollection.Name)]
+public sealed class RunQueueTests(EditorServer server)
+{
+    [SkippableFact]
+    public async Task Ctrl_enter_queues_the_run_where_the_api_lists_it_and_the_sampler_shows_steps_and_a_preview()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        // Three steps: no other test runs this, so the sampler is not served from the engine's cache.
+        var page = await SmallTxt2ImgAsync(steps: 3);
+
+        await page.Keyboard.PressAsync("Control+Enter");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=done]", new PageWaitForSelectorOptions { Timeout = 120_000 });
+        var id = await page.GetAttributeAsync(".fd-run-status", "data-run");
+
+        var run = await GetJsonAsync($"{server.Url}/api/runs/{id}");
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(12, run.GetProperty("nodes").GetArrayLength());
+        var history = await GetJsonAsync($"{server.Url}/api/runs");
+        Assert.Contains(history.GetProperty("runs").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
+        Assert.Equal("3/3", await page.InnerTextAsync(".fd-node[data-id=sample] .fd-progress span"));
+        Assert.StartsWith("data:image/bmp;base64,", await page.GetAttributeAsync(".fd-node[data-id=sample] img.fd-preview", "src"));
+        foreach (var node in run.GetProperty("nodes").EnumerateArray())
+        {
+            var expected = node.GetProperty("cached").GetBoolean() ? "cached" : "done";
+            Assert.Equal(expected, await page.InnerTextAsync($".fd-node[data-id={node.GetProperty("node").GetString()}] .fd-badge"));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Previews_arrive_while_the_sampler_runs_and_cancel_stops_the_run()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await SmallTxt2ImgAsync(steps: 1000, size: 512);
+
+        await page.ClickAsync("#run");
+        // A preview on the sampler while the run is still running: the preview events reach the canvas live.
+        await page.WaitForFunctionAsync("""
+            () => document.querySelector('.fd-run-status')?.dataset.outcome === 'running'
+              && document.querySelector('.fd-node[data-id=sample].fd-state-running img.fd-preview') !== null
+            """, null, new PageWaitForFunctionOptions { Timeout = 60_000, PollingInterval = 20 });
+        var step = int.Parse((await page.InnerTextAsync(".fd-node[data-id=sample] .fd-progress span")).Split('/')[0]);
+        await page.ClickAsync("#cancel");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=cancelled]", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        var id = await page.GetAttributeAsync(".fd-run-status", "data-run");
+
+        Assert.InRange(step, 1, 999);
+        Assert.Equal("cancelled", (await GetJsonAsync($"{server.Url}/api/runs/{id}")).GetProperty("status").GetString());
+        Assert.Equal(0, await page.Locator("img.fd-output").CountAsync());
+        Assert.False(await page.IsDisabledAsync("#run"));
+    }
+
+    [SkippableFact]
+    public async Task A_randomized_seed_changes_every_run_and_the_widget_shows_the_seed_the_image_was_made_with()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await SmallTxt2ImgAsync(steps: 2);
+        await page.SelectOptionAsync("[data-input=seed] select.fd-seed-mode", "randomize");
+
+        var seeds = new List<long>();
+        string? last = null;
+        for (var i = 0; i < 2; i++)
+        {
+            await page.ClickAsync("#run");
+            await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run !== last && s.dataset.outcome === 'done'; }",
+                last ?? "", new PageWaitForFunctionOptions { Timeout = 120_000 });
+            last = await page.GetAttributeAsync(".fd-run-status", "data-run");
+            var shown = long.Parse(await page.InputValueAsync("[data-input=seed] input[type=number]"));
+            var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
+            Assert.Equal(shown, inputs.GetProperty("seed").GetInt64());
+            seeds.Add(shown);
+        }
+
+        Assert.NotEqual(seeds[0], seeds[1]);
+        Assert.DoesNotContain(32L, seeds);
+        Assert.Equal("randomize", await page.InputValueAsync("[data-input=seed] select.fd-seed-mode"));
+    }
+
+    // txt2img on analytic-sd, blue prompt, no guidance, a small image.
+    private async Task<IPage> SmallTxt2ImgAsync(int steps, int size = 64)
+    {
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await page.SelectOptionAsync("[data-input=model] select", "models/analytic-sd");
+        await SetInputAsync(page, "prompt", "a blue ball");
+        await SetInputAsync(page, "cfg", "1");
+        await SetInputAsync(page, "steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await SetInputAsync(page, "width", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await SetInputAsync(page, "height", size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return page;
+    }
+}
