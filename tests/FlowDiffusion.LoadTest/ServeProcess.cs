@@ -83,6 +83,8 @@ internal sealed class ServeProcess : IDisposable
             $"FlowDiffusion:DataFolder={Path.Combine(root, "data")}",
             $"FlowDiffusion:OutputFolder={Path.Combine(root, "outputs")}",
             "FlowDiffusion:WorkflowsFolder=workflows",
+            // Measures the queue, not hot reload: a parallel build rebuilding plugins/ must not reload the pack mid-run.
+            "FlowDiffusion:WatchPlugins=false",
             .. pluginFolders.Select((folder, i) => $"FlowDiffusion:PluginFolders:{i}={folder}"),
         ];
         foreach (var argument in (string[])[cli, "serve", "--urls", address.ToString().TrimEnd('/'), .. config.SelectMany(c => new[] { "--config", c })])

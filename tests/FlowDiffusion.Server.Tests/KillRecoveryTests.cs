@@ -16,13 +16,13 @@ public sealed class KillRecoveryTests : IDisposable
 
     // The image is saved early; the test branch keeps the run in flight for seconds after, so a kill lands between
     // the run's first output and its end. The delay follows the seed, so no run is answered from the cache.
-    private const string SaveThenWait = """
+    private static readonly string SaveThenWait = $$"""
         flowdiffusion: 1
         name: save-then-wait
         inputs:
           seed: { type: int, default: 1 }
         nodes:
-          model: { node: model.load, with: { path: models/analytic-sd } }
+          model: { node: model.load, with: { path: "{{Path.Combine(RepositoryRoot.Path, "models", "analytic-sd")}}" } }
           tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a blue ball } }
           prompt: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
           denoiser: { node: unet.denoiser, in: { unet: model.unet } }
@@ -46,10 +46,13 @@ public sealed class KillRecoveryTests : IDisposable
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var cli = ServeProcess.FindCli(RepositoryRoot.Path);
-        string[] plugins = [RepositoryRoot.TestPlugins, "plugins"];
+        // The server works in the scratch folder, so its default plugins/ is a snapshot of the built packs: a parallel
+        // build rebuilding the checkout's plugins/ cannot hot-reload them under the test.
+        foreach (var plugin in Directory.GetDirectories(RepositoryRoot.TestPlugins).Append(Path.Combine(RepositoryRoot.Path, "plugins", "FlowDiffusion.Nodes.StableDiffusion")))
+            SnapshotPlugin(plugin, Path.Combine(_folder.Path, "plugins", Path.GetFileName(plugin)));
         var ids = new List<string>();
         string inFlight;
-        using (var first = await ServeProcess.StartAsync(cli, RepositoryRoot.Path, _folder.Path, ServeProcess.FreePort(), plugins, limit.Token))
+        using (var first = await ServeProcess.StartAsync(cli, _folder.Path, _folder.Path, ServeProcess.FreePort(), [], limit.Token))
         {
             for (var seed = 1; seed <= Runs; seed++) ids.Add(await SubmitAsync(first.Client, seed, limit.Token));
             inFlight = await WaitForPartialOutputAsync(first.Client, limit.Token);
@@ -63,7 +66,7 @@ public sealed class KillRecoveryTests : IDisposable
         Assert.Contains(RunState.Queued, atKill.Values);
         Assert.Equal(["image_00001.png"], Directory.GetFiles(OutputFolder(inFlight), "*.png").Select(Path.GetFileName));
 
-        using var second = await ServeProcess.StartAsync(cli, RepositoryRoot.Path, _folder.Path, ServeProcess.FreePort(), plugins, limit.Token);
+        using var second = await ServeProcess.StartAsync(cli, _folder.Path, _folder.Path, ServeProcess.FreePort(), [], limit.Token);
         var finished = new List<JsonNode>();
         foreach (var id in ids) finished.Add(await WaitFinishedAsync(second.Client, id, limit.Token));
 
@@ -81,6 +84,21 @@ public sealed class KillRecoveryTests : IDisposable
             Assert.Equal(seed.ToString(System.Globalization.CultureInfo.InvariantCulture), await File.ReadAllTextAsync(Path.Combine(OutputFolder(id), "value-sink.txt"), limit.Token));
             var (width, height, r, g, b) = Images.Measure(await File.ReadAllBytesAsync(Path.Combine(OutputFolder(id), "image_00001.png"), limit.Token));
             Assert.Equal((64, 64, 0.0, 0.0, 1.0), (width, height, Math.Round(r, 1), Math.Round(g, 1), Math.Round(b, 1)));
+        }
+    }
+
+    /// <summary>Copies a built plugin folder, with the native libraries of this platform only (those of all platforms are 600 MB).</summary>
+    private static void SnapshotPlugin(string source, string destination)
+    {
+        var native = Path.Combine(source, "runtimes", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier);
+        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith("runtimes" + Path.DirectorySeparatorChar, StringComparison.Ordinal) && Directory.Exists(native) &&
+                !file.StartsWith(native + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue;
+            var target = Path.Combine(destination, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
         }
     }
 
