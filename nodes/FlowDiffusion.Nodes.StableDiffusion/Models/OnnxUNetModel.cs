@@ -23,19 +23,33 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
+        // Every element is written by the prediction, so the array need not be zeroed first.
+        var prediction = GC.AllocateUninitializedArray<float>(shape.Batch * unet.OutChannels * shape.Height * shape.Width);
+        await PredictAsync(input, prediction, cancellationToken).ConfigureAwait(false);
+        return prediction;
+    }
+
+    /// <summary>
+    /// Predicts into <paramref name="prediction"/> ([B, out channels, h, w]), so a caller that reuses a buffer (the CFG
+    /// guider's rented one) allocates nothing large per sampling step.
+    /// </summary>
+    public async Task PredictAsync(DenoiserInput input, Memory<float> prediction, CancellationToken cancellationToken)
+    {
+        var shape = input.Shape;
         var context = input.Context;
         if (context.Batch != shape.Batch && context.Batch != 1)
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
-        var hidden = context.Batch == shape.Batch ? context.ToArray() : Repeat(context, shape.Batch);
+        var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var before = unet.RunTime;
-            var prediction = unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, cancellationToken);
+            // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
+            ReadOnlySpan<float> hidden = repeated is null ? context.Embeddings : repeated;
+            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, prediction.Span, cancellationToken);
             OnnxClock.Add(unet.RunTime - before);
-            return prediction;
         }
         finally
         {
