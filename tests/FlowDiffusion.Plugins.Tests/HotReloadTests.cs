@@ -56,6 +56,22 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task Rebuilt_pack_gets_a_fresh_resource_store_because_what_its_old_build_stored_is_of_the_old_types()
+    {
+        var packs = PluginBuilds.OfflineBuilt;
+        var root = TestHost.RootWith(("reloadable", packs.ReloadV1));
+        using var host = new TestHost(root);
+        var before = TestHost.Completed(await host.RunAsync(Resource));
+
+        Scratch.CopyTree(packs.ReloadV2, Path.Combine(root, "reloadable"));
+        host.Engine.ReloadPlugins();
+        var after = TestHost.Completed(await host.RunAsync(Resource));
+
+        Assert.Equal("resource from build 1", before.Output("resource", "text"));
+        Assert.Equal("resource from build 2", after.Output("resource", "text"));
+    }
+
+    [Fact]
     public void Reload_without_changes_keeps_the_loaded_node_types()
     {
         using var host = new TestHost(TestHost.RootWith(("reloadable", PluginBuilds.OfflineBuilt.ReloadV1)));
@@ -120,6 +136,13 @@ public sealed class HotReloadTests
         name: greet
         nodes:
           greet: { node: reload.greeting, with: { delay_ms: {{delayMs}} } }
+        """;
+
+    private const string Resource = """
+        flowdiffusion: 1
+        name: resource
+        nodes:
+          resource: { node: reload.resource }
         """;
 
     private static string Constant(int delayMs) => $$"""

@@ -41,7 +41,8 @@ internal static class PluginSources
     /// <summary>
     /// The hot-reload pack: <c>reload.greeting</c> waits <c>delay_ms</c>, then says which build it is, as its output and
     /// in <c>greeting-{node}.txt</c> in the run's output folder (what a client of the server can read back);
-    /// <c>reload.constant</c> does the same as a cacheable node whose version never changes.
+    /// <c>reload.constant</c> does the same as a cacheable node whose version never changes, and <c>reload.resource</c>
+    /// through an object it keeps in its plugin's resource store.
     /// </summary>
     public static string Reloadable(int version, bool withAddedNode) => $$"""
         using FlowDiffusion.Sdk;
@@ -62,6 +63,24 @@ internal static class PluginSources
                 var file = Path.Combine(context.OutputDirectory, $"greeting-{context.NodeId}.txt");
                 await File.WriteAllTextAsync(file, Text, cancellationToken);
                 context.ReportOutputFile(file);
+            }
+        }
+
+        // What a plugin keeps across runs (a model library, say): its type is this build's.
+        public sealed class Greeter
+        {
+            public string Text => "resource from build {{version}}";
+        }
+
+        [Node("reload.resource", "{{version}}.0.0", IsOutput = true, Deterministic = false)]
+        public sealed class ResourceNode : INode
+        {
+            [Output] public string? Text { get; set; }
+
+            public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+            {
+                Text = context.Resources.GetOrAdd("greeter", () => new Greeter()).Text;
+                return Task.CompletedTask;
             }
         }
 

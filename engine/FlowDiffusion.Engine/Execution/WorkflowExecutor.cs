@@ -221,7 +221,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
 
                 Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
-                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor.Plugin), _workflow, options, Publish, RecordFile, RecordMetric);
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor), _workflow, options, Publish, RecordFile, RecordMetric);
                 var clock = Stopwatch.StartNew();
                 var task = instance.ExecuteAsync(context, token);
                 await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Plugins;
 using FlowDiffusion.Engine.Schema;
@@ -21,6 +22,7 @@ public sealed class FlowDiffusionEngine : IDisposable
     private readonly PluginShadowCopy _shadowCopy = new();
     private readonly PluginHost _pluginHost;
     private readonly Lock _reloadGate = new();
+    private readonly ConcurrentDictionary<WorkflowRun, byte> _inFlight = new();
     private volatile PluginSet _plugins;
 
     /// <summary>Creates the engine and loads the configured plugins.</summary>
@@ -73,7 +75,10 @@ public sealed class FlowDiffusionEngine : IDisposable
             MaxConcurrency = options.MaxConcurrency > 0 ? options.MaxConcurrency : Options.MaxConcurrency,
             CancellationGrace = TimeSpan.FromSeconds(Options.CancellationGraceSeconds),
         };
-        return Executor.Start(plan, options, collectEvents, cancellationToken);
+        var run = Executor.Start(plan, options, collectEvents, cancellationToken);
+        _inFlight.TryAdd(run, 0);
+        _ = run.Completion.ContinueWith(done => _inFlight.TryRemove(run, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return run;
     }
 
     /// <summary>Raised after <see cref="ReloadPlugins"/> swapped in a new plugin set.</summary>
@@ -83,7 +88,8 @@ public sealed class FlowDiffusionEngine : IDisposable
     /// Loads the plugin folders again: unchanged folders are reused, new or changed ones load into new load contexts
     /// (from private copies, so the originals can be rebuilt), and the catalog is swapped for the next validation.
     /// Plans already made keep their node types, so runs in flight finish on the old ones. When node types changed the
-    /// output cache is cleared, since a rebuilt node may keep its version.
+    /// output cache is cleared, since a rebuilt node may keep its version; the resource stores of replaced plugin
+    /// loads are disposed once the runs in flight now have ended.
     /// </summary>
     public PluginSet ReloadPlugins()
     {
@@ -95,6 +101,11 @@ public sealed class FlowDiffusionEngine : IDisposable
             var before = previous.Catalog.All.ToHashSet();
             if (next.Catalog.Count != before.Count || next.Catalog.All.Any(n => !before.Contains(n))) Cache.Clear();
             _plugins = next;
+            var kept = next.Catalog.All.Select(n => n.NodeType.Assembly).ToHashSet();
+            var replaced = previous.Catalog.All.Where(n => !kept.Contains(n.NodeType.Assembly)).ToList();
+            if (replaced.Count > 0)
+                _ = Task.WhenAll(_inFlight.Keys.Select(r => (Task)r.Completion))
+                    .ContinueWith(done => _resources.Release(replaced), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         PluginsReloaded?.Invoke(this, next);
         return next;
