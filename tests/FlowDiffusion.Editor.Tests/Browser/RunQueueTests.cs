@@ -82,6 +82,22 @@ public sealed class RunQueueTests(EditorServer server)
         Assert.Equal("randomize", await page.InputValueAsync("[data-input=seed] select.fd-seed-mode"));
     }
 
+    [SkippableFact]
+    public async Task Ctrl_enter_in_a_field_runs_with_what_is_typed_there()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await SmallTxt2ImgAsync(steps: 2);
+        var prompt = page.Locator("[data-input=prompt] textarea");
+
+        // Typed, not committed: no change event has fired when Ctrl+Enter is pressed in the field.
+        await prompt.FillAsync("a green field");
+        await prompt.PressAsync("Control+Enter");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=done]", new PageWaitForSelectorOptions { Timeout = 120_000 });
+
+        var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
+        Assert.Equal("a green field", inputs.GetProperty("prompt").GetString());
+    }
+
     // txt2img on analytic-sd, blue prompt, no guidance, a small image.
     private async Task<IPage> SmallTxt2ImgAsync(int steps, int size = 64)
     {

@@ -209,6 +209,8 @@ export function attach(root, dotnet) {
     else if (!mod && e.code === 'Escape') name = 'escape';
     if (!name) return;
     e.preventDefault();
+    // A field commits on change (blur); running from it must run what is typed, so it commits first.
+    if (name === 'run' && typing) typing.dispatchEvent(new Event('change', { bubbles: true }));
     dotnet.invokeMethodAsync('Shortcut', name);
   }
 
