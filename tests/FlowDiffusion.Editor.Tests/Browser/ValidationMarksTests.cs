@@ -25,6 +25,12 @@ public sealed class ValidationMarksTests(EditorServer server)
 
         await page.ClickAsync(".fd-problem[data-place='sample.schedule']");
         await page.WaitForSelectorAsync(".fd-node[data-id=sample].fd-selected");
+        // Zoomed in at the sampler (twice the fitted size) so the marked port reads in the screenshot.
+        var sample = await CentreAsync(page, ".fd-node[data-id=sample] .fd-port[data-port=schedule]");
+        await page.Mouse.MoveAsync(sample.X, sample.Y);
+        await page.Mouse.WheelAsync(0, -462);
+        await page.WaitForTimeoutAsync(500);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(EditorServer.Screenshots, "editor-problems.png") });
 
         await page.Keyboard.PressAsync("Control+z");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('.fd-port-error').length === 0");
