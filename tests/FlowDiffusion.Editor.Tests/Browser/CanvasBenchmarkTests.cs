@@ -25,6 +25,7 @@ public sealed class CanvasBenchmarkTests(EditorServer server, ITestOutputHelper 
 
         var load = new List<double>();
         var open = new List<double>();
+        var select = new List<double>();
         var pans = new List<Pan>();
         var fittedPans = new List<Pan>();
         for (var i = 0; i < Repeats; i++)
@@ -43,6 +44,7 @@ public sealed class CanvasBenchmarkTests(EditorServer server, ITestOutputHelper 
             // Navigation start to the canvas script attached over the default workflow (the page answers gestures from here).
             load.Add(await page.EvaluateAsync<double>("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"));
             open.Add(await OpenBigAsync(page));
+            for (var k = 0; k < 3; k++) select.Add(await BoxSelectAsync(page));
             pans.Add(await PanAsync(page, sent));
             // Fitted, every node is in view (zoom about 0.13): the most the compositor has to draw per frame.
             await page.ClickAsync("#fit");
@@ -57,6 +59,7 @@ public sealed class CanvasBenchmarkTests(EditorServer server, ITestOutputHelper 
         var fittedWorst = fittedPans.Select(p => p.WorstFrameMs).ToList();
         output.WriteLine(Invariant($"page load to interactive (txt2img, 12 nodes): median {Median(load):0} ms, range {load.Min():0}–{load.Max():0} ms"));
         output.WriteLine(Invariant($"open 200-node workflow to drawn: median {Median(open):0} ms, range {open.Min():0}–{open.Max():0} ms"));
+        output.WriteLine(Invariant($"box-select 2 of 200 nodes, release to selection drawn: median {Median(select):0} ms, range {select.Min():0}–{select.Max():0} ms"));
         output.WriteLine(Invariant($"pan 200 nodes: median {Median(fps):0.0} fps, range {fps.Min():0.0}–{fps.Max():0.0}; worst frame median {Median(worst):0.0} ms"));
         output.WriteLine(Invariant($"pan 200 nodes, all in view: median {Median(fittedFps):0.0} fps, range {fittedFps.Min():0.0}–{fittedFps.Max():0.0}; worst frame median {Median(fittedWorst):0.0} ms"));
         output.WriteLine(Invariant($"server messages during the pans: {sentDuringPan}"));
@@ -77,6 +80,35 @@ public sealed class CanvasBenchmarkTests(EditorServer server, ITestOutputHelper 
           wait();
         })
         """);
+
+    // Ctrl+drag a box around n0 and n1: the script sends the ids on release and the server's render marks them
+    // selected (the script draws no selection of its own for a box). Timed from the release to both marked.
+    private static async Task<double> BoxSelectAsync(IPage page)
+    {
+        var canvas = (await page.Locator(".fd-canvas").BoundingBoxAsync())!;
+        // A click on empty canvas (between grid rows) clears the selection first.
+        await page.Mouse.ClickAsync(canvas.X + 300, canvas.Y + 190);
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('.fd-node.fd-selected').length === 0");
+        await page.EvaluateAsync("""
+            () => {
+              window.__selected = new Promise(resolve => {
+                document.addEventListener('pointerup', () => {
+                  const start = performance.now();
+                  const wait = () => ['n0', 'n1'].every(id => document.querySelector(`.fd-node[data-id=${id}]`).classList.contains('fd-selected'))
+                    ? resolve(performance.now() - start) : setTimeout(wait, 1);
+                  wait();
+                }, { capture: true, once: true });
+              });
+            }
+            """);
+        await page.Keyboard.DownAsync("Control");
+        await page.Mouse.MoveAsync(canvas.X + 20, canvas.Y + 20);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(canvas.X + 600, canvas.Y + 160, new MouseMoveOptions { Steps = 5 });
+        await page.Mouse.UpAsync();
+        await page.Keyboard.UpAsync("Control");
+        return await page.EvaluateAsync<double>("() => window.__selected");
+    }
 
     // Pans (middle button) 720 px right and back in 8 px moves, counting painted frames and server messages meanwhile.
     private static async Task<Pan> PanAsync(IPage page, StrongBox<int> sent)
