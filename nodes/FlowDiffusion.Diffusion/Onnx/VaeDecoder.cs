@@ -46,4 +46,26 @@ public sealed class VaeDecoder
         using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
         return OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
     }
+
+    /// <summary>
+    /// Decodes latents and lets <paramref name="read"/> turn the output into its result while ONNX Runtime still owns
+    /// it, so a caller that post-processes the image writes it once instead of copying it first.
+    /// </summary>
+    /// <param name="latents">Unscaled latents, [B, C, h, w] row-major.</param>
+    /// <param name="shape">Their shape, [B, C, h, w].</param>
+    /// <param name="read">Receives the decoded values as float32 [B, 3, H, W] (about [-1, 1]) and that shape; the span is valid only during the call.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public TResult Decode<TResult>(ReadOnlySpan<float> latents, ReadOnlySpan<int> shape, DecodedReader<TResult> read, CancellationToken cancellationToken = default)
+    {
+        using var input = Inputs.Pinned(_latents, latents, shape, ModelPath);
+        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
+        var output = results[0];
+        var info = output.GetTensorTypeAndShape();
+        if (info.ElementDataType != TensorElementType.Float)
+        {
+            var converted = OutputTensors.ToFloat(output, ModelPath, _outputNames[0]);
+            return read(converted.Values, converted.Shape);
+        }
+        return read(output.GetTensorDataAsSpan<float>(), info.Shape.Select(d => checked((int)d)).ToArray());
+    }
 }

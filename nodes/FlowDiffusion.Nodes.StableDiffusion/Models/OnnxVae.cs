@@ -40,34 +40,42 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
     {
         var input = GC.AllocateUninitializedArray<float>(latent.Values.Length);
         TensorPrimitives.Multiply(latent.Values, 1f / ScalingFactor, input);
-        Diffusion.Onnx.FloatTensor decoded;
         lock (_lock)
         {
             var before = _decoder.Value.RunTime;
-            decoded = _decoder.Value.Decode(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], cancellationToken);
-            OnnxClock.Add(_decoder.Value.RunTime - before);
+            try
+            {
+                // The image is written once, mapped straight from ONNX Runtime's output (not copied out first).
+                return _decoder.Value.Decode(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], static (values, shape) =>
+                {
+                    var pixels = GC.AllocateUninitializedArray<float>(values.Length);
+                    ToUnitRange(values, pixels);
+                    return new Image(shape[0], shape[2], shape[3], pixels);
+                }, cancellationToken);
+            }
+            finally
+            {
+                OnnxClock.Add(_decoder.Value.RunTime - before);
+            }
         }
-        var pixels = decoded.Values;
-        ToUnitRange(pixels);
-        return new Image(decoded.Shape[0], decoded.Shape[2], decoded.Shape[3], pixels);
     }, cancellationToken);
 
     // x * 0.5 + 0.5 clamped to [0, 1], a vector at a time, with the scalar Math.Clamp's exact results (the multiply
     // and the add round separately; NaN stays NaN).
-    private static void ToUnitRange(Span<float> pixels)
+    private static void ToUnitRange(ReadOnlySpan<float> decoded, Span<float> pixels)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
             var half = new Vector<float>(0.5f);
-            for (; i + Vector<float>.Count <= pixels.Length; i += Vector<float>.Count)
+            for (; i + Vector<float>.Count <= decoded.Length; i += Vector<float>.Count)
             {
-                var v = new Vector<float>(pixels[i..]) * half + half;
+                var v = new Vector<float>(decoded[i..]) * half + half;
                 v = Vector.ConditionalSelect(Vector.LessThan(v, Vector<float>.Zero), Vector<float>.Zero, v);
                 v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.One), Vector<float>.One, v);
                 v.CopyTo(pixels[i..]);
             }
         }
-        for (; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i] * 0.5f + 0.5f, 0f, 1f);
+        for (; i < decoded.Length; i++) pixels[i] = Math.Clamp(decoded[i] * 0.5f + 0.5f, 0f, 1f);
     }
 }
