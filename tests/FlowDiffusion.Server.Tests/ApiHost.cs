@@ -34,6 +34,8 @@ internal sealed class ApiHost : IAsyncDisposable
             ["FlowDiffusion:OutputFolder"] = Path.Combine(root, "outputs"),
             ["FlowDiffusion:DataFolder"] = Path.Combine(root, "data"),
             ["Logging:LogLevel:Default"] = "Warning",
+            // Hot reload has its own tests (Plugins.Tests); here a build rewriting the shared test packs mid-run must not reload them.
+            ["FlowDiffusion:WatchPlugins"] = "false",
         };
         foreach (var (key, value) in settings) config[key] = value;
         var app = ServerHost.Create(["http://127.0.0.1:0"], config);
