@@ -30,6 +30,16 @@ public interface INodeContext
     /// <summary>The folder relative paths in parameters (models, images) are resolved against.</summary>
     string WorkingDirectory { get; }
 
+    /// <summary>
+    /// Whether anything reads output <paramref name="output"/> of this node in this run: an input of another node that
+    /// executes, or the host (the run's target nodes keep all their outputs). A node may skip work for an output nobody
+    /// reads and leave it unset (null); the engine accepts an unset output only when it is unused, and does not serve
+    /// such a result from its cache to a later run that reads it. Contexts that cannot tell answer true.
+    /// </summary>
+    /// <param name="output">The output port's name as workflows write it (snake_case, e.g. <c>previews</c>).</param>
+    /// <exception cref="ArgumentException">The node has no output of that name.</exception>
+    bool IsOutputUsed(string output) => true;
+
     /// <summary>Reports progress; the CLI, the editor and the API show it.</summary>
     /// <param name="progress">How far the node is.</param>
     void ReportProgress(NodeProgress progress);

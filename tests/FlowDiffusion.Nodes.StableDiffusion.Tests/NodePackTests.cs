@@ -58,4 +58,24 @@ public sealed class NodePackTests
         // Zero latents preview as mid-gray: the linear map sends 0 to 0, shown at the middle of [−1, 1].
         Assert.All(Assert.IsType<Image>(run.Result.Output("start", "image")).ToArray(), v => Assert.Equal(0.5f, v));
     }
+
+    [Fact]
+    public async Task Sampler_makes_its_preview_strip_only_when_something_reads_it()
+    {
+        // With a save node the run's only target is the save, so what no executing node reads is unused.
+        var saving = EmptyLatentGraph + "\n  save: { node: image.save, in: { images: decode.image }, with: { prefix: strip-test } }";
+        var unread = (await SdEngine.Shared.RunYamlAsync(saving, new Dictionary<string, object?> { ["prompt"] = "cyan" })).AssertCompleted();
+        var read = (await SdEngine.Shared.RunYamlAsync(saving + "\n  strip: { node: image.save, in: { images: sample.previews }, with: { prefix: strip-test } }"
+            + "\n  keep: { node: image.save, in: { images: preview.image }, with: { prefix: strip-test } }",
+            new Dictionary<string, object?> { ["prompt"] = "cyan" })).AssertCompleted();
+
+        Assert.Null(unread.Result.Output("sample", "previews"));
+        var strip = Assert.IsType<Image>(read.Result.Output("sample", "previews"));
+        Assert.Equal((1, 48, 64), (strip.Batch, strip.Height, strip.Width));
+        // Previews off: the strip is the final frame alone, the linear preview of image 0 (what latent.preview shows).
+        var preview = Assert.IsType<Image>(read.Result.Output("preview", "image"));
+        Assert.Equal(preview.ToArray().AsSpan(0, 3 * 48 * 64).ToArray(), strip.ToArray());
+        // The earlier result lacks the strip, so the sampler ran again rather than being served from the cache.
+        Assert.Contains(read.Result.Nodes, n => n.NodeId == "sample" && !n.Cached);
+    }
 }

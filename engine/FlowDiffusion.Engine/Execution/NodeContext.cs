@@ -15,7 +15,8 @@ internal sealed class NodeContext(
     RunOptions options,
     Action<RunEvent> publish,
     Action<string> recordFile,
-    Action<string, double> recordMetric) : INodeContext
+    Action<string, double> recordMetric,
+    Func<string, bool> isOutputUsed) : INodeContext
 {
     public string NodeId => nodeId;
 
@@ -33,6 +34,8 @@ internal sealed class NodeContext(
     public string OutputDirectory => options.OutputDirectory;
 
     public string WorkingDirectory => options.WorkingDirectory;
+
+    public bool IsOutputUsed(string output) => isOutputUsed(output);
 
     public void ReportProgress(NodeProgress progress) => publish(new NodeProgressed(runId, DateTimeOffset.UtcNow, nodeId, progress));
 

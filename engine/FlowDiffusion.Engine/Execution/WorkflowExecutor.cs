@@ -59,6 +59,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lazy<WorkflowInfo> _workflow = new(() => new WorkflowInfo(plan.Workflow.Name, WorkflowYamlWriter.Write(plan.Workflow), plan.Inputs));
         private bool[] _needed = [];
+        private HashSet<string>?[] _used = [];
         private int _inFlight;
         private NodeExecutionException? _failure;
 
@@ -68,6 +69,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             try
             {
                 _needed = Needed();
+                _used = Used();
                 var order = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
                 Publish(new RunStarted(runId, DateTimeOffset.UtcNow, order));
                 Directory.CreateDirectory(options.OutputDirectory);
@@ -142,6 +144,35 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             return needed;
         }
 
+        // Per node, the outputs something reads: inputs of needed nodes, and every output of a target (null = all).
+        private HashSet<string>?[] Used()
+        {
+            var used = new HashSet<string>?[plan.Nodes.Count];
+            var targets = options.Targets.Count > 0
+                ? options.Targets.Select(id => plan.Find(id)!.Index)
+                : plan.Nodes.Any(n => n.Descriptor.IsOutput) ? plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index) : plan.Nodes.Select(n => n.Index);
+            var all = targets.ToHashSet();
+            for (var i = 0; i < used.Length; i++)
+                if (!all.Contains(i)) used[i] = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var node in plan.Nodes)
+            {
+                if (!_needed[node.Index]) continue;
+                foreach (var edge in node.Inputs) used[edge.SourceIndex]?.Add(edge.Output.Name);
+            }
+            return used;
+        }
+
+        private bool IsUsed(PlannedNode node, string output)
+        {
+            if (!node.Descriptor.Outputs.Any(o => o.Name == output))
+                throw new ArgumentException($"node '{node.Id}' ({node.Descriptor.Id}) has no output '{output}'; its outputs are: {string.Join(", ", node.Descriptor.Outputs.Select(o => o.Name))}", nameof(output));
+            return _used[node.Index]?.Contains(output) ?? true;
+        }
+
+        // A cached result serves this run only when it holds every output this run reads (an earlier run may have skipped unused ones).
+        private bool Covers(PlannedNode node, IReadOnlyDictionary<string, object?> cached) =>
+            node.Descriptor.Outputs.All(o => cached.GetValueOrDefault(o.Name) is not null || !IsUsed(node, o.Name));
+
         private void Launch(int index) => _ = Task.Run(() => RunNodeAsync(index));
 
         private async Task RunNodeAsync(int index)
@@ -201,7 +232,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         {
             var descriptor = node.Descriptor;
             var key = _keys[node.Index] = CacheKey(node);
-            if (key is not null && owner.Cache.TryGet(key, out var cached))
+            if (key is not null && owner.Cache.TryGet(key, out var cached) && Covers(node, cached))
             {
                 _outputs[node.Index] = cached;
                 _timings[node.Index] = new NodeTiming(node.Id, descriptor.Id, TimeSpan.Zero, true);
@@ -221,7 +252,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
 
                 Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
-                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor), _workflow, options, Publish, RecordFile, RecordMetric);
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor), _workflow, options, Publish, RecordFile, RecordMetric, output => IsUsed(node, output));
                 var clock = Stopwatch.StartNew();
                 var task = instance.ExecuteAsync(context, token);
                 await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);
@@ -231,6 +262,12 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                 foreach (var output in descriptor.Outputs)
                 {
                     var value = output.Property.GetValue(instance);
+                    if (value is null && !IsUsed(node, output.Name))
+                    {
+                        // Nothing reads it in this run, so the node may have skipped it.
+                        values[output.Name] = null;
+                        continue;
+                    }
                     if (!output.Type.IsInstance(value))
                         throw new NodeExecutionException(node.Id, descriptor.Id, descriptor.Plugin,
                             value is null ? $"output '{output.Name}' was not set (expected {output.Type.Name})"

@@ -18,7 +18,7 @@ public enum PreviewKind
 }
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
-[Node("diffusion.sample", "1.0.0", Category = "sampling", Title = "Sample",
+[Node("diffusion.sample", "1.1.0", Category = "sampling", Title = "Sample",
     Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews.")]
 public sealed class SampleNode : INode
 {
@@ -67,7 +67,7 @@ public sealed class SampleNode : INode
     public Latent? Latent { get; set; }
 
     /// <summary>The previews.</summary>
-    [Output(Description = "Preview frames of image 0, one per preview step plus the final result.")]
+    [Output(Description = "Preview frames of image 0, one per preview step plus the final result (made only when something reads them).")]
     public Image? Previews { get; set; }
 
     /// <inheritdoc />
@@ -97,7 +97,7 @@ public sealed class SampleNode : INode
         if (init is not null && start >= timesteps.Count)
         {
             Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, init, noise.Seeds);
-            Previews = await PreviewAsync(init, shape, cancellationToken);
+            if (context.IsOutputUsed("previews")) Previews = await PreviewAsync(init, shape, cancellationToken);
             context.ReportProgress(NodeProgress.OfSteps(0, 0, "strength 0: nothing to denoise"));
             return;
         }
@@ -127,6 +127,8 @@ public sealed class SampleNode : INode
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
         var next = new float[shape.Length];
         var known = mask is null || extra is not null ? null : new float[shape.Length];
+        // Without a reader of the previews output, frames are only published as they come (an image-size array each).
+        var keepFrames = context.IsOutputUsed("previews");
         for (var i = start; i < timesteps.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -152,11 +154,12 @@ public sealed class SampleNode : INode
                     ? PredictedX0(scaled, prediction, t, training, shape)
                     : x;
                 var picture = await PreviewAsync(frame, shape, cancellationToken);
-                frames.Add(picture);
+                if (keepFrames) frames.Add(picture);
                 context.ReportPreview(picture);
             }
         }
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, x, noise.Seeds);
+        if (!keepFrames) return;
         frames.Add(await PreviewAsync(x, shape, cancellationToken));
         Previews = Concat(frames);
     }
