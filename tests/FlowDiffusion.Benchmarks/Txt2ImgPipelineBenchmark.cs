@@ -45,7 +45,7 @@ internal static class Txt2ImgPipelineBenchmark
         {
             Console.WriteLine($"txt2img {size}×{size}, {steps} steps (euler, cfg 7.5), {model}; {runs} measured runs after {warmups} warm-up(s)");
             Console.WriteLine($"load average before: {LoadAverage()}; {Environment.ProcessorCount} cores");
-            Console.WriteLine("run  end-to-end   in ONNX Runtime   outside ORT   share outside   allocated");
+            Console.WriteLine("run  end-to-end   in ONNX Runtime   outside ORT   share outside   allocated   GCs (0/1/2)   GC pause");
             var shares = new List<double>();
             var perNode = new Dictionary<string, (double Wall, double Onnx)>(StringComparer.Ordinal);
             for (var i = 0; i < warmups + runs; i++)
@@ -59,12 +59,16 @@ internal static class Txt2ImgPipelineBenchmark
                     ?? throw new InvalidOperationException("workflows/txt2img.yaml does not validate");
                 engine.Cache.Clear();
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
+                var pause = GC.GetTotalPauseDuration();
+                int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
                 var clock = Stopwatch.StartNew();
                 // Events are collected into the run's unbounded channel and read only after it ends, so no reader competes for the cores.
                 var run = engine.Start(plan, new RunOptions { OutputDirectory = output, WorkingDirectory = root }, collectEvents: true);
                 var result = await run.Completion;
                 var total = clock.Elapsed.TotalSeconds;
                 allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+                pause = GC.GetTotalPauseDuration() - pause;
+                var gcs = $"{GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}";
                 if (result.Status != RunStatus.Completed) throw new InvalidOperationException(result.Error);
                 var onnx = result.Metrics.GetValueOrDefault("onnx_run_seconds");
                 var nodeOnnx = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -72,7 +76,7 @@ internal static class Txt2ImgPipelineBenchmark
                     if (e is NodeMetric { Name: "onnx_run_seconds" } metric)
                         nodeOnnx[metric.NodeId] = nodeOnnx.GetValueOrDefault(metric.NodeId) + metric.Value;
                 var label = i < warmups ? (i == 0 ? "cold" : "warm") : (i - warmups + 1).ToString(CultureInfo.InvariantCulture);
-                Console.WriteLine($"{label,4}  {total,9:F3} s  {onnx,12:F3} s  {total - onnx,10:F3} s  {(total - onnx) / total,12:P1}  {allocated / 1048576.0,8:F1} MiB");
+                Console.WriteLine($"{label,4}  {total,9:F3} s  {onnx,12:F3} s  {total - onnx,10:F3} s  {(total - onnx) / total,12:P1}  {allocated / 1048576.0,8:F1} MiB  {gcs,12}  {pause.TotalMilliseconds,6:F1} ms");
                 if (i < warmups) continue;
                 shares.Add((total - onnx) / total);
                 foreach (var node in result.Nodes)

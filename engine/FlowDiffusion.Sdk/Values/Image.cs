@@ -42,6 +42,13 @@ public sealed class Image
     /// <param name="index">The batch index.</param>
     public ReadOnlySpan<float> PixelsOf(int index) => _pixels.AsSpan(index * 3 * Height * Width, 3 * Height * Width);
 
+    /// <summary>
+    /// The pixels of image <paramref name="index"/> as read-only memory, for work that spans threads or awaits (a span
+    /// cannot be captured); the same values as <see cref="PixelsOf"/>.
+    /// </summary>
+    /// <param name="index">The batch index.</param>
+    public ReadOnlyMemory<float> MemoryOf(int index) => _pixels.AsMemory(index * 3 * Height * Width, 3 * Height * Width);
+
     /// <summary>A copy of the pixel buffer.</summary>
     public float[] ToArray() => (float[])_pixels.Clone();
 
