@@ -17,8 +17,6 @@ public sealed class ImageSaveNode : INode
     /// <summary>PNG text keyword holding the run's inputs as JSON.</summary>
     public const string InputsKeyword = "flowdiffusion.inputs";
 
-    private static readonly Lock NameLock = new();
-
     /// <summary>The images.</summary>
     [Input(Description = "The images to save.")]
     public Image? Images { get; set; }
@@ -43,7 +41,7 @@ public sealed class ImageSaveNode : INode
         for (var i = 0; i < images.Batch; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            files[i] = Reserve(context.OutputDirectory);
+            files[i] = NumberedFiles.Reserve(context.OutputDirectory, Prefix, ".png");
             // Encoded straight into the reserved file: no intermediate copy of the PNG.
             await using (var file = new FileStream(files[i], FileMode.Truncate, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
@@ -52,26 +50,5 @@ public sealed class ImageSaveNode : INode
             context.ReportOutputFile(files[i]);
         }
         Files = files;
-    }
-
-    // Claims the next free number by creating the file exclusively, so concurrent saves never share a name.
-    private string Reserve(string folder)
-    {
-        lock (NameLock)
-        {
-            Directory.CreateDirectory(folder);
-            for (var n = 1; ; n++)
-            {
-                var path = System.IO.Path.Combine(folder, $"{Prefix}_{n.ToString("00000", CultureInfo.InvariantCulture)}.png");
-                try
-                {
-                    using var _ = new FileStream(path, FileMode.CreateNew);
-                    return path;
-                }
-                catch (IOException) when (File.Exists(path))
-                {
-                }
-            }
-        }
     }
 }
