@@ -1,3 +1,4 @@
+using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace FlowDiffusion.Diffusion.Onnx;
@@ -10,12 +11,15 @@ public sealed class VaeDecoder
     private readonly ModelSession _model;
     private readonly DeclaredTensor _latents;
     private readonly string[] _outputNames;
+    private readonly TensorElementType _outputType;
 
     private VaeDecoder(ModelSession model)
     {
         _model = model;
         _latents = model.Signature.Input("latent_sample", [TensorElementType.Float, TensorElementType.Float16], 4);
-        _outputNames = [model.Signature.Output(["sample"], [TensorElementType.Float, TensorElementType.Float16], 4).Name];
+        var output = model.Signature.Output(["sample"], [TensorElementType.Float, TensorElementType.Float16], 4);
+        _outputNames = [output.Name];
+        _outputType = output.ElementType;
     }
 
     /// <summary>Opens the decoder at <paramref name="modelPath"/> through <paramref name="cache"/> and checks its inputs.</summary>
@@ -35,37 +39,61 @@ public sealed class VaeDecoder
     /// <summary>The number of model evaluations.</summary>
     public int RunCount => _model.RunCount;
 
+    /// <summary>How many pixels one latent covers along each axis (SD 1.x, 2.x and XL VAEs all upsample 8×).</summary>
+    public const int ScaleFactor = 8;
+
     /// <summary>Decodes latents that are already divided by the VAE scaling factor.</summary>
     /// <param name="latents">Unscaled latents, [B, C, h, w] row-major.</param>
     /// <param name="shape">Their shape, [B, C, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
-    /// <returns>The decoded images as float32 [B, 3, H, W], in the model's range (about [-1, 1]).</returns>
+    /// <returns>The decoded images as float32 [B, 3, 8h, 8w], in the model's range (about [-1, 1]).</returns>
     public FloatTensor Decode(ReadOnlySpan<float> latents, ReadOnlySpan<int> shape, CancellationToken cancellationToken = default)
     {
-        using var input = Inputs.Pinned(_latents, latents, shape, ModelPath);
-        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
-        return OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+        var output = OutputShape(shape);
+        var values = GC.AllocateUninitializedArray<float>(output[0] * output[1] * output[2] * output[3]);
+        DecodeInto(latents, shape, values, cancellationToken);
+        return new FloatTensor(values, output);
     }
 
     /// <summary>
-    /// Decodes latents and lets <paramref name="read"/> turn the output into its result while ONNX Runtime still owns
-    /// it, so a caller that post-processes the image writes it once instead of copying it first.
+    /// Decodes latents into <paramref name="destination"/>, [B, 3, 8h, 8w] floats: a float32 model writes its output
+    /// straight into it (ONNX Runtime allocates no output of its own and nothing is copied); a float16 model's output
+    /// is converted into it.
     /// </summary>
     /// <param name="latents">Unscaled latents, [B, C, h, w] row-major.</param>
     /// <param name="shape">Their shape, [B, C, h, w].</param>
-    /// <param name="read">Receives the decoded values as float32 [B, 3, H, W] (about [-1, 1]) and that shape; the span is valid only during the call.</param>
+    /// <param name="destination">Receives the decoded images in the model's range (about [-1, 1]).</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
-    public TResult Decode<TResult>(ReadOnlySpan<float> latents, ReadOnlySpan<int> shape, DecodedReader<TResult> read, CancellationToken cancellationToken = default)
+    /// <exception cref="ModelMismatchException">The model's output is not [B, 3, 8h, 8w] float32 or float16.</exception>
+    public void DecodeInto(ReadOnlySpan<float> latents, ReadOnlySpan<int> shape, float[] destination, CancellationToken cancellationToken = default)
     {
+        var output = OutputShape(shape);
+        var length = output[0] * output[1] * output[2] * output[3];
+        if (destination.Length != length)
+            throw new ArgumentException($"Decoding [{string.Join(", ", shape.ToArray())}] gives [{string.Join(", ", output)}]: {length} values, but the destination holds {destination.Length}.", nameof(destination));
         using var input = Inputs.Pinned(_latents, latents, shape, ModelPath);
-        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
-        var output = results[0];
-        var info = output.GetTensorTypeAndShape();
-        if (info.ElementDataType != TensorElementType.Float)
+        if (_outputType == TensorElementType.Float)
         {
-            var converted = OutputTensors.ToFloat(output, ModelPath, _outputNames[0]);
-            return read(converted.Values, converted.Shape);
+            using var bound = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, destination.AsMemory(), output.Select(d => (long)d).ToArray());
+            try
+            {
+                _model.Run(InputNames, [input.Value], _outputNames, [bound], cancellationToken);
+            }
+            catch (OnnxRuntimeException error) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ModelMismatchException(ModelPath, $"'{ModelPath}' did not decode [{string.Join(", ", shape.ToArray())}] latents to [{string.Join(", ", output)}] images ({ScaleFactor}× upsampling): {error.Message}");
+            }
+            return;
         }
-        return read(output.GetTensorDataAsSpan<float>(), info.Shape.Select(d => checked((int)d)).ToArray());
+        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
+        var converted = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+        if (!converted.Shape.SequenceEqual(output))
+            throw new ModelMismatchException(ModelPath, $"'{ModelPath}' decoded [{string.Join(", ", shape.ToArray())}] latents to [{string.Join(", ", converted.Shape)}], not [{string.Join(", ", output)}] ({ScaleFactor}× upsampling).");
+        converted.Values.CopyTo(destination, 0);
     }
+
+    private static int[] OutputShape(ReadOnlySpan<int> shape) =>
+        shape.Length == 4
+            ? [shape[0], 3, checked(shape[2] * ScaleFactor), checked(shape[3] * ScaleFactor)]
+            : throw new ArgumentException($"Latents are [B, C, h, w]; a rank-{shape.Length} shape was given.", nameof(shape));
 }

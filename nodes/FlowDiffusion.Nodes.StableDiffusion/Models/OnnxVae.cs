@@ -45,13 +45,11 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
             var before = _decoder.Value.RunTime;
             try
             {
-                // The image is written once, mapped straight from ONNX Runtime's output (not copied out first).
-                return _decoder.Value.Decode(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], static (values, shape) =>
-                {
-                    var pixels = GC.AllocateUninitializedArray<float>(values.Length);
-                    ToUnitRange(values, pixels);
-                    return new Image(shape[0], shape[2], shape[3], pixels);
-                }, cancellationToken);
+                // ONNX Runtime writes the decoded images straight into the image's own buffer, mapped to [0, 1] in place.
+                var pixels = GC.AllocateUninitializedArray<float>(latent.Batch * 3 * latent.Height * VaeDecoder.ScaleFactor * latent.Width * VaeDecoder.ScaleFactor);
+                _decoder.Value.DecodeInto(input, [latent.Batch, latent.Channels, latent.Height, latent.Width], pixels, cancellationToken);
+                ToUnitRange(pixels);
+                return new Image(latent.Batch, latent.Height * VaeDecoder.ScaleFactor, latent.Width * VaeDecoder.ScaleFactor, pixels);
             }
             finally
             {
@@ -60,22 +58,31 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
         }
     }, cancellationToken);
 
-    // x * 0.5 + 0.5 clamped to [0, 1], a vector at a time, with the scalar Math.Clamp's exact results (the multiply
-    // and the add round separately; NaN stays NaN).
-    private static void ToUnitRange(ReadOnlySpan<float> decoded, Span<float> pixels)
+    // x * 0.5 + 0.5 clamped to [0, 1] in place, in bands on all cores (the machine is otherwise idle between ONNX
+    // Runtime calls), a vector at a time with the scalar Math.Clamp's exact results (the multiply and the add round
+    // separately; NaN stays NaN).
+    private static void ToUnitRange(float[] values)
+    {
+        const int band = 1 << 18;
+        var bands = (values.Length + band - 1) / band;
+        if (bands <= 1) ToUnitRange(values.AsSpan());
+        else Parallel.For(0, bands, b => ToUnitRange(values.AsSpan(b * band, Math.Min(band, values.Length - b * band))));
+    }
+
+    private static void ToUnitRange(Span<float> values)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
             var half = new Vector<float>(0.5f);
-            for (; i + Vector<float>.Count <= decoded.Length; i += Vector<float>.Count)
+            for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
             {
-                var v = new Vector<float>(decoded[i..]) * half + half;
+                var v = new Vector<float>(values[i..]) * half + half;
                 v = Vector.ConditionalSelect(Vector.LessThan(v, Vector<float>.Zero), Vector<float>.Zero, v);
                 v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.One), Vector<float>.One, v);
-                v.CopyTo(pixels[i..]);
+                v.CopyTo(values[i..]);
             }
         }
-        for (; i < decoded.Length; i++) pixels[i] = Math.Clamp(decoded[i] * 0.5f + 0.5f, 0f, 1f);
+        for (; i < values.Length; i++) values[i] = Math.Clamp(values[i] * 0.5f + 0.5f, 0f, 1f);
     }
 }

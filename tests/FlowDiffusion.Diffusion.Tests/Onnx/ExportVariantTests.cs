@@ -65,15 +65,33 @@ public sealed class ExportVariantTests(AnalyticModels models) : IClassFixture<An
     [Fact]
     public void Fp16_vae_decoder_is_fed_and_read_as_float32()
     {
+        // sample = 8× nearest upsampling of 2 · latents[:, :3], computed in float32 between float16 input and output.
         var g = new GraphBuilder("fp16_decoder");
         var latent = g.Input("latent_sample", OnnxType.Float16, "batch", 4, "h", "w");
-        var doubled = g.Cast(g.Mul(g.Cast(latent, OnnxType.Float), g.Scalar(2f)), OnnxType.Float16);
-        g.Output(doubled, "sample", OnnxType.Float16, "batch", 4, "h", "w");
+        var doubled = g.Mul(g.Cast(latent, OnnxType.Float), g.Scalar(2f));
+        var rgb = g.UpsampleNearest(g.Slice(doubled, [0], [3], [1]), 8);
+        g.Output(g.Cast(rgb, OnnxType.Float16), "sample", OnnxType.Float16, "batch", 3, "height", "width");
         var decoder = VaeDecoder.Open(_cache, Write(g, "fp16-decoder"));
 
         var image = decoder.Decode([0.5f, -1.25f, 3f, 0.1f], [1, 4, 1, 1]);
 
-        Assert.Equal([1f, -2.5f, 6f, 0.2f], image.Values, new Fp16Tolerance());
+        Assert.Equal([1, 3, 8, 8], image.Shape);
+        Assert.Equal(Enumerable.Repeat(1f, 64).Concat(Enumerable.Repeat(-2.5f, 64)).Concat(Enumerable.Repeat(6f, 64)), image.Values, new Fp16Tolerance());
+    }
+
+    [Fact]
+    public void Vae_decoder_that_does_not_upsample_eight_times_is_named_with_both_shapes()
+    {
+        var g = new GraphBuilder("flat_decoder");
+        var latent = g.Input("latent_sample", OnnxType.Float, "batch", 4, "h", "w");
+        g.Output(g.Slice(latent, [0], [3], [1]), "sample", OnnxType.Float, "batch", 3, "h", "w");
+        var path = Write(g, "flat-decoder");
+        var decoder = VaeDecoder.Open(_cache, path);
+
+        var error = Assert.Throws<ModelMismatchException>(() => decoder.Decode(new float[4 * 2 * 3], [1, 4, 2, 3]));
+
+        Assert.Equal(path, error.ModelPath);
+        Assert.Contains("did not decode [1, 4, 2, 3] latents to [1, 3, 16, 24] images (8× upsampling)", error.Message);
     }
 
     public void Dispose() => _cache.Dispose();
