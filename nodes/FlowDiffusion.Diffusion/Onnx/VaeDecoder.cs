@@ -3,8 +3,11 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace FlowDiffusion.Diffusion.Onnx;
 
-/// <summary>A diffusers ONNX VAE decoder: <c>latent_sample</c> [B, 4, h, w] → <c>sample</c> [B, 3, 8h, 8w] in about [-1, 1].</summary>
-public sealed class VaeDecoder
+/// <summary>
+/// A diffusers ONNX VAE decoder: <c>latent_sample</c> [B, 4, h, w] → <c>sample</c> [B, 3, 8h, 8w] in about [-1, 1].
+/// Thread-safe; the input buffer is pinned and reused while the shape stays the same.
+/// </summary>
+public sealed class VaeDecoder : IDisposable
 {
     private static readonly string[] InputNames = ["latent_sample"];
 
@@ -12,6 +15,8 @@ public sealed class VaeDecoder
     private readonly DeclaredTensor _latents;
     private readonly string[] _outputNames;
     private readonly TensorElementType _outputType;
+    private readonly Lock _gate = new();
+    private PinnedTensor? _input;
 
     private VaeDecoder(ModelSession model)
     {
@@ -71,7 +76,25 @@ public sealed class VaeDecoder
         var length = output[0] * output[1] * output[2] * output[3];
         if (destination.Length != length)
             throw new ArgumentException($"Decoding [{string.Join(", ", shape.ToArray())}] gives [{string.Join(", ", output)}]: {length} values, but the destination holds {destination.Length}.", nameof(destination));
-        using var input = Inputs.Pinned(_latents, latents, shape, ModelPath);
+        lock (_gate)
+        {
+            var input = Inputs.Reuse(ref _input, _latents, latents, shape, ModelPath);
+            Run(input, shape, output, destination, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _input?.Dispose();
+            _input = null;
+        }
+    }
+
+    private void Run(PinnedTensor input, ReadOnlySpan<int> shape, int[] output, float[] destination, CancellationToken cancellationToken)
+    {
         if (_outputType == TensorElementType.Float)
         {
             using var bound = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, destination.AsMemory(), output.Select(d => (long)d).ToArray());

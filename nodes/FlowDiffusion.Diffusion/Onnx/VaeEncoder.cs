@@ -6,9 +6,10 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A diffusers ONNX VAE encoder: <c>sample</c> [B, 3, H, W] in [-1, 1] → latents [B, 4, H/8, W/8]. Exports differ:
 /// older ones output <c>latent_sample</c> (4 channels), optimum outputs <c>latent_parameters</c> (8 channels: the
-/// mean, then the log-variance of the latent distribution).
+/// mean, then the log-variance of the latent distribution). Thread-safe; the input buffer is pinned and reused while
+/// the shape stays the same.
 /// </summary>
-public sealed class VaeEncoder
+public sealed class VaeEncoder : IDisposable
 {
     private const int LatentChannels = 4;
     private static readonly string[] InputNames = ["sample"];
@@ -16,6 +17,8 @@ public sealed class VaeEncoder
     private readonly ModelSession _model;
     private readonly DeclaredTensor _image;
     private readonly string[] _outputNames;
+    private readonly Lock _gate = new();
+    private PinnedTensor? _input;
 
     private VaeEncoder(ModelSession model)
     {
@@ -62,9 +65,10 @@ public sealed class VaeEncoder
     public FloatTensor Encode(ReadOnlySpan<float> image, ReadOnlySpan<int> shape, INoiseSource? noise = null, CancellationToken cancellationToken = default)
     {
         FloatTensor output;
-        using (var input = Inputs.Pinned(_image, image, shape, ModelPath))
-        using (var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken))
+        lock (_gate)
         {
+            var input = Inputs.Reuse(ref _input, _image, image, shape, ModelPath);
+            using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
             output = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
         }
         if (!OutputsDistribution)
@@ -102,5 +106,15 @@ public sealed class VaeEncoder
             }
         }
         return new FloatTensor(latents, [batch, LatentChannels, height, width]);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _input?.Dispose();
+            _input = null;
+        }
     }
 }

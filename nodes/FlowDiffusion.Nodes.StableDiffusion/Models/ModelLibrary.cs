@@ -66,7 +66,11 @@ internal sealed class ModelLibrary : IDisposable
 
     public void Dispose()
     {
-        foreach (var model in _models.Values.Where(m => m.IsValueCreated)) model.Value.UNet.Dispose();
+        foreach (var model in _models.Values.Where(m => m.IsValueCreated))
+        {
+            model.Value.UNet.Dispose();
+            model.Value.Vae.Dispose();
+        }
         Sessions.Dispose();
     }
 }
