@@ -9,6 +9,9 @@ internal static class RepositoryRoot
 
     public static string Workflows => System.IO.Path.Combine(Path, "workflows");
 
+    /// <summary>The test node pack (test.number, test.add, …) as its build deploys it: a plugin folder to copy into a watched one.</summary>
+    public static string TestNodesPlugin => System.IO.Path.Combine(Path, "artifacts", "test-plugins", "test-nodes");
+
     private static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -8,18 +8,38 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 /// <summary>
 /// The editor started as a real process from its build output on a free loopback port, with scratch data, output and
 /// workflows folders, and Debian's Chromium driven by Playwright. Nothing starts when /usr/bin/chromium is absent.
+/// The shared one (the browser collection's fixture) does not watch plugins; <see cref="WatchingPlugins"/> makes one that does.
 /// </summary>
 public sealed class EditorServer : IAsyncLifetime
 {
     public const string Chromium = "/usr/bin/chromium";
     private readonly TempFolder _scratch = new();
+    private readonly string _name;
+    private readonly IReadOnlyList<string>? _watchedPluginFolders;
     private Process? _process;
     private IPlaywright? _playwright;
+
+    /// <summary>The editor on the checkout's plugins, loaded once: plugin changes need a restart.</summary>
+    public EditorServer() : this("editor-server", null)
+    {
+    }
+
+    private EditorServer(string name, IReadOnlyList<string>? watchedPluginFolders)
+    {
+        _name = name;
+        _watchedPluginFolders = watchedPluginFolders;
+    }
 
     public static bool Available => File.Exists(Chromium);
 
     /// <summary>Where the editor process's console output goes (overwritten by each test run).</summary>
-    public static string LogFile => Path.Combine(AppContext.BaseDirectory, "editor-server.log");
+    public string LogFile => Path.Combine(AppContext.BaseDirectory, _name + ".log");
+
+    /// <summary>
+    /// An editor (not started: call <see cref="InitializeAsync"/>) loading plugins from <paramref name="pluginFolders"/>,
+    /// watching them and reloading 0.3 s after their files settle; its log is <paramref name="name"/>.log.
+    /// </summary>
+    public static EditorServer WatchingPlugins(string name, params string[] pluginFolders) => new(name, pluginFolders);
 
     public string Url { get; private set; } = "";
 
@@ -53,8 +73,18 @@ public sealed class EditorServer : IAsyncLifetime
         start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
         start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        // Builds elsewhere in the checkout rewrite plugins/ while the tests run; a reload mid-test is not what these test.
-        start.Environment["FLOWDIFFUSION_FlowDiffusion__WatchPlugins"] = "false";
+        if (_watchedPluginFolders is null)
+        {
+            // Builds elsewhere in the checkout rewrite plugins/ while the tests run; a reload mid-test is not what these test.
+            start.Environment["FLOWDIFFUSION_FlowDiffusion__WatchPlugins"] = "false";
+        }
+        else
+        {
+            start.Environment["FLOWDIFFUSION_FlowDiffusion__WatchPlugins"] = "true";
+            start.Environment["FLOWDIFFUSION_FlowDiffusion__PluginReloadDelaySeconds"] = "0.3";
+            for (var i = 0; i < _watchedPluginFolders.Count; i++)
+                start.Environment[$"FLOWDIFFUSION_FlowDiffusion__PluginFolders__{i}"] = _watchedPluginFolders[i];
+        }
         _process = Process.Start(start)!;
         // The server's own log, kept next to the test results for a failure that happens on its side.
         var log = TextWriter.Synchronized(new StreamWriter(LogFile) { AutoFlush = true });

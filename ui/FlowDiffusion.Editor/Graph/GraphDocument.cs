@@ -20,7 +20,7 @@ public sealed class GraphDocument
     }
 
     /// <summary>The node types the document is checked against.</summary>
-    public NodeCatalog Catalog { get; }
+    public NodeCatalog Catalog { get; private set; }
 
     /// <summary>The current workflow, with a position for every node.</summary>
     public Workflow Workflow { get; private set; }
@@ -53,6 +53,12 @@ public sealed class GraphDocument
 
     /// <summary>The YAML to save.</summary>
     public string ToYaml() => WorkflowYamlWriter.Write(Workflow);
+
+    /// <summary>
+    /// Checks the document against <paramref name="catalog"/> from now on (plugins were reloaded). The workflow is
+    /// unchanged, so this is not an edit: nothing to undo, and the document stays as dirty or clean as it was.
+    /// </summary>
+    public void UseCatalog(NodeCatalog catalog) => Catalog = catalog;
 
     /// <summary>Marks the current state as saved.</summary>
     public void MarkSaved() => _savedRevision = Revision;

@@ -20,6 +20,9 @@ public sealed class PortCompatibility
             _accepted[type] = string.Join(' ', types.Where(type.Accepts).Select(t => t.Name).Distinct(StringComparer.Ordinal));
     }
 
+    /// <summary>The node types read.</summary>
+    public NodeCatalog Catalog => _catalog;
+
     /// <summary>The names of the output types an input of <paramref name="type"/> accepts, space separated.</summary>
     public string AcceptedNames(PortType type) => _accepted.TryGetValue(type, out var names) ? names : type.Name;
 

@@ -1,6 +1,8 @@
 using FlowDiffusion.Editor.Graph;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Plugins;
+using FlowDiffusion.Engine.Schema;
 using FlowDiffusion.Engine.Validation;
 using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server.Runs;
@@ -11,32 +13,44 @@ namespace FlowDiffusion.Editor.Running;
 /// One browser tab's editor: the open document, selection, live validation, clipboard and the current run.
 /// Runs go through the HTTP API's queue and dispatcher in this process; their events (previews included) are read
 /// from the dispatcher's feed as engine objects, so previews arrive as images without a round trip through HTTP.
+/// When the engine reloads its plugins the session raises <see cref="Changed"/>; the open document follows the new
+/// node types in <see cref="CatchUpWithPlugins"/>, called on the circuit's thread like every other change to the session.
 /// </summary>
-public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunStore store, RunDispatcher dispatcher) : IDisposable
+public sealed class EditorSession : IDisposable
 {
     private readonly CancellationTokenSource _closed = new();
-    private int _validatedRevision = -1;
-    private GraphDocument? _validatedDocument;
+    private (GraphDocument Document, int Revision, NodeCatalog Catalog)? _validatedFor;
     private ValidationResult? _validation;
     private string? _clipboard;
 
-    /// <summary>Raised when something a view shows changed outside a UI event (run progress).</summary>
+    /// <summary>Opens an empty document on the engine's node types and follows its plugin reloads until disposed.</summary>
+    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunStore store, RunDispatcher dispatcher)
+    {
+        Engine = engine;
+        Files = files;
+        Store = store;
+        Dispatcher = dispatcher;
+        Document = GraphDocument.Empty(engine.Catalog);
+        Engine.PluginsReloaded += OnPluginsReloaded;
+    }
+
+    /// <summary>Raised when something a view shows changed outside a UI event (run progress, a plugin reload); raised on any thread.</summary>
     public event Action? Changed;
 
     /// <summary>The engine.</summary>
-    public FlowDiffusionEngine Engine { get; } = engine;
+    public FlowDiffusionEngine Engine { get; }
 
     /// <summary>The folders.</summary>
-    public EditorFiles Files { get; } = files;
+    public EditorFiles Files { get; }
 
     /// <summary>The run queue and history, shared with the HTTP API.</summary>
-    public IRunStore Store { get; } = store;
+    public IRunStore Store { get; }
 
     /// <summary>The dispatcher that executes queued runs.</summary>
-    public RunDispatcher Dispatcher { get; } = dispatcher;
+    public RunDispatcher Dispatcher { get; }
 
     /// <summary>The open document.</summary>
-    public GraphDocument Document { get; private set; } = GraphDocument.Empty(engine.Catalog);
+    public GraphDocument Document { get; private set; }
 
     /// <summary>The saved workflow name the document came from or was saved as, or null.</summary>
     public string? FileName { get; private set; }
@@ -44,16 +58,16 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files,
     /// <summary>Selected node ids.</summary>
     public HashSet<string> Selection { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Problems with the current document, found again after every edit.</summary>
+    /// <summary>Problems with the current document against its node types, found again after every edit and plugin reload.</summary>
     public ValidationResult Validation
     {
         get
         {
-            if (_validation is null || _validatedRevision != Document.Revision || !ReferenceEquals(_validatedDocument, Document))
+            var current = (Document, Document.Revision, Document.Catalog);
+            if (_validation is null || _validatedFor != current)
             {
-                _validation = WorkflowValidator.Validate(Document.Workflow, Engine.Catalog);
-                _validatedRevision = Document.Revision;
-                _validatedDocument = Document;
+                _validation = WorkflowValidator.Validate(Document.Workflow, Document.Catalog);
+                _validatedFor = current;
             }
             return _validation;
         }
@@ -69,6 +83,22 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files,
     public void New()
     {
         Open(GraphDocument.Empty(Engine.Catalog), null);
+    }
+
+    /// <summary>
+    /// Switches the open document to the engine's node types when plugins were reloaded since it last looked: not an
+    /// edit (no undo step, not dirty), and <see cref="Notice"/> says which node types came and went. Call on the
+    /// circuit's thread, as for any other change to the session (the page does on every refresh); true when node types changed.
+    /// </summary>
+    public bool CatchUpWithPlugins()
+    {
+        var catalog = Engine.Catalog;
+        if (ReferenceEquals(Document.Catalog, catalog)) return false;
+        var change = CatalogChange.Between(Document.Catalog, catalog);
+        Document.UseCatalog(catalog);
+        if (change.IsEmpty) return false;
+        Notice = change.Summary;
+        return true;
     }
 
     /// <summary>Opens saved workflow <paramref name="name"/>; returns the read problems (empty when it opened).</summary>
@@ -140,13 +170,14 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files,
     public async Task<bool> StartRunAsync(CancellationToken cancellationToken = default)
     {
         if (Run is { Finished: false }) return false;
+        CatchUpWithPlugins();
         if (Validation.Plan is null)
         {
             Notice = $"Cannot run: {Validation.Errors.Count()} problem(s) — see the list.";
             return false;
         }
         Document.RerollSeeds(Random.Shared);
-        var queued = LivePreviews.Requested(Document.Workflow, Engine.Catalog);
+        var queued = LivePreviews.Requested(Document.Workflow, Document.Catalog);
         RunRecord record;
         try
         {
@@ -173,7 +204,14 @@ public sealed class EditorSession(FlowDiffusionEngine engine, EditorFiles files,
     }
 
     /// <inheritdoc />
-    public void Dispose() => _closed.Cancel();
+    public void Dispose()
+    {
+        Engine.PluginsReloaded -= OnPluginsReloaded;
+        _closed.Cancel();
+    }
+
+    // On the watcher's thread: only say so; the document switches in CatchUpWithPlugins, on the circuit's thread.
+    private void OnPluginsReloaded(object? sender, PluginSet plugins) => Changed?.Invoke();
 
     private void Open(GraphDocument document, string? name)
     {
