@@ -325,15 +325,16 @@ public static class WorkflowYamlReader
         {
             if (value is not YamlMappingNode map)
             {
-                Error("'editor' must be a mapping (positions, viewport, randomize)", null, value);
+                Error("'editor' must be a mapping (positions, viewport, randomize, increment, decrement)", null, value);
                 return null;
             }
             var positions = new List<KeyValuePair<string, NodePosition>>();
             (double, double, double)? viewport = null;
-            List<string>? randomize = null;
+            var seeds = new List<KeyValuePair<string, SeedControl>>();
             foreach (var (keyNode, body) in map.Children)
             {
-                switch (Key(keyNode))
+                var key = Key(keyNode);
+                switch (key)
                 {
                     case "positions" when body is YamlMappingNode entries:
                         foreach (var (idNode, xy) in entries.Children)
@@ -350,19 +351,44 @@ public static class WorkflowYamlReader
                         else
                             Error("editor viewport must be [x, y, zoom]", null, body);
                         break;
-                    case "randomize":
-                        if (Literal(body) is List<object?> names && names.All(n => n is string))
-                            randomize = names.Cast<string>().ToList();
-                        else
-                            Error("editor randomize must be a list of seed names ([seed, node.seed])", null, body);
-                        break;
                     default:
-                        Error($"unknown editor key '{Key(keyNode)}'; the editor section has 'positions', 'viewport' and 'randomize'", null, keyNode);
+                        if (EditorLayout.SeedControlKeys.FirstOrDefault(k => k.Key == key) is { Key: not null } mode)
+                            ReadSeedControls(key, mode.Value, body, seeds);
+                        else
+                            Error($"unknown editor key '{key}'; the editor section has 'positions', 'viewport', 'randomize', 'increment' and 'decrement'", null, keyNode);
                         break;
                 }
             }
-            return new EditorLayout(positions, viewport, randomize);
+            return new EditorLayout(positions, viewport, seeds.Count > 0 ? seeds : null);
         }
+
+        // One mode's list of seeds (workflow input names and node.parameter names); a seed has one mode.
+        private void ReadSeedControls(string key, SeedControl mode, YamlNode body, List<KeyValuePair<string, SeedControl>> seeds)
+        {
+            if (body is not YamlSequenceNode list)
+            {
+                Error($"editor {key} must be a list of seed names, e.g. '{key}: [seed, noise.seed]'", null, body);
+                return;
+            }
+            foreach (var entry in list.Children)
+            {
+                if (entry is not YamlScalarNode { Value: { Length: > 0 } seed } || Literal(entry) is not string)
+                {
+                    Error($"editor {key} lists seed names (a workflow input, or node.parameter); this entry is not one", null, entry);
+                    continue;
+                }
+                if (seeds.FirstOrDefault(s => s.Key == seed) is { Key: not null } earlier)
+                {
+                    Error(earlier.Value == mode
+                        ? $"seed '{seed}' is listed twice under editor {key}; list it once"
+                        : $"seed '{seed}' is listed under both editor {KeyOf(earlier.Value)} and {key}; a seed has one mode, keep it in one list", null, entry);
+                    continue;
+                }
+                seeds.Add(new(seed, mode));
+            }
+        }
+
+        private static string KeyOf(SeedControl mode) => EditorLayout.SeedControlKeys.First(k => k.Value == mode).Key;
 
         private object? Literal(YamlNode node) => node switch
         {

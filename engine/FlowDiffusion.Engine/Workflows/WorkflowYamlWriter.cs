@@ -142,10 +142,12 @@ public static class WorkflowYamlWriter
             Key(emitter, "viewport");
             Value(emitter, new List<object?> { v.X, v.Y, v.Zoom });
         }
-        if (editor.Randomize is { Count: > 0 } randomize)
+        foreach (var (key, mode) in EditorLayout.SeedControlKeys)
         {
-            Key(emitter, "randomize");
-            Value(emitter, randomize.Cast<object?>().ToList());
+            var seeds = (editor.SeedControls ?? []).Where(s => s.Value == mode).Select(s => (object?)s.Key).ToList();
+            if (seeds.Count == 0) continue;
+            Key(emitter, key);
+            Value(emitter, seeds);
         }
         Key(emitter, "positions");
         emitter.Emit(new MappingStart());

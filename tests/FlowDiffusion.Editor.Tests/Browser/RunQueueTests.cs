@@ -83,6 +83,37 @@ public sealed class RunQueueTests(EditorServer server)
     }
 
     [SkippableFact]
+    public async Task An_incremented_seed_runs_with_the_value_shown_then_shows_the_next_one_and_runs_are_no_undo_steps()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await SmallTxt2ImgAsync(steps: 2);
+        await SetInputAsync(page, "seed", "100");
+        await page.SelectOptionAsync("[data-input=seed] select.fd-seed-mode", "increment");
+
+        var used = new List<long>();
+        var shown = new List<long>();
+        string? last = null;
+        for (var i = 0; i < 2; i++)
+        {
+            await page.ClickAsync("#run");
+            await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run !== last && s.dataset.outcome === 'done'; }",
+                last ?? "", new PageWaitForFunctionOptions { Timeout = 120_000 });
+            last = await page.GetAttributeAsync(".fd-run-status", "data-run");
+            var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
+            used.Add(inputs.GetProperty("seed").GetInt64());
+            shown.Add(long.Parse(await page.InputValueAsync("[data-input=seed] input[type=number]")));
+        }
+
+        Assert.Equal([100L, 101L], used);
+        Assert.Equal([101L, 102L], shown);
+        Assert.StartsWith("Increment: each run uses the seed shown", await page.GetAttributeAsync("[data-input=seed] select.fd-seed-mode", "title"));
+        // The last edit was choosing increment: one undo takes that back and leaves the seed the runs reached.
+        await page.ClickAsync("#undo");
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-input=seed] select.fd-seed-mode').value === 'fixed'");
+        Assert.Equal("102", await page.InputValueAsync("[data-input=seed] input[type=number]"));
+    }
+
+    [SkippableFact]
     public async Task Ctrl_enter_in_a_field_runs_with_what_is_typed_there()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");

@@ -1,5 +1,6 @@
 using FlowDiffusion.Editor.Graph;
 using FlowDiffusion.Editor.Tests.Browser;
+using FlowDiffusion.Engine.Workflows;
 
 namespace FlowDiffusion.Editor.Tests.Graph;
 
@@ -12,7 +13,7 @@ public sealed class RandomizedSeedCliTests
         Skip.If(Cli.Assembly is null, "The CLI is not built (build the solution).");
         using var folder = new TempFolder();
         var document = new GraphDocument(SdCatalog.Engine.Catalog, WorkflowRoundTripTests.Read(File.ReadAllText(Path.Combine(RepositoryRoot.Workflows, "txt2img.yaml"))));
-        document.SetRandomized("seed", true);
+        document.SetSeedControl("seed", SeedControl.Randomize);
         var seed = document.RerollSeeds(new Random(11))["seed"];
         var file = Path.Combine(folder.Path, "randomized.yaml");
         File.WriteAllText(file, document.ToYaml());

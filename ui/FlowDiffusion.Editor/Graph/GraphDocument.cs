@@ -16,7 +16,7 @@ public sealed class GraphDocument
     public GraphDocument(NodeCatalog catalog, Workflow workflow)
     {
         Catalog = catalog;
-        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport, workflow.Editor?.Randomize) };
+        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport, workflow.Editor?.SeedControls) };
     }
 
     /// <summary>The node types the document is checked against.</summary>
@@ -104,7 +104,7 @@ public sealed class GraphDocument
             Editor = Workflow.Editor! with
             {
                 Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList(),
-                Randomize = Workflow.Editor.Randomize?.Where(s => !gone.Contains(s.Split('.')[0])).ToList(),
+                SeedControls = Workflow.Editor.SeedControls?.Where(s => NodeOf(s.Key) is not { } node || !gone.Contains(node)).ToList(),
             },
         });
     }
@@ -186,51 +186,39 @@ public sealed class GraphDocument
     }
 
     /// <summary>
-    /// Whether <paramref name="seed"/> (a workflow input name, or <c>node.parameter</c>) gets a new random value before
-    /// each editor run (ComfyUI's "control after generate: randomize"); otherwise it stays fixed.
+    /// What the editor does to <paramref name="seed"/> (a workflow input name, or <c>node.parameter</c>) around each run
+    /// (ComfyUI's "control after generate"); <see cref="SeedControl.Fixed"/> unless set.
     /// </summary>
-    public bool IsRandomized(string seed) => Workflow.Editor!.Randomize?.Contains(seed) == true;
+    public SeedControl SeedControlOf(string seed) => Workflow.Editor!.SeedControlOf(seed);
 
-    /// <summary>Sets a seed fixed or randomized; saved under <c>editor: randomize</c>, which only the editor reads.</summary>
-    public void SetRandomized(string seed, bool randomize)
+    /// <summary>Sets a seed's control, as an edit; saved in the editor section, which only the editor reads.</summary>
+    public void SetSeedControl(string seed, SeedControl control)
     {
-        if (IsRandomized(seed) == randomize) return;
-        var names = (Workflow.Editor!.Randomize ?? []).Where(s => s != seed).ToList();
-        if (randomize) names.Add(seed);
-        Commit(Workflow with { Editor = Workflow.Editor with { Randomize = names } });
+        if (SeedControlOf(seed) == control) return;
+        var controls = (Workflow.Editor!.SeedControls ?? []).Where(s => s.Key != seed).ToList();
+        if (control != SeedControl.Fixed) controls.Add(new(seed, control));
+        Commit(Workflow with { Editor = Workflow.Editor with { SeedControls = controls } });
     }
 
     /// <summary>
-    /// Gives every randomized seed a new value within its range, as one edit, and returns the values by seed name
-    /// (empty, and no edit, when every seed is fixed). A seed whose parameter is bound to a workflow input is skipped:
-    /// the input is the seed to randomize.
+    /// Before a run: gives every <see cref="SeedControl.Randomize"/> seed a new value within its range, and returns the
+    /// values by seed name. See <see cref="StepSeeds"/> for how such a change is kept.
     /// </summary>
-    public IReadOnlyDictionary<string, long> RerollSeeds(Random random)
+    public IReadOnlyDictionary<string, long> RerollSeeds(Random random) =>
+        MoveSeeds(SeedControl.Randomize, slot => slot.Range.Roll(random));
+
+    /// <summary>
+    /// After a run is queued: moves every <see cref="SeedControl.Increment"/> seed up one and every
+    /// <see cref="SeedControl.Decrement"/> seed down one, wrapping around its range, and returns the new values by seed
+    /// name. Not an edit: nothing to undo, and undo and redo keep the new values (every kept state that had the old
+    /// value gets the new one), but the document is changed, since saving now writes other seeds.
+    /// A seed whose parameter is bound to a workflow input is skipped: the input is the seed to control.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> StepSeeds()
     {
-        var rolled = new Dictionary<string, long>(StringComparer.Ordinal);
-        var next = Workflow;
-        foreach (var seed in Workflow.Editor!.Randomize ?? [])
-        {
-            var dot = seed.IndexOf('.', StringComparison.Ordinal);
-            if (dot < 0 && next.Input(seed) is { } input)
-            {
-                rolled[seed] = SeedRoll.Next(random, input.Min, input.Max);
-                next = next with { Inputs = next.Inputs.Select(i => i.Name == seed ? i with { Default = rolled[seed] } : i).ToList() };
-            }
-            else if (dot > 0 && next.Node(seed[..dot]) is { } node && Catalog.Find(node.Type)?.Parameter(seed[(dot + 1)..]) is { } parameter
-                     && node.Parameter(parameter.Name)?.Value is not InputReference)
-            {
-                rolled[seed] = SeedRoll.Next(random, parameter.HasMin ? parameter.Min : null, parameter.HasMax ? parameter.Max : null);
-                var value = new NodeParameter(parameter.Name, new LiteralValue(rolled[seed]));
-                next = next with
-                {
-                    Nodes = next.Nodes.Select(n => n.Id != node.Id ? n
-                        : n with { Parameters = [.. n.Parameters.Where(p => p.Name != parameter.Name), value], Location = null }).ToList(),
-                };
-            }
-        }
-        if (rolled.Count > 0) Commit(next);
-        return rolled;
+        var stepped = new Dictionary<string, long>(MoveSeeds(SeedControl.Increment, slot => slot.Range.Step(slot.Value, up: true)), StringComparer.Ordinal);
+        foreach (var (seed, value) in MoveSeeds(SeedControl.Decrement, slot => slot.Range.Step(slot.Value, up: false))) stepped[seed] = value;
+        return stepped;
     }
 
     /// <summary>Sets the workflow's name.</summary>
@@ -246,10 +234,14 @@ public sealed class GraphDocument
         var chosen = nodeIds.ToHashSet(StringComparer.Ordinal);
         var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id)).Select(n => n with { Location = null }).ToList();
         var positions = Workflow.Editor!.Positions.Where(p => chosen.Contains(p.Key)).ToList();
-        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions)));
+        var seeds = (Workflow.Editor.SeedControls ?? []).Where(s => NodeOf(s.Key) is { } node && chosen.Contains(node)).ToList();
+        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions, null, seeds)));
     }
 
-    /// <summary>Adds the nodes of a copied fragment, renamed where their ids are taken and shifted by (dx, dy); returns the new ids.</summary>
+    /// <summary>
+    /// Adds the nodes of a copied fragment, renamed where their ids are taken and shifted by (dx, dy), their seeds keeping
+    /// their controls; returns the new ids.
+    /// </summary>
     public IReadOnlyList<string> Paste(string yaml, double dx, double dy)
     {
         var read = WorkflowYamlReader.Read(yaml);
@@ -270,10 +262,17 @@ public sealed class GraphDocument
                 .Where(e => taken.Contains(e.SourceNode)).ToList(),
             n.Parameters.Select(p => p with { Location = null }).ToList(), null, n.Title)).ToList();
         var positions = fragment.Nodes.Select(n => new KeyValuePair<string, NodePosition>(renamed[n.Id], new NodePosition(placed[n.Id].X + dx, placed[n.Id].Y + dy)));
+        var seeds = (fragment.Editor?.SeedControls ?? [])
+            .Where(s => NodeOf(s.Key) is { } node && renamed.ContainsKey(node))
+            .Select(s => new KeyValuePair<string, SeedControl>(renamed[NodeOf(s.Key)!] + s.Key[s.Key.IndexOf('.', StringComparison.Ordinal)..], s.Value));
         Commit(Workflow with
         {
             Nodes = [.. Workflow.Nodes, .. nodes],
-            Editor = Workflow.Editor! with { Positions = [.. Workflow.Editor!.Positions, .. positions] },
+            Editor = Workflow.Editor! with
+            {
+                Positions = [.. Workflow.Editor!.Positions, .. positions],
+                SeedControls = [.. Workflow.Editor.SeedControls ?? [], .. seeds],
+            },
         });
         return nodes.Select(n => n.Id).ToList();
     }
@@ -287,6 +286,31 @@ public sealed class GraphDocument
         Workflow = next;
         Revision++;
     }
+
+    // Sets the seeds under `control` to `next` of each, as a change that is no undo step; the new values by seed name.
+    private Dictionary<string, long> MoveSeeds(SeedControl control, Func<SeedSlot, long> next)
+    {
+        var moved = new Dictionary<string, long>(StringComparer.Ordinal);
+        var workflow = Workflow;
+        var changes = new List<(SeedSlot Before, long After)>();
+        foreach (var (seed, _) in (Workflow.Editor!.SeedControls ?? []).Where(s => s.Value == control))
+        {
+            if (SeedSlot.Find(workflow, Catalog, seed) is not { } slot) continue;
+            moved[seed] = next(slot);
+            if (slot.Value == moved[seed]) continue;
+            workflow = slot.Set(workflow, moved[seed]);
+            changes.Add((slot, moved[seed]));
+        }
+        if (changes.Count == 0) return moved;
+        _history.Rewrite(state => changes.Aggregate(state, (kept, change) =>
+            SeedSlot.Find(kept, Catalog, change.Before.Name) is { } slot && slot.Value == change.Before.Value ? slot.Set(kept, change.After) : kept));
+        Workflow = workflow;
+        Revision++;
+        return moved;
+    }
+
+    // The node id of a `node.parameter` seed name; null for a workflow input's name.
+    private static string? NodeOf(string seed) => seed.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot ? seed[..dot] : null;
 
     private Workflow Replace(string nodeId, Func<WorkflowNode, WorkflowNode> change) =>
         Workflow with { Nodes = Workflow.Nodes.Select(n => n.Id == nodeId ? change(n) with { Location = null } : n).ToList() };

@@ -20,6 +20,18 @@ public sealed class UndoHistory<T>(int capacity = 200)
         _redo.Clear();
     }
 
+    /// <summary>
+    /// Applies <paramref name="change"/> to every state kept for undo and redo: a change that is not an edit of its own
+    /// (a seed moved by a run) is carried into history, so undo and redo neither undo it nor bring back what it replaced.
+    /// </summary>
+    public void Rewrite(Func<T, T> change)
+    {
+        for (var node = _undo.First; node is not null; node = node.Next) node.Value = change(node.Value);
+        var redo = _redo.Select(change).Reverse().ToList();
+        _redo.Clear();
+        foreach (var state in redo) _redo.Push(state);
+    }
+
     /// <summary>The state to go back to from <paramref name="current"/>.</summary>
     public T Undo(T current)
     {

@@ -164,7 +164,8 @@ public sealed class EditorSession : IDisposable
 
     /// <summary>
     /// Re-rolls the randomized seeds, then queues the document in the server's run queue, the same queue as
-    /// <c>POST /api/runs</c> (so the run is in <c>GET /api/runs</c>), asking samplers for live previews; false (with
+    /// <c>POST /api/runs</c> (so the run is in <c>GET /api/runs</c>), asking samplers for live previews, then steps the
+    /// incremented and decremented seeds for the next run (ComfyUI's "control after generate"); false (with
     /// <see cref="Notice"/>) when it does not validate or a run of this tab is still going.
     /// </summary>
     public async Task<bool> StartRunAsync(CancellationToken cancellationToken = default)
@@ -190,6 +191,7 @@ public sealed class EditorSession : IDisposable
             return false;
         }
         Dispatcher.Notify();
+        Document.StepSeeds();
         var view = new RunView(record.Id, queued.Nodes.Select(n => n.Id));
         Run = view;
         Notice = null;
