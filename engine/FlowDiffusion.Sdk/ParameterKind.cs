@@ -6,7 +6,7 @@ public enum ParameterKind
     /// <summary>The plain widget for the type (number box, text box, check box, drop-down for choices).</summary>
     Default,
 
-    /// <summary>A random seed: a number with fixed / randomize controls.</summary>
+    /// <summary>A random seed: a number with fixed / increment / decrement / randomize controls in the editor.</summary>
     Seed,
 
     /// <summary>A model folder, picked from the configured models folder.</summary>
