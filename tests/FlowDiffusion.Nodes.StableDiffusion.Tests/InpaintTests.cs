@@ -35,4 +35,24 @@ public sealed class InpaintTests
         var outside = Blocks.MaxDifference(image, Blocks.Averaged(input), Blocks.AwayFromEdge(mask, 0));
         Assert.True(outside < 0.02, $"outside the mask the image moved by {outside}");
     }
+
+    [Fact]
+    public async Task Inpainting_unet_gets_the_mask_as_diffusers_feeds_it_binarised_and_sampled_at_each_blocks_top_left_pixel()
+    {
+        // White only at the top-left pixel of every 8×8 block: diffusers' nearest resize makes every latent pixel 1, so
+        // the analytic 9-channel UNet paints the prompt's colour everywhere; an 8×8 average (1/64) or a sample from the
+        // block's centre (0) would keep the input image.
+        using var scratch = new TempFolder();
+        var dots = Path.Combine(scratch.Path, "dots.png");
+        GrayPng.Write(dots, 128, 128, (x, y) => x % 8 == 0 && y % 8 == 0 ? (byte)255 : (byte)0);
+        var inputs = Inputs.Of("analytic-sd-inpaint", "orange cyan", scheduler: "euler", size: 128)
+            .With("image", "workflows/assets/landscape.png")
+            .With("mask", dots);
+
+        var run = (await SdEngine.Shared.RunFileAsync("inpaint.yaml", inputs)).AssertCompleted();
+
+        Colour.Near(new Colour(0.5, 0.75, 0.5), Colour.MeanOf(run.Image()), context: "whole image");
+        // Keeping the input image would fail: its colour is far from the prompt's.
+        Assert.True(Colour.MeanOf(run.Image("image", "image")).Distance(new Colour(0.5, 0.75, 0.5)) > 0.1);
+    }
 }

@@ -114,8 +114,11 @@ public sealed class SampleNode : INode
             scheduler.AddNoise(init, noise.Values, timesteps[start], x);
         }
 
-        var mask = Mask is null ? null : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
-        var extra = guider.InChannels == 9 ? InpaintChannels(mask, shape) : null;
+        var inpaintingUNet = guider.InChannels == 9;
+        var mask = Mask is null ? null
+            : inpaintingUNet ? MaskResize.ToInpaintChannel(Mask, shape.Batch, shape.Height, shape.Width)
+            : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+        var extra = inpaintingUNet ? InpaintChannels(mask, shape) : null;
         if (guider.InChannels != 9 && guider.InChannels != shape.Channels)
             throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
         var modelShape = shape with { Channels = guider.InChannels };

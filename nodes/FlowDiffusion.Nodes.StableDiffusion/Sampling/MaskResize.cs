@@ -3,15 +3,17 @@ using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
-/// <summary>Brings a pixel mask to latent resolution by area averaging (each latent pixel covers a block of image pixels).</summary>
+/// <summary>
+/// Brings a pixel mask to latent resolution. For the latent blend of 4-channel UNets by area averaging (each latent pixel
+/// covers an 8×8 block; the mask's edge stays soft, as ComfyUI's resized noise masks are); for the mask channel of
+/// 9-channel inpainting UNets as diffusers feeds it, which those models were trained on: binarised at 0.5, then
+/// nearest-neighbour (the top-left pixel of each block, as torch's <c>interpolate</c> picks).
+/// </summary>
 internal static class MaskResize
 {
     public static float[] ToLatent(Mask mask, int batch, int height, int width)
     {
-        if (mask.Width != width * 8 || mask.Height != height * 8)
-            throw new ArgumentException($"{MaskSources.Describe(mask)} is {mask.Width}×{mask.Height} but the image is {width * 8}×{height * 8}; they must match: give mask.load the image's width and height");
-        if (mask.Batch != 1 && mask.Batch != batch)
-            throw new ArgumentException($"{MaskSources.Describe(mask)} has batch {mask.Batch} but the latents have batch {batch}");
+        Check(mask, batch, height, width);
         var result = new float[batch * height * width];
         var values = mask.Values;
         for (var b = 0; b < batch; b++)
@@ -28,5 +30,28 @@ internal static class MaskResize
             }
         }
         return result;
+    }
+
+    public static float[] ToInpaintChannel(Mask mask, int batch, int height, int width)
+    {
+        Check(mask, batch, height, width);
+        var result = new float[batch * height * width];
+        var values = mask.Values;
+        for (var b = 0; b < batch; b++)
+        {
+            var source = mask.Batch == 1 ? 0 : b;
+            for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                result[(b * height + y) * width + x] = values[(source * mask.Height + y * 8) * mask.Width + x * 8] >= 0.5f ? 1f : 0f;
+        }
+        return result;
+    }
+
+    private static void Check(Mask mask, int batch, int height, int width)
+    {
+        if (mask.Width != width * 8 || mask.Height != height * 8)
+            throw new ArgumentException($"{MaskSources.Describe(mask)} is {mask.Width}×{mask.Height} but the image is {width * 8}×{height * 8}; they must match: give mask.load the image's width and height");
+        if (mask.Batch != 1 && mask.Batch != batch)
+            throw new ArgumentException($"{MaskSources.Describe(mask)} has batch {mask.Batch} but the latents have batch {batch}");
     }
 }
