@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
@@ -35,7 +33,7 @@ public sealed class ImageSaveNode : INode
         if (Prefix.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || Prefix.Contains(".."))
             throw new ArgumentException($"prefix '{Prefix}' is not a plain file name");
         var images = Images!;
-        var inputs = JsonSerializer.Serialize(context.Workflow.Inputs.ToDictionary(p => p.Key, p => p.Value));
+        var inputs = InputsJson.Write(context.Workflow.Inputs);
         var text = new Dictionary<string, string> { [WorkflowKeyword] = context.Workflow.Yaml, [InputsKeyword] = inputs };
         var files = new string[images.Batch];
         for (var i = 0; i < images.Batch; i++)
