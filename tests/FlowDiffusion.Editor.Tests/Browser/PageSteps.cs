@@ -79,4 +79,14 @@ internal static class PageSteps
               return module.pngText(bytes, k);
             }
             """, new[] { selector, keyword });
+
+    /// <summary>The text chunk <paramref name="keyword"/> of the PNG at <paramref name="url"/> (an API output URL), read with the editor's own script.</summary>
+    public static Task<string?> PngTextAtAsync(IPage page, string url, string keyword) =>
+        page.EvaluateAsync<string?>("""
+            async ([u, k]) => {
+              const bytes = new Uint8Array(await (await fetch(u)).arrayBuffer());
+              const module = await import('./js/canvas.js');
+              return module.pngText(bytes, k);
+            }
+            """, new[] { url, keyword });
 }

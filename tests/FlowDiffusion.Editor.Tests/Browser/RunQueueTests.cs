@@ -114,6 +114,57 @@ public sealed class RunQueueTests(EditorServer server)
     }
 
     [SkippableFact]
+    public async Task Pressing_run_twice_queues_a_second_run_behind_the_first_and_both_complete_with_incremented_seeds()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        // Twenty steps and seeds of their own: no other test runs these, so neither sampler is served from the cache.
+        var page = await SmallTxt2ImgAsync(steps: 20);
+        await SetInputAsync(page, "seed", "500");
+        await page.SelectOptionAsync("[data-input=seed] select.fd-seed-mode", "increment");
+        var before = (await GetJsonAsync($"{server.Url}/api/runs?limit=200")).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToHashSet();
+
+        await page.ClickAsync("#run");
+        // Forced: the button used to be disabled while the first run went, so a second press must not wait for it.
+        await page.ClickAsync("#run", new PageClickOptions { Force = true });
+        var runs = await NewRunsAsync(before, count: 2);
+        var last = runs.MaxBy(r => r.GetProperty("submitted").GetDateTimeOffset()).GetProperty("id").GetString();
+        await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run === last && s.dataset.outcome === 'done'; }",
+            last, new PageWaitForFunctionOptions { Timeout = 120_000 });
+
+        var seeds = new List<long>();
+        foreach (var run in runs.OrderBy(r => r.GetProperty("submitted").GetDateTimeOffset()))
+        {
+            Assert.Equal("completed", run.GetProperty("status").GetString());
+            var output = Assert.Single(run.GetProperty("outputs").EnumerateArray()).GetProperty("url").GetString();
+            var inputs = JsonDocument.Parse((await PngTextAtAsync(page, server.Url + output, "flowdiffusion.inputs"))!).RootElement;
+            seeds.Add(inputs.GetProperty("seed").GetInt64());
+        }
+        Assert.Equal([500L, 501L], seeds);
+        Assert.Equal("502", await page.InputValueAsync("[data-input=seed] input[type=number]"));
+        Assert.Equal(0, await page.Locator(".fd-run-queue").CountAsync());
+        Assert.Single(await page.Locator("img.fd-output").AllAsync());
+    }
+
+    [SkippableFact]
+    public async Task A_run_count_of_three_queues_three_runs_with_one_press()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await SmallTxt2ImgAsync(steps: 4);
+        await SetInputAsync(page, "seed", "700");
+        await page.SelectOptionAsync("[data-input=seed] select.fd-seed-mode", "increment");
+        var before = (await GetJsonAsync($"{server.Url}/api/runs?limit=200")).GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToHashSet();
+
+        await page.FillAsync("#run-count", "3");
+        await page.Locator("#run-count").DispatchEventAsync("change");
+        await page.ClickAsync("#run");
+        var runs = await NewRunsAsync(before, count: 3);
+
+        Assert.Equal(3, runs.Count);
+        Assert.All(runs, r => Assert.Equal("completed", r.GetProperty("status").GetString()));
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-input=seed] input[type=number]').value === '703'");
+    }
+
+    [SkippableFact]
     public async Task Ctrl_enter_in_a_field_runs_with_what_is_typed_there()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
@@ -127,6 +178,20 @@ public sealed class RunQueueTests(EditorServer server)
 
         var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
         Assert.Equal("a green field", inputs.GetProperty("prompt").GetString());
+    }
+
+    // The runs GET /api/runs lists that are not in before, once there are count of them and all have ended.
+    private async Task<List<JsonElement>> NewRunsAsync(IReadOnlySet<string?> before, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (true)
+        {
+            var runs = (await GetJsonAsync($"{server.Url}/api/runs?limit=200")).GetProperty("runs").EnumerateArray()
+                .Where(r => !before.Contains(r.GetProperty("id").GetString())).ToList();
+            if (runs.Count >= count && runs.All(r => r.GetProperty("status").GetString() is not ("queued" or "running"))) return runs;
+            Assert.True(DateTime.UtcNow < deadline, $"{runs.Count} new run(s) in GET /api/runs, {count} expected, all ended");
+            await Task.Delay(100);
+        }
     }
 
     // txt2img on analytic-sd, blue prompt, no guidance, a small image.

@@ -15,10 +15,18 @@ namespace FlowDiffusion.Editor.Running;
 /// from the dispatcher's feed as engine objects, so previews arrive as images without a round trip through HTTP.
 /// When the engine reloads its plugins the session raises <see cref="Changed"/>; the open document follows the new
 /// node types in <see cref="CatchUpWithPlugins"/>, called on the circuit's thread like every other change to the session.
+/// Run while a run of this tab is going queues another behind it (ComfyUI's Queue): the tab shows one run at a time,
+/// the executing one, and moves on to the next of <see cref="QueuedRuns"/> when it ends.
 /// </summary>
 public sealed class EditorSession : IDisposable
 {
     private readonly CancellationTokenSource _closed = new();
+    // One start at a time: a second press waits for the first's seed step, so each run gets the next seed.
+    private readonly SemaphoreSlim _starting = new(1, 1);
+    // Guards Run, _queued and _following against the follower, which may run on another thread.
+    private readonly Lock _gate = new();
+    private readonly List<RunView> _queued = [];
+    private bool _following;
     private (GraphDocument Document, int Revision, NodeCatalog Catalog)? _validatedFor;
     private ValidationResult? _validation;
     private string? _clipboard;
@@ -73,8 +81,17 @@ public sealed class EditorSession : IDisposable
         }
     }
 
-    /// <summary>The current or last run.</summary>
+    /// <summary>The run shown: the one executing or next to, or the last one when none is left.</summary>
     public RunView? Run { get; private set; }
+
+    /// <summary>This tab's runs queued behind <see cref="Run"/>, in the order they will be shown.</summary>
+    public IReadOnlyList<RunView> QueuedRuns
+    {
+        get
+        {
+            lock (_gate) return [.. _queued];
+        }
+    }
 
     /// <summary>A message for the status bar (save results, refused links).</summary>
     public string? Notice { get; set; }
@@ -165,12 +182,72 @@ public sealed class EditorSession : IDisposable
     /// <summary>
     /// Re-rolls the randomized seeds, then queues the document in the server's run queue, the same queue as
     /// <c>POST /api/runs</c> (so the run is in <c>GET /api/runs</c>), asking samplers for live previews, then steps the
-    /// incremented and decremented seeds for the next run (ComfyUI's "control after generate"); false (with
-    /// <see cref="Notice"/>) when it does not validate or a run of this tab is still going.
+    /// incremented and decremented seeds for the next run (ComfyUI's "control after generate"). While a run of this tab
+    /// is going the new one joins <see cref="QueuedRuns"/>; false (with <see cref="Notice"/>) when it does not validate
+    /// or the queue refused it.
     /// </summary>
     public async Task<bool> StartRunAsync(CancellationToken cancellationToken = default)
     {
-        if (Run is { Finished: false }) return false;
+        await _starting.WaitAsync(cancellationToken);
+        try
+        {
+            return await QueueRunAsync(cancellationToken);
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="count"/> runs one after another, each as <see cref="StartRunAsync"/> does (so each gets
+    /// its own seeds); stops at the first that cannot be queued and returns how many were.
+    /// </summary>
+    public async Task<int> StartRunsAsync(int count, CancellationToken cancellationToken = default)
+    {
+        var queued = 0;
+        while (queued < count && await StartRunAsync(cancellationToken)) queued++;
+        return queued;
+    }
+
+    /// <summary>Cancels the run shown, queued or executing; the next of <see cref="QueuedRuns"/> is shown when it ends.</summary>
+    public async Task CancelRunAsync()
+    {
+        if (Run is { Finished: false } run) await Dispatcher.CancelAsync(run.RunId, CancellationToken.None);
+    }
+
+    /// <summary>Cancels one of <see cref="QueuedRuns"/> (by run id), or all of them when <paramref name="runId"/> is null.</summary>
+    public async Task CancelQueuedAsync(string? runId = null)
+    {
+        List<RunView> cancelled;
+        lock (_gate)
+        {
+            cancelled = _queued.Where(v => runId is null || v.RunId == runId).ToList();
+            _queued.RemoveAll(cancelled.Contains);
+        }
+        foreach (var view in cancelled) await Dispatcher.CancelAsync(view.RunId, CancellationToken.None);
+        Changed?.Invoke();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Engine.PluginsReloaded -= OnPluginsReloaded;
+        _closed.Cancel();
+    }
+
+    // On the watcher's thread: only say so; the document switches in CatchUpWithPlugins, on the circuit's thread.
+    private void OnPluginsReloaded(object? sender, PluginSet plugins) => Changed?.Invoke();
+
+    private void Open(GraphDocument document, string? name)
+    {
+        Document = document;
+        FileName = name;
+        Selection.Clear();
+    }
+
+    private async Task<bool> QueueRunAsync(CancellationToken cancellationToken)
+    {
         CatchUpWithPlugins();
         if (Validation.Plan is null)
         {
@@ -193,33 +270,51 @@ public sealed class EditorSession : IDisposable
         Dispatcher.Notify();
         Document.StepSeeds();
         var view = new RunView(record.Id, queued.Nodes.Select(n => n.Id));
-        Run = view;
         Notice = null;
-        _ = FollowAsync(view);
+        bool follow;
+        lock (_gate)
+        {
+            follow = !_following;
+            if (follow)
+            {
+                _following = true;
+                Run = view;
+            }
+            else
+            {
+                _queued.Add(view);
+            }
+        }
+        if (follow) _ = FollowQueueAsync(view);
         return true;
     }
 
-    /// <summary>Cancels the current run, queued or executing.</summary>
-    public async Task CancelRunAsync()
+    // Follows the tab's runs one after another: the shown one to its end, then the first still queued.
+    private async Task FollowQueueAsync(RunView first)
     {
-        if (Run is { Finished: false } run) await Dispatcher.CancelAsync(run.RunId, CancellationToken.None);
+        for (var view = first; !_closed.IsCancellationRequested;)
+        {
+            await FollowAsync(view);
+            if (Next() is not { } next) return;
+            view = next;
+            Changed?.Invoke();
+        }
     }
 
-    /// <inheritdoc />
-    public void Dispose()
+    // The next queued run becomes the one shown; null (and nothing followed) when none is queued.
+    private RunView? Next()
     {
-        Engine.PluginsReloaded -= OnPluginsReloaded;
-        _closed.Cancel();
-    }
-
-    // On the watcher's thread: only say so; the document switches in CatchUpWithPlugins, on the circuit's thread.
-    private void OnPluginsReloaded(object? sender, PluginSet plugins) => Changed?.Invoke();
-
-    private void Open(GraphDocument document, string? name)
-    {
-        Document = document;
-        FileName = name;
-        Selection.Clear();
+        lock (_gate)
+        {
+            if (_queued.Count == 0)
+            {
+                _following = false;
+                return null;
+            }
+            Run = _queued[0];
+            _queued.RemoveAt(0);
+            return Run;
+        }
     }
 
     // Follows the run through the dispatcher's live feed; a run that ended before the feed was seen is read back from the store.
