@@ -59,7 +59,8 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lazy<WorkflowInfo> _workflow = new(() => new WorkflowInfo(plan.Workflow.Name, WorkflowYamlWriter.Write(plan.Workflow), plan.Inputs));
         private bool[] _needed = [];
-        private HashSet<string>?[] _used = [];
+        private bool[] _targets = [];
+        private readonly HashSet<(int Node, string Output)> _read = [];
         private int _inFlight;
         private NodeExecutionException? _failure;
 
@@ -69,7 +70,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             try
             {
                 _needed = Needed();
-                _used = Used();
+                FindUsedOutputs();
                 var order = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
                 Publish(new RunStarted(runId, DateTimeOffset.UtcNow, order));
                 Directory.CreateDirectory(options.OutputDirectory);
@@ -144,29 +145,27 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             return needed;
         }
 
-        // Per node, the outputs something reads: inputs of needed nodes, and every output of a target (null = all).
-        private HashSet<string>?[] Used()
+        // What this run reads: every output of a target, and the outputs that inputs of needed nodes read. Filled before
+        // any node starts and only read afterwards.
+        private void FindUsedOutputs()
         {
-            var used = new HashSet<string>?[plan.Nodes.Count];
+            _targets = new bool[plan.Nodes.Count];
             var targets = options.Targets.Count > 0
                 ? options.Targets.Select(id => plan.Find(id)!.Index)
                 : plan.Nodes.Any(n => n.Descriptor.IsOutput) ? plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index) : plan.Nodes.Select(n => n.Index);
-            var all = targets.ToHashSet();
-            for (var i = 0; i < used.Length; i++)
-                if (!all.Contains(i)) used[i] = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var target in targets) _targets[target] = true;
             foreach (var node in plan.Nodes)
             {
                 if (!_needed[node.Index]) continue;
-                foreach (var edge in node.Inputs) used[edge.SourceIndex]?.Add(edge.Output.Name);
+                foreach (var edge in node.Inputs) _read.Add((edge.SourceIndex, edge.Output.Name));
             }
-            return used;
         }
 
         private bool IsUsed(PlannedNode node, string output)
         {
             if (!node.Descriptor.Outputs.Any(o => o.Name == output))
                 throw new ArgumentException($"node '{node.Id}' ({node.Descriptor.Id}) has no output '{output}'; its outputs are: {string.Join(", ", node.Descriptor.Outputs.Select(o => o.Name))}", nameof(output));
-            return _used[node.Index]?.Contains(output) ?? true;
+            return _targets[node.Index] || _read.Contains((node.Index, output));
         }
 
         // A cached result serves this run only when it holds every output this run reads (an earlier run may have skipped unused ones).
