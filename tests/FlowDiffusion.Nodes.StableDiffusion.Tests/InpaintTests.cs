@@ -44,7 +44,7 @@ public sealed class InpaintTests
         // block's centre (0) would keep the input image.
         using var scratch = new TempFolder();
         var dots = Path.Combine(scratch.Path, "dots.png");
-        GrayPng.Write(dots, 128, 128, (x, y) => x % 8 == 0 && y % 8 == 0 ? (byte)255 : (byte)0);
+        TestPng.WriteGray(dots, 128, 128, (x, y) => x % 8 == 0 && y % 8 == 0 ? (byte)255 : (byte)0);
         var inputs = Inputs.Of("analytic-sd-inpaint", "orange cyan", scheduler: "euler", size: 128)
             .With("image", "workflows/assets/landscape.png")
             .With("mask", dots);

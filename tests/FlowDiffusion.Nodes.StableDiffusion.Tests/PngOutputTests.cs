@@ -74,4 +74,36 @@ public sealed class PngOutputTests
         Assert.Equal((original.Height, original.Width), (again.Height, again.Width));
         Assert.True(original.Pixels.SequenceEqual(again.Pixels), "the re-saved PNG has other pixels than the one it was loaded from");
     }
+
+    [Fact]
+    public async Task Loaded_images_and_masks_hold_each_files_exact_levels_in_place()
+    {
+        // R = x, G = y, B = x + y (mod 256): a swapped channel, a transposed or shifted pixel, a wrong level shows.
+        using var scratch = new TempFolder();
+        var file = Path.Combine(scratch.Path, "ramp.png");
+        TestPng.WriteRgb(file, 256, 192, (x, y) => ((byte)x, (byte)y, (byte)(x + y)));
+        const string yaml = """
+            flowdiffusion: 1
+            name: load-both
+            inputs:
+              path: { type: string }
+            nodes:
+              image: { node: image.load, with: { path: $path } }
+              mask: { node: mask.load, with: { path: $path, width: 256, height: 192 } }
+            """;
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?> { ["path"] = file })).AssertCompleted();
+
+        var image = Assert.IsType<Image>(run.Result.Output("image", "image"));
+        var mask = Assert.IsType<Mask>(run.Result.Output("mask", "mask"));
+        Assert.Equal((192, 256), (image.Height, image.Width));
+        const int plane = 256 * 192;
+        for (var y = 0; y < 192; y += 7)
+        for (var x = 0; x < 256; x += 5)
+        {
+            var i = y * 256 + x;
+            Assert.Equal((x / 255f, y / 255f, (byte)(x + y) / 255f), (image.Pixels[i], image.Pixels[plane + i], image.Pixels[2 * plane + i]));
+            Assert.Equal((0.299f * x + 0.587f * y + 0.114f * (byte)(x + y)) / 255f, mask.Values[i]);
+        }
+    }
 }

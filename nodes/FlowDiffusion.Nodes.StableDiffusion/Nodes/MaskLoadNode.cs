@@ -1,7 +1,6 @@
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
-using SkiaSharp;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
@@ -34,17 +33,8 @@ public sealed class MaskLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var path = PathResolver.Resolve(context, Path);
-        using var bitmap = ImageFiles.Decode(path);
-        using var sized = ImageFiles.Resize(bitmap, Width, Height);
-        var values = new float[sized.Width * sized.Height];
-        for (var y = 0; y < sized.Height; y++)
-        for (var x = 0; x < sized.Width; x++)
-        {
-            SKColor c = sized.GetPixel(x, y);
-            var luminance = (0.299f * c.Red + 0.587f * c.Green + 0.114f * c.Blue) / 255f;
-            values[y * sized.Width + x] = Invert ? 1f - luminance : luminance;
-        }
-        Mask = MaskSources.Remember(new Mask(1, sized.Height, sized.Width, values), path);
+        var (values, width, height) = ImageFiles.LoadLuminance(path, Width, Height, Invert);
+        Mask = MaskSources.Remember(new Mask(1, height, width, values), path);
         return Task.CompletedTask;
     }
 }
