@@ -9,10 +9,11 @@ using Microsoft.Extensions.Options;
 namespace FlowDiffusion.Benchmarks;
 
 /// <summary>
-/// End-to-end txt2img through the engine and the SD node pack (loaded as a plugin), against the time spent inside
+/// End-to-end txt2img (or img2img) through the engine and the SD node pack (loaded as a plugin), against the time spent inside
 /// ONNX Runtime's Run (the <c>onnx_run_seconds</c> metric the pack reports): everything else is our overhead.
 /// Not a BenchmarkDotNet class: one run is seconds long and loads sessions, so it is timed directly.
-/// Usage: dotnet run -c Release --project tests/FlowDiffusion.Benchmarks -- txt2img [SIZE] [STEPS] [RUNS] [MODEL] [WARMUPS]
+/// Usage: dotnet run -c Release --project tests/FlowDiffusion.Benchmarks -- txt2img|img2img [SIZE] [STEPS] [RUNS] [MODEL] [WARMUPS]
+/// (img2img: workflows/img2img.yaml at its defaults, strength 0.75 of the landscape asset, so the VAE encoder runs too).
 /// </summary>
 /// <remarks>
 /// The first warm-up run loads the sessions and JIT-compiles the pack; the next two let tiered compilation (which
@@ -24,6 +25,7 @@ internal static class Txt2ImgPipelineBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        var workflow = args[0];
         var size = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512;
         var steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
         var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
@@ -43,7 +45,7 @@ internal static class Txt2ImgPipelineBenchmark
         var output = Directory.CreateTempSubdirectory("fd-bench-").FullName;
         try
         {
-            Console.WriteLine($"txt2img {size}×{size}, {steps} steps (euler, cfg 7.5), {model}; {runs} measured runs after {warmups} warm-up(s)");
+            Console.WriteLine($"{workflow} {size}×{size}, {steps} steps (euler, cfg 7.5), {model}; {runs} measured runs after {warmups} warm-up(s)");
             Console.WriteLine($"load average before: {LoadAverage()}; {Environment.ProcessorCount} cores");
             Console.WriteLine("run  end-to-end   in ONNX Runtime   outside ORT   share outside   allocated   GCs (0/1/2)   GC pause");
             var shares = new List<double>();
@@ -55,8 +57,8 @@ internal static class Txt2ImgPipelineBenchmark
                     ["model"] = model, ["width"] = size.ToString(CultureInfo.InvariantCulture), ["height"] = size.ToString(CultureInfo.InvariantCulture),
                     ["steps"] = steps.ToString(CultureInfo.InvariantCulture), ["seed"] = (100 + i).ToString(CultureInfo.InvariantCulture),
                 };
-                var plan = engine.Load(Path.Combine(root, "workflows", "txt2img.yaml"), inputs).Plan
-                    ?? throw new InvalidOperationException("workflows/txt2img.yaml does not validate");
+                var plan = engine.Load(Path.Combine(root, "workflows", workflow + ".yaml"), inputs).Plan
+                    ?? throw new InvalidOperationException($"workflows/{workflow}.yaml does not validate");
                 engine.Cache.Clear();
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var pause = GC.GetTotalPauseDuration();
