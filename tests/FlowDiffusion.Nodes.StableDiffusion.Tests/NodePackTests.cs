@@ -1,3 +1,4 @@
+using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
@@ -77,5 +78,27 @@ public sealed class NodePackTests
         Assert.Equal(preview.ToArray().AsSpan(0, 3 * 48 * 64).ToArray(), strip.ToArray());
         // The earlier result lacks the strip, so the sampler ran again rather than being served from the cache.
         Assert.Contains(read.Result.Nodes, n => n.NodeId == "sample" && !n.Cached);
+    }
+
+    [Fact]
+    public async Task Live_previews_without_a_vae_come_at_latent_resolution_and_match_the_image_size_approximation()
+    {
+        var yaml = EmptyLatentGraph.Replace("noise: empty.latent } }", "noise: empty.latent }, with: { preview_every: 1 } }", StringComparison.Ordinal);
+        Assert.NotEqual(EmptyLatentGraph, yaml);
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml + "\n  strip: { node: image.save, in: { images: sample.previews }, with: { prefix: live } }",
+            new Dictionary<string, object?> { ["prompt"] = "magenta" })).AssertCompleted();
+
+        // 5 heun steps are 9 timesteps: a preview after each but the last; the strip holds them at image size, then the result.
+        var live = run.Events.OfType<NodePreviewed>().Where(e => e.NodeId == "sample").Select(e => e.Preview).ToList();
+        Assert.Equal(8, live.Count);
+        Assert.All(live, p => Assert.Equal((1, 6, 8), (p.Batch, p.Height, p.Width)));
+        var strip = Assert.IsType<Image>(run.Result.Output("sample", "previews"));
+        Assert.Equal((9, 48, 64), (strip.Batch, strip.Height, strip.Width));
+        for (var frame = 0; frame < live.Count; frame++)
+        for (var c = 0; c < 3; c++)
+        for (var y = 0; y < 6; y++)
+        for (var x = 0; x < 8; x++)
+            Assert.Equal(strip.PixelsOf(frame)[(c * 48 + 8 * y) * 64 + 8 * x], live[frame].Pixels[(c * 6 + y) * 8 + x]);
     }
 }

@@ -102,5 +102,7 @@ public sealed class SeedNotebookTests
         var previews = run.Events.OfType<NodePreviewed>().Where(e => e.NodeId == "sample").Select(e => e.Preview).ToList();
         Assert.Equal(5, previews.Count);
         Assert.All(previews, p => Colour.Near(new Colour(0.75, 0.5, 0.25), Colour.MeanOf(p)));
+        // Decoded by the VAE the workflow connects to the sampler: image size.
+        Assert.All(previews, p => Assert.Equal((1, 64, 64), (p.Batch, p.Height, p.Width)));
     }
 }

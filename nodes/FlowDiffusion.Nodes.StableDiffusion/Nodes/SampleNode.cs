@@ -19,7 +19,7 @@ public enum PreviewKind
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
 [Node("diffusion.sample", "1.1.0", Category = "sampling", Title = "Sample",
-    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews.")]
+    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or decoded by a connected VAE.")]
 public sealed class SampleNode : INode
 {
     /// <summary>The guider.</summary>
@@ -156,9 +156,11 @@ public sealed class SampleNode : INode
                 var frame = Preview == PreviewKind.PredictedX0 && training is not null
                     ? PredictedX0(scaled, prediction, t, training, shape)
                     : x;
-                var picture = await PreviewAsync(frame, shape, cancellationToken);
-                if (keepFrames) frames.Add(picture);
-                context.ReportPreview(picture);
+                // With a VAE one decode serves both; the linear approximation is published at latent resolution (what a
+                // live view needs, 64× fewer pixels to send) and built at image size only for the strip.
+                var decoded = Vae is null ? null : await PreviewAsync(frame, shape, cancellationToken);
+                if (keepFrames) frames.Add(decoded ?? await PreviewAsync(frame, shape, cancellationToken));
+                context.ReportPreview(decoded ?? LatentRgb.ToImage(frame.AsSpan(0, shape.ItemLength), 1, shape.Channels, shape.Height, shape.Width, upscale: 1));
             }
         }
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, x, noise.Seeds);
