@@ -19,7 +19,7 @@ public enum PreviewKind
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
 [Node("diffusion.sample", "1.1.0", Category = "sampling", Title = "Sample",
-    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or decoded by a connected VAE.")]
+    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or the VAE's images when one is connected.")]
 public sealed class SampleNode : INode
 {
     /// <summary>The guider.</summary>

@@ -37,7 +37,8 @@ public sealed class RunQueueTests(EditorServer server)
     public async Task Previews_arrive_while_the_sampler_runs_and_cancel_stops_the_run()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
-        var page = await SmallTxt2ImgAsync(steps: 1000, size: 512);
+        // tiny-sd's real UNet at 512×512: 1000 steps take tens of seconds, so the run is still going when cancelled.
+        var page = await SmallTxt2ImgAsync(steps: 1000, size: 512, model: "models/tiny-sd");
 
         await page.ClickAsync("#run");
         // A preview on the sampler while the run is still running: the preview events reach the canvas live.
@@ -194,12 +195,12 @@ public sealed class RunQueueTests(EditorServer server)
         }
     }
 
-    // txt2img on analytic-sd, blue prompt, no guidance, a small image.
-    private async Task<IPage> SmallTxt2ImgAsync(int steps, int size = 64)
+    // txt2img on analytic-sd (or another shipped model), blue prompt, no guidance, a small image.
+    private async Task<IPage> SmallTxt2ImgAsync(int steps, int size = 64, string model = "models/analytic-sd")
     {
         var page = await server.OpenAsync();
         await OpenSavedAsync(page, "txt2img");
-        await page.SelectOptionAsync("[data-input=model] select", "models/analytic-sd");
+        await page.SelectOptionAsync("[data-input=model] select", model);
         await SetInputAsync(page, "prompt", "a blue ball");
         await SetInputAsync(page, "cfg", "1");
         await SetInputAsync(page, "steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture));

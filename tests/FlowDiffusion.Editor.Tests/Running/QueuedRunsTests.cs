@@ -89,12 +89,15 @@ public sealed class QueuedRunsTests : IAsyncLifetime
     public async Task Cancel_stops_the_executing_run_and_the_tab_moves_on_to_the_next_queued_one()
     {
         await Dispatcher.StartAsync(CancellationToken.None);
+        // A run that cannot end before it is cancelled: tiny-sd's real UNet, 1000 steps at 512×512 (tens of seconds).
+        Session.Document.SetInputDefault("model", "models/tiny-sd");
         Session.Document.SetInputDefault("steps", 1000L);
         Session.Document.SetInputDefault("width", 512L);
         Session.Document.SetInputDefault("height", 512L);
         Assert.True(await Session.StartRunAsync(), Session.Notice);
         var first = Session.Run!;
         await UntilAsync(() => first.Progress.Count > 0);
+        Session.Document.SetInputDefault("model", "models/analytic-sd");
         Session.Document.SetInputDefault("steps", 2L);
         Session.Document.SetInputDefault("width", 64L);
         Session.Document.SetInputDefault("height", 64L);
