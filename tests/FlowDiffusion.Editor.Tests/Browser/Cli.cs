@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace FlowDiffusion.Editor.Tests.Browser;
 
-/// <summary>The <c>flowdiffusion</c> CLI from its build output (the solution build makes it; these tests do not reference it).</summary>
+/// <summary>The <c>flowdiffusion</c> CLI from its build output (the test project builds it first without referencing it).</summary>
 internal static class Cli
 {
     public static string? Assembly
