@@ -69,8 +69,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             var clock = Stopwatch.StartNew();
             try
             {
-                _needed = Needed();
-                FindUsedOutputs();
+                FindWork();
                 var order = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
                 Publish(new RunStarted(runId, DateTimeOffset.UtcNow, order));
                 Directory.CreateDirectory(options.OutputDirectory);
@@ -120,45 +119,37 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
             return result;
         }
 
-        private bool[] Needed()
+        // Which nodes run (the targets and, transitively, what they read) and which outputs are read (every output of a
+        // target, and what the inputs of those nodes read). Filled before any node starts and only read afterwards.
+        private void FindWork()
         {
-            var needed = new bool[plan.Nodes.Count];
-            IEnumerable<int> targets;
-            if (options.Targets.Count > 0)
-            {
-                targets = options.Targets.Select(id => plan.Find(id)?.Index
-                    ?? throw new ArgumentException($"target '{id}' is not a node of the workflow; its nodes are: {string.Join(", ", plan.Nodes.Select(n => n.Id))}"));
-            }
-            else
-            {
-                var sinks = plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index).ToList();
-                targets = sinks.Count > 0 ? sinks : plan.Nodes.Select(n => n.Index);
-            }
-            var stack = new Stack<int>(targets);
+            _targets = new bool[plan.Nodes.Count];
+            _needed = new bool[plan.Nodes.Count];
+            foreach (var target in Targets()) _targets[target] = true;
+            var stack = new Stack<int>(plan.Nodes.Where(n => _targets[n.Index]).Select(n => n.Index));
             while (stack.Count > 0)
             {
                 var index = stack.Pop();
-                if (needed[index]) continue;
-                needed[index] = true;
-                foreach (var edge in plan.Nodes[index].Inputs) stack.Push(edge.SourceIndex);
+                if (_needed[index]) continue;
+                _needed[index] = true;
+                foreach (var edge in plan.Nodes[index].Inputs)
+                {
+                    _read.Add((edge.SourceIndex, edge.Output.Name));
+                    stack.Push(edge.SourceIndex);
+                }
             }
-            return needed;
         }
 
-        // What this run reads: every output of a target, and the outputs that inputs of needed nodes read. Filled before
-        // any node starts and only read afterwards.
-        private void FindUsedOutputs()
+        // The options' targets, else the output nodes (image.save and other sinks), else every node.
+        private IEnumerable<int> Targets()
         {
-            _targets = new bool[plan.Nodes.Count];
-            var targets = options.Targets.Count > 0
-                ? options.Targets.Select(id => plan.Find(id)!.Index)
-                : plan.Nodes.Any(n => n.Descriptor.IsOutput) ? plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index) : plan.Nodes.Select(n => n.Index);
-            foreach (var target in targets) _targets[target] = true;
-            foreach (var node in plan.Nodes)
+            if (options.Targets.Count > 0)
             {
-                if (!_needed[node.Index]) continue;
-                foreach (var edge in node.Inputs) _read.Add((edge.SourceIndex, edge.Output.Name));
+                return options.Targets.Select(id => plan.Find(id)?.Index
+                    ?? throw new ArgumentException($"target '{id}' is not a node of the workflow; its nodes are: {string.Join(", ", plan.Nodes.Select(n => n.Id))}")).ToList();
             }
+            var sinks = plan.Nodes.Where(n => n.Descriptor.IsOutput).Select(n => n.Index).ToList();
+            return sinks.Count > 0 ? sinks : plan.Nodes.Select(n => n.Index);
         }
 
         private bool IsUsed(PlannedNode node, string output)

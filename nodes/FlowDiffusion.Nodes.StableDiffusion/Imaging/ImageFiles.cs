@@ -17,7 +17,7 @@ public static class ImageFiles
         int w = rgba.Width, h = rgba.Height, plane = w * h;
         var pixels = GC.AllocateUninitializedArray<float>(3 * plane);
         // Rows in bands on all cores: the image's fresh buffer is first touched here, and its page faults are the cost.
-        ForBands(h, w, (first, end) =>
+        ParallelBands.Run(h, RowsPerBand(w), (first, end) =>
         {
             var bytes = rgba.Bytes.AsSpan();
             for (var i = first * w; i < end * w; i++)
@@ -41,7 +41,7 @@ public static class ImageFiles
         using var rgba = RgbaPixels.Read(path, width, height);
         int w = rgba.Width, h = rgba.Height;
         var values = GC.AllocateUninitializedArray<float>(w * h);
-        ForBands(h, w, (first, end) =>
+        ParallelBands.Run(h, RowsPerBand(w), (first, end) =>
         {
             var bytes = rgba.Bytes.AsSpan();
             for (var i = first * w; i < end * w; i++)
@@ -53,11 +53,6 @@ public static class ImageFiles
         return (values, w, h);
     }
 
-    private static void ForBands(int height, int width, Action<int, int> rows)
-    {
-        var rowsPerBand = Math.Max(1, (1 << 16) / Math.Max(1, width));
-        var bands = (height + rowsPerBand - 1) / rowsPerBand;
-        if (bands <= 1) rows(0, height);
-        else Parallel.For(0, bands, band => rows(band * rowsPerBand, Math.Min(height, (band + 1) * rowsPerBand)));
-    }
+    // About 64 K pixels a band.
+    private static int RowsPerBand(int width) => (1 << 16) / Math.Max(1, width);
 }

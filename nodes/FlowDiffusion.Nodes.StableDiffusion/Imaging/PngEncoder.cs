@@ -68,22 +68,8 @@ public static class PngEncoder
 
     // Filtered scanlines: a filter-type byte, then the row's RGB bytes (None for the first row, Up after it); bands of
     // rows on all cores, each band converting the row above it too so it needs nothing from its neighbours.
-    private static void Scanlines(ReadOnlyMemory<float> pixels, int width, int height, Memory<byte> scanlines)
-    {
-        const int bandBytes = 128 * 1024;
-        var rowsPerBand = Math.Max(1, bandBytes / (3 * width));
-        var bands = (height + rowsPerBand - 1) / rowsPerBand;
-        if (bands <= 1 || Environment.ProcessorCount == 1)
-        {
-            ScanlineBand(pixels.Span, width, height, 0, height, scanlines.Span);
-            return;
-        }
-        Parallel.For(0, bands, band =>
-        {
-            var first = band * rowsPerBand;
-            ScanlineBand(pixels.Span, width, height, first, Math.Min(height, first + rowsPerBand), scanlines.Span);
-        });
-    }
+    private static void Scanlines(ReadOnlyMemory<float> pixels, int width, int height, Memory<byte> scanlines) =>
+        ParallelBands.Run(height, (128 * 1024) / (3 * width), (first, end) => ScanlineBand(pixels.Span, width, height, first, end, scanlines.Span));
 
     private static void ScanlineBand(ReadOnlySpan<float> pixels, int width, int height, int first, int end, Span<byte> scanlines)
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -80,13 +81,8 @@ internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, Onn
     // x * 0.5 + 0.5 clamped to [0, 1] in place, in bands on all cores (the machine is otherwise idle between ONNX
     // Runtime calls), a vector at a time with the scalar Math.Clamp's exact results (the multiply and the add round
     // separately; NaN stays NaN).
-    private static void ToUnitRange(float[] values)
-    {
-        const int band = 1 << 18;
-        var bands = (values.Length + band - 1) / band;
-        if (bands <= 1) ToUnitRange(values.AsSpan());
-        else Parallel.For(0, bands, b => ToUnitRange(values.AsSpan(b * band, Math.Min(band, values.Length - b * band))));
-    }
+    private static void ToUnitRange(float[] values) =>
+        ParallelBands.Run(values.Length, 1 << 18, (start, end) => ToUnitRange(values.AsSpan(start, end - start)));
 
     private static void ToUnitRange(Span<float> values)
     {

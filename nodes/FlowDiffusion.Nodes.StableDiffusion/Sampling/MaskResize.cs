@@ -11,28 +11,21 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// </summary>
 internal static class MaskResize
 {
-    public static float[] ToLatent(Mask mask, int batch, int height, int width)
-    {
-        Check(mask, batch, height, width);
-        var result = new float[batch * height * width];
-        var values = mask.Values;
-        for (var b = 0; b < batch; b++)
+    public static float[] ToLatent(Mask mask, int batch, int height, int width) =>
+        PerBlock(mask, batch, height, width, static (values, corner, stride) =>
         {
-            var source = mask.Batch == 1 ? 0 : b;
-            for (var y = 0; y < height; y++)
-            for (var x = 0; x < width; x++)
-            {
-                var sum = 0f;
-                for (var dy = 0; dy < 8; dy++)
-                for (var dx = 0; dx < 8; dx++)
-                    sum += values[(source * mask.Height + y * 8 + dy) * mask.Width + x * 8 + dx];
-                result[(b * height + y) * width + x] = sum / 64f;
-            }
-        }
-        return result;
-    }
+            var sum = 0f;
+            for (var dy = 0; dy < 8; dy++)
+            for (var dx = 0; dx < 8; dx++)
+                sum += values[corner + dy * stride + dx];
+            return sum / 64f;
+        });
 
-    public static float[] ToInpaintChannel(Mask mask, int batch, int height, int width)
+    public static float[] ToInpaintChannel(Mask mask, int batch, int height, int width) =>
+        PerBlock(mask, batch, height, width, static (values, corner, _) => values[corner] >= 0.5f ? 1f : 0f);
+
+    // One value per 8×8 block of each mask image (the single mask serving every batch item), from the block's top-left index.
+    private static float[] PerBlock(Mask mask, int batch, int height, int width, Block block)
     {
         Check(mask, batch, height, width);
         var result = new float[batch * height * width];
@@ -42,7 +35,7 @@ internal static class MaskResize
             var source = mask.Batch == 1 ? 0 : b;
             for (var y = 0; y < height; y++)
             for (var x = 0; x < width; x++)
-                result[(b * height + y) * width + x] = values[(source * mask.Height + y * 8) * mask.Width + x * 8] >= 0.5f ? 1f : 0f;
+                result[(b * height + y) * width + x] = block(values, (source * mask.Height + y * 8) * mask.Width + x * 8, mask.Width);
         }
         return result;
     }
@@ -54,4 +47,6 @@ internal static class MaskResize
         if (mask.Batch != 1 && mask.Batch != batch)
             throw new ArgumentException($"{MaskSources.Describe(mask)} has batch {mask.Batch} but the latents have batch {batch}");
     }
+
+    private delegate float Block(ReadOnlySpan<float> values, int corner, int stride);
 }

@@ -11,15 +11,6 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 [Collection(EditorBrowserCollection.Name)]
 public sealed class PluginHotReloadTests
 {
-    private const string Arithmetic = """
-        flowdiffusion: 1
-        name: arithmetic
-        nodes:
-          a: { node: test.number, with: { value: 2 } }
-          b: { node: test.number, with: { value: 3 } }
-          sum: { node: test.add, in: { a: a.result, b: b.result } }
-        """;
-
     // A reload waits 0.3 s of quiet, then loads and the circuit re-renders; a loaded two-core machine may take far longer.
     private static readonly PageWaitForSelectorOptions Patience = new() { Timeout = 90_000 };
 
@@ -33,7 +24,7 @@ public sealed class PluginHotReloadTests
         try
         {
             await server.InitializeAsync();
-            await File.WriteAllTextAsync(Path.Combine(server.WorkflowsFolder, "arithmetic.yaml"), Arithmetic);
+            await File.WriteAllTextAsync(Path.Combine(server.WorkflowsFolder, "arithmetic.yaml"), TestNodesPack.Arithmetic);
             var page = await server.OpenAsync();
             await OpenSavedAsync(page, "arithmetic");
             await page.WaitForSelectorAsync(".fd-node[data-id=sum] .fd-node-unknown");

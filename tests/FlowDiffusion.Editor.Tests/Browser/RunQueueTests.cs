@@ -68,10 +68,7 @@ public sealed class RunQueueTests(EditorServer server)
         string? last = null;
         for (var i = 0; i < 2; i++)
         {
-            await page.ClickAsync("#run");
-            await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run !== last && s.dataset.outcome === 'done'; }",
-                last ?? "", new PageWaitForFunctionOptions { Timeout = 120_000 });
-            last = await page.GetAttributeAsync(".fd-run-status", "data-run");
+            last = await RunToTheEndAsync(page, last);
             var shown = long.Parse(await page.InputValueAsync("[data-input=seed] input[type=number]"));
             var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
             Assert.Equal(shown, inputs.GetProperty("seed").GetInt64());
@@ -96,10 +93,7 @@ public sealed class RunQueueTests(EditorServer server)
         string? last = null;
         for (var i = 0; i < 2; i++)
         {
-            await page.ClickAsync("#run");
-            await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run !== last && s.dataset.outcome === 'done'; }",
-                last ?? "", new PageWaitForFunctionOptions { Timeout = 120_000 });
-            last = await page.GetAttributeAsync(".fd-run-status", "data-run");
+            last = await RunToTheEndAsync(page, last);
             var inputs = JsonDocument.Parse((await PngTextOfAsync(page, "img.fd-output", "flowdiffusion.inputs"))!).RootElement;
             used.Add(inputs.GetProperty("seed").GetInt64());
             shown.Add(long.Parse(await page.InputValueAsync("[data-input=seed] input[type=number]")));
@@ -193,6 +187,15 @@ public sealed class RunQueueTests(EditorServer server)
             Assert.True(DateTime.UtcNow < deadline, $"{runs.Count} new run(s) in GET /api/runs, {count} expected, all ended");
             await Task.Delay(100);
         }
+    }
+
+    // Presses Run and waits until a run other than `last` is shown done; returns its id.
+    private static async Task<string?> RunToTheEndAsync(IPage page, string? last)
+    {
+        await page.ClickAsync("#run");
+        await page.WaitForFunctionAsync("last => { const s = document.querySelector('.fd-run-status'); return s && s.dataset.run !== last && s.dataset.outcome === 'done'; }",
+            last ?? "", new PageWaitForFunctionOptions { Timeout = 120_000 });
+        return await page.GetAttributeAsync(".fd-run-status", "data-run");
     }
 
     // txt2img on analytic-sd (or another shipped model), blue prompt, no guidance, a small image.

@@ -10,15 +10,6 @@ namespace FlowDiffusion.Editor.Tests.Running;
 /// </summary>
 public sealed class PluginReloadTests : IAsyncLifetime
 {
-    private const string Arithmetic = """
-        flowdiffusion: 1
-        name: arithmetic
-        nodes:
-          a: { node: test.number, with: { value: 2 } }
-          b: { node: test.number, with: { value: 3 } }
-          sum: { node: test.add, in: { a: a.result, b: b.result } }
-        """;
-
     private readonly SessionHost _host = new(scratch =>
         ([Directory.CreateDirectory(Path.Combine(scratch, "plugins")).FullName], Path.Combine(scratch, "workflows")));
 
@@ -31,7 +22,7 @@ public sealed class PluginReloadTests : IAsyncLifetime
     [Fact]
     public void Reloaded_pack_gives_the_open_document_its_node_types_without_an_edit()
     {
-        Assert.Empty(Session.OpenYaml(Arithmetic, "arithmetic"));
+        Assert.Empty(Session.OpenYaml(TestNodesPack.Arithmetic, "arithmetic"));
         var document = Session.Document;
         var opened = document.Workflow.Node("a")!.Parameter("value")!.Value;
         document.SetParameter("a", "value", new LiteralValue(5.0));
@@ -70,7 +61,7 @@ public sealed class PluginReloadTests : IAsyncLifetime
     {
         var pack = TestNodesPack.DropInto(Plugins, _host.Scratch.Path);
         Engine.ReloadPlugins();
-        Session.OpenYaml(Arithmetic, "arithmetic");
+        Session.OpenYaml(TestNodesPack.Arithmetic, "arithmetic");
         Assert.Empty(Session.Validation.Diagnostics);
 
         Directory.Delete(pack, recursive: true);
@@ -87,7 +78,7 @@ public sealed class PluginReloadTests : IAsyncLifetime
     [Fact]
     public void Reload_that_changes_no_node_type_leaves_the_notice_alone()
     {
-        Session.OpenYaml(Arithmetic, "arithmetic");
+        Session.OpenYaml(TestNodesPack.Arithmetic, "arithmetic");
         Session.Notice = "Opened arithmetic.";
 
         Engine.ReloadPlugins();
