@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server;
 
-/// <summary>Registers the HTTP API's services: engine, run store, dispatcher, API key check, problem details, OpenAPI.</summary>
+/// <summary>Registers the HTTP API's services: engine, run backend (store, event bus, outputs, dispatcher), API key check, problem details, OpenAPI.</summary>
 public static class FlowDiffusionServerServiceCollectionExtensions
 {
     /// <summary>The run database's file name inside <see cref="FlowDiffusionOptions.DataFolder"/>.</summary>
@@ -33,6 +33,12 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         });
         services.AddSingleton<IRunStore>(sp =>
             new SqliteRunStore(Path.Combine(Path.GetFullPath(sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value.DataFolder), DatabaseFile)));
+        services.AddSingleton(sp => new RunEventBus(sp.GetRequiredService<IOptions<ServerOptions>>().Value.EventQueueLength));
+        services.AddSingleton<IOutputStore>(sp => new LocalOutputStore(sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value.OutputFolder));
+        services.AddSingleton<EmbeddedRunBackend>();
+        services.AddSingleton<IRunBackend>(sp => sp.GetRequiredService<EmbeddedRunBackend>());
+        services.AddSingleton<EventStreamLimiter>();
+        services.AddExceptionHandler<RunStoreErrorHandler>();
         services.AddSingleton<UploadStore>();
         services.AddSingleton<RunDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunDispatcher>());

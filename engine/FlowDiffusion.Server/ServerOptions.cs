@@ -38,4 +38,22 @@ public sealed class ServerOptions
 
     /// <summary>How often the retention sweep runs, in seconds.</summary>
     public double RetentionSweepSeconds { get; set; } = 600;
+
+    /// <summary>How long a run's claim (lease) lasts without a heartbeat, in seconds; the worker renews it every third of that.</summary>
+    public double LeaseSeconds { get; set; } = 60;
+
+    /// <summary>The most bytes of run JSON one page of <c>GET /api/runs</c> returns; the page ends early (with <c>next_offset</c>) beyond it.</summary>
+    public int MaxPageBytes { get; set; } = 1 << 20;
+
+    /// <summary>Inputs longer than this (characters of JSON) are left out of run lists; <c>GET /api/runs/{id}</c> has them.</summary>
+    public int MaxListedInputsChars { get; set; } = 4096;
+
+    /// <summary>The most event streams (<c>/api/runs/{id}/events</c>) open at once, over all clients.</summary>
+    public int MaxEventStreams { get; set; } = 512;
+
+    /// <summary>The most event streams one client address may hold open at once.</summary>
+    public int MaxEventStreamsPerClient { get; set; } = 32;
+
+    /// <summary>How many events a subscriber may fall behind by before its oldest are dropped (bounds a slow client's memory).</summary>
+    public int EventQueueLength { get; set; } = 1024;
 }

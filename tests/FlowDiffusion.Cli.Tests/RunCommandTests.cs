@@ -32,6 +32,8 @@ public sealed class RunCommandTests : IDisposable
         var written = Assert.Single(result["outputs"]!.AsArray())!.GetValue<string>();
         Assert.Equal("7.5", File.ReadAllText(written));
         Assert.Equal(4, result["nodes"]!.AsArray().Count);
+        // The timing keys of the API's run record and events (docs/events.md), from the same writer.
+        Assert.Equal(["cached", "duration_ms", "node", "type"], result["nodes"]![0]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
     }
 
     [Fact]

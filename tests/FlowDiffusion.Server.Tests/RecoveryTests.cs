@@ -75,8 +75,9 @@ public sealed class RecoveryTests : IDisposable
         await host.Client.PostAsync($"/api/runs/{blocker}/cancel", null);
         var events = await reading;
 
-        Assert.Equal("run_started", events[0].Kind);
-        Assert.Equal("run_finished", events[^1].Kind);
+        Assert.Equal(("run_state", "queued"), (events[0].Kind, events[0].Data["status"]!.GetValue<string>()));
+        Assert.Equal("run_started", events[1].Kind);
+        Assert.Equal(("run_ended", "completed"), (events[^1].Kind, events[^1].Data["status"]!.GetValue<string>()));
         Assert.All(events, e => Assert.Equal(queued, e.Data["run_id"]!.GetValue<string>()));
     }
 }

@@ -82,11 +82,13 @@ public sealed class RetentionTests : IDisposable
         var cancelled = (await store.AddAsync(new RunSubmission("cancelled", "{}"), default)).Run.Id;
         var running = (await store.AddAsync(new RunSubmission("running", "{}"), default)).Run.Id;
         var queued = (await store.AddAsync(new RunSubmission("queued", "{}"), default)).Run.Id;
-        Assert.Equal(done, (await store.ClaimNextAsync(default))!.Id);
-        await store.FinishAsync(done, new RunFinish(RunState.Completed, "[]", "[]", null), default);
-        Assert.True(await store.CancelQueuedAsync(cancelled, default));
-        Assert.Equal(running, (await store.ClaimNextAsync(default))!.Id);
-        await store.RequeueAsync(running, default);
+        var claimed = (await store.ClaimNextAsync(default))!;
+        Assert.Equal(done, claimed.Id);
+        await store.FinishAsync(claimed.Lease!, new RunFinish(RunState.Completed, "[]", "[]", null), default);
+        Assert.Equal(CancelOutcome.Cancelled, await store.CancelAsync(cancelled, default));
+        var first = (await store.ClaimNextAsync(default))!;
+        Assert.Equal(running, first.Id);
+        await store.RequeueAsync(first.Lease!, default);
         Assert.Equal(running, (await store.ClaimNextAsync(default))!.Id);
 
         var pruned = await store.PruneAsync(DateTimeOffset.UtcNow.AddMinutes(1), keepNewest: 0, default);
@@ -105,7 +107,7 @@ public sealed class RetentionTests : IDisposable
         {
             var id = (await store.AddAsync(new RunSubmission("y" + i, "{}"), default)).Run.Id;
             ids.Add(id);
-            Assert.True(await store.CancelQueuedAsync(id, default));
+            Assert.Equal(CancelOutcome.Cancelled, await store.CancelAsync(id, default));
         }
 
         var pruned = await store.PruneAsync(finishedBefore: null, keepNewest: 3, default);

@@ -123,42 +123,57 @@ public sealed class RunApiTests : IDisposable
     }
 
     [Fact]
-    public async Task Event_stream_carries_the_engine_events_and_ends_with_run_finished()
+    public async Task Event_stream_starts_with_the_run_state_carries_the_engine_events_and_ends_with_run_ended()
     {
         await using var host = await ApiHost.StartAsync(_folder.Path);
+        var blocker = await host.SubmitAsync(new { yaml = Workflows.Slow(60_000, "blocker") });
+        await host.WaitAsync(blocker, "running");
         var id = await host.SubmitAsync(new { yaml = Workflows.Slow(400, "events") });
 
-        var events = await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events");
+        // Subscribed while queued (the first event, the state, proves it), so this client sees every event of the run.
+        var events = await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events",
+            async () => await host.Client.PostAsync($"/api/runs/{blocker}/cancel", null));
 
         var kinds = events.Select(e => e.Kind).ToList();
-        Assert.Equal("run_started", kinds[0]);
-        Assert.Equal("run_finished", kinds[^1]);
+        Assert.Equal(("run_state", "queued"), (kinds[0], events[0].Data["status"]!.GetValue<string>()));
+        Assert.Equal("run_started", kinds[1]);
+        Assert.Equal("run_ended", kinds[^1]);
+        Assert.Equal(1, kinds.Count(k => k == "run_ended"));
+        Assert.Equal("completed", events[^1].Data["status"]!.GetValue<string>());
         Assert.Equal(4, events.Count(e => e.Kind == "progress" && e.Data["node"]!.GetValue<string>() == "wait"));
         Assert.Contains(events, e => e.Kind == "node_finished" && e.Data["node"]!.GetValue<string>() == "sink");
         var output = Assert.Single(events, e => e.Kind == "output");
         Assert.Equal("1", await host.Client.GetStringAsync(output.Data["url"]!.GetValue<string>()));
         Assert.All(events, e => Assert.Equal(e.Kind, e.Data["kind"]!.GetValue<string>()));
-        // Weighted by steps: start (1) + wait (4 steps) + sink (1); after the wait's second step 1 + 2 of 6 are done.
-        var overall = events.Select(e => e.Data["overall"]!.GetValue<double>()).ToList();
+        Assert.All(events, e => Assert.Equal(1, e.Data["v"]!.GetValue<int>()));
+        var live = events.Skip(1).SkipLast(1).ToList();
+        Assert.Equal(Enumerable.Range(1, live.Count).Select(i => (long)i), live.Select(e => e.Data["seq"]!.GetValue<long>()));
+        // Monotonic progress (docs/events.md): start (1) done gives 1/3; the wait then reveals 4 steps, and each step
+        // moves the bar by its share of what remains: step 1 -> 1/3 + 2/3 * 1/5, step 2 -> that + (1 - that) * 1/4 = 0.6.
+        var overall = live.Select(e => e.Data["overall"]!.GetValue<double>()).ToList();
         Assert.Equal(overall.Order(), overall);
         var second = Assert.Single(events, e => e.Kind == "progress" && e.Data["step"]!.GetValue<int>() == 2);
-        Assert.Equal(3.0 / 6, second.Data["overall"]!.GetValue<double>(), 3);
+        Assert.Equal(0.6, second.Data["overall"]!.GetValue<double>(), 3);
         Assert.True(second.Data["eta_seconds"]!.GetValue<double>() > 0);
-        Assert.Equal(1.0, events[^1].Data["overall"]!.GetValue<double>());
+        Assert.Equal(1.0, live[^1].Data["overall"]!.GetValue<double>());
         // The final event is sent after the store records the end, so the run reads as completed at once.
         Assert.Equal("completed", (await host.RunAsync(id))["status"]!.GetValue<string>());
+        // Timings in run_ended use the same keys as the run record.
+        Assert.Equal((await host.RunAsync(id))["nodes"]!.ToJsonString(), events[^1].Data["nodes"]!.ToJsonString());
     }
 
     [Fact]
-    public async Task Event_stream_of_a_finished_run_is_one_final_event()
+    public async Task Event_stream_of_a_finished_run_is_its_state_then_the_same_run_ended_a_live_client_got()
     {
         await using var host = await ApiHost.StartAsync(_folder.Path);
-        var id = await host.SubmitAsync(new { yaml = Workflows.Sum });
-        await host.WaitAsync(id);
+        var id = await host.SubmitAsync(new { yaml = Workflows.Slow(300, "late") });
+        var live = await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events");
 
-        var events = await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events");
+        var late = await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events");
 
-        Assert.Equal("run_completed", Assert.Single(events).Kind);
+        Assert.Equal(["run_state", "run_ended"], late.Select(e => e.Kind));
+        Assert.Equal("completed", late[0].Data["status"]!.GetValue<string>());
+        Assert.Equal(live[^1].Data.ToJsonString(), late[^1].Data.ToJsonString());
     }
 
     [Fact]

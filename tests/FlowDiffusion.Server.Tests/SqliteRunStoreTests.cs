@@ -58,9 +58,9 @@ public sealed class SqliteRunStoreTests : IDisposable
     {
         var store = Open();
         var id = (await store.AddAsync(new RunSubmission("yaml", "{}"), default)).Run.Id;
-        await store.ClaimNextAsync(default);
+        var claimed = (await store.ClaimNextAsync(default))!;
 
-        await store.RequeueAsync(id, default);
+        await store.RequeueAsync(claimed.Lease!, default);
 
         var run = (await store.GetAsync(id, default))!;
         Assert.Equal((RunState.Queued, 0, null), (run.Status, run.Attempts, run.Started));
@@ -72,14 +72,14 @@ public sealed class SqliteRunStoreTests : IDisposable
         var store = Open();
         var id = (await store.AddAsync(new RunSubmission("yaml", "{\"a\":1}", "sum", 0, "key"), default)).Run.Id;
         Assert.False(await store.DeleteAsync(id, default));
-        await store.ClaimNextAsync(default);
+        var claimed = (await store.ClaimNextAsync(default))!;
 
-        await store.FinishAsync(id, new RunFinish(RunState.Failed, "[{\"node\":\"x\"}]", "[\"a.png\"]", "boom"), default);
+        await store.FinishAsync(claimed.Lease!, new RunFinish(RunState.Failed, "[{\"node\":\"x\"}]", "[\"a.png\"]", "boom"), default);
 
         var run = (await store.GetAsync(id, default))!;
         Assert.Equal((RunState.Failed, "[{\"node\":\"x\"}]", "[\"a.png\"]", "boom", "sum", "key", "{\"a\":1}"),
             (run.Status, run.NodesJson, run.OutputsJson, run.Error, run.Workflow, run.IdempotencyKey, run.InputsJson));
-        Assert.False(await store.CancelQueuedAsync(id, default));
+        Assert.Equal(CancelOutcome.NotActive, await store.CancelAsync(id, default));
         Assert.True(await store.DeleteAsync(id, default));
         Assert.Null(await store.GetAsync(id, default));
     }

@@ -76,13 +76,8 @@ internal static class RunCommand
         ["run_id"] = result.RunId,
         ["duration_ms"] = result.Duration.TotalMilliseconds,
         ["outputs"] = new JsonArray(result.OutputFiles.Select(f => (JsonNode)f).ToArray()),
-        ["nodes"] = new JsonArray(result.Nodes.Select(n => (JsonNode)new JsonObject
-        {
-            ["id"] = n.NodeId,
-            ["type"] = n.NodeType,
-            ["cached"] = n.Cached,
-            ["duration_ms"] = n.Duration.TotalMilliseconds,
-        }).ToArray()),
+        // The same timing keys as the API's run record and events.
+        ["nodes"] = NodeTimingJson.Write(result.Nodes),
         ["error"] = result.Error,
         ["failed_node"] = result.FailedNode,
     };

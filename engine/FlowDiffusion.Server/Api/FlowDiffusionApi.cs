@@ -24,7 +24,7 @@ public static class FlowDiffusionApi
     {
         endpoints.MapOpenApi();
         var api = endpoints.MapGroup("/api");
-        api.MapGet("/health", () => TypedResults.Ok(new JsonObject { ["status"] = "ok" }));
+        api.MapGet("/health", HealthAsync);
         api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog)));
 
         api.MapGet("/workflows", ListWorkflows);
@@ -78,8 +78,22 @@ public static class FlowDiffusionApi
         return TypedResults.Ok(new JsonObject { ["name"] = name, ["diagnostics"] = DiagnosticsJson(check.Diagnostics) });
     }
 
-    private static async Task<IResult> SubmitAsync(RunRequest? body, HttpRequest request, FlowDiffusionEngine engine, IRunStore store,
-        RunDispatcher dispatcher, CancellationToken cancellationToken)
+    private static async Task<IResult> HealthAsync(IRunBackend runs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await runs.CheckAsync(cancellationToken);
+        }
+        catch (RunStoreDamagedException e)
+        {
+            return TypedResults.Json(new JsonObject { ["status"] = "unhealthy", ["store"] = "damaged", ["error"] = e.Message },
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        return TypedResults.Ok(new JsonObject { ["status"] = "ok", ["store"] = "ok" });
+    }
+
+    private static async Task<IResult> SubmitAsync(RunRequest? body, HttpRequest request, FlowDiffusionEngine engine, IRunBackend runs,
+        CancellationToken cancellationToken)
     {
         if (body is null || (body.Workflow is null) == (body.Yaml is null))
             return Problem(StatusCodes.Status400BadRequest, "Bad run request", "Send either \"workflow\" (a saved workflow's name) or \"yaml\" (workflow text), not both.");
@@ -101,13 +115,12 @@ public static class FlowDiffusionApi
 
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > 200) return Problem(StatusCodes.Status400BadRequest, "Bad run request", "The Idempotency-Key header is longer than 200 characters.");
-        var (run, created) = await store.AddAsync(
+        var (run, _) = await runs.SubmitAsync(
             new RunSubmission(yaml!, inputsJson, body.Workflow, body.Priority ?? 0, key.Length > 0 ? key : null), cancellationToken);
-        if (created) dispatcher.Notify();
         return TypedResults.Json(new JsonObject { ["id"] = run.Id, ["status"] = run.Status.Name() }, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> ListRunsAsync(IRunStore store, IOptions<ServerOptions> options, string? status, int? offset, int? limit,
+    private static async Task<IResult> ListRunsAsync(IRunBackend runs, IOptions<ServerOptions> options, string? status, int? offset, int? limit,
         CancellationToken cancellationToken)
     {
         RunState? state = null;
@@ -115,90 +128,91 @@ public static class FlowDiffusionApi
             return Problem(StatusCodes.Status400BadRequest, "Unknown status", $"'{status}' is not one of: {string.Join(", ", Enum.GetValues<RunState>().Select(s => s.Name()))}.");
         var take = Math.Clamp(limit ?? 50, 1, options.Value.MaxPageSize);
         var skip = Math.Max(offset ?? 0, 0);
-        var page = await store.ListAsync(state, skip, take, cancellationToken);
+        var page = await runs.ListAsync(state, skip, take, cancellationToken);
+        // Paged by size as well as count: the page ends before the run that would take it past MaxPageBytes (one run always fits).
+        var listed = new JsonArray();
+        var bytes = 0L;
+        foreach (var run in page.Runs)
+        {
+            var json = RunJson.Write(run);
+            bytes += Encoding.UTF8.GetByteCount(json.ToJsonString());
+            if (listed.Count > 0 && bytes > options.Value.MaxPageBytes) break;
+            listed.Add(json);
+        }
+        var next = skip + listed.Count;
         return TypedResults.Ok(new JsonObject
         {
-            ["runs"] = new JsonArray(page.Runs.Select(r => (JsonNode)RunJson.Write(r)).ToArray()),
+            ["runs"] = listed,
             ["total"] = page.Total,
             ["offset"] = skip,
             ["limit"] = take,
+            ["next_offset"] = next < page.Total ? next : null,
         });
     }
 
-    private static async Task<IResult> GetRunAsync(string id, IRunStore store, CancellationToken cancellationToken) =>
-        await store.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(RunJson.Write(run)) : RunNotFound(id);
+    private static async Task<IResult> GetRunAsync(string id, IRunBackend runs, CancellationToken cancellationToken) =>
+        await runs.GetAsync(id, cancellationToken) is { } run ? TypedResults.Ok(RunJson.Write(run)) : RunNotFound(id);
 
-    private static async Task<IResult> CancelAsync(string id, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(string id, IRunBackend runs, CancellationToken cancellationToken)
     {
-        var run = await store.GetAsync(id, cancellationToken);
+        var run = await runs.GetAsync(id, cancellationToken);
         if (run is null) return RunNotFound(id);
-        if (!await dispatcher.CancelAsync(id, cancellationToken))
+        if (await runs.CancelAsync(id, cancellationToken) == CancelOutcome.NotActive)
             return Problem(StatusCodes.Status409Conflict, "Run already finished", $"Run {id} is {run.Status.Name()}; only queued or running runs can be cancelled.");
         return TypedResults.Accepted($"/api/runs/{id}", new JsonObject { ["id"] = id });
     }
 
-    private static async Task<IResult> DeleteAsync(string id, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(string id, IRunBackend runs, CancellationToken cancellationToken)
     {
-        var run = await store.GetAsync(id, cancellationToken);
+        var run = await runs.GetAsync(id, cancellationToken);
         if (run is null) return RunNotFound(id);
-        if (!await store.DeleteAsync(id, cancellationToken))
+        if (!await runs.DeleteAsync(id, cancellationToken))
             return Problem(StatusCodes.Status409Conflict, "Run still active", $"Run {id} is {run.Status.Name()}; cancel it first, then delete it.");
-        var folder = dispatcher.RunFolder(id);
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> GetOutputAsync(string runId, string? file, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    private static async Task<IResult> GetOutputAsync(string runId, string? file, IRunBackend runs, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(runId, cancellationToken) is null) return RunNotFound(runId);
-        var path = ContainedFile.Resolve(dispatcher.RunFolder(runId), file);
+        if (await runs.GetAsync(runId, cancellationToken) is null) return RunNotFound(runId);
+        var path = runs.Outputs.Find(runId, file);
         if (path is null) return NotFound($"Run {runId} has no output '{file}'.");
         if (!ContentTypes.TryGetContentType(path, out var contentType)) contentType = "application/octet-stream";
         return TypedResults.PhysicalFile(path, contentType);
     }
 
-    private static async Task StreamEventsAsync(string id, HttpContext context, IRunStore store, RunDispatcher dispatcher, CancellationToken cancellationToken)
+    // Pushed from the run event bus: no polling, one JSON text per event however many clients listen, and capped
+    // per client and in total (429 beyond).
+    private static async Task StreamEventsAsync(string id, HttpContext context, IRunBackend runs, EventStreamLimiter limiter, CancellationToken cancellationToken)
     {
-        var run = await store.GetAsync(id, cancellationToken);
-        if (run is null)
+        if (await runs.GetAsync(id, cancellationToken) is null)
         {
             await RunNotFound(id).ExecuteAsync(context);
+            return;
+        }
+        using var slot = limiter.TryEnter(context.Connection.RemoteIpAddress, out var refusal);
+        if (slot is null)
+        {
+            await Problem(StatusCodes.Status429TooManyRequests, "Too many event streams", refusal!).ExecuteAsync(context);
             return;
         }
         var response = context.Response;
         response.Headers.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         await response.Body.FlushAsync(cancellationToken);
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            if (dispatcher.Feed(id) is { } feed)
-            {
-                var progress = new RunProgress();
-                await foreach (var item in feed.Listen().ReadAllAsync(cancellationToken))
-                {
-                    progress.Observe(item);
-                    var json = RunEventJson.Write(item, p => RunJson.OutputUrl(id, Path.GetFileName(p)));
-                    json["overall"] = Math.Round(progress.Overall, 4);
-                    json["eta_seconds"] = progress.EtaSeconds is { } eta ? Math.Round(eta, 2) : null;
-                    await WriteEventAsync(response, item.Kind, json, cancellationToken);
-                }
-                return;
-            }
-            run = await store.GetAsync(id, cancellationToken);
-            if (run is null || run.Status.IsFinal())
-            {
-                // Finished before the client listened: one summary event stands in for the stream.
-                var state = run?.Status.Name() ?? "deleted";
-                await WriteEventAsync(response, "run_" + state, new JsonObject { ["kind"] = "run_" + state, ["run_id"] = id, ["error"] = run?.Error }, cancellationToken);
-                return;
-            }
-            await Task.Delay(100, cancellationToken);
+            await foreach (var message in runs.SubscribeAsync(id, cancellationToken))
+                await WriteEventAsync(response, message.Kind, message.Json, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse response, string kind, JsonObject data, CancellationToken cancellationToken)
+    private static async Task WriteEventAsync(HttpResponse response, string kind, string data, CancellationToken cancellationToken)
     {
-        await response.WriteAsync($"event: {kind}\ndata: {data.ToJsonString()}\n\n", cancellationToken);
+        await response.WriteAsync($"event: {kind}\ndata: {data}\n\n", cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Server.Api;
@@ -6,7 +7,10 @@ namespace FlowDiffusion.Server.Api;
 /// <summary>A run as <c>GET /api/runs/{id}</c> serves it.</summary>
 public static class RunJson
 {
-    /// <summary>The run with its inputs, node timings and output URLs.</summary>
+    /// <summary>
+    /// The run with its inputs, node timings and output URLs. In a list page (where the store leaves long inputs out)
+    /// <c>inputs</c> is null for such a run and <c>inputs_length</c> says how long they are.
+    /// </summary>
     public static JsonObject Write(RunRecord run)
     {
         var outputs = Parse(run.OutputsJson) as JsonArray ?? [];
@@ -20,14 +24,15 @@ public static class RunJson
             ["started"] = run.Started,
             ["finished"] = run.Finished,
             ["attempts"] = run.Attempts,
-            ["inputs"] = Parse(run.InputsJson) ?? new JsonObject(),
-            ["nodes"] = Parse(run.NodesJson) ?? new JsonArray(),
+            ["inputs"] = Parse(run.InputsJson),
+            ["nodes"] = NodeTimingJson.Write(NodeTimingJson.Parse(run.NodesJson)),
             ["outputs"] = new JsonArray(outputs.Select(o => (JsonNode)new JsonObject
             {
                 ["file"] = o?.GetValue<string>(),
                 ["url"] = OutputUrl(run.Id, o?.GetValue<string>() ?? ""),
             }).ToArray()),
             ["error"] = run.Error,
+            ["inputs_length"] = run.InputsLength,
         };
     }
 

@@ -10,67 +10,93 @@ using Microsoft.Extensions.Options;
 namespace FlowDiffusion.Server.Runs;
 
 /// <summary>
-/// Takes queued runs from the <see cref="IRunStore"/> (priority, then submission order) and executes them on the
-/// engine, at most <see cref="ServerOptions.MaxConcurrentRuns"/> at once.
+/// The worker of the <see cref="EmbeddedRunBackend"/>: claims queued runs (priority, then submission order) under a
+/// lease and executes them on the engine in this process, at most <see cref="ServerOptions.MaxConcurrentRuns"/> at once,
+/// publishing each engine event once to the backend's event bus and renewing the lease while a run executes.
 /// </summary>
 /// <remarks>
-/// Crash rule: on startup every run still marked <c>running</c> was in flight when the previous host died. A run
+/// One process per database: on start it takes the database's owner lock (<see cref="StoreOwnerLock"/>), so a second
+/// process on the same file stops with an error naming the first instead of running its runs again.
+/// Crash rule: holding the lock, every run still marked <c>running</c> was in flight when the previous owner died. A run
 /// on its first attempt goes back to the queue (keeping its place); a run that was already re-queued once is marked
 /// <c>interrupted</c> and not retried, so a workflow that kills the host cannot crash it forever. A graceful stop
-/// cancels the runs in flight and re-queues them without counting the attempt. Whenever a run starts, whatever an
-/// earlier unfinished attempt left in its output folder is removed first, so a re-run's outputs are exactly one set.
+/// cancels the runs in flight and re-queues them without counting the attempt. Whenever a run starts, the output store
+/// removes whatever an earlier unfinished attempt left, so a re-run's outputs are exactly one set.
 /// Retention: when <see cref="ServerOptions.RetentionDays"/> or <see cref="ServerOptions.MaxRuns"/> is set, finished
 /// runs past either bound are deleted with their output folders at startup and every
 /// <see cref="ServerOptions.RetentionSweepSeconds"/>.
 /// </remarks>
 public sealed class RunDispatcher : BackgroundService
 {
-    private readonly IRunStore _store;
+    private readonly EmbeddedRunBackend _backend;
     private readonly FlowDiffusionEngine _engine;
     private readonly ServerOptions _options;
     private readonly ILogger<RunDispatcher> _logger;
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, RunFeed> _feeds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WorkflowRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
+    private StoreOwnerLock? _ownerLock;
 
     /// <summary>Creates the dispatcher.</summary>
-    public RunDispatcher(IRunStore store, FlowDiffusionEngine engine, IOptions<ServerOptions> options, ILogger<RunDispatcher> logger)
+    public RunDispatcher(EmbeddedRunBackend backend, FlowDiffusionEngine engine, IOptions<ServerOptions> options, ILogger<RunDispatcher> logger)
     {
-        _store = store;
+        _backend = backend;
         _engine = engine;
         _options = options.Value;
         _logger = logger;
+        _backend.Submitted += Notify;
+        _backend.CancelRequested += OnCancelRequested;
     }
 
     /// <summary>The folder relative path inputs of runs (a model, an image) resolve against.</summary>
     public string WorkingFolder => Path.GetFullPath(_options.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
 
-    /// <summary>The folder a run writes its files to.</summary>
-    public string RunFolder(string id) => Path.Combine(Path.GetFullPath(_engine.Options.OutputFolder), id);
-
     /// <summary>Wakes the dispatcher after a submission, so the run need not wait for the next poll.</summary>
     public void Notify() => _wake.Writer.TryWrite(true);
 
-    /// <summary>The live event feed of a run executing now, or null.</summary>
-    public RunFeed? Feed(string id) => _feeds.GetValueOrDefault(id);
-
-    /// <summary>Cancels a queued or running run; false when it is neither.</summary>
-    public async Task<bool> CancelAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Takes the database's owner lock, then starts claiming runs.</summary>
+    /// <exception cref="InvalidOperationException">Another process executes runs from the same database.</exception>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (await _store.CancelQueuedAsync(id, cancellationToken)) return true;
-        var run = await _store.GetAsync(id, cancellationToken);
-        if (run?.Status != RunState.Running) return false;
+        if (_backend.Store is SqliteRunStore sqlite) _ownerLock ??= StoreOwnerLock.Acquire(sqlite.DatabasePath);
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await base.StopAsync(cancellationToken);
+        }
+        finally
+        {
+            _ownerLock?.Dispose();
+            _ownerLock = null;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _backend.Submitted -= Notify;
+        _backend.CancelRequested -= OnCancelRequested;
+        _ownerLock?.Dispose();
+        base.Dispose();
+    }
+
+    private void OnCancelRequested(string id)
+    {
         _cancelRequested[id] = true;
         // Between the claim and the start the run is not in _active yet; ExecuteRunAsync checks _cancelRequested.
         if (_active.TryGetValue(id, out var active)) active.Cancel();
-        return true;
     }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var recovered = await _store.RecoverAsync(stoppingToken);
+        var recovered = await _backend.Store.RecoverAsync(stoppingToken);
         if (recovered.Requeued + recovered.Interrupted > 0)
             _logger.LogWarning("Crash recovery: {Requeued} run(s) re-queued, {Interrupted} marked interrupted", recovered.Requeued, recovered.Interrupted);
         var retention = KeepRetentionAsync(stoppingToken);
@@ -81,7 +107,7 @@ public sealed class RunDispatcher : BackgroundService
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
-                var next = await _store.ClaimNextAsync(stoppingToken);
+                var next = await _backend.ClaimAsync(_owner, stoppingToken);
                 if (next is null)
                 {
                     slots.Release();
@@ -115,13 +141,12 @@ public sealed class RunDispatcher : BackgroundService
     {
         DateTimeOffset? before = _options.RetentionDays > 0 ? DateTimeOffset.UtcNow - TimeSpan.FromDays(_options.RetentionDays) : null;
         int? keep = _options.MaxRuns > 0 ? _options.MaxRuns : null;
-        var pruned = await _store.PruneAsync(before, keep, cancellationToken);
+        var pruned = await _backend.Store.PruneAsync(before, keep, cancellationToken);
         foreach (var id in pruned)
         {
             try
             {
-                var folder = RunFolder(id);
-                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+                _backend.Outputs.Delete(id);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -175,80 +200,103 @@ public sealed class RunDispatcher : BackgroundService
     private async Task ExecuteRunAsync(RunRecord record, CancellationToken stoppingToken)
     {
         var id = record.Id;
-        var feed = _feeds.GetOrAdd(id, _ => new RunFeed());
-        RunEvent? final = null;
+        var lease = record.Lease!;
         RunFinish finish;
+        using var heartbeat = new CancellationTokenSource();
+        var beating = Task.CompletedTask;
         try
         {
             var validation = _engine.Parse(record.Yaml, (record.Workflow ?? "workflow") + ".yaml", InputValues.FromJson(record.InputsJson));
             if (validation.Plan is null)
             {
-                var error = "the workflow is no longer valid: " + string.Join("; ", validation.Errors);
-                finish = new RunFinish(RunState.Failed, "[]", "[]", error);
-                final = new RunFailed(id, DateTimeOffset.UtcNow, error, null);
+                finish = new RunFinish(RunState.Failed, "[]", "[]", "the workflow is no longer valid: " + string.Join("; ", validation.Errors));
             }
             else
             {
-                ClearEarlierAttempt(record);
-                var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = RunFolder(id), WorkingDirectory = WorkingFolder }, collectEvents: true, CancellationToken.None);
+                var folder = _backend.Outputs.PrepareAttempt(id);
+                if (record.Attempts > 1) _backend.Log(lease, $"attempt {record.Attempts}: an earlier attempt did not finish; its files were removed");
+                var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = folder, WorkingDirectory = WorkingFolder }, collectEvents: true, CancellationToken.None);
                 _active[id] = run;
                 if (_cancelRequested.ContainsKey(id)) run.Cancel();
+                beating = KeepLeaseAsync(lease, run, heartbeat.Token);
                 using (stoppingToken.Register(run.Cancel))
                 {
+                    // The engine's own end events are not passed on: run_ended comes from the stored record, for every subscriber alike.
                     await foreach (var item in run.ReadEventsAsync(CancellationToken.None))
                     {
-                        // The final event waits until the store says so, so a client reacting to it reads the final state.
-                        if (item is RunFinished or RunFailed or RunCancelled) final = item;
-                        else feed.Publish(item);
+                        if (item is not (RunFinished or RunFailed or RunCancelled)) _backend.Publish(lease, item);
                     }
                 }
                 var result = await run.Completion;
                 if (stoppingToken.IsCancellationRequested && result.Status == RunStatus.Cancelled && !_cancelRequested.ContainsKey(id))
                 {
-                    await _store.RequeueAsync(id, CancellationToken.None);
+                    await StopBeatingAsync(heartbeat, beating);
+                    await _backend.ReleaseAsync(lease, "re-queued: the host is stopping", CancellationToken.None);
                     _logger.LogInformation("Run {Id} re-queued: the host is stopping", id);
                     return;
                 }
-                finish = new RunFinish(State(result.Status), NodesJson(result), OutputsJson(id, result), result.Error);
+                var outputs = await _backend.Outputs.CommitAsync(id, result.OutputFiles, CancellationToken.None);
+                finish = new RunFinish(State(result.Status), NodeTimingJson.Write(result.Nodes).ToJsonString(),
+                    new JsonArray(outputs.Select(f => (JsonNode)JsonValue.Create(f)).ToArray()).ToJsonString(), result.Error);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _logger.LogError(e, "Run {Id} failed outside the engine", id);
             finish = new RunFinish(RunState.Failed, "[]", "[]", e.Message);
-            final = new RunFailed(id, DateTimeOffset.UtcNow, e.Message, null);
         }
         finally
         {
             _active.TryRemove(id, out _);
         }
+        await StopBeatingAsync(heartbeat, beating);
         try
         {
-            await _store.FinishAsync(id, finish, CancellationToken.None);
+            if (!await _backend.CompleteAsync(lease, finish, CancellationToken.None))
+                _logger.LogWarning("Run {Id} attempt {Attempt}: the result was refused, the run has moved on (its lease was lost)", id, lease.Attempt);
         }
         finally
         {
-            if (final is not null) feed.Publish(final);
-            feed.Complete();
-            _feeds.TryRemove(id, out _);
             _cancelRequested.TryRemove(id, out _);
         }
     }
 
-    private void ClearEarlierAttempt(RunRecord record)
+    // The heartbeat: renews the lease every third of its length; a cancel asked for elsewhere, or a lost lease, stops the run.
+    private async Task KeepLeaseAsync(RunLease lease, WorkflowRun run, CancellationToken stop)
     {
-        int removed;
+        var period = TimeSpan.FromSeconds(Math.Max(0.05, _options.LeaseSeconds / 3));
         try
         {
-            removed = StaleOutputs.Clear(_engine.Options.OutputFolder, record.Id);
+            while (true)
+            {
+                await Task.Delay(period, stop);
+                LeaseRenewal renewal;
+                try
+                {
+                    renewal = await _backend.HeartbeatAsync(lease, stop);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed heartbeat (the database busy or damaged) must not stop the run; the next one retries.
+                    _logger.LogWarning(e, "Run {Id}: heartbeat failed", lease.RunId);
+                    continue;
+                }
+                if (renewal == LeaseRenewal.Held) continue;
+                if (renewal == LeaseRenewal.CancelRequested) _cancelRequested[lease.RunId] = true;
+                else _logger.LogWarning("Run {Id} attempt {Attempt}: lease lost; stopping it", lease.RunId, lease.Attempt);
+                run.Cancel();
+                return;
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Running on would leave the earlier attempt's files beside this one's, so the run fails instead, saying where.
-            throw new IOException($"the files of an earlier attempt in {RunFolder(record.Id)} could not be removed: {e.Message}", e);
         }
-        if (removed > 0)
-            _logger.LogWarning("Run {Id} (attempt {Attempt}): removed {Count} file(s) an unfinished earlier attempt left in its output folder", record.Id, record.Attempts, removed);
+    }
+
+    private static async Task StopBeatingAsync(CancellationTokenSource heartbeat, Task beating)
+    {
+        await heartbeat.CancelAsync();
+        await beating;
     }
 
     private static RunState State(RunStatus status) => status switch
@@ -257,21 +305,4 @@ public sealed class RunDispatcher : BackgroundService
         RunStatus.Cancelled => RunState.Cancelled,
         _ => RunState.Failed,
     };
-
-    private static string NodesJson(RunResult result) => new JsonArray(result.Nodes.Select(n => (JsonNode)new JsonObject
-    {
-        ["node"] = n.NodeId,
-        ["type"] = n.NodeType,
-        ["duration_ms"] = Math.Round(n.Duration.TotalMilliseconds, 3),
-        ["cached"] = n.Cached,
-    }).ToArray()).ToJsonString();
-
-    private string OutputsJson(string id, RunResult result)
-    {
-        var folder = RunFolder(id);
-        return new JsonArray(result.OutputFiles
-            .Select(f => Path.GetRelativePath(folder, Path.GetFullPath(f, folder)).Replace('\\', '/'))
-            .Where(f => !f.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(f))
-            .Select(f => (JsonNode)JsonValue.Create(f)).ToArray()).ToJsonString();
-    }
 }

@@ -10,7 +10,13 @@ namespace FlowDiffusion.Server.Runs;
 public sealed class SqliteRunStore : IRunStore
 {
     private const string Columns =
-        "id, status, priority, submitted, started, finished, workflow, yaml, inputs, nodes, outputs, error, idempotency_key, attempts";
+        "id, status, priority, submitted, started, finished, workflow, yaml, inputs, nodes, outputs, error, idempotency_key, attempts, " +
+        "lease_owner, lease_expires, cancel_requested, length(inputs)";
+
+    // The run row a lease names, while that lease is its current one.
+    private const string HeldBy = "id = $id AND status = 'running' AND attempts = $attempt AND lease_owner = $owner";
+
+    private readonly string _path;
 
     private readonly string _connectionString;
 
@@ -20,8 +26,17 @@ public sealed class SqliteRunStore : IRunStore
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/>.</summary>
     public SqliteRunStore(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _path = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+        Guarded(() => Create());
+    }
+
+    /// <summary>The database file.</summary>
+    public string DatabasePath => _path;
+
+    private bool Create()
+    {
         using var connection = Open();
         Execute(connection, """
             PRAGMA journal_mode = WAL;
@@ -43,10 +58,39 @@ public sealed class SqliteRunStore : IRunStore
                 attempts INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS runs_queue ON runs (status, priority DESC, seq);
             """);
+        // Databases from before leases gain their columns; a fresh one gets them here too.
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        using (var info = connection.CreateCommand())
+        {
+            info.CommandText = "PRAGMA table_info(runs)";
+            using var reader = info.ExecuteReader();
+            while (reader.Read()) columns.Add(reader.GetString(1));
+        }
+        foreach (var (name, type) in new[] { ("lease_owner", "TEXT"), ("lease_expires", "TEXT"), ("cancel_requested", "INTEGER NOT NULL DEFAULT 0") })
+        {
+            if (!columns.Contains(name)) Execute(connection, $"ALTER TABLE runs ADD COLUMN {name} {type}");
+        }
+        return true;
     }
 
     /// <inheritdoc />
-    public async Task<(RunRecord Run, bool Created)> AddAsync(RunSubmission submission, CancellationToken cancellationToken)
+    public Task CheckAsync(CancellationToken cancellationToken) =>
+        Guarded(() =>
+        {
+            using var connection = Open();
+            using var check = connection.CreateCommand();
+            // quick_check reads every page (not the index cross-checks of integrity_check): what a damaged page breaks.
+            check.CommandText = "PRAGMA quick_check(1)";
+            var result = check.ExecuteScalar() as string;
+            if (result != "ok") throw new RunStoreDamagedException(_path, "integrity check: " + result);
+            return Task.CompletedTask;
+        });
+
+    /// <inheritdoc />
+    public Task<(RunRecord Run, bool Created)> AddAsync(RunSubmission submission, CancellationToken cancellationToken) =>
+        Guarded(() => Add(submission, cancellationToken));
+
+    private async Task<(RunRecord Run, bool Created)> Add(RunSubmission submission, CancellationToken cancellationToken)
     {
         await _write.WaitAsync(cancellationToken);
         try
@@ -73,14 +117,18 @@ public sealed class SqliteRunStore : IRunStore
     }
 
     /// <inheritdoc />
-    public Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken)
-    {
-        using var connection = Open();
-        return Task.FromResult(QueryOne(connection, "id = $id", ("$id", id)));
-    }
+    public Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
+        Guarded(() =>
+        {
+            using var connection = Open();
+            return Task.FromResult(QueryOne(connection, "id = $id", ("$id", id)));
+        });
 
     /// <inheritdoc />
-    public Task<RunPage> ListAsync(RunState? status, int offset, int limit, CancellationToken cancellationToken)
+    public Task<RunPage> ListAsync(RunState? status, int offset, int limit, CancellationToken cancellationToken, int maxInputsChars = 4096) =>
+        Guarded(() => List(status, offset, limit, maxInputsChars));
+
+    private Task<RunPage> List(RunState? status, int offset, int limit, int maxInputsChars)
     {
         using var connection = Open();
         var where = status is null ? "1 = 1" : "status = $status";
@@ -89,52 +137,87 @@ public sealed class SqliteRunStore : IRunStore
         count.CommandText = $"SELECT COUNT(*) FROM runs WHERE {where}";
         Bind(count, parameters);
         var total = Convert.ToInt32(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+        // A page never reads the workflow text, nor inputs beyond the bound: a page of runs with megabyte prompts stays small.
+        var columns = Columns.Replace("yaml, inputs,", "'' AS yaml, CASE WHEN length(inputs) <= $maxInputs THEN inputs END,", StringComparison.Ordinal);
         var runs = Query(connection, $"{where} ORDER BY seq DESC LIMIT $limit OFFSET $offset",
-            [.. parameters, ("$limit", limit), ("$offset", offset)]);
+            [.. parameters, ("$limit", limit), ("$offset", offset), ("$maxInputs", maxInputsChars)], columns);
         return Task.FromResult(new RunPage(runs, total));
     }
 
     /// <inheritdoc />
-    public async Task<RunRecord?> ClaimNextAsync(CancellationToken cancellationToken)
-    {
-        await _write.WaitAsync(cancellationToken);
-        try
+    public Task<RunRecord?> ClaimNextAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Guarded(async () =>
         {
-            using var connection = Open();
-            using var claim = connection.CreateCommand();
-            claim.CommandText = $"""
-                UPDATE runs SET status = 'running', started = $now, attempts = attempts + 1
-                WHERE seq = (SELECT seq FROM runs WHERE status = 'queued' ORDER BY priority DESC, seq LIMIT 1)
-                RETURNING {Columns}
-                """;
-            Bind(claim, ("$now", Time(DateTimeOffset.UtcNow)));
-            using var reader = claim.ExecuteReader();
-            return reader.Read() ? Read(reader) : null;
-        }
-        finally
-        {
-            _write.Release();
-        }
-    }
+            await _write.WaitAsync(cancellationToken);
+            try
+            {
+                using var connection = Open();
+                using var claim = connection.CreateCommand();
+                // One statement: SQLite runs it under its write lock, so two processes on one file never both take a run.
+                claim.CommandText = $"""
+                    UPDATE runs SET status = 'running', started = $now, attempts = attempts + 1,
+                        lease_owner = $owner, lease_expires = $expires, cancel_requested = 0
+                    WHERE seq = (SELECT seq FROM runs WHERE status = 'queued' ORDER BY priority DESC, seq LIMIT 1) AND status = 'queued'
+                    RETURNING {Columns}
+                    """;
+                var now = DateTimeOffset.UtcNow;
+                Bind(claim, ("$now", Time(now)), ("$owner", owner), ("$expires", Time(now + leaseDuration)));
+                using var reader = claim.ExecuteReader();
+                return reader.Read() ? Read(reader) : null;
+            }
+            finally
+            {
+                _write.Release();
+            }
+        });
 
     /// <inheritdoc />
-    public Task FinishAsync(string id, RunFinish finish, CancellationToken cancellationToken) =>
-        WriteAsync("""
-            UPDATE runs SET status = $status, finished = $now, nodes = $nodes, outputs = $outputs, error = $error
-            WHERE id = $id AND status = 'running'
+    public Task<LeaseRenewal> RenewAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Guarded(async () =>
+        {
+            await _write.WaitAsync(cancellationToken);
+            try
+            {
+                using var connection = Open();
+                using var renew = connection.CreateCommand();
+                renew.CommandText = $"UPDATE runs SET lease_expires = $expires WHERE {HeldBy} RETURNING cancel_requested";
+                Bind(renew, [("$expires", Time(DateTimeOffset.UtcNow + leaseDuration)), .. LeaseParameters(lease)]);
+                var cancel = renew.ExecuteScalar();
+                return cancel is null ? LeaseRenewal.Lost : Convert.ToInt64(cancel, CultureInfo.InvariantCulture) != 0 ? LeaseRenewal.CancelRequested : LeaseRenewal.Held;
+            }
+            finally
+            {
+                _write.Release();
+            }
+        });
+
+    /// <inheritdoc />
+    public async Task<bool> FinishAsync(RunLease lease, RunFinish finish, CancellationToken cancellationToken) =>
+        await WriteAsync($"""
+            UPDATE runs SET status = $status, finished = $now, nodes = $nodes, outputs = $outputs, error = $error,
+                lease_owner = NULL, lease_expires = NULL
+            WHERE {HeldBy}
             """, cancellationToken,
-            ("$id", id), ("$status", finish.Status.Name()), ("$now", Time(DateTimeOffset.UtcNow)),
-            ("$nodes", finish.NodesJson), ("$outputs", finish.OutputsJson), ("$error", finish.Error));
+            [("$status", finish.Status.Name()), ("$now", Time(DateTimeOffset.UtcNow)),
+             ("$nodes", finish.NodesJson), ("$outputs", finish.OutputsJson), ("$error", finish.Error), .. LeaseParameters(lease)]) == 1;
 
     /// <inheritdoc />
-    public Task RequeueAsync(string id, CancellationToken cancellationToken) =>
-        WriteAsync("UPDATE runs SET status = 'queued', started = NULL, attempts = MAX(attempts - 1, 0) WHERE id = $id AND status = 'running'",
-            cancellationToken, ("$id", id));
+    public async Task<bool> RequeueAsync(RunLease lease, CancellationToken cancellationToken) =>
+        await WriteAsync($"""
+            UPDATE runs SET status = 'queued', started = NULL, attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL
+            WHERE {HeldBy}
+            """, cancellationToken, LeaseParameters(lease)) == 1;
 
     /// <inheritdoc />
-    public async Task<bool> CancelQueuedAsync(string id, CancellationToken cancellationToken) =>
-        await WriteAsync("UPDATE runs SET status = 'cancelled', finished = $now WHERE id = $id AND status = 'queued'",
-            cancellationToken, ("$id", id), ("$now", Time(DateTimeOffset.UtcNow))) == 1;
+    public async Task<CancelOutcome> CancelAsync(string id, CancellationToken cancellationToken)
+    {
+        var now = Time(DateTimeOffset.UtcNow);
+        if (await WriteAsync("UPDATE runs SET status = 'cancelled', finished = $now WHERE id = $id AND status = 'queued'",
+                cancellationToken, ("$id", id), ("$now", now)) == 1) return CancelOutcome.Cancelled;
+        return await WriteAsync("UPDATE runs SET cancel_requested = 1 WHERE id = $id AND status = 'running'", cancellationToken, ("$id", id)) == 1
+            ? CancelOutcome.Requested
+            : CancelOutcome.NotActive;
+    }
 
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
@@ -144,14 +227,33 @@ public sealed class SqliteRunStore : IRunStore
     public async Task<RecoveryResult> RecoverAsync(CancellationToken cancellationToken)
     {
         var interrupted = await WriteAsync(
-            "UPDATE runs SET status = 'interrupted', finished = $now, error = 'interrupted twice by a host crash; not retried' WHERE status = 'running' AND attempts >= 2",
+            "UPDATE runs SET status = 'interrupted', finished = $now, error = 'interrupted twice by a host crash; not retried', lease_owner = NULL, lease_expires = NULL " +
+            "WHERE status = 'running' AND attempts >= 2",
             cancellationToken, ("$now", Time(DateTimeOffset.UtcNow)));
-        var requeued = await WriteAsync("UPDATE runs SET status = 'queued', started = NULL WHERE status = 'running'", cancellationToken);
+        var requeued = await WriteAsync("UPDATE runs SET status = 'queued', started = NULL, lease_owner = NULL, lease_expires = NULL WHERE status = 'running'", cancellationToken);
         return new RecoveryResult(requeued, interrupted);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<string>> PruneAsync(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken)
+    public async Task<RecoveryResult> ReclaimExpiredAsync(DateTimeOffset now, int maxAttempts, CancellationToken cancellationToken)
+    {
+        var at = Time(now.ToUniversalTime());
+        var interrupted = await WriteAsync(
+            "UPDATE runs SET status = 'interrupted', finished = $now, lease_owner = NULL, lease_expires = NULL, " +
+            "error = 'its worker stopped answering (lease of ' || lease_owner || ' expired) on attempt ' || attempts || ' of ' || $max || '; not retried' " +
+            "WHERE status = 'running' AND lease_expires < $now AND attempts >= $max",
+            cancellationToken, ("$now", at), ("$max", maxAttempts));
+        var requeued = await WriteAsync(
+            "UPDATE runs SET status = 'queued', started = NULL, lease_owner = NULL, lease_expires = NULL WHERE status = 'running' AND lease_expires < $now",
+            cancellationToken, ("$now", at));
+        return new RecoveryResult(requeued, interrupted);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> PruneAsync(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken) =>
+        Guarded(() => Prune(finishedBefore, keepNewest, cancellationToken));
+
+    private async Task<IReadOnlyList<string>> Prune(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken)
     {
         if (finishedBefore is null && keepNewest is null) return [];
         await _write.WaitAsync(cancellationToken);
@@ -179,7 +281,38 @@ public sealed class SqliteRunStore : IRunStore
         }
     }
 
-    private async Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private static (string Name, object? Value)[] LeaseParameters(RunLease lease) =>
+        [("$id", lease.RunId), ("$attempt", lease.Attempt), ("$owner", lease.Owner)];
+
+    // SQLite's "damaged" codes become one error that names the file and the way out; others pass as they are.
+    private T Guarded<T>(Func<T> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        {
+            throw new RunStoreDamagedException(_path, e.Message, e);
+        }
+    }
+
+    private async Task<T> Guarded<T>(Func<Task<T>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        {
+            throw new RunStoreDamagedException(_path, e.Message, e);
+        }
+    }
+
+    private Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        Guarded(() => Write(sql, cancellationToken, parameters));
+
+    private async Task<int> Write(string sql, CancellationToken cancellationToken, (string Name, object? Value)[] parameters)
     {
         await _write.WaitAsync(cancellationToken);
         try
@@ -214,10 +347,10 @@ public sealed class SqliteRunStore : IRunStore
     private static RunRecord? QueryOne(SqliteConnection connection, string where, params (string Name, object? Value)[] parameters) =>
         Query(connection, where, parameters).FirstOrDefault();
 
-    private static List<RunRecord> Query(SqliteConnection connection, string where, (string Name, object? Value)[] parameters)
+    private static List<RunRecord> Query(SqliteConnection connection, string where, (string Name, object? Value)[] parameters, string columns = Columns)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM runs WHERE {where}";
+        command.CommandText = $"SELECT {columns} FROM runs WHERE {where}";
         Bind(command, parameters);
         using var reader = command.ExecuteReader();
         var runs = new List<RunRecord>();
@@ -234,12 +367,16 @@ public sealed class SqliteRunStore : IRunStore
         r.IsDBNull(5) ? null : ParseTime(r.GetString(5)),
         Text(r, 6),
         r.GetString(7),
-        r.GetString(8),
+        Text(r, 8),
         Text(r, 9),
         Text(r, 10),
         Text(r, 11),
         Text(r, 12),
-        r.GetInt32(13));
+        r.GetInt32(13),
+        Text(r, 14),
+        r.IsDBNull(15) ? null : ParseTime(r.GetString(15)),
+        r.GetInt64(16) != 0,
+        r.GetInt32(17));
 
     private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

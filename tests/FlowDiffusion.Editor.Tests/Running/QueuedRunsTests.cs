@@ -52,7 +52,7 @@ public sealed class QueuedRunsTests : IAsyncLifetime
         Assert.Empty(Session.QueuedRuns);
         Assert.All(views, v => Assert.Equal("done", v.Outcome));
         Assert.All(views, v => Assert.Single(v.Images));
-        var records = await Task.WhenAll(views.Select(v => Session.Store.GetAsync(v.RunId, CancellationToken.None)));
+        var records = await Task.WhenAll(views.Select(v => Session.Runs.GetAsync(v.RunId, CancellationToken.None)));
         Assert.Equal([100L, 101L, 102L], records.Select(r => SeedOf(r!)));
         Assert.All(records, r => Assert.Equal(RunState.Completed, r!.Status));
         Assert.True(records[0]!.Finished <= records[1]!.Started && records[1]!.Finished <= records[2]!.Started);
@@ -68,7 +68,7 @@ public sealed class QueuedRunsTests : IAsyncLifetime
         Assert.Equal(3, await Session.StartRunsAsync(3));
 
         var views = new[] { Session.Run! }.Concat(Session.QueuedRuns).ToList();
-        var records = await Task.WhenAll(views.Select(v => Session.Store.GetAsync(v.RunId, CancellationToken.None)));
+        var records = await Task.WhenAll(views.Select(v => Session.Runs.GetAsync(v.RunId, CancellationToken.None)));
         Assert.Equal([100L, 99L, 98L], records.Select(r => SeedOf(r!)));
         Assert.Equal(97L, Session.Document.Workflow.Input("seed")!.Default);
     }
@@ -81,7 +81,7 @@ public sealed class QueuedRunsTests : IAsyncLifetime
         Assert.True(await Session.StartRunAsync(), Session.Notice);
 
         var yamls = await Task.WhenAll(new[] { Session.Run!, Session.QueuedRuns.Single() }
-            .Select(async v => WorkflowYamlReader.Read((await Session.Store.GetAsync(v.RunId, CancellationToken.None))!.Yaml).Workflow!));
+            .Select(async v => WorkflowYamlReader.Read((await Session.Runs.GetAsync(v.RunId, CancellationToken.None))!.Yaml).Workflow!));
         Assert.Equal(["a blue ball", "a red cube"], yamls.Select(w => (string)w.Input("prompt")!.Default!));
     }
 
@@ -110,7 +110,7 @@ public sealed class QueuedRunsTests : IAsyncLifetime
         Assert.Equal("cancelled", first.Outcome);
         Assert.Equal("done", second.Outcome);
         Assert.Single(second.Images);
-        Assert.Equal(RunState.Cancelled, (await Session.Store.GetAsync(first.RunId, CancellationToken.None))!.Status);
+        Assert.Equal(RunState.Cancelled, (await Session.Runs.GetAsync(first.RunId, CancellationToken.None))!.Status);
         Assert.Empty(Session.QueuedRuns);
     }
 
@@ -133,7 +133,7 @@ public sealed class QueuedRunsTests : IAsyncLifetime
         Assert.Same(first, Session.Run);
         Assert.Equal("done", first.Outcome);
         foreach (var view in queued)
-            Assert.Equal(RunState.Cancelled, (await Session.Store.GetAsync(view.RunId, CancellationToken.None))!.Status);
+            Assert.Equal(RunState.Cancelled, (await Session.Runs.GetAsync(view.RunId, CancellationToken.None))!.Status);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

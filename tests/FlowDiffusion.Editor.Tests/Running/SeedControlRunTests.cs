@@ -59,7 +59,7 @@ public sealed class SeedControlRunTests : IAsyncLifetime
 
     private async Task<object?> QueuedSeedAsync()
     {
-        var run = await Session.Store.GetAsync(Session.Run!.RunId, CancellationToken.None);
+        var run = await Session.Runs.GetAsync(Session.Run!.RunId, CancellationToken.None);
         return WorkflowYamlReader.Read(run!.Yaml).Workflow!.Input("seed")!.Default;
     }
 }

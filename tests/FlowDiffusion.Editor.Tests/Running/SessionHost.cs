@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace FlowDiffusion.Editor.Tests.Running;
 
 /// <summary>
-/// An editor session over a real engine, SQLite run store and dispatcher, with outputs and data in a scratch folder.
+/// An editor session over a real engine and the embedded run backend (SQLite store, event bus, local outputs, dispatcher),
+/// with outputs and data in a scratch folder.
 /// The dispatcher is not started: queued runs stay queued until a test calls <c>Dispatcher.StartAsync</c>.
 /// </summary>
 internal sealed class SessionHost : IAsyncDisposable
@@ -33,8 +34,10 @@ internal sealed class SessionHost : IAsyncDisposable
         });
         Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
         Store = new SqliteRunStore(Path.Combine(Scratch.Path, "data", "runs.db"));
-        Dispatcher = new RunDispatcher(Store, Engine, Options.Create(new ServerOptions { WorkingFolder = RepositoryRoot.Path }), NullLogger<RunDispatcher>.Instance);
-        Session = new EditorSession(Engine, new EditorFiles(options), Store, Dispatcher);
+        var server = Options.Create(new ServerOptions { WorkingFolder = RepositoryRoot.Path });
+        Backend = new EmbeddedRunBackend(Store, new RunEventBus(), new LocalOutputStore(options.Value.OutputFolder), server);
+        Dispatcher = new RunDispatcher(Backend, Engine, server, NullLogger<RunDispatcher>.Instance);
+        Session = new EditorSession(Engine, new EditorFiles(options), Backend);
     }
 
     public TempFolder Scratch { get; } = new();
@@ -42,6 +45,8 @@ internal sealed class SessionHost : IAsyncDisposable
     public FlowDiffusionEngine Engine { get; }
 
     public IRunStore Store { get; }
+
+    public EmbeddedRunBackend Backend { get; }
 
     public RunDispatcher Dispatcher { get; }
 

@@ -11,8 +11,8 @@ namespace FlowDiffusion.Editor.Running;
 
 /// <summary>
 /// One browser tab's editor: the open document, selection, live validation, clipboard and the current run.
-/// Runs go through the HTTP API's queue and dispatcher in this process; their events (previews included) are read
-/// from the dispatcher's feed as engine objects, so previews arrive as images without a round trip through HTTP.
+/// Runs go through the run backend the HTTP API uses (<see cref="IRunBackend"/>); their events (previews included) come
+/// pushed from its event bus as engine objects, so previews arrive as images without a round trip through HTTP.
 /// When the engine reloads its plugins the session raises <see cref="Changed"/>; the open document follows the new
 /// node types in <see cref="CatchUpWithPlugins"/>, called on the circuit's thread like every other change to the session.
 /// Run while a run of this tab is going queues another behind it (ComfyUI's Queue): the tab shows one run at a time,
@@ -32,12 +32,11 @@ public sealed class EditorSession : IDisposable
     private string? _clipboard;
 
     /// <summary>Opens an empty document on the engine's node types and follows its plugin reloads until disposed.</summary>
-    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunStore store, RunDispatcher dispatcher)
+    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunBackend runs)
     {
         Engine = engine;
         Files = files;
-        Store = store;
-        Dispatcher = dispatcher;
+        Runs = runs;
         Document = GraphDocument.Empty(engine.Catalog);
         Engine.PluginsReloaded += OnPluginsReloaded;
     }
@@ -51,11 +50,8 @@ public sealed class EditorSession : IDisposable
     /// <summary>The folders.</summary>
     public EditorFiles Files { get; }
 
-    /// <summary>The run queue and history, shared with the HTTP API.</summary>
-    public IRunStore Store { get; }
-
-    /// <summary>The dispatcher that executes queued runs.</summary>
-    public RunDispatcher Dispatcher { get; }
+    /// <summary>The run queue, history and events, shared with the HTTP API.</summary>
+    public IRunBackend Runs { get; }
 
     /// <summary>The open document.</summary>
     public GraphDocument Document { get; private set; }
@@ -213,7 +209,7 @@ public sealed class EditorSession : IDisposable
     /// <summary>Cancels the run shown, queued or executing; the next of <see cref="QueuedRuns"/> is shown when it ends.</summary>
     public async Task CancelRunAsync()
     {
-        if (Run is { Finished: false } run) await Dispatcher.CancelAsync(run.RunId, CancellationToken.None);
+        if (Run is { Finished: false } run) await Runs.CancelAsync(run.RunId, CancellationToken.None);
     }
 
     /// <summary>Cancels one of <see cref="QueuedRuns"/> (by run id), or all of them when <paramref name="runId"/> is null.</summary>
@@ -225,7 +221,7 @@ public sealed class EditorSession : IDisposable
             cancelled = _queued.Where(v => runId is null || v.RunId == runId).ToList();
             _queued.RemoveAll(cancelled.Contains);
         }
-        foreach (var view in cancelled) await Dispatcher.CancelAsync(view.RunId, CancellationToken.None);
+        foreach (var view in cancelled) await Runs.CancelAsync(view.RunId, CancellationToken.None);
         Changed?.Invoke();
     }
 
@@ -259,7 +255,7 @@ public sealed class EditorSession : IDisposable
         RunRecord record;
         try
         {
-            (record, _) = await Store.AddAsync(new RunSubmission(WorkflowYamlWriter.Write(queued), "{}", FileName), cancellationToken);
+            (record, _) = await Runs.SubmitAsync(new RunSubmission(WorkflowYamlWriter.Write(queued), "{}", FileName), cancellationToken);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -267,7 +263,6 @@ public sealed class EditorSession : IDisposable
             Notice = "Could not queue the run: " + error.Message;
             return false;
         }
-        Dispatcher.Notify();
         Document.StepSeeds();
         var view = new RunView(record.Id, queued.Nodes.Select(n => n.Id));
         Notice = null;
@@ -317,44 +312,21 @@ public sealed class EditorSession : IDisposable
         }
     }
 
-    // Follows the run through the dispatcher's live feed; a run that ended before the feed was seen is read back from the store.
+    // Follows the run on the backend's event bus: pushed, its state first, then live events, ending with run_ended.
     private async Task FollowAsync(RunView view)
     {
         var last = DateTime.MinValue;
-        var polls = 0;
         try
         {
-            while (!view.Finished && !_closed.IsCancellationRequested)
+            await foreach (var message in Runs.SubscribeAsync(view.RunId, _closed.Token))
             {
-                if (Dispatcher.Feed(view.RunId) is { } feed)
-                {
-                    await foreach (var e in feed.Listen().ReadAllAsync(_closed.Token))
-                    {
-                        view.Apply(e);
-                        // Progress and previews can come faster than a browser needs; ends and images always go out.
-                        if (e is NodeProgressed or NodePreviewed && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
-                        last = DateTime.UtcNow;
-                        Changed?.Invoke();
-                    }
-                    continue;
-                }
-                // The feed exists only while the run executes: look for it often (a cached run takes milliseconds), ask the store now and then.
-                if (polls++ % 20 == 0)
-                {
-                    var record = await Store.GetAsync(view.RunId, _closed.Token);
-                    if (record is null)
-                    {
-                        Notice = "The run was deleted from the queue.";
-                        break;
-                    }
-                    if (record.Status is not (RunState.Queued or RunState.Running))
-                    {
-                        view.Finish(record, Dispatcher.RunFolder(view.RunId));
-                        break;
-                    }
-                }
-                await Task.Delay(5, _closed.Token);
+                view.Apply(message, file => Runs.Outputs.Find(view.RunId, file));
+                // Progress and previews can come faster than a browser needs; ends and images always go out.
+                if (message.Kind is "progress" or "preview" && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
+                last = DateTime.UtcNow;
+                Changed?.Invoke();
             }
+            if (!view.Finished) Notice = "The run was deleted from the queue.";
         }
         catch (OperationCanceledException) when (_closed.IsCancellationRequested)
         {

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using FlowDiffusion.Sdk.Values;
+using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Editor.Running;
 
@@ -7,40 +7,10 @@ namespace FlowDiffusion.Editor.Running;
 public static class ImageDataUrl
 {
     /// <summary>
-    /// Item <paramref name="index"/> of <paramref name="image"/> as a 24-bit BMP data URL, shrunk (nearest pixel) so
-    /// neither side exceeds <paramref name="maxSide"/>: a node-sized preview need not carry a 512² image per step.
+    /// Item <paramref name="index"/> of <paramref name="image"/> as a 24-bit BMP data URL no larger than
+    /// <paramref name="maxSide"/> on a side: the event stream's <see cref="PreviewBitmap"/>, so both show the same bytes.
     /// </summary>
-    public static string Of(Image image, int index = 0, int maxSide = int.MaxValue)
-    {
-        var shrink = Math.Max(1, (Math.Max(image.Width, image.Height) + maxSide - 1) / maxSide);
-        int width = Math.Max(1, image.Width / shrink), height = Math.Max(1, image.Height / shrink);
-        var stride = (width * 3 + 3) & ~3;
-        var bytes = new byte[54 + stride * height];
-        bytes[0] = (byte)'B';
-        bytes[1] = (byte)'M';
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(2), bytes.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(10), 54);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(14), 40);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(18), width);
-        // A negative height stores rows top-down, as the planar buffer does.
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(22), -height);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(26), 1);
-        BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(28), 24);
-        var pixels = image.PixelsOf(index);
-        var plane = image.Width * image.Height;
-        for (var y = 0; y < height; y++)
-        {
-            for (var x = 0; x < width; x++)
-            {
-                var at = 54 + y * stride + x * 3;
-                var p = y * shrink * image.Width + x * shrink;
-                bytes[at] = Byte(pixels[2 * plane + p]);
-                bytes[at + 1] = Byte(pixels[plane + p]);
-                bytes[at + 2] = Byte(pixels[p]);
-            }
-        }
-        return "data:image/bmp;base64," + Convert.ToBase64String(bytes);
-    }
+    public static string Of(Image image, int index = 0, int maxSide = int.MaxValue) => PreviewBitmap.DataUrl(image, index, maxSide);
 
     /// <summary>A PNG or JPEG file as a data URL.</summary>
     public static string OfFile(string path)
@@ -48,6 +18,4 @@ public static class ImageDataUrl
         var type = path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
         return $"data:{type};base64," + Convert.ToBase64String(File.ReadAllBytes(path));
     }
-
-    private static byte Byte(float value) => (byte)Math.Clamp(MathF.Round(value * 255f), 0f, 255f);
 }

@@ -7,8 +7,8 @@ namespace FlowDiffusion.Editor.Running;
 /// <summary>The state of one queued editor run as its events arrive: per-node states, sampler progress, previews, images.</summary>
 public sealed class RunView(string runId, IEnumerable<string> nodes)
 {
-    /// <summary>The largest side of a preview sent to the browser, in pixels (a node is 240 wide).</summary>
-    public const int PreviewSide = 256;
+    /// <summary>The largest side of a preview sent to the browser, in pixels: the event stream's.</summary>
+    public const int PreviewSide = PreviewBitmap.MaxSide;
 
     /// <summary>The run's id in the queue (the id <c>GET /api/runs/{id}</c> answers to).</summary>
     public string RunId { get; } = runId;
@@ -43,8 +43,43 @@ public sealed class RunView(string runId, IEnumerable<string> nodes)
     /// <summary>"queued", "running", or how it ended.</summary>
     public string Status => Outcome ?? (Started ? "running" : "queued");
 
-    /// <summary>Applies one event.</summary>
-    public void Apply(RunEvent e)
+    /// <summary>The run's overall progress, 0 to 1, as the event bus computes it (never decreasing).</summary>
+    public double Overall { get; private set; }
+
+    /// <summary>Applies one message of the run event bus; <paramref name="findOutput"/> gives the local path of an output file of the run, or null.</summary>
+    public void Apply(RunMessage message, Func<string, string?> findOutput)
+    {
+        Overall = Math.Max(Overall, message.Progress);
+        if (message.Kind == RunMessage.EndedKind && message.Record is { } record)
+        {
+            Finish(record, findOutput);
+            return;
+        }
+        if (message.State is { } state)
+        {
+            // A subscriber's first message: the run as it stands (empty while queued).
+            if (state.Status == RunState.Queued) return;
+            Started = true;
+            foreach (var (id, node) in state.Nodes)
+            {
+                States[id] = node.State switch
+                {
+                    "running" => NodeRunState.Running,
+                    "cached" => NodeRunState.Cached,
+                    "finished" => NodeRunState.Done,
+                    "failed" => NodeRunState.Failed,
+                    _ => NodeRunState.Queued,
+                };
+                if (node.TotalSteps > 0) Progress[id] = (node.Step, node.TotalSteps, (double)node.Step / node.TotalSteps);
+            }
+            foreach (var (id, preview) in state.Previews) Apply(preview);
+            foreach (var output in state.Outputs) Apply(output);
+            return;
+        }
+        if (message.Event is { } e) Apply(e);
+    }
+
+    private void Apply(RunEvent e)
     {
         Started = true;
         switch (e)
@@ -62,28 +97,26 @@ public sealed class RunView(string runId, IEnumerable<string> nodes)
                 PreviewCounts[p.NodeId] = PreviewCounts.GetValueOrDefault(p.NodeId) + 1;
                 break;
             case OutputWritten o: AddImage(o.NodeId, o.Path); break;
-            case RunFinished: End("done", null); break;
-            case RunFailed f: End("failed", f.Error); break;
-            case RunCancelled: End("cancelled", null); break;
         }
     }
 
     /// <summary>
-    /// Ends the view from the queue's record, for a run whose live events were missed (it ended before the editor
-    /// listened): node states from its timings, images from its output list under <paramref name="runFolder"/>.
+    /// Ends the view from the queue's final record (the bus's run_ended): node states from its timings, and images from
+    /// its output list (found through <paramref name="findOutput"/>) when none arrived live.
     /// </summary>
-    public void Finish(RunRecord record, string runFolder)
+    public void Finish(RunRecord record, Func<string, string?> findOutput)
     {
         if (Finished) return;
-        foreach (var node in Parse(record.NodesJson))
-        {
-            var id = node.GetProperty("node").GetString()!;
-            States[id] = node.GetProperty("cached").GetBoolean() ? NodeRunState.Cached : NodeRunState.Done;
-        }
+        foreach (var node in NodeTimingJson.Parse(record.NodesJson))
+            States[node.NodeId] = node.Cached ? NodeRunState.Cached : NodeRunState.Done;
         if (Images.Count == 0)
         {
-            foreach (var file in Parse(record.OutputsJson)) AddImage("", Path.Combine(runFolder, file.GetString()!));
+            foreach (var file in Parse(record.OutputsJson))
+            {
+                if (findOutput(file.GetString()!) is { } path) AddImage("", path);
+            }
         }
+        if (record.Status == RunState.Completed) Overall = 1;
         End(record.Status switch
         {
             RunState.Completed => "done",

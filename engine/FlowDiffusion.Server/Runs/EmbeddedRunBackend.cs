@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using FlowDiffusion.Engine.Execution;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Server.Runs;
+
+/// <summary>
+/// The default <see cref="IRunBackend"/>: one process, the run store (SQLite), the in-process <see cref="RunEventBus"/>
+/// and an output store (a local folder); <see cref="RunDispatcher"/> is its worker. Cancelling a running run reaches the
+/// worker at once through <see cref="CancelRequested"/>, and the store's flag as well, for a worker that only heartbeats.
+/// </summary>
+public sealed class EmbeddedRunBackend : IRunBackend
+{
+    private readonly ServerOptions _options;
+
+    /// <summary>Creates the backend over its parts.</summary>
+    public EmbeddedRunBackend(IRunStore store, RunEventBus bus, IOutputStore outputs, IOptions<ServerOptions> options)
+    {
+        Store = store;
+        Bus = bus;
+        Outputs = outputs;
+        _options = options.Value;
+    }
+
+    /// <summary>Raised after a new run was queued (the worker wakes up).</summary>
+    public event Action? Submitted;
+
+    /// <summary>Raised with a run id when a client asked to cancel a running run.</summary>
+    public event Action<string>? CancelRequested;
+
+    /// <summary>The run store.</summary>
+    public IRunStore Store { get; }
+
+    /// <summary>The event bus.</summary>
+    public RunEventBus Bus { get; }
+
+    /// <inheritdoc />
+    public IOutputStore Outputs { get; }
+
+    /// <summary>How long a claim lasts without a heartbeat.</summary>
+    public TimeSpan LeaseDuration => TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds));
+
+    /// <inheritdoc />
+    public async Task<(RunRecord Run, bool Created)> SubmitAsync(RunSubmission submission, CancellationToken cancellationToken)
+    {
+        var added = await Store.AddAsync(submission, cancellationToken);
+        if (added.Created) Submitted?.Invoke();
+        return added;
+    }
+
+    /// <inheritdoc />
+    public Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken) => Store.GetAsync(id, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<RunPage> ListAsync(RunState? status, int offset, int limit, CancellationToken cancellationToken) =>
+        Store.ListAsync(status, offset, limit, cancellationToken, _options.MaxListedInputsChars);
+
+    /// <inheritdoc />
+    public async Task<CancelOutcome> CancelAsync(string id, CancellationToken cancellationToken)
+    {
+        var outcome = await Store.CancelAsync(id, cancellationToken);
+        if (outcome == CancelOutcome.Cancelled && await Store.GetAsync(id, cancellationToken) is { } record) Bus.End(record);
+        if (outcome == CancelOutcome.Requested) CancelRequested?.Invoke(id);
+        return outcome;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!await Store.DeleteAsync(id, cancellationToken)) return false;
+        Outputs.Delete(id);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RunMessage> SubscribeAsync(string id, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (await Store.GetAsync(id, cancellationToken) is not { } record) yield break;
+        using var subscription = Bus.Subscribe(record);
+        // Read again once subscribed: a run that ended in between is ended here rather than waited for.
+        if (!record.Status.IsFinal()) Bus.Recheck(subscription, await Store.GetAsync(id, cancellationToken));
+        await foreach (var message in subscription.Reader.ReadAllAsync(cancellationToken)) yield return message;
+    }
+
+    /// <inheritdoc />
+    public Task CheckAsync(CancellationToken cancellationToken) => Store.CheckAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<RunRecord?> ClaimAsync(string owner, CancellationToken cancellationToken)
+    {
+        var record = await Store.ClaimNextAsync(owner, LeaseDuration, cancellationToken);
+        if (record is not null) Bus.Begin(record.Id, record.Attempts);
+        return record;
+    }
+
+    /// <inheritdoc />
+    public Task<LeaseRenewal> HeartbeatAsync(RunLease lease, CancellationToken cancellationToken) =>
+        Store.RenewAsync(lease, LeaseDuration, cancellationToken);
+
+    /// <inheritdoc />
+    public void Publish(RunLease lease, RunEvent item) => Bus.Publish(lease.RunId, item);
+
+    /// <inheritdoc />
+    public void Log(RunLease lease, string text) => Bus.Log(lease.RunId, text);
+
+    /// <inheritdoc />
+    public async Task<bool> CompleteAsync(RunLease lease, RunFinish finish, CancellationToken cancellationToken)
+    {
+        if (!await Store.FinishAsync(lease, finish, cancellationToken)) return false;
+        // Subscribers hear of the end after the store records it, so a client reacting to it reads the final state.
+        if (await Store.GetAsync(lease.RunId, cancellationToken) is { } record) Bus.End(record);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ReleaseAsync(RunLease lease, string reason, CancellationToken cancellationToken)
+    {
+        if (!await Store.RequeueAsync(lease, cancellationToken)) return false;
+        Bus.Requeued(lease.RunId, reason);
+        return true;
+    }
+}
