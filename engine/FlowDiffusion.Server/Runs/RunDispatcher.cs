@@ -96,18 +96,32 @@ public sealed class RunDispatcher : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var recovered = await _backend.Store.RecoverAsync(stoppingToken);
-        if (recovered.Requeued + recovered.Interrupted > 0)
-            _logger.LogWarning("Crash recovery: {Requeued} run(s) re-queued, {Interrupted} marked interrupted", recovered.Requeued, recovered.Interrupted);
-        var retention = KeepRetentionAsync(stoppingToken);
         using var slots = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRuns));
         var inFlight = new ConcurrentDictionary<string, Task>(StringComparer.Ordinal);
+        var retention = Task.CompletedTask;
         try
         {
+            await WhileDamagedAsync(async () =>
+            {
+                var recovered = await _backend.Store.RecoverAsync(stoppingToken);
+                if (recovered.Requeued + recovered.Interrupted > 0)
+                    _logger.LogWarning("Crash recovery: {Requeued} run(s) re-queued, {Interrupted} marked interrupted", recovered.Requeued, recovered.Interrupted);
+                return true;
+            }, stoppingToken);
+            retention = KeepRetentionAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
-                var next = await _backend.ClaimAsync(_owner, stoppingToken);
+                RunRecord? next;
+                try
+                {
+                    next = await WhileDamagedAsync(() => _backend.ClaimAsync(_owner, stoppingToken), stoppingToken);
+                }
+                catch
+                {
+                    slots.Release();
+                    throw;
+                }
                 if (next is null)
                 {
                     slots.Release();
@@ -134,6 +148,26 @@ public sealed class RunDispatcher : BackgroundService
         }
         await Task.WhenAll(inFlight.Values);
         await retention;
+    }
+
+    // A damaged database must not end the host (the API then answers 503 saying how to recover, and /api/health
+    // reports it): the dispatcher says so in the log and tries again every few seconds.
+    private async Task<T> WhileDamagedAsync<T>(Func<Task<T>> body, CancellationToken stoppingToken)
+    {
+        var logged = false;
+        while (true)
+        {
+            try
+            {
+                return await body();
+            }
+            catch (RunStoreDamagedException e)
+            {
+                if (!logged) _logger.LogError("{Error}", e.Message);
+                logged = true;
+                await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+            }
+        }
     }
 
     /// <summary>Deletes the finished runs that the retention settings no longer keep, with their output folders; returns how many.</summary>
