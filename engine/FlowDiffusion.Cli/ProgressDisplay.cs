@@ -1,11 +1,12 @@
 using System.Globalization;
 using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Cli;
 
 /// <summary>
-/// Shows a run's events: on a terminal one live status line (node, step bar, elapsed), when redirected one plain
-/// line per node event and per reported step.
+/// Shows a run's events, the messages of the run event bus the API and the editor read too: on a terminal one live
+/// status line (node, step bar, elapsed), when redirected one plain line per node event and per reported step.
 /// </summary>
 internal sealed class ProgressDisplay(TextWriter writer, bool live)
 {
@@ -14,7 +15,13 @@ internal sealed class ProgressDisplay(TextWriter writer, bool live)
     private int _lastWidth;
     private string _status = "";
 
-    public void Show(RunEvent item)
+    public void Show(RunMessage message)
+    {
+        if (message.Event is { } item) Show(item);
+        else if (message.Kind == RunMessage.LogKind && message.Text is { } text) Line(text, permanent: true);
+    }
+
+    private void Show(RunEvent item)
     {
         switch (item)
         {

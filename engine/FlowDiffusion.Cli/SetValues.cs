@@ -1,17 +1,19 @@
+using FlowDiffusion.Engine.Workflows;
+
 namespace FlowDiffusion.Cli;
 
-/// <summary>Parses repeated <c>--set name=value</c> options into workflow input values (text; typed by the validator).</summary>
+/// <summary>Repeated <c>--set name=value</c> options as workflow input values (read by <see cref="InputValues"/>, typed by the validator).</summary>
 internal static class SetValues
 {
     public static Dictionary<string, object?> Parse(IEnumerable<string> sets)
     {
-        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var set in sets)
+        try
         {
-            var split = set.IndexOf('=');
-            if (split <= 0) throw new UsageException($"--set {set}: expected NAME=VALUE, e.g. --set seed=42");
-            values[set[..split]] = set[(split + 1)..];
+            return InputValues.FromAssignments(sets);
         }
-        return values;
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
     }
 }

@@ -37,6 +37,35 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_events_prints_the_event_stream_schema_as_json_lines_from_state_to_run_ended()
+    {
+        var file = Write("sum-events.yaml", """
+            flowdiffusion: 1
+            name: sum
+            nodes:
+              a: { node: test.number, with: { value: 4 } }
+              b: { node: test.number, with: { value: 3 } }
+              s: { node: test.add, in: { a: a.result, b: b.result } }
+              out: { node: test.sink, in: { value: s.sum } }
+            """);
+        var (exit, stdout, stderr) = Cli.Run("run", file, "--plugins", TestPlugins, "--out", _folder, "--events");
+        Assert.True(exit == 0, stderr);
+        var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+
+        Assert.All(events, e => Assert.Equal(1, e["v"]!.GetValue<int>()));
+        Assert.Equal("run_state", events[0]["kind"]!.GetValue<string>());
+        Assert.Equal("run_started", events[1]["kind"]!.GetValue<string>());
+        var ended = events[^1];
+        Assert.Equal(("run_ended", "completed"), (ended["kind"]!.GetValue<string>(), ended["status"]!.GetValue<string>()));
+        Assert.Equal(4, events.Count(e => e["kind"]!.GetValue<string>() is "node_finished" or "node_cached"));
+        Assert.Equal(["a", "b", "out", "s"], ended["nodes"]!.AsArray().Select(n => n!["node"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var overall = events.Skip(1).SkipLast(1).Select(e => e["overall"]!.GetValue<double>()).ToList();
+        Assert.Equal(overall.Order(), overall);
+        Assert.Equal(1.0, overall[^1]);
+        Assert.Equal("7", File.ReadAllText(Path.Combine(_folder, ended["outputs"]![0]!["file"]!.GetValue<string>())));
+    }
+
+    [Fact]
     public void Run_prints_a_summary_of_nodes_and_outputs_when_redirected()
     {
         var file = Write("sum.yaml", """

@@ -1,3 +1,4 @@
+using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Server.Tests;

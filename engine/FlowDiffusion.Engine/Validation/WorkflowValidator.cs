@@ -131,7 +131,7 @@ public static class WorkflowValidator
                 continue;
             }
             object? value = input.Default;
-            if (value is not null && CheckInputValue(input, value) is { } defaultError)
+            if (value is not null && InputValues.Check(input, value) is { } defaultError)
                 diagnostics.Add(Diagnostic.Error($"workflow input '{input.Name}': default {defaultError}", null, input.Location, file));
             resolved[input.Name] = value;
         }
@@ -146,15 +146,12 @@ public static class WorkflowValidator
                 continue;
             }
             var value = raw;
-            if (raw is string text && input.Type != ParameterValueType.String)
+            if (raw is string text && input.Type != ParameterValueType.String && InputValues.Parse(input, text, out value) is { } parseError)
             {
-                if (ParameterConverter.TryParseText(text, input.Type, out value) is { } parseError)
-                {
-                    diagnostics.Add(Diagnostic.Error($"--set {name}={text}: {parseError}; input '{name}' is {ParameterConverter.Describe(input.Type)}", null, input.Location, file));
-                    continue;
-                }
+                diagnostics.Add(Diagnostic.Error($"--set {name}={text}: {parseError}", null, input.Location, file));
+                continue;
             }
-            if (CheckInputValue(input, value) is { } error)
+            if (InputValues.Check(input, value) is { } error)
             {
                 diagnostics.Add(Diagnostic.Error($"--set {name}: {error}", null, input.Location, file));
                 continue;
@@ -162,22 +159,6 @@ public static class WorkflowValidator
             resolved[name] = value;
         }
         return resolved;
-    }
-
-    private static string? CheckInputValue(WorkflowInput input, object? value)
-    {
-        var typeOk = (input.Type, value) switch
-        {
-            (_, null) => true,
-            (ParameterValueType.String, string) => true,
-            (ParameterValueType.Boolean, bool) => true,
-            (ParameterValueType.Integer, long or ulong or int) => true,
-            (ParameterValueType.Number, long or ulong or int or double or float) => true,
-            (ParameterValueType.NumberList or ParameterValueType.StringList, System.Collections.IEnumerable and not string) => true,
-            _ => false,
-        };
-        if (!typeOk) return $"expected {ParameterConverter.Describe(input.Type)}, got {Show(value)}";
-        return ParameterConverter.CheckBounds(value, input.Min ?? double.NaN, input.Max ?? double.NaN, input.Choices ?? []);
     }
 
     private static void CheckParameters(Workflow workflow, WorkflowNode node, NodeDescriptor descriptor, Dictionary<string, object?> inputs,
@@ -318,12 +299,4 @@ public static class WorkflowValidator
                 break;
         }
     }
-
-    private static string Show(object? value) => value switch
-    {
-        string s => $"text '{s}'",
-        null => "nothing",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 }

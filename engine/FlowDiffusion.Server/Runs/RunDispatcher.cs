@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Workflows;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -7,33 +7,34 @@ namespace FlowDiffusion.Editor.Running;
 /// <summary>A run's input values (the JSON a saved PNG carries) written back as the workflow inputs' defaults.</summary>
 public static class RunInputs
 {
-    /// <summary><paramref name="workflow"/> with each input named in <paramref name="json"/> defaulting to that value; unreadable JSON changes nothing.</summary>
+    /// <summary>
+    /// <paramref name="workflow"/> with each input named in <paramref name="json"/> defaulting to that value, read and
+    /// converted as the API and the validator do (<see cref="InputValues"/>); values that do not fit the input, and
+    /// unreadable JSON, change nothing.
+    /// </summary>
     public static Workflow Apply(Workflow workflow, string json)
     {
-        Dictionary<string, JsonElement>? values;
+        Dictionary<string, object?> values;
         try
         {
-            values = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json);
+            values = InputValues.FromJson(json);
         }
         catch (JsonException)
         {
             return workflow;
         }
-        if (values is null) return workflow;
         return workflow with
         {
-            Inputs = workflow.Inputs.Select(i => values.TryGetValue(i.Name, out var v) && Convert(v, i.Type) is { } value ? i with { Default = value } : i).ToList(),
+            Inputs = workflow.Inputs.Select(i => values.TryGetValue(i.Name, out var raw) && raw is not null &&
+                InputValues.TryConvert(i, raw, out var value) is null ? i with { Default = Shown(i.Type, value) } : i).ToList(),
         };
     }
 
-    private static object? Convert(JsonElement value, ParameterValueType type) => (type, value.ValueKind) switch
+    // A number input shows a number as a number (5 → 5.0 for a float input), as the form edits it.
+    private static object? Shown(ParameterValueType type, object? value) => (type, value) switch
     {
-        (ParameterValueType.String, JsonValueKind.String) => value.GetString(),
-        (ParameterValueType.Integer, JsonValueKind.Number) => value.TryGetInt64(out var l) ? l : null,
-        (ParameterValueType.Number, JsonValueKind.Number) => value.GetDouble(),
-        (ParameterValueType.Boolean, JsonValueKind.True or JsonValueKind.False) => value.GetBoolean(),
-        (ParameterValueType.NumberList, JsonValueKind.Array) => value.EnumerateArray().Select(e => (object?)e.GetDouble()).ToList(),
-        (ParameterValueType.StringList, JsonValueKind.Array) => value.EnumerateArray().Select(e => (object?)e.GetString()).ToList(),
-        _ => null,
+        (ParameterValueType.Number, long whole) => (double)whole,
+        (ParameterValueType.NumberList, IEnumerable<object?> list) => list.Select(v => v is long whole ? (object?)(double)whole : v).ToList(),
+        _ => value,
     };
 }
