@@ -11,7 +11,10 @@ namespace FlowDiffusion.Server.Runs;
 /// </summary>
 public sealed class EmbeddedRunBackend : IRunBackend
 {
+    // A health check reads every page of the database; polled often, it reuses a recent good answer.
+    private static readonly TimeSpan CheckReuse = TimeSpan.FromSeconds(5);
     private readonly ServerOptions _options;
+    private long _lastGoodCheck = -1;
 
     /// <summary>Creates the backend over its parts.</summary>
     public EmbeddedRunBackend(IRunStore store, RunEventBus bus, IOutputStore outputs, IOptions<ServerOptions> options)
@@ -83,7 +86,14 @@ public sealed class EmbeddedRunBackend : IRunBackend
     }
 
     /// <inheritdoc />
-    public Task CheckAsync(CancellationToken cancellationToken) => Store.CheckAsync(cancellationToken);
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastGoodCheck);
+        if (last >= 0 && now - last < (long)CheckReuse.TotalMilliseconds) return;
+        await Store.CheckAsync(cancellationToken);
+        Interlocked.Exchange(ref _lastGoodCheck, now);
+    }
 
     /// <inheritdoc />
     public async Task<RunRecord?> ClaimAsync(string owner, CancellationToken cancellationToken)
