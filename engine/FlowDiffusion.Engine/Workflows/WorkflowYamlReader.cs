@@ -15,7 +15,7 @@ namespace FlowDiffusion.Engine.Workflows;
 public static class WorkflowYamlReader
 {
     private static readonly string[] TopKeys = ["flowdiffusion", "name", "description", "inputs", "nodes", "editor"];
-    private static readonly string[] NodeKeys = ["node", "title", "in", "with"];
+    private static readonly string[] NodeKeys = ["node", "title", "bypass", "in", "with"];
     private static readonly string[] InputKeys = ["type", "default", "min", "max", "choices", "description", "kind"];
 
     /// <summary>Reads a workflow file.</summary>
@@ -248,6 +248,7 @@ public static class WorkflowYamlReader
                     continue;
                 }
                 string? type = null, title = null;
+                var bypass = false;
                 var edges = new List<NodeEdge>();
                 var parameters = new List<NodeParameter>();
                 foreach (var (fieldKey, fieldValue) in fields.Children)
@@ -260,6 +261,10 @@ public static class WorkflowYamlReader
                             break;
                         case "title":
                             title = Text(fieldValue, "title", id);
+                            break;
+                        case "bypass":
+                            if (fieldValue is YamlScalarNode { Value: "true" or "false" } flag) bypass = flag.Value == "true";
+                            else Error("'bypass' must be true or false", id, fieldValue);
                             break;
                         case "in":
                             ReadEdges(id, fieldValue, edges);
@@ -274,7 +279,7 @@ public static class WorkflowYamlReader
                 }
                 if (type is null)
                     Error("missing 'node:' (the node type, e.g. 'node: clip.encode')", id, keyNode);
-                nodes.Add(new WorkflowNode(id, type ?? "", edges, parameters, At(keyNode.Start), title));
+                nodes.Add(new WorkflowNode(id, type ?? "", edges, parameters, At(keyNode.Start), title, bypass));
             }
         }
 

@@ -49,7 +49,16 @@ public sealed class EditorServer : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
-    public static string Screenshots => Directory.CreateDirectory(Path.Combine(RepositoryRoot.Path, "docs", "screenshots")).FullName;
+    /// <summary>The variable that makes browser tests write their screenshots into docs/screenshots (see README).</summary>
+    public const string UpdateScreenshots = "FLOWDIFFUSION_UPDATE_SCREENSHOTS";
+
+    /// <summary>
+    /// Where browser tests put screenshots: beside the test output, so a test run leaves the checkout clean; docs/screenshots
+    /// when <see cref="UpdateScreenshots"/> is 1 (<c>FLOWDIFFUSION_UPDATE_SCREENSHOTS=1 dotnet test tests/FlowDiffusion.Editor.Tests</c>).
+    /// </summary>
+    public static string Screenshots => Directory.CreateDirectory(Environment.GetEnvironmentVariable(UpdateScreenshots) == "1"
+        ? Path.Combine(RepositoryRoot.Path, "docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
 
     public async Task InitializeAsync()
     {
