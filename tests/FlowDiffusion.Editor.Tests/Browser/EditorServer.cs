@@ -65,6 +65,7 @@ public sealed class EditorServer : IAsyncLifetime
         if (!Available) return;
         Directory.CreateDirectory(WorkflowsFolder);
         foreach (var file in Directory.EnumerateFiles(RepositoryRoot.Workflows, "*.yaml")) File.Copy(file, Path.Combine(WorkflowsFolder, Path.GetFileName(file)));
+        File.Copy(Path.Combine(RepositoryRoot.Workflows, "templates.txt"), Path.Combine(WorkflowsFolder, "templates.txt"));
         await File.WriteAllTextAsync(Path.Combine(WorkflowsFolder, "big.yaml"), BigWorkflow.Yaml(200));
 
         var port = FreePort();

@@ -130,11 +130,14 @@ public sealed class EditorSession : IDisposable
     public IReadOnlyList<Diagnostic> OpenYaml(string yaml, string? name, string? inputsJson = null)
     {
         var read = WorkflowYamlReader.Read(yaml, name is null ? null : name + ".yaml");
-        if (read.Workflow is null || read.HasErrors && read.Workflow.Nodes.Count == 0) return read.Diagnostics;
+        if (!IsWorkflow(read) || read.Workflow is null) return read.Diagnostics;
         var workflow = inputsJson is null ? read.Workflow : RunInputs.Apply(read.Workflow, inputsJson);
         Open(new GraphDocument(Engine.Catalog, workflow), name);
         return read.Diagnostics;
     }
+
+    /// <summary>Whether read text is a FlowDiffusion workflow to open: it parsed, and unless it has nodes, without errors.</summary>
+    public static bool IsWorkflow(WorkflowLoadResult read) => read.Workflow is not null && !(read.HasErrors && read.Workflow.Nodes.Count == 0);
 
     /// <summary>Saves the document as workflows/<paramref name="name"/>.yaml.</summary>
     /// <exception cref="InvalidOperationException"><paramref name="name"/> is a shipped template (<see cref="EditorFiles.IsTemplate"/>).</exception>
