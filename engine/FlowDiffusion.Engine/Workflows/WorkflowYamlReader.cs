@@ -108,8 +108,12 @@ public static class WorkflowYamlReader
 
     private sealed class Reader(string? file, List<Diagnostic> diagnostics)
     {
+        // A JSON document (a flow mapping at the root) has no plain scalars, so there a quoted "$name" binds an input.
+        private bool _json;
+
         public Workflow? ReadWorkflow(YamlMappingNode root, WorkflowLimits limits)
         {
+            _json = root.Style == MappingStyle.Flow;
             string name = "", description = "";
             int? format = null;
             var inputs = new List<WorkflowInput>();
@@ -318,8 +322,19 @@ public static class WorkflowYamlReader
             {
                 var name = Key(keyNode);
                 ParameterValue parameter;
-                if (literal is YamlScalarNode { Style: ScalarStyle.Plain, Value: ['$', ..] reference })
+                if (literal is YamlScalarNode { Value: ['$', ..] reference } scalar && (scalar.Style == ScalarStyle.Plain || _json))
                     parameter = reference.StartsWith("$$", StringComparison.Ordinal) ? new LiteralValue(reference[1..]) : new InputReference(reference[1..]);
+                else if (literal is YamlMappingNode { Children.Count: 1 } explicitReference && explicitReference.Children.First() is var (referenceKey, referenceName)
+                         && referenceKey is YamlScalarNode { Value: "$input" })
+                {
+                    // { $input: seed } binds input 'seed' wherever a quoted "$seed" would be a literal.
+                    if (referenceName is not YamlScalarNode { Value: { Length: > 0 } inputName })
+                    {
+                        Error($"parameter '{name}': '$input' must name a workflow input, e.g. {{ \"$input\": \"seed\" }}", id, referenceName);
+                        continue;
+                    }
+                    parameter = new InputReference(inputName);
+                }
                 else
                     parameter = new LiteralValue(Literal(literal));
                 parameters.Add(new NodeParameter(name, parameter, At(literal.Start)));
