@@ -38,6 +38,7 @@ public static class EditorHost
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(hub => hub.MaximumReceiveMessageSize = 8 * 1024 * 1024);
         builder.Services.AddSingleton<EditorFiles>();
+        if (home is not null) builder.Services.AddSingleton(home);
         builder.Services.AddScoped<EditorSession>();
 
         var app = builder.Build();

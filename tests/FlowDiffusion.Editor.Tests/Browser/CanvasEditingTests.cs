@@ -162,6 +162,29 @@ public sealed class CanvasEditingTests(EditorServer server)
         }
     }
 
+    [SkippableFact]
+    public async Task Image_save_node_shows_the_picture_it_wrote()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await page.SelectOptionAsync("[data-input=model] select", "models/analytic-sd");
+        await SetInputAsync(page, "prompt", "a green field");
+        await SetInputAsync(page, "cfg", "1");
+        await SetInputAsync(page, "steps", "2");
+        await SetInputAsync(page, "width", "64");
+        await SetInputAsync(page, "height", "64");
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=save] img.fd-node-output").CountAsync());
+
+        await page.ClickAsync("#run");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=done]", new PageWaitForSelectorOptions { Timeout = 120_000 });
+        await page.WaitForSelectorAsync(".fd-node[data-id=save] img.fd-node-output");
+
+        var mean = await MeanColourAsync(page, ".fd-node[data-id=save] img.fd-node-output");
+        Assert.True(mean[1] > 0.8 && mean[0] < 0.2 && mean[2] < 0.2, $"the save node's picture has mean colour {string.Join(", ", mean)}, not green");
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=decode] img.fd-node-output").CountAsync());
+    }
+
     private static async Task ClickLinkAsync(IPage page, string toNode, string input)
     {
         var point = await LinkPointAsync(page, toNode, input);

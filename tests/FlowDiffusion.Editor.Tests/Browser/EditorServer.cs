@@ -158,7 +158,7 @@ public sealed class EditorServer : IAsyncLifetime
     }
 
     // The editor's own build output (same configuration as these tests), which carries its static-asset manifests.
-    private static string EditorAssembly()
+    internal static string EditorAssembly()
     {
         var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
         var bin = Array.LastIndexOf(parts, "bin");
@@ -167,7 +167,7 @@ public sealed class EditorServer : IAsyncLifetime
         return File.Exists(path) ? path : throw new FileNotFoundException("Build the editor first.", path);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
