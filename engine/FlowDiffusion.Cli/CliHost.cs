@@ -9,7 +9,9 @@ namespace FlowDiffusion.Cli;
 
 /// <summary>
 /// The generic host behind the CLI commands: configuration from appsettings.json (next to the binary, then the
-/// current folder), FLOWDIFFUSION_ environment variables and --config, with --plugins folders added.
+/// current folder), FLOWDIFFUSION_ environment variables and --config, with --plugins folders added. The plugin, models and
+/// workflows folders resolve against the installation's home (<see cref="InstallationHome"/>), so the CLI finds its
+/// plugins from any folder; --plugins and the output folder stay relative to the current folder.
 /// </summary>
 internal static class CliHost
 {
@@ -30,17 +32,49 @@ internal static class CliHost
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Information : LogLevel.Error);
         builder.Services.AddFlowDiffusion(builder.Configuration);
+        InstallationHome? home;
+        try
+        {
+            home = InstallationHome.Find(builder.Configuration[InstallationHome.ConfigurationKey]);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        if (home is not null) builder.Services.AddSingleton(home);
         var extra = parse.GetValue(GlobalOptions.Plugins) ?? [];
         builder.Services.PostConfigure<FlowDiffusionOptions>(o =>
         {
-            o.PluginFolders.AddRange(extra);
+            home?.Apply(o);
+            o.PluginFolders.AddRange(extra.Select(Path.GetFullPath));
             if (!o.PluginFolders.Any(Directory.Exists))
                 o.PluginFolders.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
         });
         return builder.Build();
     }
 
-    public static FlowDiffusionEngine Engine(this IHost host) => host.Services.GetRequiredService<FlowDiffusionEngine>();
+    /// <summary>The engine, with a warning on stderr when no plugin loaded (every command then knows no node type).</summary>
+    public static FlowDiffusionEngine Engine(this IHost host)
+    {
+        var engine = host.Services.GetRequiredService<FlowDiffusionEngine>();
+        if (InstallationHome.NoPluginsWarning(engine.Plugins.Plugins.Count, engine.Options.PluginFolders, host.Home()) is { } warning)
+            Console.Error.WriteLine("warning: " + warning);
+        return engine;
+    }
+
+    /// <summary>
+    /// The workflow file <paramref name="path"/> names: the file itself when it exists, else a saved workflow of that name
+    /// in the workflows folder (<c>flowdiffusion run txt2img</c> from any folder).
+    /// </summary>
+    public static string WorkflowFile(this IHost host, string path)
+    {
+        if (File.Exists(path) || path.Contains('/') || path.Contains('\\')) return path;
+        var saved = Path.Combine(host.Services.GetRequiredService<FlowDiffusionEngine>().Options.WorkflowsFolder, path.EndsWith(".yaml", StringComparison.Ordinal) ? path : path + ".yaml");
+        return File.Exists(saved) ? saved : path;
+    }
+
+    /// <summary>The installation's home, or null when none was found.</summary>
+    public static InstallationHome? Home(this IHost host) => host.Services.GetService<InstallationHome>();
 
     private static IEnumerable<KeyValuePair<string, string?>> ConfigPairs(IEnumerable<string> pairs)
     {

@@ -7,10 +7,13 @@ internal static class Cli
 {
     public static string RepoRoot { get; } = FindRoot();
 
+    /// <summary>The built CLI's assembly.</summary>
+    public static string Dll { get; } = Path.Combine(RepoRoot, "engine", "FlowDiffusion.Cli", "bin",
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug", "net10.0", "flowdiffusion.dll");
+
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var dll = Path.Combine(RepoRoot, "engine", "FlowDiffusion.Cli", "bin", configuration, "net10.0", "flowdiffusion.dll");
+        var dll = Dll;
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);

@@ -16,10 +16,18 @@ public static class EditorHost
     /// <exception cref="InvalidOperationException">A non-loopback URL without an API key.</exception>
     public static WebApplication Create(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Environment.CurrentDirectory });
+        // A published editor (the .NET tool carries one) serves its wwwroot beside the assembly; a build serves from the manifest.
+        var published = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = Environment.CurrentDirectory,
+            WebRootPath = Directory.Exists(published) ? published : null,
+        });
         builder.Configuration.AddEnvironmentVariables("FLOWDIFFUSION_").AddCommandLine(args);
         // Static assets come from the build's manifest outside Development too (dotnet run defaults to Production here).
-        builder.WebHost.UseStaticWebAssets();
+        if (!Directory.Exists(published)) builder.WebHost.UseStaticWebAssets();
+        var home = UseInstallationHome(builder.Configuration);
         var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
         if (ServerHost.BindingError(urls, builder.Configuration[ServerOptions.Section + ":ApiKey"], allowWithoutApiKey: false) is { } error)
             throw new InvalidOperationException(error);
@@ -30,9 +38,14 @@ public static class EditorHost
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(hub => hub.MaximumReceiveMessageSize = 8 * 1024 * 1024);
         builder.Services.AddSingleton<EditorFiles>();
+        if (home is not null) builder.Services.AddSingleton(home);
         builder.Services.AddScoped<EditorSession>();
 
         var app = builder.Build();
+        var engine = app.Services.GetRequiredService<FlowDiffusion.Engine.Hosting.FlowDiffusionEngine>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EditorHost));
+        if (home is not null) log.LogInformation("FlowDiffusion home: {Home} ({FoundBy})", home.Folder, home.FoundBy);
+        if (InstallationHome.NoPluginsWarning(engine.Plugins.Plugins.Count, engine.Options.PluginFolders, home) is { } warning) log.LogWarning("{Warning}", warning);
         app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePages();
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<ApiKeyCheck>());
@@ -41,5 +54,16 @@ public static class EditorHost
         app.MapFlowDiffusionApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
+    }
+
+    // The home's folder becomes the working folder (plugins, models, workflows, outputs, data and the paths runs name),
+    // unless configuration sets one: `dotnet run --project ui/FlowDiffusion.Editor` starts in the project folder.
+    private static InstallationHome? UseInstallationHome(ConfigurationManager configuration)
+    {
+        const string workingFolder = ServerOptions.Section + ":WorkingFolder";
+        var home = InstallationHome.Find(configuration[InstallationHome.ConfigurationKey]);
+        if (home is not null && string.IsNullOrEmpty(configuration[workingFolder]))
+            configuration.AddInMemoryCollection([new(workingFolder, home.Folder)]);
+        return home;
     }
 }

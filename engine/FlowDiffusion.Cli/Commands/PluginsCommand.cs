@@ -11,7 +11,8 @@ internal static class PluginsCommand
         CommandAction.Set(command, (parse, _) =>
         {
             using var host = CliHost.Build(parse);
-            var plugins = host.Engine().Plugins;
+            var engine = host.Engine();
+            var plugins = engine.Plugins;
             foreach (var plugin in plugins.Plugins)
             {
                 var author = plugin.Manifest.Author.Length > 0 ? $" by {plugin.Manifest.Author}" : "";
@@ -22,7 +23,7 @@ internal static class PluginsCommand
             foreach (var error in plugins.Errors)
                 Console.WriteLine($"error: {error}");
             if (plugins.Plugins.Count == 0)
-                Console.WriteLine($"No plugins loaded from: {string.Join(", ", host.Engine().Options.PluginFolders)}");
+                Console.WriteLine($"No plugins loaded from: {string.Join(", ", engine.Options.PluginFolders)}");
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;

@@ -11,7 +11,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "The workflow YAML file." };
+        var file = new Argument<string>("FILE") { Description = "The workflow YAML file, or the name of a saved workflow (txt2img)." };
         var set = new Option<string[]>("--set", "-s") { Description = "Set a workflow input, e.g. --set seed=42. Repeatable.", HelpName = "NAME=VALUE" };
         var output = new Option<string?>("--out", "-o") { Description = "Write output files to DIR (default: the configured output folder, 'outputs').", HelpName = "DIR" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (status, outputs, nodes); progress goes to stderr." };
@@ -28,7 +28,7 @@ internal static class RunCommand
             var engine = host.Engine();
             var asJson = parse.GetValue(json);
             var asEvents = parse.GetValue(events);
-            var path = parse.GetValue(file)!;
+            var path = host.WorkflowFile(parse.GetValue(file)!);
             var validation = engine.Load(path, values);
             DiagnosticsPrinter.Print(validation.Diagnostics, Console.Error);
             if (validation.Plan is null)
@@ -41,7 +41,8 @@ internal static class RunCommand
             {
                 OutputDirectory = Path.GetFullPath(parse.GetValue(output) ?? engine.Options.OutputFolder),
                 Targets = parse.GetValue(targets) ?? [],
-                WorkingDirectory = Environment.CurrentDirectory,
+                // Workflows name models and assets relative to the installation (models/shapes-sd), wherever the CLI starts.
+                WorkingDirectory = host.Home()?.Folder ?? Environment.CurrentDirectory,
             };
             var run = engine.Start(validation.Plan, options, cancellationToken: cancellationToken);
             var quiet = asJson || asEvents;

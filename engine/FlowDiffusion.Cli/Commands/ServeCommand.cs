@@ -33,7 +33,26 @@ internal static class ServeCommand
             var addresses = (parse.GetValue(urls) ?? ServerOptions.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var settings = ConfigPairs(parse.GetValue(GlobalOptions.Config) ?? []).ToList();
             if (parse.GetValue(apiKey) is { Length: > 0 } key) settings.Add(new(ServerOptions.Section + ":ApiKey", key));
-            var extraPlugins = parse.GetValue(GlobalOptions.Plugins) ?? [];
+            var extraPlugins = (parse.GetValue(GlobalOptions.Plugins) ?? []).Select(Path.GetFullPath).ToList();
+            // Relative folders and run paths resolve against the installation's home unless configuration names a working folder.
+            InstallationHome? home = null;
+            const string workingFolder = ServerOptions.Section + ":WorkingFolder";
+            if (!settings.Any(s => s.Key == workingFolder) && Environment.GetEnvironmentVariable("FLOWDIFFUSION_" + workingFolder.Replace(":", "__", StringComparison.Ordinal)) is null)
+            {
+                try
+                {
+                    home = InstallationHome.Find(settings.LastOrDefault(s => s.Key == InstallationHome.ConfigurationKey).Value);
+                    if (home is not null)
+                    {
+                        settings.Add(new(workingFolder, home.Folder));
+                        Console.Error.WriteLine($"FlowDiffusion home: {home.Folder} ({home.FoundBy})");
+                    }
+                }
+                catch (DirectoryNotFoundException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+            }
             WebApplication app;
             try
             {
@@ -50,6 +69,9 @@ internal static class ServeCommand
             }
             await using (app)
             {
+                var engine = app.Services.GetRequiredService<FlowDiffusionEngine>();
+                if (InstallationHome.NoPluginsWarning(engine.Plugins.Plugins.Count, engine.Options.PluginFolders, home) is { } warning)
+                    Console.Error.WriteLine("warning: " + warning);
                 await app.StartAsync(cancellationToken);
                 Console.Error.WriteLine($"FlowDiffusion API listening on {string.Join(", ", app.Urls)} (OpenAPI at /openapi/v1.json); Ctrl+C stops.");
                 await app.WaitForShutdownAsync(cancellationToken);

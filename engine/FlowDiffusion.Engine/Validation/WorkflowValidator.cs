@@ -20,6 +20,7 @@ public static class WorkflowValidator
     public static ValidationResult Validate(Workflow workflow, NodeCatalog catalog, IReadOnlyDictionary<string, object?>? inputValues = null, IEnumerable<Diagnostic>? earlier = null)
     {
         var diagnostics = new List<Diagnostic>(earlier ?? []);
+        workflow = BypassedNodes.PassThrough(workflow, catalog, diagnostics);
         var file = workflow.SourceFile;
         void Error(string message, string? node, SourceLocation? at) => diagnostics.Add(Diagnostic.Error(message, node, at, file));
 

@@ -15,7 +15,7 @@ namespace FlowDiffusion.Engine.Workflows;
 public static class WorkflowYamlReader
 {
     private static readonly string[] TopKeys = ["flowdiffusion", "name", "description", "inputs", "nodes", "editor"];
-    private static readonly string[] NodeKeys = ["node", "title", "in", "with"];
+    private static readonly string[] NodeKeys = ["node", "title", "bypass", "in", "with"];
     private static readonly string[] InputKeys = ["type", "default", "min", "max", "choices", "description", "kind"];
 
     /// <summary>Reads a workflow file.</summary>
@@ -108,8 +108,12 @@ public static class WorkflowYamlReader
 
     private sealed class Reader(string? file, List<Diagnostic> diagnostics)
     {
+        // A JSON document (a flow mapping at the root) has no plain scalars, so there a quoted "$name" binds an input.
+        private bool _json;
+
         public Workflow? ReadWorkflow(YamlMappingNode root, WorkflowLimits limits)
         {
+            _json = root.Style == MappingStyle.Flow;
             string name = "", description = "";
             int? format = null;
             var inputs = new List<WorkflowInput>();
@@ -248,6 +252,7 @@ public static class WorkflowYamlReader
                     continue;
                 }
                 string? type = null, title = null;
+                var bypass = false;
                 var edges = new List<NodeEdge>();
                 var parameters = new List<NodeParameter>();
                 foreach (var (fieldKey, fieldValue) in fields.Children)
@@ -260,6 +265,10 @@ public static class WorkflowYamlReader
                             break;
                         case "title":
                             title = Text(fieldValue, "title", id);
+                            break;
+                        case "bypass":
+                            if (fieldValue is YamlScalarNode { Value: "true" or "false" } flag) bypass = flag.Value == "true";
+                            else Error("'bypass' must be true or false", id, fieldValue);
                             break;
                         case "in":
                             ReadEdges(id, fieldValue, edges);
@@ -274,7 +283,7 @@ public static class WorkflowYamlReader
                 }
                 if (type is null)
                     Error("missing 'node:' (the node type, e.g. 'node: clip.encode')", id, keyNode);
-                nodes.Add(new WorkflowNode(id, type ?? "", edges, parameters, At(keyNode.Start), title));
+                nodes.Add(new WorkflowNode(id, type ?? "", edges, parameters, At(keyNode.Start), title, bypass));
             }
         }
 
@@ -313,8 +322,19 @@ public static class WorkflowYamlReader
             {
                 var name = Key(keyNode);
                 ParameterValue parameter;
-                if (literal is YamlScalarNode { Style: ScalarStyle.Plain, Value: ['$', ..] reference })
+                if (literal is YamlScalarNode { Value: ['$', ..] reference } scalar && (scalar.Style == ScalarStyle.Plain || _json))
                     parameter = reference.StartsWith("$$", StringComparison.Ordinal) ? new LiteralValue(reference[1..]) : new InputReference(reference[1..]);
+                else if (literal is YamlMappingNode { Children.Count: 1 } explicitReference && explicitReference.Children.First() is var (referenceKey, referenceName)
+                         && referenceKey is YamlScalarNode { Value: "$input" })
+                {
+                    // { $input: seed } binds input 'seed' wherever a quoted "$seed" would be a literal.
+                    if (referenceName is not YamlScalarNode { Value: { Length: > 0 } inputName })
+                    {
+                        Error($"parameter '{name}': '$input' must name a workflow input, e.g. {{ \"$input\": \"seed\" }}", id, referenceName);
+                        continue;
+                    }
+                    parameter = new InputReference(inputName);
+                }
                 else
                     parameter = new LiteralValue(Literal(literal));
                 parameters.Add(new NodeParameter(name, parameter, At(literal.Start)));

@@ -97,6 +97,11 @@ public static class WorkflowYamlWriter
             Key(emitter, "title");
             Text(emitter, title);
         }
+        if (node.Bypass)
+        {
+            Key(emitter, "bypass");
+            Scalar(emitter, "true");
+        }
         if (node.Inputs.Count > 0)
         {
             Key(emitter, "in");

@@ -49,13 +49,23 @@ public sealed class EditorServer : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
-    public static string Screenshots => Directory.CreateDirectory(Path.Combine(RepositoryRoot.Path, "docs", "screenshots")).FullName;
+    /// <summary>The variable that makes browser tests write their screenshots into docs/screenshots (see README).</summary>
+    public const string UpdateScreenshots = "FLOWDIFFUSION_UPDATE_SCREENSHOTS";
+
+    /// <summary>
+    /// Where browser tests put screenshots: beside the test output, so a test run leaves the checkout clean; docs/screenshots
+    /// when <see cref="UpdateScreenshots"/> is 1 (<c>FLOWDIFFUSION_UPDATE_SCREENSHOTS=1 dotnet test tests/FlowDiffusion.Editor.Tests</c>).
+    /// </summary>
+    public static string Screenshots => Directory.CreateDirectory(Environment.GetEnvironmentVariable(UpdateScreenshots) == "1"
+        ? Path.Combine(RepositoryRoot.Path, "docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
 
     public async Task InitializeAsync()
     {
         if (!Available) return;
         Directory.CreateDirectory(WorkflowsFolder);
         foreach (var file in Directory.EnumerateFiles(RepositoryRoot.Workflows, "*.yaml")) File.Copy(file, Path.Combine(WorkflowsFolder, Path.GetFileName(file)));
+        File.Copy(Path.Combine(RepositoryRoot.Workflows, "templates.txt"), Path.Combine(WorkflowsFolder, "templates.txt"));
         await File.WriteAllTextAsync(Path.Combine(WorkflowsFolder, "big.yaml"), BigWorkflow.Yaml(200));
 
         var port = FreePort();
@@ -148,7 +158,7 @@ public sealed class EditorServer : IAsyncLifetime
     }
 
     // The editor's own build output (same configuration as these tests), which carries its static-asset manifests.
-    private static string EditorAssembly()
+    internal static string EditorAssembly()
     {
         var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
         var bin = Array.LastIndexOf(parts, "bin");
@@ -157,7 +167,7 @@ public sealed class EditorServer : IAsyncLifetime
         return File.Exists(path) ? path : throw new FileNotFoundException("Build the editor first.", path);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

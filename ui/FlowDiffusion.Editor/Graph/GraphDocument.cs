@@ -91,6 +91,29 @@ public sealed class GraphDocument
         return id;
     }
 
+    /// <summary>
+    /// The nearest place at or below-right of <paramref name="at"/> where a new node of <paramref name="type"/> overlaps
+    /// no node (boxes from <see cref="NodeLayout"/>'s rows and an estimate of the widgets), so added nodes never stack.
+    /// </summary>
+    public NodePosition FreeSpot(NodePosition at, string? type = null)
+    {
+        const double gap = 16, step = 40;
+        var height = NodeLayout.EstimatedHeight(type is null ? null : Catalog.Find(type));
+        var boxes = Workflow.Nodes.Select(n => (At: PositionOf(n.Id), Height: NodeLayout.EstimatedHeight(Catalog.Find(n.Type)))).ToList();
+        var spot = at;
+        for (var i = 0; i < 500; i++)
+        {
+            var clash = boxes.FirstOrDefault(b => spot.X < b.At.X + NodeLayout.Width + gap && b.At.X < spot.X + NodeLayout.Width + gap &&
+                                                  spot.Y < b.At.Y + b.Height + gap && b.At.Y < spot.Y + height + gap);
+            if (clash.Height == 0) return spot;
+            // Below the node in the way, or to its right when that is a shorter move.
+            var down = clash.At.Y + clash.Height + gap - spot.Y;
+            var right = clash.At.X + NodeLayout.Width + gap - spot.X;
+            spot = down <= right * 1.5 ? new NodePosition(spot.X, spot.Y + Math.Max(step / 4, down)) : new NodePosition(spot.X + Math.Max(step / 4, right), spot.Y);
+        }
+        return spot;
+    }
+
     /// <summary>Removes nodes and every link into or out of them.</summary>
     public void RemoveNodes(IEnumerable<string> nodeIds)
     {
@@ -158,23 +181,107 @@ public sealed class GraphDocument
         Commit(Replace(toNode, n => n with { Inputs = n.Inputs.Where(e => e.Port != input).ToList() }));
     }
 
+    /// <summary>
+    /// Moves the link into <paramref name="toNode"/>.<paramref name="input"/> onto another input (one undo step), or
+    /// removes it when <paramref name="newNode"/> is null (a link dragged off its input and dropped on empty canvas).
+    /// </summary>
+    public LinkVerdict MoveLink(string toNode, string input, string? newNode, string? newInput)
+    {
+        if (Workflow.Node(toNode)?.Edge(input) is not { } edge) return LinkVerdict.No($"'{toNode}.{input}' has no link.");
+        if (newNode is null || newInput is null)
+        {
+            Disconnect(toNode, input);
+            return LinkVerdict.Yes;
+        }
+        if (newNode == toNode && newInput == input) return LinkVerdict.Yes;
+        var without = Replace(toNode, n => n with { Inputs = n.Inputs.Where(e => e.Port != input).ToList() });
+        var before = Workflow;
+        Workflow = without;
+        var verdict = CanConnect(edge.SourceNode, edge.SourceOutput, newNode, newInput);
+        Workflow = before;
+        if (!verdict.Allowed) return verdict;
+        var moved = new NodeEdge(newInput, edge.SourceNode, edge.SourceOutput);
+        Commit(without with
+        {
+            Nodes = without.Nodes.Select(n => n.Id != newNode ? n
+                : n with { Inputs = [.. n.Inputs.Where(e => e.Port != newInput), moved], Location = null }).ToList(),
+        });
+        return verdict;
+    }
+
+    /// <summary>Sets the title shown on node <paramref name="nodeId"/>; empty or the type's own title clears it.</summary>
+    public void SetTitle(string nodeId, string? title)
+    {
+        var node = Workflow.Node(nodeId) ?? throw new ArgumentException($"No node '{nodeId}'.", nameof(nodeId));
+        var next = string.IsNullOrWhiteSpace(title) || title.Trim() == Catalog.Find(node.Type)?.Title ? null : title.Trim();
+        if (next == node.Title) return;
+        Commit(Replace(nodeId, n => n with { Title = next }));
+    }
+
+    /// <summary>Bypasses the nodes (they pass their inputs through and do not run) or brings them back, as one edit.</summary>
+    public void SetBypass(IEnumerable<string> nodeIds, bool bypass)
+    {
+        var chosen = nodeIds.ToHashSet(StringComparer.Ordinal);
+        if (!Workflow.Nodes.Any(n => chosen.Contains(n.Id) && n.Bypass != bypass)) return;
+        Commit(Workflow with { Nodes = Workflow.Nodes.Select(n => chosen.Contains(n.Id) && n.Bypass != bypass ? n with { Bypass = bypass, Location = null } : n).ToList() });
+    }
+
     /// <summary>Sets a parameter (a literal or <c>$input</c>), or removes it when <paramref name="value"/> is null so the default applies.</summary>
     public void SetParameter(string nodeId, string name, ParameterValue? value)
     {
         var node = Workflow.Node(nodeId) ?? throw new ArgumentException($"No node '{nodeId}'.", nameof(nodeId));
         if (Equals(node.Parameter(name)?.Value, value)) return;
-        Commit(Replace(nodeId, n =>
+        Commit(WithParameter(Workflow, nodeId, name, value));
+    }
+
+    private static Workflow WithParameter(Workflow workflow, string nodeId, string name, ParameterValue? value) =>
+        workflow with { Nodes = workflow.Nodes.Select(n => n.Id == nodeId ? SetIn(n, name, value) with { Location = null } : n).ToList() };
+
+    private static WorkflowNode SetIn(WorkflowNode n, string name, ParameterValue? value)
+    {
+        var parameters = n.Parameters.ToList();
+        var at = parameters.FindIndex(p => p.Name == name);
+        if (value is null)
         {
-            var parameters = n.Parameters.ToList();
-            var at = parameters.FindIndex(p => p.Name == name);
-            if (value is null)
-            {
-                if (at >= 0) parameters.RemoveAt(at);
-            }
-            else if (at >= 0) parameters[at] = new NodeParameter(name, value);
-            else parameters.Add(new NodeParameter(name, value));
-            return n with { Parameters = parameters };
-        }));
+            if (at >= 0) parameters.RemoveAt(at);
+        }
+        else if (at >= 0) parameters[at] = new NodeParameter(name, value);
+        else parameters.Add(new NodeParameter(name, value));
+        return n with { Parameters = parameters };
+    }
+
+    /// <summary>
+    /// Exposes parameter <paramref name="name"/> of <paramref name="nodeId"/> as a new workflow input (named after the
+    /// parameter, made unique), with the parameter's value as its default and its type, bounds, choices and description,
+    /// and binds the parameter to it (<c>$input</c>), as one edit; returns the input's name.
+    /// </summary>
+    public string ExposeParameter(string nodeId, string name)
+    {
+        var node = Workflow.Node(nodeId) ?? throw new ArgumentException($"No node '{nodeId}'.", nameof(nodeId));
+        var parameter = Catalog.Find(node.Type)?.Parameter(name) ?? throw new ArgumentException($"'{node.Type}' has no parameter '{name}'.", nameof(name));
+        if (node.Parameter(name)?.Value is InputReference bound) return bound.InputName;
+        var inputName = name;
+        for (var i = 2; Workflow.Input(inputName) is not null; i++) inputName = $"{name}_{i}";
+        var spec = ValueSpec.Of(parameter);
+        var input = new WorkflowInput(inputName, parameter.ValueType, (node.Parameter(name)?.Value as LiteralValue)?.Value ?? parameter.Default,
+            spec.Min, spec.Max, parameter.Choices.Count > 0 ? parameter.Choices : null, parameter.Description, spec.Kind.Length > 0 ? spec.Kind : null);
+        Commit(WithParameter(Workflow with { Inputs = [.. Workflow.Inputs, input] }, nodeId, name, new InputReference(inputName)));
+        return inputName;
+    }
+
+    /// <summary>
+    /// Turns a parameter bound to a workflow input back into a literal holding the input's default, and removes the input
+    /// when no other parameter uses it, as one edit.
+    /// </summary>
+    public void InlineParameter(string nodeId, string name)
+    {
+        var node = Workflow.Node(nodeId) ?? throw new ArgumentException($"No node '{nodeId}'.", nameof(nodeId));
+        if (node.Parameter(name)?.Value is not InputReference bound) return;
+        var value = Workflow.Input(bound.InputName)?.Default;
+        var next = WithParameter(Workflow, nodeId, name, value is null ? null : new LiteralValue(value));
+        var stillUsed = next.Nodes.Any(n => n.Parameters.Any(p => p.Value is InputReference r && r.InputName == bound.InputName));
+        if (!stillUsed) next = next with { Inputs = next.Inputs.Where(i => i.Name != bound.InputName).ToList() };
+        Commit(next);
     }
 
     /// <summary>Sets the default of workflow input <paramref name="name"/>: the value a run uses unless told otherwise.</summary>
@@ -260,7 +367,7 @@ public sealed class GraphDocument
         var nodes = fragment.Nodes.Select(n => new WorkflowNode(renamed[n.Id], n.Type,
             n.Inputs.Select(e => renamed.TryGetValue(e.SourceNode, out var s) ? e with { SourceNode = s, Location = null } : e with { Location = null })
                 .Where(e => taken.Contains(e.SourceNode)).ToList(),
-            n.Parameters.Select(p => p with { Location = null }).ToList(), null, n.Title)).ToList();
+            n.Parameters.Select(p => p with { Location = null }).ToList(), null, n.Title, n.Bypass)).ToList();
         var positions = fragment.Nodes.Select(n => new KeyValuePair<string, NodePosition>(renamed[n.Id], new NodePosition(placed[n.Id].X + dx, placed[n.Id].Y + dy)));
         var seeds = (fragment.Editor?.SeedControls ?? [])
             .Where(s => NodeOf(s.Key) is { } node && renamed.ContainsKey(node))

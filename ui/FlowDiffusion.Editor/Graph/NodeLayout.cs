@@ -30,5 +30,13 @@ public static class NodeLayout
         return FormattableString.Invariant($"M {from.X:0.#} {from.Y:0.#} C {from.X + bend:0.#} {from.Y:0.#}, {to.X - bend:0.#} {to.Y:0.#}, {to.X:0.#} {to.Y:0.#}");
     }
 
+    /// <summary>
+    /// About how tall a node of <paramref name="type"/> is drawn (header, port rows, one widget row per parameter, taller
+    /// for multi-line text), for placing new nodes clear of others; unknown types get a small box.
+    /// </summary>
+    public static double EstimatedHeight(FlowDiffusion.Engine.Schema.NodeDescriptor? type) => type is null ? HeaderHeight + 40
+        : HeaderHeight + Math.Max(type.Inputs.Count, type.Outputs.Count) * RowHeight
+          + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Sum(p => p.Multiline ? 64 : 30));
+
     private static double PortY(NodePosition node, int index) => node.Y + HeaderHeight + (index + 0.5) * RowHeight;
 }

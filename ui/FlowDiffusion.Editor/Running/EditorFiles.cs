@@ -1,13 +1,17 @@
 using System.Text.RegularExpressions;
 using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Server;
 using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Editor.Running;
 
 /// <summary>The folders the editor reads and writes: saved workflows, model folders, input images.</summary>
-public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options)
+public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, IOptions<ServerOptions>? server = null)
 {
     private readonly FlowDiffusionOptions _options = options.Value;
+
+    /// <summary>The folder runs resolve relative paths against (the installation's home), so pickers list paths runs find.</summary>
+    public string WorkingFolder { get; } = Path.GetFullPath(server?.Value.WorkingFolder is { Length: > 0 } folder ? folder : Environment.CurrentDirectory);
 
     /// <summary>The saved workflows folder, absolute.</summary>
     public string WorkflowsFolder => Path.GetFullPath(_options.WorkflowsFolder);
@@ -16,6 +20,20 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options)
     public IReadOnlyList<string> Workflows() => Directory.Exists(WorkflowsFolder)
         ? Directory.EnumerateFiles(WorkflowsFolder, "*.yaml").Select(f => Path.GetFileNameWithoutExtension(f)).Where(IsValidName).Order(StringComparer.Ordinal).ToList()
         : [];
+
+    /// <summary>The file listing the shipped templates in the workflows folder, one name a line.</summary>
+    public const string TemplatesFile = "templates.txt";
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a shipped template (listed in the workflows folder's <see cref="TemplatesFile"/>):
+    /// it opens like any workflow, but saving over it is refused, so an update never meets edited copies and the samples
+    /// stay as documented.
+    /// </summary>
+    public bool IsTemplate(string name)
+    {
+        var list = Path.Combine(WorkflowsFolder, TemplatesFile);
+        return File.Exists(list) && File.ReadLines(list).Any(line => line.Trim() == name);
+    }
 
     /// <summary>The file of saved workflow <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">A name that is not a plain file name.</exception>
@@ -54,7 +72,7 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options)
     /// <summary>Whether <paramref name="name"/> can name a saved workflow.</summary>
     public static bool IsValidName(string? name) => name is not null && WorkflowName().IsMatch(name);
 
-    private static string Relative(string path) => Path.GetRelativePath(Environment.CurrentDirectory, path).Replace('\\', '/');
+    private string Relative(string path) => Path.GetRelativePath(WorkingFolder, path).Replace('\\', '/');
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
     private static partial Regex WorkflowName();

@@ -120,20 +120,26 @@ public sealed class EditorSession : IDisposable
 
     /// <summary>
     /// Opens workflow YAML text, with a run's input values (JSON, as a saved PNG carries them) as the inputs' defaults;
-    /// returns the read problems (the document stays when it cannot be read).
+    /// returns the read problems. The document stays when the text is no FlowDiffusion workflow (it cannot be read, or
+    /// reading it found errors and no node: a ComfyUI graph, any other JSON), so nothing is lost to a wrong file.
     /// </summary>
     public IReadOnlyList<Diagnostic> OpenYaml(string yaml, string? name, string? inputsJson = null)
     {
         var read = WorkflowYamlReader.Read(yaml, name is null ? null : name + ".yaml");
-        if (read.Workflow is null) return read.Diagnostics;
+        if (!IsWorkflow(read) || read.Workflow is null) return read.Diagnostics;
         var workflow = inputsJson is null ? read.Workflow : RunInputs.Apply(read.Workflow, inputsJson);
         Open(new GraphDocument(Engine.Catalog, workflow), name);
         return read.Diagnostics;
     }
 
+    /// <summary>Whether read text is a FlowDiffusion workflow to open: it parsed, and unless it has nodes, without errors.</summary>
+    public static bool IsWorkflow(WorkflowLoadResult read) => read.Workflow is not null && !(read.HasErrors && read.Workflow.Nodes.Count == 0);
+
     /// <summary>Saves the document as workflows/<paramref name="name"/>.yaml.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="name"/> is a shipped template (<see cref="EditorFiles.IsTemplate"/>).</exception>
     public string Save(string name)
     {
+        if (Files.IsTemplate(name)) throw new InvalidOperationException($"{name} is a shipped template and stays as shipped: type a new name and Save to keep your version (Save as).");
         var file = Files.WorkflowFile(name);
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.WriteAllText(file, Document.ToYaml());

@@ -33,7 +33,7 @@ export function attach(root, dotnet) {
   }
   function nodeEl(id) { return world.querySelector(`.fd-node[data-id="${CSS.escape(id)}"]`); }
   function redrawLinks(ids) {
-    for (const link of svg.querySelectorAll('path.fd-link')) {
+    for (const link of svg.querySelectorAll('path.fd-link, path.fd-link-hit')) {
       if (!ids.has(link.dataset.from) && !ids.has(link.dataset.to)) continue;
       const a = nodeEl(link.dataset.from), b = nodeEl(link.dataset.to);
       if (!a || !b) continue;
@@ -43,6 +43,28 @@ export function attach(root, dotnet) {
   const interactive = t => t.closest('input, textarea, select, button, a, label, .fd-widget');
 
   function onPointerDown(e) {
+    if (e.target.closest('.fd-menu')) return;
+    const link = e.button === 0 && e.target.closest('path.fd-link-hit');
+    if (link) {
+      e.preventDefault();
+      dotnet.invokeMethodAsync('LinkClicked', link.dataset.to, link.dataset.inPort);
+      return;
+    }
+    if (e.button === 0 && e.target.closest('.fd-port.fd-in.fd-connected')) {
+      // Dragging from a connected input picks its link up: drop it on another input to move it, on empty canvas to remove it.
+      const input = e.target.closest('.fd-port');
+      const nodeId = input.closest('.fd-node').dataset.id;
+      const path = [...svg.querySelectorAll('path.fd-link')].find(p => p.dataset.to === nodeId && p.dataset.inPort === input.dataset.port);
+      const source = path && world.querySelector(`.fd-node[data-id="${CSS.escape(path.dataset.from)}"] .fd-port.fd-out[data-port="${CSS.escape(path.dataset.outPort)}"]`);
+      if (source) {
+        gesture = startLink(e, source);
+        gesture.detach = { node: nodeId, port: input.dataset.port, path };
+        path.style.visibility = 'hidden';
+        root.setPointerCapture(e.pointerId);
+        e.preventDefault();
+        return;
+      }
+    }
     if (e.button === 1 || (e.button === 0 && !e.target.closest('.fd-node, .fd-overlay'))) {
       if (e.target.closest('.fd-overlay')) return;
       const box = e.button === 0 && (e.ctrlKey || e.shiftKey || e.metaKey);
@@ -146,6 +168,15 @@ export function attach(root, dotnet) {
       const port = target && target.closest('.fd-port');
       const ok = port && port.classList.contains('fd-ok');
       for (const p of world.querySelectorAll('.fd-port')) p.classList.remove('fd-dim', 'fd-ok');
+      if (g.detach) {
+        g.detach.path.style.visibility = '';
+        if (port && port.dataset.dir === 'in' && (ok || (port.closest('.fd-node').dataset.id === g.detach.node && port.dataset.port === g.detach.port))) {
+          dotnet.invokeMethodAsync('LinkMoved', g.detach.node, g.detach.port, port.closest('.fd-node').dataset.id, port.dataset.port);
+        } else if (!port) {
+          dotnet.invokeMethodAsync('LinkMoved', g.detach.node, g.detach.port, null, null);
+        }
+        return;
+      }
       if (port) {
         // A drop on an incompatible port is refused here; .NET checks the type again for any link it is sent.
         if (!ok) return;
@@ -155,7 +186,7 @@ export function attach(root, dotnet) {
       } else if (!target || !target.closest('.fd-node')) {
         const at = toCanvas(e.clientX, e.clientY);
         const r = root.getBoundingClientRect();
-        dotnet.invokeMethodAsync('LinkReleased', g.node, g.name, g.dir === 'out', at.x, at.y, e.clientX - r.left, e.clientY - r.top);
+        dotnet.invokeMethodAsync('LinkReleased', g.node, g.name, g.dir === 'out', at.x, at.y, e.clientX - r.left, e.clientY - r.top, r.width, r.height);
       }
     } else if (g.kind === 'box') {
       g.rect.remove();
@@ -184,11 +215,29 @@ export function attach(root, dotnet) {
     wheelTimer = setTimeout(() => dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom), 250);
   }
 
-  function onDoubleClick(e) {
-    if (e.target.closest('.fd-node, .fd-overlay')) return;
+  // Over a node (or a menu or the search pop-up) a double click is theirs; only empty canvas opens the search.
+  function onEmptyCanvas(e) {
+    const hit = document.elementFromPoint(e.clientX, e.clientY);
+    return !e.target.closest('.fd-node, .fd-overlay, .fd-menu') && !(hit && hit.closest('.fd-node, .fd-overlay, .fd-menu'));
+  }
+
+  function onContextMenu(e) {
+    if (e.target.closest('.fd-overlay, input, textarea, select')) return;
+    e.preventDefault();
     const at = toCanvas(e.clientX, e.clientY);
     const r = root.getBoundingClientRect();
-    dotnet.invokeMethodAsync('CanvasDoubleClicked', at.x, at.y, e.clientX - r.left, e.clientY - r.top);
+    const node = e.target.closest('.fd-node');
+    const link = e.target.closest('path.fd-link-hit');
+    const kind = node ? 'node' : link ? 'link' : 'canvas';
+    dotnet.invokeMethodAsync('ContextMenuOpened', kind, node ? node.dataset.id : link ? link.dataset.to : null, link ? link.dataset.inPort : null,
+      at.x, at.y, e.clientX - r.left, e.clientY - r.top, r.width, r.height);
+  }
+
+  function onDoubleClick(e) {
+    if (!onEmptyCanvas(e)) return;
+    const at = toCanvas(e.clientX, e.clientY);
+    const r = root.getBoundingClientRect();
+    dotnet.invokeMethodAsync('CanvasDoubleClicked', at.x, at.y, e.clientX - r.left, e.clientY - r.top, r.width, r.height);
   }
 
   function onKeyDown(e) {
@@ -276,6 +325,7 @@ export function attach(root, dotnet) {
   root.addEventListener('pointercancel', onPointerUp);
   root.addEventListener('wheel', onWheel, { passive: false });
   root.addEventListener('dblclick', onDoubleClick);
+  root.addEventListener('contextmenu', onContextMenu);
   root.addEventListener('dragover', onDragOver);
   root.addEventListener('drop', onDrop);
   document.addEventListener('keydown', onKeyDown);

@@ -1,0 +1,207 @@
+using Microsoft.Playwright;
+using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
+
+namespace FlowDiffusion.Editor.Tests.Browser;
+
+/// <summary>Editing the canvas like ComfyUI: links, context menus, titles, bypass, bound parameters, the search pop-up, placement.</summary>
+[Collection(EditorBrowserCollection.Name)]
+public sealed class CanvasEditingTests(EditorServer server)
+{
+    private const string DecodeLatent = "path.fd-link[data-to=decode][data-in-port=latent]";
+
+    [SkippableFact]
+    public async Task Link_is_selected_by_a_click_and_deleted_with_delete_and_dragged_off_its_input_to_remove_it()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        var links = await page.Locator("path.fd-link").CountAsync();
+
+        await ClickLinkAsync(page, "decode", "latent");
+        await page.WaitForSelectorAsync(DecodeLatent + ".fd-link-selected");
+        await page.Keyboard.PressAsync("Delete");
+        await WaitForCountAsync(page, "path.fd-link", links - 1);
+        Assert.Equal(0, await page.Locator(DecodeLatent).CountAsync());
+        Assert.Equal(12, await page.Locator(".fd-node").CountAsync());
+        await page.ClickAsync("#undo");
+        await WaitForCountAsync(page, "path.fd-link", links);
+
+        // Drag from the connected input to empty canvas: the link comes off.
+        var input = await CentreAsync(page, ".fd-node[data-id=decode] .fd-port[data-port=latent]");
+        await page.Mouse.MoveAsync(input.X, input.Y);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(input.X - 60, input.Y + 250, new MouseMoveOptions { Steps = 8 });
+        await page.Mouse.UpAsync();
+        await WaitForCountAsync(page, "path.fd-link", links - 1);
+        Assert.Equal(0, await page.Locator(DecodeLatent).CountAsync());
+    }
+
+    [SkippableFact]
+    public async Task Context_menus_rename_bypass_duplicate_and_delete_nodes_and_delete_links()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync(dialog.Type == "prompt" ? "Prompt encoder" : null);
+
+        await page.ClickAsync(".fd-node[data-id=positive] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu[data-kind=node] [data-action=rename]");
+        await page.WaitForFunctionAsync("() => document.querySelector('.fd-node[data-id=positive] .fd-node-title').textContent === 'Prompt encoder'");
+
+        await page.ClickAsync(".fd-node[data-id=positive] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu [data-action=bypass]");
+        await page.WaitForSelectorAsync(".fd-node[data-id=positive].fd-bypassed");
+        // A bypassed encoder has no Conditioning input to pass on: the problem list says so, on that node.
+        await page.WaitForSelectorAsync(".fd-node[data-id=positive] .fd-node-problem");
+        Assert.Contains("bypassed", await page.InnerTextAsync(".fd-node[data-id=positive] .fd-node-problem"));
+
+        await page.ClickAsync(".fd-node[data-id=noise] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu [data-action=duplicate]");
+        await WaitForCountAsync(page, ".fd-node", 13);
+        await page.ClickAsync(".fd-node[data-id=noise_2] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu [data-action=delete]");
+        await WaitForCountAsync(page, ".fd-node", 12);
+
+        var links = await page.Locator("path.fd-link").CountAsync();
+        var hit = await LinkPointAsync(page, "decode", "latent");
+        await page.Mouse.ClickAsync(hit.X, hit.Y, new MouseClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu[data-kind=link] [data-action=delete-link]");
+        await WaitForCountAsync(page, "path.fd-link", links - 1);
+
+        // Right click on empty canvas: the canvas menu, whose "Add node…" opens the search.
+        var canvas = (await page.Locator(".fd-canvas").BoundingBoxAsync())!;
+        await page.Mouse.ClickAsync(canvas.X + 20, canvas.Y + canvas.Height - 20, new MouseClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu[data-kind=canvas] [data-action=add]");
+        await page.WaitForSelectorAsync(".fd-overlay .fd-search");
+    }
+
+    [SkippableFact]
+    public async Task Search_opens_on_empty_canvas_only_stays_on_screen_keeps_fast_typing_walks_with_arrows_and_ignores_ctrl_enter()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+
+        await page.DblClickAsync(".fd-node[data-id=positive] .fd-node-id");
+        await page.WaitForTimeoutAsync(400);
+        Assert.Equal(0, await page.Locator(".fd-overlay").CountAsync());
+
+        var canvas = (await page.Locator(".fd-canvas").BoundingBoxAsync())!;
+        await page.Mouse.DblClickAsync(canvas.X + canvas.Width - 8, canvas.Y + canvas.Height - 8);
+        await page.WaitForSelectorAsync(".fd-overlay .fd-search");
+        var popup = (await page.Locator(".fd-overlay").BoundingBoxAsync())!;
+        Assert.True(popup.X >= canvas.X && popup.Y >= canvas.Y && popup.X + popup.Width <= canvas.X + canvas.Width + 1 && popup.Y + popup.Height <= canvas.Y + canvas.Height + 1,
+            $"search pop-up {popup.X},{popup.Y} {popup.Width}x{popup.Height} leaves the canvas {canvas.X},{canvas.Y} {canvas.Width}x{canvas.Height}");
+
+        await page.Keyboard.TypeAsync("clip"); // no delay between keys
+        Assert.Equal("clip", await page.InputValueAsync(".fd-overlay .fd-search"));
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.fd-overlay .fd-node-type')].every(b => b.dataset.type.startsWith('clip.'))");
+        var first = await page.GetAttributeAsync(".fd-overlay .fd-node-type.fd-active", "data-type");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.WaitForFunctionAsync("t => document.querySelector('.fd-overlay .fd-node-type.fd-active').dataset.type !== t", first);
+        var second = await page.GetAttributeAsync(".fd-overlay .fd-node-type.fd-active", "data-type");
+
+        var nodes = await page.Locator(".fd-node").CountAsync();
+        var ofSecond = $".fd-node[data-id^='{second!.Split('.')[1]}']";
+        var secondBefore = await page.Locator(ofSecond).CountAsync();
+        await page.Keyboard.PressAsync("Control+Enter");
+        await page.WaitForTimeoutAsync(500);
+        Assert.Equal(nodes, await page.Locator(".fd-node").CountAsync());
+
+        await page.Keyboard.PressAsync("Enter");
+        await WaitForCountAsync(page, ".fd-node", nodes + 1);
+        // The one the arrow moved to was added, not the first match.
+        Assert.Equal(secondBefore + 1, await page.Locator(ofSecond).CountAsync());
+    }
+
+    [SkippableFact]
+    public async Task Bound_parameter_edits_its_inputs_default_and_a_parameter_is_exposed_and_inlined_from_the_node()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+
+        var seed = page.Locator(".fd-node[data-id=noise] [data-param-row=seed] input[type=number]");
+        await seed.FillAsync("77");
+        await seed.DispatchEventAsync("change");
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-input=seed] input[type=number]').value === '77'");
+
+        await page.ClickAsync(".fd-node[data-id=save] [data-param-row=prefix] .fd-expose");
+        await page.WaitForSelectorAsync("[data-input=prefix]");
+        Assert.Equal("txt2img", await page.InputValueAsync("[data-input=prefix] input"));
+        await page.WaitForSelectorAsync(".fd-node[data-id=save] [data-param-row=prefix] .fd-bound[data-bound=prefix]");
+
+        await page.ClickAsync(".fd-node[data-id=save] [data-param-row=prefix] .fd-bound");
+        await page.WaitForSelectorAsync("[data-input=prefix]", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached });
+        Assert.Equal("txt2img", await page.InputValueAsync(".fd-node[data-id=save] [data-param-row=prefix] input"));
+    }
+
+    [SkippableFact]
+    public async Task Nodes_added_from_the_library_do_not_overlap()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await page.ClickAsync("#new");
+        await WaitForCountAsync(page, ".fd-node", 0);
+        for (var i = 1; i <= 3; i++)
+        {
+            await page.ClickAsync(".fd-left .fd-node-type[data-type='latent.noise']");
+            await WaitForCountAsync(page, ".fd-node", i);
+        }
+        await page.ClickAsync(".fd-left .fd-node-type[data-type='clip.encode']");
+        await WaitForCountAsync(page, ".fd-node", 4);
+
+        var boxes = new List<LocatorBoundingBoxResult>();
+        foreach (var node in await page.Locator(".fd-node").AllAsync()) boxes.Add((await node.BoundingBoxAsync())!);
+        for (var i = 0; i < boxes.Count; i++)
+        for (var j = i + 1; j < boxes.Count; j++)
+        {
+            var (a, b) = (boxes[i], boxes[j]);
+            Assert.False(a.X < b.X + b.Width && b.X < a.X + a.Width && a.Y < b.Y + b.Height && b.Y < a.Y + a.Height,
+                $"node {i} ({a.X},{a.Y} {a.Width}x{a.Height}) overlaps node {j} ({b.X},{b.Y} {b.Width}x{b.Height})");
+        }
+    }
+
+    [SkippableFact]
+    public async Task Image_save_node_shows_the_picture_it_wrote()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await page.SelectOptionAsync("[data-input=model] select", "models/analytic-sd");
+        await SetInputAsync(page, "prompt", "a green field");
+        await SetInputAsync(page, "cfg", "1");
+        await SetInputAsync(page, "steps", "2");
+        await SetInputAsync(page, "width", "64");
+        await SetInputAsync(page, "height", "64");
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=save] img.fd-node-output").CountAsync());
+
+        await page.ClickAsync("#run");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=done]", new PageWaitForSelectorOptions { Timeout = 120_000 });
+        await page.WaitForSelectorAsync(".fd-node[data-id=save] img.fd-node-output");
+
+        var mean = await MeanColourAsync(page, ".fd-node[data-id=save] img.fd-node-output");
+        Assert.True(mean[1] > 0.8 && mean[0] < 0.2 && mean[2] < 0.2, $"the save node's picture has mean colour {string.Join(", ", mean)}, not green");
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=decode] img.fd-node-output").CountAsync());
+    }
+
+    private static async Task ClickLinkAsync(IPage page, string toNode, string input)
+    {
+        var point = await LinkPointAsync(page, toNode, input);
+        await page.Mouse.ClickAsync(point.X, point.Y);
+    }
+
+    // A point on the link's curve, in page coordinates, away from both ports.
+    private static async Task<(float X, float Y)> LinkPointAsync(IPage page, string toNode, string input)
+    {
+        var point = await page.EvaluateAsync<float[]>("""
+            ([n, p]) => {
+              const path = document.querySelector(`path.fd-link-hit[data-to="${n}"][data-in-port="${p}"]`);
+              const at = path.getPointAtLength(path.getTotalLength() * 0.5);
+              const m = path.getScreenCTM();
+              return [at.x * m.a + at.y * m.c + m.e, at.x * m.b + at.y * m.d + m.f];
+            }
+            """, new[] { toNode, input });
+        return (point[0], point[1]);
+    }
+}

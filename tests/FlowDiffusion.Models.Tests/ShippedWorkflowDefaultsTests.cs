@@ -1,0 +1,53 @@
+using System.Text.Json;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Sdk.Values;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Models.Tests;
+
+/// <summary>
+/// The shipped workflows default to the best shipped model, shapes-sd, at its native size, so running one with no
+/// --set at all draws what its default prompt asks for (tiny-sd, whose images are noise, is only a smoke-test model).
+/// </summary>
+public sealed class ShippedWorkflowDefaultsTests
+{
+    [Fact]
+    public void Every_shipped_workflow_defaults_to_shapes_sd_and_fixed_sizes_are_its_native_size()
+    {
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot.Path, "models", "shapes-sd", "unet", "config.json")));
+        var native = config.RootElement.GetProperty("sample_size").GetInt64() * 8;
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "workflows"), "*.yaml"))
+        {
+            var workflow = WorkflowYamlReader.ReadFile(file).Workflow!;
+            Assert.Equal("models/shapes-sd", workflow.Input("model")!.Default);
+            foreach (var size in new[] { "width", "height" })
+                if (workflow.Input(size) is { } input)
+                    Assert.True(input.Default is 0L || Equals(input.Default, native), $"{Path.GetFileName(file)}: {size} defaults to {input.Default}, neither 0 (native) nor {native}");
+        }
+    }
+
+    [Theory]
+    [InlineData("txt2img", "red", "circle", "blue")]
+    [InlineData("img2img", "yellow", "circle", "blue")]
+    public async Task Running_with_only_the_defaults_draws_the_default_prompt(string name, string colour, string shape, string background)
+    {
+        using var outputs = new TempFolder();
+        using var engine = new FlowDiffusionEngine(Options.Create(new FlowDiffusionOptions { PluginFolders = [Path.Combine(RepositoryRoot.Path, "plugins")] }),
+            new ServiceCollection().BuildServiceProvider());
+        var validation = engine.Load(Path.Combine(RepositoryRoot.Path, "workflows", name + ".yaml"));
+        Assert.True(validation.IsValid, string.Join("\n", validation.Diagnostics));
+        var run = engine.Start(validation.Plan!, new RunOptions { OutputDirectory = outputs.Path, WorkingDirectory = RepositoryRoot.Path });
+        await foreach (var _ in run.ReadEventsAsync())
+        {
+        }
+        var result = await run.Completion;
+        Assert.True(result.Status == RunStatus.Completed, $"run {result.Status}: {result.FailedNode}: {result.Error}");
+
+        var image = Assert.IsType<Image>(result.Output("decode", "image"));
+        var verdict = ShapesSdJudge.Judge(image);
+        Assert.True(verdict.Matches(colour, shape, background), $"{name} with its defaults drew {verdict}");
+    }
+}
