@@ -1,5 +1,5 @@
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Diffusion.Schedulers;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -123,7 +123,6 @@ public sealed class SampleNode : INode
             throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
         var modelShape = shape with { Channels = guider.InChannels };
         var noiseSource = new SeededNoise(noise.Seeds ?? Enumerable.Range(0, shape.Batch).Select(i => (ulong)i).ToArray(), shape.ItemLength);
-        var training = (Schedule as DiffusersSchedule)?.Training;
 
         var total = timesteps.Count - start;
         var scaled = new float[shape.Length];
@@ -153,8 +152,8 @@ public sealed class SampleNode : INode
             context.ReportProgress(NodeProgress.OfSteps(step, total));
             if (PreviewEvery > 0 && step % PreviewEvery == 0 && step < total)
             {
-                var frame = Preview == PreviewKind.PredictedX0 && training is not null
-                    ? PredictedX0(scaled, prediction, t, training, shape)
+                var frame = Preview == PreviewKind.PredictedX0 && Schedule.TrainingSigma(t) is { } sigmaT
+                    ? PredictedX0(scaled, prediction, sigmaT, shape)
                     : x;
                 // With a VAE one decode serves both; the linear approximation is published at latent resolution (what a
                 // live view needs, 64× fewer pixels to send) and built at image size only for the strip.
@@ -177,12 +176,8 @@ public sealed class SampleNode : INode
         return LatentRgb.ToImage(first, 1, shape.Channels, shape.Height, shape.Width);
     }
 
-    private static float[] PredictedX0(float[] scaled, float[] eps, float t, NoiseSchedule training, LatentShape shape)
+    private static float[] PredictedX0(float[] scaled, float[] eps, float sigma, LatentShape shape)
     {
-        var sigmas = training.Sigmas;
-        var low = (int)Math.Clamp(MathF.Floor(t), 0, sigmas.Length - 1);
-        var high = Math.Min(low + 1, sigmas.Length - 1);
-        var sigma = sigmas[low] + (t - low) * (sigmas[high] - sigmas[low]);
         var alphaBar = 1f / (1f + sigma * sigma);
         float a = MathF.Sqrt(alphaBar), s = MathF.Sqrt(1f - alphaBar);
         var x0 = new float[shape.Length];
