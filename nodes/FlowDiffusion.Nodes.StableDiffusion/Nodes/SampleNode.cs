@@ -4,6 +4,7 @@ using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
+using LatentMask = FlowDiffusion.Nodes.StableDiffusion.Sampling.MaskResize;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
@@ -18,7 +19,7 @@ public enum PreviewKind
 }
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
-[Node("diffusion.sample", "1.1.0", Category = "sampling", Title = "Sample",
+[Node("diffusion.sample", "1.2.0", Category = "sampling", Title = "Sample",
     Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or the VAE's images when one is connected.")]
 public sealed class SampleNode : INode
 {
@@ -53,6 +54,10 @@ public sealed class SampleNode : INode
     /// <summary>Denoising strength.</summary>
     [Parameter(Description = "How much of the schedule to run when starting from latent_image: 1 repaints fully, 0 returns it.", Min = 0, Max = 1, Step = 0.01)]
     public double Strength { get; set; } = 1;
+
+    /// <summary>How the mask is brought to latent size.</summary>
+    [Parameter(Description = "How the mask is brought to latent size: nearest (binarised at 0.5, each 8×8 block's top-left pixel, as diffusers) or area (the block's average, a soft edge).")]
+    public MaskResizeMethod MaskResize { get; set; } = MaskResizeMethod.Nearest;
 
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a preview every N steps (0 = only the final result).", Min = 0, Max = 1000)]
@@ -116,8 +121,8 @@ public sealed class SampleNode : INode
 
         var inpaintingUNet = guider.InChannels == 9;
         var mask = Mask is null ? null
-            : inpaintingUNet ? MaskResize.ToInpaintChannel(Mask, shape.Batch, shape.Height, shape.Width)
-            : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+            : MaskResize == MaskResizeMethod.Area ? LatentMask.Area(Mask, shape.Batch, shape.Height, shape.Width)
+            : LatentMask.Nearest(Mask, shape.Batch, shape.Height, shape.Width);
         var extra = inpaintingUNet ? InpaintChannels(mask, shape) : null;
         if (guider.InChannels != 9 && guider.InChannels != shape.Channels)
             throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
