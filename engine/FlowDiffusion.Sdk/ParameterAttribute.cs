@@ -24,6 +24,12 @@ public sealed class ParameterAttribute : Attribute
     /// <summary>The allowed values of a string parameter; empty for free text. Enum parameters list their names.</summary>
     public string[] Choices { get; init; } = [];
 
+    /// <summary>
+    /// A type implementing <see cref="IParameterChoices"/> (with a parameterless constructor) that supplies the allowed
+    /// values instead of <see cref="Choices"/>, for a list kept in code elsewhere. Came with SDK 0.3.0.
+    /// </summary>
+    public Type? ChoicesFrom { get; init; }
+
     /// <summary>Whether a string parameter is multi-line text (a prompt).</summary>
     public bool Multiline { get; init; }
 

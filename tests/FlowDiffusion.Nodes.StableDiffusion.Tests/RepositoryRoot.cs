@@ -8,6 +8,9 @@ internal static class RepositoryRoot
     /// <summary>The folder hosts load plugins from; the node pack's build deploys itself there.</summary>
     public static string Plugins => System.IO.Path.Combine(Path, "plugins");
 
+    /// <summary>Where the conditioning test pack (tests/FlowDiffusion.TestConditioning) deploys itself.</summary>
+    public static string ConditioningPlugins => System.IO.Path.Combine(Path, "artifacts", "conditioning-plugins");
+
     public static string Workflow(string name) => System.IO.Path.Combine(Path, "workflows", name);
 
     public static string Model(string name) => System.IO.Path.Combine(Path, "models", name);

@@ -15,9 +15,10 @@ internal sealed class SdEngine : IDisposable
     private static readonly Lazy<SdEngine> SharedEngine = new(() => new SdEngine());
     private readonly TempFolder _outputs = new();
 
-    public SdEngine()
+    /// <summary>An engine loading plugins/ and any further plugin folders.</summary>
+    public SdEngine(params string[] morePluginFolders)
     {
-        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [RepositoryRoot.Plugins] });
+        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [RepositoryRoot.Plugins, .. morePluginFolders] });
         Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
     }
 

@@ -20,6 +20,20 @@ public sealed class WorkflowFolderTests
 
     [Theory]
     [MemberData(nameof(Workflows))]
+    public void The_scheduler_input_offers_exactly_the_scheduler_nodes_names(string workflow)
+    {
+        // The names live in the scheduler catalog only: the node takes them from it, the workflows from the node.
+        var names = SdEngine.Shared.Engine.Catalog.Find("diffusion.scheduler")!.Parameter("name")!.Choices;
+        Assert.Equal(["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm"], names);
+
+        var plan = SdEngine.Shared.Load(workflow, new Dictionary<string, object?>()).Plan!;
+        Assert.Equal(names, Engine.Workflows.InputChoices.Of(plan.Workflow.Input("scheduler")!, plan.Workflow, SdEngine.Shared.Engine.Catalog));
+        var refused = SdEngine.Shared.Load(workflow, new Dictionary<string, object?> { ["scheduler"] = "dpmpp_3m" });
+        Assert.Contains(refused.Diagnostics, d => d.Message.StartsWith("--set scheduler: 'dpmpp_3m' is not one of: 'ddim', 'pndm'", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Workflows))]
     public async Task Runs_on_tiny_sd_with_finite_images_and_pngs_that_carry_the_workflow(string workflow)
     {
         using var engine = new SdEngine();

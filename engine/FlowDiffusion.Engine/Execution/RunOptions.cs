@@ -12,8 +12,14 @@ public sealed record RunOptions
     /// </summary>
     public IReadOnlyList<string> Targets { get; init; } = [];
 
-    /// <summary>How many nodes may execute at once (independent branches).</summary>
-    public int MaxConcurrency { get; init; } = 4;
+    /// <summary>
+    /// How many nodes may execute at once (independent branches); null: the host's configured limit
+    /// (<c>FlowDiffusion:MaxConcurrency</c>), or <see cref="DefaultMaxConcurrency"/> for an executor used on its own.
+    /// </summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>The limit when neither the run nor a host sets one.</summary>
+    public const int DefaultMaxConcurrency = 4;
 
     /// <summary>Where nodes write files; created if missing.</summary>
     public string OutputDirectory { get; init; } = "outputs";

@@ -55,7 +55,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly NodeTiming?[] _timings = new NodeTiming?[plan.Nodes.Count];
         private readonly List<string> _files = [];
         private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
-        private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency));
+        private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency ?? RunOptions.DefaultMaxConcurrency));
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lazy<WorkflowInfo> _workflow = new(() => new WorkflowInfo(plan.Workflow.Name, WorkflowYamlWriter.Write(plan.Workflow), plan.Inputs));
         private bool[] _needed = [];

@@ -72,7 +72,7 @@ public sealed class FlowDiffusionEngine : IDisposable
         options ??= new RunOptions();
         options = options with
         {
-            MaxConcurrency = options.MaxConcurrency > 0 ? options.MaxConcurrency : Options.MaxConcurrency,
+            MaxConcurrency = options.MaxConcurrency ?? Options.MaxConcurrency,
             CancellationGrace = TimeSpan.FromSeconds(Options.CancellationGraceSeconds),
         };
         var run = Executor.Start(plan, options, collectEvents, cancellationToken);

@@ -37,7 +37,7 @@ public sealed class FlowDiffusionOptions
     /// <summary>Where the server keeps its run database and uploads.</summary>
     public string DataFolder { get; set; } = "data";
 
-    /// <summary>How many nodes of one run may execute at once.</summary>
+    /// <summary>How many nodes of one run may execute at once, unless the run's <see cref="Execution.RunOptions.MaxConcurrency"/> says otherwise.</summary>
     public int MaxConcurrency { get; set; } = 4;
 
     /// <summary>How many node results the output cache keeps (least recently used evicted first).</summary>

@@ -71,6 +71,24 @@ public static partial class NodeDescriptorReader
             node.Deterministic, node.IsOutput, plugin, type, inputs, outputs, parameters);
     }
 
+    private static IReadOnlyList<string> ChoicesFrom(string id, string name, Type source)
+    {
+        if (!typeof(IParameterChoices).IsAssignableFrom(source) || source.GetConstructor(Type.EmptyTypes) is null)
+            throw new NodeDeclarationException($"node '{id}': parameter '{name}' takes its choices from {source.FullName}, which is not an {nameof(IParameterChoices)} with a parameterless constructor.");
+        IReadOnlyList<string> choices;
+        try
+        {
+            choices = ((IParameterChoices)Activator.CreateInstance(source)!).Choices;
+        }
+        catch (Exception e) when (e is not NodeDeclarationException)
+        {
+            throw new NodeDeclarationException($"node '{id}': parameter '{name}': {source.FullName} failed to supply its choices: {(e.InnerException ?? e).Message}");
+        }
+        if (choices is null || choices.Count == 0 || choices.Any(string.IsNullOrEmpty))
+            throw new NodeDeclarationException($"node '{id}': parameter '{name}': {source.FullName} supplies no choices, or an empty one.");
+        return [.. choices];
+    }
+
     private static void RequireSetter(PropertyInfo property, string id)
     {
         if (property.SetMethod is not { IsPublic: true })
@@ -80,7 +98,7 @@ public static partial class NodeDescriptorReader
     private static ParameterDescriptor ReadParameter(string id, string name, PropertyInfo property, ParameterAttribute attribute, object? value)
     {
         var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-        IReadOnlyList<string> choices = attribute.Choices;
+        IReadOnlyList<string> choices = attribute.ChoicesFrom is { } source ? ChoicesFrom(id, name, source) : attribute.Choices;
         ParameterValueType valueType;
         object? defaultValue = value;
         if (type.IsEnum)

@@ -23,6 +23,7 @@ public static class WorkflowValidator
         workflow = BypassedNodes.PassThrough(workflow, catalog, diagnostics);
         var file = workflow.SourceFile;
         void Error(string message, string? node, SourceLocation? at) => diagnostics.Add(Diagnostic.Error(message, node, at, file));
+        workflow = InputChoices.Resolved(workflow, catalog, (input, message) => Error(message, null, input.Location));
 
         var inputs = ResolveInputs(workflow, inputValues, diagnostics);
 

@@ -183,6 +183,7 @@ public static class WorkflowYamlReader
                 object? @default = null;
                 double? min = null, max = null;
                 List<string>? choices = null;
+                string? choicesOf = null;
                 string description = "";
                 string? kind = null;
                 foreach (var (fieldKey, fieldValue) in fields.Children)
@@ -206,8 +207,18 @@ public static class WorkflowYamlReader
                             max = Number(fieldValue, $"input '{name}': 'max'");
                             break;
                         case "choices":
-                            choices = Literal(fieldValue) is List<object?> list ? list.Select(x => Convert.ToString(x, CultureInfo.InvariantCulture) ?? "").ToList() : null;
-                            if (choices is null) Error($"input '{name}': 'choices' must be a list", null, fieldValue);
+                            switch (Literal(fieldValue))
+                            {
+                                case List<object?> list:
+                                    choices = list.Select(x => Convert.ToString(x, CultureInfo.InvariantCulture) ?? "").ToList();
+                                    break;
+                                case string reference when reference.Split('.') is [{ Length: > 0 }, { Length: > 0 }]:
+                                    choicesOf = reference;
+                                    break;
+                                default:
+                                    Error($"input '{name}': 'choices' must be a list, or the node parameter whose choices it shares (node.parameter, e.g. schedule.name)", null, fieldValue);
+                                    break;
+                            }
                             break;
                         case "description":
                             description = Text(fieldValue, "description") ?? "";
@@ -222,7 +233,7 @@ public static class WorkflowYamlReader
                 }
                 if (type is null && !fields.Children.Any(c => Key(c.Key) == "type"))
                     Error($"input '{name}' needs a 'type:' ({string.Join(", ", ValueTypes.Names)})", null, keyNode);
-                inputs.Add(new WorkflowInput(name, type ?? ParameterValueType.String, @default, min, max, choices, description, kind, At(keyNode.Start)));
+                inputs.Add(new WorkflowInput(name, type ?? ParameterValueType.String, @default, min, max, choices, description, kind, At(keyNode.Start), choicesOf));
             }
         }
 

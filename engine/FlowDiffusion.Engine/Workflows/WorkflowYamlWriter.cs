@@ -68,7 +68,12 @@ public static class WorkflowYamlWriter
             Key(emitter, "max");
             Value(emitter, max);
         }
-        if (input.Choices is { Count: > 0 } choices)
+        if (input.ChoicesOf is { } choicesOf)
+        {
+            Key(emitter, "choices");
+            Text(emitter, choicesOf);
+        }
+        else if (input.Choices is { Count: > 0 } choices)
         {
             Key(emitter, "choices");
             Value(emitter, choices.Cast<object?>().ToList());

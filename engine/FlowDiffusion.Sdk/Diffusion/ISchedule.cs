@@ -15,4 +15,11 @@ public interface ISchedule
 
     /// <summary>Creates a scheduler with its timesteps set for <see cref="Steps"/> steps.</summary>
     IScheduler CreateScheduler();
+
+    /// <summary>
+    /// The training noise level σ(t) = √((1 − ᾱ)/ᾱ) at a (possibly fractional) timestep, linearly interpolated
+    /// between training steps, for turning a prediction into the predicted clean latents; null when unknown.
+    /// </summary>
+    /// <param name="timestep">An entry of the scheduler's timesteps.</param>
+    float? TrainingSigma(float timestep) => null;
 }

@@ -81,7 +81,9 @@ public sealed class DpmSolverMultistepScheduler : ExponentialIntegratorScheduler
             if (lambda < lambdaMin) clipped++;
         }
 
-        BuildSchedule(steps, TrainSteps - clipped, FinalSigma(FinalSigmasType));
+        // Karras sigmas end at final_sigmas_type too (0 by default), as diffusers' class does: repeating the last one
+        // would leave that much noise in the result.
+        BuildSchedule(steps, TrainSteps - clipped, FinalSigma(FinalSigmasType), karrasRepeatsLast: false);
     }
 
     /// <inheritdoc />

@@ -41,7 +41,8 @@ public sealed class UniPcScheduler : ExponentialIntegratorScheduler
     /// <inheritdoc />
     public override void SetTimesteps(int steps)
     {
-        BuildSchedule(steps, TrainSteps, FinalSigma(FinalSigmasType));
+        // As DPM-Solver: Karras sigmas end at final_sigmas_type (0 by default).
+        BuildSchedule(steps, TrainSteps, FinalSigma(FinalSigmasType), karrasRepeatsLast: false);
         lastSample = null;
         thisOrder = 0;
     }

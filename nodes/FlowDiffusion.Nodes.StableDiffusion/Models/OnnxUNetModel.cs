@@ -16,6 +16,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     public int InChannels => unet.InChannels;
 
+    public int OutChannels => unet.OutChannels;
+
     public int? NativeImageSize => sampleSize * 8;
 
     public UNet Model => unet;

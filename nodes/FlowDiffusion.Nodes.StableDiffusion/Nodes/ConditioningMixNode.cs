@@ -21,7 +21,7 @@ public enum MixMode
 
 /// <summary>Mixes two prompt embeddings.</summary>
 [Node("conditioning.mix", "1.0.0", Category = "conditioning", Title = "Mix Conditioning",
-    Description = "Combines two conditionings: lerp by a weight (0 = a, 1 = b), add b scaled by the weight, concatenate, or average.")]
+    Description = "Combines two conditionings: lerp by a weight (0 = a, 1 = b), add b scaled by the weight, concatenate, or average. Extras (pooled embeddings, control images …) are a's, with b's added where a has none of that kind.")]
 public sealed class ConditioningMixNode : INode
 {
     /// <summary>The first conditioning.</summary>
@@ -60,7 +60,7 @@ public sealed class ConditioningMixNode : INode
                 a.EmbeddingsOf(i).CopyTo(target);
                 b.EmbeddingsOf(i).CopyTo(target[(a.Tokens * a.Dim)..]);
             }
-            Conditioning = new Conditioning(a.Batch, a.Tokens + b.Tokens, a.Dim, joined);
+            Conditioning = new Conditioning(a.Batch, a.Tokens + b.Tokens, a.Dim, joined, b.Extras.With(a.Extras));
             return Task.CompletedTask;
         }
         if (a.Tokens != b.Tokens)
@@ -77,7 +77,7 @@ public sealed class ConditioningMixNode : INode
                 _ => 0.5f * (result[i] + bv[i]),
             };
         }
-        Conditioning = new Conditioning(a.Batch, a.Tokens, a.Dim, result);
+        Conditioning = new Conditioning(a.Batch, a.Tokens, a.Dim, result, b.Extras.With(a.Extras));
         return Task.CompletedTask;
     }
 }

@@ -1,9 +1,10 @@
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Diffusion.Schedulers;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
+using LatentMask = FlowDiffusion.Nodes.StableDiffusion.Sampling.MaskResize;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
@@ -18,7 +19,7 @@ public enum PreviewKind
 }
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
-[Node("diffusion.sample", "1.1.0", Category = "sampling", Title = "Sample",
+[Node("diffusion.sample", "1.2.0", Category = "sampling", Title = "Sample",
     Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or the VAE's images when one is connected.")]
 public sealed class SampleNode : INode
 {
@@ -53,6 +54,10 @@ public sealed class SampleNode : INode
     /// <summary>Denoising strength.</summary>
     [Parameter(Description = "How much of the schedule to run when starting from latent_image: 1 repaints fully, 0 returns it.", Min = 0, Max = 1, Step = 0.01)]
     public double Strength { get; set; } = 1;
+
+    /// <summary>How the mask is brought to latent size.</summary>
+    [Parameter(Description = "How the mask is brought to latent size: nearest (binarised at 0.5, each 8×8 block's top-left pixel, as diffusers) or area (the block's average, a soft edge).")]
+    public MaskResizeMethod MaskResize { get; set; } = MaskResizeMethod.Nearest;
 
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a preview every N steps (0 = only the final result).", Min = 0, Max = 1000)]
@@ -116,14 +121,13 @@ public sealed class SampleNode : INode
 
         var inpaintingUNet = guider.InChannels == 9;
         var mask = Mask is null ? null
-            : inpaintingUNet ? MaskResize.ToInpaintChannel(Mask, shape.Batch, shape.Height, shape.Width)
-            : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+            : MaskResize == MaskResizeMethod.Area ? LatentMask.Area(Mask, shape.Batch, shape.Height, shape.Width)
+            : LatentMask.Nearest(Mask, shape.Batch, shape.Height, shape.Width);
         var extra = inpaintingUNet ? InpaintChannels(mask, shape) : null;
         if (guider.InChannels != 9 && guider.InChannels != shape.Channels)
             throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
         var modelShape = shape with { Channels = guider.InChannels };
         var noiseSource = new SeededNoise(noise.Seeds ?? Enumerable.Range(0, shape.Batch).Select(i => (ulong)i).ToArray(), shape.ItemLength);
-        var training = (Schedule as DiffusersSchedule)?.Training;
 
         var total = timesteps.Count - start;
         var scaled = new float[shape.Length];
@@ -153,8 +157,8 @@ public sealed class SampleNode : INode
             context.ReportProgress(NodeProgress.OfSteps(step, total));
             if (PreviewEvery > 0 && step % PreviewEvery == 0 && step < total)
             {
-                var frame = Preview == PreviewKind.PredictedX0 && training is not null
-                    ? PredictedX0(scaled, prediction, t, training, shape)
+                var frame = Preview == PreviewKind.PredictedX0 && Schedule.TrainingSigma(t) is { } sigmaT
+                    ? PredictedX0(scaled, prediction, sigmaT, shape)
                     : x;
                 // With a VAE one decode serves both; the linear approximation is published at latent resolution (what a
                 // live view needs, 64× fewer pixels to send) and built at image size only for the strip.
@@ -177,12 +181,8 @@ public sealed class SampleNode : INode
         return LatentRgb.ToImage(first, 1, shape.Channels, shape.Height, shape.Width);
     }
 
-    private static float[] PredictedX0(float[] scaled, float[] eps, float t, NoiseSchedule training, LatentShape shape)
+    private static float[] PredictedX0(float[] scaled, float[] eps, float sigma, LatentShape shape)
     {
-        var sigmas = training.Sigmas;
-        var low = (int)Math.Clamp(MathF.Floor(t), 0, sigmas.Length - 1);
-        var high = Math.Min(low + 1, sigmas.Length - 1);
-        var sigma = sigmas[low] + (t - low) * (sigmas[high] - sigmas[low]);
         var alphaBar = 1f / (1f + sigma * sigma);
         float a = MathF.Sqrt(alphaBar), s = MathF.Sqrt(1f - alphaBar);
         var x0 = new float[shape.Length];

@@ -7,7 +7,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Picks a scheduler and step count for the model's noise schedule.</summary>
 [Node("diffusion.scheduler", "1.0.0", Category = "sampling", Title = "Scheduler",
-    Description = "A diffusers-conformant scheduler configured from the model's scheduler_config.json: ddim, pndm, lms, euler, euler_a, heun, dpmpp_2m, dpm_single, unipc, deis, kdpm2, kdpm2_a, ddpm; optional Karras sigmas.")]
+    Description = "A diffusers-conformant scheduler (the name's choices) configured from the model's scheduler_config.json; optional Karras sigmas.")]
 public sealed class SchedulerNode : INode
 {
     /// <summary>The model's scheduler configuration.</summary>
@@ -15,7 +15,7 @@ public sealed class SchedulerNode : INode
     public SchedulerConfigSource? Config { get; set; }
 
     /// <summary>The scheduler name.</summary>
-    [Parameter(Description = "The scheduler.", Choices = ["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm"])]
+    [Parameter(Description = "The scheduler.", ChoicesFrom = typeof(SchedulerNames))]
     public string Name { get; set; } = "euler";
 
     /// <summary>Steps.</summary>

@@ -13,6 +13,11 @@ internal sealed record DiffusersSchedule(string Name, int Steps, SchedulerConfig
         return scheduler;
     }
 
-    /// <summary>The training noise schedule, for predicted-x0 previews.</summary>
-    public NoiseSchedule Training => NoiseSchedule.For(Config);
+    public float? TrainingSigma(float timestep)
+    {
+        var sigmas = NoiseSchedule.For(Config).Sigmas;
+        var low = (int)Math.Clamp(MathF.Floor(timestep), 0, sigmas.Length - 1);
+        var high = Math.Min(low + 1, sigmas.Length - 1);
+        return sigmas[low] + (timestep - low) * (sigmas[high] - sigmas[low]);
+    }
 }

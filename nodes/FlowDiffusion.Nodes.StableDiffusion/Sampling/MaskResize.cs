@@ -4,14 +4,14 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
 /// <summary>
-/// Brings a pixel mask to latent resolution. For the latent blend of 4-channel UNets by area averaging (each latent pixel
-/// covers an 8×8 block; the mask's edge stays soft, as ComfyUI's resized noise masks are); for the mask channel of
-/// 9-channel inpainting UNets as diffusers feeds it, which those models were trained on: binarised at 0.5, then
-/// nearest-neighbour (the top-left pixel of each block, as torch's <c>interpolate</c> picks).
+/// Brings a pixel mask to latent resolution (each latent pixel covers an 8×8 block), for the latent blend of 4-channel
+/// UNets and the mask channel of 9-channel inpainting UNets alike: as diffusers' inpainting pipeline does by default,
+/// binarised at 0.5 then nearest-neighbour (the top-left pixel of each block, as torch's <c>interpolate</c> picks), or by
+/// area averaging (the mask's edge stays soft, as ComfyUI's resized noise masks are).
 /// </summary>
 internal static class MaskResize
 {
-    public static float[] ToLatent(Mask mask, int batch, int height, int width) =>
+    public static float[] Area(Mask mask, int batch, int height, int width) =>
         PerBlock(mask, batch, height, width, static (values, corner, stride) =>
         {
             var sum = 0f;
@@ -21,7 +21,7 @@ internal static class MaskResize
             return sum / 64f;
         });
 
-    public static float[] ToInpaintChannel(Mask mask, int batch, int height, int width) =>
+    public static float[] Nearest(Mask mask, int batch, int height, int width) =>
         PerBlock(mask, batch, height, width, static (values, corner, _) => values[corner] >= 0.5f ? 1f : 0f);
 
     // One value per 8×8 block of each mask image (the single mask serving every batch item), from the block's top-left index.

@@ -5,13 +5,17 @@ namespace FlowDiffusion.Diffusion.Tests.Schedulers;
 
 public sealed class Sd15ScheduleTests
 {
-    public static IEnumerable<object[]> Schedules => SchedulerOracle.Cases("sd15_schedules.json");
+    // sd15_schedules.json is the shared oracle's; sd15_karras_schedules.json is written by karras_schedules.py beside it
+    // (the published Karras formulas in torch/numpy, independent of this port).
+    public static IEnumerable<object[]> Schedules =>
+        SchedulerOracle.Cases("sd15_schedules.json").Select(c => new[] { "sd15_schedules.json", c[0] })
+            .Concat(SchedulerOracle.Cases("sd15_karras_schedules.json").Select(c => new[] { "sd15_karras_schedules.json", c[0] }));
 
     [Theory]
     [MemberData(nameof(Schedules))]
-    public void Sd15_schedule_matches_diffusers(string id)
+    public void Sd15_schedule_matches_diffusers(string file, string id)
     {
-        var entry = SchedulerOracle.Case("sd15_schedules.json", id);
+        var entry = SchedulerOracle.Case(file, id);
         var scheduler = SchedulerOracle.Create((string)entry["scheduler"]!, entry["config"]!);
         scheduler.SetTimesteps((int)entry["steps"]!);
 
