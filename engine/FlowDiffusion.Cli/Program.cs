@@ -14,6 +14,7 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(NoiseCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(ImportComfyCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -37,11 +37,15 @@ public sealed class ApiPromptConverter
     private readonly Dictionary<string, string> outputTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> classTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePosition>? positions;
+    private readonly bool requireFiles;
+    private readonly List<string> warnings = [];
+    private IReadOnlyDictionary<string, string>? groups;
 
-    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions)
+    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles)
     {
         this.prompt = prompt;
         this.folders = folders;
+        this.requireFiles = requireFiles;
         this.positions = positions?.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
     }
 
@@ -50,7 +54,13 @@ public sealed class ApiPromptConverter
     /// <param name="folders">Where checkpoints and inputs resolve.</param>
     /// <param name="name">The workflow's name.</param>
     /// <param name="positions">Editor positions by ComfyUI node id (from a UI-format file), or null.</param>
-    public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null)
+    /// <param name="groups">The editor group of each ComfyUI node id, kept in its title, or null.</param>
+    /// <param name="requireFiles">
+    /// Whether checkpoints and images must exist now (a prompt to run); an imported file keeps unresolved names as paths
+    /// and lists them in <see cref="PromptConversion.Warnings"/>.
+    /// </param>
+    public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
+        bool requireFiles = true, IReadOnlyDictionary<string, string>? groups = null)
     {
         ArgumentNullException.ThrowIfNull(folders);
         if (prompt is not JsonObject graph)
@@ -64,7 +74,7 @@ public sealed class ApiPromptConverter
                 return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
         }
 
-        var converter = new ApiPromptConverter(graph, folders, positions);
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles) { groups = groups };
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
         if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage or PreviewImage node");
         foreach (var id in outputs) converter.ConvertNode(id);
@@ -82,6 +92,7 @@ public sealed class ApiPromptConverter
             ComfyIdOf = converter.comfyIdOf,
             OutputTypes = converter.outputTypes,
             ClassTypes = converter.classTypes,
+            Warnings = converter.warnings,
         };
     }
 
@@ -164,6 +175,12 @@ public sealed class ApiPromptConverter
         var name = Text(id, inputs, "ckpt_name", null);
         if (name is null) return null;
         var path = folders.ResolveCheckpoint(name);
+        if (path is null && !requireFiles)
+        {
+            path = "models/checkpoints/" + name;
+            warnings.Add($"node {id} (CheckpointLoaderSimple): '{name}' is not a model folder here yet; the workflow loads {path}");
+        }
+
         if (path is null)
         {
             var available = folders.Checkpoints();
@@ -368,7 +385,7 @@ public sealed class ApiPromptConverter
             return new NodeEdge(e.Port, e.Source[..dot], e.Source[(dot + 1)..]);
         }).ToList();
         nodes.Add(new WorkflowNode(id, type, inputEdges, parameters.Select(p => new NodeParameter(p.Name, new LiteralValue(p.Value))).ToList(),
-            Title: role is null ? $"{classTypes[comfyId]} #{comfyId}" : null));
+            Title: role is null ? $"{classTypes[comfyId]} #{comfyId}" + (groups?.GetValueOrDefault(comfyId) is { } group ? $" · {group}" : "") : null));
         comfyIdOf[id] = comfyId;
         return id;
     }
@@ -430,6 +447,12 @@ public sealed class ApiPromptConverter
         // ComfyUI annotates names as "file.png [input]"; strip the annotation.
         var bare = image.EndsWith(" [input]", StringComparison.Ordinal) ? image[..^8] : image;
         if (folders.ResolveInput(bare) is { } file) return file;
+        if (!requireFiles)
+        {
+            warnings.Add($"node {id} ({classTypes[id]}): image '{bare}' is not uploaded here; the workflow reads {bare} from the working folder");
+            return bare;
+        }
+
         Error(id, "value_not_in_list", "Invalid image file", $"{name}: '{image}' is not an uploaded image (POST /upload/image first)", name);
         return null;
     }
@@ -469,7 +492,7 @@ public sealed class ApiPromptConverter
     {
         var value = inputs[name];
         if (value is null) return fallback;
-        if (value is JsonValue v && v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>())) return v.GetValue<double>();
+        if (JsonNumbers.Number(value) is { } number) return number;
         if (value is JsonValue s && s.GetValueKind() == JsonValueKind.String && double.TryParse(s.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed))
             return parsed;
         Error(id, "invalid_input_type", "Failed to convert an input value to a FLOAT value", $"{name}: {Describe(value)}", name);
@@ -479,12 +502,9 @@ public sealed class ApiPromptConverter
     private static bool TryInteger(JsonValue value, out long result)
     {
         result = 0;
-        if (value.GetValueKind() == JsonValueKind.Number)
+        if (JsonNumbers.Integer(value) is { } number)
         {
-            if (value.TryGetValue<long>(out result)) return true;
-            var number = value.GetValue<double>();
-            if (number != Math.Floor(number) || Math.Abs(number) > 9.2e18) return false;
-            result = (long)number;
+            result = number;
             return true;
         }
 

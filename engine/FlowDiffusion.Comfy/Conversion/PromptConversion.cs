@@ -31,6 +31,9 @@ public sealed class PromptConversion
     /// <summary>The class_type of every ComfyUI node, by id.</summary>
     public IReadOnlyDictionary<string, string> ClassTypes { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>What an import kept as written without being able to check it (missing model folders, images).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>Whether the prompt converted cleanly.</summary>
     public bool IsValid => Workflow is not null && Error is null && NodeErrors.Count == 0;
 
