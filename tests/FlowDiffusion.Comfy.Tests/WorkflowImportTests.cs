@@ -81,6 +81,20 @@ public sealed class WorkflowImportTests
     }
 
     [Fact]
+    public async Task Import_route_converts_an_uploaded_ui_file_and_lists_problems_of_a_broken_one()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        using var ok = await host.Client.PostAsync("/api/comfy/import?name=mine", new ByteArrayContent(UiFile));
+        var body = JsonNode.Parse(await ok.Content.ReadAsStringAsync())!;
+        Assert.True(ok.IsSuccessStatusCode, body.ToJsonString());
+        var read = WorkflowYamlReader.Read(body["yaml"]!.GetValue<string>(), "mine.yaml");
+        Assert.Equal("mine", read.Workflow!.Name);
+        using var broken = await host.Client.PostAsync("/api/comfy/import", new StringContent("{\"1\": {\"class_type\": \"Nope\", \"inputs\": {}}}"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, broken.StatusCode);
+        Assert.Contains("Nope", await broken.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public void Api_format_file_with_an_unknown_checkpoint_imports_with_a_warning()
     {
         var prompt = Prompts.Txt2Img(model: "v1-5-pruned-emaonly.safetensors");

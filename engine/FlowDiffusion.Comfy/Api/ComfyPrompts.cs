@@ -15,6 +15,9 @@ namespace FlowDiffusion.Comfy.Api;
 /// </summary>
 public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, ILogger<ComfyPrompts> logger)
 {
+    /// <summary>How many finished prompts history keeps (ComfyUI's own limit); the oldest are forgotten first.</summary>
+    public const int MaxHistory = 10000;
+
     private readonly ConcurrentDictionary<string, ComfyPrompt> prompts = new(StringComparer.Ordinal);
     private long nextNumber;
 
@@ -201,6 +204,13 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, IL
 
         await SendAsync(prompt, "executing", new JsonObject { ["node"] = null, ["display_node"] = null, ["prompt_id"] = prompt.Id });
         await BroadcastStatusAsync();
+        TrimHistory();
+    }
+
+    private void TrimHistory()
+    {
+        var finished = prompts.Values.Where(p => p.Finished).OrderBy(p => p.Number).ToList();
+        foreach (var old in finished.Take(finished.Count - MaxHistory)) prompts.TryRemove(old.Id, out _);
     }
 
     private void RecoverOutputs(ComfyPrompt prompt, ComfyRunInfo run)

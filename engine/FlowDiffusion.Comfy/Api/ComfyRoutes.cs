@@ -54,6 +54,8 @@ public static class ComfyRoutes
             group.MapGet("/ws", SocketAsync);
         }
 
+        // Ours, not ComfyUI's: a ComfyUI workflow file (API or UI JSON, or a ComfyUI PNG) in, FlowDiffusion YAML out.
+        app.MapPost("/api/comfy/import", ImportAsync).DisableAntiforgery();
         return app;
     }
 
@@ -103,6 +105,35 @@ public static class ComfyRoutes
 
             return Results.Json(new PromptConversion { NodeErrors = errors, OutputNodes = conversion.OutputNodes }.ErrorJson(), statusCode: StatusCodes.Status400BadRequest);
         }
+    }
+
+    private static async Task<IResult> ImportAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, string? name, CancellationToken cancellationToken)
+    {
+        var limit = Math.Min(options.Value.MaxUploadBytes, ComfyWorkflowImport.MaxBytes);
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        using var body = new MemoryStream();
+        try
+        {
+            await request.Body.CopyToAsync(body, cancellationToken);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Problem(statusCode: 413, title: "Workflow file too large", detail: $"Send at most {limit} bytes.");
+        }
+
+        var workflowName = name is { Length: > 0 and <= 100 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? name : "comfyui";
+        var (conversion, problems) = ComfyWorkflowImport.Import(body.ToArray(), workflowName, folders);
+        if (conversion?.Workflow is not { } workflow || problems.Count > 0)
+        {
+            return Results.Problem(statusCode: 400, title: "Cannot convert the ComfyUI workflow", detail: string.Join("; ", problems),
+                extensions: new Dictionary<string, object?> { ["problems"] = problems });
+        }
+
+        return Results.Json(new JsonObject
+        {
+            ["yaml"] = Engine.Workflows.WorkflowYamlWriter.Write(workflow),
+            ["warnings"] = new JsonArray(conversion.Warnings.Select(w => (JsonNode)JsonValue.Create(w)).ToArray()),
+        });
     }
 
     private static async Task<IResult> GetQueueAsync(ComfyPrompts prompts, CancellationToken cancellationToken)
