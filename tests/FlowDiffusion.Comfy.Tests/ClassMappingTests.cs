@@ -109,7 +109,7 @@ public sealed class ClassMappingTests
     [Theory]
     [InlineData("LoraLoader", "LoRA")]
     [InlineData("VAELoader", "checkpoint import")]
-    [InlineData("LatentUpscale", "no node")]
+    [InlineData("UNETLoader", "checkpoint import")]
     public async Task Listed_but_unsupported_classes_are_node_errors_naming_them(string classType, string why)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -118,9 +118,9 @@ public sealed class ClassMappingTests
         {
             "LoraLoader" => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["clip"] = Link("4", 1), ["lora_name"] = "x.safetensors", ["strength_model"] = 1, ["strength_clip"] = 1 } },
             "VAELoader" => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["vae_name"] = "vae.safetensors" } },
-            _ => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["samples"] = Link("3", 0), ["upscale_method"] = "nearest-exact", ["width"] = 128, ["height"] = 128, ["crop"] = "disabled" } },
+            _ => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["unet_name"] = "unet.safetensors", ["weight_dtype"] = "default" } },
         };
-        var consumer = classType == "VAELoader" ? ("8", "vae", Link("40", 0)) : classType == "LoraLoader" ? ("3", "model", Link("40", 0)) : ("8", "samples", Link("40", 0));
+        var consumer = classType == "VAELoader" ? ("8", "vae", Link("40", 0)) : ("3", "model", Link("40", 0));
         prompt[consumer.Item1]!["inputs"]![consumer.Item2] = consumer.Item3;
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
@@ -166,6 +166,52 @@ public sealed class ClassMappingTests
         Assert.Equal("image/png", view.Content.Headers.ContentType!.MediaType);
         using var outside = await host.Client.GetAsync("/view?filename=passwd&subfolder=../../../../etc&type=output");
         Assert.Equal(HttpStatusCode.NotFound, outside.StatusCode);
+    }
+
+    [Fact]
+    public async Task LatentUpscale_hires_pass_and_ImageScale_give_the_requested_sizes_and_colour()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img(text: "a red ball", steps: 4, size: 64);
+        prompt["20"] = new JsonObject { ["class_type"] = "LatentUpscale", ["inputs"] = new JsonObject { ["samples"] = Link("3", 0), ["upscale_method"] = "bilinear", ["width"] = 128, ["height"] = 96, ["crop"] = "disabled" } };
+        prompt["21"] = new JsonObject { ["class_type"] = "KSampler", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["seed"] = 3, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = "euler", ["scheduler"] = "normal",
+            ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link("20", 0), ["denoise"] = 0.5,
+        } };
+        prompt["8"]!["inputs"]!["samples"] = Link("21", 0);
+        prompt["22"] = new JsonObject { ["class_type"] = "ImageScale", ["inputs"] = new JsonObject { ["image"] = Link("8", 0), ["upscale_method"] = "area", ["width"] = 64, ["height"] = 0, ["crop"] = "disabled" } };
+        prompt["9"]!["inputs"]!["images"] = Link("22", 0);
+        var (r, g, b, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.Equal((64, 48), (width, height));
+        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
+
+        prompt["22"]!["inputs"]!["upscale_method"] = "lanczos";
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("lanczos", body["node_errors"]!["22"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("bilinear", 4, new[] { 0, 64, 191, 255 })]
+    [InlineData("nearest-exact", 3, new[] { 0, 255, 255 })]
+    [InlineData("area", 1, new[] { 128 })]
+    public async Task ImageScale_interpolates_as_torch_interpolate_does(string method, int width, int[] expected)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        using var bitmap = new SKBitmap(2, 1);
+        bitmap.SetPixel(0, 0, SKColors.Black);
+        bitmap.SetPixel(1, 0, SKColors.White);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        var name = await UploadAsync(host, "/upload/image", "ramp.png", data.ToArray());
+        var prompt = new JsonObject
+        {
+            ["1"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = name } },
+            ["2"] = new JsonObject { ["class_type"] = "ImageScale", ["inputs"] = new JsonObject { ["image"] = Link("1", 0), ["upscale_method"] = method, ["width"] = width, ["height"] = 1, ["crop"] = "disabled" } },
+            ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = Link("2", 0), ["filename_prefix"] = "ramp" } },
+        };
+        using var result = SKBitmap.Decode(await RunForImageAsync(host, prompt));
+        Assert.Equal(expected, Enumerable.Range(0, result.Width).Select(x => (int)result.GetPixel(x, 0).Red));
     }
 
     internal static JsonArray Link(string node, int slot) => [node, slot];

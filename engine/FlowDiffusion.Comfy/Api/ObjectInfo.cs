@@ -61,10 +61,10 @@ internal static class ObjectInfo
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
         "LatentUpscale" => Class(name, "Upscale Latent", "latent", Req(("samples", Typed("LATENT")),
-            ("upscale_method", Combo(["nearest-exact", "bilinear", "area", "bicubic", "bislerp"])), ("width", Int(512, 0, 16384, 8)),
+            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384, 8)),
             ("height", Int(512, 0, 16384, 8)), ("crop", Combo(["disabled", "center"]))), ["LATENT"]),
         "ImageScale" => Class(name, "Upscale Image", "image/upscaling", Req(("image", Typed("IMAGE")),
-            ("upscale_method", Combo(["nearest-exact", "bilinear", "area", "bicubic", "lanczos"])), ("width", Int(512, 0, 16384)),
+            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384)),
             ("height", Int(512, 0, 16384)), ("crop", Combo(["disabled", "center"]))), ["IMAGE"]),
         _ => null,
     };

@@ -19,11 +19,11 @@ public sealed class ApiPromptConverter
     [
         "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
-        "PreviewImage", "ConditioningCombine",
+        "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
-    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["LoraLoader", "VAELoader", "UNETLoader", "LatentUpscale", "ImageScale"];
+    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["LoraLoader", "VAELoader", "UNETLoader"];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage"];
 
@@ -146,6 +146,8 @@ public sealed class ApiPromptConverter
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
                 "ConditioningCombine" => Combine(id, inputs),
+                "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
+                "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
                 _ => Unsupported(id, type),
             };
         }
@@ -374,6 +376,36 @@ public sealed class ApiPromptConverter
         if (a is null || b is null) return null;
         var node = Add(id, null, "conditioning.mix", [("a", a.Conditioning), ("b", b.Conditioning)], [("mode", "average")]);
         return [new ConditioningValue($"{node}.conditioning")];
+    }
+
+    private ComfyValue[]? Resize(string id, JsonObject inputs, string input, string type, string port)
+    {
+        var width = Integer(id, inputs, "width", 512);
+        var height = Integer(id, inputs, "height", 512);
+        var method = Text(id, inputs, "upscale_method", "nearest-exact");
+        var crop = Choice(id, inputs, "crop", "disabled", ["disabled", "center"]);
+        if (method is not null and not ("nearest-exact" or "bilinear" or "area"))
+        {
+            Error(id, "value_not_supported", "Value not supported", $"upscale_method: '{method}' is not implemented yet; use nearest-exact, bilinear or area", "upscale_method");
+            method = null;
+        }
+
+        string? source;
+        string? mask = null;
+        if (port == "latent")
+        {
+            var latent = Link<LatentValue>(id, inputs, input);
+            source = latent?.Latent;
+            mask = latent?.Mask;
+        }
+        else
+        {
+            source = Link<ImageValue>(id, inputs, input)?.Image;
+        }
+
+        if (source is null || width is null || height is null || method is null || crop is null) return null;
+        var node = Add(id, null, type, [(port, source)], [("width", width.Value), ("height", height.Value), ("method", method), ("center_crop", crop == "center")]);
+        return port == "latent" ? [new LatentValue($"{node}.resized", mask)] : [new ImageValue($"{node}.resized")];
     }
 
     private string Add(string comfyId, string? role, string type, IEnumerable<(string Port, string Source)> edges, IEnumerable<(string Name, object Value)> parameters)
