@@ -1,3 +1,5 @@
+using FlowDiffusion.Comfy;
+using FlowDiffusion.Comfy.Api;
 using FlowDiffusion.Editor.Components;
 using FlowDiffusion.Editor.Running;
 using FlowDiffusion.Engine.Hosting;
@@ -35,6 +37,7 @@ public static class EditorHost
 
         builder.Services.AddFlowDiffusionServer(builder.Configuration);
         builder.Services.AddPluginHotReload();
+        builder.Services.AddComfyCompatibility();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(hub => hub.MaximumReceiveMessageSize = 8 * 1024 * 1024);
         builder.Services.AddSingleton<EditorFiles>();
@@ -48,10 +51,11 @@ public static class EditorHost
         if (InstallationHome.NoPluginsWarning(engine.Plugins.Plugins.Count, engine.Options.PluginFolders, home) is { } warning) log.LogWarning("{Warning}", warning);
         app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePages();
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<ApiKeyCheck>());
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || ComfyRoutes.IsComfyPath(c.Request.Path), api => api.UseMiddleware<ApiKeyCheck>());
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapFlowDiffusionApi();
+        app.MapComfyApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -1,3 +1,5 @@
+using FlowDiffusion.Comfy;
+using FlowDiffusion.Comfy.Api;
 using System.CommandLine;
 using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Server;
@@ -56,12 +58,13 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = ServerHost.Create(addresses, settings, parse.GetValue(noKey), services => services.PostConfigure<FlowDiffusionOptions>(o =>
+                app = ServerHost.Create(addresses, settings, parse.GetValue(noKey), services => services.AddComfyCompatibility().PostConfigure<FlowDiffusionOptions>(o =>
                 {
                     o.PluginFolders.AddRange(extraPlugins);
                     if (!o.PluginFolders.Any(Directory.Exists))
                         o.PluginFolders.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
                 }));
+                app.MapComfyApi();
             }
             catch (InvalidOperationException e)
             {

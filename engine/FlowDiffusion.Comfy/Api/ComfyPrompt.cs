@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+
+namespace FlowDiffusion.Comfy.Api;
+
+/// <summary>One prompt queued through the ComfyUI layer: what the client sent, its run, and what ComfyUI's history reports.</summary>
+public sealed class ComfyPrompt
+{
+    private readonly object gate = new();
+    private readonly List<(string Type, JsonObject Data)> messages = [];
+    private readonly Dictionary<string, List<JsonObject>> outputs = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the record of a queued prompt.</summary>
+    public ComfyPrompt(string id, long number, string? clientId, JsonObject prompt, JsonNode? extraData, PromptConversion conversion)
+    {
+        Id = id;
+        Number = number;
+        ClientId = clientId;
+        Prompt = prompt;
+        ExtraData = extraData;
+        Conversion = conversion;
+    }
+
+    /// <summary>The prompt id (our run id).</summary>
+    public string Id { get; }
+
+    /// <summary>ComfyUI's queue number.</summary>
+    public long Number { get; }
+
+    /// <summary>The submitting client's id, or null (then events go to every client).</summary>
+    public string? ClientId { get; }
+
+    /// <summary>The API-format prompt as sent.</summary>
+    public JsonObject Prompt { get; }
+
+    /// <summary>The client's extra_data, as sent.</summary>
+    public JsonNode? ExtraData { get; }
+
+    /// <summary>The conversion, for mapping our node ids back.</summary>
+    public PromptConversion Conversion { get; }
+
+    /// <summary>success or error once finished; null before.</summary>
+    public string? StatusText { get; private set; }
+
+    /// <summary>Whether it finished successfully.</summary>
+    public bool Completed { get; private set; }
+
+    /// <summary>Whether it has finished (in any way).</summary>
+    public bool Finished => StatusText is not null;
+
+    /// <summary>Records a status message (kept in history) and returns its data.</summary>
+    public JsonObject Record(string type, JsonObject data)
+    {
+        lock (gate) messages.Add((type, data.DeepClone().AsObject()));
+        return data;
+    }
+
+    /// <summary>Adds an image to an output node's list.</summary>
+    public void AddImage(string comfyId, JsonObject image)
+    {
+        lock (gate)
+        {
+            if (!outputs.TryGetValue(comfyId, out var list)) outputs[comfyId] = list = [];
+            list.Add(image);
+        }
+    }
+
+    /// <summary>The images of one output node so far.</summary>
+    public JsonArray ImagesOf(string comfyId)
+    {
+        lock (gate) return new JsonArray(outputs.TryGetValue(comfyId, out var list) ? list.Select(i => (JsonNode)i.DeepClone()).ToArray() : []);
+    }
+
+    /// <summary>Marks the prompt finished.</summary>
+    public void Finish(bool success)
+    {
+        lock (gate)
+        {
+            StatusText = success ? "success" : "error";
+            Completed = success;
+        }
+    }
+
+    /// <summary>ComfyUI's queue tuple: [number, prompt_id, prompt, extra_data, outputs_to_execute].</summary>
+    public JsonArray QueueEntry() =>
+    [
+        Number, Id, Prompt.DeepClone(), ExtraData?.DeepClone() ?? new JsonObject(),
+        new JsonArray(Conversion.OutputNodes.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
+    ];
+
+    /// <summary>ComfyUI's history entry: prompt, outputs, status and meta.</summary>
+    public JsonObject HistoryEntry()
+    {
+        lock (gate)
+        {
+            var outputJson = new JsonObject();
+            var meta = new JsonObject();
+            foreach (var (id, images) in outputs)
+            {
+                outputJson[id] = new JsonObject { ["images"] = new JsonArray(images.Select(i => (JsonNode)i.DeepClone()).ToArray()) };
+                meta[id] = new JsonObject { ["node_id"] = id, ["display_node"] = id, ["parent_node"] = null, ["real_node_id"] = id };
+            }
+
+            return new JsonObject
+            {
+                ["prompt"] = QueueEntry(),
+                ["outputs"] = outputJson,
+                ["status"] = new JsonObject
+                {
+                    ["status_str"] = StatusText,
+                    ["completed"] = Completed,
+                    ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonArray(m.Type, m.Data.DeepClone())).ToArray()),
+                },
+                ["meta"] = meta,
+            };
+        }
+    }
+}

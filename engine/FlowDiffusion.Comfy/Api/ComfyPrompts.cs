@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Backend;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Workflows;
+using Microsoft.Extensions.Logging;
+
+namespace FlowDiffusion.Comfy.Api;
+
+/// <summary>
+/// The prompts queued through the ComfyUI layer: submits each converted workflow to the backend, then follows its run
+/// and speaks ComfyUI's socket protocol about it — status, execution_start, execution_cached, executing, progress,
+/// previews, executed, then execution_success / execution_error / execution_interrupted, then executing with node null.
+/// </summary>
+public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, ILogger<ComfyPrompts> logger)
+{
+    /// <summary>How many finished prompts history keeps (ComfyUI's own limit); the oldest are forgotten first.</summary>
+    public const int MaxHistory = 10000;
+
+    private readonly ConcurrentDictionary<string, ComfyPrompt> prompts = new(StringComparer.Ordinal);
+    private long nextNumber;
+
+    /// <summary>The backend the prompts run on.</summary>
+    public IComfyBackend Backend => backend;
+
+    /// <summary>Every prompt this layer knows, oldest first.</summary>
+    public IReadOnlyList<ComfyPrompt> All => prompts.Values.OrderBy(p => p.Number).ToList();
+
+    /// <summary>One prompt, or null.</summary>
+    public ComfyPrompt? Get(string id) => prompts.GetValueOrDefault(id);
+
+    /// <summary>Forgets a prompt's history entry.</summary>
+    public bool Forget(string id) => prompts.TryRemove(id, out _);
+
+    /// <summary>Queues a converted prompt; returns it (its id is the run's), or throws <see cref="ComfyBackendException"/>.</summary>
+    public async Task<ComfyPrompt> QueueAsync(JsonObject prompt, PromptConversion conversion, string? clientId, JsonNode? extraData, CancellationToken cancellationToken)
+    {
+        var yaml = WorkflowYamlWriter.Write(conversion.Workflow!);
+        var id = await backend.SubmitAsync(yaml, cancellationToken);
+        var queued = new ComfyPrompt(id, Interlocked.Increment(ref nextNumber) - 1, clientId, prompt, extraData, conversion);
+        prompts[id] = queued;
+        await BroadcastStatusAsync();
+        _ = Task.Run(() => FollowAsync(queued));
+        return queued;
+    }
+
+    /// <summary>How many runs are queued or running.</summary>
+    public async Task<int> QueueRemainingAsync(CancellationToken cancellationToken) =>
+        (await backend.ListAsync(["queued", "running"], 10000, cancellationToken)).Count;
+
+    /// <summary>ComfyUI's status data: <c>{ status: { exec_info: { queue_remaining } } }</c>.</summary>
+    public async Task<JsonObject> StatusAsync(CancellationToken cancellationToken) =>
+        new() { ["status"] = new JsonObject { ["exec_info"] = new JsonObject { ["queue_remaining"] = await QueueRemainingAsync(cancellationToken) } } };
+
+    private async Task BroadcastStatusAsync() => await sockets.SendAsync("status", await StatusAsync(CancellationToken.None), null);
+
+    private async Task FollowAsync(ComfyPrompt prompt)
+    {
+        try
+        {
+            await TranslateAsync(prompt);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "ComfyUI layer: following prompt {Id} failed", prompt.Id);
+            if (!prompt.Finished) prompt.Finish(false);
+        }
+    }
+
+    private async Task TranslateAsync(ComfyPrompt prompt)
+    {
+        var sid = prompt.ClientId;
+        var conversion = prompt.Conversion;
+        var started = false;
+        var cached = new List<string>();
+        var executed = new List<string>();
+        string? executing = null;
+        var announced = new HashSet<string>(StringComparer.Ordinal);
+        RunEvent? final = null;
+
+        async Task StartAsync()
+        {
+            if (started) return;
+            started = true;
+            await SendAsync(prompt, "execution_start", new JsonObject { ["prompt_id"] = prompt.Id, ["timestamp"] = Now() }, record: true);
+        }
+
+        async Task FlushCachedAsync()
+        {
+            if (cached is null) return;
+            var nodes = cached.Distinct().ToList();
+            cached = null!;
+            await SendAsync(prompt, "execution_cached", new JsonObject
+            {
+                ["nodes"] = new JsonArray(nodes.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+                ["prompt_id"] = prompt.Id,
+                ["timestamp"] = Now(),
+            }, record: true);
+            executed.AddRange(nodes);
+        }
+
+        await foreach (var item in backend.WatchAsync(prompt.Id, CancellationToken.None))
+        {
+            switch (item)
+            {
+                case RunStarted:
+                    await StartAsync();
+                    break;
+                case NodeCached e when ComfyId(conversion, e.NodeId) is { } id:
+                    if (cached is not null && e.NodeId == ApiPromptConverter.NodeId(id)) cached.Add(id);
+                    break;
+                case NodeStarted e when ComfyId(conversion, e.NodeId) is { } id:
+                    await StartAsync();
+                    await FlushCachedAsync();
+                    executing = id;
+                    // A ComfyUI node may stand for several of ours (tokenize + encode); it is announced once, when the first starts.
+                    if (announced.Add(id))
+                    {
+                        await SendAsync(prompt, "executing", new JsonObject { ["node"] = id, ["display_node"] = id, ["prompt_id"] = prompt.Id });
+                    }
+
+                    break;
+                case NodeProgressed { Progress: { Step: { } step and > 0, TotalSteps: { } total and > 0 } } e when ComfyId(conversion, e.NodeId) is { } id:
+                    await SendAsync(prompt, "progress", new JsonObject { ["value"] = step, ["max"] = total, ["prompt_id"] = prompt.Id, ["node"] = id });
+                    break;
+                case NodePreviewed e:
+                    await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
+                    break;
+                case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id:
+                    prompt.AddImage(id, Image(prompt, id, e.Path));
+                    break;
+                case NodeFinished e when ComfyId(conversion, e.NodeId) is { } id && e.NodeId == ApiPromptConverter.NodeId(id):
+                    executed.Add(id);
+                    if (conversion.OutputTypes.ContainsKey(id))
+                    {
+                        await SendAsync(prompt, "executed", new JsonObject
+                        {
+                            ["node"] = id,
+                            ["display_node"] = id,
+                            ["output"] = new JsonObject { ["images"] = prompt.ImagesOf(id) },
+                            ["prompt_id"] = prompt.Id,
+                        });
+                    }
+
+                    break;
+                case RunFinished or RunFailed or RunCancelled:
+                    final = item;
+                    break;
+            }
+        }
+
+        await StartAsync();
+        if (cached is not null) await FlushCachedAsync();
+        if (final is null)
+        {
+            // The run ended before it could be watched: its record says how.
+            var run = await backend.GetAsync(prompt.Id, CancellationToken.None);
+            final = run?.Status switch
+            {
+                "completed" => new RunFinished(prompt.Id, DateTimeOffset.UtcNow, TimeSpan.Zero, []),
+                "cancelled" => new RunCancelled(prompt.Id, DateTimeOffset.UtcNow),
+                _ => new RunFailed(prompt.Id, DateTimeOffset.UtcNow, run?.Error ?? "the run is gone", null),
+            };
+            if (run is { Status: "completed" }) RecoverOutputs(prompt, run);
+        }
+
+        var executedJson = new JsonArray(executed.Distinct().Select(n => (JsonNode)JsonValue.Create(n)).ToArray());
+        switch (final)
+        {
+            case RunFinished:
+                prompt.Finish(true);
+                await SendAsync(prompt, "execution_success", new JsonObject { ["prompt_id"] = prompt.Id, ["timestamp"] = Now() }, record: true);
+                break;
+            case RunCancelled:
+                prompt.Finish(false);
+                await SendAsync(prompt, "execution_interrupted", new JsonObject
+                {
+                    ["prompt_id"] = prompt.Id,
+                    ["node_id"] = executing,
+                    ["node_type"] = executing is null ? null : conversion.ClassTypes.GetValueOrDefault(executing),
+                    ["executed"] = executedJson,
+                    ["timestamp"] = Now(),
+                }, record: true);
+                break;
+            case RunFailed failed:
+                prompt.Finish(false);
+                var node = failed.NodeId is null ? executing : ComfyId(conversion, failed.NodeId) ?? executing;
+                await SendAsync(prompt, "execution_error", new JsonObject
+                {
+                    ["prompt_id"] = prompt.Id,
+                    ["node_id"] = node,
+                    ["node_type"] = node is null ? null : conversion.ClassTypes.GetValueOrDefault(node),
+                    ["executed"] = executedJson,
+                    ["exception_message"] = failed.Error,
+                    ["exception_type"] = "FlowDiffusion.RunFailed",
+                    ["traceback"] = new JsonArray(),
+                    ["current_inputs"] = new JsonObject(),
+                    ["current_outputs"] = new JsonObject(),
+                    ["timestamp"] = Now(),
+                }, record: true);
+                break;
+        }
+
+        await SendAsync(prompt, "executing", new JsonObject { ["node"] = null, ["display_node"] = null, ["prompt_id"] = prompt.Id });
+        await BroadcastStatusAsync();
+        TrimHistory();
+    }
+
+    private void TrimHistory()
+    {
+        var finished = prompts.Values.Where(p => p.Finished).OrderBy(p => p.Number).ToList();
+        foreach (var old in finished.Take(finished.Count - MaxHistory)) prompts.TryRemove(old.Id, out _);
+    }
+
+    private void RecoverOutputs(ComfyPrompt prompt, ComfyRunInfo run)
+    {
+        var saves = prompt.Conversion.Workflow?.Nodes.Where(n => n.Type == "image.save").ToList() ?? [];
+        foreach (var file in run.Outputs)
+        {
+            var name = Path.GetFileName(file);
+            var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal));
+            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddImage(id, Image(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
+        }
+    }
+
+    private JsonObject Image(ComfyPrompt prompt, string comfyId, string path)
+    {
+        var relative = Path.GetRelativePath(backend.OutputFolder, Path.GetFullPath(path)).Replace('\\', '/');
+        var slash = relative.LastIndexOf('/');
+        return new JsonObject
+        {
+            ["filename"] = slash < 0 ? relative : relative[(slash + 1)..],
+            ["subfolder"] = slash < 0 ? "" : relative[..slash],
+            ["type"] = prompt.Conversion.OutputTypes.GetValueOrDefault(comfyId, "output"),
+        };
+    }
+
+    private async Task SendAsync(ComfyPrompt prompt, string type, JsonObject data, bool record = false)
+    {
+        if (record) prompt.Record(type, data);
+        await sockets.SendAsync(type, data, prompt.ClientId);
+    }
+
+    private static string? ComfyId(PromptConversion conversion, string nodeId) => conversion.ComfyIdOf.GetValueOrDefault(nodeId);
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+}

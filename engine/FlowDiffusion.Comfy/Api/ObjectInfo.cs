@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Diffusion.KDiffusion;
+
+namespace FlowDiffusion.Comfy.Api;
+
+/// <summary>
+/// <c>/object_info</c>: the ComfyUI classes this layer knows, in ComfyUI's schema (inputs as <c>[TYPE, options]</c>,
+/// combos as <c>[[values…]]</c>). Classes listed as unsupported are described so that clients reading them work, and
+/// report a node error when a prompt uses them.
+/// </summary>
+internal static class ObjectInfo
+{
+    private const double MaxSeed = 18446744073709551615d;
+
+    public static JsonObject All(ComfyFolders folders)
+    {
+        var all = new JsonObject();
+        foreach (var name in ApiPromptConverter.SupportedClasses.Concat(ApiPromptConverter.ListedButUnsupported))
+            all[name] = Describe(name, folders);
+        return all;
+    }
+
+    public static JsonObject? Describe(string name, ComfyFolders folders) => name switch
+    {
+        "CheckpointLoaderSimple" => Class(name, "Load Checkpoint", "loaders", Req(("ckpt_name", Combo(folders.Checkpoints()))), ["MODEL", "CLIP", "VAE"]),
+        "CLIPTextEncode" => Class(name, "CLIP Text Encode (Prompt)", "conditioning",
+            Req(("text", Typed("STRING", new JsonObject { ["multiline"] = true, ["dynamicPrompts"] = true })), ("clip", Typed("CLIP"))), ["CONDITIONING"]),
+        "CLIPSetLastLayer" => Class(name, "CLIP Set Last Layer", "conditioning",
+            Req(("clip", Typed("CLIP")), ("stop_at_clip_layer", Int(-1, -24, -1))), ["CLIP"]),
+        "EmptyLatentImage" => Class(name, "Empty Latent Image", "latent",
+            Req(("width", Int(512, 16, 16384, 8)), ("height", Int(512, 16, 16384, 8)), ("batch_size", Int(1, 1, 4096))), ["LATENT"]),
+        "KSampler" => Class(name, "KSampler", "sampling", Req(
+            ("model", Typed("MODEL")), ("seed", Int(0, 0, MaxSeed)), ("steps", Int(20, 1, 10000)), ("cfg", Float(8, 0, 100, 0.1)),
+            ("sampler_name", Combo(KSamplers.Names)), ("scheduler", Combo(SigmaSchedules.Names)),
+            ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")), ("latent_image", Typed("LATENT")),
+            ("denoise", Float(1, 0, 1, 0.01))), ["LATENT"]),
+        "KSamplerAdvanced" => Class(name, "KSampler (Advanced)", "sampling", Req(
+            ("model", Typed("MODEL")), ("add_noise", Combo(["enable", "disable"])), ("noise_seed", Int(0, 0, MaxSeed)),
+            ("steps", Int(20, 1, 10000)), ("cfg", Float(8, 0, 100, 0.1)), ("sampler_name", Combo(KSamplers.Names)),
+            ("scheduler", Combo(SigmaSchedules.Names)), ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")),
+            ("latent_image", Typed("LATENT")), ("start_at_step", Int(0, 0, 10000)), ("end_at_step", Int(10000, 0, 10000)),
+            ("return_with_leftover_noise", Combo(["disable", "enable"]))), ["LATENT"]),
+        "VAEDecode" => Class(name, "VAE Decode", "latent", Req(("samples", Typed("LATENT")), ("vae", Typed("VAE"))), ["IMAGE"]),
+        "VAEEncode" => Class(name, "VAE Encode", "latent", Req(("pixels", Typed("IMAGE")), ("vae", Typed("VAE"))), ["LATENT"]),
+        "VAEEncodeForInpaint" => Class(name, "VAE Encode (for Inpainting)", "latent/inpaint",
+            Req(("pixels", Typed("IMAGE")), ("vae", Typed("VAE")), ("mask", Typed("MASK")), ("grow_mask_by", Int(6, 0, 64))), ["LATENT"]),
+        "SetLatentNoiseMask" => Class(name, "Set Latent Noise Mask", "latent/inpaint", Req(("samples", Typed("LATENT")), ("mask", Typed("MASK"))), ["LATENT"]),
+        "LoadImage" => Class(name, "Load Image", "image",
+            Req(("image", new JsonArray(Names(Inputs(folders)), new JsonObject { ["image_upload"] = true }))), ["IMAGE", "MASK"]),
+        "LoadImageMask" => Class(name, "Load Image (as Mask)", "mask",
+            Req(("image", new JsonArray(Names(Inputs(folders)), new JsonObject { ["image_upload"] = true })), ("channel", Combo(["alpha", "red", "green", "blue"]))), ["MASK"]),
+        "SaveImage" => Class(name, "Save Image", "image",
+            Req(("images", Typed("IMAGE")), ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "ComfyUI" }))), [], output: true),
+        "PreviewImage" => Class(name, "Preview Image", "image", Req(("images", Typed("IMAGE"))), [], output: true),
+        "ConditioningCombine" => Class(name, "Conditioning (Combine)", "conditioning",
+            Req(("conditioning_1", Typed("CONDITIONING")), ("conditioning_2", Typed("CONDITIONING"))), ["CONDITIONING"]),
+        "LoraLoader" => Class(name, "Load LoRA", "loaders", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")),
+            ("lora_name", Combo(Files(folders, "loras"))), ("strength_model", Float(1, -100, 100, 0.01)), ("strength_clip", Float(1, -100, 100, 0.01))), ["MODEL", "CLIP"]),
+        "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Files(folders, "vae")))), ["VAE"]),
+        "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
+            Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
+        "LatentUpscale" => Class(name, "Upscale Latent", "latent", Req(("samples", Typed("LATENT")),
+            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384, 8)),
+            ("height", Int(512, 0, 16384, 8)), ("crop", Combo(["disabled", "center"]))), ["LATENT"]),
+        "ImageScale" => Class(name, "Upscale Image", "image/upscaling", Req(("image", Typed("IMAGE")),
+            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384)),
+            ("height", Int(512, 0, 16384)), ("crop", Combo(["disabled", "center"]))), ["IMAGE"]),
+        _ => null,
+    };
+
+    /// <summary>The files of a ComfyUI model folder (models/&lt;folder&gt;), as names relative to it.</summary>
+    public static IReadOnlyList<string> Files(ComfyFolders folders, string folder)
+    {
+        var root = ComfyFolders.Inside(folders.ModelsFolder, folder);
+        if (root is null || !Directory.Exists(root)) return [];
+        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+            .Where(f => !f.StartsWith('.'))
+            .Order(StringComparer.Ordinal).Take(10000).ToList();
+    }
+
+    /// <summary>The uploaded input images, as LoadImage names.</summary>
+    public static IReadOnlyList<string> Inputs(ComfyFolders folders) =>
+        Directory.Exists(folders.InputFolder)
+            ? Directory.EnumerateFiles(folders.InputFolder, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(folders.InputFolder, f).Replace('\\', '/'))
+                .Where(f => !f.EndsWith(".part", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal).Take(10000).ToList()
+            : [];
+
+    private static JsonObject Class(string name, string display, string category, (string Name, JsonNode Spec)[] required, string[] outputs, bool output = false) => new()
+    {
+        ["input"] = new JsonObject { ["required"] = new JsonObject(required.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, r.Spec))) },
+        ["input_order"] = new JsonObject { ["required"] = new JsonArray(required.Select(r => (JsonNode)JsonValue.Create(r.Name)).ToArray()) },
+        ["output"] = new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
+        ["output_is_list"] = new JsonArray(outputs.Select(_ => (JsonNode)JsonValue.Create(false)).ToArray()),
+        ["output_name"] = new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
+        ["name"] = name,
+        ["display_name"] = display,
+        ["description"] = ApiPromptConverter.ListedButUnsupported.Contains(name) ? "Listed for clients; not supported by FlowDiffusion yet (a prompt using it gets a node error)." : "",
+        ["python_module"] = "nodes",
+        ["category"] = category,
+        ["output_node"] = output,
+    };
+
+    private static (string, JsonNode)[] Req(params (string, JsonNode)[] inputs) => inputs;
+
+    private static JsonArray Typed(string type, JsonObject? options = null) => options is null ? [type] : [type, options];
+
+    private static JsonArray Combo(IReadOnlyList<string> values) => [Names(values)];
+
+    private static JsonArray Names(IReadOnlyList<string> values) => new(values.Select(v => (JsonNode)JsonValue.Create(v)).ToArray());
+
+    private static JsonArray Int(double value, double min, double max, double step = 1) =>
+        ["INT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step }];
+
+    private static JsonArray Float(double value, double min, double max, double step) =>
+        ["FLOAT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step, ["round"] = 0.01 }];
+}

@@ -1,0 +1,58 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Comfy.Api;
+
+/// <summary>The first image of a preview as an 8-bit RGB PNG, for ComfyUI's binary preview frames.</summary>
+internal static class PreviewPng
+{
+    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
+    {
+        var c = (uint)n;
+        for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        return c;
+    }).ToArray();
+
+    public static byte[] Encode(Image image)
+    {
+        int width = image.Width, height = image.Height, plane = width * height;
+        var pixels = image.PixelsOf(0);
+        var raw = new byte[height * (1 + 3 * width)];
+        for (var y = 0; y < height; y++)
+        {
+            var row = y * (1 + 3 * width); // filter byte 0: none
+            for (var x = 0; x < width; x++)
+            for (var c = 0; c < 3; c++)
+                raw[row + 1 + 3 * x + c] = (byte)Math.Clamp(MathF.Round(pixels[c * plane + y * width + x] * 255f), 0, 255);
+        }
+
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(raw);
+        using var png = new MemoryStream();
+        png.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // colour type: RGB
+        Chunk(png, "IHDR", header);
+        Chunk(png, "IDAT", compressed.ToArray());
+        Chunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    private static void Chunk(Stream stream, string type, byte[] data)
+    {
+        Span<byte> number = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
+        stream.Write(number);
+        var typeBytes = System.Text.Encoding.ASCII.GetBytes(type);
+        stream.Write(typeBytes);
+        stream.Write(data);
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in typeBytes.Concat(data)) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        BinaryPrimitives.WriteUInt32BigEndian(number, crc ^ 0xFFFFFFFFu);
+        stream.Write(number);
+    }
+}

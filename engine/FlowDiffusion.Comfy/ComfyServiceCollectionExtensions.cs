@@ -1,0 +1,33 @@
+using FlowDiffusion.Comfy.Api;
+using FlowDiffusion.Comfy.Backend;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Comfy;
+
+/// <summary>Registers the ComfyUI compatibility layer's services (after <c>AddFlowDiffusionServer</c>).</summary>
+public static class ComfyServiceCollectionExtensions
+{
+    /// <summary>The folder under the data folder where ComfyUI uploads land.</summary>
+    public const string InputFolderName = "comfy-input";
+
+    /// <summary>Adds the backend adapter, the prompt tracker, the socket hub and the folder map.</summary>
+    public static IServiceCollection AddComfyCompatibility(this IServiceCollection services)
+    {
+        services.AddSingleton<IComfyBackend, ServerComfyBackend>();
+        services.AddSingleton<ComfySockets>();
+        services.AddSingleton<ComfyPrompts>();
+        services.AddSingleton(sp =>
+        {
+            var engine = sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value;
+            var server = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
+            var working = Path.GetFullPath(server.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
+            return new ComfyFolders(Path.GetFullPath(engine.ModelsFolder, working), working,
+                Path.Combine(Path.GetFullPath(engine.DataFolder, working), InputFolderName));
+        });
+        return services;
+    }
+}

@@ -1,0 +1,559 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Engine.Workflows;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// Converts a ComfyUI API-format prompt (<c>{ id: { class_type, inputs } }</c>) into a FlowDiffusion workflow over the
+/// built-in nodes. Like ComfyUI it converts only what an output node (SaveImage, PreviewImage) needs, and reports every
+/// problem per node in ComfyUI's error shape; an unsupported class or value is an error naming it, never a substitute.
+/// </summary>
+public sealed class ApiPromptConverter
+{
+    /// <summary>The ComfyUI classes this converter maps, in the order <c>/object_info</c> lists them.</summary>
+    public static IReadOnlyList<string> SupportedClasses { get; } =
+    [
+        "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
+        "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
+        "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale",
+    ];
+
+    /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
+    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["LoraLoader", "VAELoader", "UNETLoader"];
+
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage"];
+
+    private readonly ComfyFolders folders;
+    private readonly JsonObject prompt;
+    private readonly Dictionary<string, ComfyValue[]?> converted = new(StringComparer.Ordinal);
+    private readonly HashSet<string> converting = new(StringComparer.Ordinal);
+    private readonly List<WorkflowNode> nodes = [];
+    private readonly Dictionary<string, string> comfyIdOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<ComfyNodeError>> errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> outputTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> classTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodePosition>? positions;
+    private readonly bool requireFiles;
+    private readonly List<string> warnings = [];
+    private IReadOnlyDictionary<string, string>? groups;
+
+    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles)
+    {
+        this.prompt = prompt;
+        this.folders = folders;
+        this.requireFiles = requireFiles;
+        this.positions = positions?.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>Converts <paramref name="prompt"/>.</summary>
+    /// <param name="prompt">The API-format prompt.</param>
+    /// <param name="folders">Where checkpoints and inputs resolve.</param>
+    /// <param name="name">The workflow's name.</param>
+    /// <param name="positions">Editor positions by ComfyUI node id (from a UI-format file), or null.</param>
+    /// <param name="groups">The editor group of each ComfyUI node id, kept in its title, or null.</param>
+    /// <param name="requireFiles">
+    /// Whether checkpoints and images must exist now (a prompt to run); an imported file keeps unresolved names as paths
+    /// and lists them in <see cref="PromptConversion.Warnings"/>.
+    /// </param>
+    public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
+        bool requireFiles = true, IReadOnlyDictionary<string, string>? groups = null)
+    {
+        ArgumentNullException.ThrowIfNull(folders);
+        if (prompt is not JsonObject graph)
+            return Fail("invalid_prompt", "Invalid prompt", "the prompt must be a JSON object of nodes by id: { \"3\": { \"class_type\": \"KSampler\", \"inputs\": { … } } }");
+        foreach (var (id, node) in graph)
+        {
+            if (node is not JsonObject entry || entry["class_type"] is not JsonValue classType || classType.GetValueKind() != JsonValueKind.String)
+                return Fail("invalid_prompt", $"Cannot execute because a node is missing the class_type property.", $"Node ID '#{id}'");
+            var type = classType.GetValue<string>();
+            if (!SupportedClasses.Contains(type) && !ListedButUnsupported.Contains(type))
+                return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
+        }
+
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles) { groups = groups };
+        var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
+        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage or PreviewImage node");
+        foreach (var id in outputs) converter.ConvertNode(id);
+        var nodeErrors = converter.errors.ToDictionary(e => e.Key, e => (converter.classTypes.GetValueOrDefault(e.Key, ""), (IReadOnlyList<ComfyNodeError>)e.Value), StringComparer.Ordinal);
+        var layout = converter.positions is null ? null
+            : new EditorLayout(converter.nodes.Where(n => converter.positions.ContainsKey(converter.comfyIdOf[n.Id]))
+                .Select(n => new KeyValuePair<string, NodePosition>(n.Id, Offset(converter.positions[converter.comfyIdOf[n.Id]], n.Id, converter.comfyIdOf[n.Id]))).ToList());
+        return new PromptConversion
+        {
+            Workflow = nodeErrors.Count == 0
+                ? new Workflow(name, "Converted from a ComfyUI workflow.", [], converter.nodes, layout)
+                : null,
+            NodeErrors = nodeErrors,
+            OutputNodes = outputs,
+            ComfyIdOf = converter.comfyIdOf,
+            OutputTypes = converter.outputTypes,
+            ClassTypes = converter.classTypes,
+            Warnings = converter.warnings,
+        };
+    }
+
+    /// <summary>Our node id for ComfyUI node <paramref name="comfyId"/> (plus a role suffix for the helpers it needs).</summary>
+    /// <param name="comfyId">The ComfyUI id.</param>
+    /// <param name="role">The helper's role, or null for the main node.</param>
+    public static string NodeId(string comfyId, string? role = null)
+    {
+        var builder = new StringBuilder("n");
+        foreach (var c in comfyId) builder.Append(char.IsAsciiLetterOrDigit(c) ? c : '_');
+        if (role is not null) builder.Append("__").Append(role);
+        return builder.ToString();
+    }
+
+    private static PromptConversion Fail(string type, string message, string details) => new() { Error = new ComfyNodeError(type, message, details) };
+
+    // Helpers sit a little below their main node, so a converted graph stays readable in the editor.
+    private static NodePosition Offset(NodePosition position, string id, string comfyId) =>
+        id == NodeId(comfyId) ? position : position with { Y = position.Y + 60 * (1 + (id.GetHashCode(StringComparison.Ordinal) & 3)) };
+
+    private ComfyValue[]? ConvertNode(string id)
+    {
+        if (converted.TryGetValue(id, out var done)) return done;
+        if (!converting.Add(id))
+        {
+            Error(id, "invalid_prompt", "Cycle", $"node '{id}' depends on itself");
+            return null;
+        }
+
+        var node = (JsonObject)prompt[id]!;
+        var type = node["class_type"]!.GetValue<string>();
+        classTypes[id] = type;
+        var inputs = node["inputs"] as JsonObject ?? [];
+        ComfyValue[]? result = null;
+        try
+        {
+            result = type switch
+            {
+                "CheckpointLoaderSimple" => CheckpointLoader(id, inputs),
+                "CLIPTextEncode" => TextEncode(id, inputs),
+                "CLIPSetLastLayer" => SetLastLayer(id, inputs),
+                "EmptyLatentImage" => EmptyLatent(id, inputs),
+                "KSampler" => Sampler(id, inputs, advanced: false),
+                "KSamplerAdvanced" => Sampler(id, inputs, advanced: true),
+                "VAEDecode" => VaeDecode(id, inputs),
+                "VAEEncode" => VaeEncode(id, inputs),
+                "VAEEncodeForInpaint" => VaeEncodeForInpaint(id, inputs),
+                "SetLatentNoiseMask" => SetNoiseMask(id, inputs),
+                "LoadImage" => LoadImage(id, inputs),
+                "LoadImageMask" => LoadImageMask(id, inputs),
+                "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
+                "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
+                "ConditioningCombine" => Combine(id, inputs),
+                "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
+                "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
+                _ => Unsupported(id, type),
+            };
+        }
+        finally
+        {
+            converting.Remove(id);
+        }
+
+        converted[id] = result;
+        return result;
+    }
+
+    private ComfyValue[]? Unsupported(string id, string type)
+    {
+        var why = type switch
+        {
+            "LoraLoader" => "LoRA loading lands with checkpoint import; until then FlowDiffusion cannot apply a LoRA",
+            "VAELoader" or "UNETLoader" => "loading a separate VAE or UNet file lands with checkpoint import; use CheckpointLoaderSimple with a model folder",
+            _ => "FlowDiffusion has no node for it yet",
+        };
+        Error(id, "node_not_supported", $"{type} is not supported", $"{type}: {why}.");
+        return null;
+    }
+
+    private ComfyValue[]? CheckpointLoader(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "ckpt_name", null);
+        if (name is null) return null;
+        var path = folders.ResolveCheckpoint(name);
+        if (path is null && !requireFiles)
+        {
+            path = "models/checkpoints/" + name;
+            warnings.Add($"node {id} (CheckpointLoaderSimple): '{name}' is not a model folder here yet; the workflow loads {path}");
+        }
+
+        if (path is null)
+        {
+            var available = folders.Checkpoints();
+            Error(id, "value_not_in_list", "Value not in list",
+                $"ckpt_name: '{name}' not in [{string.Join(", ", available.Select(a => $"'{a}'"))}] (diffusers ONNX folders under models/checkpoints or models/)", "ckpt_name");
+            return null;
+        }
+
+        var node = Add(id, null, "model.load", [], [("path", path)]);
+        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config"), new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
+    }
+
+    private ComfyValue[]? TextEncode(string id, JsonObject inputs)
+    {
+        var clip = Link<ClipValue>(id, inputs, "clip");
+        var text = Text(id, inputs, "text", null);
+        if (clip is null || text is null) return null;
+        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text)]);
+        var encode = Add(id, null, "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")], []);
+        return [new ConditioningValue($"{encode}.conditioning")];
+    }
+
+    private ComfyValue[]? SetLastLayer(string id, JsonObject inputs)
+    {
+        var clip = Link<ClipValue>(id, inputs, "clip");
+        var layer = Integer(id, inputs, "stop_at_clip_layer", -1);
+        if (clip is null || layer is null) return null;
+        if (layer != -1)
+        {
+            Error(id, "value_not_supported", "Value not supported",
+                $"stop_at_clip_layer: {layer}: FlowDiffusion's text encoder has no CLIP skip yet; only -1 (the last layer) runs", "stop_at_clip_layer");
+            return null;
+        }
+
+        return [clip];
+    }
+
+    private ComfyValue[]? EmptyLatent(string id, JsonObject inputs)
+    {
+        var width = Integer(id, inputs, "width", 512);
+        var height = Integer(id, inputs, "height", 512);
+        var batch = Integer(id, inputs, "batch_size", 1);
+        if (width is null || height is null || batch is null) return null;
+        var node = Add(id, null, "latent.empty", [], [("width", width.Value), ("height", height.Value), ("batch", batch.Value)]);
+        return [new LatentValue($"{node}.latent", null)];
+    }
+
+    private ComfyValue[]? Sampler(string id, JsonObject inputs, bool advanced)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var latent = Link<LatentValue>(id, inputs, "latent_image");
+        var seed = Integer(id, inputs, advanced ? "noise_seed" : "seed", 0);
+        var steps = Integer(id, inputs, "steps", 20);
+        var cfg = Number(id, inputs, "cfg", 8);
+        var sampler = Text(id, inputs, "sampler_name", "euler");
+        var scheduler = Text(id, inputs, "scheduler", "normal");
+        if (sampler is not null && KSamplers.Check(sampler) is { } samplerError)
+        {
+            Error(id, "value_not_in_list", "Value not in list", "sampler_name: " + samplerError, "sampler_name");
+            sampler = null;
+        }
+
+        if (scheduler is not null && !SigmaSchedules.Names.Contains(scheduler))
+        {
+            var why = SigmaSchedules.Unsupported.Contains(scheduler) ? "is a ComfyUI schedule FlowDiffusion does not compute yet" : "is unknown";
+            Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' {why}; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
+            scheduler = null;
+        }
+
+        var parameters = new List<(string, object)>();
+        if (advanced)
+        {
+            var addNoise = Choice(id, inputs, "add_noise", "enable", ["enable", "disable"]);
+            var start = Integer(id, inputs, "start_at_step", 0);
+            var end = Integer(id, inputs, "end_at_step", 10000);
+            var leftover = Choice(id, inputs, "return_with_leftover_noise", "disable", ["enable", "disable"]);
+            if (addNoise is null || start is null || end is null || leftover is null) return null;
+            parameters.AddRange([("add_noise", addNoise == "enable"), ("start_step", start.Value), ("end_step", end.Value), ("return_with_leftover_noise", leftover == "enable")]);
+        }
+        else
+        {
+            var denoise = Number(id, inputs, "denoise", 1);
+            if (denoise is null) return null;
+            parameters.Add(("denoise", denoise.Value));
+        }
+
+        if (model is null || positive is null || negative is null || latent is null || seed is null || steps is null || cfg is null || sampler is null || scheduler is null)
+            return null;
+        if (seed < 0)
+        {
+            Error(id, "value_smaller_than_min", "Value smaller than min", $"{(advanced ? "noise_seed" : "seed")}: {seed} is below 0", advanced ? "noise_seed" : "seed");
+            return null;
+        }
+
+        var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
+        var guider = Add(id, "guider", "guidance.cfg",
+            [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning)], [("scale", cfg.Value)]);
+        var edges = new List<(string, string)> { ("guider", $"{guider}.guider"), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
+        if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
+        parameters.InsertRange(0, [("seed", seed.Value), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
+        var node = Add(id, null, "diffusion.ksampler", edges, parameters);
+        return [new LatentValue($"{node}.latent", null)];
+    }
+
+    private ComfyValue[]? VaeDecode(string id, JsonObject inputs)
+    {
+        var samples = Link<LatentValue>(id, inputs, "samples");
+        var vae = Link<VaeValue>(id, inputs, "vae");
+        if (samples is null || vae is null) return null;
+        var node = Add(id, null, "vae.decode", [("vae", vae.Vae), ("latent", samples.Latent)], []);
+        return [new ImageValue($"{node}.image")];
+    }
+
+    private ComfyValue[]? VaeEncode(string id, JsonObject inputs)
+    {
+        var pixels = Link<ImageValue>(id, inputs, "pixels");
+        var vae = Link<VaeValue>(id, inputs, "vae");
+        if (pixels is null || vae is null) return null;
+        var node = Add(id, null, "vae.encode", [("vae", vae.Vae), ("image", pixels.Image)], []);
+        return [new LatentValue($"{node}.latent", null)];
+    }
+
+    private ComfyValue[]? VaeEncodeForInpaint(string id, JsonObject inputs)
+    {
+        var pixels = Link<ImageValue>(id, inputs, "pixels");
+        var vae = Link<VaeValue>(id, inputs, "vae");
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var grow = Integer(id, inputs, "grow_mask_by", 6);
+        if (pixels is null || vae is null || mask is null || grow is null) return null;
+        if (grow != 0)
+        {
+            Error(id, "value_not_supported", "Value not supported", $"grow_mask_by: {grow}: growing the mask is not implemented yet; set it to 0", "grow_mask_by");
+            return null;
+        }
+
+        // ComfyUI encodes the image with the masked part set to grey and repaints under the mask: inpaint.prepare's masked latents.
+        var node = Add(id, null, "inpaint.prepare", [("vae", vae.Vae), ("image", pixels.Image), ("mask", mask.Mask)], []);
+        return [new LatentValue($"{node}.masked_latent", mask.Mask)];
+    }
+
+    private ComfyValue[]? SetNoiseMask(string id, JsonObject inputs)
+    {
+        var samples = Link<LatentValue>(id, inputs, "samples");
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        return samples is null || mask is null ? null : [samples with { Mask = mask.Mask }];
+    }
+
+    private ComfyValue[]? LoadImage(string id, JsonObject inputs)
+    {
+        var file = InputFile(id, inputs, "image");
+        if (file is null) return null;
+        var node = Add(id, null, "image.load", [], [("path", file)]);
+        // The MASK output (the inverted alpha channel) has no counterpart yet; using it is reported where it is linked.
+        return [new ImageValue($"{node}.image"), new UnsupportedOutput("LoadImage's MASK output (from the alpha channel) is not supported yet; load the mask with LoadImageMask")];
+    }
+
+    private ComfyValue[]? LoadImageMask(string id, JsonObject inputs)
+    {
+        var file = InputFile(id, inputs, "image");
+        var channel = Choice(id, inputs, "channel", "alpha", ["alpha", "red", "green", "blue"]);
+        if (file is null || channel is null) return null;
+        if (channel == "alpha")
+        {
+            Error(id, "value_not_supported", "Value not supported", "channel: 'alpha': masks from the alpha channel are not supported yet; use red, green or blue with a greyscale mask", "channel");
+            return null;
+        }
+
+        // For a greyscale mask every colour channel equals the luminance mask.load reads.
+        var node = Add(id, null, "mask.load", [], [("path", file)]);
+        return [new MaskValue($"{node}.mask")];
+    }
+
+    private ComfyValue[]? SaveImage(string id, JsonObject inputs, string type, string? prefix)
+    {
+        var images = Link<ImageValue>(id, inputs, "images");
+        if (images is null || prefix is null) return null;
+        // ComfyUI allows "folder/name" prefixes; ours is a plain file name inside the run's folder.
+        var plain = new string(prefix.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray());
+        if (plain.Length == 0) plain = "ComfyUI";
+        var node = Add(id, null, "image.save", [("images", images.Image)], [("prefix", plain)]);
+        outputTypes[id] = type;
+        return [];
+    }
+
+    private ComfyValue[]? Combine(string id, JsonObject inputs)
+    {
+        var a = Link<ConditioningValue>(id, inputs, "conditioning_1");
+        var b = Link<ConditioningValue>(id, inputs, "conditioning_2");
+        if (a is null || b is null) return null;
+        var node = Add(id, null, "conditioning.mix", [("a", a.Conditioning), ("b", b.Conditioning)], [("mode", "average")]);
+        return [new ConditioningValue($"{node}.conditioning")];
+    }
+
+    private ComfyValue[]? Resize(string id, JsonObject inputs, string input, string type, string port)
+    {
+        var width = Integer(id, inputs, "width", 512);
+        var height = Integer(id, inputs, "height", 512);
+        var method = Text(id, inputs, "upscale_method", "nearest-exact");
+        var crop = Choice(id, inputs, "crop", "disabled", ["disabled", "center"]);
+        if (method is not null and not ("nearest-exact" or "bilinear" or "area"))
+        {
+            Error(id, "value_not_supported", "Value not supported", $"upscale_method: '{method}' is not implemented yet; use nearest-exact, bilinear or area", "upscale_method");
+            method = null;
+        }
+
+        string? source;
+        string? mask = null;
+        if (port == "latent")
+        {
+            var latent = Link<LatentValue>(id, inputs, input);
+            source = latent?.Latent;
+            mask = latent?.Mask;
+        }
+        else
+        {
+            source = Link<ImageValue>(id, inputs, input)?.Image;
+        }
+
+        if (source is null || width is null || height is null || method is null || crop is null) return null;
+        var node = Add(id, null, type, [(port, source)], [("width", width.Value), ("height", height.Value), ("method", method), ("center_crop", crop == "center")]);
+        return port == "latent" ? [new LatentValue($"{node}.resized", mask)] : [new ImageValue($"{node}.resized")];
+    }
+
+    private string Add(string comfyId, string? role, string type, IEnumerable<(string Port, string Source)> edges, IEnumerable<(string Name, object Value)> parameters)
+    {
+        var id = NodeId(comfyId, role);
+        var inputEdges = edges.Select(e =>
+        {
+            var dot = e.Source.IndexOf('.', StringComparison.Ordinal);
+            return new NodeEdge(e.Port, e.Source[..dot], e.Source[(dot + 1)..]);
+        }).ToList();
+        nodes.Add(new WorkflowNode(id, type, inputEdges, parameters.Select(p => new NodeParameter(p.Name, new LiteralValue(p.Value))).ToList(),
+            Title: role is null ? $"{classTypes[comfyId]} #{comfyId}" + (groups?.GetValueOrDefault(comfyId) is { } group ? $" · {group}" : "") : null));
+        comfyIdOf[id] = comfyId;
+        return id;
+    }
+
+    private T? Link<T>(string id, JsonObject inputs, string name) where T : ComfyValue
+    {
+        var value = inputs[name];
+        if (value is null)
+        {
+            Error(id, "required_input_missing", "Required input is missing", name, name);
+            return null;
+        }
+
+        if (value is not JsonArray { Count: 2 } link || link[0] is not JsonValue source || link[1] is not JsonValue slot
+            || !TryInteger(slot, out var index))
+        {
+            Error(id, "invalid_input_type", "Input is not a link", $"{name}: expected a link [node_id, output_index], got {value.ToJsonString()}", name);
+            return null;
+        }
+
+        var sourceId = source.GetValueKind() == JsonValueKind.String ? source.GetValue<string>() : source.ToJsonString();
+        if (prompt[sourceId] is null)
+        {
+            Error(id, "invalid_input_type", "Linked node does not exist", $"{name}: node '{sourceId}' is not in the prompt", name);
+            return null;
+        }
+
+        var outputs = ConvertNode(sourceId);
+        if (outputs is null)
+        {
+            Error(id, "dependency_failed", "Linked node has errors", $"{name}: node '{sourceId}' ({classTypes.GetValueOrDefault(sourceId)}) could not be converted", name);
+            return null;
+        }
+
+        if (index < 0 || index >= outputs.Length)
+        {
+            Error(id, "invalid_input_type", "Output index out of range", $"{name}: node '{sourceId}' has {outputs.Length} outputs, not {index + 1}", name);
+            return null;
+        }
+
+        switch (outputs[index])
+        {
+            case T typed:
+                return typed;
+            case UnsupportedOutput unsupported:
+                Error(id, "value_not_supported", "Output not supported", $"{name}: {unsupported.Why}", name);
+                return null;
+            case var other:
+                Error(id, "return_type_mismatch", "Return type mismatch between linked nodes",
+                    $"{name}: received_type({other.ComfyType}) mismatch input_type({typeof(T).Name.Replace("Value", "", StringComparison.Ordinal).ToUpperInvariant()})", name);
+                return null;
+        }
+    }
+
+    private string? InputFile(string id, JsonObject inputs, string name)
+    {
+        var image = Text(id, inputs, name, null);
+        if (image is null) return null;
+        // ComfyUI annotates names as "file.png [input]"; strip the annotation.
+        var bare = image.EndsWith(" [input]", StringComparison.Ordinal) ? image[..^8] : image;
+        if (folders.ResolveInput(bare) is { } file) return file;
+        if (!requireFiles)
+        {
+            warnings.Add($"node {id} ({classTypes[id]}): image '{bare}' is not uploaded here; the workflow reads {bare} from the working folder");
+            return bare;
+        }
+
+        Error(id, "value_not_in_list", "Invalid image file", $"{name}: '{image}' is not an uploaded image (POST /upload/image first)", name);
+        return null;
+    }
+
+    private string? Text(string id, JsonObject inputs, string name, string? fallback)
+    {
+        var value = inputs[name];
+        if (value is null)
+        {
+            if (fallback is null) Error(id, "required_input_missing", "Required input is missing", name, name);
+            return fallback;
+        }
+
+        if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String) return v.GetValue<string>();
+        Error(id, "invalid_input_type", "Invalid input type", $"{name}: expected a string, got {Describe(value)}", name);
+        return null;
+    }
+
+    private string? Choice(string id, JsonObject inputs, string name, string fallback, string[] choices)
+    {
+        var value = Text(id, inputs, name, fallback);
+        if (value is null || choices.Contains(value)) return value;
+        Error(id, "value_not_in_list", "Value not in list", $"{name}: '{value}' not in [{string.Join(", ", choices.Select(c => $"'{c}'"))}]", name);
+        return null;
+    }
+
+    private long? Integer(string id, JsonObject inputs, string name, long fallback)
+    {
+        var value = inputs[name];
+        if (value is null) return fallback;
+        if (value is JsonValue v && TryInteger(v, out var integer)) return integer;
+        Error(id, "invalid_input_type", "Failed to convert an input value to a INT value", $"{name}: {Describe(value)}", name);
+        return null;
+    }
+
+    private double? Number(string id, JsonObject inputs, string name, double fallback)
+    {
+        var value = inputs[name];
+        if (value is null) return fallback;
+        if (JsonNumbers.Number(value) is { } number) return number;
+        if (value is JsonValue s && s.GetValueKind() == JsonValueKind.String && double.TryParse(s.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed))
+            return parsed;
+        Error(id, "invalid_input_type", "Failed to convert an input value to a FLOAT value", $"{name}: {Describe(value)}", name);
+        return null;
+    }
+
+    private static bool TryInteger(JsonValue value, out long result)
+    {
+        result = 0;
+        if (JsonNumbers.Integer(value) is { } number)
+        {
+            result = number;
+            return true;
+        }
+
+        return value.GetValueKind() == JsonValueKind.String && long.TryParse(value.GetValue<string>(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out result);
+    }
+
+    private static string Describe(JsonNode value)
+    {
+        var text = value.ToJsonString();
+        return text.Length > 80 ? text[..80] + "…" : text;
+    }
+
+    private void Error(string id, string type, string message, string details, string? input = null)
+    {
+        if (!errors.TryGetValue(id, out var list)) errors[id] = list = [];
+        list.Add(new ComfyNodeError(type, message, details, input));
+    }
+
+    private sealed record UnsupportedOutput(string Why) : ComfyValue("UNSUPPORTED");
+}

@@ -1,0 +1,74 @@
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// Where ComfyUI's names resolve: checkpoints in <c>models/checkpoints</c> or <c>models/</c> (diffusers ONNX folders),
+/// uploaded inputs in the layer's input folder. Every name stays inside its root.
+/// </summary>
+/// <param name="ModelsFolder">The engine's models folder (absolute).</param>
+/// <param name="WorkingFolder">The folder workflow paths are relative to (absolute).</param>
+/// <param name="InputFolder">Where uploads land and LoadImage looks (absolute).</param>
+public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, string InputFolder)
+{
+    private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".onnx"];
+
+    /// <summary>The loadable checkpoint names: diffusers ONNX folders under <c>models/checkpoints</c>, then <c>models/</c>.</summary>
+    public IReadOnlyList<string> Checkpoints()
+    {
+        var names = new List<string>();
+        foreach (var root in new[] { Path.Combine(ModelsFolder, "checkpoints"), ModelsFolder })
+        {
+            if (!Directory.Exists(root)) continue;
+            names.AddRange(Directory.EnumerateDirectories(root)
+                .Where(d => File.Exists(Path.Combine(d, "model_index.json")))
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Order(StringComparer.Ordinal));
+        }
+
+        return names.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The model.load path of checkpoint <paramref name="name"/> (relative to the working folder when inside it), or null.</summary>
+    /// <param name="name">ComfyUI's <c>ckpt_name</c>: a folder name, with or without a checkpoint extension.</param>
+    public string? ResolveCheckpoint(string name)
+    {
+        var bare = name.Replace('\\', '/').TrimEnd('/');
+        foreach (var extension in CheckpointExtensions)
+        {
+            if (bare.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) bare = bare[..^extension.Length];
+        }
+
+        foreach (var root in new[] { Path.Combine(ModelsFolder, "checkpoints"), ModelsFolder })
+        {
+            if (Inside(root, bare) is { } folder && File.Exists(Path.Combine(folder, "model_index.json"))) return Relative(folder);
+        }
+
+        return null;
+    }
+
+    /// <summary>The file of an uploaded input (LoadImage's <c>image</c>, "name" or "subfolder/name"), or null when absent or outside.</summary>
+    /// <param name="name">The image name.</param>
+    public string? ResolveInput(string name)
+    {
+        var file = Inside(InputFolder, name.Replace('\\', '/'));
+        return file is not null && File.Exists(file) ? file : null;
+    }
+
+    /// <summary>A path under <paramref name="root"/> for a relative name, or null when it would leave the root.</summary>
+    /// <param name="root">The root folder.</param>
+    /// <param name="relative">A relative name with '/' separators.</param>
+    public static string? Inside(string root, string relative)
+    {
+        if (string.IsNullOrWhiteSpace(relative) || relative.Contains('\0') || Path.IsPathRooted(relative)) return null;
+        if (relative.Split('/').Any(part => part is ".." or "." or "")) return null;
+        var full = Path.GetFullPath(Path.Combine(root, relative));
+        var prefix = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        return full.StartsWith(prefix, StringComparison.Ordinal) ? full : null;
+    }
+
+    private string Relative(string path)
+    {
+        var relative = Path.GetRelativePath(WorkingFolder, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative.Replace('\\', '/');
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Api;
+using FlowDiffusion.Engine.Workflows;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// Turns a workflow saved by ComfyUI's editor (nodes with positional <c>widgets_values</c>, a <c>links</c> array, groups,
+/// Reroute and Primitive nodes, muted and bypassed nodes) into the API format, keeping each node's position and group.
+/// </summary>
+internal static class UiWorkflowConverter
+{
+    private const int Muted = 2;
+    private const int Bypassed = 4;
+
+    /// <summary>The API-format prompt, positions and group titles by node id, and the problems that stop conversion.</summary>
+    public static (JsonObject Prompt, Dictionary<string, NodePosition> Positions, Dictionary<string, string> Groups, List<string> Problems) Convert(JsonObject workflow, ComfyFolders folders)
+    {
+        var prompt = new JsonObject();
+        var positions = new Dictionary<string, NodePosition>(StringComparer.Ordinal);
+        var groups = new Dictionary<string, string>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        var nodes = (workflow["nodes"] as JsonArray ?? []).OfType<JsonObject>().Where(n => n["id"] is not null)
+            .ToDictionary(n => Id(n["id"]!), StringComparer.Ordinal);
+        var links = new Dictionary<string, (string Origin, int Slot)>(StringComparer.Ordinal);
+        foreach (var link in (workflow["links"] as JsonArray ?? []).OfType<JsonArray>().Where(l => l.Count >= 5))
+            links[Id(link[0]!)] = (Id(link[1]!), (int)(JsonNumbers.Integer(link[2]) ?? -1));
+        if (workflow["links"] is JsonArray { Count: > 0 } && links.Count == 0)
+            problems.Add("the links array is not in ComfyUI's [id, origin, slot, target, slot, type] form");
+
+        var groupBoxes = (workflow["groups"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(g => (Title: g["title"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "group", Box: (g["bounding"] as JsonArray)?.Select(v => JsonNumbers.Number(v) ?? double.NaN).ToArray()))
+            .Where(g => g.Box is { Length: 4 }).ToList();
+
+        foreach (var (id, node) in nodes)
+        {
+            var type = Text(node["type"]);
+            var mode = JsonNumbers.Integer(node["mode"]) ?? 0;
+            if (mode is Muted or Bypassed || type is "Reroute" or "PrimitiveNode" or "Note" or "MarkdownNote") continue;
+            if (ObjectInfo.Describe(type, folders) is not { } info)
+            {
+                problems.Add($"node {id}: ComfyUI class '{type}' has no FlowDiffusion mapping (mapped: {string.Join(", ", ApiPromptConverter.SupportedClasses)})");
+                continue;
+            }
+
+            var inputs = new JsonObject();
+            // Widgets in input order; a seed is followed by its "control after generate" value, an upload combo by its button.
+            var widgetValues = (node["widgets_values"] as JsonArray)?.ToList() ?? [];
+            var position = 0;
+            var required = info["input"]!["required"]!.AsObject();
+            foreach (var name in info["input_order"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()))
+            {
+                var spec = required[name]!.AsArray();
+                var isWidget = spec[0] is JsonArray || spec[0]!.GetValue<string>() is "INT" or "FLOAT" or "STRING" or "BOOLEAN";
+                if (!isWidget) continue;
+                if (position < widgetValues.Count) inputs[name] = widgetValues[position]?.DeepClone();
+                position++;
+                if (name is "seed" or "noise_seed" || (spec.Count > 1 && spec[1]?["image_upload"] is not null)) position++;
+            }
+
+            foreach (var input in (node["inputs"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                var name = input["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
+                if (name is null || input["link"] is not JsonValue linkId || linkId.GetValueKind() == JsonValueKind.Null) continue;
+                switch (Resolve(Id(linkId), links, nodes, problems, id, name))
+                {
+                    case JsonArray source:
+                        inputs[name] = source;
+                        break;
+                    case JsonNode literal:
+                        inputs[name] = literal;
+                        break;
+                }
+            }
+
+            prompt[id] = new JsonObject { ["class_type"] = type, ["inputs"] = inputs };
+            var (x, y) = node["pos"] is JsonArray { Count: >= 2 } pos ? (JsonNumbers.Number(pos[0]), JsonNumbers.Number(pos[1]))
+                : node["pos"] is JsonObject posObject ? (JsonNumbers.Number(posObject["0"]), JsonNumbers.Number(posObject["1"])) : (null, null);
+            if (x is { } px && y is { } py) positions[id] = new NodePosition(px, py);
+            if (positions.TryGetValue(id, out var p) && groupBoxes.FirstOrDefault(g => p.X >= g.Box![0] && p.Y >= g.Box[1] && p.X <= g.Box[0] + g.Box[2] && p.Y <= g.Box[1] + g.Box[3]) is { Box: not null } group)
+                groups[id] = group.Title;
+        }
+
+        return (prompt, positions, groups, problems);
+    }
+
+    /// <summary>Follows a link through Reroutes and bypassed nodes to its real source: an API link, or a Primitive's literal.</summary>
+    private static JsonNode? Resolve(string linkId, Dictionary<string, (string Origin, int Slot)> links, Dictionary<string, JsonObject> nodes, List<string> problems, string target, string input)
+    {
+        for (var hops = 0; hops < 1000; hops++)
+        {
+            if (!links.TryGetValue(linkId, out var link) || !nodes.TryGetValue(link.Origin, out var origin))
+            {
+                problems.Add($"node {target} input '{input}': link {linkId} leads nowhere");
+                return null;
+            }
+
+            var type = Text(origin["type"]);
+            var mode = JsonNumbers.Integer(origin["mode"]) ?? 0;
+            if (type == "PrimitiveNode") return (origin["widgets_values"] as JsonArray)?.FirstOrDefault()?.DeepClone();
+            if (type == "Reroute" || mode == Bypassed)
+            {
+                // A bypassed node passes on its first input of the output's type (a Reroute has just one).
+                var outputType = Text((origin["outputs"] as JsonArray)?.ElementAtOrDefault(link.Slot)?["type"]);
+                var through = (origin["inputs"] as JsonArray ?? []).OfType<JsonObject>()
+                    .FirstOrDefault(i => type == "Reroute" || Text(i["type"]) == outputType);
+                if (through?["link"] is not JsonValue next || next.GetValueKind() == JsonValueKind.Null)
+                {
+                    problems.Add($"node {target} input '{input}': {(type == "Reroute" ? "a Reroute" : $"bypassed node {link.Origin}")} has nothing connected to pass on");
+                    return null;
+                }
+
+                linkId = Id(next);
+                continue;
+            }
+
+            if (mode == Muted)
+            {
+                problems.Add($"node {target} input '{input}': comes from muted node {link.Origin} ({type})");
+                return null;
+            }
+
+            return new JsonArray(link.Origin, link.Slot);
+        }
+
+        problems.Add($"node {target} input '{input}': the links loop");
+        return null;
+    }
+
+    private static string Text(JsonNode? value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : "";
+
+    private static string Id(JsonNode value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value.ToJsonString();
+}

@@ -1,0 +1,80 @@
+namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+
+/// <summary>
+/// Resizes planar [planes, H, W] float data the way torch's <c>interpolate</c> does (align_corners false, no antialias):
+/// nearest-exact, bilinear and area; with ComfyUI's optional centre crop to the target aspect first.
+/// </summary>
+internal static class PlanarResize
+{
+    /// <summary>The methods, as ComfyUI names them.</summary>
+    public static readonly string[] Methods = ["nearest-exact", "bilinear", "area"];
+
+    public static float[] Resize(ReadOnlySpan<float> source, int planes, int height, int width, int newHeight, int newWidth, string method, bool centerCrop)
+    {
+        if (newHeight < 1 || newWidth < 1) throw new ArgumentException($"cannot resize to {newWidth}×{newHeight}");
+        int top = 0, left = 0, cropHeight = height, cropWidth = width;
+        if (centerCrop)
+        {
+            double oldAspect = (double)width / height, newAspect = (double)newWidth / newHeight;
+            if (oldAspect > newAspect) left = (int)Math.Round((width - width * (newAspect / oldAspect)) / 2, MidpointRounding.ToEven);
+            else if (oldAspect < newAspect) top = (int)Math.Round((height - height * (oldAspect / newAspect)) / 2, MidpointRounding.ToEven);
+            cropHeight = height - 2 * top;
+            cropWidth = width - 2 * left;
+        }
+
+        var result = new float[planes * newHeight * newWidth];
+        var rows = Axis(cropHeight, newHeight, method);
+        var columns = Axis(cropWidth, newWidth, method);
+        for (var p = 0; p < planes; p++)
+        {
+            var plane = source.Slice(p * height * width, height * width);
+            for (var y = 0; y < newHeight; y++)
+            for (var x = 0; x < newWidth; x++)
+            {
+                double sum = 0;
+                foreach (var (row, rowWeight) in rows[y])
+                foreach (var (column, columnWeight) in columns[x])
+                    sum += rowWeight * columnWeight * plane[(top + row) * width + left + column];
+                result[(p * newHeight + y) * newWidth + x] = (float)sum;
+            }
+        }
+
+        return result;
+    }
+
+    // For each output index, the input indices and weights along one axis.
+    private static (int Index, double Weight)[][] Axis(int size, int newSize, string method)
+    {
+        var scale = (float)size / newSize;
+        var axis = new (int, double)[newSize][];
+        for (var i = 0; i < newSize; i++)
+        {
+            axis[i] = method switch
+            {
+                "nearest-exact" => [(Math.Min((int)MathF.Floor((i + 0.5f) * scale), size - 1), 1.0)],
+                "bilinear" => Bilinear(i, scale, size),
+                "area" => Area(i, size, newSize),
+                _ => throw new ArgumentException($"unknown resize method '{method}'; valid: {string.Join(", ", Methods)}"),
+            };
+        }
+
+        return axis;
+    }
+
+    private static (int, double)[] Bilinear(int i, float scale, int size)
+    {
+        var source = Math.Max((i + 0.5f) * scale - 0.5f, 0f);
+        var low = Math.Min((int)source, size - 1);
+        var high = Math.Min(low + 1, size - 1);
+        var lambda = source - low;
+        return [(low, 1 - lambda), (high, lambda)];
+    }
+
+    private static (int, double)[] Area(int i, int size, int newSize)
+    {
+        // Adaptive average pooling: [floor(i·in/out), ceil((i+1)·in/out)).
+        var start = (int)Math.Floor((double)i * size / newSize);
+        var end = (int)Math.Ceiling((double)(i + 1) * size / newSize);
+        return Enumerable.Range(start, end - start).Select(k => (k, 1.0 / (end - start))).ToArray();
+    }
+}

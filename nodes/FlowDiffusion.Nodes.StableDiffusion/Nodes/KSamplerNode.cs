@@ -1,0 +1,200 @@
+using System.Globalization;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Diffusion.Noise;
+using FlowDiffusion.Diffusion.Schedulers;
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>
+/// ComfyUI's KSampler and KSamplerAdvanced as one node: its sigma schedules, k-diffusion samplers, denoise, step
+/// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed).
+/// </summary>
+[Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (normal, karras, exponential, sgm_uniform, simple, ddim_uniform, beta, or an explicit list) walked by a k-diffusion sampler (euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2m, lcm, ddim). The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part; start/end steps and leftover noise as in KSamplerAdvanced.")]
+public sealed class KSamplerNode : INode
+{
+    /// <summary>The guider.</summary>
+    [Input(Description = "The guider (e.g. CFG).")]
+    public IGuider? Guider { get; set; }
+
+    /// <summary>The model's scheduler configuration (its noise schedule and prediction type).</summary>
+    [Input(Description = "The model's scheduler configuration: training betas and prediction type.")]
+    public SchedulerConfigSource? Config { get; set; }
+
+    /// <summary>The latents to start from.</summary>
+    [Input(Description = "The latents to sample from: zeros (latent.empty) for txt2img, encoded image latents for img2img.")]
+    public Latent? LatentImage { get; set; }
+
+    /// <summary>The repaint mask.</summary>
+    [Input(Description = "Where to repaint (white), at any resolution; the rest keeps latent_image.", Optional = true)]
+    public Mask? Mask { get; set; }
+
+    /// <summary>The seed.</summary>
+    [Parameter(Description = "The noise seed: torch.randn of the whole batch from one generator, as ComfyUI draws it.", Min = 0, Max = 18446744073709551615d, Kind = ParameterKind.Seed)]
+    public ulong Seed { get; set; }
+
+    /// <summary>Steps.</summary>
+    [Parameter(Description = "Steps of the schedule.", Min = 1, Max = 10000)]
+    public int Steps { get; set; } = 20;
+
+    /// <summary>The sampler.</summary>
+    [Parameter(Description = "The k-diffusion sampler.", Choices = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim"])]
+    public string Sampler { get; set; } = "euler";
+
+    /// <summary>The sigma schedule.</summary>
+    [Parameter(Description = "The sigma schedule (ComfyUI's scheduler).", Choices = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"])]
+    public string Scheduler { get; set; } = "normal";
+
+    /// <summary>Explicit sigmas.</summary>
+    [Parameter(Description = "Explicit descending sigmas, comma-separated, ending in the final sigma (usually 0); when set they replace scheduler, steps and denoise.")]
+    public string Sigmas { get; set; } = "";
+
+    /// <summary>Denoise.</summary>
+    [Parameter(Description = "How much of the schedule to run: 1 from pure noise, below 1 the last steps of a longer schedule (img2img).", Min = 0, Max = 1, Step = 0.01)]
+    public double Denoise { get; set; } = 1;
+
+    /// <summary>Whether to add noise.</summary>
+    [Parameter(Description = "Add the seeded noise to latent_image (off: continue from latents that already carry noise).")]
+    public bool AddNoise { get; set; } = true;
+
+    /// <summary>First step.</summary>
+    [Parameter(Description = "The first step of the schedule to run.", Min = 0, Max = 10000)]
+    public int StartStep { get; set; }
+
+    /// <summary>Last step.</summary>
+    [Parameter(Description = "The step to stop at.", Min = 0, Max = 10000)]
+    public int EndStep { get; set; } = 10000;
+
+    /// <summary>Leftover noise.</summary>
+    [Parameter(Description = "Stop before sigma 0 when end_step cuts the schedule (to hand the latents to another sampler).")]
+    public bool ReturnWithLeftoverNoise { get; set; }
+
+    /// <summary>Preview interval.</summary>
+    [Parameter(Description = "Publish a live preview every N steps (0 = none).", Min = 0, Max = 10000)]
+    public int PreviewEvery { get; set; }
+
+    /// <summary>The result.</summary>
+    [Output(Description = "The sampled latents.")]
+    public Latent? Latent { get; set; }
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        using var clock = OnnxClock.Attribute(context);
+        var config = SchedulerConfig.FromJson(Config!.Json);
+        var sampling = DiscreteModelSampling.For(config);
+        var vPrediction = config.PredictionType switch
+        {
+            null or "epsilon" => false,
+            "v_prediction" => true,
+            var other => throw new ArgumentException($"prediction_type '{other}' is not supported by diffusion.ksampler; use epsilon or v_prediction models."),
+        };
+        if (KSamplers.Check(Sampler) is { } samplerError) throw new ArgumentException(samplerError);
+        var sigmas = SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise);
+
+        var image = LatentImage!;
+        var shape = new LatentShape(image.Batch, image.Channels, image.Height, image.Width);
+        if (Guider!.InChannels != shape.Channels)
+            throw new ArgumentException($"the UNet takes {Guider.InChannels} channels but latent_image has {shape.Channels}; diffusion.ksampler feeds latents only (9-channel inpainting UNets need diffusion.sample)");
+        var latent = image.ToArray();
+        if (sigmas.Length < 2)
+        {
+            Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, latent);
+            context.ReportProgress(NodeProgress.OfSteps(0, 0, "nothing to sample"));
+            return;
+        }
+
+        var noise = new float[shape.Length];
+        if (AddNoise) new TorchGenerator(Seed).FillStandardNormal(noise);
+        var sigmaMax = sampling.SigmaMax;
+        var maxDenoise = Math.Abs(sigmas[0] - sigmaMax) <= 1e-5 * Math.Max(Math.Abs(sigmas[0]), Math.Abs(sigmaMax)) || sigmas[0] > sigmaMax;
+        var start = maxDenoise ? MathF.Sqrt(1 + sigmas[0] * sigmas[0]) : sigmas[0];
+        var x = new float[shape.Length];
+        for (var i = 0; i < x.Length; i++) x[i] = latent[i] + noise[i] * start;
+
+        var mask = Mask is null ? null : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+        // ComfyUI's ddim re-noises the kept region with a second stream (seed + 1); the others reuse the starting noise.
+        var keepNoise = noise;
+        if (mask is not null && Sampler == "ddim")
+        {
+            keepNoise = new float[shape.Length];
+            new TorchGenerator(unchecked(Seed + 1)).FillStandardNormal(keepNoise);
+        }
+
+        var evaluation = 0;
+        var total = sigmas.Length - 1;
+        var scaled = new float[shape.Length];
+        async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
+        {
+            var input = current;
+            if (mask is not null)
+            {
+                input = new float[current.Length];
+                Blend(current, (i) => latent[i] + keepNoise[i] * sigma, mask, shape, input);
+            }
+
+            var scale = 1 / MathF.Sqrt(sigma * sigma + 1);
+            for (var i = 0; i < input.Length; i++) scaled[i] = input[i] * scale;
+            var t = sampling.Timestep(sigma);
+            var prediction = await Guider.PredictAsync(new GuidanceInput(scaled, shape, input, t, sigma, evaluation++, total), token);
+            var denoised = new float[input.Length];
+            if (vPrediction)
+            {
+                var variance = sigma * sigma + 1;
+                var cOut = -sigma / MathF.Sqrt(variance);
+                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
+            }
+            else
+            {
+                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
+            }
+
+            if (mask is not null) Blend(denoised, i => latent[i], mask, shape, denoised);
+            return denoised;
+        }
+
+        ValueTask OnStep(int step, int steps, float[] current)
+        {
+            context.ReportProgress(NodeProgress.OfSteps(step, steps));
+            if (PreviewEvery > 0 && step % PreviewEvery == 0 && step < steps)
+                context.ReportPreview(LatentRgb.ToImage(current.AsSpan(0, shape.ItemLength), 1, shape.Channels, shape.Height, shape.Width, upscale: 1));
+            return ValueTask.CompletedTask;
+        }
+
+        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(Seed), OnStep, cancellationToken);
+        if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
+        Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result);
+    }
+
+    private float[] ScheduleSigmas(DiscreteModelSampling sampling)
+    {
+        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise);
+        var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var values = new float[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]) || values[i] < 0)
+                throw new ArgumentException($"sigmas: entry {i + 1} '{parts[i]}' is not a non-negative number");
+            if (i > 0 && values[i] >= values[i - 1]) throw new ArgumentException($"sigmas must be strictly descending; entry {i + 1} ({parts[i]}) is not below the one before");
+        }
+
+        if (values.Length < 2) throw new ArgumentException("sigmas needs at least two entries: one step and the final sigma");
+        return values;
+    }
+
+    // destination = mask · value + (1 − mask) · kept(i), per latent element (the mask shared across channels).
+    private static void Blend(float[] value, Func<int, float> kept, float[] mask, LatentShape shape, float[] destination)
+    {
+        var plane = shape.Height * shape.Width;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var m = mask[i / (shape.Channels * plane) * plane + i % plane];
+            destination[i] = m * value[i] + (1 - m) * kept(i);
+        }
+    }
+}

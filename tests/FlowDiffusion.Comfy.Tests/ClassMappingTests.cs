@@ -1,0 +1,258 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using SkiaSharp;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+/// <summary>Every mapped ComfyUI class, run end to end on analytic-sd, whose output colour is known in closed form.</summary>
+public sealed class ClassMappingTests
+{
+    [Theory]
+    [InlineData("euler", "normal")]
+    [InlineData("euler_ancestral", "karras")]
+    [InlineData("heun", "exponential")]
+    [InlineData("dpm_2", "sgm_uniform")]
+    [InlineData("dpm_2_ancestral", "simple")]
+    [InlineData("lms", "ddim_uniform")]
+    [InlineData("dpmpp_2m", "beta")]
+    [InlineData("lcm", "normal")]
+    [InlineData("ddim", "ddim_uniform")]
+    public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var (r, g, b) = await RunAsync(host, Prompts.Txt2Img(text: "a red ball", steps: 5, sampler: sampler, scheduler: scheduler));
+        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{sampler}/{scheduler}: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
+    public async Task Cfg_scale_and_conditioning_combine_follow_the_closed_form()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // CFG s with an empty negative (grey u = 0.5): u + s·(c − u). Red at 1.5 → (1.25, −0.25, −0.25), clamped.
+        var (r, g, b) = await RunAsync(host, Prompts.Txt2Img(text: "a blue ball", cfg: 1.5, steps: 4));
+        Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"cfg: ({r:F3}, {g:F3}, {b:F3})");
+        // ConditioningCombine of "red" and "blue" averages the conditionings: (0.5, 0, 0.5) through a linear encoder.
+        var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("11", 0), ["text"] = "blue" } };
+        prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -1 } };
+        prompt["12"] = new JsonObject { ["class_type"] = "ConditioningCombine", ["inputs"] = new JsonObject { ["conditioning_1"] = Link("6", 0), ["conditioning_2"] = Link("10", 0) } };
+        prompt["3"]!["inputs"]!["positive"] = Link("12", 0);
+        (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"combine: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
+    public async Task Img2img_with_uploaded_image_and_denoise_reaches_the_prompt_colour_and_denoise_zero_keeps_the_image()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var name = await UploadAsync(host, "/upload/image", "photo.png", Images.SolidPng(64, 64, new SKColor(255, 255, 0)));
+        var prompt = Img2Img(name, denoise: 0.6);
+        var (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"img2img: ({r:F3}, {g:F3}, {b:F3})");
+        (r, g, b) = await RunAsync(host, Img2Img(name, denoise: 0));
+        Assert.True(r > 0.98 && g > 0.98 && b < 0.02, $"denoise 0 keeps the yellow image: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
+    public async Task Inpainting_repaints_only_under_the_mask_with_VAEEncodeForInpaint_and_SetLatentNoiseMask()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var image = await UploadAsync(host, "/upload/image", "red.png", Images.SolidPng(64, 64, new SKColor(255, 0, 0)));
+        var mask = await UploadAsync(host, "/upload/mask", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
+        foreach (var encoder in new[] { "VAEEncodeForInpaint", "SetLatentNoiseMask" })
+        {
+            var prompt = Img2Img(image, denoise: 1);
+            prompt["20"] = new JsonObject { ["class_type"] = "LoadImageMask", ["inputs"] = new JsonObject { ["image"] = mask, ["channel"] = "red" } };
+            prompt["13"] = encoder == "VAEEncodeForInpaint"
+                ? new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2), ["mask"] = Link("20", 0), ["grow_mask_by"] = 0 } }
+                : new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["samples"] = Link("21", 0), ["mask"] = Link("20", 0) } };
+            prompt["21"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+            var bytes = await RunForImageAsync(host, prompt);
+            using var bitmap = SKBitmap.Decode(bytes);
+            var top = bitmap.GetPixel(32, 8);
+            var bottom = bitmap.GetPixel(32, 56);
+            Assert.True(top is { Red: > 250, Green: < 5, Blue: < 5 }, $"{encoder}: kept region {top}");
+            Assert.True(bottom is { Red: < 5, Green: < 5, Blue: > 250 }, $"{encoder}: repainted region {bottom}");
+        }
+    }
+
+    [Fact]
+    public async Task KSamplerAdvanced_two_stages_with_leftover_noise_finish_like_one_and_preview_writes_a_temp_image()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img(text: "a green ball", steps: 6);
+        JsonObject Advanced(string addNoise, JsonNode latent, int start, int end, string leftover) => new()
+        {
+            ["class_type"] = "KSamplerAdvanced",
+            ["inputs"] = new JsonObject
+            {
+                ["model"] = Link("4", 0), ["add_noise"] = addNoise, ["noise_seed"] = 7, ["steps"] = 6, ["cfg"] = 1, ["sampler_name"] = "euler",
+                ["scheduler"] = "karras", ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["latent_image"] = latent,
+                ["start_at_step"] = start, ["end_at_step"] = end, ["return_with_leftover_noise"] = leftover,
+            },
+        };
+        prompt["3"] = Advanced("enable", Link("5", 0), 0, 3, "enable");
+        prompt["30"] = Advanced("disable", Link("3", 0), 3, 10000, "disable");
+        prompt["8"]!["inputs"]!["samples"] = Link("30", 0);
+        prompt["9"] = new JsonObject { ["class_type"] = "PreviewImage", ["inputs"] = new JsonObject { ["images"] = Link("8", 0) } };
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.True(status == 200, body.ToJsonString());
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        var image = history["outputs"]!["9"]!["images"]![0]!;
+        Assert.Equal("temp", image["type"]!.GetValue<string>());
+        var bytes = await host.Client.GetByteArrayAsync($"/view?filename={image["filename"]}&subfolder={image["subfolder"]}&type=temp");
+        var (r, g, b, _, _) = Images.Mean(bytes);
+        Assert.True(r < 0.02 && g > 0.98 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Theory]
+    [InlineData("LoraLoader", "LoRA")]
+    [InlineData("VAELoader", "checkpoint import")]
+    [InlineData("UNETLoader", "checkpoint import")]
+    public async Task Listed_but_unsupported_classes_are_node_errors_naming_them(string classType, string why)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img();
+        prompt["40"] = classType switch
+        {
+            "LoraLoader" => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["clip"] = Link("4", 1), ["lora_name"] = "x.safetensors", ["strength_model"] = 1, ["strength_clip"] = 1 } },
+            "VAELoader" => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["vae_name"] = "vae.safetensors" } },
+            _ => new JsonObject { ["class_type"] = classType, ["inputs"] = new JsonObject { ["unet_name"] = "unet.safetensors", ["weight_dtype"] = "default" } },
+        };
+        var consumer = classType == "VAELoader" ? ("8", "vae", Link("40", 0)) : ("3", "model", Link("40", 0));
+        prompt[consumer.Item1]!["inputs"]![consumer.Item2] = consumer.Item3;
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        var error = body["node_errors"]!["40"]!;
+        Assert.Equal(classType, error["class_type"]!.GetValue<string>());
+        Assert.Contains(why, error["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Clip_skip_and_alpha_masks_are_node_errors_not_substitutes()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img();
+        prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -2 } };
+        prompt["6"]!["inputs"]!["clip"] = Link("11", 0);
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("stop_at_clip_layer", body["node_errors"]!["11"]!["errors"]![0]!["details"]!.GetValue<string>());
+
+        var name = await UploadAsync(host, "/api/upload/image", "a.png", Images.SolidPng(64, 64, SKColors.Red));
+        prompt = Img2Img(name, 1);
+        prompt["13"] = new JsonObject { ["class_type"] = "SetLatentNoiseMask", ["inputs"] = new JsonObject { ["samples"] = Link("13x", 0), ["mask"] = Link("12", 1) } };
+        prompt["13x"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+        (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("alpha", body["node_errors"]!["13"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Upload_keeps_the_name_numbers_a_duplicate_and_refuses_non_images()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var png = Images.SolidPng(8, 8, SKColors.Red);
+        Assert.Equal("x.png", await UploadAsync(host, "/upload/image", "x.png", png, overwrite: false));
+        Assert.Equal("x (1).png", await UploadAsync(host, "/upload/image", "x.png", png, overwrite: false));
+        using var form = new MultipartFormDataContent { { new ByteArrayContent("not an image"u8.ToArray()), "image", "evil.png" } };
+        using var response = await host.Client.PostAsync("/upload/image", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var traversal = new MultipartFormDataContent { { new ByteArrayContent(png), "image", "y.png" }, { new StringContent("../../etc"), "subfolder" } };
+        using var refused = await host.Client.PostAsync("/upload/image", traversal);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var view = await host.Client.GetAsync("/view?filename=x.png&type=input");
+        Assert.Equal("image/png", view.Content.Headers.ContentType!.MediaType);
+        using var outside = await host.Client.GetAsync("/view?filename=passwd&subfolder=../../../../etc&type=output");
+        Assert.Equal(HttpStatusCode.NotFound, outside.StatusCode);
+    }
+
+    [Fact]
+    public async Task LatentUpscale_hires_pass_and_ImageScale_give_the_requested_sizes_and_colour()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img(text: "a red ball", steps: 4, size: 64);
+        prompt["20"] = new JsonObject { ["class_type"] = "LatentUpscale", ["inputs"] = new JsonObject { ["samples"] = Link("3", 0), ["upscale_method"] = "bilinear", ["width"] = 128, ["height"] = 96, ["crop"] = "disabled" } };
+        prompt["21"] = new JsonObject { ["class_type"] = "KSampler", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["seed"] = 3, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = "euler", ["scheduler"] = "normal",
+            ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link("20", 0), ["denoise"] = 0.5,
+        } };
+        prompt["8"]!["inputs"]!["samples"] = Link("21", 0);
+        prompt["22"] = new JsonObject { ["class_type"] = "ImageScale", ["inputs"] = new JsonObject { ["image"] = Link("8", 0), ["upscale_method"] = "area", ["width"] = 64, ["height"] = 0, ["crop"] = "disabled" } };
+        prompt["9"]!["inputs"]!["images"] = Link("22", 0);
+        var (r, g, b, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.Equal((64, 48), (width, height));
+        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
+
+        prompt["22"]!["inputs"]!["upscale_method"] = "lanczos";
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("lanczos", body["node_errors"]!["22"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("bilinear", 4, new[] { 0, 64, 191, 255 })]
+    [InlineData("nearest-exact", 3, new[] { 0, 255, 255 })]
+    [InlineData("area", 1, new[] { 128 })]
+    public async Task ImageScale_interpolates_as_torch_interpolate_does(string method, int width, int[] expected)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        using var bitmap = new SKBitmap(2, 1);
+        bitmap.SetPixel(0, 0, SKColors.Black);
+        bitmap.SetPixel(1, 0, SKColors.White);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        var name = await UploadAsync(host, "/upload/image", "ramp.png", data.ToArray());
+        var prompt = new JsonObject
+        {
+            ["1"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = name } },
+            ["2"] = new JsonObject { ["class_type"] = "ImageScale", ["inputs"] = new JsonObject { ["image"] = Link("1", 0), ["upscale_method"] = method, ["width"] = width, ["height"] = 1, ["crop"] = "disabled" } },
+            ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = Link("2", 0), ["filename_prefix"] = "ramp" } },
+        };
+        using var result = SKBitmap.Decode(await RunForImageAsync(host, prompt));
+        Assert.Equal(expected, Enumerable.Range(0, result.Width).Select(x => (int)result.GetPixel(x, 0).Red));
+    }
+
+    internal static JsonArray Link(string node, int slot) => [node, slot];
+
+    private static JsonObject Img2Img(string image, double denoise)
+    {
+        var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);
+        prompt["12"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = image, ["upload"] = "image" } };
+        prompt["13"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+        prompt["3"]!["inputs"]!["latent_image"] = Link("13", 0);
+        prompt["3"]!["inputs"]!["denoise"] = denoise;
+        prompt.Remove("5");
+        return prompt;
+    }
+
+    private static async Task<string> UploadAsync(ComfyHost host, string route, string name, byte[] png, bool overwrite = true)
+    {
+        using var content = new ByteArrayContent(png);
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var form = new MultipartFormDataContent { { content, "image", name } };
+        if (overwrite) form.Add(new StringContent("true"), "overwrite");
+        using var response = await host.Client.PostAsync(route, form);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.True(response.IsSuccessStatusCode, body.ToJsonString());
+        Assert.Equal("input", body["type"]!.GetValue<string>());
+        return body["name"]!.GetValue<string>();
+    }
+
+    private static async Task<(double R, double G, double B)> RunAsync(ComfyHost host, JsonObject prompt)
+    {
+        var (r, g, b, _, _) = Images.Mean(await RunForImageAsync(host, prompt));
+        return (r, g, b);
+    }
+
+    private static async Task<byte[]> RunForImageAsync(ComfyHost host, JsonObject prompt)
+    {
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.True(status == 200, body.ToJsonString());
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        Assert.True(history["status"]!["status_str"]!.GetValue<string>() == "success", history["status"]!.ToJsonString());
+        var image = history["outputs"]!["9"]!["images"]![0]!;
+        return await host.Client.GetByteArrayAsync($"/view?filename={Uri.EscapeDataString(image["filename"]!.GetValue<string>())}&subfolder={image["subfolder"]}&type={image["type"]}");
+    }
+}

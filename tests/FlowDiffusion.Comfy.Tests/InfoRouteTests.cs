@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+public sealed class InfoRouteTests
+{
+    [Fact]
+    public async Task Object_info_describes_classes_in_ComfyUI_shape_with_combo_lists_and_the_loaders_clients_read()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var all = JsonNode.Parse(await host.Client.GetStringAsync("/object_info"))!;
+        var sampler = all["KSampler"]!["input"]!["required"]!;
+        var names = sampler["sampler_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.Contains("dpmpp_2m", names);
+        Assert.DoesNotContain("uni_pc", names);
+        Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("INT", sampler["steps"]![0]!.GetValue<string>());
+        Assert.Equal("MODEL", sampler["model"]![0]!.GetValue<string>());
+        Assert.Equal(["LATENT"], all["KSampler"]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.NotNull(all["UNETLoader"]!["input"]!["required"]!["unet_name"]![0]!.AsArray());
+        Assert.NotNull(all["VAELoader"]!["input"]!["required"]!["vae_name"]![0]!.AsArray());
+        var checkpoints = all["CheckpointLoaderSimple"]!["input"]!["required"]!["ckpt_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.Contains("analytic-sd", checkpoints);
+        Assert.Contains("shapes-sd", checkpoints);
+        Assert.True(all["SaveImage"]!["output_node"]!.GetValue<bool>());
+
+        var one = JsonNode.Parse(await host.Client.GetStringAsync("/api/object_info/KSamplerAdvanced"))!;
+        Assert.Equal(["enable", "disable"], one["KSamplerAdvanced"]!["input"]!["required"]!["add_noise"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Empty(JsonNode.Parse(await host.Client.GetStringAsync("/object_info/NoSuchNode"))!.AsObject());
+
+        var models = JsonNode.Parse(await host.Client.GetStringAsync("/models"))!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.Contains("checkpoints", models);
+        Assert.Contains("shapes-sd", JsonNode.Parse(await host.Client.GetStringAsync("/api/models/checkpoints"))!.AsArray().Select(n => n!.GetValue<string>()));
+        using var unknown = await host.Client.GetAsync("/models/not-a-folder");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.NotNull(JsonNode.Parse(await host.Client.GetStringAsync("/embeddings"))!.AsArray());
+        var stats = JsonNode.Parse(await host.Client.GetStringAsync("/system_stats"))!;
+        Assert.True(stats["system"]!["ram_total"]!.GetValue<long>() > 0);
+        Assert.Equal("cpu", stats["devices"]![0]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Interrupt_stops_the_running_prompt_with_execution_interrupted_then_executing_null()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        await using var socket = await SocketClient.ConnectAsync(host.Address, "interrupter");
+        var (status, body) = await host.PostPromptAsync(Prompts.Txt2Img(steps: 5000, size: 128), "interrupter");
+        Assert.True(status == 200, body.ToJsonString());
+        var id = body["prompt_id"]!.GetValue<string>();
+        // Queue a second one behind it: it shows as pending, then runs once the first is interrupted.
+        var (_, second) = await host.PostPromptAsync(Prompts.Txt2Img(steps: 2), "interrupter");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while ((await socket.ReceiveAsync(wait.Token))?["type"]?.GetValue<string>() != "progress") { }
+        }
+
+        var queue = JsonNode.Parse(await host.Client.GetStringAsync("/queue"))!;
+        Assert.Equal(id, queue["queue_running"]![0]![1]!.GetValue<string>());
+        Assert.Equal(second["prompt_id"]!.GetValue<string>(), queue["queue_pending"]![0]![1]!.GetValue<string>());
+        using (var interrupt = await host.Client.PostAsync("/interrupt", new StringContent("")))
+            Assert.True(interrupt.IsSuccessStatusCode);
+        await socket.UntilDoneAsync(id, TimeSpan.FromSeconds(60));
+        var mine = socket.Messages.Where(m => m["data"]?["prompt_id"]?.GetValue<string>() == id).Select(m => m["type"]!.GetValue<string>()).ToList();
+        Assert.Equal("execution_interrupted", mine[^2]);
+        var interrupted = socket.Messages.Last(m => m["type"]!.GetValue<string>() == "execution_interrupted")["data"]!;
+        Assert.Equal("3", interrupted["node_id"]!.GetValue<string>());
+        Assert.Equal("KSampler", interrupted["node_type"]!.GetValue<string>());
+        var history = await host.HistoryAsync(id);
+        Assert.Equal("error", history["status"]!["status_str"]!.GetValue<string>());
+        Assert.Equal("success", (await host.HistoryAsync(second["prompt_id"]!.GetValue<string>()))["status"]!["status_str"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Shapes_sd_draws_through_the_ComfyUI_graph()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var (status, body) = await host.PostPromptAsync(Prompts.Txt2Img(model: "shapes-sd", text: "a red circle on a blue background", steps: 20, cfg: 4,
+            sampler: "dpmpp_2m", scheduler: "karras", size: 64));
+        Assert.True(status == 200, body.ToJsonString());
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>(), TimeSpan.FromSeconds(120));
+        Assert.Equal("success", history["status"]!["status_str"]!.GetValue<string>());
+        var image = history["outputs"]!["9"]!["images"]![0]!;
+        var (r, g, b, _, _) = Images.Mean(await host.Client.GetByteArrayAsync($"/view?filename={image["filename"]}&subfolder={image["subfolder"]}&type=output"));
+        // Mostly blue background with a red disc: blue dominates, green stays low.
+        Assert.True(b > r && b > g && g < 0.25, $"({r:F3}, {g:F3}, {b:F3})");
+    }
+}

@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
+using SkiaSharp;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+public sealed class WorkflowImportTests
+{
+    private static readonly ComfyFolders Folders = new(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+
+    private static byte[] UiFile => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "txt2img-ui.json"));
+
+    [Fact]
+    public void Ui_format_follows_reroutes_bypass_and_primitives_drops_muted_nodes_and_keeps_positions_and_groups()
+    {
+        var (conversion, problems) = ComfyWorkflowImport.Import(UiFile, "txt2img-ui", Folders);
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        // The bypassed CLIPSetLastLayer(-2) is skipped (it would be an error), the Reroute followed to the loader.
+        Assert.Null(workflow.Node(ApiPromptConverter.NodeId("10")));
+        Assert.Equal("n4", workflow.Node("n6__tokens")!.Edge("tokenizer")!.SourceNode);
+        var sampler = workflow.Node("n3")!;
+        Assert.Equal("diffusion.ksampler", sampler.Type);
+        Assert.Equal(42L, ((LiteralValue)sampler.Parameter("seed")!.Value).Value);
+        Assert.Equal(6L, ((LiteralValue)sampler.Parameter("steps")!.Value).Value);
+        Assert.Equal("normal", ((LiteralValue)sampler.Parameter("scheduler")!.Value).Value);
+        // Muted nodes are not converted: one SaveImage, no LoRA.
+        Assert.Single(workflow.Nodes, n => n.Type == "image.save");
+        Assert.Equal(["9"], conversion.OutputNodes);
+        var positions = workflow.Editor!.Positions.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(new NodePosition(26, 474), positions["n4"]);
+        Assert.Equal(new NodePosition(863, 186), positions["n3"]);
+        Assert.EndsWith("· Prompts", workflow.Node("n6")!.Title);
+        Assert.DoesNotContain("Prompts", workflow.Node("n3")!.Title);
+        // The YAML round-trips through our reader.
+        var yaml = WorkflowYamlWriter.Write(workflow);
+        var read = WorkflowYamlReader.Read(yaml, "txt2img-ui.yaml");
+        Assert.False(read.HasErrors, string.Join("; ", read.Diagnostics));
+    }
+
+    [Fact]
+    public void Unmapped_classes_and_dangling_inputs_are_all_reported()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        ui["nodes"]!.AsArray().Add(new JsonObject { ["id"] = 20, ["type"] = "IPAdapterApply", ["pos"] = new JsonArray(0, 0), ["mode"] = 0 });
+        ui["nodes"]!.AsArray().First(n => n!["id"]!.GetValue<int>() == 10)!["mode"] = 2; // mute what the Reroute reads
+        var (_, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "broken", Folders);
+        Assert.Contains(problems, p => p.Contains("IPAdapterApply", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("muted node 10", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ComfyUI_png_opens_from_its_prompt_chunk_with_positions_from_its_workflow_chunk_and_runs()
+    {
+        var png = WithText(Images.SolidPng(8, 8, SKColors.Black),
+            ("prompt", Prompts.Txt2Img(text: "a white ball", steps: 4).ToJsonString()), ("workflow", Encoding.UTF8.GetString(UiFile)));
+        var (conversion, problems) = ComfyWorkflowImport.Import(png, "from-png", Folders);
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        Assert.Equal(new NodePosition(1451, 189), workflow.Editor!.Positions.First(p => p.Key == "n9").Value);
+
+        // The imported YAML runs on our own API like any workflow.
+        await using var host = await ComfyHost.StartAsync();
+        using var submit = await host.Client.PostAsJsonAsync("/api/runs", new { yaml = WorkflowYamlWriter.Write(workflow) });
+        var id = JsonNode.Parse(await submit.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        JsonNode run;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            await Task.Delay(100);
+            run = JsonNode.Parse(await host.Client.GetStringAsync($"/api/runs/{id}"))!;
+        }
+        while (run["status"]!.GetValue<string>() is "queued" or "running" && DateTime.UtcNow < deadline);
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        var (r, g, b, _, _) = Images.Mean(await host.Client.GetByteArrayAsync(run["outputs"]![0]!["url"]!.GetValue<string>()));
+        Assert.True(r > 0.98 && g > 0.98 && b > 0.98, $"({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
+    public async Task Import_route_converts_an_uploaded_ui_file_and_lists_problems_of_a_broken_one()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        using var ok = await host.Client.PostAsync("/api/comfy/import?name=mine", new ByteArrayContent(UiFile));
+        var body = JsonNode.Parse(await ok.Content.ReadAsStringAsync())!;
+        Assert.True(ok.IsSuccessStatusCode, body.ToJsonString());
+        var read = WorkflowYamlReader.Read(body["yaml"]!.GetValue<string>(), "mine.yaml");
+        Assert.Equal("mine", read.Workflow!.Name);
+        using var broken = await host.Client.PostAsync("/api/comfy/import", new StringContent("{\"1\": {\"class_type\": \"Nope\", \"inputs\": {}}}"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, broken.StatusCode);
+        Assert.Contains("Nope", await broken.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void Api_format_file_with_an_unknown_checkpoint_imports_with_a_warning()
+    {
+        var prompt = Prompts.Txt2Img(model: "v1-5-pruned-emaonly.safetensors");
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(prompt.ToJsonString()), "api", Folders);
+        Assert.Empty(problems);
+        Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", ((LiteralValue)conversion!.Workflow!.Node("n4")!.Parameter("path")!.Value).Value);
+        Assert.Contains(conversion.Warnings, w => w.Contains("v1-5-pruned-emaonly", StringComparison.Ordinal));
+    }
+
+    // Inserts tEXt chunks after IHDR, as ComfyUI's PNGs carry them.
+    private static byte[] WithText(byte[] png, params (string Keyword, string Text)[] texts)
+    {
+        var headerEnd = 8 + 12 + BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(8));
+        using var output = new MemoryStream();
+        output.Write(png, 0, headerEnd);
+        foreach (var (keyword, text) in texts)
+        {
+            var data = Encoding.Latin1.GetBytes(keyword).Append((byte)0).Concat(Encoding.Latin1.GetBytes(text)).ToArray();
+            var typed = Encoding.ASCII.GetBytes("tEXt").Concat(data).ToArray();
+            var length = new byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+            output.Write(length);
+            output.Write(typed);
+            var crc = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
+            output.Write(crc);
+        }
+
+        output.Write(png, headerEnd, png.Length - headerEnd);
+        return output.ToArray();
+    }
+
+    private static uint Crc32(byte[] bytes)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in bytes)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+        }
+
+        return crc ^ 0xFFFFFFFFu;
+    }
+}

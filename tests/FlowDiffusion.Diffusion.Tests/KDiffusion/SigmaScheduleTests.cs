@@ -1,0 +1,80 @@
+using FlowDiffusion.Diffusion.KDiffusion;
+using Xunit;
+
+namespace FlowDiffusion.Diffusion.Tests.KDiffusion;
+
+public sealed class SigmaScheduleTests
+{
+    public static TheoryData<string, int, double> Cases()
+    {
+        var data = new TheoryData<string, int, double>();
+        foreach (var c in ComfyReference.Data.GetProperty("schedules").EnumerateArray())
+            data.Add(c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Schedule_matches_ComfyUI_definition_to_1e_6(string scheduler, int steps, double denoise)
+    {
+        var expected = ComfyReference.Data.GetProperty("schedules").EnumerateArray()
+            .First(c => c.GetProperty("scheduler").GetString() == scheduler && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
+            .GetProperty("sigmas");
+        var want = ComfyReference.Floats(expected);
+        var got = SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise);
+        Assert.Equal(want.Length, got.Length);
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{scheduler} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
+    }
+
+    [Fact]
+    public void Model_sigma_range_and_nearest_timesteps_match_ComfyUI()
+    {
+        var data = ComfyReference.Data;
+        Assert.Equal(data.GetProperty("sigma_min").GetDouble(), ComfyReference.Sd15.SigmaMin, 7);
+        Assert.Equal(data.GetProperty("sigma_max").GetDouble(), ComfyReference.Sd15.SigmaMax, 5);
+        foreach (var c in data.GetProperty("timesteps").EnumerateArray())
+            Assert.Equal(c.GetProperty("timestep").GetInt32(), ComfyReference.Sd15.Timestep((float)c.GetProperty("sigma").GetDouble()));
+    }
+
+    [Fact]
+    public void Advanced_window_cuts_start_and_end_and_forces_zero_only_when_asked()
+    {
+        var sigmas = SigmaSchedules.Compute("karras", ComfyReference.Sd15, 10);
+        var head = SigmaSchedules.Window((float[])sigmas.Clone(), 0, 4, forceFullDenoise: false);
+        Assert.Equal(sigmas[..5], head);
+        var forced = SigmaSchedules.Window((float[])sigmas.Clone(), 0, 4, forceFullDenoise: true);
+        Assert.Equal(0f, forced[^1]);
+        var tail = SigmaSchedules.Window((float[])sigmas.Clone(), 4, 10000, forceFullDenoise: true);
+        Assert.Equal(sigmas[4..], tail);
+        Assert.Empty(SigmaSchedules.Window((float[])sigmas.Clone(), 10, 10000, forceFullDenoise: true));
+    }
+
+    [Theory]
+    [InlineData("linear_quadratic", "does not compute yet")]
+    [InlineData("bogus", "unknown scheduler 'bogus'")]
+    public void Unsupported_or_unknown_schedule_is_an_error_naming_it(string name, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => SigmaSchedules.Compute(name, ComfyReference.Sd15, 10));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData(0.1, 0.6, 0.6)]
+    [InlineData(0.5, 0.6, 0.6)]
+    [InlineData(0.93, 2, 5)]
+    public void Beta_quantile_inverts_the_regularized_incomplete_beta(double p, double a, double b)
+    {
+        var x = BetaDistribution.Quantile(p, a, b);
+        Assert.Equal(p, BetaDistribution.RegularizedIncompleteBeta(x, a, b), 12);
+    }
+
+    [Fact]
+    public void Regularized_incomplete_beta_matches_closed_forms()
+    {
+        // I_x(1, 1) = x; I_x(2, 1) = x²; I_x(1/2, 1/2) = (2/π) asin √x.
+        Assert.Equal(0.3, BetaDistribution.RegularizedIncompleteBeta(0.3, 1, 1), 13);
+        Assert.Equal(0.09, BetaDistribution.RegularizedIncompleteBeta(0.3, 2, 1), 13);
+        Assert.Equal(2 / Math.PI * Math.Asin(Math.Sqrt(0.3)), BetaDistribution.RegularizedIncompleteBeta(0.3, 0.5, 0.5), 12);
+    }
+}
