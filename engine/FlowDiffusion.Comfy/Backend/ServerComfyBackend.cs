@@ -2,40 +2,39 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Comfy.Backend;
 
 /// <summary>
-/// <see cref="IComfyBackend"/> over today's server: the run store, the dispatcher and its per-run feeds. The only file
-/// of the layer that knows those types.
+/// <see cref="IComfyBackend"/> over the server's run backend (<see cref="IRunBackend"/>: queue, event bus, output store).
+/// The only file of the layer that knows those types.
 /// </summary>
-internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunStore store, RunDispatcher dispatcher) : IComfyBackend
+internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend runs) : IComfyBackend
 {
-    public string OutputFolder => Path.GetFullPath(engine.Options.OutputFolder);
+    // ComfyUI's /view and /history name files by folder, so the layer needs the outputs on a local disk.
+    private readonly LocalOutputStore outputs = runs.Outputs as LocalOutputStore
+        ?? throw new InvalidOperationException("The ComfyUI layer serves outputs from a local folder; the configured output store is not one.");
+
+    public string OutputFolder => outputs.Root;
 
     public async Task<string> SubmitAsync(string yaml, CancellationToken cancellationToken)
     {
         var validation = engine.Parse(yaml, "comfyui.yaml", InputValues.FromJson("{}"));
         if (!validation.IsValid)
             throw new ComfyBackendException(validation.Diagnostics.Where(d => d.IsError).Select(d => (d.NodeId, d.Message)).ToList());
-        var (run, created) = await store.AddAsync(new RunSubmission(yaml, "{}", "comfyui"), cancellationToken);
-        if (created) dispatcher.Notify();
+        var (run, _) = await runs.SubmitAsync(new RunSubmission(yaml, "{}", "comfyui"), cancellationToken);
         return run.Id;
     }
 
-    public Task<bool> CancelAsync(string runId, CancellationToken cancellationToken) => dispatcher.CancelAsync(runId, cancellationToken);
+    public async Task<bool> CancelAsync(string runId, CancellationToken cancellationToken) =>
+        await runs.CancelAsync(runId, cancellationToken) != CancelOutcome.NotActive;
 
-    public async Task<bool> DeleteAsync(string runId, CancellationToken cancellationToken)
-    {
-        if (!await store.DeleteAsync(runId, cancellationToken)) return false;
-        var folder = dispatcher.RunFolder(runId);
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        return true;
-    }
+    public Task<bool> DeleteAsync(string runId, CancellationToken cancellationToken) => runs.DeleteAsync(runId, cancellationToken);
 
     public async Task<ComfyRunInfo?> GetAsync(string runId, CancellationToken cancellationToken) =>
-        await store.GetAsync(runId, cancellationToken) is { } run ? Info(run) : null;
+        await runs.GetAsync(runId, cancellationToken) is { } run ? Info(run) : null;
 
     public async Task<IReadOnlyList<ComfyRunInfo>> ListAsync(IReadOnlyCollection<string> states, int limit, CancellationToken cancellationToken)
     {
@@ -43,7 +42,7 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunStore s
         foreach (var name in states)
         {
             if (RunStates.Parse(name) is not { } state) continue;
-            var page = await store.ListAsync(state, 0, limit, cancellationToken);
+            var page = await runs.ListAsync(state, 0, limit, cancellationToken);
             result.AddRange(page.Runs.Select(Info));
         }
 
@@ -52,25 +51,19 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunStore s
 
     public async IAsyncEnumerable<RunEvent> WatchAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        // The bus replays the run's state first and ends with run_ended; the layer reads the final record itself.
+        await foreach (var message in runs.SubscribeAsync(runId, cancellationToken))
         {
-            if (dispatcher.Feed(runId) is { } feed)
-            {
-                await foreach (var item in feed.Listen().ReadAllAsync(cancellationToken)) yield return item;
-                yield break;
-            }
-
-            var run = await store.GetAsync(runId, cancellationToken);
-            if (run is null || run.Status.IsFinal()) yield break;
-            await Task.Delay(50, cancellationToken);
+            if (message.Kind == RunMessage.EndedKind) yield break;
+            if (message.Event is { } item) yield return item;
         }
     }
 
-    public string RunFolder(string runId) => dispatcher.RunFolder(runId);
+    public string RunFolder(string runId) => outputs.FolderOf(runId);
 
     private static ComfyRunInfo Info(RunRecord run)
     {
-        var outputs = string.IsNullOrEmpty(run.OutputsJson) ? [] : (JsonNode.Parse(run.OutputsJson) as JsonArray ?? []).Select(o => o!.GetValue<string>()).ToList();
-        return new ComfyRunInfo(run.Id, run.Status.Name(), run.Submitted, run.Started, run.Finished, run.Error, outputs);
+        var list = string.IsNullOrEmpty(run.OutputsJson) ? [] : (JsonNode.Parse(run.OutputsJson) as JsonArray ?? []).Select(o => o!.GetValue<string>()).ToList();
+        return new ComfyRunInfo(run.Id, run.Status.Name(), run.Submitted, run.Started, run.Finished, run.Error, list);
     }
 }

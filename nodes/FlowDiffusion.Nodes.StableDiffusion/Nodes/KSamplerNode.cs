@@ -117,7 +117,7 @@ public sealed class KSamplerNode : INode
         var x = new float[shape.Length];
         for (var i = 0; i < x.Length; i++) x[i] = latent[i] + noise[i] * start;
 
-        var mask = Mask is null ? null : MaskResize.ToLatent(Mask, shape.Batch, shape.Height, shape.Width);
+        var mask = Mask is null ? null : MaskResize.Area(Mask, shape.Batch, shape.Height, shape.Width);
         // ComfyUI's ddim re-noises the kept region with a second stream (seed + 1); the others reuse the starting noise.
         var keepNoise = noise;
         if (mask is not null && Sampler == "ddim")
