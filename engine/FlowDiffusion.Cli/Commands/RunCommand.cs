@@ -36,6 +36,8 @@ internal static class RunCommand
                 OutputDirectory = Path.GetFullPath(parse.GetValue(output) ?? engine.Options.OutputFolder),
                 Targets = parse.GetValue(targets) ?? [],
                 WorkingDirectory = Environment.CurrentDirectory,
+                // The CLI's user runs their own workflows on their own files: any path they name may be read.
+                AnyInputPath = true,
             };
             var run = engine.Start(validation.Plan, options, cancellationToken: cancellationToken);
             var display = new ProgressDisplay(asJson ? Console.Error : Console.Out, live: !asJson && !Console.IsOutputRedirected);

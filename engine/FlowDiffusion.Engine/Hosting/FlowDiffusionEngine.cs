@@ -74,6 +74,8 @@ public sealed class FlowDiffusionEngine : IDisposable
         {
             MaxConcurrency = options.MaxConcurrency > 0 ? options.MaxConcurrency : Options.MaxConcurrency,
             CancellationGrace = TimeSpan.FromSeconds(Options.CancellationGraceSeconds),
+            Limits = options.Limits ?? Options.InputLimits,
+            InputFolders = options.InputFolders ?? (options.AnyInputPath ? null : new InputFolders(Options.EffectiveInputFolders, options.WorkingDirectory)),
         };
         var run = Executor.Start(plan, options, collectEvents, cancellationToken);
         _inFlight.TryAdd(run, 0);
