@@ -21,7 +21,7 @@ public static class EditorHost
         // Static assets come from the build's manifest outside Development too (dotnet run defaults to Production here).
         builder.WebHost.UseStaticWebAssets();
         var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
-        if (ServerHost.BindingError(urls, builder.Configuration[ServerOptions.Section + ":ApiKey"], allowWithoutApiKey: false) is { } error)
+        if (ServerHost.BindingError(ServerHost.ListenUrls(builder.Configuration, urls), builder.Configuration[ServerOptions.Section + ":ApiKey"], allowWithoutApiKey: false) is { } error)
             throw new InvalidOperationException(error);
         builder.WebHost.UseUrls(urls);
 
@@ -35,7 +35,7 @@ public static class EditorHost
         var app = builder.Build();
         app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePages();
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<ApiKeyCheck>());
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<RequestOriginCheck>().UseMiddleware<ApiKeyCheck>());
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapFlowDiffusionApi();

@@ -39,6 +39,7 @@ public static class FlowDiffusionApi
         api.MapDelete("/runs/{id}", DeleteAsync);
         api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync);
         api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
+        api.MapDelete("/uploads/{name}", UploadApi.Delete);
         return endpoints;
     }
 
