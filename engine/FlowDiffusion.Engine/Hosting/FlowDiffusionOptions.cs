@@ -59,6 +59,21 @@ public sealed class FlowDiffusionOptions
     /// <summary>The longest prompt, in characters (default 20,000).</summary>
     public int MaxPromptCharacters { get; set; } = Sdk.InputLimits.Default.MaxPromptCharacters;
 
+    /// <summary>
+    /// The most memory one run may be estimated to need before it starts, in bytes (see <c>RunMemoryEstimate</c>); larger
+    /// runs are refused with the estimate. 0 (the default) means half of the memory available to this process.
+    /// </summary>
+    public long MaxRunMemory { get; set; }
+
+    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or half the memory available when it is 0.</summary>
+    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>
+    /// The most bytes the output cache keeps (images, latents, conditionings; least recently used evicted first). 0 (the
+    /// default) means an eighth of the memory available to this process.
+    /// </summary>
+    public long CacheMaxBytes { get; set; }
+
     /// <summary>The limits above, as nodes see them.</summary>
     public Sdk.InputLimits InputLimits => new()
     {
