@@ -1,4 +1,4 @@
-namespace FlowDiffusion.Imaging.Tests;
+namespace FlowDiffusion.Testing;
 
 /// <summary>
 /// How many cases each fuzz property tries: a fixed number in CI, more on demand with

@@ -1,4 +1,5 @@
 using CsCheck;
+using FlowDiffusion.Testing;
 using SkiaSharp;
 
 namespace FlowDiffusion.Imaging.Tests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CsCheck;
+using FlowDiffusion.Testing;
 using FlowDiffusion.Engine.Workflows;
 
 namespace FlowDiffusion.Engine.Tests.Security;
