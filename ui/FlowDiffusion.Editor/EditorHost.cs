@@ -35,7 +35,9 @@ public static class EditorHost
         var app = builder.Build();
         app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePages();
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<RequestOriginCheck>().UseMiddleware<ApiKeyCheck>());
+        // Host and origin checks cover the whole editor: its Blazor circuit can run and save workflows as the API can.
+        app.UseMiddleware<RequestOriginCheck>();
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<ApiKeyCheck>());
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapFlowDiffusionApi();
