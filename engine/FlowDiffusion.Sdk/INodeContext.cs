@@ -30,6 +30,22 @@ public interface INodeContext
     /// <summary>The folder relative paths in parameters (models, images) are resolved against.</summary>
     string WorkingDirectory { get; }
 
+    /// <summary>Bounds on what the node may read (image sizes, file sizes, prompt length).</summary>
+    InputLimits Limits => InputLimits.Default;
+
+    /// <summary>
+    /// Resolves a file or folder named by one of the node's parameters, the one way nodes turn a path parameter into a
+    /// path they open: relative paths are taken against <see cref="WorkingDirectory"/>, symbolic links are followed, and
+    /// a host that restricts inputs (the server and the editor: <c>FlowDiffusion:InputFolders</c>) refuses a path that
+    /// ends up outside its input folders, with a message naming the parameter that does not tell whether the path exists.
+    /// </summary>
+    /// <param name="parameter">The parameter's name as workflows write it (e.g. <c>path</c>), for messages.</param>
+    /// <param name="path">The parameter's value.</param>
+    /// <returns>The absolute path to open.</returns>
+    /// <exception cref="UnauthorizedAccessException">The path is outside the folders this host reads inputs from.</exception>
+    string ResolveInputPath(string parameter, string path) =>
+        System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.GetFullPath(System.IO.Path.Combine(WorkingDirectory, path));
+
     /// <summary>
     /// Whether anything reads output <paramref name="output"/> of this node in this run: an input of another node that
     /// executes, or the host (the run's target nodes keep all their outputs). A node may skip work for an output nobody

@@ -43,6 +43,7 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         services.AddSingleton<RunDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunDispatcher>());
         services.AddSingleton<ApiKeyCheck>();
+        services.AddSingleton<RequestOriginCheck>();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) =>

@@ -33,7 +33,7 @@ public static class ServerHost
         });
         builder.Configuration.AddEnvironmentVariables("FLOWDIFFUSION_").AddInMemoryCollection(settings ?? []);
         var apiKey = builder.Configuration[ServerOptions.Section + ":ApiKey"];
-        if (BindingError(urls, apiKey, allowWithoutApiKey) is { } error) throw new InvalidOperationException(error);
+        if (BindingError(ListenUrls(builder.Configuration, urls), apiKey, allowWithoutApiKey) is { } error) throw new InvalidOperationException(error);
         builder.WebHost.UseUrls([.. urls]);
         // Per-request logs drown the run log of a long-lived server; configuration can still lower this.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -44,6 +44,7 @@ public static class ServerHost
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<RequestOriginCheck>();
         app.UseMiddleware<ApiKeyCheck>();
         app.MapFlowDiffusionApi();
         return app;
@@ -58,6 +59,13 @@ public static class ServerHost
             $"{string.Join(", ", exposed)} is reachable from other machines: set an API key (--api-key, or FLOWDIFFUSION_FlowDiffusion__Server__ApiKey " +
             "in the environment) that clients send in the X-Api-Key header, or pass --insecure-no-api-key to serve without one.";
     }
+
+    /// <summary>
+    /// The addresses the host will listen on: <paramref name="urls"/> and any <c>Kestrel:Endpoints:*:Url</c> in
+    /// configuration (which Kestrel binds instead of, or besides, them), so the API key check sees every one.
+    /// </summary>
+    public static IReadOnlyList<string> ListenUrls(IConfiguration configuration, IEnumerable<string> urls) =>
+        [.. urls, .. configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>()];
 
     /// <summary>Whether a URL binds only the loopback interface.</summary>
     public static bool IsLoopback(string url)

@@ -12,6 +12,18 @@ public sealed class ServerOptions
     /// <summary>When set, every request except <c>/api/health</c> must carry it in the <c>X-Api-Key</c> header.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// Host names (the <c>Host</c> header) served besides loopback ones when no API key is set; "*" allows any. Guards a
+    /// key-less server against DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Browser origins (<c>https://tool.example</c>) allowed to send state-changing requests besides the server's own.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Uploads older than this many days are deleted; 0 keeps them forever (default 7).</summary>
+    public double UploadRetentionDays { get; set; } = 7;
+
     /// <summary>How many runs execute at once on this host (one device by default).</summary>
     public int MaxConcurrentRuns { get; set; } = 1;
 

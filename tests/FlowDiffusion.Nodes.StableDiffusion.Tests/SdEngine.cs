@@ -46,7 +46,7 @@ internal sealed class SdEngine : IDisposable
     private async Task<SdRun> RunAsync(ValidationResult validation)
     {
         Assert.True(validation.IsValid, string.Join("\n", validation.Diagnostics));
-        var run = Engine.Start(validation.Plan!, new RunOptions { OutputDirectory = OutputDirectory, WorkingDirectory = RepositoryRoot.Path });
+        var run = Engine.Start(validation.Plan!, new RunOptions { OutputDirectory = OutputDirectory, WorkingDirectory = RepositoryRoot.Path, AnyInputPath = true });
         var events = new List<RunEvent>();
         await foreach (var e in run.ReadEventsAsync()) events.Add(e);
         return new SdRun(await run.Completion, events);

@@ -14,6 +14,18 @@ internal static class Images
         return data.ToArray();
     }
 
+    /// <summary>A PNG of <paramref name="size"/>² random pixels: it barely compresses, so it is large for its size.</summary>
+    public static byte[] Noise(int size, int seed)
+    {
+        var random = new Random(seed);
+        using var bitmap = new SKBitmap(size, size);
+        for (var y = 0; y < size; y++)
+        for (var x = 0; x < size; x++)
+            bitmap.SetPixel(x, y, new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 90);
+        return data.ToArray();
+    }
+
     /// <summary>Width, height and the mean (r, g, b) in [0, 1] of an encoded image.</summary>
     public static (int Width, int Height, double R, double G, double B) Measure(byte[] encoded)
     {

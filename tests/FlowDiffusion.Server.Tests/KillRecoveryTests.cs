@@ -22,7 +22,7 @@ public sealed class KillRecoveryTests : IDisposable
         inputs:
           seed: { type: int, default: 1 }
         nodes:
-          model: { node: model.load, with: { path: "{{Path.Combine(RepositoryRoot.Path, "models", "analytic-sd")}}" } }
+          model: { node: model.load, with: { path: models/analytic-sd } }
           tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a blue ball } }
           prompt: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
           denoiser: { node: unet.denoiser, in: { unet: model.unet } }
@@ -50,6 +50,8 @@ public sealed class KillRecoveryTests : IDisposable
         // build rebuilding the checkout's plugins/ cannot hot-reload them under the test.
         foreach (var plugin in Directory.GetDirectories(RepositoryRoot.TestPlugins).Append(Path.Combine(RepositoryRoot.Path, "plugins", "FlowDiffusion.Nodes.StableDiffusion")))
             SnapshotPlugin(plugin, Path.Combine(_folder.Path, "plugins", Path.GetFileName(plugin)));
+        // Server runs read models only from the models folder (an input folder): here a link to the checkout's.
+        Directory.CreateSymbolicLink(Path.Combine(_folder.Path, "models"), Path.Combine(RepositoryRoot.Path, "models"));
         var ids = new List<string>();
         string inFlight;
         using (var first = await ServeProcess.StartAsync(cli, _folder.Path, _folder.Path, ServeProcess.FreePort(), [], limit.Token))

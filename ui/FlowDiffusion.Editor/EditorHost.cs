@@ -31,7 +31,7 @@ public static class EditorHost
         if (!Directory.Exists(published)) builder.WebHost.UseStaticWebAssets();
         var home = UseInstallationHome(builder.Configuration);
         var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
-        if (ServerHost.BindingError(urls, builder.Configuration[ServerOptions.Section + ":ApiKey"], allowWithoutApiKey: false) is { } error)
+        if (ServerHost.BindingError(ServerHost.ListenUrls(builder.Configuration, urls), builder.Configuration[ServerOptions.Section + ":ApiKey"], allowWithoutApiKey: false) is { } error)
             throw new InvalidOperationException(error);
         builder.WebHost.UseUrls(urls);
 
@@ -51,7 +51,9 @@ public static class EditorHost
         if (InstallationHome.NoPluginsWarning(engine.Plugins.Plugins.Count, engine.Options.PluginFolders, home) is { } warning) log.LogWarning("{Warning}", warning);
         app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseStatusCodePages();
-        app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || ComfyRoutes.IsComfyPath(c.Request.Path), api => api.UseMiddleware<ApiKeyCheck>());
+        // Host and origin checks cover the whole editor: its Blazor circuit can run and save workflows as the API can.
+        app.UseMiddleware<RequestOriginCheck>();
+                app.UseWhen(c => c.Request.Path.StartsWithSegments("/api") || ComfyRoutes.IsComfyPath(c.Request.Path), api => api.UseMiddleware<ApiKeyCheck>());
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapFlowDiffusionApi();

@@ -43,6 +43,8 @@ internal static class RunCommand
                 Targets = parse.GetValue(targets) ?? [],
                 // Workflows name models and assets relative to the installation (models/shapes-sd), wherever the CLI starts.
                 WorkingDirectory = host.Home()?.Folder ?? Environment.CurrentDirectory,
+                // The CLI's user runs their own workflows on their own files: any path they name may be read.
+                AnyInputPath = true,
             };
             var run = engine.Start(validation.Plan, options, cancellationToken: cancellationToken);
             var quiet = asJson || asEvents;

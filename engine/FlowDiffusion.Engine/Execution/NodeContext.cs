@@ -35,6 +35,12 @@ internal sealed class NodeContext(
 
     public string WorkingDirectory => options.WorkingDirectory;
 
+    public InputLimits Limits => options.Limits ?? InputLimits.Default;
+
+    public string ResolveInputPath(string parameter, string path) => options.InputFolders is { } folders
+        ? folders.Resolve(parameter, path, options.WorkingDirectory)
+        : Path.GetFullPath(path, options.WorkingDirectory);
+
     public bool IsOutputUsed(string output) => isOutputUsed(output);
 
     public void ReportProgress(NodeProgress progress) => publish(new NodeProgressed(runId, DateTimeOffset.UtcNow, nodeId, progress));

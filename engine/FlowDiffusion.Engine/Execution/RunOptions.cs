@@ -27,6 +27,19 @@ public sealed record RunOptions
     /// <summary>The folder relative paths in parameters are resolved against.</summary>
     public string WorkingDirectory { get; init; } = Environment.CurrentDirectory;
 
+    /// <summary>
+    /// The folders input files (images, masks, models) may be read from; null lets nodes read any path (the CLI, run by
+    /// its user on their own files). <see cref="Hosting.FlowDiffusionEngine.Start"/> fills in the configured folders
+    /// unless <see cref="AnyInputPath"/> is set.
+    /// </summary>
+    public InputFolders? InputFolders { get; init; }
+
+    /// <summary>Whether the run may read input files anywhere (the CLI); servers and the editor leave this false.</summary>
+    public bool AnyInputPath { get; init; }
+
+    /// <summary>Bounds on what nodes read; the engine fills in the configured ones.</summary>
+    public FlowDiffusion.Sdk.InputLimits? Limits { get; init; }
+
     /// <summary>How long a cancelled node may take to stop before the run abandons it.</summary>
     public TimeSpan CancellationGrace { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -31,7 +31,7 @@ public sealed class FlowDiffusionEngine : IDisposable
         Options = options.Value;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         Services = services;
-        Cache = new OutputCache(Options.CacheCapacity);
+        Cache = new OutputCache(Options.CacheCapacity, Options.CacheMaxBytes > 0 ? Options.CacheMaxBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
         _pluginHost = new PluginHost(_loggers.CreateLogger<PluginHost>(), _shadowCopy);
         _plugins = _pluginHost.Load(Options.PluginFolders);
         Executor = new WorkflowExecutor(Cache, services, _resources, _loggers);
@@ -74,6 +74,8 @@ public sealed class FlowDiffusionEngine : IDisposable
         {
             MaxConcurrency = options.MaxConcurrency ?? Options.MaxConcurrency,
             CancellationGrace = TimeSpan.FromSeconds(Options.CancellationGraceSeconds),
+            Limits = options.Limits ?? Options.InputLimits,
+            InputFolders = options.InputFolders ?? (options.AnyInputPath ? null : new InputFolders(Options.EffectiveInputFolders, options.WorkingDirectory)),
         };
         var run = Executor.Start(plan, options, collectEvents, cancellationToken);
         _inFlight.TryAdd(run, 0);
@@ -123,8 +125,31 @@ public sealed class FlowDiffusionEngine : IDisposable
         _shadowCopy.Dispose();
     }
 
-    private ValidationResult Validate(WorkflowLoadResult read, IReadOnlyDictionary<string, object?>? inputs) =>
-        read.Workflow is null || read.HasErrors && read.Workflow.Nodes.Count == 0
-            ? new ValidationResult(read.Diagnostics, null)
-            : WorkflowValidator.Validate(read.Workflow, Catalog, inputs, read.Diagnostics);
+    private ValidationResult Validate(WorkflowLoadResult read, IReadOnlyDictionary<string, object?>? inputs)
+    {
+        if (read.Workflow is null || read.HasErrors && read.Workflow.Nodes.Count == 0) return new ValidationResult(read.Diagnostics, null);
+        var result = WorkflowValidator.Validate(read.Workflow, Catalog, inputs, read.Diagnostics);
+        return result.Plan is { } plan ? Admit(plan, result) : result;
+    }
+
+    // Admission control: a run whose estimated peak memory exceeds the limit, or whose text exceeds the prompt limit, is
+    // refused before it starts, with the estimate and the setting to change.
+    private ValidationResult Admit(ExecutionPlan plan, ValidationResult result)
+    {
+        var refusals = new List<Diagnostic>();
+        foreach (var node in plan.Nodes)
+        foreach (var (parameter, value) in node.Parameters)
+            if (value is string text && text.Length > Options.MaxPromptCharacters)
+                refusals.Add(Diagnostic.Error(
+                    $"parameter '{parameter.Name}' is {text.Length:N0} characters; text is limited to {Options.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)",
+                    node.Id, plan.Workflow.Nodes.FirstOrDefault(n => n.Id == node.Id)?.Location, null));
+        var limit = Options.EffectiveMaxRunMemory;
+        var estimate = RunMemoryEstimate.Of(plan);
+        if (limit > 0 && estimate.Bytes > limit)
+            refusals.Add(Diagnostic.Error(
+                $"the run needs an estimated {RunMemoryEstimate.Format(estimate.Bytes)} ({string.Join(", ", estimate.Parts)}), more than the " +
+                $"{RunMemoryEstimate.Format(limit)} allowed per run (FlowDiffusion:MaxRunMemory); make the images smaller, the batch or the previews fewer",
+                null, null, null));
+        return refusals.Count == 0 ? result : new ValidationResult([.. result.Diagnostics, .. refusals], null);
+    }
 }

@@ -37,6 +37,58 @@ public sealed class FlowDiffusionOptions
     /// <summary>Where the server keeps its run database and uploads.</summary>
     public string DataFolder { get; set; } = "data";
 
+    /// <summary>
+    /// The folders server and editor runs may read input files (images, masks, models) from, after symbolic links are
+    /// followed. Empty (the default) means the workflows folder (with its assets), the upload folder and the models
+    /// folder. The CLI reads any path its user names.
+    /// </summary>
+    public List<string> InputFolders { get; set; } = [];
+
+    /// <summary>The most pixels an input image may declare in its header (default 4096² = 16,777,216).</summary>
+    public long MaxImagePixels { get; set; } = Sdk.InputLimits.Default.MaxImagePixels;
+
+    /// <summary>The largest width or height an input image may declare (default 16384).</summary>
+    public long MaxImageDimension { get; set; } = Sdk.InputLimits.Default.MaxImageDimension;
+
+    /// <summary>The largest input file (image, mask) a node may read, in bytes (default 64 MiB).</summary>
+    public long MaxInputFileBytes { get; set; } = Sdk.InputLimits.Default.MaxFileBytes;
+
+    /// <summary>How long reading one input file may take, in seconds (default 30).</summary>
+    public double InputReadTimeoutSeconds { get; set; } = Sdk.InputLimits.Default.ReadTimeout.TotalSeconds;
+
+    /// <summary>The longest prompt, in characters (default 20,000).</summary>
+    public int MaxPromptCharacters { get; set; } = Sdk.InputLimits.Default.MaxPromptCharacters;
+
+    /// <summary>
+    /// The most memory one run may be estimated to need before it starts, in bytes (see <c>RunMemoryEstimate</c>); larger
+    /// runs are refused with the estimate. 0 (the default) means half of the memory available to this process.
+    /// </summary>
+    public long MaxRunMemory { get; set; }
+
+    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or half the memory available when it is 0.</summary>
+    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>
+    /// The most bytes the output cache keeps (images, latents, conditionings; least recently used evicted first). 0 (the
+    /// default) means an eighth of the memory available to this process.
+    /// </summary>
+    public long CacheMaxBytes { get; set; }
+
+    /// <summary>The limits above, as nodes see them.</summary>
+    public Sdk.InputLimits InputLimits => new()
+    {
+        MaxImagePixels = MaxImagePixels,
+        MaxImageDimension = MaxImageDimension,
+        MaxFileBytes = MaxInputFileBytes,
+        ReadTimeout = TimeSpan.FromSeconds(InputReadTimeoutSeconds),
+        MaxPromptCharacters = MaxPromptCharacters,
+    };
+
+    /// <summary>The input folders in force: <see cref="InputFolders"/>, or the defaults when it is empty.</summary>
+    public IReadOnlyList<string> EffectiveInputFolders => InputFolders.Count > 0
+        ? InputFolders
+        : [WorkflowsFolder, Path.Combine(DataFolder, "uploads"), ModelsFolder];
+
     /// <summary>How many nodes of one run may execute at once, unless the run's <see cref="Execution.RunOptions.MaxConcurrency"/> says otherwise.</summary>
     public int MaxConcurrency { get; set; } = 4;
 

@@ -86,6 +86,12 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
             errors.Add(new PluginLoadError(name, folder, e.Message));
             return new FolderLoad(fingerprint, null, [], errors);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // A manifest or folder the file system refuses (bad characters, permissions, a vanished file) is the plugin's problem, not the host's.
+            errors.Add(new PluginLoadError(name, folder, $"the plugin could not be read: {e.Message}"));
+            return new FolderLoad(fingerprint, null, [], errors);
+        }
     }
 
     // Any added, removed, resized or rewritten file changes it; reading contents would be too slow for native trees.
@@ -131,7 +137,10 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         if (!range.Contains(SdkVersion))
             throw new PluginLoadException($"needs FlowDiffusion SDK {manifest.Sdk}, but this host has SDK {SdkVersion.ToString(3)}; install a plugin version built for this SDK");
 
-        var assemblyPath = Path.Combine(folder, manifest.Assembly);
+        // The assembly is a file inside the folder: a manifest may not point the loader (or the shadow copy) elsewhere.
+        var assemblyPath = Path.GetFullPath(Path.Combine(folder, manifest.Assembly));
+        if (Path.IsPathRooted(manifest.Assembly) || !assemblyPath.StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new PluginLoadException($"the manifest's assembly '{manifest.Assembly}' is not a file inside the plugin folder; name it relative to the folder");
         if (!File.Exists(assemblyPath))
             throw new PluginLoadException($"its assembly '{manifest.Assembly}' is missing from the folder");
 

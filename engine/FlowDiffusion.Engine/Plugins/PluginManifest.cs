@@ -40,6 +40,10 @@ public sealed record PluginManifest
         {
             throw new PluginLoadException($"{path}: malformed plugin manifest: {e.Message}");
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PluginLoadException($"{path}: the plugin manifest could not be read: {e.Message}");
+        }
         if (manifest is null) throw new PluginLoadException($"{path}: the plugin manifest is empty");
         var missing = new[] { ("id", manifest.Id), ("version", manifest.Version), ("sdk", manifest.Sdk), ("assembly", manifest.Assembly) }
             .Where(f => string.IsNullOrWhiteSpace(f.Item2)).Select(f => f.Item1).ToList();

@@ -7,19 +7,24 @@ namespace FlowDiffusion.Engine.Plugins;
 /// </summary>
 public sealed class PluginShadowCopy : IDisposable
 {
+    private const string Prefix = "flowdiffusion-plugin-shadow-";
     private int _generation;
 
-    /// <summary>Creates a shadow area under <paramref name="root"/>, or a fresh one in the temp folder.</summary>
+    /// <summary>Creates a shadow area under <paramref name="root"/>, or a fresh private one in the temp folder.</summary>
     public PluginShadowCopy(string? root = null)
     {
         if (root is null)
         {
-            var shared = Path.Combine(Path.GetTempPath(), "flowdiffusion-plugin-shadow");
-            RemoveLeftovers(shared);
-            root = Path.Combine(shared, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+            RemoveLeftovers(Path.GetTempPath());
+            // A new directory made atomically with owner-only permissions (mkdtemp): nothing another user planted in the
+            // temp folder (a link, a folder they own) can be followed or written into.
+            root = Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName;
+        }
+        else
+        {
+            Directory.CreateDirectory(root);
         }
         Root = root;
-        Directory.CreateDirectory(Root);
     }
 
     /// <summary>Where the copies live.</summary>
@@ -47,22 +52,32 @@ public sealed class PluginShadowCopy : IDisposable
         }
     }
 
-    // Hosts that exit without disposing leave copies behind; those of processes no longer running can go.
-    private static void RemoveLeftovers(string shared)
+    // Hosts that exit without disposing leave copies behind; those of processes no longer running can go. Links are
+    // never followed or deleted through, and other users' folders are owner-only, so only our own leftovers go.
+    private static void RemoveLeftovers(string temp)
     {
-        if (!Directory.Exists(shared)) return;
-        foreach (var folder in Directory.GetDirectories(shared))
+        IEnumerable<string> folders;
+        try
         {
-            var name = Path.GetFileName(folder);
+            folders = Directory.GetDirectories(temp, Prefix + "*");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var folder in folders)
+        {
+            var name = Path.GetFileName(folder)[Prefix.Length..];
             var dash = name.IndexOf('-', StringComparison.Ordinal);
             if (dash <= 0 || !int.TryParse(name.AsSpan(0, dash), out var processId) || IsRunning(processId)) continue;
             try
             {
+                if (new DirectoryInfo(folder).LinkTarget is not null) continue;
                 Directory.Delete(folder, recursive: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Another host may be removing it too; leaving it is harmless.
+                // Another host may be removing it too, or it is not ours: leaving it is harmless.
             }
         }
     }

@@ -16,6 +16,8 @@ public static class ParameterConverter
                 ? $"needs a value of type {Describe(parameter.ValueType)}" : null;
         var error = ConvertTo(value, type, parameter.ValueType, out result);
         if (error is not null) return error;
+        if (result is double d && !double.IsFinite(d) || result is float f && !float.IsFinite(f))
+            return $"{Show(value)} is not a finite number";
         return CheckBounds(value, parameter.Min, parameter.Max, parameter.Choices, type.IsEnum);
     }
 
@@ -30,6 +32,7 @@ public static class ParameterConverter
         var number = AsDouble(value);
         if (number is { } n)
         {
+            if (!double.IsFinite(n)) return $"{Format(n)} is not a finite number";
             if (!double.IsNaN(min) && n < min) return $"{Format(n)} is below the minimum {Format(min)}";
             if (!double.IsNaN(max) && n > max) return $"{Format(n)} is above the maximum {Format(max)}";
         }

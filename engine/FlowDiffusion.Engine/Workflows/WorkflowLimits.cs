@@ -9,6 +9,12 @@ public sealed record WorkflowLimits
     /// <summary>The most nodes a workflow may have.</summary>
     public int MaxNodes { get; init; } = 10_000;
 
+    /// <summary>
+    /// How deeply mappings and sequences may nest (default 64, as System.Text.Json). Checked before parsing: a deeper
+    /// document would cost the parser quadratic time and overflow its recursion.
+    /// </summary>
+    public int MaxDepth { get; init; } = 64;
+
     /// <summary>The defaults.</summary>
     public static WorkflowLimits Default { get; } = new();
 }

@@ -41,8 +41,11 @@ public static class WorkflowYamlReader
         if (bytes > limits.MaxBytes)
             return Fail($"the workflow is {Count(bytes)} bytes; workflows are limited to {Count(limits.MaxBytes)} bytes", file);
 
+        if (YamlFlowDepth.FirstLineBeyond(text, limits.MaxDepth) is > 0 and var deepLine)
+            return new WorkflowLoadResult(null, [Diagnostic.Error(TooDeep(limits), null, new SourceLocation(deepLine, 1), file)]);
+
         var diagnostics = new List<Diagnostic>();
-        if (!RefuseAnchors(text, file, diagnostics))
+        if (!RefuseAnchors(text, file, limits, diagnostics))
             return new WorkflowLoadResult(null, diagnostics);
 
         var stream = new YamlStream();
@@ -66,6 +69,9 @@ public static class WorkflowYamlReader
 
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
+    private static string TooDeep(WorkflowLimits limits) =>
+        $"the YAML nests more than {limits.MaxDepth} levels deep (the workflow depth limit); a workflow needs a handful";
+
     private static Exception Inner(YamlException e) => e.InnerException is YamlException inner ? inner : e;
 
     private static WorkflowLoadResult Fail(string message, string? file) => new(null, [Diagnostic.Error(message, null, null, file)]);
@@ -73,15 +79,23 @@ public static class WorkflowYamlReader
     private static SourceLocation At(Mark mark) => new((int)mark.Line, (int)mark.Column);
 
     // Anchors and aliases are refused outright: workflows never need them, and alias expansion is the classic YAML bomb.
-    private static bool RefuseAnchors(string text, string? file, List<Diagnostic> diagnostics)
+    // The same walk bounds nesting exactly (block collections included), before the recursive node builder runs.
+    private static bool RefuseAnchors(string text, string? file, WorkflowLimits limits, List<Diagnostic> diagnostics)
     {
         var last = Mark.Empty;
+        var depth = 0;
         try
         {
             var parser = new Parser(new StringReader(text));
             while (parser.MoveNext())
             {
                 last = parser.Current!.End;
+                if (parser.Current is MappingStart or SequenceStart && ++depth > limits.MaxDepth)
+                {
+                    diagnostics.Add(Diagnostic.Error(TooDeep(limits), null, At(parser.Current.Start), file));
+                    break;
+                }
+                if (parser.Current is MappingEnd or SequenceEnd) depth--;
                 switch (parser.Current)
                 {
                     case AnchorAlias alias:

@@ -28,8 +28,8 @@ public static class FlowDiffusionApi
         api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog)));
 
         api.MapGet("/workflows", ListWorkflows);
-        api.MapGet("/workflows/{name}", GetWorkflow);
-        api.MapPut("/workflows/{name}", PutWorkflowAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain");
+        api.MapGet("/workflows/{name}", WorkflowFileApi.Get);
+        api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain");
 
         api.MapPost("/runs", SubmitAsync);
         api.MapGet("/runs", ListRunsAsync);
@@ -39,6 +39,7 @@ public static class FlowDiffusionApi
         api.MapDelete("/runs/{id}", DeleteAsync);
         api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync);
         api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
+        api.MapDelete("/uploads/{name}", UploadApi.Delete);
         return endpoints;
     }
 
@@ -49,33 +50,6 @@ public static class FlowDiffusionApi
             ? Directory.EnumerateFiles(folder, "*.yaml").Select(Path.GetFileNameWithoutExtension).Where(WorkflowNames.IsValid).Order(StringComparer.Ordinal)
             : Enumerable.Empty<string?>();
         return TypedResults.Ok(new JsonObject { ["workflows"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n!)).ToArray()) });
-    }
-
-    private static IResult GetWorkflow(string name, FlowDiffusionEngine engine)
-    {
-        if (!WorkflowNames.IsValid(name)) return BadName(name);
-        var file = WorkflowNames.FileOf(engine.Options.WorkflowsFolder, name);
-        return File.Exists(file)
-            ? TypedResults.Text(File.ReadAllText(file), "application/yaml", Encoding.UTF8)
-            : NotFound($"No saved workflow '{name}'.");
-    }
-
-    private static async Task<IResult> PutWorkflowAsync(string name, HttpRequest request, FlowDiffusionEngine engine, CancellationToken cancellationToken)
-    {
-        if (!WorkflowNames.IsValid(name)) return BadName(name);
-        using var reader = new StreamReader(request.Body, Encoding.UTF8);
-        var yaml = await reader.ReadToEndAsync(cancellationToken);
-        var read = WorkflowYamlReader.Read(yaml, name + ".yaml");
-        if (read.Workflow is null || read.HasErrors)
-            return Invalid(read.Diagnostics, "The workflow YAML cannot be read; it was not saved.");
-        var file = WorkflowNames.FileOf(engine.Options.WorkflowsFolder, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        var temporary = file + ".tmp";
-        await File.WriteAllTextAsync(temporary, yaml, cancellationToken);
-        File.Move(temporary, file, overwrite: true);
-        // Saved even when it does not validate yet (a half-built graph); the warnings tell the editor what is left.
-        var check = engine.Parse(yaml, name + ".yaml");
-        return TypedResults.Ok(new JsonObject { ["name"] = name, ["diagnostics"] = DiagnosticsJson(check.Diagnostics) });
     }
 
     private static async Task<IResult> HealthAsync(IRunBackend runs, CancellationToken cancellationToken)
@@ -216,7 +190,7 @@ public static class FlowDiffusionApi
         await response.Body.FlushAsync(cancellationToken);
     }
 
-    private static JsonArray DiagnosticsJson(IEnumerable<Diagnostic> diagnostics) => new(diagnostics.Select(d => (JsonNode)new JsonObject
+    internal static JsonArray DiagnosticsJson(IEnumerable<Diagnostic> diagnostics) => new(diagnostics.Select(d => (JsonNode)new JsonObject
     {
         ["severity"] = d.IsError ? "error" : "warning",
         ["node"] = d.NodeId,
@@ -225,16 +199,16 @@ public static class FlowDiffusionApi
         ["message"] = d.Message,
     }).ToArray());
 
-    private static IResult Invalid(IEnumerable<Diagnostic> diagnostics, string detail) => TypedResults.Problem(
+    internal static IResult Invalid(IEnumerable<Diagnostic> diagnostics, string detail) => TypedResults.Problem(
         statusCode: StatusCodes.Status400BadRequest, title: "Invalid workflow", detail: detail,
         extensions: new Dictionary<string, object?> { ["errors"] = DiagnosticsJson(diagnostics.Where(d => d.IsError)) });
 
-    private static IResult BadName(string name) => Problem(StatusCodes.Status400BadRequest, "Bad workflow name",
+    internal static IResult BadName(string name) => Problem(StatusCodes.Status400BadRequest, "Bad workflow name",
         $"'{name}' is not a workflow name: use letters, digits, '_', '-' and '.', at most 100 characters, no path.");
 
     private static IResult RunNotFound(string id) => NotFound($"No run '{id}'.");
 
-    private static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "Not found", detail);
+    internal static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "Not found", detail);
 
-    private static IResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
+    internal static IResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
 }

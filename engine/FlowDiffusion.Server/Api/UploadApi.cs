@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Imaging;
 using FlowDiffusion.Server.Uploads;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -12,7 +14,8 @@ internal static class UploadApi
     /// <summary>Room for the multipart boundaries and part headers around the file itself.</summary>
     private const long FormOverhead = 64 << 10;
 
-    public static async Task<IResult> UploadAsync(HttpRequest request, UploadStore uploads, IOptions<ServerOptions> options, CancellationToken cancellationToken)
+    public static async Task<IResult> UploadAsync(HttpRequest request, UploadStore uploads, IOptions<ServerOptions> options, IOptions<FlowDiffusionOptions> engine,
+        CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;
         // The host-wide body limit is sized for JSON; an upload gets its own, slightly above the file limit.
@@ -30,23 +33,45 @@ internal static class UploadApi
         {
             return TooLarge(limit);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException or FormatException)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Bad form upload", e.Message);
+            return Problem(StatusCodes.Status400BadRequest, "Bad form upload", $"The multipart/form-data body could not be read: {e.Message}");
         }
         var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
         if (file is null) return Problem(StatusCodes.Status400BadRequest, "No file", "The form has no file; put the image in a field named 'file'.");
         if (file.Length > limit) return TooLarge(limit);
 
-        await using var content = file.OpenReadStream();
-        var header = new byte[ImageSignature.Length];
-        var read = await content.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
-        if (ImageSignature.ExtensionOf(header.AsSpan(0, read)) is not { } extension)
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "Not an image",
-                $"'{Path.GetFileName(file.FileName)}' is not a PNG, JPEG or WebP image (checked by its content, not its name or type); convert it to one of those.");
-        var saved = await uploads.SaveAsync(extension, header.AsMemory(0, read), content, cancellationToken);
+        var bytes = new byte[file.Length];
+        await using (var content = file.OpenReadStream())
+            await content.ReadExactlyAsync(bytes, cancellationToken);
+        // The header is checked against the image limits before anything decodes it; then it must decode in full, so a
+        // file that merely starts like an image (a 3-byte "JPEG") is refused here, not in a run.
+        var name = Path.GetFileName(file.FileName);
+        var limits = ImageLimitsOf(engine.Value, limit);
+        ImageHeaderInfo header;
+        try
+        {
+            header = ImageFile.Check(bytes, name, limits);
+            RgbaPixels.Decode(bytes, name, limits: limits).Dispose();
+        }
+        catch (InvalidDataException e)
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Not a usable image", e.Message + ".");
+        }
+        var saved = await uploads.SaveAsync(header.Extension, bytes, Stream.Null, cancellationToken);
         return TypedResults.Ok(new JsonObject { ["file"] = saved });
     }
+
+    public static IResult Delete(string name, UploadStore uploads) => uploads.Delete(name)
+        ? TypedResults.NoContent()
+        : Problem(StatusCodes.Status404NotFound, "Not found", $"No upload '{name}'; give the file name POST /api/uploads returned.");
+
+    private static ImageLimits ImageLimitsOf(FlowDiffusionOptions engine, long maxBytes) => new()
+    {
+        MaxPixels = engine.MaxImagePixels,
+        MaxDimension = engine.MaxImageDimension,
+        MaxFileBytes = maxBytes,
+    };
 
     private static IResult TooLarge(long limit) => Problem(StatusCodes.Status413PayloadTooLarge, "Upload too large",
         $"Uploads are limited to {limit} bytes (FlowDiffusion:Server:MaxUploadBytes); send a smaller image.");

@@ -1,3 +1,4 @@
+using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
@@ -10,10 +11,10 @@ public static class ImageFiles
 
     /// <summary>Loads an image file as a batch of one, resized to <paramref name="width"/>×<paramref name="height"/> when given.</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
-    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can read.</exception>
-    public static Image Load(string path, int width = 0, int height = 0)
+    /// <exception cref="InvalidDataException">The file is not an image that can be read within <paramref name="limits"/>.</exception>
+    public static Image Load(string path, string name, InputLimits limits, int width = 0, int height = 0, CancellationToken cancellationToken = default)
     {
-        using var rgba = RgbaPixels.Read(path, width, height);
+        using var rgba = RgbaPixels.Read(path, name, width, height, LimitsOf(limits), cancellationToken);
         int w = rgba.Width, h = rgba.Height, plane = w * h;
         var pixels = GC.AllocateUninitializedArray<float>(3 * plane);
         // Rows in bands on all cores: the image's fresh buffer is first touched here, and its page faults are the cost.
@@ -35,10 +36,11 @@ public static class ImageFiles
     /// size is given: [H, W] values and the size.
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
-    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can read.</exception>
-    public static (float[] Values, int Width, int Height) LoadLuminance(string path, int width, int height, bool invert)
+    /// <exception cref="InvalidDataException">The file is not an image that can be read within <paramref name="limits"/>.</exception>
+    public static (float[] Values, int Width, int Height) LoadLuminance(string path, string name, InputLimits limits, int width, int height, bool invert,
+        CancellationToken cancellationToken = default)
     {
-        using var rgba = RgbaPixels.Read(path, width, height);
+        using var rgba = RgbaPixels.Read(path, name, width, height, LimitsOf(limits), cancellationToken);
         int w = rgba.Width, h = rgba.Height;
         var values = GC.AllocateUninitializedArray<float>(w * h);
         ParallelBands.Run(h, RowsPerBand(w), (first, end) =>
@@ -52,6 +54,15 @@ public static class ImageFiles
         });
         return (values, w, h);
     }
+
+    /// <summary>The host's limits as the image library takes them.</summary>
+    public static ImageLimits LimitsOf(InputLimits limits) => new()
+    {
+        MaxPixels = limits.MaxImagePixels,
+        MaxDimension = limits.MaxImageDimension,
+        MaxFileBytes = limits.MaxFileBytes,
+        ReadTimeout = limits.ReadTimeout,
+    };
 
     // About 64 K pixels a band.
     private static int RowsPerBand(int width) => (1 << 16) / Math.Max(1, width);

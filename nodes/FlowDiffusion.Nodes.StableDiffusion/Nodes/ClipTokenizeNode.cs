@@ -24,6 +24,9 @@ public sealed class ClipTokenizeNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        // Hosts refuse longer text before a run starts; this keeps hosts that do not (and direct callers) bounded too.
+        if (Text.Length > context.Limits.MaxPromptCharacters)
+            throw new ArgumentException($"parameter 'text' is {Text.Length:N0} characters; prompts are limited to {context.Limits.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)");
         Tokens = Tokenizer!.Tokenize(Text);
         return Task.CompletedTask;
     }

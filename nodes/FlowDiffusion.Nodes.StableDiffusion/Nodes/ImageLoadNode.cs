@@ -28,7 +28,7 @@ public sealed class ImageLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        Image = ImageFiles.Load(PathResolver.Resolve(context, Path), Width, Height);
+        Image = ImageFiles.Load(PathResolver.Resolve(context, Path), Path, context.Limits, Width, Height, cancellationToken);
         return Task.CompletedTask;
     }
 }

@@ -30,8 +30,9 @@ public sealed class ImageSaveNode : INode
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        if (Prefix.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || Prefix.Contains(".."))
-            throw new ArgumentException($"prefix '{Prefix}' is not a plain file name");
+        // Names the output API serves on every platform: letters, digits, '_', '-' and single dots inside.
+        if (Prefix.Length is 0 or > 100 || Prefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) || Prefix.Contains("..") || Prefix[0] == '.')
+            throw new ArgumentException($"parameter 'prefix': '{Prefix}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.')");
         var images = Images!;
         var inputs = InputsJson.Write(context.Workflow.Inputs);
         var text = new Dictionary<string, string> { [WorkflowKeyword] = context.Workflow.Yaml, [InputsKeyword] = inputs };
@@ -40,10 +41,23 @@ public sealed class ImageSaveNode : INode
         {
             cancellationToken.ThrowIfCancellationRequested();
             files[i] = NumberedFiles.Reserve(context.OutputDirectory, Prefix, ".png");
-            // Encoded straight into the reserved file: no intermediate copy of the PNG.
-            await using (var file = new FileStream(files[i], FileMode.Truncate, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            // Encoded into a temporary file beside the reserved name, which it replaces only once complete: a full disk
+            // fails this run and never leaves a truncated PNG under the real name.
+            var partial = files[i] + ".part";
+            try
             {
-                PngEncoder.Write(file, images, i, text);
+                await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+                {
+                    PngEncoder.Write(file, images, i, text);
+                    await file.FlushAsync(cancellationToken);
+                }
+                File.Move(partial, files[i], overwrite: true);
+            }
+            catch
+            {
+                File.Delete(partial);
+                File.Delete(files[i]);
+                throw;
             }
             context.ReportOutputFile(files[i]);
         }

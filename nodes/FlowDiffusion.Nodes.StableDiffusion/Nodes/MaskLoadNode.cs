@@ -33,7 +33,7 @@ public sealed class MaskLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var path = PathResolver.Resolve(context, Path);
-        var (values, width, height) = ImageFiles.LoadLuminance(path, Width, Height, Invert);
+        var (values, width, height) = ImageFiles.LoadLuminance(path, Path, context.Limits, Width, Height, Invert, cancellationToken);
         Mask = MaskSources.Remember(new Mask(1, height, width, values), path);
         return Task.CompletedTask;
     }

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// A write-only stream that cuts what is written to it (the zlib stream of a PNG's pixels) into IDAT chunks of up to

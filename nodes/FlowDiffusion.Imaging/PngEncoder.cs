@@ -6,7 +6,7 @@ using System.Numerics.Tensors;
 using System.Text;
 using FlowDiffusion.Sdk.Values;
 
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// Writes one image of a batch as an 8-bit RGB PNG with uncompressed iTXt text chunks (UTF-8) after IHDR.

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// Writes bytes as one zlib stream (RFC 1950) whose deflate data is compressed in pieces on several cores at once:

@@ -1,10 +1,10 @@
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// Splits [0, count) into bands of a given size and runs them on all cores (inline when there is one band): for the
 /// image-size loops that run between ONNX Runtime calls, when the cores are otherwise idle.
 /// </summary>
-internal static class ParallelBands
+public static class ParallelBands
 {
     /// <summary>Calls <paramref name="band"/>(start, end) for consecutive bands of <paramref name="size"/> items covering [0, <paramref name="count"/>).</summary>
     public static void Run(int count, int size, Action<int, int> band)

@@ -1,4 +1,4 @@
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// The Adler-32 checksum that ends a zlib stream (RFC 1950): A = 1 + Σ bytes, B = Σ of A after each byte, both mod

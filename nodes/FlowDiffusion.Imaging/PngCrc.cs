@@ -1,4 +1,4 @@
-namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+namespace FlowDiffusion.Imaging;
 
 /// <summary>
 /// The PNG specification's CRC-32 (ISO 3309, reflected polynomial 0xEDB88320), eight bytes per step ("slicing by
