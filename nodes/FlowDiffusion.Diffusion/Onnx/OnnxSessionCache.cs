@@ -345,14 +345,13 @@ public sealed class OnnxSessionCache : IDisposable
     {
         private readonly OnnxSessionCache _cache;
         private readonly OnnxModelFile _file;
-        private WeightBinding? _binding;
 
         public Entry(OnnxSessionCache cache, OnnxModelSource source, OnnxModelFile file)
         {
             _cache = cache;
             _file = file;
             Source = source;
-            // Overrides replace graph weights, so the file's bytes stay a fair first estimate either way.
+            // Overrides replace graph weights in place, so the file's bytes stay the weights' size either way.
             WeightsBytes = file.WeightsBytes;
             Bytes = WeightsBytes;
             Session = new Lazy<InferenceSession>(Load, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -360,7 +359,7 @@ public sealed class OnnxSessionCache : IDisposable
 
         public OnnxModelSource Source { get; }
 
-        public long WeightsBytes { get; private set; }
+        public long WeightsBytes { get; }
 
         // Changed under the cache's _gate.
         public long Bytes { get; set; }
@@ -378,8 +377,6 @@ public sealed class OnnxSessionCache : IDisposable
         public void DisposeSession()
         {
             Session.Value.Dispose();
-            _binding?.Dispose();
-            _binding = null;
         }
 
         private InferenceSession Load()
@@ -392,8 +389,7 @@ public sealed class OnnxSessionCache : IDisposable
             {
                 using var options = Source.Options.CreateSessionOptions();
                 var path = Source.ModelPath;
-                _binding = WeightBinding.Bind(Source, options);
-                WeightsBytes += _binding.Bytes;
+                var binding = WeightBinding.Bind(Source, _file);
                 if (store is not null)
                 {
                     if (store.Find(Source, _file) is { } optimized)
@@ -411,7 +407,16 @@ public sealed class OnnxSessionCache : IDisposable
                 InferenceSession session;
                 try
                 {
-                    session = new InferenceSession(path, options);
+                    if (binding.ModelBytes is { } overridden)
+                    {
+                        // Loaded from memory: other weights' external data is still found beside the original file.
+                        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(path)!);
+                        session = new InferenceSession(overridden, options);
+                    }
+                    else
+                    {
+                        session = new InferenceSession(path, options);
+                    }
                 }
                 catch (OnnxRuntimeException e)
                 {
@@ -427,8 +432,6 @@ public sealed class OnnxSessionCache : IDisposable
             }
             catch
             {
-                _binding?.Dispose();
-                _binding = null;
                 if (pending is not null)
                 {
                     OptimizedModelStore.Abandon(pending);
