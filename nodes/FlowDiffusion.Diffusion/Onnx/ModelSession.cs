@@ -35,6 +35,9 @@ internal sealed class ModelSession
         _file = original._file;
     }
 
+    /// <summary>The graph's structure, read once from the file.</summary>
+    public OnnxModelFile File => _file.Value;
+
     /// <summary>The weights the graph declares.</summary>
     public IReadOnlyList<WeightInfo> Weights => _file.Value.Weights;
 

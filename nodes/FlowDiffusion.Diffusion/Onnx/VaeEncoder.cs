@@ -86,9 +86,9 @@ public sealed class VaeEncoder : IDisposable
         FloatTensor output;
         lock (_gate)
         {
-            var input = Inputs.Reuse(ref _input, _image, image, shape, ModelPath);
-            using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
-            output = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+            output = _image.Fixed(0) == 1 && shape.Length == 4 && shape[0] > 1
+                ? EncodeOneByOne(image, shape, cancellationToken)
+                : EncodeBatch(image, shape, cancellationToken);
         }
         if (!OutputsDistribution)
         {
@@ -135,5 +135,30 @@ public sealed class VaeEncoder : IDisposable
             _input?.Dispose();
             _input = null;
         }
+    }
+
+    // Called under _gate.
+    private FloatTensor EncodeBatch(ReadOnlySpan<float> image, ReadOnlySpan<int> shape, CancellationToken cancellationToken)
+    {
+        var input = Inputs.Reuse(ref _input, _image, image, shape, ModelPath);
+        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
+        return OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+    }
+
+    // An export with the batch fixed at 1: encode image by image, as diffusers does. Called under _gate.
+    private FloatTensor EncodeOneByOne(ReadOnlySpan<float> image, ReadOnlySpan<int> shape, CancellationToken cancellationToken)
+    {
+        int[] one = [1, shape[1], shape[2], shape[3]];
+        var length = one[1] * one[2] * one[3];
+        float[]? values = null;
+        int[] outputShape = [];
+        for (var b = 0; b < shape[0]; b++)
+        {
+            var part = EncodeBatch(image.Slice(b * length, length), one, cancellationToken);
+            values ??= new float[shape[0] * part.Values.Length];
+            outputShape = [shape[0], .. part.Shape[1..]];
+            part.Values.CopyTo(values, b * part.Values.Length);
+        }
+        return new FloatTensor(values!, outputShape);
     }
 }
