@@ -418,6 +418,22 @@ public sealed class OnnxSessionCache : IDisposable
                         session = new InferenceSession(path, options);
                     }
                 }
+                catch (OnnxRuntimeException) when (FromOptimizedModel)
+                {
+                    // A damaged stored model costs one slow start, never a failure: drop it and optimise again.
+                    OptimizedModelStore.Abandon(Path.GetDirectoryName(path)!);
+                    FromOptimizedModel = false;
+                    options.GraphOptimizationLevel = Source.Options.GraphOptimization;
+                    pending = store!.Prepare(Source, _file, options);
+                    try
+                    {
+                        session = new InferenceSession(Source.ModelPath, options);
+                    }
+                    catch (OnnxRuntimeException e)
+                    {
+                        throw OnnxModelLoadException.Explain(Source, _file, e);
+                    }
+                }
                 catch (OnnxRuntimeException e)
                 {
                     throw OnnxModelLoadException.Explain(Source, _file, e);

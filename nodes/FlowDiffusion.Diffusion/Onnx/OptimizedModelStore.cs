@@ -14,8 +14,10 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </summary>
 /// <remarks>
 /// Sources with weight overrides are not stored: the optimiser renames and fuses initializers, so overrides must be
-/// bound to the original graph. Layout: <c>ROOT/&lt;hash of model path&gt;/&lt;hash of key&gt;/model.onnx</c> (+
-/// <c>model.onnx.data</c>), each entry written into a temporary folder and moved into place whole.
+/// bound to the original graph. Layout: <c>ROOT/&lt;hash of model path&gt;/&lt;hash of the files' identity&gt;/&lt;hash of
+/// the rest of the key&gt;/model.onnx</c> (+ <c>model.onnx.data</c>), each entry written into a temporary folder and moved
+/// into place whole. Writing an entry deletes those of older versions of the model's files; entries for other options
+/// stay, so processes using different options never delete each other's.
 /// </remarks>
 public sealed class OptimizedModelStore
 {
@@ -50,7 +52,9 @@ public sealed class OptimizedModelStore
     }
 
     /// <summary>The key of <paramref name="source"/>: every fact the optimised model depends on, one per line.</summary>
-    public static string Key(OnnxModelSource source, OnnxModelFile file)
+    public static string Key(OnnxModelSource source, OnnxModelFile file) => FilesKey(file) + SettingsKey(source);
+
+    private static string FilesKey(OnnxModelFile file)
     {
         var key = new StringBuilder();
         foreach (var part in new[] { file.Path }.Concat(file.ExternalDataFiles))
@@ -60,6 +64,12 @@ public sealed class OptimizedModelStore
             key.Append("file=").Append(part).Append(';').Append(target.Exists ? target.Length : -1).Append(';')
                 .Append(target.Exists ? target.LastWriteTimeUtc.Ticks : 0).Append('\n');
         }
+        return key.ToString();
+    }
+
+    private static string SettingsKey(OnnxModelSource source)
+    {
+        var key = new StringBuilder();
         key.Append("ort=").Append(OrtEnv.Instance().GetVersionString()).Append('\n');
         key.Append("options=").Append(source.Options.Describe()).Append('\n');
         key.Append("machine=").Append(RuntimeInformation.ProcessArchitecture).Append(';').Append(CpuModel()).Append('\n');
@@ -88,10 +98,12 @@ public sealed class OptimizedModelStore
         return pending;
     }
 
-    /// <summary>Moves a written entry into place and deletes the model's stale entries; a failure only loses the entry.</summary>
+    /// <summary>Moves a written entry into place and deletes entries of older versions of the model's files; a failure only loses the entry.</summary>
     public void Commit(OnnxModelSource source, OnnxModelFile file, string pending)
     {
         var target = EntryFolder(source, file);
+        var versions = Path.GetDirectoryName(Path.GetDirectoryName(target)!)!;
+        var version = Path.GetDirectoryName(target)!;
         try
         {
             if (!File.Exists(Path.Combine(pending, ModelName)))
@@ -99,45 +111,47 @@ public sealed class OptimizedModelStore
                 Directory.Delete(pending, recursive: true);
                 return;
             }
+            Directory.CreateDirectory(version);
             if (Directory.Exists(target))
             {
-                Directory.Delete(pending, recursive: true);
+                Abandon(pending);
             }
             else
             {
                 Directory.Move(pending, target);
             }
-            foreach (var stale in Directory.EnumerateDirectories(Path.GetDirectoryName(target)!))
+            foreach (var stale in Directory.EnumerateDirectories(versions))
             {
-                if (!string.Equals(stale, target, StringComparison.Ordinal) && !stale.Contains(".tmp-", StringComparison.Ordinal))
+                if (!string.Equals(stale, version, StringComparison.Ordinal))
                 {
                     Directory.Delete(stale, recursive: true);
                 }
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Another process committed or is reading the same entry; the session itself is fine.
-        }
-        catch (UnauthorizedAccessException)
-        {
+            // Another process committed the same entry first, or holds a stale one open; the session itself is fine.
+            Abandon(pending);
         }
     }
 
-    /// <summary>Deletes a pending entry after a failed session creation.</summary>
-    public static void Abandon(string pending)
+    /// <summary>Deletes a pending entry after a failed session creation, or a stored one ONNX Runtime could not load.</summary>
+    public static void Abandon(string folder)
     {
         try
         {
-            Directory.Delete(pending, recursive: true);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
     }
 
     private string EntryFolder(OnnxModelSource source, OnnxModelFile file) =>
-        Path.Combine(Root, Hash(source.ModelPath)[..16], Hash(Key(source, file))[..32]);
+        Path.Combine(Root, Hash(source.ModelPath)[..16], Hash(FilesKey(file))[..16], Hash(SettingsKey(source))[..32]);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 

@@ -33,14 +33,46 @@ public sealed class OptimizedModelStoreTests : IDisposable
 
         File.SetLastWriteTimeUtc(model, DateTime.UtcNow.AddMinutes(5));
         var (afterTouch, _) = Start(model);
+        var (afterTouchAgain, _) = Start(model);
         var (withOtherOptions, _) = Start(model, new OnnxSessionOptions(IntraOpThreads: 1));
-        var (again, _) = Start(model, new OnnxSessionOptions(IntraOpThreads: 1));
 
         Assert.False(afterTouch.FromOptimizedModel);
+        Assert.True(afterTouchAgain.FromOptimizedModel);
         Assert.False(withOtherOptions.FromOptimizedModel);
+        // The entry of the file's older version was deleted when the new version's was written.
+        Assert.Equal(2, Directory.GetFiles(Store, "model.onnx", SearchOption.AllDirectories).Length);
+        Assert.Single(Directory.GetDirectories(Directory.GetDirectories(Store).Single()));
+    }
+
+    [Fact]
+    public void A_damaged_stored_model_costs_a_slow_start_not_a_failure()
+    {
+        var model = CopyOfTinyUNet("damaged");
+        var (_, expected) = Start(model);
+        var stored = Assert.Single(Directory.GetFiles(Store, "model.onnx", SearchOption.AllDirectories));
+        File.WriteAllBytes(stored, [0x08, 0x07, 0xff, 0xff]);
+
+        var (loaded, output) = Start(model);
+        var (again, _) = Start(model);
+
+        Assert.False(loaded.FromOptimizedModel);
+        Assert.Equal(expected, output);
         Assert.True(again.FromOptimizedModel);
-        // One entry per model file: the stale one was deleted when its replacement was written.
-        Assert.Single(Directory.GetFiles(Store, "model.onnx", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Entries_for_other_options_of_the_same_files_are_kept()
+    {
+        var model = CopyOfTinyUNet("two-options");
+        Start(model);
+        Start(model, new OnnxSessionOptions(IntraOpThreads: 1));
+
+        var (first, _) = Start(model);
+        var (second, _) = Start(model, new OnnxSessionOptions(IntraOpThreads: 1));
+
+        Assert.True(first.FromOptimizedModel);
+        Assert.True(second.FromOptimizedModel);
+        Assert.Equal(2, Directory.GetFiles(Store, "model.onnx", SearchOption.AllDirectories).Length);
     }
 
     [Fact]
