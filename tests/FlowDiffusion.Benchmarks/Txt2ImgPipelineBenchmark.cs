@@ -14,6 +14,8 @@ namespace FlowDiffusion.Benchmarks;
 /// Not a BenchmarkDotNet class: one run is seconds long and loads sessions, so it is timed directly.
 /// Usage: dotnet run -c Release --project tests/FlowDiffusion.Benchmarks -- txt2img|img2img [SIZE] [STEPS] [RUNS] [MODEL] [WARMUPS]
 /// (img2img: workflows/img2img.yaml at its defaults, strength 0.75 of the landscape asset, so the VAE encoder runs too).
+/// The environment variables <c>FLOWDIFFUSION_BENCH_PROVIDER</c> (cpu, cuda …) and <c>FLOWDIFFUSION_BENCH_PROVIDER_OPTIONS</c>
+/// (model.load's provider_options, e.g. <c>cudnn_conv_algo_search=HEURISTIC</c>) set model.load's execution provider.
 /// </summary>
 /// <remarks>
 /// The first warm-up run loads the sessions and JIT-compiles the pack; the next two let tiered compilation (which
@@ -49,6 +51,7 @@ internal static class Txt2ImgPipelineBenchmark
             Console.WriteLine($"load average before: {LoadAverage()}; {Environment.ProcessorCount} cores");
             Console.WriteLine("run  end-to-end   in ONNX Runtime   outside ORT   share outside   allocated   GCs (0/1/2)   GC pause");
             var shares = new List<double>();
+            var measuredSeconds = 0.0;
             var perNode = new Dictionary<string, (double Wall, double Onnx)>(StringComparer.Ordinal);
             for (var i = 0; i < warmups + runs; i++)
             {
@@ -57,8 +60,10 @@ internal static class Txt2ImgPipelineBenchmark
                     ["model"] = model, ["width"] = size.ToString(CultureInfo.InvariantCulture), ["height"] = size.ToString(CultureInfo.InvariantCulture),
                     ["steps"] = steps.ToString(CultureInfo.InvariantCulture), ["seed"] = (100 + i).ToString(CultureInfo.InvariantCulture),
                 };
-                var plan = engine.Load(Path.Combine(root, "workflows", workflow + ".yaml"), inputs).Plan
-                    ?? throw new InvalidOperationException($"workflows/{workflow}.yaml does not validate");
+                var file = Path.Combine(root, "workflows", workflow + ".yaml");
+                var validation = WithProvider(File.ReadAllText(file)) is { } yaml ? engine.Parse(yaml, file, inputs) : engine.Load(file, inputs);
+                var plan = validation.Plan
+                    ?? throw new InvalidOperationException($"workflows/{workflow}.yaml does not validate: {string.Join("; ", validation.Diagnostics)}");
                 engine.Cache.Clear();
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var pause = GC.GetTotalPauseDuration();
@@ -80,6 +85,7 @@ internal static class Txt2ImgPipelineBenchmark
                 var label = i < warmups ? (i == 0 ? "cold" : "warm") : (i - warmups + 1).ToString(CultureInfo.InvariantCulture);
                 Console.WriteLine($"{label,4}  {total,9:F3} s  {onnx,12:F3} s  {total - onnx,10:F3} s  {(total - onnx) / total,12:P1}  {allocated / 1048576.0,8:F1} MiB  {gcs,12}  {pause.TotalMilliseconds,6:F1} ms");
                 if (i < warmups) continue;
+                measuredSeconds += total;
                 shares.Add((total - onnx) / total);
                 foreach (var node in result.Nodes)
                 {
@@ -91,6 +97,10 @@ internal static class Txt2ImgPipelineBenchmark
             Console.WriteLine("per node, mean of the measured runs: wall / inside ORT / outside");
             foreach (var (node, (wall, onnx)) in perNode.OrderByDescending(p => p.Value.Wall))
                 Console.WriteLine($"  {node,-16} {wall / runs * 1000,8:F1} ms {onnx / runs * 1000,8:F1} ms {(wall - onnx) / runs * 1000,8:F1} ms");
+            var endToEnd = perNode.Values.Sum(v => v.Wall) > 0 ? measuredSeconds / runs : double.NaN;
+            var stepSeconds = perNode.TryGetValue("sample", out var sample) ? sample.Wall / runs / steps : double.NaN;
+            Console.WriteLine($"provider {Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER") ?? "cpu"}: step time {stepSeconds * 1000:F1} ms (sample node wall / steps), "
+                + $"{1 / endToEnd:F3} images/s ({endToEnd:F3} s per image end to end, mean of the measured runs)");
             self.Refresh();
             var sorted = shares.Order().ToList();
             Console.WriteLine($"share outside ONNX Runtime: median {sorted[sorted.Count / 2]:P1}, best {sorted[0]:P1}, worst {sorted[^1]:P1}");
@@ -102,6 +112,19 @@ internal static class Txt2ImgPipelineBenchmark
         {
             Directory.Delete(output, recursive: true);
         }
+    }
+
+    // The workflow with model.load's provider set from FLOWDIFFUSION_BENCH_PROVIDER(_OPTIONS), or null to run it as written.
+    private static string? WithProvider(string yaml)
+    {
+        var provider = Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER");
+        var options = Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER_OPTIONS");
+        if (string.IsNullOrEmpty(provider) && string.IsNullOrEmpty(options)) return null;
+        const string load = "    node: model.load\n    with:\n";
+        if (!yaml.Contains(load, StringComparison.Ordinal)) throw new InvalidOperationException("the workflow's model.load node has no with: block to set the provider in");
+        var settings = (string.IsNullOrEmpty(provider) ? "" : $"      provider: {provider}\n")
+            + (string.IsNullOrEmpty(options) ? "" : $"      provider_options: \"{options}\"\n");
+        return yaml.Replace(load, load + settings, StringComparison.Ordinal);
     }
 
     // The SD pack's assembly when it was built without optimisations (Debug), else null.

@@ -10,7 +10,8 @@ public sealed record ExecutionProvider(string Name, string RuntimeName)
     /// <summary>Registers this provider on <paramref name="options"/>.</summary>
     /// <param name="options">The session options to extend.</param>
     /// <param name="deviceId">The accelerator index for GPU providers.</param>
-    internal void AppendTo(SessionOptions options, int deviceId)
+    /// <param name="providerOptions">Provider options by ONNX Runtime's names (CUDA and TensorRT take them).</param>
+    internal void AppendTo(SessionOptions options, int deviceId, IReadOnlyDictionary<string, string> providerOptions)
     {
         switch (Name)
         {
@@ -18,13 +19,29 @@ public sealed record ExecutionProvider(string Name, string RuntimeName)
                 // CPU is always registered last by ONNX Runtime; nothing to add.
                 break;
             case "cuda":
-                options.AppendExecutionProvider_CUDA(deviceId);
+                using (var cuda = new OrtCUDAProviderOptions())
+                {
+                    var settings = new Dictionary<string, string>(providerOptions, StringComparer.Ordinal)
+                    {
+                        ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    };
+                    cuda.UpdateOptions(settings);
+                    options.AppendExecutionProvider_CUDA(cuda);
+                }
                 break;
             case "directml":
                 options.AppendExecutionProvider_DML(deviceId);
                 break;
             case "tensorrt":
-                options.AppendExecutionProvider_Tensorrt(deviceId);
+                using (var tensorRt = new OrtTensorRTProviderOptions())
+                {
+                    var settings = new Dictionary<string, string>(providerOptions, StringComparer.Ordinal)
+                    {
+                        ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    };
+                    tensorRt.UpdateOptions(settings);
+                    options.AppendExecutionProvider_Tensorrt(tensorRt);
+                }
                 break;
             case "coreml":
                 options.AppendExecutionProvider_CoreML(CoreMLFlags.COREML_FLAG_USE_NONE);

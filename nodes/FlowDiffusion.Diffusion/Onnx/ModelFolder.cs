@@ -72,7 +72,7 @@ public sealed record ModelFolder
             ? cls.GetString()
             : null;
 
-        var components = ListedComponents(index);
+        var components = ListedComponents(index, out var absent);
         var tokenizer = System.IO.Path.Combine(root, "tokenizer");
         RequireFile(root, System.IO.Path.Combine("tokenizer", "vocab.json"));
         RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
@@ -87,8 +87,10 @@ public sealed record ModelFolder
             TokenizerPath = tokenizer,
             TextEncoderPath = RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
             UNetPath = RequireFile(root, System.IO.Path.Combine("unet", "model.onnx")),
-            // model_index.json may declare the encoder absent ([null, null]) even where a stale file remains.
-            VaeEncoderPath = File.Exists(encoder) && (components.Count == 0 || components.ContainsKey("vae_encoder")) ? encoder : null,
+            // model_index.json may declare the encoder absent ([null, null]) even where a stale file remains; optimum's
+            // exports keep diffusers' index, which lists the whole "vae" rather than its two ONNX halves.
+            VaeEncoderPath = File.Exists(encoder) && !absent.Contains("vae_encoder")
+                && (components.Count == 0 || components.ContainsKey("vae_encoder") || components.ContainsKey("vae")) ? encoder : null,
             VaeDecoderPath = RequireFile(root, System.IO.Path.Combine("vae_decoder", "model.onnx")),
             VaeScalingFactor = ReadScalingFactor(root),
             UNetSampleSize = ReadSampleSize(root),
@@ -105,9 +107,10 @@ public sealed record ModelFolder
             System.IO.Path.Combine(Path, "vae_encoder", "model.onnx"));
 
     // Entries like "unet": ["diffusers", "OnnxRuntimeModel"]; keys starting with '_' are metadata, [null, null] means absent.
-    private static Dictionary<string, string> ListedComponents(JsonElement index)
+    private static Dictionary<string, string> ListedComponents(JsonElement index, out HashSet<string> absent)
     {
         var components = new Dictionary<string, string>(StringComparer.Ordinal);
+        absent = new HashSet<string>(StringComparer.Ordinal);
         if (index.ValueKind != JsonValueKind.Object)
         {
             return components;
@@ -120,6 +123,12 @@ public sealed record ModelFolder
                 && property.Value[1].ValueKind == JsonValueKind.String)
             {
                 components[property.Name] = property.Value[1].GetString()!;
+            }
+            else if (!property.Name.StartsWith('_')
+                && property.Value.ValueKind == JsonValueKind.Array
+                && property.Value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.Null))
+            {
+                absent.Add(property.Name);
             }
         }
         return components;
@@ -170,6 +179,7 @@ public sealed record ModelFolder
 
     private static JsonElement ReadJson(string file)
     {
+        OnnxModelFile.ThrowIfLfsPointer(file);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(file));

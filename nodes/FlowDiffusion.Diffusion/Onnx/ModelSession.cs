@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FlowDiffusion.Sdk.Models;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FlowDiffusion.Diffusion.Onnx;
@@ -13,18 +14,55 @@ internal sealed class ModelSession
     private long _runTicks;
     private int _runCount;
 
-    public ModelSession(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options, string role)
+    private readonly Lazy<OnnxModelFile> _file;
+
+    public ModelSession(OnnxSessionCache cache, OnnxModelSource source, string role)
     {
         _cache = cache;
-        Options = options ?? OnnxSessionOptions.Cpu;
-        ModelPath = Path.GetFullPath(modelPath);
-        using var lease = cache.Acquire(ModelPath, Options);
+        Source = source;
+        using var lease = cache.Acquire(source);
         Signature = new ModelSignature(ModelPath, role, lease.Session);
+        _file = new Lazy<OnnxModelFile>(() => OnnxModelFile.Read(ModelPath));
     }
 
-    public string ModelPath { get; }
+    // A derived description: overrides change weights, never inputs or outputs, so the signature carries over and no
+    // session is created until the first run.
+    private ModelSession(ModelSession original, OnnxModelSource source)
+    {
+        _cache = original._cache;
+        Source = source;
+        Signature = original.Signature;
+        _file = original._file;
+    }
 
-    public OnnxSessionOptions Options { get; }
+    /// <summary>The graph's structure, read once from the file.</summary>
+    public OnnxModelFile File => _file.Value;
+
+    /// <summary>The weights the graph declares.</summary>
+    public IReadOnlyList<WeightInfo> Weights => _file.Value.Weights;
+
+    /// <summary>
+    /// The same model with <paramref name="overrides"/> applied after this one's; its session is created on first use.
+    /// </summary>
+    /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
+    public ModelSession WithOverrides(IEnumerable<WeightOverride> overrides)
+    {
+        WeightOverride[] added = [.. overrides];
+        foreach (var weightOverride in added)
+        {
+            if (_file.Value.Initializer(weightOverride.Name) is null)
+            {
+                throw WeightBinding.MissingWeight(ModelPath, weightOverride.Name, _file.Value);
+            }
+        }
+        return new ModelSession(this, Source.WithOverrides(added));
+    }
+
+    public OnnxModelSource Source { get; }
+
+    public string ModelPath => Source.ModelPath;
+
+    public OnnxSessionOptions Options => Source.Options;
 
     public ModelSignature Signature { get; }
 
@@ -47,7 +85,7 @@ internal sealed class ModelSession
     private void Execute(Action<InferenceSession, RunOptions> run, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var lease = _cache.Acquire(ModelPath, Options);
+        using var lease = _cache.Acquire(Source);
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
         var started = Stopwatch.GetTimestamp();

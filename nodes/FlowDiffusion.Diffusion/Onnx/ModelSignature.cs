@@ -31,6 +31,9 @@ internal sealed class ModelSignature
         return Check(found, "output", names, types, ranks);
     }
 
+    /// <summary>The inputs the model declares beyond <paramref name="known"/>.</summary>
+    public IReadOnlyList<DeclaredTensor> OtherInputs(IReadOnlyCollection<string> known) => [.. _inputs.Where(i => !known.Contains(i.Name))];
+
     /// <summary>Whether the model declares an output called <paramref name="name"/>.</summary>
     public bool HasOutput(string name) => _outputs.Any(o => o.Name == name);
 

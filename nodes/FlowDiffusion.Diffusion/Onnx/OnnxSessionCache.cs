@@ -1,16 +1,25 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// Creates ONNX Runtime sessions once per (model file, options) and keeps them within a memory budget, unloading
-/// the least recently used idle session first. One instance per host; thread-safe.
+/// Creates ONNX Runtime sessions from model descriptions (<see cref="OnnxModelSource"/>: file, weight overrides,
+/// options) once per description and keeps them within a memory budget, unloading the least recently used idle
+/// session first. One instance per host; thread-safe; sessions of different models load in parallel.
 /// </summary>
 /// <remarks>
-/// A session is charged the size of its model file and external data. Sessions in use (an open
-/// <see cref="OnnxSessionLease"/>) are never unloaded, so the cache may exceed its budget while everything is
-/// leased; it unloads idle sessions as leases are returned.
+/// <para>
+/// A session is charged the memory measured around its creation: the growth of the process's resident set while it
+/// (and any loads that overlapped it) were created, shared among overlapping loads in proportion to their weight
+/// bytes, and never less than its weight bytes (model file, external data and bound overrides). Until its creation
+/// finishes it is charged its weight bytes. File size alone undercharges a CPU session by about 2.5× (issue 17).
+/// </para>
+/// <para>
+/// Sessions in use (an open <see cref="OnnxSessionLease"/>) are never unloaded, so the cache may exceed its budget
+/// while everything is leased; it unloads idle sessions as leases are returned.
+/// </para>
 /// </remarks>
 public sealed class OnnxSessionCache : IDisposable
 {
@@ -18,25 +27,45 @@ public sealed class OnnxSessionCache : IDisposable
     public const long DefaultBudgetBytes = 8L << 30;
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string Path, OnnxSessionOptions Options), Entry> _entries = [];
+    private readonly object _measureGate = new();
+    private readonly Dictionary<OnnxModelSource, Entry> _entries = [];
+    private readonly ConcurrentQueue<OnnxSessionEvent> _loadedEvents = new();
+    private readonly Func<long> _residentBytes;
     private long _budgetBytes;
     private long _chargedBytes;
     private long _clock;
     private bool _disposed;
 
+    // Loads whose creation overlapped: measured together, then shared out (see remarks).
+    private int _loadsInFlight;
+    private long _windowStartBytes;
+    private List<Entry> _window = [];
+
     /// <summary>Creates an empty cache.</summary>
     /// <param name="budgetBytes">The memory the cached sessions may take together, in bytes.</param>
-    public OnnxSessionCache(long budgetBytes = DefaultBudgetBytes)
+    /// <param name="optimizedModels">Where optimised models are stored for faster starts; none when null.</param>
+    public OnnxSessionCache(long budgetBytes = DefaultBudgetBytes, OptimizedModelStore? optimizedModels = null)
+        : this(budgetBytes, optimizedModels, static () => Environment.WorkingSet)
+    {
+    }
+
+    /// <summary>Creates an empty cache that reads the process's memory through <paramref name="residentBytes"/>.</summary>
+    internal OnnxSessionCache(long budgetBytes, OptimizedModelStore? optimizedModels, Func<long> residentBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(budgetBytes);
         _budgetBytes = budgetBytes;
+        OptimizedModels = optimizedModels;
+        _residentBytes = residentBytes;
     }
 
-    /// <summary>Raised once after a session has been created, on a thread that acquired it; the elapsed time is the creation alone.</summary>
+    /// <summary>Raised once per created session, after its memory was measured, on a thread that acquired a session.</summary>
     public event EventHandler<OnnxSessionEvent>? Loaded;
 
     /// <summary>Raised after a session has been disposed to make room or by <see cref="Trim"/>.</summary>
     public event EventHandler<OnnxSessionEvent>? Unloaded;
+
+    /// <summary>Where optimised models are stored, or null.</summary>
+    public OptimizedModelStore? OptimizedModels { get; }
 
     /// <summary>The memory the cached sessions may take together; lowering it unloads idle sessions at once.</summary>
     public long BudgetBytes
@@ -55,7 +84,7 @@ public sealed class OnnxSessionCache : IDisposable
         }
     }
 
-    /// <summary>The estimated memory of the sessions loaded or loading now.</summary>
+    /// <summary>The memory charged for the sessions loaded or loading now.</summary>
     public long LoadedBytes
     {
         get { lock (_gate) { return _chargedBytes; } }
@@ -68,29 +97,35 @@ public sealed class OnnxSessionCache : IDisposable
     }
 
     /// <summary>
-    /// Returns the session for <paramref name="modelPath"/> and <paramref name="options"/>, creating it on first use.
+    /// Returns the session for <paramref name="modelPath"/> and <paramref name="options"/> without weight overrides;
+    /// see <see cref="Acquire(OnnxModelSource)"/>.
+    /// </summary>
+    public OnnxSessionLease Acquire(string modelPath, OnnxSessionOptions? options = null) =>
+        Acquire(new OnnxModelSource(modelPath, options));
+
+    /// <summary>
+    /// Returns the session for <paramref name="source"/>, creating it on first use (binding its weight overrides).
     /// Dispose the lease when done so the session can be unloaded under memory pressure.
     /// </summary>
-    /// <param name="modelPath">The <c>.onnx</c> file; external data is found beside it.</param>
-    /// <param name="options">How to create the session; <see cref="OnnxSessionOptions.Cpu"/> when omitted.</param>
+    /// <param name="source">The model file, overrides and options.</param>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="ExecutionProviderNotAvailableException">The requested provider is not installed.</exception>
-    public OnnxSessionLease Acquire(string modelPath, OnnxSessionOptions? options = null)
+    /// <exception cref="ArgumentException">A weight override does not fit the graph.</exception>
+    /// <exception cref="OnnxModelLoadException">ONNX Runtime refused the model; the message says why in the user's terms.</exception>
+    public OnnxSessionLease Acquire(OnnxModelSource source)
     {
-        options ??= OnnxSessionOptions.Cpu;
-        var path = Path.GetFullPath(modelPath);
-        var key = (path, options);
+        ArgumentNullException.ThrowIfNull(source);
         Entry? entry;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_entries.TryGetValue(key, out entry))
+            if (_entries.TryGetValue(source, out entry))
             {
                 entry.Leases++;
                 entry.LastUsed = ++_clock;
             }
         }
-        entry ??= LeaseNew(key);
+        entry ??= LeaseNew(source);
 
         InferenceSession session;
         try
@@ -107,18 +142,15 @@ public sealed class OnnxSessionCache : IDisposable
             throw;
         }
 
-        var lease = new OnnxSessionLease(session, path, options, entry.Bytes, () => Release(entry));
-        if (Interlocked.Exchange(ref entry.PendingLoadedEvent, null) is { } loaded)
+        var lease = new OnnxSessionLease(session, source, entry.Bytes, () => Release(entry));
+        try
         {
-            try
-            {
-                Loaded?.Invoke(this, loaded);
-            }
-            catch
-            {
-                lease.Dispose();
-                throw;
-            }
+            RaiseLoaded();
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
         }
         return lease;
     }
@@ -151,30 +183,38 @@ public sealed class OnnxSessionCache : IDisposable
         }
         foreach (var entry in all.Where(e => e.Session.IsValueCreated))
         {
-            entry.Session.Value.Dispose();
+            entry.DisposeSession();
         }
     }
 
-    // The miss path: checks and file sizes happen outside the lock, so cache hits never wait on the disk.
-    private Entry LeaseNew((string Path, OnnxSessionOptions Options) key)
+    private void RaiseLoaded()
     {
-        if (!File.Exists(key.Path))
+        while (_loadedEvents.TryDequeue(out var loaded))
         {
-            throw new FileNotFoundException($"ONNX model file '{key.Path}' does not exist.", key.Path);
+            Loaded?.Invoke(this, loaded);
+        }
+    }
+
+    // The miss path: checks and file reads happen outside the lock, so cache hits never wait on the disk.
+    private Entry LeaseNew(OnnxModelSource source)
+    {
+        if (!File.Exists(source.ModelPath))
+        {
+            throw new FileNotFoundException($"ONNX model file '{source.ModelPath}' does not exist.", source.ModelPath);
         }
         // Fail before charging the budget, so a bad provider never evicts anything.
-        ExecutionProviders.Resolve(key.Options.Provider);
-        var bytes = ModelFootprint.Estimate(key.Path);
+        ExecutionProviders.Resolve(source.Options.Provider);
+        var file = OnnxModelFile.Read(source.ModelPath);
 
         Entry? entry;
         List<Entry> evicted;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_entries.TryGetValue(key, out entry))
+            if (!_entries.TryGetValue(source, out entry))
             {
-                entry = new Entry(key.Path, key.Options, bytes);
-                _entries.Add(key, entry);
+                entry = new Entry(this, source, file);
+                _entries.Add(source, entry);
                 _chargedBytes += entry.Bytes;
             }
             entry.Leases++;
@@ -197,6 +237,56 @@ public sealed class OnnxSessionCache : IDisposable
             entry.Leases--;
             entry.LastUsed = ++_clock;
             evicted = CollectEvictions(everyIdle: false);
+        }
+        Unload(evicted);
+    }
+
+    private void StartMeasuring(Entry entry)
+    {
+        lock (_measureGate)
+        {
+            if (_loadsInFlight++ == 0)
+            {
+                _windowStartBytes = _residentBytes();
+                _window = [];
+            }
+            _window.Add(entry);
+        }
+    }
+
+    // Called by each load as it ends; the last of a window of overlapping loads shares the measured growth out.
+    private void StopMeasuring()
+    {
+        List<Entry> window;
+        long grown;
+        lock (_measureGate)
+        {
+            if (--_loadsInFlight > 0)
+            {
+                return;
+            }
+            window = _window;
+            grown = _residentBytes() - _windowStartBytes;
+        }
+        var loaded = window.Where(e => e.Created is not null).ToList();
+        var weights = Math.Max(1, loaded.Sum(e => e.WeightsBytes));
+        List<Entry> evicted;
+        lock (_gate)
+        {
+            foreach (var entry in loaded)
+            {
+                var measured = Math.Max(entry.WeightsBytes, (long)(Math.Max(grown, 0) * ((double)entry.WeightsBytes / weights)));
+                if (_entries.TryGetValue(entry.Source, out var current) && ReferenceEquals(current, entry))
+                {
+                    _chargedBytes += measured - entry.Bytes;
+                }
+                entry.Bytes = measured;
+            }
+            evicted = CollectEvictions(everyIdle: false);
+        }
+        foreach (var entry in loaded)
+        {
+            _loadedEvents.Enqueue(new OnnxSessionEvent(entry.Source.ModelPath, entry.Source.Options, entry.Bytes, entry.Created!.Value, entry.Source, entry.FromOptimizedModel));
         }
         Unload(evicted);
     }
@@ -228,10 +318,9 @@ public sealed class OnnxSessionCache : IDisposable
     // Called under _gate.
     private void Forget(Entry entry)
     {
-        var key = (entry.Path, entry.Options);
-        if (_entries.TryGetValue(key, out var current) && ReferenceEquals(current, entry))
+        if (_entries.TryGetValue(entry.Source, out var current) && ReferenceEquals(current, entry))
         {
-            _entries.Remove(key);
+            _entries.Remove(entry.Source);
             _chargedBytes -= entry.Bytes;
         }
     }
@@ -243,8 +332,8 @@ public sealed class OnnxSessionCache : IDisposable
         foreach (var entry in evicted)
         {
             var started = Stopwatch.GetTimestamp();
-            entry.Session.Value.Dispose();
-            events.Add(new OnnxSessionEvent(entry.Path, entry.Options, entry.Bytes, Stopwatch.GetElapsedTime(started)));
+            entry.DisposeSession();
+            events.Add(new OnnxSessionEvent(entry.Source.ModelPath, entry.Source.Options, entry.Bytes, Stopwatch.GetElapsedTime(started), entry.Source));
         }
         foreach (var unloaded in events)
         {
@@ -254,31 +343,121 @@ public sealed class OnnxSessionCache : IDisposable
 
     private sealed class Entry
     {
-        // Set by the loading thread; the first acquirer to take it raises Loaded outside every lock.
-        public OnnxSessionEvent? PendingLoadedEvent;
+        private readonly OnnxSessionCache _cache;
+        private readonly OnnxModelFile _file;
 
-        public Entry(string path, OnnxSessionOptions options, long bytes)
+        public Entry(OnnxSessionCache cache, OnnxModelSource source, OnnxModelFile file)
         {
-            Path = path;
-            Options = options;
-            Bytes = bytes;
+            _cache = cache;
+            _file = file;
+            Source = source;
+            // Overrides replace graph weights in place, so the file's bytes stay the weights' size either way.
+            WeightsBytes = file.WeightsBytes;
+            Bytes = WeightsBytes;
             Session = new Lazy<InferenceSession>(Load, LazyThreadSafetyMode.ExecutionAndPublication);
         }
 
-        public string Path { get; }
-        public OnnxSessionOptions Options { get; }
-        public long Bytes { get; }
+        public OnnxModelSource Source { get; }
+
+        public long WeightsBytes { get; }
+
+        // Changed under the cache's _gate.
+        public long Bytes { get; set; }
+
         public Lazy<InferenceSession> Session { get; }
+
         public int Leases { get; set; }
+
         public long LastUsed { get; set; }
+
+        public TimeSpan? Created { get; private set; }
+
+        public bool FromOptimizedModel { get; private set; }
+
+        public void DisposeSession()
+        {
+            Session.Value.Dispose();
+        }
 
         private InferenceSession Load()
         {
             var started = Stopwatch.GetTimestamp();
-            using var sessionOptions = Options.CreateSessionOptions();
-            var session = new InferenceSession(Path, sessionOptions);
-            PendingLoadedEvent = new OnnxSessionEvent(Path, Options, Bytes, Stopwatch.GetElapsedTime(started));
-            return session;
+            _cache.StartMeasuring(this);
+            string? pending = null;
+            var store = Source.Overrides.Count == 0 ? _cache.OptimizedModels : null;
+            try
+            {
+                using var options = Source.Options.CreateSessionOptions();
+                var path = Source.ModelPath;
+                var binding = WeightBinding.Bind(Source, _file);
+                if (store is not null)
+                {
+                    if (store.Find(Source, _file) is { } optimized)
+                    {
+                        // Already optimised for this runtime, machine and options: loading it as it is skips the work.
+                        path = optimized;
+                        options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+                        FromOptimizedModel = true;
+                    }
+                    else
+                    {
+                        pending = store.Prepare(Source, _file, options);
+                    }
+                }
+                InferenceSession session;
+                try
+                {
+                    if (binding.ModelBytes is { } overridden)
+                    {
+                        // Loaded from memory: other weights' external data is still found beside the original file.
+                        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(path)!);
+                        session = new InferenceSession(overridden, options);
+                    }
+                    else
+                    {
+                        session = new InferenceSession(path, options);
+                    }
+                }
+                catch (OnnxRuntimeException) when (FromOptimizedModel)
+                {
+                    // A damaged stored model costs one slow start, never a failure: drop it and optimise again.
+                    OptimizedModelStore.Abandon(Path.GetDirectoryName(path)!);
+                    FromOptimizedModel = false;
+                    options.GraphOptimizationLevel = Source.Options.GraphOptimization;
+                    pending = store!.Prepare(Source, _file, options);
+                    try
+                    {
+                        session = new InferenceSession(Source.ModelPath, options);
+                    }
+                    catch (OnnxRuntimeException e)
+                    {
+                        throw OnnxModelLoadException.Explain(Source, _file, e);
+                    }
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw OnnxModelLoadException.Explain(Source, _file, e);
+                }
+                if (pending is not null)
+                {
+                    store!.Commit(Source, _file, pending);
+                    pending = null;
+                }
+                Created = Stopwatch.GetElapsedTime(started);
+                return session;
+            }
+            catch
+            {
+                if (pending is not null)
+                {
+                    OptimizedModelStore.Abandon(pending);
+                }
+                throw;
+            }
+            finally
+            {
+                _cache.StopMeasuring();
+            }
         }
     }
 }

@@ -10,11 +10,10 @@ public sealed class OnnxSessionLease : IDisposable
     private readonly Action _release;
     private int _released;
 
-    internal OnnxSessionLease(InferenceSession session, string modelPath, OnnxSessionOptions options, long bytes, Action release)
+    internal OnnxSessionLease(InferenceSession session, OnnxModelSource source, long bytes, Action release)
     {
         Session = session;
-        ModelPath = modelPath;
-        Options = options;
+        Source = source;
         EstimatedBytes = bytes;
         _release = release;
     }
@@ -22,13 +21,16 @@ public sealed class OnnxSessionLease : IDisposable
     /// <summary>The session; valid until this lease is disposed.</summary>
     public InferenceSession Session { get; }
 
+    /// <summary>The description the session was created from.</summary>
+    public OnnxModelSource Source { get; }
+
     /// <summary>The full path of the model file.</summary>
-    public string ModelPath { get; }
+    public string ModelPath => Source.ModelPath;
 
     /// <summary>The options the session was created with.</summary>
-    public OnnxSessionOptions Options { get; }
+    public OnnxSessionOptions Options => Source.Options;
 
-    /// <summary>The memory the cache charges for this session (model file plus external data).</summary>
+    /// <summary>The memory the cache charges for this session (see <see cref="OnnxSessionCache"/>).</summary>
     public long EstimatedBytes { get; }
 
     /// <summary>Returns the session to the cache, which may now unload it to stay within its budget.</summary>

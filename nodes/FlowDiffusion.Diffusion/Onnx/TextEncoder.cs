@@ -26,7 +26,26 @@ public sealed class TextEncoder
     /// <param name="options">Session options; CPU when omitted.</param>
     /// <exception cref="ModelMismatchException">The model lacks <c>input_ids</c> or <c>last_hidden_state</c> of a usable type.</exception>
     public static TextEncoder Open(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options = null) =>
-        new(new ModelSession(cache, modelPath, options, "text encoder"));
+        Open(cache, new OnnxModelSource(modelPath, options));
+
+    /// <summary>Opens the model <paramref name="source"/> describes (file, weight overrides, options) through <paramref name="cache"/>.</summary>
+    /// <param name="cache">The host's session cache.</param>
+    /// <param name="source">The model description.</param>
+    public static TextEncoder Open(OnnxSessionCache cache, OnnxModelSource source) =>
+        new(new ModelSession(cache, source, "text encoder"));
+
+    /// <summary>The description the sessions are created from.</summary>
+    public OnnxModelSource Source => _model.Source;
+
+    /// <summary>The weights the graph declares (what overrides may name).</summary>
+    public IReadOnlyList<FlowDiffusion.Sdk.Models.WeightInfo> Weights => _model.Weights;
+
+    /// <summary>
+    /// The same model with <paramref name="overrides"/> bound after this one's; no session is created until the new
+    /// one first runs, and this one is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
+    public TextEncoder WithOverrides(IEnumerable<FlowDiffusion.Sdk.Models.WeightOverride> overrides) => new(_model.WithOverrides(overrides));
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;

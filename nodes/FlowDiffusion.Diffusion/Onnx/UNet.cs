@@ -25,6 +25,7 @@ public sealed class UNet : IDisposable
     private readonly DeclaredTensor _output;
     private readonly string[] _outputNames;
     private readonly object _gate = new();
+    private readonly int? _declaredChannels;
     private StepBuffers? _buffers;
 
     private UNet(ModelSession model)
@@ -36,6 +37,38 @@ public sealed class UNet : IDisposable
         _hiddenStates = signature.Input("encoder_hidden_states", FloatTypes, 3);
         _output = signature.Output(["out_sample"], FloatTypes, 4);
         _outputNames = [_output.Name];
+        if (signature.OtherInputs(InputNames) is { Count: > 0 } extra)
+        {
+            throw signature.Mismatch(
+                $"only sample, timestep and encoder_hidden_states, but it also takes {string.Join(", ", extra.Select(Describe))}: "
+                + "FlowDiffusion's SD 1.x UNet does not feed these inputs yet; use a plain SD 1.x export");
+        }
+        _declaredChannels = _sample.Fixed(1) ?? FirstConvolutionInputChannels(model.File);
+    }
+
+    // What an extra input is for, in the words of the model families that add one.
+    private static string Describe(DeclaredTensor input) => input.Name switch
+    {
+        "timestep_cond" => $"'{input}' (an LCM-distilled UNet's guidance embedding)",
+        "text_embeds" or "time_ids" => $"'{input}' (an SDXL UNet's added conditioning)",
+        var n when n.Contains("down_block", StringComparison.Ordinal) || n.Contains("mid_block", StringComparison.Ordinal) || n.Contains("residual", StringComparison.Ordinal)
+            => $"'{input}' (ControlNet residuals)",
+        _ => $"'{input}'",
+    };
+
+    // The input channels of the first convolution's weight [out, in, k, k]: what a dynamic channel axis hides
+    // (9 for an inpainting UNet).
+    private static int? FirstConvolutionInputChannels(OnnxModelFile file)
+    {
+        foreach (var node in file.Nodes)
+        {
+            if (node.OpType == "Conv" && node.Domain.Length == 0 && node.Inputs.Count > 1
+                && file.Initializer(node.Inputs[1]) is { Shape.Count: 4 } weight && weight.Shape[1] > 0)
+            {
+                return (int)weight.Shape[1];
+            }
+        }
+        return null;
     }
 
     /// <summary>Opens the UNet at <paramref name="modelPath"/> through <paramref name="cache"/> and checks its inputs.</summary>
@@ -44,13 +77,35 @@ public sealed class UNet : IDisposable
     /// <param name="options">Session options; CPU when omitted.</param>
     /// <exception cref="ModelMismatchException">An input is missing or has an unsupported type or rank.</exception>
     public static UNet Open(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options = null) =>
-        new(new ModelSession(cache, modelPath, options, "UNet"));
+        Open(cache, new OnnxModelSource(modelPath, options));
+
+    /// <summary>Opens the model <paramref name="source"/> describes (file, weight overrides, options) through <paramref name="cache"/>.</summary>
+    /// <param name="cache">The host's session cache.</param>
+    /// <param name="source">The model description.</param>
+    public static UNet Open(OnnxSessionCache cache, OnnxModelSource source) =>
+        new(new ModelSession(cache, source, "UNet"));
+
+    /// <summary>The description the sessions are created from.</summary>
+    public OnnxModelSource Source => _model.Source;
+
+    /// <summary>The weights the graph declares (what overrides may name).</summary>
+    public IReadOnlyList<FlowDiffusion.Sdk.Models.WeightInfo> Weights => _model.Weights;
+
+    /// <summary>
+    /// The same model with <paramref name="overrides"/> bound after this one's; no session is created until the new
+    /// one first runs, and this one is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
+    public UNet WithOverrides(IEnumerable<FlowDiffusion.Sdk.Models.WeightOverride> overrides) => new(_model.WithOverrides(overrides));
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
 
-    /// <summary>Input channels: 4, or 9 for an inpainting UNet (latents + mask + masked-image latents); 4 when the export leaves it dynamic.</summary>
-    public int InChannels => _sample.Fixed(1) ?? 4;
+    /// <summary>
+    /// Input channels: 4, or 9 for an inpainting UNet (latents + mask + masked-image latents). Where the export leaves
+    /// the axis dynamic, the first convolution's weight tells; 4 when neither does.
+    /// </summary>
+    public int InChannels => _declaredChannels ?? 4;
 
     /// <summary>Output channels (4 for SD 1.x, inpainting included).</summary>
     public int OutChannels => _output.Fixed(1) ?? 4;
@@ -96,7 +151,7 @@ public sealed class UNet : IDisposable
         {
             throw new ArgumentException($"The sample has {sample.Length} values but shape {shape} needs {shape.Length}.", nameof(sample));
         }
-        if (_sample.Fixed(1) is { } channels && channels != shape.Channels)
+        if (_declaredChannels is { } channels && channels != shape.Channels)
         {
             throw new ArgumentException($"The UNet '{ModelPath}' takes {channels}-channel samples, not {shape}.", nameof(shape));
         }

@@ -33,7 +33,26 @@ public sealed class VaeDecoder : IDisposable
     /// <param name="options">Session options; CPU when omitted.</param>
     /// <exception cref="ModelMismatchException">The model lacks <c>latent_sample</c> or a 4-d float output.</exception>
     public static VaeDecoder Open(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options = null) =>
-        new(new ModelSession(cache, modelPath, options, "VAE decoder"));
+        Open(cache, new OnnxModelSource(modelPath, options));
+
+    /// <summary>Opens the model <paramref name="source"/> describes (file, weight overrides, options) through <paramref name="cache"/>.</summary>
+    /// <param name="cache">The host's session cache.</param>
+    /// <param name="source">The model description.</param>
+    public static VaeDecoder Open(OnnxSessionCache cache, OnnxModelSource source) =>
+        new(new ModelSession(cache, source, "VAE decoder"));
+
+    /// <summary>The description the sessions are created from.</summary>
+    public OnnxModelSource Source => _model.Source;
+
+    /// <summary>The weights the graph declares (what overrides may name).</summary>
+    public IReadOnlyList<FlowDiffusion.Sdk.Models.WeightInfo> Weights => _model.Weights;
+
+    /// <summary>
+    /// The same model with <paramref name="overrides"/> bound after this one's; no session is created until the new
+    /// one first runs, and this one is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
+    public VaeDecoder WithOverrides(IEnumerable<FlowDiffusion.Sdk.Models.WeightOverride> overrides) => new(_model.WithOverrides(overrides));
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
@@ -78,8 +97,22 @@ public sealed class VaeDecoder : IDisposable
             throw new ArgumentException($"Decoding [{string.Join(", ", shape.ToArray())}] gives [{string.Join(", ", output)}]: {length} values, but the destination holds {destination.Length}.", nameof(destination));
         lock (_gate)
         {
-            var input = Inputs.Reuse(ref _input, _latents, latents, shape, ModelPath);
-            Run(input, shape, output, destination, cancellationToken);
+            if (_latents.Fixed(0) == 1 && shape[0] > 1)
+            {
+                // An export with the batch fixed at 1: decode image by image, as diffusers does.
+                int[] one = [1, shape[1], shape[2], shape[3]];
+                int[] oneOutput = [1, output[1], output[2], output[3]];
+                var latentLength = one[1] * one[2] * one[3];
+                var imageLength = oneOutput[1] * oneOutput[2] * oneOutput[3];
+                for (var b = 0; b < shape[0]; b++)
+                {
+                    var input = Inputs.Reuse(ref _input, _latents, latents.Slice(b * latentLength, latentLength), one, ModelPath);
+                    Run(input, one, oneOutput, destination.AsMemory(b * imageLength, imageLength), cancellationToken);
+                }
+                return;
+            }
+            var all = Inputs.Reuse(ref _input, _latents, latents, shape, ModelPath);
+            Run(all, shape, output, destination, cancellationToken);
         }
     }
 
@@ -93,11 +126,11 @@ public sealed class VaeDecoder : IDisposable
         }
     }
 
-    private void Run(PinnedTensor input, ReadOnlySpan<int> shape, int[] output, float[] destination, CancellationToken cancellationToken)
+    private void Run(PinnedTensor input, ReadOnlySpan<int> shape, int[] output, Memory<float> destination, CancellationToken cancellationToken)
     {
         if (_outputType == TensorElementType.Float)
         {
-            using var bound = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, destination.AsMemory(), output.Select(d => (long)d).ToArray());
+            using var bound = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, destination, output.Select(d => (long)d).ToArray());
             try
             {
                 _model.Run(InputNames, [input.Value], _outputNames, [bound], cancellationToken);
@@ -112,7 +145,7 @@ public sealed class VaeDecoder : IDisposable
         var converted = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
         if (!converted.Shape.SequenceEqual(output))
             throw new ModelMismatchException(ModelPath, $"'{ModelPath}' decoded [{string.Join(", ", shape.ToArray())}] latents to [{string.Join(", ", converted.Shape)}], not [{string.Join(", ", output)}] ({ScaleFactor}× upsampling).");
-        converted.Values.CopyTo(destination, 0);
+        converted.Values.CopyTo(destination.Span);
     }
 
     private static int[] OutputShape(ReadOnlySpan<int> shape) =>

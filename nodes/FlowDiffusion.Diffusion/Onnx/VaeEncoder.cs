@@ -36,7 +36,26 @@ public sealed class VaeEncoder : IDisposable
     /// <param name="options">Session options; CPU when omitted.</param>
     /// <exception cref="ModelMismatchException">The model lacks <c>sample</c> or a latent output.</exception>
     public static VaeEncoder Open(OnnxSessionCache cache, string modelPath, OnnxSessionOptions? options = null) =>
-        new(new ModelSession(cache, modelPath, options, "VAE encoder"));
+        Open(cache, new OnnxModelSource(modelPath, options));
+
+    /// <summary>Opens the model <paramref name="source"/> describes (file, weight overrides, options) through <paramref name="cache"/>.</summary>
+    /// <param name="cache">The host's session cache.</param>
+    /// <param name="source">The model description.</param>
+    public static VaeEncoder Open(OnnxSessionCache cache, OnnxModelSource source) =>
+        new(new ModelSession(cache, source, "VAE encoder"));
+
+    /// <summary>The description the sessions are created from.</summary>
+    public OnnxModelSource Source => _model.Source;
+
+    /// <summary>The weights the graph declares (what overrides may name).</summary>
+    public IReadOnlyList<FlowDiffusion.Sdk.Models.WeightInfo> Weights => _model.Weights;
+
+    /// <summary>
+    /// The same model with <paramref name="overrides"/> bound after this one's; no session is created until the new
+    /// one first runs, and this one is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
+    public VaeEncoder WithOverrides(IEnumerable<FlowDiffusion.Sdk.Models.WeightOverride> overrides) => new(_model.WithOverrides(overrides));
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
@@ -67,9 +86,9 @@ public sealed class VaeEncoder : IDisposable
         FloatTensor output;
         lock (_gate)
         {
-            var input = Inputs.Reuse(ref _input, _image, image, shape, ModelPath);
-            using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
-            output = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+            output = _image.Fixed(0) == 1 && shape.Length == 4 && shape[0] > 1
+                ? EncodeOneByOne(image, shape, cancellationToken)
+                : EncodeBatch(image, shape, cancellationToken);
         }
         if (!OutputsDistribution)
         {
@@ -116,5 +135,30 @@ public sealed class VaeEncoder : IDisposable
             _input?.Dispose();
             _input = null;
         }
+    }
+
+    // Called under _gate.
+    private FloatTensor EncodeBatch(ReadOnlySpan<float> image, ReadOnlySpan<int> shape, CancellationToken cancellationToken)
+    {
+        var input = Inputs.Reuse(ref _input, _image, image, shape, ModelPath);
+        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
+        return OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+    }
+
+    // An export with the batch fixed at 1: encode image by image, as diffusers does. Called under _gate.
+    private FloatTensor EncodeOneByOne(ReadOnlySpan<float> image, ReadOnlySpan<int> shape, CancellationToken cancellationToken)
+    {
+        int[] one = [1, shape[1], shape[2], shape[3]];
+        var length = one[1] * one[2] * one[3];
+        float[]? values = null;
+        int[] outputShape = [];
+        for (var b = 0; b < shape[0]; b++)
+        {
+            var part = EncodeBatch(image.Slice(b * length, length), one, cancellationToken);
+            values ??= new float[shape[0] * part.Values.Length];
+            outputShape = [shape[0], .. part.Shape[1..]];
+            part.Values.CopyTo(values, b * part.Values.Length);
+        }
+        return new FloatTensor(values!, outputShape);
     }
 }

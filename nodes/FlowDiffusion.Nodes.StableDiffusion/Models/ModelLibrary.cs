@@ -19,28 +19,31 @@ internal sealed class ModelLibrary : IDisposable
         Sessions.Unloaded += (_, e) => logger.LogInformation("Unloaded {Model} ({Megabytes:F1} MB) to stay within the session memory budget", e.ModelPath, e.Bytes / 1048576.0);
     }
 
-    public OnnxSessionCache Sessions { get; } = new();
+    public OnnxSessionCache Sessions { get; } = new(OnnxSessionCache.DefaultBudgetBytes, OptimizedModelStore.FromEnvironment());
 
     public static ModelLibrary Of(INodeContext context) => context.Resources.GetOrAdd("models", () => new ModelLibrary(context.Logger));
 
     /// <summary>
-    /// Opens a model folder and loads the sessions a txt2img run needs now, reporting each load as progress, so loading
-    /// shows at model.load rather than as a pause inside the first encode or sampling step. Cached sessions cost nothing.
+    /// Opens a model folder and loads the sessions a txt2img run needs now — text encoder, UNet and VAE decoder, in
+    /// parallel — reporting each load as progress, so loading shows at model.load rather than as a pause inside the
+    /// first encode or sampling step. Cached sessions cost nothing.
     /// </summary>
-    public LoadedModel OpenWarm(string path, OnnxSessionOptions options, INodeContext context)
+    public async Task<LoadedModel> OpenWarmAsync(string path, OnnxSessionOptions options, INodeContext context, CancellationToken cancellationToken)
     {
         void Report(object? sender, OnnxSessionEvent e) =>
-            context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB) in {e.Elapsed.TotalMilliseconds:F0} ms"));
+            context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB) in {e.Elapsed.TotalMilliseconds:F0} ms{(e.FromOptimizedModel ? " (optimised model from cache)" : string.Empty)}"));
         Sessions.Loaded += Report;
         try
         {
-            var model = Open(path, options);
-            var components = new[] { model.Folder.TextEncoderPath, model.Folder.UNetPath, model.Folder.VaeDecoderPath };
-            foreach (var component in components)
-            {
-                using var lease = Sessions.Acquire(component, options);
-            }
-            return model;
+            var folder = ModelFolder.Open(Path.GetFullPath(path));
+            // Session creation is mostly single-threaded graph optimisation, so the three overlap well even on 2 cores.
+            await Task.WhenAll(new[] { folder.TextEncoderPath, folder.UNetPath, folder.VaeDecoderPath }.Select(component => Task.Run(
+                () =>
+                {
+                    using var lease = Sessions.Acquire(component, options);
+                },
+                cancellationToken))).ConfigureAwait(false);
+            return Open(path, options);
         }
         finally
         {
@@ -51,7 +54,7 @@ internal sealed class ModelLibrary : IDisposable
     public LoadedModel Open(string path, OnnxSessionOptions options)
     {
         var full = Path.GetFullPath(path);
-        var key = full + "|" + options.GetHashCode();
+        var key = full + "|" + options.Describe();
         var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => new LoadedModel(ModelFolder.Open(full), Sessions, options)));
         try
         {

@@ -1,5 +1,6 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
@@ -9,13 +10,19 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// chunk is rescaled to keep its original mean. Windows of 77 tokens are encoded and concatenated along the sequence;
 /// prompts of a batch with fewer windows repeat their last window so all have the same length.
 /// </summary>
-internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEncoder
+internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEncoder, IOverridableModel<ITextEncoder>
 {
     private readonly Lock _lock = new();
 
     public TextEncoder Model => encoder;
 
     public int PadId => padId;
+
+    public IReadOnlyList<WeightInfo> Weights => encoder.Weights;
+
+    public WeightOverrides Overrides => encoder.Source.Overrides;
+
+    public ITextEncoder WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxTextEncoder(encoder.WithOverrides(overrides), padId);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);

@@ -1,14 +1,16 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
 /// <summary>
-/// A UNet session as the SDK's model handle: one batched evaluation per call. Calls are serialised because the
-/// wrapper reuses its pinned step buffers.
+/// A UNet as the SDK's model handle: one batched evaluation per call. The handle is a description (file, weight
+/// overrides, options) whose session the cache creates when needed, so <see cref="WithOverrides"/> derives a handle
+/// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers.
 /// </summary>
-internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null) : IUNetModel, IDisposable
+internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
@@ -21,6 +23,12 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     public int? NativeImageSize => sampleSize * 8;
 
     public UNet Model => unet;
+
+    public IReadOnlyList<WeightInfo> Weights => unet.Weights;
+
+    public WeightOverrides Overrides => unet.Source.Overrides;
+
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize);
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
     {

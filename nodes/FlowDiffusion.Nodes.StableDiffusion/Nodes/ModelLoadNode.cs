@@ -6,7 +6,7 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
-[Node("model.load", "1.0.0", Category = "loaders", Title = "Load Model",
+[Node("model.load", "1.1.0", Category = "loaders", Title = "Load Model",
     Description = "Opens a Stable Diffusion 1.x model folder in the diffusers ONNX layout: tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
@@ -17,6 +17,11 @@ public sealed class ModelLoadNode : INode
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
     public string Provider { get; set; } = "cpu";
+
+    /// <summary>Options for the execution provider.</summary>
+    [Parameter(Description = "Execution provider options as key=value pairs separated by ';', by ONNX Runtime's names, e.g. "
+        + "device_id=1;cudnn_conv_algo_search=HEURISTIC;arena_extend_strategy=kSameAsRequested;gpu_mem_limit=8589934592 for cuda. Empty for the defaults.")]
+    public string ProviderOptions { get; set; } = "";
 
     /// <summary>The model's tokenizer.</summary>
     [Output(Description = "The model's CLIP tokenizer.")]
@@ -39,16 +44,23 @@ public sealed class ModelLoadNode : INode
     public SchedulerConfigSource? SchedulerConfig { get; set; }
 
     /// <inheritdoc />
-    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var folder = PathResolver.Resolve(context, Path);
-        var options = new OnnxSessionOptions(Provider);
-        var model = ModelLibrary.Of(context).OpenWarm(folder, options, context);
+        OnnxSessionOptions options;
+        try
+        {
+            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"provider_options: {e.Message}", e);
+        }
+        var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken).ConfigureAwait(false);
         Tokenizer = model.Tokenizer;
         Clip = model.TextEncoder;
         Unet = model.UNet;
         Vae = model.Vae;
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
-        return Task.CompletedTask;
     }
 }

@@ -44,6 +44,19 @@ public sealed class AnalyticModels : IDisposable
         return vocabulary.RootElement.GetProperty(token).GetInt32();
     }
 
+    /// <summary>A copy of the model folder <paramref name="source"/> under the temp folder, to damage or rewrite.</summary>
+    public string CopyOf(string source, string name)
+    {
+        var target = Path.Combine(Root, "copy-" + name);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination, overwrite: true);
+        }
+        return target;
+    }
+
     /// <summary>A copy of one model file alone in a new folder, so its footprint is exactly its size.</summary>
     public string LoneCopy(string modelPath, string name)
     {

@@ -28,8 +28,8 @@ public sealed class ExecutionProviderTests(AnalyticModels models) : IClassFixtur
     {
         Skip.If(ExecutionProviders.Available.Contains("CUDAExecutionProvider"), "CUDA is installed here.");
         var decoder = Path.Combine(models.Default, "vae_decoder", "model.onnx");
-        // Room for exactly one session: charging a second would unload the idle CPU one.
-        using var cache = new OnnxSessionCache(budgetBytes: new FileInfo(decoder).Length);
+        // Room for exactly one session charged its file size: charging a second would unload the idle CPU one.
+        using var cache = new OnnxSessionCache(new FileInfo(decoder).Length, null, () => 0);
         var unloaded = 0;
         cache.Unloaded += (_, _) => unloaded++;
         cache.Acquire(decoder).Dispose();

@@ -116,15 +116,5 @@ public sealed class ModelFolderTests(AnalyticModels models) : IClassFixture<Anal
         Assert.Null(ModelFolder.Open(copy).UNetSampleSize);
     }
 
-    private string CopyOf(string source, string name)
-    {
-        var target = Path.Combine(models.Root, "copy-" + name);
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var destination = Path.Combine(target, Path.GetRelativePath(source, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination, overwrite: true);
-        }
-        return target;
-    }
+    private string CopyOf(string source, string name) => models.CopyOf(source, name);
 }

@@ -50,14 +50,5 @@ public sealed class ShippedModelTests : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private static string Shipped(string name)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FlowDiffusion.sln")))
-        {
-            directory = directory.Parent;
-        }
-        Assert.NotNull(directory);
-        return Path.Combine(directory.FullName, "models", name);
-    }
+    private static string Shipped(string name) => RepositoryModels.Folder(name);
 }

@@ -1,0 +1,69 @@
+using FlowDiffusion.Sdk.Models;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// A source's weight overrides computed (overrides of one weight in order, each on the value the previous left) and
+/// written into the model's bytes (<see cref="OverriddenModel"/>), which the session is then created from.
+/// </summary>
+internal sealed class WeightBinding
+{
+    private WeightBinding(byte[]? modelBytes, long bytes)
+    {
+        ModelBytes = modelBytes;
+        Bytes = bytes;
+    }
+
+    /// <summary>The model with the overrides written in, or null when there are none.</summary>
+    public byte[]? ModelBytes { get; }
+
+    /// <summary>The bytes the overridden weights hold.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Computes each overridden weight and writes it into a copy of the model.</summary>
+    /// <exception cref="ArgumentException">An override names a missing weight or yields the wrong type or shape.</exception>
+    public static WeightBinding Bind(OnnxModelSource source, OnnxModelFile file, CancellationToken cancellationToken = default)
+    {
+        if (source.Overrides.Count == 0)
+        {
+            return new WeightBinding(null, 0);
+        }
+        var values = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        foreach (var group in source.Overrides.GroupBy(o => o.Name, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = group.Key;
+            var declared = file.Initializer(name) ?? throw MissingWeight(source.ModelPath, name, file);
+            WeightTensor? value = null;
+            foreach (var weightOverride in group)
+            {
+                var previous = value;
+                value = weightOverride.Apply(() => previous ?? file.ReadWeight(name), cancellationToken)
+                    ?? throw new ArgumentException($"Override {weightOverride} of '{source.ModelPath}' returned no value.");
+            }
+            Check(source.ModelPath, declared, value!);
+            values[name] = value!;
+        }
+        return new WeightBinding(OverriddenModel.Write(file, values), values.Values.Sum(v => (long)v.Data.Length));
+    }
+
+    /// <summary>The error for an override naming a weight the graph lacks, with near names.</summary>
+    public static ArgumentException MissingWeight(string modelPath, string name, OnnxModelFile file)
+    {
+        var near = file.Weights.Select(w => w.Name)
+            .Where(n => n.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(n, StringComparison.OrdinalIgnoreCase))
+            .Take(3).ToList();
+        var hint = near.Count > 0 ? $" Similar names: {string.Join(", ", near)}." : $" It has {file.Weights.Count} weights.";
+        return new ArgumentException($"A weight override names '{name}', which '{modelPath}' has no weight of.{hint}");
+    }
+
+    private static void Check(string modelPath, OnnxInitializer declared, WeightTensor value)
+    {
+        if (declared.ElementType != value.ElementType || !declared.Shape.SequenceEqual(value.Shape))
+        {
+            var declaredType = declared.ElementType?.ToString().ToLowerInvariant() ?? $"ONNX type {declared.DataType}";
+            throw new ArgumentException(
+                $"The override of weight '{declared.Name}' in '{modelPath}' is {value}; the graph declares {declaredType} [{string.Join(", ", declared.Shape)}].");
+        }
+    }
+}
