@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>An ONNX <c>GraphProto</c>: nodes in topological order, initializers, inputs and outputs.</summary>
 public sealed record OnnxGraph(

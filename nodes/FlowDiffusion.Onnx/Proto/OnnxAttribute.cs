@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>An ONNX <c>AttributeProto</c> of one of the kinds the generated graphs use.</summary>
 public sealed record OnnxAttribute

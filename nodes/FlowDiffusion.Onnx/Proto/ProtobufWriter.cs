@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>Writes the protobuf wire format (varints, 32-bit floats, length-delimited fields) into a byte buffer.</summary>
 internal sealed class ProtobufWriter

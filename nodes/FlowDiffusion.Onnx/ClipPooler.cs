@@ -1,10 +1,11 @@
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx.Proto;
 
-namespace FlowDiffusion.ModelGenerator.Graph;
+namespace FlowDiffusion.Onnx;
 
 /// <summary>CLIP's pooled output: the hidden state at the first position holding the largest id (the end-of-text token).</summary>
-internal static class ClipPooler
+public static class ClipPooler
 {
+    /// <summary>Adds the pooling to <paramref name="g"/> and returns the pooled value, [batch, <paramref name="width"/>].</summary>
     public static string Pool(GraphBuilder g, string inputIds, string hidden, long width)
     {
         // Ids are below 2^24, so float32 compares them exactly; ArgMax keeps the first maximum.

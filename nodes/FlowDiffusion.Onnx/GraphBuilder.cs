@@ -1,6 +1,6 @@
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx.Proto;
 
-namespace FlowDiffusion.ModelGenerator.Graph;
+namespace FlowDiffusion.Onnx;
 
 /// <summary>
 /// Builds an ONNX graph one operator at a time: each method adds a node and returns the name of its output value.

@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>An ONNX <c>ValueInfoProto</c>: a graph input or output with its element type and (partly symbolic) shape.</summary>
 public sealed record OnnxValueInfo(string Name, TensorElementType ElementType, IReadOnlyList<OnnxDim> Shape)

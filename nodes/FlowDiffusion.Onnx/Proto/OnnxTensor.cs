@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>An ONNX <c>TensorProto</c> holding its data little-endian in <c>raw_data</c>.</summary>
 public sealed record OnnxTensor(string Name, TensorElementType ElementType, long[] Dims, byte[] RawData)

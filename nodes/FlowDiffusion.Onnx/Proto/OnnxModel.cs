@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>An ONNX <c>ModelProto</c> over the default domain at one opset; serialises without timestamps, so the bytes are reproducible.</summary>
 public sealed record OnnxModel(OnnxGraph Graph, long Opset, string DocString)

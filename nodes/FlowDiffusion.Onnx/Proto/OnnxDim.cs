@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>One dimension of a declared input or output: a fixed size or a symbolic name (dynamic).</summary>
 public readonly record struct OnnxDim(long Value, string? Param)

@@ -1,4 +1,4 @@
-namespace FlowDiffusion.ModelGenerator.Onnx;
+namespace FlowDiffusion.Onnx.Proto;
 
 /// <summary>ONNX <c>TensorProto.DataType</c> values used by the generated models.</summary>
 public enum TensorElementType
