@@ -13,7 +13,7 @@ public sealed class ArchitectureDetectionTests
     public void Architecture_is_read_from_tensor_names_and_shapes_in_both_layouts(string layout)
     {
         // architecture.json (written by the torch generator): UNet channel_mult (2,1) at 32, 1 block, attention at level 1 only,
-        // context 64; CLIP vocab 512, width 64, 3 layers; VAE ch 32, ch_mult (2,1), 1 block.
+        // context 64; CLIP vocab 768 (room for the shipped test vocabularies), width 64, 2 layers; VAE ch 32, ch_mult (2,1,1,1), 1 block.
         using var checkpoint = Sd1Checkpoint.Open(layout == "ldm" ? Reference.LdmFile : Reference.DiffusersFolder);
         var unet = checkpoint.UNet!;
         Assert.Equal(4, unet.InChannels);
@@ -23,12 +23,12 @@ public sealed class ArchitectureDetectionTests
         Assert.Equal([false, true], unet.AttentionLevels);
         Assert.Equal(64, unet.ContextWidth);
         Assert.Equal(UNetArchitecture.ConventionalHeads, unet.Heads);
-        Assert.Equal(new TextEncoderArchitecture(512, 77, 64, 3, 1), checkpoint.TextEncoder);
+        Assert.Equal(new TextEncoderArchitecture(768, 77, 64, 2, 1), checkpoint.TextEncoder);
         var vae = checkpoint.Vae!;
-        Assert.Equal([64, 32], vae.LevelChannels);
+        Assert.Equal([64, 32, 32, 32], vae.LevelChannels);
         Assert.Equal(1, vae.ResBlocksPerLevel);
         Assert.Equal(4, vae.LatentChannels);
-        Assert.Equal(2, vae.Factor);
+        Assert.Equal(8, vae.Factor);
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class ArchitectureDetectionTests
         }
 
         Assert.Equal("model.diffusion_model.output_blocks.1.2.conv.weight", weights.Part(ModelPart.UNet)["up_blocks.0.upsamplers.0.conv.weight"].Tensor.Name);
-        Assert.Equal("first_stage_model.decoder.up.1.block.0.conv1.weight", weights.Part(ModelPart.Vae)["decoder.up_blocks.0.resnets.0.conv1.weight"].Tensor.Name);
+        Assert.Equal("first_stage_model.decoder.up.3.block.0.conv1.weight", weights.Part(ModelPart.Vae)["decoder.up_blocks.0.resnets.0.conv1.weight"].Tensor.Name);
     }
 
     [Fact]

@@ -14,8 +14,8 @@ from safetensors_io import save
 
 out = sys.argv[1]
 unet_cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 1), num_res_blocks=1, attention_levels=(1,), num_heads=8, context_dim=64)
-clip_cfg = sd1.ClipConfig(vocab=512, width=64, layers=3, head_width=32)
-vae_cfg = sd1.VaeConfig(ch=32, ch_mult=(2, 1), num_res_blocks=1)
+clip_cfg = sd1.ClipConfig(vocab=768, width=64, layers=2, head_width=32)
+vae_cfg = sd1.VaeConfig(ch=32, ch_mult=(2, 1, 1, 1), num_res_blocks=1)  # 8x like SD, so the pipeline runs it
 
 
 def rounded(sd):
@@ -49,9 +49,9 @@ with torch.no_grad():
     final = sd1.CLIP + "final_layer_norm"
     penultimate = torch.nn.functional.layer_norm(states[-2], (clip_cfg.width,), sd[final + ".weight"], sd[final + ".bias"], 1e-5)
     pooled = last[torch.arange(2), ids.argmax(-1)]
-    image = torch.rand(1, 3, 16, 16, generator=g) * 2 - 1
+    image = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
     mean = sd1.vae_encode_mean(sd, vae_cfg, image)
-    latent = torch.randn(1, 4, 8, 8, generator=g)
+    latent = torch.randn(1, 4, 4, 4, generator=g)
     decoded = sd1.vae_decode(sd, vae_cfg, latent)
 save(os.path.join(out, "reference.safetensors"), {
     "unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context, "unet.out_sample": unet_out,
