@@ -64,6 +64,29 @@ public sealed class ImportCommandTests : IDisposable
         Assert.False(Directory.Exists(model));
     }
 
+    [Fact]
+    public void Model_load_runs_a_safetensors_checkpoint_and_reuses_its_prepared_graphs()
+    {
+        var cache = Path.Combine(_scratch, "cache");
+        var workflow = Path.Combine(_scratch, "txt2img-checkpoint.yaml");
+        Directory.CreateDirectory(_scratch);
+        File.WriteAllText(workflow, File.ReadAllText(Path.Combine(Cli.RepoRoot, "workflows", "txt2img.yaml"))
+            .Replace("      path: $model\n", "      path: $model\n      tokenizer_folder: models/tiny-sd/tokenizer\n", StringComparison.Ordinal));
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_CACHE"] = cache };
+        string[] args = ["run", workflow, "--set", "model=" + Checkpoint, "--set", "steps=2", "--set", "width=64", "--set", "height=64", "--out", Path.Combine(_scratch, "out")];
+        var (code, _, stderr) = Cli.RunWith(environment, args);
+        Assert.True(code == 0, stderr);
+        var prepared = Assert.Single(Directory.GetDirectories(Path.Combine(cache, "checkpoints")));
+        Assert.StartsWith("ldm-fp16-", Path.GetFileName(prepared));
+        var unet = Path.Combine(prepared, "unet", "model.onnx");
+        var written = File.GetLastWriteTimeUtc(unet);
+        (code, _, stderr) = Cli.RunWith(environment, args);
+        Assert.True(code == 0, stderr);
+        Assert.Single(Directory.GetDirectories(Path.Combine(cache, "checkpoints")));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(unet));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_scratch, "out"), "*.png").Length);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_scratch))
