@@ -50,17 +50,17 @@ public sealed class Sd1Checkpoint : IDisposable
         }
     }
 
-    /// <summary>The UNet graph.</summary>
-    public OnnxModel BuildUNet() => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source);
+    /// <summary>The UNet graph; weights embedded unless <paramref name="binding"/> says otherwise.</summary>
+    public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
     /// <summary>The text encoder graph (last, pooled and penultimate outputs).</summary>
-    public OnnxModel BuildTextEncoder() => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source);
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding);
 
     /// <summary>The VAE encoder graph.</summary>
-    public OnnxModel BuildVaeEncoder() => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source);
+    public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
 
     /// <summary>The VAE decoder graph.</summary>
-    public OnnxModel BuildVaeDecoder() => VaeGraphs.BuildDecoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source);
+    public OnnxModel BuildVaeDecoder(WeightBinding? binding = null) => VaeGraphs.BuildDecoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
 
     /// <inheritdoc />
     public void Dispose() => Weights.Dispose();

@@ -47,6 +47,14 @@ public sealed class GraphBuilder
         return name;
     }
 
+    /// <summary>Adds a prepared initializer (for example one whose data is stored externally).</summary>
+    public string Initializer(OnnxTensor tensor)
+    {
+        Claim(tensor.Name);
+        _initializers.Add(tensor);
+        return tensor.Name;
+    }
+
     /// <summary>A float32 scalar constant.</summary>
     public string Scalar(float value) => Weight(Fresh("scalar"), [value]);
 

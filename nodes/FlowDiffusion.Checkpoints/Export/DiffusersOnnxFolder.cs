@@ -1,5 +1,7 @@
 using System.Text.Json;
 using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -72,10 +74,10 @@ public static class DiffusersOnnxFolder
                 File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
             }
 
-            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder().ToBytes(), w => TextEncoderConfig(w, checkpoint.TextEncoder));
-            WriteModel(staging, "unet", checkpoint.BuildUNet().ToBytes(), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae));
-            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder().ToBytes(), w => VaeConfig(w, checkpoint.Vae));
-            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder().ToBytes(), w => VaeConfig(w, checkpoint.Vae));
+            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder));
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae));
+            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae));
+            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae));
             Directory.Move(staging, full);
         }
         catch
@@ -130,10 +132,20 @@ public static class DiffusersOnnxFolder
         w.WriteNumber("scaling_factor", ScalingFactor);
     }
 
-    private static void WriteModel(string root, string part, byte[] model, Action<Utf8JsonWriter> config)
+    /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, one tensor after another).</summary>
+    public const string WeightsFile = "model.onnx.data";
+
+    // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
+    private static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config)
     {
         Directory.CreateDirectory(Path.Combine(root, part));
-        File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model);
+        OnnxModel model;
+        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile)))
+        {
+            model = build(weights);
+        }
+
+        File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model.ToBytes());
         WriteJson(root, part + "/config.json", config);
     }
 

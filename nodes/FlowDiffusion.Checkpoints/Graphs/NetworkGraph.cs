@@ -9,7 +9,7 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// (diffusers) name and bound as an initializer of that name, in the checkpoint's own layout (linear weights
 /// [out, in] transposed in the graph), so a weight override or LoRA delta addresses it by the same name.
 /// </summary>
-internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, StoredTensor> weights, string source)
+internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, StoredTensor> weights, string source, WeightBinding binding)
 {
     private const int Groups = 32;
     private readonly Dictionary<string, string> _bound = new(StringComparer.Ordinal);
@@ -26,7 +26,7 @@ internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, S
         if (!_bound.TryGetValue(name, out var value))
         {
             var stored = Stored(name);
-            value = g.Weight(name, stored.ReadFloat32(), stored.Shape);
+            value = g.Initializer(binding.Bind(name, stored));
             _bound[name] = value;
         }
 

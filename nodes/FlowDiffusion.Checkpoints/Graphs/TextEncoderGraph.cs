@@ -15,11 +15,11 @@ public static class TextEncoderGraph
     /// <summary>The output carrying the penultimate layer, final-normed.</summary>
     public const string PenultimateOutput = "penultimate_hidden_state";
 
-    /// <summary>Builds the graph with the checkpoint's tensors (canonical <c>text_model.*</c> names) as initializers.</summary>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, string source)
+    /// <summary>Builds the graph with the checkpoint's tensors (canonical <c>text_model.*</c> names) as initializers, embedded unless <paramref name="binding"/> says otherwise.</summary>
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, string source, WeightBinding? binding = null)
     {
         var g = new GraphBuilder("text_encoder");
-        var n = new NetworkGraph(g, weights, source);
+        var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         const string p = "text_model.";
         var ids = g.Input("input_ids", TensorElementType.Int32, "batch", "sequence");
         var length = g.Squeeze(g.Shape(ids, 1, 2), 0);

@@ -16,11 +16,11 @@ public static class UNetGraph
     private const float ResNormEpsilon = 1e-5f;
     private const float TransformerNormEpsilon = 1e-6f;
 
-    /// <summary>Builds the graph.</summary>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source)
+    /// <summary>Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise).</summary>
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null)
     {
         var g = new GraphBuilder("unet");
-        var n = new NetworkGraph(g, weights, source);
+        var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);

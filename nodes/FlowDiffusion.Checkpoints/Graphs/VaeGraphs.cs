@@ -14,11 +14,11 @@ public static class VaeGraphs
 {
     private const float Epsilon = 1e-6f;
 
-    /// <summary>Builds the encoder (including <c>quant_conv</c>).</summary>
-    public static OnnxModel BuildEncoder(IReadOnlyDictionary<string, StoredTensor> weights, VaeArchitecture arch, string source)
+    /// <summary>Builds the encoder (including <c>quant_conv</c>); weights embedded unless <paramref name="binding"/> says otherwise.</summary>
+    public static OnnxModel BuildEncoder(IReadOnlyDictionary<string, StoredTensor> weights, VaeArchitecture arch, string source, WeightBinding? binding = null)
     {
         var g = new GraphBuilder("vae_encoder");
-        var n = new NetworkGraph(g, weights, source);
+        var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.ImageChannels, "height", "width");
         var h = n.Conv(x, "encoder.conv_in");
         for (var level = 0; level < arch.LevelChannels.Count; level++)
@@ -42,11 +42,11 @@ public static class VaeGraphs
         return g.Build($"VAE encoder built from {Path.GetFileName(source)}.");
     }
 
-    /// <summary>Builds the decoder (including <c>post_quant_conv</c>).</summary>
-    public static OnnxModel BuildDecoder(IReadOnlyDictionary<string, StoredTensor> weights, VaeArchitecture arch, string source)
+    /// <summary>Builds the decoder (including <c>post_quant_conv</c>); weights embedded unless <paramref name="binding"/> says otherwise.</summary>
+    public static OnnxModel BuildDecoder(IReadOnlyDictionary<string, StoredTensor> weights, VaeArchitecture arch, string source, WeightBinding? binding = null)
     {
         var g = new GraphBuilder("vae_decoder");
-        var n = new NetworkGraph(g, weights, source);
+        var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var z = g.Input("latent_sample", TensorElementType.Float, "batch", arch.LatentChannels, "latent_height", "latent_width");
         var h = n.Conv(n.Conv(z, "post_quant_conv"), "decoder.conv_in");
         h = Middle(n, h, "decoder.mid_block", arch.LevelChannels[^1]);

@@ -5,6 +5,13 @@ namespace FlowDiffusion.Onnx.Proto;
 /// <summary>An ONNX <c>TensorProto</c> holding its data little-endian in <c>raw_data</c>.</summary>
 public sealed record OnnxTensor(string Name, TensorElementType ElementType, long[] Dims, byte[] RawData)
 {
+    /// <summary>Where the data lives when it is kept outside the model file (null: in <see cref="RawData"/>).</summary>
+    public OnnxExternalData? External { get; private init; }
+
+    /// <summary>A tensor whose data is stored in a separate file (ONNX external data), for models past protobuf's 2 GB limit.</summary>
+    public static OnnxTensor FromExternal(string name, TensorElementType elementType, long[] dims, OnnxExternalData external) =>
+        new(name, elementType, dims, []) { External = external };
+
     /// <summary>A float32 tensor.</summary>
     public static OnnxTensor FromFloats(string name, float[] values, params long[] dims)
     {
@@ -40,7 +47,22 @@ public sealed record OnnxTensor(string Name, TensorElementType ElementType, long
 
         w.WriteInt64(2, (long)ElementType);
         w.WriteString(8, Name);
-        w.WriteBytes(9, RawData);
+        if (External is null)
+        {
+            w.WriteBytes(9, RawData);
+            return;
+        }
+
+        foreach (var (key, value) in External.Entries())
+        {
+            w.WriteMessage(13, entry =>
+            {
+                entry.WriteString(1, key);
+                entry.WriteString(2, value);
+            });
+        }
+
+        w.WriteInt64(14, 1); // data_location: EXTERNAL
     }
 
     private static void CheckCount(string name, int count, long[] dims)
