@@ -13,6 +13,7 @@ root.Subcommands.Add(PluginsCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(NoiseCommand.Create());
+root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(EditorCommand.Create());
 root.Subcommands.Add(ImportComfyCommand.Create());

@@ -1,4 +1,4 @@
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Models.Tests;
 

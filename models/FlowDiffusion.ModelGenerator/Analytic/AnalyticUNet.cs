@@ -1,6 +1,7 @@
 using FlowDiffusion.ModelGenerator.Files;
 using FlowDiffusion.ModelGenerator.Graph;
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx;
+using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.ModelGenerator.Analytic;
 

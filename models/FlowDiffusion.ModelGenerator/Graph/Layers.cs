@@ -1,4 +1,5 @@
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx;
+using FlowDiffusion.Onnx.Proto;
 using FlowDiffusion.ModelGenerator.Weights;
 
 namespace FlowDiffusion.ModelGenerator.Graph;

@@ -1,5 +1,6 @@
 using FlowDiffusion.ModelGenerator.Graph;
-using FlowDiffusion.ModelGenerator.Onnx;
+using FlowDiffusion.Onnx;
+using FlowDiffusion.Onnx.Proto;
 using FlowDiffusion.ModelGenerator.Weights;
 
 namespace FlowDiffusion.ModelGenerator.Tiny;

@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
@@ -6,13 +7,17 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
-[Node("model.load", "1.1.0", Category = "loaders", Title = "Load Model",
-    Description = "Opens a Stable Diffusion 1.x model folder in the diffusers ONNX layout: tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
+[Node("model.load", "1.2.0", Category = "loaders", Title = "Load Model",
+    Description = "Opens a Stable Diffusion 1.x model: a diffusers ONNX folder, a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
     /// <summary>The model folder.</summary>
-    [Parameter(Description = "The model folder (diffusers ONNX layout), relative to the working folder.", Kind = ParameterKind.ModelFolder)]
+    [Parameter(Description = "The model folder (diffusers ONNX layout), .safetensors checkpoint or diffusers folder with .safetensors weights, relative to the working folder.", Kind = ParameterKind.ModelFolder)]
     public string Path { get; set; } = "models/tiny-sd";
+
+    /// <summary>The CLIP tokenizer folder for a checkpoint that carries none.</summary>
+    [Parameter(Description = "For a .safetensors checkpoint: a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
+    public string TokenizerFolder { get; set; } = "";
 
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
@@ -47,6 +52,11 @@ public sealed class ModelLoadNode : INode
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var folder = PathResolver.Resolve(context, Path);
+        if (CheckpointCache.IsCheckpoint(folder))
+        {
+            folder = PrepareCheckpoint(context, folder);
+        }
+
         OnnxSessionOptions options;
         try
         {
@@ -62,5 +72,15 @@ public sealed class ModelLoadNode : INode
         Unet = model.UNet;
         Vae = model.Vae;
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
+    }
+
+    private string PrepareCheckpoint(INodeContext context, string checkpoint)
+    {
+        var own = System.IO.Path.Combine(checkpoint, "tokenizer");
+        var tokenizer = TokenizerFolder.Length > 0
+            ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
+            : Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : TokenizerLocator.Find(null, context.WorkingDirectory);
+        return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, () =>
+            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")));
     }
 }

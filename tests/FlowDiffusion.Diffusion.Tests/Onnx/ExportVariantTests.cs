@@ -1,8 +1,9 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.ModelGenerator.Graph;
+using FlowDiffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
 using Xunit;
-using OnnxType = FlowDiffusion.ModelGenerator.Onnx.TensorElementType;
+using OnnxType = FlowDiffusion.Onnx.Proto.TensorElementType;
 using OrtType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
@@ -101,7 +102,7 @@ public sealed class ExportVariantTests(AnalyticModels models) : IClassFixture<An
     {
         var g = new GraphBuilder("scaling_unet");
         var sample = g.Input("sample", OnnxType.Float, "batch", 4, "height", "width");
-        var timestep = g.Input("timestep", OnnxType.Float, [.. timestepDims.Select(d => (FlowDiffusion.ModelGenerator.Onnx.OnnxDim)d)]);
+        var timestep = g.Input("timestep", OnnxType.Float, [.. timestepDims.Select(d => (FlowDiffusion.Onnx.Proto.OnnxDim)d)]);
         g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", 8);
         g.Output(g.Mul(sample, timestep), "out_sample", OnnxType.Float, "batch", 4, "height", "width");
         return g;

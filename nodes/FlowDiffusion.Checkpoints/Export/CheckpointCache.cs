@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FlowDiffusion.Checkpoints.Export;
+
+/// <summary>
+/// Prepared diffusers-ONNX folders for checkpoints, kept on disk and keyed by the checkpoint's identity (full path,
+/// size, modification time), the tokenizer's, and this builder's version, so a checkpoint is converted on its first
+/// load only and a changed file is converted again.
+/// </summary>
+public static class CheckpointCache
+{
+    /// <summary>Bumped whenever the built graphs change, so old prepared folders are not reused.</summary>
+    public const int BuilderVersion = 1;
+
+    /// <summary>The environment variable that moves the cache (default: the user's local application data).</summary>
+    public const string RootVariable = "FLOWDIFFUSION_CACHE";
+
+    /// <summary>The cache folder: <c>$FLOWDIFFUSION_CACHE/checkpoints</c>, else local application data.</summary>
+    public static string DefaultRoot => Path.Combine(
+        Environment.GetEnvironmentVariable(RootVariable) is { Length: > 0 } root
+            ? root
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "flowdiffusion"),
+        "checkpoints");
+
+    /// <summary>Whether <paramref name="path"/> is something to prepare: a <c>.safetensors</c> file, or a diffusers folder with PyTorch-format weights and no ONNX.</summary>
+    public static bool IsCheckpoint(string path) =>
+        (File.Exists(path) && path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "unet", "model.onnx"))
+            && (File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.fp16.safetensors"))));
+
+    /// <summary>
+    /// The prepared folder for <paramref name="checkpoint"/>, converting it first when the cache has none.
+    /// <paramref name="converting"/> is called before a conversion starts (to tell the user why this load is slow).
+    /// </summary>
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, Action? converting = null)
+    {
+        var full = Path.GetFullPath(checkpoint);
+        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full.TrimEnd(Path.DirectorySeparatorChar))}-{Key(full, tokenizerFolder)}");
+        if (File.Exists(Path.Combine(folder, "model_index.json")))
+        {
+            return folder;
+        }
+
+        converting?.Invoke();
+        Directory.CreateDirectory(root);
+        using var model = Sd1Checkpoint.Open(full);
+        try
+        {
+            DiffusersOnnxFolder.Write(model, folder, tokenizerFolder);
+        }
+        catch (IOException) when (File.Exists(Path.Combine(folder, "model_index.json")))
+        {
+            // Another process prepared the same checkpoint first; its folder is as good as ours.
+        }
+
+        return folder;
+    }
+
+    private static string Key(string checkpoint, string tokenizerFolder)
+    {
+        var identity = new StringBuilder().Append(BuilderVersion).Append('|');
+        foreach (var file in Identity(checkpoint).Concat(Identity(Path.GetFullPath(tokenizerFolder))))
+        {
+            identity.Append(file.FullName).Append('|').Append(file.Length).Append('|').Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..16];
+    }
+
+    private static IEnumerable<FileInfo> Identity(string path) => Directory.Exists(path)
+        ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.Extension is ".safetensors" or ".json" or ".txt").OrderBy(f => f.FullName, StringComparer.Ordinal)
+        : [new FileInfo(path)];
+}

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Onnx.Proto;
+
+namespace FlowDiffusion.Checkpoints.Export;
+
+/// <summary>
+/// Writes an SD 1.x checkpoint as a diffusers-ONNX model folder: <c>model_index.json</c>, the scheduler configuration
+/// with SD 1.x's training schedule, the tokenizer files, and the four ONNX graphs with their <c>config.json</c>.
+/// The folder appears whole or not at all: it is written beside the target and renamed into place.
+/// </summary>
+public static class DiffusersOnnxFolder
+{
+    /// <summary>SD 1.x's VAE latent scaling factor (no tensor records it).</summary>
+    public const float ScalingFactor = 0.18215f;
+
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    private static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
+
+    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
+    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
+    {
+        if (checkpoint.UNet is null || checkpoint.TextEncoder is null || checkpoint.Vae is null)
+        {
+            throw new CheckpointException($"{checkpoint.Weights.Source}: a model folder needs a UNet, a text encoder and a VAE; this checkpoint lacks " +
+                string.Join(", ", new[] { ("UNet", checkpoint.UNet is null), ("text encoder", checkpoint.TextEncoder is null), ("VAE", checkpoint.Vae is null) }.Where(p => p.Item2).Select(p => p.Item1)) + ".");
+        }
+
+        if (Directory.Exists(target) || File.Exists(target))
+        {
+            throw new IOException($"'{target}' already exists; choose another --out or remove it.");
+        }
+
+        var full = Path.GetFullPath(target);
+        var staging = full + ".partial-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            WriteJson(staging, "model_index.json", w =>
+            {
+                w.WriteString("_class_name", "OnnxStableDiffusionPipeline");
+                w.WriteString("_diffusers_version", "0.6.0");
+                w.WriteBoolean("requires_safety_checker", false);
+                foreach (var (name, library, type) in new[]
+                {
+                    ("scheduler", "diffusers", "PNDMScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("tokenizer", "transformers", "CLIPTokenizer"),
+                    ("unet", "onnxruntime", "OnnxRuntimeModel"), ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
+                })
+                {
+                    w.WriteStartArray(name);
+                    w.WriteStringValue(library);
+                    w.WriteStringValue(type);
+                    w.WriteEndArray();
+                }
+            });
+            WriteJson(staging, "scheduler/scheduler_config.json", w =>
+            {
+                // SD 1.x's training schedule (LDM v1-inference.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps).
+                w.WriteString("_class_name", "PNDMScheduler");
+                w.WriteNumber("beta_start", 0.00085);
+                w.WriteNumber("beta_end", 0.012);
+                w.WriteString("beta_schedule", "scaled_linear");
+                w.WriteNumber("num_train_timesteps", 1000);
+                w.WriteBoolean("clip_sample", false);
+                w.WriteBoolean("set_alpha_to_one", false);
+                w.WriteBoolean("skip_prk_steps", true);
+                w.WriteNumber("steps_offset", 1);
+                w.WriteString("prediction_type", predictionType);
+            });
+            Directory.CreateDirectory(Path.Combine(staging, "tokenizer"));
+            foreach (var file in TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
+            {
+                File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
+            }
+
+            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder));
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae));
+            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae));
+            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae));
+            Directory.Move(staging, full);
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            throw;
+        }
+    }
+
+    private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
+    {
+        w.WriteString("_class_name", "CLIPTextModel");
+        w.WriteNumber("vocab_size", a.Vocabulary);
+        w.WriteNumber("hidden_size", a.Width);
+        w.WriteNumber("num_hidden_layers", a.Layers);
+        w.WriteNumber("num_attention_heads", a.Heads);
+        w.WriteNumber("max_position_embeddings", a.Positions);
+        w.WriteString("hidden_act", "quick_gelu");
+    }
+
+    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae)
+    {
+        w.WriteString("_class_name", "UNet2DConditionModel");
+        w.WriteNumber("in_channels", a.InChannels);
+        w.WriteNumber("out_channels", a.OutChannels);
+        w.WriteNumber("cross_attention_dim", a.ContextWidth);
+        w.WriteNumber("attention_head_dim", a.Heads);
+        w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
+        w.WriteStartArray("block_out_channels");
+        foreach (var c in a.LevelChannels)
+        {
+            w.WriteNumberValue(c);
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("sample_size", 512 / vae.Factor);
+        w.WriteString("timestep_dtype", "float32");
+    }
+
+    private static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a)
+    {
+        w.WriteString("_class_name", "AutoencoderKL");
+        w.WriteNumber("in_channels", a.ImageChannels);
+        w.WriteNumber("out_channels", a.ImageChannels);
+        w.WriteNumber("latent_channels", a.LatentChannels);
+        w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
+        w.WriteNumber("sample_size", 512);
+        w.WriteNumber("scaling_factor", ScalingFactor);
+    }
+
+    /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, one tensor after another).</summary>
+    public const string WeightsFile = "model.onnx.data";
+
+    // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
+    private static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config)
+    {
+        Directory.CreateDirectory(Path.Combine(root, part));
+        OnnxModel model;
+        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile)))
+        {
+            model = build(weights);
+        }
+
+        File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model.ToBytes());
+        WriteJson(root, part + "/config.json", config);
+    }
+
+    private static void WriteJson(string root, string relative, Action<Utf8JsonWriter> body)
+    {
+        var path = Path.Combine(root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var stream = File.Create(path);
+        using var w = new Utf8JsonWriter(stream, Indented);
+        w.WriteStartObject();
+        body(w);
+        w.WriteEndObject();
+    }
+}

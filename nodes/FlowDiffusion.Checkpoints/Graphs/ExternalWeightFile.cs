@@ -1,0 +1,34 @@
+using System.Runtime.InteropServices;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Onnx.Proto;
+
+namespace FlowDiffusion.Checkpoints.Graphs;
+
+/// <summary>
+/// Appends each weight, converted to float32, to one data file beside the model (ONNX external data), so a model of any
+/// size is written one tensor at a time: memory holds at most the tensor being converted, and the model file stays small.
+/// </summary>
+public sealed class ExternalWeightFile(string path) : WeightBinding, IDisposable
+{
+    private const int Alignment = 64;
+    private readonly FileStream _stream = new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+
+    /// <inheritdoc />
+    public override OnnxTensor Bind(string name, StoredTensor stored)
+    {
+        var padding = (Alignment - _stream.Position % Alignment) % Alignment;
+        _stream.Write(new byte[padding]);
+        var offset = _stream.Position;
+        var values = stored.ReadFloat32();
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("External weight files are written little-endian only.");
+        }
+
+        _stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+        return OnnxTensor.FromExternal(name, TensorElementType.Float, stored.Shape, new OnnxExternalData(Path.GetFileName(path), offset, values.LongLength * 4));
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _stream.Dispose();
+}

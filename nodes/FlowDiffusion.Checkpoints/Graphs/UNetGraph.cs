@@ -1,0 +1,122 @@
+using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Onnx;
+using FlowDiffusion.Onnx.Proto;
+
+namespace FlowDiffusion.Checkpoints.Graphs;
+
+/// <summary>
+/// The SD 1.x UNet as ONNX: <c>sample</c> [batch, in, h, w], <c>timestep</c> float32 [batch] and
+/// <c>encoder_hidden_states</c> [batch, tokens, context] → <c>out_sample</c> (the noise prediction), with the
+/// checkpoint's tensors under their diffusers names. Residual blocks with the time embedding, spatial transformers
+/// (self-attention, cross-attention, GEGLU feed-forward), down/up sampling and skip concatenation as LDM defines them.
+/// </summary>
+public static class UNetGraph
+{
+    private const float ResNormEpsilon = 1e-5f;
+    private const float TransformerNormEpsilon = 1e-6f;
+
+    /// <summary>Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise).</summary>
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null)
+    {
+        var g = new GraphBuilder("unet");
+        var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
+        var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
+        var timestep = g.Input("timestep", TensorElementType.Float, "batch");
+        var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
+
+        var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
+        var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
+        emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
+
+        var h = n.Conv(x, "conv_in");
+        var skips = new Stack<string>();
+        skips.Push(h);
+        var levels = arch.LevelChannels.Count;
+        for (var level = 0; level < levels; level++)
+        {
+            for (var j = 0; j < arch.ResBlocksPerLevel; j++)
+            {
+                h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
+                if (arch.AttentionLevels[level])
+                {
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.Heads, $"down_blocks.{level}.attentions.{j}");
+                }
+
+                skips.Push(h);
+            }
+
+            if (level != levels - 1)
+            {
+                h = n.Conv(h, $"down_blocks.{level}.downsamplers.0.conv", 2);
+                skips.Push(h);
+            }
+        }
+
+        h = ResBlock(n, h, emb, "mid_block.resnets.0");
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.Heads, "mid_block.attentions.0");
+        h = ResBlock(n, h, emb, "mid_block.resnets.1");
+
+        for (var up = 0; up < levels; up++)
+        {
+            var level = levels - 1 - up;
+            for (var j = 0; j <= arch.ResBlocksPerLevel; j++)
+            {
+                h = ResBlock(n, g.Concat(1, h, skips.Pop()), emb, $"up_blocks.{up}.resnets.{j}");
+                if (arch.AttentionLevels[level])
+                {
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.Heads, $"up_blocks.{up}.attentions.{j}");
+                }
+            }
+
+            if (up != levels - 1)
+            {
+                // Nearest 2× to the size of the skip it meets next (diffusers' upsample_size), so odd sizes work too.
+                h = n.Conv(g.ResizeNearestLike(h, skips.Peek()), $"up_blocks.{up}.upsamplers.0.conv");
+            }
+        }
+
+        h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
+        g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
+        return g.Build($"SD 1.x UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
+    }
+
+    /// <summary>exp(−ln(10000)·i/half) for i &lt; half, in float32 arithmetic as LDM's timestep_embedding computes it.</summary>
+    private static float[] Frequencies(int channels)
+    {
+        var half = channels / 2;
+        var scale = (float)-Math.Log(10000.0);
+        return Enumerable.Range(0, half).Select(i => MathF.Exp(scale * i / half)).ToArray();
+    }
+
+    private static string ResBlock(NetworkGraph n, string x, string emb, string name)
+    {
+        var g = n.G;
+        var h = n.Conv(g.Silu(n.GroupNorm(x, name + ".norm1", ResNormEpsilon)), name + ".conv1");
+        h = g.Add(h, g.Unsqueeze(n.Linear(g.Silu(emb), name + ".time_emb_proj"), 2, 3));
+        h = n.Conv(g.Silu(n.GroupNorm(h, name + ".norm2", ResNormEpsilon)), name + ".conv2");
+        var shortcut = n.Has(name + ".conv_shortcut.weight") ? n.Conv(x, name + ".conv_shortcut") : x;
+        return g.Add(shortcut, h);
+    }
+
+    private static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name)
+    {
+        var g = n.G;
+        var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
+        // SD 1.x projects with 1×1 convolutions; SD 2.x checkpoints use linear layers.
+        var convProjection = n.ShapeOf(name + ".proj_in.weight").Length == 4;
+        var h = convProjection ? n.ToSequence(n.Conv(normed, name + ".proj_in"), channels) : n.Linear(n.ToSequence(normed, channels), name + ".proj_in");
+        var block = name + ".transformer_blocks.0.";
+        var n1 = n.LayerNorm(h, block + "norm1");
+        h = g.Add(h, n.Linear(n.Attention(n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"), channels, heads), block + "attn1.to_out.0"));
+        var n2 = n.LayerNorm(h, block + "norm2");
+        h = g.Add(h, n.Linear(n.Attention(n.Linear(n2, block + "attn2.to_q"), n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads), block + "attn2.to_out.0"));
+        var inner = n.ShapeOf(block + "ff.net.0.proj.weight")[0] / 2;
+        var projected = n.Linear(n.LayerNorm(h, block + "norm3"), block + "ff.net.0.proj");
+        var value = g.Slice(projected, [0], [inner], [2]);
+        var gate = g.Slice(projected, [inner], [2 * inner], [2]);
+        h = g.Add(h, n.Linear(g.Mul(value, n.Gelu(gate)), block + "ff.net.2"));
+        var output = convProjection ? n.Conv(n.ToMap(h, x), name + ".proj_out") : n.ToMap(n.Linear(h, name + ".proj_out"), x);
+        return g.Add(x, output);
+    }
+}

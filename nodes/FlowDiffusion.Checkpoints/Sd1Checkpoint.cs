@@ -1,0 +1,70 @@
+using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Onnx.Proto;
+
+namespace FlowDiffusion.Checkpoints;
+
+/// <summary>
+/// An SD 1.x checkpoint (LDM single file or diffusers folder) with its architecture read from the tensors, from which
+/// the four ONNX graphs of a diffusers-ONNX folder are built. Parts the checkpoint lacks (a UNet-only file) are null.
+/// </summary>
+public sealed class Sd1Checkpoint : IDisposable
+{
+    private Sd1Checkpoint(CheckpointWeights weights, int? textEncoderHeads, int unetHeads)
+    {
+        Weights = weights;
+        var source = weights.Source;
+        UNet = weights.Has(ModelPart.UNet) ? UNetArchitecture.Detect(weights.Part(ModelPart.UNet), source, unetHeads) : null;
+        TextEncoder = weights.Has(ModelPart.TextEncoder) ? TextEncoderArchitecture.Detect(weights.Part(ModelPart.TextEncoder), source, textEncoderHeads) : null;
+        Vae = weights.Has(ModelPart.Vae) ? VaeArchitecture.Detect(weights.Part(ModelPart.Vae), source) : null;
+    }
+
+    /// <summary>The tensors by part and canonical name.</summary>
+    public CheckpointWeights Weights { get; }
+
+    /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
+    public UNetArchitecture? UNet { get; }
+
+    /// <summary>The text encoder's shape, or null when the checkpoint has none.</summary>
+    public TextEncoderArchitecture? TextEncoder { get; }
+
+    /// <summary>The VAE's shape, or null when the checkpoint has none.</summary>
+    public VaeArchitecture? Vae { get; }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (a <c>.safetensors</c> file or a diffusers folder) and reads its architecture.
+    /// Head counts no tensor shows follow SD 1.x's conventions unless given.
+    /// </summary>
+    public static Sd1Checkpoint Open(string path, int? textEncoderHeads = null, int unetHeads = UNetArchitecture.ConventionalHeads)
+    {
+        var weights = CheckpointWeights.Open(path);
+        try
+        {
+            return new Sd1Checkpoint(weights, textEncoderHeads, unetHeads);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The UNet graph; weights embedded unless <paramref name="binding"/> says otherwise.</summary>
+    public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+
+    /// <summary>The text encoder graph (last, pooled and penultimate outputs).</summary>
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding);
+
+    /// <summary>The VAE encoder graph.</summary>
+    public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
+
+    /// <summary>The VAE decoder graph.</summary>
+    public OnnxModel BuildVaeDecoder(WeightBinding? binding = null) => VaeGraphs.BuildDecoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
+
+    /// <inheritdoc />
+    public void Dispose() => Weights.Dispose();
+
+    private T Require<T>(T? architecture)
+        where T : class => architecture ?? throw new CheckpointException($"{Weights.Source}: the checkpoint lacks this part.");
+}

@@ -1,0 +1,136 @@
+using FlowDiffusion.Formats.Safetensors;
+
+namespace FlowDiffusion.Checkpoints.Weights;
+
+/// <summary>
+/// A checkpoint's tensors by network and canonical (diffusers) name, read from an LDM single file or a diffusers folder.
+/// The files stay memory-mapped until disposal; values are converted to float32 only when a builder asks.
+/// </summary>
+public sealed class CheckpointWeights : IDisposable
+{
+    private static readonly (string Folder, string[] Files, ModelPart Part)[] DiffusersFiles =
+    [
+        ("unet", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.UNet),
+        ("text_encoder", ["model.safetensors", "model.fp16.safetensors"], ModelPart.TextEncoder),
+        ("vae", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.Vae),
+    ];
+
+    private static readonly (string Old, string New)[] OldVaeAttentionNames =
+        [(".query.", ".to_q."), (".key.", ".to_k."), (".value.", ".to_v."), (".proj_attn.", ".to_out.0.")];
+
+    private readonly List<SafetensorsFile> _files;
+    private readonly Dictionary<ModelPart, Dictionary<string, StoredTensor>> _parts;
+
+    private CheckpointWeights(string source, List<SafetensorsFile> files, Dictionary<ModelPart, Dictionary<string, StoredTensor>> parts)
+    {
+        Source = source;
+        _files = files;
+        _parts = parts;
+    }
+
+    /// <summary>The file or folder the weights came from.</summary>
+    public string Source { get; }
+
+    /// <summary>Whether the checkpoint holds <paramref name="part"/>.</summary>
+    public bool Has(ModelPart part) => _parts.TryGetValue(part, out var tensors) && tensors.Count > 0;
+
+    /// <summary>The tensors of one network by canonical name; throws naming the source when the checkpoint lacks it.</summary>
+    public IReadOnlyDictionary<string, StoredTensor> Part(ModelPart part) => Has(part)
+        ? _parts[part]
+        : throw new CheckpointException($"{Source}: the checkpoint holds no {part} weights.");
+
+    /// <summary>Opens an LDM single-file checkpoint (<c>model.diffusion_model.*</c>, <c>first_stage_model.*</c>, <c>cond_stage_model.*</c>).</summary>
+    public static CheckpointWeights OpenSingleFile(string path)
+    {
+        var file = SafetensorsFile.Open(path);
+        try
+        {
+            var keys = file.Tensors.Keys.ToArray();
+            if (!LdmKeyMap.IsLdm(keys))
+            {
+                throw new CheckpointException($"{path}: no tensor has an LDM checkpoint prefix (model.diffusion_model., first_stage_model., cond_stage_model.); this is not an SD single-file checkpoint.");
+            }
+
+            var parts = new Dictionary<ModelPart, Dictionary<string, StoredTensor>>();
+            foreach (var (key, (part, name)) in LdmKeyMap.Map(keys, path))
+            {
+                var tensor = file.Tensors[key];
+                if (!parts.TryGetValue(part, out var tensors))
+                {
+                    parts[part] = tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
+                }
+
+                tensors[name] = new StoredTensor(file, tensor, CanonicalShape(part, name, tensor.Shape));
+            }
+
+            return new CheckpointWeights(path, [file], parts);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a diffusers folder with PyTorch-format weights (<c>unet/diffusion_pytorch_model.safetensors</c>, <c>text_encoder/model.safetensors</c>, <c>vae/…</c>).</summary>
+    public static CheckpointWeights OpenDiffusersFolder(string folder)
+    {
+        var files = new List<SafetensorsFile>();
+        var parts = new Dictionary<ModelPart, Dictionary<string, StoredTensor>>();
+        try
+        {
+            foreach (var (sub, names, part) in DiffusersFiles)
+            {
+                var path = names.Select(n => Path.Combine(folder, sub, n)).FirstOrDefault(File.Exists);
+                if (path is null)
+                {
+                    continue;
+                }
+
+                var file = SafetensorsFile.Open(path);
+                files.Add(file);
+                parts[part] = file.Tensors.Values.ToDictionary(
+                    t => Canonical(part, t.Name),
+                    t => new StoredTensor(file, t, CanonicalShape(part, Canonical(part, t.Name), t.Shape)),
+                    StringComparer.Ordinal);
+            }
+
+            if (parts.Count == 0)
+            {
+                throw new CheckpointException($"{folder}: no diffusers weights found; expected unet/diffusion_pytorch_model.safetensors, text_encoder/model.safetensors and vae/diffusion_pytorch_model.safetensors.");
+            }
+
+            return new CheckpointWeights(folder, files, parts);
+        }
+        catch
+        {
+            files.ForEach(f => f.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>Opens a single file or a diffusers folder, whichever <paramref name="path"/> is.</summary>
+    public static CheckpointWeights Open(string path) => Directory.Exists(path) ? OpenDiffusersFolder(path) : OpenSingleFile(path);
+
+    /// <inheritdoc />
+    public void Dispose() => _files.ForEach(f => f.Dispose());
+
+    private static string Canonical(ModelPart part, string name)
+    {
+        if (part == ModelPart.Vae && name.Contains(".mid_block.attentions.0.", StringComparison.Ordinal))
+        {
+            foreach (var (old, renamed) in OldVaeAttentionNames)
+            {
+                name = name.Replace(old, renamed, StringComparison.Ordinal);
+            }
+        }
+
+        return name;
+    }
+
+    // LDM's VAE attention uses 1×1 convolutions where diffusers uses linear layers: the same numbers, shape [C,C].
+    private static long[] CanonicalShape(ModelPart part, string name, long[] shape) =>
+        part == ModelPart.Vae && name.Contains(".mid_block.attentions.0.to_", StringComparison.Ordinal) && shape is [var o, var i, 1, 1]
+            ? [o, i]
+            : shape;
+}

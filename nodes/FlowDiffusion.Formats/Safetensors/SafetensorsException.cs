@@ -1,0 +1,23 @@
+namespace FlowDiffusion.Formats.Safetensors;
+
+/// <summary>A file that is not a readable safetensors file, or a tensor in it that cannot be read as asked; the message names both.</summary>
+public sealed class SafetensorsException : IOException
+{
+    /// <summary>Creates the exception for <paramref name="filePath"/> (and <paramref name="tensorName"/> when one tensor is at fault).</summary>
+    public SafetensorsException(string filePath, string? tensorName, string problem, Exception? inner = null)
+        : base(Compose(filePath, tensorName, problem), inner)
+    {
+        FilePath = filePath;
+        TensorName = tensorName;
+    }
+
+    /// <summary>The file at fault.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The tensor at fault, when the problem is one tensor's.</summary>
+    public string? TensorName { get; }
+
+    private static string Compose(string filePath, string? tensorName, string problem) => tensorName is null
+        ? $"{filePath}: {problem}"
+        : $"{filePath}: tensor '{tensorName}': {problem}";
+}

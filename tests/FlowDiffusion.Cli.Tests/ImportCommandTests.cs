@@ -1,0 +1,97 @@
+namespace FlowDiffusion.Cli.Tests;
+
+public sealed class ImportCommandTests : IDisposable
+{
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-import-" + Guid.NewGuid().ToString("N"));
+
+    private static string Checkpoint => Path.Combine(Cli.RepoRoot, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny", "ldm-fp16.safetensors");
+
+    [Fact]
+    public void Imported_checkpoint_runs_txt2img_end_to_end()
+    {
+        var model = Path.Combine(_scratch, "tiny-import");
+        var (code, stdout, stderr) = Cli.Run("import", Checkpoint, "--out", model, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("widths 64/32", stdout);
+        foreach (var part in new[] { "text_encoder", "unet", "vae_encoder", "vae_decoder" })
+        {
+            Assert.True(File.Exists(Path.Combine(model, part, "model.onnx")), part);
+        }
+
+        Assert.Contains("\"scaled_linear\"", File.ReadAllText(Path.Combine(model, "scheduler", "scheduler_config.json")));
+        var outputs = Path.Combine(_scratch, "out");
+        (code, _, stderr) = Cli.Run("run", "workflows/txt2img.yaml", "--set", "model=" + model, "--set", "steps=2", "--set", "width=64", "--set", "height=64", "--out", outputs);
+        Assert.True(code == 0, stderr);
+        var png = Assert.Single(Directory.GetFiles(outputs, "*.png"));
+        Assert.True(new FileInfo(png).Length > 100);
+    }
+
+    [SkippableFact]
+    public void Import_copies_the_clip_tokenizer_it_is_given()
+    {
+        var clip = Path.GetFullPath(Path.Combine(Cli.RepoRoot, "..", "shared", "oracles", "clip"));
+        Skip.IfNot(File.Exists(Path.Combine(clip, "vocab.json")), $"the CLIP vocabulary is not at {clip} (it is not ours to ship; CI has it)");
+        var model = Path.Combine(_scratch, "clip-import");
+        var (code, _, stderr) = Cli.Run("import", Checkpoint, "--out", model, "--tokenizer", clip);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(clip, "vocab.json")), File.ReadAllBytes(Path.Combine(model, "tokenizer", "vocab.json")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(clip, "merges.txt")), File.ReadAllBytes(Path.Combine(model, "tokenizer", "merges.txt")));
+    }
+
+    [SkippableFact]
+    public void Import_without_a_tokenizer_says_which_files_to_put_where()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        Skip.If(Directory.Exists(Path.Combine(home, ".cache", "huggingface", "hub", "models--openai--clip-vit-large-patch14")), "a CLIP tokenizer is in the Hugging Face cache here");
+        Skip.If(Directory.Exists(Path.Combine(Cli.RepoRoot, "models", "tokenizers", "clip-vit-large-patch14")), "models/tokenizers/clip-vit-large-patch14 exists here");
+        var model = Path.Combine(_scratch, "no-tokenizer");
+        var (code, _, stderr) = Cli.Run("import", Checkpoint, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("vocab.json and merges.txt", stderr);
+        Assert.Contains("models/tokenizers/clip-vit-large-patch14", stderr);
+        Assert.False(Directory.Exists(model));
+    }
+
+    [Fact]
+    public void Importing_a_pickle_checkpoint_is_refused_naming_the_file()
+    {
+        var ckpt = Path.Combine(Cli.RepoRoot, "tests", "FlowDiffusion.Formats.Tests", "TestData", "zip.ckpt");
+        var model = Path.Combine(_scratch, "pickle");
+        var (code, _, stderr) = Cli.Run("import", ckpt, "--out", model, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.Equal(1, code);
+        Assert.Contains("zip.ckpt", stderr);
+        Assert.Contains("pickle", stderr);
+        Assert.False(Directory.Exists(model));
+    }
+
+    [Fact]
+    public void Model_load_runs_a_safetensors_checkpoint_and_reuses_its_prepared_graphs()
+    {
+        var cache = Path.Combine(_scratch, "cache");
+        var workflow = Path.Combine(_scratch, "txt2img-checkpoint.yaml");
+        Directory.CreateDirectory(_scratch);
+        File.WriteAllText(workflow, File.ReadAllText(Path.Combine(Cli.RepoRoot, "workflows", "txt2img.yaml"))
+            .Replace("      path: $model\n", "      path: $model\n      tokenizer_folder: models/tiny-sd/tokenizer\n", StringComparison.Ordinal));
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_CACHE"] = cache };
+        string[] args = ["run", workflow, "--set", "model=" + Checkpoint, "--set", "steps=2", "--set", "width=64", "--set", "height=64", "--out", Path.Combine(_scratch, "out")];
+        var (code, _, stderr) = Cli.RunWith(environment, args);
+        Assert.True(code == 0, stderr);
+        var prepared = Assert.Single(Directory.GetDirectories(Path.Combine(cache, "checkpoints")));
+        Assert.StartsWith("ldm-fp16-", Path.GetFileName(prepared));
+        var unet = Path.Combine(prepared, "unet", "model.onnx");
+        var written = File.GetLastWriteTimeUtc(unet);
+        (code, _, stderr) = Cli.RunWith(environment, args);
+        Assert.True(code == 0, stderr);
+        Assert.Single(Directory.GetDirectories(Path.Combine(cache, "checkpoints")));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(unet));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_scratch, "out"), "*.png").Length);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_scratch))
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+    }
+}
