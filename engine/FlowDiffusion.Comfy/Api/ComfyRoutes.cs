@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Backend;
 using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Hosting;
+using FlowDiffusion.Imaging;
 using FlowDiffusion.Server;
 using FlowDiffusion.Server.Uploads;
 using Microsoft.AspNetCore.Builder;
@@ -40,8 +42,8 @@ public static class ComfyRoutes
                 Results.Json(prompts.Get(id) is { Finished: true } p ? new JsonObject { [id] = p.HistoryEntry() } : new JsonObject()));
             group.MapPost("/history", PostHistoryAsync).DisableAntiforgery();
             group.MapGet("/view", View);
-            group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, CancellationToken ct) => UploadAsync(r, f, o, "image", ct)).DisableAntiforgery();
-            group.MapPost("/upload/mask", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, CancellationToken ct) => UploadAsync(r, f, o, "image", ct)).DisableAntiforgery();
+            group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, "image", ct)).DisableAntiforgery();
+            group.MapPost("/upload/mask", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, "image", ct)).DisableAntiforgery();
             group.MapGet("/object_info", (ComfyFolders folders) => Results.Json(ObjectInfo.All(folders)));
             group.MapGet("/object_info/{name}", (string name, ComfyFolders folders) =>
                 Results.Json(ObjectInfo.Describe(name, folders) is { } info ? new JsonObject { [name] = info } : new JsonObject()));
@@ -218,7 +220,7 @@ public static class ComfyRoutes
         return Results.File(path, contentType, fileDownloadName: null, enableRangeProcessing: false);
     }
 
-    private static async Task<IResult> UploadAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, string field, CancellationToken cancellationToken)
+    private static async Task<IResult> UploadAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, IOptions<FlowDiffusionOptions> engine, string field, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit + (64 << 10);
@@ -241,10 +243,21 @@ public static class ComfyRoutes
         var folder = subfolder.Length == 0 ? Path.GetFullPath(folders.InputFolder) : ComfyFolders.Inside(folders.InputFolder, subfolder);
         if (folder is null) return Results.BadRequest();
 
-        await using var content = file.OpenReadStream();
-        var header = new byte[ImageSignature.Length];
-        var read = await content.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
-        if (ImageSignature.ExtensionOf(header.AsSpan(0, read)) is null) return Results.BadRequest();
+        var bytes = new byte[file.Length];
+        await using (var content = file.OpenReadStream())
+            await content.ReadExactlyAsync(bytes, cancellationToken);
+        // The same checks as our own upload route: the header against the image limits first, then a full decode, so a
+        // file that merely starts like an image is refused here and never reaches a run.
+        var limits = new ImageLimits { MaxPixels = engine.Value.MaxImagePixels, MaxDimension = engine.Value.MaxImageDimension, MaxFileBytes = limit };
+        try
+        {
+            ImageFile.Check(bytes, name, limits);
+            RgbaPixels.Decode(bytes, name, limits: limits).Dispose();
+        }
+        catch (InvalidDataException)
+        {
+            return Results.BadRequest();
+        }
 
         Directory.CreateDirectory(folder);
         var overwrite = form["overwrite"].ToString() is "true" or "1";
@@ -257,8 +270,7 @@ public static class ComfyRoutes
         {
             await using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                await output.WriteAsync(header.AsMemory(0, read), cancellationToken);
-                await content.CopyToAsync(output, cancellationToken);
+                await output.WriteAsync(bytes, cancellationToken);
             }
 
             File.Move(temporary, target, overwrite: true);

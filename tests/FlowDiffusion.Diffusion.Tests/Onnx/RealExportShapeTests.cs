@@ -1,8 +1,9 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.ModelGenerator.Graph;
+using FlowDiffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
 using Xunit;
-using OnnxType = FlowDiffusion.ModelGenerator.Onnx.TensorElementType;
+using OnnxType = FlowDiffusion.Onnx.Proto.TensorElementType;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 
