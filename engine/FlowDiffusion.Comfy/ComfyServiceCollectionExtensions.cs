@@ -17,6 +17,12 @@ public static class ComfyServiceCollectionExtensions
     /// <summary>Adds the backend adapter, the prompt tracker, the socket hub and the folder map.</summary>
     public static IServiceCollection AddComfyCompatibility(this IServiceCollection services)
     {
+        // LoadImage reads what ComfyUI clients uploaded, so their folder joins the folders runs may read inputs from.
+        services.PostConfigure<FlowDiffusionOptions>(engine =>
+        {
+            if (engine.InputFolders.Count == 0) engine.InputFolders.AddRange(engine.EffectiveInputFolders);
+            engine.InputFolders.Add(Path.Combine(engine.DataFolder, InputFolderName));
+        });
         services.AddSingleton<IComfyBackend, ServerComfyBackend>();
         services.AddSingleton<ComfySockets>();
         services.AddSingleton<ComfyPrompts>();

@@ -142,7 +142,8 @@ public sealed class ServerHotReloadTests
         }
     }
 
-    // The event stream replays a run's events so far; node_started means its plan (and node types) are fixed.
+    // The event stream starts with the run's state (run_state) and then goes live: the node running in that state, or a
+    // later node_started, means its plan (and node types) are fixed.
     private static async Task NodeStartedAsync(HttpClient client, string id, string node)
     {
         using var timeout = new CancellationTokenSource(Patience);
@@ -153,6 +154,7 @@ public sealed class ServerHotReloadTests
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
             var data = JsonNode.Parse(line["data: ".Length..])!;
             if (data["kind"]?.GetValue<string>() == "node_started" && data["node"]?.GetValue<string>() == node) return;
+            if (data["kind"]?.GetValue<string>() == "run_state" && data["nodes"]?[node]?["state"]?.GetValue<string>() == "running") return;
         }
         Assert.Fail($"run {id} ended before node '{node}' started");
     }

@@ -61,7 +61,8 @@ public sealed class ComfyPrompt
         lock (gate)
         {
             if (!outputs.TryGetValue(comfyId, out var list)) outputs[comfyId] = list = [];
-            list.Add(image);
+            // The same file can be reported live and again from the run's record (a watcher that joined late): list it once.
+            if (!list.Any(i => JsonNode.DeepEquals(i, image))) list.Add(image);
         }
     }
 

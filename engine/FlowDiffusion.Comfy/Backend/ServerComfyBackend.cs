@@ -51,12 +51,39 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend
 
     public async IAsyncEnumerable<RunEvent> WatchAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The bus replays the run's state first and ends with run_ended; the layer reads the final record itself.
+        // The bus gives the run's state first, then live events, and ends with run_ended; the layer reads the final record
+        // itself. A watcher that joins after the run started gets what it missed from that state, as the events it stands for.
         await foreach (var message in runs.SubscribeAsync(runId, cancellationToken))
         {
             if (message.Kind == RunMessage.EndedKind) yield break;
+            if (message.State is { Status: RunState.Running } state)
+                foreach (var missed in Replay(runId, message.Time, state)) yield return missed;
             if (message.Event is { } item) yield return item;
         }
+    }
+
+    private static IEnumerable<RunEvent> Replay(string runId, DateTimeOffset time, RunSnapshot state)
+    {
+        if (state.Nodes.Count == 0) yield break;
+        yield return new RunStarted(runId, time, state.Nodes.Keys.ToList());
+        foreach (var (node, snapshot) in state.Nodes)
+        {
+            switch (snapshot.State)
+            {
+                case "cached":
+                    yield return new NodeCached(runId, time, node, "");
+                    break;
+                case "finished":
+                    yield return new NodeStarted(runId, time, node, "");
+                    yield return new NodeFinished(runId, time, node, "", TimeSpan.FromMilliseconds(snapshot.DurationMs ?? 0));
+                    break;
+                case "running":
+                    yield return new NodeStarted(runId, time, node, "");
+                    break;
+            }
+        }
+
+        foreach (var output in state.Outputs) yield return output;
     }
 
     public string RunFolder(string runId) => outputs.FolderOf(runId);

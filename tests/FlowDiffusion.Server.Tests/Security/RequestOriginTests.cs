@@ -30,7 +30,8 @@ public sealed class RequestOriginTests : IDisposable
     [Fact]
     public async Task Configured_host_names_and_an_api_key_lift_the_host_check()
     {
-        await using var named = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:AllowedHosts:0", "gpu-box.lan"));
+        // One process owns a run database at a time, so each host stops before the next starts on the folder.
+        await using (var named = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:AllowedHosts:0", "gpu-box.lan")))
         using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/nodes"))
         {
             request.Headers.Host = "gpu-box.lan";

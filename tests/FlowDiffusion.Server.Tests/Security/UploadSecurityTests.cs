@@ -69,9 +69,13 @@ public sealed class UploadSecurityTests : IDisposable
     [Fact]
     public async Task Uploads_older_than_the_retention_are_deleted_when_new_ones_arrive()
     {
-        await using var host = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:UploadRetentionDays", "1"));
-        var old = await UploadApiTests.UploadAsync(host, Images.Solid(SKColors.Red), "old.png");
-        var oldPath = Path.Combine(Uploads, Path.GetFileName(old));
+        string oldPath;
+        // One process owns a run database at a time, so the first host stops before the next starts on the folder.
+        await using (var host = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:UploadRetentionDays", "1")))
+        {
+            var old = await UploadApiTests.UploadAsync(host, Images.Solid(SKColors.Red), "old.png");
+            oldPath = Path.Combine(Uploads, Path.GetFileName(old));
+        }
         File.SetLastWriteTimeUtc(oldPath, DateTime.UtcNow.AddDays(-2));
         await using var next = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:UploadRetentionDays", "1"));
 
