@@ -57,6 +57,11 @@ public static class WorkflowYamlReader
         {
             return new WorkflowLoadResult(null, [Diagnostic.Error($"malformed YAML: {Inner(e).Message}", null, At(e.Start), file)]);
         }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's document model throws this for event sequences it cannot represent (an empty complex key, say).
+            return Fail("malformed YAML: a construct a workflow cannot hold (an empty or complex '?' mapping key); write plain 'key: value' pairs", file);
+        }
         if (stream.Documents.Count != 1)
             return Fail(stream.Documents.Count == 0 ? "the file is empty; a workflow needs 'flowdiffusion: 1' and 'nodes:'" : "the file holds several YAML documents; a workflow is one", file);
         if (stream.Documents[0].RootNode is not YamlMappingNode root)

@@ -40,6 +40,15 @@ public sealed class WorkflowReaderFuzzTests
         select Mutate(edits);
 
     [Fact]
+    public void A_complex_key_the_YAML_model_cannot_represent_is_diagnosed_not_thrown()
+    {
+        // Found by the token-soup fuzzer (seed 2tjhbYhXJDi2): YamlDotNet threw ArgumentException out of the reader.
+        var result = WorkflowYamlReader.Read("? : node#\u00e9\\\n    :node", "fuzz.yaml");
+        Assert.Null(result.Workflow);
+        Assert.Contains(result.Diagnostics, d => d.IsError && d.Message.Contains("malformed YAML", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Fuzz_token_soup_is_read_or_diagnosed_never_thrown()
     {
         TokenSoup.Sample(Check, iter: FuzzIterations.Count(4_000));
