@@ -1,0 +1,73 @@
+using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using FlowDiffusion.Checkpoints.Lora;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Models;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Models;
+
+/// <summary>
+/// A matched LoRA's modules as weight overrides: <c>W + strength · scale · up · down</c>, read from the file when a
+/// session is created; the override's identity is the file (path, size, time), the module and the strength.
+/// </summary>
+internal static class LoraOverrides
+{
+    /// <summary>The weights a handle declares, by name, for matching.</summary>
+    public static Dictionary<string, IReadOnlyList<long>> Shapes(IReadOnlyList<WeightInfo> weights) =>
+        weights.Where(w => w.ElementType is not null).ToDictionary(w => w.Name, w => w.Shape, StringComparer.Ordinal);
+
+    /// <summary>One override per module of <paramref name="network"/> in <paramref name="match"/>.</summary>
+    public static IEnumerable<WeightOverride> For(LoraMatch match, LoraNetwork network, float strength) =>
+        match.For(network).Select(module => (WeightOverride)new FileWeightOverride(
+            module.Weight,
+            match.Path,
+            $"lora/{module.Module}",
+            strength,
+            (self, current, cancellationToken) => Apply(self, module, current, cancellationToken)));
+
+    private static WeightTensor Apply(FileWeightOverride self, LoraModule module, Func<WeightTensor> current, CancellationToken cancellationToken)
+    {
+        float[] delta;
+        using (var file = SafetensorsFile.Open(self.FilePath))
+        {
+            delta = module.ReadDelta(file, cancellationToken);
+        }
+
+        var value = current();
+        var values = value.ToFloats();
+        if (values.Length != delta.Length)
+        {
+            throw new InvalidOperationException($"{self.FilePath}: LoRA module '{module.Module}' has {delta.Length} values but weight '{module.Weight}' has {values.Length}.");
+        }
+
+        TensorPrimitives.MultiplyAdd(delta, self.Strength, values, values);
+        return Of(values, value.ElementType, value.Shape);
+    }
+
+    // The weight keeps the element type the graph declares.
+    private static WeightTensor Of(float[] values, WeightElementType type, IReadOnlyList<long> shape)
+    {
+        if (type == WeightElementType.Float32)
+        {
+            return WeightTensor.FromFloats(values, [.. shape]);
+        }
+
+        var data = new byte[values.Length * 2];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (type == WeightElementType.Float16)
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(i * 2), (Half)values[i]);
+            }
+            else
+            {
+                // bfloat16: round the float32 bits to nearest even on the upper 16.
+                var bits = BitConverter.SingleToUInt32Bits(values[i]);
+                bits += 0x7FFFu + ((bits >> 16) & 1u);
+                BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(i * 2), (ushort)(bits >> 16));
+            }
+        }
+
+        return new WeightTensor(type, shape, data);
+    }
+}

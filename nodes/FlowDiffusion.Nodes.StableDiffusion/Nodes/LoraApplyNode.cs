@@ -1,0 +1,85 @@
+using FlowDiffusion.Checkpoints.Lora;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
+using Microsoft.Extensions.Logging;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>
+/// Applies a LoRA to a UNet and a text encoder as weight overrides (model in, model out; the inputs are unchanged);
+/// chain nodes to stack LoRAs. Keys that change nothing are named in a warning.
+/// </summary>
+[Node("lora.apply", "1.0.0", Category = "loaders", Title = "Apply LoRA",
+    Description = "Adds a LoRA (kohya lora_unet_/lora_te_ or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs.")]
+public sealed class LoraApplyNode : INode
+{
+    private const int NamedInWarning = 20;
+
+    /// <summary>The UNet.</summary>
+    [Input(Description = "The UNet to add the LoRA to (model.load's unet, or another lora.apply's).")]
+    public IUNetModel? Unet { get; set; }
+
+    /// <summary>The text encoder.</summary>
+    [Input(Description = "The text encoder to add the LoRA to; without it the LoRA's text-encoder keys are reported unmatched.", Optional = true)]
+    public ITextEncoder? Clip { get; set; }
+
+    /// <summary>The LoRA file.</summary>
+    [Parameter(Description = "The LoRA .safetensors file, relative to the working folder (e.g. models/loras/name.safetensors).", Required = true)]
+    public string Path { get; set; } = "";
+
+    /// <summary>The UNet strength.</summary>
+    [Parameter(Description = "How strongly the LoRA changes the UNet (0 = not at all, 1 = as trained).", Min = -10, Max = 10, Step = 0.05)]
+    public float StrengthModel { get; set; } = 1f;
+
+    /// <summary>The text-encoder strength.</summary>
+    [Parameter(Description = "How strongly the LoRA changes the text encoder (0 = not at all, 1 = as trained).", Min = -10, Max = 10, Step = 0.05)]
+    public float StrengthClip { get; set; } = 1f;
+
+    /// <summary>The UNet with the LoRA.</summary>
+    [Output(Description = "The UNet with the LoRA applied.")]
+    public IUNetModel? UnetOut { get; set; }
+
+    /// <summary>The text encoder with the LoRA.</summary>
+    [Output(Description = "The text encoder with the LoRA applied (unset when no clip input is connected).")]
+    public ITextEncoder? ClipOut { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var unet = Unet as IOverridableModel<IUNetModel>
+            ?? throw new ArgumentException($"unet: this UNet ({Unet?.GetType().Name ?? "none"}) cannot take weight overrides, so no LoRA can be applied to it.");
+        var clip = Clip is null ? null : Clip as IOverridableModel<ITextEncoder>
+            ?? throw new ArgumentException($"clip: this text encoder ({Clip.GetType().Name}) cannot take weight overrides, so no LoRA can be applied to it.");
+        var file = PathResolver.Resolve(context, Path);
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"path: LoRA file '{Path}' not found (looked at {file}).", file);
+        }
+
+        var match = LoraReader.Match(file, LoraOverrides.Shapes(unet.Weights), clip is null ? null : LoraOverrides.Shapes(clip.Weights));
+        var unetModules = match.For(LoraNetwork.UNet).Count();
+        var clipModules = match.For(LoraNetwork.TextEncoder).Count();
+        UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraOverrides.For(match, LoraNetwork.UNet, StrengthModel));
+        ClipOut = clip is null || StrengthClip == 0f || clipModules == 0 ? Clip : clip.WithOverrides(LoraOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip));
+
+        var name = System.IO.Path.GetFileName(file);
+        var summary = $"{name} ({match.Format}): matched {match.MatchedKeyCount} of {match.KeyCount} keys ({unetModules} UNet, {clipModules} text-encoder weights)";
+        if (match.Unmatched.Count == 0)
+        {
+            context.Logger.LogInformation("{Summary}", summary);
+            context.ReportProgress(new NodeProgress(1, summary));
+        }
+        else
+        {
+            var named = string.Join("; ", match.Unmatched.Take(NamedInWarning));
+            var more = match.Unmatched.Count > NamedInWarning ? $"; and {match.Unmatched.Count - NamedInWarning} more" : "";
+            var warning = $"warning: {summary}; {match.Unmatched.Count} unmatched keys not applied: {named}{more}";
+            context.Logger.LogWarning("{Warning}", warning);
+            context.ReportProgress(new NodeProgress(1, warning));
+        }
+
+        return Task.CompletedTask;
+    }
+}

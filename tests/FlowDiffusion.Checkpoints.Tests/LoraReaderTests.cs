@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using FlowDiffusion.Checkpoints.Lora;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Formats.Safetensors;
+
+namespace FlowDiffusion.Checkpoints.Tests;
+
+/// <summary>
+/// LoRA keys matched to the tiny checkpoint's weights (tools/reference/make_lora.py wrote the files; the outputs with
+/// them applied are checked against torch in the SD pack's LoraApplyTests).
+/// </summary>
+public sealed class LoraReaderTests : IDisposable
+{
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-lora-" + Guid.NewGuid().ToString("N"));
+
+    private static string LoraFolder => Path.Combine(Reference.Folder, "lora");
+
+    [Fact]
+    public void Kohya_keys_match_linear_1x1_and_3x3_weights_with_alpha_over_rank_and_a_missing_module_is_listed_unmatched()
+    {
+        var (unet, text) = Shapes();
+        var match = LoraReader.Match(Path.Combine(LoraFolder, "kohya-a.safetensors"), unet, text);
+
+        Assert.Equal("kohya", match.Format);
+        Assert.Equal(7, match.For(LoraNetwork.UNet).Count());
+        Assert.Equal(3, match.For(LoraNetwork.TextEncoder).Count());
+        Assert.Equal((28, 30), (match.MatchedKeyCount, match.KeyCount));
+        Assert.Equal(
+            ["lora_unet_down_blocks_5_attentions_0_proj_in.lora_down.weight", "lora_unet_down_blocks_5_attentions_0_proj_in.lora_up.weight"],
+            match.Unmatched.Select(u => u.Key));
+        Assert.All(match.Unmatched, u => Assert.Contains("no weight", u.Reason));
+
+        var q = Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight");
+        Assert.Equal((4, 0.5f), (q.Rank, q.Scale)); // alpha 2, rank 4
+        var noAlpha = Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight");
+        Assert.Null(noAlpha.AlphaKey);
+        Assert.Equal(1f, noAlpha.Scale);
+        Assert.Equal([32L, 64], noAlpha.Shape);
+        var locon = Module(match, "down_blocks.0.resnets.0.conv1.weight");
+        Assert.Equal(7f / 4, locon.Scale);
+        Assert.Equal([64L, 32, 3, 3], locon.Shape);
+        Assert.Equal("lora_te_text_model_encoder_layers_1_mlp_fc1", Module(match, "text_model.encoder.layers.1.mlp.fc1.weight").Module);
+    }
+
+    [Fact]
+    public void A_3x3_locon_delta_is_up_times_the_flattened_down_kernel_times_the_scale()
+    {
+        var (unet, text) = Shapes();
+        using var file = SafetensorsFile.Open(Path.Combine(LoraFolder, "kohya-a.safetensors"));
+        var module = Module(LoraReader.Match(file, unet, text), "down_blocks.0.resnets.0.conv1.weight");
+
+        var delta = module.ReadDelta(file);
+
+        var up = file.ReadFloat32(module.UpKey); // [64, 4, 1, 1]
+        var down = file.ReadFloat32(module.DownKey); // [4, 32, 3, 3]
+        Assert.Equal(64 * 32 * 9, delta.Length);
+        foreach (var (o, i, ky, kx) in new[] { (0, 0, 0, 0), (63, 31, 2, 2), (17, 5, 1, 2), (40, 20, 2, 0) })
+        {
+            double expected = 0;
+            for (var r = 0; r < 4; r++)
+            {
+                expected += up[(o * 4) + r] * down[(r * 288) + (i * 9) + (ky * 3) + kx];
+            }
+
+            Assert.Equal(expected * 1.75, delta[(o * 288) + (i * 9) + (ky * 3) + kx], 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Without_a_text_encoder_its_keys_are_unmatched_saying_so()
+    {
+        var (unet, _) = Shapes();
+        var match = LoraReader.Match(Path.Combine(LoraFolder, "kohya-a.safetensors"), unet, null);
+
+        Assert.Empty(match.For(LoraNetwork.TextEncoder));
+        var te = match.Unmatched.Where(u => u.Key.StartsWith("lora_te_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(8, te.Count); // 3 modules: up, down, and alpha on two of them
+        Assert.All(te, u => Assert.Contains("no text encoder was given", u.Reason));
+    }
+
+    [Fact]
+    public void Peft_lora_A_B_and_diffusers_lora_down_up_keys_match_with_scale_one()
+    {
+        var (unet, text) = Shapes();
+        var match = LoraReader.Match(Path.Combine(LoraFolder, "peft-b.safetensors"), unet, text);
+
+        Assert.Equal("diffusers", match.Format);
+        Assert.Empty(match.Unmatched);
+        Assert.Equal((8, 8), (match.MatchedKeyCount, match.KeyCount));
+        Assert.All(match.Modules, m => Assert.Equal(1f, m.Scale));
+        Assert.Equal("unet.up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight", Module(match, "up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.weight").DownKey);
+        Assert.Equal(LoraNetwork.TextEncoder, Module(match, "text_model.encoder.layers.0.mlp.fc2.weight").Network);
+    }
+
+    [Fact]
+    public void Processor_linear_layer_and_base_model_keys_match_and_misfits_are_unmatched_with_their_reason()
+    {
+        var (unet, text) = Shapes();
+        const string Attn = "down_blocks.1.attentions.0.transformer_blocks.0.attn1";
+        var path = Write(new()
+        {
+            [$"{Attn}.processor.to_out_lora.down.weight"] = ([2, 32], 0.1f),
+            [$"{Attn}.processor.to_out_lora.up.weight"] = ([32, 2], 0.1f),
+            ["text_encoder.text_model.encoder.layers.0.self_attn.k_proj.lora_linear_layer.down.weight"] = ([2, 64], 0.1f),
+            ["text_encoder.text_model.encoder.layers.0.self_attn.k_proj.lora_linear_layer.up.weight"] = ([64, 2], 0.1f),
+            ["text_encoder.text_model.encoder.layers.0.self_attn.k_proj.alpha"] = ([], 1f),
+            ["base_model.model.mid_block.attentions.0.proj_out.lora_A.weight"] = ([2, 32, 1, 1], 0.1f),
+            ["base_model.model.mid_block.attentions.0.proj_out.lora_B.weight"] = ([32, 2, 1, 1], 0.1f),
+            // wrong width: 48 inputs for a [32, 32] weight
+            ["lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight"] = ([2, 48], 0.1f),
+            ["lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q.lora_up.weight"] = ([32, 2], 0.1f),
+            // no up matrix
+            ["lora_te_text_model_encoder_layers_1_self_attn_q_proj.lora_down.weight"] = ([2, 64], 0.1f),
+            // LyCORIS LoHa
+            ["lora_unet_conv_in.hada_w1_a"] = ([2, 2], 0.1f),
+        });
+
+        var match = LoraReader.Match(path, unet, text);
+
+        Assert.Equal("kohya+diffusers", match.Format);
+        Assert.Equal(
+            [$"{Attn}.to_out.0.weight", "mid_block.attentions.0.proj_out.weight", "text_model.encoder.layers.0.self_attn.k_proj.weight"],
+            match.Modules.Select(m => m.Weight).Order(StringComparer.Ordinal));
+        Assert.Equal(0.5f, Module(match, "text_model.encoder.layers.0.self_attn.k_proj.weight").Scale);
+        Assert.Contains("does not fit weight 'mid_block.attentions.0.transformer_blocks.0.attn1.to_q.weight'", Reason(match, "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight"));
+        Assert.Contains("no up matrix", Reason(match, "lora_te_text_model_encoder_layers_1_self_attn_q_proj.lora_down.weight"));
+        Assert.Contains("LoHa", Reason(match, "lora_unet_conv_in.hada_w1_a"));
+        Assert.Equal(4, match.Unmatched.Count);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_scratch))
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+    }
+
+    private static (Dictionary<string, IReadOnlyList<long>> UNet, Dictionary<string, IReadOnlyList<long>> TextEncoder) Shapes()
+    {
+        using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
+        return (
+            checkpoint.Weights.Part(ModelPart.UNet).ToDictionary(p => p.Key, p => (IReadOnlyList<long>)p.Value.Shape),
+            checkpoint.Weights.Part(ModelPart.TextEncoder).ToDictionary(p => p.Key, p => (IReadOnlyList<long>)p.Value.Shape));
+    }
+
+    private static LoraModule Module(LoraMatch match, string weight) => Assert.Single(match.Modules, m => m.Weight == weight);
+
+    private static string Reason(LoraMatch match, string key) => Assert.Single(match.Unmatched, u => u.Key == key).Reason;
+
+    // A float32 safetensors file whose tensors are filled with one value each.
+    private string Write(Dictionary<string, (long[] Shape, float Value)> tensors)
+    {
+        Directory.CreateDirectory(_scratch);
+        var path = Path.Combine(_scratch, "lora.safetensors");
+        var header = new Dictionary<string, object>();
+        long offset = 0;
+        foreach (var (name, (shape, _)) in tensors)
+        {
+            var bytes = 4 * shape.Aggregate(1L, (a, b) => a * b);
+            header[name] = new { dtype = "F32", shape, data_offsets = new[] { offset, offset + bytes } };
+            offset += bytes;
+        }
+
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        using var stream = File.Create(path);
+        Span<byte> buffer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer, (ulong)json.Length);
+        stream.Write(buffer);
+        stream.Write(json);
+        foreach (var (_, (shape, value)) in tensors)
+        {
+            for (var i = 0L; i < shape.Aggregate(1L, (a, b) => a * b); i++)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+                stream.Write(buffer[..4]);
+            }
+        }
+
+        return path;
+    }
+}

@@ -1,0 +1,165 @@
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// lora.apply on the tiny SD 1.x checkpoint, through model.load and real ONNX Runtime sessions, against torch's outputs
+/// of the same checkpoint with the LoRAs merged offline (tools/reference/make_lora.py: W + s · alpha/rank · up · down).
+/// A is kohya (F16, alpha, 1×1 and 3×3 LoCon convolutions, one module the model lacks); B is diffusers/PEFT.
+/// </summary>
+public sealed class LoraApplyTests
+{
+    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+    private static readonly string Checkpoint = Path.Combine(Data, "ldm-fp16.safetensors");
+    private static readonly string LoraA = Path.Combine(Data, "lora", "kohya-a.safetensors");
+    private static readonly string LoraB = Path.Combine(Data, "lora", "peft-b.safetensors");
+
+    [Fact]
+    public async Task A_kohya_lora_at_a_strength_matches_the_checkpoint_with_it_merged_in_torch_and_names_its_unmatched_keys()
+    {
+        // A fresh engine, so the node runs (and reports) rather than coming from another test's cache.
+        using var engine = new SdEngine();
+        var run = await RunAsync(engine, ("a", LoraA, 0.8f, 0.6f));
+
+        var (unet, clip) = Models(run, "a");
+        var (baseUnet, baseClip) = Models(run, "model");
+        AssertClose(Ref("base.out_sample"), await PredictAsync(baseUnet), 1e-4, "base out_sample");
+        AssertClose(Ref("base.last_hidden_state"), await EncodeAsync(baseClip), 1e-4, "base last_hidden_state");
+        AssertClose(Ref("a.out_sample"), await PredictAsync(unet), 1e-4, "out_sample with A");
+        AssertClose(Ref("a.last_hidden_state"), await EncodeAsync(clip), 1e-4, "last_hidden_state with A");
+        // The LoRA moves the outputs far beyond the tolerance, so a LoRA applied wrong or not at all cannot pass.
+        Assert.True(MaxDifference(Ref("a.out_sample"), Ref("base.out_sample")) > 0.1);
+        Assert.True(MaxDifference(Ref("a.last_hidden_state"), Ref("base.last_hidden_state")) > 0.1);
+
+        var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "a" && e.Progress.Message is not null).Progress.Message;
+        Assert.Contains("matched 28 of 30 keys (7 UNet, 3 text-encoder weights)", message);
+        Assert.Contains("warning", message);
+        Assert.Contains("lora_unet_down_blocks_5_attentions_0_proj_in.lora_up.weight", message);
+        Assert.Contains("lora_unet_down_blocks_5_attentions_0_proj_in.lora_down.weight", message);
+    }
+
+    [Fact]
+    public async Task Strength_zero_leaves_that_network_at_the_base_while_the_other_takes_the_lora()
+    {
+        var run = await RunAsync(("a", LoraA, 0f, 0.6f));
+
+        var (unet, clip) = Models(run, "a");
+        var (baseUnet, _) = Models(run, "model");
+        var plain = await PredictAsync(baseUnet);
+        Assert.Equal(plain.Values, (await PredictAsync(unet)).Values);
+        AssertClose(Ref("base.out_sample"), await PredictAsync(unet), 1e-4, "out_sample at strength 0");
+        AssertClose(Ref("a.last_hidden_state"), await EncodeAsync(clip), 1e-4, "last_hidden_state at clip strength 0.6");
+    }
+
+    [Fact]
+    public async Task Two_stacked_loras_commute_and_match_both_merged_in_torch()
+    {
+        var ab = await RunAsync(("a", LoraA, 0.8f, 0.6f), ("b", LoraB, 1f, 1f));
+        var ba = await RunAsync(("b", LoraB, 1f, 1f), ("a", LoraA, 0.8f, 0.6f));
+
+        var (abUnet, abClip) = Models(ab, "b");
+        var (baUnet, baClip) = Models(ba, "a");
+        var unetAb = await PredictAsync(abUnet);
+        var clipAb = await EncodeAsync(abClip);
+        AssertClose(Ref("ab.out_sample"), unetAb, 1e-4, "out_sample with A then B");
+        AssertClose(Ref("ab.last_hidden_state"), clipAb, 1e-4, "last_hidden_state with A then B");
+        AssertClose(unetAb, await PredictAsync(baUnet), 1e-5, "out_sample: A then B against B then A");
+        AssertClose(clipAb, await EncodeAsync(baClip), 1e-5, "last_hidden_state: A then B against B then A");
+        Assert.True(MaxDifference(Ref("ab.out_sample"), Ref("a.out_sample")) > 0.05, "B should change the UNet's output");
+
+        var message = ab.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "b" && e.Progress.Message is not null).Progress.Message;
+        Assert.Contains("(diffusers): matched 8 of 8 keys (2 UNet, 2 text-encoder weights)", message);
+        Assert.DoesNotContain("warning", message);
+    }
+
+    [Fact]
+    public async Task A_missing_lora_file_fails_the_node_naming_the_parameter_and_file()
+    {
+        var run = await RunAsync(("a", Path.Combine(Data, "lora", "no-such.safetensors"), 1f, 1f));
+        Assert.Equal(RunStatus.Failed, run.Result.Status);
+        Assert.Equal("a", run.Result.FailedNode);
+        Assert.Contains("no-such.safetensors", run.Result.Error);
+    }
+
+    private static Task<SdRun> RunAsync(params (string Id, string File, float Model, float Clip)[] loras) => RunAsync(SdEngine.Shared, loras);
+
+    private static async Task<SdRun> RunAsync(SdEngine engine, params (string Id, string File, float Model, float Clip)[] loras)
+    {
+        var yaml = $"""
+            flowdiffusion: 1
+            name: lora
+            nodes:
+              model:
+                node: model.load
+                with: {"{"} path: "{Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"}
+
+            """;
+        var previous = "model";
+        foreach (var (id, file, model, clip) in loras)
+        {
+            var (unet, text) = previous == "model" ? ("model.unet", "model.clip") : ($"{previous}.unet_out", $"{previous}.clip_out");
+            yaml += $"""
+                  {id}:
+                    node: lora.apply
+                    in: {"{"} unet: {unet}, clip: {text} {"}"}
+                    with: {"{"} path: "{file}", strength_model: {model.ToString(System.Globalization.CultureInfo.InvariantCulture)}, strength_clip: {clip.ToString(System.Globalization.CultureInfo.InvariantCulture)} {"}"}
+
+                """;
+            previous = id;
+        }
+
+        var run = await engine.RunYamlAsync(yaml, new Dictionary<string, object?>());
+        return loras.Any(l => !File.Exists(l.File)) ? run : run.AssertCompleted();
+    }
+
+    private static (IUNetModel Unet, ITextEncoder Clip) Models(SdRun run, string node) => node == "model"
+        ? (Assert.IsAssignableFrom<IUNetModel>(run.Result.Output(node, "unet")), Assert.IsAssignableFrom<ITextEncoder>(run.Result.Output(node, "clip")))
+        : (Assert.IsAssignableFrom<IUNetModel>(run.Result.Output(node, "unet_out")), Assert.IsAssignableFrom<ITextEncoder>(run.Result.Output(node, "clip_out")));
+
+    private static async Task<(float[] Values, long[] Shape)> PredictAsync(IUNetModel unet)
+    {
+        var sample = Ref("unet.sample");
+        var context = Ref("unet.encoder_hidden_states");
+        var timestep = Ref("unet.timestep").Values[0];
+        var input = new DenoiserInput(sample.Values, new LatentShape(1, 4, 8, 8), timestep, new Conditioning(1, 77, 64, context.Values));
+        return (await unet.PredictAsync(input, CancellationToken.None), [1, 4, 8, 8]);
+    }
+
+    private static async Task<(float[] Values, long[] Shape)> EncodeAsync(ITextEncoder clip)
+    {
+        var ids = InputIds();
+        var tokens = new Tokens("reference ids", [new TokenChunk(ids, [.. Enumerable.Repeat(1f, ids.Length)])]);
+        var conditioning = await clip.EncodeAsync([tokens], CancellationToken.None);
+        return (conditioning.Embeddings.ToArray(), [1, 77, 64]);
+    }
+
+    private static int[] InputIds()
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(Data, "lora", "reference.safetensors"));
+        var raw = file.GetBytes(file.Get("text_encoder.input_ids"));
+        var ids = new int[raw.Length / 8];
+        for (var i = 0; i < ids.Length; i++) ids[i] = (int)BitConverter.ToInt64(raw[(i * 8)..]);
+        return ids;
+    }
+
+    private static (float[] Values, long[] Shape) Ref(string name)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(Data, "lora", "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+
+    private static double MaxDifference((float[] Values, long[] Shape) a, (float[] Values, long[] Shape) b) =>
+        a.Values.Zip(b.Values, (x, y) => (double)Math.Abs(x - y)).Max();
+
+    private static void AssertClose((float[] Values, long[] Shape) expected, (float[] Values, long[] Shape) actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        Assert.Equal(expected.Values.Length, actual.Values.Length);
+        var worst = MaxDifference(expected, actual);
+        Assert.True(worst <= tolerance, $"{what}: max |difference| {worst:G4} exceeds {tolerance}.");
+        Assert.Contains(expected.Values, v => Math.Abs(v) > 0.1f);
+    }
+}
