@@ -87,6 +87,52 @@ public sealed class ImportCommandTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(Path.Combine(_scratch, "out"), "*.png").Length);
     }
 
+    [Fact]
+    public void Clip_skip_2_runs_on_an_imported_checkpoint_and_changes_the_image_clip_skip_1_makes()
+    {
+        var model = Path.Combine(_scratch, "clip-skip-import");
+        var (code, _, stderr) = Cli.Run("import", Checkpoint, "--out", model, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        var txt2img = File.ReadAllText(Path.Combine(Cli.RepoRoot, "workflows", "txt2img.yaml"));
+        var skipped = txt2img
+            .Replace("      tokens: positive_tokens.tokens\n", "      tokens: positive_tokens.tokens\n    with:\n      clip_skip: 2\n", StringComparison.Ordinal)
+            .Replace("      tokens: negative_tokens.tokens\n", "      tokens: negative_tokens.tokens\n    with:\n      clip_skip: 2\n", StringComparison.Ordinal);
+        Assert.NotEqual(txt2img, skipped);
+        Directory.CreateDirectory(_scratch);
+        var workflow = Path.Combine(_scratch, "txt2img-clip-skip.yaml");
+        File.WriteAllText(workflow, skipped);
+
+        byte[] Pixels(string file, string outputs)
+        {
+            var (exit, _, error) = Cli.Run("run", file, "--set", "model=" + model, "--set", "steps=2", "--set", "width=64", "--set", "height=64", "--out", outputs);
+            Assert.True(exit == 0, error);
+            return ImageData(File.ReadAllBytes(Assert.Single(Directory.GetFiles(outputs, "*.png"))));
+        }
+
+        var last = Pixels(Path.Combine(Cli.RepoRoot, "workflows", "txt2img.yaml"), Path.Combine(_scratch, "out-1"));
+        var penultimate = Pixels(workflow, Path.Combine(_scratch, "out-2"));
+        Assert.NotEqual(last, penultimate);
+    }
+
+    // The PNG's IDAT chunks: the pixels, without the text chunks that record the workflow.
+    private static byte[] ImageData(byte[] png)
+    {
+        var data = new List<byte>();
+        for (var at = 8; at + 8 <= png.Length;)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(at));
+            if (System.Text.Encoding.ASCII.GetString(png, at + 4, 4) == "IDAT")
+            {
+                data.AddRange(png.AsSpan(at + 8, length).ToArray());
+            }
+
+            at += 12 + length;
+        }
+
+        Assert.NotEmpty(data);
+        return [.. data];
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_scratch))

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
@@ -130,15 +132,38 @@ public sealed class ClassMappingTests
     }
 
     [Fact]
-    public async Task Clip_skip_and_alpha_masks_are_node_errors_not_substitutes()
+    public void Clip_set_last_layer_minus_two_sets_clip_skip_2_on_the_text_encodes_it_feeds_only()
     {
-        await using var host = await ComfyHost.StartAsync();
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
         var prompt = Prompts.Txt2Img();
         prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -2 } };
         prompt["6"]!["inputs"]!["clip"] = Link("11", 0);
+
+        var conversion = ApiPromptConverter.Convert(prompt, folders, requireFiles: false);
+
+        Assert.Empty(conversion.NodeErrors);
+        var workflow = conversion.Workflow!;
+        var positive = workflow.Node(ApiPromptConverter.NodeId("6"))!;
+        Assert.Equal("clip.encode", positive.Type);
+        Assert.Equal(2L, ((LiteralValue)positive.Parameter("clip_skip")!.Value).Value);
+        Assert.Equal(ApiPromptConverter.NodeId("4"), positive.Edge("clip")!.SourceNode);
+        // The negative prompt reads the loader's CLIP directly: the last layer, no parameter.
+        Assert.Null(workflow.Node(ApiPromptConverter.NodeId("7"))!.Parameter("clip_skip"));
+        Assert.Null(workflow.Node(ApiPromptConverter.NodeId("11")));
+    }
+
+    [Fact]
+    public async Task Clip_skip_beyond_two_and_alpha_masks_are_node_errors_not_substitutes()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img();
+        prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -3 } };
+        prompt["6"]!["inputs"]!["clip"] = Link("11", 0);
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
-        Assert.Contains("stop_at_clip_layer", body["node_errors"]!["11"]!["errors"]![0]!["details"]!.GetValue<string>());
+        var details = body["node_errors"]!["11"]!["errors"]![0]!["details"]!.GetValue<string>();
+        Assert.Contains("stop_at_clip_layer: -3", details);
+        Assert.Contains("-2", details);
 
         var name = await UploadAsync(host, "/api/upload/image", "a.png", Images.SolidPng(64, 64, SKColors.Red));
         prompt = Img2Img(name, 1);

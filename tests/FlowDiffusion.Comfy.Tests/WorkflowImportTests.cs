@@ -20,9 +20,10 @@ public sealed class WorkflowImportTests
         var (conversion, problems) = ComfyWorkflowImport.Import(UiFile, "txt2img-ui", Folders);
         Assert.Empty(problems);
         var workflow = conversion!.Workflow!;
-        // The bypassed CLIPSetLastLayer(-2) is skipped (it would be an error), the Reroute followed to the loader.
+        // The bypassed CLIPSetLastLayer(-2) is skipped (no CLIP skip), the Reroute followed to the loader.
         Assert.Null(workflow.Node(ApiPromptConverter.NodeId("10")));
         Assert.Equal("n4", workflow.Node("n6__tokens")!.Edge("tokenizer")!.SourceNode);
+        Assert.Null(workflow.Node("n6")!.Parameter("clip_skip"));
         var sampler = workflow.Node("n3")!;
         Assert.Equal("diffusion.ksampler", sampler.Type);
         Assert.Equal(42L, ((LiteralValue)sampler.Parameter("seed")!.Value).Value);

@@ -201,7 +201,8 @@ public sealed class ApiPromptConverter
         var text = Text(id, inputs, "text", null);
         if (clip is null || text is null) return null;
         var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text)]);
-        var encode = Add(id, null, "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")], []);
+        var encode = Add(id, null, "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")],
+            clip.ClipSkip == 1 ? [] : [("clip_skip", (long)clip.ClipSkip)]);
         return [new ConditioningValue($"{encode}.conditioning")];
     }
 
@@ -210,14 +211,15 @@ public sealed class ApiPromptConverter
         var clip = Link<ClipValue>(id, inputs, "clip");
         var layer = Integer(id, inputs, "stop_at_clip_layer", -1);
         if (clip is null || layer is null) return null;
-        if (layer != -1)
+        // ComfyUI's stop_at_clip_layer -n is CLIP skip n (A1111's numbering); a later CLIPSetLastLayer replaces an earlier one.
+        if (layer is not (-1 or -2))
         {
             Error(id, "value_not_supported", "Value not supported",
-                $"stop_at_clip_layer: {layer}: FlowDiffusion's text encoder has no CLIP skip yet; only -1 (the last layer) runs", "stop_at_clip_layer");
+                $"stop_at_clip_layer: {layer}: FlowDiffusion's text encoder gives -1 (the last layer) and -2 (the penultimate layer, CLIP skip 2) only", "stop_at_clip_layer");
             return null;
         }
 
-        return [clip];
+        return [clip with { ClipSkip = (int)-layer.Value }];
     }
 
     private ComfyValue[]? EmptyLatent(string id, JsonObject inputs)

@@ -8,7 +8,8 @@ internal abstract record ComfyValue(string ComfyType);
 
 internal sealed record ModelValue(string Unet, string SchedulerConfig) : ComfyValue("MODEL");
 
-internal sealed record ClipValue(string Clip, string Tokenizer) : ComfyValue("CLIP");
+/// <summary>The text encoder and tokenizer, with the CLIP skip a CLIPSetLastLayer upstream chose (1 = the last layer).</summary>
+internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP");
 
 internal sealed record VaeValue(string Vae) : ComfyValue("VAE");
 

@@ -3,21 +3,35 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// A diffusers ONNX CLIP text encoder: <c>input_ids</c> (int32 or int64, [B, S]) → <c>last_hidden_state</c> [B, S, D].
+/// A diffusers ONNX CLIP text encoder: <c>input_ids</c> (int32 or int64, [B, S]) → <c>last_hidden_state</c> [B, S, D],
+/// and, for CLIP skip 2, <c>penultimate_hidden_state</c> [B, S, D] when the graph has it (graphs built from a checkpoint do).
 /// </summary>
 public sealed class TextEncoder
 {
+    /// <summary>
+    /// The output carrying the second-to-last layer through the final layer norm (CLIP skip 2 as A1111 and ComfyUI
+    /// define it). Graphs built from a checkpoint have it; Optimum's exports do not.
+    /// </summary>
+    public const string PenultimateOutput = "penultimate_hidden_state";
+
+    /// <summary>The largest CLIP skip any text encoder supports (CLIP ViT-L has 12 layers).</summary>
+    public const int ClipSkipLimit = 12;
+
     private static readonly string[] InputNames = ["input_ids"];
 
     private readonly ModelSession _model;
     private readonly DeclaredTensor _ids;
     private readonly string[] _outputNames;
+    private readonly string[]? _penultimateNames;
 
     private TextEncoder(ModelSession model)
     {
         _model = model;
         _ids = model.Signature.Input("input_ids", [TensorElementType.Int32, TensorElementType.Int64], 2);
         _outputNames = [model.Signature.Output(["last_hidden_state"], [TensorElementType.Float, TensorElementType.Float16], 3).Name];
+        _penultimateNames = model.Signature.HasOutput(PenultimateOutput)
+            ? [model.Signature.Output([PenultimateOutput], [TensorElementType.Float, TensorElementType.Float16], 3).Name]
+            : null;
     }
 
     /// <summary>Opens the text encoder at <paramref name="modelPath"/> through <paramref name="cache"/> and checks its inputs.</summary>
@@ -62,13 +76,28 @@ public sealed class TextEncoder
     /// <summary>The number of model evaluations.</summary>
     public int RunCount => _model.RunCount;
 
+    /// <summary>The largest CLIP skip this model supports: 2 when it has <see cref="PenultimateOutput"/>, else 1.</summary>
+    public int MaxClipSkip => _penultimateNames is null ? 1 : 2;
+
     /// <summary>Encodes token ids to the last hidden state.</summary>
     /// <param name="ids">The token ids, [batch, S] row-major.</param>
     /// <param name="batch">The number of sequences in <paramref name="ids"/>.</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
     /// <returns>The hidden states as float32 [batch, S, D].</returns>
-    public FloatTensor Encode(ReadOnlySpan<int> ids, int batch = 1, CancellationToken cancellationToken = default)
+    public FloatTensor Encode(ReadOnlySpan<int> ids, int batch = 1, CancellationToken cancellationToken = default) =>
+        Encode(ids, batch, 1, cancellationToken);
+
+    /// <summary>Encodes token ids to the hidden state <paramref name="clipSkip"/> layers from the end, final-normed.</summary>
+    /// <param name="ids">The token ids, [batch, S] row-major.</param>
+    /// <param name="batch">The number of sequences in <paramref name="ids"/>.</param>
+    /// <param name="clipSkip">1 = the last layer (<c>last_hidden_state</c>); 2 = the penultimate layer through the final layer norm.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    /// <returns>The hidden states as float32 [batch, S, D].</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="clipSkip"/> is outside 1..12.</exception>
+    /// <exception cref="NotSupportedException"><paramref name="clipSkip"/> is more than this model supports (<see cref="MaxClipSkip"/>).</exception>
+    public FloatTensor Encode(ReadOnlySpan<int> ids, int batch, int clipSkip, CancellationToken cancellationToken = default)
     {
+        var outputNames = OutputsFor(clipSkip);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
         if (ids.Length == 0 || ids.Length % batch != 0)
         {
@@ -81,7 +110,31 @@ public sealed class TextEncoder
         }
         using var input = new PinnedTensor(_ids.ElementType, [batch, sequence]);
         input.Write(ids);
-        using var results = _model.Run(InputNames, [input.Value], _outputNames, cancellationToken);
-        return OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+        using var results = _model.Run(InputNames, [input.Value], outputNames, cancellationToken);
+        return OutputTensors.ToFloat(results[0], ModelPath, outputNames[0]);
+    }
+
+    private string[] OutputsFor(int clipSkip)
+    {
+        if (clipSkip is < 1 or > ClipSkipLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(clipSkip), clipSkip, $"clip_skip must be 1 (the last layer) to {ClipSkipLimit}, not {clipSkip}.");
+        }
+
+        if (clipSkip == 1)
+        {
+            return _outputNames;
+        }
+
+        if (clipSkip > 2)
+        {
+            throw new NotSupportedException($"clip_skip {clipSkip} is not supported: FlowDiffusion's text encoders give the last layer (clip_skip 1) "
+                + "and the penultimate layer (clip_skip 2) only.");
+        }
+
+        return _penultimateNames ?? throw new NotSupportedException(
+            $"The text encoder '{ModelPath}' has no '{PenultimateOutput}' output, so it cannot run clip_skip 2 (the penultimate layer "
+            + "through the final layer norm; ONNX exports such as Optimum's carry neither). Import the checkpoint with "
+            + "'flowdiffusion import CHECKPOINT.safetensors --out models/NAME' (or load the .safetensors file with model.load) to get clip skip.");
     }
 }

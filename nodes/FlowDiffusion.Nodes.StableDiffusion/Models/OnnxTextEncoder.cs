@@ -25,9 +25,12 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEnc
     public ITextEncoder WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxTextEncoder(encoder.WithOverrides(overrides), padId);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
-        Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
+        EncodeAsync(tokens, 1, cancellationToken);
 
-    private Conditioning Encode(IReadOnlyList<Tokens> prompts, CancellationToken cancellationToken)
+    public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, int clipSkip, CancellationToken cancellationToken) =>
+        Task.Run(() => Encode(tokens, clipSkip, cancellationToken), cancellationToken);
+
+    private Conditioning Encode(IReadOnlyList<Tokens> prompts, int clipSkip, CancellationToken cancellationToken)
     {
         if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
         var chunks = prompts.Max(p => p.Chunks.Count);
@@ -43,7 +46,7 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEnc
                 lock (_lock)
                 {
                     var before = encoder.RunTime;
-                    hidden = encoder.Encode(ids, 1, cancellationToken);
+                    hidden = encoder.Encode(ids, 1, clipSkip, cancellationToken);
                     OnnxClock.Add(encoder.RunTime - before);
                 }
                 dim = hidden.Shape[^1];
