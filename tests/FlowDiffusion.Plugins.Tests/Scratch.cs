@@ -29,6 +29,19 @@ internal static class Scratch
 
     private static string Create()
     {
+        // The test host is often ended before ProcessExit runs: earlier runs' folders are swept here instead.
+        foreach (var stale in Directory.GetDirectories(Path.GetTempPath(), "flowdiffusion-plugin-tests-*"))
+        {
+            if (Directory.GetLastWriteTimeUtc(stale) > DateTime.UtcNow.AddHours(-3)) continue;
+            try
+            {
+                Directory.Delete(stale, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another user's or a still-running run's folder: left alone.
+            }
+        }
         var root = Path.Combine(Path.GetTempPath(), "flowdiffusion-plugin-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
