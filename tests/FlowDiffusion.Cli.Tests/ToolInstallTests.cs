@@ -91,10 +91,10 @@ public sealed class ToolInstallTests : IDisposable
         using var process = Start(folder, program, args, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(20)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in 8 minutes");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in 20 minutes");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
