@@ -54,6 +54,12 @@ public sealed class ServerOptions
     /// <summary>How long a run's claim (lease) lasts without a heartbeat, in seconds; the worker renews it every third of that.</summary>
     public double LeaseSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How many attempts a run gets when its worker stops heartbeating (a hung or vanished worker: its lease expires and
+    /// the run is re-queued); after the last it ends interrupted, naming the worker. Default 3.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 3;
+
     /// <summary>The most bytes of run JSON one page of <c>GET /api/runs</c> returns; the page ends early (with <c>next_offset</c>) beyond it.</summary>
     public int MaxPageBytes { get; set; } = 1 << 20;
 

@@ -66,6 +66,38 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_goes_through_the_run_backend_queue_with_its_targets_and_leaves_no_run_store_behind()
+    {
+        var file = Write("sum-targets.yaml", """
+            flowdiffusion: 1
+            name: sum
+            nodes:
+              a: { node: test.number, with: { value: 4 } }
+              b: { node: test.number, with: { value: 3 } }
+              s: { node: test.add, in: { a: a.result, b: b.result } }
+              out: { node: test.sink, in: { value: s.sum } }
+              other: { node: test.sink, in: { value: a.result }, with: { prefix: other } }
+            """);
+        var temp = Directory.CreateDirectory(Path.Combine(_folder, "tmp")).FullName;
+        var (exit, stdout, stderr) = Cli.RunWith(new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "run", file, "--plugins", TestPlugins, "--out", _folder, "--events", "--target", "out");
+        Assert.True(exit == 0, stderr);
+        var events = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+
+        // Submitted to the queue, watched from there: the stream starts with the queued run, then attempt 1 claims it.
+        Assert.Equal(("run_state", "queued", 0), (events[0]["kind"]!.GetValue<string>(), events[0]["status"]!.GetValue<string>(), events[0]["attempt"]!.GetValue<int>()));
+        var ended = events[^1];
+        Assert.Equal(("run_ended", "completed", 1), (ended["kind"]!.GetValue<string>(), ended["status"]!.GetValue<string>(), ended["attempts"]!.GetValue<int>()));
+        Assert.Matches("^[0-9a-f]{32}$", ended["run_id"]!.GetValue<string>());
+        // The target travelled with the submission: 'other' never ran, only what 'out' needs did.
+        Assert.Equal(["a", "b", "out", "s"], ended["nodes"]!.AsArray().Select(n => n!["node"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal("7", File.ReadAllText(Path.Combine(_folder, "value-out.txt")));
+        Assert.False(File.Exists(Path.Combine(_folder, "other-other.txt")));
+        // The run store was private to this invocation and is gone.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp));
+    }
+
+    [Fact]
     public void Run_prints_a_summary_of_nodes_and_outputs_when_redirected()
     {
         var file = Write("sum.yaml", """

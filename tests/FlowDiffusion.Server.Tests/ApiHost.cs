@@ -19,6 +19,9 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The host's services (the run backend, say), for tests that play another worker beside its dispatcher.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public string Root { get; }
 
     public string Outputs => Path.Combine(Root, "outputs");

@@ -16,6 +16,8 @@ public sealed class RunLeaseTests : IDisposable
 
     private SqliteRunStore Open() => new(Database);
 
+    private static (int Requeued, int Interrupted) Counts(RecoveryResult result) => (result.Requeued, result.Interrupted);
+
     private static RunFinish Completed(string value) => new(RunState.Completed, "[]", $"[\"{value}\"]");
 
     [Fact]
@@ -41,7 +43,7 @@ public sealed class RunLeaseTests : IDisposable
         var first = (await store.ClaimNextAsync("worker-a", TimeSpan.FromMilliseconds(1), default))!;
         await Task.Delay(20);
 
-        Assert.Equal(new RecoveryResult(1, 0), await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, maxAttempts: 3, default));
+        Assert.Equal((1, 0), Counts(await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, maxAttempts: 3, default)));
         var second = (await store.ClaimNextAsync("worker-b", Long, default))!;
         Assert.Equal((id, 2, "worker-b"), (second.Id, second.Attempts, second.LeaseOwner));
 
@@ -81,7 +83,7 @@ public sealed class RunLeaseTests : IDisposable
         Assert.Equal(LeaseRenewal.Held, await store.RenewAsync(claim.Lease!, Long, default));
         await Task.Delay(400);
 
-        Assert.Equal(new RecoveryResult(0, 0), await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, 3, default));
+        Assert.Equal((0, 0), Counts(await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, 3, default)));
         var run = (await store.GetAsync(id, default))!;
         Assert.Equal((RunState.Running, 1), (run.Status, run.Attempts));
         Assert.True(run.LeaseExpires > DateTimeOffset.UtcNow.AddMinutes(9));
@@ -98,7 +100,7 @@ public sealed class RunLeaseTests : IDisposable
         await store.ClaimNextAsync("worker-b", TimeSpan.FromMilliseconds(1), default);
         await Task.Delay(20);
 
-        Assert.Equal(new RecoveryResult(0, 1), await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, 2, default));
+        Assert.Equal((0, 1), Counts(await store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, 2, default)));
 
         var run = (await store.GetAsync(id, default))!;
         Assert.Equal(RunState.Interrupted, run.Status);

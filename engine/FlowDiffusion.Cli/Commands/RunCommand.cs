@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Server.Runs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace FlowDiffusion.Cli.Commands;
 
@@ -37,23 +39,19 @@ internal static class RunCommand
                 return ExitCodes.Failed;
             }
 
-            var options = new RunOptions
-            {
-                OutputDirectory = Path.GetFullPath(parse.GetValue(output) ?? engine.Options.OutputFolder),
-                Targets = parse.GetValue(targets) ?? [],
-                // Workflows name models and assets relative to the installation (models/shapes-sd), wherever the CLI starts.
-                WorkingDirectory = host.Home()?.Folder ?? Environment.CurrentDirectory,
-                // The CLI's user runs their own workflows on their own files: any path they name may be read.
-                AnyInputPath = true,
-            };
-            var run = engine.Start(validation.Plan, options, cancellationToken: cancellationToken);
+            var outputFolder = Path.GetFullPath(parse.GetValue(output) ?? engine.Options.OutputFolder);
+            // Workflows name models and assets relative to the installation (models/shapes-sd), wherever the CLI starts.
+            var workingFolder = host.Home()?.Folder ?? Environment.CurrentDirectory;
+            await using var runs = EmbeddedRunHost.Create(engine, outputFolder, workingFolder, host.Services.GetRequiredService<ILogger<RunDispatcher>>());
+            var submission = new RunSubmission(await File.ReadAllTextAsync(path, CancellationToken.None), JsonSerializer.Serialize(values),
+                Path.GetFileNameWithoutExtension(path), Targets: parse.GetValue(targets) ?? []);
             var quiet = asJson || asEvents;
             var display = new ProgressDisplay(quiet ? Console.Error : Console.Out, live: !quiet && !Console.IsOutputRedirected);
-            var result = await FollowAsync(run, options.OutputDirectory, Path.GetFileNameWithoutExtension(path), message =>
+            var result = await FollowAsync(runs, submission, message =>
             {
                 display.Show(message);
                 if (asEvents) Console.Out.WriteLine(message.Json);
-            });
+            }, cancellationToken);
             display.Finish();
 
             if (asJson)
@@ -65,33 +63,44 @@ internal static class RunCommand
         return command;
     }
 
-    // The same event bus and messages as the server's: the engine's events go in once, the display (and --events) read them.
-    private static async Task<RunResult> FollowAsync(WorkflowRun run, string outputFolder, string workflow, Action<RunMessage> show)
+    // Through the run backend, as the API and the editor run: submit, subscribe, then let the worker claim it, so the
+    // stream (run_state, then the whole attempt) is the one an API client that subscribed at once receives. Ctrl+C
+    // cancels the run through the backend; the summary comes from the stored final record (run_ended).
+    private static async Task<RunResult> FollowAsync(EmbeddedRunHost runs, RunSubmission submission, Action<RunMessage> show, CancellationToken cancellationToken)
     {
-        var bus = new RunEventBus(subscriberCapacity: 1 << 16);
-        var started = DateTimeOffset.UtcNow;
-        bus.Begin(run.Id, 1);
-        using var subscription = bus.Subscribe(new RunRecord(run.Id, RunState.Running, 0, started, started, null, workflow, "", "{}", null, null, null, null, 1));
-        var reading = Task.Run(async () =>
+        var backend = runs.Backend;
+        var (record, _) = await backend.SubmitAsync(submission, CancellationToken.None);
+        await using var events = backend.SubscribeAsync(record.Id, CancellationToken.None).GetAsyncEnumerator(CancellationToken.None);
+        if (!await events.MoveNextAsync()) throw new InvalidOperationException($"run {record.Id} vanished from its store before it started");
+        show(events.Current);
+        await runs.StartAsync(CancellationToken.None);
+        await using var cancel = cancellationToken.Register(() => _ = backend.CancelAsync(record.Id, CancellationToken.None));
+        RunRecord? final = null;
+        string? failedNode = null;
+        while (await events.MoveNextAsync())
         {
-            await foreach (var message in subscription.Reader.ReadAllAsync()) show(message);
-        });
-        await foreach (var item in run.ReadEventsAsync(CancellationToken.None))
-        {
-            if (item is not (RunFinished or RunFailed or RunCancelled)) bus.Publish(run.Id, item);
+            var message = events.Current;
+            show(message);
+            if (message.Event is NodeFailed failed) failedNode ??= failed.NodeId;
+            if (message.Record is { } ended) final = ended;
         }
-        var result = await run.Completion;
-        var outputs = result.OutputFiles.Select(f => Path.GetRelativePath(outputFolder, Path.GetFullPath(f, outputFolder)).Replace('\\', '/'));
-        bus.End(new RunRecord(run.Id, result.Status switch
+        final ??= await backend.GetAsync(record.Id, CancellationToken.None) ?? throw new InvalidOperationException($"run {record.Id} vanished from its store");
+        return new RunResult(final.Id, final.Status switch
             {
-                RunStatus.Completed => RunState.Completed,
-                RunStatus.Cancelled => RunState.Cancelled,
-                _ => RunState.Failed,
-            }, 0, started, started, started + result.Duration, workflow, "", "{}", NodeTimingJson.Write(result.Nodes).ToJsonString(),
-            new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()).ToJsonString(), result.Error, null, 1));
-        await reading;
-        return result;
+                RunState.Completed => RunStatus.Completed,
+                RunState.Cancelled => RunStatus.Cancelled,
+                _ => RunStatus.Failed,
+            },
+            (final.Finished ?? DateTimeOffset.UtcNow) - (final.Started ?? final.Submitted),
+            NodeTimingJson.Parse(final.NodesJson),
+            OutputNames(final.OutputsJson).Select(runs.Outputs.PathOf).ToList(),
+            new Dictionary<string, IReadOnlyDictionary<string, object?>>(),
+            final.Error,
+            failedNode);
     }
+
+    private static IEnumerable<string> OutputNames(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<string[]>(json) ?? [];
 
     private static void Summarise(RunResult result)
     {

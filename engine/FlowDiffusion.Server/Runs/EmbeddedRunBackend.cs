@@ -43,6 +43,28 @@ public sealed class EmbeddedRunBackend : IRunBackend
     /// <summary>How long a claim lasts without a heartbeat.</summary>
     public TimeSpan LeaseDuration => TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds));
 
+    /// <summary>How many attempts a run gets when its worker keeps losing it (stops heartbeating) before it is given up.</summary>
+    public int MaxAttempts => Math.Max(1, _options.MaxAttempts);
+
+    /// <summary>
+    /// Takes back the runs whose lease expired (their worker stopped heartbeating: it hung, or died without the
+    /// host noticing): each goes back to the queue for a new attempt, or, after <see cref="MaxAttempts"/>, ends
+    /// interrupted with the reason. Subscribers see a log line and the next attempt, or run_ended; whatever the old
+    /// attempt still sends is refused (<see cref="CompleteAsync"/> returns false, its events are dropped).
+    /// </summary>
+    public async Task<RecoveryResult> ReclaimExpiredAsync(CancellationToken cancellationToken)
+    {
+        var result = await Store.ReclaimExpiredAsync(DateTimeOffset.UtcNow, MaxAttempts, cancellationToken);
+        foreach (var lease in result.RequeuedLeases)
+            Bus.Requeued(lease.RunId, $"attempt {lease.Attempt}: the lease of {lease.Owner} expired at {lease.Expires:O} without a heartbeat; re-queued", lease.Attempt);
+        foreach (var lease in result.InterruptedLeases)
+        {
+            if (await Store.GetAsync(lease.RunId, cancellationToken) is { } record) Bus.End(record);
+        }
+        if (result.Requeued > 0) Submitted?.Invoke();
+        return result;
+    }
+
     /// <inheritdoc />
     public async Task<(RunRecord Run, bool Created)> SubmitAsync(RunSubmission submission, CancellationToken cancellationToken)
     {
@@ -108,7 +130,7 @@ public sealed class EmbeddedRunBackend : IRunBackend
         Store.RenewAsync(lease, LeaseDuration, cancellationToken);
 
     /// <inheritdoc />
-    public void Publish(RunLease lease, RunEvent item) => Bus.Publish(lease.RunId, item);
+    public void Publish(RunLease lease, RunEvent item) => Bus.Publish(lease.RunId, item, lease.Attempt);
 
     /// <inheritdoc />
     public void Log(RunLease lease, string text) => Bus.Log(lease.RunId, text);

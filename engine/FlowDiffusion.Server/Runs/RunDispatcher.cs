@@ -23,6 +23,9 @@ namespace FlowDiffusion.Server.Runs;
 /// <c>interrupted</c> and not retried, so a workflow that kills the host cannot crash it forever. A graceful stop
 /// cancels the runs in flight and re-queues them without counting the attempt. Whenever a run starts, the output store
 /// removes whatever an earlier unfinished attempt left, so a re-run's outputs are exactly one set.
+/// Lease expiry: every half lease the dispatcher takes back runs whose lease expired without a heartbeat (a worker that
+/// hung or vanished) through <see cref="EmbeddedRunBackend.ReclaimExpiredAsync"/>: re-queued for a new attempt, or
+/// interrupted after <see cref="ServerOptions.MaxAttempts"/>.
 /// Retention: when <see cref="ServerOptions.RetentionDays"/> or <see cref="ServerOptions.MaxRuns"/> is set, finished
 /// runs past either bound are deleted with their output folders at startup and every
 /// <see cref="ServerOptions.RetentionSweepSeconds"/>.
@@ -49,6 +52,12 @@ public sealed class RunDispatcher : BackgroundService
         _backend.Submitted += Notify;
         _backend.CancelRequested += OnCancelRequested;
     }
+
+    /// <summary>
+    /// Whether runs may read input files anywhere (the CLI's runs, started by its user on their own files); servers and
+    /// the editor leave this false so file parameters resolve inside the configured input folders. Never from configuration.
+    /// </summary>
+    public bool AnyInputPath { get; init; }
 
     /// <summary>The folder relative path inputs of runs (a model, an image) resolve against.</summary>
     public string WorkingFolder => Path.GetFullPath(_options.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
@@ -109,7 +118,7 @@ public sealed class RunDispatcher : BackgroundService
                     _logger.LogWarning("Crash recovery: {Requeued} run(s) re-queued, {Interrupted} marked interrupted", recovered.Requeued, recovered.Interrupted);
                 return true;
             }, stoppingToken);
-            retention = KeepRetentionAsync(stoppingToken);
+            retention = Task.WhenAll(KeepRetentionAsync(stoppingToken), KeepReclaimingAsync(stoppingToken));
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
@@ -129,7 +138,9 @@ public sealed class RunDispatcher : BackgroundService
                     await WaitForWorkAsync(stoppingToken);
                     continue;
                 }
-                inFlight[next.Id] = Task.Run(async () =>
+                // Keyed by attempt: a newer attempt of the same run (its lease was taken back) may start before this one ends.
+                var key = $"{next.Id}#{next.Attempts}";
+                inFlight[key] = Task.Run(async () =>
                 {
                     try
                     {
@@ -137,7 +148,7 @@ public sealed class RunDispatcher : BackgroundService
                     }
                     finally
                     {
-                        inFlight.TryRemove(next.Id, out _);
+                        inFlight.TryRemove(key, out _);
                         slots.Release();
                     }
                 }, CancellationToken.None);
@@ -218,6 +229,32 @@ public sealed class RunDispatcher : BackgroundService
         }
     }
 
+    private async Task KeepReclaimingAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Max(0.05, _options.LeaseSeconds / 2));
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(period, stoppingToken);
+                try
+                {
+                    var reclaimed = await _backend.ReclaimExpiredAsync(stoppingToken);
+                    if (reclaimed.Requeued + reclaimed.Interrupted > 0)
+                        _logger.LogWarning("Expired leases: {Requeued} run(s) re-queued, {Interrupted} interrupted after {Max} attempts", reclaimed.Requeued, reclaimed.Interrupted, _backend.MaxAttempts);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed sweep (the database busy or damaged) must not stop the dispatcher; the next one retries.
+                    _logger.LogError(e, "Sweep of expired leases failed");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
     private async Task WaitForWorkAsync(CancellationToken stoppingToken)
     {
         // The poll bounds the wait when a submission's wake-up is lost (another process, a full wake channel).
@@ -239,6 +276,7 @@ public sealed class RunDispatcher : BackgroundService
         RunFinish finish;
         using var heartbeat = new CancellationTokenSource();
         var beating = Task.CompletedTask;
+        WorkflowRun? active = null;
         try
         {
             var validation = _engine.Parse(record.Yaml, (record.Workflow ?? "workflow") + ".yaml", InputValues.FromJson(record.InputsJson));
@@ -250,7 +288,11 @@ public sealed class RunDispatcher : BackgroundService
             {
                 var folder = _backend.Outputs.PrepareAttempt(id);
                 if (record.Attempts > 1) _backend.Log(lease, $"attempt {record.Attempts}: an earlier attempt did not finish; its files were removed");
-                var run = _engine.Start(validation.Plan, new RunOptions { RunId = id, OutputDirectory = folder, WorkingDirectory = WorkingFolder }, collectEvents: true, CancellationToken.None);
+                var run = _engine.Start(validation.Plan, new RunOptions
+                {
+                    RunId = id, OutputDirectory = folder, WorkingDirectory = WorkingFolder, Targets = record.Targets ?? [], AnyInputPath = AnyInputPath,
+                }, collectEvents: true, CancellationToken.None);
+                active = run;
                 _active[id] = run;
                 if (_cancelRequested.ContainsKey(id)) run.Cancel();
                 beating = KeepLeaseAsync(lease, run, heartbeat.Token);
@@ -282,7 +324,7 @@ public sealed class RunDispatcher : BackgroundService
         }
         finally
         {
-            _active.TryRemove(id, out _);
+            if (active is not null) _active.TryRemove(KeyValuePair.Create(id, active));
         }
         await StopBeatingAsync(heartbeat, beating);
         try

@@ -81,12 +81,15 @@ public sealed class RunEventBus
         }
     }
 
-    /// <summary>Publishes one engine event of a running run to its subscribers.</summary>
-    public void Publish(string runId, RunEvent item)
+    /// <summary>
+    /// Publishes one engine event of a running run to its subscribers. With <paramref name="attempt"/>, only while that
+    /// attempt is the one executing: a worker that lost its lease cannot mix its events into the next attempt's stream.
+    /// </summary>
+    public void Publish(string runId, RunEvent item, int? attempt = null)
     {
         lock (_gate)
         {
-            if (_topics.TryGetValue(runId, out var topic) && topic.Started) topic.Send(topic.Apply(item));
+            if (_topics.TryGetValue(runId, out var topic) && topic.Started && (attempt is null || attempt == topic.Attempt)) topic.Send(topic.Apply(item));
         }
     }
 
@@ -99,13 +102,17 @@ public sealed class RunEventBus
         }
     }
 
-    /// <summary>The run went back to the queue (its owner is stopping): subscribers stay and see the next attempt.</summary>
-    public void Requeued(string runId, string reason)
+    /// <summary>
+    /// The run went back to the queue (its owner is stopping, or its lease expired): subscribers stay and see the next
+    /// attempt. With <paramref name="attempt"/>, a newer attempt that already began is left as it is (only the reason is logged).
+    /// </summary>
+    public void Requeued(string runId, string reason, int? attempt = null)
     {
         lock (_gate)
         {
             if (!_topics.TryGetValue(runId, out var topic)) return;
             topic.Send(topic.LogMessage(reason));
+            if (attempt is not null && topic.Started && attempt != topic.Attempt) return;
             topic.Requeue();
             if (topic.Subscribers.Count == 0) _topics.Remove(runId);
         }

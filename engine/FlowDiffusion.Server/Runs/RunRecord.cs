@@ -19,6 +19,7 @@ namespace FlowDiffusion.Server.Runs;
 /// <param name="LeaseExpires">When that lease lapses unless renewed.</param>
 /// <param name="CancelRequested">A client asked to cancel the run while it was running.</param>
 /// <param name="InputsLength">The length of the stored input JSON in characters.</param>
+/// <param name="Targets">The nodes the run executes for (partial execution); null: the workflow's outputs.</param>
 public sealed record RunRecord(
     string Id,
     RunState Status,
@@ -37,7 +38,8 @@ public sealed record RunRecord(
     string? LeaseOwner = null,
     DateTimeOffset? LeaseExpires = null,
     bool CancelRequested = false,
-    int InputsLength = 0)
+    int InputsLength = 0,
+    IReadOnlyList<string>? Targets = null)
 {
     /// <summary>The current attempt's lease, while the run is running under one.</summary>
     public RunLease? Lease => Status == RunState.Running && LeaseOwner is { } owner && LeaseExpires is { } expires

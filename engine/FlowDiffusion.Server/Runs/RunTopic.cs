@@ -15,6 +15,9 @@ internal sealed class RunTopic(string runId)
 
     public List<RunSubscription> Subscribers { get; } = [];
 
+    /// <summary>The number of the attempt last begun.</summary>
+    public int Attempt => _attempt;
+
     /// <summary>Whether an attempt is executing (events flow).</summary>
     public bool Started { get; private set; }
 

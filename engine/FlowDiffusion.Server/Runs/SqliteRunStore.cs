@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 namespace FlowDiffusion.Server.Runs;
@@ -11,7 +12,7 @@ public sealed class SqliteRunStore : IRunStore
 {
     private const string Columns =
         "id, status, priority, submitted, started, finished, workflow, yaml, inputs, nodes, outputs, error, idempotency_key, attempts, " +
-        "lease_owner, lease_expires, cancel_requested, length(inputs)";
+        "lease_owner, lease_expires, cancel_requested, length(inputs), targets";
 
     // The run row a lease names, while that lease is its current one.
     private const string HeldBy = "id = $id AND status = 'running' AND attempts = $attempt AND lease_owner = $owner";
@@ -66,7 +67,7 @@ public sealed class SqliteRunStore : IRunStore
             using var reader = info.ExecuteReader();
             while (reader.Read()) columns.Add(reader.GetString(1));
         }
-        foreach (var (name, type) in new[] { ("lease_owner", "TEXT"), ("lease_expires", "TEXT"), ("cancel_requested", "INTEGER NOT NULL DEFAULT 0") })
+        foreach (var (name, type) in new[] { ("lease_owner", "TEXT"), ("lease_expires", "TEXT"), ("cancel_requested", "INTEGER NOT NULL DEFAULT 0"), ("targets", "TEXT") })
         {
             if (!columns.Contains(name)) Execute(connection, $"ALTER TABLE runs ADD COLUMN {name} {type}");
         }
@@ -101,12 +102,13 @@ public sealed class SqliteRunStore : IRunStore
             var id = Guid.NewGuid().ToString("N");
             using var insert = connection.CreateCommand();
             insert.CommandText = """
-                INSERT INTO runs (id, status, priority, submitted, workflow, yaml, inputs, idempotency_key)
-                VALUES ($id, 'queued', $priority, $submitted, $workflow, $yaml, $inputs, $key)
+                INSERT INTO runs (id, status, priority, submitted, workflow, yaml, inputs, idempotency_key, targets)
+                VALUES ($id, 'queued', $priority, $submitted, $workflow, $yaml, $inputs, $key, $targets)
                 """;
             Bind(insert, ("$id", id), ("$priority", submission.Priority), ("$submitted", Time(DateTimeOffset.UtcNow)),
                 ("$workflow", submission.Workflow), ("$yaml", submission.Yaml), ("$inputs", submission.InputsJson),
-                ("$key", submission.IdempotencyKey));
+                ("$key", submission.IdempotencyKey),
+                ("$targets", submission.Targets is { Count: > 0 } targets ? JsonSerializer.Serialize(targets) : null));
             insert.ExecuteNonQuery();
             return (QueryOne(connection, "id = $id", ("$id", id))!, true);
         }
@@ -238,16 +240,50 @@ public sealed class SqliteRunStore : IRunStore
     public async Task<RecoveryResult> ReclaimExpiredAsync(DateTimeOffset now, int maxAttempts, CancellationToken cancellationToken)
     {
         var at = Time(now.ToUniversalTime());
-        var interrupted = await WriteAsync(
-            "UPDATE runs SET status = 'interrupted', finished = $now, lease_owner = NULL, lease_expires = NULL, " +
-            "error = 'its worker stopped answering (lease of ' || lease_owner || ' expired) on attempt ' || attempts || ' of ' || $max || '; not retried' " +
-            "WHERE status = 'running' AND lease_expires < $now AND attempts >= $max",
+        var interrupted = await ExpireAsync("status = 'running' AND lease_expires < $now AND attempts >= $max",
+            "status = 'interrupted', finished = $now, lease_owner = NULL, lease_expires = NULL, " +
+            "error = 'its worker stopped answering (lease of ' || lease_owner || ' expired) on attempt ' || attempts || ' of ' || $max || '; not retried'",
             cancellationToken, ("$now", at), ("$max", maxAttempts));
-        var requeued = await WriteAsync(
-            "UPDATE runs SET status = 'queued', started = NULL, lease_owner = NULL, lease_expires = NULL WHERE status = 'running' AND lease_expires < $now",
+        var requeued = await ExpireAsync("status = 'running' AND lease_expires < $now",
+            "status = 'queued', started = NULL, lease_owner = NULL, lease_expires = NULL",
             cancellationToken, ("$now", at));
-        return new RecoveryResult(requeued, interrupted);
+        return new RecoveryResult(requeued.Count, interrupted.Count) { RequeuedLeases = requeued, InterruptedLeases = interrupted };
     }
+
+    // Reads the leases that match, then updates exactly those rows, in one write transaction: what is reported is what changed.
+    private Task<IReadOnlyList<RunLease>> ExpireAsync(string where, string set, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        Guarded(async () =>
+        {
+            await _write.WaitAsync(cancellationToken);
+            try
+            {
+                using var connection = Open();
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var leases = new List<RunLease>();
+                using (var select = connection.CreateCommand())
+                {
+                    select.Transaction = transaction;
+                    select.CommandText = $"SELECT id, attempts, lease_owner, lease_expires FROM runs WHERE {where}";
+                    Bind(select, parameters);
+                    using var reader = select.ExecuteReader();
+                    while (reader.Read())
+                        leases.Add(new RunLease(reader.GetString(0), reader.GetInt32(1), Text(reader, 2) ?? "", ParseTime(reader.GetString(3))));
+                }
+                using (var update = connection.CreateCommand())
+                {
+                    update.Transaction = transaction;
+                    update.CommandText = $"UPDATE runs SET {set} WHERE {where}";
+                    Bind(update, parameters);
+                    update.ExecuteNonQuery();
+                }
+                transaction.Commit();
+                return (IReadOnlyList<RunLease>)leases;
+            }
+            finally
+            {
+                _write.Release();
+            }
+        });
 
     /// <inheritdoc />
     public Task<IReadOnlyList<string>> PruneAsync(DateTimeOffset? finishedBefore, int? keepNewest, CancellationToken cancellationToken) =>
@@ -376,7 +412,8 @@ public sealed class SqliteRunStore : IRunStore
         Text(r, 14),
         r.IsDBNull(15) ? null : ParseTime(r.GetString(15)),
         r.GetInt64(16) != 0,
-        r.GetInt32(17));
+        r.GetInt32(17),
+        r.IsDBNull(18) ? null : JsonSerializer.Deserialize<string[]>(r.GetString(18)));
 
     private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
