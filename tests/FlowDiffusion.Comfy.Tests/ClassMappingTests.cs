@@ -20,6 +20,9 @@ public sealed class ClassMappingTests
     [InlineData("dpmpp_2m", "beta")]
     [InlineData("lcm", "normal")]
     [InlineData("ddim", "ddim_uniform")]
+    [InlineData("dpmpp_sde", "karras")]
+    [InlineData("dpmpp_2m_sde", "karras")]
+    [InlineData("dpmpp_2m_sde_gpu", "exponential")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -34,14 +37,21 @@ public sealed class ClassMappingTests
         // CFG s with an empty negative (grey u = 0.5): u + s·(c − u). Red at 1.5 → (1.25, −0.25, −0.25), clamped.
         var (r, g, b) = await RunAsync(host, Prompts.Txt2Img(text: "a blue ball", cfg: 1.5, steps: 4));
         Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"cfg: ({r:F3}, {g:F3}, {b:F3})");
-        // ConditioningCombine of "red" and "blue" averages the conditionings: (0.5, 0, 0.5) through a linear encoder.
+        // ConditioningCombine of "red" and "blue green" averages the model's predictions, as ComfyUI does: the analytic
+        // UNet's x0 is linear in each prompt's mean colour, so the result is (red + (blue + green)/2)/2 = (0.5, 0.25, 0.25).
+        // Averaging the embeddings instead would give (1/3, 1/3, 1/3): the mean colour is a ratio over the tokens.
         var prompt = Prompts.Txt2Img(text: "red", steps: 4);
-        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("11", 0), ["text"] = "blue" } };
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("11", 0), ["text"] = "blue green" } };
         prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -1 } };
         prompt["12"] = new JsonObject { ["class_type"] = "ConditioningCombine", ["inputs"] = new JsonObject { ["conditioning_1"] = Link("6", 0), ["conditioning_2"] = Link("10", 0) } };
         prompt["3"]!["inputs"]!["positive"] = Link("12", 0);
         (r, g, b) = await RunAsync(host, prompt);
-        Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"combine: ({r:F3}, {g:F3}, {b:F3})");
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && Math.Abs(g - 0.25) < 0.02 && Math.Abs(b - 0.25) < 0.02, $"combine: ({r:F3}, {g:F3}, {b:F3})");
+        // With CFG 1.5 and the empty negative (grey): 0.5 + 1.5·(c − 0.5) = (0.5, 0.125, 0.125), one batched call
+        // (averaged embeddings would give 0.25 everywhere).
+        prompt["3"]!["inputs"]!["cfg"] = 1.5;
+        (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && Math.Abs(g - 0.125) < 0.02 && Math.Abs(b - 0.125) < 0.02, $"combine, cfg 1.5: ({r:F3}, {g:F3}, {b:F3})");
     }
 
     [Fact]

@@ -38,8 +38,8 @@ public static class ComfyRoutes
             group.MapPost("/queue", PostQueueAsync).DisableAntiforgery();
             group.MapPost("/interrupt", InterruptAsync).DisableAntiforgery();
             group.MapGet("/history", GetHistory);
-            group.MapGet("/history/{id}", (string id, ComfyPrompts prompts) =>
-                Results.Json(prompts.Get(id) is { Finished: true } p ? new JsonObject { [id] = p.HistoryEntry() } : new JsonObject()));
+            group.MapGet("/history/{id}", async (string id, ComfyPrompts prompts, CancellationToken cancellationToken) =>
+                Results.Json(await prompts.HistoryOfAsync(id, cancellationToken)));
             group.MapPost("/history", PostHistoryAsync).DisableAntiforgery();
             group.MapGet("/view", View);
             group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, "image", ct)).DisableAntiforgery();
@@ -178,21 +178,15 @@ public static class ComfyRoutes
         return Results.Ok();
     }
 
-    private static IResult GetHistory(ComfyPrompts prompts, int? max_items)
-    {
-        var finished = prompts.All.Where(p => p.Finished).ToList();
-        if (max_items is > 0) finished = finished.TakeLast(max_items.Value).ToList();
-        var result = new JsonObject();
-        foreach (var prompt in finished) result[prompt.Id] = prompt.HistoryEntry();
-        return Results.Json(result);
-    }
+    private static async Task<IResult> GetHistory(ComfyPrompts prompts, int? max_items, CancellationToken cancellationToken) =>
+        Results.Json(await prompts.HistoryAsync(max_items, cancellationToken));
 
     private static async Task<IResult> PostHistoryAsync(HttpRequest request, ComfyPrompts prompts, CancellationToken cancellationToken)
     {
         var body = await ReadJsonAsync(request, cancellationToken);
         if (body?["clear"] is JsonValue clear && clear.GetValueKind() == JsonValueKind.True)
         {
-            foreach (var prompt in prompts.All.Where(p => p.Finished)) prompts.Forget(prompt.Id);
+            foreach (var id in await prompts.FinishedIdsAsync(cancellationToken)) prompts.Forget(id);
         }
 
         if (body?["delete"] is JsonArray delete)
