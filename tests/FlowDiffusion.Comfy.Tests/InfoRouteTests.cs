@@ -12,7 +12,8 @@ public sealed class InfoRouteTests
         var sampler = all["KSampler"]!["input"]!["required"]!;
         var names = sampler["sampler_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Contains("dpmpp_2m", names);
-        Assert.DoesNotContain("uni_pc", names);
+        Assert.Contains("uni_pc_bh2", names);
+        Assert.DoesNotContain("dpmpp_3m_sde", names);
         Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal("INT", sampler["steps"]![0]!.GetValue<string>());
         Assert.Equal("MODEL", sampler["model"]![0]!.GetValue<string>());

@@ -11,14 +11,14 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// <remarks>
 /// Built as a binary tree of Brownian-bridge midpoints: W(σ_min) = 0, W(σ_max) = √(σ_max − σ_min)·Z₁, and the midpoint
 /// of an interval [a, b] is (W(a) + W(b))/2 + √(b − a)/2·Z_k, where Z_k is <c>torch.randn</c> of the latent size from a
-/// generator seeded with a hash of (seed, node k). Bisection stops at intervals below 2⁻²⁴ of the range, where W is
+/// generator seeded with a hash of (seed, node k). Bisection stops at intervals of 2⁻²⁰ of the range, where W is
 /// interpolated linearly (its variance is then off by at most that fraction). The values are not torchsde's (it splits
 /// its intervals at the queried times with its own seed tree), so an SDE sampler run here matches ComfyUI in distribution
 /// and in its deterministic part, not bit for bit.
 /// </remarks>
 public sealed class BrownianTreeNoise
 {
-    private const int MaxDepth = 24;
+    private const int MaxDepth = 20;
     private readonly ulong seed;
     private readonly int length;
     private readonly double low;

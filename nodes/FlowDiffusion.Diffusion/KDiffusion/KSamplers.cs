@@ -5,7 +5,7 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// <summary>
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2m, dpmpp_sde, dpmpp_2m_sde (ComfyUI's midpoint
-/// solver; the _gpu names are the same formulas), lcm and ddim (which ComfyUI runs as euler).
+/// solver; the _gpu names are the same formulas), lcm, ddim (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step.
 /// </summary>
 public static class KSamplers
@@ -14,7 +14,7 @@ public static class KSamplers
     public static IReadOnlyList<string> Names { get; } =
     [
         "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde",
-        "dpmpp_2m_sde_gpu", "lcm", "ddim",
+        "dpmpp_2m_sde_gpu", "lcm", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
@@ -22,7 +22,7 @@ public static class KSamplers
     [
         "euler_cfg_pp", "euler_ancestral_cfg_pp", "heunpp2", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_2s_ancestral_cfg_pp",
         "dpmpp_2m_cfg_pp", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm",
-        "ipndm", "ipndm_v", "deis", "res_multistep", "gradient_estimation", "er_sde", "seeds_2", "seeds_3", "uni_pc", "uni_pc_bh2",
+        "ipndm", "ipndm_v", "deis", "res_multistep", "gradient_estimation", "er_sde", "seeds_2", "seeds_3",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
@@ -60,6 +60,7 @@ public static class KSamplers
         ArgumentNullException.ThrowIfNull(model);
         if (Check(name) is { } error) throw new ArgumentException(error, nameof(name));
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
+        if (name is "uni_pc" or "uni_pc_bh2") return await UniPc.SampleAsync(name == "uni_pc_bh2", x, sigmas, model, onStep, cancellationToken);
         x = (float[])x.Clone();
         var steps = sigmas.Count - 1;
         var history = new List<float[]>();

@@ -7,9 +7,9 @@ public sealed class BrownianTreeNoiseTests
 {
     private const int Length = 1 << 16;
 
-    private static float[] Increment(BrownianTreeNoise tree, double from, double to)
+    private static float[] Increment(BrownianTreeNoise tree, double from, double to, int length = Length)
     {
-        var values = new float[Length];
+        var values = new float[length];
         tree.Fill(from, to, values);
         return values;
     }
@@ -57,21 +57,22 @@ public sealed class BrownianTreeNoiseTests
     [Fact]
     public void The_path_is_one_function_of_the_seed_whatever_times_are_asked_and_in_whatever_order()
     {
-        var a = new BrownianTreeNoise(7, Length, 0.03, 14.6);
-        var b = new BrownianTreeNoise(7, Length, 0.03, 14.6);
+        const int n = 4096;
+        var a = new BrownianTreeNoise(7, n, 0.03, 14.6);
+        var b = new BrownianTreeNoise(7, n, 0.03, 14.6);
         // Additivity: W(c) − W(a) = (W(b) − W(a)) + (W(c) − W(b)), the three asked in different orders of two trees.
-        var whole = Increment(a, 8.0, 0.5).Select(v => v * Math.Sqrt(7.5)).ToArray();
-        var late = Increment(b, 2.0, 0.5);
-        var early = Increment(b, 8.0, 2.0);
-        for (var i = 0; i < Length; i += 97)
+        var whole = Increment(a, 8.0, 0.5, n).Select(v => v * Math.Sqrt(7.5)).ToArray();
+        var late = Increment(b, 2.0, 0.5, n);
+        var early = Increment(b, 8.0, 2.0, n);
+        for (var i = 0; i < n; i++)
         {
             var sum = early[i] * Math.Sqrt(6.0) + late[i] * Math.Sqrt(1.5);
             Assert.True(Math.Abs(sum - whole[i]) < 1e-4, $"element {i}: {sum} vs {whole[i]}");
         }
 
-        // After walking 200 steps of a schedule (its path cache replaced each time) the values are a fresh tree's.
-        for (var step = 0; step < 200; step++) a.Fill(14.6 - step * 0.07, 14.6 - (step + 1) * 0.07, new float[Length]);
-        Assert.Equal(Increment(new BrownianTreeNoise(7, Length, 0.03, 14.6), 3.3, 1.1), Increment(a, 3.3, 1.1));
-        Assert.NotEqual(Increment(new BrownianTreeNoise(8, Length, 0.03, 14.6), 3.3, 1.1), Increment(a, 3.3, 1.1));
+        // After walking 100 steps of a schedule (its path cache replaced each time) the values are a fresh tree's.
+        for (var step = 0; step < 100; step++) a.Fill(14.6 - step * 0.14, 14.6 - (step + 1) * 0.14, new float[n]);
+        Assert.Equal(Increment(new BrownianTreeNoise(7, n, 0.03, 14.6), 3.3, 1.1, n), Increment(a, 3.3, 1.1, n));
+        Assert.NotEqual(Increment(new BrownianTreeNoise(8, n, 0.03, 14.6), 3.3, 1.1, n), Increment(a, 3.3, 1.1, n));
     }
 }

@@ -42,7 +42,7 @@ public sealed class KSamplerTests
     }
 
     [Theory]
-    [InlineData("uni_pc", "does not implement yet")]
+    [InlineData("deis", "does not implement yet")]
     [InlineData("dpmpp_3m_sde", "does not implement yet")]
     [InlineData("nonsense", "unknown sampler_name 'nonsense'")]
     public async Task Unsupported_sampler_is_an_error_naming_it(string name, string message)
