@@ -25,6 +25,7 @@ public static class ComfyServiceCollectionExtensions
         });
         services.AddSingleton<IComfyBackend, ServerComfyBackend>();
         services.AddSingleton<ComfySockets>();
+        services.AddSingleton<ComfyHistory>();
         services.AddSingleton<ComfyPrompts>();
         services.AddSingleton(sp =>
         {

@@ -20,6 +20,11 @@ public sealed class ClassMappingTests
     [InlineData("dpmpp_2m", "beta")]
     [InlineData("lcm", "normal")]
     [InlineData("ddim", "ddim_uniform")]
+    [InlineData("dpmpp_sde", "karras")]
+    [InlineData("dpmpp_2m_sde", "karras")]
+    [InlineData("dpmpp_2m_sde_gpu", "exponential")]
+    [InlineData("uni_pc", "karras")]
+    [InlineData("uni_pc_bh2", "normal")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -34,14 +39,21 @@ public sealed class ClassMappingTests
         // CFG s with an empty negative (grey u = 0.5): u + s·(c − u). Red at 1.5 → (1.25, −0.25, −0.25), clamped.
         var (r, g, b) = await RunAsync(host, Prompts.Txt2Img(text: "a blue ball", cfg: 1.5, steps: 4));
         Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"cfg: ({r:F3}, {g:F3}, {b:F3})");
-        // ConditioningCombine of "red" and "blue" averages the conditionings: (0.5, 0, 0.5) through a linear encoder.
+        // ConditioningCombine of "red" and "blue green" averages the model's predictions, as ComfyUI does: the analytic
+        // UNet's x0 is linear in each prompt's mean colour, so the result is (red + (blue + green)/2)/2 = (0.5, 0.25, 0.25).
+        // Averaging the embeddings instead would give (1/3, 1/3, 1/3): the mean colour is a ratio over the tokens.
         var prompt = Prompts.Txt2Img(text: "red", steps: 4);
-        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("11", 0), ["text"] = "blue" } };
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("11", 0), ["text"] = "blue green" } };
         prompt["11"] = new JsonObject { ["class_type"] = "CLIPSetLastLayer", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["stop_at_clip_layer"] = -1 } };
         prompt["12"] = new JsonObject { ["class_type"] = "ConditioningCombine", ["inputs"] = new JsonObject { ["conditioning_1"] = Link("6", 0), ["conditioning_2"] = Link("10", 0) } };
         prompt["3"]!["inputs"]!["positive"] = Link("12", 0);
         (r, g, b) = await RunAsync(host, prompt);
-        Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"combine: ({r:F3}, {g:F3}, {b:F3})");
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && Math.Abs(g - 0.25) < 0.02 && Math.Abs(b - 0.25) < 0.02, $"combine: ({r:F3}, {g:F3}, {b:F3})");
+        // With CFG 1.5 and the empty negative (grey): 0.5 + 1.5·(c − 0.5) = (0.5, 0.125, 0.125), one batched call
+        // (averaged embeddings would give 0.25 everywhere).
+        prompt["3"]!["inputs"]!["cfg"] = 1.5;
+        (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && Math.Abs(g - 0.125) < 0.02 && Math.Abs(b - 0.125) < 0.02, $"combine, cfg 1.5: ({r:F3}, {g:F3}, {b:F3})");
     }
 
     [Fact]
@@ -61,7 +73,7 @@ public sealed class ClassMappingTests
     {
         await using var host = await ComfyHost.StartAsync();
         var image = await UploadAsync(host, "/upload/image", "red.png", Images.SolidPng(64, 64, new SKColor(255, 0, 0)));
-        var mask = await UploadAsync(host, "/upload/mask", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
+        var mask = await UploadAsync(host, "/upload/image", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
         foreach (var encoder in new[] { "VAEEncodeForInpaint", "SetLatentNoiseMask" })
         {
             var prompt = Img2Img(image, denoise: 1);
@@ -250,6 +262,66 @@ public sealed class ClassMappingTests
         prompt["3"]!["inputs"]!["denoise"] = denoise;
         prompt.Remove("5");
         return prompt;
+    }
+
+    [Fact]
+    public async Task Upload_mask_merges_the_masks_alpha_into_the_original_image_as_ComfyUI_does()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var original = await UploadAsync(host, "/upload/image", "photo.png", Images.SolidPng(16, 8, new SKColor(200, 100, 50)));
+        // The mask editor's upload: RGB ignored, alpha per pixel (here 16·x + y, every pixel different).
+        var info = new SKImageInfo(16, 8, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var maskBitmap = new SKBitmap(info);
+        for (var y = 0; y < 8; y++)
+        for (var x = 0; x < 16; x++)
+            maskBitmap.SetPixel(x, y, new SKColor(0, 0, 0, (byte)(16 * x + y)));
+        byte[] maskPng;
+        using (var data = maskBitmap.Encode(SKEncodedImageFormat.Png, 100)) maskPng = data.ToArray();
+
+        static async Task<string> ErrorOf(HttpResponseMessage response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>();
+        }
+
+        async Task<HttpResponseMessage> PostMask(string originalRef, byte[] png)
+        {
+            using var content = new ByteArrayContent(png);
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            using var form = new MultipartFormDataContent { { content, "image", "clipspace-mask.png" } };
+            form.Add(new StringContent("true"), "overwrite");
+            form.Add(new StringContent(originalRef), "original_ref");
+            return await host.Client.PostAsync("/upload/mask", form);
+        }
+
+        using (var response = await PostMask($$"""{"filename": "{{original}}", "subfolder": "", "type": "input"}""", maskPng))
+        {
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.True(response.IsSuccessStatusCode, body.ToJsonString());
+            Assert.Equal("clipspace-mask.png", body["name"]!.GetValue<string>());
+        }
+
+        var merged = await host.Client.GetByteArrayAsync("/view?filename=clipspace-mask.png&type=input");
+        using var codec = SKCodec.Create(new MemoryStream(merged));
+        using var result = new SKBitmap(info);
+        Assert.Equal(SKCodecResult.Success, codec.GetPixels(info, result.GetPixels()));
+        for (var y = 0; y < 8; y++)
+        for (var x = 0; x < 16; x++)
+        {
+            var pixel = result.GetPixel(x, y);
+            Assert.Equal((byte)(16 * x + y), pixel.Alpha);
+            if (pixel.Alpha > 0) Assert.Equal(((byte)200, (byte)100, (byte)50), (pixel.Red, pixel.Green, pixel.Blue));
+        }
+
+        // The original must exist, be inside its folder and have the mask's size.
+        using (var missing = await PostMask("""{"filename": "nothing.png", "type": "input"}""", maskPng))
+            Assert.Contains("'nothing.png' is not an image in the input folder", await ErrorOf(missing));
+        using (var escape = await PostMask("""{"filename": "photo.png", "subfolder": "../..", "type": "input"}""", maskPng))
+            Assert.Equal(HttpStatusCode.BadRequest, escape.StatusCode);
+        using (var wrongSize = await PostMask($$"""{"filename": "{{original}}", "type": "input"}""", Images.SolidPng(8, 8, SKColors.Black)))
+            Assert.Contains("the mask is 8×8 but", await ErrorOf(wrongSize));
+        using (var noReference = await PostMask("", maskPng))
+            Assert.Equal(HttpStatusCode.BadRequest, noReference.StatusCode);
     }
 
     private static async Task<string> UploadAsync(ComfyHost host, string route, string name, byte[] png, bool overwrite = true)

@@ -25,9 +25,13 @@ internal sealed class ComfyHost : IAsyncDisposable
 
     public string Root { get; }
 
-    public static async Task<ComfyHost> StartAsync()
+    /// <summary>Whether disposing keeps <see cref="Root"/> (for a second server on the same store).</summary>
+    public bool KeepRoot { get; init; }
+
+    /// <summary>Starts a server in a fresh temporary folder, or on <paramref name="root"/> (its store, outputs and data).</summary>
+    public static async Task<ComfyHost> StartAsync(string? root = null, bool keepRoot = false)
     {
-        var root = Path.Combine(Path.GetTempPath(), "fd-comfy-" + Guid.NewGuid().ToString("N"));
+        root ??= Path.Combine(Path.GetTempPath(), "fd-comfy-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
         var settings = new Dictionary<string, string?>
         {
@@ -42,7 +46,7 @@ internal sealed class ComfyHost : IAsyncDisposable
         var app = ServerHost.Create(["http://127.0.0.1:0"], settings, configureServices: s => s.AddComfyCompatibility());
         app.MapComfyApi();
         await app.StartAsync();
-        return new ComfyHost(app, root);
+        return new ComfyHost(app, root) { KeepRoot = keepRoot };
     }
 
     /// <summary>Posts a prompt; returns the status code and the JSON answer.</summary>
@@ -72,6 +76,7 @@ internal sealed class ComfyHost : IAsyncDisposable
         Client.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
+        if (KeepRoot) return;
         try
         {
             Directory.Delete(Root, recursive: true);

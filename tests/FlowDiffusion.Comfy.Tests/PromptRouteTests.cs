@@ -95,7 +95,7 @@ public sealed class PromptRouteTests
     public async Task Invalid_prompt_gets_ComfyUI_error_shape_with_per_node_errors()
     {
         await using var host = await ComfyHost.StartAsync();
-        var prompt = Prompts.Txt2Img(sampler: "uni_pc", scheduler: "kl_optimal");
+        var prompt = Prompts.Txt2Img(sampler: "dpmpp_3m_sde", scheduler: "kl_optimal");
         prompt["4"]!["inputs"]!["ckpt_name"] = "nope.safetensors";
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
@@ -103,7 +103,7 @@ public sealed class PromptRouteTests
         var sampler = body["node_errors"]!["3"]!;
         Assert.Equal("KSampler", sampler["class_type"]!.GetValue<string>());
         var details = sampler["errors"]!.AsArray().Select(e => e!["details"]!.GetValue<string>()).ToList();
-        Assert.Contains(details, d => d.Contains("'uni_pc'", StringComparison.Ordinal));
+        Assert.Contains(details, d => d.Contains("'dpmpp_3m_sde'", StringComparison.Ordinal));
         Assert.Contains(details, d => d.Contains("'kl_optimal'", StringComparison.Ordinal));
         var loader = body["node_errors"]!["4"]!["errors"]![0]!;
         Assert.Equal("value_not_in_list", loader["type"]!.GetValue<string>());
@@ -121,5 +121,47 @@ public sealed class PromptRouteTests
         using var notJson = await host.Client.PostAsync("/prompt", new StringContent("{ not json"));
         Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
         Assert.Equal("invalid_prompt", JsonNode.Parse(await notJson.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task History_survives_a_restart_on_the_same_store_in_ComfyUI_shape_and_can_be_deleted()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "fd-comfy-" + Guid.NewGuid().ToString("N"));
+        string id;
+        JsonNode before;
+        long number;
+        await using (var first = await ComfyHost.StartAsync(root, keepRoot: true))
+        {
+            await using var socket = await SocketClient.ConnectAsync(first.Address, "restarter");
+            var (status, body) = await first.PostPromptAsync(Prompts.Txt2Img(steps: 2), "restarter");
+            Assert.True(status == 200, body.ToJsonString());
+            id = body["prompt_id"]!.GetValue<string>();
+            number = body["number"]!.GetValue<long>();
+            await socket.UntilDoneAsync(id, TimeSpan.FromSeconds(60));
+            before = await first.HistoryAsync(id);
+        }
+
+        await using var second = await ComfyHost.StartAsync(root);
+        var after = JsonNode.Parse(await second.Client.GetStringAsync($"/history/{id}"))![id];
+        Assert.NotNull(after);
+        Assert.True(JsonNode.DeepEquals(before, after), $"{before!.ToJsonString()}\n{after!.ToJsonString()}");
+        Assert.Equal("success", after!["status"]!["status_str"]!.GetValue<string>());
+        Assert.Equal(id, after["prompt"]![1]!.GetValue<string>());
+        var image = after["outputs"]!["9"]!["images"]![0]!;
+        using (var view = await second.Client.GetAsync($"/api/view?filename={image["filename"]}&subfolder={image["subfolder"]}&type=output"))
+            Assert.Equal("image/png", view.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(JsonNode.Parse(await second.Client.GetStringAsync("/history"))![id]);
+
+        // A prompt queued after the restart numbers after the stored ones and lists after them.
+        var (_, next) = await second.PostPromptAsync(Prompts.Txt2Img(steps: 2));
+        Assert.True(next["number"]!.GetValue<long>() > number, next.ToJsonString());
+        await second.HistoryAsync(next["prompt_id"]!.GetValue<string>());
+        var all = JsonNode.Parse(await second.Client.GetStringAsync("/history"))!.AsObject().Select(p => p.Key).ToList();
+        Assert.Equal([id, next["prompt_id"]!.GetValue<string>()], all);
+
+        using (var delete = await second.Client.PostAsync("/history", new StringContent($$"""{"delete": ["{{id}}", "../../x"]}""")))
+            Assert.True(delete.IsSuccessStatusCode);
+        Assert.Empty(JsonNode.Parse(await second.Client.GetStringAsync($"/history/{id}"))!.AsObject());
+        Assert.DoesNotContain(Directory.EnumerateFiles(root, "comfyui-history.json", SearchOption.AllDirectories), f => f.Contains(id, StringComparison.Ordinal));
     }
 }

@@ -15,6 +15,17 @@ public sealed class RunEventBusTests
             state.IsFinal() ? "[{\"node\":\"a\",\"type\":\"t\",\"duration_ms\":12.5,\"cached\":false}]" : null,
             state.IsFinal() ? "[\"out.png\"]" : null, null, null, attempts);
 
+    private static string NodeOf(RunMessage message) => message.Event switch
+    {
+        NodeStarted e => e.NodeId,
+        NodeCached e => e.NodeId,
+        NodeFinished e => e.NodeId,
+        NodeProgressed e => e.NodeId,
+        NodePreviewed e => e.NodeId,
+        NodeMetric e => e.NodeId,
+        _ => throw new InvalidOperationException($"{message.Kind} names no node"),
+    };
+
     private static List<RunMessage> Drain(RunSubscription subscription)
     {
         var messages = new List<RunMessage>();
@@ -100,6 +111,62 @@ public sealed class RunEventBusTests
         Assert.Equal(5002 + 1 - 16, slow.Dropped);
         // One event, one message object: subscribers share it (and its JSON).
         Assert.Same(messages[^2], Drain(other)[^2]);
+    }
+
+    [Fact]
+    public void A_slow_subscriber_sheds_progress_and_previews_first_so_node_events_and_the_terminal_message_survive()
+    {
+        var bus = new RunEventBus(subscriberCapacity: 16);
+        using var slow = bus.Subscribe(Record(RunState.Queued));
+        bus.Begin(Id, 1);
+        var nodes = Enumerable.Range(0, 4).Select(i => $"n{i}").ToArray();
+        bus.Publish(Id, new RunStarted(Id, T0, nodes));
+        // Four nodes, each 500 steps with a preview every step, interleaved with its node events: 4,000+ sheddable
+        // messages against a 16-message queue that nobody reads until the end.
+        foreach (var node in nodes)
+        {
+            bus.Publish(Id, new NodeStarted(Id, T0, node, "t"));
+            for (var step = 1; step <= 500; step++)
+            {
+                bus.Publish(Id, new NodeProgressed(Id, T0, node, new NodeProgress(step / 500.0, null, step, 500)));
+                bus.Publish(Id, new NodePreviewed(Id, T0, node, new Image(1, 2, 2, new float[12])));
+                bus.Publish(Id, new NodeMetric(Id, T0, node, "onnx_run_seconds", 0.01));
+            }
+            bus.Publish(Id, new NodeFinished(Id, T0, node, "t", TimeSpan.FromMilliseconds(5)));
+        }
+        bus.End(Record(RunState.Completed, 1));
+
+        var messages = Drain(slow);
+        Assert.Equal(16, messages.Count);
+        var kept = messages.Where(m => !RunMessageQueue.IsSheddable(m.Kind)).Select(m => m.Kind is "run_state" or "run_started" or "run_ended" ? m.Kind : $"{m.Kind}:{NodeOf(m)}");
+        Assert.Equal(["run_state", "run_started", "node_started:n0", "node_finished:n0", "node_started:n1", "node_finished:n1",
+            "node_started:n2", "node_finished:n2", "node_started:n3", "node_finished:n3", "run_ended"], kept);
+        // What is left of the sheddable kind is the newest of it, in order, just before run_ended.
+        var shed = messages.Where(m => RunMessageQueue.IsSheddable(m.Kind)).ToList();
+        Assert.Equal(5, shed.Count);
+        Assert.All(shed, m => Assert.Equal("n3", NodeOf(m)));
+        Assert.Equal(messages.Select(m => m.Sequence).Where(s => s > 0).Order(), messages.Select(m => m.Sequence).Where(s => s > 0));
+        Assert.Equal(4 * 1500 - 5, slow.Dropped);
+    }
+
+    [Fact]
+    public void A_queue_full_of_node_events_loses_its_oldest_and_a_new_progress_message_yields()
+    {
+        var bus = new RunEventBus(subscriberCapacity: 16);
+        using var slow = bus.Subscribe(Record(RunState.Queued));
+        bus.Begin(Id, 1);
+        var nodes = Enumerable.Range(0, 40).Select(i => $"n{i}").ToArray();
+        bus.Publish(Id, new RunStarted(Id, T0, nodes));
+        foreach (var node in nodes) bus.Publish(Id, new NodeCached(Id, T0, node, "t"));
+        bus.Publish(Id, new NodeProgressed(Id, T0, "n39", new NodeProgress(0.5, null, 1, 2)));
+        bus.End(Record(RunState.Completed, 1));
+
+        var messages = Drain(slow);
+        Assert.Equal(16, messages.Count);
+        Assert.Equal("run_ended", messages[^1].Kind);
+        Assert.DoesNotContain(messages, m => m.Kind == "progress");
+        Assert.Equal(nodes[^15..], messages[..^1].Select(m => NodeOf(m)));
+        Assert.Equal(1 + 1 + 40 + 1 + 1 - 16, slow.Dropped);
     }
 
     [Fact]

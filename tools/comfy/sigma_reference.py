@@ -102,12 +102,78 @@ def lms_coeff(order, t, i, j):
         return p
     return integrate.quad(fn, t[i], t[i + 1], epsrel=1e-10, epsabs=1e-14)[0]
 
+def unipc(x, sigmas, variant):
+    # UniPC (Zhao et al. 2023), multistep, data prediction, as ComfyUI's sample_unipc runs it: VP terms of the
+    # k-diffusion sigmas (alpha = 1/sqrt(1+s^2), std = s/sqrt(1+s^2), lambda = -log s), the final 0 replaced by 0.001,
+    # order min(3, steps - 1), lower_order_final, corrector on every step but the last.
+    ts = [float(v) for v in sigmas]
+    if ts[-1] == 0:
+        ts[-1] = 0.001
+    steps = len(ts) - 1
+    order = min(3, steps - 1)
+    alpha = lambda s: 1 / math.sqrt(1 + s * s)
+    std = lambda s: s / math.sqrt(1 + s * s)
+    lam = lambda s: -math.log(s)
+    def data_pred(xv, s):
+        xk = (xv / alpha(s)).astype(f32).astype(np.float64)
+        return toy_denoised(xk, float(f32(s)))
+    def update(xv, models, tprev, t, order, use_corrector):
+        lp, lt = lam(tprev[-1]), lam(t)
+        h = lt - lp
+        m0 = models[-1]
+        rks, D1s = [], []
+        for i in range(1, order):
+            rk = (lam(tprev[-(i + 1)]) - lp) / h
+            rks.append(rk)
+            D1s.append((models[-(i + 1)] - m0) / rk)
+        rks.append(1.0)
+        rks = np.array(rks)
+        hh = -h
+        h_phi_1 = math.expm1(hh)
+        h_phi_k = h_phi_1 / hh - 1
+        fact = 1
+        B_h = hh if variant == "bh1" else math.expm1(hh)
+        R, b = [], []
+        for i in range(1, order + 1):
+            R.append(rks ** (i - 1))
+            b.append(h_phi_k * fact / B_h)
+            fact *= i + 1
+            h_phi_k = h_phi_k / hh - 1 / fact
+        R, b = np.array(R), np.array(b)
+        x_base = std(t) / std(tprev[-1]) * xv - alpha(t) * h_phi_1 * m0
+        pred = 0
+        if D1s:
+            rhos_p = np.array([0.5]) if order == 2 else np.linalg.solve(R[:-1, :-1], b[:-1])
+            pred = sum(rp * d for rp, d in zip(rhos_p, D1s))
+        x_t = x_base - alpha(t) * B_h * pred
+        if not use_corrector:
+            return x_t, None
+        rhos_c = np.array([0.5]) if order == 1 else np.linalg.solve(R, b)
+        m_t = data_pred(x_t, t)
+        corr = sum(rc * d for rc, d in zip(rhos_c[:-1], D1s)) if D1s else 0
+        return x_base - alpha(t) * B_h * (corr + rhos_c[-1] * (m_t - m0)), m_t
+    xv = np.array(x, dtype=np.float64) * alpha(ts[0])
+    models, tprev = [data_pred(xv, ts[0])], [ts[0]]
+    for init in range(1, order):
+        xv, m = update(xv, models, tprev, ts[init], init, True)
+        models.append(m)
+        tprev.append(ts[init])
+    for step in range(order, steps + 1):
+        t = ts[step]
+        xv, m = update(xv, models, tprev, t, min(order, steps + 1 - step), step != steps)
+        models, tprev = models[1:], tprev[1:]
+        models.append(m)
+        tprev.append(t)
+    return [float(v) for v in xv / alpha(ts[-1])]
+
 def sample(name, x, sigmas):
+    if name in ("uni_pc", "uni_pc_bh2"):
+        return unipc(x, sigmas, "bh1" if name == "uni_pc" else "bh2")
     x = np.array(x, dtype=np.float64)
     draws = [0]
     def noise():
         v = noise_stream(len(x), draws[0]); draws[0] += 1; return v
-    ds, old = [], None
+    ds, old, h_last = [], None, [None]
     for i in range(len(sigmas) - 1):
         s, sn = sigmas[i], sigmas[i + 1]
         den = toy_denoised(x, s)
@@ -153,6 +219,44 @@ def sample(name, x, sigmas):
                 r = (t + math.log(sigmas[i - 1])) / h
                 x = ratio * x - math.expm1(-h) * ((1 + 1 / (2 * r)) * den - (1 / (2 * r)) * old)
             old = den
+        elif name == "dpmpp_2m_sde":
+            # k-diffusion sample_dpmpp_2m_sde, eta = 1, s_noise = 1, solver_type = midpoint
+            eta = 1.0
+            if sn == 0:
+                x = den
+            else:
+                t, tn = -math.log(s), -math.log(sn)
+                h = tn - t
+                eta_h = eta * h
+                x = sn / s * math.exp(-eta_h) * x + (-math.expm1(-h - eta_h)) * den
+                if old is not None:
+                    r = h_last[0] / h
+                    x = x + 0.5 * (-math.expm1(-h - eta_h)) * (1 / r) * (den - old)
+                x = x + noise() * sn * math.sqrt(-math.expm1(-2 * eta_h))
+                h_last[0] = h
+            old = den
+        elif name == "dpmpp_sde":
+            # k-diffusion sample_dpmpp_sde, eta = 1, s_noise = 1, r = 1/2
+            if sn == 0:
+                x = x + d * (sn - s)
+            else:
+                sigma_fn = lambda tt: math.exp(-tt)
+                t_fn = lambda sg: -math.log(sg)
+                t, t_next = t_fn(s), t_fn(sn)
+                h = t_next - t
+                r = 0.5
+                s_mid = t + h * r
+                fac = 1 / (2 * r)
+                sd, su = ancestral(sigma_fn(t), sigma_fn(s_mid))
+                s_ = t_fn(sd)
+                x_2 = (sigma_fn(s_) / sigma_fn(t)) * x - math.expm1(t - s_) * den
+                x_2 = x_2 + noise() * su
+                den_2 = toy_denoised(x_2, float(f32(sigma_fn(s_mid))))
+                sd, su = ancestral(sigma_fn(t), sigma_fn(t_next))
+                t_next_ = t_fn(sd)
+                den_d = (1 - fac) * den + fac * den_2
+                x = (sigma_fn(t_next_) / sigma_fn(t)) * x - math.expm1(t - t_next_) * den_d
+                x = x + noise() * su
         elif name == "lcm":
             x = den
             if sn > 0:
@@ -168,7 +272,7 @@ def main():
             sched.append({"scheduler": name, "steps": steps, "denoise": denoise, "sigmas": with_denoise(name, steps, denoise)})
     x0 = [math.cos(0.5 * e) * 14.6 for e in range(8)]
     samplers = []
-    for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim"):
+    for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})

@@ -13,7 +13,7 @@ namespace FlowDiffusion.Comfy.Api;
 /// and speaks ComfyUI's socket protocol about it — status, execution_start, execution_cached, executing, progress,
 /// previews, executed, then execution_success / execution_error / execution_interrupted, then executing with node null.
 /// </summary>
-public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, ILogger<ComfyPrompts> logger)
+public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, ComfyHistory history, ILogger<ComfyPrompts> logger)
 {
     /// <summary>How many finished prompts history keeps (ComfyUI's own limit); the oldest are forgotten first.</summary>
     public const int MaxHistory = 10000;
@@ -30,13 +30,59 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, IL
     /// <summary>One prompt, or null.</summary>
     public ComfyPrompt? Get(string id) => prompts.GetValueOrDefault(id);
 
-    /// <summary>Forgets a prompt's history entry.</summary>
-    public bool Forget(string id) => prompts.TryRemove(id, out _);
+    /// <summary>Forgets a prompt's history entry, in memory and on disk.</summary>
+    public bool Forget(string id)
+    {
+        var known = prompts.TryRemove(id, out _);
+        return history.Forget(id, known) || known;
+    }
+
+    /// <summary>
+    /// ComfyUI's history, oldest first: the finished prompts of this process and those stored by earlier ones, at most
+    /// <paramref name="maxItems"/> (the newest) when given.
+    /// </summary>
+    public async Task<JsonObject> HistoryAsync(int? maxItems, CancellationToken cancellationToken)
+    {
+        await LoadHistoryAsync(cancellationToken);
+        var live = prompts.Values.Where(p => p.Finished).Select(p => (p.Id, p.Number, Entry: (Func<JsonObject>)p.HistoryEntry));
+        var old = history.Stored.Where(s => !prompts.ContainsKey(s.Key)).Select(s => (Id: s.Key, s.Value.Number, Entry: (Func<JsonObject>)(() => (JsonObject)s.Value.Entry.DeepClone())));
+        var all = live.Concat(old).OrderBy(e => e.Number).ToList();
+        if (maxItems is > 0) all = all.TakeLast(maxItems.Value).ToList();
+        var result = new JsonObject();
+        foreach (var (id, _, entry) in all) result[id] = entry();
+        return result;
+    }
+
+    /// <summary>One prompt's history entry (<c>{ id: entry }</c>), or an empty object while it runs or when unknown.</summary>
+    public async Task<JsonObject> HistoryOfAsync(string id, CancellationToken cancellationToken)
+    {
+        if (prompts.GetValueOrDefault(id) is { } prompt) return prompt.Finished ? new JsonObject { [id] = prompt.HistoryEntry() } : [];
+        await LoadHistoryAsync(cancellationToken);
+        return history.Stored.TryGetValue(id, out var stored) ? new JsonObject { [id] = stored.Entry.DeepClone() } : [];
+    }
+
+    /// <summary>The ids of every finished prompt in history (this process's and stored ones).</summary>
+    public async Task<IReadOnlyList<string>> FinishedIdsAsync(CancellationToken cancellationToken)
+    {
+        await LoadHistoryAsync(cancellationToken);
+        return prompts.Values.Where(p => p.Finished).Select(p => p.Id).Concat(history.Stored.Keys).Distinct().ToList();
+    }
+
+    // Reads the stored history once; queue numbers continue after the highest stored one.
+    private async Task LoadHistoryAsync(CancellationToken cancellationToken)
+    {
+        var last = await history.LoadAsync(MaxHistory, cancellationToken);
+        long current;
+        while ((current = Interlocked.Read(ref nextNumber)) <= last && Interlocked.CompareExchange(ref nextNumber, last + 1, current) != current)
+        {
+        }
+    }
 
     /// <summary>Queues a converted prompt; returns it (its id is the run's), or throws <see cref="ComfyBackendException"/>.</summary>
     public async Task<ComfyPrompt> QueueAsync(JsonObject prompt, PromptConversion conversion, string? clientId, JsonNode? extraData, CancellationToken cancellationToken)
     {
         var yaml = WorkflowYamlWriter.Write(conversion.Workflow!);
+        await LoadHistoryAsync(cancellationToken);
         var id = await backend.SubmitAsync(yaml, cancellationToken);
         var queued = new ComfyPrompt(id, Interlocked.Increment(ref nextNumber) - 1, clientId, prompt, extraData, conversion);
         prompts[id] = queued;
@@ -64,7 +110,11 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, IL
         catch (Exception e)
         {
             logger.LogError(e, "ComfyUI layer: following prompt {Id} failed", prompt.Id);
-            if (!prompt.Finished) prompt.Finish(false);
+            if (!prompt.Finished)
+            {
+                prompt.Finish(false);
+                history.Save(prompt);
+            }
         }
     }
 
@@ -202,6 +252,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, IL
                 break;
         }
 
+        history.Save(prompt);
         await SendAsync(prompt, "executing", new JsonObject { ["node"] = null, ["display_node"] = null, ["prompt_id"] = prompt.Id });
         await BroadcastStatusAsync();
         TrimHistory();

@@ -38,12 +38,12 @@ public static class ComfyRoutes
             group.MapPost("/queue", PostQueueAsync).DisableAntiforgery();
             group.MapPost("/interrupt", InterruptAsync).DisableAntiforgery();
             group.MapGet("/history", GetHistory);
-            group.MapGet("/history/{id}", (string id, ComfyPrompts prompts) =>
-                Results.Json(prompts.Get(id) is { Finished: true } p ? new JsonObject { [id] = p.HistoryEntry() } : new JsonObject()));
+            group.MapGet("/history/{id}", async (string id, ComfyPrompts prompts, CancellationToken cancellationToken) =>
+                Results.Json(await prompts.HistoryOfAsync(id, cancellationToken)));
             group.MapPost("/history", PostHistoryAsync).DisableAntiforgery();
             group.MapGet("/view", View);
-            group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, "image", ct)).DisableAntiforgery();
-            group.MapPost("/upload/mask", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, "image", ct)).DisableAntiforgery();
+            group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, null, ct)).DisableAntiforgery();
+            group.MapPost("/upload/mask", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, IComfyBackend b, CancellationToken ct) => UploadAsync(r, f, o, e, b, ct)).DisableAntiforgery();
             group.MapGet("/object_info", (ComfyFolders folders) => Results.Json(ObjectInfo.All(folders)));
             group.MapGet("/object_info/{name}", (string name, ComfyFolders folders) =>
                 Results.Json(ObjectInfo.Describe(name, folders) is { } info ? new JsonObject { [name] = info } : new JsonObject()));
@@ -178,21 +178,15 @@ public static class ComfyRoutes
         return Results.Ok();
     }
 
-    private static IResult GetHistory(ComfyPrompts prompts, int? max_items)
-    {
-        var finished = prompts.All.Where(p => p.Finished).ToList();
-        if (max_items is > 0) finished = finished.TakeLast(max_items.Value).ToList();
-        var result = new JsonObject();
-        foreach (var prompt in finished) result[prompt.Id] = prompt.HistoryEntry();
-        return Results.Json(result);
-    }
+    private static async Task<IResult> GetHistory(ComfyPrompts prompts, int? max_items, CancellationToken cancellationToken) =>
+        Results.Json(await prompts.HistoryAsync(max_items, cancellationToken));
 
     private static async Task<IResult> PostHistoryAsync(HttpRequest request, ComfyPrompts prompts, CancellationToken cancellationToken)
     {
         var body = await ReadJsonAsync(request, cancellationToken);
         if (body?["clear"] is JsonValue clear && clear.GetValueKind() == JsonValueKind.True)
         {
-            foreach (var prompt in prompts.All.Where(p => p.Finished)) prompts.Forget(prompt.Id);
+            foreach (var id in await prompts.FinishedIdsAsync(cancellationToken)) prompts.Forget(id);
         }
 
         if (body?["delete"] is JsonArray delete)
@@ -220,8 +214,10 @@ public static class ComfyRoutes
         return Results.File(path, contentType, fileDownloadName: null, enableRangeProcessing: false);
     }
 
-    private static async Task<IResult> UploadAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, IOptions<FlowDiffusionOptions> engine, string field, CancellationToken cancellationToken)
+    // maskOf: null for /upload/image; for /upload/mask the backend whose output folder original_ref may name.
+    private static async Task<IResult> UploadAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, IOptions<FlowDiffusionOptions> engine, IComfyBackend? maskOf, CancellationToken cancellationToken)
     {
+        const string field = "image";
         var limit = options.Value.MaxUploadBytes;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit + (64 << 10);
         if (!request.HasFormContentType) return Results.BadRequest();
@@ -259,6 +255,14 @@ public static class ComfyRoutes
             return Results.BadRequest();
         }
 
+        if (maskOf is not null)
+        {
+            // ComfyUI's mask editor: the uploaded image's alpha becomes the alpha of the original it names; that is saved.
+            var merged = MergeMask(form["original_ref"].ToString(), bytes, name, folders, maskOf, limits);
+            if (merged.Error is { } error) return Results.BadRequest(new JsonObject { ["error"] = error });
+            bytes = merged.Png!;
+        }
+
         Directory.CreateDirectory(folder);
         var overwrite = form["overwrite"].ToString() is "true" or "1";
         var target = Path.Combine(folder, name);
@@ -281,6 +285,56 @@ public static class ComfyRoutes
         }
 
         return Results.Json(new JsonObject { ["name"] = Path.GetFileName(target), ["subfolder"] = subfolder, ["type"] = "input" });
+    }
+
+    private static (byte[]? Png, string? Error) MergeMask(string originalRef, byte[] mask, string name, ComfyFolders folders, IComfyBackend backend, ImageLimits limits)
+    {
+        JsonObject? reference;
+        try
+        {
+            reference = JsonNode.Parse(originalRef) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            reference = null;
+        }
+
+        if (reference?["filename"] is not JsonValue filenameValue || filenameValue.GetValueKind() != JsonValueKind.String)
+            return (null, "original_ref: a JSON object {filename, subfolder, type} naming the image the mask belongs to is required");
+        var filename = filenameValue.GetValue<string>();
+        var type = reference["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "output";
+        // ComfyUI's annotated names: "photo.png [input]" names the folder too.
+        foreach (var annotation in new[] { "input", "output", "temp" })
+        {
+            if (!filename.EndsWith($" [{annotation}]", StringComparison.Ordinal)) continue;
+            filename = filename[..^(annotation.Length + 3)];
+            type = annotation;
+        }
+
+        var root = type switch
+        {
+            "input" => folders.InputFolder,
+            "output" or "temp" => backend.OutputFolder,
+            _ => null,
+        };
+        if (root is null) return (null, $"original_ref.type: '{type}' is not input, output or temp");
+        var subfolder = reference["subfolder"] is JsonValue s && s.GetValueKind() == JsonValueKind.String ? s.GetValue<string>().Replace('\\', '/').Trim('/') : "";
+        var path = ComfyFolders.Inside(root, subfolder.Length == 0 ? filename : subfolder + "/" + filename);
+        if (path is null || !File.Exists(path)) return (null, $"original_ref: '{filename}' is not an image in the {type} folder");
+        try
+        {
+            using var original = RgbaPixels.Read(path, filename, limits: limits);
+            using var alpha = RgbaPixels.Decode(mask, name, limits: limits);
+            if (alpha.Width != original.Width || alpha.Height != original.Height)
+                return (null, $"the mask is {alpha.Width}×{alpha.Height} but '{filename}' is {original.Width}×{original.Height}");
+            var pixels = original.Bytes.AsSpan(0, 4 * original.Width * original.Height).ToArray();
+            for (var i = 3; i < pixels.Length; i += 4) pixels[i] = alpha.Bytes[i];
+            return (PreviewPng.EncodeRgba(pixels, original.Width, original.Height), null);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return (null, $"original_ref: '{filename}' cannot be read as an image");
+        }
     }
 
     private static IResult SystemStats()

@@ -4,7 +4,10 @@ using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Comfy.Api;
 
-/// <summary>The first image of a preview as an 8-bit RGB PNG, for ComfyUI's binary preview frames.</summary>
+/// <summary>
+/// Small PNG writer of the layer: the first image of a preview as 8-bit RGB (ComfyUI's binary preview frames) and 8-bit
+/// RGBA pixels (an uploaded mask merged into its image's alpha).
+/// </summary>
 internal static class PreviewPng
 {
     private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
@@ -27,6 +30,20 @@ internal static class PreviewPng
                 raw[row + 1 + 3 * x + c] = (byte)Math.Clamp(MathF.Round(pixels[c * plane + y * width + x] * 255f), 0, 255);
         }
 
+        return Write(raw, width, height, colourType: 2);
+    }
+
+    /// <summary>8-bit RGBA pixels, row after row without padding, as a PNG.</summary>
+    public static byte[] EncodeRgba(ReadOnlySpan<byte> rgba, int width, int height)
+    {
+        var raw = new byte[height * (1 + 4 * width)];
+        for (var y = 0; y < height; y++) rgba.Slice(y * 4 * width, 4 * width).CopyTo(raw.AsSpan(y * (1 + 4 * width) + 1));
+        return Write(raw, width, height, colourType: 6);
+    }
+
+    // raw: the filtered scanlines (filter byte 0 each).
+    private static byte[] Write(byte[] raw, int width, int height, byte colourType)
+    {
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(raw);
         using var png = new MemoryStream();
@@ -35,7 +52,7 @@ internal static class PreviewPng
         BinaryPrimitives.WriteInt32BigEndian(header, width);
         BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = 8; // bit depth
-        header[9] = 2; // colour type: RGB
+        header[9] = colourType; // 2: RGB, 6: RGBA
         Chunk(png, "IHDR", header);
         Chunk(png, "IDAT", compressed.ToArray());
         Chunk(png, "IEND", []);

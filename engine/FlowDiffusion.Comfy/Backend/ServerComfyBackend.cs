@@ -52,7 +52,9 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend
     public async IAsyncEnumerable<RunEvent> WatchAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // The bus gives the run's state first, then live events, and ends with run_ended; the layer reads the final record
-        // itself. A watcher that joins after the run started gets what it missed from that state, as the events it stands for.
+        // itself. The watcher subscribes after SubmitAsync returns, by which time a free worker may have started the run, so
+        // what it missed comes from that state, as the events it stands for (the bus sheds only progress/previews/metrics
+        // of a slow reader, so node events after the state always arrive).
         await foreach (var message in runs.SubscribeAsync(runId, cancellationToken))
         {
             if (message.Kind == RunMessage.EndedKind) yield break;

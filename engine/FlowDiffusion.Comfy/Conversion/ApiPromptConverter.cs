@@ -376,7 +376,8 @@ public sealed class ApiPromptConverter
         var a = Link<ConditioningValue>(id, inputs, "conditioning_1");
         var b = Link<ConditioningValue>(id, inputs, "conditioning_2");
         if (a is null || b is null) return null;
-        var node = Add(id, null, "conditioning.mix", [("a", a.Conditioning), ("b", b.Conditioning)], [("mode", "average")]);
+        // ComfyUI averages the model's predictions over the two, not their embeddings: conditioning.combine + guidance.cfg.
+        var node = Add(id, null, "conditioning.combine", [("a", a.Conditioning), ("b", b.Conditioning)], []);
         return [new ConditioningValue($"{node}.conditioning")];
     }
 

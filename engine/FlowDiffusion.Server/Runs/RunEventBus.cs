@@ -43,10 +43,10 @@ public sealed class RunEventBus
             if (_topics.TryGetValue(record.Id, out var topic) && topic.Started)
             {
                 topic.Subscribers.Add(subscription);
-                subscription.Channel.Writer.TryWrite(topic.StateMessage());
+                subscription.Queue.TryWrite(topic.StateMessage());
                 return subscription;
             }
-            subscription.Channel.Writer.TryWrite(RunTopic.StateOf(record));
+            subscription.Queue.TryWrite(RunTopic.StateOf(record));
             if (record.Status.IsFinal())
             {
                 EndOne(subscription, record);
@@ -66,7 +66,7 @@ public sealed class RunEventBus
         {
             if (subscription.Ended) return;
             if (_topics.TryGetValue(subscription.RunId, out var topic)) topic.Subscribers.Remove(subscription);
-            if (record is null) subscription.Channel.Writer.TryComplete();
+            if (record is null) subscription.Queue.TryComplete();
             else EndOne(subscription, record);
         }
     }
@@ -133,7 +133,7 @@ public sealed class RunEventBus
     {
         lock (_gate)
         {
-            subscription.Channel.Writer.TryComplete();
+            subscription.Queue.TryComplete();
             if (!_topics.TryGetValue(subscription.RunId, out var topic)) return;
             topic.Subscribers.Remove(subscription);
             // A topic opened only for listeners of a queued run goes when they do.
@@ -145,7 +145,7 @@ public sealed class RunEventBus
     {
         if (subscription.Ended) return;
         subscription.Ended = true;
-        subscription.Channel.Writer.TryWrite(RunTopic.EndedOf(final));
-        subscription.Channel.Writer.TryComplete();
+        subscription.Queue.TryWrite(RunTopic.EndedOf(final));
+        subscription.Queue.TryComplete();
     }
 }

@@ -93,7 +93,7 @@ internal sealed class RunTopic(string runId)
 
     public void Send(RunMessage message)
     {
-        foreach (var subscription in Subscribers) subscription.Channel.Writer.TryWrite(message);
+        foreach (var subscription in Subscribers) subscription.Queue.TryWrite(message);
     }
 
     /// <summary>The state of a run this process is not executing, from its stored record.</summary>

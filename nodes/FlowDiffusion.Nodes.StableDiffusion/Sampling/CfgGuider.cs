@@ -7,7 +7,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
 /// <summary>
 /// Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), the unconditional and conditional halves evaluated as ONE
-/// batch (negatives first). Scale 1 evaluates the positive half only.
+/// batch (negatives first). Scale 1 evaluates the positive half only. A combined conditioning
+/// (<see cref="CombinedConditionings"/>, ComfyUI's ConditioningCombine) adds one group of rows per part to that batch, and
+/// its prediction is the mean of its parts' predictions, as ComfyUI averages them.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -16,6 +18,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// </remarks>
 internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Conditioning negative, float scale) : IGuider
 {
+    private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
+    private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
     private (int Batch, Conditioning Context)? _stacked;
 
     public int InChannels => denoiser.InChannels;
@@ -23,6 +27,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
+        if (_positives.Count > 1 || _negatives.Count > 1) return await PredictCombinedAsync(input, cancellationToken);
         if (scale == 1f)
             return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
 
@@ -44,6 +49,49 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             ArrayPool<float>.Shared.Return(rented);
             ArrayPool<float>.Shared.Return(doubled);
         }
+    }
+
+    // One call over every part's rows (the negative parts', then the positive parts'), each group averaged.
+    private async Task<float[]> PredictCombinedAsync(GuidanceInput input, CancellationToken cancellationToken)
+    {
+        var shape = input.Shape;
+        IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : _negatives;
+        var groups = negatives.Count + _positives.Count;
+        var sample = new float[groups * shape.Length];
+        for (var g = 0; g < groups; g++) input.ModelInput.Span.CopyTo(sample.AsSpan(g * shape.Length));
+        var output = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
+        var predicted = new float[groups * output];
+        var context = CombinedContext(shape.Batch, negatives);
+        await denoiser.PredictAsync(new DenoiserInput(sample, shape.WithBatch(groups * shape.Batch), input.Timestep, context), predicted, cancellationToken);
+        var conditional = Mean(predicted, negatives.Count, _positives.Count, output);
+        if (negatives.Count == 0) return conditional;
+        var result = new float[output];
+        Combine(Mean(predicted, 0, negatives.Count, output), conditional, scale, result);
+        return result;
+    }
+
+    private static float[] Mean(float[] predicted, int first, int count, int length)
+    {
+        var mean = new float[length];
+        for (var g = first; g < first + count; g++) TensorPrimitives.Add(mean, predicted.AsSpan(g * length, length), mean);
+        if (count > 1) TensorPrimitives.Multiply(mean, 1f / count, mean);
+        return mean;
+    }
+
+    private Conditioning CombinedContext(int batch, IReadOnlyList<Conditioning> negatives)
+    {
+        if (_stacked is { } cached && cached.Batch == batch) return cached.Context;
+        Conditioning context;
+        try
+        {
+            context = Conditioning.Batched([.. negatives.Concat(_positives).Select(part => new ConditioningRows(part, batch))]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"the combined conditionings cannot be batched together: {e.Message}", e);
+        }
+        _stacked = (batch, context);
+        return context;
     }
 
     /// <summary>u + s·(c − u) element-wise, rounded exactly as the scalar expression (a multiply then an add, not fused).</summary>
