@@ -45,7 +45,7 @@ internal static class LoraOverrides
     }
 
     // The weight keeps the element type the graph declares.
-    private static WeightTensor Of(float[] values, WeightElementType type, IReadOnlyList<long> shape)
+    internal static WeightTensor Of(float[] values, WeightElementType type, IReadOnlyList<long> shape)
     {
         if (type == WeightElementType.Float32)
         {
