@@ -50,6 +50,21 @@ public sealed class Sd1Checkpoint : IDisposable
         }
     }
 
+    /// <summary>Opens a standalone VAE (see <see cref="CheckpointWeights.OpenVae"/>): only <see cref="Vae"/> is set.</summary>
+    public static Sd1Checkpoint OpenVae(string path)
+    {
+        var weights = CheckpointWeights.OpenVae(path);
+        try
+        {
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The UNet graph; weights embedded unless <paramref name="binding"/> says otherwise.</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 

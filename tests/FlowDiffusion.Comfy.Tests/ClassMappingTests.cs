@@ -121,10 +121,10 @@ public sealed class ClassMappingTests
     }
 
     [Theory]
-    [InlineData("LoraLoader", "LoRA")]
-    [InlineData("VAELoader", "checkpoint import")]
-    [InlineData("UNETLoader", "checkpoint import")]
-    public async Task Listed_but_unsupported_classes_are_node_errors_naming_them(string classType, string why)
+    [InlineData("LoraLoader", "'x.safetensors' not in")]
+    [InlineData("VAELoader", "'vae.safetensors' not in")]
+    [InlineData("UNETLoader", "not supported")]
+    public async Task Unsupported_classes_and_missing_lora_or_vae_files_are_node_errors_naming_them(string classType, string why)
     {
         await using var host = await ComfyHost.StartAsync();
         var prompt = Prompts.Txt2Img();
@@ -141,6 +141,51 @@ public sealed class ClassMappingTests
         var error = body["node_errors"]!["40"]!;
         Assert.Equal(classType, error["class_type"]!.GetValue<string>());
         Assert.Contains(why, error["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Lora_loader_maps_to_lora_apply_and_vae_loader_to_vae_load_with_the_files_from_their_model_folders()
+    {
+        var models = Path.Combine(Path.GetTempPath(), "fd-comfy-models-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(models, "loras", "styles"));
+            Directory.CreateDirectory(Path.Combine(models, "vae"));
+            File.WriteAllBytes(Path.Combine(models, "loras", "styles", "ink.safetensors"), [0]);
+            File.WriteAllBytes(Path.Combine(models, "vae", "ft-mse.safetensors"), [0]);
+            var folders = new ComfyFolders(models, RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+            var prompt = Prompts.Txt2Img();
+            prompt["40"] = new JsonObject { ["class_type"] = "LoraLoader", ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["clip"] = Link("4", 1),
+                ["lora_name"] = "styles/ink.safetensors", ["strength_model"] = 0.75, ["strength_clip"] = 0.5 } };
+            prompt["41"] = new JsonObject { ["class_type"] = "VAELoader", ["inputs"] = new JsonObject { ["vae_name"] = "ft-mse.safetensors" } };
+            prompt["3"]!["inputs"]!["model"] = Link("40", 0);
+            prompt["6"]!["inputs"]!["clip"] = Link("40", 1);
+            prompt["8"]!["inputs"]!["vae"] = Link("41", 0);
+
+            var conversion = ApiPromptConverter.Convert(prompt, folders, requireFiles: false);
+
+            Assert.Empty(conversion.NodeErrors);
+            var workflow = conversion.Workflow!;
+            var lora = workflow.Node(ApiPromptConverter.NodeId("40"))!;
+            Assert.Equal("lora.apply", lora.Type);
+            Assert.Equal(Path.Combine(models, "loras", "styles", "ink.safetensors"), Path.GetFullPath((string)((LiteralValue)lora.Parameter("path")!.Value).Value!, RepositoryRoot.Path));
+            Assert.Equal(0.75, ((LiteralValue)lora.Parameter("strength_model")!.Value).Value);
+            Assert.Equal(0.5, ((LiteralValue)lora.Parameter("strength_clip")!.Value).Value);
+            Assert.Equal(ApiPromptConverter.NodeId("4"), lora.Edge("unet")!.SourceNode);
+            Assert.Equal(ApiPromptConverter.NodeId("4"), lora.Edge("clip")!.SourceNode);
+            // The positive prompt's encoder reads the LoRA's text encoder; the negative one still reads the loader's.
+            Assert.Equal(ApiPromptConverter.NodeId("40"), workflow.Node(ApiPromptConverter.NodeId("6"))!.Edge("clip")!.SourceNode);
+            Assert.Equal("clip_out", workflow.Node(ApiPromptConverter.NodeId("6"))!.Edge("clip")!.SourceOutput);
+            Assert.Equal(ApiPromptConverter.NodeId("4"), workflow.Node(ApiPromptConverter.NodeId("7"))!.Edge("clip")!.SourceNode);
+            var vae = workflow.Node(ApiPromptConverter.NodeId("41"))!;
+            Assert.Equal("vae.load", vae.Type);
+            Assert.EndsWith("vae/ft-mse.safetensors", ((string)((LiteralValue)vae.Parameter("path")!.Value).Value!).Replace('\\', '/'));
+            Assert.Equal(ApiPromptConverter.NodeId("41"), workflow.Node(ApiPromptConverter.NodeId("8"))!.Edge("vae")!.SourceNode);
+        }
+        finally
+        {
+            Directory.Delete(models, recursive: true);
+        }
     }
 
     [Fact]

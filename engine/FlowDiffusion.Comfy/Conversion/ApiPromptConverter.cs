@@ -19,11 +19,11 @@ public sealed class ApiPromptConverter
     [
         "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
-        "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale",
+        "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
-    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["LoraLoader", "VAELoader", "UNETLoader"];
+    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage"];
 
@@ -148,6 +148,8 @@ public sealed class ApiPromptConverter
                 "ConditioningCombine" => Combine(id, inputs),
                 "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
+                "LoraLoader" => LoraLoader(id, inputs),
+                "VAELoader" => VaeLoader(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -164,8 +166,7 @@ public sealed class ApiPromptConverter
     {
         var why = type switch
         {
-            "LoraLoader" => "LoRA loading lands with checkpoint import; until then FlowDiffusion cannot apply a LoRA",
-            "VAELoader" or "UNETLoader" => "loading a separate VAE or UNet file lands with checkpoint import; use CheckpointLoaderSimple with a model folder",
+            "UNETLoader" => "loading a separate UNet file is not supported; use CheckpointLoaderSimple with a checkpoint or model folder",
             _ => "FlowDiffusion has no node for it yet",
         };
         Error(id, "node_not_supported", $"{type} is not supported", $"{type}: {why}.");
@@ -193,6 +194,50 @@ public sealed class ApiPromptConverter
 
         var node = Add(id, null, "model.load", [], [("path", path)]);
         return [new ModelValue($"{node}.unet", $"{node}.scheduler_config"), new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
+    }
+
+    // LoraLoader → lora.apply on the model's UNet and the CLIP's text encoder; the file is looked up in models/loras.
+    private ComfyValue[]? LoraLoader(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var clip = Link<ClipValue>(id, inputs, "clip");
+        var path = ModelFile(id, inputs, "lora_name", "loras", "LoraLoader");
+        var strengthModel = Number(id, inputs, "strength_model", 1);
+        var strengthClip = Number(id, inputs, "strength_clip", 1);
+        if (model is null || clip is null || path is null || strengthModel is null || strengthClip is null) return null;
+        var node = Add(id, null, "lora.apply", [("unet", model.Unet), ("clip", clip.Clip)],
+            [("path", path), ("strength_model", strengthModel.Value), ("strength_clip", strengthClip.Value)]);
+        return [model with { Unet = $"{node}.unet_out" }, clip with { Clip = $"{node}.clip_out" }];
+    }
+
+    // VAELoader → vae.load of a file in models/vae.
+    private ComfyValue[]? VaeLoader(string id, JsonObject inputs)
+    {
+        var path = ModelFile(id, inputs, "vae_name", "vae", "VAELoader");
+        if (path is null) return null;
+        var node = Add(id, null, "vae.load", [], [("path", path)]);
+        return [new VaeValue($"{node}.vae")];
+    }
+
+    private string? ModelFile(string id, JsonObject inputs, string input, string folder, string type)
+    {
+        var name = Text(id, inputs, input, null);
+        if (name is null) return null;
+        var path = folders.ResolveModelFile(folder, name);
+        if (path is null && !requireFiles)
+        {
+            path = $"models/{folder}/{name}";
+            warnings.Add($"node {id} ({type}): '{name}' is not in models/{folder} here yet; the workflow loads {path}");
+        }
+
+        if (path is null)
+        {
+            var available = Api.ObjectInfo.Files(folders, folder);
+            Error(id, "value_not_in_list", "Value not in list",
+                $"{input}: '{name}' not in [{string.Join(", ", available.Take(50).Select(a => $"'{a}'"))}] (files in models/{folder})", input);
+        }
+
+        return path;
     }
 
     private ComfyValue[]? TextEncode(string id, JsonObject inputs)

@@ -11,7 +11,7 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
 {
     private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".onnx"];
 
-    /// <summary>The loadable checkpoint names: diffusers ONNX folders under <c>models/checkpoints</c>, then <c>models/</c>.</summary>
+    /// <summary>The loadable checkpoint names: diffusers ONNX folders under <c>models/checkpoints</c>, then <c>models/</c>, and the .safetensors files in <c>models/checkpoints</c>.</summary>
     public IReadOnlyList<string> Checkpoints()
     {
         var names = new List<string>();
@@ -25,6 +25,12 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
                 .Order(StringComparer.Ordinal));
         }
 
+        var checkpoints = Path.Combine(ModelsFolder, "checkpoints");
+        if (Directory.Exists(checkpoints))
+        {
+            names.AddRange(Directory.EnumerateFiles(checkpoints, "*.safetensors").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+        }
+
         return names.Distinct(StringComparer.Ordinal).ToList();
     }
 
@@ -32,6 +38,12 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
     /// <param name="name">ComfyUI's <c>ckpt_name</c>: a folder name, with or without a checkpoint extension.</param>
     public string? ResolveCheckpoint(string name)
     {
+        if (name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            && Inside(Path.Combine(ModelsFolder, "checkpoints"), name.Replace('\\', '/')) is { } file && File.Exists(file))
+        {
+            return Relative(file);
+        }
+
         var bare = name.Replace('\\', '/').TrimEnd('/');
         foreach (var extension in CheckpointExtensions)
         {
@@ -44,6 +56,15 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         }
 
         return null;
+    }
+
+    /// <summary>The path of file <paramref name="name"/> in ComfyUI's model folder <paramref name="folder"/> (e.g. loras, vae), relative to the working folder when inside it, or null when absent or outside.</summary>
+    /// <param name="folder">The model folder's name under the models folder.</param>
+    /// <param name="name">The file name ComfyUI gives (may hold subfolders).</param>
+    public string? ResolveModelFile(string folder, string name)
+    {
+        var file = Inside(Path.Combine(ModelsFolder, folder), name.Replace('\\', '/'));
+        return file is not null && File.Exists(file) ? Relative(file) : null;
     }
 
     /// <summary>The file of an uploaded input (LoadImage's <c>image</c>, "name" or "subfolder/name"), or null when absent or outside.</summary>

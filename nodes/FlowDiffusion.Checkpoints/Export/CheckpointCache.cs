@@ -9,7 +9,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// size, modification time), the tokenizer's, and this builder's version, so a checkpoint is converted on its first
 /// load only and a changed file is converted again.
 /// </summary>
-public static class CheckpointCache
+public static partial class CheckpointCache
 {
     /// <summary>Bumped whenever the built graphs change, so old prepared folders are not reused.</summary>
     public const int BuilderVersion = 1;

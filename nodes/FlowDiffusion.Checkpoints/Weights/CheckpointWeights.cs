@@ -6,7 +6,7 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// A checkpoint's tensors by network and canonical (diffusers) name, read from an LDM single file or a diffusers folder.
 /// The files stay memory-mapped until disposal; values are converted to float32 only when a builder asks.
 /// </summary>
-public sealed class CheckpointWeights : IDisposable
+public sealed partial class CheckpointWeights : IDisposable
 {
     private static readonly (string Folder, string[] Files, ModelPart Part)[] DiffusersFiles =
     [

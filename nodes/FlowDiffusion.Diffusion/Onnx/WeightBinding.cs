@@ -41,7 +41,7 @@ internal sealed class WeightBinding
                 value = weightOverride.Apply(() => previous ?? file.ReadWeight(name), cancellationToken)
                     ?? throw new ArgumentException($"Override {weightOverride} of '{source.ModelPath}' returned no value.");
             }
-            Check(source.ModelPath, declared, value!);
+            Check(source.ModelPath, declared, value!, IsLookupTable(file, name));
             values[name] = value!;
         }
         return new WeightBinding(OverriddenModel.Write(file, values), values.Values.Sum(v => (long)v.Data.Length));
@@ -57,9 +57,19 @@ internal sealed class WeightBinding
         return new ArgumentException($"A weight override names '{name}', which '{modelPath}' has no weight of.{hint}");
     }
 
-    private static void Check(string modelPath, OnnxInitializer declared, WeightTensor value)
+    // A table only Gather's data input reads (CLIP's token embeddings) may gain rows: textual-inversion vectors appended
+    // past the vocabulary, which only the new ids reach.
+    private static bool IsLookupTable(OnnxModelFile file, string name)
     {
-        if (declared.ElementType != value.ElementType || !declared.Shape.SequenceEqual(value.Shape))
+        var uses = file.Nodes.Where(n => n.Inputs.Contains(name)).ToList();
+        return uses.Count > 0 && uses.All(n => n.OpType == "Gather" && n.Domain is "" or "ai.onnx" && n.Inputs[0] == name && n.Inputs.Skip(1).All(i => i != name));
+    }
+
+    private static void Check(string modelPath, OnnxInitializer declared, WeightTensor value, bool mayGainRows)
+    {
+        var grown = mayGainRows && declared.Shape.Count == value.Shape.Count && declared.Shape.Count > 0 && value.Shape[0] >= declared.Shape[0]
+            && declared.Shape.Skip(1).SequenceEqual(value.Shape.Skip(1));
+        if (declared.ElementType != value.ElementType || !(grown || declared.Shape.SequenceEqual(value.Shape)))
         {
             var declaredType = declared.ElementType?.ToString().ToLowerInvariant() ?? $"ONNX type {declared.DataType}";
             throw new ArgumentException(

@@ -10,9 +10,21 @@ namespace FlowDiffusion.Diffusion.Tokenization;
 public sealed class PromptEncoder
 {
     private readonly ClipTokenizer _tokenizer;
+    private readonly IEmbeddingVocabulary? _embeddings;
 
     /// <summary>Creates an encoder over <paramref name="tokenizer"/>'s vocabulary and window length.</summary>
     public PromptEncoder(ClipTokenizer tokenizer) => _tokenizer = tokenizer;
+
+    /// <summary>
+    /// Creates an encoder that also expands textual-inversion references (<c>embedding:name</c> and bare names, see
+    /// <see cref="EmbeddingReferences"/>) into <paramref name="embeddings"/>' ids; a multi-vector embedding that would
+    /// straddle a window starts the next one, as A1111 does.
+    /// </summary>
+    public PromptEncoder(ClipTokenizer tokenizer, IEmbeddingVocabulary? embeddings)
+    {
+        _tokenizer = tokenizer;
+        _embeddings = embeddings;
+    }
 
     /// <summary>Tokenizes <paramref name="prompt"/>; the empty prompt gives one window of BOS, EOS and padding.</summary>
     public TokenizedPrompt Encode(string prompt)
@@ -28,17 +40,38 @@ public sealed class PromptEncoder
                 chunks.Add(Window(ids, weights));
                 continue;
             }
-            foreach (var id in _tokenizer.EncodeWithoutSpecialTokens(text))
+            if (_embeddings is null)
             {
-                if (ids.Count == capacity)
+                Add(_tokenizer.EncodeWithoutSpecialTokens(text), weight, chunks, ids, weights, capacity);
+                continue;
+            }
+            foreach (var (part, isEmbedding) in EmbeddingReferences.Split(text, _embeddings.Names))
+            {
+                if (!isEmbedding)
+                {
+                    Add(_tokenizer.EncodeWithoutSpecialTokens(part), weight, chunks, ids, weights, capacity);
+                    continue;
+                }
+                var vectors = _embeddings.IdsOf(part);
+                if (ids.Count > 0 && ids.Count + vectors.Count > capacity && vectors.Count <= capacity)
                     chunks.Add(Window(ids, weights));
-                ids.Add(id);
-                weights.Add(weight);
+                Add(vectors, weight, chunks, ids, weights, capacity);
             }
         }
         if (ids.Count > 0 || chunks.Count == 0)
             chunks.Add(Window(ids, weights));
         return new TokenizedPrompt(chunks.AsReadOnly());
+    }
+
+    private void Add(IReadOnlyList<int> tokens, float weight, List<TokenChunk> chunks, List<int> ids, List<float> weights, int capacity)
+    {
+        foreach (var id in tokens)
+        {
+            if (ids.Count == capacity)
+                chunks.Add(Window(ids, weights));
+            ids.Add(id);
+            weights.Add(weight);
+        }
     }
 
     // Builds BOS, tokens, EOS, padding and empties the buffers for the next window.

@@ -12,6 +12,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 internal sealed class ModelLibrary : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OnnxVae> _vaes = new(StringComparer.Ordinal);
 
     private ModelLibrary(ILogger logger)
     {
@@ -67,8 +68,16 @@ internal sealed class ModelLibrary : IDisposable
         }
     }
 
+    /// <summary>A standalone VAE folder's two halves (sessions open on first use), one per folder and options.</summary>
+    public OnnxVae OpenVae(VaeFiles files, OnnxSessionOptions options) =>
+        _vaes.GetOrAdd(files.DecoderPath + "|" + files.EncoderPath + "|" + options.Describe(), _ => new OnnxVae(files, Sessions, options));
+
     public void Dispose()
     {
+        foreach (var vae in _vaes.Values)
+        {
+            vae.Dispose();
+        }
         foreach (var model in _models.Values.Where(m => m.IsValueCreated))
         {
             model.Value.UNet.Dispose();

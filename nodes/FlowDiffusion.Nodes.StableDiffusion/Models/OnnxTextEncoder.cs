@@ -8,11 +8,13 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// <summary>
 /// CLIP text encoding with A1111-style prompt weights: each token's hidden state is scaled by its weight, then the
 /// chunk is rescaled to keep its original mean. Windows of 77 tokens are encoded and concatenated along the sequence;
-/// prompts of a batch with fewer windows repeat their last window so all have the same length.
+/// prompts of a batch with fewer windows repeat their last window so all have the same length. Ids past the vocabulary
+/// (textual-inversion embeddings) run on the encoder with the embeddings' vectors appended to its token table.
 /// </summary>
-internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEncoder, IOverridableModel<ITextEncoder>
+internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId, EmbeddingLibrary? embeddings = null) : ITextEncoder, IOverridableModel<ITextEncoder>
 {
     private readonly Lock _lock = new();
+    private readonly Lazy<TextEncoder>? _withEmbeddings = embeddings is null ? null : new(() => encoder.WithOverrides([embeddings!.Override()]));
 
     public TextEncoder Model => encoder;
 
@@ -22,7 +24,12 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEnc
 
     public WeightOverrides Overrides => encoder.Source.Overrides;
 
-    public ITextEncoder WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxTextEncoder(encoder.WithOverrides(overrides), padId);
+    public EmbeddingLibrary? Embeddings => embeddings;
+
+    public ITextEncoder WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxTextEncoder(encoder.WithOverrides(overrides), padId, embeddings);
+
+    /// <summary>This encoder with <paramref name="library"/>'s embeddings available to the ids past its vocabulary.</summary>
+    public OnnxTextEncoder WithEmbeddings(EmbeddingLibrary? library) => new(encoder, padId, library);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         EncodeAsync(tokens, 1, cancellationToken);
@@ -42,12 +49,13 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId) : ITextEnc
             {
                 var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
                 var ids = chunk.Ids.ToArray();
+                var model = embeddings is not null && ids.Any(id => id >= embeddings.FirstId) ? _withEmbeddings!.Value : encoder;
                 FloatTensor hidden;
                 lock (_lock)
                 {
-                    var before = encoder.RunTime;
-                    hidden = encoder.Encode(ids, 1, clipSkip, cancellationToken);
-                    OnnxClock.Add(encoder.RunTime - before);
+                    var before = model.RunTime;
+                    hidden = model.Encode(ids, 1, clipSkip, cancellationToken);
+                    OnnxClock.Add(model.RunTime - before);
                 }
                 dim = hidden.Shape[^1];
                 result ??= new float[prompts.Count * chunks * window * dim];

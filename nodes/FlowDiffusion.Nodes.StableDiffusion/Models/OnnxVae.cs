@@ -9,14 +9,21 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
 /// <summary>The VAE encoder and decoder of a model folder, converting between [0, 1] images and scaled latents.</summary>
-internal sealed class OnnxVae(ModelFolder folder, OnnxSessionCache sessions, OnnxSessionOptions options) : IVae, IDisposable
+internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSessionOptions options) : IVae, IDisposable
 {
-    private readonly Lazy<VaeDecoder> _decoder = new(() => VaeDecoder.Open(sessions, folder.VaeDecoderPath, options));
-    private readonly Lazy<VaeEncoder> _encoder = new(() => VaeEncoder.Open(sessions, folder.RequireVaeEncoder(), options));
+    private readonly Lazy<VaeDecoder> _decoder = new(() => VaeDecoder.Open(sessions, files.DecoderPath, options));
+    private readonly Lazy<VaeEncoder> _encoder = new(() => VaeEncoder.Open(sessions, files.RequireEncoder(), options));
 
     private readonly Lock _lock = new();
 
-    public float ScalingFactor => folder.VaeScalingFactor;
+    public OnnxVae(ModelFolder folder, OnnxSessionCache sessions, OnnxSessionOptions options)
+        : this(VaeFiles.Of(folder), sessions, options)
+    {
+    }
+
+    public VaeFiles Files => files;
+
+    public float ScalingFactor => files.ScalingFactor;
 
     public VaeDecoder Decoder => _decoder.Value;
 

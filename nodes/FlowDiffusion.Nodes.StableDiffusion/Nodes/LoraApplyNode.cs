@@ -58,11 +58,11 @@ public sealed class LoraApplyNode : INode
             throw new FileNotFoundException($"path: LoRA file '{Path}' not found (looked at {file}).", file);
         }
 
-        var match = LoraReader.Match(file, LoraOverrides.Shapes(unet.Weights), clip is null ? null : LoraOverrides.Shapes(clip.Weights));
+        var match = LoraReader.Match(file, LoraWeightOverrides.Shapes(unet.Weights), clip is null ? null : LoraWeightOverrides.Shapes(clip.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
         var clipModules = match.For(LoraNetwork.TextEncoder).Count();
-        UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraOverrides.For(match, LoraNetwork.UNet, StrengthModel));
-        ClipOut = clip is null || StrengthClip == 0f || clipModules == 0 ? Clip : clip.WithOverrides(LoraOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip));
+        UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel));
+        ClipOut = clip is null || StrengthClip == 0f || clipModules == 0 ? Clip : clip.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip));
 
         var name = System.IO.Path.GetFileName(file);
         var summary = $"{name} ({match.Format}): matched {match.MatchedKeyCount} of {match.KeyCount} keys ({unetModules} UNet, {clipModules} text-encoder weights)";

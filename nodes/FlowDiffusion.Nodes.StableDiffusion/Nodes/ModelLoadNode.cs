@@ -7,7 +7,7 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
-[Node("model.load", "1.2.0", Category = "loaders", Title = "Load Model",
+[Node("model.load", "1.3.0", Category = "loaders", Title = "Load Model",
     Description = "Opens a Stable Diffusion 1.x model: a diffusers ONNX folder, a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
@@ -18,6 +18,16 @@ public sealed class ModelLoadNode : INode
     /// <summary>The CLIP tokenizer folder for a checkpoint that carries none.</summary>
     [Parameter(Description = "For a .safetensors checkpoint: a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
     public string TokenizerFolder { get; set; } = "";
+
+    /// <summary>A VAE to use instead of the model's.</summary>
+    [Parameter(Description = "Optional: a VAE to use instead of the model's — a .safetensors VAE, a diffusers VAE folder or a folder with vae_decoder/model.onnx (as vae.load takes it); empty = the model's own.")]
+    public string VaePath { get; set; } = "";
+
+    /// <summary>The textual-inversion embeddings folder.</summary>
+    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none.")]
+    public string Embeddings { get; set; } = DefaultEmbeddings;
+
+    private const string DefaultEmbeddings = "models/embeddings";
 
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
@@ -67,11 +77,33 @@ public sealed class ModelLoadNode : INode
             throw new ArgumentException($"provider_options: {e.Message}", e);
         }
         var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken).ConfigureAwait(false);
-        Tokenizer = model.Tokenizer;
-        Clip = model.TextEncoder;
+        var embeddings = OpenEmbeddings(context, model);
+        Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
+        Clip = embeddings is null ? model.TextEncoder : model.TextEncoder.WithEmbeddings(embeddings);
         Unet = model.UNet;
-        Vae = model.Vae;
+        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options);
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
+    }
+
+    private EmbeddingLibrary? OpenEmbeddings(INodeContext context, LoadedModel model)
+    {
+        if (Embeddings.Length == 0)
+        {
+            return null;
+        }
+
+        string folder;
+        try
+        {
+            folder = PathResolver.Resolve(context, Embeddings, "embeddings");
+        }
+        catch (UnauthorizedAccessException) when (Embeddings == DefaultEmbeddings)
+        {
+            // The default folder outside this host's input folders (a models folder configured elsewhere) means none.
+            return null;
+        }
+
+        return EmbeddingLibrary.For(folder, model.TextEncoder.Weights, model.Folder.TextEncoderPath);
     }
 
     private string PrepareCheckpoint(INodeContext context, string checkpoint)

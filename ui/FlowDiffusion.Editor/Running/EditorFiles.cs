@@ -41,13 +41,16 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
         ? Path.Combine(WorkflowsFolder, name + ".yaml")
         : throw new ArgumentException($"'{name}' is not a workflow name: use letters, digits, '-' and '_'.", nameof(name));
 
-    /// <summary>Model folders (those with a model_index.json), as paths relative to the working directory, as workflows write them.</summary>
+    /// <summary>
+    /// What model.load opens — diffusers-ONNX folders, .safetensors checkpoints and diffusers folders in the models folder
+    /// and its checkpoints/ (<see cref="FlowDiffusion.Checkpoints.Catalog.ModelCatalog.Loadable"/>, as <c>flowdiffusion models</c>
+    /// lists them) — as paths relative to the working directory, as workflows write them.
+    /// </summary>
     public IReadOnlyList<string> Models()
     {
         var folder = Path.GetFullPath(_options.ModelsFolder);
-        if (!Directory.Exists(folder)) return [];
-        return Directory.EnumerateDirectories(folder).Where(d => File.Exists(Path.Combine(d, "model_index.json")))
-            .Select(Relative).Order(StringComparer.Ordinal).ToList();
+        return FlowDiffusion.Checkpoints.Catalog.ModelCatalog.Loadable(folder)
+            .Select(e => Relative(Path.Combine(folder, e.Path))).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Image files under the workflows folder (sample inputs and uploads), relative to the working directory.</summary>

@@ -1,16 +1,15 @@
 using System.Buffers.Binary;
 using System.Numerics.Tensors;
-using FlowDiffusion.Checkpoints.Lora;
 using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Sdk.Models;
 
-namespace FlowDiffusion.Nodes.StableDiffusion.Models;
+namespace FlowDiffusion.Checkpoints.Lora;
 
 /// <summary>
 /// A matched LoRA's modules as weight overrides: <c>W + strength · scale · up · down</c>, read from the file when a
 /// session is created; the override's identity is the file (path, size, time), the module and the strength.
 /// </summary>
-internal static class LoraOverrides
+public static class LoraWeightOverrides
 {
     /// <summary>The weights a handle declares, by name, for matching.</summary>
     public static Dictionary<string, IReadOnlyList<long>> Shapes(IReadOnlyList<WeightInfo> weights) =>
@@ -44,8 +43,8 @@ internal static class LoraOverrides
         return Of(values, value.ElementType, value.Shape);
     }
 
-    // The weight keeps the element type the graph declares.
-    private static WeightTensor Of(float[] values, WeightElementType type, IReadOnlyList<long> shape)
+    /// <summary>Float32 values as a weight of element type <paramref name="type"/> (float16 and bfloat16 round to nearest even).</summary>
+    public static WeightTensor Of(float[] values, WeightElementType type, IReadOnlyList<long> shape)
     {
         if (type == WeightElementType.Float32)
         {

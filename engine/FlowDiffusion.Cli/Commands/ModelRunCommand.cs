@@ -1,0 +1,230 @@
+using System.Buffers.Binary;
+using System.CommandLine;
+using System.Globalization;
+using FlowDiffusion.Checkpoints;
+using FlowDiffusion.Checkpoints.Embeddings;
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Checkpoints.Lora;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
+
+namespace FlowDiffusion.Cli.Commands;
+
+/// <summary>
+/// <c>flowdiffusion model-run</c>: feeds named tensors to one part of a model — a .safetensors checkpoint, a diffusers
+/// folder or a diffusers-ONNX folder, through the graphs model.load uses — and writes its float32 outputs, so users
+/// can compare a converted model with their own reference (e.g. diffusers in Python).
+/// </summary>
+internal static class ModelRunCommand
+{
+    private static readonly string[] Parts = ["unet", "text-encoder", "vae-encode", "vae-decode"];
+
+    public static Command Create()
+    {
+        var model = new Argument<string>("MODEL") { Description = "A .safetensors SD 1.x checkpoint, a diffusers folder with .safetensors weights, or a diffusers-ONNX folder." };
+        var part = new Option<string>("--part")
+        {
+            Description = "unet: sample, timestep, encoder_hidden_states → out_sample. text-encoder: input_ids → last_hidden_state (after the final layer norm, "
+                + "for --clip-skip), pooled. vae-encode: sample (image in [-1, 1]) → mean. vae-decode: latent_sample (already divided by the scaling factor) → sample.",
+            Required = true,
+        };
+        part.AcceptOnlyFromAmong(Parts);
+        var input = new Option<string>("--in") { Description = "A .safetensors file with the part's input tensors (any float type; input_ids as integers).", Required = true, HelpName = "IN.safetensors" };
+        var output = new Option<string>("--out") { Description = "The .safetensors file to write the float32 outputs to.", Required = true, HelpName = "OUT.safetensors" };
+        var loras = new Option<string[]>("--lora") { Description = "A LoRA and its strength (UNet and text encoder alike), e.g. models/loras/x.safetensors:0.8. Repeatable.", HelpName = "FILE:STRENGTH" };
+        var clipSkip = new Option<int>("--clip-skip") { Description = "1 = the last layer, 2 = the penultimate layer then the final layer norm.", DefaultValueFactory = _ => 1 };
+        var embeddings = new Option<string?>("--embeddings") { Description = "A folder of textual-inversion embeddings: ids from the encoder's vocabulary size on name their vectors, in file-name order (as model.load numbers them).", HelpName = "DIR" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
+        var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
+        {
+            model, part, input, output, loras, clipSkip, embeddings, tokenizer,
+        };
+        CommandAction.Set(command, (parse, cancellationToken) =>
+        {
+            try
+            {
+                var folder = ModelFolderOf(parse.GetValue(model)!, parse.GetValue(tokenizer));
+                var overrides = parse.GetValue(loras) ?? [];
+                using var cache = new OnnxSessionCache();
+                using var tensors = SafetensorsFile.Open(parse.GetValue(input)!);
+                var outputs = parse.GetValue(part) switch
+                {
+                    "unet" => RunUNet(cache, folder, tensors, overrides, cancellationToken),
+                    "text-encoder" => RunTextEncoder(cache, folder, tensors, overrides, parse.GetValue(clipSkip), parse.GetValue(embeddings), cancellationToken),
+                    "vae-encode" => RunVaeEncoder(cache, folder, tensors, cancellationToken),
+                    _ => RunVaeDecoder(cache, folder, tensors, cancellationToken),
+                };
+                SafetensorsWriter.WriteFloat32(parse.GetValue(output)!, outputs);
+                Console.WriteLine($"Wrote {parse.GetValue(output)}: " + string.Join(", ", outputs.Select(o => $"{o.Name} [{string.Join(",", o.Shape)}]")));
+                return Task.FromResult(ExitCodes.Ok);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException or ArgumentException or InvalidDataException
+                or NotSupportedException or ModelMismatchException or OnnxModelLoadException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return Task.FromResult(ExitCodes.Failed);
+            }
+        });
+        return command;
+    }
+
+    private static ModelFolder ModelFolderOf(string model, string? tokenizer)
+    {
+        if (!File.Exists(model) && !Directory.Exists(model))
+        {
+            throw new UsageException($"MODEL {model}: no such file or folder");
+        }
+
+        if (!CheckpointCache.IsCheckpoint(model))
+        {
+            return ModelFolder.Open(model);
+        }
+
+        var own = Path.Combine(model, "tokenizer");
+        var tokenizerFolder = tokenizer is null && Directory.Exists(own) ? own : TokenizerLocator.Find(tokenizer, Environment.CurrentDirectory);
+        return ModelFolder.Open(CheckpointCache.Prepare(model, tokenizerFolder, CheckpointCache.DefaultRoot,
+            () => Console.Error.WriteLine($"converting {Path.GetFileName(model)} to ONNX (first use only)")));
+    }
+
+    private static List<(string Name, long[] Shape, float[] Values)> RunUNet(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, CancellationToken cancellationToken)
+    {
+        using var plain = UNet.Open(cache, folder.UNetPath);
+        using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, LoraNetwork.UNet));
+        var (sample, shape) = Floats(tensors, "sample", 4);
+        var (timestep, _) = Floats(tensors, "timestep", null);
+        var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
+        var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
+        var prediction = unet.Predict(sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+        return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
+    }
+
+    private static List<(string Name, long[] Shape, float[] Values)> RunTextEncoder(
+        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
+    {
+        var encoder = TextEncoder.Open(cache, folder.TextEncoderPath);
+        var table = EmbeddingTable.TableOf(encoder.Weights);
+        var overrides = LoraOverrides(loras, encoder.Weights, LoraNetwork.TextEncoder).ToList();
+        if (embeddings is not null)
+        {
+            if (!Directory.Exists(embeddings))
+            {
+                throw new UsageException($"--embeddings {embeddings}: no such folder");
+            }
+
+            var (name, rows, width) = table ?? throw new ArgumentException($"--embeddings: the text encoder '{encoder.ModelPath}' has no token-embedding table to add embeddings to.");
+            var embeddingTable = new EmbeddingTable(TextualInversionReader.List(embeddings), name, rows, width);
+            foreach (var (bad, reason) in embeddingTable.Errors)
+            {
+                Console.Error.WriteLine($"warning: embedding '{bad}' not added: {reason}");
+            }
+
+            overrides.Add(embeddingTable.Override());
+        }
+
+        encoder = encoder.WithOverrides(overrides);
+        var (ids, shape) = Ints(tensors, "input_ids");
+        var batch = (int)shape[0];
+        var last = encoder.Encode(ids, batch, clipSkip, cancellationToken);
+        var final = clipSkip == 1 ? last : encoder.Encode(ids, batch, 1, cancellationToken);
+        // CLIP's pooled output: the final hidden state at the first position holding the largest vocabulary id (the end-of-text token).
+        var sequence = (int)shape[1];
+        var widthOut = final.Shape[^1];
+        var vocabulary = table?.Rows ?? int.MaxValue;
+        var pooled = new float[batch * widthOut];
+        for (var b = 0; b < batch; b++)
+        {
+            var row = ids.AsSpan(b * sequence, sequence);
+            var at = 0;
+            for (var i = 1; i < sequence; i++)
+            {
+                if (row[i] < vocabulary && (row[at] >= vocabulary || row[i] > row[at]))
+                {
+                    at = i;
+                }
+            }
+
+            final.Values.AsSpan((b * sequence + at) * widthOut, widthOut).CopyTo(pooled.AsSpan(b * widthOut));
+        }
+
+        return [("last_hidden_state", [.. last.Shape.Select(d => (long)d)], last.Values), ("pooled", [batch, widthOut], pooled)];
+    }
+
+    private static List<(string Name, long[] Shape, float[] Values)> RunVaeEncoder(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, CancellationToken cancellationToken)
+    {
+        using var encoder = VaeEncoder.Open(cache, folder.RequireVaeEncoder());
+        var (image, shape) = Floats(tensors, "sample", 4);
+        var mean = encoder.Encode(image, [.. shape.Select(d => (int)d)], null, cancellationToken);
+        return [("mean", [.. mean.Shape.Select(d => (long)d)], mean.Values)];
+    }
+
+    private static List<(string Name, long[] Shape, float[] Values)> RunVaeDecoder(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, CancellationToken cancellationToken)
+    {
+        using var decoder = VaeDecoder.Open(cache, folder.VaeDecoderPath);
+        var (latent, shape) = Floats(tensors, "latent_sample", 4);
+        var image = decoder.Decode(latent, [.. shape.Select(d => (int)d)], cancellationToken);
+        return [("sample", [.. image.Shape.Select(d => (long)d)], image.Values)];
+    }
+
+    private static IEnumerable<WeightOverride> LoraOverrides(string[] loras, IReadOnlyList<WeightInfo> weights, LoraNetwork network)
+    {
+        var overrides = new List<WeightOverride>();
+        foreach (var lora in loras)
+        {
+            var colon = lora.LastIndexOf(':');
+            if (colon <= 0 || !float.TryParse(lora[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength))
+            {
+                throw new UsageException($"--lora {lora}: give FILE:STRENGTH, e.g. models/loras/x.safetensors:0.8");
+            }
+
+            var file = lora[..colon];
+            var shapes = LoraWeightOverrides.Shapes(weights);
+            var match = network == LoraNetwork.UNet ? LoraReader.Match(file, shapes, null) : LoraReader.Match(file, null, shapes);
+            Console.Error.WriteLine($"{Path.GetFileName(file)} ({match.Format}): {match.For(network).Count()} {(network == LoraNetwork.UNet ? "UNet" : "text-encoder")} weights matched");
+            overrides.AddRange(LoraWeightOverrides.For(match, network, strength));
+        }
+
+        return overrides;
+    }
+
+    private static (float[] Values, long[] Shape) Floats(SafetensorsFile file, string name, int? rank)
+    {
+        var tensor = Require(file, name);
+        if (rank is { } r && tensor.Shape.Length != r)
+        {
+            throw new ArgumentException($"{file.Path}: tensor '{name}' has shape {tensor.ShapeText}; {r} dimensions expected.");
+        }
+
+        if (!SafetensorsDTypes.ConvertsToFloat32(tensor.DType))
+        {
+            throw new ArgumentException($"{file.Path}: tensor '{name}' is {SafetensorsDTypes.Name(tensor.DType)}; a float type expected.");
+        }
+
+        return (file.ReadFloat32(name), tensor.Shape);
+    }
+
+    private static (int[] Values, long[] Shape) Ints(SafetensorsFile file, string name)
+    {
+        var tensor = Require(file, name);
+        if (tensor.Shape.Length != 2)
+        {
+            throw new ArgumentException($"{file.Path}: tensor '{name}' has shape {tensor.ShapeText}; [batch, tokens] expected.");
+        }
+
+        var bytes = file.GetBytes(tensor).ToArray();
+        var values = tensor.DType switch
+        {
+            SafetensorsDType.Int64 => Enumerable.Range(0, bytes.Length / 8).Select(i => checked((int)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8)))).ToArray(),
+            SafetensorsDType.Int32 => Enumerable.Range(0, bytes.Length / 4).Select(i => BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * 4))).ToArray(),
+            _ when SafetensorsDTypes.ConvertsToFloat32(tensor.DType) => file.ReadFloat32(name).Select(v => v == MathF.Round(v) && v is >= 0 and < 1 << 24
+                ? (int)v : throw new ArgumentException($"{file.Path}: tensor '{name}' holds {v}, which is no token id.")).ToArray(),
+            _ => throw new ArgumentException($"{file.Path}: tensor '{name}' is {SafetensorsDTypes.Name(tensor.DType)}; integer token ids (I64, I32, or whole floats) expected."),
+        };
+        return (values, tensor.Shape);
+    }
+
+    private static SafetensorsTensor Require(SafetensorsFile file, string name) => file.Tensors.TryGetValue(name, out var tensor)
+        ? tensor
+        : throw new ArgumentException($"{file.Path}: no tensor '{name}'; it holds {string.Join(", ", file.Tensors.Keys.Order(StringComparer.Ordinal).Take(10))}.");
+}

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FlowDiffusion.Checkpoints.Export;
+
+/// <summary>Prepared standalone VAEs, beside the prepared checkpoints and keyed the same way.</summary>
+public static partial class CheckpointCache
+{
+    /// <summary>
+    /// Whether <paramref name="path"/> is a VAE to prepare: a <c>.safetensors</c> file, or a diffusers VAE folder
+    /// (<c>diffusion_pytorch_model.safetensors</c> directly or under <c>vae/</c>) without ONNX halves.
+    /// </summary>
+    public static bool IsVaeCheckpoint(string path) =>
+        (File.Exists(path) && path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "vae_decoder", "model.onnx"))
+            && new[] { path, Path.Combine(path, "vae") }.Any(f => File.Exists(Path.Combine(f, "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(f, "diffusion_pytorch_model.fp16.safetensors"))));
+
+    /// <summary>
+    /// The prepared folder (<c>vae_encoder/</c>, <c>vae_decoder/</c>) for the standalone VAE <paramref name="vae"/>,
+    /// converting it first when the cache has none.
+    /// </summary>
+    public static string PrepareVae(string vae, string root, Action? converting = null)
+    {
+        var full = Path.GetFullPath(vae);
+        var identity = new StringBuilder("vae|").Append(BuilderVersion).Append('|');
+        foreach (var file in Identity(full))
+        {
+            identity.Append(file.FullName).Append('|').Append(file.Length).Append('|').Append(file.LastWriteTimeUtc.Ticks).Append('\n');
+        }
+
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..16];
+        var folder = Path.Combine(root, $"vae-{Path.GetFileNameWithoutExtension(full.TrimEnd(Path.DirectorySeparatorChar))}-{key}");
+        if (File.Exists(Path.Combine(folder, "vae_decoder", "model.onnx")))
+        {
+            return folder;
+        }
+
+        converting?.Invoke();
+        Directory.CreateDirectory(root);
+        using var model = Sd1Checkpoint.OpenVae(full);
+        try
+        {
+            VaeOnnxFolder.Write(model, folder);
+        }
+        catch (IOException) when (File.Exists(Path.Combine(folder, "vae_decoder", "model.onnx")))
+        {
+            // Another process prepared the same VAE first.
+        }
+
+        return folder;
+    }
+}

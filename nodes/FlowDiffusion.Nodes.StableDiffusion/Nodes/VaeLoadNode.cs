@@ -1,0 +1,63 @@
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Loads a VAE on its own, to use in place of a model's (a "VAE swap").</summary>
+[Node("vae.load", "1.0.0", Category = "loaders", Title = "Load VAE",
+    Description = "Opens a VAE on its own — a .safetensors VAE (LDM keys as in vae-ft-mse-840000-ema-pruned, or diffusers keys; converted once, then cached on disk), "
+        + "a diffusers VAE folder, or a diffusers-ONNX folder with vae_decoder/ (and vae_encoder/) — to connect to vae.decode and vae.encode in place of the model's VAE.")]
+public sealed class VaeLoadNode : INode
+{
+    /// <summary>The VAE.</summary>
+    [Parameter(Description = "The VAE: a .safetensors file (e.g. models/vae/vae-ft-mse-840000-ema-pruned.safetensors), a diffusers VAE folder, or a folder with vae_decoder/model.onnx; relative to the working folder.",
+        Kind = ParameterKind.ModelFolder, Required = true)]
+    public string Path { get; set; } = "";
+
+    /// <summary>The ONNX Runtime execution provider.</summary>
+    [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
+    public string Provider { get; set; } = "cpu";
+
+    /// <summary>Options for the execution provider.</summary>
+    [Parameter(Description = "Execution provider options as key=value pairs separated by ';', as model.load takes them. Empty for the defaults.")]
+    public string ProviderOptions { get; set; } = "";
+
+    /// <summary>The VAE.</summary>
+    [Output(Description = "The VAE (encoder and decoder).")]
+    public IVae? Vae { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        OnnxSessionOptions options;
+        try
+        {
+            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"provider_options: {e.Message}", e);
+        }
+
+        Vae = Open(context, PathResolver.Resolve(context, Path), options);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Opens the VAE at <paramref name="path"/> (already resolved), converting a .safetensors VAE on its first load.</summary>
+    internal static OnnxVae Open(INodeContext context, string path, OnnxSessionOptions options)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"path: VAE '{path}' not found.", path);
+        }
+
+        var folder = CheckpointCache.IsVaeCheckpoint(path)
+            ? CheckpointCache.PrepareVae(path, CheckpointCache.DefaultRoot, () =>
+                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")))
+            : path;
+        return ModelLibrary.Of(context).OpenVae(VaeFiles.OfFolder(folder), options);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using FlowDiffusion.Formats.Safetensors;
+
+namespace FlowDiffusion.Cli.Tests;
+
+/// <summary>
+/// <c>model-run</c> against the torch references of the tiny SD 1.x checkpoint (tools/reference: make_sd1_checkpoints.py,
+/// make_lora.py, make_embeddings.py) and <c>models</c> on a ComfyUI-style models folder.
+/// </summary>
+public sealed class ModelCommandsTests : IDisposable
+{
+    private static readonly string Data = Path.Combine(Cli.RepoRoot, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+    private static readonly string Checkpoint = Path.Combine(Data, "ldm-fp16.safetensors");
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-modelrun-" + Guid.NewGuid().ToString("N"));
+
+    public ModelCommandsTests() => Directory.CreateDirectory(_scratch);
+
+    [Fact]
+    public void Model_run_unet_with_a_lora_matches_torchs_merged_output()
+    {
+        var input = Write("unet-in.safetensors", [Tensor("lora/reference.safetensors", "unet.sample", "sample"),
+            Tensor("lora/reference.safetensors", "unet.timestep", "timestep"), Tensor("lora/reference.safetensors", "unet.encoder_hidden_states", "encoder_hidden_states")]);
+        var output = Path.Combine(_scratch, "unet-out.safetensors");
+
+        var (code, stdout, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--lora", Path.Combine(Data, "lora", "kohya-a.safetensors") + ":0.8", "--tokenizer", "models/tiny-sd/tokenizer");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("out_sample", stdout);
+        AssertClose(Read("lora/reference.safetensors", "a.out_sample"), Read(output, "out_sample"), 1e-4, "out_sample with LoRA A at 0.8");
+        Assert.True(Difference(Read("lora/reference.safetensors", "a.out_sample"), Read("lora/reference.safetensors", "base.out_sample")) > 0.1);
+    }
+
+    [Fact]
+    public void Model_run_text_encoder_with_embeddings_and_clip_skip_2_matches_torch_and_pools_at_the_end_token()
+    {
+        // The reference ids with the product's embedding ids at the slots: files in name order from the vocabulary's end (768).
+        var ids = Read("embeddings-reference.safetensors", "ti.input_ids");
+        var slots = Read("embeddings-reference.safetensors", "ti.slots").Select(v => (int)v).ToArray();
+        int[][] embeddingIds = [[768], [769, 770, 771], [772, 773]];
+        for (var s = 0; s < slots.Length; s += 4) ids[slots[s] * 77 + slots[s + 1]] = embeddingIds[slots[s + 2]][slots[s + 3]];
+        var input = Write("te-in.safetensors", [("input_ids", [2, 77], ids)]);
+        var output = Path.Combine(_scratch, "te-out.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "text-encoder", "--in", input, "--out", output, "--clip-skip", "2",
+            "--embeddings", Path.Combine(Data, "embeddings"), "--tokenizer", "models/tiny-sd/tokenizer");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("embedding 'wide' not added", stderr);
+        AssertClose(Read("embeddings-reference.safetensors", "ti.penultimate_hidden_state"), Read(output, "last_hidden_state"), 1e-4, "clip skip 2 with embeddings");
+        // Row 0's end-of-text token is at position 6, row 1's at 5; pooled is the last layer there.
+        var last = Read("embeddings-reference.safetensors", "ti.last_hidden_state");
+        float[] expected = [.. last.AsSpan(6 * 64, 64).ToArray(), .. last.AsSpan((77 + 5) * 64, 64).ToArray()];
+        AssertClose(expected, Read(output, "pooled"), 1e-4, "pooled");
+    }
+
+    [Fact]
+    public void Model_run_vae_decode_matches_torch_and_a_missing_input_is_named()
+    {
+        var input = Write("vae-in.safetensors", [Tensor("reference.safetensors", "vae.latent_sample", "latent_sample")]);
+        var output = Path.Combine(_scratch, "vae-out.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "vae-decode", "--in", input, "--out", output, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read("reference.safetensors", "vae.decoded"), Read(output, "sample"), 1e-4, "VAE decode");
+
+        var (failed, _, error) = Cli.Run("model-run", Checkpoint, "--part", "vae-encode", "--in", input, "--out", output, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.Equal(1, failed);
+        Assert.Contains("no tensor 'sample'", error);
+    }
+
+    [Fact]
+    public void Models_lists_checkpoints_loras_vaes_embeddings_and_model_folders_with_their_kind()
+    {
+        var models = Path.Combine(_scratch, "models");
+        Copy(Checkpoint, Path.Combine(models, "checkpoints", "tiny.safetensors"));
+        Copy(Path.Combine(Data, "lora", "kohya-a.safetensors"), Path.Combine(models, "loras", "style", "a.safetensors"));
+        Copy(Path.Combine(Data, "vae", "swapped-vae.safetensors"), Path.Combine(models, "vae", "ft.safetensors"));
+        Copy(Path.Combine(Data, "embeddings", "style-a1111.safetensors"), Path.Combine(models, "embeddings", "style.safetensors"));
+        File.WriteAllBytes(Path.Combine(models, "checkpoints", "old.ckpt"), [0x80, 0x02]);
+
+        var (code, stdout, stderr) = Cli.Run("models", "--dir", models, "--json");
+
+        Assert.True(code == 0, stderr);
+        var entries = JsonDocument.Parse(stdout).RootElement.EnumerateArray()
+            .ToDictionary(e => Path.GetRelativePath(models, e.GetProperty("path").GetString()!).Replace('\\', '/'), e => (Kind: e.GetProperty("kind").GetString(), Architecture: e.GetProperty("architecture").GetString()!));
+        Assert.Equal("checkpoint", entries["checkpoints/tiny.safetensors"].Kind);
+        Assert.Contains("SD 1.x (UNet 64/32, 4 ch; CLIP 64×2; VAE)", entries["checkpoints/tiny.safetensors"].Architecture);
+        Assert.Equal("lora", entries["loras/style/a.safetensors"].Kind);
+        Assert.Equal("vae", entries["vae/ft.safetensors"].Kind);
+        Assert.Equal("embedding", entries["embeddings/style.safetensors"].Kind);
+        Assert.Contains("2×64", entries["embeddings/style.safetensors"].Architecture);
+        Assert.Equal("other", entries["checkpoints/old.ckpt"].Kind);
+        Assert.Contains("pickle", entries["checkpoints/old.ckpt"].Architecture);
+
+        var (_, table, _) = Cli.Run("models", "--dir", models);
+        Assert.Contains("checkpoints/tiny.safetensors", table);
+    }
+
+    private string Write(string name, (string Name, long[] Shape, float[] Values)[] tensors)
+    {
+        var path = Path.Combine(_scratch, name);
+        SafetensorsWriter.WriteFloat32(path, tensors);
+        return path;
+    }
+
+    private static (string, long[], float[]) Tensor(string file, string name, string renamed)
+    {
+        using var reference = SafetensorsFile.Open(Path.Combine(Data, file));
+        return (renamed, reference.Get(name).Shape, reference.ReadFloat32(name));
+    }
+
+    private static float[] Read(string file, string name)
+    {
+        using var reference = SafetensorsFile.Open(Path.IsPathRooted(file) ? file : Path.Combine(Data, file));
+        var tensor = reference.Get(name);
+        if (tensor.DType == SafetensorsDType.Int64)
+        {
+            var bytes = reference.GetBytes(tensor).ToArray();
+            return [.. Enumerable.Range(0, bytes.Length / 8).Select(i => (float)BitConverter.ToInt64(bytes, i * 8))];
+        }
+
+        return reference.ReadFloat32(name);
+    }
+
+    private static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+        File.Copy(from, to);
+    }
+
+    private static double Difference(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
+
+    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var worst = Difference(expected, actual);
+        Assert.True(worst <= tolerance, $"{what}: max |difference| {worst:G4} exceeds {tolerance}.");
+        Assert.Contains(expected, v => Math.Abs(v) > 0.1f);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_scratch)) Directory.Delete(_scratch, recursive: true);
+    }
+}
