@@ -7,6 +7,7 @@ using FlowDiffusion.Server;
 using FlowDiffusion.Server.Runs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -65,7 +66,7 @@ public static class ClusterHosting
         // The dispatcher must live beside the run store: worker silos do not offer its grain type, so Orleans never places it there.
         silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.Remove(typeof(DispatchGrain)));
         silo.Services.AddOptions<ServerOptions>();
-        silo.Services.AddSingleton<IRunExecutor, EngineRunExecutor>();
+        silo.Services.TryAddSingleton<IRunExecutor, EngineRunExecutor>();
         silo.Services.AddHostedService<ClusterWorker>();
         return silo;
     }
