@@ -11,7 +11,7 @@ internal static class ServeCluster
     {
         // Validated here, so a malformed URL is a usage error before anything starts.
         ClusterHosting.RedisConfiguration(membership);
-        services.AddLogging(logging => logging.AddFilter("Orleans", LogLevel.Warning));
+        services.AddLogging(logging => logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning));
         services.AddFlowDiffusionCoordinator(silo => ClusterHosting.UseRedisMembership(silo, membership, siloPort, advertise));
     }
 }

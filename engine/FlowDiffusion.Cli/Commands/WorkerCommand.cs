@@ -51,7 +51,7 @@ internal static class WorkerCommand
             if (parse.GetValue(name) is { Length: > 0 } given) settings.Add(new(ScaleOutOptions.Section + ":WorkerName", given));
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Production, ContentRootPath = Environment.CurrentDirectory });
             builder.Configuration.AddEnvironmentVariables("FLOWDIFFUSION_").AddInMemoryCollection(settings);
-            builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning);
+            builder.Logging.AddFilter("Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning);
             builder.Services.AddFlowDiffusion(builder.Configuration);
             builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.Section));
             var extraPlugins = (parse.GetValue(GlobalOptions.Plugins) ?? []).Select(Path.GetFullPath).ToList();
