@@ -15,6 +15,7 @@ root.Subcommands.Add(ScheduleCommand.Create());
 root.Subcommands.Add(NoiseCommand.Create());
 root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(EditorCommand.Create());
 root.Subcommands.Add(ImportComfyCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());

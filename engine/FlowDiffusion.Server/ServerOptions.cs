@@ -24,6 +24,12 @@ public sealed class ServerOptions
     /// <summary>Uploads older than this many days are deleted; 0 keeps them forever (default 7).</summary>
     public double UploadRetentionDays { get; set; } = 7;
 
+    /// <summary>
+    /// Whether this host executes runs itself (the embedded backend). A cluster coordinator turns it off: its workers
+    /// execute runs, and its dispatcher owns the leases, so this host neither claims nor recovers runs at start-up.
+    /// </summary>
+    public bool ExecuteRuns { get; set; } = true;
+
     /// <summary>How many runs execute at once on this host (one device by default).</summary>
     public int MaxConcurrentRuns { get; set; } = 1;
 

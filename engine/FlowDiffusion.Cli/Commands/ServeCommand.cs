@@ -29,11 +29,13 @@ internal static class ServeCommand
         {
             Description = "Serve a non-loopback address without an API key: anyone who can reach it can run workflows.",
         };
-        var command = new Command("serve", "Serve the HTTP API (runs, history, workflows, outputs) until Ctrl+C.") { urls, apiKey, noKey };
+        var cluster = ClusterOptions.Cluster(required: false);
+        var siloPort = ClusterOptions.SiloPort(11111);
+        var command = new Command("serve", "Serve the HTTP API (runs, history, workflows, outputs) until Ctrl+C.") { urls, apiKey, noKey, cluster, siloPort, ClusterOptions.Advertise };
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
             var addresses = (parse.GetValue(urls) ?? ServerOptions.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var settings = ConfigPairs(parse.GetValue(GlobalOptions.Config) ?? []).ToList();
+            var settings = ConfigPairs.Parse(parse.GetValue(GlobalOptions.Config) ?? []).ToList();
             if (parse.GetValue(apiKey) is { Length: > 0 } key) settings.Add(new(ServerOptions.Section + ":ApiKey", key));
             var extraPlugins = (parse.GetValue(GlobalOptions.Plugins) ?? []).Select(Path.GetFullPath).ToList();
             // Relative folders and run paths resolve against the installation's home unless configuration names a working folder.
@@ -58,15 +60,20 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = ServerHost.Create(addresses, settings, parse.GetValue(noKey), services => services.AddComfyCompatibility().PostConfigure<FlowDiffusionOptions>(o =>
+                app = ServerHost.Create(addresses, settings, parse.GetValue(noKey), services =>
                 {
-                    o.PluginFolders.AddRange(extraPlugins);
-                    if (!o.PluginFolders.Any(Directory.Exists))
-                        o.PluginFolders.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
-                }));
+                    services.AddComfyCompatibility().PostConfigure<FlowDiffusionOptions>(o =>
+                    {
+                        o.PluginFolders.AddRange(extraPlugins);
+                        if (!o.PluginFolders.Any(Directory.Exists))
+                            o.PluginFolders.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
+                    });
+                    if (parse.GetValue(cluster) is { Length: > 0 } membership)
+                        ServeCluster.AddCoordinator(services, membership, parse.GetValue(siloPort), parse.GetValue(ClusterOptions.Advertise));
+                });
                 app.MapComfyApi();
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
                 throw new UsageException(e.Message);
             }
@@ -82,15 +89,5 @@ internal static class ServeCommand
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    private static IEnumerable<KeyValuePair<string, string?>> ConfigPairs(IEnumerable<string> pairs)
-    {
-        foreach (var pair in pairs)
-        {
-            var split = pair.IndexOf('=');
-            if (split <= 0) throw new UsageException($"--config {pair}: expected KEY=VALUE");
-            yield return new(pair[..split], pair[(split + 1)..]);
-        }
     }
 }

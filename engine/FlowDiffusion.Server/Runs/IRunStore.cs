@@ -30,6 +30,22 @@ public interface IRunStore
     /// </summary>
     Task<RunRecord?> ClaimNextAsync(string owner, TimeSpan leaseDuration, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes the queued run <paramref name="id"/> (a dispatcher that routes runs chose it) under a lease held by
+    /// <paramref name="owner"/>, counting the attempt; null when it is no longer queued. Stores without routing
+    /// dispatchers may leave it unsupported.
+    /// </summary>
+    Task<RunRecord?> ClaimAsync(string id, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} cannot claim a chosen run");
+
+    /// <summary>
+    /// The attempt under <paramref name="lease"/> was lost (its worker died or stopped answering): the run goes back to
+    /// the queue, the attempt counted, or, once it has had <paramref name="maxAttempts"/> attempts, fails with
+    /// <paramref name="reason"/>. Returns the state it moved to, or null when the lease is no longer current.
+    /// </summary>
+    Task<RunState?> AbandonAsync(RunLease lease, int maxAttempts, string reason, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} cannot abandon a lease");
+
     /// <summary>Heartbeat: extends a held lease by <paramref name="leaseDuration"/> from now, and says whether a cancel was asked for.</summary>
     Task<LeaseRenewal> RenewAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken);
 

@@ -109,6 +109,11 @@ public sealed class RunDispatcher : BackgroundService
         using var slots = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentRuns));
         var inFlight = new ConcurrentDictionary<string, Task>(StringComparer.Ordinal);
         var retention = Task.CompletedTask;
+        if (!_options.ExecuteRuns)
+        {
+            await KeepRetentionAsync(stoppingToken);
+            return;
+        }
         try
         {
             await WhileDamagedAsync(async () =>

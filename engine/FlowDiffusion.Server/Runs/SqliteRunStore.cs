@@ -174,6 +174,46 @@ public sealed class SqliteRunStore : IRunStore
         });
 
     /// <inheritdoc />
+    public Task<RunRecord?> ClaimAsync(string id, string owner, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
+        Guarded(async () =>
+        {
+            await _write.WaitAsync(cancellationToken);
+            try
+            {
+                using var connection = Open();
+                using var claim = connection.CreateCommand();
+                claim.CommandText = $"""
+                    UPDATE runs SET status = 'running', started = $now, attempts = attempts + 1,
+                        lease_owner = $owner, lease_expires = $expires, cancel_requested = 0
+                    WHERE id = $id AND status = 'queued'
+                    RETURNING {Columns}
+                    """;
+                var now = DateTimeOffset.UtcNow;
+                Bind(claim, ("$id", id), ("$now", Time(now)), ("$owner", owner), ("$expires", Time(now + leaseDuration)));
+                using var reader = claim.ExecuteReader();
+                return reader.Read() ? Read(reader) : null;
+            }
+            finally
+            {
+                _write.Release();
+            }
+        });
+
+    /// <inheritdoc />
+    public async Task<RunState?> AbandonAsync(RunLease lease, int maxAttempts, string reason, CancellationToken cancellationToken)
+    {
+        if (await WriteAsync($"""
+                UPDATE runs SET status = 'failed', finished = $now, error = $reason, lease_owner = NULL, lease_expires = NULL
+                WHERE {HeldBy} AND attempts >= $max
+                """, cancellationToken,
+                [("$now", Time(DateTimeOffset.UtcNow)), ("$max", maxAttempts),
+                 ("$reason", $"{reason} on attempt {lease.Attempt} of {maxAttempts}; not retried"), .. LeaseParameters(lease)]) == 1)
+            return RunState.Failed;
+        return await WriteAsync($"UPDATE runs SET status = 'queued', started = NULL, lease_owner = NULL, lease_expires = NULL WHERE {HeldBy}",
+            cancellationToken, LeaseParameters(lease)) == 1 ? RunState.Queued : null;
+    }
+
+    /// <inheritdoc />
     public Task<LeaseRenewal> RenewAsync(RunLease lease, TimeSpan leaseDuration, CancellationToken cancellationToken) =>
         Guarded(async () =>
         {
