@@ -43,6 +43,7 @@ public static class EditorHost
         builder.Services.AddSingleton<EditorFiles>();
         if (home is not null) builder.Services.AddSingleton(home);
         builder.Services.AddScoped<EditorSession>();
+        builder.Services.AddSingleton<RunHistory>();
 
         var app = builder.Build();
         var engine = app.Services.GetRequiredService<FlowDiffusion.Engine.Hosting.FlowDiffusionEngine>();

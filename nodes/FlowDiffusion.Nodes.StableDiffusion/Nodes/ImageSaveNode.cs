@@ -20,7 +20,7 @@ public sealed class ImageSaveNode : INode
     public Image? Images { get; set; }
 
     /// <summary>The file name prefix.</summary>
-    [Parameter(Description = "File name prefix.")]
+    [Parameter(Description = "File name prefix; placeholders as ComfyUI's: %date% or %date:yyyy-MM-dd_hh-mm-ss%, %workflow% (the workflow's name), %NAME% (workflow input NAME, e.g. %seed%).")]
     public string Prefix { get; set; } = "flowdiffusion";
 
     /// <summary>The files written.</summary>
@@ -30,9 +30,10 @@ public sealed class ImageSaveNode : INode
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        var prefix = OutputNamePattern.Expand(Prefix, context.Workflow, DateTime.Now);
         // Names the output API serves on every platform: letters, digits, '_', '-' and single dots inside.
-        if (Prefix.Length is 0 or > 100 || Prefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) || Prefix.Contains("..") || Prefix[0] == '.')
-            throw new ArgumentException($"parameter 'prefix': '{Prefix}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.')");
+        if (prefix.Length is 0 or > 100 || prefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) || prefix.Contains("..") || prefix[0] == '.')
+            throw new ArgumentException($"parameter 'prefix': '{Prefix}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.') and placeholders such as %date%, %workflow%, %seed%");
         var images = Images!;
         var inputs = InputsJson.Write(context.Workflow.Inputs);
         var text = new Dictionary<string, string> { [WorkflowKeyword] = context.Workflow.Yaml, [InputsKeyword] = inputs };
@@ -40,7 +41,7 @@ public sealed class ImageSaveNode : INode
         for (var i = 0; i < images.Batch; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            files[i] = NumberedFiles.Reserve(context.OutputDirectory, Prefix, ".png");
+            files[i] = NumberedFiles.Reserve(context.OutputDirectory, prefix, ".png");
             // Encoded into a temporary file beside the reserved name, which it replaces only once complete: a full disk
             // fails this run and never leaves a truncated PNG under the real name.
             var partial = files[i] + ".part";

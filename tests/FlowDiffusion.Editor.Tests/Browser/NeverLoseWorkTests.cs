@@ -7,11 +7,11 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 [Collection(EditorBrowserCollection.Name)]
 public sealed class NeverLoseWorkTests(EditorServer server)
 {
-    // The start of a ComfyUI UI-format graph: JSON (so YAML), but no FlowDiffusion workflow.
+    // The start of a ComfyUI UI-format graph: JSON (so YAML), but no FlowDiffusion workflow, and a KSampler feeding no output node.
     private const string ComfyGraph = """{"last_node_id": 9, "last_link_id": 9, "nodes": [{"id": 3, "type": "KSampler", "pos": [863, 186], "widgets_values": [156680208700286, "randomize", 20, 8, "euler", "normal", 1]}], "links": [], "version": 0.4}""";
 
     [SkippableFact]
-    public async Task Dropping_a_comfyui_graph_or_a_plain_png_is_refused_and_keeps_the_graph_and_its_undo()
+    public async Task Dropping_an_unconvertible_comfyui_graph_or_a_plain_png_is_refused_and_keeps_the_graph_and_its_undo()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
         var page = await server.OpenAsync();
@@ -20,12 +20,14 @@ public sealed class NeverLoseWorkTests(EditorServer server)
 
         await DropAsync(page, "workflow_api.json", System.Text.Encoding.UTF8.GetBytes(ComfyGraph));
         await page.WaitForFunctionAsync("() => document.querySelector('#notice').textContent.includes('Not opened')");
-        Assert.Contains("workflow_api.json is not a FlowDiffusion workflow", await page.InnerTextAsync("#notice"));
+        // A lone KSampler and nothing it feeds: the notice says what the conversion found missing.
+        Assert.Contains("workflow_api.json is a ComfyUI workflow FlowDiffusion cannot convert", await page.InnerTextAsync("#notice"));
+        Assert.Contains("Prompt has no outputs", await page.InnerTextAsync("#notice"));
         Assert.Contains("unchanged", await page.InnerTextAsync("#notice"));
         Assert.Equal(11, await page.Locator(".fd-node").CountAsync());
 
         await DropAsync(page, "photo.png", PlainPng());
-        await page.WaitForFunctionAsync("() => document.querySelector('#notice').textContent.includes('photo.png carries no FlowDiffusion workflow')");
+        await page.WaitForFunctionAsync("() => document.querySelector('#notice').textContent.includes('photo.png carries no FlowDiffusion or ComfyUI workflow')");
         Assert.Equal(11, await page.Locator(".fd-node").CountAsync());
 
         Assert.True(await page.IsEnabledAsync("#undo"));
@@ -116,19 +118,6 @@ public sealed class NeverLoseWorkTests(EditorServer server)
         await page.ClickAsync($".fd-node[data-id={id}] .fd-node-header");
         await page.Keyboard.PressAsync("Delete");
         await WaitForCountAsync(page, ".fd-node", before - 1);
-    }
-
-    private static async Task DropAsync(IPage page, string name, byte[] bytes)
-    {
-        var transfer = await page.EvaluateHandleAsync("""
-            ([b64, name]) => {
-              const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-              const data = new DataTransfer();
-              data.items.add(new File([bytes], name));
-              return data;
-            }
-            """, new object[] { Convert.ToBase64String(bytes), name });
-        await page.DispatchEventAsync(".fd-canvas", "drop", new Dictionary<string, object> { ["dataTransfer"] = transfer });
     }
 
     // A 1×1 PNG with no text chunks, as any photo or ComfyUI output without our metadata.

@@ -43,6 +43,20 @@ internal static class PageSteps
     public static Task WaitForCountAsync(IPage page, string selector, int count) =>
         page.WaitForFunctionAsync("([s, n]) => document.querySelectorAll(s).length === n", new object[] { selector, count });
 
+    /// <summary>Drops a file called <paramref name="name"/> holding <paramref name="bytes"/> on the canvas, as a file manager would.</summary>
+    public static async Task DropAsync(IPage page, string name, byte[] bytes)
+    {
+        var transfer = await page.EvaluateHandleAsync("""
+            ([b64, name]) => {
+              const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+              const data = new DataTransfer();
+              data.items.add(new File([bytes], name));
+              return data;
+            }
+            """, new object[] { Convert.ToBase64String(bytes), name });
+        await page.DispatchEventAsync(".fd-canvas", "drop", new Dictionary<string, object> { ["dataTransfer"] = transfer });
+    }
+
     public static async Task<double[]> MeanColourAsync(IPage page, string selector)
     {
         var json = await page.EvaluateAsync<JsonElement>("""

@@ -69,7 +69,7 @@ public sealed class ComponentTests : BunitContext
         var prompt = RenderValue(new ValueSpec("text", ParameterValueType.String, "", null, null, null, [], true, "", ""), "a cat", _ => { });
         var flag = RenderValue(new ValueSpec("karras", ParameterValueType.Boolean, false, null, null, null, [], false, "", ""), true, _ => { });
 
-        Assert.Equal("a cat", prompt.Find("textarea").TextContent);
+        Assert.Equal("a cat", prompt.Find("textarea").GetAttribute("value"));
         Assert.True(flag.Find("input[type=checkbox]").HasAttribute("checked"));
     }
 

@@ -1,3 +1,4 @@
+using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Editor.Graph;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
@@ -32,11 +33,17 @@ public sealed class EditorSession : IDisposable
     private string? _clipboard;
 
     /// <summary>Opens an empty document on the engine's node types and follows its plugin reloads until disposed.</summary>
-    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunBackend runs)
+    /// <param name="engine">The engine.</param>
+    /// <param name="files">The folders.</param>
+    /// <param name="runs">The run backend.</param>
+    /// <param name="comfyFolders">Where ComfyUI files' checkpoint and image names resolve (the ComfyUI layer's); by default the engine's models folder.</param>
+    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunBackend runs, ComfyFolders? comfyFolders = null)
     {
         Engine = engine;
         Files = files;
         Runs = runs;
+        ComfyFolders = comfyFolders ?? new ComfyFolders(Path.GetFullPath(engine.Options.ModelsFolder, files.WorkingFolder), files.WorkingFolder,
+            Path.Combine(Path.GetFullPath(engine.Options.DataFolder, files.WorkingFolder), "comfy-input"));
         Document = GraphDocument.Empty(engine.Catalog);
         Engine.PluginsReloaded += OnPluginsReloaded;
     }
@@ -52,6 +59,9 @@ public sealed class EditorSession : IDisposable
 
     /// <summary>The run queue, history and events, shared with the HTTP API.</summary>
     public IRunBackend Runs { get; }
+
+    /// <summary>Where ComfyUI files opened in the editor resolve their checkpoint and image names.</summary>
+    public ComfyFolders ComfyFolders { get; }
 
     /// <summary>The open document.</summary>
     public GraphDocument Document { get; private set; }
@@ -131,6 +141,12 @@ public sealed class EditorSession : IDisposable
         Open(new GraphDocument(Engine.Catalog, workflow), name);
         return read.Diagnostics;
     }
+
+    /// <summary>
+    /// Opens a workflow made elsewhere (a converted ComfyUI file, see <see cref="ComfyOpen"/>) as a new document with no
+    /// file name, so Save asks for one; nodes without a position are laid out.
+    /// </summary>
+    public void OpenConverted(Workflow workflow) => Open(new GraphDocument(Engine.Catalog, workflow), null);
 
     /// <summary>Whether read text is a FlowDiffusion workflow to open: it parsed, and unless it has nodes, without errors.</summary>
     public static bool IsWorkflow(WorkflowLoadResult read) => read.Workflow is not null && !(read.HasErrors && read.Workflow.Nodes.Count == 0);

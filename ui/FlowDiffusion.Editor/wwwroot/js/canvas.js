@@ -316,6 +316,11 @@ export function attach(root, dotnet) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const png = file.name.toLowerCase().endsWith('.png');
     const text = png ? pngText(bytes, 'flowdiffusion.workflow') : new TextDecoder().decode(bytes);
+    // A PNG ComfyUI saved carries its graph in 'prompt' and 'workflow' chunks: .NET converts it from the bytes.
+    if (png && text === null && (pngText(bytes, 'prompt') !== null || pngText(bytes, 'workflow') !== null)) {
+      dotnet.invokeMethodAsync('ComfyPngDropped', file.name, bytes);
+      return;
+    }
     dotnet.invokeMethodAsync('WorkflowTextDropped', file.name, text, png ? pngText(bytes, 'flowdiffusion.inputs') : null);
   }
 
