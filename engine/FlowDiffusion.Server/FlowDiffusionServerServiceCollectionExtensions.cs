@@ -5,6 +5,7 @@ using FlowDiffusion.Server.Uploads;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server;
@@ -43,6 +44,8 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         services.AddSingleton<RunDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunDispatcher>());
         services.AddSingleton<ApiKeyCheck>();
+        services.TryAddSingleton(new BindingWaiver(false));
+        services.AddHostedService<BoundAddressCheck>();
         services.AddSingleton<RequestOriginCheck>();
         services.AddProblemDetails();
         services.AddOpenApi();

@@ -22,7 +22,10 @@ public static class ServerHost
     /// <param name="settings">Configuration values that override the files and environment.</param>
     /// <param name="allowWithoutApiKey">Serve non-loopback addresses without an API key (explicit waiver).</param>
     /// <param name="configureServices">Extra service registrations, applied after the server's own.</param>
-    /// <exception cref="InvalidOperationException">A non-loopback URL without an API key and without the waiver.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A non-loopback URL without an API key and without the waiver. The addresses Kestrel actually binds are checked
+    /// again once it has (<see cref="BoundAddressCheck"/>): starting then fails the same way, with the listeners closed.
+    /// </exception>
     public static WebApplication Create(IReadOnlyList<string> urls, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool allowWithoutApiKey = false,
         Action<IServiceCollection>? configureServices = null)
     {
@@ -37,6 +40,7 @@ public static class ServerHost
         builder.WebHost.UseUrls([.. urls]);
         // Per-request logs drown the run log of a long-lived server; configuration can still lower this.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddSingleton(new BindingWaiver(allowWithoutApiKey));
         builder.Services.AddFlowDiffusionServer(builder.Configuration);
         builder.Services.AddPluginHotReload();
         configureServices?.Invoke(builder.Services);

@@ -98,6 +98,33 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_run_store_left_by_a_killed_cli_is_removed_by_the_next_run_and_one_in_use_is_kept()
+    {
+        var file = Write("sum-sweep.yaml", """
+            flowdiffusion: 1
+            name: sum
+            nodes:
+              a: { node: test.number, with: { value: 2 } }
+              out: { node: test.sink, in: { value: a.result } }
+            """);
+        var temp = Directory.CreateDirectory(Path.Combine(_folder, "tmp")).FullName;
+        var abandoned = Directory.CreateDirectory(Path.Combine(temp, "flowdiffusion-run-abandoned"));
+        File.WriteAllText(Path.Combine(abandoned.FullName, "runs.db"), "");
+        File.WriteAllText(Path.Combine(abandoned.FullName, "in-use.lock"), "");
+        abandoned.LastWriteTimeUtc = DateTime.UtcNow.AddMinutes(-5);
+        var inUse = Directory.CreateDirectory(Path.Combine(temp, "flowdiffusion-run-inuse"));
+        using (var held = new FileStream(Path.Combine(inUse.FullName, "in-use.lock"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+        {
+            inUse.LastWriteTimeUtc = DateTime.UtcNow.AddMinutes(-5);
+            var (exit, _, stderr) = Cli.RunWith(new Dictionary<string, string> { ["TMPDIR"] = temp }, "run", file, "--plugins", TestPlugins, "--out", _folder);
+            Assert.True(exit == 0, stderr);
+        }
+
+        Assert.Equal([inUse.FullName], Directory.EnumerateFileSystemEntries(temp));
+        Assert.Equal("2", File.ReadAllText(Path.Combine(_folder, "value-out.txt")));
+    }
+
+    [Fact]
     public void Run_prints_a_summary_of_nodes_and_outputs_when_redirected()
     {
         var file = Write("sum.yaml", """

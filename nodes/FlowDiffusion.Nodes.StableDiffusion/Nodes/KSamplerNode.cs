@@ -15,7 +15,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (normal, karras, exponential, sgm_uniform, simple, ddim_uniform, beta, or an explicit list) walked by a k-diffusion sampler (euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, lcm, ddim, uni_pc, uni_pc_bh2; the _gpu names run the same formulas). The SDE samplers draw their noise from a Brownian tree seeded with the seed. The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part; start/end steps and leftover noise as in KSamplerAdvanced.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part; start/end steps and leftover noise as in KSamplerAdvanced.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -43,11 +43,11 @@ public sealed class KSamplerNode : INode
     public int Steps { get; set; } = 20;
 
     /// <summary>The sampler.</summary>
-    [Parameter(Description = "The k-diffusion sampler.", Choices = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "lcm", "ddim", "uni_pc", "uni_pc_bh2"])]
+    [Parameter(Description = "The k-diffusion sampler.", ChoicesFrom = typeof(KSamplerNames))]
     public string Sampler { get; set; } = "euler";
 
     /// <summary>The sigma schedule.</summary>
-    [Parameter(Description = "The sigma schedule (ComfyUI's scheduler).", Choices = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"])]
+    [Parameter(Description = "The sigma schedule (ComfyUI's scheduler).", ChoicesFrom = typeof(SigmaScheduleNames))]
     public string Scheduler { get; set; } = "normal";
 
     /// <summary>Explicit sigmas.</summary>

@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlowDiffusion.Server.Tests.Security;
 
@@ -79,6 +82,39 @@ public sealed class RequestOriginTests : IDisposable
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.False(Directory.Exists(Path.Combine(_folder.Path, "data", "uploads")) && Directory.EnumerateFiles(Path.Combine(_folder.Path, "data", "uploads")).Any());
+    }
+
+    [Fact]
+    public async Task An_address_bound_beyond_configuration_without_an_api_key_stops_the_server_naming_it()
+    {
+        // A listener configuration cannot show (code calling Listen, as ASPNETCORE_URLS or HTTP_PORTS would add one).
+        await using var app = ServerHost.Create(["http://127.0.0.1:0"],
+            new Dictionary<string, string?> { ["FlowDiffusion:DataFolder"] = Path.Combine(_folder.Path, "data"), ["FlowDiffusion:WatchPlugins"] = "false" },
+            configureServices: s => s.Configure<KestrelServerOptions>(k => k.ListenAnyIP(0)));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+
+        Assert.Contains("API key", e.Message);
+        var port = int.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"(?:\]|0\.0\.0\.0):(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(port, 1, 65535);
+        using var client = new System.Net.Sockets.TcpClient();
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => client.ConnectAsync(IPAddress.Loopback, port));
+    }
+
+    [Fact]
+    public async Task An_address_bound_beyond_configuration_is_served_with_an_api_key()
+    {
+        await using var app = ServerHost.Create(["http://127.0.0.1:0"],
+            new Dictionary<string, string?>
+            {
+                ["FlowDiffusion:DataFolder"] = Path.Combine(_folder.Path, "data"), ["FlowDiffusion:WatchPlugins"] = "false", ["FlowDiffusion:Server:ApiKey"] = "k",
+            },
+            configureServices: s => s.Configure<KestrelServerOptions>(k => k.ListenAnyIP(0)));
+
+        await app.StartAsync();
+
+        Assert.Contains(app.Urls, u => !ServerHost.IsLoopback(u));
+        await app.StopAsync();
     }
 
     [Fact]
