@@ -37,6 +37,37 @@ public sealed class CanvasEditingTests(EditorServer server)
     }
 
     [SkippableFact]
+    public async Task Align_tops_and_distribute_from_the_context_menu_of_a_multi_selection()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        string[] ids = ["positive", "negative", "noise"];
+        await page.ClickAsync($".fd-node[data-id={ids[0]}] .fd-node-header");
+        foreach (var id in ids[1..]) await page.ClickAsync($".fd-node[data-id={id}] .fd-node-header", new PageClickOptions { Modifiers = [KeyboardModifier.Control] });
+        await WaitForCountAsync(page, ".fd-node.fd-selected", 3);
+
+        await page.ClickAsync($".fd-node[data-id={ids[2]}] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu [data-action=align-top]");
+        await page.WaitForFunctionAsync("""
+            ids => new Set(ids.map(id => document.querySelector(`.fd-node[data-id=${id}]`).style.top)).size === 1
+            """, ids);
+        await page.ClickAsync($".fd-node[data-id={ids[2]}] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu [data-action=distribute-horizontal]");
+        await page.WaitForFunctionAsync("""
+            ids => {
+              const xs = ids.map(id => parseFloat(document.querySelector(`.fd-node[data-id=${id}]`).style.left)).sort((a, b) => a - b);
+              return Math.abs((xs[1] - xs[0]) - (xs[2] - xs[1])) <= 1;
+            }
+            """, ids);
+        await page.ClickAsync("#undo");
+        await page.ClickAsync("#undo");
+        await page.WaitForFunctionAsync("""
+            ids => new Set(ids.map(id => document.querySelector(`.fd-node[data-id=${id}]`).style.top)).size > 1
+            """, ids);
+    }
+
+    [SkippableFact]
     public async Task Context_menus_rename_bypass_duplicate_and_delete_nodes_and_delete_links()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");

@@ -140,6 +140,42 @@ public sealed class GraphDocument
         Commit(Workflow with { Editor = Workflow.Editor with { Positions = moved } });
     }
 
+    /// <summary>
+    /// Lines nodes up (one undo step): <see cref="Alignment.Left"/> and <see cref="Alignment.Top"/> move them to the
+    /// leftmost left edge or topmost top; <see cref="Alignment.Horizontal"/> and <see cref="Alignment.Vertical"/> keep the
+    /// outermost two and space the others evenly between them, in their current order. Fewer than two nodes (three to
+    /// distribute) stay where they are.
+    /// </summary>
+    public void Align(IEnumerable<string> nodeIds, Alignment alignment)
+    {
+        var chosen = nodeIds.Distinct(StringComparer.Ordinal).Where(id => Workflow.Node(id) is not null)
+            .Select(id => (Id: id, At: PositionOf(id))).ToList();
+        if (chosen.Count < (alignment is Alignment.Left or Alignment.Top ? 2 : 3)) return;
+        var placed = new Dictionary<string, NodePosition>(StringComparer.Ordinal);
+        switch (alignment)
+        {
+            case Alignment.Left:
+                var left = chosen.Min(n => n.At.X);
+                foreach (var (id, at) in chosen) placed[id] = at with { X = left };
+                break;
+            case Alignment.Top:
+                var top = chosen.Min(n => n.At.Y);
+                foreach (var (id, at) in chosen) placed[id] = at with { Y = top };
+                break;
+            case Alignment.Horizontal:
+                var byX = chosen.OrderBy(n => n.At.X).ThenBy(n => n.Id, StringComparer.Ordinal).ToList();
+                var stepX = (byX[^1].At.X - byX[0].At.X) / (byX.Count - 1);
+                for (var i = 0; i < byX.Count; i++) placed[byX[i].Id] = byX[i].At with { X = Math.Round(byX[0].At.X + i * stepX) };
+                break;
+            case Alignment.Vertical:
+                var byY = chosen.OrderBy(n => n.At.Y).ThenBy(n => n.Id, StringComparer.Ordinal).ToList();
+                var stepY = (byY[^1].At.Y - byY[0].At.Y) / (byY.Count - 1);
+                for (var i = 0; i < byY.Count; i++) placed[byY[i].Id] = byY[i].At with { Y = Math.Round(byY[0].At.Y + i * stepY) };
+                break;
+        }
+        MoveNodes(placed);
+    }
+
     /// <summary>Sets the canvas pan and zoom; a view change, not an edit, so it is not undone.</summary>
     public void SetViewport(double x, double y, double zoom) =>
         Workflow = Workflow with { Editor = Workflow.Editor! with { Viewport = (x, y, zoom) } };
