@@ -37,9 +37,10 @@ save(os.path.join(out, "sdxl-fp16.safetensors"), {k: (t.half() if t.is_floating_
 
 g = torch.Generator().manual_seed(9)
 with torch.no_grad():
-    ids = torch.full((2, 77), clip_cfg.vocab - 1, dtype=torch.int64)  # the last id stands in for the end-of-text token
-    ids[0, :6] = torch.tensor([clip_cfg.vocab - 2, 17, 305, 42, 9, clip_cfg.vocab - 1])
-    ids[1, :3] = torch.tensor([clip_cfg.vocab - 2, 480, clip_cfg.vocab - 1])
+    bos, eos = 753, 754  # the start- and end-of-text ids of the shipped test tokenizer (models/tiny-sd/tokenizer)
+    ids = torch.full((2, 77), eos, dtype=torch.int64)  # CLIP-L's tokenizer pads with the end-of-text id
+    ids[0, :6] = torch.tensor([bos, 17, 305, 42, 9, eos])
+    ids[1, :3] = torch.tensor([bos, 480, eos])
     ids2 = ids.clone()  # the second tokenizer pads with 0 after the end-of-text token, as SGM's OpenCLIP embedder does
     ids2[0, 6:] = 0
     ids2[1, 3:] = 0

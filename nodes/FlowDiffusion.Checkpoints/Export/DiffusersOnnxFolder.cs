@@ -17,7 +17,7 @@ public static class DiffusersOnnxFolder
 
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    private static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
+    internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
     public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
@@ -136,7 +136,7 @@ public static class DiffusersOnnxFolder
     public const string WeightsFile = "model.onnx.data";
 
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
-    private static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config)
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config)
     {
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;
@@ -149,7 +149,7 @@ public static class DiffusersOnnxFolder
         WriteJson(root, part + "/config.json", config);
     }
 
-    private static void WriteJson(string root, string relative, Action<Utf8JsonWriter> body)
+    internal static void WriteJson(string root, string relative, Action<Utf8JsonWriter> body)
     {
         var path = Path.Combine(root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
