@@ -86,6 +86,23 @@ public sealed class SdxlCheckpointTests
         Assert.True(difference > 1e-3, $"the original size changed the image by {difference} only");
     }
 
+    [Theory]
+    [InlineData("sdxl-img2img.yaml")]
+    [InlineData("sdxl-inpaint.yaml")]
+    public async Task Sdxl_img2img_and_inpaint_workflows_run_the_checkpoint(string workflow)
+    {
+        var inputs = SdxlInputs(1024).With("image", "workflows/assets/landscape.png");
+        if (workflow == "sdxl-inpaint.yaml")
+        {
+            inputs["mask"] = "workflows/assets/mask.png";
+        }
+
+        var run = (await SdEngine.Shared.RunFileAsync(workflow, inputs)).AssertCompleted();
+        var image = run.Image();
+        Assert.Equal((1, 64, 64), (image.Batch, image.Height, image.Width));
+        Assert.All(image.Pixels.ToArray(), v => Assert.True(float.IsFinite(v) && v is >= 0f and <= 1f));
+    }
+
     private static Dictionary<string, object?> SdxlInputs(int originalSize) => new()
     {
         ["model"] = Checkpoint,

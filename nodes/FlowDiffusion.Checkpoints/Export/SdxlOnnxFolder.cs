@@ -12,7 +12,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static class SdxlOnnxFolder
 {
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
-    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder)
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
     {
         if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
@@ -59,7 +59,7 @@ public static class SdxlOnnxFolder
                 w.WriteNumber("steps_offset", 1);
                 w.WriteString("timestep_spacing", "leading");
                 w.WriteString("interpolation_type", "linear");
-                w.WriteString("prediction_type", "epsilon");
+                w.WriteString("prediction_type", predictionType);
             });
             foreach (var folder in new[] { "tokenizer", "tokenizer_2" })
             {

@@ -72,8 +72,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     /// <summary>
     /// SDXL's added conditioning for each row: the pooled text embedding the SDXL text encoder attached, and the size
-    /// conditioning (time ids) a size node attached, else diffusers' default for txt2img: original and target size =
-    /// the image being made (8 × the latent), crop (0, 0).
+    /// conditioning (time ids) a size node attached (its zero sizes filled in), else diffusers' default for txt2img:
+    /// original and target size = the image being made (8 × the latent), crop (0, 0).
     /// </summary>
     private static (float[] TextEmbeds, float[] TimeIds) AddedConditioning(DenoiserInput input)
     {
@@ -88,6 +88,14 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             if (ids.ItemLength != 6)
                 throw new ArgumentException($"time_ids must hold 6 numbers per row (original size, crop top-left, target size), not {ids.ItemLength}");
             timeIds = Rows(ids, shape.Batch, "time_ids");
+            // A size of 0 (conditioning.sdxl_size's default) stands for the image being made.
+            for (var b = 0; b < shape.Batch; b++)
+            {
+                foreach (var (index, size) in new[] { (0, shape.Height * 8), (1, shape.Width * 8), (4, shape.Height * 8), (5, shape.Width * 8) })
+                {
+                    if (timeIds[(b * 6) + index] == 0f) timeIds[(b * 6) + index] = size;
+                }
+            }
         }
         else
         {
