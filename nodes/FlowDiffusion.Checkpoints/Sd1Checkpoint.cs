@@ -15,6 +15,11 @@ public sealed class Sd1Checkpoint : IDisposable
     {
         Weights = weights;
         var source = weights.Source;
+        if (weights.Has(ModelPart.TextEncoder2) || (weights.Has(ModelPart.UNet) && weights.Part(ModelPart.UNet).ContainsKey("add_embedding.linear_1.weight")))
+        {
+            throw new CheckpointException($"{source}: this is an SDXL checkpoint (second text encoder or added UNet embedding); open it as SDXL ({nameof(SdxlCheckpoint)}).");
+        }
+
         UNet = weights.Has(ModelPart.UNet) ? UNetArchitecture.Detect(weights.Part(ModelPart.UNet), source, unetHeads) : null;
         TextEncoder = weights.Has(ModelPart.TextEncoder) ? TextEncoderArchitecture.Detect(weights.Part(ModelPart.TextEncoder), source, textEncoderHeads) : null;
         Vae = weights.Has(ModelPart.Vae) ? VaeArchitecture.Detect(weights.Part(ModelPart.Vae), source) : null;

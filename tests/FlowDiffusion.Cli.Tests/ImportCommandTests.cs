@@ -26,6 +26,28 @@ public sealed class ImportCommandTests : IDisposable
         Assert.True(new FileInfo(png).Length > 100);
     }
 
+    [Fact]
+    public void Imported_sdxl_checkpoint_is_an_sdxl_folder_that_runs_sdxl_txt2img()
+    {
+        var sdxl = Path.Combine(Cli.RepoRoot, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny", "sdxl-fp16.safetensors");
+        var model = Path.Combine(_scratch, "sdxl-import");
+        var (code, stdout, stderr) = Cli.Run("import", sdxl, "--out", model, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("SDXL", stdout);
+        Assert.Contains("transformer depths 0/2", stdout);
+        foreach (var part in new[] { "text_encoder", "text_encoder_2", "unet", "vae_encoder", "vae_decoder" })
+        {
+            Assert.True(File.Exists(Path.Combine(model, part, "model.onnx")), part);
+        }
+
+        Assert.True(File.Exists(Path.Combine(model, "tokenizer_2", "vocab.json")));
+        Assert.Contains("0.13025", File.ReadAllText(Path.Combine(model, "vae_decoder", "config.json")));
+        var outputs = Path.Combine(_scratch, "sdxl-out");
+        (code, _, stderr) = Cli.Run("run", "workflows/sdxl-txt2img.yaml", "--set", "model=" + model, "--set", "steps=2", "--set", "width=64", "--set", "height=64", "--out", outputs);
+        Assert.True(code == 0, stderr);
+        Assert.Single(Directory.GetFiles(outputs, "*.png"));
+    }
+
     [SkippableFact]
     public void Import_copies_the_clip_tokenizer_it_is_given()
     {

@@ -15,7 +15,7 @@ internal static class ImportCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"A CLIP tokenizer folder (vocab.json + merges.txt); default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var prediction = new Option<string>("--prediction-type") { Description = "What the UNet predicts (the file does not say).", DefaultValueFactory = _ => "epsilon" };
         prediction.AcceptOnlyFromAmong("epsilon", "v_prediction");
-        var file = new Argument<string>("FILE") { Description = "An SD 1.x checkpoint: a .safetensors file (LDM layout) or a diffusers folder with .safetensors weights." };
+        var file = new Argument<string>("FILE") { Description = "An SD 1.x or SDXL checkpoint: a .safetensors file (LDM/SGM layout) or a diffusers folder with .safetensors weights." };
         var command = new Command("import", "Write an SD 1.x .safetensors checkpoint as a diffusers-ONNX model folder.") { output, tokenizer, prediction, file };
         CommandAction.Set(command, (parse, _) =>
         {
@@ -23,6 +23,15 @@ internal static class ImportCommand
             try
             {
                 var tokenizerFolder = TokenizerLocator.Find(parse.GetValue(tokenizer), Environment.CurrentDirectory);
+                if (SdxlCheckpoint.Detect(parse.GetValue(file)!) == ModelFamily.StableDiffusionXL)
+                {
+                    using var sdxl = SdxlCheckpoint.Open(parse.GetValue(file)!);
+                    SdxlOnnxFolder.Write(sdxl, parse.GetValue(output)!, tokenizerFolder, parse.GetValue(prediction)!);
+                    Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: SDXL, UNet widths {string.Join("/", sdxl.UNet!.LevelChannels)}, " +
+                        $"transformer depths {string.Join("/", sdxl.UNet.TransformerDepths)}, context {sdxl.UNet.ContextWidth}; text encoders {sdxl.TextEncoder!.Width} + {sdxl.TextEncoder2!.Width} wide; tokenizer from {tokenizerFolder}.");
+                    return Task.FromResult(ExitCodes.Ok);
+                }
+
                 using var checkpoint = Sd1Checkpoint.Open(parse.GetValue(file)!);
                 DiffusersOnnxFolder.Write(checkpoint, parse.GetValue(output)!, tokenizerFolder, parse.GetValue(prediction)!);
                 var unet = checkpoint.UNet!;

@@ -8,6 +8,9 @@ public sealed record TextEncoderArchitecture(int Vocabulary, int Positions, int 
     /// <summary>CLIP ViT-L's head width: 12 heads at width 768.</summary>
     public const int ConventionalHeadWidth = 64;
 
+    /// <summary>The pooled projection's width (<c>text_projection</c>, SDXL's second tower), or 0 for a tower without one.</summary>
+    public int ProjectionWidth { get; init; }
+
     /// <summary>Reads the shape from canonical tensor names (<c>text_model.*</c>).</summary>
     public static TextEncoderArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int? heads = null)
     {
@@ -26,7 +29,8 @@ public sealed record TextEncoderArchitecture(int Vocabulary, int Positions, int 
             throw new CheckpointException($"{source}: text encoder width {width} does not split into {headCount} heads.");
         }
 
-        return new TextEncoderArchitecture((int)token[0], (int)position[0], width, layers, headCount);
+        var projection = tensors.TryGetValue("text_projection.weight", out var p) && p.Shape.Length == 2 && p.Shape[1] == width ? (int)p.Shape[0] : 0;
+        return new TextEncoderArchitecture((int)token[0], (int)position[0], width, layers, headCount) { ProjectionWidth = projection };
     }
 
     private static long[] Require(IReadOnlyDictionary<string, StoredTensor> tensors, string name, string source) =>

@@ -19,11 +19,44 @@ public sealed record UNetArchitecture(
     /// <summary>SD 1.x's attention heads in every transformer.</summary>
     public const int ConventionalHeads = 8;
 
+    /// <summary>SDXL's head width (num_head_channels 64): a transformer of width w has w / 64 heads.</summary>
+    public const int ConventionalSdxlHeadWidth = 64;
+
+    /// <summary>The width of each size number's sinusoidal embedding in SDXL's <c>time_ids</c> conditioning.</summary>
+    public const int TimeIdWidth = 256;
+
+    /// <summary>The number of size numbers in <c>time_ids</c>: original height and width, crop top and left, target height and width.</summary>
+    public const int TimeIdCount = 6;
+
+    /// <summary>Transformer blocks per attention at each level (SD 1.x: 1 where there is attention; SDXL: 0, 2, 10).</summary>
+    public IReadOnlyList<int> TransformerDepths { get; init; } = AttentionLevels.Select(a => a ? 1 : 0).ToArray();
+
+    /// <summary>Transformer blocks in the middle block's attention.</summary>
+    public int MiddleTransformerDepth { get; init; } = 1;
+
+    /// <summary>When set, each transformer has width / HeadWidth heads (SDXL) instead of <see cref="Heads"/>.</summary>
+    public int? HeadWidth { get; init; }
+
+    /// <summary>
+    /// The input width of SDXL's added embedding (<c>label_emb</c> / <c>add_embedding</c>): the pooled text embedding
+    /// followed by the six Fourier-embedded size numbers; 0 for a UNet without one (SD 1.x).
+    /// </summary>
+    public int AddedEmbeddingWidth { get; init; }
+
+    /// <summary>The pooled text embedding's width an SDXL UNet takes as <c>text_embeds</c> (0 without an added embedding).</summary>
+    public int PooledWidth => AddedEmbeddingWidth == 0 ? 0 : AddedEmbeddingWidth - (TimeIdCount * TimeIdWidth);
+
+    /// <summary>The heads of a transformer of <paramref name="width"/> channels.</summary>
+    public int HeadsAt(int width) => HeadWidth is { } w ? Math.Max(1, width / w) : Heads;
+
     /// <summary>The time embedding's width: four times the model channels.</summary>
     public int TimeWidth => ModelChannels * 4;
 
-    /// <summary>Reads the shape from canonical (diffusers) tensor names.</summary>
-    public static UNetArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads = ConventionalHeads)
+    /// <summary>
+    /// Reads the shape from canonical (diffusers) tensor names. A UNet with an added embedding (SDXL) takes heads
+    /// <paramref name="headWidth"/> wide (SDXL's 64 unless given); others take <paramref name="heads"/> heads.
+    /// </summary>
+    public static UNetArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads = ConventionalHeads, int? headWidth = null)
     {
         long[] Shape(string name) => tensors.TryGetValue(name, out var t) ? t.Shape : throw new CheckpointException($"{source}: UNet tensor '{name}' is missing.");
         var convIn = Shape("conv_in.weight");
@@ -37,6 +70,33 @@ public sealed record UNetArchitecture(
         var widths = Enumerable.Range(0, levels).Select(l => (int)Shape($"down_blocks.{l}.resnets.0.conv1.weight")[0]).ToArray();
         var attention = Enumerable.Range(0, levels).Select(l => tensors.ContainsKey($"down_blocks.{l}.attentions.0.norm.weight")).ToArray();
         var context = (int)Shape("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight")[1];
+        var depths = Enumerable.Range(0, levels).Select(l => Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.attentions.0.transformer_blocks.")).ToArray();
+        if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
+        {
+            var width = (int)added.Shape[1];
+            if (width <= TimeIdCount * TimeIdWidth)
+            {
+                throw new CheckpointException($"{source}: the UNet's added embedding takes {width} features, too few for a pooled text embedding and {TimeIdCount} size numbers of {TimeIdWidth}.");
+            }
+
+            var headWide = headWidth ?? ConventionalSdxlHeadWidth;
+            foreach (var w in widths)
+            {
+                if (w % 32 != 0 || (w >= headWide && w % headWide != 0))
+                {
+                    throw new CheckpointException($"{source}: UNet width {w} does not split into {headWide}-wide heads and 32 norm groups.");
+                }
+            }
+
+            return new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads)
+            {
+                TransformerDepths = depths,
+                MiddleTransformerDepth = Shapes.CountIndices(tensors.Keys, "mid_block.attentions.0.transformer_blocks."),
+                HeadWidth = headWide,
+                AddedEmbeddingWidth = width,
+            };
+        }
+
         foreach (var width in widths)
         {
             if (width % heads != 0 || width % 32 != 0)

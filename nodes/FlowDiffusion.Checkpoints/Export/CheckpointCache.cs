@@ -45,10 +45,18 @@ public static partial class CheckpointCache
 
         converting?.Invoke();
         Directory.CreateDirectory(root);
-        using var model = Sd1Checkpoint.Open(full);
         try
         {
-            DiffusersOnnxFolder.Write(model, folder, tokenizerFolder);
+            if (SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusionXL)
+            {
+                using var sdxl = SdxlCheckpoint.Open(full);
+                SdxlOnnxFolder.Write(sdxl, folder, tokenizerFolder);
+            }
+            else
+            {
+                using var model = Sd1Checkpoint.Open(full);
+                DiffusersOnnxFolder.Write(model, folder, tokenizerFolder);
+            }
         }
         catch (IOException) when (File.Exists(Path.Combine(folder, "model_index.json")))
         {

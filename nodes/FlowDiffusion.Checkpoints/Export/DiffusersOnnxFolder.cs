@@ -17,7 +17,7 @@ public static class DiffusersOnnxFolder
 
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
-    private static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
+    internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
     public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")

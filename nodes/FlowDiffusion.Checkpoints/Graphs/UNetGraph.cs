@@ -10,6 +10,9 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// <c>encoder_hidden_states</c> [batch, tokens, context] → <c>out_sample</c> (the noise prediction), with the
 /// checkpoint's tensors under their diffusers names. Residual blocks with the time embedding, spatial transformers
 /// (self-attention, cross-attention, GEGLU feed-forward), down/up sampling and skip concatenation as LDM defines them.
+/// An SDXL UNet (one with an added embedding) also takes <c>text_embeds</c> [batch, pooled] and <c>time_ids</c>
+/// [batch, 6]: their Fourier embedding and the pooled text go through <c>add_embedding</c> into the time embedding;
+/// its transformers stack several blocks and project linearly.
 /// </summary>
 public static class UNetGraph
 {
@@ -24,10 +27,21 @@ public static class UNetGraph
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
+        var sdxl = arch.AddedEmbeddingWidth > 0;
+        var textEmbeds = sdxl ? g.Input("text_embeds", TensorElementType.Float, "batch", arch.PooledWidth) : null;
+        var timeIds = sdxl ? g.Input("time_ids", TensorElementType.Float, "batch", UNetArchitecture.TimeIdCount) : null;
 
         var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
         var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
         emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
+        if (textEmbeds is not null && timeIds is not null)
+        {
+            // Each size number's sinusoid (cos first, 256 wide), flattened in order after the pooled text embedding.
+            var ids = g.Mul(g.Unsqueeze(timeIds, 2), g.Weight("time_id_frequencies", Frequencies(UNetArchitecture.TimeIdWidth), 1, 1, UNetArchitecture.TimeIdWidth / 2));
+            var fourier = g.Reshape(g.Concat(2, g.Cos(ids), g.Sin(ids)), 0, UNetArchitecture.TimeIdCount * UNetArchitecture.TimeIdWidth);
+            var y = g.Concat(1, textEmbeds, fourier);
+            emb = g.Add(emb, n.Linear(g.Silu(n.Linear(y, "add_embedding.linear_1")), "add_embedding.linear_2"));
+        }
 
         var h = n.Conv(x, "conv_in");
         var skips = new Stack<string>();
@@ -40,7 +54,7 @@ public static class UNetGraph
                 h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.Heads, $"down_blocks.{level}.attentions.{j}");
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level]);
                 }
 
                 skips.Push(h);
@@ -54,7 +68,7 @@ public static class UNetGraph
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.Heads, "mid_block.attentions.0");
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
 
         for (var up = 0; up < levels; up++)
@@ -65,7 +79,7 @@ public static class UNetGraph
                 h = ResBlock(n, g.Concat(1, h, skips.Pop()), emb, $"up_blocks.{up}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.Heads, $"up_blocks.{up}.attentions.{j}");
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level]);
                 }
             }
 
@@ -78,7 +92,7 @@ public static class UNetGraph
 
         h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
         g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
-        return g.Build($"SD 1.x UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
+        return g.Build($"{(sdxl ? "SDXL" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
     }
 
     /// <summary>exp(−ln(10000)·i/half) for i &lt; half, in float32 arithmetic as LDM's timestep_embedding computes it.</summary>
@@ -99,23 +113,26 @@ public static class UNetGraph
         return g.Add(shortcut, h);
     }
 
-    private static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name)
+    private static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
         // SD 1.x projects with 1×1 convolutions; SD 2.x checkpoints use linear layers.
         var convProjection = n.ShapeOf(name + ".proj_in.weight").Length == 4;
         var h = convProjection ? n.ToSequence(n.Conv(normed, name + ".proj_in"), channels) : n.Linear(n.ToSequence(normed, channels), name + ".proj_in");
-        var block = name + ".transformer_blocks.0.";
-        var n1 = n.LayerNorm(h, block + "norm1");
-        h = g.Add(h, n.Linear(n.Attention(n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"), channels, heads), block + "attn1.to_out.0"));
-        var n2 = n.LayerNorm(h, block + "norm2");
-        h = g.Add(h, n.Linear(n.Attention(n.Linear(n2, block + "attn2.to_q"), n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads), block + "attn2.to_out.0"));
-        var inner = n.ShapeOf(block + "ff.net.0.proj.weight")[0] / 2;
-        var projected = n.Linear(n.LayerNorm(h, block + "norm3"), block + "ff.net.0.proj");
-        var value = g.Slice(projected, [0], [inner], [2]);
-        var gate = g.Slice(projected, [inner], [2 * inner], [2]);
-        h = g.Add(h, n.Linear(g.Mul(value, n.Gelu(gate)), block + "ff.net.2"));
+        for (var d = 0; d < Math.Max(1, depth); d++)
+        {
+            var block = $"{name}.transformer_blocks.{d}.";
+            var n1 = n.LayerNorm(h, block + "norm1");
+            h = g.Add(h, n.Linear(n.Attention(n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"), channels, heads), block + "attn1.to_out.0"));
+            var n2 = n.LayerNorm(h, block + "norm2");
+            h = g.Add(h, n.Linear(n.Attention(n.Linear(n2, block + "attn2.to_q"), n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads), block + "attn2.to_out.0"));
+            var inner = n.ShapeOf(block + "ff.net.0.proj.weight")[0] / 2;
+            var projected = n.Linear(n.LayerNorm(h, block + "norm3"), block + "ff.net.0.proj");
+            var value = g.Slice(projected, [0], [inner], [2]);
+            var gate = g.Slice(projected, [inner], [2 * inner], [2]);
+            h = g.Add(h, n.Linear(g.Mul(value, n.Gelu(gate)), block + "ff.net.2"));
+        }
         var output = convProjection ? n.Conv(n.ToMap(h, x), name + ".proj_out") : n.ToMap(n.Linear(h, name + ".proj_out"), x);
         return g.Add(x, output);
     }

@@ -13,6 +13,7 @@ public sealed partial class CheckpointWeights : IDisposable
         ("unet", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.UNet),
         ("text_encoder", ["model.safetensors", "model.fp16.safetensors"], ModelPart.TextEncoder),
         ("vae", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.Vae),
+        ("text_encoder_2", ["model.safetensors", "model.fp16.safetensors"], ModelPart.TextEncoder2),
     ];
 
     private static readonly (string Old, string New)[] OldVaeAttentionNames =
@@ -61,6 +62,11 @@ public sealed partial class CheckpointWeights : IDisposable
                 }
 
                 tensors[name] = new StoredTensor(file, tensor, CanonicalShape(part, name, tensor.Shape));
+            }
+
+            if (OpenClipKeyMap.Map(file) is { Count: > 0 } openClip)
+            {
+                parts[ModelPart.TextEncoder2] = openClip;
             }
 
             return new CheckpointWeights(path, [file], parts);

@@ -19,6 +19,9 @@ public static partial class LdmKeyMap
     /// <summary>The text encoder's key prefix in an LDM checkpoint (transformers ≥ 4.x layout).</summary>
     public const string TextEncoderPrefix = "cond_stage_model.transformer.text_model.";
 
+    /// <summary>SDXL's first text encoder (CLIP ViT-L) in a single file.</summary>
+    public const string SdxlTextEncoderPrefix = "conditioner.embedders.0.transformer.text_model.";
+
     private const string OldTextEncoderPrefix = "cond_stage_model.transformer.";
 
     private static readonly (string Ldm, string Diffusers)[] ResBlockNames =
@@ -34,7 +37,8 @@ public static partial class LdmKeyMap
 
     /// <summary>Whether the keys look like an LDM single file (any key under the UNet, VAE or text-encoder prefix).</summary>
     public static bool IsLdm(IEnumerable<string> keys) =>
-        keys.Any(k => k.StartsWith(UNetPrefix, StringComparison.Ordinal) || k.StartsWith(VaePrefix, StringComparison.Ordinal) || k.StartsWith(OldTextEncoderPrefix, StringComparison.Ordinal));
+        keys.Any(k => k.StartsWith(UNetPrefix, StringComparison.Ordinal) || k.StartsWith(VaePrefix, StringComparison.Ordinal) || k.StartsWith(OldTextEncoderPrefix, StringComparison.Ordinal)
+            || k.StartsWith(SdxlTextEncoderPrefix, StringComparison.Ordinal));
 
     /// <summary>
     /// Maps every key it knows to (part, diffusers name); keys of no SD 1.x network (EMA copies, schedules, unknown
@@ -54,6 +58,10 @@ public static partial class LdmKeyMap
             else if (key.StartsWith(TextEncoderPrefix, StringComparison.Ordinal))
             {
                 map[key] = (ModelPart.TextEncoder, "text_model." + key[TextEncoderPrefix.Length..]);
+            }
+            else if (key.StartsWith(SdxlTextEncoderPrefix, StringComparison.Ordinal))
+            {
+                map[key] = (ModelPart.TextEncoder, "text_model." + key[SdxlTextEncoderPrefix.Length..]);
             }
             else if (key.StartsWith(OldTextEncoderPrefix, StringComparison.Ordinal))
             {
@@ -193,6 +201,10 @@ public static partial class LdmKeyMap
                     return "time_embedding.linear_1." + key["time_embed.0.".Length..];
                 case var _ when key.StartsWith("time_embed.2.", StringComparison.Ordinal):
                     return "time_embedding.linear_2." + key["time_embed.2.".Length..];
+                case var _ when key.StartsWith("label_emb.0.0.", StringComparison.Ordinal):
+                    return "add_embedding.linear_1." + key["label_emb.0.0.".Length..]; // SDXL's pooled-text and size conditioning
+                case var _ when key.StartsWith("label_emb.0.2.", StringComparison.Ordinal):
+                    return "add_embedding.linear_2." + key["label_emb.0.2.".Length..];
                 case var _ when key.StartsWith("input_blocks.0.0.", StringComparison.Ordinal):
                     return "conv_in." + key["input_blocks.0.0.".Length..];
                 case var _ when key.StartsWith("out.0.", StringComparison.Ordinal):

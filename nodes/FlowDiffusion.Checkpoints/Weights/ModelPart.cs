@@ -11,4 +11,7 @@ public enum ModelPart
 
     /// <summary>The VAE (encoder and decoder).</summary>
     Vae,
+
+    /// <summary>SDXL's second text tower (OpenCLIP ViT-bigG, with the pooled projection), under transformers CLIP names.</summary>
+    TextEncoder2,
 }

@@ -8,8 +8,42 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// </summary>
 public sealed record StoredTensor(SafetensorsFile File, SafetensorsTensor Tensor, long[] Shape)
 {
+    /// <summary>
+    /// Rows of the stored tensor's first axis this canonical tensor is (OpenCLIP's fused <c>in_proj</c> holds q, k and v
+    /// one after another), or null for the whole tensor.
+    /// </summary>
+    public (long Start, long Count)? Rows { get; init; }
+
+    /// <summary>Whether the canonical tensor is the stored 2-D tensor transposed (OpenCLIP's <c>x @ text_projection</c> against a linear layer's [out, in]).</summary>
+    public bool Transposed { get; init; }
+
     /// <summary>The values as float32 (F32, F16, BF16 and F64 convert exactly as far as float32 holds them).</summary>
-    public float[] ReadFloat32() => File.ReadFloat32(Tensor.Name);
+    public float[] ReadFloat32()
+    {
+        var values = File.ReadFloat32(Tensor.Name);
+        if (Rows is var (start, count))
+        {
+            var row = Tensor.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+            values = values.AsSpan(checked((int)(start * row)), checked((int)(count * row))).ToArray();
+        }
+
+        if (Transposed)
+        {
+            var (rows, columns) = ((int)Tensor.Shape[0], (int)Tensor.Shape[1]);
+            var transposed = new float[values.Length];
+            for (var r = 0; r < rows; r++)
+            {
+                for (var c = 0; c < columns; c++)
+                {
+                    transposed[(c * rows) + r] = values[(r * columns) + c];
+                }
+            }
+
+            values = transposed;
+        }
+
+        return values;
+    }
 
     /// <summary>Where it came from, for messages: <c>file: tensor</c>.</summary>
     public string Origin => $"{File.Path}: {Tensor.Name}";

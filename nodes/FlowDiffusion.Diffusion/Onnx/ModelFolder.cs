@@ -43,6 +43,9 @@ public sealed record ModelFolder
     /// <summary><c>vae_decoder/model.onnx</c>.</summary>
     public required string VaeDecoderPath { get; init; }
 
+    /// <summary><c>text_encoder_2/model.onnx</c> of an SDXL folder (OpenCLIP ViT-bigG), or <c>null</c> for single-encoder models.</summary>
+    public string? TextEncoder2Path { get; init; }
+
     /// <summary>The factor latents are multiplied by after encoding and divided by before decoding.</summary>
     public float VaeScalingFactor { get; init; } = DefaultVaeScalingFactor;
 
@@ -78,6 +81,7 @@ public sealed record ModelFolder
         RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
 
         var encoder = System.IO.Path.Combine(root, "vae_encoder", "model.onnx");
+        var encoder2 = System.IO.Path.Combine(root, "text_encoder_2", "model.onnx");
         return new ModelFolder
         {
             Path = root,
@@ -86,6 +90,7 @@ public sealed record ModelFolder
             SchedulerConfigPath = RequireFile(root, System.IO.Path.Combine("scheduler", "scheduler_config.json")),
             TokenizerPath = tokenizer,
             TextEncoderPath = RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
+            TextEncoder2Path = File.Exists(encoder2) ? encoder2 : null,
             UNetPath = RequireFile(root, System.IO.Path.Combine("unet", "model.onnx")),
             // model_index.json may declare the encoder absent ([null, null]) even where a stale file remains; optimum's
             // exports keep diffusers' index, which lists the whole "vae" rather than its two ONNX halves.

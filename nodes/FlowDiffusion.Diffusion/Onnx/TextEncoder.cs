@@ -114,6 +114,33 @@ public sealed class TextEncoder
         return OutputTensors.ToFloat(results[0], ModelPath, outputNames[0]);
     }
 
+    /// <summary>Encodes token ids to the named outputs (an SDXL tower's <c>hidden_states</c> and <c>text_embeds</c>), each as float32.</summary>
+    /// <param name="ids">The token ids, [batch, S] row-major.</param>
+    /// <param name="batch">The number of sequences in <paramref name="ids"/>.</param>
+    /// <param name="outputNames">Outputs the graph declares.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    /// <exception cref="NotSupportedException">The graph lacks one of <paramref name="outputNames"/>.</exception>
+    public FloatTensor[] EncodeOutputs(ReadOnlySpan<int> ids, int batch, IReadOnlyList<string> outputNames, CancellationToken cancellationToken = default)
+    {
+        foreach (var name in outputNames)
+        {
+            if (!_model.Signature.HasOutput(name))
+            {
+                throw new NotSupportedException($"The text encoder '{ModelPath}' has no '{name}' output; an SDXL model folder built by FlowDiffusion (model.load of the .safetensors file) has it.");
+            }
+        }
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (ids.Length == 0 || ids.Length % batch != 0)
+        {
+            throw new ArgumentException($"{ids.Length} ids do not split into {batch} sequences.", nameof(ids));
+        }
+        using var input = new PinnedTensor(_ids.ElementType, [batch, ids.Length / batch]);
+        input.Write(ids);
+        var names = outputNames.ToArray();
+        using var results = _model.Run(InputNames, [input.Value], names, cancellationToken);
+        return [.. names.Select((n, i) => OutputTensors.ToFloat(results[i], ModelPath, n))];
+    }
+
     private string[] OutputsFor(int clipSkip)
     {
         if (clipSkip is < 1 or > ClipSkipLimit)

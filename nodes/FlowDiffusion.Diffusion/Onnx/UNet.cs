@@ -17,12 +17,16 @@ public sealed class UNet : IDisposable
 {
     private static readonly TensorElementType[] FloatTypes = [TensorElementType.Float, TensorElementType.Float16];
     private static readonly string[] InputNames = ["sample", "timestep", "encoder_hidden_states"];
+    private static readonly string[] AddedInputNames = ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"];
 
     private readonly ModelSession _model;
     private readonly DeclaredTensor _sample;
     private readonly DeclaredTensor _timestep;
     private readonly DeclaredTensor _hiddenStates;
     private readonly DeclaredTensor _output;
+    private readonly DeclaredTensor? _textEmbeds;
+    private readonly DeclaredTensor? _timeIds;
+    private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly object _gate = new();
     private readonly int? _declaredChannels;
@@ -37,7 +41,15 @@ public sealed class UNet : IDisposable
         _hiddenStates = signature.Input("encoder_hidden_states", FloatTypes, 3);
         _output = signature.Output(["out_sample"], FloatTypes, 4);
         _outputNames = [_output.Name];
-        if (signature.OtherInputs(InputNames) is { Count: > 0 } extra)
+        // SDXL's added conditioning: the pooled text embedding [B, P] and the six size numbers [B, 6].
+        var added = signature.OtherInputs(InputNames).Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        if (added.Contains("text_embeds") && added.Contains("time_ids"))
+        {
+            _textEmbeds = signature.Input("text_embeds", FloatTypes, 2);
+            _timeIds = signature.Input("time_ids", FloatTypes, 2);
+        }
+        _inputNames = _textEmbeds is null ? InputNames : AddedInputNames;
+        if (signature.OtherInputs(_inputNames) is { Count: > 0 } extra)
         {
             throw signature.Mismatch(
                 $"only sample, timestep and encoder_hidden_states, but it also takes {string.Join(", ", extra.Select(Describe))}: "
@@ -110,6 +122,12 @@ public sealed class UNet : IDisposable
     /// <summary>Output channels (4 for SD 1.x, inpainting included).</summary>
     public int OutChannels => _output.Fixed(1) ?? 4;
 
+    /// <summary>Whether the UNet takes SDXL's added conditioning (<c>text_embeds</c> and <c>time_ids</c>).</summary>
+    public bool TakesAddedConditioning => _textEmbeds is not null;
+
+    /// <summary>The width of <c>text_embeds</c> the export fixes (1280 for SDXL), or null.</summary>
+    public int? PooledWidth => _textEmbeds?.Fixed(1);
+
     /// <summary>The element type the export declares for <c>sample</c> (float32 or float16).</summary>
     public TensorElementType SampleType => _sample.ElementType;
 
@@ -145,8 +163,45 @@ public sealed class UNet : IDisposable
         ReadOnlySpan<float> encoderHiddenStates,
         int tokens,
         Span<float> prediction,
+        CancellationToken cancellationToken = default) =>
+        Predict(sample, shape, timesteps, encoderHiddenStates, tokens, default, default, prediction, cancellationToken);
+
+    /// <summary>
+    /// Predicts with SDXL's added conditioning: <paramref name="textEmbeds"/> [B, pooled] and <paramref name="timeIds"/>
+    /// [B, 6] (original height and width, crop top and left, target height and width); both empty for a UNet without it.
+    /// </summary>
+    /// <param name="sample">The scaled model input, [B, C, h, w].</param>
+    /// <param name="shape">The shape of <paramref name="sample"/>.</param>
+    /// <param name="timesteps">One timestep per batch item, or a single one for all.</param>
+    /// <param name="encoderHiddenStates">The text conditioning, [B, tokens, width].</param>
+    /// <param name="tokens">The sequence length of <paramref name="encoderHiddenStates"/>.</param>
+    /// <param name="textEmbeds">The pooled text embeddings, [B, pooled].</param>
+    /// <param name="timeIds">The size conditioning, [B, 6].</param>
+    /// <param name="prediction">Receives the output, [B, <see cref="OutChannels"/>, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        ReadOnlySpan<float> sample,
+        LatentShape shape,
+        ReadOnlySpan<float> timesteps,
+        ReadOnlySpan<float> encoderHiddenStates,
+        int tokens,
+        ReadOnlySpan<float> textEmbeds,
+        ReadOnlySpan<float> timeIds,
+        Span<float> prediction,
         CancellationToken cancellationToken = default)
     {
+        if (TakesAddedConditioning)
+        {
+            if (timeIds.Length != shape.Batch * 6 || textEmbeds.Length == 0 || textEmbeds.Length % shape.Batch != 0)
+            {
+                throw new ArgumentException($"The UNet '{ModelPath}' is an SDXL UNet: it needs text_embeds [{shape.Batch}, pooled] and time_ids [{shape.Batch}, 6], not {textEmbeds.Length} and {timeIds.Length} values; encode the prompts with the same SDXL model's text encoders.", nameof(textEmbeds));
+            }
+        }
+        else if (!textEmbeds.IsEmpty || !timeIds.IsEmpty)
+        {
+            throw new ArgumentException($"The UNet '{ModelPath}' takes no text_embeds or time_ids (it is not an SDXL UNet).", nameof(textEmbeds));
+        }
+
         if (sample.Length != shape.Length)
         {
             throw new ArgumentException($"The sample has {sample.Length} values but shape {shape} needs {shape.Length}.", nameof(sample));
@@ -173,11 +228,13 @@ public sealed class UNet : IDisposable
         lock (_gate)
         {
             var timestepShape = TimestepShape(timesteps, shape.Batch);
-            var buffers = Buffers(shape, timestepShape, tokens, width);
+            var buffers = Buffers(shape, timestepShape, tokens, width, TakesAddedConditioning ? textEmbeds.Length / shape.Batch : 0);
             buffers.Sample.Write(sample);
             buffers.HiddenStates.Write(encoderHiddenStates);
+            buffers.TextEmbeds?.Write(textEmbeds);
+            buffers.TimeIds?.Write(timeIds);
             WriteTimesteps(buffers.Timestep, timesteps, shape.Batch);
-            _model.Run(InputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
+            _model.Run(_inputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
             buffers.Output.CopyTo(prediction);
         }
     }
@@ -238,14 +295,16 @@ public sealed class UNet : IDisposable
         tensor.Write(values);
     }
 
-    private StepBuffers Buffers(LatentShape shape, long[] timestepShape, int tokens, int width)
+    private StepBuffers Buffers(LatentShape shape, long[] timestepShape, int tokens, int width, int pooled)
     {
         long[] sampleShape = [shape.Batch, shape.Channels, shape.Height, shape.Width];
         long[] hiddenShape = [shape.Batch, tokens, width];
         if (_buffers is { } current
             && current.Sample.Fits(_sample.ElementType, sampleShape)
             && current.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
-            && current.Timestep.Fits(_timestep.ElementType, timestepShape))
+            && current.Timestep.Fits(_timestep.ElementType, timestepShape)
+            && (current.TextEmbeds is null || current.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
+            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, 6])))
         {
             return current;
         }
@@ -257,17 +316,23 @@ public sealed class UNet : IDisposable
             new PinnedTensor(_sample.ElementType, sampleShape),
             new PinnedTensor(_timestep.ElementType, timestepShape),
             new PinnedTensor(_hiddenStates.ElementType, hiddenShape),
-            new PinnedTensor(_output.ElementType, outputShape));
+            new PinnedTensor(_output.ElementType, outputShape),
+            _textEmbeds is null ? null : new PinnedTensor(_textEmbeds.ElementType, [shape.Batch, pooled]),
+            _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, 6]));
         return _buffers;
     }
 
-    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output) : IDisposable
+    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds = null, PinnedTensor? timeIds = null) : IDisposable
     {
         public PinnedTensor Sample { get; } = sample;
         public PinnedTensor Timestep { get; } = timestep;
         public PinnedTensor HiddenStates { get; } = hiddenStates;
         public PinnedTensor Output { get; } = output;
-        public OrtValue[] Inputs { get; } = [sample.Value, timestep.Value, hiddenStates.Value];
+        public PinnedTensor? TextEmbeds { get; } = textEmbeds;
+        public PinnedTensor? TimeIds { get; } = timeIds;
+        public OrtValue[] Inputs { get; } = textEmbeds is null || timeIds is null
+            ? [sample.Value, timestep.Value, hiddenStates.Value]
+            : [sample.Value, timestep.Value, hiddenStates.Value, textEmbeds.Value, timeIds.Value];
         public OrtValue[] Outputs { get; } = [output.Value];
 
         public void Dispose()
@@ -276,6 +341,8 @@ public sealed class UNet : IDisposable
             Timestep.Dispose();
             HiddenStates.Dispose();
             Output.Dispose();
+            TextEmbeds?.Dispose();
+            TimeIds?.Dispose();
         }
     }
 }

@@ -1,5 +1,6 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Diffusion.Tokenization;
+using FlowDiffusion.Sdk.Diffusion;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
@@ -11,7 +12,9 @@ internal sealed class LoadedModel
         Folder = folder;
         Name = Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar));
         Tokenizer = ClipTokenizer.FromFolder(folder.TokenizerPath);
-        TextEncoder = new OnnxTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Tokenizer.PadId);
+        TextEncoder = folder.TextEncoder2Path is { } second
+            ? new SdxlTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Diffusion.Onnx.TextEncoder.Open(sessions, second, options), Tokenizer.EosId)
+            : new OnnxTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Tokenizer.PadId);
         UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize);
         Vae = new OnnxVae(folder, sessions, options);
     }
@@ -22,7 +25,7 @@ internal sealed class LoadedModel
 
     public ClipTokenizer Tokenizer { get; }
 
-    public OnnxTextEncoder TextEncoder { get; }
+    public ITextEncoder TextEncoder { get; }
 
     public OnnxUNetModel UNet { get; }
 

@@ -38,7 +38,7 @@ internal sealed class ModelLibrary : IDisposable
         {
             var folder = ModelFolder.Open(Path.GetFullPath(path));
             // Session creation is mostly single-threaded graph optimisation, so the three overlap well even on 2 cores.
-            await Task.WhenAll(new[] { folder.TextEncoderPath, folder.UNetPath, folder.VaeDecoderPath }.Select(component => Task.Run(
+            await Task.WhenAll(new[] { folder.TextEncoderPath, folder.TextEncoder2Path, folder.UNetPath, folder.VaeDecoderPath }.OfType<string>().Select(component => Task.Run(
                 () =>
                 {
                     using var lease = Sessions.Acquire(component, options);

@@ -67,7 +67,7 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId, EmbeddingL
         return new Conditioning(prompts.Count, chunks * window, dim, result!);
     }
 
-    private static void ApplyWeights(Span<float> hidden, IReadOnlyList<float> weights, int dim)
+    internal static void ApplyWeights(Span<float> hidden, IReadOnlyList<float> weights, int dim)
     {
         if (weights.All(w => w == 1f)) return;
         double before = 0, after = 0;

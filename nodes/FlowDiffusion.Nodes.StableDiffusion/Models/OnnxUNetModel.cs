@@ -52,13 +52,14 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
+        var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var before = unet.RunTime;
             // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
             ReadOnlySpan<float> hidden = repeated is null ? context.Embeddings : repeated;
-            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, prediction.Span, cancellationToken);
+            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, textEmbeds, timeIds, prediction.Span, cancellationToken);
             OnnxClock.Add(unet.RunTime - before);
         }
         finally
@@ -68,6 +69,51 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     }
 
     public void Dispose() => unet.Dispose();
+
+    /// <summary>
+    /// SDXL's added conditioning for each row: the pooled text embedding the SDXL text encoder attached, and the size
+    /// conditioning (time ids) a size node attached (its zero sizes filled in), else diffusers' default for txt2img:
+    /// original and target size = the image being made (8 × the latent), crop (0, 0).
+    /// </summary>
+    private static (float[] TextEmbeds, float[] TimeIds) AddedConditioning(DenoiserInput input)
+    {
+        var shape = input.Shape;
+        if (!input.Extras.TryGet(StandardExtras.PooledText, out var pooled))
+        {
+            throw new InvalidOperationException("this SDXL UNet needs the pooled text embedding (text_embeds) in its conditioning, which the SDXL model's clip output attaches; encode the prompts with the same model's clip");
+        }
+        float[] timeIds;
+        if (input.Extras.TryGet(StandardExtras.TimeIds, out var ids))
+        {
+            if (ids.ItemLength != 6)
+                throw new ArgumentException($"time_ids must hold 6 numbers per row (original size, crop top-left, target size), not {ids.ItemLength}");
+            timeIds = Rows(ids, shape.Batch, "time_ids");
+            // A size of 0 (conditioning.sdxl_size's default) stands for the image being made.
+            for (var b = 0; b < shape.Batch; b++)
+            {
+                foreach (var (index, size) in new[] { (0, shape.Height * 8), (1, shape.Width * 8), (4, shape.Height * 8), (5, shape.Width * 8) })
+                {
+                    if (timeIds[(b * 6) + index] == 0f) timeIds[(b * 6) + index] = size;
+                }
+            }
+        }
+        else
+        {
+            float height = shape.Height * 8, width = shape.Width * 8;
+            timeIds = new float[shape.Batch * 6];
+            for (var b = 0; b < shape.Batch; b++) new[] { height, width, 0f, 0f, height, width }.CopyTo(timeIds, b * 6);
+        }
+        return (Rows(pooled, shape.Batch, "text_embeds"), timeIds);
+    }
+
+    private static float[] Rows(ExtraTensor tensor, int batch, string name)
+    {
+        if (tensor.Batch != batch && tensor.Batch != 1)
+            throw new ArgumentException($"{name} has batch {tensor.Batch} but the latents have batch {batch}");
+        var result = new float[batch * tensor.ItemLength];
+        for (var b = 0; b < batch; b++) tensor.ItemOf(b).CopyTo(result.AsSpan(b * tensor.ItemLength));
+        return result;
+    }
 
     private static float[] Repeat(Conditioning context, int batch)
     {

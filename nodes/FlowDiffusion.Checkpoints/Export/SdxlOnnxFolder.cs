@@ -1,0 +1,144 @@
+using System.Text.Json;
+using FlowDiffusion.Checkpoints.Architecture;
+
+namespace FlowDiffusion.Checkpoints.Export;
+
+/// <summary>
+/// Writes an SDXL checkpoint as a diffusers-ONNX SDXL folder (optimum's layout): <c>model_index.json</c>, SDXL's
+/// training schedule for Euler, <c>tokenizer</c> and <c>tokenizer_2</c>, <c>text_encoder</c> (CLIP ViT-L),
+/// <c>text_encoder_2</c> (OpenCLIP ViT-bigG with <c>text_embeds</c>), the UNet (with <c>text_embeds</c> and
+/// <c>time_ids</c>) and the VAE halves with SDXL's scaling factor. Written beside the target and renamed into place.
+/// </summary>
+public static class SdxlOnnxFolder
+{
+    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
+    {
+        if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
+        {
+            throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, both text encoders and the VAE; this checkpoint lacks " +
+                string.Join(", ", new[] { ("UNet", checkpoint.UNet is null), ("text encoder", checkpoint.TextEncoder is null), ("text encoder 2", checkpoint.TextEncoder2 is null), ("VAE", checkpoint.Vae is null) }.Where(p => p.Item2).Select(p => p.Item1)) + ".");
+        }
+
+        if (Directory.Exists(target) || File.Exists(target))
+        {
+            throw new IOException($"'{target}' already exists; choose another --out or remove it.");
+        }
+
+        var full = Path.GetFullPath(target);
+        var staging = full + ".partial-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            DiffusersOnnxFolder.WriteJson(staging, "model_index.json", w =>
+            {
+                w.WriteString("_class_name", "ORTStableDiffusionXLPipeline");
+                w.WriteString("_diffusers_version", "0.24.0");
+                foreach (var (name, library, type) in new[]
+                {
+                    ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("text_encoder_2", "onnxruntime", "OnnxRuntimeModel"),
+                    ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "onnxruntime", "OnnxRuntimeModel"),
+                    ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
+                })
+                {
+                    w.WriteStartArray(name);
+                    w.WriteStringValue(library);
+                    w.WriteStringValue(type);
+                    w.WriteEndArray();
+                }
+            });
+            DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w =>
+            {
+                // SDXL's training schedule (SGM sd_xl_base.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps), as diffusers ships it for Euler.
+                w.WriteString("_class_name", "EulerDiscreteScheduler");
+                w.WriteNumber("beta_start", 0.00085);
+                w.WriteNumber("beta_end", 0.012);
+                w.WriteString("beta_schedule", "scaled_linear");
+                w.WriteNumber("num_train_timesteps", 1000);
+                w.WriteBoolean("clip_sample", false);
+                w.WriteBoolean("set_alpha_to_one", false);
+                w.WriteNumber("steps_offset", 1);
+                w.WriteString("timestep_spacing", "leading");
+                w.WriteString("interpolation_type", "linear");
+                w.WriteString("prediction_type", predictionType);
+            });
+            foreach (var folder in new[] { "tokenizer", "tokenizer_2" })
+            {
+                Directory.CreateDirectory(Path.Combine(staging, folder));
+                foreach (var file in DiffusersOnnxFolder.TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
+                {
+                    File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, folder, file));
+                }
+            }
+
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"));
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"));
+            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae));
+            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, vae));
+            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, vae));
+            Directory.Move(staging, full);
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            throw;
+        }
+    }
+
+    private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a, string className, string activation)
+    {
+        w.WriteString("_class_name", className);
+        w.WriteNumber("vocab_size", a.Vocabulary);
+        w.WriteNumber("hidden_size", a.Width);
+        w.WriteNumber("num_hidden_layers", a.Layers);
+        w.WriteNumber("num_attention_heads", a.Heads);
+        w.WriteNumber("max_position_embeddings", a.Positions);
+        w.WriteString("hidden_act", activation);
+        if (a.ProjectionWidth > 0)
+        {
+            w.WriteNumber("projection_dim", a.ProjectionWidth);
+        }
+    }
+
+    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae)
+    {
+        w.WriteString("_class_name", "UNet2DConditionModel");
+        w.WriteNumber("in_channels", a.InChannels);
+        w.WriteNumber("out_channels", a.OutChannels);
+        w.WriteNumber("cross_attention_dim", a.ContextWidth);
+        w.WriteNumber("projection_class_embeddings_input_dim", a.AddedEmbeddingWidth);
+        w.WriteString("addition_embed_type", "text_time");
+        w.WriteNumber("addition_time_embed_dim", UNetArchitecture.TimeIdWidth);
+        w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
+        w.WriteStartArray("block_out_channels");
+        foreach (var c in a.LevelChannels)
+        {
+            w.WriteNumberValue(c);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("transformer_layers_per_block");
+        foreach (var d in a.TransformerDepths)
+        {
+            w.WriteNumberValue(d);
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("sample_size", 1024 / vae.Factor);
+        w.WriteString("timestep_dtype", "float32");
+    }
+
+    private static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a)
+    {
+        w.WriteString("_class_name", "AutoencoderKL");
+        w.WriteNumber("in_channels", a.ImageChannels);
+        w.WriteNumber("out_channels", a.ImageChannels);
+        w.WriteNumber("latent_channels", a.LatentChannels);
+        w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
+        w.WriteNumber("sample_size", 1024);
+        w.WriteNumber("scaling_factor", SdxlCheckpoint.ScalingFactor);
+    }
+}

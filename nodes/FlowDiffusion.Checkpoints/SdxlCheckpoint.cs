@@ -1,0 +1,130 @@
+using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Onnx.Proto;
+
+namespace FlowDiffusion.Checkpoints;
+
+/// <summary>
+/// An SDXL checkpoint (SGM single file: <c>conditioner.embedders.0/1</c>, <c>model.diffusion_model</c>,
+/// <c>first_stage_model</c>; or a diffusers folder with <c>text_encoder_2</c>) with its architecture read from the
+/// tensors, from which the ONNX graphs are built. Parts the checkpoint lacks are null.
+/// </summary>
+public sealed class SdxlCheckpoint : IDisposable
+{
+    /// <summary>SDXL's VAE latent scaling factor (no tensor records it).</summary>
+    public const float ScalingFactor = 0.13025f;
+
+    private SdxlCheckpoint(CheckpointWeights weights, int? textEncoderHeads, int? textEncoder2Heads, int? unetHeadWidth)
+    {
+        Weights = weights;
+        var source = weights.Source;
+        UNet = weights.Has(ModelPart.UNet) ? UNetArchitecture.Detect(weights.Part(ModelPart.UNet), source, headWidth: unetHeadWidth) : null;
+        if (UNet is { AddedEmbeddingWidth: 0 })
+        {
+            throw new CheckpointException($"{source}: the UNet has no added embedding (label_emb / add_embedding); it is not an SDXL base UNet.");
+        }
+
+        TextEncoder = weights.Has(ModelPart.TextEncoder) ? TextEncoderArchitecture.Detect(weights.Part(ModelPart.TextEncoder), source, textEncoderHeads) : null;
+        TextEncoder2 = weights.Has(ModelPart.TextEncoder2) ? TextEncoderArchitecture.Detect(weights.Part(ModelPart.TextEncoder2), source, textEncoder2Heads) : null;
+        if (TextEncoder2 is { ProjectionWidth: 0 })
+        {
+            throw new CheckpointException($"{source}: the second text encoder has no text_projection; SDXL's pooled conditioning needs it.");
+        }
+
+        if (UNet is not null && TextEncoder is not null && TextEncoder2 is not null)
+        {
+            if (TextEncoder.Width + TextEncoder2.Width != UNet.ContextWidth)
+            {
+                throw new CheckpointException($"{source}: the text encoders' widths {TextEncoder.Width} + {TextEncoder2.Width} do not make the UNet's context width {UNet.ContextWidth}.");
+            }
+
+            if (TextEncoder2.ProjectionWidth != UNet.PooledWidth)
+            {
+                throw new CheckpointException($"{source}: the pooled projection is {TextEncoder2.ProjectionWidth} wide but the UNet's added embedding expects {UNet.PooledWidth}.");
+            }
+        }
+
+        Vae = weights.Has(ModelPart.Vae) ? VaeArchitecture.Detect(weights.Part(ModelPart.Vae), source) : null;
+    }
+
+    /// <summary>The tensors by part and canonical name.</summary>
+    public CheckpointWeights Weights { get; }
+
+    /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
+    public UNetArchitecture? UNet { get; }
+
+    /// <summary>The first text tower's shape (CLIP ViT-L), or null.</summary>
+    public TextEncoderArchitecture? TextEncoder { get; }
+
+    /// <summary>The second text tower's shape (OpenCLIP ViT-bigG with its projection), or null.</summary>
+    public TextEncoderArchitecture? TextEncoder2 { get; }
+
+    /// <summary>The VAE's shape, or null when the checkpoint has none.</summary>
+    public VaeArchitecture? Vae { get; }
+
+    /// <summary>
+    /// The family of the checkpoint at <paramref name="path"/> (a <c>.safetensors</c> file or a diffusers folder), from
+    /// its tensor names alone: SDXL when it has the second text tower or a UNet added embedding.
+    /// </summary>
+    public static ModelFamily Detect(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return Directory.Exists(Path.Combine(path, "text_encoder_2")) ? ModelFamily.StableDiffusionXL : ModelFamily.StableDiffusion1;
+        }
+
+        using var file = SafetensorsFile.Open(path);
+        return Detect(file.Tensors.Keys);
+    }
+
+    /// <summary>The family that single-file tensor names <paramref name="keys"/> belong to.</summary>
+    public static ModelFamily Detect(IEnumerable<string> keys) =>
+        keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)
+            || k.StartsWith(LdmKeyMap.UNetPrefix + "label_emb.", StringComparison.Ordinal)
+            || k.StartsWith("add_embedding.", StringComparison.Ordinal))
+            ? ModelFamily.StableDiffusionXL
+            : ModelFamily.StableDiffusion1;
+
+    /// <summary>
+    /// Opens <paramref name="path"/> and reads its architecture. Head counts no tensor shows follow the family's
+    /// conventions (64-wide heads in all three networks) unless given.
+    /// </summary>
+    public static SdxlCheckpoint Open(string path, int? textEncoderHeads = null, int? textEncoder2Heads = null, int? unetHeadWidth = null)
+    {
+        var weights = CheckpointWeights.Open(path);
+        try
+        {
+            return new SdxlCheckpoint(weights, textEncoderHeads, textEncoder2Heads, unetHeadWidth);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
+    public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+
+    /// <summary>The first text tower (CLIP ViT-L, quick GELU).</summary>
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), exactGelu: false, Weights.Source, binding);
+
+    /// <summary>The second text tower (OpenCLIP ViT-bigG, exact GELU, <c>text_embeds</c>).</summary>
+    public OnnxModel BuildTextEncoder2(WeightBinding? binding = null) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder2), Require(TextEncoder2), exactGelu: true, Weights.Source, binding);
+
+    /// <summary>The VAE encoder graph.</summary>
+    public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
+
+    /// <summary>The VAE decoder graph.</summary>
+    public OnnxModel BuildVaeDecoder(WeightBinding? binding = null) => VaeGraphs.BuildDecoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);
+
+    /// <inheritdoc />
+    public void Dispose() => Weights.Dispose();
+
+    private T Require<T>(T? architecture)
+        where T : class => architecture ?? throw new CheckpointException($"{Weights.Source}: the checkpoint lacks this part.");
+}

@@ -1,0 +1,80 @@
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Models;
+
+/// <summary>
+/// SDXL's text conditioning from its two towers: each 77-token window goes through CLIP ViT-L and OpenCLIP ViT-bigG,
+/// whose penultimate hidden states are concatenated on the feature axis (768 + 1280 = 2048 at full size) and weighted
+/// A1111-style like SD 1.x's; the second tower's projected pooled output of the first window is carried as the
+/// <see cref="StandardExtras.PooledText"/> extra (<c>text_embeds</c>). The second tower sees the ids padded with 0 after
+/// the end-of-text token, as SGM's OpenCLIP embedder (and ComfyUI's) pads them.
+/// </summary>
+internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int endId) : ITextEncoder
+{
+    private static readonly string[] FirstOutputs = ["hidden_states"];
+    private static readonly string[] SecondOutputs = ["hidden_states", "text_embeds"];
+    private readonly Lock _lock = new();
+
+    public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
+        Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
+
+    public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, int clipSkip, CancellationToken cancellationToken) => clipSkip == 1
+        ? EncodeAsync(tokens, cancellationToken)
+        : throw new NotSupportedException($"clip_skip {clipSkip}: SDXL already conditions on both text encoders' penultimate layers; leave clip_skip at 1.");
+
+    private Conditioning Encode(IReadOnlyList<Tokens> prompts, CancellationToken cancellationToken)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
+        var chunks = prompts.Max(p => p.Chunks.Count);
+        int window = prompts[0].Chunks[0].Ids.Count, dim = 0, pooledWidth = 0;
+        float[]? result = null, pooled = null;
+        for (var b = 0; b < prompts.Count; b++)
+        {
+            for (var c = 0; c < chunks; c++)
+            {
+                var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
+                var ids = chunk.Ids.ToArray();
+                var ids2 = PadAfterEnd(ids);
+                FloatTensor[] a, s;
+                lock (_lock)
+                {
+                    var before = first.RunTime + second.RunTime;
+                    a = first.EncodeOutputs(ids, 1, FirstOutputs, cancellationToken);
+                    s = second.EncodeOutputs(ids2, 1, SecondOutputs, cancellationToken);
+                    OnnxClock.Add(first.RunTime + second.RunTime - before);
+                }
+                int w1 = a[0].Shape[^1], w2 = s[0].Shape[^1];
+                dim = w1 + w2;
+                pooledWidth = s[1].Shape[^1];
+                result ??= new float[prompts.Count * chunks * window * dim];
+                pooled ??= new float[prompts.Count * pooledWidth];
+                var target = result.AsSpan((b * chunks + c) * window * dim, window * dim);
+                for (var t = 0; t < window; t++)
+                {
+                    a[0].Values.AsSpan(t * w1, w1).CopyTo(target.Slice(t * dim, w1));
+                    s[0].Values.AsSpan(t * w2, w2).CopyTo(target.Slice((t * dim) + w1, w2));
+                }
+                OnnxTextEncoder.ApplyWeights(target, chunk.Weights, dim);
+                if (c == 0)
+                {
+                    s[1].Values.AsSpan(0, pooledWidth).CopyTo(pooled.AsSpan(b * pooledWidth, pooledWidth));
+                }
+            }
+        }
+        var extras = Extras.Empty.With(StandardExtras.PooledText, new ExtraTensor([prompts.Count, pooledWidth], pooled!));
+        return new Conditioning(prompts.Count, chunks * window, dim, result!, extras);
+    }
+
+    private int[] PadAfterEnd(int[] ids)
+    {
+        var padded = (int[])ids.Clone();
+        var end = Array.IndexOf(padded, endId);
+        if (end >= 0)
+        {
+            Array.Fill(padded, 0, end + 1, padded.Length - end - 1);
+        }
+        return padded;
+    }
+}

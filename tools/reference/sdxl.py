@@ -1,0 +1,259 @@
+"""Stable Diffusion XL networks written from the SDXL paper (Podell et al. 2023) and the published SGM single-file key
+layout, as plain functions over a state dict with the single-file names. Builds on sd1.py's layers (residual blocks,
+attention, GroupNorm/LayerNorm); no diffusers, transformers, open_clip or sgm code.
+
+What SDXL changes against SD 1.x:
+- UNet: a transformer *depth* per level (SDXL: 0, 2, 10 at widths 320, 640, 1280; the middle takes the last level's),
+  no attention at the first level, linear proj_in/proj_out, heads 64 wide (heads = width / 64), and `label_emb`: an
+  MLP (Linear, SiLU, Linear) over y = [pooled text embedding, Fourier(original h, w), Fourier(crop top, left),
+  Fourier(target h, w)], each size number embedded by the 256-wide sinusoid (cos first), added to the time embedding.
+- Two text encoders: CLIP ViT-L (`conditioner.embedders.0.transformer.text_model.`, quick_gelu) and OpenCLIP ViT-bigG
+  (`conditioner.embedders.1.model.`: token_embedding, positional_embedding, transformer.resblocks.N with a fused
+  attn.in_proj, exact GELU, ln_final, text_projection used as x @ P). The UNet's context is both encoders' penultimate
+  layer outputs (hidden_states[-2], *without* the final layer norm) concatenated on the feature axis; the pooled
+  vector is OpenCLIP's final-normed state at the end-of-text token (first argmax of the ids) times text_projection.
+- The VAE is SD's architecture (scaling factor 0.13025 instead of 0.18215).
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+import sd1
+from sd1 import _attention, _conv, _group_norm, _layer_norm, _linear, timestep_embedding
+
+UNET = sd1.UNET
+CLIP_L = "conditioner.embedders.0.transformer.text_model."
+OPEN_CLIP = "conditioner.embedders.1.model."
+VAE = sd1.VAE
+TIME_ID_WIDTH = 256  # each of the six size numbers is embedded 256 wide
+HEAD_WIDTH = 64  # SDXL's num_head_channels
+
+
+@dataclass
+class UNetConfig:
+    in_channels: int = 4
+    out_channels: int = 4
+    model_channels: int = 32
+    channel_mult: tuple = (1, 2, 2)
+    num_res_blocks: int = 2
+    transformer_depth: tuple = (0, 1, 2)  # per level; the middle block uses the last level's
+    context_dim: int = 96
+    pooled_dim: int = 48
+    head_width: int = HEAD_WIDTH
+
+    @property
+    def adm_in(self):
+        return self.pooled_dim + 6 * TIME_ID_WIDTH
+
+    def heads(self, channels):
+        return max(1, channels // self.head_width)
+
+
+@dataclass
+class OpenClipConfig:
+    vocab: int = 768
+    positions: int = 77
+    width: int = 64
+    layers: int = 3
+    head_width: int = 64  # ViT-bigG: 20 heads at width 1280
+    projection: int = 48
+
+
+def unet_weights(cfg: UNetConfig, seed=1):
+    w = sd1.Weights(seed)
+    p = UNET
+    mc = cfg.model_channels
+    ted = mc * 4
+    w.linear(p + "time_embed.0", mc, ted)
+    w.linear(p + "time_embed.2", ted, ted)
+    w.linear(p + "label_emb.0.0", cfg.adm_in, ted)
+    w.linear(p + "label_emb.0.2", ted, ted)
+    w.conv(p + "input_blocks.0.0", cfg.in_channels, mc, 3)
+
+    def res(name, cin, cout):
+        w.norm(name + ".in_layers.0", cin)
+        w.conv(name + ".in_layers.2", cin, cout, 3)
+        w.linear(name + ".emb_layers.1", ted, cout)
+        w.norm(name + ".out_layers.0", cout)
+        w.conv(name + ".out_layers.3", cout, cout, 3)
+        if cin != cout:
+            w.conv(name + ".skip_connection", cin, cout, 1)
+
+    def transformer(name, c, depth):
+        w.norm(name + ".norm", c)
+        w.linear(name + ".proj_in", c, c)
+        for d in range(depth):
+            b = f"{name}.transformer_blocks.{d}"
+            w.linear(b + ".attn1.to_q", c, c, bias=False)
+            w.linear(b + ".attn1.to_k", c, c, bias=False)
+            w.linear(b + ".attn1.to_v", c, c, bias=False)
+            w.linear(b + ".attn1.to_out.0", c, c)
+            w.linear(b + ".ff.net.0.proj", c, c * 8)
+            w.linear(b + ".ff.net.2", c * 4, c)
+            w.linear(b + ".attn2.to_q", c, c, bias=False)
+            w.linear(b + ".attn2.to_k", cfg.context_dim, c, bias=False)
+            w.linear(b + ".attn2.to_v", cfg.context_dim, c, bias=False)
+            w.linear(b + ".attn2.to_out.0", c, c)
+            for n in ("norm1", "norm2", "norm3"):
+                w.norm(b + "." + n, c)
+        w.linear(name + ".proj_out", c, c)
+
+    chans = [mc]
+    ch = mc
+    k = 1
+    for level, mult in enumerate(cfg.channel_mult):
+        for _ in range(cfg.num_res_blocks):
+            res(f"{p}input_blocks.{k}.0", ch, mc * mult)
+            ch = mc * mult
+            if cfg.transformer_depth[level]:
+                transformer(f"{p}input_blocks.{k}.1", ch, cfg.transformer_depth[level])
+            chans.append(ch)
+            k += 1
+        if level != len(cfg.channel_mult) - 1:
+            w.conv(f"{p}input_blocks.{k}.0.op", ch, ch, 3)
+            chans.append(ch)
+            k += 1
+    res(p + "middle_block.0", ch, ch)
+    transformer(p + "middle_block.1", ch, cfg.transformer_depth[-1])
+    res(p + "middle_block.2", ch, ch)
+    k = 0
+    for level in reversed(range(len(cfg.channel_mult))):
+        for i in range(cfg.num_res_blocks + 1):
+            skip = chans.pop()
+            res(f"{p}output_blocks.{k}.0", ch + skip, mc * cfg.channel_mult[level])
+            ch = mc * cfg.channel_mult[level]
+            j = 1
+            if cfg.transformer_depth[level]:
+                transformer(f"{p}output_blocks.{k}.1", ch, cfg.transformer_depth[level])
+                j = 2
+            if level and i == cfg.num_res_blocks:
+                w.conv(f"{p}output_blocks.{k}.{j}.conv", ch, ch, 3)
+            k += 1
+    w.norm(p + "out.0", ch)
+    w.conv(p + "out.2", ch, cfg.out_channels, 3)
+    return w.sd
+
+
+def clip_l_weights(cfg: sd1.ClipConfig, seed=2):
+    """CLIP ViT-L's tower under SDXL's first-embedder prefix (same names as SD 1.x after the prefix)."""
+    return {CLIP_L + k[len(sd1.CLIP):]: v for k, v in sd1.clip_weights(cfg, seed).items()}
+
+
+def open_clip_weights(cfg: OpenClipConfig, seed=4):
+    w = sd1.Weights(seed)
+    p = OPEN_CLIP
+    w.raw(p + "token_embedding.weight", cfg.vocab, cfg.width, scale=0.5)
+    w.raw(p + "positional_embedding", cfg.positions, cfg.width, scale=0.1)
+    for i in range(cfg.layers):
+        b = f"{p}transformer.resblocks.{i}"
+        w.norm(b + ".ln_1", cfg.width)
+        w.raw(b + ".attn.in_proj_weight", 3 * cfg.width, cfg.width, scale=1 / math.sqrt(cfg.width))
+        w.raw(b + ".attn.in_proj_bias", 3 * cfg.width, scale=0.1)
+        w.linear(b + ".attn.out_proj", cfg.width, cfg.width)
+        w.norm(b + ".ln_2", cfg.width)
+        w.linear(b + ".mlp.c_fc", cfg.width, cfg.width * 4)
+        w.linear(b + ".mlp.c_proj", cfg.width * 4, cfg.width)
+    w.norm(p + "ln_final", cfg.width)
+    w.raw(p + "text_projection", cfg.width, cfg.projection, scale=1 / math.sqrt(cfg.width))
+    w.sd[p + "logit_scale"] = torch.tensor(4.6052)  # real files carry it; no text path uses it
+    return w.sd
+
+
+# ---------------------------------------------------------------- forward passes
+
+def fourier_time_ids(time_ids):
+    """[B, 6] size numbers -> [B, 6 * 256]: each number's sinusoid (cos first), in order."""
+    b, n = time_ids.shape
+    return timestep_embedding(time_ids.reshape(-1), TIME_ID_WIDTH).reshape(b, n * TIME_ID_WIDTH)
+
+
+def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids):
+    p = UNET
+
+    def res(name, h, emb):
+        y = _conv(sd, name + ".in_layers.2", F.silu(_group_norm(sd, name + ".in_layers.0", h, 1e-5)))
+        y = y + _linear(sd, name + ".emb_layers.1", F.silu(emb))[:, :, None, None]
+        y = _conv(sd, name + ".out_layers.3", F.silu(_group_norm(sd, name + ".out_layers.0", y, 1e-5)))
+        skip = _conv(sd, name + ".skip_connection", h) if name + ".skip_connection.weight" in sd else h
+        return skip + y
+
+    def transformer(name, h, depth):
+        b, c, hh, ww = h.shape
+        heads = cfg.heads(c)
+        y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
+        y = _linear(sd, name + ".proj_in", y)
+        for d in range(depth):
+            blk = f"{name}.transformer_blocks.{d}"
+            n1 = _layer_norm(sd, blk + ".norm1", y)
+            y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
+                _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), heads))
+            n2 = _layer_norm(sd, blk + ".norm2", y)
+            y = y + _linear(sd, blk + ".attn2.to_out.0", _attention(
+                _linear(sd, blk + ".attn2.to_q", n2), _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads))
+            a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
+            y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
+        y = _linear(sd, name + ".proj_out", y)
+        return h + y.transpose(1, 2).reshape(b, c, hh, ww)
+
+    emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", timestep_embedding(t, cfg.model_channels))))
+    y = torch.cat([text_embeds, fourier_time_ids(time_ids)], dim=-1)
+    emb = emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
+    h = _conv(sd, p + "input_blocks.0.0", x)
+    skips = [h]
+    k = 1
+    for level in range(len(cfg.channel_mult)):
+        for _ in range(cfg.num_res_blocks):
+            h = res(f"{p}input_blocks.{k}.0", h, emb)
+            if cfg.transformer_depth[level]:
+                h = transformer(f"{p}input_blocks.{k}.1", h, cfg.transformer_depth[level])
+            skips.append(h)
+            k += 1
+        if level != len(cfg.channel_mult) - 1:
+            h = _conv(sd, f"{p}input_blocks.{k}.0.op", h, stride=2, padding=1)
+            skips.append(h)
+            k += 1
+    h = res(p + "middle_block.0", h, emb)
+    h = transformer(p + "middle_block.1", h, cfg.transformer_depth[-1])
+    h = res(p + "middle_block.2", h, emb)
+    k = 0
+    for level in reversed(range(len(cfg.channel_mult))):
+        for i in range(cfg.num_res_blocks + 1):
+            h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skips.pop()], dim=1), emb)
+            j = 1
+            if cfg.transformer_depth[level]:
+                h = transformer(f"{p}output_blocks.{k}.1", h, cfg.transformer_depth[level])
+                j = 2
+            if level and i == cfg.num_res_blocks:
+                h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, scale_factor=2.0, mode="nearest"))
+            k += 1
+    return _conv(sd, p + "out.2", F.silu(_group_norm(sd, p + "out.0", h, 1e-5)))
+
+
+def clip_l_penultimate(sd, cfg: sd1.ClipConfig, ids):
+    """CLIP ViT-L's hidden_states[-2]: the input of its last layer, no final layer norm."""
+    renamed = {sd1.CLIP + k[len(CLIP_L):]: v for k, v in sd.items() if k.startswith(CLIP_L)}
+    _, states = sd1.clip_forward(renamed, cfg, ids)
+    return states[-2]
+
+
+def open_clip_forward(sd, cfg: OpenClipConfig, ids):
+    """OpenCLIP's text tower: (penultimate layer output without ln_final, pooled = ln_final(last)[eos] @ text_projection)."""
+    p = OPEN_CLIP
+    n = ids.shape[1]
+    h = sd[p + "token_embedding.weight"][ids] + sd[p + "positional_embedding"][:n]
+    mask = torch.full((n, n), float("-inf")).triu(1)
+    heads = cfg.width // cfg.head_width
+    states = [h]
+    for i in range(cfg.layers):
+        b = f"{p}transformer.resblocks.{i}"
+        x = _layer_norm(sd, b + ".ln_1", h)
+        q, k, v = F.linear(x, sd[b + ".attn.in_proj_weight"], sd[b + ".attn.in_proj_bias"]).chunk(3, dim=-1)
+        h = h + _linear(sd, b + ".attn.out_proj", _attention(q, k, v, heads, mask))
+        m = _linear(sd, b + ".mlp.c_fc", _layer_norm(sd, b + ".ln_2", h))
+        h = h + _linear(sd, b + ".mlp.c_proj", F.gelu(m))
+        states.append(h)
+    last = _layer_norm(sd, p + "ln_final", h)
+    pooled = last[torch.arange(ids.shape[0]), ids.argmax(-1)] @ sd[p + "text_projection"]
+    return states[-2], pooled
