@@ -86,6 +86,47 @@ public sealed class ControlNetReferenceTests
     }
 
     [Fact]
+    public void An_exported_folder_has_a_controlled_UNet_reading_the_plain_graphs_weight_file()
+    {
+        var scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-controlled-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var tokenizer = Path.Combine(scratch, "tokenizer");
+            Directory.CreateDirectory(tokenizer);
+            File.WriteAllText(Path.Combine(tokenizer, "vocab.json"), "{}");
+            File.WriteAllText(Path.Combine(tokenizer, "merges.txt"), "#version: 0.2\n");
+            var target = Path.Combine(scratch, "model");
+            using (var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile))
+            {
+                Export.DiffusersOnnxFolder.Write(checkpoint, target, tokenizer);
+            }
+
+            var unetFolder = Path.Combine(target, "unet");
+            Assert.Equal(["controlled.onnx", "model.onnx", "model.onnx.data"], Directory.EnumerateFiles(unetFolder, "*.onnx*").Select(Path.GetFileName).Order());
+            Assert.True(new FileInfo(Path.Combine(unetFolder, "controlled.onnx")).Length < 100_000, "the controlled graph should hold no weights");
+            var residuals = ControlResiduals.Names(Sd1Checkpoint.Open(Reference.LdmFile).UNet!).ToDictionary(n => n, Tensor);
+            var inputs = new List<(string, OrtValue)>
+            {
+                ("sample", Reference.Floats(Tensor("sample"))),
+                ("timestep", Reference.Floats(Tensor("timestep"))),
+                ("encoder_hidden_states", Reference.Floats(Tensor("encoder_hidden_states"))),
+            };
+            inputs.AddRange(residuals.Select(r => (r.Key, Reference.Floats(r.Value))));
+            using var session = new InferenceSession(Path.Combine(unetFolder, "controlled.onnx"));
+            using var results = session.Run(new RunOptions(), inputs.Select(i => i.Item1).ToArray(), inputs.Select(i => i.Item2).ToArray(), ["out_sample"]);
+            Reference.AssertClose(Tensor("unet.controlled"), (results[0].GetTensorDataAsSpan<float>().ToArray(), results[0].GetTensorTypeAndShape().Shape), 1e-4, "controlled.onnx out_sample");
+            inputs.ForEach(i => i.Item2.Dispose());
+        }
+        finally
+        {
+            if (Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public void A_model_checkpoint_is_refused_as_a_ControlNet_by_name()
     {
         var e = Assert.Throws<CheckpointException>(() => ControlNetCheckpoint.Open(Reference.LdmFile));

@@ -12,7 +12,7 @@ internal sealed class LoadedModel
         Name = Path.GetFileName(folder.Path.TrimEnd(Path.DirectorySeparatorChar));
         Tokenizer = ClipTokenizer.FromFolder(folder.TokenizerPath);
         TextEncoder = new OnnxTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Tokenizer.PadId);
-        UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize);
+        UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize, sessions);
         Vae = new OnnxVae(folder, sessions, options);
     }
 
