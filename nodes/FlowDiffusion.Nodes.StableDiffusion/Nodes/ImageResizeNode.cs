@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes images, as ComfyUI's ImageScale does.</summary>
 [Node("image.resize", "1.0.0", Category = "image", Title = "Resize Image",
-    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio) with torch's nearest-exact, bilinear or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
+    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio) with torch's nearest-exact, bilinear, bicubic or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
 public sealed class ImageResizeNode : INode
 {
     /// <summary>The images.</summary>
@@ -22,7 +22,7 @@ public sealed class ImageResizeNode : INode
     public int Height { get; set; } = 512;
 
     /// <summary>The interpolation.</summary>
-    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "area"])]
+    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "bicubic", "area"])]
     public string Method { get; set; } = "nearest-exact";
 
     /// <summary>Centre crop.</summary>
