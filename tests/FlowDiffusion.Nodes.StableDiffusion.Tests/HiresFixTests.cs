@@ -31,6 +31,31 @@ public sealed class HiresFixTests
     }
 
     [Fact]
+    public async Task Lanczos_image_resize_matches_pillow_down_and_up_clamped_to_the_image_range()
+    {
+        var yaml = """
+            flowdiffusion: 1
+            name: lanczos
+            nodes:
+              image: { node: image.load, with: { path: workflows/assets/landscape.png } }
+              down: { node: image.resize, in: { image: image.image }, with: { width: 60, height: 45, method: lanczos } }
+              up: { node: image.resize, in: { image: down.resized }, with: { width: 100, height: 75, method: lanczos } }
+            """;
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        using var file = SafetensorsFile.Open(Path.Combine(AppContext.BaseDirectory, "TestData", "lanczos-resize.safetensors"));
+        foreach (var (node, width, height) in new[] { ("down", 60, 45), ("up", 100, 75) })
+        {
+            var image = run.Image(node, "resized");
+            Assert.Equal((width, height), (image.Width, image.Height));
+            var expected = file.ReadFloat32(node).Select(v => Math.Clamp(v, 0f, 1f)).ToArray();
+            var worst = expected.Zip(image.ToArray(), (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst <= 1e-5, $"{node}: max |difference| {worst} from Pillow");
+        }
+
+        Assert.Contains(file.ReadFloat32("up"), v => v > 1.001f); // the oracle overshoots, so the clamp is exercised
+    }
+
+    [Fact]
     public async Task The_hires_fix_workflow_upscales_and_repaints_and_denoise_zero_keeps_the_upscaled_latents()
     {
         var inputs = new Dictionary<string, object?>
