@@ -9,6 +9,10 @@ public sealed class WorkflowFolderTests
 {
     public static TheoryData<string> Workflows() => new(Names());
 
+    // ControlNet workflows need a model converted from a checkpoint (tiny-sd has no controlled UNet graph; ControlNetApplyTests
+    // runs them on the tiny checkpoint) and hires-fix ends larger than it starts (HiresFixTests).
+    public static TheoryData<string> TinySdWorkflows() => new(Names().Where(n => !n.StartsWith("controlnet-", StringComparison.Ordinal) && n != "hires-fix.yaml"));
+
     private static IEnumerable<string> Names() =>
         Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "workflows"), "*.yaml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal);
 
@@ -33,7 +37,7 @@ public sealed class WorkflowFolderTests
     }
 
     [Theory]
-    [MemberData(nameof(Workflows))]
+    [MemberData(nameof(TinySdWorkflows))]
     public async Task Runs_on_tiny_sd_with_finite_images_and_pngs_that_carry_the_workflow(string workflow)
     {
         using var engine = new SdEngine();

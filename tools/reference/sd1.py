@@ -252,8 +252,10 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context):
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None):
+    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output."""
     p = UNET
+    control = list(control) if control is not None else None
 
     def res(name, h, emb):
         y = _conv(sd, name + ".in_layers.2", F.silu(_group_norm(sd, name + ".in_layers.0", h, 1e-5)))
@@ -294,6 +296,9 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context):
             skips.append(h)
             k += 1
     h = res(p + "middle_block.2", transformer(p + "middle_block.1", res(p + "middle_block.0", h, emb)), emb)
+    if control is not None:
+        h = h + control.pop()
+        skips = [s + c for s, c in zip(skips, control)]
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for i in range(cfg.num_res_blocks + 1):

@@ -75,7 +75,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder));
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae));
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae), (ControlledUNetFile, checkpoint.BuildControlledUNet));
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae));
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae));
             Directory.Move(staging, full);
@@ -135,17 +135,32 @@ public static class DiffusersOnnxFolder
     /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, one tensor after another).</summary>
     public const string WeightsFile = "model.onnx.data";
 
+    /// <summary>
+    /// The UNet graph that also takes ControlNet residuals (<see cref="UNetGraph.BuildControlled"/>), written beside
+    /// <c>unet/model.onnx</c> and reading the same weight file.
+    /// </summary>
+    public const string ControlledUNetFile = "controlled.onnx";
+
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config)
+    // A variant graph over the same weights (the controlled UNet) reuses the tensors the first graph wrote.
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null)
     {
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;
+        OnnxModel? other = null;
         using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile)))
         {
-            model = build(weights);
+            var shared = new SharedWeightBinding(weights);
+            model = build(shared);
+            other = variant?.Build(shared);
         }
 
         File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model.ToBytes());
+        if (variant is { } v)
+        {
+            File.WriteAllBytes(Path.Combine(root, part, v.File), other!.ToBytes());
+        }
+
         WriteJson(root, part + "/config.json", config);
     }
 

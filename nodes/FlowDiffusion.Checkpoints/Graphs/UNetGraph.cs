@@ -20,7 +20,18 @@ public static class UNetGraph
     private const float TransformerNormEpsilon = 1e-6f;
 
     /// <summary>Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise).</summary>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null)
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
+        Build(weights, arch, source, binding, controlled: false);
+
+    /// <summary>
+    /// Builds the graph with ControlNet residual inputs (<see cref="ControlResiduals"/>): <c>down_block_i</c> is added to
+    /// the i-th skip connection and <c>mid_block_res_sample</c> to the middle block's output, as diffusers'
+    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. Zeros give <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
+    /// </summary>
+    public static OnnxModel BuildControlled(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
+        Build(weights, arch, source, binding, controlled: true);
+
+    private static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding, bool controlled)
     {
         var g = new GraphBuilder("unet");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
@@ -70,6 +81,10 @@ public static class UNetGraph
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
         h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
+        if (controlled)
+        {
+            (h, skips) = ControlResiduals.AddInputs(g, arch, h, skips);
+        }
 
         for (var up = 0; up < levels; up++)
         {
@@ -96,14 +111,14 @@ public static class UNetGraph
     }
 
     /// <summary>exp(−ln(10000)·i/half) for i &lt; half, in float32 arithmetic as LDM's timestep_embedding computes it.</summary>
-    private static float[] Frequencies(int channels)
+    internal static float[] Frequencies(int channels)
     {
         var half = channels / 2;
         var scale = (float)-Math.Log(10000.0);
         return Enumerable.Range(0, half).Select(i => MathF.Exp(scale * i / half)).ToArray();
     }
 
-    private static string ResBlock(NetworkGraph n, string x, string emb, string name)
+    internal static string ResBlock(NetworkGraph n, string x, string emb, string name)
     {
         var g = n.G;
         var h = n.Conv(g.Silu(n.GroupNorm(x, name + ".norm1", ResNormEpsilon)), name + ".conv1");
@@ -113,7 +128,7 @@ public static class UNetGraph
         return g.Add(shortcut, h);
     }
 
-    private static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth)
+    internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);

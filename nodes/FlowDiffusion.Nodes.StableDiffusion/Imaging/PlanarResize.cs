@@ -2,12 +2,13 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
 
 /// <summary>
 /// Resizes planar [planes, H, W] float data the way torch's <c>interpolate</c> does (align_corners false, no antialias):
-/// nearest-exact, bilinear and area; with ComfyUI's optional centre crop to the target aspect first.
+/// nearest-exact, bilinear, bicubic (A = −0.75, borders clamped) and area; and Lanczos (a = 3) as Pillow resamples; with
+/// ComfyUI's optional centre crop to the target aspect first.
 /// </summary>
 internal static class PlanarResize
 {
     /// <summary>The methods, as ComfyUI names them.</summary>
-    public static readonly string[] Methods = ["nearest-exact", "bilinear", "area"];
+    public static readonly string[] Methods = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos"];
 
     public static float[] Resize(ReadOnlySpan<float> source, int planes, int height, int width, int newHeight, int newWidth, string method, bool centerCrop)
     {
@@ -53,6 +54,8 @@ internal static class PlanarResize
             {
                 "nearest-exact" => [(Math.Min((int)MathF.Floor((i + 0.5f) * scale), size - 1), 1.0)],
                 "bilinear" => Bilinear(i, scale, size),
+                "bicubic" => Bicubic(i, scale, size),
+                "lanczos" => Lanczos(i, size, newSize),
                 "area" => Area(i, size, newSize),
                 _ => throw new ArgumentException($"unknown resize method '{method}'; valid: {string.Join(", ", Methods)}"),
             };
@@ -68,6 +71,41 @@ internal static class PlanarResize
         var high = Math.Min(low + 1, size - 1);
         var lambda = source - low;
         return [(low, 1 - lambda), (high, lambda)];
+    }
+
+    // torch's upsample_bicubic2d: source (i + ½)·scale − ½ unclamped, Keys' cubic convolution with A = −0.75 over the
+    // four nearest samples, indices clamped to the border.
+    private static (int, double)[] Bicubic(int i, float scale, int size)
+    {
+        const float A = -0.75f;
+        var source = (i + 0.5f) * scale - 0.5f;
+        var floor = (int)MathF.Floor(source);
+        var t = source - floor;
+        static float Near(float x) => ((A + 2) * x - (A + 3)) * x * x + 1;
+        static float Far(float x) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+        float[] weights = [Far(t + 1), Near(t), Near(1 - t), Far(2 - t)];
+        return [.. Enumerable.Range(0, 4).Select(k => (Math.Clamp(floor - 1 + k, 0, size - 1), (double)weights[k]))];
+    }
+
+    // Pillow's resampling coefficients: the Lanczos-3 kernel sinc(x)·sinc(x/3), stretched by the downscale factor (so it
+    // also antialiases), over the samples within its support of the output pixel's centre, normalised to sum 1.
+    private static (int, double)[] Lanczos(int i, int size, int newSize)
+    {
+        const double Support = 3.0;
+        var scale = (double)size / newSize;
+        var filterScale = Math.Max(scale, 1.0);
+        var support = Support * filterScale;
+        var center = (i + 0.5) * scale;
+        var min = Math.Max((int)(center - support + 0.5), 0);
+        var max = Math.Min((int)(center + support + 0.5), size);
+        static double Sinc(double x) => x == 0 ? 1 : Math.Sin(Math.PI * x) / (Math.PI * x);
+        var taps = Enumerable.Range(min, max - min).Select(k =>
+        {
+            var x = (k - center + 0.5) / filterScale;
+            return (k, x is >= -Support and < Support ? Sinc(x) * Sinc(x / Support) : 0.0);
+        }).ToArray();
+        var sum = taps.Sum(t => t.Item2);
+        return sum == 0 ? taps : [.. taps.Select(t => (t.k, t.Item2 / sum))];
     }
 
     private static (int, double)[] Area(int i, int size, int newSize)

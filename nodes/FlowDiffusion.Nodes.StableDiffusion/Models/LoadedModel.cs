@@ -15,7 +15,7 @@ internal sealed class LoadedModel
         TextEncoder = folder.TextEncoder2Path is { } second
             ? new SdxlTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Diffusion.Onnx.TextEncoder.Open(sessions, second, options), Tokenizer.EosId)
             : new OnnxTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath, options), Tokenizer.PadId);
-        UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize);
+        UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize, sessions);
         Vae = new OnnxVae(folder, sessions, options);
     }
 

@@ -1,4 +1,5 @@
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Control;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
@@ -8,11 +9,14 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// <summary>
 /// A UNet as the SDK's model handle: one batched evaluation per call. The handle is a description (file, weight
 /// overrides, options) whose session the cache creates when needed, so <see cref="WithOverrides"/> derives a handle
-/// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers.
+/// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers. A call whose extras
+/// carry ControlNets (<see cref="ControlStack"/>) acting at its timestep runs them and the controlled UNet graph beside
+/// the plain one (same weights and overrides), adding their residuals.
 /// </summary>
-internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
+internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Lazy<ControlledUNet> _controlled = new(() => OpenControlled(name, unet, sessions));
 
     public string Name => name;
 
@@ -28,7 +32,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     public WeightOverrides Overrides => unet.Source.Overrides;
 
-    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize);
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions);
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
     {
@@ -50,6 +54,12 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         if (context.Batch != shape.Batch && context.Batch != 1)
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
+        if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
+        {
+            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken);
+            return;
+        }
+
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
@@ -113,6 +123,17 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var result = new float[batch * tensor.ItemLength];
         for (var b = 0; b < batch; b++) tensor.ItemOf(b).CopyTo(result.AsSpan(b * tensor.ItemLength));
         return result;
+    }
+
+    private static ControlledUNet OpenControlled(string name, UNet unet, OnnxSessionCache? sessions)
+    {
+        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
+        if (sessions is null || !File.Exists(path))
+        {
+            throw new ArgumentException($"the UNet of '{name}' has no graph that takes ControlNet residuals ({path}); ControlNets work on models model.load converts from a .safetensors checkpoint or diffusers folder");
+        }
+
+        return ControlledUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
     }
 
     private static float[] Repeat(Conditioning context, int batch)

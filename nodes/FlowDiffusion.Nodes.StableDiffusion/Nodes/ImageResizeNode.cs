@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes images, as ComfyUI's ImageScale does.</summary>
 [Node("image.resize", "1.0.0", Category = "image", Title = "Resize Image",
-    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio) with torch's nearest-exact, bilinear or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
+    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio) with torch's nearest-exact, bilinear, bicubic or area interpolation or Pillow's Lanczos (values clamped to 0..1) and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
 public sealed class ImageResizeNode : INode
 {
     /// <summary>The images.</summary>
@@ -22,7 +22,7 @@ public sealed class ImageResizeNode : INode
     public int Height { get; set; } = 512;
 
     /// <summary>The interpolation.</summary>
-    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "area"])]
+    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate (lanczos: as Pillow's Image.LANCZOS).", Choices = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos"])]
     public string Method { get; set; } = "nearest-exact";
 
     /// <summary>Centre crop.</summary>
@@ -46,6 +46,8 @@ public sealed class ImageResizeNode : INode
         var width = Width == 0 ? (int)Math.Round(image.Width * (double)Height / image.Height, MidpointRounding.ToEven) : Width;
         var height = Height == 0 ? (int)Math.Round(image.Height * (double)Width / image.Width, MidpointRounding.ToEven) : Height;
         var pixels = PlanarResize.Resize(image.Pixels, image.Batch * 3, image.Height, image.Width, height, width, Method, CenterCrop);
+        // Bicubic and Lanczos overshoot at sharp edges; an image stays in 0..1.
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i], 0f, 1f);
         Resized = new Image(image.Batch, height, width, pixels);
         return Task.CompletedTask;
     }

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes latents to an image size, as ComfyUI's LatentUpscale does.</summary>
 [Node("latent.resize", "1.0.0", Category = "latent", Title = "Resize Latent",
-    Description = "Resizes latents to the latent size of an image width × height (0 for one side keeps the aspect ratio; both 0 keep the size), with torch's nearest-exact, bilinear or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Latent.")]
+    Description = "Resizes latents to the latent size of an image width × height (0 for one side keeps the aspect ratio; both 0 keep the size), with torch's nearest-exact, bilinear, bicubic or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Latent.")]
 public sealed class LatentResizeNode : INode
 {
     /// <summary>The latents.</summary>
@@ -22,7 +22,7 @@ public sealed class LatentResizeNode : INode
     public int Height { get; set; } = 512;
 
     /// <summary>The interpolation.</summary>
-    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "area"])]
+    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "bicubic", "area"])]
     public string Method { get; set; } = "nearest-exact";
 
     /// <summary>Centre crop.</summary>

@@ -1,0 +1,68 @@
+using FlowDiffusion.Sdk.Diffusion;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// A ControlNet ONNX graph (<c>sample</c>, <c>timestep</c> float32 [B], <c>encoder_hidden_states</c>, <c>controlnet_cond</c>
+/// [B, 3, H, W] in 0..1 → <c>down_block_0</c> … and <c>mid_block_res_sample</c>), float32 throughout, as the checkpoint
+/// builder writes it. Outputs are the unscaled residuals.
+/// </summary>
+public sealed class ControlNetModel
+{
+    private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
+    private readonly ModelSession _model;
+    private readonly string[] _outputs;
+
+    private ControlNetModel(ModelSession model)
+    {
+        _model = model;
+        var signature = model.Signature;
+        signature.Input("sample", Float32, 4);
+        signature.Input("timestep", Float32, 1);
+        signature.Input("encoder_hidden_states", Float32, 3);
+        signature.Input("controlnet_cond", Float32, 4);
+        var downs = Enumerable.Range(0, 64).Select(i => $"down_block_{i}").TakeWhile(signature.HasOutput).ToList();
+        if (downs.Count == 0 || !signature.HasOutput("mid_block_res_sample"))
+        {
+            throw signature.Mismatch("outputs down_block_0 … and mid_block_res_sample (ControlNet residuals)");
+        }
+
+        _outputs = [.. downs, "mid_block_res_sample"];
+    }
+
+    /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs and outputs.</summary>
+    public static ControlNetModel Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "ControlNet"));
+
+    /// <summary>The model file.</summary>
+    public string ModelPath => _model.ModelPath;
+
+    /// <summary>The residual names in output order, the mid one last.</summary>
+    public IReadOnlyList<string> Residuals => _outputs;
+
+    /// <summary>Total time spent inside ONNX Runtime's <c>Run</c> for this model.</summary>
+    public TimeSpan RunTime => _model.RunTime;
+
+    /// <summary>The residuals for one batched call.</summary>
+    /// <param name="sample">The scaled model input [B, C, h, w].</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="timestep">The timestep for every row.</param>
+    /// <param name="encoderHiddenStates">[B, tokens, width].</param>
+    /// <param name="tokens">The sequence length.</param>
+    /// <param name="image">The control image [B, channels, H, W] in 0..1.</param>
+    /// <param name="imageShape">Its shape.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public IReadOnlyList<ControlResidual> Predict(
+        float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens, float[] image, long[] imageShape, CancellationToken cancellationToken)
+    {
+        var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
+        var width = encoderHiddenStates.Length / (shape.Batch * tokens);
+        using var x = OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]);
+        using var t = OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]);
+        using var context = OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]);
+        using var cond = OrtValue.CreateTensorValueFromMemory(image, imageShape);
+        using var results = _model.Run(["sample", "timestep", "encoder_hidden_states", "controlnet_cond"], [x, t, context, cond], _outputs, cancellationToken);
+        return [.. _outputs.Select((name, i) => new ControlResidual(name, results[i].GetTensorDataAsSpan<float>().ToArray(), results[i].GetTensorTypeAndShape().Shape))];
+    }
+}

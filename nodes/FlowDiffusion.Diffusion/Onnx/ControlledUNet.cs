@@ -1,0 +1,92 @@
+using FlowDiffusion.Sdk.Diffusion;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// A UNet graph that also takes ControlNet residuals (<c>down_block_i</c> added to the i-th skip connection,
+/// <c>mid_block_res_sample</c> to the middle block output), float32 throughout, as the checkpoint builder writes it
+/// beside the plain graph (<see cref="FileName"/>).
+/// </summary>
+public sealed class ControlledUNet
+{
+    /// <summary>The graph's file name beside the plain <c>unet/model.onnx</c>.</summary>
+    public const string FileName = "controlled.onnx";
+
+    private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
+    private static readonly string[] Known = ["sample", "timestep", "encoder_hidden_states"];
+    private readonly ModelSession _model;
+    private readonly IReadOnlyList<DeclaredTensor> _residuals;
+
+    private ControlledUNet(ModelSession model)
+    {
+        _model = model;
+        var signature = model.Signature;
+        signature.Input("sample", Float32, 4);
+        signature.Input("timestep", Float32, 1);
+        signature.Input("encoder_hidden_states", Float32, 3);
+        _residuals = signature.OtherInputs(Known);
+        if (_residuals.Count == 0 || _residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
+        {
+            throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
+        }
+    }
+
+    /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs.</summary>
+    public static ControlledUNet Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "controlled UNet"));
+
+    /// <summary>Total time spent inside ONNX Runtime's <c>Run</c> for this model.</summary>
+    public TimeSpan RunTime => _model.RunTime;
+
+    /// <summary>Predicts the noise (or v) with the residuals added.</summary>
+    /// <param name="sample">The scaled model input [B, C, h, w].</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="timestep">The timestep for every row.</param>
+    /// <param name="encoderHiddenStates">[B, tokens, width].</param>
+    /// <param name="tokens">The sequence length.</param>
+    /// <param name="residuals">The summed, scaled residuals by name, one for every residual input.</param>
+    /// <param name="prediction">Receives [B, out channels, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
+        IReadOnlyDictionary<string, ControlResidual> residuals, Span<float> prediction, CancellationToken cancellationToken)
+    {
+        var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
+        var width = encoderHiddenStates.Length / (shape.Batch * tokens);
+        var values = new List<OrtValue>();
+        try
+        {
+            values.Add(OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]));
+            foreach (var input in _residuals)
+            {
+                if (!residuals.TryGetValue(input.Name, out var residual))
+                {
+                    throw new ArgumentException($"no ControlNet residual '{input.Name}' for the controlled UNet '{_model.ModelPath}'; the ControlNet's outputs ({string.Join(", ", residuals.Keys)}) do not fit this UNet");
+                }
+
+                if (residual.Shape[0] != shape.Batch)
+                {
+                    throw new ArgumentException($"the ControlNet residual '{input.Name}' has batch {residual.Shape[0]}, the UNet call {shape.Batch}");
+                }
+
+                values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
+            }
+
+            using var results = _model.Run([.. Known, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
+            var output = results[0].GetTensorDataAsSpan<float>();
+            if (output.Length != prediction.Length)
+            {
+                throw new ArgumentException($"the controlled UNet predicted {output.Length} values where {prediction.Length} were expected");
+            }
+
+            output.CopyTo(prediction);
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
+using FlowDiffusion.Sdk.Diffusion;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Control;
+
+/// <summary>
+/// One UNet evaluation with ControlNets: each ControlNet acting at this timestep runs on the call's rows with its control
+/// image (resized, nearest-exact with a centre crop as ComfyUI does, to the latent size × 8); its residuals, scaled by each
+/// row's strength, are summed over the stack and fed to the controlled UNet graph.
+/// </summary>
+internal static class ControlledPrediction
+{
+    /// <summary>The active entries at <paramref name="timestep"/> (in range, some row's strength non-zero).</summary>
+    public static IReadOnlyList<ControlEntry> Active(ControlStack stack, float timestep, int rows) =>
+        [.. stack.Entries.Where(e => e.Hint.ActsAt(timestep) && Enumerable.Range(0, rows).Any(r => e.StrengthOf(r) != 0))];
+
+    public static void Predict(
+        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, Span<float> prediction, CancellationToken cancellationToken)
+    {
+        var shape = input.Shape;
+        var sample = input.Sample.ToArray();
+        var tokens = input.Context.Tokens;
+        Dictionary<string, ControlResidual>? sum = null;
+        foreach (var entry in active)
+        {
+            var (image, imageShape) = HintTensor(entry, shape);
+            var residuals = entry.Hint.Net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, cancellationToken);
+            sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
+            foreach (var residual in residuals)
+            {
+                if (!sum.TryGetValue(residual.Name, out var total) || total.Values.Length != residual.Values.Length)
+                {
+                    throw new ArgumentException($"the stacked ControlNets give different residuals ('{residual.Name}'); they were made for different UNets");
+                }
+
+                var row = residual.Values.Length / shape.Batch;
+                for (var b = 0; b < shape.Batch; b++)
+                {
+                    var strength = entry.StrengthOf(b);
+                    var source = residual.Values.AsSpan(b * row, row);
+                    var target = total.Values.AsSpan(b * row, row);
+                    for (var i = 0; i < row; i++) target[i] += strength * source[i];
+                }
+            }
+        }
+
+        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, prediction, cancellationToken);
+    }
+
+    private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)
+    {
+        var image = entry.Hint.Image;
+        int height = shape.Height * 8, width = shape.Width * 8;
+        var item = 3 * height * width;
+        var values = new float[shape.Batch * item];
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            var source = image.PixelsOf(entry.ImageOf(b, shape.Batch));
+            if (image.Height == height && image.Width == width)
+            {
+                source.CopyTo(values.AsSpan(b * item, item));
+            }
+            else
+            {
+                PlanarResize.Resize(source, 3, image.Height, image.Width, height, width, "nearest-exact", centerCrop: true).CopyTo(values.AsSpan(b * item, item));
+            }
+        }
+
+        return (values, [shape.Batch, 3, height, width]);
+    }
+}

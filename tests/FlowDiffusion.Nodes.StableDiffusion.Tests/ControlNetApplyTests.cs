@@ -1,0 +1,161 @@
+using System.Globalization;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// controlnet.load and controlnet.apply on the tiny SD 1.x checkpoint and its tiny ControlNet, through model.load and real
+/// ONNX Runtime sessions, against torch (tools/reference/make_controlnet.py: the UNet with the ControlNet's residuals × strength
+/// added to its skips and middle block), and the shipped controlnet-txt2img workflow.
+/// </summary>
+public sealed class ControlNetApplyTests
+{
+    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+    private static readonly string Checkpoint = Path.Combine(Data, "ldm-fp16.safetensors");
+    private static readonly string ControlFolder = Path.Combine(Data, "controlnet");
+
+    [Fact]
+    public async Task The_UNet_with_an_applied_ControlNet_matches_torch_and_two_stack_by_adding_their_scaled_residuals()
+    {
+        var run = await RunAsync(Apply("one", "positive", "hint-a.png", 0.6f), Apply("first", "positive", "hint-a.png", 0.7f), Apply("second", "first", "hint-b.png", 0.4f));
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+
+        AssertClose(Ref("e2e.plain"), await PredictAsync(unet, Extras.Empty), 1e-4, "without ControlNet");
+        AssertClose(Ref("e2e.controlled"), await PredictAsync(unet, ExtrasOf(run, "one")), 1e-4, "one ControlNet at 0.6");
+        AssertClose(Ref("e2e.stacked"), await PredictAsync(unet, ExtrasOf(run, "second")), 1e-4, "two ControlNets at 0.7 and 0.4");
+        Assert.True(MaxDifference(Ref("e2e.controlled"), Ref("e2e.plain")) > 0.1, "the ControlNet must move the prediction");
+    }
+
+    [Fact]
+    public async Task Strength_zero_and_steps_outside_the_window_give_the_plain_prediction()
+    {
+        var run = await RunAsync(Apply("zero", "positive", "hint-a.png", 0f), Apply("late", "positive", "hint-a.png", 0.6f, start: 0.5f));
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        var plain = await PredictAsync(unet, Extras.Empty);
+
+        Assert.Equal(plain.Values, (await PredictAsync(unet, ExtrasOf(run, "zero"))).Values);
+        // Timestep 999 is the start of the schedule; a ControlNet starting half way is not active yet.
+        Assert.Equal(plain.Values, (await PredictAsync(unet, ExtrasOf(run, "late"))).Values);
+        // At timestep 17 (the end of the schedule) it is.
+        Assert.True(MaxDifference(await PredictAsync(unet, Extras.Empty, 17f), await PredictAsync(unet, ExtrasOf(run, "late"), 17f)) > 0.05);
+    }
+
+    [Fact]
+    public async Task The_shipped_workflow_runs_on_the_tiny_checkpoint_and_strength_zero_draws_what_txt2img_draws()
+    {
+        var common = new Dictionary<string, object?>
+        {
+            ["model"] = Checkpoint, ["width"] = "64", ["height"] = "64", ["steps"] = "3", ["seed"] = "5", ["cfg"] = "5",
+            ["scheduler"] = "euler", ["prompt"] = "a house", ["negative"] = "",
+        };
+        var controlled = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", common)).AssertCompleted();
+        var zero = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", new Dictionary<string, object?>(common) { ["strength"] = "0" })).AssertCompleted();
+        var plain = (await SdEngine.Shared.RunYamlAsync(
+            File.ReadAllText(Path.Combine(RepositoryRoot.Path, "workflows", "txt2img.yaml")).Replace("      path: $model", "      path: $model\n      tokenizer_folder: models/tiny-sd/tokenizer", StringComparison.Ordinal),
+            common)).AssertCompleted();
+
+        var image = controlled.Image();
+        Assert.Equal((64, 64), (image.Width, image.Height));
+        Assert.All(image.ToArray(), v => Assert.True(float.IsFinite(v) && v is >= 0 and <= 1, $"pixel {v}"));
+        Assert.NotEmpty(controlled.Result.OutputFiles);
+        Assert.Equal(plain.Image().ToArray(), zero.Image().ToArray());
+        Assert.True(MaxDifference((image.ToArray(), []), (zero.Image().ToArray(), [])) > 0.01, "strength 1 must change the image");
+    }
+
+    [Fact]
+    public async Task A_ControlNet_on_a_UNet_without_a_controlled_graph_fails_naming_the_model()
+    {
+        var yaml = Yaml("models/tiny-sd", Apply("one", "positive", "hint-a.png", 1f)) + """
+              denoise:
+                node: unet.denoiser
+                in: { unet: model.unet }
+              guider:
+                node: guidance.cfg
+                in: { denoiser: denoise.denoiser, positive: one.result, negative: positive.conditioning }
+              schedule:
+                node: diffusion.scheduler
+                in: { config: model.scheduler_config }
+                with: { name: euler, steps: 1 }
+              noise:
+                node: latent.noise
+                in: { unet: model.unet }
+                with: { seed: 1, width: 64, height: 64 }
+              sample:
+                node: diffusion.sample
+                in: { guider: guider.guider, schedule: schedule.schedule, noise: noise.noise }
+
+            """;
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Equal("sample", run.Result.FailedNode);
+        Assert.Contains("controlled.onnx", run.Result.Error);
+        Assert.Contains("tiny-sd", run.Result.Error);
+    }
+
+    private static string Apply(string id, string conditioning, string hint, float strength, float start = 0f, float end = 1f)
+    {
+        var input = conditioning == "positive" ? "positive.conditioning" : conditioning + ".result";
+        string F(float v) => v.ToString(CultureInfo.InvariantCulture);
+        return $"""
+              {id}_image:
+                node: image.load
+                with: {"{"} path: "{Path.Combine(ControlFolder, hint)}" {"}"}
+              {id}:
+                node: controlnet.apply
+                in: {"{"} conditioning: {input}, control_net: controlnet.control_net, image: {id}_image.image {"}"}
+                with: {"{"} strength: {F(strength)}, start_percent: {F(start)}, end_percent: {F(end)} {"}"}
+
+            """;
+    }
+
+    private static string Yaml(string model, params string[] applies) => $"""
+        flowdiffusion: 1
+        name: controlnet
+        nodes:
+          model:
+            node: model.load
+            with: {"{"} path: "{model}", tokenizer_folder: models/tiny-sd/tokenizer {"}"}
+          tokens:
+            node: clip.tokenize
+            in: {"{"} tokenizer: model.tokenizer {"}"}
+            with: {"{"} text: a house {"}"}
+          positive:
+            node: clip.encode
+            in: {"{"} clip: model.clip, tokens: tokens.tokens {"}"}
+          controlnet:
+            node: controlnet.load
+            with: {"{"} path: "{Path.Combine(ControlFolder, "control-ldm-fp16.safetensors")}" {"}"}
+
+        """ + string.Concat(applies);
+
+    private static async Task<SdRun> RunAsync(params string[] applies) =>
+        (await SdEngine.Shared.RunYamlAsync(Yaml(Checkpoint, applies), new Dictionary<string, object?>())).AssertCompleted();
+
+    private static Extras ExtrasOf(SdRun run, string node) => Assert.IsType<Conditioning>(run.Result.Output(node, "result")).Extras;
+
+    private static async Task<(float[] Values, long[] Shape)> PredictAsync(IUNetModel unet, Extras extras, float? timestep = null)
+    {
+        var context = new Conditioning(1, 77, 64, Ref("e2e.encoder_hidden_states").Values).WithExtras(extras);
+        var input = new DenoiserInput(Ref("e2e.sample").Values, new LatentShape(1, 4, 8, 8), timestep ?? Ref("e2e.timestep").Values[0], context);
+        return (await unet.PredictAsync(input, CancellationToken.None), [1, 4, 8, 8]);
+    }
+
+    private static (float[] Values, long[] Shape) Ref(string name)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+
+    private static double MaxDifference((float[] Values, long[] Shape) a, (float[] Values, long[] Shape) b) =>
+        a.Values.Zip(b.Values, (x, y) => (double)Math.Abs(x - y)).Max();
+
+    private static void AssertClose((float[] Values, long[] Shape) expected, (float[] Values, long[] Shape) actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        var worst = MaxDifference(expected, actual);
+        Assert.True(worst <= tolerance, $"{what}: max |difference| {worst:G4} exceeds {tolerance}.");
+        Assert.Contains(expected.Values, v => Math.Abs(v) > 0.1f);
+    }
+}
