@@ -17,6 +17,7 @@ root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(EditorCommand.Create());
 root.Subcommands.Add(ImportComfyCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
