@@ -20,6 +20,7 @@ root.Subcommands.Add(EditorCommand.Create());
 root.Subcommands.Add(ImportComfyCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(ModelRunCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -5,7 +5,7 @@ public sealed class Txt2ImgAnalyticTests
 {
     public static TheoryData<string> Schedulers => new()
     {
-        "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm",
+        "ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm", "lcm",
     };
 
     /// <summary>The schedulers diffusers offers Karras sigmas for (the others refuse the switch).</summary>

@@ -28,7 +28,7 @@ public sealed class WorkflowFolderTests
     {
         // The names live in the scheduler catalog only: the node takes them from it, the workflows from the node.
         var names = SdEngine.Shared.Engine.Catalog.Find("diffusion.scheduler")!.Parameter("name")!.Choices;
-        Assert.Equal(["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm"], names);
+        Assert.Equal(["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm", "lcm"], names);
 
         var plan = SdEngine.Shared.Load(workflow, new Dictionary<string, object?>()).Plan!;
         Assert.Equal(names, Engine.Workflows.InputChoices.Of(plan.Workflow.Input("scheduler")!, plan.Workflow, SdEngine.Shared.Engine.Catalog));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Onnx;
 using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Checkpoints.Export;
@@ -19,8 +20,8 @@ public static class DiffusersOnnxFolder
 
     internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
-    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
-    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
+    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet; <paramref name="float16"/> writes an fp16 export (float16 weights, inputs and outputs).</summary>
+    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool float16 = false)
     {
         if (checkpoint.UNet is null || checkpoint.TextEncoder is null || checkpoint.Vae is null)
         {
@@ -74,10 +75,10 @@ public static class DiffusersOnnxFolder
                 File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
             }
 
-            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder));
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae), (ControlledUNetFile, checkpoint.BuildControlledUNet));
-            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae));
-            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae));
+            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16);
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, (ControlledUNetFile, checkpoint.BuildControlledUNet));
+            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16);
+            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16);
             Directory.Move(staging, full);
         }
         catch
@@ -102,7 +103,7 @@ public static class DiffusersOnnxFolder
         w.WriteString("hidden_act", "quick_gelu");
     }
 
-    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae)
+    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae, bool float16)
     {
         w.WriteString("_class_name", "UNet2DConditionModel");
         w.WriteNumber("in_channels", a.InChannels);
@@ -118,7 +119,7 @@ public static class DiffusersOnnxFolder
 
         w.WriteEndArray();
         w.WriteNumber("sample_size", 512 / vae.Factor);
-        w.WriteString("timestep_dtype", "float32");
+        w.WriteString("timestep_dtype", float16 ? "float16" : "float32");
     }
 
     internal static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a)
@@ -132,7 +133,7 @@ public static class DiffusersOnnxFolder
         w.WriteNumber("scaling_factor", ScalingFactor);
     }
 
-    /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, one tensor after another).</summary>
+    /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, or float16 in an fp16 export, one tensor after another).</summary>
     public const string WeightsFile = "model.onnx.data";
 
     /// <summary>
@@ -143,16 +144,22 @@ public static class DiffusersOnnxFolder
 
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
     // A variant graph over the same weights (the controlled UNet) reuses the tensors the first graph wrote.
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null)
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null)
     {
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;
         OnnxModel? other = null;
-        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile)))
+        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile), float16))
         {
             var shared = new SharedWeightBinding(weights);
             model = build(shared);
             other = variant?.Build(shared);
+        }
+
+        if (float16)
+        {
+            model = Float16Model.Convert(model);
+            other = other is null ? null : Float16Model.Convert(other);
         }
 
         File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model.ToBytes());

@@ -5,10 +5,11 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints.Graphs;
 
 /// <summary>
-/// Appends each weight, converted to float32, to one data file beside the model (ONNX external data), so a model of any
-/// size is written one tensor at a time: memory holds at most the tensor being converted, and the model file stays small.
+/// Appends each weight, converted to float32 (or float16 for an fp16 export), to one data file beside the model (ONNX
+/// external data), so a model of any size is written one tensor at a time: memory holds at most the tensor being
+/// converted, and the model file stays small.
 /// </summary>
-public sealed class ExternalWeightFile(string path) : WeightBinding, IDisposable
+public sealed class ExternalWeightFile(string path, bool float16 = false) : WeightBinding, IDisposable
 {
     private const int Alignment = 64;
     private readonly FileStream _stream = new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
@@ -23,6 +24,13 @@ public sealed class ExternalWeightFile(string path) : WeightBinding, IDisposable
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("External weight files are written little-endian only.");
+        }
+
+        if (float16)
+        {
+            var halves = Array.ConvertAll(values, v => (Half)Math.Clamp(v, (float)Half.MinValue, (float)Half.MaxValue));
+            _stream.Write(MemoryMarshal.AsBytes(halves.AsSpan()));
+            return OnnxTensor.FromExternal(name, TensorElementType.Float16, stored.Shape, new OnnxExternalData(Path.GetFileName(path), offset, halves.LongLength * 2));
         }
 
         _stream.Write(MemoryMarshal.AsBytes(values.AsSpan()));

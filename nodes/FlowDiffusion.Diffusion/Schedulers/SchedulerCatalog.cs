@@ -23,6 +23,7 @@ public static class SchedulerCatalog
         ("kdpm2", true, c => new Kdpm2Scheduler(c)),
         ("kdpm2_a", true, c => new Kdpm2AncestralScheduler(c)),
         ("ddpm", false, c => new DdpmScheduler(c)),
+        ("lcm", false, c => new LcmScheduler(c)),
     ];
 
     /// <summary>The valid short names, in display order.</summary>

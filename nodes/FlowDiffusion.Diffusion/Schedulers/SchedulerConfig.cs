@@ -107,6 +107,12 @@ public sealed record SchedulerConfig
     /// <summary>UniPC: steps whose corrector is skipped.</summary>
     [JsonPropertyName("disable_corrector")] public int[]? DisableCorrector { get; init; }
 
+    /// <summary>LCM: the steps of the schedule the model was distilled on (default 50).</summary>
+    [JsonPropertyName("original_inference_steps")] public int? OriginalInferenceSteps { get; init; }
+
+    /// <summary>LCM: the factor on the timestep in the boundary condition (default 10).</summary>
+    [JsonPropertyName("timestep_scaling")] public double? TimestepScaling { get; init; }
+
     /// <summary>Parses the JSON text of a <c>scheduler_config.json</c>.</summary>
     /// <param name="json">The configuration JSON.</param>
     public static SchedulerConfig FromJson(string json) =>

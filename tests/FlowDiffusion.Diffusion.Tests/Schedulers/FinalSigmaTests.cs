@@ -27,7 +27,9 @@ public sealed class FinalSigmaTests
     public static TheoryData<string, bool, double> Cases()
     {
         var data = new TheoryData<string, bool, double>();
-        foreach (var name in SchedulerCatalog.Names)
+        // LCM re-noises with fresh noise instead of moving along the predicted noise, so this ε-driven walk does not
+        // apply; its last step returning the denoised estimate is pinned in LcmSchedulerTests.
+        foreach (var name in SchedulerCatalog.Names.Where(n => n != "lcm"))
         {
             var final = name is "ddim" or "pndm" or "deis" ? SigmaMin : 0;
             data.Add(name, false, final);

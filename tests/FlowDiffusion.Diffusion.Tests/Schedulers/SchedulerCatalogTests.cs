@@ -23,13 +23,14 @@ public sealed class SchedulerCatalogTests
         { "kdpm2", typeof(Kdpm2Scheduler), 2 },
         { "kdpm2_a", typeof(Kdpm2AncestralScheduler), 2 },
         { "ddpm", typeof(DdpmScheduler), 1 },
+        { "lcm", typeof(LcmScheduler), 1 },
     };
 
     [Fact]
     public void Names_are_the_documented_short_names_in_order()
     {
         Assert.Equal(
-            ["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm"],
+            ["ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpmpp_2m", "dpm_single", "unipc", "deis", "kdpm2", "kdpm2_a", "ddpm", "lcm"],
             SchedulerCatalog.Names);
     }
 

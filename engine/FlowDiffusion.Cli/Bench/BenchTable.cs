@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Cli.Bench;
+
+/// <summary>The bench report as a table for people.</summary>
+internal static class BenchTable
+{
+    public static string Format(JsonObject report)
+    {
+        var columns = new[] { ("engine", "cold"), ("engine", "warm"), ("floor", "cold"), ("floor", "warm") }
+            .Select(c => (Label: $"{c.Item1} {c.Item2}", Times: StageTimes.FromJson(report[c.Item1]![c.Item2]!))).ToArray();
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{report["layout"]} {report["precision"]}, {report["size"]}×{report["size"]}, {report["steps"]} steps ({report["scheduler"]}, cfg {report["cfg"]}), {report["model"]}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"weights {Gib((long)report["weights_bytes"]!)}; {report["cores"]} cores; ONNX Runtime {report["onnxruntime"]}; load average {report["load_average_before"]} → {report["load_average_after"]}");
+        text.Append("stage          ");
+        foreach (var (label, _) in columns) text.Append(CultureInfo.InvariantCulture, $"{label,14}");
+        text.AppendLine();
+        Row(text, "load", columns, t => t.Load);
+        Row(text, "encode", columns, t => t.Encode);
+        Row(text, "unet step", columns, t => t.Step);
+        Row(text, "sample", columns, t => t.Sample);
+        Row(text, "vae decode", columns, t => t.Decode);
+        Row(text, "save png", columns, t => t.Save);
+        Row(text, "total", columns, t => t.Total);
+        text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"engine / floor (warm): {(double)report["engine_over_floor"]!:F3}");
+        return text.ToString();
+    }
+
+    private static void Row(StringBuilder text, string name, (string Label, StageTimes Times)[] columns, Func<StageTimes, double> value)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"{name,-15}");
+        foreach (var (_, times) in columns) text.Append(CultureInfo.InvariantCulture, $"{value(times),12:F3} s");
+        text.AppendLine();
+    }
+
+    private static string Gib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB");
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Globalization;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Hosting;
+using Microsoft.Extensions.Hosting;
+
+namespace FlowDiffusion.Cli.Bench;
+
+/// <summary>
+/// workflows/txt2img.yaml through the engine and the SD node pack, as <c>flowdiffusion run</c> runs it: a cold run
+/// (sessions created, code compiled) then a warm one (sessions cached, the output cache cleared so every node runs).
+/// </summary>
+internal static class EnginePhase
+{
+    public static async Task<(StageTimes Cold, StageTimes Warm)> RunAsync(IHost host, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var engine = host.Engine();
+        var workflow = host.WorkflowFile("txt2img");
+        if (!File.Exists(workflow)) throw new UsageException($"bench runs the saved workflow txt2img, which is not in {engine.Options.WorkflowsFolder}.");
+        var output = Directory.CreateTempSubdirectory("flowdiffusion-bench-").FullName;
+        try
+        {
+            var cold = await RunOnceAsync(engine, host, workflow, settings, output, cancellationToken);
+            engine.Cache.Clear();
+            var warm = await RunOnceAsync(engine, host, workflow, settings, output, cancellationToken);
+            return (cold, warm);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static async Task<StageTimes> RunOnceAsync(FlowDiffusionEngine engine, IHost host, string workflow, BenchSettings settings, string output, CancellationToken cancellationToken)
+    {
+        var inputs = new Dictionary<string, object?>
+        {
+            ["model"] = settings.Model,
+            ["prompt"] = BenchSettings.Prompt,
+            ["width"] = settings.Size.ToString(CultureInfo.InvariantCulture),
+            ["height"] = settings.Size.ToString(CultureInfo.InvariantCulture),
+            ["steps"] = settings.Steps.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
+            ["cfg"] = BenchSettings.Cfg.ToString(CultureInfo.InvariantCulture),
+            ["scheduler"] = BenchSettings.Scheduler,
+        };
+        var validation = engine.Load(workflow, inputs);
+        var plan = validation.Plan ?? throw new InvalidOperationException($"{workflow} does not validate: {string.Join("; ", validation.Diagnostics)}");
+        var options = new RunOptions
+        {
+            OutputDirectory = output,
+            WorkingDirectory = host.Home()?.Folder ?? Environment.CurrentDirectory,
+            AnyInputPath = true,
+        };
+        var clock = Stopwatch.StartNew();
+        // Events are collected in the run's channel and read after it ends, so no reader competes for the cores.
+        var run = engine.Start(plan, options, collectEvents: true, cancellationToken: cancellationToken);
+        var result = await run.Completion;
+        var total = clock.Elapsed.TotalSeconds;
+        if (result.Status != RunStatus.Completed) throw new InvalidOperationException($"the engine's txt2img run {result.Status.ToString().ToLowerInvariant()}: {result.Error}");
+
+        var types = new Dictionary<string, string>(StringComparer.Ordinal);
+        var started = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var finished = new Dictionary<string, (DateTimeOffset Time, TimeSpan Duration)>(StringComparer.Ordinal);
+        var steps = new List<DateTimeOffset>();
+        string? sampleNode = null;
+        await foreach (var e in run.ReadEventsAsync(CancellationToken.None))
+        {
+            switch (e)
+            {
+                case NodeStarted s:
+                    types[s.NodeId] = s.NodeType;
+                    started[s.NodeId] = s.Time;
+                    if (s.NodeType == "diffusion.sample") sampleNode = s.NodeId;
+                    break;
+                case NodeFinished f:
+                    finished[f.NodeId] = (f.Time, f.Duration);
+                    break;
+                case NodeProgressed { Progress.Step: > 0 } p when p.NodeId == sampleNode:
+                    steps.Add(p.Time);
+                    break;
+            }
+        }
+
+        double Sum(string type) => types.Where(t => t.Value == type && finished.ContainsKey(t.Key)).Sum(t => finished[t.Key].Duration.TotalSeconds);
+        // The two prompt encodes run concurrently: their span, not their sum.
+        var encodes = types.Where(t => t.Value == "clip.encode" && finished.ContainsKey(t.Key)).Select(t => t.Key).ToList();
+        var encode = encodes.Count == 0 ? 0 : (encodes.Max(n => finished[n].Time) - encodes.Min(n => started[n])).TotalSeconds;
+        var stepTimes = new List<double>();
+        if (sampleNode is not null)
+        {
+            var previous = started[sampleNode];
+            foreach (var time in steps)
+            {
+                stepTimes.Add((time - previous).TotalSeconds);
+                previous = time;
+            }
+        }
+
+        return new StageTimes(total, Sum("model.load"), encode, stepTimes, Sum("vae.decode"), Sum("image.save"));
+    }
+}

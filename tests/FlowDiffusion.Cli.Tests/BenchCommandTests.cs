@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Cli.Tests;
+
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-bench-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void Bench_generates_the_model_once_and_reports_engine_and_floor_stages_that_add_up()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort") };
+        var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "3", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Generating", stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+
+        var model = Path.Combine(data, "bench-models", "tiny-fp32");
+        Assert.Equal(model, (string)report["model"]!);
+        var weights = new[] { "text_encoder", "unet", "vae_decoder" }.SelectMany(c => Directory.GetFiles(Path.Combine(model, c)))
+            .Where(f => !f.EndsWith(".json", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(weights, (long)report["weights_bytes"]!);
+        Assert.True((double)report["generate_s"]! > 0);
+
+        foreach (var phase in new[] { "engine", "floor" })
+        {
+            foreach (var run in new[] { "cold", "warm" })
+            {
+                var times = report[phase]![run]!;
+                var steps = times["step_s"]!.AsArray().Select(s => (double)s!).ToArray();
+                Assert.Equal(3, steps.Length);
+                Assert.All(steps, s => Assert.True(s > 0, $"{phase} {run}: a step took {s} s"));
+                Assert.Equal(steps.Average(), (double)times["unet_step_s"]!, 9);
+                Assert.Equal(steps.Sum(), (double)times["sample_s"]!, 9);
+                var parts = new[] { "load_s", "encode_s", "sample_s", "vae_decode_s", "save_s" }.Sum(p => (double)times[p]!);
+                var total = (double)times["total_s"]!;
+                // The stages run one after another inside the run, so together they cannot exceed it (5 ms for clock granularity).
+                Assert.True(parts <= total + 0.005, $"{phase} {run}: stages add up to {parts} s, more than the run's {total} s");
+                Assert.True((double)times["vae_decode_s"]! > 0 && (double)times["encode_s"]! > 0, $"{phase} {run}: decode and encode were timed");
+            }
+
+            Assert.True((long)report[phase]!["peak_rss_bytes"]! > 20L << 20, $"{phase}: a process with ONNX Runtime sessions peaks above 20 MiB");
+        }
+
+        Assert.True((double)report["engine"]!["cold"]!["load_s"]! > 0, "the cold engine run creates the sessions in model.load");
+        Assert.True((double)report["floor"]!["cold"]!["load_s"]! > 0 && (double)report["floor"]!["warm"]!["load_s"]! == 0, "the floor creates its sessions once");
+        Assert.Equal((double)report["engine"]!["warm"]!["total_s"]!, (double)report["engine_s"]!);
+        Assert.Equal((double)report["floor"]!["warm"]!["total_s"]!, (double)report["floor_s"]!);
+        Assert.Equal((double)report["engine"]!["warm"]!["unet_step_s"]!, (double)report["unet_step_s"]!);
+        Assert.Equal((double)report["engine"]!["warm"]!["vae_decode_s"]!, (double)report["vae_decode_s"]!);
+        Assert.Equal((double)report["engine_s"]! / (double)report["floor_s"]!, (double)report["engine_over_floor"]!, 9);
+        Assert.Equal(Math.Max((long)report["engine"]!["peak_rss_bytes"]!, (long)report["floor"]!["peak_rss_bytes"]!), (long)report["peak_rss_bytes"]!);
+
+        // A second bench reuses the generated model and prints a table.
+        (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("Generating", stderr);
+        Assert.Contains("unet step", stdout);
+        Assert.Contains("engine / floor (warm):", stdout);
+    }
+
+    [Theory]
+    [InlineData("--sd15", "--tiny")]
+    [InlineData("--size", "100")]
+    [InlineData("--model", "no/such/folder")]
+    public void Bench_refuses_contradictory_or_impossible_settings_as_usage_errors(string option, string value)
+    {
+        var (code, _, stderr) = Cli.Run("bench", option, value);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error:", stderr.TrimStart());
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_scratch))
+        {
+            Directory.Delete(_scratch, recursive: true);
+        }
+    }
+}
