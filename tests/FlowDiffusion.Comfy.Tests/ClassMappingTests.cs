@@ -144,7 +144,7 @@ public sealed class ClassMappingTests
     }
 
     [Fact]
-    public void Lora_loader_maps_to_lora_apply_and_vae_loader_to_vae_load_with_the_files_from_their_model_folders()
+    public void A_safetensors_checkpoint_lora_loader_and_vae_loader_map_to_model_load_lora_apply_and_vae_load_with_files_from_their_model_folders()
     {
         var models = Path.Combine(Path.GetTempPath(), "fd-comfy-models-" + Guid.NewGuid().ToString("N"));
         try
@@ -153,8 +153,12 @@ public sealed class ClassMappingTests
             Directory.CreateDirectory(Path.Combine(models, "vae"));
             File.WriteAllBytes(Path.Combine(models, "loras", "styles", "ink.safetensors"), [0]);
             File.WriteAllBytes(Path.Combine(models, "vae", "ft-mse.safetensors"), [0]);
+            Directory.CreateDirectory(Path.Combine(models, "checkpoints"));
+            File.WriteAllBytes(Path.Combine(models, "checkpoints", "civitai.safetensors"), [0]);
             var folders = new ComfyFolders(models, RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+            Assert.Contains("civitai.safetensors", folders.Checkpoints());
             var prompt = Prompts.Txt2Img();
+            prompt["4"]!["inputs"]!["ckpt_name"] = "civitai.safetensors";
             prompt["40"] = new JsonObject { ["class_type"] = "LoraLoader", ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["clip"] = Link("4", 1),
                 ["lora_name"] = "styles/ink.safetensors", ["strength_model"] = 0.75, ["strength_clip"] = 0.5 } };
             prompt["41"] = new JsonObject { ["class_type"] = "VAELoader", ["inputs"] = new JsonObject { ["vae_name"] = "ft-mse.safetensors" } };
@@ -166,6 +170,8 @@ public sealed class ClassMappingTests
 
             Assert.Empty(conversion.NodeErrors);
             var workflow = conversion.Workflow!;
+            Assert.EndsWith("checkpoints/civitai.safetensors", ((string)((LiteralValue)workflow.Node(ApiPromptConverter.NodeId("4"))!.Parameter("path")!.Value).Value!).Replace('\\', '/'));
+            Assert.Empty(conversion.Warnings);
             var lora = workflow.Node(ApiPromptConverter.NodeId("40"))!;
             Assert.Equal("lora.apply", lora.Type);
             Assert.Equal(Path.Combine(models, "loras", "styles", "ink.safetensors"), Path.GetFullPath((string)((LiteralValue)lora.Parameter("path")!.Value).Value!, RepositoryRoot.Path));

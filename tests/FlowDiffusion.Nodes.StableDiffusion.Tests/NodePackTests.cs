@@ -17,7 +17,7 @@ public sealed class NodePackTests
         Assert.Equal(
             ["clip.encode", "clip.tokenize", "conditioning.combine", "conditioning.mix", "conditioning.sdxl_size", "controlnet.apply", "controlnet.load", "diffusion.ksampler", "diffusion.sample", "diffusion.scheduler", "guidance.cfg",
              "image.canny", "image.grid", "image.invert", "image.load", "image.resize", "image.save", "image.threshold", "inpaint.prepare", "latent.empty", "latent.noise", "latent.preview", "latent.resize", "lora.apply", "mask.load",
-             "model.load", "unet.denoiser", "vae.decode", "vae.encode"],
+             "model.load", "unet.denoiser", "vae.decode", "vae.encode", "vae.load"],
             pack.Nodes.Select(n => n.Id).Order(StringComparer.Ordinal));
         Assert.All(pack.Nodes, n =>
         {

@@ -34,10 +34,20 @@ public static partial class CheckpointCache
     /// The prepared folder for <paramref name="checkpoint"/>, converting it first when the cache has none.
     /// <paramref name="converting"/> is called before a conversion starts (to tell the user why this load is slow).
     /// </summary>
-    public static string Prepare(string checkpoint, string tokenizerFolder, string root, Action? converting = null)
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, Action? converting = null) =>
+        Prepare(checkpoint, tokenizerFolder, root, "epsilon", converting);
+
+    /// <summary>As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting <paramref name="predictionType"/> (epsilon or v_prediction; the file cannot tell).</summary>
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, string predictionType, Action? converting = null)
     {
         var full = Path.GetFullPath(checkpoint);
-        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full.TrimEnd(Path.DirectorySeparatorChar))}-{Key(full, tokenizerFolder)}");
+        var key = Key(full, tokenizerFolder);
+        if (predictionType != "epsilon")
+        {
+            key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key + "|" + predictionType)))[..16];
+        }
+
+        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full.TrimEnd(Path.DirectorySeparatorChar))}-{key}");
         if (File.Exists(Path.Combine(folder, "model_index.json")))
         {
             return folder;
@@ -55,7 +65,7 @@ public static partial class CheckpointCache
             else
             {
                 using var model = Sd1Checkpoint.Open(full);
-                DiffusersOnnxFolder.Write(model, folder, tokenizerFolder);
+                DiffusersOnnxFolder.Write(model, folder, tokenizerFolder, predictionType);
             }
         }
         catch (IOException) when (File.Exists(Path.Combine(folder, "model_index.json")))

@@ -19,6 +19,11 @@ public sealed class ModelLoadNode : INode
     [Parameter(Description = "For a .safetensors checkpoint: a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
     public string TokenizerFolder { get; set; } = "";
 
+    /// <summary>What a checkpoint's UNet predicts.</summary>
+    [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts, which the file cannot tell (epsilon for most SD 1.x models; v_prediction for v-models). ONNX folders say it in their scheduler config.",
+        Choices = ["epsilon", "v_prediction"])]
+    public string PredictionType { get; set; } = "epsilon";
+
     /// <summary>A VAE to use instead of the model's.</summary>
     [Parameter(Description = "Optional: a VAE to use instead of the model's — a .safetensors VAE, a diffusers VAE folder or a folder with vae_decoder/model.onnx (as vae.load takes it); empty = the model's own.")]
     public string VaePath { get; set; } = "";
@@ -112,7 +117,7 @@ public sealed class ModelLoadNode : INode
         var tokenizer = TokenizerFolder.Length > 0
             ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
             : Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : TokenizerLocator.Find(null, context.WorkingDirectory);
-        return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, () =>
+        return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, PredictionType, () =>
             context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")));
     }
 }

@@ -9,7 +9,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// <summary>Loads a VAE on its own, to use in place of a model's (a "VAE swap").</summary>
 [Node("vae.load", "1.0.0", Category = "loaders", Title = "Load VAE",
     Description = "Opens a VAE on its own — a .safetensors VAE (LDM keys as in vae-ft-mse-840000-ema-pruned, or diffusers keys; converted once, then cached on disk), "
-        + "a diffusers VAE folder, or a diffusers-ONNX folder with vae_decoder/ (and vae_encoder/) — to connect to vae.decode and vae.encode in place of the model's VAE.")]
+        + "a diffusers VAE folder, or a diffusers-ONNX folder's VAE halves — to use in place of the model's VAE (a VAE swap).")]
 public sealed class VaeLoadNode : INode
 {
     /// <summary>The VAE.</summary>

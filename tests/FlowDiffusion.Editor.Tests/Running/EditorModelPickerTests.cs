@@ -1,0 +1,38 @@
+using FlowDiffusion.Editor.Running;
+using FlowDiffusion.Engine.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace FlowDiffusion.Editor.Tests.Running;
+
+/// <summary>The model picker lists what model.load opens: model folders and .safetensors checkpoints, not LoRAs or VAEs.</summary>
+public sealed class EditorModelPickerTests
+{
+    [Fact]
+    public void The_picker_lists_safetensors_checkpoints_beside_model_folders_but_not_loras_vaes_or_embeddings()
+    {
+        using var home = new TempFolder();
+        var models = Path.Combine(home.Path, "models");
+        var data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+        Copy(Path.Combine(data, "ldm-fp16.safetensors"), Path.Combine(models, "checkpoints", "tiny.safetensors"));
+        Copy(Path.Combine(data, "ldm-fp16.safetensors"), Path.Combine(models, "dropped-in.safetensors"));
+        Copy(Path.Combine(data, "lora", "kohya-a.safetensors"), Path.Combine(models, "loras", "a.safetensors"));
+        Copy(Path.Combine(data, "lora", "kohya-a.safetensors"), Path.Combine(models, "stray-lora.safetensors"));
+        Copy(Path.Combine(data, "vae", "swapped-vae.safetensors"), Path.Combine(models, "vae", "v.safetensors"));
+        foreach (var file in new[] { "model_index.json", "unet/model.onnx" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(models, "onnx-model", file))!);
+            File.WriteAllText(Path.Combine(models, "onnx-model", file), "{}");
+        }
+
+        var files = new EditorFiles(Options.Create(new FlowDiffusionOptions { ModelsFolder = models }));
+        var relative = Path.GetRelativePath(files.WorkingFolder, models).Replace('\\', '/');
+
+        Assert.Equal([$"{relative}/checkpoints/tiny.safetensors", $"{relative}/dropped-in.safetensors", $"{relative}/onnx-model"], files.Models());
+    }
+
+    private static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+        File.Copy(from, to);
+    }
+}
