@@ -38,9 +38,12 @@ public sealed class ClusterRoutingTests
     public async Task Each_slot_runs_one_run_at_a_time_and_no_slot_idles_while_runs_wait()
     {
         await using var cluster = TestCluster.Prepare();
+        await cluster.StartAsync([("two-gpus", ["models/tiny-sd"], 2), ("one-gpu", ["models/tiny-sd"], 1)], steps: 8, TimeSpan.FromMilliseconds(100));
+        // Every slot is asking (silos start at their own pace) before the runs arrive together.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (cluster.Journal.Claimants.Count < 3 && DateTime.UtcNow < deadline) await Task.Delay(20);
         var ids = new List<string>();
         for (var i = 0; i < 6; i++) ids.Add(await cluster.SubmitAsync("models/tiny-sd"));
-        await cluster.StartAsync([("two-gpus", ["models/tiny-sd"], 2), ("one-gpu", ["models/tiny-sd"], 1)], steps: 4, TimeSpan.FromMilliseconds(100));
 
         foreach (var id in ids) Assert.Equal(RunState.Completed, (await cluster.WaitAsync(id, Timeout, RunState.Completed, RunState.Failed)).Status);
         var executions = cluster.Journal.Executions.ToList();
