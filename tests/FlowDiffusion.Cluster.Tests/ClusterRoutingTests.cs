@@ -78,8 +78,9 @@ public sealed class ClusterRoutingTests
     {
         await using var cluster = TestCluster.Prepare();
         var id = await cluster.SubmitAsync("models/tiny-sd");
-        // One slot each; the run takes 2 s, so it is mid-run when its silo dies.
-        await cluster.StartAsync([("first", ["models/tiny-sd"], 1), ("second", ["models/tiny-sd"], 1)], steps: 20, TimeSpan.FromMilliseconds(100), o => o.LeaseSeconds = 30);
+        // One slot each; the run takes 8 s, so it is mid-run when its silo dies and still is when membership declares it
+        // dead (an in-process kill stops the silo, not the threads of its fake GPU).
+        await cluster.StartAsync([("first", ["models/tiny-sd"], 1), ("second", ["models/tiny-sd"], 1)], steps: 80, TimeSpan.FromMilliseconds(100), o => o.LeaseSeconds = 30);
         await cluster.WaitAsync(id, Timeout, RunState.Running);
         while (cluster.Journal.Executions.IsEmpty) await Task.Delay(10);
         var victim = cluster.Journal.Executions.Single();
