@@ -9,6 +9,7 @@ internal sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private bool _disposed;
 
     private ChildProcess(Process process) => _process = process;
 
@@ -66,6 +67,8 @@ internal sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         KillHard();
         _process.Dispose();
     }

@@ -38,9 +38,12 @@ public sealed class ClusterRoutingTests
     public async Task Each_slot_runs_one_run_at_a_time_and_no_slot_idles_while_runs_wait()
     {
         await using var cluster = TestCluster.Prepare();
+        await cluster.StartAsync([("two-gpus", ["models/tiny-sd"], 2), ("one-gpu", ["models/tiny-sd"], 1)], steps: 8, TimeSpan.FromMilliseconds(100));
+        // Every slot is asking (silos start at their own pace) before the runs arrive together.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (cluster.Journal.Claimants.Count < 3 && DateTime.UtcNow < deadline) await Task.Delay(20);
         var ids = new List<string>();
         for (var i = 0; i < 6; i++) ids.Add(await cluster.SubmitAsync("models/tiny-sd"));
-        await cluster.StartAsync([("two-gpus", ["models/tiny-sd"], 2), ("one-gpu", ["models/tiny-sd"], 1)], steps: 4, TimeSpan.FromMilliseconds(100));
 
         foreach (var id in ids) Assert.Equal(RunState.Completed, (await cluster.WaitAsync(id, Timeout, RunState.Completed, RunState.Failed)).Status);
         var executions = cluster.Journal.Executions.ToList();
@@ -75,8 +78,9 @@ public sealed class ClusterRoutingTests
     {
         await using var cluster = TestCluster.Prepare();
         var id = await cluster.SubmitAsync("models/tiny-sd");
-        // One slot each; the run takes 2 s, so it is mid-run when its silo dies.
-        await cluster.StartAsync([("first", ["models/tiny-sd"], 1), ("second", ["models/tiny-sd"], 1)], steps: 20, TimeSpan.FromMilliseconds(100), o => o.LeaseSeconds = 30);
+        // One slot each; the run takes 8 s, so it is mid-run when its silo dies and still is when membership declares it
+        // dead (an in-process kill stops the silo, not the threads of its fake GPU).
+        await cluster.StartAsync([("first", ["models/tiny-sd"], 1), ("second", ["models/tiny-sd"], 1)], steps: 80, TimeSpan.FromMilliseconds(100), o => o.LeaseSeconds = 30);
         await cluster.WaitAsync(id, Timeout, RunState.Running);
         while (cluster.Journal.Executions.IsEmpty) await Task.Delay(10);
         var victim = cluster.Journal.Executions.Single();

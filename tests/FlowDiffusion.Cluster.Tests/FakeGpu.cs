@@ -14,8 +14,11 @@ internal sealed class FakeGpu(string name, string[] models, int steps, TimeSpan 
 {
     public string Name => name;
 
-    public WorkerCapabilities Describe(string worker, string? loadedModel, int slots) =>
-        new(worker, models, loadedModel, journal.Plugins.ToDictionary(p => p, _ => "1.0.0"), journal.NodeTypes, 8L << 30);
+    public WorkerCapabilities Describe(string worker, string? loadedModel, int slots)
+    {
+        journal.Asked(worker);
+        return new(worker, models, loadedModel, journal.Plugins.ToDictionary(p => p, _ => "1.0.0"), journal.NodeTypes, 8L << 30);
+    }
 
     public async Task<ExecutedRun> ExecuteAsync(ClaimedRun run, string folder, Action<WireEvent> publish, CancellationToken cancellationToken)
     {
@@ -62,6 +65,11 @@ internal sealed class Journal
     public string[] Plugins { get; }
 
     public ConcurrentQueue<Execution> Executions { get; } = new();
+
+    /// <summary>The slots that have asked for a run at least once.</summary>
+    public ConcurrentDictionary<string, bool> Claimants { get; } = new(StringComparer.Ordinal);
+
+    public void Asked(string slot) => Claimants.TryAdd(slot, true);
 
     /// <summary>The most runs one slot executed at once (1 when the one-run-per-slot rule holds).</summary>
     public int MaxPerSlot { get; private set; }

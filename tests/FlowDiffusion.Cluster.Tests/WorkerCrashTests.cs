@@ -8,7 +8,7 @@ namespace FlowDiffusion.Cluster.Tests;
 /// <summary>
 /// The real thing: redis-server, <c>flowdiffusion serve --cluster</c> and two <c>flowdiffusion worker</c> processes on
 /// the shipped tiny model; the worker running a run is killed with SIGKILL mid-run, and the run completes on the other
-/// worker exactly once, re-queued by Orleans membership (probe timeout 1 s, 2 missed probes) long before its lease expires.
+/// worker exactly once, re-queued by Orleans membership (probe timeout 1 s, 2 missed probes) long before its 60 s lease expires.
 /// </summary>
 public sealed class WorkerCrashTests(ITestOutputHelper output)
 {
@@ -62,7 +62,8 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             await server.WaitForAsync($@"Run {id} attempt 2 → \S+\|{survivor}\|0", TimeSpan.FromSeconds(30));
             var failover = DateTime.UtcNow - killed;
             output.WriteLine($"kill -9 → re-claimed by {survivor}: {failover.TotalSeconds:0.00} s");
-            Assert.InRange(failover.TotalSeconds, 0, 15);
+            // Well inside the 60 s lease; on an idle machine 3-6 s (docs/scale-out.md), a loaded CI runner is slower.
+            Assert.InRange(failover.TotalSeconds, 0, 30);
 
             var deadline = DateTime.UtcNow + Startup;
             JsonNode run;
@@ -75,7 +76,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             Assert.Equal(2, run["attempts"]!.GetValue<int>());
             // Exactly once: one attempt 2, no third, and one set of outputs in the coordinator's store.
             Assert.DoesNotContain($"Run {id} attempt 3", server.Log);
-            var outputs = run["outputs"]!.AsArray().Select(o => o!.GetValue<string>()).ToList();
+            var outputs = run["outputs"]!.AsArray().Select(o => o!["file"]!.GetValue<string>()).ToList();
             var file = Assert.Single(outputs);
             Assert.Equal([file], Directory.GetFiles(Path.Combine(folder.Path, "outputs", id)).Select(Path.GetFileName));
             using var png = await client.GetAsync($"/api/outputs/{id}/{file}");
