@@ -84,7 +84,7 @@ public sealed class ModelLoadNode : INode
         var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken).ConfigureAwait(false);
         var embeddings = OpenEmbeddings(context, model);
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
-        Clip = embeddings is null ? model.TextEncoder : model.TextEncoder.WithEmbeddings(embeddings);
+        Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
         Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options);
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
@@ -95,6 +95,13 @@ public sealed class ModelLoadNode : INode
         if (Embeddings.Length == 0)
         {
             return null;
+        }
+
+        if (model.TextEncoder is not OnnxTextEncoder single)
+        {
+            // Textual inversion is read for SD 1.x's one text encoder; SDXL embeddings (clip_l + clip_g) are not spliced yet.
+            return Embeddings == DefaultEmbeddings ? null
+                : throw new ArgumentException($"embeddings: textual-inversion embeddings work on SD 1.x models only so far; '{model.Name}' has two text encoders (SDXL)");
         }
 
         string folder;
@@ -108,7 +115,7 @@ public sealed class ModelLoadNode : INode
             return null;
         }
 
-        return EmbeddingLibrary.For(folder, model.TextEncoder.Weights, model.Folder.TextEncoderPath);
+        return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath);
     }
 
     private string PrepareCheckpoint(INodeContext context, string checkpoint)
