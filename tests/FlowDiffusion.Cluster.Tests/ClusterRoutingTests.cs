@@ -78,8 +78,8 @@ public sealed class ClusterRoutingTests
     {
         await using var cluster = TestCluster.Prepare();
         var id = await cluster.SubmitAsync("models/tiny-sd");
-        // One slot each; the run takes 8 s, so it is mid-run when its silo dies and still is when membership declares it
-        // dead (an in-process kill stops the silo, not the threads of its fake GPU).
+        // One slot each; the run takes 8 s, so it is mid-run when its silo dies. An in-process kill stops the silo, not the
+        // threads of its fake GPU, so the journal marks that GPU dead too: like a killed process it never reports again.
         await cluster.StartAsync([("first", ["models/tiny-sd"], 1), ("second", ["models/tiny-sd"], 1)], steps: 80, TimeSpan.FromMilliseconds(100), o => o.LeaseSeconds = 30);
         await cluster.WaitAsync(id, Timeout, RunState.Running);
         while (cluster.Journal.Executions.IsEmpty) await Task.Delay(10);
@@ -87,20 +87,26 @@ public sealed class ClusterRoutingTests
         var survivor = victim.Worker == "first" ? "second" : "first";
 
         var killed = DateTimeOffset.UtcNow;
+        cluster.Journal.Kill(victim.Worker);
         await cluster.Cluster.KillSiloAsync(cluster.SiloOf(victim.Worker));
         var final = await cluster.WaitAsync(id, Timeout, RunState.Completed, RunState.Failed);
         Assert.Equal(RunState.Completed, final.Status);
-        Assert.Equal(2, final.Attempts);
-        var retry = cluster.Journal.Executions.Single(e => e.Attempt == 2);
+        // An in-process kill still runs the silo's stopping path, which may hand the run back at once (a release keeps the
+        // attempt number); otherwise membership (probe timeout 1 s, 2 missed probes) declares the silo dead and the run
+        // goes out again as attempt 2. Either way it runs once more, on the survivor, long before its 30 s lease expires.
+        // WorkerCrashTests covers a real kill -9, where only membership can act (attempt 2).
+        var executions = cluster.Journal.Executions.ToList();
+        Assert.True(executions.Count == 2, $"executions: {string.Join("; ", executions.Select(e => $"{e.Worker} attempt {e.Attempt} at {e.Started:HH:mm:ss.fff}"))}");
+        var retry = executions[1];
         Assert.Equal(survivor, retry.Worker);
-        // Re-queued by membership (probe timeout 1 s, 2 missed probes), long before its 30 s lease would have expired.
-        var failover = (retry.Started - killed).TotalSeconds;
-        Assert.InRange(failover, 0, 10);
-        Assert.StartsWith($"{id} attempt 2 on ", await File.ReadAllTextAsync(cluster.Backend.Outputs.Find(id, "result.txt")!));
+        Assert.Equal(final.Attempts, retry.Attempt);
+        Assert.InRange(final.Attempts, 1, 2);
+        Assert.InRange((retry.Started - killed).TotalSeconds, 0, 10);
+        Assert.Equal($"{id} attempt {final.Attempts} on {retry.Slot}", await File.ReadAllTextAsync(cluster.Backend.Outputs.Find(id, "result.txt")!));
 
-        // The first attempt's result arrives late: refused, the record keeps attempt 2's.
-        Assert.False(await cluster.Dispatcher.CompleteAsync(new LeaseTicket(id, 1, victim.Slot), new Dispatch.WorkerFinish("failed", "[]", [], "late")));
+        // The killed slot's result arrives late: refused, the record keeps the survivor's.
+        Assert.False(await cluster.Dispatcher.CompleteAsync(new LeaseTicket(id, victim.Attempt, victim.Slot), new Dispatch.WorkerFinish("failed", "[]", [], "late")));
         var after = (await cluster.Store.GetAsync(id, CancellationToken.None))!;
-        Assert.Equal((RunState.Completed, 2, (string?)null), (after.Status, after.Attempts, after.Error));
+        Assert.Equal((RunState.Completed, final.Attempts, (string?)null), (after.Status, after.Attempts, after.Error));
     }
 }

@@ -37,6 +37,13 @@ internal sealed class FakeGpu(string name, string[] models, int steps, TimeSpan 
                     entry.CancelledAt = DateTimeOffset.UtcNow;
                     return new ExecutedRun("cancelled", "[]", [], null);
                 }
+                if (journal.IsKilled(name))
+                {
+                    // A killed process says nothing more: its threads survive an in-process silo kill, so they stop here.
+                    await Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None);
+                    return new ExecutedRun("cancelled", "[]", [], null);
+                }
+
                 publish(new WireEvent("progress", DateTimeOffset.UtcNow, "sample", Number: step / (double)steps, Step: step, TotalSteps: steps));
             }
             var file = Path.Combine(folder, "result.txt");
@@ -70,6 +77,13 @@ internal sealed class Journal
     public ConcurrentDictionary<string, bool> Claimants { get; } = new(StringComparer.Ordinal);
 
     public void Asked(string slot) => Claimants.TryAdd(slot, true);
+
+    private readonly ConcurrentDictionary<string, bool> _killed = new(StringComparer.Ordinal);
+
+    /// <summary>Marks a worker's fake GPU dead, as a killed process would be: it stops publishing and never finishes.</summary>
+    public void Kill(string worker) => _killed.TryAdd(worker, true);
+
+    public bool IsKilled(string worker) => _killed.ContainsKey(worker);
 
     /// <summary>The most runs one slot executed at once (1 when the one-run-per-slot rule holds).</summary>
     public int MaxPerSlot { get; private set; }

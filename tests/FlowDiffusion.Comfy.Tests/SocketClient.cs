@@ -1,14 +1,26 @@
 using System.Buffers.Binary;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Websocket.Client;
 
 namespace FlowDiffusion.Comfy.Tests;
 
-/// <summary>A ComfyUI socket client over ClientWebSocket: collects JSON messages and binary preview frames.</summary>
+/// <summary>
+/// A ComfyUI socket client over the Websocket.Client package (what many .NET ComfyUI clients use): collects JSON
+/// messages and binary preview frames. Reconnection is off, so a dropped socket fails the test instead of hiding.
+/// </summary>
 internal sealed class SocketClient : IAsyncDisposable
 {
-    private readonly ClientWebSocket socket = new();
+    private readonly WebsocketClient socket;
+    private readonly Channel<ResponseMessage> received = Channel.CreateUnbounded<ResponseMessage>();
+    private readonly IDisposable subscription;
+
+    private SocketClient(Uri url)
+    {
+        socket = new WebsocketClient(url) { IsReconnectionEnabled = false, ReconnectTimeout = null };
+        subscription = socket.MessageReceived.Subscribe(message => received.Writer.TryWrite(message));
+    }
 
     public List<JsonObject> Messages { get; } = [];
 
@@ -16,33 +28,25 @@ internal sealed class SocketClient : IAsyncDisposable
 
     public static async Task<SocketClient> ConnectAsync(Uri server, string clientId)
     {
-        var client = new SocketClient();
-        await client.socket.ConnectAsync(new Uri($"ws://{server.Authority}/ws?clientId={clientId}"), CancellationToken.None);
+        var client = new SocketClient(new Uri($"ws://{server.Authority}/ws?clientId={clientId}"));
+        await client.socket.StartOrFail();
         return client;
     }
 
     /// <summary>Reads one message; JSON ones are returned, binary ones stored as frames (returning null).</summary>
     public async Task<JsonObject?> ReceiveAsync(CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[1 << 16];
-        WebSocketReceiveResult result;
-        do
+        var message = await received.Reader.ReadAsync(cancellationToken);
+        if (message.MessageType == WebSocketMessageType.Binary)
         {
-            result = await socket.ReceiveAsync(chunk, cancellationToken);
-            buffer.Write(chunk, 0, result.Count);
-        }
-        while (!result.EndOfMessage);
-        var bytes = buffer.ToArray();
-        if (result.MessageType == WebSocketMessageType.Binary)
-        {
+            var bytes = message.Binary!;
             Frames.Add((BinaryPrimitives.ReadInt32BigEndian(bytes), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4)), bytes[8..]));
             return null;
         }
 
-        var message = (JsonObject)JsonNode.Parse(Encoding.UTF8.GetString(bytes))!;
-        Messages.Add(message);
-        return message;
+        var json = (JsonObject)JsonNode.Parse(message.Text!)!;
+        Messages.Add(json);
+        return json;
     }
 
     /// <summary>Reads until <c>executing</c> with node null for <paramref name="promptId"/> (ComfyUI's "done" signal).</summary>
@@ -59,14 +63,15 @@ internal sealed class SocketClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (socket.State == WebSocketState.Open)
+        subscription.Dispose();
+        if (socket.IsRunning)
         {
             using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             try
             {
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancel.Token);
+                await socket.Stop(WebSocketCloseStatus.NormalClosure, "done").WaitAsync(cancel.Token);
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or TimeoutException)
             {
             }
         }

@@ -11,6 +11,8 @@ namespace FlowDiffusion.Models.Tests;
 /// <summary>
 /// The shipped workflows default to the best shipped model, shapes-sd, at its native size, so running one with no
 /// --set at all draws what its default prompt asks for (tiny-sd, whose images are noise, is only a smoke-test model).
+/// Workflows for models that do not ship (SDXL, ControlNet) default to the file names those models are published
+/// under in the ComfyUI folders, never to test data.
 /// </summary>
 public sealed class ShippedWorkflowDefaultsTests
 {
@@ -22,6 +24,21 @@ public sealed class ShippedWorkflowDefaultsTests
         foreach (var file in Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "workflows"), "*.yaml"))
         {
             var workflow = WorkflowYamlReader.ReadFile(file).Workflow!;
+            foreach (var input in workflow.Inputs)
+                Assert.False(input.Default is string text && text.StartsWith("tests/", StringComparison.Ordinal), $"{Path.GetFileName(file)}: {input.Name} defaults into test data");
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (name.StartsWith("sdxl-", StringComparison.Ordinal))
+            {
+                Assert.Equal("models/checkpoints/sd_xl_base_1.0.safetensors", workflow.Input("model")!.Default);
+                continue;
+            }
+
+            if (name.StartsWith("controlnet-", StringComparison.Ordinal))
+            {
+                Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);
+                continue;
+            }
+
             Assert.Equal("models/shapes-sd", workflow.Input("model")!.Default);
             foreach (var size in new[] { "width", "height" })
                 if (workflow.Input(size) is { } input)

@@ -50,8 +50,12 @@ public sealed class ControlNetApplyTests
             ["model"] = Checkpoint, ["width"] = "64", ["height"] = "64", ["steps"] = "3", ["seed"] = "5", ["cfg"] = "5",
             ["scheduler"] = "euler", ["prompt"] = "a house", ["negative"] = "",
         };
-        var controlled = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", common)).AssertCompleted();
-        var zero = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", new Dictionary<string, object?>(common) { ["strength"] = "0" })).AssertCompleted();
+        var control = new Dictionary<string, object?>(common)
+        {
+            ["controlnet"] = Path.Combine(Data, "controlnet", "control-ldm-fp16.safetensors"), ["tokenizer_folder"] = "models/tiny-sd/tokenizer",
+        };
+        var controlled = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", control)).AssertCompleted();
+        var zero = (await SdEngine.Shared.RunFileAsync("controlnet-txt2img.yaml", new Dictionary<string, object?>(control) { ["strength"] = "0" })).AssertCompleted();
         var plain = (await SdEngine.Shared.RunYamlAsync(
             File.ReadAllText(Path.Combine(RepositoryRoot.Path, "workflows", "txt2img.yaml")).Replace("      path: $model", "      path: $model\n      tokenizer_folder: models/tiny-sd/tokenizer", StringComparison.Ordinal),
             common)).AssertCompleted();
