@@ -122,15 +122,16 @@ public static class DiffusersOnnxFolder
         w.WriteString("timestep_dtype", float16 ? "float16" : "float32");
     }
 
-    internal static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a)
+    // The VAE's config.json; SD 1.x's image size and latent scaling unless a family (SDXL) gives its own.
+    internal static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a, int sampleSize = 512, float scalingFactor = ScalingFactor)
     {
         w.WriteString("_class_name", "AutoencoderKL");
         w.WriteNumber("in_channels", a.ImageChannels);
         w.WriteNumber("out_channels", a.ImageChannels);
         w.WriteNumber("latent_channels", a.LatentChannels);
         w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
-        w.WriteNumber("sample_size", 512);
-        w.WriteNumber("scaling_factor", ScalingFactor);
+        w.WriteNumber("sample_size", sampleSize);
+        w.WriteNumber("scaling_factor", scalingFactor);
     }
 
     /// <summary>The external data file beside each <c>model.onnx</c> (weights as float32, or float16 in an fp16 export, one tensor after another).</summary>

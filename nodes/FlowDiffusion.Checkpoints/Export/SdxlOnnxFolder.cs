@@ -73,8 +73,8 @@ public static class SdxlOnnxFolder
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"));
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"));
             DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae));
-            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, vae));
-            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, vae));
+            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
+            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
             Directory.Move(staging, full);
         }
         catch
@@ -129,16 +129,5 @@ public static class SdxlOnnxFolder
         w.WriteEndArray();
         w.WriteNumber("sample_size", 1024 / vae.Factor);
         w.WriteString("timestep_dtype", "float32");
-    }
-
-    private static void VaeConfig(Utf8JsonWriter w, VaeArchitecture a)
-    {
-        w.WriteString("_class_name", "AutoencoderKL");
-        w.WriteNumber("in_channels", a.ImageChannels);
-        w.WriteNumber("out_channels", a.ImageChannels);
-        w.WriteNumber("latent_channels", a.LatentChannels);
-        w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
-        w.WriteNumber("sample_size", 1024);
-        w.WriteNumber("scaling_factor", SdxlCheckpoint.ScalingFactor);
     }
 }

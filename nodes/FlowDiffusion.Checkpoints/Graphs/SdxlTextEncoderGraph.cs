@@ -36,27 +36,7 @@ public static class SdxlTextEncoderGraph
         var g = new GraphBuilder(arch.ProjectionWidth > 0 ? "text_encoder_2" : "text_encoder");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         const string p = "text_model.";
-        var ids = g.Input("input_ids", TensorElementType.Int32, "batch", "sequence");
-        var length = g.Squeeze(g.Shape(ids, 1, 2), 0);
-        var steps = g.Node("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)]);
-        var positions = g.Gather(n.W(p + "embeddings.position_embedding.weight"), g.Node("Mod", [steps, g.Int64Scalar(arch.Positions)]));
-        var h = g.Add(g.Gather(n.W(p + "embeddings.token_embedding.weight"), ids), positions);
-        var future = g.Node("Greater", [g.Unsqueeze(steps, 0), g.Unsqueeze(steps, 1)]);
-        var causal = g.Node("Where", [future, g.Scalar(-1e9f), g.Scalar(0f)]);
-
-        var penultimate = h;
-        for (var i = 0; i < arch.Layers; i++)
-        {
-            penultimate = h;
-            var layer = $"{p}encoder.layers.{i}.";
-            var x = n.LayerNorm(h, layer + "layer_norm1");
-            var attended = n.Attention(n.Linear(x, layer + "self_attn.q_proj"), n.Linear(x, layer + "self_attn.k_proj"), n.Linear(x, layer + "self_attn.v_proj"), arch.Width, arch.Heads, causal);
-            h = g.Add(h, n.Linear(attended, layer + "self_attn.out_proj"));
-            var m = n.Linear(n.LayerNorm(h, layer + "layer_norm2"), layer + "mlp.fc1");
-            var activated = exactGelu ? n.Gelu(m) : g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f))));
-            h = g.Add(h, n.Linear(activated, layer + "mlp.fc2"));
-        }
-
+        var (ids, h, penultimate) = TextEncoderGraph.Tower(g, n, arch, exactGelu);
         var last = n.LayerNorm(h, p + "final_layer_norm");
         g.Output(penultimate, HiddenStatesOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
         g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);

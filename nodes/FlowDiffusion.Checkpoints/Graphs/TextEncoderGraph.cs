@@ -21,10 +21,25 @@ public static class TextEncoderGraph
         var g = new GraphBuilder("text_encoder");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         const string p = "text_model.";
+        var (ids, h, penultimate) = Tower(g, n, arch, exactGelu: false);
+        var last = n.LayerNorm(h, p + "final_layer_norm");
+        g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
+        g.Output(ClipPooler.Pool(g, ids, last, arch.Width), "pooler_output", TensorElementType.Float, "batch", arch.Width);
+        g.Output(n.LayerNorm(penultimate, p + "final_layer_norm"), PenultimateOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
+        return g.Build($"CLIP text encoder built from {Path.GetFileName(source)}: width {arch.Width}, {arch.Layers} layers, {arch.Heads} heads.");
+    }
+
+    /// <summary>
+    /// The CLIP transformer both families share: token + position embeddings (positions repeat every window, so a long
+    /// prompt reads as chunks of CLIP's positions), causal self-attention layers, quick or exact GELU. Returns the ids
+    /// input, the last layer's output before the final layer norm, and the penultimate layer's output.
+    /// </summary>
+    internal static (string Ids, string Last, string Penultimate) Tower(GraphBuilder g, NetworkGraph n, TextEncoderArchitecture arch, bool exactGelu)
+    {
+        const string p = "text_model.";
         var ids = g.Input("input_ids", TensorElementType.Int32, "batch", "sequence");
         var length = g.Squeeze(g.Shape(ids, 1, 2), 0);
         var steps = g.Node("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)]);
-        // Positions repeat every window, so a long prompt reads as chunks of CLIP's positions.
         var positions = g.Gather(n.W(p + "embeddings.position_embedding.weight"), g.Node("Mod", [steps, g.Int64Scalar(arch.Positions)]));
         var h = g.Add(g.Gather(n.W(p + "embeddings.token_embedding.weight"), ids), positions);
         var future = g.Node("Greater", [g.Unsqueeze(steps, 0), g.Unsqueeze(steps, 1)]);
@@ -39,13 +54,10 @@ public static class TextEncoderGraph
             var attended = n.Attention(n.Linear(x, layer + "self_attn.q_proj"), n.Linear(x, layer + "self_attn.k_proj"), n.Linear(x, layer + "self_attn.v_proj"), arch.Width, arch.Heads, causal);
             h = g.Add(h, n.Linear(attended, layer + "self_attn.out_proj"));
             var m = n.Linear(n.LayerNorm(h, layer + "layer_norm2"), layer + "mlp.fc1");
-            h = g.Add(h, n.Linear(g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f)))), layer + "mlp.fc2"));
+            var activated = exactGelu ? n.Gelu(m) : g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f))));
+            h = g.Add(h, n.Linear(activated, layer + "mlp.fc2"));
         }
 
-        var last = n.LayerNorm(h, p + "final_layer_norm");
-        g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
-        g.Output(ClipPooler.Pool(g, ids, last, arch.Width), "pooler_output", TensorElementType.Float, "batch", arch.Width);
-        g.Output(n.LayerNorm(penultimate, p + "final_layer_norm"), PenultimateOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
-        return g.Build($"CLIP text encoder built from {Path.GetFileName(source)}: width {arch.Width}, {arch.Layers} layers, {arch.Heads} heads.");
+        return (ids, h, penultimate);
     }
 }
