@@ -371,29 +371,30 @@ public static class WorkflowYamlReader
             }
         }
 
+        private const string EditorKeys = "'positions', 'viewport', 'randomize', 'increment', 'decrement', 'collapsed', 'pinned', 'colors', 'groups', 'reroutes' and 'routes'";
+
         private EditorLayout? ReadEditor(YamlNode value)
         {
             if (value is not YamlMappingNode map)
             {
-                Error("'editor' must be a mapping (positions, viewport, randomize, increment, decrement)", null, value);
+                Error($"'editor' must be a mapping ({EditorKeys})", null, value);
                 return null;
             }
             var positions = new List<KeyValuePair<string, NodePosition>>();
             (double, double, double)? viewport = null;
             var seeds = new List<KeyValuePair<string, SeedControl>>();
+            List<string>? collapsed = null, pinned = null;
+            List<KeyValuePair<string, NodeColor>>? colors = null;
+            List<EditorGroup>? groups = null;
+            List<KeyValuePair<string, NodePosition>>? reroutes = null;
+            List<KeyValuePair<string, IReadOnlyList<string>>>? routes = null;
             foreach (var (keyNode, body) in map.Children)
             {
                 var key = Key(keyNode);
                 switch (key)
                 {
-                    case "positions" when body is YamlMappingNode entries:
-                        foreach (var (idNode, xy) in entries.Children)
-                        {
-                            if (Literal(xy) is List<object?> and [var x, var y] && ToDouble(x) is { } px && ToDouble(y) is { } py)
-                                positions.Add(new(Key(idNode), new NodePosition(px, py)));
-                            else
-                                Error($"editor position of '{Key(idNode)}' must be [x, y]", null, xy);
-                        }
+                    case "positions":
+                        positions = ReadPoints(body, "position") ?? positions;
                         break;
                     case "viewport":
                         if (Literal(body) is List<object?> and [var vx, var vy, var vz] && ToDouble(vx) is { } x0 && ToDouble(vy) is { } y0 && ToDouble(vz) is { } z0)
@@ -401,15 +402,133 @@ public static class WorkflowYamlReader
                         else
                             Error("editor viewport must be [x, y, zoom]", null, body);
                         break;
+                    case "collapsed":
+                        collapsed = ReadNames(key, body);
+                        break;
+                    case "pinned":
+                        pinned = ReadNames(key, body);
+                        break;
+                    case "colors":
+                        colors = ReadColors(body);
+                        break;
+                    case "groups":
+                        groups = ReadGroups(body);
+                        break;
+                    case "reroutes":
+                        reroutes = ReadPoints(body, "reroute");
+                        break;
+                    case "routes":
+                        routes = ReadRoutes(body);
+                        break;
                     default:
                         if (EditorLayout.SeedControlKeys.FirstOrDefault(k => k.Key == key) is { Key: not null } mode)
                             ReadSeedControls(key, mode.Value, body, seeds);
                         else
-                            Error($"unknown editor key '{key}'; the editor section has 'positions', 'viewport', 'randomize', 'increment' and 'decrement'", null, keyNode);
+                            Error($"unknown editor key '{key}'; the editor section has {EditorKeys}", null, keyNode);
                         break;
                 }
             }
-            return new EditorLayout(positions, viewport, seeds.Count > 0 ? seeds : null);
+            return new EditorLayout(positions, viewport, seeds.Count > 0 ? seeds : null, collapsed, pinned, colors, groups, reroutes, routes);
+        }
+
+        // `positions:` and `reroutes:`: a mapping of id → [x, y].
+        private List<KeyValuePair<string, NodePosition>>? ReadPoints(YamlNode body, string what)
+        {
+            if (body is not YamlMappingNode entries)
+            {
+                Error($"editor {what}s must be a mapping of id to [x, y]", null, body);
+                return null;
+            }
+            var points = new List<KeyValuePair<string, NodePosition>>();
+            foreach (var (idNode, xy) in entries.Children)
+            {
+                if (Literal(xy) is List<object?> and [var x, var y] && ToDouble(x) is { } px && ToDouble(y) is { } py)
+                    points.Add(new(Key(idNode), new NodePosition(px, py)));
+                else
+                    Error($"editor {what} of '{Key(idNode)}' must be [x, y]", null, xy);
+            }
+            return points;
+        }
+
+        // `collapsed:` and `pinned:`: a list of node ids.
+        private List<string>? ReadNames(string key, YamlNode body)
+        {
+            if (body is not YamlSequenceNode list || list.Children.Any(c => c is not YamlScalarNode { Value.Length: > 0 }))
+            {
+                Error($"editor {key} must be a list of node ids, e.g. '{key}: [vae, decode]'", null, body);
+                return null;
+            }
+            return list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
+        }
+
+        // `colors:`: node id → { title: CSS colour, body: CSS colour }, either optional.
+        private List<KeyValuePair<string, NodeColor>>? ReadColors(YamlNode body)
+        {
+            if (body is not YamlMappingNode entries)
+            {
+                Error("editor colors must be a mapping of node id to { title: colour, body: colour }", null, body);
+                return null;
+            }
+            var colors = new List<KeyValuePair<string, NodeColor>>();
+            foreach (var (idNode, entry) in entries.Children)
+            {
+                string? title = null, bodyColor = null;
+                var ok = entry is YamlMappingNode fields && fields.Children.All(f => Key(f.Key) switch
+                {
+                    "title" => (title = Text(f.Value, "color title")) is not null,
+                    "body" => (bodyColor = Text(f.Value, "color body")) is not null,
+                    _ => false,
+                });
+                if (ok) colors.Add(new(Key(idNode), new NodeColor(title, bodyColor)));
+                else Error($"editor colors of '{Key(idNode)}' must be {{ title: colour, body: colour }}", null, entry);
+            }
+            return colors;
+        }
+
+        // `groups:`: a list of { title, box: [x, y, width, height], color? }.
+        private List<EditorGroup>? ReadGroups(YamlNode body)
+        {
+            if (body is not YamlSequenceNode list)
+            {
+                Error("editor groups must be a list of { title: ..., box: [x, y, width, height], color: ... }", null, body);
+                return null;
+            }
+            var groups = new List<EditorGroup>();
+            foreach (var entry in list.Children)
+            {
+                string? title = null, color = null;
+                double[]? box = null;
+                var ok = entry is YamlMappingNode fields && fields.Children.All(f => Key(f.Key) switch
+                {
+                    "title" => (title = Text(f.Value, "group title")) is not null,
+                    "color" => (color = Text(f.Value, "group color")) is not null,
+                    "box" => (box = Literal(f.Value) is List<object?> { Count: 4 } numbers && numbers.Select(ToDouble).ToList() is var values && values.All(v => v is not null)
+                        ? values.Select(v => v!.Value).ToArray() : null) is not null,
+                    _ => false,
+                });
+                if (ok && title is not null && box is not null) groups.Add(new EditorGroup(title, box[0], box[1], box[2], box[3], color));
+                else Error("an editor group must be { title: ..., box: [x, y, width, height], color: ... } (color optional)", null, entry);
+            }
+            return groups;
+        }
+
+        // `routes:`: input (node.port) → the reroute ids its link passes, source first.
+        private List<KeyValuePair<string, IReadOnlyList<string>>>? ReadRoutes(YamlNode body)
+        {
+            if (body is not YamlMappingNode entries)
+            {
+                Error("editor routes must be a mapping of input (node.port) to a list of reroute ids", null, body);
+                return null;
+            }
+            var routes = new List<KeyValuePair<string, IReadOnlyList<string>>>();
+            foreach (var (inputNode, ids) in entries.Children)
+            {
+                if (ids is YamlSequenceNode list && list.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }))
+                    routes.Add(new(Key(inputNode), list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList()));
+                else
+                    Error($"editor route of '{Key(inputNode)}' must be a list of reroute ids", null, ids);
+            }
+            return routes;
         }
 
         // One mode's list of seeds (workflow input names and node.parameter names); a seed has one mode.

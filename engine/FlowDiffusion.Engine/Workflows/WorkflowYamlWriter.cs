@@ -159,15 +159,77 @@ public static class WorkflowYamlWriter
             Key(emitter, key);
             Value(emitter, seeds);
         }
-        Key(emitter, "positions");
+        if (editor.Collapsed is { Count: > 0 } collapsed)
+        {
+            Key(emitter, "collapsed");
+            Value(emitter, collapsed);
+        }
+        if (editor.Pinned is { Count: > 0 } pinned)
+        {
+            Key(emitter, "pinned");
+            Value(emitter, pinned);
+        }
+        if (editor.Colors is { Count: > 0 } colors)
+        {
+            Key(emitter, "colors");
+            emitter.Emit(new MappingStart());
+            foreach (var (id, color) in colors)
+            {
+                Key(emitter, id);
+                emitter.Emit(new MappingStart(AnchorName.Empty, TagName.Empty, true, MappingStyle.Flow));
+                if (color.Title is { } title) Field(emitter, "title", title);
+                if (color.Body is { } body) Field(emitter, "body", body);
+                emitter.Emit(new MappingEnd());
+            }
+            emitter.Emit(new MappingEnd());
+        }
+        if (editor.Groups is { Count: > 0 } groups)
+        {
+            Key(emitter, "groups");
+            emitter.Emit(new SequenceStart(AnchorName.Empty, TagName.Empty, true, SequenceStyle.Block));
+            foreach (var group in groups)
+            {
+                emitter.Emit(new MappingStart(AnchorName.Empty, TagName.Empty, true, MappingStyle.Flow));
+                Field(emitter, "title", group.Title);
+                Key(emitter, "box");
+                Value(emitter, new List<object?> { group.X, group.Y, group.Width, group.Height });
+                if (group.Color is { } color) Field(emitter, "color", color);
+                emitter.Emit(new MappingEnd());
+            }
+            emitter.Emit(new SequenceEnd());
+        }
+        if (editor.Reroutes is { Count: > 0 } reroutes) Points(emitter, "reroutes", reroutes);
+        if (editor.Routes is { Count: > 0 } routes)
+        {
+            Key(emitter, "routes");
+            emitter.Emit(new MappingStart());
+            foreach (var (input, ids) in routes)
+            {
+                Key(emitter, input);
+                Value(emitter, ids);
+            }
+            emitter.Emit(new MappingEnd());
+        }
+        Points(emitter, "positions", editor.Positions);
+        emitter.Emit(new MappingEnd());
+    }
+
+    private static void Points(IEmitter emitter, string key, IEnumerable<KeyValuePair<string, NodePosition>> points)
+    {
+        Key(emitter, key);
         emitter.Emit(new MappingStart());
-        foreach (var (id, position) in editor.Positions)
+        foreach (var (id, position) in points)
         {
             Key(emitter, id);
             Value(emitter, new List<object?> { position.X, position.Y });
         }
         emitter.Emit(new MappingEnd());
-        emitter.Emit(new MappingEnd());
+    }
+
+    private static void Field(IEmitter emitter, string key, string text)
+    {
+        Key(emitter, key);
+        Text(emitter, text);
     }
 
     private static void Value(IEmitter emitter, object? value)

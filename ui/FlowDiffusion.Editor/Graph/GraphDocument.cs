@@ -7,7 +7,7 @@ namespace FlowDiffusion.Editor.Graph;
 /// The workflow being edited. The engine's own <see cref="Workflow"/> record is the state, so what the editor
 /// saves is exactly what the CLI reads; every edit replaces it with a new value and pushes the old one for undo.
 /// </summary>
-public sealed class GraphDocument
+public sealed partial class GraphDocument
 {
     private readonly UndoHistory<Workflow> _history = new();
     private int _savedRevision;
@@ -16,7 +16,7 @@ public sealed class GraphDocument
     public GraphDocument(NodeCatalog catalog, Workflow workflow)
     {
         Catalog = catalog;
-        Workflow = workflow with { Editor = new EditorLayout(AutoLayout.Complete(workflow), workflow.Editor?.Viewport, workflow.Editor?.SeedControls) };
+        Workflow = workflow with { Editor = (workflow.Editor ?? new EditorLayout([])) with { Positions = AutoLayout.Complete(workflow) } };
     }
 
     /// <summary>The node types the document is checked against.</summary>
@@ -128,6 +128,9 @@ public sealed class GraphDocument
             {
                 Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList(),
                 SeedControls = Workflow.Editor.SeedControls?.Where(s => NodeOf(s.Key) is not { } node || !gone.Contains(node)).ToList(),
+                Collapsed = Workflow.Editor.Collapsed?.Where(id => !gone.Contains(id)).ToList(),
+                Pinned = Workflow.Editor.Pinned?.Where(id => !gone.Contains(id)).ToList(),
+                Colors = Workflow.Editor.Colors?.Where(c => !gone.Contains(c.Key)).ToList(),
             },
         });
     }
@@ -199,14 +202,15 @@ public sealed class GraphDocument
         var verdict = CanConnect(fromNode, output, toNode, input);
         if (!verdict.Allowed) return verdict;
         var edge = new NodeEdge(input, fromNode, output);
-        Commit(Replace(toNode, n =>
+        var replaced = Workflow.Node(toNode)?.Edge(input) is { } old && (old.SourceNode != fromNode || old.SourceOutput != output);
+        Commit(WithoutRoute(Replace(toNode, n =>
         {
             var inputs = n.Inputs.ToList();
             var at = inputs.FindIndex(e => e.Port == input);
             if (at >= 0) inputs[at] = edge;
             else inputs.Add(edge);
             return n with { Inputs = inputs };
-        }));
+        }), replaced ? toNode + "." + input : null));
         return verdict;
     }
 
@@ -378,7 +382,9 @@ public sealed class GraphDocument
         var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id)).Select(n => n with { Location = null }).ToList();
         var positions = Workflow.Editor!.Positions.Where(p => chosen.Contains(p.Key)).ToList();
         var seeds = (Workflow.Editor.SeedControls ?? []).Where(s => NodeOf(s.Key) is { } node && chosen.Contains(node)).ToList();
-        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions, null, seeds)));
+        var editor = Workflow.Editor;
+        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions, null, seeds,
+            editor.Collapsed?.Where(chosen.Contains).ToList(), null, editor.Colors?.Where(c => chosen.Contains(c.Key)).ToList())));
     }
 
     /// <summary>
@@ -415,6 +421,8 @@ public sealed class GraphDocument
             {
                 Positions = [.. Workflow.Editor!.Positions, .. positions],
                 SeedControls = [.. Workflow.Editor.SeedControls ?? [], .. seeds],
+                Collapsed = [.. Workflow.Editor.Collapsed ?? [], .. (fragment.Editor?.Collapsed ?? []).Where(renamed.ContainsKey).Select(id => renamed[id])],
+                Colors = [.. Workflow.Editor.Colors ?? [], .. (fragment.Editor?.Colors ?? []).Where(c => renamed.ContainsKey(c.Key)).Select(c => new KeyValuePair<string, NodeColor>(renamed[c.Key], c.Value))],
             },
         });
         return nodes.Select(n => n.Id).ToList();
@@ -426,7 +434,7 @@ public sealed class GraphDocument
     private void Commit(Workflow next)
     {
         _history.Push(Workflow);
-        Workflow = next;
+        Workflow = Tidy(next);
         Revision++;
     }
 

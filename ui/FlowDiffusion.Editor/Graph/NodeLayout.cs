@@ -17,11 +17,11 @@ public static class NodeLayout
     /// <summary>Height of one port row.</summary>
     public const double RowHeight = 24;
 
-    /// <summary>Where input <paramref name="index"/> of a node at <paramref name="node"/> is drawn.</summary>
-    public static NodePosition InputPort(NodePosition node, int index) => new(node.X, PortY(node, index));
+    /// <summary>Where input <paramref name="index"/> of a node at <paramref name="node"/> is drawn; a collapsed node's links meet its title bar.</summary>
+    public static NodePosition InputPort(NodePosition node, int index, bool collapsed = false) => new(node.X, PortY(node, index, collapsed));
 
-    /// <summary>Where output <paramref name="index"/> of a node at <paramref name="node"/> is drawn.</summary>
-    public static NodePosition OutputPort(NodePosition node, int index) => new(node.X + Width, PortY(node, index));
+    /// <summary>Where output <paramref name="index"/> of a node at <paramref name="node"/> is drawn; a collapsed node's links meet its title bar.</summary>
+    public static NodePosition OutputPort(NodePosition node, int index, bool collapsed = false) => new(node.X + Width, PortY(node, index, collapsed));
 
     /// <summary>The SVG path of a link between two port positions: a horizontal-tangent cubic bezier.</summary>
     public static string LinkPath(NodePosition from, NodePosition to)
@@ -38,5 +38,6 @@ public static class NodeLayout
         : HeaderHeight + Math.Max(type.Inputs.Count, type.Outputs.Count) * RowHeight
           + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Sum(p => p.Multiline ? 64 : 30));
 
-    private static double PortY(NodePosition node, int index) => node.Y + HeaderHeight + (index + 0.5) * RowHeight;
+    private static double PortY(NodePosition node, int index, bool collapsed) =>
+        collapsed ? node.Y + HeaderHeight / 2 : node.Y + HeaderHeight + (index + 0.5) * RowHeight;
 }

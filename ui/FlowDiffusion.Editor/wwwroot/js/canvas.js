@@ -17,33 +17,71 @@ export function attach(root, dotnet) {
   }
   function applyViewport() {
     world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
+    drawMinimap();
   }
   function toCanvas(clientX, clientY) {
     const r = root.getBoundingClientRect();
     return { x: (clientX - r.left - view.x) / view.zoom, y: (clientY - r.top - view.y) / view.zoom };
   }
   function nodePos(el) { return { x: parseFloat(el.style.left), y: parseFloat(el.style.top) }; }
+  // A collapsed node's links meet the middle of its title bar (NodeLayout says the same).
   function portPoint(nodeEl, dir, index) {
     const p = nodePos(nodeEl);
-    return { x: dir === 'out' ? p.x + WIDTH : p.x, y: p.y + HEADER + (index + 0.5) * ROW };
+    const y = nodeEl.classList.contains('fd-collapsed') ? p.y + HEADER / 2 : p.y + HEADER + (index + 0.5) * ROW;
+    return { x: dir === 'out' ? p.x + WIDTH : p.x, y };
   }
+  function rerouteEl(id) { return world.querySelector(`.fd-reroute[data-id="${CSS.escape(id)}"]`); }
   function path(a, b) {
     const bend = Math.max(40, Math.abs(b.x - a.x) / 2);
     return `M ${a.x} ${a.y} C ${a.x + bend} ${a.y}, ${b.x - bend} ${b.y}, ${b.x} ${b.y}`;
   }
   function nodeEl(id) { return world.querySelector(`.fd-node[data-id="${CSS.escape(id)}"]`); }
+  // Redraws the stretches of links that touch the moved nodes or reroutes: a link is drawn source → reroutes → input.
   function redrawLinks(ids) {
     for (const link of svg.querySelectorAll('path.fd-link, path.fd-link-hit')) {
-      if (!ids.has(link.dataset.from) && !ids.has(link.dataset.to)) continue;
-      const a = nodeEl(link.dataset.from), b = nodeEl(link.dataset.to);
+      const route = (link.dataset.route || '').split(' ').filter(r => r);
+      const seg = +(link.dataset.segment || 0);
+      const startId = seg === 0 ? link.dataset.from : route[seg - 1];
+      const endId = seg === route.length ? link.dataset.to : route[seg];
+      if (!ids.has(startId) && !ids.has(endId)) continue;
+      const a = seg === 0 ? nodeEl(startId) : rerouteEl(startId), b = seg === route.length ? nodeEl(endId) : rerouteEl(endId);
       if (!a || !b) continue;
-      link.setAttribute('d', path(portPoint(a, 'out', +link.dataset.outIndex), portPoint(b, 'in', +link.dataset.inIndex)));
+      const from = seg === 0 ? portPoint(a, 'out', +link.dataset.outIndex) : nodePos(a);
+      const to = seg === route.length ? portPoint(b, 'in', +link.dataset.inIndex) : nodePos(b);
+      link.setAttribute('d', path(from, to));
     }
   }
   const interactive = t => t.closest('input, textarea, select, button, a, label, .fd-widget');
 
   function onPointerDown(e) {
     if (e.target.closest('.fd-menu')) return;
+    if (e.button === 0 && e.target.closest('.fd-minimap')) {
+      gesture = { kind: 'minimap' };
+      minimapPan(e);
+      root.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      return;
+    }
+    if (e.button === 0 && e.target.closest('.fd-reroute')) {
+      const el = e.target.closest('.fd-reroute');
+      gesture = { kind: 'reroute', el, id: el.dataset.id, start: nodePos(el), sx: e.clientX, sy: e.clientY, moved: false };
+      root.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      return;
+    }
+    if (e.button === 0 && e.target.closest('.fd-group-resize')) {
+      const el = e.target.closest('.fd-group');
+      gesture = { kind: 'resize', el, index: +el.dataset.index, w: el.offsetWidth, h: el.offsetHeight, sx: e.clientX, sy: e.clientY, moved: false };
+      root.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      return;
+    }
+    if (e.button === 0 && e.target.closest('.fd-group-title')) {
+      gesture = startGroupDrag(e, e.target.closest('.fd-group'));
+      root.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      return;
+    }
     const link = e.button === 0 && e.target.closest('path.fd-link-hit');
     if (link) {
       e.preventDefault();
@@ -86,8 +124,24 @@ export function attach(root, dotnet) {
       for (const s of world.querySelectorAll('.fd-node.fd-selected')) s.classList.remove('fd-selected');
     }
     el.classList.add('fd-selected');
-    const nodes = [...world.querySelectorAll('.fd-node.fd-selected')].map(n => ({ el: n, start: nodePos(n) }));
+    // Pinned nodes stay put: a drag moves only the unpinned ones of the selection.
+    const nodes = [...world.querySelectorAll('.fd-node.fd-selected:not(.fd-pinned)')].map(n => ({ el: n, start: nodePos(n) }));
     return { kind: 'drag', id: el.dataset.id, additive, nodes, ids: new Set(nodes.map(n => n.el.dataset.id)), sx: e.clientX, sy: e.clientY, moved: false };
+  }
+
+  // A group drags the nodes whose title bar's centre lies in it (pinned ones excepted) and the reroutes in it; .NET
+  // applies the same rule (GraphDocument.GroupMembers) to the offset it is sent.
+  function startGroupDrag(e, el) {
+    const box = { x: parseFloat(el.style.left), y: parseFloat(el.style.top), w: parseFloat(el.style.width), h: parseFloat(el.style.height) };
+    const inside = (x, y) => x >= box.x && y >= box.y && x <= box.x + box.w && y <= box.y + box.h;
+    const nodes = [...world.querySelectorAll('.fd-node:not(.fd-pinned)')].filter(n => {
+      const p = nodePos(n);
+      return inside(p.x + WIDTH / 2, p.y + HEADER / 2);
+    });
+    const reroutes = [...world.querySelectorAll('.fd-reroute')].filter(r => { const p = nodePos(r); return inside(p.x, p.y); });
+    const items = [el, ...nodes, ...reroutes].map(x => ({ el: x, start: nodePos(x) }));
+    const ids = new Set([...nodes, ...reroutes].map(x => x.dataset.id));
+    return { kind: 'group', index: +el.dataset.index, items, ids, sx: e.clientX, sy: e.clientY, dx: 0, dy: 0, moved: false };
   }
 
   function startBox(e) {
@@ -133,6 +187,25 @@ export function attach(root, dotnet) {
         n.el.style.top = `${Math.round(n.start.y + dy)}px`;
       }
       redrawLinks(gesture.ids);
+      drawMinimap();
+    } else if (gesture.kind === 'group' || gesture.kind === 'reroute') {
+      const dx = Math.round((e.clientX - gesture.sx) / view.zoom), dy = Math.round((e.clientY - gesture.sy) / view.zoom);
+      gesture.moved ||= Math.abs(dx) + Math.abs(dy) > 2;
+      gesture.dx = dx; gesture.dy = dy;
+      const items = gesture.kind === 'group' ? gesture.items : [{ el: gesture.el, start: gesture.start }];
+      for (const n of items) {
+        n.el.style.left = `${n.start.x + dx}px`;
+        n.el.style.top = `${n.start.y + dy}px`;
+      }
+      redrawLinks(gesture.kind === 'group' ? gesture.ids : new Set([gesture.id]));
+      drawMinimap();
+    } else if (gesture.kind === 'resize') {
+      const dx = (e.clientX - gesture.sx) / view.zoom, dy = (e.clientY - gesture.sy) / view.zoom;
+      gesture.moved ||= Math.abs(dx) + Math.abs(dy) > 2;
+      gesture.el.style.width = `${Math.max(80, Math.round(gesture.w + dx))}px`;
+      gesture.el.style.height = `${Math.max(54, Math.round(gesture.h + dy))}px`;
+    } else if (gesture.kind === 'minimap') {
+      minimapPan(e);
     } else if (gesture.kind === 'link') {
       const at = toCanvas(e.clientX, e.clientY);
       gesture.temp.setAttribute('d', gesture.dir === 'out' ? path(gesture.from, at) : path(at, gesture.from));
@@ -151,7 +224,15 @@ export function attach(root, dotnet) {
     const g = gesture;
     gesture = null;
     if (root.hasPointerCapture(e.pointerId)) root.releasePointerCapture(e.pointerId);
-    if (g.kind === 'pan') {
+    if (g.kind === 'minimap') {
+      dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom);
+    } else if (g.kind === 'group') {
+      if (g.moved) dotnet.invokeMethodAsync('GroupMoved', g.index, g.dx, g.dy);
+    } else if (g.kind === 'reroute') {
+      if (g.moved) dotnet.invokeMethodAsync('RerouteMoved', g.id, g.start.x + g.dx, g.start.y + g.dy);
+    } else if (g.kind === 'resize') {
+      if (g.moved) dotnet.invokeMethodAsync('GroupResized', g.index, parseFloat(g.el.style.width), parseFloat(g.el.style.height));
+    } else if (g.kind === 'pan') {
       if (g.moved) dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom);
       else if (e.button === 0) dotnet.invokeMethodAsync('CanvasClicked');
     } else if (g.kind === 'drag') {
@@ -193,7 +274,7 @@ export function attach(root, dotnet) {
       const end = toCanvas(e.clientX, e.clientY);
       const x0 = Math.min(g.start.x, end.x), x1 = Math.max(g.start.x, end.x);
       const y0 = Math.min(g.start.y, end.y), y1 = Math.max(g.start.y, end.y);
-      const ids = [...world.querySelectorAll('.fd-node')].filter(n => {
+      const ids = [...world.querySelectorAll('.fd-node:not(.fd-pinned)')].filter(n => {
         const p = nodePos(n);
         return p.x < x1 && p.x + WIDTH > x0 && p.y < y1 && p.y + n.offsetHeight > y0;
       }).map(n => n.dataset.id);
@@ -228,12 +309,27 @@ export function attach(root, dotnet) {
     const r = root.getBoundingClientRect();
     const node = e.target.closest('.fd-node');
     const link = e.target.closest('path.fd-link-hit');
-    const kind = node ? 'node' : link ? 'link' : 'canvas';
+    const reroute = e.target.closest('.fd-reroute');
+    const group = e.target.closest('.fd-group');
+    const kind = node ? 'node' : reroute ? 'reroute' : link ? 'link' : group ? 'group' : 'canvas';
+    // The extra detail: the stretch of the link clicked (for a reroute there), the reroute's id, the group's index.
+    const extra = kind === 'link' ? link.dataset.segment : kind === 'reroute' ? reroute.dataset.id : kind === 'group' ? group.dataset.index : null;
     dotnet.invokeMethodAsync('ContextMenuOpened', kind, node ? node.dataset.id : link ? link.dataset.to : null, link ? link.dataset.inPort : null,
-      at.x, at.y, e.clientX - r.left, e.clientY - r.top, r.width, r.height);
+      at.x, at.y, e.clientX - r.left, e.clientY - r.top, r.width, r.height, extra);
   }
 
   function onDoubleClick(e) {
+    const link = e.target.closest('path.fd-link-hit');
+    if (link) {
+      // A double click on a link puts a reroute point there.
+      const at = toCanvas(e.clientX, e.clientY);
+      dotnet.invokeMethodAsync('RerouteAdded', link.dataset.to, link.dataset.inPort, +link.dataset.segment, at.x, at.y);
+      return;
+    }
+    if (e.target.closest('.fd-group-title')) {
+      dotnet.invokeMethodAsync('GroupTitleDoubleClicked', +e.target.closest('.fd-group').dataset.index);
+      return;
+    }
     if (!onEmptyCanvas(e)) return;
     const at = toCanvas(e.clientX, e.clientY);
     const r = root.getBoundingClientRect();
@@ -254,6 +350,7 @@ export function attach(root, dotnet) {
     else if (mod && e.code === 'KeyD') name = 'duplicate';
     else if (mod && e.code === 'KeyS') name = 'save';
     else if (mod && e.code === 'KeyA') name = 'select-all';
+    else if (mod && e.code === 'KeyG') name = 'group';
     else if (!mod && (e.code === 'Delete' || e.code === 'Backspace')) name = 'delete';
     else if (!mod && e.code === 'Escape') name = 'escape';
     if (!name) return;
@@ -308,6 +405,56 @@ export function attach(root, dotnet) {
     if (s.input.value !== s.original) s.input.dispatchEvent(new Event('change', { bubbles: true }));
   }
 
+  // The minimap: every node and group in miniature, and the view's rectangle; a click or drag there centres the view
+  // on that point. It draws from the DOM, so it follows drags before .NET hears of them.
+  const minimap = root.querySelector('.fd-minimap');
+  let minimapScale = null;
+  function worldBounds() {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    const boxes = [];
+    for (const el of world.querySelectorAll('.fd-node, .fd-group')) {
+      const x = parseFloat(el.style.left), y = parseFloat(el.style.top), w = el.offsetWidth, h = el.offsetHeight;
+      boxes.push({ x, y, w, h, group: el.classList.contains('fd-group'), color: getComputedStyle(el).getPropertyValue(el.classList.contains('fd-group') ? '--group' : '--node-title').trim() });
+      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + w); y1 = Math.max(y1, y + h);
+    }
+    return { x0, y0, x1, y1, boxes };
+  }
+  function drawMinimap() {
+    if (!minimap) return;
+    const ctx = minimap.getContext('2d');
+    const W = minimap.width = minimap.clientWidth, H = minimap.height = minimap.clientHeight;
+    ctx.clearRect(0, 0, W, H);
+    const b = worldBounds();
+    const r = root.getBoundingClientRect();
+    // The view's rectangle in canvas units, so the minimap always shows where the view is.
+    const vx0 = -view.x / view.zoom, vy0 = -view.y / view.zoom, vx1 = vx0 + r.width / view.zoom, vy1 = vy0 + r.height / view.zoom;
+    const x0 = Math.min(b.x0, vx0) - 40, y0 = Math.min(b.y0, vy0) - 40, x1 = Math.max(b.x1, vx1) + 40, y1 = Math.max(b.y1, vy1) + 40;
+    if (!isFinite(x0) || !isFinite(y0)) { minimapScale = null; return; }
+    const scale = Math.min(W / (x1 - x0), H / (y1 - y0));
+    const ox = (W - (x1 - x0) * scale) / 2, oy = (H - (y1 - y0) * scale) / 2;
+    minimapScale = { x0, y0, scale, ox, oy };
+    const mx = x => ox + (x - x0) * scale, my = y => oy + (y - y0) * scale;
+    for (const box of b.boxes) {
+      ctx.fillStyle = box.group ? (box.color || '#3f789e') + '55' : (box.color || '#5b6375');
+      if (box.group) ctx.globalAlpha = .5;
+      ctx.fillRect(mx(box.x), my(box.y), Math.max(2, box.w * scale), Math.max(2, box.h * scale));
+      ctx.globalAlpha = 1;
+    }
+    ctx.strokeStyle = '#7aa2ff';
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(mx(vx0), my(vy0), (vx1 - vx0) * scale, (vy1 - vy0) * scale);
+  }
+  function minimapPan(e) {
+    if (!minimapScale) return;
+    const m = minimap.getBoundingClientRect();
+    const s = minimapScale;
+    const cx = s.x0 + (e.clientX - m.left - s.ox) / s.scale, cy = s.y0 + (e.clientY - m.top - s.oy) / s.scale;
+    const r = root.getBoundingClientRect();
+    view.x = r.width / 2 - cx * view.zoom;
+    view.y = r.height / 2 - cy * view.zoom;
+    world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
+  }
+
   function onDragOver(e) { e.preventDefault(); }
   async function onDrop(e) {
     e.preventDefault();
@@ -339,10 +486,13 @@ export function attach(root, dotnet) {
   document.addEventListener('pointerup', onScrubUp);
   document.addEventListener('pointercancel', onScrubUp);
   root.dataset.ready = '1';
+  drawMinimap();
 
   return {
     // .NET re-renders the world's data-* attributes; the script rereads them after a change it did not make.
     sync() { readViewport(); applyViewport(); },
+    // The drawn height of each node (canvas units), for drawing a group around them.
+    heights(ids) { return ids.map(id => { const el = nodeEl(id); return el ? el.offsetHeight : 0; }); },
     size() { const r = root.getBoundingClientRect(); return [r.width, r.height]; },
     dispose() {
       document.removeEventListener('keydown', onKeyDown);
