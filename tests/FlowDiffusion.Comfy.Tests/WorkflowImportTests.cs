@@ -35,12 +35,49 @@ public sealed class WorkflowImportTests
         var positions = workflow.Editor!.Positions.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(new NodePosition(26, 474), positions["n4"]);
         Assert.Equal(new NodePosition(863, 186), positions["n3"]);
-        Assert.EndsWith("· Prompts", workflow.Node("n6")!.Title);
-        Assert.DoesNotContain("Prompts", workflow.Node("n3")!.Title);
+        // The group is an editor group now, not part of the titles.
+        Assert.Equal("CLIPTextEncode #6", workflow.Node("n6")!.Title);
+        Assert.Equal(new EditorGroup("Prompts", 400, 100, 460, 500, "#3f789e"), Assert.Single(workflow.Editor.Groups!));
         // The YAML round-trips through our reader.
         var yaml = WorkflowYamlWriter.Write(workflow);
         var read = WorkflowYamlReader.Read(yaml, "txt2img-ui.yaml");
         Assert.False(read.HasErrors, string.Join("; ", read.Diagnostics));
+    }
+
+    [Fact]
+    public void Ui_format_groups_reroutes_colours_and_collapsed_and_pinned_flags_land_in_the_editor_section()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        JsonObject Node(int id) => ui["nodes"]!.AsArray().OfType<JsonObject>().First(n => n["id"]!.GetValue<int>() == id);
+        Node(3)["color"] = "#223";
+        Node(3)["bgcolor"] = "#335";
+        Node(3)["flags"] = new JsonObject { ["collapsed"] = true };
+        Node(8)["flags"] = new JsonObject { ["pinned"] = true };
+        Node(5)["bgcolor"] = "#653";
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "canvas", Folders);
+
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        var editor = workflow.Editor!;
+        Assert.Equal(new EditorGroup("Prompts", 400, 100, 460, 500, "#3f789e"), Assert.Single(editor.Groups!));
+        Assert.Equal(new NodeColor("#223", "#335"), editor.ColorOf("n3"));
+        Assert.Equal(new NodeColor(null, "#653"), editor.ColorOf("n5"));
+        Assert.Null(editor.ColorOf("n6"));
+        Assert.Equal(["n3"], editor.Collapsed!);
+        Assert.Equal(["n8"], editor.Pinned!);
+        // Reroute 11 (at 330, 300; 75×26) is a point at its centre on both prompts' CLIP links, which stay direct edges.
+        Assert.Equal(new NodePosition(367.5, 313), Assert.Single(editor.Reroutes!).Value);
+        Assert.Equal(["r11"], editor.RouteOf("n6__tokens", "tokenizer"));
+        Assert.Equal(["r11"], editor.RouteOf("n7__tokens", "tokenizer"));
+        Assert.Equal("n4", workflow.Node("n6__tokens")!.Edge("tokenizer")!.SourceNode);
+        Assert.Empty(editor.RouteOf("n3", "latent_image"));
+        Assert.DoesNotContain(workflow.Nodes, n => n.Type.Contains("reroute", StringComparison.OrdinalIgnoreCase));
+        // Saved and read back, byte for byte.
+        var yaml = WorkflowYamlWriter.Write(workflow);
+        var read = WorkflowYamlReader.Read(yaml, "canvas.yaml");
+        Assert.False(read.HasErrors, string.Join("; ", read.Diagnostics));
+        Assert.Equal(yaml, WorkflowYamlWriter.Write(read.Workflow!));
     }
 
     [Fact]

@@ -39,7 +39,6 @@ public sealed class ApiPromptConverter
     private readonly Dictionary<string, NodePosition>? positions;
     private readonly bool requireFiles;
     private readonly List<string> warnings = [];
-    private IReadOnlyDictionary<string, string>? groups;
 
     private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles)
     {
@@ -54,13 +53,12 @@ public sealed class ApiPromptConverter
     /// <param name="folders">Where checkpoints and inputs resolve.</param>
     /// <param name="name">The workflow's name.</param>
     /// <param name="positions">Editor positions by ComfyUI node id (from a UI-format file), or null.</param>
-    /// <param name="groups">The editor group of each ComfyUI node id, kept in its title, or null.</param>
     /// <param name="requireFiles">
     /// Whether checkpoints and images must exist now (a prompt to run); an imported file keeps unresolved names as paths
     /// and lists them in <see cref="PromptConversion.Warnings"/>.
     /// </param>
     public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
-        bool requireFiles = true, IReadOnlyDictionary<string, string>? groups = null)
+        bool requireFiles = true)
     {
         ArgumentNullException.ThrowIfNull(folders);
         if (prompt is not JsonObject graph)
@@ -74,7 +72,7 @@ public sealed class ApiPromptConverter
                 return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
         }
 
-        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles) { groups = groups };
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles);
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
         if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage or PreviewImage node");
         foreach (var id in outputs) converter.ConvertNode(id);
@@ -465,7 +463,7 @@ public sealed class ApiPromptConverter
             return new NodeEdge(e.Port, e.Source[..dot], e.Source[(dot + 1)..]);
         }).ToList();
         nodes.Add(new WorkflowNode(id, type, inputEdges, parameters.Select(p => new NodeParameter(p.Name, new LiteralValue(p.Value))).ToList(),
-            Title: role is null ? $"{classTypes[comfyId]} #{comfyId}" + (groups?.GetValueOrDefault(comfyId) is { } group ? $" · {group}" : "") : null));
+            Title: role is null ? $"{classTypes[comfyId]} #{comfyId}" : null));
         comfyIdOf[id] = comfyId;
         return id;
     }

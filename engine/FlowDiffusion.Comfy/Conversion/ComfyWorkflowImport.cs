@@ -44,16 +44,16 @@ public static class ComfyWorkflowImport
         }
 
         Dictionary<string, Engine.Workflows.NodePosition>? positions = null;
-        Dictionary<string, string>? groups = null;
+        ComfyCanvas? canvas = null;
         if (ui is JsonObject uiWorkflow)
         {
             List<string> problems;
             JsonObject converted;
             Dictionary<string, Engine.Workflows.NodePosition> uiPositions;
-            Dictionary<string, string> uiGroups;
+            ComfyCanvas uiCanvas;
             try
             {
-                (converted, uiPositions, uiGroups, problems) = UiWorkflowConverter.Convert(uiWorkflow, folders);
+                (converted, uiPositions, uiCanvas, problems) = UiWorkflowConverter.Convert(uiWorkflow, folders);
             }
             catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
             {
@@ -61,13 +61,14 @@ public static class ComfyWorkflowImport
             }
 
             if (problems.Count > 0) return (null, problems);
-            api ??= converted; // a PNG's API prompt is exact; the UI graph gives positions and groups
+            api ??= converted; // a PNG's API prompt is exact; the UI graph gives positions and what the canvas draws
             positions = uiPositions;
-            groups = uiGroups;
+            canvas = uiCanvas;
         }
 
-        var conversion = ApiPromptConverter.Convert(api, folders, name, positions, requireFiles: false, groups: groups);
-        if (conversion.IsValid) return (conversion, []);
+        var conversion = ApiPromptConverter.Convert(api, folders, name, positions, requireFiles: false);
+        if (conversion.IsValid)
+            return (canvas is null || conversion.Workflow is null ? conversion : conversion with { Workflow = canvas.Apply(conversion.Workflow, conversion.ComfyIdOf) }, []);
         var list = new List<string>();
         if (conversion.Error is { } error) list.Add($"{error.Message}: {error.Details}");
         foreach (var (id, (classType, errors)) in conversion.NodeErrors)

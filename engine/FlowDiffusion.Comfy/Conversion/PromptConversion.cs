@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// The result of converting a ComfyUI API-format prompt: the workflow, or ComfyUI's error (a top-level one, or errors
 /// per node); plus the map from our node ids back to ComfyUI's, which the socket and history speak.
 /// </summary>
-public sealed class PromptConversion
+public sealed record PromptConversion
 {
     /// <summary>The converted workflow; null when there are errors.</summary>
     public Workflow? Workflow { get; init; }

@@ -7,19 +7,20 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// Turns a workflow saved by ComfyUI's editor (nodes with positional <c>widgets_values</c>, a <c>links</c> array, groups,
-/// Reroute and Primitive nodes, muted and bypassed nodes) into the API format, keeping each node's position and group.
+/// Reroute and Primitive nodes, muted and bypassed nodes) into the API format, keeping each node's position and what the
+/// canvas draws (groups, reroutes, colours, collapsed and pinned nodes).
 /// </summary>
 internal static class UiWorkflowConverter
 {
     private const int Muted = 2;
     private const int Bypassed = 4;
 
-    /// <summary>The API-format prompt, positions and group titles by node id, and the problems that stop conversion.</summary>
-    public static (JsonObject Prompt, Dictionary<string, NodePosition> Positions, Dictionary<string, string> Groups, List<string> Problems) Convert(JsonObject workflow, ComfyFolders folders)
+    /// <summary>The API-format prompt, positions by node id, the canvas state, and the problems that stop conversion.</summary>
+    public static (JsonObject Prompt, Dictionary<string, NodePosition> Positions, ComfyCanvas Canvas, List<string> Problems) Convert(JsonObject workflow, ComfyFolders folders)
     {
         var prompt = new JsonObject();
         var positions = new Dictionary<string, NodePosition>(StringComparer.Ordinal);
-        var groups = new Dictionary<string, string>(StringComparer.Ordinal);
+        var canvas = new ComfyCanvas();
         var problems = new List<string>();
         var nodes = (workflow["nodes"] as JsonArray ?? []).OfType<JsonObject>().Where(n => n["id"] is not null)
             .ToDictionary(n => Id(n["id"]!), StringComparer.Ordinal);
@@ -29,14 +30,13 @@ internal static class UiWorkflowConverter
         if (workflow["links"] is JsonArray { Count: > 0 } && links.Count == 0)
             problems.Add("the links array is not in ComfyUI's [id, origin, slot, target, slot, type] form");
 
-        var groupBoxes = (workflow["groups"] as JsonArray ?? []).OfType<JsonObject>()
-            .Select(g => (Title: g["title"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "group", Box: (g["bounding"] as JsonArray)?.Select(v => JsonNumbers.Number(v) ?? double.NaN).ToArray()))
-            .Where(g => g.Box is { Length: 4 }).ToList();
+        canvas.ReadGroups(workflow);
 
         foreach (var (id, node) in nodes)
         {
             var type = Text(node["type"]);
             var mode = JsonNumbers.Integer(node["mode"]) ?? 0;
+            if (type == "Reroute") canvas.ReadReroute(id, node);
             if (mode is Muted or Bypassed || type is "Reroute" or "PrimitiveNode" or "Note" or "MarkdownNote") continue;
             if (ObjectInfo.Describe(type, folders) is not { } info)
             {
@@ -63,10 +63,13 @@ internal static class UiWorkflowConverter
             {
                 var name = input["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
                 if (name is null || input["link"] is not JsonValue linkId || linkId.GetValueKind() == JsonValueKind.Null) continue;
-                switch (Resolve(Id(linkId), links, nodes, problems, id, name))
+                var passed = new List<string>();
+                switch (Resolve(Id(linkId), links, nodes, problems, id, name, passed))
                 {
                     case JsonArray source:
                         inputs[name] = source;
+                        passed.Reverse();
+                        canvas.ReadRoute(id, Id(source[0]!), passed);
                         break;
                     case JsonNode literal:
                         inputs[name] = literal;
@@ -78,15 +81,17 @@ internal static class UiWorkflowConverter
             var (x, y) = node["pos"] is JsonArray { Count: >= 2 } pos ? (JsonNumbers.Number(pos[0]), JsonNumbers.Number(pos[1]))
                 : node["pos"] is JsonObject posObject ? (JsonNumbers.Number(posObject["0"]), JsonNumbers.Number(posObject["1"])) : (null, null);
             if (x is { } px && y is { } py) positions[id] = new NodePosition(px, py);
-            if (positions.TryGetValue(id, out var p) && groupBoxes.FirstOrDefault(g => p.X >= g.Box![0] && p.Y >= g.Box[1] && p.X <= g.Box[0] + g.Box[2] && p.Y <= g.Box[1] + g.Box[3]) is { Box: not null } group)
-                groups[id] = group.Title;
+            canvas.ReadNode(id, node);
         }
 
-        return (prompt, positions, groups, problems);
+        return (prompt, positions, canvas, problems);
     }
 
-    /// <summary>Follows a link through Reroutes and bypassed nodes to its real source: an API link, or a Primitive's literal.</summary>
-    private static JsonNode? Resolve(string linkId, Dictionary<string, (string Origin, int Slot)> links, Dictionary<string, JsonObject> nodes, List<string> problems, string target, string input)
+    /// <summary>
+    /// Follows a link through Reroutes and bypassed nodes to its real source: an API link, or a Primitive's literal;
+    /// <paramref name="passed"/> gets the Reroutes on the way, nearest the target first.
+    /// </summary>
+    private static JsonNode? Resolve(string linkId, Dictionary<string, (string Origin, int Slot)> links, Dictionary<string, JsonObject> nodes, List<string> problems, string target, string input, List<string> passed)
     {
         for (var hops = 0; hops < 1000; hops++)
         {
@@ -101,6 +106,7 @@ internal static class UiWorkflowConverter
             if (type == "PrimitiveNode") return (origin["widgets_values"] as JsonArray)?.FirstOrDefault()?.DeepClone();
             if (type == "Reroute" || mode == Bypassed)
             {
+                if (type == "Reroute") passed.Add(link.Origin);
                 // A bypassed node passes on its first input of the output's type (a Reroute has just one).
                 var outputType = Text((origin["outputs"] as JsonArray)?.ElementAtOrDefault(link.Slot)?["type"]);
                 var through = (origin["inputs"] as JsonArray ?? []).OfType<JsonObject>()

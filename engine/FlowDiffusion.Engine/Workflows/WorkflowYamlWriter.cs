@@ -226,10 +226,12 @@ public static class WorkflowYamlWriter
         emitter.Emit(new MappingEnd());
     }
 
+    // A colour ("#322") is written in double quotes, as people write it, rather than YamlDotNet's single quotes.
     private static void Field(IEmitter emitter, string key, string text)
     {
         Key(emitter, key);
-        Text(emitter, text);
+        if (text.StartsWith('#') && !text.Contains('\n')) emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, text, ScalarStyle.DoubleQuoted, false, true));
+        else Text(emitter, text);
     }
 
     private static void Value(IEmitter emitter, object? value)

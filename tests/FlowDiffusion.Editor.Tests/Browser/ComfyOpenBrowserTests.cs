@@ -24,6 +24,10 @@ public sealed class ComfyOpenBrowserTests(EditorServer server)
         await WaitForCountAsync(page, ".fd-node", expected.Nodes.Count);
         // ComfyUI's canvas coordinates become ours: KSampler (3) at [863, 186].
         Assert.Contains("left:863px;top:186px", await page.GetAttributeAsync(".fd-node[data-id=n3]", "style"));
+        // Its group is drawn as a group, and its Reroute as a point on both prompts' CLIP links.
+        Assert.Equal("Prompts", await page.InnerTextAsync(".fd-group .fd-group-title"));
+        Assert.Equal(1, await page.Locator(".fd-reroute[data-id=r11]").CountAsync());
+        Assert.True(await page.Locator("path.fd-link[data-route=r11]").CountAsync() >= 4);
         Assert.Equal(0, await page.Locator(".fd-problem.fd-error").CountAsync());
         Assert.Equal("txt2img-ui", await page.InputValueAsync("#save-name"));
 

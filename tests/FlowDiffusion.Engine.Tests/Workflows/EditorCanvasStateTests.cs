@@ -30,7 +30,7 @@ public sealed class EditorCanvasStateTests
             b: {body: "#335"}
           groups:
           - {title: Numbers, box: [0.0, 0.0, 400.0, 300.5], color: "#3f789e"}
-          - {title: "two: words", box: [1.0, 2.0, 3.0, 4.0]}
+          - {title: 'two: words', box: [1.0, 2.0, 3.0, 4.0]}
           reroutes:
             r1: [300.0, 40.0]
             r2: [350.0, 80.0]

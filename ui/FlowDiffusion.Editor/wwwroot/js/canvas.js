@@ -236,7 +236,7 @@ export function attach(root, dotnet) {
       if (g.moved) dotnet.invokeMethodAsync('ViewportChanged', view.x, view.y, view.zoom);
       else if (e.button === 0) dotnet.invokeMethodAsync('CanvasClicked');
     } else if (g.kind === 'drag') {
-      if (g.moved) {
+      if (g.moved && g.nodes.length > 0) {
         const ids = g.nodes.map(n => n.el.dataset.id);
         dotnet.invokeMethodAsync('NodesMoved', ids, g.nodes.map(n => parseFloat(n.el.style.left)), g.nodes.map(n => parseFloat(n.el.style.top)));
       } else {
@@ -433,6 +433,8 @@ export function attach(root, dotnet) {
     const scale = Math.min(W / (x1 - x0), H / (y1 - y0));
     const ox = (W - (x1 - x0) * scale) / 2, oy = (H - (y1 - y0) * scale) / 2;
     minimapScale = { x0, y0, scale, ox, oy };
+    // The mapping is on the element too: a minimap pixel (px, py) is canvas point x0 + (px - ox) / scale, likewise y.
+    Object.assign(minimap.dataset, { x0: x0.toFixed(2), y0: y0.toFixed(2), scale: scale.toFixed(6), ox: ox.toFixed(2), oy: oy.toFixed(2) });
     const mx = x => ox + (x - x0) * scale, my = y => oy + (y - y0) * scale;
     for (const box of b.boxes) {
       ctx.fillStyle = box.group ? (box.color || '#3f789e') + '55' : (box.color || '#5b6375');
