@@ -38,8 +38,8 @@ dotnet "$cli" serve "${common[@]}" --urls "http://127.0.0.1:$api_port" --silo-po
 for i in $(seq 1 "$workers"); do
   dotnet "$cli" worker "${common[@]}" --name "w$i" --silo-port "$(port)" > "$work/w$i.log" 2>&1 & pids+=($!); eval "worker_w$i=$!"
 done
-until grep -q "API listening" "$work/serve.log"; do sleep 0.2; done
-for i in $(seq 1 "$workers"); do until grep -q "worker joined" "$work/w$i.log"; do sleep 0.2; done; done
+until grep -qs "API listening" "$work/serve.log"; do sleep 0.2; done
+for i in $(seq 1 "$workers"); do until grep -qs "worker joined" "$work/w$i.log"; do sleep 0.2; done; done
 sleep 3  # the workers' first claims reach the dispatcher
 submit() { curl -s -X POST "http://127.0.0.1:$api_port/api/runs" -H 'Content-Type: application/json' \
   -d "{\"workflow\":\"txt2img\",\"inputs\":{\"model\":\"${2:-models/tiny-sd}\",\"steps\":$1,\"width\":$size,\"height\":$size}}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
@@ -74,4 +74,4 @@ for line in sys.stdin:
     if last.get(slot) != model: loads += 1; per[slot].append(model.split("/")[-1])
     last[slot] = model
 print(f"model loads: {loads} (" + "; ".join(f"{s}: {len(v)}" for s, v in sorted(per.items())) + ")")'
-grep -a "attempt 1 →" "$work/serve.log" | sed 's/.*(\(.*\))$/\1/' | cut -d: -f1 | sort | uniq -c
+grep -a "attempt 1 →" "$work/serve.log" | sed 's/.* model [^ ]* (\(.*\))$/\1/' | cut -d: -f1 | sort | uniq -c

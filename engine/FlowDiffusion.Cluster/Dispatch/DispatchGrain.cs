@@ -158,8 +158,9 @@ internal sealed class DispatchGrain : Grain, IDispatchGrain
         try
         {
             var sources = files.Select(f => Contained(inbox, f)).ToList();
-            if (sources.Any(p => p is null || !File.Exists(p)))
-                return ([], $"the worker reported output files that are not in {inbox}");
+            // A link would make the output store serve whatever it points at.
+            if (sources.Any(p => p is null || !File.Exists(p) || new FileInfo(p).LinkTarget is not null))
+                return ([], $"the worker reported output files that are not plain files in {inbox}");
             var folder = AttemptFolder(ticket);
             var paths = new List<string>();
             for (var i = 0; i < files.Length; i++)
