@@ -58,7 +58,12 @@ fi
 queue=$(python3 -c "import random,sys; m=sys.argv[2:]; q=[m[i % len(m)] for i in range(int(sys.argv[1]))]; random.Random(7).shuffle(q); print(' '.join(q))" "$runs" $models)
 start=$(date +%s.%N)
 ids=(); for model in $queue; do ids+=("$(submit "$steps" "$model")"); done
-for id in "${ids[@]}"; do until [[ "$(status "$id")" == completed* ]]; do sleep 0.1; done; done
+failed=0
+for id in "${ids[@]}"; do
+  until [[ "$(status "$id")" != queued* && "$(status "$id")" != running* ]]; do sleep 0.1; done
+  [[ "$(status "$id")" == completed* ]] || { failed=$((failed + 1)); echo "run $id: $(status "$id")"; }
+done
+[ "$failed" = 0 ] || echo "$failed run(s) did not complete"
 elapsed=$(python3 -c "print($(date +%s.%N) - $start)")
 echo "workers=$workers runs=$runs steps=$steps size=$size models=[$models] routing=$routing: $(python3 -c "print(round($elapsed, 1))") s, $(python3 -c "print(round($runs * 60 / $elapsed, 1))") runs/min"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
