@@ -60,6 +60,17 @@ public sealed class ClaimPolicyTests
     }
 
     [Fact]
+    public void Round_robin_baseline_takes_the_oldest_servable_run_whatever_is_loaded()
+    {
+        var worker = Worker("w1", "models/b", ["models/a", "models/b"]);
+        var queue = new[] { Run("r0", "models/c", 0), Run("r1", "models/a", 1), Run("r2", "models/b", 2), Run("r3", "models/b", 3, priority: 1) };
+        // Priority still first; then the oldest run it can serve, not the loaded model's (r2) or the most demanded.
+        Assert.Equal("r3", ClaimPolicy.Choose(worker, queue, [], affinity: false).Run?.Id);
+        Assert.Equal("r1", ClaimPolicy.Choose(worker, queue[..3], [], affinity: false).Run?.Id);
+        Assert.Equal("r2", ClaimPolicy.Choose(worker, queue[..3], [], affinity: true).Run?.Id);
+    }
+
+    [Fact]
     public void Capability_filter_checks_model_node_types_plugins_and_memory()
     {
         var worker = Worker("w1", null, ["models/a"], memory: 2L << 30);

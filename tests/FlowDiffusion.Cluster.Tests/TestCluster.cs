@@ -20,6 +20,7 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly TempFolder _folder = new();
     private readonly Dictionary<string, FakeGpu> _workersBySilo = new(StringComparer.Ordinal);
     private InProcessTestCluster? _cluster;
+    private bool _coordinatorDue;
 
     private TestCluster(Journal journal, Dictionary<string, string?> settings)
     {
@@ -81,7 +82,12 @@ internal sealed class TestCluster : IAsyncDisposable
         builder.ConfigureSilo((options, silo) =>
         {
             int index;
-            lock (gate) index = next++;
+            lock (gate)
+            {
+                // A coordinator started after a kill takes the first one's role; every other new silo is the next worker.
+                index = _coordinatorDue ? 0 : next++;
+                _coordinatorDue = false;
+            }
             silo.Services.Configure<ScaleOutOptions>(o =>
             {
                 o.LeaseSeconds = 3;
@@ -112,6 +118,19 @@ internal sealed class TestCluster : IAsyncDisposable
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
+    }
+
+    /// <summary>
+    /// Kills the coordinator's silo (its grain activations and timers stop, nothing is handed over: as <c>kill -9</c> would)
+    /// and, after <paramref name="down"/>, starts a new coordinator silo over the same run store and output folder.
+    /// </summary>
+    public async Task RestartCoordinatorAsync(TimeSpan down)
+    {
+        var coordinator = Cluster.Silos.Single(s => s.ServiceProvider.GetService<IRunStore>() is not null);
+        await Cluster.KillSiloAsync(coordinator);
+        await Task.Delay(down);
+        _coordinatorDue = true;
+        await Cluster.StartAdditionalSiloAsync();
     }
 
     /// <summary>The silo of worker <paramref name="name"/>.</summary>

@@ -68,7 +68,7 @@ internal sealed class DispatchGrain : Grain, IDispatchGrain
             .Where(s => s.Running is null && s.Capabilities.Worker != capabilities.Worker && now - s.LastSeen < IdleWindow)
             .Select(s => s.Capabilities)
             .ToList();
-        var decision = ClaimPolicy.Choose(capabilities, queue, others);
+        var decision = ClaimPolicy.Choose(capabilities, queue, others, affinity: _options.Routing != RoutingModes.RoundRobin);
         if (decision.Run is not { } chosen) return null;
         var record = await _store.ClaimAsync(chosen.Id, capabilities.Worker, LeaseDuration, CancellationToken.None);
         if (record?.Lease is not { } lease) return null;
@@ -76,7 +76,7 @@ internal sealed class DispatchGrain : Grain, IDispatchGrain
         _slots[capabilities.Worker] = new Slot(capabilities, now, record.Id);
         Begin(record.Id, lease.Attempt);
         _bus.Log(record.Id, $"attempt {lease.Attempt} on {capabilities.Worker} ({decision.Reason})");
-        _logger.LogInformation("Run {Id} attempt {Attempt} → {Worker} ({Reason})", record.Id, lease.Attempt, capabilities.Worker, decision.Reason);
+        _logger.LogInformation("Run {Id} attempt {Attempt} → {Worker} model {Model} ({Reason})", record.Id, lease.Attempt, capabilities.Worker, chosen.Needs.Model ?? "none", decision.Reason);
         return new ClaimedRun(new LeaseTicket(record.Id, lease.Attempt, lease.Owner), record.Yaml, record.InputsJson ?? "{}", record.Workflow, chosen.Needs.Model);
     }
 
@@ -115,13 +115,19 @@ internal sealed class DispatchGrain : Grain, IDispatchGrain
         if (await _store.RenewAsync(ticket.Lease, LeaseDuration, CancellationToken.None) == LeaseRenewal.Lost)
         {
             _logger.LogWarning("Run {Id}: refused the result of attempt {Attempt} from {Worker}; the run has moved on", ticket.RunId, ticket.Attempt, ticket.Owner);
+            if (finish.InSharedStore && _options.OutputStore is { Length: > 0 } shared) SharedOutputFolder.Discard(shared, ticket);
             return false;
         }
         FreeSlot(ticket.Owner);
         var status = RunStates.Parse(finish.Status) is { } parsed && parsed.IsFinal() ? parsed : RunState.Failed;
         IReadOnlyList<string> names = [];
         var error = finish.Error;
-        if (finish.Files.Length > 0)
+        if (finish.InSharedStore)
+        {
+            (names, var refusal) = await TakeSharedAsync(ticket, finish.Files);
+            if (refusal is not null) (status, error) = (RunState.Failed, refusal);
+        }
+        else if (finish.Files.Length > 0)
         {
             var folder = AttemptFolder(ticket);
             var paths = finish.Files.Select(f => Contained(folder, f)).ToList();
@@ -140,6 +146,41 @@ internal sealed class DispatchGrain : Grain, IDispatchGrain
         _attemptFolders.Remove(ticket.RunId);
         End(ticket.RunId, await _store.GetAsync(ticket.RunId, CancellationToken.None));
         return true;
+    }
+
+    // Moves an accepted attempt's files from its inbox in the shared store into the output store (a rename when both are on
+    // the share); returns the committed names, or why the run fails instead.
+    private async Task<(IReadOnlyList<string> Names, string? Refusal)> TakeSharedAsync(LeaseTicket ticket, string[] files)
+    {
+        if (_options.OutputStore is not { Length: > 0 } shared)
+            return ([], $"the worker {ticket.Owner} put its outputs in a shared output store, but this coordinator has none (set {ScaleOutOptions.Section}:OutputStore to the same share)");
+        var inbox = SharedOutputFolder.Inbox(shared, ticket);
+        try
+        {
+            var sources = files.Select(f => Contained(inbox, f)).ToList();
+            // A link would make the output store serve whatever it points at.
+            if (sources.Any(p => p is null || !File.Exists(p) || new FileInfo(p).LinkTarget is not null))
+                return ([], $"the worker reported output files that are not plain files in {inbox}");
+            var folder = AttemptFolder(ticket);
+            var paths = new List<string>();
+            for (var i = 0; i < files.Length; i++)
+            {
+                var target = Contained(folder, files[i])!;
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(sources[i]!, target, overwrite: true);
+                paths.Add(target);
+            }
+            _bus.Log(ticket.RunId, $"outputs: {files.Length} file(s) from the shared output store");
+            return (await _outputs.CommitAsync(ticket.RunId, paths, CancellationToken.None), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ([], $"the outputs in {inbox} could not be moved into the output store: {e.Message}");
+        }
+        finally
+        {
+            SharedOutputFolder.Discard(shared, ticket);
+        }
     }
 
     public async Task<bool> ReleaseAsync(LeaseTicket ticket, string reason)

@@ -108,7 +108,9 @@ public static class ClusterHosting
 
     private static void ConfigureCommon(ISiloBuilder silo)
     {
-        silo.Services.AddOptions<ScaleOutOptions>().Bind(silo.Configuration.GetSection(ScaleOutOptions.Section));
+        // The application's configuration as the container has it: a silo added to a web application's services
+        // (serve --cluster) gets no configuration of its own, so binding silo.Configuration ignored --config there.
+        silo.Services.AddOptions<ScaleOutOptions>().BindConfiguration(ScaleOutOptions.Section);
         silo.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<ScaleOutOptions>>((o, cluster) =>
         {
             o.ProbeTimeout = TimeSpan.FromSeconds(Math.Max(0.1, cluster.Value.ProbeTimeoutSeconds));

@@ -33,6 +33,20 @@ public sealed class ScaleOutOptions
     /// <summary>Orleans membership: missed probes before a silo is suspected (Orleans' default is 3).</summary>
     public int NumMissedProbesLimit { get; set; } = 2;
 
+    /// <summary>
+    /// How the dispatcher picks a slot's next run: <see cref="RoutingModes.Affinity"/> (the default: the loaded model, then
+    /// the most waiting demand) or <see cref="RoutingModes.RoundRobin"/> (the oldest run the slot can serve; a baseline to compare with).
+    /// </summary>
+    public string Routing { get; set; } = RoutingModes.Affinity;
+
+    /// <summary>
+    /// A folder every member mounts (NFS, SMB, a bind mount): workers write their output files into it (a temporary name, then
+    /// a rename) instead of sending them to the coordinator in chunks, and the coordinator moves them into its output store
+    /// when the attempt's result is accepted. Set it on the coordinator and on each worker that shares it (each with its own
+    /// mount path); null: outputs travel in chunks.
+    /// </summary>
+    public string? OutputStore { get; set; }
+
     /// <summary>Worker: how many claim loops (one per GPU or configured CPU slot).</summary>
     public int Slots { get; set; } = 1;
 

@@ -14,7 +14,11 @@ namespace FlowDiffusion.Cluster.Routing;
 public static class ClaimPolicy
 {
     /// <summary>The run <paramref name="claimant"/> should execute now, given the queue and the other slots idle at this moment.</summary>
-    public static ClaimDecision Choose(WorkerCapabilities claimant, IReadOnlyList<WaitingRun> queue, IReadOnlyList<WorkerCapabilities> otherIdle)
+    /// <param name="claimant">The slot asking.</param>
+    /// <param name="queue">The queued runs.</param>
+    /// <param name="otherIdle">The other slots idle now.</param>
+    /// <param name="affinity">False for the round-robin baseline (<see cref="Hosting.RoutingModes.RoundRobin"/>): the oldest run the slot can serve, whatever it has loaded.</param>
+    public static ClaimDecision Choose(WorkerCapabilities claimant, IReadOnlyList<WaitingRun> queue, IReadOnlyList<WorkerCapabilities> otherIdle, bool affinity = true)
     {
         var servable = queue.Where(r => Refusal(r.Needs, claimant) is null).ToList();
         if (servable.Count == 0)
@@ -22,6 +26,7 @@ public static class ClaimPolicy
         foreach (var level in servable.GroupBy(r => r.Priority).OrderByDescending(g => g.Key))
         {
             var runs = level.OrderBy(r => r.Order).ToList();
+            if (!affinity) return new ClaimDecision(runs[0], "round-robin: the oldest run");
             if (claimant.LoadedModel is { } loaded && runs.FirstOrDefault(r => SameModel(r.Needs.Model, loaded)) is { } warm)
                 return new ClaimDecision(warm, $"affinity: {loaded} is loaded");
             if (runs.FirstOrDefault(r => r.Needs.Model is null) is { } modelless)

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Cluster.Worker;
 /// <c>flowdiffusion worker</c>'s heart: one pull-based claim loop per slot (<see cref="ScaleOutOptions.Slots"/>). A slot
 /// asks the dispatcher for a run with its capabilities, executes it on its own thread, sends its events with each
 /// heartbeat (progress renews the lease), stops it when the heartbeat says cancelled or lost, sends its output files in
-/// chunks and completes it. On shutdown a slot cancels its run and gives it back without counting the attempt.
+/// chunks (or puts them in the shared output store, <see cref="ScaleOutOptions.OutputStore"/>) and completes it. On shutdown a slot cancels its run and gives it back without counting the attempt.
 /// </summary>
 public sealed class ClusterWorker : BackgroundService
 {
@@ -135,11 +135,7 @@ public sealed class ClusterWorker : BackgroundService
                 await Dispatcher.ReleaseAsync(ticket, "re-queued: its worker is stopping");
                 return;
             }
-            var files = await UploadAsync(ticket, folder, result.Files);
-            var finish = files is null
-                ? new WorkerFinish("failed", result.NodesJson, [], "the output files could not be sent to the coordinator")
-                : new WorkerFinish(result.Status, result.NodesJson, files, result.Error);
-            if (!await Dispatcher.CompleteAsync(ticket, finish))
+            if (!await ReportAsync(ticket, folder, result))
                 _logger.LogWarning("Run {Id} attempt {Attempt}: the coordinator refused the result (the run moved on)", ticket.RunId, ticket.Attempt);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -150,6 +146,46 @@ public sealed class ClusterWorker : BackgroundService
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    // Sends the outputs and the end. A coordinator that is restarting cannot take them now, but its successor can while the
+    // lease lasts (the store keeps it), so the finished work is offered again until then rather than run a second time.
+    private async Task<bool> ReportAsync(LeaseTicket ticket, string folder, ExecutedRun result)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Max(0.5, _options.LeaseSeconds));
+        var retry = TimeSpan.FromSeconds(Math.Clamp(_options.HeartbeatSeconds, 0.05, 1));
+        while (true)
+        {
+            try
+            {
+                WorkerFinish finish;
+                if (_options.OutputStore is { Length: > 0 } shared)
+                {
+                    try
+                    {
+                        finish = new WorkerFinish(result.Status, result.NodesJson, await SharedOutputFolder.PlaceAsync(shared, ticket, folder, result.Files, CancellationToken.None),
+                            result.Error, InSharedStore: true);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        finish = new WorkerFinish("failed", result.NodesJson, [], $"the outputs could not be written to the shared output store {shared}: {e.Message}");
+                    }
+                }
+                else
+                {
+                    var files = await UploadAsync(ticket, folder, result.Files);
+                    finish = files is null
+                        ? new WorkerFinish("failed", result.NodesJson, [], "the output files could not be sent to the coordinator")
+                        : new WorkerFinish(result.Status, result.NodesJson, files, result.Error);
+                }
+                return await Dispatcher.CompleteAsync(ticket, finish);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && DateTimeOffset.UtcNow + retry < deadline)
+            {
+                _logger.LogWarning("Run {Id} attempt {Attempt}: the coordinator did not take the result ({Error}); retrying", ticket.RunId, ticket.Attempt, e.Message);
+                await Task.Delay(retry);
+            }
         }
     }
 
