@@ -64,10 +64,9 @@ public sealed class OutpaintTests
     public async Task Outpaint_workflow_paints_the_prompt_in_the_new_border_and_keeps_the_image()
     {
         // The analytic model paints the prompt's colour where the mask is 1: 96×96 padded left and bottom by 32.
-        var inputs = Inputs.Of("analytic-sd", "orange cyan", size: 96)
-            .With("left", "32").With("bottom", "32").With("feathering", "8");
-        inputs.Remove("karras");
-        inputs.Remove("batch");
+        var inputs = Inputs.Of("analytic-sd", "orange cyan")
+            .With("image_width", "96").With("image_height", "96").With("left", "32").With("bottom", "32").With("feathering", "8");
+        foreach (var unused in new[] { "karras", "batch", "width", "height" }) inputs.Remove(unused);
         var run = (await SdEngine.Shared.RunFileAsync("outpaint.yaml", inputs)).AssertCompleted();
         var image = run.Image();
         Assert.Equal((128, 128), (image.Width, image.Height));
