@@ -93,6 +93,18 @@ public sealed class UpscaleModelTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task The_upscale_workflow_upscales_with_the_model_and_rescales_with_lanczos()
+    {
+        var run = (await SdEngine.Shared.RunFileAsync("upscale.yaml", new Dictionary<string, object?>
+        {
+            ["upscale_model"] = DynamicModel, ["tile_size"] = "192", ["rescale"] = "0.75",
+        })).AssertCompleted();
+        Assert.Equal((1024, 1024), (run.Image("upscale", "upscaled").Width, run.Image("upscale", "upscaled").Height));
+        Assert.Equal((768, 768), (run.Image("rescale", "resized").Width, run.Image("rescale", "resized").Height));
+        Assert.NotEmpty(run.Result.OutputFiles);
+    }
+
+    [Fact]
     public async Task Upscale_errors_name_the_parameter()
     {
         var run = await SdEngine.Shared.RunYamlAsync($$"""
