@@ -30,9 +30,9 @@ public sealed class VaeTiledTests(ITestOutputHelper output)
         var (decodeMean, decodeMax) = Difference(whole, tiled.ToArray());
         var (encodeMean, encodeMax) = Difference(run.Latent("encode", "latent").ToArray(), run.Latent("encode_tiled", "latent").ToArray());
         output.WriteLine($"{model}: decode mean {decodeMean:G3} max {decodeMax:G3}; encode mean {encodeMean:G3} max {encodeMax:G3}");
-        // Stated tolerance (pixels in [0, 1], latents scaled): measured at 128-pixel tiles, shapes-sd decode mean 0.020 /
-        // max 0.29 (one latent pixel's shift: 0.033), encode 0.030 / 0.18; tiny-sd decode 0.027 / 0.34 (shift: 0.058), encode 0.007 / 0.05. Not exact: the VAE's group
-        // norms and mid-block attention see one tile, not the image.
+        // Stated tolerance (pixels in [0, 1], latents scaled), measured at 128-pixel tiles: shapes-sd decode mean 0.020,
+        // max 0.29 (the decode shifted one latent pixel: 0.033), encode 0.030 / 0.18; tiny-sd decode 0.027 / 0.34
+        // (shifted: 0.058), encode 0.007 / 0.05. Not exact: the VAE's group norms and mid-block attention see one tile.
         Assert.True(decodeMean < decodeTolerance && decodeMax < 0.5, $"decode: mean {decodeMean}, max {decodeMax}");
         Assert.True(encodeMean < 0.05 && encodeMax < 0.3, $"encode: mean {encodeMean}, max {encodeMax}");
 
