@@ -274,10 +274,11 @@ public sealed class ClassMappingTests
         Assert.Equal((64, 48), (width, height));
         Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
 
-        prompt["22"]!["inputs"]!["upscale_method"] = "lanczos";
+        // ComfyUI offers lanczos on images only (bislerp on latents only).
+        prompt["20"]!["inputs"]!["upscale_method"] = "lanczos";
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
-        Assert.Contains("lanczos", body["node_errors"]!["22"]!["errors"]![0]!["details"]!.GetValue<string>());
+        Assert.Contains("lanczos", body["node_errors"]!["20"]!["errors"]![0]!["details"]!.GetValue<string>());
     }
 
     [Theory]
@@ -394,7 +395,7 @@ public sealed class ClassMappingTests
         return (r, g, b);
     }
 
-    private static async Task<byte[]> RunForImageAsync(ComfyHost host, JsonObject prompt)
+    internal static async Task<byte[]> RunForImageAsync(ComfyHost host, JsonObject prompt)
     {
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.True(status == 200, body.ToJsonString());

@@ -13,6 +13,10 @@ internal static class ObjectInfo
 {
     private const double MaxSeed = 18446744073709551615d;
 
+    private static readonly string[] LatentMethods = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"];
+
+    private static readonly string[] ImageMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
+
     public static JsonObject All(ComfyFolders folders)
     {
         var all = new JsonObject();
@@ -61,11 +65,26 @@ internal static class ObjectInfo
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
         "LatentUpscale" => Class(name, "Upscale Latent", "latent", Req(("samples", Typed("LATENT")),
-            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384, 8)),
+            ("upscale_method", Combo(LatentMethods)), ("width", Int(512, 0, 16384, 8)),
             ("height", Int(512, 0, 16384, 8)), ("crop", Combo(["disabled", "center"]))), ["LATENT"]),
         "ImageScale" => Class(name, "Upscale Image", "image/upscaling", Req(("image", Typed("IMAGE")),
-            ("upscale_method", Combo(["nearest-exact", "bilinear", "area"])), ("width", Int(512, 0, 16384)),
+            ("upscale_method", Combo(ImageMethods)), ("width", Int(512, 0, 16384)),
             ("height", Int(512, 0, 16384)), ("crop", Combo(["disabled", "center"]))), ["IMAGE"]),
+        "LatentUpscaleBy" => Class(name, "Upscale Latent By", "latent", Req(("samples", Typed("LATENT")),
+            ("upscale_method", Combo(LatentMethods)), ("scale_by", Float(1.5, 0.01, 8, 0.01))), ["LATENT"]),
+        "ImageScaleBy" => Class(name, "Upscale Image By", "image/upscaling", Req(("image", Typed("IMAGE")),
+            ("upscale_method", Combo(ImageMethods)), ("scale_by", Float(1, 0.01, 8, 0.01))), ["IMAGE"]),
+        "UpscaleModelLoader" => Class(name, "Load Upscale Model", "loaders",
+            Req(("model_name", Combo(Files(folders, "upscale_models").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList()))), ["UPSCALE_MODEL"]),
+        "ImageUpscaleWithModel" => Class(name, "Upscale Image (using Model)", "image/upscaling",
+            Req(("upscale_model", Typed("UPSCALE_MODEL")), ("image", Typed("IMAGE"))), ["IMAGE"]),
+        "ImagePadForOutpaint" => Class(name, "Pad Image for Outpainting", "image", Req(("image", Typed("IMAGE")),
+            ("left", Int(0, 0, 16384, 8)), ("top", Int(0, 0, 16384, 8)), ("right", Int(0, 0, 16384, 8)), ("bottom", Int(0, 0, 16384, 8)),
+            ("feathering", Int(40, 0, 16384))), ["IMAGE", "MASK"]),
+        "VAEDecodeTiled" => Class(name, "VAE Decode (Tiled)", "_for_testing", Req(("samples", Typed("LATENT")), ("vae", Typed("VAE")),
+            ("tile_size", Int(512, 64, 4096, 32)), ("overlap", Int(64, 0, 4096, 32))), ["IMAGE"]),
+        "VAEEncodeTiled" => Class(name, "VAE Encode (Tiled)", "_for_testing", Req(("pixels", Typed("IMAGE")), ("vae", Typed("VAE")),
+            ("tile_size", Int(512, 64, 4096, 64)), ("overlap", Int(64, 0, 4096, 32))), ["LATENT"]),
         _ => null,
     };
 

@@ -20,6 +20,7 @@ public sealed class ApiPromptConverter
         "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
+        "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -148,6 +149,13 @@ public sealed class ApiPromptConverter
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
                 "LoraLoader" => LoraLoader(id, inputs),
                 "VAELoader" => VaeLoader(id, inputs),
+                "LatentUpscaleBy" => Resize(id, inputs, "samples", "latent.resize", "latent", scaleBy: true),
+                "ImageScaleBy" => Resize(id, inputs, "image", "image.resize", "image", scaleBy: true),
+                "UpscaleModelLoader" => UpscaleModelLoader(id, inputs),
+                "ImageUpscaleWithModel" => UpscaleWithModel(id, inputs),
+                "ImagePadForOutpaint" => PadForOutpaint(id, inputs),
+                "VAEDecodeTiled" => VaeTiled(id, inputs, decode: true),
+                "VAEEncodeTiled" => VaeTiled(id, inputs, decode: false),
                 _ => Unsupported(id, type),
             };
         }
@@ -424,16 +432,20 @@ public sealed class ApiPromptConverter
         return [new ConditioningValue($"{node}.conditioning")];
     }
 
-    private ComfyValue[]? Resize(string id, JsonObject inputs, string input, string type, string port)
+    // LatentUpscale / ImageScale (width × height) and their "By" forms (scale_by) → latent.resize / image.resize, which
+    // implement the methods ComfyUI offers on each: bislerp on latents, lanczos on images.
+    private ComfyValue[]? Resize(string id, JsonObject inputs, string input, string type, string port, bool scaleBy = false)
     {
-        var width = Integer(id, inputs, "width", 512);
-        var height = Integer(id, inputs, "height", 512);
-        var method = Text(id, inputs, "upscale_method", "nearest-exact");
-        var crop = Choice(id, inputs, "crop", "disabled", ["disabled", "center"]);
-        if (method is not null and not ("nearest-exact" or "bilinear" or "area"))
+        var width = scaleBy ? 0 : Integer(id, inputs, "width", 512);
+        var height = scaleBy ? 0 : Integer(id, inputs, "height", 512);
+        var scale = scaleBy ? Number(id, inputs, "scale_by", 1.5) : 0;
+        var method = Choice(id, inputs, "upscale_method", "nearest-exact",
+            port == "latent" ? ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"] : ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]);
+        var crop = scaleBy ? "disabled" : Choice(id, inputs, "crop", "disabled", ["disabled", "center"]);
+        if (scaleBy && scale is <= 0)
         {
-            Error(id, "value_not_supported", "Value not supported", $"upscale_method: '{method}' is not implemented yet; use nearest-exact, bilinear or area", "upscale_method");
-            method = null;
+            Error(id, "value_smaller_than_min", "Value smaller than min", $"scale_by: {scale} must be above 0", "scale_by");
+            scale = null;
         }
 
         string? source;
@@ -449,9 +461,69 @@ public sealed class ApiPromptConverter
             source = Link<ImageValue>(id, inputs, input)?.Image;
         }
 
-        if (source is null || width is null || height is null || method is null || crop is null) return null;
-        var node = Add(id, null, type, [(port, source)], [("width", width.Value), ("height", height.Value), ("method", method), ("center_crop", crop == "center")]);
+        if (source is null || width is null || height is null || scale is null || method is null || crop is null) return null;
+        var node = Add(id, null, type, [(port, source)], scaleBy
+            ? [("scale_by", scale.Value), ("method", method)]
+            : [("width", width.Value), ("height", height.Value), ("method", method), ("center_crop", crop == "center")]);
         return port == "latent" ? [new LatentValue($"{node}.resized", mask)] : [new ImageValue($"{node}.resized")];
+    }
+
+    // UpscaleModelLoader → upscale.load of an ONNX export in models/upscale_models (FlowDiffusion runs no .pth/.safetensors upscalers).
+    private ComfyValue[]? UpscaleModelLoader(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "model_name", null);
+        if (name is not null && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            Error(id, "value_not_supported", "Value not supported", $"model_name: '{name}': FlowDiffusion runs upscale models exported to ONNX; put NAME.onnx in models/upscale_models", "model_name");
+            return null;
+        }
+
+        var path = ModelFile(id, inputs, "model_name", "upscale_models", "UpscaleModelLoader");
+        if (path is null) return null;
+        var node = Add(id, null, "upscale.load", [], [("path", path)]);
+        return [new UpscaleModelValue($"{node}.upscale_model")];
+    }
+
+    // ImageUpscaleWithModel → image.upscale_with_model at ComfyUI's tiling (512-pixel tiles, 32 overlap).
+    private ComfyValue[]? UpscaleWithModel(string id, JsonObject inputs)
+    {
+        var model = Link<UpscaleModelValue>(id, inputs, "upscale_model");
+        var image = Link<ImageValue>(id, inputs, "image");
+        if (model is null || image is null) return null;
+        var node = Add(id, null, "image.upscale_with_model", [("upscale_model", model.Model), ("image", image.Image)], [("tile_size", 512L), ("overlap", 32L)]);
+        return [new ImageValue($"{node}.upscaled")];
+    }
+
+    // ImagePadForOutpaint → image.pad_for_outpaint with ComfyUI's grey fill.
+    private ComfyValue[]? PadForOutpaint(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var sides = new[] { "left", "top", "right", "bottom" }.Select(side => (side, Integer(id, inputs, side, 0))).ToList();
+        var feathering = Integer(id, inputs, "feathering", 40);
+        if (image is null || feathering is null || sides.Any(s => s.Item2 is null)) return null;
+        var node = Add(id, null, "image.pad_for_outpaint", [("image", image.Image)],
+            [.. sides.Select(s => (s.side, (object)s.Item2!.Value)), ("feathering", feathering.Value), ("fill", "grey")]);
+        return [new ImageValue($"{node}.padded"), new MaskValue($"{node}.mask")];
+    }
+
+    // VAEDecodeTiled / VAEEncodeTiled → vae.decode_tiled / vae.encode_tiled (video models' temporal tiling does not apply).
+    private ComfyValue[]? VaeTiled(string id, JsonObject inputs, bool decode)
+    {
+        var vae = Link<VaeValue>(id, inputs, "vae");
+        var tile = Integer(id, inputs, "tile_size", 512);
+        var overlap = Integer(id, inputs, "overlap", 64);
+        if (decode)
+        {
+            var samples = Link<LatentValue>(id, inputs, "samples");
+            if (samples is null || vae is null || tile is null || overlap is null) return null;
+            var node = Add(id, null, "vae.decode_tiled", [("vae", vae.Vae), ("latent", samples.Latent)], [("tile_size", tile.Value), ("overlap", overlap.Value)]);
+            return [new ImageValue($"{node}.image")];
+        }
+
+        var pixels = Link<ImageValue>(id, inputs, "pixels");
+        if (pixels is null || vae is null || tile is null || overlap is null) return null;
+        var encode = Add(id, null, "vae.encode_tiled", [("vae", vae.Vae), ("image", pixels.Image)], [("tile_size", tile.Value), ("overlap", overlap.Value)]);
+        return [new LatentValue($"{encode}.latent", null)];
     }
 
     private string Add(string comfyId, string? role, string type, IEnumerable<(string Port, string Source)> edges, IEnumerable<(string Name, object Value)> parameters)

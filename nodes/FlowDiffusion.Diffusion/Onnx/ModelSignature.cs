@@ -31,6 +31,10 @@ internal sealed class ModelSignature
         return Check(found, "output", names, types, ranks);
     }
 
+    /// <summary>The model's only input, whatever its name (exporters name an image network's input freely).</summary>
+    public DeclaredTensor SoleInput(IReadOnlyList<TensorElementType> types, params int[] ranks) =>
+        Check(_inputs.Count == 1 ? _inputs[0] : null, "input", ["(the only input)"], types, ranks);
+
     /// <summary>The inputs the model declares beyond <paramref name="known"/>.</summary>
     public IReadOnlyList<DeclaredTensor> OtherInputs(IReadOnlyCollection<string> known) => [.. _inputs.Where(i => !known.Contains(i.Name))];
 

@@ -2,15 +2,20 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
 
 /// <summary>
 /// Resizes planar [planes, H, W] float data the way torch's <c>interpolate</c> does (align_corners false, no antialias):
-/// nearest-exact, bilinear, bicubic (A = −0.75, borders clamped) and area; and Lanczos (a = 3) as Pillow resamples; with
-/// ComfyUI's optional centre crop to the target aspect first.
+/// nearest-exact, bilinear, bicubic (A = −0.75, borders clamped) and area; Lanczos (a = 3) as Pillow resamples; and
+/// ComfyUI's bislerp over groups of <c>channels</c> planes (<see cref="Bislerp"/>); with ComfyUI's optional centre crop
+/// to the target aspect first.
 /// </summary>
 internal static class PlanarResize
 {
     /// <summary>The methods, as ComfyUI names them.</summary>
-    public static readonly string[] Methods = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos"];
+    public static readonly string[] Methods = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos", "bislerp"];
 
-    public static float[] Resize(ReadOnlySpan<float> source, int planes, int height, int width, int newHeight, int newWidth, string method, bool centerCrop)
+    /// <summary>
+    /// Resizes <paramref name="planes"/> planes; bislerp treats each run of <paramref name="channels"/> planes as one
+    /// item's channel vectors (the other methods resize every plane alone).
+    /// </summary>
+    public static float[] Resize(ReadOnlySpan<float> source, int planes, int height, int width, int newHeight, int newWidth, string method, bool centerCrop, int channels = 1)
     {
         if (newHeight < 1 || newWidth < 1) throw new ArgumentException($"cannot resize to {newWidth}×{newHeight}");
         int top = 0, left = 0, cropHeight = height, cropWidth = width;
@@ -22,6 +27,9 @@ internal static class PlanarResize
             cropHeight = height - 2 * top;
             cropWidth = width - 2 * left;
         }
+
+        if (method == "bislerp")
+            return Bislerp.Resize(source, planes / channels, channels, height, width, top, left, cropHeight, cropWidth, newHeight, newWidth);
 
         var result = new float[planes * newHeight * newWidth];
         var rows = Axis(cropHeight, newHeight, method);

@@ -79,6 +79,28 @@ internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSes
         }
     }, cancellationToken);
 
+    /// <summary>
+    /// Decodes one batch-of-one latent tile into <paramref name="pixels"/> ([3, 8h, 8w], [0, 1]) without allocating,
+    /// for tiled decoding: the same arithmetic as <see cref="DecodeAsync"/>.
+    /// </summary>
+    public void DecodeInto(ReadOnlySpan<float> latents, int channels, int height, int width, float[] scratch, float[] pixels, CancellationToken cancellationToken)
+    {
+        TensorPrimitives.Multiply(latents, 1f / ScalingFactor, scratch.AsSpan(0, latents.Length));
+        lock (_lock)
+        {
+            var before = _decoder.Value.RunTime;
+            try
+            {
+                _decoder.Value.DecodeInto(scratch.AsSpan(0, latents.Length), [1, channels, height, width], pixels, cancellationToken);
+            }
+            finally
+            {
+                OnnxClock.Add(_decoder.Value.RunTime - before);
+            }
+        }
+        ToUnitRange(pixels);
+    }
+
     public void Dispose()
     {
         if (_decoder.IsValueCreated) _decoder.Value.Dispose();

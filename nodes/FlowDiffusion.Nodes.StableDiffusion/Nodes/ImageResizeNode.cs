@@ -5,8 +5,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes images, as ComfyUI's ImageScale does.</summary>
-[Node("image.resize", "1.0.0", Category = "image", Title = "Resize Image",
-    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio) with torch's nearest-exact, bilinear, bicubic or area interpolation or Pillow's Lanczos (values clamped to 0..1) and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
+[Node("image.resize", "1.1.0", Category = "image", Title = "Resize Image",
+    Description = "Resizes images to width × height (0 for one side keeps the aspect ratio), or by scale_by (ComfyUI's Upscale Image By), with torch's nearest-exact, bilinear, bicubic or area interpolation or Pillow's Lanczos (values clamped to 0..1) and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
 public sealed class ImageResizeNode : INode
 {
     /// <summary>The images.</summary>
@@ -20,6 +20,10 @@ public sealed class ImageResizeNode : INode
     /// <summary>Target height.</summary>
     [Parameter(Description = "Target height in pixels; 0 follows the width's scale.", Min = 0, Max = 16384)]
     public int Height { get; set; } = 512;
+
+    /// <summary>A scale factor, overriding width and height.</summary>
+    [Parameter(Description = "When above 0, scales the image's own width and height by this factor (rounded half to even) and ignores width and height.", Min = 0, Max = 16, Step = 0.05)]
+    public double ScaleBy { get; set; }
 
     /// <summary>The interpolation.</summary>
     [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate (lanczos: as Pillow's Image.LANCZOS).", Choices = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos"])]
@@ -37,14 +41,12 @@ public sealed class ImageResizeNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var image = Image!;
-        if (Width == 0 && Height == 0)
+        if (ResizeTarget.Of(image.Width, image.Height, Width, Height, ScaleBy, minimum: 1) is not (int width, int height))
         {
             Resized = image;
             return Task.CompletedTask;
         }
 
-        var width = Width == 0 ? (int)Math.Round(image.Width * (double)Height / image.Height, MidpointRounding.ToEven) : Width;
-        var height = Height == 0 ? (int)Math.Round(image.Height * (double)Width / image.Width, MidpointRounding.ToEven) : Height;
         var pixels = PlanarResize.Resize(image.Pixels, image.Batch * 3, image.Height, image.Width, height, width, Method, CenterCrop);
         // Bicubic and Lanczos overshoot at sharp edges; an image stays in 0..1.
         for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i], 0f, 1f);

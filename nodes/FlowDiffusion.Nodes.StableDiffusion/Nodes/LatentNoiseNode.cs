@@ -6,8 +6,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Seeded Gaussian latents, identical to torch.randn on CPU.</summary>
-[Node("latent.noise", "1.1.0", Category = "latent", Title = "Noise",
-    Description = "Standard normal latents exactly as torch.randn draws them on a CPU generator. Image i of a batch uses seed + i, so a batch equals single runs with those seeds.")]
+[Node("latent.noise", "1.2.0", Category = "latent", Title = "Noise",
+    Description = "Standard normal latents exactly as torch.randn draws them on a CPU generator. Image i of a batch uses seed + i, so a batch equals single runs with those seeds. With like connected, the noise takes that latent's size and batch (an image whose size the graph computed, e.g. padded for outpainting).")]
 public sealed class LatentNoiseNode : INode
 {
     /// <summary>The seed.</summary>
@@ -17,6 +17,10 @@ public sealed class LatentNoiseNode : INode
     /// <summary>The model whose native size a 0 width or height means.</summary>
     [Input(Description = "The UNet, read only for its native size when width or height is 0.", Optional = true)]
     public IUNetModel? Unet { get; set; }
+
+    /// <summary>A latent whose size and batch the noise takes.</summary>
+    [Input(Description = "Draw noise of this latent's size and batch (e.g. inpaint.prepare's latent_image) instead of width, height and batch.", Optional = true)]
+    public Latent? Like { get; set; }
 
     /// <summary>Image width.</summary>
     [Parameter(Description = "Image width " + LatentSize.SideDescription + ".", Min = 0, Max = 8192, Step = 8)]
@@ -37,16 +41,17 @@ public sealed class LatentNoiseNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var (width, height) = LatentSize.Resolve(Width, Height, Unet);
+        var (width, height) = Like is { } like ? (like.Width * 8, like.Height * 8) : LatentSize.Resolve(Width, Height, Unet);
+        var batch = Like?.Batch ?? Batch;
         int h = height / 8, w = width / 8, item = 4 * h * w;
-        var values = new float[Batch * item];
-        var seeds = new ulong[Batch];
-        for (var i = 0; i < Batch; i++)
+        var values = new float[batch * item];
+        var seeds = new ulong[batch];
+        for (var i = 0; i < batch; i++)
         {
             seeds[i] = unchecked(Seed + (ulong)i);
             new TorchGenerator(seeds[i]).FillStandardNormal(values.AsSpan(i * item, item));
         }
-        Noise = new Latent(Batch, 4, h, w, values, seeds);
+        Noise = new Latent(batch, 4, h, w, values, seeds);
         return Task.CompletedTask;
     }
 }

@@ -5,8 +5,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes latents to an image size, as ComfyUI's LatentUpscale does.</summary>
-[Node("latent.resize", "1.0.0", Category = "latent", Title = "Resize Latent",
-    Description = "Resizes latents to the latent size of an image width × height (0 for one side keeps the aspect ratio; both 0 keep the size), with torch's nearest-exact, bilinear, bicubic or area interpolation and an optional centre crop to the new aspect first, as ComfyUI's Upscale Latent.")]
+[Node("latent.resize", "1.1.0", Category = "latent", Title = "Resize Latent",
+    Description = "Resizes latents to the latent size of an image width × height (0 for one side keeps the aspect ratio; both 0 keep the size) or by scale_by (ComfyUI's Upscale Latent By), with torch's nearest-exact, bilinear, bicubic or area interpolation or ComfyUI's bislerp (slerp between neighbouring latent vectors) and an optional centre crop to the new aspect first, as ComfyUI's Upscale Latent.")]
 public sealed class LatentResizeNode : INode
 {
     /// <summary>The latents.</summary>
@@ -21,8 +21,12 @@ public sealed class LatentResizeNode : INode
     [Parameter(Description = "Target image height in pixels (latent height × 8); 0 follows the width's scale.", Min = 0, Max = 16384, Step = 8)]
     public int Height { get; set; } = 512;
 
+    /// <summary>A scale factor, overriding width and height.</summary>
+    [Parameter(Description = "When above 0, scales the latents' own width and height by this factor (in latent pixels, rounded half to even) and ignores width and height.", Min = 0, Max = 8, Step = 0.05)]
+    public double ScaleBy { get; set; }
+
     /// <summary>The interpolation.</summary>
-    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate.", Choices = ["nearest-exact", "bilinear", "bicubic", "area"])]
+    [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate; bislerp: ComfyUI's, which keeps the latents' lengths where bilinear shrinks them.", Choices = ["nearest-exact", "bilinear", "bicubic", "area", "bislerp"])]
     public string Method { get; set; } = "nearest-exact";
 
     /// <summary>Centre crop.</summary>
@@ -37,20 +41,18 @@ public sealed class LatentResizeNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var latent = Latent!;
-        if (Width == 0 && Height == 0)
+        // ComfyUI's rules: a scale factor acts on latent pixels; width and height are image pixels, at least 64 a side.
+        var target = ScaleBy > 0
+            ? ResizeTarget.Of(latent.Width, latent.Height, 0, 0, ScaleBy, minimum: 1)
+            : ResizeTarget.Of(latent.Width * 8, latent.Height * 8, Width, Height, 0, minimum: 64) is (int w, int h) ? (w / 8, h / 8) : null;
+        if (target is not (int width, int height))
         {
             Resized = latent;
             return Task.CompletedTask;
         }
 
-        // ComfyUI's rule: at least 64 pixels a side; a 0 side follows the aspect ratio.
-        int width = Width, height = Height;
-        if (width == 0) width = Math.Max(64, (int)Math.Round(latent.Width * 8.0 * Math.Max(64, height) / (latent.Height * 8.0), MidpointRounding.ToEven));
-        if (height == 0) height = Math.Max(64, (int)Math.Round(latent.Height * 8.0 * Math.Max(64, width) / (latent.Width * 8.0), MidpointRounding.ToEven));
-        width = Math.Max(64, width);
-        height = Math.Max(64, height);
-        var values = PlanarResize.Resize(latent.Values, latent.Batch * latent.Channels, latent.Height, latent.Width, height / 8, width / 8, Method, CenterCrop);
-        Resized = new Latent(latent.Batch, latent.Channels, height / 8, width / 8, values, latent.Seeds);
+        var values = PlanarResize.Resize(latent.Values, latent.Batch * latent.Channels, latent.Height, latent.Width, height, width, Method, CenterCrop, latent.Channels);
+        Resized = new Latent(latent.Batch, latent.Channels, height, width, values, latent.Seeds);
         return Task.CompletedTask;
     }
 }
