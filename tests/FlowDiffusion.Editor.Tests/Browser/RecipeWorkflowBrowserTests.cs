@@ -43,7 +43,9 @@ public sealed class RecipeWorkflowBrowserTests
             await PickAsync(page, "lora_1", "loras/kohya-a.safetensors");
             await PickAsync(page, "lora_2", "loras/peft-b.safetensors");
             await PickAsync(page, "vae", "vae/swapped-vae.safetensors");
-            // The LoRA picker offers the files in models/loras and "(none)", not checkpoints or VAEs.
+            // The LoRA picker offers the files in models/loras and "(none)", not checkpoints or VAEs (once the choice has
+            // re-rendered it, the workflow's default file, which is not there, is no longer offered).
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('[data-input=lora_2] select option').length === 3");
             Assert.Equal(["", "kohya-a.safetensors", "peft-b.safetensors"], (await OptionsAsync(page, "lora_2")).Select(Path.GetFileName));
 
             // The embedding picker beside each prompt appends embedding:NAME.
