@@ -65,6 +65,8 @@ public sealed class LoraApplyNode : INode
             throw new FileNotFoundException($"path: LoRA file '{Path}' not found (looked at {file}).", file);
         }
 
+        // A replaced LoRA file is read again by the next run, not served from the cache.
+        context.DependsOn(file);
         var match = LoraReader.Match(file, LoraWeightOverrides.Shapes(unet.Weights), clip is null ? null : LoraWeightOverrides.Shapes(clip.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
         var clipModules = match.For(LoraNetwork.TextEncoder).Count();
