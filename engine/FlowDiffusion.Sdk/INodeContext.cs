@@ -56,6 +56,18 @@ public interface INodeContext
     /// <exception cref="ArgumentException">The node has no output of that name.</exception>
     bool IsOutputUsed(string output) => true;
 
+    /// <summary>
+    /// Declares that this node's outputs depend on the current state of a file or folder beyond its parameters' text
+    /// (a folder of embeddings the node lists, a checkpoint it converts): the engine serves the cached outputs to a later
+    /// run only while the file's size and modification time — for a folder, those of every file under it, and which
+    /// files there are — are unchanged; otherwise the node runs again, and so does everything downstream of it.
+    /// A path that does not exist counts too: it appearing later is a change. Contexts without a cache ignore it.
+    /// </summary>
+    /// <param name="path">The absolute path, as the node resolved it.</param>
+    void DependsOn(string path)
+    {
+    }
+
     /// <summary>Reports progress; the CLI, the editor and the API show it.</summary>
     /// <param name="progress">How far the node is.</param>
     void ReportProgress(NodeProgress progress);

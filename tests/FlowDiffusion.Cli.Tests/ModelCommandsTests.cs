@@ -78,6 +78,9 @@ public sealed class ModelCommandsTests : IDisposable
         Copy(Path.Combine(Data, "vae", "swapped-vae.safetensors"), Path.Combine(models, "vae", "ft.safetensors"));
         Copy(Path.Combine(Data, "embeddings", "style-a1111.safetensors"), Path.Combine(models, "embeddings", "style.safetensors"));
         File.WriteAllBytes(Path.Combine(models, "checkpoints", "old.ckpt"), [0x80, 0x02]);
+        // OnnxStack's layout: the component graphs, no model_index.json.
+        foreach (var part in new[] { "unet", "text_encoder", "vae_decoder" })
+            Copy(Path.Combine(Cli.RepoRoot, "models", "tiny-sd", part, "model.onnx"), Path.Combine(models, "onnxstack-model", part, "model.onnx"));
 
         var (code, stdout, stderr) = Cli.Run("models", "--dir", models, "--json");
 
@@ -92,6 +95,7 @@ public sealed class ModelCommandsTests : IDisposable
         Assert.Contains("2×64", entries["embeddings/style.safetensors"].Architecture);
         Assert.Equal("other", entries["checkpoints/old.ckpt"].Kind);
         Assert.Contains("pickle", entries["checkpoints/old.ckpt"].Architecture);
+        Assert.Equal(("onnx-folder", "OnnxStack ONNX"), entries["onnxstack-model"]);
 
         var (_, table, _) = Cli.Run("models", "--dir", models);
         Assert.Contains("checkpoints/tiny.safetensors", table);

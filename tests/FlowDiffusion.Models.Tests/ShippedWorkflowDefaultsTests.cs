@@ -11,7 +11,7 @@ namespace FlowDiffusion.Models.Tests;
 /// <summary>
 /// The shipped workflows default to the best shipped model, shapes-sd, at its native size, so running one with no
 /// --set at all draws what its default prompt asks for (tiny-sd, whose images are noise, is only a smoke-test model).
-/// Workflows for models that do not ship (SDXL, ControlNet) default to the file names those models are published
+/// Workflows for models that do not ship (SDXL, ControlNet, the checkpoint + LoRA + embedding + VAE recipe) default to the file names those models are published
 /// under in the ComfyUI folders, never to test data.
 /// </summary>
 public sealed class ShippedWorkflowDefaultsTests
@@ -33,7 +33,7 @@ public sealed class ShippedWorkflowDefaultsTests
                 continue;
             }
 
-            if (name.StartsWith("controlnet-", StringComparison.Ordinal))
+            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal))
             {
                 Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);
                 continue;

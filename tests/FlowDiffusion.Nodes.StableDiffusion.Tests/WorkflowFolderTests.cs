@@ -52,6 +52,8 @@ public sealed class WorkflowFolderTests
         var small = new Dictionary<string, object?>
         {
             ["model"] = "models/tiny-sd", ["width"] = "64", ["height"] = "64", ["steps"] = "3", ["every"] = "1", ["seed"] = "5",
+            // The recipe workflows' LoRA and VAE slots left free, and the last layer (tiny-sd's encoder has no penultimate output).
+            ["lora_1"] = "", ["lora_2"] = "", ["vae"] = "", ["clip_skip"] = "1",
         };
         var inputs = small.Where(p => names.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
 

@@ -16,7 +16,8 @@ internal sealed class NodeContext(
     Action<RunEvent> publish,
     Action<string> recordFile,
     Action<string, double> recordMetric,
-    Func<string, bool> isOutputUsed) : INodeContext
+    Func<string, bool> isOutputUsed,
+    Action<string>? dependsOn = null) : INodeContext
 {
     public string NodeId => nodeId;
 
@@ -42,6 +43,8 @@ internal sealed class NodeContext(
         : Path.GetFullPath(path, options.WorkingDirectory);
 
     public bool IsOutputUsed(string output) => isOutputUsed(output);
+
+    public void DependsOn(string path) => dependsOn?.Invoke(path);
 
     public void ReportProgress(NodeProgress progress) => publish(new NodeProgressed(runId, DateTimeOffset.UtcNow, nodeId, progress));
 

@@ -16,6 +16,7 @@ namespace FlowDiffusion.Engine.Execution;
 public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider services, ResourceStores resources, ILoggerFactory? loggers = null)
 {
     private readonly ILoggerFactory _loggers = loggers ?? NullLoggerFactory.Instance;
+    private readonly FileDependencies _dependencies = new();
 
     /// <summary>The cache this executor reads and fills.</summary>
     public OutputCache Cache => cache;
@@ -54,6 +55,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private readonly int[] _waiting = new int[plan.Nodes.Count];
         private readonly NodeTiming?[] _timings = new NodeTiming?[plan.Nodes.Count];
         private readonly List<string> _files = [];
+        private readonly List<string>?[] _dependsOn = new List<string>?[plan.Nodes.Count];
         private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
         private readonly SemaphoreSlim _gate = new(Math.Max(1, options.MaxConcurrency ?? RunOptions.DefaultMaxConcurrency));
         private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -221,7 +223,8 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private async Task ExecuteNodeAsync(PlannedNode node)
         {
             var descriptor = node.Descriptor;
-            var key = _keys[node.Index] = CacheKey(node);
+            var parameterKey = CacheKey(node);
+            var key = _keys[node.Index] = parameterKey is null ? null : owner._dependencies.KeyFor(parameterKey);
             if (key is not null && owner.Cache.TryGet(key, out var cached) && Covers(node, cached))
             {
                 _outputs[node.Index] = cached;
@@ -242,7 +245,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     edge.Port.Property.SetValue(instance, _outputs[edge.SourceIndex]![edge.Output.Name]);
 
                 Publish(new NodeStarted(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id));
-                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor), _workflow, options, Publish, RecordFile, RecordMetric, output => IsUsed(node, output));
+                var context = new NodeContext(runId, node.Id, owner._loggers.CreateLogger($"FlowDiffusion.Node.{descriptor.Id}"), owner.Services, owner.Resources.For(descriptor), _workflow, options, Publish, RecordFile, RecordMetric, output => IsUsed(node, output), path => DependsOn(node, path));
                 var clock = Stopwatch.StartNew();
                 var task = instance.ExecuteAsync(context, token);
                 await AwaitWithGraceAsync(node, task, token).ConfigureAwait(false);
@@ -265,6 +268,11 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
                     values[output.Name] = value;
                 }
                 _outputs[node.Index] = values;
+                if (parameterKey is not null && _dependsOn[node.Index] is { } paths)
+                {
+                    // What the node read is known now: its key (and so its dependents') includes their state.
+                    lock (paths) key = _keys[node.Index] = owner._dependencies.Record(parameterKey, paths);
+                }
                 if (key is not null) owner.Cache.Set(key, values);
                 _timings[node.Index] = new NodeTiming(node.Id, descriptor.Id, elapsed, false);
                 Publish(new NodeFinished(runId, DateTimeOffset.UtcNow, node.Id, descriptor.Id, elapsed));
@@ -321,6 +329,12 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         private void RecordMetric(string name, double value)
         {
             lock (_metrics) _metrics[name] = _metrics.GetValueOrDefault(name) + value;
+        }
+
+        private void DependsOn(PlannedNode node, string path)
+        {
+            var paths = LazyInitializer.EnsureInitialized(ref _dependsOn[node.Index], () => []);
+            lock (paths) paths.Add(Path.GetFullPath(path));
         }
 
         private void RecordFile(string path)

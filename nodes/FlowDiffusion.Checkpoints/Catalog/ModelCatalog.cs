@@ -117,6 +117,13 @@ public static class ModelCatalog
             return new ModelEntry(relative, ModelKinds.OnnxFolder, "diffusers ONNX", "", Size());
         }
 
+        // OnnxStack's layout (what ModelFolder.IsOnnxStackLayout tells): the component graphs without model_index.json.
+        if (!File.Exists(System.IO.Path.Combine(folder, "model_index.json"))
+            && new[] { "unet", "text_encoder", "vae_decoder" }.All(part => File.Exists(System.IO.Path.Combine(folder, part, "model.onnx"))))
+        {
+            return new ModelEntry(relative, ModelKinds.OnnxFolder, "OnnxStack ONNX", "", Size());
+        }
+
         if (CheckpointCache.IsCheckpoint(folder))
         {
             try

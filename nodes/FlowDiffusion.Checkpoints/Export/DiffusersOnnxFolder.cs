@@ -55,20 +55,7 @@ public static class DiffusersOnnxFolder
                     w.WriteEndArray();
                 }
             });
-            WriteJson(staging, "scheduler/scheduler_config.json", w =>
-            {
-                // SD 1.x's training schedule (LDM v1-inference.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps).
-                w.WriteString("_class_name", "PNDMScheduler");
-                w.WriteNumber("beta_start", 0.00085);
-                w.WriteNumber("beta_end", 0.012);
-                w.WriteString("beta_schedule", "scaled_linear");
-                w.WriteNumber("num_train_timesteps", 1000);
-                w.WriteBoolean("clip_sample", false);
-                w.WriteBoolean("set_alpha_to_one", false);
-                w.WriteBoolean("skip_prk_steps", true);
-                w.WriteNumber("steps_offset", 1);
-                w.WriteString("prediction_type", predictionType);
-            });
+            WriteJson(staging, "scheduler/scheduler_config.json", w => SchedulerConfig(w, predictionType));
             Directory.CreateDirectory(Path.Combine(staging, "tokenizer"));
             foreach (var file in TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
             {
@@ -90,6 +77,39 @@ public static class DiffusersOnnxFolder
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// SD 1.x's training schedule as diffusers' <c>scheduler_config.json</c> (LDM v1-inference.yaml: linear_start 0.00085,
+    /// linear_end 0.012, 1000 steps), with what the UNet predicts: written into converted folders, and the schedule of
+    /// model folders that carry no scheduler configuration (OnnxStack's layout).
+    /// </summary>
+    /// <param name="predictionType"><c>epsilon</c> or <c>v_prediction</c>.</param>
+    public static string SchedulerConfigJson(string predictionType = "epsilon")
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, Indented))
+        {
+            writer.WriteStartObject();
+            SchedulerConfig(writer, predictionType);
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void SchedulerConfig(Utf8JsonWriter w, string predictionType)
+    {
+        // SD 1.x's training schedule (LDM v1-inference.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps).
+        w.WriteString("_class_name", "PNDMScheduler");
+        w.WriteNumber("beta_start", 0.00085);
+        w.WriteNumber("beta_end", 0.012);
+        w.WriteString("beta_schedule", "scaled_linear");
+        w.WriteNumber("num_train_timesteps", 1000);
+        w.WriteBoolean("clip_sample", false);
+        w.WriteBoolean("set_alpha_to_one", false);
+        w.WriteBoolean("skip_prk_steps", true);
+        w.WriteNumber("steps_offset", 1);
+        w.WriteString("prediction_type", predictionType);
     }
 
     private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)

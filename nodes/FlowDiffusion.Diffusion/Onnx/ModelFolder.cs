@@ -11,10 +11,14 @@ public sealed record ModelFolder
     /// <summary>The default VAE latent scale of SD 1.x, used when no VAE config names one.</summary>
     public const float DefaultVaeScalingFactor = 0.18215f;
 
+    /// <summary>SDXL's VAE scaling factor, which OnnxStack assumes for SDXL folders without a VAE config.</summary>
+    public const float SdxlVaeScalingFactor = 0.13025f;
+
     private const string Layout =
         "A model folder (diffusers ONNX layout) must contain model_index.json, scheduler/scheduler_config.json, "
         + "tokenizer/ (vocab.json, merges.txt), text_encoder/model.onnx, unet/model.onnx and vae_decoder/model.onnx; "
-        + "vae_encoder/model.onnx is needed for img2img and inpainting.";
+        + "vae_encoder/model.onnx is needed for img2img and inpainting. OnnxStack's layout (the same component folders "
+        + "without model_index.json, scheduler or tokenizer files) is accepted too.";
 
     /// <summary>The folder itself, as a full path.</summary>
     public required string Path { get; init; }
@@ -56,9 +60,23 @@ public sealed record ModelFolder
     public int? UNetSampleSize { get; init; }
 
     /// <summary>
-    /// Reads the model folder at <paramref name="path"/>.
+    /// Whether the folder is in OnnxStack's layout: the diffusers-ONNX component folders (<c>unet/model.onnx</c>,
+    /// <c>text_encoder/model.onnx</c>, <c>vae_decoder/model.onnx</c>, optionally <c>vae_encoder</c>, <c>text_encoder_2</c>)
+    /// without <c>model_index.json</c>. OnnxStack keeps the pipeline's settings (schedule, VAE scale, pad token) in its
+    /// application's configuration, not the folder, and its tokenizer is an ONNX graph (<c>tokenizer/model.onnx</c>, or
+    /// one shipped with the application), so such a folder may have no scheduler configuration and no CLIP vocabulary:
+    /// <see cref="SchedulerConfigPath"/> and <see cref="TokenizerPath"/> may then name files that do not exist, and the
+    /// loader supplies SD's defaults and a tokenizer found elsewhere.
     /// </summary>
-    /// <param name="path">The folder holding <c>model_index.json</c>.</param>
+    public bool IsOnnxStackLayout { get; init; }
+
+    /// <summary>Whether <see cref="TokenizerPath"/> holds CLIP's <c>vocab.json</c> and <c>merges.txt</c>.</summary>
+    public bool HasTokenizerFiles => File.Exists(System.IO.Path.Combine(TokenizerPath, "vocab.json")) && File.Exists(System.IO.Path.Combine(TokenizerPath, "merges.txt"));
+
+    /// <summary>
+    /// Reads the model folder at <paramref name="path"/>: the diffusers-ONNX layout, or OnnxStack's (see <see cref="IsOnnxStackLayout"/>).
+    /// </summary>
+    /// <param name="path">The folder holding <c>model_index.json</c> (or, in OnnxStack's layout, the component folders).</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A required file is missing; the message names it and the layout.</exception>
     /// <exception cref="InvalidDataException">A config file is not valid JSON.</exception>
@@ -70,15 +88,21 @@ public sealed record ModelFolder
             throw new DirectoryNotFoundException($"Model folder '{root}' does not exist. {Layout}");
         }
 
-        var index = ReadJson(RequireFile(root, "model_index.json"));
-        var pipelineClass = index.TryGetProperty("_class_name", out var cls) && cls.ValueKind == JsonValueKind.String
+        var onnxStack = IsOnnxStack(root);
+        var index = onnxStack ? default : ReadJson(RequireFile(root, "model_index.json"));
+        var pipelineClass = index.ValueKind == JsonValueKind.Object && index.TryGetProperty("_class_name", out var cls) && cls.ValueKind == JsonValueKind.String
             ? cls.GetString()
             : null;
 
         var components = ListedComponents(index, out var absent);
         var tokenizer = System.IO.Path.Combine(root, "tokenizer");
-        RequireFile(root, System.IO.Path.Combine("tokenizer", "vocab.json"));
-        RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
+        var scheduler = System.IO.Path.Combine("scheduler", "scheduler_config.json");
+        if (!onnxStack)
+        {
+            RequireFile(root, System.IO.Path.Combine("tokenizer", "vocab.json"));
+            RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
+            RequireFile(root, scheduler);
+        }
 
         var encoder = System.IO.Path.Combine(root, "vae_encoder", "model.onnx");
         var encoder2 = System.IO.Path.Combine(root, "text_encoder_2", "model.onnx");
@@ -87,7 +111,8 @@ public sealed record ModelFolder
             Path = root,
             PipelineClass = pipelineClass,
             Components = components,
-            SchedulerConfigPath = RequireFile(root, System.IO.Path.Combine("scheduler", "scheduler_config.json")),
+            IsOnnxStackLayout = onnxStack,
+            SchedulerConfigPath = System.IO.Path.Combine(root, scheduler),
             TokenizerPath = tokenizer,
             TextEncoderPath = RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
             TextEncoder2Path = File.Exists(encoder2) ? encoder2 : null,
@@ -97,7 +122,8 @@ public sealed record ModelFolder
             VaeEncoderPath = File.Exists(encoder) && !absent.Contains("vae_encoder")
                 && (components.Count == 0 || components.ContainsKey("vae_encoder") || components.ContainsKey("vae")) ? encoder : null,
             VaeDecoderPath = RequireFile(root, System.IO.Path.Combine("vae_decoder", "model.onnx")),
-            VaeScalingFactor = ReadScalingFactor(root),
+            // OnnxStack's own defaults when no config says: 0.13025 for SDXL (two text encoders), else SD's 0.18215.
+            VaeScalingFactor = ReadScalingFactor(root, onnxStack && File.Exists(encoder2) ? SdxlVaeScalingFactor : DefaultVaeScalingFactor),
             UNetSampleSize = ReadSampleSize(root),
         };
     }
@@ -152,7 +178,12 @@ public sealed record ModelFolder
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var side) && side > 0 ? side : null;
     }
 
-    private static float ReadScalingFactor(string root)
+    // OnnxStack's layout: the three required component graphs and no model_index.json.
+    private static bool IsOnnxStack(string root) =>
+        !File.Exists(System.IO.Path.Combine(root, "model_index.json"))
+        && new[] { "unet", "text_encoder", "vae_decoder" }.All(part => File.Exists(System.IO.Path.Combine(root, part, "model.onnx")));
+
+    private static float ReadScalingFactor(string root, float fallback)
     {
         // Optimum writes the VAE config into each half; older exports keep only vae/config.json.
         foreach (var folder in new[] { "vae_decoder", "vae_encoder", "vae" })
@@ -165,7 +196,7 @@ public sealed record ModelFolder
                 return factor.GetSingle();
             }
         }
-        return DefaultVaeScalingFactor;
+        return fallback;
     }
 
     private static string RequireFile(string root, string relative)

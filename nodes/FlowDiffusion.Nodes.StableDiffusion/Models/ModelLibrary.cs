@@ -29,7 +29,12 @@ internal sealed class ModelLibrary : IDisposable
     /// parallel — reporting each load as progress, so loading shows at model.load rather than as a pause inside the
     /// first encode or sampling step. Cached sessions cost nothing.
     /// </summary>
-    public async Task<LoadedModel> OpenWarmAsync(string path, OnnxSessionOptions options, INodeContext context, CancellationToken cancellationToken)
+    /// <param name="path">The model folder.</param>
+    /// <param name="options">Session options.</param>
+    /// <param name="context">For progress.</param>
+    /// <param name="cancellationToken">Cancels the loading.</param>
+    /// <param name="tokenizer">A CLIP tokenizer folder for a model folder without one (OnnxStack's layout); null: the folder's own.</param>
+    public async Task<LoadedModel> OpenWarmAsync(string path, OnnxSessionOptions options, INodeContext context, CancellationToken cancellationToken, string? tokenizer = null)
     {
         void Report(object? sender, OnnxSessionEvent e) =>
             context.ReportProgress(new NodeProgress(0, $"loaded {Path.GetFileName(Path.GetDirectoryName(e.ModelPath))} ({e.Bytes / 1048576.0:F1} MB) in {e.Elapsed.TotalMilliseconds:F0} ms{(e.FromOptimizedModel ? " (optimised model from cache)" : string.Empty)}"));
@@ -44,7 +49,7 @@ internal sealed class ModelLibrary : IDisposable
                     using var lease = Sessions.Acquire(component, options);
                 },
                 cancellationToken))).ConfigureAwait(false);
-            return Open(path, options);
+            return Open(path, options, tokenizer);
         }
         finally
         {
@@ -52,11 +57,15 @@ internal sealed class ModelLibrary : IDisposable
         }
     }
 
-    public LoadedModel Open(string path, OnnxSessionOptions options)
+    public LoadedModel Open(string path, OnnxSessionOptions options, string? tokenizer = null)
     {
         var full = Path.GetFullPath(path);
-        var key = full + "|" + options.Describe();
-        var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => new LoadedModel(ModelFolder.Open(full), Sessions, options)));
+        var key = full + "|" + options.Describe() + "|" + tokenizer;
+        var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() =>
+        {
+            var folder = ModelFolder.Open(full);
+            return new LoadedModel(tokenizer is null ? folder : folder with { TokenizerPath = tokenizer }, Sessions, options);
+        }));
         try
         {
             return entry.Value;

@@ -11,8 +11,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// Applies a LoRA to a UNet and a text encoder as weight overrides (model in, model out; the inputs are unchanged);
 /// chain nodes to stack LoRAs. Keys that change nothing are named in a warning.
 /// </summary>
-[Node("lora.apply", "1.0.0", Category = "loaders", Title = "Apply LoRA",
-    Description = "Adds a LoRA (kohya lora_unet_/lora_te_ or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs.")]
+[Node("lora.apply", "1.1.0", Category = "loaders", Title = "Apply LoRA",
+    Description = "Adds a LoRA (kohya lora_unet_/lora_te_ or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs; an empty path passes the models through unchanged.")]
 public sealed class LoraApplyNode : INode
 {
     private const int NamedInWarning = 20;
@@ -26,7 +26,7 @@ public sealed class LoraApplyNode : INode
     public ITextEncoder? Clip { get; set; }
 
     /// <summary>The LoRA file.</summary>
-    [Parameter(Description = "The LoRA .safetensors file, relative to the working folder (e.g. models/loras/name.safetensors).", Required = true)]
+    [Parameter(Description = "The LoRA .safetensors file, relative to the working folder (e.g. models/loras/name.safetensors); empty: no LoRA, the models pass through unchanged (a workflow's LoRA slot left free).")]
     public string Path { get; set; } = "";
 
     /// <summary>The UNet strength.</summary>
@@ -48,6 +48,13 @@ public sealed class LoraApplyNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        if (Path.Length == 0)
+        {
+            UnetOut = Unet;
+            ClipOut = Clip;
+            return Task.CompletedTask;
+        }
+
         var unet = Unet as IOverridableModel<IUNetModel>
             ?? throw new ArgumentException($"unet: this UNet ({Unet?.GetType().Name ?? "none"}) cannot take weight overrides, so no LoRA can be applied to it.");
         var clip = Clip is null ? null : Clip as IOverridableModel<ITextEncoder>
@@ -58,6 +65,8 @@ public sealed class LoraApplyNode : INode
             throw new FileNotFoundException($"path: LoRA file '{Path}' not found (looked at {file}).", file);
         }
 
+        // A replaced LoRA file is read again by the next run, not served from the cache.
+        context.DependsOn(file);
         var match = LoraReader.Match(file, LoraWeightOverrides.Shapes(unet.Weights), clip is null ? null : LoraWeightOverrides.Shapes(clip.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
         var clipModules = match.For(LoraNetwork.TextEncoder).Count();

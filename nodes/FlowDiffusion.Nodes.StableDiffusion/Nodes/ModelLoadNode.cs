@@ -7,8 +7,8 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
-[Node("model.load", "1.3.0", Category = "loaders", Title = "Load Model",
-    Description = "Opens a Stable Diffusion 1.x model: a diffusers ONNX folder, a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
+[Node("model.load", "1.3.1", Category = "loaders", Title = "Load Model",
+    Description = "Opens a Stable Diffusion 1.x model: a diffusers ONNX folder (or OnnxStack's layout of it), a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
     /// <summary>The model folder.</summary>
@@ -16,11 +16,11 @@ public sealed class ModelLoadNode : INode
     public string Path { get; set; } = "models/tiny-sd";
 
     /// <summary>The CLIP tokenizer folder for a checkpoint that carries none.</summary>
-    [Parameter(Description = "For a .safetensors checkpoint: a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
+    [Parameter(Description = "For a .safetensors checkpoint or an OnnxStack folder (which carry no CLIP vocabulary): a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
     public string TokenizerFolder { get; set; } = "";
 
     /// <summary>What a checkpoint's UNet predicts.</summary>
-    [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts, which the file cannot tell (epsilon for most SD 1.x models; v_prediction for v-models). ONNX folders say it in their scheduler config.",
+    [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts, which the file cannot tell (epsilon for most SD 1.x models; v_prediction for v-models). ONNX folders say it in their scheduler config; OnnxStack folders, which have none, take SD's training schedule with this.",
         Choices = ["epsilon", "v_prediction"])]
     public string PredictionType { get; set; } = "epsilon";
 
@@ -69,6 +69,8 @@ public sealed class ModelLoadNode : INode
         var folder = PathResolver.Resolve(context, Path);
         if (CheckpointCache.IsCheckpoint(folder))
         {
+            // A replaced checkpoint is converted again (the disk cache is keyed by its size and time), and runs notice.
+            context.DependsOn(folder);
             folder = PrepareCheckpoint(context, folder);
         }
 
@@ -81,13 +83,28 @@ public sealed class ModelLoadNode : INode
         {
             throw new ArgumentException($"provider_options: {e.Message}", e);
         }
-        var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken).ConfigureAwait(false);
+        // OnnxStack's layout carries no CLIP vocabulary (its tokenizer is an ONNX graph): find one as for a checkpoint.
+        var tokenizer = ModelFolder.Open(System.IO.Path.GetFullPath(folder)) is { HasTokenizerFiles: false } ? FindTokenizer(context) : null;
+        var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken, tokenizer).ConfigureAwait(false);
         var embeddings = OpenEmbeddings(context, model);
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
         Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
-        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options);
-        SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
+        if (VaePath.Length == 0)
+        {
+            Vae = model.Vae;
+        }
+        else
+        {
+            var vae = PathResolver.Resolve(context, VaePath, "vae_path");
+            context.DependsOn(vae);
+            Vae = VaeLoadNode.Open(context, vae, options);
+        }
+
+        // A folder without a scheduler configuration (OnnxStack's layout) gets SD's training schedule, as OnnxStack assumes.
+        SchedulerConfig = File.Exists(model.Folder.SchedulerConfigPath)
+            ? new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath)
+            : new SchedulerConfigSource(DiffusersOnnxFolder.SchedulerConfigJson(PredictionType), null);
     }
 
     private EmbeddingLibrary? OpenEmbeddings(INodeContext context, LoadedModel model)
@@ -115,15 +132,20 @@ public sealed class ModelLoadNode : INode
             return null;
         }
 
+        // Embeddings added, removed or replaced later are seen by the next run: the folder's listing is part of this node's cache key.
+        context.DependsOn(folder);
         return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath);
     }
+
+    // The tokenizer_folder given, else models/tokenizers/clip-vit-large-patch14, else the Hugging Face cache.
+    private string FindTokenizer(INodeContext context) => TokenizerFolder.Length > 0
+        ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
+        : TokenizerLocator.Find(null, context.WorkingDirectory);
 
     private string PrepareCheckpoint(INodeContext context, string checkpoint)
     {
         var own = System.IO.Path.Combine(checkpoint, "tokenizer");
-        var tokenizer = TokenizerFolder.Length > 0
-            ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
-            : Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : TokenizerLocator.Find(null, context.WorkingDirectory);
+        var tokenizer = TokenizerFolder.Length == 0 && Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : FindTokenizer(context);
         return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, PredictionType, () =>
             context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")));
     }

@@ -42,7 +42,10 @@ public sealed class VaeLoadNode : INode
             throw new ArgumentException($"provider_options: {e.Message}", e);
         }
 
-        Vae = Open(context, PathResolver.Resolve(context, Path), options);
+        var path = PathResolver.Resolve(context, Path);
+        // A replaced VAE file is converted again and seen by the next run, not served from the cache.
+        context.DependsOn(path);
+        Vae = Open(context, path, options);
         return Task.CompletedTask;
     }
 

@@ -16,6 +16,7 @@ public sealed class EditorServer : IAsyncLifetime
     private readonly TempFolder _scratch = new();
     private readonly string _name;
     private readonly IReadOnlyList<string>? _watchedPluginFolders;
+    private readonly string? _modelsFolder;
     private Process? _process;
     private IPlaywright? _playwright;
 
@@ -24,10 +25,11 @@ public sealed class EditorServer : IAsyncLifetime
     {
     }
 
-    private EditorServer(string name, IReadOnlyList<string>? watchedPluginFolders)
+    private EditorServer(string name, IReadOnlyList<string>? watchedPluginFolders, string? modelsFolder = null)
     {
         _name = name;
         _watchedPluginFolders = watchedPluginFolders;
+        _modelsFolder = modelsFolder;
     }
 
     public static bool Available => File.Exists(Chromium);
@@ -40,6 +42,9 @@ public sealed class EditorServer : IAsyncLifetime
     /// watching them and reloading 0.3 s after their files settle; its log is <paramref name="name"/>.log.
     /// </summary>
     public static EditorServer WatchingPlugins(string name, params string[] pluginFolders) => new(name, pluginFolders);
+
+    /// <summary>An editor (not started) whose models folder is <paramref name="modelsFolder"/>; its log is <paramref name="name"/>.log.</summary>
+    public static EditorServer WithModels(string name, string modelsFolder) => new(name, null, modelsFolder);
 
     public string Url { get; private set; } = "";
 
@@ -83,6 +88,7 @@ public sealed class EditorServer : IAsyncLifetime
         start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
         start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (_modelsFolder is not null) start.Environment["FLOWDIFFUSION_FlowDiffusion__ModelsFolder"] = _modelsFolder;
         if (_watchedPluginFolders is null)
         {
             // Builds elsewhere in the checkout rewrite plugins/ while the tests run; a reload mid-test is not what these test.

@@ -54,13 +54,15 @@ public sealed record ValueSpec(
         _ => value.ToString() ?? "",
     };
 
-    // Node parameters say ModelFolder / ImageFile; workflow inputs say model / image: both pick the same widget.
+    // Node parameters say ModelFolder / ImageFile; workflow inputs say model / image (and lora, vae): both pick the same widget.
     private static string KindName(string kind) => kind.ToLowerInvariant() switch
     {
         "seed" => "seed",
         "modelfolder" or "model" or "model_folder" => "model",
         "imagefile" or "image" or "image_file" => "image",
         "maskfile" or "mask" or "mask_file" => "mask",
+        "lora" => "lora",
+        "vae" => "vae",
         _ => "",
     };
 }

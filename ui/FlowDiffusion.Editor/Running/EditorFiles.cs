@@ -53,6 +53,22 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
             .Select(e => Relative(Path.Combine(folder, e.Path))).Order(StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>LoRA files (<c>.safetensors</c> under the models folder's <c>loras/</c>), relative to the working directory, for LoRA pickers.</summary>
+    public IReadOnlyList<string> Loras() => SafetensorsUnder("loras");
+
+    /// <summary>Standalone VAE files (<c>.safetensors</c> under the models folder's <c>vae/</c>), relative to the working directory, for VAE pickers.</summary>
+    public IReadOnlyList<string> Vaes() => SafetensorsUnder("vae");
+
+    /// <summary>
+    /// The textual-inversion embeddings under the models folder's <c>embeddings/</c> by the names prompts give them
+    /// (<c>embedding:NAME</c>: the file name without <c>.safetensors</c>, with its sub-folder if any).
+    /// </summary>
+    public IReadOnlyList<string> Embeddings()
+    {
+        var folder = Path.Combine(Path.GetFullPath(_options.ModelsFolder), "embeddings");
+        return Files(folder).Select(f => Path.GetRelativePath(folder, f)[..^".safetensors".Length].Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>Image files under the workflows folder (sample inputs and uploads), relative to the working directory.</summary>
     public IReadOnlyList<string> Images() => Directory.Exists(WorkflowsFolder)
         ? Directory.EnumerateFiles(WorkflowsFolder, "*.*", SearchOption.AllDirectories)
@@ -71,6 +87,14 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
         await using (var output = File.Create(file)) await content.CopyToAsync(output, cancellationToken);
         return Relative(file);
     }
+
+    private IReadOnlyList<string> SafetensorsUnder(string sub) =>
+        Files(Path.Combine(Path.GetFullPath(_options.ModelsFolder), sub)).Select(Relative).Order(StringComparer.Ordinal).ToList();
+
+    // Names only (no file is opened), a bounded walk: the pickers render often.
+    private static IEnumerable<string> Files(string folder) => Directory.Exists(folder)
+        ? Directory.EnumerateFiles(folder, "*.safetensors", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true }).Take(1000)
+        : [];
 
     /// <summary>Whether <paramref name="name"/> can name a saved workflow.</summary>
     public static bool IsValidName(string? name) => name is not null && WorkflowName().IsMatch(name);
