@@ -25,6 +25,13 @@ public sealed class FlowDiffusionOptions
     /// </summary>
     public double PluginReloadDelaySeconds { get; set; } = 2;
 
+    /// <summary>
+    /// The folder relative paths inside workflows are taken against when a run is planned (the model the memory estimate
+    /// reads); empty means the current folder. Hosts whose runs work elsewhere (the server's
+    /// <c>FlowDiffusion:Server:WorkingFolder</c>) set it to the same folder.
+    /// </summary>
+    public string WorkingFolder { get; set; } = "";
+
     /// <summary>Where model folders live (the editor's model picker lists it).</summary>
     public string ModelsFolder { get; set; } = "models";
 
@@ -61,12 +68,19 @@ public sealed class FlowDiffusionOptions
 
     /// <summary>
     /// The most memory one run may be estimated to need before it starts, in bytes (see <c>RunMemoryEstimate</c>); larger
-    /// runs are refused with the estimate. 0 (the default) means half of the memory available to this process.
+    /// runs are refused with the estimate. 0 (the default) means <see cref="DefaultMaxRunMemory"/> of the memory available
+    /// to this process.
     /// </summary>
     public long MaxRunMemory { get; set; }
 
-    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or half the memory available when it is 0.</summary>
-    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or <see cref="DefaultMaxRunMemory"/> when it is 0.</summary>
+    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : DefaultMaxRunMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+    /// <summary>
+    /// The default run memory limit on a machine with <paramref name="availableBytes"/>: three quarters of it. The
+    /// estimate counts the model's weights, so the quarter left is for the host, the output cache and everything else.
+    /// </summary>
+    public static long DefaultMaxRunMemory(long availableBytes) => availableBytes / 4 * 3;
 
     /// <summary>
     /// The most bytes the output cache keeps (images, latents, conditionings; least recently used evicted first). 0 (the
