@@ -63,6 +63,12 @@ public sealed class FlowDiffusionOptions
     /// <summary>How long reading one input file may take, in seconds (default 30).</summary>
     public double InputReadTimeoutSeconds { get; set; } = Sdk.InputLimits.Default.ReadTimeout.TotalSeconds;
 
+    /// <summary>
+    /// How long converting a .safetensors checkpoint, VAE or ControlNet into cached ONNX graphs may take, in seconds
+    /// (default 1800). A conversion past it stops, caches nothing and fails its run; cancelling the run stops it too.
+    /// </summary>
+    public double ConversionTimeoutSeconds { get; set; } = Sdk.InputLimits.Default.MaxConversionTime.TotalSeconds;
+
     /// <summary>The longest prompt, in characters (default 20,000).</summary>
     public int MaxPromptCharacters { get; set; } = Sdk.InputLimits.Default.MaxPromptCharacters;
 
@@ -96,6 +102,7 @@ public sealed class FlowDiffusionOptions
         MaxFileBytes = MaxInputFileBytes,
         ReadTimeout = TimeSpan.FromSeconds(InputReadTimeoutSeconds),
         MaxPromptCharacters = MaxPromptCharacters,
+        MaxConversionTime = TimeSpan.FromSeconds(ConversionTimeoutSeconds),
     };
 
     /// <summary>The input folders in force: <see cref="InputFolders"/>, or the defaults when it is empty.</summary>

@@ -69,7 +69,7 @@ public sealed class ModelLoadNode : INode
         var folder = PathResolver.Resolve(context, Path);
         if (CheckpointCache.IsCheckpoint(folder))
         {
-            folder = PrepareCheckpoint(context, folder);
+            folder = PrepareCheckpoint(context, folder, cancellationToken);
         }
 
         OnnxSessionOptions options;
@@ -86,7 +86,7 @@ public sealed class ModelLoadNode : INode
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
         Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
-        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options);
+        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options, cancellationToken);
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
     }
 
@@ -118,13 +118,14 @@ public sealed class ModelLoadNode : INode
         return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath);
     }
 
-    private string PrepareCheckpoint(INodeContext context, string checkpoint)
+    private string PrepareCheckpoint(INodeContext context, string checkpoint, CancellationToken cancellationToken)
     {
         var own = System.IO.Path.Combine(checkpoint, "tokenizer");
         var tokenizer = TokenizerFolder.Length > 0
             ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
             : Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : TokenizerLocator.Find(null, context.WorkingDirectory);
         return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, PredictionType, () =>
-            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")));
+            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")),
+            Conversions.Limits(context, cancellationToken));
     }
 }

@@ -42,12 +42,12 @@ public sealed class VaeLoadNode : INode
             throw new ArgumentException($"provider_options: {e.Message}", e);
         }
 
-        Vae = Open(context, PathResolver.Resolve(context, Path), options);
+        Vae = Open(context, PathResolver.Resolve(context, Path), options, cancellationToken);
         return Task.CompletedTask;
     }
 
     /// <summary>Opens the VAE at <paramref name="path"/> (already resolved), converting a .safetensors VAE on its first load.</summary>
-    internal static OnnxVae Open(INodeContext context, string path, OnnxSessionOptions options)
+    internal static OnnxVae Open(INodeContext context, string path, OnnxSessionOptions options, CancellationToken cancellationToken)
     {
         if (!File.Exists(path) && !Directory.Exists(path))
         {
@@ -56,7 +56,7 @@ public sealed class VaeLoadNode : INode
 
         var folder = CheckpointCache.IsVaeCheckpoint(path)
             ? CheckpointCache.PrepareVae(path, CheckpointCache.DefaultRoot, () =>
-                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")))
+                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken))
             : path;
         return ModelLibrary.Of(context).OpenVae(VaeFiles.OfFolder(folder), options);
     }
