@@ -21,6 +21,12 @@ public sealed record InputLimits
     /// <summary>The longest prompt text, in characters (default 20,000).</summary>
     public int MaxPromptCharacters { get; init; } = 20_000;
 
+    /// <summary>
+    /// The longest a node may spend converting a model file into cached ONNX graphs (a .safetensors checkpoint, VAE or
+    /// ControlNet on its first load; default 30 minutes). A conversion past it stops and caches nothing.
+    /// </summary>
+    public TimeSpan MaxConversionTime { get; init; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The defaults.</summary>
     public static InputLimits Default { get; } = new();
 }

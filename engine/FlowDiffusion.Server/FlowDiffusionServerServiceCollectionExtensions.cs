@@ -26,6 +26,7 @@ public static class FlowDiffusionServerServiceCollectionExtensions
             // Registered before any caller's PostConfigure, so folders they add stay relative to the current directory.
             if (server.Value.WorkingFolder is not { Length: > 0 } root) return;
             var full = Path.GetFullPath(root);
+            engine.WorkingFolder = full;
             engine.PluginFolders = [.. engine.PluginFolders.Select(f => Path.GetFullPath(f, full))];
             engine.ModelsFolder = Path.GetFullPath(engine.ModelsFolder, full);
             engine.WorkflowsFolder = Path.GetFullPath(engine.WorkflowsFolder, full);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Client;
 
 namespace FlowDiffusion.LoadTest;
 
@@ -12,18 +11,10 @@ internal static class RunApi
     public static async Task<(string Id, TimeSpan Elapsed)> SubmitAsync(HttpClient client, string model, int seed, int steps, string idempotencyKey,
         CancellationToken cancellationToken)
     {
-        var body = new
-        {
-            workflow = "txt2img",
-            inputs = new { model, prompt = "a red circle on a blue background", seed, steps, cfg = 2.0, width = 64, height = 64 },
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runs") { Content = JsonContent.Create(body) };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        var inputs = new { model, prompt = "a red circle on a blue background", seed, steps, cfg = 2.0, width = 64, height = 64 };
         var clock = Stopwatch.StartNew();
-        using var response = await client.SendAsync(request, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"POST /api/runs answered {(int)response.StatusCode}: {text}");
-        return (JsonNode.Parse(text)!["id"]!.GetValue<string>(), clock.Elapsed);
+        var id = await new FlowDiffusionClient(client).SubmitWorkflowAsync("txt2img", inputs, idempotencyKey: idempotencyKey, cancellationToken: cancellationToken);
+        return (id, clock.Elapsed);
     }
 
     /// <summary>Every run the server knows, through the paged list.</summary>
@@ -41,7 +32,7 @@ internal static class RunApi
 
     /// <summary>How many runs are in <paramref name="status"/>.</summary>
     public static async Task<int> CountAsync(HttpClient client, string status, CancellationToken cancellationToken) =>
-        JsonNode.Parse(await client.GetStringAsync($"/api/runs?status={status}&limit=1", cancellationToken))!["total"]!.GetValue<int>();
+        (await new FlowDiffusionClient(client).ListRunsAsync(limit: 1, status: status, cancellationToken: cancellationToken)).Total;
 
     /// <summary>Samples how many runs are queued and running every <paramref name="period"/> until cancelled; the peaks.</summary>
     public static async Task<(int Queued, int Running)> SampleQueueAsync(HttpClient client, TimeSpan period, CancellationToken cancellationToken)

@@ -26,6 +26,6 @@ public sealed class RunRequirementsReader(FlowDiffusionEngine engine)
             model is null ? null : ClaimPolicy.NormalizeModel(model),
             [.. plan.Nodes.Select(n => n.Descriptor.Id + "@" + n.Descriptor.Version).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             [.. plan.Nodes.Select(n => n.Descriptor.Plugin).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-            RunMemoryEstimate.Of(plan).Bytes);
+            engine.EstimateMemory(plan).Bytes);
     }
 }

@@ -7,14 +7,16 @@ namespace FlowDiffusion.Engine.Execution;
 /// An upper-bound estimate of a run's peak memory, made from its plan before anything executes, so a request that would
 /// exhaust the machine is refused up front (<c>FlowDiffusion:MaxRunMemory</c>) rather than killed by it. It reads the
 /// parameters that size the work — <c>width</c>, <c>height</c>, <c>batch</c>, <c>steps</c>, <c>preview_every</c> and
-/// text (a size of 0, "the model's native size", counts as 512) — and assumes a Stable-Diffusion-1.x-shaped model: 8× VAE scale, 8 attention heads over latent pixels,
-/// classifier-free guidance doubling the UNet batch. Models with memory-efficient attention need less; the estimate
-/// errs high.
+/// text (a size of 0 is the model's native size) — and the model a model-folder parameter names
+/// (<see cref="ModelMemoryProfile"/>: its weight bytes, VAE scale and the heads and size of its largest attention; SD
+/// 1.x's shape when it cannot be read). Classifier-free guidance doubles the UNet batch. Models with memory-efficient
+/// attention need less; the estimate errs high. docs/security.md gives the formula and measured figures.
 /// </summary>
-public sealed record RunMemoryEstimate(long Bytes, IReadOnlyList<string> Parts)
+/// <param name="Bytes">The estimated peak.</param>
+/// <param name="Parts">The terms that add up to it, each "what size".</param>
+/// <param name="Model">The model the estimate assumed: its family, and where it was read from or that it was assumed.</param>
+public sealed record RunMemoryEstimate(long Bytes, IReadOnlyList<string> Parts, string Model)
 {
-    private const long NativeSize = 512;
-    private const long AttentionHeads = 8;
     private const long CfgBatch = 2;
     private const long BytesPerFloat = 4;
     // Activations alive in the VAE decoder at full resolution (up to 512 channels, a few at once), per pixel.
@@ -24,9 +26,19 @@ public sealed record RunMemoryEstimate(long Bytes, IReadOnlyList<string> Parts)
     // One CLIP chunk: 77 tokens × 768 dims of float32, and the encoder's activations around it (about 8×).
     private const long BytesPerPromptChunk = 77L * 768 * BytesPerFloat * 8;
 
-    /// <summary>Estimates <paramref name="plan"/>'s peak memory.</summary>
-    public static RunMemoryEstimate Of(ExecutionPlan plan)
+    /// <summary>
+    /// Estimates <paramref name="plan"/>'s peak memory. <paramref name="models"/> reads the profile of the model a
+    /// model-folder parameter names (null: it cannot be read, and SD 1.x's shape is assumed).
+    /// </summary>
+    public static RunMemoryEstimate Of(ExecutionPlan plan, Func<string, ModelMemoryProfile?>? models = null)
     {
+        var modelPath = plan.Nodes
+            .SelectMany(n => n.Parameters.Where(p => p.Key.Kind == Sdk.ParameterKind.ModelFolder).Select(p => p.Value as string))
+            .FirstOrDefault(p => !string.IsNullOrEmpty(p));
+        var read = modelPath is null ? null : models?.Invoke(modelPath);
+        var model = read ?? ModelMemoryProfile.StableDiffusion1;
+        var modelNote = read is not null ? $"{model.Family} read from '{modelPath}'" : $"{model.Family} assumed";
+        long nativeSize = model.NativeSize;
         long width = 0, height = 0, batch = 1, steps = 0, previewEvery = 0, textChars = 0;
         var samples = false;
         var decodes = false;
@@ -37,16 +49,16 @@ public sealed record RunMemoryEstimate(long Bytes, IReadOnlyList<string> Parts)
             {
                 switch (parameter.Name)
                 {
-                    // 0 asks for the model's native size: 512 for SD 1.x.
-                    case "width": nodeWidth = Number(value) is > 0 and var w ? w : NativeSize; break;
-                    case "height": nodeHeight = Number(value) is > 0 and var h ? h : NativeSize; break;
+                    // 0 asks for the model's native size: 512 for SD 1.x, 1024 for SDXL.
+                    case "width": nodeWidth = Number(value) is > 0 and var w ? w : nativeSize; break;
+                    case "height": nodeHeight = Number(value) is > 0 and var h ? h : nativeSize; break;
                     case "batch": nodeBatch = Math.Max(1, Number(value)); break;
                     case "steps": steps = Math.Max(steps, Number(value)); break;
                     case "preview_every": previewEvery = Math.Max(previewEvery, Number(value)); break;
                 }
                 if (value is string text) textChars += text.Length;
             }
-            if (nodeWidth * nodeHeight * nodeBatch > width * height * batch)
+            if (Saturating(Saturating(nodeWidth, nodeHeight), nodeBatch) > Saturating(Saturating(width, height), batch))
                 (width, height, batch) = (nodeWidth, nodeHeight, nodeBatch);
             samples |= node.Descriptor.Inputs.Any(p => typeof(IGuider).IsAssignableFrom(p.Type.ClrType));
             decodes |= node.Descriptor.Inputs.Any(p => typeof(IVae).IsAssignableFrom(p.Type.ClrType));
@@ -61,20 +73,29 @@ public sealed record RunMemoryEstimate(long Bytes, IReadOnlyList<string> Parts)
             parts.Add($"{what} {Format(bytes)}");
         }
 
-        var pixels = Saturating(width * height, batch);
+        Add("model weights", model.WeightBytes);
+        var pixels = Saturating(Saturating(width, height), batch);
         var image = Saturating(pixels, 3 * BytesPerFloat);
         Add("images", Saturating(image, ImageBuffers));
+        var latentTokens = Saturating(width / model.LatentFactor, height / model.LatentFactor);
         if (samples)
         {
-            var tokens = width / 8 * (height / 8);
-            Add("UNet attention", Saturating(Saturating(tokens * tokens, AttentionHeads * BytesPerFloat), CfgBatch * batch));
+            // The largest attention: the first level that has one, (latent side / downsample)² tokens, a score per token
+            // pair and head, for the unconditional and conditional halves of each image.
+            var tokens = latentTokens / Math.Max(1L, (long)model.AttentionDownsample * model.AttentionDownsample);
+            Add("UNet attention", Saturating(Saturating(Saturating(tokens, tokens), model.AttentionHeads * BytesPerFloat), CfgBatch * batch));
             if (previewEvery > 0 && steps > 0)
                 Add("previews kept", Saturating(image, steps / previewEvery + 1));
         }
-        if (decodes) Add("VAE", Saturating(pixels, VaeBytesPerPixel));
+        if (decodes)
+        {
+            Add("VAE", Saturating(pixels, VaeBytesPerPixel));
+            // The VAE's middle attention: one head over every latent pixel, per image.
+            Add("VAE attention", Saturating(Saturating(latentTokens, latentTokens), BytesPerFloat * batch));
+        }
         // Worst case one token per character, 75 tokens a chunk.
         Add("prompt encoding", Saturating(textChars / 75 + 1, BytesPerPromptChunk));
-        return new RunMemoryEstimate(total, parts);
+        return new RunMemoryEstimate(total, parts, modelNote);
     }
 
     /// <summary>"1.5 GiB".</summary>

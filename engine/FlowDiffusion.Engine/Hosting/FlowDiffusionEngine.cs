@@ -132,6 +132,28 @@ public sealed class FlowDiffusionEngine : IDisposable
         return result.Plan is { } plan ? Admit(plan, result) : result;
     }
 
+    /// <summary>
+    /// <paramref name="plan"/>'s peak memory estimate, with the profile of the model it names when that lies in the input
+    /// folders (a model elsewhere is estimated as SD 1.x-shaped, the same whether or not it exists, so the estimate
+    /// cannot probe the file system). Relative paths are taken against <see cref="FlowDiffusionOptions.WorkingFolder"/>.
+    /// </summary>
+    public RunMemoryEstimate EstimateMemory(ExecutionPlan plan)
+    {
+        var working = Path.GetFullPath(Options.WorkingFolder is { Length: > 0 } folder ? folder : Environment.CurrentDirectory);
+        var folders = new InputFolders(Options.EffectiveInputFolders, working);
+        return RunMemoryEstimate.Of(plan, path =>
+        {
+            try
+            {
+                return ModelMemoryProfile.Read(folders.Resolve("path", path, working));
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+        });
+    }
+
     // Admission control: a run whose estimated peak memory exceeds the limit, or whose text exceeds the prompt limit, is
     // refused before it starts, with the estimate and the setting to change.
     private ValidationResult Admit(ExecutionPlan plan, ValidationResult result)
@@ -144,10 +166,10 @@ public sealed class FlowDiffusionEngine : IDisposable
                     $"parameter '{parameter.Name}' is {text.Length:N0} characters; text is limited to {Options.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)",
                     node.Id, plan.Workflow.Nodes.FirstOrDefault(n => n.Id == node.Id)?.Location, null));
         var limit = Options.EffectiveMaxRunMemory;
-        var estimate = RunMemoryEstimate.Of(plan);
+        var estimate = EstimateMemory(plan);
         if (limit > 0 && estimate.Bytes > limit)
             refusals.Add(Diagnostic.Error(
-                $"the run needs an estimated {RunMemoryEstimate.Format(estimate.Bytes)} ({string.Join(", ", estimate.Parts)}), more than the " +
+                $"the run needs an estimated {RunMemoryEstimate.Format(estimate.Bytes)} ({estimate.Model}: {string.Join(", ", estimate.Parts)}), more than the " +
                 $"{RunMemoryEstimate.Format(limit)} allowed per run (FlowDiffusion:MaxRunMemory); make the images smaller, the batch or the previews fewer",
                 null, null, null));
         return refusals.Count == 0 ? result : new ValidationResult([.. result.Diagnostics, .. refusals], null);

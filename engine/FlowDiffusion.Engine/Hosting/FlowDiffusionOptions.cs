@@ -25,6 +25,13 @@ public sealed class FlowDiffusionOptions
     /// </summary>
     public double PluginReloadDelaySeconds { get; set; } = 2;
 
+    /// <summary>
+    /// The folder relative paths inside workflows are taken against when a run is planned (the model the memory estimate
+    /// reads); empty means the current folder. Hosts whose runs work elsewhere (the server's
+    /// <c>FlowDiffusion:Server:WorkingFolder</c>) set it to the same folder.
+    /// </summary>
+    public string WorkingFolder { get; set; } = "";
+
     /// <summary>Where model folders live (the editor's model picker lists it).</summary>
     public string ModelsFolder { get; set; } = "models";
 
@@ -56,17 +63,30 @@ public sealed class FlowDiffusionOptions
     /// <summary>How long reading one input file may take, in seconds (default 30).</summary>
     public double InputReadTimeoutSeconds { get; set; } = Sdk.InputLimits.Default.ReadTimeout.TotalSeconds;
 
+    /// <summary>
+    /// How long converting a .safetensors checkpoint, VAE or ControlNet into cached ONNX graphs may take, in seconds
+    /// (default 1800). A conversion past it stops, caches nothing and fails its run; cancelling the run stops it too.
+    /// </summary>
+    public double ConversionTimeoutSeconds { get; set; } = Sdk.InputLimits.Default.MaxConversionTime.TotalSeconds;
+
     /// <summary>The longest prompt, in characters (default 20,000).</summary>
     public int MaxPromptCharacters { get; set; } = Sdk.InputLimits.Default.MaxPromptCharacters;
 
     /// <summary>
     /// The most memory one run may be estimated to need before it starts, in bytes (see <c>RunMemoryEstimate</c>); larger
-    /// runs are refused with the estimate. 0 (the default) means half of the memory available to this process.
+    /// runs are refused with the estimate. 0 (the default) means <see cref="DefaultMaxRunMemory"/> of the memory available
+    /// to this process.
     /// </summary>
     public long MaxRunMemory { get; set; }
 
-    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or half the memory available when it is 0.</summary>
-    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+    /// <summary>The run memory limit in force: <see cref="MaxRunMemory"/>, or <see cref="DefaultMaxRunMemory"/> when it is 0.</summary>
+    public long EffectiveMaxRunMemory => MaxRunMemory > 0 ? MaxRunMemory : DefaultMaxRunMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+    /// <summary>
+    /// The default run memory limit on a machine with <paramref name="availableBytes"/>: three quarters of it. The
+    /// estimate counts the model's weights, so the quarter left is for the host, the output cache and everything else.
+    /// </summary>
+    public static long DefaultMaxRunMemory(long availableBytes) => availableBytes / 4 * 3;
 
     /// <summary>
     /// The most bytes the output cache keeps (images, latents, conditionings; least recently used evicted first). 0 (the
@@ -82,6 +102,7 @@ public sealed class FlowDiffusionOptions
         MaxFileBytes = MaxInputFileBytes,
         ReadTimeout = TimeSpan.FromSeconds(InputReadTimeoutSeconds),
         MaxPromptCharacters = MaxPromptCharacters,
+        MaxConversionTime = TimeSpan.FromSeconds(ConversionTimeoutSeconds),
     };
 
     /// <summary>The input folders in force: <see cref="InputFolders"/>, or the defaults when it is empty.</summary>

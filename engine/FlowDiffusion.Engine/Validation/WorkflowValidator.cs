@@ -143,19 +143,19 @@ public static class WorkflowValidator
             if (input is null)
             {
                 var near = NodeCatalog.Closest(name, workflow.Inputs.Select(i => i.Name));
-                diagnostics.Add(Diagnostic.Error($"--set {name}: the workflow has no input '{name}'" +
-                    (near.Count > 0 ? $"; did you mean '{near[0]}'?" : workflow.Inputs.Count > 0 ? $"; its inputs are: {string.Join(", ", workflow.Inputs.Select(i => i.Name))}" : "; it declares no inputs"), null, null, file));
+                diagnostics.Add(Diagnostic.Error($"the workflow has no input '{name}'" +
+                    (near.Count > 0 ? $"; did you mean '{near[0]}'?" : workflow.Inputs.Count > 0 ? $"; its inputs are: {string.Join(", ", workflow.Inputs.Select(i => i.Name))}" : "; it declares no inputs"), null, null, file) with { Input = name });
                 continue;
             }
             var value = raw;
             if (raw is string text && input.Type != ParameterValueType.String && InputValues.Parse(input, text, out value) is { } parseError)
             {
-                diagnostics.Add(Diagnostic.Error($"--set {name}={text}: {parseError}", null, input.Location, file));
+                diagnostics.Add(Diagnostic.Error(parseError, null, input.Location, file) with { Input = name, InputText = text });
                 continue;
             }
             if (InputValues.Check(input, value) is { } error)
             {
-                diagnostics.Add(Diagnostic.Error($"--set {name}: {error}", null, input.Location, file));
+                diagnostics.Add(Diagnostic.Error(error, null, input.Location, file) with { Input = name });
                 continue;
             }
             resolved[name] = value;
@@ -198,7 +198,7 @@ public static class WorkflowValidator
                 value = inputs.GetValueOrDefault(r.InputName);
                 if (value is null && declared.Required)
                 {
-                    error($"parameter '{parameter.Name}' is required, and workflow input '${input.Name}' has no value; give it a default or --set {input.Name}=...", node.Id, parameter.Location);
+                    error($"parameter '{parameter.Name}' is required, and workflow input '${input.Name}' has no value; give it a default or a value", node.Id, parameter.Location);
                     continue;
                 }
                 if (value is null) continue;

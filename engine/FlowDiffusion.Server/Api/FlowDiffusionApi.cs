@@ -24,22 +24,32 @@ public static class FlowDiffusionApi
     {
         endpoints.MapOpenApi();
         var api = endpoints.MapGroup("/api");
-        api.MapGet("/health", HealthAsync);
-        api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog)));
+        // Each route declares every status it answers with (the OpenAPI document is built from these; a test diffs them
+        // against the mapped routes and against what the routes really answer).
+        const string Json = "application/json";
+        api.MapGet("/health", HealthAsync).Produces(StatusCodes.Status200OK, contentType: Json).Produces(StatusCodes.Status503ServiceUnavailable, contentType: Json);
+        api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog))).Produces(StatusCodes.Status200OK, contentType: Json);
 
-        api.MapGet("/workflows", ListWorkflows);
-        api.MapGet("/workflows/{name}", WorkflowFileApi.Get);
-        api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain");
+        api.MapGet("/workflows", ListWorkflows).Produces(StatusCodes.Status200OK, contentType: Json);
+        api.MapGet("/workflows/{name}", WorkflowFileApi.Get).Produces(StatusCodes.Status200OK, contentType: "application/yaml")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain")
+            .Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapPost("/runs", SubmitAsync);
-        api.MapGet("/runs", ListRunsAsync);
-        api.MapGet("/runs/{id}", GetRunAsync);
-        api.MapGet("/runs/{id}/events", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
-        api.MapPost("/runs/{id}/cancel", CancelAsync);
-        api.MapDelete("/runs/{id}", DeleteAsync);
-        api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync);
-        api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
-        api.MapDelete("/uploads/{name}", UploadApi.Delete);
+        api.MapPost("/runs", SubmitAsync).Produces(StatusCodes.Status202Accepted, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapGet("/runs", ListRunsAsync).Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapGet("/runs/{id}", GetRunAsync).Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/runs/{id}/events", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        api.MapPost("/runs/{id}/cancel", CancelAsync).Produces(StatusCodes.Status202Accepted, contentType: Json)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapDelete("/runs/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery()
+            .Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapDelete("/uploads/{name}", UploadApi.Delete).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 
@@ -196,8 +206,16 @@ public static class FlowDiffusionApi
         ["node"] = d.NodeId,
         ["line"] = d.Location?.Line,
         ["column"] = d.Location?.Column,
-        ["message"] = d.Message,
+        ["message"] = Message(d),
+        ["input"] = d.Input,
     }).ToArray());
+
+    // An input's value is the body's inputs.NAME here, never the CLI's --set.
+    internal static string Message(Diagnostic d) => d.Input is null ? d.Message : $"inputs.{d.Input}: {d.Message}";
+
+    // A diagnostic as one line of a run's error: where, node, message, in the API's words.
+    internal static string Text(Diagnostic d) =>
+        (d.Location is { } l ? $"line {l.Line}: " : "") + (d.NodeId is null ? "" : $"node '{d.NodeId}': ") + Message(d);
 
     internal static IResult Invalid(IEnumerable<Diagnostic> diagnostics, string detail) => TypedResults.Problem(
         statusCode: StatusCodes.Status400BadRequest, title: "Invalid workflow", detail: detail,

@@ -287,7 +287,7 @@ public sealed class RunDispatcher : BackgroundService
             var validation = _engine.Parse(record.Yaml, (record.Workflow ?? "workflow") + ".yaml", InputValues.FromJson(record.InputsJson));
             if (validation.Plan is null)
             {
-                finish = new RunFinish(RunState.Failed, "[]", "[]", "the workflow is no longer valid: " + string.Join("; ", validation.Errors));
+                finish = new RunFinish(RunState.Failed, "[]", "[]", "the workflow is no longer valid: " + string.Join("; ", validation.Errors.Select(Api.FlowDiffusionApi.Text)));
             }
             else
             {

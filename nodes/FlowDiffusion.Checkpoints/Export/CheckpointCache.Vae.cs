@@ -17,9 +17,9 @@ public static partial class CheckpointCache
 
     /// <summary>
     /// The prepared folder (<c>vae_encoder/</c>, <c>vae_decoder/</c>) for the standalone VAE <paramref name="vae"/>,
-    /// converting it first when the cache has none.
+    /// converting it first when the cache has none, within <paramref name="limits"/> (cancellation, time, free space).
     /// </summary>
-    public static string PrepareVae(string vae, string root, Action? converting = null)
+    public static string PrepareVae(string vae, string root, Action? converting = null, ConversionLimits? limits = null)
     {
         var full = Path.GetFullPath(vae);
         var identity = new StringBuilder("vae|").Append(BuilderVersion).Append('|');
@@ -37,10 +37,13 @@ public static partial class CheckpointCache
 
         converting?.Invoke();
         Directory.CreateDirectory(root);
-        using var model = Sd1Checkpoint.OpenVae(full);
         try
         {
-            VaeOnnxFolder.Write(model, folder);
+            (limits ?? ConversionLimits.Default).Run(full, root, token =>
+            {
+                using var model = Sd1Checkpoint.OpenVae(full);
+                VaeOnnxFolder.Write(model, folder, token);
+            });
         }
         catch (IOException) when (File.Exists(Path.Combine(folder, "vae_decoder", "model.onnx")))
         {

@@ -37,8 +37,11 @@ public static partial class CheckpointCache
     public static string Prepare(string checkpoint, string tokenizerFolder, string root, Action? converting = null) =>
         Prepare(checkpoint, tokenizerFolder, root, "epsilon", converting);
 
-    /// <summary>As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting <paramref name="predictionType"/> (epsilon or v_prediction; the file cannot tell).</summary>
-    public static string Prepare(string checkpoint, string tokenizerFolder, string root, string predictionType, Action? converting = null)
+    /// <summary>
+    /// As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting <paramref name="predictionType"/>
+    /// (epsilon or v_prediction; the file cannot tell), within <paramref name="limits"/> (cancellation, time, free space).
+    /// </summary>
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, string predictionType, Action? converting = null, ConversionLimits? limits = null)
     {
         var full = Path.GetFullPath(checkpoint);
         var key = Key(full, tokenizerFolder);
@@ -57,16 +60,19 @@ public static partial class CheckpointCache
         Directory.CreateDirectory(root);
         try
         {
-            if (SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusionXL)
+            (limits ?? ConversionLimits.Default).Run(full, root, token =>
             {
-                using var sdxl = SdxlCheckpoint.Open(full);
-                SdxlOnnxFolder.Write(sdxl, folder, tokenizerFolder);
-            }
-            else
-            {
-                using var model = Sd1Checkpoint.Open(full);
-                DiffusersOnnxFolder.Write(model, folder, tokenizerFolder, predictionType);
-            }
+                if (SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusionXL)
+                {
+                    using var sdxl = SdxlCheckpoint.Open(full);
+                    SdxlOnnxFolder.Write(sdxl, folder, tokenizerFolder, cancellationToken: token);
+                }
+                else
+                {
+                    using var model = Sd1Checkpoint.Open(full);
+                    DiffusersOnnxFolder.Write(model, folder, tokenizerFolder, predictionType, cancellationToken: token);
+                }
+            });
         }
         catch (IOException) when (File.Exists(Path.Combine(folder, "model_index.json")))
         {

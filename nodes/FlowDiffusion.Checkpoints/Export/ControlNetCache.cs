@@ -19,8 +19,11 @@ public static class ControlNetCache
     /// <summary>The cache folder: <c>controlnets</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => Path.Combine(Path.GetDirectoryName(CheckpointCache.DefaultRoot)!, "controlnets");
 
-    /// <summary>The prepared graph file for <paramref name="path"/>, converting it first when the cache has none.</summary>
-    public static string Prepare(string path, string root, Action? converting = null)
+    /// <summary>
+    /// The prepared graph file for <paramref name="path"/>, converting it first when the cache has none, within
+    /// <paramref name="limits"/> (cancellation, time, free space).
+    /// </summary>
+    public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null)
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full)}-{Key(full)}");
@@ -35,16 +38,19 @@ public static class ControlNetCache
         var staging = folder + ".partial-" + Guid.NewGuid().ToString("N")[..8];
         try
         {
-            using var controlnet = ControlNetCheckpoint.Open(full);
-            Directory.CreateDirectory(staging);
-            Onnx.Proto.OnnxModel graph;
-            using (var weights = new ExternalWeightFile(Path.Combine(staging, DiffusersOnnxFolder.WeightsFile)))
+            (limits ?? ConversionLimits.Default).Run(full, root, token =>
             {
-                graph = controlnet.BuildGraph(weights);
-            }
+                using var controlnet = ControlNetCheckpoint.Open(full);
+                Directory.CreateDirectory(staging);
+                Onnx.Proto.OnnxModel graph;
+                using (var weights = new ExternalWeightFile(Path.Combine(staging, DiffusersOnnxFolder.WeightsFile), cancellationToken: token))
+                {
+                    graph = controlnet.BuildGraph(weights);
+                }
 
-            File.WriteAllBytes(Path.Combine(staging, ModelFile), graph.ToBytes());
-            Directory.Move(staging, folder);
+                File.WriteAllBytes(Path.Combine(staging, ModelFile), graph.ToBytes());
+                Directory.Move(staging, folder);
+            });
         }
         catch (IOException) when (File.Exists(model))
         {

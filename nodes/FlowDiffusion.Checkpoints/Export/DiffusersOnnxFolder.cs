@@ -21,7 +21,7 @@ public static class DiffusersOnnxFolder
     internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet; <paramref name="float16"/> writes an fp16 export (float16 weights, inputs and outputs).</summary>
-    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool float16 = false)
+    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool float16 = false, CancellationToken cancellationToken = default)
     {
         if (checkpoint.UNet is null || checkpoint.TextEncoder is null || checkpoint.Vae is null)
         {
@@ -62,10 +62,10 @@ public static class DiffusersOnnxFolder
                 File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
             }
 
-            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16);
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, (ControlledUNetFile, checkpoint.BuildControlledUNet));
-            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16);
-            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16);
+            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, (ControlledUNetFile, checkpoint.BuildControlledUNet), cancellationToken);
+            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
+            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
         }
         catch
@@ -165,12 +165,13 @@ public static class DiffusersOnnxFolder
 
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
     // A variant graph over the same weights (the controlled UNet) reuses the tensors the first graph wrote.
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null)
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;
         OnnxModel? other = null;
-        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile), float16))
+        using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile), float16, cancellationToken))
         {
             var shared = new SharedWeightBinding(weights);
             model = build(shared);

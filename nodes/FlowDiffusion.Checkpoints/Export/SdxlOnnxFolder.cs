@@ -12,7 +12,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static class SdxlOnnxFolder
 {
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
-    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", CancellationToken cancellationToken = default)
     {
         if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
@@ -70,11 +70,11 @@ public static class SdxlOnnxFolder
                 }
             }
 
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"));
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"));
-            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae));
-            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
-            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             Directory.Move(staging, full);
         }
         catch

@@ -9,7 +9,7 @@ public static class VaeOnnxFolder
 {
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
     /// <exception cref="CheckpointException">The checkpoint holds no VAE.</exception>
-    public static void Write(Sd1Checkpoint checkpoint, string target)
+    public static void Write(Sd1Checkpoint checkpoint, string target, CancellationToken cancellationToken = default)
     {
         var vae = checkpoint.Vae ?? throw new CheckpointException($"{checkpoint.Weights.Source}: the file holds no VAE.");
         if (Directory.Exists(target) || File.Exists(target))
@@ -21,8 +21,8 @@ public static class VaeOnnxFolder
         var staging = full + ".partial-" + Guid.NewGuid().ToString("N")[..8];
         try
         {
-            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae));
-            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae));
+            DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae), cancellationToken: cancellationToken);
             Directory.Move(staging, full);
         }
         catch

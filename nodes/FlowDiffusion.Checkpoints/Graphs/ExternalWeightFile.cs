@@ -9,7 +9,10 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// external data), so a model of any size is written one tensor at a time: memory holds at most the tensor being
 /// converted, and the model file stays small.
 /// </summary>
-public sealed class ExternalWeightFile(string path, bool float16 = false) : WeightBinding, IDisposable
+/// <param name="path">The data file to create.</param>
+/// <param name="float16">Write float16 instead of float32.</param>
+/// <param name="cancellationToken">Checked before each tensor, so a long conversion stops between tensors when cancelled.</param>
+public sealed class ExternalWeightFile(string path, bool float16 = false, CancellationToken cancellationToken = default) : WeightBinding, IDisposable
 {
     private const int Alignment = 64;
     private readonly FileStream _stream = new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
@@ -17,6 +20,7 @@ public sealed class ExternalWeightFile(string path, bool float16 = false) : Weig
     /// <inheritdoc />
     public override OnnxTensor Bind(string name, StoredTensor stored)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var padding = (Alignment - _stream.Position % Alignment) % Alignment;
         _stream.Write(new byte[padding]);
         var offset = _stream.Position;

@@ -36,7 +36,8 @@ public sealed class ControlNetLoadNode : INode
         var graph = path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
             ? path
             : ControlNetCache.Prepare(path, ControlNetCache.DefaultRoot, () =>
-                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")));
+                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")),
+                Conversions.Limits(context, cancellationToken));
         var sessions = ModelLibrary.Of(context).Sessions;
         var model = ControlNetModel.Open(sessions, new OnnxModelSource(graph, OnnxSessionOptions.Parse(Provider, "")));
         ControlNet = new ControlNetHandle(System.IO.Path.GetFileNameWithoutExtension(path.TrimEnd(System.IO.Path.DirectorySeparatorChar)), model);

@@ -71,7 +71,7 @@ public sealed class ModelLoadNode : INode
         {
             // A replaced checkpoint is converted again (the disk cache is keyed by its size and time), and runs notice.
             context.DependsOn(folder);
-            folder = PrepareCheckpoint(context, folder);
+            folder = PrepareCheckpoint(context, folder, cancellationToken);
         }
 
         OnnxSessionOptions options;
@@ -98,7 +98,7 @@ public sealed class ModelLoadNode : INode
         {
             var vae = PathResolver.Resolve(context, VaePath, "vae_path");
             context.DependsOn(vae);
-            Vae = VaeLoadNode.Open(context, vae, options);
+            Vae = VaeLoadNode.Open(context, vae, options, cancellationToken);
         }
 
         // A folder without a scheduler configuration (OnnxStack's layout) gets SD's training schedule, as OnnxStack assumes.
@@ -142,11 +142,12 @@ public sealed class ModelLoadNode : INode
         ? TokenizerLocator.Find(PathResolver.Resolve(context, TokenizerFolder), context.WorkingDirectory)
         : TokenizerLocator.Find(null, context.WorkingDirectory);
 
-    private string PrepareCheckpoint(INodeContext context, string checkpoint)
+    private string PrepareCheckpoint(INodeContext context, string checkpoint, CancellationToken cancellationToken)
     {
         var own = System.IO.Path.Combine(checkpoint, "tokenizer");
         var tokenizer = TokenizerFolder.Length == 0 && Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : FindTokenizer(context);
         return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, PredictionType, () =>
-            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")));
+            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")),
+            Conversions.Limits(context, cancellationToken));
     }
 }

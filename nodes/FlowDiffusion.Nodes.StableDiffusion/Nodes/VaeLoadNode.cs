@@ -45,12 +45,12 @@ public sealed class VaeLoadNode : INode
         var path = PathResolver.Resolve(context, Path);
         // A replaced VAE file is converted again and seen by the next run, not served from the cache.
         context.DependsOn(path);
-        Vae = Open(context, path, options);
+        Vae = Open(context, path, options, cancellationToken);
         return Task.CompletedTask;
     }
 
     /// <summary>Opens the VAE at <paramref name="path"/> (already resolved), converting a .safetensors VAE on its first load.</summary>
-    internal static OnnxVae Open(INodeContext context, string path, OnnxSessionOptions options)
+    internal static OnnxVae Open(INodeContext context, string path, OnnxSessionOptions options, CancellationToken cancellationToken)
     {
         if (!File.Exists(path) && !Directory.Exists(path))
         {
@@ -59,7 +59,7 @@ public sealed class VaeLoadNode : INode
 
         var folder = CheckpointCache.IsVaeCheckpoint(path)
             ? CheckpointCache.PrepareVae(path, CheckpointCache.DefaultRoot, () =>
-                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")))
+                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken))
             : path;
         return ModelLibrary.Of(context).OpenVae(VaeFiles.OfFolder(folder), options);
     }
