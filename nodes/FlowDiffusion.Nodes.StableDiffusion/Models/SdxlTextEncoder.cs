@@ -1,5 +1,6 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
@@ -16,6 +17,16 @@ internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int
     private static readonly string[] FirstOutputs = ["hidden_states"];
     private static readonly string[] SecondOutputs = ["hidden_states", "text_embeds"];
     private readonly Lock _lock = new();
+
+    /// <summary>The first tower (CLIP ViT-L).</summary>
+    public TextEncoder First => first;
+
+    /// <summary>The second tower (OpenCLIP ViT-bigG with the pooled projection).</summary>
+    public TextEncoder Second => second;
+
+    /// <summary>This encoder with <paramref name="firstOverrides"/> on the first tower and <paramref name="secondOverrides"/> on the second (a LoRA's te1 and te2 modules).</summary>
+    public SdxlTextEncoder WithOverrides(IEnumerable<WeightOverride> firstOverrides, IEnumerable<WeightOverride> secondOverrides) =>
+        new(first.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
