@@ -108,13 +108,13 @@ public sealed class SdxlCheckpoint : IDisposable
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
-    /// <summary>The first text tower (CLIP ViT-L, quick GELU).</summary>
-    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) =>
-        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), exactGelu: false, Weights.Source, binding);
+    /// <summary>The first text tower (CLIP ViT-L, quick GELU); <paramref name="optimumOutputs"/>: every layer's hidden states, as Optimum exports them.</summary>
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null, bool optimumOutputs = false) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), exactGelu: false, Weights.Source, binding, optimumOutputs);
 
-    /// <summary>The second text tower (OpenCLIP ViT-bigG, exact GELU, <c>text_embeds</c>).</summary>
-    public OnnxModel BuildTextEncoder2(WeightBinding? binding = null) =>
-        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder2), Require(TextEncoder2), exactGelu: true, Weights.Source, binding);
+    /// <summary>The second text tower (OpenCLIP ViT-bigG, exact GELU, <c>text_embeds</c>); <paramref name="optimumOutputs"/> as for the first.</summary>
+    public OnnxModel BuildTextEncoder2(WeightBinding? binding = null, bool optimumOutputs = false) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder2), Require(TextEncoder2), exactGelu: true, Weights.Source, binding, optimumOutputs);
 
     /// <summary>The VAE encoder graph.</summary>
     public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);

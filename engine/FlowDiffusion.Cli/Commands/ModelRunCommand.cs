@@ -195,8 +195,8 @@ internal static class ModelRunCommand
 
         var batch = (int)shape[0];
         var sequence = (int)shape[1];
-        var a = first.EncodeOutputs(ids, batch, [SdxlTextEncoderGraph.HiddenStatesOutput], cancellationToken)[0];
-        var b = second.EncodeOutputs(ids2, batch, [SdxlTextEncoderGraph.HiddenStatesOutput, SdxlTextEncoderGraph.TextEmbedsOutput], cancellationToken);
+        var a = first.EncodeOutputs(ids, batch, [first.RequireSdxlContextOutput()], cancellationToken)[0];
+        var b = second.EncodeOutputs(ids2, batch, [second.RequireSdxlContextOutput(), SdxlTextEncoderGraph.TextEmbedsOutput], cancellationToken);
         int w1 = a.Shape[^1], w2 = b[0].Shape[^1];
         var context = new float[batch * sequence * (w1 + w2)];
         for (var t = 0; t < batch * sequence; t++)

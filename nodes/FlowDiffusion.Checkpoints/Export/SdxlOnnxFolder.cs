@@ -11,8 +11,13 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// </summary>
 public static class SdxlOnnxFolder
 {
-    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
-    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon")
+    /// <summary>
+    /// Writes the folder at <paramref name="target"/>, which must not exist yet. <paramref name="optimumLayout"/> writes
+    /// it as <c>optimum-cli export onnx</c> does: diffusers' <c>model_index.json</c> (<c>StableDiffusionXLPipeline</c>,
+    /// <c>vae</c> rather than its halves) and text encoders that declare every layer's hidden states
+    /// (<c>hidden_states.0</c> … <c>hidden_states.N</c>) — so tests can load such a folder without a real export.
+    /// </summary>
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false)
     {
         if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
@@ -31,14 +36,27 @@ public static class SdxlOnnxFolder
         {
             DiffusersOnnxFolder.WriteJson(staging, "model_index.json", w =>
             {
-                w.WriteString("_class_name", "ORTStableDiffusionXLPipeline");
+                w.WriteString("_class_name", optimumLayout ? "StableDiffusionXLPipeline" : "ORTStableDiffusionXLPipeline");
                 w.WriteString("_diffusers_version", "0.24.0");
-                foreach (var (name, library, type) in new[]
+                if (optimumLayout)
                 {
-                    ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("text_encoder_2", "onnxruntime", "OnnxRuntimeModel"),
-                    ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "onnxruntime", "OnnxRuntimeModel"),
-                    ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
-                })
+                    w.WriteBoolean("force_zeros_for_empty_prompt", true);
+                }
+
+                var components = optimumLayout
+                    ? new[]
+                    {
+                        ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "transformers", "CLIPTextModel"), ("text_encoder_2", "transformers", "CLIPTextModelWithProjection"),
+                        ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "diffusers", "UNet2DConditionModel"),
+                        ("vae", "diffusers", "AutoencoderKL"),
+                    }
+                    : new[]
+                    {
+                        ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("text_encoder_2", "onnxruntime", "OnnxRuntimeModel"),
+                        ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "onnxruntime", "OnnxRuntimeModel"),
+                        ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
+                    };
+                foreach (var (name, library, type) in components)
                 {
                     w.WriteStartArray(name);
                     w.WriteStringValue(library);
@@ -70,8 +88,8 @@ public static class SdxlOnnxFolder
                 }
             }
 
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"));
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"));
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"));
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"));
             DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae));
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor));
