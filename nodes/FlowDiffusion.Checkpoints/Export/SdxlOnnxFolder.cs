@@ -19,6 +19,12 @@ public static class SdxlOnnxFolder
     /// </summary>
     public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false)
     {
+        if (checkpoint.IsRefiner)
+        {
+            throw new CheckpointException($"{checkpoint.Weights.Source}: this is an SDXL refiner (OpenCLIP alone; time_ids with the aesthetic score). "
+                + "Refiners are recognised and their graphs build, but they do not load as a model yet; use the base model.");
+        }
+
         if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
             throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, both text encoders and the VAE; this checkpoint lacks " +
