@@ -86,7 +86,9 @@ public sealed class ModelLoadNode : INode
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
         Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
-        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options);
+        // SDXL's VAE files (sdxl_vae, the fp16-fix VAE) look like SD 1.x's; the latent scale belongs to the model family.
+        var familyScale = model.Folder.TextEncoder2Path is null ? (float?)null : model.Folder.VaeScalingFactor;
+        Vae = VaePath.Length == 0 ? model.Vae : VaeLoadNode.Open(context, PathResolver.Resolve(context, VaePath, "vae_path"), options, familyScale);
         SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath);
     }
 
