@@ -58,6 +58,34 @@ public sealed class SdxlOptimumFolderTests : IDisposable
         Reference.AssertClose(SdxlReference.Tensor("vae.decoded"), (image.Values, [.. image.Shape.Select(d => (long)d)]), 1e-4, "decoded");
     }
 
+    [Fact]
+    public void A_budget_that_fits_the_unet_alone_unloads_both_text_encoders_once_the_unet_loads()
+    {
+        var folder = Path.Combine(_scratch, "sdxl");
+        using (var checkpoint = SdxlCheckpoint.Open(SdxlReference.File))
+        {
+            SdxlOnnxFolder.Write(checkpoint, folder, TinyTokenizer);
+        }
+
+        var model = ModelFolder.Open(folder);
+        using var cache = new OnnxSessionCache(OnnxModelFile.Read(model.UNetPath).WeightsBytes);
+        var unloaded = new List<string>();
+        cache.Unloaded += (_, e) => { lock (unloaded) unloaded.Add(e.ModelPath); };
+        var first = TextEncoder.Open(cache, model.TextEncoderPath);
+        var second = TextEncoder.Open(cache, model.TextEncoder2Path!);
+        first.EncodeOutputs(SdxlReference.Ids("text_encoder.input_ids"), 2, [first.RequireSdxlContextOutput()]);
+        second.EncodeOutputs(SdxlReference.Ids("text_encoder_2.input_ids"), 2, [second.RequireSdxlContextOutput(), "text_embeds"]);
+
+        using var unet = UNet.Open(cache, model.UNetPath);
+        var prediction = new float[2 * 4 * 8 * 8];
+        unet.Predict(SdxlReference.Tensor("unet.sample").Values, new LatentShape(2, 4, 8, 8), SdxlReference.Tensor("unet.timestep").Values,
+            SdxlReference.Tensor("unet.encoder_hidden_states").Values, 16, SdxlReference.Tensor("unet.text_embeds").Values, SdxlReference.Tensor("unet.time_ids").Values, prediction);
+
+        Assert.Contains(model.TextEncoderPath, unloaded);
+        Assert.Contains(model.TextEncoder2Path, unloaded);
+        Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), (prediction, [2, 4, 8, 8]), 1e-4, "out_sample after the encoders were unloaded");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_scratch)) Directory.Delete(_scratch, recursive: true);
