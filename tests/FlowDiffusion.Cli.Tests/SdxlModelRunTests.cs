@@ -88,6 +88,26 @@ public sealed class SdxlModelRunTests : IDisposable
         AssertClose(Read("reference.safetensors", "vae.decoded"), Read(decoded, "sample"), 1e-4, "VAE decode");
     }
 
+    [Fact]
+    public void Models_names_sdxl_base_refiner_and_sdxl_lora_files()
+    {
+        var models = Path.Combine(_scratch, "models");
+        Directory.CreateDirectory(Path.Combine(models, "checkpoints"));
+        Directory.CreateDirectory(Path.Combine(models, "loras"));
+        File.Copy(Checkpoint, Path.Combine(models, "checkpoints", "base.safetensors"));
+        File.Copy(Path.Combine(Data, "..", "sdxl-refiner-tiny", "refiner-fp16.safetensors"), Path.Combine(models, "checkpoints", "refiner.safetensors"));
+        File.Copy(LoraA, Path.Combine(models, "loras", "a.safetensors"));
+
+        var (code, stdout, stderr) = Cli.Run("models", "--dir", models, "--json");
+
+        Assert.True(code == 0, stderr);
+        var entries = System.Text.Json.JsonDocument.Parse(stdout).RootElement.EnumerateArray()
+            .ToDictionary(e => Path.GetFileName(e.GetProperty("path").GetString()!), e => e.GetProperty("architecture").GetString()!);
+        Assert.StartsWith("SDXL (", entries["base.safetensors"]);
+        Assert.StartsWith("SDXL refiner", entries["refiner.safetensors"]);
+        Assert.Equal("LoRA (SDXL)", entries["a.safetensors"]);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_scratch)) Directory.Delete(_scratch, recursive: true);
