@@ -33,11 +33,19 @@ public sealed class SdxlCheckpoint : IDisposable
             throw new CheckpointException($"{source}: the second text encoder has no text_projection; SDXL's pooled conditioning needs it.");
         }
 
-        if (UNet is not null && TextEncoder is not null && TextEncoder2 is not null)
+        if (UNet is not null && TextEncoder2 is not null && UNet.AddedEmbeddingWidth - TextEncoder2.ProjectionWidth == UNetArchitecture.RefinerTimeIdCount * UNetArchitecture.TimeIdWidth)
         {
-            if (TextEncoder.Width + TextEncoder2.Width != UNet.ContextWidth)
+            UNet = UNet with { TimeIds = UNetArchitecture.RefinerTimeIdCount };
+        }
+
+        if (UNet is not null && TextEncoder2 is not null)
+        {
+            var context = (TextEncoder?.Width ?? 0) + TextEncoder2.Width;
+            if (context != UNet.ContextWidth)
             {
-                throw new CheckpointException($"{source}: the text encoders' widths {TextEncoder.Width} + {TextEncoder2.Width} do not make the UNet's context width {UNet.ContextWidth}.");
+                throw new CheckpointException(TextEncoder is null
+                    ? $"{source}: the text encoder's width {TextEncoder2.Width} is not the UNet's context width {UNet.ContextWidth}."
+                    : $"{source}: the text encoders' widths {TextEncoder.Width} + {TextEncoder2.Width} do not make the UNet's context width {UNet.ContextWidth}.");
             }
 
             if (TextEncoder2.ProjectionWidth != UNet.PooledWidth)
@@ -48,6 +56,12 @@ public sealed class SdxlCheckpoint : IDisposable
 
         Vae = weights.Has(ModelPart.Vae) ? VaeArchitecture.Detect(weights.Part(ModelPart.Vae), source) : null;
     }
+
+    /// <summary>
+    /// Whether this is an SDXL refiner: OpenCLIP alone (no CLIP ViT-L) and a UNet whose <c>time_ids</c> are original size,
+    /// crop and the aesthetic score (five numbers).
+    /// </summary>
+    public bool IsRefiner => UNet is { TimeIds: UNetArchitecture.RefinerTimeIdCount };
 
     /// <summary>The tensors by part and canonical name.</summary>
     public CheckpointWeights Weights { get; }
@@ -108,13 +122,13 @@ public sealed class SdxlCheckpoint : IDisposable
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
-    /// <summary>The first text tower (CLIP ViT-L, quick GELU).</summary>
-    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) =>
-        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), exactGelu: false, Weights.Source, binding);
+    /// <summary>The first text tower (CLIP ViT-L, quick GELU); <paramref name="optimumOutputs"/>: every layer's hidden states, as Optimum exports them.</summary>
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null, bool optimumOutputs = false) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), exactGelu: false, Weights.Source, binding, optimumOutputs);
 
-    /// <summary>The second text tower (OpenCLIP ViT-bigG, exact GELU, <c>text_embeds</c>).</summary>
-    public OnnxModel BuildTextEncoder2(WeightBinding? binding = null) =>
-        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder2), Require(TextEncoder2), exactGelu: true, Weights.Source, binding);
+    /// <summary>The second text tower (OpenCLIP ViT-bigG, exact GELU, <c>text_embeds</c>); <paramref name="optimumOutputs"/> as for the first.</summary>
+    public OnnxModel BuildTextEncoder2(WeightBinding? binding = null, bool optimumOutputs = false) =>
+        SdxlTextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder2), Require(TextEncoder2), exactGelu: true, Weights.Source, binding, optimumOutputs);
 
     /// <summary>The VAE encoder graph.</summary>
     public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);

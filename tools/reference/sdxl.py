@@ -38,14 +38,20 @@ class UNetConfig:
     model_channels: int = 32
     channel_mult: tuple = (1, 2, 2)
     num_res_blocks: int = 2
-    transformer_depth: tuple = (0, 1, 2)  # per level; the middle block uses the last level's
+    transformer_depth: tuple = (0, 1, 2)  # per level; the middle block uses the last level's unless middle_depth says
     context_dim: int = 96
     pooled_dim: int = 48
     head_width: int = HEAD_WIDTH
+    time_ids: int = 6  # base: original h, w, crop top, left, target h, w; refiner: original h, w, crop top, left, aesthetic score
+    middle_depth: int = 0  # 0: the last level's depth (base); the refiner's last level has none but its middle has 4
 
     @property
     def adm_in(self):
-        return self.pooled_dim + 6 * TIME_ID_WIDTH
+        return self.pooled_dim + self.time_ids * TIME_ID_WIDTH
+
+    @property
+    def mid_depth(self):
+        return self.middle_depth or self.transformer_depth[-1]
 
     def heads(self, channels):
         return max(1, channels // self.head_width)
@@ -116,7 +122,7 @@ def unet_weights(cfg: UNetConfig, seed=1):
             chans.append(ch)
             k += 1
     res(p + "middle_block.0", ch, ch)
-    transformer(p + "middle_block.1", ch, cfg.transformer_depth[-1])
+    transformer(p + "middle_block.1", ch, cfg.mid_depth)
     res(p + "middle_block.2", ch, ch)
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
@@ -141,9 +147,9 @@ def clip_l_weights(cfg: sd1.ClipConfig, seed=2):
     return {CLIP_L + k[len(sd1.CLIP):]: v for k, v in sd1.clip_weights(cfg, seed).items()}
 
 
-def open_clip_weights(cfg: OpenClipConfig, seed=4):
+def open_clip_weights(cfg: OpenClipConfig, seed=4, p=OPEN_CLIP):
+    """OpenCLIP's tower under prefix p (the base's second embedder; the refiner's only one, conditioner.embedders.0.model.)."""
     w = sd1.Weights(seed)
-    p = OPEN_CLIP
     w.raw(p + "token_embedding.weight", cfg.vocab, cfg.width, scale=0.5)
     w.raw(p + "positional_embedding", cfg.positions, cfg.width, scale=0.1)
     for i in range(cfg.layers):
@@ -215,7 +221,7 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids):
             skips.append(h)
             k += 1
     h = res(p + "middle_block.0", h, emb)
-    h = transformer(p + "middle_block.1", h, cfg.transformer_depth[-1])
+    h = transformer(p + "middle_block.1", h, cfg.mid_depth)
     h = res(p + "middle_block.2", h, emb)
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
@@ -238,9 +244,8 @@ def clip_l_penultimate(sd, cfg: sd1.ClipConfig, ids):
     return states[-2]
 
 
-def open_clip_forward(sd, cfg: OpenClipConfig, ids):
+def open_clip_forward(sd, cfg: OpenClipConfig, ids, p=OPEN_CLIP):
     """OpenCLIP's text tower: (penultimate layer output without ln_final, pooled = ln_final(last)[eos] @ text_projection)."""
-    p = OPEN_CLIP
     n = ids.shape[1]
     h = sd[p + "token_embedding.weight"][ids] + sd[p + "positional_embedding"][:n]
     mask = torch.full((n, n), float("-inf")).triu(1)

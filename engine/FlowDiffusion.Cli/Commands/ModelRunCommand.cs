@@ -4,6 +4,7 @@ using System.Globalization;
 using FlowDiffusion.Checkpoints;
 using FlowDiffusion.Checkpoints.Embeddings;
 using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Checkpoints.Graphs;
 using FlowDiffusion.Checkpoints.Lora;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Formats.Safetensors;
@@ -23,11 +24,12 @@ internal static class ModelRunCommand
 
     public static Command Create()
     {
-        var model = new Argument<string>("MODEL") { Description = "A .safetensors SD 1.x checkpoint, a diffusers folder with .safetensors weights, or a diffusers-ONNX folder." };
+        var model = new Argument<string>("MODEL") { Description = "A .safetensors SD 1.x or SDXL checkpoint, a diffusers folder with .safetensors weights, or a diffusers-ONNX folder." };
         var part = new Option<string>("--part")
         {
-            Description = "unet: sample, timestep, encoder_hidden_states → out_sample. text-encoder: input_ids → last_hidden_state (after the final layer norm, "
-                + "for --clip-skip), pooled. vae-encode: sample (image in [-1, 1]) → mean. vae-decode: latent_sample (already divided by the scaling factor) → sample.",
+            Description = "unet: sample, timestep, encoder_hidden_states (SDXL: also text_embeds, time_ids) → out_sample. text-encoder: input_ids → last_hidden_state "
+                + "(after the final layer norm, for --clip-skip), pooled; SDXL: input_ids, input_ids_2 → encoder_hidden_states (both towers' penultimate states), text_embeds. "
+                + "vae-encode: sample (image in [-1, 1]) → mean. vae-decode: latent_sample (already divided by the scaling factor) → sample.",
             Required = true,
         };
         part.AcceptOnlyFromAmong(Parts);
@@ -91,12 +93,24 @@ internal static class ModelRunCommand
     private static List<(string Name, long[] Shape, float[] Values)> RunUNet(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, CancellationToken cancellationToken)
     {
         using var plain = UNet.Open(cache, folder.UNetPath);
-        using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, LoraNetwork.UNet));
+        using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, null, LoraNetwork.UNet));
         var (sample, shape) = Floats(tensors, "sample", 4);
         var (timestep, _) = Floats(tensors, "timestep", null);
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
-        var prediction = unet.Predict(sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+        var prediction = new float[shape[0] * unet.OutChannels * shape[2] * shape[3]];
+        if (unet.TakesAddedConditioning)
+        {
+            // SDXL: the pooled projection and the size conditioning [original h, w, crop top, left, target h, w].
+            var (textEmbeds, _) = Floats(tensors, "text_embeds", 2);
+            var (timeIds, _) = Floats(tensors, "time_ids", 2);
+            unet.Predict(sample, latent, timestep, context, (int)contextShape[1], textEmbeds, timeIds, prediction, cancellationToken);
+        }
+        else
+        {
+            unet.Predict(sample, latent, timestep, context, (int)contextShape[1], prediction, cancellationToken);
+        }
+
         return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
     }
 
@@ -104,8 +118,13 @@ internal static class ModelRunCommand
         OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
     {
         var encoder = TextEncoder.Open(cache, folder.TextEncoderPath);
+        if (folder.TextEncoder2Path is { } second)
+        {
+            return RunSdxlTextEncoders(encoder, TextEncoder.Open(cache, second), tensors, loras, clipSkip, embeddings, cancellationToken);
+        }
+
         var table = EmbeddingTable.TableOf(encoder.Weights);
-        var overrides = LoraOverrides(loras, encoder.Weights, LoraNetwork.TextEncoder).ToList();
+        var overrides = LoraOverrides(loras, encoder.Weights, null, LoraNetwork.TextEncoder).ToList();
         if (embeddings is not null)
         {
             if (!Directory.Exists(embeddings))
@@ -151,6 +170,44 @@ internal static class ModelRunCommand
         return [("last_hidden_state", [.. last.Shape.Select(d => (long)d)], last.Values), ("pooled", [batch, widthOut], pooled)];
     }
 
+    /// <summary>SDXL: both towers' penultimate states side by side (the UNet's context) and the second tower's projected pooled output.</summary>
+    private static List<(string Name, long[] Shape, float[] Values)> RunSdxlTextEncoders(
+        TextEncoder first, TextEncoder second, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
+    {
+        if (clipSkip != 1)
+        {
+            throw new UsageException($"--clip-skip {clipSkip}: SDXL already conditions on both text encoders' penultimate layers; leave it at 1.");
+        }
+
+        if (embeddings is not null)
+        {
+            throw new UsageException("--embeddings: textual-inversion embeddings are not supported for SDXL models yet.");
+        }
+
+        first = first.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder));
+        second = second.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder2));
+        var (ids, shape) = Ints(tensors, "input_ids");
+        var (ids2, shape2) = Ints(tensors, "input_ids_2");
+        if (!shape.SequenceEqual(shape2))
+        {
+            throw new ArgumentException($"{tensors.Path}: input_ids {string.Join("x", shape)} and input_ids_2 {string.Join("x", shape2)} differ in shape.");
+        }
+
+        var batch = (int)shape[0];
+        var sequence = (int)shape[1];
+        var a = first.EncodeOutputs(ids, batch, [first.RequireSdxlContextOutput()], cancellationToken)[0];
+        var b = second.EncodeOutputs(ids2, batch, [second.RequireSdxlContextOutput(), SdxlTextEncoderGraph.TextEmbedsOutput], cancellationToken);
+        int w1 = a.Shape[^1], w2 = b[0].Shape[^1];
+        var context = new float[batch * sequence * (w1 + w2)];
+        for (var t = 0; t < batch * sequence; t++)
+        {
+            a.Values.AsSpan(t * w1, w1).CopyTo(context.AsSpan(t * (w1 + w2)));
+            b[0].Values.AsSpan(t * w2, w2).CopyTo(context.AsSpan((t * (w1 + w2)) + w1));
+        }
+
+        return [("encoder_hidden_states", [batch, sequence, w1 + w2], context), ("text_embeds", [.. b[1].Shape.Select(d => (long)d)], b[1].Values)];
+    }
+
     private static List<(string Name, long[] Shape, float[] Values)> RunVaeEncoder(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, CancellationToken cancellationToken)
     {
         using var encoder = VaeEncoder.Open(cache, folder.RequireVaeEncoder());
@@ -167,7 +224,8 @@ internal static class ModelRunCommand
         return [("sample", [.. image.Shape.Select(d => (long)d)], image.Values)];
     }
 
-    private static IEnumerable<WeightOverride> LoraOverrides(string[] loras, IReadOnlyList<WeightInfo> weights, LoraNetwork network)
+    /// <summary>The overrides of <paramref name="network"/> from each LoRA, matched against the model's networks (<paramref name="second"/>: SDXL's second text encoder, else null).</summary>
+    private static IEnumerable<WeightOverride> LoraOverrides(string[] loras, IReadOnlyList<WeightInfo> weights, IReadOnlyList<WeightInfo>? second, LoraNetwork network)
     {
         var overrides = new List<WeightOverride>();
         foreach (var lora in loras)
@@ -180,8 +238,11 @@ internal static class ModelRunCommand
 
             var file = lora[..colon];
             var shapes = LoraWeightOverrides.Shapes(weights);
-            var match = network == LoraNetwork.UNet ? LoraReader.Match(file, shapes, null) : LoraReader.Match(file, null, shapes);
-            Console.Error.WriteLine($"{Path.GetFileName(file)} ({match.Format}): {match.For(network).Count()} {(network == LoraNetwork.UNet ? "UNet" : "text-encoder")} weights matched");
+            var match = network == LoraNetwork.UNet
+                ? LoraReader.Match(file, shapes, null)
+                : LoraReader.Match(file, null, shapes, second is null ? null : LoraWeightOverrides.Shapes(second));
+            var what = network switch { LoraNetwork.UNet => "UNet", LoraNetwork.TextEncoder => "text-encoder", _ => "second text-encoder" };
+            Console.Error.WriteLine($"{Path.GetFileName(file)} ({match.Format}): {match.For(network).Count()} {what} weights matched");
             overrides.AddRange(LoraWeightOverrides.For(match, network, strength));
         }
 

@@ -25,8 +25,19 @@ public sealed record UNetArchitecture(
     /// <summary>The width of each size number's sinusoidal embedding in SDXL's <c>time_ids</c> conditioning.</summary>
     public const int TimeIdWidth = 256;
 
-    /// <summary>The number of size numbers in <c>time_ids</c>: original height and width, crop top and left, target height and width.</summary>
+    /// <summary>The number of size numbers in the base's <c>time_ids</c>: original height and width, crop top and left, target height and width.</summary>
     public const int TimeIdCount = 6;
+
+    /// <summary>The refiner's <c>time_ids</c>: original height and width, crop top and left, and the aesthetic score.</summary>
+    public const int RefinerTimeIdCount = 5;
+
+    /// <summary>
+    /// How many numbers this UNet's <c>time_ids</c> holds: <see cref="TimeIdCount"/> (base) or <see cref="RefinerTimeIdCount"/>
+    /// (refiner). The added embedding's width alone cannot tell them apart at full size (2816 = 1280 + 6·256 for the base,
+    /// 2560 = 1280 + 5·256 for the refiner, but 2560 would also be 1024 + 6·256), so the checkpoint sets it from the
+    /// pooled projection's width.
+    /// </summary>
+    public int TimeIds { get; init; } = TimeIdCount;
 
     /// <summary>Transformer blocks per attention at each level (SD 1.x: 1 where there is attention; SDXL: 0, 2, 10).</summary>
     public IReadOnlyList<int> TransformerDepths { get; init; } = AttentionLevels.Select(a => a ? 1 : 0).ToArray();
@@ -44,7 +55,7 @@ public sealed record UNetArchitecture(
     public int AddedEmbeddingWidth { get; init; }
 
     /// <summary>The pooled text embedding's width an SDXL UNet takes as <c>text_embeds</c> (0 without an added embedding).</summary>
-    public int PooledWidth => AddedEmbeddingWidth == 0 ? 0 : AddedEmbeddingWidth - (TimeIdCount * TimeIdWidth);
+    public int PooledWidth => AddedEmbeddingWidth == 0 ? 0 : AddedEmbeddingWidth - (TimeIds * TimeIdWidth);
 
     /// <summary>The heads of a transformer of <paramref name="width"/> channels.</summary>
     public int HeadsAt(int width) => HeadWidth is { } w ? Math.Max(1, width / w) : Heads;
@@ -74,9 +85,9 @@ public sealed record UNetArchitecture(
         if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
         {
             var width = (int)added.Shape[1];
-            if (width <= TimeIdCount * TimeIdWidth)
+            if (width <= RefinerTimeIdCount * TimeIdWidth)
             {
-                throw new CheckpointException($"{source}: the UNet's added embedding takes {width} features, too few for a pooled text embedding and {TimeIdCount} size numbers of {TimeIdWidth}.");
+                throw new CheckpointException($"{source}: the UNet's added embedding takes {width} features, too few for a pooled text embedding and {RefinerTimeIdCount} or {TimeIdCount} size numbers of {TimeIdWidth}.");
             }
 
             var headWide = headWidth ?? ConventionalSdxlHeadWidth;

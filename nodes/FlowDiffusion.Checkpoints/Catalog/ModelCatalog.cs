@@ -172,7 +172,9 @@ public static class ModelCatalog
 
             if (keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)))
             {
-                return new ModelEntry(relative, ModelKinds.Checkpoint, "SDXL (conditioner.embedders.* keys)", precision, bytes);
+                // The refiner's only embedder is OpenCLIP, at index 0; the base has CLIP ViT-L there and OpenCLIP at 1.
+                var refiner = keys.Any(k => k.StartsWith(OpenClipKeyMap.RefinerPrefix, StringComparison.Ordinal));
+                return new ModelEntry(relative, ModelKinds.Checkpoint, refiner ? "SDXL refiner (conditioner.embedders.0.model.* keys)" : "SDXL (conditioner.embedders.* keys)", precision, bytes);
             }
 
             if (keys.Any(k => k.StartsWith("cond_stage_model.model.", StringComparison.Ordinal)))

@@ -11,9 +11,20 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// </summary>
 public static class SdxlOnnxFolder
 {
-    /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
-    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes the folder at <paramref name="target"/>, which must not exist yet. <paramref name="optimumLayout"/> writes
+    /// it as <c>optimum-cli export onnx</c> does: diffusers' <c>model_index.json</c> (<c>StableDiffusionXLPipeline</c>,
+    /// <c>vae</c> rather than its halves) and text encoders that declare every layer's hidden states
+    /// (<c>hidden_states.0</c> … <c>hidden_states.N</c>) — so tests can load such a folder without a real export.
+    /// </summary>
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false, CancellationToken cancellationToken = default)
     {
+        if (checkpoint.IsRefiner)
+        {
+            throw new CheckpointException($"{checkpoint.Weights.Source}: this is an SDXL refiner (OpenCLIP alone; time_ids with the aesthetic score). "
+                + "Refiners are recognised and their graphs build, but they do not load as a model yet; use the base model.");
+        }
+
         if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
             throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, both text encoders and the VAE; this checkpoint lacks " +
@@ -31,14 +42,27 @@ public static class SdxlOnnxFolder
         {
             DiffusersOnnxFolder.WriteJson(staging, "model_index.json", w =>
             {
-                w.WriteString("_class_name", "ORTStableDiffusionXLPipeline");
+                w.WriteString("_class_name", optimumLayout ? "StableDiffusionXLPipeline" : "ORTStableDiffusionXLPipeline");
                 w.WriteString("_diffusers_version", "0.24.0");
-                foreach (var (name, library, type) in new[]
+                if (optimumLayout)
                 {
-                    ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("text_encoder_2", "onnxruntime", "OnnxRuntimeModel"),
-                    ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "onnxruntime", "OnnxRuntimeModel"),
-                    ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
-                })
+                    w.WriteBoolean("force_zeros_for_empty_prompt", true);
+                }
+
+                var components = optimumLayout
+                    ? new[]
+                    {
+                        ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "transformers", "CLIPTextModel"), ("text_encoder_2", "transformers", "CLIPTextModelWithProjection"),
+                        ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "diffusers", "UNet2DConditionModel"),
+                        ("vae", "diffusers", "AutoencoderKL"),
+                    }
+                    : new[]
+                    {
+                        ("scheduler", "diffusers", "EulerDiscreteScheduler"), ("text_encoder", "onnxruntime", "OnnxRuntimeModel"), ("text_encoder_2", "onnxruntime", "OnnxRuntimeModel"),
+                        ("tokenizer", "transformers", "CLIPTokenizer"), ("tokenizer_2", "transformers", "CLIPTokenizer"), ("unet", "onnxruntime", "OnnxRuntimeModel"),
+                        ("vae_decoder", "onnxruntime", "OnnxRuntimeModel"), ("vae_encoder", "onnxruntime", "OnnxRuntimeModel"),
+                    };
+                foreach (var (name, library, type) in components)
                 {
                     w.WriteStartArray(name);
                     w.WriteStringValue(library);
@@ -70,8 +94,8 @@ public static class SdxlOnnxFolder
                 }
             }
 
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", checkpoint.BuildTextEncoder2, w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);

@@ -26,7 +26,11 @@ public static class SdxlTextEncoderGraph
     /// <param name="exactGelu">Exact (erf) GELU in the MLP (OpenCLIP) rather than quick GELU (OpenAI CLIP).</param>
     /// <param name="source">The checkpoint, for messages.</param>
     /// <param name="binding">Where weights go; embedded when null.</param>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, bool exactGelu, string source, WeightBinding? binding = null)
+    /// <param name="optimumOutputs">
+    /// Declare the hidden states as Optimum's SDXL exports do — every layer, <c>hidden_states.0</c> (the embeddings) to
+    /// <c>hidden_states.N</c> — instead of the one <c>hidden_states</c> output.
+    /// </param>
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, bool exactGelu, string source, WeightBinding? binding = null, bool optimumOutputs = false)
     {
         if (arch.Layers < 2)
         {
@@ -36,9 +40,21 @@ public static class SdxlTextEncoderGraph
         var g = new GraphBuilder(arch.ProjectionWidth > 0 ? "text_encoder_2" : "text_encoder");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         const string p = "text_model.";
-        var (ids, h, penultimate) = TextEncoderGraph.Tower(g, n, arch, exactGelu);
+        var states = new List<string>();
+        var (ids, h, penultimate) = TextEncoderGraph.Tower(g, n, arch, exactGelu, states);
         var last = n.LayerNorm(h, p + "final_layer_norm");
-        g.Output(penultimate, HiddenStatesOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
+        if (optimumOutputs)
+        {
+            for (var i = 0; i < states.Count; i++)
+            {
+                g.Output(states[i], $"{HiddenStatesOutput}.{i}", TensorElementType.Float, "batch", "sequence", arch.Width);
+            }
+        }
+        else
+        {
+            g.Output(penultimate, HiddenStatesOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
+        }
+
         g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
         var pooled = ClipPooler.Pool(g, ids, last, arch.Width);
         if (arch.ProjectionWidth > 0)

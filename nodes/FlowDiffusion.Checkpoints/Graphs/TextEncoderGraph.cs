@@ -32,9 +32,10 @@ public static class TextEncoderGraph
     /// <summary>
     /// The CLIP transformer both families share: token + position embeddings (positions repeat every window, so a long
     /// prompt reads as chunks of CLIP's positions), causal self-attention layers, quick or exact GELU. Returns the ids
-    /// input, the last layer's output before the final layer norm, and the penultimate layer's output.
+    /// input, the last layer's output before the final layer norm, and the penultimate layer's output; <paramref name="states"/>,
+    /// when given, receives the embeddings and every layer's output (transformers' <c>hidden_states</c>).
     /// </summary>
-    internal static (string Ids, string Last, string Penultimate) Tower(GraphBuilder g, NetworkGraph n, TextEncoderArchitecture arch, bool exactGelu)
+    internal static (string Ids, string Last, string Penultimate) Tower(GraphBuilder g, NetworkGraph n, TextEncoderArchitecture arch, bool exactGelu, List<string>? states = null)
     {
         const string p = "text_model.";
         var ids = g.Input("input_ids", TensorElementType.Int32, "batch", "sequence");
@@ -46,6 +47,7 @@ public static class TextEncoderGraph
         var causal = g.Node("Where", [future, g.Scalar(-1e9f), g.Scalar(0f)]);
 
         var penultimate = h;
+        states?.Add(h);
         for (var i = 0; i < arch.Layers; i++)
         {
             penultimate = h;
@@ -56,6 +58,7 @@ public static class TextEncoderGraph
             var m = n.Linear(n.LayerNorm(h, layer + "layer_norm2"), layer + "mlp.fc1");
             var activated = exactGelu ? n.Gelu(m) : g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f))));
             h = g.Add(h, n.Linear(activated, layer + "mlp.fc2"));
+            states?.Add(h);
         }
 
         return (ids, h, penultimate);

@@ -40,7 +40,7 @@ public static class UNetGraph
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var textEmbeds = sdxl ? g.Input("text_embeds", TensorElementType.Float, "batch", arch.PooledWidth) : null;
-        var timeIds = sdxl ? g.Input("time_ids", TensorElementType.Float, "batch", UNetArchitecture.TimeIdCount) : null;
+        var timeIds = sdxl ? g.Input("time_ids", TensorElementType.Float, "batch", arch.TimeIds) : null;
 
         var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
         var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
@@ -49,7 +49,7 @@ public static class UNetGraph
         {
             // Each size number's sinusoid (cos first, 256 wide), flattened in order after the pooled text embedding.
             var ids = g.Mul(g.Unsqueeze(timeIds, 2), g.Weight("time_id_frequencies", Frequencies(UNetArchitecture.TimeIdWidth), 1, 1, UNetArchitecture.TimeIdWidth / 2));
-            var fourier = g.Reshape(g.Concat(2, g.Cos(ids), g.Sin(ids)), 0, UNetArchitecture.TimeIdCount * UNetArchitecture.TimeIdWidth);
+            var fourier = g.Reshape(g.Concat(2, g.Cos(ids), g.Sin(ids)), 0, arch.TimeIds * UNetArchitecture.TimeIdWidth);
             var y = g.Concat(1, textEmbeds, fourier);
             emb = g.Add(emb, n.Linear(g.Silu(n.Linear(y, "add_embedding.linear_1")), "add_embedding.linear_2"));
         }

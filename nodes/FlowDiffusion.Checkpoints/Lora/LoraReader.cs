@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Lora;
@@ -6,14 +7,19 @@ namespace FlowDiffusion.Checkpoints.Lora;
 /// <summary>
 /// Matches a LoRA file's keys to a model's weights (diffusers initializer names). Formats: kohya
 /// (<c>lora_unet_*</c>/<c>lora_te_*</c> with <c>.lora_down.weight</c>, <c>.lora_up.weight</c>, <c>.alpha</c>; the module
-/// name is the diffusers name with '.' as '_') and diffusers/PEFT (<c>unet.</c>, <c>text_encoder.</c>,
-/// <c>base_model.model.</c> or no prefix; <c>.lora_A.weight</c>/<c>.lora_B.weight</c>, <c>.lora.down.weight</c>/<c>.lora.up.weight</c>,
+/// name is the diffusers name with '.' as '_'; for SDXL <c>lora_te1_*</c>/<c>lora_te2_*</c> and UNet modules also under
+/// their SGM names, <c>lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q</c>) and diffusers/PEFT (<c>unet.</c>,
+/// <c>text_encoder.</c>, <c>text_encoder_2.</c>, <c>base_model.model.</c> or no prefix; <c>.lora_A.weight</c>/<c>.lora_B.weight</c>, <c>.lora.down.weight</c>/<c>.lora.up.weight</c>,
 /// <c>.lora_linear_layer.down/up.weight</c>, attention processors' <c>.processor.to_q_lora.down.weight</c>; optional
 /// <c>.alpha</c>). Linear layers, 1×1 and 3×3 (LoCon) convolutions match; anything else is listed as unmatched with
 /// the reason, never dropped silently.
 /// </summary>
 public static partial class LoraReader
 {
+    private const string SdxlUNetMarker = "add_embedding.linear_1.weight";
+
+    private static readonly string[] KohyaPrefixes = ["lora_unet_", "lora_te_", "lora_te1_", "lora_te2_"];
+
     private static readonly (string Suffix, Role Role)[] KohyaSuffixes =
         [(".lora_down.weight", Role.Down), (".lora_up.weight", Role.Up), (".alpha", Role.Alpha)];
 
@@ -30,23 +36,48 @@ public static partial class LoraReader
         Alpha,
     }
 
-    /// <summary>Opens <paramref name="path"/> and matches it; see <see cref="Match(SafetensorsFile, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}})"/>.</summary>
-    public static LoraMatch Match(string path, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder)
+    /// <summary>Opens <paramref name="path"/> and matches it; see <see cref="Match(SafetensorsFile, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}})"/>.</summary>
+    public static LoraMatch Match(
+        string path, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder,
+        IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder2 = null)
     {
         using var file = SafetensorsFile.Open(path);
-        return Match(file, unet, textEncoder);
+        return Match(file, unet, textEncoder, textEncoder2);
     }
 
     /// <summary>
-    /// Matches the file's keys to the weights of <paramref name="unet"/> and <paramref name="textEncoder"/> (name →
-    /// shape; null when that network is not given, and its keys are then unmatched).
+    /// Matches the file's keys to the weights of <paramref name="unet"/>, <paramref name="textEncoder"/> and SDXL's
+    /// <paramref name="textEncoder2"/> (name → shape; null when that network is not given, and its keys are then
+    /// unmatched). Given a second text encoder, kohya's <c>lora_te1_</c> names the first; an SDXL UNet (one with
+    /// <c>add_embedding</c>) also takes kohya module names in SGM's block layout.
     /// </summary>
-    public static LoraMatch Match(SafetensorsFile file, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder)
+    public static LoraMatch Match(
+        SafetensorsFile file, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder,
+        IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder2 = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         var kohyaNames = new Dictionary<string, (LoraNetwork, string)>(StringComparer.Ordinal);
         AddKohyaNames(kohyaNames, unet, "lora_unet_", LoraNetwork.UNet);
-        AddKohyaNames(kohyaNames, textEncoder, "lora_te_", LoraNetwork.TextEncoder);
+        if (unet is not null && unet.ContainsKey(SdxlUNetMarker))
+        {
+            foreach (var (weight, ldm) in LdmUNetNames.Of([.. unet.Keys]))
+            {
+                if (unet[weight].Count >= 2 && ldm.EndsWith(".weight", StringComparison.Ordinal))
+                {
+                    kohyaNames.TryAdd("lora_unet_" + ldm[..^".weight".Length].Replace('.', '_'), (LoraNetwork.UNet, weight));
+                }
+            }
+        }
+
+        if (textEncoder2 is null)
+        {
+            AddKohyaNames(kohyaNames, textEncoder, "lora_te_", LoraNetwork.TextEncoder);
+        }
+        else
+        {
+            AddKohyaNames(kohyaNames, textEncoder, "lora_te1_", LoraNetwork.TextEncoder);
+            AddKohyaNames(kohyaNames, textEncoder2, "lora_te2_", LoraNetwork.TextEncoder2);
+        }
 
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -85,7 +116,7 @@ public static partial class LoraReader
             var group = groups[module];
             var target = group.Kohya
                 ? kohyaNames.TryGetValue(module, out var named) ? named : ((LoraNetwork, string)?)null
-                : FindDiffusers(module, unet, textEncoder);
+                : FindDiffusers(module, unet, textEncoder, textEncoder2);
             string? problem = null;
             LoraModule? matched = null;
             if (group.Up is null || group.Down is null)
@@ -94,7 +125,7 @@ public static partial class LoraReader
             }
             else if (target is not { } found)
             {
-                problem = WhyNoTarget(module, group.Kohya, unet, textEncoder);
+                problem = WhyNoTarget(module, group.Kohya, unet, textEncoder, textEncoder2);
             }
             else if (!seen.Add(found))
             {
@@ -103,7 +134,7 @@ public static partial class LoraReader
             else
             {
                 var (network, weight) = found;
-                var shape = (network == LoraNetwork.UNet ? unet! : textEncoder!)[weight];
+                var shape = (network switch { LoraNetwork.UNet => unet, LoraNetwork.TextEncoder => textEncoder, _ => textEncoder2 })![weight];
                 (matched, problem) = Build(file, module, group, network, weight, shape);
             }
 
@@ -164,7 +195,7 @@ public static partial class LoraReader
 
     private static (string Module, Role Role, bool Kohya)? Parse(string key)
     {
-        if (key.StartsWith("lora_unet_", StringComparison.Ordinal) || key.StartsWith("lora_te_", StringComparison.Ordinal))
+        if (KohyaPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal)))
         {
             foreach (var (suffix, role) in KohyaSuffixes)
             {
@@ -195,8 +226,15 @@ public static partial class LoraReader
         return null;
     }
 
-    private static (LoraNetwork, string)? FindDiffusers(string module, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder)
+    private static (LoraNetwork, string)? FindDiffusers(
+        string module, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder,
+        IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder2)
     {
+        if (module.StartsWith("text_encoder_2.", StringComparison.Ordinal))
+        {
+            return Lookup(textEncoder2, module["text_encoder_2.".Length..], LoraNetwork.TextEncoder2);
+        }
+
         if (module.StartsWith("unet.", StringComparison.Ordinal))
         {
             return Lookup(unet, module["unet.".Length..], LoraNetwork.UNet);
@@ -214,14 +252,31 @@ public static partial class LoraReader
     private static (LoraNetwork, string)? Lookup(IReadOnlyDictionary<string, IReadOnlyList<long>>? weights, string module, LoraNetwork network) =>
         weights is not null && weights.ContainsKey(module + ".weight") ? (network, module + ".weight") : null;
 
-    private static string WhyNoTarget(string module, bool kohya, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder)
+    private static string WhyNoTarget(
+        string module, bool kohya, IReadOnlyDictionary<string, IReadOnlyList<long>>? unet, IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder,
+        IReadOnlyDictionary<string, IReadOnlyList<long>>? textEncoder2)
     {
+        if (kohya && textEncoder2 is null && (module.StartsWith("lora_te1_", StringComparison.Ordinal) || module.StartsWith("lora_te2_", StringComparison.Ordinal)))
+        {
+            return "an SDXL text-encoder module (lora_te1_/lora_te2_); this model has one text encoder";
+        }
+
+        if (kohya && textEncoder2 is not null && module.StartsWith("lora_te_", StringComparison.Ordinal))
+        {
+            return "an SD 1.x text-encoder module (lora_te_); this SDXL model's encoders take lora_te1_/lora_te2_";
+        }
+
         var network = kohya
-            ? module.StartsWith("lora_unet_", StringComparison.Ordinal) ? LoraNetwork.UNet : LoraNetwork.TextEncoder
+            ? module.StartsWith("lora_unet_", StringComparison.Ordinal) ? LoraNetwork.UNet : module.StartsWith("lora_te2_", StringComparison.Ordinal) ? LoraNetwork.TextEncoder2 : LoraNetwork.TextEncoder
+            : module.StartsWith("text_encoder_2.", StringComparison.Ordinal) ? LoraNetwork.TextEncoder2
             : module.StartsWith("text_encoder.", StringComparison.Ordinal) ? LoraNetwork.TextEncoder : LoraNetwork.UNet;
-        return (network == LoraNetwork.UNet ? unet : textEncoder) is null
-            ? $"no {(network == LoraNetwork.UNet ? "UNet" : "text encoder")} was given to apply it to"
-            : $"the model has no weight for module '{module}'";
+        var (weights, what) = network switch
+        {
+            LoraNetwork.UNet => (unet, "UNet"),
+            LoraNetwork.TextEncoder => (textEncoder, "text encoder"),
+            _ => (textEncoder2, "second text encoder"),
+        };
+        return weights is null ? $"no {what} was given to apply it to" : $"the model has no weight for module '{module}'";
     }
 
     private static void AddKohyaNames(Dictionary<string, (LoraNetwork, string)> names, IReadOnlyDictionary<string, IReadOnlyList<long>>? weights, string prefix, LoraNetwork network)

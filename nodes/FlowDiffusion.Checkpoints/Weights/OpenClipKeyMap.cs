@@ -4,7 +4,8 @@ using FlowDiffusion.Formats.Safetensors;
 namespace FlowDiffusion.Checkpoints.Weights;
 
 /// <summary>
-/// SDXL's second text encoder in a single file is OpenCLIP ViT-bigG under <c>conditioner.embedders.1.model.</c>
+/// SDXL's second text encoder in a single file is OpenCLIP ViT-bigG under <c>conditioner.embedders.1.model.</c> (the
+/// refiner's only one, under <c>conditioner.embedders.0.model.</c>)
 /// (<c>token_embedding</c>, <c>positional_embedding</c>, <c>transformer.resblocks.N</c> with a fused <c>attn.in_proj</c>,
 /// <c>ln_final</c>, <c>text_projection</c>). This maps it to the transformers CLIP names diffusers' <c>text_encoder_2</c>
 /// uses (<c>text_model.encoder.layers.N.self_attn.q_proj</c> …, <c>text_projection.weight</c>): the fused projection
@@ -12,8 +13,11 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// </summary>
 public static partial class OpenClipKeyMap
 {
-    /// <summary>The OpenCLIP tower's key prefix in an SDXL single file.</summary>
+    /// <summary>The OpenCLIP tower's key prefix in an SDXL base single file.</summary>
     public const string Prefix = "conditioner.embedders.1.model.";
+
+    /// <summary>The OpenCLIP tower's key prefix in an SDXL refiner single file, whose only text encoder it is.</summary>
+    public const string RefinerPrefix = "conditioner.embedders.0.model.";
 
     private static readonly Dictionary<string, string> LayerNames = new(StringComparer.Ordinal)
     {
@@ -24,14 +28,15 @@ public static partial class OpenClipKeyMap
     public static Dictionary<string, StoredTensor> Map(SafetensorsFile file)
     {
         var map = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
+        var prefix = file.Tensors.Keys.Any(k => k.StartsWith(Prefix, StringComparison.Ordinal)) ? Prefix : RefinerPrefix;
         foreach (var (key, tensor) in file.Tensors)
         {
-            if (!key.StartsWith(Prefix, StringComparison.Ordinal))
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            var rest = key[Prefix.Length..];
+            var rest = key[prefix.Length..];
             switch (rest)
             {
                 case "token_embedding.weight":

@@ -32,7 +32,25 @@ public sealed class TextEncoder
         _penultimateNames = model.Signature.HasOutput(PenultimateOutput)
             ? [model.Signature.Output([PenultimateOutput], [TensorElementType.Float, TensorElementType.Float16], 3).Name]
             : null;
+        SdxlContextOutput = model.Signature.HasOutput(SdxlHiddenStatesOutput) ? SdxlHiddenStatesOutput : OptimumPenultimate(model.Signature);
     }
+
+    /// <summary>The output of an SDXL tower built by FlowDiffusion that carries its penultimate layer's raw output.</summary>
+    public const string SdxlHiddenStatesOutput = "hidden_states";
+
+    /// <summary>
+    /// The output an SDXL tower's share of the UNet context comes from: the penultimate layer's output without the final
+    /// layer norm. <c>hidden_states</c> in graphs FlowDiffusion builds; in Optimum's exports, which declare every layer
+    /// (<c>hidden_states.0</c>, the embeddings, to <c>hidden_states.N</c>, the last layer), <c>hidden_states.{N-1}</c>.
+    /// Null when the graph has neither.
+    /// </summary>
+    public string? SdxlContextOutput { get; }
+
+    /// <summary><see cref="SdxlContextOutput"/>, or an error naming the file when the graph has no such output.</summary>
+    /// <exception cref="NotSupportedException">The graph declares no penultimate hidden states.</exception>
+    public string RequireSdxlContextOutput() => SdxlContextOutput ?? throw new NotSupportedException(
+        $"The text encoder '{ModelPath}' has no penultimate hidden states (an output 'hidden_states', or Optimum's 'hidden_states.0' … 'hidden_states.N'), "
+        + "which SDXL conditions on. Export it with its hidden states (Optimum does for SDXL), or load the .safetensors checkpoint.");
 
     /// <summary>Opens the text encoder at <paramref name="modelPath"/> through <paramref name="cache"/> and checks its inputs.</summary>
     /// <param name="cache">The host's session cache.</param>
@@ -139,6 +157,17 @@ public sealed class TextEncoder
         var names = outputNames.ToArray();
         using var results = _model.Run(InputNames, [input.Value], names, cancellationToken);
         return [.. names.Select((n, i) => OutputTensors.ToFloat(results[i], ModelPath, n))];
+    }
+
+    private static string? OptimumPenultimate(ModelSignature signature)
+    {
+        var last = -1;
+        while (last < 1024 && signature.HasOutput($"hidden_states.{last + 1}"))
+        {
+            last++;
+        }
+
+        return last >= 1 ? $"hidden_states.{last - 1}" : null;
     }
 
     private string[] OutputsFor(int clipSkip)

@@ -79,7 +79,7 @@ internal sealed class ModelLibrary : IDisposable
 
     /// <summary>A standalone VAE folder's two halves (sessions open on first use), one per folder and options.</summary>
     public OnnxVae OpenVae(VaeFiles files, OnnxSessionOptions options) =>
-        _vaes.GetOrAdd(files.DecoderPath + "|" + files.EncoderPath + "|" + options.Describe(), _ => new OnnxVae(files, Sessions, options));
+        _vaes.GetOrAdd(files.DecoderPath + "|" + files.EncoderPath + "|" + files.ScalingFactor.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "|" + options.Describe(), _ => new OnnxVae(files, Sessions, options));
 
     public void Dispose()
     {

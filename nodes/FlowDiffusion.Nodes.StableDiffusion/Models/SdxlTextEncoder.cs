@@ -1,5 +1,6 @@
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
@@ -13,9 +14,19 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// </summary>
 internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int endId) : ITextEncoder
 {
-    private static readonly string[] FirstOutputs = ["hidden_states"];
-    private static readonly string[] SecondOutputs = ["hidden_states", "text_embeds"];
+    private readonly string[] _firstOutputs = [first.RequireSdxlContextOutput()];
+    private readonly string[] _secondOutputs = [second.RequireSdxlContextOutput(), "text_embeds"];
     private readonly Lock _lock = new();
+
+    /// <summary>The first tower (CLIP ViT-L).</summary>
+    public TextEncoder First => first;
+
+    /// <summary>The second tower (OpenCLIP ViT-bigG with the pooled projection).</summary>
+    public TextEncoder Second => second;
+
+    /// <summary>This encoder with <paramref name="firstOverrides"/> on the first tower and <paramref name="secondOverrides"/> on the second (a LoRA's te1 and te2 modules).</summary>
+    public SdxlTextEncoder WithOverrides(IEnumerable<WeightOverride> firstOverrides, IEnumerable<WeightOverride> secondOverrides) =>
+        new(first.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
@@ -41,8 +52,8 @@ internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int
                 lock (_lock)
                 {
                     var before = first.RunTime + second.RunTime;
-                    a = first.EncodeOutputs(ids, 1, FirstOutputs, cancellationToken);
-                    s = second.EncodeOutputs(ids2, 1, SecondOutputs, cancellationToken);
+                    a = first.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
+                    s = second.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
                     OnnxClock.Add(first.RunTime + second.RunTime - before);
                 }
                 int w1 = a[0].Shape[^1], w2 = s[0].Shape[^1];

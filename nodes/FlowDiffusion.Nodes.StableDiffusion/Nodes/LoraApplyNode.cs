@@ -11,8 +11,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// Applies a LoRA to a UNet and a text encoder as weight overrides (model in, model out; the inputs are unchanged);
 /// chain nodes to stack LoRAs. Keys that change nothing are named in a warning.
 /// </summary>
-[Node("lora.apply", "1.1.0", Category = "loaders", Title = "Apply LoRA",
-    Description = "Adds a LoRA (kohya lora_unet_/lora_te_ or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs; an empty path passes the models through unchanged.")]
+[Node("lora.apply", "1.2.0", Category = "loaders", Title = "Apply LoRA",
+    Description = "Adds a LoRA (kohya lora_unet_/lora_te_, SDXL lora_te1_/lora_te2_, or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs; an empty path passes the models through unchanged.")]
 public sealed class LoraApplyNode : INode
 {
     private const int NamedInWarning = 20;
@@ -57,7 +57,8 @@ public sealed class LoraApplyNode : INode
 
         var unet = Unet as IOverridableModel<IUNetModel>
             ?? throw new ArgumentException($"unet: this UNet ({Unet?.GetType().Name ?? "none"}) cannot take weight overrides, so no LoRA can be applied to it.");
-        var clip = Clip is null ? null : Clip as IOverridableModel<ITextEncoder>
+        var sdxl = Clip as SdxlTextEncoder;
+        var clip = Clip is null || sdxl is not null ? null : Clip as IOverridableModel<ITextEncoder>
             ?? throw new ArgumentException($"clip: this text encoder ({Clip.GetType().Name}) cannot take weight overrides, so no LoRA can be applied to it.");
         var file = PathResolver.Resolve(context, Path);
         if (!File.Exists(file))
@@ -67,11 +68,16 @@ public sealed class LoraApplyNode : INode
 
         // A replaced LoRA file is read again by the next run, not served from the cache.
         context.DependsOn(file);
-        var match = LoraReader.Match(file, LoraWeightOverrides.Shapes(unet.Weights), clip is null ? null : LoraWeightOverrides.Shapes(clip.Weights));
+        var first = sdxl?.First.Weights ?? clip?.Weights;
+        var match = LoraReader.Match(
+            file, LoraWeightOverrides.Shapes(unet.Weights), first is null ? null : LoraWeightOverrides.Shapes(first), sdxl is null ? null : LoraWeightOverrides.Shapes(sdxl.Second.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
-        var clipModules = match.For(LoraNetwork.TextEncoder).Count();
+        var clipModules = match.For(LoraNetwork.TextEncoder).Count() + match.For(LoraNetwork.TextEncoder2).Count();
         UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel));
-        ClipOut = clip is null || StrengthClip == 0f || clipModules == 0 ? Clip : clip.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip));
+        ClipOut = StrengthClip == 0f || clipModules == 0 ? Clip
+            : sdxl is not null ? sdxl.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip), LoraWeightOverrides.For(match, LoraNetwork.TextEncoder2, StrengthClip))
+            : clip is not null ? clip.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip))
+            : Clip;
 
         var name = System.IO.Path.GetFileName(file);
         var summary = $"{name} ({match.Format}): matched {match.MatchedKeyCount} of {match.KeyCount} keys ({unetModules} UNet, {clipModules} text-encoder weights)";

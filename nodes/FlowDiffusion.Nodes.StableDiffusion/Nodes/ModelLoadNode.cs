@@ -90,6 +90,8 @@ public sealed class ModelLoadNode : INode
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
         Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
+        // SDXL's VAE files (sdxl_vae, the fp16-fix VAE) look like SD 1.x's; the latent scale belongs to the model family.
+        var familyScale = model.Folder.TextEncoder2Path is null ? (float?)null : model.Folder.VaeScalingFactor;
         if (VaePath.Length == 0)
         {
             Vae = model.Vae;
@@ -98,7 +100,7 @@ public sealed class ModelLoadNode : INode
         {
             var vae = PathResolver.Resolve(context, VaePath, "vae_path");
             context.DependsOn(vae);
-            Vae = VaeLoadNode.Open(context, vae, options, cancellationToken);
+            Vae = VaeLoadNode.Open(context, vae, options, cancellationToken, familyScale);
         }
 
         // A folder without a scheduler configuration (OnnxStack's layout) gets SD's training schedule, as OnnxStack assumes.
