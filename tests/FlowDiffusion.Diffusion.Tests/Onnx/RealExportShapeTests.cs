@@ -69,7 +69,7 @@ public sealed class RealExportShapeTests(AnalyticModels models) : IClassFixture<
 
         Assert.Contains(path, error.Message);
         // timestep_cond (LCM) is fed now; the residuals are not.
-        Assert.DoesNotContain("timestep_cond", error.Message);
+        Assert.DoesNotContain("LCM-distilled", error.Message);
         Assert.Contains("'down_block_additional_residual_0 float32 [batch, 320, height, width]' (ControlNet residuals)", error.Message);
         Assert.Contains("'mid_block_additional_residual float32 [batch, 1280, h, w]' (ControlNet residuals)", error.Message);
     }
