@@ -52,7 +52,7 @@ public sealed class LcmGuidanceTests : IDisposable
         var alphaBar = AlphaBar999();
         var cOut = 9990.0 / Math.Sqrt((9990.0 * 9990.0) + 0.25);
         var factor = -cOut * Math.Sqrt(1 - alphaBar) / Math.Sqrt(alphaBar);
-        var pixels = low.Shape.Height * low.Shape.Width;
+        var pixels = low.Height * low.Width;
         for (var c = 0; c < 4; c++)
         {
             var expected = 0.0;
