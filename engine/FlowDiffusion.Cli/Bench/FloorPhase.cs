@@ -24,8 +24,9 @@ internal static class FloorPhase
         // profiling ends before the warm run.
         var profileFolder = Directory.CreateTempSubdirectory("flowdiffusion-bench-profile-").FullName;
         using var unetOptions = OnnxSessionOptions.Cpu.CreateSessionOptions();
-        unetOptions.EnableProfiling = true;
+        // The prefix first: turning profiling on starts it with the prefix set at that moment (else the current folder).
         unetOptions.ProfileOutputPathPrefix = Path.Combine(profileFolder, "unet");
+        unetOptions.EnableProfiling = true;
         try
         {
             var paths = settings.Components.Select(c => Path.Combine(settings.Model, c, "model.onnx")).ToArray();
