@@ -51,6 +51,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal((double)report["engine"]!["warm"]!["vae_decode_s"]!, (double)report["vae_decode_s"]!);
         Assert.Equal((double)report["engine_s"]! / (double)report["floor_s"]!, (double)report["engine_over_floor"]!, 9);
         Assert.Equal(Math.Max((long)report["engine"]!["peak_rss_bytes"]!, (long)report["floor"]!["peak_rss_bytes"]!), (long)report["peak_rss_bytes"]!);
+        AssertTargets(report);
 
         // A second bench reuses the generated model and prints a table.
         (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
@@ -58,6 +59,37 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("Generating", stderr);
         Assert.Contains("unet step", stdout);
         Assert.Contains("engine / floor (warm):", stdout);
+    }
+
+    [Fact]
+    public void Bench_img2img_encodes_the_image_and_runs_the_scheduled_share_of_the_steps_in_engine_and_floor()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort") };
+        var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--img2img", "--size", "64", "--steps", "4", "--strength", "0.5", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+
+        Assert.Equal("img2img", (string)report["mode"]!);
+        Assert.Equal(2, (int)report["steps_run"]!);
+        var model = Path.Combine(data, "bench-models", "tiny-fp32");
+        var weights = new[] { "text_encoder", "unet", "vae_decoder", "vae_encoder" }.SelectMany(c => Directory.GetFiles(Path.Combine(model, c)))
+            .Where(f => !f.EndsWith(".json", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(weights, (long)report["weights_bytes"]!);
+        foreach (var (phase, run) in new[] { ("engine", "cold"), ("engine", "warm"), ("engine", "new_seed"), ("floor", "cold"), ("floor", "warm"), ("start", "cold") })
+        {
+            var times = report[phase]![run]!;
+            Assert.Equal(2, times["step_s"]!.AsArray().Count);
+            // A new seed changes only the noise: the image's encoding, like the prompts', comes from the cache.
+            if (run == "new_seed") Assert.Equal(0, (double)times["vae_encode_s"]!);
+            else Assert.True((double)times["vae_encode_s"]! > 0, $"{phase} {run}: the image was encoded");
+            var parts = new[] { "load_s", "encode_s", "vae_encode_s", "sample_s", "vae_decode_s", "save_s" }.Sum(p => (double)times[p]!);
+            // The engine may encode the image while it encodes the prompts, so the parts may overlap; never by more than the encode.
+            Assert.True(parts <= (double)times["total_s"]! + (double)times["encode_s"]! + 0.005, $"{phase} {run}: stages add up to {parts} s");
+        }
+
+        Assert.Equal((double)report["engine"]!["warm"]!["vae_encode_s"]!, (double)report["vae_encode_s"]!);
+        AssertTargets(report);
     }
 
     [Theory]
@@ -69,6 +101,26 @@ public sealed class BenchCommandTests : IDisposable
         var (code, _, stderr) = Cli.Run("bench", option, value);
         Assert.Equal(2, code);
         Assert.StartsWith("error:", stderr.TrimStart());
+    }
+
+    // The target ratios come from the run's own figures; a new seed is served the prompts' encodings from the cache.
+    private static void AssertTargets(JsonObject report)
+    {
+        var targets = report["targets"]!;
+        Assert.Equal((double)report["engine_over_floor"]!, (double)targets["engine_over_floor"]!["value"]!);
+        Assert.Equal(1.02, (double)targets["engine_over_floor"]!["at_most"]!);
+        var flops = (double)report["unet_step_flops"]!;
+        Assert.True(flops > 1e6, $"the tiny UNet's step counts {flops} FLOPs");
+        var matmul = (double)report["matmul_flops_per_s"]!;
+        Assert.True(matmul > 1e8, $"a 2048² MatMul ran at {matmul} FLOP/s");
+        Assert.Equal(flops / (double)report["unet_step_s"]! / matmul, (double)targets["unet_over_matmul_flop_rate"]!["value"]!, 9);
+        Assert.Equal((long)report["engine_peak_rss_bytes"]! / (double)(long)report["weights_bytes"]!, (double)targets["peak_rss_over_weights"]!["value"]!, 9);
+        var toFirstStep = (double)targets["second_start_to_first_step_s"]!["value"]!;
+        var start = report["start"]!["cold"]!;
+        Assert.True(toFirstStep > (double)start["load_s"]! + (double)start["encode_s"]!, $"a second start reached its first step after {toFirstStep} s, before loading and encoding ended");
+        Assert.Equal(0, (int)report["new_seed_text_encodes_run"]!);
+        Assert.Equal(2, (int)report["new_seed_text_encodes_cached"]!);
+        Assert.True((bool)targets["new_seed_text_encodes_run"]!["met"]!);
     }
 
     public void Dispose()

@@ -1,12 +1,23 @@
 namespace FlowDiffusion.Cli.Bench;
 
-/// <summary>What one benchmark measures: the model folder, image size, steps; both phases use the same.</summary>
+/// <summary>What one benchmark measures: the model folder, image size, steps, mode; every phase uses the same.</summary>
 /// <param name="Model">The diffusers-ONNX model folder.</param>
 /// <param name="Size">Width and height in pixels.</param>
-/// <param name="Steps">Denoising steps (Euler, as workflows/txt2img.yaml defaults to).</param>
+/// <param name="Steps">Denoising steps (Euler, as workflows/txt2img.yaml defaults to); img2img runs round(steps × strength) of them.</param>
 /// <param name="Seed">The noise seed.</param>
-internal sealed record BenchSettings(string Model, int Size, int Steps, int Seed)
+/// <param name="Mode"><see cref="Txt2Img"/> or <see cref="Img2Img"/>: the saved workflow of that name.</param>
+/// <param name="Strength">img2img's denoising strength.</param>
+internal sealed record BenchSettings(string Model, int Size, int Steps, int Seed, string Mode = BenchSettings.Txt2Img, double Strength = BenchSettings.DefaultStrength)
 {
+    /// <summary>Text to image: encode, the whole schedule, decode.</summary>
+    public const string Txt2Img = "txt2img";
+
+    /// <summary>Image to image: VAE encode of an image, the schedule's last round(steps × strength) steps, decode.</summary>
+    public const string Img2Img = "img2img";
+
+    /// <summary>img2img.yaml's default strength.</summary>
+    public const double DefaultStrength = 0.75;
+
     /// <summary>The guidance scale: txt2img.yaml's default, so each step is one batch-2 UNet call.</summary>
     public const double Cfg = 7.5;
 
@@ -16,8 +27,20 @@ internal sealed record BenchSettings(string Model, int Size, int Steps, int Seed
     /// <summary>The prompt (any prompt costs the same: the text encoder always sees 77 tokens).</summary>
     public const string Prompt = "a watercolor painting of an otter";
 
-    /// <summary>The model files a txt2img run loads, whose sizes make <c>weights_bytes</c>.</summary>
-    public static readonly string[] Components = ["text_encoder", "unet", "vae_decoder"];
+    /// <summary>The image img2img starts from (resized to the bench's size by image.load).</summary>
+    public const string Image = "workflows/assets/landscape.png";
+
+    /// <summary>Whether this is an img2img bench.</summary>
+    public bool IsImg2Img => Mode == Img2Img;
+
+    /// <summary>The model files a run loads, whose sizes make <c>weights_bytes</c>: img2img adds the VAE encoder.</summary>
+    public string[] Components => IsImg2Img ? ["text_encoder", "unet", "vae_decoder", "vae_encoder"] : ["text_encoder", "unet", "vae_decoder"];
+
+    /// <summary>The steps a run executes: all of them for txt2img, round(steps × strength) for img2img.</summary>
+    public int StepsRun => Steps - StartIndex;
+
+    /// <summary>The schedule index img2img starts at (0 for txt2img).</summary>
+    public int StartIndex => IsImg2Img ? Diffusion.Schedulers.DenoisingStrength.StartIndex(Steps, Strength) : 0;
 
     /// <summary>Bytes of the loaded components' model and external-data files.</summary>
     public long WeightsBytes() => Components

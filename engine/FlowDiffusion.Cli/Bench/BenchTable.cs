@@ -12,13 +12,14 @@ internal static class BenchTable
         var columns = new[] { ("engine", "cold"), ("engine", "warm"), ("floor", "cold"), ("floor", "warm") }
             .Select(c => (Label: $"{c.Item1} {c.Item2}", Times: StageTimes.FromJson(report[c.Item1]![c.Item2]!))).ToArray();
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{report["layout"]} {report["precision"]}, {report["size"]}×{report["size"]}, {report["steps"]} steps ({report["scheduler"]}, cfg {report["cfg"]}), {report["model"]}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{report["mode"]}: {report["layout"]} {report["precision"]}, {report["size"]}×{report["size"]}, {report["steps_run"]} of {report["steps"]} steps ({report["scheduler"]}, cfg {report["cfg"]}), {report["model"]}");
         text.AppendLine(CultureInfo.InvariantCulture, $"weights {Gib((long)report["weights_bytes"]!)}; {report["cores"]} cores; ONNX Runtime {report["onnxruntime"]}; load average {report["load_average_before"]} → {report["load_average_after"]}");
         text.Append("stage          ");
         foreach (var (label, _) in columns) text.Append(CultureInfo.InvariantCulture, $"{label,14}");
         text.AppendLine();
         Row(text, "load", columns, t => t.Load);
         Row(text, "encode", columns, t => t.Encode);
+        if (report["mode"]?.GetValue<string>() == BenchSettings.Img2Img) Row(text, "vae encode", columns, t => t.VaeEncode);
         Row(text, "unet step", columns, t => t.Step);
         Row(text, "sample", columns, t => t.Sample);
         Row(text, "vae decode", columns, t => t.Decode);
@@ -26,6 +27,15 @@ internal static class BenchTable
         Row(text, "total", columns, t => t.Total);
         text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"engine / floor (warm): {(double)report["engine_over_floor"]!:F3}");
+        text.AppendLine("targets (issue 17):");
+        foreach (var (name, target) in report["targets"]!.AsObject())
+        {
+            var limit = target!["at_most"] is { } most ? $"≤ {(double)most!}" : $"≥ {(double)target["at_least"]!}";
+            var value = target["value"] is { } v ? ((double)v).ToString("G4", CultureInfo.InvariantCulture) : "not measured";
+            var met = target["met"] is { } m ? ((bool)m ? "met" : "missed") : "—";
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {name,-30} {value,12} {limit,8}  {met}");
+        }
+
         return text.ToString();
     }
 

@@ -7,23 +7,25 @@ using Microsoft.Extensions.Hosting;
 namespace FlowDiffusion.Cli.Bench;
 
 /// <summary>
-/// workflows/txt2img.yaml through the engine and the SD node pack, as <c>flowdiffusion run</c> runs it: a cold run
-/// (sessions created, code compiled) then a warm one (sessions cached, the output cache cleared so every node runs).
+/// The saved workflow of the bench's mode (workflows/txt2img.yaml or img2img.yaml) through the engine and the SD node
+/// pack, as <c>flowdiffusion run</c> runs it: a cold run (sessions created, code compiled), a warm one (sessions
+/// cached, the output cache cleared so every node runs), then a re-run with the next seed and the cache kept, which
+/// shows what a new seed re-executes.
 /// </summary>
 internal static class EnginePhase
 {
-    public static async Task<(StageTimes Cold, StageTimes Warm)> RunAsync(IHost host, BenchSettings settings, CancellationToken cancellationToken)
+    public static async Task<(EngineRun Cold, EngineRun Warm, EngineRun NewSeed)> RunAsync(IHost host, BenchSettings settings, CancellationToken cancellationToken)
     {
         var engine = host.Engine();
-        var workflow = host.WorkflowFile("txt2img");
-        if (!File.Exists(workflow)) throw new UsageException($"bench runs the saved workflow txt2img, which is not in {engine.Options.WorkflowsFolder}.");
+        var workflow = Workflow(host, settings);
         var output = Directory.CreateTempSubdirectory("flowdiffusion-bench-").FullName;
         try
         {
             var cold = await RunOnceAsync(engine, host, workflow, settings, output, cancellationToken);
             engine.Cache.Clear();
             var warm = await RunOnceAsync(engine, host, workflow, settings, output, cancellationToken);
-            return (cold, warm);
+            var newSeed = await RunOnceAsync(engine, host, workflow, settings with { Seed = settings.Seed + 1 }, output, cancellationToken);
+            return (cold, warm, newSeed);
         }
         finally
         {
@@ -31,8 +33,31 @@ internal static class EnginePhase
         }
     }
 
-    private static async Task<StageTimes> RunOnceAsync(FlowDiffusionEngine engine, IHost host, string workflow, BenchSettings settings, string output, CancellationToken cancellationToken)
+    /// <summary>One cold run in a fresh process: what a second start of the same model costs up to its first step.</summary>
+    public static async Task<EngineRun> RunColdAsync(IHost host, BenchSettings settings, CancellationToken cancellationToken)
     {
+        var engine = host.Engine();
+        var workflow = Workflow(host, settings);
+        var output = Directory.CreateTempSubdirectory("flowdiffusion-bench-").FullName;
+        try
+        {
+            return await RunOnceAsync(engine, host, workflow, settings, output, cancellationToken);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static string Workflow(IHost host, BenchSettings settings)
+    {
+        var workflow = host.WorkflowFile(settings.Mode);
+        return File.Exists(workflow) ? workflow : throw new UsageException($"bench runs the saved workflow {settings.Mode}, which is not in {host.Engine().Options.WorkflowsFolder}.");
+    }
+
+    private static async Task<EngineRun> RunOnceAsync(FlowDiffusionEngine engine, IHost host, string workflow, BenchSettings settings, string output, CancellationToken cancellationToken)
+    {
+        var home = host.Home()?.Folder ?? Environment.CurrentDirectory;
         var inputs = new Dictionary<string, object?>
         {
             ["model"] = settings.Model,
@@ -44,12 +69,18 @@ internal static class EnginePhase
             ["cfg"] = BenchSettings.Cfg.ToString(CultureInfo.InvariantCulture),
             ["scheduler"] = BenchSettings.Scheduler,
         };
+        if (settings.IsImg2Img)
+        {
+            inputs["image"] = Path.Combine(home, BenchSettings.Image);
+            inputs["strength"] = settings.Strength.ToString(CultureInfo.InvariantCulture);
+        }
+
         var validation = engine.Load(workflow, inputs);
         var plan = validation.Plan ?? throw new InvalidOperationException($"{workflow} does not validate: {string.Join("; ", validation.Diagnostics)}");
         var options = new RunOptions
         {
             OutputDirectory = output,
-            WorkingDirectory = host.Home()?.Folder ?? Environment.CurrentDirectory,
+            WorkingDirectory = home,
             AnyInputPath = true,
         };
         var clock = Stopwatch.StartNew();
@@ -57,12 +88,13 @@ internal static class EnginePhase
         var run = engine.Start(plan, options, collectEvents: true, cancellationToken: cancellationToken);
         var result = await run.Completion;
         var total = clock.Elapsed.TotalSeconds;
-        if (result.Status != RunStatus.Completed) throw new InvalidOperationException($"the engine's txt2img run {result.Status.ToString().ToLowerInvariant()}: {result.Error}");
+        if (result.Status != RunStatus.Completed) throw new InvalidOperationException($"the engine's {settings.Mode} run {result.Status.ToString().ToLowerInvariant()}: {result.Error}");
 
         var types = new Dictionary<string, string>(StringComparer.Ordinal);
         var started = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var finished = new Dictionary<string, (DateTimeOffset Time, TimeSpan Duration)>(StringComparer.Ordinal);
         var steps = new List<DateTimeOffset>();
+        var cached = new List<string>();
         string? sampleNode = null;
         await foreach (var e in run.ReadEventsAsync(CancellationToken.None))
         {
@@ -72,6 +104,9 @@ internal static class EnginePhase
                     types[s.NodeId] = s.NodeType;
                     started[s.NodeId] = s.Time;
                     if (s.NodeType == "diffusion.sample") sampleNode = s.NodeId;
+                    break;
+                case NodeCached c:
+                    cached.Add(c.NodeType);
                     break;
                 case NodeFinished f:
                     finished[f.NodeId] = (f.Time, f.Duration);
@@ -87,9 +122,11 @@ internal static class EnginePhase
         var encodes = types.Where(t => t.Value == "clip.encode" && finished.ContainsKey(t.Key)).Select(t => t.Key).ToList();
         var encode = encodes.Count == 0 ? 0 : (encodes.Max(n => finished[n].Time) - encodes.Min(n => started[n])).TotalSeconds;
         var stepTimes = new List<double>();
+        DateTimeOffset? firstStep = null;
         if (sampleNode is not null)
         {
             var previous = started[sampleNode];
+            firstStep = previous;
             foreach (var time in steps)
             {
                 stepTimes.Add((time - previous).TotalSeconds);
@@ -97,6 +134,10 @@ internal static class EnginePhase
             }
         }
 
-        return new StageTimes(total, Sum("model.load"), encode, stepTimes, Sum("vae.decode"), Sum("image.save"));
+        var times = new StageTimes(total, Sum("model.load"), encode, stepTimes, Sum("vae.decode"), Sum("image.save"), Sum("vae.encode"));
+        return new EngineRun(times, firstStep, encodes.Count, cached.Count(t => t == "clip.encode"));
     }
 }
+
+/// <summary>One engine run: its stage times, when its first denoising step began, and how many prompt encodes ran or came from the cache.</summary>
+internal sealed record EngineRun(StageTimes Times, DateTimeOffset? FirstStepStart, int TextEncodesRun, int TextEncodesCached);

@@ -8,35 +8,61 @@ namespace FlowDiffusion.Cli.Bench;
 /// The floor: the least code that produces the same image work on ONNX Runtime alone — the text encoder once on the
 /// batch of both prompts, the UNet once per step on the batch of both guidance halves, Euler steps, one VAE decode —
 /// with the session options the engine uses by default (<see cref="OnnxSessionOptions.Cpu"/>). No tokenizer, no
-/// graph, no PNG: what the engine adds shows as the difference.
+/// graph, no PNG: what the engine adds shows as the difference. img2img adds the VAE encode of a test image and
+/// enters the schedule where the engine does (<see cref="BenchSettings.StartIndex"/>).
 /// </summary>
 internal static class FloorPhase
 {
     private const int Tokens = 77;
     private const float VaeScaling = 0.18215f;
 
-    public static (StageTimes Cold, StageTimes Warm) Run(BenchSettings settings, CancellationToken cancellationToken)
+    public static FloorResult Run(BenchSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var options = OnnxSessionOptions.Cpu.CreateSessionOptions();
-        var paths = BenchSettings.Components.Select(c => Path.Combine(settings.Model, c, "model.onnx")).ToArray();
-        // Created in parallel, as the engine's model.load does.
-        var created = paths.Select(p => Task.Run(() => new InferenceSession(p, options))).ToArray();
-        Task.WaitAll(created, cancellationToken);
-        using var text = created[0].Result;
-        using var unet = created[1].Result;
-        using var vae = created[2].Result;
-        var load = clock.Elapsed.TotalSeconds;
-        var cold = Generate(text, unet, vae, settings, load, clock, cancellationToken);
-        var warm = Generate(text, unet, vae, settings, 0, Stopwatch.StartNew(), cancellationToken);
-        return (cold, warm);
+        // The UNet's session profiles its cold run, which gives the shapes every kernel ran on (the step's FLOP count);
+        // profiling ends before the warm run.
+        var profileFolder = Directory.CreateTempSubdirectory("flowdiffusion-bench-profile-").FullName;
+        using var unetOptions = OnnxSessionOptions.Cpu.CreateSessionOptions();
+        // The prefix first: turning profiling on starts it with the prefix set at that moment (else the current folder).
+        unetOptions.ProfileOutputPathPrefix = Path.Combine(profileFolder, "unet");
+        unetOptions.EnableProfiling = true;
+        try
+        {
+            var paths = settings.Components.Select(c => Path.Combine(settings.Model, c, "model.onnx")).ToArray();
+            // Created in parallel, as the engine's model.load does.
+            var created = paths.Select((p, i) => Task.Run(() => new InferenceSession(p, i == 1 ? unetOptions : options))).ToArray();
+            Task.WaitAll(created, cancellationToken);
+            using var text = created[0].Result;
+            using var unet = created[1].Result;
+            using var vae = created[2].Result;
+            using var encoder = settings.IsImg2Img ? created[3].Result : null;
+            var load = clock.Elapsed.TotalSeconds;
+            var cold = Generate(text, unet, vae, encoder, settings, load, clock, cancellationToken);
+            var (flops, runs) = OrtProfileFlops.Read(unet.EndProfiling());
+            var warm = Generate(text, unet, vae, encoder, settings, 0, Stopwatch.StartNew(), cancellationToken);
+            var matmul = MatMulProbe.FlopsPerSecond(options);
+            return new FloorResult(cold, warm, runs == settings.StepsRun ? flops : 0, matmul);
+        }
+        finally
+        {
+            Directory.Delete(profileFolder, recursive: true);
+        }
     }
 
-    private static StageTimes Generate(InferenceSession text, InferenceSession unet, InferenceSession vae, BenchSettings settings, double load, Stopwatch clock, CancellationToken cancellationToken)
+    private static StageTimes Generate(InferenceSession text, InferenceSession unet, InferenceSession vae, InferenceSession? encoder, BenchSettings settings, double load, Stopwatch clock, CancellationToken cancellationToken)
     {
         using var run = new RunOptions();
         var side = settings.Size / 8;
         var itemLength = 4 * side * side;
+        var vaeEncode = 0.0;
+        float[]? imageLatent = null;
+        if (encoder is not null)
+        {
+            var encodeImageStart = clock.Elapsed.TotalSeconds;
+            imageLatent = EncodeImage(encoder, run, settings.Size);
+            vaeEncode = clock.Elapsed.TotalSeconds - encodeImageStart;
+        }
 
         var encodeStart = clock.Elapsed.TotalSeconds;
         var idsName = text.InputNames[0];
@@ -74,13 +100,22 @@ internal static class FloorPhase
 
         var (timesteps, sigmas) = EulerSchedule(settings.Steps);
         var latent = Gaussian(itemLength, settings.Seed);
-        var initial = MathF.Sqrt(sigmas[0] * sigmas[0] + 1);
-        for (var i = 0; i < itemLength; i++) latent[i] *= initial;
+        var first = settings.StartIndex;
+        if (imageLatent is null)
+        {
+            var initial = MathF.Sqrt(sigmas[0] * sigmas[0] + 1);
+            for (var i = 0; i < itemLength; i++) latent[i] *= initial;
+        }
+        else
+        {
+            // img2img: the image's latents noised to the schedule's entry point.
+            for (var i = 0; i < itemLength; i++) latent[i] = imageLatent[i] + sigmas[first] * latent[i];
+        }
         var input = new float[itemLength];
         var predicted = new float[2 * itemLength];
         var steps = new List<double>();
         string[] unetInputs = ["sample", "timestep", "encoder_hidden_states"];
-        for (var s = 0; s < settings.Steps; s++)
+        for (var s = first; s < settings.Steps; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var stepStart = clock.Elapsed.TotalSeconds;
@@ -109,7 +144,27 @@ internal static class FloorPhase
         using var image = new FloorTensor(vae.OutputMetadata[vae.OutputNames[0]].ElementDataType, [1, 3, settings.Size, settings.Size]);
         vae.Run(run, [latentName], [scaled.Value], [vae.OutputNames[0]], [image.Value]);
         var decode = clock.Elapsed.TotalSeconds - decodeStart;
-        return new StageTimes(clock.Elapsed.TotalSeconds, load, encode, steps, decode, 0);
+        return new StageTimes(clock.Elapsed.TotalSeconds, load, encode, steps, decode, 0, vaeEncode);
+    }
+
+    // A smooth [-1, 1] test image through the VAE encoder: the mean latent (the first four channels of an 8-channel
+    // output), scaled by the VAE's factor.
+    private static float[] EncodeImage(InferenceSession encoder, RunOptions run, int size)
+    {
+        var inputName = encoder.InputNames[0];
+        using var image = new FloorTensor(encoder.InputMetadata[inputName].ElementDataType, [1, 3, size, size]);
+        var pixels = new float[3 * size * size];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = MathF.Sin(i * 0.001f);
+        image.Write(pixels);
+        var outputName = encoder.OutputNames[0];
+        var side = size / 8;
+        var channels = encoder.OutputMetadata[outputName].Dimensions is { Length: 4 } d && d[1] > 0 ? d[1] : 4;
+        using var latent = new FloorTensor(encoder.OutputMetadata[outputName].ElementDataType, [1, channels, side, side]);
+        encoder.Run(run, [inputName], [image.Value], [outputName], [latent.Value]);
+        var values = new float[4 * side * side];
+        latent.Read(values);
+        for (var i = 0; i < values.Length; i++) values[i] *= VaeScaling;
+        return values;
     }
 
     // Euler over SD's training schedule (scaled_linear 0.00085–0.012, 1,000 steps), timesteps spaced linearly from
@@ -151,3 +206,9 @@ internal static class FloorPhase
         return values;
     }
 }
+
+/// <summary>
+/// The floor's cold and warm runs, the FLOPs of one UNet call counted from the cold run's profile (0 when the profile
+/// did not hold one call per step), and a large MatMul's FLOP rate measured in the same process.
+/// </summary>
+internal sealed record FloorResult(StageTimes Cold, StageTimes Warm, double UNetFlopsPerStep, double MatMulFlopsPerSecond);

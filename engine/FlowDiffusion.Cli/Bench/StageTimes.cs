@@ -2,8 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Cli.Bench;
 
-/// <summary>One run's times in seconds: loading sessions, encoding the prompts, each denoising step, the VAE decode and (engine only) saving the PNG.</summary>
-internal sealed record StageTimes(double Total, double Load, double Encode, IReadOnlyList<double> StepTimes, double Decode, double Save)
+/// <summary>
+/// One run's times in seconds: loading sessions, encoding the prompts, each denoising step, the VAE decode, (engine only)
+/// saving the PNG, and (img2img) the VAE encode of the input image.
+/// </summary>
+internal sealed record StageTimes(double Total, double Load, double Encode, IReadOnlyList<double> StepTimes, double Decode, double Save, double VaeEncode = 0)
 {
     /// <summary>The whole denoising loop.</summary>
     public double Sample => StepTimes.Sum();
@@ -21,6 +24,7 @@ internal sealed record StageTimes(double Total, double Load, double Encode, IRea
         ["unet_step_s"] = Step,
         ["vae_decode_s"] = Decode,
         ["save_s"] = Save,
+        ["vae_encode_s"] = VaeEncode,
     };
 
     public static StageTimes FromJson(JsonNode node) => new(
@@ -29,5 +33,6 @@ internal sealed record StageTimes(double Total, double Load, double Encode, IRea
         (double)node["encode_s"]!,
         node["step_s"]!.AsArray().Select(s => (double)s!).ToArray(),
         (double)node["vae_decode_s"]!,
-        (double)node["save_s"]!);
+        (double)node["save_s"]!,
+        (double?)node["vae_encode_s"] ?? 0);
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Checkpoints.Synthetic;
 using FlowDiffusion.Cli.Bench;
+using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Engine.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -12,14 +13,17 @@ using Microsoft.Extensions.Options;
 namespace FlowDiffusion.Cli.Commands;
 
 /// <summary>
-/// <c>flowdiffusion bench</c>: txt2img through the engine against the floor (the same work on ONNX Runtime alone), cold
-/// and warm, with per-stage times, peak resident memory and the weights' size. Each phase runs in its own process, so
-/// its peak memory and its cold start are its own. <c>--sd15</c> generates an SD 1.5-sized random-weight model on first use.
+/// <c>flowdiffusion bench</c>: txt2img or img2img through the engine against the floor (the same work on ONNX Runtime
+/// alone), cold and warm, with per-stage times, peak resident memory and the weights' size, and issue 17's targets as
+/// ratios from the same run: engine / floor, the UNet step's FLOP rate / a large MatMul's, peak RSS / weights, a second
+/// start's time to its first step, and what a new seed re-runs. Each phase runs in its own process, so its peak memory
+/// and its cold start are its own. <c>--sd15</c> generates an SD 1.5-sized random-weight model on first use.
 /// </summary>
 internal static class BenchCommand
 {
     private const string EnginePhaseName = "engine";
     private const string FloorPhaseName = "floor";
+    private const string StartPhaseName = "start";
 
     public static Command Create()
     {
@@ -31,11 +35,13 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Denoising steps (Euler, CFG 7.5: one batch-2 UNet call per step).", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "The noise seed.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var img2img = new Option<bool>("--img2img") { Description = "Benchmark img2img (VAE encode of workflows/assets/landscape.png, the schedule's last round(steps × strength) steps) instead of txt2img." };
+        var strength = new Option<double>("--strength") { Description = "img2img's denoising strength.", DefaultValueFactory = _ => BenchSettings.DefaultStrength };
         var phase = new Option<string?>("--phase") { Hidden = true };
-        phase.AcceptOnlyFromAmong(EnginePhaseName, FloorPhaseName);
-        var command = new Command("bench", "Time txt2img through the engine against a minimal ONNX Runtime loop on the same model (the floor), cold and warm.")
+        phase.AcceptOnlyFromAmong(EnginePhaseName, FloorPhaseName, StartPhaseName);
+        var command = new Command("bench", "Time txt2img or img2img through the engine against a minimal ONNX Runtime loop on the same model (the floor), cold and warm, and report issue 17's targets as ratios.")
         {
-            sd15, tiny, model, fp16, size, steps, seed, json, phase,
+            sd15, tiny, model, fp16, size, steps, seed, json, img2img, strength, phase,
         };
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
@@ -45,11 +51,19 @@ internal static class BenchCommand
             if (stepsValue is < 1 or > 1000) throw new UsageException($"--steps {stepsValue}: expected 1 to 1000.");
             if (parse.GetValue(sd15) && parse.GetValue(tiny)) throw new UsageException("--sd15 and --tiny exclude each other.");
             if (parse.GetValue(model) is not null && (parse.GetValue(sd15) || parse.GetValue(tiny))) throw new UsageException("--model names the model; leave out --sd15 and --tiny.");
+            var strengthValue = parse.GetValue(strength);
+            if (double.IsNaN(strengthValue) || strengthValue is <= 0 or > 1) throw new UsageException($"--strength {strengthValue}: expected more than 0 and at most 1.");
+            var mode = parse.GetValue(img2img) ? BenchSettings.Img2Img : BenchSettings.Txt2Img;
 
             if (parse.GetValue(phase) is { } which)
             {
-                var settings = new BenchSettings(Path.GetFullPath(parse.GetValue(model) ?? throw new UsageException("--phase needs --model")), sizeValue, stepsValue, parse.GetValue(seed));
-                var result = which == EnginePhaseName ? await RunEngineAsync(parse, settings, cancellationToken) : RunFloor(settings, cancellationToken);
+                var settings = new BenchSettings(Path.GetFullPath(parse.GetValue(model) ?? throw new UsageException("--phase needs --model")), sizeValue, stepsValue, parse.GetValue(seed), mode, strengthValue);
+                var result = which switch
+                {
+                    EnginePhaseName => await RunEngineAsync(parse, settings, cancellationToken),
+                    StartPhaseName => await RunStartAsync(parse, settings, cancellationToken),
+                    _ => RunFloor(settings, cancellationToken),
+                };
                 Console.WriteLine(result.ToJsonString());
                 return ExitCodes.Ok;
             }
@@ -77,11 +91,14 @@ internal static class BenchCommand
                 }
             }
 
-            var bench = new BenchSettings(folder, sizeValue, stepsValue, parse.GetValue(seed));
+            var bench = new BenchSettings(folder, sizeValue, stepsValue, parse.GetValue(seed), mode, strengthValue);
+            if (bench.StepsRun == 0) throw new UsageException($"--steps {stepsValue} at --strength {strengthValue} runs no step.");
             var loadBefore = PeakMemory.LoadAverage();
             var engine = await RunPhaseAsync(parse, bench, EnginePhaseName, cancellationToken);
             var floor = await RunPhaseAsync(parse, bench, FloorPhaseName, cancellationToken);
-            var report = Report(bench, layoutName, precision, generateSeconds, engine, floor, loadBefore, PeakMemory.LoadAverage());
+            // Third, a fresh process on the same model: its sessions come from the optimised models the engine phase stored.
+            var start = await RunPhaseAsync(parse, bench, StartPhaseName, cancellationToken);
+            var report = Report(bench, layoutName, precision, generateSeconds, engine, floor, start, loadBefore, PeakMemory.LoadAverage());
             Console.WriteLine(parse.GetValue(json) ? report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) : BenchTable.Format(report));
             return ExitCodes.Ok;
         });
@@ -91,14 +108,44 @@ internal static class BenchCommand
     private static async Task<JsonObject> RunEngineAsync(ParseResult parse, BenchSettings settings, CancellationToken cancellationToken)
     {
         using var host = CliHost.Build(parse);
-        var (cold, warm) = await EnginePhase.RunAsync(host, settings, cancellationToken);
-        return new JsonObject { ["cold"] = cold.ToJson(), ["warm"] = warm.ToJson(), ["peak_rss_bytes"] = PeakMemory.Bytes() };
+        var (cold, warm, newSeed) = await EnginePhase.RunAsync(host, settings, cancellationToken);
+        return new JsonObject
+        {
+            ["cold"] = cold.Times.ToJson(),
+            ["warm"] = warm.Times.ToJson(),
+            ["new_seed"] = newSeed.Times.ToJson(),
+            ["new_seed_text_encodes_run"] = newSeed.TextEncodesRun,
+            ["new_seed_text_encodes_cached"] = newSeed.TextEncodesCached,
+            ["peak_rss_bytes"] = PeakMemory.Bytes(),
+        };
+    }
+
+    // A cold run in a new process, timed from the process's start: the second start of the same model.
+    private static async Task<JsonObject> RunStartAsync(ParseResult parse, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var processStart = new DateTimeOffset(Process.GetCurrentProcess().StartTime);
+        using var host = CliHost.Build(parse);
+        var run = await EnginePhase.RunColdAsync(host, settings, cancellationToken);
+        return new JsonObject
+        {
+            ["cold"] = run.Times.ToJson(),
+            ["to_first_step_s"] = run.FirstStepStart is { } first ? (first - processStart).TotalSeconds : null,
+            ["first_step_s"] = run.Times.StepTimes.Count > 0 ? run.Times.StepTimes[0] : null,
+            ["peak_rss_bytes"] = PeakMemory.Bytes(),
+        };
     }
 
     private static JsonObject RunFloor(BenchSettings settings, CancellationToken cancellationToken)
     {
-        var (cold, warm) = FloorPhase.Run(settings, cancellationToken);
-        return new JsonObject { ["cold"] = cold.ToJson(), ["warm"] = warm.ToJson(), ["peak_rss_bytes"] = PeakMemory.Bytes() };
+        var result = FloorPhase.Run(settings, cancellationToken);
+        return new JsonObject
+        {
+            ["cold"] = result.Cold.ToJson(),
+            ["warm"] = result.Warm.ToJson(),
+            ["unet_step_flops"] = result.UNetFlopsPerStep,
+            ["matmul_flops_per_s"] = result.MatMulFlopsPerSecond,
+            ["peak_rss_bytes"] = PeakMemory.Bytes(),
+        };
     }
 
     // This program again, with the same global options, for one phase; its last stdout line is the phase's JSON.
@@ -116,11 +163,13 @@ internal static class BenchCommand
             "--size", settings.Size.ToString(CultureInfo.InvariantCulture),
             "--steps", settings.Steps.ToString(CultureInfo.InvariantCulture),
             "--seed", settings.Seed.ToString(CultureInfo.InvariantCulture),
+            "--strength", settings.Strength.ToString("R", CultureInfo.InvariantCulture),
         ];
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        if (settings.IsImg2Img) start.ArgumentList.Add("--img2img");
         foreach (var folder in parse.GetValue(GlobalOptions.Plugins) ?? []) { start.ArgumentList.Add("--plugins"); start.ArgumentList.Add(folder); }
         foreach (var pair in parse.GetValue(GlobalOptions.Config) ?? []) { start.ArgumentList.Add("--config"); start.ArgumentList.Add(pair); }
-        await Console.Error.WriteLineAsync($"bench: {phase} phase ({settings.Size}×{settings.Size}, {settings.Steps} steps, cold then warm) …");
+        await Console.Error.WriteLineAsync($"bench: {phase} phase ({settings.Mode}, {settings.Size}×{settings.Size}, {settings.StepsRun} of {settings.Steps} steps) …");
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
         var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
@@ -133,19 +182,30 @@ internal static class BenchCommand
         return JsonNode.Parse(last)!.AsObject();
     }
 
-    private static JsonObject Report(BenchSettings settings, string layout, string precision, double? generateSeconds, JsonObject engine, JsonObject floor, string loadBefore, string loadAfter)
+    private static JsonObject Report(BenchSettings settings, string layout, string precision, double? generateSeconds, JsonObject engine, JsonObject floor, JsonObject start, string loadBefore, string loadAfter)
     {
         var engineWarm = StageTimes.FromJson(engine["warm"]!);
         var floorWarm = StageTimes.FromJson(floor["warm"]!);
-        return new JsonObject
+        var weights = settings.WeightsBytes();
+        var enginePeak = (long)engine["peak_rss_bytes"]!;
+        var flops = (double)floor["unet_step_flops"]!;
+        var matmul = (double)floor["matmul_flops_per_s"]!;
+        double? unetRate = flops > 0 && engineWarm.Step > 0 ? flops / engineWarm.Step : null;
+        var toFirstStep = (double?)start["to_first_step_s"];
+        var encodesRun = (int)engine["new_seed_text_encodes_run"]!;
+        var report = new JsonObject
         {
             ["model"] = settings.Model,
             ["layout"] = layout,
             ["precision"] = precision,
+            ["mode"] = settings.Mode,
             ["size"] = settings.Size,
             ["steps"] = settings.Steps,
+            ["steps_run"] = settings.StepsRun,
+            ["strength"] = settings.IsImg2Img ? settings.Strength : null,
             ["scheduler"] = BenchSettings.Scheduler,
             ["cfg"] = BenchSettings.Cfg,
+            ["floor_settings"] = OnnxSessionOptions.Cpu.Describe() + " (the engine's defaults, the best settings measured; arena on)",
             ["engine_s"] = engineWarm.Total,
             ["floor_s"] = floorWarm.Total,
             ["engine_over_floor"] = engineWarm.Total / floorWarm.Total,
@@ -154,17 +214,46 @@ internal static class BenchCommand
             ["unet_step_s"] = engineWarm.Step,
             ["floor_unet_step_s"] = floorWarm.Step,
             ["vae_decode_s"] = engineWarm.Decode,
-            ["peak_rss_bytes"] = Math.Max((long)engine["peak_rss_bytes"]!, (long)floor["peak_rss_bytes"]!),
-            ["weights_bytes"] = settings.WeightsBytes(),
+            ["vae_encode_s"] = settings.IsImg2Img ? engineWarm.VaeEncode : null,
+            ["floor_vae_encode_s"] = settings.IsImg2Img ? floorWarm.VaeEncode : null,
+            ["unet_step_flops"] = flops > 0 ? flops : null,
+            ["unet_step_flops_per_s"] = unetRate,
+            ["matmul_flops_per_s"] = matmul,
+            ["unet_over_matmul_flop_rate"] = unetRate / matmul,
+            ["peak_rss_bytes"] = Math.Max(enginePeak, (long)floor["peak_rss_bytes"]!),
+            ["engine_peak_rss_bytes"] = enginePeak,
+            ["weights_bytes"] = weights,
+            ["peak_rss_over_weights"] = enginePeak / (double)weights,
+            ["second_start_to_first_step_s"] = toFirstStep,
+            ["new_seed_text_encodes_run"] = encodesRun,
+            ["new_seed_text_encodes_cached"] = (int)engine["new_seed_text_encodes_cached"]!,
             ["generate_s"] = generateSeconds,
             ["engine"] = engine,
             ["floor"] = floor,
+            ["start"] = start,
             ["cores"] = Environment.ProcessorCount,
             ["onnxruntime"] = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3),
             ["load_average_before"] = loadBefore,
             ["load_average_after"] = loadAfter,
         };
+        // Issue 17's targets (item 6), each judged on this run's figures; the FLOP-rate and memory targets are set at 512² txt2img.
+        report["targets"] = new JsonObject
+        {
+            ["engine_over_floor"] = Target(engineWarm.Total / floorWarm.Total, 1.02, atMost: true),
+            ["unet_over_matmul_flop_rate"] = Target(unetRate / matmul, 0.70, atMost: false),
+            ["peak_rss_over_weights"] = Target(enginePeak / (double)weights, 1.6, atMost: true),
+            ["second_start_to_first_step_s"] = Target(toFirstStep, 5, atMost: true),
+            ["new_seed_text_encodes_run"] = Target(encodesRun, 0, atMost: true),
+        };
+        return report;
     }
+
+    private static JsonObject Target(double? value, double limit, bool atMost) => new()
+    {
+        ["value"] = value,
+        [atMost ? "at_most" : "at_least"] = limit,
+        ["met"] = value is { } v ? (atMost ? v <= limit : v >= limit) : null,
+    };
 
     private static string GeneratedFolder(ParseResult parse, string layout, string precision)
     {

@@ -14,6 +14,13 @@ public interface IDenoiser
     /// <summary>Channels of the prediction per batch item (4 for SD's latent space).</summary>
     int OutChannels => 4;
 
+    /// <summary>
+    /// The width of the guidance-scale embedding the model takes in place of classifier-free guidance (an LCM-distilled
+    /// UNet's <c>timestep_cond</c>, its time_cond_proj_dim), or null when it takes none. A guider gives such a model its
+    /// scale as <see cref="StandardExtras.TimestepCond"/> and evaluates the positive conditioning alone.
+    /// </summary>
+    int? GuidanceEmbeddingWidth => null;
+
     /// <summary>Predicts the model output (epsilon or v) for every batch item.</summary>
     /// <param name="input">The model input, timestep, conditioning and extras.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>

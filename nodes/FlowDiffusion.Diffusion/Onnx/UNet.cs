@@ -7,7 +7,9 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A diffusers ONNX UNet (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c> → <c>out_sample</c>), fed in
 /// float32 and converted to whatever the export declares: fp16 sample and hidden states, and a timestep that is
-/// int64 [B] (older exports), float32 or float16 [B], or a float32 scalar (optimum ≥ 1.24).
+/// int64 [B] (older exports), float32 or float16 [B], or a float32 scalar (optimum ≥ 1.24). SDXL UNets also take
+/// <c>text_embeds</c> and <c>time_ids</c>; LCM-distilled UNets take <c>timestep_cond</c> [B, time_cond_proj_dim], the
+/// guidance-scale embedding (<see cref="Schedulers.GuidanceScaleEmbedding"/>).
 /// </summary>
 /// <remarks>
 /// Input and output buffers are pinned and reused while the shapes stay the same, so a sampling loop allocates
@@ -17,7 +19,6 @@ public sealed class UNet : IDisposable
 {
     private static readonly TensorElementType[] FloatTypes = [TensorElementType.Float, TensorElementType.Float16];
     private static readonly string[] InputNames = ["sample", "timestep", "encoder_hidden_states"];
-    private static readonly string[] AddedInputNames = ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"];
 
     private readonly ModelSession _model;
     private readonly DeclaredTensor _sample;
@@ -26,6 +27,7 @@ public sealed class UNet : IDisposable
     private readonly DeclaredTensor _output;
     private readonly DeclaredTensor? _textEmbeds;
     private readonly DeclaredTensor? _timeIds;
+    private readonly DeclaredTensor? _timestepCond;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly object _gate = new();
@@ -48,7 +50,16 @@ public sealed class UNet : IDisposable
             _textEmbeds = signature.Input("text_embeds", FloatTypes, 2);
             _timeIds = signature.Input("time_ids", FloatTypes, 2);
         }
-        _inputNames = _textEmbeds is null ? InputNames : AddedInputNames;
+        // An LCM-distilled UNet's guidance-scale embedding [B, time_cond_proj_dim]; the width must be fixed to embed into it.
+        if (added.Contains("timestep_cond"))
+        {
+            _timestepCond = signature.Input("timestep_cond", FloatTypes, 2);
+            if (_timestepCond.Fixed(1) is null)
+            {
+                throw signature.Mismatch($"a fixed embedding width in 'timestep_cond' (time_cond_proj_dim), but it is declared as {_timestepCond}");
+            }
+        }
+        _inputNames = [.. InputNames, .. _textEmbeds is null ? Array.Empty<string>() : ["text_embeds", "time_ids"], .. _timestepCond is null ? Array.Empty<string>() : ["timestep_cond"]];
         if (signature.OtherInputs(_inputNames) is { Count: > 0 } extra)
         {
             throw signature.Mismatch(
@@ -128,6 +139,12 @@ public sealed class UNet : IDisposable
     /// <summary>The width of <c>text_embeds</c> the export fixes (1280 for SDXL), or null.</summary>
     public int? PooledWidth => _textEmbeds?.Fixed(1);
 
+    /// <summary>
+    /// The width of the guidance-scale embedding an LCM-distilled UNet takes as <c>timestep_cond</c> (its
+    /// time_cond_proj_dim, 256 for LCM Dreamshaper), or null for a UNet without that input.
+    /// </summary>
+    public int? GuidanceEmbeddingWidth => _timestepCond?.Fixed(1);
+
     /// <summary>The element type the export declares for <c>sample</c> (float32 or float16).</summary>
     public TensorElementType SampleType => _sample.ElementType;
 
@@ -188,8 +205,47 @@ public sealed class UNet : IDisposable
         ReadOnlySpan<float> textEmbeds,
         ReadOnlySpan<float> timeIds,
         Span<float> prediction,
+        CancellationToken cancellationToken = default) =>
+        Predict(sample, shape, timesteps, encoderHiddenStates, tokens, textEmbeds, timeIds, default, prediction, cancellationToken);
+
+    /// <summary>
+    /// Predicts with every optional input: SDXL's added conditioning (see the overload above) and an LCM-distilled
+    /// UNet's <paramref name="timestepCond"/> [B, <see cref="GuidanceEmbeddingWidth"/>] (empty for a UNet without it).
+    /// </summary>
+    /// <param name="sample">The scaled model input, [B, C, h, w].</param>
+    /// <param name="shape">The shape of <paramref name="sample"/>.</param>
+    /// <param name="timesteps">One timestep per batch item, or a single one for all.</param>
+    /// <param name="encoderHiddenStates">The text conditioning, [B, tokens, width].</param>
+    /// <param name="tokens">The sequence length of <paramref name="encoderHiddenStates"/>.</param>
+    /// <param name="textEmbeds">The pooled text embeddings, [B, pooled], or empty.</param>
+    /// <param name="timeIds">The size conditioning, [B, 6], or empty.</param>
+    /// <param name="timestepCond">The guidance-scale embedding, [B, width], or empty.</param>
+    /// <param name="prediction">Receives the output, [B, <see cref="OutChannels"/>, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        ReadOnlySpan<float> sample,
+        LatentShape shape,
+        ReadOnlySpan<float> timesteps,
+        ReadOnlySpan<float> encoderHiddenStates,
+        int tokens,
+        ReadOnlySpan<float> textEmbeds,
+        ReadOnlySpan<float> timeIds,
+        ReadOnlySpan<float> timestepCond,
+        Span<float> prediction,
         CancellationToken cancellationToken = default)
     {
+        if (GuidanceEmbeddingWidth is { } condWidth)
+        {
+            if (timestepCond.Length != shape.Batch * condWidth)
+            {
+                throw new ArgumentException($"The UNet '{ModelPath}' is LCM-distilled: it needs timestep_cond [{shape.Batch}, {condWidth}] (the guidance-scale embedding), not {timestepCond.Length} values.", nameof(timestepCond));
+            }
+        }
+        else if (!timestepCond.IsEmpty)
+        {
+            throw new ArgumentException($"The UNet '{ModelPath}' takes no timestep_cond (it is not LCM-distilled).", nameof(timestepCond));
+        }
+
         if (TakesAddedConditioning)
         {
             if (timeIds.Length != shape.Batch * 6 || textEmbeds.Length == 0 || textEmbeds.Length % shape.Batch != 0)
@@ -233,6 +289,7 @@ public sealed class UNet : IDisposable
             buffers.HiddenStates.Write(encoderHiddenStates);
             buffers.TextEmbeds?.Write(textEmbeds);
             buffers.TimeIds?.Write(timeIds);
+            buffers.TimestepCond?.Write(timestepCond);
             WriteTimesteps(buffers.Timestep, timesteps, shape.Batch);
             _model.Run(_inputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
             buffers.Output.CopyTo(prediction);
@@ -304,7 +361,8 @@ public sealed class UNet : IDisposable
             && current.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
             && current.Timestep.Fits(_timestep.ElementType, timestepShape)
             && (current.TextEmbeds is null || current.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
-            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, 6])))
+            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, 6]))
+            && (current.TimestepCond is null || current.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value])))
         {
             return current;
         }
@@ -318,11 +376,12 @@ public sealed class UNet : IDisposable
             new PinnedTensor(_hiddenStates.ElementType, hiddenShape),
             new PinnedTensor(_output.ElementType, outputShape),
             _textEmbeds is null ? null : new PinnedTensor(_textEmbeds.ElementType, [shape.Batch, pooled]),
-            _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, 6]));
+            _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, 6]),
+            _timestepCond is null ? null : new PinnedTensor(_timestepCond.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]));
         return _buffers;
     }
 
-    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds = null, PinnedTensor? timeIds = null) : IDisposable
+    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds, PinnedTensor? timeIds, PinnedTensor? timestepCond) : IDisposable
     {
         public PinnedTensor Sample { get; } = sample;
         public PinnedTensor Timestep { get; } = timestep;
@@ -330,9 +389,14 @@ public sealed class UNet : IDisposable
         public PinnedTensor Output { get; } = output;
         public PinnedTensor? TextEmbeds { get; } = textEmbeds;
         public PinnedTensor? TimeIds { get; } = timeIds;
-        public OrtValue[] Inputs { get; } = textEmbeds is null || timeIds is null
-            ? [sample.Value, timestep.Value, hiddenStates.Value]
-            : [sample.Value, timestep.Value, hiddenStates.Value, textEmbeds.Value, timeIds.Value];
+        public PinnedTensor? TimestepCond { get; } = timestepCond;
+        // In the order of the UNet's input names: the three base inputs, SDXL's pair, then timestep_cond.
+        public OrtValue[] Inputs { get; } =
+        [
+            sample.Value, timestep.Value, hiddenStates.Value,
+            .. textEmbeds is null || timeIds is null ? Array.Empty<OrtValue>() : [textEmbeds.Value, timeIds.Value],
+            .. timestepCond is null ? Array.Empty<OrtValue>() : [timestepCond.Value],
+        ];
         public OrtValue[] Outputs { get; } = [output.Value];
 
         public void Dispose()
@@ -343,6 +407,7 @@ public sealed class UNet : IDisposable
             Output.Dispose();
             TextEmbeds?.Dispose();
             TimeIds?.Dispose();
+            TimestepCond?.Dispose();
         }
     }
 }

@@ -28,6 +28,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     public UNet Model => unet;
 
+    public int? GuidanceEmbeddingWidth => unet.GuidanceEmbeddingWidth;
+
     public IReadOnlyList<WeightInfo> Weights => unet.Weights;
 
     public WeightOverrides Overrides => unet.Source.Overrides;
@@ -63,13 +65,14 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
+        var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var before = unet.RunTime;
             // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
             ReadOnlySpan<float> hidden = repeated is null ? context.Embeddings : repeated;
-            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, textEmbeds, timeIds, prediction.Span, cancellationToken);
+            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, textEmbeds, timeIds, timestepCond, prediction.Span, cancellationToken);
             OnnxClock.Add(unet.RunTime - before);
         }
         finally
@@ -114,6 +117,18 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             for (var b = 0; b < shape.Batch; b++) new[] { height, width, 0f, 0f, height, width }.CopyTo(timeIds, b * 6);
         }
         return (Rows(pooled, shape.Batch, "text_embeds"), timeIds);
+    }
+
+    // An LCM-distilled UNet's timestep_cond for each row: the guidance-scale embedding a guider attached.
+    private static float[] GuidanceEmbedding(DenoiserInput input, int width)
+    {
+        if (!input.Extras.TryGet(StandardExtras.TimestepCond, out var embedding))
+        {
+            throw new InvalidOperationException($"this LCM-distilled UNet needs the guidance-scale embedding (timestep_cond, {width} wide), which guidance.cfg attaches from its scale; guide it with guidance.cfg");
+        }
+        if (embedding.ItemLength != width)
+            throw new ArgumentException($"timestep_cond must hold {width} numbers per row (the UNet's time_cond_proj_dim), not {embedding.ItemLength}");
+        return Rows(embedding, input.Shape.Batch, "timestep_cond");
     }
 
     private static float[] Rows(ExtraTensor tensor, int batch, string name)

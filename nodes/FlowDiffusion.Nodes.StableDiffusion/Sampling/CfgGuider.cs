@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using FlowDiffusion.Diffusion.Schedulers;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -9,7 +10,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), the unconditional and conditional halves evaluated as ONE
 /// batch (negatives first). Scale 1 evaluates the positive half only. A combined conditioning
 /// (<see cref="CombinedConditionings"/>, ComfyUI's ConditioningCombine) adds one group of rows per part to that batch, and
-/// its prediction is the mean of its parts' predictions, as ComfyUI averages them.
+/// its prediction is the mean of its parts' predictions, as ComfyUI averages them. A denoiser that embeds the scale
+/// (an LCM-distilled UNet, <see cref="IDenoiser.GuidanceEmbeddingWidth"/>) gets the scale's embedding as its
+/// <c>timestep_cond</c> and the positive conditioning alone, as diffusers' LCM pipeline runs it.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -21,12 +24,14 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
     private (int Batch, Conditioning Context)? _stacked;
+    private ExtraTensor? _embedding;
 
     public int InChannels => denoiser.InChannels;
 
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
+        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, cancellationToken);
         if (_positives.Count > 1 || _negatives.Count > 1) return await PredictCombinedAsync(input, cancellationToken);
         if (scale == 1f)
             return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
@@ -49,6 +54,16 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             ArrayPool<float>.Shared.Return(rented);
             ArrayPool<float>.Shared.Return(doubled);
         }
+    }
+
+    // The scale as the model's guidance embedding (w − 1 embedded, batch 1 for every row); no unconditional half.
+    private Task<float[]> PredictEmbeddedAsync(GuidanceInput input, int width, CancellationToken cancellationToken)
+    {
+        if (_positives.Count > 1)
+            throw new ArgumentException("an LCM-distilled UNet embeds the guidance scale and evaluates one positive conditioning; combined conditionings are not supported with it");
+        _embedding ??= new ExtraTensor([1, width], GuidanceScaleEmbedding.Compute(scale, width));
+        var batch = new DenoiserInput(input.ModelInput, input.Shape, input.Timestep, positive) { Extras = positive.Extras.With(StandardExtras.TimestepCond, _embedding) };
+        return denoiser.PredictAsync(batch, cancellationToken);
     }
 
     // One call over every part's rows (the negative parts', then the positive parts'), each group averaged.

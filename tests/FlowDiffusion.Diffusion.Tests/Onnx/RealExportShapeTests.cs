@@ -53,22 +53,42 @@ public sealed class RealExportShapeTests(AnalyticModels models) : IClassFixture<
     }
 
     [Fact]
-    public void Unet_with_lcm_or_controlnet_inputs_is_refused_at_load_naming_each_input()
+    public void Unet_with_controlnet_inputs_is_refused_at_load_naming_each_input()
     {
-        var g = new GraphBuilder("lcm_controlnet_unet");
+        var g = new GraphBuilder("controlnet_unet");
         var sample = g.Input("sample", OnnxType.Float, "batch", 4, "height", "width");
         g.Input("timestep", OnnxType.Float, "batch");
         g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", 8);
         g.Input("timestep_cond", OnnxType.Float, "batch", 256);
         g.Input("down_block_additional_residual_0", OnnxType.Float, "batch", 320, "height", "width");
+        g.Input("mid_block_additional_residual", OnnxType.Float, "batch", 1280, "h", "w");
         g.Output(sample, "out_sample", OnnxType.Float, "batch", 4, "height", "width");
-        var path = Write(g, "lcm-unet");
+        var path = Write(g, "controlnet-unet");
 
         var error = Assert.Throws<ModelMismatchException>(() => UNet.Open(_cache, path));
 
         Assert.Contains(path, error.Message);
-        Assert.Contains("'timestep_cond float32 [batch, 256]' (an LCM-distilled UNet's guidance embedding)", error.Message);
+        // timestep_cond (LCM) is fed now; the residuals are not.
+        Assert.DoesNotContain("LCM-distilled", error.Message);
         Assert.Contains("'down_block_additional_residual_0 float32 [batch, 320, height, width]' (ControlNet residuals)", error.Message);
+        Assert.Contains("'mid_block_additional_residual float32 [batch, 1280, h, w]' (ControlNet residuals)", error.Message);
+    }
+
+    [Fact]
+    public void Lcm_unet_whose_timestep_cond_width_is_dynamic_is_refused_naming_the_input()
+    {
+        var g = new GraphBuilder("lcm_dynamic_unet");
+        var sample = g.Input("sample", OnnxType.Float, "batch", 4, "height", "width");
+        g.Input("timestep", OnnxType.Float, "batch");
+        g.Input("encoder_hidden_states", OnnxType.Float, "batch", "sequence", 8);
+        g.Input("timestep_cond", OnnxType.Float, "batch", "width");
+        g.Output(sample, "out_sample", OnnxType.Float, "batch", 4, "height", "width");
+        var path = Write(g, "lcm-dynamic-unet");
+
+        var error = Assert.Throws<ModelMismatchException>(() => UNet.Open(_cache, path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("'timestep_cond' (time_cond_proj_dim)", error.Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Sdk.Diffusion;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
 
@@ -63,6 +64,54 @@ public sealed class SessionMemoryTests(AnalyticModels models) : IClassFixture<An
         Assert.True(measured > cache.BudgetBytes);
         Assert.True(unloaded.Count >= components.Length, $"{unloaded.Count} unloads");
         Assert.True(cache.Count < components.Length);
+    }
+
+    [Fact]
+    public void A_txt2img_run_under_a_budget_below_the_models_total_stays_within_it_and_gives_the_same_numbers()
+    {
+        var folder = RepositoryModels.TinySd;
+        var paths = new[] { "text_encoder", "unet", "vae_decoder" }.Select(c => Path.Combine(folder, c, "model.onnx")).ToArray();
+        var unlimited = Txt2Img(new OnnxSessionCache(), paths, budget: null);
+        var weights = paths.Sum(p => OnnxModelFile.Read(p).WeightsBytes);
+
+        // Below the weights' total, so the three never fit together: loading the last evicts an earlier one.
+        var budgeted = Txt2Img(new OnnxSessionCache(), paths, budget: weights - 1);
+
+        Assert.Equal(unlimited.Image, budgeted.Image);
+        Assert.True(budgeted.Unloads >= 1, $"{budgeted.Unloads} unloads under the budget");
+        Assert.Equal(0, unlimited.Unloads);
+        Assert.True(budgeted.MaxCharge <= weights - 1, $"charged up to {budgeted.MaxCharge} bytes over the budget {weights - 1}");
+        Assert.True(unlimited.MaxCharge > weights - 1, "without a budget the three sessions are charged more than the budget allows");
+    }
+
+    // Text encoder, two UNet calls, VAE decode (the order of a txt2img run), the cache's charge read after every call.
+    private static (float[] Image, int Unloads, long MaxCharge) Txt2Img(OnnxSessionCache cache, string[] paths, long? budget)
+    {
+        using (cache)
+        {
+            if (budget is { } b) cache.BudgetBytes = b;
+            var unloads = 0;
+            cache.Unloaded += (_, _) => unloads++;
+            long max = 0;
+            var ids = new int[77];
+            Array.Fill(ids, 2);
+            ids[0] = 1;
+            var hidden = TextEncoder.Open(cache, paths[0]).Encode(ids, batch: 1);
+            max = Math.Max(max, cache.LoadedBytes);
+            using var unet = UNet.Open(cache, paths[1]);
+            var shape = new LatentShape(1, 4, 8, 8);
+            var latents = Enumerable.Range(0, shape.Length).Select(i => MathF.Sin(i)).ToArray();
+            for (var step = 0; step < 2; step++)
+            {
+                var predicted = unet.Predict(latents, shape, [999f - (500 * step)], hidden.Values, 77);
+                for (var i = 0; i < latents.Length; i++) latents[i] -= 0.1f * predicted[i];
+                max = Math.Max(max, cache.LoadedBytes);
+            }
+
+            var image = VaeDecoder.Open(cache, paths[2]).Decode(latents, [1, 4, 8, 8]);
+            max = Math.Max(max, cache.LoadedBytes);
+            return (image.Values.ToArray(), unloads, max);
+        }
     }
 
     [Fact]
