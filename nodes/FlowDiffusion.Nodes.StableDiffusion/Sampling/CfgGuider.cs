@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using FlowDiffusion.Nodes.StableDiffusion.Regions;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -9,7 +10,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), the unconditional and conditional halves evaluated as ONE
 /// batch (negatives first). Scale 1 evaluates the positive half only. A combined conditioning
 /// (<see cref="CombinedConditionings"/>, ComfyUI's ConditioningCombine) adds one group of rows per part to that batch, and
-/// its prediction is the mean of its parts' predictions, as ComfyUI averages them.
+/// its prediction is the mean of its parts' predictions, as ComfyUI averages them. Conditionings restricted to areas or
+/// masks (conditioning.set_area, conditioning.set_mask) are weighted by their regions instead (<see cref="RegionalPrediction"/>).
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -20,6 +22,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 {
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
+    private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private (int Batch, Conditioning Context)? _stacked;
 
     public int InChannels => denoiser.InChannels;
@@ -27,6 +30,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
+        if (_regional) return await PredictRegionalAsync(input, cancellationToken);
         if (_positives.Count > 1 || _negatives.Count > 1) return await PredictCombinedAsync(input, cancellationToken);
         if (scale == 1f)
             return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
@@ -67,6 +71,16 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         if (negatives.Count == 0) return conditional;
         var result = new float[output];
         Combine(Mean(predicted, 0, negatives.Count, output), conditional, scale, result);
+        return result;
+    }
+
+    // Conditionings restricted to areas or masks: each list's predictions weighted by their regions, then guided.
+    private async Task<float[]> PredictRegionalAsync(GuidanceInput input, CancellationToken cancellationToken)
+    {
+        var (unconditional, conditional) = await RegionalPrediction.PredictAsync(denoiser, _negatives, _positives, scale != 1f, input, cancellationToken);
+        if (unconditional is null) return conditional;
+        var result = new float[conditional.Length];
+        Combine(unconditional, conditional, scale, result);
         return result;
     }
 
