@@ -12,7 +12,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// built-in nodes. Like ComfyUI it converts only what an output node (SaveImage, PreviewImage) needs, and reports every
 /// problem per node in ComfyUI's error shape; an unsupported class or value is an error naming it, never a substitute.
 /// </summary>
-public sealed class ApiPromptConverter
+public sealed partial class ApiPromptConverter
 {
     /// <summary>The ComfyUI classes this converter maps, in the order <c>/object_info</c> lists them.</summary>
     public static IReadOnlyList<string> SupportedClasses { get; } =
@@ -20,6 +20,7 @@ public sealed class ApiPromptConverter
         "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
+        "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -150,6 +151,12 @@ public sealed class ApiPromptConverter
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
                 "LoraLoader" => LoraLoader(id, inputs),
                 "VAELoader" => VaeLoader(id, inputs),
+                "ConditioningSetArea" => SetArea(id, inputs),
+                "ConditioningSetAreaPercentage" => SetAreaPercentage(id, inputs),
+                "ConditioningSetMask" => SetMask(id, inputs),
+                "ControlNetLoader" => ControlNetLoader(id, inputs),
+                "ControlNetApply" => ControlNetApply(id, inputs),
+                "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -384,8 +391,9 @@ public sealed class ApiPromptConverter
         var file = InputFile(id, inputs, "image");
         if (file is null) return null;
         var node = Add(id, null, "image.load", [], [("path", file)]);
-        // The MASK output (the inverted alpha channel) has no counterpart yet; using it is reported where it is linked.
-        return [new ImageValue($"{node}.image"), new UnsupportedOutput("LoadImage's MASK output (from the alpha channel) is not supported yet; load the mask with LoadImageMask")];
+        // The MASK output is 1 − alpha, as ComfyUI defines it (0 everywhere for a file without alpha); the mask.load node is
+        // added only when something links the output.
+        return [new ImageValue($"{node}.image"), new LazyMask(() => $"{Add(id, "mask", "mask.load", [], [("path", file), ("channel", "alpha")])}.mask")];
     }
 
     private ComfyValue[]? LoadImageMask(string id, JsonObject inputs)
@@ -393,14 +401,8 @@ public sealed class ApiPromptConverter
         var file = InputFile(id, inputs, "image");
         var channel = Choice(id, inputs, "channel", "alpha", ["alpha", "red", "green", "blue"]);
         if (file is null || channel is null) return null;
-        if (channel == "alpha")
-        {
-            Error(id, "value_not_supported", "Value not supported", "channel: 'alpha': masks from the alpha channel are not supported yet; use red, green or blue with a greyscale mask", "channel");
-            return null;
-        }
-
-        // For a greyscale mask every colour channel equals the luminance mask.load reads.
-        var node = Add(id, null, "mask.load", [], [("path", file)]);
+        // ComfyUI reads the colour channel as is and the alpha channel inverted; mask.load's channels do the same.
+        var node = Add(id, null, "mask.load", [], [("path", file), ("channel", channel)]);
         return [new MaskValue($"{node}.mask")];
     }
 
@@ -506,6 +508,11 @@ public sealed class ApiPromptConverter
             return null;
         }
 
+        if (outputs[index] is LazyMask lazy)
+        {
+            outputs[index] = new MaskValue(lazy.Create());
+        }
+
         switch (outputs[index])
         {
             case T typed:
@@ -604,4 +611,7 @@ public sealed class ApiPromptConverter
     }
 
     private sealed record UnsupportedOutput(string Why) : ComfyValue("UNSUPPORTED");
+
+    // A MASK output whose node is added the first time something links it.
+    private sealed record LazyMask(Func<string> Create) : ComfyValue("MASK");
 }

@@ -21,3 +21,5 @@ internal sealed record LatentValue(string Latent, string? Mask) : ComfyValue("LA
 internal sealed record ImageValue(string Image) : ComfyValue("IMAGE");
 
 internal sealed record MaskValue(string Mask) : ComfyValue("MASK");
+
+internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_NET");
