@@ -179,6 +179,18 @@ public sealed class RegionalPromptTests
         Assert.True(moved > 0.05, $"the tree's region must move the prediction ({moved:G4})");
     }
 
+    [Fact]
+    public async Task An_area_outside_the_image_fails_the_run_naming_the_area_and_the_image_size()
+    {
+        var yaml = Graph(positive: Area("pos_area", "red", 512, 64, "pos_base"), negative: "", positiveOut: "pos_area_all.conditioning",
+            negativeOut: "neg_base.conditioning", cfg: 1);
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Equal("sample", run.Result.FailedNode);
+        Assert.Contains("area (x 512, y 0, 64×128 pixels) lies outside the 256×128 image", run.Result.Error);
+    }
+
     // Mean colour of each 8-pixel column block (all rows), against the expected colour of that latent column.
     private static void AssertColumns(Image image, IReadOnlyDictionary<int, Colour> expected)
     {
