@@ -123,6 +123,29 @@ public sealed class RegionAndControlNetMappingTests
         }
     }
 
+    [Fact]
+    public void VAEEncodeForInpaint_grows_the_noise_mask_with_mask_grow_and_masks_the_pixels_with_the_mask_as_drawn()
+    {
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+        var prompt = Prompts.Txt2Img();
+        prompt["12"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = "photo.png" } };
+        prompt["20"] = new JsonObject { ["class_type"] = "LoadImageMask", ["inputs"] = new JsonObject { ["image"] = "mask.png", ["channel"] = "alpha" } };
+        prompt["13"] = new JsonObject { ["class_type"] = "VAEEncodeForInpaint", ["inputs"] = new JsonObject
+            { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2), ["mask"] = Link("20", 0), ["grow_mask_by"] = 6 } };
+        prompt["3"]!["inputs"]!["latent_image"] = Link("13", 0);
+
+        var conversion = ApiPromptConverter.Convert(prompt, folders, requireFiles: false);
+
+        Assert.Empty(conversion.NodeErrors);
+        var workflow = conversion.Workflow!;
+        var mask = workflow.Node(ApiPromptConverter.NodeId("20"))!;
+        Assert.Equal("alpha", (string)((LiteralValue)mask.Parameter("channel")!.Value).Value!);
+        var grow = workflow.Node(ApiPromptConverter.NodeId("13", "grow"))!;
+        Assert.Equal(("mask.grow", mask.Id, 6L), (grow.Type, grow.Edge("mask")!.SourceNode, (long)((LiteralValue)grow.Parameter("pixels")!.Value).Value!));
+        Assert.Equal(mask.Id, workflow.Node(ApiPromptConverter.NodeId("13"))!.Edge("mask")!.SourceNode);
+        Assert.Equal(grow.Id, workflow.Node(ApiPromptConverter.NodeId("3"))!.Edge("mask")!.SourceNode);
+    }
+
     private static ((double R, double G, double B) Left, (double R, double G, double B) Right) Halves(byte[] png)
     {
         using var bitmap = SKBitmap.Decode(png);

@@ -368,15 +368,17 @@ public sealed partial class ApiPromptConverter
         var mask = Link<MaskValue>(id, inputs, "mask");
         var grow = Integer(id, inputs, "grow_mask_by", 6);
         if (pixels is null || vae is null || mask is null || grow is null) return null;
-        if (grow != 0)
+        if (grow is < 0 or > 64)
         {
-            Error(id, "value_not_supported", "Value not supported", $"grow_mask_by: {grow}: growing the mask is not implemented yet; set it to 0", "grow_mask_by");
+            Error(id, "value_not_supported", "Value not supported", $"grow_mask_by: {grow} is outside 0..64", "grow_mask_by");
             return null;
         }
 
-        // ComfyUI encodes the image with the masked part set to grey and repaints under the mask: inpaint.prepare's masked latents.
+        // ComfyUI encodes the image with the masked part set to grey and repaints under the mask grown by grow_mask_by:
+        // inpaint.prepare's masked latents, and mask.grow for the sampler's noise mask.
         var node = Add(id, null, "inpaint.prepare", [("vae", vae.Vae), ("image", pixels.Image), ("mask", mask.Mask)], []);
-        return [new LatentValue($"{node}.masked_latent", mask.Mask)];
+        var noiseMask = grow == 0 ? mask.Mask : $"{Add(id, "grow", "mask.grow", [("mask", mask.Mask)], [("pixels", grow.Value)])}.grown";
+        return [new LatentValue($"{node}.masked_latent", noiseMask)];
     }
 
     private ComfyValue[]? SetNoiseMask(string id, JsonObject inputs)
