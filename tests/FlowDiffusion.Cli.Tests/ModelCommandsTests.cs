@@ -32,6 +32,35 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Model_run_unet_with_stacked_controlnets_matches_torch_and_refuses_a_control_image_of_the_wrong_size()
+    {
+        const string Reference = "controlnet/reference.safetensors";
+        var input = Write("cn-in.safetensors", [Tensor(Reference, "sample", "sample"), Tensor(Reference, "timestep", "timestep"),
+            Tensor(Reference, "encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "controlnet_cond", "controlnet_cond"),
+            Tensor(Reference, "controlnet_cond_b", "controlnet_cond_1")]);
+        var output = Path.Combine(_scratch, "cn-out.safetensors");
+        var controlnet = Path.Combine(Data, "controlnet", "control-ldm-fp16.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--controlnet", controlnet + ":1", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "unet.controlled"), Read(output, "out_sample"), 1e-4, "one ControlNet at 1 (timesteps 999 and 17)");
+
+        (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--controlnet", controlnet + ":0.7", "--controlnet", controlnet + ":0.4", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "unet.stacked"), Read(output, "out_sample"), 1e-4, "two control images at 0.7 and 0.4");
+        Assert.True(Difference(Read(Reference, "unet.stacked"), Read(Reference, "unet.out_sample")) > 0.1);
+
+        var small = Write("cn-small.safetensors", [Tensor(Reference, "sample", "sample"), Tensor(Reference, "timestep", "timestep"),
+            Tensor(Reference, "encoder_hidden_states", "encoder_hidden_states"), ("controlnet_cond", [2, 3, 8, 8], new float[2 * 3 * 8 * 8])]);
+        var (failed, _, error) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", small, "--out", output,
+            "--controlnet", controlnet + ":1", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.Equal(1, failed);
+        Assert.Contains("'controlnet_cond' has shape [2, 3, 8, 8]; [2, 3, 64, 64] expected", error);
+    }
+
+    [Fact]
     public void Model_run_text_encoder_with_embeddings_and_clip_skip_2_matches_torch_and_pools_at_the_end_token()
     {
         // The reference ids with the product's embedding ids at the slots: files in name order from the vocabulary's end (768).

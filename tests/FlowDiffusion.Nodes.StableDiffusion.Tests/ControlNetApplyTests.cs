@@ -29,6 +29,35 @@ public sealed class ControlNetApplyTests
     }
 
     [Fact]
+    public async Task Guess_mode_scales_residual_i_of_n_by_0_825_to_the_n_minus_1_minus_i_as_torch_does()
+    {
+        var run = await RunAsync(Apply("guess", "positive", "hint-a.png", 0.6f, guess: true));
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+
+        var guess = await PredictAsync(unet, ExtrasOf(run, "guess"));
+        AssertClose(Ref("e2e.guess"), guess, 1e-4, "guess mode at 0.6");
+        Assert.True(MaxDifference(Ref("e2e.guess"), Ref("e2e.controlled")) > 0.1, "guess mode must differ from plain strength 0.6");
+    }
+
+    [Fact]
+    public async Task The_same_hint_on_two_batched_rows_gives_each_row_its_strength_and_twice_on_one_conditioning_adds_up()
+    {
+        // ComfyUI's ControlNetApplyAdvanced: one image and strength on both conditionings. Batched as a guider does, the
+        // equal hints share one entry with both rows' strengths; applied twice to one conditioning they add up (0.3 + 0.3).
+        var run = await RunAsync(Apply("pos", "positive", "hint-a.png", 0.6f), Apply("twice_a", "positive", "hint-a.png", 0.3f), Apply("twice_b", "twice_a", "hint-a.png", 0.3f));
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        AssertClose(Ref("e2e.controlled"), await PredictAsync(unet, ExtrasOf(run, "twice_b")), 1e-4, "0.3 + 0.3 on one conditioning");
+
+        var positive = Assert.IsType<Conditioning>(run.Result.Output("pos", "result"));
+        var batched = Conditioning.Batched([new ConditioningRows(positive, 1), new ConditioningRows(positive, 1)]);
+        var context = new Conditioning(2, 77, 64, [.. Ref("e2e.encoder_hidden_states").Values, .. Ref("e2e.encoder_hidden_states").Values]).WithExtras(batched.Extras);
+        var sample = Ref("e2e.sample").Values;
+        var both = await unet.PredictAsync(new DenoiserInput(new float[][] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+        AssertClose(Ref("e2e.controlled"), (both[..256], [1, 4, 8, 8]), 1e-4, "row 0 of the shared entry");
+        AssertClose(Ref("e2e.controlled"), (both[256..], [1, 4, 8, 8]), 1e-4, "row 1 of the shared entry");
+    }
+
+    [Fact]
     public async Task Strength_zero_and_steps_outside_the_window_give_the_plain_prediction()
     {
         var run = await RunAsync(Apply("zero", "positive", "hint-a.png", 0f), Apply("late", "positive", "hint-a.png", 0.6f, start: 0.5f));
@@ -98,7 +127,7 @@ public sealed class ControlNetApplyTests
         Assert.Contains("tiny-sd", run.Result.Error);
     }
 
-    private static string Apply(string id, string conditioning, string hint, float strength, float start = 0f, float end = 1f)
+    private static string Apply(string id, string conditioning, string hint, float strength, float start = 0f, float end = 1f, bool guess = false)
     {
         var input = conditioning == "positive" ? "positive.conditioning" : conditioning + ".result";
         string F(float v) => v.ToString(CultureInfo.InvariantCulture);
@@ -109,7 +138,7 @@ public sealed class ControlNetApplyTests
               {id}:
                 node: controlnet.apply
                 in: {"{"} conditioning: {input}, control_net: controlnet.control_net, image: {id}_image.image {"}"}
-                with: {"{"} strength: {F(strength)}, start_percent: {F(start)}, end_percent: {F(end)} {"}"}
+                with: {"{"} strength: {F(strength)}, start_percent: {F(start)}, end_percent: {F(end)}, guess_mode: {(guess ? "true" : "false")} {"}"}
 
             """;
     }

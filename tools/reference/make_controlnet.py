@@ -3,7 +3,8 @@ level, attention on the second level) and reference outputs, for the C# ControlN
 `control-ldm-fp16.safetensors` (LDM `control_model.*` keys, F16), `diffusers/diffusion_pytorch_model.safetensors`
 (diffusers ControlNetModel names, BF16) and `reference.safetensors` with the inputs, the residuals at strength 1, and
 the checkpoint UNet's prediction with the residuals added (strength 1; and two control images stacked at 0.7 and 0.4);
-and an end-to-end case through `hint-a.png`/`hint-b.png` (8-bit control images) at strength 0.6, and stacked at 0.7 and 0.4.
+and an end-to-end case through `hint-a.png`/`hint-b.png` (8-bit control images) at strength 0.6, stacked at 0.7 and 0.4,
+and at 0.6 in guess mode.
 Weights are rounded to bfloat16 first, so both files hold them exactly.
 Run: /usr/bin/python3 tools/reference/make_controlnet.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sd1-tiny"""
 import os
@@ -74,6 +75,9 @@ with torch.no_grad():
         "e2e.plain": sd1.unet_forward(base, unet_cfg, e2e_sample, e2e_t, e2e_context),
         "e2e.controlled": sd1.unet_forward(base, unet_cfg, e2e_sample, e2e_t, e2e_context, [0.6 * r for r in ra]),
         "e2e.stacked": sd1.unet_forward(base, unet_cfg, e2e_sample, e2e_t, e2e_context, [0.7 * a + 0.4 * b for a, b in zip(ra, rb)]),
+        # Guess mode (the original ControlNet's control_scales): residual i of n scaled by 0.825 ** (n - 1 - i), at strength 0.6.
+        "e2e.guess": sd1.unet_forward(base, unet_cfg, e2e_sample, e2e_t, e2e_context,
+                                      [0.6 * 0.825 ** float(len(ra) - 1 - i) * r for i, r in enumerate(ra)]),
     })
 write_png(os.path.join(out, "hint-a.png"), png_a[0])
 write_png(os.path.join(out, "hint-b.png"), png_b[0])

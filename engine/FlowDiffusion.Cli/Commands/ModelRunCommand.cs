@@ -36,12 +36,19 @@ internal static class ModelRunCommand
         var input = new Option<string>("--in") { Description = "A .safetensors file with the part's input tensors (any float type; input_ids as integers).", Required = true, HelpName = "IN.safetensors" };
         var output = new Option<string>("--out") { Description = "The .safetensors file to write the float32 outputs to.", Required = true, HelpName = "OUT.safetensors" };
         var loras = new Option<string[]>("--lora") { Description = "A LoRA and its strength (UNet and text encoder alike), e.g. models/loras/x.safetensors:0.8. Repeatable.", HelpName = "FILE:STRENGTH" };
+        var controlnets = new Option<string[]>("--controlnet")
+        {
+            Description = "For --part unet: a ControlNet (.safetensors, diffusers folder or .onnx) and its strength, e.g. models/controlnet/canny.safetensors:1; "
+                + "the first reads its control image from tensor controlnet_cond, the i-th (from 1) from controlnet_cond_i ([B, 3, H, W] in [0, 1] at image resolution). "
+                + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph).",
+            HelpName = "FILE:STRENGTH",
+        };
         var clipSkip = new Option<int>("--clip-skip") { Description = "1 = the last layer, 2 = the penultimate layer then the final layer norm.", DefaultValueFactory = _ => 1 };
         var embeddings = new Option<string?>("--embeddings") { Description = "A folder of textual-inversion embeddings: ids from the encoder's vocabulary size on name their vectors, in file-name order (as model.load numbers them).", HelpName = "DIR" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
         {
-            model, part, input, output, loras, clipSkip, embeddings, tokenizer,
+            model, part, input, output, loras, controlnets, clipSkip, embeddings, tokenizer,
         };
         CommandAction.Set(command, (parse, cancellationToken) =>
         {
@@ -49,11 +56,16 @@ internal static class ModelRunCommand
             {
                 var folder = ModelFolderOf(parse.GetValue(model)!, parse.GetValue(tokenizer));
                 var overrides = parse.GetValue(loras) ?? [];
+                if ((parse.GetValue(controlnets) ?? []).Length > 0 && parse.GetValue(part) != "unet")
+                {
+                    throw new UsageException("--controlnet works with --part unet only");
+                }
+
                 using var cache = new OnnxSessionCache();
                 using var tensors = SafetensorsFile.Open(parse.GetValue(input)!);
                 var outputs = parse.GetValue(part) switch
                 {
-                    "unet" => RunUNet(cache, folder, tensors, overrides, cancellationToken),
+                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], cancellationToken),
                     "text-encoder" => RunTextEncoder(cache, folder, tensors, overrides, parse.GetValue(clipSkip), parse.GetValue(embeddings), cancellationToken),
                     "vae-encode" => RunVaeEncoder(cache, folder, tensors, cancellationToken),
                     _ => RunVaeDecoder(cache, folder, tensors, cancellationToken),
@@ -90,7 +102,8 @@ internal static class ModelRunCommand
             () => Console.Error.WriteLine($"converting {Path.GetFileName(model)} to ONNX (first use only)")));
     }
 
-    private static List<(string Name, long[] Shape, float[] Values)> RunUNet(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, CancellationToken cancellationToken)
+    private static List<(string Name, long[] Shape, float[] Values)> RunUNet(
+        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, CancellationToken cancellationToken)
     {
         using var plain = UNet.Open(cache, folder.UNetPath);
         using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, null, LoraNetwork.UNet));
@@ -98,20 +111,103 @@ internal static class ModelRunCommand
         var (timestep, _) = Floats(tensors, "timestep", null);
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
-        var prediction = new float[shape[0] * unet.OutChannels * shape[2] * shape[3]];
-        if (unet.TakesAddedConditioning)
+        float[] prediction;
+        if (controlnets.Length > 0)
+        {
+            if (unet.TakesAddedConditioning)
+            {
+                throw new ArgumentException("--controlnet: SDXL ControlNets are not supported yet; --controlnet takes SD 1.x models.");
+            }
+
+            prediction = PredictControlled(cache, unet, tensors, controlnets, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+        }
+        else if (unet.TakesAddedConditioning)
         {
             // SDXL: the pooled projection and the size conditioning [original h, w, crop top, left, target h, w].
+            prediction = new float[shape[0] * unet.OutChannels * shape[2] * shape[3]];
             var (textEmbeds, _) = Floats(tensors, "text_embeds", 2);
             var (timeIds, _) = Floats(tensors, "time_ids", 2);
             unet.Predict(sample, latent, timestep, context, (int)contextShape[1], textEmbeds, timeIds, prediction, cancellationToken);
         }
         else
         {
-            unet.Predict(sample, latent, timestep, context, (int)contextShape[1], prediction, cancellationToken);
+            prediction = unet.Predict(sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
 
         return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
+    }
+
+    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed, then the controlled UNet graph.
+    private static float[] PredictControlled(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets,
+        float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
+    {
+        var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
+        if (!File.Exists(controlledPath))
+        {
+            throw new ArgumentException($"--controlnet: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({ControlledUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+        }
+
+        var controlled = ControlledUNet.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides));
+        var nets = new List<(ControlNetModel Model, float Strength, float[] Image, long[] Shape)>();
+        for (var i = 0; i < controlnets.Length; i++)
+        {
+            var spec = controlnets[i];
+            var colon = spec.LastIndexOf(':');
+            if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength))
+            {
+                throw new UsageException($"--controlnet {spec}: give FILE:STRENGTH, e.g. models/controlnet/canny.safetensors:1");
+            }
+
+            var file = spec[..colon];
+            if (!File.Exists(file) && !Directory.Exists(file))
+            {
+                throw new UsageException($"--controlnet {spec}: no such file or folder '{file}'");
+            }
+
+            var graph = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+                ? file
+                : ControlNetCache.Prepare(file, ControlNetCache.DefaultRoot, () => Console.Error.WriteLine($"converting {Path.GetFileName(file)} to ONNX (first use only)"));
+            var name = i == 0 ? "controlnet_cond" : $"controlnet_cond_{i}";
+            var (image, imageShape) = Floats(tensors, name, 4);
+            if (imageShape[0] != shape.Batch || imageShape[1] != 3 || imageShape[2] != shape.Height * 8 || imageShape[3] != shape.Width * 8)
+            {
+                throw new ArgumentException($"{tensors.Path}: tensor '{name}' has shape [{string.Join(", ", imageShape)}]; [{shape.Batch}, 3, {shape.Height * 8}, {shape.Width * 8}] expected (the control image at image resolution)");
+            }
+
+            nets.Add((ControlNetModel.Open(cache, new OnnxModelSource(graph, unet.Source.Options)), strength, image, imageShape));
+        }
+
+        var row = shape.WithBatch(1);
+        var rowLength = shape.Channels * shape.Height * shape.Width;
+        var contextLength = context.Length / shape.Batch;
+        var output = new float[shape.Batch * unet.OutChannels * shape.Height * shape.Width];
+        var outLength = output.Length / shape.Batch;
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            var x = sample.AsSpan(b * rowLength, rowLength).ToArray();
+            var c = context.AsSpan(b * contextLength, contextLength).ToArray();
+            var t = timestep.Length == 1 ? timestep[0] : timestep[b];
+            Dictionary<string, ControlResidual>? sum = null;
+            foreach (var (model, strength, image, imageShape) in nets)
+            {
+                var imageLength = (int)(image.Length / imageShape[0]);
+                var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], cancellationToken);
+                sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
+                foreach (var residual in residuals)
+                {
+                    if (!sum.TryGetValue(residual.Name, out var total) || total.Values.Length != residual.Values.Length)
+                    {
+                        throw new ArgumentException($"--controlnet: the ControlNets give different residuals ('{residual.Name}'); they were made for different UNets");
+                    }
+
+                    for (var k = 0; k < residual.Values.Length; k++) total.Values[k] += strength * residual.Values[k];
+                }
+            }
+
+            controlled.Predict(x, row, t, c, tokens, sum!, output.AsSpan(b * outLength, outLength), cancellationToken);
+        }
+
+        return output;
     }
 
     private static List<(string Name, long[] Shape, float[] Values)> RunTextEncoder(

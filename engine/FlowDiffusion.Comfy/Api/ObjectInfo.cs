@@ -85,6 +85,20 @@ internal static class ObjectInfo
             ("tile_size", Int(512, 64, 4096, 32)), ("overlap", Int(64, 0, 4096, 32))), ["IMAGE"]),
         "VAEEncodeTiled" => Class(name, "VAE Encode (Tiled)", "_for_testing", Req(("pixels", Typed("IMAGE")), ("vae", Typed("VAE")),
             ("tile_size", Int(512, 64, 4096, 64)), ("overlap", Int(64, 0, 4096, 32))), ["LATENT"]),
+        "ConditioningSetArea" => Class(name, "Conditioning (Set Area)", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
+            ("width", Int(64, 64, 16384, 8)), ("height", Int(64, 64, 16384, 8)), ("x", Int(0, 0, 16384, 8)), ("y", Int(0, 0, 16384, 8)),
+            ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "ConditioningSetAreaPercentage" => Class(name, "Conditioning (Set Area with Percentage)", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
+            ("width", Float(1, 0, 1, 0.01)), ("height", Float(1, 0, 1, 0.01)), ("x", Float(0, 0, 1, 0.01)), ("y", Float(0, 0, 1, 0.01)),
+            ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "ConditioningSetMask" => Class(name, "Conditioning (Set Mask)", "conditioning", Req(("conditioning", Typed("CONDITIONING")), ("mask", Typed("MASK")),
+            ("strength", Float(1, 0, 10, 0.01)), ("set_cond_area", Combo(["default", "mask bounds"]))), ["CONDITIONING"]),
+        "ControlNetLoader" => Class(name, "Load ControlNet Model", "loaders", Req(("control_net_name", Combo(Files(folders, "controlnet")))), ["CONTROL_NET"]),
+        "ControlNetApply" => Class(name, "Apply ControlNet (OLD)", "conditioning/controlnet", Req(("conditioning", Typed("CONDITIONING")),
+            ("control_net", Typed("CONTROL_NET")), ("image", Typed("IMAGE")), ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "ControlNetApplyAdvanced" => Class(name, "Apply ControlNet", "conditioning/controlnet", Req(("positive", Typed("CONDITIONING")),
+            ("negative", Typed("CONDITIONING")), ("control_net", Typed("CONTROL_NET")), ("image", Typed("IMAGE")), ("strength", Float(1, 0, 10, 0.01)),
+            ("start_percent", Float(0, 0, 1, 0.001)), ("end_percent", Float(1, 0, 1, 0.001))), ["CONDITIONING", "CONDITIONING"], names: ["positive", "negative"]),
         _ => null,
     };
 
@@ -108,13 +122,14 @@ internal static class ObjectInfo
                 .Order(StringComparer.Ordinal).Take(10000).ToList()
             : [];
 
-    private static JsonObject Class(string name, string display, string category, (string Name, JsonNode Spec)[] required, string[] outputs, bool output = false) => new()
+    private static JsonObject Class(string name, string display, string category, (string Name, JsonNode Spec)[] required, string[] outputs, bool output = false,
+        string[]? names = null) => new()
     {
         ["input"] = new JsonObject { ["required"] = new JsonObject(required.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, r.Spec))) },
         ["input_order"] = new JsonObject { ["required"] = new JsonArray(required.Select(r => (JsonNode)JsonValue.Create(r.Name)).ToArray()) },
         ["output"] = new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
         ["output_is_list"] = new JsonArray(outputs.Select(_ => (JsonNode)JsonValue.Create(false)).ToArray()),
-        ["output_name"] = new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
+        ["output_name"] = new JsonArray((names ?? outputs).Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
         ["name"] = name,
         ["display_name"] = display,
         ["description"] = ApiPromptConverter.ListedButUnsupported.Contains(name) ? "Listed for clients; not supported by FlowDiffusion yet (a prompt using it gets a node error)." : "",

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// built-in nodes. Like ComfyUI it converts only what an output node (SaveImage, PreviewImage) needs, and reports every
 /// problem per node in ComfyUI's error shape; an unsupported class or value is an error naming it, never a substitute.
 /// </summary>
-public sealed class ApiPromptConverter
+public sealed partial class ApiPromptConverter
 {
     /// <summary>The ComfyUI classes this converter maps, in the order <c>/object_info</c> lists them.</summary>
     public static IReadOnlyList<string> SupportedClasses { get; } =
@@ -21,6 +21,7 @@ public sealed class ApiPromptConverter
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
+        "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -156,6 +157,12 @@ public sealed class ApiPromptConverter
                 "ImagePadForOutpaint" => PadForOutpaint(id, inputs),
                 "VAEDecodeTiled" => VaeTiled(id, inputs, decode: true),
                 "VAEEncodeTiled" => VaeTiled(id, inputs, decode: false),
+                "ConditioningSetArea" => SetArea(id, inputs),
+                "ConditioningSetAreaPercentage" => SetAreaPercentage(id, inputs),
+                "ConditioningSetMask" => SetMask(id, inputs),
+                "ControlNetLoader" => ControlNetLoader(id, inputs),
+                "ControlNetApply" => ControlNetApply(id, inputs),
+                "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -367,15 +374,17 @@ public sealed class ApiPromptConverter
         var mask = Link<MaskValue>(id, inputs, "mask");
         var grow = Integer(id, inputs, "grow_mask_by", 6);
         if (pixels is null || vae is null || mask is null || grow is null) return null;
-        if (grow != 0)
+        if (grow is < 0 or > 64)
         {
-            Error(id, "value_not_supported", "Value not supported", $"grow_mask_by: {grow}: growing the mask is not implemented yet; set it to 0", "grow_mask_by");
+            Error(id, "value_not_supported", "Value not supported", $"grow_mask_by: {grow} is outside 0..64", "grow_mask_by");
             return null;
         }
 
-        // ComfyUI encodes the image with the masked part set to grey and repaints under the mask: inpaint.prepare's masked latents.
+        // ComfyUI encodes the image with the masked part set to grey and repaints under the mask grown by grow_mask_by:
+        // inpaint.prepare's masked latents, and mask.grow for the sampler's noise mask.
         var node = Add(id, null, "inpaint.prepare", [("vae", vae.Vae), ("image", pixels.Image), ("mask", mask.Mask)], []);
-        return [new LatentValue($"{node}.masked_latent", mask.Mask)];
+        var noiseMask = grow == 0 ? mask.Mask : $"{Add(id, "grow", "mask.grow", [("mask", mask.Mask)], [("pixels", grow.Value)])}.grown";
+        return [new LatentValue($"{node}.masked_latent", noiseMask)];
     }
 
     private ComfyValue[]? SetNoiseMask(string id, JsonObject inputs)
@@ -390,8 +399,9 @@ public sealed class ApiPromptConverter
         var file = InputFile(id, inputs, "image");
         if (file is null) return null;
         var node = Add(id, null, "image.load", [], [("path", file)]);
-        // The MASK output (the inverted alpha channel) has no counterpart yet; using it is reported where it is linked.
-        return [new ImageValue($"{node}.image"), new UnsupportedOutput("LoadImage's MASK output (from the alpha channel) is not supported yet; load the mask with LoadImageMask")];
+        // The MASK output is 1 − alpha, as ComfyUI defines it (0 everywhere for a file without alpha); the mask.load node is
+        // added only when something links the output.
+        return [new ImageValue($"{node}.image"), new LazyMask(() => $"{Add(id, "mask", "mask.load", [], [("path", file), ("channel", "alpha")])}.mask")];
     }
 
     private ComfyValue[]? LoadImageMask(string id, JsonObject inputs)
@@ -399,14 +409,8 @@ public sealed class ApiPromptConverter
         var file = InputFile(id, inputs, "image");
         var channel = Choice(id, inputs, "channel", "alpha", ["alpha", "red", "green", "blue"]);
         if (file is null || channel is null) return null;
-        if (channel == "alpha")
-        {
-            Error(id, "value_not_supported", "Value not supported", "channel: 'alpha': masks from the alpha channel are not supported yet; use red, green or blue with a greyscale mask", "channel");
-            return null;
-        }
-
-        // For a greyscale mask every colour channel equals the luminance mask.load reads.
-        var node = Add(id, null, "mask.load", [], [("path", file)]);
+        // ComfyUI reads the colour channel as is and the alpha channel inverted; mask.load's channels do the same.
+        var node = Add(id, null, "mask.load", [], [("path", file), ("channel", channel)]);
         return [new MaskValue($"{node}.mask")];
     }
 
@@ -576,6 +580,11 @@ public sealed class ApiPromptConverter
             return null;
         }
 
+        if (outputs[index] is LazyMask lazy)
+        {
+            outputs[index] = new MaskValue(lazy.Create());
+        }
+
         switch (outputs[index])
         {
             case T typed:
@@ -674,4 +683,7 @@ public sealed class ApiPromptConverter
     }
 
     private sealed record UnsupportedOutput(string Why) : ComfyValue("UNSUPPORTED");
+
+    // A MASK output whose node is added the first time something links it.
+    private sealed record LazyMask(Func<string> Create) : ComfyValue("MASK");
 }

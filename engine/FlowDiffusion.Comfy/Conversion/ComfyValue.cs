@@ -23,3 +23,5 @@ internal sealed record ImageValue(string Image) : ComfyValue("IMAGE");
 internal sealed record MaskValue(string Mask) : ComfyValue("MASK");
 
 internal sealed record UpscaleModelValue(string Model) : ComfyValue("UPSCALE_MODEL");
+
+internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_NET");

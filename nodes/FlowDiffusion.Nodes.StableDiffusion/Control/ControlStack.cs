@@ -27,7 +27,9 @@ internal sealed class ControlStack
     {
         var total = parts.Sum(p => p.Rows);
         var combined = new List<ControlEntry>();
-        var index = new Dictionary<ControlHint, ControlEntry>(ReferenceEqualityComparer.Instance);
+        // Equal hints (the same net, image and settings on the negative and the positive) share one entry; an equal hint twice
+        // on one conditioning adds its strength, as running it twice would add its residuals twice.
+        var index = new Dictionary<ControlHint, ControlEntry>();
         var offset = 0;
         foreach (var (stack, rows) in parts)
         {
@@ -42,7 +44,7 @@ internal sealed class ControlStack
 
                 for (var r = 0; r < rows; r++)
                 {
-                    target.RowStrengths![offset + r] = entry.StrengthOf(r);
+                    target.RowStrengths![offset + r] += entry.StrengthOf(r);
                     target.RowImages![offset + r] = entry.ImageOf(r, rows);
                 }
             }

@@ -27,8 +27,10 @@ internal static class ControlledPrediction
             var (image, imageShape) = HintTensor(entry, shape);
             var residuals = entry.Hint.Net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, cancellationToken);
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
-            foreach (var residual in residuals)
+            for (var n = 0; n < residuals.Count; n++)
             {
+                var residual = residuals[n];
+                var scale = entry.Hint.ResidualScale(n, residuals.Count);
                 if (!sum.TryGetValue(residual.Name, out var total) || total.Values.Length != residual.Values.Length)
                 {
                     throw new ArgumentException($"the stacked ControlNets give different residuals ('{residual.Name}'); they were made for different UNets");
@@ -37,7 +39,7 @@ internal static class ControlledPrediction
                 var row = residual.Values.Length / shape.Batch;
                 for (var b = 0; b < shape.Batch; b++)
                 {
-                    var strength = entry.StrengthOf(b);
+                    var strength = (float)(entry.StrengthOf(b) * scale);
                     var source = residual.Values.AsSpan(b * row, row);
                     var target = total.Values.AsSpan(b * row, row);
                     for (var i = 0; i < row; i++) target[i] += strength * source[i];

@@ -55,6 +55,41 @@ public static class ImageFiles
         return (values, w, h);
     }
 
+    /// <summary>
+    /// Loads one channel of an image file as a mask, as ComfyUI's LoadImageMask reads it: <c>red</c>, <c>green</c> or
+    /// <c>blue</c> as value / 255, <c>alpha</c> as 1 − alpha / 255 (transparent is 1; a file without alpha gives 0), or
+    /// <c>luminance</c> as <see cref="LoadLuminance"/>; inverted when asked, resized when a size is given.
+    /// </summary>
+    /// <exception cref="ArgumentException">The channel is none of those.</exception>
+    public static (float[] Values, int Width, int Height) LoadChannel(string path, string name, InputLimits limits, int width, int height, string channel, bool invert,
+        CancellationToken cancellationToken = default)
+    {
+        var offset = channel switch
+        {
+            "luminance" => -1,
+            "red" => 0,
+            "green" => 1,
+            "blue" => 2,
+            "alpha" => 3,
+            _ => throw new ArgumentException($"channel: '{channel}' is not one of luminance, red, green, blue, alpha"),
+        };
+        if (offset < 0) return LoadLuminance(path, name, limits, width, height, invert, cancellationToken);
+        using var rgba = RgbaPixels.Read(path, name, width, height, LimitsOf(limits), cancellationToken);
+        int w = rgba.Width, h = rgba.Height;
+        var values = GC.AllocateUninitializedArray<float>(w * h);
+        var flip = (offset == 3) != invert;
+        ParallelBands.Run(h, RowsPerBand(w), (first, end) =>
+        {
+            var bytes = rgba.Bytes.AsSpan();
+            for (var i = first * w; i < end * w; i++)
+            {
+                var value = Levels[bytes[4 * i + offset]];
+                values[i] = flip ? 1f - value : value;
+            }
+        });
+        return (values, w, h);
+    }
+
     /// <summary>The host's limits as the image library takes them.</summary>
     public static ImageLimits LimitsOf(InputLimits limits) => new()
     {

@@ -34,6 +34,10 @@ public sealed class ControlNetApplyNode : INode
     [Parameter(Description = "The fraction of the schedule where the ControlNet stops acting (1 = the last step).", Min = 0, Max = 1, Step = 0.001)]
     public float EndPercent { get; set; } = 1f;
 
+    /// <summary>Guess mode.</summary>
+    [Parameter(Description = "Guess mode (the original ControlNet's): residual i of n scaled by 0.825^(n−1−i), the middle block's by 1, so the ControlNet guides without a prompt. Apply it to the positive only, as the original and diffusers do.")]
+    public bool GuessMode { get; set; }
+
     /// <summary>The conditioning with the ControlNet.</summary>
     [Output(Description = "The conditioning with the ControlNet added.")]
     public Conditioning? Result { get; set; }
@@ -50,7 +54,7 @@ public sealed class ControlNetApplyNode : INode
 
         var source = Conditioning!;
         var stack = source.Extras.TryGet(ControlStack.Key, out var existing) ? existing : ControlStack.Empty;
-        Result = source.With(ControlStack.Key, stack.Then(new ControlHint(net, Image!, Strength, StartPercent, EndPercent)));
+        Result = source.With(ControlStack.Key, stack.Then(new ControlHint(net, Image!, Strength, StartPercent, EndPercent, GuessMode)));
         return Task.CompletedTask;
     }
 }

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Reads a mask image.</summary>
 [Node("mask.load", "1.0.0", Category = "image", Title = "Load Mask",
-    Description = "Reads a mask image: white (luminance 1) repaints, black keeps, as in diffusers. Optionally resized and inverted.")]
+    Description = "Reads a mask image: white (luminance 1) repaints, black keeps, as in diffusers; or one colour channel, or the alpha channel as ComfyUI does (transparent repaints). Optionally resized and inverted.")]
 public sealed class MaskLoadNode : INode
 {
     /// <summary>The file.</summary>
@@ -25,6 +25,11 @@ public sealed class MaskLoadNode : INode
     [Parameter(Description = "Swap what is repainted and what is kept.")]
     public bool Invert { get; set; }
 
+    /// <summary>The channel read.</summary>
+    [Parameter(Description = "What the mask is read from: luminance, one colour channel (value/255), or alpha as ComfyUI reads it (1 − alpha: transparent is 1).",
+        Choices = ["luminance", "red", "green", "blue", "alpha"])]
+    public string Channel { get; set; } = "luminance";
+
     /// <summary>The mask.</summary>
     [Output(Description = "The mask, [1, 1, H, W] in [0, 1].")]
     public Mask? Mask { get; set; }
@@ -33,7 +38,7 @@ public sealed class MaskLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var path = PathResolver.Resolve(context, Path);
-        var (values, width, height) = ImageFiles.LoadLuminance(path, Path, context.Limits, Width, Height, Invert, cancellationToken);
+        var (values, width, height) = ImageFiles.LoadChannel(path, Path, context.Limits, Width, Height, Channel, Invert, cancellationToken);
         Mask = MaskSources.Remember(new Mask(1, height, width, values), path);
         return Task.CompletedTask;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using FlowDiffusion.Diffusion.Schedulers;
+using FlowDiffusion.Nodes.StableDiffusion.Regions;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -10,9 +11,10 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), the unconditional and conditional halves evaluated as ONE
 /// batch (negatives first). Scale 1 evaluates the positive half only. A combined conditioning
 /// (<see cref="CombinedConditionings"/>, ComfyUI's ConditioningCombine) adds one group of rows per part to that batch, and
-/// its prediction is the mean of its parts' predictions, as ComfyUI averages them. A denoiser that embeds the scale
-/// (an LCM-distilled UNet, <see cref="IDenoiser.GuidanceEmbeddingWidth"/>) gets the scale's embedding as its
-/// <c>timestep_cond</c> and the positive conditioning alone, as diffusers' LCM pipeline runs it.
+/// its prediction is the mean of its parts' predictions, as ComfyUI averages them. Conditionings restricted to areas or
+/// masks (conditioning.set_area, conditioning.set_mask) are weighted by their regions instead (<see cref="RegionalPrediction"/>).
+/// A denoiser that embeds the scale (an LCM-distilled UNet, <see cref="IDenoiser.GuidanceEmbeddingWidth"/>) gets the
+/// scale's embedding as its <c>timestep_cond</c> and the positive conditioning alone, as diffusers' LCM pipeline runs it.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -23,6 +25,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 {
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
+    private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private (int Batch, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
@@ -32,6 +35,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     {
         var shape = input.Shape;
         if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, cancellationToken);
+        if (_regional) return await PredictRegionalAsync(input, cancellationToken);
         if (_positives.Count > 1 || _negatives.Count > 1) return await PredictCombinedAsync(input, cancellationToken);
         if (scale == 1f)
             return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
@@ -82,6 +86,16 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         if (negatives.Count == 0) return conditional;
         var result = new float[output];
         Combine(Mean(predicted, 0, negatives.Count, output), conditional, scale, result);
+        return result;
+    }
+
+    // Conditionings restricted to areas or masks: each list's predictions weighted by their regions, then guided.
+    private async Task<float[]> PredictRegionalAsync(GuidanceInput input, CancellationToken cancellationToken)
+    {
+        var (unconditional, conditional) = await RegionalPrediction.PredictAsync(denoiser, _negatives, _positives, scale != 1f, input, cancellationToken);
+        if (unconditional is null) return conditional;
+        var result = new float[conditional.Length];
+        Combine(unconditional, conditional, scale, result);
         return result;
     }
 

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*.</summary>
+public sealed partial class ApiPromptConverter
+{
+    // ConditioningSetArea → conditioning.set_area (pixels, floored to multiples of 8 when sampling, as ComfyUI does).
+    private ComfyValue[]? SetArea(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var width = Integer(id, inputs, "width", 64);
+        var height = Integer(id, inputs, "height", 64);
+        var x = Integer(id, inputs, "x", 0);
+        var y = Integer(id, inputs, "y", 0);
+        var strength = Number(id, inputs, "strength", 1);
+        if (conditioning is null || width is null || height is null || x is null || y is null || strength is null) return null;
+        var node = Add(id, null, "conditioning.set_area", [("conditioning", conditioning.Conditioning)],
+            [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value), ("strength", strength.Value)]);
+        return [new ConditioningValue($"{node}.result")];
+    }
+
+    // ConditioningSetAreaPercentage → conditioning.set_area_fraction.
+    private ComfyValue[]? SetAreaPercentage(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var width = Number(id, inputs, "width", 1);
+        var height = Number(id, inputs, "height", 1);
+        var x = Number(id, inputs, "x", 0);
+        var y = Number(id, inputs, "y", 0);
+        var strength = Number(id, inputs, "strength", 1);
+        if (conditioning is null || width is null || height is null || x is null || y is null || strength is null) return null;
+        var node = Add(id, null, "conditioning.set_area_fraction", [("conditioning", conditioning.Conditioning)],
+            [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value), ("strength", strength.Value)]);
+        return [new ConditioningValue($"{node}.result")];
+    }
+
+    // ConditioningSetMask → conditioning.set_mask ("mask bounds" is our mask_bounds).
+    private ComfyValue[]? SetMask(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var strength = Number(id, inputs, "strength", 1);
+        var area = Choice(id, inputs, "set_cond_area", "default", ["default", "mask bounds"]);
+        if (conditioning is null || mask is null || strength is null || area is null) return null;
+        var node = Add(id, null, "conditioning.set_mask", [("conditioning", conditioning.Conditioning), ("mask", mask.Mask)],
+            [("strength", strength.Value), ("set_cond_area", area == "default" ? "default" : "mask_bounds")]);
+        return [new ConditioningValue($"{node}.result")];
+    }
+
+    // ControlNetLoader → controlnet.load of a file in models/controlnet.
+    private ComfyValue[]? ControlNetLoader(string id, JsonObject inputs)
+    {
+        var path = ModelFile(id, inputs, "control_net_name", "controlnet", "ControlNetLoader");
+        if (path is null) return null;
+        var node = Add(id, null, "controlnet.load", [], [("path", path)]);
+        return [new ControlNetValue($"{node}.control_net")];
+    }
+
+    // ControlNetApply → controlnet.apply on the one conditioning, for the whole schedule.
+    private ComfyValue[]? ControlNetApply(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var net = Link<ControlNetValue>(id, inputs, "control_net");
+        var image = Link<ImageValue>(id, inputs, "image");
+        var strength = Number(id, inputs, "strength", 1);
+        if (conditioning is null || net is null || image is null || strength is null) return null;
+        var node = Add(id, null, "controlnet.apply", [("conditioning", conditioning.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)],
+            [("strength", strength.Value)]);
+        return [new ConditioningValue($"{node}.result")];
+    }
+
+    // ControlNetApplyAdvanced → controlnet.apply on the positive and on the negative with the same image and settings; the
+    // guider batches the two equal hints into one ControlNet run, as ComfyUI shares one control object between them.
+    private ComfyValue[]? ControlNetApplyAdvanced(string id, JsonObject inputs)
+    {
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var net = Link<ControlNetValue>(id, inputs, "control_net");
+        var image = Link<ImageValue>(id, inputs, "image");
+        var strength = Number(id, inputs, "strength", 1);
+        var start = Number(id, inputs, "start_percent", 0);
+        var end = Number(id, inputs, "end_percent", 1);
+        if (inputs["vae"] is not null)
+            warnings.Add($"node {id} (ControlNetApplyAdvanced): the vae input is ignored (it serves ControlNets that take latents, which FlowDiffusion does not load)");
+        if (positive is null || negative is null || net is null || image is null || strength is null || start is null || end is null) return null;
+        (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value)];
+        var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        return [new ConditioningValue($"{onPositive}.result"), new ConditioningValue($"{onNegative}.result")];
+    }
+}
