@@ -39,6 +39,14 @@ public sealed class ShippedWorkflowDefaultsTests
                 continue;
             }
 
+            if (name == "upscale")
+            {
+                // No diffusion model: an upscale model, by its published file name.
+                Assert.Null(workflow.Input("model"));
+                Assert.Equal("models/upscale_models/4x-UltraSharp.onnx", workflow.Input("upscale_model")!.Default);
+                continue;
+            }
+
             Assert.Equal("models/shapes-sd", workflow.Input("model")!.Default);
             foreach (var size in new[] { "width", "height" })
                 if (workflow.Input(size) is { } input)

@@ -37,7 +37,7 @@ public sealed class WorkflowFolderTests
         var plan = SdEngine.Shared.Load(workflow, new Dictionary<string, object?>()).Plan!;
         Assert.Equal(names, Engine.Workflows.InputChoices.Of(plan.Workflow.Input("scheduler")!, plan.Workflow, SdEngine.Shared.Engine.Catalog));
         var refused = SdEngine.Shared.Load(workflow, new Dictionary<string, object?> { ["scheduler"] = "dpmpp_3m" });
-        Assert.Contains(refused.Diagnostics, d => d.Message.StartsWith("--set scheduler: 'dpmpp_3m' is not one of: 'ddim', 'pndm'", StringComparison.Ordinal));
+        Assert.Contains(refused.Diagnostics, d => d.Input == "scheduler" && d.Message.StartsWith("'dpmpp_3m' is not one of: 'ddim', 'pndm'", StringComparison.Ordinal));
     }
 
     [Theory]

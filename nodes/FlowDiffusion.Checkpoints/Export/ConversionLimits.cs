@@ -46,7 +46,12 @@ public sealed record ConversionLimits
         }
 
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken);
-        if (Timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        if (Timeout == TimeSpan.Zero)
+        {
+            // No time at all: cancelled before the first tensor (a timer might fire only after a short conversion ends).
+            bounded.Cancel();
+        }
+        else if (Timeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
             bounded.CancelAfter(Timeout);
         }

@@ -68,8 +68,10 @@ public sealed class ModelFolderTests(AnalyticModels models) : IClassFixture<Anal
     [Fact]
     public void Missing_model_index_is_reported_before_anything_else()
     {
+        // Without its UNet too, so that the folder is not OnnxStack's layout (component folders, no model_index.json).
         var copy = CopyOf(models.Default, "no-index");
         File.Delete(Path.Combine(copy, "model_index.json"));
+        File.Delete(Path.Combine(copy, "unet", "model.onnx"));
 
         var error = Assert.Throws<FileNotFoundException>(() => ModelFolder.Open(copy));
 

@@ -117,7 +117,7 @@ public sealed class ComponentTests : BunitContext
         var types = library.FindAll("button.fd-node-type").Select(b => b.GetAttribute("data-type")).ToList();
         library.Find("button.fd-node-type").Click();
 
-        Assert.Equal(["vae.decode"], types);
+        Assert.Equal(["vae.decode", "vae.decode_tiled"], types);
         Assert.Equal(["vae.decode"], picked);
     }
 
