@@ -6,7 +6,7 @@ namespace FlowDiffusion.Client;
 
 /// <summary>
 /// The FlowDiffusion HTTP API, typed: submit a run (a saved workflow by name, or YAML, with named inputs), follow it,
-/// fetch its outputs, page the history, cancel and delete. Errors throw <see cref="FlowDiffusionApiException"/>.
+/// fetch its outputs, page the history, cancel and delete, list the models. Errors throw <see cref="FlowDiffusionApiException"/>.
 /// </summary>
 /// <param name="http">An HttpClient whose BaseAddress is the server (e.g. http://127.0.0.1:8188); it is not disposed here.</param>
 /// <param name="apiKey">The server's API key, when it has one.</param>
@@ -48,6 +48,14 @@ public sealed class FlowDiffusionClient(HttpClient http, string? apiKey = null)
         return (await response.Content.ReadFromJsonAsync<RunPage>(Json, cancellationToken).ConfigureAwait(false))!;
     }
 
+    /// <summary>What the server's models folder holds (<c>GET /api/models</c>), ordered by path.</summary>
+    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "/api/models", null, null, cancellationToken).ConfigureAwait(false);
+        var list = await response.Content.ReadFromJsonAsync<ModelList>(Json, cancellationToken).ConfigureAwait(false);
+        return list?.Models ?? [];
+    }
+
     /// <summary>The bytes of <paramref name="output"/>.</summary>
     public async Task<byte[]> GetOutputAsync(RunOutput output, CancellationToken cancellationToken = default)
     {
@@ -66,6 +74,8 @@ public sealed class FlowDiffusionClient(HttpClient http, string? apiKey = null)
     {
         using var response = await SendAsync(HttpMethod.Delete, $"/api/runs/{Uri.EscapeDataString(id)}", null, null, cancellationToken).ConfigureAwait(false);
     }
+
+    private sealed record ModelList(IReadOnlyList<ModelInfo> Models);
 
     private async Task<string> SubmitAsync(object body, string? idempotencyKey, CancellationToken cancellationToken)
     {

@@ -54,7 +54,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var documented = await DocumentedAsync(host);
         var mapped = Mapped(host);
 
-        Assert.Equal(14, mapped.Count);
+        Assert.Equal(15, mapped.Count);
         foreach (var (route, statuses) in mapped)
         {
             Assert.True(documented.TryGetValue(route, out var inDocument), $"{route} is mapped but not in the OpenAPI document");
@@ -80,6 +80,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var yaml = new StringContent(Workflows.Sum, Encoding.UTF8, "application/yaml");
         await Send("GET /api/health", HttpMethod.Get, "/api/health", 200);
         await Send("GET /api/nodes", HttpMethod.Get, "/api/nodes", 200);
+        await Send("GET /api/models", HttpMethod.Get, "/api/models", 200);
         await Send("PUT /api/workflows/{name}", HttpMethod.Put, "/api/workflows/sum", 200, yaml);
         await Send("PUT /api/workflows/{name}", HttpMethod.Put, "/api/workflows/bad", 400, new StringContent("flowdiffusion: 1\nnodes:\n  x: { node: test.nosuch }\n", Encoding.UTF8, "application/yaml"));
         await Send("GET /api/workflows", HttpMethod.Get, "/api/workflows", 200);

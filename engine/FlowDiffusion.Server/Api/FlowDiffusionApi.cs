@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server.Api;
 
-/// <summary>The HTTP API: nodes, saved workflows, runs with their event streams, output files, uploads, health, OpenAPI.</summary>
+/// <summary>The HTTP API: nodes, models, saved workflows, runs with their event streams, output files, uploads, health, OpenAPI.</summary>
 public static class FlowDiffusionApi
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
@@ -29,6 +29,7 @@ public static class FlowDiffusionApi
         const string Json = "application/json";
         api.MapGet("/health", HealthAsync).Produces(StatusCodes.Status200OK, contentType: Json).Produces(StatusCodes.Status503ServiceUnavailable, contentType: Json);
         api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog))).Produces(StatusCodes.Status200OK, contentType: Json);
+        api.MapGet("/models", ModelListApi.List).Produces(StatusCodes.Status200OK, contentType: Json);
 
         api.MapGet("/workflows", ListWorkflows).Produces(StatusCodes.Status200OK, contentType: Json);
         api.MapGet("/workflows/{name}", WorkflowFileApi.Get).Produces(StatusCodes.Status200OK, contentType: "application/yaml")
