@@ -28,7 +28,10 @@ public sealed class ImageLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        Image = ImageFiles.Load(PathResolver.Resolve(context, Path), Path, context.Limits, Width, Height, cancellationToken);
+        var path = PathResolver.Resolve(context, Path);
+        // A replaced image file is read again by the next run, not served from the cache.
+        context.DependsOn(path);
+        Image = ImageFiles.Load(path, Path, context.Limits, Width, Height, cancellationToken);
         return Task.CompletedTask;
     }
 }

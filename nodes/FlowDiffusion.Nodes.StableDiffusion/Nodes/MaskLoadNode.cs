@@ -38,6 +38,8 @@ public sealed class MaskLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var path = PathResolver.Resolve(context, Path);
+        // A replaced mask file is read again by the next run, not served from the cache.
+        context.DependsOn(path);
         var (values, width, height) = ImageFiles.LoadChannel(path, Path, context.Limits, Width, Height, Channel, Invert, cancellationToken);
         Mask = MaskSources.Remember(new Mask(1, height, width, values), path);
         return Task.CompletedTask;
