@@ -129,6 +129,35 @@ public sealed class WorkflowImportTests
     }
 
     [Fact]
+    public void Schema_1_object_links_with_their_own_parentId_and_top_level_reroutes_convert_the_same_way()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        ui["version"] = 1;
+        var links = new JsonArray();
+        foreach (var link in ui["links"]!.AsArray().OfType<JsonArray>())
+        {
+            var item = new JsonObject
+            {
+                ["id"] = link[0]!.DeepClone(), ["origin_id"] = link[1]!.DeepClone(), ["origin_slot"] = link[2]!.DeepClone(),
+                ["target_id"] = link[3]!.DeepClone(), ["target_slot"] = link[4]!.DeepClone(), ["type"] = link[5]!.DeepClone(),
+            };
+            if (link[0]!.GetValue<int>() == 8) item["parentId"] = 7;
+            links.Add(item);
+        }
+        ui["links"] = links;
+        ui["reroutes"] = JsonNode.Parse("""[ { "id": 7, "parentId": 6, "pos": [10, 20] }, { "id": 6, "pos": [30, 40] } ]""");
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "schema1", Folders);
+
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        Assert.Equal(["rr6", "rr7"], workflow.Editor!.RouteOf("n8", "vae"));
+        Assert.Equal(new NodePosition(30, 40), workflow.Editor.RerouteAt("rr6"));
+        var (plain, _) = ComfyWorkflowImport.Import(UiFile, "schema1", Folders);
+        Assert.Equal(WorkflowYamlWriter.Write(plain!.Workflow! with { Editor = null }), WorkflowYamlWriter.Write(workflow with { Editor = null }));
+    }
+
+    [Fact]
     public void Unmapped_classes_and_dangling_inputs_are_all_reported()
     {
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;
