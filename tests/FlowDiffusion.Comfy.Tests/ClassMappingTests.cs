@@ -92,6 +92,33 @@ public sealed class ClassMappingTests
     }
 
     [Fact]
+    public async Task LoadImage_mask_of_an_image_without_alpha_is_zero_at_the_image_size_so_inpainting_with_it_repaints_nothing()
+    {
+        // ComfyUI gives an RGB file a 64×64 zero mask, which its inpaint nodes resize to anything: nothing is repainted.
+        // Ours is zero at the image's own size (96×64 here), which our size-checked mask inputs accept, with the same result.
+        var info = new SKImageInfo(96, 64, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        using var bitmap = new SKBitmap(info);
+        bitmap.Erase(new SKColor(255, 0, 0));
+        byte[] rgb;
+        using (var data = bitmap.Encode(SKEncodedImageFormat.Png, 100)) rgb = data.ToArray();
+        Assert.Equal(2, rgb[25]); // IHDR colour type 2: truecolour, no alpha channel
+        await using var host = await ComfyHost.StartAsync();
+        var image = await UploadAsync(host, "/upload/image", "opaque.png", rgb);
+        foreach (var encoder in new[] { "VAEEncodeForInpaint", "SetLatentNoiseMask" })
+        {
+            var prompt = Img2Img(image, denoise: 1);
+            prompt["21"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+            prompt["13"] = encoder == "VAEEncodeForInpaint"
+                ? new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2), ["mask"] = Link("12", 1), ["grow_mask_by"] = 6 } }
+                : new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["samples"] = Link("21", 0), ["mask"] = Link("12", 1) } };
+            var (r, g, b, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+            Assert.Equal((96, 64), (width, height));
+            // Unmasked, denoise 1 would paint the prompt's blue; the zero mask keeps the red image.
+            Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{encoder}: ({r:F3}, {g:F3}, {b:F3})");
+        }
+    }
+
+    [Fact]
     public async Task KSamplerAdvanced_two_stages_with_leftover_noise_finish_like_one_and_preview_writes_a_temp_image()
     {
         await using var host = await ComfyHost.StartAsync();

@@ -81,6 +81,83 @@ public sealed class WorkflowImportTests
     }
 
     [Fact]
+    public void Native_reroutes_land_on_their_links_in_chain_order_and_leave_the_graph_unchanged()
+    {
+        // The newer frontend (schema 0.4): reroutes in extra.reroutes, each link's last reroute in extra.linkExtensions,
+        // a reroute's parentId is the one before it towards the origin.
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        ui["extra"] = JsonNode.Parse("""
+            {
+              "reroutes": [
+                { "id": 2, "parentId": 1, "pos": [700, 420], "linkIds": [8] },
+                { "id": 1, "pos": [400, 600], "linkIds": [8] },
+                { "id": 3, "pos": [820, 250.5], "linkIds": [4, 6] },
+                { "id": 4, "pos": [300, 380], "linkIds": [3] },
+                { "id": 5, "pos": [0, 0], "linkIds": [], "floating": { "slotType": "output" } }
+              ],
+              "linkExtensions": [ { "id": 8, "parentId": 2 }, { "id": 4, "parentId": 3 }, { "id": 6, "parentId": 3 }, { "id": 3, "parentId": 4 } ]
+            }
+            """);
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "native", Folders);
+
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        var editor = workflow.Editor!;
+        // A chain of two on the VAE link, source first.
+        Assert.Equal(["rr1", "rr2"], editor.RouteOf("n8", "vae"));
+        // One reroute shared by both conditioning links.
+        Assert.Equal(["rr3"], editor.RouteOf("n3__guider", "positive"));
+        Assert.Equal(["rr3"], editor.RouteOf("n3__guider", "negative"));
+        // A native reroute before the bypassed node and the Reroute node: both on the CLIP links, in order.
+        Assert.Equal(["rr4", "r11"], editor.RouteOf("n6__tokens", "tokenizer"));
+        Assert.Equal(["rr4", "r11"], editor.RouteOf("n7__tokens", "tokenizer"));
+        Assert.Empty(editor.RouteOf("n3", "latent_image"));
+        // Native reroute positions are their centres; the floating one, on no link, is dropped.
+        Assert.Equal(new NodePosition(700, 420), editor.RerouteAt("rr2"));
+        Assert.Equal(new NodePosition(820, 250.5), editor.RerouteAt("rr3"));
+        Assert.Null(editor.RerouteAt("rr5"));
+        Assert.Equal(5, editor.Reroutes!.Count);
+        // The graph that runs is the one converted without native reroutes.
+        var (plain, _) = ComfyWorkflowImport.Import(UiFile, "native", Folders);
+        Assert.Equal(WorkflowYamlWriter.Write(plain!.Workflow! with { Editor = null }), WorkflowYamlWriter.Write(workflow with { Editor = null }));
+        // Saved and read back, byte for byte.
+        var yaml = WorkflowYamlWriter.Write(workflow);
+        var read = WorkflowYamlReader.Read(yaml, "native.yaml");
+        Assert.False(read.HasErrors, string.Join("; ", read.Diagnostics));
+        Assert.Equal(yaml, WorkflowYamlWriter.Write(read.Workflow!));
+    }
+
+    [Fact]
+    public void Schema_1_object_links_with_their_own_parentId_and_top_level_reroutes_convert_the_same_way()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        ui["version"] = 1;
+        var links = new JsonArray();
+        foreach (var link in ui["links"]!.AsArray().OfType<JsonArray>())
+        {
+            var item = new JsonObject
+            {
+                ["id"] = link[0]!.DeepClone(), ["origin_id"] = link[1]!.DeepClone(), ["origin_slot"] = link[2]!.DeepClone(),
+                ["target_id"] = link[3]!.DeepClone(), ["target_slot"] = link[4]!.DeepClone(), ["type"] = link[5]!.DeepClone(),
+            };
+            if (link[0]!.GetValue<int>() == 8) item["parentId"] = 7;
+            links.Add(item);
+        }
+        ui["links"] = links;
+        ui["reroutes"] = JsonNode.Parse("""[ { "id": 7, "parentId": 6, "pos": [10, 20] }, { "id": 6, "pos": [30, 40] } ]""");
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "schema1", Folders);
+
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        Assert.Equal(["rr6", "rr7"], workflow.Editor!.RouteOf("n8", "vae"));
+        Assert.Equal(new NodePosition(30, 40), workflow.Editor.RerouteAt("rr6"));
+        var (plain, _) = ComfyWorkflowImport.Import(UiFile, "schema1", Folders);
+        Assert.Equal(WorkflowYamlWriter.Write(plain!.Workflow! with { Editor = null }), WorkflowYamlWriter.Write(workflow with { Editor = null }));
+    }
+
+    [Fact]
     public void Unmapped_classes_and_dangling_inputs_are_all_reported()
     {
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;

@@ -7,7 +7,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// What a UI-format ComfyUI workflow draws besides its graph — groups, Reroute nodes, node colours, collapsed and pinned
 /// nodes — by ComfyUI node id, and how it lands in our editor section once the nodes have our ids.
-/// Reroutes become reroute points on the converted links (drawn only), never nodes.
+/// Reroutes — Reroute nodes and the newer frontend's native reroutes (<c>extra.reroutes</c>, schema 0.4) — become reroute
+/// points on the converted links (drawn only), never nodes.
 /// </summary>
 internal sealed class ComfyCanvas
 {
@@ -15,7 +16,10 @@ internal sealed class ComfyCanvas
     private const double RerouteWidth = 75, RerouteHeight = 26;
 
     private readonly List<EditorGroup> groups = [];
+    // Keyed by Reroute node id, or NativePrefix + native reroute id.
     private readonly Dictionary<string, NodePosition> reroutes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> nativeParent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> linkParent = new(StringComparer.Ordinal);
     private readonly List<(string Target, string Origin, List<string> Reroutes)> routes = [];
     private readonly Dictionary<string, NodeColor> colors = new(StringComparer.Ordinal);
     private readonly HashSet<string> collapsed = new(StringComparer.Ordinal);
@@ -50,6 +54,38 @@ internal sealed class ComfyCanvas
         var pos = node["pos"] as JsonArray;
         if (pos is { Count: >= 2 } && JsonNumbers.Number(pos[0]) is { } x && JsonNumbers.Number(pos[1]) is { } y)
             reroutes[id] = new NodePosition(x + RerouteWidth / 2, y + RerouteHeight / 2);
+    }
+
+    /// <summary>
+    /// Reads the native reroutes of the newer frontend: <c>extra.reroutes</c> ({id, parentId?, pos [x, y], linkIds}; a
+    /// reroute's parent is the one before it, towards the link's origin) and each link's last reroute, from
+    /// <c>extra.linkExtensions</c> ({id, parentId}) or a link object's own <c>parentId</c>. Schema 1 keeps the reroutes at
+    /// the top level, which is read too.
+    /// </summary>
+    public void ReadNativeReroutes(JsonObject workflow)
+    {
+        var extra = workflow["extra"] as JsonObject;
+        var list = (extra?["reroutes"] as JsonArray ?? []).Concat(workflow["reroutes"] as JsonArray ?? []);
+        foreach (var reroute in list.OfType<JsonObject>())
+        {
+            if (Key(reroute["id"]) is not { } id) continue;
+            if (reroute["pos"] is JsonArray { Count: >= 2 } pos && JsonNumbers.Number(pos[0]) is { } x && JsonNumbers.Number(pos[1]) is { } y
+                && double.IsFinite(x) && double.IsFinite(y))
+                reroutes[NativePrefix + id] = new NodePosition(x, y); // a native reroute's pos is its centre
+            if (Key(reroute["parentId"]) is { } parent) nativeParent[id] = parent;
+        }
+
+        var extensions = (extra?["linkExtensions"] as JsonArray ?? []).Concat(workflow["links"] as JsonArray ?? []);
+        foreach (var link in extensions.OfType<JsonObject>())
+            if (Key(link["id"]) is { } id && Key(link["parentId"]) is { } parent) linkParent[id] = parent;
+    }
+
+    /// <summary>The native reroutes ComfyUI link <paramref name="linkId"/> passes, nearest its target first.</summary>
+    public IEnumerable<string> NativeRoute(string linkId)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var id = linkParent.GetValueOrDefault(linkId); id is not null && seen.Add(id); id = nativeParent.GetValueOrDefault(id))
+            yield return NativePrefix + id;
     }
 
     /// <summary>Notes that the link into ComfyUI node <paramref name="target"/> from <paramref name="origin"/> passes these Reroutes, source first.</summary>
@@ -91,7 +127,15 @@ internal sealed class ComfyCanvas
         return workflow with { Editor = editor };
     }
 
-    private static string RerouteId(string comfyId) => "r" + ApiPromptConverter.NodeId(comfyId)[1..];
+    private const string NativePrefix = "native:";
+
+    // Reroute node 11 → r11; native reroute 3 → rr3.
+    private static string RerouteId(string key) => key.StartsWith(NativePrefix, StringComparison.Ordinal)
+        ? "rr" + ApiPromptConverter.NodeId(key[NativePrefix.Length..])[1..]
+        : "r" + ApiPromptConverter.NodeId(key)[1..];
+
+    private static string? Key(JsonNode? value) => value is JsonValue v && v.GetValueKind() is JsonValueKind.Number or JsonValueKind.String
+        ? (v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString()) : null;
 
     private static List<T>? Nonempty<T>(IEnumerable<T> items) => items.ToList() is { Count: > 0 } list ? list : null;
 

@@ -27,10 +27,14 @@ internal static class UiWorkflowConverter
         var links = new Dictionary<string, (string Origin, int Slot)>(StringComparer.Ordinal);
         foreach (var link in (workflow["links"] as JsonArray ?? []).OfType<JsonArray>().Where(l => l.Count >= 5))
             links[Id(link[0]!)] = (Id(link[1]!), (int)(JsonNumbers.Integer(link[2]) ?? -1));
+        // Schema 1 writes links as objects.
+        foreach (var link in (workflow["links"] as JsonArray ?? []).OfType<JsonObject>().Where(l => l["id"] is not null && l["origin_id"] is not null))
+            links[Id(link["id"]!)] = (Id(link["origin_id"]!), (int)(JsonNumbers.Integer(link["origin_slot"]) ?? -1));
         if (workflow["links"] is JsonArray { Count: > 0 } && links.Count == 0)
-            problems.Add("the links array is not in ComfyUI's [id, origin, slot, target, slot, type] form");
+            problems.Add("the links array is not in ComfyUI's [id, origin, slot, target, slot, type] or {id, origin_id, origin_slot, …} form");
 
         canvas.ReadGroups(workflow);
+        canvas.ReadNativeReroutes(workflow);
 
         foreach (var (id, node) in nodes)
         {
@@ -64,7 +68,7 @@ internal static class UiWorkflowConverter
                 var name = input["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null;
                 if (name is null || input["link"] is not JsonValue linkId || linkId.GetValueKind() == JsonValueKind.Null) continue;
                 var passed = new List<string>();
-                switch (Resolve(Id(linkId), links, nodes, problems, id, name, passed))
+                switch (Resolve(Id(linkId), links, nodes, canvas, problems, id, name, passed))
                 {
                     case JsonArray source:
                         inputs[name] = source;
@@ -89,9 +93,9 @@ internal static class UiWorkflowConverter
 
     /// <summary>
     /// Follows a link through Reroutes and bypassed nodes to its real source: an API link, or a Primitive's literal;
-    /// <paramref name="passed"/> gets the Reroutes on the way, nearest the target first.
+    /// <paramref name="passed"/> gets the Reroutes on the way (nodes and native ones), nearest the target first.
     /// </summary>
-    private static JsonNode? Resolve(string linkId, Dictionary<string, (string Origin, int Slot)> links, Dictionary<string, JsonObject> nodes, List<string> problems, string target, string input, List<string> passed)
+    private static JsonNode? Resolve(string linkId, Dictionary<string, (string Origin, int Slot)> links, Dictionary<string, JsonObject> nodes, ComfyCanvas canvas, List<string> problems, string target, string input, List<string> passed)
     {
         for (var hops = 0; hops < 1000; hops++)
         {
@@ -101,6 +105,7 @@ internal static class UiWorkflowConverter
                 return null;
             }
 
+            passed.AddRange(canvas.NativeRoute(linkId));
             var type = Text(origin["type"]);
             var mode = JsonNumbers.Integer(origin["mode"]) ?? 0;
             if (type == "PrimitiveNode") return (origin["widgets_values"] as JsonArray)?.FirstOrDefault()?.DeepClone();
