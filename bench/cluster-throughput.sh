@@ -52,6 +52,7 @@ if [ "${KILL:-0}" = 1 ]; then
   start=$(date +%s.%N); eval "kill -9 \$worker_$victim"
   until grep -aq "Run $id attempt 2" "$work/serve.log"; do sleep 0.02; done
   echo "failover: $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s (probe timeout $probe s, $missed missed probes)"
+  echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
 # The queue's models: MODELS cycled, then shuffled with a fixed seed so every routing sees the same queue.
