@@ -60,6 +60,28 @@ public sealed class OutpaintTests
         Assert.Equal(1f, greyMask.Values[7 * 40 + 20]);
     }
 
+    [Theory]
+    [InlineData("pad: { node: image.pad_for_outpaint, in: { image: image.image }, with: { left: 4100, top: 4100, right: 4100, bottom: 4100 } }", "left/top/right/bottom")]
+    [InlineData("resize: { node: image.resize, in: { image: image.image }, with: { width: 8208, height: 8208 } }", "width/height/scale_by")]
+    [InlineData("resize: { node: latent.resize, in: { latent: latent.latent }, with: { width: 8208, height: 8208 } }", "width/height/scale_by")]
+    public async Task Growing_an_image_past_the_pixel_limit_fails_the_node_before_allocating_naming_the_parameters_and_the_setting(string node, string parameters)
+    {
+        // 8208 a side: 67 M pixels, four times the default FlowDiffusion:MaxImagePixels (4096²).
+        var run = await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: too-large
+            nodes:
+              image: { node: image.load, with: { path: workflows/assets/landscape.png, width: 8, height: 8 } }
+              latent: { node: latent.empty, with: { width: 64, height: 64 } }
+              {{node}}
+            """, new Dictionary<string, object?>());
+
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Contains(parameters, run.Result.Error);
+        Assert.Contains("8208×8208", run.Result.Error);
+        Assert.Contains("FlowDiffusion:MaxImagePixels", run.Result.Error);
+    }
+
     [Fact]
     public async Task Outpaint_workflow_paints_the_prompt_in_the_new_border_and_keeps_the_image()
     {

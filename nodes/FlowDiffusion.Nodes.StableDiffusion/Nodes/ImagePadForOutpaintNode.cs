@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -54,6 +55,7 @@ public sealed class ImagePadForOutpaintNode : INode
         var image = Image!;
         int height = image.Height, width = image.Width;
         int newHeight = checked(height + Top + Bottom), newWidth = checked(width + Left + Right);
+        ProducedImageSize.Check(context, "left/top/right/bottom", newWidth, newHeight);
         if ((long)newHeight * newWidth * image.Batch * 3 > int.MaxValue)
             throw new ArgumentException($"the padded image would be {newWidth}×{newHeight}×{image.Batch}, too large");
 

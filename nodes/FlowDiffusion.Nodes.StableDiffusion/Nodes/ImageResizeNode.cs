@@ -47,6 +47,7 @@ public sealed class ImageResizeNode : INode
             return Task.CompletedTask;
         }
 
+        ProducedImageSize.Check(context, "width/height/scale_by", width, height);
         var pixels = PlanarResize.Resize(image.Pixels, image.Batch * 3, image.Height, image.Width, height, width, Method, CenterCrop);
         // Bicubic and Lanczos overshoot at sharp edges; an image stays in 0..1.
         for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i], 0f, 1f);

@@ -62,6 +62,7 @@ public sealed class ImageUpscaleWithModelNode : INode
                         if (result is null)
                         {
                             scale = s;
+                            ProducedImageSize.Check(context, $"upscale_model (×{s})", (long)image.Width * s, (long)image.Height * s);
                             result = new float[checked(image.Batch * 3 * image.Height * s * image.Width * s)];
                         }
                         grid.Add(output, 3, s, row, column, result.AsSpan(b * 3 * image.Height * s * image.Width * s, 3 * image.Height * s * image.Width * s));

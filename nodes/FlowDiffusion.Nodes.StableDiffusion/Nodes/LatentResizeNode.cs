@@ -51,6 +51,9 @@ public sealed class LatentResizeNode : INode
             return Task.CompletedTask;
         }
 
+        // The latent decodes to 8 × its sides.
+        ProducedImageSize.Check(context, "width/height/scale_by", 8L * width, 8L * height);
+
         var values = PlanarResize.Resize(latent.Values, latent.Batch * latent.Channels, latent.Height, latent.Width, height, width, Method, CenterCrop, latent.Channels);
         Resized = new Latent(latent.Batch, latent.Channels, height, width, values, latent.Seeds);
         return Task.CompletedTask;
