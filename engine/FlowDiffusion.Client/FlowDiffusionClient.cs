@@ -1,33 +1,32 @@
-using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using FlowDiffusion.Client.Generated;
+using G = FlowDiffusion.Client.Generated;
 
 namespace FlowDiffusion.Client;
 
 /// <summary>
 /// The FlowDiffusion HTTP API, typed: submit a run (a saved workflow by name, or YAML, with named inputs), follow it,
 /// fetch its outputs, page the history, cancel and delete, list the models. Errors throw <see cref="FlowDiffusionApiException"/>.
+/// A thin layer over <see cref="Api"/>, the client generated from the OpenAPI document, which has every route.
 /// </summary>
 /// <param name="http">An HttpClient whose BaseAddress is the server (e.g. http://127.0.0.1:8188); it is not disposed here.</param>
 /// <param name="apiKey">The server's API key, when it has one.</param>
 public sealed class FlowDiffusionClient(HttpClient http, string? apiKey = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>Every operation of the API, generated from its OpenAPI document (nodes, workflows, uploads, events …).</summary>
+    public FlowDiffusionApiClient Api { get; } = new(http, apiKey);
 
     /// <summary>Queues a saved workflow by name with <paramref name="inputs"/>; returns the run's id.</summary>
     public Task<string> SubmitWorkflowAsync(string workflow, object? inputs = null, int? priority = null, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
-        SubmitAsync(new { workflow, inputs, priority }, idempotencyKey, cancellationToken);
+        SubmitAsync(new RunRequest { Workflow = workflow, Inputs = InputsOf(inputs), Priority = priority }, idempotencyKey, cancellationToken);
 
     /// <summary>Queues workflow YAML with <paramref name="inputs"/>; returns the run's id.</summary>
     public Task<string> SubmitYamlAsync(string yaml, object? inputs = null, int? priority = null, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
-        SubmitAsync(new { yaml, inputs, priority }, idempotencyKey, cancellationToken);
+        SubmitAsync(new RunRequest { Yaml = yaml, Inputs = InputsOf(inputs), Priority = priority }, idempotencyKey, cancellationToken);
 
     /// <summary>The run <paramref name="id"/>.</summary>
-    public async Task<RunInfo> GetRunAsync(string id, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Get, $"/api/runs/{Uri.EscapeDataString(id)}", null, null, cancellationToken).ConfigureAwait(false);
-        return (await response.Content.ReadFromJsonAsync<RunInfo>(Json, cancellationToken).ConfigureAwait(false))!;
-    }
+    public async Task<RunInfo> GetRunAsync(string id, CancellationToken cancellationToken = default) =>
+        InfoOf(await Api.GetRunAsync(id, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Polls the run every <paramref name="interval"/> (default 100 ms) until it has ended.</summary>
     public async Task<RunInfo> WaitAsync(string id, TimeSpan? interval = null, CancellationToken cancellationToken = default)
@@ -43,68 +42,40 @@ public sealed class FlowDiffusionClient(HttpClient http, string? apiKey = null)
     /// <summary>One page of history, newest first, optionally only runs in <paramref name="status"/>.</summary>
     public async Task<RunPage> ListRunsAsync(int offset = 0, int? limit = null, string? status = null, CancellationToken cancellationToken = default)
     {
-        var query = $"?offset={offset}" + (limit is { } l ? $"&limit={l}" : "") + (status is null ? "" : $"&status={Uri.EscapeDataString(status)}");
-        using var response = await SendAsync(HttpMethod.Get, "/api/runs" + query, null, null, cancellationToken).ConfigureAwait(false);
-        return (await response.Content.ReadFromJsonAsync<RunPage>(Json, cancellationToken).ConfigureAwait(false))!;
+        var page = await Api.ListRunsAsync(status, offset, limit, cancellationToken).ConfigureAwait(false);
+        return new RunPage { Runs = [.. page.Runs.Select(InfoOf)], Total = page.Total, Offset = page.Offset, NextOffset = page.NextOffset };
     }
 
     /// <summary>What the server's models folder holds (<c>GET /api/models</c>), ordered by path.</summary>
-    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Get, "/api/models", null, null, cancellationToken).ConfigureAwait(false);
-        var list = await response.Content.ReadFromJsonAsync<ModelList>(Json, cancellationToken).ConfigureAwait(false);
-        return list?.Models ?? [];
-    }
+    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default) =>
+        [.. (await Api.ListModelsAsync(cancellationToken).ConfigureAwait(false)).Models.Select(m => new ModelInfo(m.Path, m.Kind, m.Architecture, m.Precision, m.Bytes))];
 
     /// <summary>The bytes of <paramref name="output"/>.</summary>
-    public async Task<byte[]> GetOutputAsync(RunOutput output, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Get, output.Url, null, null, cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task<byte[]> GetOutputAsync(RunOutput output, CancellationToken cancellationToken = default) => Api.GetBytesAsync(output.Url, cancellationToken);
 
     /// <summary>Asks the run to stop (a queued run never starts).</summary>
-    public async Task CancelAsync(string id, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Post, $"/api/runs/{Uri.EscapeDataString(id)}/cancel", null, null, cancellationToken).ConfigureAwait(false);
-    }
+    public async Task CancelAsync(string id, CancellationToken cancellationToken = default) =>
+        await Api.CancelRunAsync(id, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Deletes a finished run and its files.</summary>
-    public async Task DeleteRunAsync(string id, CancellationToken cancellationToken = default)
+    public Task DeleteRunAsync(string id, CancellationToken cancellationToken = default) => Api.DeleteRunAsync(id, cancellationToken);
+
+    private async Task<string> SubmitAsync(RunRequest body, string? idempotencyKey, CancellationToken cancellationToken) =>
+        (await Api.SubmitRunAsync(body, idempotencyKey, cancellationToken).ConfigureAwait(false)).Id;
+
+    private static JsonElement? InputsOf(object? inputs) => inputs is null ? null : JsonSerializer.SerializeToElement(inputs, FlowDiffusionApiClient.Json);
+
+    private static RunInfo InfoOf(G.Run run) => new()
     {
-        using var response = await SendAsync(HttpMethod.Delete, $"/api/runs/{Uri.EscapeDataString(id)}", null, null, cancellationToken).ConfigureAwait(false);
-    }
-
-    private sealed record ModelList(IReadOnlyList<ModelInfo> Models);
-
-    private async Task<string> SubmitAsync(object body, string? idempotencyKey, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(HttpMethod.Post, "/api/runs", JsonContent.Create(body, options: Json), idempotencyKey, cancellationToken).ConfigureAwait(false);
-        var ticket = await response.Content.ReadFromJsonAsync<JsonObject>(Json, cancellationToken).ConfigureAwait(false);
-        return ticket!["id"]!.GetValue<string>();
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string url, HttpContent? content, string? idempotencyKey, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, url) { Content = content };
-        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
-        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
-        var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.IsSuccessStatusCode) return response;
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            JsonNode? problem = null;
-            try
-            {
-                problem = JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-            }
-
-            var errors = problem?["errors"] is JsonArray list ? list.Select(e => e?["message"]?.GetValue<string>() ?? "").ToList() : [];
-            throw new FlowDiffusionApiException(response.StatusCode, problem?["title"]?.GetValue<string>() ?? response.ReasonPhrase, problem?["detail"]?.GetValue<string>() ?? text, errors);
-        }
-    }
+        Id = run.Id,
+        Status = run.Status,
+        Workflow = run.Workflow,
+        Priority = run.Priority,
+        Submitted = run.Submitted,
+        Started = run.Started,
+        Finished = run.Finished,
+        Inputs = run.Inputs,
+        Outputs = [.. run.Outputs.Select(o => new RunOutput(o.File, o.Url))],
+        Error = run.Error,
+    };
 }

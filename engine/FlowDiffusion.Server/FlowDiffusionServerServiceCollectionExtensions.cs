@@ -49,7 +49,7 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         services.AddHostedService<BoundAddressCheck>();
         services.AddSingleton<RequestOriginCheck>();
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(options => options.AddApiSchemas());
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) =>
             kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBytes);
         return services;

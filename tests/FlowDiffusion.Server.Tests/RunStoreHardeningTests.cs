@@ -176,7 +176,7 @@ public sealed class RunStoreHardeningTests : IDisposable
     }
 
     // Garbage over every page but the first (which holds the header and the schema): what a failing disk or a torn copy leaves.
-    private static void DamagePagesAfterTheFirst(string path)
+    internal static void DamagePagesAfterTheFirst(string path)
     {
         Assert.False(File.Exists(path + "-wal") && new FileInfo(path + "-wal").Length > 0, "the WAL should be checkpointed when the last connection closed");
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);

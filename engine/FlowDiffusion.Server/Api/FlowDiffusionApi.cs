@@ -8,6 +8,7 @@ using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server.Runs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
@@ -26,31 +27,40 @@ public static class FlowDiffusionApi
         var api = endpoints.MapGroup("/api");
         // Each route declares every status it answers with (the OpenAPI document is built from these; a test diffs them
         // against the mapped routes and against what the routes really answer).
-        const string Json = "application/json";
-        api.MapGet("/health", HealthAsync).Produces(StatusCodes.Status200OK, contentType: Json).Produces(StatusCodes.Status503ServiceUnavailable, contentType: Json);
-        api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog))).Produces(StatusCodes.Status200OK, contentType: Json);
-        api.MapGet("/models", ModelListApi.List).Produces(StatusCodes.Status200OK, contentType: Json);
+        // Routes that read or write the run store answer 503 when its database is damaged (RunStoreErrorHandler).
+        // The body schemas (Returns, Takes) are ApiSchemas'; the names (WithName) are the operation ids a generated client uses.
+        api.MapGet("/health", HealthAsync).WithName("getHealth").WithSummary("Whether the server and its run store answer.").Returns(StatusCodes.Status200OK, ApiSchemas.Health).Returns(StatusCodes.Status503ServiceUnavailable, ApiSchemas.Health);
+        api.MapGet("/nodes", (FlowDiffusionEngine engine) => TypedResults.Ok(NodeSchemaJson.Write(engine.Catalog))).WithName("listNodes").WithSummary("Every node type: ports, parameters, categories.").Returns(StatusCodes.Status200OK, ApiSchemas.NodeList);
+        api.MapGet("/models", ModelListApi.List).WithName("listModels").WithSummary("What the models folder holds: kind, architecture, precision, size.").Returns(StatusCodes.Status200OK, ApiSchemas.ModelList);
 
-        api.MapGet("/workflows", ListWorkflows).Produces(StatusCodes.Status200OK, contentType: Json);
-        api.MapGet("/workflows/{name}", WorkflowFileApi.Get).Produces(StatusCodes.Status200OK, contentType: "application/yaml")
+        api.MapGet("/workflows", ListWorkflows).WithName("listWorkflows").WithSummary("The saved workflows' names.").Returns(StatusCodes.Status200OK, ApiSchemas.WorkflowList);
+        api.MapGet("/workflows/{name}", WorkflowFileApi.Get).WithName("getWorkflow").WithSummary("A saved workflow's YAML.").Produces(StatusCodes.Status200OK, contentType: "application/yaml")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).Accepts<string>("application/yaml", "text/yaml", "text/plain")
-            .Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).WithName("saveWorkflow").WithSummary("Saves a workflow that validates (with ?draft=true, one that does not).").Accepts<string>("application/yaml", "text/yaml", "text/plain").Takes(ApiSchemas.WorkflowText)
+            .Returns(StatusCodes.Status200OK, ApiSchemas.WorkflowSaved).ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapPost("/runs", SubmitAsync).Produces(StatusCodes.Status202Accepted, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
-        api.MapGet("/runs", ListRunsAsync).Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest);
-        api.MapGet("/runs/{id}", GetRunAsync).Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapGet("/runs/{id}/events", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
-        api.MapPost("/runs/{id}/cancel", CancelAsync).Produces(StatusCodes.Status202Accepted, contentType: Json)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapDelete("/runs/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPost("/uploads", UploadApi.UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery()
-            .Produces(StatusCodes.Status200OK, contentType: Json).ProducesProblem(StatusCodes.Status400BadRequest)
+        api.MapPost("/runs", SubmitAsync).WithName("submitRun").WithSummary("Queues a run of a saved workflow or of YAML, with input values (Idempotency-Key: a retry queues nothing new).").Takes(ApiSchemas.RunRequest).Returns(StatusCodes.Status202Accepted, ApiSchemas.RunTicket)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/runs", ListRunsAsync).WithName("listRuns").WithSummary("One page of run history, newest first, optionally of one status.").Returns(StatusCodes.Status200OK, ApiSchemas.RunPage).ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/runs/{id}", GetRunAsync).WithName("getRun").WithSummary("A run: status, inputs, node timings, outputs, error.").Returns(StatusCodes.Status200OK, ApiSchemas.Run).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/runs/{id}/events", StreamEventsAsync).WithName("streamRunEvents").WithSummary("The run's events as server-sent events until it ends (docs/events.md).").Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/runs/{id}/cancel", CancelAsync).WithName("cancelRun").WithSummary("Asks a queued or running run to stop.").Returns(StatusCodes.Status202Accepted, ApiSchemas.CancelAccepted)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapDelete("/runs/{id}", DeleteAsync).WithName("deleteRun").WithSummary("Deletes a finished run and its files.").Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/outputs/{runId}/{**file}", GetOutputAsync).WithName("getOutput").WithSummary("A file a run wrote.").Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/uploads", UploadApi.UploadAsync).WithName("upload").WithSummary("Uploads an image or mask for a workflow input.").Accepts<IFormFile>("multipart/form-data").Takes(ApiSchemas.UploadForm).DisableAntiforgery()
+            .Returns(StatusCodes.Status200OK, ApiSchemas.Upload).ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapDelete("/uploads/{name}", UploadApi.Delete).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapDelete("/uploads/{name}", UploadApi.Delete).WithName("deleteUpload").WithSummary("Deletes an upload.").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 
@@ -77,8 +87,8 @@ public static class FlowDiffusionApi
         return TypedResults.Ok(new JsonObject { ["status"] = "ok", ["store"] = "ok" });
     }
 
-    private static async Task<IResult> SubmitAsync(RunRequest? body, HttpRequest request, FlowDiffusionEngine engine, IRunBackend runs,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> SubmitAsync(RunRequest? body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, FlowDiffusionEngine engine,
+        IRunBackend runs, CancellationToken cancellationToken)
     {
         if (body is null || (body.Workflow is null) == (body.Yaml is null))
             return Problem(StatusCodes.Status400BadRequest, "Bad run request", "Send either \"workflow\" (a saved workflow's name) or \"yaml\" (workflow text), not both.");
@@ -98,7 +108,7 @@ public static class FlowDiffusionApi
         var validation = engine.Parse(yaml!, file, InputValues.FromJson(inputsJson));
         if (!validation.IsValid) return Invalid(validation.Diagnostics, "The workflow has errors; nothing was queued.");
 
-        var key = request.Headers["Idempotency-Key"].ToString();
+        var key = idempotencyKey ?? "";
         if (key.Length > 200) return Problem(StatusCodes.Status400BadRequest, "Bad run request", "The Idempotency-Key header is longer than 200 characters.");
         var (run, _) = await runs.SubmitAsync(
             new RunSubmission(yaml!, inputsJson, body.Workflow, body.Priority ?? 0, key.Length > 0 ? key : null), cancellationToken);
