@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace FlowDiffusion.Editor.Tests.Browser;
 
-/// <summary>What the page showed while runs went on elsewhere: every node state class, every sampler step, whether a preview appeared.</summary>
+/// <summary>What the page showed while runs went on elsewhere: every node state class, every step of a node that counts steps (the sampler), whether a preview appeared.</summary>
 internal static class AttachedPage
 {
     /// <summary>Starts recording (a MutationObserver in the page) before the runs are queued.</summary>
@@ -16,7 +16,7 @@ internal static class AttachedPage
               if (c.startsWith('fd-state-') && !seen.states.includes(s)) seen.states.push(s);
             }));
             const m = /step (\d+) \/ (\d+)/.exec(document.querySelector('.fd-run-status')?.textContent || '');
-            if (m) seen.steps.push([+m[1], +m[2]]);
+            if (m && +m[2] > 0) seen.steps.push([+m[1], +m[2]]);
             if (document.querySelector('.fd-node[data-id=sample] img.fd-preview')) seen.previews++;
           };
           new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
