@@ -512,7 +512,7 @@ public sealed class EditorSession : IDisposable
             {
                 if (view.Finished) break;
                 lost = true;
-                Notice = $"Lost the events of run {view.RunId}: {server.Describe(error)} Reconnecting every {Math.Min(wait.TotalSeconds * 2, 5):0.#} s; the graph is kept.";
+                Notice = $"Lost the events of run {view.RunId}: {server.Describe(error)} Trying again in {wait.TotalSeconds:0.#} s; the graph is kept.";
             }
             finally
             {

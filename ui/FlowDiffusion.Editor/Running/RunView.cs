@@ -193,8 +193,9 @@ public sealed class RunView(string runId, IEnumerable<string> nodes)
                 LastLog = Text(data, "message") ?? LastLog;
                 return;
         }
-        if (node is null) return;
+        // Every other message is an event of an executing attempt (run_started names no node).
         Started = true;
+        if (node is null) return;
         switch (message.Kind)
         {
             case "node_started": States[node] = NodeRunState.Running; break;
