@@ -6,7 +6,8 @@ using FlowDiffusion.Engine.Hosting;
 namespace FlowDiffusion.Cli.Commands;
 
 /// <summary>
-/// <c>flowdiffusion editor</c>: starts the browser editor (with the HTTP API in-process) on the installation's home. The
+/// <c>flowdiffusion editor</c>: starts the browser editor (with the HTTP API in-process, or over the server <c>--server</c>
+/// names) on the installation's home. The
 /// editor is its own web application: the .NET tool carries it published under <c>editor/</c>, a repository build has it
 /// under <c>ui/FlowDiffusion.Editor/bin</c>; it runs as a child process and its exit code is the command's.
 /// </summary>
@@ -21,7 +22,13 @@ internal static class EditorCommand
             Description = "Addresses to listen on, ';'-separated (default http://127.0.0.1:5180). Anything beyond loopback needs an API key.",
             HelpName = "URL",
         };
-        var command = new Command("editor", "Start the graph editor in the browser (and the HTTP API) until Ctrl+C.") { urls };
+        var server = new Option<string?>("--server")
+        {
+            Description = "Queue runs on this FlowDiffusion server (flowdiffusion serve, a cluster's coordinator) instead of in the editor; history and outputs come from it.",
+            HelpName = "URL",
+        };
+        var apiKey = new Option<string?>("--api-key") { Description = "The API key of the server named by --server.", HelpName = "KEY" };
+        var command = new Command("editor", "Start the graph editor in the browser (and the HTTP API) until Ctrl+C.") { urls, server, apiKey };
         command.TreatUnmatchedTokensAsErrors = false;
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
@@ -42,6 +49,13 @@ internal static class EditorCommand
             {
                 start.ArgumentList.Add("--urls");
                 start.ArgumentList.Add(addresses);
+            }
+            // The editor maps these switches onto FlowDiffusion:Editor:Server and :ApiKey (its own configuration).
+            foreach (var (option, value) in new[] { ("--server", parse.GetValue(server)), ("--api-key", parse.GetValue(apiKey)) })
+            {
+                if (string.IsNullOrEmpty(value)) continue;
+                start.ArgumentList.Add(option);
+                start.ArgumentList.Add(value);
             }
             foreach (var pair in parse.GetValue(GlobalOptions.Config) ?? []) start.ArgumentList.Add("--" + pair);
             foreach (var token in parse.UnmatchedTokens) start.ArgumentList.Add(token);

@@ -17,6 +17,7 @@ public sealed class EditorServer : IAsyncLifetime
     private readonly string _name;
     private readonly IReadOnlyList<string>? _watchedPluginFolders;
     private readonly string? _modelsFolder;
+    private IReadOnlyList<string> _arguments = [];
     private Process? _process;
     private IPlaywright? _playwright;
 
@@ -42,6 +43,13 @@ public sealed class EditorServer : IAsyncLifetime
     /// watching them and reloading 0.3 s after their files settle; its log is <paramref name="name"/>.log.
     /// </summary>
     public static EditorServer WatchingPlugins(string name, params string[] pluginFolders) => new(name, pluginFolders);
+
+    /// <summary>
+    /// An editor (not started) queuing its runs on the FlowDiffusion server at <paramref name="server"/> (<c>--server</c>,
+    /// and <c>--api-key</c> when <paramref name="apiKey"/> is set); its log is <paramref name="name"/>.log. It serves no API of its own.
+    /// </summary>
+    public static EditorServer AttachedTo(string name, string server, string? apiKey) =>
+        new(name, null) { _arguments = apiKey is null ? ["--server", server] : ["--server", server, "--api-key", apiKey] };
 
     /// <summary>An editor (not started) whose models folder is <paramref name="modelsFolder"/>; its log is <paramref name="name"/>.log.</summary>
     public static EditorServer WithModels(string name, string modelsFolder) => new(name, null, modelsFolder);
@@ -84,6 +92,7 @@ public sealed class EditorServer : IAsyncLifetime
         start.ArgumentList.Add(EditorAssembly());
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(Url);
+        foreach (var argument in _arguments) start.ArgumentList.Add(argument);
         start.Environment["FLOWDIFFUSION_FlowDiffusion__DataFolder"] = Path.Combine(_scratch.Path, "data");
         start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
         start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
@@ -152,7 +161,8 @@ public sealed class EditorServer : IAsyncLifetime
             if (_process!.HasExited) throw new InvalidOperationException($"The editor exited with code {_process.ExitCode}.");
             try
             {
-                if ((await http.GetAsync(Url + "/api/health")).StatusCode == HttpStatusCode.OK) return;
+                // An editor attached to a server has no API of its own: its page is what answers.
+                if ((await http.GetAsync(Url + (_arguments.Count > 0 ? "/" : "/api/health"))).StatusCode == HttpStatusCode.OK) return;
             }
             catch (HttpRequestException)
             {

@@ -1,3 +1,5 @@
+using System.Net;
+using FlowDiffusion.Client;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Editor.Graph;
 using FlowDiffusion.Engine.Execution;
@@ -18,6 +20,8 @@ namespace FlowDiffusion.Editor.Running;
 /// node types in <see cref="CatchUpWithPlugins"/>, called on the circuit's thread like every other change to the session.
 /// Run while a run of this tab is going queues another behind it (ComfyUI's Queue): the tab shows one run at a time,
 /// the executing one, and moves on to the next of <see cref="QueuedRuns"/> when it ends.
+/// With a <see cref="Server"/> (the editor started with <c>--server</c>) runs are queued on that server instead, through
+/// the typed client, and followed on its event stream (re-subscribed when the connection drops, until the run ends).
 /// </summary>
 public sealed class EditorSession : IDisposable
 {
@@ -31,17 +35,23 @@ public sealed class EditorSession : IDisposable
     private (GraphDocument Document, int Revision, NodeCatalog Catalog)? _validatedFor;
     private ValidationResult? _validation;
     private string? _clipboard;
+    private IReadOnlyDictionary<string, string>? _serverTypes;
+    private string? _serverError;
+    // The event stream being read from the server: cancelled when the tab stops following that run.
+    private CancellationTokenSource? _stream;
 
     /// <summary>Opens an empty document on the engine's node types and follows its plugin reloads until disposed.</summary>
     /// <param name="engine">The engine.</param>
     /// <param name="files">The folders.</param>
     /// <param name="runs">The run backend.</param>
     /// <param name="comfyFolders">Where ComfyUI files' checkpoint and image names resolve (the ComfyUI layer's); by default the engine's models folder.</param>
-    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunBackend runs, ComfyFolders? comfyFolders = null)
+    /// <param name="server">The server runs are queued on; null: <paramref name="runs"/>, in this process.</param>
+    public EditorSession(FlowDiffusionEngine engine, EditorFiles files, IRunBackend runs, ComfyFolders? comfyFolders = null, RemoteServer? server = null)
     {
         Engine = engine;
         Files = files;
         Runs = runs;
+        Server = server;
         ComfyFolders = comfyFolders ?? new ComfyFolders(Path.GetFullPath(engine.Options.ModelsFolder, files.WorkingFolder), files.WorkingFolder,
             Path.Combine(Path.GetFullPath(engine.Options.DataFolder, files.WorkingFolder), "comfy-input"));
         Document = GraphDocument.Empty(engine.Catalog);
@@ -59,6 +69,32 @@ public sealed class EditorSession : IDisposable
 
     /// <summary>The run queue, history and events, shared with the HTTP API.</summary>
     public IRunBackend Runs { get; }
+
+    /// <summary>The server runs are queued on and history comes from, or null when they run in this process.</summary>
+    public RemoteServer? Server { get; }
+
+    /// <summary>
+    /// What is wrong with <see cref="Server"/> for the open graph: not answering (with the status and the server's words),
+    /// or lacking node types the graph uses (<see cref="ServerCatalogCheck"/>); null when all is well or there is no server.
+    /// Read again by <see cref="CheckServerAsync"/>.
+    /// </summary>
+    public string? ServerWarning => Server is null ? null
+        : _serverError ?? (_serverTypes is { } types ? ServerCatalogCheck.Warning(Document.Workflow, Document.Catalog, types, Server.Name) : null);
+
+    /// <summary>Asks <see cref="Server"/> for its node types (at most every 30 s) for <see cref="ServerWarning"/>; never throws for the server's failures.</summary>
+    public async Task CheckServerAsync(CancellationToken cancellationToken = default)
+    {
+        if (Server is not { } server) return;
+        try
+        {
+            _serverTypes = await server.NodeTypesAsync(cancellationToken);
+            _serverError = null;
+        }
+        catch (Exception error) when (RemoteServer.IsServerError(error) && !cancellationToken.IsCancellationRequested)
+        {
+            _serverError = "Cannot use the server: " + server.Describe(error);
+        }
+    }
 
     /// <summary>Where ComfyUI files opened in the editor resolve their checkpoint and image names.</summary>
     public ComfyFolders ComfyFolders { get; }
@@ -231,7 +267,19 @@ public sealed class EditorSession : IDisposable
     /// <summary>Cancels the run shown, queued or executing; the next of <see cref="QueuedRuns"/> is shown when it ends.</summary>
     public async Task CancelRunAsync()
     {
-        if (Run is { Finished: false } run) await Runs.CancelAsync(run.RunId, CancellationToken.None);
+        if (Run is not { Finished: false } run) return;
+        if (Server is null)
+        {
+            await Runs.CancelAsync(run.RunId, CancellationToken.None);
+            return;
+        }
+        if (!await CancelOnServerAsync(run.RunId))
+        {
+            // The server cannot be told: stop waiting for it here (the tab moves on), and say that the run may go on there.
+            run.Abandon($"Not followed any more: cancelling could not reach {Server.Name}; the run may still go on there.");
+            StopStream();
+            Changed?.Invoke();
+        }
     }
 
     /// <summary>Cancels one of <see cref="QueuedRuns"/> (by run id), or all of them when <paramref name="runId"/> is null.</summary>
@@ -243,7 +291,11 @@ public sealed class EditorSession : IDisposable
             cancelled = _queued.Where(v => runId is null || v.RunId == runId).ToList();
             _queued.RemoveAll(cancelled.Contains);
         }
-        foreach (var view in cancelled) await Runs.CancelAsync(view.RunId, CancellationToken.None);
+        foreach (var view in cancelled)
+        {
+            if (Server is null) await Runs.CancelAsync(view.RunId, CancellationToken.None);
+            else await CancelOnServerAsync(view.RunId);
+        }
         Changed?.Invoke();
     }
 
@@ -274,19 +326,39 @@ public sealed class EditorSession : IDisposable
         }
         Document.RerollSeeds(Random.Shared);
         var queued = LivePreviews.Requested(Document.Workflow, Document.Catalog);
-        RunRecord record;
-        try
+        string runId;
+        if (Server is { } server)
         {
-            (record, _) = await Runs.SubmitAsync(new RunSubmission(WorkflowYamlWriter.Write(queued), "{}", FileName), cancellationToken);
+            var yaml = WorkflowYamlWriter.Write(queued);
+            try
+            {
+                runId = await server.Client.SubmitYamlAsync(yaml, cancellationToken: cancellationToken);
+            }
+            catch (Exception error) when (RemoteServer.IsServerError(error) && !cancellationToken.IsCancellationRequested)
+            {
+                // Refused or unreachable: the graph stays as it is, and the status bar names the server and its answer.
+                Notice = "Could not queue the run: " + server.Describe(error);
+                return false;
+            }
+            server.Remember(runId, yaml);
         }
-        catch (Exception error) when (error is not OperationCanceledException)
+        else
         {
-            // The queue's database refused it; the tab stays usable and says why.
-            Notice = "Could not queue the run: " + error.Message;
-            return false;
+            RunRecord record;
+            try
+            {
+                (record, _) = await Runs.SubmitAsync(new RunSubmission(WorkflowYamlWriter.Write(queued), "{}", FileName), cancellationToken);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                // The queue's database refused it; the tab stays usable and says why.
+                Notice = "Could not queue the run: " + error.Message;
+                return false;
+            }
+            runId = record.Id;
         }
         Document.StepSeeds();
-        var view = new RunView(record.Id, queued.Nodes.Select(n => n.Id));
+        var view = new RunView(runId, queued.Nodes.Select(n => n.Id));
         Notice = null;
         bool follow;
         lock (_gate)
@@ -337,6 +409,11 @@ public sealed class EditorSession : IDisposable
     // Follows the run on the backend's event bus: pushed, its state first, then live events, ending with run_ended.
     private async Task FollowAsync(RunView view)
     {
+        if (Server is { } server)
+        {
+            await FollowOnServerAsync(view, server);
+            return;
+        }
         var last = DateTime.MinValue;
         try
         {
@@ -360,4 +437,117 @@ public sealed class EditorSession : IDisposable
         }
         Changed?.Invoke();
     }
+
+    // True when the server took the cancel, or answered that the run is already over or gone (nothing left to cancel).
+    private async Task<bool> CancelOnServerAsync(string runId)
+    {
+        var server = Server!;
+        try
+        {
+            await server.Client.CancelAsync(runId, CancellationToken.None);
+            return true;
+        }
+        catch (FlowDiffusionApiException error) when (error.Status is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
+        {
+            return true;
+        }
+        catch (Exception error) when (RemoteServer.IsServerError(error))
+        {
+            Notice = $"Could not cancel run {runId}: " + server.Describe(error);
+            return false;
+        }
+    }
+
+    // Follows the run on the server's event stream. A dropped connection (the server restarted, the network went) is
+    // said in the status bar and the stream subscribed again, every few seconds, until the run ends: each new
+    // subscription starts with the run as it stands. A run the server no longer knows, or a refused key, ends the view.
+    private async Task FollowOnServerAsync(RunView view, RemoteServer server)
+    {
+        var last = DateTime.MinValue;
+        var wait = TimeSpan.FromSeconds(0.5);
+        var lost = false;
+        while (!view.Finished && !_closed.IsCancellationRequested)
+        {
+            using var stream = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
+            lock (_gate) _stream = stream;
+            try
+            {
+                await foreach (var message in server.Events.SubscribeAsync(view.RunId, stream.Token))
+                {
+                    if (lost)
+                    {
+                        lost = false;
+                        wait = TimeSpan.FromSeconds(0.5);
+                        Notice = $"Reconnected to {server.Name}; following run {view.RunId} again.";
+                    }
+                    foreach (var (nodeId, output) in RunView.OutputsOf(message))
+                    {
+                        if (view.Images.Any(i => i.FileName == output.File) || !IsImage(output.File)) continue;
+                        var bytes = await server.Client.GetOutputAsync(output, stream.Token);
+                        view.AddImage(new GalleryImage(nodeId, output.File, ImageDataUrl.OfBytes(bytes, output.File)));
+                    }
+                    view.Apply(message);
+                    // Progress and previews can come faster than a browser needs; ends and images always go out.
+                    if (message.Kind is "progress" or "preview" && DateTime.UtcNow - last < TimeSpan.FromMilliseconds(100)) continue;
+                    last = DateTime.UtcNow;
+                    Changed?.Invoke();
+                }
+                if (view.Finished) break;
+                throw new IOException("the server closed the event stream before the run ended");
+            }
+            catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (OperationCanceledException) when (stream.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (FlowDiffusionApiException error) when (error.Status is HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                view.Abandon(server.Describe(error));
+                Notice = $"Stopped following run {view.RunId}: " + server.Describe(error);
+            }
+            catch (Exception error) when (RemoteServer.IsServerError(error))
+            {
+                if (view.Finished) break;
+                lost = true;
+                Notice = $"Lost the events of run {view.RunId}: {server.Describe(error)} Trying again in {wait.TotalSeconds:0.#} s; the graph is kept.";
+            }
+            finally
+            {
+                lock (_gate) _stream = null;
+            }
+            Changed?.Invoke();
+            if (view.Finished) break;
+            try
+            {
+                await Task.Delay(wait, _closed.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            wait = TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds * 2, 5));
+        }
+        Changed?.Invoke();
+    }
+
+    private void StopStream()
+    {
+        lock (_gate)
+        {
+            try
+            {
+                _stream?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // That stream has just ended.
+            }
+        }
+    }
+
+    private static bool IsImage(string file) =>
+        file.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase);
 }

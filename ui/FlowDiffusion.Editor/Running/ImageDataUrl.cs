@@ -13,9 +13,12 @@ public static class ImageDataUrl
     public static string Of(Image image, int index = 0, int maxSide = int.MaxValue) => PreviewBitmap.DataUrl(image, index, maxSide);
 
     /// <summary>A PNG or JPEG file as a data URL.</summary>
-    public static string OfFile(string path)
+    public static string OfFile(string path) => OfBytes(File.ReadAllBytes(path), path);
+
+    /// <summary>The bytes of a PNG or JPEG file called <paramref name="fileName"/> (fetched from a server) as a data URL.</summary>
+    public static string OfBytes(byte[] bytes, string fileName)
     {
-        var type = path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
-        return $"data:{type};base64," + Convert.ToBase64String(File.ReadAllBytes(path));
+        var type = fileName.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? "image/png" : "image/jpeg";
+        return $"data:{type};base64," + Convert.ToBase64String(bytes);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FlowDiffusion.Client;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Server.Runs;
 
@@ -34,11 +35,14 @@ public sealed class RunView(string runId, IEnumerable<string> nodes)
     /// <summary>Whether the run has ended.</summary>
     public bool Finished { get; private set; }
 
-    /// <summary>How it ended: "done", "failed", "cancelled", or null while queued or running.</summary>
+    /// <summary>How it ended: "done", "failed", "cancelled", "lost" (its server forgot it), or null while queued or running.</summary>
     public string? Outcome { get; private set; }
 
     /// <summary>Why it failed.</summary>
     public string? Error { get; private set; }
+
+    /// <summary>The latest line of the run's log from a server (on a cluster: which worker took it, why it waits).</summary>
+    public string? LastLog { get; private set; }
 
     /// <summary>"queued", "running", or how it ended.</summary>
     public string Status => Outcome ?? (Started ? "running" : "queued");
@@ -124,6 +128,122 @@ public sealed class RunView(string runId, IEnumerable<string> nodes)
             _ => "failed",
         }, record.Error);
     }
+
+    /// <summary>
+    /// Applies one message of a server's event stream (the wire form of the same bus, <c>docs/events.md</c>), as
+    /// <see cref="Apply(RunMessage, Func{string, string?})"/> does for the in-process one. Output images are not fetched
+    /// here: the caller fetches <see cref="OutputsOf"/> and adds them with <see cref="AddImage(GalleryImage)"/> (before
+    /// applying run_ended, so a run whose images did not arrive live still shows them).
+    /// </summary>
+    public void Apply(RunEventMessage message)
+    {
+        var data = message.Data;
+        if (Number(data, "overall") is { } overall) Overall = Math.Max(Overall, overall);
+        var node = Text(data, "node");
+        switch (message.Kind)
+        {
+            case RunEventMessage.EndedKind:
+                if (Finished) return;
+                if (data.TryGetProperty("nodes", out var timings) && timings.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var timing in timings.EnumerateArray())
+                    {
+                        if (Text(timing, NodeTimingJson.Node) is { } id)
+                            States[id] = timing.TryGetProperty(NodeTimingJson.Cached, out var cached) && cached.ValueKind == JsonValueKind.True ? NodeRunState.Cached : NodeRunState.Done;
+                    }
+                }
+                var status = Text(data, "status");
+                if (status == "completed") Overall = 1;
+                End(status switch
+                {
+                    "completed" => "done",
+                    "cancelled" => "cancelled",
+                    _ => "failed",
+                }, Text(data, "error"));
+                return;
+            case RunMessage.StateKind:
+                if (Text(data, "status") == "queued") return;
+                Started = true;
+                if (data.TryGetProperty("nodes", out var nodes) && nodes.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var item in nodes.EnumerateObject())
+                    {
+                        States[item.Name] = Text(item.Value, "state") switch
+                        {
+                            "running" => NodeRunState.Running,
+                            "cached" => NodeRunState.Cached,
+                            "finished" => NodeRunState.Done,
+                            "failed" => NodeRunState.Failed,
+                            _ => NodeRunState.Queued,
+                        };
+                        if (Number(item.Value, "total_steps") is > 0 and var total && Number(item.Value, "step") is { } step)
+                            Progress[item.Name] = ((int)step, (int)total, step / total);
+                    }
+                }
+                if (data.TryGetProperty("previews", out var previews) && previews.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var item in previews.EnumerateObject())
+                    {
+                        if (item.Value.ValueKind == JsonValueKind.String) Previews[item.Name] = item.Value.GetString()!;
+                    }
+                }
+                return;
+            case RunMessage.LogKind:
+                // A waiting run logs too ("waiting: no worker has …"): a log line says nothing about having started.
+                LastLog = Text(data, "message") ?? LastLog;
+                return;
+        }
+        // Every other message is an event of an executing attempt (run_started names no node).
+        Started = true;
+        if (node is null) return;
+        switch (message.Kind)
+        {
+            case "node_started": States[node] = NodeRunState.Running; break;
+            case "node_cached": States[node] = NodeRunState.Cached; break;
+            case "node_finished": States[node] = NodeRunState.Done; break;
+            case "node_failed":
+                States[node] = NodeRunState.Failed;
+                Error = $"{node}: {Text(data, "error")}";
+                break;
+            case "progress" when Number(data, "step") is { } step && Number(data, "total_steps") is { } total:
+                Progress[node] = ((int)step, (int)total, Number(data, "fraction") ?? (total > 0 ? step / total : 0));
+                break;
+            case "preview" when Text(data, "image") is { } image:
+                Previews[node] = image;
+                PreviewCounts[node] = PreviewCounts.GetValueOrDefault(node) + 1;
+                break;
+        }
+    }
+
+    /// <summary>The output files a server's message names (an output, the run_state so far, or run_ended's list), with their node ("" when not said).</summary>
+    public static IReadOnlyList<(string NodeId, RunOutput Output)> OutputsOf(RunEventMessage message)
+    {
+        var data = message.Data;
+        if (message.Kind == "output")
+            return Text(data, "file") is { } file && Text(data, "url") is { } url ? [(Text(data, "node") ?? "", new RunOutput(file, url))] : [];
+        if (message.Kind is not (RunMessage.StateKind or RunEventMessage.EndedKind) || !data.TryGetProperty("outputs", out var outputs) || outputs.ValueKind != JsonValueKind.Array)
+            return [];
+        return outputs.EnumerateArray().Where(o => Text(o, "file") is not null && Text(o, "url") is not null)
+            .Select(o => (Text(o, "node") ?? "", new RunOutput(Text(o, "file")!, Text(o, "url")!))).ToList();
+    }
+
+    /// <summary>Adds an output image fetched from a server; one already shown (a reconnected stream names it again) is not added twice.</summary>
+    public void AddImage(GalleryImage image)
+    {
+        if (!Images.Any(i => i.FileName == image.FileName)) Images.Add(image);
+    }
+
+    /// <summary>Stops showing the run as going without knowing how it ended (its server is gone, or forgot it): the reason is its error.</summary>
+    public void Abandon(string reason)
+    {
+        if (!Finished) End("lost", reason);
+    }
+
+    private static string? Text(JsonElement data, string name) =>
+        data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static double? Number(JsonElement data, string name) =>
+        data.ValueKind == JsonValueKind.Object && data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 
     private void AddImage(string nodeId, string path)
     {
