@@ -92,10 +92,73 @@ public sealed class BenchCommandTests : IDisposable
         AssertTargets(report);
     }
 
+    [Fact]
+    public void Bench_sdxl_generates_a_tiny_sdxl_model_and_times_both_text_encoders_the_unets_extra_inputs_and_the_decode()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort") };
+        var model = Path.Combine(data, "bench-models", "sdxl-tiny-fp32");
+        var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--sdxl", "--tiny", "--generate-only", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Generating", stderr);
+        Assert.Equal(model, stdout.Trim());
+        Assert.True(File.Exists(Path.Combine(model, "text_encoder_2", "model.onnx")));
+
+        (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--sdxl", "--tiny", "--size", "64", "--steps", "2", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("Generating", stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+
+        Assert.Equal(model, (string)report["model"]!);
+        Assert.Equal("sdxl-txt2img", (string)report["workflow"]!);
+        // weights_bytes counts the second text encoder too.
+        var weights = new[] { "text_encoder", "text_encoder_2", "unet", "vae_decoder" }.SelectMany(c => Directory.GetFiles(Path.Combine(model, c)))
+            .Where(f => !f.EndsWith(".json", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(weights, (long)report["weights_bytes"]!);
+        foreach (var (phase, run) in new[] { ("engine", "cold"), ("engine", "warm"), ("floor", "cold"), ("floor", "warm"), ("start", "cold") })
+        {
+            var times = report[phase]![run]!;
+            var steps = times["step_s"]!.AsArray().Select(s => (double)s!).ToArray();
+            Assert.Equal(2, steps.Length);
+            Assert.All(steps, s => Assert.True(s > 0, $"{phase} {run}: a step took {s} s"));
+            Assert.True((double)times["encode_s"]! > 0 && (double)times["vae_decode_s"]! > 0, $"{phase} {run}: encode and decode were timed");
+        }
+
+        // The floor's UNet ran once per step with text_embeds and time_ids bound (else ONNX Runtime refuses the call), and its FLOPs were counted.
+        Assert.True((double)report["unet_step_flops"]! > 1e6);
+        Assert.Equal(0, (int)report["new_seed_text_encodes_run"]!);
+        Assert.Equal(2, (int)report["new_seed_text_encodes_cached"]!);
+        Assert.True((long)report["peak_rss_bytes"]! > 20L << 20);
+
+        // --cold-only: one cold run on the generated model, its figures under the same names.
+        (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--sdxl", "--tiny", "--size", "64", "--steps", "2", "--cold-only", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("Generating", stderr);
+        Assert.DoesNotContain("floor phase", stderr);
+        var cold = JsonNode.Parse(stdout)!.AsObject();
+        var coldSteps = cold["engine"]!["cold"]!["step_s"]!.AsArray().Select(s => (double)s!).ToArray();
+        Assert.Equal(2, coldSteps.Length);
+        Assert.Equal(coldSteps.Average(), (double)cold["unet_step_s"]!, 9);
+        Assert.Equal(coldSteps[0], (double)cold["unet_first_step_s"]!, 9);
+        Assert.Equal(coldSteps[1], (double)cold["unet_later_step_s"]!, 9);
+        Assert.True((double)cold["load_s"]! > 0 && (double)cold["encode_s"]! > 0 && (double)cold["vae_decode_s"]! > 0);
+        Assert.True((double)cold["to_first_step_s"]! > (double)cold["load_s"]! + (double)cold["encode_s"]!);
+        Assert.Equal(weights, (long)cold["weights_bytes"]!);
+        Assert.Equal((long)cold["peak_rss_bytes"]! / (double)weights, (double)cold["peak_rss_over_weights"]!, 9);
+        Assert.Null(cold["floor_s"]);
+
+        (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--sdxl", "--tiny", "--size", "64", "--steps", "1", "--cold-only", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("unet step 1", stdout);
+        Assert.Contains("peak RSS", stdout);
+    }
+
     [Theory]
     [InlineData("--sd15", "--tiny")]
     [InlineData("--size", "100")]
     [InlineData("--model", "no/such/folder")]
+    [InlineData("--sdxl", "--sd15")]
+    [InlineData("--sdxl", "--fp16")]
     public void Bench_refuses_contradictory_or_impossible_settings_as_usage_errors(string option, string value)
     {
         var (code, _, stderr) = Cli.Run("bench", option, value);

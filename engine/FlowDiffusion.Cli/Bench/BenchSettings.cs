@@ -33,8 +33,18 @@ internal sealed record BenchSettings(string Model, int Size, int Steps, int Seed
     /// <summary>Whether this is an img2img bench.</summary>
     public bool IsImg2Img => Mode == Img2Img;
 
-    /// <summary>The model files a run loads, whose sizes make <c>weights_bytes</c>: img2img adds the VAE encoder.</summary>
-    public string[] Components => IsImg2Img ? ["text_encoder", "unet", "vae_decoder", "vae_encoder"] : ["text_encoder", "unet", "vae_decoder"];
+    /// <summary>Whether the model is an SDXL folder (it has <c>text_encoder_2</c>): the engine then runs the <c>sdxl-</c> workflow of the mode.</summary>
+    public bool IsSdxl => Directory.Exists(Path.Combine(Model, "text_encoder_2"));
+
+    /// <summary>The saved workflow the engine runs: txt2img or img2img, or their SDXL versions (sdxl-txt2img, sdxl-img2img).</summary>
+    public string Workflow => IsSdxl ? "sdxl-" + Mode : Mode;
+
+    /// <summary>The model files a run loads, whose sizes make <c>weights_bytes</c>: img2img adds the VAE encoder, SDXL the second text encoder.</summary>
+    public string[] Components =>
+        [.. (string[])["text_encoder", "unet", "vae_decoder"], .. IsImg2Img ? ["vae_encoder"] : Array.Empty<string>(), .. IsSdxl ? ["text_encoder_2"] : Array.Empty<string>()];
+
+    /// <summary>The VAE's latent scaling factor, from the folder's VAE config (SD 1.x 0.18215, SDXL 0.13025 when it says none).</summary>
+    public float VaeScalingFactor() => Diffusion.Onnx.ModelFolder.Open(Model).VaeScalingFactor;
 
     /// <summary>The steps a run executes: all of them for txt2img, round(steps × strength) for img2img.</summary>
     public int StepsRun => Steps - StartIndex;

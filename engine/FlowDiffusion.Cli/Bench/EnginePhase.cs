@@ -51,8 +51,8 @@ internal static class EnginePhase
 
     private static string Workflow(IHost host, BenchSettings settings)
     {
-        var workflow = host.WorkflowFile(settings.Mode);
-        return File.Exists(workflow) ? workflow : throw new UsageException($"bench runs the saved workflow {settings.Mode}, which is not in {host.Engine().Options.WorkflowsFolder}.");
+        var workflow = host.WorkflowFile(settings.Workflow);
+        return File.Exists(workflow) ? workflow : throw new UsageException($"bench runs the saved workflow {settings.Workflow}, which is not in {host.Engine().Options.WorkflowsFolder}.");
     }
 
     private static async Task<EngineRun> RunOnceAsync(FlowDiffusionEngine engine, IHost host, string workflow, BenchSettings settings, string output, CancellationToken cancellationToken)

@@ -5,17 +5,14 @@ using Microsoft.ML.OnnxRuntime;
 namespace FlowDiffusion.Cli.Bench;
 
 /// <summary>
-/// The floor: the least code that produces the same image work on ONNX Runtime alone — the text encoder once on the
-/// batch of both prompts, the UNet once per step on the batch of both guidance halves, Euler steps, one VAE decode —
+/// The floor: the least code that produces the same image work on ONNX Runtime alone — the text encoder(s) once on the
+/// batch of both prompts (<see cref="FloorText"/>; SDXL's two towers, pooled embeddings and size ids), the UNet once per step on the batch of both guidance halves, Euler steps, one VAE decode —
 /// with the session options the engine uses by default (<see cref="OnnxSessionOptions.Cpu"/>). No tokenizer, no
 /// graph, no PNG: what the engine adds shows as the difference. img2img adds the VAE encode of a test image and
 /// enters the schedule where the engine does (<see cref="BenchSettings.StartIndex"/>).
 /// </summary>
 internal static class FloorPhase
 {
-    private const int Tokens = 77;
-    private const float VaeScaling = 0.18215f;
-
     public static FloorResult Run(BenchSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -29,18 +26,18 @@ internal static class FloorPhase
         unetOptions.EnableProfiling = true;
         try
         {
-            var paths = settings.Components.Select(c => Path.Combine(settings.Model, c, "model.onnx")).ToArray();
             // Created in parallel, as the engine's model.load does.
-            var created = paths.Select((p, i) => Task.Run(() => new InferenceSession(p, i == 1 ? unetOptions : options))).ToArray();
-            Task.WaitAll(created, cancellationToken);
-            using var text = created[0].Result;
-            using var unet = created[1].Result;
-            using var vae = created[2].Result;
-            using var encoder = settings.IsImg2Img ? created[3].Result : null;
+            var created = settings.Components.ToDictionary(c => c, c => Task.Run(() => new InferenceSession(Path.Combine(settings.Model, c, "model.onnx"), c == "unet" ? unetOptions : options)));
+            Task.WaitAll(created.Values.ToArray(), cancellationToken);
+            using var text = created["text_encoder"].Result;
+            using var text2 = settings.IsSdxl ? created["text_encoder_2"].Result : null;
+            using var unet = created["unet"].Result;
+            using var vae = created["vae_decoder"].Result;
+            using var encoder = settings.IsImg2Img ? created["vae_encoder"].Result : null;
             var load = clock.Elapsed.TotalSeconds;
-            var cold = Generate(text, unet, vae, encoder, settings, load, clock, cancellationToken);
+            var cold = Generate(text, text2, unet, vae, encoder, settings, load, clock, cancellationToken);
             var (flops, runs) = OrtProfileFlops.Read(unet.EndProfiling());
-            var warm = Generate(text, unet, vae, encoder, settings, 0, Stopwatch.StartNew(), cancellationToken);
+            var warm = Generate(text, text2, unet, vae, encoder, settings, 0, Stopwatch.StartNew(), cancellationToken);
             var matmul = MatMulProbe.FlopsPerSecond(options);
             return new FloorResult(cold, warm, runs == settings.StepsRun ? flops : 0, matmul);
         }
@@ -50,54 +47,30 @@ internal static class FloorPhase
         }
     }
 
-    private static StageTimes Generate(InferenceSession text, InferenceSession unet, InferenceSession vae, InferenceSession? encoder, BenchSettings settings, double load, Stopwatch clock, CancellationToken cancellationToken)
+    private static StageTimes Generate(InferenceSession text, InferenceSession? text2, InferenceSession unet, InferenceSession vae, InferenceSession? encoder, BenchSettings settings, double load, Stopwatch clock, CancellationToken cancellationToken)
     {
         using var run = new RunOptions();
         var side = settings.Size / 8;
         var itemLength = 4 * side * side;
+        var vaeScaling = settings.VaeScalingFactor();
         var vaeEncode = 0.0;
         float[]? imageLatent = null;
         if (encoder is not null)
         {
             var encodeImageStart = clock.Elapsed.TotalSeconds;
-            imageLatent = EncodeImage(encoder, run, settings.Size);
+            imageLatent = EncodeImage(encoder, run, settings.Size, vaeScaling);
             vaeEncode = clock.Elapsed.TotalSeconds - encodeImageStart;
         }
 
         var encodeStart = clock.Elapsed.TotalSeconds;
-        var idsName = text.InputNames[0];
-        using var ids = new FloorTensor(text.InputMetadata[idsName].ElementDataType, [2, Tokens]);
-        var row = new float[Tokens];
-        for (var batch = 0; batch < 2; batch++)
-        {
-            // Row 0 the empty negative prompt, row 1 a few words; ids below 1,000 fit every tokenizer's vocabulary.
-            Array.Fill(row, 2f);
-            row[0] = 1f;
-            for (var i = 1; batch == 1 && i <= 8; i++) row[i] = 100 + i;
-            ids.Write(row, batch * Tokens);
-        }
-
-        var hiddenName = text.OutputNames.Contains("last_hidden_state") ? "last_hidden_state" : text.OutputNames[0];
-        var hiddenMeta = text.OutputMetadata[hiddenName];
-        using var hidden = new FloorTensor(hiddenMeta.ElementDataType, [2, Tokens, hiddenMeta.Dimensions[^1]]);
-        text.Run(run, [idsName], [ids.Value], [hiddenName], [hidden.Value]);
+        using var conditioning = FloorText.Encode(text, text2, unet, settings.Size, run);
         var encode = clock.Elapsed.TotalSeconds - encodeStart;
 
         var sampleMeta = unet.InputMetadata["sample"];
         var timestepMeta = unet.InputMetadata["timestep"];
-        var contextMeta = unet.InputMetadata["encoder_hidden_states"];
         using var sample = new FloorTensor(sampleMeta.ElementDataType, [2, 4, side, side]);
         using var timestep = new FloorTensor(timestepMeta.ElementDataType, timestepMeta.Dimensions.Length == 0 ? [] : [2]);
         using var noise = new FloorTensor(unet.OutputMetadata[unet.OutputNames[0]].ElementDataType, [2, 4, side, side]);
-        // The text encoder's output feeds the UNet as it is when the types agree (they do in fp32 and fp16 exports).
-        using var converted = contextMeta.ElementDataType == hidden.Type ? null : new FloorTensor(contextMeta.ElementDataType, [2, Tokens, hiddenMeta.Dimensions[^1]]);
-        if (converted is not null)
-        {
-            var values = new float[2 * Tokens * hiddenMeta.Dimensions[^1]];
-            hidden.Read(values);
-            converted.Write(values);
-        }
-
         var (timesteps, sigmas) = EulerSchedule(settings.Steps);
         var latent = Gaussian(itemLength, settings.Seed);
         var first = settings.StartIndex;
@@ -114,7 +87,7 @@ internal static class FloorPhase
         var input = new float[itemLength];
         var predicted = new float[2 * itemLength];
         var steps = new List<double>();
-        string[] unetInputs = ["sample", "timestep", "encoder_hidden_states"];
+        string[] unetInputs = ["sample", "timestep", .. conditioning.Names];
         for (var s = first; s < settings.Steps; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -124,7 +97,7 @@ internal static class FloorPhase
             sample.Write(input);
             sample.Write(input, itemLength);
             timestep.Write(timestepMeta.Dimensions.Length == 0 ? [timesteps[s]] : [timesteps[s], timesteps[s]]);
-            unet.Run(run, unetInputs, [sample.Value, timestep.Value, (converted ?? hidden).Value], [unet.OutputNames[0]], [noise.Value]);
+            unet.Run(run, unetInputs, [sample.Value, timestep.Value, .. conditioning.Values], [unet.OutputNames[0]], [noise.Value]);
             noise.Read(predicted);
             var dt = sigmas[s + 1] - sigmas[s];
             for (var i = 0; i < itemLength; i++)
@@ -139,7 +112,7 @@ internal static class FloorPhase
         var decodeStart = clock.Elapsed.TotalSeconds;
         var latentName = vae.InputNames[0];
         using var scaled = new FloorTensor(vae.InputMetadata[latentName].ElementDataType, [1, 4, side, side]);
-        for (var i = 0; i < itemLength; i++) input[i] = latent[i] / VaeScaling;
+        for (var i = 0; i < itemLength; i++) input[i] = latent[i] / vaeScaling;
         scaled.Write(input);
         using var image = new FloorTensor(vae.OutputMetadata[vae.OutputNames[0]].ElementDataType, [1, 3, settings.Size, settings.Size]);
         vae.Run(run, [latentName], [scaled.Value], [vae.OutputNames[0]], [image.Value]);
@@ -149,7 +122,7 @@ internal static class FloorPhase
 
     // A smooth [-1, 1] test image through the VAE encoder: the mean latent (the first four channels of an 8-channel
     // output), scaled by the VAE's factor.
-    private static float[] EncodeImage(InferenceSession encoder, RunOptions run, int size)
+    private static float[] EncodeImage(InferenceSession encoder, RunOptions run, int size, float vaeScaling)
     {
         var inputName = encoder.InputNames[0];
         using var image = new FloorTensor(encoder.InputMetadata[inputName].ElementDataType, [1, 3, size, size]);
@@ -163,7 +136,7 @@ internal static class FloorPhase
         encoder.Run(run, [inputName], [image.Value], [outputName], [latent.Value]);
         var values = new float[4 * side * side];
         latent.Read(values);
-        for (var i = 0; i < values.Length; i++) values[i] *= VaeScaling;
+        for (var i = 0; i < values.Length; i++) values[i] *= vaeScaling;
         return values;
     }
 

@@ -29,6 +29,9 @@ internal static class BenchCommand
     {
         var sd15 = new Option<bool>("--sd15") { Description = "Stable Diffusion 1.5's architecture with random weights, generated under the data folder (bench-models/) when missing (the default)." };
         var tiny = new Option<bool>("--tiny") { Description = "A few-MB model of the same structure (for testing the bench itself)." };
+        var sdxl = new Option<bool>("--sdxl") { Description = "SDXL 1.0 base's architecture (2.6 B-parameter UNet, both text encoders; fp32, about 14 GB) with random weights, generated under the data folder when missing; runs sdxl-txt2img. With --tiny, a few-MB SDXL-shaped model." };
+        var generateOnly = new Option<bool>("--generate-only") { Description = "Generate the model if it is missing, print its folder and exit (no timing): a full-size generation takes minutes of its own." };
+        var coldOnly = new Option<bool>("--cold-only") { Description = "Only one cold engine run in a fresh process (load, encode, steps, decode, peak memory): no warm, new-seed, floor or second-start runs. For models whose every run takes minutes." };
         var model = new Option<string?>("--model") { Description = "Benchmark this diffusers-ONNX model folder instead of a generated one.", HelpName = "DIR" };
         var fp16 = new Option<bool>("--fp16") { Description = "Generate and benchmark the fp16 export instead of fp32." };
         var size = new Option<int>("--size") { Description = "Image width and height in pixels (a multiple of 8).", DefaultValueFactory = _ => 512 };
@@ -41,7 +44,7 @@ internal static class BenchCommand
         phase.AcceptOnlyFromAmong(EnginePhaseName, FloorPhaseName, StartPhaseName);
         var command = new Command("bench", "Time txt2img or img2img through the engine against a minimal ONNX Runtime loop on the same model (the floor), cold and warm, and report issue 17's targets as ratios.")
         {
-            sd15, tiny, model, fp16, size, steps, seed, json, img2img, strength, phase,
+            sd15, tiny, model, fp16, size, steps, seed, json, img2img, strength, phase, sdxl, coldOnly, generateOnly,
         };
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
@@ -50,6 +53,7 @@ internal static class BenchCommand
             if (sizeValue < 8 || sizeValue % 8 != 0 || sizeValue > 2048) throw new UsageException($"--size {sizeValue}: expected a multiple of 8 from 8 to 2048.");
             if (stepsValue is < 1 or > 1000) throw new UsageException($"--steps {stepsValue}: expected 1 to 1000.");
             if (parse.GetValue(sd15) && parse.GetValue(tiny)) throw new UsageException("--sd15 and --tiny exclude each other.");
+            SdxlBench.Validate(parse.GetValue(sdxl), parse.GetValue(sd15), parse.GetValue(fp16), parse.GetValue(model) is not null);
             if (parse.GetValue(model) is not null && (parse.GetValue(sd15) || parse.GetValue(tiny))) throw new UsageException("--model names the model; leave out --sd15 and --tiny.");
             var strengthValue = parse.GetValue(strength);
             if (double.IsNaN(strengthValue) || strengthValue is <= 0 or > 1) throw new UsageException($"--strength {strengthValue}: expected more than 0 and at most 1.");
@@ -68,7 +72,7 @@ internal static class BenchCommand
                 return ExitCodes.Ok;
             }
 
-            var layoutName = parse.GetValue(tiny) ? "tiny" : "sd15";
+            var layoutName = SdxlBench.LayoutName(parse.GetValue(sdxl), parse.GetValue(tiny)) ?? (parse.GetValue(tiny) ? "tiny" : "sd15");
             var precision = parse.GetValue(fp16) ? "fp16" : "fp32";
             double? generateSeconds = null;
             string folder;
@@ -86,14 +90,30 @@ internal static class BenchCommand
                     var layout = layoutName == "tiny" ? Sd1Layout.Tiny : Sd1Layout.Sd15;
                     await Console.Error.WriteLineAsync($"Generating {folder} ({layoutName}, {precision}, random weights); once, it is reused afterwards …");
                     var clock = Stopwatch.StartNew();
-                    SyntheticModel.Generate(layout, folder, TokenizerFolder(parse), seed: 1, float16: precision == "fp16");
+                    if (parse.GetValue(sdxl)) SdxlBench.Generate(layoutName, folder, TokenizerFolder(parse));
+                    else SyntheticModel.Generate(layout, folder, TokenizerFolder(parse), seed: 1, float16: precision == "fp16");
                     generateSeconds = clock.Elapsed.TotalSeconds;
                 }
+            }
+
+            if (parse.GetValue(generateOnly))
+            {
+                Console.WriteLine(folder);
+                return ExitCodes.Ok;
             }
 
             var bench = new BenchSettings(folder, sizeValue, stepsValue, parse.GetValue(seed), mode, strengthValue);
             if (bench.StepsRun == 0) throw new UsageException($"--steps {stepsValue} at --strength {strengthValue} runs no step.");
             var loadBefore = PeakMemory.LoadAverage();
+            if (parse.GetValue(coldOnly))
+            {
+                // One cold run in its own process (the second-start phase, whose optimised models may or may not be stored yet).
+                var once = await RunPhaseAsync(parse, bench, StartPhaseName, cancellationToken);
+                var cold = ColdReport.Create(bench, layoutName, precision, generateSeconds, once, loadBefore, PeakMemory.LoadAverage());
+                Console.WriteLine(parse.GetValue(json) ? cold.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) : ColdReport.Format(cold));
+                return ExitCodes.Ok;
+            }
+
             var engine = await RunPhaseAsync(parse, bench, EnginePhaseName, cancellationToken);
             var floor = await RunPhaseAsync(parse, bench, FloorPhaseName, cancellationToken);
             // Third, a fresh process on the same model: its sessions come from the optimised models the engine phase stored.
@@ -199,6 +219,7 @@ internal static class BenchCommand
             ["layout"] = layout,
             ["precision"] = precision,
             ["mode"] = settings.Mode,
+            ["workflow"] = settings.Workflow,
             ["size"] = settings.Size,
             ["steps"] = settings.Steps,
             ["steps_run"] = settings.StepsRun,

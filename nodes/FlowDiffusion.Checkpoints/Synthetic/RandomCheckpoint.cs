@@ -28,6 +28,15 @@ public static class RandomCheckpoint
         WriteFile(Path.Combine(folder, "vae", "diffusion_pytorch_model.safetensors"), layout.Vae(), seed, shapesOnly);
     }
 
+    /// <summary>Writes an SDXL checkpoint folder (<c>unet/</c>, <c>text_encoder/</c>, <c>text_encoder_2/</c>, <c>vae/</c>) at <paramref name="folder"/>.</summary>
+    public static void Write(SdxlLayout layout, string folder, ulong seed, bool shapesOnly = false)
+    {
+        WriteFile(Path.Combine(folder, "unet", "diffusion_pytorch_model.safetensors"), layout.UNet(), seed, shapesOnly);
+        WriteFile(Path.Combine(folder, "text_encoder", "model.safetensors"), layout.TextEncoder(), seed, shapesOnly);
+        WriteFile(Path.Combine(folder, "text_encoder_2", "model.safetensors"), layout.TextEncoder2(), seed, shapesOnly);
+        WriteFile(Path.Combine(folder, "vae", "diffusion_pytorch_model.safetensors"), layout.Vae(), seed, shapesOnly);
+    }
+
     private static void WriteFile(string path, IEnumerable<(string Name, long[] Shape)> tensors, ulong seed, bool shapesOnly)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

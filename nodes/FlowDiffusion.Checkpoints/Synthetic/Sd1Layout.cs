@@ -194,7 +194,7 @@ public sealed record Sd1Layout(
     }
 
     // A residual block; UNet blocks (time width given) add the time embedding's projection.
-    private static IEnumerable<(string, long[])> ResBlock(string name, int input, int output, int? time)
+    internal static IEnumerable<(string, long[])> ResBlock(string name, int input, int output, int? time)
     {
         foreach (var t in Norm(name + ".norm1", input)) yield return t;
         foreach (var t in Conv(name + ".conv1", output, input, 3)) yield return t;
@@ -235,12 +235,12 @@ public sealed record Sd1Layout(
         foreach (var t in Conv(name + ".proj_out", c, c, 1)) yield return t;
     }
 
-    private static IEnumerable<(string, long[])> Conv(string name, int output, int input, int kernel) =>
+    internal static IEnumerable<(string, long[])> Conv(string name, int output, int input, int kernel) =>
         [(name + ".weight", [output, input, kernel, kernel]), (name + ".bias", [output])];
 
-    private static IEnumerable<(string, long[])> Linear(string name, int output, int input) =>
+    internal static IEnumerable<(string, long[])> Linear(string name, int output, int input) =>
         [(name + ".weight", [output, input]), (name + ".bias", [output])];
 
-    private static IEnumerable<(string, long[])> Norm(string name, int width) =>
+    internal static IEnumerable<(string, long[])> Norm(string name, int width) =>
         [(name + ".weight", [width]), (name + ".bias", [width])];
 }

@@ -42,8 +42,17 @@ internal sealed class ModelLibrary : IDisposable
         try
         {
             var folder = ModelFolder.Open(Path.GetFullPath(path));
+            var components = new[] { folder.TextEncoderPath, folder.TextEncoder2Path, folder.UNetPath, folder.VaeDecoderPath }.OfType<string>().ToArray();
+            // Loading every session up front pays only while they fit the budget together. Beyond it (SDXL's float32
+            // weights are 14 GB) they would all be resident at once and then unloaded again; so each loads when first
+            // used instead, and the budget unloads the text encoders before the UNet loads.
+            if (components.Sum(c => OnnxModelFile.Read(c).WeightsBytes) > Sessions.BudgetBytes)
+            {
+                return Open(path, options, tokenizer);
+            }
+
             // Session creation is mostly single-threaded graph optimisation, so the three overlap well even on 2 cores.
-            await Task.WhenAll(new[] { folder.TextEncoderPath, folder.TextEncoder2Path, folder.UNetPath, folder.VaeDecoderPath }.OfType<string>().Select(component => Task.Run(
+            await Task.WhenAll(components.Select(component => Task.Run(
                 () =>
                 {
                     using var lease = Sessions.Acquire(component, options);
