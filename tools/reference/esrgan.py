@@ -32,6 +32,7 @@ def weights(in_nc=3, out_nc=3, nf=8, gc=4, blocks=2, upsamples=2, unshuffle=1, s
         w.conv(f"conv_up{u}", nf, nf, 3)
     w.conv("conv_hr", nf, nf, 3)
     w.conv("conv_last", nf, out_nc, 3)
+    w.sd["conv_last.bias"] += 0.5  # outputs around mid-grey, as an image's are, so the clamped result is not mostly 0
     return w.sd
 
 

@@ -3,7 +3,7 @@ builder's tests: `rrdb-x4.safetensors` (Real-ESRGAN names, F16), `rrdb-x4-old.sa
 original ESRGAN layout, F32), `rrdb-x2-unshuffle.safetensors` (Real-ESRGAN x2: pixel unshuffle by 2, then x4),
 `rrdb-x8-old.safetensors` (three upsamplings, original layout) and `reference.safetensors` with a 1x3x12x10 image in
 [0, 1] and each network's float32 output, and an 11x9 crop through the x2 network (reflect-padded to 12x10, the
-result cropped to 22x18).
+result cropped to 22x18), and `image.png` (8-bit) with the x4 network's output clamped to [0, 1].
 Run: /usr/bin/python3 tools/reference/make_esrgan.py tests/FlowDiffusion.Checkpoints.Tests/TestData/esrgan"""
 import os
 import sys
@@ -11,6 +11,7 @@ import sys
 import torch
 
 import esrgan
+from png_io import write_png
 from safetensors_io import save
 
 out = sys.argv[1]
@@ -37,5 +38,11 @@ with torch.no_grad():
     odd = image[:, :, :11, :9]
     tensors["image_odd"] = odd
     tensors["x2_odd"] = esrgan.forward(x2, torch.nn.functional.pad(odd, (0, 1, 0, 1), mode="reflect"), unshuffle=2)[:, :, :22, :18]
+# Through upscale.load and image.upscale_with_model: an 8-bit PNG (image.load reads byte / 255) and the x4 result
+# clamped to [0, 1], as the node returns it.
+png = torch.randint(0, 256, (1, 3, 12, 10), generator=g, dtype=torch.uint8)
+write_png(os.path.join(out, "image.png"), png[0])
+with torch.no_grad():
+    tensors["png_x4"] = esrgan.forward(x4, png.float() / 255).clamp(0, 1)
 save(os.path.join(out, "reference.safetensors"), tensors)
 print({k: (tuple(v.shape), float(v.abs().mean())) for k, v in tensors.items()})
