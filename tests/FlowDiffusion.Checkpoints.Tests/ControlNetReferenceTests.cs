@@ -137,9 +137,9 @@ public sealed class ControlNetReferenceTests
     [Fact]
     public void An_unknown_ControlNet_key_is_named()
     {
-        var keys = new[] { "control_model.input_hint_block.0.weight", "control_model.zero_convs.0.0.weight", "control_model.label_emb.0.0.weight" };
+        var keys = new[] { "control_model.input_hint_block.0.weight", "control_model.zero_convs.0.0.weight", "control_model.output_blocks.0.0.in_layers.0.weight" };
         var e = Assert.Throws<CheckpointException>(() => ControlNetKeyMap.Map(keys, "control_model.", "x.safetensors"));
-        Assert.Contains("control_model.label_emb.0.0.weight", e.Message);
+        Assert.Contains("control_model.output_blocks.0.0.in_layers.0.weight", e.Message);
     }
 
     [Fact]

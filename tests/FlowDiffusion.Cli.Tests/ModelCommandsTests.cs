@@ -130,6 +130,21 @@ public sealed class ModelCommandsTests : IDisposable
         Assert.Contains("checkpoints/tiny.safetensors", table);
     }
 
+    [Fact]
+    public void Model_run_sdxl_unet_with_an_sdxl_controlnet_reads_text_embeds_and_time_ids_and_matches_torch()
+    {
+        const string Reference = "../sdxl-tiny/controlnet/reference.safetensors";
+        var input = Write("sdxl-cn-in.safetensors", [.. new[] { "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "controlnet_cond" }
+            .Select(n => Tensor(Reference, n, n))]);
+        var output = Path.Combine(_scratch, "sdxl-cn-out.safetensors");
+        var sdxl = Path.Combine(Data, "..", "sdxl-tiny");
+
+        var (code, _, stderr) = Cli.Run("model-run", Path.Combine(sdxl, "sdxl-fp16.safetensors"), "--part", "unet", "--in", input, "--out", output,
+            "--controlnet", Path.Combine(sdxl, "controlnet", "diffusers") + ":1", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "unet.controlled"), Read(output, "out_sample"), 1e-4, "SDXL ControlNet at 1 (timesteps 999 and 17)");
+    }
+
     private string Write(string name, (string Name, long[] Shape, float[] Values)[] tensors)
     {
         var path = Path.Combine(_scratch, name);

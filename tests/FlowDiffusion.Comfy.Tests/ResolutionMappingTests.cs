@@ -68,10 +68,14 @@ public sealed class ResolutionMappingTests
             var inpaint = Mapped("28", "inpaint.prepare");
             Assert.Equal(("padded", "mask"), (inpaint.Edge("image")!.SourceOutput, inpaint.Edge("mask")!.SourceOutput));
 
-            // ComfyUI's own upscale model formats are refused with what to do; ONNX files not in the folder are listed.
+            // Pickle upscale models are refused with what to do; ESRGAN .safetensors map like ONNX files; files not in the folder are listed.
             prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.pth";
             var refused = ApiPromptConverter.Convert(prompt, folders);
             Assert.Contains("ONNX", refused.NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
+            Assert.Contains("pickle", refused.NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
+            File.WriteAllBytes(Path.Combine(models, "upscale_models", "RealESRGAN_x4plus.safetensors"), [0]);
+            prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.safetensors";
+            Assert.Empty(ApiPromptConverter.Convert(prompt, folders).NodeErrors);
             prompt["23"]!["inputs"]!["model_name"] = "missing.onnx";
             Assert.Contains("'4x-UltraSharp.onnx'", ApiPromptConverter.Convert(prompt, folders).NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
         }

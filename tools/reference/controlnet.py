@@ -76,10 +76,9 @@ def _transformer(sd, cfg, name, h, context):
     return h + _conv(sd, name + ".proj_out", y.transpose(1, 2).reshape(b, c, hh, ww))
 
 
-def controlnet_forward(sd, cfg: sd1.UNetConfig, x, t, context, hint):
-    """The residuals [down_0, ..., down_n-1, mid] for latents x [B,4,h,w] and a control image hint [B,3,8h,8w] in [0,1]."""
+def hint_embedding(sd, hint):
+    """input_hint_block: 3x3 convolutions with SiLU between them, the (2n)th of stride 2 for 0 < n < last."""
     p = CONTROL
-    emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", sd1.timestep_embedding(t, cfg.model_channels))))
     g = hint
     count = sum(1 for k in sd if k.startswith(p + "input_hint_block.") and k.endswith(".weight"))
     for n in range(count):  # sequential indices 0, 2, 4, ...: SiLU modules sit between the convolutions
@@ -87,7 +86,14 @@ def controlnet_forward(sd, cfg: sd1.UNetConfig, x, t, context, hint):
         g = _conv(sd, f"{p}input_hint_block.{2 * n}", g, stride=stride, padding=1)
         if n < count - 1:
             g = F.silu(g)
-    h = _conv(sd, p + "input_blocks.0.0", x) + g
+    return g
+
+
+def controlnet_forward(sd, cfg: sd1.UNetConfig, x, t, context, hint):
+    """The residuals [down_0, ..., down_n-1, mid] for latents x [B,4,h,w] and a control image hint [B,3,8h,8w] in [0,1]."""
+    p = CONTROL
+    emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", sd1.timestep_embedding(t, cfg.model_channels))))
+    h = _conv(sd, p + "input_blocks.0.0", x) + hint_embedding(sd, hint)
     outs = [_conv(sd, p + "zero_convs.0.0", h)]
     k = 1
     for level in range(len(cfg.channel_mult)):
@@ -112,7 +118,7 @@ def diffusers_names(sd, cfg):
     zero_convs.i.0 -> controlnet_down_blocks.i, middle_block_out.0 -> controlnet_mid_block."""
     import diffusers_keys
     encoder = {sd1.UNET + k[len(CONTROL):]: t for k, t in sd.items()
-               if k[len(CONTROL):].startswith(("time_embed.", "input_blocks.", "middle_block."))}
+               if k[len(CONTROL):].startswith(("time_embed.", "label_emb.", "input_blocks.", "middle_block."))}
     out = diffusers_keys.unet(encoder, cfg)
     hints = sorted({int(k[len(CONTROL + "input_hint_block."):].split(".")[0]) for k in sd if k.startswith(CONTROL + "input_hint_block.")})
     for n, index in enumerate(hints):

@@ -27,6 +27,10 @@ def unet(sd, cfg):
         if m:
             out[f"time_embedding.linear_{1 if m[1] == '0' else 2}.{m[2]}"] = t
             continue
+        m = re.match(r"label_emb\.0\.(0|2)\.(.*)", k)
+        if m:  # SDXL's added (pooled text + size) embedding
+            out[f"add_embedding.linear_{1 if m[1] == '0' else 2}.{m[2]}"] = t
+            continue
         if k.startswith("input_blocks.0.0."):
             out["conv_in." + k[len("input_blocks.0.0."):]] = t
             continue

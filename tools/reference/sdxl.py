@@ -175,37 +175,54 @@ def fourier_time_ids(time_ids):
     return timestep_embedding(time_ids.reshape(-1), TIME_ID_WIDTH).reshape(b, n * TIME_ID_WIDTH)
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids):
-    p = UNET
+def res_block(sd, name, h, emb):
+    """LDM's ResBlock: GroupNorm, SiLU, 3x3 conv, plus the projected time embedding, again, and the (1x1) skip."""
+    y = _conv(sd, name + ".in_layers.2", F.silu(_group_norm(sd, name + ".in_layers.0", h, 1e-5)))
+    y = y + _linear(sd, name + ".emb_layers.1", F.silu(emb))[:, :, None, None]
+    y = _conv(sd, name + ".out_layers.3", F.silu(_group_norm(sd, name + ".out_layers.0", y, 1e-5)))
+    skip = _conv(sd, name + ".skip_connection", h) if name + ".skip_connection.weight" in sd else h
+    return skip + y
 
-    def res(name, h, emb):
-        y = _conv(sd, name + ".in_layers.2", F.silu(_group_norm(sd, name + ".in_layers.0", h, 1e-5)))
-        y = y + _linear(sd, name + ".emb_layers.1", F.silu(emb))[:, :, None, None]
-        y = _conv(sd, name + ".out_layers.3", F.silu(_group_norm(sd, name + ".out_layers.0", y, 1e-5)))
-        skip = _conv(sd, name + ".skip_connection", h) if name + ".skip_connection.weight" in sd else h
-        return skip + y
 
-    def transformer(name, h, depth):
-        b, c, hh, ww = h.shape
-        heads = cfg.heads(c)
-        y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
-        y = _linear(sd, name + ".proj_in", y)
-        for d in range(depth):
-            blk = f"{name}.transformer_blocks.{d}"
-            n1 = _layer_norm(sd, blk + ".norm1", y)
-            y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
-                _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), heads))
-            n2 = _layer_norm(sd, blk + ".norm2", y)
-            y = y + _linear(sd, blk + ".attn2.to_out.0", _attention(
-                _linear(sd, blk + ".attn2.to_q", n2), _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads))
-            a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
-            y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
-        y = _linear(sd, name + ".proj_out", y)
-        return h + y.transpose(1, 2).reshape(b, c, hh, ww)
+def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context):
+    """SDXL's spatial transformer: linear proj_in/proj_out around `depth` blocks (self-attention, cross-attention, GEGLU)."""
+    b, c, hh, ww = h.shape
+    heads = cfg.heads(c)
+    y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
+    y = _linear(sd, name + ".proj_in", y)
+    for d in range(depth):
+        blk = f"{name}.transformer_blocks.{d}"
+        n1 = _layer_norm(sd, blk + ".norm1", y)
+        y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
+            _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), heads))
+        n2 = _layer_norm(sd, blk + ".norm2", y)
+        y = y + _linear(sd, blk + ".attn2.to_out.0", _attention(
+            _linear(sd, blk + ".attn2.to_q", n2), _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads))
+        a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
+        y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
+    y = _linear(sd, name + ".proj_out", y)
+    return h + y.transpose(1, 2).reshape(b, c, hh, ww)
 
+
+def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
+    """The time embedding plus label_emb over [pooled text, Fourier(size numbers)], under prefix p."""
     emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", timestep_embedding(t, cfg.model_channels))))
     y = torch.cat([text_embeds, fourier_time_ids(time_ids)], dim=-1)
-    emb = emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
+    return emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
+
+
+def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None):
+    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output."""
+    p = UNET
+    control = list(control) if control is not None else None
+
+    def res(name, h, emb):
+        return res_block(sd, name, h, emb)
+
+    def transformer(name, h, depth):
+        return spatial_transformer(sd, cfg, name, h, depth, context)
+
+    emb = added_time_embedding(sd, cfg, p, t, text_embeds, time_ids)
     h = _conv(sd, p + "input_blocks.0.0", x)
     skips = [h]
     k = 1
@@ -223,6 +240,9 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids):
     h = res(p + "middle_block.0", h, emb)
     h = transformer(p + "middle_block.1", h, cfg.mid_depth)
     h = res(p + "middle_block.2", h, emb)
+    if control is not None:
+        h = h + control.pop()
+        skips = [s + c for s, c in zip(skips, control)]
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for i in range(cfg.num_res_blocks + 1):

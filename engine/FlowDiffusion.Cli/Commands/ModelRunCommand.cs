@@ -114,11 +114,6 @@ internal static class ModelRunCommand
         float[] prediction;
         if (controlnets.Length > 0)
         {
-            if (unet.TakesAddedConditioning)
-            {
-                throw new ArgumentException("--controlnet: SDXL ControlNets are not supported yet; --controlnet takes SD 1.x models.");
-            }
-
             prediction = PredictControlled(cache, unet, tensors, controlnets, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
         else if (unet.TakesAddedConditioning)
@@ -148,6 +143,9 @@ internal static class ModelRunCommand
         }
 
         var controlled = ControlledUNet.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides));
+        // SDXL: the ControlNet's encoder takes the UNet's pooled projection and size conditioning too.
+        var textEmbeds = controlled.TakesAddedConditioning ? Floats(tensors, "text_embeds", 2).Values : null;
+        var timeIds = controlled.TakesAddedConditioning ? Floats(tensors, "time_ids", 2).Values : null;
         var nets = new List<(ControlNetModel Model, float Strength, float[] Image, long[] Shape)>();
         for (var i = 0; i < controlnets.Length; i++)
         {
@@ -187,11 +185,13 @@ internal static class ModelRunCommand
             var x = sample.AsSpan(b * rowLength, rowLength).ToArray();
             var c = context.AsSpan(b * contextLength, contextLength).ToArray();
             var t = timestep.Length == 1 ? timestep[0] : timestep[b];
+            var pooled = textEmbeds?.AsSpan(b * (textEmbeds.Length / shape.Batch), textEmbeds.Length / shape.Batch).ToArray();
+            var ids = timeIds?.AsSpan(b * (timeIds.Length / shape.Batch), timeIds.Length / shape.Batch).ToArray();
             Dictionary<string, ControlResidual>? sum = null;
             foreach (var (model, strength, image, imageShape) in nets)
             {
                 var imageLength = (int)(image.Length / imageShape[0]);
-                var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], cancellationToken);
+                var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], pooled, ids, cancellationToken);
                 sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
                 foreach (var residual in residuals)
                 {
@@ -204,7 +204,7 @@ internal static class ModelRunCommand
                 }
             }
 
-            controlled.Predict(x, row, t, c, tokens, sum!, output.AsSpan(b * outLength, outLength), cancellationToken);
+            controlled.Predict(x, row, t, c, tokens, sum!, pooled, ids, output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;

@@ -472,13 +472,13 @@ public sealed partial class ApiPromptConverter
         return port == "latent" ? [new LatentValue($"{node}.resized", mask)] : [new ImageValue($"{node}.resized")];
     }
 
-    // UpscaleModelLoader → upscale.load of an ONNX export in models/upscale_models (FlowDiffusion runs no .pth/.safetensors upscalers).
+    // UpscaleModelLoader → upscale.load of an ONNX export or an ESRGAN .safetensors in models/upscale_models (never a pickle .pth).
     private ComfyValue[]? UpscaleModelLoader(string id, JsonObject inputs)
     {
         var name = Text(id, inputs, "model_name", null);
-        if (name is not null && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        if (name is not null && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && !name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
-            Error(id, "value_not_supported", "Value not supported", $"model_name: '{name}': FlowDiffusion runs upscale models exported to ONNX; put NAME.onnx in models/upscale_models", "model_name");
+            Error(id, "value_not_supported", "Value not supported", $"model_name: '{name}': FlowDiffusion runs upscale models exported to ONNX or ESRGAN/Real-ESRGAN .safetensors, never pickle files; put NAME.onnx or NAME.safetensors in models/upscale_models", "model_name");
             return null;
         }
 

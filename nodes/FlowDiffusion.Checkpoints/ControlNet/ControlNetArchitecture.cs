@@ -5,11 +5,15 @@ namespace FlowDiffusion.Checkpoints.ControlNet;
 
 /// <summary>
 /// A ControlNet's shape, read from its tensors (diffusers names): the encoder copy (a UNet's input channels, widths,
-/// blocks per level, attention levels, context width) and the control-image embedding (channels of the control image,
+/// blocks per level, attention levels, context width; for SDXL, with <c>add_embedding</c>, also the transformer depths
+/// and the pooled-text width) and the control-image embedding (channels of the control image,
 /// the width of each of its convolutions; each pair after the first downsamples by 2).
 /// </summary>
 public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int ConditioningChannels, IReadOnlyList<int> HintChannels)
 {
+    /// <summary>Whether it is an SDXL ControlNet (its encoder takes <c>text_embeds</c> and <c>time_ids</c>).</summary>
+    public bool IsSdxl => Encoder.AddedEmbeddingWidth > 0;
+
     /// <summary>How many pixels of the control image make one latent pixel: 2 per downsampling pair.</summary>
     public int HintDownscale => 1 << ((HintChannels.Count - 2) / 2);
 
@@ -22,21 +26,44 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
         var resBlocks = Shapes.CountIndices(tensors.Keys, "down_blocks.0.resnets.");
         if (levels == 0 || resBlocks == 0)
         {
-            throw new CheckpointException($"{source}: the ControlNet has no down blocks; it is not an SD 1.x ControlNet.");
+            throw new CheckpointException($"{source}: the ControlNet has no down blocks; it is not an SD 1.x or SDXL ControlNet.");
         }
 
         var widths = Enumerable.Range(0, levels).Select(l => (int)Shape($"down_blocks.{l}.resnets.0.conv1.weight")[0]).ToArray();
         var attention = Enumerable.Range(0, levels).Select(l => tensors.ContainsKey($"down_blocks.{l}.attentions.0.norm.weight")).ToArray();
         var context = (int)Shape("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight")[1];
-        foreach (var width in widths)
+        var encoder = new UNetArchitecture((int)convIn[1], (int)convIn[1], (int)convIn[0], widths, resBlocks, attention, context, heads);
+        if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
         {
-            if (width % heads != 0 || width % 32 != 0)
+            // SDXL (diffusers' addition_embed_type "text_time"): the pooled text and the six size numbers, as the base UNet takes them.
+            var width = (int)added.Shape[1];
+            if (width <= UNetArchitecture.TimeIdCount * UNetArchitecture.TimeIdWidth)
+            {
+                throw new CheckpointException($"{source}: the ControlNet's added embedding takes {width} features, too few for a pooled text embedding and {UNetArchitecture.TimeIdCount} size numbers of {UNetArchitecture.TimeIdWidth}.");
+            }
+
+            const int headWidth = UNetArchitecture.ConventionalSdxlHeadWidth;
+            foreach (var w in widths.Where(w => w % 32 != 0 || (w >= headWidth && w % headWidth != 0)))
+            {
+                throw new CheckpointException($"{source}: ControlNet width {w} does not split into {headWidth}-wide heads and 32 norm groups.");
+            }
+
+            encoder = encoder with
+            {
+                TransformerDepths = Enumerable.Range(0, levels).Select(l => Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.attentions.0.transformer_blocks.")).ToArray(),
+                MiddleTransformerDepth = Shapes.CountIndices(tensors.Keys, "mid_block.attentions.0.transformer_blocks."),
+                HeadWidth = headWidth,
+                AddedEmbeddingWidth = width,
+            };
+        }
+        else
+        {
+            foreach (var width in widths.Where(w => w % heads != 0 || w % 32 != 0))
             {
                 throw new CheckpointException($"{source}: ControlNet width {width} does not split into {heads} heads and 32 norm groups.");
             }
         }
 
-        var encoder = new UNetArchitecture((int)convIn[1], (int)convIn[1], (int)convIn[0], widths, resBlocks, attention, context, heads);
         var blocks = Shapes.CountIndices(tensors.Keys, "controlnet_cond_embedding.blocks.");
         if (blocks % 2 != 0)
         {

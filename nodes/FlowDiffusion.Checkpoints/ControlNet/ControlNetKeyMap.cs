@@ -6,7 +6,7 @@ namespace FlowDiffusion.Checkpoints.ControlNet;
 
 /// <summary>
 /// Renames the keys of an original (LDM, <c>cldm.py</c>) ControlNet to diffusers' ControlNetModel names: the encoder copy
-/// (<c>time_embed</c>, <c>input_blocks</c>, <c>middle_block</c>) as a UNet's (<see cref="LdmKeyMap"/>),
+/// (<c>time_embed</c>, SDXL's <c>label_emb</c>, <c>input_blocks</c>, <c>middle_block</c>) as a UNet's (<see cref="LdmKeyMap"/>),
 /// <c>input_hint_block.{0,2,…}</c> → <c>controlnet_cond_embedding.conv_in</c>, <c>blocks.i</c>, <c>conv_out</c> (the
 /// odd sequential indices are SiLU modules), <c>zero_convs.i.0</c> → <c>controlnet_down_blocks.i</c> and
 /// <c>middle_block_out.0</c> → <c>controlnet_mid_block</c>.
@@ -79,14 +79,15 @@ public static partial class ControlNetKeyMap
                 continue;
             }
 
-            throw new CheckpointException($"{source}: ControlNet tensor '{inner[key]}' fits no SD 1.x ControlNet module (hint block, encoder, zero convolutions, middle block out).");
+            throw new CheckpointException($"{source}: ControlNet tensor '{inner[key]}' fits no ControlNet module (hint block, encoder, zero convolutions, middle block out).");
         }
 
         return map;
     }
 
     private static bool IsEncoder(string key) =>
-        key.StartsWith("time_embed.", StringComparison.Ordinal) || key.StartsWith("input_blocks.", StringComparison.Ordinal) || key.StartsWith("middle_block.", StringComparison.Ordinal);
+        key.StartsWith("time_embed.", StringComparison.Ordinal) || key.StartsWith("label_emb.", StringComparison.Ordinal)
+        || key.StartsWith("input_blocks.", StringComparison.Ordinal) || key.StartsWith("middle_block.", StringComparison.Ordinal);
 
     [GeneratedRegex(@"^input_hint_block\.(\d+)\.(weight|bias)$")]
     private static partial Regex HintKey();

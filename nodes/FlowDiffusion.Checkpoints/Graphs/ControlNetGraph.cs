@@ -6,9 +6,10 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints.Graphs;
 
 /// <summary>
-/// The SD 1.x ControlNet as ONNX: the control image embedded by strided 3×3 convolutions to latent resolution and added
+/// The SD 1.x or SDXL ControlNet as ONNX: the control image embedded by strided 3×3 convolutions to latent resolution and added
 /// after the encoder's <c>conv_in</c>; the encoder copy (as <see cref="UNetGraph"/> builds it); one 1×1 convolution per
-/// skip and one after the middle block give the residuals (<see cref="ControlResiduals"/>).
+/// skip and one after the middle block give the residuals (<see cref="ControlResiduals"/>). An SDXL ControlNet's encoder
+/// also takes <c>text_embeds</c> and <c>time_ids</c>, as the SDXL UNet does.
 /// </summary>
 public static class ControlNetGraph
 {
@@ -21,11 +22,8 @@ public static class ControlNetGraph
         var x = g.Input("sample", TensorElementType.Float, "batch", unet.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", unet.ContextWidth);
+        var emb = UNetGraph.TimeEmbedding(n, unet, timestep);
         var cond = g.Input("controlnet_cond", TensorElementType.Float, "batch", arch.ConditioningChannels, "image_height", "image_width");
-
-        var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", UNetGraph.Frequencies(unet.ModelChannels), 1, unet.ModelChannels / 2));
-        var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid));
-        emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
 
         var hint = g.Silu(n.Conv(cond, "controlnet_cond_embedding.conv_in"));
         for (var b = 0; b < arch.HintChannels.Count - 2; b++)
@@ -44,7 +42,7 @@ public static class ControlNetGraph
                 h = UNetGraph.ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
                 if (unet.AttentionLevels[level])
                 {
-                    h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[level], unet.Heads, $"down_blocks.{level}.attentions.{j}");
+                    h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[level], unet.HeadsAt(unet.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", unet.TransformerDepths[level]);
                 }
 
                 residuals.Add(n.Conv(h, $"controlnet_down_blocks.{residuals.Count}"));
@@ -58,7 +56,7 @@ public static class ControlNetGraph
         }
 
         h = UNetGraph.ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[^1], unet.Heads, "mid_block.attentions.0");
+        h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[^1], unet.HeadsAt(unet.LevelChannels[^1]), "mid_block.attentions.0", unet.MiddleTransformerDepth);
         h = UNetGraph.ResBlock(n, h, emb, "mid_block.resnets.1");
         var mid = n.Conv(h, "controlnet_mid_block");
 
@@ -69,6 +67,6 @@ public static class ControlNetGraph
         }
 
         g.Output(mid, ControlResiduals.Mid, TensorElementType.Float, "batch", unet.LevelChannels[^1], "mid_height", "mid_width");
-        return g.Build($"SD 1.x ControlNet built from {Path.GetFileName(source)}: widths {string.Join("/", unet.LevelChannels)}, control image embedded in {arch.HintChannels.Count} convolutions ({arch.HintDownscale}× down).");
+        return g.Build($"{(unet.AddedEmbeddingWidth > 0 ? "SDXL" : "SD 1.x")} ControlNet built from {Path.GetFileName(source)}: widths {string.Join("/", unet.LevelChannels)}, control image embedded in {arch.HintChannels.Count} convolutions ({arch.HintDownscale}× down).");
     }
 }

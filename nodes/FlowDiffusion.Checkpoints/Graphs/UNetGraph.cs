@@ -39,20 +39,7 @@ public static class UNetGraph
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
         var sdxl = arch.AddedEmbeddingWidth > 0;
-        var textEmbeds = sdxl ? g.Input("text_embeds", TensorElementType.Float, "batch", arch.PooledWidth) : null;
-        var timeIds = sdxl ? g.Input("time_ids", TensorElementType.Float, "batch", arch.TimeIds) : null;
-
-        var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
-        var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
-        emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
-        if (textEmbeds is not null && timeIds is not null)
-        {
-            // Each size number's sinusoid (cos first, 256 wide), flattened in order after the pooled text embedding.
-            var ids = g.Mul(g.Unsqueeze(timeIds, 2), g.Weight("time_id_frequencies", Frequencies(UNetArchitecture.TimeIdWidth), 1, 1, UNetArchitecture.TimeIdWidth / 2));
-            var fourier = g.Reshape(g.Concat(2, g.Cos(ids), g.Sin(ids)), 0, arch.TimeIds * UNetArchitecture.TimeIdWidth);
-            var y = g.Concat(1, textEmbeds, fourier);
-            emb = g.Add(emb, n.Linear(g.Silu(n.Linear(y, "add_embedding.linear_1")), "add_embedding.linear_2"));
-        }
+        var emb = TimeEmbedding(n, arch, timestep);
 
         var h = n.Conv(x, "conv_in");
         var skips = new Stack<string>();
@@ -108,6 +95,31 @@ public static class UNetGraph
         h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
         g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
         return g.Build($"{(sdxl ? "SDXL" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
+    }
+
+    /// <summary>
+    /// The time embedding (LDM's sinusoid, cos first, through <c>time_embedding</c>); for a UNet with an added embedding
+    /// (SDXL) it declares the <c>text_embeds</c> and <c>time_ids</c> inputs and adds <c>add_embedding</c> over the pooled
+    /// text and each size number's 256-wide sinusoid. The ControlNet's encoder copy embeds time the same way.
+    /// </summary>
+    internal static string TimeEmbedding(NetworkGraph n, UNetArchitecture arch, string timestep)
+    {
+        var g = n.G;
+        var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
+        var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
+        emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
+        if (arch.AddedEmbeddingWidth > 0)
+        {
+            var textEmbeds = g.Input("text_embeds", TensorElementType.Float, "batch", arch.PooledWidth);
+            var timeIds = g.Input("time_ids", TensorElementType.Float, "batch", arch.TimeIds);
+            // Each size number's sinusoid (cos first, 256 wide), flattened in order after the pooled text embedding.
+            var ids = g.Mul(g.Unsqueeze(timeIds, 2), g.Weight("time_id_frequencies", Frequencies(UNetArchitecture.TimeIdWidth), 1, 1, UNetArchitecture.TimeIdWidth / 2));
+            var fourier = g.Reshape(g.Concat(2, g.Cos(ids), g.Sin(ids)), 0, arch.TimeIds * UNetArchitecture.TimeIdWidth);
+            var y = g.Concat(1, textEmbeds, fourier);
+            emb = g.Add(emb, n.Linear(g.Silu(n.Linear(y, "add_embedding.linear_1")), "add_embedding.linear_2"));
+        }
+
+        return emb;
     }
 
     /// <summary>exp(−ln(10000)·i/half) for i &lt; half, in float32 arithmetic as LDM's timestep_embedding computes it.</summary>

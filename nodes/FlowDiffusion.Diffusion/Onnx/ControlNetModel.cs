@@ -7,7 +7,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A ControlNet ONNX graph (<c>sample</c>, <c>timestep</c> float32 [B], <c>encoder_hidden_states</c>, <c>controlnet_cond</c>
 /// [B, 3, H, W] in 0..1 → <c>down_block_0</c> … and <c>mid_block_res_sample</c>), float32 throughout, as the checkpoint
-/// builder writes it. Outputs are the unscaled residuals.
+/// builder writes it. Outputs are the unscaled residuals. An SDXL ControlNet also takes the UNet's <c>text_embeds</c>
+/// and <c>time_ids</c>.
 /// </summary>
 public sealed class ControlNetModel
 {
@@ -23,6 +24,13 @@ public sealed class ControlNetModel
         signature.Input("timestep", Float32, 1);
         signature.Input("encoder_hidden_states", Float32, 3);
         signature.Input("controlnet_cond", Float32, 4);
+        if (signature.HasInput("text_embeds"))
+        {
+            signature.Input("text_embeds", Float32, 2);
+            signature.Input("time_ids", Float32, 2);
+            TakesAddedConditioning = true;
+        }
+
         var downs = Enumerable.Range(0, 64).Select(i => $"down_block_{i}").TakeWhile(signature.HasOutput).ToList();
         if (downs.Count == 0 || !signature.HasOutput("mid_block_res_sample"))
         {
@@ -34,6 +42,9 @@ public sealed class ControlNetModel
 
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs and outputs.</summary>
     public static ControlNetModel Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "ControlNet"));
+
+    /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>): an SDXL ControlNet.</summary>
+    public bool TakesAddedConditioning { get; }
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
@@ -52,17 +63,38 @@ public sealed class ControlNetModel
     /// <param name="tokens">The sequence length.</param>
     /// <param name="image">The control image [B, channels, H, W] in 0..1.</param>
     /// <param name="imageShape">Its shape.</param>
+    /// <param name="textEmbeds">SDXL's pooled text embedding [B, pooled], or null for an SD 1.x ControlNet.</param>
+    /// <param name="timeIds">SDXL's size numbers [B, 6], or null.</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
     public IReadOnlyList<ControlResidual> Predict(
-        float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens, float[] image, long[] imageShape, CancellationToken cancellationToken)
+        float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens, float[] image, long[] imageShape,
+        float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
     {
+        if (TakesAddedConditioning != textEmbeds is not null)
+        {
+            throw new ArgumentException(TakesAddedConditioning
+                ? $"the ControlNet '{ModelPath}' is an SDXL ControlNet; apply it to an SDXL model's conditioning"
+                : $"the ControlNet '{ModelPath}' is an SD 1.x ControlNet; an SDXL model needs an SDXL ControlNet");
+        }
+
         var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
         using var x = OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]);
         using var t = OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]);
         using var context = OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]);
         using var cond = OrtValue.CreateTensorValueFromMemory(image, imageShape);
+        if (textEmbeds is not null && timeIds is not null)
+        {
+            using var pooled = OrtValue.CreateTensorValueFromMemory(textEmbeds, [shape.Batch, textEmbeds.Length / shape.Batch]);
+            using var ids = OrtValue.CreateTensorValueFromMemory(timeIds, [shape.Batch, timeIds.Length / shape.Batch]);
+            using var sdxl = _model.Run(["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "text_embeds", "time_ids"], [x, t, context, cond, pooled, ids], _outputs, cancellationToken);
+            return ToResiduals(sdxl);
+        }
+
         using var results = _model.Run(["sample", "timestep", "encoder_hidden_states", "controlnet_cond"], [x, t, context, cond], _outputs, cancellationToken);
-        return [.. _outputs.Select((name, i) => new ControlResidual(name, results[i].GetTensorDataAsSpan<float>().ToArray(), results[i].GetTensorTypeAndShape().Shape))];
+        return ToResiduals(results);
     }
+
+    private ControlResidual[] ToResiduals(IDisposableReadOnlyCollection<OrtValue> results) =>
+        [.. _outputs.Select((name, i) => new ControlResidual(name, results[i].GetTensorDataAsSpan<float>().ToArray(), results[i].GetTensorTypeAndShape().Shape))];
 }

@@ -7,7 +7,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A UNet graph that also takes ControlNet residuals (<c>down_block_i</c> added to the i-th skip connection,
 /// <c>mid_block_res_sample</c> to the middle block output), float32 throughout, as the checkpoint builder writes it
-/// beside the plain graph (<see cref="FileName"/>).
+/// beside the plain graph (<see cref="FileName"/>). An SDXL UNet's also takes <c>text_embeds</c> and <c>time_ids</c>.
 /// </summary>
 public sealed class ControlledUNet
 {
@@ -15,7 +15,9 @@ public sealed class ControlledUNet
     public const string FileName = "controlled.onnx";
 
     private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
-    private static readonly string[] Known = ["sample", "timestep", "encoder_hidden_states"];
+    private static readonly string[] Plain = ["sample", "timestep", "encoder_hidden_states"];
+    private static readonly string[] Sdxl = [.. Plain, "text_embeds", "time_ids"];
+    private readonly string[] _known;
     private readonly ModelSession _model;
     private readonly IReadOnlyList<DeclaredTensor> _residuals;
 
@@ -26,7 +28,15 @@ public sealed class ControlledUNet
         signature.Input("sample", Float32, 4);
         signature.Input("timestep", Float32, 1);
         signature.Input("encoder_hidden_states", Float32, 3);
-        _residuals = signature.OtherInputs(Known);
+        TakesAddedConditioning = signature.HasInput("text_embeds");
+        if (TakesAddedConditioning)
+        {
+            signature.Input("text_embeds", Float32, 2);
+            signature.Input("time_ids", Float32, 2);
+        }
+
+        _known = TakesAddedConditioning ? Sdxl : Plain;
+        _residuals = signature.OtherInputs(_known);
         if (_residuals.Count == 0 || _residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
         {
             throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
@@ -35,6 +45,9 @@ public sealed class ControlledUNet
 
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs.</summary>
     public static ControlledUNet Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "controlled UNet"));
+
+    /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
+    public bool TakesAddedConditioning { get; }
 
     /// <summary>Total time spent inside ONNX Runtime's <c>Run</c> for this model.</summary>
     public TimeSpan RunTime => _model.RunTime;
@@ -46,11 +59,13 @@ public sealed class ControlledUNet
     /// <param name="encoderHiddenStates">[B, tokens, width].</param>
     /// <param name="tokens">The sequence length.</param>
     /// <param name="residuals">The summed, scaled residuals by name, one for every residual input.</param>
+    /// <param name="textEmbeds">SDXL's pooled text embedding [B, pooled] (null for SD 1.x).</param>
+    /// <param name="timeIds">SDXL's size numbers [B, n] (null for SD 1.x).</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
     public void Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
-        IReadOnlyDictionary<string, ControlResidual> residuals, Span<float> prediction, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, ControlResidual> residuals, float[]? textEmbeds, float[]? timeIds, Span<float> prediction, CancellationToken cancellationToken)
     {
         var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
@@ -60,6 +75,17 @@ public sealed class ControlledUNet
             values.Add(OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
             values.Add(OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]));
             values.Add(OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]));
+            if (TakesAddedConditioning)
+            {
+                if (textEmbeds is null || timeIds is null)
+                {
+                    throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' needs text_embeds and time_ids (SDXL's added conditioning)");
+                }
+
+                values.Add(OrtValue.CreateTensorValueFromMemory(textEmbeds, [shape.Batch, textEmbeds.Length / shape.Batch]));
+                values.Add(OrtValue.CreateTensorValueFromMemory(timeIds, [shape.Batch, timeIds.Length / shape.Batch]));
+            }
+
             foreach (var input in _residuals)
             {
                 if (!residuals.TryGetValue(input.Name, out var residual))
@@ -75,7 +101,7 @@ public sealed class ControlledUNet
                 values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
             }
 
-            using var results = _model.Run([.. Known, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
+            using var results = _model.Run([.. _known, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
             {

@@ -38,6 +38,9 @@ internal sealed class ModelSignature
     /// <summary>The inputs the model declares beyond <paramref name="known"/>.</summary>
     public IReadOnlyList<DeclaredTensor> OtherInputs(IReadOnlyCollection<string> known) => [.. _inputs.Where(i => !known.Contains(i.Name))];
 
+    /// <summary>Whether the model declares an input called <paramref name="name"/>.</summary>
+    public bool HasInput(string name) => _inputs.Any(i => i.Name == name);
+
     /// <summary>Whether the model declares an output called <paramref name="name"/>.</summary>
     public bool HasOutput(string name) => _outputs.Any(o => o.Name == name);
 

@@ -15,8 +15,13 @@ internal static class ControlledPrediction
     public static IReadOnlyList<ControlEntry> Active(ControlStack stack, float timestep, int rows) =>
         [.. stack.Entries.Where(e => e.Hint.ActsAt(timestep) && Enumerable.Range(0, rows).Any(r => e.StrengthOf(r) != 0))];
 
+    /// <summary>
+    /// Runs the active ControlNets and the controlled UNet; <paramref name="textEmbeds"/> and <paramref name="timeIds"/> are
+    /// SDXL's added conditioning (null for SD 1.x), which the SDXL ControlNet's encoder takes as the UNet does.
+    /// </summary>
     public static void Predict(
-        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, Span<float> prediction, CancellationToken cancellationToken)
+        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, float[]? textEmbeds, float[]? timeIds,
+        Span<float> prediction, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
         var sample = input.Sample.ToArray();
@@ -25,7 +30,7 @@ internal static class ControlledPrediction
         foreach (var entry in active)
         {
             var (image, imageShape) = HintTensor(entry, shape);
-            var residuals = entry.Hint.Net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, cancellationToken);
+            var residuals = entry.Hint.Net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, cancellationToken);
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
             for (var n = 0; n < residuals.Count; n++)
             {
@@ -47,7 +52,7 @@ internal static class ControlledPrediction
             }
         }
 
-        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, prediction, cancellationToken);
+        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, textEmbeds, timeIds, prediction, cancellationToken);
     }
 
     private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)

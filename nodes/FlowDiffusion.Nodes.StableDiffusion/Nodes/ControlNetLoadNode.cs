@@ -9,7 +9,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads a ControlNet: an ONNX graph, or a .safetensors file / diffusers folder converted once and cached on disk.</summary>
 [Node("controlnet.load", "1.0.0", Category = "loaders", Title = "Load ControlNet",
-    Description = "Opens an SD 1.x ControlNet: an original control_model.* or diffusers .safetensors file, a diffusers folder (converted to ONNX once, then cached), or an ONNX graph with outputs down_block_0 … and mid_block_res_sample.")]
+    Description = "Opens an SD 1.x or SDXL ControlNet (the kind read from its keys): an original control_model.* or diffusers .safetensors file, a diffusers folder (converted to ONNX once, then cached), or an ONNX graph with outputs down_block_0 … and mid_block_res_sample.")]
 public sealed class ControlNetLoadNode : INode
 {
     /// <summary>The ControlNet file or folder.</summary>

@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
@@ -5,13 +6,13 @@ using FlowDiffusion.Sdk.Models;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
-/// <summary>Loads an image upscale model (ESRGAN family) exported to ONNX.</summary>
+/// <summary>Loads an image upscale model: an ONNX export, or an ESRGAN/Real-ESRGAN .safetensors converted once and cached.</summary>
 [Node("upscale.load", "1.0.0", Category = "loaders", Title = "Load Upscale Model",
-    Description = "Opens an image upscale model (ESRGAN, Real-ESRGAN, 4x-UltraSharp … exported to ONNX: one input [B, 3, h, w] in [0, 1], one output s× larger), as ComfyUI's Load Upscale Model; its scale is read from the output.")]
+    Description = "Opens an image upscale model, as ComfyUI's Load Upscale Model: an ONNX export (ESRGAN, Real-ESRGAN, 4x-UltraSharp, SwinIR …: one input [B, 3, h, w] in [0, 1], one output s× larger; the scale is read from the output) or an ESRGAN/Real-ESRGAN (RRDBNet) .safetensors in either key layout, converted to ONNX on first load.")]
 public sealed class UpscaleModelLoadNode : INode
 {
     /// <summary>The ONNX file.</summary>
-    [Parameter(Description = "The upscale model (.onnx), relative to the working folder (e.g. models/upscale_models/4x-UltraSharp.onnx).", Required = true)]
+    [Parameter(Description = "The upscale model (.onnx, or an ESRGAN .safetensors), relative to the working folder (e.g. models/upscale_models/4x-UltraSharp.onnx).", Required = true)]
     public string Path { get; set; } = "";
 
     /// <summary>The ONNX Runtime execution provider.</summary>
@@ -26,14 +27,24 @@ public sealed class UpscaleModelLoadNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var path = PathResolver.Resolve(context, Path);
-        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"path: '{Path}' is not an ONNX file; export the upscale model to .onnx (models/upscale_models/NAME.onnx)");
+        var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
+        if (extension is ".pth" or ".pt" or ".ckpt" or ".bin")
+            throw new ArgumentException($"path: '{Path}' is a pickle file, which can run code when loaded and is never opened; use the model's .safetensors (or convert it) or an ONNX export");
+        if (extension is not (".onnx" or ".safetensors"))
+            throw new ArgumentException($"path: '{Path}' is neither an ONNX file nor a .safetensors ESRGAN model (models/upscale_models/NAME.onnx or NAME.safetensors)");
         if (!File.Exists(path)) throw new FileNotFoundException($"path: upscale model '{Path}' not found (looked at {path}).", path);
+        if (extension == ".safetensors")
+        {
+            path = UpscaleModelCache.Prepare(path, UpscaleModelCache.DefaultRoot, () =>
+                context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")),
+                Conversions.Limits(context, cancellationToken));
+        }
+
         var options = OnnxSessionOptions.Parse(Provider, "");
         var sessions = ModelLibrary.Of(context).Sessions;
         // One network per file and provider for the host's lifetime: it keeps its pinned tile buffer between runs.
         var network = context.Resources.GetOrAdd($"upscale|{path}|{options.Describe()}", () => UpscaleNetwork.Open(sessions, new OnnxModelSource(path, options)));
-        UpscaleModel = new UpscaleModelHandle(System.IO.Path.GetFileNameWithoutExtension(path), network);
+        UpscaleModel = new UpscaleModelHandle(System.IO.Path.GetFileNameWithoutExtension(PathResolver.Resolve(context, Path)), network);
         return Task.CompletedTask;
     }
 }

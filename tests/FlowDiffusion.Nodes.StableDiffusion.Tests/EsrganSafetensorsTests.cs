@@ -1,0 +1,68 @@
+using FlowDiffusion.Formats.Safetensors;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// upscale.load on ESRGAN .safetensors files (tools/reference/make_esrgan.py: tiny RRDBNets written from the ESRGAN paper),
+/// converted to ONNX on first load and run by image.upscale_with_model, against torch; pickle files are refused by name.
+/// </summary>
+public sealed class EsrganSafetensorsTests
+{
+    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "esrgan");
+
+    [Theory]
+    [InlineData("rrdb-x4.safetensors")]
+    [InlineData("rrdb-x4-old.safetensors")]
+    public async Task An_esrgan_safetensors_upscales_as_torch_does(string file)
+    {
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(file, 1024, 32), new Dictionary<string, object?>())).AssertCompleted();
+        var image = run.Image("up", "upscaled");
+        Assert.Equal((48, 40), (image.Height, image.Width));
+        using var reference = SafetensorsFile.Open(Path.Combine(Data, "reference.safetensors"));
+        var expected = reference.ReadFloat32("png_x4");
+        var worst = expected.Zip(image.ToArray()).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-4, $"max |difference| {worst:G4}");
+    }
+
+    [Fact]
+    public async Task A_pixel_unshuffling_esrgan_runs_on_tiles_of_any_size()
+    {
+        // 16-pixel tiles over a 37x29 image with overlap 5: tiles of odd sizes reach the network, which pads them itself.
+        var yaml = Yaml("rrdb-x2-unshuffle.safetensors", 16, 5).Replace("image: image.image", "image: big.resized", StringComparison.Ordinal)
+            + "\n  big: { node: image.resize, in: { image: image.image }, with: { width: 29, height: 37 } }\n";
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        var image = run.Image("up", "upscaled");
+        Assert.Equal((74, 58), (image.Height, image.Width));
+        Assert.All(image.ToArray(), v => Assert.True(float.IsFinite(v) && v is >= 0 and <= 1));
+        Assert.True(image.ToArray().Max() - image.ToArray().Min() > 0.1, "the upscale must not be flat");
+    }
+
+    [Theory]
+    [InlineData("RealESRGAN_x4plus.pth")]
+    [InlineData("4x-UltraSharp.pt")]
+    public async Task Pickle_upscale_models_are_refused_by_name(string name)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, name);
+        File.WriteAllBytes(path, [0x80, 0x02]);
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: pickle
+            nodes:
+              model: { node: upscale.load, with: { path: "{{path}}" } }
+            """;
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Contains(name, run.Result.Error);
+        Assert.Contains("pickle", run.Result.Error);
+    }
+
+    private static string Yaml(string file, int tile, int overlap) => $$"""
+        flowdiffusion: 1
+        name: esrgan
+        nodes:
+          image: { node: image.load, with: { path: "{{Path.Combine(Data, "image.png")}}" } }
+          model: { node: upscale.load, with: { path: "{{Path.Combine(Data, file)}}" } }
+          up: { node: image.upscale_with_model, in: { upscale_model: model.upscale_model, image: image.image }, with: { tile_size: {{tile}}, overlap: {{overlap}} } }
+        """;
+}
