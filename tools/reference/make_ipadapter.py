@@ -1,12 +1,13 @@
 """Writes a tiny CLIP image tower and a tiny IP-Adapter for the tiny SD 1.x checkpoint (make_sd1_checkpoints.py: widths
 64/32, attention on the second level: four cross-attention layers) and reference outputs, for the C# builders' tests:
-`clip-vision.safetensors` (CLIPVisionModelWithProjection names, F16), `ip-adapter.safetensors` (the released
+`clip-vision/` (model.safetensors in CLIPVisionModelWithProjection names, F16, and config.json), `ip-adapter.safetensors` (the released
 ip-adapter_sd15 layout, F16), two 8-bit images (`image-a.png` 56x40, shrunk and cropped; `image-b.png` 24x24, enlarged)
 and `reference.safetensors`: each image's preprocessed pixels and image_embeds, the adapter's tokens for image a and for
 zero embeddings (the unconditional side), and the checkpoint UNet's prediction without the adapter, with image a at 0.7,
 with the zero-embedding tokens at 0.7, and with both images' tokens concatenated at 0.5.
 Weights are rounded to float16 first, so the files hold them exactly.
 Run: /usr/bin/python3 tools/reference/make_ipadapter.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sd1-tiny"""
+import json
 import os
 import sys
 
@@ -26,7 +27,14 @@ vision_cfg = clip_vision.VisionConfig()
 base = {k: t.float() for k, t in load(os.path.join(folder, "ldm-fp16.safetensors")).items() if k.startswith(sd1.UNET)}
 vision = {k: (t.half().float() if t.is_floating_point() else t) for k, t in clip_vision.vision_weights(vision_cfg).items()}
 adapter = {k: t.half().float() for k, t in ipadapter.adapter_weights(unet_cfg, vision_cfg.projection).items()}
-save(os.path.join(out, "clip-vision.safetensors"), {k: (t.half() if t.is_floating_point() else t) for k, t in vision.items()})
+# The tower as IP-Adapter's image_encoder folder: model.safetensors and the config.json that names heads and activation.
+os.makedirs(os.path.join(out, "clip-vision"), exist_ok=True)
+save(os.path.join(out, "clip-vision", "model.safetensors"), {k: (t.half() if t.is_floating_point() else t) for k, t in vision.items()})
+with open(os.path.join(out, "clip-vision", "config.json"), "w") as f:
+    json.dump({"architectures": ["CLIPVisionModelWithProjection"], "hidden_act": "gelu", "hidden_size": vision_cfg.width,
+               "image_size": vision_cfg.image, "intermediate_size": 4 * vision_cfg.width, "layer_norm_eps": 1e-05,
+               "num_attention_heads": vision_cfg.heads, "num_hidden_layers": vision_cfg.layers, "patch_size": vision_cfg.patch,
+               "projection_dim": vision_cfg.projection}, f, indent=2)
 save(os.path.join(out, "ip-adapter.safetensors"), {k: t.half() for k, t in adapter.items()})
 
 g = torch.Generator().manual_seed(31)
