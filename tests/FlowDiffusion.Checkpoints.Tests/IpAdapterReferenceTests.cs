@@ -84,6 +84,19 @@ public sealed class IpAdapterReferenceTests
     }
 
     [Fact]
+    public void Two_images_embedded_as_a_batch_read_as_one_prompt_of_both_images_tokens()
+    {
+        // The adapter's outputs for a batch of two, [2, 4, channels] row-major, are the [1, 8, channels] keys and values of
+        // one prompt holding both images' tokens in order (diffusers' several images for one adapter).
+        using var adapter = IpAdapterCheckpoint.Open(AdapterFile);
+        var (a, b) = (Tensor("a.image_embeds").Values, Tensor("b.image_embeds").Values);
+        var both = Reference.Run(adapter.BuildGraph().ToBytes(), (IpAdapterGraph.ImageEmbeds, Reference.Floats(([.. a, .. b], [2, 48]))));
+        var prompt = both.ToDictionary(p => p.Key, p => (p.Value.Values, new long[] { 1, 8, p.Value.Shape[2] }));
+        using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
+        Reference.AssertClose(Tensor("e2e.two_images"), RunUNet(checkpoint.BuildIpAdaptedUNet().ToBytes(), prompt, 0.5f), 1e-4, "out_sample with both images at 0.5");
+    }
+
+    [Fact]
     public void An_exported_folder_has_an_IP_adapted_UNet_reading_the_plain_graphs_weight_file()
     {
         var scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-ipadapted-" + Guid.NewGuid().ToString("N"));
