@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using FlowDiffusion.Checkpoints.ControlNet;
-using FlowDiffusion.Checkpoints.Graphs;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -23,61 +19,10 @@ public static class ControlNetCache
     /// The prepared graph file for <paramref name="path"/>, converting it first when the cache has none, within
     /// <paramref name="limits"/> (cancellation, time, free space).
     /// </summary>
-    public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null)
-    {
-        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full)}-{Key(full)}");
-        var model = Path.Combine(folder, ModelFile);
-        if (File.Exists(model))
+    public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
         {
-            return model;
-        }
-
-        converting?.Invoke();
-        Directory.CreateDirectory(root);
-        var staging = folder + ".partial-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            (limits ?? ConversionLimits.Default).Run(full, root, token =>
-            {
-                using var controlnet = ControlNetCheckpoint.Open(full);
-                Directory.CreateDirectory(staging);
-                Onnx.Proto.OnnxModel graph;
-                using (var weights = new ExternalWeightFile(Path.Combine(staging, DiffusersOnnxFolder.WeightsFile), cancellationToken: token))
-                {
-                    graph = controlnet.BuildGraph(weights);
-                }
-
-                File.WriteAllBytes(Path.Combine(staging, ModelFile), graph.ToBytes());
-                Directory.Move(staging, folder);
-            });
-        }
-        catch (IOException) when (File.Exists(model))
-        {
-            // Another process prepared the same ControlNet first.
-        }
-        finally
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-        }
-
-        return model;
-    }
-
-    private static string Key(string path)
-    {
-        var identity = new StringBuilder().Append(CheckpointCache.BuilderVersion).Append('|');
-        var files = Directory.Exists(path)
-            ? new DirectoryInfo(path).EnumerateFiles("*.safetensors").OrderBy(f => f.FullName, StringComparer.Ordinal)
-            : (IEnumerable<FileInfo>)[new FileInfo(path)];
-        foreach (var file in files)
-        {
-            identity.Append(file.FullName).Append('|').Append(file.Length).Append('|').Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..16];
-    }
+            using var controlnet = ControlNetCheckpoint.Open(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
+            return controlnet.BuildGraph(binding);
+        }, converting, limits);
 }

@@ -8,7 +8,7 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
-/// ONNX graphs built from single-network <c>.safetensors</c> files or folders (a CLIP image encoder, an IP-Adapter), kept
+/// ONNX graphs built from single-network <c>.safetensors</c> files or folders (a ControlNet, a CLIP image encoder, an IP-Adapter), kept
 /// on disk in a folder per kind beside the prepared checkpoints and keyed by the source's identity (full path, size,
 /// modification time of its files) and the builder's version, so a file is converted on its first load only. Weights
 /// go to an external data file (ViT-H's image tower is past protobuf's 2 GB in float32). The folder appears whole or
