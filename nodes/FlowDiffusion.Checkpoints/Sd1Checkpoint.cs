@@ -76,6 +76,9 @@ public sealed class Sd1Checkpoint : IDisposable
     /// <summary>The UNet graph that also takes ControlNet residuals (<see cref="UNetGraph.BuildControlled"/>).</summary>
     public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => UNetGraph.BuildControlled(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
+    /// <summary>The UNet graph with IP-Adapter decoupled cross-attention inputs (<see cref="UNetGraph.BuildIpAdapted"/>).</summary>
+    public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => UNetGraph.BuildIpAdapted(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+
     /// <summary>The text encoder graph (last, pooled and penultimate outputs).</summary>
     public OnnxModel BuildTextEncoder(WeightBinding? binding = null) => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding);
 

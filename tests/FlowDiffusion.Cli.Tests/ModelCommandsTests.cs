@@ -61,6 +61,32 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Model_run_unet_with_an_ip_adapter_matches_torch_from_pixels_or_from_image_embeds()
+    {
+        const string Reference = "ipadapter/reference.safetensors";
+        var adapter = Path.Combine(Data, "ipadapter", "ip-adapter.safetensors") + ":0.7";
+        var pixels = Write("ip-pixels.safetensors", [Tensor(Reference, "e2e.sample", "sample"), Tensor(Reference, "e2e.timestep", "timestep"),
+            Tensor(Reference, "e2e.encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "a.pixel_values", "pixel_values")]);
+        var embeds = Write("ip-embeds.safetensors", [Tensor(Reference, "e2e.sample", "sample"), Tensor(Reference, "e2e.timestep", "timestep"),
+            Tensor(Reference, "e2e.encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "a.image_embeds", "image_embeds")]);
+        var output = Path.Combine(_scratch, "ip-out.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", pixels, "--out", output,
+            "--ipadapter", adapter, "--clip-vision", Path.Combine(Data, "ipadapter", "clip-vision"), "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "e2e.adapted"), Read(output, "out_sample"), 1e-4, "out_sample with image a at 0.7 from its pixels");
+
+        (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", embeds, "--out", output, "--ipadapter", adapter, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "e2e.adapted"), Read(output, "out_sample"), 1e-4, "out_sample with image a at 0.7 from its embeds");
+        Assert.True(Difference(Read(Reference, "e2e.adapted"), Read(Reference, "e2e.plain")) > 0.1);
+
+        (code, _, var error) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", pixels, "--out", output, "--ipadapter", adapter, "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.NotEqual(0, code);
+        Assert.Contains("'pixel_values' [B, 3, S, S] with --clip-vision", error);
+    }
+
+    [Fact]
     public void Model_run_text_encoder_with_embeddings_and_clip_skip_2_matches_torch_and_pools_at_the_end_token()
     {
         // The reference ids with the product's embedding ids at the slots: files in name order from the vocabulary's end (768).

@@ -1,4 +1,4 @@
-"""8-bit RGB PNG writing for control images (zlib only, no imaging library)."""
+"""Writes 8-bit RGB PNGs with zlib alone (test images that image.load reads back to byte / 255)."""
 import struct
 import zlib
 

@@ -252,8 +252,10 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None):
-    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output."""
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None):
+    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
+    ip: IP-Adapter decoupled cross-attention (ipadapter.py): {"layers": {transformer name: (to_k_ip, to_v_ip)},
+    "tokens": [B, T, context_dim], "scale": [B]}; each listed cross-attention adds scale * Attn(Q, K_ip, V_ip) before to_out."""
     p = UNET
     control = list(control) if control is not None else None
 
@@ -273,8 +275,13 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None):
         y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
             _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), cfg.num_heads))
         n2 = _layer_norm(sd, blk + ".norm2", y)
-        y = y + _linear(sd, blk + ".attn2.to_out.0", _attention(
-            _linear(sd, blk + ".attn2.to_q", n2), _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), cfg.num_heads))
+        q = _linear(sd, blk + ".attn2.to_q", n2)
+        attended = _attention(q, _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), cfg.num_heads)
+        if ip is not None and name in ip["layers"]:
+            k_ip, v_ip = ip["layers"][name]
+            tokens = ip["tokens"]
+            attended = attended + ip["scale"][:, None, None] * _attention(q, tokens @ k_ip.T, tokens @ v_ip.T, cfg.num_heads)
+        y = y + _linear(sd, blk + ".attn2.to_out.0", attended)
         a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
         y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
         y = y.transpose(1, 2).reshape(b, c, hh, ww)

@@ -43,12 +43,19 @@ internal static class ModelRunCommand
                 + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph).",
             HelpName = "FILE:STRENGTH",
         };
+        var ipAdapter = new Option<string?>("--ipadapter")
+        {
+            Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
+                + "image b of tensor image_embeds [B, width], or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision. MODEL must be a checkpoint or diffusers folder.",
+            HelpName = "FILE:WEIGHT",
+        };
+        var clipVision = new Option<string?>("--clip-vision") { Description = "With --ipadapter: the CLIP image encoder (.safetensors, folder or .onnx) for pixel_values.", HelpName = "FILE" };
         var clipSkip = new Option<int>("--clip-skip") { Description = "1 = the last layer, 2 = the penultimate layer then the final layer norm.", DefaultValueFactory = _ => 1 };
         var embeddings = new Option<string?>("--embeddings") { Description = "A folder of textual-inversion embeddings: ids from the encoder's vocabulary size on name their vectors, in file-name order (as model.load numbers them).", HelpName = "DIR" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
         {
-            model, part, input, output, loras, controlnets, clipSkip, embeddings, tokenizer,
+            model, part, input, output, loras, controlnets, ipAdapter, clipVision, clipSkip, embeddings, tokenizer,
         };
         CommandAction.Set(command, (parse, cancellationToken) =>
         {
@@ -61,11 +68,16 @@ internal static class ModelRunCommand
                     throw new UsageException("--controlnet works with --part unet only");
                 }
 
+                if (parse.GetValue(ipAdapter) is not null && (parse.GetValue(part) != "unet" || (parse.GetValue(controlnets) ?? []).Length > 0))
+                {
+                    throw new UsageException("--ipadapter works with --part unet only, without --controlnet");
+                }
+
                 using var cache = new OnnxSessionCache();
                 using var tensors = SafetensorsFile.Open(parse.GetValue(input)!);
                 var outputs = parse.GetValue(part) switch
                 {
-                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], cancellationToken),
+                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], (parse.GetValue(ipAdapter), parse.GetValue(clipVision)), cancellationToken),
                     "text-encoder" => RunTextEncoder(cache, folder, tensors, overrides, parse.GetValue(clipSkip), parse.GetValue(embeddings), cancellationToken),
                     "vae-encode" => RunVaeEncoder(cache, folder, tensors, cancellationToken),
                     _ => RunVaeDecoder(cache, folder, tensors, cancellationToken),
@@ -103,7 +115,7 @@ internal static class ModelRunCommand
     }
 
     private static List<(string Name, long[] Shape, float[] Values)> RunUNet(
-        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, CancellationToken cancellationToken)
+        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, (string? Spec, string? ClipVision) ipAdapter, CancellationToken cancellationToken)
     {
         using var plain = UNet.Open(cache, folder.UNetPath);
         using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, null, LoraNetwork.UNet));
@@ -112,7 +124,16 @@ internal static class ModelRunCommand
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         float[] prediction;
-        if (controlnets.Length > 0)
+        if (ipAdapter.Spec is { } spec)
+        {
+            if (unet.TakesAddedConditioning)
+            {
+                throw new ArgumentException("--ipadapter: SDXL IP-Adapters are not supported yet; --ipadapter takes SD 1.x models.");
+            }
+
+            prediction = ModelRunImagePrompt.Predict(cache, unet, tensors, spec, ipAdapter.ClipVision, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+        }
+        else if (controlnets.Length > 0)
         {
             prediction = PredictControlled(cache, unet, tensors, controlnets, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static class ControlNetCache
 {
     /// <summary>The graph file in a prepared folder.</summary>
-    public const string ModelFile = "model.onnx";
+    public const string ModelFile = PreparedGraphCache.ModelFile;
 
     /// <summary>The cache folder: <c>controlnets</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => Path.Combine(Path.GetDirectoryName(CheckpointCache.DefaultRoot)!, "controlnets");
@@ -20,9 +20,9 @@ public static class ControlNetCache
     /// <paramref name="limits"/> (cancellation, time, free space).
     /// </summary>
     public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        ConvertedGraphCache.Prepare(path, root, (full, weights) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
         {
-            using var controlnet = ControlNetCheckpoint.Open(full);
-            return controlnet.BuildGraph(weights);
+            using var controlnet = ControlNetCheckpoint.Open(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
+            return controlnet.BuildGraph(binding);
         }, converting, limits);
 }

@@ -63,7 +63,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, (ControlledUNetFile, checkpoint.BuildControlledUNet), cancellationToken);
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, [(ControlledUNetFile, checkpoint.BuildControlledUNet), (IpAdaptedUNetFile, checkpoint.BuildIpAdaptedUNet)], cancellationToken);
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -163,31 +163,40 @@ public static class DiffusersOnnxFolder
     /// </summary>
     public const string ControlledUNetFile = "controlled.onnx";
 
+    /// <summary>
+    /// The UNet graph that also takes IP-Adapter keys, values and scales (<see cref="UNetGraph.BuildIpAdapted"/>), written
+    /// beside <c>unet/model.onnx</c> and reading the same weight file.
+    /// </summary>
+    public const string IpAdaptedUNetFile = "ipadapter.onnx";
+
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
     // A variant graph over the same weights (the controlled UNet) reuses the tensors the first graph wrote.
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null, CancellationToken cancellationToken = default)
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null, CancellationToken cancellationToken = default) =>
+        WriteModel(root, part, build, config, float16, variant is { } v ? [v] : [], cancellationToken);
+
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16, IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)> variants, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;
-        OnnxModel? other = null;
+        var others = new List<OnnxModel>();
         using (var weights = new ExternalWeightFile(Path.Combine(root, part, WeightsFile), float16, cancellationToken))
         {
             var shared = new SharedWeightBinding(weights);
             model = build(shared);
-            other = variant?.Build(shared);
+            others.AddRange(variants.Select(v => v.Build(shared)));
         }
 
         if (float16)
         {
             model = Float16Model.Convert(model);
-            other = other is null ? null : Float16Model.Convert(other);
+            others = [.. others.Select(Float16Model.Convert)];
         }
 
         File.WriteAllBytes(Path.Combine(root, part, "model.onnx"), model.ToBytes());
-        if (variant is { } v)
+        for (var i = 0; i < variants.Count; i++)
         {
-            File.WriteAllBytes(Path.Combine(root, part, v.File), other!.ToBytes());
+            File.WriteAllBytes(Path.Combine(root, part, variants[i].File), others[i].ToBytes());
         }
 
         WriteJson(root, part + "/config.json", config);

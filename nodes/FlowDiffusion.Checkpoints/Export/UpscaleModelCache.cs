@@ -13,9 +13,9 @@ public static class UpscaleModelCache
 
     /// <summary>The prepared graph file for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        ConvertedGraphCache.Prepare(path, root, (full, weights) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
         {
-            using var network = RrdbNetCheckpoint.Open(full);
-            return network.BuildGraph(weights);
+            using var network = RrdbNetCheckpoint.Open(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
+            return network.BuildGraph(binding);
         }, converting, limits);
 }

@@ -51,16 +51,25 @@ public static class TextEncoderGraph
         for (var i = 0; i < arch.Layers; i++)
         {
             penultimate = h;
-            var layer = $"{p}encoder.layers.{i}.";
-            var x = n.LayerNorm(h, layer + "layer_norm1");
-            var attended = n.Attention(n.Linear(x, layer + "self_attn.q_proj"), n.Linear(x, layer + "self_attn.k_proj"), n.Linear(x, layer + "self_attn.v_proj"), arch.Width, arch.Heads, causal);
-            h = g.Add(h, n.Linear(attended, layer + "self_attn.out_proj"));
-            var m = n.Linear(n.LayerNorm(h, layer + "layer_norm2"), layer + "mlp.fc1");
-            var activated = exactGelu ? n.Gelu(m) : g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f))));
-            h = g.Add(h, n.Linear(activated, layer + "mlp.fc2"));
+            h = Layer(n, h, $"{p}encoder.layers.{i}.", arch.Width, arch.Heads, exactGelu, causal);
             states?.Add(h);
         }
 
         return (ids, h, penultimate);
+    }
+
+    /// <summary>
+    /// One CLIP encoder layer (text and image towers alike): pre-norm self-attention with an optional additive mask, then
+    /// the pre-norm MLP with quick (OpenAI) or exact (OpenCLIP) GELU, each added to the residual stream.
+    /// </summary>
+    internal static string Layer(NetworkGraph n, string h, string layer, long width, int heads, bool exactGelu, string? mask)
+    {
+        var g = n.G;
+        var x = n.LayerNorm(h, layer + "layer_norm1");
+        var attended = n.Attention(n.Linear(x, layer + "self_attn.q_proj"), n.Linear(x, layer + "self_attn.k_proj"), n.Linear(x, layer + "self_attn.v_proj"), width, heads, mask);
+        h = g.Add(h, n.Linear(attended, layer + "self_attn.out_proj"));
+        var m = n.Linear(n.LayerNorm(h, layer + "layer_norm2"), layer + "mlp.fc1");
+        var activated = exactGelu ? n.Gelu(m) : g.Mul(m, g.Sigmoid(g.Mul(m, g.Scalar(1.702f))));
+        return g.Add(h, n.Linear(activated, layer + "mlp.fc2"));
     }
 }

@@ -24,6 +24,14 @@ public static class UNetGraph
         Build(weights, arch, source, binding, controlled: false);
 
     /// <summary>
+    /// Builds the graph with IP-Adapter inputs (<see cref="IpAdapterLayers"/>): every cross-attention layer adds
+    /// <c>ip_scale</c>[:, n] · Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>.
+    /// A zero scale gives <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
+    /// </summary>
+    public static OnnxModel BuildIpAdapted(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
+        Build(weights, arch, source, binding, controlled: false, ipAdapted: true);
+
+    /// <summary>
     /// Builds the graph with ControlNet residual inputs (<see cref="ControlResiduals"/>): <c>down_block_i</c> is added to
     /// the i-th skip connection and <c>mid_block_res_sample</c> to the middle block's output, as diffusers'
     /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. Zeros give <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
@@ -31,13 +39,14 @@ public static class UNetGraph
     public static OnnxModel BuildControlled(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
         Build(weights, arch, source, binding, controlled: true);
 
-    private static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding, bool controlled)
+    private static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding, bool controlled, bool ipAdapted = false)
     {
         var g = new GraphBuilder("unet");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
+        var ip = ipAdapted ? new IpAdapterLayers.Inputs(g, arch) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -52,7 +61,7 @@ public static class UNetGraph
                 h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level]);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip);
                 }
 
                 skips.Push(h);
@@ -66,7 +75,7 @@ public static class UNetGraph
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth);
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
         if (controlled)
         {
@@ -81,7 +90,7 @@ public static class UNetGraph
                 h = ResBlock(n, g.Concat(1, h, skips.Pop()), emb, $"up_blocks.{up}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level]);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level], ip);
                 }
             }
 
@@ -140,7 +149,7 @@ public static class UNetGraph
         return g.Add(shortcut, h);
     }
 
-    internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1)
+    internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1, IpAdapterLayers.Inputs? ip = null)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
@@ -153,7 +162,15 @@ public static class UNetGraph
             var n1 = n.LayerNorm(h, block + "norm1");
             h = g.Add(h, n.Linear(n.Attention(n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"), channels, heads), block + "attn1.to_out.0"));
             var n2 = n.LayerNorm(h, block + "norm2");
-            h = g.Add(h, n.Linear(n.Attention(n.Linear(n2, block + "attn2.to_q"), n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads), block + "attn2.to_out.0"));
+            var q = n.Linear(n2, block + "attn2.to_q");
+            var attended = n.Attention(q, n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads);
+            if (ip is not null)
+            {
+                var (ipKey, ipValue, ipScale) = ip.For(block.TrimEnd('.'));
+                attended = g.Add(attended, g.Mul(n.Attention(q, ipKey, ipValue, channels, heads), ipScale));
+            }
+
+            h = g.Add(h, n.Linear(attended, block + "attn2.to_out.0"));
             var inner = n.ShapeOf(block + "ff.net.0.proj.weight")[0] / 2;
             var projected = n.Linear(n.LayerNorm(h, block + "norm3"), block + "ff.net.0.proj");
             var value = g.Slice(projected, [0], [inner], [2]);

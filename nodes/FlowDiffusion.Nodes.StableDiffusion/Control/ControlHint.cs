@@ -20,15 +20,6 @@ internal sealed record ControlHint(ControlNetHandle Net, Image Image, float Stre
     /// </summary>
     public double ResidualScale(int index, int count) => GuessMode ? Math.Pow(0.825, count - 1 - index) : 1.0;
 
-    private const float TrainingSteps = 1000f;
-
-    /// <summary>
-    /// Whether the hint acts at <paramref name="timestep"/>: a fraction p of the schedule is the training timestep
-    /// (1 − p)·999, as ComfyUI's <c>percent_to_sigma</c> maps it, so the hint acts for (1 − end)·999 ≤ t ≤ (1 − start)·999.
-    /// </summary>
-    public bool ActsAt(float timestep)
-    {
-        var last = TrainingSteps - 1;
-        return timestep <= (1 - Start) * last + 1e-3f && timestep >= (1 - End) * last - 1e-3f;
-    }
+    /// <summary>Whether the hint acts at <paramref name="timestep"/> (<see cref="ScheduleWindow.Contains"/>).</summary>
+    public bool ActsAt(float timestep) => ScheduleWindow.Contains(Start, End, timestep);
 }

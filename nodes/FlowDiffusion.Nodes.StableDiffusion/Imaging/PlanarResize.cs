@@ -64,6 +64,7 @@ internal static class PlanarResize
                 "bilinear" => Bilinear(i, scale, size),
                 "bicubic" => Bicubic(i, scale, size),
                 "lanczos" => Lanczos(i, size, newSize),
+                AntialiasedBicubic => BicubicAntialiased(i, size, newSize),
                 "area" => Area(i, size, newSize),
                 _ => throw new ArgumentException($"unknown resize method '{method}'; valid: {string.Join(", ", Methods)}"),
             };
@@ -112,6 +113,34 @@ internal static class PlanarResize
             var x = (k - center + 0.5) / filterScale;
             return (k, x is >= -Support and < Support ? Sinc(x) * Sinc(x / Support) : 0.0);
         }).ToArray();
+        var sum = taps.Sum(t => t.Item2);
+        return sum == 0 ? taps : [.. taps.Select(t => (t.k, t.Item2 / sum))];
+    }
+
+    /// <summary>
+    /// torch's bicubic <c>interpolate</c> with <c>antialias=True</c> (Pillow's bicubic): Keys' cubic with A = −0.5, stretched by
+    /// the downscale factor: what CLIP's preprocessing resizes with. Not one of image.resize's <see cref="Methods"/>.
+    /// </summary>
+    internal const string AntialiasedBicubic = "bicubic-antialias";
+
+    // torch's _upsample_bicubic2d_aa weights: the support 2 × max(scale, 1) around the output pixel's centre, the kernel's
+    // argument divided by the downscale factor, normalised to sum 1.
+    private static (int, double)[] BicubicAntialiased(int i, int size, int newSize)
+    {
+        const double A = -0.5;
+        var scale = (double)size / newSize;
+        var filterScale = Math.Max(scale, 1.0);
+        var support = 2.0 * filterScale;
+        var center = (i + 0.5) * scale;
+        var min = Math.Max((int)(center - support + 0.5), 0);
+        var max = Math.Min((int)(center + support + 0.5), size);
+        static double Cubic(double x)
+        {
+            x = Math.Abs(x);
+            return x < 1 ? (((A + 2) * x) - (A + 3)) * x * x + 1 : x < 2 ? ((((x - 5) * x) + 8) * x - 4) * A : 0;
+        }
+
+        var taps = Enumerable.Range(min, max - min).Select(k => (k, Cubic((k - center + 0.5) / filterScale))).ToArray();
         var sum = taps.Sum(t => t.Item2);
         return sum == 0 ? taps : [.. taps.Select(t => (t.k, t.Item2 / sum))];
     }

@@ -1,4 +1,5 @@
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Adapter;
 using FlowDiffusion.Nodes.StableDiffusion.Control;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Models;
@@ -11,12 +12,14 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// overrides, options) whose session the cache creates when needed, so <see cref="WithOverrides"/> derives a handle
 /// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers. A call whose extras
 /// carry ControlNets (<see cref="ControlStack"/>) acting at its timestep runs them and the controlled UNet graph beside
-/// the plain one (same weights and overrides), adding their residuals.
+/// the plain one (same weights and overrides), adding their residuals; a call whose extras carry an IP-Adapter image prompt
+/// (<see cref="ImagePrompt"/>) acting at its timestep runs the IP-adapted graph beside it likewise.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly Lazy<ControlledUNet> _controlled = new(() => OpenControlled(name, unet, sessions));
+    private readonly Lazy<IpAdaptedUNet> _ipAdapted = new(() => OpenIpAdapted(name, unet, sessions));
 
     public string Name => name;
 
@@ -57,9 +60,21 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
+        var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
         {
+            if (prompt is not null)
+            {
+                throw new NotSupportedException("a ControlNet and an IP-Adapter acting in the same step are not supported yet; give them separate parts of the schedule (start/end percent)");
+            }
+
             ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), textEmbeds, timeIds, prediction.Span, cancellationToken);
+            return;
+        }
+
+        if (prompt is not null)
+        {
+            IpAdaptedPrediction.Predict(_ipAdapted.Value, prompt, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken);
             return;
         }
 
@@ -149,6 +164,17 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         }
 
         return ControlledUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
+    }
+
+    private static IpAdaptedUNet OpenIpAdapted(string name, UNet unet, OnnxSessionCache? sessions)
+    {
+        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
+        if (sessions is null || !File.Exists(path))
+        {
+            throw new ArgumentException($"the UNet of '{name}' has no graph that takes IP-Adapter keys and values ({path}); IP-Adapters work on SD 1.x models model.load converts from a .safetensors checkpoint or diffusers folder");
+        }
+
+        return IpAdaptedUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
     }
 
     private static float[] Repeat(Conditioning context, int batch)

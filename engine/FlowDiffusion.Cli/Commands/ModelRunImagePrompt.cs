@@ -1,0 +1,108 @@
+using System.Globalization;
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
+
+namespace FlowDiffusion.Cli.Commands;
+
+/// <summary>
+/// <c>model-run --part unet --ipadapter FILE:WEIGHT</c>: the UNet's prediction with an IP-Adapter image prompt on every row,
+/// row b attending to image b's tokens at the weight. The images come as <c>image_embeds</c> [B, width] in the input file,
+/// or as <c>pixel_values</c> [B, 3, S, S] (preprocessed) with <c>--clip-vision</c> to encode them.
+/// </summary>
+internal static class ModelRunImagePrompt
+{
+    public static float[] Predict(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string spec, string? clipVision,
+        float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
+    {
+        var colon = spec.LastIndexOf(':');
+        if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var weight))
+        {
+            throw new UsageException($"--ipadapter {spec}: give FILE:WEIGHT, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7");
+        }
+
+        var file = spec[..colon];
+        if (!File.Exists(file))
+        {
+            throw new UsageException($"--ipadapter {spec}: no such file '{file}'");
+        }
+
+        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"--ipadapter: the UNet '{unet.ModelPath}' has no graph that takes IP-Adapter keys and values ({IpAdaptedUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+        }
+
+        var adapted = IpAdaptedUNet.Open(cache, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
+        var adapter = IpAdapterModel.Open(cache, new OnnxModelSource(Prepared(file, IpAdapter: true), unet.Source.Options));
+        var embeds = ImageEmbeds(cache, tensors, clipVision, unet.Source.Options, cancellationToken);
+        if (embeds.Batch != shape.Batch || embeds.Width != adapter.EmbeddingWidth)
+        {
+            throw new ArgumentException($"{tensors.Path}: the image embeddings are [{embeds.Batch}, {embeds.Width}]; [{shape.Batch}, {adapter.EmbeddingWidth}] expected (one per row, the adapter's width)");
+        }
+
+        var rows = Enumerable.Range(0, shape.Batch)
+            .Select(b => adapter.Project(embeds.Values.AsSpan(b * embeds.Width, embeds.Width).ToArray(), 1, cancellationToken))
+            .ToList();
+        var row = shape.WithBatch(1);
+        var rowLength = shape.Channels * shape.Height * shape.Width;
+        var contextLength = context.Length / shape.Batch;
+        var output = new float[shape.Batch * unet.OutChannels * shape.Height * shape.Width];
+        var outLength = output.Length / shape.Batch;
+        var scales = Enumerable.Repeat(weight, adapted.Channels.Count).ToArray();
+        // Row by row, since rows may have different timesteps.
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            adapted.Predict(sample.AsSpan(b * rowLength, rowLength).ToArray(), row, timestep.Length == 1 ? timestep[0] : timestep[b],
+                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, output.AsSpan(b * outLength, outLength), cancellationToken);
+        }
+
+        return output;
+    }
+
+    private static (float[] Values, int Batch, int Width) ImageEmbeds(OnnxSessionCache cache, SafetensorsFile tensors, string? clipVision, OnnxSessionOptions options, CancellationToken cancellationToken)
+    {
+        if (tensors.Tensors.TryGetValue("image_embeds", out var embeds))
+        {
+            if (embeds.Shape.Length != 2)
+            {
+                throw new ArgumentException($"{tensors.Path}: tensor 'image_embeds' has shape {embeds.ShapeText}; [batch, width] expected.");
+            }
+
+            return (tensors.ReadFloat32("image_embeds"), (int)embeds.Shape[0], (int)embeds.Shape[1]);
+        }
+
+        if (clipVision is null || !tensors.Tensors.TryGetValue("pixel_values", out var pixels))
+        {
+            throw new ArgumentException($"{tensors.Path}: --ipadapter needs tensor 'image_embeds' [B, width], or 'pixel_values' [B, 3, S, S] with --clip-vision");
+        }
+
+        if (!File.Exists(clipVision) && !Directory.Exists(clipVision))
+        {
+            throw new UsageException($"--clip-vision {clipVision}: no such file or folder");
+        }
+
+        var encoder = ClipVisionModel.Open(cache, new OnnxModelSource(Prepared(clipVision, IpAdapter: false), options));
+        if (pixels.Shape.Length != 4 || pixels.Shape[1] != 3 || pixels.Shape[2] != encoder.ImageSize || pixels.Shape[3] != encoder.ImageSize)
+        {
+            throw new ArgumentException($"{tensors.Path}: tensor 'pixel_values' has shape {pixels.ShapeText}; [B, 3, {encoder.ImageSize}, {encoder.ImageSize}] expected.");
+        }
+
+        var (values, width) = encoder.Encode(tensors.ReadFloat32("pixel_values"), (int)pixels.Shape[0], cancellationToken);
+        return (values, (int)pixels.Shape[0], width);
+    }
+
+    private static string Prepared(string path, bool IpAdapter)
+    {
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            return path;
+        }
+
+        void Converting() => Console.Error.WriteLine($"converting {Path.GetFileName(path.TrimEnd(Path.DirectorySeparatorChar))} to ONNX (first use only)");
+        return IpAdapter
+            ? PreparedGraphCache.PrepareIpAdapter(path, PreparedGraphCache.RootOf("ipadapter"), Converting)
+            : PreparedGraphCache.PrepareClipVision(path, PreparedGraphCache.RootOf("clip_vision"), Converting);
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// An IP-Adapter's image side as ONNX: <c>image_embeds</c> float32 [B, embedding] → <c>ip_key_n</c> and <c>ip_value_n</c>
+/// [B, tokens, channels] for each cross-attention layer n (the decoupled keys and values the IP-adapted UNet takes), as
+/// the checkpoint builder writes it.
+/// </summary>
+public sealed class IpAdapterModel
+{
+    private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
+    private readonly ModelSession _model;
+    private readonly string[] _outputs;
+
+    private IpAdapterModel(ModelSession model)
+    {
+        _model = model;
+        var signature = model.Signature;
+        var embeds = signature.Input("image_embeds", Float32, 2);
+        EmbeddingWidth = embeds.Fixed(1) ?? throw signature.Mismatch("image_embeds [B, width] with a fixed width");
+        Layers = Enumerable.Range(0, 1024).TakeWhile(i => signature.HasOutput(Key(i)) && signature.HasOutput(Value(i))).Count();
+        if (Layers == 0)
+        {
+            throw signature.Mismatch("outputs ip_key_0, ip_value_0 … (an IP-Adapter's decoupled keys and values)");
+        }
+
+        _outputs = [.. Enumerable.Range(0, Layers).SelectMany(i => new[] { Key(i), Value(i) })];
+    }
+
+    /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its signature.</summary>
+    public static IpAdapterModel Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "IP-Adapter"));
+
+    /// <summary>The model file.</summary>
+    public string ModelPath => _model.ModelPath;
+
+    /// <summary>The image embedding width the adapter takes (1024 for SD 1.5's ViT-H adapter).</summary>
+    public int EmbeddingWidth { get; }
+
+    /// <summary>The number of cross-attention layers.</summary>
+    public int Layers { get; }
+
+    /// <summary>
+    /// The decoupled keys and values of <paramref name="batch"/> image embeddings, all images' tokens one after another as one
+    /// image prompt (diffusers' several images for one adapter): per layer, [1, batch × tokens, channels].
+    /// </summary>
+    public IpKeysValues Project(float[] embeds, int batch, CancellationToken cancellationToken)
+    {
+        if (embeds.Length != batch * EmbeddingWidth)
+        {
+            throw new ArgumentException($"the IP-Adapter '{ModelPath}' takes {EmbeddingWidth}-wide image embeddings, not {embeds.Length / Math.Max(1, batch)}-wide; use the CLIP vision model it was trained with (ViT-H/14 for ip-adapter_sd15)");
+        }
+
+        using var input = OrtValue.CreateTensorValueFromMemory(embeds, [batch, EmbeddingWidth]);
+        using var results = _model.Run(["image_embeds"], [input], _outputs, cancellationToken);
+        var keys = new float[Layers][];
+        var values = new float[Layers][];
+        var channels = new int[Layers];
+        var tokens = 0;
+        for (var layer = 0; layer < Layers; layer++)
+        {
+            var shape = results[2 * layer].GetTensorTypeAndShape().Shape;
+            tokens = (int)(shape[0] * shape[1]);
+            channels[layer] = (int)shape[2];
+            keys[layer] = results[2 * layer].GetTensorDataAsSpan<float>().ToArray();
+            values[layer] = results[(2 * layer) + 1].GetTensorDataAsSpan<float>().ToArray();
+        }
+
+        return new IpKeysValues(tokens, channels, keys, values);
+    }
+
+    private static string Key(int layer) => $"ip_key_{layer}";
+
+    private static string Value(int layer) => $"ip_value_{layer}";
+}
