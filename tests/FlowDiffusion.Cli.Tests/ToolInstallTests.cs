@@ -16,7 +16,7 @@ public sealed class ToolInstallTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Fact]
-    public async Task Packed_tool_installs_and_runs_nodes_a_workflow_and_the_editor_from_an_unrelated_folder()
+    public async Task Packed_tool_installs_and_runs_nodes_a_workflow_the_editor_and_serve_from_an_unrelated_folder()
     {
         var packages = Path.Combine(_root, "packages");
         var tools = Path.Combine(_root, "tools");
@@ -57,6 +57,22 @@ public sealed class ToolInstallTests : IDisposable
         {
             editor.Kill(entireProcessTree: true);
             await editor.WaitForExitAsync();
+        }
+
+        // `serve`: the HTTP API alone, on the same installation's plugins and workflows.
+        var api = $"http://127.0.0.1:{FreePort()}";
+        var serve = Start(elsewhere, flowdiffusion, "serve", "--urls", api);
+        try
+        {
+            using var http = new HttpClient();
+            Assert.Contains("\"ok\"", await WaitForAsync(http, api + "/api/health", serve), StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("clip.encode", await http.GetStringAsync(api + "/api/nodes"));
+            Assert.Contains("txt2img", await http.GetStringAsync(api + "/api/workflows"));
+        }
+        finally
+        {
+            serve.Kill(entireProcessTree: true);
+            await serve.WaitForExitAsync();
         }
     }
 
@@ -116,7 +132,7 @@ public sealed class ToolInstallTests : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
-            if (process.HasExited) throw new InvalidOperationException($"the editor exited with code {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+            if (process.HasExited) throw new InvalidOperationException($"{Path.GetFileName(process.StartInfo.FileName)} {string.Join(' ', process.StartInfo.ArgumentList)} exited with code {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
             try
             {
                 return await http.GetStringAsync(url);

@@ -34,34 +34,7 @@ public sealed class ImageSaveNode : INode
         // Names the output API serves on every platform: letters, digits, '_', '-' and single dots inside.
         if (prefix.Length is 0 or > 100 || prefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) || prefix.Contains("..") || prefix[0] == '.')
             throw new ArgumentException($"parameter 'prefix': '{Prefix}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.') and placeholders such as %date%, %workflow%, %seed%");
-        var images = Images!;
-        var inputs = InputsJson.Write(context.Workflow.Inputs);
-        var text = new Dictionary<string, string> { [WorkflowKeyword] = context.Workflow.Yaml, [InputsKeyword] = inputs };
-        var files = new string[images.Batch];
-        for (var i = 0; i < images.Batch; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            files[i] = NumberedFiles.Reserve(context.OutputDirectory, prefix, ".png");
-            // Encoded into a temporary file beside the reserved name, which it replaces only once complete: a full disk
-            // fails this run and never leaves a truncated PNG under the real name.
-            var partial = files[i] + ".part";
-            try
-            {
-                await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-                {
-                    PngEncoder.Write(file, images, i, text);
-                    await file.FlushAsync(cancellationToken);
-                }
-                File.Move(partial, files[i], overwrite: true);
-            }
-            catch
-            {
-                File.Delete(partial);
-                File.Delete(files[i]);
-                throw;
-            }
-            context.ReportOutputFile(files[i]);
-        }
+        var files = await PngOutputs.WriteAsync(context, Images!, prefix, cancellationToken);
         Files = files;
     }
 }

@@ -161,6 +161,223 @@ public sealed class CanvasDecorationBrowserTests(EditorServer server)
         Assert.InRange(title.Y, canvas.Y + canvas.Height / 2 - tolerance, canvas.Y + canvas.Height / 2 + tolerance);
     }
 
+    [SkippableFact]
+    public async Task Collapsed_node_shrinks_to_its_title_and_its_links_stay_on_its_edge_while_dragged()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await MenuAsync(page, "model", "collapse");
+        await page.WaitForSelectorAsync(".fd-node[data-id=model].fd-collapsed");
+        var zoom = await ZoomAsync(page);
+        var title = await page.TextContentAsync(".fd-node[data-id=model] .fd-node-title");
+        var box = (await page.Locator(".fd-node[data-id=model]").BoundingBoxAsync())!;
+        // As wide as its title (NodeLayout.CollapsedWidth), not a full node, and only its title bar high.
+        Assert.Equal(FlowDiffusion.Editor.Graph.NodeLayout.CollapsedWidth(title!), box.Width / zoom, 0.5);
+        Assert.True(box.Width / zoom < FlowDiffusion.Editor.Graph.NodeLayout.Width - 60, $"collapsed width {box.Width / zoom}");
+        Assert.InRange(box.Height / zoom, 30, 34);
+        await AssertLinksLeaveRightEdgeAsync(page, "model", box);
+
+        // While the collapsed node is dragged the script redraws its links from the narrowed edge; after the drop .NET does.
+        var header = await CentreAsync(page, ".fd-node[data-id=model] .fd-node-header");
+        await page.Mouse.MoveAsync(header.X, header.Y);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(header.X + 70, header.Y + 120, new MouseMoveOptions { Steps = 8 });
+        await AssertLinksLeaveRightEdgeAsync(page, "model", (await page.Locator(".fd-node[data-id=model]").BoundingBoxAsync())!);
+        await page.Mouse.UpAsync();
+        await page.WaitForTimeoutAsync(300);
+        var moved = (await page.Locator(".fd-node[data-id=model]").BoundingBoxAsync())!;
+        Assert.Equal(box.X + 70, moved.X, 1.5);
+        await AssertLinksLeaveRightEdgeAsync(page, "model", moved);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(EditorServer.Screenshots, "editor-collapsed.png") });
+
+        await MenuAsync(page, "model", "collapse");
+        await WaitForCountAsync(page, ".fd-node.fd-collapsed", 0);
+        Assert.Equal(FlowDiffusion.Editor.Graph.NodeLayout.Width, (await page.Locator(".fd-node[data-id=model]").BoundingBoxAsync())!.Width / zoom, 0.5);
+    }
+
+    [SkippableFact]
+    public async Task Minimap_toggle_hides_and_shows_it_and_the_browser_remembers_the_choice()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        var minimap = page.Locator("#minimap");
+        Assert.True(await minimap.IsVisibleAsync());
+        var selected = await page.Locator(".fd-node.fd-selected").CountAsync();
+
+        await page.ClickAsync("#minimap-toggle");
+        await page.WaitForSelectorAsync("#minimap", new PageWaitForSelectorOptions { State = WaitForSelectorState.Hidden });
+        Assert.Equal("hidden", await page.EvaluateAsync<string?>("() => localStorage.getItem('flowdiffusion.minimap')"));
+        // The toggle is no click on the canvas: no search opened, the selection kept.
+        Assert.Equal(0, await page.Locator(".fd-overlay").CountAsync());
+        Assert.Equal(selected, await page.Locator(".fd-node.fd-selected").CountAsync());
+
+        // A reload in the same browser keeps it hidden.
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync(".fd-canvas[data-ready='1']");
+        await page.WaitForSelectorAsync("#minimap-toggle.fd-minimap-off");
+        Assert.False(await minimap.IsVisibleAsync());
+
+        // Shown again, it is drawn again (its mapping is on the element once drawn), and remembered so.
+        await page.ClickAsync("#minimap-toggle");
+        await page.WaitForSelectorAsync("#minimap", new PageWaitForSelectorOptions { State = WaitForSelectorState.Visible });
+        await page.WaitForFunctionAsync("() => { const m = document.querySelector('#minimap'); return m.width > 0 && +m.dataset.scale > 0; }");
+        Assert.Equal("shown", await page.EvaluateAsync<string?>("() => localStorage.getItem('flowdiffusion.minimap')"));
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync(".fd-canvas[data-ready='1']");
+        await page.WaitForTimeoutAsync(300);
+        Assert.True(await minimap.IsVisibleAsync());
+
+        // Another browser (a fresh context: its own localStorage) starts with the minimap shown.
+        await page.ClickAsync("#minimap-toggle");
+        await page.WaitForSelectorAsync("#minimap", new PageWaitForSelectorOptions { State = WaitForSelectorState.Hidden });
+        var other = await server.OpenAsync();
+        await other.WaitForTimeoutAsync(300);
+        Assert.True(await other.Locator("#minimap").IsVisibleAsync());
+    }
+
+    [SkippableFact]
+    public async Task Group_resized_by_its_corner_keeps_its_nodes_saves_its_size_and_undo_restores_it()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        await page.ClickAsync(".fd-node[data-id=decode] .fd-node-header");
+        await page.ClickAsync(".fd-node[data-id=save] .fd-node-header", new PageClickOptions { Modifiers = [KeyboardModifier.Control] });
+        await WaitForCountAsync(page, ".fd-node.fd-selected", 2);
+        await page.Keyboard.PressAsync("Control+g");
+        await WaitForCountAsync(page, ".fd-group", 1);
+        var zoom = await ZoomAsync(page);
+        var before = await GroupBoxAsync(page);
+        var nodes = await PositionsAsync(page, "decode", "save", "model");
+
+        var corner = await CentreAsync(page, ".fd-group-resize");
+        await page.Mouse.MoveAsync(corner.X, corner.Y);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(corner.X + 60, corner.Y + 90, new MouseMoveOptions { Steps = 8 });
+        await page.Mouse.UpAsync();
+        // .NET rounds the new size and re-renders; wait until undo would undo the resize (the group's box changed in the file).
+        await page.WaitForFunctionAsync("w => parseFloat(document.querySelector('.fd-group').style.width) !== w", before[2]);
+        await page.WaitForTimeoutAsync(300);
+        var after = await GroupBoxAsync(page);
+        Assert.Equal(before[0], after[0]);
+        Assert.Equal(before[1], after[1]);
+        Assert.Equal(Math.Round(before[2] + 60 / zoom), after[2], 1.0);
+        Assert.Equal(Math.Round(before[3] + 90 / zoom), after[3], 1.0);
+        // Resizing moves no node, and the nodes it was drawn around are still its members.
+        Assert.Equal(nodes, await PositionsAsync(page, "decode", "save", "model"));
+        await page.ClickAsync(".fd-group-title", new PageClickOptions { Button = MouseButton.Right });
+        await page.ClickAsync("#context-menu[data-kind=group] [data-action=select-group]");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('.fd-node.fd-selected').length >= 2");
+        var members = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('.fd-node.fd-selected')].map(n => n.dataset.id)");
+        Assert.Contains("decode", members);
+        Assert.Contains("save", members);
+        Assert.DoesNotContain("model", members);
+
+        var saved = Assert.Single((await SaveAndReadAsync(page, "resized")).Editor!.Groups!);
+        Assert.Equal((after[0], after[1], after[2], after[3]), (saved.X, saved.Y, saved.Width, saved.Height));
+
+        await page.ClickAsync("#undo");
+        await page.WaitForFunctionAsync("w => parseFloat(document.querySelector('.fd-group').style.width) === w", before[2]);
+        Assert.Equal(before, await GroupBoxAsync(page));
+    }
+
+    [SkippableFact]
+    public async Task Reroute_point_dragged_moves_its_link_is_saved_there_and_undo_puts_it_back()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        var link = "path.fd-link-hit[data-to=decode][data-in-port=latent]";
+        var point = await page.EvaluateAsync<JsonElement>("""
+            s => { const p = document.querySelector(s); const l = p.getTotalLength(); const m = p.getPointAtLength(l / 2).matrixTransform(p.getScreenCTM()); return [m.x, m.y]; }
+            """, link);
+        await page.Mouse.DblClickAsync(point[0].GetSingle(), point[1].GetSingle());
+        await WaitForCountAsync(page, ".fd-reroute", 1);
+        var zoom = await ZoomAsync(page);
+        var start = await ReroutePointAsync(page);
+        await AssertLinkPassesRerouteAsync(page, start);
+
+        var dot = await CentreAsync(page, ".fd-reroute");
+        await page.Mouse.MoveAsync(dot.X, dot.Y);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(dot.X + 80, dot.Y - 110, new MouseMoveOptions { Steps = 8 });
+        await page.Mouse.UpAsync();
+        await page.WaitForFunctionAsync("x => parseFloat(document.querySelector('.fd-reroute').style.left) !== x", start.X);
+        await page.WaitForTimeoutAsync(300);
+        var moved = await ReroutePointAsync(page);
+        Assert.Equal(start.X + 80 / zoom, moved.X, 1.0);
+        Assert.Equal(start.Y - 110 / zoom, moved.Y, 1.0);
+        // The link still runs from the sampler through the moved point into decode's latent input.
+        await AssertLinkPassesRerouteAsync(page, moved);
+
+        var saved = (await SaveAndReadAsync(page, "rerouted")).Editor!;
+        Assert.Equal(new FlowDiffusion.Engine.Workflows.NodePosition(moved.X, moved.Y), saved.RerouteAt("r1"));
+        Assert.Equal(["r1"], saved.RouteOf("decode", "latent"));
+
+        await page.ClickAsync("#undo");
+        await page.WaitForFunctionAsync("x => parseFloat(document.querySelector('.fd-reroute').style.left) === x", start.X);
+        Assert.Equal(start, await ReroutePointAsync(page));
+        await AssertLinkPassesRerouteAsync(page, start);
+    }
+
+    // The reroute point's centre in canvas units (its style position).
+    private static async Task<(double X, double Y)> ReroutePointAsync(IPage page)
+    {
+        var p = await page.EvaluateAsync<double[]>("() => { const r = document.querySelector('.fd-reroute'); return [parseFloat(r.style.left), parseFloat(r.style.top)]; }");
+        return (p[0], p[1]);
+    }
+
+    // The link into decode.latent is drawn in two stretches that meet at the reroute point (canvas units, from the paths'
+    // own geometry) and its last stretch ends on decode's latent port as the browser lays it out (screen pixels).
+    private static async Task AssertLinkPassesRerouteAsync(IPage page, (double X, double Y) reroute)
+    {
+        var ends = await page.EvaluateAsync<double[]>("""
+            () => {
+              const seg = i => document.querySelector(`path.fd-link[data-to=decode][data-in-port=latent][data-segment="${i}"]`);
+              const a = seg(0), b = seg(1);
+              const aEnd = a.getPointAtLength(a.getTotalLength()), bStart = b.getPointAtLength(0);
+              const bEnd = b.getPointAtLength(b.getTotalLength()).matrixTransform(b.getScreenCTM());
+              const port = document.querySelector('.fd-node[data-id=decode] .fd-port[data-port=latent]').getBoundingClientRect();
+              return [aEnd.x, aEnd.y, bStart.x, bStart.y, bEnd.x, bEnd.y, port.left + port.width / 2, port.top + port.height / 2];
+            }
+            """);
+        Assert.Equal(reroute.X, ends[0], 0.5);
+        Assert.Equal(reroute.Y, ends[1], 0.5);
+        Assert.Equal(reroute.X, ends[2], 0.5);
+        Assert.Equal(reroute.Y, ends[3], 0.5);
+        Assert.Equal(ends[6], ends[4], 3.0);
+        Assert.Equal(ends[7], ends[5], 3.0);
+    }
+
+    // Every link out of the node starts at its right edge, half way down its (collapsed) title bar, in screen pixels.
+    private static async Task AssertLinksLeaveRightEdgeAsync(IPage page, string node, LocatorBoundingBoxResult box)
+    {
+        var starts = await page.EvaluateAsync<double[][]>("""
+            id => [...document.querySelectorAll(`path.fd-link[data-from=${id}][data-segment="0"]`)]
+                  .map(p => { const m = p.getPointAtLength(0).matrixTransform(p.getScreenCTM()); return [m.x, m.y]; })
+            """, node);
+        Assert.NotEmpty(starts);
+        foreach (var start in starts)
+        {
+            Assert.Equal(box.X + box.Width, start[0], 1.5);
+            Assert.Equal(box.Y + box.Height / 2, start[1], 2.0);
+        }
+    }
+
+    private static async Task<double[]> GroupBoxAsync(IPage page) =>
+        await page.EvaluateAsync<double[]>("() => { const g = document.querySelector('.fd-group').style; return [g.left, g.top, g.width, g.height].map(parseFloat); }");
+
+    // Saves the document under `name` in the server's workflows folder and reads the file back.
+    private async Task<FlowDiffusion.Engine.Workflows.Workflow> SaveAndReadAsync(IPage page, string name)
+    {
+        await page.FillAsync("#save-name", name);
+        await page.DispatchEventAsync("#save-name", "change");
+        await page.ClickAsync("#save");
+        await page.WaitForFunctionAsync("n => document.querySelector('#notice').textContent.includes('Saved') && document.querySelector('#notice').textContent.includes(n)", name);
+        return Graph.WorkflowRoundTripTests.Read(await File.ReadAllTextAsync(Path.Combine(server.WorkflowsFolder, name + ".yaml")));
+    }
+
     private static async Task MenuAsync(IPage page, string node, string action)
     {
         await page.ClickAsync($".fd-node[data-id={node}] .fd-node-header", new PageClickOptions { Button = MouseButton.Right });

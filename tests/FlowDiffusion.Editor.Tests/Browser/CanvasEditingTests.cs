@@ -168,6 +168,89 @@ public sealed class CanvasEditingTests(EditorServer server)
     }
 
     [SkippableFact]
+    public async Task Input_description_and_range_are_edited_in_the_inputs_panel_and_an_input_is_removed_and_undone()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+        const string spec = "[data-input-spec=steps]";
+        const string onNode = ".fd-node[data-id=schedule] [data-param-row=steps] input[type=number]";
+        await page.ClickAsync(spec + " summary");
+        await page.FillAsync(spec + " [data-spec=description]", "Sampling steps.");
+        await page.DispatchEventAsync(spec + " [data-spec=description]", "change");
+        await page.FillAsync(spec + " [data-spec=max]", "60");
+        await page.DispatchEventAsync(spec + " [data-spec=max]", "change");
+        await page.FillAsync(spec + " [data-spec=min]", "2");
+        await page.DispatchEventAsync(spec + " [data-spec=min]", "change");
+
+        // The form's widget and the bound widget on the node take the new range; the label shows the description.
+        await page.WaitForFunctionAsync("s => document.querySelector(s).min === '2'", onNode);
+        Assert.Equal("60", await page.GetAttributeAsync(onNode, "max"));
+        Assert.Equal("2", await page.GetAttributeAsync("[data-input=steps] input[type=number]", "min"));
+        Assert.Equal("60", await page.GetAttributeAsync("[data-input=steps] input[type=number]", "max"));
+        Assert.Equal("Sampling steps.", await page.GetAttributeAsync("[data-input=steps] label", "title"));
+
+        // A minimum above the maximum is refused, saying why.
+        await page.FillAsync(spec + " [data-spec=min]", "70");
+        await page.DispatchEventAsync(spec + " [data-spec=min]", "change");
+        await page.WaitForFunctionAsync("() => document.querySelector('#notice').textContent.includes('above the maximum')");
+        Assert.Equal("2", await page.GetAttributeAsync(onNode, "min"));
+
+        // Removing the input leaves its default on the node it was bound to; undo brings the input back.
+        await page.ClickAsync(spec + " [data-action=remove-input]");
+        await page.WaitForSelectorAsync("[data-input=steps]", new PageWaitForSelectorOptions { State = WaitForSelectorState.Detached });
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=schedule] [data-param-row=steps] .fd-bound").CountAsync());
+        Assert.Equal("30", await page.InputValueAsync(".fd-node[data-id=schedule] [data-param-row=steps] input[type=number]"));
+        await page.ClickAsync("#undo");
+        await page.WaitForSelectorAsync("[data-input=steps]");
+        await page.WaitForSelectorAsync(".fd-node[data-id=schedule] [data-param-row=steps] .fd-bound[data-bound=steps]");
+        Assert.Equal("60", await page.GetAttributeAsync(onNode, "max"));
+    }
+
+    [SkippableFact]
+    public async Task Nodes_copied_in_one_tab_paste_into_another_with_their_link_and_bound_input()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        // Two tabs of one browser: each its own editor session, both the same browser storage.
+        var browser = await server.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var first = await TabAsync(browser);
+        var second = await TabAsync(browser);
+        await OpenSavedAsync(first, "txt2img");
+        await second.ClickAsync("#new");
+        await WaitForCountAsync(second, ".fd-node", 0);
+
+        await first.BringToFrontAsync();
+        await first.ClickAsync(".fd-node[data-id=positive_tokens] .fd-node-header");
+        await first.ClickAsync(".fd-node[data-id=positive] .fd-node-header", new PageClickOptions { Modifiers = [KeyboardModifier.Control] });
+        await WaitForCountAsync(first, ".fd-node.fd-selected", 2);
+        await first.Keyboard.PressAsync("Control+c");
+        await first.WaitForFunctionAsync("() => (localStorage.getItem('flowdiffusion.clipboard') || '').includes('positive_tokens')");
+
+        await second.BringToFrontAsync();
+        await second.Keyboard.PressAsync("Control+v");
+        await WaitForCountAsync(second, ".fd-node", 2);
+        Assert.Equal(1, await second.Locator(".fd-node[data-id=positive_tokens]").CountAsync());
+        Assert.Equal(1, await second.Locator(".fd-node[data-id=positive]").CountAsync());
+        // The link between the copied nodes is kept; the prompt input they were bound to came along with its value.
+        Assert.Equal(1, await second.Locator("path.fd-link[data-from=positive_tokens][data-to=positive]").CountAsync());
+        await second.WaitForSelectorAsync("[data-input=prompt]");
+        Assert.Equal(await first.InputValueAsync("[data-input=prompt] textarea"),
+            await second.InputValueAsync("[data-input=prompt] textarea"));
+        await second.ClickAsync("#undo");
+        await WaitForCountAsync(second, ".fd-node", 0);
+    }
+
+    private async Task<IPage> TabAsync(IBrowserContext browser)
+    {
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url);
+        await page.WaitForSelectorAsync(".fd-canvas[data-ready='1']");
+        await page.WaitForSelectorAsync(".fd-node");
+        return page;
+    }
+
+    [SkippableFact]
     public async Task Nodes_added_from_the_library_do_not_overlap()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
@@ -214,6 +297,52 @@ public sealed class CanvasEditingTests(EditorServer server)
         var mean = await MeanColourAsync(page, ".fd-node[data-id=save] img.fd-node-output");
         Assert.True(mean[1] > 0.8 && mean[0] < 0.2 && mean[2] < 0.2, $"the save node's picture has mean colour {string.Join(", ", mean)}, not green");
         Assert.Equal(0, await page.Locator(".fd-node[data-id=decode] img.fd-node-output").CountAsync());
+    }
+
+    [SkippableFact]
+    public async Task Preview_image_node_shows_the_latent_preview_it_is_fed_on_the_canvas()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        // txt2img with ComfyUI's pattern: the sampler's latents through latent.preview into a Preview Image node.
+        var yaml = (await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Workflows, "txt2img.yaml"))).Replace("\n  sample:\n", """
+
+              look_latent:
+                node: latent.preview
+                in:
+                  latent: sample.latent
+              look:
+                node: image.preview
+                in:
+                  images: look_latent.image
+              sample:
+
+            """.Replace("\r", ""), StringComparison.Ordinal);
+        Assert.Contains("node: image.preview", yaml);
+        await File.WriteAllTextAsync(Path.Combine(server.WorkflowsFolder, "previewed.yaml"), yaml);
+        var page = await server.OpenAsync();
+        await page.SelectOptionAsync("#open", "previewed");
+        await page.WaitForSelectorAsync(".fd-node[data-id=look]");
+        await page.WaitForTimeoutAsync(500);
+        await page.SelectOptionAsync("[data-input=model] select", "models/analytic-sd");
+        await SetInputAsync(page, "prompt", "a green field");
+        await SetInputAsync(page, "cfg", "1");
+        await SetInputAsync(page, "steps", "2");
+        await SetInputAsync(page, "width", "64");
+        await SetInputAsync(page, "height", "64");
+        Assert.Equal(0, await page.Locator(".fd-node[data-id=look] img.fd-node-output").CountAsync());
+
+        await page.ClickAsync("#run");
+        await page.WaitForSelectorAsync(".fd-run-status[data-outcome=done]", new PageWaitForSelectorOptions { Timeout = 120_000 });
+        await page.WaitForSelectorAsync(".fd-node[data-id=look] img.fd-node-output");
+        Assert.Equal("preview_00001.png", await page.GetAttributeAsync(".fd-node[data-id=look] img.fd-node-output", "alt"));
+        // The linear latent preview is upscaled to the image's size; the run lists it beside the saved image.
+        var size = await page.EvaluateAsync<int[]>("async () => { const i = document.querySelector('.fd-node[data-id=look] img.fd-node-output'); await i.decode(); return [i.naturalWidth, i.naturalHeight]; }");
+        Assert.Equal([64, 64], size);
+        var run = await GetJsonAsync($"{server.Url}/api/runs/{await page.GetAttributeAsync(".fd-run-status", "data-run")}");
+        var files = run.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("url").GetString()!).ToList();
+        Assert.Contains(files, f => f.EndsWith("/preview_00001.png", StringComparison.Ordinal));
+        Assert.Equal(2, files.Count);
+        await page.WaitForSelectorAsync(".fd-node[data-id=save] img.fd-node-output");
     }
 
     private static async Task ClickLinkAsync(IPage page, string toNode, string input)

@@ -115,13 +115,44 @@ public sealed class CanvasDecorationTests
     }
 
     [Fact]
-    public void A_collapsed_node_draws_its_links_to_the_middle_of_its_title_bar()
+    public void A_collapsed_node_draws_its_links_to_the_middle_of_its_title_bar_on_its_narrowed_edge()
     {
         var at = new NodePosition(100, 200);
 
         Assert.Equal(new NodePosition(100, 200 + NodeLayout.HeaderHeight / 2), NodeLayout.InputPort(at, 3, collapsed: true));
-        Assert.Equal(new NodePosition(100 + NodeLayout.Width, 200 + NodeLayout.HeaderHeight / 2), NodeLayout.OutputPort(at, 0, collapsed: true));
+        Assert.Equal(new NodePosition(100 + 96, 200 + NodeLayout.HeaderHeight / 2), NodeLayout.OutputPort(at, 0, collapsed: true, width: 96));
         Assert.Equal(new NodePosition(100, 200 + NodeLayout.HeaderHeight + 3.5 * NodeLayout.RowHeight), NodeLayout.InputPort(at, 3));
+        Assert.Equal(new NodePosition(100 + NodeLayout.Width, 200 + NodeLayout.HeaderHeight + 0.5 * NodeLayout.RowHeight), NodeLayout.OutputPort(at, 0));
+    }
+
+    [Fact]
+    public void A_collapsed_node_shrinks_to_its_title_and_groups_measure_it_so()
+    {
+        var document = Txt2Img();
+        Assert.Equal(NodeLayout.Width, document.WidthOf("model"));
+
+        document.SetCollapsed(["model"], true);
+        var title = document.TitleOf("model");
+        // 24 px of padding and 7.5 px a character, rounded up, never under the minimum nor over a full node.
+        Assert.Equal(Math.Clamp(Math.Ceiling(24 + title.Length * 7.5), NodeLayout.CollapsedMinWidth, NodeLayout.Width), document.WidthOf("model"));
+        Assert.True(document.WidthOf("model") < NodeLayout.Width, $"collapsed '{title}' is {document.WidthOf("model")} wide");
+        document.SetTitle("model", "M");
+        Assert.Equal(NodeLayout.CollapsedMinWidth, document.WidthOf("model"));
+        document.SetTitle("model", new string('x', 200));
+        Assert.Equal(NodeLayout.Width, document.WidthOf("model"));
+        document.SetTitle("model", "Checkpoint");
+        document.SetPinned(["model"], true);
+        Assert.Equal(24 + 10 * 7.5 + 18, document.WidthOf("model"));
+
+        // A group drawn around the collapsed node ends at its narrowed edge, and keeps it as a member.
+        var index = document.AddGroup(["model"]);
+        var group = document.Groups[index];
+        Assert.Equal(document.PositionOf("model").X + document.WidthOf("model") + GraphDocument.GroupPadding, group.X + group.Width);
+        Assert.Equal(NodeLayout.HeaderHeight + 2 * GraphDocument.GroupPadding + GraphDocument.GroupTitleHeight, group.Height);
+        Assert.Equal(["model"], document.GroupMembers(index));
+
+        document.SetCollapsed(["model"], false);
+        Assert.Equal(NodeLayout.Width, document.WidthOf("model"));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using FlowDiffusion.Engine.Validation;
 using FlowDiffusion.Editor.Graph;
 using FlowDiffusion.Engine.Workflows;
 
@@ -140,6 +141,34 @@ public sealed class GraphDocumentTests
         var from = document.PositionOf("positive");
         Assert.Equal(new NodePosition(from.X + 100, from.Y + 50), document.PositionOf("positive_2"));
         Assert.Equal(new InputReference("prompt"), document.Workflow.Node("positive_tokens_2")!.Parameter("text")!.Value);
+    }
+
+    [Fact]
+    public void Paste_into_another_document_brings_the_inputs_its_parameters_are_bound_to_unless_that_name_is_there()
+    {
+        var source = Txt2Img();
+        source.SetInputDefault("prompt", "a copied prompt");
+        var clip = source.Copy(["positive_tokens", "positive", "noise"]);
+        var other = GraphDocument.Empty(source.Catalog);
+        other.AddNode("latent.noise", new(0, 0));
+        other.ExposeParameter("noise", "seed");
+        other.SetInputDefault("seed", 5L);
+
+        var pasted = other.Paste(clip, 0, 0);
+
+        Assert.Equal(["positive_tokens", "positive", "noise_2"], pasted);
+        // The pasted tokenizer still feeds the pasted encoder; the model it read from is not in this document, so that link goes.
+        Assert.Equal("positive_tokens", other.Workflow.Node("positive")!.Edge("tokens")!.SourceNode);
+        Assert.Null(other.Workflow.Node("positive")!.Edge("clip"));
+        // $prompt came along with the value it had; $seed was here already and keeps this document's default.
+        Assert.Equal("a copied prompt", other.Workflow.Input("prompt")!.Default);
+        Assert.Equal(source.Workflow.Input("prompt")!.Description, other.Workflow.Input("prompt")!.Description);
+        Assert.Equal(5L, other.Workflow.Input("seed")!.Default);
+        Assert.Single(other.Workflow.Inputs, i => i.Name == "seed");
+        Assert.Equal(new InputReference("seed"), other.Workflow.Node("noise_2")!.Parameter("seed")!.Value);
+        Assert.DoesNotContain(WorkflowValidator.Validate(other.Workflow, other.Catalog).Diagnostics, d => d.Message.Contains("prompt", StringComparison.Ordinal) && d.IsError);
+        other.Undo();
+        Assert.Null(other.Workflow.Input("prompt"));
     }
 
     [Fact]

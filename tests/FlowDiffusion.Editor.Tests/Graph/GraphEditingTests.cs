@@ -92,6 +92,74 @@ public sealed class GraphEditingTests
     }
 
     [Fact]
+    public void Input_description_and_range_are_edited_as_one_undo_step_and_a_reversed_range_is_refused()
+    {
+        var document = Txt2Img();
+        Assert.Null(document.SetInputSpec("steps", "Sampling steps.", 2, 60));
+        var steps = document.Workflow.Input("steps")!;
+        Assert.Equal(("Sampling steps.", 2.0, 60.0), (steps.Description, steps.Min!.Value, steps.Max!.Value));
+        var saved = WorkflowRoundTripTests.Read(document.ToYaml()).Input("steps")!;
+        Assert.Equal(("Sampling steps.", 2.0, 60.0), (saved.Description, saved.Min!.Value, saved.Max!.Value));
+        // The new range is the engine's: a default outside it is a validation error naming the input.
+        document.SetInputDefault("steps", 80L);
+        Assert.Contains(WorkflowValidator.Validate(document.Workflow, document.Catalog).Diagnostics, d => d.IsError && d.Message.Contains("steps", StringComparison.Ordinal));
+        document.Undo();
+        document.Undo();
+        Assert.Equal((1.0, 1000.0, ""), (document.Workflow.Input("steps")!.Min!.Value, document.Workflow.Input("steps")!.Max!.Value, document.Workflow.Input("steps")!.Description));
+
+        var revision = document.Revision;
+        Assert.Contains("above the maximum", document.SetInputSpec("steps", "", 50, 10));
+        Assert.Contains("only numbers take a range", document.SetInputSpec("prompt", "What to draw.", 0, 5));
+        Assert.Equal(revision, document.Revision);
+        // Clearing a bound leaves that side open.
+        Assert.Null(document.SetInputSpec("steps", "", 1, null));
+        Assert.Null(document.Workflow.Input("steps")!.Max);
+    }
+
+    [Fact]
+    public void New_seeds_roll_every_seed_input_and_node_seed_within_its_range_as_one_edit()
+    {
+        var document = Txt2Img();
+        var noise2 = document.AddNode("latent.noise", new(0, 900));
+        document.SetParameter(noise2, "seed", new LiteralValue(5L));
+        Assert.Null(document.SetInputSpec("seed", "", 1000, 1010));
+        var before = document.ToYaml();
+
+        var rolled = document.NewSeeds(new Random(7));
+
+        // The input and the node's own seed roll; the txt2img noise node is bound to $seed, so it is the input that changes.
+        Assert.Equal([noise2 + ".seed", "seed"], rolled.Keys.Order(StringComparer.Ordinal));
+        Assert.InRange((long)document.Workflow.Input("seed")!.Default!, 1000, 1010);
+        Assert.Equal(rolled["seed"], document.Workflow.Input("seed")!.Default);
+        Assert.Equal(new LiteralValue(rolled[noise2 + ".seed"]), document.Workflow.Node(noise2)!.Parameter("seed")!.Value);
+        Assert.Equal(new InputReference("seed"), document.Workflow.Node("noise")!.Parameter("seed")!.Value);
+        // Other inputs are untouched, and it is one undo step.
+        Assert.Equal(30L, document.Workflow.Input("steps")!.Default);
+        document.Undo();
+        Assert.Equal(before, document.ToYaml());
+    }
+
+    [Fact]
+    public void Removing_an_input_gives_every_parameter_bound_to_it_its_default_in_one_undo_step()
+    {
+        var document = Txt2Img();
+        var noise2 = document.AddNode("latent.noise", new(0, 900));
+        document.SetParameter(noise2, "seed", new InputReference("seed"));
+        document.SetInputDefault("seed", 77L);
+        var before = document.ToYaml();
+
+        document.RemoveInput("seed");
+
+        Assert.Null(document.Workflow.Input("seed"));
+        Assert.Equal(new LiteralValue(77L), document.Workflow.Node("noise")!.Parameter("seed")!.Value);
+        Assert.Equal(new LiteralValue(77L), document.Workflow.Node(noise2)!.Parameter("seed")!.Value);
+        Assert.DoesNotContain("$seed", document.ToYaml());
+        Assert.True(WorkflowValidator.Validate(document.Workflow, document.Catalog).IsValid);
+        document.Undo();
+        Assert.Equal(before, document.ToYaml());
+    }
+
+    [Fact]
     public void Inlining_a_shared_input_keeps_it_for_the_other_parameters_and_a_taken_name_gets_a_suffix()
     {
         var document = Txt2Img();

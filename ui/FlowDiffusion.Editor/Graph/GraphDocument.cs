@@ -375,21 +375,27 @@ public sealed partial class GraphDocument
         Commit(Workflow with { Name = name });
     }
 
-    /// <summary>The nodes as a YAML fragment (a workflow of just them, with all their input links) for the clipboard.</summary>
+    /// <summary>
+    /// The nodes as a YAML fragment (a workflow of just them, with all their input links and the workflow inputs their
+    /// parameters are bound to) for the clipboard.
+    /// </summary>
     public string Copy(IEnumerable<string> nodeIds)
     {
         var chosen = nodeIds.ToHashSet(StringComparer.Ordinal);
         var nodes = Workflow.Nodes.Where(n => chosen.Contains(n.Id)).Select(n => n with { Location = null }).ToList();
+        var bound = nodes.SelectMany(n => n.Parameters).Select(p => p.Value).OfType<InputReference>().Select(r => r.InputName).ToHashSet(StringComparer.Ordinal);
+        var inputs = Workflow.Inputs.Where(i => bound.Contains(i.Name)).Select(i => i with { Location = null }).ToList();
         var positions = Workflow.Editor!.Positions.Where(p => chosen.Contains(p.Key)).ToList();
         var seeds = (Workflow.Editor.SeedControls ?? []).Where(s => NodeOf(s.Key) is { } node && chosen.Contains(node)).ToList();
         var editor = Workflow.Editor;
-        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", [], nodes, new EditorLayout(positions, null, seeds,
+        return WorkflowYamlWriter.Write(new Workflow("clipboard", "", inputs, nodes, new EditorLayout(positions, null, seeds,
             editor.Collapsed?.Where(chosen.Contains).ToList(), null, editor.Colors?.Where(c => chosen.Contains(c.Key)).ToList())));
     }
 
     /// <summary>
     /// Adds the nodes of a copied fragment, renamed where their ids are taken and shifted by (dx, dy), their seeds keeping
-    /// their controls; returns the new ids.
+    /// their controls; the workflow inputs they are bound to come along unless an input of that name is here already
+    /// (another tab's document, say), which they then use; returns the new ids.
     /// </summary>
     public IReadOnlyList<string> Paste(string yaml, double dx, double dy)
     {
@@ -414,8 +420,10 @@ public sealed partial class GraphDocument
         var seeds = (fragment.Editor?.SeedControls ?? [])
             .Where(s => NodeOf(s.Key) is { } node && renamed.ContainsKey(node))
             .Select(s => new KeyValuePair<string, SeedControl>(renamed[NodeOf(s.Key)!] + s.Key[s.Key.IndexOf('.', StringComparison.Ordinal)..], s.Value));
+        var inputs = fragment.Inputs.Where(i => Workflow.Input(i.Name) is null).Select(i => i with { Location = null });
         Commit(Workflow with
         {
+            Inputs = [.. Workflow.Inputs, .. inputs],
             Nodes = [.. Workflow.Nodes, .. nodes],
             Editor = Workflow.Editor! with
             {

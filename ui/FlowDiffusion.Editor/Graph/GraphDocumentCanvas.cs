@@ -20,6 +20,12 @@ public sealed partial class GraphDocument
     /// <summary>Whether node <paramref name="nodeId"/> is pinned: it cannot be moved, nor box-selected.</summary>
     public bool IsPinned(string nodeId) => Layout.IsPinned(nodeId);
 
+    /// <summary>The title node <paramref name="nodeId"/> shows: its own, else its type's, else the type id.</summary>
+    public string TitleOf(string nodeId) => Workflow.Node(nodeId) is not { } node ? nodeId : node.Title ?? Descriptor(nodeId)?.Title ?? node.Type;
+
+    /// <summary>How wide node <paramref name="nodeId"/> is drawn: <see cref="NodeLayout.Width"/>, or its title's width when collapsed.</summary>
+    public double WidthOf(string nodeId) => IsCollapsed(nodeId) ? NodeLayout.CollapsedWidth(TitleOf(nodeId), IsPinned(nodeId)) : NodeLayout.Width;
+
     /// <summary>The groups, in drawing order.</summary>
     public IReadOnlyList<EditorGroup> Groups => Layout.Groups ?? [];
 
@@ -49,10 +55,10 @@ public sealed partial class GraphDocument
     {
         var chosen = Existing(nodeIds);
         if (chosen.Count == 0) return -1;
-        var boxes = chosen.Select(id => (At: PositionOf(id), Height: IsCollapsed(id) ? NodeLayout.HeaderHeight
+        var boxes = chosen.Select(id => (At: PositionOf(id), Width: WidthOf(id), Height: IsCollapsed(id) ? NodeLayout.HeaderHeight
             : heightOf?.Invoke(id) ?? NodeLayout.EstimatedHeight(Descriptor(id)))).ToList();
         double x0 = boxes.Min(b => b.At.X), y0 = boxes.Min(b => b.At.Y);
-        double x1 = boxes.Max(b => b.At.X + NodeLayout.Width), y1 = boxes.Max(b => b.At.Y + b.Height);
+        double x1 = boxes.Max(b => b.At.X + b.Width), y1 = boxes.Max(b => b.At.Y + b.Height);
         var group = new EditorGroup(title, x0 - GroupPadding, y0 - GroupPadding - GroupTitleHeight,
             x1 - x0 + 2 * GroupPadding, y1 - y0 + 2 * GroupPadding + GroupTitleHeight);
         Commit(Workflow with { Editor = Layout with { Groups = [.. Groups, group] } });
@@ -81,11 +87,11 @@ public sealed partial class GraphDocument
     }
 
     /// <summary>
-    /// The nodes in group <paramref name="index"/>: those whose title bar's centre lies in its box (the canvas script
-    /// uses the same rule while dragging).
+    /// The nodes in group <paramref name="index"/>: those whose title bar's centre (a collapsed node's narrower one
+    /// included) lies in its box (the canvas script uses the same rule while dragging).
     /// </summary>
     public IReadOnlyList<string> GroupMembers(int index) => index < 0 || index >= Groups.Count ? []
-        : Workflow.Nodes.Select(n => n.Id).Where(id => PositionOf(id) is var at && Groups[index].Contains(at.X + NodeLayout.Width / 2, at.Y + NodeLayout.HeaderHeight / 2)).ToList();
+        : Workflow.Nodes.Select(n => n.Id).Where(id => PositionOf(id) is var at && Groups[index].Contains(at.X + WidthOf(id) / 2, at.Y + NodeLayout.HeaderHeight / 2)).ToList();
 
     /// <summary>
     /// Moves group <paramref name="index"/> by (<paramref name="dx"/>, <paramref name="dy"/>) with the nodes and reroute

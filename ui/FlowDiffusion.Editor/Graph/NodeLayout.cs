@@ -17,11 +17,29 @@ public static class NodeLayout
     /// <summary>Height of one port row.</summary>
     public const double RowHeight = 24;
 
+    /// <summary>The narrowest a collapsed node is drawn.</summary>
+    public const double CollapsedMinWidth = 80;
+
+    // A collapsed title bar: its side padding and the room one character of the 13 px semibold title takes (on average;
+    // a longer title is cut with an ellipsis), and the pin mark's room.
+    private const double CollapsedPadding = 24, CharWidth = 7.5, PinWidth = 18;
+
     /// <summary>Where input <paramref name="index"/> of a node at <paramref name="node"/> is drawn; a collapsed node's links meet its title bar.</summary>
     public static NodePosition InputPort(NodePosition node, int index, bool collapsed = false) => new(node.X, PortY(node, index, collapsed));
 
-    /// <summary>Where output <paramref name="index"/> of a node at <paramref name="node"/> is drawn; a collapsed node's links meet its title bar.</summary>
-    public static NodePosition OutputPort(NodePosition node, int index, bool collapsed = false) => new(node.X + Width, PortY(node, index, collapsed));
+    /// <summary>
+    /// Where output <paramref name="index"/> of a node at <paramref name="node"/> is drawn: on its right edge, which is
+    /// <paramref name="width"/> from its left (see <see cref="CollapsedWidth"/>); a collapsed node's links meet its title bar.
+    /// </summary>
+    public static NodePosition OutputPort(NodePosition node, int index, bool collapsed = false, double width = Width) => new(node.X + width, PortY(node, index, collapsed));
+
+    /// <summary>
+    /// How wide a collapsed node titled <paramref name="title"/> is drawn: its title bar shrinks to the title (as ComfyUI's
+    /// does), with room for the pin mark when <paramref name="pinned"/>, between <see cref="CollapsedMinWidth"/> and
+    /// <see cref="Width"/>. The canvas script reads the width from the node's style, so both draw links to the same edge.
+    /// </summary>
+    public static double CollapsedWidth(string title, bool pinned = false) =>
+        Math.Clamp(Math.Ceiling(CollapsedPadding + title.Length * CharWidth + (pinned ? PinWidth : 0)), CollapsedMinWidth, Width);
 
     /// <summary>The SVG path of a link between two port positions: a horizontal-tangent cubic bezier.</summary>
     public static string LinkPath(NodePosition from, NodePosition to)

@@ -10,5 +10,6 @@ namespace FlowDiffusion.Editor.Running;
 /// <param name="Duration">From start to end, once finished.</param>
 /// <param name="Error">Why it failed.</param>
 /// <param name="Outputs">Its output files with their thumbnails.</param>
+/// <param name="InputsJson">Its input values as a JSON object; null when the list page left them out.</param>
 public sealed record HistoryEntry(string RunId, RunState Status, string? Workflow, DateTimeOffset Submitted, TimeSpan? Duration, string? Error,
-    IReadOnlyList<HistoryOutput> Outputs);
+    IReadOnlyList<HistoryOutput> Outputs, string? InputsJson = null);

@@ -25,6 +25,7 @@ public sealed class RunHistory(IRunBackend runs, RemoteServer? server = null)
 
     private const int MaxKeptThumbnails = 512;
     private readonly Dictionary<(string Run, string File), string?> _thumbnails = [];
+    private readonly Dictionary<string, string?> _inputs = [];
     private readonly Lock _gate = new();
 
     /// <summary>The newest <see cref="PageSize"/> runs, newest first, and how many the store holds.</summary>
@@ -32,12 +33,38 @@ public sealed class RunHistory(IRunBackend runs, RemoteServer? server = null)
     {
         if (server is not null) return await LoadFromServerAsync(server, cancellationToken);
         var page = await runs.ListAsync(null, 0, PageSize, cancellationToken);
-        var entries = page.Runs.Select(r => new HistoryEntry(
-            r.Id, r.Status, r.Workflow, r.Submitted,
-            r.Started is { } started && r.Finished is { } finished ? finished - started : null,
-            r.Error,
-            OutputFiles(r.OutputsJson).Select(f => new HistoryOutput(f, Thumbnail(r.Id, f))).ToList())).ToList();
+        var entries = new List<HistoryEntry>(page.Runs.Count);
+        foreach (var r in page.Runs)
+        {
+            entries.Add(new HistoryEntry(
+                r.Id, r.Status, r.Workflow, r.Submitted,
+                r.Started is { } started && r.Finished is { } finished ? finished - started : null,
+                r.Error,
+                OutputFiles(r.OutputsJson).Select(f => new HistoryOutput(f, Thumbnail(r.Id, f))).ToList(),
+                await InputsAsync(r, cancellationToken)));
+        }
         return (entries, page.Total);
+    }
+
+    // The values run `r` used (HistoryInputs.Effective), read from its full record once: a page leaves the workflow out,
+    // and the editor queues its values as the workflow's defaults. Kept per run once the run is final.
+    private async Task<string?> InputsAsync(RunRecord r, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_inputs.TryGetValue(r.Id, out var kept)) return kept;
+        }
+        if (await runs.GetAsync(r.Id, cancellationToken) is not { } full) return r.InputsJson;
+        var inputs = HistoryInputs.Effective(full.Yaml, full.InputsJson) ?? full.InputsJson;
+        if (full.Status.IsFinal())
+        {
+            lock (_gate)
+            {
+                if (_inputs.Count >= MaxKeptThumbnails) _inputs.Clear();
+                _inputs[r.Id] = inputs;
+            }
+        }
+        return inputs;
     }
 
     /// <summary>Output <paramref name="file"/> of run <paramref name="runId"/> at full size, as a data URL; null when it is gone.</summary>

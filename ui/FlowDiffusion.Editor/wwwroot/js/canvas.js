@@ -24,11 +24,13 @@ export function attach(root, dotnet) {
     return { x: (clientX - r.left - view.x) / view.zoom, y: (clientY - r.top - view.y) / view.zoom };
   }
   function nodePos(el) { return { x: parseFloat(el.style.left), y: parseFloat(el.style.top) }; }
-  // A collapsed node's links meet the middle of its title bar (NodeLayout says the same).
+  // A node's width as .NET set it (a collapsed node is as narrow as its title: NodeLayout.CollapsedWidth).
+  function nodeWidth(el) { return parseFloat(el.style.width) || WIDTH; }
+  // A collapsed node's links meet the middle of its title bar, on its narrowed right edge (NodeLayout says the same).
   function portPoint(nodeEl, dir, index) {
     const p = nodePos(nodeEl);
     const y = nodeEl.classList.contains('fd-collapsed') ? p.y + HEADER / 2 : p.y + HEADER + (index + 0.5) * ROW;
-    return { x: dir === 'out' ? p.x + WIDTH : p.x, y };
+    return { x: dir === 'out' ? p.x + nodeWidth(nodeEl) : p.x, y };
   }
   function rerouteEl(id) { return world.querySelector(`.fd-reroute[data-id="${CSS.escape(id)}"]`); }
   function path(a, b) {
@@ -54,7 +56,8 @@ export function attach(root, dotnet) {
   const interactive = t => t.closest('input, textarea, select, button, a, label, .fd-widget');
 
   function onPointerDown(e) {
-    if (e.target.closest('.fd-menu')) return;
+    // Menus and the canvas's own buttons (the minimap toggle) take their clicks; no pan or selection starts there.
+    if (e.target.closest('.fd-menu, .fd-canvas-control')) return;
     if (e.button === 0 && e.target.closest('.fd-minimap')) {
       gesture = { kind: 'minimap' };
       minimapPan(e);
@@ -136,7 +139,7 @@ export function attach(root, dotnet) {
     const inside = (x, y) => x >= box.x && y >= box.y && x <= box.x + box.w && y <= box.y + box.h;
     const nodes = [...world.querySelectorAll('.fd-node:not(.fd-pinned)')].filter(n => {
       const p = nodePos(n);
-      return inside(p.x + WIDTH / 2, p.y + HEADER / 2);
+      return inside(p.x + nodeWidth(n) / 2, p.y + HEADER / 2);
     });
     const reroutes = [...world.querySelectorAll('.fd-reroute')].filter(r => { const p = nodePos(r); return inside(p.x, p.y); });
     const items = [el, ...nodes, ...reroutes].map(x => ({ el: x, start: nodePos(x) }));
@@ -276,7 +279,7 @@ export function attach(root, dotnet) {
       const y0 = Math.min(g.start.y, end.y), y1 = Math.max(g.start.y, end.y);
       const ids = [...world.querySelectorAll('.fd-node:not(.fd-pinned)')].filter(n => {
         const p = nodePos(n);
-        return p.x < x1 && p.x + WIDTH > x0 && p.y < y1 && p.y + n.offsetHeight > y0;
+        return p.x < x1 && p.x + nodeWidth(n) > x0 && p.y < y1 && p.y + n.offsetHeight > y0;
       }).map(n => n.dataset.id);
       dotnet.invokeMethodAsync('NodesSelected', ids);
     }
@@ -299,11 +302,11 @@ export function attach(root, dotnet) {
   // Over a node (or a menu or the search pop-up) a double click is theirs; only empty canvas opens the search.
   function onEmptyCanvas(e) {
     const hit = document.elementFromPoint(e.clientX, e.clientY);
-    return !e.target.closest('.fd-node, .fd-overlay, .fd-menu') && !(hit && hit.closest('.fd-node, .fd-overlay, .fd-menu'));
+    return !e.target.closest('.fd-node, .fd-overlay, .fd-menu, .fd-canvas-control') && !(hit && hit.closest('.fd-node, .fd-overlay, .fd-menu, .fd-canvas-control'));
   }
 
   function onContextMenu(e) {
-    if (e.target.closest('.fd-overlay, input, textarea, select')) return;
+    if (e.target.closest('.fd-overlay, .fd-canvas-control, input, textarea, select')) return;
     e.preventDefault();
     const at = toCanvas(e.clientX, e.clientY);
     const r = root.getBoundingClientRect();
@@ -420,7 +423,8 @@ export function attach(root, dotnet) {
     return { x0, y0, x1, y1, boxes };
   }
   function drawMinimap() {
-    if (!minimap) return;
+    // A hidden minimap (display: none) has no size: nothing to draw until it is shown again (sync redraws it).
+    if (!minimap || minimap.clientWidth === 0) { minimapScale = null; return; }
     const ctx = minimap.getContext('2d');
     const W = minimap.width = minimap.clientWidth, H = minimap.height = minimap.clientHeight;
     ctx.clearRect(0, 0, W, H);

@@ -1,0 +1,45 @@
+using FlowDiffusion.Nodes.StableDiffusion.Nodes;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
+
+/// <summary>
+/// Writes each image of a batch as a numbered PNG in the run's output folder, carrying the workflow and the run's inputs,
+/// and reports each file to the run (the editor shows it on the node, the API lists it): image.save and image.preview.
+/// </summary>
+internal static class PngOutputs
+{
+    /// <summary>Writes the images under <paramref name="prefix"/> (a plain file name, already expanded); returns the paths.</summary>
+    public static async Task<string[]> WriteAsync(INodeContext context, Image images, string prefix, CancellationToken cancellationToken)
+    {
+        var inputs = InputsJson.Write(context.Workflow.Inputs);
+        var text = new Dictionary<string, string> { [ImageSaveNode.WorkflowKeyword] = context.Workflow.Yaml, [ImageSaveNode.InputsKeyword] = inputs };
+        var files = new string[images.Batch];
+        for (var i = 0; i < images.Batch; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            files[i] = NumberedFiles.Reserve(context.OutputDirectory, prefix, ".png");
+            // Encoded into a temporary file beside the reserved name, which it replaces only once complete: a full disk
+            // fails this run and never leaves a truncated PNG under the real name.
+            var partial = files[i] + ".part";
+            try
+            {
+                await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+                {
+                    PngEncoder.Write(file, images, i, text);
+                    await file.FlushAsync(cancellationToken);
+                }
+                File.Move(partial, files[i], overwrite: true);
+            }
+            catch
+            {
+                File.Delete(partial);
+                File.Delete(files[i]);
+                throw;
+            }
+            context.ReportOutputFile(files[i]);
+        }
+        return files;
+    }
+}
