@@ -12,7 +12,9 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// (self-attention, cross-attention, GEGLU feed-forward), down/up sampling and skip concatenation as LDM defines them.
 /// An SDXL UNet (one with an added embedding) also takes <c>text_embeds</c> [batch, pooled] and <c>time_ids</c>
 /// [batch, 6]: their Fourier embedding and the pooled text go through <c>add_embedding</c> into the time embedding;
-/// its transformers stack several blocks and project linearly.
+/// its transformers stack several blocks and project linearly. An LCM-distilled UNet (one with
+/// <c>time_embedding.cond_proj</c>) also takes <c>timestep_cond</c> [batch, width], projected and added to the timestep's
+/// sinusoid before the time embedding's first layer, as diffusers' TimestepEmbedding does.
 /// </summary>
 public static class UNetGraph
 {
@@ -41,9 +43,15 @@ public static class UNetGraph
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var textEmbeds = sdxl ? g.Input("text_embeds", TensorElementType.Float, "batch", arch.PooledWidth) : null;
         var timeIds = sdxl ? g.Input("time_ids", TensorElementType.Float, "batch", arch.TimeIds) : null;
+        var timestepCond = arch.TimeCondWidth > 0 ? g.Input("timestep_cond", TensorElementType.Float, "batch", arch.TimeCondWidth) : null;
 
         var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
         var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
+        if (timestepCond is not null)
+        {
+            emb = g.Add(emb, n.Linear(timestepCond, "time_embedding.cond_proj"));
+        }
+
         emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
         if (textEmbeds is not null && timeIds is not null)
         {

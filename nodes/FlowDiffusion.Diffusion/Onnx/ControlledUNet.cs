@@ -7,7 +7,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A UNet graph that also takes ControlNet residuals (<c>down_block_i</c> added to the i-th skip connection,
 /// <c>mid_block_res_sample</c> to the middle block output), float32 throughout, as the checkpoint builder writes it
-/// beside the plain graph (<see cref="FileName"/>).
+/// beside the plain graph (<see cref="FileName"/>). The graph of an LCM-distilled UNet also takes <c>timestep_cond</c>
+/// [B, width], the guidance-scale embedding the plain graph takes.
 /// </summary>
 public sealed class ControlledUNet
 {
@@ -16,8 +17,10 @@ public sealed class ControlledUNet
 
     private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
     private static readonly string[] Known = ["sample", "timestep", "encoder_hidden_states"];
+    private static readonly string[] KnownWithCond = [.. Known, "timestep_cond"];
     private readonly ModelSession _model;
     private readonly IReadOnlyList<DeclaredTensor> _residuals;
+    private readonly int? _timestepCondWidth;
 
     private ControlledUNet(ModelSession model)
     {
@@ -26,7 +29,13 @@ public sealed class ControlledUNet
         signature.Input("sample", Float32, 4);
         signature.Input("timestep", Float32, 1);
         signature.Input("encoder_hidden_states", Float32, 3);
-        _residuals = signature.OtherInputs(Known);
+        if (signature.OtherInputs(Known).Any(i => i.Name == "timestep_cond"))
+        {
+            _timestepCondWidth = signature.Input("timestep_cond", Float32, 2).Fixed(1)
+                ?? throw signature.Mismatch("a fixed embedding width in 'timestep_cond' (time_cond_proj_dim)");
+        }
+
+        _residuals = signature.OtherInputs(KnownWithCond);
         if (_residuals.Count == 0 || _residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
         {
             throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
@@ -48,10 +57,21 @@ public sealed class ControlledUNet
     /// <param name="residuals">The summed, scaled residuals by name, one for every residual input.</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
+    /// <param name="timestepCond">An LCM-distilled UNet's guidance-scale embedding [B, width]; null for any other UNet.</param>
     public void Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
-        IReadOnlyDictionary<string, ControlResidual> residuals, Span<float> prediction, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, ControlResidual> residuals, Span<float> prediction, CancellationToken cancellationToken, float[]? timestepCond = null)
     {
+        if (_timestepCondWidth is { } condWidth && (timestepCond is null || timestepCond.Length != shape.Batch * condWidth))
+        {
+            throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' is LCM-distilled: it needs timestep_cond [{shape.Batch}, {condWidth}] (the guidance-scale embedding), not {timestepCond?.Length ?? 0} values");
+        }
+
+        if (_timestepCondWidth is null && timestepCond is not null)
+        {
+            throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' takes no timestep_cond; it was built for a UNet that is not LCM-distilled");
+        }
+
         var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
         var values = new List<OrtValue>();
@@ -60,6 +80,11 @@ public sealed class ControlledUNet
             values.Add(OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
             values.Add(OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]));
             values.Add(OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]));
+            if (timestepCond is not null)
+            {
+                values.Add(OrtValue.CreateTensorValueFromMemory(timestepCond, [shape.Batch, _timestepCondWidth!.Value]));
+            }
+
             foreach (var input in _residuals)
             {
                 if (!residuals.TryGetValue(input.Name, out var residual))
@@ -75,7 +100,8 @@ public sealed class ControlledUNet
                 values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
             }
 
-            using var results = _model.Run([.. Known, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
+            string[] inputs = timestepCond is null ? Known : KnownWithCond;
+            using var results = _model.Run([.. inputs, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
             {

@@ -16,7 +16,7 @@ internal static class ControlledPrediction
         [.. stack.Entries.Where(e => e.Hint.ActsAt(timestep) && Enumerable.Range(0, rows).Any(r => e.StrengthOf(r) != 0))];
 
     public static void Predict(
-        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, Span<float> prediction, CancellationToken cancellationToken)
+        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, Span<float> prediction, CancellationToken cancellationToken, float[]? timestepCond = null)
     {
         var shape = input.Shape;
         var sample = input.Sample.ToArray();
@@ -47,7 +47,8 @@ internal static class ControlledPrediction
             }
         }
 
-        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, prediction, cancellationToken);
+        // An LCM-distilled UNet's guidance embedding goes to the UNet only: ControlNets take the timestep alone, as in diffusers.
+        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, prediction, cancellationToken, timestepCond);
     }
 
     private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)

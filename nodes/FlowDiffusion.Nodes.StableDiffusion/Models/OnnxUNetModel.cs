@@ -56,16 +56,16 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         if (context.Batch != shape.Batch && context.Batch != 1)
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
+        var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
         {
-            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken);
+            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken, timestepCond);
             return;
         }
 
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
-        var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
