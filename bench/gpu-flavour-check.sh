@@ -42,6 +42,8 @@ echo "gpu-flavour: ok: the SD pack carries $(basename "$cuda_lib") ($(du -h "$cu
 sed -e 's/^inputs:$/inputs:\n  provider: { type: string, default: cpu }/' -e 's/^      path: \$model$/      path: $model\n      provider: $provider/' \
   workflows/txt2img.yaml > "$scratch/txt2img-provider.yaml"
 grep -q 'provider: \$provider' "$scratch/txt2img-provider.yaml"
+# The optimised-model store of this check stays in the scratch folder.
+export FLOWDIFFUSION_ORT_CACHE="$scratch/ort-cache"
 common=(--set model=models/tiny-sd --set steps=2 --set width=64 --set height=64 --set seed=1)
 
 "${cli[@]}" run "$scratch/txt2img-provider.yaml" "${common[@]}" --set provider=cpu --out "$scratch/cpu" --json > "$scratch/cpu.json"
