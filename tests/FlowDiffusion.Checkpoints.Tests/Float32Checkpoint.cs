@@ -8,11 +8,16 @@ namespace FlowDiffusion.Checkpoints.Tests;
 /// <summary>Rewrites a checkpoint as an F32 safetensors file (optionally replacing tensors), for the fp32 and shape-variant cases.</summary>
 internal static class Float32Checkpoint
 {
+    /// <param name="source">The checkpoint to rewrite.</param>
+    /// <param name="target">The F32 file to write.</param>
+    /// <param name="replace">Tensors to write in place of the source's, by name; names the source lacks are added.</param>
     public static void Write(string source, string target, IReadOnlyDictionary<string, (float[] Values, long[] Shape)>? replace = null)
     {
         using var file = SafetensorsFile.Open(source);
-        var tensors = file.Tensors.Values.Where(t => SafetensorsDTypes.ConvertsToFloat32(t.DType)).OrderBy(t => t.Name, StringComparer.Ordinal)
+        var tensors = file.Tensors.Values.Where(t => SafetensorsDTypes.ConvertsToFloat32(t.DType))
             .Select(t => replace is not null && replace.TryGetValue(t.Name, out var r) ? (t.Name, r.Values, r.Shape) : (t.Name, file.ReadFloat32(t.Name), t.Shape))
+            .Concat((replace ?? new Dictionary<string, (float[] Values, long[] Shape)>()).Where(r => !file.Tensors.ContainsKey(r.Key)).Select(r => (Name: r.Key, r.Value.Values, r.Value.Shape)))
+            .OrderBy(t => t.Name, StringComparer.Ordinal)
             .ToArray();
         var header = new Dictionary<string, object>();
         long offset = 0;

@@ -68,7 +68,70 @@ public sealed class LcmGuidanceTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Combined_positives_reach_an_lcm_unet_each_with_the_embedding_and_are_averaged()
+    {
+        var model = LcmModel();
+        using var engine = new SdEngine();
+
+        var red = (await engine.RunYamlAsync(CombinedWorkflow("first"), Inputs(model, 3))).AssertCompleted().Latent();
+        var blue = (await engine.RunYamlAsync(CombinedWorkflow("second"), Inputs(model, 3))).AssertCompleted().Latent();
+        var both = (await engine.RunYamlAsync(CombinedWorkflow("combined"), Inputs(model, 3))).AssertCompleted().Latent();
+
+        // One LCM step is affine in ε, and the combined ε is the mean of its parts' (each with the same embedding), so the
+        // combined latent is the mean of the parts' latents. The parts differ through their text feature (×10 in ε).
+        var spread = 0.0;
+        for (var i = 0; i < red.Values.Length; i++) spread = Math.Max(spread, Math.Abs(red.Values[i] - blue.Values[i]));
+        Assert.True(spread > 1, $"the two prompts' latents differ by at most {spread}; the test could not tell them apart");
+        for (var i = 0; i < both.Values.Length; i++)
+        {
+            var mean = (red.Values[i] + blue.Values[i]) / 2;
+            Assert.True(Math.Abs(both.Values[i] - mean) <= 1e-3 * (1 + Math.Abs(mean)), $"value {i}: combined {both.Values[i]}, mean of the parts {mean}");
+        }
+    }
+
+    [Fact]
+    public async Task A_third_party_denoiser_wrapper_passes_the_lcm_guidance_embedding_through()
+    {
+        var model = LcmModel();
+        using var engine = new SdEngine(RepositoryRoot.ConditioningPlugins);
+        var wrapped = Workflow
+            .Replace("  guider:", "  wrapper: { node: test.extra_tokens_denoiser, in: { denoiser: denoiser.denoiser } }\n  guider:", StringComparison.Ordinal)
+            .Replace("in: { denoiser: denoiser.denoiser, positive:", "in: { denoiser: wrapper.wrapped, positive:", StringComparison.Ordinal);
+        Assert.Contains("wrapper.wrapped", wrapped, StringComparison.Ordinal);
+
+        var plain = (await engine.RunYamlAsync(Workflow, Inputs(model, 3))).AssertCompleted().Latent();
+        var through = (await engine.RunYamlAsync(wrapped, Inputs(model, 3))).AssertCompleted().Latent();
+
+        // The wrapper forwards the UNet's guidance embedding width, so the guider still sends the positive half alone with
+        // timestep_cond; without it the guider would run a CFG batch without the embedding and the UNet would refuse it.
+        Assert.Equal(plain.Values.ToArray(), through.Values.ToArray());
+    }
+
     public void Dispose() => _folder.Dispose();
+
+    // Two positive prompts, guided alone or combined (conditioning.combine), chosen by which: first, second or combined.
+    private static string CombinedWorkflow(string which) => $$"""
+        flowdiffusion: 1
+        name: lcm-combined
+        inputs:
+          model: { type: string }
+          cfg: { type: float }
+        nodes:
+          model: { node: model.load, with: { path: $model } }
+          first_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a red circle } }
+          second_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "" } }
+          neg_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: blue } }
+          first: { node: clip.encode, in: { clip: model.clip, tokens: first_tokens.tokens } }
+          second: { node: clip.encode, in: { clip: model.clip, tokens: second_tokens.tokens } }
+          negative: { node: clip.encode, in: { clip: model.clip, tokens: neg_tokens.tokens } }
+          combined: { node: conditioning.combine, in: { a: first.conditioning, b: second.conditioning } }
+          denoiser: { node: unet.denoiser, in: { unet: model.unet } }
+          guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: {{which}}.conditioning, negative: negative.conditioning }, with: { scale: $cfg } }
+          schedule: { node: diffusion.scheduler, in: { config: model.scheduler_config }, with: { name: lcm, steps: 1 } }
+          noise: { node: latent.noise, with: { seed: 5, width: 64, height: 64 } }
+          sample: { node: diffusion.sample, in: { guider: guider.guider, schedule: schedule.schedule, noise: noise.noise } }
+        """;
 
     private static Dictionary<string, object?> Inputs(string model, double cfg) => new()
     {

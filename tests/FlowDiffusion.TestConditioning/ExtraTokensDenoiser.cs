@@ -13,6 +13,9 @@ internal sealed class ExtraTokensDenoiser(IDenoiser inner) : IDenoiser
 
     public int OutChannels => inner.OutChannels;
 
+    // An LCM-distilled UNet under the wrapper still needs its guidance embedding: the guider asks the outermost denoiser.
+    public int? GuidanceEmbeddingWidth => inner.GuidanceEmbeddingWidth;
+
     public Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken) =>
         inner.PredictAsync(Unwrap(input), cancellationToken);
 

@@ -5,7 +5,9 @@ namespace FlowDiffusion.Cli.Bench;
 /// <summary>
 /// The multiply-add work of a model, counted from an ONNX Runtime profile: every kernel ONNX Runtime ran, with the
 /// shapes it ran on. Convolutions count 2 × output elements × (weight elements / output channels); matrix products
-/// (MatMul, Gemm and their fused forms) 2 × output elements × the inner dimension (the first input's last axis).
+/// (MatMul, Gemm and their fused forms) 2 × output elements × the inner dimension K, read as the first operand's last
+/// two axes over the output's rows (M·K / M), so a transposed first operand (Gemm's or FusedMatMul's transA) counts
+/// right although the profile does not name the attribute.
 /// Element-wise work, normalisations and softmax are left out: they are a few per cent of a UNet's.
 /// </summary>
 internal static class OrtProfileFlops
@@ -42,9 +44,10 @@ internal static class OrtProfileFlops
             return 2.0 * outputElements * (Elements(inputs[1]) / inputs[1][0]);
         }
 
-        if ((op.Contains("MatMul", StringComparison.Ordinal) || op.Contains("Gemm", StringComparison.Ordinal)) && inputs[0].Length >= 2)
+        if ((op.Contains("MatMul", StringComparison.Ordinal) || op.Contains("Gemm", StringComparison.Ordinal)) && inputs[0].Length >= 2 && output.Length >= 2 && output[^2] > 0)
         {
-            return 2.0 * outputElements * inputs[0][^1];
+            var inner = (double)inputs[0][^1] * inputs[0][^2] / output[^2];
+            return 2.0 * outputElements * inner;
         }
 
         return 0;

@@ -57,6 +57,12 @@ public sealed record UNetArchitecture(
     /// <summary>The pooled text embedding's width an SDXL UNet takes as <c>text_embeds</c> (0 without an added embedding).</summary>
     public int PooledWidth => AddedEmbeddingWidth == 0 ? 0 : AddedEmbeddingWidth - (TimeIds * TimeIdWidth);
 
+    /// <summary>
+    /// The width of an LCM-distilled UNet's guidance-scale embedding (<c>time_embedding.cond_proj</c>, diffusers'
+    /// time_cond_proj_dim), which the graph takes as <c>timestep_cond</c>; 0 for a UNet without one.
+    /// </summary>
+    public int TimeCondWidth { get; init; }
+
     /// <summary>The heads of a transformer of <paramref name="width"/> channels.</summary>
     public int HeadsAt(int width) => HeadWidth is { } w ? Math.Max(1, width / w) : Heads;
 
@@ -68,6 +74,14 @@ public sealed record UNetArchitecture(
     /// <paramref name="headWidth"/> wide (SDXL's 64 unless given); others take <paramref name="heads"/> heads.
     /// </summary>
     public static UNetArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads = ConventionalHeads, int? headWidth = null)
+    {
+        var arch = DetectLayers(tensors, source, heads, headWidth);
+        return tensors.TryGetValue("time_embedding.cond_proj.weight", out var condProj)
+            ? arch with { TimeCondWidth = condProj.Shape.Length == 2 && condProj.Shape[0] == arch.ModelChannels ? (int)condProj.Shape[1] : throw new CheckpointException($"{source}: the UNet's time_embedding.cond_proj.weight is [{string.Join(", ", condProj.Shape)}]; expected [{arch.ModelChannels}, width].") }
+            : arch;
+    }
+
+    private static UNetArchitecture DetectLayers(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads, int? headWidth)
     {
         long[] Shape(string name) => tensors.TryGetValue(name, out var t) ? t.Shape : throw new CheckpointException($"{source}: UNet tensor '{name}' is missing.");
         var convIn = Shape("conv_in.weight");

@@ -12,7 +12,9 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// (self-attention, cross-attention, GEGLU feed-forward), down/up sampling and skip concatenation as LDM defines them.
 /// An SDXL UNet (one with an added embedding) also takes <c>text_embeds</c> [batch, pooled] and <c>time_ids</c>
 /// [batch, 6]: their Fourier embedding and the pooled text go through <c>add_embedding</c> into the time embedding;
-/// its transformers stack several blocks and project linearly.
+/// its transformers stack several blocks and project linearly. An LCM-distilled UNet (one with
+/// <c>time_embedding.cond_proj</c>) also takes <c>timestep_cond</c> [batch, width], projected and added to the timestep's
+/// sinusoid before the time embedding's first layer, as diffusers' TimestepEmbedding does.
 /// </summary>
 public static class UNetGraph
 {
@@ -116,6 +118,13 @@ public static class UNetGraph
         var g = n.G;
         var sinusoid = g.Mul(g.Unsqueeze(timestep, 1), g.Weight("timestep_frequencies", Frequencies(arch.ModelChannels), 1, arch.ModelChannels / 2));
         var emb = g.Concat(1, g.Cos(sinusoid), g.Sin(sinusoid)); // LDM: cos first (diffusers' flip_sin_to_cos)
+        if (arch.TimeCondWidth > 0)
+        {
+            // An LCM-distilled UNet: the guidance-scale embedding, projected, joins the sinusoid before the MLP.
+            var timestepCond = g.Input("timestep_cond", TensorElementType.Float, "batch", arch.TimeCondWidth);
+            emb = g.Add(emb, n.Linear(timestepCond, "time_embedding.cond_proj"));
+        }
+
         emb = n.Linear(g.Silu(n.Linear(emb, "time_embedding.linear_1")), "time_embedding.linear_2");
         if (arch.AddedEmbeddingWidth > 0)
         {

@@ -7,7 +7,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A UNet graph that also takes ControlNet residuals (<c>down_block_i</c> added to the i-th skip connection,
 /// <c>mid_block_res_sample</c> to the middle block output), float32 throughout, as the checkpoint builder writes it
-/// beside the plain graph (<see cref="FileName"/>). An SDXL UNet's also takes <c>text_embeds</c> and <c>time_ids</c>.
+/// beside the plain graph (<see cref="FileName"/>). An SDXL UNet's also takes <c>text_embeds</c> and <c>time_ids</c>; the
+/// graph of an LCM-distilled UNet also takes <c>timestep_cond</c> [B, width], the guidance-scale embedding the plain graph takes.
 /// </summary>
 public sealed class ControlledUNet
 {
@@ -20,6 +21,7 @@ public sealed class ControlledUNet
     private readonly string[] _known;
     private readonly ModelSession _model;
     private readonly IReadOnlyList<DeclaredTensor> _residuals;
+    private readonly int? _timestepCondWidth;
 
     private ControlledUNet(ModelSession model)
     {
@@ -36,6 +38,13 @@ public sealed class ControlledUNet
         }
 
         _known = TakesAddedConditioning ? Sdxl : Plain;
+        if (signature.HasInput("timestep_cond"))
+        {
+            _timestepCondWidth = signature.Input("timestep_cond", Float32, 2).Fixed(1)
+                ?? throw signature.Mismatch("a fixed embedding width in 'timestep_cond' (time_cond_proj_dim)");
+            _known = [.. _known, "timestep_cond"];
+        }
+
         _residuals = signature.OtherInputs(_known);
         if (_residuals.Count == 0 || _residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
         {
@@ -63,10 +72,21 @@ public sealed class ControlledUNet
     /// <param name="timeIds">SDXL's size numbers [B, n] (null for SD 1.x).</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
+    /// <param name="timestepCond">An LCM-distilled UNet's guidance-scale embedding [B, width]; null for any other UNet.</param>
     public void Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
-        IReadOnlyDictionary<string, ControlResidual> residuals, float[]? textEmbeds, float[]? timeIds, Span<float> prediction, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, ControlResidual> residuals, float[]? textEmbeds, float[]? timeIds, Span<float> prediction, CancellationToken cancellationToken, float[]? timestepCond = null)
     {
+        if (_timestepCondWidth is { } condWidth && (timestepCond is null || timestepCond.Length != shape.Batch * condWidth))
+        {
+            throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' is LCM-distilled: it needs timestep_cond [{shape.Batch}, {condWidth}] (the guidance-scale embedding), not {timestepCond?.Length ?? 0} values");
+        }
+
+        if (_timestepCondWidth is null && timestepCond is not null)
+        {
+            throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' takes no timestep_cond; it was built for a UNet that is not LCM-distilled");
+        }
+
         var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
         var values = new List<OrtValue>();
@@ -84,6 +104,11 @@ public sealed class ControlledUNet
 
                 values.Add(OrtValue.CreateTensorValueFromMemory(textEmbeds, [shape.Batch, textEmbeds.Length / shape.Batch]));
                 values.Add(OrtValue.CreateTensorValueFromMemory(timeIds, [shape.Batch, timeIds.Length / shape.Batch]));
+            }
+
+            if (timestepCond is not null)
+            {
+                values.Add(OrtValue.CreateTensorValueFromMemory(timestepCond, [shape.Batch, _timestepCondWidth!.Value]));
             }
 
             foreach (var input in _residuals)

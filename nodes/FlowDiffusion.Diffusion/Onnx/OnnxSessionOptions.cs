@@ -77,7 +77,9 @@ public sealed record OnnxSessionOptions(
     /// <summary>
     /// Builds ONNX Runtime session options for these settings.
     /// </summary>
-    /// <exception cref="ExecutionProviderNotAvailableException">The installed runtime lacks the requested provider.</exception>
+    /// <exception cref="ExecutionProviderNotAvailableException">
+    /// The installed runtime lacks the requested provider, or lists it but cannot load it on this machine.
+    /// </exception>
     public SessionOptions CreateSessionOptions()
     {
         var provider = ExecutionProviders.Resolve(Provider);
@@ -95,6 +97,12 @@ public sealed record OnnxSessionOptions(
             }
             provider.AppendTo(options, DeviceId, ProviderOptions);
             return options;
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // The package lists the provider, but its library (or what that links against) did not load here.
+            options.Dispose();
+            throw new ExecutionProviderNotAvailableException(Provider, ExecutionProviders.Available, e.Message, e);
         }
         catch
         {

@@ -9,8 +9,10 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// A folder of models as ONNX Runtime optimised them (<c>SessionOptions.OptimizedModelFilePath</c>), so the next start
 /// skips the graph optimisation and layout transforms (30–45 s for an SD 1.5 UNet on 2 cores, issue 17). An entry is
 /// keyed by the model files' identity (path, size and modification time of the <c>.onnx</c> and its external data),
-/// ONNX Runtime's version, the session options and the machine; when any of them changes the old entry of that model
-/// is deleted and a new one written.
+/// ONNX Runtime's version, the session options, the entry's layout and the machine; when any of them changes the old entry
+/// of that model is deleted and a new one written. An entry also holds the CPU kernels' pre-packed weights
+/// (<c>session.save_external_prepacked_constant_initializers</c>), so a start from it maps them from the file instead of
+/// packing every weight again.
 /// </summary>
 /// <remarks>
 /// Sources with weight overrides are not stored: the optimiser renames and fuses initializers, so overrides must be
@@ -23,6 +25,9 @@ public sealed class OptimizedModelStore
 {
     private const string ModelName = "model.onnx";
     private const string DataName = "model.onnx.data";
+
+    // What an entry holds beyond ONNX Runtime's optimised graph; a change here must give entries a new key.
+    private const string PrepackedLayout = "external-prepacked-1";
 
     /// <summary>Uses (and creates on demand) the folder <paramref name="root"/>.</summary>
     /// <param name="root">The cache folder.</param>
@@ -72,6 +77,7 @@ public sealed class OptimizedModelStore
         var key = new StringBuilder();
         key.Append("ort=").Append(OrtEnv.Instance().GetVersionString()).Append('\n');
         key.Append("options=").Append(source.Options.Describe()).Append('\n');
+        key.Append("layout=").Append(PrepackedLayout).Append('\n');
         key.Append("machine=").Append(RuntimeInformation.ProcessArchitecture).Append(';').Append(CpuModel()).Append('\n');
         return key.ToString();
     }
@@ -95,6 +101,9 @@ public sealed class OptimizedModelStore
         // Large weights go to one external file so models over protobuf's 2 GB limit can be saved.
         options.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name", DataName);
         options.AddSessionConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+        // The CPU kernels' pre-packed weights (MLAS's packed GEMM operands) go into that file too, so a start from the
+        // entry maps them instead of packing every weight again (PrepackedLayout in the key).
+        options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
         return pending;
     }
 

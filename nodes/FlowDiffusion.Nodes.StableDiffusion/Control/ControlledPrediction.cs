@@ -21,7 +21,7 @@ internal static class ControlledPrediction
     /// </summary>
     public static void Predict(
         ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, float[]? textEmbeds, float[]? timeIds,
-        Span<float> prediction, CancellationToken cancellationToken)
+        Span<float> prediction, CancellationToken cancellationToken, float[]? timestepCond = null)
     {
         var shape = input.Shape;
         var sample = input.Sample.ToArray();
@@ -52,7 +52,8 @@ internal static class ControlledPrediction
             }
         }
 
-        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, textEmbeds, timeIds, prediction, cancellationToken);
+        // An LCM-distilled UNet's guidance embedding goes to the UNet only: ControlNets take the timestep alone, as in diffusers.
+        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, textEmbeds, timeIds, prediction, cancellationToken, timestepCond);
     }
 
     private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)

@@ -60,6 +60,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
+        var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
         {
@@ -68,7 +69,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
                 throw new NotSupportedException("a ControlNet and an IP-Adapter acting in the same step are not supported yet; give them separate parts of the schedule (start/end percent)");
             }
 
-            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), textEmbeds, timeIds, prediction.Span, cancellationToken);
+            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), textEmbeds, timeIds, prediction.Span, cancellationToken, timestepCond);
             return;
         }
 
@@ -80,7 +81,6 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
-        var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

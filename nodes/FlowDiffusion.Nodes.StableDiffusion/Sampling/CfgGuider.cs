@@ -60,14 +60,27 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         }
     }
 
-    // The scale as the model's guidance embedding (w − 1 embedded, batch 1 for every row); no unconditional half.
-    private Task<float[]> PredictEmbeddedAsync(GuidanceInput input, int width, CancellationToken cancellationToken)
+    // The scale as the model's guidance embedding (w − 1 embedded, batch 1 for every row); no unconditional half. A
+    // combined positive runs its parts' rows in one call, each with the embedding, and averages their predictions.
+    private async Task<float[]> PredictEmbeddedAsync(GuidanceInput input, int width, CancellationToken cancellationToken)
     {
-        if (_positives.Count > 1)
-            throw new ArgumentException("an LCM-distilled UNet embeds the guidance scale and evaluates one positive conditioning; combined conditionings are not supported with it");
         _embedding ??= new ExtraTensor([1, width], GuidanceScaleEmbedding.Compute(scale, width));
-        var batch = new DenoiserInput(input.ModelInput, input.Shape, input.Timestep, positive) { Extras = positive.Extras.With(StandardExtras.TimestepCond, _embedding) };
-        return denoiser.PredictAsync(batch, cancellationToken);
+        if (_positives.Count == 1)
+        {
+            var batch = new DenoiserInput(input.ModelInput, input.Shape, input.Timestep, positive) { Extras = positive.Extras.With(StandardExtras.TimestepCond, _embedding) };
+            return await denoiser.PredictAsync(batch, cancellationToken);
+        }
+
+        var shape = input.Shape;
+        var groups = _positives.Count;
+        var sample = new float[groups * shape.Length];
+        for (var g = 0; g < groups; g++) input.ModelInput.Span.CopyTo(sample.AsSpan(g * shape.Length));
+        var output = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
+        var predicted = new float[groups * output];
+        var context = CombinedContext(shape.Batch, []);
+        var rows = new DenoiserInput(sample, shape.WithBatch(groups * shape.Batch), input.Timestep, context) { Extras = context.Extras.With(StandardExtras.TimestepCond, _embedding) };
+        await denoiser.PredictAsync(rows, predicted, cancellationToken);
+        return Mean(predicted, 0, groups, output);
     }
 
     // One call over every part's rows (the negative parts', then the positive parts'), each group averaged.
