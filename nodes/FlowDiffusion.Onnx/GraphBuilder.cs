@@ -91,6 +91,19 @@ public sealed class GraphBuilder
         return output;
     }
 
+    /// <summary>
+    /// ONNX Runtime's fused <c>com.microsoft.MultiHeadAttention</c> over [batch, tokens, width] queries, keys and values
+    /// (no mask, scale 1/√head width): on the CPU it runs as flash attention, one cache-sized block of scores at a time,
+    /// so the [batch, heads, queries, keys] score matrix is never stored.
+    /// </summary>
+    public string MultiHeadAttention(string q, string k, string v, int heads)
+    {
+        var output = Fresh("MultiHeadAttention");
+        Claim(output);
+        _nodes.Add(new OnnxNode(output, "MultiHeadAttention", [q, k, v], [output], [OnnxAttribute.Int("num_heads", heads)], OnnxModel.MicrosoftDomain));
+        return output;
+    }
+
     /// <summary>Elementwise <c>a + b</c> with broadcasting.</summary>
     public string Add(string a, string b) => Node("Add", [a, b]);
 

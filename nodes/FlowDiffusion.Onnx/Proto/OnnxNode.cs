@@ -1,7 +1,13 @@
 namespace FlowDiffusion.Onnx.Proto;
 
-/// <summary>An ONNX <c>NodeProto</c> in the default operator domain; an empty input name means "omitted".</summary>
-public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, IReadOnlyList<OnnxAttribute> Attributes)
+/// <summary>An ONNX <c>NodeProto</c>; an empty input name means "omitted".</summary>
+/// <param name="Name">The node's unique name.</param>
+/// <param name="OpType">The operator.</param>
+/// <param name="Inputs">Input value names.</param>
+/// <param name="Outputs">Output value names.</param>
+/// <param name="Attributes">The operator's attributes.</param>
+/// <param name="Domain">The operator set: empty for ONNX's default domain, <see cref="OnnxModel.MicrosoftDomain"/> for ONNX Runtime's contrib operators.</param>
+public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, IReadOnlyList<OnnxAttribute> Attributes, string Domain = "")
 {
     internal void WriteTo(ProtobufWriter w)
     {
@@ -20,6 +26,11 @@ public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> 
         foreach (var attribute in Attributes)
         {
             w.WriteMessage(5, attribute.WriteTo);
+        }
+
+        if (Domain.Length > 0)
+        {
+            w.WriteString(7, Domain);
         }
     }
 }
