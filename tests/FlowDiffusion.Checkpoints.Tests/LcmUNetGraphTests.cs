@@ -55,13 +55,13 @@ public sealed class LcmUNetGraphTests : IDisposable
         using var cache = new OnnxSessionCache();
 
         var expected = new float[shape.Length];
-        ControlledUNet.Open(cache, new OnnxModelSource(plainPath)).Predict(sample.Values, shape, T2, hidden.Values, (int)hidden.Shape[1], sums, expected, CancellationToken.None);
+        ControlledUNet.Open(cache, new OnnxModelSource(plainPath)).Predict(sample.Values, shape, T2, hidden.Values, (int)hidden.Shape[1], sums, null, null, expected, CancellationToken.None);
         var actual = new float[shape.Length];
         var controlled = ControlledUNet.Open(cache, new OnnxModelSource(lcmPath));
-        controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, actual, CancellationToken.None, UnitCond(shape.Batch));
+        controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, null, null, actual, CancellationToken.None, UnitCond(shape.Batch));
 
         Reference.AssertClose((expected, [shape.Batch, shape.Channels, shape.Height, shape.Width]), (actual, [shape.Batch, shape.Channels, shape.Height, shape.Width]), 1e-4, "controlled LCM out_sample");
-        var missing = Assert.Throws<ArgumentException>(() => controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, actual, CancellationToken.None));
+        var missing = Assert.Throws<ArgumentException>(() => controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, null, null, actual, CancellationToken.None));
         Assert.Contains("timestep_cond", missing.Message);
     }
 
