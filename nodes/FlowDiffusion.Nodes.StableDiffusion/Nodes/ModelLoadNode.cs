@@ -136,7 +136,7 @@ public sealed class ModelLoadNode : INode
 
         // Embeddings added, removed or replaced later are seen by the next run: the folder's listing is part of this node's cache key.
         context.DependsOn(folder);
-        return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath);
+        return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath!);
     }
 
     // The tokenizer_folder given, else models/tokenizers/clip-vit-large-patch14, else the Hugging Face cache.
