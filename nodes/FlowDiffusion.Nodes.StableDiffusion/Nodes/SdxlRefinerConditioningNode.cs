@@ -16,7 +16,7 @@ public sealed class SdxlRefinerConditioningNode : INode
     public Conditioning? Conditioning { get; set; }
 
     /// <summary>The aesthetic score.</summary>
-    [Parameter(Description = "The aesthetic score the refiner should aim for (its training images were scored 0–10): 6 for the positive prompt and 2.5 for the negative one are diffusers' defaults.", Min = 0, Max = 10, Step = 0.1)]
+    [Parameter(Description = "The aesthetic score the refiner should aim for (its training images were scored 0–10): 6 for the positive prompt and 2.5 for the negative one are diffusers' defaults.", Min = 0, Max = 1000, Step = 0.01)]
     public double AestheticScore { get; set; } = SdxlTimeIds.PositiveAestheticScore;
 
     /// <summary>Original width.</summary>
