@@ -13,8 +13,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// the end-of-text token, as SGM's OpenCLIP embedder (and ComfyUI's) pads them. The refiner has no first tower: its context
 /// is OpenCLIP's penultimate hidden states alone (1280 wide at full size).
 /// </summary>
-internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, int endId) : ITextEncoder
+internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, int endId, EmbeddingLibrary? embeddings = null) : ITextEncoder
 {
+    // Textual inversion: ids past the vocabulary run on towers whose token tables carry the embeddings' vectors.
+    private readonly Lazy<TextEncoder>? _firstWithEmbeddings = embeddings is { } tables && first is { } one ? new(() => one.WithOverrides([tables.Override(0)])) : null;
+    private readonly Lazy<TextEncoder>? _secondWithEmbeddings = embeddings is { } tables2 ? new(() => second.WithOverrides([tables2.Override(first is null ? 0 : 1)])) : null;
     private readonly string[] _firstOutputs = first is null ? [] : [first.RequireSdxlContextOutput()];
     private readonly string[] _secondOutputs = [second.RequireSdxlContextOutput(), "text_embeds"];
     private readonly Lock _lock = new();
@@ -27,7 +30,13 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
 
     /// <summary>This encoder with <paramref name="firstOverrides"/> on the first tower and <paramref name="secondOverrides"/> on the second (a LoRA's te1 and te2 modules).</summary>
     public SdxlTextEncoder WithOverrides(IEnumerable<WeightOverride> firstOverrides, IEnumerable<WeightOverride> secondOverrides) =>
-        new(first?.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId);
+        new(first?.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId, embeddings);
+
+    /// <summary>The embeddings ids past the vocabulary name (<see cref="EmbeddingLibrary.ForSdxl"/>).</summary>
+    public EmbeddingLibrary? Embeddings => embeddings;
+
+    /// <summary>This encoder with <paramref name="library"/>'s embeddings available to the ids past its vocabulary.</summary>
+    public SdxlTextEncoder WithEmbeddings(EmbeddingLibrary? library) => new(first, second, endId, library);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
@@ -53,10 +62,13 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
                 FloatTensor[] s;
                 lock (_lock)
                 {
-                    var before = (first?.RunTime ?? TimeSpan.Zero) + second.RunTime;
-                    a = first?.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
-                    s = second.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
-                    OnnxClock.Add((first?.RunTime ?? TimeSpan.Zero) + second.RunTime - before);
+                    var embedded = embeddings is not null && ids.Any(id => id >= embeddings.FirstId);
+                    var one = embedded ? _firstWithEmbeddings?.Value : first;
+                    var two = embedded ? _secondWithEmbeddings!.Value : second;
+                    var before = (one?.RunTime ?? TimeSpan.Zero) + two.RunTime;
+                    a = one?.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
+                    s = two.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
+                    OnnxClock.Add((one?.RunTime ?? TimeSpan.Zero) + two.RunTime - before);
                 }
                 int w1 = a?[0].Shape[^1] ?? 0, w2 = s[0].Shape[^1];
                 dim = w1 + w2;
