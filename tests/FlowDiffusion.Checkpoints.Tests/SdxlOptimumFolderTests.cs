@@ -35,7 +35,7 @@ public sealed class SdxlOptimumFolderTests : IDisposable
         }
 
         using var cache = new OnnxSessionCache();
-        var first = TextEncoder.Open(cache, model.TextEncoderPath);
+        var first = TextEncoder.Open(cache, model.TextEncoderPath!);
         var second = TextEncoder.Open(cache, model.TextEncoder2Path!);
         Assert.Equal("hidden_states.1", first.SdxlContextOutput);
         Assert.Equal("hidden_states.1", second.SdxlContextOutput);
@@ -71,7 +71,7 @@ public sealed class SdxlOptimumFolderTests : IDisposable
         using var cache = new OnnxSessionCache(OnnxModelFile.Read(model.UNetPath).WeightsBytes);
         var unloaded = new List<string>();
         cache.Unloaded += (_, e) => { lock (unloaded) unloaded.Add(e.ModelPath); };
-        var first = TextEncoder.Open(cache, model.TextEncoderPath);
+        var first = TextEncoder.Open(cache, model.TextEncoderPath!);
         var second = TextEncoder.Open(cache, model.TextEncoder2Path!);
         first.EncodeOutputs(SdxlReference.Ids("text_encoder.input_ids"), 2, [first.RequireSdxlContextOutput()]);
         second.EncodeOutputs(SdxlReference.Ids("text_encoder_2.input_ids"), 2, [second.RequireSdxlContextOutput(), "text_embeds"]);
@@ -81,7 +81,7 @@ public sealed class SdxlOptimumFolderTests : IDisposable
         unet.Predict(SdxlReference.Tensor("unet.sample").Values, new LatentShape(2, 4, 8, 8), SdxlReference.Tensor("unet.timestep").Values,
             SdxlReference.Tensor("unet.encoder_hidden_states").Values, 16, SdxlReference.Tensor("unet.text_embeds").Values, SdxlReference.Tensor("unet.time_ids").Values, prediction);
 
-        Assert.Contains(model.TextEncoderPath, unloaded);
+        Assert.Contains(model.TextEncoderPath!, unloaded);
         Assert.Contains(model.TextEncoder2Path, unloaded);
         Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), (prediction, [2, 4, 8, 8]), 1e-4, "out_sample after the encoders were unloaded");
     }

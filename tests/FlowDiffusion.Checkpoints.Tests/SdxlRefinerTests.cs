@@ -1,7 +1,9 @@
 using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FlowDiffusion.Checkpoints.Tests;
@@ -9,7 +11,7 @@ namespace FlowDiffusion.Checkpoints.Tests;
 /// <summary>
 /// The tiny SDXL refiner (tools/reference/make_sdxl_refiner.py): OpenCLIP as its only embedder, five time ids (original
 /// size, crop, aesthetic score), a last level without attention under a deeper middle block — detected from the keys and
-/// built into graphs that match torch within 1e-4.
+/// built into graphs that match torch within 1e-4, and written as a model folder (its img2img pipeline's layout) that opens as a refiner.
 /// </summary>
 public sealed class SdxlRefinerTests
 {
@@ -36,9 +38,65 @@ public sealed class SdxlRefinerTests
         using var basis = SdxlCheckpoint.Open(SdxlReference.File);
         Assert.False(basis.IsRefiner);
         Assert.Equal(UNetArchitecture.TimeIdCount, basis.UNet!.TimeIds);
+    }
 
-        var error = Assert.Throws<CheckpointException>(() => SdxlOnnxFolder.Write(checkpoint, Path.Combine(Path.GetTempPath(), "flowdiffusion-refiner-" + Guid.NewGuid().ToString("N")), Folder));
-        Assert.Contains("refiner", error.Message);
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Refiner_folder_has_openclip_alone_and_opens_as_a_refiner_whose_tower_and_unet_match_torch(bool optimumLayout)
+    {
+        var scratch = Path.Combine(Path.GetTempPath(), "flowdiffusion-refiner-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var folder = Path.Combine(scratch, "refiner");
+            using (var checkpoint = SdxlCheckpoint.Open(File))
+            {
+                SdxlOnnxFolder.Write(checkpoint, folder, Path.Combine(RepositoryRoot(), "models", "tiny-sd", "tokenizer"), optimumLayout: optimumLayout);
+            }
+
+            // The img2img pipeline's layout: tokenizer_2 and text_encoder_2 only, and the index says the first pair is absent.
+            Assert.False(Directory.Exists(Path.Combine(folder, "text_encoder")));
+            Assert.False(Directory.Exists(Path.Combine(folder, "tokenizer")));
+            var model = ModelFolder.Open(folder);
+            Assert.True(model.IsSdxlRefiner);
+            Assert.Null(model.TextEncoderPath);
+            Assert.Equal(Path.Combine(folder, "tokenizer_2"), model.TokenizerPath);
+            Assert.Equal((optimumLayout ? "" : "ORT") + "StableDiffusionXLImg2ImgPipeline", model.PipelineClass);
+            Assert.True(System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(Path.Combine(folder, "model_index.json"))).RootElement.GetProperty("requires_aesthetics_score").GetBoolean());
+            Assert.Equal(SdxlCheckpoint.ScalingFactor, model.VaeScalingFactor);
+
+            using var cache = new OnnxSessionCache();
+            var tower = TextEncoder.Open(cache, model.TextEncoder2Path!);
+            var ids = Ids("text_encoder_2.input_ids");
+            var states = tower.EncodeOutputs(ids, 2, [tower.RequireSdxlContextOutput(), "text_embeds"]);
+            Reference.AssertClose(Tensor("text_encoder_2.hidden_states"), (states[0].Values, [.. states[0].Shape.Select(d => (long)d)]), 1e-4, "OpenCLIP hidden_states[-2]");
+            Reference.AssertClose(Tensor("text_encoder_2.text_embeds"), (states[1].Values, [.. states[1].Shape.Select(d => (long)d)]), 1e-4, "text_embeds");
+
+            using var unet = UNet.Open(cache, model.UNetPath);
+            Assert.Equal(5, unet.TimeIdCount);
+            var prediction = new float[2 * 4 * 8 * 8];
+            unet.Predict(Tensor("unet.sample").Values, new LatentShape(2, 4, 8, 8), Tensor("unet.timestep").Values, Tensor("unet.encoder_hidden_states").Values, 16,
+                Tensor("unet.text_embeds").Values, Tensor("unet.time_ids").Values, prediction);
+            Reference.AssertClose(Tensor("unet.out_sample"), (prediction, [2, 4, 8, 8]), 1e-4, "refiner out_sample");
+        }
+        finally
+        {
+            if (Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !System.IO.File.Exists(Path.Combine(dir.FullName, "FlowDiffusion.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("FlowDiffusion.sln not found above the test output.");
     }
 
     [Fact]

@@ -30,6 +30,8 @@ public sealed class ShippedWorkflowDefaultsTests
             if (name.StartsWith("sdxl-", StringComparison.Ordinal))
             {
                 Assert.Equal("models/checkpoints/sd_xl_base_1.0.safetensors", workflow.Input("model")!.Default);
+                if (name == "sdxl-refiner")
+                    Assert.Equal("models/checkpoints/sd_xl_refiner_1.0.safetensors", workflow.Input("refiner")!.Default);
                 continue;
             }
 

@@ -2,8 +2,8 @@
 from the base: one text encoder, OpenCLIP ViT-bigG, as the first embedder (conditioner.embedders.0.model.); the UNet's
 context is that tower's penultimate hidden states alone; its added embedding takes five numbers (original h, w, crop
 top, left and the aesthetic score: diffusers' requires_aesthetics_score) after the pooled projection; the last level has
-no attention while the middle block has its own depth. The VAE (SDXL's, tested with the base) is left out to keep the
-file small. Weights are rounded to bfloat16 precision first (F16 file).
+no attention while the middle block has its own depth. Like the published refiner file it carries a VAE (the same
+small shape as the base's, its own seed), so it loads as a model. Weights are rounded to bfloat16 precision first (F16 file).
 Run: /usr/bin/python3 tools/reference/make_sdxl_refiner.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sdxl-refiner-tiny"""
 import json
 import os
@@ -20,6 +20,7 @@ REFINER_CLIP = "conditioner.embedders.0.model."
 open_cfg = sdxl.OpenClipConfig(vocab=768, width=32, layers=2, head_width=32, projection=40)
 unet_cfg = sdxl.UNetConfig(model_channels=32, channel_mult=(1, 2, 1), num_res_blocks=1, transformer_depth=(0, 1, 0), middle_depth=2,
                            context_dim=open_cfg.width, pooled_dim=open_cfg.projection, time_ids=5)
+vae_cfg = sd1.VaeConfig(ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=1)
 
 
 def rounded(sd):
@@ -29,6 +30,7 @@ def rounded(sd):
 sd = {}
 sd.update(rounded(sdxl.unet_weights(unet_cfg, seed=31)))
 sd.update(rounded(sdxl.open_clip_weights(open_cfg, seed=32, p=REFINER_CLIP)))
+sd.update(rounded(sd1.vae_weights(vae_cfg, seed=33)))
 os.makedirs(out, exist_ok=True)
 save(os.path.join(out, "refiner-fp16.safetensors"), {k: (t.half() if t.is_floating_point() else t) for k, t in sd.items()},
      metadata={"modelspec.architecture": "stable-diffusion-xl-v1-refiner"})

@@ -234,11 +234,13 @@ internal static class ModelRunCommand
     private static List<(string Name, long[] Shape, float[] Values)> RunTextEncoder(
         OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
     {
-        var encoder = TextEncoder.Open(cache, folder.TextEncoderPath);
         if (folder.TextEncoder2Path is { } second)
         {
-            return RunSdxlTextEncoders(encoder, TextEncoder.Open(cache, second), tensors, loras, clipSkip, embeddings, cancellationToken);
+            // An SDXL refiner has the second tower alone.
+            return RunSdxlTextEncoders(folder.TextEncoderPath is { } path ? TextEncoder.Open(cache, path) : null, TextEncoder.Open(cache, second), tensors, loras, clipSkip, embeddings, cancellationToken);
         }
+
+        var encoder = TextEncoder.Open(cache, folder.TextEncoderPath!);
 
         var table = EmbeddingTable.TableOf(encoder.Weights);
         var overrides = LoraOverrides(loras, encoder.Weights, null, LoraNetwork.TextEncoder).ToList();
@@ -289,7 +291,7 @@ internal static class ModelRunCommand
 
     /// <summary>SDXL: both towers' penultimate states side by side (the UNet's context) and the second tower's projected pooled output.</summary>
     private static List<(string Name, long[] Shape, float[] Values)> RunSdxlTextEncoders(
-        TextEncoder first, TextEncoder second, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
+        TextEncoder? first, TextEncoder second, SafetensorsFile tensors, string[] loras, int clipSkip, string? embeddings, CancellationToken cancellationToken)
     {
         if (clipSkip != 1)
         {
@@ -301,24 +303,28 @@ internal static class ModelRunCommand
             throw new UsageException("--embeddings: textual-inversion embeddings are not supported for SDXL models yet.");
         }
 
-        first = first.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder));
-        second = second.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder2));
-        var (ids, shape) = Ints(tensors, "input_ids");
-        var (ids2, shape2) = Ints(tensors, "input_ids_2");
-        if (!shape.SequenceEqual(shape2))
+        first = first?.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder));
+        second = second.WithOverrides(LoraOverrides(loras, first?.Weights ?? [], second.Weights, LoraNetwork.TextEncoder2));
+        var (ids2, shape) = Ints(tensors, "input_ids_2");
+        var ids = ids2;
+        if (first is not null)
         {
-            throw new ArgumentException($"{tensors.Path}: input_ids {string.Join("x", shape)} and input_ids_2 {string.Join("x", shape2)} differ in shape.");
+            (ids, var shape1) = Ints(tensors, "input_ids");
+            if (!shape1.SequenceEqual(shape))
+            {
+                throw new ArgumentException($"{tensors.Path}: input_ids {string.Join("x", shape1)} and input_ids_2 {string.Join("x", shape)} differ in shape.");
+            }
         }
 
         var batch = (int)shape[0];
         var sequence = (int)shape[1];
-        var a = first.EncodeOutputs(ids, batch, [first.RequireSdxlContextOutput()], cancellationToken)[0];
+        var a = first?.EncodeOutputs(ids, batch, [first.RequireSdxlContextOutput()], cancellationToken)[0];
         var b = second.EncodeOutputs(ids2, batch, [second.RequireSdxlContextOutput(), SdxlTextEncoderGraph.TextEmbedsOutput], cancellationToken);
-        int w1 = a.Shape[^1], w2 = b[0].Shape[^1];
+        int w1 = a?.Shape[^1] ?? 0, w2 = b[0].Shape[^1];
         var context = new float[batch * sequence * (w1 + w2)];
         for (var t = 0; t < batch * sequence; t++)
         {
-            a.Values.AsSpan(t * w1, w1).CopyTo(context.AsSpan(t * (w1 + w2)));
+            a?.Values.AsSpan(t * w1, w1).CopyTo(context.AsSpan(t * (w1 + w2)));
             b[0].Values.AsSpan(t * w2, w2).CopyTo(context.AsSpan((t * (w1 + w2)) + w1));
         }
 

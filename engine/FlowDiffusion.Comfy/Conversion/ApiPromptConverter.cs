@@ -22,6 +22,7 @@ public sealed partial class ApiPromptConverter
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
+        "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -163,6 +164,8 @@ public sealed partial class ApiPromptConverter
                 "ControlNetLoader" => ControlNetLoader(id, inputs),
                 "ControlNetApply" => ControlNetApply(id, inputs),
                 "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
+                "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
+                "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

@@ -13,7 +13,7 @@ public static class StandardExtras
     /// <summary>Pooled text embeddings, [batch, dim] (SDXL's <c>text_embeds</c>, 1280 wide).</summary>
     public static readonly ExtraKey<ExtraTensor> PooledText = ExtraKey.Tensor("text_embeds");
 
-    /// <summary>Size and crop conditioning, [batch, 6]: original size, crop top-left, target size (SDXL's <c>time_ids</c>).</summary>
+    /// <summary>Size and crop conditioning (SDXL's <c>time_ids</c>): [batch, 6] original size, crop top-left, target size for the base; [batch, 5] original size, crop top-left, aesthetic score for the refiner.</summary>
     public static readonly ExtraKey<ExtraTensor> TimeIds = ExtraKey.Tensor("time_ids");
 
     /// <summary>Guidance-scale embedding, [batch, n] (LCM's <c>timestep_cond</c>).</summary>

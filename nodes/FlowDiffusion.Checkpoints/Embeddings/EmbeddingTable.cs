@@ -22,8 +22,11 @@ public sealed class EmbeddingTable
     private readonly float[] _rows;
     private readonly string _identity;
 
-    /// <summary>Reads every embedding file in <paramref name="files"/> for the table <paramref name="weight"/> of [<paramref name="firstId"/>, <paramref name="width"/>].</summary>
-    public EmbeddingTable(IReadOnlyList<(string Name, string Path)> files, string weight, int firstId, int width)
+    /// <summary>
+    /// Reads every embedding file in <paramref name="files"/> for the table <paramref name="weight"/> of [<paramref name="firstId"/>,
+    /// <paramref name="width"/>]; <paramref name="tensor"/> names the tensor to take (SDXL's <c>clip_l</c> or <c>clip_g</c>), else the one of that width.
+    /// </summary>
+    public EmbeddingTable(IReadOnlyList<(string Name, string Path)> files, string weight, int firstId, int width, string? tensor = null)
     {
         Weight = weight;
         FirstId = firstId;
@@ -35,7 +38,7 @@ public sealed class EmbeddingTable
         {
             try
             {
-                var embedding = TextualInversionReader.Read(path, width);
+                var embedding = TextualInversionReader.Read(path, width, tensor);
                 _ids[name] = [.. Enumerable.Range(next, embedding.Count)];
                 next += embedding.Count;
                 rows.AddRange(embedding.Vectors);

@@ -31,9 +31,12 @@ public static class TextualInversionReader
     public static bool IsEmbeddingFile(string path) =>
         path.EndsWith(Extension, StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads the embedding in <paramref name="path"/> for a text encoder of <paramref name="width"/>.</summary>
+    /// <summary>
+    /// Reads the embedding in <paramref name="path"/> for a text encoder of <paramref name="width"/>; with
+    /// <paramref name="tensor"/> (SDXL's <c>clip_l</c> or <c>clip_g</c>) that tensor, whose name says which tower it is for.
+    /// </summary>
     /// <exception cref="CheckpointException">A pickle file, no embedding tensor, none of that width, or too many vectors; the message names the file.</exception>
-    public static TextualInversion Read(string path, int width)
+    public static TextualInversion Read(string path, int width, string? tensor = null)
     {
         if (!path.EndsWith(Extension, StringComparison.OrdinalIgnoreCase))
         {
@@ -49,6 +52,17 @@ public static class TextualInversionReader
         {
             throw new CheckpointException($"{path}: no textual-inversion tensor (emb_params, clip_l, clip_g or string_to_param.*); the file holds "
                 + string.Join(", ", file.Tensors.Keys.Order(StringComparer.Ordinal).Take(5)) + ".");
+        }
+
+        if (tensor is not null)
+        {
+            // SDXL: one vector table per tower, told apart by name (both towers may be equally wide).
+            candidates = candidates.Where(t => t.Name == tensor).ToArray();
+            if (candidates.Length == 0)
+            {
+                throw new CheckpointException($"{path}: no '{tensor}' tensor; an SDXL embedding holds clip_l (CLIP ViT-L) and clip_g (OpenCLIP) vectors, and this file has "
+                    + string.Join(", ", file.Tensors.Keys.Order(StringComparer.Ordinal).Take(5)) + " (an SD 1.x embedding?).");
+            }
         }
 
         var chosen = candidates.FirstOrDefault(t => t.Shape.Length is 1 or 2 && t.Shape[^1] == width)

@@ -7,7 +7,9 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// Writes an SDXL checkpoint as a diffusers-ONNX SDXL folder (optimum's layout): <c>model_index.json</c>, SDXL's
 /// training schedule for Euler, <c>tokenizer</c> and <c>tokenizer_2</c>, <c>text_encoder</c> (CLIP ViT-L),
 /// <c>text_encoder_2</c> (OpenCLIP ViT-bigG with <c>text_embeds</c>), the UNet (with <c>text_embeds</c> and
-/// <c>time_ids</c>) and the VAE halves with SDXL's scaling factor. Written beside the target and renamed into place.
+/// <c>time_ids</c>) and the VAE halves with SDXL's scaling factor. A refiner's folder is its img2img pipeline: OpenCLIP alone
+/// (<c>tokenizer_2</c>, <c>text_encoder_2</c>), a UNet with the aesthetic score among its time ids, and the VAE. Written beside
+/// the target and renamed into place.
 /// </summary>
 public static class SdxlOnnxFolder
 {
@@ -19,16 +21,11 @@ public static class SdxlOnnxFolder
     /// </summary>
     public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false, CancellationToken cancellationToken = default)
     {
-        if (checkpoint.IsRefiner)
+        var refiner = checkpoint.IsRefiner;
+        if (checkpoint.UNet is not { } unet || (checkpoint.TextEncoder is null && !refiner) || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
         {
-            throw new CheckpointException($"{checkpoint.Weights.Source}: this is an SDXL refiner (OpenCLIP alone; time_ids with the aesthetic score). "
-                + "Refiners are recognised and their graphs build, but they do not load as a model yet; use the base model.");
-        }
-
-        if (checkpoint.UNet is not { } unet || checkpoint.TextEncoder is not { } first || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
-        {
-            throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, both text encoders and the VAE; this checkpoint lacks " +
-                string.Join(", ", new[] { ("UNet", checkpoint.UNet is null), ("text encoder", checkpoint.TextEncoder is null), ("text encoder 2", checkpoint.TextEncoder2 is null), ("VAE", checkpoint.Vae is null) }.Where(p => p.Item2).Select(p => p.Item1)) + ".");
+            throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, {(refiner ? "the OpenCLIP text encoder" : "both text encoders")} and the VAE; this checkpoint lacks " +
+                string.Join(", ", new[] { ("UNet", checkpoint.UNet is null), ("text encoder", checkpoint.TextEncoder is null && !refiner), ("text encoder 2", checkpoint.TextEncoder2 is null), ("VAE", checkpoint.Vae is null) }.Where(p => p.Item2).Select(p => p.Item1)) + ".");
         }
 
         if (Directory.Exists(target) || File.Exists(target))
@@ -42,11 +39,17 @@ public static class SdxlOnnxFolder
         {
             DiffusersOnnxFolder.WriteJson(staging, "model_index.json", w =>
             {
-                w.WriteString("_class_name", optimumLayout ? "StableDiffusionXLPipeline" : "ORTStableDiffusionXLPipeline");
+                // A refiner is an img2img pipeline whose UNet embeds the aesthetic score; it has no CLIP ViT-L tower or tokenizer.
+                w.WriteString("_class_name", (optimumLayout ? "" : "ORT") + (refiner ? "StableDiffusionXLImg2ImgPipeline" : "StableDiffusionXLPipeline"));
                 w.WriteString("_diffusers_version", "0.24.0");
                 if (optimumLayout)
                 {
-                    w.WriteBoolean("force_zeros_for_empty_prompt", true);
+                    w.WriteBoolean("force_zeros_for_empty_prompt", !refiner);
+                }
+
+                if (refiner)
+                {
+                    w.WriteBoolean("requires_aesthetics_score", true);
                 }
 
                 var components = optimumLayout
@@ -65,8 +68,17 @@ public static class SdxlOnnxFolder
                 foreach (var (name, library, type) in components)
                 {
                     w.WriteStartArray(name);
-                    w.WriteStringValue(library);
-                    w.WriteStringValue(type);
+                    if (refiner && name is "text_encoder" or "tokenizer")
+                    {
+                        w.WriteNullValue();
+                        w.WriteNullValue();
+                    }
+                    else
+                    {
+                        w.WriteStringValue(library);
+                        w.WriteStringValue(type);
+                    }
+
                     w.WriteEndArray();
                 }
             });
@@ -85,7 +97,7 @@ public static class SdxlOnnxFolder
                 w.WriteString("interpolation_type", "linear");
                 w.WriteString("prediction_type", predictionType);
             });
-            foreach (var folder in new[] { "tokenizer", "tokenizer_2" })
+            foreach (var folder in refiner ? ["tokenizer_2"] : new[] { "tokenizer", "tokenizer_2" })
             {
                 Directory.CreateDirectory(Path.Combine(staging, folder));
                 foreach (var file in DiffusersOnnxFolder.TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
@@ -94,7 +106,11 @@ public static class SdxlOnnxFolder
                 }
             }
 
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
+            if (checkpoint.TextEncoder is { } first)
+            {
+                DiffusersOnnxFolder.WriteModel(staging, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
+            }
+
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), variant: (DiffusersOnnxFolder.ControlledUNetFile, checkpoint.BuildControlledUNet), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);

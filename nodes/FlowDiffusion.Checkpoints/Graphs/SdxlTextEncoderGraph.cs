@@ -56,7 +56,7 @@ public static class SdxlTextEncoderGraph
         }
 
         g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
-        var pooled = ClipPooler.Pool(g, ids, last, arch.Width);
+        var pooled = ClipPooler.Pool(g, ids, last, arch.Width, arch.Vocabulary);
         if (arch.ProjectionWidth > 0)
         {
             g.Output(n.Linear(pooled, "text_projection"), TextEmbedsOutput, TensorElementType.Float, "batch", arch.ProjectionWidth);

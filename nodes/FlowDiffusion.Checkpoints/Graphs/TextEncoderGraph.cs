@@ -24,7 +24,7 @@ public static class TextEncoderGraph
         var (ids, h, penultimate) = Tower(g, n, arch, exactGelu: false);
         var last = n.LayerNorm(h, p + "final_layer_norm");
         g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
-        g.Output(ClipPooler.Pool(g, ids, last, arch.Width), "pooler_output", TensorElementType.Float, "batch", arch.Width);
+        g.Output(ClipPooler.Pool(g, ids, last, arch.Width, arch.Vocabulary), "pooler_output", TensorElementType.Float, "batch", arch.Width);
         g.Output(n.LayerNorm(penultimate, p + "final_layer_norm"), PenultimateOutput, TensorElementType.Float, "batch", "sequence", arch.Width);
         return g.Build($"CLIP text encoder built from {Path.GetFileName(source)}: width {arch.Width}, {arch.Layers} layers, {arch.Heads} heads.");
     }

@@ -17,7 +17,8 @@ public sealed record ModelFolder
     private const string Layout =
         "A model folder (diffusers ONNX layout) must contain model_index.json, scheduler/scheduler_config.json, "
         + "tokenizer/ (vocab.json, merges.txt), text_encoder/model.onnx, unet/model.onnx and vae_decoder/model.onnx; "
-        + "vae_encoder/model.onnx is needed for img2img and inpainting. OnnxStack's layout (the same component folders "
+        + "vae_encoder/model.onnx is needed for img2img and inpainting. An SDXL refiner's folder has tokenizer_2/ and text_encoder_2/ "
+        + "in place of tokenizer/ and text_encoder/. OnnxStack's layout (the same component folders "
         + "without model_index.json, scheduler or tokenizer files) is accepted too.";
 
     /// <summary>The folder itself, as a full path.</summary>
@@ -32,11 +33,11 @@ public sealed record ModelFolder
     /// <summary><c>scheduler/scheduler_config.json</c>.</summary>
     public required string SchedulerConfigPath { get; init; }
 
-    /// <summary>The tokenizer folder (<c>tokenizer/</c>, holding vocab.json and merges.txt).</summary>
+    /// <summary>The tokenizer folder (<c>tokenizer/</c>, holding vocab.json and merges.txt; an SDXL refiner's <c>tokenizer_2/</c>).</summary>
     public required string TokenizerPath { get; init; }
 
-    /// <summary><c>text_encoder/model.onnx</c>.</summary>
-    public required string TextEncoderPath { get; init; }
+    /// <summary><c>text_encoder/model.onnx</c>, or <c>null</c> for an SDXL refiner, whose only text encoder is <see cref="TextEncoder2Path"/>.</summary>
+    public string? TextEncoderPath { get; init; }
 
     /// <summary><c>unet/model.onnx</c> (its external data, if any, sits beside it).</summary>
     public required string UNetPath { get; init; }
@@ -49,6 +50,12 @@ public sealed record ModelFolder
 
     /// <summary><c>text_encoder_2/model.onnx</c> of an SDXL folder (OpenCLIP ViT-bigG), or <c>null</c> for single-encoder models.</summary>
     public string? TextEncoder2Path { get; init; }
+
+    /// <summary>
+    /// Whether this is an SDXL refiner's folder (diffusers' <c>StableDiffusionXLImg2ImgPipeline</c> with
+    /// <c>requires_aesthetics_score</c>): OpenCLIP ViT-bigG alone, <c>text_encoder_2</c> and <c>tokenizer_2</c>, no CLIP ViT-L.
+    /// </summary>
+    public bool IsSdxlRefiner => TextEncoderPath is null && TextEncoder2Path is not null;
 
     /// <summary>The factor latents are multiplied by after encoding and divided by before decoding.</summary>
     public float VaeScalingFactor { get; init; } = DefaultVaeScalingFactor;
@@ -95,17 +102,20 @@ public sealed record ModelFolder
             : null;
 
         var components = ListedComponents(index, out var absent);
-        var tokenizer = System.IO.Path.Combine(root, "tokenizer");
+        var encoder = System.IO.Path.Combine(root, "vae_encoder", "model.onnx");
+        var encoder2 = System.IO.Path.Combine(root, "text_encoder_2", "model.onnx");
+        // An SDXL refiner has only the second text tower and its tokenizer.
+        var refiner = !File.Exists(System.IO.Path.Combine(root, "text_encoder", "model.onnx")) && File.Exists(encoder2);
+        var tokenizerName = refiner && !Directory.Exists(System.IO.Path.Combine(root, "tokenizer")) ? "tokenizer_2" : "tokenizer";
+        var tokenizer = System.IO.Path.Combine(root, tokenizerName);
         var scheduler = System.IO.Path.Combine("scheduler", "scheduler_config.json");
         if (!onnxStack)
         {
-            RequireFile(root, System.IO.Path.Combine("tokenizer", "vocab.json"));
-            RequireFile(root, System.IO.Path.Combine("tokenizer", "merges.txt"));
+            RequireFile(root, System.IO.Path.Combine(tokenizerName, "vocab.json"));
+            RequireFile(root, System.IO.Path.Combine(tokenizerName, "merges.txt"));
             RequireFile(root, scheduler);
         }
 
-        var encoder = System.IO.Path.Combine(root, "vae_encoder", "model.onnx");
-        var encoder2 = System.IO.Path.Combine(root, "text_encoder_2", "model.onnx");
         return new ModelFolder
         {
             Path = root,
@@ -114,7 +124,7 @@ public sealed record ModelFolder
             IsOnnxStackLayout = onnxStack,
             SchedulerConfigPath = System.IO.Path.Combine(root, scheduler),
             TokenizerPath = tokenizer,
-            TextEncoderPath = RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
+            TextEncoderPath = refiner ? null : RequireFile(root, System.IO.Path.Combine("text_encoder", "model.onnx")),
             TextEncoder2Path = File.Exists(encoder2) ? encoder2 : null,
             UNetPath = RequireFile(root, System.IO.Path.Combine("unet", "model.onnx")),
             // model_index.json may declare the encoder absent ([null, null]) even where a stale file remains; optimum's

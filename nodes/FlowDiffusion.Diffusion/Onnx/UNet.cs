@@ -136,6 +136,12 @@ public sealed class UNet : IDisposable
     /// <summary>Whether the UNet takes SDXL's added conditioning (<c>text_embeds</c> and <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning => _textEmbeds is not null;
 
+    /// <summary>
+    /// How many numbers a row of <c>time_ids</c> holds: 6 for SDXL base (original size, crop top-left, target size), 5 for
+    /// the refiner (original size, crop top-left, aesthetic score), as the export fixes it; 6 where it leaves the axis open.
+    /// </summary>
+    public int TimeIdCount => _timeIds?.Fixed(1) ?? 6;
+
     /// <summary>The width of <c>text_embeds</c> the export fixes (1280 for SDXL), or null.</summary>
     public int? PooledWidth => _textEmbeds?.Fixed(1);
 
@@ -248,9 +254,9 @@ public sealed class UNet : IDisposable
 
         if (TakesAddedConditioning)
         {
-            if (timeIds.Length != shape.Batch * 6 || textEmbeds.Length == 0 || textEmbeds.Length % shape.Batch != 0)
+            if (timeIds.Length != shape.Batch * TimeIdCount || textEmbeds.Length == 0 || textEmbeds.Length % shape.Batch != 0)
             {
-                throw new ArgumentException($"The UNet '{ModelPath}' is an SDXL UNet: it needs text_embeds [{shape.Batch}, pooled] and time_ids [{shape.Batch}, 6], not {textEmbeds.Length} and {timeIds.Length} values; encode the prompts with the same SDXL model's text encoders.", nameof(textEmbeds));
+                throw new ArgumentException($"The UNet '{ModelPath}' is an SDXL UNet: it needs text_embeds [{shape.Batch}, pooled] and time_ids [{shape.Batch}, {TimeIdCount}], not {textEmbeds.Length} and {timeIds.Length} values; encode the prompts with the same SDXL model's text encoders.", nameof(textEmbeds));
             }
         }
         else if (!textEmbeds.IsEmpty || !timeIds.IsEmpty)
@@ -361,7 +367,7 @@ public sealed class UNet : IDisposable
             && current.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
             && current.Timestep.Fits(_timestep.ElementType, timestepShape)
             && (current.TextEmbeds is null || current.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
-            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, 6]))
+            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, TimeIdCount]))
             && (current.TimestepCond is null || current.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value])))
         {
             return current;
@@ -376,7 +382,7 @@ public sealed class UNet : IDisposable
             new PinnedTensor(_hiddenStates.ElementType, hiddenShape),
             new PinnedTensor(_output.ElementType, outputShape),
             _textEmbeds is null ? null : new PinnedTensor(_textEmbeds.ElementType, [shape.Batch, pooled]),
-            _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, 6]),
+            _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, TimeIdCount]),
             _timestepCond is null ? null : new PinnedTensor(_timestepCond.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]));
         return _buffers;
     }

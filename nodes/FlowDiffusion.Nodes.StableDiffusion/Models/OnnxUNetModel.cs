@@ -59,7 +59,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         if (context.Batch != shape.Batch && context.Batch != 1)
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
-        var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input) : (null, null);
+        var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input, unet.TimeIdCount) : (null, null);
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
@@ -101,35 +101,43 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     /// <summary>
     /// SDXL's added conditioning for each row: the pooled text embedding the SDXL text encoder attached, and the size
     /// conditioning (time ids) a size node attached (its zero sizes filled in), else diffusers' default for txt2img:
-    /// original and target size = the image being made (8 × the latent), crop (0, 0).
+    /// original and target size = the image being made (8 × the latent), crop (0, 0). A refiner's five time ids end in the
+    /// aesthetic score instead of the target size; without a refiner node a row gets diffusers' positive default, 6.
     /// </summary>
-    private static (float[] TextEmbeds, float[] TimeIds) AddedConditioning(DenoiserInput input)
+    private static (float[] TextEmbeds, float[] TimeIds) AddedConditioning(DenoiserInput input, int count)
     {
         var shape = input.Shape;
         if (!input.Extras.TryGet(StandardExtras.PooledText, out var pooled))
         {
             throw new InvalidOperationException("this SDXL UNet needs the pooled text embedding (text_embeds) in its conditioning, which the SDXL model's clip output attaches; encode the prompts with the same model's clip");
         }
+        float height = shape.Height * 8, width = shape.Width * 8;
+        var refiner = count == SdxlTimeIds.RefinerCount;
         float[] timeIds;
         if (input.Extras.TryGet(StandardExtras.TimeIds, out var ids))
         {
-            if (ids.ItemLength != 6)
-                throw new ArgumentException($"time_ids must hold 6 numbers per row (original size, crop top-left, target size), not {ids.ItemLength}");
+            if (ids.ItemLength != count)
+            {
+                throw new ArgumentException(refiner
+                    ? $"this is an SDXL refiner UNet: its time_ids hold 5 numbers per row (original size, crop top-left, aesthetic score), not {ids.ItemLength}; condition it with conditioning.sdxl_refiner rather than conditioning.sdxl_size"
+                    : $"time_ids must hold {count} numbers per row (original size, crop top-left, target size), not {ids.ItemLength}{(ids.ItemLength == SdxlTimeIds.RefinerCount ? "; conditioning.sdxl_refiner is for the refiner, use conditioning.sdxl_size with the base" : string.Empty)}");
+            }
             timeIds = Rows(ids, shape.Batch, "time_ids");
-            // A size of 0 (conditioning.sdxl_size's default) stands for the image being made.
+            // A size of 0 (the size nodes' default) stands for the image being made.
+            var sizes = refiner ? new[] { (0, height), (1, width) } : new[] { (0, height), (1, width), (4, height), (5, width) };
             for (var b = 0; b < shape.Batch; b++)
             {
-                foreach (var (index, size) in new[] { (0, shape.Height * 8), (1, shape.Width * 8), (4, shape.Height * 8), (5, shape.Width * 8) })
+                foreach (var (index, size) in sizes)
                 {
-                    if (timeIds[(b * 6) + index] == 0f) timeIds[(b * 6) + index] = size;
+                    if (timeIds[(b * count) + index] == 0f) timeIds[(b * count) + index] = size;
                 }
             }
         }
         else
         {
-            float height = shape.Height * 8, width = shape.Width * 8;
-            timeIds = new float[shape.Batch * 6];
-            for (var b = 0; b < shape.Batch; b++) new[] { height, width, 0f, 0f, height, width }.CopyTo(timeIds, b * 6);
+            timeIds = new float[shape.Batch * count];
+            var row = refiner ? new[] { height, width, 0f, 0f, SdxlTimeIds.PositiveAestheticScore } : new[] { height, width, 0f, 0f, height, width };
+            for (var b = 0; b < shape.Batch; b++) row.CopyTo(timeIds, b * count);
         }
         return (Rows(pooled, shape.Batch, "text_embeds"), timeIds);
     }

@@ -10,23 +10,33 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// whose penultimate hidden states are concatenated on the feature axis (768 + 1280 = 2048 at full size) and weighted
 /// A1111-style like SD 1.x's; the second tower's projected pooled output of the first window is carried as the
 /// <see cref="StandardExtras.PooledText"/> extra (<c>text_embeds</c>). The second tower sees the ids padded with 0 after
-/// the end-of-text token, as SGM's OpenCLIP embedder (and ComfyUI's) pads them.
+/// the end-of-text token, as SGM's OpenCLIP embedder (and ComfyUI's) pads them. The refiner has no first tower: its context
+/// is OpenCLIP's penultimate hidden states alone (1280 wide at full size).
 /// </summary>
-internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int endId) : ITextEncoder
+internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, int endId, EmbeddingLibrary? embeddings = null) : ITextEncoder
 {
-    private readonly string[] _firstOutputs = [first.RequireSdxlContextOutput()];
+    // Textual inversion: ids past the vocabulary run on towers whose token tables carry the embeddings' vectors.
+    private readonly Lazy<TextEncoder>? _firstWithEmbeddings = embeddings is { } tables && first is { } one ? new(() => one.WithOverrides([tables.Override(0)])) : null;
+    private readonly Lazy<TextEncoder>? _secondWithEmbeddings = embeddings is { } tables2 ? new(() => second.WithOverrides([tables2.Override(first is null ? 0 : 1)])) : null;
+    private readonly string[] _firstOutputs = first is null ? [] : [first.RequireSdxlContextOutput()];
     private readonly string[] _secondOutputs = [second.RequireSdxlContextOutput(), "text_embeds"];
     private readonly Lock _lock = new();
 
-    /// <summary>The first tower (CLIP ViT-L).</summary>
-    public TextEncoder First => first;
+    /// <summary>The first tower (CLIP ViT-L), or null for the refiner.</summary>
+    public TextEncoder? First => first;
 
     /// <summary>The second tower (OpenCLIP ViT-bigG with the pooled projection).</summary>
     public TextEncoder Second => second;
 
     /// <summary>This encoder with <paramref name="firstOverrides"/> on the first tower and <paramref name="secondOverrides"/> on the second (a LoRA's te1 and te2 modules).</summary>
     public SdxlTextEncoder WithOverrides(IEnumerable<WeightOverride> firstOverrides, IEnumerable<WeightOverride> secondOverrides) =>
-        new(first.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId);
+        new(first?.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId, embeddings);
+
+    /// <summary>The embeddings ids past the vocabulary name (<see cref="EmbeddingLibrary.ForSdxl"/>).</summary>
+    public EmbeddingLibrary? Embeddings => embeddings;
+
+    /// <summary>This encoder with <paramref name="library"/>'s embeddings available to the ids past its vocabulary.</summary>
+    public SdxlTextEncoder WithEmbeddings(EmbeddingLibrary? library) => new(first, second, endId, library);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
         Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
@@ -48,15 +58,19 @@ internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int
                 var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
                 var ids = chunk.Ids.ToArray();
                 var ids2 = PadAfterEnd(ids);
-                FloatTensor[] a, s;
+                FloatTensor[]? a = null;
+                FloatTensor[] s;
                 lock (_lock)
                 {
-                    var before = first.RunTime + second.RunTime;
-                    a = first.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
-                    s = second.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
-                    OnnxClock.Add(first.RunTime + second.RunTime - before);
+                    var embedded = embeddings is not null && ids.Any(id => id >= embeddings.FirstId);
+                    var one = embedded ? _firstWithEmbeddings?.Value : first;
+                    var two = embedded ? _secondWithEmbeddings!.Value : second;
+                    var before = (one?.RunTime ?? TimeSpan.Zero) + two.RunTime;
+                    a = one?.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
+                    s = two.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
+                    OnnxClock.Add((one?.RunTime ?? TimeSpan.Zero) + two.RunTime - before);
                 }
-                int w1 = a[0].Shape[^1], w2 = s[0].Shape[^1];
+                int w1 = a?[0].Shape[^1] ?? 0, w2 = s[0].Shape[^1];
                 dim = w1 + w2;
                 pooledWidth = s[1].Shape[^1];
                 result ??= new float[prompts.Count * chunks * window * dim];
@@ -64,7 +78,7 @@ internal sealed class SdxlTextEncoder(TextEncoder first, TextEncoder second, int
                 var target = result.AsSpan((b * chunks + c) * window * dim, window * dim);
                 for (var t = 0; t < window; t++)
                 {
-                    a[0].Values.AsSpan(t * w1, w1).CopyTo(target.Slice(t * dim, w1));
+                    a?[0].Values.AsSpan(t * w1, w1).CopyTo(target.Slice(t * dim, w1));
                     s[0].Values.AsSpan(t * w2, w2).CopyTo(target.Slice((t * dim) + w1, w2));
                 }
                 OnnxTextEncoder.ApplyWeights(target, chunk.Weights, dim);

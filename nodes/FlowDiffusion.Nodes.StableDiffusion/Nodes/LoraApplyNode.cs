@@ -68,7 +68,7 @@ public sealed class LoraApplyNode : INode
 
         // A replaced LoRA file is read again by the next run, not served from the cache.
         context.DependsOn(file);
-        var first = sdxl?.First.Weights ?? clip?.Weights;
+        var first = sdxl is not null ? sdxl.First?.Weights : clip?.Weights;
         var match = LoraReader.Match(
             file, LoraWeightOverrides.Shapes(unet.Weights), first is null ? null : LoraWeightOverrides.Shapes(first), sdxl is null ? null : LoraWeightOverrides.Shapes(sdxl.Second.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();

@@ -7,8 +7,8 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
-[Node("model.load", "1.3.1", Category = "loaders", Title = "Load Model",
-    Description = "Opens a Stable Diffusion 1.x model: a diffusers ONNX folder (or OnnxStack's layout of it), a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
+[Node("model.load", "1.4.0", Category = "loaders", Title = "Load Model",
+    Description = "Opens a Stable Diffusion 1.x or SDXL model (base or refiner): a diffusers ONNX folder (or OnnxStack's layout of it), a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
     /// <summary>The model folder.</summary>
@@ -29,7 +29,7 @@ public sealed class ModelLoadNode : INode
     public string VaePath { get; set; } = "";
 
     /// <summary>The textual-inversion embeddings folder.</summary>
-    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none.")]
+    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none. SDXL embeddings hold clip_l and clip_g vectors, one table per text encoder.")]
     public string Embeddings { get; set; } = DefaultEmbeddings;
 
     private const string DefaultEmbeddings = "models/embeddings";
@@ -88,7 +88,9 @@ public sealed class ModelLoadNode : INode
         var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken, tokenizer).ConfigureAwait(false);
         var embeddings = OpenEmbeddings(context, model);
         Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
-        Clip = embeddings is null ? model.TextEncoder : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
+        Clip = embeddings is null ? model.TextEncoder
+            : model.TextEncoder is SdxlTextEncoder sdxl ? sdxl.WithEmbeddings(embeddings)
+            : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
         Unet = model.UNet;
         // SDXL's VAE files (sdxl_vae, the fp16-fix VAE) look like SD 1.x's; the latent scale belongs to the model family.
         var familyScale = model.Folder.TextEncoder2Path is null ? (float?)null : model.Folder.VaeScalingFactor;
@@ -116,13 +118,6 @@ public sealed class ModelLoadNode : INode
             return null;
         }
 
-        if (model.TextEncoder is not OnnxTextEncoder single)
-        {
-            // Textual inversion is read for SD 1.x's one text encoder; SDXL embeddings (clip_l + clip_g) are not spliced yet.
-            return Embeddings == DefaultEmbeddings ? null
-                : throw new ArgumentException($"embeddings: textual-inversion embeddings work on SD 1.x models only so far; '{model.Name}' has two text encoders (SDXL)");
-        }
-
         string folder;
         try
         {
@@ -136,7 +131,10 @@ public sealed class ModelLoadNode : INode
 
         // Embeddings added, removed or replaced later are seen by the next run: the folder's listing is part of this node's cache key.
         context.DependsOn(folder);
-        return EmbeddingLibrary.For(folder, single.Weights, model.Folder.TextEncoderPath);
+        // SDXL embeddings carry a vector table per tower (clip_l, clip_g); SD 1.x's one.
+        return model.TextEncoder is SdxlTextEncoder sdxl
+            ? EmbeddingLibrary.ForSdxl(folder, sdxl.First?.Weights, sdxl.Second.Weights, model.Folder.Path)
+            : EmbeddingLibrary.For(folder, ((OnnxTextEncoder)model.TextEncoder).Weights, model.Folder.TextEncoderPath!);
     }
 
     // The tokenizer_folder given, else models/tokenizers/clip-vit-large-patch14, else the Hugging Face cache.

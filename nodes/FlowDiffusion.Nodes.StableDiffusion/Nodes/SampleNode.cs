@@ -19,8 +19,8 @@ public enum PreviewKind
 }
 
 /// <summary>The denoising loop: txt2img from noise, img2img from a strength, inpainting with a mask.</summary>
-[Node("diffusion.sample", "1.2.0", Category = "sampling", Title = "Sample",
-    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or the VAE's images when one is connected.")]
+[Node("diffusion.sample", "1.3.0", Category = "sampling", Title = "Sample",
+    Description = "The denoising loop. From noise alone it draws (txt2img); with latent_image and strength < 1 it starts part-way (img2img; strength 0 returns the image); denoising_end stops at that fraction of the schedule and returns the still-noisy latents, and denoising_start continues such latents (latent_image) from that fraction without adding noise — SDXL's base → refiner hand-off, cut as diffusers cuts it; with a mask it repaints only the white part (4-channel UNet: known latents re-imposed every step; 9-channel inpainting UNet: mask and masked-image latents fed as extra channels). Reports every step and, optionally, previews: live previews at latent resolution with the fast linear approximation, or the VAE's images when one is connected.")]
 public sealed class SampleNode : INode
 {
     /// <summary>The guider.</summary>
@@ -54,6 +54,14 @@ public sealed class SampleNode : INode
     /// <summary>Denoising strength.</summary>
     [Parameter(Description = "How much of the schedule to run when starting from latent_image: 1 repaints fully, 0 returns it.", Min = 0, Max = 1, Step = 0.01)]
     public double Strength { get; set; } = 1;
+
+    /// <summary>Where in the schedule to start, as a fraction.</summary>
+    [Parameter(Description = "Continue latent_image, latents another sampler left with noise (its denoising_end), from this fraction of the schedule, adding no noise: the refiner's side of SDXL's hand-off. It runs the timesteps below round(T − fraction·T) (T = num_train_timesteps; one more for second-order schedulers), as diffusers does. 0 = off; strength must then stay 1.", Min = 0, Max = 1, Step = 0.01)]
+    public double DenoisingStart { get; set; }
+
+    /// <summary>Where in the schedule to stop, as a fraction.</summary>
+    [Parameter(Description = "Stop after this fraction of the schedule and return the still-noisy latents, for another sampler to finish with denoising_start: the base's side of SDXL's hand-off. It runs the timesteps at or above round(T − fraction·T), as diffusers does. 1 = run to the end.", Min = 0, Max = 1, Step = 0.01)]
+    public double DenoisingEnd { get; set; } = 1;
 
     /// <summary>How the mask is brought to latent size.</summary>
     [Parameter(Description = "How the mask is brought to latent size: nearest (binarised at 0.5, each 8×8 block's top-left pixel, as diffusers) or area (the block's average, a soft edge).")]
@@ -98,12 +106,28 @@ public sealed class SampleNode : INode
             throw new ArgumentException("a mask needs latent_image (the encoded input image) to know what to keep");
         }
 
-        var start = init is null ? 0 : DenoisingStrength.StartIndex(Schedule.Steps, Strength, scheduler.Order);
+        var split = DenoisingFraction.Splits(DenoisingStart);
+        if (split && init is null)
+            throw new ArgumentException($"denoising_start {DenoisingStart}: connect latent_image, the latents the first sampler returned (its denoising_end)");
+        if (split && Strength != 1)
+            throw new ArgumentException($"denoising_start {DenoisingStart} decides where sampling starts, so strength ({Strength}) would be ignored; leave strength at 1");
+        if (split && Mask is not null)
+            throw new ArgumentException("denoising_start continues latents that still carry noise, so there are no clean latents to keep outside a mask; inpaint in one sampler");
+        if (split && DenoisingFraction.Splits(DenoisingEnd) && DenoisingStart >= DenoisingEnd)
+            throw new ArgumentException($"denoising_start ({DenoisingStart}) must be below denoising_end ({DenoisingEnd})");
+        var trainSteps = (scheduler as DiffusersScheduler)?.NoiseSchedule.TrainSteps ?? 1000;
+        var start = init is null ? 0
+            : split ? DenoisingFraction.StartIndex(timesteps, DenoisingStart, trainSteps, scheduler.Order)
+            : DenoisingStrength.StartIndex(Schedule.Steps, Strength, scheduler.Order);
+        // denoising_end keeps the leading entries (of those left after the start) at or above its cutoff.
+        var stop = DenoisingFraction.Splits(DenoisingEnd) && start < timesteps.Count
+            ? start + DenoisingFraction.EndCount(timesteps.Skip(start).ToList(), DenoisingEnd, trainSteps)
+            : timesteps.Count;
         if (init is not null && start >= timesteps.Count)
         {
             Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, init, noise.Seeds);
             if (context.IsOutputUsed("previews")) Previews = await PreviewAsync(init, shape, cancellationToken);
-            context.ReportProgress(NodeProgress.OfSteps(0, 0, "strength 0: nothing to denoise"));
+            context.ReportProgress(NodeProgress.OfSteps(0, 0, split ? $"denoising_start {DenoisingStart}: no timestep left to run" : "strength 0: nothing to denoise"));
             return;
         }
 
@@ -113,6 +137,11 @@ public sealed class SampleNode : INode
             var sigma = scheduler.InitNoiseSigma;
             var n = noise.Values;
             for (var i = 0; i < x.Length; i++) x[i] = n[i] * sigma;
+        }
+        else if (split)
+        {
+            // The latents already carry the noise of this point in the schedule.
+            init.CopyTo(x, 0);
         }
         else
         {
@@ -129,14 +158,14 @@ public sealed class SampleNode : INode
         var modelShape = shape with { Channels = guider.InChannels };
         var noiseSource = new SeededNoise(noise.Seeds ?? Enumerable.Range(0, shape.Batch).Select(i => (ulong)i).ToArray(), shape.ItemLength);
 
-        var total = timesteps.Count - start;
+        var total = stop - start;
         var scaled = new float[shape.Length];
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
         var next = new float[shape.Length];
         var known = mask is null || extra is not null ? null : new float[shape.Length];
         // Without a reader of the previews output, frames are only published as they come (an image-size array each).
         var keepFrames = context.IsOutputUsed("previews");
-        for (var i = start; i < timesteps.Count; i++)
+        for (var i = start; i < stop; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var t = timesteps[i];

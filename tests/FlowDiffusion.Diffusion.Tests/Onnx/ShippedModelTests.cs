@@ -13,7 +13,7 @@ public sealed class ShippedModelTests : IDisposable
     public void Tiny_sd_runs_text_encoder_unet_and_vae_with_sd_shapes()
     {
         var folder = ModelFolder.Open(Shipped("tiny-sd"));
-        var textEncoder = TextEncoder.Open(_cache, folder.TextEncoderPath);
+        var textEncoder = TextEncoder.Open(_cache, folder.TextEncoderPath!);
         using var unet = UNet.Open(_cache, folder.UNetPath);
         var encoder = VaeEncoder.Open(_cache, folder.RequireVaeEncoder());
         var decoder = VaeDecoder.Open(_cache, folder.VaeDecoderPath);

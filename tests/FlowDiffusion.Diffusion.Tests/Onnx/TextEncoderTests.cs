@@ -11,7 +11,7 @@ public sealed class TextEncoderTests(AnalyticModels models) : IClassFixture<Anal
     [Fact]
     public void Colour_words_encode_to_their_analytic_embeddings()
     {
-        var encoder = TextEncoder.Open(_cache, ModelFolder.Open(models.Default).TextEncoderPath);
+        var encoder = TextEncoder.Open(_cache, ModelFolder.Open(models.Default).TextEncoderPath!);
         var (start, end) = (models.TokenId("<|startoftext|>"), models.TokenId("<|endoftext|>"));
         var ids = Enumerable.Repeat(end, 2 * 77).ToArray();
         ids[0] = ids[77] = start;
@@ -31,7 +31,7 @@ public sealed class TextEncoderTests(AnalyticModels models) : IClassFixture<Anal
     [Fact]
     public void Ids_that_do_not_split_into_the_batch_are_refused()
     {
-        var encoder = TextEncoder.Open(_cache, ModelFolder.Open(models.Default).TextEncoderPath);
+        var encoder = TextEncoder.Open(_cache, ModelFolder.Open(models.Default).TextEncoderPath!);
 
         Assert.Throws<ArgumentException>(() => encoder.Encode(new int[77], batch: 2));
     }
