@@ -32,6 +32,10 @@ public sealed class InfoRouteTests
         var models = JsonNode.Parse(await host.Client.GetStringAsync("/models"))!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Contains("checkpoints", models);
         Assert.Contains("shapes-sd", JsonNode.Parse(await host.Client.GetStringAsync("/api/models/checkpoints"))!.AsArray().Select(n => n!.GetValue<string>()));
+        // /api/models is FlowDiffusion's own list beside the ComfyUI layer (it answered 500 when both mapped it).
+        using var ours = await host.Client.GetAsync("/api/models");
+        Assert.Equal(System.Net.HttpStatusCode.OK, ours.StatusCode);
+        Assert.NotNull(JsonNode.Parse(await ours.Content.ReadAsStringAsync())!["models"]!.AsArray());
         using var unknown = await host.Client.GetAsync("/models/not-a-folder");
         Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.NotNull(JsonNode.Parse(await host.Client.GetStringAsync("/embeddings"))!.AsArray());

@@ -50,7 +50,13 @@ public static class ComfyRoutes
             group.MapGet("/system_stats", SystemStats);
             group.MapGet("/embeddings", (ComfyFolders folders) => Results.Json(new JsonArray(ObjectInfo.Files(folders, "embeddings")
                 .Select(f => (JsonNode)JsonValue.Create(Path.GetFileNameWithoutExtension(f))).ToArray())));
-            group.MapGet("/models", () => Results.Json(new JsonArray(ModelFolders.Select(f => (JsonNode)JsonValue.Create(f)).ToArray())));
+            if (prefix.Length == 0)
+            {
+                // ComfyUI's folder list stays at the root only: /api/models is FlowDiffusion's own model list (two
+                // handlers on one route made every request to it fail).
+                group.MapGet("/models", () => Results.Json(new JsonArray(ModelFolders.Select(f => (JsonNode)JsonValue.Create(f)).ToArray())));
+            }
+
             group.MapGet("/models/{folder}", ModelsIn);
             group.MapGet("/extensions", () => Results.Json(new JsonArray()));
             group.MapGet("/ws", SocketAsync);
