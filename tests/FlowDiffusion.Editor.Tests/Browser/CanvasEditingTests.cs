@@ -126,7 +126,9 @@ public sealed class CanvasEditingTests(EditorServer server)
 
         await page.Keyboard.TypeAsync("clip"); // no delay between keys
         Assert.Equal("clip", await page.InputValueAsync(".fd-overlay .fd-search"));
-        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.fd-overlay .fd-node-type')].every(b => b.dataset.type.startsWith('clip.'))");
+        // The list is filtered to what matches (clip.encode and clip.tokenize among them; nodes whose descriptions mention
+        // CLIP, such as clip_vision.*, match too) and the active entry is a clip node.
+        await page.WaitForFunctionAsync("() => { const types = [...document.querySelectorAll('.fd-overlay .fd-node-type')].map(b => b.dataset.type); return types.includes('clip.encode') && types.includes('clip.tokenize') && !types.includes('latent.empty') && document.querySelector('.fd-overlay .fd-node-type.fd-active').dataset.type.startsWith('clip'); }");
         var first = await page.GetAttributeAsync(".fd-overlay .fd-node-type.fd-active", "data-type");
         await page.Keyboard.PressAsync("ArrowDown");
         await page.WaitForFunctionAsync("t => document.querySelector('.fd-overlay .fd-node-type.fd-active').dataset.type !== t", first);

@@ -75,9 +75,13 @@ public sealed class ServerAttachedEditorTests(ITestOutputHelper output)
 
             // The server dies mid-run: the page says so and keeps the graph; a Run meanwhile says the server is not answering.
             var nodes = await page.Locator(".fd-node").CountAsync();
-            await SetInputAsync(page, "steps", "400");
+            // Long enough that the kill lands mid-run even on a quiet machine (400 steps at 64² could finish first):
+            // the workflow's most steps at 256².
+            await SetInputAsync(page, "steps", "1000");
+            await SetInputAsync(page, "width", "256");
+            await SetInputAsync(page, "height", "256");
             await page.ClickAsync("#run");
-            await page.WaitForFunctionAsync("() => /step \\d+ \\/ 400/.test(document.querySelector('.fd-run-status')?.textContent || '')", null,
+            await page.WaitForFunctionAsync("() => /step \\d+ \\/ 1000/.test(document.querySelector('.fd-run-status')?.textContent || '')", null,
                 new PageWaitForFunctionOptions { Timeout = 240_000 });
             var interrupted = (await page.GetAttributeAsync(".fd-run-status", "data-run"))!;
             serve.KillHard();
