@@ -14,7 +14,7 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 [Collection(AttachedEditorCollection.Name)]
 public sealed class ClusterAttachedEditorTests(ITestOutputHelper output)
 {
-    private const int Steps = 80;
+    private const int Steps = 400; // long enough that the third run still waits when its event stream is opened, even on an idle machine
 
     [SkippableFact]
     public async Task Editor_attached_to_a_cluster_coordinator_shows_live_progress_of_runs_executed_on_worker_processes()
