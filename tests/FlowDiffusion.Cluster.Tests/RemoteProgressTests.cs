@@ -18,7 +18,8 @@ public sealed class RemoteProgressTests(ITestOutputHelper output)
         Skip.IfNot(ClusterProcesses.Available, "needs Debian's redis-server (.ci/run installs it)");
         // Heartbeats (which carry the events) every 0.1 s: the run's steps reach the stream in many batches while it runs.
         await using var cluster = await ClusterProcesses.StartAsync(output, ["remote"], "FlowDiffusion:Cluster:HeartbeatSeconds=0.1");
-        var id = await cluster.SubmitAsync(Steps, size: 64);
+        // 256²: long enough to be still running at the first progress on an idle machine (at 64² it was not).
+        var id = await cluster.SubmitAsync(Steps, size: 256);
 
         var events = new List<(string Kind, JsonNode Data)>();
         string? statusAtFirstProgress = null;
