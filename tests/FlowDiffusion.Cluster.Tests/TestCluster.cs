@@ -44,7 +44,11 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public EmbeddedRunBackend Backend => Coordinator.GetRequiredService<EmbeddedRunBackend>();
 
-    public IDispatchGrain Dispatcher => Cluster.Client.GetGrain<IDispatchGrain>(0);
+    /// <summary>
+    /// The dispatch grain as the coordinator's own silo reaches it (as the API does): the test client's copy of the cluster
+    /// manifest may predate the coordinator's grain types for up to a refresh interval and then cannot resolve the grain.
+    /// </summary>
+    public IDispatchGrain Dispatcher => Coordinator.GetRequiredService<IGrainFactory>().GetGrain<IDispatchGrain>(0);
 
     /// <summary>The catalog the coordinator and the fake workers share, read once from the real node pack.</summary>
     public static TestCluster Prepare()
