@@ -16,41 +16,25 @@ internal static class ColdReport
         var cold = StageTimes.FromJson(start["cold"]!);
         var peak = (long)start["peak_rss_bytes"]!;
         var weights = settings.WeightsBytes();
-        return new JsonObject
-        {
-            ["model"] = settings.Model,
-            ["layout"] = layout,
-            ["precision"] = precision,
-            ["mode"] = settings.Mode,
-            ["workflow"] = settings.Workflow,
-            ["size"] = settings.Size,
-            ["steps"] = settings.Steps,
-            ["steps_run"] = settings.StepsRun,
-            ["strength"] = settings.IsImg2Img ? settings.Strength : null,
-            ["scheduler"] = BenchSettings.Scheduler,
-            ["cfg"] = BenchSettings.Cfg,
-            ["runs"] = "cold only",
-            ["engine_cold_s"] = cold.Total,
-            ["load_s"] = cold.Load,
-            ["encode_s"] = cold.Encode,
-            ["unet_step_s"] = cold.Step,
-            // The first step of a cold run pays the weights' page faults; the later ones are the steady step time.
-            ["unet_first_step_s"] = cold.StepTimes.Count > 0 ? cold.StepTimes[0] : null,
-            ["unet_later_step_s"] = cold.StepTimes.Count > 1 ? cold.StepTimes.Skip(1).Average() : null,
-            ["vae_decode_s"] = cold.Decode,
-            ["vae_encode_s"] = settings.IsImg2Img ? cold.VaeEncode : null,
-            ["to_first_step_s"] = (double?)start["to_first_step_s"],
-            ["peak_rss_bytes"] = peak,
-            ["engine_peak_rss_bytes"] = peak,
-            ["weights_bytes"] = weights,
-            ["peak_rss_over_weights"] = peak / (double)weights,
-            ["generate_s"] = generateSeconds,
-            ["engine"] = new JsonObject { ["cold"] = start["cold"]!.DeepClone(), ["peak_rss_bytes"] = peak },
-            ["cores"] = Environment.ProcessorCount,
-            ["onnxruntime"] = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(3),
-            ["load_average_before"] = loadBefore,
-            ["load_average_after"] = loadAfter,
-        };
+        var report = ReportFields.Run(settings, layout, precision);
+        report["runs"] = "cold only";
+        report["engine_cold_s"] = cold.Total;
+        report["load_s"] = cold.Load;
+        report["encode_s"] = cold.Encode;
+        report["unet_step_s"] = cold.Step;
+        // The first step of a cold run pays the weights' page faults; the later ones are the steady step time.
+        report["unet_first_step_s"] = cold.StepTimes.Count > 0 ? cold.StepTimes[0] : null;
+        report["unet_later_step_s"] = cold.StepTimes.Count > 1 ? cold.StepTimes.Skip(1).Average() : null;
+        report["vae_decode_s"] = cold.Decode;
+        report["vae_encode_s"] = settings.IsImg2Img ? cold.VaeEncode : null;
+        report["to_first_step_s"] = (double?)start["to_first_step_s"];
+        report["peak_rss_bytes"] = peak;
+        report["engine_peak_rss_bytes"] = peak;
+        report["weights_bytes"] = weights;
+        report["peak_rss_over_weights"] = peak / (double)weights;
+        report["generate_s"] = generateSeconds;
+        report["engine"] = new JsonObject { ["cold"] = start["cold"]!.DeepClone(), ["peak_rss_bytes"] = peak };
+        return ReportFields.AddMachine(report, loadBefore, loadAfter);
     }
 
     public static string Format(JsonObject report)

@@ -75,7 +75,7 @@ internal static class EnginePhase
             inputs["strength"] = settings.Strength.ToString(CultureInfo.InvariantCulture);
         }
 
-        var validation = engine.Load(workflow, inputs);
+        var validation = engine.Load(workflow, inputs, anyInputPath: true);
         var plan = validation.Plan ?? throw new InvalidOperationException($"{workflow} does not validate: {string.Join("; ", validation.Diagnostics)}");
         var options = new RunOptions
         {

@@ -31,7 +31,7 @@ internal static class RunCommand
             var asJson = parse.GetValue(json);
             var asEvents = parse.GetValue(events);
             var path = host.WorkflowFile(parse.GetValue(file)!);
-            var validation = engine.Load(path, values);
+            var validation = engine.Load(path, values, anyInputPath: true);
             DiagnosticsPrinter.Print(validation.Diagnostics, Console.Error);
             if (validation.Plan is null)
             {

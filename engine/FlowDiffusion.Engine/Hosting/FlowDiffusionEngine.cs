@@ -56,15 +56,25 @@ public sealed class FlowDiffusionEngine : IDisposable
     public NodeCatalog Catalog => _plugins.Catalog;
 
     /// <summary>Reads and validates a workflow file with input values applied.</summary>
-    public ValidationResult Load(string path, IReadOnlyDictionary<string, object?>? inputs = null)
+    /// <param name="path">The workflow file.</param>
+    /// <param name="inputs">Values for the workflow's inputs.</param>
+    /// <param name="anyInputPath">
+    /// The run will read any path (<see cref="RunOptions.AnyInputPath"/>, the CLI's runs): admission then reads the model
+    /// the run names wherever it lies, as the run will, instead of assuming SD 1.x's shape for one outside the input folders.
+    /// </param>
+    public ValidationResult Load(string path, IReadOnlyDictionary<string, object?>? inputs = null, bool anyInputPath = false)
     {
         var read = WorkflowYamlReader.ReadFile(path);
-        return Validate(read, inputs);
+        return Validate(read, inputs, anyInputPath);
     }
 
     /// <summary>Reads and validates workflow YAML text.</summary>
-    public ValidationResult Parse(string yaml, string? file = null, IReadOnlyDictionary<string, object?>? inputs = null) =>
-        Validate(WorkflowYamlReader.Read(yaml, file), inputs);
+    /// <param name="yaml">The workflow text.</param>
+    /// <param name="file">The file name diagnostics give.</param>
+    /// <param name="inputs">Values for the workflow's inputs.</param>
+    /// <param name="anyInputPath">As for <see cref="Load"/>.</param>
+    public ValidationResult Parse(string yaml, string? file = null, IReadOnlyDictionary<string, object?>? inputs = null, bool anyInputPath = false) =>
+        Validate(WorkflowYamlReader.Read(yaml, file), inputs, anyInputPath);
 
     /// <summary>Runs a plan; events stream from the returned run.</summary>
     public WorkflowRun Start(ExecutionPlan plan, RunOptions? options = null, bool collectEvents = true, CancellationToken cancellationToken = default)
@@ -125,19 +135,20 @@ public sealed class FlowDiffusionEngine : IDisposable
         _shadowCopy.Dispose();
     }
 
-    private ValidationResult Validate(WorkflowLoadResult read, IReadOnlyDictionary<string, object?>? inputs)
+    private ValidationResult Validate(WorkflowLoadResult read, IReadOnlyDictionary<string, object?>? inputs, bool anyInputPath)
     {
         if (read.Workflow is null || read.HasErrors && read.Workflow.Nodes.Count == 0) return new ValidationResult(read.Diagnostics, null);
         var result = WorkflowValidator.Validate(read.Workflow, Catalog, inputs, read.Diagnostics);
-        return result.Plan is { } plan ? Admit(plan, result) : result;
+        return result.Plan is { } plan ? Admit(plan, result, anyInputPath) : result;
     }
 
     /// <summary>
     /// <paramref name="plan"/>'s peak memory estimate, with the profile of the model it names when that lies in the input
     /// folders (a model elsewhere is estimated as SD 1.x-shaped, the same whether or not it exists, so the estimate
-    /// cannot probe the file system). Relative paths are taken against <see cref="FlowDiffusionOptions.WorkingFolder"/>.
+    /// cannot probe the file system), or wherever it lies when <paramref name="anyInputPath"/> (the run may read any path).
+    /// Relative paths are taken against <see cref="FlowDiffusionOptions.WorkingFolder"/>.
     /// </summary>
-    public RunMemoryEstimate EstimateMemory(ExecutionPlan plan)
+    public RunMemoryEstimate EstimateMemory(ExecutionPlan plan, bool anyInputPath = false)
     {
         var working = Path.GetFullPath(Options.WorkingFolder is { Length: > 0 } folder ? folder : Environment.CurrentDirectory);
         var folders = new InputFolders(Options.EffectiveInputFolders, working);
@@ -145,7 +156,7 @@ public sealed class FlowDiffusionEngine : IDisposable
         {
             try
             {
-                return ModelMemoryProfile.Read(folders.Resolve("path", path, working));
+                return ModelMemoryProfile.Read(anyInputPath ? Path.GetFullPath(path, working) : folders.Resolve("path", path, working));
             }
             catch (UnauthorizedAccessException)
             {
@@ -156,7 +167,7 @@ public sealed class FlowDiffusionEngine : IDisposable
 
     // Admission control: a run whose estimated peak memory exceeds the limit, or whose text exceeds the prompt limit, is
     // refused before it starts, with the estimate and the setting to change.
-    private ValidationResult Admit(ExecutionPlan plan, ValidationResult result)
+    private ValidationResult Admit(ExecutionPlan plan, ValidationResult result, bool anyInputPath)
     {
         var refusals = new List<Diagnostic>();
         foreach (var node in plan.Nodes)
@@ -166,7 +177,7 @@ public sealed class FlowDiffusionEngine : IDisposable
                     $"parameter '{parameter.Name}' is {text.Length:N0} characters; text is limited to {Options.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)",
                     node.Id, plan.Workflow.Nodes.FirstOrDefault(n => n.Id == node.Id)?.Location, null));
         var limit = Options.EffectiveMaxRunMemory;
-        var estimate = EstimateMemory(plan);
+        var estimate = EstimateMemory(plan, anyInputPath);
         if (limit > 0 && estimate.Bytes > limit)
             refusals.Add(Diagnostic.Error(
                 $"the run needs an estimated {RunMemoryEstimate.Format(estimate.Bytes)} ({estimate.Model}: {string.Join(", ", estimate.Parts)}), more than the " +

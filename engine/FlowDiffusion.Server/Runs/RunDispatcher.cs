@@ -284,7 +284,7 @@ public sealed class RunDispatcher : BackgroundService
         WorkflowRun? active = null;
         try
         {
-            var validation = _engine.Parse(record.Yaml, (record.Workflow ?? "workflow") + ".yaml", InputValues.FromJson(record.InputsJson));
+            var validation = _engine.Parse(record.Yaml, (record.Workflow ?? "workflow") + ".yaml", InputValues.FromJson(record.InputsJson), AnyInputPath);
             if (validation.Plan is null)
             {
                 finish = new RunFinish(RunState.Failed, "[]", "[]", "the workflow is no longer valid: " + string.Join("; ", validation.Errors.Select(Api.FlowDiffusionApi.Text)));

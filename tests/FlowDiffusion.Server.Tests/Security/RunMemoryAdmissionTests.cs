@@ -107,4 +107,27 @@ public sealed class RunMemoryAdmissionTests : IDisposable
         Assert.Contains("model weights 12.9 GiB", text);
         Assert.Equal(0, JsonNode.Parse(await host.Client.GetStringAsync("/api/runs"))!["total"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task A_run_that_may_read_any_path_is_estimated_from_its_model_outside_the_input_folders()
+    {
+        // The CLI's runs (and the bench's) read any path: an SDXL model outside models/ must be estimated as the SDXL it
+        // is, or a 1024² run of it is refused on a 24 GiB machine as if it were SD 1.x.
+        var elsewhere = Path.Combine(_folder.Path, "elsewhere", "sdxl");
+        WriteSdxlFolder(elsewhere);
+        await using var host = await StartAsync();
+        var engine = host.Services.GetRequiredService<FlowDiffusionEngine>();
+        var workflow = Path.Combine(RepositoryRoot.Path, "workflows", "sdxl-txt2img.yaml");
+        var inputs = new Dictionary<string, object?> { ["model"] = elsewhere, ["width"] = 1024L, ["height"] = 1024L };
+
+        var trusted = engine.Load(workflow, inputs, anyInputPath: true);
+        var served = engine.Load(workflow, inputs);
+
+        Assert.True(trusted.Plan is not null, string.Join("\n", trusted.Diagnostics));
+        Assert.Equal($"SDXL read from '{elsewhere}'", engine.EstimateMemory(trusted.Plan, anyInputPath: true).Model);
+        // A server's run stays confined to its input folders: the estimate does not read the model (nor probe whether it
+        // exists), assumes SD 1.x's shape, and that is over the limit at 1024².
+        Assert.Null(served.Plan);
+        Assert.Contains(served.Diagnostics, d => d.Message.Contains("SD 1.x assumed", StringComparison.Ordinal) && d.Message.Contains("FlowDiffusion:MaxRunMemory", StringComparison.Ordinal));
+    }
 }
