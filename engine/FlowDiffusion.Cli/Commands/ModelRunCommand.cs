@@ -157,13 +157,14 @@ internal static class ModelRunCommand
     private static float[] PredictControlled(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets,
         float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
     {
-        var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
+        var file = UNetVariant.FileName(controlled: true, ipAdapted: false);
+        var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, file);
         if (!File.Exists(controlledPath))
         {
-            throw new ArgumentException($"--controlnet: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({ControlledUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"--controlnet: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({file}); give a .safetensors checkpoint or diffusers folder");
         }
 
-        var controlled = ControlledUNet.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides));
+        var controlled = UNetVariant.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides), "controlled UNet");
         // SDXL: the ControlNet's encoder takes the UNet's pooled projection and size conditioning too.
         var textEmbeds = controlled.TakesAddedConditioning ? Floats(tensors, "text_embeds", 2).Values : null;
         var timeIds = controlled.TakesAddedConditioning ? Floats(tensors, "time_ids", 2).Values : null;
@@ -225,7 +226,7 @@ internal static class ModelRunCommand
                 }
             }
 
-            controlled.Predict(x, row, t, c, tokens, sum!, pooled, ids, output.AsSpan(b * outLength, outLength), cancellationToken);
+            controlled.Predict(x, row, t, c, tokens, new UNetVariantInputs(pooled, ids, Residuals: sum), output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;

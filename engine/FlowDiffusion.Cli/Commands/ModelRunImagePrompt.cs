@@ -28,13 +28,14 @@ internal static class ModelRunImagePrompt
             throw new UsageException($"--ipadapter {spec}: no such file '{file}'");
         }
 
-        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
+        var graph = UNetVariant.FileName(controlled: false, ipAdapted: true);
+        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, graph);
         if (!File.Exists(path))
         {
-            throw new ArgumentException($"--ipadapter: the UNet '{unet.ModelPath}' has no graph that takes IP-Adapter keys and values ({IpAdaptedUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"--ipadapter: the UNet '{unet.ModelPath}' has no graph that takes IP-Adapter keys and values ({graph}); give a .safetensors checkpoint or diffusers folder");
         }
 
-        var adapted = IpAdaptedUNet.Open(cache, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
+        var adapted = UNetVariant.Open(cache, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides), "IP-adapted UNet");
         var adapter = IpAdapterModel.Open(cache, new OnnxModelSource(Prepared(file, IpAdapter: true), unet.Source.Options));
         var embeds = ImageEmbeds(cache, tensors, clipVision, unet.Source.Options, cancellationToken);
         if (embeds.Batch != shape.Batch || embeds.Width != adapter.EmbeddingWidth)
@@ -50,12 +51,12 @@ internal static class ModelRunImagePrompt
         var contextLength = context.Length / shape.Batch;
         var output = new float[shape.Batch * unet.OutChannels * shape.Height * shape.Width];
         var outLength = output.Length / shape.Batch;
-        var scales = Enumerable.Repeat(weight, adapted.Channels.Count).ToArray();
+        var scales = Enumerable.Repeat(weight, adapted.IpChannels.Count).ToArray();
         // Row by row, since rows may have different timesteps.
         for (var b = 0; b < shape.Batch; b++)
         {
             adapted.Predict(sample.AsSpan(b * rowLength, rowLength).ToArray(), row, timestep.Length == 1 ? timestep[0] : timestep[b],
-                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, output.AsSpan(b * outLength, outLength), cancellationToken);
+                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, new UNetVariantInputs(ImagePrompt: new IpAttention([rows[b]], scales)), output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;
