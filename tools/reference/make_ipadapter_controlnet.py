@@ -5,7 +5,7 @@ make_ipadapter.py, make_sdxl_controlnet.py), for the C# tests of the UNet graph 
 - `sd1.both`: the SD 1.x UNet on the ControlNet reference's batch-2 inputs with its residuals (strength 1) added and
   image a's adapter tokens attended at 0.7 (row 0) and 0.3 (row 1);
 - `e2e.*`: end to end through the image files: make_ipadapter.py's batch-1 inputs at timestep 999, image a at 0.7, the
-  ControlNet on `hint-a.png` at 0.6 (`e2e.one`) and `hint-a.png` at 0.7 stacked with `hint-b.png` at 0.4 (`e2e.stacked`);
+  ControlNet on `hint-a.png` (its pixels: `e2e.controlnet_cond`) at 0.6 (`e2e.one`) and `hint-a.png` at 0.7 stacked with `hint-b.png` at 0.4 (`e2e.stacked`);
 - `lcm.adapted`: the same UNet with image a at 0.7 at timestep 700 (an LCM graph whose cond_proj maps a unit
   timestep_cond to the sinusoid difference between 250 and 700 must give it at 250: LcmUNetGraphTests' closed form);
 `sdxl-tiny/ipadapter-controlnet/reference.safetensors`: a tiny SDXL IP-Adapter's decoupled keys and values
@@ -55,6 +55,7 @@ with torch.no_grad():
     ra = controlnet.controlnet_forward(cn, cfg, sample, t, context, hint_a)
     rb = controlnet.controlnet_forward(cn, cfg, sample, t, context, hint_b)
     hook_a = ipadapter.unet_hook(adapter, cfg, tokens_a, 0.7)
+    out["e2e.controlnet_cond"] = hint_a
     out["e2e.one"] = sd1.unet_forward(base, cfg, sample, t, context, [0.6 * r for r in ra], hook_a)
     out["e2e.stacked"] = sd1.unet_forward(base, cfg, sample, t, context, [0.7 * a + 0.4 * b for a, b in zip(ra, rb)], hook_a)
     out["e2e.controlled_only"] = sd1.unet_forward(base, cfg, sample, t, context, [0.6 * r for r in ra])

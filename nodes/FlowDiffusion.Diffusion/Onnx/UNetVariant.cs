@@ -104,15 +104,17 @@ public sealed class UNetVariant
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
         UNetVariantInputs inputs, Span<float> prediction, CancellationToken cancellationToken)
     {
-        var names = new List<string> { "sample", "timestep", "encoder_hidden_states" };
+        if (TakesAddedConditioning && (inputs.TextEmbeds is null || inputs.TimeIds is null))
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' needs text_embeds and time_ids (SDXL's added conditioning)");
+        }
+
+        var names = new List<string>();
         var values = new List<OrtValue>();
         try
         {
-            var width = encoderHiddenStates.Length / (shape.Batch * tokens);
-            values.Add(OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
-            values.Add(OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(timestep, shape.Batch).ToArray(), [shape.Batch]));
-            values.Add(OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]));
-            AddConditioning(shape, inputs, names, values);
+            DenoiserCallInputs.Add(names, values, sample, shape, timestep, encoderHiddenStates, tokens, TakesAddedConditioning ? inputs.TextEmbeds : null, inputs.TimeIds);
+            AddTimestepCond(shape, inputs.TimestepCond, names, values);
             AddResiduals(shape, inputs.Residuals, names, values);
             AddImagePrompt(shape, inputs.ImagePrompt, names, values);
             using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
@@ -134,21 +136,8 @@ public sealed class UNetVariant
 
     private static string Value(int layer) => $"ip_value_{layer}";
 
-    private void AddConditioning(LatentShape shape, UNetVariantInputs inputs, List<string> names, List<OrtValue> values)
+    private void AddTimestepCond(LatentShape shape, float[]? cond, List<string> names, List<OrtValue> values)
     {
-        if (TakesAddedConditioning)
-        {
-            if (inputs.TextEmbeds is not { } textEmbeds || inputs.TimeIds is not { } timeIds)
-            {
-                throw new ArgumentException($"the {_role} '{_model.ModelPath}' needs text_embeds and time_ids (SDXL's added conditioning)");
-            }
-
-            names.AddRange(["text_embeds", "time_ids"]);
-            values.Add(OrtValue.CreateTensorValueFromMemory(textEmbeds, [shape.Batch, textEmbeds.Length / shape.Batch]));
-            values.Add(OrtValue.CreateTensorValueFromMemory(timeIds, [shape.Batch, timeIds.Length / shape.Batch]));
-        }
-
-        var cond = inputs.TimestepCond;
         if (_timestepCondWidth is { } condWidth)
         {
             if (cond is null || cond.Length != shape.Batch * condWidth)
