@@ -73,11 +73,14 @@ public sealed class Sd1Checkpoint : IDisposable
     /// <summary>The UNet graph; weights embedded unless <paramref name="binding"/> says otherwise.</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
-    /// <summary>The UNet graph that also takes ControlNet residuals (<see cref="UNetGraph.BuildControlled"/>).</summary>
-    public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => UNetGraph.BuildControlled(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+    /// <summary>The UNet graph variant that also takes <paramref name="extras"/> (<see cref="UNetGraph.Build"/>).</summary>
+    public OnnxModel BuildUNet(UNetExtraInputs extras, WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding, extras);
 
-    /// <summary>The UNet graph with IP-Adapter decoupled cross-attention inputs (<see cref="UNetGraph.BuildIpAdapted"/>).</summary>
-    public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => UNetGraph.BuildIpAdapted(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+    /// <summary>The UNet graph that also takes ControlNet residuals.</summary>
+    public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.ControlResiduals, binding);
+
+    /// <summary>The UNet graph with IP-Adapter decoupled cross-attention inputs.</summary>
+    public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.IpAdapter, binding);
 
     /// <summary>The text encoder graph (last, pooled and penultimate outputs).</summary>
     public OnnxModel BuildTextEncoder(WeightBinding? binding = null) => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding);

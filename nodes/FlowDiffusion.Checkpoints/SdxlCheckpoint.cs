@@ -122,8 +122,11 @@ public sealed class SdxlCheckpoint : IDisposable
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 
-    /// <summary>The UNet graph that also takes ControlNet residuals (<see cref="UNetGraph.BuildControlled"/>).</summary>
-    public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => UNetGraph.BuildControlled(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+    /// <summary>The UNet graph variant that also takes <paramref name="extras"/> (<see cref="UNetGraph.Build"/>).</summary>
+    public OnnxModel BuildUNet(UNetExtraInputs extras, WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding, extras);
+
+    /// <summary>The UNet graph that also takes ControlNet residuals.</summary>
+    public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.ControlResiduals, binding);
 
     /// <summary>The first text tower (CLIP ViT-L, quick GELU); <paramref name="optimumOutputs"/>: every layer's hidden states, as Optimum exports them.</summary>
     public OnnxModel BuildTextEncoder(WeightBinding? binding = null, bool optimumOutputs = false) =>

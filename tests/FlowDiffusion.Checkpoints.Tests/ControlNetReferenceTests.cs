@@ -50,7 +50,7 @@ public sealed class ControlNetReferenceTests
         using var controlnet = OpenControlNet("ldm");
         var residuals = RunControlNet(controlnet, "controlnet_cond");
         using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
-        var unet = UNetGraph.BuildControlled(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source).ToBytes();
+        var unet = UNetGraph.Build(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source, extras: UNetExtraInputs.ControlResiduals).ToBytes();
         var output = RunUNet(unet, residuals);
         Reference.AssertClose(Tensor("unet.controlled"), output, 1e-4, "controlled out_sample");
         var plain = Tensor("unet.out_sample");
@@ -65,7 +65,7 @@ public sealed class ControlNetReferenceTests
         var b = RunControlNet(controlnet, "controlnet_cond_b");
         var sum = a.ToDictionary(p => p.Key, p => (p.Value.Values.Select((v, i) => 0.7f * v + 0.4f * b[p.Key].Values[i]).ToArray(), p.Value.Shape));
         using var checkpoint = Sd1Checkpoint.Open(Reference.DiffusersFolder);
-        var unet = UNetGraph.BuildControlled(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source).ToBytes();
+        var unet = UNetGraph.Build(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source, extras: UNetExtraInputs.ControlResiduals).ToBytes();
         Reference.AssertClose(Tensor("unet.stacked"), RunUNet(unet, sum), 1e-4, "stacked out_sample");
     }
 
@@ -79,7 +79,7 @@ public sealed class ControlNetReferenceTests
             Assert.Equal(["sample", "timestep", "encoder_hidden_states"], session.InputNames);
         }
 
-        var controlled = UNetGraph.BuildControlled(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source).ToBytes();
+        var controlled = UNetGraph.Build(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source, extras: UNetExtraInputs.ControlResiduals).ToBytes();
         using var controlnet = OpenControlNet("ldm");
         var zeros = RunControlNet(controlnet, "controlnet_cond").ToDictionary(p => p.Key, p => (new float[p.Value.Values.Length], p.Value.Shape));
         Reference.AssertClose(Tensor("unet.out_sample"), RunUNet(controlled, zeros), 1e-4, "out_sample with zero residuals");
@@ -102,7 +102,7 @@ public sealed class ControlNetReferenceTests
             }
 
             var unetFolder = Path.Combine(target, "unet");
-            Assert.Equal(["controlled.onnx", "ipadapter.onnx", "model.onnx", "model.onnx.data"], Directory.EnumerateFiles(unetFolder, "*.onnx*").Select(Path.GetFileName).Order());
+            Assert.Equal(["controlled.onnx", "ipadapter-controlled.onnx", "ipadapter.onnx", "model.onnx", "model.onnx.data"], Directory.EnumerateFiles(unetFolder, "*.onnx*").Select(Path.GetFileName).Order());
             Assert.True(new FileInfo(Path.Combine(unetFolder, "controlled.onnx")).Length < 100_000, "the controlled graph should hold no weights");
             var residuals = ControlResiduals.Names(Sd1Checkpoint.Open(Reference.LdmFile).UNet!).ToDictionary(n => n, Tensor);
             var inputs = new List<(string, OrtValue)>

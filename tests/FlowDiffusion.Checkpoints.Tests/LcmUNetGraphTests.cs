@@ -1,4 +1,5 @@
 using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Checkpoints.IpAdapter;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
 using Microsoft.ML.OnnxRuntime;
@@ -10,7 +11,7 @@ namespace FlowDiffusion.Checkpoints.Tests;
 /// <c>timestep_cond</c>, the plain one and the one that takes ControlNet residuals. Closed form: diffusers adds
 /// cond_proj(timestep_cond) to the timestep's sinusoid before the time embedding, so with a cond_proj whose column k is
 /// sinusoid(t₂) − sinusoid(t₁) and timestep_cond the unit vector e_k, the LCM graph at t₁ computes what the same UNet
-/// without cond_proj computes at t₂.
+/// without cond_proj computes at t₂. The IP-adapted graph takes it beside the image prompt (torch: the adapted UNet at t₂).
 /// </summary>
 public sealed class LcmUNetGraphTests : IDisposable
 {
@@ -55,13 +56,40 @@ public sealed class LcmUNetGraphTests : IDisposable
         using var cache = new OnnxSessionCache();
 
         var expected = new float[shape.Length];
-        ControlledUNet.Open(cache, new OnnxModelSource(plainPath)).Predict(sample.Values, shape, T2, hidden.Values, (int)hidden.Shape[1], sums, null, null, expected, CancellationToken.None);
+        UNetVariant.Open(cache, new OnnxModelSource(plainPath)).Predict(sample.Values, shape, T2, hidden.Values, (int)hidden.Shape[1], new UNetVariantInputs(Residuals: sums), expected, CancellationToken.None);
         var actual = new float[shape.Length];
-        var controlled = ControlledUNet.Open(cache, new OnnxModelSource(lcmPath));
-        controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, null, null, actual, CancellationToken.None, UnitCond(shape.Batch));
+        var controlled = UNetVariant.Open(cache, new OnnxModelSource(lcmPath));
+        controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], new UNetVariantInputs(TimestepCond: UnitCond(shape.Batch), Residuals: sums), actual, CancellationToken.None);
 
         Reference.AssertClose((expected, [shape.Batch, shape.Channels, shape.Height, shape.Width]), (actual, [shape.Batch, shape.Channels, shape.Height, shape.Width]), 1e-4, "controlled LCM out_sample");
-        var missing = Assert.Throws<ArgumentException>(() => controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], sums, null, null, actual, CancellationToken.None));
+        var missing = Assert.Throws<ArgumentException>(() => controlled.Predict(sample.Values, shape, T1, hidden.Values, (int)hidden.Shape[1], new UNetVariantInputs(Residuals: sums), actual, CancellationToken.None));
+        Assert.Contains("timestep_cond", missing.Message);
+    }
+
+    [Fact]
+    public void Lcm_IP_adapted_graph_takes_timestep_cond_beside_the_image_prompt_and_matches_torch()
+    {
+        // torch: the UNet with image a at 0.7 at timestep 700 (T2); the LCM graph with e_k at T1 must give it.
+        using var plain = Sd1Checkpoint.Open(Reference.DiffusersFolder);
+        using var lcm = Sd1Checkpoint.Open(LcmFolder(plain.UNet!.ModelChannels));
+        using var adapterCheckpoint = IpAdapterCheckpoint.Open(Path.Combine(Reference.Folder, "ipadapter", "ip-adapter.safetensors"));
+        var adapterPath = Path.Combine(_scratch, "adapter.onnx");
+        var lcmPath = Path.Combine(_scratch, "lcm-ipadapter.onnx");
+        File.WriteAllBytes(adapterPath, adapterCheckpoint.BuildGraph().ToBytes());
+        File.WriteAllBytes(lcmPath, lcm.BuildIpAdaptedUNet().ToBytes());
+        using var cache = new OnnxSessionCache();
+        var ipa = Path.Combine(Reference.Folder, "ipadapter");
+        var image = IpAdapterModel.Open(cache, new OnnxModelSource(adapterPath)).Project(IpAdapterControlNetReferenceTests.Load(ipa, "a.image_embeds").Values, 1, CancellationToken.None);
+        var unet = UNetVariant.Open(cache, new OnnxModelSource(lcmPath));
+        var prompt = new IpAttention([image], [.. Enumerable.Repeat(0.7f, unet.IpChannels.Count)]);
+        var sample = IpAdapterControlNetReferenceTests.Load(ipa, "e2e.sample").Values;
+        var hidden = IpAdapterControlNetReferenceTests.Load(ipa, "e2e.encoder_hidden_states").Values;
+        var shape = new LatentShape(1, 4, 8, 8);
+
+        var actual = new float[shape.Length];
+        unet.Predict(sample, shape, T1, hidden, 77, new UNetVariantInputs(TimestepCond: UnitCond(1), ImagePrompt: prompt), actual, CancellationToken.None);
+        Reference.AssertClose(IpAdapterControlNetReferenceTests.Load(IpAdapterControlNetReferenceTests.SdFolder, "lcm.adapted"), (actual, [1, 4, 8, 8]), 1e-4, "LCM IP-adapted out_sample at t1 with e_k");
+        var missing = Assert.Throws<ArgumentException>(() => unet.Predict(sample, shape, T1, hidden, 77, new UNetVariantInputs(ImagePrompt: prompt), actual, CancellationToken.None));
         Assert.Contains("timestep_cond", missing.Message);
     }
 

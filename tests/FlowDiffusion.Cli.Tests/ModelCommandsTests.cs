@@ -87,6 +87,23 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Model_run_unet_with_an_ip_adapter_and_a_controlnet_in_one_call_matches_torch()
+    {
+        const string Reference = "ipadapter/reference.safetensors";
+        var input = Write("ip-cn.safetensors", [Tensor(Reference, "e2e.sample", "sample"), Tensor(Reference, "e2e.timestep", "timestep"),
+            Tensor(Reference, "e2e.encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "a.image_embeds", "image_embeds"),
+            Tensor("ipadapter-controlnet/reference.safetensors", "e2e.controlnet_cond", "controlnet_cond")]);
+        var output = Path.Combine(_scratch, "ip-cn-out.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--ipadapter", Path.Combine(Data, "ipadapter", "ip-adapter.safetensors") + ":0.7",
+            "--controlnet", Path.Combine(Data, "controlnet", "control-ldm-fp16.safetensors") + ":0.6", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read("ipadapter-controlnet/reference.safetensors", "e2e.one"), Read(output, "out_sample"), 1e-4, "out_sample with image a at 0.7 and hint a at 0.6");
+        Assert.True(Difference(Read("ipadapter-controlnet/reference.safetensors", "e2e.one"), Read(Reference, "e2e.adapted")) > 0.1);
+    }
+
+    [Fact]
     public void Model_run_text_encoder_with_embeddings_and_clip_skip_2_matches_torch_and_pools_at_the_end_token()
     {
         // The reference ids with the product's embedding ids at the slots: files in name order from the vocabulary's end (768).

@@ -35,14 +35,14 @@ public sealed class ShippedWorkflowDefaultsTests
                 continue;
             }
 
-            if (name == "ipadapter")
+            if (name is "ipadapter" or "ipadapter-controlnet")
             {
                 // IP-Adapter's published files, by the names ComfyUI's IPAdapter nodes look for.
                 Assert.Equal("models/clip_vision/CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors", workflow.Input("clip_vision")!.Default);
                 Assert.Equal("models/ipadapter/ip-adapter_sd15.safetensors", workflow.Input("ipadapter")!.Default);
             }
 
-            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name == "ipadapter")
+            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet")
             {
                 Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);
                 continue;

@@ -184,8 +184,9 @@ def res_block(sd, name, h, emb):
     return skip + y
 
 
-def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context):
-    """SDXL's spatial transformer: linear proj_in/proj_out around `depth` blocks (self-attention, cross-attention, GEGLU)."""
+def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None):
+    """SDXL's spatial transformer: linear proj_in/proj_out around `depth` blocks (self-attention, cross-attention, GEGLU).
+    ip: as sd1.unet_forward's, its layers keyed by (transformer name, block index)."""
     b, c, hh, ww = h.shape
     heads = cfg.heads(c)
     y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
@@ -196,8 +197,12 @@ def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context):
         y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
             _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), heads))
         n2 = _layer_norm(sd, blk + ".norm2", y)
-        y = y + _linear(sd, blk + ".attn2.to_out.0", _attention(
-            _linear(sd, blk + ".attn2.to_q", n2), _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads))
+        q = _linear(sd, blk + ".attn2.to_q", n2)
+        attended = _attention(q, _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads)
+        if ip is not None and (name, d) in ip["layers"]:
+            k_ip, v_ip = ip["layers"][(name, d)]
+            attended = attended + ip["scale"][:, None, None] * _attention(q, ip["tokens"] @ k_ip.T, ip["tokens"] @ v_ip.T, heads)
+        y = y + _linear(sd, blk + ".attn2.to_out.0", attended)
         a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
         y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
     y = _linear(sd, name + ".proj_out", y)
@@ -211,8 +216,9 @@ def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
     return emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None):
-    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output."""
+def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None):
+    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
+    ip: IP-Adapter decoupled cross-attention, as sd1.unet_forward's, its layers keyed by (transformer name, block index)."""
     p = UNET
     control = list(control) if control is not None else None
 
@@ -220,7 +226,7 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
         return res_block(sd, name, h, emb)
 
     def transformer(name, h, depth):
-        return spatial_transformer(sd, cfg, name, h, depth, context)
+        return spatial_transformer(sd, cfg, name, h, depth, context, ip)
 
     emb = added_time_embedding(sd, cfg, p, t, text_embeds, time_ids)
     h = _conv(sd, p + "input_blocks.0.0", x)

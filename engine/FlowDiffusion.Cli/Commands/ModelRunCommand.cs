@@ -46,7 +46,7 @@ internal static class ModelRunCommand
         var ipAdapter = new Option<string?>("--ipadapter")
         {
             Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
-                + "image b of tensor image_embeds [B, width], or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision. MODEL must be a checkpoint or diffusers folder.",
+                + "image b of tensor image_embeds [B, width], or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision; with --controlnet both act in the same call. MODEL must be a checkpoint or diffusers folder.",
             HelpName = "FILE:WEIGHT",
         };
         var clipVision = new Option<string?>("--clip-vision") { Description = "With --ipadapter: the CLIP image encoder (.safetensors, folder or .onnx) for pixel_values.", HelpName = "FILE" };
@@ -68,9 +68,9 @@ internal static class ModelRunCommand
                     throw new UsageException("--controlnet works with --part unet only");
                 }
 
-                if (parse.GetValue(ipAdapter) is not null && (parse.GetValue(part) != "unet" || (parse.GetValue(controlnets) ?? []).Length > 0))
+                if (parse.GetValue(ipAdapter) is not null && parse.GetValue(part) != "unet")
                 {
-                    throw new UsageException("--ipadapter works with --part unet only, without --controlnet");
+                    throw new UsageException("--ipadapter works with --part unet only");
                 }
 
                 using var cache = new OnnxSessionCache();
@@ -124,18 +124,14 @@ internal static class ModelRunCommand
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         float[] prediction;
-        if (ipAdapter.Spec is { } spec)
+        if (ipAdapter.Spec is not null && unet.TakesAddedConditioning)
         {
-            if (unet.TakesAddedConditioning)
-            {
-                throw new ArgumentException("--ipadapter: SDXL IP-Adapters are not supported yet; --ipadapter takes SD 1.x models.");
-            }
-
-            prediction = ModelRunImagePrompt.Predict(cache, unet, tensors, spec, ipAdapter.ClipVision, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+            throw new ArgumentException("--ipadapter: SDXL IP-Adapters are not supported yet; --ipadapter takes SD 1.x models.");
         }
-        else if (controlnets.Length > 0)
+
+        if (ipAdapter.Spec is not null || controlnets.Length > 0)
         {
-            prediction = PredictControlled(cache, unet, tensors, controlnets, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+            prediction = PredictVariant(cache, unet, tensors, controlnets, ipAdapter, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
         else if (unet.TakesAddedConditioning)
         {
@@ -153,17 +149,21 @@ internal static class ModelRunCommand
         return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
     }
 
-    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed, then the controlled UNet graph.
-    private static float[] PredictControlled(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets,
+    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed and the row's image
+    // prompt, then the UNet graph variant that takes them.
+    private static float[] PredictVariant(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets, (string? Spec, string? ClipVision) ipAdapter,
         float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
     {
-        var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
+        var variantFile = UNetVariant.FileName(controlled: controlnets.Length > 0, ipAdapted: ipAdapter.Spec is not null);
+        var option = ipAdapter.Spec is null ? "--controlnet" : controlnets.Length == 0 ? "--ipadapter" : "--controlnet with --ipadapter";
+        var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, variantFile);
         if (!File.Exists(controlledPath))
         {
-            throw new ArgumentException($"--controlnet: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({ControlledUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"{option}: the UNet '{unet.ModelPath}' has no graph that takes {(controlnets.Length > 0 ? "ControlNet residuals" : "IP-Adapter keys and values")} ({variantFile}); give a .safetensors checkpoint or diffusers folder");
         }
 
-        var controlled = ControlledUNet.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides));
+        var controlled = UNetVariant.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides), "UNet variant");
+        var prompt = ipAdapter.Spec is { } adapterSpec ? ModelRunImagePrompt.Rows(cache, unet, tensors, adapterSpec, ipAdapter.ClipVision, shape, controlled.IpChannels.Count, cancellationToken) : null;
         // SDXL: the ControlNet's encoder takes the UNet's pooled projection and size conditioning too.
         var textEmbeds = controlled.TakesAddedConditioning ? Floats(tensors, "text_embeds", 2).Values : null;
         var timeIds = controlled.TakesAddedConditioning ? Floats(tensors, "time_ids", 2).Values : null;
@@ -208,12 +208,16 @@ internal static class ModelRunCommand
             var t = timestep.Length == 1 ? timestep[0] : timestep[b];
             var pooled = textEmbeds?.AsSpan(b * (textEmbeds.Length / shape.Batch), textEmbeds.Length / shape.Batch).ToArray();
             var ids = timeIds?.AsSpan(b * (timeIds.Length / shape.Batch), timeIds.Length / shape.Batch).ToArray();
-            Dictionary<string, ControlResidual>? sum = null;
+            var sum = nets.Count == 0 ? null : new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
             foreach (var (model, strength, image, imageShape) in nets)
             {
                 var imageLength = (int)(image.Length / imageShape[0]);
                 var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], pooled, ids, cancellationToken);
-                sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
+                if (sum!.Count == 0)
+                {
+                    sum = residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
+                }
+
                 foreach (var residual in residuals)
                 {
                     if (!sum.TryGetValue(residual.Name, out var total) || total.Values.Length != residual.Values.Length)
@@ -225,7 +229,7 @@ internal static class ModelRunCommand
                 }
             }
 
-            controlled.Predict(x, row, t, c, tokens, sum!, pooled, ids, output.AsSpan(b * outLength, outLength), cancellationToken);
+            controlled.Predict(x, row, t, c, tokens, new UNetVariantInputs(pooled, ids, Residuals: sum, ImagePrompt: prompt?[b]), output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;

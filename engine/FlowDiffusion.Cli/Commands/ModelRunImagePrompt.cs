@@ -7,14 +7,14 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Cli.Commands;
 
 /// <summary>
-/// <c>model-run --part unet --ipadapter FILE:WEIGHT</c>: the UNet's prediction with an IP-Adapter image prompt on every row,
-/// row b attending to image b's tokens at the weight. The images come as <c>image_embeds</c> [B, width] in the input file,
+/// <c>model-run --part unet --ipadapter FILE:WEIGHT</c>: the image prompt of every row for the UNet's prediction (with
+/// <c>--controlnet</c> too, both in the same call), row b attending to image b's tokens at the weight. The images come as <c>image_embeds</c> [B, width] in the input file,
 /// or as <c>pixel_values</c> [B, 3, S, S] (preprocessed) with <c>--clip-vision</c> to encode them.
 /// </summary>
 internal static class ModelRunImagePrompt
 {
-    public static float[] Predict(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string spec, string? clipVision,
-        float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
+    /// <summary>Each row's image prompt: image b's keys and values at the weight on every one of <paramref name="layers"/> layers.</summary>
+    public static IpAttention[] Rows(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string spec, string? clipVision, LatentShape shape, int layers, CancellationToken cancellationToken)
     {
         var colon = spec.LastIndexOf(':');
         if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var weight))
@@ -28,13 +28,6 @@ internal static class ModelRunImagePrompt
             throw new UsageException($"--ipadapter {spec}: no such file '{file}'");
         }
 
-        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
-        if (!File.Exists(path))
-        {
-            throw new ArgumentException($"--ipadapter: the UNet '{unet.ModelPath}' has no graph that takes IP-Adapter keys and values ({IpAdaptedUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
-        }
-
-        var adapted = IpAdaptedUNet.Open(cache, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
         var adapter = IpAdapterModel.Open(cache, new OnnxModelSource(Prepared(file, IpAdapter: true), unet.Source.Options));
         var embeds = ImageEmbeds(cache, tensors, clipVision, unet.Source.Options, cancellationToken);
         if (embeds.Batch != shape.Batch || embeds.Width != adapter.EmbeddingWidth)
@@ -42,23 +35,8 @@ internal static class ModelRunImagePrompt
             throw new ArgumentException($"{tensors.Path}: the image embeddings are [{embeds.Batch}, {embeds.Width}]; [{shape.Batch}, {adapter.EmbeddingWidth}] expected (one per row, the adapter's width)");
         }
 
-        var rows = Enumerable.Range(0, shape.Batch)
-            .Select(b => adapter.Project(embeds.Values.AsSpan(b * embeds.Width, embeds.Width).ToArray(), 1, cancellationToken))
-            .ToList();
-        var row = shape.WithBatch(1);
-        var rowLength = shape.Channels * shape.Height * shape.Width;
-        var contextLength = context.Length / shape.Batch;
-        var output = new float[shape.Batch * unet.OutChannels * shape.Height * shape.Width];
-        var outLength = output.Length / shape.Batch;
-        var scales = Enumerable.Repeat(weight, adapted.Channels.Count).ToArray();
-        // Row by row, since rows may have different timesteps.
-        for (var b = 0; b < shape.Batch; b++)
-        {
-            adapted.Predict(sample.AsSpan(b * rowLength, rowLength).ToArray(), row, timestep.Length == 1 ? timestep[0] : timestep[b],
-                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, output.AsSpan(b * outLength, outLength), cancellationToken);
-        }
-
-        return output;
+        var scales = Enumerable.Repeat(weight, layers).ToArray();
+        return [.. Enumerable.Range(0, shape.Batch).Select(b => new IpAttention([adapter.Project(embeds.Values.AsSpan(b * embeds.Width, embeds.Width).ToArray(), 1, cancellationToken)], scales))];
     }
 
     private static (float[] Values, int Batch, int Width) ImageEmbeds(OnnxSessionCache cache, SafetensorsFile tensors, string? clipVision, OnnxSessionOptions options, CancellationToken cancellationToken)

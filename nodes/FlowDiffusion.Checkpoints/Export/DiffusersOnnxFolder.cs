@@ -63,7 +63,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, [(ControlledUNetFile, checkpoint.BuildControlledUNet), (IpAdaptedUNetFile, checkpoint.BuildIpAdaptedUNet)], cancellationToken);
+            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -158,24 +158,37 @@ public static class DiffusersOnnxFolder
     public const string WeightsFile = "model.onnx.data";
 
     /// <summary>
-    /// The UNet graph that also takes ControlNet residuals (<see cref="UNetGraph.BuildControlled"/>), written beside
+    /// The UNet graph that also takes ControlNet residuals (<see cref="UNetExtraInputs.ControlResiduals"/>), written beside
     /// <c>unet/model.onnx</c> and reading the same weight file.
     /// </summary>
     public const string ControlledUNetFile = "controlled.onnx";
 
     /// <summary>
-    /// The UNet graph that also takes IP-Adapter keys, values and scales (<see cref="UNetGraph.BuildIpAdapted"/>), written
+    /// The UNet graph that also takes IP-Adapter keys, values and scales (<see cref="UNetExtraInputs.IpAdapter"/>), written
     /// beside <c>unet/model.onnx</c> and reading the same weight file.
     /// </summary>
     public const string IpAdaptedUNetFile = "ipadapter.onnx";
 
-    // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
-    // A variant graph over the same weights (the controlled UNet) reuses the tensors the first graph wrote.
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, (string File, Func<WeightBinding?, OnnxModel> Build)? variant = null, CancellationToken cancellationToken = default) =>
-        WriteModel(root, part, build, config, float16, variant is { } v ? [v] : [], cancellationToken);
+    /// <summary>The UNet graph that takes both ControlNet residuals and IP-Adapter inputs, written beside the others.</summary>
+    public const string IpAdaptedControlledUNetFile = "ipadapter-controlled.onnx";
 
-    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16, IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)> variants, CancellationToken cancellationToken = default)
+    /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
+    public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =
+    [
+        (ControlledUNetFile, UNetExtraInputs.ControlResiduals),
+        (IpAdaptedUNetFile, UNetExtraInputs.IpAdapter),
+        (IpAdaptedControlledUNetFile, UNetExtraInputs.ControlResiduals | UNetExtraInputs.IpAdapter),
+    ];
+
+    /// <summary>The builders of <see cref="UNetVariants"/> for a checkpoint's variant builder.</summary>
+    internal static IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)> UNetVariantBuilders(Func<UNetExtraInputs, WeightBinding?, OnnxModel> build) =>
+        [.. UNetVariants.Select(v => (v.File, (Func<WeightBinding?, OnnxModel>)(binding => build(v.Extras, binding))))];
+
+    // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
+    // A variant graph over the same weights (the controlled or IP-adapted UNet) reuses the tensors the first graph wrote.
+    internal static void WriteModel(string root, string part, Func<WeightBinding?, OnnxModel> build, Action<Utf8JsonWriter> config, bool float16 = false, IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)>? variants = null, CancellationToken cancellationToken = default)
     {
+        variants ??= [];
         cancellationToken.ThrowIfCancellationRequested();
         Directory.CreateDirectory(Path.Combine(root, part));
         OnnxModel model;

@@ -21,34 +21,23 @@ public static class UNetGraph
     private const float ResNormEpsilon = 1e-5f;
     private const float TransformerNormEpsilon = 1e-6f;
 
-    /// <summary>Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise).</summary>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
-        Build(weights, arch, source, binding, controlled: false);
-
     /// <summary>
-    /// Builds the graph with IP-Adapter inputs (<see cref="IpAdapterLayers"/>): every cross-attention layer adds
-    /// <c>ip_scale</c>[:, n] · Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>.
-    /// A zero scale gives <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
-    /// </summary>
-    public static OnnxModel BuildIpAdapted(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
-        Build(weights, arch, source, binding, controlled: false, ipAdapted: true);
-
-    /// <summary>
-    /// Builds the graph with ControlNet residual inputs (<see cref="ControlResiduals"/>): <c>down_block_i</c> is added to
+    /// Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise) with the input groups
+    /// <paramref name="extras"/> names. With <see cref="UNetExtraInputs.ControlResiduals"/>, <c>down_block_i</c> is added to
     /// the i-th skip connection and <c>mid_block_res_sample</c> to the middle block's output, as diffusers'
-    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. Zeros give <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
+    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. With
+    /// <see cref="UNetExtraInputs.IpAdapter"/>, every cross-attention layer n adds <c>ip_scale</c>[:, n] ·
+    /// Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>. Zero residuals and zero
+    /// scales give the plain graph's output.
     /// </summary>
-    public static OnnxModel BuildControlled(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
-        Build(weights, arch, source, binding, controlled: true);
-
-    private static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding, bool controlled, bool ipAdapted = false)
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
         var g = new GraphBuilder("unet");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
-        var ip = ipAdapted ? new IpAdapterLayers.Inputs(g, arch) : null;
+        var ip = extras.HasFlag(UNetExtraInputs.IpAdapter) ? new IpAdapterLayers.Inputs(g, arch) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -79,7 +68,7 @@ public static class UNetGraph
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
         h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
-        if (controlled)
+        if (extras.HasFlag(UNetExtraInputs.ControlResiduals))
         {
             (h, skips) = ControlResiduals.AddInputs(g, arch, h, skips);
         }

@@ -77,22 +77,20 @@ public sealed class ControlNetModel
                 : $"the ControlNet '{ModelPath}' is an SD 1.x ControlNet; an SDXL model needs an SDXL ControlNet");
         }
 
-        var timesteps = Enumerable.Repeat(timestep, shape.Batch).ToArray();
-        var width = encoderHiddenStates.Length / (shape.Batch * tokens);
-        using var x = OrtValue.CreateTensorValueFromMemory(sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]);
-        using var t = OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]);
-        using var context = OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]);
-        using var cond = OrtValue.CreateTensorValueFromMemory(image, imageShape);
-        if (textEmbeds is not null && timeIds is not null)
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        try
         {
-            using var pooled = OrtValue.CreateTensorValueFromMemory(textEmbeds, [shape.Batch, textEmbeds.Length / shape.Batch]);
-            using var ids = OrtValue.CreateTensorValueFromMemory(timeIds, [shape.Batch, timeIds.Length / shape.Batch]);
-            using var sdxl = _model.Run(["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "text_embeds", "time_ids"], [x, t, context, cond, pooled, ids], _outputs, cancellationToken);
-            return ToResiduals(sdxl);
+            DenoiserCallInputs.Add(names, values, sample, shape, timestep, encoderHiddenStates, tokens, textEmbeds, timeIds);
+            names.Add("controlnet_cond");
+            values.Add(OrtValue.CreateTensorValueFromMemory(image, imageShape));
+            using var results = _model.Run([.. names], [.. values], _outputs, cancellationToken);
+            return ToResiduals(results);
         }
-
-        using var results = _model.Run(["sample", "timestep", "encoder_hidden_states", "controlnet_cond"], [x, t, context, cond], _outputs, cancellationToken);
-        return ToResiduals(results);
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
     }
 
     private ControlResidual[] ToResiduals(IDisposableReadOnlyCollection<OrtValue> results) =>

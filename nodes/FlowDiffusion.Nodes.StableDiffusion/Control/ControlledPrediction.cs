@@ -5,9 +5,9 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Control;
 
 /// <summary>
-/// One UNet evaluation with ControlNets: each ControlNet acting at this timestep runs on the call's rows with its control
+/// ControlNets' part of one UNet evaluation: each ControlNet acting at this timestep runs on the call's rows with its control
 /// image (resized, nearest-exact with a centre crop as ComfyUI does, to the latent size × 8); its residuals, scaled by each
-/// row's strength, are summed over the stack and fed to the controlled UNet graph.
+/// row's strength, are summed over the stack for the UNet graph variant that takes them.
 /// </summary>
 internal static class ControlledPrediction
 {
@@ -16,15 +16,15 @@ internal static class ControlledPrediction
         [.. stack.Entries.Where(e => e.Hint.ActsAt(timestep) && Enumerable.Range(0, rows).Any(r => e.StrengthOf(r) != 0))];
 
     /// <summary>
-    /// Runs the active ControlNets and the controlled UNet; <paramref name="textEmbeds"/> and <paramref name="timeIds"/> are
-    /// SDXL's added conditioning (null for SD 1.x), which the SDXL ControlNet's encoder takes as the UNet does.
+    /// Runs the active ControlNets and sums their residuals, scaled by each row's strength, for the UNet graph variant that
+    /// takes them; <paramref name="textEmbeds"/> and <paramref name="timeIds"/> are SDXL's added conditioning (null for
+    /// SD 1.x), which the SDXL ControlNet's encoder takes as the UNet does. An LCM-distilled UNet's guidance embedding goes
+    /// to the UNet only: ControlNets take the timestep alone, as in diffusers.
     /// </summary>
-    public static void Predict(
-        ControlledUNet unet, IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] hidden, float[]? textEmbeds, float[]? timeIds,
-        Span<float> prediction, CancellationToken cancellationToken, float[]? timestepCond = null)
+    public static Dictionary<string, ControlResidual> Residuals(
+        IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] sample, float[] hidden, float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
-        var sample = input.Sample.ToArray();
         var tokens = input.Context.Tokens;
         Dictionary<string, ControlResidual>? sum = null;
         foreach (var entry in active)
@@ -52,8 +52,7 @@ internal static class ControlledPrediction
             }
         }
 
-        // An LCM-distilled UNet's guidance embedding goes to the UNet only: ControlNets take the timestep alone, as in diffusers.
-        unet.Predict(sample, shape, input.Timestep, hidden, tokens, sum!, textEmbeds, timeIds, prediction, cancellationToken, timestepCond);
+        return sum!;
     }
 
     private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)

@@ -11,15 +11,15 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// A UNet as the SDK's model handle: one batched evaluation per call. The handle is a description (file, weight
 /// overrides, options) whose session the cache creates when needed, so <see cref="WithOverrides"/> derives a handle
 /// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers. A call whose extras
-/// carry ControlNets (<see cref="ControlStack"/>) acting at its timestep runs them and the controlled UNet graph beside
-/// the plain one (same weights and overrides), adding their residuals; a call whose extras carry an IP-Adapter image prompt
-/// (<see cref="ImagePrompt"/>) acting at its timestep runs the IP-adapted graph beside it likewise.
+/// carry ControlNets (<see cref="ControlStack"/>) or an IP-Adapter image prompt (<see cref="ImagePrompt"/>) acting at its
+/// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
+/// keys and values, or both.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly Lazy<ControlledUNet> _controlled = new(() => OpenControlled(name, unet, sessions));
-    private readonly Lazy<IpAdaptedUNet> _ipAdapted = new(() => OpenIpAdapted(name, unet, sessions));
+    // The graph variants beside the plain one, opened on first use: [1] ControlNet residuals, [2] IP-Adapter, [3] both.
+    private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
 
     public string Name => name;
 
@@ -62,20 +62,16 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input, unet.TimeIdCount) : (null, null);
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
-        if (input.Extras.TryGet(ControlStack.Key, out var control) && ControlledPrediction.Active(control, input.Timestep, shape.Batch) is { Count: > 0 } active)
+        var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
+        if (prompt is not null || active.Count > 0)
         {
-            if (prompt is not null)
-            {
-                throw new NotSupportedException("a ControlNet and an IP-Adapter acting in the same step are not supported yet; give them separate parts of the schedule (start/end percent)");
-            }
-
-            ControlledPrediction.Predict(_controlled.Value, active, input, repeated ?? context.Embeddings.ToArray(), textEmbeds, timeIds, prediction.Span, cancellationToken, timestepCond);
-            return;
-        }
-
-        if (prompt is not null)
-        {
-            IpAdaptedPrediction.Predict(_ipAdapted.Value, prompt, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken);
+            // ControlNets and an image prompt compose in one graph variant: the residuals and the keys and values are inputs of the same call.
+            var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
+            var sample = input.Sample.ToArray();
+            var hidden = repeated ?? context.Embeddings.ToArray();
+            var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
+            var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
+            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention), prediction.Span, cancellationToken);
             return;
         }
 
@@ -163,26 +159,22 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         return result;
     }
 
-    private static ControlledUNet OpenControlled(string name, UNet unet, OnnxSessionCache? sessions)
+    private static UNetVariant OpenVariant(string name, UNet unet, OnnxSessionCache? sessions, bool controlled, bool ipAdapted)
     {
-        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
+        var file = UNetVariant.FileName(controlled, ipAdapted);
+        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, file);
+        var takes = (controlled, ipAdapted) switch
+        {
+            (true, true) => "ControlNet residuals and IP-Adapter keys and values",
+            (true, false) => "ControlNet residuals",
+            _ => "IP-Adapter keys and values",
+        };
         if (sessions is null || !File.Exists(path))
         {
-            throw new ArgumentException($"the UNet of '{name}' has no graph that takes ControlNet residuals ({path}); ControlNets work on models model.load converts from a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"the UNet of '{name}' has no graph that takes {takes} ({path}); ControlNets and IP-Adapters work on models model.load converts from a .safetensors checkpoint or diffusers folder");
         }
 
-        return ControlledUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
-    }
-
-    private static IpAdaptedUNet OpenIpAdapted(string name, UNet unet, OnnxSessionCache? sessions)
-    {
-        var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
-        if (sessions is null || !File.Exists(path))
-        {
-            throw new ArgumentException($"the UNet of '{name}' has no graph that takes IP-Adapter keys and values ({path}); IP-Adapters work on SD 1.x models model.load converts from a .safetensors checkpoint or diffusers folder");
-        }
-
-        return IpAdaptedUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
+        return UNetVariant.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides), $"UNet graph with {takes}");
     }
 
     private static float[] Repeat(Conditioning context, int batch)

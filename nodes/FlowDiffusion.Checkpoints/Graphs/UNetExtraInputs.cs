@@ -1,0 +1,19 @@
+namespace FlowDiffusion.Checkpoints.Graphs;
+
+/// <summary>
+/// The optional input groups of a UNet graph variant (<see cref="UNetGraph.Build"/>), beside <c>sample</c>,
+/// <c>timestep</c> and <c>encoder_hidden_states</c>. They combine freely; what the architecture needs
+/// (SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM UNet's <c>timestep_cond</c>) every variant takes.
+/// </summary>
+[Flags]
+public enum UNetExtraInputs
+{
+    /// <summary>The plain graph.</summary>
+    None = 0,
+
+    /// <summary>ControlNet residuals (<see cref="ControlResiduals"/>) added to the skips and the middle block's output.</summary>
+    ControlResiduals = 1,
+
+    /// <summary>IP-Adapter keys, values and scales (<see cref="IpAdapterLayers"/>) attended beside the text in every cross-attention.</summary>
+    IpAdapter = 2,
+}

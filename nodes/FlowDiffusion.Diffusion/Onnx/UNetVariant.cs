@@ -1,0 +1,243 @@
+using FlowDiffusion.Sdk.Diffusion;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// A UNet graph variant the checkpoint builder writes beside the plain <c>unet/model.onnx</c> (same weights), float32
+/// throughout, read from its signature: besides <c>sample</c>, <c>timestep</c> and <c>encoder_hidden_states</c> it may take
+/// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
+/// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
+/// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
+/// <c>ip_value_n</c> [B, image tokens, channels]). One class serves every combination (<see cref="FileName"/>).
+/// </summary>
+public sealed class UNetVariant
+{
+    private const string Scale = "ip_scale";
+    private static readonly TensorElementType[] Float32 = [TensorElementType.Float];
+    private readonly ModelSession _model;
+    private readonly string _role;
+    private readonly IReadOnlyList<DeclaredTensor> _residuals;
+    private readonly int[] _ipChannels;
+    private readonly int? _timestepCondWidth;
+
+    private UNetVariant(ModelSession model, string role)
+    {
+        _model = model;
+        _role = role;
+        var signature = model.Signature;
+        var known = new List<string> { "sample", "timestep", "encoder_hidden_states" };
+        signature.Input("sample", Float32, 4);
+        signature.Input("timestep", Float32, 1);
+        signature.Input("encoder_hidden_states", Float32, 3);
+        TakesAddedConditioning = signature.HasInput("text_embeds");
+        if (TakesAddedConditioning)
+        {
+            signature.Input("text_embeds", Float32, 2);
+            signature.Input("time_ids", Float32, 2);
+            known.AddRange(["text_embeds", "time_ids"]);
+        }
+
+        if (signature.HasInput("timestep_cond"))
+        {
+            _timestepCondWidth = signature.Input("timestep_cond", Float32, 2).Fixed(1)
+                ?? throw signature.Mismatch("a fixed embedding width in 'timestep_cond' (time_cond_proj_dim)");
+            known.Add("timestep_cond");
+        }
+
+        _ipChannels = [];
+        if (signature.HasInput(Scale))
+        {
+            var layers = signature.Input(Scale, Float32, 2).Fixed(1) ?? throw signature.Mismatch("ip_scale [B, layers] with a fixed number of layers");
+            _ipChannels = new int[layers];
+            known.Add(Scale);
+            for (var n = 0; n < layers; n++)
+            {
+                _ipChannels[n] = signature.Input(Key(n), Float32, 3).Fixed(2) ?? 0;
+                signature.Input(Value(n), Float32, 3);
+                known.AddRange([Key(n), Value(n)]);
+            }
+        }
+
+        _residuals = signature.OtherInputs(known);
+        if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
+        {
+            throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
+        }
+    }
+
+    /// <summary>The file name of the variant with ControlNet residual inputs, IP-Adapter inputs or both, beside <c>unet/model.onnx</c>.</summary>
+    public static string FileName(bool controlled, bool ipAdapted) => (controlled, ipAdapted) switch
+    {
+        (true, true) => "ipadapter-controlled.onnx",
+        (true, false) => "controlled.onnx",
+        (false, true) => "ipadapter.onnx",
+        _ => "model.onnx",
+    };
+
+    /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and reads its inputs.</summary>
+    public static UNetVariant Open(OnnxSessionCache cache, OnnxModelSource source, string role = "UNet variant") => new(new ModelSession(cache, source, role), role);
+
+    /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
+    public bool TakesAddedConditioning { get; }
+
+    /// <summary>Whether it takes ControlNet residuals.</summary>
+    public bool TakesResiduals => _residuals.Count > 0;
+
+    /// <summary>The width of each cross-attention layer that takes IP-Adapter keys and values; empty when it takes none.</summary>
+    public IReadOnlyList<int> IpChannels => _ipChannels;
+
+    /// <summary>Total time spent inside ONNX Runtime's <c>Run</c> for this model.</summary>
+    public TimeSpan RunTime => _model.RunTime;
+
+    /// <summary>Predicts the noise (or v).</summary>
+    /// <param name="sample">The scaled model input [B, C, h, w].</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="timestep">The timestep for every row.</param>
+    /// <param name="encoderHiddenStates">[B, tokens, width].</param>
+    /// <param name="tokens">The text sequence length.</param>
+    /// <param name="inputs">The other inputs, each group given exactly when the graph takes it.</param>
+    /// <param name="prediction">Receives [B, out channels, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
+        UNetVariantInputs inputs, Span<float> prediction, CancellationToken cancellationToken)
+    {
+        if (TakesAddedConditioning && (inputs.TextEmbeds is null || inputs.TimeIds is null))
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' needs text_embeds and time_ids (SDXL's added conditioning)");
+        }
+
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        try
+        {
+            DenoiserCallInputs.Add(names, values, sample, shape, timestep, encoderHiddenStates, tokens, TakesAddedConditioning ? inputs.TextEmbeds : null, inputs.TimeIds);
+            AddTimestepCond(shape, inputs.TimestepCond, names, values);
+            AddResiduals(shape, inputs.Residuals, names, values);
+            AddImagePrompt(shape, inputs.ImagePrompt, names, values);
+            using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
+            var output = results[0].GetTensorDataAsSpan<float>();
+            if (output.Length != prediction.Length)
+            {
+                throw new ArgumentException($"the {_role} predicted {output.Length} values where {prediction.Length} were expected");
+            }
+
+            output.CopyTo(prediction);
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
+    }
+
+    private static string Key(int layer) => $"ip_key_{layer}";
+
+    private static string Value(int layer) => $"ip_value_{layer}";
+
+    private void AddTimestepCond(LatentShape shape, float[]? cond, List<string> names, List<OrtValue> values)
+    {
+        if (_timestepCondWidth is { } condWidth)
+        {
+            if (cond is null || cond.Length != shape.Batch * condWidth)
+            {
+                throw new ArgumentException($"the {_role} '{_model.ModelPath}' is LCM-distilled: it needs timestep_cond [{shape.Batch}, {condWidth}] (the guidance-scale embedding), not {cond?.Length ?? 0} values");
+            }
+
+            names.Add("timestep_cond");
+            values.Add(OrtValue.CreateTensorValueFromMemory(cond, [shape.Batch, condWidth]));
+        }
+        else if (cond is not null)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no timestep_cond; it was built for a UNet that is not LCM-distilled");
+        }
+    }
+
+    private void AddResiduals(LatentShape shape, IReadOnlyDictionary<string, ControlResidual>? residuals, List<string> names, List<OrtValue> values)
+    {
+        if (_residuals.Count > 0 && residuals is null)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes ControlNet residuals, and none were given");
+        }
+
+        if (_residuals.Count == 0 && residuals is not null)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no ControlNet residuals");
+        }
+
+        foreach (var input in _residuals)
+        {
+            if (!residuals!.TryGetValue(input.Name, out var residual))
+            {
+                throw new ArgumentException($"no ControlNet residual '{input.Name}' for the {_role} '{_model.ModelPath}'; the ControlNet's outputs ({string.Join(", ", residuals.Keys)}) do not fit this UNet");
+            }
+
+            if (residual.Shape[0] != shape.Batch)
+            {
+                throw new ArgumentException($"the ControlNet residual '{input.Name}' has batch {residual.Shape[0]}, the UNet call {shape.Batch}");
+            }
+
+            names.Add(input.Name);
+            values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
+        }
+    }
+
+    private void AddImagePrompt(LatentShape shape, IpAttention? prompt, List<string> names, List<OrtValue> values)
+    {
+        var layers = _ipChannels.Length;
+        if ((layers > 0) != (prompt is not null))
+        {
+            throw new ArgumentException(layers > 0
+                ? $"the {_role} '{_model.ModelPath}' takes IP-Adapter keys and values, and none were given"
+                : $"the {_role} '{_model.ModelPath}' takes no IP-Adapter keys and values");
+        }
+
+        if (prompt is null)
+        {
+            return;
+        }
+
+        var rows = prompt.Rows;
+        if (rows.Count != shape.Batch || prompt.Scales.Length != shape.Batch * layers)
+        {
+            throw new ArgumentException($"the image prompt has {rows.Count} rows and {prompt.Scales.Length} scales for a UNet call of {shape.Batch} rows and {layers} cross-attention layers");
+        }
+
+        var imageTokens = rows[0].Tokens;
+        foreach (var row in rows)
+        {
+            if (row.Layers != layers || row.Channels.Where((c, n) => _ipChannels[n] != 0 && c != _ipChannels[n]).Any())
+            {
+                throw new ArgumentException($"the IP-Adapter makes keys for {row.Layers} layers ({string.Join("/", row.Channels.Distinct())} wide) but the UNet '{_model.ModelPath}' has {layers} cross-attention layers ({string.Join("/", _ipChannels.Distinct())} wide); the adapter was made for another model family");
+            }
+
+            if (row.Tokens != imageTokens)
+            {
+                throw new ArgumentException($"the batched rows carry image prompts of different lengths ({row.Tokens} and {imageTokens} tokens); give the positive and the negative the same number of images");
+            }
+        }
+
+        names.Add(Scale);
+        values.Add(OrtValue.CreateTensorValueFromMemory(prompt.Scales, [shape.Batch, layers]));
+        for (var n = 0; n < layers; n++)
+        {
+            var channels = rows[0].Channels[n];
+            names.AddRange([Key(n), Value(n)]);
+            values.Add(OrtValue.CreateTensorValueFromMemory(Stack(rows, n, keys: true), [shape.Batch, imageTokens, channels]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(Stack(rows, n, keys: false), [shape.Batch, imageTokens, channels]));
+        }
+    }
+
+    private static float[] Stack(IReadOnlyList<IpKeysValues> rows, int layer, bool keys)
+    {
+        var item = (keys ? rows[0].Keys : rows[0].Values)[layer].Length;
+        var result = new float[rows.Count * item];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            (keys ? rows[r].Keys : rows[r].Values)[layer].CopyTo(result, r * item);
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,17 @@
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// What a <see cref="UNetVariant"/> call takes beside the sample, timestep and text: each group is given exactly when the
+/// graph declares its inputs.
+/// </summary>
+/// <param name="TextEmbeds">SDXL's pooled text embedding [B, pooled]; null for SD 1.x.</param>
+/// <param name="TimeIds">SDXL's size numbers [B, n]; null for SD 1.x.</param>
+/// <param name="TimestepCond">An LCM-distilled UNet's guidance-scale embedding [B, width]; null for any other UNet.</param>
+/// <param name="Residuals">The summed, scaled ControlNet residuals by name, one for every residual input; null without ControlNets.</param>
+/// <param name="ImagePrompt">Each row's IP-Adapter keys and values and per-layer scales; null without an IP-Adapter.</param>
+public sealed record UNetVariantInputs(
+    float[]? TextEmbeds = null,
+    float[]? TimeIds = null,
+    float[]? TimestepCond = null,
+    IReadOnlyDictionary<string, ControlResidual>? Residuals = null,
+    IpAttention? ImagePrompt = null);
