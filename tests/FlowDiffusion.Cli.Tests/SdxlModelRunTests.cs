@@ -73,6 +73,34 @@ public sealed class SdxlModelRunTests : IDisposable
     }
 
     [Fact]
+    public void Text_encoder_with_sdxl_embeddings_puts_clip_l_into_the_first_tower_and_clip_g_into_the_second_as_torch_does()
+    {
+        // "embedding:sdxl-style a red": ids 768 and 769 name the embedding's two vectors (past the 768-token vocabulary).
+        const string reference = "embedding-reference.safetensors";
+        var ids = Read(reference, "ti.input_ids");
+        var ids2 = (float[])ids.Clone();
+        var end = Array.IndexOf(ids2, 754f, 1);
+        Array.Fill(ids2, 0f, end + 1, ids2.Length - end - 1);
+        var input = Write("te-ti-in.safetensors", [("input_ids", [1, 77], ids), ("input_ids_2", [1, 77], ids2)]);
+        var output = Path.Combine(_scratch, "te-ti-out.safetensors");
+
+        var (code, stdout, stderr) = Run("--part", "text-encoder", "--in", input, "--out", output, "--embeddings", Path.Combine(Data, "embeddings"));
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("encoder_hidden_states [1,77,64], text_embeds [1,40]", stdout);
+        AssertClose(Read(reference, "ti.context"), Read(output, "encoder_hidden_states"), 1e-4, "both towers' hidden states with the embedding");
+        AssertClose(Read(reference, "ti.text_embeds"), Read(output, "text_embeds"), 1e-4, "text_embeds at the end-of-text token");
+
+        // An SD 1.x embedding (one table, no clip_l/clip_g) cannot feed SDXL's towers: it is named and left out.
+        var sd1 = Path.Combine(_scratch, "sd1-embeddings");
+        Directory.CreateDirectory(sd1);
+        File.Copy(Path.Combine(Data, "..", "sd1-tiny", "embeddings", "style-a1111.safetensors"), Path.Combine(sd1, "style-a1111.safetensors"));
+        (code, _, stderr) = Run("--part", "text-encoder", "--in", input, "--out", output, "--embeddings", sd1);
+        Assert.Contains("style-a1111", stderr);
+        Assert.Contains("clip_l", stderr);
+    }
+
+    [Fact]
     public void Vae_encode_and_decode_match_torch()
     {
         var encodeIn = Write("enc-in.safetensors", [Tensor("reference.safetensors", "vae.image", "sample")]);

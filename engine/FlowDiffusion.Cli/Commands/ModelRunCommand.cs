@@ -51,7 +51,7 @@ internal static class ModelRunCommand
         };
         var clipVision = new Option<string?>("--clip-vision") { Description = "With --ipadapter: the CLIP image encoder (.safetensors, folder or .onnx) for pixel_values.", HelpName = "FILE" };
         var clipSkip = new Option<int>("--clip-skip") { Description = "1 = the last layer, 2 = the penultimate layer then the final layer norm.", DefaultValueFactory = _ => 1 };
-        var embeddings = new Option<string?>("--embeddings") { Description = "A folder of textual-inversion embeddings: ids from the encoder's vocabulary size on name their vectors, in file-name order (as model.load numbers them).", HelpName = "DIR" };
+        var embeddings = new Option<string?>("--embeddings") { Description = "A folder of textual-inversion embeddings: ids from the encoder's vocabulary size on name their vectors, in file-name order (as model.load numbers them); SDXL embeddings' clip_l vectors go to the first text encoder, clip_g to the second.", HelpName = "DIR" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
         {
@@ -302,13 +302,17 @@ internal static class ModelRunCommand
             throw new UsageException($"--clip-skip {clipSkip}: SDXL already conditions on both text encoders' penultimate layers; leave it at 1.");
         }
 
+        var firstOverrides = first is null ? [] : LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder).ToList();
+        var secondOverrides = LoraOverrides(loras, first?.Weights ?? [], second.Weights, LoraNetwork.TextEncoder2).ToList();
         if (embeddings is not null)
         {
-            throw new UsageException("--embeddings: textual-inversion embeddings are not supported for SDXL models yet.");
+            var tables = SdxlEmbeddingTables(embeddings, first, second);
+            if (first is not null) firstOverrides.Add(tables[0].Override());
+            secondOverrides.Add(tables[^1].Override());
         }
 
-        first = first?.WithOverrides(LoraOverrides(loras, first.Weights, second.Weights, LoraNetwork.TextEncoder));
-        second = second.WithOverrides(LoraOverrides(loras, first?.Weights ?? [], second.Weights, LoraNetwork.TextEncoder2));
+        first = first?.WithOverrides(firstOverrides);
+        second = second.WithOverrides(secondOverrides);
         var (ids2, shape) = Ints(tensors, "input_ids_2");
         var ids = ids2;
         if (first is not null)
@@ -333,6 +337,47 @@ internal static class ModelRunCommand
         }
 
         return [("encoder_hidden_states", [batch, sequence, w1 + w2], context), ("text_embeds", [.. b[1].Shape.Select(d => (long)d)], b[1].Values)];
+    }
+
+    /// <summary>
+    /// SDXL embeddings: each tower's token table extended with the files' own vectors for it (<c>clip_l</c> for CLIP ViT-L,
+    /// <c>clip_g</c> for OpenCLIP; the refiner has the second alone) under the same ids, from the vocabulary size on in file-name
+    /// order, as model.load numbers them. Tables for the towers in order.
+    /// </summary>
+    private static EmbeddingTable[] SdxlEmbeddingTables(string embeddings, TextEncoder? first, TextEncoder second)
+    {
+        if (!Directory.Exists(embeddings))
+        {
+            throw new UsageException($"--embeddings {embeddings}: no such folder");
+        }
+
+        var files = TextualInversionReader.List(embeddings);
+        var towers = first is null ? new[] { (second, "clip_g") } : [(first, "clip_l"), (second, "clip_g")];
+        var tables = towers.Select(t =>
+        {
+            var (name, rows, width) = EmbeddingTable.TableOf(t.Item1.Weights)
+                ?? throw new ArgumentException($"--embeddings: the text encoder '{t.Item1.ModelPath}' has no token-embedding table to add embeddings to.");
+            return new EmbeddingTable(files, name, rows, width, t.Item2);
+        }).ToArray();
+        if (tables.Select(t => t.FirstId).Distinct().Count() > 1)
+        {
+            throw new ArgumentException($"--embeddings: the text encoders have vocabularies of {string.Join(" and ", tables.Select(t => t.FirstId))} tokens, so one id cannot name a vector in each.");
+        }
+
+        foreach (var (bad, reason) in tables.SelectMany(t => t.Errors).DistinctBy(e => e.Key))
+        {
+            Console.Error.WriteLine($"warning: embedding '{bad}' not added: {reason}");
+        }
+
+        foreach (var (name, ids) in tables[0].Ids)
+        {
+            if (tables.Any(t => !t.Ids.TryGetValue(name, out var theirs) || !theirs.SequenceEqual(ids)))
+            {
+                throw new ArgumentException($"--embeddings: embedding '{name}' has different numbers of clip_l and clip_g vectors (or one before it in {embeddings} has), so the two text encoders cannot share its ids.");
+            }
+        }
+
+        return tables;
     }
 
     private static List<(string Name, long[] Shape, float[] Values)> RunVaeEncoder(OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, CancellationToken cancellationToken)

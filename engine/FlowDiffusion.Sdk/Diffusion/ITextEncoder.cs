@@ -24,4 +24,18 @@ public interface ITextEncoder
         clipSkip == 1
             ? EncodeAsync(tokens, cancellationToken)
             : throw new NotSupportedException($"This text encoder ({GetType().Name}) gives the last layer only (clip_skip 1), not clip_skip {clipSkip}.");
+
+    /// <summary>
+    /// Encodes with a separate prompt per text encoder, for models with two (SDXL: <paramref name="tokens"/> feeds CLIP ViT-L,
+    /// <paramref name="secondTokens"/> OpenCLIP ViT-bigG, which also gives the pooled output — ComfyUI's <c>text_l</c> and
+    /// <c>text_g</c>); the towers' hidden states are concatenated per token, so where the two prompts need different numbers
+    /// of windows the shorter is padded with empty-prompt windows, as ComfyUI does. Encoders with one tower keep this
+    /// default, which refuses.
+    /// </summary>
+    /// <param name="tokens">One tokenized prompt per batch item, for the first encoder.</param>
+    /// <param name="secondTokens">One tokenized prompt per batch item, for the second encoder.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <exception cref="NotSupportedException">The encoder has one tower.</exception>
+    Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, IReadOnlyList<Tokens> secondTokens, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"This text encoder ({GetType().Name}) has one tower, so it takes one prompt; a second prompt (tokens_g) is for SDXL base models.");
 }

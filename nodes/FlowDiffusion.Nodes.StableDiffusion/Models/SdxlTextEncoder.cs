@@ -11,9 +11,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// A1111-style like SD 1.x's; the second tower's projected pooled output of the first window is carried as the
 /// <see cref="StandardExtras.PooledText"/> extra (<c>text_embeds</c>). The second tower sees the ids padded with 0 after
 /// the end-of-text token, as SGM's OpenCLIP embedder (and ComfyUI's) pads them. The refiner has no first tower: its context
-/// is OpenCLIP's penultimate hidden states alone (1280 wide at full size).
+/// is OpenCLIP's penultimate hidden states alone (1280 wide at full size). The towers may take different prompts (ComfyUI's
+/// text_l and text_g): the pooled output then comes from the second's, and the prompt needing fewer windows is padded with
+/// <paramref name="emptyWindow"/> (the empty prompt's window) to the other's count, as ComfyUI's CLIPTextEncodeSDXL pads it.
 /// </summary>
-internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, int endId, EmbeddingLibrary? embeddings = null) : ITextEncoder
+internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, int endId, TokenChunk emptyWindow, EmbeddingLibrary? embeddings = null) : ITextEncoder
 {
     // Textual inversion: ids past the vocabulary run on towers whose token tables carry the embeddings' vectors.
     private readonly Lazy<TextEncoder>? _firstWithEmbeddings = embeddings is { } tables && first is { } one ? new(() => one.WithOverrides([tables.Override(0)])) : null;
@@ -30,22 +32,42 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
 
     /// <summary>This encoder with <paramref name="firstOverrides"/> on the first tower and <paramref name="secondOverrides"/> on the second (a LoRA's te1 and te2 modules).</summary>
     public SdxlTextEncoder WithOverrides(IEnumerable<WeightOverride> firstOverrides, IEnumerable<WeightOverride> secondOverrides) =>
-        new(first?.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId, embeddings);
+        new(first?.WithOverrides(firstOverrides), second.WithOverrides(secondOverrides), endId, emptyWindow, embeddings);
 
     /// <summary>The embeddings ids past the vocabulary name (<see cref="EmbeddingLibrary.ForSdxl"/>).</summary>
     public EmbeddingLibrary? Embeddings => embeddings;
 
     /// <summary>This encoder with <paramref name="library"/>'s embeddings available to the ids past its vocabulary.</summary>
-    public SdxlTextEncoder WithEmbeddings(EmbeddingLibrary? library) => new(first, second, endId, library);
+    public SdxlTextEncoder WithEmbeddings(EmbeddingLibrary? library) => new(first, second, endId, emptyWindow, library);
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, CancellationToken cancellationToken) =>
-        Task.Run(() => Encode(tokens, cancellationToken), cancellationToken);
+        Task.Run(() => Encode(tokens, tokens, cancellationToken), cancellationToken);
+
+    public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, IReadOnlyList<Tokens> secondTokens, CancellationToken cancellationToken)
+    {
+        if (first is null)
+            throw new NotSupportedException("the SDXL refiner has one text encoder (OpenCLIP ViT-bigG), so it takes one prompt; leave tokens_g unconnected.");
+        if (tokens.Count != secondTokens.Count)
+            throw new ArgumentException($"tokens has {tokens.Count} prompts and tokens_g {secondTokens.Count}; give each text encoder one prompt per batch item.");
+        var windows = tokens.Concat(secondTokens).SelectMany(p => p.Chunks).Select(c => c.Ids.Count).Distinct().ToList();
+        if (windows.Count > 1)
+            throw new ArgumentException($"tokens and tokens_g have windows of {string.Join(" and ", windows)} tokens; tokenize both prompts with the model's tokenizer.");
+        var padded = tokens.Zip(secondTokens, (l, g) => (L: Padded(l, g.Chunks.Count), G: Padded(g, l.Chunks.Count))).ToList();
+        return Task.Run(() => Encode([.. padded.Select(p => p.L)], [.. padded.Select(p => p.G)], cancellationToken), cancellationToken);
+    }
+
+    // A prompt with fewer windows than the other tower's gets empty-prompt windows appended (ComfyUI: tokens += tokenize("")).
+    private Tokens Padded(Tokens prompt, int windows) => prompt.Chunks.Count >= windows
+        ? prompt
+        : prompt with { Chunks = [.. prompt.Chunks, .. Enumerable.Repeat(emptyWindow, windows - prompt.Chunks.Count)] };
 
     public Task<Conditioning> EncodeAsync(IReadOnlyList<Tokens> tokens, int clipSkip, CancellationToken cancellationToken) => clipSkip == 1
         ? EncodeAsync(tokens, cancellationToken)
         : throw new NotSupportedException($"clip_skip {clipSkip}: SDXL already conditions on both text encoders' penultimate layers; leave clip_skip at 1.");
 
-    private Conditioning Encode(IReadOnlyList<Tokens> prompts, CancellationToken cancellationToken)
+    // prompts feeds the first tower, secondPrompts the second (the same list when both take one prompt); item b's two
+    // prompts have the same number of windows.
+    private Conditioning Encode(IReadOnlyList<Tokens> prompts, IReadOnlyList<Tokens> secondPrompts, CancellationToken cancellationToken)
     {
         if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
         var chunks = prompts.Max(p => p.Chunks.Count);
@@ -56,15 +78,15 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
             for (var c = 0; c < chunks; c++)
             {
                 var chunk = prompts[b].Chunks[Math.Min(c, prompts[b].Chunks.Count - 1)];
+                var chunk2 = secondPrompts[b].Chunks[Math.Min(c, secondPrompts[b].Chunks.Count - 1)];
                 var ids = chunk.Ids.ToArray();
-                var ids2 = PadAfterEnd(ids);
+                var ids2 = PadAfterEnd([.. chunk2.Ids]);
                 FloatTensor[]? a = null;
                 FloatTensor[] s;
                 lock (_lock)
                 {
-                    var embedded = embeddings is not null && ids.Any(id => id >= embeddings.FirstId);
-                    var one = embedded ? _firstWithEmbeddings?.Value : first;
-                    var two = embedded ? _secondWithEmbeddings!.Value : second;
+                    var one = HasEmbeddingIds(ids) ? _firstWithEmbeddings?.Value : first;
+                    var two = HasEmbeddingIds(ids2) ? _secondWithEmbeddings!.Value : second;
                     var before = (one?.RunTime ?? TimeSpan.Zero) + two.RunTime;
                     a = one?.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
                     s = two.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
@@ -81,7 +103,7 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
                     a?[0].Values.AsSpan(t * w1, w1).CopyTo(target.Slice(t * dim, w1));
                     s[0].Values.AsSpan(t * w2, w2).CopyTo(target.Slice((t * dim) + w1, w2));
                 }
-                OnnxTextEncoder.ApplyWeights(target, chunk.Weights, dim);
+                ApplyWeights(target, chunk.Weights, chunk2.Weights, w1, dim);
                 if (c == 0)
                 {
                     s[1].Values.AsSpan(0, pooledWidth).CopyTo(pooled.AsSpan(b * pooledWidth, pooledWidth));
@@ -90,6 +112,27 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
         }
         var extras = Extras.Empty.With(StandardExtras.PooledText, new ExtraTensor([prompts.Count, pooledWidth], pooled!));
         return new Conditioning(prompts.Count, chunks * window, dim, result!, extras);
+    }
+
+    private bool HasEmbeddingIds(int[] ids) => embeddings is not null && ids.Any(id => id >= embeddings.FirstId);
+
+    // A1111's weighting (OnnxTextEncoder.ApplyWeights) with each tower's features scaled by its own prompt's weights: the
+    // first `width` features of each token by `weights`, the rest by `secondWeights`; then the window's mean is restored.
+    private static void ApplyWeights(Span<float> hidden, IReadOnlyList<float> weights, IReadOnlyList<float> secondWeights, int width, int dim)
+    {
+        if (weights.All(w => w == 1f) && secondWeights.All(w => w == 1f)) return;
+        double before = 0, after = 0;
+        foreach (var v in hidden) before += v;
+        for (var t = 0; t < weights.Count; t++)
+        {
+            var row = hidden.Slice(t * dim, dim);
+            for (var i = 0; i < width; i++) row[i] *= weights[t];
+            for (var i = width; i < dim; i++) row[i] *= secondWeights[t];
+        }
+        foreach (var v in hidden) after += v;
+        if (after == 0) return;
+        var scale = (float)(before / after);
+        for (var i = 0; i < hidden.Length; i++) hidden[i] *= scale;
     }
 
     private int[] PadAfterEnd(int[] ids)
