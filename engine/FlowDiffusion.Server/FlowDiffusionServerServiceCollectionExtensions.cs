@@ -48,7 +48,7 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         services.TryAddSingleton(new BindingWaiver(false));
         services.AddHostedService<BoundAddressCheck>();
         services.AddSingleton<RequestOriginCheck>();
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = BodyRefusals.Explain);
         services.AddOpenApi(options => options.AddApiSchemas());
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) =>
             kestrel.Limits.MaxRequestBodySize = server.Value.MaxRequestBytes);

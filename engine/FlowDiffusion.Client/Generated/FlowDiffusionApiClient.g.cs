@@ -13,7 +13,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="id">The {id} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>Accepted: A cancellation asked for.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 409, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 409, 503, 421, 403 (or another error).</exception>
     public async Task<CancelAccepted> CancelRunAsync(string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runs/" + PathValue(id) + "/cancel");
@@ -24,7 +24,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>DELETE /api/runs/{id}: Deletes a finished run and its files.</summary>
     /// <param name="id">The {id} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 409, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 409, 503, 421, 403 (or another error).</exception>
     public async Task DeleteRunAsync(string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, "/api/runs/" + PathValue(id));
@@ -34,7 +34,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>DELETE /api/uploads/{name}: Deletes an upload.</summary>
     /// <param name="name">The {name} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 421, 403 (or another error).</exception>
     public async Task DeleteUploadAsync(string name, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, "/api/uploads/" + PathValue(name));
@@ -44,7 +44,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>GET /api/health: Whether the server and its run store answer.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: The server's health: whether its run store answers.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 503, 421 (or another error).</exception>
     public async Task<Health> GetHealthAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health");
@@ -57,7 +57,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="file">The {file} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: The file's bytes.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 503, 421 (or another error).</exception>
     public async Task<byte[]> GetOutputAsync(string runId, string file, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/outputs/" + PathValue(runId) + "/" + PathValue(file));
@@ -69,7 +69,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="id">The {id} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: A run: its state, inputs, node timings and outputs.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 503, 421 (or another error).</exception>
     public async Task<Run> GetRunAsync(string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs/" + PathValue(id));
@@ -81,7 +81,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="name">The {name} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: Workflow YAML (UTF-8).</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 404 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 404, 421 (or another error).</exception>
     public async Task<string> GetWorkflowAsync(string name, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/workflows/" + PathValue(name));
@@ -92,6 +92,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>GET /api/models: What the models folder holds: kind, architecture, precision, size.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: What the server's models folder holds, ordered by path.</returns>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 421 (or another error).</exception>
     public async Task<ModelList> ListModelsAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/models");
@@ -102,6 +103,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>GET /api/nodes: Every node type: ports, parameters, categories.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: Every node type the loaded plugins provide, in catalog order.</returns>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 421 (or another error).</exception>
     public async Task<NodeList> ListNodesAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/nodes");
@@ -115,7 +117,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="limit">The query parameter limit, sent when not null.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: One page of run history, newest first.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 503, 421 (or another error).</exception>
     public async Task<RunPage> ListRunsAsync(string? status = null, int? offset = null, int? limit = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs" + Query(("status", Text(status)), ("offset", Text(offset)), ("limit", Text(limit))));
@@ -126,6 +128,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <summary>GET /api/workflows: The saved workflows' names.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: The saved workflows' names.</returns>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 421 (or another error).</exception>
     public async Task<WorkflowList> ListWorkflowsAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/workflows");
@@ -139,7 +142,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="draft">The query parameter draft, sent when not null.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: A saved workflow and its problems.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 413, 421, 403 (or another error).</exception>
     public async Task<WorkflowSaved> SaveWorkflowAsync(string name, string text, bool? draft = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, "/api/workflows/" + PathValue(name) + Query(("draft", Text(draft))));
@@ -152,7 +155,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="id">The {id} of the path.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The response, its body unread (the caller disposes it).</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 429, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 404, 429, 503, 421 (or another error).</exception>
     public async Task<HttpResponseMessage> StreamRunEventsAsync(string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs/" + PathValue(id) + "/events");
@@ -164,7 +167,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="idempotencyKey">The Idempotency-Key header, sent when not null.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>Accepted: A queued run.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 404, 503 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 404, 413, 415, 503, 421, 403 (or another error).</exception>
     public async Task<RunTicket> SubmitRunAsync(RunRequest body, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runs");
@@ -179,7 +182,7 @@ public sealed partial class FlowDiffusionApiClient
     /// <param name="fileName">The file name sent with file.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>OK: An uploaded file.</returns>
-    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 413, 415 (or another error).</exception>
+    /// <exception cref="FlowDiffusion.Client.FlowDiffusionApiException">The server answered 400, 413, 415, 421, 403 (or another error).</exception>
     public async Task<Upload> UploadAsync(Stream file, string fileName, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/uploads");

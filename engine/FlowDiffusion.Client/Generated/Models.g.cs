@@ -45,6 +45,46 @@ public sealed record Diagnostic
     public required string? Input { get; init; }
 }
 
+/// <summary>A node's state in a run_state event.</summary>
+public sealed record EventNodeState
+{
+    /// <summary>What the node is doing. One of: queued, running, cached, finished, failed.</summary>
+    [JsonPropertyName("state")]
+    public required string State { get; init; }
+
+    /// <summary>The last step it reported (0 before any).</summary>
+    [JsonPropertyName("step")]
+    public required int Step { get; init; }
+
+    /// <summary>Its step count, once it reported one (else 0).</summary>
+    [JsonPropertyName("total_steps")]
+    public required int TotalSteps { get; init; }
+
+    /// <summary>Milliseconds it ran, once finished.</summary>
+    [JsonPropertyName("duration_ms")]
+    public required double? DurationMs { get; init; }
+
+    /// <summary>Why it failed, when it did.</summary>
+    [JsonPropertyName("error")]
+    public required string? Error { get; init; }
+}
+
+/// <summary>A file a node wrote.</summary>
+public sealed record EventOutput
+{
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>Its name inside the run's folder.</summary>
+    [JsonPropertyName("file")]
+    public required string File { get; init; }
+
+    /// <summary>Where the API serves it (GET it, relative to the server's address).</summary>
+    [JsonPropertyName("url")]
+    public required string Url { get; init; }
+}
+
 /// <summary>The server's health: whether its run store answers.</summary>
 public sealed record Health
 {
@@ -60,6 +100,86 @@ public sealed record Health
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
+}
+
+/// <summary>A line of the run's log (a re-run removing an earlier attempt's files, a re-queue).</summary>
+public sealed record LogEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: log.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The line.</summary>
+    [JsonPropertyName("message")]
+    public required string Message { get; init; }
+}
+
+/// <summary>A node added to a named measurement (onnx_run_seconds, say).</summary>
+public sealed record MetricEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: metric.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The measurement.</summary>
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    /// <summary>What it added.</summary>
+    [JsonPropertyName("value")]
+    public required double Value { get; init; }
 }
 
 /// <summary>One model in the models folder.</summary>
@@ -92,6 +212,134 @@ public sealed record ModelList
     /// <summary>The models.</summary>
     [JsonPropertyName("models")]
     public required IReadOnlyList<Model> Models { get; init; }
+}
+
+/// <summary>A node's outputs came from the cache.</summary>
+public sealed record NodeCachedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: node_cached.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The node's type.</summary>
+    [JsonPropertyName("node_type")]
+    public required string NodeType { get; init; }
+}
+
+/// <summary>A node failed.</summary>
+public sealed record NodeFailedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: node_failed.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The node's type.</summary>
+    [JsonPropertyName("node_type")]
+    public required string NodeType { get; init; }
+
+    /// <summary>Why.</summary>
+    [JsonPropertyName("error")]
+    public required string Error { get; init; }
+}
+
+/// <summary>A node finished.</summary>
+public sealed record NodeFinishedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: node_finished.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The node's type.</summary>
+    [JsonPropertyName("node_type")]
+    public required string NodeType { get; init; }
+
+    /// <summary>Milliseconds it ran.</summary>
+    [JsonPropertyName("duration_ms")]
+    public required double DurationMs { get; init; }
 }
 
 /// <summary>Every node type the loaded plugins provide, in catalog order.</summary>
@@ -182,6 +430,46 @@ public sealed record NodePort
     public required string Description { get; init; }
 }
 
+/// <summary>A node began executing.</summary>
+public sealed record NodeStartedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: node_started.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The node's type.</summary>
+    [JsonPropertyName("node_type")]
+    public required string NodeType { get; init; }
+}
+
 /// <summary>How long a node took.</summary>
 public sealed record NodeTiming
 {
@@ -250,6 +538,98 @@ public sealed record NodeType
     public required IReadOnlyList<NodeParameter> Parameters { get; init; }
 }
 
+/// <summary>A node wrote a file.</summary>
+public sealed record OutputEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: output.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>Its name inside the run's folder.</summary>
+    [JsonPropertyName("file")]
+    public required string File { get; init; }
+
+    /// <summary>Where the API serves it (GET it, relative to the server's address).</summary>
+    [JsonPropertyName("url")]
+    public required string Url { get; init; }
+}
+
+/// <summary>A node published a preview image.</summary>
+public sealed record PreviewEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: preview.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>The width of the image the node made.</summary>
+    [JsonPropertyName("width")]
+    public required int Width { get; init; }
+
+    /// <summary>Its height.</summary>
+    [JsonPropertyName("height")]
+    public required int Height { get; init; }
+
+    /// <summary>The preview as a BMP data URL, at most 256 pixels a side.</summary>
+    [JsonPropertyName("image")]
+    public required string Image { get; init; }
+}
+
 /// <summary>An error (RFC 9457 problem details).</summary>
 public sealed record Problem
 {
@@ -285,6 +665,58 @@ public sealed record Problem
     [JsonPropertyName("errors")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<Diagnostic>? Errors { get; init; }
+}
+
+/// <summary>A node reported progress (a sampler, once per step).</summary>
+public sealed record ProgressEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: progress.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The node's id.</summary>
+    [JsonPropertyName("node")]
+    public required string Node { get; init; }
+
+    /// <summary>How much of the node's work is done, 0 to 1.</summary>
+    [JsonPropertyName("fraction")]
+    public required double Fraction { get; init; }
+
+    /// <summary>The step done (0 when the node counts no steps).</summary>
+    [JsonPropertyName("step")]
+    public required int Step { get; init; }
+
+    /// <summary>Its step count (0 when it counts none).</summary>
+    [JsonPropertyName("total_steps")]
+    public required int TotalSteps { get; init; }
+
+    /// <summary>What it is doing, when it says.</summary>
+    [JsonPropertyName("message")]
+    public required string? Message { get; init; }
 }
 
 /// <summary>A run: its state, inputs, node timings and outputs.</summary>
@@ -341,6 +773,54 @@ public sealed record Run
     /// <summary>The length of the inputs' JSON text.</summary>
     [JsonPropertyName("inputs_length")]
     public required int InputsLength { get; init; }
+}
+
+/// <summary>The last event of every stream, exactly once, written from the stored run alone.</summary>
+public sealed record RunEndedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: run_ended.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>When the run finished.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset? Time { get; init; }
+
+    /// <summary>queued, running, completed, failed, cancelled or interrupted. One of: queued, running, completed, failed, cancelled, interrupted.</summary>
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    /// <summary>Why it failed, when it did.</summary>
+    [JsonPropertyName("error")]
+    public required string? Error { get; init; }
+
+    /// <summary>How many times a worker claimed it.</summary>
+    [JsonPropertyName("attempts")]
+    public required int Attempts { get; init; }
+
+    /// <summary>When it started.</summary>
+    [JsonPropertyName("started")]
+    public required DateTimeOffset? Started { get; init; }
+
+    /// <summary>When it finished.</summary>
+    [JsonPropertyName("finished")]
+    public required DateTimeOffset? Finished { get; init; }
+
+    /// <summary>Each node's timing, in the order they finished.</summary>
+    [JsonPropertyName("nodes")]
+    public required IReadOnlyList<NodeTiming> Nodes { get; init; }
+
+    /// <summary>The files it wrote.</summary>
+    [JsonPropertyName("outputs")]
+    public required IReadOnlyList<RunOutput> Outputs { get; init; }
 }
 
 /// <summary>A file a run wrote.</summary>
@@ -401,6 +881,94 @@ public sealed record RunRequest
     [JsonPropertyName("priority")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Priority { get; init; }
+}
+
+/// <summary>An attempt began.</summary>
+public sealed record RunStartedEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: run_started.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>The ids of the nodes it will execute or serve from cache.</summary>
+    [JsonPropertyName("nodes")]
+    public required IReadOnlyList<string> Nodes { get; init; }
+}
+
+/// <summary>The run as it stands when the subscriber joined: first event of every stream.</summary>
+public sealed record RunStateEvent
+{
+    /// <summary>The event schema's version; a field that changes meaning or goes away bumps it, new fields do not. One of: 1.</summary>
+    [JsonPropertyName("v")]
+    public required int V { get; init; }
+
+    /// <summary>The event's kind, also its SSE event name. One of: run_state.</summary>
+    [JsonPropertyName("kind")]
+    public required string Kind { get; init; }
+
+    /// <summary>The run.</summary>
+    [JsonPropertyName("run_id")]
+    public required string RunId { get; init; }
+
+    /// <summary>Its position in the run's stream (a run_state carries the position of the last event it includes).</summary>
+    [JsonPropertyName("seq")]
+    public required long Seq { get; init; }
+
+    /// <summary>When it happened.</summary>
+    [JsonPropertyName("time")]
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>The run's overall progress after it, 0 to 1, never decreasing.</summary>
+    [JsonPropertyName("overall")]
+    public required double Overall { get; init; }
+
+    /// <summary>Estimated seconds left, when known.</summary>
+    [JsonPropertyName("eta_seconds")]
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>queued, running, completed, failed, cancelled or interrupted. One of: queued, running, completed, failed, cancelled, interrupted.</summary>
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    /// <summary>The attempt under way (0 before the first).</summary>
+    [JsonPropertyName("attempt")]
+    public required int Attempt { get; init; }
+
+    /// <summary>Each node's state by node id.</summary>
+    [JsonPropertyName("nodes")]
+    public required JsonElement Nodes { get; init; }
+
+    /// <summary>The latest preview of each node that published one, by node id: a BMP data URL.</summary>
+    [JsonPropertyName("previews")]
+    public required JsonElement Previews { get; init; }
+
+    /// <summary>The files written so far.</summary>
+    [JsonPropertyName("outputs")]
+    public required IReadOnlyList<EventOutput> Outputs { get; init; }
 }
 
 /// <summary>A queued run.</summary>

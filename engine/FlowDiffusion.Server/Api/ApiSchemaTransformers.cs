@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace FlowDiffusion.Server.Api;
@@ -8,21 +11,35 @@ namespace FlowDiffusion.Server.Api;
 /// <summary>
 /// Puts <see cref="ApiSchemas"/> into the OpenAPI document: every schema under <c>components/schemas</c>, each route's
 /// request and response bodies from its <see cref="ApiBodySchema"/> metadata, <see cref="ApiSchemas.Problem"/> for
-/// every problem response, and a string for the YAML, file and event-stream bodies.
+/// every problem response, and a string for the YAML, file and event-stream bodies (the events' data schemas, from
+/// <see cref="RunEventSchemas"/>, named by event in the stream's <c>x-sse-events</c>). Each operation also lists what the
+/// server's own checks answer before it runs (<see cref="ApiRefusals"/>), and with an API key configured the document
+/// has the <c>X-Api-Key</c> security scheme, required by every operation but the health check.
 /// </summary>
 internal static class ApiSchemaTransformers
 {
     /// <summary>Adds the transformers to the document's options.</summary>
     public static OpenApiOptions AddApiSchemas(this OpenApiOptions options)
     {
-        options.AddDocumentTransformer((document, _, _) =>
+        options.AddDocumentTransformer((document, context, _) =>
         {
             document.Components ??= new OpenApiComponents();
             document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal);
             // ASP.NET's own guesses for the bodies these replace.
             foreach (var replaced in new[] { "ProblemDetails", "RunRequest", "IFormFile", "JsonElement" })
                 document.Components.Schemas.Remove(replaced);
-            foreach (var (name, schema) in ApiSchemas.All) document.Components.Schemas[name] = schema;
+            foreach (var (name, schema) in ApiSchemas.All.Concat(RunEventSchemas.All)) document.Components.Schemas[name] = schema;
+            if (!string.IsNullOrEmpty(context.ApplicationServices.GetRequiredService<IOptions<ServerOptions>>().Value.ApiKey))
+            {
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>(StringComparer.Ordinal);
+                document.Components.SecuritySchemes[ApiRefusals.ApiKeyScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.ApiKey,
+                    In = ParameterLocation.Header,
+                    Name = ApiKeyCheck.Header,
+                    Description = "The server's API key (FlowDiffusion:Server:ApiKey, flowdiffusion serve --api-key). Every route but /api/health needs it.",
+                };
+            }
             return Task.CompletedTask;
         });
         options.AddOperationTransformer((operation, context, _) =>
@@ -51,12 +68,30 @@ internal static class ApiSchemaTransformers
                         "application/problem+json" => ApiSchemas.Ref(ApiSchemas.Problem),
                         _ when declared is not null => ApiSchemas.Ref(declared.Schema),
                         "application/octet-stream" => new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "The file's bytes." },
-                        "text/event-stream" => new OpenApiSchema { Type = JsonSchemaType.String, Description = "Server-sent events: each has an event name and one JSON object of data (docs/events.md)." },
+                        "text/event-stream" => EventStream(media),
                         "application/yaml" => ApiSchemas.Ref(ApiSchemas.WorkflowText),
                         _ => media.Schema,
                     };
                 }
             }
+            // The answers of the server's own checks (API key, Host, origin), which run before the route.
+            var server = context.ApplicationServices.GetRequiredService<IOptions<ServerOptions>>().Value;
+            var method = context.Description.HttpMethod ?? "GET";
+            var path = "/" + (context.Description.RelativePath ?? "");
+            foreach (var (status, description) in ApiRefusals.For(method, path, server))
+            {
+                operation.Responses ??= new OpenApiResponses();
+                operation.Responses[status.ToString(CultureInfo.InvariantCulture)] = new OpenApiResponse
+                {
+                    Description = description,
+                    Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                    {
+                        ["application/problem+json"] = new() { Schema = ApiSchemas.Ref(ApiSchemas.Problem) },
+                    },
+                };
+            }
+            if (!string.IsNullOrEmpty(server.ApiKey) && ApiRefusals.NeedsKey(path))
+                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiRefusals.ApiKeyScheme, context.Document)] = [] }];
             // A query value is text however ASP.NET reads it: an integer parameter is documented as an integer, without
             // the "integer or digits" alternative ASP.NET adds.
             foreach (var parameter in operation.Parameters ?? [])
@@ -70,5 +105,22 @@ internal static class ApiSchemaTransformers
             return Task.CompletedTask;
         });
         return options;
+    }
+
+    // The SSE body is text; its events' data schemas are named by event in the media type's x-sse-events (OpenAPI 3.1
+    // has no keyword for the items of a stream).
+    private static OpenApiSchema EventStream(OpenApiMediaType media)
+    {
+        var events = new JsonObject();
+        foreach (var (kind, schema) in RunEventSchemas.Kinds) events[kind] = new JsonObject { ["$ref"] = "#/components/schemas/" + schema };
+        media.Extensions ??= new Dictionary<string, IOpenApiExtension>(StringComparer.Ordinal);
+        media.Extensions[RunEventSchemas.Extension] = new JsonNodeExtension(events);
+        return new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Description = "Server-sent events (docs/events.md): each has an event name and one line of JSON data, whose schema "
+                + RunEventSchemas.Extension + " names by event: " + string.Join(", ", RunEventSchemas.Kinds.Select(k => k.Kind))
+                + ". run_state comes first, run_ended last, then the stream closes.",
+        };
     }
 }

@@ -153,16 +153,16 @@ internal static class ApiSchemas
     /// <summary>A reference to the schema <paramref name="name"/> of <see cref="All"/>.</summary>
     public static IOpenApiSchema Ref(string name) => new OpenApiSchemaReference(name);
 
-    private static OpenApiSchema RunStatus() =>
+    internal static OpenApiSchema RunStatus() =>
         Enum("queued, running, completed, failed, cancelled or interrupted.", [.. System.Enum.GetValues<RunState>().Select(s => s.Name())]);
 
-    private sealed record Property(string Name, IOpenApiSchema Schema, bool IsRequired);
+    internal sealed record Property(string Name, IOpenApiSchema Schema, bool IsRequired);
 
-    private static Property Required(string name, IOpenApiSchema schema) => new(name, schema, true);
+    internal static Property Required(string name, IOpenApiSchema schema) => new(name, schema, true);
 
-    private static Property Optional(string name, IOpenApiSchema schema) => new(name, schema, false);
+    internal static Property Optional(string name, IOpenApiSchema schema) => new(name, schema, false);
 
-    private static OpenApiSchema Object(string description, params Property[] properties) => new()
+    internal static OpenApiSchema Object(string description, params Property[] properties) => new()
     {
         Type = JsonSchemaType.Object,
         Description = description,
@@ -172,36 +172,39 @@ internal static class ApiSchemas
     };
 
     // An object of any values by name.
-    private static OpenApiSchema Map(string description) => new() { Type = JsonSchemaType.Object, Description = description };
+    internal static OpenApiSchema Map(string description) => new() { Type = JsonSchemaType.Object, Description = description };
 
-    private static OpenApiSchema Array(string description, IOpenApiSchema items) => new() { Type = JsonSchemaType.Array, Description = description, Items = items };
+    // An object whose every property value is <paramref name="values"/>.
+    internal static OpenApiSchema MapOf(string description, IOpenApiSchema values) => new() { Type = JsonSchemaType.Object, Description = description, AdditionalProperties = values };
 
-    private static OpenApiSchema String(string description, string? format = null) => new() { Type = JsonSchemaType.String, Description = description, Format = format };
+    internal static OpenApiSchema Array(string description, IOpenApiSchema items) => new() { Type = JsonSchemaType.Array, Description = description, Items = items };
 
-    private static OpenApiSchema Integer(string description, string format = "int32") => new() { Type = JsonSchemaType.Integer, Description = description, Format = format };
+    internal static OpenApiSchema String(string description, string? format = null) => new() { Type = JsonSchemaType.String, Description = description, Format = format };
 
-    private static OpenApiSchema Number(string description) => new() { Type = JsonSchemaType.Number, Description = description, Format = "double" };
+    internal static OpenApiSchema Integer(string description, string format = "int32") => new() { Type = JsonSchemaType.Integer, Description = description, Format = format };
 
-    private static OpenApiSchema Boolean(string description) => new() { Type = JsonSchemaType.Boolean, Description = description };
+    internal static OpenApiSchema Number(string description) => new() { Type = JsonSchemaType.Number, Description = description, Format = "double" };
 
-    private static OpenApiSchema Any(string description) => new() { Description = description };
+    internal static OpenApiSchema Boolean(string description) => new() { Type = JsonSchemaType.Boolean, Description = description };
 
-    private static OpenApiSchema Enum(string description, params string[] values) => new()
+    internal static OpenApiSchema Any(string description) => new() { Description = description };
+
+    internal static OpenApiSchema Enum(string description, params string[] values) => new()
     {
         Type = JsonSchemaType.String,
         Description = description,
         Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v))],
     };
 
-    private static OpenApiSchema Nullable(OpenApiSchema schema)
+    internal static OpenApiSchema Nullable(OpenApiSchema schema)
     {
         schema.Type |= JsonSchemaType.Null;
         return schema;
     }
 
-    private static string[] Enum<T>(Func<T, string> name) where T : struct, System.Enum => [.. System.Enum.GetValues<T>().Select(name)];
+    internal static string[] Enum<T>(Func<T, string> name) where T : struct, System.Enum => [.. System.Enum.GetValues<T>().Select(name)];
 
     // The string constants a class declares (the one list of a fixed set of names).
-    private static string[] Constants(Type type) =>
+    internal static string[] Constants(Type type) =>
         [.. type.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!)];
 }

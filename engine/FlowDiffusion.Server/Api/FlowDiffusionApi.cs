@@ -25,8 +25,9 @@ public static class FlowDiffusionApi
     {
         endpoints.MapOpenApi();
         var api = endpoints.MapGroup("/api");
-        // Each route declares every status it answers with (the OpenAPI document is built from these; a test diffs them
-        // against the mapped routes and against what the routes really answer).
+        // Each route declares every status it answers with (the OpenAPI document is built from these, plus the answers of
+        // the API key, Host and origin checks that ApiRefusals lists; a test diffs them against the mapped routes and
+        // against what the routes really answer). A JSON body over MaxRequestBytes is 413, one not sent as JSON 415.
         // Routes that read or write the run store answer 503 when its database is damaged (RunStoreErrorHandler).
         // The body schemas (Returns, Takes) are ApiSchemas'; the names (WithName) are the operation ids a generated client uses.
         api.MapGet("/health", HealthAsync).WithName("getHealth").WithSummary("Whether the server and its run store answer.").Returns(StatusCodes.Status200OK, ApiSchemas.Health).Returns(StatusCodes.Status503ServiceUnavailable, ApiSchemas.Health);
@@ -37,10 +38,11 @@ public static class FlowDiffusionApi
         api.MapGet("/workflows/{name}", WorkflowFileApi.Get).WithName("getWorkflow").WithSummary("A saved workflow's YAML.").Produces(StatusCodes.Status200OK, contentType: "application/yaml")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPut("/workflows/{name}", WorkflowFileApi.PutAsync).WithName("saveWorkflow").WithSummary("Saves a workflow that validates (with ?draft=true, one that does not).").Accepts<string>("application/yaml", "text/yaml", "text/plain").Takes(ApiSchemas.WorkflowText)
-            .Returns(StatusCodes.Status200OK, ApiSchemas.WorkflowSaved).ProducesProblem(StatusCodes.Status400BadRequest);
+            .Returns(StatusCodes.Status200OK, ApiSchemas.WorkflowSaved).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         api.MapPost("/runs", SubmitAsync).WithName("submitRun").WithSummary("Queues a run of a saved workflow or of YAML, with input values (Idempotency-Key: a retry queues nothing new).").Takes(ApiSchemas.RunRequest).Returns(StatusCodes.Status202Accepted, ApiSchemas.RunTicket)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/runs", ListRunsAsync).WithName("listRuns").WithSummary("One page of run history, newest first, optionally of one status.").Returns(StatusCodes.Status200OK, ApiSchemas.RunPage).ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

@@ -39,6 +39,11 @@ internal static class WorkflowFileApi
             using var reader = new StreamReader(request.Body, StrictUtf8, detectEncodingFromByteOrderMarks: false);
             yaml = await reader.ReadToEndAsync(cancellationToken);
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return FlowDiffusionApi.Problem(StatusCodes.Status413PayloadTooLarge, "Workflow too large",
+                $"The workflow is larger than the {request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes this server accepts (FlowDiffusion:Server:MaxRequestBytes). Nothing was saved.");
+        }
         catch (DecoderFallbackException e)
         {
             return FlowDiffusionApi.Problem(StatusCodes.Status400BadRequest, "Not UTF-8",

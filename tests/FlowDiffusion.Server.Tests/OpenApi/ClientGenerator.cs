@@ -236,7 +236,7 @@ internal sealed partial class ClientGenerator(JsonNode document)
     {
         var target = Resolve(schema);
         var text = schema["description"]?.GetValue<string>() ?? target["description"]?.GetValue<string>() ?? "";
-        if (target["enum"] is JsonArray values) text += " One of: " + string.Join(", ", values.Select(v => v!.GetValue<string>())) + ".";
+        if (target["enum"] is JsonArray values) text += " One of: " + string.Join(", ", values.Select(v => v!.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString())) + ".";
         return text.Trim();
     }
 

@@ -49,10 +49,26 @@ public sealed class OpenApiDocumentTests : IDisposable
         return mapped;
     }
 
-    [Fact]
-    public async Task Every_mapped_route_is_documented_with_exactly_the_statuses_it_declares()
+    // What the server's own checks answer before a route runs, written out here independently of the server's ApiRefusals:
+    // without a key a foreign Host is 421, with one a missing key is 401 (all but the health check); a cross-origin write is 403.
+    private static SortedSet<int> Refusals(string route, bool keyed)
     {
-        await using var host = await ApiHost.StartAsync(_folder.Path);
+        var statuses = new SortedSet<int>();
+        if (!keyed) statuses.Add(421);
+        else if (route != "GET /api/health") statuses.Add(401);
+        if (!route.StartsWith("GET ", StringComparison.Ordinal)) statuses.Add(403);
+        return statuses;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_mapped_route_is_documented_with_the_statuses_it_declares_and_those_of_the_servers_checks(bool keyed)
+    {
+        await using var host = keyed
+            ? await ApiHost.StartAsync(_folder.Path, ($"{ServerOptions.Section}:ApiKey", "s3cret"))
+            : await ApiHost.StartAsync(_folder.Path);
+        if (keyed) host.Client.DefaultRequestHeaders.Add("X-Api-Key", "s3cret");
 
         var documented = await DocumentedAsync(host);
         var mapped = Mapped(host);
@@ -61,10 +77,36 @@ public sealed class OpenApiDocumentTests : IDisposable
         foreach (var (route, statuses) in mapped)
         {
             Assert.True(documented.TryGetValue(route, out var inDocument), $"{route} is mapped but not in the OpenAPI document");
-            Assert.True(statuses.SetEquals(inDocument!), $"{route}: declares {string.Join(",", statuses)}, the document says {string.Join(",", inDocument!)}");
+            var expected = new SortedSet<int>(statuses.Concat(Refusals(route, keyed)));
+            Assert.True(expected.SetEquals(inDocument!), $"{route}: declares {string.Join(",", expected)} with the checks', the document says {string.Join(",", inDocument!)}");
         }
-        Assert.Equal(new[] { 202, 400, 404, 503 }, documented["POST /api/runs"]);
-        Assert.Equal(new[] { 202, 404, 409, 503 }, documented["POST /api/runs/{id}/cancel"]);
+        Assert.Equal(keyed ? [202, 400, 401, 403, 404, 413, 415, 503] : new[] { 202, 400, 403, 404, 413, 415, 421, 503 }, documented["POST /api/runs"]);
+        Assert.Equal(keyed ? [202, 401, 403, 404, 409, 503] : new[] { 202, 403, 404, 409, 421, 503 }, documented["POST /api/runs/{id}/cancel"]);
+        Assert.Equal(keyed ? [200, 503] : new[] { 200, 421, 503 }, documented["GET /api/health"]);
+    }
+
+    [Fact]
+    public async Task A_server_with_an_api_key_documents_the_X_Api_Key_scheme_on_every_route_but_health_and_one_without_does_not()
+    {
+        await using (var open = await ApiHost.StartAsync(Path.Combine(_folder.Path, "open")))
+        {
+            var document = JsonNode.Parse(await open.Client.GetStringAsync("/openapi/v1.json"))!;
+            Assert.Null(document["components"]!["securitySchemes"]);
+            Assert.DoesNotContain("\"security\"", document.ToJsonString());
+        }
+        await using var keyed = await ApiHost.StartAsync(Path.Combine(_folder.Path, "keyed"), ($"{ServerOptions.Section}:ApiKey", "s3cret"));
+        keyed.Client.DefaultRequestHeaders.Add("X-Api-Key", "s3cret");
+        var keyedDocument = JsonNode.Parse(await keyed.Client.GetStringAsync("/openapi/v1.json"))!;
+
+        var scheme = keyedDocument["components"]!["securitySchemes"]!["ApiKey"]!;
+        Assert.Equal(("apiKey", "header", "X-Api-Key"), (scheme["type"]!.GetValue<string>(), scheme["in"]!.GetValue<string>(), scheme["name"]!.GetValue<string>()));
+        foreach (var (path, item) in keyedDocument["paths"]!.AsObject())
+        foreach (var (method, operation) in item!.AsObject())
+        {
+            var security = operation!["security"]?.AsArray();
+            if (path == "/api/health") Assert.True(security is null || security.Count == 0, $"{method} {path} should need no key");
+            else Assert.True(security is [{ } requirement] && requirement.AsObject().ContainsKey("ApiKey"), $"{method} {path}: security {security?.ToJsonString()}");
+        }
     }
 
     // Every answer: its status is one the document lists for the route, and a JSON body (success or problem) is one the
@@ -73,16 +115,22 @@ public sealed class OpenApiDocumentTests : IDisposable
     public async Task Every_answer_of_every_route_is_documented_and_its_json_body_matches_the_documented_schema()
     {
         await using var host = await ApiHost.StartAsync(_folder.Path,
-            ($"{ServerOptions.Section}:MaxUploadBytes", "4096"), ($"{ServerOptions.Section}:MaxEventStreamsPerClient", "1"));
+            ($"{ServerOptions.Section}:MaxUploadBytes", "4096"), ($"{ServerOptions.Section}:MaxEventStreamsPerClient", "1"),
+            ($"{ServerOptions.Section}:MaxRequestBytes", "16384"));
+        // The same API with a key: every route but the health check refuses a request without it.
+        await using var keyed = await ApiHost.StartAsync(Path.Combine(_folder.Path, "keyed"), ($"{ServerOptions.Section}:ApiKey", "s3cret"));
         var document = JsonNode.Parse(await host.Client.GetStringAsync("/openapi/v1.json"))!;
         var checker = new JsonSchemaChecker(document);
         var documented = await DocumentedAsync(host);
         var observed = new List<(string Route, int Status, int Expected)>();
         var failures = new List<string>();
         var validated = 0;
-        async Task<HttpResponseMessage> Send(string route, HttpMethod method, string url, int expected, HttpContent? content = null)
+        async Task<HttpResponseMessage> Send(string route, HttpMethod method, string url, int expected, HttpContent? content = null, Action<HttpRequestMessage>? configure = null,
+            ApiHost? target = null)
         {
-            var response = await host.Client.SendAsync(new HttpRequestMessage(method, url) { Content = content },
+            var request = new HttpRequestMessage(method, url) { Content = content };
+            configure?.Invoke(request);
+            var response = await (target ?? host).Client.SendAsync(request,
                 route.EndsWith("/events", StringComparison.Ordinal) ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead);
             var status = (int)response.StatusCode;
             observed.Add((route, status, expected));
@@ -155,6 +203,46 @@ public sealed class OpenApiDocumentTests : IDisposable
         await Send("POST /api/uploads", HttpMethod.Post, "/api/uploads", 413, new MultipartFormDataContent { { new ByteArrayContent(Images.Noise(64, 1)), "file", "noise.png" } });
         await Send("DELETE /api/uploads/{name}", HttpMethod.Delete, $"/api/uploads/{Path.GetFileName(file)}", 204);
         await Send("DELETE /api/uploads/{name}", HttpMethod.Delete, "/api/uploads/nosuch.png", 404);
+
+        // Bodies too large for MaxRequestBytes, and a run not sent as JSON.
+        var large = new string('#', 32 << 10);
+        await Send("POST /api/runs", HttpMethod.Post, "/api/runs", 413, JsonContent.Create(new { yaml = Workflows.Sum + "\n# " + large }));
+        await Send("POST /api/runs", HttpMethod.Post, "/api/runs", 415, new StringContent("{\"workflow\": \"sum\"}", Encoding.UTF8, "text/plain"));
+        await Send("PUT /api/workflows/{name}", HttpMethod.Put, "/api/workflows/big", 413, new StringContent(Workflows.Sum + "\n# " + large, Encoding.UTF8, "application/yaml"));
+
+        // The server's own checks, on every mapped route: a foreign Host name, a cross-origin write, and (on the keyed
+        // server) a missing key. They answer before the route runs, so a sample URL of each route will do.
+        using var keyedAnswer = await keyed.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json") { Headers = { { "X-Api-Key", "s3cret" } } });
+        var keyedDocument = JsonNode.Parse(await keyedAnswer.Content.ReadAsStringAsync())!;
+        var keyedDocumented = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
+        foreach (var (path, item) in keyedDocument["paths"]!.AsObject())
+        foreach (var (method, operation) in item!.AsObject())
+            keyedDocumented[$"{method.ToUpperInvariant()} {path}"] = [.. operation!["responses"]!.AsObject().Select(r => int.Parse(r.Key, System.Globalization.CultureInfo.InvariantCulture))];
+        var keyedObserved = new List<(string Route, int Status)>();
+        foreach (var route in Mapped(host).Keys)
+        {
+            var method = new HttpMethod(route[..route.IndexOf(' ')]);
+            var url = route[(route.IndexOf(' ') + 1)..].Replace("{id}", "nosuch", StringComparison.Ordinal).Replace("{runId}", "nosuch", StringComparison.Ordinal)
+                .Replace("{file}", "x.png", StringComparison.Ordinal).Replace("{name}", "sum", StringComparison.Ordinal);
+            await Send(route, method, url, 421, configure: r => r.Headers.Host = "rebound.example");
+            if (method != HttpMethod.Get)
+                await Send(route, method, url, 403, configure: r => r.Headers.Add("Origin", "http://evil.example"));
+            using var unkeyed = await keyed.Client.SendAsync(new HttpRequestMessage(method, url), HttpCompletionOption.ResponseHeadersRead);
+            keyedObserved.Add((route, (int)unkeyed.StatusCode));
+            if (unkeyed.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                var schema = keyedDocument["paths"]?[route[(route.IndexOf(' ') + 1)..]]?[route[..route.IndexOf(' ')].ToLowerInvariant()]?["responses"]?["401"]?["content"]?["application/problem+json"]?["schema"];
+                Assert.True(schema is not null, $"{route} answered 401 without a key, which the keyed server's document does not list");
+                Assert.Empty(checker.Check(JsonNode.Parse(await unkeyed.Content.ReadAsStringAsync()), schema!));
+            }
+        }
+        foreach (var (route, status) in keyedObserved)
+        {
+            Assert.True(status == (route == "GET /api/health" ? 200 : 401), $"{route} without the key answered {status}");
+            Assert.True(keyedDocumented[route].Contains(status), $"{route} answered {status} on the keyed server, which its document does not list ({string.Join(",", keyedDocumented[route])})");
+            Assert.DoesNotContain(421, keyedDocumented[route]);
+            Assert.Equal(status == 401, keyedDocumented[route].Contains(401));
+        }
 
         foreach (var (route, status, expected) in observed)
         {
