@@ -69,6 +69,12 @@ public sealed class SdxlCheckpoint : IDisposable
     /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
     public UNetArchitecture? UNet { get; }
 
+    /// <summary>
+    /// The UNet graph with IP-Adapter inputs (<see cref="UNetGraph.BuildIpAdapted"/>): its 70 cross-attention layers (8 in
+    /// the tiny test model) take <c>ip_key_n</c>/<c>ip_value_n</c> in the adapter's order; <c>text_embeds</c> and <c>time_ids</c> stay.
+    /// </summary>
+    public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => UNetGraph.BuildIpAdapted(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
+
     /// <summary>The first text tower's shape (CLIP ViT-L), or null.</summary>
     public TextEncoderArchitecture? TextEncoder { get; }
 

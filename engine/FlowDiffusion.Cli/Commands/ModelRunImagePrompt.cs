@@ -55,7 +55,7 @@ internal static class ModelRunImagePrompt
         for (var b = 0; b < shape.Batch; b++)
         {
             adapted.Predict(sample.AsSpan(b * rowLength, rowLength).ToArray(), row, timestep.Length == 1 ? timestep[0] : timestep[b],
-                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, output.AsSpan(b * outLength, outLength), cancellationToken);
+                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, null, null, output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;

@@ -7,7 +7,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// Writes an SDXL checkpoint as a diffusers-ONNX SDXL folder (optimum's layout): <c>model_index.json</c>, SDXL's
 /// training schedule for Euler, <c>tokenizer</c> and <c>tokenizer_2</c>, <c>text_encoder</c> (CLIP ViT-L),
 /// <c>text_encoder_2</c> (OpenCLIP ViT-bigG with <c>text_embeds</c>), the UNet (with <c>text_embeds</c> and
-/// <c>time_ids</c>) and the VAE halves with SDXL's scaling factor. A refiner's folder is its img2img pipeline: OpenCLIP alone
+/// <c>time_ids</c>; beside it its ControlNet and IP-Adapter variants, reading the same weight file) and the VAE halves with SDXL's scaling factor. A refiner's folder is its img2img pipeline: OpenCLIP alone
 /// (<c>tokenizer_2</c>, <c>text_encoder_2</c>), a UNet with the aesthetic score among its time ids, and the VAE. Written beside
 /// the target and renamed into place.
 /// </summary>
@@ -112,7 +112,7 @@ public static class SdxlOnnxFolder
             }
 
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
-            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), variant: (DiffusersOnnxFolder.ControlledUNetFile, checkpoint.BuildControlledUNet), cancellationToken: cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), false, [(DiffusersOnnxFolder.ControlledUNetFile, checkpoint.BuildControlledUNet), (DiffusersOnnxFolder.IpAdaptedUNetFile, checkpoint.BuildIpAdaptedUNet)], cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             Directory.Move(staging, full);

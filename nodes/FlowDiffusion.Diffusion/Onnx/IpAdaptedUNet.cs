@@ -7,7 +7,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// A UNet graph with IP-Adapter inputs: <c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
 /// <c>ip_value_n</c> [B, image tokens, channels], float32 throughout, as the checkpoint builder writes it beside the plain
-/// graph (<see cref="FileName"/>).
+/// graph (<see cref="FileName"/>). An SDXL UNet's also takes <c>text_embeds</c> and <c>time_ids</c>.
 /// </summary>
 public sealed class IpAdaptedUNet
 {
@@ -25,6 +25,13 @@ public sealed class IpAdaptedUNet
         signature.Input("sample", Float32, 4);
         signature.Input("timestep", Float32, 1);
         signature.Input("encoder_hidden_states", Float32, 3);
+        TakesAddedConditioning = signature.HasInput("text_embeds");
+        if (TakesAddedConditioning)
+        {
+            signature.Input("text_embeds", Float32, 2);
+            signature.Input("time_ids", Float32, 2);
+        }
+
         var scale = signature.Input("ip_scale", Float32, 2);
         var layers = scale.Fixed(1) ?? throw signature.Mismatch("ip_scale [B, layers] with a fixed number of layers");
         _channels = new int[layers];
@@ -39,6 +46,9 @@ public sealed class IpAdaptedUNet
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs.</summary>
     public static IpAdaptedUNet Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "IP-adapted UNet"));
 
+    /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
+    public bool TakesAddedConditioning { get; }
+
     /// <summary>The width of each cross-attention layer.</summary>
     public IReadOnlyList<int> Channels => _channels;
 
@@ -50,12 +60,19 @@ public sealed class IpAdaptedUNet
     /// <param name="tokens">The text sequence length.</param>
     /// <param name="rows">Each row's keys and values (all with the same token count).</param>
     /// <param name="scales">[B, layers]: each row's scale per layer.</param>
+    /// <param name="textEmbeds">SDXL's pooled text embeddings [B, pooled], or null for SD 1.x.</param>
+    /// <param name="timeIds">SDXL's size conditioning [B, time ids], or null for SD 1.x.</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
     public void Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
-        IReadOnlyList<IpKeysValues> rows, float[] scales, Span<float> prediction, CancellationToken cancellationToken)
+        IReadOnlyList<IpKeysValues> rows, float[] scales, float[]? textEmbeds, float[]? timeIds, Span<float> prediction, CancellationToken cancellationToken)
     {
+        if (TakesAddedConditioning && (textEmbeds is null || timeIds is null))
+        {
+            throw new ArgumentException($"the IP-adapted UNet '{_model.ModelPath}' is SDXL's: it needs text_embeds and time_ids");
+        }
+
         var layers = _channels.Length;
         var imageTokens = rows[0].Tokens;
         foreach (var row in rows)
@@ -81,6 +98,13 @@ public sealed class IpAdaptedUNet
             values.Add(OrtValue.CreateTensorValueFromMemory(timesteps, [shape.Batch]));
             values.Add(OrtValue.CreateTensorValueFromMemory(encoderHiddenStates, [shape.Batch, tokens, width]));
             values.Add(OrtValue.CreateTensorValueFromMemory(scales, [shape.Batch, layers]));
+            if (TakesAddedConditioning)
+            {
+                names.AddRange(["text_embeds", "time_ids"]);
+                values.Add(OrtValue.CreateTensorValueFromMemory(textEmbeds!, [shape.Batch, textEmbeds!.Length / shape.Batch]));
+                values.Add(OrtValue.CreateTensorValueFromMemory(timeIds!, [shape.Batch, timeIds!.Length / shape.Batch]));
+            }
+
             for (var n = 0; n < layers; n++)
             {
                 var channels = rows[0].Channels[n];

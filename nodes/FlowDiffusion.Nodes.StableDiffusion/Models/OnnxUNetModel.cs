@@ -75,7 +75,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
         if (prompt is not null)
         {
-            IpAdaptedPrediction.Predict(_ipAdapted.Value, prompt, input, repeated ?? context.Embeddings.ToArray(), prediction.Span, cancellationToken);
+            IpAdaptedPrediction.Predict(_ipAdapted.Value, prompt, input, repeated ?? context.Embeddings.ToArray(), textEmbeds, timeIds, prediction.Span, cancellationToken);
             return;
         }
 
@@ -179,7 +179,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var path = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, IpAdaptedUNet.FileName);
         if (sessions is null || !File.Exists(path))
         {
-            throw new ArgumentException($"the UNet of '{name}' has no graph that takes IP-Adapter keys and values ({path}); IP-Adapters work on SD 1.x models model.load converts from a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"the UNet of '{name}' has no graph that takes IP-Adapter keys and values ({path}); IP-Adapters work on SD 1.x and SDXL models model.load converts from a .safetensors checkpoint or diffusers folder");
         }
 
         return IpAdaptedUNet.Open(sessions, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
