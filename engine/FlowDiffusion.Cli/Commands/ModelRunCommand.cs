@@ -46,7 +46,8 @@ internal static class ModelRunCommand
         var ipAdapter = new Option<string?>("--ipadapter")
         {
             Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
-                + "image b of tensor image_embeds [B, width], or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision. MODEL must be a checkpoint or diffusers folder.",
+                + "image b of tensor image_embeds [B, width] (IP-Adapter Plus: penultimate_hidden_states [B, tokens, width]), or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision. "
+                + "MODEL must be an SD 1.x or SDXL checkpoint or diffusers folder (SDXL: also text_embeds and time_ids).",
             HelpName = "FILE:WEIGHT",
         };
         var clipVision = new Option<string?>("--clip-vision") { Description = "With --ipadapter: the CLIP image encoder (.safetensors, folder or .onnx) for pixel_values.", HelpName = "FILE" };
@@ -126,12 +127,8 @@ internal static class ModelRunCommand
         float[] prediction;
         if (ipAdapter.Spec is { } spec)
         {
-            if (unet.TakesAddedConditioning)
-            {
-                throw new ArgumentException("--ipadapter: SDXL IP-Adapters are not supported yet; --ipadapter takes SD 1.x models.");
-            }
-
-            prediction = ModelRunImagePrompt.Predict(cache, unet, tensors, spec, ipAdapter.ClipVision, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+            var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? (Floats(tensors, "text_embeds", 2).Item1, Floats(tensors, "time_ids", 2).Item1) : (null, null);
+            prediction = ModelRunImagePrompt.Predict(cache, unet, tensors, spec, ipAdapter.ClipVision, sample, latent, timestep, context, (int)contextShape[1], textEmbeds, timeIds, cancellationToken);
         }
         else if (controlnets.Length > 0)
         {

@@ -8,13 +8,14 @@ namespace FlowDiffusion.Cli.Commands;
 
 /// <summary>
 /// <c>model-run --part unet --ipadapter FILE:WEIGHT</c>: the UNet's prediction with an IP-Adapter image prompt on every row,
-/// row b attending to image b's tokens at the weight. The images come as <c>image_embeds</c> [B, width] in the input file,
-/// or as <c>pixel_values</c> [B, 3, S, S] (preprocessed) with <c>--clip-vision</c> to encode them.
+/// row b attending to image b's tokens at the weight. The images come as <c>image_embeds</c> [B, width] in the input file
+/// (IP-Adapter Plus: <c>penultimate_hidden_states</c> [B, tokens, width]), or as <c>pixel_values</c> [B, 3, S, S]
+/// (preprocessed) with <c>--clip-vision</c> to encode them. An SDXL UNet also takes the rows' <c>text_embeds</c> and <c>time_ids</c>.
 /// </summary>
 internal static class ModelRunImagePrompt
 {
     public static float[] Predict(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string spec, string? clipVision,
-        float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
+        float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
     {
         var colon = spec.LastIndexOf(':');
         if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var weight))
@@ -36,14 +37,15 @@ internal static class ModelRunImagePrompt
 
         var adapted = IpAdaptedUNet.Open(cache, new OnnxModelSource(path, unet.Source.Options, unet.Source.Overrides));
         var adapter = IpAdapterModel.Open(cache, new OnnxModelSource(Prepared(file, IpAdapter: true), unet.Source.Options));
-        var embeds = ImageEmbeds(cache, tensors, clipVision, unet.Source.Options, cancellationToken);
+        var embeds = ImageInputs(cache, tensors, clipVision, adapter.TakesHiddenStates, unet.Source.Options, cancellationToken);
         if (embeds.Batch != shape.Batch || embeds.Width != adapter.EmbeddingWidth)
         {
-            throw new ArgumentException($"{tensors.Path}: the image embeddings are [{embeds.Batch}, {embeds.Width}]; [{shape.Batch}, {adapter.EmbeddingWidth}] expected (one per row, the adapter's width)");
+            throw new ArgumentException($"{tensors.Path}: the image {(adapter.TakesHiddenStates ? "hidden states" : "embeddings")} are {embeds.Batch} × {embeds.Width} wide; {shape.Batch} × {adapter.EmbeddingWidth} expected (one per row, the adapter's width)");
         }
 
+        var item = embeds.Values.Length / embeds.Batch;
         var rows = Enumerable.Range(0, shape.Batch)
-            .Select(b => adapter.Project(embeds.Values.AsSpan(b * embeds.Width, embeds.Width).ToArray(), 1, cancellationToken))
+            .Select(b => adapter.Project(embeds.Values.AsSpan(b * item, item).ToArray(), 1, cancellationToken))
             .ToList();
         var row = shape.WithBatch(1);
         var rowLength = shape.Channels * shape.Height * shape.Width;
@@ -55,15 +57,30 @@ internal static class ModelRunImagePrompt
         for (var b = 0; b < shape.Batch; b++)
         {
             adapted.Predict(sample.AsSpan(b * rowLength, rowLength).ToArray(), row, timestep.Length == 1 ? timestep[0] : timestep[b],
-                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, null, null, output.AsSpan(b * outLength, outLength), cancellationToken);
+                context.AsSpan(b * contextLength, contextLength).ToArray(), tokens, [rows[b]], scales, Row(textEmbeds, b, shape.Batch), Row(timeIds, b, shape.Batch),
+                output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;
     }
 
-    private static (float[] Values, int Batch, int Width) ImageEmbeds(OnnxSessionCache cache, SafetensorsFile tensors, string? clipVision, OnnxSessionOptions options, CancellationToken cancellationToken)
+    private static float[]? Row(float[]? values, int row, int batch) => values is null ? null : values.AsSpan(row * (values.Length / batch), values.Length / batch).ToArray();
+
+    // The adapter's input for every row: image embeddings [B, width], or for Plus penultimate hidden states [B, tokens, width].
+    private static (float[] Values, int Batch, int Width) ImageInputs(OnnxSessionCache cache, SafetensorsFile tensors, string? clipVision, bool hiddenStates, OnnxSessionOptions options, CancellationToken cancellationToken)
     {
-        if (tensors.Tensors.TryGetValue("image_embeds", out var embeds))
+        const string States = "penultimate_hidden_states";
+        if (hiddenStates && tensors.Tensors.TryGetValue(States, out var given))
+        {
+            if (given.Shape.Length != 3)
+            {
+                throw new ArgumentException($"{tensors.Path}: tensor '{States}' has shape {given.ShapeText}; [batch, tokens, width] expected.");
+            }
+
+            return (tensors.ReadFloat32(States), (int)given.Shape[0], (int)given.Shape[2]);
+        }
+
+        if (!hiddenStates && tensors.Tensors.TryGetValue("image_embeds", out var embeds))
         {
             if (embeds.Shape.Length != 2)
             {
@@ -75,7 +92,9 @@ internal static class ModelRunImagePrompt
 
         if (clipVision is null || !tensors.Tensors.TryGetValue("pixel_values", out var pixels))
         {
-            throw new ArgumentException($"{tensors.Path}: --ipadapter needs tensor 'image_embeds' [B, width], or 'pixel_values' [B, 3, S, S] with --clip-vision");
+            throw new ArgumentException(hiddenStates
+                ? $"{tensors.Path}: an IP-Adapter Plus needs tensor '{States}' [B, tokens, width], or 'pixel_values' [B, 3, S, S] with --clip-vision"
+                : $"{tensors.Path}: --ipadapter needs tensor 'image_embeds' [B, width], or 'pixel_values' [B, 3, S, S] with --clip-vision");
         }
 
         if (!File.Exists(clipVision) && !Directory.Exists(clipVision))
@@ -87,6 +106,17 @@ internal static class ModelRunImagePrompt
         if (pixels.Shape.Length != 4 || pixels.Shape[1] != 3 || pixels.Shape[2] != encoder.ImageSize || pixels.Shape[3] != encoder.ImageSize)
         {
             throw new ArgumentException($"{tensors.Path}: tensor 'pixel_values' has shape {pixels.ShapeText}; [B, 3, {encoder.ImageSize}, {encoder.ImageSize}] expected.");
+        }
+
+        if (hiddenStates)
+        {
+            if (!encoder.HasHiddenStates)
+            {
+                throw new ArgumentException($"--clip-vision {clipVision}: the encoder gives no penultimate hidden states, which an IP-Adapter Plus reads; give its .safetensors file or folder");
+            }
+
+            var (_, _, hidden) = encoder.EncodeWithHiddenStates(tensors.ReadFloat32("pixel_values"), (int)pixels.Shape[0], cancellationToken);
+            return (hidden.Penultimate.ToArray(), hidden.Batch, hidden.Width);
         }
 
         var (values, width) = encoder.Encode(tensors.ReadFloat32("pixel_values"), (int)pixels.Shape[0], cancellationToken);
