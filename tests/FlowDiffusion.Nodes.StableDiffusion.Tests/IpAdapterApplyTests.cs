@@ -63,16 +63,7 @@ public sealed class IpAdapterApplyTests
     public async Task In_a_guided_batch_the_negative_gets_the_empty_image_tokens_at_the_same_weight()
     {
         var run = await RunAsync(Encode("embeds_a", "image-a.png"), Apply("adapted", "embeds_a", 0.7f));
-        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
-        var positive = Assert.IsType<Conditioning>(run.Result.Output("adapted", "result"));
-        var negative = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
-
-        // As guidance.cfg batches them: the negative's rows, then the positive's.
-        var batched = Conditioning.Batched([new ConditioningRows(negative, 1), new ConditioningRows(positive, 1)]);
-        var hidden = Ref("e2e.encoder_hidden_states").Values;
-        var context = new Conditioning(2, 77, 64, [.. hidden, .. hidden]).WithExtras(batched.Extras);
-        var sample = Ref("e2e.sample").Values;
-        var both = await unet.PredictAsync(new DenoiserInput(new[] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+        var both = await PredictGuidedAsync(run);
         AssertClose(Ref("e2e.uncond"), (both[..256], [1, 4, 8, 8]), 1e-4, "the negative row");
         AssertClose(Ref("e2e.adapted"), (both[256..], [1, 4, 8, 8]), 1e-4, "the positive row");
     }
@@ -86,14 +77,7 @@ public sealed class IpAdapterApplyTests
         AssertClose(Plus("a.penultimate_hidden_states"), (hidden.Penultimate.ToArray(), [1, 17, 64]), 1e-4, "penultimate_hidden_states");
         AssertClose(Plus("zero.penultimate_hidden_states"), (hidden.Unconditional.ToArray(), [1, 17, 64]), 1e-4, "the zero image's states");
 
-        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
-        var positive = Assert.IsType<Conditioning>(run.Result.Output("adapted", "result"));
-        var negative = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
-        var batched = Conditioning.Batched([new ConditioningRows(negative, 1), new ConditioningRows(positive, 1)]);
-        var text = Ref("e2e.encoder_hidden_states").Values;
-        var context = new Conditioning(2, 77, 64, [.. text, .. text]).WithExtras(batched.Extras);
-        var sample = Ref("e2e.sample").Values;
-        var both = await unet.PredictAsync(new DenoiserInput(new[] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+        var both = await PredictGuidedAsync(run);
         AssertClose(Plus("e2e.uncond"), (both[..256], [1, 4, 8, 8]), 1e-4, "the negative row (zero image)");
         AssertClose(Plus("e2e.adapted"), (both[256..], [1, 4, 8, 8]), 1e-4, "the positive row (image a at 0.7)");
     }
@@ -246,6 +230,19 @@ public sealed class IpAdapterApplyTests
 
     private static async Task<SdRun> RunAsync(params string[] parts) =>
         (await SdEngine.Shared.RunYamlAsync(Yaml(Checkpoint, parts), new Dictionary<string, object?>())).AssertCompleted();
+
+    // The plain conditioning (negative) and node "adapted"'s (positive) as guidance.cfg batches them, the negative's rows first.
+    private static async Task<float[]> PredictGuidedAsync(SdRun run)
+    {
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        var positive = Assert.IsType<Conditioning>(run.Result.Output("adapted", "result"));
+        var negative = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
+        var batched = Conditioning.Batched([new ConditioningRows(negative, 1), new ConditioningRows(positive, 1)]);
+        var text = Ref("e2e.encoder_hidden_states").Values;
+        var context = new Conditioning(2, 77, 64, [.. text, .. text]).WithExtras(batched.Extras);
+        var sample = Ref("e2e.sample").Values;
+        return await unet.PredictAsync(new DenoiserInput(new[] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+    }
 
     private static Extras ExtrasOf(SdRun run, string node) => Assert.IsType<Conditioning>(run.Result.Output(node, "result")).Extras;
 
