@@ -69,6 +69,7 @@ public sealed class SdxlCheckpoint : IDisposable
     /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
     public UNetArchitecture? UNet { get; }
 
+
     /// <summary>The first text tower's shape (CLIP ViT-L), or null.</summary>
     public TextEncoderArchitecture? TextEncoder { get; }
 
@@ -127,6 +128,12 @@ public sealed class SdxlCheckpoint : IDisposable
 
     /// <summary>The UNet graph that also takes ControlNet residuals.</summary>
     public OnnxModel BuildControlledUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.ControlResiduals, binding);
+
+    /// <summary>
+    /// The UNet graph with IP-Adapter inputs: its 70 cross-attention layers (8 in the tiny test model) take
+    /// <c>ip_key_n</c>/<c>ip_value_n</c> in the adapter's order; <c>text_embeds</c> and <c>time_ids</c> stay.
+    /// </summary>
+    public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.IpAdapter, binding);
 
     /// <summary>The first text tower (CLIP ViT-L, quick GELU); <paramref name="optimumOutputs"/>: every layer's hidden states, as Optimum exports them.</summary>
     public OnnxModel BuildTextEncoder(WeightBinding? binding = null, bool optimumOutputs = false) =>

@@ -128,17 +128,17 @@ public sealed class IpAdapterReferenceTests
     }
 
     [Fact]
-    public void A_Plus_adapter_and_a_non_adapter_are_refused_naming_the_file()
+    public void A_ControlNet_and_a_non_tower_are_refused_naming_the_file()
     {
-        var plus = Assert.Throws<CheckpointException>(() => IpAdapterCheckpoint.Open(Path.Combine(Reference.Folder, "controlnet", "control-ldm-fp16.safetensors")));
-        Assert.Contains("control-ldm-fp16.safetensors", plus.Message);
-        Assert.Contains("not an IP-Adapter", plus.Message);
+        var control = Assert.Throws<CheckpointException>(() => IpAdapterCheckpoint.Open(Path.Combine(Reference.Folder, "controlnet", "control-ldm-fp16.safetensors")));
+        Assert.Contains("control-ldm-fp16.safetensors", control.Message);
+        Assert.Contains("not an IP-Adapter", control.Message);
         var vision = Assert.Throws<CheckpointException>(() => ClipVisionCheckpoint.Open(AdapterFile));
         Assert.Contains("ip-adapter.safetensors", vision.Message);
         Assert.Contains("not a CLIP vision model", vision.Message);
     }
 
-    private static (float[] Values, long[] Shape) RunUNet(byte[] model, Dictionary<string, (float[] Values, long[] Shape)> adapter, float scale, string? folder = null)
+    internal static (float[] Values, long[] Shape) RunUNet(byte[] model, Dictionary<string, (float[] Values, long[] Shape)> adapter, float scale, string? folder = null)
     {
         var inputs = new List<(string, OrtValue)>
         {

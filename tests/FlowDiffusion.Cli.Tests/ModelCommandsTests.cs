@@ -104,6 +104,29 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Model_run_unet_with_a_Plus_adapter_from_pixels_and_an_SDXL_adapter_from_image_embeds_matches_torch()
+    {
+        const string Reference = "ipadapter/reference.safetensors";
+        var pixels = Write("plus-pixels.safetensors", [Tensor(Reference, "e2e.sample", "sample"), Tensor(Reference, "e2e.timestep", "timestep"),
+            Tensor(Reference, "e2e.encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "a.pixel_values", "pixel_values")]);
+        var output = Path.Combine(_scratch, "plus-out.safetensors");
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", pixels, "--out", output,
+            "--ipadapter", Path.Combine(Data, "ipadapter", "ip-adapter-plus.safetensors") + ":0.7", "--clip-vision", Path.Combine(Data, "ipadapter", "clip-vision"), "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read("ipadapter/plus-reference.safetensors", "e2e.adapted"), Read(output, "out_sample"), 1e-4, "out_sample with the Plus adapter's tokens of image a at 0.7");
+
+        // SDXL: the rows' text_embeds and time_ids go to the IP-adapted SDXL UNet too.
+        const string Sdxl = "../sdxl-tiny/ipadapter/reference.safetensors";
+        var embeds = Write("sdxl-ip.safetensors", [Tensor(Sdxl, "unet.sample", "sample"), Tensor(Sdxl, "unet.timestep", "timestep"),
+            Tensor(Sdxl, "unet.encoder_hidden_states", "encoder_hidden_states"), Tensor(Sdxl, "unet.text_embeds", "text_embeds"),
+            Tensor(Sdxl, "unet.time_ids", "time_ids"), Tensor(Reference, "a.image_embeds", "image_embeds")]);
+        (code, _, stderr) = Cli.Run("model-run", Path.Combine(Data, "..", "sdxl-tiny", "sdxl-fp16.safetensors"), "--part", "unet", "--in", embeds, "--out", output,
+            "--ipadapter", Path.Combine(Data, "..", "sdxl-tiny", "ipadapter", "ip-adapter_sdxl.safetensors") + ":0.7", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Sdxl, "base.adapted"), Read(output, "out_sample"), 1e-4, "SDXL out_sample with image a at 0.7");
+    }
+
+    [Fact]
     public void Model_run_text_encoder_with_embeddings_and_clip_skip_2_matches_torch_and_pools_at_the_end_token()
     {
         // The reference ids with the product's embedding ids at the slots: files in name order from the vocabulary's end (768).

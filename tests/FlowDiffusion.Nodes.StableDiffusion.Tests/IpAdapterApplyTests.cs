@@ -63,18 +63,39 @@ public sealed class IpAdapterApplyTests
     public async Task In_a_guided_batch_the_negative_gets_the_empty_image_tokens_at_the_same_weight()
     {
         var run = await RunAsync(Encode("embeds_a", "image-a.png"), Apply("adapted", "embeds_a", 0.7f));
-        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
-        var positive = Assert.IsType<Conditioning>(run.Result.Output("adapted", "result"));
-        var negative = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
-
-        // As guidance.cfg batches them: the negative's rows, then the positive's.
-        var batched = Conditioning.Batched([new ConditioningRows(negative, 1), new ConditioningRows(positive, 1)]);
-        var hidden = Ref("e2e.encoder_hidden_states").Values;
-        var context = new Conditioning(2, 77, 64, [.. hidden, .. hidden]).WithExtras(batched.Extras);
-        var sample = Ref("e2e.sample").Values;
-        var both = await unet.PredictAsync(new DenoiserInput(new[] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+        var both = await PredictGuidedAsync(run);
         AssertClose(Ref("e2e.uncond"), (both[..256], [1, 4, 8, 8]), 1e-4, "the negative row");
         AssertClose(Ref("e2e.adapted"), (both[256..], [1, 4, 8, 8]), 1e-4, "the positive row");
+    }
+
+    [Fact]
+    public async Task A_Plus_adapter_reads_the_penultimate_hidden_states_and_its_negative_gets_the_zero_images_tokens()
+    {
+        var run = (await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, "ip-adapter-plus.safetensors", Encode("embeds_a", "image-a.png"), Apply("adapted", "embeds_a", 0.7f)), new Dictionary<string, object?>())).AssertCompleted();
+        var embeds = Assert.IsType<ClipVisionOutput>(run.Result.Output("embeds_a", "embeds"));
+        var hidden = Assert.IsType<ClipVisionHiddenStates>(embeds.HiddenStates);
+        AssertClose(Plus("a.penultimate_hidden_states"), (hidden.Penultimate.ToArray(), [1, 17, 64]), 1e-4, "penultimate_hidden_states");
+        AssertClose(Plus("zero.penultimate_hidden_states"), (hidden.Unconditional.ToArray(), [1, 17, 64]), 1e-4, "the zero image's states");
+
+        var both = await PredictGuidedAsync(run);
+        AssertClose(Plus("e2e.uncond"), (both[..256], [1, 4, 8, 8]), 1e-4, "the negative row (zero image)");
+        AssertClose(Plus("e2e.adapted"), (both[256..], [1, 4, 8, 8]), 1e-4, "the positive row (image a at 0.7)");
+    }
+
+    [Fact]
+    public async Task A_Plus_adapter_with_an_encoder_that_gives_no_hidden_states_fails_saying_what_to_load()
+    {
+        using var scratch = new TempFolder();
+        var g = new GraphBuilder("embeds-only");
+        var pixels = g.Input("pixel_values", TensorElementType.Float, "batch", 3, 32, 32);
+        g.Output(g.Slice(g.Reshape(pixels, 0, 3 * 32 * 32), [0], [64], [1]), "image_embeds", TensorElementType.Float, "batch", 64);
+        var encoder = Path.Combine(scratch.Path, "embeds-only.onnx");
+        File.WriteAllBytes(encoder, g.Build("image embeds only").ToBytes());
+        var run = await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, "ip-adapter-plus.safetensors", Encode("embeds_a", "image-a.png", encoder), Apply("adapted", "embeds_a", 1f)), new Dictionary<string, object?>());
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Equal("adapted", run.Result.FailedNode);
+        Assert.Contains("penultimate hidden states", run.Result.Error);
+        Assert.Contains(".safetensors", run.Result.Error);
     }
 
     [Fact]
@@ -185,7 +206,9 @@ public sealed class IpAdapterApplyTests
             """;
     }
 
-    private static string Yaml(string model, params string[] parts) => $"""
+    private static string Yaml(string model, params string[] parts) => YamlWith(model, "ip-adapter.safetensors", parts);
+
+    private static string YamlWith(string model, string adapter, params string[] parts) => $"""
         flowdiffusion: 1
         name: ipadapter
         nodes:
@@ -201,12 +224,25 @@ public sealed class IpAdapterApplyTests
             in: {"{"} clip: model.clip, tokens: tokens.tokens {"}"}
           ipadapter:
             node: ipadapter.load
-            with: {"{"} path: "{Path.Combine(Folder, "ip-adapter.safetensors")}" {"}"}
+            with: {"{"} path: "{Path.Combine(Folder, adapter)}" {"}"}
 
         """ + string.Concat(parts);
 
     private static async Task<SdRun> RunAsync(params string[] parts) =>
         (await SdEngine.Shared.RunYamlAsync(Yaml(Checkpoint, parts), new Dictionary<string, object?>())).AssertCompleted();
+
+    // The plain conditioning (negative) and node "adapted"'s (positive) as guidance.cfg batches them, the negative's rows first.
+    private static async Task<float[]> PredictGuidedAsync(SdRun run)
+    {
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        var positive = Assert.IsType<Conditioning>(run.Result.Output("adapted", "result"));
+        var negative = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
+        var batched = Conditioning.Batched([new ConditioningRows(negative, 1), new ConditioningRows(positive, 1)]);
+        var text = Ref("e2e.encoder_hidden_states").Values;
+        var context = new Conditioning(2, 77, 64, [.. text, .. text]).WithExtras(batched.Extras);
+        var sample = Ref("e2e.sample").Values;
+        return await unet.PredictAsync(new DenoiserInput(new[] { sample, sample }.SelectMany(v => v).ToArray(), new LatentShape(2, 4, 8, 8), Ref("e2e.timestep").Values[0], context), CancellationToken.None);
+    }
 
     private static Extras ExtrasOf(SdRun run, string node) => Assert.IsType<Conditioning>(run.Result.Output(node, "result")).Extras;
 
@@ -220,6 +256,12 @@ public sealed class IpAdapterApplyTests
     private static (float[] Values, long[] Shape) Ref(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+
+    private static (float[] Values, long[] Shape) Plus(string name)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(Folder, "plus-reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 

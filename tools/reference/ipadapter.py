@@ -53,3 +53,62 @@ def unet_hook(sd, cfg: sd1.UNetConfig, tokens, scale):
     layers = {name: (sd[f"ip_adapter.{2 * n + 1}.to_k_ip.weight"], sd[f"ip_adapter.{2 * n + 1}.to_v_ip.weight"])
               for n, (name, _) in enumerate(cross_attention_layers(cfg))}
     return {"layers": layers, "tokens": tokens, "scale": torch.as_tensor(scale, dtype=torch.float32).reshape(-1)}
+
+
+# ---------------------------------------------------------------- IP-Adapter Plus: the Resampler image projection
+#
+# IP-Adapter Plus (and plus-face) replaces image_proj.proj/norm by a perceiver resampler over the CLIP tower's penultimate
+# hidden states (all tokens, before the post-layernorm): `image_proj.latents` [1, N, dim] (learned queries, stored as
+# trained; nothing scales them at run time), `proj_in` (hidden width -> dim), `depth` layers of
+# [`layers.i.0`: PerceiverAttention (norm1 on the image features, norm2 on the latents, bias-free to_q, to_kv, to_out; the
+# keys and values read the image features and the latents concatenated on the token axis; heads of 64),
+# `layers.i.1`: FeedForward (.0 LayerNorm, .1 Linear without bias, exact GELU, .3 Linear without bias)], each added to
+# the latents, then `proj_out` (dim -> the UNet's context width) and `norm_out`. SD 1.5's is 768 wide, 12 heads, 4 layers,
+# 16 queries over ViT-H's 1280-wide states; SDXL's plus is 1280 wide, 20 heads, out 2048.
+HEAD_WIDTH = 64
+
+
+def resampler_weights(context_dim, hidden_dim, dim, inner, depth, tokens, ff_mult=4, seed=13):
+    w = sd1.Weights(seed)
+    p = "image_proj."
+    w.raw(p + "latents", 1, tokens, dim, scale=dim ** -0.5)
+    w.linear(p + "proj_in", hidden_dim, dim)
+    for i in range(depth):
+        a, f = f"{p}layers.{i}.0", f"{p}layers.{i}.1"
+        w.norm(a + ".norm1", dim)
+        w.norm(a + ".norm2", dim)
+        w.linear(a + ".to_q", dim, inner, bias=False)
+        w.linear(a + ".to_kv", dim, 2 * inner, bias=False)
+        w.linear(a + ".to_out", inner, dim, bias=False)
+        w.norm(f + ".0", dim)
+        w.linear(f + ".1", dim, dim * ff_mult, bias=False)
+        w.linear(f + ".3", dim * ff_mult, dim, bias=False)
+    w.linear(p + "proj_out", dim, context_dim)
+    w.norm(p + "norm_out", context_dim)
+    return w.sd
+
+
+def resampler_tokens(sd, hidden_states):
+    """[B, T, hidden] (the tower's penultimate hidden states) -> [B, N, context_dim]."""
+    p = "image_proj."
+    x = _linear(sd, p + "proj_in", hidden_states)
+    latents = sd[p + "latents"].expand(hidden_states.shape[0], -1, -1)
+    depth = len({k.split(".")[2] for k in sd if k.startswith(p + "layers.")})
+    for i in range(depth):
+        a, f = f"{p}layers.{i}.0", f"{p}layers.{i}.1"
+        features, queries = _layer_norm(sd, a + ".norm1", x), _layer_norm(sd, a + ".norm2", latents)
+        heads = sd[a + ".to_q.weight"].shape[0] // HEAD_WIDTH
+        k, v = _linear(sd, a + ".to_kv", torch.cat([features, queries], dim=1)).chunk(2, dim=-1)
+        latents = latents + _linear(sd, a + ".to_out", sd1._attention(_linear(sd, a + ".to_q", queries), k, v, heads))
+        hidden = torch.nn.functional.gelu(_linear(sd, f + ".1", _layer_norm(sd, f + ".0", latents)))
+        latents = latents + _linear(sd, f + ".3", hidden)
+    return _layer_norm(sd, p + "norm_out", _linear(sd, p + "proj_out", latents))
+
+
+def layer_weights(sd, cfg: sd1.UNetConfig, seed=14):
+    """Adds ip_adapter.{2n+1}.to_k_ip/to_v_ip for every cross-attention layer of an SD 1.x UNet to sd."""
+    w = sd1.Weights(seed)
+    for n, (_, channels) in enumerate(cross_attention_layers(cfg)):
+        w.linear(f"ip_adapter.{2 * n + 1}.to_k_ip", cfg.context_dim, channels, bias=False)
+        w.linear(f"ip_adapter.{2 * n + 1}.to_v_ip", cfg.context_dim, channels, bias=False)
+    return {**sd, **w.sd}

@@ -75,26 +75,8 @@ xbase = floats(os.path.join(xl_dir, "sdxl-fp16.safetensors"), sdxl.UNET)
 xref = floats(os.path.join(xl_dir, "controlnet", "reference.safetensors"))
 
 
-def sdxl_blocks(c):
-    p = sdxl.UNET
-    down, up, k = [], [], 1
-    for level, depth in enumerate(c.transformer_depth):
-        for _ in range(c.num_res_blocks):
-            down += [((f"{p}input_blocks.{k}.1", d), c.model_channels * c.channel_mult[level]) for d in range(depth)]
-            k += 1
-        if level != len(c.channel_mult) - 1:
-            k += 1
-    k = 0
-    for level in reversed(range(len(c.channel_mult))):
-        for _ in range(c.num_res_blocks + 1):
-            up += [((f"{p}output_blocks.{k}.1", d), c.model_channels * c.channel_mult[level]) for d in range(c.transformer_depth[level])]
-            k += 1
-    mid = c.middle_depth or c.transformer_depth[-1]
-    return down + up + [((p + "middle_block.1", d), c.model_channels * c.channel_mult[-1]) for d in range(mid)]
-
-
 g = torch.Generator().manual_seed(41)
-blocks = sdxl_blocks(xcfg)
+blocks = sdxl.cross_attention_blocks(xcfg)
 xout = {}
 with torch.no_grad():
     tokens = torch.randn(2, 4, xcfg.context_dim, generator=g)

@@ -186,7 +186,7 @@ def res_block(sd, name, h, emb):
 
 def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None):
     """SDXL's spatial transformer: linear proj_in/proj_out around `depth` blocks (self-attention, cross-attention, GEGLU).
-    ip: as sd1.unet_forward's, its layers keyed by (transformer name, block index)."""
+    ip: as sd1.unet_forward's, its layers keyed by transformer *block* ("<name>.transformer_blocks.<d>")."""
     b, c, hh, ww = h.shape
     heads = cfg.heads(c)
     y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
@@ -199,9 +199,10 @@ def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None):
         n2 = _layer_norm(sd, blk + ".norm2", y)
         q = _linear(sd, blk + ".attn2.to_q", n2)
         attended = _attention(q, _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads)
-        if ip is not None and (name, d) in ip["layers"]:
-            k_ip, v_ip = ip["layers"][(name, d)]
-            attended = attended + ip["scale"][:, None, None] * _attention(q, ip["tokens"] @ k_ip.T, ip["tokens"] @ v_ip.T, heads)
+        if ip is not None and blk in ip["layers"]:
+            k_ip, v_ip = ip["layers"][blk]
+            tokens = ip["tokens"]
+            attended = attended + ip["scale"][:, None, None] * _attention(q, tokens @ k_ip.T, tokens @ v_ip.T, heads)
         y = y + _linear(sd, blk + ".attn2.to_out.0", attended)
         a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
         y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))
@@ -218,7 +219,7 @@ def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
 
 def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None):
     """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
-    ip: IP-Adapter decoupled cross-attention, as sd1.unet_forward's, its layers keyed by (transformer name, block index)."""
+    ip: IP-Adapter decoupled cross-attention (spatial_transformer's)."""
     p = UNET
     control = list(control) if control is not None else None
 
@@ -288,3 +289,25 @@ def open_clip_forward(sd, cfg: OpenClipConfig, ids, p=OPEN_CLIP):
     last = _layer_norm(sd, p + "ln_final", h)
     pooled = last[torch.arange(ids.shape[0]), ids.argmax(-1)] @ sd[p + "text_projection"]
     return states[-2], pooled
+
+
+def cross_attention_blocks(cfg: UNetConfig):
+    """Every transformer block with cross-attention, in LDM names, in diffusers' attention-processor order (the order
+    IP-Adapter numbers its layers by): input blocks, output blocks, then the middle block; each block's depth in order.
+    Block n's cross-attention is processor 2n + 1 (its self-attention 2n). SDXL base: 4 + 20 + 30 + 6 + 10 = 70."""
+    p = UNET
+    down, up = [], []
+    k = 1
+    for level, depth in enumerate(cfg.transformer_depth):
+        for _ in range(cfg.num_res_blocks):
+            down += [(f"{p}input_blocks.{k}.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[level]) for d in range(depth)]
+            k += 1
+        k += 1 if level != len(cfg.channel_mult) - 1 else 0
+    k = 0
+    for level in reversed(range(len(cfg.channel_mult))):
+        for _ in range(cfg.num_res_blocks + 1):
+            depth = cfg.transformer_depth[level]
+            up += [(f"{p}output_blocks.{k}.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[level]) for d in range(depth)]
+            k += 1
+    middle = [(f"{p}middle_block.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[-1]) for d in range(cfg.mid_depth)]
+    return down + up + middle

@@ -46,7 +46,8 @@ internal static class ModelRunCommand
         var ipAdapter = new Option<string?>("--ipadapter")
         {
             Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
-                + "image b of tensor image_embeds [B, width], or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision; with --controlnet both act in the same call. MODEL must be a checkpoint or diffusers folder.",
+                + "image b of tensor image_embeds [B, width] (IP-Adapter Plus: penultimate_hidden_states [B, tokens, width]), or of pixel_values [B, 3, S, S] (preprocessed) encoded with --clip-vision; "
+                + "with --controlnet both act in the same call. MODEL must be an SD 1.x or SDXL checkpoint or diffusers folder (SDXL: also text_embeds and time_ids).",
             HelpName = "FILE:WEIGHT",
         };
         var clipVision = new Option<string?>("--clip-vision") { Description = "With --ipadapter: the CLIP image encoder (.safetensors, folder or .onnx) for pixel_values.", HelpName = "FILE" };
@@ -124,11 +125,6 @@ internal static class ModelRunCommand
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         float[] prediction;
-        if (ipAdapter.Spec is not null && unet.TakesAddedConditioning)
-        {
-            throw new ArgumentException("--ipadapter: SDXL IP-Adapters are not supported yet; --ipadapter takes SD 1.x models.");
-        }
-
         if (ipAdapter.Spec is not null || controlnets.Length > 0)
         {
             prediction = PredictVariant(cache, unet, tensors, controlnets, ipAdapter, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);

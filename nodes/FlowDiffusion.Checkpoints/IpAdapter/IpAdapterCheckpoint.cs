@@ -9,8 +9,9 @@ namespace FlowDiffusion.Checkpoints.IpAdapter;
 /// <summary>
 /// An IP-Adapter (Ye et al. 2023) read from <c>.safetensors</c> in the released layout (<c>ip-adapter_sd15.safetensors</c>):
 /// <c>image_proj.proj.weight/bias</c> and <c>image_proj.norm.weight/bias</c> (image embedding → N tokens of the UNet's
-/// context width) and <c>ip_adapter.{i}.to_k_ip.weight</c> / <c>to_v_ip.weight</c>, one pair per cross-attention layer,
-/// i being the layer's index among the UNet's attention processors in diffusers' order (odd: 1, 3, … 31 for SD 1.5). Any
+/// context width) or, for IP-Adapter Plus and plus-face (<c>ip-adapter-plus_sd15</c>, <c>ip-adapter-plus_sdxl_vit-h</c>),
+/// a Resampler (<see cref="ResamplerArchitecture"/>: the tower's penultimate hidden states → N tokens), and <c>ip_adapter.{i}.to_k_ip.weight</c> / <c>to_v_ip.weight</c>, one pair per cross-attention layer,
+/// i being the layer's index among the UNet's attention processors in diffusers' order (odd: 1, 3, … 31 for SD 1.5, … 139 for SDXL). Any
 /// prefix before <c>image_proj.</c> / <c>ip_adapter.</c> is not accepted: the released files have none.
 /// </summary>
 public sealed class IpAdapterCheckpoint : IDisposable
@@ -51,20 +52,29 @@ public sealed class IpAdapterCheckpoint : IDisposable
         try
         {
             var tensors = safetensors.Tensors.ToDictionary(p => p.Key, p => new StoredTensor(safetensors, p.Value, p.Value.Shape), StringComparer.Ordinal);
-            if (tensors.ContainsKey(ProjectionPrefix + "latents") || tensors.Keys.Any(k => k.StartsWith(ProjectionPrefix + "proj_in", StringComparison.Ordinal)))
+            var resampler = ResamplerArchitecture.Detect(tensors, path);
+            int embeddingWidth, tokens, context;
+            if (resampler is { } plus)
             {
-                throw new CheckpointException($"{path}: an IP-Adapter Plus (Resampler image projection); only the base IP-Adapter (image_proj.proj + image_proj.norm) is supported yet.");
+                (embeddingWidth, tokens, context) = (plus.InputWidth, plus.Queries, plus.OutputWidth);
             }
-
-            if (!tensors.TryGetValue(ProjectionPrefix + "proj.weight", out var proj) || !tensors.TryGetValue(ProjectionPrefix + "norm.weight", out var norm))
+            else if (tensors.ContainsKey(ProjectionPrefix + "proj.0.weight") || tensors.ContainsKey(ProjectionPrefix + "proj.2.weight"))
             {
-                throw new CheckpointException($"{path}: no image_proj.proj.weight / image_proj.norm.weight; this is not an IP-Adapter (a .bin must be converted to .safetensors first).");
+                throw new CheckpointException($"{path}: an IP-Adapter with an MLP image projection (image_proj.proj.0/2: full-face or FaceID); only the base IP-Adapter (image_proj.proj + norm) and IP-Adapter Plus (a Resampler: image_proj.latents) are supported.");
             }
-
-            var context = (int)norm.Shape[0];
-            if (proj.Shape.Length != 2 || proj.Shape[0] % context != 0)
+            else if (tensors.TryGetValue(ProjectionPrefix + "proj.weight", out var proj) && tensors.TryGetValue(ProjectionPrefix + "norm.weight", out var norm))
             {
-                throw new CheckpointException($"{path}: image_proj.proj.weight [{string.Join(", ", proj.Shape)}] does not make tokens of the norm's width {context}.");
+                context = (int)norm.Shape[0];
+                if (proj.Shape.Length != 2 || proj.Shape[0] % context != 0)
+                {
+                    throw new CheckpointException($"{path}: image_proj.proj.weight [{string.Join(", ", proj.Shape)}] does not make tokens of the norm's width {context}.");
+                }
+
+                (embeddingWidth, tokens) = ((int)proj.Shape[1], (int)(proj.Shape[0] / context));
+            }
+            else
+            {
+                throw new CheckpointException($"{path}: no image_proj.proj.weight / image_proj.norm.weight (base) or image_proj.latents (Plus); this is not an IP-Adapter (a .bin must be converted to .safetensors first).");
             }
 
             var indices = tensors.Keys
@@ -91,7 +101,7 @@ public sealed class IpAdapterCheckpoint : IDisposable
                 channels.Add((int)key[0]);
             }
 
-            var architecture = new IpAdapterArchitecture((int)proj.Shape[1], (int)(proj.Shape[0] / context), context, channels);
+            var architecture = new IpAdapterArchitecture(embeddingWidth, tokens, context, channels, resampler?.Architecture);
             return new IpAdapterCheckpoint(safetensors, path, tensors, indices, architecture);
         }
         catch

@@ -7,8 +7,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Encodes images with a CLIP image encoder into image embeddings.</summary>
-[Node("clip_vision.encode", "1.0.0", Category = "conditioning", Title = "CLIP Vision Encode",
-    Description = "Turns images into CLIP image embeddings (one per image) for ipadapter.apply: the shortest side resized to the encoder's size (224) by antialiased bicubic, centre-cropped, rounded to 8 bits and normalised with CLIP's mean and std, as ComfyUI does.")]
+[Node("clip_vision.encode", "1.1.0", Category = "conditioning", Title = "CLIP Vision Encode",
+    Description = "Turns images into CLIP image embeddings (one per image) for ipadapter.apply: the shortest side resized to the encoder's size (224) by antialiased bicubic, centre-cropped, rounded to 8 bits and normalised with CLIP's mean and std, as ComfyUI does. With an encoder converted from .safetensors it also keeps the penultimate hidden states (and those of a zero image, the unconditional side) that IP-Adapter Plus reads.")]
 public sealed class ClipVisionEncodeNode : INode
 {
     /// <summary>The encoder.</summary>
@@ -39,8 +39,16 @@ public sealed class ClipVisionEncodeNode : INode
             "none" => false,
             _ => throw new ArgumentException($"crop: '{Crop}' is not center or none"),
         });
-        var (embeds, width) = handle.Model.Encode(pixels, image.Batch, cancellationToken);
-        Embeds = new ClipVisionOutput(image.Batch, width, embeds);
+        if (handle.Model.HasHiddenStates)
+        {
+            var (embeds, width, hidden) = handle.Model.EncodeWithHiddenStates(pixels, image.Batch, cancellationToken);
+            Embeds = new ClipVisionOutput(image.Batch, width, embeds, hidden);
+        }
+        else
+        {
+            var (embeds, width) = handle.Model.Encode(pixels, image.Batch, cancellationToken);
+            Embeds = new ClipVisionOutput(image.Batch, width, embeds);
+        }
         return Task.CompletedTask;
     }
 }

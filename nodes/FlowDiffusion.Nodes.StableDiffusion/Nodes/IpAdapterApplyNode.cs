@@ -1,3 +1,4 @@
+using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Nodes.StableDiffusion.Adapter;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -6,8 +7,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Adds an image prompt to a conditioning through an IP-Adapter.</summary>
-[Node("ipadapter.apply", "1.0.0", Category = "conditioning", Title = "Apply IP-Adapter",
-    Description = "Adds an image prompt to a conditioning: while sampling, every cross-attention layer of the UNet also attends to the IP-Adapter's image tokens, weighted (decoupled cross-attention: text attention + weight × image attention), between the start and end fractions of the schedule. Several images in the embeddings make one longer image prompt. Apply it to the positive: the negative then gets the adapter's tokens of an empty image at the same weight, as diffusers and ComfyUI do.")]
+[Node("ipadapter.apply", "1.1.0", Category = "conditioning", Title = "Apply IP-Adapter",
+    Description = "Adds an image prompt to a conditioning: while sampling, every cross-attention layer of the UNet also attends to the IP-Adapter's image tokens, weighted (decoupled cross-attention: text attention + weight × image attention), between the start and end fractions of the schedule. Several images in the embeddings make one longer image prompt. IP-Adapter Plus (and plus-face) reads the encoder's penultimate hidden states through its Resampler. Apply it to the positive: the negative then gets the adapter's tokens of an empty image at the same weight (zero embeddings; for Plus, the hidden states of zero pixel values), as diffusers does.")]
 public sealed class IpAdapterApplyNode : INode
 {
     /// <summary>The conditioning.</summary>
@@ -56,14 +57,38 @@ public sealed class IpAdapterApplyNode : INode
 
         var embeds = Embeds!;
         var model = adapter.Model;
-        if (embeds.Width != model.EmbeddingWidth)
+        IpKeysValues image, unconditional;
+        if (model.TakesHiddenStates)
         {
-            throw new ArgumentException($"embeds: {embeds.Width}-wide image embeddings, but the IP-Adapter '{adapter.Name}' takes {model.EmbeddingWidth}-wide ones; encode with the CLIP vision model it was trained with (ViT-H/14 for ip-adapter_sd15)");
+            // IP-Adapter Plus: the Resampler reads every token of the tower's penultimate layer; its negative is a zero image's.
+            var hidden = embeds.HiddenStates
+                ?? throw new ArgumentException($"embeds: the IP-Adapter Plus '{adapter.Name}' reads the CLIP vision model's penultimate hidden states, which this encoder's graph does not give; load the CLIP vision model from its .safetensors file or folder");
+            if (hidden.Width != model.EmbeddingWidth)
+            {
+                throw new ArgumentException($"embeds: {hidden.Width}-wide hidden states, but the IP-Adapter Plus '{adapter.Name}' takes {model.EmbeddingWidth}-wide ones; encode with the CLIP vision model it was trained with (ViT-H/14, 1280 wide, for ip-adapter-plus_sd15)");
+            }
+
+            image = model.Project(hidden.Penultimate.ToArray(), hidden.Batch, cancellationToken);
+            var zeros = new float[hidden.Batch * hidden.Unconditional.Length];
+            for (var b = 0; b < hidden.Batch; b++)
+            {
+                hidden.Unconditional.CopyTo(zeros.AsSpan(b * hidden.Unconditional.Length));
+            }
+
+            unconditional = model.Project(zeros, hidden.Batch, cancellationToken);
+        }
+        else
+        {
+            if (embeds.Width != model.EmbeddingWidth)
+            {
+                throw new ArgumentException($"embeds: {embeds.Width}-wide image embeddings, but the IP-Adapter '{adapter.Name}' takes {model.EmbeddingWidth}-wide ones; encode with the CLIP vision model it was trained with (ViT-H/14 for ip-adapter_sd15)");
+            }
+
+            image = model.Project(embeds.ToArray(), embeds.Batch, cancellationToken);
+            // The unconditional side: zero embeddings, one per image, so the negative's image prompt has the positive's length.
+            unconditional = model.Project(new float[embeds.Batch * model.EmbeddingWidth], embeds.Batch, cancellationToken);
         }
 
-        var image = model.Project(embeds.ToArray(), embeds.Batch, cancellationToken);
-        // The unconditional side: zero embeddings, one per image, so the negative's image prompt has the positive's length.
-        var unconditional = model.Project(new float[embeds.Batch * model.EmbeddingWidth], embeds.Batch, cancellationToken);
         Result = source.With(ImagePrompt.Key, ImagePrompt.Of(
             new ImagePromptRow(image, Weight, StartPercent, EndPercent),
             new ImagePromptRow(unconditional, Weight, StartPercent, EndPercent)));

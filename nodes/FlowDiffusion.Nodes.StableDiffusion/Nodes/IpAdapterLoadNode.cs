@@ -8,8 +8,8 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads an IP-Adapter: a .safetensors file converted once and cached on disk, or its ONNX graph.</summary>
-[Node("ipadapter.load", "1.0.0", Category = "loaders", Title = "Load IP-Adapter",
-    Description = "Opens an SD 1.x IP-Adapter in the released .safetensors layout (image_proj.proj/norm, ip_adapter.N.to_k_ip/to_v_ip; e.g. ip-adapter_sd15.safetensors), converted to ONNX once and then cached, or an ONNX graph giving ip_key_N/ip_value_N from image_embeds. The Plus variants are not supported yet.")]
+[Node("ipadapter.load", "1.1.0", Category = "loaders", Title = "Load IP-Adapter",
+    Description = "Opens an IP-Adapter in the released .safetensors layout (ip_adapter.N.to_k_ip/to_v_ip with image_proj.proj/norm, e.g. ip-adapter_sd15 or ip-adapter_sdxl, or with a Resampler, image_proj.latents/proj_in/layers/proj_out: ip-adapter-plus_sd15, ip-adapter-plus-face_sd15, ip-adapter-plus_sdxl_vit-h), converted to ONNX once and then cached, or an ONNX graph giving ip_key_N/ip_value_N from image_embeds or penultimate_hidden_states. FaceID and full-face (MLP projections) are not supported.")]
 public sealed class IpAdapterLoadNode : INode
 {
     /// <summary>The adapter file.</summary>
