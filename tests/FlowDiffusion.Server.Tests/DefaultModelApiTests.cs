@@ -45,7 +45,9 @@ public sealed class DefaultModelApiTests : IDisposable
     public async Task Run_without_a_model_and_no_model_of_the_users_own_uses_the_workflows_default()
     {
         var models = Directory.CreateDirectory(Path.Combine(_folder.Path, "empty-models")).FullName;
-        await using var host = await ApiHost.StartAsync(_folder.Path, [.. RepositoryRoot.StableDiffusionSettings, ("FlowDiffusion:ModelsFolder", models)]);
+        // The shipped models stay readable though the models folder is elsewhere.
+        await using var host = await ApiHost.StartAsync(_folder.Path,
+            [.. RepositoryRoot.StableDiffusionSettings, ("FlowDiffusion:ModelsFolder", models), ("FlowDiffusion:InputFolders:0", Path.Combine(RepositoryRoot.Path, "models"))]);
 
         var id = await host.SubmitAsync(new { workflow = "txt2img", inputs = new { steps = 1 } });
         var run = await host.WaitAsync(id, TimeSpan.FromMinutes(2));
