@@ -36,6 +36,19 @@ public sealed class PluginsCommandTests : IDisposable
             "install a plugin version built for this SDK", error);
     }
 
+    [Fact]
+    public void Built_in_pack_is_unloadable_in_the_cli_which_carries_its_skiasharp_and_onnx_runtime()
+    {
+        var (exit, stdout, stderr) = Cli.Run("plugins");
+
+        Assert.True(exit == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.TrimEntries);
+        var header = Array.FindIndex(lines, l => l.StartsWith("flowdiffusion.stable-diffusion ", StringComparison.Ordinal));
+        Assert.True(header >= 0, stdout);
+        var block = lines.Skip(header + 1).TakeWhile(l => l.StartsWith("nodes: ", StringComparison.Ordinal) || l.StartsWith("not unloadable", StringComparison.Ordinal) || !l.Contains(" — ", StringComparison.Ordinal)).Take(3);
+        Assert.DoesNotContain(block, l => l.StartsWith("not unloadable", StringComparison.Ordinal));
+    }
+
     private static string Copy(string source, string target)
     {
         Directory.CreateDirectory(target);

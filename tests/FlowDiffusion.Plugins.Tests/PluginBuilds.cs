@@ -2,7 +2,7 @@ namespace FlowDiffusion.Plugins.Tests;
 
 /// <summary>
 /// The plugin packs the tests load, each built once per test run against the packed SDK: the sample pack from
-/// plugins/samples and two builds of a reloadable pack offline, and, with the usual package sources, two packs needing
+/// plugins/samples, two builds of a reloadable pack and a pack bringing its own native library offline, and, with the usual package sources, two packs needing
 /// different Newtonsoft.Json versions and one pinned to an older YamlDotNet than the host's.
 /// </summary>
 internal static class PluginBuilds
@@ -27,20 +27,26 @@ internal static class PluginBuilds
         var sampleProject = Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "FlowDiffusion.Samples.Guidance.csproj");
         var v1 = PluginSources.Write(Path.Combine(root, "reload-1"), Path.Combine(root, "out", "reload-1"), "Tests.Reloadable", "tests.reloadable", "1.0.0", PluginSources.Reloadable(1, withAddedNode: false));
         var v2 = PluginSources.Write(Path.Combine(root, "reload-2"), Path.Combine(root, "out", "reload-2"), "Tests.Reloadable", "tests.reloadable", "2.0.0", PluginSources.Reloadable(2, withAddedNode: true));
+        var ownNative = PluginSources.Write(Path.Combine(root, "own-native"), Path.Combine(root, "out", "own-native"), "Tests.OwnNative", "tests.own-native", "1.0.0", PluginSources.OwnNative);
         var solution = Path.Combine(root, "packs.slnx");
         File.WriteAllText(solution, $"""
             <Solution>
               <Project Path="{Path.GetRelativePath(root, sampleProject)}" />
               <Project Path="{Path.GetRelativePath(root, v1)}" />
               <Project Path="{Path.GetRelativePath(root, v2)}" />
+              <Project Path="{Path.GetRelativePath(root, ownNative)}" />
             </Solution>
             """);
         var output = DotnetCli.Run(root, "build", solution, "-c", "Release");
+        // The native library the pack calls, as a package would place it; never called, so an ELF header is enough.
+        var nativeFolder = Directory.CreateDirectory(Path.Combine(root, "out", "own-native", "runtimes", "linux-x64", "native")).FullName;
+        File.WriteAllBytes(Path.Combine(nativeFolder, $"lib{PluginSources.OwnNativeLibrary}.so"), [0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0]);
         return new OfflinePacks(
             Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "bin", "Release", "net10.0"),
             Path.Combine(samples, "FlowDiffusion.Samples.Guidance", "obj", "project.assets.json"),
             Path.Combine(root, "out", "reload-1"),
             Path.Combine(root, "out", "reload-2"),
+            Path.Combine(root, "out", "own-native"),
             output);
     }
 
@@ -68,8 +74,8 @@ internal static class PluginBuilds
     }
 }
 
-/// <summary>Build outputs of the offline packs.</summary>
-internal sealed record OfflinePacks(string Sample, string SampleAssets, string ReloadV1, string ReloadV2, string BuildOutput);
+/// <summary>Build outputs of the offline packs; <c>OwnNative</c> ships a native library the host does not have.</summary>
+internal sealed record OfflinePacks(string Sample, string SampleAssets, string ReloadV1, string ReloadV2, string OwnNative, string BuildOutput);
 
 /// <summary>Build outputs of the packs pinned to library versions: Newtonsoft.Json 12 and 13, and YamlDotNet 16 (the host uses 18).</summary>
 internal sealed record PinnedPacks(string Json12, string Json13, string Yaml16);

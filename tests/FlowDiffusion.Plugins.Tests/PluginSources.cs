@@ -114,6 +114,35 @@ internal static class PluginSources
         """ : "")}}
         """;
 
+    /// <summary>The native library <see cref="OwnNative"/> imports.</summary>
+    public const string OwnNativeLibrary = "fdtestnative";
+
+    /// <summary>A pack that imports a native library of its own (the tests ship a file of that name beside it); its node never calls it.</summary>
+    public const string OwnNative = $$"""
+        using System.Runtime.InteropServices;
+        using FlowDiffusion.Sdk;
+
+        namespace Tests.OwnNative;
+
+        public static class NativeMethods
+        {
+            [DllImport("{{OwnNativeLibrary}}")]
+            public static extern int fd_answer();
+        }
+
+        [Node("native.answer", "1.0.0", IsOutput = true, Deterministic = false)]
+        public sealed class AnswerNode : INode
+        {
+            [Output] public string? Text { get; set; }
+
+            public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+            {
+                Text = "answered without the native library";
+                return Task.CompletedTask;
+            }
+        }
+        """;
+
     /// <summary>A pack whose node reports the Newtonsoft.Json it sees and uses it.</summary>
     public static string JsonVersion(string nodeId) => $$"""
         using FlowDiffusion.Sdk;

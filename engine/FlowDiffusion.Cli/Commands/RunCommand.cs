@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server.Runs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,11 @@ internal static class RunCommand
             var asJson = parse.GetValue(json);
             var asEvents = parse.GetValue(events);
             var path = host.WorkflowFile(parse.GetValue(file)!);
+            // Models are picked and sizes filled in before validation, so the stored run names the model that ran.
+            var workingFolder = host.Home()?.Folder ?? Environment.CurrentDirectory;
+            if (WorkflowYamlReader.ReadFile(path).Workflow is { } workflow)
+                foreach (var line in ModelChoice.Describe(workflow, values, engine.Options, workingFolder))
+                    Console.Error.WriteLine(line);
             var validation = engine.Load(path, values, anyInputPath: true);
             DiagnosticsPrinter.Print(validation.Diagnostics, Console.Error);
             if (validation.Plan is null)
@@ -41,7 +47,6 @@ internal static class RunCommand
 
             var outputFolder = Path.GetFullPath(parse.GetValue(output) ?? engine.Options.OutputFolder);
             // Workflows name models and assets relative to the installation (models/shapes-sd), wherever the CLI starts.
-            var workingFolder = host.Home()?.Folder ?? Environment.CurrentDirectory;
             await using var runs = EmbeddedRunHost.Create(engine, outputFolder, workingFolder, host.Services.GetRequiredService<ILogger<RunDispatcher>>());
             var submission = new RunSubmission(await File.ReadAllTextAsync(path, CancellationToken.None), JsonSerializer.Serialize(values),
                 Path.GetFileNameWithoutExtension(path), Targets: parse.GetValue(targets) ?? []);

@@ -101,7 +101,7 @@ public sealed class FlowDiffusionEngine : IDisposable
     /// (from private copies, so the originals can be rebuilt), and the catalog is swapped for the next validation.
     /// Plans already made keep their node types, so runs in flight finish on the old ones. When node types changed the
     /// output cache is cleared, since a rebuilt node may keep its version; the resource stores of replaced plugin
-    /// loads are disposed once the runs in flight now have ended.
+    /// loads are disposed, and their load contexts unloaded where collectible, once the runs in flight now have ended.
     /// </summary>
     public PluginSet ReloadPlugins()
     {
@@ -115,9 +115,14 @@ public sealed class FlowDiffusionEngine : IDisposable
             _plugins = next;
             var kept = next.Catalog.All.Select(n => n.NodeType.Assembly).ToHashSet();
             var replaced = previous.Catalog.All.Where(n => !kept.Contains(n.NodeType.Assembly)).ToList();
-            if (replaced.Count > 0)
+            var retired = _pluginHost.TakeRetired();
+            if (replaced.Count > 0 || retired.Count > 0)
                 _ = Task.WhenAll(_inFlight.Keys.Select(r => (Task)r.Completion))
-                    .ContinueWith(done => _resources.Release(replaced), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    .ContinueWith(done =>
+                    {
+                        _resources.Release(replaced);
+                        _pluginHost.Unload(retired);
+                    }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         PluginsReloaded?.Invoke(this, next);
         return next;

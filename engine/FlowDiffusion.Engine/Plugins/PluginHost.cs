@@ -12,7 +12,9 @@ namespace FlowDiffusion.Engine.Plugins;
 /// A broken plugin (bad manifest, corrupt or missing assembly, missing dependency, throwing node, duplicate id) is
 /// reported and skipped; the rest load. Loading again reuses every folder whose files did not change and loads a
 /// changed one into a new load context; with a <see cref="PluginShadowCopy"/> each load reads a private copy, so a
-/// folder can be rebuilt in place while the node types already loaded from it keep working.
+/// folder can be rebuilt in place while the node types already loaded from it keep working. Load contexts are
+/// collectible where the plugin allows it (see <see cref="PluginNativeLibraries"/>): a replaced or removed folder's
+/// old load is retired, and <see cref="Unload"/> lets the runtime collect it once nothing uses it.
 /// </summary>
 public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowCopy? shadowCopy = null)
 {
@@ -21,6 +23,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
     private static readonly Type[] SharedTypes = [typeof(INode), typeof(ILogger), typeof(ILoggerFactory)];
     private readonly ILogger _logger = logger ?? NullLogger<PluginHost>.Instance;
     private readonly Dictionary<string, FolderLoad> _loaded = new(StringComparer.Ordinal);
+    private readonly List<RetiredPluginLoad> _retired = [];
     private readonly Lock _gate = new();
 
     /// <summary>The SDK version plugins are checked against.</summary>
@@ -43,6 +46,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
                 var fresh = false;
                 if (!_loaded.TryGetValue(folder, out var load) || load.Fingerprint != fingerprint)
                 {
+                    if (load is not null) Retire(load);
                     _loaded[folder] = load = LoadFolder(folder, fingerprint);
                     fresh = true;
                 }
@@ -59,15 +63,55 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
                     registered[node.Id] = manifest.Id;
                     accepted.Add(node);
                 }
-                plugins.Add(new LoadedPlugin(manifest, folder, accepted));
+                plugins.Add(new LoadedPlugin(manifest, folder, accepted, load.Native?.OwnNative));
                 // A watching host reloads often; a folder it reuses is not news.
                 _logger.Log(fresh ? LogLevel.Information : LogLevel.Debug, "Loaded plugin {Plugin} {Version} from {Folder}: {Count} nodes",
                     manifest.Id, manifest.Version, folder, accepted.Count);
             }
-            foreach (var gone in _loaded.Keys.Where(k => !seen.Contains(k)).ToList()) _loaded.Remove(gone);
+            foreach (var gone in _loaded.Keys.Where(k => !seen.Contains(k)).ToList())
+            {
+                Retire(_loaded[gone]);
+                _loaded.Remove(gone);
+            }
             foreach (var error in errors) _logger.LogWarning("{Error}", error.ToString());
             return new PluginSet(plugins, errors, new NodeCatalog(plugins.SelectMany(p => p.Nodes)));
         }
+    }
+
+    /// <summary>The loads replaced or removed since the last call; unload them (<see cref="Unload"/>) once no run uses them.</summary>
+    internal IReadOnlyList<RetiredPluginLoad> TakeRetired()
+    {
+        lock (_gate)
+        {
+            var retired = _retired.ToList();
+            _retired.Clear();
+            return retired;
+        }
+    }
+
+    /// <summary>
+    /// Unloads retired loads: a collectible one's context is unloaded and goes once nothing references its types; one
+    /// that brings its own native library stays in memory until the host restarts, which is logged.
+    /// </summary>
+    internal void Unload(IEnumerable<RetiredPluginLoad> retired)
+    {
+        foreach (var load in retired)
+        {
+            if (load.Loader is null) continue;
+            if (load.Native is { Collectible: false } native)
+            {
+                _logger.LogInformation("The previous build of plugin {Plugin} ({Folder}) stays loaded until the host restarts: it brings its own native library {Libraries}",
+                    load.Plugin, load.Folder, string.Join(", ", native.OwnNative));
+                continue;
+            }
+            load.Loader.Dispose();
+            _logger.LogInformation("Unloaded the previous build of plugin {Plugin} ({Folder}); its memory is freed once nothing uses its types", load.Plugin, load.Folder);
+        }
+    }
+
+    private void Retire(FolderLoad load)
+    {
+        if (load.Loader is not null) _retired.Add(new RetiredPluginLoad(load.Manifest?.Id ?? Path.GetFileName(load.Folder), load.Folder, load.Loader, load.Native));
     }
 
     private FolderLoad LoadFolder(string folder, string fingerprint)
@@ -78,19 +122,22 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         {
             var manifest = PluginManifest.Read(Path.Combine(folder, PluginManifest.FileName));
             name = manifest.Id;
-            var nodes = LoadNodes(folder, manifest, errors, shadowCopy);
-            return new FolderLoad(fingerprint, manifest, nodes, errors);
+            var (nodes, loader, native) = LoadNodes(folder, manifest, errors, shadowCopy);
+            if (!native.Collectible)
+                _logger.LogInformation("Plugin {Plugin} brings its own native library {Libraries}: its load context cannot be unloaded, so after a rebuild its old build stays in memory until the host restarts",
+                    manifest.Id, string.Join(", ", native.OwnNative));
+            return new FolderLoad(folder, fingerprint, manifest, nodes, errors, loader, native);
         }
         catch (PluginLoadException e)
         {
             errors.Add(new PluginLoadError(name, folder, e.Message));
-            return new FolderLoad(fingerprint, null, [], errors);
+            return new FolderLoad(folder, fingerprint, null, [], errors, null, null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             // A manifest or folder the file system refuses (bad characters, permissions, a vanished file) is the plugin's problem, not the host's.
             errors.Add(new PluginLoadError(name, folder, $"the plugin could not be read: {e.Message}"));
-            return new FolderLoad(fingerprint, null, [], errors);
+            return new FolderLoad(folder, fingerprint, null, [], errors, null, null);
         }
     }
 
@@ -123,7 +170,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
             .Where(d => File.Exists(Path.Combine(d, PluginManifest.FileName)));
     }
 
-    private static List<NodeDescriptor> LoadNodes(string folder, PluginManifest manifest, List<PluginLoadError> errors, PluginShadowCopy? shadowCopy)
+    private static (List<NodeDescriptor> Nodes, PluginLoader Loader, PluginNativeLibraries Native) LoadNodes(string folder, PluginManifest manifest, List<PluginLoadError> errors, PluginShadowCopy? shadowCopy)
     {
         VersionRange range;
         try
@@ -146,16 +193,19 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
 
         if (shadowCopy is not null) assemblyPath = Path.Combine(shadowCopy.Copy(folder), manifest.Assembly);
 
+        var native = PluginNativeLibraries.Of(Path.GetDirectoryName(assemblyPath)!);
         Assembly assembly;
+        PluginLoader loader;
         try
         {
-            var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config =>
+            loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, SharedTypes, config =>
             {
                 // Not the host's copy of every library: a plugin pinned to an older (or newer) version gets its own.
                 config.PreferSharedTypes = false;
-                // Not collectible: SkiaSharp (and other packages with native assets) refuse to load into a collectible context;
-                // hot reload loads a changed folder into a new context instead of unloading the old one.
-                config.IsUnloadable = false;
+                // Wrappers of native libraries (SkiaSharp, ONNX Runtime) come from the host where it has them: a native
+                // library cannot be unloaded, and with those shared the plugin's own context can be.
+                foreach (var shared in native.Shared) config.SharedAssemblies.Add(shared);
+                config.IsUnloadable = native.Collectible;
             });
             assembly = loader.LoadDefaultAssembly();
         }
@@ -197,8 +247,9 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         }
         if (nodes.Count == 0 && errors.Count == 0)
             throw new PluginLoadException($"'{manifest.Assembly}' declares no node types (classes implementing INode with [Node])");
-        return nodes;
+        return (nodes, loader, native);
     }
 
-    private sealed record FolderLoad(string Fingerprint, PluginManifest? Manifest, IReadOnlyList<NodeDescriptor> Nodes, IReadOnlyList<PluginLoadError> Errors);
+    private sealed record FolderLoad(string Folder, string Fingerprint, PluginManifest? Manifest, IReadOnlyList<NodeDescriptor> Nodes, IReadOnlyList<PluginLoadError> Errors,
+        PluginLoader? Loader, PluginNativeLibraries? Native);
 }

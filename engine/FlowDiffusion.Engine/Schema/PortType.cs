@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using FlowDiffusion.Sdk;
 
 namespace FlowDiffusion.Engine.Schema;
@@ -7,10 +7,11 @@ namespace FlowDiffusion.Engine.Schema;
 /// <summary>The identity of a port's value type: its display name, colour and CLR type.</summary>
 public sealed record PortType(string Name, string Color, Type ClrType)
 {
-    private static readonly ConcurrentDictionary<Type, PortType> Known = new();
+    // Weak keys: a plugin's own port types must not keep its load context from being unloaded after a rebuild.
+    private static readonly ConditionalWeakTable<Type, PortType> Known = new();
 
     /// <summary>The port type of a CLR type, named by its <see cref="PortTypeAttribute"/> or after the type.</summary>
-    public static PortType Of(Type type) => Known.GetOrAdd(type, static t =>
+    public static PortType Of(Type type) => Known.GetValue(type, static t =>
     {
         var attribute = t.GetCustomAttribute<PortTypeAttribute>();
         if (attribute is not null) return new PortType(attribute.Name, attribute.Color, t);

@@ -5,6 +5,7 @@ using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Engine.Schema;
 using FlowDiffusion.Engine.Validation;
 using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Server.Models;
 using FlowDiffusion.Server.Runs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -107,6 +108,13 @@ public static class FlowDiffusionApi
             file = name + ".yaml";
         }
         var inputsJson = body.Inputs is { ValueKind: JsonValueKind.Object } inputs ? inputs.GetRawText() : "{}";
+        // A model input the body leaves out runs the user's own model when there is one; the stored inputs say which.
+        if (WorkflowYamlReader.Read(yaml!, file).Workflow is { } workflow)
+        {
+            var values = InputValues.FromJson(inputsJson);
+            var home = engine.Options.WorkingFolder is { Length: > 0 } working ? working : Environment.CurrentDirectory;
+            if (WorkflowModelDefaults.Apply(workflow, values, engine.Options, home).Count > 0) inputsJson = JsonSerializer.Serialize(values);
+        }
         var validation = engine.Parse(yaml!, file, InputValues.FromJson(inputsJson));
         if (!validation.IsValid) return Invalid(validation.Diagnostics, "The workflow has errors; nothing was queued.");
 

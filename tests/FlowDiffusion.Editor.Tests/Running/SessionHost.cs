@@ -21,8 +21,8 @@ internal sealed class SessionHost : IAsyncDisposable
     {
     }
 
-    /// <summary>Plugin and workflow folders chosen by <paramref name="folders"/>, given the scratch folder.</summary>
-    public SessionHost(Func<string, (List<string> Plugins, string Workflows)> folders)
+    /// <summary>Plugin and workflow folders chosen by <paramref name="folders"/>, given the scratch folder; other settings by <paramref name="configure"/>.</summary>
+    public SessionHost(Func<string, (List<string> Plugins, string Workflows)> folders, Action<FlowDiffusionOptions>? configure = null)
     {
         var (plugins, workflows) = folders(Scratch.Path);
         var options = Options.Create(new FlowDiffusionOptions
@@ -32,6 +32,7 @@ internal sealed class SessionHost : IAsyncDisposable
             OutputFolder = Path.Combine(Scratch.Path, "outputs"),
             DataFolder = Path.Combine(Scratch.Path, "data"),
         });
+        configure?.Invoke(options.Value);
         Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
         Store = new SqliteRunStore(Path.Combine(Scratch.Path, "data", "runs.db"));
         var server = Options.Create(new ServerOptions { WorkingFolder = RepositoryRoot.Path });

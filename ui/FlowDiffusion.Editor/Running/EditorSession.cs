@@ -8,6 +8,7 @@ using FlowDiffusion.Engine.Plugins;
 using FlowDiffusion.Engine.Schema;
 using FlowDiffusion.Engine.Validation;
 using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Server.Models;
 using FlowDiffusion.Server.Runs;
 
 namespace FlowDiffusion.Editor.Running;
@@ -160,9 +161,29 @@ public sealed class EditorSession : IDisposable
         return true;
     }
 
-    /// <summary>Opens saved workflow <paramref name="name"/>; returns the read problems (empty when it opened).</summary>
-    public IReadOnlyList<Diagnostic> OpenSaved(string name) =>
-        OpenYaml(File.ReadAllText(Files.WorkflowFile(name)), name);
+    /// <summary>
+    /// Opens saved workflow <paramref name="name"/>; returns the read problems (empty when it opened). A model input
+    /// whose default is a shipped model starts at the user's own model when the models folder holds one (as the CLI
+    /// and the API pick it, <see cref="WorkflowModelDefaults"/>), so the model picker shows what will run;
+    /// <see cref="ModelPicks"/> says which and why.
+    /// </summary>
+    public IReadOnlyList<Diagnostic> OpenSaved(string name)
+    {
+        var yaml = File.ReadAllText(Files.WorkflowFile(name));
+        var picked = new Dictionary<string, object?>();
+        var applied = WorkflowYamlReader.Read(yaml, name + ".yaml").Workflow is { } workflow
+            ? WorkflowModelDefaults.Apply(workflow, picked, Engine.Options, Files.WorkingFolder)
+            : [];
+        var problems = OpenYaml(yaml, name, applied.Count > 0 ? System.Text.Json.JsonSerializer.Serialize(picked) : null);
+        ModelPicks = applied;
+        return problems;
+    }
+
+    /// <summary>The models the last <see cref="OpenSaved"/> put in place of the workflow's defaults, and why.</summary>
+    public IReadOnlyList<WorkflowModelDefaults.Applied> ModelPicks { get; private set; } = [];
+
+    /// <summary>The notice naming <see cref="ModelPicks"/>, or "" when none.</summary>
+    public string ModelPickNotice => string.Join(" ", ModelPicks.Select(p => $"{p.Input}: {p.Pick.Path} ({p.Pick.Reason})."));
 
     /// <summary>
     /// Opens workflow YAML text, with a run's input values (JSON, as a saved PNG carries them) as the inputs' defaults;

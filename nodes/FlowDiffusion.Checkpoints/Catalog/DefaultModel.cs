@@ -1,0 +1,166 @@
+using System.Text.Json;
+
+namespace FlowDiffusion.Checkpoints.Catalog;
+
+/// <summary>
+/// The model a workflow runs when nobody chose one: the user's own model once one is in the models folder, else the
+/// workflow's written default. The rule: when the written default is one of the shipped test models, or a file that is
+/// not there, the newest (last written) loadable model of the same family (SD 1.x or SDXL) in the models folder and
+/// its <c>checkpoints/</c> that is not a shipped test model, an inpainting UNet or an SDXL refiner wins; a written
+/// default that exists and is the user's own is kept. Shipped test models are the folders named in
+/// <c>models/manifest.json</c> and folders carrying their own <c>manifest.json</c> (<c>shapes-sd</c>), in the models folder
+/// and in the folder the written default lies in.
+/// </summary>
+public static class DefaultModel
+{
+    /// <summary>The SD 1.x family's name in reasons and logs.</summary>
+    public const string Sd1 = "SD 1.x";
+
+    /// <summary>The SDXL family's name in reasons and logs.</summary>
+    public const string Sdxl = "SDXL";
+
+    /// <summary>
+    /// The user's model that replaces <paramref name="writtenDefault"/> (a path relative to the models folder's parent,
+    /// as workflows write it, e.g. <c>models/shapes-sd</c>), or <c>null</c> when the written default stands.
+    /// </summary>
+    /// <param name="modelsFolder">The models folder (absolute, or relative to the current folder).</param>
+    /// <param name="writtenDefault">The workflow's default, resolved against <paramref name="home"/>.</param>
+    /// <param name="home">The folder workflow paths are relative to.</param>
+    public static DefaultModelPick? Pick(string modelsFolder, string writtenDefault, string home)
+    {
+        var models = Path.GetFullPath(modelsFolder);
+        var written = Path.TrimEndingDirectorySeparator(Path.GetFullPath(writtenDefault, home));
+        var shipped = ShippedTestModels(models, written);
+        var writtenExists = Directory.Exists(written) || File.Exists(written);
+        if (writtenExists && !shipped.Contains(written))
+        {
+            return null;
+        }
+
+        var family = writtenExists ? FamilyOf(written) : FamilyOfName(written);
+        var candidates = ModelCatalog.Loadable(models)
+            .Select(e => (Entry: e, Full: Path.GetFullPath(Path.Combine(models, e.Path))))
+            .Where(c => !shipped.Contains(c.Full) && !c.Entry.Architecture.Contains("inpainting", StringComparison.Ordinal)
+                && !c.Entry.Architecture.Contains("refiner", StringComparison.Ordinal) && FamilyOf(c.Full, c.Entry) == family)
+            .Select(c => (c.Entry, c.Full, Written: LastWritten(c.Full)))
+            .OrderByDescending(c => c.Written).ThenBy(c => c.Entry.Path, StringComparer.Ordinal)
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var best = candidates[0];
+        var relative = Path.GetRelativePath(home, best.Full);
+        var path = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? best.Full : relative.Replace('\\', '/');
+        var others = candidates.Count > 1 ? $" (newest of {candidates.Count})" : "";
+        return new DefaultModelPick(path, family, NativeSize(best.Full, family),
+            $"your own {family} model in {Path.GetFileName(models)}/{others}, instead of the workflow's default {writtenDefault}");
+    }
+
+    /// <summary>
+    /// The family of a model file or folder: SDXL when its header or layout says so (conditioner keys, a second text
+    /// encoder), else SD 1.x.
+    /// </summary>
+    public static string FamilyOf(string path, ModelEntry? entry = null)
+    {
+        if (Directory.Exists(path))
+        {
+            return Directory.Exists(Path.Combine(path, "text_encoder_2")) ? Sdxl : Sd1;
+        }
+
+        entry ??= ModelCatalog.Describe(path, Path.GetFileName(path));
+        return entry?.Architecture.StartsWith(Sdxl, StringComparison.Ordinal) == true ? Sdxl : Sd1;
+    }
+
+    // A default that is not there (sd_xl_base_1.0.safetensors) is known only by its name.
+    private static string FamilyOfName(string path) =>
+        Path.GetFileName(path).Contains("xl", StringComparison.OrdinalIgnoreCase) ? Sdxl : Sd1;
+
+    /// <summary>
+    /// The size a model draws at natively: a folder's <c>unet/config.json</c> <c>sample_size</c> × 8, else 1024 for
+    /// SDXL and 512 for SD 1.x.
+    /// </summary>
+    public static int NativeSize(string path, string family)
+    {
+        var config = Path.Combine(path, "unet", "config.json");
+        if (File.Exists(config))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(File.ReadAllText(config));
+                if (document.RootElement.TryGetProperty("sample_size", out var size) && size.TryGetInt32(out var latent) && latent > 0)
+                {
+                    return latent * 8;
+                }
+            }
+            catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+            {
+                // A config that cannot be read says nothing about size; the family's size stands.
+            }
+        }
+
+        return family == Sdxl ? 1024 : 512;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> (resolved against <paramref name="home"/>) is one of the shipped test models,
+    /// which a model of the user's own replaces as a default.
+    /// </summary>
+    public static bool IsShippedTestModel(string modelsFolder, string path, string home)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path, home));
+        return ShippedTestModels(Path.GetFullPath(modelsFolder), full).Contains(full);
+    }
+
+    // The models folder's shipped test models, and those of the folder the default lies in (the installation's own
+    // models folder when a configured one is elsewhere), which is judged by its own manifest.
+    private static HashSet<string> ShippedTestModels(string models, string written)
+    {
+        var shipped = ShippedTestModels(models);
+        if (Path.GetDirectoryName(written) is { } parent && parent != models)
+        {
+            shipped.UnionWith(ShippedTestModels(parent));
+        }
+
+        return shipped;
+    }
+
+    private static HashSet<string> ShippedTestModels(string models)
+    {
+        var shipped = new HashSet<string>(StringComparer.Ordinal);
+        var manifest = Path.Combine(models, "manifest.json");
+        try
+        {
+            if (File.Exists(manifest))
+            {
+                using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+                foreach (var file in document.RootElement.EnumerateObject())
+                {
+                    var slash = file.Name.IndexOf('/', StringComparison.Ordinal);
+                    if (slash > 0)
+                    {
+                        shipped.Add(Path.Combine(models, file.Name[..slash]));
+                    }
+                }
+            }
+
+            if (Directory.Exists(models))
+            {
+                foreach (var folder in Directory.EnumerateDirectories(models).Where(d => File.Exists(Path.Combine(d, "manifest.json"))))
+                {
+                    shipped.Add(folder);
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            // An unreadable manifest names nothing; the models it would have named then count as the user's.
+        }
+
+        return shipped;
+    }
+
+    private static DateTime LastWritten(string path) =>
+        Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path) : File.GetLastWriteTimeUtc(path);
+}
