@@ -64,6 +64,10 @@ public sealed class ServerAttachedEditorTests(ITestOutputHelper output)
             var image = await api.GetByteArrayAsync(run.GetProperty("outputs")[0].GetProperty("url").GetString());
             Assert.Equal("data:image/png;base64," + Convert.ToBase64String(image), await page.GetAttributeAsync(".fd-gallery img.fd-output", "src"));
             await page.WaitForSelectorAsync($".fd-history-run[data-run='{runId}'][data-status=completed] img.fd-history-thumb");
+            // The output browser lists the server's outputs too, with the thumbnail of the image it serves.
+            await page.ClickAsync("#outputs");
+            await page.WaitForSelectorAsync($".fd-outputs-item[data-run='{runId}'] img.fd-outputs-thumb");
+            await page.ClickAsync("#outputs-close");
 
             // A wrong key is named with the server and the status.
             using (var wrong = new RemoteServer(new Uri(url + "/"), "not-the-key"))

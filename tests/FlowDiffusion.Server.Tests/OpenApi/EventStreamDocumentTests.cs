@@ -53,8 +53,8 @@ public sealed class EventStreamDocumentTests : IDisposable
 
         var events = new List<ServerSentEvents.Event>();
         // Each watched from the start (live events) and joined again after its end (run_state from the stored record):
-        // txt2img (progress, previews, metrics, an output), a small graph twice (its nodes cached the second time) and a
-        // failing node.
+        // txt2img (progress, previews, metrics, an output), a small graph twice (its nodes cached the second time, as a
+        // rule) and a failing node.
         var sum = new { yaml = Workflows.Sum };
         foreach (var body in new object[] { txt2img, sum, sum, failing })
         {
@@ -63,9 +63,13 @@ public sealed class EventStreamDocumentTests : IDisposable
             await host.WaitAsync(id, TimeSpan.FromMinutes(2));
             events.AddRange(await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events"));
         }
-        // A log line comes only from a re-attempt; its wire form is the same writer's.
+        // A log line comes only from a re-attempt, and a cached node only while the engine's output cache keeps the
+        // first run's values (under memory pressure it may not): their wire forms, from the same writer the stream uses.
         events.Add(new ServerSentEvents.Event(RunMessage.LogKind,
             RunMessageJson.Write(new RunMessage("r1", 7, RunMessage.LogKind, DateTimeOffset.UtcNow, 0.5, 3.25) { Text = "attempt 2: an earlier attempt did not finish" })));
+        var cached = new FlowDiffusion.Engine.Execution.NodeCached("r1", DateTimeOffset.UtcNow, "first", "test.number");
+        events.Add(new ServerSentEvents.Event(cached.Kind,
+            RunMessageJson.Write(new RunMessage("r1", 3, cached.Kind, cached.Time, 0.25, null) { Event = cached })));
 
         var failures = new List<string>();
         foreach (var e in events)

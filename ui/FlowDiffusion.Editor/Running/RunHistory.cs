@@ -46,6 +46,48 @@ public sealed class RunHistory(IRunBackend runs, RemoteServer? server = null)
         return (entries, page.Total);
     }
 
+    /// <summary>How many runs the output browser reads at most (the newest), so a huge history cannot stall it.</summary>
+    public const int MaxBrowsedRuns = 5000;
+
+    /// <summary>
+    /// One page of every output file the runs wrote (the newest <see cref="MaxBrowsedRuns"/> runs, from the server when
+    /// there is one), newest first, filtered, with thumbnails of the page's images.
+    /// </summary>
+    public async Task<OutputPage> OutputsAsync(OutputFilter filter, int offset, int count, CancellationToken cancellationToken = default)
+    {
+        var all = new List<OutputItem>();
+        const int Batch = 200;
+        for (var skip = 0; skip < MaxBrowsedRuns;)
+        {
+            var before = all.Count;
+            int listed, total;
+            if (server is null)
+            {
+                var page = await runs.ListAsync(null, skip, Batch, cancellationToken);
+                foreach (var r in page.Runs)
+                    all.AddRange(OutputFiles(r.OutputsJson).Select(f => new OutputItem(r.Id, f, r.Workflow, r.Finished ?? r.Submitted)));
+                (listed, total) = (page.Runs.Count, page.Total);
+            }
+            else
+            {
+                var page = await server.Client.ListRunsAsync(skip, Batch, cancellationToken: cancellationToken);
+                foreach (var r in page.Runs)
+                    all.AddRange(r.Outputs.Select(o => new OutputItem(r.Id, o.File, r.Workflow, r.Finished ?? r.Submitted ?? DateTimeOffset.MinValue)));
+                (listed, total) = (page.Runs.Count, page.Total);
+            }
+            skip += listed;
+            if (listed == 0 || skip >= total) break;
+        }
+        var result = OutputPage.Of(all, filter, offset, count);
+        var items = new List<OutputItem>(result.Items.Count);
+        foreach (var item in result.Items) items.Add(item with { Thumbnail = await ThumbnailAsync(item.RunId, item.File, cancellationToken) });
+        return result with { Items = items };
+    }
+
+    /// <summary>A thumbnail of an output (see <see cref="Thumbnail"/>), fetched from the server when there is one.</summary>
+    public async Task<string?> ThumbnailAsync(string runId, string file, CancellationToken cancellationToken = default) =>
+        server is null ? Thumbnail(runId, file) : await RemoteThumbnailAsync(server, runId, new RunOutput(file, FlowDiffusion.Server.Api.RunJson.OutputUrl(runId, file)), cancellationToken);
+
     // The values run `r` used (HistoryInputs.Effective), read from its full record once: a page leaves the workflow out,
     // and the editor queues its values as the workflow's defaults. Kept per run once the run is final.
     private async Task<string?> InputsAsync(RunRecord r, CancellationToken cancellationToken)
