@@ -85,14 +85,16 @@ public static class OpenPoseCanvas
     {
         var h6 = bone / (double)HandBones.Count * 6;
         var sector = (int)Math.Floor(h6);
+        // matplotlib's hsv_to_rgb at s = v = 1, step for step: its float rounding decides the x.5 cases.
         var f = h6 - sector;
+        var t = 1 - (1 - f);
         (double R, double G, double B) rgb = (sector % 6) switch
         {
-            0 => (1, f, 0),
+            0 => (1, t, 0),
             1 => (1 - f, 1, 0),
-            2 => (0, 1, f),
+            2 => (0, 1, t),
             3 => (0, 1 - f, 1),
-            4 => (f, 0, 1),
+            4 => (t, 0, 1),
             _ => (1, 0, 1 - f),
         };
         var (r, g, b) = rgb;
