@@ -48,10 +48,10 @@ public sealed class ImagePoseTests : IDisposable
         Assert.Equal((153, 0, 0), Rgb(pose, 33, 42));
         Assert.Equal((153, 51, 0), Rgb(pose, 63, 42));
         Assert.Equal((153, 102, 0), Rgb(pose, 18, 57));
-        // Points in full colour: neck, right shoulder, left shoulder, right elbow.
+        // Points in full colour: neck (1), right shoulder (2), left shoulder (5), right elbow (3).
         Assert.Equal((255, 85, 0), Rgb(pose, 48, 42));
         Assert.Equal((255, 170, 0), Rgb(pose, 18, 42));
-        Assert.Equal((170, 255, 0), Rgb(pose, 78, 42));
+        Assert.Equal((85, 255, 0), Rgb(pose, 78, 42));
         Assert.Equal((255, 255, 0), Rgb(pose, 18, 72));
         // The left hand's first bone (hue 0) between two blue points, and a white face point.
         Assert.Equal((255, 0, 0), Rgb(pose, 63, 102));
@@ -100,10 +100,31 @@ public sealed class ImagePoseTests : IDisposable
         Assert.Contains(expected, run.Result.Error);
     }
 
-    internal static void WriteModels(string folder)
+    [Fact]
+    public async Task The_shipped_workflow_steers_the_tiny_checkpoint_with_the_drawn_pose()
     {
-        File.WriteAllBytes(Path.Combine(folder, "detector.onnx"), Detector(84).ToBytes());
-        File.WriteAllBytes(Path.Combine(folder, "pose.onnx"), PoseModel(twoOutputs: true).ToBytes());
+        var data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+        var inputs = new Dictionary<string, object?>
+        {
+            ["model"] = Path.Combine(data, "ldm-fp16.safetensors"), ["tokenizer_folder"] = "models/tiny-sd/tokenizer",
+            ["controlnet"] = Path.Combine(data, "controlnet", "control-ldm-fp16.safetensors"),
+            ["detector"] = Path.Combine(_folder.Path, "detector.onnx"), ["pose_model"] = Path.Combine(_folder.Path, "pose.onnx"),
+            ["width"] = "64", ["height"] = "64", ["steps"] = "3", ["seed"] = "5", ["cfg"] = "5", ["prompt"] = "a dancer",
+        };
+        var controlled = (await SdEngine.Shared.RunFileAsync("pose-controlnet.yaml", inputs)).AssertCompleted();
+        var zero = (await SdEngine.Shared.RunFileAsync("pose-controlnet.yaml", new Dictionary<string, object?>(inputs) { ["strength"] = "0" })).AssertCompleted();
+
+        // On the 512 × 512 sample (ratio 0.125) the crop is 360 × 480 around (192, 288): bin (bx, by) → (3.75·bx + 12,
+        // 3.75·by + 48), so the neck → right shoulder limb runs from (192, 168) to (72, 168).
+        var pose = controlled.Image("pose", "pose");
+        Assert.Equal((512, 512), (pose.Height, pose.Width));
+        Assert.Equal((153, 0, 0), Rgb(pose, 132, 168));
+        Assert.Equal((255, 85, 0), Rgb(pose, 192, 168));
+        Assert.Equal((0, 0, 0), Rgb(pose, 132, 300));
+        var image = controlled.Image();
+        Assert.Equal((64, 64), (image.Height, image.Width));
+        Assert.NotEmpty(controlled.Result.OutputFiles);
+        Assert.True(image.ToArray().Zip(zero.Image().ToArray()).Max(p => Math.Abs(p.First - p.Second)) > 0.01, "the pose ControlNet must change the image");
     }
 
     private void Write(string name, OnnxModel model) => File.WriteAllBytes(Path.Combine(_folder.Path, name), model.ToBytes());
