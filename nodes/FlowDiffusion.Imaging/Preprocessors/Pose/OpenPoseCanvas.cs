@@ -5,8 +5,9 @@ namespace FlowDiffusion.Imaging.Preprocessors.Pose;
 /// <summary>
 /// The control image the openpose ControlNets were trained on, drawn as the annotator draws it on black, person by
 /// person: the 17 limbs as filled ellipses (half-length × 4 px, OpenCV's ellipse2Poly polygon: integer centre, axes
-/// and angle) in 0.6 × the limb's colour, then the 18 points as discs of radius 4 in full colour; each hand's 20 bones
-/// as 2 px lines coloured by hue (bone / 20) and its points as blue discs of radius 4; the face points as white discs of
+/// and angle, filled with its outline) in 0.6 × the limb's colour, then the 18 points as discs of radius 4 (the pixels
+/// within the radius, as OpenCV fills circles) in full colour; each hand's 20 bones
+/// as 2-px lines (OpenCV's: a band with round caps) coloured by hue (bone / 20) and its points as blue discs of radius 4; the face points as white discs of
 /// radius 3. Coordinates are truncated to whole pixels as the annotator's <c>int()</c> does; hand and face points at
 /// column or row 0 are not drawn.
 /// </summary>
@@ -111,6 +112,9 @@ public static class OpenPoseCanvas
             paint.Color = new SKColor((byte)(int)(r * 0.6), (byte)(int)(g * 0.6), (byte)(int)(bl * 0.6));
             using var polygon = LimbPolygon(a, b);
             canvas.DrawPath(polygon, paint);
+            // OpenCV's fillConvexPoly also sets the pixels its outline passes through.
+            using var outline = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Stroke, StrokeWidth = 0, Color = paint.Color };
+            canvas.DrawPath(polygon, outline);
         }
 
         for (var i = 0; i < points.Length; i++)
@@ -126,15 +130,14 @@ public static class OpenPoseCanvas
     private static void DrawHand(SKCanvas canvas, SKPaint paint, PoseKeypoint?[]? points)
     {
         if (points is null) return;
-        using var line = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Stroke, StrokeWidth = HandLineWidth, StrokeCap = SKStrokeCap.Round };
         for (var i = 0; i < HandBones.Count; i++)
         {
             if (points[HandBones[i].From] is not { } a || points[HandBones[i].To] is not { } b) continue;
             var ((x1, y1), (x2, y2)) = (Pixel(a), Pixel(b));
             if (x1 <= 0 || y1 <= 0 || x2 <= 0 || y2 <= 0) continue;
             var (r, g, bl) = HandBoneColor(i);
-            line.Color = new SKColor(r, g, bl);
-            canvas.DrawLine(x1 + 0.5f, y1 + 0.5f, x2 + 0.5f, y2 + 0.5f, line);
+            paint.Color = new SKColor(r, g, bl);
+            ThickLine(canvas, paint, x1, y1, x2, y2);
         }
 
         paint.Color = new SKColor(0, 0, 255);
@@ -168,5 +171,36 @@ public static class OpenPoseCanvas
 
     private static (int X, int Y) Pixel(PoseKeypoint point) => ((int)point.X, (int)point.Y);
 
-    private static void Disc(SKCanvas canvas, SKPaint paint, int x, int y, int radius) => canvas.DrawCircle(x + 0.5f, y + 0.5f, radius, paint);
+    // OpenCV's 2-px line: the band of half-width 1 around the segment, filled with its outline, and discs of radius 1 at
+    // both ends for its round caps.
+    private static void ThickLine(SKCanvas canvas, SKPaint paint, int x1, int y1, int x2, int y2)
+    {
+        float dx = x2 - x1, dy = y2 - y1;
+        var length = MathF.Sqrt(dx * dx + dy * dy);
+        if (length > 0)
+        {
+            float nx = -dy / length * HandLineWidth / 2, ny = dx / length * HandLineWidth / 2;
+            using var band = new SKPath();
+            band.MoveTo(x1 + nx + 0.5f, y1 + ny + 0.5f);
+            band.LineTo(x2 + nx + 0.5f, y2 + ny + 0.5f);
+            band.LineTo(x2 - nx + 0.5f, y2 - ny + 0.5f);
+            band.LineTo(x1 - nx + 0.5f, y1 - ny + 0.5f);
+            band.Close();
+            canvas.DrawPath(band, paint);
+            using var outline = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Stroke, StrokeWidth = 0, Color = paint.Color };
+            canvas.DrawPath(band, outline);
+        }
+        Disc(canvas, paint, x1, y1, HandLineWidth / 2);
+        Disc(canvas, paint, x2, y2, HandLineWidth / 2);
+    }
+
+    // OpenCV's filled circle: the pixels (x + dx, y + dy) with dx² + dy² ≤ r², drawn row by row.
+    private static void Disc(SKCanvas canvas, SKPaint paint, int x, int y, int radius)
+    {
+        for (var dy = -radius; dy <= radius; dy++)
+        {
+            var half = (int)Math.Sqrt(radius * radius - dy * dy);
+            canvas.DrawRect(x - half, y + dy, 2 * half + 1, 1, paint);
+        }
+    }
 }

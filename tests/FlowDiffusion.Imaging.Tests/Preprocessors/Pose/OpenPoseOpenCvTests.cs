@@ -1,14 +1,16 @@
 using System.Text.Json;
 using FlowDiffusion.Imaging.Preprocessors.Pose;
+using Xunit.Abstractions;
 
 namespace FlowDiffusion.Imaging.Tests.Preprocessors.Pose;
 
 /// <summary>
 /// The pose image against OpenCV drawing the same seeded random people as the annotator does
 /// (tools/reference/make_openpose.py, OpenCV 4.6). SkiaSharp and OpenCV rasterise polygon and disc edges by different
-/// rules, so edge pixels may differ; every colour must be one OpenCV drew, and nearly all pixels must agree.
+/// rules, so edge pixels may differ (and a thin hand bone OpenCV covers entirely may keep a pixel here): nearly all drawn
+/// pixels agree, and every colour covers about as many pixels as in OpenCV's image.
 /// </summary>
-public sealed class OpenPoseOpenCvTests
+public sealed class OpenPoseOpenCvTests(ITestOutputHelper output)
 {
     private static readonly JsonElement Oracle = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "openpose-opencv.json"))).RootElement;
 
@@ -27,18 +29,26 @@ public sealed class OpenPoseOpenCvTests
         var drawn = OpenPoseCanvas.Draw(people, height, width, body: true, hands: true, face: true);
 
         var plane = height * width;
-        var colours = new HashSet<(byte, byte, byte)>(Enumerable.Range(0, plane).Select(i => (expected[3 * i], expected[3 * i + 1], expected[3 * i + 2])));
+        var ours = new Dictionary<(byte, byte, byte), int>();
+        var theirs = new Dictionary<(byte, byte, byte), int>();
         int lit = 0, differ = 0;
         for (var i = 0; i < plane; i++)
         {
-            var ours = ((byte)MathF.Round(drawn[i] * 255), (byte)MathF.Round(drawn[plane + i] * 255), (byte)MathF.Round(drawn[2 * plane + i] * 255));
-            var theirs = (expected[3 * i], expected[3 * i + 1], expected[3 * i + 2]);
-            if (theirs != ((byte)0, (byte)0, (byte)0)) lit++;
-            if (ours != theirs) differ++;
-            Assert.True(colours.Contains(ours), $"pixel ({i % width}, {i / width}) is {ours}, a colour OpenCV did not draw");
+            var mine = ((byte)MathF.Round(drawn[i] * 255), (byte)MathF.Round(drawn[plane + i] * 255), (byte)MathF.Round(drawn[2 * plane + i] * 255));
+            var opencv = (expected[3 * i], expected[3 * i + 1], expected[3 * i + 2]);
+            ours[mine] = ours.GetValueOrDefault(mine) + 1;
+            theirs[opencv] = theirs.GetValueOrDefault(opencv) + 1;
+            if (opencv != ((byte)0, (byte)0, (byte)0)) lit++;
+            if (mine != opencv) differ++;
         }
+        output.WriteLine($"case {index}: {differ} of {lit} drawn pixels differ from OpenCV ({100.0 * differ / lit:F1} %), {theirs.Count} colours");
         Assert.True(lit > plane / 20, $"only {lit} pixels drawn");
-        Assert.True(differ <= lit / 10, $"{differ} of {lit} drawn pixels differ from OpenCV");
+        Assert.True(differ <= lit / 25, $"{differ} of {lit} drawn pixels differ from OpenCV");
+        foreach (var (colour, count) in theirs.Where(c => c.Value >= 40))
+        {
+            var mine = ours.GetValueOrDefault(colour);
+            Assert.True(Math.Abs(mine - count) <= count / 4, $"colour {colour}: {mine} pixels here, {count} in OpenCV's image");
+        }
     }
 
     private static PoseKeypoint?[] Points(JsonElement points) =>
