@@ -42,7 +42,7 @@ public sealed class ShippedWorkflowDefaultsTests
                 Assert.Equal("models/ipadapter/ip-adapter_sd15.safetensors", workflow.Input("ipadapter")!.Default);
             }
 
-            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet")
+            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet" or "pose-controlnet")
             {
                 Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);
                 continue;

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
-/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*.</summary>
+/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*, DWPreprocessor.</summary>
 public sealed partial class ApiPromptConverter
 {
     // ConditioningSetArea → conditioning.set_area (pixels, floored to multiples of 8 when sampling, as ComfyUI does).
@@ -88,5 +88,36 @@ public sealed partial class ApiPromptConverter
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         return [new ConditioningValue($"{onPositive}.result"), new ConditioningValue($"{onNegative}.result")];
+    }
+
+    // DWPreprocessor (comfyui_controlnet_aux) → image.pose with its ONNX detector and pose model from models/annotators.
+    private ComfyValue[]? DwPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        string[] switches = ["enable", "disable"];
+        var hands = Choice(id, inputs, "detect_hand", "enable", switches);
+        var body = Choice(id, inputs, "detect_body", "enable", switches);
+        var face = Choice(id, inputs, "detect_face", "enable", switches);
+        var detector = AnnotatorFile(id, inputs, "bbox_detector");
+        var model = AnnotatorFile(id, inputs, "pose_estimator");
+        if (inputs["resolution"] is not null)
+            warnings.Add($"node {id} (DWPreprocessor): resolution is ignored; the pose image has the input image's size (scale the image first to change it)");
+        if (image is null || hands is null || body is null || face is null || detector is null || model is null) return null;
+        var node = Add(id, null, "image.pose", [("image", image.Image)],
+            [("detector", detector), ("model", model), ("body", body == "enable"), ("hands", hands == "enable"), ("face", face == "enable")]);
+        return [new ImageValue($"{node}.pose")];
+    }
+
+    // DWPose's ONNX exports only: the TorchScript variants the extension also offers need torch.
+    private string? AnnotatorFile(string id, JsonObject inputs, string input)
+    {
+        var name = Text(id, inputs, input, null);
+        if (name is null) return null;
+        if (!name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            Error(id, "value_not_in_list", "Value not in list", $"{input}: '{name}' is not an ONNX model; FlowDiffusion runs DWPose's .onnx files from models/annotators", input);
+            return null;
+        }
+        return ModelFile(id, inputs, input, "annotators", "DWPreprocessor");
     }
 }

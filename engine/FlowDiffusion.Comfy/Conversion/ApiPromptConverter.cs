@@ -22,7 +22,7 @@ public sealed partial class ApiPromptConverter
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
-        "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner",
+        "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -164,6 +164,7 @@ public sealed partial class ApiPromptConverter
                 "ControlNetLoader" => ControlNetLoader(id, inputs),
                 "ControlNetApply" => ControlNetApply(id, inputs),
                 "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
+                "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 _ => Unsupported(id, type),

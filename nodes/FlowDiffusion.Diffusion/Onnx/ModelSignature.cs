@@ -35,6 +35,9 @@ internal sealed class ModelSignature
     public DeclaredTensor SoleInput(IReadOnlyList<TensorElementType> types, params int[] ranks) =>
         Check(_inputs.Count == 1 ? _inputs[0] : null, "input", ["(the only input)"], types, ranks);
 
+    /// <summary>The outputs the model declares, in its order.</summary>
+    public IReadOnlyList<DeclaredTensor> Outputs => _outputs;
+
     /// <summary>The inputs the model declares beyond <paramref name="known"/>.</summary>
     public IReadOnlyList<DeclaredTensor> OtherInputs(IReadOnlyCollection<string> known) => [.. _inputs.Where(i => !known.Contains(i.Name))];
 
