@@ -12,7 +12,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static partial class CheckpointCache
 {
     /// <summary>Bumped whenever the built graphs change, so old prepared folders are not reused.</summary>
-    public const int BuilderVersion = 4; // 2: unet/controlled.onnx (ControlNet residual inputs); 3: SDXL folders have it too, unet/ipadapter.onnx (IP-Adapter inputs), pooled output at the end-of-text token past appended embedding ids; 4: fused MultiHeadAttention
+    public const int BuilderVersion = 5; // 2: unet/controlled.onnx (ControlNet residual inputs); 3: SDXL folders have it too, unet/ipadapter.onnx (IP-Adapter inputs), pooled output at the end-of-text token past appended embedding ids; 4: fused MultiHeadAttention; 5: controlled.onnx also takes T2I-Adapter features
 
     /// <summary>The environment variable that moves the cache (default: the user's local application data).</summary>
     public const string RootVariable = "FLOWDIFFUSION_CACHE";

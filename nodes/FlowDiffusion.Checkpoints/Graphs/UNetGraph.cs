@@ -36,7 +36,8 @@ public static class UNetGraph
     /// <summary>
     /// Builds the graph with ControlNet residual inputs (<see cref="ControlResiduals"/>): <c>down_block_i</c> is added to
     /// the i-th skip connection and <c>mid_block_res_sample</c> to the middle block's output, as diffusers'
-    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. Zeros give <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
+    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are; and with T2I-Adapter feature
+    /// inputs (<see cref="AdapterFeatures"/>) added inside the encoder, as <c>down_intrablock_additional_residuals</c> are. Zeros give <see cref="Build(IReadOnlyDictionary{string, StoredTensor}, UNetArchitecture, string, WeightBinding?)"/>'s output.
     /// </summary>
     public static OnnxModel BuildControlled(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null) =>
         Build(weights, arch, source, binding, controlled: true);
@@ -64,6 +65,10 @@ public static class UNetGraph
                 if (arch.AttentionLevels[level])
                 {
                     h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip);
+                    if (controlled && j == arch.ResBlocksPerLevel - 1)
+                    {
+                        h = AdapterFeatures.Add(g, arch, level, h);
+                    }
                 }
 
                 skips.Push(h);
@@ -74,6 +79,13 @@ public static class UNetGraph
                 h = n.Conv(h, $"down_blocks.{level}.downsamplers.0.conv", 2);
                 skips.Push(h);
             }
+
+            if (controlled && !arch.AttentionLevels[level])
+            {
+                skips.Pop();
+                h = AdapterFeatures.Add(g, arch, level, h);
+                skips.Push(h);
+            }
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
@@ -81,6 +93,7 @@ public static class UNetGraph
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
         if (controlled)
         {
+            h = AdapterFeatures.Add(g, arch, levels, h);
             (h, skips) = ControlResiduals.AddInputs(g, arch, h, skips);
         }
 
