@@ -9,6 +9,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <c>mid_block_res_sample</c> to the middle block output), float32 throughout, as the checkpoint builder writes it
 /// beside the plain graph (<see cref="FileName"/>). An SDXL UNet's also takes <c>text_embeds</c> and <c>time_ids</c>; the
 /// graph of an LCM-distilled UNet also takes <c>timestep_cond</c> [B, width], the guidance-scale embedding the plain graph takes.
+/// A graph built since builder version 5 also takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by
+/// default); a call with features and no ControlNet feeds the residual inputs zeros of [B, C, 1, 1], which broadcast.
 /// </summary>
 public sealed class ControlledUNet
 {
@@ -21,6 +23,7 @@ public sealed class ControlledUNet
     private readonly string[] _known;
     private readonly ModelSession _model;
     private readonly IReadOnlyList<DeclaredTensor> _residuals;
+    private readonly HashSet<string> _features;
     private readonly int? _timestepCondWidth;
 
     private ControlledUNet(ModelSession model)
@@ -46,6 +49,7 @@ public sealed class ControlledUNet
         }
 
         _residuals = signature.OtherInputs(_known);
+        _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Count == 0 || _residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
         {
             throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
@@ -54,6 +58,15 @@ public sealed class ControlledUNet
 
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its inputs.</summary>
     public static ControlledUNet Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "controlled UNet"));
+
+    /// <summary>The name stem of the T2I-Adapter feature inputs: <c>down_intrablock_0</c> …, the middle block's last.</summary>
+    public const string FeaturePrefix = "down_intrablock_";
+
+    /// <summary>Whether it takes T2I-Adapter features (a graph from before builder version 5 does not).</summary>
+    public bool TakesAdapterFeatures => _features.Count > 0;
+
+    /// <summary>How many T2I-Adapter feature inputs it has (encoder levels + 1).</summary>
+    public int AdapterFeatureCount => _features.Count;
 
     /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning { get; }
@@ -67,7 +80,10 @@ public sealed class ControlledUNet
     /// <param name="timestep">The timestep for every row.</param>
     /// <param name="encoderHiddenStates">[B, tokens, width].</param>
     /// <param name="tokens">The sequence length.</param>
-    /// <param name="residuals">The summed, scaled residuals by name, one for every residual input.</param>
+    /// <param name="residuals">
+    /// The summed, scaled ControlNet residuals by name, one for every residual input, or none (zeros); and any T2I-Adapter
+    /// features (<c>down_intrablock_i</c>), summed and scaled.
+    /// </param>
     /// <param name="textEmbeds">SDXL's pooled text embedding [B, pooled] (null for SD 1.x).</param>
     /// <param name="timeIds">SDXL's size numbers [B, n] (null for SD 1.x).</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
@@ -111,8 +127,19 @@ public sealed class ControlledUNet
                 values.Add(OrtValue.CreateTensorValueFromMemory(timestepCond, [shape.Batch, _timestepCondWidth!.Value]));
             }
 
+            var controlNets = _residuals.Any(r => residuals.ContainsKey(r.Name));
+            var names = new List<string>(_known);
             foreach (var input in _residuals)
             {
+                names.Add(input.Name);
+                if (!controlNets)
+                {
+                    // Only adapter features: the ControlNet inputs get broadcasting zeros [B, C, 1, 1].
+                    var channels = input.Fixed(1) ?? throw new ArgumentException($"the controlled UNet '{_model.ModelPath}' declares no channel count for '{input.Name}'");
+                    values.Add(OrtValue.CreateTensorValueFromMemory(new float[shape.Batch * channels], [shape.Batch, channels, 1, 1]));
+                    continue;
+                }
+
                 if (!residuals.TryGetValue(input.Name, out var residual))
                 {
                     throw new ArgumentException($"no ControlNet residual '{input.Name}' for the controlled UNet '{_model.ModelPath}'; the ControlNet's outputs ({string.Join(", ", residuals.Keys)}) do not fit this UNet");
@@ -126,7 +153,25 @@ public sealed class ControlledUNet
                 values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
             }
 
-            using var results = _model.Run([.. _known, .. _residuals.Select(r => r.Name)], [.. values], ["out_sample"], cancellationToken);
+            foreach (var (name, feature) in residuals.Where(r => r.Key.StartsWith(FeaturePrefix, StringComparison.Ordinal)))
+            {
+                if (!_features.Contains(name))
+                {
+                    throw new ArgumentException(_features.Count == 0
+                        ? $"the controlled UNet '{_model.ModelPath}' takes no T2I-Adapter features; it was converted before T2I-Adapters were supported: delete its cached folder so model.load converts the checkpoint again"
+                        : $"the T2I-Adapter gives more features than the controlled UNet '{_model.ModelPath}' takes ({_features.Count}: one per encoder level and the middle block); the adapter was made for another UNet");
+                }
+
+                if (feature.Shape[0] != shape.Batch)
+                {
+                    throw new ArgumentException($"the T2I-Adapter feature '{name}' has batch {feature.Shape[0]}, the UNet call {shape.Batch}");
+                }
+
+                names.Add(name);
+                values.Add(OrtValue.CreateTensorValueFromMemory(feature.Values, feature.Shape));
+            }
+
+            using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
             {
