@@ -43,6 +43,13 @@ internal static class ModelRunCommand
                 + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph).",
             HelpName = "FILE:STRENGTH",
         };
+        var adapters = new Option<string[]>("--t2i-adapter")
+        {
+            Description = "For --part unet: a T2I-Adapter (.safetensors, diffusers folder or .onnx) and its strength, e.g. models/controlnet/t2iadapter_canny_sd15v2.safetensors:1; "
+                + "the first reads its control image from tensor adapter_cond, the i-th (from 1) from adapter_cond_i ([B, C, H, W] in [0, 1] at image resolution, C the adapter's 1 or 3). "
+                + "Repeatable, and combines with --controlnet: the features × strength are summed. MODEL must be a checkpoint or diffusers folder.",
+            HelpName = "FILE:STRENGTH",
+        };
         var ipAdapter = new Option<string?>("--ipadapter")
         {
             Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
@@ -55,7 +62,7 @@ internal static class ModelRunCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
         {
-            model, part, input, output, loras, controlnets, ipAdapter, clipVision, clipSkip, embeddings, tokenizer,
+            model, part, input, output, loras, controlnets, adapters, ipAdapter, clipVision, clipSkip, embeddings, tokenizer,
         };
         CommandAction.Set(command, (parse, cancellationToken) =>
         {
@@ -68,6 +75,11 @@ internal static class ModelRunCommand
                     throw new UsageException("--controlnet works with --part unet only");
                 }
 
+                if ((parse.GetValue(adapters) ?? []).Length > 0 && (parse.GetValue(part) != "unet" || parse.GetValue(ipAdapter) is not null))
+                {
+                    throw new UsageException("--t2i-adapter works with --part unet only, without --ipadapter");
+                }
+
                 if (parse.GetValue(ipAdapter) is not null && (parse.GetValue(part) != "unet" || (parse.GetValue(controlnets) ?? []).Length > 0))
                 {
                     throw new UsageException("--ipadapter works with --part unet only, without --controlnet");
@@ -77,7 +89,7 @@ internal static class ModelRunCommand
                 using var tensors = SafetensorsFile.Open(parse.GetValue(input)!);
                 var outputs = parse.GetValue(part) switch
                 {
-                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], (parse.GetValue(ipAdapter), parse.GetValue(clipVision)), cancellationToken),
+                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], parse.GetValue(adapters) ?? [], (parse.GetValue(ipAdapter), parse.GetValue(clipVision)), cancellationToken),
                     "text-encoder" => RunTextEncoder(cache, folder, tensors, overrides, parse.GetValue(clipSkip), parse.GetValue(embeddings), cancellationToken),
                     "vae-encode" => RunVaeEncoder(cache, folder, tensors, cancellationToken),
                     _ => RunVaeDecoder(cache, folder, tensors, cancellationToken),
@@ -115,7 +127,7 @@ internal static class ModelRunCommand
     }
 
     private static List<(string Name, long[] Shape, float[] Values)> RunUNet(
-        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, (string? Spec, string? ClipVision) ipAdapter, CancellationToken cancellationToken)
+        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, string[] adapters, (string? Spec, string? ClipVision) ipAdapter, CancellationToken cancellationToken)
     {
         using var plain = UNet.Open(cache, folder.UNetPath);
         using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, null, LoraNetwork.UNet));
@@ -133,9 +145,9 @@ internal static class ModelRunCommand
 
             prediction = ModelRunImagePrompt.Predict(cache, unet, tensors, spec, ipAdapter.ClipVision, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
-        else if (controlnets.Length > 0)
+        else if (controlnets.Length > 0 || adapters.Length > 0)
         {
-            prediction = PredictControlled(cache, unet, tensors, controlnets, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+            prediction = PredictControlled(cache, unet, tensors, controlnets, adapters, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
         else if (unet.TakesAddedConditioning)
         {
@@ -153,14 +165,15 @@ internal static class ModelRunCommand
         return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
     }
 
-    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed, then the controlled UNet graph.
-    private static float[] PredictControlled(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets,
+    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed, each T2I-Adapter's features
+    // × strength summed, then the controlled UNet graph.
+    private static float[] PredictControlled(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets, string[] adapters,
         float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
     {
         var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, ControlledUNet.FileName);
         if (!File.Exists(controlledPath))
         {
-            throw new ArgumentException($"--controlnet: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({ControlledUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"{(controlnets.Length > 0 ? "--controlnet" : "--t2i-adapter")}: the UNet '{unet.ModelPath}' has no graph that takes ControlNet residuals ({ControlledUNet.FileName}); give a .safetensors checkpoint or diffusers folder");
         }
 
         var controlled = ControlledUNet.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides));
@@ -196,6 +209,7 @@ internal static class ModelRunCommand
             nets.Add((ControlNetModel.Open(cache, new OnnxModelSource(graph, unet.Source.Options)), strength, image, imageShape));
         }
 
+        var features = ModelRunAdapters.RowFeatures(cache, unet.Source.Options, tensors, adapters, shape, cancellationToken);
         var row = shape.WithBatch(1);
         var rowLength = shape.Channels * shape.Height * shape.Width;
         var contextLength = context.Length / shape.Batch;
@@ -225,7 +239,9 @@ internal static class ModelRunCommand
                 }
             }
 
-            controlled.Predict(x, row, t, c, tokens, sum!, pooled, ids, output.AsSpan(b * outLength, outLength), cancellationToken);
+            sum ??= new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
+            foreach (var (name, feature) in features[b]) sum[name] = feature;
+            controlled.Predict(x, row, t, c, tokens, sum, pooled, ids, output.AsSpan(b * outLength, outLength), cancellationToken);
         }
 
         return output;
@@ -372,7 +388,7 @@ internal static class ModelRunCommand
         return overrides;
     }
 
-    private static (float[] Values, long[] Shape) Floats(SafetensorsFile file, string name, int? rank)
+    internal static (float[] Values, long[] Shape) Floats(SafetensorsFile file, string name, int? rank)
     {
         var tensor = Require(file, name);
         if (rank is { } r && tensor.Shape.Length != r)
