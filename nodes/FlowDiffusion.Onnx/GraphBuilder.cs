@@ -31,6 +31,18 @@ public sealed class GraphBuilder
         return name;
     }
 
+    /// <summary>
+    /// Declares a graph input that has a default: an initializer of the same name (an overridable initializer, IR ≥ 4), so
+    /// a caller may leave it out.
+    /// </summary>
+    public string OptionalInput(OnnxTensor defaultValue, TensorElementType type, params OnnxDim[] shape)
+    {
+        Claim(defaultValue.Name);
+        _inputs.Add(new OnnxValueInfo(defaultValue.Name, type, shape));
+        _initializers.Add(defaultValue);
+        return defaultValue.Name;
+    }
+
     /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/>.</summary>
     public void Output(string value, string name, TensorElementType type, params OnnxDim[] shape)
     {

@@ -61,6 +61,27 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Model_run_unet_with_stacked_t2i_adapters_matches_torch()
+    {
+        const string Reference = "t2i-adapter/reference.safetensors";
+        var input = Write("t2i-in.safetensors", [Tensor(Reference, "sample", "sample"), Tensor(Reference, "timestep", "timestep"),
+            Tensor(Reference, "encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "hint", "adapter_cond"), Tensor(Reference, "hint_b", "adapter_cond_1")]);
+        var output = Path.Combine(_scratch, "t2i-out.safetensors");
+        var adapter = Path.Combine(Data, "t2i-adapter", "adapter-fp16.safetensors");
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--t2i-adapter", adapter + ":1", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "unet.adapted"), Read(output, "out_sample"), 1e-4, "one adapter at 1 (timesteps 999 and 17)");
+
+        (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", output,
+            "--t2i-adapter", adapter + ":0.7", "--t2i-adapter", Path.Combine(Data, "t2i-adapter", "diffusers") + ":0.4", "--tokenizer", "models/tiny-sd/tokenizer");
+        Assert.True(code == 0, stderr);
+        AssertClose(Read(Reference, "unet.stacked"), Read(output, "out_sample"), 1e-4, "two control images at 0.7 and 0.4");
+        Assert.True(Difference(Read(Reference, "unet.stacked"), Read(Reference, "unet.out_sample")) > 0.1);
+    }
+
+    [Fact]
     public void Model_run_unet_with_an_ip_adapter_matches_torch_from_pixels_or_from_image_embeds()
     {
         const string Reference = "ipadapter/reference.safetensors";

@@ -96,6 +96,19 @@ public sealed class SafetensorsReadTests
         Assert.Contains("pickle", e.Message);
     }
 
+    [Theory]
+    [InlineData(0x280)]
+    [InlineData(0x580)]
+    public void A_header_whose_length_starts_like_a_pickle_stream_is_read(int length)
+    {
+        // 0x80 then 2…5 opens a pickle stream (PROTO); a header of these lengths starts with the same two bytes.
+        var json = """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""";
+        var bytes = TestFiles.Build(json.PadRight(length), 8);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8 + length, 4), 1.5f);
+        var header = SafetensorsHeader.Parse("x.safetensors", bytes, bytes.Length);
+        Assert.Equal([2L], header.Tensors["x"].Shape);
+    }
+
     [Fact]
     public void A_header_length_over_the_limit_is_refused_before_reading_it()
     {

@@ -15,9 +15,9 @@ public sealed class WorkflowFolderTests
     // ControlNet workflows need a model converted from a checkpoint (tiny-sd has no controlled UNet graph; ControlNetApplyTests
     // and SdxlControlNetTests run them on the tiny checkpoints); hires-fix (HiresFixTests) and outpaint (OutpaintTests) change the size; upscale
     // needs an upscale model (UpscaleModelTests).
-    // ipadapter and sdxl-ipadapter need a converted model too (IpAdapterApplyTests, SdxlIpAdapterTests); sdxl-refiner needs an SDXL base and a refiner
-    // (SdxlRefinerHandoffTests runs it on the tiny ones).
-    public static TheoryData<string> TinySdWorkflows() => new(Names().Where(n => !n.Contains("controlnet", StringComparison.Ordinal) && n is not ("hires-fix.yaml" or "upscale.yaml" or "outpaint.yaml" or "ipadapter.yaml" or "sdxl-ipadapter.yaml" or "sdxl-refiner.yaml")));
+    // ipadapter, sdxl-ipadapter and t2i-adapter need a converted model too (IpAdapterApplyTests, SdxlIpAdapterTests,
+    // T2IAdapterApplyTests); sdxl-refiner needs an SDXL base and a refiner (SdxlRefinerHandoffTests runs it on the tiny ones).
+    public static TheoryData<string> TinySdWorkflows() => new(Names().Where(n => !n.Contains("controlnet", StringComparison.Ordinal) && n is not ("hires-fix.yaml" or "upscale.yaml" or "outpaint.yaml" or "ipadapter.yaml" or "sdxl-ipadapter.yaml" or "t2i-adapter.yaml" or "sdxl-refiner.yaml")));
 
     private static IEnumerable<string> Names() =>
         Directory.GetFiles(Path.Combine(RepositoryRoot.Path, "workflows"), "*.yaml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal);

@@ -252,12 +252,17 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None):
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None):
     """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
+    adapter: T2I-Adapter features (t2i_adapter.py), added inside the encoder in order: at a level with attention after its
+    last residual block and transformer (so into that skip and the downsampler's input), at a level without attention after
+    the whole level (its downsampler's output when it has one, which is also that skip); one left over whose shape matches
+    the middle block's output is added there.
     ip: IP-Adapter decoupled cross-attention (ipadapter.py): {"layers": {transformer name: (to_k_ip, to_v_ip)},
     "tokens": [B, T, context_dim], "scale": [B]}; each listed cross-attention adds scale * Attn(Q, K_ip, V_ip) before to_out."""
     p = UNET
     control = list(control) if control is not None else None
+    adapter = list(adapter) if adapter is not None else []
 
     def res(name, h, emb):
         y = _conv(sd, name + ".in_layers.2", F.silu(_group_norm(sd, name + ".in_layers.0", h, 1e-5)))
@@ -296,13 +301,20 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None):
             h = res(f"{p}input_blocks.{k}.0", h, emb)
             if level in cfg.attention_levels:
                 h = transformer(f"{p}input_blocks.{k}.1", h)
+                if _ == cfg.num_res_blocks - 1 and adapter:
+                    h = h + adapter.pop(0)
             skips.append(h)
             k += 1
         if level != len(cfg.channel_mult) - 1:
             h = _conv(sd, f"{p}input_blocks.{k}.0.op", h, stride=2, padding=1)
             skips.append(h)
             k += 1
+        if level not in cfg.attention_levels and adapter:
+            h = h + adapter.pop(0)
+            skips[-1] = h
     h = res(p + "middle_block.2", transformer(p + "middle_block.1", res(p + "middle_block.0", h, emb)), emb)
+    if adapter and adapter[0].shape == h.shape:
+        h = h + adapter.pop(0)
     if control is not None:
         h = h + control.pop()
         skips = [s + c for s, c in zip(skips, control)]

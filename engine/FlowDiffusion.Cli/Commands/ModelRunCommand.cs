@@ -43,6 +43,13 @@ internal static class ModelRunCommand
                 + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph).",
             HelpName = "FILE:STRENGTH",
         };
+        var adapters = new Option<string[]>("--t2i-adapter")
+        {
+            Description = "For --part unet: a T2I-Adapter (.safetensors, diffusers folder or .onnx) and its strength, e.g. models/controlnet/t2iadapter_canny_sd15v2.safetensors:1; "
+                + "the first reads its control image from tensor adapter_cond, the i-th (from 1) from adapter_cond_i ([B, C, H, W] in [0, 1] at image resolution, C the adapter's 1 or 3). "
+                + "Repeatable, and combines with --controlnet: the features × strength are summed. MODEL must be a checkpoint or diffusers folder.",
+            HelpName = "FILE:STRENGTH",
+        };
         var ipAdapter = new Option<string?>("--ipadapter")
         {
             Description = "For --part unet: an IP-Adapter (.safetensors or .onnx) and its weight, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7; row b attends to "
@@ -56,7 +63,7 @@ internal static class ModelRunCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"For a single-file checkpoint: a CLIP tokenizer folder; default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
         var command = new Command("model-run", "Run one part of a model on tensors from a .safetensors file and write its outputs (to check a converted model).")
         {
-            model, part, input, output, loras, controlnets, ipAdapter, clipVision, clipSkip, embeddings, tokenizer,
+            model, part, input, output, loras, controlnets, adapters, ipAdapter, clipVision, clipSkip, embeddings, tokenizer,
         };
         CommandAction.Set(command, (parse, cancellationToken) =>
         {
@@ -69,6 +76,11 @@ internal static class ModelRunCommand
                     throw new UsageException("--controlnet works with --part unet only");
                 }
 
+                if ((parse.GetValue(adapters) ?? []).Length > 0 && parse.GetValue(part) != "unet")
+                {
+                    throw new UsageException("--t2i-adapter works with --part unet only");
+                }
+
                 if (parse.GetValue(ipAdapter) is not null && parse.GetValue(part) != "unet")
                 {
                     throw new UsageException("--ipadapter works with --part unet only");
@@ -78,7 +90,7 @@ internal static class ModelRunCommand
                 using var tensors = SafetensorsFile.Open(parse.GetValue(input)!);
                 var outputs = parse.GetValue(part) switch
                 {
-                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], (parse.GetValue(ipAdapter), parse.GetValue(clipVision)), cancellationToken),
+                    "unet" => RunUNet(cache, folder, tensors, overrides, parse.GetValue(controlnets) ?? [], parse.GetValue(adapters) ?? [], (parse.GetValue(ipAdapter), parse.GetValue(clipVision)), cancellationToken),
                     "text-encoder" => RunTextEncoder(cache, folder, tensors, overrides, parse.GetValue(clipSkip), parse.GetValue(embeddings), cancellationToken),
                     "vae-encode" => RunVaeEncoder(cache, folder, tensors, cancellationToken),
                     _ => RunVaeDecoder(cache, folder, tensors, cancellationToken),
@@ -116,7 +128,7 @@ internal static class ModelRunCommand
     }
 
     private static List<(string Name, long[] Shape, float[] Values)> RunUNet(
-        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, (string? Spec, string? ClipVision) ipAdapter, CancellationToken cancellationToken)
+        OnnxSessionCache cache, ModelFolder folder, SafetensorsFile tensors, string[] loras, string[] controlnets, string[] adapters, (string? Spec, string? ClipVision) ipAdapter, CancellationToken cancellationToken)
     {
         using var plain = UNet.Open(cache, folder.UNetPath);
         using var unet = plain.WithOverrides(LoraOverrides(loras, plain.Weights, null, LoraNetwork.UNet));
@@ -125,9 +137,9 @@ internal static class ModelRunCommand
         var (context, contextShape) = Floats(tensors, "encoder_hidden_states", 3);
         var latent = new LatentShape((int)shape[0], (int)shape[1], (int)shape[2], (int)shape[3]);
         float[] prediction;
-        if (ipAdapter.Spec is not null || controlnets.Length > 0)
+        if (ipAdapter.Spec is not null || controlnets.Length > 0 || adapters.Length > 0)
         {
-            prediction = PredictVariant(cache, unet, tensors, controlnets, ipAdapter, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
+            prediction = PredictVariant(cache, unet, tensors, controlnets, adapters, ipAdapter, sample, latent, timestep, context, (int)contextShape[1], cancellationToken);
         }
         else if (unet.TakesAddedConditioning)
         {
@@ -145,17 +157,18 @@ internal static class ModelRunCommand
         return [("out_sample", [shape[0], unet.OutChannels, shape[2], shape[3]], prediction)];
     }
 
-    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed and the row's image
-    // prompt, then the UNet graph variant that takes them.
-    private static float[] PredictVariant(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets, (string? Spec, string? ClipVision) ipAdapter,
+    // Row by row (rows may have different timesteps): each ControlNet's residuals × strength summed, each T2I-Adapter's
+    // features × strength summed and the row's image prompt, then the UNet graph variant that takes them.
+    private static float[] PredictVariant(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets, string[] adapters, (string? Spec, string? ClipVision) ipAdapter,
         float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
     {
-        var variantFile = UNetVariant.FileName(controlled: controlnets.Length > 0, ipAdapted: ipAdapter.Spec is not null);
-        var option = ipAdapter.Spec is null ? "--controlnet" : controlnets.Length == 0 ? "--ipadapter" : "--controlnet with --ipadapter";
+        var residuals = controlnets.Length > 0 || adapters.Length > 0;
+        var variantFile = UNetVariant.FileName(residuals, ipAdapted: ipAdapter.Spec is not null);
+        var option = string.Join(" with ", new[] { (controlnets.Length > 0, "--controlnet"), (adapters.Length > 0, "--t2i-adapter"), (ipAdapter.Spec is not null, "--ipadapter") }.Where(o => o.Item1).Select(o => o.Item2));
         var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, variantFile);
         if (!File.Exists(controlledPath))
         {
-            throw new ArgumentException($"{option}: the UNet '{unet.ModelPath}' has no graph that takes {(controlnets.Length > 0 ? "ControlNet residuals" : "IP-Adapter keys and values")} ({variantFile}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"{option}: the UNet '{unet.ModelPath}' has no graph that takes {(residuals ? "ControlNet residuals" : "IP-Adapter keys and values")} ({variantFile}); give a .safetensors checkpoint or diffusers folder");
         }
 
         var controlled = UNetVariant.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides), "UNet variant");
@@ -192,6 +205,7 @@ internal static class ModelRunCommand
             nets.Add((ControlNetModel.Open(cache, new OnnxModelSource(graph, unet.Source.Options)), strength, image, imageShape));
         }
 
+        var features = ModelRunAdapters.RowFeatures(cache, unet.Source.Options, tensors, adapters, shape, cancellationToken);
         var row = shape.WithBatch(1);
         var rowLength = shape.Channels * shape.Height * shape.Width;
         var contextLength = context.Length / shape.Batch;
@@ -223,6 +237,12 @@ internal static class ModelRunCommand
 
                     for (var k = 0; k < residual.Values.Length; k++) total.Values[k] += strength * residual.Values[k];
                 }
+            }
+
+            if (features[b].Count > 0)
+            {
+                sum ??= new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
+                foreach (var (name, feature) in features[b]) sum[name] = feature;
             }
 
             controlled.Predict(x, row, t, c, tokens, new UNetVariantInputs(pooled, ids, Residuals: sum, ImagePrompt: prompt?[b]), output.AsSpan(b * outLength, outLength), cancellationToken);
@@ -417,7 +437,7 @@ internal static class ModelRunCommand
         return overrides;
     }
 
-    private static (float[] Values, long[] Shape) Floats(SafetensorsFile file, string name, int? rank)
+    internal static (float[] Values, long[] Shape) Floats(SafetensorsFile file, string name, int? rank)
     {
         var tensor = Require(file, name);
         if (rank is { } r && tensor.Shape.Length != r)

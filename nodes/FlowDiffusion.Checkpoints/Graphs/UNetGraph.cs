@@ -25,14 +25,16 @@ public static class UNetGraph
     /// Builds the graph (weights embedded unless <paramref name="binding"/> says otherwise) with the input groups
     /// <paramref name="extras"/> names. With <see cref="UNetExtraInputs.ControlResiduals"/>, <c>down_block_i</c> is added to
     /// the i-th skip connection and <c>mid_block_res_sample</c> to the middle block's output, as diffusers'
-    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are. With
-    /// <see cref="UNetExtraInputs.IpAdapter"/>, every cross-attention layer n adds <c>ip_scale</c>[:, n] ·
-    /// Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>. Zero residuals and zero
+    /// <c>down_block_additional_residuals</c> and <c>mid_block_additional_residual</c> are, and the optional T2I-Adapter
+    /// feature inputs (<see cref="AdapterFeatures"/>) are added inside the encoder, as <c>down_intrablock_additional_residuals</c>
+    /// are. With <see cref="UNetExtraInputs.IpAdapter"/>, every cross-attention layer n adds <c>ip_scale</c>[:, n] ·
+    /// Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>. Zero residuals, features and
     /// scales give the plain graph's output.
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
         var g = new GraphBuilder("unet");
+        var controlled = extras.HasFlag(UNetExtraInputs.ControlResiduals);
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         var x = g.Input("sample", TensorElementType.Float, "batch", arch.InChannels, "height", "width");
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
@@ -53,6 +55,10 @@ public static class UNetGraph
                 if (arch.AttentionLevels[level])
                 {
                     h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip);
+                    if (controlled && j == arch.ResBlocksPerLevel - 1)
+                    {
+                        h = AdapterFeatures.Add(g, arch, level, h);
+                    }
                 }
 
                 skips.Push(h);
@@ -63,13 +69,21 @@ public static class UNetGraph
                 h = n.Conv(h, $"down_blocks.{level}.downsamplers.0.conv", 2);
                 skips.Push(h);
             }
+
+            if (controlled && !arch.AttentionLevels[level])
+            {
+                skips.Pop();
+                h = AdapterFeatures.Add(g, arch, level, h);
+                skips.Push(h);
+            }
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
         h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
-        if (extras.HasFlag(UNetExtraInputs.ControlResiduals))
+        if (controlled)
         {
+            h = AdapterFeatures.Add(g, arch, levels, h);
             (h, skips) = ControlResiduals.AddInputs(g, arch, h, skips);
         }
 

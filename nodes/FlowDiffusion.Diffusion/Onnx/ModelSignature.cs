@@ -10,6 +10,7 @@ internal sealed class ModelSignature
     private readonly string _role;
     private readonly IReadOnlyList<DeclaredTensor> _inputs;
     private readonly IReadOnlyList<DeclaredTensor> _outputs;
+    private readonly IReadOnlyList<DeclaredTensor> _optional;
 
     public ModelSignature(string modelPath, string role, InferenceSession session)
     {
@@ -17,7 +18,11 @@ internal sealed class ModelSignature
         _role = role;
         _inputs = Declared(session.InputMetadata);
         _outputs = Declared(session.OutputMetadata);
+        _optional = Declared(session.OverridableInitializerMetadata);
     }
+
+    /// <summary>The inputs a caller may leave out (overridable initializers: their defaults apply).</summary>
+    public IReadOnlyList<DeclaredTensor> OptionalInputs => _optional;
 
     /// <summary>The input called <paramref name="name"/>, checked for element type and rank.</summary>
     public DeclaredTensor Input(string name, IReadOnlyList<TensorElementType> types, params int[] ranks) =>

@@ -10,7 +10,9 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
 /// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
 /// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
-/// <c>ip_value_n</c> [B, image tokens, channels]). One class serves every combination (<see cref="FileName"/>).
+/// <c>ip_value_n</c> [B, image tokens, channels]). A variant with ControlNet residuals built since builder version 7 also
+/// takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by default); a call with features and no ControlNet
+/// feeds the residual inputs zeros of [B, C, 1, 1], which broadcast. One class serves every combination (<see cref="FileName"/>).
 /// </summary>
 public sealed class UNetVariant
 {
@@ -19,6 +21,7 @@ public sealed class UNetVariant
     private readonly ModelSession _model;
     private readonly string _role;
     private readonly IReadOnlyList<DeclaredTensor> _residuals;
+    private readonly HashSet<string> _features;
     private readonly int[] _ipChannels;
     private readonly int? _timestepCondWidth;
 
@@ -61,6 +64,7 @@ public sealed class UNetVariant
         }
 
         _residuals = signature.OtherInputs(known);
+        _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
         {
             throw signature.Mismatch("float32 [B, C, h, w] residual inputs down_block_0 … and mid_block_res_sample beside sample, timestep and encoder_hidden_states");
@@ -78,6 +82,12 @@ public sealed class UNetVariant
 
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and reads its inputs.</summary>
     public static UNetVariant Open(OnnxSessionCache cache, OnnxModelSource source, string role = "UNet variant") => new(new ModelSession(cache, source, role), role);
+
+    /// <summary>The name stem of the T2I-Adapter feature inputs: <c>down_intrablock_0</c> …, the middle block's last.</summary>
+    public const string FeaturePrefix = "down_intrablock_";
+
+    /// <summary>How many T2I-Adapter feature inputs it takes (encoder levels + 1; none before builder version 7).</summary>
+    public int AdapterFeatureCount => _features.Count;
 
     /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning { get; }
@@ -166,9 +176,24 @@ public sealed class UNetVariant
             throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no ControlNet residuals");
         }
 
+        if (residuals is null)
+        {
+            return;
+        }
+
+        // Only T2I-Adapter features: the ControlNet inputs get zeros of [B, C, 1, 1], which broadcast.
+        var controlNets = _residuals.Any(r => residuals.ContainsKey(r.Name));
         foreach (var input in _residuals)
         {
-            if (!residuals!.TryGetValue(input.Name, out var residual))
+            names.Add(input.Name);
+            if (!controlNets)
+            {
+                var channels = input.Fixed(1) ?? throw new ArgumentException($"the {_role} '{_model.ModelPath}' declares no channel count for '{input.Name}'");
+                values.Add(OrtValue.CreateTensorValueFromMemory(new float[shape.Batch * channels], [shape.Batch, channels, 1, 1]));
+                continue;
+            }
+
+            if (!residuals.TryGetValue(input.Name, out var residual))
             {
                 throw new ArgumentException($"no ControlNet residual '{input.Name}' for the {_role} '{_model.ModelPath}'; the ControlNet's outputs ({string.Join(", ", residuals.Keys)}) do not fit this UNet");
             }
@@ -178,8 +203,25 @@ public sealed class UNetVariant
                 throw new ArgumentException($"the ControlNet residual '{input.Name}' has batch {residual.Shape[0]}, the UNet call {shape.Batch}");
             }
 
-            names.Add(input.Name);
             values.Add(OrtValue.CreateTensorValueFromMemory(residual.Values, residual.Shape));
+        }
+
+        foreach (var (name, feature) in residuals.Where(r => r.Key.StartsWith(FeaturePrefix, StringComparison.Ordinal)))
+        {
+            if (!_features.Contains(name))
+            {
+                throw new ArgumentException(_features.Count == 0
+                    ? $"the {_role} '{_model.ModelPath}' takes no T2I-Adapter features; it was converted before T2I-Adapters were supported: delete its cached folder so model.load converts the checkpoint again"
+                    : $"the T2I-Adapter gives more features than the {_role} '{_model.ModelPath}' takes ({_features.Count}: one per encoder level and the middle block); the adapter was made for another UNet");
+            }
+
+            if (feature.Shape[0] != shape.Batch)
+            {
+                throw new ArgumentException($"the T2I-Adapter feature '{name}' has batch {feature.Shape[0]}, the UNet call {shape.Batch}");
+            }
+
+            names.Add(name);
+            values.Add(OrtValue.CreateTensorValueFromMemory(feature.Values, feature.Shape));
         }
     }
 

@@ -224,8 +224,10 @@ public sealed class SafetensorsHeader
             throw new SafetensorsException(filePath, null, "this is a Git LFS pointer, not the weights: run `git lfs pull` (or download the file itself).");
         }
 
-        // Pickle streams start with PROTO (0x80, version 2-5); torch.save since 1.6 writes a zip archive of pickles.
-        if ((start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5) || start.StartsWith("PK\u0003\u0004"u8))
+        // Pickle streams start with PROTO (0x80, version 2-5); torch.save since 1.6 writes a zip archive of pickles. A
+        // safetensors header of 0x280…0x580 bytes starts the same way, so the JSON opening at byte 8 tells it apart.
+        var safetensors = start.Length > 8 && start[8] == (byte)'{';
+        if ((start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5 && !safetensors) || start.StartsWith("PK\u0003\u0004"u8))
         {
             throw new SafetensorsException(filePath, null, "this is a PyTorch pickle checkpoint (.ckpt/.pt), which is not loaded because unpickling can run code; convert it to .safetensors first.");
         }

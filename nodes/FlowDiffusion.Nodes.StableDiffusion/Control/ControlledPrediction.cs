@@ -7,7 +7,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Control;
 /// <summary>
 /// ControlNets' part of one UNet evaluation: each ControlNet acting at this timestep runs on the call's rows with its control
 /// image (resized, nearest-exact with a centre crop as ComfyUI does, to the latent size × 8); its residuals, scaled by each
-/// row's strength, are summed over the stack for the UNet graph variant that takes them.
+/// row's strength, are summed over the stack for the UNet graph variant that takes them. A T2I-Adapter in the stack gives
+/// features of its control image instead (computed once per image), scaled by each row's strength and summed for the same
+/// variant's <c>down_intrablock_i</c> inputs.
 /// </summary>
 internal static class ControlledPrediction
 {
@@ -27,10 +29,18 @@ internal static class ControlledPrediction
         var shape = input.Shape;
         var tokens = input.Context.Tokens;
         Dictionary<string, ControlResidual>? sum = null;
+        var features = new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
         foreach (var entry in active)
         {
+            if (entry.Hint.Net is T2IAdapterHandle adapter)
+            {
+                AddFeatures(adapter, entry, shape, features, cancellationToken);
+                continue;
+            }
+
+            var net = (ControlNetHandle)entry.Hint.Net;
             var (image, imageShape) = HintTensor(entry, shape);
-            var residuals = entry.Hint.Net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, cancellationToken);
+            var residuals = net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, cancellationToken);
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
             for (var n = 0; n < residuals.Count; n++)
             {
@@ -52,7 +62,42 @@ internal static class ControlledPrediction
             }
         }
 
-        return sum!;
+        var inputs = sum ?? new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
+        foreach (var (name, feature) in features) inputs[name] = feature;
+        return inputs;
+    }
+
+    // Each row's features (its control image item's, at the image size) × its strength, added to the running sums.
+    private static void AddFeatures(T2IAdapterHandle adapter, ControlEntry entry, LatentShape shape, Dictionary<string, ControlResidual> sums, CancellationToken cancellationToken)
+    {
+        for (var b = 0; b < shape.Batch; b++)
+        {
+            var strength = entry.StrengthOf(b);
+            if (strength == 0)
+            {
+                continue;
+            }
+
+            var features = adapter.Features(entry.Hint.Image, entry.ImageOf(b, shape.Batch), shape.Height * 8, shape.Width * 8, cancellationToken);
+            for (var level = 0; level < features.Count; level++)
+            {
+                var feature = features[level];
+                var name = UNetVariant.FeaturePrefix + level.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var row = feature.Values.Length;
+                if (!sums.TryGetValue(name, out var total))
+                {
+                    total = new ControlResidual(name, new float[shape.Batch * row], [shape.Batch, .. feature.Shape[1..]]);
+                    sums[name] = total;
+                }
+                else if (total.Values.Length != shape.Batch * row)
+                {
+                    throw new ArgumentException($"the stacked T2I-Adapters give features of different shapes at level {level}; they were made for different UNets");
+                }
+
+                var target = total.Values.AsSpan(b * row, row);
+                for (var i = 0; i < row; i++) target[i] += strength * feature.Values[i];
+            }
+        }
     }
 
     private static (float[] Values, long[] Shape) HintTensor(ControlEntry entry, LatentShape shape)

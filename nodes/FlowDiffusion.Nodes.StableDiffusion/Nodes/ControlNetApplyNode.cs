@@ -7,7 +7,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Adds a ControlNet with its control image to a conditioning; chain nodes to stack ControlNets.</summary>
 [Node("controlnet.apply", "1.0.0", Category = "conditioning", Title = "Apply ControlNet",
-    Description = "Adds a ControlNet and its control image (edges, depth, pose … in 0..1) to a conditioning: while sampling, the UNet adds the ControlNet's residuals × strength between the start and end fractions of the schedule. Chain nodes to stack ControlNets; apply to the negative too for ComfyUI's advanced behaviour.")]
+    Description = "Adds a ControlNet or T2I-Adapter and its control image (edges, depth, pose … in 0..1) to a conditioning: while sampling, the UNet adds the ControlNet's residuals (the adapter's features) × strength between the start and end fractions of the schedule. Chain nodes to stack ControlNets; apply to the negative too for ComfyUI's advanced behaviour.")]
 public sealed class ControlNetApplyNode : INode
 {
     /// <summary>The conditioning.</summary>
@@ -15,7 +15,7 @@ public sealed class ControlNetApplyNode : INode
     public Conditioning? Conditioning { get; set; }
 
     /// <summary>The ControlNet.</summary>
-    [Input(Description = "The ControlNet (controlnet.load).")]
+    [Input(Description = "The ControlNet (controlnet.load) or T2I-Adapter (t2i_adapter.load).")]
     public IControlNet? ControlNet { get; set; }
 
     /// <summary>The control image.</summary>
@@ -45,8 +45,14 @@ public sealed class ControlNetApplyNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var net = ControlNet as ControlNetHandle
-            ?? throw new ArgumentException($"control_net: this ControlNet ({ControlNet?.GetType().Name ?? "none"}) was not loaded by controlnet.load");
+        var net = ControlNet is ControlNetHandle or T2IAdapterHandle
+            ? ControlNet
+            : throw new ArgumentException($"control_net: this ControlNet ({ControlNet?.GetType().Name ?? "none"}) was not loaded by controlnet.load or t2i_adapter.load");
+        if (GuessMode && net is T2IAdapterHandle)
+        {
+            throw new ArgumentException("guess_mode: guess mode scales a ControlNet's residuals; a T2I-Adapter has none (turn it off)");
+        }
+
         if (StartPercent > EndPercent)
         {
             throw new ArgumentException($"start_percent ({StartPercent}) is after end_percent ({EndPercent})");
