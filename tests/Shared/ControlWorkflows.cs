@@ -91,11 +91,12 @@ public sealed class ControlWorkflows : IDisposable
                 ["model"] = analytic, ["prompt"] = "a blue ball", ["cfg"] = "1", ["steps"] = "4", ["hires_steps"] = "4", ["width"] = "64",
                 ["height"] = "64", ["hires_width"] = "128", ["hires_height"] = "96", ["denoise"] = "0.5",
             }, 128, 96, Check: p => Near(p, 0, 0, p.Width, p.Height, (0, 0, 1), 0.03, "the repainted image")),
-            // The 4× RRDB upscaler (random weights) on a 10 × 12 image: 40 × 48.
+            // The 4× RRDB upscaler (random weights) on a 10 × 12 image, then Lanczos at 0.5: 40 × 48, then 20 × 24.
             new("upscale", new Dictionary<string, string>
             {
                 ["image"] = Path.Combine(TestData, "esrgan", "image.png"), ["upscale_model"] = Path.Combine(TestData, "esrgan", "rrdb-x4.safetensors"),
-            }, 40, 48),
+                ["rescale"] = "0.5",
+            }, 20, 24),
             // The landscape at 48 × 48 padded 16 on the left and at the bottom: the border comes out red, the picture stays.
             new("outpaint", new Dictionary<string, string>
             {

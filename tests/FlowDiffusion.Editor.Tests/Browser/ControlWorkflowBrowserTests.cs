@@ -8,7 +8,7 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 /// The control and resolution workflows from the editor: each shipped workflow opened from the Open list, its inputs set in
 /// the inputs form (models picked from the models folder, images from the image picker), run with the Run button, and the
 /// picture it shows on the save node and in the gallery checked as the CLI and API tests check theirs (ControlWorkflows).
-/// Each test leaves a screenshot of the graph with its result, workflow-NAME.png (docs/workflows.md shows them; see
+/// Each test leaves a screenshot of the graph with its result on the save node, workflow-NAME.png (docs/workflows.md shows them; see
 /// <see cref="EditorServer.Screenshots"/>). In the browser collection so no other browser test shares the machine with
 /// its second editor process.
 /// </summary>
@@ -35,7 +35,18 @@ public sealed class ControlWorkflowBrowserTests(ControlWorkflowEditor editor) : 
             Assert.True(outcome == "done", outcome + ": " + await page.Locator(".fd-run-error").AllInnerTextsAsync().ContinueWith(t => string.Join(" ", t.Result)));
             await page.WaitForSelectorAsync("img.fd-output");
             await page.WaitForSelectorAsync(".fd-node[data-id=save] img.fd-node-output");
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(EditorServer.Screenshots, $"workflow-{workflow}.png") });
+            // The graph alone (the nodes' bounding box), which keeps the docs' pictures small.
+            var graph = await page.EvaluateAsync<double[]>("""
+                () => {
+                  const boxes = [...document.querySelectorAll('.fd-node')].map(n => n.getBoundingClientRect());
+                  return [Math.min(...boxes.map(b => b.left)), Math.min(...boxes.map(b => b.top)), Math.max(...boxes.map(b => b.right)), Math.max(...boxes.map(b => b.bottom))];
+                }
+                """);
+            await page.ScreenshotAsync(new PageScreenshotOptions
+            {
+                Path = Path.Combine(EditorServer.Screenshots, $"workflow-{workflow}.png"),
+                Clip = new Clip { X = (float)graph[0] - 6, Y = (float)graph[1] - 6, Width = (float)(graph[2] - graph[0]) + 12, Height = (float)(graph[3] - graph[1]) + 12 },
+            });
 
             var size = await page.EvalOnSelectorAsync<int[]>("img.fd-output", "async i => { await i.decode(); return [i.naturalWidth, i.naturalHeight]; }");
             var picture = new Picture(size[0], size[1], await PixelsAsync(page, "img.fd-output"));
