@@ -42,6 +42,12 @@ public sealed class ShippedWorkflowDefaultsTests
                 Assert.Equal("models/ipadapter/ip-adapter_sd15.safetensors", workflow.Input("ipadapter")!.Default);
             }
 
+            if (name == "controlnet-depth")
+            {
+                // The depth annotator ControlNet users download for it, in models/annotators.
+                Assert.Equal("models/annotators/dpt_hybrid-midas-501a.onnx", workflow.Input("depth_model")!.Default);
+            }
+
             if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet" or "pose-controlnet")
             {
                 Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);

@@ -18,6 +18,7 @@ public sealed class EditorServer : IAsyncLifetime
     private readonly IReadOnlyList<string>? _watchedPluginFolders;
     private readonly string? _modelsFolder;
     private IReadOnlyList<string> _arguments = [];
+    private IReadOnlyList<string> _inputFolders = [];
     private Process? _process;
     private IPlaywright? _playwright;
 
@@ -53,6 +54,13 @@ public sealed class EditorServer : IAsyncLifetime
 
     /// <summary>An editor (not started) whose models folder is <paramref name="modelsFolder"/>; its log is <paramref name="name"/>.log.</summary>
     public static EditorServer WithModels(string name, string modelsFolder) => new(name, null, modelsFolder);
+
+    /// <summary>
+    /// An editor (not started) whose models folder is <paramref name="modelsFolder"/> and whose runs may read files in
+    /// <paramref name="inputFolders"/> besides its models and scratch workflows folders (FlowDiffusion:InputFolders).
+    /// </summary>
+    public static EditorServer WithModelsAndInputs(string name, string modelsFolder, IEnumerable<string> inputFolders) =>
+        new(name, null, modelsFolder) { _inputFolders = [modelsFolder, .. inputFolders] };
 
     public string Url { get; private set; } = "";
 
@@ -97,7 +105,11 @@ public sealed class EditorServer : IAsyncLifetime
         start.Environment["FLOWDIFFUSION_FlowDiffusion__OutputFolder"] = OutputFolder;
         start.Environment["FLOWDIFFUSION_FlowDiffusion__WorkflowsFolder"] = WorkflowsFolder;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Checkpoints a test converts are cached in its scratch folder, deleted with it.
+        start.Environment["FLOWDIFFUSION_CACHE"] = Path.Combine(_scratch.Path, "cache");
         if (_modelsFolder is not null) start.Environment["FLOWDIFFUSION_FlowDiffusion__ModelsFolder"] = _modelsFolder;
+        string[] inputFolders = _inputFolders.Count == 0 ? [] : [WorkflowsFolder, .. _inputFolders];
+        for (var i = 0; i < inputFolders.Length; i++) start.Environment[$"FLOWDIFFUSION_FlowDiffusion__InputFolders__{i}"] = inputFolders[i];
         if (_watchedPluginFolders is null)
         {
             // Builds elsewhere in the checkout rewrite plugins/ while the tests run; a reload mid-test is not what these test.

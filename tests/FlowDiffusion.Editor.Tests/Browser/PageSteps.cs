@@ -103,4 +103,24 @@ internal static class PageSteps
               return module.pngText(bytes, k);
             }
             """, new[] { url, keyword });
+
+    /// <summary>The pixels of the image <paramref name="selector"/> shows, as planar RGB in 0..1 (the graph's layout).</summary>
+    public static async Task<float[]> PixelsAsync(IPage page, string selector)
+    {
+        var json = await page.EvaluateAsync<JsonElement>("""
+            async s => {
+              const img = document.querySelector(s);
+              await img.decode();
+              const c = document.createElement('canvas');
+              c.width = img.naturalWidth; c.height = img.naturalHeight;
+              const g = c.getContext('2d');
+              g.drawImage(img, 0, 0);
+              const d = g.getImageData(0, 0, c.width, c.height).data;
+              const n = c.width * c.height, out = new Array(3 * n);
+              for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) out[k * n + i] = d[4 * i + k] / 255;
+              return out;
+            }
+            """, selector);
+        return [.. json.EnumerateArray().Select(e => (float)e.GetDouble())];
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FlowDiffusion.Formats.Safetensors;
 using Microsoft.Playwright;
 using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
@@ -97,26 +96,6 @@ public sealed class RecipeWorkflowBrowserTests
 
     private static Task<string[]> OptionsAsync(IPage page, string input) =>
         page.EvalOnSelectorAllAsync<string[]>($"[data-input={input}] select option", "os => os.map(o => o.value)");
-
-    // The image's pixels as planar RGB in 0..1, the layout of the reference.
-    private static async Task<float[]> PixelsAsync(IPage page, string selector)
-    {
-        var json = await page.EvaluateAsync<JsonElement>("""
-            async s => {
-              const img = document.querySelector(s);
-              await img.decode();
-              const c = document.createElement('canvas');
-              c.width = img.naturalWidth; c.height = img.naturalHeight;
-              const g = c.getContext('2d');
-              g.drawImage(img, 0, 0);
-              const d = g.getImageData(0, 0, c.width, c.height).data;
-              const n = c.width * c.height, out = new Array(3 * n);
-              for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) out[k * n + i] = d[4 * i + k] / 255;
-              return out;
-            }
-            """, selector);
-        return [.. json.EnumerateArray().Select(e => (float)e.GetDouble())];
-    }
 
     private static void Copy(string from, string to)
     {
