@@ -53,7 +53,7 @@ public sealed class T2IAdapterReferenceTests
         using var adapter = Open("diffusers");
         var features = RunAdapter(adapter, "hint");
         using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
-        var unet = UNetGraph.BuildControlled(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source).ToBytes();
+        var unet = checkpoint.BuildControlledUNet().ToBytes();
         Assert.Equal(["down_intrablock_0", "down_intrablock_1", "down_intrablock_2"], AdapterFeatures.Names(checkpoint.UNet!));
 
         var adapted = RunUNet(unet, new() { ["down_intrablock_0"] = features["feature_0"], ["down_intrablock_1"] = features["feature_1"] });
@@ -74,7 +74,7 @@ public sealed class T2IAdapterReferenceTests
         var b = RunAdapter(adapter, "hint_b");
         (float[], long[]) Mix(string name) => (a[name].Values.Select((v, i) => (0.7f * v) + (0.4f * b[name].Values[i])).ToArray(), a[name].Shape);
         using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
-        var unet = UNetGraph.BuildControlled(checkpoint.Weights.Part(Weights.ModelPart.UNet), checkpoint.UNet!, checkpoint.Weights.Source).ToBytes();
+        var unet = checkpoint.BuildControlledUNet().ToBytes();
         Reference.AssertClose(Tensor("unet.stacked"), RunUNet(unet, new() { ["down_intrablock_0"] = Mix("feature_0"), ["down_intrablock_1"] = Mix("feature_1") }), 1e-4, "stacked out_sample");
     }
 

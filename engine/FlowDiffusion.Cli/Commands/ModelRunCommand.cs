@@ -162,13 +162,13 @@ internal static class ModelRunCommand
     private static float[] PredictVariant(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string[] controlnets, string[] adapters, (string? Spec, string? ClipVision) ipAdapter,
         float[] sample, LatentShape shape, float[] timestep, float[] context, int tokens, CancellationToken cancellationToken)
     {
-        var residuals = controlnets.Length > 0 || adapters.Length > 0;
-        var variantFile = UNetVariant.FileName(residuals, ipAdapted: ipAdapter.Spec is not null);
+        var takesResiduals = controlnets.Length > 0 || adapters.Length > 0;
+        var variantFile = UNetVariant.FileName(takesResiduals, ipAdapted: ipAdapter.Spec is not null);
         var option = string.Join(" with ", new[] { (controlnets.Length > 0, "--controlnet"), (adapters.Length > 0, "--t2i-adapter"), (ipAdapter.Spec is not null, "--ipadapter") }.Where(o => o.Item1).Select(o => o.Item2));
         var controlledPath = Path.Combine(Path.GetDirectoryName(unet.ModelPath)!, variantFile);
         if (!File.Exists(controlledPath))
         {
-            throw new ArgumentException($"{option}: the UNet '{unet.ModelPath}' has no graph that takes {(residuals ? "ControlNet residuals" : "IP-Adapter keys and values")} ({variantFile}); give a .safetensors checkpoint or diffusers folder");
+            throw new ArgumentException($"{option}: the UNet '{unet.ModelPath}' has no graph that takes {(takesResiduals ? "ControlNet residuals" : "IP-Adapter keys and values")} ({variantFile}); give a .safetensors checkpoint or diffusers folder");
         }
 
         var controlled = UNetVariant.Open(cache, new OnnxModelSource(controlledPath, unet.Source.Options, unet.Source.Overrides), "UNet variant");
