@@ -28,12 +28,15 @@ internal sealed class ComfyHost : IAsyncDisposable
     /// <summary>Whether disposing keeps <see cref="Root"/> (for a second server on the same store).</summary>
     public bool KeepRoot { get; init; }
 
-    /// <summary>Starts a server in a fresh temporary folder, or on <paramref name="root"/> (its store, outputs and data).</summary>
-    public static async Task<ComfyHost> StartAsync(string? root = null, bool keepRoot = false)
+    /// <summary>
+    /// Starts a server in a fresh temporary folder, or on <paramref name="root"/> (its store, outputs and data);
+    /// <paramref name="settings"/> add to or replace the defaults (another working or models folder, say).
+    /// </summary>
+    public static async Task<ComfyHost> StartAsync(string? root = null, bool keepRoot = false, IReadOnlyDictionary<string, string?>? settings = null)
     {
         root ??= Path.Combine(Path.GetTempPath(), "fd-comfy-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
-        var settings = new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["FlowDiffusion:Server:WorkingFolder"] = RepositoryRoot.Path,
             ["FlowDiffusion:PluginFolders:0"] = "plugins",
@@ -43,7 +46,8 @@ internal sealed class ComfyHost : IAsyncDisposable
             ["FlowDiffusion:WatchPlugins"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        var app = ServerHost.Create(["http://127.0.0.1:0"], settings, configureServices: s => s.AddComfyCompatibility());
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
+        var app = ServerHost.Create(["http://127.0.0.1:0"], configuration, configureServices: s => s.AddComfyCompatibility());
         app.MapComfyApi();
         await app.StartAsync();
         return new ComfyHost(app, root) { KeepRoot = keepRoot };

@@ -47,7 +47,7 @@ public sealed class SdxlMappingTests
     }
 
     [Fact]
-    public void Different_prompts_for_the_two_sdxl_towers_are_a_node_error_naming_text_l()
+    public void Different_prompts_for_the_two_sdxl_towers_reach_clip_encode_as_tokens_and_tokens_g()
     {
         var prompt = Prompts.Txt2Img();
         prompt["6"] = new JsonObject { ["class_type"] = "CLIPTextEncodeSDXL", ["inputs"] = new JsonObject
@@ -58,8 +58,12 @@ public sealed class SdxlMappingTests
 
         var conversion = ApiPromptConverter.Convert(prompt, Folders, requireFiles: false);
 
-        var error = Assert.Single(conversion.NodeErrors["6"].Errors);
-        Assert.Contains("text_g and text_l differ", error.Details, StringComparison.Ordinal);
+        Assert.Empty(conversion.NodeErrors);
+        var workflow = conversion.Workflow!;
+        var encode = workflow.Node(workflow.Node(ApiPromptConverter.NodeId("6"))!.Edge("conditioning")!.SourceNode)!;
+        Assert.Equal("clip.encode", encode.Type);
+        Assert.Equal("red", (string)Literal(workflow.Node(encode.Edge("tokens")!.SourceNode)!, "text"));
+        Assert.Equal("a red ball", (string)Literal(workflow.Node(encode.Edge("tokens_g")!.SourceNode)!, "text"));
     }
 
     [Fact]

@@ -47,6 +47,24 @@ public sealed class ModelListApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Models_lists_an_sdxl_checkpoint_and_lora_dropped_into_the_models_folder_as_sdxl()
+    {
+        var sdxl = Path.Combine(Data, "..", "sdxl-tiny");
+        var models = Path.Combine(_folder.Path, "models");
+        Copy(Path.Combine(sdxl, "sdxl-fp16.safetensors"), Path.Combine(models, "checkpoints", "sdxl.safetensors"));
+        Copy(Path.Combine(sdxl, "lora", "kohya-a.safetensors"), Path.Combine(models, "loras", "sdxl-a.safetensors"));
+        await using var host = await ApiHost.StartAsync(_folder.Path, ("FlowDiffusion:Server:WorkingFolder", _folder.Path), ("FlowDiffusion:ModelsFolder", "models"));
+
+        var listed = await new FlowDiffusionClient(host.Client).ListModelsAsync();
+
+        Assert.Equal(
+            [("models/checkpoints/sdxl.safetensors", "checkpoint"), ("models/loras/sdxl-a.safetensors", "lora")],
+            listed.Select(m => (m.Path, m.Kind)));
+        Assert.StartsWith("SDXL (", listed[0].Architecture, StringComparison.Ordinal);
+        Assert.Equal("LoRA (SDXL)", listed[1].Architecture);
+    }
+
+    [Fact]
     public async Task Models_ignores_any_path_in_the_query()
     {
         await using var host = await StartAsync();

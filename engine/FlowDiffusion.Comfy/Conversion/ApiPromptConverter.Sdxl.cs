@@ -6,7 +6,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 public sealed partial class ApiPromptConverter
 {
     // CLIPTextEncodeSDXL → tokenize, encode, conditioning.sdxl_size: width/height are the original size, crop_w/crop_h the
-    // crop's left/top, target_width/target_height the target size (time_ids h, w, crop_h, crop_w, target h, w).
+    // crop's left/top, target_width/target_height the target size (time_ids h, w, crop_h, crop_w, target h, w). Different
+    // text_l and text_g are tokenized apart and reach clip.encode as tokens (CLIP ViT-L) and tokens_g (OpenCLIP ViT-bigG).
     private ComfyValue[]? SdxlTextEncode(string id, JsonObject inputs)
     {
         var clip = Link<ClipValue>(id, inputs, "clip");
@@ -20,14 +21,7 @@ public sealed partial class ApiPromptConverter
         var targetHeight = Integer(id, inputs, "target_height", 1024);
         if (clip is null || textG is null || textL is null || width is null || height is null || cropW is null || cropH is null || targetWidth is null || targetHeight is null)
             return null;
-        if (!string.Equals(textG, textL, StringComparison.Ordinal))
-        {
-            Error(id, "value_not_supported", "Value not supported",
-                "text_g and text_l differ: FlowDiffusion's clip.encode gives both SDXL text encoders the same prompt; give both the same text", "text_l");
-            return null;
-        }
-
-        var encode = Encoded(id, clip, textG);
+        var encode = string.Equals(textG, textL, StringComparison.Ordinal) ? Encoded(id, clip, textG) : Encoded(id, clip, textL, textG);
         var node = Add(id, null, "conditioning.sdxl_size", [("conditioning", encode)],
             [("original_width", width.Value), ("original_height", height.Value), ("crop_left", cropW.Value), ("crop_top", cropH.Value),
              ("target_width", targetWidth.Value), ("target_height", targetHeight.Value)]);
@@ -53,5 +47,14 @@ public sealed partial class ApiPromptConverter
     {
         var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text)]);
         return $"{Add(id, "encode", "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")], [])}.conditioning";
+    }
+
+    // SDXL's towers with a prompt each: text_l for CLIP ViT-L, text_g for OpenCLIP ViT-bigG (clip.encode pads the one with
+    // fewer windows with empty-prompt windows, as ComfyUI pads the shorter token list).
+    private string Encoded(string id, ClipValue clip, string textL, string textG)
+    {
+        var tokensL = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textL)]);
+        var tokensG = Add(id, "tokens_g", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textG)]);
+        return $"{Add(id, "encode", "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokensL}.tokens"), ("tokens_g", $"{tokensG}.tokens")], [])}.conditioning";
     }
 }

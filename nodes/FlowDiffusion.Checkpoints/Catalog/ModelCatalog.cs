@@ -114,7 +114,10 @@ public static class ModelCatalog
         long Size() => new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
         if (File.Exists(System.IO.Path.Combine(folder, "model_index.json")) && File.Exists(System.IO.Path.Combine(folder, "unet", "model.onnx")))
         {
-            return new ModelEntry(relative, ModelKinds.OnnxFolder, "diffusers ONNX", "", Size());
+            // optimum's SDXL export adds text_encoder_2 (the refiner has it alone).
+            var sdxl = File.Exists(System.IO.Path.Combine(folder, "text_encoder_2", "model.onnx"));
+            var refiner = sdxl && !File.Exists(System.IO.Path.Combine(folder, "text_encoder", "model.onnx"));
+            return new ModelEntry(relative, ModelKinds.OnnxFolder, refiner ? "SDXL refiner (diffusers ONNX)" : sdxl ? "SDXL (diffusers ONNX)" : "diffusers ONNX", "", Size());
         }
 
         // OnnxStack's layout (what ModelFolder.IsOnnxStackLayout tells): the component graphs without model_index.json.

@@ -49,7 +49,7 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
             throw new NotSupportedException("the SDXL refiner has one text encoder (OpenCLIP ViT-bigG), so it takes one prompt; leave tokens_g unconnected.");
         if (tokens.Count != secondTokens.Count)
             throw new ArgumentException($"tokens has {tokens.Count} prompts and tokens_g {secondTokens.Count}; give each text encoder one prompt per batch item.");
-        var windows = tokens.Concat(secondTokens).SelectMany(p => p.Chunks).Select(c => c.Ids.Count).Distinct().ToList();
+        var windows = tokens.Concat(secondTokens).SelectMany(p => p.Chunks).Append(emptyWindow).Select(c => c.Ids.Count).Distinct().ToList();
         if (windows.Count > 1)
             throw new ArgumentException($"tokens and tokens_g have windows of {string.Join(" and ", windows)} tokens; tokenize both prompts with the model's tokenizer.");
         var padded = tokens.Zip(secondTokens, (l, g) => (L: Padded(l, g.Chunks.Count), G: Padded(g, l.Chunks.Count))).ToList();

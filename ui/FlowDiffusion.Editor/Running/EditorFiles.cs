@@ -46,11 +46,17 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
     /// and its checkpoints/ (<see cref="FlowDiffusion.Checkpoints.Catalog.ModelCatalog.Loadable"/>, as <c>flowdiffusion models</c>
     /// lists them) — as paths relative to the working directory, as workflows write them.
     /// </summary>
-    public IReadOnlyList<string> Models()
+    public IReadOnlyList<string> Models() => [.. ModelsWithArchitecture().Select(m => m.Path)];
+
+    /// <summary>
+    /// <see cref="Models"/> with the architecture each one's keys and shapes show (<c>SD 1.x (…)</c>, <c>SDXL (…)</c>, as
+    /// <c>flowdiffusion models</c> prints it), for the model pickers.
+    /// </summary>
+    public IReadOnlyList<(string Path, string Architecture)> ModelsWithArchitecture()
     {
         var folder = Path.GetFullPath(_options.ModelsFolder);
         return FlowDiffusion.Checkpoints.Catalog.ModelCatalog.Loadable(folder)
-            .Select(e => Relative(Path.Combine(folder, e.Path))).Order(StringComparer.Ordinal).ToList();
+            .Select(e => (Relative(Path.Combine(folder, e.Path)), e.Architecture)).OrderBy(m => m.Item1, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>LoRA files (<c>.safetensors</c> under the models folder's <c>loras/</c>), relative to the working directory, for LoRA pickers.</summary>
