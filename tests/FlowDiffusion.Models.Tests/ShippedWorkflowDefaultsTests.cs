@@ -48,7 +48,7 @@ public sealed class ShippedWorkflowDefaultsTests
                 Assert.Equal("models/annotators/dpt_hybrid-midas-501a.onnx", workflow.Input("depth_model")!.Default);
             }
 
-            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet" or "pose-controlnet")
+            if (name.StartsWith("controlnet-", StringComparison.Ordinal) || name.StartsWith("recipe-", StringComparison.Ordinal) || name is "ipadapter" or "ipadapter-controlnet" or "pose-controlnet" or "t2i-adapter")
             {
                 Assert.Equal("models/checkpoints/v1-5-pruned-emaonly.safetensors", workflow.Input("model")!.Default);
                 continue;

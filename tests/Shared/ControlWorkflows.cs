@@ -7,7 +7,7 @@ namespace FlowDiffusion.Tests.Shared;
 
 /// <summary>
 /// One small run of each shipped workflow of the control and resolution features (ControlNet on SD 1.x and SDXL, depth
-/// ControlNet, IP-Adapter, hires fix, model upscaling, outpainting, regional prompts) on the test models, shared by the
+/// ControlNet, T2I-Adapter, IP-Adapter on SD 1.x and SDXL, IP-Adapter with a ControlNet, hires fix, model upscaling, outpainting, regional prompts) on the test models, shared by the
 /// CLI, HTTP API and editor tests so that all three run the same workflows with the same inputs and check the same
 /// pictures. The numerics are pinned against torch and closed forms in FlowDiffusion.Nodes.StableDiffusion.Tests; these
 /// prove that each way in runs the shipped file with the inputs it is given. The depth model is a stand-in generated here
@@ -56,7 +56,7 @@ public sealed class ControlWorkflows : IDisposable
 
     /// <summary>The workflow names, for theories.</summary>
     public static readonly string[] Names =
-        ["controlnet-txt2img", "controlnet-depth", "sdxl-controlnet", "ipadapter", "hires-fix", "upscale", "outpaint", "regional-prompts"];
+        ["controlnet-txt2img", "controlnet-depth", "sdxl-controlnet", "t2i-adapter", "ipadapter", "ipadapter-controlnet", "sdxl-ipadapter", "hires-fix", "upscale", "outpaint", "regional-prompts"];
 
     /// <inheritdoc />
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
@@ -85,6 +85,16 @@ public sealed class ControlWorkflows : IDisposable
             new("ipadapter", With(Tiny(Path.Combine(sd1, "ldm-fp16.safetensors")),
                 ("clip_vision", Path.Combine(sd1, "ipadapter", "clip-vision")), ("ipadapter", Path.Combine(sd1, "ipadapter", "ip-adapter.safetensors")),
                 ("image", Path.Combine(sd1, "ipadapter", "image-a.png"))), 64, 64, Off: ("weight", "0")),
+            new("t2i-adapter", With(Tiny(Path.Combine(sd1, "ldm-fp16.safetensors")),
+                ("adapter", Path.Combine(sd1, "t2i-adapter", "adapter-fp16.safetensors"))), 64, 64, Off: ("strength", "0")),
+            new("ipadapter-controlnet", With(Tiny(Path.Combine(sd1, "ldm-fp16.safetensors")),
+                ("clip_vision", Path.Combine(sd1, "ipadapter", "clip-vision")), ("ipadapter", Path.Combine(sd1, "ipadapter", "ip-adapter.safetensors")),
+                ("image", Path.Combine(sd1, "ipadapter", "image-a.png")), ("controlnet", Path.Combine(sd1, "controlnet", "control-ldm-fp16.safetensors"))),
+                64, 64, Off: ("weight", "0")),
+            // The SDXL adapter reads the tiny SD 1.x image tower's embeddings (its projection was made for that width).
+            new("sdxl-ipadapter", With(Tiny(Path.Combine(sdxl, "sdxl-fp16.safetensors")),
+                ("clip_vision", Path.Combine(sd1, "ipadapter", "clip-vision")), ("ipadapter", Path.Combine(sdxl, "ipadapter", "ip-adapter_sdxl.safetensors")),
+                ("image", Path.Combine(sd1, "ipadapter", "image-a.png")), ("weight", "1")), 64, 64, Off: ("weight", "0")),
             // analytic-sd draws the prompt's colour exactly: blue stays blue through the upscale and the second pass.
             new("hires-fix", new Dictionary<string, string>
             {

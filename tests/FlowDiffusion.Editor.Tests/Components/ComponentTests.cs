@@ -102,7 +102,7 @@ public sealed class ComponentTests : BunitContext
     {
         var widget = RenderValue(new ValueSpec("model", ParameterValueType.String, "models/tiny-sd", null, null, null, [], false, "model", ""), "models/tiny-sd", _ => { });
 
-        var options = widget.FindAll("select option").Select(o => o.TextContent).ToList();
+        var options = widget.FindAll("select option").Select(o => o.GetAttribute("value") ?? "").ToList();
         Assert.Contains(options, o => o.EndsWith("models/analytic-sd", StringComparison.Ordinal));
         Assert.Contains(options, o => o.EndsWith("models/tiny-sd", StringComparison.Ordinal));
     }

@@ -25,9 +25,10 @@ public sealed class EditorModelPickerTests
         }
 
         var files = new EditorFiles(Options.Create(new FlowDiffusionOptions { ModelsFolder = models }));
-        var relative = Path.GetRelativePath(files.WorkingFolder, models).Replace('\\', '/');
+        // A models folder outside the working folder is named by its full path (the form the default-model pick writes).
+        var full = Path.GetFullPath(models);
 
-        Assert.Equal([$"{relative}/checkpoints/tiny.safetensors", $"{relative}/dropped-in.safetensors", $"{relative}/onnx-model"], files.Models());
+        Assert.Equal([Path.Combine(full, "checkpoints", "tiny.safetensors"), Path.Combine(full, "dropped-in.safetensors"), Path.Combine(full, "onnx-model")], files.Models());
     }
 
     [Fact]

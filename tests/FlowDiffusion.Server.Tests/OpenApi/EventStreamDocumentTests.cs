@@ -49,7 +49,9 @@ public sealed class EventStreamDocumentTests : IDisposable
             .Replace("    node: diffusion.sample\n", "    node: diffusion.sample\n    with: { preview_every: 1 }\n", StringComparison.Ordinal);
         Assert.Contains("preview_every", yaml);
         var txt2img = new { yaml, inputs = new { model = "models/analytic-sd", prompt = "a blue ball", cfg = 1, width = 64, height = 64, steps = 3 } };
-        var failing = new { yaml = "flowdiffusion: 1\nnodes:\n  boom: { node: test.throw }\n" };
+        // The failure comes after a second's delay, so the stream is attached while the run is live (a run that has already
+        // ended answers with its stored state alone, without node_failed).
+        var failing = new { yaml = "flowdiffusion: 1\nnodes:\n  start: { node: test.number, with: { value: 1 } }\n  wait: { node: test.delay, in: { value: start.result }, with: { milliseconds: 1000, steps: 2 } }\n  boom: { node: test.throw, in: { value: wait.result } }\n" };
 
         var events = new List<ServerSentEvents.Event>();
         // Each watched from the start (live events) and joined again after its end (run_state from the stored record):
