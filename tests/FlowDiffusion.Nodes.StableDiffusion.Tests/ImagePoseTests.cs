@@ -1,5 +1,6 @@
 using FlowDiffusion.Onnx;
 using FlowDiffusion.Onnx.Proto;
+using FlowDiffusion.Tests.Shared;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
@@ -12,27 +13,14 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// </summary>
 public sealed class ImagePoseTests : IDisposable
 {
-    private const int Keypoints = 133, BinsX = 96, BinsY = 128;
-
-    // COCO-WholeBody index → SimCC bins (x, y) and the image pixel that gives.
-    private static readonly (int Coco, int Bx, int By)[] Peaks =
-    [
-        (6, 16, 32),   // right shoulder → (18, 42)
-        (5, 80, 32),   // left shoulder  → (78, 42)
-        (8, 16, 64),   // right elbow    → (18, 72)
-        (91, 48, 96),  // left hand 0    → (48, 102)
-        (92, 80, 96),  // left hand 1    → (78, 102)
-        (23, 48, 16),  // face 0         → (48, 27)
-    ];
-
     private readonly TempFolder _folder = new();
 
     public ImagePoseTests()
     {
-        Write("detector.onnx", Detector(84));
-        Write("wrong-anchors.onnx", Detector(80));
-        Write("pose.onnx", PoseModel(twoOutputs: true));
-        Write("one-output.onnx", PoseModel(twoOutputs: false));
+        Write("detector.onnx", PoseStandIns.Detector(84));
+        Write("wrong-anchors.onnx", PoseStandIns.Detector(80));
+        Write("pose.onnx", PoseStandIns.PoseModel(twoOutputs: true));
+        Write("one-output.onnx", PoseStandIns.PoseModel(twoOutputs: false));
     }
 
     public void Dispose() => _folder.Dispose();
@@ -146,35 +134,5 @@ public sealed class ImagePoseTests : IDisposable
         var plane = image.Height * image.Width;
         int Byte(float v) => (int)MathF.Round(v * 255);
         return (Byte(image.Pixels[y * image.Width + x]), Byte(image.Pixels[plane + y * image.Width + x]), Byte(image.Pixels[2 * plane + y * image.Width + x]));
-    }
-
-    // The input only enters as 0 × its sum, so the output is the constant whatever the image (and ONNX Runtime keeps the input).
-    private static string Constant(GraphBuilder g, string input, string name, float[] values, params long[] dims) =>
-        g.Add(g.Weight(name, values, dims), g.Mul(g.ReduceSum(input, [0, 1, 2, 3], keepDims: false), g.Scalar(0)));
-
-    private static OnnxModel Detector(int anchors)
-    {
-        var rows = new float[anchors * 6];
-        float[] person = [0.5f, 0.25f, MathF.Log(2), MathF.Log(3), 0.9f, 0.8f];
-        person.CopyTo(rows, 73 * 6);
-        var g = new GraphBuilder("one-person-detector");
-        var x = g.Input("images", TensorElementType.Float, 1, 3, 64, 64);
-        g.Output(Constant(g, x, "rows", rows, 1, anchors, 6), "output", TensorElementType.Float, 1, anchors, 6);
-        return g.Build("closed-form test detector: one person at stride 16, cell (1, 2)");
-    }
-
-    private static OnnxModel PoseModel(bool twoOutputs)
-    {
-        float[] x = new float[Keypoints * BinsX], y = new float[Keypoints * BinsY];
-        foreach (var (coco, bx, by) in Peaks)
-        {
-            x[coco * BinsX + bx] = 0.9f;
-            y[coco * BinsY + by] = 0.9f;
-        }
-        var g = new GraphBuilder("simcc-peaks");
-        var input = g.Input("input", TensorElementType.Float, 1, 3, 64, 48);
-        g.Output(Constant(g, input, "x", x, 1, Keypoints, BinsX), "simcc_x", TensorElementType.Float, 1, Keypoints, BinsX);
-        if (twoOutputs) g.Output(Constant(g, input, "y", y, 1, Keypoints, BinsY), "simcc_y", TensorElementType.Float, 1, Keypoints, BinsY);
-        return g.Build("closed-form test pose model: SimCC peaks at chosen bins");
     }
 }

@@ -7,11 +7,12 @@ namespace FlowDiffusion.Tests.Shared;
 
 /// <summary>
 /// One small run of each shipped workflow of the control and resolution features (ControlNet on SD 1.x and SDXL, depth
-/// ControlNet, T2I-Adapter, IP-Adapter on SD 1.x and SDXL, IP-Adapter with a ControlNet, hires fix, model upscaling, outpainting, regional prompts) on the test models, shared by the
+/// ControlNet, pose ControlNet, T2I-Adapter, IP-Adapter on SD 1.x and SDXL, IP-Adapter with a ControlNet, hires fix, model upscaling, outpainting, regional prompts) on the test models, shared by the
 /// CLI, HTTP API and editor tests so that all three run the same workflows with the same inputs and check the same
 /// pictures. The numerics are pinned against torch and closed forms in FlowDiffusion.Nodes.StableDiffusion.Tests; these
 /// prove that each way in runs the shipped file with the inputs it is given. The depth model is a stand-in generated here
-/// (its "depth" is the squared red channel), since no depth model can be downloaded; the folder holding it is deleted on
+/// (its "depth" is the squared red channel), since no depth model can be downloaded, and so are the pose models
+/// (<see cref="PoseStandIns"/>); the folder holding them is deleted on
 /// <see cref="Dispose"/>.
 /// </summary>
 public sealed class ControlWorkflows : IDisposable
@@ -30,6 +31,10 @@ public sealed class ControlWorkflows : IDisposable
         TestData = Path.Combine(repositoryRoot, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData");
         DepthModel = Path.Combine(_scratch, "depth-stand-in.onnx");
         File.WriteAllBytes(DepthModel, RedSquaredDepth().ToBytes());
+        PoseDetector = Path.Combine(_scratch, "pose-detector-stand-in.onnx");
+        File.WriteAllBytes(PoseDetector, PoseStandIns.Detector(84).ToBytes());
+        PoseModel = Path.Combine(_scratch, "pose-model-stand-in.onnx");
+        File.WriteAllBytes(PoseModel, PoseStandIns.PoseModel(twoOutputs: true).ToBytes());
         Cases = Build();
     }
 
@@ -41,6 +46,12 @@ public sealed class ControlWorkflows : IDisposable
 
     /// <summary>The stand-in depth model (.onnx), in a temporary folder.</summary>
     public string DepthModel { get; }
+
+    /// <summary>The stand-in person detector and pose model for image.pose (<see cref="PoseStandIns"/>), beside it.</summary>
+    public string PoseDetector { get; }
+
+    /// <inheritdoc cref="PoseDetector"/>
+    public string PoseModel { get; }
 
     /// <summary>
     /// The folders a server or editor must let runs read for these cases (FlowDiffusion:InputFolders): the checkout's
@@ -56,7 +67,7 @@ public sealed class ControlWorkflows : IDisposable
 
     /// <summary>The workflow names, for theories.</summary>
     public static readonly string[] Names =
-        ["controlnet-txt2img", "controlnet-depth", "sdxl-controlnet", "t2i-adapter", "ipadapter", "ipadapter-controlnet", "sdxl-ipadapter", "hires-fix", "upscale", "outpaint", "regional-prompts"];
+        ["controlnet-txt2img", "controlnet-depth", "pose-controlnet", "sdxl-controlnet", "t2i-adapter", "ipadapter", "ipadapter-controlnet", "sdxl-ipadapter", "hires-fix", "upscale", "outpaint", "regional-prompts"];
 
     /// <inheritdoc />
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
@@ -79,6 +90,9 @@ public sealed class ControlWorkflows : IDisposable
                 ("controlnet", Path.Combine(sd1, "controlnet", "control-ldm-fp16.safetensors"))), 64, 64, Off: ("strength", "0")),
             new("controlnet-depth", With(Tiny(Path.Combine(sd1, "ldm-fp16.safetensors")),
                 ("controlnet", Path.Combine(sd1, "controlnet", "control-ldm-fp16.safetensors")), ("depth_model", DepthModel), ("depth_resolution", "64")),
+                64, 64, Off: ("strength", "0")),
+            new("pose-controlnet", With(Tiny(Path.Combine(sd1, "ldm-fp16.safetensors")),
+                ("controlnet", Path.Combine(sd1, "controlnet", "control-ldm-fp16.safetensors")), ("detector", PoseDetector), ("pose_model", PoseModel)),
                 64, 64, Off: ("strength", "0")),
             new("sdxl-controlnet", With(Tiny(Path.Combine(sdxl, "sdxl-fp16.safetensors")),
                 ("controlnet", Path.Combine(sdxl, "controlnet", "diffusers")), ("strength", "1")), 64, 64, Off: ("strength", "0")),
