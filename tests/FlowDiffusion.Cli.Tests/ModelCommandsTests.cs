@@ -60,6 +60,23 @@ public sealed class ModelCommandsTests : IDisposable
         Assert.Contains("'controlnet_cond' has shape [2, 3, 8, 8]; [2, 3, 64, 64] expected", error);
     }
 
+    [Theory]
+    [InlineData("--controlnet", "control.safetensors", "--controlnet control.safetensors: give FILE:STRENGTH, e.g. models/controlnet/canny.safetensors:1")]
+    [InlineData("--t2i-adapter", "missing/adapter.safetensors:0.5", "--t2i-adapter missing/adapter.safetensors:0.5: no such file or folder 'missing/adapter.safetensors'")]
+    [InlineData("--ipadapter", "tests:0.7", "--ipadapter tests:0.7: no such file 'tests'")]
+    public void Model_run_names_the_option_of_a_malformed_or_missing_file_spec(string option, string spec, string message)
+    {
+        const string Reference = "t2i-adapter/reference.safetensors";
+        var input = Write("spec-in.safetensors", [Tensor(Reference, "sample", "sample"), Tensor(Reference, "timestep", "timestep"),
+            Tensor(Reference, "encoder_hidden_states", "encoder_hidden_states"), Tensor(Reference, "hint", "adapter_cond"), Tensor(Reference, "hint", "controlnet_cond")]);
+
+        var (code, _, stderr) = Cli.Run("model-run", Checkpoint, "--part", "unet", "--in", input, "--out", Path.Combine(_scratch, "spec-out.safetensors"),
+            option, spec, "--tokenizer", "models/tiny-sd/tokenizer");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stderr);
+    }
+
     [Fact]
     public void Model_run_unet_with_stacked_t2i_adapters_matches_torch()
     {

@@ -20,17 +20,7 @@ internal static class ModelRunAdapters
         for (var i = 0; i < adapters.Length; i++)
         {
             var spec = adapters[i];
-            var colon = spec.LastIndexOf(':');
-            if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength))
-            {
-                throw new UsageException($"--t2i-adapter {spec}: give FILE:STRENGTH, e.g. models/controlnet/t2iadapter_canny_sd15v2.safetensors:1");
-            }
-
-            var file = spec[..colon];
-            if (!File.Exists(file) && !Directory.Exists(file))
-            {
-                throw new UsageException($"--t2i-adapter {spec}: no such file or folder '{file}'");
-            }
+            var (file, strength) = ModelRunSpec.Parse("--t2i-adapter", spec, "STRENGTH", "models/controlnet/t2iadapter_canny_sd15v2.safetensors:1");
 
             var graph = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
                 ? file

@@ -180,17 +180,7 @@ internal static class ModelRunCommand
         for (var i = 0; i < controlnets.Length; i++)
         {
             var spec = controlnets[i];
-            var colon = spec.LastIndexOf(':');
-            if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength))
-            {
-                throw new UsageException($"--controlnet {spec}: give FILE:STRENGTH, e.g. models/controlnet/canny.safetensors:1");
-            }
-
-            var file = spec[..colon];
-            if (!File.Exists(file) && !Directory.Exists(file))
-            {
-                throw new UsageException($"--controlnet {spec}: no such file or folder '{file}'");
-            }
+            var (file, strength) = ModelRunSpec.Parse("--controlnet", spec, "STRENGTH", "models/controlnet/canny.safetensors:1");
 
             var graph = file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
                 ? file

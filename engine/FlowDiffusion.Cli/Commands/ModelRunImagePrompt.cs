@@ -17,17 +17,7 @@ internal static class ModelRunImagePrompt
     /// <summary>Each row's image prompt: image b's keys and values at the weight on every one of <paramref name="layers"/> layers.</summary>
     public static IpAttention[] Rows(OnnxSessionCache cache, UNet unet, SafetensorsFile tensors, string spec, string? clipVision, LatentShape shape, int layers, CancellationToken cancellationToken)
     {
-        var colon = spec.LastIndexOf(':');
-        if (colon <= 0 || !float.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var weight))
-        {
-            throw new UsageException($"--ipadapter {spec}: give FILE:WEIGHT, e.g. models/ipadapter/ip-adapter_sd15.safetensors:0.7");
-        }
-
-        var file = spec[..colon];
-        if (!File.Exists(file))
-        {
-            throw new UsageException($"--ipadapter {spec}: no such file '{file}'");
-        }
+        var (file, weight) = ModelRunSpec.Parse("--ipadapter", spec, "WEIGHT", "models/ipadapter/ip-adapter_sd15.safetensors:0.7", folders: false);
 
         var adapter = IpAdapterModel.Open(cache, new OnnxModelSource(Prepared(file, IpAdapter: true), unet.Source.Options));
         var embeds = ImageInputs(cache, tensors, clipVision, adapter.TakesHiddenStates, unet.Source.Options, cancellationToken);
