@@ -51,11 +51,20 @@ public static class DefaultModel
         }
 
         var best = candidates[0];
-        var relative = Path.GetRelativePath(home, best.Full);
-        var path = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? best.Full : relative.Replace('\\', '/');
+        var path = PathFrom(home, best.Full);
         var others = candidates.Count > 1 ? $" (newest of {candidates.Count})" : "";
         return new DefaultModelPick(path, family, NativeSize(best.Full, family),
             $"your own {family} model in {Path.GetFileName(models)}/{others}, instead of the workflow's default {writtenDefault}");
+    }
+
+    /// <summary>
+    /// How a model path is written for a run and shown in the pickers: relative to <paramref name="home"/> (with '/') when
+    /// the file lies inside it, else its full path.
+    /// </summary>
+    public static string PathFrom(string home, string path)
+    {
+        var relative = Path.GetRelativePath(home, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? Path.GetFullPath(path) : relative.Replace('\\', '/');
     }
 
     /// <summary>

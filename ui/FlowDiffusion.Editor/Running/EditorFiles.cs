@@ -105,13 +105,8 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
     /// <summary>Whether <paramref name="name"/> can name a saved workflow.</summary>
     public static bool IsValidName(string? name) => name is not null && WorkflowName().IsMatch(name);
 
-    // Relative to the working folder when inside it, else the full path — the form the default-model pick writes
-    // (DefaultModel.Pick), so a picked model and its picker option are one entry.
-    private string Relative(string path)
-    {
-        var relative = Path.GetRelativePath(WorkingFolder, path);
-        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? Path.GetFullPath(path) : relative.Replace('\\', '/');
-    }
+    // The form the default-model pick writes, so a picked model and its picker option are one entry.
+    private string Relative(string path) => FlowDiffusion.Checkpoints.Catalog.DefaultModel.PathFrom(WorkingFolder, path);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
     private static partial Regex WorkflowName();
