@@ -180,8 +180,12 @@ public sealed class CanvasEditingTests(EditorServer server)
         await page.ClickAsync(spec + " summary");
         await page.FillAsync(spec + " [data-spec=description]", "Sampling steps.");
         await page.DispatchEventAsync(spec + " [data-spec=description]", "change");
+        // Each edit is applied (a server round trip and a re-render) before the next field is filled: a re-render that
+        // lands while the next field is being filled would otherwise put back the value it was rendered with.
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-input=steps] label')?.title === 'Sampling steps.'");
         await page.FillAsync(spec + " [data-spec=max]", "60");
         await page.DispatchEventAsync(spec + " [data-spec=max]", "change");
+        await page.WaitForFunctionAsync("s => document.querySelector(s)?.max === '60'", onNode);
         await page.FillAsync(spec + " [data-spec=min]", "2");
         await page.DispatchEventAsync(spec + " [data-spec=min]", "change");
 
