@@ -49,8 +49,7 @@ public sealed class EventStreamDocumentTests : IDisposable
             .Replace("    node: diffusion.sample\n", "    node: diffusion.sample\n    with: { preview_every: 1 }\n", StringComparison.Ordinal);
         Assert.Contains("preview_every", yaml);
         var txt2img = new { yaml, inputs = new { model = "models/analytic-sd", prompt = "a blue ball", cfg = 1, width = 64, height = 64, steps = 3 } };
-        // The failure comes after a second's delay, so the stream is attached while the run is live (a run that has already
-        // ended answers with its stored state alone, without node_failed).
+        // A run that has already ended answers with its stored state alone, without node_failed: see the blocker below.
         var failing = new { yaml = "flowdiffusion: 1\nnodes:\n  start: { node: test.number, with: { value: 1 } }\n  wait: { node: test.delay, in: { value: start.result }, with: { milliseconds: 1000, steps: 2 } }\n  boom: { node: test.throw, in: { value: wait.result } }\n" };
 
         var events = new List<ServerSentEvents.Event>();
@@ -58,10 +57,16 @@ public sealed class EventStreamDocumentTests : IDisposable
         // txt2img (progress, previews, metrics, an output), a small graph twice (its nodes cached the second time, as a
         // rule) and a failing node.
         var sum = new { yaml = Workflows.Sum };
+        // Each waits behind a blocker run that is cancelled only once its stream is attached, so no live event can pass
+        // before the subscription (a fast run on a loaded machine could otherwise end first, its metrics unseen).
+        var blocker = new { yaml = Workflows.Slow(120_000, "blocker") };
         foreach (var body in new object[] { txt2img, sum, sum, failing })
         {
+            var blockerId = await host.SubmitAsync(blocker);
+            await host.WaitAsync(blockerId, "running");
             var id = await host.SubmitAsync(body);
-            events.AddRange(await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events"));
+            events.AddRange(await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events",
+                async () => (await host.Client.PostAsync($"/api/runs/{blockerId}/cancel", null)).EnsureSuccessStatusCode()));
             await host.WaitAsync(id, TimeSpan.FromMinutes(2));
             events.AddRange(await ServerSentEvents.ReadAllAsync(host.Client, $"/api/runs/{id}/events"));
         }
