@@ -10,7 +10,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// Writes an fp16 ONNX model as float32, losslessly (every float16 value is exactly a float32): float16 initializers
 /// become float32, graph inputs, outputs and value_info of element type FLOAT16 become FLOAT, <c>Cast</c> nodes to FLOAT16
 /// cast to FLOAT (and random/eye operators' <c>dtype</c> likewise), and tensor attributes (<c>Constant</c>,
-/// <c>ConstantOfShape</c>) holding float16 hold float32, in subgraphs too. ONNX Runtime's CPU provider lacks float16
+/// <c>ConstantOfShape</c>) holding float16 hold float32, in subgraphs and model-local functions too. ONNX Runtime's CPU provider lacks float16
 /// kernels for most operators and wraps them in casts, so the float32 model runs faster there (issue 17).
 /// </summary>
 /// <remarks>
@@ -101,6 +101,11 @@ internal static class Float32Upcast
                     var stop = _reader.ReadLength(end);
                     WriteMessage(output, 7, body => Graph(body, stop, external: true));
                 }
+                else if (field == 25 && wire == ProtobufReader.LengthDelimited)
+                {
+                    var stop = _reader.ReadLength(end);
+                    WriteMessage(output, 25, body => Function(body, stop));
+                }
                 else
                 {
                     _reader.Skip(wire, end);
@@ -145,6 +150,33 @@ internal static class Float32Upcast
                         source.Position = stop;
                         Copy(output, start, stop);
                         break;
+                }
+            }
+        }
+
+        // A model-local function (FunctionProto): its nodes (7) and value_info (12) are rewritten like a graph's.
+        private void Function(Stream output, long end)
+        {
+            while (true)
+            {
+                var start = source.Position;
+                if (!_reader.Next(end, out var field, out var wire))
+                {
+                    return;
+                }
+                if (wire == ProtobufReader.LengthDelimited && field is 7 or 12)
+                {
+                    var stop = _reader.ReadLength(end);
+                    WriteMessage(output, field, body =>
+                    {
+                        if (field == 7) Node(body, stop);
+                        else ValueInfo(body, stop);
+                    });
+                }
+                else
+                {
+                    _reader.Skip(wire, end);
+                    Copy(output, start, source.Position);
                 }
             }
         }
@@ -444,8 +476,19 @@ internal static class Float32Upcast
                 throw Malformed(name, $"its external data file '{path}' does not exist");
             }
             var size = new FileInfo(path).Length;
-            var offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, CultureInfo.InvariantCulture) : 0;
-            var length = entries.TryGetValue("length", out var l) ? long.Parse(l, CultureInfo.InvariantCulture) : size - offset;
+            long offset = 0, length;
+            if (entries.TryGetValue("offset", out var o) && !long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+            {
+                throw Malformed(name, $"external data offset '{o}'");
+            }
+            if (!entries.TryGetValue("length", out var l))
+            {
+                length = size - offset;
+            }
+            else if (!long.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out length))
+            {
+                throw Malformed(name, $"external data length '{l}'");
+            }
             if (offset < 0 || length < 0 || offset + length > size)
             {
                 throw Malformed(name, $"bytes {offset}..{offset + length} lie past the end of '{path}' ({size} bytes)");
@@ -485,6 +528,10 @@ internal static class Float32Upcast
 
         private void ConvertRange(string path, long offset, long count, Stream output)
         {
+            if (count == 0)
+            {
+                return;
+            }
             var fromSource = path == file.Path;
             using var other = fromSource ? null : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             var input = other ?? (Stream)source;
