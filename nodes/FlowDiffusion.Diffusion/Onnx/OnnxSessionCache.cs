@@ -351,8 +351,10 @@ public sealed class OnnxSessionCache : IDisposable
             _cache = cache;
             _file = file;
             Source = source;
-            // Overrides replace graph weights in place, so the file's bytes stay the weights' size either way.
-            WeightsBytes = file.WeightsBytes;
+            // Overrides replace graph weights in place, so the file's bytes stay the weights' size either way; an fp16
+            // model run as float32 on the CPU holds twice its float16 weights' bytes.
+            Upcasts = Float32Upcast.Applies(source, file);
+            WeightsBytes = Upcasts ? Float32Upcast.UpcastWeightsBytes(file) : file.WeightsBytes;
             Bytes = WeightsBytes;
             Session = new Lazy<InferenceSession>(Load, LazyThreadSafetyMode.ExecutionAndPublication);
         }
@@ -360,6 +362,9 @@ public sealed class OnnxSessionCache : IDisposable
         public OnnxModelSource Source { get; }
 
         public long WeightsBytes { get; }
+
+        // Whether the session runs the float32 form of an fp16 model (Float32Upcast).
+        public bool Upcasts { get; }
 
         // Changed under the cache's _gate.
         public long Bytes { get; set; }
@@ -384,12 +389,28 @@ public sealed class OnnxSessionCache : IDisposable
             var started = Stopwatch.GetTimestamp();
             _cache.StartMeasuring(this);
             string? pending = null;
+            string? upcastFolder = null;
             var store = Source.Overrides.Count == 0 ? _cache.OptimizedModels : null;
             try
             {
                 using var options = Source.Options.CreateSessionOptions();
+                // An fp16 model on the CPU runs as its float32 form (Float32Upcast), written on first need only: a start
+                // from a stored optimised entry (already float32) never writes it.
+                OnnxModelFile? upcast = null;
+                OnnxModelFile Upcast()
+                {
+                    if (upcast is null)
+                    {
+                        upcastFolder = store?.UpcastFolder(Source, _file)
+                            ?? Path.Combine(Path.GetTempPath(), "flowdiffusion-upcast-" + Guid.NewGuid().ToString("N"));
+                        upcast = OnnxModelFile.Read(Float32Upcast.Write(_file, upcastFolder));
+                    }
+                    return upcast;
+                }
+                string ModelToLoad() => Upcasts ? Upcast().Path : Source.ModelPath;
+
                 var path = Source.ModelPath;
-                var binding = WeightBinding.Bind(Source, _file);
+                var binding = WeightBinding.Bind(Source, _file, Upcasts && Source.Overrides.Count > 0 ? Upcast() : null);
                 if (store is not null)
                 {
                     if (store.Find(Source, _file) is { } optimized)
@@ -403,6 +424,10 @@ public sealed class OnnxSessionCache : IDisposable
                     {
                         pending = store.Prepare(Source, _file, options);
                     }
+                }
+                if (!FromOptimizedModel)
+                {
+                    path = ModelToLoad();
                 }
                 InferenceSession session;
                 try
@@ -427,7 +452,7 @@ public sealed class OnnxSessionCache : IDisposable
                     pending = store!.Prepare(Source, _file, options);
                     try
                     {
-                        session = new InferenceSession(Source.ModelPath, options);
+                        session = new InferenceSession(ModelToLoad(), options);
                     }
                     catch (OnnxRuntimeException e)
                     {
@@ -456,6 +481,11 @@ public sealed class OnnxSessionCache : IDisposable
             }
             finally
             {
+                if (upcastFolder is not null)
+                {
+                    // The session holds what it needs (ONNX Runtime read or mapped the weights while it was created).
+                    OptimizedModelStore.Abandon(upcastFolder);
+                }
                 _cache.StopMeasuring();
             }
         }

@@ -39,9 +39,19 @@ public sealed record OnnxSessionOptions(
     public ImmutableSortedDictionary<string, string> ProviderOptions { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
     /// <summary>
+    /// On the CPU provider, run a model whose weights are float16 as float32: the model is upcast once, losslessly, and
+    /// the session created from that. ONNX Runtime's CPU provider lacks float16 kernels for most operators and wraps them
+    /// in casts, so an fp16 export ran slower and took more memory there than fp32 (issue 17; figures in
+    /// docs/benchmarks.md). On by default; the environment variable <c>FLOWDIFFUSION_CPU_FLOAT16=keep</c> turns it off.
+    /// Other providers run fp16 models as they are whatever this says.
+    /// </summary>
+    public bool UpcastFloat16 { get; init; } = Float32Upcast.EnabledByEnvironment;
+
+    /// <summary>
     /// Parses a provider parameter: a name, optionally followed by <c>:</c> and either a device id or
     /// <c>key=value</c> pairs separated by <c>;</c> or <c>,</c> — <c>cuda</c>, <c>cuda:1</c>,
     /// <c>cuda:device_id=1;cudnn_conv_algo_search=HEURISTIC;arena_extend_strategy=kSameAsRequested</c>.
+    /// <c>float16=keep</c> (or <c>upcast</c>) sets <see cref="UpcastFloat16"/>: <c>cpu:float16=keep</c>.
     /// </summary>
     /// <param name="text">The parameter's text.</param>
     /// <param name="extraOptions">More <c>key=value</c> pairs (a separate parameter or setting); these win over the text's.</param>
@@ -71,7 +81,17 @@ public sealed record OnnxSessionOptions(
         {
             throw new FormatException($"Provider option device_id must be a non-negative integer, not '{id}'.");
         }
-        return new OnnxSessionOptions(name, deviceId) { ProviderOptions = settings.ToImmutableSortedDictionary(StringComparer.Ordinal) };
+        var upcast = Float32Upcast.EnabledByEnvironment;
+        if (settings.Remove("float16", out var float16))
+        {
+            upcast = float16 switch
+            {
+                "upcast" => true,
+                "keep" => false,
+                _ => throw new FormatException($"Option float16 must be upcast (run fp16 models as float32 on the CPU) or keep, not '{float16}'."),
+            };
+        }
+        return new OnnxSessionOptions(name, deviceId) { ProviderOptions = settings.ToImmutableSortedDictionary(StringComparer.Ordinal), UpcastFloat16 = upcast };
     }
 
     /// <summary>
@@ -114,7 +134,8 @@ public sealed record OnnxSessionOptions(
     /// <summary>Every setting as one canonical line, for cache keys and logs.</summary>
     public string Describe() =>
         string.Create(CultureInfo.InvariantCulture, $"provider={ExecutionProviders.Normalize(Provider)};device={DeviceId};threads={IntraOpThreads};opt={GraphOptimization};mempattern={MemoryPattern}")
-        + string.Concat(ProviderOptions.Select(p => $";{p.Key}={p.Value}"));
+        + string.Concat(ProviderOptions.Select(p => $";{p.Key}={p.Value}"))
+        + (UpcastFloat16 ? string.Empty : ";float16=keep");
 
     /// <inheritdoc />
     public bool Equals(OnnxSessionOptions? other) =>
@@ -124,12 +145,13 @@ public sealed record OnnxSessionOptions(
         && IntraOpThreads == other.IntraOpThreads
         && GraphOptimization == other.GraphOptimization
         && MemoryPattern == other.MemoryPattern
+        && UpcastFloat16 == other.UpcastFloat16
         && ProviderOptions.Count == other.ProviderOptions.Count
         && ProviderOptions.All(p => other.ProviderOptions.TryGetValue(p.Key, out var v) && v == p.Value);
 
     /// <inheritdoc />
     public override int GetHashCode() =>
-        HashCode.Combine(ExecutionProviders.Normalize(Provider), DeviceId, IntraOpThreads, GraphOptimization, MemoryPattern, ProviderOptions.Count);
+        HashCode.Combine(ExecutionProviders.Normalize(Provider), DeviceId, IntraOpThreads, GraphOptimization, MemoryPattern, ProviderOptions.Count, UpcastFloat16);
 
     private static void AddPairs(SortedDictionary<string, string> settings, string pairs, string whole)
     {

@@ -10,7 +10,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// skips the graph optimisation and layout transforms (30–45 s for an SD 1.5 UNet on 2 cores, issue 17). An entry is
 /// keyed by the model files' identity (path, size and modification time of the <c>.onnx</c> and its external data),
 /// ONNX Runtime's version, the session options, the entry's layout and the machine; when any of them changes the old entry
-/// of that model is deleted and a new one written. An entry also holds the CPU kernels' pre-packed weights
+/// of that model is deleted and a new one written. An fp16 model run as float32 on the CPU (<see cref="OnnxSessionOptions.UpcastFloat16"/>)
+/// has an entry of its own: the optimised upcast model, so a start from it neither upcasts nor optimises. An entry also holds the CPU kernels' pre-packed weights
 /// (<c>session.save_external_prepacked_constant_initializers</c>), so a start from it maps them from the file instead of
 /// packing every weight again.
 /// </summary>
@@ -28,6 +29,9 @@ public sealed class OptimizedModelStore
 
     // What an entry holds beyond ONNX Runtime's optimised graph; a change here must give entries a new key.
     private const string PrepackedLayout = "external-prepacked-1";
+
+    // How fp16 models are upcast for the CPU; a change to Float32Upcast's output must give entries a new key.
+    private const string UpcastLayout = "upcast-float32-1";
 
     /// <summary>Uses (and creates on demand) the folder <paramref name="root"/>.</summary>
     /// <param name="root">The cache folder.</param>
@@ -57,7 +61,7 @@ public sealed class OptimizedModelStore
     }
 
     /// <summary>The key of <paramref name="source"/>: every fact the optimised model depends on, one per line.</summary>
-    public static string Key(OnnxModelSource source, OnnxModelFile file) => FilesKey(file) + SettingsKey(source);
+    public static string Key(OnnxModelSource source, OnnxModelFile file) => FilesKey(file) + SettingsKey(source, file);
 
     private static string FilesKey(OnnxModelFile file)
     {
@@ -72,12 +76,17 @@ public sealed class OptimizedModelStore
         return key.ToString();
     }
 
-    private static string SettingsKey(OnnxModelSource source)
+    private static string SettingsKey(OnnxModelSource source, OnnxModelFile file)
     {
         var key = new StringBuilder();
         key.Append("ort=").Append(OrtEnv.Instance().GetVersionString()).Append('\n');
         key.Append("options=").Append(source.Options.Describe()).Append('\n');
         key.Append("layout=").Append(PrepackedLayout).Append('\n');
+        if (Float32Upcast.Applies(source, file))
+        {
+            // The entry is the optimised float32 form of an fp16 model (Float32Upcast), not of the file as it is.
+            key.Append("float16=").Append(UpcastLayout).Append('\n');
+        }
         key.Append("machine=").Append(RuntimeInformation.ProcessArchitecture).Append(';').Append(CpuModel()).Append('\n');
         return key.ToString();
     }
@@ -106,6 +115,10 @@ public sealed class OptimizedModelStore
         options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
         return pending;
     }
+
+    /// <summary>A fresh folder beside the entry of <paramref name="source"/> for its upcast model while the entry is written; the caller deletes it.</summary>
+    public string UpcastFolder(OnnxModelSource source, OnnxModelFile file) =>
+        EntryFolder(source, file) + ".upcast-" + Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>Moves a written entry into place and deletes entries of older versions of the model's files; a failure only loses the entry.</summary>
     public void Commit(OnnxModelSource source, OnnxModelFile file, string pending)
@@ -160,7 +173,7 @@ public sealed class OptimizedModelStore
     }
 
     private string EntryFolder(OnnxModelSource source, OnnxModelFile file) =>
-        Path.Combine(Root, Hash(source.ModelPath)[..16], Hash(FilesKey(file))[..16], Hash(SettingsKey(source))[..32]);
+        Path.Combine(Root, Hash(source.ModelPath)[..16], Hash(FilesKey(file))[..16], Hash(SettingsKey(source, file))[..32]);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 

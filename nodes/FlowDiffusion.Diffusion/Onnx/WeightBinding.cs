@@ -20,9 +20,12 @@ internal sealed class WeightBinding
     /// <summary>The bytes the overridden weights hold.</summary>
     public long Bytes { get; }
 
-    /// <summary>Computes each overridden weight and writes it into a copy of the model.</summary>
+    /// <summary>
+    /// Computes each overridden weight and writes it into a copy of the model, or of <paramref name="target"/> (the
+    /// model's float32 form, <see cref="Float32Upcast"/>) with float16 values widened to its float32 weights.
+    /// </summary>
     /// <exception cref="ArgumentException">An override names a missing weight or yields the wrong type or shape.</exception>
-    public static WeightBinding Bind(OnnxModelSource source, OnnxModelFile file, CancellationToken cancellationToken = default)
+    public static WeightBinding Bind(OnnxModelSource source, OnnxModelFile file, OnnxModelFile? target = null, CancellationToken cancellationToken = default)
     {
         if (source.Overrides.Count == 0)
         {
@@ -44,7 +47,17 @@ internal sealed class WeightBinding
             Check(source.ModelPath, declared, value!, IsLookupTable(file, name));
             values[name] = value!;
         }
-        return new WeightBinding(OverriddenModel.Write(file, values), values.Values.Sum(v => (long)v.Data.Length));
+        if (target is not null)
+        {
+            foreach (var (name, value) in values.ToList())
+            {
+                if (value.ElementType == WeightElementType.Float16 && target.Initializer(name)?.ElementType == WeightElementType.Float32)
+                {
+                    values[name] = WeightTensor.FromFloats(value.ToFloats(), [.. value.Shape]);
+                }
+            }
+        }
+        return new WeightBinding(OverriddenModel.Write(target ?? file, values), values.Values.Sum(v => (long)v.Data.Length));
     }
 
     /// <summary>The error for an override naming a weight the graph lacks, with near names.</summary>

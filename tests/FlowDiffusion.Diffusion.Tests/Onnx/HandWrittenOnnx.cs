@@ -24,6 +24,60 @@ internal sealed class HandWrittenOnnx
 
     public HandWrittenOnnx Output(string name, params object[] dims) => Value(_outputs, name, dims);
 
+    /// <summary>An input of ONNX element type <paramref name="elementType"/> (10 float16, 7 int64 …).</summary>
+    public HandWrittenOnnx TypedInput(int elementType, string name, params object[] dims) => Value(_inputs, name, dims, elementType);
+
+    /// <summary>An output of ONNX element type <paramref name="elementType"/>.</summary>
+    public HandWrittenOnnx TypedOutput(int elementType, string name, params object[] dims) => Value(_outputs, name, dims, elementType);
+
+    /// <summary>A float16 initializer in raw_data, or in int32_data (one varint per value; <paramref name="packed"/> or not).</summary>
+    public HandWrittenOnnx Float16Weight(string name, Half[] values, bool int32Data = false, bool packed = true, params long[] dims)
+    {
+        var w = Tensor(name, dims, 10);
+        AddFloat16Data(w, values, int32Data, packed);
+        _initializers.Add(w.ToArray());
+        return this;
+    }
+
+    /// <summary>An int64 initializer in raw_data.</summary>
+    public HandWrittenOnnx Int64Weight(string name, long[] values, params long[] dims)
+    {
+        var w = Tensor(name, dims, 7);
+        var bytes = new byte[values.Length * 8];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        w.Bytes(9, bytes);
+        _initializers.Add(w.ToArray());
+        return this;
+    }
+
+    /// <summary>The bytes of a float16 TensorProto, for a node's tensor attribute (<c>Constant</c>'s value).</summary>
+    public static byte[] Float16TensorBytes(Half[] values, params long[] dims)
+    {
+        var w = Tensor(string.Empty, dims, 10);
+        AddFloat16Data(w, values, int32Data: false, packed: true);
+        return w.ToArray();
+    }
+
+    private static void AddFloat16Data(Writer w, Half[] values, bool int32Data, bool packed)
+    {
+        if (!int32Data)
+        {
+            var bytes = new byte[values.Length * 2];
+            for (var i = 0; i < values.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(i * 2), BitConverter.HalfToUInt16Bits(values[i]));
+            w.Bytes(9, bytes);
+        }
+        else if (packed)
+        {
+            var body = new Writer();
+            foreach (var v in values) body.Plain(BitConverter.HalfToUInt16Bits(v));
+            w.Message(5, body);
+        }
+        else
+        {
+            foreach (var v in values) w.Varint(5, BitConverter.HalfToUInt16Bits(v));
+        }
+    }
+
     public HandWrittenOnnx Node(string opType, string[] inputs, string[] outputs, string domain = "", params (string Name, object Value)[] attributes)
     {
         var w = new Writer();
@@ -36,6 +90,7 @@ internal sealed class HandWrittenOnnx
             var a = new Writer();
             a.String(1, name);
             if (value is float f) { a.Fixed32(2, BitConverter.SingleToInt32Bits(f)); a.Varint(20, 1); }
+            else if (value is byte[] tensor) { a.Bytes(5, tensor); a.Varint(20, 4); }
             else { a.Varint(3, Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)); a.Varint(20, 2); }
             w.Message(5, a);
         }
@@ -54,9 +109,13 @@ internal sealed class HandWrittenOnnx
     }
 
     /// <summary>A float32 initializer stored in <paramref name="location"/> (relative to the model) at <paramref name="offset"/>.</summary>
-    public HandWrittenOnnx ExternalWeight(string name, string location, long offset, long length, params long[] dims)
+    public HandWrittenOnnx ExternalWeight(string name, string location, long offset, long length, params long[] dims) =>
+        ExternalWeightOf(1, name, location, offset, length, dims);
+
+    /// <summary>An initializer of ONNX element type <paramref name="elementType"/> stored in <paramref name="location"/>.</summary>
+    public HandWrittenOnnx ExternalWeightOf(int elementType, string name, string location, long offset, long length, params long[] dims)
     {
-        var w = Tensor(name, dims);
+        var w = Tensor(name, dims, elementType);
         foreach (var (key, value) in new[] { ("location", location), ("offset", offset.ToString()), ("length", length.ToString()) })
         {
             var entry = new Writer();
@@ -105,16 +164,16 @@ internal sealed class HandWrittenOnnx
         return bytes;
     }
 
-    private static Writer Tensor(string name, long[] dims)
+    private static Writer Tensor(string name, long[] dims, int elementType = 1)
     {
         var w = new Writer();
         foreach (var d in dims) w.Varint(1, d);
-        w.Varint(2, 1);
+        w.Varint(2, elementType);
         w.String(8, name);
         return w;
     }
 
-    private HandWrittenOnnx Value(List<byte[]> list, string name, object[] dims)
+    private HandWrittenOnnx Value(List<byte[]> list, string name, object[] dims, int elementType = 1)
     {
         var shape = new Writer();
         foreach (var dim in dims)
@@ -124,7 +183,7 @@ internal sealed class HandWrittenOnnx
             shape.Message(1, d);
         }
         var tensor = new Writer();
-        tensor.Varint(1, 1);
+        tensor.Varint(1, elementType);
         tensor.Message(2, shape);
         var type = new Writer();
         type.Message(1, tensor);
@@ -165,6 +224,8 @@ internal sealed class HandWrittenOnnx
         public void Message(int field, Writer body) => Bytes(field, body.ToArray());
 
         public void Raw(int field, byte[] body) => Bytes(field, body);
+
+        public void Plain(ulong value) => Write(value);
 
         private void Key(int field, int wire) => Write((ulong)((field << 3) | wire));
 
