@@ -636,16 +636,5 @@ internal static class Float32Upcast
 
     private static void WriteKey(Stream output, int field, int wire) => WriteVarint(output, (ulong)((field << 3) | wire));
 
-    private static void WriteVarint(Stream output, ulong value)
-    {
-        Span<byte> buffer = stackalloc byte[10];
-        var length = 0;
-        while (value >= 0x80)
-        {
-            buffer[length++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        buffer[length++] = (byte)value;
-        output.Write(buffer[..length]);
-    }
+    private static void WriteVarint(Stream output, ulong value) => ProtobufVarint.Write(output, value);
 }

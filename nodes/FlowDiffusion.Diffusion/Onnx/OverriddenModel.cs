@@ -171,18 +171,7 @@ internal static class OverriddenModel
         return length;
     }
 
-    private static void WriteVarint(Stream stream, ulong value)
-    {
-        Span<byte> buffer = stackalloc byte[10];
-        var length = 0;
-        while (value >= 0x80)
-        {
-            buffer[length++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        buffer[length++] = (byte)value;
-        stream.Write(buffer[..length]);
-    }
+    private static void WriteVarint(Stream stream, ulong value) => ProtobufVarint.Write(stream, value);
 
     private static void WriteVarint(Stream stream, int value) => WriteVarint(stream, (ulong)value);
 }
