@@ -17,8 +17,11 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// finishes it is charged its weight bytes. File size alone undercharges a CPU session by about 2.5× (issue 17).
 /// </para>
 /// <para>
-/// Sessions in use (an open <see cref="OnnxSessionLease"/>) are never unloaded, so the cache may exceed its budget
-/// while everything is leased; it unloads idle sessions as leases are returned.
+/// Idle sessions are unloaded, least recently used first, when a session about to be created would exceed the budget,
+/// when its measured charge does, on <see cref="Trim"/>, and when the budget is lowered; never when a lease is returned,
+/// so a model used step after step stays loaded between its runs even when it alone exceeds the budget. Sessions in use
+/// (an open <see cref="OnnxSessionLease"/>) are never unloaded, so the cache may exceed its budget by what is in use at
+/// once, and stays there until the next session needs the room.
 /// </para>
 /// </remarks>
 public sealed class OnnxSessionCache : IDisposable
@@ -225,9 +228,12 @@ public sealed class OnnxSessionCache : IDisposable
         return entry;
     }
 
+    // Returning a lease unloads nothing: a sampling loop returns its UNet (and ControlNets) after every step and takes
+    // them again for the next, so unloading here would create a model larger than the budget once per step (an SDXL
+    // float32 UNet under the 8 GiB default did). Idle sessions go when a new session needs the room, on Trim, or when
+    // the budget is lowered.
     private void Release(Entry entry)
     {
-        List<Entry> evicted;
         lock (_gate)
         {
             if (_disposed)
@@ -236,9 +242,7 @@ public sealed class OnnxSessionCache : IDisposable
             }
             entry.Leases--;
             entry.LastUsed = ++_clock;
-            evicted = CollectEvictions(everyIdle: false);
         }
-        Unload(evicted);
     }
 
     private void StartMeasuring(Entry entry)

@@ -78,15 +78,49 @@ public sealed class OnnxSessionCacheTests(AnalyticModels models) : IClassFixture
             Assert.Equal(2 * size, cache.LoadedBytes);
         }
 
-        // b was returned and is the only idle session: it goes, a stays and still runs.
-        Assert.Equal([b], unloaded);
+        // Returning b's lease unloads nothing: the next session to be created makes the room.
+        Assert.Empty(unloaded);
         Assert.Equal(Decode(leaseA.Session), Decode(leaseA.Session));
-
         leaseA.Dispose();
-        Assert.Equal([b], unloaded);
+        Assert.Empty(unloaded);
 
+        // c needs the room: both idle sessions go, least recently returned (b) first, and c alone fits.
         cache.Acquire(c).Dispose();
         Assert.Equal([b, a], unloaded);
+        Assert.Equal(size, cache.LoadedBytes);
+    }
+
+    [Fact]
+    public void A_session_over_the_budget_on_its_own_stays_loaded_between_its_runs_until_another_needs_the_room()
+    {
+        // An SDXL float32 UNet (9.6 GiB) under the 8 GiB default budget: a sampling loop returns the lease after every
+        // step and takes it again for the next. It used to be unloaded at each return and created again for each step.
+        var (unet, decoder) = (models.LoneCopy(Decoder, "big-unet"), models.LoneCopy(Decoder, "big-decoder"));
+        var size = new FileInfo(unet).Length;
+        using var cache = FileSizeCharged(size / 2);
+        var loaded = new List<string>();
+        var unloaded = new List<string>();
+        cache.Loaded += (_, e) => loaded.Add(e.ModelPath);
+        cache.Unloaded += (_, e) => unloaded.Add(e.ModelPath);
+
+        InferenceSession? first = null;
+        for (var step = 0; step < 4; step++)
+        {
+            using var lease = cache.Acquire(unet);
+            first ??= lease.Session;
+            Assert.Same(first, lease.Session);
+        }
+        Assert.Equal([unet], loaded);
+        Assert.Empty(unloaded);
+        Assert.Equal(size, cache.LoadedBytes);
+
+        // The decoder is created after the loop: the idle UNet is unloaded before it, so the two are never charged together
+        // beyond what was in use at once.
+        cache.Acquire(decoder).Dispose();
+        Assert.Equal([unet], unloaded);
+        Assert.Equal([unet, decoder], loaded);
+        Assert.Equal(size, cache.LoadedBytes);
+        Assert.Equal(1, cache.Count);
     }
 
     [Fact]
@@ -142,13 +176,15 @@ public sealed class OnnxSessionCacheTests(AnalyticModels models) : IClassFixture
     [Fact]
     public void A_throwing_loaded_handler_does_not_leave_the_session_leased()
     {
-        using var cache = new OnnxSessionCache(budgetBytes: 0);
+        using var cache = new OnnxSessionCache();
         var unloaded = 0;
         cache.Loaded += (_, _) => throw new InvalidOperationException("handler failed");
         cache.Unloaded += (_, _) => unloaded++;
 
         Assert.Throws<InvalidOperationException>(() => cache.Acquire(Decoder));
 
+        // Trim unloads idle sessions only: a lease left open by the throw would keep the session.
+        cache.Trim();
         Assert.Equal(1, unloaded);
         Assert.Equal(0, cache.Count);
     }
