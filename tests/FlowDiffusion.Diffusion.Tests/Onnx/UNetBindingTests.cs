@@ -4,6 +4,7 @@ using FlowDiffusion.ModelGenerator.Analytic;
 using FlowDiffusion.ModelGenerator.Graph;
 using FlowDiffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit;
 using OnnxType = FlowDiffusion.Onnx.Proto.TensorElementType;
 
@@ -46,6 +47,8 @@ public sealed class UNetBindingTests(AnalyticModels models) : IClassFixture<Anal
 
             AssertBitIdentical(expected, actual, $"{export}, step {step}");
         }
+        // The fp16 exports run as fp16 (not upcast), so the bound tensors hold float16 conversions.
+        Assert.Equal(export.EndsWith("fp16", StringComparison.Ordinal) ? TensorElementType.Float16 : TensorElementType.Float, bound.SampleType);
         Assert.False(plain.BindsInputs);
         Assert.Equal(0, plain.ConditioningBinds);
         Assert.Equal(1, bound.ConditioningBinds);
