@@ -105,5 +105,16 @@ internal sealed class PinnedTensor : IDisposable
         }
     }
 
+    /// <summary>A new tensor of the same type and shape holding a copy of this one's values.</summary>
+    public PinnedTensor Copy()
+    {
+        var copy = new PinnedTensor(ElementType, [.. Shape]);
+        _float32?.CopyTo(copy._float32!, 0);
+        _float16?.CopyTo(copy._float16!, 0);
+        _int64?.CopyTo(copy._int64!, 0);
+        _int32?.CopyTo(copy._int32!, 0);
+        return copy;
+    }
+
     public void Dispose() => Value.Dispose();
 }

@@ -13,7 +13,10 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </summary>
 /// <remarks>
 /// Input and output buffers are pinned and reused while the shapes stay the same, so a sampling loop allocates
-/// once. Calls on one instance are serialised; the session itself is leased from the cache for each call.
+/// once. Calls on one instance are serialised; the session itself is leased from the cache for each call. On a GPU
+/// provider the buffers are bound to the session with ONNX Runtime's I/O binding (<see cref="UNetBinding"/>), so the
+/// conditioning is copied to the device when it changes rather than on every step; the latents and the prediction
+/// still cross between host and device each step, as the samplers' arithmetic runs on the host.
 /// </remarks>
 public sealed class UNet : IDisposable
 {
@@ -32,6 +35,8 @@ public sealed class UNet : IDisposable
     private readonly string[] _outputNames;
     private readonly object _gate = new();
     private readonly int? _declaredChannels;
+    // Whether the session runs on ONNX Runtime's CPU provider, which reads host buffers where they are.
+    private readonly bool _onCpu;
     private StepBuffers? _buffers;
 
     private UNet(ModelSession model)
@@ -67,6 +72,8 @@ public sealed class UNet : IDisposable
                 + "FlowDiffusion's SD 1.x UNet does not feed these inputs yet; use a plain SD 1.x export");
         }
         _declaredChannels = _sample.Fixed(1) ?? FirstConvolutionInputChannels(model.File);
+        _onCpu = ExecutionProviders.Normalize(model.Options.Provider) == "cpu";
+        BindsInputs = !_onCpu;
     }
 
     // What an extra input is for, in the words of the model families that add one.
@@ -168,6 +175,19 @@ public sealed class UNet : IDisposable
 
     /// <summary>How many times step buffers were allocated: once per distinct input shape in a row.</summary>
     internal int BufferAllocations { get; private set; }
+
+    /// <summary>
+    /// Whether runs go through ONNX Runtime's I/O binding (<see cref="UNetBinding"/>): on for every provider but the CPU,
+    /// where the session reads the pinned host buffers directly; tests turn it on for the CPU, where the conditioning is
+    /// then bound as copies taken at bind time, as a device holds them.
+    /// </summary>
+    internal bool BindsInputs { get; set; }
+
+    /// <summary>
+    /// With <see cref="BindsInputs"/>, how many runs bound (copied to the device) conditioning inputs: the first run, a
+    /// run whose conditioning changed, and the first run on a new binding (new shapes, or a session the cache re-created).
+    /// </summary>
+    internal int ConditioningBinds { get; private set; }
 
     /// <summary>
     /// Predicts the noise (or v) for a batch of latents.
@@ -291,6 +311,15 @@ public sealed class UNet : IDisposable
         {
             var timestepShape = TimestepShape(timesteps, shape.Batch);
             var buffers = Buffers(shape, timestepShape, tokens, width, TakesAddedConditioning ? textEmbeds.Length / shape.Batch : 0);
+            if (BindsInputs)
+            {
+                PredictBound(buffers, sample, timesteps, shape.Batch, encoderHiddenStates, textEmbeds, timeIds, timestepCond, cancellationToken);
+                buffers.Output.CopyTo(prediction);
+                return;
+            }
+            // The plain path rewrites every buffer, which a binding's record of what it wrote would not know.
+            buffers.Binding?.Dispose();
+            buffers.Binding = null;
             buffers.Sample.Write(sample);
             buffers.HiddenStates.Write(encoderHiddenStates);
             buffers.TextEmbeds?.Write(textEmbeds);
@@ -325,6 +354,59 @@ public sealed class UNet : IDisposable
             _buffers?.Dispose();
             _buffers = null;
         }
+    }
+
+    // The bound run: the conditioning is written and bound only where it changed, sample and timestep every step.
+    private void PredictBound(
+        StepBuffers buffers,
+        ReadOnlySpan<float> sample,
+        ReadOnlySpan<float> timesteps,
+        int batch,
+        ReadOnlySpan<float> encoderHiddenStates,
+        ReadOnlySpan<float> textEmbeds,
+        ReadOnlySpan<float> timeIds,
+        ReadOnlySpan<float> timestepCond,
+        CancellationToken cancellationToken)
+    {
+        var binding = buffers.Binding ??= NewBinding(buffers);
+        buffers.Sample.Write(sample);
+        WriteTimesteps(buffers.Timestep, timesteps, batch);
+        binding.WriteConditioning(_hiddenStates.Name, encoderHiddenStates);
+        if (_textEmbeds is not null && _timeIds is not null)
+        {
+            binding.WriteConditioning(_textEmbeds.Name, textEmbeds);
+            binding.WriteConditioning(_timeIds.Name, timeIds);
+        }
+        if (_timestepCond is not null)
+        {
+            binding.WriteConditioning(_timestepCond.Name, timestepCond);
+        }
+        _model.RunBound(
+            session =>
+            {
+                var bound = binding.Bind(session, out var conditioningBound);
+                if (conditioningBound)
+                {
+                    ConditioningBinds++;
+                }
+                return bound;
+            },
+            cancellationToken);
+    }
+
+    private UNetBinding NewBinding(StepBuffers buffers)
+    {
+        var conditioning = new List<(string, PinnedTensor)> { (_hiddenStates.Name, buffers.HiddenStates) };
+        if (buffers.TextEmbeds is not null && buffers.TimeIds is not null)
+        {
+            conditioning.Add((_textEmbeds!.Name, buffers.TextEmbeds));
+            conditioning.Add((_timeIds!.Name, buffers.TimeIds));
+        }
+        if (buffers.TimestepCond is not null)
+        {
+            conditioning.Add((_timestepCond!.Name, buffers.TimestepCond));
+        }
+        return new UNetBinding([(_sample.Name, buffers.Sample), (_timestep.Name, buffers.Timestep)], conditioning, _output.Name, buffers.Output, copyOnBind: _onCpu);
     }
 
     // The timestep tensor's shape: [] for a scalar export, [1] for exports fixed at one, else [B].
@@ -405,8 +487,12 @@ public sealed class UNet : IDisposable
         ];
         public OrtValue[] Outputs { get; } = [output.Value];
 
+        // The I/O binding over these buffers, made on the first bound run.
+        public UNetBinding? Binding { get; set; }
+
         public void Dispose()
         {
+            Binding?.Dispose();
             Sample.Dispose();
             Timestep.Dispose();
             HiddenStates.Dispose();
