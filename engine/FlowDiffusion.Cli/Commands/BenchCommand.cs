@@ -215,6 +215,10 @@ internal static class BenchCommand
         var encodesRun = (int)engine["new_seed_text_encodes_run"]!;
         var report = ReportFields.Run(settings, layout, precision);
         report["floor_settings"] = OnnxSessionOptions.Cpu.Describe() + " (the engine's defaults, the best settings measured; arena on)";
+        using (var defaults = OnnxSessionOptions.Cpu.CreateSessionOptions())
+        {
+            report["intra_op_threads"] = defaults.IntraOpNumThreads;
+        }
         report["engine_s"] = engineWarm.Total;
         report["floor_s"] = floorWarm.Total;
         report["engine_over_floor"] = engineWarm.Total / floorWarm.Total;
