@@ -153,7 +153,42 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("peak RSS", stdout);
     }
 
+    [Fact]
+    public void Bench_with_rounds_runs_engine_and_floor_in_turns_and_reports_the_median_round()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort") };
+        var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--rounds", "3", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+
+        var phases = stderr.Split('\n').Where(l => l.StartsWith("bench: ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToArray();
+        Assert.Equal(["engine", "floor", "engine", "floor", "engine", "floor", "start"], phases);
+        var rounds = report["rounds"]!.AsArray();
+        Assert.Equal(3, rounds.Count);
+        var ratios = rounds.Select(r => (double)r!["engine_over_floor"]!).ToArray();
+        for (var i = 0; i < 3; i++) Assert.Equal((double)rounds[i]!["engine_s"]! / (double)rounds[i]!["floor_s"]!, ratios[i], 12);
+        var median = (int)report["median_round"]!;
+        Assert.Equal(ratios.Order().ElementAt(1), ratios[median]);
+        // Every headline figure is the median round's.
+        Assert.Equal(ratios[median], (double)report["engine_over_floor"]!, 12);
+        Assert.Equal((double)rounds[median]!["engine_s"]!, (double)report["engine"]!["warm"]!["total_s"]!);
+        Assert.Equal((double)rounds[median]!["floor_s"]!, (double)report["floor_s"]!);
+        Assert.Equal((double)rounds[median]!["unet_step_s"]!, (double)report["unet_step_s"]!);
+        Assert.Equal((double)rounds[median]!["matmul_flops_per_s"]!, (double)report["matmul_flops_per_s"]!);
+        Assert.Equal(3, rounds.Select(r => (double)r!["engine_s"]!).Distinct().Count());
+        Assert.Equal("shared", (string)report["intra_op_pool"]!);
+        Assert.InRange((int)report["intra_op_threads"]!, 1, Environment.ProcessorCount);
+        AssertTargets(report);
+
+        (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--rounds", "2", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"rounds, in turn: \d+\.\d{3}, \d+\.\d{3}; the columns above are round [12], the median", stdout);
+    }
+
     [Theory]
+    [InlineData("--rounds", "0")]
+    [InlineData("--rounds", "21")]
     [InlineData("--sd15", "--tiny")]
     [InlineData("--size", "100")]
     [InlineData("--model", "no/such/folder")]

@@ -27,6 +27,11 @@ internal static class BenchTable
         Row(text, "total", columns, t => t.Total);
         text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"engine / floor (warm): {(double)report["engine_over_floor"]!:F3}");
+        if (report["rounds"] is JsonArray { Count: > 1 } rounds)
+        {
+            var ratios = string.Join(", ", rounds.Select(r => ((double)r!["engine_over_floor"]!).ToString("F3", CultureInfo.InvariantCulture)));
+            text.AppendLine(CultureInfo.InvariantCulture, $"rounds, in turn: {ratios}; the columns above are round {(int)report["median_round"]! + 1}, the median");
+        }
         text.AppendLine("targets (issue 17):");
         foreach (var (name, target) in report["targets"]!.AsObject())
         {

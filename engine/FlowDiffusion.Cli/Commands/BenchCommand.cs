@@ -40,11 +40,12 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var img2img = new Option<bool>("--img2img") { Description = "Benchmark img2img (VAE encode of workflows/assets/landscape.png, the schedule's last round(steps × strength) steps) instead of txt2img." };
         var strength = new Option<double>("--strength") { Description = "img2img's denoising strength.", DefaultValueFactory = _ => BenchSettings.DefaultStrength };
+        var rounds = new Option<int>("--rounds") { Description = $"Run the engine and floor phases this many times in turns (1 to {BenchRounds.Most}), each in a new process; the report takes the round with the median engine / floor ratio and lists them all.", DefaultValueFactory = _ => 1 };
         var phase = new Option<string?>("--phase") { Hidden = true };
         phase.AcceptOnlyFromAmong(EnginePhaseName, FloorPhaseName, StartPhaseName);
         var command = new Command("bench", "Time txt2img or img2img through the engine against a minimal ONNX Runtime loop on the same model (the floor), cold and warm, and report issue 17's targets as ratios.")
         {
-            sd15, tiny, model, fp16, size, steps, seed, json, img2img, strength, phase, sdxl, coldOnly, generateOnly,
+            sd15, tiny, model, fp16, size, steps, seed, json, img2img, strength, rounds, phase, sdxl, coldOnly, generateOnly,
         };
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
@@ -52,6 +53,8 @@ internal static class BenchCommand
             var stepsValue = parse.GetValue(steps);
             if (sizeValue < 8 || sizeValue % 8 != 0 || sizeValue > 2048) throw new UsageException($"--size {sizeValue}: expected a multiple of 8 from 8 to 2048.");
             if (stepsValue is < 1 or > 1000) throw new UsageException($"--steps {stepsValue}: expected 1 to 1000.");
+            var roundsValue = parse.GetValue(rounds);
+            if (roundsValue is < 1 or > BenchRounds.Most) throw new UsageException($"--rounds {roundsValue}: expected 1 to {BenchRounds.Most}.");
             if (parse.GetValue(sd15) && parse.GetValue(tiny)) throw new UsageException("--sd15 and --tiny exclude each other.");
             SdxlBench.Validate(parse.GetValue(sdxl), parse.GetValue(sd15), parse.GetValue(fp16), parse.GetValue(model) is not null);
             if (parse.GetValue(model) is not null && (parse.GetValue(sd15) || parse.GetValue(tiny))) throw new UsageException("--model names the model; leave out --sd15 and --tiny.");
@@ -114,11 +117,15 @@ internal static class BenchCommand
                 return ExitCodes.Ok;
             }
 
-            var engine = await RunPhaseAsync(parse, bench, EnginePhaseName, cancellationToken);
-            var floor = await RunPhaseAsync(parse, bench, FloorPhaseName, cancellationToken);
+            var pairs = new List<(JsonObject Engine, JsonObject Floor)>();
+            for (var round = 0; round < roundsValue; round++)
+            {
+                var engine = await RunPhaseAsync(parse, bench, EnginePhaseName, cancellationToken);
+                pairs.Add((engine, await RunPhaseAsync(parse, bench, FloorPhaseName, cancellationToken)));
+            }
             // Third, a fresh process on the same model: its sessions come from the optimised models the engine phase stored.
             var start = await RunPhaseAsync(parse, bench, StartPhaseName, cancellationToken);
-            var report = Report(bench, layoutName, precision, generateSeconds, engine, floor, start, loadBefore, PeakMemory.LoadAverage());
+            var report = Report(bench, layoutName, precision, generateSeconds, new BenchRounds(pairs), start, loadBefore, PeakMemory.LoadAverage());
             Console.WriteLine(parse.GetValue(json) ? report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) : BenchTable.Format(report));
             return ExitCodes.Ok;
         });
@@ -202,8 +209,9 @@ internal static class BenchCommand
         return JsonNode.Parse(last)!.AsObject();
     }
 
-    private static JsonObject Report(BenchSettings settings, string layout, string precision, double? generateSeconds, JsonObject engine, JsonObject floor, JsonObject start, string loadBefore, string loadAfter)
+    private static JsonObject Report(BenchSettings settings, string layout, string precision, double? generateSeconds, BenchRounds rounds, JsonObject start, string loadBefore, string loadAfter)
     {
+        var (engine, floor) = rounds.Median;
         var engineWarm = StageTimes.FromJson(engine["warm"]!);
         var floorWarm = StageTimes.FromJson(floor["warm"]!);
         var weights = settings.WeightsBytes();
@@ -215,10 +223,8 @@ internal static class BenchCommand
         var encodesRun = (int)engine["new_seed_text_encodes_run"]!;
         var report = ReportFields.Run(settings, layout, precision);
         report["floor_settings"] = OnnxSessionOptions.Cpu.Describe() + " (the engine's defaults, the best settings measured; arena on)";
-        using (var defaults = OnnxSessionOptions.Cpu.CreateSessionOptions())
-        {
-            report["intra_op_threads"] = defaults.IntraOpNumThreads;
-        }
+        report["intra_op_threads"] = OnnxSessionOptions.Cpu.Threads;
+        report["intra_op_pool"] = OnnxSessionOptions.Cpu.SharesThreadPool ? "shared" : "per session";
         report["engine_s"] = engineWarm.Total;
         report["floor_s"] = floorWarm.Total;
         report["engine_over_floor"] = engineWarm.Total / floorWarm.Total;
@@ -241,6 +247,8 @@ internal static class BenchCommand
         report["new_seed_text_encodes_run"] = encodesRun;
         report["new_seed_text_encodes_cached"] = (int)engine["new_seed_text_encodes_cached"]!;
         report["generate_s"] = generateSeconds;
+        report["rounds"] = rounds.ToJson();
+        report["median_round"] = rounds.MedianIndex;
         report["engine"] = engine;
         report["floor"] = floor;
         report["start"] = start;

@@ -25,7 +25,7 @@ public static class ExecutionProviders
     ];
 
     /// <summary>The provider names (ONNX Runtime's spelling) the installed native runtime reports.</summary>
-    public static IReadOnlyList<string> Available => OrtEnv.Instance().GetAvailableProviders();
+    public static IReadOnlyList<string> Available => OnnxEnvironment.Instance.GetAvailableProviders();
 
     /// <summary>
     /// Finds the provider named <paramref name="name"/> and checks that the installed runtime has it.

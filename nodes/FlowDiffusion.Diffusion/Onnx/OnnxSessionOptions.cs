@@ -16,7 +16,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="DeviceId">The accelerator index for GPU providers; ignored by <c>cpu</c> and <c>coreml</c>.</param>
 /// <param name="IntraOpThreads">
 /// Threads used inside one operator; 0 gives one per physical core the process may run on (<see cref="CpuCores"/>), not
-/// ONNX Runtime's own default, which ran on one core of a 2-core VM. <c>threads=N</c> in the provider parameter sets it.
+/// ONNX Runtime's own default, which ran on one core of a 2-core VM, in one pool that every such session shares.
+/// <c>threads=N</c> in the provider parameter gives the session a pool of its own with N threads.
 /// </param>
 /// <param name="GraphOptimization">The graph optimisation level applied when the session is created.</param>
 /// <param name="MemoryPattern">
@@ -49,6 +50,15 @@ public sealed record OnnxSessionOptions(
     /// Other providers run fp16 models as they are whatever this says.
     /// </summary>
     public bool UpcastFloat16 { get; init; } = Float32Upcast.EnabledByEnvironment;
+
+    /// <summary>The intra-op threads a session created with these options runs on.</summary>
+    public int Threads => IntraOpThreads > 0 ? IntraOpThreads : SharesThreadPool ? OnnxEnvironment.SharedIntraOpThreads : CpuCores.ForThisProcess;
+
+    /// <summary>
+    /// Whether a session created with these options runs on the process's one shared intra-op pool (the default thread
+    /// count, where FlowDiffusion created ONNX Runtime's environment) rather than a pool of its own.
+    /// </summary>
+    public bool SharesThreadPool => IntraOpThreads == 0 && OnnxEnvironment.SharedIntraOpThreads > 0;
 
     /// <summary>
     /// Parses a provider parameter: a name, optionally followed by <c>:</c> and either a device id or
@@ -112,6 +122,7 @@ public sealed record OnnxSessionOptions(
     public SessionOptions CreateSessionOptions()
     {
         var provider = ExecutionProviders.Resolve(Provider);
+        var shared = SharesThreadPool;
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimization,
@@ -120,7 +131,14 @@ public sealed record OnnxSessionOptions(
         };
         try
         {
-            options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : CpuCores.ForThisProcess;
+            if (shared)
+            {
+                options.DisablePerSessionThreads();
+            }
+            else
+            {
+                options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : CpuCores.ForThisProcess;
+            }
             provider.AppendTo(options, DeviceId, ProviderOptions);
             return options;
         }

@@ -79,7 +79,7 @@ public sealed class OptimizedModelStore
     private static string SettingsKey(OnnxModelSource source, OnnxModelFile file)
     {
         var key = new StringBuilder();
-        key.Append("ort=").Append(OrtEnv.Instance().GetVersionString()).Append('\n');
+        key.Append("ort=").Append(OnnxEnvironment.Instance.GetVersionString()).Append('\n');
         key.Append("options=").Append(source.Options.Describe()).Append('\n');
         key.Append("layout=").Append(PrepackedLayout).Append('\n');
         if (Float32Upcast.Applies(source, file))

@@ -53,14 +53,15 @@ public sealed class CpuCoresTests : IDisposable
     }
 
     [Fact]
-    public void Default_options_give_the_session_one_thread_per_core_and_threads_sets_it()
+    public void Default_options_give_one_thread_per_core_and_threads_sets_it()
     {
         using var defaults = OnnxSessionOptions.Cpu.CreateSessionOptions();
         using var three = OnnxSessionOptions.Parse("cpu:threads=3").CreateSessionOptions();
 
-        Assert.Equal(CpuCores.ForThisProcess, defaults.IntraOpNumThreads);
-        Assert.InRange(defaults.IntraOpNumThreads, 1, Environment.ProcessorCount);
+        Assert.Equal(CpuCores.ForThisProcess, OnnxSessionOptions.Cpu.Threads);
+        Assert.InRange(OnnxSessionOptions.Cpu.Threads, 1, Environment.ProcessorCount);
         Assert.Equal(3, three.IntraOpNumThreads);
+        Assert.Equal(3, OnnxSessionOptions.Parse("cpu:threads=3").Threads);
         Assert.Equal(3, OnnxSessionOptions.Parse("cuda", "threads=3").IntraOpThreads);
         Assert.False(OnnxSessionOptions.Parse("cuda", "threads=3").ProviderOptions.ContainsKey("threads"));
     }

@@ -84,7 +84,7 @@ public sealed class OptimizedModelStoreTests : IDisposable
         var key = OptimizedModelStore.Key(source, OnnxModelFile.Read(model));
 
         Assert.Contains($"file={model};{new FileInfo(model).Length};", key);
-        Assert.Contains("ort=" + OrtEnv.Instance().GetVersionString(), key);
+        Assert.Contains("ort=" + OnnxEnvironment.Instance.GetVersionString(), key);
         Assert.Contains("threads=2", key);
         Assert.Contains("machine=", key);
     }
