@@ -42,6 +42,7 @@ public static class FlowDiffusionServerServiceCollectionExtensions
         services.AddSingleton<EventStreamLimiter>();
         services.AddExceptionHandler<RunStoreErrorHandler>();
         services.AddSingleton<UploadStore>();
+        services.AddSingleton<WarmUp>();
         services.AddSingleton<RunDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunDispatcher>());
         services.AddSingleton<ApiKeyCheck>();

@@ -30,6 +30,15 @@ public sealed class ServerOptions
     /// </summary>
     public bool ExecuteRuns { get; set; } = true;
 
+    /// <summary>
+    /// A saved workflow (its name in the workflows folder) run once at start, before the queue's first run and off the
+    /// record, so the first request finds its models loaded and warm (<see cref="Runs.WarmUp"/>); none by default.
+    /// </summary>
+    public string? WarmUp { get; set; }
+
+    /// <summary>Input values for the warm-up workflow by name, as text (<c>FlowDiffusion:Server:WarmUpInputs:width=768</c>).</summary>
+    public Dictionary<string, string> WarmUpInputs { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>How many runs execute at once on this host (one device by default).</summary>
     public int MaxConcurrentRuns { get; set; } = 1;
 

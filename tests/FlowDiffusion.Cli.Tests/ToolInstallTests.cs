@@ -59,15 +59,21 @@ public sealed class ToolInstallTests : IDisposable
             await editor.WaitForExitAsync();
         }
 
-        // `serve`: the HTTP API alone, on the same installation's plugins and workflows.
+        // `serve`: the HTTP API alone, on the same installation's plugins and workflows, warmed up by a saved workflow.
         var api = $"http://127.0.0.1:{FreePort()}";
-        var serve = Start(elsewhere, flowdiffusion, "serve", "--urls", api);
+        var serve = Start(elsewhere, flowdiffusion, "serve", "--urls", api, "--warm-up", "txt2img", "--warm-up-set", "steps=2", "--warm-up-set", "prompt=a blue square");
         try
         {
             using var http = new HttpClient();
             Assert.Contains("\"ok\"", await WaitForAsync(http, api + "/api/health", serve), StringComparison.OrdinalIgnoreCase);
             Assert.Contains("clip.encode", await http.GetStringAsync(api + "/api/nodes"));
             Assert.Contains("txt2img", await http.GetStringAsync(api + "/api/workflows"));
+            var warmUp = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(api + "/api/health"))!["warm_up"]!;
+            for (var deadline = DateTime.UtcNow.AddMinutes(2); warmUp["state"]!.GetValue<string>() is "waiting" or "running" && DateTime.UtcNow < deadline; await Task.Delay(200))
+                warmUp = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(api + "/api/health"))!["warm_up"]!;
+            Assert.True(warmUp["state"]!.GetValue<string>() == "done", warmUp.ToJsonString());
+            Assert.Equal("txt2img", warmUp["workflow"]!.GetValue<string>());
+            Assert.Contains("\"runs\":[]", await http.GetStringAsync(api + "/api/runs"), StringComparison.Ordinal);
         }
         finally
         {

@@ -29,14 +29,31 @@ internal static class ServeCommand
         {
             Description = "Serve a non-loopback address without an API key: anyone who can reach it can run workflows.",
         };
+        var warmUp = new Option<string?>("--warm-up")
+        {
+            Description = "Run this saved workflow once at start, before the first queued run and off the record, so the first request finds its models loaded and warm (also FlowDiffusion:Server:WarmUp).",
+            HelpName = "WORKFLOW",
+        };
+        var warmUpSet = new Option<string[]>("--warm-up-set")
+        {
+            Description = "Set an input of the warm-up workflow, e.g. --warm-up-set width=768 (its size and model should be those requests will use). Repeatable.",
+            HelpName = "NAME=VALUE",
+        };
         var cluster = ClusterOptions.Cluster(required: false);
         var siloPort = ClusterOptions.SiloPort(11111);
-        var command = new Command("serve", "Serve the HTTP API (runs, history, workflows, outputs) until Ctrl+C.") { urls, apiKey, noKey, cluster, siloPort, ClusterOptions.Advertise };
+        var command = new Command("serve", "Serve the HTTP API (runs, history, workflows, outputs) until Ctrl+C.") { urls, apiKey, noKey, warmUp, warmUpSet, cluster, siloPort, ClusterOptions.Advertise };
         CommandAction.Set(command, async (parse, cancellationToken) =>
         {
             var addresses = (parse.GetValue(urls) ?? ServerOptions.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var settings = ConfigPairs.Parse(parse.GetValue(GlobalOptions.Config) ?? []).ToList();
             if (parse.GetValue(apiKey) is { Length: > 0 } key) settings.Add(new(ServerOptions.Section + ":ApiKey", key));
+            if (parse.GetValue(warmUp) is { Length: > 0 } warmUpName) settings.Add(new(ServerOptions.Section + ":WarmUp", warmUpName));
+            foreach (var assignment in parse.GetValue(warmUpSet) ?? [])
+            {
+                var split = assignment.IndexOf('=');
+                if (split <= 0) throw new UsageException($"--warm-up-set {assignment}: expected NAME=VALUE, e.g. --warm-up-set width=768");
+                settings.Add(new($"{ServerOptions.Section}:WarmUpInputs:{assignment[..split]}", assignment[(split + 1)..]));
+            }
             var extraPlugins = (parse.GetValue(GlobalOptions.Plugins) ?? []).Select(Path.GetFullPath).ToList();
             // Relative folders and run paths resolve against the installation's home unless configuration names a working folder.
             InstallationHome? home = null;

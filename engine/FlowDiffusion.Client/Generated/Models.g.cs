@@ -100,6 +100,11 @@ public sealed record Health
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
+
+    /// <summary>The warm-up run (FlowDiffusion:Server:WarmUp): a saved workflow run once at start, before the queue's first run; absent when none is configured.</summary>
+    [JsonPropertyName("warm_up")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public WarmUp? WarmUp { get; init; }
 }
 
 /// <summary>A line of the run's log (a re-run removing an earlier attempt's files, a re-queue).</summary>
@@ -989,6 +994,28 @@ public sealed record Upload
     /// <summary>Its name: give it to an image or mask input.</summary>
     [JsonPropertyName("file")]
     public required string File { get; init; }
+}
+
+/// <summary>The warm-up run (FlowDiffusion:Server:WarmUp): a saved workflow run once at start, before the queue's first run; absent when none is configured.</summary>
+public sealed record WarmUp
+{
+    /// <summary>The saved workflow's name.</summary>
+    [JsonPropertyName("workflow")]
+    public required string Workflow { get; init; }
+
+    /// <summary>waiting (for the run store), running, done, or failed (the server serves either way). One of: waiting, running, done, failed.</summary>
+    [JsonPropertyName("state")]
+    public required string State { get; init; }
+
+    /// <summary>How long it took, once ended.</summary>
+    [JsonPropertyName("seconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Seconds { get; init; }
+
+    /// <summary>Why it could not run or failed.</summary>
+    [JsonPropertyName("error")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; init; }
 }
 
 /// <summary>The saved workflows' names.</summary>

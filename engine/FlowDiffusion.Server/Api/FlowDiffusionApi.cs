@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server.Api;
@@ -76,18 +77,25 @@ public static class FlowDiffusionApi
         return TypedResults.Ok(new JsonObject { ["workflows"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n!)).ToArray()) });
     }
 
-    private static async Task<IResult> HealthAsync(IRunBackend runs, CancellationToken cancellationToken)
+    private static async Task<IResult> HealthAsync(IRunBackend runs, HttpContext context, CancellationToken cancellationToken)
     {
+        var warmUp = context.RequestServices.GetService<WarmUp>()?.Snapshot;
         try
         {
             await runs.CheckAsync(cancellationToken);
         }
         catch (RunStoreDamagedException e)
         {
-            return TypedResults.Json(new JsonObject { ["status"] = "unhealthy", ["store"] = "damaged", ["error"] = e.Message },
+            return TypedResults.Json(WithWarmUp(new JsonObject { ["status"] = "unhealthy", ["store"] = "damaged", ["error"] = e.Message }, warmUp),
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
-        return TypedResults.Ok(new JsonObject { ["status"] = "ok", ["store"] = "ok" });
+        return TypedResults.Ok(WithWarmUp(new JsonObject { ["status"] = "ok", ["store"] = "ok" }, warmUp));
+    }
+
+    private static JsonObject WithWarmUp(JsonObject health, JsonObject? warmUp)
+    {
+        if (warmUp is not null) health["warm_up"] = warmUp;
+        return health;
     }
 
     private static async Task<IResult> SubmitAsync(RunRequest? body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, FlowDiffusionEngine engine,

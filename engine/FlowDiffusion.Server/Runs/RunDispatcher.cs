@@ -40,11 +40,13 @@ public sealed class RunDispatcher : BackgroundService
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, WorkflowRun> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _cancelRequested = new(StringComparer.Ordinal);
+    private readonly WarmUp? _warmUp;
     private StoreOwnerLock? _ownerLock;
 
     /// <summary>Creates the dispatcher.</summary>
-    public RunDispatcher(EmbeddedRunBackend backend, FlowDiffusionEngine engine, IOptions<ServerOptions> options, ILogger<RunDispatcher> logger)
+    public RunDispatcher(EmbeddedRunBackend backend, FlowDiffusionEngine engine, IOptions<ServerOptions> options, ILogger<RunDispatcher> logger, WarmUp? warmUp = null)
     {
+        _warmUp = warmUp;
         _backend = backend;
         _engine = engine;
         _options = options.Value;
@@ -124,6 +126,8 @@ public sealed class RunDispatcher : BackgroundService
                 return true;
             }, stoppingToken);
             retention = Task.WhenAll(KeepRetentionAsync(stoppingToken), KeepReclaimingAsync(stoppingToken));
+            // Runs submitted meanwhile wait in the queue; the warm-up never throws.
+            if (_warmUp is not null) await _warmUp.RunAsync(_engine, WorkingFolder, AnyInputPath, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
