@@ -77,6 +77,20 @@ public sealed class WarmUpApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_host_that_executes_no_runs_says_its_warm_up_will_not_run()
+    {
+        await using var host = await ApiHost.StartAsync(_folder.Path, [.. RepositoryRoot.StableDiffusionSettings,
+            ("FlowDiffusion:Server:WarmUp", "txt2img"), ("FlowDiffusion:Server:ExecuteRuns", "false")]);
+
+        var warmUp = (await Health(host))["warm_up"]!;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); warmUp["state"]!.GetValue<string>() == "waiting" && DateTime.UtcNow < deadline; await Task.Delay(50))
+            warmUp = (await Health(host))["warm_up"]!;
+
+        Assert.True(warmUp["state"]!.GetValue<string>() == "failed", warmUp.ToJsonString());
+        Assert.Contains("executes no runs", warmUp["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_warm_up_health_says_nothing_of_one()
     {
         await using var host = await ApiHost.StartAsync(_folder.Path, RepositoryRoot.StableDiffusionSettings);

@@ -113,6 +113,7 @@ public sealed class RunDispatcher : BackgroundService
         var retention = Task.CompletedTask;
         if (!_options.ExecuteRuns)
         {
+            _warmUp?.NotRun("this host executes no runs (a cluster's coordinator); its workers run them");
             await KeepRetentionAsync(stoppingToken);
             return;
         }

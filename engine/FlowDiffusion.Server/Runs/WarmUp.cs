@@ -100,6 +100,13 @@ public sealed class WarmUp
         }
     }
 
+    /// <summary>Reports that the configured warm-up will not run on this host, and why.</summary>
+    /// <param name="why">The reason, as the health check and the log give it.</param>
+    public void NotRun(string why)
+    {
+        if (Configured) Fail(Stopwatch.StartNew(), why);
+    }
+
     private void Fail(Stopwatch clock, string error)
     {
         _status = Status("failed", clock.Elapsed.TotalSeconds, error);
