@@ -45,6 +45,8 @@ internal static class WorkerCommand
                 // Runs name models and inputs relative to the home, as on the server.
                 settings.Insert(0, new(ServerOptions.Section + ":WorkingFolder", home.Folder));
                 settings.Insert(0, new(FlowDiffusionOptions.Section + ":ModelsFolder", Path.Combine(home.Folder, "models")));
+                // Runs arrive as YAML; the saved workflows are read only by a warm-up (FlowDiffusion:Server:WarmUp).
+                settings.Insert(0, new(FlowDiffusionOptions.Section + ":WorkflowsFolder", Path.Combine(home.Folder, "workflows")));
                 settings.Insert(0, new(FlowDiffusionOptions.Section + ":PluginFolders:0", Path.Combine(home.Folder, "plugins")));
             }
             settings.Add(new(ScaleOutOptions.Section + ":Slots", Math.Max(1, parse.GetValue(slots)).ToString(System.Globalization.CultureInfo.InvariantCulture)));

@@ -66,6 +66,7 @@ public static class ClusterHosting
         // The dispatcher must live beside the run store: worker silos do not offer its grain type, so Orleans never places it there.
         silo.Services.PostConfigure<GrainTypeOptions>(o => o.Classes.Remove(typeof(DispatchGrain)));
         silo.Services.AddOptions<ServerOptions>();
+        silo.Services.TryAddSingleton<WarmUp>();
         silo.Services.TryAddSingleton<IRunExecutor, EngineRunExecutor>();
         silo.Services.AddHostedService<ClusterWorker>();
         return silo;

@@ -42,7 +42,9 @@ public sealed class ClusterWorker : BackgroundService
         var slots = Math.Max(1, _options.Slots);
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, slots).Select(i => Task.Run(() => SlotAsync(WorkerId.Of(_silo.SiloAddress.ToParsableString(), name, i), slots, stoppingToken), CancellationToken.None)));
+            // Before the first claim, so the first run finds the warmed model loaded (FlowDiffusion:Server:WarmUp).
+            var warmed = await _executor.WarmUpAsync(stoppingToken);
+            await Task.WhenAll(Enumerable.Range(0, slots).Select(i => Task.Run(() => SlotAsync(WorkerId.Of(_silo.SiloAddress.ToParsableString(), name, i), slots, warmed, stoppingToken), CancellationToken.None)));
         }
         finally
         {
@@ -50,9 +52,8 @@ public sealed class ClusterWorker : BackgroundService
         }
     }
 
-    private async Task SlotAsync(string worker, int slots, CancellationToken stoppingToken)
+    private async Task SlotAsync(string worker, int slots, string? loaded, CancellationToken stoppingToken)
     {
-        string? loaded = null;
         var poll = TimeSpan.FromSeconds(Math.Max(0.02, _options.ClaimPollSeconds));
         while (!stoppingToken.IsCancellationRequested)
         {

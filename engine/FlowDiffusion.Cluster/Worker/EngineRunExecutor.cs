@@ -5,12 +5,13 @@ using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
 using FlowDiffusion.Engine.Workflows;
 using FlowDiffusion.Server;
+using FlowDiffusion.Server.Runs;
 using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Cluster.Worker;
 
 /// <summary>Executes claimed runs on this process's engine, as the embedded dispatcher does, and describes what the worker has.</summary>
-public sealed class EngineRunExecutor(FlowDiffusionEngine engine, IOptions<ServerOptions> server, IOptions<ScaleOutOptions> options) : IRunExecutor
+public sealed class EngineRunExecutor(FlowDiffusionEngine engine, IOptions<ServerOptions> server, IOptions<ScaleOutOptions> options, WarmUp? warmUp = null) : IRunExecutor
 {
     /// <summary>The folder run paths (models, images) resolve against.</summary>
     public string WorkingFolder => Path.GetFullPath(server.Value.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
@@ -48,6 +49,17 @@ public sealed class EngineRunExecutor(FlowDiffusionEngine engine, IOptions<Serve
             _ => "failed",
         };
         return new ExecutedRun(status, NodeTimingJson.Write(result.Nodes).ToJsonString(), result.OutputFiles, result.Error);
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> WarmUpAsync(CancellationToken cancellationToken)
+    {
+        if (warmUp is null) return null;
+        await warmUp.RunAsync(engine, WorkingFolder, anyInputPath: false, cancellationToken);
+        // The slots then claim runs of the warmed model first, as after a run of it.
+        return warmUp.Snapshot?["state"]?.GetValue<string>() == "done" && server.Value.WarmUpInputs.TryGetValue("model", out var model)
+            ? ClaimPolicy.NormalizeModel(model)
+            : null;
     }
 
     // Model folders (diffusers ONNX layout) and checkpoint files under the models folder, named as workflows name them.

@@ -17,4 +17,10 @@ public interface IRunExecutor
 
     /// <summary>Executes <paramref name="run"/>, writing its files into <paramref name="folder"/> and passing its events to <paramref name="publish"/>.</summary>
     Task<ExecutedRun> ExecuteAsync(ClaimedRun run, string folder, Action<WireEvent> publish, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs the configured warm-up (<c>FlowDiffusion:Server:WarmUp</c>) before the slots' first claim; returns the model it
+    /// loaded (as runs name it), or null. Nothing by default.
+    /// </summary>
+    Task<string?> WarmUpAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 }

@@ -6,11 +6,8 @@ using OnnxType = FlowDiffusion.Onnx.Proto.TensorElementType;
 
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 
-[CollectionDefinition(nameof(ThreadCounting), DisableParallelization = true)]
-public sealed class ThreadCounting;
-
 // Counts the process's threads, so nothing else may start threads meanwhile.
-[Collection(nameof(ThreadCounting))]
+[Collection(nameof(ProcessWideMeasurements))]
 public sealed class OnnxEnvironmentTests
 {
     private const int Sessions = 4;

@@ -6,6 +6,8 @@ using Xunit;
 namespace FlowDiffusion.Diffusion.Tests.Onnx;
 
 /// <summary>What the session cache charges a session, and the budget kept with those charges.</summary>
+// The cache charges the process's resident-set growth during a load: a parallel test's allocations would count too.
+[Collection(nameof(ProcessWideMeasurements))]
 public sealed class SessionMemoryTests(AnalyticModels models) : IClassFixture<AnalyticModels>
 {
     [Fact]
