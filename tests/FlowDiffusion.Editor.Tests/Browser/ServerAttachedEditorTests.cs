@@ -92,6 +92,9 @@ public sealed class ServerAttachedEditorTests(ITestOutputHelper output)
             await NoticeAsync(page, "Lost the events of run " + interrupted, url);
             await page.ClickAsync("#run");
             await NoticeAsync(page, "Could not queue the run: ", $"{url} is not answering");
+            // The event stream is retried every few seconds (at most 5), but a retry does not replace the Run's answer.
+            await Task.Delay(TimeSpan.FromSeconds(6));
+            Assert.Contains("Could not queue the run: ", await page.TextContentAsync("#notice"));
             Assert.Equal(nodes, await page.Locator(".fd-node").CountAsync());
             Assert.Equal("running", await page.GetAttributeAsync(".fd-run-status", "data-outcome"));
 

@@ -532,8 +532,12 @@ public sealed class EditorSession : IDisposable
             catch (Exception error) when (RemoteServer.IsServerError(error))
             {
                 if (view.Finished) break;
+                // Said when the stream drops, and again on each retry only while the status bar still says it: a retry must
+                // not replace what the user's own action was answered meanwhile (a refused Run, say).
+                var prefix = $"Lost the events of run {view.RunId}: ";
+                if (!lost || Notice is null || Notice.StartsWith(prefix, StringComparison.Ordinal))
+                    Notice = $"{prefix}{server.Describe(error)} Trying again in {wait.TotalSeconds:0.#} s; the graph is kept.";
                 lost = true;
-                Notice = $"Lost the events of run {view.RunId}: {server.Describe(error)} Trying again in {wait.TotalSeconds:0.#} s; the graph is kept.";
             }
             finally
             {
