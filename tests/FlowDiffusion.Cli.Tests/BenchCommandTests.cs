@@ -186,6 +186,24 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Matches(@"rounds, in turn: \d+\.\d{3}, \d+\.\d{3}; the columns above are round [12], the median", stdout);
     }
 
+    [Fact]
+    public void Bench_runs_every_phase_on_the_thread_count_FLOWDIFFUSION_ORT_THREADS_sets_and_refuses_a_bad_one()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort"), ["FLOWDIFFUSION_ORT_THREADS"] = "1" };
+        var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(code == 0, stderr);
+        var report = JsonNode.Parse(stdout)!.AsObject();
+        Assert.Equal(1, (int)report["intra_op_threads"]!);
+        Assert.Equal("shared", (string)report["intra_op_pool"]!);
+
+        environment["FLOWDIFFUSION_ORT_THREADS"] = "many";
+        (code, _, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.Equal(2, code);
+        Assert.Contains("FLOWDIFFUSION_ORT_THREADS must be a whole number from 1 to 1024", stderr);
+        Assert.Contains("'many'", stderr);
+    }
+
     [Theory]
     [InlineData("--rounds", "0")]
     [InlineData("--rounds", "21")]

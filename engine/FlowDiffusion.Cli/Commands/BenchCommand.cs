@@ -61,6 +61,14 @@ internal static class BenchCommand
             var strengthValue = parse.GetValue(strength);
             if (double.IsNaN(strengthValue) || strengthValue is <= 0 or > 1) throw new UsageException($"--strength {strengthValue}: expected more than 0 and at most 1.");
             var mode = parse.GetValue(img2img) ? BenchSettings.Img2Img : BenchSettings.Txt2Img;
+            try
+            {
+                _ = OnnxSessionOptions.Cpu.Threads;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new UsageException(e.Message);
+            }
 
             if (parse.GetValue(phase) is { } which)
             {

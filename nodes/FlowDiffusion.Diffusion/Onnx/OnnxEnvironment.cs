@@ -4,7 +4,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
 /// The process's ONNX Runtime environment, created with one intra-op thread pool that every session left at the default
-/// thread count shares (<see cref="CpuCores"/> threads). With a pool per session, sessions that run at the same time — the
+/// thread count shares (<see cref="DefaultThreads"/>: one per physical core unless <see cref="ThreadsVariable"/> says). With a pool per session, sessions that run at the same time — the
 /// two prompt encodes, concurrent jobs, parallel tests — asked for more spinning threads than the machine has cores and
 /// slowed each other down (issue 17).
 /// </summary>
@@ -16,8 +16,29 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </remarks>
 internal static class OnnxEnvironment
 {
+    /// <summary>
+    /// The environment variable that sets the default thread count (the shared pool's size) instead of one per physical
+    /// core: for a machine shared with other work, or to measure with fewer threads.
+    /// </summary>
+    public const string ThreadsVariable = "FLOWDIFFUSION_ORT_THREADS";
+
     private const string SharedPoolKey = "FlowDiffusion.OnnxRuntime.SharedIntraOpThreads";
     private static readonly Lock Gate = new();
+    private static readonly Lazy<int> Configured = new(() => ThreadsFrom(Environment.GetEnvironmentVariable(ThreadsVariable), CpuCores.ForThisProcess));
+
+    /// <summary>The threads a session at the default count runs on: <see cref="ThreadsVariable"/> if set, else one per physical core.</summary>
+    /// <exception cref="InvalidOperationException">The variable is set to something other than a whole number from 1 to 1024.</exception>
+    public static int DefaultThreads => Configured.Value;
+
+    /// <summary>Reads the variable's value: null or empty gives <paramref name="fallback"/>.</summary>
+    /// <exception cref="InvalidOperationException">Not a whole number from 1 to 1024; the message names the variable.</exception>
+    public static int ThreadsFrom(string? value, int fallback)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return fallback;
+        return int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads is >= 1 and <= 1024
+            ? threads
+            : throw new InvalidOperationException($"The environment variable {ThreadsVariable} must be a whole number from 1 to 1024 (ONNX Runtime's threads inside one operator), not '{value}'; unset it for one thread per physical core.");
+    }
 
     /// <summary>
     /// The shared intra-op pool's threads, or 0 when the environment has none and each session gets its own pool.
@@ -64,7 +85,7 @@ internal static class OnnxEnvironment
         {
             return 0;
         }
-        var threads = CpuCores.ForThisProcess;
+        var threads = DefaultThreads;
         using var threading = new OrtThreadingOptions { GlobalIntraOpNumThreads = threads, GlobalInterOpNumThreads = 1 };
         var options = new EnvironmentCreationOptions { threadOptions = threading, logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING };
         try

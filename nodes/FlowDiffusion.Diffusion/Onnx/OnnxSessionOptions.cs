@@ -16,7 +16,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="DeviceId">The accelerator index for GPU providers; ignored by <c>cpu</c> and <c>coreml</c>.</param>
 /// <param name="IntraOpThreads">
 /// Threads used inside one operator; 0 gives one per physical core the process may run on (<see cref="CpuCores"/>), not
-/// ONNX Runtime's own default, which ran on one core of a 2-core VM, in one pool that every such session shares.
+/// ONNX Runtime's own default, which ran on one core of a 2-core VM, in one pool that every such session shares; the
+/// environment variable <c>FLOWDIFFUSION_ORT_THREADS</c> sets that default.
 /// <c>threads=N</c> in the provider parameter gives the session a pool of its own with N threads.
 /// </param>
 /// <param name="GraphOptimization">The graph optimisation level applied when the session is created.</param>
@@ -52,7 +53,7 @@ public sealed record OnnxSessionOptions(
     public bool UpcastFloat16 { get; init; } = Float32Upcast.EnabledByEnvironment;
 
     /// <summary>The intra-op threads a session created with these options runs on.</summary>
-    public int Threads => IntraOpThreads > 0 ? IntraOpThreads : SharesThreadPool ? OnnxEnvironment.SharedIntraOpThreads : CpuCores.ForThisProcess;
+    public int Threads => IntraOpThreads > 0 ? IntraOpThreads : SharesThreadPool ? OnnxEnvironment.SharedIntraOpThreads : OnnxEnvironment.DefaultThreads;
 
     /// <summary>
     /// Whether a session created with these options runs on the process's one shared intra-op pool (the default thread
@@ -137,7 +138,7 @@ public sealed record OnnxSessionOptions(
             }
             else
             {
-                options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : CpuCores.ForThisProcess;
+                options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : OnnxEnvironment.DefaultThreads;
             }
             provider.AppendTo(options, DeviceId, ProviderOptions);
             return options;

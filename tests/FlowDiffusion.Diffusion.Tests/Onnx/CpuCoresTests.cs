@@ -66,6 +66,21 @@ public sealed class CpuCoresTests : IDisposable
         Assert.False(OnnxSessionOptions.Parse("cuda", "threads=3").ProviderOptions.ContainsKey("threads"));
     }
 
+    [Fact]
+    public void The_threads_variable_sets_the_default_count_and_a_bad_value_is_refused_naming_it()
+    {
+        Assert.Equal(6, OnnxEnvironment.ThreadsFrom(null, 6));
+        Assert.Equal(6, OnnxEnvironment.ThreadsFrom(" ", 6));
+        Assert.Equal(1, OnnxEnvironment.ThreadsFrom("1", 6));
+        Assert.Equal(12, OnnxEnvironment.ThreadsFrom(" 12 ", 6));
+        foreach (var bad in new[] { "0", "-1", "two", "1025", "1.5" })
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => OnnxEnvironment.ThreadsFrom(bad, 6));
+            Assert.Contains("FLOWDIFFUSION_ORT_THREADS", error.Message, StringComparison.Ordinal);
+            Assert.Contains($"'{bad}'", error.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("cpu:threads=0")]
     [InlineData("cpu:threads=-1")]
