@@ -177,7 +177,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal((double)rounds[median]!["unet_step_s"]!, (double)report["unet_step_s"]!);
         Assert.Equal((double)rounds[median]!["matmul_flops_per_s"]!, (double)report["matmul_flops_per_s"]!);
         Assert.Equal(3, rounds.Select(r => (double)r!["engine_s"]!).Distinct().Count());
-        Assert.Equal("shared", (string)report["intra_op_pool"]!);
+        Assert.Equal("per session", (string)report["intra_op_pool"]!);
         Assert.InRange((int)report["intra_op_threads"]!, 1, Environment.ProcessorCount);
         AssertTargets(report);
 
@@ -187,10 +187,10 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
-    public void Bench_runs_every_phase_on_the_thread_count_FLOWDIFFUSION_ORT_THREADS_sets_and_refuses_a_bad_one()
+    public void Bench_runs_every_phase_on_the_shared_pool_of_the_size_FLOWDIFFUSION_ORT_THREADS_sets_and_refuses_a_bad_one()
     {
         var data = Path.Combine(_scratch, "data");
-        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort"), ["FLOWDIFFUSION_ORT_THREADS"] = "1" };
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort"), ["FLOWDIFFUSION_ORT_THREADS"] = "1", ["FLOWDIFFUSION_ORT_POOL"] = "shared" };
         var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
         Assert.True(code == 0, stderr);
         var report = JsonNode.Parse(stdout)!.AsObject();

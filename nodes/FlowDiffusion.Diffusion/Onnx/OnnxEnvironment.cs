@@ -3,8 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// The process's ONNX Runtime environment, created with one intra-op thread pool that every session left at the default
-/// thread count shares (<see cref="DefaultThreads"/>: one per physical core unless <see cref="ThreadsVariable"/> says). With a pool per session, sessions that run at the same time — the
+/// The process's ONNX Runtime environment, created — where <see cref="PoolVariable"/> asks for it — with one intra-op thread
+/// pool that every session left at the default thread count shares (<see cref="DefaultThreads"/>: one per physical core unless <see cref="ThreadsVariable"/> says). With a pool per session, sessions that run at the same time — the
 /// two prompt encodes, concurrent jobs, parallel tests — asked for more spinning threads than the machine has cores and
 /// slowed each other down (issue 17).
 /// </summary>
@@ -21,6 +21,12 @@ internal static class OnnxEnvironment
     /// core: for a machine shared with other work, or to measure with fewer threads.
     /// </summary>
     public const string ThreadsVariable = "FLOWDIFFUSION_ORT_THREADS";
+
+    /// <summary>
+    /// The environment variable that opts into the shared pool (<c>shared</c>). Off by default: with it, SDXL's 1024² run
+    /// peaked at 20.05 GB against 15.98 GB with a pool per session (docs/benchmarks.md, "One pool, measured on SDXL").
+    /// </summary>
+    public const string PoolVariable = "FLOWDIFFUSION_ORT_POOL";
 
     private const string SharedPoolKey = "FlowDiffusion.OnnxRuntime.SharedIntraOpThreads";
     private static readonly Lock Gate = new();
@@ -81,7 +87,7 @@ internal static class OnnxEnvironment
     // The shared pool's thread count, or 0 where the environment already existed (its thread settings are unknown).
     private static int Create()
     {
-        if (OrtEnv.IsCreated)
+        if (OrtEnv.IsCreated || !string.Equals(Environment.GetEnvironmentVariable(PoolVariable)?.Trim(), "shared", StringComparison.OrdinalIgnoreCase))
         {
             return 0;
         }

@@ -9,6 +9,11 @@ internal static class OnnxEnvironmentFirst
 {
 #pragma warning disable CA2255 // A test assembly, not a library: its start stands in for a host's.
     [ModuleInitializer]
-    internal static void Create() => _ = OnnxEnvironment.Instance;
+    internal static void Create()
+    {
+        // This process opts into the shared pool, which OnnxEnvironmentTests prove; hosts do so by the same variable.
+        Environment.SetEnvironmentVariable(OnnxEnvironment.PoolVariable, "shared");
+        _ = OnnxEnvironment.Instance;
+    }
 #pragma warning restore CA2255
 }
