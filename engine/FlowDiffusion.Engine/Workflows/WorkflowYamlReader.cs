@@ -117,6 +117,11 @@ public static class WorkflowYamlReader
         {
             diagnostics.Add(Diagnostic.Error($"malformed YAML: {Inner(e).Message}", null, At(e.Start), file));
         }
+        catch (ArgumentException)
+        {
+            // YamlDotNet throws this instead of a YamlException for a malformed tag (e.g. "!!]str": not a valid URI).
+            diagnostics.Add(Diagnostic.Error("malformed YAML: a tag ('!' or '!!' before a value) after this point is not valid; workflows need no tags, remove it", null, At(last), file));
+        }
         catch (InvalidOperationException)
         {
             // YamlDotNet's scanner throws this instead of a YamlException on some unclosed flow collections.

@@ -49,6 +49,18 @@ public sealed class WorkflowReaderFuzzTests
     }
 
     [Fact]
+    public void A_tag_that_is_not_a_valid_uri_is_diagnosed_not_thrown()
+    {
+        // Found by the mutation fuzzer in CI (seed de_ZY8E0wby1): YamlDotNet's parser threw ArgumentException ("Global tags
+        // must be valid URIs") out of the reader's anchor scan.
+        var result = WorkflowYamlReader.Read("flowdiffusion: 1\ninputs:\n  a: { type: float, default: 2,!!]str 0, max: 10 }\n", "fuzz.yaml");
+        Assert.Null(result.Workflow);
+        var error = Assert.Single(result.Diagnostics, d => d.IsError);
+        Assert.Contains("malformed YAML: a tag", error.Message, StringComparison.Ordinal);
+        Assert.NotNull(error.Location);
+    }
+
+    [Fact]
     public void Fuzz_token_soup_is_read_or_diagnosed_never_thrown()
     {
         TokenSoup.Sample(Check, iter: FuzzIterations.Count(4_000));
