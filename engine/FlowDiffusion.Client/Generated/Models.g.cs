@@ -96,7 +96,7 @@ public sealed record Health
     [JsonPropertyName("store")]
     public required string Store { get; init; }
 
-    /// <summary>Why the store is damaged (503 only).</summary>
+    /// <summary>Why the store is damaged (503 only; when an API key is configured, only to a request that carries it).</summary>
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
@@ -1012,7 +1012,7 @@ public sealed record WarmUp
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Seconds { get; init; }
 
-    /// <summary>Why it could not run or failed.</summary>
+    /// <summary>Why it could not run or failed (when an API key is configured, only to a request that carries it).</summary>
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }

@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 
 namespace FlowDiffusion.Server.Api;
 
-/// <summary>Refuses requests without the configured <c>X-Api-Key</c> (when one is configured); the health check stays open.</summary>
+/// <summary>
+/// Refuses requests without the configured <c>X-Api-Key</c> (when one is configured); the health check stays open, and
+/// tells a request without the key only states, not the reasons that can name the server's files (<see cref="Admits"/>).
+/// </summary>
 public sealed class ApiKeyCheck : IMiddleware
 {
     /// <summary>The header carrying the key.</summary>
@@ -20,7 +23,7 @@ public sealed class ApiKeyCheck : IMiddleware
     /// <inheritdoc />
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (_key is null || context.Request.Path.StartsWithSegments("/api/health") || Matches(context.Request.Headers[Header].ToString()))
+        if (context.Request.Path.StartsWithSegments("/api/health") || Admits(context.Request))
         {
             await next(context);
             return;
@@ -28,6 +31,10 @@ public sealed class ApiKeyCheck : IMiddleware
         await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
             detail: $"Send the server's API key in the {Header} header.").ExecuteAsync(context);
     }
+
+    /// <summary>Whether <paramref name="request"/> may see everything: no key is configured, or it carries the key.</summary>
+    /// <param name="request">The request.</param>
+    public bool Admits(HttpRequest request) => _key is null || Matches(request.Headers[Header].ToString());
 
     // Fixed-time comparison, so response timing does not leak the key.
     private bool Matches(string presented) =>

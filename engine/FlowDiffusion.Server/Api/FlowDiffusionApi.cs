@@ -77,17 +77,21 @@ public static class FlowDiffusionApi
         return TypedResults.Ok(new JsonObject { ["workflows"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n!)).ToArray()) });
     }
 
-    private static async Task<IResult> HealthAsync(IRunBackend runs, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<IResult> HealthAsync(IRunBackend runs, ApiKeyCheck keys, HttpContext context, CancellationToken cancellationToken)
     {
+        // Health answers without the API key; the reasons (a database's or a workflow folder's path, a model file) need it.
+        var detailed = keys.Admits(context.Request);
         var warmUp = context.RequestServices.GetService<WarmUp>()?.Snapshot;
+        if (!detailed) warmUp?.Remove("error");
         try
         {
             await runs.CheckAsync(cancellationToken);
         }
         catch (RunStoreDamagedException e)
         {
-            return TypedResults.Json(WithWarmUp(new JsonObject { ["status"] = "unhealthy", ["store"] = "damaged", ["error"] = e.Message }, warmUp),
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            var damaged = new JsonObject { ["status"] = "unhealthy", ["store"] = "damaged" };
+            if (detailed) damaged["error"] = e.Message;
+            return TypedResults.Json(WithWarmUp(damaged, warmUp), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         return TypedResults.Ok(WithWarmUp(new JsonObject { ["status"] = "ok", ["store"] = "ok" }, warmUp));
     }
