@@ -121,12 +121,8 @@ public static class FlowDiffusionApi
         }
         var inputsJson = body.Inputs is { ValueKind: JsonValueKind.Object } inputs ? inputs.GetRawText() : "{}";
         // A model input the body leaves out runs the user's own model when there is one; the stored inputs say which.
-        if (WorkflowYamlReader.Read(yaml!, file).Workflow is { } workflow)
-        {
-            var values = InputValues.FromJson(inputsJson);
-            var home = engine.Options.WorkingFolder is { Length: > 0 } working ? working : Environment.CurrentDirectory;
-            if (WorkflowModelDefaults.Apply(workflow, values, engine.Options, home).Count > 0) inputsJson = JsonSerializer.Serialize(values);
-        }
+        var values = InputValues.FromJson(inputsJson);
+        if (WorkflowModelDefaults.ApplyToRun(yaml!, file, values, engine.Options).Count > 0) inputsJson = JsonSerializer.Serialize(values);
         var validation = engine.Parse(yaml!, file, InputValues.FromJson(inputsJson));
         if (!validation.IsValid) return Invalid(validation.Diagnostics, "The workflow has errors; nothing was queued.");
 

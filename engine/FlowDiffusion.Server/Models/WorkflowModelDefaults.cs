@@ -17,6 +17,20 @@ public static class WorkflowModelDefaults
     /// <summary>What was filled in, one entry per model input: the input, the model and why.</summary>
     public sealed record Applied(string Input, DefaultModelPick Pick);
 
+    /// <summary>
+    /// <see cref="Apply(Workflow, IDictionary{string, object?}, FlowDiffusionOptions, string)"/> for a run the server
+    /// queues or warms up with: paths resolve against the engine's working folder (else the current folder). YAML that
+    /// does not read is left to the validation that follows, and nothing is filled in.
+    /// </summary>
+    /// <param name="yaml">The workflow's text.</param>
+    /// <param name="file">Its file name, for the reader.</param>
+    /// <param name="values">The run's input values; changed in place.</param>
+    /// <param name="options">The engine's options.</param>
+    public static IReadOnlyList<Applied> ApplyToRun(string yaml, string file, IDictionary<string, object?> values, FlowDiffusionOptions options) =>
+        WorkflowYamlReader.Read(yaml, file).Workflow is { } workflow
+            ? Apply(workflow, values, options, options.WorkingFolder is { Length: > 0 } home ? home : Environment.CurrentDirectory)
+            : [];
+
     /// <summary>Adds the picked model (and sizes) to <paramref name="values"/> for every model input it lacks.</summary>
     /// <param name="workflow">The workflow as read.</param>
     /// <param name="values">The caller's input values; changed in place.</param>

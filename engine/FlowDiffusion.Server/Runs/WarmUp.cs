@@ -58,7 +58,7 @@ public sealed class WarmUp
             }
             var yaml = await File.ReadAllTextAsync(file, cancellationToken);
             var inputs = _options.WarmUpInputs.ToDictionary(p => p.Key, p => (object?)p.Value, StringComparer.Ordinal);
-            if (WorkflowYamlReader.Read(yaml, name + ".yaml").Workflow is { } workflow) WorkflowModelDefaults.Apply(workflow, inputs, engine.Options, engine.Options.WorkingFolder is { Length: > 0 } home ? home : Environment.CurrentDirectory);
+            WorkflowModelDefaults.ApplyToRun(yaml, name + ".yaml", inputs, engine.Options);
             var validation = engine.Parse(yaml, name + ".yaml", inputs, anyInputPath);
             if (validation.Plan is null)
             {

@@ -17,14 +17,14 @@ namespace FlowDiffusion.Diffusion.Onnx;
 internal static class OnnxEnvironment
 {
     /// <summary>
-    /// The environment variable that sets the default thread count (the shared pool's size) instead of one per physical
-    /// core: for a machine shared with other work, or to measure with fewer threads.
+    /// The environment variable that sets the default thread count (each session's pool, or the shared pool's size)
+    /// instead of one per physical core: for a machine shared with other work, or to measure with fewer threads.
     /// </summary>
     public const string ThreadsVariable = "FLOWDIFFUSION_ORT_THREADS";
 
     /// <summary>
     /// The environment variable that opts into the shared pool (<c>shared</c>). Off by default: with it, SDXL's 1024² run
-    /// peaked at 20.05 GB against 15.98 GB with a pool per session (docs/benchmarks.md, "One pool, measured on SDXL").
+    /// peaked at 20.05 GB against 16.58 GB with a pool per session (docs/benchmarks.md, "One pool, measured on SDXL").
     /// </summary>
     public const string PoolVariable = "FLOWDIFFUSION_ORT_POOL";
 
@@ -33,17 +33,17 @@ internal static class OnnxEnvironment
     private static readonly Lazy<int> Configured = new(() => ThreadsFrom(Environment.GetEnvironmentVariable(ThreadsVariable), CpuCores.ForThisProcess));
 
     /// <summary>The threads a session at the default count runs on: <see cref="ThreadsVariable"/> if set, else one per physical core.</summary>
-    /// <exception cref="InvalidOperationException">The variable is set to something other than a whole number from 1 to 1024.</exception>
+    /// <exception cref="InvalidOperationException">The variable is set to something other than a count <see cref="IntraOpThreadCount"/> takes.</exception>
     public static int DefaultThreads => Configured.Value;
 
     /// <summary>Reads the variable's value: null or empty gives <paramref name="fallback"/>.</summary>
-    /// <exception cref="InvalidOperationException">Not a whole number from 1 to 1024; the message names the variable.</exception>
+    /// <exception cref="InvalidOperationException">Not a count <see cref="IntraOpThreadCount"/> takes; the message names the variable.</exception>
     public static int ThreadsFrom(string? value, int fallback)
     {
         if (string.IsNullOrWhiteSpace(value)) return fallback;
-        return int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads is >= 1 and <= 1024
+        return IntraOpThreadCount.TryParse(value.Trim(), out var threads)
             ? threads
-            : throw new InvalidOperationException($"The environment variable {ThreadsVariable} must be a whole number from 1 to 1024 (ONNX Runtime's threads inside one operator), not '{value}'; unset it for one thread per physical core.");
+            : throw new InvalidOperationException($"The environment variable {ThreadsVariable} must be {IntraOpThreadCount.Expected}, not '{value}'; unset it for one thread per physical core.");
     }
 
     /// <summary>

@@ -97,9 +97,9 @@ public sealed record OnnxSessionOptions(
             throw new FormatException($"Provider option device_id must be a non-negative integer, not '{id}'.");
         }
         var threads = 0;
-        if (settings.Remove("threads", out var threadText) && (!int.TryParse(threadText, NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads is < 1 or > 1024))
+        if (settings.Remove("threads", out var threadText) && !IntraOpThreadCount.TryParse(threadText, out threads))
         {
-            throw new FormatException($"Option threads must be a whole number from 1 to 1024 (ONNX Runtime's threads inside one operator), not '{threadText}'.");
+            throw new FormatException($"Option threads must be {IntraOpThreadCount.Expected}, not '{threadText}'.");
         }
         var upcast = Float32Upcast.EnabledByEnvironment;
         if (settings.Remove("float16", out var float16))
