@@ -42,6 +42,7 @@ internal sealed record BenchRounds(IReadOnlyList<(JsonObject Engine, JsonObject 
             ["unet_step_s"] = StageTimes.FromJson(r.Engine["warm"]!).Step,
             ["floor_unet_step_s"] = StageTimes.FromJson(r.Floor["warm"]!).Step,
             ["matmul_flops_per_s"] = (double)r.Floor["matmul_flops_per_s"]!,
+            ["matmul_sustained_flops_per_s"] = (double)r.Floor["matmul_sustained_flops_per_s"]!,
         }).ToArray());
     }
 

@@ -38,7 +38,7 @@ internal static class FloorPhase
             var cold = Generate(text, text2, unet, vae, encoder, settings, load, clock, cancellationToken);
             var (flops, runs) = OrtProfileFlops.Read(unet.EndProfiling());
             var warm = Generate(text, text2, unet, vae, encoder, settings, 0, Stopwatch.StartNew(), cancellationToken);
-            var matmul = MatMulProbe.FlopsPerSecond(options);
+            var matmul = MatMulProbe.Measure(options);
             return new FloorResult(cold, warm, runs == settings.StepsRun ? flops : 0, matmul);
         }
         finally
@@ -184,4 +184,4 @@ internal static class FloorPhase
 /// The floor's cold and warm runs, the FLOPs of one UNet call counted from the cold run's profile (0 when the profile
 /// did not hold one call per step), and a large MatMul's FLOP rate measured in the same process.
 /// </summary>
-internal sealed record FloorResult(StageTimes Cold, StageTimes Warm, double UNetFlopsPerStep, double MatMulFlopsPerSecond);
+internal sealed record FloorResult(StageTimes Cold, StageTimes Warm, double UNetFlopsPerStep, MatMulRate MatMul);

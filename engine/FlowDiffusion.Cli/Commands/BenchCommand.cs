@@ -178,7 +178,9 @@ internal static class BenchCommand
             ["cold"] = result.Cold.ToJson(),
             ["warm"] = result.Warm.ToJson(),
             ["unet_step_flops"] = result.UNetFlopsPerStep,
-            ["matmul_flops_per_s"] = result.MatMulFlopsPerSecond,
+            ["matmul_flops_per_s"] = result.MatMul.Best,
+            ["matmul_sustained_flops_per_s"] = result.MatMul.Sustained,
+            ["matmul_runs"] = result.MatMul.Runs,
             ["peak_rss_bytes"] = PeakMemory.Bytes(),
         };
     }
@@ -246,6 +248,8 @@ internal static class BenchCommand
         report["unet_step_flops"] = flops > 0 ? flops : null;
         report["unet_step_flops_per_s"] = unetRate;
         report["matmul_flops_per_s"] = matmul;
+        report["matmul_sustained_flops_per_s"] = (double)floor["matmul_sustained_flops_per_s"]!;
+        report["matmul_runs"] = (int)floor["matmul_runs"]!;
         report["unet_over_matmul_flop_rate"] = unetRate / matmul;
         report["peak_rss_bytes"] = Math.Max(enginePeak, (long)floor["peak_rss_bytes"]!);
         report["engine_peak_rss_bytes"] = enginePeak;
