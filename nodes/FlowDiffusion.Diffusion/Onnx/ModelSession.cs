@@ -102,6 +102,9 @@ internal sealed class ModelSession
         using var lease = _cache.Acquire(Source);
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
+        // Waiting for another CPU run to end is not run time.
+        var gate = CpuRunGate.For(Options);
+        gate?.Wait(cancellationToken);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -113,6 +116,7 @@ internal sealed class ModelSession
         }
         finally
         {
+            gate?.Release();
             Interlocked.Add(ref _runTicks, Stopwatch.GetElapsedTime(started).Ticks);
             Interlocked.Increment(ref _runCount);
         }
