@@ -178,6 +178,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal((double)rounds[median]!["matmul_flops_per_s"]!, (double)report["matmul_flops_per_s"]!);
         Assert.Equal(3, rounds.Select(r => (double)r!["engine_s"]!).Distinct().Count());
         Assert.Equal("per session", (string)report["intra_op_pool"]!);
+        Assert.Equal("take turns", (string)report["cpu_runs"]!);
         Assert.InRange((int)report["intra_op_threads"]!, 1, Environment.ProcessorCount);
         AssertTargets(report);
 
@@ -187,15 +188,16 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
-    public void Bench_runs_every_phase_on_the_shared_pool_of_the_size_FLOWDIFFUSION_ORT_THREADS_sets_and_refuses_a_bad_one()
+    public void Bench_runs_every_phase_on_the_shared_pool_of_the_size_FLOWDIFFUSION_ORT_THREADS_sets_in_parallel_if_asked_and_refuses_a_bad_thread_count()
     {
         var data = Path.Combine(_scratch, "data");
-        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort"), ["FLOWDIFFUSION_ORT_THREADS"] = "1", ["FLOWDIFFUSION_ORT_POOL"] = "shared" };
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort"), ["FLOWDIFFUSION_ORT_THREADS"] = "1", ["FLOWDIFFUSION_ORT_POOL"] = "shared", ["FLOWDIFFUSION_CPU_RUNS"] = "parallel" };
         var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
         Assert.True(code == 0, stderr);
         var report = JsonNode.Parse(stdout)!.AsObject();
         Assert.Equal(1, (int)report["intra_op_threads"]!);
         Assert.Equal("shared", (string)report["intra_op_pool"]!);
+        Assert.Equal("parallel", (string)report["cpu_runs"]!);
 
         environment["FLOWDIFFUSION_ORT_THREADS"] = "many";
         (code, _, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);

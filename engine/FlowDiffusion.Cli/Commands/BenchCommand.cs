@@ -235,6 +235,7 @@ internal static class BenchCommand
         report["floor_settings"] = OnnxSessionOptions.Cpu.Describe() + " (the engine's defaults, the best settings measured; arena on)";
         report["intra_op_threads"] = OnnxSessionOptions.Cpu.Threads;
         report["intra_op_pool"] = OnnxSessionOptions.Cpu.SharesThreadPool ? "shared" : "per session";
+        report["cpu_runs"] = OnnxSessionOptions.Cpu.TakesTurns ? "take turns" : "parallel";
         report["engine_s"] = engineWarm.Total;
         report["floor_s"] = floorWarm.Total;
         report["engine_over_floor"] = engineWarm.Total / floorWarm.Total;

@@ -62,6 +62,12 @@ public sealed record OnnxSessionOptions(
     public bool SharesThreadPool => IntraOpThreads == 0 && OnnxEnvironment.SharedIntraOpThreads > 0;
 
     /// <summary>
+    /// Whether runs of a session created with these options take turns with the process's other such runs: CPU sessions
+    /// at the default thread count, unless <c>FLOWDIFFUSION_CPU_RUNS=parallel</c> (<see cref="CpuRunGate"/>).
+    /// </summary>
+    public bool TakesTurns => CpuRunGate.For(this) is not null;
+
+    /// <summary>
     /// Parses a provider parameter: a name, optionally followed by <c>:</c> and either a device id or
     /// <c>key=value</c> pairs separated by <c>;</c> or <c>,</c> — <c>cuda</c>, <c>cuda:1</c>,
     /// <c>cuda:device_id=1;cudnn_conv_algo_search=HEURISTIC;arena_extend_strategy=kSameAsRequested</c>.
