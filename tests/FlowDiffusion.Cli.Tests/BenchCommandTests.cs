@@ -59,6 +59,8 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("Generating", stderr);
         Assert.Contains("unet step", stdout);
         Assert.Contains("engine / floor (warm):", stdout);
+        Assert.Contains("CPU runs take turns", stdout);
+        Assert.Matches(@"UNet step \d+\.\d GFLOP/s; 2048² MatMul \d+\.\d GFLOP/s \(fastest of \d+ runs\), \d+\.\d GFLOP/s sustained", stdout);
     }
 
     [Fact]
