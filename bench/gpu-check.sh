@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds FlowDiffusion's GPU flavour (ONNX Runtime with CUDA, the package pinned beside the CPU one in
 # Directory.Packages.props) and runs the end-to-end benchmark on an NVIDIA GPU, printing step time and images/s.
-# Run by hand where a GPU exists; nothing in the tests needs one.
+# Run by hand where a GPU exists; nothing in the tests needs one. Its last lines also time the UNet alone with its inputs
+# and output kept on the device, against the engine's step (whose latents make a host round trip every step): the most
+# that moving the samplers' arithmetic onto the device could win.
 #
 #   bench/gpu-check.sh [SIZE] [STEPS] [RUNS] [MODEL]        defaults: 512 20 5 models/tiny-sd
 #

@@ -61,7 +61,7 @@ internal static class Txt2ImgPipelineBenchmark
                     ["steps"] = steps.ToString(CultureInfo.InvariantCulture), ["seed"] = (100 + i).ToString(CultureInfo.InvariantCulture),
                 };
                 var file = Path.Combine(root, "workflows", workflow + ".yaml");
-                var validation = WithProvider(File.ReadAllText(file)) is { } yaml ? engine.Parse(yaml, file, inputs) : engine.Load(file, inputs);
+                var validation = WithProvider(File.ReadAllText(file)) is { } yaml ? engine.Parse(yaml, file, inputs, anyInputPath: true) : engine.Load(file, inputs, anyInputPath: true);
                 var plan = validation.Plan
                     ?? throw new InvalidOperationException($"workflows/{workflow}.yaml does not validate: {string.Join("; ", validation.Diagnostics)}");
                 engine.Cache.Clear();
@@ -70,7 +70,8 @@ internal static class Txt2ImgPipelineBenchmark
                 int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
                 var clock = Stopwatch.StartNew();
                 // Events are collected into the run's unbounded channel and read only after it ends, so no reader competes for the cores.
-                var run = engine.Start(plan, new RunOptions { OutputDirectory = output, WorkingDirectory = root }, collectEvents: true);
+                // The model is named on the command line, anywhere: this tool reads what its user points it at.
+                var run = engine.Start(plan, new RunOptions { OutputDirectory = output, WorkingDirectory = root, AnyInputPath = true }, collectEvents: true);
                 var result = await run.Completion;
                 var total = clock.Elapsed.TotalSeconds;
                 allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
@@ -101,6 +102,11 @@ internal static class Txt2ImgPipelineBenchmark
             var stepSeconds = perNode.TryGetValue("sample", out var sample) ? sample.Wall / runs / steps : double.NaN;
             Console.WriteLine($"provider {Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER") ?? "cpu"}: step time {stepSeconds * 1000:F1} ms (sample node wall / steps), "
                 + $"{1 / endToEnd:F3} images/s ({endToEnd:F3} s per image end to end, mean of the measured runs)");
+            var provider = Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER") is { Length: > 0 } named ? named : "cpu";
+            var (alone, note) = DeviceResidentUNet.Measure(Path.GetFullPath(model, root), size, provider, Environment.GetEnvironmentVariable("FLOWDIFFUSION_BENCH_PROVIDER_OPTIONS"), Math.Max(5, steps));
+            Console.WriteLine(alone is { } seconds
+                ? $"UNet alone, inputs and output kept on the device ({note}): {seconds * 1000:F1} ms per call; the engine's step takes {stepSeconds / seconds:F3} × that"
+                : $"UNet alone on the device: not measured, {note}");
             self.Refresh();
             var sorted = shares.Order().ToList();
             Console.WriteLine($"share outside ONNX Runtime: median {sorted[sorted.Count / 2]:P1}, best {sorted[0]:P1}, worst {sorted[^1]:P1}");
