@@ -38,9 +38,16 @@ internal static class DeviceResidentUNet
                 values.Add(value);
                 binding.BindInput(name, value);
             }
-            using var device = settings.Provider.Equals("cpu", StringComparison.OrdinalIgnoreCase)
-                ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default)
-                : new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, settings.DeviceId, OrtMemType.Default);
+            // ONNX Runtime's names for the memory each provider computes in.
+            var memory = settings.Provider.ToLowerInvariant() switch
+            {
+                "cpu" => "Cpu",
+                "cuda" or "tensorrt" => "Cuda",
+                "directml" => "DML",
+                _ => null,
+            };
+            if (memory is null) return (null, $"the device memory of provider '{settings.Provider}' is not known to this timing");
+            using var device = new OrtMemoryInfo(memory, OrtAllocatorType.DeviceAllocator, memory == "Cpu" ? 0 : settings.DeviceId, OrtMemType.Default);
             binding.BindOutputToDevice(session.OutputNames[0], device);
             binding.SynchronizeBoundInputs();
             using var run = new RunOptions();
