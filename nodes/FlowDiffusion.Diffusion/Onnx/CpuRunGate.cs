@@ -6,7 +6,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// concurrent jobs — take turns with every core instead of sharing the cores among more busy threads than there are.
 /// CPU-bound runs on the same cores gain nothing from overlapping: two 256² txt2img jobs at once in one server finished
 /// 3 s (first) and 1 s (second) sooner taking turns (docs/benchmarks.md). Sessions given their own thread count
-/// (<c>threads=N</c>) and GPU sessions are not gated; <see cref="Variable"/> <c>=parallel</c> turns the gate off.
+/// (<c>threads=N</c>), a default count below the cores (<see cref="OnnxEnvironment.ThreadsVariable"/>: runs then have
+/// cores to overlap on) and GPU sessions are not gated; <see cref="Variable"/> <c>=parallel</c> turns the gate off.
 /// </summary>
 /// <remarks>
 /// Plugins load their own copy of this assembly, so the gate lives in <see cref="AppContext"/>, which every copy reads.
@@ -26,7 +27,7 @@ internal static class CpuRunGate
     /// <summary>The gate a run with <paramref name="options"/> takes, or null when such runs are not gated.</summary>
     /// <param name="options">The session's options.</param>
     public static SemaphoreSlim? For(OnnxSessionOptions options) =>
-        Enabled.Value && options.IntraOpThreads == 0
+        Enabled.Value && options.IntraOpThreads == 0 && options.Threads >= CpuCores.ForThisProcess
         && string.Equals(ExecutionProviders.Normalize(options.Provider), ExecutionProviders.Normalize("cpu"), StringComparison.Ordinal)
             ? Shared()
             : null;

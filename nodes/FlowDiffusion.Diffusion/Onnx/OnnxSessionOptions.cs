@@ -63,7 +63,8 @@ public sealed record OnnxSessionOptions(
 
     /// <summary>
     /// Whether runs of a session created with these options take turns with the process's other such runs: CPU sessions
-    /// at the default thread count, unless <c>FLOWDIFFUSION_CPU_RUNS=parallel</c> (<see cref="CpuRunGate"/>).
+    /// at the default thread count when it is at least the physical cores, unless <c>FLOWDIFFUSION_CPU_RUNS=parallel</c>
+    /// (<see cref="CpuRunGate"/>).
     /// </summary>
     public bool TakesTurns => CpuRunGate.For(this) is not null;
 
