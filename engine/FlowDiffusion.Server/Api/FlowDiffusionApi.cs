@@ -123,7 +123,8 @@ public static class FlowDiffusionApi
         // A model input the body leaves out runs the user's own model when there is one; the stored inputs say which.
         var values = InputValues.FromJson(inputsJson);
         if (WorkflowModelDefaults.ApplyToRun(yaml!, file, values, engine.Options).Count > 0) inputsJson = JsonSerializer.Serialize(values);
-        var validation = engine.Parse(yaml!, file, InputValues.FromJson(inputsJson));
+        // Defaults add strings and whole numbers, the types the JSON reader gives, so the values need no second read.
+        var validation = engine.Parse(yaml!, file, values);
         if (!validation.IsValid) return Invalid(validation.Diagnostics, "The workflow has errors; nothing was queued.");
 
         var key = idempotencyKey ?? "";

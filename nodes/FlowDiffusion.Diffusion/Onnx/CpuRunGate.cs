@@ -10,9 +10,9 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// cores to overlap on) and GPU sessions are not gated; <see cref="Variable"/> <c>=parallel</c> turns the gate off.
 /// </summary>
 /// <remarks>
-/// Plugins load their own copy of this assembly, so the gate lives in <see cref="AppContext"/>, which every copy reads.
-/// Two copies creating it at the same first moment could each keep their own for a while; that costs only the overlap
-/// the gate prevents, and every run releases the gate it took.
+/// Plugins load their own copy of this assembly, so the gate is <see cref="ProcessWide"/>. Two copies creating it at the
+/// same first moment could each hand out their own for a while; that costs only the overlap the gate prevents, and every
+/// run releases the gate it took.
 /// </remarks>
 internal static class CpuRunGate
 {
@@ -20,7 +20,6 @@ internal static class CpuRunGate
     public const string Variable = "FLOWDIFFUSION_CPU_RUNS";
 
     private const string Key = "FlowDiffusion.OnnxRuntime.CpuRunGate";
-    private static readonly Lock Create = new();
     private static readonly Lazy<bool> Enabled = new(() =>
         !string.Equals(Environment.GetEnvironmentVariable(Variable)?.Trim(), "parallel", StringComparison.OrdinalIgnoreCase));
 
@@ -32,20 +31,5 @@ internal static class CpuRunGate
             ? Shared()
             : null;
 
-    private static SemaphoreSlim Shared()
-    {
-        if (AppContext.GetData(Key) is SemaphoreSlim gate)
-        {
-            return gate;
-        }
-        lock (Create)
-        {
-            if (AppContext.GetData(Key) is not SemaphoreSlim created)
-            {
-                created = new SemaphoreSlim(1, 1);
-                AppContext.SetData(Key, created);
-            }
-            return created;
-        }
-    }
+    private static SemaphoreSlim Shared() => ProcessWide.GetOrCreate(Key, () => new SemaphoreSlim(1, 1));
 }

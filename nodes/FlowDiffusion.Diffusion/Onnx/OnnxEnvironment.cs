@@ -29,7 +29,6 @@ internal static class OnnxEnvironment
     public const string PoolVariable = "FLOWDIFFUSION_ORT_POOL";
 
     private const string SharedPoolKey = "FlowDiffusion.OnnxRuntime.SharedIntraOpThreads";
-    private static readonly Lock Gate = new();
     private static readonly Lazy<int> Configured = new(() => ThreadsFrom(Environment.GetEnvironmentVariable(ThreadsVariable), CpuCores.ForThisProcess));
 
     /// <summary>The threads a session at the default count runs on: <see cref="ThreadsVariable"/> if set, else one per physical core.</summary>
@@ -49,38 +48,15 @@ internal static class OnnxEnvironment
     /// <summary>
     /// The shared intra-op pool's threads, or 0 when the environment has none and each session gets its own pool.
     /// </summary>
-    public static int SharedIntraOpThreads
-    {
-        get
-        {
-            Ensure();
-            return AppContext.GetData(SharedPoolKey) is int threads ? threads : 0;
-        }
-    }
+    public static int SharedIntraOpThreads => ProcessWide.GetOrCreate(SharedPoolKey, Create);
 
     /// <summary>ONNX Runtime's environment, created with the shared pool if nothing created it before.</summary>
     public static OrtEnv Instance
     {
         get
         {
-            Ensure();
+            _ = SharedIntraOpThreads;
             return OrtEnv.Instance();
-        }
-    }
-
-    private static void Ensure()
-    {
-        if (AppContext.GetData(SharedPoolKey) is int)
-        {
-            return;
-        }
-        lock (Gate)
-        {
-            if (AppContext.GetData(SharedPoolKey) is int)
-            {
-                return;
-            }
-            AppContext.SetData(SharedPoolKey, Create());
         }
     }
 
