@@ -7,7 +7,7 @@ public sealed class TestPackTests
     {
         var plugin = Assert.Single(TestPack.Plugins.Plugins, p => p.Manifest.Id == TestPack.PluginId);
         Assert.Equal(
-            ["test.add", "test.corrupt_output", "test.delay", "test.hang", "test.label", "test.multiply", "test.number", "test.random", "test.rendezvous", "test.sink", "test.text", "test.throw"],
+            ["test.add", "test.corrupt_output", "test.delay", "test.hang", "test.label", "test.multiply", "test.number", "test.random", "test.rendezvous", "test.run_order", "test.sink", "test.text", "test.throw"],
             plugin.Nodes.Select(n => n.Id).Order(StringComparer.Ordinal));
         Assert.All(plugin.Nodes, n => Assert.Equal(TestPack.PluginId, n.Plugin));
     }

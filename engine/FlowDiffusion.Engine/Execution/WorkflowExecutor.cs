@@ -39,7 +39,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         var channel = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
         var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = new WorkflowRun(runId, channel, cts);
-        var execution = new Execution(this, plan, options, runId, collectEvents ? channel.Writer : null, cts);
+        var execution = new Execution(this, plan, options, runId, RunOrder.Next(), collectEvents ? channel.Writer : null, cts);
         run.Completion = Task.Run(execution.RunAsync, CancellationToken.None);
         return run;
     }
@@ -48,7 +48,7 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
     public Task<RunResult> RunAsync(ExecutionPlan plan, RunOptions? options = null, CancellationToken cancellationToken = default) =>
         Start(plan, options, collectEvents: false, cancellationToken).Completion;
 
-    private sealed class Execution(WorkflowExecutor owner, ExecutionPlan plan, RunOptions options, string runId, ChannelWriter<RunEvent>? events, CancellationTokenSource cts)
+    private sealed class Execution(WorkflowExecutor owner, ExecutionPlan plan, RunOptions options, string runId, long order, ChannelWriter<RunEvent>? events, CancellationTokenSource cts)
     {
         private readonly IReadOnlyDictionary<string, object?>?[] _outputs = new IReadOnlyDictionary<string, object?>?[plan.Nodes.Count];
         private readonly string?[] _keys = new string?[plan.Nodes.Count];
@@ -69,11 +69,13 @@ public sealed class WorkflowExecutor(OutputCache cache, IServiceProvider service
         public async Task<RunResult> RunAsync()
         {
             var clock = Stopwatch.StartNew();
+            // Every node's work (and the tasks it starts) carries this run's number, so shared resources serve older runs first.
+            using var mark = RunOrder.Mark(order);
             try
             {
                 FindWork();
-                var order = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
-                Publish(new RunStarted(runId, DateTimeOffset.UtcNow, order));
+                var nodeOrder = plan.Nodes.Where(n => _needed[n.Index]).Select(n => n.Id).ToList();
+                Publish(new RunStarted(runId, DateTimeOffset.UtcNow, nodeOrder));
                 Directory.CreateDirectory(options.OutputDirectory);
                 foreach (var node in plan.Nodes)
                 {

@@ -104,7 +104,7 @@ internal sealed class ModelSession
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
         // Waiting for another CPU run to end is not run time.
         var gate = CpuRunGate.For(Options);
-        gate?.Wait(cancellationToken);
+        gate?.Enter(cancellationToken);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -116,7 +116,7 @@ internal sealed class ModelSession
         }
         finally
         {
-            gate?.Release();
+            gate?.Exit();
             Interlocked.Add(ref _runTicks, Stopwatch.GetElapsedTime(started).Ticks);
             Interlocked.Increment(ref _runCount);
         }

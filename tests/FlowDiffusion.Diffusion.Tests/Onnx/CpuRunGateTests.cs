@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Onnx;
+using FlowDiffusion.Sdk;
 using Xunit;
 using OnnxType = FlowDiffusion.Onnx.Proto.TensorElementType;
 
@@ -42,7 +43,7 @@ public sealed class CpuRunGateTests : IDisposable
         var gate = CpuRunGate.For(OnnxSessionOptions.Cpu)!;
         using var cancel = new CancellationTokenSource();
 
-        gate.Wait();
+        gate.Enter(CancellationToken.None);
         Task waiting;
         try
         {
@@ -54,12 +55,53 @@ public sealed class CpuRunGateTests : IDisposable
         }
         finally
         {
-            gate.Release();
+            gate.Exit();
         }
 
         Assert.Equal(0, session.RunCount);
         RunOnce(session, CancellationToken.None);
         Assert.Equal(1, session.RunCount);
+    }
+
+    [Fact]
+    public void The_turn_goes_to_the_oldest_job_waiting_then_to_the_runs_of_a_job_in_the_order_they_asked()
+    {
+        var gate = CpuRunGate.For(OnnxSessionOptions.Cpu)!;
+        var turns = new List<string>();
+        // Numbered in the order the jobs began, as the engine numbers runs: "older" began first, but its runs ask for the
+        // gate after the younger job's.
+        var outside = ExecutionContext.Capture()!;
+        using var olderJob = RunOrder.Mark(RunOrder.Next());
+        var older = ExecutionContext.Capture()!;
+        using var youngerJob = RunOrder.Mark(RunOrder.Next());
+        var younger = ExecutionContext.Capture()!;
+
+        gate.Enter(CancellationToken.None);
+        Thread[] waiting;
+        try
+        {
+            waiting =
+            [
+                Asking(younger, gate, "younger 1", turns), Asking(younger, gate, "younger 2", turns),
+                Asking(outside, gate, "outside", turns),
+                Asking(older, gate, "older 1", turns), Asking(older, gate, "older 2", turns),
+            ];
+            foreach (var (thread, position) in waiting.Select((t, i) => (t, i)))
+            {
+                thread.Start();
+                SpinWait.SpinUntil(() => gate.Queued == position + 1, TimeSpan.FromSeconds(10));
+            }
+            Assert.Equal(waiting.Length, gate.Queued);
+            Assert.Empty(turns);
+        }
+        finally
+        {
+            gate.Exit();
+        }
+        foreach (var thread in waiting) Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(["older 1", "older 2", "younger 1", "younger 2", "outside"], turns);
+        Assert.Equal(0, gate.Queued);
     }
 
     [Fact]
@@ -70,6 +112,16 @@ public sealed class CpuRunGateTests : IDisposable
         Assert.Null(CpuRunGate.For(OnnxSessionOptions.Parse("cpu:threads=2")));
         Assert.Null(CpuRunGate.For(OnnxSessionOptions.Parse("cuda")));
     }
+
+    // A thread that asks for the gate as work of the job (or of none) that `work` was captured in: it takes a turn,
+    // records its name and ends the turn.
+    private static Thread Asking(ExecutionContext work, CpuRunGate gate, string name, List<string> turns) =>
+        new(() => ExecutionContext.Run(work, _ =>
+        {
+            gate.Enter(CancellationToken.None);
+            lock (turns) turns.Add(name);
+            gate.Exit();
+        }, null));
 
     // Two threads, started together, each running its own session of the model RunsPerThread times: the wall time and
     // the sum of both sessions' time inside Run.

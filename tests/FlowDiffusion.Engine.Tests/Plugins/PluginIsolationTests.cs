@@ -6,7 +6,7 @@ namespace FlowDiffusion.Engine.Tests.Plugins;
 public sealed class PluginIsolationTests : IDisposable
 {
     private const string Good = "a-good";
-    private const int TestPackNodes = 12;
+    private const int TestPackNodes = 13;
     private readonly TempFolder _scratch = new();
     private readonly PluginFolders _folders;
 
