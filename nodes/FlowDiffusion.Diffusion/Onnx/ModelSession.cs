@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Models;
 using Microsoft.ML.OnnxRuntime;
 
@@ -103,8 +104,7 @@ internal sealed class ModelSession
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
         // Waiting for another CPU run to end is not run time.
-        var gate = CpuRunGate.For(Options);
-        gate?.Enter(cancellationToken);
+        CpuTurns.Turn? turn = CpuRunGate.Applies(Options) ? CpuTurns.Take(cancellationToken) : null;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -116,7 +116,7 @@ internal sealed class ModelSession
         }
         finally
         {
-            gate?.Exit();
+            turn?.Dispose();
             Interlocked.Add(ref _runTicks, Stopwatch.GetElapsedTime(started).Ticks);
             Interlocked.Increment(ref _runCount);
         }

@@ -66,7 +66,7 @@ public sealed record OnnxSessionOptions(
     /// at the default thread count when it is at least the physical cores, unless <c>FLOWDIFFUSION_CPU_RUNS=parallel</c>
     /// (<see cref="CpuRunGate"/>).
     /// </summary>
-    public bool TakesTurns => CpuRunGate.For(this) is not null;
+    public bool TakesTurns => CpuRunGate.Applies(this);
 
     /// <summary>
     /// Parses a provider parameter: a name, optionally followed by <c>:</c> and either a device id or

@@ -40,10 +40,9 @@ public sealed class CpuRunGateTests : IDisposable
         var model = Model();
         using var cache = new OnnxSessionCache();
         var session = new ModelSession(cache, new OnnxModelSource(model), "gate test");
-        var gate = CpuRunGate.For(OnnxSessionOptions.Cpu)!;
         using var cancel = new CancellationTokenSource();
 
-        gate.Enter(CancellationToken.None);
+        var held = CpuTurns.Take(CancellationToken.None);
         Task waiting;
         try
         {
@@ -55,7 +54,7 @@ public sealed class CpuRunGateTests : IDisposable
         }
         finally
         {
-            gate.Exit();
+            held.Dispose();
         }
 
         Assert.Equal(0, session.RunCount);
@@ -64,63 +63,108 @@ public sealed class CpuRunGateTests : IDisposable
     }
 
     [Fact]
-    public void The_turn_goes_to_the_oldest_job_waiting_then_to_the_runs_of_a_job_in_the_order_they_asked()
+    public void The_turn_goes_to_the_oldest_run_waiting_then_to_a_runs_computations_in_the_order_they_asked()
     {
-        var gate = CpuRunGate.For(OnnxSessionOptions.Cpu)!;
         var turns = new List<string>();
-        // Numbered in the order the jobs began, as the engine numbers runs: "older" began first, but its runs ask for the
-        // gate after the younger job's.
+        // Numbered in the order the runs were started, as the engine numbers them: "older" was started first, but its
+        // computations ask for a turn after the younger run's.
         var outside = ExecutionContext.Capture()!;
-        using var olderJob = RunOrder.Mark(RunOrder.Next());
+        using var olderRun = RunOrder.Mark(RunOrder.Next());
         var older = ExecutionContext.Capture()!;
-        using var youngerJob = RunOrder.Mark(RunOrder.Next());
+        using var youngerRun = RunOrder.Mark(RunOrder.Next());
         var younger = ExecutionContext.Capture()!;
 
-        gate.Enter(CancellationToken.None);
+        var held = CpuTurns.Take(CancellationToken.None);
         Thread[] waiting;
         try
         {
             waiting =
             [
-                Asking(younger, gate, "younger 1", turns), Asking(younger, gate, "younger 2", turns),
-                Asking(outside, gate, "outside", turns),
-                Asking(older, gate, "older 1", turns), Asking(older, gate, "older 2", turns),
+                Asking(younger, "younger 1", turns), Asking(younger, "younger 2", turns),
+                Asking(outside, "outside", turns),
+                Asking(older, "older 1", turns), Asking(older, "older 2", turns),
             ];
             foreach (var (thread, position) in waiting.Select((t, i) => (t, i)))
             {
                 thread.Start();
-                SpinWait.SpinUntil(() => gate.Queued == position + 1, TimeSpan.FromSeconds(10));
+                Assert.True(SpinWait.SpinUntil(() => CpuTurns.Waiting == position + 1, TimeSpan.FromSeconds(10)));
             }
-            Assert.Equal(waiting.Length, gate.Queued);
             Assert.Empty(turns);
         }
         finally
         {
-            gate.Exit();
+            held.Dispose();
         }
         foreach (var thread in waiting) Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
 
         Assert.Equal(["older 1", "older 2", "younger 1", "younger 2", "outside"], turns);
-        Assert.Equal(0, gate.Queued);
+        Assert.Equal(0, CpuTurns.Waiting);
     }
 
     [Fact]
-    public void Only_cpu_sessions_at_the_default_thread_count_are_gated_all_by_one_gate()
+    public async Task A_run_that_ends_its_turn_while_only_younger_runs_wait_may_take_the_next_within_its_grace()
     {
-        Assert.NotNull(CpuRunGate.For(OnnxSessionOptions.Cpu));
-        Assert.Same(CpuRunGate.For(OnnxSessionOptions.Cpu), CpuRunGate.For(OnnxSessionOptions.Parse("CPUExecutionProvider:float16=keep")));
-        Assert.Null(CpuRunGate.For(OnnxSessionOptions.Parse("cpu:threads=2")));
-        Assert.Null(CpuRunGate.For(OnnxSessionOptions.Parse("cuda")));
+        using var olderRun = RunOrder.Mark(RunOrder.Next());
+        var older = ExecutionContext.Capture()!;
+        using var youngerRun = RunOrder.Mark(RunOrder.Next());
+        var younger = ExecutionContext.Capture()!;
+        var turns = new List<string>();
+
+        var first = await InContext(older, () => CpuTurns.Take(CancellationToken.None));
+        var youngerThread = Asking(younger, "younger", turns);
+        youngerThread.Start();
+        Task<CpuTurns.Turn>? asking = null;
+        CpuTurns.Turn again;
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => CpuTurns.Waiting == 1, TimeSpan.FromSeconds(10)));
+
+            // Between its steps the older run ends its turn and asks again at once: it goes ahead of the younger run waiting.
+            first.Dispose();
+            asking = InContext(older, () => CpuTurns.Take(CancellationToken.None));
+            again = await asking.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(1, CpuTurns.Waiting);
+            Assert.Empty(turns);
+        }
+        catch
+        {
+            // A failed assertion must not leave the CPU taken for the tests after this one.
+            first.Dispose();
+            _ = asking?.ContinueWith(t => t.Result.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
+            throw;
+        }
+
+        // When it does not come back, the younger run's turn comes once the grace is over.
+        var clock = Stopwatch.StartNew();
+        again.Dispose();
+        Assert.True(youngerThread.Join(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["younger"], turns);
+        Assert.True(clock.Elapsed >= CpuTurns.Grace - TimeSpan.FromMilliseconds(1), $"the younger run's turn came {clock.Elapsed.TotalMilliseconds:F1} ms after, within the grace");
     }
 
-    // A thread that asks for the gate as work of the job (or of none) that `work` was captured in: it takes a turn,
+    [Fact]
+    public void Only_cpu_sessions_at_the_default_thread_count_take_turns()
+    {
+        Assert.True(CpuRunGate.Applies(OnnxSessionOptions.Cpu));
+        Assert.True(CpuRunGate.Applies(OnnxSessionOptions.Parse("CPUExecutionProvider:float16=keep")));
+        Assert.False(CpuRunGate.Applies(OnnxSessionOptions.Parse("cpu:threads=2")));
+        Assert.False(CpuRunGate.Applies(OnnxSessionOptions.Parse("cuda")));
+    }
+
+    private static Task<T> InContext<T>(ExecutionContext work, Func<T> take)
+    {
+        var result = new TaskCompletionSource<T>();
+        new Thread(() => ExecutionContext.Run(work, _ => result.SetResult(take()), null)).Start();
+        return result.Task;
+    }
+
+    // A thread that asks for a turn as work of the run (or of none) that `work` was captured in: it takes a turn,
     // records its name and ends the turn.
-    private static Thread Asking(ExecutionContext work, CpuRunGate gate, string name, List<string> turns) =>
+    private static Thread Asking(ExecutionContext work, string name, List<string> turns) =>
         new(() => ExecutionContext.Run(work, _ =>
         {
-            gate.Enter(CancellationToken.None);
+            using var turn = CpuTurns.Take(CancellationToken.None);
             lock (turns) turns.Add(name);
-            gate.Exit();
         }, null));
 
     // Two threads, started together, each running its own session of the model RunsPerThread times: the wall time and
