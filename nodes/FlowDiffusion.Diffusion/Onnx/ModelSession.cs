@@ -117,8 +117,10 @@ internal sealed class ModelSession
         finally
         {
             turn?.Dispose();
-            Interlocked.Add(ref _runTicks, Stopwatch.GetElapsedTime(started).Ticks);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Interlocked.Add(ref _runTicks, elapsed.Ticks);
             Interlocked.Increment(ref _runCount);
+            OnnxRunMeter.Add(elapsed);
         }
     }
 }

@@ -13,13 +13,18 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </summary>
 /// <remarks>
 /// Input and output buffers are pinned and reused while the shapes stay the same, so a sampling loop allocates
-/// once. Calls on one instance are serialised; the session itself is leased from the cache for each call. On a GPU
+/// once. Calls on one instance at the same time (two runs sampling with one model) each take a set of buffers of their
+/// own, so they wait for nothing here: on a CPU they take turns (<see cref="FlowDiffusion.Sdk.CpuTurns"/>), the oldest
+/// run first. The session itself is leased from the cache for each call. On a GPU
 /// provider the buffers are bound to the session with ONNX Runtime's I/O binding (<see cref="UNetBinding"/>), so the
 /// conditioning is copied to the device when it changes rather than on every step; the latents and the prediction
 /// still cross between host and device each step, as the samplers' arithmetic runs on the host.
 /// </remarks>
 public sealed class UNet : IDisposable
 {
+    // As many idle buffer sets as runs that sample with one model at once in practice; a set is the latents, the
+    // conditioning and the prediction of one call (under 2 MB for SDXL at 1024², batch 2).
+    private const int MaxIdleBuffers = 4;
     private static readonly TensorElementType[] FloatTypes = [TensorElementType.Float, TensorElementType.Float16];
     private static readonly string[] InputNames = ["sample", "timestep", "encoder_hidden_states"];
 
@@ -34,10 +39,14 @@ public sealed class UNet : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly object _gate = new();
+    private int _generation;
     private readonly int? _declaredChannels;
     // Whether the session runs on ONNX Runtime's CPU provider, which reads host buffers where they are.
     private readonly bool _onCpu;
-    private StepBuffers? _buffers;
+    // Buffer sets no call is using, the most recently returned last; at most MaxIdleBuffers of them.
+    private readonly List<StepBuffers> _idle = [];
+    private int _bufferAllocations;
+    private int _conditioningBinds;
 
     private UNet(ModelSession model)
     {
@@ -174,7 +183,7 @@ public sealed class UNet : IDisposable
     public int RunCount => _model.RunCount;
 
     /// <summary>How many times step buffers were allocated: once per distinct input shape in a row.</summary>
-    internal int BufferAllocations { get; private set; }
+    internal int BufferAllocations => Volatile.Read(ref _bufferAllocations);
 
     /// <summary>
     /// Whether runs go through ONNX Runtime's I/O binding (<see cref="UNetBinding"/>): on for every provider but the CPU,
@@ -187,7 +196,7 @@ public sealed class UNet : IDisposable
     /// With <see cref="BindsInputs"/>, how many runs bound (copied to the device) conditioning inputs: the first run, a
     /// run whose conditioning changed, and the first run on a new binding (new shapes, or a session the cache re-created).
     /// </summary>
-    internal int ConditioningBinds { get; private set; }
+    internal int ConditioningBinds => Volatile.Read(ref _conditioningBinds);
 
     /// <summary>
     /// Predicts the noise (or v) for a batch of latents.
@@ -307,10 +316,10 @@ public sealed class UNet : IDisposable
         }
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
 
-        lock (_gate)
+        var timestepShape = TimestepShape(timesteps, shape.Batch);
+        var buffers = Rent(shape, timestepShape, tokens, width, TakesAddedConditioning ? textEmbeds.Length / shape.Batch : 0);
+        try
         {
-            var timestepShape = TimestepShape(timesteps, shape.Batch);
-            var buffers = Buffers(shape, timestepShape, tokens, width, TakesAddedConditioning ? textEmbeds.Length / shape.Batch : 0);
             if (BindsInputs)
             {
                 PredictBound(buffers, sample, timesteps, shape.Batch, encoderHiddenStates, textEmbeds, timeIds, timestepCond, cancellationToken);
@@ -329,6 +338,10 @@ public sealed class UNet : IDisposable
             _model.Run(_inputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
             buffers.Output.CopyTo(prediction);
         }
+        finally
+        {
+            Return(buffers);
+        }
     }
 
     /// <summary>Predicts into a new array; see the span overload.</summary>
@@ -346,13 +359,14 @@ public sealed class UNet : IDisposable
         return prediction;
     }
 
-    /// <summary>Frees the reused buffers; the session stays in the cache.</summary>
+    /// <summary>Frees the reused buffers (those of calls under way when they end); the session stays in the cache.</summary>
     public void Dispose()
     {
         lock (_gate)
         {
-            _buffers?.Dispose();
-            _buffers = null;
+            _generation++;
+            foreach (var buffers in _idle) buffers.Dispose();
+            _idle.Clear();
         }
     }
 
@@ -387,7 +401,7 @@ public sealed class UNet : IDisposable
                 var bound = binding.Bind(session, out var conditioningBound);
                 if (conditioningBound)
                 {
-                    ConditioningBinds++;
+                    Interlocked.Increment(ref _conditioningBinds);
                 }
                 return bound;
             },
@@ -440,25 +454,36 @@ public sealed class UNet : IDisposable
         tensor.Write(values);
     }
 
-    private StepBuffers Buffers(LatentShape shape, long[] timestepShape, int tokens, int width, int pooled)
+    // A set of buffers for one call: an idle one that fits, else a new one. Sets that do not fit are freed, as the
+    // shapes of a sampling loop stay the same and a new shape means the old one is done with.
+    private StepBuffers Rent(LatentShape shape, long[] timestepShape, int tokens, int width, int pooled)
     {
         long[] sampleShape = [shape.Batch, shape.Channels, shape.Height, shape.Width];
         long[] hiddenShape = [shape.Batch, tokens, width];
-        if (_buffers is { } current
-            && current.Sample.Fits(_sample.ElementType, sampleShape)
-            && current.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
-            && current.Timestep.Fits(_timestep.ElementType, timestepShape)
-            && (current.TextEmbeds is null || current.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
-            && (current.TimeIds is null || current.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, TimeIdCount]))
-            && (current.TimestepCond is null || current.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value])))
+        int generation;
+        lock (_gate)
         {
-            return current;
+            generation = _generation;
+            for (var i = _idle.Count - 1; i >= 0; i--)
+            {
+                var idle = _idle[i];
+                _idle.RemoveAt(i);
+                if (idle.Sample.Fits(_sample.ElementType, sampleShape)
+                    && idle.HiddenStates.Fits(_hiddenStates.ElementType, hiddenShape)
+                    && idle.Timestep.Fits(_timestep.ElementType, timestepShape)
+                    && (idle.TextEmbeds is null || idle.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
+                    && (idle.TimeIds is null || idle.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, TimeIdCount]))
+                    && (idle.TimestepCond is null || idle.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value])))
+                {
+                    return idle;
+                }
+                idle.Dispose();
+            }
         }
-        _buffers?.Dispose();
-        _buffers = null;
         long[] outputShape = [shape.Batch, OutChannels, shape.Height, shape.Width];
-        BufferAllocations++;
-        _buffers = new StepBuffers(
+        Interlocked.Increment(ref _bufferAllocations);
+        return new StepBuffers(
+            generation,
             new PinnedTensor(_sample.ElementType, sampleShape),
             new PinnedTensor(_timestep.ElementType, timestepShape),
             new PinnedTensor(_hiddenStates.ElementType, hiddenShape),
@@ -466,11 +491,28 @@ public sealed class UNet : IDisposable
             _textEmbeds is null ? null : new PinnedTensor(_textEmbeds.ElementType, [shape.Batch, pooled]),
             _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, TimeIdCount]),
             _timestepCond is null ? null : new PinnedTensor(_timestepCond.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]));
-        return _buffers;
     }
 
-    private sealed class StepBuffers(PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds, PinnedTensor? timeIds, PinnedTensor? timestepCond) : IDisposable
+    // Keeps a call's buffers for the next call; those of a call that began before Dispose are freed.
+    private void Return(StepBuffers buffers)
     {
+        lock (_gate)
+        {
+            if (buffers.Generation == _generation)
+            {
+                _idle.Add(buffers);
+                if (_idle.Count <= MaxIdleBuffers) return;
+                buffers = _idle[0];
+                _idle.RemoveAt(0);
+            }
+        }
+        buffers.Dispose();
+    }
+
+    private sealed class StepBuffers(int generation, PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds, PinnedTensor? timeIds, PinnedTensor? timestepCond) : IDisposable
+    {
+        // Which Dispose of the UNet they outlive: sets of an earlier generation are freed when their call ends.
+        public int Generation { get; } = generation;
         public PinnedTensor Sample { get; } = sample;
         public PinnedTensor Timestep { get; } = timestep;
         public PinnedTensor HiddenStates { get; } = hiddenStates;

@@ -53,9 +53,7 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId, EmbeddingL
                 FloatTensor hidden;
                 lock (_lock)
                 {
-                    var before = model.RunTime;
                     hidden = model.Encode(ids, 1, clipSkip, cancellationToken);
-                    OnnxClock.Add(model.RunTime - before);
                 }
                 dim = hidden.Shape[^1];
                 result ??= new float[prompts.Count * chunks * window * dim];

@@ -10,14 +10,14 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// <summary>
 /// A UNet as the SDK's model handle: one batched evaluation per call. The handle is a description (file, weight
 /// overrides, options) whose session the cache creates when needed, so <see cref="WithOverrides"/> derives a handle
-/// with changed weights. Calls are serialised because the wrapper reuses its pinned step buffers. A call whose extras
+/// with changed weights. Calls at the same time (two runs sampling with one model) each get step buffers of their own
+/// (<see cref="UNet"/>), so nothing here makes them wait: on a CPU they take turns, the oldest run first. A call whose extras
 /// carry ControlNets (<see cref="ControlStack"/>) or an IP-Adapter image prompt (<see cref="ImagePrompt"/>) acting at its
 /// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
 /// keys and values, or both.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
-    private readonly SemaphoreSlim _lock = new(1, 1);
     // The graph variants beside the plain one, opened on first use: [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
 
@@ -52,7 +52,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     /// Predicts into <paramref name="prediction"/> ([B, out channels, h, w]), so a caller that reuses a buffer (the CFG
     /// guider's rented one) allocates nothing large per sampling step.
     /// </summary>
-    public async Task PredictAsync(DenoiserInput input, Memory<float> prediction, CancellationToken cancellationToken)
+    public Task PredictAsync(DenoiserInput input, Memory<float> prediction, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
         var context = input.Context;
@@ -72,24 +72,15 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
             variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention), prediction.Span, cancellationToken);
-            return;
+            return Task.CompletedTask;
         }
 
         var timesteps = new float[shape.Batch];
         Array.Fill(timesteps, input.Timestep);
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var before = unet.RunTime;
-            // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
-            ReadOnlySpan<float> hidden = repeated is null ? context.Embeddings : repeated;
-            unet.Predict(input.Sample.Span, shape, timesteps, hidden, context.Tokens, textEmbeds, timeIds, timestepCond, prediction.Span, cancellationToken);
-            OnnxClock.Add(unet.RunTime - before);
-        }
-        finally
-        {
-            _lock.Release();
-        }
+        // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
+        ReadOnlySpan<float> embeddings = repeated is null ? context.Embeddings : repeated;
+        unet.Predict(input.Sample.Span, shape, timesteps, embeddings, context.Tokens, textEmbeds, timeIds, timestepCond, prediction.Span, cancellationToken);
+        return Task.CompletedTask;
     }
 
     public void Dispose() => unet.Dispose();

@@ -41,9 +41,7 @@ internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSes
             TensorPrimitives.Subtract(input.AsSpan(0, pixels), 1f, input.AsSpan(0, pixels));
             lock (_lock)
             {
-                var before = _encoder.Value.RunTime;
                 latent = _encoder.Value.Encode(input.AsSpan(0, pixels), [image.Batch, 3, image.Height, image.Width], null, cancellationToken);
-                OnnxClock.Add(_encoder.Value.RunTime - before);
             }
         }
         finally
@@ -62,7 +60,6 @@ internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSes
         TensorPrimitives.Multiply(latent.Values, 1f / ScalingFactor, input.AsSpan(0, length));
         lock (_lock)
         {
-            var before = _decoder.Value.RunTime;
             try
             {
                 // ONNX Runtime writes the decoded images straight into the image's own buffer, mapped to [0, 1] in place.
@@ -73,7 +70,6 @@ internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSes
             }
             finally
             {
-                OnnxClock.Add(_decoder.Value.RunTime - before);
                 ArrayPool<float>.Shared.Return(input);
             }
         }
@@ -88,15 +84,7 @@ internal sealed class OnnxVae(VaeFiles files, OnnxSessionCache sessions, OnnxSes
         TensorPrimitives.Multiply(latents, 1f / ScalingFactor, scratch.AsSpan(0, latents.Length));
         lock (_lock)
         {
-            var before = _decoder.Value.RunTime;
-            try
-            {
-                _decoder.Value.DecodeInto(scratch.AsSpan(0, latents.Length), [1, channels, height, width], pixels, cancellationToken);
-            }
-            finally
-            {
-                OnnxClock.Add(_decoder.Value.RunTime - before);
-            }
+            _decoder.Value.DecodeInto(scratch.AsSpan(0, latents.Length), [1, channels, height, width], pixels, cancellationToken);
         }
         ToUnitRange(pixels);
     }

@@ -87,10 +87,8 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
                 {
                     var one = HasEmbeddingIds(ids) ? _firstWithEmbeddings?.Value : first;
                     var two = HasEmbeddingIds(ids2) ? _secondWithEmbeddings!.Value : second;
-                    var before = (one?.RunTime ?? TimeSpan.Zero) + two.RunTime;
                     a = one?.EncodeOutputs(ids, 1, _firstOutputs, cancellationToken);
                     s = two.EncodeOutputs(ids2, 1, _secondOutputs, cancellationToken);
-                    OnnxClock.Add((one?.RunTime ?? TimeSpan.Zero) + two.RunTime - before);
                 }
                 int w1 = a?[0].Shape[^1] ?? 0, w2 = s[0].Shape[^1];
                 dim = w1 + w2;

@@ -9,7 +9,7 @@ namespace FlowDiffusion.Diffusion.Tests.Onnx;
 
 public sealed class UNetTests(AnalyticModels models) : IClassFixture<AnalyticModels>, IDisposable
 {
-    private static readonly LatentShape Shape = new(2, 4, 8, 8);
+    internal static readonly LatentShape Shape = new(2, 4, 8, 8);
     private static readonly float[] Sigmas = TrainingSigmas.Compute();
     private readonly OnnxSessionCache _cache = new();
 
@@ -157,9 +157,9 @@ public sealed class UNetTests(AnalyticModels models) : IClassFixture<AnalyticMod
 
     private UNet Open(AnalyticVariant variant) => UNet.Open(_cache, Path.Combine(models.Folder(variant), "unet", "model.onnx"));
 
-    private static float[] Sample() => Enumerable.Range(0, Shape.Length).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+    internal static float[] Sample() => Enumerable.Range(0, Shape.Length).Select(i => MathF.Sin(i * 0.37f)).ToArray();
 
-    private static float[] HiddenStates()
+    internal static float[] HiddenStates()
     {
         var states = new float[Shape.Batch * 77 * 4];
         for (var b = 0; b < Shape.Batch; b++)
@@ -172,7 +172,7 @@ public sealed class UNetTests(AnalyticModels models) : IClassFixture<AnalyticMod
     }
 
     // ε = (x·√(1+σ²) − x0)/σ with x0 = 0.18215·M·(2c − 1), the analytic UNet's definition.
-    private static double[] ClosedForm(float[] timesteps)
+    internal static double[] ClosedForm(float[] timesteps)
     {
         var sample = Sample();
         var expected = new double[Shape.Length];
@@ -193,7 +193,7 @@ public sealed class UNetTests(AnalyticModels models) : IClassFixture<AnalyticMod
         return expected;
     }
 
-    private sealed class Tolerance(double relative) : IEqualityComparer<double>
+    internal sealed class Tolerance(double relative) : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) <= relative * (1 + Math.Abs(y));
 
