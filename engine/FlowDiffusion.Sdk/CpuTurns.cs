@@ -17,13 +17,15 @@ public static class CpuTurns
     /// <summary>How long a run that ended its turn may take the next one ahead of younger runs waiting.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(50);
 
+    private static readonly TimeSpan GraceCheck = TimeSpan.FromMilliseconds(10);
+
     private static readonly Lock Gate = new();
     // Waiting computations: the oldest run first, then the order they asked.
     private static readonly PriorityQueue<TaskCompletionSource, (long Run, long Ticket)> Queue = new();
-    private static readonly Timer GraceTimer = new(_ => GraceEnded());
     private static long _tickets;
     private static bool _held;
-    // While a run's grace lasts: the run, and when the grace ends (a timer armed for an earlier grace must not end a later one).
+    // While a run's grace lasts: the run, and when the grace ends. The computations waiting end it: they look every
+    // GraceCheck, so it ends on time without a timer, which would need a free thread-pool thread while they block theirs.
     private static long? _graceFor;
     private static long _graceEnds;
 
@@ -61,7 +63,10 @@ public static class CpuTurns
         }
         try
         {
-            waiting.Task.Wait(cancellationToken);
+            while (!waiting.Task.Wait(GraceCheck, cancellationToken))
+            {
+                EndGraceIfOver();
+            }
         }
         catch (OperationCanceledException)
         {
@@ -94,7 +99,6 @@ public static class CpuTurns
                     // Only younger runs wait: the run that just ended its turn may come back for the next within its grace.
                     _graceFor = run;
                     _graceEnds = Stopwatch.GetTimestamp() + (long)(Grace.TotalSeconds * Stopwatch.Frequency);
-                    GraceTimer.Change(Grace, Timeout.InfiniteTimeSpan);
                     return;
                 }
                 HandOver();
@@ -103,18 +107,11 @@ public static class CpuTurns
         }
     }
 
-    private static void GraceEnded()
+    private static void EndGraceIfOver()
     {
         lock (Gate)
         {
-            if (_held || _graceFor is null) return;
-            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _graceEnds);
-            if (left > TimeSpan.Zero)
-            {
-                // Armed for an earlier grace, or early: wait for this one's end.
-                GraceTimer.Change(left, Timeout.InfiniteTimeSpan);
-                return;
-            }
+            if (_held || _graceFor is null || Stopwatch.GetTimestamp() < _graceEnds) return;
             _graceFor = null;
             HandOver();
         }
