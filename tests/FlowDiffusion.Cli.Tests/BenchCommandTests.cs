@@ -41,7 +41,10 @@ public sealed class BenchCommandTests : IDisposable
             }
 
             Assert.True((long)report[phase]!["peak_rss_bytes"]! > 20L << 20, $"{phase}: a process with ONNX Runtime sessions peaks above 20 MiB");
+            AssertResidentParts(report[phase]!.AsObject(), "peak_rss_anon_bytes", "peak_rss_file_bytes", phase);
         }
+        AssertResidentParts(report, "engine_peak_rss_anon_bytes", "engine_peak_rss_file_bytes", "report");
+        Assert.Equal((long)report["engine"]!["peak_rss_anon_bytes"]!, (long)report["engine_peak_rss_anon_bytes"]!);
 
         Assert.True((double)report["engine"]!["cold"]!["load_s"]! > 0, "the cold engine run creates the sessions in model.load");
         Assert.True((double)report["floor"]!["cold"]!["load_s"]! > 0 && (double)report["floor"]!["warm"]!["load_s"]! == 0, "the floor creates its sessions once");
@@ -60,6 +63,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("unet step", stdout);
         Assert.Contains("engine / floor (warm):", stdout);
         Assert.Contains("CPU runs take turns", stdout);
+        Assert.Contains("at most, file-backed", stdout);
         Assert.Matches(@"UNet step \d+\.\d GFLOP/s; 2048² MatMul \d+\.\d GFLOP/s \(fastest of \d+ runs\), \d+\.\d GFLOP/s sustained", stdout);
     }
 
@@ -150,6 +154,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(weights, (long)cold["weights_bytes"]!);
         Assert.Equal((long)cold["peak_rss_bytes"]! / (double)weights, (double)cold["peak_rss_over_weights"]!, 9);
         Assert.Null(cold["floor_s"]);
+        AssertResidentParts(cold, "engine_peak_rss_anon_bytes", "engine_peak_rss_file_bytes", "cold");
 
         (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--sdxl", "--tiny", "--size", "64", "--steps", "1", "--cold-only", "--config", "FlowDiffusion:DataFolder=" + data);
         Assert.True(code == 0, stderr);
@@ -258,5 +263,18 @@ public sealed class BenchCommandTests : IDisposable
         {
             Directory.Delete(_scratch, recursive: true);
         }
+    }
+
+    // The sampled parts of a phase's resident set: on Linux both are there, each above zero (the heap; the runtime's own
+    // mapped files) and neither above the peak of the whole, which includes it (10 % for what the kernel's high-water
+    // mark may not have caught between its updates: pages reclaimed rather than unmapped).
+    private static void AssertResidentParts(JsonObject report, string anonName, string fileName, string what)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var peak = (long)(report["peak_rss_bytes"] ?? report["engine_peak_rss_bytes"])!;
+        var anon = (long)report[anonName]!;
+        var file = (long)report[fileName]!;
+        Assert.True(anon > 10L << 20 && anon <= peak * 1.1, $"{what}: anonymous {anon} against the peak {peak}");
+        Assert.True(file > 1L << 20 && file <= peak * 1.1, $"{what}: file-backed {file} against the peak {peak}");
     }
 }

@@ -25,7 +25,7 @@ internal static class BenchTable
         Row(text, "vae decode", columns, t => t.Decode);
         Row(text, "save png", columns, t => t.Save);
         Row(text, "total", columns, t => t.Total);
-        text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}{ResidentParts(report)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"engine / floor (warm): {(double)report["engine_over_floor"]!:F3}");
         text.AppendLine(CultureInfo.InvariantCulture, $"threads: {report["intra_op_threads"]} a session, pool {report["intra_op_pool"]}, CPU runs {report["cpu_runs"]}");
         var unetRate = report["unet_step_flops_per_s"] is { } rate ? Gflops((double)rate) : "not counted";
@@ -55,6 +55,12 @@ internal static class BenchTable
     }
 
     private static string Gflops(double flopsPerSecond) => string.Create(CultureInfo.InvariantCulture, $"{flopsPerSecond / 1e9:F1} GFLOP/s");
+
+    /// <summary>" (anonymous X at most, file-backed Y at most)" for the engine's run, or nothing where they were not sampled.</summary>
+    public static string ResidentParts(JsonObject report) =>
+        report["engine_peak_rss_anon_bytes"] is { } anon && report["engine_peak_rss_file_bytes"] is { } file
+            ? $" (anonymous {Gib((long)anon)} at most, file-backed {Gib((long)file)} at most)"
+            : "";
 
     private static string Gib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB");
 }

@@ -30,6 +30,8 @@ internal static class ColdReport
         report["to_first_step_s"] = (double?)start["to_first_step_s"];
         report["peak_rss_bytes"] = peak;
         report["engine_peak_rss_bytes"] = peak;
+        report["engine_peak_rss_anon_bytes"] = start["peak_rss_anon_bytes"]?.DeepClone();
+        report["engine_peak_rss_file_bytes"] = start["peak_rss_file_bytes"]?.DeepClone();
         report["weights_bytes"] = weights;
         report["peak_rss_over_weights"] = peak / (double)weights;
         report["generate_s"] = generateSeconds;
@@ -50,7 +52,7 @@ internal static class ColdReport
         Row(text, "vae decode", cold.Decode);
         Row(text, "save png", cold.Save);
         Row(text, "total", cold.Total);
-        text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS {Gib((long)report["peak_rss_bytes"]!)} ({(double)report["peak_rss_over_weights"]!:F2} × the weights)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS {Gib((long)report["peak_rss_bytes"]!)} ({(double)report["peak_rss_over_weights"]!:F2} × the weights){BenchTable.ResidentParts(report)}");
         return text.ToString();
     }
 

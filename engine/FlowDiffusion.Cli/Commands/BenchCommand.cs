@@ -73,12 +73,23 @@ internal static class BenchCommand
             if (parse.GetValue(phase) is { } which)
             {
                 var settings = new BenchSettings(Path.GetFullPath(parse.GetValue(model) ?? throw new UsageException("--phase needs --model")), sizeValue, stepsValue, parse.GetValue(seed), mode, strengthValue);
-                var result = which switch
+                JsonObject result;
+                var resident = new ResidentSampler();
+                try
                 {
-                    EnginePhaseName => await RunEngineAsync(parse, settings, cancellationToken),
-                    StartPhaseName => await RunStartAsync(parse, settings, cancellationToken),
-                    _ => RunFloor(settings, cancellationToken),
-                };
+                    result = which switch
+                    {
+                        EnginePhaseName => await RunEngineAsync(parse, settings, cancellationToken),
+                        StartPhaseName => await RunStartAsync(parse, settings, cancellationToken),
+                        _ => RunFloor(settings, cancellationToken),
+                    };
+                }
+                finally
+                {
+                    resident.Dispose();
+                }
+                result["peak_rss_anon_bytes"] = resident.PeakAnonymousBytes;
+                result["peak_rss_file_bytes"] = resident.PeakFileBytes;
                 Console.WriteLine(result.ToJsonString());
                 return ExitCodes.Ok;
             }
@@ -254,6 +265,8 @@ internal static class BenchCommand
         report["unet_over_matmul_flop_rate"] = unetRate / matmul;
         report["peak_rss_bytes"] = Math.Max(enginePeak, (long)floor["peak_rss_bytes"]!);
         report["engine_peak_rss_bytes"] = enginePeak;
+        report["engine_peak_rss_anon_bytes"] = engine["peak_rss_anon_bytes"]?.DeepClone();
+        report["engine_peak_rss_file_bytes"] = engine["peak_rss_file_bytes"]?.DeepClone();
         report["weights_bytes"] = weights;
         report["peak_rss_over_weights"] = enginePeak / (double)weights;
         report["second_start_to_first_step_s"] = toFirstStep;

@@ -1,0 +1,67 @@
+using System.Globalization;
+
+namespace FlowDiffusion.Cli.Bench;
+
+/// <summary>
+/// Samples the process's resident set every 50 ms while a bench phase runs and keeps the largest anonymous part
+/// (<c>RssAnon</c>: heaps, ONNX Runtime's arena, prepacked weights) and the largest file-backed part (<c>RssFile</c>:
+/// mapped files — model weights ONNX Runtime maps rather than reads — and code), so a peak that moves between runs can
+/// be told apart: work the process did, or pages of files the kernel kept or dropped. Linux only; elsewhere both are null.
+/// </summary>
+internal sealed class ResidentSampler : IDisposable
+{
+    private const string Status = "/proc/self/status";
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread? _thread;
+    private long _anon;
+    private long _file;
+
+    public ResidentSampler()
+    {
+        if (!File.Exists(Status)) return;
+        Sample();
+        _thread = new Thread(Run) { IsBackground = true, Name = "bench resident-set sampler" };
+        _thread.Start();
+    }
+
+    /// <summary>The largest <c>RssAnon</c> seen, in bytes, or null where the system does not report it.</summary>
+    public long? PeakAnonymousBytes => _thread is null ? null : Interlocked.Read(ref _anon);
+
+    /// <summary>The largest <c>RssFile</c> seen, in bytes, or null where the system does not report it.</summary>
+    public long? PeakFileBytes => _thread is null ? null : Interlocked.Read(ref _file);
+
+    public void Dispose()
+    {
+        if (_thread is not null)
+        {
+            _stop.Cancel();
+            _thread.Join();
+            Sample();
+        }
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        while (!_stop.Token.WaitHandle.WaitOne(Interval)) Sample();
+    }
+
+    private void Sample()
+    {
+        foreach (var line in File.ReadLines(Status))
+        {
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal)) Raise(ref _anon, Kilobytes(line));
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) Raise(ref _file, Kilobytes(line));
+        }
+    }
+
+    private static long Kilobytes(string line) =>
+        long.Parse(line[(line.IndexOf(':') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+
+    private static void Raise(ref long peak, long value)
+    {
+        if (value > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, value);
+    }
+}
