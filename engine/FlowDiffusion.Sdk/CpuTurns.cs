@@ -6,8 +6,8 @@ namespace FlowDiffusion.Sdk;
 /// Turns on the CPU for computations that each keep every core busy (an inference session at its default thread count):
 /// one at a time in the process, so that computations which would overlap — two prompt encodes, the steps of two runs
 /// at once — each get all the cores instead of sharing them among more busy threads than there are. The turn goes to
-/// the oldest run waiting (<see cref="RunOrder"/>; work outside any run goes after the runs), in the order its
-/// computations asked. A run that ends a turn while only younger runs wait keeps the CPU for <see cref="Grace"/>, the
+/// the oldest run waiting (<see cref="RunOrder"/>; a computation outside any run counts as a run started when it asks,
+/// so a stream of runs cannot hold it back for ever), in the order its computations asked. A run that ends a turn while only younger runs wait keeps the CPU for <see cref="Grace"/>, the
 /// host work between its steps, so of two runs at once the older finishes about as soon as it would alone instead of the
 /// two alternating step by step. Plugins wrap each such computation in <see cref="Take"/>; computations that use a few
 /// cores, or a GPU, should not.
@@ -48,7 +48,7 @@ public static class CpuTurns
     public static Turn Take(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var run = RunOrder.Current ?? long.MaxValue;
+        var run = RunOrder.Current ?? RunOrder.Next();
         TaskCompletionSource waiting;
         lock (Gate)
         {

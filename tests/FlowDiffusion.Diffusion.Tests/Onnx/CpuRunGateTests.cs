@@ -102,6 +102,35 @@ public sealed class CpuRunGateTests : IDisposable
     }
 
     [Fact]
+    public void A_computation_outside_any_run_goes_ahead_of_runs_started_after_it_asked()
+    {
+        var turns = new List<string>();
+        var outside = ExecutionContext.Capture()!;
+
+        var held = CpuTurns.Take(CancellationToken.None);
+        Thread[] waiting;
+        try
+        {
+            var first = Asking(outside, "outside", turns);
+            first.Start();
+            Assert.True(SpinWait.SpinUntil(() => CpuTurns.Waiting == 1, TimeSpan.FromSeconds(10)));
+            // A run started now, while the computation outside any run waits: it is younger.
+            using var laterRun = RunOrder.Mark(RunOrder.Next());
+            var second = Asking(ExecutionContext.Capture()!, "later run", turns);
+            second.Start();
+            Assert.True(SpinWait.SpinUntil(() => CpuTurns.Waiting == 2, TimeSpan.FromSeconds(10)));
+            waiting = [first, second];
+        }
+        finally
+        {
+            held.Dispose();
+        }
+        foreach (var thread in waiting) Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(["outside", "later run"], turns);
+    }
+
+    [Fact]
     public async Task A_run_that_ends_its_turn_while_only_younger_runs_wait_may_take_the_next_within_its_grace()
     {
         using var olderRun = RunOrder.Mark(RunOrder.Next());
