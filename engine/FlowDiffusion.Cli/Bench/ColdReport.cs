@@ -32,6 +32,7 @@ internal static class ColdReport
         report["engine_peak_rss_bytes"] = peak;
         report["engine_peak_rss_anon_bytes"] = start["peak_rss_anon_bytes"]?.DeepClone();
         report["engine_peak_rss_file_bytes"] = start["peak_rss_file_bytes"]?.DeepClone();
+        report["engine_peak_rss_anon_at_s"] = start["peak_rss_anon_at_s"]?.DeepClone();
         report["weights_bytes"] = weights;
         report["peak_rss_over_weights"] = peak / (double)weights;
         report["generate_s"] = generateSeconds;

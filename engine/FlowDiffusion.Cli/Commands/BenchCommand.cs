@@ -90,6 +90,7 @@ internal static class BenchCommand
                 }
                 result["peak_rss_anon_bytes"] = resident.PeakAnonymousBytes;
                 result["peak_rss_file_bytes"] = resident.PeakFileBytes;
+                result["peak_rss_anon_at_s"] = resident.PeakAnonymousAtSeconds;
                 Console.WriteLine(result.ToJsonString());
                 return ExitCodes.Ok;
             }
@@ -267,6 +268,7 @@ internal static class BenchCommand
         report["engine_peak_rss_bytes"] = enginePeak;
         report["engine_peak_rss_anon_bytes"] = engine["peak_rss_anon_bytes"]?.DeepClone();
         report["engine_peak_rss_file_bytes"] = engine["peak_rss_file_bytes"]?.DeepClone();
+        report["engine_peak_rss_anon_at_s"] = engine["peak_rss_anon_at_s"]?.DeepClone();
         report["weights_bytes"] = weights;
         report["peak_rss_over_weights"] = enginePeak / (double)weights;
         report["second_start_to_first_step_s"] = toFirstStep;
