@@ -22,6 +22,5 @@ internal static class CpuRunGate
     /// <summary>Whether runs of a session with <paramref name="options"/> take CPU turns.</summary>
     /// <param name="options">The session's options.</param>
     public static bool Applies(OnnxSessionOptions options) =>
-        Enabled.Value && options.IntraOpThreads == 0 && options.Threads >= CpuCores.ForThisProcess
-        && string.Equals(ExecutionProviders.Normalize(options.Provider), ExecutionProviders.Normalize("cpu"), StringComparison.Ordinal);
+        Enabled.Value && options.IntraOpThreads == 0 && options.Threads >= CpuCores.ForThisProcess && options.IsCpu;
 }

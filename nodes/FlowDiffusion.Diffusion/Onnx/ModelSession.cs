@@ -103,6 +103,11 @@ internal sealed class ModelSession
         using var lease = _cache.Acquire(Source);
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
+        var releasesArena = OnnxArenaRelease.IsRequested && Options.IsCpu;
+        if (releasesArena)
+        {
+            runOptions.AddRunConfigEntry(OnnxArenaRelease.RunConfigKey, "cpu:0");
+        }
         // Waiting for another CPU run to end is not run time.
         CpuTurns.Turn? turn = CpuRunGate.Applies(Options) ? CpuTurns.Take(cancellationToken) : null;
         var started = Stopwatch.GetTimestamp();
@@ -120,7 +125,7 @@ internal sealed class ModelSession
             var elapsed = Stopwatch.GetElapsedTime(started);
             Interlocked.Add(ref _runTicks, elapsed.Ticks);
             Interlocked.Increment(ref _runCount);
-            OnnxRunMeter.Add(elapsed);
+            OnnxRunMeter.Add(elapsed, releasesArena);
         }
     }
 }

@@ -68,6 +68,9 @@ public sealed record OnnxSessionOptions(
     /// </summary>
     public bool TakesTurns => CpuRunGate.Applies(this);
 
+    /// <summary>Whether sessions with these options run on ONNX Runtime's CPU provider.</summary>
+    public bool IsCpu => string.Equals(ExecutionProviders.Normalize(Provider), ExecutionProviders.Normalize("cpu"), StringComparison.Ordinal);
+
     /// <summary>
     /// Parses a provider parameter: a name, optionally followed by <c>:</c> and either a device id or
     /// <c>key=value</c> pairs separated by <c>;</c> or <c>,</c> — <c>cuda</c>, <c>cuda:1</c>,

@@ -1,3 +1,4 @@
+using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Diffusion.Schedulers;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
@@ -172,7 +173,17 @@ public sealed class SampleNode : INode
             scheduler.ScaleModelInput(x, t, scaled);
             if (extra is not null) Interleave(scaled, extra, shape, modelInput);
             var sigmaNow = scheduler.Sigmas is { } sigmas && i < sigmas.Count ? sigmas[i] : (float?)null;
-            var prediction = await guider.PredictAsync(new GuidanceInput(modelInput, modelShape, x, t, sigmaNow, i - start, total), cancellationToken);
+            // The last step's runs hand the UNet's working memory back before the VAE decode needs its own.
+            var release = i == stop - 1 ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
+            float[] prediction;
+            try
+            {
+                prediction = await guider.PredictAsync(new GuidanceInput(modelInput, modelShape, x, t, sigmaNow, i - start, total), cancellationToken);
+            }
+            finally
+            {
+                release?.Dispose();
+            }
             scheduler.Step(prediction, t, x, next, noiseSource);
             if (known is not null)
             {

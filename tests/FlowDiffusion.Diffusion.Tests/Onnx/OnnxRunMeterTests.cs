@@ -43,8 +43,9 @@ public sealed class OnnxRunMeterTests(AnalyticModels models) : IClassFixture<Ana
 
         public TimeSpan Time => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
 
-        public void Add(TimeSpan elapsed)
+        public void Add(TimeSpan elapsed, bool releasedArena)
         {
+            Assert.False(releasedArena);
             Interlocked.Add(ref _ticks, elapsed.Ticks);
             Interlocked.Increment(ref _runs);
         }

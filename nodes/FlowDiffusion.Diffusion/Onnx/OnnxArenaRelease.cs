@@ -1,0 +1,36 @@
+namespace FlowDiffusion.Diffusion.Onnx;
+
+/// <summary>
+/// Asks the model runs of the work that follows to hand their CPU arena's free memory back to the system when they end
+/// (ONNX Runtime's arena shrinkage). A session's arena keeps the largest working memory its runs needed, so after a
+/// sampling loop the UNet's arena still holds a step's activations while the VAE decode, the largest single run, adds
+/// its own: a sampler marks its last model evaluation with this, and the decode runs on memory the UNet gave back.
+/// Runs on other providers are not affected.
+/// </summary>
+public static class OnnxArenaRelease
+{
+    /// <summary>ONNX Runtime's run option that shrinks the listed devices' arenas at the end of a run.</summary>
+    internal const string RunConfigKey = "memory.enable_memory_arena_shrinkage";
+
+    private static readonly AsyncLocal<bool> Requested = new();
+
+    /// <summary>Whether the current work's runs release their arena's free memory when they end.</summary>
+    public static bool IsRequested => Requested.Value;
+
+    /// <summary>Marks the work that follows, up to the scope's end, as runs that release their arena's free memory.</summary>
+    /// <returns>The scope; disposing it restores the previous state.</returns>
+    public static Scope AfterRuns()
+    {
+        var previous = Requested.Value;
+        Requested.Value = true;
+        return new Scope(previous);
+    }
+
+    /// <summary>Restores the state that was current before <see cref="AfterRuns"/>.</summary>
+    /// <param name="previous">The state to restore.</param>
+    public readonly struct Scope(bool previous) : IDisposable
+    {
+        /// <summary>Restores the previous state.</summary>
+        public void Dispose() => Requested.Value = previous;
+    }
+}
