@@ -17,10 +17,13 @@ internal sealed class SdEngine : IDisposable
 
     /// <summary>An engine loading plugins/ and any further plugin folders.</summary>
     public SdEngine(params string[] morePluginFolders)
+        : this(new FlowDiffusionOptions { PluginFolders = [RepositoryRoot.Plugins, .. morePluginFolders] })
     {
-        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [RepositoryRoot.Plugins, .. morePluginFolders] });
-        Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
     }
+
+    /// <summary>An engine loading plugins/ with these options.</summary>
+    public SdEngine(FlowDiffusionOptions options) =>
+        Engine = new FlowDiffusionEngine(Options.Create(options), new ServiceCollection().BuildServiceProvider());
 
     /// <summary>One engine for tests that only read results: its model sessions and cache are shared, which keeps them fast.</summary>
     public static SdEngine Shared => SharedEngine.Value;

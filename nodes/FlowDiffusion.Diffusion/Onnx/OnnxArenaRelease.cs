@@ -1,3 +1,5 @@
+using FlowDiffusion.Sdk.Diffusion;
+
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
@@ -5,7 +7,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// (ONNX Runtime's arena shrinkage). A session's arena keeps the largest working memory its runs needed, so after a
 /// sampling loop the UNet's arena still holds a step's activations while the VAE decode, the largest single run, adds
 /// its own: a sampler marks its last model evaluation with this, and the decode runs on memory the UNet gave back.
-/// Runs on other providers are not affected.
+/// Runs on other providers are not affected. It pays only for large latents (<see cref="Pays"/>): the next run's first
+/// step grows the arena again, which costs time.
 /// </summary>
 public static class OnnxArenaRelease
 {
@@ -13,6 +16,14 @@ public static class OnnxArenaRelease
     internal const string RunConfigKey = "memory.enable_memory_arena_shrinkage";
 
     private static readonly AsyncLocal<bool> Requested = new();
+
+    /// <summary>
+    /// Whether releasing pays after a sampling loop over latents of <paramref name="shape"/>: from 128×128 latents a batch
+    /// item (1024² images), where it lowered SDXL's peak by 1.3–1.7 GB; at 64×64 (SD 1.5 at 512²) the peak did not move
+    /// (docs/benchmarks.md, "What moves SDXL's peak").
+    /// </summary>
+    /// <param name="shape">The sampled latents' shape.</param>
+    public static bool Pays(LatentShape shape) => (long)shape.Height * shape.Width >= 128 * 128;
 
     /// <summary>Whether the current work's runs release their arena's free memory when they end.</summary>
     public static bool IsRequested => Requested.Value;

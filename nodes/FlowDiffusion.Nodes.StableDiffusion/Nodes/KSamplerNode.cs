@@ -143,8 +143,9 @@ public sealed class KSamplerNode : INode
             for (var i = 0; i < input.Length; i++) scaled[i] = input[i] * scale;
             var t = sampling.Timestep(sigma);
             // The evaluation at the schedule's last sigma above its end is the loop's last (Heun's correction of the step
-            // before evaluates there too): its runs hand the UNet's working memory back before the VAE decode needs its own.
-            using var release = sigma == sigmas[^2] ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
+            // before evaluates there too): for large latents its runs hand the UNet's working memory back before the VAE
+            // decode needs its own.
+            using var release = sigma == sigmas[^2] && OnnxArenaRelease.Pays(shape) ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
             var prediction = await Guider.PredictAsync(new GuidanceInput(scaled, shape, input, t, sigma, evaluation++, total), token);
             var denoised = new float[input.Length];
             if (vPrediction)

@@ -173,8 +173,8 @@ public sealed class SampleNode : INode
             scheduler.ScaleModelInput(x, t, scaled);
             if (extra is not null) Interleave(scaled, extra, shape, modelInput);
             var sigmaNow = scheduler.Sigmas is { } sigmas && i < sigmas.Count ? sigmas[i] : (float?)null;
-            // The last step's runs hand the UNet's working memory back before the VAE decode needs its own.
-            var release = i == stop - 1 ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
+            // For large latents the last step's runs hand the UNet's working memory back before the VAE decode needs its own.
+            var release = i == stop - 1 && OnnxArenaRelease.Pays(shape) ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
             float[] prediction;
             try
             {
