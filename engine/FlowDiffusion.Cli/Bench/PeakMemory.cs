@@ -14,8 +14,7 @@ internal static class PeakMemory
             {
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                 {
-                    var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
-                    return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+                    return StatusBytes(line);
                 }
             }
         }
@@ -23,6 +22,10 @@ internal static class PeakMemory
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return self.PeakWorkingSet64;
     }
+
+    /// <summary>The amount a <c>/proc/self/status</c> line such as <c>VmHWM:  1234 kB</c> gives, in bytes.</summary>
+    public static long StatusBytes(string line) =>
+        long.Parse(line[(line.IndexOf(':') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
 
     /// <summary>The 1-, 5- and 15-minute load averages, or "unknown".</summary>
     public static string LoadAverage() =>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace FlowDiffusion.Cli.Bench;
 
 /// <summary>
@@ -58,16 +56,13 @@ internal sealed class ResidentSampler : IDisposable
     {
         foreach (var line in File.ReadLines(Status))
         {
-            if (line.StartsWith("RssAnon:", StringComparison.Ordinal) && Raise(ref _anon, Kilobytes(line)))
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal) && Raise(ref _anon, PeakMemory.StatusBytes(line)))
             {
                 Volatile.Write(ref _anonAt, (DateTime.UtcNow - _processStart).TotalSeconds);
             }
-            else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) Raise(ref _file, Kilobytes(line));
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) Raise(ref _file, PeakMemory.StatusBytes(line));
         }
     }
-
-    private static long Kilobytes(string line) =>
-        long.Parse(line[(line.IndexOf(':') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
 
     // Only the sampler thread writes, so a read and a write suffice; true when the value rose.
     private static bool Raise(ref long peak, long value)
