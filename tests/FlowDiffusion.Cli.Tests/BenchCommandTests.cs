@@ -216,6 +216,44 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("'many'", stderr);
     }
 
+    [Fact]
+    public void Bench_releases_the_UNets_arena_as_FLOWDIFFUSION_ARENA_RELEASE_says_counts_the_releases_and_refuses_a_bad_value()
+    {
+        var data = Path.Combine(_scratch, "data");
+        var environment = new Dictionary<string, string> { ["FLOWDIFFUSION_ORT_CACHE"] = Path.Combine(_scratch, "ort") };
+        JsonObject Cold()
+        {
+            var (code, stdout, stderr) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "2", "--cold-only", "--json", "--config", "FlowDiffusion:DataFolder=" + data);
+            Assert.True(code == 0, stderr);
+            return JsonNode.Parse(stdout)!.AsObject();
+        }
+
+        // 8×8 latents: auto leaves the arena alone; always releases after the last step (one UNet run: guidance batches both halves).
+        var auto = Cold();
+        Assert.Equal("auto", (string)auto["arena_release"]!);
+        Assert.Equal(0, (int)auto["arena_releases"]!);
+        environment["FLOWDIFFUSION_ARENA_RELEASE"] = "always";
+        var always = Cold();
+        Assert.Equal("always", (string)always["arena_release"]!);
+        Assert.Equal(1, (int)always["arena_releases"]!);
+        environment["FLOWDIFFUSION_ARENA_RELEASE"] = "Never";
+        Assert.Equal("never", (string)Cold()["arena_release"]!);
+
+        environment["FLOWDIFFUSION_ARENA_RELEASE"] = "always";
+        var (tableCode, table, tableError) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--cold-only", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.True(tableCode == 0, tableError);
+        Assert.Contains("arena release always; 1 model runs released", table);
+
+        environment["FLOWDIFFUSION_ARENA_RELEASE"] = "sometimes";
+        var (badCode, _, badError) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
+        Assert.Equal(2, badCode);
+        Assert.Contains("FLOWDIFFUSION_ARENA_RELEASE must be auto, always or never, not 'sometimes'", badError);
+        // A run outside the bench fails at the sampler, before its first step, with the same message.
+        var (runCode, _, runError) = Cli.RunWith(environment, "run", "workflows/txt2img.yaml", "--set", "model=models/tiny-sd", "--set", "steps=1", "--set", "width=64", "--set", "height=64", "--out", Path.Combine(_scratch, "out"));
+        Assert.Equal(1, runCode);
+        Assert.Contains("FLOWDIFFUSION_ARENA_RELEASE must be auto, always or never, not 'sometimes'", runError);
+    }
+
     [Theory]
     [InlineData("--rounds", "0")]
     [InlineData("--rounds", "21")]

@@ -27,7 +27,7 @@ internal static class BenchTable
         Row(text, "total", columns, t => t.Total);
         text.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: engine {Gib((long)report["engine"]!["peak_rss_bytes"]!)}{ResidentParts(report)}, floor {Gib((long)report["floor"]!["peak_rss_bytes"]!)}");
         text.AppendLine(CultureInfo.InvariantCulture, $"engine / floor (warm): {(double)report["engine_over_floor"]!:F3}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"threads: {report["intra_op_threads"]} a session, pool {report["intra_op_pool"]}, CPU runs {report["cpu_runs"]}");
+        text.AppendLine(ReportFields.RuntimeLine(report));
         var unetRate = report["unet_step_flops_per_s"] is { } rate ? Gflops((double)rate) : "not counted";
         text.AppendLine(CultureInfo.InvariantCulture, $"UNet step {unetRate}; 2048² MatMul {Gflops((double)report["matmul_flops_per_s"]!)} (fastest of {report["matmul_runs"]} runs), {Gflops((double)report["matmul_sustained_flops_per_s"]!)} sustained");
         if (report["rounds"] is JsonArray { Count: > 1 } rounds)

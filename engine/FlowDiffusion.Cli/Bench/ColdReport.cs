@@ -17,6 +17,7 @@ internal static class ColdReport
         var peak = (long)start["peak_rss_bytes"]!;
         var weights = settings.WeightsBytes();
         var report = ReportFields.Run(settings, layout, precision);
+        ReportFields.AddRuntime(report);
         report["runs"] = "cold only";
         report["engine_cold_s"] = cold.Total;
         report["load_s"] = cold.Load;
@@ -28,6 +29,7 @@ internal static class ColdReport
         report["vae_decode_s"] = cold.Decode;
         report["vae_encode_s"] = settings.IsImg2Img ? cold.VaeEncode : null;
         report["to_first_step_s"] = (double?)start["to_first_step_s"];
+        report["arena_releases"] = (int)start["arena_releases"]!;
         report["peak_rss_bytes"] = peak;
         report["engine_peak_rss_bytes"] = peak;
         report["engine_peak_rss_anon_bytes"] = start["peak_rss_anon_bytes"]?.DeepClone();
@@ -46,6 +48,7 @@ internal static class ColdReport
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"{report["workflow"]}: {report["layout"]} {report["precision"]}, {report["size"]}×{report["size"]}, {report["steps_run"]} of {report["steps"]} steps ({report["scheduler"]}, cfg {report["cfg"]}), one cold run, {report["model"]}");
         text.AppendLine(CultureInfo.InvariantCulture, $"weights {Gib((long)report["weights_bytes"]!)}; {report["cores"]} cores; ONNX Runtime {report["onnxruntime"]}; load average {report["load_average_before"]} → {report["load_average_after"]}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{ReportFields.RuntimeLine(report)}; {report["arena_releases"]} model runs released");
         Row(text, "load", cold.Load);
         Row(text, "encode", cold.Encode);
         if (report["mode"]?.GetValue<string>() == BenchSettings.Img2Img) Row(text, "vae encode", cold.VaeEncode);

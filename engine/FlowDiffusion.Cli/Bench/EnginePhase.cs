@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Engine.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -135,9 +136,9 @@ internal static class EnginePhase
         }
 
         var times = new StageTimes(total, Sum("model.load"), encode, stepTimes, Sum("vae.decode"), Sum("image.save"), Sum("vae.encode"));
-        return new EngineRun(times, firstStep, encodes.Count, cached.Count(t => t == "clip.encode"));
+        return new EngineRun(times, firstStep, encodes.Count, cached.Count(t => t == "clip.encode"), (int)result.Metrics.GetValueOrDefault(OnnxArenaRelease.Metric));
     }
 }
 
 /// <summary>One engine run: its stage times, when its first denoising step began, and how many prompt encodes ran or came from the cache.</summary>
-internal sealed record EngineRun(StageTimes Times, DateTimeOffset? FirstStepStart, int TextEncodesRun, int TextEncodesCached);
+internal sealed record EngineRun(StageTimes Times, DateTimeOffset? FirstStepStart, int TextEncodesRun, int TextEncodesCached, int ArenaReleases);

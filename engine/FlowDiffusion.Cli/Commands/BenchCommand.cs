@@ -64,6 +64,7 @@ internal static class BenchCommand
             try
             {
                 _ = OnnxSessionOptions.Cpu.Threads;
+                _ = OnnxArenaRelease.Mode;
             }
             catch (InvalidOperationException e)
             {
@@ -178,6 +179,7 @@ internal static class BenchCommand
             ["cold"] = run.Times.ToJson(),
             ["to_first_step_s"] = run.FirstStepStart is { } first ? (first - processStart).TotalSeconds : null,
             ["first_step_s"] = run.Times.StepTimes.Count > 0 ? run.Times.StepTimes[0] : null,
+            ["arena_releases"] = run.ArenaReleases,
             ["peak_rss_bytes"] = PeakMemory.Bytes(),
         };
     }
@@ -245,9 +247,7 @@ internal static class BenchCommand
         var encodesRun = (int)engine["new_seed_text_encodes_run"]!;
         var report = ReportFields.Run(settings, layout, precision);
         report["floor_settings"] = OnnxSessionOptions.Cpu.Describe() + " (the engine's defaults, the best settings measured; arena on)";
-        report["intra_op_threads"] = OnnxSessionOptions.Cpu.Threads;
-        report["intra_op_pool"] = OnnxSessionOptions.Cpu.SharesThreadPool ? "shared" : "per session";
-        report["cpu_runs"] = OnnxSessionOptions.Cpu.TakesTurns ? "take turns" : "parallel";
+        ReportFields.AddRuntime(report);
         report["engine_s"] = engineWarm.Total;
         report["floor_s"] = floorWarm.Total;
         report["engine_over_floor"] = engineWarm.Total / floorWarm.Total;

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 internal static class OnnxClock
 {
     public const string Metric = "onnx_run_seconds";
-    public const string ReleasesMetric = "onnx_arena_releases";
+    public const string ReleasesMetric = OnnxArenaRelease.Metric;
 
     public static OnnxRunMeter.Scope Attribute(INodeContext context) =>
         OnnxRunMeter.Attribute((elapsed, releasedArena) =>

@@ -129,6 +129,7 @@ public sealed class KSamplerNode : INode
 
         var evaluation = 0;
         var total = sigmas.Length - 1;
+        var releaseAfterLoop = OnnxArenaRelease.AfterLoop(shape);
         var scaled = new float[shape.Length];
         async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
         {
@@ -145,7 +146,7 @@ public sealed class KSamplerNode : INode
             // The evaluation at the schedule's last sigma above its end is the loop's last (Heun's correction of the step
             // before evaluates there too): for large latents its runs hand the UNet's working memory back before the VAE
             // decode needs its own.
-            using var release = sigma == sigmas[^2] && OnnxArenaRelease.Pays(shape) ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
+            using var release = sigma == sigmas[^2] && releaseAfterLoop ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
             var prediction = await Guider.PredictAsync(new GuidanceInput(scaled, shape, input, t, sigma, evaluation++, total), token);
             var denoised = new float[input.Length];
             if (vPrediction)

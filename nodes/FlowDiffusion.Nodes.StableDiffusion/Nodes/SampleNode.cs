@@ -166,6 +166,8 @@ public sealed class SampleNode : INode
         var known = mask is null || extra is not null ? null : new float[shape.Length];
         // Without a reader of the previews output, frames are only published as they come (an image-size array each).
         var keepFrames = context.IsOutputUsed("previews");
+        // For large latents the last step's runs hand the UNet's working memory back before the VAE decode needs its own.
+        var releaseAfterLoop = OnnxArenaRelease.AfterLoop(shape);
         for (var i = start; i < stop; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -173,8 +175,7 @@ public sealed class SampleNode : INode
             scheduler.ScaleModelInput(x, t, scaled);
             if (extra is not null) Interleave(scaled, extra, shape, modelInput);
             var sigmaNow = scheduler.Sigmas is { } sigmas && i < sigmas.Count ? sigmas[i] : (float?)null;
-            // For large latents the last step's runs hand the UNet's working memory back before the VAE decode needs its own.
-            var release = i == stop - 1 && OnnxArenaRelease.Pays(shape) ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
+            var release = i == stop - 1 && releaseAfterLoop ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
             float[] prediction;
             try
             {
