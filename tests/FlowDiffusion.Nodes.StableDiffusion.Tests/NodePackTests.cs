@@ -16,7 +16,7 @@ public sealed class NodePackTests
         var pack = Assert.Single(plugins.Plugins, p => p.Manifest.Id == PluginId);
         Assert.Equal(
             ["clip.encode", "clip.tokenize", "clip_vision.encode", "clip_vision.load", "conditioning.combine", "conditioning.mix", "conditioning.sdxl_refiner", "conditioning.sdxl_size", "conditioning.set_area", "conditioning.set_area_fraction", "conditioning.set_mask", "controlnet.apply", "controlnet.load", "diffusion.ksampler", "diffusion.sample", "diffusion.scheduler", "guidance.cfg",
-             "image.canny", "image.depth", "image.grid", "image.invert", "image.load", "image.pad_for_outpaint", "image.pose", "image.preview", "image.resize", "image.save", "image.threshold", "image.upscale_with_model", "inpaint.prepare", "ipadapter.apply", "ipadapter.load", "latent.empty", "latent.noise", "latent.preview", "latent.resize", "lora.apply", "mask.grow", "mask.load",
+             "image.canny", "image.depth", "image.grid", "image.invert", "image.load", "image.pad_for_outpaint", "image.pose", "image.preview", "image.resize", "image.save", "image.threshold", "image.upscale_with_model", "inpaint.prepare", "ipadapter.apply", "ipadapter.load", "latent.empty", "latent.noise", "latent.preview", "latent.resize", "lora.apply", "mask.expand", "mask.grow", "mask.invert", "mask.load", "mask.solid", "mask.threshold",
              "model.load", "t2i_adapter.load", "unet.denoiser", "upscale.load", "vae.decode", "vae.decode_tiled", "vae.encode", "vae.encode_tiled", "vae.load"],
             pack.Nodes.Select(n => n.Id).Order(StringComparer.Ordinal));
         Assert.All(pack.Nodes, n =>
