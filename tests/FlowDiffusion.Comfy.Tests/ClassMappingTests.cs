@@ -57,6 +57,21 @@ public sealed class ClassMappingTests
     }
 
     [Fact]
+    public async Task Image_invert_turns_the_decoded_colour_into_one_minus_it()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // "red" combined with "blue green" decodes to (0.5, 0.25, 0.25) (see above); inverted, (0.5, 0.75, 0.75).
+        var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["text"] = "blue green" } };
+        prompt["12"] = new JsonObject { ["class_type"] = "ConditioningCombine", ["inputs"] = new JsonObject { ["conditioning_1"] = Link("6", 0), ["conditioning_2"] = Link("10", 0) } };
+        prompt["3"]!["inputs"]!["positive"] = Link("12", 0);
+        prompt["13"] = new JsonObject { ["class_type"] = "ImageInvert", ["inputs"] = new JsonObject { ["image"] = Link("8", 0) } };
+        prompt["9"]!["inputs"]!["images"] = Link("13", 0);
+        var (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && Math.Abs(g - 0.75) < 0.02 && Math.Abs(b - 0.75) < 0.02, $"inverted: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
     public async Task Img2img_with_uploaded_image_and_denoise_reaches_the_prompt_colour_and_denoise_zero_keeps_the_image()
     {
         await using var host = await ComfyHost.StartAsync();
@@ -89,6 +104,49 @@ public sealed class ClassMappingTests
             Assert.True(top is { Red: > 250, Green: < 5, Blue: < 5 }, $"{encoder}: kept region {top}");
             Assert.True(bottom is { Red: < 5, Green: < 5, Blue: > 250 }, $"{encoder}: repainted region {bottom}");
         }
+    }
+
+    [Theory]
+    // The drawn mask covers the lower half (rows 32–63); rows 8, 24, 40 and 56 are sampled: 1 repainted (blue), 0 kept (red).
+    [InlineData("invert", "1100")]
+    [InlineData("grow 16", "0111")]
+    [InlineData("grow 16 square", "0111")]
+    [InlineData("grow -16", "0001")]
+    [InlineData("threshold 0.4 at 0.5", "0000")]
+    [InlineData("threshold 0.4 at 0.3", "1111")]
+    public async Task Mask_classes_change_what_inpainting_repaints(string operation, string repainted)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var image = await UploadAsync(host, "/upload/image", "red.png", Images.SolidPng(64, 64, new SKColor(255, 0, 0)));
+        var lower = await UploadAsync(host, "/upload/image", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
+        var prompt = Img2Img(image, denoise: 1);
+        prompt["20"] = new JsonObject { ["class_type"] = "LoadImageMask", ["inputs"] = new JsonObject { ["image"] = lower, ["channel"] = "red" } };
+        prompt["21"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+        prompt["22"] = operation.Split(' ') switch
+        {
+            ["invert"] => new JsonObject { ["class_type"] = "InvertMask", ["inputs"] = new JsonObject { ["mask"] = Link("20", 0) } },
+            ["grow", var steps, .. var shape] => new JsonObject { ["class_type"] = "GrowMask", ["inputs"] = new JsonObject
+                { ["mask"] = Link("20", 0), ["expand"] = int.Parse(steps, System.Globalization.CultureInfo.InvariantCulture), ["tapered_corners"] = shape.Length == 0 } },
+            [_, _, _, var at] => new JsonObject { ["class_type"] = "ThresholdMask", ["inputs"] = new JsonObject
+                { ["mask"] = Link("23", 0), ["value"] = double.Parse(at, System.Globalization.CultureInfo.InvariantCulture) } },
+            _ => throw new ArgumentException(operation),
+        };
+        if (operation.StartsWith("threshold", StringComparison.Ordinal))
+        {
+            var solid = double.Parse(operation.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            prompt["23"] = new JsonObject { ["class_type"] = "SolidMask", ["inputs"] = new JsonObject { ["value"] = solid, ["width"] = 64, ["height"] = 64 } };
+        }
+
+        prompt["13"] = new JsonObject { ["class_type"] = "SetLatentNoiseMask", ["inputs"] = new JsonObject { ["samples"] = Link("21", 0), ["mask"] = Link("22", 0) } };
+        using var bitmap = SKBitmap.Decode(await RunForImageAsync(host, prompt));
+        var rows = new[] { 8, 24, 40, 56 };
+        var seen = string.Concat(rows.Select(y => bitmap.GetPixel(32, y) switch
+        {
+            { Red: < 5, Green: < 5, Blue: > 250 } => '1',
+            { Red: > 250, Green: < 5, Blue: < 5 } => '0',
+            var other => throw new Xunit.Sdk.XunitException($"{operation}: row {y} is {other}, neither kept red nor repainted blue"),
+        }));
+        Assert.Equal(repainted, seen);
     }
 
     [Fact]

@@ -22,7 +22,8 @@ public sealed partial class ApiPromptConverter
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
-        "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor",
+        "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor", "LoraLoaderModelOnly", "ImageInvert",
+        "GrowMask", "InvertMask", "ThresholdMask", "SolidMask",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -150,6 +151,12 @@ public sealed partial class ApiPromptConverter
                 "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
                 "LoraLoader" => LoraLoader(id, inputs),
+                "LoraLoaderModelOnly" => LoraLoaderModelOnly(id, inputs),
+                "ImageInvert" => ImageInvert(id, inputs),
+                "GrowMask" => GrowMask(id, inputs),
+                "InvertMask" => InvertMask(id, inputs),
+                "ThresholdMask" => ThresholdMask(id, inputs),
+                "SolidMask" => SolidMask(id, inputs),
                 "VAELoader" => VaeLoader(id, inputs),
                 "LatentUpscaleBy" => Resize(id, inputs, "samples", "latent.resize", "latent", scaleBy: true),
                 "ImageScaleBy" => Resize(id, inputs, "image", "image.resize", "image", scaleBy: true),
@@ -225,6 +232,64 @@ public sealed partial class ApiPromptConverter
         var node = Add(id, null, "lora.apply", [("unet", model.Unet), ("clip", clip.Clip)],
             [("path", path), ("strength_model", strengthModel.Value), ("strength_clip", strengthClip.Value)]);
         return [model with { Unet = $"{node}.unet_out" }, clip with { Clip = $"{node}.clip_out" }];
+    }
+
+    // LoraLoaderModelOnly → lora.apply on the model's UNet alone: as in ComfyUI, the LoRA's text-encoder keys are not
+    // applied (lora.apply reports them as unmatched in a warning, where ComfyUI logs them).
+    private ComfyValue[]? LoraLoaderModelOnly(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var path = ModelFile(id, inputs, "lora_name", "loras", "LoraLoaderModelOnly");
+        var strengthModel = Number(id, inputs, "strength_model", 1);
+        if (model is null || path is null || strengthModel is null) return null;
+        var node = Add(id, null, "lora.apply", [("unet", model.Unet)], [("path", path), ("strength_model", strengthModel.Value)]);
+        return [model with { Unet = $"{node}.unet_out" }];
+    }
+
+    // ImageInvert → image.invert: 1 − value in each channel.
+    private ComfyValue[]? ImageInvert(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        return image is null ? null : [new ImageValue($"{Add(id, null, "image.invert", [("image", image.Image)], [])}.inverted")];
+    }
+
+    // GrowMask → mask.expand: expand pixel steps of a 3 × 3 maximum (minimum when negative), without the corners when tapered.
+    private ComfyValue[]? GrowMask(string id, JsonObject inputs)
+    {
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var expand = Integer(id, inputs, "expand", 0);
+        var tapered = Boolean(id, inputs, "tapered_corners", true);
+        if (mask is null || expand is null || tapered is null || !Within(id, "expand", expand.Value, -16384, 16384)) return null;
+        var node = Add(id, null, "mask.expand", [("mask", mask.Mask)], [("expand", expand.Value), ("tapered_corners", tapered.Value)]);
+        return [new MaskValue($"{node}.expanded")];
+    }
+
+    // InvertMask → mask.invert (1 − value).
+    private ComfyValue[]? InvertMask(string id, JsonObject inputs)
+    {
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        return mask is null ? null : [new MaskValue($"{Add(id, null, "mask.invert", [("mask", mask.Mask)], [])}.inverted")];
+    }
+
+    // ThresholdMask → mask.threshold: 1 above the value, else 0.
+    private ComfyValue[]? ThresholdMask(string id, JsonObject inputs)
+    {
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var value = Number(id, inputs, "value", 0.5);
+        if (mask is null || value is null || !Within(id, "value", value.Value, 0, 1)) return null;
+        return [new MaskValue($"{Add(id, null, "mask.threshold", [("mask", mask.Mask)], [("value", value.Value)])}.thresholded")];
+    }
+
+    // SolidMask → mask.solid: one value at every pixel of a width × height mask.
+    private ComfyValue[]? SolidMask(string id, JsonObject inputs)
+    {
+        var value = Number(id, inputs, "value", 1);
+        var width = Integer(id, inputs, "width", 512);
+        var height = Integer(id, inputs, "height", 512);
+        if (value is null || width is null || height is null) return null;
+        if (!Within(id, "value", value.Value, 0, 1) | !Within(id, "width", width.Value, 1, 16384) | !Within(id, "height", height.Value, 1, 16384)) return null;
+        var node = Add(id, null, "mask.solid", [], [("value", value.Value), ("width", width.Value), ("height", height.Value)]);
+        return [new MaskValue($"{node}.mask")];
     }
 
     // VAELoader → vae.load of a file in models/vae.
@@ -660,6 +725,35 @@ public sealed partial class ApiPromptConverter
             return parsed;
         Error(id, "invalid_input_type", "Failed to convert an input value to a FLOAT value", $"{name}: {Describe(value)}", name);
         return null;
+    }
+
+    // A BOOLEAN input: JSON true or false, 0 or 1, or the strings "true" and "false".
+    private bool? Boolean(string id, JsonObject inputs, string name, bool fallback)
+    {
+        var value = inputs[name];
+        if (value is null) return fallback;
+        if (value is JsonValue v)
+        {
+            switch (v.GetValueKind())
+            {
+                case JsonValueKind.True: return true;
+                case JsonValueKind.False: return false;
+                case JsonValueKind.String when v.GetValue<string>() is "true" or "false": return v.GetValue<string>() == "true";
+                case JsonValueKind.Number when JsonNumbers.Integer(v) is 0 or 1: return JsonNumbers.Integer(v) == 1;
+            }
+        }
+
+        Error(id, "invalid_input_type", "Failed to convert an input value to a BOOLEAN value", $"{name}: {Describe(value)}", name);
+        return null;
+    }
+
+    // ComfyUI's range errors for a number input outside min … max.
+    private bool Within(string id, string name, double value, double min, double max)
+    {
+        if (value < min) Error(id, "value_smaller_than_min", "Value smaller than min", $"{name}: {value.ToString(CultureInfo.InvariantCulture)} is below {min.ToString(CultureInfo.InvariantCulture)}", name);
+        else if (value > max) Error(id, "value_bigger_than_max", "Value bigger than max", $"{name}: {value.ToString(CultureInfo.InvariantCulture)} is above {max.ToString(CultureInfo.InvariantCulture)}", name);
+        else return true;
+        return false;
     }
 
     private static bool TryInteger(JsonValue value, out long result)

@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using SkiaSharp;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+/// <summary>
+/// LoraLoaderModelOnly on a single-file SD 1.x checkpoint through the ComfyUI layer: it changes the UNet exactly as a
+/// LoraLoader with the text encoder's strength at 0 does, and leaves the prompts' encodings alone.
+/// </summary>
+public sealed class LoraModelOnlyRunTests : IDisposable
+{
+    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
+    private readonly string _home = Path.Combine(Path.GetTempPath(), "fd-comfy-lora-" + Guid.NewGuid().ToString("N"));
+
+    public LoraModelOnlyRunTests()
+    {
+        // A home of its own: the tiny SD 1.x checkpoint, a kohya LoRA with UNet and text-encoder keys, and the tiny
+        // tokenizer where model.load looks for a checkpoint's CLIP vocabulary.
+        Copy(Path.Combine(Data, "ldm-fp16.safetensors"), Path.Combine(_home, "models", "checkpoints", "sd1-tiny.safetensors"));
+        Copy(Path.Combine(Data, "lora", "kohya-a.safetensors"), Path.Combine(_home, "models", "loras", "kohya-a.safetensors"));
+        foreach (var file in new[] { "vocab.json", "merges.txt" })
+            Copy(Path.Combine(RepositoryRoot.Path, "models", "tiny-sd", "tokenizer", file), Path.Combine(_home, "models", "tokenizers", "clip-vit-large-patch14", file));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_home)) Directory.Delete(_home, recursive: true);
+    }
+
+    [Fact]
+    public async Task Lora_loader_model_only_gives_the_image_of_a_lora_loader_with_clip_strength_zero()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["FlowDiffusion:Server:WorkingFolder"] = _home,
+            ["FlowDiffusion:ModelsFolder"] = Path.Combine(_home, "models"),
+            ["FlowDiffusion:PluginFolders:0"] = Path.Combine(RepositoryRoot.Path, "plugins"),
+        });
+        var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/LoraLoaderModelOnly"))!["LoraLoaderModelOnly"]!;
+        Assert.Contains("kohya-a.safetensors", info["input"]!["required"]!["lora_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["MODEL"], info["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        var modelOnly = Prompt();
+        modelOnly["10"] = new JsonObject { ["class_type"] = "LoraLoaderModelOnly", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["lora_name"] = "kohya-a.safetensors", ["strength_model"] = 0.9,
+        } };
+        modelOnly["3"]!["inputs"]!["model"] = Link("10", 0);
+        var clipAtZero = Prompt();
+        clipAtZero["10"] = new JsonObject { ["class_type"] = "LoraLoader", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["clip"] = Link("4", 1), ["lora_name"] = "kohya-a.safetensors", ["strength_model"] = 0.9, ["strength_clip"] = 0,
+        } };
+        clipAtZero["3"]!["inputs"]!["model"] = Link("10", 0);
+        clipAtZero["6"]!["inputs"]!["clip"] = Link("10", 1);
+        clipAtZero["7"]!["inputs"]!["clip"] = Link("10", 1);
+
+        var withModelOnly = Pixels(await ClassMappingTests.RunForImageAsync(host, modelOnly));
+        var withClipAtZero = Pixels(await ClassMappingTests.RunForImageAsync(host, clipAtZero));
+        var without = Pixels(await ClassMappingTests.RunForImageAsync(host, Prompt()));
+
+        Assert.Equal(withClipAtZero, withModelOnly);
+        // The LoRA did change the UNet: the image differs from the checkpoint's own in many pixels.
+        var differing = without.Zip(withModelOnly).Count(p => p.First != p.Second);
+        Assert.True(differing > without.Length / 10, $"{differing} of {without.Length} channel values differ from the image without the LoRA");
+    }
+
+    private static JsonObject Prompt() => Prompts.Txt2Img(model: "sd1-tiny.safetensors", text: "a red circle", steps: 2, cfg: 5);
+
+    private static byte[] Pixels(byte[] png)
+    {
+        using var bitmap = SKBitmap.Decode(png);
+        return bitmap.Bytes;
+    }
+
+    private static JsonArray Link(string node, int output) => [node, output];
+
+    private static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+        File.Copy(from, to);
+    }
+}
