@@ -158,6 +158,61 @@ public sealed class WorkflowImportTests
     }
 
     [Fact]
+    public void Ui_format_mask_and_model_only_lora_widgets_land_on_their_parameters_in_comfyuis_order()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        var nodes = ui["nodes"]!.AsArray();
+        var links = ui["links"]!.AsArray();
+        JsonObject Node(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
+        {
+            ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
+            ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
+        };
+        nodes.Add(Node(30, "SolidMask", [0.5, 64, 32]));
+        nodes.Add(Node(31, "GrowMask", [-3, false], ("mask", 901)));
+        nodes.Add(Node(32, "ThresholdMask", [0.25], ("mask", 902)));
+        nodes.Add(Node(33, "InvertMask", [], ("mask", 903)));
+        links.Add(new JsonArray(901, 30, 0, 31, 0, "MASK"));
+        links.Add(new JsonArray(902, 31, 0, 32, 0, "MASK"));
+        links.Add(new JsonArray(903, 32, 0, 33, 0, "MASK"));
+        // The model-only LoRA between the checkpoint and the sampler.
+        var sampler = nodes.First(n => n!["type"]!.GetValue<string>() == "KSampler")!;
+        var modelInput = sampler["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "model")!;
+        var modelLink = links.First(l => l![0]!.GetValue<int>() == modelInput["link"]!.GetValue<int>())!.AsArray();
+        nodes.Add(Node(34, "LoraLoaderModelOnly", ["styles/ink.safetensors", 0.7], ("model", 904)));
+        links.Add(new JsonArray(904, modelLink[1]!.GetValue<int>(), modelLink[2]!.GetValue<int>(), 34, 0, "MODEL"));
+        links.Add(new JsonArray(905, 34, 0, sampler["id"]!.GetValue<int>(), 0, "MODEL"));
+        modelInput["link"] = 905;
+        // The masks reach the output through a noise mask on the sampler's latent (only what an output needs is converted).
+        var latentInput = sampler["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "latent_image")!;
+        var latentLink = links.First(l => l![0]!.GetValue<int>() == latentInput["link"]!.GetValue<int>())!.AsArray();
+        nodes.Add(Node(35, "SetLatentNoiseMask", [], ("samples", 906), ("mask", 907)));
+        links.Add(new JsonArray(906, latentLink[1]!.GetValue<int>(), latentLink[2]!.GetValue<int>(), 35, 0, "LATENT"));
+        links.Add(new JsonArray(907, 33, 0, 35, 1, "MASK"));
+        links.Add(new JsonArray(908, 35, 0, sampler["id"]!.GetValue<int>(), 3, "LATENT"));
+        latentInput["link"] = 908;
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "masks-ui", Folders);
+
+        var workflow = conversion!.Workflow!;
+        object? Parameter(string comfyId, string name) => ((LiteralValue)workflow.Node(ApiPromptConverter.NodeId(comfyId))!.Parameter(name)!.Value).Value;
+        Assert.Equal("mask.solid", workflow.Node("n30")!.Type);
+        Assert.Equal((0.5, 64L, 32L), ((double)Parameter("30", "value")!, (long)Parameter("30", "width")!, (long)Parameter("30", "height")!));
+        Assert.Equal("mask.expand", workflow.Node("n31")!.Type);
+        Assert.Equal((-3L, false), ((long)Parameter("31", "expand")!, (bool)Parameter("31", "tapered_corners")!));
+        Assert.Equal("n30", workflow.Node("n31")!.Edge("mask")!.SourceNode);
+        Assert.Equal(0.25, (double)Parameter("32", "value")!);
+        Assert.Equal("mask.invert", workflow.Node("n33")!.Type);
+        Assert.Equal("n32", workflow.Node("n33")!.Edge("mask")!.SourceNode);
+        Assert.Equal("lora.apply", workflow.Node("n34")!.Type);
+        Assert.Equal(0.7, (double)Parameter("34", "strength_model")!);
+        Assert.Null(workflow.Node("n34")!.Edge("clip"));
+        Assert.Equal("n34", workflow.Node(ApiPromptConverter.NodeId("3", "denoiser"))!.Edge("unet")!.SourceNode);
+        // The LoRA file is not in this models folder: the import warns and keeps its path.
+        Assert.Contains(problems.Concat(conversion.Warnings), p => p.Contains("styles/ink.safetensors", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Unmapped_classes_and_dangling_inputs_are_all_reported()
     {
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;
