@@ -25,19 +25,20 @@ internal static class ReportFields
         ["cfg"] = BenchSettings.Cfg,
     };
 
-    /// <summary>How the engine's sessions ran: their threads and pool, whether CPU runs took turns, when samplers released the UNet's arena.</summary>
+    /// <summary>How the engine's sessions ran: their threads and pool, whether CPU runs took turns, when samplers released the UNet's arena, glibc's mmap threshold.</summary>
     public static JsonObject AddRuntime(JsonObject report)
     {
         report["intra_op_threads"] = OnnxSessionOptions.Cpu.Threads;
         report["intra_op_pool"] = OnnxSessionOptions.Cpu.SharesThreadPool ? "shared" : "per session";
         report["cpu_runs"] = OnnxSessionOptions.Cpu.TakesTurns ? "take turns" : "parallel";
         report["arena_release"] = OnnxArenaRelease.Mode.ToString().ToLowerInvariant();
+        report["mmap_threshold"] = NativeHeap.Threshold;
         return report;
     }
 
     /// <summary>The line of the table that names <see cref="AddRuntime"/>'s fields.</summary>
     public static string RuntimeLine(JsonObject report) =>
-        $"threads: {report["intra_op_threads"]} a session, pool {report["intra_op_pool"]}, CPU runs {report["cpu_runs"]}, arena release {report["arena_release"]}";
+        $"threads: {report["intra_op_threads"]} a session, pool {report["intra_op_pool"]}, CPU runs {report["cpu_runs"]}, arena release {report["arena_release"]}, mmap threshold {report["mmap_threshold"]}";
 
     public static JsonObject AddMachine(JsonObject report, string loadBefore, string loadAfter)
     {

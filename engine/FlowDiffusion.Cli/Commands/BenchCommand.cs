@@ -65,6 +65,7 @@ internal static class BenchCommand
             {
                 _ = OnnxSessionOptions.Cpu.Threads;
                 _ = OnnxArenaRelease.Mode;
+                _ = NativeHeap.Threshold;
             }
             catch (InvalidOperationException e)
             {

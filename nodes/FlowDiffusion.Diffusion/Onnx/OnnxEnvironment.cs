@@ -63,6 +63,8 @@ internal static class OnnxEnvironment
     // The shared pool's thread count, or 0 where the environment already existed (its thread settings are unknown).
     private static int Create()
     {
+        // Before ONNX Runtime allocates anything.
+        _ = NativeHeap.Threshold;
         if (OrtEnv.IsCreated || !string.Equals(Environment.GetEnvironmentVariable(PoolVariable)?.Trim(), "shared", StringComparison.OrdinalIgnoreCase))
         {
             return 0;

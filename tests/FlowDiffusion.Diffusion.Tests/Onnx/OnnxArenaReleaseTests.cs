@@ -29,15 +29,15 @@ public sealed class OnnxArenaReleaseTests : IDisposable
 
         RunOnce(session, input);
         RunOnce(session, input);
-        var kept = AnonymousBytes();
+        var kept = ResidentSet.AnonymousBytes();
         RunOnce(session, input);
-        var keptAgain = AnonymousBytes();
+        var keptAgain = ResidentSet.AnonymousBytes();
         using (OnnxArenaRelease.AfterRuns())
         {
             Assert.True(OnnxArenaRelease.IsRequested);
             RunOnce(session, input);
         }
-        var released = AnonymousBytes();
+        var released = ResidentSet.AnonymousBytes();
 
         Assert.False(OnnxArenaRelease.IsRequested);
         // A run without the mark reuses the arena: the process holds what it held (within one tensor).
@@ -67,15 +67,5 @@ public sealed class OnnxArenaReleaseTests : IDisposable
         var path = Path.Combine(_folder, "arena.onnx");
         File.WriteAllBytes(path, g.Build("arena").ToBytes());
         return path;
-    }
-
-    private static long AnonymousBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
-                return long.Parse(line["RssAnon:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-        }
-        throw new InvalidOperationException("no RssAnon in /proc/self/status");
     }
 }
