@@ -232,6 +232,19 @@ public sealed class BenchCommandTests : IDisposable
         var auto = Cold();
         Assert.Equal("auto", (string)auto["arena_release"]!);
         Assert.Equal(0, (int)auto["arena_releases"]!);
+        // glibc's mmap threshold stays its own unless FLOWDIFFUSION_MMAP_THRESHOLD fixes it (mallopt succeeded: glibc here).
+        Assert.Equal(OperatingSystem.IsLinux() ? "dynamic" : "not glibc", (string)auto["mmap_threshold"]!);
+        if (OperatingSystem.IsLinux())
+        {
+            environment["FLOWDIFFUSION_MMAP_THRESHOLD"] = "131072";
+            Assert.Equal("131072", (string)Cold()["mmap_threshold"]!);
+            environment["FLOWDIFFUSION_MMAP_THRESHOLD"] = "lots";
+            var (thresholdCode, _, thresholdError) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
+            Assert.Equal(2, thresholdCode);
+            Assert.Contains("FLOWDIFFUSION_MMAP_THRESHOLD must be a byte count", thresholdError);
+            environment.Remove("FLOWDIFFUSION_MMAP_THRESHOLD");
+        }
+
         environment["FLOWDIFFUSION_ARENA_RELEASE"] = "always";
         var always = Cold();
         Assert.Equal("always", (string)always["arena_release"]!);
@@ -242,7 +255,7 @@ public sealed class BenchCommandTests : IDisposable
         environment["FLOWDIFFUSION_ARENA_RELEASE"] = "always";
         var (tableCode, table, tableError) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--cold-only", "--config", "FlowDiffusion:DataFolder=" + data);
         Assert.True(tableCode == 0, tableError);
-        Assert.Contains("arena release always; 1 model runs released", table);
+        Assert.Contains("arena release always, mmap threshold " + (OperatingSystem.IsLinux() ? "dynamic" : "not glibc") + "; 1 model runs released", table);
 
         environment["FLOWDIFFUSION_ARENA_RELEASE"] = "sometimes";
         var (badCode, _, badError) = Cli.RunWith(environment, "bench", "--tiny", "--size", "64", "--steps", "1", "--config", "FlowDiffusion:DataFolder=" + data);
