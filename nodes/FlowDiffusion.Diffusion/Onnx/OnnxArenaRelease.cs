@@ -44,8 +44,8 @@ public static class OnnxArenaRelease
 
     /// <summary>
     /// Whether releasing pays after a sampling loop over latents of <paramref name="shape"/>: from 128×128 latents a batch
-    /// item (1024² images), where it lowered SDXL's peak by 1.3–1.7 GB; at 64×64 (SD 1.5 at 512²) the peak did not move
-    /// (docs/benchmarks.md, "What moves SDXL's peak").
+    /// item (1024² images), where it lowered SDXL's peak by 1.2–2.0 GB; at 64×64 (SD 1.5 at 512²) and 96×96 (SDXL at 768²)
+    /// the peak did not move (docs/benchmarks.md, "What moves SDXL's peak", "The arena release, repeated and at 768²").
     /// </summary>
     /// <param name="shape">The sampled latents' shape.</param>
     public static bool Pays(LatentShape shape) => (long)shape.Height * shape.Width >= 128 * 128;
