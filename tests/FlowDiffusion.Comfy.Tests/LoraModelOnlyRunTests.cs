@@ -9,33 +9,21 @@ namespace FlowDiffusion.Comfy.Tests;
 /// </summary>
 public sealed class LoraModelOnlyRunTests : IDisposable
 {
-    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
-    private readonly string _home = Path.Combine(Path.GetTempPath(), "fd-comfy-lora-" + Guid.NewGuid().ToString("N"));
+    private readonly CheckpointHome _home = new("fd-comfy-lora-");
 
     public LoraModelOnlyRunTests()
     {
-        // A home of its own: the tiny SD 1.x checkpoint, a kohya LoRA with UNet and text-encoder keys, and the tiny
-        // tokenizer where model.load looks for a checkpoint's CLIP vocabulary.
-        Copy(Path.Combine(Data, "ldm-fp16.safetensors"), Path.Combine(_home, "models", "checkpoints", "sd1-tiny.safetensors"));
-        Copy(Path.Combine(Data, "lora", "kohya-a.safetensors"), Path.Combine(_home, "models", "loras", "kohya-a.safetensors"));
-        foreach (var file in new[] { "vocab.json", "merges.txt" })
-            Copy(Path.Combine(RepositoryRoot.Path, "models", "tiny-sd", "tokenizer", file), Path.Combine(_home, "models", "tokenizers", "clip-vit-large-patch14", file));
+        // The tiny SD 1.x checkpoint and a kohya LoRA with UNet and text-encoder keys.
+        _home.Add(Path.Combine(CheckpointHome.TestData, "sd1-tiny", "ldm-fp16.safetensors"), "checkpoints/sd1-tiny.safetensors");
+        _home.Add(Path.Combine(CheckpointHome.TestData, "sd1-tiny", "lora", "kohya-a.safetensors"), "loras/kohya-a.safetensors");
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_home)) Directory.Delete(_home, recursive: true);
-    }
+    public void Dispose() => _home.Dispose();
 
     [Fact]
     public async Task Lora_loader_model_only_gives_the_image_of_a_lora_loader_with_clip_strength_zero()
     {
-        await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["FlowDiffusion:Server:WorkingFolder"] = _home,
-            ["FlowDiffusion:ModelsFolder"] = Path.Combine(_home, "models"),
-            ["FlowDiffusion:PluginFolders:0"] = Path.Combine(RepositoryRoot.Path, "plugins"),
-        });
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
         var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/LoraLoaderModelOnly"))!["LoraLoaderModelOnly"]!;
         Assert.Contains("kohya-a.safetensors", info["input"]!["required"]!["lora_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(["MODEL"], info["output"]!.AsArray().Select(n => n!.GetValue<string>()));
@@ -74,10 +62,4 @@ public sealed class LoraModelOnlyRunTests : IDisposable
     }
 
     private static JsonArray Link(string node, int output) => [node, output];
-
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-        File.Copy(from, to);
-    }
 }

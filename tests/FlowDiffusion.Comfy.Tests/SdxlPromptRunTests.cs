@@ -9,33 +9,21 @@ namespace FlowDiffusion.Comfy.Tests;
 /// </summary>
 public sealed class SdxlPromptRunTests : IDisposable
 {
-    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny");
-    private readonly string _home = Path.Combine(Path.GetTempPath(), "fd-comfy-sdxl-" + Guid.NewGuid().ToString("N"));
+    private readonly CheckpointHome _home = new("fd-comfy-sdxl-");
 
     public SdxlPromptRunTests()
     {
-        // A home of its own: models/checkpoints with the tiny SDXL checkpoint, an SDXL LoRA, and the tiny tokenizer where
-        // model.load looks for a checkpoint's CLIP vocabulary (models/tokenizers/clip-vit-large-patch14).
-        Copy(Path.Combine(Data, "sdxl-fp16.safetensors"), Path.Combine(_home, "models", "checkpoints", "sdxl-tiny.safetensors"));
-        Copy(Path.Combine(Data, "lora", "kohya-a.safetensors"), Path.Combine(_home, "models", "loras", "sdxl-a.safetensors"));
-        foreach (var file in new[] { "vocab.json", "merges.txt" })
-            Copy(Path.Combine(RepositoryRoot.Path, "models", "tiny-sd", "tokenizer", file), Path.Combine(_home, "models", "tokenizers", "clip-vit-large-patch14", file));
+        // The tiny SDXL checkpoint and an SDXL LoRA.
+        _home.Add(Path.Combine(CheckpointHome.TestData, "sdxl-tiny", "sdxl-fp16.safetensors"), "checkpoints/sdxl-tiny.safetensors");
+        _home.Add(Path.Combine(CheckpointHome.TestData, "sdxl-tiny", "lora", "kohya-a.safetensors"), "loras/sdxl-a.safetensors");
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_home)) Directory.Delete(_home, recursive: true);
-    }
+    public void Dispose() => _home.Dispose();
 
     [Fact]
     public async Task Sdxl_checkpoint_is_listed_and_a_prompt_with_different_text_g_and_text_l_runs_with_a_lora()
     {
-        await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["FlowDiffusion:Server:WorkingFolder"] = _home,
-            ["FlowDiffusion:ModelsFolder"] = Path.Combine(_home, "models"),
-            ["FlowDiffusion:PluginFolders:0"] = Path.Combine(RepositoryRoot.Path, "plugins"),
-        });
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
         var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/CheckpointLoaderSimple"))!;
         Assert.Contains("sdxl-tiny.safetensors", info["CheckpointLoaderSimple"]!["input"]!["required"]!["ckpt_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Contains("sdxl-tiny.safetensors", JsonNode.Parse(await host.Client.GetStringAsync("/models/checkpoints"))!.AsArray().Select(n => n!.GetValue<string>()));
@@ -72,10 +60,4 @@ public sealed class SdxlPromptRunTests : IDisposable
     };
 
     private static JsonArray Link(string node, int output) => [node, output];
-
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-        File.Copy(from, to);
-    }
 }
