@@ -176,7 +176,10 @@ public sealed class KSamplerNode : INode
         SdeNoise? sdeNoise = null;
         if (KSamplers.IsSde(Sampler) && sigmas.Where(s => s > 0).DefaultIfEmpty(0).Min() is var low && sigmas.Max() is var high && high > low)
             sdeNoise = new BrownianTreeNoise(Seed, shape.Length, low, high).Fill;
-        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(Seed), OnStep, cancellationToken, sdeNoise);
+        // The ancestral samplers' step noise: a second CPU generator seeded with seed + 1, as ComfyUI draws it on the CPU
+        // (ComfyUI pull 11528). Seeded with the seed itself, its first draw would repeat the starting noise and leave the
+        // image noisy (ComfyUI issue 9819).
+        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result);
     }

@@ -1,0 +1,95 @@
+using System.Globalization;
+using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Diffusion.Noise;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// diffusion.ksampler's ancestral step noise comes from a second generator seeded with seed + 1, as ComfyUI draws it on
+/// the CPU, not from one seeded with the seed, whose first draw would repeat the starting noise. On analytic-sd the
+/// model's x0 is the prompt's colour whatever the input, so the noise a step adds can be read back from the latents.
+/// </summary>
+public sealed class KSamplerNoiseTests
+{
+    private const ulong Seed = 7;
+    private const float Sigma0 = 14.614642f, Sigma1 = 1.5f;
+
+    [Fact]
+    public async Task Lcm_adds_the_seed_plus_one_stream_not_the_starting_noise()
+    {
+        // One LCM step: x1 = x0(colour) + σ1·n, so the latents less their channel means are σ1·n.
+        var latents = await FirstStepAsync("lcm");
+
+        AssertNoiseIsTheSecondStream(latents);
+    }
+
+    [Fact]
+    public async Task Euler_ancestral_adds_the_seed_plus_one_stream_not_the_starting_noise()
+    {
+        // Euler: x1 = T + (x − T)·σ1/σ0; ancestral: x1 = T + (x − T)·σ_down/σ0 + σ_up·n. So ancestral − σ_down/σ1 · euler
+        // = T·(1 − σ_down/σ1) + σ_up·n: a constant per channel plus the step noise.
+        var euler = await FirstStepAsync("euler");
+        var ancestral = await FirstStepAsync("euler_ancestral");
+        var (down, _) = KSamplers.AncestralStep(Sigma0, Sigma1);
+
+        AssertNoiseIsTheSecondStream(ancestral.Select((v, i) => (float)(v - down / Sigma1 * euler[i])).ToArray());
+    }
+
+    private static void AssertNoiseIsTheSecondStream(float[] latents)
+    {
+        var starting = new float[latents.Length];
+        new TorchGenerator(Seed).FillStandardNormal(starting);
+        var step = new float[latents.Length];
+        new TorchGenerator(Seed + 1).FillStandardNormal(step);
+        var residual = Centred(latents);
+
+        Assert.True(Correlation(residual, Centred(step)) > 0.9999, $"correlation with seed + 1's stream {Correlation(residual, Centred(step)):F5}");
+        Assert.True(Math.Abs(Correlation(residual, Centred(starting))) < 0.3, $"correlation with the starting noise {Correlation(residual, Centred(starting)):F5}");
+    }
+
+    private static async Task<float[]> FirstStepAsync(string sampler)
+    {
+        // Explicit sigmas, stopped after the first step with its noise left in (KSamplerAdvanced's end_step).
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: ancestral noise
+            nodes:
+              model: { node: model.load, with: { path: models/analytic-sd } }
+              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a green field } }
+              positive: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
+              denoiser: { node: unet.denoiser, in: { unet: model.unet } }
+              guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
+              empty: { node: latent.empty, in: { unet: model.unet }, with: { width: 64, height: 64 } }
+              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: {{Seed}}, sampler: {{sampler}}, sigmas: "{{Sigma0.ToString(CultureInfo.InvariantCulture)}}, {{Sigma1.ToString(CultureInfo.InvariantCulture)}}, 0.5, 0", end_step: 1, return_with_leftover_noise: true } }
+            """;
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        return run.Latent().ToArray();
+    }
+
+    // Each of the 4 channels less its mean (the colour's latent is constant per channel).
+    private static double[] Centred(float[] values)
+    {
+        var plane = values.Length / 4;
+        var centred = new double[values.Length];
+        for (var c = 0; c < 4; c++)
+        {
+            var mean = values.AsSpan(c * plane, plane).ToArray().Average(v => (double)v);
+            for (var i = 0; i < plane; i++) centred[c * plane + i] = values[c * plane + i] - mean;
+        }
+
+        return centred;
+    }
+
+    private static double Correlation(double[] a, double[] b)
+    {
+        double ab = 0, aa = 0, bb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            ab += a[i] * b[i];
+            aa += a[i] * a[i];
+            bb += b[i] * b[i];
+        }
+
+        return ab / Math.Sqrt(aa * bb);
+    }
+}
