@@ -25,6 +25,13 @@ public sealed class ClassMappingTests
     [InlineData("dpmpp_2m_sde_gpu", "exponential")]
     [InlineData("uni_pc", "karras")]
     [InlineData("uni_pc_bh2", "normal")]
+    [InlineData("dpmpp_2s_ancestral", "karras")]
+    [InlineData("dpmpp_2m_sde_heun", "normal")]
+    [InlineData("dpmpp_3m_sde", "kl_optimal")]
+    [InlineData("dpmpp_3m_sde_gpu", "karras")]
+    [InlineData("ddpm", "simple")]
+    [InlineData("ipndm", "linear_quadratic")]
+    [InlineData("ipndm_v", "kl_optimal")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();

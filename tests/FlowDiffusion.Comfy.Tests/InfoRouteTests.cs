@@ -13,8 +13,9 @@ public sealed class InfoRouteTests
         var names = sampler["sampler_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Contains("dpmpp_2m", names);
         Assert.Contains("uni_pc_bh2", names);
-        Assert.DoesNotContain("dpmpp_3m_sde", names);
-        Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Contains("dpmpp_3m_sde", names);
+        Assert.DoesNotContain("res_multistep", names);
+        Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal("INT", sampler["steps"]![0]!.GetValue<string>());
         Assert.Equal("MODEL", sampler["model"]![0]!.GetValue<string>());
         Assert.Equal(["LATENT"], all["KSampler"]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));

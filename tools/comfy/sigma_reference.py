@@ -70,13 +70,41 @@ def beta(steps, a=0.6, b=0.6):
         last = t
     return sigs + [0.0]
 
-SCHEDULES = {"normal": normal, "karras": karras, "exponential": exponential, "sgm_uniform": lambda n: normal(n, True),
-             "simple": simple, "ddim_uniform": ddim_uniform, "beta": beta}
+def linear_quadratic(steps, threshold=0.025):
+    # Noise fractions in double: linear to the threshold over the first steps // 2, quadratic after; times float32 sigma_max.
+    if steps == 1:
+        frac = [1.0, 0.0]
+    else:
+        lin = steps // 2
+        quad = steps - lin
+        diff = lin - threshold * steps
+        qc = diff / (lin * quad ** 2)
+        lc = threshold / lin - 2 * diff / quad ** 2
+        const = qc * lin ** 2
+        frac = [i * threshold / lin for i in range(lin)] + [qc * i * i + lc * i + const for i in range(lin, steps)] + [1.0]
+        frac = [1.0 - v for v in frac]
+    return [float(f32(v) * SIG[-1]) for v in frac]
 
-def with_denoise(name, steps, denoise):
+def kl_optimal(steps):
+    # Evenly spaced in arctan(sigma), float32; one step (0/0 in the original) is taken as its first point, sigma_max.
+    idx = np.arange(steps, dtype=f32) / f32(max(steps - 1, 1))
+    lo, hi = f32(math.atan(float(SIG[0]))), f32(math.atan(float(SIG[-1])))
+    return [float(v) for v in np.tan((idx * lo + (f32(1) - idx) * hi).astype(f32))] + [0.0]
+
+SCHEDULES = {"normal": normal, "karras": karras, "exponential": exponential, "sgm_uniform": lambda n: normal(n, True),
+             "simple": simple, "ddim_uniform": ddim_uniform, "beta": beta, "linear_quadratic": linear_quadratic,
+             "kl_optimal": kl_optimal}
+
+def with_denoise(name, steps, denoise, discard=False):
+    # discard: KSampler's rule for dpm_2, dpm_2_ancestral and uni_pc: one step more, the sigma before the last dropped.
+    def compute(n):
+        if not discard:
+            return SCHEDULES[name](n)
+        full = SCHEDULES[name](n + 1)
+        return full[:-2] + full[-1:]
     if denoise > 0.9999:
-        return SCHEDULES[name](steps)
-    full = SCHEDULES[name](int(steps / denoise))
+        return compute(steps)
+    full = compute(int(steps / denoise))
     return full[-(steps + 1):]
 
 # --- k-diffusion samplers on a toy model, in float64, for the sampler tests ---------------------------------------
@@ -174,6 +202,7 @@ def sample(name, x, sigmas):
     def noise():
         v = noise_stream(len(x), draws[0]); draws[0] += 1; return v
     ds, old, h_last = [], None, [None]
+    h3, den3, buf = [None, None, None], [None, None], []
     for i in range(len(sigmas) - 1):
         s, sn = sigmas[i], sigmas[i + 1]
         den = toy_denoised(x, s)
@@ -219,8 +248,8 @@ def sample(name, x, sigmas):
                 r = (t + math.log(sigmas[i - 1])) / h
                 x = ratio * x - math.expm1(-h) * ((1 + 1 / (2 * r)) * den - (1 / (2 * r)) * old)
             old = den
-        elif name == "dpmpp_2m_sde":
-            # k-diffusion sample_dpmpp_2m_sde, eta = 1, s_noise = 1, solver_type = midpoint
+        elif name in ("dpmpp_2m_sde", "dpmpp_2m_sde_heun"):
+            # k-diffusion sample_dpmpp_2m_sde, eta = 1, s_noise = 1, solver_type = midpoint or heun
             eta = 1.0
             if sn == 0:
                 x = den
@@ -231,7 +260,10 @@ def sample(name, x, sigmas):
                 x = sn / s * math.exp(-eta_h) * x + (-math.expm1(-h - eta_h)) * den
                 if old is not None:
                     r = h_last[0] / h
-                    x = x + 0.5 * (-math.expm1(-h - eta_h)) * (1 / r) * (den - old)
+                    if name == "dpmpp_2m_sde_heun":
+                        x = x + ((-math.expm1(-h - eta_h)) / (-h - eta_h) + 1) * (1 / r) * (den - old)
+                    else:
+                        x = x + 0.5 * (-math.expm1(-h - eta_h)) * (1 / r) * (den - old)
                 x = x + noise() * sn * math.sqrt(-math.expm1(-2 * eta_h))
                 h_last[0] = h
             old = den
@@ -261,6 +293,81 @@ def sample(name, x, sigmas):
             x = den
             if sn > 0:
                 x = x + noise() * sn
+        elif name == "dpmpp_3m_sde":
+            # k-diffusion sample_dpmpp_3m_sde, eta = 1, s_noise = 1 (state: h, h_1, h_2 and the last two x0 estimates)
+            if sn == 0:
+                x = den
+            else:
+                h = math.log(s) - math.log(sn)
+                h3[0] = h
+                h_eta = 2 * h
+                x = math.exp(-h_eta) * x + (-math.expm1(-h_eta)) * den
+                phi_2 = math.expm1(-h_eta) / h_eta + 1
+                if h3[2] is not None:
+                    r0, r1 = h3[1] / h, h3[2] / h
+                    d1_0 = (den - den3[0]) / r0
+                    d1_1 = (den3[0] - den3[1]) / r1
+                    d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
+                    d2 = (d1_0 - d1_1) / (r0 + r1)
+                    x = x + phi_2 * d1 - (phi_2 / h_eta - 0.5) * d2
+                elif h3[1] is not None:
+                    x = x + phi_2 * (den - den3[0]) / (h3[1] / h)
+                x = x + noise() * sn * math.sqrt(-math.expm1(-2 * h))
+            den3[0], den3[1] = den, den3[0]
+            h3[1], h3[2] = h3[0], h3[1]
+        elif name == "dpmpp_2s_ancestral":
+            down, up = ancestral(s, sn)
+            if down == 0:
+                x = x + d * (down - s)
+            else:
+                t, tn = -math.log(s), -math.log(down)
+                h = tn - t
+                sm = t + h / 2
+                x_2 = (math.exp(-sm) / s) * x - math.expm1(-h / 2) * den
+                den_2 = toy_denoised(x_2, float(f32(math.exp(-sm))))
+                x = (down / s) * x - math.expm1(-h) * den_2
+            if sn > 0:
+                x = x + noise() * up
+        elif name == "ddpm":
+            ac, acp = 1 / (s * s + 1), 1 / (sn * sn + 1)
+            alpha = ac / acp
+            eps = (x - den) / s
+            mu = math.sqrt(1 / alpha) * (x / math.sqrt(1 + s * s) - (1 - alpha) * eps / math.sqrt(1 - ac))
+            if sn > 0:
+                mu = mu + math.sqrt((1 - alpha) * (1 - acp) / (1 - ac)) * noise()
+            x = mu * math.sqrt(1 + sn * sn) if sn != 0 else mu
+        elif name in ("ipndm", "ipndm_v"):
+            order = min(4, i + 1)
+            b = buf
+            if sn == 0:
+                x = den
+            elif order == 1:
+                x = x + (sn - s) * d
+            elif name == "ipndm":
+                w = {2: [3 / 2, -1 / 2], 3: [23 / 12, -16 / 12, 5 / 12], 4: [55 / 24, -59 / 24, 37 / 24, -9 / 24]}[order]
+                x = x + (sn - s) * (w[0] * d + sum(w[j] * b[-j] for j in range(1, order)))
+            else:
+                t = sigmas
+                hn, hn1 = sn - s, s - t[i - 1]
+                c1, c2 = (2 + hn / hn1) / 2, -(hn / hn1) / 2
+                if order == 2:
+                    w = [c1, c2]
+                else:
+                    hn2 = t[i - 1] - t[i - 2]
+                    tmp1 = (1 - hn / (3 * (hn + hn1)) * (hn * (hn + hn1)) / (hn1 * (hn1 + hn2))) / 2
+                    if order == 3:
+                        w = [c1 + tmp1, c2 - (1 + hn1 / hn2) * tmp1, tmp1 * hn1 / hn2]
+                    else:
+                        hn3 = t[i - 2] - t[i - 3]
+                        q = hn1 * (hn1 + hn2) / (hn2 * (hn2 + hn3))
+                        tmp2 = ((1 - hn / (3 * (hn + hn1))) / 2 + (1 - hn / (2 * (hn + hn1))) * hn / (6 * (hn + hn1 + hn2))) \
+                            * (hn * (hn + hn1) * (hn + hn1 + hn2)) / (hn1 * (hn1 + hn2) * (hn1 + hn2 + hn3))
+                        w = [c1 + tmp1 + tmp2, c2 - (1 + hn1 / hn2) * tmp1 - (1 + hn1 / hn2 + q) * tmp2,
+                             tmp1 * hn1 / hn2 + (hn1 / hn2 + q * (1 + hn2 / hn3)) * tmp2, -tmp2 * q * hn1 / hn2]
+                x = x + (sn - s) * (w[0] * d + sum(w[j] * b[-j] for j in range(1, order)))
+            buf.append(d)
+            if len(buf) > 3:
+                buf.pop(0)
     return [float(v) for v in x]
 
 def main():
@@ -272,14 +379,20 @@ def main():
             sched.append({"scheduler": name, "steps": steps, "denoise": denoise, "sigmas": with_denoise(name, steps, denoise)})
     x0 = [math.cos(0.5 * e) * 14.6 for e in range(8)]
     samplers = []
-    for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2"):
+    for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2",
+                 "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})
+    # KSampler's schedules for dpm_2, dpm_2_ancestral and uni_pc (one step more, the penultimate sigma dropped).
+    discarded = []
+    for name in ("normal", "karras", "simple"):
+        for steps, denoise in ((1, 1.0), (3, 1.0), (10, 1.0), (20, 0.5)):
+            discarded.append({"scheduler": name, "steps": steps, "denoise": denoise, "sigmas": with_denoise(name, steps, denoise, True)})
     out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
-           "schedules": sched, "samplers": samplers}
+           "schedules": sched, "discard_penultimate": discarded, "samplers": samplers}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 
 /// <summary>
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
-/// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2m, dpmpp_sde, dpmpp_2m_sde (ComfyUI's midpoint
-/// solver; the _gpu names are the same formulas), lcm, ddim (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
+/// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
+/// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v, ddim
+/// (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step.
 /// </summary>
 public static class KSamplers
@@ -13,25 +14,34 @@ public static class KSamplers
     /// <summary>The supported sampler names, in ComfyUI's order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde",
-        "dpmpp_2m_sde_gpu", "lcm", "ddim", "uni_pc", "uni_pc_bh2",
+        "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
+        "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
+        "ddpm", "lcm", "ipndm", "ipndm_v", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
-        "euler_cfg_pp", "euler_ancestral_cfg_pp", "heunpp2", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_2s_ancestral_cfg_pp",
-        "dpmpp_2m_cfg_pp", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm",
-        "ipndm", "ipndm_v", "deis", "res_multistep", "gradient_estimation", "er_sde", "seeds_2", "seeds_3",
+        "euler_cfg_pp", "euler_ancestral_cfg_pp", "heunpp2", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
+        "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral", "res_multistep_ancestral_cfg_pp", "gradient_estimation",
+        "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
     /// <param name="name">A sampler name.</param>
-    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "lcm" || IsSde(name);
+    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" || IsSde(name);
 
     /// <summary>Whether the sampler is an SDE solver whose noise ComfyUI draws from a Brownian tree (<see cref="SdeNoise"/>).</summary>
     /// <param name="name">A sampler name.</param>
-    public static bool IsSde(string name) => name is "dpmpp_sde" or "dpmpp_sde_gpu" or "dpmpp_2m_sde" or "dpmpp_2m_sde_gpu";
+    public static bool IsSde(string name) => name is "dpmpp_sde" or "dpmpp_sde_gpu" or "dpmpp_2m_sde" or "dpmpp_2m_sde_gpu" or "dpmpp_2m_sde_heun"
+        or "dpmpp_2m_sde_heun_gpu" or "dpmpp_3m_sde" or "dpmpp_3m_sde_gpu";
+
+    /// <summary>
+    /// Whether ComfyUI's KSampler computes this sampler's schedule for one step more and drops the sigma before the last
+    /// (dpm_2, dpm_2_ancestral, uni_pc, uni_pc_bh2); explicit sigmas (SamplerCustom's) are used as given.
+    /// </summary>
+    /// <param name="name">A sampler name.</param>
+    public static bool DiscardsPenultimateSigma(string name) => name is "dpm_2" or "dpm_2_ancestral" or "uni_pc" or "uni_pc_bh2";
 
     /// <summary>Checks a sampler name: null when supported, otherwise the message naming it and the valid names.</summary>
     /// <param name="name">The requested <c>sampler_name</c>.</param>
@@ -64,8 +74,8 @@ public static class KSamplers
         x = (float[])x.Clone();
         var steps = sigmas.Count - 1;
         var history = new List<float[]>();
-        float[]? oldDenoised = null;
-        double? lastH = null;
+        float[]? oldDenoised = null, olderDenoised = null;
+        double? lastH = null, earlierH = null;
         sdeNoise ??= noise is null ? null : (_, _, destination) => noise.FillStandardNormal(destination);
         for (var i = 0; i < steps; i++)
         {
@@ -137,15 +147,52 @@ public static class KSamplers
                     oldDenoised = denoised;
                     break;
                 }
-                case "dpmpp_2m_sde" or "dpmpp_2m_sde_gpu":
+                case "dpmpp_2m_sde" or "dpmpp_2m_sde_gpu" or "dpmpp_2m_sde_heun" or "dpmpp_2m_sde_heun_gpu":
                     if (next == 0)
                     {
                         denoised.CopyTo(x, 0);
                         break;
                     }
 
-                    lastH = Dpmpp2mSdeStep(x, denoised, oldDenoised, sigma, next, lastH, sdeNoise!);
+                    lastH = Dpmpp2mSdeStep(x, denoised, oldDenoised, sigma, next, lastH, sdeNoise!, heun: name.Contains("heun", StringComparison.Ordinal));
                     oldDenoised = denoised;
+                    break;
+                case "dpmpp_3m_sde" or "dpmpp_3m_sde_gpu":
+                {
+                    // ComfyUI keeps h from the step before when a step goes to 0; nothing follows such a step.
+                    var h = lastH;
+                    if (next == 0)
+                    {
+                        denoised.CopyTo(x, 0);
+                    }
+                    else
+                    {
+                        h = Math.Log(sigma) - Math.Log(next);
+                        Dpmpp3mSdeStep(x, denoised, oldDenoised, olderDenoised, sigma, next, h.Value, lastH, earlierH, sdeNoise!);
+                    }
+
+                    (olderDenoised, oldDenoised) = (oldDenoised, denoised);
+                    (earlierH, lastH) = (lastH, h);
+                    break;
+                }
+                case "dpmpp_2s_ancestral":
+                {
+                    var (down, up) = AncestralStep(sigma, next);
+                    if (down == 0) AddDerivative(x, denoised, sigma, down - sigma);
+                    else await Dpmpp2sStepAsync(x, denoised, sigma, down, model, cancellationToken);
+                    if (next > 0) AddNoise(x, noise!, up);
+                    break;
+                }
+                case "ddpm":
+                    DdpmStep(x, denoised, sigma, next, noise!);
+                    break;
+                case "ipndm":
+                    if (next == 0) denoised.CopyTo(x, 0);
+                    else Axpy(x, IpndmDerivative(Derivative(x, denoised, sigma), history), next - sigma);
+                    break;
+                case "ipndm_v":
+                    if (next == 0) denoised.CopyTo(x, 0);
+                    else Axpy(x, IpndmVariableDerivative(Derivative(x, denoised, sigma), history, sigmas, i), next - sigma);
                     break;
                 case "dpmpp_sde" or "dpmpp_sde_gpu":
                     await DpmppSdeStepAsync(x, denoised, sigma, next, model, sdeNoise!, cancellationToken);
@@ -200,13 +247,15 @@ public static class KSamplers
         return sum * (b - a) / 2;
     }
 
-    // DPM-Solver++(2M) SDE, η = 1, midpoint solver (k-diffusion's sample_dpmpp_2m_sde as ComfyUI runs it); returns h.
-    private static double Dpmpp2mSdeStep(float[] x, float[] denoised, float[]? oldDenoised, double sigma, double next, double? lastH, SdeNoise noise)
+    // DPM-Solver++(2M) SDE, η = 1, midpoint or Heun solver (k-diffusion's sample_dpmpp_2m_sde as ComfyUI runs it); returns h.
+    private static double Dpmpp2mSdeStep(float[] x, float[] denoised, float[]? oldDenoised, double sigma, double next, double? lastH, SdeNoise noise, bool heun)
     {
         double h = Math.Log(sigma) - Math.Log(next);
         var decay = next / sigma * Math.Exp(-h);
         var weight = -double.ExpM1(-2 * h);
-        var correction = oldDenoised is null || lastH is null ? 0 : 0.5 * weight * h / lastH.Value;
+        // The first-order correction's factor times 1/r = h / h_last: ½·(1 − e^{−2h}) (midpoint) or 1 − (1 − e^{−2h}) / 2h (Heun).
+        var factor = heun ? 1 - weight / (2 * h) : 0.5 * weight;
+        var correction = oldDenoised is null || lastH is null ? 0 : factor * h / lastH.Value;
         var fresh = new float[x.Length];
         noise(sigma, next, fresh);
         var spread = next * Math.Sqrt(-double.ExpM1(-2 * h));
@@ -218,6 +267,163 @@ public static class KSamplers
         }
 
         return h;
+    }
+
+    // DPM-Solver++(3M) SDE, η = 1 (k-diffusion's sample_dpmpp_3m_sde): the exponential-integrator step with the first and
+    // second divided differences of the last three x₀ estimates, lower order while fewer exist, and Brownian noise.
+    private static void Dpmpp3mSdeStep(float[] x, float[] denoised, float[]? denoised1, float[]? denoised2, double sigma, double next, double h,
+        double? h1, double? h2, SdeNoise noise)
+    {
+        var hEta = 2 * h;
+        var decay = next / sigma * Math.Exp(-h);
+        var weight = -double.ExpM1(-hEta);
+        var phi2 = double.ExpM1(-hEta) / hEta + 1;
+        var phi3 = phi2 / hEta - 0.5;
+        var fresh = new float[x.Length];
+        noise(sigma, next, fresh);
+        var spread = next * Math.Sqrt(-double.ExpM1(-2 * h));
+        for (var k = 0; k < x.Length; k++)
+        {
+            var value = decay * x[k] + weight * denoised[k];
+            if (h2 is not null && denoised2 is not null)
+            {
+                double r0 = h1!.Value / h, r1 = h2.Value / h;
+                var d10 = (denoised[k] - (double)denoised1![k]) / r0;
+                var d11 = (denoised1[k] - (double)denoised2[k]) / r1;
+                var d1 = d10 + (d10 - d11) * r0 / (r0 + r1);
+                var d2 = (d10 - d11) / (r0 + r1);
+                value += phi2 * d1 - phi3 * d2;
+            }
+            else if (h1 is not null && denoised1 is not null)
+            {
+                value += phi2 * (denoised[k] - (double)denoised1[k]) / (h1.Value / h);
+            }
+
+            x[k] = (float)(value + spread * fresh[k]);
+        }
+    }
+
+    // DPM-Solver++(2S) to σ_down (k-diffusion's sample_dpmpp_2s_ancestral, r = ½): a model call at the midpoint in log σ,
+    // then the full exponential-integrator step with its estimate.
+    private static async Task Dpmpp2sStepAsync(float[] x, float[] denoised, double sigma, double down, KDenoiser model, CancellationToken cancellationToken)
+    {
+        double t = -Math.Log(sigma), h = -Math.Log(down) - t, s = t + h / 2;
+        var sigmaS = (float)Math.Exp(-s);
+        var x2 = new float[x.Length];
+        double ratio = Math.Exp(-s) / sigma, weight = -double.ExpM1(-h / 2);
+        for (var k = 0; k < x.Length; k++) x2[k] = (float)(ratio * x[k] + weight * denoised[k]);
+        var denoised2 = await model(x2, sigmaS, cancellationToken);
+        ratio = down / sigma;
+        weight = -double.ExpM1(-h);
+        for (var k = 0; k < x.Length; k++) x[k] = (float)(ratio * x[k] + weight * denoised2[k]);
+    }
+
+    // DDPM's ancestral step (ComfyUI's DDPMSampler_step) on the variance-preserving latents x/√(1 + σ²), rescaled after.
+    private static void DdpmStep(float[] x, float[] denoised, double sigma, double next, INoiseSource noise)
+    {
+        double alphaBar = 1 / (sigma * sigma + 1), alphaBarNext = 1 / (next * next + 1), alpha = alphaBar / alphaBarNext;
+        double inScale = 1 / Math.Sqrt(1 + sigma * sigma), outScale = next != 0 ? Math.Sqrt(1 + next * next) : 1;
+        double meanScale = Math.Sqrt(1 / alpha), epsScale = (1 - alpha) / Math.Sqrt(1 - alphaBar);
+        float[]? fresh = null;
+        var spread = 0.0;
+        if (next > 0)
+        {
+            fresh = new float[x.Length];
+            noise.FillStandardNormal(fresh);
+            spread = Math.Sqrt((1 - alpha) * (1 - alphaBarNext) / (1 - alphaBar));
+        }
+
+        for (var k = 0; k < x.Length; k++)
+        {
+            var eps = (x[k] - (double)denoised[k]) / sigma;
+            var mean = meanScale * (x[k] * inScale - epsScale * eps);
+            if (fresh is not null) mean += spread * fresh[k];
+            x[k] = (float)(mean * outScale);
+        }
+    }
+
+    // iPNDM (Zhang & Chen 2023): Adams–Bashforth on the derivative with fixed coefficients, order up to 4 from the
+    // derivatives of the steps before (kept in history, newest last, at most 3).
+    private static float[] IpndmDerivative(float[] d, List<float[]> history)
+    {
+        ReadOnlySpan<double> weights = history.Count switch
+        {
+            0 => [1],
+            1 => [3 / 2.0, -1 / 2.0],
+            2 => [23 / 12.0, -16 / 12.0, 5 / 12.0],
+            _ => [55 / 24.0, -59 / 24.0, 37 / 24.0, -9 / 24.0],
+        };
+        var combined = Combine(d, history, weights);
+        Remember(d, history);
+        return combined;
+    }
+
+    // iPNDM-v: the variable-step Adams–Bashforth coefficients for the actual sigma spacing (h_n = σ_next − σ, h_{n−k} the
+    // spacings before), as ComfyUI's sample_ipndm_v computes them.
+    private static float[] IpndmVariableDerivative(float[] d, List<float[]> history, IReadOnlyList<float> t, int i)
+    {
+        double[] weights;
+        if (history.Count == 0)
+        {
+            weights = [1];
+        }
+        else
+        {
+            double hn = t[i + 1] - (double)t[i], hn1 = t[i] - (double)t[i - 1];
+            var c1 = (2 + hn / hn1) / 2;
+            var c2 = -(hn / hn1) / 2;
+            if (history.Count == 1)
+            {
+                weights = [c1, c2];
+            }
+            else
+            {
+                var hn2 = t[i - 1] - (double)t[i - 2];
+                var temp1 = (1 - hn / (3 * (hn + hn1)) * (hn * (hn + hn1)) / (hn1 * (hn1 + hn2))) / 2;
+                if (history.Count == 2)
+                {
+                    weights = [c1 + temp1, c2 - (1 + hn1 / hn2) * temp1, temp1 * hn1 / hn2];
+                }
+                else
+                {
+                    var hn3 = t[i - 2] - (double)t[i - 3];
+                    var ratio = hn1 * (hn1 + hn2) / (hn2 * (hn2 + hn3));
+                    var temp2 = ((1 - hn / (3 * (hn + hn1))) / 2 + (1 - hn / (2 * (hn + hn1))) * hn / (6 * (hn + hn1 + hn2)))
+                        * (hn * (hn + hn1) * (hn + hn1 + hn2)) / (hn1 * (hn1 + hn2) * (hn1 + hn2 + hn3));
+                    weights =
+                    [
+                        c1 + temp1 + temp2,
+                        c2 - (1 + hn1 / hn2) * temp1 - (1 + hn1 / hn2 + ratio) * temp2,
+                        temp1 * hn1 / hn2 + (hn1 / hn2 + ratio * (1 + hn2 / hn3)) * temp2,
+                        -temp2 * ratio * hn1 / hn2,
+                    ];
+                }
+            }
+        }
+
+        var combined = Combine(d, history, weights);
+        Remember(d, history);
+        return combined;
+    }
+
+    // weights[0]·d + Σ weights[j]·history[^j].
+    private static float[] Combine(float[] d, List<float[]> history, ReadOnlySpan<double> weights)
+    {
+        var combined = new float[d.Length];
+        for (var k = 0; k < d.Length; k++)
+        {
+            var value = weights[0] * d[k];
+            for (var j = 1; j < weights.Length; j++) value += weights[j] * history[^j][k];
+            combined[k] = (float)value;
+        }
+
+        return combined;
+    }
+
+    private static void Remember(float[] d, List<float[]> history)
+    {
+        history.Add(d);
+        if (history.Count > 3) history.RemoveAt(0);
     }
 
     // DPM-Solver++ SDE (k-diffusion's sample_dpmpp_sde, η = 1, r = 1/2): an ancestral half step to σ_s = √(σ·σ_next), a

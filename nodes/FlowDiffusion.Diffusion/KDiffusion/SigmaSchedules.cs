@@ -7,10 +7,10 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 public static class SigmaSchedules
 {
     /// <summary>The supported schedule names, in ComfyUI's order.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"];
+    public static IReadOnlyList<string> Names { get; } = ["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal"];
 
     /// <summary>ComfyUI schedule names this engine does not compute (yet); asking for one is an error that says so.</summary>
-    public static IReadOnlyList<string> Unsupported { get; } = ["linear_quadratic", "kl_optimal", "AYS SDXL", "AYS SD1", "AYS SVD", "GITS[coeff=1.2]"];
+    public static IReadOnlyList<string> Unsupported { get; } = ["AYS SDXL", "AYS SD1", "AYS SVD", "GITS[coeff=1.2]"];
 
     /// <summary>The sigmas of schedule <paramref name="name"/> for <paramref name="steps"/> steps.</summary>
     /// <param name="name">One of <see cref="Names"/>.</param>
@@ -30,6 +30,8 @@ public static class SigmaSchedules
             "simple" => Simple(sampling, steps),
             "ddim_uniform" => DdimUniform(sampling, steps),
             "beta" => Beta(sampling, steps, 0.6, 0.6),
+            "linear_quadratic" => LinearQuadratic(sampling.SigmaMax, steps, 0.025),
+            "kl_optimal" => KlOptimal(sampling.SigmaMin, sampling.SigmaMax, steps),
             _ when Unsupported.Contains(name) => throw new ArgumentException($"scheduler '{name}' is a ComfyUI schedule FlowDiffusion does not compute yet; use one of: {string.Join(", ", Names)}.", nameof(name)),
             _ => throw new ArgumentException($"unknown scheduler '{name}'; valid values: {string.Join(", ", Names)}.", nameof(name)),
         };
@@ -43,12 +45,23 @@ public static class SigmaSchedules
     /// <param name="sampling">The model's noise schedule.</param>
     /// <param name="steps">Steps (≥ 1).</param>
     /// <param name="denoise">The denoise fraction in [0, 1].</param>
-    public static float[] WithDenoise(string name, DiscreteModelSampling sampling, int steps, double denoise)
+    /// <param name="discardPenultimate">
+    /// KSampler's rule for the samplers of <see cref="KSamplers.DiscardsPenultimateSigma"/>: the schedule is computed for one
+    /// step more and its sigma before the last dropped, so those samplers do not spend their last step on a tiny interval.
+    /// </param>
+    public static float[] WithDenoise(string name, DiscreteModelSampling sampling, int steps, double denoise, bool discardPenultimate = false)
     {
-        if (denoise > 0.9999) return Compute(name, sampling, steps);
+        if (denoise > 0.9999) return Compute(name, sampling, steps, discardPenultimate);
         if (denoise <= 0) return [];
-        var all = Compute(name, sampling, (int)(steps / denoise));
+        var all = Compute(name, sampling, (int)(steps / denoise), discardPenultimate);
         return all[^Math.Min(all.Length, steps + 1)..];
+    }
+
+    private static float[] Compute(string name, DiscreteModelSampling sampling, int steps, bool discardPenultimate)
+    {
+        if (!discardPenultimate) return Compute(name, sampling, steps);
+        var sigmas = Compute(name, sampling, steps + 1);
+        return sigmas.Length < 2 ? sigmas : [.. sigmas[..^2], sigmas[^1]];
     }
 
     /// <summary>
@@ -143,6 +156,47 @@ public static class SigmaSchedules
 
         sigmas.Add(0f);
         return [.. sigmas];
+    }
+
+    // Linear in the noise fraction for the first half of the steps (up to threshold), quadratic after; ComfyUI computes the
+    // fractions in double and scales them by the float32 sigma_max. One step is [sigma_max, 0].
+    private static float[] LinearQuadratic(float sigmaMax, int steps, double threshold)
+    {
+        var fractions = new List<double>(steps + 1);
+        if (steps == 1)
+        {
+            fractions.AddRange([1.0, 0.0]);
+        }
+        else
+        {
+            var linearSteps = steps / 2;
+            for (var i = 0; i < linearSteps; i++) fractions.Add(i * threshold / linearSteps);
+            var stepDiff = linearSteps - threshold * steps;
+            var quadraticSteps = steps - linearSteps;
+            var quadratic = stepDiff / (linearSteps * (double)quadraticSteps * quadraticSteps);
+            var linear = threshold / linearSteps - 2 * stepDiff / ((double)quadraticSteps * quadraticSteps);
+            var constant = quadratic * linearSteps * linearSteps;
+            for (var i = linearSteps; i < steps; i++) fractions.Add(quadratic * i * i + linear * i + constant);
+            fractions.Add(1.0);
+            for (var i = 0; i < fractions.Count; i++) fractions[i] = 1.0 - fractions[i];
+        }
+
+        return fractions.Select(f => (float)f * sigmaMax).ToArray();
+    }
+
+    // Evenly spaced in arctan σ from sigma_max to sigma_min (float32, as ComfyUI's tensor), then 0. ComfyUI divides by
+    // steps − 1, which for one step is 0/0; here one step is [sigma_max, 0], the formula's first point.
+    private static float[] KlOptimal(float sigmaMin, float sigmaMax, int steps)
+    {
+        float low = (float)Math.Atan(sigmaMin), high = (float)Math.Atan(sigmaMax);
+        var sigmas = new float[steps + 1];
+        for (var i = 0; i < steps; i++)
+        {
+            var fraction = steps == 1 ? 0f : i / (float)(steps - 1);
+            sigmas[i] = MathF.Tan(fraction * low + (1 - fraction) * high);
+        }
+
+        return sigmas;
     }
 
     /// <summary>torch.linspace on float32: a float step, filled from both ends towards the middle.</summary>

@@ -186,7 +186,7 @@ public sealed class KSamplerNode : INode
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)
     {
-        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise);
+        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, KSamplers.DiscardsPenultimateSigma(Sampler));
         var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var values = new float[parts.Length];
         for (var i = 0; i < parts.Length; i++)

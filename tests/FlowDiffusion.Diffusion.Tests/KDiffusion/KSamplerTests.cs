@@ -37,13 +37,13 @@ public sealed class KSamplerTests
         for (var i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{sampler}/{scheduler}: x[{i}] {got[i]:R} vs {want[i]:R}");
         Assert.Equal(Enumerable.Range(1, sigmas.Length - 1), steps);
-        var twoEvaluations = sampler is "heun" or "dpm_2" or "dpm_2_ancestral" or "dpmpp_sde";
+        var twoEvaluations = sampler is "heun" or "dpm_2" or "dpm_2_ancestral" or "dpmpp_sde" or "dpmpp_2s_ancestral";
         Assert.True(twoEvaluations ? calls > steps.Count : calls == steps.Count, $"{sampler}: {calls} model calls for {steps.Count} steps");
     }
 
     [Theory]
     [InlineData("deis", "does not implement yet")]
-    [InlineData("dpmpp_3m_sde", "does not implement yet")]
+    [InlineData("res_multistep", "does not implement yet")]
     [InlineData("nonsense", "unknown sampler_name 'nonsense'")]
     public async Task Unsupported_sampler_is_an_error_naming_it(string name, string message)
     {

@@ -27,6 +27,31 @@ public sealed class SigmaScheduleTests
             Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{scheduler} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
     }
 
+    public static TheoryData<string, int, double> DiscardCases()
+    {
+        var data = new TheoryData<string, int, double>();
+        foreach (var c in ComfyReference.Data.GetProperty("discard_penultimate").EnumerateArray())
+            data.Add(c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DiscardCases))]
+    public void KSamplers_schedule_for_dpm_2_and_uni_pc_drops_the_penultimate_sigma_of_one_step_more(string scheduler, int steps, double denoise)
+    {
+        var want = ComfyReference.Floats(ComfyReference.Data.GetProperty("discard_penultimate").EnumerateArray()
+            .First(c => c.GetProperty("scheduler").GetString() == scheduler && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
+            .GetProperty("sigmas"));
+        var got = SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise, discardPenultimate: true);
+
+        Assert.Equal(want.Length, got.Length);
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{scheduler} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
+        // One step is [sigma_max, 0] either way; more steps differ from the plain schedule.
+        if (steps > 1) Assert.NotEqual(SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise), got);
+        Assert.Equal(["dpm_2", "dpm_2_ancestral", "uni_pc", "uni_pc_bh2"], KSamplers.Names.Where(KSamplers.DiscardsPenultimateSigma));
+    }
+
     [Fact]
     public void Model_sigma_range_and_nearest_timesteps_match_ComfyUI()
     {
@@ -51,7 +76,7 @@ public sealed class SigmaScheduleTests
     }
 
     [Theory]
-    [InlineData("linear_quadratic", "does not compute yet")]
+    [InlineData("AYS SD1", "does not compute yet")]
     [InlineData("bogus", "unknown scheduler 'bogus'")]
     public void Unsupported_or_unknown_schedule_is_an_error_naming_it(string name, string message)
     {

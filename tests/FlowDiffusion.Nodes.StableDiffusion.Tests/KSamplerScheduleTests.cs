@@ -1,0 +1,41 @@
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// ComfyUI's KSampler computes dpm_2's schedule for one step more and drops the sigma before the last. On analytic-sd
+/// (x0 the prompt's colour whatever the input) dpm_2 and Euler both move x − x0 by σ_next/σ in a step, so dpm_2's first
+/// step at 3 steps lands where Euler's does at 4, not at 3.
+/// </summary>
+public sealed class KSamplerScheduleTests
+{
+    [Fact]
+    public async Task Dpm_2s_first_step_follows_the_schedule_of_one_step_more()
+    {
+        var dpm2 = await FirstStepAsync("dpm_2", 3);
+        var euler4 = await FirstStepAsync("euler", 4);
+        var euler3 = await FirstStepAsync("euler", 3);
+
+        // dpm_2 evaluates at its midpoint sigma too, at the nearest whole timestep there, so it is close, not exact.
+        Assert.True(MaxDifference(dpm2, euler4) < 0.01, $"dpm_2 at 3 steps against euler at 4: {MaxDifference(dpm2, euler4)}");
+        Assert.True(MaxDifference(dpm2, euler3) > 1, $"dpm_2 at 3 steps against euler at 3: {MaxDifference(dpm2, euler3)}");
+    }
+
+    private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
+
+    private static async Task<float[]> FirstStepAsync(string sampler, int steps)
+    {
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: first step
+            nodes:
+              model: { node: model.load, with: { path: models/analytic-sd } }
+              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a blue sky } }
+              positive: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
+              denoiser: { node: unet.denoiser, in: { unet: model.unet } }
+              guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
+              empty: { node: latent.empty, in: { unet: model.unet }, with: { width: 64, height: 64 } }
+              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: 3, sampler: {{sampler}}, scheduler: normal, steps: {{steps}}, end_step: 1, return_with_leftover_noise: true } }
+            """;
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        return run.Latent().ToArray();
+    }
+}
