@@ -19,9 +19,19 @@ public sealed class KSamplerScheduleTests
         Assert.True(MaxDifference(dpm2, euler3) > 1, $"dpm_2 at 3 steps against euler at 3: {MaxDifference(dpm2, euler3)}");
     }
 
+    [Fact]
+    public async Task Without_the_rule_dpm_2_runs_the_schedule_as_computed()
+    {
+        // drop_penultimate_sigma: false is BasicScheduler's schedule, which SamplerCustom hands dpm_2 unchanged.
+        var dpm2 = await FirstStepAsync("dpm_2", 3, dropPenultimate: false);
+        var euler3 = await FirstStepAsync("euler", 3);
+
+        Assert.True(MaxDifference(dpm2, euler3) < 0.01, $"dpm_2 at 3 steps as computed against euler at 3: {MaxDifference(dpm2, euler3)}");
+    }
+
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
 
-    private static async Task<float[]> FirstStepAsync(string sampler, int steps)
+    private static async Task<float[]> FirstStepAsync(string sampler, int steps, bool dropPenultimate = true)
     {
         var yaml = $$"""
             flowdiffusion: 1
@@ -33,7 +43,7 @@ public sealed class KSamplerScheduleTests
               denoiser: { node: unet.denoiser, in: { unet: model.unet } }
               guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
               empty: { node: latent.empty, in: { unet: model.unet }, with: { width: 64, height: 64 } }
-              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: 3, sampler: {{sampler}}, scheduler: normal, steps: {{steps}}, end_step: 1, return_with_leftover_noise: true } }
+              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: 3, sampler: {{sampler}}, scheduler: normal, steps: {{steps}}, end_step: 1, return_with_leftover_noise: true, drop_penultimate_sigma: {{(dropPenultimate ? "true" : "false")}} } }
             """;
         var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
         return run.Latent().ToArray();

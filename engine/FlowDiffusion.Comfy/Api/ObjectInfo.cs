@@ -77,6 +77,27 @@ internal static class ObjectInfo
         "InvertMask" => Class(name, "InvertMask", "mask", Req(("mask", Typed("MASK"))), ["MASK"]),
         "ThresholdMask" => Class(name, "ThresholdMask", "mask", Req(("mask", Typed("MASK")), ("value", Float(0.5, 0, 1, 0.01))), ["MASK"]),
         "SolidMask" => Class(name, "SolidMask", "mask", Req(("value", Float(1, 0, 1, 0.01)), ("width", Int(512, 1, 16384)), ("height", Int(512, 1, 16384))), ["MASK"]),
+        "KSamplerSelect" => Class(name, "KSamplerSelect", "sampling/custom_sampling/samplers", Req(("sampler_name", Combo(KSamplers.Names))), ["SAMPLER"]),
+        "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
+            ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
+        "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
+            ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false)),
+            ("rho", Float(7, 0, 100, 0.01, rounded: false))), ["SIGMAS"]),
+        "ExponentialScheduler" => Class(name, "ExponentialScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
+            ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false))), ["SIGMAS"]),
+        "SplitSigmas" => Class(name, "SplitSigmas", "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("step", Int(0, 0, 10000))),
+            ["SIGMAS", "SIGMAS"], names: ["high_sigmas", "low_sigmas"]),
+        "RandomNoise" => Class(name, "RandomNoise", "sampling/custom_sampling/noise", Req(("noise_seed", Seed())), ["NOISE"]),
+        "DisableNoise" => Class(name, "DisableNoise", "sampling/custom_sampling/noise", Req(), ["NOISE"]),
+        "CFGGuider" => Class(name, "CFGGuider", "sampling/custom_sampling/guiders", Req(("model", Typed("MODEL")), ("positive", Typed("CONDITIONING")),
+            ("negative", Typed("CONDITIONING")), ("cfg", Float(8, 0, 100, 0.1))), ["GUIDER"]),
+        "BasicGuider" => Class(name, "BasicGuider", "sampling/custom_sampling/guiders", Req(("model", Typed("MODEL")), ("conditioning", Typed("CONDITIONING"))), ["GUIDER"]),
+        "SamplerCustom" => Class(name, "SamplerCustom", "sampling/custom_sampling", Req(("model", Typed("MODEL")),
+            ("add_noise", Typed("BOOLEAN", new JsonObject { ["default"] = true })), ("noise_seed", Seed()), ("cfg", Float(8, 0, 100, 0.1)),
+            ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")), ("sampler", Typed("SAMPLER")), ("sigmas", Typed("SIGMAS")),
+            ("latent_image", Typed("LATENT"))), ["LATENT", "LATENT"], names: ["output", "denoised_output"]),
+        "SamplerCustomAdvanced" => Class(name, "SamplerCustomAdvanced", "sampling/custom_sampling", Req(("noise", Typed("NOISE")), ("guider", Typed("GUIDER")),
+            ("sampler", Typed("SAMPLER")), ("sigmas", Typed("SIGMAS")), ("latent_image", Typed("LATENT"))), ["LATENT", "LATENT"], names: ["output", "denoised_output"]),
         "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Files(folders, "vae")))), ["VAE"]),
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
@@ -170,6 +191,10 @@ internal static class ObjectInfo
     private static JsonArray Int(double value, double min, double max, double step = 1) =>
         ["INT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step }];
 
-    private static JsonArray Float(double value, double min, double max, double step) =>
-        ["FLOAT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step, ["round"] = 0.01 }];
+    private static JsonArray Float(double value, double min, double max, double step, bool rounded = true) =>
+        ["FLOAT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step, ["round"] = rounded ? 0.01 : false }];
+
+    // A seed widget: 0 … 2⁶⁴ − 1, with the "control after generate" widget ComfyUI's editor adds.
+    private static JsonArray Seed() =>
+        ["INT", new JsonObject { ["default"] = 0, ["min"] = 0, ["max"] = MaxSeed, ["control_after_generate"] = true }];
 }

@@ -23,7 +23,8 @@ public sealed partial class ApiPromptConverter
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
         "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor", "LoraLoaderModelOnly", "ImageInvert",
-        "GrowMask", "InvertMask", "ThresholdMask", "SolidMask",
+        "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
+        "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -174,6 +175,17 @@ public sealed partial class ApiPromptConverter
                 "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
+                "KSamplerSelect" => KSamplerSelect(id, inputs),
+                "BasicScheduler" => BasicScheduler(id, inputs),
+                "KarrasScheduler" => ExplicitScheduler(id, inputs, karras: true),
+                "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),
+                "SplitSigmas" => SplitSigmas(id, inputs),
+                "RandomNoise" => RandomNoise(id, inputs),
+                "DisableNoise" => [new NoiseValue(0, Add: false)],
+                "CFGGuider" => CfgGuider(id, inputs),
+                "BasicGuider" => BasicGuider(id, inputs),
+                "SamplerCustom" => SamplerCustom(id, inputs),
+                "SamplerCustomAdvanced" => SamplerCustomAdvanced(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -365,22 +377,15 @@ public sealed partial class ApiPromptConverter
         var positive = Link<ConditioningValue>(id, inputs, "positive");
         var negative = Link<ConditioningValue>(id, inputs, "negative");
         var latent = Link<LatentValue>(id, inputs, "latent_image");
-        var seed = Integer(id, inputs, advanced ? "noise_seed" : "seed", 0);
+        var seed = Seed(id, inputs, advanced ? "noise_seed" : "seed");
         var steps = Integer(id, inputs, "steps", 20);
         var cfg = Number(id, inputs, "cfg", 8);
         var sampler = Text(id, inputs, "sampler_name", "euler");
-        var scheduler = Text(id, inputs, "scheduler", "normal");
+        var scheduler = Scheduler(id, inputs);
         if (sampler is not null && KSamplers.Check(sampler) is { } samplerError)
         {
             Error(id, "value_not_in_list", "Value not in list", "sampler_name: " + samplerError, "sampler_name");
             sampler = null;
-        }
-
-        if (scheduler is not null && !SigmaSchedules.Names.Contains(scheduler))
-        {
-            var why = SigmaSchedules.Unsupported.Contains(scheduler) ? "is a ComfyUI schedule FlowDiffusion does not compute yet" : "is unknown";
-            Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' {why}; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
-            scheduler = null;
         }
 
         var parameters = new List<(string, object)>();
@@ -402,16 +407,9 @@ public sealed partial class ApiPromptConverter
 
         if (model is null || positive is null || negative is null || latent is null || seed is null || steps is null || cfg is null || sampler is null || scheduler is null)
             return null;
-        if (seed < 0)
-        {
-            Error(id, "value_smaller_than_min", "Value smaller than min", $"{(advanced ? "noise_seed" : "seed")}: {seed} is below 0", advanced ? "noise_seed" : "seed");
-            return null;
-        }
 
-        var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
-        var guider = Add(id, "guider", "guidance.cfg",
-            [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning)], [("scale", cfg.Value)]);
-        var edges = new List<(string, string)> { ("guider", $"{guider}.guider"), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
+        var guider = Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value);
+        var edges = new List<(string, string)> { ("guider", guider), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
         parameters.InsertRange(0, [("seed", seed.Value), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);

@@ -25,3 +25,24 @@ internal sealed record MaskValue(string Mask) : ComfyValue("MASK");
 internal sealed record UpscaleModelValue(string Model) : ComfyValue("UPSCALE_MODEL");
 
 internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_NET");
+
+/// <summary>KSamplerSelect's sampler, by name.</summary>
+internal sealed record SamplerValue(string Name) : ComfyValue("SAMPLER");
+
+/// <summary>
+/// SIGMAS: either a schedule the sampler computes from its model (BasicScheduler's <paramref name="Scheduler"/>,
+/// <paramref name="Steps"/> and <paramref name="Denoise"/>; its sigmas are indexed 0 … Steps) cut by SplitSigmas to the
+/// indices <paramref name="Start"/> … <paramref name="End"/>, or explicit <paramref name="Values"/> (KarrasScheduler,
+/// ExponentialScheduler, and their splits).
+/// </summary>
+internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise, float[]? Values, long Start = 0, long End = long.MaxValue) : ComfyValue("SIGMAS")
+{
+    /// <summary>Whether the last sigma is 0 (no leftover noise).</summary>
+    public bool EndsAtZero => Values is null ? End >= Steps : Values.Length > 0 && Values[^1] == 0;
+}
+
+/// <summary>NOISE: RandomNoise's seed, or DisableNoise (no starting noise; ComfyUI's empty noise has seed 0).</summary>
+internal sealed record NoiseValue(long Seed, bool Add) : ComfyValue("NOISE");
+
+/// <summary>GUIDER: a guidance.cfg node's guider and the scheduler configuration of its model.</summary>
+internal sealed record GuiderValue(string Guider, string SchedulerConfig) : ComfyValue("GUIDER");

@@ -12,6 +12,9 @@ public static class SigmaSchedules
     /// <summary>ComfyUI schedule names this engine does not compute (yet); asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } = ["AYS SDXL", "AYS SD1", "AYS SVD", "GITS[coeff=1.2]"];
 
+    /// <summary>The longest schedule computed: a small denoise over many steps asks for ⌊steps / denoise⌋ of them.</summary>
+    public const int MaxScheduleSteps = 1_000_000;
+
     /// <summary>The sigmas of schedule <paramref name="name"/> for <paramref name="steps"/> steps.</summary>
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="sampling">The model's noise schedule.</param>
@@ -53,7 +56,10 @@ public static class SigmaSchedules
     {
         if (denoise > 0.9999) return Compute(name, sampling, steps, discardPenultimate);
         if (denoise <= 0) return [];
-        var all = Compute(name, sampling, (int)(steps / denoise), discardPenultimate);
+        var total = Math.Floor(steps / denoise);
+        if (total > MaxScheduleSteps)
+            throw new ArgumentException($"denoise {denoise.ToString(System.Globalization.CultureInfo.InvariantCulture)} at {steps} steps asks for a schedule of {total:0} steps (steps / denoise); at most {MaxScheduleSteps:N0}: raise denoise or lower steps.", nameof(denoise));
+        var all = Compute(name, sampling, (int)total, discardPenultimate);
         return all[^Math.Min(all.Length, steps + 1)..];
     }
 
@@ -110,7 +116,12 @@ public static class SigmaSchedules
         return (appendZero ? sigmas.Append(0f) : sigmas).ToArray();
     }
 
-    private static float[] Karras(float sigmaMin, float sigmaMax, int steps, double rho = 7)
+    /// <summary>Karras et al.'s schedule (k-diffusion's get_sigmas_karras): evenly spaced in σ^(1/ρ) from max to min, then 0.</summary>
+    /// <param name="sigmaMin">The smallest sigma.</param>
+    /// <param name="sigmaMax">The largest sigma.</param>
+    /// <param name="steps">Steps (≥ 1).</param>
+    /// <param name="rho">ρ (7 in the paper).</param>
+    public static float[] Karras(double sigmaMin, double sigmaMax, int steps, double rho = 7)
     {
         var ramp = TorchLinspace(0, 1, steps);
         var minInv = (float)Math.Pow(sigmaMin, 1 / rho);
@@ -118,7 +129,11 @@ public static class SigmaSchedules
         return ramp.Select(r => MathF.Pow(maxInv + r * (minInv - maxInv), (float)rho)).Append(0f).ToArray();
     }
 
-    private static float[] Exponential(float sigmaMin, float sigmaMax, int steps) =>
+    /// <summary>k-diffusion's get_sigmas_exponential: evenly spaced in log σ from max to min, then 0.</summary>
+    /// <param name="sigmaMin">The smallest sigma.</param>
+    /// <param name="sigmaMax">The largest sigma.</param>
+    /// <param name="steps">Steps (≥ 1).</param>
+    public static float[] Exponential(double sigmaMin, double sigmaMax, int steps) =>
         TorchLinspace((float)Math.Log(sigmaMax), (float)Math.Log(sigmaMin), steps).Select(MathF.Exp).Append(0f).ToArray();
 
     private static float[] Simple(DiscreteModelSampling s, int steps)

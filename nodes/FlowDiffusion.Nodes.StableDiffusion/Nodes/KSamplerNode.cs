@@ -75,6 +75,10 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "Stop before sigma 0 when end_step cuts the schedule (to hand the latents to another sampler).")]
     public bool ReturnWithLeftoverNoise { get; set; }
 
+    /// <summary>Whether the schedule follows KSampler's rule for dpm_2 and uni_pc.</summary>
+    [Parameter(Description = "As ComfyUI's KSampler: dpm_2, dpm_2_ancestral, uni_pc and uni_pc_bh2 compute the schedule for one step more and drop the sigma before the last. Off: the schedule as computed, as ComfyUI's BasicScheduler gives it to SamplerCustom.")]
+    public bool DropPenultimateSigma { get; set; } = true;
+
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a live preview every N steps (0 = none).", Min = 0, Max = 10000)]
     public int PreviewEvery { get; set; }
@@ -186,7 +190,7 @@ public sealed class KSamplerNode : INode
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)
     {
-        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, KSamplers.DiscardsPenultimateSigma(Sampler));
+        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, DropPenultimateSigma && KSamplers.DiscardsPenultimateSigma(Sampler));
         var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var values = new float[parts.Length];
         for (var i = 0; i < parts.Length; i++)

@@ -53,6 +53,15 @@ public sealed class SigmaScheduleTests
     }
 
     [Fact]
+    public void A_tiny_denoise_over_many_steps_is_refused_before_the_schedule_is_computed()
+    {
+        // 10,000 steps at denoise 1e-9 would be a schedule of 10¹³ steps.
+        var error = Assert.Throws<ArgumentException>(() => SigmaSchedules.WithDenoise("karras", ComfyReference.Sd15, 10000, 1e-9));
+        Assert.Contains("10000000000000 steps", error.Message);
+        Assert.Equal(101, SigmaSchedules.WithDenoise("karras", ComfyReference.Sd15, 100, 0.0001).Length);
+    }
+
+    [Fact]
     public void Model_sigma_range_and_nearest_timesteps_match_ComfyUI()
     {
         var data = ComfyReference.Data;

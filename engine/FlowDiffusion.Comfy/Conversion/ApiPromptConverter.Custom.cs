@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Diffusion.KDiffusion;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// ComfyUI's custom sampling classes: KSamplerSelect, BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// RandomNoise, DisableNoise, CFGGuider, BasicGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
+/// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
+/// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
+/// </summary>
+public sealed partial class ApiPromptConverter
+{
+    private ComfyValue[]? KSamplerSelect(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "sampler_name", null);
+        if (name is null) return null;
+        if (KSamplers.Check(name) is { } error)
+        {
+            Error(id, "value_not_in_list", "Value not in list", "sampler_name: " + error, "sampler_name");
+            return null;
+        }
+
+        return [new SamplerValue(name)];
+    }
+
+    private ComfyValue[]? BasicScheduler(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var scheduler = Scheduler(id, inputs);
+        var steps = Integer(id, inputs, "steps", 20);
+        var denoise = Number(id, inputs, "denoise", 1);
+        if (model is null || scheduler is null || steps is null || denoise is null) return null;
+        if (!Within(id, "steps", steps.Value, 1, 10000) | !Within(id, "denoise", denoise.Value, 0, 1)) return null;
+        return [new SigmasValue(scheduler, steps.Value, denoise.Value, null)];
+    }
+
+    // KarrasScheduler and ExponentialScheduler: explicit sigmas, computed here as k-diffusion computes them.
+    private ComfyValue[]? ExplicitScheduler(string id, JsonObject inputs, bool karras)
+    {
+        var steps = Integer(id, inputs, "steps", 20);
+        var sigmaMax = Number(id, inputs, "sigma_max", 14.614642);
+        var sigmaMin = Number(id, inputs, "sigma_min", 0.0291675);
+        var rho = karras ? Number(id, inputs, "rho", 7) : 7;
+        if (steps is null || sigmaMax is null || sigmaMin is null || rho is null) return null;
+        if (!Within(id, "steps", steps.Value, 1, 10000) | !Within(id, "sigma_max", sigmaMax.Value, 0, 5000) | !Within(id, "sigma_min", sigmaMin.Value, 0, 5000)
+            | !Within(id, "rho", rho.Value, 0, 100))
+            return null;
+        var values = karras
+            ? SigmaSchedules.Karras(sigmaMin.Value, sigmaMax.Value, (int)steps.Value, rho.Value)
+            : SigmaSchedules.Exponential(sigmaMin.Value, sigmaMax.Value, (int)steps.Value);
+        // The sampler needs positive, strictly falling sigmas before the final 0: sigma_min at or above sigma_max, a zero
+        // sigma_min on the exponential schedule (log 0) or ρ = 0 give none.
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (float.IsFinite(values[i]) && values[i] >= 0 && (i == 0 || values[i] < values[i - 1])) continue;
+            Error(id, "value_not_supported", "Value not supported",
+                $"sigma_max {sigmaMax.Value.ToString(CultureInfo.InvariantCulture)}, sigma_min {sigmaMin.Value.ToString(CultureInfo.InvariantCulture)}"
+                + (karras ? $", rho {rho.Value.ToString(CultureInfo.InvariantCulture)}" : "")
+                + $" give sigma {i} = {values[i].ToString(CultureInfo.InvariantCulture)}, not a falling, non-negative schedule", "sigma_min");
+            return null;
+        }
+
+        return [new SigmasValue(null, steps.Value, 1, values)];
+    }
+
+    // SplitSigmas: high = sigmas[:step + 1], low = sigmas[step:].
+    private ComfyValue[]? SplitSigmas(string id, JsonObject inputs)
+    {
+        var sigmas = Link<SigmasValue>(id, inputs, "sigmas");
+        var step = Integer(id, inputs, "step", 0);
+        if (sigmas is null || step is null || !Within(id, "step", step.Value, 0, 10000)) return null;
+        if (sigmas.Values is { } values)
+        {
+            var cut = (int)Math.Min(step.Value, values.Length);
+            return [sigmas with { Values = values[..Math.Min(cut + 1, values.Length)] }, sigmas with { Values = values[cut..] }];
+        }
+
+        var middle = sigmas.Start + step.Value;
+        return [sigmas with { End = Math.Min(sigmas.End, middle) }, sigmas with { Start = middle }];
+    }
+
+    private ComfyValue[]? RandomNoise(string id, JsonObject inputs)
+    {
+        var seed = Seed(id, inputs, "noise_seed");
+        return seed is null ? null : [new NoiseValue(seed.Value, Add: true)];
+    }
+
+    private ComfyValue[]? CfgGuider(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var cfg = Number(id, inputs, "cfg", 8);
+        if (model is null || positive is null || negative is null || cfg is null || !Within(id, "cfg", cfg.Value, 0, 100)) return null;
+        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig)];
+    }
+
+    // BasicGuider: the conditioning alone; guidance.cfg at scale 1 evaluates the positive half only.
+    private ComfyValue[]? BasicGuider(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        if (model is null || conditioning is null) return null;
+        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig)];
+    }
+
+    private ComfyValue[]? SamplerCustom(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var addNoise = Boolean(id, inputs, "add_noise", true);
+        var seed = Seed(id, inputs, "noise_seed");
+        var cfg = Number(id, inputs, "cfg", 8);
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var sampler = Link<SamplerValue>(id, inputs, "sampler");
+        var sigmas = Link<SigmasValue>(id, inputs, "sigmas");
+        var latent = Link<LatentValue>(id, inputs, "latent_image");
+        if (model is null || addNoise is null || seed is null || cfg is null || positive is null || negative is null || sampler is null || sigmas is null
+            || latent is null || !Within(id, "cfg", cfg.Value, 0, 100))
+            return null;
+        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig);
+        return CustomSample(id, new NoiseValue(seed.Value, addNoise.Value), guider, sampler, sigmas, latent);
+    }
+
+    private ComfyValue[]? SamplerCustomAdvanced(string id, JsonObject inputs)
+    {
+        var noise = Link<NoiseValue>(id, inputs, "noise");
+        var guider = Link<GuiderValue>(id, inputs, "guider");
+        var sampler = Link<SamplerValue>(id, inputs, "sampler");
+        var sigmas = Link<SigmasValue>(id, inputs, "sigmas");
+        var latent = Link<LatentValue>(id, inputs, "latent_image");
+        if (noise is null || guider is null || sampler is null || sigmas is null || latent is null) return null;
+        return CustomSample(id, noise, guider, sampler, sigmas, latent);
+    }
+
+    // One diffusion.ksampler for the pieces. denoised_output is ComfyUI's last x0 estimate; where the sigmas end at 0 the
+    // samplers' last step returns that estimate itself, so it is the same latent. Not so for lms (its last step combines
+    // the derivatives of up to four steps) and uni_pc (it stops at 0.001).
+    private ComfyValue[] CustomSample(string id, NoiseValue noise, GuiderValue guider, SamplerValue sampler, SigmasValue sigmas, LatentValue latent)
+    {
+        // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
+        if (sigmas.Values is { Length: < 2 }) return [latent with { Mask = null }, latent with { Mask = null }];
+        var parameters = new List<(string, object)> { ("seed", noise.Seed), ("add_noise", noise.Add), ("sampler", sampler.Name), ("preview_every", 1L) };
+        if (sigmas.Values is { } values)
+        {
+            parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
+        }
+        else
+        {
+            parameters.AddRange([("scheduler", sigmas.Scheduler!), ("steps", sigmas.Steps), ("denoise", sigmas.Denoise), ("drop_penultimate_sigma", false),
+                ("start_step", Math.Min(sigmas.Start, 10000)), ("end_step", Math.Min(sigmas.End, 10000)), ("return_with_leftover_noise", !sigmas.EndsAtZero)]);
+        }
+
+        var edges = new List<(string, string)> { ("guider", guider.Guider), ("config", guider.SchedulerConfig), ("latent_image", latent.Latent) };
+        if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
+        var node = Add(id, null, "diffusion.ksampler", edges, parameters);
+        var output = new LatentValue($"{node}.latent", null);
+        ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("lms" or "uni_pc" or "uni_pc_bh2")
+            ? output
+            : new UnsupportedOutput(sigmas.EndsAtZero
+                ? $"denoised_output: {sampler.Name}'s last step is not its last x0 estimate, which FlowDiffusion does not keep apart from the output; use output"
+                : "denoised_output: these sigmas stop above 0 and FlowDiffusion does not keep the last x0 estimate apart from the output; use output");
+        return [output, denoised];
+    }
+
+    // unet.denoiser + guidance.cfg for a model and its two conditionings.
+    private string Guide(string id, ModelValue model, string positive, string negative, double cfg)
+    {
+        var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
+        var guider = Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative)], [("scale", cfg)]);
+        return $"{guider}.guider";
+    }
+
+    // A seed input: 0 … 2⁶³ − 1 here (ComfyUI allows up to 2⁶⁴ − 1).
+    private long? Seed(string id, JsonObject inputs, string name)
+    {
+        var seed = Integer(id, inputs, name, 0);
+        if (seed < 0)
+        {
+            Error(id, "value_smaller_than_min", "Value smaller than min", $"{name}: {seed} is below 0", name);
+            return null;
+        }
+
+        return seed;
+    }
+
+    // A scheduler input, one of SigmaSchedules.Names.
+    private string? Scheduler(string id, JsonObject inputs)
+    {
+        var scheduler = Text(id, inputs, "scheduler", "normal");
+        if (scheduler is null || SigmaSchedules.Names.Contains(scheduler)) return scheduler;
+        var why = SigmaSchedules.Unsupported.Contains(scheduler) ? "is a ComfyUI schedule FlowDiffusion does not compute yet" : "is unknown";
+        Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' {why}; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
+        return null;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Text.Json.Nodes;
+using SkiaSharp;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+/// <summary>
+/// ComfyUI's custom sampling classes (SamplerCustom, SamplerCustomAdvanced and their noise, guider, sampler and sigma
+/// pieces) on tiny-sd, whose images depend on every setting: each graph is checked against the KSampler graph ComfyUI
+/// computes the same way, pixel for pixel, and against a changed setting that must show.
+/// </summary>
+public sealed class CustomSamplingTests
+{
+    [Fact]
+    public async Task Sampler_custom_advanced_with_a_basic_schedule_equals_ksampler()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var ksampler = await ImageAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a red circle", steps: 4, sampler: "euler_ancestral", scheduler: "karras", cfg: 4, seed: 5));
+        var custom = await ImageAsync(host, Advanced(seed: 5, sampler: "euler_ancestral", scheduler: "karras", cfg: 4));
+        var otherSeed = await ImageAsync(host, Advanced(seed: 6, sampler: "euler_ancestral", scheduler: "karras", cfg: 4));
+        var otherCfg = await ImageAsync(host, Advanced(seed: 5, sampler: "euler_ancestral", scheduler: "karras", cfg: 2));
+
+        Assert.Equal(ksampler, custom);
+        AssertDiffers(custom, otherSeed, "another noise seed");
+        AssertDiffers(custom, otherCfg, "another cfg");
+    }
+
+    [Fact]
+    public async Task Split_sigmas_run_by_two_sampler_customs_finish_like_one_ksampler()
+    {
+        // Euler keeps no history, so stopping after step 2 with the noise left in and going on from there is one run.
+        await using var host = await ComfyHost.StartAsync();
+        var whole = await ImageAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a red circle", steps: 4, cfg: 3, seed: 9));
+        var prompt = Custom(seed: 9, cfg: 3);
+        prompt["13"] = Node("SplitSigmas", new JsonObject { ["sigmas"] = Link("12", 0), ["step"] = 2 });
+        prompt["3"]!["inputs"]!["sigmas"] = Link("13", 0);
+        prompt["14"] = Node("SamplerCustom", new JsonObject
+        {
+            ["model"] = Link("4", 0), ["add_noise"] = false, ["noise_seed"] = 9, ["cfg"] = 3, ["positive"] = Link("6", 0), ["negative"] = Link("7", 0),
+            ["sampler"] = Link("11", 0), ["sigmas"] = Link("13", 1), ["latent_image"] = Link("3", 0),
+        });
+        prompt["8"]!["inputs"]!["samples"] = Link("14", 0);
+        var split = await ImageAsync(host, prompt);
+        prompt["8"]!["inputs"]!["samples"] = Link("3", 0);
+        var highOnly = await ImageAsync(host, prompt);
+
+        Assert.Equal(whole, split);
+        AssertDiffers(split, highOnly, "the first half alone");
+    }
+
+    [Fact]
+    public async Task Basic_guider_is_the_positive_alone_and_karras_scheduler_gives_the_models_karras_schedule()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var cfgOne = await ImageAsync(host, Advanced(seed: 2, sampler: "dpmpp_2m", scheduler: "karras", cfg: 1));
+        var basic = Advanced(seed: 2, sampler: "dpmpp_2m", scheduler: "karras", cfg: 1);
+        basic["15"] = Node("BasicGuider", new JsonObject { ["model"] = Link("4", 0), ["conditioning"] = Link("6", 0) });
+        basic["3"]!["inputs"]!["guider"] = Link("15", 0);
+        Assert.Equal(cfgOne, await ImageAsync(host, basic));
+
+        // SD 1.x's sigma range, as KarrasScheduler's defaults write it: the same schedule as BasicScheduler's karras up to
+        // float rounding of the ends, so the images agree within a level or two.
+        var karras = Advanced(seed: 2, sampler: "dpmpp_2m", scheduler: "karras", cfg: 1);
+        karras["12"] = Node("KarrasScheduler", new JsonObject { ["steps"] = 4, ["sigma_max"] = 14.614642, ["sigma_min"] = 0.0291675, ["rho"] = 7 });
+        var explicitKarras = await ImageAsync(host, karras);
+        Assert.True(MaxLevelDifference(cfgOne, explicitKarras) <= 2, $"KarrasScheduler against BasicScheduler karras: {MaxLevelDifference(cfgOne, explicitKarras)} levels");
+        karras["12"]!["inputs"]!["rho"] = 3;
+        AssertDiffers(explicitKarras, await ImageAsync(host, karras), "rho 3");
+    }
+
+    [Fact]
+    public async Task Basic_scheduler_keeps_the_sigma_ksampler_drops_for_dpm_2()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var ksampler = await ImageAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a red circle", steps: 3, sampler: "dpm_2", cfg: 2, seed: 4));
+        var custom = await ImageAsync(host, Advanced(seed: 4, sampler: "dpm_2", scheduler: "normal", cfg: 2, steps: 3));
+        var euler = await ImageAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a red circle", steps: 3, sampler: "euler", cfg: 2, seed: 4));
+        var customEuler = await ImageAsync(host, Advanced(seed: 4, sampler: "euler", scheduler: "normal", cfg: 2, steps: 3));
+
+        // KSampler's dpm_2 at 3 steps runs the 4-step schedule less its sigma before the last; BasicScheduler's does not.
+        AssertDiffers(ksampler, custom, "BasicScheduler's schedule (no sigma dropped)");
+        // For Euler both are the plain schedule.
+        Assert.Equal(euler, customEuler);
+    }
+
+    [Fact]
+    public async Task Bad_pieces_are_node_errors_naming_the_input()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
+        prompt["12"] = Node("KarrasScheduler", new JsonObject { ["steps"] = 4, ["sigma_max"] = 0.5, ["sigma_min"] = 2, ["rho"] = 7 });
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        var error = body["node_errors"]!["12"]!["errors"]![0]!;
+        Assert.Equal("sigma_min", error["extra_info"]!["input_name"]!.GetValue<string>());
+        Assert.Contains("not a falling", error["details"]!.GetValue<string>());
+
+        // The high half of a split stops above 0: its denoised_output is not kept apart from the output.
+        prompt = Custom(seed: 1, cfg: 1);
+        prompt["13"] = Node("SplitSigmas", new JsonObject { ["sigmas"] = Link("12", 0), ["step"] = 2 });
+        prompt["3"]!["inputs"]!["sigmas"] = Link("13", 0);
+        prompt["8"]!["inputs"]!["samples"] = Link("3", 1);
+        (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("denoised_output", body["node_errors"]!["8"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    // ComfyUI's txt2img graph with the KSampler replaced by SamplerCustomAdvanced and its pieces.
+    private static JsonObject Advanced(long seed, string sampler, string scheduler, double cfg, int steps = 4)
+    {
+        var prompt = Prompts.Txt2Img(model: "tiny-sd", text: "a red circle");
+        prompt["3"] = Node("SamplerCustomAdvanced", new JsonObject
+        {
+            ["noise"] = Link("10", 0), ["guider"] = Link("13", 0), ["sampler"] = Link("11", 0), ["sigmas"] = Link("12", 0), ["latent_image"] = Link("5", 0),
+        });
+        prompt["10"] = Node("RandomNoise", new JsonObject { ["noise_seed"] = seed });
+        prompt["11"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = sampler });
+        prompt["12"] = Node("BasicScheduler", new JsonObject { ["model"] = Link("4", 0), ["scheduler"] = scheduler, ["steps"] = steps, ["denoise"] = 1 });
+        prompt["13"] = Node("CFGGuider", new JsonObject { ["model"] = Link("4", 0), ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["cfg"] = cfg });
+        return prompt;
+    }
+
+    // The txt2img graph with SamplerCustom (euler, BasicScheduler normal, 4 steps) in place of the KSampler.
+    private static JsonObject Custom(long seed, double cfg)
+    {
+        var prompt = Prompts.Txt2Img(model: "tiny-sd", text: "a red circle");
+        prompt["3"] = Node("SamplerCustom", new JsonObject
+        {
+            ["model"] = Link("4", 0), ["add_noise"] = true, ["noise_seed"] = seed, ["cfg"] = cfg, ["positive"] = Link("6", 0), ["negative"] = Link("7", 0),
+            ["sampler"] = Link("11", 0), ["sigmas"] = Link("12", 0), ["latent_image"] = Link("5", 0),
+        });
+        prompt["11"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = "euler" });
+        prompt["12"] = Node("BasicScheduler", new JsonObject { ["model"] = Link("4", 0), ["scheduler"] = "normal", ["steps"] = 4, ["denoise"] = 1 });
+        return prompt;
+    }
+
+    private static async Task<byte[]> ImageAsync(ComfyHost host, JsonObject prompt)
+    {
+        using var bitmap = SKBitmap.Decode(await ClassMappingTests.RunForImageAsync(host, prompt));
+        return bitmap.Bytes;
+    }
+
+    private static void AssertDiffers(byte[] a, byte[] b, string what)
+    {
+        var differing = a.Zip(b).Count(p => p.First != p.Second);
+        Assert.True(differing > a.Length / 10, $"{what}: only {differing} of {a.Length} channel values differ");
+    }
+
+    private static int MaxLevelDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+
+    private static JsonObject Node(string type, JsonObject inputs) => new() { ["class_type"] = type, ["inputs"] = inputs };
+
+    private static JsonArray Link(string node, int output) => [node, output];
+}
