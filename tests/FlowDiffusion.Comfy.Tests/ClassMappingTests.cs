@@ -389,6 +389,45 @@ public sealed class ClassMappingTests
 
     internal static JsonArray Link(string node, int slot) => [node, slot];
 
+    [Fact]
+    public async Task A_9_channel_inpainting_model_reads_the_rounded_noise_mask_and_the_samplers_latents_as_in_ComfyUI()
+    {
+        // analytic-sd-inpaint's x0 is mask · colour + (1 − mask) · masked image, from its extra input channels.
+        await using var host = await ComfyHost.StartAsync();
+        var image = await UploadAsync(host, "/upload/image", "red.png", Images.SolidPng(64, 64, new SKColor(255, 0, 0)));
+        var lower = await UploadAsync(host, "/upload/image", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
+        var soft = await UploadAsync(host, "/upload/image", "soft.png", Images.SolidPng(64, 64, new SKColor(204, 204, 204)));
+        JsonObject Inpaint(string? mask, string encoder)
+        {
+            var prompt = Img2Img(image, denoise: 1);
+            prompt["4"]!["inputs"]!["ckpt_name"] = "analytic-sd-inpaint";
+            if (mask is null) return prompt;
+            prompt["20"] = new JsonObject { ["class_type"] = "LoadImageMask", ["inputs"] = new JsonObject { ["image"] = mask, ["channel"] = "red" } };
+            prompt["13"] = encoder == "VAEEncodeForInpaint"
+                ? new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2), ["mask"] = Link("20", 0), ["grow_mask_by"] = 0 } }
+                : new JsonObject { ["class_type"] = encoder, ["inputs"] = new JsonObject { ["samples"] = Link("21", 0), ["mask"] = Link("20", 0) } };
+            prompt["21"] = new JsonObject { ["class_type"] = "VAEEncode", ["inputs"] = new JsonObject { ["pixels"] = Link("12", 0), ["vae"] = Link("4", 2) } };
+            return prompt;
+        }
+
+        // ComfyUI's inpainting example: VAEEncodeForInpaint, then KSampler; the blue prompt lands under the mask only.
+        using (var bitmap = SKBitmap.Decode(await RunForImageAsync(host, Inpaint(lower, "VAEEncodeForInpaint"))))
+        {
+            Assert.True(bitmap.GetPixel(32, 8) is { Red: > 250, Green: < 5, Blue: < 5 }, $"kept region {bitmap.GetPixel(32, 8)}");
+            Assert.True(bitmap.GetPixel(32, 56) is { Red: < 5, Green: < 5, Blue: > 250 }, $"repainted region {bitmap.GetPixel(32, 56)}");
+        }
+
+        // No noise mask: the mask channel is all ones (and the masked image black), so the whole image is the prompt's.
+        var (r, g, b) = await RunAsync(host, Inpaint(null, ""));
+        Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"no mask: ({r:F3}, {g:F3}, {b:F3})");
+
+        // A uniform 0.8 noise mask: the model sees it rounded to 1 (x0 = blue), and the sampler blends with 0.8 twice (the
+        // last x0 estimate, then the result): 0.8 · (0.8 · blue + 0.2 · red) + 0.2 · red = (0.36, 0, 0.64). Unrounded it
+        // would be 0.512 blue.
+        (r, g, b) = await RunAsync(host, Inpaint(soft, "SetLatentNoiseMask"));
+        Assert.True(Math.Abs(r - 0.36) < 0.02 && g < 0.02 && Math.Abs(b - 0.64) < 0.02, $"soft mask: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
     private static JsonObject Img2Img(string image, double denoise)
     {
         var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);

@@ -16,7 +16,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part; start/end steps and leftover noise as in KSamplerAdvanced.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -104,8 +104,10 @@ public sealed class KSamplerNode : INode
 
         var image = LatentImage!;
         var shape = new LatentShape(image.Batch, image.Channels, image.Height, image.Width);
-        if (Guider!.InChannels != shape.Channels)
-            throw new ArgumentException($"the UNet takes {Guider.InChannels} channels but latent_image has {shape.Channels}; diffusion.ksampler feeds latents only (9-channel inpainting UNets need diffusion.sample)");
+        // A 9-channel inpainting UNet reads the mask and the masked-image latents after the latents, as ComfyUI feeds them.
+        var inpaintingUNet = shape.Channels == 4 && Guider!.InChannels == 9;
+        if (!inpaintingUNet && Guider!.InChannels != shape.Channels)
+            throw new ArgumentException($"the UNet takes {Guider.InChannels} channels but latent_image has {shape.Channels}; diffusion.ksampler feeds the latents, or for a 9-channel inpainting UNet 4 latent channels with the mask and masked image");
         var latent = image.ToArray();
         if (sigmas.Length < 2)
         {
@@ -135,6 +137,9 @@ public sealed class KSamplerNode : INode
         var total = sigmas.Length - 1;
         var releaseAfterLoop = OnnxArenaRelease.AfterLoop(shape);
         var scaled = new float[shape.Length];
+        var extra = inpaintingUNet ? InpaintChannels.AsComfyUI(mask, latent, shape) : null;
+        var modelShape = shape with { Channels = Guider!.InChannels };
+        var modelInput = extra is null ? scaled : new float[modelShape.Length];
         async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
         {
             var input = current;
@@ -151,7 +156,8 @@ public sealed class KSamplerNode : INode
             // before evaluates there too): for large latents its runs hand the UNet's working memory back before the VAE
             // decode needs its own.
             using var release = sigma == sigmas[^2] && releaseAfterLoop ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
-            var prediction = await Guider.PredictAsync(new GuidanceInput(scaled, shape, input, t, sigma, evaluation++, total), token);
+            if (extra is not null) InpaintChannels.Append(scaled, extra, shape, modelInput);
+            var prediction = await Guider.PredictAsync(new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total), token);
             var denoised = new float[input.Length];
             if (vPrediction)
             {

@@ -153,7 +153,7 @@ public sealed class SampleNode : INode
         var mask = Mask is null ? null
             : MaskResize == MaskResizeMethod.Area ? LatentMask.Area(Mask, shape.Batch, shape.Height, shape.Width)
             : LatentMask.Nearest(Mask, shape.Batch, shape.Height, shape.Width);
-        var extra = inpaintingUNet ? InpaintChannels(mask, shape) : null;
+        var extra = inpaintingUNet ? ExtraChannels(mask, shape) : null;
         if (guider.InChannels != 9 && guider.InChannels != shape.Channels)
             throw new ArgumentException($"the UNet takes {guider.InChannels} channels; this sampler feeds 4 (latents) or 9 (inpainting)");
         var modelShape = shape with { Channels = guider.InChannels };
@@ -173,7 +173,7 @@ public sealed class SampleNode : INode
             cancellationToken.ThrowIfCancellationRequested();
             var t = timesteps[i];
             scheduler.ScaleModelInput(x, t, scaled);
-            if (extra is not null) Interleave(scaled, extra, shape, modelInput);
+            if (extra is not null) InpaintChannels.Append(scaled, extra, shape, modelInput);
             var sigmaNow = scheduler.Sigmas is { } sigmas && i < sigmas.Count ? sigmas[i] : (float?)null;
             var release = i == stop - 1 && releaseAfterLoop ? OnnxArenaRelease.AfterRuns() : (OnnxArenaRelease.Scope?)null;
             float[] prediction;
@@ -239,30 +239,11 @@ public sealed class SampleNode : INode
         return result;
     }
 
-    private float[] InpaintChannels(float[]? mask, LatentShape shape)
+    private float[] ExtraChannels(float[]? mask, LatentShape shape)
     {
         if (mask is null || MaskedLatent is null)
             throw new ArgumentException("this UNet is a 9-channel inpainting model: connect mask and masked_latent (inpaint.prepare gives both)");
-        var masked = Broadcast(MaskedLatent, shape);
-        int plane = shape.Height * shape.Width;
-        var extra = new float[shape.Batch * 5 * plane];
-        for (var b = 0; b < shape.Batch; b++)
-        {
-            mask.AsSpan(b * plane, plane).CopyTo(extra.AsSpan(b * 5 * plane));
-            masked.AsSpan(b * 4 * plane, 4 * plane).CopyTo(extra.AsSpan((b * 5 + 1) * plane));
-        }
-        return extra;
-    }
-
-    // Model input of a 9-channel UNet per image: latents (4) ‖ mask (1) ‖ masked-image latents (4), as diffusers concatenates.
-    private static void Interleave(float[] scaled, float[] extra, LatentShape shape, float[] destination)
-    {
-        int plane = shape.Height * shape.Width;
-        for (var b = 0; b < shape.Batch; b++)
-        {
-            scaled.AsSpan(b * 4 * plane, 4 * plane).CopyTo(destination.AsSpan(b * 9 * plane));
-            extra.AsSpan(b * 5 * plane, 5 * plane).CopyTo(destination.AsSpan((b * 9 + 4) * plane));
-        }
+        return InpaintChannels.Of(mask, Broadcast(MaskedLatent, shape), shape);
     }
 
     private static void Blend(float[] sampled, float[] known, float[] mask, LatentShape shape)
