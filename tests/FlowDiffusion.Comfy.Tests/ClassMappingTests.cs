@@ -428,6 +428,39 @@ public sealed class ClassMappingTests
         Assert.True(Math.Abs(r - 0.36) < 0.02 && g < 0.02 && Math.Abs(b - 0.64) < 0.02, $"soft mask: ({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [Theory]
+    [InlineData("analytic-sd-inpaint")]
+    [InlineData("analytic-sd")]
+    public async Task InpaintModelConditioning_repaints_under_the_mask_with_and_without_its_noise_mask(string model)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var image = await UploadAsync(host, "/upload/image", "red.png", Images.SolidPng(64, 64, new SKColor(255, 0, 0)));
+        var lower = await UploadAsync(host, "/upload/image", "lower.png", Images.SolidPng(64, 64, SKColors.Black, SKColors.White));
+        foreach (var noiseMask in new[] { true, false })
+        {
+            var prompt = Img2Img(image, denoise: 1);
+            prompt["4"]!["inputs"]!["ckpt_name"] = model;
+            prompt["20"] = new JsonObject { ["class_type"] = "LoadImageMask", ["inputs"] = new JsonObject { ["image"] = lower, ["channel"] = "red" } };
+            prompt["13"] = new JsonObject { ["class_type"] = "InpaintModelConditioning", ["inputs"] = new JsonObject
+            {
+                ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["vae"] = Link("4", 2), ["pixels"] = Link("12", 0), ["mask"] = Link("20", 0),
+                ["noise_mask"] = noiseMask,
+            } };
+            prompt["3"]!["inputs"]!["positive"] = Link("13", 0);
+            prompt["3"]!["inputs"]!["negative"] = Link("13", 1);
+            prompt["3"]!["inputs"]!["latent_image"] = Link("13", 2);
+            using var bitmap = SKBitmap.Decode(await RunForImageAsync(host, prompt));
+            var (top, bottom) = (bitmap.GetPixel(32, 8), bitmap.GetPixel(32, 56));
+
+            // The inpainting UNet reads the mask and the masked image from the conditioning, so even without the noise mask
+            // only the lower half turns blue; a 4-channel UNet ignores them, and without the noise mask repaints everything.
+            var keepsTop = noiseMask || model == "analytic-sd-inpaint";
+            Assert.True(bottom is { Red: < 5, Green: < 5, Blue: > 250 }, $"{model}, noise_mask {noiseMask}: repainted region {bottom}");
+            Assert.True(keepsTop ? top is { Red: > 250, Green: < 5, Blue: < 5 } : top is { Red: < 5, Green: < 5, Blue: > 250 },
+                $"{model}, noise_mask {noiseMask}: upper half {top}");
+        }
+    }
+
     private static JsonObject Img2Img(string image, double denoise)
     {
         var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);

@@ -17,7 +17,7 @@ public sealed partial class ApiPromptConverter
         if (conditioning is null || width is null || height is null || x is null || y is null || strength is null) return null;
         var node = Add(id, null, "conditioning.set_area", [("conditioning", conditioning.Conditioning)],
             [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value), ("strength", strength.Value)]);
-        return [new ConditioningValue($"{node}.result")];
+        return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
     // ConditioningSetAreaPercentage → conditioning.set_area_fraction.
@@ -32,7 +32,7 @@ public sealed partial class ApiPromptConverter
         if (conditioning is null || width is null || height is null || x is null || y is null || strength is null) return null;
         var node = Add(id, null, "conditioning.set_area_fraction", [("conditioning", conditioning.Conditioning)],
             [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value), ("strength", strength.Value)]);
-        return [new ConditioningValue($"{node}.result")];
+        return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
     // ConditioningSetMask → conditioning.set_mask ("mask bounds" is our mask_bounds).
@@ -45,7 +45,7 @@ public sealed partial class ApiPromptConverter
         if (conditioning is null || mask is null || strength is null || area is null) return null;
         var node = Add(id, null, "conditioning.set_mask", [("conditioning", conditioning.Conditioning), ("mask", mask.Mask)],
             [("strength", strength.Value), ("set_cond_area", area == "default" ? "default" : "mask_bounds")]);
-        return [new ConditioningValue($"{node}.result")];
+        return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
     // ControlNetLoader → controlnet.load of a file in models/controlnet.
@@ -67,7 +67,7 @@ public sealed partial class ApiPromptConverter
         if (conditioning is null || net is null || image is null || strength is null) return null;
         var node = Add(id, null, "controlnet.apply", [("conditioning", conditioning.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)],
             [("strength", strength.Value)]);
-        return [new ConditioningValue($"{node}.result")];
+        return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
     // ControlNetApplyAdvanced → controlnet.apply on the positive and on the negative with the same image and settings; the
@@ -87,7 +87,7 @@ public sealed partial class ApiPromptConverter
         (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value)];
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
-        return [new ConditioningValue($"{onPositive}.result"), new ConditioningValue($"{onNegative}.result")];
+        return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
     }
 
     // DWPreprocessor (comfyui_controlnet_aux) → image.pose with its ONNX detector and pose model from models/annotators.

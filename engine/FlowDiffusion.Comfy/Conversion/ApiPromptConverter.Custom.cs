@@ -94,7 +94,7 @@ public sealed partial class ApiPromptConverter
         var negative = Link<ConditioningValue>(id, inputs, "negative");
         var cfg = Number(id, inputs, "cfg", 8);
         if (model is null || positive is null || negative is null || cfg is null || !Within(id, "cfg", cfg.Value, 0, 100)) return null;
-        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig)];
+        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)])];
     }
 
     // BasicGuider: the conditioning alone; guidance.cfg at scale 1 evaluates the positive half only.
@@ -103,7 +103,7 @@ public sealed partial class ApiPromptConverter
         var model = Link<ModelValue>(id, inputs, "model");
         var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
         if (model is null || conditioning is null) return null;
-        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig)];
+        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)])];
     }
 
     private ComfyValue[]? SamplerCustom(string id, JsonObject inputs)
@@ -120,7 +120,7 @@ public sealed partial class ApiPromptConverter
         if (model is null || addNoise is null || seed is null || cfg is null || positive is null || negative is null || sampler is null || sigmas is null
             || latent is null || !Within(id, "cfg", cfg.Value, 0, 100))
             return null;
-        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig);
+        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)]);
         return CustomSample(id, new NoiseValue(seed.Value, addNoise.Value), guider, sampler, sigmas, latent);
     }
 
@@ -155,6 +155,7 @@ public sealed partial class ApiPromptConverter
 
         var edges = new List<(string, string)> { ("guider", guider.Guider), ("config", guider.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
+        edges.AddRange(guider.InpaintEdges);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         var output = new LatentValue($"{node}.latent", null);
         ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("lms" or "uni_pc" or "uni_pc_bh2")

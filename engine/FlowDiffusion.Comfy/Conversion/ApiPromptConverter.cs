@@ -24,7 +24,7 @@ public sealed partial class ApiPromptConverter
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
         "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor", "LoraLoaderModelOnly", "ImageInvert",
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
-        "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced",
+        "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -186,6 +186,7 @@ public sealed partial class ApiPromptConverter
                 "BasicGuider" => BasicGuider(id, inputs),
                 "SamplerCustom" => SamplerCustom(id, inputs),
                 "SamplerCustomAdvanced" => SamplerCustomAdvanced(id, inputs),
+                "InpaintModelConditioning" => InpaintModelConditioning(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -411,6 +412,7 @@ public sealed partial class ApiPromptConverter
         var guider = Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value);
         var edges = new List<(string, string)> { ("guider", guider), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
+        edges.AddRange(InpaintEdges(positive, negative));
         parameters.InsertRange(0, [("seed", seed.Value), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         return [new LatentValue($"{node}.latent", null)];
@@ -452,6 +454,33 @@ public sealed partial class ApiPromptConverter
         var node = Add(id, null, "inpaint.prepare", [("vae", vae.Vae), ("image", pixels.Image), ("mask", mask.Mask)], []);
         var noiseMask = grow == 0 ? mask.Mask : $"{Add(id, "grow", "mask.grow", [("mask", mask.Mask)], [("pixels", grow.Value)])}.grown";
         return [new LatentValue($"{node}.masked_latent", noiseMask)];
+    }
+
+    // InpaintModelConditioning: the image's latents (with the mask as noise mask when noise_mask), and on both conditionings
+    // the masked image's latents and the mask, which a 9-channel inpainting UNet reads (other UNets ignore them).
+    private ComfyValue[]? InpaintModelConditioning(string id, JsonObject inputs)
+    {
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var vae = Link<VaeValue>(id, inputs, "vae");
+        var pixels = Link<ImageValue>(id, inputs, "pixels");
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var noiseMask = Boolean(id, inputs, "noise_mask", true);
+        if (positive is null || negative is null || vae is null || pixels is null || mask is null || noiseMask is null) return null;
+        var node = Add(id, null, "inpaint.prepare", [("vae", vae.Vae), ("image", pixels.Image), ("mask", mask.Mask)], []);
+        var concat = $"{node}.masked_latent";
+        return
+        [
+            positive with { ConcatLatent = concat, ConcatMask = mask.Mask }, negative with { ConcatLatent = concat, ConcatMask = mask.Mask },
+            new LatentValue($"{node}.latent_image", noiseMask.Value ? mask.Mask : null),
+        ];
+    }
+
+    // The sampler inputs for what InpaintModelConditioning attached (the positive's, else the negative's).
+    private static IEnumerable<(string, string)> InpaintEdges(ConditioningValue positive, ConditioningValue negative)
+    {
+        var source = positive.ConcatLatent is not null ? positive : negative;
+        return source.ConcatLatent is null ? [] : [("masked_latent", source.ConcatLatent), ("inpaint_mask", source.ConcatMask!)];
     }
 
     private ComfyValue[]? SetNoiseMask(string id, JsonObject inputs)
@@ -500,7 +529,7 @@ public sealed partial class ApiPromptConverter
         if (a is null || b is null) return null;
         // ComfyUI averages the model's predictions over the two, not their embeddings: conditioning.combine + guidance.cfg.
         var node = Add(id, null, "conditioning.combine", [("a", a.Conditioning), ("b", b.Conditioning)], []);
-        return [new ConditioningValue($"{node}.conditioning")];
+        return [(a.ConcatLatent is null ? b : a) with { Conditioning = $"{node}.conditioning" }];
     }
 
     // LatentUpscale / ImageScale (width × height) and their "By" forms (scale_by) → latent.resize / image.resize, which

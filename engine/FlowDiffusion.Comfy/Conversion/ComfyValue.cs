@@ -13,7 +13,11 @@ internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1
 
 internal sealed record VaeValue(string Vae) : ComfyValue("VAE");
 
-internal sealed record ConditioningValue(string Conditioning) : ComfyValue("CONDITIONING");
+/// <summary>
+/// A conditioning, with what InpaintModelConditioning attached for 9-channel inpainting UNets (ComfyUI's
+/// concat_latent_image and concat_mask); conditioning nodes after it keep them, as ComfyUI's do.
+/// </summary>
+internal sealed record ConditioningValue(string Conditioning, string? ConcatLatent = null, string? ConcatMask = null) : ComfyValue("CONDITIONING");
 
 /// <summary>Latents with an optional noise mask (SetLatentNoiseMask, VAEEncodeForInpaint).</summary>
 internal sealed record LatentValue(string Latent, string? Mask) : ComfyValue("LATENT");
@@ -44,5 +48,8 @@ internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise
 /// <summary>NOISE: RandomNoise's seed, or DisableNoise (no starting noise; ComfyUI's empty noise has seed 0).</summary>
 internal sealed record NoiseValue(long Seed, bool Add) : ComfyValue("NOISE");
 
-/// <summary>GUIDER: a guidance.cfg node's guider and the scheduler configuration of its model.</summary>
-internal sealed record GuiderValue(string Guider, string SchedulerConfig) : ComfyValue("GUIDER");
+/// <summary>
+/// GUIDER: a guidance.cfg node's guider, the scheduler configuration of its model, and the sampler inputs for what
+/// InpaintModelConditioning attached to its conditionings.
+/// </summary>
+internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadOnlyList<(string Port, string Source)> InpaintEdges) : ComfyValue("GUIDER");

@@ -35,6 +35,14 @@ public sealed class KSamplerNode : INode
     [Input(Description = "Where to repaint (white), at any resolution; the rest keeps latent_image.", Optional = true)]
     public Mask? Mask { get; set; }
 
+    /// <summary>The masked image a 9-channel inpainting UNet reads.</summary>
+    [Input(Description = "For a 9-channel inpainting UNet: the latents of the image with the repaint region blanked (inpaint.prepare's masked_latent; ComfyUI's InpaintModelConditioning). Without it the UNet reads latent_image, as ComfyUI's KSampler feeds it. Other UNets ignore it.", Optional = true)]
+    public Latent? MaskedLatent { get; set; }
+
+    /// <summary>The mask a 9-channel inpainting UNet reads.</summary>
+    [Input(Description = "For a 9-channel inpainting UNet: the mask it reads (rounded to 0 or 1), when it is not the repaint mask (InpaintModelConditioning without noise_mask). Without it the UNet reads mask. Other UNets ignore it.", Optional = true)]
+    public Mask? InpaintMask { get; set; }
+
     /// <summary>The seed.</summary>
     [Parameter(Description = "The noise seed: torch.randn of the whole batch from one generator, as ComfyUI draws it.", Min = 0, Max = 18446744073709551615d, Kind = ParameterKind.Seed)]
     public ulong Seed { get; set; }
@@ -137,7 +145,7 @@ public sealed class KSamplerNode : INode
         var total = sigmas.Length - 1;
         var releaseAfterLoop = OnnxArenaRelease.AfterLoop(shape);
         var scaled = new float[shape.Length];
-        var extra = inpaintingUNet ? InpaintChannels.AsComfyUI(mask, latent, shape) : null;
+        var extra = inpaintingUNet ? ExtraChannels(mask, latent, shape) : null;
         var modelShape = shape with { Channels = Guider!.InChannels };
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
         async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
@@ -208,6 +216,17 @@ public sealed class KSamplerNode : INode
 
         if (values.Length < 2) throw new ArgumentException("sigmas needs at least two entries: one step and the final sigma");
         return values;
+    }
+
+    // The mask and masked image a 9-channel UNet reads: the inpaint inputs where given, else the repaint mask and latent_image.
+    private float[] ExtraChannels(float[]? mask, float[] latent, LatentShape shape)
+    {
+        var inpaintMask = InpaintMask is null ? mask : MaskResize.Area(InpaintMask, shape.Batch, shape.Height, shape.Width);
+        if (MaskedLatent is not { } masked) return InpaintChannels.AsComfyUI(inpaintMask, latent, shape);
+        if (masked.Channels != shape.Channels || masked.Height != shape.Height || masked.Width != shape.Width || (masked.Batch != 1 && masked.Batch != shape.Batch))
+            throw new ArgumentException($"masked_latent is {masked.Batch}×{masked.Channels}×{masked.Height}×{masked.Width} but latent_image is {shape.Batch}×{shape.Channels}×{shape.Height}×{shape.Width}; they must match (one masked image may serve a batch)");
+        var values = masked.Batch == shape.Batch ? masked.ToArray() : Enumerable.Repeat(masked.ToArray(), shape.Batch).SelectMany(v => v).ToArray();
+        return InpaintChannels.AsComfyUI(inpaintMask, values, shape);
     }
 
     // destination = mask · value + (1 − mask) · kept(i), per latent element (the mask shared across channels).
