@@ -461,6 +461,40 @@ public sealed class ClassMappingTests
         }
     }
 
+    [Fact]
+    public async Task Zero_out_negative_scale_to_total_pixels_and_image_mask_conversions_run_as_in_ComfyUI()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // A zero negative reads as no colour words, grey on analytic-sd: blue at CFG 1.5 → (−0.25, −0.25, 1.25), clamped.
+        var prompt = Prompts.Txt2Img(text: "a blue ball", cfg: 1.5, steps: 4);
+        prompt["10"] = new JsonObject { ["class_type"] = "ConditioningZeroOut", ["inputs"] = new JsonObject { ["conditioning"] = Link("7", 0) } };
+        prompt["3"]!["inputs"]!["negative"] = Link("10", 0);
+        // ⌊0.01 · 1024²⌋ = 10,485 pixels for a 64 × 64 image: each side × 1.6, 102.4 → 102.
+        prompt["11"] = new JsonObject { ["class_type"] = "ImageScaleToTotalPixels", ["inputs"] = new JsonObject
+        {
+            ["image"] = Link("8", 0), ["upscale_method"] = "bilinear", ["megapixels"] = 0.01,
+        } };
+        prompt["9"]!["inputs"]!["images"] = Link("11", 0);
+        var (r, g, b, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.Equal((102, 102), (width, height));
+        Assert.True(r < 0.02 && g < 0.02 && b > 0.98, $"zero negative: ({r:F3}, {g:F3}, {b:F3})");
+
+        // The blue channel as a mask, shown as a grey image: white.
+        prompt["12"] = new JsonObject { ["class_type"] = "ImageToMask", ["inputs"] = new JsonObject { ["image"] = Link("11", 0), ["channel"] = "blue" } };
+        prompt["13"] = new JsonObject { ["class_type"] = "MaskToImage", ["inputs"] = new JsonObject { ["mask"] = Link("12", 0) } };
+        prompt["9"]!["inputs"]!["images"] = Link("13", 0);
+        (r, g, b, _, _) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.True(r > 0.98 && g > 0.98 && b > 0.98, $"blue channel as grey: ({r:F3}, {g:F3}, {b:F3})");
+        prompt["12"]!["inputs"]!["channel"] = "red";
+        (r, g, b, _, _) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.True(r < 0.02 && g < 0.02 && b < 0.02, $"red channel as grey: ({r:F3}, {g:F3}, {b:F3})");
+
+        prompt["12"]!["inputs"]!["channel"] = "alpha";
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("alpha", body["node_errors"]!["12"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
     private static JsonObject Img2Img(string image, double denoise)
     {
         var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);

@@ -104,6 +104,26 @@ public sealed class CustomSamplingTests
         Assert.Contains("denoised_output", body["node_errors"]!["8"]!["errors"]![0]!["details"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Seeds_run_up_to_2_to_the_64_minus_1_as_in_ComfyUI_and_beyond_are_range_errors()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img(steps: 2);
+        prompt["3"]!["inputs"]!["seed"] = JsonNode.Parse("18446744073709551615");
+        var image = await ClassMappingTests.RunForImageAsync(host, prompt);
+        Assert.NotEmpty(image);
+
+        foreach (var (seed, type) in new[] { ("18446744073709551616", "value_bigger_than_max"), ("-1", "value_smaller_than_min") })
+        {
+            prompt["3"]!["inputs"]!["seed"] = JsonNode.Parse(seed);
+            var (status, body) = await host.PostPromptAsync(prompt);
+            Assert.Equal(400, status);
+            var error = body["node_errors"]!["3"]!["errors"]![0]!;
+            Assert.Equal(type, error["type"]!.GetValue<string>());
+            Assert.Equal("seed", error["extra_info"]!["input_name"]!.GetValue<string>());
+        }
+    }
+
     // ComfyUI's txt2img graph with the KSampler replaced by SamplerCustomAdvanced and its pieces.
     private static JsonObject Advanced(long seed, string sampler, string scheduler, double cfg, int steps = 4)
     {

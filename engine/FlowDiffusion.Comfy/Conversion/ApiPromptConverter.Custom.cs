@@ -174,17 +174,28 @@ public sealed partial class ApiPromptConverter
         return $"{guider}.guider";
     }
 
-    // A seed input: 0 … 2⁶³ − 1 here (ComfyUI allows up to 2⁶⁴ − 1).
-    private long? Seed(string id, JsonObject inputs, string name)
+    // A seed input: 0 … 2⁶⁴ − 1, as ComfyUI's (a JSON number, or its digits as a string).
+    private ulong? Seed(string id, JsonObject inputs, string name)
     {
-        var seed = Integer(id, inputs, name, 0);
-        if (seed < 0)
+        var value = inputs[name];
+        if (value is null) return 0;
+        var text = value is JsonValue v ? v.GetValueKind() switch
         {
-            Error(id, "value_smaller_than_min", "Value smaller than min", $"{name}: {seed} is below 0", name);
+            System.Text.Json.JsonValueKind.Number => v.ToJsonString(),
+            System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+            _ => null,
+        } : null;
+        if (text is not null && ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seed)) return seed;
+        if (JsonNumbers.Integer(value) is { } whole and >= 0) return (ulong)whole;
+        if (JsonNumbers.Number(value) is { } number && number == Math.Floor(number))
+        {
+            if (number < 0) Error(id, "value_smaller_than_min", "Value smaller than min", $"{name}: {text} is below 0", name);
+            else Error(id, "value_bigger_than_max", "Value bigger than max", $"{name}: {text} is above 18446744073709551615", name);
             return null;
         }
 
-        return seed;
+        Error(id, "invalid_input_type", "Failed to convert an input value to a INT value", $"{name}: {Describe(value)}", name);
+        return null;
     }
 
     // A scheduler input, one of SigmaSchedules.Names.

@@ -25,6 +25,7 @@ public sealed partial class ApiPromptConverter
         "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor", "LoraLoaderModelOnly", "ImageInvert",
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
+        "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -187,6 +188,10 @@ public sealed partial class ApiPromptConverter
                 "SamplerCustom" => SamplerCustom(id, inputs),
                 "SamplerCustomAdvanced" => SamplerCustomAdvanced(id, inputs),
                 "InpaintModelConditioning" => InpaintModelConditioning(id, inputs),
+                "ConditioningZeroOut" => ZeroOut(id, inputs),
+                "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
+                "ImageToMask" => ImageToMask(id, inputs),
+                "MaskToImage" => MaskToImage(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -264,6 +269,46 @@ public sealed partial class ApiPromptConverter
     {
         var image = Link<ImageValue>(id, inputs, "image");
         return image is null ? null : [new ImageValue($"{Add(id, null, "image.invert", [("image", image.Image)], [])}.inverted")];
+    }
+
+    // ConditioningZeroOut → conditioning.zero_out: zero embeddings and pooled embedding, other extras kept.
+    private ComfyValue[]? ZeroOut(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        return conditioning is null ? null : [conditioning with { Conditioning = $"{Add(id, null, "conditioning.zero_out", [("conditioning", conditioning.Conditioning)], [])}.zeroed" }];
+    }
+
+    // ImageScaleToTotalPixels → image.resize to about megapixels · 1024² pixels, the aspect ratio kept.
+    private ComfyValue[]? ScaleToTotalPixels(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var method = Choice(id, inputs, "upscale_method", "nearest-exact", ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]);
+        var megapixels = Number(id, inputs, "megapixels", 1);
+        if (image is null || method is null || megapixels is null || !Within(id, "megapixels", megapixels.Value, 0.01, 16)) return null;
+        var node = Add(id, null, "image.resize", [("image", image.Image)], [("megapixels", megapixels.Value), ("method", method)]);
+        return [new ImageValue($"{node}.resized")];
+    }
+
+    // ImageToMask → mask.from_image of a colour channel (ComfyUI's IMAGE has no alpha either: asking for it fails there too).
+    private ComfyValue[]? ImageToMask(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var channel = Choice(id, inputs, "channel", "red", ["red", "green", "blue", "alpha"]);
+        if (image is null || channel is null) return null;
+        if (channel == "alpha")
+        {
+            Error(id, "value_not_supported", "Value not supported", "channel: 'alpha': images carry red, green and blue only; LoadImage's MASK output (or LoadImageMask) reads a file's alpha", "channel");
+            return null;
+        }
+
+        return [new MaskValue($"{Add(id, null, "mask.from_image", [("image", image.Image)], [("channel", channel)])}.mask")];
+    }
+
+    // MaskToImage → image.from_mask: the mask in all three channels.
+    private ComfyValue[]? MaskToImage(string id, JsonObject inputs)
+    {
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        return mask is null ? null : [new ImageValue($"{Add(id, null, "image.from_mask", [("mask", mask.Mask)], [])}.image")];
     }
 
     // GrowMask → mask.expand: expand pixel steps of a 3 × 3 maximum (minimum when negative), without the corners when tapered.

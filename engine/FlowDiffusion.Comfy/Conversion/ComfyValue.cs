@@ -46,7 +46,7 @@ internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise
 }
 
 /// <summary>NOISE: RandomNoise's seed, or DisableNoise (no starting noise; ComfyUI's empty noise has seed 0).</summary>
-internal sealed record NoiseValue(long Seed, bool Add) : ComfyValue("NOISE");
+internal sealed record NoiseValue(ulong Seed, bool Add) : ComfyValue("NOISE");
 
 /// <summary>
 /// GUIDER: a guidance.cfg node's guider, the scheduler configuration of its model, and the sampler inputs for what

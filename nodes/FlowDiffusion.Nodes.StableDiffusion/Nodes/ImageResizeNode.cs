@@ -25,6 +25,10 @@ public sealed class ImageResizeNode : INode
     [Parameter(Description = "When above 0, scales the image's own width and height by this factor (rounded half to even) and ignores width and height.", Min = 0, Max = 16, Step = 0.05)]
     public double ScaleBy { get; set; }
 
+    /// <summary>Target pixel count in megapixels.</summary>
+    [Parameter(Description = "When above 0, scales the image to about this many megapixels (of 1024² pixels), keeping its aspect ratio: each side times √(⌊megapixels · 1024²⌋ / (width · height)), rounded half to even, as ComfyUI's ImageScaleToTotalPixels; ignores width, height and scale_by.", Min = 0, Max = 256, Step = 0.01)]
+    public double Megapixels { get; set; }
+
     /// <summary>The interpolation.</summary>
     [Parameter(Description = "Interpolation, as torch.nn.functional.interpolate (lanczos: as Pillow's Image.LANCZOS).", Choices = ["nearest-exact", "bilinear", "bicubic", "area", "lanczos"])]
     public string Method { get; set; } = "nearest-exact";
@@ -41,13 +45,14 @@ public sealed class ImageResizeNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var image = Image!;
-        if (ResizeTarget.Of(image.Width, image.Height, Width, Height, ScaleBy, minimum: 1) is not (int width, int height))
+        var scaleBy = Megapixels > 0 ? Math.Sqrt(Math.Floor(Megapixels * 1024 * 1024) / ((double)image.Width * image.Height)) : ScaleBy;
+        if (ResizeTarget.Of(image.Width, image.Height, Width, Height, scaleBy, minimum: 1) is not (int width, int height))
         {
             Resized = image;
             return Task.CompletedTask;
         }
 
-        ProducedImageSize.Check(context, "width/height/scale_by", width, height);
+        ProducedImageSize.Check(context, "width/height/scale_by/megapixels", width, height);
         var pixels = PlanarResize.Resize(image.Pixels, image.Batch * 3, image.Height, image.Width, height, width, Method, CenterCrop);
         // Bicubic and Lanczos overshoot at sharp edges; an image stays in 0..1.
         for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i], 0f, 1f);
