@@ -142,7 +142,7 @@ public sealed partial class ApiPromptConverter
     {
         // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
         if (sigmas.Values is { Length: < 2 }) return [latent with { Mask = null }, latent with { Mask = null }];
-        var parameters = new List<(string, object)> { ("seed", noise.Seed), ("add_noise", noise.Add), ("sampler", sampler.Name), ("preview_every", 1L) };
+        var parameters = new List<(string, object)> { ("seed", SeedLiteral(noise.Seed)), ("add_noise", noise.Add), ("sampler", sampler.Name), ("preview_every", 1L) };
         if (sigmas.Values is { } values)
         {
             parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
@@ -197,6 +197,9 @@ public sealed partial class ApiPromptConverter
         Error(id, "invalid_input_type", "Failed to convert an input value to a INT value", $"{name}: {Describe(value)}", name);
         return null;
     }
+
+    // A seed as the workflow writes it: a long, as integers are everywhere else, unless it is above long's range.
+    private static object SeedLiteral(ulong seed) => seed <= long.MaxValue ? (long)seed : seed;
 
     // A scheduler input, one of SigmaSchedules.Names.
     private string? Scheduler(string id, JsonObject inputs)

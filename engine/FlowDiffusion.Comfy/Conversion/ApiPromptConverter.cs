@@ -458,7 +458,7 @@ public sealed partial class ApiPromptConverter
         var edges = new List<(string, string)> { ("guider", guider), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
         edges.AddRange(InpaintEdges(positive, negative));
-        parameters.InsertRange(0, [("seed", seed.Value), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
+        parameters.InsertRange(0, [("seed", SeedLiteral(seed.Value)), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         return [new LatentValue($"{node}.latent", null)];
     }
