@@ -495,6 +495,42 @@ public sealed class ClassMappingTests
         Assert.Contains("alpha", body["node_errors"]!["12"]!["errors"]![0]!["details"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Composite_crop_repeat_and_conditioning_concat_map_and_run()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // ConditioningConcat of "red" and "blue": the analytic UNet averages the colour words of the joined tokens.
+        var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["text"] = "blue" } };
+        prompt["11"] = new JsonObject { ["class_type"] = "ConditioningConcat", ["inputs"] = new JsonObject { ["conditioning_to"] = Link("6", 0), ["conditioning_from"] = Link("10", 0) } };
+        prompt["3"]!["inputs"]!["positive"] = Link("11", 0);
+        var (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"concat: ({r:F3}, {g:F3}, {b:F3})");
+
+        // A green 16 × 16 square pasted at (8, 8) onto the red 64 × 64 result, then the 32 × 32 crop at (0, 0): a quarter of it green.
+        prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        var green = await UploadAsync(host, "/upload/image", "green.png", Images.SolidPng(16, 16, new SKColor(0, 255, 0)));
+        prompt["12"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = green, ["upload"] = "image" } };
+        prompt["13"] = new JsonObject { ["class_type"] = "ImageCompositeMasked", ["inputs"] = new JsonObject
+        {
+            ["destination"] = Link("8", 0), ["source"] = Link("12", 0), ["x"] = 8, ["y"] = 8, ["resize_source"] = false,
+        } };
+        prompt["14"] = new JsonObject { ["class_type"] = "ImageCrop", ["inputs"] = new JsonObject { ["image"] = Link("13", 0), ["width"] = 32, ["height"] = 32, ["x"] = 0, ["y"] = 0 } };
+        prompt["9"]!["inputs"]!["images"] = Link("14", 0);
+        var (cr, cg, cb, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.Equal((32, 32), (width, height));
+        Assert.True(Math.Abs(cr - 0.75) < 0.02 && Math.Abs(cg - 0.25) < 0.02 && cb < 0.02, $"composite and crop: ({cr:F3}, {cg:F3}, {cb:F3})");
+
+        // RepeatLatentBatch 3: three images saved.
+        prompt = Prompts.Txt2Img(text: "red", steps: 2);
+        prompt["15"] = new JsonObject { ["class_type"] = "RepeatLatentBatch", ["inputs"] = new JsonObject { ["samples"] = Link("5", 0), ["amount"] = 3 } };
+        prompt["3"]!["inputs"]!["latent_image"] = Link("15", 0);
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(200, status);
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        Assert.Equal(3, history["outputs"]!["9"]!["images"]!.AsArray().Count);
+    }
+
     private static JsonObject Img2Img(string image, double denoise)
     {
         var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);

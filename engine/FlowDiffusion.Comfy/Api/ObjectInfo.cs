@@ -107,6 +107,14 @@ internal static class ObjectInfo
             ("upscale_method", Combo(ImageMethods)), ("megapixels", Float(1, 0.01, 16, 0.01))), ["IMAGE"]),
         "ImageToMask" => Class(name, "Convert Image to Mask", "mask", Req(("image", Typed("IMAGE")), ("channel", Combo(["red", "green", "blue", "alpha"]))), ["MASK"]),
         "MaskToImage" => Class(name, "Convert Mask to Image", "mask", Req(("mask", Typed("MASK"))), ["IMAGE"]),
+        "ImageCompositeMasked" => Class(name, "ImageCompositeMasked", "image", Req(("destination", Typed("IMAGE")), ("source", Typed("IMAGE")),
+            ("x", Int(0, 0, 16384)), ("y", Int(0, 0, 16384)), ("resize_source", Typed("BOOLEAN", new JsonObject { ["default"] = false }))), ["IMAGE"],
+            optional: Req(("mask", Typed("MASK")))),
+        "ImageCrop" => Class(name, "Image Crop", "image/transform", Req(("image", Typed("IMAGE")), ("width", Int(512, 1, 16384)),
+            ("height", Int(512, 1, 16384)), ("x", Int(0, 0, 16384)), ("y", Int(0, 0, 16384))), ["IMAGE"]),
+        "RepeatLatentBatch" => Class(name, "Repeat Latent Batch", "latent/batch", Req(("samples", Typed("LATENT")), ("amount", Int(1, 1, 64))), ["LATENT"]),
+        "ConditioningConcat" => Class(name, "Conditioning (Concat)", "conditioning", Req(("conditioning_to", Typed("CONDITIONING")),
+            ("conditioning_from", Typed("CONDITIONING"))), ["CONDITIONING"]),
         "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Files(folders, "vae")))), ["VAE"]),
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
@@ -174,10 +182,14 @@ internal static class ObjectInfo
             : [];
 
     private static JsonObject Class(string name, string display, string category, (string Name, JsonNode Spec)[] required, string[] outputs, bool output = false,
-        string[]? names = null) => new()
+        string[]? names = null, (string Name, JsonNode Spec)[]? optional = null) => new()
     {
-        ["input"] = new JsonObject { ["required"] = new JsonObject(required.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, r.Spec))) },
-        ["input_order"] = new JsonObject { ["required"] = new JsonArray(required.Select(r => (JsonNode)JsonValue.Create(r.Name)).ToArray()) },
+        ["input"] = optional is null
+            ? new JsonObject { ["required"] = Inputs(required) }
+            : new JsonObject { ["required"] = Inputs(required), ["optional"] = Inputs(optional) },
+        ["input_order"] = optional is null
+            ? new JsonObject { ["required"] = Order(required) }
+            : new JsonObject { ["required"] = Order(required), ["optional"] = Order(optional) },
         ["output"] = new JsonArray(outputs.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
         ["output_is_list"] = new JsonArray(outputs.Select(_ => (JsonNode)JsonValue.Create(false)).ToArray()),
         ["output_name"] = new JsonArray((names ?? outputs).Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
@@ -190,6 +202,10 @@ internal static class ObjectInfo
     };
 
     private static (string, JsonNode)[] Req(params (string, JsonNode)[] inputs) => inputs;
+
+    private static JsonObject Inputs((string Name, JsonNode Spec)[] inputs) => new(inputs.Select(r => new KeyValuePair<string, JsonNode?>(r.Name, r.Spec)));
+
+    private static JsonArray Order((string Name, JsonNode Spec)[] inputs) => new(inputs.Select(r => (JsonNode)JsonValue.Create(r.Name)).ToArray());
 
     private static JsonArray Typed(string type, JsonObject? options = null) => options is null ? [type] : [type, options];
 

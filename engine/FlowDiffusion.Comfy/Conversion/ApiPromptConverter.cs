@@ -25,7 +25,8 @@ public sealed partial class ApiPromptConverter
         "CLIPTextEncodeSDXL", "CLIPTextEncodeSDXLRefiner", "DWPreprocessor", "LoraLoaderModelOnly", "ImageInvert",
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
-        "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage",
+        "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
+        "ConditioningConcat",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -192,6 +193,10 @@ public sealed partial class ApiPromptConverter
                 "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
                 "ImageToMask" => ImageToMask(id, inputs),
                 "MaskToImage" => MaskToImage(id, inputs),
+                "ImageCompositeMasked" => ImageComposite(id, inputs),
+                "ImageCrop" => ImageCrop(id, inputs),
+                "RepeatLatentBatch" => RepeatLatent(id, inputs),
+                "ConditioningConcat" => ConditioningConcat(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -309,6 +314,58 @@ public sealed partial class ApiPromptConverter
     {
         var mask = Link<MaskValue>(id, inputs, "mask");
         return mask is null ? null : [new ImageValue($"{Add(id, null, "image.from_mask", [("mask", mask.Mask)], [])}.image")];
+    }
+
+    // ImageCompositeMasked → image.composite (the mask is optional, as in ComfyUI).
+    private ComfyValue[]? ImageComposite(string id, JsonObject inputs)
+    {
+        var destination = Link<ImageValue>(id, inputs, "destination");
+        var source = Link<ImageValue>(id, inputs, "source");
+        var mask = inputs["mask"] is null ? null : Link<MaskValue>(id, inputs, "mask");
+        var x = Integer(id, inputs, "x", 0);
+        var y = Integer(id, inputs, "y", 0);
+        var resize = Boolean(id, inputs, "resize_source", false);
+        if (destination is null || source is null || (inputs["mask"] is not null && mask is null) || x is null || y is null || resize is null
+            || !Within(id, "x", x.Value, 0, 16384) | !Within(id, "y", y.Value, 0, 16384))
+            return null;
+        var edges = new List<(string, string)> { ("destination", destination.Image), ("source", source.Image) };
+        if (mask is not null) edges.Add(("mask", mask.Mask));
+        var node = Add(id, null, "image.composite", edges, [("x", x.Value), ("y", y.Value), ("resize_source", resize.Value)]);
+        return [new ImageValue($"{node}.composited")];
+    }
+
+    // ImageCrop → image.crop.
+    private ComfyValue[]? ImageCrop(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var width = Integer(id, inputs, "width", 512);
+        var height = Integer(id, inputs, "height", 512);
+        var x = Integer(id, inputs, "x", 0);
+        var y = Integer(id, inputs, "y", 0);
+        if (image is null || width is null || height is null || x is null || y is null) return null;
+        if (!Within(id, "width", width.Value, 1, 16384) | !Within(id, "height", height.Value, 1, 16384) | !Within(id, "x", x.Value, 0, 16384) | !Within(id, "y", y.Value, 0, 16384))
+            return null;
+        var node = Add(id, null, "image.crop", [("image", image.Image)], [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value)]);
+        return [new ImageValue($"{node}.cropped")];
+    }
+
+    // RepeatLatentBatch → latent.repeat; a noise mask of one image serves the whole repeated batch.
+    private ComfyValue[]? RepeatLatent(string id, JsonObject inputs)
+    {
+        var samples = Link<LatentValue>(id, inputs, "samples");
+        var amount = Integer(id, inputs, "amount", 1);
+        if (samples is null || amount is null || !Within(id, "amount", amount.Value, 1, 64)) return null;
+        return [samples with { Latent = $"{Add(id, null, "latent.repeat", [("latent", samples.Latent)], [("amount", amount.Value)])}.repeated" }];
+    }
+
+    // ConditioningConcat → conditioning.mix (concat): conditioning_to's tokens, then conditioning_from's; to's extras.
+    private ComfyValue[]? ConditioningConcat(string id, JsonObject inputs)
+    {
+        var to = Link<ConditioningValue>(id, inputs, "conditioning_to");
+        var from = Link<ConditioningValue>(id, inputs, "conditioning_from");
+        if (to is null || from is null) return null;
+        var node = Add(id, null, "conditioning.mix", [("a", to.Conditioning), ("b", from.Conditioning)], [("mode", "concat")]);
+        return [to with { Conditioning = $"{node}.conditioning" }];
     }
 
     // GrowMask → mask.expand: expand pixel steps of a 3 × 3 maximum (minimum when negative), without the corners when tapered.
