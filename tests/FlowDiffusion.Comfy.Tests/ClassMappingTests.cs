@@ -496,7 +496,7 @@ public sealed class ClassMappingTests
     }
 
     [Fact]
-    public async Task Composite_crop_repeat_and_conditioning_concat_map_and_run()
+    public async Task Composite_crop_repeat_and_conditioning_concat_and_average_map_and_run()
     {
         await using var host = await ComfyHost.StartAsync();
         // ConditioningConcat of "red" and "blue": the analytic UNet averages the colour words of the joined tokens.
@@ -520,6 +520,34 @@ public sealed class ClassMappingTests
         var (cr, cg, cb, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
         Assert.Equal((32, 32), (width, height));
         Assert.True(Math.Abs(cr - 0.75) < 0.02 && Math.Abs(cg - 0.25) < 0.02 && cb < 0.02, $"composite and crop: ({cr:F3}, {cg:F3}, {cb:F3})");
+
+        // ConditioningAverage of "red" (to) and "blue" (from): the colour word's embedding weighed 0.75 : 0.25.
+        prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["10"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["text"] = "blue" } };
+        prompt["11"] = new JsonObject { ["class_type"] = "ConditioningAverage", ["inputs"] = new JsonObject
+        {
+            ["conditioning_to"] = Link("6", 0), ["conditioning_from"] = Link("10", 0), ["conditioning_to_strength"] = 0.75,
+        } };
+        prompt["3"]!["inputs"]!["positive"] = Link("11", 0);
+        (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.75) < 0.02 && g < 0.02 && Math.Abs(b - 0.25) < 0.02, $"average: ({r:F3}, {g:F3}, {b:F3})");
+
+        // LatentCompositeMasked: a 32 × 32 blue sample pasted at (16, 16) into the red one covers a quarter of it.
+        prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["20"] = new JsonObject { ["class_type"] = "EmptyLatentImage", ["inputs"] = new JsonObject { ["width"] = 32, ["height"] = 32, ["batch_size"] = 1 } };
+        prompt["21"] = new JsonObject { ["class_type"] = "CLIPTextEncode", ["inputs"] = new JsonObject { ["clip"] = Link("4", 1), ["text"] = "blue" } };
+        prompt["22"] = new JsonObject { ["class_type"] = "KSampler", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["seed"] = 1, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = "euler", ["scheduler"] = "normal", ["denoise"] = 1,
+            ["positive"] = Link("21", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link("20", 0),
+        } };
+        prompt["23"] = new JsonObject { ["class_type"] = "LatentCompositeMasked", ["inputs"] = new JsonObject
+        {
+            ["destination"] = Link("3", 0), ["source"] = Link("22", 0), ["x"] = 16, ["y"] = 16, ["resize_source"] = false,
+        } };
+        prompt["8"]!["inputs"]!["samples"] = Link("23", 0);
+        (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(Math.Abs(r - 0.75) < 0.02 && g < 0.02 && Math.Abs(b - 0.25) < 0.02, $"latent composite: ({r:F3}, {g:F3}, {b:F3})");
 
         // RepeatLatentBatch 3: three images saved.
         prompt = Prompts.Txt2Img(text: "red", steps: 2);

@@ -29,6 +29,8 @@ public sealed class ImageCompositeTests
               crop: { node: image.crop, in: { image: destination.image }, with: { width: 5, height: 5, x: 6, y: 3 } }
               noise: { node: latent.noise, with: { width: 16, height: 8, batch: 2, seed: 4 } }
               repeat: { node: latent.repeat, in: { latent: noise.noise }, with: { amount: 3 } }
+              small: { node: latent.noise, with: { width: 8, height: 8, batch: 1, seed: 9 } }
+              latents: { node: latent.composite, in: { destination: noise.noise, source: small.noise }, with: { x: 8, y: 0 } }
             """;
         var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
 
@@ -61,5 +63,14 @@ public sealed class ImageCompositeTests
         var repeated = Assert.IsType<Latent>(run.Result.Output("repeat", "repeated"));
         Assert.Equal(6, repeated.Batch);
         Assert.Equal(noise.Concat(noise).Concat(noise), repeated.ToArray());
+
+        // The 1 × 1 source latent lands at latent column 1 (x 8 / 8) of both images; everything else is the destination's.
+        var small = Assert.IsType<Latent>(run.Result.Output("small", "noise")).ToArray();
+        var latents = Assert.IsType<Latent>(run.Result.Output("latents", "composited")).ToArray();
+        for (var i = 0; i < latents.Length; i++)
+        {
+            var (channel, position) = (i / 2 % 4, i % 2);
+            Assert.Equal(position == 1 ? small[channel] : noise[i], latents[i]);
+        }
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class ApiPromptConverter
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
-        "ConditioningConcat",
+        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -193,10 +193,11 @@ public sealed partial class ApiPromptConverter
                 "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
                 "ImageToMask" => ImageToMask(id, inputs),
                 "MaskToImage" => MaskToImage(id, inputs),
-                "ImageCompositeMasked" => ImageComposite(id, inputs),
                 "ImageCrop" => ImageCrop(id, inputs),
                 "RepeatLatentBatch" => RepeatLatent(id, inputs),
                 "ConditioningConcat" => ConditioningConcat(id, inputs),
+                "ConditioningAverage" => ConditioningAverage(id, inputs),
+                "ImageCompositeMasked" or "LatentCompositeMasked" => Composite(id, inputs, type == "LatentCompositeMasked"),
                 _ => Unsupported(id, type),
             };
         }
@@ -316,11 +317,24 @@ public sealed partial class ApiPromptConverter
         return mask is null ? null : [new ImageValue($"{Add(id, null, "image.from_mask", [("mask", mask.Mask)], [])}.image")];
     }
 
-    // ImageCompositeMasked → image.composite (the mask is optional, as in ComfyUI).
-    private ComfyValue[]? ImageComposite(string id, JsonObject inputs)
+    // ImageCompositeMasked → image.composite, LatentCompositeMasked → latent.composite (the mask is optional, as in
+    // ComfyUI; the latent's noise mask is the destination's).
+    private ComfyValue[]? Composite(string id, JsonObject inputs, bool latent)
     {
-        var destination = Link<ImageValue>(id, inputs, "destination");
-        var source = Link<ImageValue>(id, inputs, "source");
+        string? destination, source;
+        string? noiseMask = null;
+        if (latent)
+        {
+            var to = Link<LatentValue>(id, inputs, "destination");
+            (destination, noiseMask) = (to?.Latent, to?.Mask);
+            source = Link<LatentValue>(id, inputs, "source")?.Latent;
+        }
+        else
+        {
+            destination = Link<ImageValue>(id, inputs, "destination")?.Image;
+            source = Link<ImageValue>(id, inputs, "source")?.Image;
+        }
+
         var mask = inputs["mask"] is null ? null : Link<MaskValue>(id, inputs, "mask");
         var x = Integer(id, inputs, "x", 0);
         var y = Integer(id, inputs, "y", 0);
@@ -328,10 +342,21 @@ public sealed partial class ApiPromptConverter
         if (destination is null || source is null || (inputs["mask"] is not null && mask is null) || x is null || y is null || resize is null
             || !Within(id, "x", x.Value, 0, 16384) | !Within(id, "y", y.Value, 0, 16384))
             return null;
-        var edges = new List<(string, string)> { ("destination", destination.Image), ("source", source.Image) };
+        var edges = new List<(string, string)> { ("destination", destination), ("source", source) };
         if (mask is not null) edges.Add(("mask", mask.Mask));
-        var node = Add(id, null, "image.composite", edges, [("x", x.Value), ("y", y.Value), ("resize_source", resize.Value)]);
-        return [new ImageValue($"{node}.composited")];
+        var node = Add(id, null, latent ? "latent.composite" : "image.composite", edges, [("x", x.Value), ("y", y.Value), ("resize_source", resize.Value)]);
+        return latent ? [new LatentValue($"{node}.composited", noiseMask)] : [new ImageValue($"{node}.composited")];
+    }
+
+    // ConditioningAverage → conditioning.average: to · strength + from · (1 − strength) at to's length.
+    private ComfyValue[]? ConditioningAverage(string id, JsonObject inputs)
+    {
+        var to = Link<ConditioningValue>(id, inputs, "conditioning_to");
+        var from = Link<ConditioningValue>(id, inputs, "conditioning_from");
+        var strength = Number(id, inputs, "conditioning_to_strength", 1);
+        if (to is null || from is null || strength is null || !Within(id, "conditioning_to_strength", strength.Value, 0, 1)) return null;
+        var node = Add(id, null, "conditioning.average", [("to", to.Conditioning), ("from", from.Conditioning)], [("to_strength", strength.Value)]);
+        return [to with { Conditioning = $"{node}.conditioning" }];
     }
 
     // ImageCrop → image.crop.
