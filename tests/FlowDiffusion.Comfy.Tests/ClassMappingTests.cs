@@ -32,6 +32,8 @@ public sealed class ClassMappingTests
     [InlineData("ddpm", "simple")]
     [InlineData("ipndm", "linear_quadratic")]
     [InlineData("ipndm_v", "kl_optimal")]
+    [InlineData("res_multistep", "karras")]
+    [InlineData("res_multistep_ancestral", "exponential")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();

@@ -202,7 +202,7 @@ def sample(name, x, sigmas):
     def noise():
         v = noise_stream(len(x), draws[0]); draws[0] += 1; return v
     ds, old, h_last = [], None, [None]
-    h3, den3, buf = [None, None, None], [None, None], []
+    h3, den3, buf, res = [None, None, None], [None, None], [], [None, None]
     for i in range(len(sigmas) - 1):
         s, sn = sigmas[i], sigmas[i + 1]
         den = toy_denoised(x, s)
@@ -336,6 +336,22 @@ def sample(name, x, sigmas):
             if sn > 0:
                 mu = mu + math.sqrt((1 - alpha) * (1 - acp) / (1 - ac)) * noise()
             x = mu * math.sqrt(1 + sn * sn) if sn != 0 else mu
+        elif name in ("res_multistep", "res_multistep_ancestral"):
+            # ComfyUI's res_multistep: eta 0, or 1 for the ancestral variant
+            down, up = (sn, 0.0) if name == "res_multistep" else ancestral(s, sn)
+            if down == 0 or res[0] is None:
+                x = x + d * (down - s)
+            else:
+                t, t_old, t_next, t_prev = -math.log(s), -math.log(res[1]), -math.log(down), -math.log(sigmas[i - 1])
+                h = t_next - t
+                c2 = (t_prev - t_old) / h
+                phi1 = math.expm1(-h) / -h
+                phi2 = (phi1 - 1.0) / -h
+                b1, b2 = phi1 - phi2 / c2, phi2 / c2
+                x = math.exp(-h) * x + h * (b1 * den + b2 * res[0])
+            if sn > 0 and up > 0:
+                x = x + noise() * up
+            res[0], res[1] = den, down
         elif name in ("ipndm", "ipndm_v"):
             order = min(4, i + 1)
             b = buf
@@ -380,7 +396,7 @@ def main():
     x0 = [math.cos(0.5 * e) * 14.6 for e in range(8)]
     samplers = []
     for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2",
-                 "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v"):
+                 "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})

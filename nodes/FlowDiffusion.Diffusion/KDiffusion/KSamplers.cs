@@ -5,8 +5,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// <summary>
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
-/// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v, ddim
-/// (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
+/// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
+/// res_multistep, res_multistep_ancestral, ddim (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step.
 /// </summary>
 public static class KSamplers
@@ -16,20 +16,20 @@ public static class KSamplers
     [
         "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
         "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
-        "ddpm", "lcm", "ipndm", "ipndm_v", "ddim", "uni_pc", "uni_pc_bh2",
+        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
         "euler_cfg_pp", "euler_ancestral_cfg_pp", "heunpp2", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
-        "deis", "res_multistep", "res_multistep_cfg_pp", "res_multistep_ancestral", "res_multistep_ancestral_cfg_pp", "gradient_estimation",
+        "deis", "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation",
         "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
     /// <param name="name">A sampler name.</param>
-    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" || IsSde(name);
+    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" or "res_multistep_ancestral" || IsSde(name);
 
     /// <summary>Whether the sampler is an SDE solver whose noise ComfyUI draws from a Brownian tree (<see cref="SdeNoise"/>).</summary>
     /// <param name="name">A sampler name.</param>
@@ -75,7 +75,7 @@ public static class KSamplers
         var steps = sigmas.Count - 1;
         var history = new List<float[]>();
         float[]? oldDenoised = null, olderDenoised = null;
-        double? lastH = null, earlierH = null;
+        double? lastH = null, earlierH = null, oldDown = null;
         sdeNoise ??= noise is null ? null : (_, _, destination) => noise.FillStandardNormal(destination);
         for (var i = 0; i < steps; i++)
         {
@@ -186,6 +186,15 @@ public static class KSamplers
                 case "ddpm":
                     DdpmStep(x, denoised, sigma, next, noise!);
                     break;
+                case "res_multistep" or "res_multistep_ancestral":
+                {
+                    var (down, up) = name == "res_multistep" ? (next, 0.0) : AncestralStep(sigma, next);
+                    if (down == 0 || oldDenoised is null) AddDerivative(x, denoised, sigma, down - sigma);
+                    else ResMultistepStep(x, denoised, oldDenoised, sigma, down, oldDown!.Value, sigmas[i - 1]);
+                    if (next > 0 && up > 0) AddNoise(x, noise!, up);
+                    (oldDenoised, oldDown) = (denoised, down);
+                    break;
+                }
                 case "ipndm":
                     if (next == 0) denoised.CopyTo(x, 0);
                     else Axpy(x, IpndmDerivative(Derivative(x, denoised, sigma), history), next - sigma);
@@ -340,6 +349,23 @@ public static class KSamplers
             if (fresh is not null) mean += spread * fresh[k];
             x[k] = (float)(mean * outScale);
         }
+    }
+
+    // RES's second-order multistep step (Zhang et al. 2023, arXiv 2308.02157) to σ_down, with the last step's x₀ estimate:
+    // exponential-integrator weights φ₁, φ₂ of −h and the spacing ratio c₂ = (t_prev − t_old) / h in t = −log σ, where
+    // t_old is the last step's σ_down (ComfyUI's res_multistep).
+    private static void ResMultistepStep(float[] x, float[] denoised, float[] oldDenoised, double sigma, double down, double oldDown, double previous)
+    {
+        double t = -Math.Log(sigma), tOld = -Math.Log(oldDown), tNext = -Math.Log(down), tPrevious = -Math.Log(previous);
+        var h = tNext - t;
+        var c2 = (tPrevious - tOld) / h;
+        var phi1 = double.ExpM1(-h) / -h;
+        var phi2 = (phi1 - 1) / -h;
+        double b1 = phi1 - phi2 / c2, b2 = phi2 / c2;
+        if (double.IsNaN(b1)) b1 = 0;
+        if (double.IsNaN(b2)) b2 = 0;
+        var decay = Math.Exp(-h);
+        for (var k = 0; k < x.Length; k++) x[k] = (float)(decay * x[k] + h * (b1 * denoised[k] + b2 * oldDenoised[k]));
     }
 
     // iPNDM (Zhang & Chen 2023): Adams–Bashforth on the derivative with fixed coefficients, order up to 4 from the
