@@ -34,6 +34,8 @@ public sealed class ClassMappingTests
     [InlineData("ipndm_v", "kl_optimal")]
     [InlineData("res_multistep", "karras")]
     [InlineData("res_multistep_ancestral", "exponential")]
+    [InlineData("heunpp2", "karras")]
+    [InlineData("gradient_estimation", "normal")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();

@@ -352,6 +352,33 @@ def sample(name, x, sigmas):
             if sn > 0 and up > 0:
                 x = x + noise() * up
             res[0], res[1] = den, down
+        elif name == "gradient_estimation":
+            if sn == 0:
+                x = den
+            else:
+                x = x + d * (sn - s)
+                if i >= 1:
+                    x = x + (2.0 - 1) * (d - res[0]) * (sn - s)
+            res[0] = d
+        elif name == "heunpp2":
+            s_end = sigmas[-1]
+            dt = sn - s
+            if sn == s_end:
+                x = x + d * dt
+            elif sigmas[i + 2] == s_end:
+                x_2 = x + d * dt
+                d_2 = (x_2 - toy_denoised(x_2, sn)) / sn
+                w2 = sn / (2 * sigmas[0])
+                x = x + (d * (1 - w2) + d_2 * w2) * dt
+            else:
+                x_2 = x + d * dt
+                d_2 = (x_2 - toy_denoised(x_2, sn)) / sn
+                s2 = sigmas[i + 2]
+                x_3 = x_2 + d_2 * (s2 - sn)
+                d_3 = (x_3 - toy_denoised(x_3, s2)) / s2
+                w = 3 * sigmas[0]
+                w2, w3 = sn / w, s2 / w
+                x = x + ((1 - w2 - w3) * d + w2 * d_2 + w3 * d_3) * dt
         elif name in ("ipndm", "ipndm_v"):
             order = min(4, i + 1)
             b = buf
@@ -396,7 +423,8 @@ def main():
     x0 = [math.cos(0.5 * e) * 14.6 for e in range(8)]
     samplers = []
     for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2",
-                 "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral"):
+                 "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral",
+                 "gradient_estimation", "heunpp2"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})

@@ -6,7 +6,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
-/// res_multistep, res_multistep_ancestral, ddim (which ComfyUI runs as euler), uni_pc and uni_pc_bh2.
+/// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, ddim (which ComfyUI runs as euler), uni_pc and
+/// uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step.
 /// </summary>
 public static class KSamplers
@@ -14,17 +15,16 @@ public static class KSamplers
     /// <summary>The supported sampler names, in ComfyUI's order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
+        "euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
         "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
-        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "ddim", "uni_pc", "uni_pc_bh2",
+        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "gradient_estimation", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
-        "euler_cfg_pp", "euler_ancestral_cfg_pp", "heunpp2", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
-        "deis", "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation",
-        "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
+        "euler_cfg_pp", "euler_ancestral_cfg_pp", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
+        "deis", "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
@@ -195,6 +195,25 @@ public static class KSamplers
                     (oldDenoised, oldDown) = (denoised, down);
                     break;
                 }
+                case "gradient_estimation":
+                {
+                    // Euler, then (from the second step) the gradient estimate with γ = 2: d + (γ − 1)(d − d_old).
+                    var d = Derivative(x, denoised, sigma);
+                    if (next == 0) denoised.CopyTo(x, 0);
+                    else
+                    {
+                        Axpy(x, d, next - sigma);
+                        if (history.Count > 0)
+                            for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + (d[k] - (double)history[0][k]) * (next - sigma));
+                    }
+
+                    history.Clear();
+                    history.Add(d);
+                    break;
+                }
+                case "heunpp2":
+                    await HeunPlusPlusStepAsync(x, denoised, sigmas, i, model, cancellationToken);
+                    break;
                 case "ipndm":
                     if (next == 0) denoised.CopyTo(x, 0);
                     else Axpy(x, IpndmDerivative(Derivative(x, denoised, sigma), history), next - sigma);
@@ -366,6 +385,36 @@ public static class KSamplers
         if (double.IsNaN(b2)) b2 = 0;
         var decay = Math.Exp(-h);
         for (var k = 0; k < x.Length; k++) x[k] = (float)(decay * x[k] + h * (b1 * denoised[k] + b2 * oldDenoised[k]));
+    }
+
+    // Heun++ (ComfyUI's heunpp2): Euler into the last step; Heun with weights σ_next / 2σ₀ before it; elsewhere three
+    // derivatives (here, at the next and the one after) weighed by σ / 3σ₀.
+    private static async Task HeunPlusPlusStepAsync(float[] x, float[] denoised, IReadOnlyList<float> sigmas, int i, KDenoiser model, CancellationToken cancellationToken)
+    {
+        double sigma = sigmas[i], next = sigmas[i + 1], end = sigmas[^1], dt = next - sigma;
+        var d = Derivative(x, denoised, sigma);
+        if (next == end)
+        {
+            Axpy(x, d, dt);
+            return;
+        }
+
+        var x2 = (float[])x.Clone();
+        Axpy(x2, d, dt);
+        var d2 = Derivative(x2, await model(x2, sigmas[i + 1], cancellationToken), next);
+        if (sigmas[i + 2] == end)
+        {
+            var w2 = next / (2 * (double)sigmas[0]);
+            for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + (d[k] * (1 - w2) + d2[k] * w2) * dt);
+            return;
+        }
+
+        double after = sigmas[i + 2];
+        var x3 = (float[])x2.Clone();
+        Axpy(x3, d2, after - next);
+        var d3 = Derivative(x3, await model(x3, sigmas[i + 2], cancellationToken), after);
+        double w = 3 * (double)sigmas[0], u2 = next / w, u3 = after / w, u1 = 1 - u2 - u3;
+        for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + (u1 * d[k] + u2 * d2[k] + u3 * d3[k]) * dt);
     }
 
     // iPNDM (Zhang & Chen 2023): Adams–Bashforth on the derivative with fixed coefficients, order up to 4 from the
