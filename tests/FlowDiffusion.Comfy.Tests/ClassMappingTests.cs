@@ -36,6 +36,8 @@ public sealed class ClassMappingTests
     [InlineData("res_multistep_ancestral", "exponential")]
     [InlineData("heunpp2", "karras")]
     [InlineData("gradient_estimation", "normal")]
+    [InlineData("deis", "karras")]
+    [InlineData("deis", "simple")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();

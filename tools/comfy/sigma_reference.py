@@ -194,6 +194,27 @@ def unipc(x, sigmas, variant):
         tprev.append(t)
     return [float(v) for v in xv / alpha(ts[-1])]
 
+def deis_coefficients(sigmas, i, order, n=10000, eps=1e-3, smin=0.002, smax=80.0):
+    # EDM's VP fit maps sigma to t; integrate -0.5 dlog(alpha)/dt / sqrt(alpha (1 - alpha)) times each Lagrange basis
+    # polynomial through the last `order` times over [t_i, t_i+1], as a Riemann sum over linspace(t_i, t_i+1, n) * dt/n.
+    beta_d = 2 * (np.log(smin ** 2 + 1) / eps - np.log(smax ** 2 + 1)) / (eps - 1)
+    beta_min = np.log(smax ** 2 + 1) - 0.5 * beta_d
+    b0, b1 = beta_min, beta_d + beta_min
+    t = [(np.sqrt(beta_min ** 2 + 2 * beta_d * np.log(float(sg) ** 2 + 1)) - beta_min) / beta_d for sg in sigmas]
+    taus = np.linspace(t[i], t[i + 1], n)
+    dtau = (t[i + 1] - t[i]) / n
+    alpha = np.exp(-0.5 * taus ** 2 * (b1 - b0) - taus * b0)
+    integrand = -0.5 * (-taus * (b1 - b0) - b0) / np.sqrt(alpha * (1 - alpha))
+    prev = [t[i - k] for k in range(order)]
+    out = []
+    for j in range(order):
+        poly = np.ones_like(taus)
+        for k in range(order):
+            if k != j:
+                poly = poly * (taus - prev[k]) / (prev[j] - prev[k])
+        out.append(float(np.sum(integrand * poly) * dtau))
+    return out
+
 def sample(name, x, sigmas):
     if name in ("uni_pc", "uni_pc_bh2"):
         return unipc(x, sigmas, "bh1" if name == "uni_pc" else "bh2")
@@ -352,6 +373,17 @@ def sample(name, x, sigmas):
             if sn > 0 and up > 0:
                 x = x + noise() * up
             res[0], res[1] = den, down
+        elif name == "deis":
+            # DEIS "tab", max order 3, as ComfyUI's sample_deis (coefficients in float64 here)
+            order = 1 if sn <= 0 else min(3, i + 1)
+            if order == 1:
+                x = x + (sn - s) * d
+            else:
+                c = deis_coefficients(sigmas, i, order)
+                x = x + c[0] * d + sum(c[j] * buf[-j] for j in range(1, order))
+            buf.append(d)
+            if len(buf) > 2:
+                buf.pop(0)
         elif name == "gradient_estimation":
             if sn == 0:
                 x = den
@@ -424,7 +456,7 @@ def main():
     samplers = []
     for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2",
                  "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral",
-                 "gradient_estimation", "heunpp2"):
+                 "gradient_estimation", "heunpp2", "deis"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})

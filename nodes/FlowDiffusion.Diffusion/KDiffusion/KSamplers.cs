@@ -6,8 +6,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
-/// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, ddim (which ComfyUI runs as euler), uni_pc and
-/// uni_pc_bh2.
+/// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, ddim (which ComfyUI runs as euler), uni_pc
+/// and uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step.
 /// </summary>
 public static class KSamplers
@@ -17,14 +17,14 @@ public static class KSamplers
     [
         "euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
         "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
-        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "gradient_estimation", "ddim", "uni_pc", "uni_pc_bh2",
+        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "gradient_estimation", "deis", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
         "euler_cfg_pp", "euler_ancestral_cfg_pp", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
-        "deis", "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
+        "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation_cfg_pp", "er_sde", "seeds_2", "seeds_3", "sa_solver", "sa_solver_pece",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
@@ -77,6 +77,7 @@ public static class KSamplers
         float[]? oldDenoised = null, olderDenoised = null;
         double? lastH = null, earlierH = null, oldDown = null;
         sdeNoise ??= noise is null ? null : (_, _, destination) => noise.FillStandardNormal(destination);
+        var deis = name == "deis" ? Deis.Coefficients(sigmas, maxOrder: 3) : null;
         for (var i = 0; i < steps; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -209,6 +210,17 @@ public static class KSamplers
 
                     history.Clear();
                     history.Add(d);
+                    break;
+                }
+                case "deis":
+                {
+                    // Order min(3, step + 1), first order into sigma 0; the derivatives of the last two steps in history.
+                    var d = Derivative(x, denoised, sigma);
+                    var c = deis![i];
+                    if (c.Length == 0) Axpy(x, d, next - sigma);
+                    else Axpy(x, Combine(d, history, c), 1);
+                    history.Add(d);
+                    if (history.Count > 2) history.RemoveAt(0);
                     break;
                 }
                 case "heunpp2":

@@ -42,7 +42,7 @@ public sealed class KSamplerTests
     }
 
     [Theory]
-    [InlineData("deis", "does not implement yet")]
+    [InlineData("sa_solver", "does not implement yet")]
     [InlineData("res_multistep_cfg_pp", "does not implement yet")]
     [InlineData("nonsense", "unknown sampler_name 'nonsense'")]
     public async Task Unsupported_sampler_is_an_error_naming_it(string name, string message)
