@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
@@ -80,6 +83,31 @@ public sealed class CustomSamplingTests
         AssertDiffers(ksampler, custom, "BasicScheduler's schedule (no sigma dropped)");
         // For Euler both are the plain schedule.
         Assert.Equal(euler, customEuler);
+    }
+
+    [Fact]
+    public async Task Align_your_steps_feeds_its_published_schedule()
+    {
+        // At 10 steps the SD1 schedule is NVIDIA's table itself; the explicit list reaches the sampler as KarrasScheduler's does.
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Advanced(seed: 3, sampler: "euler", scheduler: "normal", cfg: 2, steps: 10);
+        prompt["12"] = Node("AlignYourStepsScheduler", new JsonObject { ["model_type"] = "SD1", ["steps"] = 10, ["denoise"] = 1 });
+        var ays = await ImageAsync(host, prompt);
+        prompt["12"] = Node("AlignYourStepsScheduler", new JsonObject { ["model_type"] = "SDXL", ["steps"] = 10, ["denoise"] = 1 });
+        var sdxlTable = await ImageAsync(host, prompt);
+        var normal = await ImageAsync(host, Advanced(seed: 3, sampler: "euler", scheduler: "normal", cfg: 2, steps: 10));
+
+        AssertDiffers(ays, normal, "AYS against the normal schedule");
+        // The two tables differ in the middle steps only; on tiny-sd that moves a few percent of the values.
+        Assert.NotEqual(ays, sdxlTable);
+        // The sampler gets the table's values (checked against numpy in SigmaScheduleTests), 0 last.
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+        var conversion = ApiPromptConverter.Convert(Prompts.Parse(prompt.ToJsonString()), folders, requireFiles: false);
+        var sigmas = (string)((LiteralValue)conversion.Workflow!.Node("n3")!.Parameter("sigmas")!.Value).Value!;
+        var table = AlignYourSteps.Sigmas("SDXL", 10, 1);
+        Assert.Equal(string.Join(", ", table.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))), sigmas);
+        Assert.Equal(6.3184485287f, table[1]);
+        Assert.Equal(0f, table[^1]);
     }
 
     [Fact]

@@ -95,6 +95,26 @@ SCHEDULES = {"normal": normal, "karras": karras, "exponential": exponential, "sg
              "simple": simple, "ddim_uniform": ddim_uniform, "beta": beta, "linear_quadratic": linear_quadratic,
              "kl_optimal": kl_optimal}
 
+AYS = {"SD1": [14.6146412293, 6.4745760956, 3.8636745985, 2.6946151520, 1.8841921177, 1.3943805092, 0.9642583904, 0.6523686016, 0.3977456272, 0.1515232662, 0.0291671582],
+       "SDXL": [14.6146412293, 6.3184485287, 3.7681790315, 2.1811480769, 1.3405244945, 0.8620721141, 0.5550693289, 0.3798540708, 0.2332364134, 0.1114188177, 0.0291671582],
+       "SVD": [700.00, 54.5, 15.886, 7.977, 4.248, 1.789, 0.981, 0.403, 0.173, 0.034, 0.002]}
+
+def align_your_steps(model_type, steps, denoise):
+    # The published 10-step levels, log-linearly interpolated (numpy.interp on reversed log sigma) to steps + 1 points.
+    total = steps
+    if denoise < 1.0:
+        if denoise <= 0.0:
+            return []
+        total = round(steps * denoise)
+    sig = AYS[model_type][:]
+    if steps + 1 != len(sig):
+        xs = np.linspace(0, 1, len(sig))
+        ys = np.log(sig[::-1])
+        sig = list(np.exp(np.interp(np.linspace(0, 1, steps + 1), xs, ys))[::-1])
+    sig = sig[-(total + 1):]
+    sig[-1] = 0
+    return [float(f32(v)) for v in sig]
+
 def with_denoise(name, steps, denoise, discard=False):
     # discard: KSampler's rule for dpm_2, dpm_2_ancestral and uni_pc: one step more, the sigma before the last dropped.
     def compute(n):
@@ -465,10 +485,12 @@ def main():
     for name in ("normal", "karras", "simple"):
         for steps, denoise in ((1, 1.0), (3, 1.0), (10, 1.0), (20, 0.5)):
             discarded.append({"scheduler": name, "steps": steps, "denoise": denoise, "sigmas": with_denoise(name, steps, denoise, True)})
+    ays = [{"model_type": m, "steps": n, "denoise": dn, "sigmas": align_your_steps(m, n, dn)}
+           for m in ("SD1", "SDXL", "SVD") for n, dn in ((10, 1.0), (1, 1.0), (4, 1.0), (25, 1.0), (20, 0.5), (7, 0.3))]
     out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
-           "schedules": sched, "discard_penultimate": discarded, "samplers": samplers}
+           "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

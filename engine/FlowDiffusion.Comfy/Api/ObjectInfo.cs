@@ -85,6 +85,8 @@ internal static class ObjectInfo
             ("rho", Float(7, 0, 100, 0.01, rounded: false))), ["SIGMAS"]),
         "ExponentialScheduler" => Class(name, "ExponentialScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
             ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false))), ["SIGMAS"]),
+        "AlignYourStepsScheduler" => Class(name, "AlignYourStepsScheduler", "sampling/custom_sampling/schedulers", Req(("model_type", Combo(AlignYourSteps.ModelTypes)),
+            ("steps", Int(10, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "SplitSigmas" => Class(name, "SplitSigmas", "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("step", Int(0, 0, 10000))),
             ["SIGMAS", "SIGMAS"], names: ["high_sigmas", "low_sigmas"]),
         "RandomNoise" => Class(name, "RandomNoise", "sampling/custom_sampling/noise", Req(("noise_seed", Seed())), ["NOISE"]),

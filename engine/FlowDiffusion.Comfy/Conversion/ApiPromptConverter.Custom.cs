@@ -65,6 +65,17 @@ public sealed partial class ApiPromptConverter
         return [new SigmasValue(null, steps.Value, 1, values)];
     }
 
+    // AlignYourStepsScheduler: NVIDIA's published levels for the model type, as explicit sigmas.
+    private ComfyValue[]? AlignYourStepsScheduler(string id, JsonObject inputs)
+    {
+        var modelType = Choice(id, inputs, "model_type", "SD1", [.. AlignYourSteps.ModelTypes]);
+        var steps = Integer(id, inputs, "steps", 10);
+        var denoise = Number(id, inputs, "denoise", 1);
+        if (modelType is null || steps is null || denoise is null || !Within(id, "steps", steps.Value, 1, 10000) | !Within(id, "denoise", denoise.Value, 0, 1)) return null;
+        var values = AlignYourSteps.Sigmas(modelType, (int)steps.Value, denoise.Value);
+        return [new SigmasValue(null, values.Length - 1, 1, values)];
+    }
+
     // SplitSigmas: high = sigmas[:step + 1], low = sigmas[step:].
     private ComfyValue[]? SplitSigmas(string id, JsonObject inputs)
     {

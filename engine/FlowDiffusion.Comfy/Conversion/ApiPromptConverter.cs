@@ -26,7 +26,7 @@ public sealed partial class ApiPromptConverter
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
-        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked",
+        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -182,6 +182,7 @@ public sealed partial class ApiPromptConverter
                 "KarrasScheduler" => ExplicitScheduler(id, inputs, karras: true),
                 "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),
                 "SplitSigmas" => SplitSigmas(id, inputs),
+                "AlignYourStepsScheduler" => AlignYourStepsScheduler(id, inputs),
                 "RandomNoise" => RandomNoise(id, inputs),
                 "DisableNoise" => [new NoiseValue(0, Add: false)],
                 "CFGGuider" => CfgGuider(id, inputs),

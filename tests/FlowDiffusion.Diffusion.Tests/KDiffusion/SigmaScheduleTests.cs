@@ -52,6 +52,28 @@ public sealed class SigmaScheduleTests
         Assert.Equal(["dpm_2", "dpm_2_ancestral", "uni_pc", "uni_pc_bh2"], KSamplers.Names.Where(KSamplers.DiscardsPenultimateSigma));
     }
 
+    public static TheoryData<string, int, double> AysCases()
+    {
+        var data = new TheoryData<string, int, double>();
+        foreach (var c in ComfyReference.Data.GetProperty("align_your_steps").EnumerateArray())
+            data.Add(c.GetProperty("model_type").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AysCases))]
+    public void Align_your_steps_matches_ComfyUIs_interpolation_of_the_published_levels(string modelType, int steps, double denoise)
+    {
+        var want = ComfyReference.Floats(ComfyReference.Data.GetProperty("align_your_steps").EnumerateArray()
+            .First(c => c.GetProperty("model_type").GetString() == modelType && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
+            .GetProperty("sigmas"));
+        var got = AlignYourSteps.Sigmas(modelType, steps, denoise);
+
+        Assert.Equal(want.Length, got.Length);
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{modelType} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
+    }
+
     [Fact]
     public void A_tiny_denoise_over_many_steps_is_refused_before_the_schedule_is_computed()
     {
