@@ -14,7 +14,7 @@ public sealed class InfoRouteTests
         Assert.Contains("dpmpp_2m", names);
         Assert.Contains("uni_pc_bh2", names);
         Assert.Contains("dpmpp_3m_sde", names);
-        Assert.DoesNotContain("res_multistep", names);
+        Assert.DoesNotContain("sa_solver", names);
         Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal("INT", sampler["steps"]![0]!.GetValue<string>());
         Assert.Equal("MODEL", sampler["model"]![0]!.GetValue<string>());
