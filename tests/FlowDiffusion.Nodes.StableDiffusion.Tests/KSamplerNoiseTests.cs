@@ -47,24 +47,9 @@ public sealed class KSamplerNoiseTests
         Assert.True(Math.Abs(Correlation(residual, Centred(starting))) < 0.3, $"correlation with the starting noise {Correlation(residual, Centred(starting)):F5}");
     }
 
-    private static async Task<float[]> FirstStepAsync(string sampler)
-    {
-        // Explicit sigmas, stopped after the first step with its noise left in (KSamplerAdvanced's end_step).
-        var yaml = $$"""
-            flowdiffusion: 1
-            name: ancestral noise
-            nodes:
-              model: { node: model.load, with: { path: models/analytic-sd } }
-              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a green field } }
-              positive: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
-              denoiser: { node: unet.denoiser, in: { unet: model.unet } }
-              guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
-              empty: { node: latent.empty, in: { unet: model.unet }, with: { width: 64, height: 64 } }
-              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: {{Seed}}, sampler: {{sampler}}, sigmas: "{{Sigma0.ToString(CultureInfo.InvariantCulture)}}, {{Sigma1.ToString(CultureInfo.InvariantCulture)}}, 0.5, 0", end_step: 1, return_with_leftover_noise: true } }
-            """;
-        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
-        return run.Latent().ToArray();
-    }
+    // Explicit sigmas: the first step goes from sigma_max to 1.5.
+    private static Task<float[]> FirstStepAsync(string sampler) => AnalyticFirstStep.LatentsAsync(sampler,
+        $"sigmas: \"{Sigma0.ToString(CultureInfo.InvariantCulture)}, {Sigma1.ToString(CultureInfo.InvariantCulture)}, 0.5, 0\"", Seed, "a green field");
 
     // Each of the 4 channels less its mean (the colour's latent is constant per channel).
     private static double[] Centred(float[] values)

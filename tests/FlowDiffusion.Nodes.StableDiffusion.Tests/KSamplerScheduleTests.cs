@@ -31,21 +31,6 @@ public sealed class KSamplerScheduleTests
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
 
-    private static async Task<float[]> FirstStepAsync(string sampler, int steps, bool dropPenultimate = true)
-    {
-        var yaml = $$"""
-            flowdiffusion: 1
-            name: first step
-            nodes:
-              model: { node: model.load, with: { path: models/analytic-sd } }
-              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a blue sky } }
-              positive: { node: clip.encode, in: { clip: model.clip, tokens: tokens.tokens } }
-              denoiser: { node: unet.denoiser, in: { unet: model.unet } }
-              guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: positive.conditioning }, with: { scale: 1 } }
-              empty: { node: latent.empty, in: { unet: model.unet }, with: { width: 64, height: 64 } }
-              sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: empty.latent }, with: { seed: 3, sampler: {{sampler}}, scheduler: normal, steps: {{steps}}, end_step: 1, return_with_leftover_noise: true, drop_penultimate_sigma: {{(dropPenultimate ? "true" : "false")}} } }
-            """;
-        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
-        return run.Latent().ToArray();
-    }
+    private static Task<float[]> FirstStepAsync(string sampler, int steps, bool dropPenultimate = true) => AnalyticFirstStep.LatentsAsync(sampler,
+        $"scheduler: normal, steps: {steps}, drop_penultimate_sigma: {(dropPenultimate ? "true" : "false")}", 3, "a blue sky");
 }

@@ -5,74 +5,35 @@ namespace FlowDiffusion.Diffusion.Tests.KDiffusion;
 
 public sealed class SigmaScheduleTests
 {
-    public static TheoryData<string, int, double> Cases()
-    {
-        var data = new TheoryData<string, int, double>();
-        foreach (var c in ComfyReference.Data.GetProperty("schedules").EnumerateArray())
-            data.Add(c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
-        return data;
-    }
+    public static TheoryData<string, int, double> Cases() => Table("schedules", "scheduler");
+
+    public static TheoryData<string, int, double> DiscardCases() => Table("discard_penultimate", "scheduler");
+
+    public static TheoryData<string, int, double> AysCases() => Table("align_your_steps", "model_type");
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Schedule_matches_ComfyUI_definition_to_1e_6(string scheduler, int steps, double denoise)
-    {
-        var expected = ComfyReference.Data.GetProperty("schedules").EnumerateArray()
-            .First(c => c.GetProperty("scheduler").GetString() == scheduler && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
-            .GetProperty("sigmas");
-        var want = ComfyReference.Floats(expected);
-        var got = SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise);
-        Assert.Equal(want.Length, got.Length);
-        for (var i = 0; i < want.Length; i++)
-            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{scheduler} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
-    }
-
-    public static TheoryData<string, int, double> DiscardCases()
-    {
-        var data = new TheoryData<string, int, double>();
-        foreach (var c in ComfyReference.Data.GetProperty("discard_penultimate").EnumerateArray())
-            data.Add(c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
-        return data;
-    }
+    public void Schedule_matches_ComfyUI_definition_to_1e_6(string scheduler, int steps, double denoise) =>
+        AssertClose(Reference("schedules", "scheduler", scheduler, steps, denoise), SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise),
+            $"{scheduler} {steps} steps denoise {denoise}");
 
     [Theory]
     [MemberData(nameof(DiscardCases))]
     public void KSamplers_schedule_for_dpm_2_and_uni_pc_drops_the_penultimate_sigma_of_one_step_more(string scheduler, int steps, double denoise)
     {
-        var want = ComfyReference.Floats(ComfyReference.Data.GetProperty("discard_penultimate").EnumerateArray()
-            .First(c => c.GetProperty("scheduler").GetString() == scheduler && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
-            .GetProperty("sigmas"));
         var got = SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise, discardPenultimate: true);
 
-        Assert.Equal(want.Length, got.Length);
-        for (var i = 0; i < want.Length; i++)
-            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{scheduler} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
+        AssertClose(Reference("discard_penultimate", "scheduler", scheduler, steps, denoise), got, $"{scheduler} {steps} steps denoise {denoise}");
         // One step is [sigma_max, 0] either way; more steps differ from the plain schedule.
         if (steps > 1) Assert.NotEqual(SigmaSchedules.WithDenoise(scheduler, ComfyReference.Sd15, steps, denoise), got);
         Assert.Equal(["dpm_2", "dpm_2_ancestral", "uni_pc", "uni_pc_bh2"], KSamplers.Names.Where(KSamplers.DiscardsPenultimateSigma));
     }
 
-    public static TheoryData<string, int, double> AysCases()
-    {
-        var data = new TheoryData<string, int, double>();
-        foreach (var c in ComfyReference.Data.GetProperty("align_your_steps").EnumerateArray())
-            data.Add(c.GetProperty("model_type").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
-        return data;
-    }
-
     [Theory]
     [MemberData(nameof(AysCases))]
-    public void Align_your_steps_matches_ComfyUIs_interpolation_of_the_published_levels(string modelType, int steps, double denoise)
-    {
-        var want = ComfyReference.Floats(ComfyReference.Data.GetProperty("align_your_steps").EnumerateArray()
-            .First(c => c.GetProperty("model_type").GetString() == modelType && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
-            .GetProperty("sigmas"));
-        var got = AlignYourSteps.Sigmas(modelType, steps, denoise);
-
-        Assert.Equal(want.Length, got.Length);
-        for (var i = 0; i < want.Length; i++)
-            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{modelType} {steps} steps denoise {denoise}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
-    }
+    public void Align_your_steps_matches_ComfyUIs_interpolation_of_the_published_levels(string modelType, int steps, double denoise) =>
+        AssertClose(Reference("align_your_steps", "model_type", modelType, steps, denoise), AlignYourSteps.Sigmas(modelType, steps, denoise),
+            $"{modelType} {steps} steps denoise {denoise}");
 
     [Fact]
     public void A_tiny_denoise_over_many_steps_is_refused_before_the_schedule_is_computed()
@@ -132,5 +93,27 @@ public sealed class SigmaScheduleTests
         Assert.Equal(0.3, BetaDistribution.RegularizedIncompleteBeta(0.3, 1, 1), 13);
         Assert.Equal(0.09, BetaDistribution.RegularizedIncompleteBeta(0.3, 2, 1), 13);
         Assert.Equal(2 / Math.PI * Math.Asin(Math.Sqrt(0.3)), BetaDistribution.RegularizedIncompleteBeta(0.3, 0.5, 0.5), 12);
+    }
+
+    // The (name, steps, denoise) cases of one reference table.
+    private static TheoryData<string, int, double> Table(string section, string key)
+    {
+        var data = new TheoryData<string, int, double>();
+        foreach (var c in ComfyReference.Data.GetProperty(section).EnumerateArray())
+            data.Add(c.GetProperty(key).GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+        return data;
+    }
+
+    private static float[] Reference(string section, string key, string name, int steps, double denoise) =>
+        ComfyReference.Floats(ComfyReference.Data.GetProperty(section).EnumerateArray()
+            .First(c => c.GetProperty(key).GetString() == name && c.GetProperty("steps").GetInt32() == steps && c.GetProperty("denoise").GetDouble() == denoise)
+            .GetProperty("sigmas"));
+
+    // Every sigma to 1e-6, relative above 1.
+    private static void AssertClose(float[] want, float[] got, string context)
+    {
+        Assert.Equal(want.Length, got.Length);
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-6 * Math.Max(1, Math.Abs(want[i])), $"{context}: sigma[{i}] {got[i]:R} vs {want[i]:R}");
     }
 }
