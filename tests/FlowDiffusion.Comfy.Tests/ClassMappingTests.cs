@@ -38,6 +38,9 @@ public sealed class ClassMappingTests
     [InlineData("gradient_estimation", "normal")]
     [InlineData("deis", "karras")]
     [InlineData("deis", "simple")]
+    [InlineData("er_sde", "karras")]
+    [InlineData("seeds_2", "normal")]
+    [InlineData("seeds_3", "karras")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();

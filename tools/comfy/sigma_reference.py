@@ -393,6 +393,72 @@ def sample(name, x, sigmas):
             if sn > 0 and up > 0:
                 x = x + noise() * up
             res[0], res[1] = den, down
+        elif name in ("seeds_2", "seeds_3"):
+            # ComfyUI's sample_seeds_2 (r = 1/2) / sample_seeds_3 (r1 = 1/3, r2 = 2/3), eta = 1, on an eps model
+            if sn == 0:
+                x = den
+            else:
+                p1 = lambda v: math.expm1(v)
+                p2 = lambda v: (math.expm1(v) - v) / v
+                ls, lt = -math.log(s), -math.log(sn)
+                h = lt - ls
+                he = 2 * h
+                if name == "seeds_2":
+                    r = 0.5
+                    s1 = math.exp(-(ls + r * h))
+                    x2 = s1 / s * math.exp(-r * h) * x - p1(-r * he) * den
+                    sde = math.sqrt(-math.expm1(-2 * r * h)) * noise()
+                    x2 = x2 + sde * s1
+                    d2 = toy_denoised(x2, float(f32(s1)))
+                    x = sn / s * math.exp(-h) * x - p1(-he) * d2
+                    seg = (r - 1) * h
+                    sde = sde * math.exp(seg) + math.sqrt(-math.expm1(2 * seg)) * noise()
+                    x = x + sde * sn
+                else:
+                    r1, r2 = 1 / 3, 2 / 3
+                    s1, s2 = math.exp(-(ls + r1 * h)), math.exp(-(ls + r2 * h))
+                    x2 = s1 / s * math.exp(-r1 * h) * x - p1(-r1 * he) * den
+                    sde = math.sqrt(-math.expm1(-2 * r1 * h)) * noise()
+                    x2 = x2 + sde * s1
+                    d2 = toy_denoised(x2, float(f32(s1)))
+                    a32 = r2 / r1 * p2(-r2 * he)
+                    a31 = p1(-r2 * he) - a32
+                    x3 = s2 / s * math.exp(-r2 * h) * x - (a31 * den + a32 * d2)
+                    seg = (r1 - r2) * h
+                    sde = sde * math.exp(seg) + math.sqrt(-math.expm1(2 * seg)) * noise()
+                    x3 = x3 + sde * s2
+                    d3 = toy_denoised(x3, float(f32(s2)))
+                    b3 = p2(-he) / r2
+                    b1 = p1(-he) - b3
+                    x = sn / s * math.exp(-h) * x - (b1 * den + b3 * d3)
+                    seg = (r2 - 1) * h
+                    sde = sde * math.exp(seg) + math.sqrt(-math.expm1(2 * seg)) * noise()
+                    x = x + sde * sn
+        elif name == "er_sde":
+            # ComfyUI's sample_er_sde on an eps model (lambda = sigma, alpha = 1), max_stage 3, default noise scaler
+            f = lambda l: l * (np.exp(l ** 0.3) + 10.0)
+            stage = min(3, i + 1)
+            if sn == 0:
+                x = den
+            else:
+                ls, lt = s, sn
+                r = f(lt) / f(ls)
+                x = r * x + (1 - r) * den
+                if stage >= 2:
+                    dt = lt - ls
+                    step = -dt / 200.0
+                    pos = lt + np.arange(200) * step
+                    S = np.sum(1 / f(pos)) * step
+                    den_d = (den - res[0]) / (ls - sigmas[i - 1])
+                    x = x + (dt + S * f(lt)) * den_d
+                    if stage >= 3:
+                        S_u = np.sum((pos - ls) / f(pos)) * step
+                        den_u = (den_d - res[1]) / ((ls - sigmas[i - 2]) / 2)
+                        x = x + ((dt ** 2) / 2 + S_u * f(lt)) * den_u
+                    res[1] = den_d
+                spread = lt ** 2 - ls ** 2 * r ** 2
+                x = x + noise() * (math.sqrt(spread) if spread > 0 else 0.0)
+            res[0] = den
         elif name == "deis":
             # DEIS "tab", max order 3, as ComfyUI's sample_deis (coefficients in float64 here)
             order = 1 if sn <= 0 else min(3, i + 1)
@@ -476,7 +542,7 @@ def main():
     samplers = []
     for name in ("euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "lcm", "ddim", "dpmpp_2m_sde", "dpmpp_sde", "uni_pc", "uni_pc_bh2",
                  "dpmpp_2m_sde_heun", "dpmpp_3m_sde", "dpmpp_2s_ancestral", "ddpm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral",
-                 "gradient_estimation", "heunpp2", "deis"):
+                 "gradient_estimation", "heunpp2", "deis", "er_sde", "seeds_2", "seeds_3"):
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})

@@ -37,7 +37,7 @@ public sealed class KSamplerTests
         for (var i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{sampler}/{scheduler}: x[{i}] {got[i]:R} vs {want[i]:R}");
         Assert.Equal(Enumerable.Range(1, sigmas.Length - 1), steps);
-        var twoEvaluations = sampler is "heun" or "heunpp2" or "dpm_2" or "dpm_2_ancestral" or "dpmpp_sde" or "dpmpp_2s_ancestral";
+        var twoEvaluations = sampler is "heun" or "heunpp2" or "dpm_2" or "dpm_2_ancestral" or "dpmpp_sde" or "dpmpp_2s_ancestral" or "seeds_2" or "seeds_3";
         Assert.True(twoEvaluations ? calls > steps.Count : calls == steps.Count, $"{sampler}: {calls} model calls for {steps.Count} steps");
     }
 
