@@ -63,6 +63,9 @@ public sealed class ImageCompositeTests
         var repeated = Assert.IsType<Latent>(run.Result.Output("repeat", "repeated"));
         Assert.Equal(6, repeated.Batch);
         Assert.Equal(noise.Concat(noise).Concat(noise), repeated.ToArray());
+        var tooMany = await SdEngine.Shared.RunYamlAsync(yaml.Replace("amount: 3", "amount: 33", StringComparison.Ordinal), new Dictionary<string, object?>());
+        Assert.Equal("repeat", tooMany.Result.FailedNode);
+        Assert.Contains("66 images; at most 64", tooMany.Result.Error);
 
         // The 1 × 1 source latent lands at latent column 1 (x 8 / 8) of both images; everything else is the destination's.
         var small = Assert.IsType<Latent>(run.Result.Output("small", "noise")).ToArray();

@@ -5,9 +5,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Repeats a latent batch, as ComfyUI's RepeatLatentBatch.</summary>
 [Node("latent.repeat", "1.0.0", Category = "latent", Title = "Repeat Latent Batch",
-    Description = "The whole batch repeated amount times, one after another (a batch of 2 repeated 3 times is 6: a, b, a, b, a, b). Variations of one image: diffusion.ksampler draws its noise for the whole batch, so each copy gets its own.")]
+    Description = "The whole batch repeated amount times, one after another (a batch of 2 repeated 3 times is 6: a, b, a, b, a, b), up to a batch of 64 as latent.empty allows. Variations of one image: diffusion.ksampler draws its noise for the whole batch, so each copy gets its own.")]
 public sealed class LatentRepeatNode : INode
 {
+    private const int MaxBatch = 64;
+
     /// <summary>The latents.</summary>
     [Input(Description = "The latents to repeat.")]
     public Latent? Latent { get; set; }
@@ -25,6 +27,8 @@ public sealed class LatentRepeatNode : INode
     {
         var latent = Latent!;
         if (Amount is < 1 or > 64) throw new ArgumentException($"amount must be 1 … 64; got {Amount}");
+        if ((long)latent.Batch * Amount > MaxBatch)
+            throw new ArgumentException($"amount {Amount} × a batch of {latent.Batch} is {latent.Batch * Amount} images; at most {MaxBatch}, as latent.empty allows");
         var values = new float[latent.Values.Length * Amount];
         for (var i = 0; i < Amount; i++) latent.Values.CopyTo(values.AsSpan(i * latent.Values.Length));
         var seeds = latent.Seeds is null ? null : Enumerable.Repeat(latent.Seeds, Amount).SelectMany(s => s).ToList();
