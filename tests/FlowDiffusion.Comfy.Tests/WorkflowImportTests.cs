@@ -213,6 +213,57 @@ public sealed class WorkflowImportTests
     }
 
     [Fact]
+    public void Ui_format_custom_sampling_widgets_land_on_the_sampler_in_comfyuis_order()
+    {
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        var nodes = ui["nodes"]!.AsArray();
+        var links = ui["links"]!.AsArray();
+        JsonObject Node(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
+        {
+            ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
+            ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
+        };
+        // The KSampler's sources, fed instead to SamplerCustomAdvanced's pieces; the decoder reads the new sampler.
+        var sampler = nodes.First(n => n!["type"]!.GetValue<string>() == "KSampler")!;
+        (int Node, int Slot) Source(JsonNode target, string input)
+        {
+            var link = target["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == input)!["link"]!.GetValue<int>();
+            var row = links.First(l => l![0]!.GetValue<int>() == link)!.AsArray();
+            return (row[1]!.GetValue<int>(), row[2]!.GetValue<int>());
+        }
+
+        var (model, positive, negative, latent) = (Source(sampler, "model"), Source(sampler, "positive"), Source(sampler, "negative"), Source(sampler, "latent_image"));
+        nodes.Add(Node(40, "RandomNoise", [123, "fixed"]));
+        nodes.Add(Node(41, "KSamplerSelect", ["dpmpp_2m"]));
+        nodes.Add(Node(42, "BasicScheduler", ["karras", 12, 0.8], ("model", 910)));
+        nodes.Add(Node(43, "CFGGuider", [5.5], ("model", 911), ("positive", 912), ("negative", 913)));
+        nodes.Add(Node(44, "SamplerCustomAdvanced", [], ("noise", 914), ("guider", 915), ("sampler", 916), ("sigmas", 917), ("latent_image", 918)));
+        links.Add(new JsonArray(910, model.Node, model.Slot, 42, 0, "MODEL"));
+        links.Add(new JsonArray(911, model.Node, model.Slot, 43, 0, "MODEL"));
+        links.Add(new JsonArray(912, positive.Node, positive.Slot, 43, 1, "CONDITIONING"));
+        links.Add(new JsonArray(913, negative.Node, negative.Slot, 43, 2, "CONDITIONING"));
+        links.Add(new JsonArray(914, 40, 0, 44, 0, "NOISE"));
+        links.Add(new JsonArray(915, 43, 0, 44, 1, "GUIDER"));
+        links.Add(new JsonArray(916, 41, 0, 44, 2, "SAMPLER"));
+        links.Add(new JsonArray(917, 42, 0, 44, 3, "SIGMAS"));
+        links.Add(new JsonArray(918, latent.Node, latent.Slot, 44, 4, "LATENT"));
+        var decode = nodes.First(n => n!["type"]!.GetValue<string>() == "VAEDecode")!;
+        links.Add(new JsonArray(919, 44, 0, decode["id"]!.GetValue<int>(), 0, "LATENT"));
+        decode["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "samples")!["link"] = 919;
+
+        var (conversion, _) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "custom-ui", Folders);
+
+        var workflow = conversion!.Workflow!;
+        object? Parameter(string name) => ((LiteralValue)workflow.Node("n44")!.Parameter(name)!.Value).Value;
+        Assert.Equal("diffusion.ksampler", workflow.Node("n44")!.Type);
+        Assert.Equal((123L, true, "dpmpp_2m", "karras", 12L, 0.8, false),
+            ((long)Parameter("seed")!, (bool)Parameter("add_noise")!, (string)Parameter("sampler")!, (string)Parameter("scheduler")!, (long)Parameter("steps")!,
+                (double)Parameter("denoise")!, (bool)Parameter("drop_penultimate_sigma")!));
+        Assert.Equal(5.5, (double)((LiteralValue)workflow.Node(ApiPromptConverter.NodeId("43", "guider"))!.Parameter("scale")!.Value).Value!);
+        Assert.Equal(ApiPromptConverter.NodeId("43", "guider"), workflow.Node("n44")!.Edge("guider")!.SourceNode);
+    }
+
+    [Fact]
     public void Unmapped_classes_and_dangling_inputs_are_all_reported()
     {
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;
