@@ -226,12 +226,12 @@ public static class KSamplers
                 }
                 case "er_sde":
                     if (next == 0) denoised.CopyTo(x, 0);
-                    else oldDifference = ErSdeStep(x, denoised, oldDenoised, oldDifference, sigmas, i, noise!);
+                    else oldDifference = ErSde.Step(x, denoised, oldDenoised, oldDifference, sigmas, i, noise!);
                     oldDenoised = denoised;
                     break;
                 case "seeds_2" or "seeds_3":
                     if (next == 0) denoised.CopyTo(x, 0);
-                    else await SeedsStepAsync(x, denoised, sigma, next, name == "seeds_3" ? [1 / 3.0, 2 / 3.0] : [0.5], model, noise!, cancellationToken);
+                    else await Seeds.StepAsync(x, denoised, sigma, next, name == "seeds_3" ? [1 / 3.0, 2 / 3.0] : [0.5], model, noise!, cancellationToken);
                     break;
                 case "heunpp2":
                     await HeunPlusPlusStepAsync(x, denoised, sigmas, i, model, cancellationToken);
@@ -407,119 +407,6 @@ public static class KSamplers
         if (double.IsNaN(b2)) b2 = 0;
         var decay = Math.Exp(-h);
         for (var k = 0; k < x.Length; k++) x[k] = (float)(decay * x[k] + h * (b1 * denoised[k] + b2 * oldDenoised[k]));
-    }
-
-    // ER-SDE-Solver-3 (Cui et al. 2023, arXiv 2309.06169) as ComfyUI's er_sde runs it on an ε model, where λ = σ and
-    // α = 1: the noise scaler f(λ) = λ (e^(λ^0.3) + 10), the first stage with r = f(λ_t) / f(λ_s), the second and third
-    // with the first and second divided differences of the x₀ estimates (their integrals by ComfyUI's 200-point sums),
-    // and fresh noise of scale √(λ_t² − λ_s² r²). Returns the first divided difference for the next step's third stage.
-    private static float[]? ErSdeStep(float[] x, float[] denoised, float[]? oldDenoised, float[]? oldDifference, IReadOnlyList<float> sigmas, int i, INoiseSource noise)
-    {
-        static double Scale(double lambda) => lambda * (Math.Exp(Math.Pow(lambda, 0.3)) + 10);
-        double from = sigmas[i], to = sigmas[i + 1];
-        var r = Scale(to) / Scale(from);
-        for (var k = 0; k < x.Length; k++) x[k] = (float)(r * x[k] + (1 - r) * denoised[k]);
-
-        float[]? difference = null;
-        var stage = Math.Min(3, i + 1);
-        if (stage >= 2 && oldDenoised is not null)
-        {
-            const int points = 200;
-            double dt = to - from, step = -dt / points, sum = 0, sumU = 0;
-            for (var p = 0; p < points; p++)
-            {
-                var position = to + p * step;
-                sum += 1 / Scale(position);
-                sumU += (position - from) / Scale(position);
-            }
-
-            sum *= step;
-            sumU *= step;
-            difference = new float[x.Length];
-            var gap = from - (double)sigmas[i - 1];
-            var second = dt + sum * Scale(to);
-            for (var k = 0; k < x.Length; k++)
-            {
-                difference[k] = (float)((denoised[k] - (double)oldDenoised[k]) / gap);
-                x[k] = (float)(x[k] + second * difference[k]);
-            }
-
-            if (stage >= 3 && oldDifference is not null)
-            {
-                var halfGap = (from - (double)sigmas[i - 2]) / 2;
-                var third = dt * dt / 2 + sumU * Scale(to);
-                for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + third * ((difference[k] - (double)oldDifference[k]) / halfGap));
-            }
-        }
-
-        var spread = to * to - from * from * r * r;
-        var fresh = new float[x.Length];
-        noise.FillStandardNormal(fresh);
-        if (spread > 0)
-            for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + Math.Sqrt(spread) * fresh[k]);
-        return difference ?? oldDifference;
-    }
-
-    // SEEDS-2 / SEEDS-3 (Gonzalez et al. 2023, arXiv 2305.14267), η = 1, as ComfyUI runs them on an ε model (λ = −log σ,
-    // α = 1): intermediate model calls at λ + r·h for each stage fraction r (½; or ⅓ and ⅔), exponential-integrator
-    // weights φ₁, φ₂ of −2h, and SDE noise carried from stage to stage: decayed by e^{(r_prev − r)h} and topped up with a
-    // fresh draw of scale √(1 − e^{2 (r_prev − r) h}).
-    private static async Task SeedsStepAsync(float[] x, float[] denoised, double sigma, double next, double[] stages, KDenoiser model, INoiseSource noise, CancellationToken cancellationToken)
-    {
-        static double Phi1(double v) => double.ExpM1(v);
-        static double Phi2(double v) => (double.ExpM1(v) - v) / v;
-        double lambdaS = -Math.Log(sigma), h = -Math.Log(next) - lambdaS;
-        var carried = new double[x.Length];
-        var fresh = new float[x.Length];
-        float[]? secondDenoised = null;
-        double previousR = 0;
-        var estimates = new List<float[]> { denoised };
-        foreach (var r in stages)
-        {
-            var sigmaR = Math.Exp(-(lambdaS + r * h));
-            var decay = sigmaR / sigma * Math.Exp(-r * h);
-            var stageX = new float[x.Length];
-            // SEEDS-3's second stage weighs the first two estimates; every first stage uses the step's own.
-            double w1 = -Phi1(-r * 2 * h), w2 = 0;
-            if (estimates.Count == 2)
-            {
-                var a2 = r / stages[0] * Phi2(-r * 2 * h);
-                (w1, w2) = (-(Phi1(-r * 2 * h) - a2), -a2);
-            }
-
-            noise.FillStandardNormal(fresh);
-            var segment = (previousR - r) * h;
-            var topUp = previousR == 0 ? Math.Sqrt(-double.ExpM1(-2 * r * h)) : Math.Sqrt(-double.ExpM1(2 * segment));
-            var keep = previousR == 0 ? 0 : Math.Exp(segment);
-            for (var k = 0; k < x.Length; k++)
-            {
-                carried[k] = carried[k] * keep + topUp * fresh[k];
-                var value = decay * x[k] + w1 * estimates[0][k] + (w2 != 0 ? w2 * estimates[1][k] : 0);
-                stageX[k] = (float)(value + carried[k] * sigmaR);
-            }
-
-            secondDenoised = await model(stageX, (float)sigmaR, cancellationToken);
-            estimates.Add(secondDenoised);
-            previousR = r;
-        }
-
-        // The full step: SEEDS-2 with the midpoint's estimate alone (fac = 1), SEEDS-3 with φ₂/r₂ on the last estimate.
-        double finalDecay = next / sigma * Math.Exp(-h), b1, b3;
-        if (stages.Length == 1) (b1, b3) = (0, -Phi1(-2 * h));
-        else
-        {
-            var b = Phi2(-2 * h) / stages[^1];
-            (b1, b3) = (-(Phi1(-2 * h) - b), -b);
-        }
-
-        noise.FillStandardNormal(fresh);
-        var last = (previousR - 1) * h;
-        double keepLast = Math.Exp(last), topUpLast = Math.Sqrt(-double.ExpM1(2 * last));
-        for (var k = 0; k < x.Length; k++)
-        {
-            carried[k] = carried[k] * keepLast + topUpLast * fresh[k];
-            x[k] = (float)(finalDecay * x[k] + b1 * denoised[k] + b3 * secondDenoised![k] + carried[k] * next);
-        }
     }
 
     // Heun++ (ComfyUI's heunpp2): Euler into the last step; Heun with weights σ_next / 2σ₀ before it; elsewhere three
