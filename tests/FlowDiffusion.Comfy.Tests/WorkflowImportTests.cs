@@ -163,15 +163,10 @@ public sealed class WorkflowImportTests
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;
         var nodes = ui["nodes"]!.AsArray();
         var links = ui["links"]!.AsArray();
-        JsonObject Node(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
-        {
-            ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
-            ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
-        };
-        nodes.Add(Node(30, "SolidMask", [0.5, 64, 32]));
-        nodes.Add(Node(31, "GrowMask", [-3, false], ("mask", 901)));
-        nodes.Add(Node(32, "ThresholdMask", [0.25], ("mask", 902)));
-        nodes.Add(Node(33, "InvertMask", [], ("mask", 903)));
+        nodes.Add(UiNode(30, "SolidMask", [0.5, 64, 32]));
+        nodes.Add(UiNode(31, "GrowMask", [-3, false], ("mask", 901)));
+        nodes.Add(UiNode(32, "ThresholdMask", [0.25], ("mask", 902)));
+        nodes.Add(UiNode(33, "InvertMask", [], ("mask", 903)));
         links.Add(new JsonArray(901, 30, 0, 31, 0, "MASK"));
         links.Add(new JsonArray(902, 31, 0, 32, 0, "MASK"));
         links.Add(new JsonArray(903, 32, 0, 33, 0, "MASK"));
@@ -179,14 +174,14 @@ public sealed class WorkflowImportTests
         var sampler = nodes.First(n => n!["type"]!.GetValue<string>() == "KSampler")!;
         var modelInput = sampler["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "model")!;
         var modelLink = links.First(l => l![0]!.GetValue<int>() == modelInput["link"]!.GetValue<int>())!.AsArray();
-        nodes.Add(Node(34, "LoraLoaderModelOnly", ["styles/ink.safetensors", 0.7], ("model", 904)));
+        nodes.Add(UiNode(34, "LoraLoaderModelOnly", ["styles/ink.safetensors", 0.7], ("model", 904)));
         links.Add(new JsonArray(904, modelLink[1]!.GetValue<int>(), modelLink[2]!.GetValue<int>(), 34, 0, "MODEL"));
         links.Add(new JsonArray(905, 34, 0, sampler["id"]!.GetValue<int>(), 0, "MODEL"));
         modelInput["link"] = 905;
         // The masks reach the output through a noise mask on the sampler's latent (only what an output needs is converted).
         var latentInput = sampler["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "latent_image")!;
         var latentLink = links.First(l => l![0]!.GetValue<int>() == latentInput["link"]!.GetValue<int>())!.AsArray();
-        nodes.Add(Node(35, "SetLatentNoiseMask", [], ("samples", 906), ("mask", 907)));
+        nodes.Add(UiNode(35, "SetLatentNoiseMask", [], ("samples", 906), ("mask", 907)));
         links.Add(new JsonArray(906, latentLink[1]!.GetValue<int>(), latentLink[2]!.GetValue<int>(), 35, 0, "LATENT"));
         links.Add(new JsonArray(907, 33, 0, 35, 1, "MASK"));
         links.Add(new JsonArray(908, 35, 0, sampler["id"]!.GetValue<int>(), 3, "LATENT"));
@@ -218,11 +213,6 @@ public sealed class WorkflowImportTests
         var ui = (JsonObject)JsonNode.Parse(UiFile)!;
         var nodes = ui["nodes"]!.AsArray();
         var links = ui["links"]!.AsArray();
-        JsonObject Node(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
-        {
-            ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
-            ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
-        };
         // The KSampler's sources, fed instead to SamplerCustomAdvanced's pieces; the decoder reads the new sampler.
         var sampler = nodes.First(n => n!["type"]!.GetValue<string>() == "KSampler")!;
         (int Node, int Slot) Source(JsonNode target, string input)
@@ -233,11 +223,11 @@ public sealed class WorkflowImportTests
         }
 
         var (model, positive, negative, latent) = (Source(sampler, "model"), Source(sampler, "positive"), Source(sampler, "negative"), Source(sampler, "latent_image"));
-        nodes.Add(Node(40, "RandomNoise", [123, "fixed"]));
-        nodes.Add(Node(41, "KSamplerSelect", ["dpmpp_2m"]));
-        nodes.Add(Node(42, "BasicScheduler", ["karras", 12, 0.8], ("model", 910)));
-        nodes.Add(Node(43, "CFGGuider", [5.5], ("model", 911), ("positive", 912), ("negative", 913)));
-        nodes.Add(Node(44, "SamplerCustomAdvanced", [], ("noise", 914), ("guider", 915), ("sampler", 916), ("sigmas", 917), ("latent_image", 918)));
+        nodes.Add(UiNode(40, "RandomNoise", [123, "fixed"]));
+        nodes.Add(UiNode(41, "KSamplerSelect", ["dpmpp_2m"]));
+        nodes.Add(UiNode(42, "BasicScheduler", ["karras", 12, 0.8], ("model", 910)));
+        nodes.Add(UiNode(43, "CFGGuider", [5.5], ("model", 911), ("positive", 912), ("negative", 913)));
+        nodes.Add(UiNode(44, "SamplerCustomAdvanced", [], ("noise", 914), ("guider", 915), ("sampler", 916), ("sigmas", 917), ("latent_image", 918)));
         links.Add(new JsonArray(910, model.Node, model.Slot, 42, 0, "MODEL"));
         links.Add(new JsonArray(911, model.Node, model.Slot, 43, 0, "MODEL"));
         links.Add(new JsonArray(912, positive.Node, positive.Slot, 43, 1, "CONDITIONING"));
@@ -262,6 +252,13 @@ public sealed class WorkflowImportTests
         Assert.Equal(5.5, (double)((LiteralValue)workflow.Node(ApiPromptConverter.NodeId("43", "guider"))!.Parameter("scale")!.Value).Value!);
         Assert.Equal(ApiPromptConverter.NodeId("43", "guider"), workflow.Node("n44")!.Edge("guider")!.SourceNode);
     }
+
+    // A UI-format node: its widgets' values in order and its linked inputs.
+    private static JsonObject UiNode(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
+    {
+        ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
+        ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
+    };
 
     [Fact]
     public void Unmapped_classes_and_dangling_inputs_are_all_reported()
