@@ -62,7 +62,7 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        return [new SigmasValue(null, steps.Value, 1, values)];
+        return [SigmasValue.Explicit(values)];
     }
 
     // AlignYourStepsScheduler: NVIDIA's published levels for the model type, as explicit sigmas.
@@ -73,7 +73,7 @@ public sealed partial class ApiPromptConverter
         var denoise = Number(id, inputs, "denoise", 1);
         if (modelType is null || steps is null || denoise is null || !Within(id, "steps", steps.Value, 1, 10000) | !Within(id, "denoise", denoise.Value, 0, 1)) return null;
         var values = AlignYourSteps.Sigmas(modelType, (int)steps.Value, denoise.Value);
-        return [new SigmasValue(null, values.Length - 1, 1, values)];
+        return [SigmasValue.Explicit(values)];
     }
 
     // SplitSigmas: high = sigmas[:step + 1], low = sigmas[step:].

@@ -41,6 +41,9 @@ internal sealed record SamplerValue(string Name) : ComfyValue("SAMPLER");
 /// </summary>
 internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise, float[]? Values, long Start = 0, long End = long.MaxValue) : ComfyValue("SIGMAS")
 {
+    /// <summary>Explicit sigmas (the schedule fields unused).</summary>
+    public static SigmasValue Explicit(float[] values) => new(null, 0, 1, values);
+
     /// <summary>Whether the last sigma is 0 (no leftover noise).</summary>
     public bool EndsAtZero => Values is null ? End >= Steps : Values.Length > 0 && Values[^1] == 0;
 }

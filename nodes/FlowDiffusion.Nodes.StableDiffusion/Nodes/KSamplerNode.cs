@@ -222,11 +222,7 @@ public sealed class KSamplerNode : INode
     private float[] ExtraChannels(float[]? mask, float[] latent, LatentShape shape)
     {
         var inpaintMask = InpaintMask is null ? mask : MaskResize.Area(InpaintMask, shape.Batch, shape.Height, shape.Width);
-        if (MaskedLatent is not { } masked) return InpaintChannels.AsComfyUI(inpaintMask, latent, shape);
-        if (masked.Channels != shape.Channels || masked.Height != shape.Height || masked.Width != shape.Width || (masked.Batch != 1 && masked.Batch != shape.Batch))
-            throw new ArgumentException($"masked_latent is {masked.Batch}×{masked.Channels}×{masked.Height}×{masked.Width} but latent_image is {shape.Batch}×{shape.Channels}×{shape.Height}×{shape.Width}; they must match (one masked image may serve a batch)");
-        var values = masked.Batch == shape.Batch ? masked.ToArray() : Enumerable.Repeat(masked.ToArray(), shape.Batch).SelectMany(v => v).ToArray();
-        return InpaintChannels.AsComfyUI(inpaintMask, values, shape);
+        return InpaintChannels.AsComfyUI(inpaintMask, MaskedLatent is null ? latent : LatentBroadcast.To(MaskedLatent, shape, "masked_latent"), shape);
     }
 
     // destination = mask · value + (1 − mask) · kept(i), per latent element (the mask shared across channels).

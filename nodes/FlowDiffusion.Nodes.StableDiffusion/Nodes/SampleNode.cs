@@ -100,7 +100,7 @@ public sealed class SampleNode : INode
         {
             if (image.Channels != shape.Channels || image.Height != shape.Height || image.Width != shape.Width || (image.Batch != 1 && image.Batch != shape.Batch))
                 throw new ArgumentException($"latent_image is [{image.Batch}, {image.Channels}, {image.Height}, {image.Width}] but the noise is {shape}; give latent.noise the input image's width and height");
-            init = Broadcast(image, shape);
+            init = LatentBroadcast.To(image, shape, "latent_image");
         }
         else if (Mask is not null)
         {
@@ -231,19 +231,11 @@ public sealed class SampleNode : INode
         return x0;
     }
 
-    private static float[] Broadcast(Latent image, LatentShape shape)
-    {
-        if (image.Batch == shape.Batch) return image.ToArray();
-        var result = new float[shape.Length];
-        for (var b = 0; b < shape.Batch; b++) image.Values.CopyTo(result.AsSpan(b * shape.ItemLength));
-        return result;
-    }
-
     private float[] ExtraChannels(float[]? mask, LatentShape shape)
     {
         if (mask is null || MaskedLatent is null)
             throw new ArgumentException("this UNet is a 9-channel inpainting model: connect mask and masked_latent (inpaint.prepare gives both)");
-        return InpaintChannels.Of(mask, Broadcast(MaskedLatent, shape), shape);
+        return InpaintChannels.Of(mask, LatentBroadcast.To(MaskedLatent, shape, "masked_latent"), shape);
     }
 
     private static void Blend(float[] sampled, float[] known, float[] mask, LatentShape shape)
