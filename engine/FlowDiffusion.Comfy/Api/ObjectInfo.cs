@@ -105,6 +105,8 @@ internal static class ObjectInfo
             ("noise_mask", Typed("BOOLEAN", new JsonObject { ["default"] = true, ["tooltip"] = "Give the latent the mask as its noise mask, so the sampler repaints only under it." }))),
             ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
         "ConditioningZeroOut" => Class(name, "ConditioningZeroOut", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING"))), ["CONDITIONING"]),
+        "ConditioningSetTimestepRange" => Class(name, "ConditioningSetTimestepRange", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING")),
+            ("start", Float(0, 0, 1, 0.001)), ("end", Float(1, 0, 1, 0.001))), ["CONDITIONING"]),
         "ImageScaleToTotalPixels" => Class(name, "ImageScaleToTotalPixels", "image/upscaling", Req(("image", Typed("IMAGE")),
             ("upscale_method", Combo(ImageMethods)), ("megapixels", Float(1, 0.01, 16, 0.01))), ["IMAGE"]),
         "ImageToMask" => Class(name, "Convert Image to Mask", "mask", Req(("image", Typed("IMAGE")), ("channel", Combo(["red", "green", "blue", "alpha"]))), ["MASK"]),

@@ -20,6 +20,17 @@ public sealed partial class ApiPromptConverter
         return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
+    // ConditioningSetTimestepRange → conditioning.set_timestep_range: the guider leaves the conditioning out of other steps.
+    private ComfyValue[]? SetTimestepRange(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var start = Number(id, inputs, "start", 0);
+        var end = Number(id, inputs, "end", 1);
+        if (conditioning is null || start is null || end is null || !Within(id, "start", start.Value, 0, 1) || !Within(id, "end", end.Value, 0, 1)) return null;
+        var node = Add(id, null, "conditioning.set_timestep_range", [("conditioning", conditioning.Conditioning)], [("start", start.Value), ("end", end.Value)]);
+        return [conditioning with { Conditioning = $"{node}.result" }];
+    }
+
     // ConditioningSetAreaPercentage → conditioning.set_area_fraction.
     private ComfyValue[]? SetAreaPercentage(string id, JsonObject inputs)
     {

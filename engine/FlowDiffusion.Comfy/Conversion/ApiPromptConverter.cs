@@ -26,7 +26,7 @@ public sealed partial class ApiPromptConverter
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
-        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler",
+        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "ConditioningSetTimestepRange",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -191,6 +191,7 @@ public sealed partial class ApiPromptConverter
                 "SamplerCustomAdvanced" => SamplerCustomAdvanced(id, inputs),
                 "InpaintModelConditioning" => InpaintModelConditioning(id, inputs),
                 "ConditioningZeroOut" => ZeroOut(id, inputs),
+                "ConditioningSetTimestepRange" => SetTimestepRange(id, inputs),
                 "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
                 "ImageToMask" => ImageToMask(id, inputs),
                 "MaskToImage" => MaskToImage(id, inputs),

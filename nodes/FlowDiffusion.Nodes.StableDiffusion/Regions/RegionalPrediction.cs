@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -25,7 +26,12 @@ internal static class RegionalPrediction
         var lists = new[] { Resolve(negatives, 0, height, width), Resolve(positives, 1, height, width) };
         Partner(lists[1], lists[0]);
         Partner(lists[0], lists[1]);
-        var entries = (withNegatives ? lists[0].Concat(lists[1]) : lists[1]).ToList();
+        // Conditionings limited to part of the schedule act only there; partners keep the range of the conditioning they copy.
+        var entries = (withNegatives ? lists[0].Concat(lists[1]) : lists[1])
+            .Where(e => ConditioningTimestepRange.ActsAt(e.Conditioning, input.Timestep))
+            .Select(e => e.For(ConditioningTimestepRange.Strip(e.Conditioning), e.List)).ToList();
+        if (!entries.Any(e => e.List == 1)) throw ConditioningTimestepRange.Uncovered("positive", input);
+        if (withNegatives && !entries.Any(e => e.List == 0)) throw ConditioningTimestepRange.Uncovered("negative", input);
 
         var outChannels = denoiser.OutChannels;
         var plane = height * width;

@@ -15,6 +15,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// masks (conditioning.set_area, conditioning.set_mask) are weighted by their regions instead (<see cref="RegionalPrediction"/>).
 /// A denoiser that embeds the scale (an LCM-distilled UNet, <see cref="IDenoiser.GuidanceEmbeddingWidth"/>) gets the
 /// scale's embedding as its <c>timestep_cond</c> and the positive conditioning alone, as diffusers' LCM pipeline runs it.
+/// Conditionings limited to part of the schedule (<see cref="ConditioningTimestepRange"/>, ComfyUI's
+/// ConditioningSetTimestepRange) are left out of the steps outside their range, as ComfyUI leaves them out.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -26,6 +28,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
     private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
+    private readonly bool _ranged = ConditioningTimestepRange.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private (int Batch, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
@@ -34,9 +37,15 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
-        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, cancellationToken);
+        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, _ranged ? ConditioningTimestepRange.Acting(_positives, "positive", input) : _positives, cancellationToken);
         if (_regional) return await PredictRegionalAsync(input, cancellationToken);
-        if (_positives.Count > 1 || _negatives.Count > 1) return await PredictCombinedAsync(input, cancellationToken);
+        if (_ranged)
+        {
+            IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : ConditioningTimestepRange.Acting(_negatives, "negative", input);
+            return await PredictCombinedAsync(input, negatives, ConditioningTimestepRange.Acting(_positives, "positive", input), cache: false, cancellationToken);
+        }
+        if (_positives.Count > 1 || _negatives.Count > 1)
+            return await PredictCombinedAsync(input, scale == 1f ? [] : _negatives, _positives, cache: true, cancellationToken);
         if (scale == 1f)
             return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
 
@@ -62,40 +71,40 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 
     // The scale as the model's guidance embedding (w − 1 embedded, batch 1 for every row); no unconditional half. A
     // combined positive runs its parts' rows in one call, each with the embedding, and averages their predictions.
-    private async Task<float[]> PredictEmbeddedAsync(GuidanceInput input, int width, CancellationToken cancellationToken)
+    private async Task<float[]> PredictEmbeddedAsync(GuidanceInput input, int width, IReadOnlyList<Conditioning> positives, CancellationToken cancellationToken)
     {
         _embedding ??= new ExtraTensor([1, width], GuidanceScaleEmbedding.Compute(scale, width));
-        if (_positives.Count == 1)
+        if (positives.Count == 1)
         {
-            var batch = new DenoiserInput(input.ModelInput, input.Shape, input.Timestep, positive) { Extras = positive.Extras.With(StandardExtras.TimestepCond, _embedding) };
+            var batch = new DenoiserInput(input.ModelInput, input.Shape, input.Timestep, positives[0]) { Extras = positives[0].Extras.With(StandardExtras.TimestepCond, _embedding) };
             return await denoiser.PredictAsync(batch, cancellationToken);
         }
 
         var shape = input.Shape;
-        var groups = _positives.Count;
+        var groups = positives.Count;
         var sample = new float[groups * shape.Length];
         for (var g = 0; g < groups; g++) input.ModelInput.Span.CopyTo(sample.AsSpan(g * shape.Length));
         var output = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
         var predicted = new float[groups * output];
-        var context = CombinedContext(shape.Batch, []);
+        var context = CombinedContext(shape.Batch, [], positives, cache: !_ranged);
         var rows = new DenoiserInput(sample, shape.WithBatch(groups * shape.Batch), input.Timestep, context) { Extras = context.Extras.With(StandardExtras.TimestepCond, _embedding) };
         await denoiser.PredictAsync(rows, predicted, cancellationToken);
         return Mean(predicted, 0, groups, output);
     }
 
     // One call over every part's rows (the negative parts', then the positive parts'), each group averaged.
-    private async Task<float[]> PredictCombinedAsync(GuidanceInput input, CancellationToken cancellationToken)
+    private async Task<float[]> PredictCombinedAsync(
+        GuidanceInput input, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
-        IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : _negatives;
-        var groups = negatives.Count + _positives.Count;
+        var groups = negatives.Count + positives.Count;
         var sample = new float[groups * shape.Length];
         for (var g = 0; g < groups; g++) input.ModelInput.Span.CopyTo(sample.AsSpan(g * shape.Length));
         var output = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
         var predicted = new float[groups * output];
-        var context = CombinedContext(shape.Batch, negatives);
+        var context = CombinedContext(shape.Batch, negatives, positives, cache);
         await denoiser.PredictAsync(new DenoiserInput(sample, shape.WithBatch(groups * shape.Batch), input.Timestep, context), predicted, cancellationToken);
-        var conditional = Mean(predicted, negatives.Count, _positives.Count, output);
+        var conditional = Mean(predicted, negatives.Count, positives.Count, output);
         if (negatives.Count == 0) return conditional;
         var result = new float[output];
         Combine(Mean(predicted, 0, negatives.Count, output), conditional, scale, result);
@@ -120,19 +129,20 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         return mean;
     }
 
-    private Conditioning CombinedContext(int batch, IReadOnlyList<Conditioning> negatives)
+    // The stacked context is kept when the lists are the same every step (no timestep ranges).
+    private Conditioning CombinedContext(int batch, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache)
     {
-        if (_stacked is { } cached && cached.Batch == batch) return cached.Context;
+        if (cache && _stacked is { } cached && cached.Batch == batch) return cached.Context;
         Conditioning context;
         try
         {
-            context = Conditioning.Batched([.. negatives.Concat(_positives).Select(part => new ConditioningRows(part, batch))]);
+            context = Conditioning.Batched([.. negatives.Concat(positives).Select(part => new ConditioningRows(part, batch))]);
         }
         catch (ArgumentException e)
         {
             throw new ArgumentException($"the combined conditionings cannot be batched together: {e.Message}", e);
         }
-        _stacked = (batch, context);
+        if (cache) _stacked = (batch, context);
         return context;
     }
 
