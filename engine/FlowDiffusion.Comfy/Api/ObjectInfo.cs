@@ -105,6 +105,7 @@ internal static class ObjectInfo
             ("noise_mask", Typed("BOOLEAN", new JsonObject { ["default"] = true, ["tooltip"] = "Give the latent the mask as its noise mask, so the sampler repaints only under it." }))),
             ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
         "ConditioningZeroOut" => Class(name, "ConditioningZeroOut", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING"))), ["CONDITIONING"]),
+        "RescaleCFG" => Class(name, "RescaleCFG", "advanced/model", Req(("model", Typed("MODEL")), ("multiplier", Float(0.7, 0, 1, 0.01))), ["MODEL"]),
         "ConditioningSetTimestepRange" => Class(name, "ConditioningSetTimestepRange", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("start", Float(0, 0, 1, 0.001)), ("end", Float(1, 0, 1, 0.001))), ["CONDITIONING"]),
         "ImageScaleToTotalPixels" => Class(name, "ImageScaleToTotalPixels", "image/upscaling", Req(("image", Typed("IMAGE")),

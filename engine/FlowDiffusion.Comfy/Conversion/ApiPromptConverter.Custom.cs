@@ -181,8 +181,21 @@ public sealed partial class ApiPromptConverter
     private string Guide(string id, ModelValue model, string positive, string negative, double cfg)
     {
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
-        var guider = Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative)], [("scale", cfg)]);
+        // RescaleCFG upstream: the guider rescales, and reads the model's prediction type from its scheduler configuration.
+        var guider = model.CfgRescale > 0
+            ? Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative), ("config", model.SchedulerConfig)],
+                [("scale", cfg), ("rescale", model.CfgRescale)])
+            : Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative)], [("scale", cfg)]);
         return $"{guider}.guider";
+    }
+
+    // RescaleCFG → the multiplier rides on the MODEL to the guidance.cfg nodes of the samplers and guiders it reaches.
+    private ComfyValue[]? RescaleCfg(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var multiplier = Number(id, inputs, "multiplier", 0.7);
+        if (model is null || multiplier is null || !Within(id, "multiplier", multiplier.Value, 0, 1)) return null;
+        return [model with { CfgRescale = multiplier.Value }];
     }
 
     // A seed input: 0 … 2⁶⁴ − 1, as ComfyUI's (a JSON number, or its digits as a string).

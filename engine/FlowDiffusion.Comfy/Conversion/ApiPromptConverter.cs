@@ -26,7 +26,7 @@ public sealed partial class ApiPromptConverter
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
-        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "ConditioningSetTimestepRange",
+        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "ConditioningSetTimestepRange", "RescaleCFG",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -192,6 +192,7 @@ public sealed partial class ApiPromptConverter
                 "InpaintModelConditioning" => InpaintModelConditioning(id, inputs),
                 "ConditioningZeroOut" => ZeroOut(id, inputs),
                 "ConditioningSetTimestepRange" => SetTimestepRange(id, inputs),
+                "RescaleCFG" => RescaleCfg(id, inputs),
                 "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
                 "ImageToMask" => ImageToMask(id, inputs),
                 "MaskToImage" => MaskToImage(id, inputs),

@@ -6,7 +6,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// </summary>
 internal abstract record ComfyValue(string ComfyType);
 
-internal sealed record ModelValue(string Unet, string SchedulerConfig) : ComfyValue("MODEL");
+/// <summary>The UNet and its scheduler configuration, with the RescaleCFG multiplier a patch upstream set (0: none).</summary>
+internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0) : ComfyValue("MODEL");
 
 /// <summary>The text encoder and tokenizer, with the CLIP skip a CLIPSetLastLayer upstream chose (1 = the last layer).</summary>
 internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP");

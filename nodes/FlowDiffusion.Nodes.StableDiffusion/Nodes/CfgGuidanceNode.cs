@@ -1,3 +1,4 @@
+using FlowDiffusion.Diffusion.Schedulers;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -26,6 +27,14 @@ public sealed class CfgGuidanceNode : INode
     [Parameter(Description = "Guidance scale; 1 disables guidance.", Min = 0, Max = 100, Step = 0.5)]
     public double Scale { get; set; } = 7.5;
 
+    /// <summary>ComfyUI's RescaleCFG multiplier.</summary>
+    [Parameter(Description = "Rescale the guided prediction towards the conditional one's standard deviation in v-space (ComfyUI's RescaleCFG multiplier; 0.7 is its default): against the over-saturation of high scales, and what v-prediction and zero-terminal-SNR models want. 0 = off. Needs config.", Min = 0, Max = 1, Step = 0.01)]
+    public double Rescale { get; set; }
+
+    /// <summary>The model's scheduler configuration, for the rescale.</summary>
+    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale needs.", Optional = true)]
+    public SchedulerConfigSource? Config { get; set; }
+
     /// <summary>The guider.</summary>
     [Output(Description = "The guider.")]
     public IGuider? Guider { get; set; }
@@ -33,7 +42,14 @@ public sealed class CfgGuidanceNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale);
+        GuidanceRescale? rescale = null;
+        if (Rescale > 0)
+        {
+            if (Config is null) throw new ArgumentException("rescale needs the model's scheduler configuration: link config (model.load's scheduler_config)");
+            rescale = GuidanceRescale.For((float)Rescale, SchedulerConfig.FromJson(Config.Json));
+        }
+
+        Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale, rescale);
         return Task.CompletedTask;
     }
 }

@@ -16,14 +16,15 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// A denoiser that embeds the scale (an LCM-distilled UNet, <see cref="IDenoiser.GuidanceEmbeddingWidth"/>) gets the
 /// scale's embedding as its <c>timestep_cond</c> and the positive conditioning alone, as diffusers' LCM pipeline runs it.
 /// Conditionings limited to part of the schedule (<see cref="ConditioningTimestepRange"/>, ComfyUI's
-/// ConditioningSetTimestepRange) are left out of the steps outside their range, as ComfyUI leaves them out.
+/// ConditioningSetTimestepRange) are left out of the steps outside their range, as ComfyUI leaves them out. With a
+/// <see cref="GuidanceRescale"/> (ComfyUI's RescaleCFG) the guided prediction is rescaled against the conditional one.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
 /// stacked [negative; positive] context, extras batched with it, is built once per batch size, since the
 /// conditionings never change.
 /// </remarks>
-internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Conditioning negative, float scale) : IGuider
+internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Conditioning negative, float scale, GuidanceRescale? rescale = null) : IGuider
 {
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
@@ -59,7 +60,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             var batch = new DenoiserInput(doubled.AsMemory(0, 2 * shape.Length), shape.WithBatch(2 * shape.Batch), input.Timestep, Context(shape.Batch));
             await denoiser.PredictAsync(batch, rented.AsMemory(0, length), cancellationToken);
             var result = new float[length / 2];
-            Combine(rented.AsSpan(0, length / 2), rented.AsSpan(length / 2, length / 2), scale, result);
+            Guide(rented.AsSpan(0, length / 2), rented.AsSpan(length / 2, length / 2), result, input);
             return result;
         }
         finally
@@ -107,7 +108,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         var conditional = Mean(predicted, negatives.Count, positives.Count, output);
         if (negatives.Count == 0) return conditional;
         var result = new float[output];
-        Combine(Mean(predicted, 0, negatives.Count, output), conditional, scale, result);
+        Guide(Mean(predicted, 0, negatives.Count, output), conditional, result, input);
         return result;
     }
 
@@ -117,7 +118,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         var (unconditional, conditional) = await RegionalPrediction.PredictAsync(denoiser, _negatives, _positives, scale != 1f, input, cancellationToken);
         if (unconditional is null) return conditional;
         var result = new float[conditional.Length];
-        Combine(unconditional, conditional, scale, result);
+        Guide(unconditional, conditional, result, input);
         return result;
     }
 
@@ -144,6 +145,13 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         }
         if (cache) _stacked = (batch, context);
         return context;
+    }
+
+    // u + s·(c − u), then the rescale when there is one.
+    private void Guide(ReadOnlySpan<float> unconditional, ReadOnlySpan<float> conditional, Span<float> result, GuidanceInput input)
+    {
+        Combine(unconditional, conditional, scale, result);
+        rescale?.Apply(conditional, result, input, denoiser.OutChannels);
     }
 
     /// <summary>u + s·(c − u) element-wise, rounded exactly as the scalar expression (a multiply then an add, not fused).</summary>
