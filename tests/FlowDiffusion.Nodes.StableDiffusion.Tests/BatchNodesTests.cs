@@ -25,6 +25,8 @@ public sealed class BatchNodesTests
               again: { node: latent.from_batch, in: { latent: cut.items }, with: { batch_index: 1, length: 1 } }
               joined: { node: latent.batch, in: { samples1: cut.items, samples2: small.noise } }
               repeated: { node: latent.repeat, in: { latent: cut.items }, with: { amount: 3 } }
+              gap: { node: latent.batch, in: { samples1: late.items, samples2: small.noise } }
+              gaps: { node: latent.repeat, in: { latent: gap.batched }, with: { amount: 2 } }
               white: { node: image.empty, with: { width: 2, height: 2, color: 16777215 } }
               black: { node: image.empty, with: { width: 2, height: 2 } }
               pair: { node: image.batch, in: { image1: white.image, image2: black.image } }
@@ -62,6 +64,8 @@ public sealed class BatchNodesTests
 
         // Repeated three times: copy i shifted by i × (max − min + 1) = 2i.
         Assert.Equal(new[] { 1, 2, 3, 4, 5, 6 }, Assert.IsType<Latent>(run.Result.Output("repeated", "repeated")).NoiseIndices!);
+        // Indices 3 and 0 span 4, so the second copy is 7 and 4.
+        Assert.Equal(new[] { 3, 0, 7, 4 }, Assert.IsType<Latent>(run.Result.Output("gaps", "repeated")).NoiseIndices!);
     }
 
     [Fact]
