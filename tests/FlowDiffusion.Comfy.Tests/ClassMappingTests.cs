@@ -568,6 +568,128 @@ public sealed class ClassMappingTests
         Assert.Equal(3, history["outputs"]!["9"]!["images"]!.AsArray().Count);
     }
 
+    [Fact]
+    public async Task LatentFromBatch_gives_its_item_the_noise_it_had_in_the_batch_and_LatentBatch_and_LatentRotate_map_and_run()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // KSamplerAdvanced stopped at step 2 of 4 with the noise left in: the decoded image shows the starting noise.
+        JsonObject Prompt(bool cutFirst, int batch)
+        {
+            var prompt = Prompts.Txt2Img(text: "red", steps: 4, batch: batch);
+            prompt["3"] = new JsonObject
+            {
+                ["class_type"] = "KSamplerAdvanced",
+                ["inputs"] = new JsonObject
+                {
+                    ["model"] = Link("4", 0), ["add_noise"] = "enable", ["noise_seed"] = 5, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = "euler",
+                    ["scheduler"] = "normal", ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link(cutFirst ? "20" : "5", 0),
+                    ["start_at_step"] = 0, ["end_at_step"] = 2, ["return_with_leftover_noise"] = "enable",
+                },
+            };
+            prompt["20"] = new JsonObject { ["class_type"] = "LatentFromBatch", ["inputs"] = new JsonObject { ["samples"] = Link(cutFirst ? "5" : "3", 0), ["batch_index"] = 2, ["length"] = 1 } };
+            prompt["8"]!["inputs"]!["samples"] = Link(cutFirst ? "3" : "20", 0);
+            return prompt;
+        }
+
+        var inBatch = Pixels(await RunForImageAsync(host, Prompt(cutFirst: false, batch: 3)));
+        var cutFirst = Pixels(await RunForImageAsync(host, Prompt(cutFirst: true, batch: 3)));
+        var alone = Pixels(await RunForImageAsync(host, Prompt(cutFirst: true, batch: 1)));
+        Assert.True(MeanDifference(inBatch, cutFirst) < 0.01, $"item 2 sampled alone differs from item 2 of the batch by {MeanDifference(inBatch, cutFirst):F4}");
+        Assert.True(MeanDifference(inBatch, alone) > 0.05, $"a batch of one has item 0's noise, yet differs by only {MeanDifference(inBatch, alone):F4}");
+
+        // LatentBatch of two 64 × 64 batches of one, and a 64 × 32 one rotated 90° to 32 × 64: three red images, the last 32 wide.
+        var batched = Prompts.Txt2Img(text: "red", steps: 2);
+        batched["21"] = new JsonObject { ["class_type"] = "EmptyLatentImage", ["inputs"] = new JsonObject { ["width"] = 64, ["height"] = 32, ["batch_size"] = 1 } };
+        batched["22"] = new JsonObject { ["class_type"] = "LatentRotate", ["inputs"] = new JsonObject { ["samples"] = Link("21", 0), ["rotation"] = "90 degrees" } };
+        batched["23"] = new JsonObject { ["class_type"] = "LatentBatch", ["inputs"] = new JsonObject { ["samples1"] = Link("5", 0), ["samples2"] = Link("5", 0) } };
+        batched["24"] = new JsonObject { ["class_type"] = "LatentBatch", ["inputs"] = new JsonObject { ["samples1"] = Link("23", 0), ["samples2"] = Link("22", 0) } };
+        batched["25"] = new JsonObject { ["class_type"] = "LatentFlip", ["inputs"] = new JsonObject { ["samples"] = Link("24", 0), ["flip_method"] = "y-axis: horizontally" } };
+        batched["3"]!["inputs"]!["latent_image"] = Link("25", 0);
+        var images = await AllImagesAsync(host, batched);
+        Assert.Equal(3, images.Count);
+        Assert.All(images, image =>
+        {
+            var (r, g, b, width, height) = Images.Mean(image);
+            Assert.True(r > 0.98 && g < 0.02 && b < 0.02 && (width, height) == (64, 64), $"({r:F3}, {g:F3}, {b:F3}) {width}×{height}");
+        });
+
+        // LatentRotate alone: 64 × 32 turned to 32 × 64.
+        var turned = Prompts.Txt2Img(text: "red", steps: 2);
+        turned["21"] = batched["21"]!.DeepClone();
+        turned["22"] = batched["22"]!.DeepClone();
+        turned["3"]!["inputs"]!["latent_image"] = Link("22", 0);
+        var (_, _, _, turnedWidth, turnedHeight) = Images.Mean(await RunForImageAsync(host, turned));
+        Assert.Equal((32, 64), (turnedWidth, turnedHeight));
+    }
+
+    [Fact]
+    public async Task Image_batch_classes_flips_rotations_and_mask_classes_map_and_run()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // The red 64 × 64 result and a 32 × 32 EmptyImage of 0x0000FF (resized to 64 × 64) batched, repeated to 4, and
+        // images 1 and 2 taken: blue, red.
+        var prompt = Prompts.Txt2Img(text: "red", steps: 2);
+        prompt["30"] = new JsonObject { ["class_type"] = "EmptyImage", ["inputs"] = new JsonObject { ["width"] = 32, ["height"] = 32, ["batch_size"] = 1, ["color"] = 255 } };
+        prompt["31"] = new JsonObject { ["class_type"] = "ImageBatch", ["inputs"] = new JsonObject { ["image1"] = Link("8", 0), ["image2"] = Link("30", 0) } };
+        prompt["32"] = new JsonObject { ["class_type"] = "RepeatImageBatch", ["inputs"] = new JsonObject { ["image"] = Link("31", 0), ["amount"] = 2 } };
+        prompt["33"] = new JsonObject { ["class_type"] = "ImageFromBatch", ["inputs"] = new JsonObject { ["image"] = Link("32", 0), ["batch_index"] = 1, ["length"] = 2 } };
+        prompt["9"]!["inputs"]!["images"] = Link("33", 0);
+        var images = (await AllImagesAsync(host, prompt)).Select(Images.Mean).ToList();
+        Assert.Equal(2, images.Count);
+        Assert.True(images[0] is { R: < 0.02, G: < 0.02, B: > 0.98, Width: 64, Height: 64 }, $"first {images[0]}");
+        Assert.True(images[1] is { R: > 0.98, G: < 0.02, B: < 0.02 }, $"second {images[1]}");
+
+        // Masks: 1 everywhere less a 32 × 64 block of 1 at x = 32 (MaskComposite subtract) is 1 on the left half only;
+        // CropMask keeps the left 40 columns, and FeatherMask right 8 runs ComfyUI's loop from column −0: column 0 × 1/8
+        // (columns 33–39 are 0 already). A blue 40 × 64 EmptyImage pasted on the red result through that mask is blue in
+        // columns 1–31 and 1/8 blue in column 0. ImageRotate 180 then ImageFlip vertically mirrors left and right: the
+        // left 32 columns (ImageCrop) red, the right ones (31 + 1/8) / 32 blue.
+        prompt = Prompts.Txt2Img(text: "red", steps: 2);
+        prompt["40"] = new JsonObject { ["class_type"] = "SolidMask", ["inputs"] = new JsonObject { ["value"] = 1.0, ["width"] = 64, ["height"] = 64 } };
+        prompt["41"] = new JsonObject { ["class_type"] = "SolidMask", ["inputs"] = new JsonObject { ["value"] = 1.0, ["width"] = 32, ["height"] = 64 } };
+        prompt["42"] = new JsonObject { ["class_type"] = "MaskComposite", ["inputs"] = new JsonObject
+        {
+            ["destination"] = Link("40", 0), ["source"] = Link("41", 0), ["x"] = 32, ["y"] = 0, ["operation"] = "subtract",
+        } };
+        prompt["43"] = new JsonObject { ["class_type"] = "CropMask", ["inputs"] = new JsonObject { ["mask"] = Link("42", 0), ["x"] = 0, ["y"] = 0, ["width"] = 40, ["height"] = 64 } };
+        prompt["44"] = new JsonObject { ["class_type"] = "FeatherMask", ["inputs"] = new JsonObject { ["mask"] = Link("43", 0), ["left"] = 0, ["top"] = 0, ["right"] = 8, ["bottom"] = 0 } };
+        prompt["45"] = new JsonObject { ["class_type"] = "EmptyImage", ["inputs"] = new JsonObject { ["width"] = 40, ["height"] = 64, ["batch_size"] = 1, ["color"] = 255 } };
+        prompt["46"] = new JsonObject { ["class_type"] = "ImageCompositeMasked", ["inputs"] = new JsonObject
+        {
+            ["destination"] = Link("8", 0), ["source"] = Link("45", 0), ["x"] = 0, ["y"] = 0, ["resize_source"] = false, ["mask"] = Link("44", 0),
+        } };
+        prompt["47"] = new JsonObject { ["class_type"] = "ImageRotate", ["inputs"] = new JsonObject { ["image"] = Link("46", 0), ["rotation"] = "180 degrees" } };
+        prompt["48"] = new JsonObject { ["class_type"] = "ImageFlip", ["inputs"] = new JsonObject { ["image"] = Link("47", 0), ["flip_method"] = "x-axis: vertically" } };
+        prompt["49"] = new JsonObject { ["class_type"] = "ImageCrop", ["inputs"] = new JsonObject { ["image"] = Link("48", 0), ["width"] = 32, ["height"] = 64, ["x"] = 0, ["y"] = 0 } };
+        prompt["9"]!["inputs"]!["images"] = Link("49", 0);
+        var (r, g, b, width, height) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.Equal((32, 64), (width, height));
+        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"left half after the turn and flip: ({r:F3}, {g:F3}, {b:F3})");
+        prompt["49"]!["inputs"]!["x"] = 32;
+        (r, g, b, _, _) = Images.Mean(await RunForImageAsync(host, prompt));
+        Assert.True(Math.Abs(r - 7 / 8.0 / 32) < 0.005 && g < 0.02 && Math.Abs(b - 31.125 / 32) < 0.005, $"right half after the turn and flip: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    private static byte[] Pixels(byte[] png)
+    {
+        using var bitmap = SKBitmap.Decode(png)!;
+        return bitmap.Pixels.SelectMany(c => new[] { c.Red, c.Green, c.Blue }).ToArray();
+    }
+
+    private static double MeanDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y) / 255.0).Average();
+
+    private static async Task<IReadOnlyList<byte[]>> AllImagesAsync(ComfyHost host, JsonObject prompt)
+    {
+        var (status, body) = await host.PostPromptAsync(prompt);
+        Assert.True(status == 200, body.ToJsonString());
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        Assert.True(history["status"]!["status_str"]!.GetValue<string>() == "success", history["status"]!.ToJsonString());
+        var images = new List<byte[]>();
+        foreach (var image in history["outputs"]!["9"]!["images"]!.AsArray())
+            images.Add(await host.Client.GetByteArrayAsync($"/view?filename={Uri.EscapeDataString(image!["filename"]!.GetValue<string>())}&subfolder={image["subfolder"]}&type={image["type"]}"));
+        return images;
+    }
+
     private static JsonObject Img2Img(string image, double denoise)
     {
         var prompt = Prompts.Txt2Img(text: "a blue ball", steps: 5);

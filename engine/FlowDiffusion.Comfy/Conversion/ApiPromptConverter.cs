@@ -26,7 +26,9 @@ public sealed partial class ApiPromptConverter
         "GrowMask", "InvertMask", "ThresholdMask", "SolidMask", "KSamplerSelect", "BasicScheduler", "KarrasScheduler", "ExponentialScheduler",
         "SplitSigmas", "RandomNoise", "DisableNoise", "CFGGuider", "BasicGuider", "SamplerCustom", "SamplerCustomAdvanced", "InpaintModelConditioning",
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
-        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "ConditioningSetTimestepRange", "RescaleCFG",
+        "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "LatentFromBatch", "LatentBatch", "ImageBatch",
+        "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
+        "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -201,6 +203,17 @@ public sealed partial class ApiPromptConverter
                 "ConditioningConcat" => ConditioningConcat(id, inputs),
                 "ConditioningAverage" => ConditioningAverage(id, inputs),
                 "ImageCompositeMasked" or "LatentCompositeMasked" => Composite(id, inputs, type == "LatentCompositeMasked"),
+                "LatentFromBatch" => LatentFromBatch(id, inputs),
+                "LatentBatch" => LatentBatch(id, inputs),
+                "ImageBatch" => ImageBatch(id, inputs),
+                "ImageFromBatch" => ImageFromBatch(id, inputs),
+                "RepeatImageBatch" => RepeatImage(id, inputs),
+                "EmptyImage" => EmptyImage(id, inputs),
+                "LatentFlip" or "ImageFlip" => Flip(id, inputs, type == "LatentFlip"),
+                "LatentRotate" or "ImageRotate" => Rotate(id, inputs, type == "LatentRotate"),
+                "MaskComposite" => MaskComposite(id, inputs),
+                "CropMask" => CropMask(id, inputs),
+                "FeatherMask" => FeatherMask(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

@@ -9,6 +9,7 @@ namespace FlowDiffusion.Sdk.Values;
 public sealed class Latent
 {
     private readonly float[] _values;
+    private readonly int[]? _noiseIndices;
 
     /// <summary>Wraps a latent buffer; the latent takes ownership.</summary>
     /// <param name="batch">Number of latents.</param>
@@ -48,6 +49,38 @@ public sealed class Latent
 
     /// <summary>Per-image seeds of seeded noise, or null.</summary>
     public IReadOnlyList<ulong>? Seeds { get; }
+
+    /// <summary>
+    /// Which item of a sampler's seeded noise each batch item takes (ComfyUI's <c>batch_index</c>), or null for item
+    /// b taking item b. Latents cut from a batch keep the indices they had in it, so a sampler draws them the noise
+    /// they had in the whole batch (ComfyUI's prepare_noise draws max + 1 items one at a time and keeps the ones named).
+    /// Set at construction only; each index is 0 … <see cref="MaxNoiseIndex"/>, one per batch item.
+    /// </summary>
+    public IReadOnlyList<int>? NoiseIndices
+    {
+        get => _noiseIndices;
+        init
+        {
+            if (value is null)
+            {
+                _noiseIndices = null;
+                return;
+            }
+
+            if (value.Count != Batch)
+                throw new ArgumentException($"A latent of batch {Batch} needs {Batch} noise indices, not {value.Count}.", nameof(value));
+            foreach (var index in value)
+            {
+                if (index is < 0 or > MaxNoiseIndex)
+                    throw new ArgumentOutOfRangeException(nameof(value), index, $"A noise index must be 0 … {MaxNoiseIndex}: a sampler draws noise for every item up to the largest.");
+            }
+
+            _noiseIndices = value.ToArray();
+        }
+    }
+
+    /// <summary>The largest noise index: a sampler draws that many items of noise plus one, so the bound keeps the work bounded.</summary>
+    public const int MaxNoiseIndex = 4095;
 
     /// <summary>[batch, channels, height, width] values.</summary>
     public ReadOnlySpan<float> Values => _values;

@@ -13,10 +13,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>
 /// ComfyUI's KSampler and KSamplerAdvanced as one node: its sigma schedules, k-diffusion samplers, denoise, step
-/// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed).
+/// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed, or for latents cut
+/// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed; denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -119,13 +120,12 @@ public sealed class KSamplerNode : INode
         var latent = image.ToArray();
         if (sigmas.Length < 2)
         {
-            Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, latent);
+            Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, latent) { NoiseIndices = image.NoiseIndices };
             context.ReportProgress(NodeProgress.OfSteps(0, 0, "nothing to sample"));
             return;
         }
 
-        var noise = new float[shape.Length];
-        if (AddNoise) new TorchGenerator(Seed).FillStandardNormal(noise);
+        var noise = AddNoise ? BatchNoise.Draw(Seed, shape, image.NoiseIndices) : new float[shape.Length];
         var sigmaMax = sampling.SigmaMax;
         var maxDenoise = Math.Abs(sigmas[0] - sigmaMax) <= 1e-5 * Math.Max(Math.Abs(sigmas[0]), Math.Abs(sigmaMax)) || sigmas[0] > sigmaMax;
         var start = maxDenoise ? MathF.Sqrt(1 + sigmas[0] * sigmas[0]) : sigmas[0];
@@ -199,7 +199,8 @@ public sealed class KSamplerNode : INode
         // image noisy (ComfyUI issue 9819).
         var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
-        Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result);
+        // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
+        Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };
     }
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)

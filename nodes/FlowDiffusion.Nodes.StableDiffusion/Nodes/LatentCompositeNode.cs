@@ -47,7 +47,7 @@ public sealed class LatentCompositeNode : INode
         var values = PlanarComposite.Paste(destination.Values, destination.Batch, destination.Channels, destination.Height, destination.Width,
             source.Values, source.Batch, source.Height, source.Width, X / 8, Y / 8, ResizeSource,
             mask is null ? default : mask.Values, mask?.Batch ?? 1, mask?.Height ?? 1, mask?.Width ?? 1);
-        Composited = new Latent(destination.Batch, destination.Channels, destination.Height, destination.Width, values, destination.Seeds);
+        Composited = new Latent(destination.Batch, destination.Channels, destination.Height, destination.Width, values, destination.Seeds) { NoiseIndices = destination.NoiseIndices };
         return Task.CompletedTask;
     }
 }

@@ -5,7 +5,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Repeats a latent batch, as ComfyUI's RepeatLatentBatch.</summary>
 [Node("latent.repeat", "1.0.0", Category = "latent", Title = "Repeat Latent Batch",
-    Description = "The whole batch repeated amount times, one after another (a batch of 2 repeated 3 times is 6: a, b, a, b, a, b), up to a batch of 64 as latent.empty allows. Variations of one image: diffusion.ksampler draws its noise for the whole batch, so each copy gets its own.")]
+    Description = "The whole batch repeated amount times, one after another (a batch of 2 repeated 3 times is 6: a, b, a, b, a, b), up to a batch of 64 as latent.empty allows. Variations of one image: diffusion.ksampler draws its noise for the whole batch, so each copy gets its own. Latents cut from a batch (latent.from_batch) keep noise indices; copy i takes them shifted by i × their span, as ComfyUI's batch_index.")]
 public sealed class LatentRepeatNode : INode
 {
     private const int MaxBatch = 64;
@@ -32,7 +32,17 @@ public sealed class LatentRepeatNode : INode
         var values = new float[latent.Values.Length * Amount];
         for (var i = 0; i < Amount; i++) latent.Values.CopyTo(values.AsSpan(i * latent.Values.Length));
         var seeds = latent.Seeds is null ? null : Enumerable.Repeat(latent.Seeds, Amount).SelectMany(s => s).ToList();
-        Repeated = new Latent(latent.Batch * Amount, latent.Channels, latent.Height, latent.Width, values, seeds);
+        Repeated = new Latent(latent.Batch * Amount, latent.Channels, latent.Height, latent.Width, values, seeds) { NoiseIndices = RepeatedIndices(latent.NoiseIndices) };
         return Task.CompletedTask;
+    }
+
+    // As ComfyUI's batch_index: copy i of the batch shifted by i × the span of its indices (max − min + 1).
+    private IReadOnlyList<int>? RepeatedIndices(IReadOnlyList<int>? indices)
+    {
+        if (indices is null) return null;
+        var span = indices.Max() - indices.Min() + 1;
+        if (indices.Max() + (long)(Amount - 1) * span > Latent.MaxNoiseIndex)
+            throw new ArgumentException($"amount {Amount}: the copies' noise indices would pass {Latent.MaxNoiseIndex} (the latents were cut from a batch, so each copy takes noise beyond the last)");
+        return Enumerable.Range(0, Amount).SelectMany(i => indices.Select(index => index + i * span)).ToList();
     }
 }

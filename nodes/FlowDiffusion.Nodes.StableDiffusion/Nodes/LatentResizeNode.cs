@@ -55,7 +55,7 @@ public sealed class LatentResizeNode : INode
         ProducedImageSize.Check(context, "width/height/scale_by", 8L * width, 8L * height);
 
         var values = PlanarResize.Resize(latent.Values, latent.Batch * latent.Channels, latent.Height, latent.Width, height, width, Method, CenterCrop, latent.Channels);
-        Resized = new Latent(latent.Batch, latent.Channels, height, width, values, latent.Seeds);
+        Resized = new Latent(latent.Batch, latent.Channels, height, width, values, latent.Seeds) { NoiseIndices = latent.NoiseIndices };
         return Task.CompletedTask;
     }
 }
