@@ -774,6 +774,8 @@ public sealed class ClassMappingTests
         return body["name"]!.GetValue<string>();
     }
 
+    internal static Task<(double R, double G, double B)> RunMeanAsync(ComfyHost host, JsonObject prompt) => RunAsync(host, prompt);
+
     private static async Task<(double R, double G, double B)> RunAsync(ComfyHost host, JsonObject prompt)
     {
         var (r, g, b, _, _) = Images.Mean(await RunForImageAsync(host, prompt));

@@ -17,7 +17,7 @@ public sealed class NodePackTests
         Assert.Equal(
             ["clip.encode", "clip.tokenize", "clip_vision.encode", "clip_vision.load", "conditioning.average", "conditioning.combine", "conditioning.mix", "conditioning.sdxl_refiner", "conditioning.sdxl_size", "conditioning.set_area", "conditioning.set_area_fraction", "conditioning.set_mask", "conditioning.set_timestep_range", "conditioning.zero_out", "controlnet.apply", "controlnet.load", "diffusion.ksampler", "diffusion.sample", "diffusion.scheduler", "guidance.cfg",
              "image.batch", "image.canny", "image.composite", "image.crop", "image.depth", "image.empty", "image.flip", "image.from_batch", "image.from_mask", "image.grid", "image.invert", "image.load", "image.pad_for_outpaint", "image.pose", "image.preview", "image.repeat", "image.resize", "image.rotate", "image.save", "image.threshold", "image.upscale_with_model", "inpaint.prepare", "ipadapter.apply", "ipadapter.load", "latent.batch", "latent.composite", "latent.empty", "latent.flip", "latent.from_batch", "latent.noise", "latent.preview", "latent.repeat", "latent.resize", "latent.rotate", "lora.apply", "mask.composite", "mask.crop", "mask.expand", "mask.feather", "mask.from_batch", "mask.from_image", "mask.grow", "mask.invert", "mask.load", "mask.solid", "mask.threshold",
-             "model.load", "t2i_adapter.load", "unet.denoiser", "upscale.load", "vae.decode", "vae.decode_tiled", "vae.encode", "vae.encode_tiled", "vae.load"],
+             "model.load", "model.sampling", "t2i_adapter.load", "unet.denoiser", "upscale.load", "vae.decode", "vae.decode_tiled", "vae.encode", "vae.encode_tiled", "vae.load"],
             pack.Nodes.Select(n => n.Id).Order(StringComparer.Ordinal));
         Assert.All(pack.Nodes, n =>
         {

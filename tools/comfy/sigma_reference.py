@@ -26,6 +26,27 @@ def model_sampling(beta_start=0.00085, beta_end=0.012, n=1000):
 
 SIG, LOG = model_sampling()
 
+def zero_terminal_snr(sig):
+    # ComfyUI's rescale_zero_terminal_snr_sigmas (ModelSamplingDiscrete's zsnr), on its float32 sigmas in float32.
+    ac = f32(1) / (sig * sig + f32(1))
+    root = np.sqrt(ac)
+    first, last = root[0], root[-1]
+    root = root - last
+    root = root * (first / (first - last))
+    ab = root * root
+    ab[-1] = f32(4.8973451890853435e-08)
+    return np.sqrt((f32(1) - ab) / ab).astype(f32)
+
+def with_sigmas(sig, fn, *args):
+    # Runs a schedule function on another model's sigmas (the functions read the module's SIG and LOG).
+    global SIG, LOG
+    saved = SIG, LOG
+    SIG, LOG = sig, np.log(sig).astype(f32)
+    try:
+        return fn(*args)
+    finally:
+        SIG, LOG = saved
+
 def timestep(sigma):
     return int(np.argmin(np.abs(np.log(f32(sigma)) - LOG)))
 
@@ -553,10 +574,15 @@ def main():
             discarded.append({"scheduler": name, "steps": steps, "denoise": denoise, "sigmas": with_denoise(name, steps, denoise, True)})
     ays = [{"model_type": m, "steps": n, "denoise": dn, "sigmas": align_your_steps(m, n, dn)}
            for m in ("SD1", "SDXL", "SVD") for n, dn in ((10, 1.0), (1, 1.0), (4, 1.0), (25, 1.0), (20, 0.5), (7, 0.3))]
+    zs = zero_terminal_snr(SIG)
+    zsnr = {"sigmas": {str(i): float(zs[i]) for i in (0, 1, 100, 500, 900, 998, 999)},
+            "timesteps": [{"sigma": float(x), "timestep": with_sigmas(zs, timestep, x)} for x in (0.03, 1.0, 14.6, 100.0, 4000.0)],
+            "schedules": [{"scheduler": name, "steps": n, "sigmas": with_sigmas(zs, SCHEDULES[name], n)} for name in ("normal", "karras", "simple") for n in (1, 4, 10)]}
     out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
-           "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers}
+           "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
+           "zero_snr": zsnr}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

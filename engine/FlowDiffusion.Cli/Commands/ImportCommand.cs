@@ -13,8 +13,8 @@ internal static class ImportCommand
     {
         var output = new Option<string>("--out") { Description = "The model folder to write (must not exist), e.g. models/my-model.", Required = true, HelpName = "DIR" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"A CLIP tokenizer folder (vocab.json + merges.txt); default {TokenizerLocator.DefaultFolder}, then the Hugging Face cache.", HelpName = "DIR" };
-        var prediction = new Option<string>("--prediction-type") { Description = "What the UNet predicts (the file does not say).", DefaultValueFactory = _ => "epsilon" };
-        prediction.AcceptOnlyFromAmong("epsilon", "v_prediction");
+        var prediction = new Option<string>("--prediction-type") { Description = "What the UNet predicts; auto reads ComfyUI's v_pred (and ztsnr) markers, else epsilon.", DefaultValueFactory = _ => "auto" };
+        prediction.AcceptOnlyFromAmong("auto", "epsilon", "v_prediction");
         var file = new Argument<string>("FILE") { Description = "An SD 1.x or SDXL checkpoint: a .safetensors file (LDM/SGM layout) or a diffusers folder with .safetensors weights." };
         var command = new Command("import", "Write an SD 1.x .safetensors checkpoint as a diffusers-ONNX model folder.") { output, tokenizer, prediction, file };
         CommandAction.Set(command, (parse, _) =>
@@ -23,20 +23,21 @@ internal static class ImportCommand
             try
             {
                 var tokenizerFolder = TokenizerLocator.Find(parse.GetValue(tokenizer), Environment.CurrentDirectory);
+                var sampling = CheckpointSampling.Of(parse.GetValue(file)!, parse.GetValue(prediction)!);
                 if (SdxlCheckpoint.Detect(parse.GetValue(file)!) == ModelFamily.StableDiffusionXL)
                 {
                     using var sdxl = SdxlCheckpoint.Open(parse.GetValue(file)!);
-                    SdxlOnnxFolder.Write(sdxl, parse.GetValue(output)!, tokenizerFolder, parse.GetValue(prediction)!);
+                    SdxlOnnxFolder.Write(sdxl, parse.GetValue(output)!, tokenizerFolder, sampling.PredictionType, zeroSnr: sampling.ZeroSnr);
                     Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: SDXL, UNet widths {string.Join("/", sdxl.UNet!.LevelChannels)}, " +
-                        $"transformer depths {string.Join("/", sdxl.UNet.TransformerDepths)}, context {sdxl.UNet.ContextWidth}; text encoders {sdxl.TextEncoder!.Width} + {sdxl.TextEncoder2!.Width} wide; tokenizer from {tokenizerFolder}.");
+                        $"transformer depths {string.Join("/", sdxl.UNet.TransformerDepths)}, context {sdxl.UNet.ContextWidth}; text encoders {sdxl.TextEncoder!.Width} + {sdxl.TextEncoder2!.Width} wide; tokenizer from {tokenizerFolder}; predicts {sampling.PredictionType}{(sampling.ZeroSnr ? " with zero terminal SNR" : "")}.");
                     return Task.FromResult(ExitCodes.Ok);
                 }
 
                 using var checkpoint = Sd1Checkpoint.Open(parse.GetValue(file)!);
-                DiffusersOnnxFolder.Write(checkpoint, parse.GetValue(output)!, tokenizerFolder, parse.GetValue(prediction)!);
+                DiffusersOnnxFolder.Write(checkpoint, parse.GetValue(output)!, tokenizerFolder, sampling.PredictionType, zeroSnr: sampling.ZeroSnr);
                 var unet = checkpoint.UNet!;
                 Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: UNet {unet.InChannels} in, widths {string.Join("/", unet.LevelChannels)}, " +
-                    $"context {unet.ContextWidth}; text encoder width {checkpoint.TextEncoder!.Width}, {checkpoint.TextEncoder.Layers} layers; tokenizer from {tokenizerFolder}.");
+                    $"context {unet.ContextWidth}; text encoder width {checkpoint.TextEncoder!.Width}, {checkpoint.TextEncoder.Layers} layers; tokenizer from {tokenizerFolder}; predicts {sampling.PredictionType}{(sampling.ZeroSnr ? " with zero terminal SNR" : "")}.");
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafetensorsException or CheckpointException)

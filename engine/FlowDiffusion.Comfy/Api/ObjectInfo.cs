@@ -105,6 +105,8 @@ internal static class ObjectInfo
             ("noise_mask", Typed("BOOLEAN", new JsonObject { ["default"] = true, ["tooltip"] = "Give the latent the mask as its noise mask, so the sampler repaints only under it." }))),
             ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
         "ConditioningZeroOut" => Class(name, "ConditioningZeroOut", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING"))), ["CONDITIONING"]),
+        "ModelSamplingDiscrete" => Class(name, "ModelSamplingDiscrete", "advanced/model", Req(("model", Typed("MODEL")),
+            ("sampling", Combo(["eps", "v_prediction", "lcm", "x0", "img_to_img"])), ("zsnr", Typed("BOOLEAN", new JsonObject { ["default"] = false }))), ["MODEL"]),
         "RescaleCFG" => Class(name, "RescaleCFG", "advanced/model", Req(("model", Typed("MODEL")), ("multiplier", Float(0.7, 0, 1, 0.01))), ["MODEL"]),
         "ConditioningSetTimestepRange" => Class(name, "ConditioningSetTimestepRange", "advanced/conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("start", Float(0, 0, 1, 0.001)), ("end", Float(1, 0, 1, 0.001))), ["CONDITIONING"]),

@@ -198,6 +198,24 @@ public sealed partial class ApiPromptConverter
         return [model with { CfgRescale = multiplier.Value }];
     }
 
+    // ModelSamplingDiscrete → model.sampling on the MODEL's scheduler configuration (eps and v_prediction, zsnr).
+    private ComfyValue[]? ModelSamplingDiscrete(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var sampling = Choice(id, inputs, "sampling", "eps", ["eps", "v_prediction", "lcm", "x0", "img_to_img"]);
+        var zsnr = Boolean(id, inputs, "zsnr", false);
+        if (model is null || sampling is null || zsnr is null) return null;
+        if (sampling is not ("eps" or "v_prediction"))
+        {
+            Error(id, "value_not_in_list", "Value not in list", $"sampling: '{sampling}' is a ComfyUI model sampling FlowDiffusion does not run; supported: eps, v_prediction", "sampling");
+            return null;
+        }
+
+        var node = Add(id, null, "model.sampling", [("config", model.SchedulerConfig)],
+            [("prediction_type", sampling == "eps" ? "epsilon" : "v_prediction"), ("zero_snr", zsnr.Value)]);
+        return [model with { SchedulerConfig = $"{node}.result" }];
+    }
+
     // A seed input: 0 … 2⁶⁴ − 1, as ComfyUI's (a JSON number, or its digits as a string).
     private ulong? Seed(string id, JsonObject inputs, string name)
     {

@@ -28,7 +28,7 @@ public sealed partial class ApiPromptConverter
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
         "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "LatentFromBatch", "LatentBatch", "ImageBatch",
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
-        "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG",
+        "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -195,6 +195,7 @@ public sealed partial class ApiPromptConverter
                 "ConditioningZeroOut" => ZeroOut(id, inputs),
                 "ConditioningSetTimestepRange" => SetTimestepRange(id, inputs),
                 "RescaleCFG" => RescaleCfg(id, inputs),
+                "ModelSamplingDiscrete" => ModelSamplingDiscrete(id, inputs),
                 "ImageScaleToTotalPixels" => ScaleToTotalPixels(id, inputs),
                 "ImageToMask" => ImageToMask(id, inputs),
                 "MaskToImage" => MaskToImage(id, inputs),

@@ -41,13 +41,22 @@ public static partial class CheckpointCache
     /// As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting <paramref name="predictionType"/>
     /// (epsilon or v_prediction; the file cannot tell), within <paramref name="limits"/> (cancellation, time, free space).
     /// </summary>
-    public static string Prepare(string checkpoint, string tokenizerFolder, string root, string predictionType, Action? converting = null, ConversionLimits? limits = null)
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, string predictionType, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(checkpoint, tokenizerFolder, root, new CheckpointSampling(predictionType, false), converting, limits);
+
+    /// <summary>
+    /// As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting and scheduled as
+    /// <paramref name="sampling"/> says, within <paramref name="limits"/> (cancellation, time, free space).
+    /// </summary>
+    public static string Prepare(string checkpoint, string tokenizerFolder, string root, CheckpointSampling sampling, Action? converting = null, ConversionLimits? limits = null)
     {
+        ArgumentNullException.ThrowIfNull(sampling);
+        var predictionType = sampling.PredictionType;
         var full = Path.GetFullPath(checkpoint);
         var key = Key(full, tokenizerFolder);
-        if (predictionType != "epsilon")
+        if (predictionType != "epsilon" || sampling.ZeroSnr)
         {
-            key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key + "|" + predictionType)))[..16];
+            key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key + "|" + predictionType + (sampling.ZeroSnr ? "|zsnr" : ""))))[..16];
         }
 
         var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full.TrimEnd(Path.DirectorySeparatorChar))}-{key}");
@@ -65,12 +74,12 @@ public static partial class CheckpointCache
                 if (SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusionXL)
                 {
                     using var sdxl = SdxlCheckpoint.Open(full);
-                    SdxlOnnxFolder.Write(sdxl, folder, tokenizerFolder, cancellationToken: token);
+                    SdxlOnnxFolder.Write(sdxl, folder, tokenizerFolder, predictionType, cancellationToken: token, zeroSnr: sampling.ZeroSnr);
                 }
                 else
                 {
                     using var model = Sd1Checkpoint.Open(full);
-                    DiffusersOnnxFolder.Write(model, folder, tokenizerFolder, predictionType, cancellationToken: token);
+                    DiffusersOnnxFolder.Write(model, folder, tokenizerFolder, predictionType, cancellationToken: token, zeroSnr: sampling.ZeroSnr);
                 }
             });
         }

@@ -21,7 +21,15 @@ public static class DiffusersOnnxFolder
     internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet; <paramref name="float16"/> writes an fp16 export (float16 weights, inputs and outputs).</summary>
-    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool float16 = false, CancellationToken cancellationToken = default)
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="target">The folder to write.</param>
+    /// <param name="tokenizerFolder">The CLIP tokenizer files to copy.</param>
+    /// <param name="predictionType"><c>epsilon</c> or <c>v_prediction</c>.</param>
+    /// <param name="float16">Whether to write an fp16 export.</param>
+    /// <param name="cancellationToken">Cancels the export.</param>
+    /// <param name="zeroSnr">Whether the scheduler configuration asks for zero terminal SNR.</param>
+    public static void Write(Sd1Checkpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool float16 = false, CancellationToken cancellationToken = default,
+        bool zeroSnr = false)
     {
         if (checkpoint.UNet is null || checkpoint.TextEncoder is null || checkpoint.Vae is null)
         {
@@ -55,7 +63,7 @@ public static class DiffusersOnnxFolder
                     w.WriteEndArray();
                 }
             });
-            WriteJson(staging, "scheduler/scheduler_config.json", w => SchedulerConfig(w, predictionType));
+            WriteJson(staging, "scheduler/scheduler_config.json", w => SchedulerConfig(w, predictionType, zeroSnr));
             Directory.CreateDirectory(Path.Combine(staging, "tokenizer"));
             foreach (var file in TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
             {
@@ -85,19 +93,20 @@ public static class DiffusersOnnxFolder
     /// model folders that carry no scheduler configuration (OnnxStack's layout).
     /// </summary>
     /// <param name="predictionType"><c>epsilon</c> or <c>v_prediction</c>.</param>
-    public static string SchedulerConfigJson(string predictionType = "epsilon")
+    /// <param name="zeroSnr">Whether to ask for zero terminal SNR (<c>rescale_betas_zero_snr</c>).</param>
+    public static string SchedulerConfigJson(string predictionType = "epsilon", bool zeroSnr = false)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, Indented))
         {
             writer.WriteStartObject();
-            SchedulerConfig(writer, predictionType);
+            SchedulerConfig(writer, predictionType, zeroSnr);
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void SchedulerConfig(Utf8JsonWriter w, string predictionType)
+    private static void SchedulerConfig(Utf8JsonWriter w, string predictionType, bool zeroSnr)
     {
         // SD 1.x's training schedule (LDM v1-inference.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps).
         w.WriteString("_class_name", "PNDMScheduler");
@@ -110,6 +119,7 @@ public static class DiffusersOnnxFolder
         w.WriteBoolean("skip_prk_steps", true);
         w.WriteNumber("steps_offset", 1);
         w.WriteString("prediction_type", predictionType);
+        if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
     }
 
     private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)

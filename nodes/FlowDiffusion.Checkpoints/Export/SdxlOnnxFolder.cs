@@ -19,7 +19,15 @@ public static class SdxlOnnxFolder
     /// <c>vae</c> rather than its halves) and text encoders that declare every layer's hidden states
     /// (<c>hidden_states.0</c> … <c>hidden_states.N</c>) — so tests can load such a folder without a real export.
     /// </summary>
-    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false, CancellationToken cancellationToken = default)
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="target">The folder to write.</param>
+    /// <param name="tokenizerFolder">The CLIP tokenizer files to copy.</param>
+    /// <param name="predictionType"><c>epsilon</c> or <c>v_prediction</c>.</param>
+    /// <param name="optimumLayout">Whether to write optimum's layout.</param>
+    /// <param name="cancellationToken">Cancels the export.</param>
+    /// <param name="zeroSnr">Whether the scheduler configuration asks for zero terminal SNR.</param>
+    public static void Write(SdxlCheckpoint checkpoint, string target, string tokenizerFolder, string predictionType = "epsilon", bool optimumLayout = false, CancellationToken cancellationToken = default,
+        bool zeroSnr = false)
     {
         var refiner = checkpoint.IsRefiner;
         if (checkpoint.UNet is not { } unet || (checkpoint.TextEncoder is null && !refiner) || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
@@ -96,6 +104,7 @@ public static class SdxlOnnxFolder
                 w.WriteString("timestep_spacing", "leading");
                 w.WriteString("interpolation_type", "linear");
                 w.WriteString("prediction_type", predictionType);
+                if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
             });
             foreach (var folder in refiner ? ["tokenizer_2"] : new[] { "tokenizer", "tokenizer_2" })
             {

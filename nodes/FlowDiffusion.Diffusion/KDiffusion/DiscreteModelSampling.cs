@@ -13,6 +13,12 @@ public sealed class DiscreteModelSampling
     private readonly float[] sigmas;
     private readonly float[] logSigmas;
 
+    private DiscreteModelSampling(float[] sigmas)
+    {
+        this.sigmas = sigmas;
+        logSigmas = [.. sigmas.Select(s => MathF.Log(s))];
+    }
+
     private DiscreteModelSampling(double[] betas)
     {
         sigmas = new float[betas.Length];
@@ -47,6 +53,12 @@ public sealed class DiscreteModelSampling
         ArgumentNullException.ThrowIfNull(config);
         var steps = config.NumTrainTimesteps ?? 1000;
         if (steps < 2) throw new ArgumentException($"num_train_timesteps must be at least 2, got {steps}.");
+        var sampling = Betas(config, steps);
+        return config.RescaleBetasZeroSnr == true ? sampling.WithZeroTerminalSnr() : sampling;
+    }
+
+    private static DiscreteModelSampling Betas(SchedulerConfig config, int steps)
+    {
         if (config.TrainedBetas is { Length: > 0 } trained) return new DiscreteModelSampling([.. trained]);
         var start = config.BetaStart ?? 0.00085;
         var end = config.BetaEnd ?? 0.012;
@@ -57,6 +69,29 @@ public sealed class DiscreteModelSampling
             "squaredcos_cap_v2" => new DiscreteModelSampling(CosineBetas(steps)),
             var other => throw new ArgumentException($"Unknown beta_schedule '{other}'. Valid values: linear, scaled_linear, squaredcos_cap_v2."),
         };
+    }
+
+    /// <summary>
+    /// The schedule rescaled to zero terminal SNR as ComfyUI's ModelSamplingDiscrete does it (<c>zsnr</c>; diffusers'
+    /// <c>rescale_betas_zero_snr</c>), in float32 on the float32 sigmas: √ᾱ shifted so that its last value is 0 and scaled
+    /// so that its first is unchanged, the last ᾱ then set to 4.8973451890853435e-08 so that the largest sigma (≈ 4518.8)
+    /// stays finite.
+    /// </summary>
+    public DiscreteModelSampling WithZeroTerminalSnr()
+    {
+        var root = new float[sigmas.Length];
+        for (var i = 0; i < root.Length; i++) root[i] = MathF.Sqrt(1f / ((sigmas[i] * sigmas[i]) + 1f));
+        float first = root[0], last = root[^1];
+        var factor = first / (first - last);
+        var rescaled = new float[root.Length];
+        for (var i = 0; i < root.Length; i++)
+        {
+            var shifted = (root[i] - last) * factor;
+            var alphaBar = i == root.Length - 1 ? 4.8973451890853435e-08f : shifted * shifted;
+            rescaled[i] = MathF.Sqrt((1f - alphaBar) / alphaBar);
+        }
+
+        return new DiscreteModelSampling(rescaled);
     }
 
     /// <summary>The nearest training timestep to <paramref name="sigma"/> in log-sigma (ComfyUI's <c>timestep(sigma)</c>).</summary>

@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
@@ -20,9 +21,9 @@ public sealed class ModelLoadNode : INode
     public string TokenizerFolder { get; set; } = "";
 
     /// <summary>What a checkpoint's UNet predicts.</summary>
-    [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts, which the file cannot tell (epsilon for most SD 1.x models; v_prediction for v-models). ONNX folders say it in their scheduler config; OnnxStack folders, which have none, take SD's training schedule with this.",
-        Choices = ["epsilon", "v_prediction"])]
-    public string PredictionType { get; set; } = "epsilon";
+    [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts. auto: v_prediction when the file carries ComfyUI's v_pred marker (then a ztsnr marker also means a zero-terminal-SNR schedule), else epsilon (most SD 1.x and SDXL models); name it for a v-model without the marker. ONNX folders say it in their scheduler config; OnnxStack folders, which have none, take SD's training schedule with this (auto: epsilon).",
+        Choices = ["auto", "epsilon", "v_prediction"])]
+    public string PredictionType { get; set; } = "auto";
 
     /// <summary>A VAE to use instead of the model's.</summary>
     [Parameter(Description = "Optional: a VAE to use instead of the model's — a .safetensors VAE, a diffusers VAE folder or a folder with vae_decoder/model.onnx (as vae.load takes it); empty = the model's own.")]
@@ -108,7 +109,7 @@ public sealed class ModelLoadNode : INode
         // A folder without a scheduler configuration (OnnxStack's layout) gets SD's training schedule, as OnnxStack assumes.
         SchedulerConfig = File.Exists(model.Folder.SchedulerConfigPath)
             ? new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath)
-            : new SchedulerConfigSource(DiffusersOnnxFolder.SchedulerConfigJson(PredictionType), null);
+            : new SchedulerConfigSource(DiffusersOnnxFolder.SchedulerConfigJson(PredictionType == "auto" ? "epsilon" : PredictionType), null);
     }
 
     private EmbeddingLibrary? OpenEmbeddings(INodeContext context, LoadedModel model)
@@ -146,7 +147,7 @@ public sealed class ModelLoadNode : INode
     {
         var own = System.IO.Path.Combine(checkpoint, "tokenizer");
         var tokenizer = TokenizerFolder.Length == 0 && Directory.Exists(own) && File.Exists(System.IO.Path.Combine(own, "vocab.json")) ? own : FindTokenizer(context);
-        return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, PredictionType, () =>
+        return CheckpointCache.Prepare(checkpoint, tokenizer, CheckpointCache.DefaultRoot, CheckpointSampling.Of(checkpoint, PredictionType), () =>
             context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(checkpoint)} to ONNX (first load only)")),
             Conversions.Limits(context, cancellationToken));
     }

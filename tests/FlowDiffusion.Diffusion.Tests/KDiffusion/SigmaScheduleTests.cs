@@ -55,6 +55,33 @@ public sealed class SigmaScheduleTests
     }
 
     [Fact]
+    public void Zero_terminal_snr_rescales_the_sigmas_and_schedules_as_ComfyUIs_zsnr()
+    {
+        var zsnr = DiscreteModelSampling.For(new FlowDiffusion.Diffusion.Schedulers.SchedulerConfig
+        {
+            BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = "scaled_linear", NumTrainTimesteps = 1000, RescaleBetasZeroSnr = true,
+        });
+        var data = ComfyReference.Data.GetProperty("zero_snr");
+        foreach (var p in data.GetProperty("sigmas").EnumerateObject())
+        {
+            var want = p.Value.GetDouble();
+            var got = zsnr.Sigmas[int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture)];
+            Assert.True(Math.Abs(want - got) <= 2e-6 * Math.Max(1, want), $"sigma[{p.Name}] {got:R} vs {want:R}");
+        }
+
+        // The rescale keeps the first sigma (to float32 rounding) and moves the largest from 14.61 to about 4518.8.
+        Assert.Equal(ComfyReference.Sd15.SigmaMin, zsnr.SigmaMin, 5);
+        Assert.True(zsnr.SigmaMax > 4500 && ComfyReference.Sd15.SigmaMax < 15, $"{zsnr.SigmaMax}");
+        foreach (var c in data.GetProperty("timesteps").EnumerateArray())
+            Assert.Equal(c.GetProperty("timestep").GetInt32(), zsnr.Timestep((float)c.GetProperty("sigma").GetDouble()));
+        foreach (var c in data.GetProperty("schedules").EnumerateArray())
+        {
+            var (name, steps) = (c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32());
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), SigmaSchedules.Compute(name, zsnr, steps), $"zsnr {name} {steps}");
+        }
+    }
+
+    [Fact]
     public void Advanced_window_cuts_start_and_end_and_forces_zero_only_when_asked()
     {
         var sigmas = SigmaSchedules.Compute("karras", ComfyReference.Sd15, 10);
