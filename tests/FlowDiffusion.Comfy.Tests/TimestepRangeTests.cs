@@ -131,6 +131,16 @@ public sealed class TimestepRangeTests
         Assert.Contains("start (0.6) is after end (0.3)", history["status"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ClipTextEncode_has_no_A1111_prompt_editing_its_square_brackets_only_weigh()
+    {
+        // As in ComfyUI, "[red:blue:0.5]" is text: red and blue weigh alike and the colour is their mean, where A1111's
+        // editing would end blue.
+        await using var host = await ComfyHost.StartAsync();
+        var (r, g, b) = Mean(await ClassMappingTests.RunForImageAsync(host, Prompts.Txt2Img(text: "a [red:blue:0.5] ball", size: 64)), 0, 64);
+        Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
+    }
+
     // The default graph with a blue positive, sampled by KSamplerAdvanced over 10 normal steps, stopped after 5 without noise.
     private static JsonObject Graph(double cfg, int width = 64)
     {

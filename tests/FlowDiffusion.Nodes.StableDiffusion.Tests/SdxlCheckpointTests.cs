@@ -86,6 +86,20 @@ public sealed class SdxlCheckpointTests
         Assert.True(difference > 1e-3, $"the original size changed the image by {difference} only");
     }
 
+    [Fact]
+    public async Task An_edited_prompt_runs_through_sdxl_size_conditioning_and_uses_each_text_in_turn()
+    {
+        // conditioning.sdxl_size must reach every text of the edited prompt (each is batched with the negative, which has
+        // time ids); the edited run differs from both texts' runs.
+        async Task<float[]> RunAsync(string prompt) =>
+            (await SdEngine.Shared.RunFileAsync("sdxl-txt2img.yaml", SdxlInputs(1024).With("prompt", prompt))).AssertCompleted().Image().Pixels.ToArray();
+        var edited = await RunAsync("a [red:blue:0.5] circle");
+        var red = await RunAsync("a red circle");
+        var blue = await RunAsync("a blue circle");
+        Assert.True(edited.Zip(red).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "the edited prompt gave the first text's image");
+        Assert.True(edited.Zip(blue).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "the edited prompt gave the second text's image");
+    }
+
     [Theory]
     [InlineData("sdxl-img2img.yaml")]
     [InlineData("sdxl-inpaint.yaml")]

@@ -1,4 +1,5 @@
 using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -7,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Encodes tokens with the CLIP text encoder.</summary>
 [Node("clip.encode", "1.2.0", Category = "conditioning", Title = "Encode Prompt",
-    Description = "Runs the text encoder on tokenized prompt windows and applies the prompt weights; windows are concatenated. SDXL: tokens_g gives the second text encoder a prompt of its own.")]
+    Description = "Runs the text encoder on tokenized prompt windows and applies the prompt weights; windows are concatenated. SDXL: tokens_g gives the second text encoder a prompt of its own. An edited prompt (clip.tokenize's prompt_editing) is encoded once per text it takes; guidance.cfg uses the text of each step.")]
 public sealed class ClipEncodeNode : INode
 {
     /// <summary>The text encoder.</summary>
@@ -37,14 +38,30 @@ public sealed class ClipEncodeNode : INode
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         using var clock = OnnxClock.Attribute(context);
-        if (TokensG is null)
+        if (TokensG is not null && ClipSkip != 1)
+            throw new ArgumentException($"clip_skip {ClipSkip} with tokens_g: SDXL conditions on both text encoders' penultimate layers; leave clip_skip at 1.");
+        var schedule = Tokens!.Schedule ?? TokensG?.Schedule;
+        if (schedule is null)
         {
-            Conditioning = await Clip!.EncodeAsync([Tokens!], ClipSkip, cancellationToken);
+            Conditioning = await EncodeAsync(Tokens, TokensG, cancellationToken);
             return;
         }
 
-        if (ClipSkip != 1)
-            throw new ArgumentException($"clip_skip {ClipSkip} with tokens_g: SDXL conditions on both text encoders' penultimate layers; leave clip_skip at 1.");
-        Conditioning = await Clip!.EncodeAsync([Tokens!], [TokensG], cancellationToken);
+        // An edited prompt: every text encoded, joined as parts the guider picks from step by step.
+        if (TokensG is not null && Tokens.Schedule is not null && TokensG.Schedule is not null && !ReferenceEquals(Tokens.Schedule, TokensG.Schedule))
+            throw new ArgumentException("tokens and tokens_g are both edited prompts ([from:to:when], [a|b]); edit one of them, or feed one prompt to both");
+        var parts = new List<Conditioning>(schedule.Variants.Count);
+        for (var i = 0; i < schedule.Variants.Count; i++)
+        {
+            var variant = schedule.Variants[i];
+            var encoded = await EncodeAsync(Tokens.Schedule is null ? Tokens : variant, TokensG is null ? null : TokensG.Schedule is null ? TokensG : variant, cancellationToken);
+            parts.Add(encoded.With(PromptVariant.Key, new PromptVariant(schedule, i)));
+        }
+
+        Conditioning = CombinedConditionings.Join(parts);
     }
+
+    private Task<Conditioning> EncodeAsync(Tokens tokens, Tokens? tokensG, CancellationToken cancellationToken) => tokensG is null
+        ? Clip!.EncodeAsync([tokens], ClipSkip, cancellationToken)
+        : Clip!.EncodeAsync([tokens], [tokensG], cancellationToken);
 }

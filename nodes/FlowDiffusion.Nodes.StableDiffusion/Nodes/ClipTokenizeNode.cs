@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Tokenizes a prompt with weights, in 77-token windows.</summary>
 [Node("clip.tokenize", "1.0.0", Category = "conditioning", Title = "Tokenize Prompt",
-    Description = "Splits a prompt into CLIP tokens with per-token weights: (word:1.3), (word) ×1.1, [word] ÷1.1; over 75 tokens makes several 77-token windows.")]
+    Description = "Splits a prompt into CLIP tokens with per-token weights: (word:1.3), (word) ×1.1, [word] ÷1.1; over 75 tokens makes several 77-token windows. With prompt_editing, A1111's [from:to:when] (when: a fraction of the steps if it has a decimal point, else a step), [to:when], [from::when] and [a|b] (alternating every step) change the text while sampling: each text is tokenized, clip.encode encodes each and guidance.cfg uses the one of the step.")]
 public sealed class ClipTokenizeNode : INode
 {
     /// <summary>The tokenizer.</summary>
@@ -16,6 +16,10 @@ public sealed class ClipTokenizeNode : INode
     /// <summary>The prompt.</summary>
     [Parameter(Description = "The prompt.", Multiline = true)]
     public string Text { get; set; } = "";
+
+    /// <summary>Whether A1111's prompt editing and alternation apply.</summary>
+    [Parameter(Description = "A1111's prompt editing [from:to:when] and alternation [a|b]. Off: square brackets only weigh (÷1.1), as the ComfyUI layer tokenizes (ComfyUI has no prompt editing).")]
+    public bool PromptEditing { get; set; } = true;
 
     /// <summary>The tokens.</summary>
     [Output(Description = "Token ids and weights.")]
@@ -27,7 +31,15 @@ public sealed class ClipTokenizeNode : INode
         // Hosts refuse longer text before a run starts; this keeps hosts that do not (and direct callers) bounded too.
         if (Text.Length > context.Limits.MaxPromptCharacters)
             throw new ArgumentException($"parameter 'text' is {Text.Length:N0} characters; prompts are limited to {context.Limits.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)");
-        Tokens = Tokenizer!.Tokenize(Text);
+        var editing = PromptEditing ? Diffusion.Tokenization.PromptEditing.Parse(Text) : null;
+        if (editing is null)
+        {
+            Tokens = Tokenizer!.Tokenize(Text);
+            return Task.CompletedTask;
+        }
+
+        var variants = editing.Variants.Select(Tokenizer!.Tokenize).ToList();
+        Tokens = variants[0] with { Text = Text, Schedule = new PromptSchedule(variants, editing.VariantAt) };
         return Task.CompletedTask;
     }
 }

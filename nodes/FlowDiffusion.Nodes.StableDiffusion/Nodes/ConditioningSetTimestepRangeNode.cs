@@ -30,7 +30,7 @@ public sealed class ConditioningSetTimestepRangeNode : INode
     {
         if (Start > End) throw new ArgumentException($"start ({Start}) is after end ({End})");
         var range = new ConditioningTimestepRange(Start, End);
-        Result = CombinedConditionings.Join([.. CombinedConditionings.Of(Conditioning!).Select(part => part.With(ConditioningTimestepRange.Key, range))]);
+        Result = CombinedConditionings.Each(Conditioning!, part => part.With(ConditioningTimestepRange.Key, range));
         return Task.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -20,11 +21,16 @@ public sealed class ConditioningZeroOutNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var source = Conditioning!;
+        Zeroed = CombinedConditionings.Each(Conditioning!, Zero);
+        return Task.CompletedTask;
+    }
+
+    // Zero embeddings and pooled embedding of one conditioning (each part of a combined one, as ComfyUI zeroes every entry).
+    private static Conditioning Zero(Conditioning source)
+    {
         var extras = source.Extras;
         if (extras.TryGet(StandardExtras.PooledText, out var pooled))
             extras = extras.With(StandardExtras.PooledText, new ExtraTensor(pooled.Shape, new float[pooled.Batch * pooled.ItemLength]));
-        Zeroed = new Conditioning(source.Batch, source.Tokens, source.Dim, new float[source.Embeddings.Length], extras);
-        return Task.CompletedTask;
+        return new Conditioning(source.Batch, source.Tokens, source.Dim, new float[source.Embeddings.Length], extras);
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Nodes.StableDiffusion.Control;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -58,9 +59,9 @@ public sealed class ControlNetApplyNode : INode
             throw new ArgumentException($"start_percent ({StartPercent}) is after end_percent ({EndPercent})");
         }
 
-        var source = Conditioning!;
-        var stack = source.Extras.TryGet(ControlStack.Key, out var existing) ? existing : ControlStack.Empty;
-        Result = source.With(ControlStack.Key, stack.Then(new ControlHint(net, Image!, Strength, StartPercent, EndPercent, GuessMode)));
+        var hint = new ControlHint(net, Image!, Strength, StartPercent, EndPercent, GuessMode);
+        Result = CombinedConditionings.Each(Conditioning!, part =>
+            part.With(ControlStack.Key, (part.Extras.TryGet(ControlStack.Key, out var existing) ? existing : ControlStack.Empty).Then(hint)));
         return Task.CompletedTask;
     }
 }

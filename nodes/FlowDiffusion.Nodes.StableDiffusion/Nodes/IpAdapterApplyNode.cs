@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Nodes.StableDiffusion.Adapter;
 using FlowDiffusion.Sdk;
@@ -89,9 +90,10 @@ public sealed class IpAdapterApplyNode : INode
             unconditional = model.Project(new float[embeds.Batch * model.EmbeddingWidth], embeds.Batch, cancellationToken);
         }
 
-        Result = source.With(ImagePrompt.Key, ImagePrompt.Of(
+        var prompt = ImagePrompt.Of(
             new ImagePromptRow(image, Weight, StartPercent, EndPercent),
-            new ImagePromptRow(unconditional, Weight, StartPercent, EndPercent)));
+            new ImagePromptRow(unconditional, Weight, StartPercent, EndPercent));
+        Result = CombinedConditionings.Each(source, part => part.With(ImagePrompt.Key, prompt));
         return Task.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -43,7 +44,8 @@ public sealed class SdxlRefinerConditioningNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         float[] ids = [OriginalHeight, OriginalWidth, CropTop, CropLeft, (float)AestheticScore];
-        ConditioningOut = Conditioning!.With(StandardExtras.TimeIds, new ExtraTensor([1, SdxlTimeIds.RefinerCount], ids));
+        var timeIds = new ExtraTensor([1, SdxlTimeIds.RefinerCount], ids);
+        ConditioningOut = CombinedConditionings.Each(Conditioning!, part => part.With(StandardExtras.TimeIds, timeIds));
         return Task.CompletedTask;
     }
 }

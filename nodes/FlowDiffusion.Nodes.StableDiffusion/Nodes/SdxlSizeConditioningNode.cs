@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -46,7 +47,8 @@ public sealed class SdxlSizeConditioningNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         float[] ids = [OriginalHeight, OriginalWidth, CropTop, CropLeft, TargetHeight, TargetWidth];
-        ConditioningOut = Conditioning!.With(StandardExtras.TimeIds, new ExtraTensor([1, 6], ids));
+        var timeIds = new ExtraTensor([1, 6], ids);
+        ConditioningOut = CombinedConditionings.Each(Conditioning!, part => part.With(StandardExtras.TimeIds, timeIds));
         return Task.CompletedTask;
     }
 }

@@ -7,6 +7,5 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Regions;
 internal static class RegionEdit
 {
     public static Conditioning Apply(Conditioning conditioning, Func<ConditioningRegion, ConditioningRegion> edit) =>
-        CombinedConditionings.Join([.. CombinedConditionings.Of(conditioning).Select(part =>
-            part.With(ConditioningRegion.Key, edit(ConditioningRegion.Of(part) ?? ConditioningRegion.None)))]);
+        CombinedConditionings.Each(conditioning, part => part.With(ConditioningRegion.Key, edit(ConditioningRegion.Of(part) ?? ConditioningRegion.None)));
 }

@@ -28,10 +28,10 @@ internal static class RegionalPrediction
         Partner(lists[0], lists[1]);
         // Conditionings limited to part of the schedule act only there; partners keep the range of the conditioning they copy.
         var entries = (withNegatives ? lists[0].Concat(lists[1]) : lists[1])
-            .Where(e => ConditioningTimestepRange.ActsAt(e.Conditioning, input.Timestep))
-            .Select(e => e.For(ConditioningTimestepRange.Strip(e.Conditioning), e.List)).ToList();
-        if (!entries.Any(e => e.List == 1)) throw ConditioningTimestepRange.Uncovered("positive", input);
-        if (withNegatives && !entries.Any(e => e.List == 0)) throw ConditioningTimestepRange.Uncovered("negative", input);
+            .Where(e => ActingParts.ActsAt(e.Conditioning, input))
+            .Select(e => e.For(ActingParts.Strip(e.Conditioning), e.List)).ToList();
+        if (!entries.Any(e => e.List == 1)) throw ActingParts.Uncovered("positive", input);
+        if (withNegatives && !entries.Any(e => e.List == 0)) throw ActingParts.Uncovered("negative", input);
 
         var outChannels = denoiser.OutChannels;
         var plane = height * width;

@@ -29,7 +29,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
     private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
-    private readonly bool _ranged = ConditioningTimestepRange.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
+    private readonly bool _ranged = ActingParts.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private (int Batch, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
@@ -38,12 +38,12 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
-        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, _ranged ? ConditioningTimestepRange.Acting(_positives, "positive", input) : _positives, cancellationToken);
+        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken);
         if (_regional) return await PredictRegionalAsync(input, cancellationToken);
         if (_ranged)
         {
-            IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : ConditioningTimestepRange.Acting(_negatives, "negative", input);
-            return await PredictCombinedAsync(input, negatives, ConditioningTimestepRange.Acting(_positives, "positive", input), cache: false, cancellationToken);
+            IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : ActingParts.Acting(_negatives, "negative", input);
+            return await PredictCombinedAsync(input, negatives, ActingParts.Acting(_positives, "positive", input), cache: false, cancellationToken);
         }
         if (_positives.Count > 1 || _negatives.Count > 1)
             return await PredictCombinedAsync(input, scale == 1f ? [] : _negatives, _positives, cache: true, cancellationToken);

@@ -21,6 +21,13 @@ internal sealed class CombinedConditionings(IReadOnlyList<Conditioning> parts)
     public static IReadOnlyList<Conditioning> Of(Conditioning conditioning) =>
         conditioning.Extras.TryGet(Key, out var combined) ? combined.Parts : [conditioning];
 
+    /// <summary>
+    /// <paramref name="edit"/> applied to every part of <paramref name="conditioning"/> (to it alone when it is not
+    /// combined), joined again: how a node that adds an extra (a ControlNet, SDXL's size conditioning …) reaches every
+    /// part, as ComfyUI's nodes change every entry of a conditioning list.
+    /// </summary>
+    public static Conditioning Each(Conditioning conditioning, Func<Conditioning, Conditioning> edit) => Join([.. Of(conditioning).Select(edit)]);
+
     /// <summary>The combination of <paramref name="parts"/>: the first's embeddings and extras, plus the list.</summary>
     public static Conditioning Join(IReadOnlyList<Conditioning> parts) =>
         parts.Count == 1 ? parts[0] : parts[0].With(Key, new CombinedConditionings(parts));
