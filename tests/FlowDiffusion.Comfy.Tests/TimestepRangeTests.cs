@@ -132,10 +132,10 @@ public sealed class TimestepRangeTests
     }
 
     [Fact]
-    public async Task ClipTextEncode_has_no_A1111_prompt_editing_its_square_brackets_only_weigh()
+    public async Task ClipTextEncode_has_no_A1111_prompt_editing_its_square_brackets_are_text()
     {
         // As in ComfyUI, "[red:blue:0.5]" is text: red and blue weigh alike and the colour is their mean, where A1111's
-        // editing would end blue.
+        // editing would end blue (and A1111's weighting would divide both by 1.1, which the mean hides).
         await using var host = await ComfyHost.StartAsync();
         var (r, g, b) = Mean(await ClassMappingTests.RunForImageAsync(host, Prompts.Txt2Img(text: "a [red:blue:0.5] ball", size: 64)), 0, 64);
         Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"({r:F3}, {g:F3}, {b:F3})");

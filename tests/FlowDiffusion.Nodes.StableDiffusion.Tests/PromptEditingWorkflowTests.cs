@@ -24,13 +24,13 @@ public sealed class PromptEditingWorkflowTests
     }
 
     [Fact]
-    public async Task The_negative_prompt_is_edited_too_and_without_editing_brackets_only_weigh()
+    public async Task The_negative_prompt_is_edited_too_and_in_ComfyUIs_syntax_brackets_are_text()
     {
         // CFG 0.5: (u + c) / 2 with the red positive, so the colour names the negative of the last evaluation.
         var (r, g, b) = await ColourAsync("a red ball", "a [green:blue:0.5] ball", 10, cfg: 0.5, editing: true);
         Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"edited negative: ({r:F3}, {g:F3}, {b:F3})");
 
-        // prompt_editing off (the ComfyUI layer): the brackets weigh red, blue and 0.5 alike, and the colour is their mean.
+        // ComfyUI's syntax (the ComfyUI layer's): the brackets are text, red and blue weigh alike and the colour is their mean.
         (r, g, b) = await ColourAsync("a [red:blue:0.5] ball", "", 10, cfg: 1, editing: false);
         Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"not edited: ({r:F3}, {g:F3}, {b:F3})");
     }
@@ -42,7 +42,7 @@ public sealed class PromptEditingWorkflowTests
             name: prompt editing
             nodes:
               model: { node: model.load, with: { path: models/analytic-sd } }
-              pos_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "{{positive}}", prompt_editing: {{(editing ? "true" : "false")}} } }
+              pos_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "{{positive}}", syntax: {{(editing ? "a1111" : "comfyui")}} } }
               neg_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "{{negative}}" } }
               positive: { node: clip.encode, in: { clip: model.clip, tokens: pos_tokens.tokens } }
               negative: { node: clip.encode, in: { clip: model.clip, tokens: neg_tokens.tokens } }

@@ -45,7 +45,7 @@ public sealed partial class ApiPromptConverter
 
     private string Encoded(string id, ClipValue clip, string text)
     {
-        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("prompt_editing", false)]);
+        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("syntax", "comfyui")]);
         return $"{Add(id, "encode", "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")], [])}.conditioning";
     }
 
@@ -53,8 +53,8 @@ public sealed partial class ApiPromptConverter
     // fewer windows with empty-prompt windows, as ComfyUI pads the shorter token list).
     private string Encoded(string id, ClipValue clip, string textL, string textG)
     {
-        var tokensL = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textL), ("prompt_editing", false)]);
-        var tokensG = Add(id, "tokens_g", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textG), ("prompt_editing", false)]);
+        var tokensL = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textL), ("syntax", "comfyui")]);
+        var tokensG = Add(id, "tokens_g", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", textG), ("syntax", "comfyui")]);
         return $"{Add(id, "encode", "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokensL}.tokens"), ("tokens_g", $"{tokensG}.tokens")], [])}.conditioning";
     }
 }

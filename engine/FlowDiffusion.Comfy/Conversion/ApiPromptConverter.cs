@@ -484,7 +484,7 @@ public sealed partial class ApiPromptConverter
         var clip = Link<ClipValue>(id, inputs, "clip");
         var text = Text(id, inputs, "text", null);
         if (clip is null || text is null) return null;
-        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("prompt_editing", false)]);
+        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("syntax", "comfyui")]);
         var encode = Add(id, null, "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")],
             clip.ClipSkip == 1 ? [] : [("clip_skip", (long)clip.ClipSkip)]);
         return [new ConditioningValue($"{encode}.conditioning")];

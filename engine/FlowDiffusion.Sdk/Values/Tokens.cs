@@ -13,4 +13,11 @@ public sealed record Tokens(string Text, IReadOnlyList<TokenChunk> Chunks)
     /// <see cref="Chunks"/> are then the first step's text. Null for a prompt that stays the same.
     /// </summary>
     public PromptSchedule? Schedule { get; init; }
+
+    /// <summary>
+    /// Set when the weights are ComfyUI's: the empty prompt's window, from whose hidden states a text encoder interpolates
+    /// each weighted token's (e + w·(h − e)). Null: A1111's weighting (each hidden state scaled by its weight, then the
+    /// window's mean restored).
+    /// </summary>
+    public TokenChunk? EmptyWindow { get; init; }
 }

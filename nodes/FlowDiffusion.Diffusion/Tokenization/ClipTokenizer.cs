@@ -140,6 +140,17 @@ public sealed class ClipTokenizer : ITokenizer
     /// <inheritdoc />
     public Tokens Tokenize(string prompt) => new(prompt, EncodePrompt(prompt).Chunks);
 
+    /// <summary>Tokenizes <paramref name="prompt"/> in <paramref name="syntax"/>; ComfyUI's tokens carry the empty window its weighting needs.</summary>
+    public Tokens Tokenize(string prompt, PromptSyntax syntax) => Tokenize(new PromptEncoder(this), prompt, syntax);
+
+    /// <summary>Tokenizes <paramref name="prompt"/> with <paramref name="encoder"/> in <paramref name="syntax"/>.</summary>
+    public static Tokens Tokenize(PromptEncoder encoder, string prompt, PromptSyntax syntax)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var tokens = new Tokens(prompt, encoder.Encode(prompt, syntax).Chunks);
+        return syntax == PromptSyntax.ComfyUI ? tokens with { EmptyWindow = encoder.EmptyWindow() } : tokens;
+    }
+
     /// <summary>The ids of <paramref name="text"/> without BOS and EOS.</summary>
     internal IReadOnlyList<int> EncodeWithoutSpecialTokens(string text)
     {

@@ -26,6 +26,12 @@ public sealed class PromptEncoder
         _embeddings = embeddings;
     }
 
+    /// <summary>Tokenizes <paramref name="prompt"/> in <paramref name="syntax"/>; the empty prompt gives one window of BOS, EOS and padding.</summary>
+    public TokenizedPrompt Encode(string prompt, PromptSyntax syntax) => syntax == PromptSyntax.ComfyUI ? EncodeComfy(prompt) : Encode(prompt);
+
+    /// <summary>The window of the empty prompt: BOS, EOS and padding (what ComfyUI weighs tokens against).</summary>
+    public TokenChunk EmptyWindow() => Window([], []);
+
     /// <summary>Tokenizes <paramref name="prompt"/>; the empty prompt gives one window of BOS, EOS and padding.</summary>
     public TokenizedPrompt Encode(string prompt)
     {
@@ -61,6 +67,71 @@ public sealed class PromptEncoder
         if (ids.Count > 0 || chunks.Count == 0)
             chunks.Add(Window(ids, weights));
         return new TokenizedPrompt(chunks.AsReadOnly());
+    }
+
+    // ComfyUI's tokenize_with_weights: its weight syntax; each space-separated word tokenized on its own ("embedding:NAME"
+    // words are embeddings); a word that does not fit the window moves whole to the next one (the rest padded), unless it
+    // has 8 tokens or more, which are split.
+    private TokenizedPrompt EncodeComfy(string prompt)
+    {
+        const int LargeWord = 8;
+        var capacity = _tokenizer.MaxLength - 2;
+        var chunks = new List<TokenChunk>();
+        var ids = new List<int>(capacity);
+        var weights = new List<float>(capacity);
+        foreach (var (text, weight) in ComfyPromptWeighting.Parse(prompt))
+        {
+            foreach (var word in text.Replace('\n', ' ').Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                foreach (var group in ComfyWordTokens(word))
+                {
+                    var large = group.Count >= LargeWord;
+                    var tokens = group;
+                    while (tokens.Count > 0)
+                    {
+                        if (tokens.Count + ids.Count > capacity)
+                        {
+                            if (large)
+                            {
+                                var remaining = capacity - ids.Count;
+                                ids.AddRange(tokens.Take(remaining));
+                                weights.AddRange(Enumerable.Repeat(weight, remaining));
+                                tokens = [.. tokens.Skip(remaining)];
+                            }
+
+                            chunks.Add(Window(ids, weights));
+                        }
+                        else
+                        {
+                            ids.AddRange(tokens);
+                            weights.AddRange(Enumerable.Repeat(weight, tokens.Count));
+                            tokens = [];
+                        }
+                    }
+                }
+            }
+        }
+
+        chunks.Add(Window(ids, weights));
+        return new TokenizedPrompt(chunks.AsReadOnly());
+    }
+
+    // The token groups of one ComfyUI word: an embedding (and any text left after its name), or the word's tokens.
+    private IEnumerable<IReadOnlyList<int>> ComfyWordTokens(string word)
+    {
+        const string Identifier = "embedding:";
+        if (_embeddings is not null && word.StartsWith(Identifier, StringComparison.Ordinal))
+        {
+            var name = word[Identifier.Length..];
+            var leftover = "";
+            if (!_embeddings.Names.Contains(name) && name.TrimEnd(',') is var stripped && stripped.Length < name.Length && _embeddings.Names.Contains(stripped))
+                (name, leftover) = (stripped, name[stripped.Length..]);
+            if (_embeddings.Names.Contains(name)) yield return _embeddings.IdsOf(name);
+            if (leftover.Length == 0) yield break;
+            word = leftover;
+        }
+
+        yield return _tokenizer.EncodeWithoutSpecialTokens(word);
     }
 
     private void Add(IReadOnlyList<int> tokens, float weight, List<TokenChunk> chunks, List<int> ids, List<float> weights, int capacity)

@@ -10,4 +10,7 @@ internal sealed class EmbeddingTokenizer(ClipTokenizer tokenizer, EmbeddingLibra
     public EmbeddingLibrary Embeddings => embeddings;
 
     public Tokens Tokenize(string prompt) => new(prompt, new PromptEncoder(tokenizer, embeddings).Encode(prompt).Chunks);
+
+    /// <summary>Tokenizes <paramref name="prompt"/> in <paramref name="syntax"/>.</summary>
+    public Tokens Tokenize(string prompt, PromptSyntax syntax) => ClipTokenizer.Tokenize(new PromptEncoder(tokenizer, embeddings), prompt, syntax);
 }

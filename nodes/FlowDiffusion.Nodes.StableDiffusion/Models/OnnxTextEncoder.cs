@@ -7,7 +7,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
 /// <summary>
 /// CLIP text encoding with A1111-style prompt weights: each token's hidden state is scaled by its weight, then the
-/// chunk is rescaled to keep its original mean. Windows of 77 tokens are encoded and concatenated along the sequence;
+/// chunk is rescaled to keep its original mean (ComfyUI's weighting, <see cref="ComfyTokenWeights"/>, for tokens that
+/// carry the empty window). Windows of 77 tokens are encoded and concatenated along the sequence;
 /// prompts of a batch with fewer windows repeat their last window so all have the same length. Ids past the vocabulary
 /// (textual-inversion embeddings) run on the encoder with the embeddings' vectors appended to its token table.
 /// </summary>
@@ -42,7 +43,7 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId, EmbeddingL
         if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
         var chunks = prompts.Max(p => p.Chunks.Count);
         int window = prompts[0].Chunks[0].Ids.Count, dim = 0;
-        float[]? result = null;
+        float[]? result = null, empty = null;
         for (var b = 0; b < prompts.Count; b++)
         {
             for (var c = 0; c < chunks; c++)
@@ -59,7 +60,24 @@ internal sealed class OnnxTextEncoder(TextEncoder encoder, int padId, EmbeddingL
                 result ??= new float[prompts.Count * chunks * window * dim];
                 var target = result.AsSpan((b * chunks + c) * window * dim, window * dim);
                 hidden.Values.AsSpan(0, window * dim).CopyTo(target);
-                ApplyWeights(target, chunk.Weights, dim);
+                if (prompts[b].EmptyWindow is not { } emptyWindow)
+                {
+                    ApplyWeights(target, chunk.Weights, dim);
+                }
+                else if (chunk.Weights.Any(w => w != 1f))
+                {
+                    if (empty is null)
+                    {
+                        if (emptyWindow.Ids.Count != window)
+                            throw new ArgumentException($"the empty prompt's window has {emptyWindow.Ids.Count} tokens and the prompt's {window}; tokenize with the model's tokenizer");
+                        lock (_lock)
+                        {
+                            empty = encoder.Encode([.. emptyWindow.Ids], 1, clipSkip, cancellationToken).Values[..(window * dim)];
+                        }
+                    }
+
+                    ComfyTokenWeights.Apply(target, empty, chunk.Weights, 0, dim, dim);
+                }
             }
         }
         return new Conditioning(prompts.Count, chunks * window, dim, result!);

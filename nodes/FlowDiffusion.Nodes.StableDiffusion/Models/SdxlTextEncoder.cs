@@ -72,7 +72,7 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
         if (prompts.Count == 0) throw new ArgumentException("nothing to encode: no prompts were given");
         var chunks = prompts.Max(p => p.Chunks.Count);
         int window = prompts[0].Chunks[0].Ids.Count, dim = 0, pooledWidth = 0;
-        float[]? result = null, pooled = null;
+        float[]? result = null, pooled = null, emptyFirst = null, emptySecond = null;
         for (var b = 0; b < prompts.Count; b++)
         {
             for (var c = 0; c < chunks; c++)
@@ -101,7 +101,25 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
                     a?[0].Values.AsSpan(t * w1, w1).CopyTo(target.Slice(t * dim, w1));
                     s[0].Values.AsSpan(t * w2, w2).CopyTo(target.Slice((t * dim) + w1, w2));
                 }
-                ApplyWeights(target, chunk.Weights, chunk2.Weights, w1, dim);
+                if (prompts[b].EmptyWindow is null || secondPrompts[b].EmptyWindow is null)
+                {
+                    ApplyWeights(target, chunk.Weights, chunk2.Weights, w1, dim);
+                }
+                else
+                {
+                    // ComfyUI's weighting, each tower against its own encoding of the empty prompt.
+                    if (emptySecond is null && (chunk.Weights.Any(w => w != 1f) || chunk2.Weights.Any(w => w != 1f)))
+                    {
+                        lock (_lock)
+                        {
+                            emptyFirst = first?.EncodeOutputs([.. prompts[b].EmptyWindow!.Ids], 1, _firstOutputs, cancellationToken)[0].Values[..(window * w1)];
+                            emptySecond = second.EncodeOutputs(PadAfterEnd([.. secondPrompts[b].EmptyWindow!.Ids]), 1, _secondOutputs, cancellationToken)[0].Values[..(window * w2)];
+                        }
+                    }
+
+                    if (emptyFirst is not null) ComfyTokenWeights.Apply(target, emptyFirst, chunk.Weights, 0, w1, dim);
+                    if (emptySecond is not null) ComfyTokenWeights.Apply(target, emptySecond, chunk2.Weights, w1, w2, dim);
+                }
                 if (c == 0)
                 {
                     s[1].Values.AsSpan(0, pooledWidth).CopyTo(pooled.AsSpan(b * pooledWidth, pooledWidth));

@@ -1,3 +1,5 @@
+using FlowDiffusion.Diffusion.Tokenization;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -6,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Tokenizes a prompt with weights, in 77-token windows.</summary>
 [Node("clip.tokenize", "1.0.0", Category = "conditioning", Title = "Tokenize Prompt",
-    Description = "Splits a prompt into CLIP tokens with per-token weights: (word:1.3), (word) ×1.1, [word] ÷1.1; over 75 tokens makes several 77-token windows. With prompt_editing, A1111's [from:to:when] (when: a fraction of the steps if it has a decimal point, else a step), [to:when], [from::when] and [a|b] (alternating every step) change the text while sampling: each text is tokenized, clip.encode encodes each and guidance.cfg uses the one of the step.")]
+    Description = "Splits a prompt into CLIP tokens with per-token weights: (word:1.3), (word) ×1.1, [word] ÷1.1; over 75 tokens makes several 77-token windows. A1111's [from:to:when] (when: a fraction of the steps if it has a decimal point, else a step), [to:when], [from::when] and [a|b] (alternating every step) change the text while sampling: each text is tokenized, clip.encode encodes each and guidance.cfg uses the one of the step.")]
 public sealed class ClipTokenizeNode : INode
 {
     /// <summary>The tokenizer.</summary>
@@ -17,9 +19,10 @@ public sealed class ClipTokenizeNode : INode
     [Parameter(Description = "The prompt.", Multiline = true)]
     public string Text { get; set; } = "";
 
-    /// <summary>Whether A1111's prompt editing and alternation apply.</summary>
-    [Parameter(Description = "A1111's prompt editing [from:to:when] and alternation [a|b]. Off: square brackets only weigh (÷1.1), as the ComfyUI layer tokenizes (ComfyUI has no prompt editing).")]
-    public bool PromptEditing { get; set; } = true;
+    /// <summary>Whose prompt syntax applies.</summary>
+    [Parameter(Description = "a1111: (word:1.3), (word) ×1.1 and [word] ÷1.1 nesting by multiplying, BREAK, prompt editing [from:to:when] and alternation [a|b]; weights scale the hidden states and keep the window's mean. comfyui (what the ComfyUI layer uses): only round brackets weigh, (word:1.3) sets the weight, square brackets and BREAK are text, words move whole to the next window, and weights interpolate from the empty prompt's hidden states, as ComfyUI's CLIPTextEncode.",
+        Choices = ["a1111", "comfyui"])]
+    public string Syntax { get; set; } = "a1111";
 
     /// <summary>The tokens.</summary>
     [Output(Description = "Token ids and weights.")]
@@ -31,7 +34,18 @@ public sealed class ClipTokenizeNode : INode
         // Hosts refuse longer text before a run starts; this keeps hosts that do not (and direct callers) bounded too.
         if (Text.Length > context.Limits.MaxPromptCharacters)
             throw new ArgumentException($"parameter 'text' is {Text.Length:N0} characters; prompts are limited to {context.Limits.MaxPromptCharacters:N0} (FlowDiffusion:MaxPromptCharacters)");
-        var editing = PromptEditing ? Diffusion.Tokenization.PromptEditing.Parse(Text) : null;
+        if (Syntax == "comfyui")
+        {
+            Tokens = Tokenizer switch
+            {
+                ClipTokenizer clip => clip.Tokenize(Text, PromptSyntax.ComfyUI),
+                EmbeddingTokenizer embedding => embedding.Tokenize(Text, PromptSyntax.ComfyUI),
+                _ => throw new ArgumentException($"syntax comfyui needs a CLIP tokenizer loaded by model.load; this tokenizer ({Tokenizer?.GetType().Name}) reads a1111 only"),
+            };
+            return Task.CompletedTask;
+        }
+
+        var editing = PromptEditing.Parse(Text);
         if (editing is null)
         {
             Tokens = Tokenizer!.Tokenize(Text);
