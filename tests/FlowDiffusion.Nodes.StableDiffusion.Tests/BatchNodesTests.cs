@@ -98,10 +98,10 @@ public sealed class BatchNodesTests
         for (var i = 0; i < 3; i++) generator.FillStandardNormal(items[i] = new float[length]);
         var whole = new float[3 * length];
         new TorchGenerator(11).FillStandardNormal(whole);
-        var residual = Centred(latent.ToArray());
-        Assert.True(Correlation(residual, Centred(items[2])) > 0.99999, $"correlation with ComfyUI's third item {Correlation(residual, Centred(items[2])):F6}");
-        Assert.True(Correlation(residual, Centred(whole[(2 * length)..])) < 0.9, "the third slice of one whole-batch draw is not what ComfyUI draws");
-        Assert.True(Math.Abs(Correlation(residual, Centred(items[0]))) < 0.5, "the first item's noise is the batch-of-one noise, not the third's");
+        var residual = NoiseCorrelation.Centred(latent.ToArray());
+        Assert.True(NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(items[2])) > 0.99999, $"correlation with ComfyUI's third item {NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(items[2])):F6}");
+        Assert.True(NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(whole[(2 * length)..])) < 0.9, "the third slice of one whole-batch draw is not what ComfyUI draws");
+        Assert.True(Math.Abs(NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(items[0]))) < 0.5, "the first item's noise is the batch-of-one noise, not the third's");
     }
 
     [Fact]
@@ -163,32 +163,5 @@ public sealed class BatchNodesTests
             """, new Dictionary<string, object?>());
         Assert.Equal((RunStatus.Failed, "empty"), (run.Result.Status, run.Result.FailedNode));
         Assert.Contains("FlowDiffusion:MaxImagePixels", run.Result.Error);
-    }
-
-    // Each of the 4 channels less its mean (the colour's latent is constant per channel).
-    private static double[] Centred(float[] values)
-    {
-        var plane = values.Length / 4;
-        var centred = new double[values.Length];
-        for (var c = 0; c < 4; c++)
-        {
-            var mean = values.AsSpan(c * plane, plane).ToArray().Average(v => (double)v);
-            for (var i = 0; i < plane; i++) centred[c * plane + i] = values[c * plane + i] - mean;
-        }
-
-        return centred;
-    }
-
-    private static double Correlation(double[] a, double[] b)
-    {
-        double ab = 0, aa = 0, bb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            ab += a[i] * b[i];
-            aa += a[i] * a[i];
-            bb += b[i] * b[i];
-        }
-
-        return ab / Math.Sqrt(aa * bb);
     }
 }

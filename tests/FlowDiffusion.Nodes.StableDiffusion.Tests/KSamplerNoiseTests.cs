@@ -41,40 +41,13 @@ public sealed class KSamplerNoiseTests
         new TorchGenerator(Seed).FillStandardNormal(starting);
         var step = new float[latents.Length];
         new TorchGenerator(Seed + 1).FillStandardNormal(step);
-        var residual = Centred(latents);
+        var residual = NoiseCorrelation.Centred(latents);
 
-        Assert.True(Correlation(residual, Centred(step)) > 0.9999, $"correlation with seed + 1's stream {Correlation(residual, Centred(step)):F5}");
-        Assert.True(Math.Abs(Correlation(residual, Centred(starting))) < 0.3, $"correlation with the starting noise {Correlation(residual, Centred(starting)):F5}");
+        Assert.True(NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(step)) > 0.9999, $"correlation with seed + 1's stream {NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(step)):F5}");
+        Assert.True(Math.Abs(NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(starting))) < 0.3, $"correlation with the starting noise {NoiseCorrelation.Of(residual, NoiseCorrelation.Centred(starting)):F5}");
     }
 
     // Explicit sigmas: the first step goes from sigma_max to 1.5.
     private static Task<float[]> FirstStepAsync(string sampler) => AnalyticFirstStep.LatentsAsync(sampler,
         $"sigmas: \"{Sigma0.ToString(CultureInfo.InvariantCulture)}, {Sigma1.ToString(CultureInfo.InvariantCulture)}, 0.5, 0\"", Seed, "a green field");
-
-    // Each of the 4 channels less its mean (the colour's latent is constant per channel).
-    private static double[] Centred(float[] values)
-    {
-        var plane = values.Length / 4;
-        var centred = new double[values.Length];
-        for (var c = 0; c < 4; c++)
-        {
-            var mean = values.AsSpan(c * plane, plane).ToArray().Average(v => (double)v);
-            for (var i = 0; i < plane; i++) centred[c * plane + i] = values[c * plane + i] - mean;
-        }
-
-        return centred;
-    }
-
-    private static double Correlation(double[] a, double[] b)
-    {
-        double ab = 0, aa = 0, bb = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            ab += a[i] * b[i];
-            aa += a[i] * a[i];
-            bb += b[i] * b[i];
-        }
-
-        return ab / Math.Sqrt(aa * bb);
-    }
 }
