@@ -35,6 +35,24 @@ public sealed class PromptEditingWorkflowTests
         Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"not edited: ({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [Fact]
+    public async Task An_edited_prompt_that_would_encode_too_many_windows_fails_the_tokenizer_saying_how_many()
+    {
+        // 64 alternatives of a 1,500-word prompt: 64 texts of 21 windows each.
+        var options = string.Join("|", Enumerable.Range(0, 64).Select(i => $"x{i}"));
+        var text = $"[{options}] " + string.Join(' ', Enumerable.Repeat("red", 1500));
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: too many windows
+            nodes:
+              model: { node: model.load, with: { path: models/analytic-sd } }
+              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "{{text}}" } }
+            """;
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+        Assert.Equal("tokens", run.Result.FailedNode);
+        Assert.Contains("the edited prompt takes 64 texts of 1344 77-token windows in all; at most 1024 are encoded", run.Result.Error, StringComparison.Ordinal);
+    }
+
     private static async Task<(double R, double G, double B)> ColourAsync(string positive, string negative, int steps, double cfg, bool editing)
     {
         var yaml = $$"""

@@ -24,6 +24,9 @@ public sealed class ClipTokenizeNode : INode
         Choices = ["a1111", "comfyui"])]
     public string Syntax { get; set; } = "a1111";
 
+    // The most text-encoder windows all the texts of one edited prompt may take.
+    private const int MaxEditedWindows = 1024;
+
     /// <summary>The tokens.</summary>
     [Output(Description = "Token ids and weights.")]
     public Tokens? Tokens { get; set; }
@@ -53,6 +56,10 @@ public sealed class ClipTokenizeNode : INode
         }
 
         var variants = editing.Variants.Select(Tokenizer!.Tokenize).ToList();
+        // clip.encode runs the text encoder once per window of every text: bound the work an edited prompt can ask for.
+        var windows = variants.Sum(v => v.Chunks.Count);
+        if (windows > MaxEditedWindows)
+            throw new ArgumentException($"parameter 'text': the edited prompt takes {variants.Count} texts of {windows} 77-token windows in all; at most {MaxEditedWindows} are encoded (shorten the prompt or its edits)");
         Tokens = variants[0] with { Text = Text, Schedule = new PromptSchedule(variants, editing.VariantAt) };
         return Task.CompletedTask;
     }
