@@ -35,6 +35,20 @@ public sealed class PromptEditingWorkflowTests
         Assert.True(Math.Abs(r - 0.5) < 0.02 && g < 0.02 && Math.Abs(b - 0.5) < 0.02, $"not edited: ({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [Theory]
+    // A1111's AND sums the parts' guidance: u + s·Σ wᵢ·(cᵢ − u), u the empty negative's grey. At CFG 0.5 red AND blue gives
+    // 0.5 + 0.5·((0.5, −0.5, −0.5) + (−0.5, −0.5, 0.5)) = (0.5, 0, 0.5), where ComfyUI's averaging would give (0.5, 0.25, 0.5).
+    [InlineData("a red ball AND a blue ball", 0.5, 0.5, 0.0, 0.5)]
+    [InlineData("a red ball :0.5 AND a blue ball :1.5", 0.5, 0.25, 0.0, 0.75)]
+    [InlineData("a red ball:0.5", 1.0, 0.75, 0.25, 0.25)] // one weighted part: u + 0.5·(c − u)
+    [InlineData("a [red:green:0.5] ball AND a blue ball", 0.5, 0.0, 0.5, 0.5)] // edited within a part: green at the last step
+    public async Task Composed_prompts_add_their_parts_guidance_as_A1111(string prompt, double cfg, double r, double g, double b)
+    {
+        var colour = await ColourAsync(prompt, "", 10, cfg, editing: true);
+        Assert.True(Math.Abs(colour.R - r) < 0.02 && Math.Abs(colour.G - g) < 0.02 && Math.Abs(colour.B - b) < 0.02,
+            $"{prompt} at CFG {cfg}: ({colour.R:F3}, {colour.G:F3}, {colour.B:F3}), expected ({r}, {g}, {b})");
+    }
+
     [Fact]
     public async Task An_edited_prompt_that_would_encode_too_many_windows_fails_the_tokenizer_saying_how_many()
     {

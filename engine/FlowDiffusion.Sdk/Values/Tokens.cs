@@ -20,4 +20,10 @@ public sealed record Tokens(string Text, IReadOnlyList<TokenChunk> Chunks)
     /// window's mean restored).
     /// </summary>
     public TokenChunk? EmptyWindow { get; init; }
+
+    /// <summary>
+    /// For a composed prompt (A1111's <c>AND</c>, or a weight after a trailing colon), its sub-prompts and their weights;
+    /// <see cref="Chunks"/> are then the first's. Null for a prompt guided as one.
+    /// </summary>
+    public IReadOnlyList<PromptPart>? Parts { get; init; }
 }

@@ -40,25 +40,41 @@ public sealed class ClipEncodeNode : INode
         using var clock = OnnxClock.Attribute(context);
         if (TokensG is not null && ClipSkip != 1)
             throw new ArgumentException($"clip_skip {ClipSkip} with tokens_g: SDXL conditions on both text encoders' penultimate layers; leave clip_skip at 1.");
-        var schedule = Tokens!.Schedule ?? TokensG?.Schedule;
-        if (schedule is null)
+        if (Tokens!.Parts is not null || TokensG?.Parts is not null)
         {
-            Conditioning = await EncodeAsync(Tokens, TokensG, cancellationToken);
+            // A1111's AND: every sub-prompt (each text of an edited one) encoded and weighted for the guider's sum.
+            if (TokensG is not null && !ReferenceEquals(TokensG, Tokens))
+                throw new ArgumentException("tokens_g: a composed prompt (AND) feeds both SDXL text encoders; give clip.encode one prompt");
+            var parts = new List<Conditioning>();
+            foreach (var part in Tokens.Parts!)
+            {
+                foreach (var encoded in await EncodeEditedAsync(part.Tokens, null, cancellationToken))
+                    parts.Add(encoded.With(PromptWeight.Key, new PromptWeight(part.Weight)));
+            }
+
+            Conditioning = CombinedConditionings.Join(parts);
             return;
         }
 
-        // An edited prompt: every text encoded, joined as parts the guider picks from step by step.
-        if (TokensG is not null && Tokens.Schedule is not null && TokensG.Schedule is not null && !ReferenceEquals(Tokens.Schedule, TokensG.Schedule))
+        Conditioning = CombinedConditionings.Join(await EncodeEditedAsync(Tokens, TokensG, cancellationToken));
+    }
+
+    // The conditioning of a prompt, or one per text of an edited prompt, each marked with its place in the schedule.
+    private async Task<IReadOnlyList<Conditioning>> EncodeEditedAsync(Tokens tokens, Tokens? tokensG, CancellationToken cancellationToken)
+    {
+        var schedule = tokens.Schedule ?? tokensG?.Schedule;
+        if (schedule is null) return [await EncodeAsync(tokens, tokensG, cancellationToken)];
+        if (tokensG is not null && tokens.Schedule is not null && tokensG.Schedule is not null && !ReferenceEquals(tokens.Schedule, tokensG.Schedule))
             throw new ArgumentException("tokens and tokens_g are both edited prompts ([from:to:when], [a|b]); edit one of them, or feed one prompt to both");
         var parts = new List<Conditioning>(schedule.Variants.Count);
         for (var i = 0; i < schedule.Variants.Count; i++)
         {
             var variant = schedule.Variants[i];
-            var encoded = await EncodeAsync(Tokens.Schedule is null ? Tokens : variant, TokensG is null ? null : TokensG.Schedule is null ? TokensG : variant, cancellationToken);
+            var encoded = await EncodeAsync(tokens.Schedule is null ? tokens : variant, tokensG is null ? null : tokensG.Schedule is null ? tokensG : variant, cancellationToken);
             parts.Add(encoded.With(PromptVariant.Key, new PromptVariant(schedule, i)));
         }
 
-        Conditioning = CombinedConditionings.Join(parts);
+        return parts;
     }
 
     private Task<Conditioning> EncodeAsync(Tokens tokens, Tokens? tokensG, CancellationToken cancellationToken) => tokensG is null

@@ -14,16 +14,16 @@ internal static class ActingParts
 {
     /// <summary>Whether any of <paramref name="conditionings"/> acts at some steps only.</summary>
     public static bool Any(IEnumerable<Conditioning> conditionings) =>
-        conditionings.Any(c => c.Extras.Contains(ConditioningTimestepRange.Key) || c.Extras.Contains(PromptVariant.Key));
+        conditionings.Any(c => c.Extras.Contains(ConditioningTimestepRange.Key) || c.Extras.Contains(PromptVariant.Key) || c.Extras.Contains(PromptWeight.Key));
 
     /// <summary>Whether <paramref name="conditioning"/> acts at the step of <paramref name="input"/>.</summary>
     public static bool ActsAt(Conditioning conditioning, GuidanceInput input) =>
         (!conditioning.Extras.TryGet(ConditioningTimestepRange.Key, out var range) || ScheduleWindow.Contains(range.Start, range.End, input.Timestep))
         && (!conditioning.Extras.TryGet(PromptVariant.Key, out var variant) || variant.Schedule.VariantAt(input.Step, input.TotalSteps) == variant.Index);
 
-    /// <summary><paramref name="conditioning"/> without what limits it to some steps.</summary>
+    /// <summary><paramref name="conditioning"/> without what limits it to some steps (and its <see cref="PromptWeight"/>, which the guider reads first).</summary>
     public static Conditioning Strip(Conditioning conditioning) =>
-        Any([conditioning]) ? conditioning.WithExtras(conditioning.Extras.Without(ConditioningTimestepRange.Key).Without(PromptVariant.Key)) : conditioning;
+        Any([conditioning]) ? conditioning.WithExtras(conditioning.Extras.Without(ConditioningTimestepRange.Key).Without(PromptVariant.Key).Without(PromptWeight.Key)) : conditioning;
 
     /// <summary>The conditionings of <paramref name="list"/> that act at the step, stripped.</summary>
     /// <exception cref="ArgumentException">None does: the ranges leave this step uncovered.</exception>

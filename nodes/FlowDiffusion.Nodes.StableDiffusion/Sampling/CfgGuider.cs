@@ -30,6 +30,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
     private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private readonly bool _ranged = ActingParts.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
+    private readonly bool _composed = CombinedConditionings.Of(positive).Any(c => c.Extras.Contains(PromptWeight.Key));
     private (int Batch, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
@@ -38,6 +39,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
+        if (_composed) return await PredictComposedAsync(input, cancellationToken);
         if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken);
         if (_regional) return await PredictRegionalAsync(input, cancellationToken);
         if (_ranged)
@@ -93,9 +95,26 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         return Mean(predicted, 0, groups, output);
     }
 
-    // One call over every part's rows (the negative parts', then the positive parts'), each group averaged.
+    // A composed prompt (A1111's AND): u + s·Σ wᵢ·(cᵢ − u) over the positive parts acting at the step, the negative's
+    // parts averaged into u (computed at scale 1 too, as the sum needs it).
+    private async Task<float[]> PredictComposedAsync(GuidanceInput input, CancellationToken cancellationToken)
+    {
+        if (_regional || denoiser.GuidanceEmbeddingWidth is not null)
+            throw new ArgumentException(_regional
+                ? "a composed prompt (AND) cannot be guided together with area or mask conditionings"
+                : "a composed prompt (AND) needs classifier-free guidance; this model embeds its guidance scale (LCM) and has no unconditional prediction");
+        var acting = _positives.Where(c => ActingParts.ActsAt(c, input)).ToList();
+        if (acting.Count == 0) throw ActingParts.Uncovered("positive", input);
+        var weights = acting.Select(PromptWeight.Of).ToList();
+        var negatives = ActingParts.Acting(_negatives, "negative", input);
+        return await PredictCombinedAsync(input, negatives, [.. acting.Select(ActingParts.Strip)], cache: false, cancellationToken, weights);
+    }
+
+    // One call over every part's rows (the negative parts', then the positive parts'), each group averaged; with weights,
+    // the positive parts' guidance summed by them instead (a composed prompt).
     private async Task<float[]> PredictCombinedAsync(
-        GuidanceInput input, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache, CancellationToken cancellationToken)
+        GuidanceInput input, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache, CancellationToken cancellationToken,
+        IReadOnlyList<float>? weights = null)
     {
         var shape = input.Shape;
         var groups = negatives.Count + positives.Count;
@@ -105,10 +124,27 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         var predicted = new float[groups * output];
         var context = CombinedContext(shape.Batch, negatives, positives, cache);
         await denoiser.PredictAsync(new DenoiserInput(sample, shape.WithBatch(groups * shape.Batch), input.Timestep, context), predicted, cancellationToken);
-        var conditional = Mean(predicted, negatives.Count, positives.Count, output);
-        if (negatives.Count == 0) return conditional;
+        var unconditional = negatives.Count == 0 ? null : Mean(predicted, 0, negatives.Count, output);
+        float[] conditional;
+        if (weights is null)
+        {
+            conditional = Mean(predicted, negatives.Count, positives.Count, output);
+        }
+        else
+        {
+            // u + Σ wᵢ·(cᵢ − u): the conditional prediction whose guidance at scale s is s·Σ wᵢ·(cᵢ − u).
+            conditional = (float[])unconditional!.Clone();
+            var difference = new float[output];
+            for (var i = 0; i < positives.Count; i++)
+            {
+                TensorPrimitives.Subtract(predicted.AsSpan((negatives.Count + i) * output, output), unconditional, difference);
+                TensorPrimitives.MultiplyAdd(difference, weights[i], conditional, conditional);
+            }
+        }
+
+        if (unconditional is null) return conditional;
         var result = new float[output];
-        Guide(Mean(predicted, 0, negatives.Count, output), conditional, result, input);
+        Guide(unconditional, conditional, result, input);
         return result;
     }
 
