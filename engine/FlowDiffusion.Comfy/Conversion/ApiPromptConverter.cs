@@ -28,7 +28,8 @@ public sealed partial class ApiPromptConverter
         "ConditioningZeroOut", "ImageScaleToTotalPixels", "ImageToMask", "MaskToImage", "ImageCompositeMasked", "ImageCrop", "RepeatLatentBatch",
         "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "LatentFromBatch", "LatentBatch", "ImageBatch",
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
-        "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete",
+        "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete", "LatentAdd", "LatentSubtract", "LatentMultiply",
+        "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -215,6 +216,14 @@ public sealed partial class ApiPromptConverter
                 "MaskComposite" => MaskComposite(id, inputs),
                 "CropMask" => CropMask(id, inputs),
                 "FeatherMask" => FeatherMask(id, inputs),
+                "LatentAdd" => LatentPair(id, inputs, "latent.add"),
+                "LatentSubtract" => LatentPair(id, inputs, "latent.subtract"),
+                "LatentInterpolate" => LatentPair(id, inputs, "latent.interpolate"),
+                "LatentMultiply" => LatentMultiply(id, inputs),
+                "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),
+                "ImageBlend" => ImageBlend(id, inputs),
+                "ImageBlur" => ImageBlur(id, inputs),
+                "ImageSharpen" => ImageSharpen(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
