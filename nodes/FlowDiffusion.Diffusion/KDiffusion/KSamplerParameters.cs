@@ -30,9 +30,12 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
     /// <summary>k-diffusion's defaults: η 1, s_noise 1, r ½, the midpoint solver, lms order 4.</summary>
     public static KSamplerParameters Default { get; } = new();
 
-    /// <summary>Checks the values: null when valid, otherwise a message naming the first one out of range.</summary>
-    public string? Check()
+    /// <summary>Checks the values for a sampler: null when valid, otherwise a message naming the first one out of range.</summary>
+    /// <param name="sampler">The sampler that will read them.</param>
+    public string? Check(string sampler)
     {
+        // ComfyUI divides by 2r and fails at r = 0 as well.
+        if (sampler is "dpmpp_sde" or "dpmpp_sde_gpu" && R == 0) return "r must be above 0 for dpmpp_sde: its second evaluation sits at r of each step and is weighed by 1 / 2r (0.5, the midpoint, by default)";
         if (!(Eta is >= 0 and <= MaxFactor)) return $"eta {Show(Eta)} is outside 0 … {MaxFactor}";
         if (!(SNoise is >= 0 and <= MaxFactor)) return $"s_noise {Show(SNoise)} is outside 0 … {MaxFactor}";
         if (!(R is >= 0 and <= MaxFactor)) return $"r {Show(R)} is outside 0 … {MaxFactor}";

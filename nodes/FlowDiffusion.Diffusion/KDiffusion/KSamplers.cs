@@ -72,9 +72,7 @@ public static class KSamplers
         ArgumentNullException.ThrowIfNull(model);
         if (Check(name) is { } error) throw new ArgumentException(error, nameof(name));
         parameters ??= KSamplerParameters.Default;
-        if (parameters.Check() is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
-        // ComfyUI divides by 2r; r = 0 fails there too.
-        if (name is "dpmpp_sde" or "dpmpp_sde_gpu" && parameters.R == 0) throw new ArgumentException("r must be above 0 for dpmpp_sde: its second evaluation sits at r of the step and weighs in with 1 / 2r.", nameof(parameters));
+        if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
         if (name is "uni_pc" or "uni_pc_bh2") return await UniPc.SampleAsync(name == "uni_pc_bh2", x, sigmas, model, onStep, cancellationToken);
