@@ -48,6 +48,28 @@ public sealed class ClassMappingTests
         Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{sampler}/{scheduler}: ({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [Theory]
+    [InlineData("SamplerEulerAncestral", """{ "eta": 0.5, "s_noise": 0.8 }""")]
+    [InlineData("SamplerDPMPP_2S_Ancestral", """{ "eta": 0.7, "s_noise": 1.1 }""")]
+    [InlineData("SamplerDPMPP_SDE", """{ "eta": 0.6, "s_noise": 0.9, "r": 0.3, "noise_device": "cpu" }""")]
+    [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "heun", "eta": 0.5, "s_noise": 1, "noise_device": "gpu" }""")]
+    [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 0.4, "s_noise": 1.2, "noise_device": "cpu" }""")]
+    [InlineData("SamplerLMS", """{ "order": 2 }""")]
+    public async Task Sampler_nodes_with_settings_draw_the_prompt_colour_through_sampler_custom(string classType, string inputs)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = Prompts.Txt2Img(text: "a red ball");
+        prompt["3"] = new JsonObject { ["class_type"] = "SamplerCustom", ["inputs"] = new JsonObject
+        {
+            ["model"] = Link("4", 0), ["add_noise"] = true, ["noise_seed"] = 3, ["cfg"] = 1, ["positive"] = Link("6", 0), ["negative"] = Link("7", 0),
+            ["sampler"] = Link("11", 0), ["sigmas"] = Link("12", 0), ["latent_image"] = Link("5", 0),
+        } };
+        prompt["11"] = new JsonObject { ["class_type"] = classType, ["inputs"] = JsonNode.Parse(inputs) };
+        prompt["12"] = new JsonObject { ["class_type"] = "BasicScheduler", ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["scheduler"] = "karras", ["steps"] = 5, ["denoise"] = 1 } };
+        var (r, g, b) = await RunAsync(host, prompt);
+        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{classType} {inputs}: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
     [Fact]
     public async Task Cfg_scale_and_conditioning_combine_follow_the_closed_form()
     {

@@ -70,6 +70,75 @@ public sealed class CustomSamplingTests
         AssertDiffers(explicitKarras, await ImageAsync(host, karras), "rho 3");
     }
 
+    [Theory]
+    [InlineData("SamplerEulerAncestral", "{}", "euler_ancestral", """{ "eta": 0.5 }""")]
+    [InlineData("SamplerDPMPP_2S_Ancestral", """{ "eta": 1, "s_noise": 1 }""", "dpmpp_2s_ancestral", """{ "s_noise": 0.5 }""")]
+    [InlineData("SamplerDPMPP_SDE", """{ "noise_device": "cpu" }""", "dpmpp_sde", """{ "r": 0.3, "noise_device": "cpu" }""")]
+    [InlineData("SamplerDPMPP_SDE", "{}", "dpmpp_sde_gpu", """{ "eta": 0.5 }""")]
+    [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "midpoint", "noise_device": "gpu" }""", "dpmpp_2m_sde_gpu", """{ "solver_type": "heun" }""")]
+    [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "heun", "noise_device": "cpu" }""", "dpmpp_2m_sde_heun", """{ "solver_type": "heun", "eta": 0.5 }""")]
+    [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 1, "s_noise": 1, "noise_device": "cpu" }""", "dpmpp_3m_sde", """{ "eta": 0.5, "noise_device": "cpu" }""")]
+    [InlineData("SamplerLMS", """{ "order": 4 }""", "lms", """{ "order": 1 }""")]
+    public async Task Sampler_nodes_at_their_defaults_equal_ksampler_select_and_other_settings_show(string classType, string defaults, string samplerName, string changed)
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var select = await ImageAsync(host, Advanced(seed: 5, sampler: samplerName, scheduler: "karras", cfg: 3, steps: 6));
+        var prompt = Advanced(seed: 5, sampler: samplerName, scheduler: "karras", cfg: 3, steps: 6);
+        prompt["11"] = Node(classType, (JsonObject)JsonNode.Parse(defaults)!);
+        var atDefaults = await ImageAsync(host, prompt);
+        prompt["11"] = Node(classType, (JsonObject)JsonNode.Parse(changed)!);
+        var other = await ImageAsync(host, prompt);
+
+        Assert.Equal(select, atDefaults);
+        AssertDiffers(atDefaults, other, $"{classType} {changed}");
+    }
+
+    [Fact]
+    public async Task Sampler_nodes_are_described_as_in_ComfyUI_and_values_out_of_range_are_node_errors_naming_the_input()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info"))!;
+        var sde = info["SamplerDPMPP_2M_SDE"]!["input"]!["required"]!;
+        Assert.Equal(["solver_type", "eta", "s_noise", "noise_device"], info["SamplerDPMPP_2M_SDE"]!["input_order"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["midpoint", "heun"], sde["solver_type"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["gpu", "cpu"], sde["noise_device"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        foreach (var (type, input, value, min, max) in new[]
+        {
+            ("SamplerEulerAncestral", "eta", 1.0, 0.0, 100.0), ("SamplerDPMPP_2S_Ancestral", "s_noise", 1, 0, 100), ("SamplerDPMPP_SDE", "r", 0.5, 0, 100),
+            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100),
+        })
+        {
+            var spec = info[type]!["input"]!["required"]![input]!;
+            Assert.Equal(input == "order" ? "INT" : "FLOAT", spec[0]!.GetValue<string>());
+            Assert.Equal((value, min, max), (spec[1]!["default"]!.GetValue<double>(), spec[1]!["min"]!.GetValue<double>(), spec[1]!["max"]!.GetValue<double>()));
+            Assert.Equal(["SAMPLER"], info[type]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+        }
+
+        foreach (var (type, input, value, error) in new[]
+        {
+            ("SamplerEulerAncestral", "eta", 100.5, "value_bigger_than_max"), ("SamplerDPMPP_2S_Ancestral", "s_noise", -0.5, "value_smaller_than_min"),
+            ("SamplerDPMPP_SDE", "r", 101, "value_bigger_than_max"), ("SamplerDPMPP_2M_SDE", "eta", -1, "value_smaller_than_min"),
+            ("SamplerDPMPP_3M_SDE", "s_noise", 100.01, "value_bigger_than_max"), ("SamplerLMS", "order", 0, "value_smaller_than_min"),
+            ("SamplerLMS", "order", 101, "value_bigger_than_max"),
+        })
+        {
+            var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
+            prompt["11"] = Node(type, new JsonObject { [input] = value });
+            var (status, body) = await host.PostPromptAsync(prompt);
+            Assert.Equal(400, status);
+            var node = body["node_errors"]!["11"]!;
+            Assert.Equal(type, node["class_type"]!.GetValue<string>());
+            Assert.Equal(error, node["errors"]![0]!["type"]!.GetValue<string>());
+            Assert.Equal(input, node["errors"]![0]!["extra_info"]!["input_name"]!.GetValue<string>());
+        }
+
+        var bad = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
+        bad["11"] = Node("SamplerDPMPP_2M_SDE", new JsonObject { ["solver_type"] = "euler" });
+        var (badStatus, badBody) = await host.PostPromptAsync(bad);
+        Assert.Equal(400, badStatus);
+        Assert.Equal("value_not_in_list", badBody["node_errors"]!["11"]!["errors"]![0]!["type"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Basic_scheduler_keeps_the_sigma_ksampler_drops_for_dpm_2()
     {

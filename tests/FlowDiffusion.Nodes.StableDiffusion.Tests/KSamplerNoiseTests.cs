@@ -35,6 +35,25 @@ public sealed class KSamplerNoiseTests
         AssertNoiseIsTheSecondStream(ancestral.Select((v, i) => (float)(v - down / Sigma1 * euler[i])).ToArray());
     }
 
+    [Fact]
+    public async Task Eta_and_s_noise_set_how_far_euler_ancestral_steps_and_how_much_noise_it_adds()
+    {
+        // With η and s_noise the step goes to σ_down(η) and adds s_noise·σ_up(η)·n, so the residual above is that noise.
+        const double eta = 0.5, sNoise = 0.6;
+        var euler = await FirstStepAsync("euler");
+        var ancestral = await FirstStepAsync("euler_ancestral", "eta: 0.5, s_noise: 0.6");
+        var (down, up) = KSamplers.AncestralStep(Sigma0, Sigma1, eta);
+        var residual = ancestral.Select((v, i) => (float)(v - down / Sigma1 * euler[i])).ToArray();
+        var step = new float[residual.Length];
+        new TorchGenerator(Seed + 1).FillStandardNormal(step);
+
+        AssertNoiseIsTheSecondStream(residual);
+        var scale = Math.Sqrt(NoiseCorrelation.Centred(residual).Sum(v => v * v) / NoiseCorrelation.Centred(step).Sum(v => v * v));
+        Assert.True(Math.Abs(scale - sNoise * up) <= 1e-3 * sNoise * up, $"step noise {scale:R}, want s_noise·σ_up = {sNoise * up:R}");
+        // At η = 1 the step would add more: the setting reached the sampler.
+        Assert.True(KSamplers.AncestralStep(Sigma0, Sigma1).Up > 1.4 * up);
+    }
+
     private static void AssertNoiseIsTheSecondStream(float[] latents)
     {
         var starting = new float[latents.Length];
@@ -48,6 +67,7 @@ public sealed class KSamplerNoiseTests
     }
 
     // Explicit sigmas: the first step goes from sigma_max to 1.5.
-    private static Task<float[]> FirstStepAsync(string sampler) => AnalyticFirstStep.LatentsAsync(sampler,
-        $"sigmas: \"{Sigma0.ToString(CultureInfo.InvariantCulture)}, {Sigma1.ToString(CultureInfo.InvariantCulture)}, 0.5, 0\"", Seed, "a green field");
+    private static Task<float[]> FirstStepAsync(string sampler, string? settings = null) => AnalyticFirstStep.LatentsAsync(sampler,
+        $"sigmas: \"{Sigma0.ToString(CultureInfo.InvariantCulture)}, {Sigma1.ToString(CultureInfo.InvariantCulture)}, 0.5, 0\"" + (settings is null ? "" : ", " + settings),
+        Seed, "a green field");
 }

@@ -157,9 +157,15 @@ def noise_stream(n, k):
     # Deterministic "noise" both sides can draw: element e of draw k is sin(1 + 0.37 e + 1.7 k).
     return np.array([math.sin(1 + 0.37 * e + 1.7 * k) for e in range(n)])
 
-def ancestral(s, sn):
-    up = min(sn, (sn ** 2 * (s ** 2 - sn ** 2) / s ** 2) ** 0.5)
+def ancestral(s, sn, eta=1.0):
+    # k-diffusion's get_ancestral_step: sigma_up = min(sn, eta * sqrt(sn^2 (s^2 - sn^2) / s^2)); eta 0 is the plain step
+    if not eta:
+        return sn, 0.0
+    up = min(sn, eta * (sn ** 2 * (s ** 2 - sn ** 2) / s ** 2) ** 0.5)
     return (sn ** 2 - up ** 2) ** 0.5, up
+
+# ComfyUI's sampler defaults (KSampler, KSamplerSelect); SamplerEulerAncestral, SamplerDPMPP_SDE, SamplerLMS ... change them.
+DEFAULTS = {"eta": 1.0, "s_noise": 1.0, "r": 0.5, "solver_type": "midpoint", "order": 4}
 
 def lms_coeff(order, t, i, j):
     import scipy.integrate as integrate
@@ -256,9 +262,13 @@ def deis_coefficients(sigmas, i, order, n=10000, eps=1e-3, smin=0.002, smax=80.0
         out.append(float(np.sum(integrand * poly) * dtau))
     return out
 
-def sample(name, x, sigmas):
+def sample(name, x, sigmas, params=None):
     if name in ("uni_pc", "uni_pc_bh2"):
         return unipc(x, sigmas, "bh1" if name == "uni_pc" else "bh2")
+    p = dict(DEFAULTS, **(params or {}))
+    eta, s_noise = p["eta"], p["s_noise"]
+    # The SDE samplers draw no noise at all with eta or s_noise 0 (ComfyUI's "if eta > 0 and s_noise > 0").
+    sde_noisy = eta > 0 and s_noise > 0
     x = np.array(x, dtype=np.float64)
     draws = [0]
     def noise():
@@ -272,10 +282,11 @@ def sample(name, x, sigmas):
         if name in ("euler", "ddim"):
             x = x + d * (sn - s)
         elif name == "euler_ancestral":
-            down, up = ancestral(s, sn)
+            # ComfyUI: x = denoised where sigma_down is 0 (x + d * (0 - s) is that), otherwise Euler to sigma_down plus noise
+            down, up = ancestral(s, sn, eta)
             x = x + d * (down - s)
-            if sn > 0:
-                x = x + noise() * up
+            if down != 0:
+                x = x + noise() * s_noise * up
         elif name == "heun":
             if sn == 0:
                 x = x + d * (sn - s)
@@ -284,7 +295,7 @@ def sample(name, x, sigmas):
                 d2 = (x2 - toy_denoised(x2, sn)) / sn
                 x = x + (d + d2) / 2 * (sn - s)
         elif name in ("dpm_2", "dpm_2_ancestral"):
-            target, up = (sn, 0) if name == "dpm_2" else ancestral(s, sn)
+            target, up = (sn, 0) if name == "dpm_2" else ancestral(s, sn, eta)
             if target == 0:
                 x = x + d * (target - s)
             else:
@@ -293,12 +304,12 @@ def sample(name, x, sigmas):
                 d2 = (x2 - toy_denoised(x2, mid)) / mid
                 x = x + d2 * (target - s)
                 if name == "dpm_2_ancestral":
-                    x = x + noise() * up
+                    x = x + noise() * s_noise * up
         elif name == "lms":
             ds.append(d)
-            if len(ds) > 4:
+            if len(ds) > p["order"]:
                 ds.pop(0)
-            order = min(i + 1, 4)
+            order = min(i + 1, p["order"])
             x = x + sum(lms_coeff(order, sigmas, i, j) * dd for j, dd in zip(range(order), reversed(ds)))
         elif name == "dpmpp_2m":
             t, tn = -math.log(s), (-math.log(sn) if sn > 0 else math.inf)
@@ -311,8 +322,8 @@ def sample(name, x, sigmas):
                 x = ratio * x - math.expm1(-h) * ((1 + 1 / (2 * r)) * den - (1 / (2 * r)) * old)
             old = den
         elif name in ("dpmpp_2m_sde", "dpmpp_2m_sde_heun"):
-            # k-diffusion sample_dpmpp_2m_sde, eta = 1, s_noise = 1, solver_type = midpoint or heun
-            eta = 1.0
+            # k-diffusion sample_dpmpp_2m_sde, solver_type midpoint or heun (the _heun name always heun)
+            heun = name == "dpmpp_2m_sde_heun" or p["solver_type"] == "heun"
             if sn == 0:
                 x = den
             else:
@@ -322,15 +333,16 @@ def sample(name, x, sigmas):
                 x = sn / s * math.exp(-eta_h) * x + (-math.expm1(-h - eta_h)) * den
                 if old is not None:
                     r = h_last[0] / h
-                    if name == "dpmpp_2m_sde_heun":
+                    if heun:
                         x = x + ((-math.expm1(-h - eta_h)) / (-h - eta_h) + 1) * (1 / r) * (den - old)
                     else:
                         x = x + 0.5 * (-math.expm1(-h - eta_h)) * (1 / r) * (den - old)
-                x = x + noise() * sn * math.sqrt(-math.expm1(-2 * eta_h))
+                if sde_noisy:
+                    x = x + noise() * sn * math.sqrt(-math.expm1(-2 * eta_h)) * s_noise
                 h_last[0] = h
             old = den
         elif name == "dpmpp_sde":
-            # k-diffusion sample_dpmpp_sde, eta = 1, s_noise = 1, r = 1/2
+            # k-diffusion sample_dpmpp_sde (eps model: alpha = 1, lambda = -log sigma)
             if sn == 0:
                 x = x + d * (sn - s)
             else:
@@ -338,32 +350,34 @@ def sample(name, x, sigmas):
                 t_fn = lambda sg: -math.log(sg)
                 t, t_next = t_fn(s), t_fn(sn)
                 h = t_next - t
-                r = 0.5
+                r = p["r"]
                 s_mid = t + h * r
                 fac = 1 / (2 * r)
-                sd, su = ancestral(sigma_fn(t), sigma_fn(s_mid))
+                sd, su = ancestral(sigma_fn(t), sigma_fn(s_mid), eta)
                 s_ = t_fn(sd)
                 x_2 = (sigma_fn(s_) / sigma_fn(t)) * x - math.expm1(t - s_) * den
-                x_2 = x_2 + noise() * su
+                if sde_noisy:
+                    x_2 = x_2 + noise() * s_noise * su
                 den_2 = toy_denoised(x_2, float(f32(sigma_fn(s_mid))))
-                sd, su = ancestral(sigma_fn(t), sigma_fn(t_next))
+                sd, su = ancestral(sigma_fn(t), sigma_fn(t_next), eta)
                 t_next_ = t_fn(sd)
                 den_d = (1 - fac) * den + fac * den_2
                 x = (sigma_fn(t_next_) / sigma_fn(t)) * x - math.expm1(t - t_next_) * den_d
-                x = x + noise() * su
+                if sde_noisy:
+                    x = x + noise() * s_noise * su
         elif name == "lcm":
             x = den
             if sn > 0:
                 x = x + noise() * sn
         elif name == "dpmpp_3m_sde":
-            # k-diffusion sample_dpmpp_3m_sde, eta = 1, s_noise = 1 (state: h, h_1, h_2 and the last two x0 estimates)
+            # k-diffusion sample_dpmpp_3m_sde (state: h, h_1, h_2 and the last two x0 estimates)
             if sn == 0:
                 x = den
             else:
                 h = math.log(s) - math.log(sn)
                 h3[0] = h
-                h_eta = 2 * h
-                x = math.exp(-h_eta) * x + (-math.expm1(-h_eta)) * den
+                h_eta = h * (eta + 1)
+                x = math.exp(-h - h * eta) * x + (-math.expm1(-h_eta)) * den  # sn / s = exp(-h)
                 phi_2 = math.expm1(-h_eta) / h_eta + 1
                 if h3[2] is not None:
                     r0, r1 = h3[1] / h, h3[2] / h
@@ -374,11 +388,12 @@ def sample(name, x, sigmas):
                     x = x + phi_2 * d1 - (phi_2 / h_eta - 0.5) * d2
                 elif h3[1] is not None:
                     x = x + phi_2 * (den - den3[0]) / (h3[1] / h)
-                x = x + noise() * sn * math.sqrt(-math.expm1(-2 * h))
+                if sde_noisy:
+                    x = x + noise() * sn * math.sqrt(-math.expm1(-2 * h * eta)) * s_noise
             den3[0], den3[1] = den, den3[0]
             h3[1], h3[2] = h3[0], h3[1]
         elif name == "dpmpp_2s_ancestral":
-            down, up = ancestral(s, sn)
+            down, up = ancestral(s, sn, eta)
             if down == 0:
                 x = x + d * (down - s)
             else:
@@ -389,7 +404,7 @@ def sample(name, x, sigmas):
                 den_2 = toy_denoised(x_2, float(f32(math.exp(-sm))))
                 x = (down / s) * x - math.expm1(-h) * den_2
             if sn > 0:
-                x = x + noise() * up
+                x = x + noise() * s_noise * up
         elif name == "ddpm":
             ac, acp = 1 / (s * s + 1), 1 / (sn * sn + 1)
             alpha = ac / acp
@@ -567,6 +582,18 @@ def main():
         for sname, steps in (("karras", 10), ("normal", 6)):
             sigmas = SCHEDULES[sname](steps)
             samplers.append({"sampler": name, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": sample(name, x0, sigmas)})
+    # The sampler nodes' settings away from ComfyUI's defaults (SamplerEulerAncestral, SamplerDPMPP_SDE, SamplerLMS ...).
+    parametrised = []
+    for name, params in (("euler_ancestral", {"eta": 0.5, "s_noise": 0.8}), ("euler_ancestral", {"eta": 2.0}),
+                         ("dpm_2_ancestral", {"eta": 0.6, "s_noise": 1.2}), ("dpmpp_2s_ancestral", {"eta": 0.4, "s_noise": 0.9}),
+                         ("dpmpp_sde", {"eta": 0.7, "s_noise": 0.8, "r": 0.3}), ("dpmpp_sde", {"eta": 0.0, "r": 0.5}),
+                         ("dpmpp_2m_sde", {"eta": 0.5, "s_noise": 0.7, "solver_type": "heun"}), ("dpmpp_2m_sde", {"eta": 0.5}),
+                         ("dpmpp_2m_sde", {"solver_type": "heun"}), ("dpmpp_3m_sde", {"eta": 0.3, "s_noise": 1.3}),
+                         ("dpmpp_3m_sde", {"s_noise": 0.0}), ("lms", {"order": 2}), ("lms", {"order": 10})):
+        for sname, steps in (("karras", 10), ("normal", 6)):
+            sigmas = SCHEDULES[sname](steps)
+            parametrised.append({"sampler": name, "parameters": params, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas,
+                                 "result": sample(name, x0, sigmas, params)})
     # KSampler's schedules for dpm_2, dpm_2_ancestral and uni_pc (one step more, the penultimate sigma dropped).
     discarded = []
     for name in ("normal", "karras", "simple"):
@@ -582,7 +609,7 @@ def main():
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
-           "zero_snr": zsnr}
+           "zero_snr": zsnr, "sampler_parameters": parametrised}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

@@ -78,6 +78,15 @@ internal static class ObjectInfo
         "ThresholdMask" => Class(name, "ThresholdMask", "mask", Req(("mask", Typed("MASK")), ("value", Float(0.5, 0, 1, 0.01))), ["MASK"]),
         "SolidMask" => Class(name, "SolidMask", "mask", Req(("value", Float(1, 0, 1, 0.01)), ("width", Int(512, 1, 16384)), ("height", Int(512, 1, 16384))), ["MASK"]),
         "KSamplerSelect" => Class(name, "KSamplerSelect", "sampling/custom_sampling/samplers", Req(("sampler_name", Combo(KSamplers.Names))), ["SAMPLER"]),
+        "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" => Class(name, name, "sampling/custom_sampling/samplers",
+            Req(("eta", Factor(1)), ("s_noise", Factor(1))), ["SAMPLER"]),
+        "SamplerDPMPP_SDE" => Class(name, name, "sampling/custom_sampling/samplers",
+            Req(("eta", Factor(1)), ("s_noise", Factor(1)), ("r", Factor(0.5)), ("noise_device", Combo(["gpu", "cpu"]))), ["SAMPLER"]),
+        "SamplerDPMPP_2M_SDE" => Class(name, name, "sampling/custom_sampling/samplers",
+            Req(("solver_type", Combo(KSamplerParameters.SolverTypes)), ("eta", Factor(1)), ("s_noise", Factor(1)), ("noise_device", Combo(["gpu", "cpu"]))), ["SAMPLER"]),
+        "SamplerDPMPP_3M_SDE" => Class(name, name, "sampling/custom_sampling/samplers",
+            Req(("eta", Factor(1)), ("s_noise", Factor(1)), ("noise_device", Combo(["gpu", "cpu"]))), ["SAMPLER"]),
+        "SamplerLMS" => Class(name, name, "sampling/custom_sampling/samplers", Req(("order", Int(4, 1, KSamplerParameters.MaxOrder))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
             ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
@@ -266,6 +275,9 @@ internal static class ObjectInfo
 
     private static JsonArray Float(double value, double min, double max, double step, bool rounded = true) =>
         ["FLOAT", new JsonObject { ["default"] = value, ["min"] = min, ["max"] = max, ["step"] = step, ["round"] = rounded ? 0.01 : false }];
+
+    // η, s_noise or r of ComfyUI's sampler nodes: 0 … 100 in steps of 0.01, unrounded.
+    private static JsonArray Factor(double value) => Float(value, 0, KSamplerParameters.MaxFactor, 0.01, rounded: false);
 
     // A seed widget: 0 … 2⁶⁴ − 1, with the "control after generate" widget ComfyUI's editor adds.
     private static JsonArray Seed() =>

@@ -5,7 +5,8 @@ using FlowDiffusion.Diffusion.KDiffusion;
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
-/// ComfyUI's custom sampling classes: KSamplerSelect, BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
+/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
 /// RandomNoise, DisableNoise, CFGGuider, BasicGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
@@ -22,7 +23,38 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        return [new SamplerValue(name)];
+        return [new SamplerValue(name, KSamplerParameters.Default)];
+    }
+
+    // SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE and SamplerDPMPP_3M_SDE: a
+    // sampler with η and s_noise (and r, solver_type); noise_device picks the _gpu name, which runs the same here.
+    private ComfyValue[]? SamplerWithNoiseSettings(string id, JsonObject inputs, string classType)
+    {
+        var eta = Number(id, inputs, "eta", 1);
+        var sNoise = Number(id, inputs, "s_noise", 1);
+        var r = classType == "SamplerDPMPP_SDE" ? Number(id, inputs, "r", 0.5) : 0.5;
+        var solver = classType == "SamplerDPMPP_2M_SDE" ? Choice(id, inputs, "solver_type", "midpoint", [.. KSamplerParameters.SolverTypes]) : "midpoint";
+        var device = classType is "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" ? "cpu" : Choice(id, inputs, "noise_device", "gpu", ["gpu", "cpu"]);
+        if (eta is null || sNoise is null || r is null || solver is null || device is null) return null;
+        if (!Within(id, "eta", eta.Value, 0, KSamplerParameters.MaxFactor) | !Within(id, "s_noise", sNoise.Value, 0, KSamplerParameters.MaxFactor)
+            | !Within(id, "r", r.Value, 0, KSamplerParameters.MaxFactor))
+            return null;
+        var name = classType switch
+        {
+            "SamplerEulerAncestral" => "euler_ancestral",
+            "SamplerDPMPP_2S_Ancestral" => "dpmpp_2s_ancestral",
+            "SamplerDPMPP_SDE" => "dpmpp_sde",
+            "SamplerDPMPP_2M_SDE" => "dpmpp_2m_sde",
+            _ => "dpmpp_3m_sde",
+        };
+        return [new SamplerValue(device == "gpu" ? name + "_gpu" : name, new KSamplerParameters(eta.Value, sNoise.Value, r.Value, solver))];
+    }
+
+    private ComfyValue[]? SamplerLms(string id, JsonObject inputs)
+    {
+        var order = Integer(id, inputs, "order", 4);
+        if (order is null || !Within(id, "order", order.Value, 1, KSamplerParameters.MaxOrder)) return null;
+        return [new SamplerValue("lms", KSamplerParameters.Default with { Order = (int)order.Value })];
     }
 
     private ComfyValue[]? BasicScheduler(string id, JsonObject inputs)
@@ -154,6 +186,13 @@ public sealed partial class ApiPromptConverter
         // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
         if (sigmas.Values is { Length: < 2 }) return [latent with { Mask = null }, latent with { Mask = null }];
         var parameters = new List<(string, object)> { ("seed", SeedLiteral(noise.Seed)), ("add_noise", noise.Add), ("sampler", sampler.Name), ("preview_every", 1L) };
+        // The sampler node's settings where they are not KSampler's defaults.
+        var (settings, defaults) = (sampler.Settings, KSamplerParameters.Default);
+        if (settings.Eta != defaults.Eta) parameters.Add(("eta", settings.Eta));
+        if (settings.SNoise != defaults.SNoise) parameters.Add(("s_noise", settings.SNoise));
+        if (settings.R != defaults.R) parameters.Add(("r", settings.R));
+        if (settings.SolverType != defaults.SolverType) parameters.Add(("solver_type", settings.SolverType));
+        if (settings.Order != defaults.Order) parameters.Add(("order", (long)settings.Order));
         if (sigmas.Values is { } values)
         {
             parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));

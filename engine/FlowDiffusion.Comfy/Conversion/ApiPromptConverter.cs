@@ -29,7 +29,8 @@ public sealed partial class ApiPromptConverter
         "ConditioningConcat", "ConditioningAverage", "LatentCompositeMasked", "AlignYourStepsScheduler", "LatentFromBatch", "LatentBatch", "ImageBatch",
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
         "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete", "LatentAdd", "LatentSubtract", "LatentMultiply",
-        "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen",
+        "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen", "SamplerEulerAncestral", "SamplerDPMPP_2S_Ancestral",
+        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -181,6 +182,9 @@ public sealed partial class ApiPromptConverter
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),
+                "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" or "SamplerDPMPP_SDE" or "SamplerDPMPP_2M_SDE" or "SamplerDPMPP_3M_SDE"
+                    => SamplerWithNoiseSettings(id, inputs, type),
+                "SamplerLMS" => SamplerLms(id, inputs),
                 "BasicScheduler" => BasicScheduler(id, inputs),
                 "KarrasScheduler" => ExplicitScheduler(id, inputs, karras: true),
                 "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),

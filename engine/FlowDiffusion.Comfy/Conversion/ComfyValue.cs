@@ -1,3 +1,5 @@
+using FlowDiffusion.Diffusion.KDiffusion;
+
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
@@ -31,8 +33,11 @@ internal sealed record UpscaleModelValue(string Model) : ComfyValue("UPSCALE_MOD
 
 internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_NET");
 
-/// <summary>KSamplerSelect's sampler, by name.</summary>
-internal sealed record SamplerValue(string Name) : ComfyValue("SAMPLER");
+/// <summary>
+/// SAMPLER: a sampler by name with its settings — KSamplerSelect's with k-diffusion's defaults, SamplerEulerAncestral's,
+/// SamplerDPMPP_SDE's, SamplerLMS's … with theirs.
+/// </summary>
+internal sealed record SamplerValue(string Name, KSamplerParameters Settings) : ComfyValue("SAMPLER");
 
 /// <summary>
 /// SIGMAS: either a schedule the sampler computes from its model (BasicScheduler's <paramref name="Scheduler"/>,

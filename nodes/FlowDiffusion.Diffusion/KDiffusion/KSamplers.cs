@@ -8,7 +8,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
 /// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, er_sde, seeds_2, seeds_3, ddim (which ComfyUI
 /// runs as euler), uni_pc and uni_pc_bh2.
-/// Each walks the list once, calls the model one or two times per step and reports every finished step.
+/// Each walks the list once, calls the model one or two times per step and reports every finished step. η, s_noise, r,
+/// the 2M SDE solver and the lms order are <see cref="KSamplerParameters"/>, k-diffusion's defaults unless given.
 /// </summary>
 public static class KSamplers
 {
@@ -62,13 +63,17 @@ public static class KSamplers
     /// The SDE samplers' noise per interval (ComfyUI: a <see cref="BrownianTreeNoise"/> seeded with the seed); when null they
     /// take successive draws of <paramref name="noise"/> instead.
     /// </param>
+    /// <param name="parameters">η, s_noise, r, the 2M SDE solver and the lms order; null for k-diffusion's defaults.</param>
     public static async Task<float[]> SampleAsync(string name, float[] x, IReadOnlyList<float> sigmas, KDenoiser model, INoiseSource? noise,
-        Func<int, int, float[], ValueTask>? onStep, CancellationToken cancellationToken, SdeNoise? sdeNoise = null)
+        Func<int, int, float[], ValueTask>? onStep, CancellationToken cancellationToken, SdeNoise? sdeNoise = null, KSamplerParameters? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(sigmas);
         ArgumentNullException.ThrowIfNull(model);
         if (Check(name) is { } error) throw new ArgumentException(error, nameof(name));
+        parameters ??= KSamplerParameters.Default;
+        if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
+        var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
         if (name is "uni_pc" or "uni_pc_bh2") return await UniPc.SampleAsync(name == "uni_pc_bh2", x, sigmas, model, onStep, cancellationToken);
         x = (float[])x.Clone();
@@ -91,9 +96,10 @@ public static class KSamplers
                     break;
                 case "euler_ancestral":
                 {
-                    var (down, up) = AncestralStep(sigma, next);
+                    // Straight to x₀ where σ_down is 0 (the last step, or η so large that the step takes all the noise), as ComfyUI.
+                    var (down, up) = AncestralStep(sigma, next, eta);
                     AddDerivative(x, denoised, sigma, down - sigma);
-                    if (next > 0) AddNoise(x, noise!, up);
+                    if (down != 0) AddNoise(x, noise!, up * sNoise);
                     break;
                 }
                 case "heun":
@@ -117,16 +123,16 @@ public static class KSamplers
                     break;
                 case "dpm_2_ancestral":
                 {
-                    var (down, up) = AncestralStep(sigma, next);
+                    var (down, up) = AncestralStep(sigma, next, eta);
                     await Dpm2StepAsync(x, denoised, sigma, down, model, cancellationToken);
-                    if (down != 0) AddNoise(x, noise!, up);
+                    if (down != 0) AddNoise(x, noise!, up * sNoise);
                     break;
                 }
                 case "lms":
                 {
                     history.Add(Derivative(x, denoised, sigma));
-                    if (history.Count > 4) history.RemoveAt(0);
-                    var order = Math.Min(i + 1, 4);
+                    if (history.Count > parameters.Order) history.RemoveAt(0);
+                    var order = Math.Min(i + 1, parameters.Order);
                     for (var j = 0; j < order; j++) Axpy(x, history[^(j + 1)], LmsCoefficient(order, sigmas, i, j));
                     break;
                 }
@@ -156,7 +162,8 @@ public static class KSamplers
                         break;
                     }
 
-                    lastH = Dpmpp2mSdeStep(x, denoised, oldDenoised, sigma, next, lastH, sdeNoise!, heun: name.Contains("heun", StringComparison.Ordinal));
+                    lastH = Dpmpp2mSdeStep(x, denoised, oldDenoised, sigma, next, lastH, sdeNoise!, eta, sNoise,
+                        heun: name.Contains("heun", StringComparison.Ordinal) || parameters.SolverType == "heun");
                     oldDenoised = denoised;
                     break;
                 case "dpmpp_3m_sde" or "dpmpp_3m_sde_gpu":
@@ -170,7 +177,7 @@ public static class KSamplers
                     else
                     {
                         h = Math.Log(sigma) - Math.Log(next);
-                        Dpmpp3mSdeStep(x, denoised, oldDenoised, olderDenoised, sigma, next, h.Value, lastH, earlierH, sdeNoise!);
+                        Dpmpp3mSdeStep(x, denoised, oldDenoised, olderDenoised, sigma, next, h.Value, lastH, earlierH, sdeNoise!, eta, sNoise);
                     }
 
                     (olderDenoised, oldDenoised) = (oldDenoised, denoised);
@@ -179,10 +186,10 @@ public static class KSamplers
                 }
                 case "dpmpp_2s_ancestral":
                 {
-                    var (down, up) = AncestralStep(sigma, next);
+                    var (down, up) = AncestralStep(sigma, next, eta);
                     if (down == 0) AddDerivative(x, denoised, sigma, down - sigma);
                     else await Dpmpp2sStepAsync(x, denoised, sigma, down, model, cancellationToken);
-                    if (next > 0) AddNoise(x, noise!, up);
+                    if (next > 0) AddNoise(x, noise!, up * sNoise);
                     break;
                 }
                 case "ddpm":
@@ -245,7 +252,7 @@ public static class KSamplers
                     else Axpy(x, IpndmVariableDerivative(Derivative(x, denoised, sigma), history, sigmas, i), next - sigma);
                     break;
                 case "dpmpp_sde" or "dpmpp_sde_gpu":
-                    await DpmppSdeStepAsync(x, denoised, sigma, next, model, sdeNoise!, cancellationToken);
+                    await DpmppSdeStepAsync(x, denoised, sigma, next, model, sdeNoise!, parameters, cancellationToken);
                     break;
                 case "lcm":
                     denoised.CopyTo(x, 0);
@@ -259,27 +266,31 @@ public static class KSamplers
         return x;
     }
 
-    /// <summary>k-diffusion's ancestral split of a step from σ to σ_next (η = 1): the deterministic target and the noise to add.</summary>
+    /// <summary>
+    /// k-diffusion's ancestral split of a step from σ to σ_next: the deterministic target σ_down and the noise σ_up to add,
+    /// σ_up = min(σ_next, η·√(σ_next²(σ² − σ_next²)/σ²)) and σ_down = √(σ_next² − σ_up²); η = 0 is the plain step.
+    /// </summary>
     /// <param name="sigma">The current sigma.</param>
     /// <param name="next">The next sigma.</param>
-    public static (double Down, double Up) AncestralStep(double sigma, double next)
+    /// <param name="eta">η, the share of fresh noise.</param>
+    public static (double Down, double Up) AncestralStep(double sigma, double next, double eta = 1)
     {
-        var up = Math.Min(next, Math.Sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma)));
+        if (eta == 0) return (next, 0);
+        var up = Math.Min(next, eta * Math.Sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma)));
         return (Math.Sqrt(next * next - up * up), up);
     }
 
     /// <summary>
     /// The linear multistep coefficient ∫ ∏_{k≠j} (τ − σ_{i−k}) / (σ_{i−j} − σ_{i−k}) dτ over [σ_i, σ_{i+1}]: a polynomial of
-    /// degree ≤ 3, integrated exactly by 4-point Gauss–Legendre.
+    /// degree order − 1, integrated exactly by Gauss–Legendre (4 points up to order 8).
     /// </summary>
-    /// <param name="order">How many past derivatives (1 to 4).</param>
+    /// <param name="order">How many past derivatives (1 to <see cref="KSamplerParameters.MaxOrder"/>).</param>
     /// <param name="sigmas">The schedule.</param>
     /// <param name="i">The current step.</param>
     /// <param name="j">Which past derivative (0 = the current one).</param>
     public static double LmsCoefficient(int order, IReadOnlyList<float> sigmas, int i, int j)
     {
-        ReadOnlySpan<double> nodes = [-0.8611363115940526, -0.3399810435848563, 0.3399810435848563, 0.8611363115940526];
-        ReadOnlySpan<double> weights = [0.3478548451374538, 0.6521451548625461, 0.6521451548625461, 0.3478548451374538];
+        var (nodes, weights) = GaussLegendre.ExactFor(order - 1);
         double a = sigmas[i], b = sigmas[i + 1], sum = 0;
         for (var n = 0; n < nodes.Length; n++)
         {
@@ -297,18 +308,27 @@ public static class KSamplers
         return sum * (b - a) / 2;
     }
 
-    // DPM-Solver++(2M) SDE, η = 1, midpoint or Heun solver (k-diffusion's sample_dpmpp_2m_sde as ComfyUI runs it); returns h.
-    private static double Dpmpp2mSdeStep(float[] x, float[] denoised, float[]? oldDenoised, double sigma, double next, double? lastH, SdeNoise noise, bool heun)
+    // DPM-Solver++(2M) SDE, midpoint or Heun solver (k-diffusion's sample_dpmpp_2m_sde as ComfyUI runs it): with
+    // h_η = (1 + η)·h the step keeps σ_next/σ·e^{−ηh} of x, and the noise σ_next·√(1 − e^{−2ηh})·s_noise is drawn only
+    // where η and s_noise are above 0, as ComfyUI; returns h.
+    private static double Dpmpp2mSdeStep(float[] x, float[] denoised, float[]? oldDenoised, double sigma, double next, double? lastH, SdeNoise noise,
+        double eta, double sNoise, bool heun)
     {
         double h = Math.Log(sigma) - Math.Log(next);
-        var decay = next / sigma * Math.Exp(-h);
-        var weight = -double.ExpM1(-2 * h);
-        // The first-order correction's factor times 1/r = h / h_last: ½·(1 − e^{−2h}) (midpoint) or 1 − (1 − e^{−2h}) / 2h (Heun).
-        var factor = heun ? 1 - weight / (2 * h) : 0.5 * weight;
+        var hEta = h * (eta + 1);
+        var decay = next / sigma * Math.Exp(-h * eta);
+        var weight = -double.ExpM1(-hEta);
+        // The first-order correction's factor times 1/r = h / h_last: ½·(1 − e^{−h_η}) (midpoint) or 1 − (1 − e^{−h_η}) / h_η (Heun).
+        var factor = heun ? 1 - weight / hEta : 0.5 * weight;
         var correction = oldDenoised is null || lastH is null ? 0 : factor * h / lastH.Value;
         var fresh = new float[x.Length];
-        noise(sigma, next, fresh);
-        var spread = next * Math.Sqrt(-double.ExpM1(-2 * h));
+        var spread = 0.0;
+        if (eta > 0 && sNoise > 0)
+        {
+            noise(sigma, next, fresh);
+            spread = next * Math.Sqrt(-double.ExpM1(-2 * h * eta)) * sNoise;
+        }
+
         for (var k = 0; k < x.Length; k++)
         {
             var value = decay * x[k] + weight * denoised[k] + spread * fresh[k];
@@ -319,19 +339,24 @@ public static class KSamplers
         return h;
     }
 
-    // DPM-Solver++(3M) SDE, η = 1 (k-diffusion's sample_dpmpp_3m_sde): the exponential-integrator step with the first and
-    // second divided differences of the last three x₀ estimates, lower order while fewer exist, and Brownian noise.
+    // DPM-Solver++(3M) SDE (k-diffusion's sample_dpmpp_3m_sde): the exponential-integrator step with the first and
+    // second divided differences of the last three x₀ estimates, lower order while fewer exist, and Brownian noise; η and
+    // s_noise as in the 2M SDE step.
     private static void Dpmpp3mSdeStep(float[] x, float[] denoised, float[]? denoised1, float[]? denoised2, double sigma, double next, double h,
-        double? h1, double? h2, SdeNoise noise)
+        double? h1, double? h2, SdeNoise noise, double eta, double sNoise)
     {
-        var hEta = 2 * h;
-        var decay = next / sigma * Math.Exp(-h);
+        var hEta = h * (eta + 1);
+        var decay = next / sigma * Math.Exp(-h * eta);
         var weight = -double.ExpM1(-hEta);
         var phi2 = double.ExpM1(-hEta) / hEta + 1;
         var phi3 = phi2 / hEta - 0.5;
         var fresh = new float[x.Length];
-        noise(sigma, next, fresh);
-        var spread = next * Math.Sqrt(-double.ExpM1(-2 * h));
+        var spread = 0.0;
+        if (eta > 0 && sNoise > 0)
+        {
+            noise(sigma, next, fresh);
+            spread = next * Math.Sqrt(-double.ExpM1(-2 * h * eta)) * sNoise;
+        }
         for (var k = 0; k < x.Length; k++)
         {
             var value = decay * x[k] + weight * denoised[k];
@@ -523,9 +548,11 @@ public static class KSamplers
         if (history.Count > 3) history.RemoveAt(0);
     }
 
-    // DPM-Solver++ SDE (k-diffusion's sample_dpmpp_sde, η = 1, r = 1/2): an ancestral half step to σ_s = √(σ·σ_next), a
-    // second model call there, then the full step with the blended estimate; the last step to 0 is Euler.
-    private static async Task DpmppSdeStepAsync(float[] x, float[] denoised, double sigma, double next, KDenoiser model, SdeNoise noise, CancellationToken cancellationToken)
+    // DPM-Solver++ SDE (k-diffusion's sample_dpmpp_sde): an ancestral step (η) to σ_s at the fraction r of the step in
+    // log σ (r = ½: √(σ·σ_next)), a second model call there, then the ancestral step to σ_next with the estimates blended
+    // 1 − 1/2r : 1/2r; the last step to 0 is Euler. Noise (times s_noise) only where η and s_noise are above 0, as ComfyUI.
+    private static async Task DpmppSdeStepAsync(float[] x, float[] denoised, double sigma, double next, KDenoiser model, SdeNoise noise,
+        KSamplerParameters parameters, CancellationToken cancellationToken)
     {
         if (next == 0)
         {
@@ -533,27 +560,30 @@ public static class KSamplers
             return;
         }
 
-        const double r = 0.5;
+        var (eta, sNoise, r) = (parameters.Eta, parameters.SNoise, parameters.R);
+        var noisy = eta > 0 && sNoise > 0;
         double t = -Math.Log(sigma), h = -Math.Log(next) - t, s = t + h * r, fac = 1 / (2 * r);
         var sigmaS = Math.Exp(-s);
         var fresh = new float[x.Length];
 
-        var (down, up) = AncestralStep(sigma, sigmaS);
+        var (down, up) = AncestralStep(sigma, sigmaS, eta);
         var x2 = new float[x.Length];
-        noise(sigma, sigmaS, fresh);
+        if (noisy) noise(sigma, sigmaS, fresh);
+        var spread = noisy ? up * sNoise : 0;
         var ratio = down / sigma;
         var weight = -double.ExpM1(t + Math.Log(down)); // −expm1(t − s_) with s_ = −log σ_down
-        for (var k = 0; k < x.Length; k++) x2[k] = (float)(ratio * x[k] + weight * denoised[k] + up * fresh[k]);
+        for (var k = 0; k < x.Length; k++) x2[k] = (float)(ratio * x[k] + weight * denoised[k] + spread * fresh[k]);
         var denoised2 = await model(x2, (float)sigmaS, cancellationToken);
 
-        (down, up) = AncestralStep(sigma, next);
-        noise(sigma, next, fresh);
+        (down, up) = AncestralStep(sigma, next, eta);
+        if (noisy) noise(sigma, next, fresh);
+        spread = noisy ? up * sNoise : 0;
         ratio = down / sigma;
         weight = -double.ExpM1(t + Math.Log(down));
         for (var k = 0; k < x.Length; k++)
         {
             var blended = (1 - fac) * denoised[k] + fac * denoised2[k];
-            x[k] = (float)(ratio * x[k] + weight * blended + up * fresh[k]);
+            x[k] = (float)(ratio * x[k] + weight * blended + spread * fresh[k]);
         }
     }
 

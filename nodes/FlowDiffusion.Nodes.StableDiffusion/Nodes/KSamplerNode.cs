@@ -17,7 +17,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), each read by the samplers it names; their defaults are KSampler's.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -88,6 +88,26 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "As ComfyUI's KSampler: dpm_2, dpm_2_ancestral, uni_pc and uni_pc_bh2 compute the schedule for one step more and drop the sigma before the last. Off: the schedule as computed, as ComfyUI's BasicScheduler gives it to SamplerCustom.")]
     public bool DropPenultimateSigma { get; set; } = true;
 
+    /// <summary>η.</summary>
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    public double Eta { get; set; } = 1;
+
+    /// <summary>s_noise.</summary>
+    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    public double SNoise { get; set; } = 1;
+
+    /// <summary>dpmpp_sde's r.</summary>
+    [Parameter(Description = "dpmpp_sde's second evaluation point as a fraction of the step in log sigma (0.5, the midpoint, by default); must be above 0 when dpmpp_sde runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    public double R { get; set; } = 0.5;
+
+    /// <summary>dpmpp_2m_sde's solver.</summary>
+    [Parameter(Description = "dpmpp_2m_sde's second-order correction: midpoint (ComfyUI's default) or heun (the dpmpp_2m_sde_heun names always use heun). Other samplers ignore it.", Choices = ["midpoint", "heun"])]
+    public string SolverType { get; set; } = "midpoint";
+
+    /// <summary>lms's order.</summary>
+    [Parameter(Description = "How many past derivatives lms combines (4 by default; fewer while fewer steps exist). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxOrder)]
+    public int Order { get; set; } = 4;
+
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a live preview every N steps (0 = none).", Min = 0, Max = 10000)]
     public int PreviewEvery { get; set; }
@@ -109,6 +129,8 @@ public sealed class KSamplerNode : INode
             var other => throw new ArgumentException($"prediction_type '{other}' is not supported by diffusion.ksampler; use epsilon or v_prediction models."),
         };
         if (KSamplers.Check(Sampler) is { } samplerError) throw new ArgumentException(samplerError);
+        var parameters = new KSamplerParameters(Eta, SNoise, R, SolverType, Order);
+        if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
         var sigmas = SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise);
 
         var image = LatentImage!;
@@ -197,7 +219,7 @@ public sealed class KSamplerNode : INode
         // The ancestral samplers' step noise: a second CPU generator seeded with seed + 1, as ComfyUI draws it on the CPU
         // (ComfyUI pull 11528). Seeded with the seed itself, its first draw would repeat the starting noise and leave the
         // image noisy (ComfyUI issue 9819).
-        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise);
+        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise, parameters);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };

@@ -41,6 +41,77 @@ public sealed class KSamplerTests
         Assert.True(twoEvaluations ? calls > steps.Count : calls == steps.Count, $"{sampler}: {calls} model calls for {steps.Count} steps");
     }
 
+    public static TheoryData<int> ParameterCases() => new(Enumerable.Range(0, ComfyReference.Data.GetProperty("sampler_parameters").GetArrayLength()));
+
+    [Theory]
+    [MemberData(nameof(ParameterCases))]
+    public async Task Sampler_settings_follow_k_diffusion_definitions_on_a_toy_denoiser(int index)
+    {
+        var c = ComfyReference.Data.GetProperty("sampler_parameters")[index];
+        var sampler = c.GetProperty("sampler").GetString()!;
+        var given = c.GetProperty("parameters");
+        var parameters = new KSamplerParameters(
+            Eta: given.TryGetProperty("eta", out var eta) ? eta.GetDouble() : 1,
+            SNoise: given.TryGetProperty("s_noise", out var sNoise) ? sNoise.GetDouble() : 1,
+            R: given.TryGetProperty("r", out var r) ? r.GetDouble() : 0.5,
+            SolverType: given.TryGetProperty("solver_type", out var solver) ? solver.GetString()! : "midpoint",
+            Order: given.TryGetProperty("order", out var order) ? order.GetInt32() : 4);
+        var x = ComfyReference.Floats(c.GetProperty("x"));
+        var sigmas = ComfyReference.Floats(c.GetProperty("sigmas"));
+        var want = ComfyReference.Floats(c.GetProperty("result"));
+        var got = await KSamplers.SampleAsync(sampler, x, sigmas, Toy, new SineNoise(), null, CancellationToken.None, parameters: parameters);
+        var what = $"{sampler} {given}/{c.GetProperty("scheduler").GetString()}";
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{what}: x[{i}] {got[i]:R} vs {want[i]:R}");
+        // The defaults would have given another result: the setting is read.
+        var defaults = await KSamplers.SampleAsync(sampler, x, sigmas, Toy, new SineNoise(), null, CancellationToken.None);
+        Assert.True(defaults.Zip(want).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, $"{what}: the defaults give the same result");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(9)]
+    [InlineData(20)]
+    public void Lms_coefficients_are_the_integrals_of_the_lagrange_basis_over_the_step(int order)
+    {
+        // Sigmas one apart ending at 1.5, the step to 0.5: against composite Simpson on 20,000 intervals, an independent rule.
+        var sigmas = Enumerable.Range(0, order).Select(k => (float)(order + 0.5 - k)).Append(0.5f).ToArray();
+        var i = order - 1;
+        double a = sigmas[i], b = sigmas[i + 1];
+        for (var j = 0; j < order; j++)
+        {
+            double Basis(double tau)
+            {
+                var product = 1.0;
+                for (var k = 0; k < order; k++)
+                    if (k != j) product *= (tau - sigmas[i - k]) / ((double)sigmas[i - j] - sigmas[i - k]);
+                return product;
+            }
+
+            const int intervals = 20000;
+            var step = (b - a) / intervals;
+            var simpson = Basis(a) + Basis(b);
+            for (var n = 1; n < intervals; n++) simpson += (n % 2 == 1 ? 4 : 2) * Basis(a + n * step);
+            simpson *= step / 3;
+            var got = KSamplers.LmsCoefficient(order, sigmas, i, j);
+            Assert.True(Math.Abs(got - simpson) <= 1e-9 * Math.Max(1, Math.Abs(simpson)), $"order {order}, j {j}: {got:R} vs {simpson:R}");
+        }
+    }
+
+    [Theory]
+    [InlineData("euler_ancestral", 100.01, 1, 0.5, "midpoint", 4, "eta")]
+    [InlineData("euler_ancestral", 1, -0.1, 0.5, "midpoint", 4, "s_noise")]
+    [InlineData("dpmpp_sde", 1, 1, 0, "midpoint", 4, "r must be above 0")]
+    [InlineData("dpmpp_2m_sde", 1, 1, 0.5, "euler", 4, "solver_type 'euler'")]
+    [InlineData("lms", 1, 1, 0.5, "midpoint", 101, "order 101")]
+    public async Task Settings_out_of_range_are_errors_naming_them(string sampler, double eta, double sNoise, double r, string solver, int order, string message)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync(sampler, [1f], [1f, 0.5f, 0f], Toy, new SineNoise(), null,
+            CancellationToken.None, parameters: new KSamplerParameters(eta, sNoise, r, solver, order)));
+        Assert.Contains(message, error.Message);
+    }
+
     [Theory]
     [InlineData("sa_solver", "does not implement yet")]
     [InlineData("res_multistep_cfg_pp", "does not implement yet")]
@@ -51,6 +122,10 @@ public sealed class KSamplerTests
             (x, _, _) => ValueTask.FromResult(x), null, null, CancellationToken.None));
         Assert.Contains(message, error.Message);
     }
+
+    // The reference script's closed-form denoiser: x0 = x / (1 + σ²) + 0.1·σ / (1 + σ).
+    private static ValueTask<float[]> Toy(float[] latents, float sigma, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(latents.Select(v => (float)(v / (1 + (double)sigma * sigma) + 0.1 * sigma / (1 + sigma))).ToArray());
 
     /// <summary>Element e of draw k is sin(1 + 0.37 e + 1.7 k), as the reference script draws it.</summary>
     private sealed class SineNoise : INoiseSource
