@@ -309,8 +309,11 @@ def sample(name, x, sigmas, params=None):
             ds.append(d)
             if len(ds) > p["order"]:
                 ds.pop(0)
-            order = min(i + 1, p["order"])
-            x = x + sum(lms_coeff(order, sigmas, i, j) * dd for j, dd in zip(range(order), reversed(ds)))
+            if sn == 0:
+                x = den  # ComfyUI's sample_lms: the step into sigma 0 returns the x0 estimate
+            else:
+                order = min(i + 1, p["order"])
+                x = x + sum(lms_coeff(order, sigmas, i, j) * dd for j, dd in zip(range(order), reversed(ds)))
         elif name == "dpmpp_2m":
             t, tn = -math.log(s), (-math.log(sn) if sn > 0 else math.inf)
             h = tn - t

@@ -179,8 +179,7 @@ public sealed partial class ApiPromptConverter
     }
 
     // One diffusion.ksampler for the pieces. denoised_output is ComfyUI's last x0 estimate; where the sigmas end at 0 the
-    // samplers' last step returns that estimate itself, so it is the same latent. Not so for lms (its last step combines
-    // the derivatives of up to four steps) and uni_pc (it stops at 0.001).
+    // samplers' last step returns that estimate itself, so it is the same latent. Not so for uni_pc (it stops at 0.001).
     private ComfyValue[] CustomSample(string id, NoiseValue noise, GuiderValue guider, SamplerValue sampler, SigmasValue sigmas, LatentValue latent)
     {
         // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
@@ -208,7 +207,7 @@ public sealed partial class ApiPromptConverter
         edges.AddRange(guider.InpaintEdges);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         var output = new LatentValue($"{node}.latent", null);
-        ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("lms" or "uni_pc" or "uni_pc_bh2")
+        ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("uni_pc" or "uni_pc_bh2")
             ? output
             : new UnsupportedOutput(sigmas.EndsAtZero
                 ? $"denoised_output: {sampler.Name}'s last step is not its last x0 estimate, which FlowDiffusion does not keep apart from the output; use output"

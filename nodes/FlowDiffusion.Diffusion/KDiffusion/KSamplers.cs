@@ -132,6 +132,13 @@ public static class KSamplers
                 {
                     history.Add(Derivative(x, denoised, sigma));
                     if (history.Count > parameters.Order) history.RemoveAt(0);
+                    // ComfyUI's sample_lms returns the x0 estimate on the step into sigma 0 (k-diffusion's combined the derivatives).
+                    if (next == 0)
+                    {
+                        denoised.CopyTo(x, 0);
+                        break;
+                    }
+
                     var order = Math.Min(i + 1, parameters.Order);
                     for (var j = 0; j < order; j++) Axpy(x, history[^(j + 1)], LmsCoefficient(order, sigmas, i, j));
                     break;
