@@ -199,6 +199,16 @@ public sealed class CustomSamplingTests
         (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
         Assert.Contains("denoised_output", body["node_errors"]!["8"]!["errors"]![0]!["details"]!.GetValue<string>());
+
+        // lms, whose step into sigma 0 returns the x0 estimate as ComfyUI's does: its denoised_output is the output.
+        prompt = Custom(seed: 1, cfg: 1);
+        prompt["11"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = "lms" });
+        var output = await ImageAsync(host, prompt);
+        prompt["8"]!["inputs"]!["samples"] = Link("3", 1);
+        Assert.Equal(output, await ImageAsync(host, prompt));
+        prompt["11"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = "uni_pc" });
+        (status, _) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
     }
 
     [Fact]
