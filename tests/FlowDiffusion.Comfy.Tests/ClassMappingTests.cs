@@ -692,15 +692,15 @@ public sealed class ClassMappingTests
         Assert.True(Math.Abs(r - 7 / 8.0 / 32) < 0.005 && g < 0.02 && Math.Abs(b - 31.125 / 32) < 0.005, $"right half after the turn and flip: ({r:F3}, {g:F3}, {b:F3})");
     }
 
-    private static byte[] Pixels(byte[] png)
+    internal static byte[] Pixels(byte[] png)
     {
         using var bitmap = SKBitmap.Decode(png)!;
         return bitmap.Pixels.SelectMany(c => new[] { c.Red, c.Green, c.Blue }).ToArray();
     }
 
-    private static double MeanDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y) / 255.0).Average();
+    internal static double MeanDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y) / 255.0).Average();
 
-    private static async Task<IReadOnlyList<byte[]>> AllImagesAsync(ComfyHost host, JsonObject prompt)
+    internal static async Task<IReadOnlyList<byte[]>> AllImagesAsync(ComfyHost host, JsonObject prompt)
     {
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.True(status == 200, body.ToJsonString());

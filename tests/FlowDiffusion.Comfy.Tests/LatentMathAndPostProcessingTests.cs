@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -62,12 +61,12 @@ public sealed class LatentMathAndPostProcessingTests
             return prompt;
         }
 
-        var same = await AllImagesAsync(host, Prompt("fixed"));
+        var same = await ClassMappingTests.AllImagesAsync(host, Prompt("fixed"));
         Assert.Equal(2, same.Count);
-        Assert.True(MeanDifference(Pixels(same[0]), Pixels(same[1])) < 0.002, $"fixed: the two items differ by {MeanDifference(Pixels(same[0]), Pixels(same[1])):F4}");
-        var apart = await AllImagesAsync(host, Prompt("random"));
-        Assert.True(MeanDifference(Pixels(apart[0]), Pixels(apart[1])) > 0.05, $"random: the two items differ by only {MeanDifference(Pixels(apart[0]), Pixels(apart[1])):F4}");
-        Assert.True(MeanDifference(Pixels(same[0]), Pixels(apart[0])) < 0.002, "item 0 keeps noise item 0 either way");
+        Assert.True(ClassMappingTests.MeanDifference(ClassMappingTests.Pixels(same[0]), ClassMappingTests.Pixels(same[1])) < 0.002, $"fixed: the two items differ by {ClassMappingTests.MeanDifference(ClassMappingTests.Pixels(same[0]), ClassMappingTests.Pixels(same[1])):F4}");
+        var apart = await ClassMappingTests.AllImagesAsync(host, Prompt("random"));
+        Assert.True(ClassMappingTests.MeanDifference(ClassMappingTests.Pixels(apart[0]), ClassMappingTests.Pixels(apart[1])) > 0.05, $"random: the two items differ by only {ClassMappingTests.MeanDifference(ClassMappingTests.Pixels(apart[0]), ClassMappingTests.Pixels(apart[1])):F4}");
+        Assert.True(ClassMappingTests.MeanDifference(ClassMappingTests.Pixels(same[0]), ClassMappingTests.Pixels(apart[0])) < 0.002, "item 0 keeps noise item 0 either way");
     }
 
     [Fact]
@@ -137,24 +136,4 @@ public sealed class LatentMathAndPostProcessingTests
     }
 
     private static JsonArray Link(string node, int output) => [node, output];
-
-    private static byte[] Pixels(byte[] png)
-    {
-        using var bitmap = SKBitmap.Decode(png)!;
-        return bitmap.Pixels.SelectMany(c => new[] { c.Red, c.Green, c.Blue }).ToArray();
-    }
-
-    private static double MeanDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y) / 255.0).Average();
-
-    private static async Task<IReadOnlyList<byte[]>> AllImagesAsync(ComfyHost host, JsonObject prompt)
-    {
-        var (status, body) = await host.PostPromptAsync(prompt);
-        Assert.True(status == 200, body.ToJsonString());
-        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
-        Assert.True(history["status"]!["status_str"]!.GetValue<string>() == "success", history["status"]!.ToJsonString());
-        var images = new List<byte[]>();
-        foreach (var image in history["outputs"]!["9"]!["images"]!.AsArray())
-            images.Add(await host.Client.GetByteArrayAsync($"/view?filename={Uri.EscapeDataString(image!["filename"]!.GetValue<string>())}&subfolder={image["subfolder"]}&type={image["type"]}"));
-        return images;
-    }
 }
