@@ -25,15 +25,11 @@ public sealed class LatentBatchNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         Latent first = Samples1!, second = Samples2!;
-        if (first.Channels != second.Channels)
-            throw new ArgumentException($"samples1 has {first.Channels} channels but samples2 {second.Channels}; latents of one model batch together");
         if (first.Batch + second.Batch > 64)
             throw new ArgumentException($"samples1 ({first.Batch}) and samples2 ({second.Batch}) would make a batch of {first.Batch + second.Batch}; at most 64");
+        var appended = LatentMatch.Resized(first, second, "samples1", "samples2");
         var values = new float[(first.Batch + second.Batch) * first.ItemLength];
         first.Values.CopyTo(values);
-        var appended = second.Height == first.Height && second.Width == first.Width
-            ? second.Values
-            : PlanarResize.Resize(second.Values, second.Batch * second.Channels, second.Height, second.Width, first.Height, first.Width, "bilinear", centerCrop: true);
         appended.CopyTo(values.AsSpan(first.Batch * first.ItemLength));
         var seeds = first.Seeds is not null && second.Seeds is not null ? first.Seeds.Concat(second.Seeds).ToList() : null;
         var indices = (first.NoiseIndices ?? Enumerable.Range(0, first.Batch).ToList()).Concat(second.NoiseIndices ?? Enumerable.Range(0, second.Batch).ToList()).ToList();
