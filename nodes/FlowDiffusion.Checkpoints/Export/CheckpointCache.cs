@@ -32,10 +32,11 @@ public static partial class CheckpointCache
 
     /// <summary>
     /// The prepared folder for <paramref name="checkpoint"/>, converting it first when the cache has none.
-    /// <paramref name="converting"/> is called before a conversion starts (to tell the user why this load is slow).
+    /// <paramref name="converting"/> is called before a conversion starts (to tell the user why this load is slow). The
+    /// prediction type is read from the file's markers as model.load's <c>auto</c> reads it, so both share one folder.
     /// </summary>
     public static string Prepare(string checkpoint, string tokenizerFolder, string root, Action? converting = null) =>
-        Prepare(checkpoint, tokenizerFolder, root, "epsilon", converting);
+        Prepare(checkpoint, tokenizerFolder, root, CheckpointSampling.Of(checkpoint, "auto"), converting);
 
     /// <summary>
     /// As <see cref="Prepare(string, string, string, Action?)"/>, for a UNet predicting <paramref name="predictionType"/>
