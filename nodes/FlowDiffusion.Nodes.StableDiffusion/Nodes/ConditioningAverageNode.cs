@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
@@ -6,7 +7,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Weighs one conditioning against another, as ComfyUI's ConditioningAverage.</summary>
 [Node("conditioning.average", "1.0.0", Category = "conditioning", Title = "Average Conditioning",
-    Description = "to · to_strength + from · (1 − to_strength), token by token, at to's length: from is cut to it, or padded with zero tokens. The pooled embedding (SDXL) is weighed the same way when both have one (from's when only from has one); every other extra is to's.")]
+    Description = "to · to_strength + from · (1 − to_strength), token by token, at to's length: from is cut to it, or padded with zero tokens. The pooled embedding (SDXL) is weighed the same way when both have one (from's when only from has one); every other extra is to's. A combined to (conditioning.combine) has each of its parts averaged with from's first part, as ComfyUI averages every entry.")]
 public sealed class ConditioningAverageNode : INode
 {
     /// <summary>The conditioning kept at full strength when to_strength is 1.</summary>
@@ -28,7 +29,14 @@ public sealed class ConditioningAverageNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        Conditioning to = To!, from = From!;
+        // As ComfyUI: every entry of a combined to is averaged with from's first entry.
+        var from = CombinedConditionings.Of(From!)[0];
+        Conditioning = CombinedConditionings.Each(To!, to => Average(to, from));
+        return Task.CompletedTask;
+    }
+
+    private Conditioning Average(Conditioning to, Conditioning from)
+    {
         if (to.Dim != from.Dim) throw new ArgumentException($"cannot average conditionings of widths {to.Dim} and {from.Dim}; were they encoded by different models?");
         if (from.Batch != 1 && from.Batch != to.Batch) throw new ArgumentException($"from has a batch of {from.Batch}; give it 1 or to's {to.Batch}");
         var weight = (float)ToStrength;
@@ -55,7 +63,6 @@ public sealed class ConditioningAverageNode : INode
             else throw new ArgumentException($"the pooled embeddings differ in shape ({string.Join("×", pooledTo.Shape)} and {string.Join("×", pooledFrom.Shape)})");
         }
 
-        Conditioning = new Conditioning(to.Batch, to.Tokens, to.Dim, result, extras);
-        return Task.CompletedTask;
+        return new Conditioning(to.Batch, to.Tokens, to.Dim, result, extras);
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -21,7 +22,7 @@ public enum MixMode
 
 /// <summary>Mixes two prompt embeddings.</summary>
 [Node("conditioning.mix", "1.0.0", Category = "conditioning", Title = "Mix Conditioning",
-    Description = "Combines two conditionings: lerp by a weight (0 = a, 1 = b), add b scaled by the weight, concatenate, or average. Extras (pooled embeddings, control images …) are a's, with b's added where a has none of that kind.")]
+    Description = "Combines two conditionings: lerp by a weight (0 = a, 1 = b), add b scaled by the weight, concatenate, or average. Extras (pooled embeddings, control images …) are a's, with b's added where a has none of that kind. A combined a (conditioning.combine) has each of its parts mixed with b's first part, as ComfyUI's ConditioningConcat.")]
 public sealed class ConditioningMixNode : INode
 {
     /// <summary>The first conditioning.</summary>
@@ -47,8 +48,14 @@ public sealed class ConditioningMixNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var a = A!;
-        var b = B!;
+        // As ComfyUI's ConditioningConcat: every part of a combined a is mixed with b's first part.
+        var b = CombinedConditionings.Of(B!)[0];
+        Conditioning = CombinedConditionings.Each(A!, a => Mix(a, b));
+        return Task.CompletedTask;
+    }
+
+    private Conditioning Mix(Conditioning a, Conditioning b)
+    {
         if (a.Dim != b.Dim || a.Batch != b.Batch)
             throw new ArgumentException($"cannot mix conditionings of shapes [{a.Batch}, {a.Tokens}, {a.Dim}] and [{b.Batch}, {b.Tokens}, {b.Dim}]");
         if (Mode == MixMode.Concat)
@@ -60,8 +67,7 @@ public sealed class ConditioningMixNode : INode
                 a.EmbeddingsOf(i).CopyTo(target);
                 b.EmbeddingsOf(i).CopyTo(target[(a.Tokens * a.Dim)..]);
             }
-            Conditioning = new Conditioning(a.Batch, a.Tokens + b.Tokens, a.Dim, joined, b.Extras.With(a.Extras));
-            return Task.CompletedTask;
+            return new Conditioning(a.Batch, a.Tokens + b.Tokens, a.Dim, joined, b.Extras.With(a.Extras));
         }
         if (a.Tokens != b.Tokens)
             throw new ArgumentException($"'{Mode.ToString().ToLowerInvariant()}' needs prompts of the same length; a has {a.Tokens} tokens, b {b.Tokens} (use concat, or shorten the longer prompt)");
@@ -77,7 +83,6 @@ public sealed class ConditioningMixNode : INode
                 _ => 0.5f * (result[i] + bv[i]),
             };
         }
-        Conditioning = new Conditioning(a.Batch, a.Tokens, a.Dim, result, b.Extras.With(a.Extras));
-        return Task.CompletedTask;
+        return new Conditioning(a.Batch, a.Tokens, a.Dim, result, b.Extras.With(a.Extras));
     }
 }
