@@ -13,6 +13,9 @@ internal static class ObjectInfo
 {
     private const double MaxSeed = 18446744073709551615d;
 
+    // Python's sys.maxsize, the bound of ComfyUI's primitive numbers.
+    private const double MaxInt = 9223372036854775807d;
+
     private static readonly string[] LatentMethods = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"];
 
     private static readonly string[] ImageMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
@@ -215,6 +218,23 @@ internal static class ObjectInfo
             ("resolution", Int(512, 64, 16384, 64)),
             ("bbox_detector", Combo(Files(folders, "annotators").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList())),
             ("pose_estimator", Combo(Files(folders, "annotators").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList()))), ["IMAGE"]),
+        "PrimitiveInt" => Class(name, "Int", "utils/primitive",
+            Req(("value", new JsonArray("INT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["control_after_generate"] = true }))), ["INT"]),
+        "PrimitiveFloat" => Class(name, "Float", "utils/primitive", Req(("value", new JsonArray("FLOAT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["step"] = 0.1 }))), ["FLOAT"]),
+        "PrimitiveString" => Class(name, "String", "utils/primitive", Req(("value", Typed("STRING"))), ["STRING"]),
+        "PrimitiveStringMultiline" => Class(name, "String (Multiline)", "utils/primitive", Req(("value", Text())), ["STRING"]),
+        "PrimitiveBoolean" => Class(name, "Boolean", "utils/primitive", Req(("value", Typed("BOOLEAN"))), ["BOOLEAN"]),
+        "StringConcatenate" => Class(name, "Concatenate", "utils/string",
+            Req(("string_a", Text()), ("string_b", Text()), ("delimiter", Typed("STRING", new JsonObject { ["multiline"] = false, ["default"] = "" }))), ["STRING"]),
+        "StringSubstring" => Class(name, "Substring", "utils/string", Req(("string", Text()), ("start", Int(0, -MaxInt, MaxInt)), ("end", Int(0, -MaxInt, MaxInt))), ["STRING"]),
+        "StringLength" => Class(name, "Length", "utils/string", Req(("string", Text())), ["INT"], names: ["length"]),
+        "CaseConverter" => Class(name, "Case Converter", "utils/string", Req(("string", Text()), ("mode", Combo(["UPPERCASE", "lowercase", "Capitalize", "Title Case"]))), ["STRING"]),
+        "StringTrim" => Class(name, "Trim", "utils/string", Req(("string", Text()), ("mode", Combo(["Both", "Left", "Right"]))), ["STRING"]),
+        "StringReplace" => Class(name, "Replace", "utils/string", Req(("string", Text()), ("find", Text()), ("replace", Text())), ["STRING"]),
+        "StringContains" => Class(name, "Contains", "utils/string", Req(("string", Text()), ("substring", Text()),
+            ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"], names: ["contains"]),
+        "StringCompare" => Class(name, "Compare", "utils/string", Req(("string_a", Text()), ("string_b", Text()), ("mode", Combo(["Starts With", "Ends With", "Equal"])),
+            ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"]),
         _ => null,
     };
 
@@ -265,6 +285,9 @@ internal static class ObjectInfo
     private static JsonArray Order((string Name, JsonNode Spec)[] inputs) => new(inputs.Select(r => (JsonNode)JsonValue.Create(r.Name)).ToArray());
 
     private static JsonArray Typed(string type, JsonObject? options = null) => options is null ? [type] : [type, options];
+
+    // A multiline STRING widget.
+    private static JsonArray Text() => Typed("STRING", new JsonObject { ["multiline"] = true });
 
     private static JsonArray Combo(IReadOnlyList<string> values) => [Names(values)];
 

@@ -257,7 +257,7 @@ public sealed partial class ApiPromptConverter
     // A seed input: 0 … 2⁶⁴ − 1, as ComfyUI's (a JSON number, or its digits as a string).
     private ulong? Seed(string id, JsonObject inputs, string name)
     {
-        var value = inputs[name];
+        if (!TryWidget(id, inputs, name, "INT", out var value)) return null;
         if (value is null) return 0;
         var text = value is JsonValue v ? v.GetValueKind() switch
         {

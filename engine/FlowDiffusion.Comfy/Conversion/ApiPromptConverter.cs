@@ -30,7 +30,9 @@ public sealed partial class ApiPromptConverter
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
         "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete", "LatentAdd", "LatentSubtract", "LatentMultiply",
         "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen", "SamplerEulerAncestral", "SamplerDPMPP_2S_Ancestral",
-        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS",
+        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
+        "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
+        "StringReplace", "StringContains", "StringCompare",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -228,6 +230,9 @@ public sealed partial class ApiPromptConverter
                 "ImageBlend" => ImageBlend(id, inputs),
                 "ImageBlur" => ImageBlur(id, inputs),
                 "ImageSharpen" => ImageSharpen(id, inputs),
+                "PrimitiveInt" or "PrimitiveFloat" or "PrimitiveString" or "PrimitiveStringMultiline" or "PrimitiveBoolean" => Primitive(id, inputs, type),
+                "StringConcatenate" or "StringSubstring" or "StringLength" or "CaseConverter" or "StringTrim" or "StringReplace" or "StringContains"
+                    or "StringCompare" => StringNode(id, inputs, type),
                 _ => Unsupported(id, type),
             };
         }
@@ -871,7 +876,7 @@ public sealed partial class ApiPromptConverter
 
     private string? Text(string id, JsonObject inputs, string name, string? fallback)
     {
-        var value = inputs[name];
+        if (!TryWidget(id, inputs, name, "STRING", out var value)) return null;
         if (value is null)
         {
             if (fallback is null) Error(id, "required_input_missing", "Required input is missing", name, name);
@@ -893,7 +898,7 @@ public sealed partial class ApiPromptConverter
 
     private long? Integer(string id, JsonObject inputs, string name, long fallback)
     {
-        var value = inputs[name];
+        if (!TryWidget(id, inputs, name, "INT", out var value)) return null;
         if (value is null) return fallback;
         if (value is JsonValue v && TryInteger(v, out var integer)) return integer;
         Error(id, "invalid_input_type", "Failed to convert an input value to a INT value", $"{name}: {Describe(value)}", name);
@@ -902,7 +907,7 @@ public sealed partial class ApiPromptConverter
 
     private double? Number(string id, JsonObject inputs, string name, double fallback)
     {
-        var value = inputs[name];
+        if (!TryWidget(id, inputs, name, "FLOAT", out var value)) return null;
         if (value is null) return fallback;
         if (JsonNumbers.Number(value) is { } number) return number;
         if (value is JsonValue s && s.GetValueKind() == JsonValueKind.String && double.TryParse(s.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed))
@@ -914,7 +919,7 @@ public sealed partial class ApiPromptConverter
     // A BOOLEAN input: JSON true or false, 0 or 1, or the strings "true" and "false".
     private bool? Boolean(string id, JsonObject inputs, string name, bool fallback)
     {
-        var value = inputs[name];
+        if (!TryWidget(id, inputs, name, "BOOLEAN", out var value)) return null;
         if (value is null) return fallback;
         if (value is JsonValue v)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using FlowDiffusion.Diffusion.KDiffusion;
 
 namespace FlowDiffusion.Comfy.Conversion;
@@ -62,3 +63,9 @@ internal sealed record NoiseValue(ulong Seed, bool Add) : ComfyValue("NOISE");
 /// InpaintModelConditioning attached to its conditionings.
 /// </summary>
 internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadOnlyList<(string Port, string Source)> InpaintEdges) : ComfyValue("GUIDER");
+
+/// <summary>
+/// A value known when the prompt is converted (INT, FLOAT, STRING or BOOLEAN), from PrimitiveInt, StringConcatenate and
+/// the like: the widgets it is linked to read it as if it were written in place.
+/// </summary>
+internal sealed record ConstantValue(string Type, JsonNode Value) : ComfyValue(Type);
