@@ -218,6 +218,8 @@ internal static class ObjectInfo
             ("resolution", Int(512, 64, 16384, 64)),
             ("bbox_detector", Combo(Files(folders, "annotators").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList())),
             ("pose_estimator", Combo(Files(folders, "annotators").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList()))), ["IMAGE"]),
+        "Canny" => Class(name, "Canny", "image/preprocessors", Req(("image", Typed("IMAGE")), ("low_threshold", Float(0.4, 0.01, 0.99, 0.01)),
+            ("high_threshold", Float(0.8, 0.01, 0.99, 0.01))), ["IMAGE"]),
         "PrimitiveInt" => Class(name, "Int", "utils/primitive",
             Req(("value", new JsonArray("INT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["control_after_generate"] = true }))), ["INT"]),
         "PrimitiveFloat" => Class(name, "Float", "utils/primitive", Req(("value", new JsonArray("FLOAT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["step"] = 0.1 }))), ["FLOAT"]),

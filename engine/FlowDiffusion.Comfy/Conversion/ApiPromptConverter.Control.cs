@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
-/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*, DWPreprocessor.</summary>
+/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*, DWPreprocessor, Canny.</summary>
 public sealed partial class ApiPromptConverter
 {
     // ConditioningSetArea → conditioning.set_area (pixels, floored to multiples of 8 when sampling, as ComfyUI does).
@@ -99,6 +99,18 @@ public sealed partial class ApiPromptConverter
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
+    }
+
+    // Canny → image.canny_kornia: ComfyUI's node runs kornia's canny on the 0..1 image.
+    private ComfyValue[]? Canny(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var low = Number(id, inputs, "low_threshold", 0.4);
+        var high = Number(id, inputs, "high_threshold", 0.8);
+        if (image is null || low is null || high is null || !Within(id, "low_threshold", low.Value, 0.01, 0.99) | !Within(id, "high_threshold", high.Value, 0.01, 0.99))
+            return null;
+        var node = Add(id, null, "image.canny_kornia", [("image", image.Image)], [("low_threshold", low.Value), ("high_threshold", high.Value)]);
+        return [new ImageValue($"{node}.edges")];
     }
 
     // DWPreprocessor (comfyui_controlnet_aux) → image.pose with its ONNX detector and pose model from models/annotators.
