@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// Turns a workflow saved by ComfyUI's editor (nodes with positional <c>widgets_values</c>, a <c>links</c> array, groups,
-/// Reroute and Primitive nodes, muted and bypassed nodes) into the API format, keeping each node's position and what the
+/// Reroute and Primitive nodes, muted and bypassed nodes, subgraphs inlined by <see cref="SubgraphInlining"/>) into the API format, keeping each node's position and what the
 /// canvas draws (groups, reroutes, colours, collapsed and pinned nodes).
 /// </summary>
 internal static class UiWorkflowConverter
@@ -22,6 +22,7 @@ internal static class UiWorkflowConverter
         var positions = new Dictionary<string, NodePosition>(StringComparer.Ordinal);
         var canvas = new ComfyCanvas();
         var problems = new List<string>();
+        workflow = SubgraphInlining.Inline(workflow, problems);
         var nodes = (workflow["nodes"] as JsonArray ?? []).OfType<JsonObject>().Where(n => n["id"] is not null)
             .ToDictionary(n => Id(n["id"]!), StringComparer.Ordinal);
         var links = new Dictionary<string, (string Origin, int Slot)>(StringComparer.Ordinal);
