@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Pastes one latent onto another through an optional mask, as ComfyUI's LatentCompositeMasked.</summary>
 [Node("latent.composite", "1.0.0", Category = "latent", Title = "Composite Latents",
-    Description = "Pastes source onto destination with its top-left corner at (x, y) in image pixels (x / 8 and y / 8 in the latents, rounded down): where the mask is 1 the source, where 0 the destination, blended between (the mask is resized to the source's latent size, bilinear). What falls outside the destination is cut off; resize_source first scales the source to the destination's size.")]
+    Description = "Pastes source onto destination with its top-left corner at (x, y) in image pixels (x / 8 and y / 8 in the latents, rounded down): where the mask is 1 the source, where 0 the destination, blended between (the mask is resized to the source's latent size, bilinear). What falls outside the destination is cut off; resize_source first scales the source to the destination's size. feather (ComfyUI's LatentComposite) fades the pasted edges that lie inside the destination over feather / 8 latent rows and columns.")]
 public sealed class LatentCompositeNode : INode
 {
     /// <summary>The latents pasted onto.</summary>
@@ -33,6 +33,10 @@ public sealed class LatentCompositeNode : INode
     [Parameter(Description = "Scale the source to the destination's size (bilinear) before pasting.")]
     public bool ResizeSource { get; set; }
 
+    /// <summary>The fade of the pasted edges.</summary>
+    [Parameter(Description = "Fade the source's edges inside the destination over this many image pixels (feather / 8 latent rows and columns, weights 1/n … n/n), as ComfyUI's LatentComposite; multiplies the mask when there is one.", Min = 0, Max = 16384, Step = 8)]
+    public int Feather { get; set; }
+
     /// <summary>The result.</summary>
     [Output(Description = "The destination with the source pasted in.")]
     public Latent? Composited { get; set; }
@@ -46,7 +50,7 @@ public sealed class LatentCompositeNode : INode
         var mask = Mask;
         var values = PlanarComposite.Paste(destination.Values, destination.Batch, destination.Channels, destination.Height, destination.Width,
             source.Values, source.Batch, source.Height, source.Width, X / 8, Y / 8, ResizeSource,
-            mask is null ? default : mask.Values, mask?.Batch ?? 1, mask?.Height ?? 1, mask?.Width ?? 1);
+            mask is null ? default : mask.Values, mask?.Batch ?? 1, mask?.Height ?? 1, mask?.Width ?? 1, Feather / 8);
         Composited = new Latent(destination.Batch, destination.Channels, destination.Height, destination.Width, values, destination.Seeds) { NoiseIndices = destination.NoiseIndices };
         return Task.CompletedTask;
     }
