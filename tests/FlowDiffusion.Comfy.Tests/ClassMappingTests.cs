@@ -41,11 +41,16 @@ public sealed class ClassMappingTests
     [InlineData("er_sde", "karras")]
     [InlineData("seeds_2", "normal")]
     [InlineData("seeds_3", "karras")]
+    [InlineData("dpm_fast", "karras")]
+    [InlineData("dpm_adaptive", "normal")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();
         var (r, g, b) = await RunAsync(host, Prompts.Txt2Img(text: "a red ball", steps: 5, sampler: sampler, scheduler: scheduler));
-        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{sampler}/{scheduler}: ({r:F3}, {g:F3}, {b:F3})");
+        // dpm_fast and dpm_adaptive stop at the schedule's last sigma above 0 (0.03 here), as ComfyUI's do: the noise left
+        // there, clipped at 0 and 1, pulls the mean colour in by a few hundredths.
+        var tolerance = sampler is "dpm_fast" or "dpm_adaptive" ? 0.05 : 0.02;
+        Assert.True(r > 1 - tolerance && g < tolerance && b < tolerance, $"{sampler}/{scheduler}: ({r:F3}, {g:F3}, {b:F3})");
     }
 
     [Theory]
@@ -55,6 +60,7 @@ public sealed class ClassMappingTests
     [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "heun", "eta": 0.5, "s_noise": 1, "noise_device": "gpu" }""")]
     [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 0.4, "s_noise": 1.2, "noise_device": "cpu" }""")]
     [InlineData("SamplerLMS", """{ "order": 2 }""")]
+    [InlineData("SamplerDPMAdaptative", """{ "order": 2, "rtol": 0.02, "atol": 0.005, "h_init": 0.1, "pcoeff": 0.1, "icoeff": 0.9, "dcoeff": 0.05, "accept_safety": 0.8, "eta": 0.3, "s_noise": 0.9 }""")]
     public async Task Sampler_nodes_with_settings_draw_the_prompt_colour_through_sampler_custom(string classType, string inputs)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -67,7 +73,9 @@ public sealed class ClassMappingTests
         prompt["11"] = new JsonObject { ["class_type"] = classType, ["inputs"] = JsonNode.Parse(inputs) };
         prompt["12"] = new JsonObject { ["class_type"] = "BasicScheduler", ["inputs"] = new JsonObject { ["model"] = Link("4", 0), ["scheduler"] = "karras", ["steps"] = 5, ["denoise"] = 1 } };
         var (r, g, b) = await RunAsync(host, prompt);
-        Assert.True(r > 0.98 && g < 0.02 && b < 0.02, $"{classType} {inputs}: ({r:F3}, {g:F3}, {b:F3})");
+        // dpm_adaptive leaves the last sigma above 0 of noise (see Every_sampler_and_schedule_draws_the_prompt_colour).
+        var tolerance = classType == "SamplerDPMAdaptative" ? 0.05 : 0.02;
+        Assert.True(r > 1 - tolerance && g < tolerance && b < tolerance, $"{classType} {inputs}: ({r:F3}, {g:F3}, {b:F3})");
     }
 
     [Fact]

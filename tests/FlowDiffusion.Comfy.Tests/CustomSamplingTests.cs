@@ -79,6 +79,8 @@ public sealed class CustomSamplingTests
     [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "heun", "noise_device": "cpu" }""", "dpmpp_2m_sde_heun", """{ "solver_type": "heun", "eta": 0.5 }""")]
     [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 1, "s_noise": 1, "noise_device": "cpu" }""", "dpmpp_3m_sde", """{ "eta": 0.5, "noise_device": "cpu" }""")]
     [InlineData("SamplerLMS", """{ "order": 4 }""", "lms", """{ "order": 1 }""")]
+    [InlineData("SamplerDPMAdaptative", """{ "order": 3, "rtol": 0.05, "atol": 0.0078, "h_init": 0.05, "eta": 0, "s_noise": 1 }""", "dpm_adaptive", """{ "eta": 0.5 }""")]
+    [InlineData("SamplerDPMAdaptative", "{}", "dpm_adaptive", """{ "order": 2, "rtol": 0.5, "atol": 0.5 }""")]
     public async Task Sampler_nodes_at_their_defaults_equal_ksampler_select_and_other_settings_show(string classType, string defaults, string samplerName, string changed)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -105,7 +107,8 @@ public sealed class CustomSamplingTests
         foreach (var (type, input, value, min, max) in new[]
         {
             ("SamplerEulerAncestral", "eta", 1.0, 0.0, 100.0), ("SamplerDPMPP_2S_Ancestral", "s_noise", 1, 0, 100), ("SamplerDPMPP_SDE", "r", 0.5, 0, 100),
-            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100),
+            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerDPMAdaptative", "order", 3, 2, 3),
+            ("SamplerDPMAdaptative", "atol", 0.0078, 0, 100), ("SamplerDPMAdaptative", "accept_safety", 0.81, 0, 100), ("SamplerDPMAdaptative", "eta", 0, 0, 100),
         })
         {
             var spec = info[type]!["input"]!["required"]![input]!;
@@ -119,7 +122,9 @@ public sealed class CustomSamplingTests
             ("SamplerEulerAncestral", "eta", 100.5, "value_bigger_than_max"), ("SamplerDPMPP_2S_Ancestral", "s_noise", -0.5, "value_smaller_than_min"),
             ("SamplerDPMPP_SDE", "r", 101, "value_bigger_than_max"), ("SamplerDPMPP_2M_SDE", "eta", -1, "value_smaller_than_min"),
             ("SamplerDPMPP_3M_SDE", "s_noise", 100.01, "value_bigger_than_max"), ("SamplerLMS", "order", 0, "value_smaller_than_min"),
-            ("SamplerLMS", "order", 101, "value_bigger_than_max"),
+            ("SamplerLMS", "order", 101, "value_bigger_than_max"), ("SamplerDPMAdaptative", "order", 1, "value_smaller_than_min"),
+            ("SamplerDPMAdaptative", "rtol", 100.5, "value_bigger_than_max"), ("SamplerDPMAdaptative", "h_init", 0, "value_not_supported"),
+            ("SamplerDPMAdaptative", "accept_safety", 3, "value_not_supported"),
         })
         {
             var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
@@ -209,6 +214,31 @@ public sealed class CustomSamplingTests
         prompt["11"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = "uni_pc" });
         (status, _) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
+        // dpm_adaptive stops at the last sigma above 0, so its last x0 estimate is not its output either.
+        prompt["11"] = Node("SamplerDPMAdaptative", new JsonObject());
+        (status, body) = await host.PostPromptAsync(prompt);
+        Assert.Equal(400, status);
+        Assert.Contains("dpm_adaptive's last step", body["node_errors"]!["8"]!["errors"]![0]!["details"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Dpm_fast_and_dpm_adaptive_read_only_the_schedules_first_and_last_sigma_above_0_as_in_ComfyUI()
+    {
+        // ComfyUI's dpm solvers run from sigmas[0] to sigmas[-2] on their own grid in log sigma: karras and exponential share
+        // both ends (the model's sigma_max and sigma_min), so they give one image where a sampler walking the schedule gives two.
+        await using var host = await ComfyHost.StartAsync();
+        async Task<byte[]> Run(string sampler, string scheduler, int steps) =>
+            await ImageAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a red circle", steps: steps, sampler: sampler, scheduler: scheduler, cfg: 4, seed: 5));
+
+        var fastKarras = await Run("dpm_fast", "karras", 6);
+        Assert.True(MaxLevelDifference(fastKarras, await Run("dpm_fast", "exponential", 6)) <= 1, "dpm_fast: karras against exponential");
+        AssertDiffers(await Run("euler", "karras", 6), await Run("euler", "exponential", 6), "euler: karras against exponential");
+        // dpm_fast spends the step count as model evaluations (6: orders 3, 2, 1; 3: 2, 1), so it changes the image.
+        AssertDiffers(fastKarras, await Run("dpm_fast", "karras", 3), "dpm_fast: 6 against 3 steps");
+        // dpm_adaptive picks its own steps: the step count does not matter either.
+        var adaptive = await Run("dpm_adaptive", "karras", 4);
+        Assert.True(MaxLevelDifference(adaptive, await Run("dpm_adaptive", "exponential", 9)) <= 1, "dpm_adaptive: karras 4 against exponential 9 steps");
+        AssertDiffers(adaptive, fastKarras, "dpm_adaptive against dpm_fast");
     }
 
     [Fact]

@@ -570,6 +570,110 @@ def sample(name, x, sigmas, params=None):
                 buf.pop(0)
     return [float(v) for v in x]
 
+# --- DPM-Solver (Lu et al. 2022, arXiv 2206.00927) as ComfyUI's dpm_fast and dpm_adaptive run it ------------------------
+# Noise prediction in lambda = -log sigma (alpha = 1 for these latents): eps = (x - x0) / sigma. One step from lambda s by h:
+#   order 1:  x - sigma_t (e^h - 1) eps_s
+#   order 2:  u = x - sigma_s1 (e^{r1 h} - 1) eps_s;  + the term - sigma_t / (2 r1) (e^h - 1) (eps_s1 - eps_s)
+#   order 3:  r1 = 1/3, r2 = 2/3; u2 adds - sigma_s2 (r2 / r1) ((e^{r2 h} - 1) / (r2 h) - 1) D1; x_t uses - sigma_t / r2 ((e^h - 1) / h - 1) D2
+# The model sees its sigma as float32, as the C# denoiser delegate receives it.
+class DpmToy:
+    def __init__(self):
+        self.calls = 0
+
+    def eps(self, x, lam):
+        self.calls += 1
+        sigma = math.exp(-lam)
+        return (x - toy_denoised(x, float(np.float32(sigma)))) / sigma
+
+    def step(self, x, lam, lam_next, order, eps0, r1=None, e1=None):
+        # Returns the solution and eps at lambda + r1 h, which a third-order step with the same r1 = 1/3 reuses.
+        h = lam_next - lam
+        sig = lambda l: math.exp(-l)
+        first = x - sig(lam_next) * math.expm1(h) * eps0
+        if order == 1:
+            return first, None
+        r1 = (0.5 if order == 2 else 1 / 3) if r1 is None else r1
+        s1 = lam + r1 * h
+        if e1 is None:
+            e1 = self.eps(x - sig(s1) * math.expm1(r1 * h) * eps0, s1)
+        if order == 2:
+            return first - sig(lam_next) / (2 * r1) * math.expm1(h) * (e1 - eps0), e1
+        r2 = 2 / 3
+        s2 = lam + r2 * h
+        u2 = x - sig(s2) * math.expm1(r2 * h) * eps0 - sig(s2) * (r2 / r1) * (math.expm1(r2 * h) / (r2 * h) - 1) * (e1 - eps0)
+        e2 = self.eps(u2, s2)
+        return first - sig(lam_next) / r2 * (math.expm1(h) / h - 1) * (e2 - eps0), e1
+
+def dpm_ancestral_target(lam, lam_next, lam_end, eta):
+    # The ancestral split in sigma (get_ancestral_step), the deterministic target capped at the end of the interval.
+    s, sn = math.exp(-lam), math.exp(-lam_next)
+    down, _ = ancestral(s, sn, eta)
+    target = min(lam_end, -math.log(down)) if down > 0 else lam_end
+    return target, math.sqrt(max(sn ** 2 - math.exp(-2 * target), 0.0))
+
+def dpm_bounds(sigmas):
+    # ComfyUI's wrappers: sigma_min is the last sigma, or the one before it when the last is 0; n = len(sigmas) - 1.
+    low = sigmas[-1] if sigmas[-1] > 0 else sigmas[-2]
+    return -math.log(sigmas[0]), -math.log(low), len(sigmas) - 1
+
+def dpm_fast(x, sigmas, eta=0.0, s_noise=1.0):
+    # n evaluations: floor(n / 3) + 1 even intervals in lambda, third order each, the remainder (or 2 + 1) at the end.
+    lam0, lam_end, n = dpm_bounds(sigmas)
+    m = n // 3 + 1
+    grid = np.linspace(lam0, lam_end, m + 1)
+    orders = [3] * (m - 2) + [2, 1] if n % 3 == 0 else [3] * (m - 1) + [n % 3]
+    toy, x, draws = DpmToy(), np.array(x, dtype=np.float64), 0
+    for i, order in enumerate(orders):
+        lam, lam_next = grid[i], grid[i + 1]
+        target, up = dpm_ancestral_target(lam, lam_next, lam_end, eta) if eta else (lam_next, 0.0)
+        x, _ = toy.step(x, lam, target, order, toy.eps(x, lam))
+        if eta:
+            x = x + up * s_noise * noise_stream(len(x), draws)
+            draws += 1
+    return [float(v) for v in x], toy.calls
+
+def dpm_adaptive(x, sigmas, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff=0.0, icoeff=1.0, dcoeff=0.0, accept_safety=0.81, eta=0.0, s_noise=1.0):
+    # Embedded pair (orders 1/2, or 2 with r1 = 1/3 and 3) from each point; the scaled RMS difference drives a PID
+    # controller on h (Soederlind's digital filters with the arctan limiter, exponent order or 1.5 with noise).
+    lam, lam_end, _ = dpm_bounds(sigmas)
+    toy, x, draws = DpmToy(), np.array(x, dtype=np.float64), 0
+    x_prev, h, history = x, h_init, None
+    k = 1.5 if eta else order
+    b1, b2, b3 = (pcoeff + icoeff + dcoeff) / k, -(pcoeff + 2 * dcoeff) / k, dcoeff / k
+    accepted = rejected = 0
+    while lam < lam_end - 1e-5:
+        lam_next = min(lam_end, lam + h)
+        target, up = dpm_ancestral_target(lam, lam_next, lam_end, eta) if eta else (lam_next, 0.0)
+        eps0 = toy.eps(x, lam)
+        if order == 2:
+            low, _ = toy.step(x, lam, target, 1, eps0)
+            high, _ = toy.step(x, lam, target, 2, eps0)
+        else:
+            # The second-order solution shares eps at lambda + h / 3 with the third-order one: three evaluations per try.
+            low, e1 = toy.step(x, lam, target, 2, eps0, r1=1 / 3)
+            high, _ = toy.step(x, lam, target, 3, eps0, e1=e1)
+        scale = np.maximum(atol, rtol * np.maximum(np.abs(low), np.abs(x_prev)))
+        error = float(np.sqrt(np.mean(((low - high) / scale) ** 2)))
+        inv = 1 / (error + 1e-8)
+        history = [inv, inv, inv] if history is None else history
+        history[0] = inv
+        factor = history[0] ** b1 * history[1] ** b2 * history[2] ** b3
+        factor = 1 + math.atan(factor - 1)
+        if factor >= accept_safety:
+            history[2], history[1] = history[1], history[0]
+            x_prev = low
+            x = high
+            if eta:
+                x = x + up * s_noise * noise_stream(len(x), draws)
+                draws += 1
+            lam = lam_next
+            accepted += 1
+        else:
+            rejected += 1
+        h *= factor
+    return [float(v) for v in x], toy.calls, accepted, rejected
+
+
 def main():
     sched = []
     for name in SCHEDULES:
@@ -608,11 +712,30 @@ def main():
     zsnr = {"sigmas": {str(i): float(zs[i]) for i in (0, 1, 100, 500, 900, 998, 999)},
             "timesteps": [{"sigma": float(x), "timestep": with_sigmas(zs, timestep, x)} for x in (0.03, 1.0, 14.6, 100.0, 4000.0)],
             "schedules": [{"scheduler": name, "steps": n, "sigmas": with_sigmas(zs, SCHEDULES[name], n)} for name in ("normal", "karras", "simple") for n in (1, 4, 10)]}
+    dpm = []
+    x_dpm = [math.cos(0.5 * e) * 14.6 for e in range(8)]
+    for sname, steps in (("karras", 10), ("normal", 6), ("karras", 1), ("karras", 2), ("normal", 3), ("karras", 4), ("karras", 5), ("normal", 8)):
+        sigmas = SCHEDULES[sname](steps)
+        # One step has sigma_min = sigma_max: ComfyUI refuses eta above 0 there (a reverse or empty interval).
+        for eta in (0.0, 0.6) if steps > 1 else (0.0,):
+            result, calls = dpm_fast(x_dpm, sigmas, eta=eta, s_noise=0.9 if eta else 1.0)
+            dpm.append({"sampler": "dpm_fast", "parameters": {"eta": eta, "s_noise": 0.9} if eta else {}, "scheduler": sname, "steps": steps,
+                        "x": x_dpm, "sigmas": sigmas, "result": result, "evaluations": calls})
+    window = SCHEDULES["karras"](10)[2:8]  # a window that stops above 0 (KSamplerAdvanced with leftover noise)
+    for params in ({}, {"order": 2}, {"eta": 0.7, "s_noise": 0.8}, {"order": 2, "eta": 0.5}, {"rtol": 0.01, "atol": 0.001},
+                   {"order": 2, "rtol": 0.005, "atol": 0.0005, "h_init": 0.5}, {"pcoeff": 0.3, "icoeff": 0.7, "dcoeff": 0.2, "accept_safety": 0.9},
+                   {"h_init": 2.0, "accept_safety": 0.95}):
+        for sname, sigmas in (("karras", SCHEDULES["karras"](10)), ("window", window)):
+            result, calls, accepted, rejected = dpm_adaptive(x_dpm, sigmas, **params)
+            dpm.append({"sampler": "dpm_adaptive", "parameters": params, "scheduler": sname, "x": x_dpm, "sigmas": sigmas, "result": result,
+                        "evaluations": calls, "accepted": accepted, "rejected": rejected})
+    window_fast, calls = dpm_fast(x_dpm, window)
+    dpm.append({"sampler": "dpm_fast", "parameters": {}, "scheduler": "window", "x": x_dpm, "sigmas": window, "result": window_fast, "evaluations": calls})
     out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
-           "zero_snr": zsnr, "sampler_parameters": parametrised}
+           "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ internal static class ObjectInfo
         "SamplerDPMPP_3M_SDE" => Class(name, name, "sampling/custom_sampling/samplers",
             Req(("eta", Factor(1)), ("s_noise", Factor(1)), ("noise_device", Combo(["gpu", "cpu"]))), ["SAMPLER"]),
         "SamplerLMS" => Class(name, name, "sampling/custom_sampling/samplers", Req(("order", Int(4, 1, KSamplerParameters.MaxOrder))), ["SAMPLER"]),
+        "SamplerDPMAdaptative" => Class(name, name, "sampling/custom_sampling/samplers", Req(("order", Int(3, 2, 3)), ("rtol", Adaptive(0.05)),
+            ("atol", Adaptive(0.0078)), ("h_init", Adaptive(0.05)), ("pcoeff", Adaptive(0)), ("icoeff", Adaptive(1)), ("dcoeff", Adaptive(0)),
+            ("accept_safety", Adaptive(0.81)), ("eta", Adaptive(0)), ("s_noise", Adaptive(1))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
             ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
@@ -307,6 +310,9 @@ internal static class ObjectInfo
 
     // η, s_noise or r of ComfyUI's sampler nodes: 0 … 100 in steps of 0.01, unrounded.
     private static JsonArray Factor(double value) => Float(value, 0, KSamplerParameters.MaxFactor, 0.01, rounded: false);
+
+    // SamplerDPMAdaptative's settings: 0 … 100, step 0.01, not rounded.
+    private static JsonArray Adaptive(double value) => Float(value, 0, KSamplerParameters.MaxAdaptiveSetting, 0.01, rounded: false);
 
     // A seed widget: 0 … 2⁶⁴ − 1, with the "control after generate" widget ComfyUI's editor adds.
     private static JsonArray Seed() =>

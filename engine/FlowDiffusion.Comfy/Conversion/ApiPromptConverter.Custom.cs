@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
-/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
 /// RandomNoise, DisableNoise, CFGGuider, BasicGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
@@ -55,6 +55,37 @@ public sealed partial class ApiPromptConverter
         var order = Integer(id, inputs, "order", 4);
         if (order is null || !Within(id, "order", order.Value, 1, KSamplerParameters.MaxOrder)) return null;
         return [new SamplerValue("lms", KSamplerParameters.Default with { Order = (int)order.Value })];
+    }
+
+    // SamplerDPMAdaptative: dpm_adaptive with its order, tolerances, PID controller, η and s_noise (η is dpm_eta here,
+    // which defaults to 0 as ComfyUI runs dpm_adaptive, where the ancestral samplers' eta defaults to 1).
+    private ComfyValue[]? SamplerDpmAdaptive(string id, JsonObject inputs)
+    {
+        var defaults = KSamplerParameters.Default;
+        var order = Integer(id, inputs, "order", defaults.AdaptiveOrder);
+        var settings = new (string Name, double Default)[]
+        {
+            ("rtol", defaults.Rtol), ("atol", defaults.Atol), ("h_init", defaults.HInit), ("pcoeff", defaults.Pcoeff), ("icoeff", defaults.Icoeff),
+            ("dcoeff", defaults.Dcoeff), ("accept_safety", defaults.AcceptSafety), ("eta", defaults.DpmEta), ("s_noise", defaults.SNoise),
+        };
+        var values = settings.Select(s => Number(id, inputs, s.Name, s.Default)).ToArray();
+        if (order is null || values.Any(v => v is null)) return null;
+        var valid = Within(id, "order", order.Value, 2, 3);
+        for (var i = 0; i < settings.Length; i++) valid &= Within(id, settings[i].Name, values[i]!.Value, 0, KSamplerParameters.MaxAdaptiveSetting);
+        if (!valid) return null;
+        var parameters = defaults with
+        {
+            AdaptiveOrder = (int)order.Value, Rtol = values[0]!.Value, Atol = values[1]!.Value, HInit = values[2]!.Value, Pcoeff = values[3]!.Value,
+            Icoeff = values[4]!.Value, Dcoeff = values[5]!.Value, AcceptSafety = values[6]!.Value, DpmEta = values[7]!.Value, SNoise = values[8]!.Value,
+        };
+        // Within ComfyUI's ranges but never finishing there (h_init 0, accept_safety above 1 + π/2): the message names the input.
+        if (parameters.Check("dpm_adaptive") is { } error)
+        {
+            Error(id, "value_not_supported", "Value not supported", error, error.Split(' ')[0]);
+            return null;
+        }
+
+        return [new SamplerValue("dpm_adaptive", parameters)];
     }
 
     private ComfyValue[]? BasicScheduler(string id, JsonObject inputs)
@@ -179,7 +210,8 @@ public sealed partial class ApiPromptConverter
     }
 
     // One diffusion.ksampler for the pieces. denoised_output is ComfyUI's last x0 estimate; where the sigmas end at 0 the
-    // samplers' last step returns that estimate itself, so it is the same latent. Not so for uni_pc (it stops at 0.001).
+    // samplers' last step returns that estimate itself, so it is the same latent. Not so for uni_pc (it stops at 0.001), nor
+    // dpm_fast and dpm_adaptive (they stop at the last sigma above 0).
     private ComfyValue[] CustomSample(string id, NoiseValue noise, GuiderValue guider, SamplerValue sampler, SigmasValue sigmas, LatentValue latent)
     {
         // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
@@ -192,6 +224,15 @@ public sealed partial class ApiPromptConverter
         if (settings.R != defaults.R) parameters.Add(("r", settings.R));
         if (settings.SolverType != defaults.SolverType) parameters.Add(("solver_type", settings.SolverType));
         if (settings.Order != defaults.Order) parameters.Add(("order", (long)settings.Order));
+        if (settings.DpmEta != defaults.DpmEta) parameters.Add(("dpm_eta", settings.DpmEta));
+        if (settings.AdaptiveOrder != defaults.AdaptiveOrder) parameters.Add(("adaptive_order", (long)settings.AdaptiveOrder));
+        foreach (var (name, value, fallback) in new[]
+        {
+            ("rtol", settings.Rtol, defaults.Rtol), ("atol", settings.Atol, defaults.Atol), ("h_init", settings.HInit, defaults.HInit),
+            ("pcoeff", settings.Pcoeff, defaults.Pcoeff), ("icoeff", settings.Icoeff, defaults.Icoeff), ("dcoeff", settings.Dcoeff, defaults.Dcoeff),
+            ("accept_safety", settings.AcceptSafety, defaults.AcceptSafety),
+        })
+            if (value != fallback) parameters.Add((name, value));
         if (sigmas.Values is { } values)
         {
             parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
@@ -207,7 +248,7 @@ public sealed partial class ApiPromptConverter
         edges.AddRange(guider.InpaintEdges);
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         var output = new LatentValue($"{node}.latent", null);
-        ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("uni_pc" or "uni_pc_bh2")
+        ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("uni_pc" or "uni_pc_bh2" or "dpm_fast" or "dpm_adaptive")
             ? output
             : new UnsupportedOutput(sigmas.EndsAtZero
                 ? $"denoised_output: {sampler.Name}'s last step is not its last x0 estimate, which FlowDiffusion does not keep apart from the output; use output"

@@ -16,8 +16,44 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// <param name="R">dpmpp_sde's intermediate point as a fraction of the step in log σ (½ is the midpoint); above 0.</param>
 /// <param name="SolverType">dpmpp_2m_sde's second-order correction: "midpoint" or "heun" (the _heun names always use heun).</param>
 /// <param name="Order">How many past derivatives lms combines (1 to 100; fewer at the start, while fewer exist).</param>
+/// <remarks>
+/// dpm_fast and dpm_adaptive read <see cref="DpmEta"/> rather than <see cref="Eta"/>: ComfyUI runs them with η 0 (its
+/// SamplerDPMAdaptative's default) where the ancestral samplers take η 1, and one default cannot be both. They read
+/// <see cref="SNoise"/>; dpm_adaptive reads the SamplerDPMAdaptative settings from <see cref="AdaptiveOrder"/> to
+/// <see cref="AcceptSafety"/>.
+/// </remarks>
 public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, double R = 0.5, string SolverType = "midpoint", int Order = 4)
 {
+    /// <summary>The largest dpm_adaptive tolerance, PID coefficient, h_init and accept_safety, as ComfyUI's SamplerDPMAdaptative bounds them.</summary>
+    public const double MaxAdaptiveSetting = 100;
+
+    /// <summary>η for dpm_fast and dpm_adaptive: 0, the deterministic solver, by default (ComfyUI's).</summary>
+    public double DpmEta { get; init; }
+
+    /// <summary>dpm_adaptive's order: 2 (DPM-Solver-12, two evaluations per try) or 3 (DPM-Solver-23, three).</summary>
+    public int AdaptiveOrder { get; init; } = 3;
+
+    /// <summary>dpm_adaptive's relative tolerance on each element of the step's error.</summary>
+    public double Rtol { get; init; } = 0.05;
+
+    /// <summary>dpm_adaptive's absolute tolerance on each element of the step's error.</summary>
+    public double Atol { get; init; } = 0.0078;
+
+    /// <summary>dpm_adaptive's first step in λ = −log σ; above 0.</summary>
+    public double HInit { get; init; } = 0.05;
+
+    /// <summary>dpm_adaptive's proportional coefficient on the step-size controller.</summary>
+    public double Pcoeff { get; init; }
+
+    /// <summary>dpm_adaptive's integral coefficient on the step-size controller.</summary>
+    public double Icoeff { get; init; } = 1;
+
+    /// <summary>dpm_adaptive's derivative coefficient on the step-size controller.</summary>
+    public double Dcoeff { get; init; }
+
+    /// <summary>The step-size factor at or above which dpm_adaptive accepts a try; at most 1 + π/2, the largest factor.</summary>
+    public double AcceptSafety { get; init; } = 0.81;
+
     /// <summary>The largest <see cref="Eta"/>, <see cref="SNoise"/> and <see cref="R"/>, as ComfyUI's nodes bound them.</summary>
     public const double MaxFactor = 100;
 
@@ -41,6 +77,14 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
         if (!(R is >= 0 and <= MaxFactor)) return $"r {Show(R)} is outside 0 … {MaxFactor}";
         if (!SolverTypes.Contains(SolverType)) return $"solver_type '{SolverType}' is not one of: {string.Join(", ", SolverTypes)}";
         if (Order is < 1 or > MaxOrder) return $"order {Order} is outside 1 … {MaxOrder}";
+        if (!(DpmEta is >= 0 and <= MaxFactor)) return $"dpm_eta {Show(DpmEta)} is outside 0 … {MaxFactor}";
+        if (AdaptiveOrder is < 2 or > 3) return $"adaptive_order {AdaptiveOrder} is outside 2 … 3";
+        foreach (var (name, value) in new[] { ("rtol", Rtol), ("atol", Atol), ("h_init", HInit), ("pcoeff", Pcoeff), ("icoeff", Icoeff), ("dcoeff", Dcoeff), ("accept_safety", AcceptSafety) })
+            if (!(value is >= 0 and <= MaxAdaptiveSetting)) return $"{name} {Show(value)} is outside 0 … {MaxAdaptiveSetting}";
+        if (sampler != "dpm_adaptive") return null;
+        // ComfyUI takes these and then loops forever: a zero first step never advances, and no try reaches a safety above the limiter's 1 + π/2.
+        if (HInit == 0) return "h_init must be above 0 for dpm_adaptive: its first step is h_init in log sigma, and a step of 0 never advances (0.05 by default)";
+        if (AcceptSafety > 1 + Math.PI / 2) return $"accept_safety {Show(AcceptSafety)} can never be met by dpm_adaptive: its step-size factor is at most 1 + π/2 ≈ 2.5708 (0.81 by default)";
         return null;
     }
 

@@ -4,27 +4,31 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 
 /// <summary>
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
-/// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
+/// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpm_fast, dpm_adaptive, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
 /// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, er_sde, seeds_2, seeds_3, ddim (which ComfyUI
 /// runs as euler), uni_pc and uni_pc_bh2.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step. η, s_noise, r,
 /// the 2M SDE solver and the lms order are <see cref="KSamplerParameters"/>, k-diffusion's defaults unless given.
+/// dpm_fast and dpm_adaptive (<see cref="DpmSolver"/>) are the exceptions, as in ComfyUI: they solve from the first sigma to
+/// the last above 0 on their own steps in log σ, dpm_fast with sigmas − 1 model evaluations (reported as evaluations
+/// made of that many), dpm_adaptive with as many as its error control asks (at most <see cref="DpmSolver.MaxAdaptiveTries"/>
+/// tries; reported as the schedule's sigmas it has passed).
 /// </summary>
 public static class KSamplers
 {
     /// <summary>The supported sampler names, in ComfyUI's order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_sde_gpu",
-        "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
+        "euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_sde",
+        "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
         "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "gradient_estimation", "deis", "er_sde", "seeds_2", "seeds_3", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
-        "euler_cfg_pp", "euler_ancestral_cfg_pp", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
+        "euler_cfg_pp", "euler_ancestral_cfg_pp", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
         "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation_cfg_pp", "sa_solver", "sa_solver_pece",
     ];
 
@@ -76,6 +80,14 @@ public static class KSamplers
         var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
         if (name is "uni_pc" or "uni_pc_bh2") return await UniPc.SampleAsync(name == "uni_pc_bh2", x, sigmas, model, onStep, cancellationToken);
+        if (name is "dpm_fast" or "dpm_adaptive")
+        {
+            if (parameters.DpmEta != 0 && noise is null) throw new ArgumentException($"sampler '{name}' with dpm_eta above 0 needs a noise source.", nameof(noise));
+            return name == "dpm_fast"
+                ? await DpmSolver.FastAsync(x, sigmas, model, noise, parameters.DpmEta, sNoise, onStep, cancellationToken)
+                : await DpmSolver.AdaptiveAsync(x, sigmas, model, noise, parameters, onStep, cancellationToken);
+        }
+
         x = (float[])x.Clone();
         var steps = sigmas.Count - 1;
         var history = new List<float[]>();

@@ -17,7 +17,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), each read by the samplers it names; their defaults are KSampler's.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -108,6 +108,42 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "How many past derivatives lms combines (4 by default; fewer while fewer steps exist). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxOrder)]
     public int Order { get; set; } = 4;
 
+    /// <summary>η for dpm_fast and dpm_adaptive.</summary>
+    [Parameter(Description = "η for dpm_fast and dpm_adaptive: 0 (ComfyUI's default for them) solves deterministically; above 0 each step goes to the ancestral sigma_down and adds sigma_up of fresh noise times s_noise. The schedule needs two sigmas above 0 for it. Other samplers ignore it (they read eta).", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    public double DpmEta { get; set; }
+
+    /// <summary>dpm_adaptive's order.</summary>
+    [Parameter(Description = "dpm_adaptive's order: 3 (DPM-Solver-23, three model evaluations per try; ComfyUI's default) or 2 (DPM-Solver-12, two). Other samplers ignore it.", Min = 2, Max = 3)]
+    public int AdaptiveOrder { get; set; } = 3;
+
+    /// <summary>dpm_adaptive's rtol.</summary>
+    [Parameter(Description = "dpm_adaptive's relative error tolerance per latent element (0.05 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double Rtol { get; set; } = 0.05;
+
+    /// <summary>dpm_adaptive's atol.</summary>
+    [Parameter(Description = "dpm_adaptive's absolute error tolerance per latent element (0.0078 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double Atol { get; set; } = 0.0078;
+
+    /// <summary>dpm_adaptive's h_init.</summary>
+    [Parameter(Description = "dpm_adaptive's first step in log sigma (0.05 by default); must be above 0 when dpm_adaptive runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double HInit { get; set; } = 0.05;
+
+    /// <summary>dpm_adaptive's pcoeff.</summary>
+    [Parameter(Description = "dpm_adaptive's step-size controller: the proportional coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double Pcoeff { get; set; }
+
+    /// <summary>dpm_adaptive's icoeff.</summary>
+    [Parameter(Description = "dpm_adaptive's step-size controller: the integral coefficient (1 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double Icoeff { get; set; } = 1;
+
+    /// <summary>dpm_adaptive's dcoeff.</summary>
+    [Parameter(Description = "dpm_adaptive's step-size controller: the derivative coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double Dcoeff { get; set; }
+
+    /// <summary>dpm_adaptive's accept_safety.</summary>
+    [Parameter(Description = "dpm_adaptive accepts a try when its step-size factor reaches this (0.81 by default); the factor is at most 1 + π/2, so more is an error. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    public double AcceptSafety { get; set; } = 0.81;
+
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a live preview every N steps (0 = none).", Min = 0, Max = 10000)]
     public int PreviewEvery { get; set; }
@@ -129,7 +165,10 @@ public sealed class KSamplerNode : INode
             var other => throw new ArgumentException($"prediction_type '{other}' is not supported by diffusion.ksampler; use epsilon or v_prediction models."),
         };
         if (KSamplers.Check(Sampler) is { } samplerError) throw new ArgumentException(samplerError);
-        var parameters = new KSamplerParameters(Eta, SNoise, R, SolverType, Order);
+        var parameters = new KSamplerParameters(Eta, SNoise, R, SolverType, Order)
+        {
+            DpmEta = DpmEta, AdaptiveOrder = AdaptiveOrder, Rtol = Rtol, Atol = Atol, HInit = HInit, Pcoeff = Pcoeff, Icoeff = Icoeff, Dcoeff = Dcoeff, AcceptSafety = AcceptSafety,
+        };
         if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
         var sigmas = SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise);
 

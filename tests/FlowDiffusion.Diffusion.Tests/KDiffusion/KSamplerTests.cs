@@ -68,6 +68,115 @@ public sealed class KSamplerTests
         Assert.True(defaults.Zip(want).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, $"{what}: the defaults give the same result");
     }
 
+    public static TheoryData<int> DpmCases() => new(Enumerable.Range(0, ComfyReference.Data.GetProperty("dpm_solver").GetArrayLength()));
+
+    [Theory]
+    [MemberData(nameof(DpmCases))]
+    public async Task Dpm_fast_and_dpm_adaptive_follow_the_dpm_solver_definitions_on_a_toy_denoiser(int index)
+    {
+        var c = ComfyReference.Data.GetProperty("dpm_solver")[index];
+        var sampler = c.GetProperty("sampler").GetString()!;
+        var given = c.GetProperty("parameters");
+        double Setting(string name, double fallback) => given.TryGetProperty(name, out var value) ? value.GetDouble() : fallback;
+        var defaults = KSamplerParameters.Default;
+        var parameters = defaults with
+        {
+            DpmEta = Setting("eta", 0), SNoise = Setting("s_noise", 1), AdaptiveOrder = (int)Setting("order", 3), Rtol = Setting("rtol", defaults.Rtol),
+            Atol = Setting("atol", defaults.Atol), HInit = Setting("h_init", defaults.HInit), Pcoeff = Setting("pcoeff", 0), Icoeff = Setting("icoeff", 1),
+            Dcoeff = Setting("dcoeff", 0), AcceptSafety = Setting("accept_safety", defaults.AcceptSafety),
+        };
+        var x = ComfyReference.Floats(c.GetProperty("x"));
+        var sigmas = ComfyReference.Floats(c.GetProperty("sigmas"));
+        var want = ComfyReference.Floats(c.GetProperty("result"));
+        var calls = 0;
+        var reports = new List<(int Step, int Total)>();
+        var got = await KSamplers.SampleAsync(sampler, x, sigmas, (latents, sigma, token) =>
+        {
+            calls++;
+            return Toy(latents, sigma, token);
+        }, new SineNoise(), (step, total, _) =>
+        {
+            reports.Add((step, total));
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None, parameters: parameters);
+
+        var what = $"{sampler} {given}/{c.GetProperty("scheduler").GetString()} ({sigmas.Length - 1} steps)";
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{what}: x[{i}] {got[i]:R} vs {want[i]:R}");
+        Assert.Equal(c.GetProperty("evaluations").GetInt32(), calls);
+        if (sampler == "dpm_adaptive")
+            Assert.Equal(parameters.AdaptiveOrder * (c.GetProperty("accepted").GetInt32() + c.GetProperty("rejected").GetInt32()), calls);
+        // Progress climbs to the schedule's step count and never past it: evaluations made (dpm_fast), sigmas passed (dpm_adaptive).
+        var steps = sigmas.Length - 1;
+        Assert.All(reports, r => Assert.Equal(steps, r.Total));
+        Assert.Equal(steps, reports[^1].Step);
+        Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First.Step < p.Second.Step), $"{what}: steps {string.Join(", ", reports.Select(r => r.Step))}");
+        if (sampler == "dpm_fast") Assert.Equal(steps / 3 + 1, reports.Count); // ⌊n/3⌋ + 1 solver steps
+    }
+
+    [Fact]
+    public async Task Dpm_adaptive_that_cannot_finish_stops_at_its_try_limit_with_an_error()
+    {
+        // No controller gain: every try is accepted at h_init, and 0.001 in log sigma would take thousands of steps.
+        var parameters = KSamplerParameters.Default with { Pcoeff = 0, Icoeff = 0, Dcoeff = 0, HInit = 0.001 };
+        var calls = 0;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => KSamplers.SampleAsync("dpm_adaptive", [1f, -2f], [14.6f, 0.03f, 0f], (latents, sigma, token) =>
+        {
+            calls++;
+            return Toy(latents, sigma, token);
+        }, null, null, CancellationToken.None, parameters: parameters));
+        Assert.Contains($"stopped after {DpmSolver.MaxAdaptiveTries} tries", error.Message);
+        Assert.Contains("raise rtol or atol", error.Message);
+        Assert.Equal(3 * DpmSolver.MaxAdaptiveTries, calls);
+    }
+
+    [Theory]
+    [InlineData("dpm_fast")]
+    [InlineData("dpm_adaptive")]
+    public async Task Dpm_solvers_stop_between_model_evaluations_when_cancelled(string sampler)
+    {
+        using var cancel = new CancellationTokenSource();
+        var calls = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => KSamplers.SampleAsync(sampler, [1f, -2f], [14.6f, 5f, 1f, 0.3f, 0.03f, 0f], (latents, sigma, token) =>
+        {
+            if (++calls == 2) cancel.Cancel();
+            return Toy(latents, sigma, token);
+        }, null, null, cancel.Token));
+        Assert.Equal(2, calls);
+    }
+
+    [Theory]
+    [InlineData("h_init", "h_init must be above 0")]
+    [InlineData("accept_safety", "accept_safety 3 can never be met")]
+    [InlineData("adaptive_order", "adaptive_order 4 is outside 2 … 3")]
+    [InlineData("rtol", "rtol 100.5 is outside 0 … 100")]
+    [InlineData("dpm_eta", "dpm_eta -1 is outside 0 … 100")]
+    public async Task Dpm_adaptive_settings_that_cannot_run_are_errors_naming_them(string setting, string message)
+    {
+        var defaults = KSamplerParameters.Default;
+        var parameters = setting switch
+        {
+            "h_init" => defaults with { HInit = 0 },
+            "accept_safety" => defaults with { AcceptSafety = 3 },
+            "adaptive_order" => defaults with { AdaptiveOrder = 4 },
+            "rtol" => defaults with { Rtol = 100.5 },
+            _ => defaults with { DpmEta = -1 },
+        };
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync("dpm_adaptive", [1f], [1f, 0.5f, 0f], Toy, new SineNoise(), null,
+            CancellationToken.None, parameters: parameters));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("dpm_fast")]
+    [InlineData("dpm_adaptive")]
+    public async Task Dpm_solvers_with_eta_on_a_single_sigma_before_0_are_an_error_as_in_ComfyUI(string sampler)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync(sampler, [1f], [3f, 0f], Toy, new SineNoise(), null,
+            CancellationToken.None, parameters: KSamplerParameters.Default with { DpmEta = 0.5 }));
+        Assert.Contains("use eta 0 or more steps", error.Message);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
