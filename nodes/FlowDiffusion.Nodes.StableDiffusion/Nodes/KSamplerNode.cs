@@ -170,7 +170,8 @@ public sealed class KSamplerNode : INode
         var extra = inpaintingUNet ? ExtraChannels(mask, latent, shape) : null;
         var modelShape = shape with { Channels = Guider!.InChannels };
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
-        async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
+        // One guided evaluation: the x₀ estimate, and for a CFG++ sampler the unconditional one from the same model call.
+        async ValueTask<CfgDenoised> Evaluate(float[] current, float sigma, bool withUnconditional, CancellationToken token)
         {
             var input = current;
             if (mask is not null)
@@ -187,21 +188,14 @@ public sealed class KSamplerNode : INode
             // decode needs its own.
             using var release = sigma == sigmas[^2] && releaseAfterLoop ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
             if (extra is not null) InpaintChannels.Append(scaled, extra, shape, modelInput);
-            var prediction = await Guider.PredictAsync(new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total), token);
-            var denoised = new float[input.Length];
-            if (vPrediction)
-            {
-                var variance = sigma * sigma + 1;
-                var cOut = -sigma / MathF.Sqrt(variance);
-                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
-            }
-            else
-            {
-                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
-            }
-
+            var guidance = new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total);
+            var prediction = withUnconditional ? await Guider.PredictWithUnconditionalAsync(guidance, token) : new GuidedPrediction(await Guider.PredictAsync(guidance, token), null);
+            var denoised = ToDenoised(input, prediction.Guided, sigma, vPrediction);
+            // ComfyUI blends the guided estimate with the kept latents but hands its CFG++ samplers the unconditional one as
+            // the model gave it; a guider without one leaves the guided estimate in its place.
+            var unconditional = prediction.Unconditional is { } raw ? ToDenoised(input, raw, sigma, vPrediction) : denoised;
             if (mask is not null) Blend(denoised, i => latent[i], mask, shape, denoised);
-            return denoised;
+            return new CfgDenoised(denoised, unconditional);
         }
 
         ValueTask OnStep(int step, int steps, float[] current)
@@ -219,10 +213,33 @@ public sealed class KSamplerNode : INode
         // The ancestral samplers' step noise: a second CPU generator seeded with seed + 1, as ComfyUI draws it on the CPU
         // (ComfyUI pull 11528). Seeded with the seed itself, its first draw would repeat the starting noise and leave the
         // image noisy (ComfyUI issue 9819).
-        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise, parameters);
+        var stepNoise = new TorchGenerator(unchecked(Seed + 1));
+        var result = KSamplers.IsCfgPlusPlus(Sampler)
+            ? await CfgPlusPlus.SampleAsync(Sampler, x, sigmas, (current, sigma, token) => Evaluate(current, sigma, withUnconditional: true, token), stepNoise, OnStep,
+                cancellationToken, parameters)
+            : await KSamplers.SampleAsync(Sampler, x, sigmas, async (current, sigma, token) => (await Evaluate(current, sigma, withUnconditional: false, token)).Denoised,
+                stepNoise, OnStep, cancellationToken, sdeNoise, parameters);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };
+    }
+
+    // x₀ from the model's prediction: x − σε for ε models, x/(σ² + 1) − σ/√(σ² + 1)·v for v models.
+    private static float[] ToDenoised(float[] input, float[] prediction, float sigma, bool vPrediction)
+    {
+        var denoised = new float[input.Length];
+        if (vPrediction)
+        {
+            var variance = sigma * sigma + 1;
+            var cOut = -sigma / MathF.Sqrt(variance);
+            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
+        }
+        else
+        {
+            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
+        }
+
+        return denoised;
     }
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)
