@@ -79,6 +79,7 @@ public sealed class CustomSamplingTests
     [InlineData("SamplerDPMPP_2M_SDE", """{ "solver_type": "heun", "noise_device": "cpu" }""", "dpmpp_2m_sde_heun", """{ "solver_type": "heun", "eta": 0.5 }""")]
     [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 1, "s_noise": 1, "noise_device": "cpu" }""", "dpmpp_3m_sde", """{ "eta": 0.5, "noise_device": "cpu" }""")]
     [InlineData("SamplerLMS", """{ "order": 4 }""", "lms", """{ "order": 1 }""")]
+    [InlineData("SamplerEulerAncestralCFGPP", """{ "eta": 1, "s_noise": 1 }""", "euler_ancestral_cfg_pp", """{ "eta": 0.5 }""")]
     public async Task Sampler_nodes_at_their_defaults_equal_ksampler_select_and_other_settings_show(string classType, string defaults, string samplerName, string changed)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -105,7 +106,8 @@ public sealed class CustomSamplingTests
         foreach (var (type, input, value, min, max) in new[]
         {
             ("SamplerEulerAncestral", "eta", 1.0, 0.0, 100.0), ("SamplerDPMPP_2S_Ancestral", "s_noise", 1, 0, 100), ("SamplerDPMPP_SDE", "r", 0.5, 0, 100),
-            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100),
+            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerEulerAncestralCFGPP", "eta", 1, 0, 1),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 1, 0, 10),
         })
         {
             var spec = info[type]!["input"]!["required"]![input]!;
@@ -119,7 +121,8 @@ public sealed class CustomSamplingTests
             ("SamplerEulerAncestral", "eta", 100.5, "value_bigger_than_max"), ("SamplerDPMPP_2S_Ancestral", "s_noise", -0.5, "value_smaller_than_min"),
             ("SamplerDPMPP_SDE", "r", 101, "value_bigger_than_max"), ("SamplerDPMPP_2M_SDE", "eta", -1, "value_smaller_than_min"),
             ("SamplerDPMPP_3M_SDE", "s_noise", 100.01, "value_bigger_than_max"), ("SamplerLMS", "order", 0, "value_smaller_than_min"),
-            ("SamplerLMS", "order", 101, "value_bigger_than_max"),
+            ("SamplerLMS", "order", 101, "value_bigger_than_max"), ("SamplerEulerAncestralCFGPP", "eta", 1.01, "value_bigger_than_max"),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 10.5, "value_bigger_than_max"),
         })
         {
             var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
@@ -131,6 +134,9 @@ public sealed class CustomSamplingTests
             Assert.Equal(error, node["errors"]![0]!["type"]!.GetValue<string>());
             Assert.Equal(input, node["errors"]![0]!["extra_info"]!["input_name"]!.GetValue<string>());
         }
+
+        Assert.Equal("SamplerEulerAncestralCFG++", info["SamplerEulerAncestralCFGPP"]!["display_name"]!.GetValue<string>());
+        Assert.Contains("res_multistep_ancestral_cfg_pp", info["KSamplerSelect"]!["input"]!["required"]!["sampler_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
 
         var bad = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
         bad["11"] = Node("SamplerDPMPP_2M_SDE", new JsonObject { ["solver_type"] = "euler" });

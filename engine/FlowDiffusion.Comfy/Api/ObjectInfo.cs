@@ -87,6 +87,8 @@ internal static class ObjectInfo
         "SamplerDPMPP_3M_SDE" => Class(name, name, "sampling/custom_sampling/samplers",
             Req(("eta", Factor(1)), ("s_noise", Factor(1)), ("noise_device", Combo(["gpu", "cpu"]))), ["SAMPLER"]),
         "SamplerLMS" => Class(name, name, "sampling/custom_sampling/samplers", Req(("order", Int(4, 1, KSamplerParameters.MaxOrder))), ["SAMPLER"]),
+        "SamplerEulerAncestralCFGPP" => Class(name, "SamplerEulerAncestralCFG++", "sampling/custom_sampling/samplers",
+            Req(("eta", Float(1, 0, 1, 0.01, rounded: false)), ("s_noise", Float(1, 0, 10, 0.01, rounded: false))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
             ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),

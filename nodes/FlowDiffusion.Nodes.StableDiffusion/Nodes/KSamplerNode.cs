@@ -17,7 +17,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), each read by the samplers it names; their defaults are KSampler's.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed; the _cfg_pp samplers, CFG++, also step with the guider's unconditional prediction, which guidance.cfg then evaluates at cfg 1 too, as ComfyUI does). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), each read by the samplers it names; their defaults are KSampler's.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -89,7 +89,7 @@ public sealed class KSamplerNode : INode
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
