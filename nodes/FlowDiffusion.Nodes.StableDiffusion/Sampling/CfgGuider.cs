@@ -32,7 +32,8 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private readonly bool _ranged = ActingParts.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private readonly bool _composed = CombinedConditionings.Of(positive).Any(c => c.Extras.Contains(PromptWeight.Key));
-    private (int Batch, Conditioning Context)? _stacked;
+    // Keyed by the rows' groups too: at scale 1 the combined context has the negative's rows only when a CFG++ sampler asks.
+    private (int Batch, int Groups, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
     public int InChannels => denoiser.InChannels;
@@ -186,7 +187,8 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     // The stacked context is kept when the lists are the same every step (no timestep ranges).
     private Conditioning CombinedContext(int batch, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache)
     {
-        if (cache && _stacked is { } cached && cached.Batch == batch) return cached.Context;
+        var groups = negatives.Count + positives.Count;
+        if (cache && _stacked is { } cached && cached.Batch == batch && cached.Groups == groups) return cached.Context;
         Conditioning context;
         try
         {
@@ -196,7 +198,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         {
             throw new ArgumentException($"the combined conditionings cannot be batched together: {e.Message}", e);
         }
-        if (cache) _stacked = (batch, context);
+        if (cache) _stacked = (batch, groups, context);
         return context;
     }
 
@@ -216,7 +218,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 
     private Conditioning Context(int batch)
     {
-        if (_stacked is { } cached && cached.Batch == batch) return cached.Context;
+        if (_stacked is { } cached && cached.Batch == batch && cached.Groups == 2) return cached.Context;
         Conditioning context;
         try
         {
@@ -226,7 +228,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         {
             throw new ArgumentException($"the positive and negative conditionings cannot be batched together: {e.Message}", e);
         }
-        _stacked = (batch, context);
+        _stacked = (batch, 2, context);
         return context;
     }
 }
