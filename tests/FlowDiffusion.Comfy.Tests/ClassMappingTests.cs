@@ -43,6 +43,13 @@ public sealed class ClassMappingTests
     [InlineData("seeds_3", "karras")]
     [InlineData("dpm_fast", "karras")]
     [InlineData("dpm_adaptive", "normal")]
+    [InlineData("euler_cfg_pp", "normal")]
+    [InlineData("euler_ancestral_cfg_pp", "karras")]
+    [InlineData("dpmpp_2s_ancestral_cfg_pp", "karras")]
+    [InlineData("dpmpp_2m_cfg_pp", "exponential")]
+    [InlineData("res_multistep_cfg_pp", "normal")]
+    [InlineData("res_multistep_ancestral_cfg_pp", "karras")]
+    [InlineData("gradient_estimation_cfg_pp", "simple")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -596,6 +603,43 @@ public sealed class ClassMappingTests
         Assert.Equal(200, status);
         var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
         Assert.Equal(3, history["outputs"]!["9"]!["images"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task Euler_cfg_pp_at_cfg_1_takes_its_noise_direction_from_the_negative_prompt()
+    {
+        // analytic-sd's x0 is the prompt's colour whatever the latents. An euler_cfg_pp step is C + σ_next/σ·(x − U), Euler's
+        // C + σ_next/σ·(x − C): ComfyUI evaluates the negative prompt at cfg 1 too for its CFG++ samplers, so after two steps
+        // of four (the noise left in) the latents stand (σ₂/σ₁)(1 + σ₁/σ₀)·(C − U) from Euler's, towards the positive's red
+        // and away from the negative's blue. With the positive as negative the step is Euler's.
+        await using var host = await ComfyHost.StartAsync();
+        JsonObject Prompt(string sampler, string negative)
+        {
+            var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+            prompt["3"] = new JsonObject
+            {
+                ["class_type"] = "KSamplerAdvanced",
+                ["inputs"] = new JsonObject
+                {
+                    ["model"] = Link("4", 0), ["add_noise"] = "enable", ["noise_seed"] = 5, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = sampler,
+                    ["scheduler"] = "normal", ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link("5", 0),
+                    ["start_at_step"] = 0, ["end_at_step"] = 2, ["return_with_leftover_noise"] = "enable",
+                },
+            };
+            prompt["7"]!["inputs"]!["text"] = negative;
+            return prompt;
+        }
+
+        var euler = await RunForImageAsync(host, Prompt("euler", "blue"));
+        var cfgPlusPlus = await RunForImageAsync(host, Prompt("euler_cfg_pp", "blue"));
+        var positiveAsNegative = await RunForImageAsync(host, Prompt("euler_cfg_pp", "red"));
+
+        var (eulerRed, eulerGreen, eulerBlue, _, _) = Images.Mean(euler);
+        var (red, green, blue, _, _) = Images.Mean(cfgPlusPlus);
+        Assert.True(red > eulerRed + 0.03 && blue < eulerBlue - 0.03 && Math.Abs(green - eulerGreen) < 0.01,
+            $"euler_cfg_pp ({red:F3}, {green:F3}, {blue:F3}) against euler ({eulerRed:F3}, {eulerGreen:F3}, {eulerBlue:F3})");
+        var sameAsEuler = Pixels(euler).Zip(Pixels(positiveAsNegative), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(sameAsEuler <= 1, $"euler_cfg_pp with the positive as negative differs from euler by {sameAsEuler} levels");
     }
 
     [Fact]

@@ -81,6 +81,7 @@ public sealed class CustomSamplingTests
     [InlineData("SamplerLMS", """{ "order": 4 }""", "lms", """{ "order": 1 }""")]
     [InlineData("SamplerDPMAdaptative", """{ "order": 3, "rtol": 0.05, "atol": 0.0078, "h_init": 0.05, "eta": 0, "s_noise": 1 }""", "dpm_adaptive", """{ "eta": 0.5 }""")]
     [InlineData("SamplerDPMAdaptative", "{}", "dpm_adaptive", """{ "order": 2, "rtol": 0.5, "atol": 0.5 }""")]
+    [InlineData("SamplerEulerAncestralCFGPP", """{ "eta": 1, "s_noise": 1 }""", "euler_ancestral_cfg_pp", """{ "eta": 0.5 }""")]
     public async Task Sampler_nodes_at_their_defaults_equal_ksampler_select_and_other_settings_show(string classType, string defaults, string samplerName, string changed)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -109,6 +110,8 @@ public sealed class CustomSamplingTests
             ("SamplerEulerAncestral", "eta", 1.0, 0.0, 100.0), ("SamplerDPMPP_2S_Ancestral", "s_noise", 1, 0, 100), ("SamplerDPMPP_SDE", "r", 0.5, 0, 100),
             ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerDPMAdaptative", "order", 3, 2, 3),
             ("SamplerDPMAdaptative", "atol", 0.0078, 0, 100), ("SamplerDPMAdaptative", "accept_safety", 0.81, 0, 100), ("SamplerDPMAdaptative", "eta", 0, 0, 100),
+            ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerEulerAncestralCFGPP", "eta", 1, 0, 1),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 1, 0, 10),
         })
         {
             var spec = info[type]!["input"]!["required"]![input]!;
@@ -125,6 +128,8 @@ public sealed class CustomSamplingTests
             ("SamplerLMS", "order", 101, "value_bigger_than_max"), ("SamplerDPMAdaptative", "order", 1, "value_smaller_than_min"),
             ("SamplerDPMAdaptative", "rtol", 100.5, "value_bigger_than_max"), ("SamplerDPMAdaptative", "h_init", 0, "value_not_supported"),
             ("SamplerDPMAdaptative", "accept_safety", 3, "value_not_supported"),
+            ("SamplerLMS", "order", 101, "value_bigger_than_max"), ("SamplerEulerAncestralCFGPP", "eta", 1.01, "value_bigger_than_max"),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 10.5, "value_bigger_than_max"),
         })
         {
             var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
@@ -136,6 +141,9 @@ public sealed class CustomSamplingTests
             Assert.Equal(error, node["errors"]![0]!["type"]!.GetValue<string>());
             Assert.Equal(input, node["errors"]![0]!["extra_info"]!["input_name"]!.GetValue<string>());
         }
+
+        Assert.Equal("SamplerEulerAncestralCFG++", info["SamplerEulerAncestralCFGPP"]!["display_name"]!.GetValue<string>());
+        Assert.Contains("res_multistep_ancestral_cfg_pp", info["KSamplerSelect"]!["input"]!["required"]!["sampler_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
 
         var bad = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
         bad["11"] = Node("SamplerDPMPP_2M_SDE", new JsonObject { ["solver_type"] = "euler" });

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference tables for FlowDiffusion's ComfyUI layer, computed independently with numpy/scipy from the published
-definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers, ModelSamplingDiscrete). torch is emulated:
+definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers and ComfyUI's CFG++ samplers, ModelSamplingDiscrete). torch is emulated:
 float64 betas -> float32 sigmas, float32 linspace filled from both ends. Writes JSON to stdout.
 
 Usage: /usr/bin/python3 tools/comfy/sigma_reference.py > tests/FlowDiffusion.Diffusion.Tests/TestData/comfy/reference.json
@@ -673,6 +673,92 @@ def dpm_adaptive(x, sigmas, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff
         h *= factor
     return [float(v) for v in x], toy.calls, accepted, rejected
 
+# --- ComfyUI's CFG++ samplers on a toy guided model, in float64 ------------------------------------------------------
+# The unconditional estimate differs from the conditional one (toy_denoised), so a sampler that used the guided estimate
+# where the unconditional one belongs would land elsewhere.
+CFG_PP_SCALE = 2.5
+
+def toy_unconditional(x, sigma):
+    return 0.8 * x / (1 + sigma ** 2) - 0.05 * sigma / (1 + sigma)
+
+def toy_guided(x, sigma):
+    # Returns (guided, unconditional), as ComfyUI's post-CFG hook sees denoised and uncond_denoised.
+    u = toy_unconditional(x, sigma)
+    return u + CFG_PP_SCALE * (toy_denoised(x, sigma) - u), u
+
+def sample_cfg_pp(name, x, sigmas, params=None):
+    p = dict(DEFAULTS, **(params or {}))
+    eta, s_noise = p["eta"], p["s_noise"]
+    if name == "euler_cfg_pp":
+        eta, s_noise = 0.0, 0.0
+    x = np.array(x, dtype=np.float64)
+    draws = [0]
+    def noise():
+        v = noise_stream(len(x), draws[0]); draws[0] += 1; return v
+    old_u, old_down, old_d = None, None, None
+    for i in range(len(sigmas) - 1):
+        s, sn = sigmas[i], sigmas[i + 1]
+        g, u = toy_guided(x, s)
+        if name in ("euler_cfg_pp", "euler_ancestral_cfg_pp"):
+            # alpha_s = alpha_t = 1 for eps/v models; DDIM-style: land on the guided x0, keep the unconditional noise.
+            if sn == 0:
+                x = g
+            else:
+                eps_u = (x - u) / s
+                down, up = ancestral(s, sn, eta)
+                x = g + down * eps_u
+                if eta > 0 and s_noise > 0:
+                    x = x + noise() * s_noise * up
+        elif name == "dpmpp_2s_ancestral_cfg_pp":
+            down, up = ancestral(s, sn, eta)
+            if down == 0:
+                x = x + (x - u) / s * (down - s)
+            else:
+                lam, lam_down = -math.log(s), -math.log(down)
+                h = lam_down - lam
+                mid = math.exp(-(lam + h / 2))
+                x_mid = (mid / s) * x - math.expm1(-h / 2) * u
+                _, u_mid = toy_guided(x_mid, float(f32(mid)))
+                x = (down / s) * x - math.expm1(-h) * u_mid
+            if sn > 0:
+                x = x + noise() * s_noise * up
+            x = x + (g - u)
+        elif name == "dpmpp_2m_cfg_pp":
+            lam, lam_next = -math.log(s), (-math.log(sn) if sn > 0 else math.inf)
+            h = lam_next - lam
+            if old_u is None or sn == 0:
+                mix = -math.exp(-h) * u
+            else:
+                r = (lam + math.log(sigmas[i - 1])) / h
+                mix = -math.exp(-h) * u - math.expm1(-h) / (2 * r) * (g - old_u)
+            x = g + mix + math.exp(-h) * x
+            old_u = u
+        elif name in ("res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp"):
+            down, up = (sn, 0.0) if name == "res_multistep_cfg_pp" else ancestral(s, sn)
+            if down == 0 or old_u is None:
+                x = g + (x - u) / s * down
+            else:
+                t, t_old, t_next, t_prev = -math.log(s), -math.log(old_down), -math.log(down), -math.log(sigmas[i - 1])
+                h = t_next - t
+                c2 = (t_prev - t_old) / h
+                phi1 = math.expm1(-h) / -h
+                phi2 = (phi1 - 1.0) / -h
+                b1, b2 = phi1 - phi2 / c2, phi2 / c2
+                x = x + (g - u)
+                x = math.exp(-h) * x + h * (b1 * u + b2 * old_u)
+            if sn > 0 and up > 0:
+                x = x + noise() * up
+            old_u, old_down = u, down
+        elif name == "gradient_estimation_cfg_pp":
+            d = (x - u) / s
+            if sn == 0:
+                x = g
+            else:
+                x = g + d * sn
+                if i >= 1:
+                    x = x + (2.0 - 1) * (d - old_d) * (sn - s)
+            old_d = d
+    return [float(v) for v in x]
 
 def main():
     sched = []
@@ -701,6 +787,16 @@ def main():
             sigmas = SCHEDULES[sname](steps)
             parametrised.append({"sampler": name, "parameters": params, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas,
                                  "result": sample(name, x0, sigmas, params)})
+    # The CFG++ samplers on the toy guided model (cfg 2.5), at their defaults and with SamplerEulerAncestralCFGPP's settings.
+    cfg_pp = []
+    for name, params in (("euler_cfg_pp", {}), ("euler_ancestral_cfg_pp", {}), ("dpmpp_2s_ancestral_cfg_pp", {}), ("dpmpp_2m_cfg_pp", {}),
+                         ("res_multistep_cfg_pp", {}), ("res_multistep_ancestral_cfg_pp", {}), ("gradient_estimation_cfg_pp", {}),
+                         ("euler_ancestral_cfg_pp", {"eta": 0.5, "s_noise": 0.8}), ("euler_ancestral_cfg_pp", {"s_noise": 0.0}),
+                         ("dpmpp_2s_ancestral_cfg_pp", {"eta": 0.4, "s_noise": 0.9})):
+        for sname, steps in (("karras", 10), ("normal", 6)):
+            sigmas = SCHEDULES[sname](steps)
+            cfg_pp.append({"sampler": name, "parameters": params, "scale": CFG_PP_SCALE, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas,
+                           "result": sample_cfg_pp(name, x0, sigmas, params)})
     # KSampler's schedules for dpm_2, dpm_2_ancestral and uni_pc (one step more, the penultimate sigma dropped).
     discarded = []
     for name in ("normal", "karras", "simple"):
@@ -735,7 +831,7 @@ def main():
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
-           "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm}
+           "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm, "cfg_pp": cfg_pp}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

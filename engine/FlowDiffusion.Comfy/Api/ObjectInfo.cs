@@ -93,6 +93,8 @@ internal static class ObjectInfo
         "SamplerDPMAdaptative" => Class(name, name, "sampling/custom_sampling/samplers", Req(("order", Int(3, 2, 3)), ("rtol", Adaptive(0.05)),
             ("atol", Adaptive(0.0078)), ("h_init", Adaptive(0.05)), ("pcoeff", Adaptive(0)), ("icoeff", Adaptive(1)), ("dcoeff", Adaptive(0)),
             ("accept_safety", Adaptive(0.81)), ("eta", Adaptive(0)), ("s_noise", Adaptive(1))), ["SAMPLER"]),
+        "SamplerEulerAncestralCFGPP" => Class(name, "SamplerEulerAncestralCFG++", "sampling/custom_sampling/samplers",
+            Req(("eta", Float(1, 0, 1, 0.01, rounded: false)), ("s_noise", Float(1, 0, 10, 0.01, rounded: false))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
             ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),

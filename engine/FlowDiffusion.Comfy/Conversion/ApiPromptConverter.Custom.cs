@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
-/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
 /// RandomNoise, DisableNoise, CFGGuider, BasicGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
@@ -26,22 +26,26 @@ public sealed partial class ApiPromptConverter
         return [new SamplerValue(name, KSamplerParameters.Default)];
     }
 
-    // SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE and SamplerDPMPP_3M_SDE: a
-    // sampler with η and s_noise (and r, solver_type); noise_device picks the _gpu name, which runs the same here.
+    // SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE and
+    // SamplerDPMPP_3M_SDE: a sampler with η and s_noise (and r, solver_type); noise_device picks the _gpu name, which runs
+    // the same here.
     private ComfyValue[]? SamplerWithNoiseSettings(string id, JsonObject inputs, string classType)
     {
         var eta = Number(id, inputs, "eta", 1);
         var sNoise = Number(id, inputs, "s_noise", 1);
         var r = classType == "SamplerDPMPP_SDE" ? Number(id, inputs, "r", 0.5) : 0.5;
         var solver = classType == "SamplerDPMPP_2M_SDE" ? Choice(id, inputs, "solver_type", "midpoint", [.. KSamplerParameters.SolverTypes]) : "midpoint";
-        var device = classType is "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" ? "cpu" : Choice(id, inputs, "noise_device", "gpu", ["gpu", "cpu"]);
+        var device = classType is "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" or "SamplerEulerAncestralCFGPP" ? "cpu"
+            : Choice(id, inputs, "noise_device", "gpu", ["gpu", "cpu"]);
         if (eta is null || sNoise is null || r is null || solver is null || device is null) return null;
-        if (!Within(id, "eta", eta.Value, 0, KSamplerParameters.MaxFactor) | !Within(id, "s_noise", sNoise.Value, 0, KSamplerParameters.MaxFactor)
-            | !Within(id, "r", r.Value, 0, KSamplerParameters.MaxFactor))
+        // SamplerEulerAncestralCFGPP bounds η to 1 and s_noise to 10, as ComfyUI's does.
+        var (maxEta, maxSNoise) = classType == "SamplerEulerAncestralCFGPP" ? (1.0, 10.0) : (KSamplerParameters.MaxFactor, KSamplerParameters.MaxFactor);
+        if (!Within(id, "eta", eta.Value, 0, maxEta) | !Within(id, "s_noise", sNoise.Value, 0, maxSNoise) | !Within(id, "r", r.Value, 0, KSamplerParameters.MaxFactor))
             return null;
         var name = classType switch
         {
             "SamplerEulerAncestral" => "euler_ancestral",
+            "SamplerEulerAncestralCFGPP" => "euler_ancestral_cfg_pp",
             "SamplerDPMPP_2S_Ancestral" => "dpmpp_2s_ancestral",
             "SamplerDPMPP_SDE" => "dpmpp_sde",
             "SamplerDPMPP_2M_SDE" => "dpmpp_2m_sde",

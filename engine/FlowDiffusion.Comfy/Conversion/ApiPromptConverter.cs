@@ -30,7 +30,7 @@ public sealed partial class ApiPromptConverter
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
         "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete", "LatentAdd", "LatentSubtract", "LatentMultiply",
         "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen", "SamplerEulerAncestral", "SamplerDPMPP_2S_Ancestral",
-        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SamplerDPMAdaptative", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
+        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SamplerDPMAdaptative", "SamplerEulerAncestralCFGPP", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop",
     ];
@@ -188,7 +188,7 @@ public sealed partial class ApiPromptConverter
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),
                 "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" or "SamplerDPMPP_SDE" or "SamplerDPMPP_2M_SDE" or "SamplerDPMPP_3M_SDE"
-                    => SamplerWithNoiseSettings(id, inputs, type),
+                    or "SamplerEulerAncestralCFGPP" => SamplerWithNoiseSettings(id, inputs, type),
                 "SamplerLMS" => SamplerLms(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "BasicScheduler" => BasicScheduler(id, inputs),

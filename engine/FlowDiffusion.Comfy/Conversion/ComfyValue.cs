@@ -36,7 +36,7 @@ internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_
 
 /// <summary>
 /// SAMPLER: a sampler by name with its settings — KSamplerSelect's with k-diffusion's defaults, SamplerEulerAncestral's,
-/// SamplerDPMPP_SDE's, SamplerLMS's … with theirs.
+/// SamplerEulerAncestralCFGPP's, SamplerDPMPP_SDE's, SamplerLMS's … with theirs.
 /// </summary>
 internal sealed record SamplerValue(string Name, KSamplerParameters Settings) : ComfyValue("SAMPLER");
 

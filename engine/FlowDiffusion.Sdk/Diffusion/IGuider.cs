@@ -15,4 +15,16 @@ public interface IGuider
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The guided prediction, [batch, 4, h, w].</returns>
     Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Predicts as <see cref="PredictAsync"/> does and also returns the unconditional prediction the guidance started from,
+    /// for samplers that step with it (ComfyUI's CFG++ samplers). A classifier-free guider evaluates its unconditional half
+    /// at scale 1 too here, as ComfyUI does for those samplers, so the same model call gives both. The default has no
+    /// unconditional prediction; a sampler then steps with the guided one in its place.
+    /// </summary>
+    /// <param name="input">The step's model input and state.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The guided prediction and, where the guider has one, the unconditional prediction.</returns>
+    async Task<GuidedPrediction> PredictWithUnconditionalAsync(GuidanceInput input, CancellationToken cancellationToken) =>
+        new(await PredictAsync(input, cancellationToken), null);
 }

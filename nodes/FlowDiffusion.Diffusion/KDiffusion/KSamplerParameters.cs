@@ -10,7 +10,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// <param name="Eta">
 /// The share of each step's noise that is fresh (η): 0 is the deterministic ODE step, 1 the full ancestral step, above 1
 /// more noise than the step removes (an ancestral step then goes all the way to x₀ and adds noise back). Read by
-/// euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu and _heun names).
+/// euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu and _heun names),
+/// euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp.
 /// </param>
 /// <param name="SNoise">The factor on each step's fresh noise (s_noise); read by the same samplers as <paramref name="Eta"/>.</param>
 /// <param name="R">dpmpp_sde's intermediate point as a fraction of the step in log σ (½ is the midpoint); above 0.</param>

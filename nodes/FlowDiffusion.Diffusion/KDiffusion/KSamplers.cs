@@ -7,7 +7,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpm_fast, dpm_adaptive, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
 /// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, er_sde, seeds_2, seeds_3, ddim (which ComfyUI
-/// runs as euler), uni_pc and uni_pc_bh2.
+/// runs as euler), uni_pc and uni_pc_bh2. The CFG++ samplers (the _cfg_pp names) also step with the unconditional estimate
+/// and run through <see cref="CfgPlusPlus"/>.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step. η, s_noise, r,
 /// the 2M SDE solver and the lms order are <see cref="KSamplerParameters"/>, k-diffusion's defaults unless given.
 /// dpm_fast and dpm_adaptive (<see cref="DpmSolver"/>) are the exceptions, as in ComfyUI: they solve from the first sigma to
@@ -20,21 +21,30 @@ public static class KSamplers
     /// <summary>The supported sampler names, in ComfyUI's order.</summary>
     public static IReadOnlyList<string> Names { get; } =
     [
-        "euler", "euler_ancestral", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral", "dpmpp_sde",
-        "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun", "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu",
-        "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_ancestral", "gradient_estimation", "deis", "er_sde", "seeds_2", "seeds_3", "ddim", "uni_pc", "uni_pc_bh2",
+        "euler", "euler_cfg_pp", "euler_ancestral", "euler_ancestral_cfg_pp", "heun", "heunpp2", "dpm_2", "dpm_2_ancestral", "lms", "dpm_fast", "dpm_adaptive", "dpmpp_2s_ancestral",
+        "dpmpp_2s_ancestral_cfg_pp", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun",
+        "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_cfg_pp",
+        "res_multistep_ancestral", "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "deis", "er_sde", "seeds_2",
+        "seeds_3", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
     public static IReadOnlyList<string> Unsupported { get; } =
     [
-        "euler_cfg_pp", "euler_ancestral_cfg_pp", "dpmpp_2s_ancestral_cfg_pp", "dpmpp_2m_cfg_pp",
-        "res_multistep_cfg_pp", "res_multistep_ancestral_cfg_pp", "gradient_estimation_cfg_pp", "sa_solver", "sa_solver_pece",
+        "sa_solver", "sa_solver_pece",
     ];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
     /// <param name="name">A sampler name.</param>
-    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" or "res_multistep_ancestral" or "er_sde" or "seeds_2" or "seeds_3" || IsSde(name);
+    public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" or "res_multistep_ancestral"
+        or "er_sde" or "seeds_2" or "seeds_3" or "euler_ancestral_cfg_pp" or "dpmpp_2s_ancestral_cfg_pp" or "res_multistep_ancestral_cfg_pp" || IsSde(name);
+
+    /// <summary>
+    /// Whether the sampler is a CFG++ one, which steps with the unconditional estimate as well as the guided one and runs
+    /// through <see cref="CfgPlusPlus.SampleAsync"/> rather than <see cref="SampleAsync"/>.
+    /// </summary>
+    /// <param name="name">A sampler name.</param>
+    public static bool IsCfgPlusPlus(string name) => CfgPlusPlus.Names.Contains(name);
 
     /// <summary>Whether the sampler is an SDE solver whose noise ComfyUI draws from a Brownian tree (<see cref="SdeNoise"/>).</summary>
     /// <param name="name">A sampler name.</param>
@@ -56,7 +66,7 @@ public static class KSamplers
         : $"unknown sampler_name '{name}'; valid values: {string.Join(", ", Names)}.";
 
     /// <summary>Runs sampler <paramref name="name"/> from <paramref name="x"/> down <paramref name="sigmas"/>; returns the final latents.</summary>
-    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <param name="name">One of <see cref="Names"/> other than the CFG++ ones (<see cref="IsCfgPlusPlus"/>).</param>
     /// <param name="x">The starting latents (already noised to <c>sigmas[0]</c>); not modified.</param>
     /// <param name="sigmas">Descending noise levels, N + 1 of them for N steps.</param>
     /// <param name="model">The denoiser.</param>
@@ -75,6 +85,8 @@ public static class KSamplers
         ArgumentNullException.ThrowIfNull(sigmas);
         ArgumentNullException.ThrowIfNull(model);
         if (Check(name) is { } error) throw new ArgumentException(error, nameof(name));
+        if (IsCfgPlusPlus(name))
+            throw new ArgumentException($"sampler '{name}' steps with the unconditional estimate as well as the guided one; run it with CfgPlusPlus.SampleAsync and a KCfgDenoiser.", nameof(name));
         parameters ??= KSamplerParameters.Default;
         if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
@@ -399,7 +411,7 @@ public static class KSamplers
 
     // DPM-Solver++(2S) to σ_down (k-diffusion's sample_dpmpp_2s_ancestral, r = ½): a model call at the midpoint in log σ,
     // then the full exponential-integrator step with its estimate.
-    private static async Task Dpmpp2sStepAsync(float[] x, float[] denoised, double sigma, double down, KDenoiser model, CancellationToken cancellationToken)
+    internal static async Task Dpmpp2sStepAsync(float[] x, float[] denoised, double sigma, double down, KDenoiser model, CancellationToken cancellationToken)
     {
         double t = -Math.Log(sigma), h = -Math.Log(down) - t, s = t + h / 2;
         var sigmaS = (float)Math.Exp(-s);
@@ -439,7 +451,7 @@ public static class KSamplers
     // RES's second-order multistep step (Zhang et al. 2023, arXiv 2308.02157) to σ_down, with the last step's x₀ estimate:
     // exponential-integrator weights φ₁, φ₂ of −h and the spacing ratio c₂ = (t_prev − t_old) / h in t = −log σ, where
     // t_old is the last step's σ_down (ComfyUI's res_multistep).
-    private static void ResMultistepStep(float[] x, float[] denoised, float[] oldDenoised, double sigma, double down, double oldDown, double previous)
+    internal static void ResMultistepStep(float[] x, float[] denoised, float[] oldDenoised, double sigma, double down, double oldDown, double previous)
     {
         double t = -Math.Log(sigma), tOld = -Math.Log(oldDown), tNext = -Math.Log(down), tPrevious = -Math.Log(previous);
         var h = tNext - t;
@@ -623,14 +635,14 @@ public static class KSamplers
         Axpy(x, d2, target - sigma);
     }
 
-    private static float[] Derivative(float[] x, float[] denoised, double sigma)
+    internal static float[] Derivative(float[] x, float[] denoised, double sigma)
     {
         var d = new float[x.Length];
         for (var k = 0; k < x.Length; k++) d[k] = (float)((x[k] - denoised[k]) / sigma);
         return d;
     }
 
-    private static void AddDerivative(float[] x, float[] denoised, double sigma, double dt)
+    internal static void AddDerivative(float[] x, float[] denoised, double sigma, double dt)
     {
         for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + (x[k] - denoised[k]) / sigma * dt);
     }
@@ -640,7 +652,7 @@ public static class KSamplers
         for (var k = 0; k < x.Length; k++) x[k] = (float)(x[k] + d[k] * scale);
     }
 
-    private static void AddNoise(float[] x, INoiseSource noise, double scale)
+    internal static void AddNoise(float[] x, INoiseSource noise, double scale)
     {
         var fresh = new float[x.Length];
         noise.FillStandardNormal(fresh);

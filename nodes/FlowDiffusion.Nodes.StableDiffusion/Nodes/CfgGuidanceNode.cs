@@ -24,7 +24,7 @@ public sealed class CfgGuidanceNode : INode
     public Conditioning? Negative { get; set; }
 
     /// <summary>The guidance scale.</summary>
-    [Parameter(Description = "Guidance scale; 1 disables guidance.", Min = 0, Max = 100, Step = 0.5)]
+    [Parameter(Description = "Guidance scale; 1 disables guidance (the negative is then not evaluated, except for the _cfg_pp samplers, which step with its prediction as ComfyUI's do).", Min = 0, Max = 100, Step = 0.5)]
     public double Scale { get; set; } = 7.5;
 
     /// <summary>ComfyUI's RescaleCFG multiplier.</summary>

@@ -17,7 +17,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed; the _cfg_pp samplers, CFG++, also step with the guider's unconditional prediction, which guidance.cfg then evaluates at cfg 1 too, as ComfyUI does). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed.")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -89,7 +89,7 @@ public sealed class KSamplerNode : INode
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
@@ -209,7 +209,8 @@ public sealed class KSamplerNode : INode
         var extra = inpaintingUNet ? ExtraChannels(mask, latent, shape) : null;
         var modelShape = shape with { Channels = Guider!.InChannels };
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
-        async ValueTask<float[]> Denoise(float[] current, float sigma, CancellationToken token)
+        // One guided evaluation: the x₀ estimate, and for a CFG++ sampler the unconditional one from the same model call.
+        async ValueTask<CfgDenoised> Evaluate(float[] current, float sigma, bool withUnconditional, CancellationToken token)
         {
             var input = current;
             if (mask is not null)
@@ -226,21 +227,14 @@ public sealed class KSamplerNode : INode
             // decode needs its own.
             using var release = sigma == sigmas[^2] && releaseAfterLoop ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
             if (extra is not null) InpaintChannels.Append(scaled, extra, shape, modelInput);
-            var prediction = await Guider.PredictAsync(new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total), token);
-            var denoised = new float[input.Length];
-            if (vPrediction)
-            {
-                var variance = sigma * sigma + 1;
-                var cOut = -sigma / MathF.Sqrt(variance);
-                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
-            }
-            else
-            {
-                for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
-            }
-
+            var guidance = new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total);
+            var prediction = withUnconditional ? await Guider.PredictWithUnconditionalAsync(guidance, token) : new GuidedPrediction(await Guider.PredictAsync(guidance, token), null);
+            var denoised = ToDenoised(input, prediction.Guided, sigma, vPrediction);
+            // ComfyUI blends the guided estimate with the kept latents but hands its CFG++ samplers the unconditional one as
+            // the model gave it; a guider without one leaves the guided estimate in its place.
+            var unconditional = prediction.Unconditional is { } raw ? ToDenoised(input, raw, sigma, vPrediction) : denoised;
             if (mask is not null) Blend(denoised, i => latent[i], mask, shape, denoised);
-            return denoised;
+            return new CfgDenoised(denoised, unconditional);
         }
 
         ValueTask OnStep(int step, int steps, float[] current)
@@ -258,10 +252,33 @@ public sealed class KSamplerNode : INode
         // The ancestral samplers' step noise: a second CPU generator seeded with seed + 1, as ComfyUI draws it on the CPU
         // (ComfyUI pull 11528). Seeded with the seed itself, its first draw would repeat the starting noise and leave the
         // image noisy (ComfyUI issue 9819).
-        var result = await KSamplers.SampleAsync(Sampler, x, sigmas, Denoise, new TorchGenerator(unchecked(Seed + 1)), OnStep, cancellationToken, sdeNoise, parameters);
+        var stepNoise = new TorchGenerator(unchecked(Seed + 1));
+        var result = KSamplers.IsCfgPlusPlus(Sampler)
+            ? await CfgPlusPlus.SampleAsync(Sampler, x, sigmas, (current, sigma, token) => Evaluate(current, sigma, withUnconditional: true, token), stepNoise, OnStep,
+                cancellationToken, parameters)
+            : await KSamplers.SampleAsync(Sampler, x, sigmas, async (current, sigma, token) => (await Evaluate(current, sigma, withUnconditional: false, token)).Denoised,
+                stepNoise, OnStep, cancellationToken, sdeNoise, parameters);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };
+    }
+
+    // x₀ from the model's prediction: x − σε for ε models, x/(σ² + 1) − σ/√(σ² + 1)·v for v models.
+    private static float[] ToDenoised(float[] input, float[] prediction, float sigma, bool vPrediction)
+    {
+        var denoised = new float[input.Length];
+        if (vPrediction)
+        {
+            var variance = sigma * sigma + 1;
+            var cOut = -sigma / MathF.Sqrt(variance);
+            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
+        }
+        else
+        {
+            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
+        }
+
+        return denoised;
     }
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)

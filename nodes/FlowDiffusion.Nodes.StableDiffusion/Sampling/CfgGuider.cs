@@ -9,7 +9,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
 /// <summary>
 /// Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), the unconditional and conditional halves evaluated as ONE
-/// batch (negatives first). Scale 1 evaluates the positive half only. A combined conditioning
+/// batch (negatives first). Scale 1 evaluates the positive half only, unless a sampler asks for the unconditional
+/// prediction as well (<see cref="PredictWithUnconditionalAsync"/>, for the CFG++ samplers). A combined conditioning
 /// (<see cref="CombinedConditionings"/>, ComfyUI's ConditioningCombine) adds one group of rows per part to that batch, and
 /// its prediction is the mean of its parts' predictions, as ComfyUI averages them. Conditionings restricted to areas or
 /// masks (conditioning.set_area, conditioning.set_mask) are weighted by their regions instead (<see cref="RegionalPrediction"/>).
@@ -31,26 +32,37 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private readonly bool _regional = RegionalPrediction.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private readonly bool _ranged = ActingParts.Any(CombinedConditionings.Of(positive).Concat(CombinedConditionings.Of(negative)));
     private readonly bool _composed = CombinedConditionings.Of(positive).Any(c => c.Extras.Contains(PromptWeight.Key));
-    private (int Batch, Conditioning Context)? _stacked;
+    // Keyed by the rows' groups too: at scale 1 the combined context has the negative's rows only when a CFG++ sampler asks.
+    private (int Batch, int Groups, Conditioning Context)? _stacked;
     private ExtraTensor? _embedding;
 
     public int InChannels => denoiser.InChannels;
 
-    public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken)
+    public async Task<float[]> PredictAsync(GuidanceInput input, CancellationToken cancellationToken) =>
+        (await PredictAsync(input, withUnconditional: false, cancellationToken)).Guided;
+
+    // The unconditional half is evaluated at scale 1 too (ComfyUI's disable_cfg1_optimization for its CFG++ samplers).
+    public Task<GuidedPrediction> PredictWithUnconditionalAsync(GuidanceInput input, CancellationToken cancellationToken) =>
+        PredictAsync(input, withUnconditional: true, cancellationToken);
+
+    private async Task<GuidedPrediction> PredictAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
-        if (_composed) return await PredictComposedAsync(input, cancellationToken);
-        if (denoiser.GuidanceEmbeddingWidth is { } width) return await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken);
-        if (_regional) return await PredictRegionalAsync(input, cancellationToken);
+        // Scale 1 evaluates the positive half alone unless the sampler asks for the unconditional prediction.
+        var positiveOnly = scale == 1f && !withUnconditional;
+        if (_composed) return Kept(await PredictComposedAsync(input, cancellationToken), withUnconditional);
+        if (denoiser.GuidanceEmbeddingWidth is { } width)
+            return new(await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken), null);
+        if (_regional) return Kept(await PredictRegionalAsync(input, positiveOnly, cancellationToken), withUnconditional);
         if (_ranged)
         {
-            IReadOnlyList<Conditioning> negatives = scale == 1f ? [] : ActingParts.Acting(_negatives, "negative", input);
-            return await PredictCombinedAsync(input, negatives, ActingParts.Acting(_positives, "positive", input), cache: false, cancellationToken);
+            IReadOnlyList<Conditioning> negatives = positiveOnly ? [] : ActingParts.Acting(_negatives, "negative", input);
+            return Kept(await PredictCombinedAsync(input, negatives, ActingParts.Acting(_positives, "positive", input), cache: false, cancellationToken), withUnconditional);
         }
         if (_positives.Count > 1 || _negatives.Count > 1)
-            return await PredictCombinedAsync(input, scale == 1f ? [] : _negatives, _positives, cache: true, cancellationToken);
-        if (scale == 1f)
-            return await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken);
+            return Kept(await PredictCombinedAsync(input, positiveOnly ? [] : _negatives, _positives, cache: true, cancellationToken), withUnconditional);
+        if (positiveOnly)
+            return new(await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken), null);
 
         var doubled = ArrayPool<float>.Shared.Rent(2 * shape.Length);
         var length = 2 * shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
@@ -63,7 +75,8 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             await denoiser.PredictAsync(batch, rented.AsMemory(0, length), cancellationToken);
             var result = new float[length / 2];
             Guide(rented.AsSpan(0, length / 2), rented.AsSpan(length / 2, length / 2), result, input);
-            return result;
+            // The pooled prediction is reused; only a CFG++ sampler's request copies the unconditional half out.
+            return new(result, withUnconditional ? rented.AsSpan(0, length / 2).ToArray() : null);
         }
         finally
         {
@@ -71,6 +84,10 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             ArrayPool<float>.Shared.Return(doubled);
         }
     }
+
+    // The unconditional prediction is handed on only when asked for.
+    private static GuidedPrediction Kept((float[] Guided, float[]? Unconditional) prediction, bool withUnconditional) =>
+        new(prediction.Guided, withUnconditional ? prediction.Unconditional : null);
 
     // The scale as the model's guidance embedding (w − 1 embedded, batch 1 for every row); no unconditional half. A
     // combined positive runs its parts' rows in one call, each with the embedding, and averages their predictions.
@@ -97,7 +114,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 
     // A composed prompt (A1111's AND): u + s·Σ wᵢ·(cᵢ − u) over the positive parts acting at the step, the negative's
     // parts averaged into u (computed at scale 1 too, as the sum needs it).
-    private async Task<float[]> PredictComposedAsync(GuidanceInput input, CancellationToken cancellationToken)
+    private async Task<(float[] Guided, float[]? Unconditional)> PredictComposedAsync(GuidanceInput input, CancellationToken cancellationToken)
     {
         if (_regional || denoiser.GuidanceEmbeddingWidth is not null)
             throw new ArgumentException(_regional
@@ -111,8 +128,9 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     }
 
     // One call over every part's rows (the negative parts', then the positive parts'), each group averaged; with weights,
-    // the positive parts' guidance summed by them instead (a composed prompt).
-    private async Task<float[]> PredictCombinedAsync(
+    // the positive parts' guidance summed by them instead (a composed prompt). Returns the guided prediction and the
+    // unconditional one (null without negatives).
+    private async Task<(float[] Guided, float[]? Unconditional)> PredictCombinedAsync(
         GuidanceInput input, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache, CancellationToken cancellationToken,
         IReadOnlyList<float>? weights = null)
     {
@@ -142,20 +160,20 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             }
         }
 
-        if (unconditional is null) return conditional;
+        if (unconditional is null) return (conditional, null);
         var result = new float[output];
         Guide(unconditional, conditional, result, input);
-        return result;
+        return (result, unconditional);
     }
 
     // Conditionings restricted to areas or masks: each list's predictions weighted by their regions, then guided.
-    private async Task<float[]> PredictRegionalAsync(GuidanceInput input, CancellationToken cancellationToken)
+    private async Task<(float[] Guided, float[]? Unconditional)> PredictRegionalAsync(GuidanceInput input, bool positiveOnly, CancellationToken cancellationToken)
     {
-        var (unconditional, conditional) = await RegionalPrediction.PredictAsync(denoiser, _negatives, _positives, scale != 1f, input, cancellationToken);
-        if (unconditional is null) return conditional;
+        var (unconditional, conditional) = await RegionalPrediction.PredictAsync(denoiser, _negatives, _positives, !positiveOnly, input, cancellationToken);
+        if (unconditional is null) return (conditional, null);
         var result = new float[conditional.Length];
         Guide(unconditional, conditional, result, input);
-        return result;
+        return (result, unconditional);
     }
 
     private static float[] Mean(float[] predicted, int first, int count, int length)
@@ -169,7 +187,8 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     // The stacked context is kept when the lists are the same every step (no timestep ranges).
     private Conditioning CombinedContext(int batch, IReadOnlyList<Conditioning> negatives, IReadOnlyList<Conditioning> positives, bool cache)
     {
-        if (cache && _stacked is { } cached && cached.Batch == batch) return cached.Context;
+        var groups = negatives.Count + positives.Count;
+        if (cache && _stacked is { } cached && cached.Batch == batch && cached.Groups == groups) return cached.Context;
         Conditioning context;
         try
         {
@@ -179,7 +198,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         {
             throw new ArgumentException($"the combined conditionings cannot be batched together: {e.Message}", e);
         }
-        if (cache) _stacked = (batch, context);
+        if (cache) _stacked = (batch, groups, context);
         return context;
     }
 
@@ -199,7 +218,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
 
     private Conditioning Context(int batch)
     {
-        if (_stacked is { } cached && cached.Batch == batch) return cached.Context;
+        if (_stacked is { } cached && cached.Batch == batch && cached.Groups == 2) return cached.Context;
         Conditioning context;
         try
         {
@@ -209,7 +228,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         {
             throw new ArgumentException($"the positive and negative conditionings cannot be batched together: {e.Message}", e);
         }
-        _stacked = (batch, context);
+        _stacked = (batch, 2, context);
         return context;
     }
 }

@@ -68,6 +68,59 @@ public sealed class KSamplerTests
         Assert.True(defaults.Zip(want).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, $"{what}: the defaults give the same result");
     }
 
+    public static TheoryData<int> CfgPlusPlusCases() => new(Enumerable.Range(0, ComfyReference.Data.GetProperty("cfg_pp").GetArrayLength()));
+
+    [Theory]
+    [MemberData(nameof(CfgPlusPlusCases))]
+    public async Task Cfg_plus_plus_sampler_matches_ComfyUI_definition_on_a_toy_guided_denoiser(int index)
+    {
+        var c = ComfyReference.Data.GetProperty("cfg_pp")[index];
+        var sampler = c.GetProperty("sampler").GetString()!;
+        var given = c.GetProperty("parameters");
+        var parameters = new KSamplerParameters(
+            Eta: given.TryGetProperty("eta", out var eta) ? eta.GetDouble() : 1,
+            SNoise: given.TryGetProperty("s_noise", out var sNoise) ? sNoise.GetDouble() : 1);
+        var scale = c.GetProperty("scale").GetDouble();
+        var x = ComfyReference.Floats(c.GetProperty("x"));
+        var sigmas = ComfyReference.Floats(c.GetProperty("sigmas"));
+        var want = ComfyReference.Floats(c.GetProperty("result"));
+        var calls = 0;
+        var steps = new List<int>();
+        var got = await CfgPlusPlus.SampleAsync(sampler, x, sigmas, (latents, sigma, token) =>
+        {
+            calls++;
+            return ToyGuided(latents, sigma, scale);
+        }, new SineNoise(), (step, _, _) =>
+        {
+            steps.Add(step);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None, parameters);
+        var what = $"{sampler} {given}/{c.GetProperty("scheduler").GetString()}";
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{what}: x[{i}] {got[i]:R} vs {want[i]:R}");
+        Assert.Equal(Enumerable.Range(1, sigmas.Length - 1), steps);
+        Assert.True(sampler == "dpmpp_2s_ancestral_cfg_pp" ? calls > steps.Count : calls == steps.Count, $"{sampler}: {calls} model calls for {steps.Count} steps");
+
+        // The guided estimate in the unconditional one's place lands elsewhere: the toy's two estimates are told apart.
+        var guidedOnly = await CfgPlusPlus.SampleAsync(sampler, x, sigmas, async (latents, sigma, _) =>
+        {
+            var guided = (await ToyGuided(latents, sigma, scale)).Denoised;
+            return new CfgDenoised(guided, guided);
+        }, new SineNoise(), null, CancellationToken.None, parameters);
+        Assert.True(guidedOnly.Zip(want).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, $"{what}: the guided estimate alone gives the same result");
+    }
+
+    [Fact]
+    public async Task Cfg_plus_plus_samplers_refuse_the_plain_denoiser_and_the_others_refuse_the_cfg_plus_plus_entry()
+    {
+        var plain = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync("euler_cfg_pp", [1f], [1f, 0f], Toy, null, null, CancellationToken.None));
+        Assert.Contains("run it with CfgPlusPlus.SampleAsync", plain.Message);
+        var other = await Assert.ThrowsAsync<ArgumentException>(() => CfgPlusPlus.SampleAsync("euler", [1f], [1f, 0f],
+            (x, _, _) => ValueTask.FromResult(new CfgDenoised(x, x)), null, null, CancellationToken.None));
+        Assert.Contains("not a CFG++ sampler", other.Message);
+        Assert.Equal(CfgPlusPlus.Names, KSamplers.Names.Where(KSamplers.IsCfgPlusPlus));
+    }
+
     public static TheoryData<int> DpmCases() => new(Enumerable.Range(0, ComfyReference.Data.GetProperty("dpm_solver").GetArrayLength()));
 
     [Theory]
@@ -223,7 +276,7 @@ public sealed class KSamplerTests
 
     [Theory]
     [InlineData("sa_solver", "does not implement yet")]
-    [InlineData("res_multistep_cfg_pp", "does not implement yet")]
+    [InlineData("sa_solver_pece", "does not implement yet")]
     [InlineData("nonsense", "unknown sampler_name 'nonsense'")]
     public async Task Unsupported_sampler_is_an_error_naming_it(string name, string message)
     {
@@ -246,5 +299,21 @@ public sealed class KSamplerTests
             for (var e = 0; e < destination.Length; e++) destination[e] = (float)Math.Sin(1 + 0.37 * e + 1.7 * draw);
             draw++;
         }
+    }
+
+    // The reference script's toy guided model: the unconditional x0 = 0.8·x / (1 + σ²) − 0.05·σ / (1 + σ), the conditional
+    // one Toy's, guided u + s·(c − u).
+    private static ValueTask<CfgDenoised> ToyGuided(float[] latents, float sigma, double scale)
+    {
+        var (guided, unconditional) = (new float[latents.Length], new float[latents.Length]);
+        for (var i = 0; i < latents.Length; i++)
+        {
+            double v = latents[i], variance = 1 + (double)sigma * sigma;
+            var u = 0.8 * v / variance - 0.05 * sigma / (1 + sigma);
+            var c = v / variance + 0.1 * sigma / (1 + sigma);
+            (unconditional[i], guided[i]) = ((float)u, (float)(u + scale * (c - u)));
+        }
+
+        return ValueTask.FromResult(new CfgDenoised(guided, unconditional));
     }
 }
