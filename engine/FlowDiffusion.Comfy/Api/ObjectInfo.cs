@@ -214,6 +214,8 @@ internal static class ObjectInfo
         "ConditioningSetAreaPercentage" => Class(name, "Conditioning (Set Area with Percentage)", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("width", Float(1, 0, 1, 0.01)), ("height", Float(1, 0, 1, 0.01)), ("x", Float(0, 0, 1, 0.01)), ("y", Float(0, 0, 1, 0.01)),
             ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "ConditioningSetAreaStrength" => Class(name, "ConditioningSetAreaStrength", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
+            ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
         "ConditioningSetMask" => Class(name, "Conditioning (Set Mask)", "conditioning", Req(("conditioning", Typed("CONDITIONING")), ("mask", Typed("MASK")),
             ("strength", Float(1, 0, 10, 0.01)), ("set_cond_area", Combo(["default", "mask bounds"]))), ["CONDITIONING"]),
         "ControlNetLoader" => Class(name, "Load ControlNet Model", "loaders", Req(("control_net_name", Combo(Files(folders, "controlnet")))), ["CONTROL_NET"]),

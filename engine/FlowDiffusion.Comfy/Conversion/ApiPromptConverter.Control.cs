@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
-/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetMask, ControlNet*, DWPreprocessor, Canny.</summary>
+/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetAreaStrength, ConditioningSetMask, ControlNet*, DWPreprocessor, Canny.</summary>
 public sealed partial class ApiPromptConverter
 {
     // ConditioningSetArea → conditioning.set_area (pixels, floored to multiples of 8 when sampling, as ComfyUI does).
@@ -43,6 +43,16 @@ public sealed partial class ApiPromptConverter
         if (conditioning is null || width is null || height is null || x is null || y is null || strength is null) return null;
         var node = Add(id, null, "conditioning.set_area_fraction", [("conditioning", conditioning.Conditioning)],
             [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value), ("strength", strength.Value)]);
+        return [conditioning with { Conditioning = $"{node}.result" }];
+    }
+
+    // ConditioningSetAreaStrength → conditioning.set_strength: the weight of each part's prediction, areas kept.
+    private ComfyValue[]? SetAreaStrength(string id, JsonObject inputs)
+    {
+        var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
+        var strength = Number(id, inputs, "strength", 1);
+        if (conditioning is null || strength is null || !Within(id, "strength", strength.Value, 0, 10)) return null;
+        var node = Add(id, null, "conditioning.set_strength", [("conditioning", conditioning.Conditioning)], [("strength", strength.Value)]);
         return [conditioning with { Conditioning = $"{node}.result" }];
     }
 
