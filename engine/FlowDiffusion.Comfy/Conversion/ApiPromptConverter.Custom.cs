@@ -286,8 +286,7 @@ public sealed partial class ApiPromptConverter
     {
         var scheduler = Text(id, inputs, "scheduler", "normal");
         if (scheduler is null || SigmaSchedules.Names.Contains(scheduler)) return scheduler;
-        var why = SigmaSchedules.Unsupported.Contains(scheduler) ? "is a ComfyUI schedule FlowDiffusion does not compute yet" : "is unknown";
-        Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' {why}; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
+        Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' is unknown; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
         return null;
     }
 }

@@ -7,5 +7,5 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 public sealed class SigmaScheduleNames : IParameterChoices
 {
     /// <inheritdoc />
-    public IReadOnlyList<string> Choices => SigmaSchedules.Names;
+    public IReadOnlyList<string> Choices { get; } = [.. SigmaSchedules.Names, .. SigmaSchedules.ExtensionNames, SigmaSchedules.SdTurbo];
 }
