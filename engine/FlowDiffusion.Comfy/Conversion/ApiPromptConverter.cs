@@ -30,7 +30,8 @@ public sealed partial class ApiPromptConverter
         "ImageFromBatch", "RepeatImageBatch", "EmptyImage", "LatentFlip", "ImageFlip", "ImageRotate", "LatentRotate", "MaskComposite", "CropMask",
         "FeatherMask", "ConditioningSetTimestepRange", "RescaleCFG", "ModelSamplingDiscrete", "LatentAdd", "LatentSubtract", "LatentMultiply",
         "LatentInterpolate", "LatentBatchSeedBehavior", "ImageBlend", "ImageBlur", "ImageSharpen", "SamplerEulerAncestral", "SamplerDPMPP_2S_Ancestral",
-        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS",
+        "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SDTurboScheduler", "PolyexponentialScheduler", "VPScheduler",
+        "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -190,6 +191,14 @@ public sealed partial class ApiPromptConverter
                 "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),
                 "SplitSigmas" => SplitSigmas(id, inputs),
                 "AlignYourStepsScheduler" => AlignYourStepsScheduler(id, inputs),
+                "SDTurboScheduler" => SdTurboScheduler(id, inputs),
+                "BetaSamplingScheduler" => BetaSamplingScheduler(id, inputs),
+                "PolyexponentialScheduler" => PolyexponentialScheduler(id, inputs),
+                "VPScheduler" => VpScheduler(id, inputs),
+                "LaplaceScheduler" => LaplaceScheduler(id, inputs),
+                "GITSScheduler" => GitsScheduler(id, inputs),
+                "SplitSigmasDenoise" => SplitSigmasDenoise(id, inputs),
+                "SetFirstSigma" => SetFirstSigma(id, inputs),
                 "RandomNoise" => RandomNoise(id, inputs),
                 "DisableNoise" => [new NoiseValue(0, Add: false)],
                 "CFGGuider" => CfgGuider(id, inputs),
