@@ -25,7 +25,7 @@ public static class SigmaSchedules
     public const int MaxScheduleSteps = 1_000_000;
 
     /// <summary>The sigmas of schedule <paramref name="name"/> for <paramref name="steps"/> steps.</summary>
-    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <param name="name">One of <see cref="Names"/> or <see cref="ExtensionNames"/>, or <see cref="SdTurbo"/> (at denoise 1).</param>
     /// <param name="sampling">The model's noise schedule.</param>
     /// <param name="steps">Steps (≥ 1).</param>
     /// <param name="betaAlpha">The beta schedule's α (ComfyUI's BetaSamplingScheduler; KSampler's beta is 0.6).</param>
