@@ -11,7 +11,7 @@ namespace FlowDiffusion.Comfy.Tests;
 /// pieces) on tiny-sd, whose images depend on every setting: each graph is checked against the KSampler graph ComfyUI
 /// computes the same way, pixel for pixel, and against a changed setting that must show.
 /// </summary>
-public sealed class CustomSamplingTests
+public sealed partial class CustomSamplingTests
 {
     [Fact]
     public async Task Sampler_custom_advanced_with_a_basic_schedule_equals_ksampler()

@@ -15,7 +15,8 @@ public sealed class InfoRouteTests
         Assert.Contains("uni_pc_bh2", names);
         Assert.Contains("dpmpp_3m_sde", names);
         Assert.DoesNotContain("sa_solver", names);
-        Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal"], sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "linear_quadratic", "kl_optimal", "AYS SDXL", "AYS SD1", "AYS SVD", "GITS[coeff=1.2]"],
+            sampler["scheduler"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal("INT", sampler["steps"]![0]!.GetValue<string>());
         Assert.Equal("MODEL", sampler["model"]![0]!.GetValue<string>());
         Assert.Equal(["LATENT"], all["KSampler"]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
@@ -43,6 +44,37 @@ public sealed class InfoRouteTests
         var stats = JsonNode.Parse(await host.Client.GetStringAsync("/system_stats"))!;
         Assert.True(stats["system"]!["ram_total"]!.GetValue<long>() > 0);
         Assert.Equal("cpu", stats["devices"]![0]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Object_info_gives_the_scheduler_nodes_ComfyUIs_ranges_and_defaults()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var all = JsonNode.Parse(await host.Client.GetStringAsync("/object_info"))!;
+        string Range(string type, string input)
+        {
+            var options = all[type]!["input"]!["required"]![input]![1]!;
+            return $"{options["default"]} {options["min"]} … {options["max"]}";
+        }
+
+        Assert.Equal("1 1 … 10", Range("SDTurboScheduler", "steps"));
+        Assert.Equal("1 0 … 1", Range("SDTurboScheduler", "denoise"));
+        Assert.Equal("MODEL", all["SDTurboScheduler"]!["input"]!["required"]!["model"]![0]!.GetValue<string>());
+        Assert.Equal("1 0 … 100", Range("PolyexponentialScheduler", "rho"));
+        Assert.Equal("19.9 0 … 5000", Range("VPScheduler", "beta_d"));
+        Assert.Equal("0.001 0 … 1", Range("VPScheduler", "eps_s"));
+        Assert.Equal("0 -10 … 10", Range("LaplaceScheduler", "mu"));
+        Assert.Equal("0.5 0 … 10", Range("LaplaceScheduler", "beta"));
+        Assert.Equal("0.6 0 … 50", Range("BetaSamplingScheduler", "alpha"));
+        Assert.Equal("1.2 0.8 … 1.5", Range("GITSScheduler", "coeff"));
+        Assert.Equal(0.05, all["GITSScheduler"]!["input"]!["required"]!["coeff"]![1]!["step"]!.GetValue<double>());
+        Assert.Equal("10 2 … 1000", Range("GITSScheduler", "steps"));
+        Assert.Equal("136 0 … 20000", Range("SetFirstSigma", "sigma"));
+        Assert.Equal("1 0 … 1", Range("SplitSigmasDenoise", "denoise"));
+        Assert.Equal(["high_sigmas", "low_sigmas"], all["SplitSigmasDenoise"]!["output_name"]!.AsArray().Select(n => n!.GetValue<string>()));
+        foreach (var type in new[] { "SDTurboScheduler", "PolyexponentialScheduler", "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SetFirstSigma" })
+            Assert.Equal(["SIGMAS"], all[type]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Null(all["FlipSigmas"]);
     }
 
     // Made not to depend on timing: 10,000 tiny-sd steps at 256² (a real UNet, twice per step) take minutes even on a

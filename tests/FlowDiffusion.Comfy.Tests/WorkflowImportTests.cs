@@ -253,6 +253,46 @@ public sealed class WorkflowImportTests
         Assert.Equal(ApiPromptConverter.NodeId("43", "guider"), workflow.Node("n44")!.Edge("guider")!.SourceNode);
     }
 
+    [Fact]
+    public void Ui_format_sd_turbo_example_converts_to_one_ksampler_with_the_sd_turbo_schedule()
+    {
+        // ComfyUI's SD-Turbo example as its editor saves it: SamplerCustom (add_noise, noise_seed + its control, cfg 1),
+        // KSamplerSelect euler_ancestral, SDTurboScheduler (steps, denoise) in place of the KSampler.
+        var ui = (JsonObject)JsonNode.Parse(UiFile)!;
+        var nodes = ui["nodes"]!.AsArray();
+        var links = ui["links"]!.AsArray();
+        var sampler = nodes.First(n => n!["type"]!.GetValue<string>() == "KSampler")!;
+        (int Node, int Slot) Source(string input)
+        {
+            var link = sampler["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == input)!["link"]!.GetValue<int>();
+            var row = links.First(l => l![0]!.GetValue<int>() == link)!.AsArray();
+            return (row[1]!.GetValue<int>(), row[2]!.GetValue<int>());
+        }
+
+        var (model, positive, negative, latent) = (Source("model"), Source("positive"), Source("negative"), Source("latent_image"));
+        nodes.Add(UiNode(41, "KSamplerSelect", ["euler_ancestral"]));
+        nodes.Add(UiNode(42, "SDTurboScheduler", [1, 0.6], ("model", 910)));
+        nodes.Add(UiNode(44, "SamplerCustom", [true, 77, "fixed", 1.0], ("model", 911), ("positive", 912), ("negative", 913), ("sampler", 916), ("sigmas", 917), ("latent_image", 918)));
+        links.Add(new JsonArray(910, model.Node, model.Slot, 42, 0, "MODEL"));
+        links.Add(new JsonArray(911, model.Node, model.Slot, 44, 0, "MODEL"));
+        links.Add(new JsonArray(912, positive.Node, positive.Slot, 44, 1, "CONDITIONING"));
+        links.Add(new JsonArray(913, negative.Node, negative.Slot, 44, 2, "CONDITIONING"));
+        links.Add(new JsonArray(916, 41, 0, 44, 3, "SAMPLER"));
+        links.Add(new JsonArray(917, 42, 0, 44, 4, "SIGMAS"));
+        links.Add(new JsonArray(918, latent.Node, latent.Slot, 44, 5, "LATENT"));
+        var decode = nodes.First(n => n!["type"]!.GetValue<string>() == "VAEDecode")!;
+        links.Add(new JsonArray(919, 44, 0, decode["id"]!.GetValue<int>(), 0, "LATENT"));
+        decode["inputs"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "samples")!["link"] = 919;
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "sd-turbo-ui", Folders);
+
+        Assert.True(conversion?.Workflow is not null, string.Join("; ", problems));
+        var node = conversion!.Workflow!.Node("n44")!;
+        object? Parameter(string name) => ((LiteralValue)node.Parameter(name)!.Value).Value;
+        Assert.Equal(("diffusion.ksampler", "euler_ancestral", "sd_turbo", 1L, 0.6, 77L, true),
+            (node.Type, (string)Parameter("sampler")!, (string)Parameter("scheduler")!, (long)Parameter("steps")!, (double)Parameter("denoise")!, (long)Parameter("seed")!, (bool)Parameter("add_noise")!));
+    }
+
     // A UI-format node: its widgets' values in order and its linked inputs.
     private static JsonObject UiNode(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
     {

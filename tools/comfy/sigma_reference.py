@@ -136,12 +136,67 @@ def align_your_steps(model_type, steps, denoise):
     sig[-1] = 0
     return [float(f32(v)) for v in sig]
 
+def sd_turbo(steps, denoise):
+    # SDTurboScheduler: the model's own sigmas at steps of the timesteps 999, 899 ... 99, from 10 - int(10 * denoise) on; then 0.
+    start = 10 - int(10 * denoise)
+    ts = (np.arange(1, 11) * 100 - 1)[::-1][start:start + steps]
+    return [sigma_at(float(t)) for t in ts] + [0.0]
+
+def polyexponential(steps, sigma_min, sigma_max, rho):
+    # k-diffusion get_sigmas_polyexponential in float32: log sigma along ramp ** rho, ramp = linspace(1, 0), then 0.
+    ramp = linspace32(1, 0, steps) ** f32(rho)
+    lo = f32(math.log(sigma_min))
+    return [float(v) for v in np.exp(ramp * f32(math.log(sigma_max) - math.log(sigma_min)) + lo)] + [0.0]
+
+def vp(steps, beta_d, beta_min, eps_s):
+    # k-diffusion get_sigmas_vp in float32: sqrt(expm1(beta_d t^2 / 2 + beta_min t)), t = linspace(1, eps_s), then 0.
+    t = linspace32(1, eps_s, steps)
+    return [float(v) for v in np.sqrt(np.expm1(f32(beta_d) * (t * t) / f32(2) + f32(beta_min) * t))] + [0.0]
+
+def laplace(steps, sigma_min, sigma_max, mu, beta):
+    # k-diffusion get_sigmas_laplace in float32, clamped to [sigma_min, sigma_max]; no 0 appended.
+    x = linspace32(0, 1, steps)
+    h = f32(0.5) - x
+    lmb = f32(mu) - f32(beta) * np.sign(h) * np.log(f32(1) - f32(2) * np.abs(h) + f32(1e-5))
+    return [float(v) for v in np.clip(np.exp(lmb.astype(f32)), f32(sigma_min), f32(sigma_max))]
+
+def gits_levels():
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "nodes", "FlowDiffusion.Diffusion", "KDiffusion", "GitsNoiseLevels.json")
+    return json.load(open(path))["levels"]
+
+GITS = gits_levels()
+
+def gits(coeff, steps, denoise):
+    # GITSScheduler: the published row for 2 ... 20 steps (Python's row -1 for one step), else the 20-step row
+    # interpolated in log sigma (numpy.interp on the reversed logs); the last round(steps * denoise) steps, the last sigma 0.
+    total = steps
+    if denoise < 1.0:
+        if denoise <= 0.0:
+            return []
+        total = round(steps * denoise)
+    rows = GITS["%.2f" % round(coeff, 2)]
+    if steps <= 20:
+        sig = list(rows[steps - 2])
+    else:
+        last = rows[-1]
+        sig = list(np.exp(np.interp(np.linspace(0, 1, steps + 1), np.linspace(0, 1, len(last)), np.log(last[::-1])))[::-1])
+    sig = sig[-(total + 1):]
+    sig[-1] = 0
+    return [float(f32(v)) for v in sig]
+
+# The KSampler names ComfyUI extensions add: each computed at denoise 1 for the steps KSampler asks.
+EXTENSION_SCHEDULES = {"AYS SD1": lambda n: align_your_steps("SD1", n, 1.0), "AYS SDXL": lambda n: align_your_steps("SDXL", n, 1.0),
+                       "AYS SVD": lambda n: align_your_steps("SVD", n, 1.0), "GITS[coeff=1.2]": lambda n: gits(1.2, n, 1.0)}
+
 def with_denoise(name, steps, denoise, discard=False):
     # discard: KSampler's rule for dpm_2, dpm_2_ancestral and uni_pc: one step more, the sigma before the last dropped.
+    schedule = SCHEDULES.get(name) or EXTENSION_SCHEDULES[name]
     def compute(n):
         if not discard:
-            return SCHEDULES[name](n)
-        full = SCHEDULES[name](n + 1)
+            return schedule(n)
+        full = schedule(n + 1)
         return full[:-2] + full[-1:]
     if denoise > 0.9999:
         return compute(steps)
@@ -827,11 +882,26 @@ def main():
                         "evaluations": calls, "accepted": accepted, "rejected": rejected})
     window_fast, calls = dpm_fast(x_dpm, window)
     dpm.append({"sampler": "dpm_fast", "parameters": {}, "scheduler": "window", "x": x_dpm, "sigmas": window, "result": window_fast, "evaluations": calls})
+    turbo = [{"steps": n, "denoise": dn, "sigmas": sd_turbo(n, dn)} for n, dn in ((1, 1.0), (4, 1.0), (10, 1.0), (1, 0.5), (4, 0.5), (3, 0.75), (2, 0.29), (5, 0.0))]
+    turbo_zsnr = [{"steps": n, "denoise": dn, "sigmas": with_sigmas(zs, sd_turbo, n, dn)} for n, dn in ((1, 1.0), (4, 0.5))]
+    beta_shapes = [{"steps": n, "alpha": a, "beta": b, "sigmas": beta(n, a, b)} for n, a, b in ((20, 0.6, 0.6), (10, 0.5, 0.7), (25, 2.0, 5.0), (30, 0.1, 0.1), (8, 50.0, 20.0))]
+    k_schedules = [{"scheduler": "polyexponential", "steps": n, "settings": [mn, mx, rho], "sigmas": polyexponential(n, mn, mx, rho)}
+                   for n, mn, mx, rho in ((20, 0.0291675, 14.614642, 1.0), (10, 0.0291675, 14.614642, 2.5), (1, 0.03, 14.6, 1.0), (7, 0.1, 80.0, 0.5))]
+    k_schedules += [{"scheduler": "vp", "steps": n, "settings": [bd, bm, eps], "sigmas": vp(n, bd, bm, eps)}
+                    for n, bd, bm, eps in ((20, 19.9, 0.1, 0.001), (10, 10.0, 0.5, 0.01), (1, 19.9, 0.1, 0.001), (13, 5.0, 0.2, 0.0001))]
+    k_schedules += [{"scheduler": "laplace", "steps": n, "settings": [mn, mx, mu, b], "sigmas": laplace(n, mn, mx, mu, b)}
+                    for n, mn, mx, mu, b in ((20, 0.0291675, 14.614642, 0.0, 0.5), (11, 0.0291675, 14.614642, 0.0, 0.5), (10, 0.03, 14.6, 1.0, 0.3), (6, 0.1, 20.0, -1.5, 0.8))]
+    gits_cases = [{"coeff": c, "steps": n, "denoise": dn, "sigmas": gits(c, n, dn)}
+                  for c, n, dn in ((1.2, 10, 1.0), (0.8, 2, 1.0), (1.5, 20, 1.0), (1.05, 7, 1.0), (1.2, 25, 1.0), (0.95, 40, 1.0), (1.35, 12, 0.5), (1.2, 30, 0.3), (1.1, 20, 0.75))]
+    extension = [{"scheduler": name, "steps": n, "denoise": dn, "discard": disc, "sigmas": with_denoise(name, n, dn, disc)}
+                 for name in EXTENSION_SCHEDULES for n, dn, disc in ((1, 1.0, False), (10, 1.0, False), (20, 1.0, False), (25, 1.0, False), (20, 0.5, False), (10, 1.0, True))]
     out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
-           "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm, "cfg_pp": cfg_pp}
+           "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm, "cfg_pp": cfg_pp,
+           "sd_turbo": turbo, "sd_turbo_zsnr": turbo_zsnr, "beta_shapes": beta_shapes, "k_schedules": k_schedules, "gits": gits_cases,
+           "extension_schedules": extension}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

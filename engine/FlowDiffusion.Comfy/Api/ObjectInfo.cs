@@ -18,6 +18,9 @@ internal static class ObjectInfo
 
     private static readonly string[] LatentMethods = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"];
 
+    // KSampler's schedulers, with the names extensions add (AYS SD1 …, GITS[coeff=1.2]) after ComfyUI's own.
+    private static readonly string[] Schedulers = [.. SigmaSchedules.Names, .. SigmaSchedules.ExtensionNames];
+
     private static readonly string[] ImageMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
 
     public static JsonObject All(ComfyFolders folders)
@@ -47,13 +50,13 @@ internal static class ObjectInfo
             Req(("width", Int(512, 16, 16384, 8)), ("height", Int(512, 16, 16384, 8)), ("batch_size", Int(1, 1, 4096))), ["LATENT"]),
         "KSampler" => Class(name, "KSampler", "sampling", Req(
             ("model", Typed("MODEL")), ("seed", Int(0, 0, MaxSeed)), ("steps", Int(20, 1, 10000)), ("cfg", Float(8, 0, 100, 0.1)),
-            ("sampler_name", Combo(KSamplers.Names)), ("scheduler", Combo(SigmaSchedules.Names)),
+            ("sampler_name", Combo(KSamplers.Names)), ("scheduler", Combo(Schedulers)),
             ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")), ("latent_image", Typed("LATENT")),
             ("denoise", Float(1, 0, 1, 0.01))), ["LATENT"]),
         "KSamplerAdvanced" => Class(name, "KSampler (Advanced)", "sampling", Req(
             ("model", Typed("MODEL")), ("add_noise", Combo(["enable", "disable"])), ("noise_seed", Int(0, 0, MaxSeed)),
             ("steps", Int(20, 1, 10000)), ("cfg", Float(8, 0, 100, 0.1)), ("sampler_name", Combo(KSamplers.Names)),
-            ("scheduler", Combo(SigmaSchedules.Names)), ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")),
+            ("scheduler", Combo(Schedulers)), ("positive", Typed("CONDITIONING")), ("negative", Typed("CONDITIONING")),
             ("latent_image", Typed("LATENT")), ("start_at_step", Int(0, 0, 10000)), ("end_at_step", Int(10000, 0, 10000)),
             ("return_with_leftover_noise", Combo(["disable", "enable"]))), ["LATENT"]),
         "VAEDecode" => Class(name, "VAE Decode", "latent", Req(("samples", Typed("LATENT")), ("vae", Typed("VAE"))), ["IMAGE"]),
@@ -96,7 +99,7 @@ internal static class ObjectInfo
         "SamplerEulerAncestralCFGPP" => Class(name, "SamplerEulerAncestralCFG++", "sampling/custom_sampling/samplers",
             Req(("eta", Float(1, 0, 1, 0.01, rounded: false)), ("s_noise", Float(1, 0, 10, 0.01, rounded: false))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),
-            ("scheduler", Combo(SigmaSchedules.Names)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
+            ("scheduler", Combo(Schedulers)), ("steps", Int(20, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "KarrasScheduler" => Class(name, "KarrasScheduler", "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
             ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false)),
             ("rho", Float(7, 0, 100, 0.01, rounded: false))), ["SIGMAS"]),
@@ -104,6 +107,25 @@ internal static class ObjectInfo
             ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false))), ["SIGMAS"]),
         "AlignYourStepsScheduler" => Class(name, "AlignYourStepsScheduler", "sampling/custom_sampling/schedulers", Req(("model_type", Combo(AlignYourSteps.ModelTypes)),
             ("steps", Int(10, 1, 10000)), ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
+        "SDTurboScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")), ("steps", Int(1, 1, 10)),
+            ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
+        "PolyexponentialScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
+            ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false)),
+            ("rho", Float(1, 0, 100, 0.01, rounded: false))), ["SIGMAS"]),
+        "VPScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
+            ("beta_d", Float(19.9, 0, 5000, 0.01, rounded: false)), ("beta_min", Float(0.1, 0, 5000, 0.01, rounded: false)),
+            ("eps_s", Float(0.001, 0, 1, 0.0001, rounded: false))), ["SIGMAS"]),
+        "LaplaceScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("steps", Int(20, 1, 10000)),
+            ("sigma_max", Float(14.614642, 0, 5000, 0.01, rounded: false)), ("sigma_min", Float(0.0291675, 0, 5000, 0.01, rounded: false)),
+            ("mu", Float(0, -10, 10, 0.1, rounded: false)), ("beta", Float(0.5, 0, 10, 0.1, rounded: false))), ["SIGMAS"]),
+        "BetaSamplingScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")), ("steps", Int(20, 1, 10000)),
+            ("alpha", Float(0.6, 0, 50, 0.01, rounded: false)), ("beta", Float(0.6, 0, 50, 0.01, rounded: false))), ["SIGMAS"]),
+        "GITSScheduler" => Class(name, name, "sampling/custom_sampling/schedulers", Req(("coeff", Float(1.2, 0.8, 1.5, 0.05)), ("steps", Int(10, 2, 1000)),
+            ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
+        "SplitSigmasDenoise" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("denoise", Float(1, 0, 1, 0.01))),
+            ["SIGMAS", "SIGMAS"], names: ["high_sigmas", "low_sigmas"]),
+        "SetFirstSigma" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")),
+            ("sigma", Float(136, 0, 20000, 0.001, rounded: false))), ["SIGMAS"]),
         "SplitSigmas" => Class(name, "SplitSigmas", "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("step", Int(0, 0, 10000))),
             ["SIGMAS", "SIGMAS"], names: ["high_sigmas", "low_sigmas"]),
         "RandomNoise" => Class(name, "RandomNoise", "sampling/custom_sampling/noise", Req(("noise_seed", Seed())), ["NOISE"]),

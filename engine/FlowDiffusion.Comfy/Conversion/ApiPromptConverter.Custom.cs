@@ -117,20 +117,26 @@ public sealed partial class ApiPromptConverter
         var values = karras
             ? SigmaSchedules.Karras(sigmaMin.Value, sigmaMax.Value, (int)steps.Value, rho.Value)
             : SigmaSchedules.Exponential(sigmaMin.Value, sigmaMax.Value, (int)steps.Value);
-        // The sampler needs positive, strictly falling sigmas before the final 0: sigma_min at or above sigma_max, a zero
-        // sigma_min on the exponential schedule (log 0) or ρ = 0 give none.
+        // sigma_min at or above sigma_max, a zero sigma_min on the exponential schedule (log 0) or ρ = 0 give no falling schedule.
+        var settings = $"sigma_max {Show(sigmaMax.Value)}, sigma_min {Show(sigmaMin.Value)}" + (karras ? $", rho {Show(rho.Value)}" : "");
+        return Falling(id, values, settings, "sigma_min") ? [SigmasValue.Explicit(values)] : null;
+    }
+
+    // The samplers need finite, non-negative, strictly falling sigmas; explicit ones that are not are the settings' error.
+    private bool Falling(string id, float[] values, string settings, string input)
+    {
         for (var i = 0; i < values.Length; i++)
         {
             if (float.IsFinite(values[i]) && values[i] >= 0 && (i == 0 || values[i] < values[i - 1])) continue;
             Error(id, "value_not_supported", "Value not supported",
-                $"sigma_max {sigmaMax.Value.ToString(CultureInfo.InvariantCulture)}, sigma_min {sigmaMin.Value.ToString(CultureInfo.InvariantCulture)}"
-                + (karras ? $", rho {rho.Value.ToString(CultureInfo.InvariantCulture)}" : "")
-                + $" give sigma {i} = {values[i].ToString(CultureInfo.InvariantCulture)}, not a falling, non-negative schedule", "sigma_min");
-            return null;
+                $"{settings} give sigma {i} = {values[i].ToString(CultureInfo.InvariantCulture)}, not a falling, non-negative schedule", input);
+            return false;
         }
 
-        return [SigmasValue.Explicit(values)];
+        return true;
     }
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     // AlignYourStepsScheduler: NVIDIA's published levels for the model type, as explicit sigmas.
     private ComfyValue[]? AlignYourStepsScheduler(string id, JsonObject inputs)
@@ -143,7 +149,7 @@ public sealed partial class ApiPromptConverter
         return [SigmasValue.Explicit(values)];
     }
 
-    // SplitSigmas: high = sigmas[:step + 1], low = sigmas[step:].
+    // SplitSigmas: high = sigmas[:step + 1], low = sigmas[step:]; a schedule by name as a window, or an edit after earlier edits.
     private ComfyValue[]? SplitSigmas(string id, JsonObject inputs)
     {
         var sigmas = Link<SigmasValue>(id, inputs, "sigmas");
@@ -151,10 +157,11 @@ public sealed partial class ApiPromptConverter
         if (sigmas is null || step is null || !Within(id, "step", step.Value, 0, 10000)) return null;
         if (sigmas.Values is { } values)
         {
-            var cut = (int)Math.Min(step.Value, values.Length);
-            return [sigmas with { Values = values[..Math.Min(cut + 1, values.Length)] }, sigmas with { Values = values[cut..] }];
+            var (high, low) = SigmaEdits.Split(values, (int)step.Value);
+            return [sigmas with { Values = high }, sigmas with { Values = low }];
         }
 
+        if (sigmas.Edits.Length > 0) return [sigmas.WithEdit($"split {step.Value} high", keepsHigh: true), sigmas.WithEdit($"split {step.Value} low", keepsHigh: false)];
         var middle = sigmas.Start + step.Value;
         return [sigmas with { End = Math.Min(sigmas.End, middle) }, sigmas with { Start = middle }];
     }
@@ -245,6 +252,8 @@ public sealed partial class ApiPromptConverter
         {
             parameters.AddRange([("scheduler", sigmas.Scheduler!), ("steps", sigmas.Steps), ("denoise", sigmas.Denoise), ("drop_penultimate_sigma", false),
                 ("start_step", Math.Min(sigmas.Start, 10000)), ("end_step", Math.Min(sigmas.End, 10000)), ("return_with_leftover_noise", !sigmas.EndsAtZero)]);
+            if (sigmas.BetaShape != (0.6, 0.6)) parameters.AddRange([("beta_alpha", sigmas.BetaShape.Alpha), ("beta_beta", sigmas.BetaShape.Beta)]);
+            if (sigmas.Edits.Length > 0) parameters.Add(("sigma_edits", sigmas.Edits));
         }
 
         var edges = new List<(string, string)> { ("guider", guider.Guider), ("config", guider.SchedulerConfig), ("latent_image", latent.Latent) };
@@ -326,13 +335,13 @@ public sealed partial class ApiPromptConverter
     // A seed as the workflow writes it: a long, as integers are everywhere else, unless it is above long's range.
     private static object SeedLiteral(ulong seed) => seed <= long.MaxValue ? (long)seed : seed;
 
-    // A scheduler input, one of SigmaSchedules.Names.
+    // A scheduler input: one of ComfyUI's, or a name an extension adds (AYS SD1 …, GITS[coeff=1.2]).
     private string? Scheduler(string id, JsonObject inputs)
     {
         var scheduler = Text(id, inputs, "scheduler", "normal");
-        if (scheduler is null || SigmaSchedules.Names.Contains(scheduler)) return scheduler;
-        var why = SigmaSchedules.Unsupported.Contains(scheduler) ? "is a ComfyUI schedule FlowDiffusion does not compute yet" : "is unknown";
-        Error(id, "value_not_in_list", "Value not in list", $"scheduler: '{scheduler}' {why}; valid values: {string.Join(", ", SigmaSchedules.Names)}", "scheduler");
+        if (scheduler is null || SigmaSchedules.Names.Contains(scheduler) || SigmaSchedules.ExtensionNames.Contains(scheduler)) return scheduler;
+        Error(id, "value_not_in_list", "Value not in list",
+            $"scheduler: '{scheduler}' is unknown; valid values: {string.Join(", ", SigmaSchedules.Names.Concat(SigmaSchedules.ExtensionNames))}", "scheduler");
         return null;
     }
 }

@@ -41,18 +41,35 @@ internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_
 internal sealed record SamplerValue(string Name, KSamplerParameters Settings) : ComfyValue("SAMPLER");
 
 /// <summary>
-/// SIGMAS: either a schedule the sampler computes from its model (BasicScheduler's <paramref name="Scheduler"/>,
-/// <paramref name="Steps"/> and <paramref name="Denoise"/>; its sigmas are indexed 0 … Steps) cut by SplitSigmas to the
-/// indices <paramref name="Start"/> … <paramref name="End"/>, or explicit <paramref name="Values"/> (KarrasScheduler,
-/// ExponentialScheduler, and their splits).
+/// SIGMAS: either a schedule the sampler computes from its model (BasicScheduler's, SDTurboScheduler's or
+/// BetaSamplingScheduler's <paramref name="Scheduler"/>, <paramref name="Steps"/> and <paramref name="Denoise"/>; its
+/// sigmas are indexed 0 … Steps) cut by SplitSigmas to the indices <paramref name="Start"/> … <paramref name="End"/> and
+/// then changed by <see cref="Edits"/>, or explicit <paramref name="Values"/> (KarrasScheduler, GITSScheduler …, and
+/// what the sigma utilities made of them).
 /// </summary>
 internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise, float[]? Values, long Start = 0, long End = long.MaxValue) : ComfyValue("SIGMAS")
 {
+    /// <summary>The beta schedule's α and β (BetaSamplingScheduler; KSampler's beta is 0.6 and 0.6).</summary>
+    public (double Alpha, double Beta) BetaShape { get; init; } = (0.6, 0.6);
+
+    /// <summary>
+    /// The sigma utilities after the window, in <see cref="FlowDiffusion.Diffusion.KDiffusion.SigmaEdits"/>' text (a schedule
+    /// by name only: diffusion.ksampler applies them once it has computed the schedule).
+    /// </summary>
+    public string Edits { get; init; } = "";
+
+    /// <summary>Whether an edit kept a high half, which stops above 0.</summary>
+    public bool CutAboveZero { get; init; }
+
     /// <summary>Explicit sigmas (the schedule fields unused).</summary>
     public static SigmasValue Explicit(float[] values) => new(null, 0, 1, values);
 
     /// <summary>Whether the last sigma is 0 (no leftover noise).</summary>
-    public bool EndsAtZero => Values is null ? End >= Steps : Values.Length > 0 && Values[^1] == 0;
+    public bool EndsAtZero => Values is null ? End >= Steps && !CutAboveZero : Values.Length > 0 && Values[^1] == 0;
+
+    /// <summary>A schedule by name with one more edit.</summary>
+    public SigmasValue WithEdit(string edit, bool keepsHigh) =>
+        this with { Edits = Edits.Length == 0 ? edit : $"{Edits}; {edit}", CutAboveZero = CutAboveZero || keepsHigh };
 }
 
 /// <summary>NOISE: RandomNoise's seed, or DisableNoise (no starting noise; ComfyUI's empty noise has seed 0).</summary>

@@ -39,8 +39,8 @@ public static class AlignYourSteps
         return kept;
     }
 
-    // numpy.interp of log σ (ascending) at count evenly spaced points of [0, 1], back to descending σ.
-    private static double[] LogLinear(double[] levels, int count)
+    // numpy.interp of log σ (ascending) at count evenly spaced points of [0, 1], back to descending σ (GITS interpolates so too).
+    internal static double[] LogLinear(double[] levels, int count)
     {
         var ascending = levels.Reverse().Select(l => Math.Log(l)).ToArray();
         var result = new double[count];

@@ -57,12 +57,24 @@ public sealed class KSamplerNode : INode
     public string Sampler { get; set; } = "euler";
 
     /// <summary>The sigma schedule.</summary>
-    [Parameter(Description = "The sigma schedule (ComfyUI's scheduler).", ChoicesFrom = typeof(SigmaScheduleNames))]
+    [Parameter(Description = "The sigma schedule: ComfyUI's KSampler schedulers, the names extensions add (AYS SD1, AYS SDXL, AYS SVD, GITS[coeff=1.2]), or sd_turbo (SDTurboScheduler: steps of the timesteps 999, 899 … 99 from 10 − ⌊10 · denoise⌋ on, then 0; it reads denoise itself and ignores drop_penultimate_sigma).", ChoicesFrom = typeof(SigmaScheduleNames))]
     public string Scheduler { get; set; } = "normal";
+
+    /// <summary>The beta schedule's α.</summary>
+    [Parameter(Description = "The beta scheduler's α (ComfyUI's BetaSamplingScheduler; KSampler's beta is 0.6). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01)]
+    public double BetaAlpha { get; set; } = 0.6;
+
+    /// <summary>The beta schedule's β.</summary>
+    [Parameter(Description = "The beta scheduler's β (0.6 for KSampler's beta). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01)]
+    public double BetaBeta { get; set; } = 0.6;
 
     /// <summary>Explicit sigmas.</summary>
     [Parameter(Description = "Explicit descending sigmas, comma-separated, ending in the final sigma (usually 0); when set they replace scheduler, steps and denoise.")]
     public string Sigmas { get; set; } = "";
+
+    /// <summary>Edits of the schedule.</summary>
+    [Parameter(Description = "ComfyUI's sigma utilities applied in order after start/end step, separated by ';': 'split STEP high|low' (SplitSigmas), 'split_denoise DENOISE high|low' (SplitSigmasDenoise), 'first SIGMA' (SetFirstSigma; it must stay above the next sigma). Empty: none.")]
+    public string SigmaEdits { get; set; } = "";
 
     /// <summary>Denoise.</summary>
     [Parameter(Description = "How much of the schedule to run: 1 from pure noise, below 1 the last steps of a longer schedule (img2img).", Min = 0, Max = 1, Step = 0.01)]
@@ -170,7 +182,8 @@ public sealed class KSamplerNode : INode
             DpmEta = DpmEta, AdaptiveOrder = AdaptiveOrder, Rtol = Rtol, Atol = Atol, HInit = HInit, Pcoeff = Pcoeff, Icoeff = Icoeff, Dcoeff = Dcoeff, AcceptSafety = AcceptSafety,
         };
         if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
-        var sigmas = SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise);
+        var sigmas = FlowDiffusion.Diffusion.KDiffusion.SigmaEdits.Apply(
+            SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise), SigmaEdits);
 
         var image = LatentImage!;
         var shape = new LatentShape(image.Batch, image.Channels, image.Height, image.Width);
@@ -283,7 +296,7 @@ public sealed class KSamplerNode : INode
 
     private float[] ScheduleSigmas(DiscreteModelSampling sampling)
     {
-        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, DropPenultimateSigma && KSamplers.DiscardsPenultimateSigma(Sampler));
+        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, DropPenultimateSigma && KSamplers.DiscardsPenultimateSigma(Sampler), BetaAlpha, BetaBeta);
         var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var values = new float[parts.Length];
         for (var i = 0; i < parts.Length; i++)

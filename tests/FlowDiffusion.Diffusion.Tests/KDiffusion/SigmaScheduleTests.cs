@@ -94,13 +94,101 @@ public sealed class SigmaScheduleTests
         Assert.Empty(SigmaSchedules.Window((float[])sigmas.Clone(), 10, 10000, forceFullDenoise: true));
     }
 
-    [Theory]
-    [InlineData("AYS SD1", "does not compute yet")]
-    [InlineData("bogus", "unknown scheduler 'bogus'")]
-    public void Unsupported_or_unknown_schedule_is_an_error_naming_it(string name, string message)
+    [Fact]
+    public void Unknown_schedule_is_an_error_naming_it_and_the_valid_ones()
     {
-        var error = Assert.Throws<ArgumentException>(() => SigmaSchedules.Compute(name, ComfyReference.Sd15, 10));
-        Assert.Contains(message, error.Message);
+        var error = Assert.Throws<ArgumentException>(() => SigmaSchedules.Compute("bogus", ComfyReference.Sd15, 10));
+        Assert.Contains("unknown scheduler 'bogus'", error.Message);
+        Assert.Contains("GITS[coeff=1.2]", error.Message);
+    }
+
+    [Fact]
+    public void Sd_turbo_takes_the_models_sigmas_at_its_ten_timesteps_from_denoise_on()
+    {
+        foreach (var c in ComfyReference.Data.GetProperty("sd_turbo").EnumerateArray())
+        {
+            var (steps, denoise) = (c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), SigmaSchedules.WithDenoise(SigmaSchedules.SdTurbo, ComfyReference.Sd15, steps, denoise),
+                $"sd_turbo {steps} steps denoise {denoise}");
+        }
+
+        // One step is [σ(999), 0] whatever KSampler's dpm_2 rule asks; zsnr moves σ(999) to about 4500.
+        Assert.Equal([ComfyReference.Sd15.Sigma(999), 0f], SigmaSchedules.WithDenoise(SigmaSchedules.SdTurbo, ComfyReference.Sd15, 1, 1, discardPenultimate: true));
+        var zsnr = ComfyReference.Sd15.WithZeroTerminalSnr();
+        foreach (var c in ComfyReference.Data.GetProperty("sd_turbo_zsnr").EnumerateArray())
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), SigmaSchedules.WithDenoise(SigmaSchedules.SdTurbo, zsnr, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble()), "sd_turbo zsnr");
+    }
+
+    [Fact]
+    public void Beta_schedule_with_other_shapes_matches_ComfyUIs_beta_scheduler()
+    {
+        foreach (var c in ComfyReference.Data.GetProperty("beta_shapes").EnumerateArray())
+        {
+            var (steps, alpha, beta) = (c.GetProperty("steps").GetInt32(), c.GetProperty("alpha").GetDouble(), c.GetProperty("beta").GetDouble());
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), SigmaSchedules.Compute("beta", ComfyReference.Sd15, steps, alpha, beta), $"beta({alpha}, {beta}) {steps} steps");
+        }
+
+        Assert.Throws<ArgumentException>(() => SigmaSchedules.Beta(ComfyReference.Sd15, 10, 0, 0.6));
+    }
+
+    [Fact]
+    public void Polyexponential_vp_and_laplace_match_k_diffusion_in_float32()
+    {
+        foreach (var c in ComfyReference.Data.GetProperty("k_schedules").EnumerateArray())
+        {
+            var (name, steps) = (c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32());
+            var p = c.GetProperty("settings").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var got = name switch
+            {
+                "polyexponential" => SigmaSchedules.Polyexponential(p[0], p[1], steps, p[2]),
+                "vp" => SigmaSchedules.Vp(steps, p[0], p[1], p[2]),
+                _ => SigmaSchedules.Laplace(p[0], p[1], steps, p[2], p[3]),
+            };
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), got, $"{name} {steps} steps ({string.Join(", ", p)})");
+        }
+    }
+
+    [Fact]
+    public void Gits_matches_ComfyUIs_table_and_its_interpolation_past_20_steps()
+    {
+        foreach (var c in ComfyReference.Data.GetProperty("gits").EnumerateArray())
+        {
+            var (coeff, steps, denoise) = (c.GetProperty("coeff").GetDouble(), c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble());
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), Gits.Sigmas(coeff, steps, denoise), $"GITS {coeff} {steps} steps denoise {denoise}");
+        }
+
+        Assert.Empty(Gits.Sigmas(1.2, 10, 0));
+        Assert.Contains("0.80 … 1.50", Assert.Throws<ArgumentException>(() => Gits.Sigmas(1.23, 10, 1)).Message);
+    }
+
+    [Fact]
+    public void Extension_names_compute_align_your_steps_and_gits_under_KSamplers_denoise_rule()
+    {
+        foreach (var c in ComfyReference.Data.GetProperty("extension_schedules").EnumerateArray())
+        {
+            var (name, steps, denoise, discard) = (c.GetProperty("scheduler").GetString()!, c.GetProperty("steps").GetInt32(), c.GetProperty("denoise").GetDouble(), c.GetProperty("discard").GetBoolean());
+            AssertClose(ComfyReference.Floats(c.GetProperty("sigmas")), SigmaSchedules.WithDenoise(name, ComfyReference.Sd15, steps, denoise, discard), $"{name} {steps} steps denoise {denoise} discard {discard}");
+        }
+    }
+
+    [Fact]
+    public void Sigma_edits_split_by_step_and_denoise_and_set_the_first_sigma_as_ComfyUI()
+    {
+        float[] sigmas = [10, 5, 2, 1, 0];
+        Assert.Equal([10f, 5, 2], SigmaEdits.Apply(sigmas, "split 2 high"));
+        Assert.Equal([2f, 1, 0], SigmaEdits.Apply(sigmas, "split 2 low"));
+        // 4 steps at denoise 0.5: the last round(2) steps are low, the rest high; 0.6 rounds 2.4 to 2, 0.625 rounds 2.5 to even 2.
+        Assert.Equal([10f, 5, 2], SigmaEdits.Apply(sigmas, "split_denoise 0.5 high"));
+        Assert.Equal([2f, 1, 0], SigmaEdits.Apply(sigmas, "split_denoise 0.625 low"));
+        Assert.Equal([5f, 2, 1, 0], SigmaEdits.Apply(sigmas, "split_denoise 0.75 low"));
+        // ComfyUI's sigmas[:-0]: a denoise that keeps no step leaves high empty and low the last sigma.
+        var (high, low) = SigmaEdits.SplitDenoise(sigmas, 0.1);
+        Assert.Empty(high);
+        Assert.Equal([0f], low);
+        Assert.Equal([136f, 5, 2], SigmaEdits.Apply(sigmas, "split 2 high; first 136"));
+        Assert.Contains("not above the next", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "first 4")).Message);
+        Assert.Contains("is not an edit", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "flip")).Message);
+        Assert.Contains("is not an edit", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "split -1 low")).Message);
     }
 
     [Theory]
