@@ -59,9 +59,8 @@ public static class CannyEdges
             }
         }
 
-        // 0: not an edge; 1: candidate (above low, a local maximum); 2: edge.
+        // 0: not an edge; a candidate (above low, a local maximum); an edge (above high too).
         var state = new byte[height * width];
-        var stack = new Stack<int>();
         for (var y = 0; y < height; y++)
         for (var x = 0; x < width; x++)
         {
@@ -82,34 +81,11 @@ public static class CannyEdges
             int At((int Y, int X) p) => p.Y < 0 || p.Y >= height || p.X < 0 || p.X >= width ? 0 : magnitude[p.Y * width + p.X];
             if (m > At(before) && (diagonal ? m > At(after) : m >= At(after)))
             {
-                state[i] = 1;
-                if (m > high)
-                {
-                    state[i] = 2;
-                    stack.Push(i);
-                }
+                state[i] = m > high ? EdgeHysteresis.Edge : EdgeHysteresis.Candidate;
             }
         }
 
-        while (stack.Count > 0)
-        {
-            var i = stack.Pop();
-            int y = i / width, x = i % width;
-            for (var yy = Math.Max(y - 1, 0); yy <= Math.Min(y + 1, height - 1); yy++)
-            for (var xx = Math.Max(x - 1, 0); xx <= Math.Min(x + 1, width - 1); xx++)
-            {
-                var j = yy * width + xx;
-                if (state[j] == 1)
-                {
-                    state[j] = 2;
-                    stack.Push(j);
-                }
-            }
-        }
-
-        var edges = new float[height * width];
-        for (var i = 0; i < edges.Length; i++) edges[i] = state[i] == 2 ? 1f : 0f;
-        return edges;
+        return EdgeHysteresis.Connect(state, height, width);
     }
 
     /// <summary>

@@ -96,33 +96,17 @@ public static class KorniaCannyEdges
         return kept;
     }
 
+    // kornia: 0.5 above low, 0.5 more above high; 1 is an edge, 0.5 a candidate.
     private static float[] Hysteresis(float[] magnitude, int height, int width, float low, float high)
     {
-        // kornia: 0.5 for above low, 0.5 more for above high; 1 is an edge, 0.5 a candidate.
-        var level = new float[magnitude.Length];
-        var stack = new Stack<int>();
-        for (var i = 0; i < level.Length; i++)
+        var state = new byte[magnitude.Length];
+        for (var i = 0; i < state.Length; i++)
         {
-            level[i] = (magnitude[i] > low ? 0.5f : 0f) + (magnitude[i] > high ? 0.5f : 0f);
-            if (level[i] == 1f) stack.Push(i);
+            var level = (magnitude[i] > low ? 0.5f : 0f) + (magnitude[i] > high ? 0.5f : 0f);
+            state[i] = level == 1f ? EdgeHysteresis.Edge : level == 0.5f ? EdgeHysteresis.Candidate : (byte)0;
         }
 
-        while (stack.Count > 0)
-        {
-            var i = stack.Pop();
-            int y = i / width, x = i % width;
-            for (var yy = Math.Max(y - 1, 0); yy <= Math.Min(y + 1, height - 1); yy++)
-            for (var xx = Math.Max(x - 1, 0); xx <= Math.Min(x + 1, width - 1); xx++)
-            {
-                var j = yy * width + xx;
-                if (level[j] != 0.5f) continue;
-                level[j] = 1f;
-                stack.Push(j);
-            }
-        }
-
-        for (var i = 0; i < level.Length; i++) level[i] = level[i] == 1f ? 1f : 0f;
-        return level;
+        return EdgeHysteresis.Connect(state, height, width);
     }
 
     // torch's reflect padding: −1 → 1, n → n − 2.

@@ -78,7 +78,7 @@ internal static class PlanarComposite
 
             void Rows(int start, int end)
             {
-                var (from, to) = PythonSlice(start, end, h);
+                var (from, to) = PythonSlice.Range(start, end, h);
                 for (var y = from; y < to; y++)
                 for (var x = 0; x < w; x++)
                     mask[y * w + x] *= factor;
@@ -86,7 +86,7 @@ internal static class PlanarComposite
 
             void Columns(int start, int end)
             {
-                var (from, to) = PythonSlice(start, end, w);
+                var (from, to) = PythonSlice.Range(start, end, w);
                 for (var y = 0; y < h; y++)
                 for (var x = from; x < to; x++)
                     mask[y * w + x] *= factor;
@@ -94,12 +94,5 @@ internal static class PlanarComposite
         }
 
         return mask;
-    }
-
-    // Python's a[start:end] on a length: negative indices count from the end, both clamp to 0 … length.
-    private static (int From, int To) PythonSlice(int start, int end, int length)
-    {
-        static int Clamp(int index, int length) => Math.Clamp(index < 0 ? index + length : index, 0, length);
-        return (Clamp(start, length), Clamp(end, length));
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -38,8 +39,9 @@ public sealed class LatentCropNode : INode
         var latent = Latent!;
         if (Width < 8 || Height < 8 || X < 0 || Y < 0) throw new ArgumentException($"crop {Width}×{Height} at ({X}, {Y}): width and height must be at least 8, x and y at least 0");
         // ComfyUI: x = min(x / 8, width − 8) and the slice [x, x + width / 8), with Python's rules for a negative start.
-        var (left, right) = Slice(Math.Min(X / 8, latent.Width - 8), Width / 8, latent.Width);
-        var (top, bottom) = Slice(Math.Min(Y / 8, latent.Height - 8), Height / 8, latent.Height);
+        int startX = Math.Min(X / 8, latent.Width - 8), startY = Math.Min(Y / 8, latent.Height - 8);
+        var (left, right) = PythonSlice.Range(startX, startX + Width / 8, latent.Width);
+        var (top, bottom) = PythonSlice.Range(startY, startY + Height / 8, latent.Height);
         int width = right - left, height = bottom - top;
         if (width <= 0 || height <= 0)
             throw new ArgumentException($"crop {Width}×{Height} at ({X}, {Y}) leaves nothing of latents {latent.Width * 8}×{latent.Height * 8} (ComfyUI gives an empty latent there)");
@@ -49,12 +51,5 @@ public sealed class LatentCropNode : INode
             latent.Values.Slice((p * latent.Height + top + y) * latent.Width + left, width).CopyTo(values.AsSpan((p * height + y) * width, width));
         Cropped = new Latent(latent.Batch, latent.Channels, height, width, values, latent.Seeds) { NoiseIndices = latent.NoiseIndices };
         return Task.CompletedTask;
-    }
-
-    // Python's a[start:start + length] on a length-long axis.
-    private static (int From, int To) Slice(int start, int length, int size)
-    {
-        static int Clamp(int index, int size) => Math.Clamp(index < 0 ? index + size : index, 0, size);
-        return (Clamp(start, size), Clamp(start + length, size));
     }
 }
