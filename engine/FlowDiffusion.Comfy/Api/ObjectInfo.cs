@@ -236,6 +236,8 @@ internal static class ObjectInfo
         "ConditioningSetAreaPercentage" => Class(name, "Conditioning (Set Area with Percentage)", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("width", Float(1, 0, 1, 0.01)), ("height", Float(1, 0, 1, 0.01)), ("x", Float(0, 0, 1, 0.01)), ("y", Float(0, 0, 1, 0.01)),
             ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "DifferentialDiffusion" => Class(name, "Differential Diffusion", "_for_testing", Req(("model", Typed("MODEL"))), ["MODEL"],
+            optional: Req(("strength", Float(1, 0, 1, 0.01)))),
         "ConditioningSetAreaStrength" => Class(name, "ConditioningSetAreaStrength", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
         "ConditioningSetMask" => Class(name, "Conditioning (Set Mask)", "conditioning", Req(("conditioning", Typed("CONDITIONING")), ("mask", Typed("MASK")),

@@ -179,7 +179,7 @@ public sealed partial class ApiPromptConverter
         var negative = Link<ConditioningValue>(id, inputs, "negative");
         var cfg = Number(id, inputs, "cfg", 8);
         if (model is null || positive is null || negative is null || cfg is null || !Within(id, "cfg", cfg.Value, 0, 100)) return null;
-        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)])];
+        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion)];
     }
 
     // BasicGuider: the conditioning alone; guidance.cfg at scale 1 evaluates the positive half only.
@@ -188,7 +188,7 @@ public sealed partial class ApiPromptConverter
         var model = Link<ModelValue>(id, inputs, "model");
         var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
         if (model is null || conditioning is null) return null;
-        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)])];
+        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)], model.DifferentialDiffusion)];
     }
 
     private ComfyValue[]? SamplerCustom(string id, JsonObject inputs)
@@ -205,7 +205,7 @@ public sealed partial class ApiPromptConverter
         if (model is null || addNoise is null || seed is null || cfg is null || positive is null || negative is null || sampler is null || sigmas is null
             || latent is null || !Within(id, "cfg", cfg.Value, 0, 100))
             return null;
-        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)]);
+        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion);
         return CustomSample(id, new NoiseValue(seed.Value, addNoise.Value), guider, sampler, sigmas, latent);
     }
 
@@ -235,6 +235,7 @@ public sealed partial class ApiPromptConverter
         if (settings.R != defaults.R) parameters.Add(("r", settings.R));
         if (settings.SolverType != defaults.SolverType) parameters.Add(("solver_type", settings.SolverType));
         if (settings.Order != defaults.Order) parameters.Add(("order", (long)settings.Order));
+        if (guider.DifferentialDiffusion > 0) parameters.Add(("differential_diffusion", guider.DifferentialDiffusion));
         if (settings.DpmEta != defaults.DpmEta) parameters.Add(("dpm_eta", settings.DpmEta));
         if (settings.AdaptiveOrder != defaults.AdaptiveOrder) parameters.Add(("adaptive_order", (long)settings.AdaptiveOrder));
         foreach (var (name, value, fallback) in new[]
@@ -288,6 +289,16 @@ public sealed partial class ApiPromptConverter
         var multiplier = Number(id, inputs, "multiplier", 0.7);
         if (model is null || multiplier is null || !Within(id, "multiplier", multiplier.Value, 0, 1)) return null;
         return [model with { CfgRescale = multiplier.Value }];
+    }
+
+    // DifferentialDiffusion: the strength rides on the MODEL to every sampler it reaches. ComfyUI mixes the binary mask with
+    // the soft one only for 0 < strength < 1 ("if strength and strength < 1"), so strength 0 is the binary mask, as 1.
+    private ComfyValue[]? DifferentialDiffusion(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var strength = Number(id, inputs, "strength", 1);
+        if (model is null || strength is null || !Within(id, "strength", strength.Value, 0, 1)) return null;
+        return [model with { DifferentialDiffusion = strength.Value is > 0 and < 1 ? strength.Value : 1 }];
     }
 
     // ModelSamplingDiscrete → model.sampling on the MODEL's scheduler configuration (eps and v_prediction, zsnr).

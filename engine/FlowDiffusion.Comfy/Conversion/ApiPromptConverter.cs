@@ -33,7 +33,7 @@ public sealed partial class ApiPromptConverter
         "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SamplerDPMAdaptative", "SamplerEulerAncestralCFGPP", "SDTurboScheduler", "PolyexponentialScheduler",
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
-        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength",
+        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -186,6 +186,7 @@ public sealed partial class ApiPromptConverter
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
+                "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),
@@ -590,6 +591,7 @@ public sealed partial class ApiPromptConverter
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
         edges.AddRange(InpaintEdges(positive, negative));
         parameters.InsertRange(0, [("seed", SeedLiteral(seed.Value)), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
+        if (model.DifferentialDiffusion > 0) parameters.Add(("differential_diffusion", model.DifferentialDiffusion));
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         return [new LatentValue($"{node}.latent", null)];
     }

@@ -9,8 +9,11 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// </summary>
 internal abstract record ComfyValue(string ComfyType);
 
-/// <summary>The UNet and its scheduler configuration, with the RescaleCFG multiplier a patch upstream set (0: none).</summary>
-internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0) : ComfyValue("MODEL");
+/// <summary>
+/// The UNet and its scheduler configuration, with the RescaleCFG multiplier and the DifferentialDiffusion strength patches
+/// upstream set (0: none).
+/// </summary>
+internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0) : ComfyValue("MODEL");
 
 /// <summary>The text encoder and tokenizer, with the CLIP skip a CLIPSetLastLayer upstream chose (1 = the last layer).</summary>
 internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP");
@@ -76,10 +79,11 @@ internal sealed record SigmasValue(string? Scheduler, long Steps, double Denoise
 internal sealed record NoiseValue(ulong Seed, bool Add) : ComfyValue("NOISE");
 
 /// <summary>
-/// GUIDER: a guidance.cfg node's guider, the scheduler configuration of its model, and the sampler inputs for what
-/// InpaintModelConditioning attached to its conditionings.
+/// GUIDER: a guidance.cfg node's guider, the scheduler configuration of its model, the sampler inputs for what
+/// InpaintModelConditioning attached to its conditionings, and its model's DifferentialDiffusion strength.
 /// </summary>
-internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadOnlyList<(string Port, string Source)> InpaintEdges) : ComfyValue("GUIDER");
+internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadOnlyList<(string Port, string Source)> InpaintEdges, double DifferentialDiffusion = 0)
+    : ComfyValue("GUIDER");
 
 /// <summary>
 /// A value known when the prompt is converted (INT, FLOAT, STRING or BOOLEAN), from PrimitiveInt, StringConcatenate and

@@ -156,6 +156,10 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "dpm_adaptive accepts a try when its step-size factor reaches this (0.81 by default); the factor is at most 1 + π/2, so more is an error. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
     public double AcceptSafety { get; set; } = 0.81;
 
+    /// <summary>ComfyUI's DifferentialDiffusion strength (0 = off).</summary>
+    [Parameter(Description = "ComfyUI's DifferentialDiffusion for a soft noise mask: above 0, each evaluation repaints only the pixels whose mask reaches the step's threshold, which falls from 1 at the first sigma to 0 at the last (in the model's timesteps), so a pixel is repainted from the step its mask value names; 1 uses that binary mask, between 0 and 1 mixes it with the soft mask. 0 blends by the soft mask itself. Needs a mask.", Min = 0, Max = 1, Step = 0.01)]
+    public double DifferentialDiffusion { get; set; }
+
     /// <summary>Preview interval.</summary>
     [Parameter(Description = "Publish a live preview every N steps (0 = none).", Min = 0, Max = 10000)]
     public int PreviewEvery { get; set; }
@@ -222,14 +226,17 @@ public sealed class KSamplerNode : INode
         var extra = inpaintingUNet ? ExtraChannels(mask, latent, shape) : null;
         var modelShape = shape with { Channels = Guider!.InChannels };
         var modelInput = extra is null ? scaled : new float[modelShape.Length];
+        var differential = mask is not null && DifferentialDiffusion > 0 ? new DifferentialDiffusionMask(mask, sampling, sigmas, DifferentialDiffusion) : null;
         // One guided evaluation: the x₀ estimate, and for a CFG++ sampler the unconditional one from the same model call.
         async ValueTask<CfgDenoised> Evaluate(float[] current, float sigma, bool withUnconditional, CancellationToken token)
         {
             var input = current;
-            if (mask is not null)
+            // ComfyUI's denoise mask function (DifferentialDiffusion) changes the mask of this evaluation's two blends only.
+            var stepMask = differential?.At(sigma) ?? mask;
+            if (stepMask is not null)
             {
                 input = new float[current.Length];
-                Blend(current, (i) => latent[i] + keepNoise[i] * sigma, mask, shape, input);
+                Blend(current, (i) => latent[i] + keepNoise[i] * sigma, stepMask, shape, input);
             }
 
             var scale = 1 / MathF.Sqrt(sigma * sigma + 1);
@@ -246,7 +253,7 @@ public sealed class KSamplerNode : INode
             // ComfyUI blends the guided estimate with the kept latents but hands its CFG++ samplers the unconditional one as
             // the model gave it; a guider without one leaves the guided estimate in its place.
             var unconditional = prediction.Unconditional is { } raw ? ToDenoised(input, raw, sigma, vPrediction) : denoised;
-            if (mask is not null) Blend(denoised, i => latent[i], mask, shape, denoised);
+            if (stepMask is not null) Blend(denoised, i => latent[i], stepMask, shape, denoised);
             return new CfgDenoised(denoised, unconditional);
         }
 
