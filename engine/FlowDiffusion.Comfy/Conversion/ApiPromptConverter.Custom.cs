@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
 /// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
-/// RandomNoise, DisableNoise, CFGGuider, BasicGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
+/// RandomNoise, DisableNoise, CFGGuider, BasicGuider, PerpNegGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
 /// </summary>
@@ -189,6 +189,32 @@ public sealed partial class ApiPromptConverter
         var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
         if (model is null || conditioning is null) return null;
         return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)], model.DifferentialDiffusion)];
+    }
+
+    // PerpNegGuider → unet.denoiser + guidance.perp_neg. ComfyUI also runs RescaleCFG's hook after it; that is a node error
+    // here rather than a silent omission.
+    private ComfyValue[]? PerpNegGuider(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var empty = Link<ConditioningValue>(id, inputs, "empty_conditioning");
+        var cfg = Number(id, inputs, "cfg", 8);
+        var negScale = Number(id, inputs, "neg_scale", 1);
+        if (model is null || positive is null || negative is null || empty is null || cfg is null || negScale is null
+            || !Within(id, "cfg", cfg.Value, 0, 100) | !Within(id, "neg_scale", negScale.Value, 0, 100))
+            return null;
+        if (model.CfgRescale > 0)
+        {
+            Error(id, "value_not_supported", "Value not supported", "model: RescaleCFG before PerpNegGuider is not supported; remove RescaleCFG or use CFGGuider", "model");
+            return null;
+        }
+
+        var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
+        var guider = Add(id, "guider", "guidance.perp_neg",
+            [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning), ("empty", empty.Conditioning)],
+            [("scale", cfg.Value), ("neg_scale", negScale.Value)]);
+        return [new GuiderValue($"{guider}.guider", model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion)];
     }
 
     private ComfyValue[]? SamplerCustom(string id, JsonObject inputs)

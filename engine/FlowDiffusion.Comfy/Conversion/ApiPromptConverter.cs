@@ -33,7 +33,7 @@ public sealed partial class ApiPromptConverter
         "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SamplerDPMAdaptative", "SamplerEulerAncestralCFGPP", "SDTurboScheduler", "PolyexponentialScheduler",
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
-        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion",
+        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -187,6 +187,7 @@ public sealed partial class ApiPromptConverter
                 "LatentCrop" => LatentCrop(id, inputs),
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
+                "PerpNegGuider" => PerpNegGuider(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),
