@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Comfy.Tests;
 
-/// <summary>LatentComposite (with feather) and LatentCrop through /prompt on analytic-sd, whose decoded colour is known.</summary>
+/// <summary>LatentComposite (with feather), LatentCrop and LatentBlend through /prompt on analytic-sd, whose decoded colour is known.</summary>
 public sealed class LatentCompositeMappingTests
 {
     [Fact]
@@ -34,6 +34,26 @@ public sealed class LatentCompositeMappingTests
         prompt["8"]!["inputs"]!["samples"] = Link("24", 0);
         (r, g, b) = await ClassMappingTests.RunMeanAsync(host, prompt);
         Assert.True(Math.Abs(r - 0.75) < 0.02 && Math.Abs(b - 0.25) < 0.02, $"crop: ({r:F3}, {g:F3}, {b:F3})");
+    }
+
+    [Fact]
+    public async Task LatentBlend_weighs_samples1_by_the_factor()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        // A red and a blue 64 × 64 sample, blended 0.25 : 0.75.
+        var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["21"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = Link("4", 1), ["text"] = "blue" });
+        prompt["22"] = Node("KSampler", new JsonObject
+        {
+            ["model"] = Link("4", 0), ["seed"] = 1, ["steps"] = 4, ["cfg"] = 1, ["sampler_name"] = "euler", ["scheduler"] = "normal", ["denoise"] = 1,
+            ["positive"] = Link("21", 0), ["negative"] = Link("7", 0), ["latent_image"] = Link("5", 0),
+        });
+        prompt["23"] = Node("LatentBlend", new JsonObject { ["samples1"] = Link("3", 0), ["samples2"] = Link("22", 0), ["blend_factor"] = 0.25 });
+        prompt["8"]!["inputs"]!["samples"] = Link("23", 0);
+
+        var (r, g, b) = await ClassMappingTests.RunMeanAsync(host, prompt);
+
+        Assert.True(Math.Abs(r - 0.25) < 0.02 && g < 0.02 && Math.Abs(b - 0.75) < 0.02, $"blend: ({r:F3}, {g:F3}, {b:F3})");
     }
 
     private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };

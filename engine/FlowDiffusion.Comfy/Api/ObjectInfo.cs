@@ -236,6 +236,8 @@ internal static class ObjectInfo
         "ConditioningSetAreaPercentage" => Class(name, "Conditioning (Set Area with Percentage)", "conditioning", Req(("conditioning", Typed("CONDITIONING")),
             ("width", Float(1, 0, 1, 0.01)), ("height", Float(1, 0, 1, 0.01)), ("x", Float(0, 0, 1, 0.01)), ("y", Float(0, 0, 1, 0.01)),
             ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
+        "LatentBlend" => Class(name, "Latent Blend", "_for_testing", Req(("samples1", Typed("LATENT")), ("samples2", Typed("LATENT")),
+            ("blend_factor", Float(0.5, 0, 1, 0.01))), ["LATENT"]),
         "PerpNegGuider" => Class(name, "PerpNegGuider", "_for_testing", Req(("model", Typed("MODEL")), ("positive", Typed("CONDITIONING")),
             ("negative", Typed("CONDITIONING")), ("empty_conditioning", Typed("CONDITIONING")), ("cfg", Float(8, 0, 100, 0.1)), ("neg_scale", Float(1, 0, 100, 0.01))),
             ["GUIDER"]),

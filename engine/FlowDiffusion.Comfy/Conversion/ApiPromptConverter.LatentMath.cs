@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
-/// ComfyUI's latent arithmetic: LatentAdd, LatentSubtract, LatentMultiply, LatentInterpolate and LatentBatchSeedBehavior.
+/// ComfyUI's latent arithmetic: LatentAdd, LatentSubtract, LatentMultiply, LatentInterpolate, LatentBlend and LatentBatchSeedBehavior.
 /// Each result keeps samples1's (or samples') noise mask, as ComfyUI copies that latent's dictionary.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -15,13 +15,15 @@ public sealed partial class ApiPromptConverter
     {
         var first = Link<LatentValue>(id, inputs, "samples1");
         var second = Link<LatentValue>(id, inputs, "samples2");
-        var ratio = type == "latent.interpolate" ? Number(id, inputs, "ratio", 1) : 0;
-        if (first is null || second is null || ratio is null || !Within(id, "ratio", ratio.Value, 0, 1)) return null;
+        var weightName = type == "latent.blend" ? "blend_factor" : "ratio";
+        var weight = type switch { "latent.interpolate" => Number(id, inputs, "ratio", 1), "latent.blend" => Number(id, inputs, "blend_factor", 0.5), _ => 0 };
+        if (first is null || second is null || weight is null || !Within(id, weightName, weight.Value, 0, 1)) return null;
         var (parameters, output) = type switch
         {
             "latent.add" => ([], "sum"),
             "latent.subtract" => ([], "difference"),
-            _ => (new (string, object)[] { ("ratio", ratio.Value) }, "interpolated"),
+            "latent.blend" => (new (string, object)[] { ("blend_factor", weight.Value) }, "blended"),
+            _ => (new (string, object)[] { ("ratio", weight.Value) }, "interpolated"),
         };
         var node = Add(id, null, type, [("samples1", first.Latent), ("samples2", second.Latent)], parameters);
         return [first with { Latent = $"{node}.{output}" }];

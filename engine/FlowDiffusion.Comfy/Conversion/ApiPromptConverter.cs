@@ -33,7 +33,7 @@ public sealed partial class ApiPromptConverter
         "SamplerDPMPP_SDE", "SamplerDPMPP_2M_SDE", "SamplerDPMPP_3M_SDE", "SamplerLMS", "SamplerDPMAdaptative", "SamplerEulerAncestralCFGPP", "SDTurboScheduler", "PolyexponentialScheduler",
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
-        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider",
+        "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -241,6 +241,7 @@ public sealed partial class ApiPromptConverter
                 "LatentAdd" => LatentPair(id, inputs, "latent.add"),
                 "LatentSubtract" => LatentPair(id, inputs, "latent.subtract"),
                 "LatentInterpolate" => LatentPair(id, inputs, "latent.interpolate"),
+                "LatentBlend" => LatentPair(id, inputs, "latent.blend"),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),
                 "ImageBlend" => ImageBlend(id, inputs),
