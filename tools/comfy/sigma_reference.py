@@ -815,6 +815,96 @@ def sample_cfg_pp(name, x, sigmas, params=None):
             old_d = d
     return [float(v) for v in x]
 
+# ComfyUI's ModelSamplingContinuousEDM / ModelSamplingContinuousV: 1000 sigmas log-spaced between sigma_min and sigma_max
+# (torch.linspace of the float64 logs into float32, then exp), and a closed-form timestep: 0.25 ln(sigma) for EDM,
+# atan(sigma) * 2 / pi for V; the tensors are float32 and their Python-float factors applied in float32. Their
+# transcendental functions are taken correctly rounded (float64, then float32): numpy's float32 exp and atan are off by
+# an ulp here and there, and 2/pi atan near sigma 500 turns one ulp of timestep into 6e-5 of sigma.
+def exp32(x):
+    return f32(math.exp(float(x)))
+
+def continuous_table(sigma_min, sigma_max):
+    return np.array([exp32(v) for v in linspace32(math.log(sigma_min), math.log(sigma_max), 1000)], dtype=f32)
+
+def continuous_timestep(kind, sigma):
+    sigma = f32(sigma)
+    return f32(f32(0.25) * f32(math.log(float(sigma)))) if kind == "edm" else f32(f32(f32(math.atan(float(sigma))) / f32(math.pi)) * f32(2))
+
+def continuous_sigma(kind, t):
+    t = f32(t)
+    return exp32(f32(t / f32(0.25))) if kind == "edm" else f32(math.tan(float(f32(f32(t * f32(math.pi)) / f32(2)))))
+
+def continuous_karras(table, steps, rho=7.0):
+    ramp = linspace32(0, 1, steps)
+    mn, mx = f32(float(table[0]) ** (1 / rho)), f32(float(table[-1]) ** (1 / rho))
+    return [float(f32(float(f32(mx + f32(r * f32(mn - mx)))) ** rho)) for r in ramp] + [0.0]
+
+def continuous_exponential(table, steps):
+    return [float(exp32(v)) for v in linspace32(math.log(float(table[-1])), math.log(float(table[0])), steps)] + [0.0]
+
+def continuous_kl_optimal(table, steps):
+    lo, hi = f32(math.atan(float(table[0]))), f32(math.atan(float(table[-1])))
+    out = []
+    for i in range(steps):
+        w = f32(0) if steps == 1 else f32(f32(i) / f32(steps - 1))
+        out.append(float(f32(math.tan(float(f32(f32(w * lo) + f32(f32(f32(1) - w) * hi)))))))
+    return out + [0.0]
+
+def continuous_normal(kind, table, steps, sgm=False):
+    start, end = continuous_timestep(kind, table[-1]), continuous_timestep(kind, table[0])
+    if sgm:
+        ts = linspace32(start, end, steps + 1)[:-1]
+    elif abs(float(continuous_sigma(kind, end))) <= 1e-5:
+        ts = linspace32(start, end, steps + 1)
+        return [float(continuous_sigma(kind, t)) for t in ts]
+    else:
+        ts = linspace32(start, end, steps)
+    return [float(continuous_sigma(kind, t)) for t in ts] + [0.0]
+
+def scalings(prediction, sigma_data, sigma):
+    # ComfyUI's EPS / V_PREDICTION / EDM: c_in = 1/sqrt(sigma^2 + sigma_data^2); denoised = c_skip * x + c_out * output.
+    s, d = float(sigma), float(sigma_data)
+    c_in = 1 / math.sqrt(s * s + d * d)
+    if prediction == "eps":
+        return c_in, 1.0, -s
+    c_out = s * d / math.sqrt(s * s + d * d)
+    return c_in, d * d / (s * s + d * d), -c_out if prediction == "v_prediction" else c_out
+
+def continuous():
+    cases = []
+    for kind, mn, mx in (("edm", 0.002, 120.0), ("v", 0.03, 500.0), ("edm", 0.002, 80.0), ("v", 0.5, 20.0)):
+        table = continuous_table(mn, mx)
+        probes = [float(table[0]), 0.03, 0.5, 1.0, 7.5, 60.0, float(table[-1])]
+        schedules = []
+        for name in ("normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta", "kl_optimal"):
+            for n in (1, 4, 10, 25):
+                if name == "normal":
+                    sig = continuous_normal(kind, table, n)
+                elif name == "sgm_uniform":
+                    sig = continuous_normal(kind, table, n, True)
+                elif name == "karras":
+                    sig = continuous_karras(table, n)
+                elif name == "exponential":
+                    sig = continuous_exponential(table, n)
+                elif name == "kl_optimal":
+                    sig = continuous_kl_optimal(table, n)
+                else:
+                    sig = with_sigmas(table, SCHEDULES[name], n)
+                schedules.append({"scheduler": name, "steps": n, "sigmas": sig})
+        cases.append({"sampling": kind, "sigma_min": mn, "sigma_max": mx, "sigmas": [float(v) for v in table],
+                      "timesteps": [{"sigma": p, "timestep": float(continuous_timestep(kind, p))} for p in probes],
+                      "sigma_of": [{"timestep": float(continuous_timestep(kind, p)), "sigma": float(continuous_sigma(kind, continuous_timestep(kind, p)))} for p in probes],
+                      "schedules": schedules})
+    rng = np.random.default_rng(7)
+    x, output = rng.standard_normal(6), rng.standard_normal(6)
+    denoised = []
+    for prediction, sigma_data in (("eps", 1.0), ("v_prediction", 1.0), ("edm", 0.5)):
+        for sigma in (0.002, 0.03, 0.5, 1.0, 14.6, 120.0):
+            c_in, c_skip, c_out = scalings(prediction, sigma_data, sigma)
+            denoised.append({"prediction": prediction, "sigma_data": sigma_data, "sigma": sigma, "c_in": c_in, "c_skip": c_skip, "c_out": c_out,
+                             "x": [float(v) for v in x], "output": [float(v) for v in output], "denoised": [float(c_skip * a + c_out * b) for a, b in zip(x, output)]})
+    return {"cases": cases, "denoised": denoised}
+
 def main():
     sched = []
     for name in SCHEDULES:
@@ -895,7 +985,8 @@ def main():
                   for c, n, dn in ((1.2, 10, 1.0), (0.8, 2, 1.0), (1.5, 20, 1.0), (1.05, 7, 1.0), (1.2, 25, 1.0), (0.95, 40, 1.0), (1.35, 12, 0.5), (1.2, 30, 0.3), (1.1, 20, 0.75))]
     extension = [{"scheduler": name, "steps": n, "denoise": dn, "discard": disc, "sigmas": with_denoise(name, n, dn, disc)}
                  for name in EXTENSION_SCHEDULES for n, dn, disc in ((1, 1.0, False), (10, 1.0, False), (20, 1.0, False), (25, 1.0, False), (20, 0.5, False), (10, 1.0, True))]
-    out = {"model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
+    # The continuous samplings come first so that every entry before them in reference.json stays byte-identical.
+    out = {"continuous": continuous(), "model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
            "timesteps": [{"sigma": float(s), "timestep": timestep(s)} for s in (0.03, 0.1, 0.5, 1.0, 2.5, 7.0, 14.6, 20.0)],
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,

@@ -345,6 +345,43 @@ public sealed partial class ApiPromptConverter
         return [model with { SchedulerConfig = $"{node}.result" }];
     }
 
+    // ModelSamplingContinuousEDM → model.sampling_continuous with the EDM timestep (¼·ln σ): eps and v_prediction at
+    // σ_data 1, edm at 0.5. edm_playground_v2.5 also swaps the latent format and cosmos_rflow is a flow model: node errors.
+    private ComfyValue[]? ModelSamplingContinuousEdm(string id, JsonObject inputs)
+    {
+        var sampling = Choice(id, inputs, "sampling", "v_prediction", ["v_prediction", "edm", "edm_playground_v2.5", "eps", "cosmos_rflow"]);
+        if (sampling is "edm_playground_v2.5" or "cosmos_rflow")
+        {
+            Error(id, "value_not_in_list", "Value not in list", $"sampling: '{sampling}' is a ComfyUI model sampling FlowDiffusion does not run ({(sampling == "cosmos_rflow" ? "a rectified-flow model" : "Playground v2.5's latent format")}); supported: v_prediction, edm, eps", "sampling");
+            return null;
+        }
+
+        return ModelSamplingContinuous(id, inputs, "edm", sampling, 120, 0.002);
+    }
+
+    // ModelSamplingContinuousV (CosXL) → model.sampling_continuous with the v-diffusion timestep (2/π·atan σ), v_prediction.
+    private ComfyValue[]? ModelSamplingContinuousV(string id, JsonObject inputs) =>
+        ModelSamplingContinuous(id, inputs, "v", Choice(id, inputs, "sampling", "v_prediction", ["v_prediction"]), 500, 0.03);
+
+    private ComfyValue[]? ModelSamplingContinuous(string id, JsonObject inputs, string schedule, string? sampling, double defaultMax, double defaultMin)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var sigmaMax = Number(id, inputs, "sigma_max", defaultMax);
+        var sigmaMin = Number(id, inputs, "sigma_min", defaultMin);
+        if (model is null || sampling is null || sigmaMax is null || sigmaMin is null
+            || !Within(id, "sigma_max", sigmaMax.Value, 0, 1000) || !Within(id, "sigma_min", sigmaMin.Value, 0, 1000)) return null;
+        // ComfyUI takes 0 … 1000 for both, but its log-spaced table needs 0 < sigma_min < sigma_max (else NaN or reversed).
+        if (!(sigmaMin.Value > 0) || !(sigmaMax.Value > sigmaMin.Value))
+        {
+            Error(id, "value_not_supported", "Value not supported", $"sigma_min {sigmaMin.Value.ToString(CultureInfo.InvariantCulture)} and sigma_max {sigmaMax.Value.ToString(CultureInfo.InvariantCulture)}: the sigmas are log-spaced between them, so sigma_min must be above 0 and below sigma_max", "sigma_min");
+            return null;
+        }
+
+        var node = Add(id, null, "model.sampling_continuous", [("config", model.SchedulerConfig)],
+            [("schedule", schedule), ("prediction_type", sampling == "eps" ? "epsilon" : sampling), ("sigma_max", sigmaMax.Value), ("sigma_min", sigmaMin.Value)]);
+        return [model with { SchedulerConfig = $"{node}.result" }];
+    }
+
     // A seed input: 0 … 2⁶⁴ − 1, as ComfyUI's (a JSON number, or its digits as a string).
     private ulong? Seed(string id, JsonObject inputs, string name)
     {

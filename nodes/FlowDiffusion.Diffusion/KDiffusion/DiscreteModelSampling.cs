@@ -8,7 +8,7 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// differs from diffusers' tables (float32 betas) in the last bits, which is why it is separate from
 /// <see cref="NoiseSchedule"/>.
 /// </summary>
-public sealed class DiscreteModelSampling
+public sealed class DiscreteModelSampling : IModelSampling
 {
     private readonly float[] sigmas;
     private readonly float[] logSigmas;
@@ -113,6 +113,9 @@ public sealed class DiscreteModelSampling
 
         return best;
     }
+
+    /// <inheritdoc />
+    float IModelSampling.TimestepOf(float sigma) => Timestep(sigma);
 
     /// <summary>The sigma at a fractional timestep, interpolated linearly in log-sigma (ComfyUI's <c>sigma(timestep)</c>), float32.</summary>
     /// <param name="timestep">A timestep; clamped to [0, T − 1].</param>

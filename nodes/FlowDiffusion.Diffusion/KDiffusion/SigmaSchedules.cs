@@ -1,7 +1,7 @@
 namespace FlowDiffusion.Diffusion.KDiffusion;
 
 /// <summary>
-/// ComfyUI's <c>scheduler</c> values: the rules that turn a model's training sigmas and a step count into the N + 1
+/// ComfyUI's <c>scheduler</c> values: the rules that turn a model's sigmas (discrete or continuous) and a step count into the N + 1
 /// descending sigmas a k-diffusion sampler walks (the last is 0). Float32 results, as ComfyUI's tensors hold them.
 /// </summary>
 public static class SigmaSchedules
@@ -31,7 +31,7 @@ public static class SigmaSchedules
     /// <param name="betaAlpha">The beta schedule's α (ComfyUI's BetaSamplingScheduler; KSampler's beta is 0.6).</param>
     /// <param name="betaBeta">The beta schedule's β (0.6 for KSampler's beta).</param>
     /// <exception cref="ArgumentException">An unknown name, or steps below 1.</exception>
-    public static float[] Compute(string name, DiscreteModelSampling sampling, int steps, double betaAlpha = 0.6, double betaBeta = 0.6)
+    public static float[] Compute(string name, IModelSampling sampling, int steps, double betaAlpha = 0.6, double betaBeta = 0.6)
     {
         ArgumentNullException.ThrowIfNull(sampling);
         if (steps < 1) throw new ArgumentException($"steps must be at least 1, got {steps}.", nameof(steps));
@@ -67,7 +67,7 @@ public static class SigmaSchedules
     /// </param>
     /// <param name="betaAlpha">The beta schedule's α.</param>
     /// <param name="betaBeta">The beta schedule's β.</param>
-    public static float[] WithDenoise(string name, DiscreteModelSampling sampling, int steps, double denoise, bool discardPenultimate = false, double betaAlpha = 0.6, double betaBeta = 0.6)
+    public static float[] WithDenoise(string name, IModelSampling sampling, int steps, double denoise, bool discardPenultimate = false, double betaAlpha = 0.6, double betaBeta = 0.6)
     {
         // SDTurboScheduler reads denoise itself (where in its ten timesteps to start), and has no KSampler rule to follow.
         if (name == SdTurbo) return SdTurboSigmas(sampling, steps, denoise);
@@ -80,7 +80,7 @@ public static class SigmaSchedules
         return all[^Math.Min(all.Length, steps + 1)..];
     }
 
-    private static float[] Compute(string name, DiscreteModelSampling sampling, int steps, bool discardPenultimate, double betaAlpha, double betaBeta)
+    private static float[] Compute(string name, IModelSampling sampling, int steps, bool discardPenultimate, double betaAlpha, double betaBeta)
     {
         if (!discardPenultimate) return Compute(name, sampling, steps, betaAlpha, betaBeta);
         var sigmas = Compute(name, sampling, steps + 1, betaAlpha, betaBeta);
@@ -109,9 +109,9 @@ public static class SigmaSchedules
         return startStep < result.Length - 1 ? result[startStep..] : [];
     }
 
-    private static float[] Normal(DiscreteModelSampling s, int steps, bool sgm)
+    private static float[] Normal(IModelSampling s, int steps, bool sgm)
     {
-        float start = s.Timestep(s.SigmaMax), end = s.Timestep(s.SigmaMin);
+        float start = s.TimestepOf(s.SigmaMax), end = s.TimestepOf(s.SigmaMin);
         var appendZero = true;
         float[] timesteps;
         if (sgm)
@@ -153,13 +153,13 @@ public static class SigmaSchedules
     public static float[] Exponential(double sigmaMin, double sigmaMax, int steps) =>
         TorchLinspace((float)Math.Log(sigmaMax), (float)Math.Log(sigmaMin), steps).Select(MathF.Exp).Append(0f).ToArray();
 
-    private static float[] Simple(DiscreteModelSampling s, int steps)
+    private static float[] Simple(IModelSampling s, int steps)
     {
         var stride = (double)s.Sigmas.Count / steps;
         return Enumerable.Range(0, steps).Select(x => s.Sigmas[s.Sigmas.Count - 1 - (int)(x * stride)]).Append(0f).ToArray();
     }
 
-    private static float[] DdimUniform(DiscreteModelSampling s, int steps)
+    private static float[] DdimUniform(IModelSampling s, int steps)
     {
         var sigmas = new List<float>();
         var x = 1;
@@ -179,7 +179,7 @@ public static class SigmaSchedules
     /// <param name="steps">Steps (≥ 1).</param>
     /// <param name="alpha">α, above 0.</param>
     /// <param name="beta">β, above 0.</param>
-    public static float[] Beta(DiscreteModelSampling s, int steps, double alpha, double beta)
+    public static float[] Beta(IModelSampling s, int steps, double alpha, double beta)
     {
         ArgumentNullException.ThrowIfNull(s);
         if (!(alpha > 0) || !(beta > 0)) throw new ArgumentException($"the beta schedule's alpha and beta must be above 0, got {alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)} and {beta.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
@@ -248,9 +248,12 @@ public static class SigmaSchedules
     /// <param name="s">The model's noise schedule (zsnr and prediction type already applied).</param>
     /// <param name="steps">Steps (≥ 1; ComfyUI's node takes 1 … 10).</param>
     /// <param name="denoise">0 … 1.</param>
-    public static float[] SdTurboSigmas(DiscreteModelSampling s, int steps, double denoise)
+    public static float[] SdTurboSigmas(IModelSampling s, int steps, double denoise)
     {
         ArgumentNullException.ThrowIfNull(s);
+        // ComfyUI would read σ(999) of a continuous sampling, exp(3996) under EDM's timestep: infinite, not a schedule.
+        if (s is not DiscreteModelSampling)
+            throw new ArgumentException("sd_turbo picks the timesteps 999, 899 … 99 of a discrete training schedule, and a continuous model sampling (ModelSamplingContinuousEDM/V) has none: choose another scheduler.");
         var start = 10 - (int)(10 * Math.Clamp(denoise, 0, 1));
         var count = Math.Clamp(Math.Min(steps, 10 - start), 0, 10);
         var sigmas = new float[count + 1];

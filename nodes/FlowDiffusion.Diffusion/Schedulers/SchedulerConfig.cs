@@ -113,6 +113,22 @@ public sealed record SchedulerConfig
     /// <summary>LCM: the factor on the timestep in the boundary condition (default 10).</summary>
     [JsonPropertyName("timestep_scaling")] public double? TimestepScaling { get; init; }
 
+    /// <summary>
+    /// FlowDiffusion's key for ComfyUI's continuous model samplings: <c>continuous_edm</c> (timestep ¼·ln σ) or
+    /// <c>continuous_v</c> (timestep 2/π·atan σ), with <see cref="SigmaMin"/> and <see cref="SigmaMax"/>; absent or
+    /// <c>discrete</c>, the training schedule of the betas.
+    /// </summary>
+    [JsonPropertyName("model_sampling")] public string? ModelSampling { get; init; }
+
+    /// <summary>The smallest sigma of a continuous model sampling (as diffusers' EDM schedulers name it).</summary>
+    [JsonPropertyName("sigma_min")] public double? SigmaMin { get; init; }
+
+    /// <summary>The largest sigma of a continuous model sampling.</summary>
+    [JsonPropertyName("sigma_max")] public double? SigmaMax { get; init; }
+
+    /// <summary>The data's standard deviation in the model's input and output scalings (default 1; EDM models 0.5).</summary>
+    [JsonPropertyName("sigma_data")] public double? SigmaData { get; init; }
+
     /// <summary>Parses the JSON text of a <c>scheduler_config.json</c>.</summary>
     /// <param name="json">The configuration JSON.</param>
     public static SchedulerConfig FromJson(string json) =>

@@ -173,13 +173,8 @@ public sealed class KSamplerNode : INode
     {
         using var clock = OnnxClock.Attribute(context);
         var config = SchedulerConfig.FromJson(Config!.Json);
-        var sampling = DiscreteModelSampling.For(config);
-        var vPrediction = config.PredictionType switch
-        {
-            null or "epsilon" => false,
-            "v_prediction" => true,
-            var other => throw new ArgumentException($"prediction_type '{other}' is not supported by diffusion.ksampler; use epsilon or v_prediction models."),
-        };
+        var sampling = IModelSampling.For(config);
+        var model = ModelPrediction.For(config, "diffusion.ksampler");
         if (KSamplers.Check(Sampler) is { } samplerError) throw new ArgumentException(samplerError);
         var parameters = new KSamplerParameters(Eta, SNoise, R, SolverType, Order)
         {
@@ -239,20 +234,20 @@ public sealed class KSamplerNode : INode
                 Blend(current, (i) => latent[i] + keepNoise[i] * sigma, stepMask, shape, input);
             }
 
-            var scale = 1 / MathF.Sqrt(sigma * sigma + 1);
+            var scale = model.InputScale(sigma);
             for (var i = 0; i < input.Length; i++) scaled[i] = input[i] * scale;
-            var t = sampling.Timestep(sigma);
+            var t = sampling.TimestepOf(sigma);
             // The evaluation at the schedule's last sigma above its end is the loop's last (Heun's correction of the step
             // before evaluates there too): for large latents its runs hand the UNet's working memory back before the VAE
             // decode needs its own.
             using var release = sigma == sigmas[^2] && releaseAfterLoop ? (IDisposable)OnnxArenaRelease.AfterRuns() : null;
             if (extra is not null) InpaintChannels.Append(scaled, extra, shape, modelInput);
             var guidance = new GuidanceInput(modelInput, modelShape, input, t, sigma, evaluation++, total);
-            var prediction = withUnconditional ? await Guider.PredictWithUnconditionalAsync(guidance, token) : new GuidedPrediction(await Guider.PredictAsync(guidance, token), null);
-            var denoised = ToDenoised(input, prediction.Guided, sigma, vPrediction);
+            var guided = withUnconditional ? await Guider.PredictWithUnconditionalAsync(guidance, token) : new GuidedPrediction(await Guider.PredictAsync(guidance, token), null);
+            var denoised = model.Denoise(input, guided.Guided, sigma);
             // ComfyUI blends the guided estimate with the kept latents but hands its CFG++ samplers the unconditional one as
             // the model gave it; a guider without one leaves the guided estimate in its place.
-            var unconditional = prediction.Unconditional is { } raw ? ToDenoised(input, raw, sigma, vPrediction) : denoised;
+            var unconditional = guided.Unconditional is { } raw ? model.Denoise(input, raw, sigma) : denoised;
             if (stepMask is not null) Blend(denoised, i => latent[i], stepMask, shape, denoised);
             return new CfgDenoised(denoised, unconditional);
         }
@@ -283,25 +278,7 @@ public sealed class KSamplerNode : INode
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };
     }
 
-    // x₀ from the model's prediction: x − σε for ε models, x/(σ² + 1) − σ/√(σ² + 1)·v for v models.
-    private static float[] ToDenoised(float[] input, float[] prediction, float sigma, bool vPrediction)
-    {
-        var denoised = new float[input.Length];
-        if (vPrediction)
-        {
-            var variance = sigma * sigma + 1;
-            var cOut = -sigma / MathF.Sqrt(variance);
-            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] / variance + prediction[i] * cOut;
-        }
-        else
-        {
-            for (var i = 0; i < denoised.Length; i++) denoised[i] = input[i] - prediction[i] * sigma;
-        }
-
-        return denoised;
-    }
-
-    private float[] ScheduleSigmas(DiscreteModelSampling sampling)
+    private float[] ScheduleSigmas(IModelSampling sampling)
     {
         if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, DropPenultimateSigma && KSamplers.DiscardsPenultimateSigma(Sampler), BetaAlpha, BetaBeta);
         var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

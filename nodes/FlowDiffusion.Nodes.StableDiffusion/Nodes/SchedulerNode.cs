@@ -38,6 +38,8 @@ public sealed class SchedulerNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var config = SchedulerConfig.FromJson(Config!.Json);
+        if (config.ModelSampling is not (null or "discrete"))
+            throw new ArgumentException($"the scheduler configuration has a continuous model sampling ({config.ModelSampling}, from model.sampling_continuous), and the diffusers schedulers read a discrete training schedule: sample it with diffusion.ksampler.");
         var schedule = new DiffusersSchedule(Name, Steps, config, Karras, Spacing == "default" ? null : Spacing);
         schedule.CreateScheduler(); // fail here, at the scheduler node, for an impossible combination
         Schedule = schedule;

@@ -11,9 +11,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 internal sealed class DifferentialDiffusionMask
 {
     private readonly float[] mask;
-    private readonly DiscreteModelSampling sampling;
-    private readonly int timestepFrom;
-    private readonly int timestepTo;
+    private readonly IModelSampling sampling;
+    private readonly float timestepFrom;
+    private readonly float timestepTo;
     private readonly float strength;
 
     /// <summary>The thresholds for the sampler's <paramref name="sigmas"/>.</summary>
@@ -21,20 +21,21 @@ internal sealed class DifferentialDiffusionMask
     /// <param name="sampling">The model's noise schedule (its timesteps).</param>
     /// <param name="sigmas">The sigmas the sampler walks.</param>
     /// <param name="strength">ComfyUI's strength: 0 or 1 the binary mask alone, between them mixed with the soft mask.</param>
-    public DifferentialDiffusionMask(float[] mask, DiscreteModelSampling sampling, IReadOnlyList<float> sigmas, double strength)
+    public DifferentialDiffusionMask(float[] mask, IModelSampling sampling, IReadOnlyList<float> sigmas, double strength)
     {
         this.mask = mask;
         this.sampling = sampling;
-        timestepFrom = sampling.Timestep(sigmas[0]);
-        timestepTo = sampling.Timestep(Math.Max(sigmas[^1], sampling.SigmaMin));
+        timestepFrom = sampling.TimestepOf(sigmas[0]);
+        timestepTo = sampling.TimestepOf(Math.Max(sigmas[^1], sampling.SigmaMin));
         this.strength = (float)strength;
     }
 
     /// <summary>The mask for an evaluation at <paramref name="sigma"/>.</summary>
     public float[] At(float sigma)
     {
-        // As torch divides two integer timesteps: in float32, NaN (no pixel passes) when the schedule spans one timestep.
-        var threshold = (float)(sampling.Timestep(sigma) - timestepTo) / (timestepFrom - timestepTo);
+        // In float32 as torch divides the timesteps (whole numbers for a discrete model): NaN, no pixel passing, where the
+        // schedule spans one timestep.
+        var threshold = (sampling.TimestepOf(sigma) - timestepTo) / (timestepFrom - timestepTo);
         var result = new float[mask.Length];
         var blend = strength > 0 && strength < 1;
         for (var i = 0; i < mask.Length; i++)

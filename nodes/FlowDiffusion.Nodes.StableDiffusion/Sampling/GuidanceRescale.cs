@@ -9,7 +9,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// ComfyUI's RescaleCFG for one guider (<see cref="CfgRescale"/>): the multiplier, whether the model predicts v, and its
 /// noise schedule, which gives a step's sigma where the sampler does not (diffusers' DDIM-style schedulers).
 /// </summary>
-internal sealed class GuidanceRescale(float multiplier, bool vPrediction, DiscreteModelSampling sampling)
+internal sealed class GuidanceRescale(float multiplier, bool vPrediction, IModelSampling sampling)
 {
     /// <summary>The rescale for a model's scheduler configuration.</summary>
     /// <exception cref="ArgumentException">The prediction type is neither epsilon nor v_prediction.</exception>
@@ -18,7 +18,7 @@ internal sealed class GuidanceRescale(float multiplier, bool vPrediction, Discre
         null or "epsilon" => false,
         "v_prediction" => true,
         var other => throw new ArgumentException($"rescale supports epsilon and v_prediction models; this model's prediction_type is '{other}'"),
-    }, DiscreteModelSampling.For(config));
+    }, IModelSampling.For(config));
 
     /// <summary>Rescales <paramref name="guided"/> in place against <paramref name="conditional"/>.</summary>
     public void Apply(ReadOnlySpan<float> conditional, Span<float> guided, GuidanceInput input, int outChannels)
