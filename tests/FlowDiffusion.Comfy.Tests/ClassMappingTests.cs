@@ -50,6 +50,8 @@ public sealed class ClassMappingTests
     [InlineData("res_multistep_cfg_pp", "normal")]
     [InlineData("res_multistep_ancestral_cfg_pp", "karras")]
     [InlineData("gradient_estimation_cfg_pp", "simple")]
+    [InlineData("sa_solver", "karras")]
+    [InlineData("sa_solver_pece", "normal")]
     public async Task Every_sampler_and_schedule_draws_the_prompt_colour(string sampler, string scheduler)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -68,6 +70,7 @@ public sealed class ClassMappingTests
     [InlineData("SamplerDPMPP_3M_SDE", """{ "eta": 0.4, "s_noise": 1.2, "noise_device": "cpu" }""")]
     [InlineData("SamplerLMS", """{ "order": 2 }""")]
     [InlineData("SamplerDPMAdaptative", """{ "order": 2, "rtol": 0.02, "atol": 0.005, "h_init": 0.1, "pcoeff": 0.1, "icoeff": 0.9, "dcoeff": 0.05, "accept_safety": 0.8, "eta": 0.3, "s_noise": 0.9 }""")]
+    [InlineData("SamplerSASolver", """{ "model": ["4", 0], "eta": 0.7, "sde_start_percent": 0.1, "sde_end_percent": 0.9, "s_noise": 0.9, "predictor_order": 4, "corrector_order": 2, "use_pece": true, "simple_order_2": false }""")]
     public async Task Sampler_nodes_with_settings_draw_the_prompt_colour_through_sampler_custom(string classType, string inputs)
     {
         await using var host = await ComfyHost.StartAsync();

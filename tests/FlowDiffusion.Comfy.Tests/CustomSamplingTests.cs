@@ -82,6 +82,9 @@ public sealed partial class CustomSamplingTests
     [InlineData("SamplerDPMAdaptative", """{ "order": 3, "rtol": 0.05, "atol": 0.0078, "h_init": 0.05, "eta": 0, "s_noise": 1 }""", "dpm_adaptive", """{ "eta": 0.5 }""")]
     [InlineData("SamplerDPMAdaptative", "{}", "dpm_adaptive", """{ "order": 2, "rtol": 0.5, "atol": 0.5 }""")]
     [InlineData("SamplerEulerAncestralCFGPP", """{ "eta": 1, "s_noise": 1 }""", "euler_ancestral_cfg_pp", """{ "eta": 0.5 }""")]
+    [InlineData("SamplerSASolver", """{ "model": ["4", 0] }""", "sa_solver", """{ "model": ["4", 0], "predictor_order": 1, "corrector_order": 0 }""")]
+    [InlineData("SamplerSASolver", """{ "model": ["4", 0], "eta": 1, "sde_start_percent": 0.2, "sde_end_percent": 0.8, "s_noise": 1, "predictor_order": 3, "corrector_order": 4 }""", "sa_solver", """{ "model": ["4", 0], "simple_order_2": true, "predictor_order": 2, "corrector_order": 2 }""")]
+    [InlineData("SamplerSASolver", """{ "model": ["4", 0], "use_pece": true }""", "sa_solver_pece", """{ "model": ["4", 0], "use_pece": true, "s_noise": 0.5 }""")]
     public async Task Sampler_nodes_at_their_defaults_equal_ksampler_select_and_other_settings_show(string classType, string defaults, string samplerName, string changed)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -111,11 +114,13 @@ public sealed partial class CustomSamplingTests
             ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerDPMAdaptative", "order", 3, 2, 3),
             ("SamplerDPMAdaptative", "atol", 0.0078, 0, 100), ("SamplerDPMAdaptative", "accept_safety", 0.81, 0, 100), ("SamplerDPMAdaptative", "eta", 0, 0, 100),
             ("SamplerDPMPP_3M_SDE", "eta", 1, 0, 100), ("SamplerLMS", "order", 4, 1, 100), ("SamplerEulerAncestralCFGPP", "eta", 1, 0, 1),
-            ("SamplerEulerAncestralCFGPP", "s_noise", 1, 0, 10),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 1, 0, 10), ("SamplerSASolver", "eta", 1, 0, 10), ("SamplerSASolver", "sde_start_percent", 0.2, 0, 1),
+            ("SamplerSASolver", "sde_end_percent", 0.8, 0, 1), ("SamplerSASolver", "s_noise", 1, 0, 100), ("SamplerSASolver", "predictor_order", 3, 1, 6),
+            ("SamplerSASolver", "corrector_order", 4, 0, 6),
         })
         {
             var spec = info[type]!["input"]!["required"]![input]!;
-            Assert.Equal(input == "order" ? "INT" : "FLOAT", spec[0]!.GetValue<string>());
+            Assert.Equal(input.EndsWith("order", StringComparison.Ordinal) ? "INT" : "FLOAT", spec[0]!.GetValue<string>());
             Assert.Equal((value, min, max), (spec[1]!["default"]!.GetValue<double>(), spec[1]!["min"]!.GetValue<double>(), spec[1]!["max"]!.GetValue<double>()));
             Assert.Equal(["SAMPLER"], info[type]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
         }
@@ -129,11 +134,14 @@ public sealed partial class CustomSamplingTests
             ("SamplerDPMAdaptative", "rtol", 100.5, "value_bigger_than_max"), ("SamplerDPMAdaptative", "h_init", 0, "value_not_supported"),
             ("SamplerDPMAdaptative", "accept_safety", 3, "value_not_supported"),
             ("SamplerLMS", "order", 101, "value_bigger_than_max"), ("SamplerEulerAncestralCFGPP", "eta", 1.01, "value_bigger_than_max"),
-            ("SamplerEulerAncestralCFGPP", "s_noise", 10.5, "value_bigger_than_max"),
+            ("SamplerEulerAncestralCFGPP", "s_noise", 10.5, "value_bigger_than_max"), ("SamplerSASolver", "eta", 10.5, "value_bigger_than_max"),
+            ("SamplerSASolver", "predictor_order", 7, "value_bigger_than_max"), ("SamplerSASolver", "predictor_order", 0, "value_smaller_than_min"),
+            ("SamplerSASolver", "corrector_order", 7, "value_bigger_than_max"), ("SamplerSASolver", "sde_end_percent", 1.5, "value_bigger_than_max"),
         })
         {
             var prompt = Advanced(seed: 1, sampler: "euler", scheduler: "normal", cfg: 1);
             prompt["11"] = Node(type, new JsonObject { [input] = value });
+            if (type == "SamplerSASolver") prompt["11"]!["inputs"]!["model"] = Link("4", 0);
             var (status, body) = await host.PostPromptAsync(prompt);
             Assert.Equal(400, status);
             var node = body["node_errors"]!["11"]!;
@@ -247,6 +255,34 @@ public sealed partial class CustomSamplingTests
         var adaptive = await Run("dpm_adaptive", "karras", 4);
         Assert.True(MaxLevelDifference(adaptive, await Run("dpm_adaptive", "exponential", 9)) <= 1, "dpm_adaptive: karras 4 against exponential 9 steps");
         AssertDiffers(adaptive, fastKarras, "dpm_adaptive against dpm_fast");
+    }
+
+    [Fact]
+    public async Task Sa_solver_draws_noise_only_for_the_schedule_sigmas_inside_its_window_on_the_models_percent_to_sigma()
+    {
+        // SamplerCustom, karras 4 steps on tiny-sd: the predictor steps land on σ 3.1686, 0.4469 and 0.0292 (then 0, the
+        // x0 step). The model maps 0.2 → σ 5.092, 0.3 → 3.325, 0.4 → 2.280, 0.8 → 0.5712, 0.9 → 0.3437. τ = eta only for
+        // landing sigmas inside the window, so windows holding the same of them give the same image, and one holding none
+        // is the ODE (eta 0) exactly.
+        await using var host = await ComfyHost.StartAsync();
+        async Task<byte[]> Run(double eta, double start, double end)
+        {
+            var prompt = Custom(seed: 7, cfg: 3);
+            prompt["11"] = Node("SamplerSASolver", new JsonObject { ["model"] = Link("4", 0), ["eta"] = eta, ["sde_start_percent"] = start, ["sde_end_percent"] = end });
+            prompt["12"] = Node("BasicScheduler", new JsonObject { ["model"] = Link("4", 0), ["scheduler"] = "karras", ["steps"] = 4, ["denoise"] = 1 });
+            return await ImageAsync(host, prompt);
+        }
+
+        var ode = await Run(0, 0.2, 0.8);
+        var defaults = await Run(1, 0.2, 0.8);
+        AssertDiffers(ode, defaults, "eta 1 against eta 0");
+        Assert.Equal(defaults, await Run(1, 0.3, 0.8));
+        Assert.Equal(ode, await Run(1, 0.4, 0.8));
+        var lower = await Run(1, 0.4, 0.9);
+        AssertDiffers(ode, lower, "a window holding σ 0.4469 against eta 0");
+        AssertDiffers(defaults, lower, "a window holding σ 0.4469 against one holding σ 3.1686");
+        // eta 0 is the ODE whatever the window.
+        Assert.Equal(ode, await Run(0, 0, 1));
     }
 
     [Fact]

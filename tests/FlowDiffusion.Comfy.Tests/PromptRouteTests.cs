@@ -95,7 +95,7 @@ public sealed class PromptRouteTests
     public async Task Invalid_prompt_gets_ComfyUI_error_shape_with_per_node_errors()
     {
         await using var host = await ComfyHost.StartAsync();
-        var prompt = Prompts.Txt2Img(sampler: "sa_solver", scheduler: "AYS SD9");
+        var prompt = Prompts.Txt2Img(sampler: "sa_solver_pec", scheduler: "AYS SD9");
         prompt["4"]!["inputs"]!["ckpt_name"] = "nope.safetensors";
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(400, status);
@@ -103,7 +103,7 @@ public sealed class PromptRouteTests
         var sampler = body["node_errors"]!["3"]!;
         Assert.Equal("KSampler", sampler["class_type"]!.GetValue<string>());
         var details = sampler["errors"]!.AsArray().Select(e => e!["details"]!.GetValue<string>()).ToList();
-        Assert.Contains(details, d => d.Contains("'sa_solver'", StringComparison.Ordinal));
+        Assert.Contains(details, d => d.Contains("'sa_solver_pec'", StringComparison.Ordinal));
         Assert.Contains(details, d => d.Contains("'AYS SD9'", StringComparison.Ordinal));
         var loader = body["node_errors"]!["4"]!["errors"]![0]!;
         Assert.Equal("value_not_in_list", loader["type"]!.GetValue<string>());

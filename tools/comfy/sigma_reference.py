@@ -728,6 +728,81 @@ def dpm_adaptive(x, sigmas, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff
         h *= factor
     return [float(v) for v in x], toy.calls, accepted, rejected
 
+# --- SA-Solver (Xue et al. 2023, arXiv 2309.05019) as ComfyUI's sa_solver / sa_solver_pece run it -----------------------
+# Data prediction in lambda = -log sigma (alpha = sigma e^lambda = 1 here). With m = 1 + tau^2, one step from s to t is
+#   x_t = (sigma_t / sigma_s) e^{-tau^2 h} x_s + sum_j b_j x0_j + sigma_t sqrt(1 - e^{-2 tau^2 h}) xi,
+#   b_j = alpha_t m * integral over [lambda_s, lambda_t] of e^{-m (lambda_t - l)} L_j(l) dl,
+# L_j the Lagrange basis on the estimates' lambdas (by quadrature here). The predictor (Adams-Bashforth) uses the nodes up
+# to s; the corrector (Adams-Moulton) redoes the previous step with the nodes up to t and the predictor's noise; PECE
+# evaluates the corrected state again. Orders drop to the steps left when the last sigma is 0. tau is eta between
+# percent_to_sigma(start) and percent_to_sigma(end) (ModelSamplingDiscrete: sigma at timestep (1 - p) * 999), else 0.
+def percent_to_sigma(p):
+    if p <= 0:
+        return 999999999.9
+    if p >= 1:
+        return 0.0
+    return sigma_at(f32((1.0 - p) * 999.0))
+
+def sa_weights(nodes, lam_s, lam_t, tau, simple=False, corrector=False):
+    import scipy.integrate as integrate
+    m = 1 + tau * tau
+    h = lam_t - lam_s
+    if simple and len(nodes) == 2:
+        total = 1 - math.exp(-m * h)
+        if corrector:
+            return [total - m * h / 2, m * h / 2]
+        older = m * h * h / (2 * (nodes[0] - lam_s))
+        return [older, total - older]
+    def basis(j, l):
+        v = 1.0
+        for k, node in enumerate(nodes):
+            if k != j:
+                v *= (l - node) / (nodes[j] - node)
+        return v
+    return [m * integrate.quad(lambda l: math.exp(-m * (lam_t - l)) * basis(j, l), lam_s, lam_t, epsabs=1e-14, epsrel=1e-12)[0] for j in range(len(nodes))]
+
+def sa_solver(x, sigmas, eta=1.0, s_noise=1.0, start=0.2, end=0.8, predictor=3, corrector=4, pece=False, simple=False):
+    hi, lo = percent_to_sigma(start), percent_to_sigma(end)
+    tau_of = lambda sigma: eta if eta > 0 and hi >= sigma >= lo else 0.0
+    lam = [-math.log(s) if s > 0 else math.inf for s in sigmas]
+    n = len(sigmas) - 1
+    x = np.array(x, dtype=np.float64)
+    cur, xs, draws, calls = x, [], 0, 0
+    tau_prev, xi_prev = 0.0, None
+    for i in range(n):
+        s, sn = sigmas[i], sigmas[i + 1]
+        d = toy_denoised(x, s); calls += 1
+        xs = (xs + [d])[-max(predictor, corrector):]
+        p = min(predictor, len(xs))
+        c = 0 if i == 0 or (sn == 0 and not pece) else min(corrector, len(xs))
+        if sigmas[-1] == 0:
+            p, c = min(p, n - 1 - i), min(c, n - i)
+        if c > 0:
+            b = sa_weights(lam[i - c + 1:i + 1], lam[i - 1], lam[i], tau_prev, simple, True)
+            h_prev = lam[i] - lam[i - 1]
+            cur = s / sigmas[i - 1] * math.exp(-tau_prev ** 2 * h_prev) * cur + sum(w * e for w, e in zip(b, xs[-c:]))
+            if xi_prev is not None:
+                cur = cur + xi_prev
+            if pece:
+                d = toy_denoised(cur, s); calls += 1
+                xs[-1] = d
+        else:
+            cur = x
+        if sn == 0:
+            x = d
+            continue
+        tau = tau_of(sn)
+        h = lam[i + 1] - lam[i]
+        b = sa_weights(lam[i - p + 1:i + 1], lam[i], lam[i + 1], tau, simple, False)
+        x = sn / s * math.exp(-tau ** 2 * h) * cur + sum(w * e for w, e in zip(b, xs[-p:]))
+        xi_prev = None
+        if tau > 0 and s_noise > 0:
+            xi_prev = noise_stream(len(x), draws) * sn * math.sqrt(-math.expm1(-2 * tau ** 2 * h)) * s_noise
+            draws += 1
+            x = x + xi_prev
+        tau_prev = tau
+    return [float(v) for v in x], calls
+
 # --- ComfyUI's CFG++ samplers on a toy guided model, in float64 ------------------------------------------------------
 # The unconditional estimate differs from the conditional one (toy_denoised), so a sampler that used the guided estimate
 # where the unconditional one belongs would land elsewhere.
@@ -985,6 +1060,22 @@ def main():
                   for c, n, dn in ((1.2, 10, 1.0), (0.8, 2, 1.0), (1.5, 20, 1.0), (1.05, 7, 1.0), (1.2, 25, 1.0), (0.95, 40, 1.0), (1.35, 12, 0.5), (1.2, 30, 0.3), (1.1, 20, 0.75))]
     extension = [{"scheduler": name, "steps": n, "denoise": dn, "discard": disc, "sigmas": with_denoise(name, n, dn, disc)}
                  for name in EXTENSION_SCHEDULES for n, dn, disc in ((1, 1.0, False), (10, 1.0, False), (20, 1.0, False), (25, 1.0, False), (20, 0.5, False), (10, 1.0, True))]
+    sa = []
+    for sname, steps in (("karras", 10), ("normal", 6), ("karras", 1), ("karras", 2), ("normal", 3), ("karras", 20)):
+        sigmas = SCHEDULES[sname](steps)
+        for name in ("sa_solver", "sa_solver_pece"):
+            for params in ({}, {"eta": 0.0}) if steps in (1, 2, 3, 20) else ({}, {"eta": 0.0}, {"eta": 0.6, "s_noise": 0.8}, {"predictor_order": 1, "corrector_order": 0},
+                    {"predictor_order": 2, "corrector_order": 2, "simple_order_2": True}, {"predictor_order": 6, "corrector_order": 6, "eta": 1.5},
+                    {"predictor_order": 4, "corrector_order": 1}, {"sde_start_percent": 0.0, "sde_end_percent": 1.0}, {"sde_start_percent": 0.5, "sde_end_percent": 0.6, "eta": 2.0},
+                    {"s_noise": 0.0}, {"predictor_order": 2, "corrector_order": 3, "simple_order_2": True, "eta": 0.0}):
+                result, calls = sa_solver(x0, sigmas, eta=params.get("eta", 1.0), s_noise=params.get("s_noise", 1.0), start=params.get("sde_start_percent", 0.2),
+                                          end=params.get("sde_end_percent", 0.8), predictor=params.get("predictor_order", 3), corrector=params.get("corrector_order", 4),
+                                          pece=name == "sa_solver_pece", simple=params.get("simple_order_2", False))
+                sa.append({"sampler": name, "parameters": params, "scheduler": sname, "steps": steps, "x": x0, "sigmas": sigmas, "result": result, "evaluations": calls})
+    window = SCHEDULES["karras"](10)[2:8]
+    for name in ("sa_solver", "sa_solver_pece"):
+        result, calls = sa_solver(x0, window, pece=name == "sa_solver_pece")
+        sa.append({"sampler": name, "parameters": {}, "scheduler": "window", "steps": len(window) - 1, "x": x0, "sigmas": window, "result": result, "evaluations": calls})
     # The continuous samplings come first so that every entry before them in reference.json stays byte-identical.
     out = {"continuous": continuous(), "model": {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000},
            "sigma_min": float(SIG[0]), "sigma_max": float(SIG[-1]),
@@ -992,7 +1083,7 @@ def main():
            "schedules": sched, "discard_penultimate": discarded, "align_your_steps": ays, "samplers": samplers,
            "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm, "cfg_pp": cfg_pp,
            "sd_turbo": turbo, "sd_turbo_zsnr": turbo_zsnr, "beta_shapes": beta_shapes, "k_schedules": k_schedules, "gits": gits_cases,
-           "extension_schedules": extension}
+           "extension_schedules": extension, "sa_solver": sa}
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
-/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP, SamplerSASolver), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
 /// RandomNoise, DisableNoise, CFGGuider, BasicGuider, PerpNegGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
@@ -90,6 +90,32 @@ public sealed partial class ApiPromptConverter
         }
 
         return [new SamplerValue("dpm_adaptive", parameters)];
+    }
+
+    // SamplerSASolver: sa_solver with its SDE window, orders and PECE flag, as ComfyUI bounds them. Its model places the
+    // window; here diffusion.ksampler places it with the sampled model's schedule, which is the same model in a workflow.
+    private ComfyValue[]? SamplerSaSolver(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var eta = Number(id, inputs, "eta", 1);
+        var start = Number(id, inputs, "sde_start_percent", 0.2);
+        var end = Number(id, inputs, "sde_end_percent", 0.8);
+        var sNoise = Number(id, inputs, "s_noise", 1);
+        var predictor = Integer(id, inputs, "predictor_order", 3);
+        var corrector = Integer(id, inputs, "corrector_order", 4);
+        var pece = Boolean(id, inputs, "use_pece", false);
+        var simple = Boolean(id, inputs, "simple_order_2", false);
+        if (model is null || eta is null || start is null || end is null || sNoise is null || predictor is null || corrector is null || pece is null || simple is null)
+            return null;
+        if (!Within(id, "eta", eta.Value, 0, KSamplerParameters.MaxSaSolverEta) | !Within(id, "sde_start_percent", start.Value, 0, 1) | !Within(id, "sde_end_percent", end.Value, 0, 1)
+            | !Within(id, "s_noise", sNoise.Value, 0, KSamplerParameters.MaxFactor) | !Within(id, "predictor_order", predictor.Value, 1, KSamplerParameters.MaxSaSolverOrder)
+            | !Within(id, "corrector_order", corrector.Value, 0, KSamplerParameters.MaxSaSolverOrder))
+            return null;
+        return [new SamplerValue("sa_solver", KSamplerParameters.Default with
+        {
+            Eta = eta.Value, SNoise = sNoise.Value, SdeStartPercent = start.Value, SdeEndPercent = end.Value, PredictorOrder = (int)predictor.Value,
+            CorrectorOrder = (int)corrector.Value, UsePece = pece.Value, SimpleOrder2 = simple.Value,
+        })];
     }
 
     private ComfyValue[]? BasicScheduler(string id, JsonObject inputs)
@@ -268,9 +294,14 @@ public sealed partial class ApiPromptConverter
         {
             ("rtol", settings.Rtol, defaults.Rtol), ("atol", settings.Atol, defaults.Atol), ("h_init", settings.HInit, defaults.HInit),
             ("pcoeff", settings.Pcoeff, defaults.Pcoeff), ("icoeff", settings.Icoeff, defaults.Icoeff), ("dcoeff", settings.Dcoeff, defaults.Dcoeff),
-            ("accept_safety", settings.AcceptSafety, defaults.AcceptSafety),
+            ("accept_safety", settings.AcceptSafety, defaults.AcceptSafety), ("sde_start_percent", settings.SdeStartPercent, defaults.SdeStartPercent),
+            ("sde_end_percent", settings.SdeEndPercent, defaults.SdeEndPercent),
         })
             if (value != fallback) parameters.Add((name, value));
+        if (settings.PredictorOrder != defaults.PredictorOrder) parameters.Add(("predictor_order", (long)settings.PredictorOrder));
+        if (settings.CorrectorOrder != defaults.CorrectorOrder) parameters.Add(("corrector_order", (long)settings.CorrectorOrder));
+        if (settings.UsePece) parameters.Add(("use_pece", true));
+        if (settings.SimpleOrder2) parameters.Add(("simple_order2", true));
         if (sigmas.Values is { } values)
         {
             parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));

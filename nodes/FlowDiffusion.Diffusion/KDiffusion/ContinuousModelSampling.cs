@@ -40,6 +40,16 @@ public sealed class ContinuousModelSampling : IModelSampling
     /// <inheritdoc />
     public float SigmaMax => sigmas[^1];
 
+    /// <inheritdoc />
+    /// <remarks>ComfyUI's continuous samplings: log-linear between the table's float32 ends, in double.</remarks>
+    public double PercentToSigma(double percent)
+    {
+        if (percent <= 0) return 999999999.9;
+        if (percent >= 1) return 0;
+        var logMin = Math.Log(SigmaMin);
+        return Math.Exp((Math.Log(SigmaMax) - logMin) * (1.0 - percent) + logMin);
+    }
+
     /// <summary>Whether the timestep is 2/π·atan σ (ModelSamplingContinuousV) rather than ¼·ln σ.</summary>
     public bool IsV => vTimestep;
 

@@ -128,6 +128,14 @@ public sealed class DiscreteModelSampling : IModelSampling
         return MathF.Exp((1 - w) * logSigmas[low] + w * logSigmas[high]);
     }
 
+    /// <summary>
+    /// The sigma a fraction of the schedule starts at (ComfyUI's <c>percent_to_sigma</c>): the float32 sigma at timestep
+    /// (1 − p)·999; at or below 0 a sigma above any (999999999.9), at or above 1 zero.
+    /// </summary>
+    /// <param name="percent">The fraction of the schedule, 0 the start and 1 the end.</param>
+    public double PercentToSigma(double percent) =>
+        percent <= 0 ? 999999999.9 : percent >= 1 ? 0 : Sigma((float)((1.0 - percent) * 999.0));
+
     private static double[] Linspace(double start, double end, int count)
     {
         // torch.linspace in float64: a step, filled from both ends towards the middle.

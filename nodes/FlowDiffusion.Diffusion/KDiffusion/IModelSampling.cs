@@ -26,6 +26,13 @@ public interface IModelSampling
     float Sigma(float timestep);
 
     /// <summary>
+    /// The sigma a fraction of the schedule starts at (ComfyUI's <c>percent_to_sigma</c>): at or below 0 a sigma above any
+    /// (999999999.9), at or above 1 zero.
+    /// </summary>
+    /// <param name="percent">The fraction of the schedule, 0 the start and 1 the end.</param>
+    double PercentToSigma(double percent);
+
+    /// <summary>
     /// The model sampling a scheduler configuration describes: <see cref="ContinuousModelSampling"/> where
     /// <see cref="SchedulerConfig.ModelSampling"/> names one, else the discrete training schedule of its betas.
     /// </summary>

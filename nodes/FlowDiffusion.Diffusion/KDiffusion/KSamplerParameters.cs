@@ -11,7 +11,7 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// The share of each step's noise that is fresh (η): 0 is the deterministic ODE step, 1 the full ancestral step, above 1
 /// more noise than the step removes (an ancestral step then goes all the way to x₀ and adds noise back). Read by
 /// euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu and _heun names),
-/// euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp.
+/// euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as its stochasticity τ inside its SDE window (at most 10 there).
 /// </param>
 /// <param name="SNoise">The factor on each step's fresh noise (s_noise); read by the same samplers as <paramref name="Eta"/>.</param>
 /// <param name="R">dpmpp_sde's intermediate point as a fraction of the step in log σ (½ is the midpoint); above 0.</param>
@@ -21,7 +21,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// dpm_fast and dpm_adaptive read <see cref="DpmEta"/> rather than <see cref="Eta"/>: ComfyUI runs them with η 0 (its
 /// SamplerDPMAdaptative's default) where the ancestral samplers take η 1, and one default cannot be both. They read
 /// <see cref="SNoise"/>; dpm_adaptive reads the SamplerDPMAdaptative settings from <see cref="AdaptiveOrder"/> to
-/// <see cref="AcceptSafety"/>.
+/// <see cref="AcceptSafety"/>. sa_solver and sa_solver_pece read <see cref="Eta"/>, <see cref="SNoise"/> and
+/// <see cref="SdeStartPercent"/> to <see cref="SimpleOrder2"/> (SamplerSASolver's settings).
 /// </remarks>
 public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, double R = 0.5, string SolverType = "midpoint", int Order = 4)
 {
@@ -55,6 +56,30 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
     /// <summary>The step-size factor at or above which dpm_adaptive accepts a try; at most 1 + π/2, the largest factor.</summary>
     public double AcceptSafety { get; init; } = 0.81;
 
+    /// <summary>Where sa_solver's SDE window (η above 0) starts, as a fraction of the model's schedule (ComfyUI's sde_start_percent).</summary>
+    public double SdeStartPercent { get; init; } = 0.2;
+
+    /// <summary>Where sa_solver's SDE window ends, as a fraction of the model's schedule (ComfyUI's sde_end_percent).</summary>
+    public double SdeEndPercent { get; init; } = 0.8;
+
+    /// <summary>sa_solver's Adams–Bashforth predictor order: 1 … <see cref="MaxSaSolverOrder"/> past estimates (fewer while fewer exist).</summary>
+    public int PredictorOrder { get; init; } = 3;
+
+    /// <summary>sa_solver's Adams–Moulton corrector order: 0 (no corrector) … <see cref="MaxSaSolverOrder"/>.</summary>
+    public int CorrectorOrder { get; init; } = 4;
+
+    /// <summary>Whether sa_solver evaluates the corrected state again (PECE); sa_solver_pece always does.</summary>
+    public bool UsePece { get; init; }
+
+    /// <summary>Whether sa_solver's order-2 steps use the paper's simplified coefficients (Appendix D) instead of the exact integrals.</summary>
+    public bool SimpleOrder2 { get; init; }
+
+    /// <summary>The largest sa_solver predictor and corrector order, as ComfyUI's SamplerSASolver bounds them.</summary>
+    public const int MaxSaSolverOrder = 6;
+
+    /// <summary>The largest η for sa_solver, as ComfyUI's SamplerSASolver bounds it.</summary>
+    public const double MaxSaSolverEta = 10;
+
     /// <summary>The largest <see cref="Eta"/>, <see cref="SNoise"/> and <see cref="R"/>, as ComfyUI's nodes bound them.</summary>
     public const double MaxFactor = 100;
 
@@ -82,6 +107,11 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
         if (AdaptiveOrder is < 2 or > 3) return $"adaptive_order {AdaptiveOrder} is outside 2 … 3";
         foreach (var (name, value) in new[] { ("rtol", Rtol), ("atol", Atol), ("h_init", HInit), ("pcoeff", Pcoeff), ("icoeff", Icoeff), ("dcoeff", Dcoeff), ("accept_safety", AcceptSafety) })
             if (!(value is >= 0 and <= MaxAdaptiveSetting)) return $"{name} {Show(value)} is outside 0 … {MaxAdaptiveSetting}";
+        if (!(SdeStartPercent is >= 0 and <= 1)) return $"sde_start_percent {Show(SdeStartPercent)} is outside 0 … 1";
+        if (!(SdeEndPercent is >= 0 and <= 1)) return $"sde_end_percent {Show(SdeEndPercent)} is outside 0 … 1";
+        if (PredictorOrder is < 1 or > MaxSaSolverOrder) return $"predictor_order {PredictorOrder} is outside 1 … {MaxSaSolverOrder}";
+        if (CorrectorOrder is < 0 or > MaxSaSolverOrder) return $"corrector_order {CorrectorOrder} is outside 0 … {MaxSaSolverOrder}";
+        if (sampler is "sa_solver" or "sa_solver_pece" && Eta > MaxSaSolverEta) return $"eta {Show(Eta)} is outside 0 … {MaxSaSolverEta} for {sampler} (ComfyUI's SamplerSASolver range)";
         if (sampler != "dpm_adaptive") return null;
         // ComfyUI takes these and then loops forever: a zero first step never advances, and no try reaches a safety above the limiter's 1 + π/2.
         if (HInit == 0) return "h_init must be above 0 for dpm_adaptive: its first step is h_init in log sigma, and a step of 0 never advances (0.05 by default)";

@@ -6,8 +6,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// The k-diffusion samplers ComfyUI's <c>sampler_name</c> selects, over an explicit descending sigma list ending in 0:
 /// euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, lms, dpm_fast, dpm_adaptive, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde
 /// (midpoint and heun solvers), dpmpp_3m_sde (the _gpu names are the same formulas), ddpm, lcm, ipndm, ipndm_v,
-/// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, er_sde, seeds_2, seeds_3, ddim (which ComfyUI
-/// runs as euler), uni_pc and uni_pc_bh2. The CFG++ samplers (the _cfg_pp names) also step with the unconditional estimate
+/// res_multistep, res_multistep_ancestral, heunpp2, gradient_estimation, deis, er_sde, seeds_2, seeds_3, sa_solver and sa_solver_pece
+/// (<see cref="SaSolver"/>; sa_solver_pece evaluates each corrected state again), ddim (which ComfyUI runs as euler), uni_pc and uni_pc_bh2. The CFG++ samplers (the _cfg_pp names) also step with the unconditional estimate
 /// and run through <see cref="CfgPlusPlus"/>.
 /// Each walks the list once, calls the model one or two times per step and reports every finished step. η, s_noise, r,
 /// the 2M SDE solver and the lms order are <see cref="KSamplerParameters"/>, k-diffusion's defaults unless given.
@@ -25,19 +25,16 @@ public static class KSamplers
         "dpmpp_2s_ancestral_cfg_pp", "dpmpp_sde", "dpmpp_sde_gpu", "dpmpp_2m", "dpmpp_2m_cfg_pp", "dpmpp_2m_sde", "dpmpp_2m_sde_gpu", "dpmpp_2m_sde_heun",
         "dpmpp_2m_sde_heun_gpu", "dpmpp_3m_sde", "dpmpp_3m_sde_gpu", "ddpm", "lcm", "ipndm", "ipndm_v", "res_multistep", "res_multistep_cfg_pp",
         "res_multistep_ancestral", "res_multistep_ancestral_cfg_pp", "gradient_estimation", "gradient_estimation_cfg_pp", "deis", "er_sde", "seeds_2",
-        "seeds_3", "ddim", "uni_pc", "uni_pc_bh2",
+        "seeds_3", "sa_solver", "sa_solver_pece", "ddim", "uni_pc", "uni_pc_bh2",
     ];
 
     /// <summary>ComfyUI sampler names that exist there but not here; asking for one is an error that says so.</summary>
-    public static IReadOnlyList<string> Unsupported { get; } =
-    [
-        "sa_solver", "sa_solver_pece",
-    ];
+    public static IReadOnlyList<string> Unsupported { get; } = [];
 
     /// <summary>Whether the sampler draws fresh noise each step (and so reads the noise source).</summary>
     /// <param name="name">A sampler name.</param>
     public static bool IsAncestral(string name) => name is "euler_ancestral" or "dpm_2_ancestral" or "dpmpp_2s_ancestral" or "ddpm" or "lcm" or "res_multistep_ancestral"
-        or "er_sde" or "seeds_2" or "seeds_3" or "euler_ancestral_cfg_pp" or "dpmpp_2s_ancestral_cfg_pp" or "res_multistep_ancestral_cfg_pp" || IsSde(name);
+        or "er_sde" or "seeds_2" or "seeds_3" or "sa_solver" or "sa_solver_pece" or "euler_ancestral_cfg_pp" or "dpmpp_2s_ancestral_cfg_pp" or "res_multistep_ancestral_cfg_pp" || IsSde(name);
 
     /// <summary>
     /// Whether the sampler is a CFG++ one, which steps with the unconditional estimate as well as the guided one and runs
@@ -78,8 +75,13 @@ public static class KSamplers
     /// take successive draws of <paramref name="noise"/> instead.
     /// </param>
     /// <param name="parameters">η, s_noise, r, the 2M SDE solver and the lms order; null for k-diffusion's defaults.</param>
+    /// <param name="modelSampling">
+    /// The model's noise schedule, which places sa_solver's SDE window (its start and end percent, ComfyUI's
+    /// <c>percent_to_sigma</c>); sa_solver with η above 0 needs it, the other samplers ignore it.
+    /// </param>
     public static async Task<float[]> SampleAsync(string name, float[] x, IReadOnlyList<float> sigmas, KDenoiser model, INoiseSource? noise,
-        Func<int, int, float[], ValueTask>? onStep, CancellationToken cancellationToken, SdeNoise? sdeNoise = null, KSamplerParameters? parameters = null)
+        Func<int, int, float[], ValueTask>? onStep, CancellationToken cancellationToken, SdeNoise? sdeNoise = null, KSamplerParameters? parameters = null,
+        IModelSampling? modelSampling = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(sigmas);
@@ -91,6 +93,14 @@ public static class KSamplers
         if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
+        if (name is "sa_solver" or "sa_solver_pece")
+        {
+            if (parameters.Eta > 0 && modelSampling is null)
+                throw new ArgumentException($"sampler '{name}' with eta above 0 needs the model's sampling to place its SDE window (sde_start_percent, sde_end_percent).", nameof(modelSampling));
+            var window = modelSampling is null ? (0, 0) : (modelSampling.PercentToSigma(parameters.SdeStartPercent), modelSampling.PercentToSigma(parameters.SdeEndPercent));
+            return await SaSolver.SampleAsync(x, sigmas, model, noise, parameters, pece: name == "sa_solver_pece" || parameters.UsePece, window, onStep, cancellationToken);
+        }
+
         if (name is "uni_pc" or "uni_pc_bh2") return await UniPc.SampleAsync(name == "uni_pc_bh2", x, sigmas, model, onStep, cancellationToken);
         if (name is "dpm_fast" or "dpm_adaptive")
         {

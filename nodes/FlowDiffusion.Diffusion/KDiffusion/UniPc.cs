@@ -143,8 +143,8 @@ internal static class UniPc
         return (corrected, modelT);
     }
 
-    // Solves the leading size×size block of r·ρ = b (Gaussian elimination with partial pivoting; size ≤ 3).
-    private static double[] Solve(double[,] r, double[] b, int size)
+    // Solves the leading size×size block of r·ρ = b (Gauss–Jordan with partial pivoting; UniPC's size ≤ 3, SaSolver's ≤ 6).
+    internal static double[] Solve(double[,] r, double[] b, int size)
     {
         var a = new double[size, size + 1];
         for (var i = 0; i < size; i++)

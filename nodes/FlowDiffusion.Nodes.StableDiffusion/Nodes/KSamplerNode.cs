@@ -17,7 +17,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
 [Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
-    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed; the _cfg_pp samplers, CFG++, also step with the guider's unconditional prediction, which guidance.cfg then evaluates at cfg 1 too, as ComfyUI does). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed.")]
+    Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed; the _cfg_pp samplers, CFG++, also step with the guider's unconditional prediction, which guidance.cfg then evaluates at cfg 1 too, as ComfyUI does). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed. sa_solver and sa_solver_pece (SA-Solver, ComfyUI's SamplerSASolver settings sde_start_percent to simple_order2) read eta (at most 10) as τ inside their SDE window and s_noise; their step noise is the ancestral samplers' (seed + 1).")]
 public sealed class KSamplerNode : INode
 {
     /// <summary>The guider.</summary>
@@ -101,7 +101,7 @@ public sealed class KSamplerNode : INode
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as τ inside its SDE window (at most 10 there), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
@@ -156,6 +156,30 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "dpm_adaptive accepts a try when its step-size factor reaches this (0.81 by default); the factor is at most 1 + π/2, so more is an error. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
     public double AcceptSafety { get; set; } = 0.81;
 
+    /// <summary>sa_solver's SDE window start.</summary>
+    [Parameter(Description = "sa_solver's SDE window: from this fraction of the model's schedule (its sigma by ComfyUI's percent_to_sigma; 0.2 by default) its steps take τ = eta and draw fresh noise; outside the window they solve the ODE. Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001)]
+    public double SdeStartPercent { get; set; } = 0.2;
+
+    /// <summary>sa_solver's SDE window end.</summary>
+    [Parameter(Description = "sa_solver's SDE window: up to this fraction of the model's schedule (0.8 by default). Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001)]
+    public double SdeEndPercent { get; set; } = 0.8;
+
+    /// <summary>sa_solver's predictor order.</summary>
+    [Parameter(Description = "sa_solver's Adams–Bashforth predictor: how many past x₀ estimates it combines (3 by default; fewer at the start and near a final sigma of 0). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxSaSolverOrder)]
+    public int PredictorOrder { get; set; } = 3;
+
+    /// <summary>sa_solver's corrector order.</summary>
+    [Parameter(Description = "sa_solver's Adams–Moulton corrector: how many x₀ estimates it combines (4 by default; 0 turns the corrector off). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxSaSolverOrder)]
+    public int CorrectorOrder { get; set; } = 4;
+
+    /// <summary>sa_solver's PECE mode.</summary>
+    [Parameter(Description = "sa_solver evaluates each corrected state again and steps on from that estimate (PECE; one more model call per corrected step); sa_solver_pece always does. Other samplers ignore it.")]
+    public bool UsePece { get; set; }
+
+    /// <summary>sa_solver's simplified order-2 weights.</summary>
+    [Parameter(Description = "sa_solver's order-2 steps take the SA-Solver paper's simplified weights (its Appendix D) instead of the exact integrals. Other samplers ignore it.")]
+    public bool SimpleOrder2 { get; set; }
+
     /// <summary>ComfyUI's DifferentialDiffusion strength (0 = off).</summary>
     [Parameter(Description = "ComfyUI's DifferentialDiffusion for a soft noise mask: above 0, each evaluation repaints only the pixels whose mask reaches the step's threshold, which falls from 1 at the first sigma to 0 at the last (in the model's timesteps), so a pixel is repainted from the step its mask value names; 1 uses that binary mask, between 0 and 1 mixes it with the soft mask. 0 blends by the soft mask itself. Needs a mask.", Min = 0, Max = 1, Step = 0.01)]
     public double DifferentialDiffusion { get; set; }
@@ -179,6 +203,7 @@ public sealed class KSamplerNode : INode
         var parameters = new KSamplerParameters(Eta, SNoise, R, SolverType, Order)
         {
             DpmEta = DpmEta, AdaptiveOrder = AdaptiveOrder, Rtol = Rtol, Atol = Atol, HInit = HInit, Pcoeff = Pcoeff, Icoeff = Icoeff, Dcoeff = Dcoeff, AcceptSafety = AcceptSafety,
+            SdeStartPercent = SdeStartPercent, SdeEndPercent = SdeEndPercent, PredictorOrder = PredictorOrder, CorrectorOrder = CorrectorOrder, UsePece = UsePece, SimpleOrder2 = SimpleOrder2,
         };
         if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
         var sigmas = FlowDiffusion.Diffusion.KDiffusion.SigmaEdits.Apply(
@@ -272,7 +297,7 @@ public sealed class KSamplerNode : INode
             ? await CfgPlusPlus.SampleAsync(Sampler, x, sigmas, (current, sigma, token) => Evaluate(current, sigma, withUnconditional: true, token), stepNoise, OnStep,
                 cancellationToken, parameters)
             : await KSamplers.SampleAsync(Sampler, x, sigmas, async (current, sigma, token) => (await Evaluate(current, sigma, withUnconditional: false, token)).Denoised,
-                stepNoise, OnStep, cancellationToken, sdeNoise, parameters);
+                stepNoise, OnStep, cancellationToken, sdeNoise, parameters, sampling);
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };

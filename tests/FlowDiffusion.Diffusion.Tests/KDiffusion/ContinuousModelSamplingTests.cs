@@ -100,4 +100,19 @@ public sealed class ContinuousModelSamplingTests
         for (var i = 0; i < want.Length; i++)
             Assert.True(Math.Abs((double)want[i] - got[i]) <= 1e-6 * Math.Abs(want[i]) + absolute, $"{context}: [{i}] {got[i]:R} vs {want[i]:R}");
     }
+
+    [Theory]
+    [InlineData("edm", 0.002, 120.0)]
+    [InlineData("v", 0.03, 500.0)]
+    public void Percent_to_sigma_is_log_linear_between_the_tables_ends(string kind, double sigmaMin, double sigmaMax)
+    {
+        // ComfyUI's continuous percent_to_sigma (what places sa_solver's SDE window): p = 0.5 is the geometric mean of the
+        // table's ends, p = 0.25 three quarters of the way up in log sigma, and the ends are past any sigma and 0.
+        var sampling = kind == "edm" ? ContinuousModelSampling.Edm(sigmaMin, sigmaMax) : ContinuousModelSampling.V(sigmaMin, sigmaMax);
+        double low = sampling.SigmaMin, high = sampling.SigmaMax;
+        Assert.Equal(Math.Sqrt(low * high), sampling.PercentToSigma(0.5), 1e-9 * high);
+        Assert.Equal(Math.Pow(low, 0.25) * Math.Pow(high, 0.75), sampling.PercentToSigma(0.25), 1e-9 * high);
+        Assert.Equal(999999999.9, sampling.PercentToSigma(0));
+        Assert.Equal(0, sampling.PercentToSigma(1));
+    }
 }

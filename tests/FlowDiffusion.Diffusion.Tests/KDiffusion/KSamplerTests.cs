@@ -261,6 +261,72 @@ public sealed class KSamplerTests
         }
     }
 
+    public static TheoryData<int> SaSolverCases() => new(Enumerable.Range(0, ComfyReference.Data.GetProperty("sa_solver").GetArrayLength()));
+
+    [Theory]
+    [MemberData(nameof(SaSolverCases))]
+    public async Task Sa_solver_follows_the_stochastic_adams_definitions_on_a_toy_denoiser(int index)
+    {
+        var c = ComfyReference.Data.GetProperty("sa_solver")[index];
+        var sampler = c.GetProperty("sampler").GetString()!;
+        var given = c.GetProperty("parameters");
+        double Setting(string name, double fallback) => given.TryGetProperty(name, out var value) ? value.GetDouble() : fallback;
+        var parameters = KSamplerParameters.Default with
+        {
+            Eta = Setting("eta", 1), SNoise = Setting("s_noise", 1), SdeStartPercent = Setting("sde_start_percent", 0.2), SdeEndPercent = Setting("sde_end_percent", 0.8),
+            PredictorOrder = (int)Setting("predictor_order", 3), CorrectorOrder = (int)Setting("corrector_order", 4),
+            SimpleOrder2 = given.TryGetProperty("simple_order_2", out var simple) && simple.GetBoolean(),
+        };
+        var x = ComfyReference.Floats(c.GetProperty("x"));
+        var sigmas = ComfyReference.Floats(c.GetProperty("sigmas"));
+        var want = ComfyReference.Floats(c.GetProperty("result"));
+        var calls = 0;
+        var reports = new List<int>();
+        var got = await KSamplers.SampleAsync(sampler, x, sigmas, (latents, sigma, token) =>
+        {
+            calls++;
+            return Toy(latents, sigma, token);
+        }, new SineNoise(), (step, total, _) =>
+        {
+            Assert.Equal(sigmas.Length - 1, total);
+            reports.Add(step);
+            return ValueTask.CompletedTask;
+        }, CancellationToken.None, parameters: parameters, modelSampling: ComfyReference.Sd15);
+
+        var what = $"{sampler} {given}/{c.GetProperty("scheduler").GetString()} ({sigmas.Length - 1} steps)";
+        for (var i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 2e-5 * Math.Max(1, Math.Abs(want[i])), $"{what}: x[{i}] {got[i]:R} vs {want[i]:R}");
+        Assert.Equal(c.GetProperty("evaluations").GetInt32(), calls);
+        Assert.Equal(Enumerable.Range(1, sigmas.Length - 1), reports);
+    }
+
+    [Fact]
+    public async Task Sa_solver_settings_are_read_and_the_window_follows_the_model()
+    {
+        float[] x = [3f, -1f, 0.5f, 2f];
+        var sigmas = ComfyReference.Floats(ComfyReference.Data.GetProperty("sa_solver")[0].GetProperty("sigmas"));
+        Task<float[]> Run(KSamplerParameters p, string name = "sa_solver") =>
+            KSamplers.SampleAsync(name, x, sigmas, Toy, new SineNoise(), null, CancellationToken.None, parameters: p, modelSampling: ComfyReference.Sd15);
+        var defaults = await Run(KSamplerParameters.Default);
+        // use_pece on sa_solver is sa_solver_pece, as SamplerSASolver names it.
+        Assert.Equal(await Run(KSamplerParameters.Default, "sa_solver_pece"), await Run(KSamplerParameters.Default with { UsePece = true }));
+        foreach (var changed in new[]
+        {
+            KSamplerParameters.Default with { Eta = 0 }, KSamplerParameters.Default with { SNoise = 0.5 }, KSamplerParameters.Default with { SdeStartPercent = 0.5 },
+            KSamplerParameters.Default with { SdeEndPercent = 0.3 }, KSamplerParameters.Default with { PredictorOrder = 1 }, KSamplerParameters.Default with { CorrectorOrder = 0 },
+            KSamplerParameters.Default with { UsePece = true },
+        })
+            Assert.True(defaults.Zip(await Run(changed)).Max(p => Math.Abs(p.First - p.Second)) > 1e-4, $"{changed} gives the defaults' result");
+        // η 0 is the ODE: no noise drawn, and no model sampling needed.
+        var ode = await KSamplers.SampleAsync("sa_solver", x, sigmas, Toy, new SineNoise(), null, CancellationToken.None, parameters: KSamplerParameters.Default with { Eta = 0 });
+        Assert.Equal(await Run(KSamplerParameters.Default with { Eta = 0 }), ode);
+        var missing = await Assert.ThrowsAsync<ArgumentException>(() =>
+            KSamplers.SampleAsync("sa_solver", x, sigmas, Toy, new SineNoise(), null, CancellationToken.None));
+        Assert.Contains("SDE window", missing.Message);
+        Assert.Equal(0.0, ComfyReference.Sd15.PercentToSigma(1));
+        Assert.Equal(999999999.9, ComfyReference.Sd15.PercentToSigma(0));
+    }
+
     [Theory]
     [InlineData("euler_ancestral", 100.01, 1, 0.5, "midpoint", 4, "eta")]
     [InlineData("euler_ancestral", 1, -0.1, 0.5, "midpoint", 4, "s_noise")]
@@ -275,10 +341,24 @@ public sealed class KSamplerTests
     }
 
     [Theory]
-    [InlineData("sa_solver", "does not implement yet")]
-    [InlineData("sa_solver_pece", "does not implement yet")]
+    [InlineData(7, 4, 0.2, 0.8, 1, "predictor_order 7 is outside 1 … 6")]
+    [InlineData(0, 4, 0.2, 0.8, 1, "predictor_order 0")]
+    [InlineData(3, 7, 0.2, 0.8, 1, "corrector_order 7 is outside 0 … 6")]
+    [InlineData(3, 4, -0.1, 0.8, 1, "sde_start_percent")]
+    [InlineData(3, 4, 0.2, 1.5, 1, "sde_end_percent")]
+    [InlineData(3, 4, 0.2, 0.8, 10.5, "eta 10.5 is outside 0 … 10 for sa_solver")]
+    public async Task Sa_solver_settings_out_of_range_are_errors_naming_them(int predictor, int corrector, double start, double end, double eta, string message)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync("sa_solver", [1f], [1f, 0.5f, 0f], Toy, new SineNoise(), null,
+            CancellationToken.None, parameters: KSamplerParameters.Default with { PredictorOrder = predictor, CorrectorOrder = corrector, SdeStartPercent = start, SdeEndPercent = end, Eta = eta },
+            modelSampling: ComfyReference.Sd15));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
     [InlineData("nonsense", "unknown sampler_name 'nonsense'")]
-    public async Task Unsupported_sampler_is_an_error_naming_it(string name, string message)
+    [InlineData("sa_solver_pec", "unknown sampler_name 'sa_solver_pec'")]
+    public async Task Unknown_sampler_is_an_error_naming_it(string name, string message)
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => KSamplers.SampleAsync(name, [1f], [1f, 0f],
             (x, _, _) => ValueTask.FromResult(x), null, null, CancellationToken.None));
