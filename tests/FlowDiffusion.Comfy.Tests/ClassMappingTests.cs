@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -435,8 +436,6 @@ public sealed class ClassMappingTests
         using var result = SKBitmap.Decode(await RunForImageAsync(host, prompt));
         Assert.Equal(expected, Enumerable.Range(0, result.Width).Select(x => (int)result.GetPixel(x, 0).Red));
     }
-
-    internal static JsonArray Link(string node, int slot) => [node, slot];
 
     [Fact]
     public async Task A_9_channel_inpainting_model_reads_the_rounded_noise_mask_and_the_samplers_latents_as_in_ComfyUI()

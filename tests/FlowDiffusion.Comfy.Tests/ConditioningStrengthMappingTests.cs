@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -24,8 +25,4 @@ public sealed class ConditioningStrengthMappingTests
 
         Assert.True(Math.Abs(colour.R - r) < 0.02 && colour.G < 0.02 && Math.Abs(colour.B - b) < 0.02, $"strength {strength}: ({colour.R:F3}, {colour.G:F3}, {colour.B:F3})");
     }
-
-    private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
-
-    private static JsonArray Link(string id, int slot) => [id, slot];
 }

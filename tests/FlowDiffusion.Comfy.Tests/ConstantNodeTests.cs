@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -155,8 +156,4 @@ public sealed class ConstantNodeTests
 
     private static string TextOf(Workflow workflow, string comfyId) =>
         (string)((LiteralValue)workflow.Node(ApiPromptConverter.NodeId(comfyId, "tokens"))!.Parameter("text")!.Value).Value!;
-
-    private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
-
-    private static JsonArray Link(string id, int slot) => [id, slot];
 }

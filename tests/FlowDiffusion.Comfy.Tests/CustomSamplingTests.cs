@@ -3,6 +3,7 @@ using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -347,8 +348,4 @@ public sealed partial class CustomSamplingTests
     }
 
     private static int MaxLevelDifference(byte[] a, byte[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-
-    private static JsonObject Node(string type, JsonObject inputs) => new() { ["class_type"] = type, ["inputs"] = inputs };
-
-    private static JsonArray Link(string node, int output) => [node, output];
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SkiaSharp;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -43,8 +44,4 @@ public sealed class DifferentialDiffusionTests
         Assert.True(Math.Abs(colour.R - r) < 0.02 && colour.G < 0.02 && Math.Abs(colour.B - b) < 0.02,
             $"mask {mask}, strength {strength}: ({colour.R:F3}, {colour.G:F3}, {colour.B:F3}), expected ({r}, 0, {b})");
     }
-
-    private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
-
-    private static JsonArray Link(string id, int slot) => [id, slot];
 }

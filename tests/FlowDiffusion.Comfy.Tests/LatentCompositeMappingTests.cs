@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -55,8 +56,4 @@ public sealed class LatentCompositeMappingTests
 
         Assert.True(Math.Abs(r - 0.25) < 0.02 && g < 0.02 && Math.Abs(b - 0.75) < 0.02, $"blend: ({r:F3}, {g:F3}, {b:F3})");
     }
-
-    private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
-
-    private static JsonArray Link(string id, int slot) => [id, slot];
 }

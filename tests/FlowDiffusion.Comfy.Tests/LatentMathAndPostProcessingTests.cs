@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -134,6 +135,4 @@ public sealed class LatentMathAndPostProcessingTests
         Assert.Contains("value_not_in_list", body.ToJsonString());
         Assert.Contains("blend_mode: \\u0027darken\\u0027 not in", body.ToJsonString());
     }
-
-    private static JsonArray Link(string node, int output) => [node, output];
 }

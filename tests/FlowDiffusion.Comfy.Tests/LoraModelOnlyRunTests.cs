@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SkiaSharp;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -60,6 +61,4 @@ public sealed class LoraModelOnlyRunTests : IDisposable
         using var bitmap = SKBitmap.Decode(png);
         return bitmap.Bytes;
     }
-
-    private static JsonArray Link(string node, int output) => [node, output];
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -63,8 +64,4 @@ public sealed class PerpNegGuiderTests
         Assert.Equal(400, status);
         Assert.Contains("RescaleCFG before PerpNegGuider", body["node_errors"]!["11"]!["errors"]![0]!["details"]!.GetValue<string>());
     }
-
-    private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
-
-    private static JsonArray Link(string id, int slot) => [id, slot];
 }

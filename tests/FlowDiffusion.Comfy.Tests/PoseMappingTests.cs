@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
 using static FlowDiffusion.Comfy.Tests.ClassMappingTests;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 

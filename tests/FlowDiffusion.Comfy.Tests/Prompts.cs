@@ -21,4 +21,10 @@ internal static class Prompts
         """);
 
     public static JsonObject Parse(string json) => (JsonObject)JsonNode.Parse(json)!;
+
+    /// <summary>A node of an API-format prompt.</summary>
+    public static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
+
+    /// <summary>A link to output <paramref name="slot"/> of node <paramref name="node"/>.</summary>
+    public static JsonArray Link(string node, int slot) => [node, slot];
 }

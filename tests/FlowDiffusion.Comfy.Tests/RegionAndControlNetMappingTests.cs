@@ -3,6 +3,7 @@ using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 using static FlowDiffusion.Comfy.Tests.ClassMappingTests;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 

@@ -3,6 +3,7 @@ using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 using static FlowDiffusion.Comfy.Tests.ClassMappingTests;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -109,6 +110,4 @@ public sealed class ResolutionMappingTests
         var border = image.GetPixel(60, 20);
         Assert.True(Math.Abs(border.Red - 128) <= 1 && border.Red == border.Green && border.Green == border.Blue, $"border {border}");
     }
-
-    private static JsonObject Node(string type, JsonObject inputs) => new() { ["class_type"] = type, ["inputs"] = inputs };
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Engine.Workflows;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -100,6 +101,4 @@ public sealed class SdxlMappingTests
     };
 
     private static object Literal(WorkflowNode node, string name) => ((LiteralValue)node.Parameter(name)!.Value).Value!;
-
-    private static JsonArray Link(string node, int output) => [node, output];
 }

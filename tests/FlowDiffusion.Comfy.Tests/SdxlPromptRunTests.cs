@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -58,6 +59,4 @@ public sealed class SdxlPromptRunTests : IDisposable
             ["text_g"] = textG, ["text_l"] = textL,
         },
     };
-
-    private static JsonArray Link(string node, int output) => [node, output];
 }
