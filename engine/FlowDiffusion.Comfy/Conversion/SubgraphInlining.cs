@@ -79,7 +79,19 @@ internal static class SubgraphInlining
 
         public Dictionary<string, (string Origin, long Slot, string Target, long TargetSlot, string Type)> Links { get; } = new(StringComparer.Ordinal);
 
+        // Each instance once, by its inner prefix: Level expands it and every link out of it is resolved through it, so its
+        // definition is parsed and its placement computed one time however many links read its outputs.
+        private readonly Dictionary<string, Instance> instances = new(StringComparer.Ordinal);
+
         private int primitives;
+
+        private Instance InstanceOf(JsonObject node, JsonObject definition, string prefix, Graph outer, Instance? parent)
+        {
+            var inner = $"{prefix}{Id(node["id"]!)}:";
+            if (!instances.TryGetValue(inner, out var instance))
+                instances[inner] = instance = new Instance(node, definition, Graph.Of(definition), inner, outer, prefix, parent);
+            return instance;
+        }
 
         public void Level(Graph graph, string prefix, Instance? instance, int depth)
         {
@@ -95,7 +107,7 @@ internal static class SubgraphInlining
                         continue;
                     }
 
-                    var inner = new Instance(node, definition, Graph.Of(definition), $"{prefix}{id}:", graph, prefix, instance);
+                    var inner = InstanceOf(node, definition, prefix, graph, instance);
                     Level(inner.Inner, inner.Prefix, inner, depth + 1);
                     continue;
                 }
@@ -139,7 +151,7 @@ internal static class SubgraphInlining
             if (graph.ById.TryGetValue(link.Origin, out var origin) && Expands(origin, definitions, out var definition))
             {
                 // Out of an instance: what feeds the subgraph's output node at that slot.
-                var child = new Instance(origin, definition, Graph.Of(definition), $"{prefix}{link.Origin}:", graph, prefix, instance);
+                var child = InstanceOf(origin, definition, prefix, graph, instance);
                 var feeding = child.Inner.Links.FirstOrDefault(l => l.Value.Target == OutputNode.ToString(System.Globalization.CultureInfo.InvariantCulture) && l.Value.TargetSlot == link.Slot);
                 return feeding.Key is null ? null : Source(child.Inner, child.Prefix, child, feeding.Key, hops + 1);
             }
