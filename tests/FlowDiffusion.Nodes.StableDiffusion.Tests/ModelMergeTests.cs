@@ -178,6 +178,45 @@ public sealed class ModelMergeTests
     }
 
     [Fact]
+    public async Task An_sdxl_text_encoder_merges_with_its_like_and_not_with_an_sd1_one()
+    {
+        var sdxl = Path.Combine(Data, "..", "sdxl-tiny", "sdxl-fp16.safetensors");
+        var yaml = $"""
+            flowdiffusion: 1
+            name: merge-sdxl
+            nodes:
+              x: {"{"} node: model.load, with: {"{"} path: "{sdxl}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              half: {"{"} node: clip.merge, in: {"{"} clip1: x.clip, clip2: x.clip {"}"}, with: {"{"} strength1: 0.5, strength2: 0.5 {"}"} {"}"}
+              scaled: {"{"} node: clip.merge, in: {"{"} clip1: x.clip, clip2: x.clip {"}"}, with: {"{"} strength1: 0.5, strength2: 0.25 {"}"} {"}"}
+            """;
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        var tokenizer = Assert.IsAssignableFrom<ITokenizer>(run.Result.Output("x", "tokenizer"));
+        var tokens = tokenizer.Tokenize("a red circle");
+        async Task<float[]> Encode(string node, string output) =>
+            (await Assert.IsAssignableFrom<ITextEncoder>(run.Result.Output(node, output)).EncodeAsync([tokens], CancellationToken.None)).Embeddings.ToArray();
+
+        // 0.5 · W + 0.5 · W is W exactly; 0.75 · W is another encoder in both towers: the context's first 32 features of
+        // each token come from CLIP ViT-L, the other 32 from OpenCLIP.
+        var plain = await Encode("x", "clip");
+        Assert.Equal(plain, await Encode("half", "merged"));
+        var scaled = await Encode("scaled", "merged");
+        float[] Tower(float[] context, int tower) => [.. context.Where((_, i) => i % 64 / 32 == tower)];
+        Assert.True(MaxDifference(Tower(plain, 0), Tower(scaled, 0)) > 1e-3, "the first tower should be merged");
+        Assert.True(MaxDifference(Tower(plain, 1), Tower(scaled, 1)) > 1e-3, "the second tower should be merged");
+
+        var mixed = await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: merge-sdxl-sd1
+            nodes:
+              x: {"{"} node: model.load, with: {"{"} path: "{sdxl}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              m1: {"{"} node: model.load, with: {"{"} path: "{First}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              merge: {"{"} node: clip.merge, in: {"{"} clip1: m1.clip, clip2: x.clip {"}"} {"}"}
+            """, new Dictionary<string, object?>());
+        Assert.Equal("merge", mixed.Result.FailedNode);
+        Assert.Contains("clip2: the models cannot be merged, they differ in architecture: clip1 is an SD 1.x/2.x text encoder (one tower) and clip2 an SDXL text encoder (two towers)", mixed.Result.Error);
+    }
+
+    [Fact]
     public void A_ratio_out_of_range_is_refused_naming_it()
     {
         var validation = SdEngine.Shared.Parse($"""
