@@ -287,6 +287,18 @@ internal static class ObjectInfo
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"], names: ["contains"]),
         "StringCompare" => Class(name, "Compare", "utils/string", Req(("string_a", Text()), ("string_b", Text()), ("mode", Combo(["Starts With", "Ends With", "Equal"])),
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"]),
+        "ModelMergeSimple" => Class(name, "ModelMergeSimple", "advanced/model_merging", Req(("model1", Typed("MODEL")), ("model2", Typed("MODEL")),
+            ("ratio", Float(1, 0, 1, 0.01))), ["MODEL"]),
+        "ModelMergeBlocks" => Class(name, "ModelMergeBlocks", "advanced/model_merging", Req(("model1", Typed("MODEL")), ("model2", Typed("MODEL")),
+            ("input", Float(1, 0, 1, 0.01)), ("middle", Float(1, 0, 1, 0.01)), ("out", Float(1, 0, 1, 0.01))), ["MODEL"]),
+        "ModelMergeSubtract" => Class(name, "ModelMergeSubtract", "advanced/model_merging", Req(("model1", Typed("MODEL")), ("model2", Typed("MODEL")),
+            ("multiplier", Float(1, -10, 10, 0.01))), ["MODEL"]),
+        "ModelMergeAdd" => Class(name, "ModelMergeAdd", "advanced/model_merging", Req(("model1", Typed("MODEL")), ("model2", Typed("MODEL"))), ["MODEL"]),
+        "CLIPMergeSimple" => Class(name, "CLIPMergeSimple", "advanced/model_merging", Req(("clip1", Typed("CLIP")), ("clip2", Typed("CLIP")),
+            ("ratio", Float(1, 0, 1, 0.01))), ["CLIP"]),
+        "CLIPMergeSubtract" => Class(name, "CLIPMergeSubtract", "advanced/model_merging", Req(("clip1", Typed("CLIP")), ("clip2", Typed("CLIP")),
+            ("multiplier", Float(1, -10, 10, 0.01))), ["CLIP"]),
+        "CLIPMergeAdd" => Class(name, "CLIPMergeAdd", "advanced/model_merging", Req(("clip1", Typed("CLIP")), ("clip2", Typed("CLIP"))), ["CLIP"]),
         _ => null,
     };
 

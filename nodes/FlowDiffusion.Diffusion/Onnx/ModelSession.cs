@@ -59,6 +59,14 @@ internal sealed class ModelSession
         return new ModelSession(this, Source.WithOverrides(added));
     }
 
+    /// <summary>
+    /// The value weight <paramref name="name"/> has in this model: the graph's own after this source's overrides of it,
+    /// as the session would bind it. Reads that one weight (and what its overrides read), not the whole model.
+    /// </summary>
+    /// <exception cref="ArgumentException">The graph lacks the weight, or an override yields the wrong type or shape.</exception>
+    public WeightTensor ReadWeight(string name, CancellationToken cancellationToken) =>
+        WeightBinding.Value(ModelPath, _file.Value, name, Source.Overrides.Where(o => string.Equals(o.Name, name, StringComparison.Ordinal)), cancellationToken);
+
     public OnnxModelSource Source { get; }
 
     public string ModelPath => Source.ModelPath;

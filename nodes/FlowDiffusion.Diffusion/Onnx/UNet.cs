@@ -137,6 +137,13 @@ public sealed class UNet : IDisposable
     /// <exception cref="ArgumentException">An override names a weight the graph lacks.</exception>
     public UNet WithOverrides(IEnumerable<FlowDiffusion.Sdk.Models.WeightOverride> overrides) => new(_model.WithOverrides(overrides));
 
+    /// <summary>
+    /// The value weight <paramref name="name"/> has in this model (the graph's own after this model's overrides of it),
+    /// read on its own: a merge reads another model's weights one at a time this way.
+    /// </summary>
+    /// <exception cref="ArgumentException">The graph lacks the weight, or an override yields the wrong type or shape.</exception>
+    public FlowDiffusion.Sdk.Models.WeightTensor ReadWeight(string name, CancellationToken cancellationToken = default) => _model.ReadWeight(name, cancellationToken);
+
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
 

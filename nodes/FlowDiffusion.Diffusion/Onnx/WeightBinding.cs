@@ -35,17 +35,7 @@ internal sealed class WeightBinding
         foreach (var group in source.Overrides.GroupBy(o => o.Name, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var name = group.Key;
-            var declared = file.Initializer(name) ?? throw MissingWeight(source.ModelPath, name, file);
-            WeightTensor? value = null;
-            foreach (var weightOverride in group)
-            {
-                var previous = value;
-                value = weightOverride.Apply(() => previous ?? file.ReadWeight(name), cancellationToken)
-                    ?? throw new ArgumentException($"Override {weightOverride} of '{source.ModelPath}' returned no value.");
-            }
-            Check(source.ModelPath, declared, value!, IsLookupTable(file, name));
-            values[name] = value!;
+            values[group.Key] = Value(source.ModelPath, file, group.Key, group, cancellationToken);
         }
         if (target is not null)
         {
@@ -58,6 +48,31 @@ internal sealed class WeightBinding
             }
         }
         return new WeightBinding(OverriddenModel.Write(target ?? file, values), values.Values.Sum(v => (long)v.Data.Length));
+    }
+
+    /// <summary>
+    /// The value of weight <paramref name="name"/> once <paramref name="overrides"/> (those of that weight, in order) are
+    /// applied, each on the value the previous left and the first on the graph's own, checked against the graph's type and
+    /// shape; the graph's own value when there are none.
+    /// </summary>
+    /// <exception cref="ArgumentException">The graph lacks the weight, or an override yields the wrong type or shape.</exception>
+    public static WeightTensor Value(string modelPath, OnnxModelFile file, string name, IEnumerable<WeightOverride> overrides, CancellationToken cancellationToken)
+    {
+        var declared = file.Initializer(name) ?? throw MissingWeight(modelPath, name, file);
+        WeightTensor? value = null;
+        foreach (var weightOverride in overrides)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var previous = value;
+            value = weightOverride.Apply(() => previous ?? file.ReadWeight(name), cancellationToken)
+                ?? throw new ArgumentException($"Override {weightOverride} of '{modelPath}' returned no value.");
+        }
+        if (value is null)
+        {
+            return file.ReadWeight(name);
+        }
+        Check(modelPath, declared, value, IsLookupTable(file, name));
+        return value;
     }
 
     /// <summary>The error for an override naming a weight the graph lacks, with near names.</summary>
