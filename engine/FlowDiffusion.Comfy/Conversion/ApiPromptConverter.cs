@@ -34,6 +34,7 @@ public sealed partial class ApiPromptConverter
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
+        "DualCFGGuider", "APG", "CFGZeroStar", "CFGNorm",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -188,6 +189,10 @@ public sealed partial class ApiPromptConverter
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "PerpNegGuider" => PerpNegGuider(id, inputs),
+                "DualCFGGuider" => DualCfgGuider(id, inputs),
+                "APG" => Apg(id, inputs),
+                "CFGZeroStar" => CfgZeroStar(id, inputs),
+                "CFGNorm" => CfgNorm(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),
