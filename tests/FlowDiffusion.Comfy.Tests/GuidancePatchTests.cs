@@ -40,6 +40,22 @@ public sealed class GuidancePatchTests
             $"cfg {cfg}, eta {eta}, threshold {threshold}, momentum {momentum}: ({colour.R:F3}, {colour.G:F3}, {colour.B:F3}), expected ({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [Fact]
+    public async Task A_CFGpp_sampler_at_scale_1_has_APG_guide_against_the_negative_as_ComfyUI_disables_its_shortcut_for_it()
+    {
+        // The negative (green) is evaluated: g′ = (0, 0, 2) at η = −½ and the image is c + g′ = (1, −1, 1), magenta;
+        // euler_cfg_pp's last step lands on the guided estimate.
+        await using var host = await ComfyHost.StartAsync();
+        var prompt = RedOverGreen(1, 1);
+        prompt["3"]!["inputs"]!["sampler_name"] = "euler_cfg_pp";
+        prompt["20"] = Node("APG", new JsonObject { ["model"] = Link("4", 0), ["eta"] = -0.5, ["norm_threshold"] = 0, ["momentum"] = 0 });
+        prompt["3"]!["inputs"]!["model"] = Link("20", 0);
+
+        var colour = await ClassMappingTests.RunMeanAsync(host, prompt);
+
+        Assert.True(Math.Abs(colour.R - 1) < 0.02 && Math.Abs(colour.G) < 0.02 && Math.Abs(colour.B - 1) < 0.02, $"({colour.R:F3}, {colour.G:F3}, {colour.B:F3})");
+    }
+
     [Theory]
     // Negative empty (u = 0, x0 = 0): the guided estimate is s·c, its channel norm s·k·√3 per pixel against k·√3. Above
     // scale 1 CFGNorm brings it back to c, then the strength: ½·red. Below, the clamp at 1 keeps s·c: at ½ and strength 1,
