@@ -7,12 +7,16 @@ namespace FlowDiffusion.Diffusion.Guidance;
 /// into its part along the conditional estimate c (each batch item's unit vector) and the rest, the parallel part weighted
 /// by η. The conditional estimate becomes u + g′ + (c − u)/s, so that CFG at scale s gives c + s·g′.
 /// </summary>
-/// <remarks>One instance is one running average: a guider keeps its own for the evaluations of its runs.</remarks>
+/// <remarks>
+/// One instance is one running average: a guider keeps its own for the evaluations of its runs. Calls are serialised, so
+/// two runs sharing a cached guider cannot tear the average (they still share it, as runs sharing ComfyUI's patched model do).
+/// </remarks>
 /// <param name="eta">The weight of the parallel part (1 keeps it; ComfyUI's range −10 … 10).</param>
 /// <param name="normThreshold">The cap on each item's guidance length; 0 for none.</param>
 /// <param name="momentum">The running average's factor; 0 for none (ComfyUI's range −5 … 1).</param>
 public sealed class ProjectedGuidance(double eta, double normThreshold, double momentum)
 {
+    private readonly Lock _gate = new();
     private double[]? _average;
     private double? _previousSigma;
 
@@ -26,6 +30,11 @@ public sealed class ProjectedGuidance(double eta, double normThreshold, double m
     {
         if (conditional.Length != unconditional.Length || batch < 1 || conditional.Length % batch != 0)
             throw new ArgumentException("the conditional and unconditional estimates must have the same length, a whole number of batch items");
+        lock (_gate) ApplyLocked(conditional, unconditional, scale, sigma, batch);
+    }
+
+    private void ApplyLocked(Span<double> conditional, ReadOnlySpan<double> unconditional, double scale, double sigma, int batch)
+    {
         if (_previousSigma is { } previous && sigma > previous) _average = null;
         _previousSigma = sigma;
 
