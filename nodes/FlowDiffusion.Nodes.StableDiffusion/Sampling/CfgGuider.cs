@@ -61,6 +61,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         return prediction;
     }
 
+    // Every path guides through Guide, and so through the patches, except scale 1's positive-only one.
     private async Task<GuidedPrediction> PredictUnpatchedAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
