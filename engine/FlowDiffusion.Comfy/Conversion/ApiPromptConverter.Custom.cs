@@ -236,6 +236,12 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        if (model.GuidancePatched)
+        {
+            Error(id, "value_not_supported", "Value not supported", "model: APG, CFGZeroStar or CFGNorm before PerpNegGuider is not supported; remove them or use CFGGuider", "model");
+            return null;
+        }
+
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
         var guider = Add(id, "guider", "guidance.perp_neg",
             [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning), ("empty", empty.Conditioning)],
@@ -331,11 +337,15 @@ public sealed partial class ApiPromptConverter
     private string Guide(string id, ModelValue model, string positive, string negative, double cfg)
     {
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
-        // RescaleCFG upstream: the guider rescales, and reads the model's prediction type from its scheduler configuration.
-        var guider = model.CfgRescale > 0
-            ? Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative), ("config", model.SchedulerConfig)],
-                [("scale", cfg), ("rescale", model.CfgRescale)])
-            : Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative)], [("scale", cfg)]);
+        // RescaleCFG, APG, CFGZeroStar or CFGNorm upstream: the guider runs them, and reads the model's prediction type
+        // from its scheduler configuration.
+        if (model.CfgRescale == 0 && !model.GuidancePatched)
+            return $"{Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative)], [("scale", cfg)])}.guider";
+        var parameters = new List<(string, object)> { ("scale", cfg) };
+        if (model.CfgRescale > 0) parameters.Add(("rescale", model.CfgRescale));
+        parameters.AddRange(GuidancePatchParameters(id, model, cfg));
+        var guider = Add(id, "guider", "guidance.cfg", [("denoiser", $"{denoiser}.denoiser"), ("positive", positive), ("negative", negative), ("config", model.SchedulerConfig)],
+            [.. parameters]);
         return $"{guider}.guider";
     }
 

@@ -35,6 +35,7 @@ public sealed partial class ApiPromptConverter
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
         "ModelMergeSimple", "ModelMergeBlocks", "ModelMergeSubtract", "ModelMergeAdd", "CLIPMergeSimple", "CLIPMergeSubtract", "CLIPMergeAdd",
+        "DualCFGGuider", "APG", "CFGZeroStar", "CFGNorm",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -189,6 +190,10 @@ public sealed partial class ApiPromptConverter
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "PerpNegGuider" => PerpNegGuider(id, inputs),
+                "DualCFGGuider" => DualCfgGuider(id, inputs),
+                "APG" => Apg(id, inputs),
+                "CFGZeroStar" => CfgZeroStar(id, inputs),
+                "CFGNorm" => CfgNorm(id, inputs),
                 "CLIPTextEncodeSDXL" => SdxlTextEncode(id, inputs),
                 "CLIPTextEncodeSDXLRefiner" => SdxlRefinerTextEncode(id, inputs),
                 "KSamplerSelect" => KSamplerSelect(id, inputs),

@@ -11,9 +11,17 @@ internal abstract record ComfyValue(string ComfyType);
 
 /// <summary>
 /// The UNet and its scheduler configuration, with the RescaleCFG multiplier and the DifferentialDiffusion strength patches
-/// upstream set (0: none).
+/// upstream set (0: none), and the APG, CFGZeroStar and CFGNorm patches (null or false: none).
 /// </summary>
-internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0) : ComfyValue("MODEL");
+internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0, ApgSettings? Apg = null,
+    bool CfgZeroStar = false, double? CfgNorm = null) : ComfyValue("MODEL")
+{
+    /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model.</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null;
+}
+
+/// <summary>An APG node's settings.</summary>
+internal sealed record ApgSettings(double Eta, double NormThreshold, double Momentum);
 
 /// <summary>The text encoder and tokenizer, with the CLIP skip a CLIPSetLastLayer upstream chose (1 = the last layer).</summary>
 internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP");

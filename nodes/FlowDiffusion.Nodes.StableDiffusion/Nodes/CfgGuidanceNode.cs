@@ -1,3 +1,5 @@
+using FlowDiffusion.Diffusion.Guidance;
+using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Diffusion.Schedulers;
 using FlowDiffusion.Nodes.StableDiffusion.Sampling;
 using FlowDiffusion.Sdk;
@@ -31,8 +33,36 @@ public sealed class CfgGuidanceNode : INode
     [Parameter(Description = "Rescale the guided prediction towards the conditional one's standard deviation in v-space (ComfyUI's RescaleCFG multiplier; 0.7 is its default): against the over-saturation of high scales, and what v-prediction and zero-terminal-SNR models want. 0 = off. Needs config.", Min = 0, Max = 1, Step = 0.01)]
     public double Rescale { get; set; }
 
+    /// <summary>Whether ComfyUI's APG (Adaptive Projected Guidance) patch runs.</summary>
+    [Parameter(Description = "Adaptive Projected Guidance (ComfyUI's APG node): the guidance, computed on the x0 estimates, is split into its part along the conditional estimate (weighted by apg_eta) and the rest, optionally averaged over the evaluations (apg_momentum) and capped in length (apg_norm_threshold); the result is conditional + scale × modified guidance. At scale 1 it guides against a zero unconditional estimate, as ComfyUI's does. Needs config.")]
+    public bool Apg { get; set; }
+
+    /// <summary>APG's weight on the guidance's part along the conditional estimate.</summary>
+    [Parameter(Description = "APG: the weight of the guidance's part along the conditional estimate (1 keeps it).", Min = -10, Max = 10, Step = 0.01)]
+    public double ApgEta { get; set; } = 1;
+
+    /// <summary>APG's cap on the guidance's length.</summary>
+    [Parameter(Description = "APG: the guidance's length over each image is capped at this; 0 = no cap.", Min = 0, Max = 50, Step = 0.1)]
+    public double ApgNormThreshold { get; set; } = 5;
+
+    /// <summary>APG's running-average factor.</summary>
+    [Parameter(Description = "APG: running average of the guidance over the evaluations (average = momentum × average + guidance), restarted when sigma rises; 0 = off.", Min = -5, Max = 1, Step = 0.01)]
+    public double ApgMomentum { get; set; }
+
+    /// <summary>Whether ComfyUI's CFGZeroStar patch runs.</summary>
+    [Parameter(Description = "CFG-Zero* (ComfyUI's CFGZeroStar node): the unconditional x0 estimate scaled by the optimised factor of each image before guidance. Needs config.")]
+    public bool ZeroStar { get; set; }
+
+    /// <summary>Whether ComfyUI's CFGNorm patch runs.</summary>
+    [Parameter(Description = "ComfyUI's CFGNorm node: each pixel of the guided x0 estimate no longer (over the channels) than the conditional one's, then times cfg_norm_strength. Runs after zero_star. Needs config.")]
+    public bool CfgNorm { get; set; }
+
+    /// <summary>CFGNorm's strength.</summary>
+    [Parameter(Description = "CFGNorm: the factor on the capped estimate.", Min = 0, Max = 100, Step = 0.01)]
+    public double CfgNormStrength { get; set; } = 1;
+
     /// <summary>The model's scheduler configuration, for the rescale.</summary>
-    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale needs.", Optional = true)]
+    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale, apg, zero_star and cfg_norm need.", Optional = true)]
     public SchedulerConfigSource? Config { get; set; }
 
     /// <summary>The guider.</summary>
@@ -43,13 +73,24 @@ public sealed class CfgGuidanceNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         GuidanceRescale? rescale = null;
-        if (Rescale > 0)
+        GuidanceModelPatches? patches = null;
+        if (Apg || ZeroStar || CfgNorm)
+        {
+            if (Config is null) throw new ArgumentException("apg, zero_star and cfg_norm need the model's scheduler configuration: link config (model.load's scheduler_config)");
+            if (Apg && Scale == 0) throw new ArgumentException("apg divides by the scale (ComfyUI gets NaN at 0): use a scale above 0");
+            var config = SchedulerConfig.FromJson(Config.Json);
+            // A new running average for every execution of the node, restarted as ComfyUI's is whenever sigma rises.
+            var apg = Apg ? new ProjectedGuidance(ApgEta, ApgNormThreshold, ApgMomentum) : null;
+            patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null),
+                IModelSampling.For(config));
+        }
+        else if (Rescale > 0)
         {
             if (Config is null) throw new ArgumentException("rescale needs the model's scheduler configuration: link config (model.load's scheduler_config)");
             rescale = GuidanceRescale.For((float)Rescale, SchedulerConfig.FromJson(Config.Json));
         }
 
-        Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale, rescale);
+        Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale, rescale, patches);
         return Task.CompletedTask;
     }
 }

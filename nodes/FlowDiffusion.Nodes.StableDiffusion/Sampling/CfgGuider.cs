@@ -19,13 +19,17 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// Conditionings limited to part of the schedule (<see cref="ConditioningTimestepRange"/>, ComfyUI's
 /// ConditioningSetTimestepRange) are left out of the steps outside their range, as ComfyUI leaves them out. With a
 /// <see cref="GuidanceRescale"/> (ComfyUI's RescaleCFG) the guided prediction is rescaled against the conditional one.
+/// With <see cref="GuidanceModelPatches"/> (ComfyUI's APG, CFGZeroStar and CFGNorm, RescaleCFG with them) the predictions
+/// are combined as ComfyUI's sampling function combines them on x₀ estimates; at scale 1 those that act there guide
+/// against a zero unconditional estimate, as ComfyUI's do when it skips the unconditional half.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
 /// stacked [negative; positive] context, extras batched with it, is built once per batch size, since the
 /// conditionings never change.
 /// </remarks>
-internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Conditioning negative, float scale, GuidanceRescale? rescale = null) : IGuider
+internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Conditioning negative, float scale, GuidanceRescale? rescale = null,
+    GuidanceModelPatches? patches = null) : IGuider
 {
     private readonly IReadOnlyList<Conditioning> _negatives = CombinedConditionings.Of(negative);
     private readonly IReadOnlyList<Conditioning> _positives = CombinedConditionings.Of(positive);
@@ -46,6 +50,19 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         PredictAsync(input, withUnconditional: true, cancellationToken);
 
     private async Task<GuidedPrediction> PredictAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
+    {
+        if (patches is not null && denoiser.GuidanceEmbeddingWidth is not null)
+            throw new ArgumentException("APG, CFGZeroStar and CFGNorm need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
+        var prediction = await PredictUnpatchedAsync(input, withUnconditional, cancellationToken);
+        // ComfyUI skips the unconditional half at scale 1; APG and CFGNorm then act against its zero x0 estimate. A composed
+        // prompt has guided against its unconditional prediction already.
+        if (patches is { ActsAtScaleOne: true } && scale == 1f && !withUnconditional && !_composed)
+            prediction = new(patches.Guide(prediction.Guided, [], scale, input, denoiser.OutChannels), null);
+        return prediction;
+    }
+
+    // Every path guides through Guide, and so through the patches, except scale 1's positive-only one.
+    private async Task<GuidedPrediction> PredictUnpatchedAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
         // Scale 1 evaluates the positive half alone unless the sampler asks for the unconditional prediction.
@@ -202,9 +219,15 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         return context;
     }
 
-    // u + s·(c − u), then the rescale when there is one.
+    // u + s·(c − u), then the rescale when there is one; or the model patches.
     private void Guide(ReadOnlySpan<float> unconditional, ReadOnlySpan<float> conditional, Span<float> result, GuidanceInput input)
     {
+        if (patches is not null)
+        {
+            patches.Guide(conditional, unconditional, scale, input, denoiser.OutChannels).CopyTo(result);
+            return;
+        }
+
         Combine(unconditional, conditional, scale, result);
         rescale?.Apply(conditional, result, input, denoiser.OutChannels);
     }

@@ -1,0 +1,103 @@
+using FlowDiffusion.Diffusion.KDiffusion;
+
+namespace FlowDiffusion.Diffusion.Guidance;
+
+/// <summary>
+/// ComfyUI's guidance model patches for one guider, run in the order its sampling function runs them on x₀ estimates:
+/// the pre-CFG function (<see cref="ProjectedGuidance"/>, APG) on the conditional estimate, then CFG u + s·(c − u) or
+/// RescaleCFG's CFG function (<see cref="CfgRescale"/>), then the post-CFG functions (<see cref="CfgZeroStar"/>, then
+/// <see cref="CfgNorm"/>). The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
+/// model input over c_in) and the result goes back the same way, so the guider still returns a prediction.
+/// </summary>
+public sealed class GuidancePatches
+{
+    private readonly ModelPrediction _prediction;
+    private readonly float _rescale;
+    private readonly ProjectedGuidance? _apg;
+    private readonly bool _zeroStar;
+    private readonly double? _normStrength;
+
+    /// <summary>The patches of one guider.</summary>
+    /// <param name="prediction">What the model predicts, for the x₀ estimates.</param>
+    /// <param name="rescale">RescaleCFG's multiplier; 0 for none.</param>
+    /// <param name="apg">APG's state; null for none.</param>
+    /// <param name="zeroStar">Whether CFGZeroStar runs.</param>
+    /// <param name="normStrength">CFGNorm's strength; null for none.</param>
+    /// <exception cref="ArgumentException">RescaleCFG on an EDM model, which it is not written for here.</exception>
+    public GuidancePatches(ModelPrediction prediction, float rescale, ProjectedGuidance? apg, bool zeroStar, double? normStrength)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        if (rescale > 0 && prediction.Kind == PredictionKind.Edm)
+            throw new ArgumentException("rescale supports epsilon and v_prediction models; this model's prediction_type is 'edm'");
+        (_prediction, _rescale, _apg, _zeroStar, _normStrength) = (prediction, rescale, apg, zeroStar, normStrength);
+    }
+
+    /// <summary>Whether any patch runs (otherwise a guider combines its predictions as plain CFG).</summary>
+    public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null;
+
+    /// <summary>Whether a patch changes the result at scale 1, where ComfyUI guides against a zero unconditional estimate.</summary>
+    public bool ActsAtScaleOne => _apg is not null || _normStrength is not null;
+
+    /// <summary>The guided prediction from the conditional and unconditional ones.</summary>
+    /// <param name="conditional">The conditional prediction, [batch, outChannels, h, w].</param>
+    /// <param name="unconditional">The unconditional prediction, or empty where ComfyUI skips it (scale 1): its x₀ estimate is then zeros.</param>
+    /// <param name="scale">The CFG scale.</param>
+    /// <param name="modelInput">The scaled model input, [batch, inChannels, h, w]; its first outChannels channels are x·c_in.</param>
+    /// <param name="batch">Batch items.</param>
+    /// <param name="inChannels">Channels of <paramref name="modelInput"/>.</param>
+    /// <param name="outChannels">Channels of the predictions.</param>
+    /// <param name="plane">h · w.</param>
+    /// <param name="sigma">The evaluation's noise level (above 0).</param>
+    /// <param name="result">The guided prediction, same shape as <paramref name="conditional"/>.</param>
+    public void Guide(ReadOnlySpan<float> conditional, ReadOnlySpan<float> unconditional, float scale, ReadOnlySpan<float> modelInput, int batch, int inChannels,
+        int outChannels, int plane, float sigma, Span<float> result)
+    {
+        var item = outChannels * plane;
+        var length = batch * item;
+        if (conditional.Length < length || result.Length < length || (!unconditional.IsEmpty && unconditional.Length < length) || modelInput.Length < batch * inChannels * plane)
+            throw new ArgumentException("the predictions or the model input are shorter than the batch they describe");
+        if (_apg is not null && scale == 0) throw new ArgumentException("APG divides by the CFG scale, so it needs a scale above 0");
+
+        var (skip, output) = _prediction.Scalings(sigma);
+        var inputScale = (double)_prediction.InputScale(sigma);
+        var x = new double[length];
+        var c = new double[length];
+        var u = new double[length];
+        for (var b = 0; b < batch; b++)
+        {
+            for (var i = 0; i < item; i++)
+            {
+                var k = (b * item) + i;
+                x[k] = modelInput[(b * inChannels * plane) + i] / inputScale;
+                c[k] = (skip * x[k]) + (output * (double)conditional[k]);
+                u[k] = unconditional.IsEmpty ? 0 : (skip * x[k]) + (output * (double)unconditional[k]);
+            }
+        }
+
+        _apg?.Apply(c, u, scale, sigma, batch);
+        var guided = new double[length];
+        if (_rescale > 0)
+        {
+            // RescaleCFG works on the predictions: the (modified) conditional and the guided one, as ComfyUI's CFG function sees them.
+            var positive = new float[length];
+            var combined = new float[length];
+            for (var k = 0; k < length; k++)
+            {
+                double cp = (c[k] - (skip * x[k])) / output, up = (u[k] - (skip * x[k])) / output;
+                positive[k] = (float)cp;
+                combined[k] = (float)(up + (scale * (cp - up)));
+            }
+
+            CfgRescale.Apply(positive, combined, modelInput, batch, inChannels, outChannels, plane, sigma, _prediction.Kind == PredictionKind.V, _rescale);
+            for (var k = 0; k < length; k++) guided[k] = (skip * x[k]) + (output * (double)combined[k]);
+        }
+        else
+        {
+            for (var k = 0; k < length; k++) guided[k] = u[k] + ((c[k] - u[k]) * scale);
+        }
+
+        if (_zeroStar) CfgZeroStar.Apply(guided, c, u, x, scale, batch);
+        if (_normStrength is { } strength) CfgNorm.Apply(guided, c, strength, batch, outChannels, plane);
+        for (var k = 0; k < length; k++) result[k] = (float)((guided[k] - (skip * x[k])) / output);
+    }
+}
