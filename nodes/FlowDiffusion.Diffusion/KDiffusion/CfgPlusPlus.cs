@@ -43,6 +43,7 @@ public static class CfgPlusPlus
         if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = name == "euler_cfg_pp" ? (0.0, 0.0) : (parameters.Eta, parameters.SNoise);
         if (KSamplers.IsAncestral(name) && noise is null) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
+        if (RisingSigmas.Are(sigmas) && RisingSigmas.Check(name, parameters with { Eta = eta, SNoise = sNoise }) is { } rising) throw new ArgumentException(rising, nameof(sigmas));
         x = (float[])x.Clone();
         var steps = sigmas.Count - 1;
         float[]? oldUnconditional = null, oldDerivative = null;
