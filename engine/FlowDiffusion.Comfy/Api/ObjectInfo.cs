@@ -287,6 +287,14 @@ internal static class ObjectInfo
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"], names: ["contains"]),
         "StringCompare" => Class(name, "Compare", "utils/string", Req(("string_a", Text()), ("string_b", Text()), ("mode", Combo(["Starts With", "Ends With", "Equal"])),
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"]),
+        "FlipSigmas" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS"))), ["SIGMAS"]),
+        "ManualSigmas" => Class(name, name, "_for_testing/custom_sampling", Req(("sigmas", Typed("STRING", new JsonObject { ["multiline"] = false, ["default"] = "1, 0.5" }))),
+            ["SIGMAS"]),
+        "ExtendIntermediateSigmas" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("steps", Int(2, 1, SigmaEdits.MaxExtendSteps)),
+            ("start_at_sigma", Float(-1, -1, SigmaEdits.MaxFirstSigma, 0.01, rounded: false)), ("end_at_sigma", Float(12, 0, SigmaEdits.MaxFirstSigma, 0.01, rounded: false)),
+            ("spacing", Combo(SigmaEdits.Spacings))), ["SIGMAS"]),
+        "AddNoise" => Class(name, name, "_for_testing/custom_sampling/noise", Req(("model", Typed("MODEL")), ("noise", Typed("NOISE")), ("sigmas", Typed("SIGMAS")),
+            ("latent_image", Typed("LATENT"))), ["LATENT"]),
         _ => null,
     };
 

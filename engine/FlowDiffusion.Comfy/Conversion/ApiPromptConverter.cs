@@ -34,6 +34,7 @@ public sealed partial class ApiPromptConverter
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
+        "FlipSigmas", "ManualSigmas", "ExtendIntermediateSigmas", "AddNoise",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -253,6 +254,10 @@ public sealed partial class ApiPromptConverter
                 "PrimitiveInt" or "PrimitiveFloat" or "PrimitiveString" or "PrimitiveStringMultiline" or "PrimitiveBoolean" => Primitive(id, inputs, type),
                 "StringConcatenate" or "StringSubstring" or "StringLength" or "CaseConverter" or "StringTrim" or "StringReplace" or "StringContains"
                     or "StringCompare" => StringNode(id, inputs, type),
+                "FlipSigmas" => FlipSigmas(id, inputs),
+                "ManualSigmas" => ManualSigmas(id, inputs),
+                "ExtendIntermediateSigmas" => ExtendIntermediateSigmas(id, inputs),
+                "AddNoise" => AddNoise(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
