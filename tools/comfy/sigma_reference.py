@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reference tables for FlowDiffusion's ComfyUI layer, computed independently with numpy/scipy from the published
-definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers and ComfyUI's CFG++ samplers, ModelSamplingDiscrete). torch is emulated:
-float64 betas -> float32 sigmas, float32 linspace filled from both ends. Writes JSON to stdout.
+definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers and ComfyUI's CFG++ samplers, ModelSamplingDiscrete, and
+comfy_extras/nodes_custom_sampler.py's FlipSigmas with the samplers walked up rising sigmas, ExtendIntermediateSigmas and
+AddNoise, whose noise is drawn with torch itself). torch is otherwise emulated: float64 betas -> float32 sigmas, float32
+linspace filled from both ends. Writes JSON to stdout; new sections are appended so existing entries stay byte-identical.
 
 Usage: /usr/bin/python3 tools/comfy/sigma_reference.py > tests/FlowDiffusion.Diffusion.Tests/TestData/comfy/reference.json
 """
