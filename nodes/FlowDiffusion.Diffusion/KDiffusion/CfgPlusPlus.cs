@@ -22,7 +22,10 @@ public static class CfgPlusPlus
     /// <summary>Runs CFG++ sampler <paramref name="name"/> from <paramref name="x"/> down <paramref name="sigmas"/>; returns the final latents.</summary>
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="x">The starting latents (already noised to <c>sigmas[0]</c>); not modified.</param>
-    /// <param name="sigmas">Descending noise levels, N + 1 of them for N steps.</param>
+    /// <param name="sigmas">
+    /// Descending noise levels, N + 1 of them for N steps; or rising ones (unsampling) for the samplers
+    /// <see cref="RisingSigmas.Check"/> lets walk them.
+    /// </param>
     /// <param name="model">The denoiser giving the guided and the unconditional estimate.</param>
     /// <param name="noise">Fresh standard normal noise for the ancestral ones (ComfyUI: a torch generator seeded with the seed).</param>
     /// <param name="onStep">Called after each step with (step, steps, latents).</param>

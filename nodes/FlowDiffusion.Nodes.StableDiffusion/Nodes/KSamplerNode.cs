@@ -1,4 +1,3 @@
-using System.Globalization;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Diffusion.Noise;
