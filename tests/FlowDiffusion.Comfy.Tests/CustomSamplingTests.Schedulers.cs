@@ -187,7 +187,7 @@ public sealed partial class CustomSamplingTests
         prompt["3"]!["inputs"]!["sigmas"] = Link("13", 0);
         var error = ConversionError(prompt, "13");
         Assert.Equal(("sigma", "value_not_supported"), (error.Input, error.Type));
-        Assert.Contains("not a falling", error.Details);
+        Assert.Contains("strictly falling or strictly rising", error.Details);
 
         prompt["13"] = Node("SetFirstSigma", new JsonObject { ["sigmas"] = Link("12", 0), ["sigma"] = 20001 });
         Assert.Equal("value_bigger_than_max", ConversionError(prompt, "13").Type);

@@ -74,7 +74,14 @@ public sealed class InfoRouteTests
         Assert.Equal(["high_sigmas", "low_sigmas"], all["SplitSigmasDenoise"]!["output_name"]!.AsArray().Select(n => n!.GetValue<string>()));
         foreach (var type in new[] { "SDTurboScheduler", "PolyexponentialScheduler", "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SetFirstSigma" })
             Assert.Equal(["SIGMAS"], all[type]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
-        Assert.Null(all["FlipSigmas"]);
+        Assert.Equal(["SIGMAS"], all["FlipSigmas"]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("2 1 … 100", Range("ExtendIntermediateSigmas", "steps"));
+        Assert.Equal("-1 -1 … 20000", Range("ExtendIntermediateSigmas", "start_at_sigma"));
+        Assert.Equal("12 0 … 20000", Range("ExtendIntermediateSigmas", "end_at_sigma"));
+        Assert.Equal(["linear", "cosine", "sine"], all["ExtendIntermediateSigmas"]!["input"]!["required"]!["spacing"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("1, 0.5", all["ManualSigmas"]!["input"]!["required"]!["sigmas"]![1]!["default"]!.GetValue<string>());
+        Assert.Equal(["LATENT"], all["AddNoise"]!["output"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Null(all["SamplingPercentToSigma"]);
     }
 
     // Made not to depend on timing: 10,000 tiny-sd steps at 256² (a real UNet, twice per step) take minutes even on a

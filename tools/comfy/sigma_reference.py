@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reference tables for FlowDiffusion's ComfyUI layer, computed independently with numpy/scipy from the published
-definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers and ComfyUI's CFG++ samplers, ModelSamplingDiscrete). torch is emulated:
-float64 betas -> float32 sigmas, float32 linspace filled from both ends. Writes JSON to stdout.
+definitions (ComfyUI comfy/samplers.py schedules, k-diffusion samplers and ComfyUI's CFG++ samplers, ModelSamplingDiscrete, and
+comfy_extras/nodes_custom_sampler.py's FlipSigmas with the samplers walked up rising sigmas, ExtendIntermediateSigmas and
+AddNoise, whose noise is drawn with torch itself). torch is otherwise emulated: float64 betas -> float32 sigmas, float32
+linspace filled from both ends. Writes JSON to stdout; new sections are appended so existing entries stay byte-identical.
 
 Usage: /usr/bin/python3 tools/comfy/sigma_reference.py > tests/FlowDiffusion.Diffusion.Tests/TestData/comfy/reference.json
 """
@@ -696,8 +698,10 @@ def dpm_adaptive(x, sigmas, order=3, rtol=0.05, atol=0.0078, h_init=0.05, pcoeff
     k = 1.5 if eta else order
     b1, b2, b3 = (pcoeff + icoeff + dcoeff) / k, -(pcoeff + 2 * dcoeff) / k, dcoeff / k
     accepted = rejected = 0
-    while lam < lam_end - 1e-5:
-        lam_next = min(lam_end, lam + h)
+    forward = lam_end > lam  # rising sigmas run backwards in lambda, h negative
+    h = abs(h_init) * (1 if forward else -1)
+    while (lam < lam_end - 1e-5) if forward else (lam > lam_end + 1e-5):
+        lam_next = min(lam_end, lam + h) if forward else max(lam_end, lam + h)
         target, up = dpm_ancestral_target(lam, lam_next, lam_end, eta) if eta else (lam_next, 0.0)
         eps0 = toy.eps(x, lam)
         if order == 2:
@@ -889,6 +893,91 @@ def sample_cfg_pp(name, x, sigmas, params=None):
                     x = x + (2.0 - 1) * (d - old_d) * (sn - s)
             old_d = d
     return [float(v) for v in x]
+
+# --- FlipSigmas and unsampling -----------------------------------------------------------------------------------------
+# FlipSigmas reverses the sigmas and puts 0.0001 (float32) where the first is 0. The samplers whose steps mean something
+# on rising sigmas run the same formulas upwards; the ancestral and SDE ones at eta 0.
+def flip(sigmas):
+    out = [float(v) for v in np.array(sigmas, dtype=f32)[::-1]]
+    if out and out[0] == 0:
+        out[0] = float(f32(0.0001))
+    return out
+
+RISING = [("euler", {}), ("ddim", {}), ("heun", {}), ("dpm_2", {}), ("lms", {}), ("lms", {"order": 2}), ("dpmpp_2m", {}), ("ipndm", {}), ("ipndm_v", {}),
+          ("gradient_estimation", {}), ("res_multistep", {}), ("deis", {}), ("lcm", {}), ("er_sde", {}), ("uni_pc", {}), ("uni_pc_bh2", {}),
+          ("euler_ancestral", {"eta": 0.0}), ("dpm_2_ancestral", {"eta": 0.0}), ("dpmpp_2s_ancestral", {"eta": 0.0}), ("dpmpp_sde", {"eta": 0.0}),
+          ("dpmpp_2m_sde", {"eta": 0.0}), ("dpmpp_2m_sde_heun", {"eta": 0.0}), ("dpmpp_3m_sde", {"eta": 0.0}), ("dpmpp_3m_sde", {"s_noise": 0.0, "eta": 0.5})]
+RISING_CFG_PP = [("euler_cfg_pp", {}), ("dpmpp_2m_cfg_pp", {}), ("res_multistep_cfg_pp", {}), ("gradient_estimation_cfg_pp", {}),
+                 ("euler_ancestral_cfg_pp", {"eta": 0.0}), ("dpmpp_2s_ancestral_cfg_pp", {"eta": 0.0})]
+
+def rising():
+    # From the schedule's smallest sigma up (FlipSigmas, then the 0.0001 step cut off as SplitSigmas would): a first step from
+    # 0.0001 divides float32 rounding by 1e-4, which float64 here and float32 latents there would disagree on.
+    x = [math.cos(0.5 * e) * 0.8 for e in range(8)]
+    cases = []
+    for sname, steps in (("karras", 10), ("normal", 6)):
+        sigmas = flip(SCHEDULES[sname](steps))[1:]
+        for name, params in RISING:
+            cases.append({"sampler": name, "parameters": params, "scheduler": sname, "steps": steps, "x": x, "sigmas": sigmas,
+                          "result": sample(name, x, sigmas, params)})
+        for name, params in RISING_CFG_PP:
+            cases.append({"sampler": name, "parameters": params, "cfg_pp": True, "scale": CFG_PP_SCALE, "scheduler": sname, "steps": steps, "x": x,
+                          "sigmas": sigmas, "result": sample_cfg_pp(name, x, sigmas, params)})
+        for name in ("sa_solver", "sa_solver_pece"):
+            result, calls = sa_solver(x, sigmas, eta=0.0, pece=name == "sa_solver_pece")
+            cases.append({"sampler": name, "parameters": {"eta": 0.0}, "scheduler": sname, "steps": steps, "x": x, "sigmas": sigmas, "result": result})
+        result, calls = dpm_fast(x, sigmas)
+        cases.append({"sampler": "dpm_fast", "parameters": {}, "scheduler": sname, "steps": steps, "x": x, "sigmas": sigmas, "result": result, "evaluations": calls})
+        for params in ({}, {"order": 2, "rtol": 0.01, "atol": 0.001}):
+            result, calls, accepted, rejected = dpm_adaptive(x, sigmas, **params)
+            cases.append({"sampler": "dpm_adaptive", "parameters": params, "scheduler": sname, "steps": steps, "x": x, "sigmas": sigmas, "result": result,
+                          "evaluations": calls})
+    flips = [{"sigmas": sg, "flipped": flip(sg)} for sg in (SCHEDULES["karras"](10), SCHEDULES["normal"](3), [14.6, 3.0], [5.0], [])]
+    return {"samplers": cases, "flip": flips}
+
+# ExtendIntermediateSigmas: the steps whose sigma lies in [end_at_sigma, start_at_sigma] (a negative start: no bound) split
+# into `steps`, at sigma + f(x) (sigma_next - sigma) for x = linspace(0, 1, steps + 1)[1:-1]: f = x (linear),
+# sin(x pi / 2) (cosine), 1 - cos(x pi / 2) (sine); all float32 as torch computes them.
+def extend(sigmas, steps, start, end, spacing):
+    start = math.inf if start < 0 else start
+    x = linspace32(0, 1, steps + 1)[1:-1]
+    half_pi = f32(math.pi) / f32(2)
+    f = {"linear": lambda v: v, "cosine": lambda v: np.sin(v * f32(math.pi) / f32(2)), "sine": lambda v: f32(1) - np.cos(v * f32(math.pi) / f32(2))}[spacing]
+    spaced = np.array([f(f32(v)) for v in x], dtype=f32)
+    sg = np.array(sigmas, dtype=f32)
+    out = []
+    for i in range(len(sg) - 1):
+        out.append(float(sg[i]))
+        if f32(end) <= sg[i] <= f32(start):
+            out.extend(float(v) for v in (spaced * (sg[i + 1] - sg[i]) + sg[i]).astype(f32))
+    if len(sg):
+        out.append(float(sg[-1]))
+    return out
+
+def extend_cases():
+    cases = []
+    for sname, base in (("karras", SCHEDULES["karras"](10)), ("normal", SCHEDULES["normal"](6)), ("flipped", flip(SCHEDULES["karras"](5)))):
+        for steps, start, end, spacing in ((2, -1.0, 12.0, "linear"), (3, -1.0, 0.0, "linear"), (4, 10.0, 1.0, "cosine"), (5, -1.0, 0.5, "sine"),
+                                           (1, -1.0, 0.0, "linear"), (7, 3.0, 0.0, "sine"), (3, 20000.0, 0.0, "cosine")):
+            cases.append({"scheduler": sname, "sigmas": base, "steps": steps, "start_at_sigma": start, "end_at_sigma": end, "spacing": spacing,
+                          "extended": extend(base, steps, start, end, spacing)})
+    return cases
+
+# AddNoise: torch.randn(latent.shape, generator=manual_seed(seed)) * |sigmas[0] - sigmas[-1]| (sigmas[0] alone for one sigma)
+# added to the latent in float32; no sigmas leave it as is. Drawn with torch itself: the noise is torch's.
+def add_noise_cases():
+    import torch
+    shape = (1, 4, 2, 3)
+    latent = np.array([math.sin(0.7 * e) for e in range(24)], dtype=f32).reshape(shape)
+    cases = []
+    for seed, sigmas in ((42, SCHEDULES["karras"](10)), (7, flip(SCHEDULES["normal"](6))), (123, [3.5]), (5, [2.0, 0.5, 0.1]), (9, [0.0, 0.0])):
+        noise = torch.randn(shape, generator=torch.manual_seed(seed), dtype=torch.float32)
+        sg = torch.tensor(sigmas, dtype=torch.float32)
+        scale = torch.abs(sg[0] - sg[-1]) if len(sigmas) > 1 else sg[0]
+        out = (torch.from_numpy(latent) + noise * scale).numpy()
+        cases.append({"seed": seed, "shape": list(shape), "latent": [float(v) for v in latent.ravel()], "sigmas": sigmas, "scale": float(scale),
+                      "result": [float(v) for v in out.ravel()]})
+    return cases
 
 # ComfyUI's ModelSamplingContinuousEDM / ModelSamplingContinuousV: 1000 sigmas log-spaced between sigma_min and sigma_max
 # (torch.linspace of the float64 logs into float32, then exp), and a closed-form timestep: 0.25 ln(sigma) for EDM,
@@ -1084,6 +1173,10 @@ def main():
            "zero_snr": zsnr, "sampler_parameters": parametrised, "dpm_solver": dpm, "cfg_pp": cfg_pp,
            "sd_turbo": turbo, "sd_turbo_zsnr": turbo_zsnr, "beta_shapes": beta_shapes, "k_schedules": k_schedules, "gits": gits_cases,
            "extension_schedules": extension, "sa_solver": sa}
+    # New sections go last, so that every entry before them stays byte-identical.
+    out["rising"] = rising()
+    out["extend_intermediate"] = extend_cases()
+    out["add_noise"] = add_noise_cases()
     print(json.dumps(out, indent=1))
 
 if __name__ == "__main__":

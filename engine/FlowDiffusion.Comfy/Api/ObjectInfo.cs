@@ -307,6 +307,14 @@ internal static class ObjectInfo
         "CLIPMergeSubtract" => Class(name, "CLIPMergeSubtract", "advanced/model_merging", Req(("clip1", Typed("CLIP")), ("clip2", Typed("CLIP")),
             ("multiplier", Float(1, -10, 10, 0.01))), ["CLIP"]),
         "CLIPMergeAdd" => Class(name, "CLIPMergeAdd", "advanced/model_merging", Req(("clip1", Typed("CLIP")), ("clip2", Typed("CLIP"))), ["CLIP"]),
+        "FlipSigmas" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS"))), ["SIGMAS"]),
+        "ManualSigmas" => Class(name, name, "_for_testing/custom_sampling", Req(("sigmas", Typed("STRING", new JsonObject { ["multiline"] = false, ["default"] = "1, 0.5" }))),
+            ["SIGMAS"]),
+        "ExtendIntermediateSigmas" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("steps", Int(2, 1, SigmaEdits.MaxExtendSteps)),
+            ("start_at_sigma", Float(-1, -1, SigmaEdits.MaxFirstSigma, 0.01, rounded: false)), ("end_at_sigma", Float(12, 0, SigmaEdits.MaxFirstSigma, 0.01, rounded: false)),
+            ("spacing", Combo(SigmaEdits.Spacings))), ["SIGMAS"]),
+        "AddNoise" => Class(name, name, "_for_testing/custom_sampling/noise", Req(("model", Typed("MODEL")), ("noise", Typed("NOISE")), ("sigmas", Typed("SIGMAS")),
+            ("latent_image", Typed("LATENT"))), ["LATENT"]),
         _ => null,
     };
 

@@ -281,10 +281,23 @@ public sealed partial class ApiPromptConverter
     // One diffusion.ksampler for the pieces. denoised_output is ComfyUI's last x0 estimate; where the sigmas end at 0 the
     // samplers' last step returns that estimate itself, so it is the same latent. Not so for uni_pc (it stops at 0.001), nor
     // dpm_fast and dpm_adaptive (they stop at the last sigma above 0).
-    private ComfyValue[] CustomSample(string id, NoiseValue noise, GuiderValue guider, SamplerValue sampler, SigmasValue sigmas, LatentValue latent)
+    private ComfyValue[]? CustomSample(string id, NoiseValue noise, GuiderValue guider, SamplerValue sampler, SigmasValue sigmas, LatentValue latent)
     {
         // Fewer than two sigmas are no step: ComfyUI's sampler loop does not run, and the latents pass through.
         if (sigmas.Values is { Length: < 2 }) return [latent with { Mask = null }, latent with { Mask = null }];
+        if (sigmas.Values is { } explicitValues && RisingSigmas.CheckOrder(explicitValues) is { } order)
+        {
+            Error(id, "value_not_supported", "Value not supported", "sigmas: " + order, "sigmas");
+            return null;
+        }
+
+        // Rising sigmas (FlipSigmas: unsampling) only for the samplers whose steps mean something walked upwards.
+        if (Rises(sigmas) && RisingSigmas.Check(sampler.Name, sampler.Settings) is { } rising)
+        {
+            Error(id, "value_not_supported", "Value not supported", "sampler: " + rising, "sampler");
+            return null;
+        }
+
         var parameters = new List<(string, object)> { ("seed", SeedLiteral(noise.Seed)), ("add_noise", noise.Add), ("sampler", sampler.Name), ("preview_every", 1L) };
         // The sampler node's settings where they are not KSampler's defaults.
         var (settings, defaults) = (sampler.Settings, KSamplerParameters.Default);
@@ -308,17 +321,8 @@ public sealed partial class ApiPromptConverter
         if (settings.CorrectorOrder != defaults.CorrectorOrder) parameters.Add(("corrector_order", (long)settings.CorrectorOrder));
         if (settings.UsePece) parameters.Add(("use_pece", true));
         if (settings.SimpleOrder2) parameters.Add(("simple_order2", true));
-        if (sigmas.Values is { } values)
-        {
-            parameters.Add(("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
-        }
-        else
-        {
-            parameters.AddRange([("scheduler", sigmas.Scheduler!), ("steps", sigmas.Steps), ("denoise", sigmas.Denoise), ("drop_penultimate_sigma", false),
-                ("start_step", Math.Min(sigmas.Start, 10000)), ("end_step", Math.Min(sigmas.End, 10000)), ("return_with_leftover_noise", !sigmas.EndsAtZero)]);
-            if (sigmas.BetaShape != (0.6, 0.6)) parameters.AddRange([("beta_alpha", sigmas.BetaShape.Alpha), ("beta_beta", sigmas.BetaShape.Beta)]);
-            if (sigmas.Edits.Length > 0) parameters.Add(("sigma_edits", sigmas.Edits));
-        }
+        parameters.AddRange(ScheduleParameters(sigmas));
+        if (sigmas.Values is null) parameters.Add(("drop_penultimate_sigma", false));
 
         var edges = new List<(string, string)> { ("guider", guider.Guider), ("config", guider.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
@@ -331,6 +335,30 @@ public sealed partial class ApiPromptConverter
                 ? $"denoised_output: {sampler.Name}'s last step is not its last x0 estimate, which FlowDiffusion does not keep apart from the output; use output"
                 : "denoised_output: these sigmas stop above 0 and FlowDiffusion does not keep the last x0 estimate apart from the output; use output");
         return [output, denoised];
+    }
+
+    // The sigmas as diffusion.ksampler and latent.add_noise take them: explicit, or a schedule by name with its window and edits.
+    private static IEnumerable<(string, object)> ScheduleParameters(SigmasValue sigmas)
+    {
+        if (sigmas.Values is { } values)
+        {
+            yield return ("sigmas", string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+            yield break;
+        }
+
+        yield return ("scheduler", sigmas.Scheduler!);
+        yield return ("steps", sigmas.Steps);
+        yield return ("denoise", sigmas.Denoise);
+        yield return ("start_step", Math.Min(sigmas.Start, 10000));
+        yield return ("end_step", Math.Min(sigmas.End, 10000));
+        yield return ("return_with_leftover_noise", !sigmas.EndsAtZero);
+        if (sigmas.BetaShape != (0.6, 0.6))
+        {
+            yield return ("beta_alpha", sigmas.BetaShape.Alpha);
+            yield return ("beta_beta", sigmas.BetaShape.Beta);
+        }
+
+        if (sigmas.Edits.Length > 0) yield return ("sigma_edits", sigmas.Edits);
     }
 
     // unet.denoiser + guidance.cfg for a model and its two conditionings.

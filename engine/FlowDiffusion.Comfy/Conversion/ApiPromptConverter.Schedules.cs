@@ -131,6 +131,13 @@ public sealed partial class ApiPromptConverter
         }
 
         var edited = SigmaEdits.SetFirst(values, (float)sigma.Value);
-        return Falling(id, edited, $"sigma {Show(sigma.Value)}", "sigma") ? [SigmasValue.Explicit(edited)] : null;
+        // Falling or rising (after FlipSigmas), the samplers need the order kept.
+        if (RisingSigmas.CheckOrder(edited) is { } order)
+        {
+            Error(id, "value_not_supported", "Value not supported", $"sigma {Show(sigma.Value)} gives {order}", "sigma");
+            return null;
+        }
+
+        return [SigmasValue.Explicit(edited)];
     }
 }

@@ -36,6 +36,7 @@ public sealed partial class ApiPromptConverter
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
         "ModelMergeSimple", "ModelMergeBlocks", "ModelMergeSubtract", "ModelMergeAdd", "CLIPMergeSimple", "CLIPMergeSubtract", "CLIPMergeAdd",
         "DualCFGGuider", "APG", "CFGZeroStar", "CFGNorm",
+        "FlipSigmas", "ManualSigmas", "ExtendIntermediateSigmas", "AddNoise",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -262,6 +263,10 @@ public sealed partial class ApiPromptConverter
                 "ModelMergeSimple" or "ModelMergeSubtract" or "ModelMergeAdd" => ModelMerge(id, inputs, type),
                 "ModelMergeBlocks" => ModelMergeBlocks(id, inputs),
                 "CLIPMergeSimple" or "CLIPMergeSubtract" or "CLIPMergeAdd" => ClipMerge(id, inputs, type),
+                "FlipSigmas" => FlipSigmas(id, inputs),
+                "ManualSigmas" => ManualSigmas(id, inputs),
+                "ExtendIntermediateSigmas" => ExtendIntermediateSigmas(id, inputs),
+                "AddNoise" => AddNoise(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

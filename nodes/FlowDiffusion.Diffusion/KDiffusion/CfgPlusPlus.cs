@@ -22,7 +22,10 @@ public static class CfgPlusPlus
     /// <summary>Runs CFG++ sampler <paramref name="name"/> from <paramref name="x"/> down <paramref name="sigmas"/>; returns the final latents.</summary>
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="x">The starting latents (already noised to <c>sigmas[0]</c>); not modified.</param>
-    /// <param name="sigmas">Descending noise levels, N + 1 of them for N steps.</param>
+    /// <param name="sigmas">
+    /// Descending noise levels, N + 1 of them for N steps; or rising ones (unsampling) for the samplers
+    /// <see cref="RisingSigmas.Check"/> lets walk them.
+    /// </param>
     /// <param name="model">The denoiser giving the guided and the unconditional estimate.</param>
     /// <param name="noise">Fresh standard normal noise for the ancestral ones (ComfyUI: a torch generator seeded with the seed).</param>
     /// <param name="onStep">Called after each step with (step, steps, latents).</param>
@@ -43,6 +46,7 @@ public static class CfgPlusPlus
         if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = name == "euler_cfg_pp" ? (0.0, 0.0) : (parameters.Eta, parameters.SNoise);
         if (KSamplers.IsAncestral(name) && noise is null) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
+        if (RisingSigmas.Are(sigmas) && RisingSigmas.Check(name, parameters with { Eta = eta, SNoise = sNoise }) is { } rising) throw new ArgumentException(rising, nameof(sigmas));
         x = (float[])x.Clone();
         var steps = sigmas.Count - 1;
         float[]? oldUnconditional = null, oldDerivative = null;

@@ -67,13 +67,15 @@ internal static class DpmSolver
         var x = ToDouble(start);
         var previousLow = x;
         var (tries, accepted, passed) = (0, 0, 0);
-        while (lambda < lambdaEnd - EndTolerance)
+        // Rising sigmas (unsampling) run backwards in λ, h negative, as ComfyUI's reverse sampling.
+        var forward = lambdaEnd > lambda;
+        while (forward ? lambda < lambdaEnd - EndTolerance : lambda > lambdaEnd + EndTolerance)
         {
             if (tries == MaxAdaptiveTries)
                 throw new InvalidOperationException($"dpm_adaptive stopped after {tries} tries ({accepted} accepted, {solver.Evaluations} model evaluations) at sigma "
                     + $"{Show(Math.Exp(-lambda))} of {Show(Math.Exp(-lambdaEnd))}: its error control never lets it finish; raise rtol or atol, or lower accept_safety.");
             tries++;
-            var next = Math.Min(lambdaEnd, lambda + controller.H);
+            var next = forward ? Math.Min(lambdaEnd, lambda + controller.H) : Math.Max(lambdaEnd, lambda - controller.H);
             var (target, up) = eta != 0 ? AncestralTarget(lambda, next, lambdaEnd, eta) : (next, 0.0);
             var eps = await solver.EpsAsync(x, lambda);
             double[] low, high;
@@ -98,7 +100,7 @@ internal static class DpmSolver
             if (eta != 0) AddNoise(x, noise!, up * sNoise);
             lambda = next;
             accepted++;
-            var now = Passed(sigmas, Math.Exp(-lambda));
+            var now = Passed(sigmas, Math.Exp(-lambda), forward);
             if (now > passed && now < steps && onStep is not null) await onStep(now, steps, ToFloat(x));
             passed = Math.Max(passed, now);
         }
@@ -147,10 +149,10 @@ internal static class DpmSolver
     }
 
     // How many of sigmas[1..] the solver at σ has reached (a relative 1e-6 for float rounding).
-    private static int Passed(IReadOnlyList<float> sigmas, double sigma)
+    private static int Passed(IReadOnlyList<float> sigmas, double sigma, bool falling)
     {
         var count = 0;
-        for (var i = 1; i < sigmas.Count && sigmas[i] >= sigma * (1 - 1e-6); i++) count++;
+        for (var i = 1; i < sigmas.Count && (falling ? sigmas[i] >= sigma * (1 - 1e-6) : sigmas[i] <= sigma * (1 + 1e-6)); i++) count++;
         return count;
     }
 

@@ -65,7 +65,10 @@ public static class KSamplers
     /// <summary>Runs sampler <paramref name="name"/> from <paramref name="x"/> down <paramref name="sigmas"/>; returns the final latents.</summary>
     /// <param name="name">One of <see cref="Names"/> other than the CFG++ ones (<see cref="IsCfgPlusPlus"/>).</param>
     /// <param name="x">The starting latents (already noised to <c>sigmas[0]</c>); not modified.</param>
-    /// <param name="sigmas">Descending noise levels, N + 1 of them for N steps.</param>
+    /// <param name="sigmas">
+    /// Descending noise levels, N + 1 of them for N steps; or rising ones (unsampling) for the samplers
+    /// <see cref="RisingSigmas.Check"/> lets walk them.
+    /// </param>
     /// <param name="model">The denoiser.</param>
     /// <param name="noise">Fresh standard normal noise for the ancestral samplers (ComfyUI: a torch generator seeded with the seed).</param>
     /// <param name="onStep">Called after each step with (step, steps, latents).</param>
@@ -93,6 +96,7 @@ public static class KSamplers
         if (parameters.Check(name) is { } invalid) throw new ArgumentException(invalid, nameof(parameters));
         var (eta, sNoise) = (parameters.Eta, parameters.SNoise);
         if (IsAncestral(name) && noise is null && !(IsSde(name) && sdeNoise is not null)) throw new ArgumentException($"sampler '{name}' needs a noise source.", nameof(noise));
+        if (RisingSigmas.Are(sigmas) && RisingSigmas.Check(name, parameters) is { } rising) throw new ArgumentException(rising, nameof(sigmas));
         if (name is "sa_solver" or "sa_solver_pece")
         {
             if (parameters.Eta > 0 && modelSampling is null)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Diffusion.Noise;
@@ -69,11 +68,11 @@ public sealed class KSamplerNode : INode
     public double BetaBeta { get; set; } = 0.6;
 
     /// <summary>Explicit sigmas.</summary>
-    [Parameter(Description = "Explicit descending sigmas, comma-separated, ending in the final sigma (usually 0); when set they replace scheduler, steps and denoise.")]
+    [Parameter(Description = "Explicit sigmas, comma-separated: descending, ending in the final sigma (usually 0); or rising from a sigma above 0 (ComfyUI's FlipSigmas: unsampling, for the samplers that can walk them: euler, heun, dpm_2, lms, dpmpp_2m and the other deterministic ones, the ancestral and SDE ones at eta 0). When set they replace scheduler, steps and denoise.")]
     public string Sigmas { get; set; } = "";
 
     /// <summary>Edits of the schedule.</summary>
-    [Parameter(Description = "ComfyUI's sigma utilities applied in order after start/end step, separated by ';': 'split STEP high|low' (SplitSigmas), 'split_denoise DENOISE high|low' (SplitSigmasDenoise), 'first SIGMA' (SetFirstSigma; it must stay above the next sigma). Empty: none.")]
+    [Parameter(Description = "ComfyUI's sigma utilities applied in order after start/end step, separated by ';': 'split STEP high|low' (SplitSigmas), 'split_denoise DENOISE high|low' (SplitSigmasDenoise), 'first SIGMA' (SetFirstSigma; the schedule must stay strictly falling or rising), 'flip' (FlipSigmas: reversed, a first 0 made 0.0001). Empty: none.")]
     public string SigmaEdits { get; set; } = "";
 
     /// <summary>Denoise.</summary>
@@ -206,8 +205,8 @@ public sealed class KSamplerNode : INode
             SdeStartPercent = SdeStartPercent, SdeEndPercent = SdeEndPercent, PredictorOrder = PredictorOrder, CorrectorOrder = CorrectorOrder, UsePece = UsePece, SimpleOrder2 = SimpleOrder2,
         };
         if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
-        var sigmas = FlowDiffusion.Diffusion.KDiffusion.SigmaEdits.Apply(
-            SigmaSchedules.Window(ScheduleSigmas(sampling), StartStep, EndStep, forceFullDenoise: !ReturnWithLeftoverNoise), SigmaEdits);
+        var sigmas = new SamplerSchedule(Sigmas, Scheduler, Steps, Denoise, DropPenultimateSigma, BetaAlpha, BetaBeta, StartStep, EndStep, ReturnWithLeftoverNoise,
+            SigmaEdits).Resolve(sampling, Sampler);
 
         var image = LatentImage!;
         var shape = new LatentShape(image.Batch, image.Channels, image.Height, image.Width);
@@ -301,22 +300,6 @@ public sealed class KSamplerNode : INode
         if (mask is not null) Blend(result, i => latent[i], mask, shape, result);
         // ComfyUI's sampled latent is a copy of latent_image's dictionary: it keeps the noise indices for a second pass.
         Latent = new Latent(shape.Batch, shape.Channels, shape.Height, shape.Width, result) { NoiseIndices = image.NoiseIndices };
-    }
-
-    private float[] ScheduleSigmas(IModelSampling sampling)
-    {
-        if (string.IsNullOrWhiteSpace(Sigmas)) return SigmaSchedules.WithDenoise(Scheduler, sampling, Steps, Denoise, DropPenultimateSigma && KSamplers.DiscardsPenultimateSigma(Sampler), BetaAlpha, BetaBeta);
-        var parts = Sigmas.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var values = new float[parts.Length];
-        for (var i = 0; i < parts.Length; i++)
-        {
-            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]) || values[i] < 0)
-                throw new ArgumentException($"sigmas: entry {i + 1} '{parts[i]}' is not a non-negative number");
-            if (i > 0 && values[i] >= values[i - 1]) throw new ArgumentException($"sigmas must be strictly descending; entry {i + 1} ({parts[i]}) is not below the one before");
-        }
-
-        if (values.Length < 2) throw new ArgumentException("sigmas needs at least two entries: one step and the final sigma");
-        return values;
     }
 
     // The mask and masked image a 9-channel UNet reads: the inpaint inputs where given, else the repaint mask and latent_image.

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FlowDiffusion.Diffusion.Tests.KDiffusion;
 
-public sealed class KSamplerTests
+public sealed partial class KSamplerTests
 {
     public static TheoryData<string, string> Cases()
     {

@@ -186,8 +186,9 @@ public sealed class SigmaScheduleTests
         Assert.Empty(high);
         Assert.Equal([0f], low);
         Assert.Equal([136f, 5, 2], SigmaEdits.Apply(sigmas, "split 2 high; first 136"));
-        Assert.Contains("not above the next", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "first 4")).Message);
-        Assert.Contains("is not an edit", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "flip")).Message);
+        Assert.Contains("strictly falling or strictly rising", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "first 4")).Message);
+        Assert.Equal([0.0001f, 1, 2, 5, 10], SigmaEdits.Apply(sigmas, "flip"));
+        Assert.Contains("is not an edit", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "flip 2")).Message);
         Assert.Contains("is not an edit", Assert.Throws<ArgumentException>(() => SigmaEdits.Apply(sigmas, "split -1 low")).Message);
     }
 
