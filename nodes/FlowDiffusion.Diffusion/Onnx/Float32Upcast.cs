@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
+using FlowDiffusion.Sdk.Models;
 
 namespace FlowDiffusion.Diffusion.Onnx;
 
@@ -67,7 +68,20 @@ internal static class Float32Upcast
     /// <see cref="ModelName"/> and <see cref="DataName"/>, and returns the model's path.
     /// </summary>
     /// <exception cref="InvalidDataException">The source is not a well-formed ONNX model; the message names the file and the tensor.</exception>
-    public static string Write(OnnxModelFile file, string folder, CancellationToken cancellationToken = default)
+    public static string Write(OnnxModelFile file, string folder, CancellationToken cancellationToken = default) =>
+        Rewrite(file, folder, convert: true, overrides: null, cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="file"/> into <paramref name="folder"/> as it is, but with the initializers named in
+    /// <paramref name="overrides"/> holding those values (their own type and shape), every overridden or external
+    /// initializer in the data file: the form weight overrides take when, written inline, they would pass protobuf's 2 GB
+    /// limit (<see cref="OverriddenModel"/>). Nothing else is converted.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The source is not a well-formed ONNX model; the message names the file and the tensor.</exception>
+    public static string WriteOverridden(OnnxModelFile file, string folder, IReadOnlyDictionary<string, WeightTensor> overrides, CancellationToken cancellationToken = default) =>
+        Rewrite(file, folder, convert: false, overrides, cancellationToken);
+
+    private static string Rewrite(OnnxModelFile file, string folder, bool convert, IReadOnlyDictionary<string, WeightTensor>? overrides, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var modelPath = Path.Combine(folder, ModelName);
@@ -75,12 +89,15 @@ internal static class Float32Upcast
         using var source = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var data = new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         using var model = new FileStream(modelPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        var rewriter = new Rewriter(file, source, data, cancellationToken);
+        var rewriter = new Rewriter(file, source, data, convert, overrides, cancellationToken);
         rewriter.Model(model);
         return modelPath;
     }
 
-    private sealed class Rewriter(OnnxModelFile file, FileStream source, FileStream data, CancellationToken cancellationToken)
+    // convert: float16 becomes float32 (the upcast); without it types are kept and only the initializers move or change.
+    private sealed class Rewriter(
+        OnnxModelFile file, FileStream source, FileStream data, bool convert,
+        IReadOnlyDictionary<string, WeightTensor>? overrides, CancellationToken cancellationToken)
     {
         private readonly ProtobufReader _reader = new(source, file.Path);
 
@@ -101,7 +118,7 @@ internal static class Float32Upcast
                     var stop = _reader.ReadLength(end);
                     WriteMessage(output, 7, body => Graph(body, stop, external: true));
                 }
-                else if (field == 25 && wire == ProtobufReader.LengthDelimited)
+                else if (field == 25 && wire == ProtobufReader.LengthDelimited && convert)
                 {
                     var stop = _reader.ReadLength(end);
                     WriteMessage(output, 25, body => Function(body, stop));
@@ -127,7 +144,7 @@ internal static class Float32Upcast
                 {
                     return;
                 }
-                if (wire != ProtobufReader.LengthDelimited)
+                if (wire != ProtobufReader.LengthDelimited || (!convert && field != 5))
                 {
                     _reader.Skip(wire, end);
                     Copy(output, start, source.Position);
@@ -385,14 +402,20 @@ internal static class Float32Upcast
                 }
             }
             var isExternal = location == 1;
-            if (dataType != Float16 && !isExternal)
+            if (external && overrides is not null && overrides.TryGetValue(name, out var value))
+            {
+                Override(output, key, body, end, value);
+                return;
+            }
+            var converting = convert && dataType == Float16;
+            if (!converting && !isExternal)
             {
                 Copy(output, start, end);
                 source.Position = end;
                 return;
             }
             var count = dims.Aggregate(1L, (a, d) => d < 0 ? throw Malformed(name, $"dimension {d}") : checked(a * d));
-            var elementSize = dataType == Float16 ? 2 : 0;
+            var elementSize = converting ? 2 : 0;
 
             // What the new tensor's data is read from: (file, offset, bytes) for raw bytes; int32_data is decoded here.
             string dataFile = file.Path;
@@ -402,7 +425,7 @@ internal static class Float32Upcast
                 (dataFile, dataOffset, dataLength) = ExternalSource(name, externalData);
             }
             ushort[]? halves = null;
-            if (dataType == Float16)
+            if (converting)
             {
                 if (int32Data && !isExternal)
                 {
@@ -415,7 +438,7 @@ internal static class Float32Upcast
                 }
             }
 
-            var outputBytes = dataType == Float16 ? count * 4 : dataLength;
+            var outputBytes = converting ? count * 4 : dataLength;
             var toData = isExternal || (external && outputBytes > InlineLimit);
             using var tensor = new MemoryStream();
             source.Position = body;
@@ -428,17 +451,17 @@ internal static class Float32Upcast
                 }
                 _reader.Skip(wire, end);
                 // Copied as they are: dims, name, doc_string, segment and metadata; the type and data are written below.
-                if (field is not (2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14) || (dataType != Float16 && field is 4 or 6 or 7 or 10 or 11))
+                if (field is not (2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14) || (!converting && field is 4 or 6 or 7 or 10 or 11))
                 {
                     Copy(tensor, fieldStart, source.Position);
                 }
             }
-            WriteVarintField(tensor, 2, dataType == Float16 ? (ulong)Float : (ulong)dataType);
+            WriteVarintField(tensor, 2, converting ? (ulong)Float : (ulong)dataType);
             if (toData)
             {
                 var offset = AlignData();
                 if (halves is not null) WriteFloats(data, halves);
-                else if (dataType == Float16) ConvertRange(dataFile, dataOffset, count, data);
+                else if (converting) ConvertRange(dataFile, dataOffset, count, data);
                 else CopyRange(dataFile, dataOffset, dataLength, data);
                 WriteExternalEntry(tensor, "location", DataName);
                 WriteExternalEntry(tensor, "offset", offset.ToString(CultureInfo.InvariantCulture));
@@ -452,6 +475,48 @@ internal static class Float32Upcast
                 if (halves is not null) WriteFloats(tensor, halves);
                 else ConvertRange(dataFile, dataOffset, count, tensor);
             }
+            source.Position = end;
+            WriteKey(output, key, ProtobufReader.LengthDelimited);
+            WriteVarint(output, (ulong)tensor.Length);
+            tensor.Position = 0;
+            tensor.CopyTo(output);
+        }
+
+        // An overridden initializer: its name, doc_string and metadata kept, its shape, type and data the override's, the
+        // data in the data file.
+        private void Override(Stream output, int key, long body, long end, WeightTensor value)
+        {
+            using var tensor = new MemoryStream();
+            source.Position = body;
+            while (true)
+            {
+                var fieldStart = source.Position;
+                if (!_reader.Next(end, out var field, out var wire))
+                {
+                    break;
+                }
+                _reader.Skip(wire, end);
+                if (field is not (1 or 2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14))
+                {
+                    Copy(tensor, fieldStart, source.Position);
+                }
+            }
+            foreach (var dim in value.Shape)
+            {
+                WriteVarintField(tensor, 1, (ulong)dim);
+            }
+            WriteVarintField(tensor, 2, value.ElementType switch
+            {
+                WeightElementType.Float32 => (ulong)Float,
+                WeightElementType.Float16 => (ulong)Float16,
+                _ => 16UL,
+            });
+            var offset = AlignData();
+            data.Write(value.Data.Span);
+            WriteExternalEntry(tensor, "location", DataName);
+            WriteExternalEntry(tensor, "offset", offset.ToString(CultureInfo.InvariantCulture));
+            WriteExternalEntry(tensor, "length", value.Data.Length.ToString(CultureInfo.InvariantCulture));
+            WriteVarintField(tensor, 14, 1);
             source.Position = end;
             WriteKey(output, key, ProtobufReader.LengthDelimited);
             WriteVarint(output, (ulong)tensor.Length);

@@ -34,6 +34,12 @@ public sealed class OnnxSessionCache : IDisposable
     private readonly Dictionary<OnnxModelSource, Entry> _entries = [];
     private readonly ConcurrentQueue<OnnxSessionEvent> _loadedEvents = new();
     private readonly Func<long> _residentBytes;
+
+    /// <summary>
+    /// The largest model with weight overrides created from memory; a larger one is written with its overrides in
+    /// external data first (<see cref="WeightBinding.ModelFolder"/>). Protobuf's 2 GB less room by default; tests lower it.
+    /// </summary>
+    internal long InlineOverrideLimit { get; set; } = OverriddenModel.MaxBytes;
     private long _budgetBytes;
     private long _chargedBytes;
     private long _clock;
@@ -414,7 +420,7 @@ public sealed class OnnxSessionCache : IDisposable
                 string ModelToLoad() => Upcasts ? Upcast().Path : Source.ModelPath;
 
                 var path = Source.ModelPath;
-                var binding = WeightBinding.Bind(Source, _file, Upcasts && Source.Overrides.Count > 0 ? Upcast() : null);
+                var binding = WeightBinding.Bind(Source, _file, Upcasts && Source.Overrides.Count > 0 ? Upcast() : null, maxInlineBytes: _cache.InlineOverrideLimit);
                 if (store is not null)
                 {
                     if (store.Find(Source, _file) is { } optimized)
@@ -441,6 +447,18 @@ public sealed class OnnxSessionCache : IDisposable
                         // Loaded from memory: other weights' external data is still found beside the original file.
                         options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(path)!);
                         session = new InferenceSession(overridden, options);
+                    }
+                    else if (binding.ModelFolder is { } overriddenFolder)
+                    {
+                        try
+                        {
+                            session = new InferenceSession(Path.Combine(overriddenFolder, Float32Upcast.ModelName), options);
+                        }
+                        finally
+                        {
+                            // The session holds what it needs, as with the upcast folder below.
+                            OptimizedModelStore.Abandon(overriddenFolder);
+                        }
                     }
                     else
                     {

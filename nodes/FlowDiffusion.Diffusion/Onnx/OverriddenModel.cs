@@ -11,20 +11,27 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </summary>
 internal static class OverriddenModel
 {
-    // Protobuf messages may not exceed 2 GiB; leave room for the rest of the model.
-    private const long MaxBytes = (2L << 30) - (64L << 20);
+    /// <summary>Protobuf messages may not exceed 2 GiB; this leaves room for the rest of the model.</summary>
+    public const long MaxBytes = (2L << 30) - (64L << 20);
+
+    /// <summary>
+    /// Whether the model at <paramref name="file"/> with <paramref name="values"/> written inline stays within
+    /// <paramref name="maxBytes"/> (protobuf's 2 GiB less room for the rest by default); when not, the overrides go to
+    /// external data instead (<see cref="Float32Upcast.WriteOverridden"/>).
+    /// </summary>
+    public static bool Fits(OnnxModelFile file, IReadOnlyDictionary<string, WeightTensor> values, long maxBytes = MaxBytes) =>
+        new FileInfo(file.Path).Length + values.Values.Sum(v => (long)v.Data.Length + 64) <= maxBytes;
 
     /// <summary>The model at <paramref name="file"/> with the initializers named in <paramref name="values"/> replaced.</summary>
-    /// <exception cref="InvalidDataException">The result would exceed protobuf's 2 GiB limit.</exception>
+    /// <exception cref="InvalidDataException">The result would exceed protobuf's 2 GiB limit (see <see cref="Fits"/>).</exception>
     public static byte[] Write(OnnxModelFile file, IReadOnlyDictionary<string, WeightTensor> values)
     {
         var original = new FileInfo(file.Path).Length;
         var added = values.Values.Sum(v => (long)v.Data.Length + 64);
-        if (original + added > MaxBytes)
+        if (!Fits(file, values))
         {
             throw new InvalidDataException(
-                $"Binding {values.Count} weight overrides ({added / 1048576.0:F0} MB) into '{file.Path}' would exceed ONNX's 2 GB model limit; "
-                + "import the checkpoint as a model folder instead (flowdiffusion import).");
+                $"Binding {values.Count} weight overrides ({added / 1048576.0:F0} MB) into '{file.Path}' would exceed ONNX's 2 GB model limit.");
         }
         var bytes = File.ReadAllBytes(file.Path);
         using var output = new MemoryStream((int)Math.Min(MaxBytes, original + added));

@@ -8,14 +8,22 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// </summary>
 internal sealed class WeightBinding
 {
-    private WeightBinding(byte[]? modelBytes, long bytes)
+    private WeightBinding(byte[]? modelBytes, string? modelFolder, long bytes)
     {
         ModelBytes = modelBytes;
+        ModelFolder = modelFolder;
         Bytes = bytes;
     }
 
-    /// <summary>The model with the overrides written in, or null when there are none.</summary>
+    /// <summary>The model with the overrides written in, or null when there are none or they went to <see cref="ModelFolder"/>.</summary>
     public byte[]? ModelBytes { get; }
+
+    /// <summary>
+    /// A temporary folder holding the model with the overrides in external data (<see cref="Float32Upcast.WriteOverridden"/>),
+    /// when written inline they would pass protobuf's 2 GB limit; the session is created from its
+    /// <see cref="Float32Upcast.ModelName"/>, and the folder is the caller's to delete once it is.
+    /// </summary>
+    public string? ModelFolder { get; }
 
     /// <summary>The bytes the overridden weights hold.</summary>
     public long Bytes { get; }
@@ -25,11 +33,18 @@ internal sealed class WeightBinding
     /// model's float32 form, <see cref="Float32Upcast"/>) with float16 values widened to its float32 weights.
     /// </summary>
     /// <exception cref="ArgumentException">An override names a missing weight or yields the wrong type or shape.</exception>
-    public static WeightBinding Bind(OnnxModelSource source, OnnxModelFile file, OnnxModelFile? target = null, CancellationToken cancellationToken = default)
+    /// <param name="source">The model and its overrides.</param>
+    /// <param name="file">The model's file.</param>
+    /// <param name="target">The file the overrides are written into instead of <paramref name="file"/>, if any.</param>
+    /// <param name="cancellationToken">Stops the computation.</param>
+    /// <param name="maxInlineBytes">The largest model written in memory; a larger one goes to <see cref="ModelFolder"/>.</param>
+    public static WeightBinding Bind(
+        OnnxModelSource source, OnnxModelFile file, OnnxModelFile? target = null, CancellationToken cancellationToken = default,
+        long maxInlineBytes = OverriddenModel.MaxBytes)
     {
         if (source.Overrides.Count == 0)
         {
-            return new WeightBinding(null, 0);
+            return new WeightBinding(null, null, 0);
         }
         var values = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
         foreach (var group in source.Overrides.GroupBy(o => o.Name, StringComparer.Ordinal))
@@ -47,7 +62,25 @@ internal sealed class WeightBinding
                 }
             }
         }
-        return new WeightBinding(OverriddenModel.Write(target ?? file, values), values.Values.Sum(v => (long)v.Data.Length));
+        var bytes = values.Values.Sum(v => (long)v.Data.Length);
+        var model = target ?? file;
+        if (OverriddenModel.Fits(model, values, maxInlineBytes))
+        {
+            return new WeightBinding(OverriddenModel.Write(model, values), null, bytes);
+        }
+        // A merge of whole models (or a LoRA over most of an SDXL UNet) does not fit protobuf's 2 GB: the overridden
+        // weights go to a data file beside a copy of the model, the other external weights copied there too.
+        var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-overridden-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Float32Upcast.WriteOverridden(model, folder, values, cancellationToken);
+        }
+        catch
+        {
+            OptimizedModelStore.Abandon(folder);
+            throw;
+        }
+        return new WeightBinding(null, folder, bytes);
     }
 
     /// <summary>
