@@ -287,8 +287,17 @@ internal static class ObjectInfo
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"], names: ["contains"]),
         "StringCompare" => Class(name, "Compare", "utils/string", Req(("string_a", Text()), ("string_b", Text()), ("mode", Combo(["Starts With", "Ends With", "Equal"])),
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"]),
+        "SaveLatent" => Class(name, "SaveLatent", "_for_testing",
+            Req(("samples", Typed("LATENT")), ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "latents/ComfyUI" }))), [], output: true),
+        "LoadLatent" => Class(name, "LoadLatent", "_for_testing", Req(("latent", Combo(Latents(folders)))), ["LATENT"]),
         _ => null,
     };
+
+    /// <summary>The .latent files directly in the input folder, as LoadLatent lists them (ComfyUI lists no subfolders).</summary>
+    public static IReadOnlyList<string> Latents(ComfyFolders folders) =>
+        Directory.Exists(folders.InputFolder)
+            ? Directory.EnumerateFiles(folders.InputFolder, "*.latent").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).Take(10000).ToList()
+            : [];
 
     /// <summary>The files of a ComfyUI model folder (models/&lt;folder&gt;), as names relative to it.</summary>
     public static IReadOnlyList<string> Files(ComfyFolders folders, string folder)
