@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 using static FlowDiffusion.Comfy.Tests.Prompts;
 
@@ -151,6 +153,43 @@ public sealed class LatentFileTests
         var save = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/SaveLatent"))!["SaveLatent"]!;
         Assert.Equal("latents/ComfyUI", save["input"]!["required"]!["filename_prefix"]![1]!["default"]!.GetValue<string>());
         Assert.True(save["output_node"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void The_files_scaling_factor_comes_from_the_nearest_VAE_in_the_prompt()
+    {
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, TestData);
+        // SaveLatent after a KSampler: its model's checkpoint is nearest; a VAELoader elsewhere in the graph is farther.
+        var prompt = Txt2Img();
+        prompt["20"] = Node("VAELoader", new JsonObject { ["vae_name"] = "other.safetensors" });
+        prompt["10"] = Node("SaveLatent", new JsonObject { ["samples"] = Link("3", 0), ["filename_prefix"] = "x/../y" });
+        var refused = ApiPromptConverter.Convert(prompt, folders, requireFiles: false);
+        Assert.Equal("value_not_valid", Assert.Single(refused.NodeErrors["10"].Errors).Type);
+        prompt["10"]!["inputs"]!["filename_prefix"] = "a/./b c/name";
+        var save = ApiPromptConverter.Convert(prompt, folders, requireFiles: false).Workflow!.Node(ApiPromptConverter.NodeId("10"))!;
+        Assert.Equal("latent.save", save.Type);
+        Assert.Equal((ApiPromptConverter.NodeId("4"), "vae"), (save.Edge("vae")!.SourceNode, save.Edge("vae")!.SourceOutput));
+        Assert.Equal("a/b_c", ((LiteralValue)save.Parameter("folder")!.Value).Value);
+        Assert.Equal("name", ((LiteralValue)save.Parameter("prefix")!.Value).Value);
+
+        // LoadLatent: the VAE of the VAEDecode it feeds, here a VAELoader's rather than the checkpoint's.
+        var load = LoadDecodeSave("red_v0.latent");
+        load["20"] = Node("VAELoader", new JsonObject { ["vae_name"] = "other.safetensors" });
+        load["8"]!["inputs"]!["vae"] = Link("20", 0);
+        var loader = ApiPromptConverter.Convert(load, folders, requireFiles: false).Workflow!.Node(ApiPromptConverter.NodeId("12"))!;
+        Assert.Equal("latent.load", loader.Type);
+        Assert.Equal(ApiPromptConverter.NodeId("20"), loader.Edge("vae")!.SourceNode);
+
+        // No VAE anywhere: latent.save's own scaling factor (SD 1.x's).
+        var empty = new JsonObject
+        {
+            ["5"] = Node("EmptyLatentImage", new JsonObject { ["width"] = 64, ["height"] = 64, ["batch_size"] = 1 }),
+            ["10"] = Node("SaveLatent", new JsonObject { ["samples"] = Link("5", 0) }),
+        };
+        var alone = ApiPromptConverter.Convert(empty, folders, requireFiles: false).Workflow!.Node(ApiPromptConverter.NodeId("10"))!;
+        Assert.Null(alone.Edge("vae"));
+        Assert.Equal("latents", ((LiteralValue)alone.Parameter("folder")!.Value).Value);
+        Assert.Equal("ComfyUI", ((LiteralValue)alone.Parameter("prefix")!.Value).Value);
     }
 
     private static JsonObject LoadDecodeSave(string file) => new()
