@@ -172,6 +172,13 @@ public sealed class LatentFileTests
         Assert.Equal("a/b_c", ((LiteralValue)save.Parameter("folder")!.Value).Value);
         Assert.Equal("name", ((LiteralValue)save.Parameter("prefix")!.Value).Value);
 
+        // ComfyUI's metadata rides in the run's workflow document: an entry that would pass 256 KiB is left out.
+        var big = new JsonObject { ["workflow"] = new string('w', ApiPromptConverter.MaxLatentMetadataCharacters), ["small"] = "s" };
+        var withInfo = ApiPromptConverter.Convert(prompt, folders, requireFiles: false, extraPngInfo: big).Workflow!.Node(ApiPromptConverter.NodeId("10"))!;
+        var metadata = JsonNode.Parse((string)((LiteralValue)withInfo.Parameter("metadata")!.Value).Value!)!.AsObject();
+        Assert.Equal(["prompt", "small"], metadata.Select(p => p.Key));
+        Assert.Equal("\"s\"", metadata["small"]!.GetValue<string>());
+
         // LoadLatent: the VAE of the VAEDecode it feeds, here a VAELoader's rather than the checkpoint's.
         var load = LoadDecodeSave("red_v0.latent");
         load["20"] = Node("VAELoader", new JsonObject { ["vae_name"] = "other.safetensors" });

@@ -6,6 +6,9 @@ namespace FlowDiffusion.Comfy.Conversion;
 // SaveLatent and LoadLatent: ComfyUI's .latent files through latent.save and latent.load.
 public sealed partial class ApiPromptConverter
 {
+    /// <summary>The most characters of ComfyUI metadata (prompt and UI workflow JSON) SaveLatent writes into a file.</summary>
+    public const int MaxLatentMetadataCharacters = 256 * 1024;
+
     // SaveLatent → latent.save. ComfyUI's filename_prefix may name folders ("latents/ComfyUI"): they become latent.save's
     // folder inside the run's output folder, each name made plain as SaveImage's prefix is; ".." is refused, as ComfyUI
     // refuses saving outside its output folder. The file's metadata is ComfyUI's: the prompt and each extra_pnginfo entry
@@ -24,8 +27,18 @@ public sealed partial class ApiPromptConverter
         }
 
         var folder = string.Join('/', parts[..^1].Where(p => p is not ("" or ".")).Select(PlainName));
-        var metadata = new JsonObject { ["prompt"] = PythonJson.Dumps(prompt) };
-        foreach (var (key, value) in extraPngInfo ?? []) metadata[key] = PythonJson.Dumps(value);
+        // The texts travel as a parameter inside the run's workflow document, which is bounded: entries that would take
+        // the metadata past MaxLatentMetadataCharacters are left out (the prompt first, then extra_pnginfo's in order).
+        var metadata = new JsonObject();
+        var room = MaxLatentMetadataCharacters;
+        foreach (var (key, value) in new[] { new KeyValuePair<string, JsonNode?>("prompt", prompt) }.Concat(extraPngInfo ?? []))
+        {
+            var text = PythonJson.Dumps(value);
+            if (text.Length > room) continue;
+            metadata[key] = text;
+            room -= text.Length;
+        }
+
         var vae = NearestVae(id);
         var node = Add(id, null, "latent.save", vae is null ? [("samples", samples.Latent)] : [("samples", samples.Latent), ("vae", vae.Vae)],
             [("prefix", PlainName(parts[^1])), ("folder", folder), ("metadata", metadata.ToJsonString())]);
