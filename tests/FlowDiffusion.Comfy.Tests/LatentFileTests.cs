@@ -199,6 +199,35 @@ public sealed class LatentFileTests
         Assert.Equal("ComfyUI", ((LiteralValue)alone.Parameter("prefix")!.Value).Value);
     }
 
+    [Fact]
+    public void A_UI_workflow_with_LoadLatent_and_SaveLatent_imports_their_widgets()
+    {
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, TestData);
+        var ui = """
+            { "nodes": [
+                { "id": 4, "type": "CheckpointLoaderSimple", "pos": [0, 0], "mode": 0, "widgets_values": ["analytic-sd"],
+                  "outputs": [ { "name": "MODEL", "type": "MODEL", "links": [] }, { "name": "CLIP", "type": "CLIP", "links": [] }, { "name": "VAE", "type": "VAE", "links": [2] } ] },
+                { "id": 12, "type": "LoadLatent", "pos": [0, 200], "mode": 0, "widgets_values": ["red_v0.latent"],
+                  "outputs": [ { "name": "LATENT", "type": "LATENT", "links": [1, 3] } ] },
+                { "id": 8, "type": "VAEDecode", "pos": [300, 0], "mode": 0,
+                  "inputs": [ { "name": "samples", "type": "LATENT", "link": 1 }, { "name": "vae", "type": "VAE", "link": 2 } ],
+                  "outputs": [ { "name": "IMAGE", "type": "IMAGE", "links": [4] } ] },
+                { "id": 10, "type": "SaveLatent", "pos": [300, 200], "mode": 0, "widgets_values": ["latents/imported"],
+                  "inputs": [ { "name": "samples", "type": "LATENT", "link": 3 } ] },
+                { "id": 9, "type": "SaveImage", "pos": [600, 0], "mode": 0, "widgets_values": ["ComfyUI"],
+                  "inputs": [ { "name": "images", "type": "IMAGE", "link": 4 } ] } ],
+              "links": [ [1, 12, 0, 8, 0, "LATENT"], [2, 4, 2, 8, 1, "VAE"], [3, 12, 0, 10, 0, "LATENT"], [4, 8, 0, 9, 0, "IMAGE"] ] }
+            """;
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui), "latents-ui", folders);
+        Assert.Empty(problems);
+        var workflow = conversion!.Workflow!;
+        var load = workflow.Node(ApiPromptConverter.NodeId("12"))!;
+        Assert.Equal(Path.Combine(TestData, "red_v0.latent"), ((LiteralValue)load.Parameter("path")!.Value).Value);
+        Assert.Equal(ApiPromptConverter.NodeId("4"), load.Edge("vae")!.SourceNode);
+        var save = workflow.Node(ApiPromptConverter.NodeId("10"))!;
+        Assert.Equal(("latents", "imported"), (((LiteralValue)save.Parameter("folder")!.Value).Value, ((LiteralValue)save.Parameter("prefix")!.Value).Value));
+    }
+
     private static JsonObject LoadDecodeSave(string file) => new()
     {
         ["4"] = Node("CheckpointLoaderSimple", new JsonObject { ["ckpt_name"] = "analytic-sd" }),
