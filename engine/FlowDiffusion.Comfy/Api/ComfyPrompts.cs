@@ -178,7 +178,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
                     break;
                 case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id:
-                    prompt.AddOutput(id, ListOf(e.Path), Image(prompt, id, e.Path));
+                    prompt.AddOutput(id, ListOf(e.Path), FileEntry(prompt, id, e.Path));
                     break;
                 case NodeFinished e when ComfyId(conversion, e.NodeId) is { } id && e.NodeId == ApiPromptConverter.NodeId(id):
                     executed.Add(id);
@@ -272,7 +272,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
             var name = Path.GetFileName(file);
             var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal)
                 && (s.Type == "latent.save") == (ListOf(name) == "latents"));
-            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddOutput(id, ListOf(file), Image(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
+            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddOutput(id, ListOf(file), FileEntry(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
         }
     }
 
@@ -286,7 +286,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
     // SaveLatent's files are listed under "latents", as ComfyUI's SaveLatent reports them; everything else is an image.
     private static string ListOf(string path) => path.EndsWith(".latent", StringComparison.Ordinal) ? "latents" : "images";
 
-    private JsonObject Image(ComfyPrompt prompt, string comfyId, string path)
+    private JsonObject FileEntry(ComfyPrompt prompt, string comfyId, string path)
     {
         var relative = Path.GetRelativePath(backend.OutputFolder, Path.GetFullPath(path)).Replace('\\', '/');
         var slash = relative.LastIndexOf('/');
