@@ -8,7 +8,7 @@ public sealed class ComfyPrompt
 {
     private readonly object gate = new();
     private readonly List<(string Type, JsonObject Data)> messages = [];
-    private readonly Dictionary<string, List<JsonObject>> outputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(string List, JsonObject File)>> outputs = new(StringComparer.Ordinal);
 
     /// <summary>Creates the record of a queued prompt.</summary>
     public ComfyPrompt(string id, long number, string? clientId, JsonObject prompt, JsonNode? extraData, PromptConversion conversion)
@@ -55,21 +55,33 @@ public sealed class ComfyPrompt
         return data;
     }
 
-    /// <summary>Adds an image to an output node's list.</summary>
-    public void AddImage(string comfyId, JsonObject image)
+    /// <summary>Adds a file to one of an output node's lists (<c>images</c>, or <c>latents</c> for SaveLatent).</summary>
+    public void AddOutput(string comfyId, string list, JsonObject file)
     {
         lock (gate)
         {
-            if (!outputs.TryGetValue(comfyId, out var list)) outputs[comfyId] = list = [];
+            if (!outputs.TryGetValue(comfyId, out var files)) outputs[comfyId] = files = [];
             // The same file can be reported live and again from the run's record (a watcher that joined late): list it once.
-            if (!list.Any(i => JsonNode.DeepEquals(i, image))) list.Add(image);
+            if (!files.Any(f => f.List == list && JsonNode.DeepEquals(f.File, file))) files.Add((list, file));
         }
     }
 
-    /// <summary>The images of one output node so far.</summary>
-    public JsonArray ImagesOf(string comfyId)
+    /// <summary>An output node's UI output so far, as ComfyUI's <c>executed</c> message and history give it: <c>{images: […]}</c> or <c>{latents: […]}</c>.</summary>
+    public JsonObject OutputOf(string comfyId)
     {
-        lock (gate) return new JsonArray(outputs.TryGetValue(comfyId, out var list) ? list.Select(i => (JsonNode)i.DeepClone()).ToArray() : []);
+        lock (gate) return UiOutput(outputs.GetValueOrDefault(comfyId) ?? []);
+    }
+
+    private static JsonObject UiOutput(List<(string List, JsonObject File)> files)
+    {
+        var output = new JsonObject();
+        foreach (var group in files.GroupBy(f => f.List, StringComparer.Ordinal))
+        {
+            output[group.Key] = new JsonArray(group.Select(f => (JsonNode)f.File.DeepClone()).ToArray());
+        }
+
+        if (output.Count == 0) output["images"] = new JsonArray();
+        return output;
     }
 
     /// <summary>Marks the prompt finished.</summary>
@@ -96,9 +108,9 @@ public sealed class ComfyPrompt
         {
             var outputJson = new JsonObject();
             var meta = new JsonObject();
-            foreach (var (id, images) in outputs)
+            foreach (var (id, files) in outputs)
             {
-                outputJson[id] = new JsonObject { ["images"] = new JsonArray(images.Select(i => (JsonNode)i.DeepClone()).ToArray()) };
+                outputJson[id] = UiOutput(files);
                 meta[id] = new JsonObject { ["node_id"] = id, ["display_node"] = id, ["parent_node"] = null, ["real_node_id"] = id };
             }
 

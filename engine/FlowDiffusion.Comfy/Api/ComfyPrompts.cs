@@ -178,7 +178,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
                     break;
                 case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id:
-                    prompt.AddImage(id, Image(prompt, id, e.Path));
+                    prompt.AddOutput(id, ListOf(e.Path), FileEntry(prompt, id, e.Path));
                     break;
                 case NodeFinished e when ComfyId(conversion, e.NodeId) is { } id && e.NodeId == ApiPromptConverter.NodeId(id):
                     executed.Add(id);
@@ -188,7 +188,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                         {
                             ["node"] = id,
                             ["display_node"] = id,
-                            ["output"] = new JsonObject { ["images"] = prompt.ImagesOf(id) },
+                            ["output"] = prompt.OutputOf(id),
                             ["prompt_id"] = prompt.Id,
                         });
                     }
@@ -210,7 +210,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
             {
                 "completed" => new RunFinished(prompt.Id, DateTimeOffset.UtcNow, TimeSpan.Zero, []),
                 "cancelled" => new RunCancelled(prompt.Id, DateTimeOffset.UtcNow),
-                _ => new RunFailed(prompt.Id, DateTimeOffset.UtcNow, run?.Error ?? "the run is gone", null),
+                _ => new RunFailed(prompt.Id, DateTimeOffset.UtcNow, run?.Error ?? "the run is gone", FailedNodeOf(run?.Error)),
             };
             if (run is { Status: "completed" }) RecoverOutputs(prompt, run);
         }
@@ -266,16 +266,27 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
 
     private void RecoverOutputs(ComfyPrompt prompt, ComfyRunInfo run)
     {
-        var saves = prompt.Conversion.Workflow?.Nodes.Where(n => n.Type == "image.save").ToList() ?? [];
+        var saves = prompt.Conversion.Workflow?.Nodes.Where(n => n.Type is "image.save" or "latent.save").ToList() ?? [];
         foreach (var file in run.Outputs)
         {
             var name = Path.GetFileName(file);
-            var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal));
-            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddImage(id, Image(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
+            var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal)
+                && (s.Type == "latent.save") == (ListOf(name) == "latents"));
+            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddOutput(id, ListOf(file), FileEntry(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
         }
     }
 
-    private JsonObject Image(ComfyPrompt prompt, string comfyId, string path)
+    // A run that failed before it could be watched (its first node, at once) has only its record's message, which the
+    // engine starts with "node 'id' (type, …) failed:": the node is read from it, so execution_error still names it.
+    private static string? FailedNodeOf(string? error) =>
+        error is not null && error.StartsWith("node '", StringComparison.Ordinal) && error.IndexOf("' (", 6, StringComparison.Ordinal) is > 6 and var end
+            ? error[6..end]
+            : null;
+
+    // SaveLatent's files are listed under "latents", as ComfyUI's SaveLatent reports them; everything else is an image.
+    private static string ListOf(string path) => path.EndsWith(".latent", StringComparison.Ordinal) ? "latents" : "images";
+
+    private JsonObject FileEntry(ComfyPrompt prompt, string comfyId, string path)
     {
         var relative = Path.GetRelativePath(backend.OutputFolder, Path.GetFullPath(path)).Replace('\\', '/');
         var slash = relative.LastIndexOf('/');

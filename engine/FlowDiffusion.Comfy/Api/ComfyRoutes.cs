@@ -94,7 +94,8 @@ public static class ComfyRoutes
         if (body is not JsonObject { } request2 || request2["prompt"] is not JsonObject prompt)
             return Invalid("invalid_prompt", "No prompt provided", "send { \"prompt\": { node id: { \"class_type\", \"inputs\" } }, \"client_id\": … }");
         var clientId = request2["client_id"] is JsonValue c && c.GetValueKind() == JsonValueKind.String ? c.GetValue<string>() : null;
-        var conversion = ApiPromptConverter.Convert(prompt, folders);
+        var conversion = ApiPromptConverter.Convert(prompt, folders,
+            extraPngInfo: request2["extra_data"] is JsonObject extra && extra["extra_pnginfo"] is JsonObject info ? info : null);
         if (!conversion.IsValid) return Results.Json(conversion.ErrorJson(), statusCode: StatusCodes.Status400BadRequest);
         try
         {

@@ -315,8 +315,17 @@ internal static class ObjectInfo
             ("spacing", Combo(SigmaEdits.Spacings))), ["SIGMAS"]),
         "AddNoise" => Class(name, name, "_for_testing/custom_sampling/noise", Req(("model", Typed("MODEL")), ("noise", Typed("NOISE")), ("sigmas", Typed("SIGMAS")),
             ("latent_image", Typed("LATENT"))), ["LATENT"]),
+        "SaveLatent" => Class(name, "SaveLatent", "_for_testing",
+            Req(("samples", Typed("LATENT")), ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "latents/ComfyUI" }))), [], output: true),
+        "LoadLatent" => Class(name, "LoadLatent", "_for_testing", Req(("latent", Combo(Latents(folders)))), ["LATENT"]),
         _ => null,
     };
+
+    /// <summary>The .latent files directly in the input folder, as LoadLatent lists them (ComfyUI lists no subfolders).</summary>
+    public static IReadOnlyList<string> Latents(ComfyFolders folders) =>
+        Directory.Exists(folders.InputFolder)
+            ? Directory.EnumerateFiles(folders.InputFolder, "*.latent").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).Take(10000).ToList()
+            : [];
 
     /// <summary>The files of a ComfyUI model folder (models/&lt;folder&gt;), as names relative to it.</summary>
     public static IReadOnlyList<string> Files(ComfyFolders folders, string folder)

@@ -37,12 +37,13 @@ public sealed partial class ApiPromptConverter
         "ModelMergeSimple", "ModelMergeBlocks", "ModelMergeSubtract", "ModelMergeAdd", "CLIPMergeSimple", "CLIPMergeSubtract", "CLIPMergeAdd",
         "DualCFGGuider", "APG", "CFGZeroStar", "CFGNorm",
         "FlipSigmas", "ManualSigmas", "ExtendIntermediateSigmas", "AddNoise",
+        "SaveLatent", "LoadLatent",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage"];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -55,10 +56,12 @@ public sealed partial class ApiPromptConverter
     private readonly Dictionary<string, string> classTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePosition>? positions;
     private readonly bool requireFiles;
+    private readonly JsonObject? extraPngInfo;
     private readonly List<string> warnings = [];
 
-    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles)
+    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles, JsonObject? extraPngInfo)
     {
+        this.extraPngInfo = extraPngInfo;
         this.prompt = prompt;
         this.folders = folders;
         this.requireFiles = requireFiles;
@@ -74,8 +77,9 @@ public sealed partial class ApiPromptConverter
     /// Whether checkpoints and images must exist now (a prompt to run); an imported file keeps unresolved names as paths
     /// and lists them in <see cref="PromptConversion.Warnings"/>.
     /// </param>
+    /// <param name="extraPngInfo">The client's <c>extra_data.extra_pnginfo</c> (its UI workflow), which SaveLatent writes into its file's metadata.</param>
     public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
-        bool requireFiles = true)
+        bool requireFiles = true, JsonObject? extraPngInfo = null)
     {
         ArgumentNullException.ThrowIfNull(folders);
         if (prompt is not JsonObject graph)
@@ -89,9 +93,9 @@ public sealed partial class ApiPromptConverter
                 return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
         }
 
-        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles);
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo);
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
-        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage or PreviewImage node");
+        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage or SaveLatent node");
         foreach (var id in outputs) converter.ConvertNode(id);
         var nodeErrors = converter.errors.ToDictionary(e => e.Key, e => (converter.classTypes.GetValueOrDefault(e.Key, ""), (IReadOnlyList<ComfyNodeError>)e.Value), StringComparer.Ordinal);
         var layout = converter.positions is null ? null
@@ -252,6 +256,8 @@ public sealed partial class ApiPromptConverter
                 "LatentSubtract" => LatentPair(id, inputs, "latent.subtract"),
                 "LatentInterpolate" => LatentPair(id, inputs, "latent.interpolate"),
                 "LatentBlend" => LatentPair(id, inputs, "latent.blend"),
+                "SaveLatent" => SaveLatent(id, inputs),
+                "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),
                 "ImageBlend" => ImageBlend(id, inputs),
@@ -712,9 +718,7 @@ public sealed partial class ApiPromptConverter
         var images = Link<ImageValue>(id, inputs, "images");
         if (images is null || prefix is null) return null;
         // ComfyUI allows "folder/name" prefixes; ours is a plain file name inside the run's folder.
-        var plain = new string(prefix.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray());
-        if (plain.Length == 0) plain = "ComfyUI";
-        var node = Add(id, null, "image.save", [("images", images.Image)], [("prefix", plain)]);
+        var node = Add(id, null, "image.save", [("images", images.Image)], [("prefix", PlainName(prefix))]);
         outputTypes[id] = type;
         return [];
     }

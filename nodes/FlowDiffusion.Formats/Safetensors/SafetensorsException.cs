@@ -9,6 +9,7 @@ public sealed class SafetensorsException : IOException
     {
         FilePath = filePath;
         TensorName = tensorName;
+        Problem = problem;
     }
 
     /// <summary>The file at fault.</summary>
@@ -16,6 +17,9 @@ public sealed class SafetensorsException : IOException
 
     /// <summary>The tensor at fault, when the problem is one tensor's.</summary>
     public string? TensorName { get; }
+
+    /// <summary>What is wrong, without the file's path (for messages that name the file their own way).</summary>
+    public string Problem { get; }
 
     private static string Compose(string filePath, string? tensorName, string problem) => tensorName is null
         ? $"{filePath}: {problem}"

@@ -5,36 +5,57 @@ using System.Text.Json;
 namespace FlowDiffusion.Formats.Safetensors;
 
 /// <summary>
-/// Writes float32 tensors as a safetensors file: the 8-byte little-endian header length, the JSON header
-/// (<c>{name: {dtype, shape, data_offsets}}</c>, padded with spaces to 8 bytes), then the data. The file is written
-/// beside the target and renamed into place.
+/// Writes tensors as a safetensors file: the 8-byte little-endian header length, the JSON header (<c>__metadata__</c>
+/// first when there is any, then <c>{name: {dtype, shape, data_offsets}}</c> by name, padded with spaces to 8 bytes),
+/// then the data. The file is written beside the target and renamed into place.
 /// </summary>
 public static class SafetensorsWriter
 {
-    /// <summary>Writes <paramref name="tensors"/> (name, shape, row-major values) to <paramref name="path"/>.</summary>
+    /// <summary>Writes float32 <paramref name="tensors"/> (name, shape, row-major values) to <paramref name="path"/>.</summary>
     /// <exception cref="ArgumentException">A tensor's values do not fill its shape, or a name repeats.</exception>
-    public static void WriteFloat32(string path, IEnumerable<(string Name, long[] Shape, float[] Values)> tensors)
+    public static void WriteFloat32(string path, IEnumerable<(string Name, long[] Shape, float[] Values)> tensors) =>
+        Write(path, tensors.Select(t => (t.Name, SafetensorsDType.Float32, t.Shape, LittleEndian(t.Values))));
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (name, element type, shape, the row-major values as little-endian bytes) and the
+    /// free-form <paramref name="metadata"/> strings to <paramref name="path"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tensor's bytes do not fill its shape, or a name repeats or is <c>__metadata__</c>.</exception>
+    public static void Write(string path, IEnumerable<(string Name, SafetensorsDType DType, long[] Shape, byte[] Data)> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
-        if (list.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != list.Count)
+        if (list.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != list.Count || list.Any(t => t.Name == "__metadata__"))
         {
-            throw new ArgumentException("Tensor names must be unique.", nameof(tensors));
+            throw new ArgumentException("Tensor names must be unique and not __metadata__.", nameof(tensors));
         }
 
         using var header = new MemoryStream();
         using (var json = new Utf8JsonWriter(header))
         {
             json.WriteStartObject();
-            long offset = 0;
-            foreach (var (name, shape, values) in list)
+            if (metadata is { Count: > 0 })
             {
-                if (shape.Aggregate(1L, (a, b) => a * b) != values.Length)
+                json.WriteStartObject("__metadata__");
+                foreach (var (key, value) in metadata)
                 {
-                    throw new ArgumentException($"Tensor '{name}' has {values.Length} values; shape [{string.Join(",", shape)}] needs {shape.Aggregate(1L, (a, b) => a * b)}.", nameof(tensors));
+                    json.WriteString(key, value);
+                }
+
+                json.WriteEndObject();
+            }
+
+            long offset = 0;
+            foreach (var (name, dtype, shape, data) in list)
+            {
+                var bytes = shape.Aggregate(1L, (a, b) => a * b) * SafetensorsDTypes.Size(dtype);
+                if (bytes != data.LongLength)
+                {
+                    throw new ArgumentException($"Tensor '{name}' has {data.LongLength} bytes; shape [{string.Join(",", shape)}] of {SafetensorsDTypes.Name(dtype)} needs {bytes}.", nameof(tensors));
                 }
 
                 json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", SafetensorsDTypes.Name(dtype));
                 json.WriteStartArray("shape");
                 foreach (var dim in shape)
                 {
@@ -44,7 +65,7 @@ public static class SafetensorsWriter
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset += values.LongLength * 4);
+                json.WriteNumberValue(offset += data.LongLength);
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
@@ -64,14 +85,9 @@ public static class SafetensorsWriter
                 file.Write(length);
                 header.Position = 0;
                 header.CopyTo(file);
-                var buffer = new byte[4];
-                foreach (var (_, _, values) in list)
+                foreach (var (_, _, _, data) in list)
                 {
-                    foreach (var v in values)
-                    {
-                        BinaryPrimitives.WriteSingleLittleEndian(buffer, v);
-                        file.Write(buffer);
-                    }
+                    file.Write(data);
                 }
             }
 
@@ -82,5 +98,16 @@ public static class SafetensorsWriter
             File.Delete(staging);
             throw;
         }
+    }
+
+    private static byte[] LittleEndian(float[] values)
+    {
+        var bytes = new byte[values.LongLength * 4];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+        }
+
+        return bytes;
     }
 }

@@ -29,6 +29,23 @@ internal static partial class OutputNamePattern
         throw Unknown(match.Value, workflow);
     });
 
+    /// <summary>
+    /// The prefix expanded and checked to be a plain file name the output API serves on every platform: letters, digits,
+    /// '_', '-' and single dots inside, at most 100 characters, not starting with '.'.
+    /// </summary>
+    /// <exception cref="ArgumentException">The expanded prefix is not such a name, or a placeholder names nothing.</exception>
+    public static string ExpandPlain(string pattern, WorkflowInfo workflow, DateTime now, string parameter = "prefix")
+    {
+        var prefix = Expand(pattern, workflow, now);
+        if (!IsPlain(prefix))
+            throw new ArgumentException($"parameter '{parameter}': '{pattern}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.') and placeholders such as %date%, %workflow%, %seed%");
+        return prefix;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is a plain file or folder name (see <see cref="ExpandPlain"/>).</summary>
+    public static bool IsPlain(string name) =>
+        name.Length is > 0 and <= 100 && !name.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) && !name.Contains("..") && name[0] != '.';
+
     // ComfyUI's date tokens: runs of y, M, d, h, m, s; two or more letters pad to two digits, yy is the year's last two.
     private static string Date(string format, DateTime now) => DateToken().Replace(format, token => token.Value[0] switch
     {

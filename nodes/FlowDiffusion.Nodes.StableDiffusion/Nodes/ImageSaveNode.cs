@@ -30,10 +30,7 @@ public sealed class ImageSaveNode : INode
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var prefix = OutputNamePattern.Expand(Prefix, context.Workflow, DateTime.Now);
-        // Names the output API serves on every platform: letters, digits, '_', '-' and single dots inside.
-        if (prefix.Length is 0 or > 100 || prefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')) || prefix.Contains("..") || prefix[0] == '.')
-            throw new ArgumentException($"parameter 'prefix': '{Prefix}' is not a plain file name; use letters, digits, '_', '-' and '.' (at most 100, not starting with '.') and placeholders such as %date%, %workflow%, %seed%");
+        var prefix = OutputNamePattern.ExpandPlain(Prefix, context.Workflow, DateTime.Now);
         var files = await PngOutputs.WriteAsync(context, Images!, prefix, cancellationToken);
         Files = files;
     }
