@@ -287,6 +287,18 @@ internal static class ObjectInfo
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"], names: ["contains"]),
         "StringCompare" => Class(name, "Compare", "utils/string", Req(("string_a", Text()), ("string_b", Text()), ("mode", Combo(["Starts With", "Ends With", "Equal"])),
             ("case_sensitive", Typed("BOOLEAN", new JsonObject { ["default"] = true }))), ["BOOLEAN"]),
+        "ImageColorToMask" => Class(name, "ImageColorToMask", "mask", Req(("image", Typed("IMAGE")),
+            ("color", new JsonArray("INT", new JsonObject { ["default"] = 0, ["min"] = 0, ["max"] = 0xFFFFFF, ["step"] = 1, ["display"] = "color" }))), ["MASK"]),
+        "Morphology" => Class(name, "ImageMorphology", "image/postprocessing", Req(("image", Typed("IMAGE")),
+            ("operation", Combo(["erode", "dilate", "open", "close", "gradient", "bottom_hat", "top_hat"])), ("kernel_size", Int(3, 3, 999))), ["IMAGE"]),
+        "ImageRGBToYUV" => Class(name, "Image RGB to YUV", "image/batch", Req(("image", Typed("IMAGE"))), ["IMAGE", "IMAGE", "IMAGE"], names: ["Y", "U", "V"]),
+        "ImageYUVToRGB" => Class(name, "Image YUV to RGB", "image/batch", Req(("Y", Typed("IMAGE")), ("U", Typed("IMAGE")), ("V", Typed("IMAGE"))), ["IMAGE"]),
+        "PorterDuffImageComposite" => Class(name, "Porter-Duff Image Composite", "mask/compositing", Req(("source", Typed("IMAGE")), ("source_alpha", Typed("MASK")),
+            ("destination", Typed("IMAGE")), ("destination_alpha", Typed("MASK")),
+            ("mode", new JsonArray(Names(["ADD", "CLEAR", "DARKEN", "DST", "DST_ATOP", "DST_IN", "DST_OUT", "DST_OVER", "LIGHTEN", "MULTIPLY", "OVERLAY", "SCREEN", "SRC",
+                "SRC_ATOP", "SRC_IN", "SRC_OUT", "SRC_OVER", "XOR"]), new JsonObject { ["default"] = "DST" }))), ["IMAGE", "MASK"]),
+        "SplitImageWithAlpha" => Class(name, "Split Image with Alpha", "mask/compositing", Req(("image", Typed("IMAGE"))), ["IMAGE", "MASK"]),
+        "JoinImageWithAlpha" => Class(name, "Join Image with Alpha", "mask/compositing", Req(("image", Typed("IMAGE")), ("alpha", Typed("MASK"))), ["IMAGE"]),
         _ => null,
     };
 

@@ -34,6 +34,7 @@ public sealed partial class ApiPromptConverter
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
+        "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -253,6 +254,13 @@ public sealed partial class ApiPromptConverter
                 "PrimitiveInt" or "PrimitiveFloat" or "PrimitiveString" or "PrimitiveStringMultiline" or "PrimitiveBoolean" => Primitive(id, inputs, type),
                 "StringConcatenate" or "StringSubstring" or "StringLength" or "CaseConverter" or "StringTrim" or "StringReplace" or "StringContains"
                     or "StringCompare" => StringNode(id, inputs, type),
+                "ImageColorToMask" => ImageColorToMask(id, inputs),
+                "Morphology" => Morphology(id, inputs),
+                "ImageRGBToYUV" => ImageRgbToYuv(id, inputs),
+                "ImageYUVToRGB" => ImageYuvToRgb(id, inputs),
+                "PorterDuffImageComposite" => PorterDuffComposite(id, inputs),
+                "SplitImageWithAlpha" => SplitImageWithAlpha(id, inputs),
+                "JoinImageWithAlpha" => JoinImageWithAlpha(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -823,7 +831,9 @@ public sealed partial class ApiPromptConverter
         return id;
     }
 
-    private T? Link<T>(string id, JsonObject inputs, string name) where T : ComfyValue
+    // keepsAlpha: the reader takes a JoinImageWithAlpha's alpha along (SplitImageWithAlpha); any other reader of such an
+    // image is warned that it gets the colours only.
+    private T? Link<T>(string id, JsonObject inputs, string name, bool keepsAlpha = false) where T : ComfyValue
     {
         var value = inputs[name];
         if (value is null)
@@ -866,6 +876,9 @@ public sealed partial class ApiPromptConverter
 
         switch (outputs[index])
         {
+            case ImageValue { Alpha: not null } joined when !keepsAlpha && typeof(T) == typeof(ImageValue):
+                warnings.Add($"node {id} ({classTypes[id]}): {name} is an image JoinImageWithAlpha gave an alpha; FlowDiffusion's images are RGB, so this node reads the colours only (a SplitImageWithAlpha reads the alpha back as a mask)");
+                return (T)(ComfyValue)new ImageValue(joined.Image);
             case T typed:
                 return typed;
             case UnsupportedOutput unsupported:
