@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 using static FlowDiffusion.Comfy.Tests.ClassMappingTests;
 using static FlowDiffusion.Comfy.Tests.Prompts;
@@ -9,7 +10,7 @@ namespace FlowDiffusion.Comfy.Tests;
 
 /// <summary>
 /// ComfyUI's ImageColorToMask, Morphology, ImageRGBToYUV / ImageYUVToRGB, PorterDuffImageComposite and Split/JoinImageWithAlpha
-/// through /prompt: an uploaded byte-valued image's morphology equals the torch implementation of kornia's definition
+/// through /prompt (ImageStitch and ResizeAndPadImage converted; their layouts are pinned in ImageStitchTests): an uploaded byte-valued image's morphology equals the torch implementation of kornia's definition
 /// (tools/reference/make_kornia_morphology.py) byte for byte, the colour mask the pixels of that colour, the YUV round trip
 /// the reference, and the compositing nodes closed forms worked out from ComfyUI's formulas.
 /// </summary>
@@ -184,6 +185,47 @@ public sealed class ImageFilterMappingTests
         Assert.Contains("node 9 (SaveImage): images is an image JoinImageWithAlpha gave an alpha", warning, StringComparison.Ordinal);
         Assert.Equal("image.alpha", conversion.Workflow!.Node(conversion.Workflow.Node(ApiPromptConverter.NodeId("9"))!.Edge("images")!.SourceNode)!.Type);
     }
+
+    [Fact]
+    public void ImageStitch_and_ResizeAndPadImage_convert_with_their_settings_and_ranges()
+    {
+        var prompt = new JsonObject
+        {
+            ["1"] = Node("EmptyImage", new JsonObject { ["width"] = 8, ["height"] = 8, ["batch_size"] = 1, ["color"] = 0 }),
+            ["2"] = Node("ImageStitch", new JsonObject
+            {
+                ["image1"] = Link("1", 0), ["direction"] = "left", ["match_image_size"] = false, ["spacing_width"] = 6, ["spacing_color"] = "green",
+            }),
+            ["3"] = Node("ResizeAndPadImage", new JsonObject
+            {
+                ["image"] = Link("2", 0), ["target_width"] = 64, ["target_height"] = 32, ["padding_color"] = "black", ["interpolation"] = "lanczos",
+            }),
+            ["9"] = Node("SaveImage", new JsonObject { ["images"] = Link("3", 0), ["filename_prefix"] = "layout" }),
+        };
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+
+        var conversion = ApiPromptConverter.Convert(prompt, folders);
+
+        Assert.Empty(conversion.NodeErrors);
+        var stitch = conversion.Workflow!.Node(ApiPromptConverter.NodeId("2"))!;
+        Assert.Equal("image.stitch", stitch.Type);
+        Assert.Null(stitch.Edge("image2"));
+        Assert.Equal(("left", false, 6L, "green"), (Literal<string>(stitch, "direction"), Literal<bool>(stitch, "match_image_size"), Literal<long>(stitch, "spacing_width"), Literal<string>(stitch, "spacing_color")));
+        var pad = conversion.Workflow.Node(ApiPromptConverter.NodeId("3"))!;
+        Assert.Equal(("image.resize_and_pad", stitch.Id, 64L, 32L, "black", "lanczos"),
+            (pad.Type, pad.Edge("image")!.SourceNode, Literal<long>(pad, "target_width"), Literal<long>(pad, "target_height"), Literal<string>(pad, "padding_color"), Literal<string>(pad, "interpolation")));
+
+        prompt["2"]!["inputs"]!["image2"] = Link("1", 0);
+        prompt["2"]!["inputs"]!["spacing_width"] = 1026;
+        prompt["3"]!["inputs"]!["target_width"] = 0;
+        prompt["3"]!["inputs"]!["image"] = Link("1", 0);
+        prompt["8"] = Node("SaveImage", new JsonObject { ["images"] = Link("2", 0), ["filename_prefix"] = "stitch" });
+        conversion = ApiPromptConverter.Convert(prompt, folders);
+        Assert.Equal("value_bigger_than_max", conversion.NodeErrors["2"].Errors[0].Type);
+        Assert.Equal("value_smaller_than_min", conversion.NodeErrors["3"].Errors[0].Type);
+    }
+
+    private static T Literal<T>(WorkflowNode node, string parameter) => (T)((LiteralValue)node.Parameter(parameter)!.Value).Value!;
 
     private static (double, double, double) Rgb(byte[] png)
     {

@@ -299,6 +299,14 @@ internal static class ObjectInfo
                 "SRC_ATOP", "SRC_IN", "SRC_OUT", "SRC_OVER", "XOR"]), new JsonObject { ["default"] = "DST" }))), ["IMAGE", "MASK"]),
         "SplitImageWithAlpha" => Class(name, "Split Image with Alpha", "mask/compositing", Req(("image", Typed("IMAGE"))), ["IMAGE", "MASK"]),
         "JoinImageWithAlpha" => Class(name, "Join Image with Alpha", "mask/compositing", Req(("image", Typed("IMAGE")), ("alpha", Typed("MASK"))), ["IMAGE"]),
+        "ImageStitch" => Class(name, "Image Stitch", "image/transform", Req(("image1", Typed("IMAGE")),
+            ("direction", new JsonArray(Names(["right", "down", "left", "up"]), new JsonObject { ["default"] = "right" })),
+            ("match_image_size", Typed("BOOLEAN", new JsonObject { ["default"] = true })), ("spacing_width", Int(0, 0, 1024, 2)),
+            ("spacing_color", new JsonArray(Names(["white", "black", "red", "green", "blue"]), new JsonObject { ["default"] = "white" }))), ["IMAGE"],
+            optional: Req(("image2", Typed("IMAGE")))),
+        "ResizeAndPadImage" => Class(name, "ResizeAndPadImage", "image/transform", Req(("image", Typed("IMAGE")), ("target_width", Int(512, 1, 16384)),
+            ("target_height", Int(512, 1, 16384)), ("padding_color", Combo(["white", "black"])),
+            ("interpolation", Combo(["area", "bicubic", "nearest-exact", "bilinear", "lanczos"]))), ["IMAGE"]),
         _ => null,
     };
 

@@ -3,8 +3,8 @@ using System.Text.Json.Nodes;
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
-/// ComfyUI's colour, morphology and compositing image classes: ImageColorToMask, Morphology, ImageRGBToYUV, ImageYUVToRGB,
-/// PorterDuffImageComposite, SplitImageWithAlpha and JoinImageWithAlpha.
+/// ComfyUI's colour, morphology, compositing and layout image classes: ImageColorToMask, Morphology, ImageRGBToYUV,
+/// ImageYUVToRGB, PorterDuffImageComposite, SplitImageWithAlpha, JoinImageWithAlpha, ImageStitch and ResizeAndPadImage.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -86,5 +86,40 @@ public sealed partial class ApiPromptConverter
         if (image is null || alpha is null) return null;
         var node = Add(id, null, "image.alpha", [("image", image.Image), ("alpha", alpha.Mask)], []);
         return [new ImageValue($"{node}.images", $"{node}.mask")];
+    }
+
+    // ImageStitch → image.stitch (image2 optional: without it image1 passes through).
+    private ComfyValue[]? ImageStitch(string id, JsonObject inputs)
+    {
+        var first = Link<ImageValue>(id, inputs, "image1");
+        var second = inputs["image2"] is null ? null : Link<ImageValue>(id, inputs, "image2");
+        var direction = Choice(id, inputs, "direction", "right", ["right", "down", "left", "up"]);
+        var match = Boolean(id, inputs, "match_image_size", true);
+        var spacing = Integer(id, inputs, "spacing_width", 0);
+        var colour = Choice(id, inputs, "spacing_color", "white", ["white", "black", "red", "green", "blue"]);
+        if (first is null || (inputs["image2"] is not null && second is null) || direction is null || match is null || spacing is null || colour is null
+            || !Within(id, "spacing_width", spacing.Value, 0, 1024))
+            return null;
+        var edges = new List<(string, string)> { ("image1", first.Image) };
+        if (second is not null) edges.Add(("image2", second.Image));
+        var node = Add(id, null, "image.stitch", edges,
+            [("direction", direction), ("match_image_size", match.Value), ("spacing_width", spacing.Value), ("spacing_color", colour)]);
+        return [new ImageValue($"{node}.stitched")];
+    }
+
+    // ResizeAndPadImage → image.resize_and_pad.
+    private ComfyValue[]? ResizeAndPadImage(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var width = Integer(id, inputs, "target_width", 512);
+        var height = Integer(id, inputs, "target_height", 512);
+        var colour = Choice(id, inputs, "padding_color", "white", ["white", "black"]);
+        var method = Choice(id, inputs, "interpolation", "area", ["area", "bicubic", "nearest-exact", "bilinear", "lanczos"]);
+        if (image is null || width is null || height is null || colour is null || method is null
+            || !Within(id, "target_width", width.Value, 1, 16384) | !Within(id, "target_height", height.Value, 1, 16384))
+            return null;
+        var node = Add(id, null, "image.resize_and_pad", [("image", image.Image)],
+            [("target_width", width.Value), ("target_height", height.Value), ("padding_color", colour), ("interpolation", method)]);
+        return [new ImageValue($"{node}.padded")];
     }
 }

@@ -34,7 +34,7 @@ public sealed partial class ApiPromptConverter
         "VPScheduler", "LaplaceScheduler", "BetaSamplingScheduler", "GITSScheduler", "SplitSigmasDenoise", "SetFirstSigma", "PrimitiveInt", "PrimitiveFloat", "PrimitiveString",
         "PrimitiveStringMultiline", "PrimitiveBoolean", "StringConcatenate", "StringSubstring", "StringLength", "CaseConverter", "StringTrim",
         "StringReplace", "StringContains", "StringCompare", "Canny", "LatentComposite", "LatentCrop", "ConditioningSetAreaStrength", "DifferentialDiffusion", "PerpNegGuider", "LatentBlend",
-        "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha",
+        "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -261,6 +261,8 @@ public sealed partial class ApiPromptConverter
                 "PorterDuffImageComposite" => PorterDuffComposite(id, inputs),
                 "SplitImageWithAlpha" => SplitImageWithAlpha(id, inputs),
                 "JoinImageWithAlpha" => JoinImageWithAlpha(id, inputs),
+                "ImageStitch" => ImageStitch(id, inputs),
+                "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
