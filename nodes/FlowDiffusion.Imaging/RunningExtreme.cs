@@ -8,33 +8,6 @@ namespace FlowDiffusion.Imaging;
 public static class RunningExtreme
 {
     /// <summary>
-    /// <c>output[i]</c> = max (or min) of <c>input[i − before … i + after]</c> within the line.
-    /// </summary>
-    /// <param name="input">The line.</param>
-    /// <param name="output">Where the extremes go, as long as <paramref name="input"/>.</param>
-    /// <param name="before">How far the window reaches back (0 or more).</param>
-    /// <param name="after">How far the window reaches forward (0 or more).</param>
-    /// <param name="maximum">True for the maximum, false for the minimum.</param>
-    public static void Line(ReadOnlySpan<float> input, Span<float> output, int before, int after, bool maximum)
-    {
-        var length = input.Length;
-        var queue = new int[length];
-        int head = 0, tail = 0, next = 0;
-        for (var i = 0; i < length; i++)
-        {
-            var last = (int)Math.Min(length - 1L, (long)i + after);
-            for (; next <= last; next++)
-            {
-                while (tail > head && (maximum ? input[queue[tail - 1]] <= input[next] : input[queue[tail - 1]] >= input[next])) tail--;
-                queue[tail++] = next;
-            }
-
-            while (queue[head] < (long)i - before) head++;
-            output[i] = input[queue[head]];
-        }
-    }
-
-    /// <summary>
     /// Replaces each pixel of a <paramref name="height"/> × <paramref name="width"/> plane with the extreme of the window
     /// reaching <paramref name="before"/> pixels up and left and <paramref name="after"/> pixels down and right.
     /// </summary>
@@ -49,12 +22,13 @@ public static class RunningExtreme
     {
         var line = new float[Math.Max(height, width)];
         var output = new float[line.Length];
+        var queue = new int[line.Length];
         for (var y = 0; y < height; y++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var row = plane.Slice(y * width, width);
             row.CopyTo(line);
-            Line(line.AsSpan(0, width), output.AsSpan(0, width), before, after, maximum);
+            Line(line.AsSpan(0, width), output.AsSpan(0, width), before, after, maximum, queue);
             output.AsSpan(0, width).CopyTo(row);
         }
 
@@ -62,8 +36,28 @@ public static class RunningExtreme
         {
             cancellationToken.ThrowIfCancellationRequested();
             for (var y = 0; y < height; y++) line[y] = plane[y * width + x];
-            Line(line.AsSpan(0, height), output.AsSpan(0, height), before, after, maximum);
+            Line(line.AsSpan(0, height), output.AsSpan(0, height), before, after, maximum, queue);
             for (var y = 0; y < height; y++) plane[y * width + x] = output[y];
+        }
+    }
+
+    // output[i] = max (or min) of input[i − before … i + after] within the line; queue: room for the line's indices,
+    // reused across the lines of a plane.
+    private static void Line(ReadOnlySpan<float> input, Span<float> output, int before, int after, bool maximum, Span<int> queue)
+    {
+        var length = input.Length;
+        int head = 0, tail = 0, next = 0;
+        for (var i = 0; i < length; i++)
+        {
+            var last = (int)Math.Min(length - 1L, (long)i + after);
+            for (; next <= last; next++)
+            {
+                while (tail > head && (maximum ? input[queue[tail - 1]] <= input[next] : input[queue[tail - 1]] >= input[next])) tail--;
+                queue[tail++] = next;
+            }
+
+            while (queue[head] < (long)i - before) head++;
+            output[i] = input[queue[head]];
         }
     }
 }
