@@ -1,11 +1,14 @@
+using System.Text.Json;
 using FlowDiffusion.Imaging.Compositing;
+using FlowDiffusion.Imaging.Tests.Filters;
 
 namespace FlowDiffusion.Imaging.Tests.Compositing;
 
 /// <summary>
 /// ComfyUI's Porter-Duff modes worked by hand on one pixel: source colour 0.8 with mask 0.5 (alpha 0.5, premultiplied
 /// 0.4) and destination colour 0.4 with mask 0.75 (alpha 0.25, premultiplied 0.1). Each row is the premultiplied result
-/// and alpha by the mode's formula, then colour = result / alpha clamped to 0 … 1 and mask = 1 − alpha; to 1e-6.
+/// and alpha by the mode's formula, then colour = result / alpha clamped to 0 … 1 and mask = 1 − alpha; to 1e-6. And every
+/// mode on a random batch against torch (tools/reference/make_porter_duff.py), transparent rows and columns included.
 /// </summary>
 public sealed class PorterDuffTests
 {
@@ -58,6 +61,45 @@ public sealed class PorterDuffTests
 
         Assert.Equal([0f, 0.2f, 0f, 0.7f, 0f, 0.1f], image);
         Assert.Equal([1f, 0f], alpha);
+    }
+
+    [Theory]
+    [InlineData("ADD")]
+    [InlineData("CLEAR")]
+    [InlineData("DARKEN")]
+    [InlineData("DST")]
+    [InlineData("DST_ATOP")]
+    [InlineData("DST_IN")]
+    [InlineData("DST_OUT")]
+    [InlineData("DST_OVER")]
+    [InlineData("LIGHTEN")]
+    [InlineData("MULTIPLY")]
+    [InlineData("OVERLAY")]
+    [InlineData("SCREEN")]
+    [InlineData("SRC")]
+    [InlineData("SRC_ATOP")]
+    [InlineData("SRC_IN")]
+    [InlineData("SRC_OUT")]
+    [InlineData("SRC_OVER")]
+    [InlineData("XOR")]
+    public void Each_mode_equals_torch_on_a_random_batch(string mode)
+    {
+        var oracle = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "porter-duff.json"))).RootElement;
+        var plane = oracle.GetProperty("height").GetInt32() * oracle.GetProperty("width").GetInt32();
+        float[] source = KorniaMorphologyTests.Floats(oracle.GetProperty("source")), sourceMask = KorniaMorphologyTests.Floats(oracle.GetProperty("source_mask")),
+            destination = KorniaMorphologyTests.Floats(oracle.GetProperty("destination")), destinationMask = KorniaMorphologyTests.Floats(oracle.GetProperty("destination_mask"));
+        var expected = oracle.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("mode").GetString() == mode);
+        var (image, alpha) = (new float[source.Length], new float[sourceMask.Length]);
+
+        for (var b = 0; b < oracle.GetProperty("batch").GetInt32(); b++)
+        {
+            PorterDuff.Composite(source.AsSpan(b * 3 * plane, 3 * plane), sourceMask.AsSpan(b * plane, plane), destination.AsSpan(b * 3 * plane, 3 * plane),
+                destinationMask.AsSpan(b * plane, plane), mode, image.AsSpan(b * 3 * plane, 3 * plane), alpha.AsSpan(b * plane, plane));
+        }
+
+        float[] wantImage = KorniaMorphologyTests.Floats(expected.GetProperty("image")), wantMask = KorniaMorphologyTests.Floats(expected.GetProperty("mask"));
+        Assert.True(wantImage.Zip(image).All(p => Math.Abs(p.First - p.Second) <= 1e-6f), $"largest colour difference {wantImage.Zip(image).Max(p => Math.Abs(p.First - p.Second))}");
+        Assert.True(wantMask.Zip(alpha).All(p => Math.Abs(p.First - p.Second) <= 1e-6f), $"largest mask difference {wantMask.Zip(alpha).Max(p => Math.Abs(p.First - p.Second))}");
     }
 
     [Fact]
