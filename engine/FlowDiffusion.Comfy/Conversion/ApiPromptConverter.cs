@@ -38,6 +38,7 @@ public sealed partial class ApiPromptConverter
         "DualCFGGuider", "APG", "CFGZeroStar", "CFGNorm",
         "FlipSigmas", "ManualSigmas", "ExtendIntermediateSigmas", "AddNoise",
         "SaveLatent", "LoadLatent",
+        "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -273,6 +274,15 @@ public sealed partial class ApiPromptConverter
                 "ManualSigmas" => ManualSigmas(id, inputs),
                 "ExtendIntermediateSigmas" => ExtendIntermediateSigmas(id, inputs),
                 "AddNoise" => AddNoise(id, inputs),
+                "ImageColorToMask" => ImageColorToMask(id, inputs),
+                "Morphology" => Morphology(id, inputs),
+                "ImageRGBToYUV" => ImageRgbToYuv(id, inputs),
+                "ImageYUVToRGB" => ImageYuvToRgb(id, inputs),
+                "PorterDuffImageComposite" => PorterDuffComposite(id, inputs),
+                "SplitImageWithAlpha" => SplitImageWithAlpha(id, inputs),
+                "JoinImageWithAlpha" => JoinImageWithAlpha(id, inputs),
+                "ImageStitch" => ImageStitch(id, inputs),
+                "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -841,7 +851,9 @@ public sealed partial class ApiPromptConverter
         return id;
     }
 
-    private T? Link<T>(string id, JsonObject inputs, string name) where T : ComfyValue
+    // keepsAlpha: the reader takes a JoinImageWithAlpha's alpha along (SplitImageWithAlpha); any other reader of such an
+    // image is warned that it gets the colours only.
+    private T? Link<T>(string id, JsonObject inputs, string name, bool keepsAlpha = false) where T : ComfyValue
     {
         var value = inputs[name];
         if (value is null)
@@ -884,6 +896,9 @@ public sealed partial class ApiPromptConverter
 
         switch (outputs[index])
         {
+            case ImageValue { Alpha: not null } joined when !keepsAlpha && typeof(T) == typeof(ImageValue):
+                warnings.Add($"node {id} ({classTypes[id]}): {name} is an image JoinImageWithAlpha gave an alpha; FlowDiffusion's images are RGB, so this node reads the colours only (a SplitImageWithAlpha reads the alpha back as a mask)");
+                return (T)(ComfyValue)new ImageValue(joined.Image);
             case T typed:
                 return typed;
             case UnsupportedOutput unsupported:

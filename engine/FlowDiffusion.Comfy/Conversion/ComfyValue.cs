@@ -37,7 +37,11 @@ internal sealed record ConditioningValue(string Conditioning, string? ConcatLate
 /// <summary>Latents with an optional noise mask (SetLatentNoiseMask, VAEEncodeForInpaint).</summary>
 internal sealed record LatentValue(string Latent, string? Mask) : ComfyValue("LATENT");
 
-internal sealed record ImageValue(string Image) : ComfyValue("IMAGE");
+/// <summary>
+/// Images (RGB), with the mask (1 − alpha) a JoinImageWithAlpha attached where ComfyUI's IMAGE would have a fourth
+/// channel; only SplitImageWithAlpha reads it back.
+/// </summary>
+internal sealed record ImageValue(string Image, string? Alpha = null) : ComfyValue("IMAGE");
 
 internal sealed record MaskValue(string Mask) : ComfyValue("MASK");
 

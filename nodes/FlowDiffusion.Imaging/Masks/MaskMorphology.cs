@@ -53,47 +53,8 @@ public static class MaskMorphology
     }
 
     // Chebyshev ball of radius n: a running extreme over 2n + 1 along each row, then along each column.
-    private static void Square(Span<float> item, int height, int width, int n, bool grow, CancellationToken cancellationToken)
-    {
-        var line = new float[Math.Max(height, width)];
-        var output = new float[line.Length];
-        for (var y = 0; y < height; y++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var row = item.Slice(y * width, width);
-            row.CopyTo(line);
-            RunningExtreme(line.AsSpan(0, width), output.AsSpan(0, width), n, grow);
-            output.AsSpan(0, width).CopyTo(row);
-        }
-
-        for (var x = 0; x < width; x++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var y = 0; y < height; y++) line[y] = item[y * width + x];
-            RunningExtreme(line.AsSpan(0, height), output.AsSpan(0, height), n, grow);
-            for (var y = 0; y < height; y++) item[y * width + x] = output[y];
-        }
-    }
-
-    // output[i] = max (or min) of input[i − n … i + n] within the line: a queue of indices whose values decrease (increase).
-    private static void RunningExtreme(ReadOnlySpan<float> input, Span<float> output, int n, bool grow)
-    {
-        var length = input.Length;
-        var queue = new int[length];
-        int head = 0, tail = 0, next = 0;
-        for (var i = 0; i < length; i++)
-        {
-            var last = Math.Min(length - 1, i + n);
-            for (; next <= last; next++)
-            {
-                while (tail > head && (grow ? input[queue[tail - 1]] <= input[next] : input[queue[tail - 1]] >= input[next])) tail--;
-                queue[tail++] = next;
-            }
-
-            while (queue[head] < i - n) head++;
-            output[i] = input[queue[head]];
-        }
-    }
+    private static void Square(Span<float> item, int height, int width, int n, bool grow, CancellationToken cancellationToken) =>
+        RunningExtreme.Box(item, height, width, n, n, grow, cancellationToken);
 
     // Manhattan ball of radius n: n steps of the cross (the pixel and its four neighbours inside the mask).
     private static void Cross(Span<float> item, int height, int width, int n, bool grow, CancellationToken cancellationToken)
