@@ -79,9 +79,17 @@ internal static class Float32Upcast
     /// </summary>
     /// <exception cref="InvalidDataException">The source is not a well-formed ONNX model; the message names the file and the tensor.</exception>
     public static string WriteOverridden(OnnxModelFile file, string folder, IReadOnlyDictionary<string, WeightTensor> overrides, CancellationToken cancellationToken = default) =>
-        Rewrite(file, folder, convert: false, overrides, cancellationToken);
+        WriteOverridden(file, folder, name => overrides.GetValueOrDefault(name), cancellationToken);
 
-    private static string Rewrite(OnnxModelFile file, string folder, bool convert, IReadOnlyDictionary<string, WeightTensor>? overrides, CancellationToken cancellationToken)
+    /// <summary>
+    /// As <see cref="WriteOverridden(OnnxModelFile, string, IReadOnlyDictionary{string, WeightTensor}, CancellationToken)"/>,
+    /// each initializer's new value asked of <paramref name="valueOf"/> (null: unchanged) when the copy reaches it, so only
+    /// one is held at a time.
+    /// </summary>
+    public static string WriteOverridden(OnnxModelFile file, string folder, Func<string, WeightTensor?> valueOf, CancellationToken cancellationToken = default) =>
+        Rewrite(file, folder, convert: false, valueOf, cancellationToken);
+
+    private static string Rewrite(OnnxModelFile file, string folder, bool convert, Func<string, WeightTensor?>? overrides, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var modelPath = Path.Combine(folder, ModelName);
@@ -97,7 +105,7 @@ internal static class Float32Upcast
     // convert: float16 becomes float32 (the upcast); without it types are kept and only the initializers move or change.
     private sealed class Rewriter(
         OnnxModelFile file, FileStream source, FileStream data, bool convert,
-        IReadOnlyDictionary<string, WeightTensor>? overrides, CancellationToken cancellationToken)
+        Func<string, WeightTensor?>? overrides, CancellationToken cancellationToken)
     {
         private readonly ProtobufReader _reader = new(source, file.Path);
 
@@ -402,7 +410,7 @@ internal static class Float32Upcast
                 }
             }
             var isExternal = location == 1;
-            if (external && overrides is not null && overrides.TryGetValue(name, out var value))
+            if (external && overrides?.Invoke(name) is { } value)
             {
                 Override(output, key, body, end, value);
                 return;

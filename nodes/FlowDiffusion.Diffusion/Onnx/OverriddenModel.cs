@@ -20,7 +20,11 @@ internal static class OverriddenModel
     /// external data instead (<see cref="Float32Upcast.WriteOverridden"/>).
     /// </summary>
     public static bool Fits(OnnxModelFile file, IReadOnlyDictionary<string, WeightTensor> values, long maxBytes = MaxBytes) =>
-        new FileInfo(file.Path).Length + values.Values.Sum(v => (long)v.Data.Length + 64) <= maxBytes;
+        Fits(file, values.ToDictionary(v => v.Key, v => (long)v.Value.Data.Length), maxBytes);
+
+    /// <summary>As <see cref="Fits(OnnxModelFile, IReadOnlyDictionary{string, WeightTensor}, long)"/>, from each override's byte count.</summary>
+    public static bool Fits(OnnxModelFile file, IReadOnlyDictionary<string, long> bytes, long maxBytes = MaxBytes) =>
+        new FileInfo(file.Path).Length + bytes.Values.Sum(b => b + 64) <= maxBytes;
 
     /// <summary>The model at <paramref name="file"/> with the initializers named in <paramref name="values"/> replaced.</summary>
     /// <exception cref="InvalidDataException">The result would exceed protobuf's 2 GiB limit (see <see cref="Fits"/>).</exception>

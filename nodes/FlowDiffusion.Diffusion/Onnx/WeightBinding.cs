@@ -46,41 +46,73 @@ internal sealed class WeightBinding
         {
             return new WeightBinding(null, null, 0);
         }
-        var values = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
-        foreach (var group in source.Overrides.GroupBy(o => o.Name, StringComparer.Ordinal))
+        var groups = source.Overrides.GroupBy(o => o.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var model = target ?? file;
+        WeightTensor Compute(string name)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            values[group.Key] = Value(source.ModelPath, file, group.Key, group, cancellationToken);
+            var value = Value(source.ModelPath, file, name, groups[name], cancellationToken);
+            // Written into the float32 form: float16 values widened to its float32 weights.
+            return target is not null && value.ElementType == WeightElementType.Float16 && target.Initializer(name)?.ElementType == WeightElementType.Float32
+                ? WeightTensor.FromFloats(value.ToFloats(), [.. value.Shape])
+                : value;
         }
-        if (target is not null)
+
+        if (OverriddenModel.Fits(model, DeclaredBytes(model, groups.Keys), maxInlineBytes))
         {
-            foreach (var (name, value) in values.ToList())
+            var values = groups.Keys.ToDictionary(name => name, Compute, StringComparer.Ordinal);
+            var bytes = values.Values.Sum(v => (long)v.Data.Length);
+            if (OverriddenModel.Fits(model, values, maxInlineBytes))
             {
-                if (value.ElementType == WeightElementType.Float16 && target.Initializer(name)?.ElementType == WeightElementType.Float32)
-                {
-                    values[name] = WeightTensor.FromFloats(value.ToFloats(), [.. value.Shape]);
-                }
+                return new WeightBinding(OverriddenModel.Write(model, values), null, bytes);
             }
-        }
-        var bytes = values.Values.Sum(v => (long)v.Data.Length);
-        var model = target ?? file;
-        if (OverriddenModel.Fits(model, values, maxInlineBytes))
-        {
-            return new WeightBinding(OverriddenModel.Write(model, values), null, bytes);
+            return new WeightBinding(null, WriteFolder(model, name => values.GetValueOrDefault(name), cancellationToken), bytes);
         }
         // A merge of whole models (or a LoRA over most of an SDXL UNet) does not fit protobuf's 2 GB: the overridden
-        // weights go to a data file beside a copy of the model, the other external weights copied there too.
+        // weights go to a data file beside a copy of the model (the other external weights copied there too), each
+        // computed as the copy reaches it, so no more than one is held at a time.
+        if (groups.Keys.FirstOrDefault(name => file.Initializer(name) is null) is { } missing)
+        {
+            throw MissingWeight(source.ModelPath, missing, file);
+        }
+        long written = 0;
+        var folder = WriteFolder(model, name =>
+        {
+            if (!groups.ContainsKey(name))
+            {
+                return null;
+            }
+            var value = Compute(name);
+            written += value.Data.Length;
+            return value;
+        }, cancellationToken);
+        return new WeightBinding(null, folder, written);
+    }
+
+    // What the overridden weights take as the graph declares them (a lookup table that gains rows takes a little more).
+    private static Dictionary<string, long> DeclaredBytes(OnnxModelFile model, IEnumerable<string> names) =>
+        names.ToDictionary(name => name, name => model.Initializer(name) is { } i ? i.ElementCount * ElementSize(i.DataType) : 0, StringComparer.Ordinal);
+
+    private static long ElementSize(int dataType) => dataType switch
+    {
+        10 or 16 => 2,
+        11 or 7 => 8,
+        _ => 4,
+    };
+
+    private static string WriteFolder(OnnxModelFile model, Func<string, WeightTensor?> valueOf, CancellationToken cancellationToken)
+    {
         var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-overridden-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Float32Upcast.WriteOverridden(model, folder, values, cancellationToken);
+            Float32Upcast.WriteOverridden(model, folder, valueOf, cancellationToken);
+            return folder;
         }
         catch
         {
             OptimizedModelStore.Abandon(folder);
             throw;
         }
-        return new WeightBinding(null, folder, bytes);
     }
 
     /// <summary>

@@ -77,6 +77,22 @@ public sealed class ExternalWeightOverrideTests : IDisposable
         Assert.Equal([1f, 0f, 0f, 0f, 1f, 0f], written.ReadWeight("proj.weight").ToFloats());
     }
 
+    [Fact]
+    public void An_override_of_a_missing_weight_or_of_the_wrong_shape_is_refused_on_that_path_too()
+    {
+        var path = Path.Combine(RepositoryModels.TinySd, "unet", "model.onnx");
+        var missing = new TensorOverride("conv_out.biass", WeightTensor.FromFloats([1, 2, 3, 4], 4));
+        var wrongShape = new TensorOverride("conv_out.bias", WeightTensor.FromFloats([1, 2, 3], 3));
+
+        var noSuchWeight = Assert.Throws<ArgumentException>(() => _external.Acquire(new OnnxModelSource(path, overrides: WeightOverrides.Of([missing]))));
+        var badShape = Assert.Throws<ArgumentException>(() => _external.Acquire(new OnnxModelSource(path, overrides: WeightOverrides.Of([wrongShape]))));
+
+        Assert.Contains("'conv_out.biass'", noSuchWeight.Message);
+        Assert.Contains("float32 [3]", badShape.Message);
+        Assert.Contains("float32 [4]", badShape.Message);
+        Assert.Equal(0, _external.Count);
+    }
+
     public void Dispose()
     {
         _inline.Dispose();
