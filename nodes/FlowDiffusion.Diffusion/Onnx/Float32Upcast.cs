@@ -449,21 +449,8 @@ internal static class Float32Upcast
             var outputBytes = converting ? count * 4 : dataLength;
             var toData = isExternal || (external && outputBytes > InlineLimit);
             using var tensor = new MemoryStream();
-            source.Position = body;
-            while (true)
-            {
-                var fieldStart = source.Position;
-                if (!_reader.Next(end, out var field, out var wire))
-                {
-                    break;
-                }
-                _reader.Skip(wire, end);
-                // Copied as they are: dims, name, doc_string, segment and metadata; the type and data are written below.
-                if (field is not (2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14) || (!converting && field is 4 or 6 or 7 or 10 or 11))
-                {
-                    Copy(tensor, fieldStart, source.Position);
-                }
-            }
+            // Copied as they are: dims, name, doc_string, segment and metadata; the type and data are written below.
+            CopyFields(tensor, body, end, field => field is not (2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14) || (!converting && field is 4 or 6 or 7 or 10 or 11));
             WriteVarintField(tensor, 2, converting ? (ulong)Float : (ulong)dataType);
             if (toData)
             {
@@ -471,10 +458,7 @@ internal static class Float32Upcast
                 if (halves is not null) WriteFloats(data, halves);
                 else if (converting) ConvertRange(dataFile, dataOffset, count, data);
                 else CopyRange(dataFile, dataOffset, dataLength, data);
-                WriteExternalEntry(tensor, "location", DataName);
-                WriteExternalEntry(tensor, "offset", offset.ToString(CultureInfo.InvariantCulture));
-                WriteExternalEntry(tensor, "length", outputBytes.ToString(CultureInfo.InvariantCulture));
-                WriteVarintField(tensor, 14, 1);
+                WriteExternalData(tensor, offset, outputBytes);
             }
             else
             {
@@ -484,10 +468,7 @@ internal static class Float32Upcast
                 else ConvertRange(dataFile, dataOffset, count, tensor);
             }
             source.Position = end;
-            WriteKey(output, key, ProtobufReader.LengthDelimited);
-            WriteVarint(output, (ulong)tensor.Length);
-            tensor.Position = 0;
-            tensor.CopyTo(output);
+            WriteTensor(output, key, tensor);
         }
 
         // An overridden initializer: its name, doc_string and metadata kept, its shape, type and data the override's, the
@@ -495,20 +476,7 @@ internal static class Float32Upcast
         private void Override(Stream output, int key, long body, long end, WeightTensor value)
         {
             using var tensor = new MemoryStream();
-            source.Position = body;
-            while (true)
-            {
-                var fieldStart = source.Position;
-                if (!_reader.Next(end, out var field, out var wire))
-                {
-                    break;
-                }
-                _reader.Skip(wire, end);
-                if (field is not (1 or 2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14))
-                {
-                    Copy(tensor, fieldStart, source.Position);
-                }
-            }
+            CopyFields(tensor, body, end, field => field is not (1 or 2 or 4 or 5 or 6 or 7 or 9 or 10 or 11 or 13 or 14));
             foreach (var dim in value.Shape)
             {
                 WriteVarintField(tensor, 1, (ulong)dim);
@@ -521,15 +489,28 @@ internal static class Float32Upcast
             });
             var offset = AlignData();
             data.Write(value.Data.Span);
-            WriteExternalEntry(tensor, "location", DataName);
-            WriteExternalEntry(tensor, "offset", offset.ToString(CultureInfo.InvariantCulture));
-            WriteExternalEntry(tensor, "length", value.Data.Length.ToString(CultureInfo.InvariantCulture));
-            WriteVarintField(tensor, 14, 1);
+            WriteExternalData(tensor, offset, value.Data.Length);
             source.Position = end;
-            WriteKey(output, key, ProtobufReader.LengthDelimited);
-            WriteVarint(output, (ulong)tensor.Length);
-            tensor.Position = 0;
-            tensor.CopyTo(output);
+            WriteTensor(output, key, tensor);
+        }
+
+        // The fields of the TensorProto body from `body` to `end` that `keep` accepts, copied byte for byte.
+        private void CopyFields(Stream tensor, long body, long end, Func<int, bool> keep)
+        {
+            source.Position = body;
+            while (true)
+            {
+                var fieldStart = source.Position;
+                if (!_reader.Next(end, out var field, out var wire))
+                {
+                    return;
+                }
+                _reader.Skip(wire, end);
+                if (keep(field))
+                {
+                    Copy(tensor, fieldStart, source.Position);
+                }
+            }
         }
 
         private (string File, long Offset, long Length) ExternalSource(string name, Dictionary<string, string> entries)
@@ -685,6 +666,23 @@ internal static class Float32Upcast
 
         private InvalidDataException Malformed(string tensor, string what) =>
             new($"'{file.Path}' is not a valid ONNX model: tensor '{tensor}' has {what}.");
+    }
+
+    // The data's place in the data file, and data_location EXTERNAL.
+    private static void WriteExternalData(Stream tensor, long offset, long length)
+    {
+        WriteExternalEntry(tensor, "location", DataName);
+        WriteExternalEntry(tensor, "offset", offset.ToString(CultureInfo.InvariantCulture));
+        WriteExternalEntry(tensor, "length", length.ToString(CultureInfo.InvariantCulture));
+        WriteVarintField(tensor, 14, 1);
+    }
+
+    private static void WriteTensor(Stream output, int key, MemoryStream tensor)
+    {
+        WriteKey(output, key, ProtobufReader.LengthDelimited);
+        WriteVarint(output, (ulong)tensor.Length);
+        tensor.Position = 0;
+        tensor.CopyTo(output);
     }
 
     private static void WriteExternalEntry(Stream output, string key, string value)
