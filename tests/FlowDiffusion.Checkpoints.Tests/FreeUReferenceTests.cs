@@ -90,7 +90,33 @@ public sealed class FreeUReferenceTests : IDisposable
         Assert.Contains("version must be 1 or 2", Assert.Throws<ArgumentException>(() => Predict(freeU, "sample", new UNetVariantInputs(FreeU: factors with { Version = 3 }))).Message);
     }
 
+    [Fact]
+    public void Sdxl_FreeU_graph_is_the_plain_UNet_at_its_defaults_and_changes_it_with_factors()
+    {
+        // SDXL's UNet goes through the same builder; the tiny one (model_channels 32, widths 64/32) meets b2, s2 once.
+        using var checkpoint = SdxlCheckpoint.Open(SdxlReference.File);
+        var freeU = checkpoint.BuildUNet(UNetExtraInputs.FreeU).ToBytes();
+        var atDefaults = RunSdxl(freeU);
+        var patched = RunSdxl(freeU, ("freeu_b2", Reference.Floats(([1.4f], [1]))), ("freeu_s2", Reference.Floats(([0.2f], [1]))), ("freeu_version", Reference.Floats(([2f], [1]))));
+
+        Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), atDefaults, Tolerance, "SDXL FreeU graph at its defaults");
+        Assert.Equal(RunSdxl(checkpoint.BuildUNet().ToBytes()).Values, atDefaults.Values);
+        Assert.All(patched.Values, v => Assert.True(float.IsFinite(v)));
+        Assert.True(MaxDifference(atDefaults.Values, patched.Values) > 0.01, "FreeU must change the SDXL prediction");
+    }
+
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private static (float[] Values, long[] Shape) RunSdxl(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
+        model,
+        [
+            ("sample", Reference.Floats(SdxlReference.Tensor("unet.sample"))),
+            ("timestep", Reference.Floats(SdxlReference.Tensor("unet.timestep"))),
+            ("encoder_hidden_states", Reference.Floats(SdxlReference.Tensor("unet.encoder_hidden_states"))),
+            ("text_embeds", Reference.Floats(SdxlReference.Tensor("unet.text_embeds"))),
+            ("time_ids", Reference.Floats(SdxlReference.Tensor("unet.time_ids"))),
+            .. extra,
+        ])["out_sample"];
 
     private static (float[] Values, long[] Shape) Load(string name)
     {
