@@ -252,8 +252,10 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None):
-    """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None, output_patch=None):
+    """output_patch: a function (h, skip) -> (h, skip) applied before each decoder concatenation, after the control
+    residual is added to the skip (ComfyUI's output_block_patch; FreeU is one).
+    control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
     adapter: T2I-Adapter features (t2i_adapter.py), added inside the encoder in order: at a level with attention after its
     last residual block and transformer (so into that skip and the downsampler's input), at a level without attention after
     the whole level (its downsampler's output when it has one, which is also that skip); one left over whose shape matches
@@ -321,7 +323,10 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for i in range(cfg.num_res_blocks + 1):
-            h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skips.pop()], dim=1), emb)
+            skip = skips.pop()
+            if output_patch is not None:
+                h, skip = output_patch(h, skip)
+            h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skip], dim=1), emb)
             j = 1
             if level in cfg.attention_levels:
                 h = transformer(f"{p}output_blocks.{k}.1", h)

@@ -16,4 +16,7 @@ public enum UNetExtraInputs
 
     /// <summary>IP-Adapter keys, values and scales (<see cref="IpAdapterLayers"/>) attended beside the text in every cross-attention.</summary>
     IpAdapter = 2,
+
+    /// <summary>FreeU's factors and version (<see cref="FreeUPatch"/>), applied before the decoder's concatenations.</summary>
+    FreeU = 4,
 }

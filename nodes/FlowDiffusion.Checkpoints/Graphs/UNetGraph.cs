@@ -29,7 +29,8 @@ public static class UNetGraph
     /// feature inputs (<see cref="AdapterFeatures"/>) are added inside the encoder, as <c>down_intrablock_additional_residuals</c>
     /// are. With <see cref="UNetExtraInputs.IpAdapter"/>, every cross-attention layer n adds <c>ip_scale</c>[:, n] ·
     /// Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>. Zero residuals, features and
-    /// scales give the plain graph's output.
+    /// scales give the plain graph's output. With <see cref="UNetExtraInputs.FreeU"/>, <see cref="FreeUPatch"/> scales the
+    /// backbone and filters the skip before each decoder concatenation it applies to; its defaults give the plain output.
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
@@ -40,6 +41,7 @@ public static class UNetGraph
         var timestep = g.Input("timestep", TensorElementType.Float, "batch");
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
         var ip = extras.HasFlag(UNetExtraInputs.IpAdapter) ? new IpAdapterLayers.Inputs(g, arch) : null;
+        var freeU = extras.HasFlag(UNetExtraInputs.FreeU) ? new FreeUPatch.Inputs(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -87,12 +89,20 @@ public static class UNetGraph
             (h, skips) = ControlResiduals.AddInputs(g, arch, h, skips);
         }
 
+        var width = arch.LevelChannels[^1]; // h's channels, which FreeU's patch goes by
         for (var up = 0; up < levels; up++)
         {
             var level = levels - 1 - up;
             for (var j = 0; j <= arch.ResBlocksPerLevel; j++)
             {
-                h = ResBlock(n, g.Concat(1, h, skips.Pop()), emb, $"up_blocks.{up}.resnets.{j}");
+                var skip = skips.Pop();
+                if (freeU is not null)
+                {
+                    (h, skip) = freeU.Apply(g, arch.ModelChannels, h, width, skip);
+                }
+
+                h = ResBlock(n, g.Concat(1, h, skip), emb, $"up_blocks.{up}.resnets.{j}");
+                width = arch.LevelChannels[level];
                 if (arch.AttentionLevels[level])
                 {
                     h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level], ip);

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
 /// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
 /// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
-/// <c>ip_value_n</c> [B, image tokens, channels]). A variant with ControlNet residuals built since builder version 7 also
+/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>). A variant with ControlNet residuals built since builder version 7 also
 /// takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by default); a call with features and no ControlNet
 /// feeds the residual inputs zeros of [B, C, 1, 1], which broadcast. One class serves every combination (<see cref="FileName"/>).
 /// </summary>
@@ -63,6 +63,15 @@ public sealed class UNetVariant
             }
         }
 
+        // FreeU's factors are optional inputs (their defaults give the plain UNet).
+        var freeU = signature.OptionalInputs.Where(i => i.Name.StartsWith("freeu_", StringComparison.Ordinal)).ToList();
+        TakesFreeU = freeU.Count > 0;
+        if (TakesFreeU && (freeU.Count != 5 || freeU.Any(i => i.ElementType != TensorElementType.Float || i.Rank != 1)
+            || !FreeUFactors.FactorInputs.Append(FreeUFactors.VersionInput).All(name => freeU.Any(i => i.Name == name))))
+        {
+            throw signature.Mismatch($"FreeU's optional float32 [1] inputs {string.Join(", ", FreeUFactors.FactorInputs)} and {FreeUFactors.VersionInput}");
+        }
+
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
@@ -91,6 +100,9 @@ public sealed class UNetVariant
 
     /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning { get; }
+
+    /// <summary>Whether it takes FreeU's factors (<see cref="FreeUFactors"/>).</summary>
+    public bool TakesFreeU { get; }
 
     /// <summary>Whether it takes ControlNet residuals.</summary>
     public bool TakesResiduals => _residuals.Count > 0;
@@ -127,6 +139,7 @@ public sealed class UNetVariant
             AddTimestepCond(shape, inputs.TimestepCond, names, values);
             AddResiduals(shape, inputs.Residuals, names, values);
             AddImagePrompt(shape, inputs.ImagePrompt, names, values);
+            AddFreeU(inputs.FreeU, names, values);
             using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
@@ -223,6 +236,34 @@ public sealed class UNetVariant
             names.Add(name);
             values.Add(OrtValue.CreateTensorValueFromMemory(feature.Values, feature.Shape));
         }
+    }
+
+    private void AddFreeU(FreeUFactors? freeU, List<string> names, List<OrtValue> values)
+    {
+        if (freeU is null)
+        {
+            return;
+        }
+
+        if (!TakesFreeU)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no FreeU factors");
+        }
+
+        if (freeU.Version is not (1 or 2))
+        {
+            throw new ArgumentException($"FreeU's version must be 1 or 2, not {freeU.Version}");
+        }
+
+        var factors = freeU.Factors;
+        for (var i = 0; i < factors.Length; i++)
+        {
+            names.Add(FreeUFactors.FactorInputs[i]);
+            values.Add(OrtValue.CreateTensorValueFromMemory(new[] { factors[i] }, [1]));
+        }
+
+        names.Add(FreeUFactors.VersionInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(new[] { (float)freeU.Version }, [1]));
     }
 
     private void AddImagePrompt(LatentShape shape, IpAttention? prompt, List<string> names, List<OrtValue> values)

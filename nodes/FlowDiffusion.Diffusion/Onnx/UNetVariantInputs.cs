@@ -9,9 +9,11 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="TimestepCond">An LCM-distilled UNet's guidance-scale embedding [B, width]; null for any other UNet.</param>
 /// <param name="Residuals">The summed, scaled ControlNet residuals by name, one for every residual input; null without ControlNets.</param>
 /// <param name="ImagePrompt">Each row's IP-Adapter keys and values and per-layer scales; null without an IP-Adapter.</param>
+/// <param name="FreeU">FreeU's factors for a graph that takes them; null leaves its inputs at their defaults (the plain UNet).</param>
 public sealed record UNetVariantInputs(
     float[]? TextEmbeds = null,
     float[]? TimeIds = null,
     float[]? TimestepCond = null,
     IReadOnlyDictionary<string, ControlResidual>? Residuals = null,
-    IpAttention? ImagePrompt = null);
+    IpAttention? ImagePrompt = null,
+    FreeUFactors? FreeU = null);
