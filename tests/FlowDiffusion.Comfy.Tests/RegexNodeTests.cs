@@ -139,6 +139,10 @@ public sealed class RegexNodeTests
     [InlineData("RegexReplace", "(", "regex_pattern", "missing ), unterminated subpattern at position 0")]
     [InlineData("RegexReplace", "a", "replace", @"bad escape \q", "a", @"\q")]
     [InlineData("RegexExtract", "(x)?b", "group_index", "took no part", "b")]
+    [InlineData("RegexMatch", "s", "string", "case partners", "\u017f")] // Python's re.I pairs ſ with s
+    [InlineData("RegexMatch", "(?i)[h-j]", "string", "case partners", "x\u0130")]
+    [InlineData("RegexMatch", "[\u0120-\u0140]", "regex_pattern", "case partners")] // a range over İ and ı
+    [InlineData("RegexMatch", "(?i:\u212a)", "regex_pattern", "case partners")]
     public void What_has_no_exact_translation_is_a_node_error_naming_the_input(string classType, string pattern, string input, string message, string text = "abc", string replace = "")
     {
         var inputs = new JsonObject { ["string"] = text, ["regex_pattern"] = pattern };

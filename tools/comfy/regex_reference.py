@@ -6,6 +6,7 @@ flags (an re.error reads as False), RegexExtract's four modes over re.search / r
 in the match is None in Python, which no string node can pass on: recorded as an error.
 
 Usage: /usr/bin/python3 tools/comfy/regex_reference.py > tests/FlowDiffusion.Comfy.Tests/TestData/regex/reference.json
+       /usr/bin/python3 tools/comfy/regex_reference.py --rare-case   (the characters PythonRegex.RareCase lists)
 """
 import json, re, sys
 
@@ -92,7 +93,25 @@ CASES = [
     ("match", dict(string="5", pattern=r"[^\W\d]")),
     ("match", dict(string="é", pattern=r"É")),
     ("match", dict(string="A", pattern="\\x41\\u0041\\101", i=False)),
+    ("match", dict(string="\u00df", pattern="SS")),
+    ("match", dict(string="\u00c9COLE", pattern="\u00e9cole")),
+    ("match", dict(string="Ab", pattern=r"^(?i:a)b$", i=False)),
+    ("match", dict(string="AB", pattern=r"^(?i:a)b$", i=False)),
+    ("match", dict(string="a\nb", pattern=r"a(?s:.)b")),
+    ("match", dict(string="a\nb", pattern=r"(?m)^b")),
+    ("match", dict(string="b", pattern=r"a|(?i)b")),
+    ("match", dict(string="\n", pattern=r"[^a]")),
+    ("match", dict(string="a foo.", pattern=r"\bfoo\b")),
+    ("match", dict(string="afoo", pattern=r"\bfoo\b")),
+    ("match", dict(string="x", pattern=r"(?<!a)x")),
     # RegexExtract
+    ("extract", dict(string="\u0661\u0662 and 34", pattern=r"\d+", mode="All Matches")),
+    ("extract", dict(string="a\n", pattern=r"$", mode="All Matches", m=True)),
+    ("extract", dict(string="foobar foobaz", pattern=r"foo(?=baz)\w+", mode="First Match")),
+    ("extract", dict(string="aaaa", pattern=r"a+?", mode="All Matches")),
+    ("extract", dict(string="aaaa", pattern=r"a{2,3}", mode="First Match")),
+    ("extract", dict(string="ab", pattern=r"(a)|b", mode="All Matches")),
+    ("extract", dict(string="k=1, j=2", pattern=r"(?P<key>\w)=(?P<value>\d)", mode="All Groups", group_index=2)),
     ("extract", dict(string="a red ball, a blue cube", pattern=r"a (\w+) (\w+)", mode="First Match")),
     ("extract", dict(string="a red ball, a blue cube", pattern=r"a (\w+) (\w+)", mode="All Matches")),
     ("extract", dict(string="a red ball, a blue cube", pattern=r"a \w+ \w+", mode="All Matches")),
@@ -116,6 +135,11 @@ CASES = [
     ("extract", dict(string="<a>\n<b>", pattern=r"<.*?>", mode="All Matches", s=True)),
     # RegexReplace
     ("replace", dict(string="a red red ball", pattern=r"red", repl="blue")),
+    ("replace", dict(string="ab", pattern=r"(a)|b", repl=r"[\1]")),
+    ("replace", dict(string="ab", pattern=r"b", repl=r"<\g<0>>")),
+    ("replace", dict(string="a b", pattern=r"\s", repl=r"\t")),
+    ("replace", dict(string="aaa", pattern=r"a", repl="b", count=2)),
+    ("replace", dict(string="one two", pattern=r"(?P<a>\w+) (?P<b>\w+)", repl=r"\g<b> \g<a>")),
     ("replace", dict(string="a red red ball", pattern=r"red", repl="blue", count=1)),
     ("replace", dict(string="a RED ball", pattern=r"red", repl="blue", i=False)),
     ("replace", dict(string="abc", pattern=r"x*", repl="-")),
@@ -148,6 +172,18 @@ def run(node, args):
         return {"value": value}
     except (re.error, IndexError, TypeError) as e:
         return {"error": type(e).__name__ + ": " + str(e)}
+
+if sys.argv[1:] == ["--rare-case"]:
+    # Cased characters whose simple lower and upper mappings do not lead back to them, and the pairs re._casefix adds that
+    # are not such: where re's case-insensitive partners differ from .NET's (PythonRegex.RareCase).
+    import _sre
+    def upper(c):
+        u = chr(c).upper()
+        return ord(u) if len(u) == 1 else c
+    rare = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF and _sre.unicode_iscased(c)
+            and _sre.unicode_tolower(upper(c)) != c and upper(_sre.unicode_tolower(c)) != c]
+    print(" ".join("%04X" % c for c in rare + [0x390, 0x1FD3, 0x3B0, 0x1FE3, 0xFB05, 0xFB06]))
+    sys.exit(0)
 
 out = {"python": sys.version.split()[0], "cases": []}
 for node, args in CASES:

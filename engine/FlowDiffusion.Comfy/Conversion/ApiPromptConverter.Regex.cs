@@ -41,6 +41,13 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        if (regex.IgnoresCase && PythonRegex.HasRareCase(text))
+        {
+            Error(id, "value_not_supported", "Value not supported",
+                "string: under case_insensitive, a character whose case partners Python and .NET disagree on (such as ſ, ı, İ, µ, ς, K)", "string");
+            return null;
+        }
+
         try
         {
             return type switch

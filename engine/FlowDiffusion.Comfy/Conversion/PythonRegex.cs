@@ -19,7 +19,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <item>Refused: <c>(?x)</c>, <c>(?a)</c>, <c>(?L)</c>, atomic groups and possessive quantifiers (Python 3.11+ only),
 /// conditionals <c>(?(1)…)</c>, <c>\N{…}</c>, back-references inside look-behind, a repeated look-around, code points past
 /// U+FFFF (Python counts them as one character, .NET as two), non-ASCII group names, nesting deeper than 100, repeat counts
-/// over 100,000.</item>
+/// over 100,000, and under case-insensitive matching the few characters whose case partners the two engines disagree on.</item>
 /// </list>
 /// </summary>
 internal sealed class PythonRegex
@@ -32,6 +32,15 @@ internal sealed class PythonRegex
     private const string Word = @"\p{L}\p{Nd}\p{Nl}\p{No}_";
     private const string Space = @"\s\u001C-\u001F";
 
+    // The characters whose case-insensitive partners differ between Python's re and .NET: cased ones whose simple lower and
+    // upper mappings do not lead back to them (ſ, ı, İ, µ, ς, ϐ, the Kelvin sign, title-case digraphs, Greek with
+    // ypogegrammeni, narrow Cyrillic …) and the pairs Python's re._casefix adds on its own (ΐ ΐ, ΰ ΰ, ﬅ ﬆ); printed by
+    // tools/comfy/regex_reference.py --rare-case. Under case_insensitive a pattern or string holding one is refused.
+    private const string RareCase = "\u00B5\u0130\u0131\u017F\u01C5\u01C8\u01CB\u01F2\u0345\u03C2\u03D0\u03D1\u03D5\u03D6\u03F0\u03F1\u03F4\u03F5"
+        + "\u1C80\u1C81\u1C82\u1C83\u1C84\u1C85\u1C86\u1C87\u1C88\u1E9B\u1E9E\u1F88\u1F89\u1F8A\u1F8B\u1F8C\u1F8D\u1F8E\u1F8F"
+        + "\u1F98\u1F99\u1F9A\u1F9B\u1F9C\u1F9D\u1F9E\u1F9F\u1FA8\u1FA9\u1FAA\u1FAB\u1FAC\u1FAD\u1FAE\u1FAF\u1FBC\u1FBE\u1FCC\u1FFC"
+        + "\u2126\u212A\u212B\u0390\u1FD3\u03B0\u1FE3\uFB05\uFB06";
+
     private readonly string source;
     private readonly StringBuilder output = new();
     private readonly Dictionary<string, int> names = new(StringComparer.Ordinal);
@@ -40,6 +49,7 @@ internal sealed class PythonRegex
     private int position;
     private int groups;
     private int lookBehinds;
+    private bool rareSeen;
 
     private PythonRegex(string source) => this.source = source;
 
@@ -58,6 +68,9 @@ internal sealed class PythonRegex
     /// <summary>Python's <c>re.error</c> for this pattern, when Python would reject it.</summary>
     public string? Invalid { get; private set; }
 
+    /// <summary>Whether case-insensitive matching is on anywhere in the pattern; then the string may hold no <see cref="HasRareCase"/> character.</summary>
+    public bool IgnoresCase { get; private set; }
+
     /// <summary>Why the pattern, valid to Python, has no exact .NET translation.</summary>
     public string? Unsupported { get; private set; }
 
@@ -73,6 +86,9 @@ internal sealed class PythonRegex
             if (HasAstral(pattern)) throw new Refusal("a character past U+FFFF (Python counts it as one character, .NET as two)");
             regex.Alternation(0);
             if (regex.position < pattern.Length) throw new PythonError("unbalanced parenthesis", regex.position);
+            regex.IgnoresCase |= (regex.options & RegexOptions.IgnoreCase) != 0;
+            if (regex.IgnoresCase && regex.rareSeen)
+                throw new Refusal("under case_insensitive, a character whose case partners Python and .NET disagree on (such as ſ, ı, İ, µ, ς, K)");
             var translated = regex.output.ToString();
             regex.Regex = new Regex(translated, regex.options, MatchTimeout);
             regex.MustAdvance = new Regex($"(?:{translated})(?!\\G)", regex.options, MatchTimeout);
@@ -91,6 +107,14 @@ internal sealed class PythonRegex
         }
 
         return regex;
+    }
+
+    /// <summary>Whether <paramref name="text"/> holds a character whose case-insensitive partners Python and .NET disagree on.</summary>
+    public static bool HasRareCase(string text) => text.AsSpan().IndexOfAny(RareCase) >= 0;
+
+    private void Rare(int low, int high)
+    {
+        foreach (var c in RareCase) rareSeen |= c >= low && c <= high;
     }
 
     /// <summary>Whether <paramref name="text"/> holds a surrogate: a code point past U+FFFF, which the nodes refuse.</summary>
@@ -247,7 +271,11 @@ internal sealed class PythonRegex
         }
     }
 
-    private void Literal(char c) => output.Append(@"\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+    private void Literal(char c)
+    {
+        Rare(c, c);
+        output.Append(@"\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+    }
 
     private (long Min, long Max, bool Repeatable)? Group(int depth, bool first)
     {
@@ -332,6 +360,7 @@ internal sealed class PythonRegex
         var off = Take('-') ? Letters(start) : null;
         if (off is { Length: 0 }) throw new PythonError("missing flag", position);
         if (on.Length == 0 && off is null) throw new PythonError($"unknown extension ?{Peek()}", start + 1);
+        IgnoresCase |= on.Contains('i', StringComparison.Ordinal);
         if (Take(')'))
         {
             if (off is not null) throw new PythonError("missing :", position - 1);
@@ -494,12 +523,12 @@ internal sealed class PythonRegex
 
     private int Hex(int length, int start)
     {
-        if (position + length > source.Length || !int.TryParse(source.AsSpan(position, length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value)
+        if (position + length > source.Length || !long.TryParse(source.AsSpan(position, length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value)
             || source.AsSpan(position, length).ContainsAnyExcept("0123456789abcdefABCDEF"))
             throw new PythonError($"incomplete escape {source[start..Math.Min(source.Length, position + length)]}", start);
         position += length;
         if (value is >= 0xD800 and <= 0xDFFF) throw new Refusal($"the surrogate escape {source[start..position]}");
-        return value;
+        return value > 0x10FFFF ? 0x110000 : (int)value;
     }
 
     // [...]: re-spelt item by item as Python reads them, so no .NET-only meaning ([a-[b]] subtraction, \p) can arise.
@@ -558,10 +587,12 @@ internal sealed class PythonRegex
                 }
 
                 if (high < low) throw new PythonError("bad character range", at);
+                Rare(low.Value, high);
                 plain.Append($@"\u{low:X4}-\u{high:X4}");
             }
             else if (low is { } single)
             {
+                Rare(single, single);
                 plain.Append($@"\u{single:X4}");
             }
         }
