@@ -338,6 +338,13 @@ internal static class ObjectInfo
         "ResizeAndPadImage" => Class(name, "ResizeAndPadImage", "image/transform", Req(("image", Typed("IMAGE")), ("target_width", Int(512, 1, 16384)),
             ("target_height", Int(512, 1, 16384)), ("padding_color", Combo(["white", "black"])),
             ("interpolation", Combo(["area", "bicubic", "nearest-exact", "bilinear", "lanczos"]))), ["IMAGE"]),
+        "RegexMatch" => Class(name, "Regex Match", "utils/string", Req(("string", Text()), ("regex_pattern", Text()), ("case_insensitive", Flag(true)),
+            ("multiline", Flag(false)), ("dotall", Flag(false))), ["BOOLEAN"], names: ["matches"]),
+        "RegexExtract" => Class(name, "Regex Extract", "utils/string", Req(("string", Text()), ("regex_pattern", Text()),
+            ("mode", Combo(["First Match", "All Matches", "First Group", "All Groups"])), ("case_insensitive", Flag(true)), ("multiline", Flag(false)),
+            ("dotall", Flag(false)), ("group_index", Int(1, 0, 100))), ["STRING"]),
+        "RegexReplace" => Class(name, "Regex Replace", "utils/string", Req(("string", Text()), ("regex_pattern", Text()), ("replace", Text())), ["STRING"],
+            optional: Req(("case_insensitive", Flag(true)), ("multiline", Flag(false)), ("dotall", Flag(false)), ("count", Int(0, 0, 100)))),
         _ => null,
     };
 
@@ -366,6 +373,8 @@ internal static class ObjectInfo
                 .Where(f => !f.EndsWith(".part", StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal).Take(10000).ToList()
             : [];
+
+    private static JsonNode Flag(bool fallback) => Typed("BOOLEAN", new JsonObject { ["default"] = fallback });
 
     private static JsonObject Class(string name, string display, string category, (string Name, JsonNode Spec)[] required, string[] outputs, bool output = false,
         string[]? names = null, (string Name, JsonNode Spec)[]? optional = null) => new()

@@ -39,6 +39,7 @@ public sealed partial class ApiPromptConverter
         "FlipSigmas", "ManualSigmas", "ExtendIntermediateSigmas", "AddNoise",
         "SaveLatent", "LoadLatent",
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
+        "RegexMatch", "RegexExtract", "RegexReplace",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -283,6 +284,7 @@ public sealed partial class ApiPromptConverter
                 "JoinImageWithAlpha" => JoinImageWithAlpha(id, inputs),
                 "ImageStitch" => ImageStitch(id, inputs),
                 "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
+                "RegexMatch" or "RegexExtract" or "RegexReplace" => RegexNode(id, inputs, type),
                 _ => Unsupported(id, type),
             };
         }
