@@ -338,6 +338,8 @@ internal static class ObjectInfo
         "ResizeAndPadImage" => Class(name, "ResizeAndPadImage", "image/transform", Req(("image", Typed("IMAGE")), ("target_width", Int(512, 1, 16384)),
             ("target_height", Int(512, 1, 16384)), ("padding_color", Combo(["white", "black"])),
             ("interpolation", Combo(["area", "bicubic", "nearest-exact", "bilinear", "lanczos"]))), ["IMAGE"]),
+        "CheckpointSave" => Class(name, "Save Checkpoint", "advanced/model_merging", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")), ("vae", Typed("VAE")),
+            ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "checkpoints/ComfyUI" }))), [], output: true),
         _ => null,
     };
 
