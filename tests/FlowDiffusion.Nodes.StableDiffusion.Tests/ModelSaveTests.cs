@@ -134,6 +134,25 @@ public sealed class ModelSaveTests
     }
 
     [Fact]
+    public async Task A_v_prediction_model_is_marked_as_comfyui_marks_it_and_model_load_reads_the_marks_back()
+    {
+        var run = await RunAsync("""
+              v: { node: model.sampling, in: { config: m1.scheduler_config }, with: { prediction_type: v_prediction, zero_snr: true } }
+              save: { node: model.save, in: { unet: m1.unet, scheduler_config: v.result }, with: { prefix: vpred } }
+            """);
+        var saved = Assert.Single(Assert.IsType<string[]>(run.Result.Output("save", "files")));
+        using (var file = SafetensorsFile.Open(saved))
+        {
+            Assert.Equal("v", file.Header.Metadata["modelspec.predict_key"]);
+            Assert.Equal([0L], file.Tensors["v_pred"].Shape);
+            Assert.Equal([0L], file.Tensors["ztsnr"].Shape);
+            Assert.All(file.Tensors.Keys.Where(k => k is not ("v_pred" or "ztsnr")), k => Assert.StartsWith(LdmKeyMap.UNetPrefix, k));
+        }
+
+        Assert.Equal(new FlowDiffusion.Checkpoints.CheckpointSampling("v_prediction", true), FlowDiffusion.Checkpoints.CheckpointSampling.Of(saved, "auto"));
+    }
+
+    [Fact]
     public async Task An_onnx_export_is_refused_naming_a_weight_it_cannot_place()
     {
         var run = await SdEngine.Shared.RunYamlAsync("""
