@@ -68,7 +68,26 @@ public sealed class GraphBuilder
     }
 
     /// <summary>A float32 scalar constant.</summary>
-    public string Scalar(float value) => Weight(Fresh("scalar"), [value]);
+    public string Scalar(float value) => Weight(Fresh(ScalarStem), [value]);
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a float constant the builder named itself (<see cref="Scalar"/>, the scales of
+    /// <see cref="UpsampleNearest"/>) rather than a weight it was given: what a model's saved weights leave out.
+    /// </summary>
+    public static bool IsGeneratedConstant(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (var stem in GeneratedFloatStems)
+        {
+            if (name.Length > stem.Length + 1 && name.StartsWith(stem, StringComparison.Ordinal) && name[stem.Length] == '_'
+                && name.AsSpan(stem.Length + 1).IndexOfAnyExceptInRange('0', '9') < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>An int64 constant vector, shared between uses with the same values.</summary>
     public string Int64s(params long[] values)
@@ -214,7 +233,7 @@ public sealed class GraphBuilder
     /// <summary>Nearest-neighbour upsampling of the last two axes by an integer factor.</summary>
     public string UpsampleNearest(string x, float factor) => Node(
         "Resize",
-        [x, string.Empty, Weight(Fresh("scales"), [1f, 1f, factor, factor], 4)],
+        [x, string.Empty, Weight(Fresh(ScalesStem), [1f, 1f, factor, factor], 4)],
         OnnxAttribute.String("mode", "nearest"),
         OnnxAttribute.String("coordinate_transformation_mode", "asymmetric"),
         OnnxAttribute.String("nearest_mode", "floor"));
@@ -245,6 +264,10 @@ public sealed class GraphBuilder
     /// <summary>The finished model.</summary>
     public OnnxModel Build(string docString) =>
         new(new OnnxGraph(_graphName, _nodes.ToArray(), _initializers.ToArray(), _inputs.ToArray(), _outputs.ToArray()), Opset, docString);
+
+    private const string ScalarStem = "scalar";
+    private const string ScalesStem = "scales";
+    private static readonly string[] GeneratedFloatStems = [ScalarStem, ScalesStem];
 
     private string Fresh(string stem) => $"{stem}_{_counter++}";
 

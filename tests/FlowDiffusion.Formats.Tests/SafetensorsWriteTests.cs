@@ -53,4 +53,42 @@ public sealed class SafetensorsWriteTests
         Assert.Contains("needs 24", error.Message);
         Assert.False(File.Exists(path));
     }
+
+    [Fact]
+    public void Streamed_tensors_are_read_one_at_a_time_in_file_order_and_a_failure_leaves_neither_the_file_nor_a_temporary_one()
+    {
+        var folder = Directory.CreateTempSubdirectory("flowdiffusion-stream-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "model.safetensors");
+            var asked = new List<string>();
+            byte[] Read(string name)
+            {
+                asked.Add(name);
+                // While a tensor is being read, the file exists only under its temporary name.
+                Assert.False(File.Exists(path));
+                return name == "b" ? [1, 2, 3, 4] : [5, 6];
+            }
+
+            SafetensorsWriter.Write(path, [("b", SafetensorsDType.Float32, [1]), ("a", SafetensorsDType.Float16, [1])], Read,
+                new Dictionary<string, string> { ["k"] = "v" });
+            Assert.Equal(["a", "b"], asked);
+            using (var file = SafetensorsFile.Open(path))
+            {
+                Assert.Equal([5, 6], file.GetBytes(file.Get("a")).ToArray());
+                Assert.Equal([1, 2, 3, 4], file.GetBytes(file.Get("b")).ToArray());
+                Assert.Equal("v", file.Header.Metadata["k"]);
+            }
+
+            var failed = Path.Combine(folder, "failed.safetensors");
+            var error = Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(failed, [("a", SafetensorsDType.Float32, [2]), ("b", SafetensorsDType.Float32, [1])],
+                name => name == "a" ? new byte[8] : new byte[3]));
+            Assert.Contains("Tensor 'b' has 3 bytes", error.Message);
+            Assert.Equal([path], Directory.GetFiles(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
+    }
 }

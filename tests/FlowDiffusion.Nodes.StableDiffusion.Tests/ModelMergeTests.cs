@@ -21,7 +21,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 public sealed class ModelMergeTests
 {
     private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
-    private static readonly string First = Path.Combine(Data, "ldm-fp16.safetensors");
+    internal static readonly string First = Path.Combine(Data, "ldm-fp16.safetensors");
     private static readonly Lazy<string> SecondFile = new(WriteSecond);
 
     // Our graph's weight name → the checkpoint key, one per part of the UNet (ModelMergeBlocks' input, middle, out and the
@@ -40,7 +40,7 @@ public sealed class ModelMergeTests
         ("text_model.embeddings.position_embedding.weight", "cond_stage_model.transformer.text_model.embeddings.position_embedding.weight"),
     ];
 
-    private static string Second => SecondFile.Value;
+    internal static string Second => SecondFile.Value;
 
     [Fact]
     public async Task Merged_weights_equal_comfyuis_closed_form_from_the_two_checkpoints()

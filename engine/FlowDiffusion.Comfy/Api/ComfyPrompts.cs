@@ -177,8 +177,8 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                 case NodePreviewed e:
                     await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
                     break;
-                case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id:
-                    prompt.AddOutput(id, ListOf(e.Path), FileEntry(prompt, id, e.Path));
+                case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id && ListOf(e.Path) is { } list:
+                    prompt.AddOutput(id, list, FileEntry(prompt, id, e.Path));
                     break;
                 case NodeFinished e when ComfyId(conversion, e.NodeId) is { } id && e.NodeId == ApiPromptConverter.NodeId(id):
                     executed.Add(id);
@@ -272,7 +272,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
             var name = Path.GetFileName(file);
             var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal)
                 && (s.Type == "latent.save") == (ListOf(name) == "latents"));
-            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id) prompt.AddOutput(id, ListOf(file), FileEntry(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
+            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id && ListOf(file) is { } list) prompt.AddOutput(id, list, FileEntry(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
         }
     }
 
@@ -283,8 +283,10 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
             ? error[6..end]
             : null;
 
-    // SaveLatent's files are listed under "latents", as ComfyUI's SaveLatent reports them; everything else is an image.
-    private static string ListOf(string path) => path.EndsWith(".latent", StringComparison.Ordinal) ? "latents" : "images";
+    // SaveLatent's files are listed under "latents", as ComfyUI's SaveLatent reports them; CheckpointSave's checkpoints
+    // under none, as ComfyUI's returns no UI output; everything else is an image.
+    private static string? ListOf(string path) =>
+        path.EndsWith(".latent", StringComparison.Ordinal) ? "latents" : path.EndsWith(".safetensors", StringComparison.Ordinal) ? null : "images";
 
     private JsonObject FileEntry(ComfyPrompt prompt, string comfyId, string path)
     {

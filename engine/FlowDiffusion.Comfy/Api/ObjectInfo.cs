@@ -345,6 +345,8 @@ internal static class ObjectInfo
             ("dotall", Flag(false)), ("group_index", Int(1, 0, 100))), ["STRING"]),
         "RegexReplace" => Class(name, "Regex Replace", "utils/string", Req(("string", Text()), ("regex_pattern", Text()), ("replace", Text())), ["STRING"],
             optional: Req(("case_insensitive", Flag(true)), ("multiline", Flag(false)), ("dotall", Flag(false)), ("count", Int(0, 0, 100)))),
+        "CheckpointSave" => Class(name, "Save Checkpoint", "advanced/model_merging", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")), ("vae", Typed("VAE")),
+            ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "checkpoints/ComfyUI" }))), [], output: true),
         _ => null,
     };
 

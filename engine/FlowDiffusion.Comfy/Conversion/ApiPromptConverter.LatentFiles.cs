@@ -9,15 +9,25 @@ public sealed partial class ApiPromptConverter
     /// <summary>The most characters of ComfyUI metadata (prompt and UI workflow JSON) SaveLatent writes into a file.</summary>
     public const int MaxLatentMetadataCharacters = 256 * 1024;
 
-    // SaveLatent → latent.save. ComfyUI's filename_prefix may name folders ("latents/ComfyUI"): they become latent.save's
-    // folder inside the run's output folder, each name made plain as SaveImage's prefix is; ".." is refused, as ComfyUI
-    // refuses saving outside its output folder. The file's metadata is ComfyUI's: the prompt and each extra_pnginfo entry
-    // as Python's json.dumps writes them.
+    // SaveLatent → latent.save, its filename_prefix as SaveTarget reads it and the file's metadata ComfyUI's (ComfyMetadata).
     private ComfyValue[]? SaveLatent(string id, JsonObject inputs)
     {
         var samples = Link<LatentValue>(id, inputs, "samples");
         var prefix = Text(id, inputs, "filename_prefix", "latents/ComfyUI");
-        if (samples is null || prefix is null) return null;
+        if (samples is null || SaveTarget(id, prefix) is not { } target) return null;
+        var vae = NearestVae(id);
+        var node = Add(id, null, "latent.save", vae is null ? [("samples", samples.Latent)] : [("samples", samples.Latent), ("vae", vae.Vae)],
+            [("prefix", target.Prefix), ("folder", target.Folder), ("metadata", ComfyMetadata())]);
+        outputTypes[id] = "output";
+        return [];
+    }
+
+    // A save node's filename_prefix as our prefix and folder: ComfyUI's prefix may name folders ("latents/ComfyUI"), which
+    // become the folder inside the run's output folder, each name made plain as SaveImage's prefix is; ".." is refused, as
+    // ComfyUI refuses saving outside its output folder.
+    private (string Prefix, string Folder)? SaveTarget(string id, string? prefix)
+    {
+        if (prefix is null) return null;
         var parts = prefix.Replace('\\', '/').Split('/');
         if (parts.Any(p => p == "..") || parts.Length > 9)
         {
@@ -26,9 +36,14 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        var folder = string.Join('/', parts[..^1].Where(p => p is not ("" or ".")).Select(PlainName));
-        // The texts travel as a parameter inside the run's workflow document, which is bounded: entries that would take
-        // the metadata past MaxLatentMetadataCharacters are left out (the prompt first, then extra_pnginfo's in order).
+        return (PlainName(parts[^1]), string.Join('/', parts[..^1].Where(p => p is not ("" or ".")).Select(PlainName)));
+    }
+
+    // ComfyUI's metadata of a saved file: the prompt and each extra_pnginfo entry as Python's json.dumps writes them. The
+    // texts travel as a parameter inside the run's workflow document, which is bounded: entries that would take the
+    // metadata past MaxLatentMetadataCharacters are left out (the prompt first, then extra_pnginfo's in order).
+    private string ComfyMetadata()
+    {
         var metadata = new JsonObject();
         var room = MaxLatentMetadataCharacters;
         foreach (var (key, value) in new[] { new KeyValuePair<string, JsonNode?>("prompt", prompt) }.Concat(extraPngInfo ?? []))
@@ -39,11 +54,7 @@ public sealed partial class ApiPromptConverter
             room -= text.Length;
         }
 
-        var vae = NearestVae(id);
-        var node = Add(id, null, "latent.save", vae is null ? [("samples", samples.Latent)] : [("samples", samples.Latent), ("vae", vae.Vae)],
-            [("prefix", PlainName(parts[^1])), ("folder", folder), ("metadata", metadata.ToJsonString())]);
-        outputTypes[id] = "output";
-        return [];
+        return metadata.ToJsonString();
     }
 
     // LoadLatent → latent.load of a file in the input folder ("name.latent", "sub/name.latent", or annotated " [input]").

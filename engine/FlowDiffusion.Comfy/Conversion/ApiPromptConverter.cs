@@ -40,12 +40,13 @@ public sealed partial class ApiPromptConverter
         "SaveLatent", "LoadLatent",
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
+        "CheckpointSave",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent"];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -259,6 +260,7 @@ public sealed partial class ApiPromptConverter
                 "LatentInterpolate" => LatentPair(id, inputs, "latent.interpolate"),
                 "LatentBlend" => LatentPair(id, inputs, "latent.blend"),
                 "SaveLatent" => SaveLatent(id, inputs),
+                "CheckpointSave" => CheckpointSave(id, inputs),
                 "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),

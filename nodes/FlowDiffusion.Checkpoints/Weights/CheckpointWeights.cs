@@ -135,7 +135,7 @@ public sealed partial class CheckpointWeights : IDisposable
     }
 
     // LDM's VAE attention uses 1×1 convolutions where diffusers uses linear layers: the same numbers, shape [C,C].
-    private static long[] CanonicalShape(ModelPart part, string name, long[] shape) =>
+    internal static long[] CanonicalShape(ModelPart part, string name, long[] shape) =>
         part == ModelPart.Vae && name.Contains(".mid_block.attentions.0.to_", StringComparison.Ordinal) && shape is [var o, var i, 1, 1]
             ? [o, i]
             : shape;

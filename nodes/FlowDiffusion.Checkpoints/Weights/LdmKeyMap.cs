@@ -30,7 +30,8 @@ public static partial class LdmKeyMap
         ("out_layers.0.", "norm2."), ("out_layers.3.", "conv2."), ("skip_connection.", "conv_shortcut."),
     ];
 
-    private static readonly Dictionary<string, string> VaeAttentionNames = new(StringComparer.Ordinal)
+    /// <summary>LDM's VAE mid-block attention modules (<c>mid.attn_1.q</c>, …) → diffusers' (<c>mid_block.attentions.0.to_q</c>, …), both ways.</summary>
+    internal static readonly Dictionary<string, string> VaeAttentionModules = new(StringComparer.Ordinal)
     {
         ["norm"] = "group_norm", ["q"] = "to_q", ["k"] = "to_k", ["v"] = "to_v", ["proj_out"] = "to_out.0",
     };
@@ -86,7 +87,7 @@ public static partial class LdmKeyMap
         var m = MidAttention().Match(key);
         if (m.Success)
         {
-            return VaeAttentionNames.TryGetValue(m.Groups[2].Value, out var n) ? $"{m.Groups[1].Value}.mid_block.attentions.0.{n}.{m.Groups[3].Value}" : null;
+            return VaeAttentionModules.TryGetValue(m.Groups[2].Value, out var n) ? $"{m.Groups[1].Value}.mid_block.attentions.0.{n}.{m.Groups[3].Value}" : null;
         }
 
         m = MidBlock().Match(key);

@@ -24,10 +24,32 @@ public static class SafetensorsWriter
     public static void Write(string path, IEnumerable<(string Name, SafetensorsDType DType, long[] Shape, byte[] Data)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var list = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var list = tensors.ToList();
+        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, _, _, bytes) in list)
+        {
+            data.TryAdd(name, bytes);
+        }
+
+        Write(path, [.. list.Select(t => (t.Name, t.DType, t.Shape))], name => data[name], metadata);
+    }
+
+    /// <summary>
+    /// Writes the tensors <paramref name="layout"/> declares (name, element type, shape), asking <paramref name="read"/> for
+    /// each one's little-endian bytes only when its turn comes, so memory holds one tensor at a time whatever the file's
+    /// size; <paramref name="metadata"/> as above. The file is written beside <paramref name="path"/> under a temporary name
+    /// and renamed into place only once complete; on any failure (or cancellation) the temporary file is deleted.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name repeats or is <c>__metadata__</c>, or <paramref name="read"/> returns bytes that do not fill a tensor's shape.</exception>
+    public static void Write(string path, IReadOnlyList<(string Name, SafetensorsDType DType, long[] Shape)> layout, Func<string, byte[]> read,
+        IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(read);
+        var list = layout.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         if (list.Select(t => t.Name).Distinct(StringComparer.Ordinal).Count() != list.Count || list.Any(t => t.Name == "__metadata__"))
         {
-            throw new ArgumentException("Tensor names must be unique and not __metadata__.", nameof(tensors));
+            throw new ArgumentException("Tensor names must be unique and not __metadata__.", nameof(layout));
         }
 
         using var header = new MemoryStream();
@@ -46,14 +68,8 @@ public static class SafetensorsWriter
             }
 
             long offset = 0;
-            foreach (var (name, dtype, shape, data) in list)
+            foreach (var (name, dtype, shape) in list)
             {
-                var bytes = shape.Aggregate(1L, (a, b) => a * b) * SafetensorsDTypes.Size(dtype);
-                if (bytes != data.LongLength)
-                {
-                    throw new ArgumentException($"Tensor '{name}' has {data.LongLength} bytes; shape [{string.Join(",", shape)}] of {SafetensorsDTypes.Name(dtype)} needs {bytes}.", nameof(tensors));
-                }
-
                 json.WriteStartObject(name);
                 json.WriteString("dtype", SafetensorsDTypes.Name(dtype));
                 json.WriteStartArray("shape");
@@ -65,7 +81,7 @@ public static class SafetensorsWriter
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset += data.LongLength);
+                json.WriteNumberValue(offset += Bytes(shape, dtype));
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
@@ -78,15 +94,23 @@ public static class SafetensorsWriter
         var staging = path + ".partial-" + Guid.NewGuid().ToString("N")[..8];
         try
         {
-            using (var file = File.Create(staging))
+            using (var file = new FileStream(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 Span<byte> length = stackalloc byte[8];
                 BinaryPrimitives.WriteInt64LittleEndian(length, header.Length);
                 file.Write(length);
                 header.Position = 0;
                 header.CopyTo(file);
-                foreach (var (_, _, _, data) in list)
+                foreach (var (name, dtype, shape) in list)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var data = read(name);
+                    var bytes = Bytes(shape, dtype);
+                    if (bytes != data.LongLength)
+                    {
+                        throw new ArgumentException($"Tensor '{name}' has {data.LongLength} bytes; shape [{string.Join(",", shape)}] of {SafetensorsDTypes.Name(dtype)} needs {bytes}.", nameof(read));
+                    }
+
                     file.Write(data);
                 }
             }
@@ -99,6 +123,8 @@ public static class SafetensorsWriter
             throw;
         }
     }
+
+    private static long Bytes(long[] shape, SafetensorsDType dtype) => shape.Aggregate(1L, (a, b) => checked(a * b)) * SafetensorsDTypes.Size(dtype);
 
     private static byte[] LittleEndian(float[] values)
     {

@@ -73,7 +73,7 @@ public sealed class LatentSaveNode : INode
         return Task.CompletedTask;
     }
 
-    private static Dictionary<string, string> ParseMetadata(string text)
+    internal static Dictionary<string, string> ParseMetadata(string text)
     {
         var entries = new Dictionary<string, string>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(text)) return entries;
