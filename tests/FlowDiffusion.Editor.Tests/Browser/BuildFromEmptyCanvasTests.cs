@@ -6,12 +6,13 @@ namespace FlowDiffusion.Editor.Tests.Browser;
 [Collection(EditorBrowserCollection.Name)]
 public sealed class BuildFromEmptyCanvasTests(EditorServer server)
 {
-    // Node type (typed into the search box) and the grid cell (column, row) its search box is opened in.
+    // Node type (typed into the search box) and the grid cell (column, row) its search box is opened in; no node may
+    // reach down over a cell used later (guidance.cfg and diffusion.sample are the tallest), so neither has one below.
     private static readonly (string Type, int Column, int Row)[] Nodes =
     [
-        ("model.load", 0, 0), ("clip.tokenize", 1, 0), ("clip.encode", 2, 0), ("guidance.cfg", 3, 0), ("vae.decode", 4, 0),
+        ("model.load", 0, 0), ("clip.tokenize", 1, 0), ("clip.encode", 2, 0), ("vae.decode", 4, 0),
         ("unet.denoiser", 1, 1), ("diffusion.sample", 3, 1), ("image.save", 4, 1),
-        ("diffusion.scheduler", 1, 2), ("latent.noise", 2, 2),
+        ("diffusion.scheduler", 1, 2), ("latent.noise", 2, 2), ("guidance.cfg", 0, 2),
     ];
 
     // One prompt serves as both conditionings: with equal halves, guidance returns the prompt's prediction.
