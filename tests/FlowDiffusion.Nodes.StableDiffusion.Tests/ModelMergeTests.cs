@@ -257,8 +257,8 @@ public sealed class ModelMergeTests
         return (await engine.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
     }
 
-    // txt2img at 32² in two steps, its nodes prefixed with `id`.
-    private static string Pipeline(string id, string unet, string clip) => $"""
+    // txt2img at 32² in two steps with CFG, its nodes prefixed with `id` (ModelSaveTests draws with it too).
+    internal static string Pipeline(string id, string unet, string clip, string vae = "m1.vae") => $"""
           {id}_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: a red circle {"}"} {"}"}
           {id}_empty: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: "" {"}"} {"}"}
           {id}_positive: {"{"} node: clip.encode, in: {"{"} clip: {clip}, tokens: {id}_tokens.tokens {"}"} {"}"}
@@ -268,7 +268,7 @@ public sealed class ModelMergeTests
           {id}_schedule: {"{"} node: diffusion.scheduler, in: {"{"} config: m1.scheduler_config {"}"}, with: {"{"} name: euler, steps: 2 {"}"} {"}"}
           {id}_noise: {"{"} node: latent.noise, in: {"{"} unet: m1.unet {"}"}, with: {"{"} seed: 5, width: 32, height: 32 {"}"} {"}"}
           {id}_sample: {"{"} node: diffusion.sample, in: {"{"} guider: {id}_guider.guider, schedule: {id}_schedule.schedule, noise: {id}_noise.noise {"}"} {"}"}
-          {id}_decode: {"{"} node: vae.decode, in: {"{"} vae: m1.vae, latent: {id}_sample.latent {"}"} {"}"}
+          {id}_decode: {"{"} node: vae.decode, in: {"{"} vae: {vae}, latent: {id}_sample.latent {"}"} {"}"}
         """;
 
     // The model file model.load's node `load` opened for `part` (unet, text_encoder): its folder holds the scheduler configuration too.

@@ -60,9 +60,9 @@ public sealed class ModelSaveTests
               u: {"{"} node: unet.merge, in: {"{"} unet1: m1.unet, unet2: m2.unet {"}"}, with: {"{"} strength1: 0.3, strength2: 0.7 {"}"} {"}"}
               c: {"{"} node: clip.merge, in: {"{"} clip1: m1.clip, clip2: m2.clip {"}"}, with: {"{"} strength1: 0.3, strength2: 0.7 {"}"} {"}"}
               r: {"{"} node: model.load, with: {"{"} path: "{saved.Replace("\\", "/")}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-            {Pipeline("merged", "u.merged", "c.merged", "m1.vae")}
-            {Pipeline("saved", "r.unet", "r.clip", "r.vae")}
-            {Pipeline("plain", "m1.unet", "m1.clip", "m1.vae")}
+            {ModelMergeTests.Pipeline("merged", "u.merged", "c.merged", "m1.vae")}
+            {ModelMergeTests.Pipeline("saved", "r.unet", "r.clip", "r.vae")}
+            {ModelMergeTests.Pipeline("plain", "m1.unet", "m1.clip", "m1.vae")}
             """);
         var merged = reload.Image("merged_decode").ToArray();
         Assert.Equal(merged, reload.Image("saved_decode").ToArray());
@@ -110,8 +110,8 @@ public sealed class ModelSaveTests
         var reload = await RunAsync($"""
               lora: {"{"} node: lora.apply, in: {"{"} unet: m1.unet, clip: m1.clip {"}"}, with: {"{"} path: "{lora}", strength_model: 0.8, strength_clip: 0.6 {"}"} {"}"}
               r: {"{"} node: model.load, with: {"{"} path: "{saved.Replace("\\", "/")}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-            {Pipeline("patched", "lora.unet_out", "lora.clip_out", "m1.vae")}
-            {Pipeline("saved", "r.unet", "r.clip", "r.vae")}
+            {ModelMergeTests.Pipeline("patched", "lora.unet_out", "lora.clip_out", "m1.vae")}
+            {ModelMergeTests.Pipeline("saved", "r.unet", "r.clip", "r.vae")}
             """);
         Assert.Equal(reload.Image("patched_decode").ToArray(), reload.Image("saved_decode").ToArray());
     }
@@ -238,18 +238,4 @@ public sealed class ModelSaveTests
           m1: {"{"} node: model.load, with: {"{"} path: "{ModelMergeTests.First}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
         {nodes}
         """, new Dictionary<string, object?>());
-
-    // txt2img at 32² in two steps with CFG, its nodes prefixed with `id`.
-    private static string Pipeline(string id, string unet, string clip, string vae) => $"""
-          {id}_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: a red circle {"}"} {"}"}
-          {id}_empty: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: "" {"}"} {"}"}
-          {id}_positive: {"{"} node: clip.encode, in: {"{"} clip: {clip}, tokens: {id}_tokens.tokens {"}"} {"}"}
-          {id}_negative: {"{"} node: clip.encode, in: {"{"} clip: {clip}, tokens: {id}_empty.tokens {"}"} {"}"}
-          {id}_denoiser: {"{"} node: unet.denoiser, in: {"{"} unet: {unet} {"}"} {"}"}
-          {id}_guider: {"{"} node: guidance.cfg, in: {"{"} denoiser: {id}_denoiser.denoiser, positive: {id}_positive.conditioning, negative: {id}_negative.conditioning {"}"}, with: {"{"} scale: 5 {"}"} {"}"}
-          {id}_schedule: {"{"} node: diffusion.scheduler, in: {"{"} config: m1.scheduler_config {"}"}, with: {"{"} name: euler, steps: 2 {"}"} {"}"}
-          {id}_noise: {"{"} node: latent.noise, in: {"{"} unet: m1.unet {"}"}, with: {"{"} seed: 5, width: 32, height: 32 {"}"} {"}"}
-          {id}_sample: {"{"} node: diffusion.sample, in: {"{"} guider: {id}_guider.guider, schedule: {id}_schedule.schedule, noise: {id}_noise.noise {"}"} {"}"}
-          {id}_decode: {"{"} node: vae.decode, in: {"{"} vae: {vae}, latent: {id}_sample.latent {"}"} {"}"}
-        """;
 }
