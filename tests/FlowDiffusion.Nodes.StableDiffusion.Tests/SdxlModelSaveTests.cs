@@ -108,6 +108,29 @@ public sealed class SdxlModelSaveTests
         Assert.All(Enumerable.Range(0, 40 * 32), i => Assert.Equal(projection[(i % 32 * 40) + (i / 32)], saved[i]));
     }
 
+    [Fact]
+    public async Task The_refiner_is_saved_with_its_one_tower_under_its_own_prefix_and_the_originals_halves_byte_for_byte()
+    {
+        var refiner = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-refiner-tiny", "refiner-fp16.safetensors");
+        var run = (await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: save-refiner
+            nodes:
+              r: {"{"} node: model.load, with: {"{"} path: "{refiner}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              save: {"{"} node: model.save, in: {"{"} unet: r.unet, clip: r.clip, vae: r.vae {"}"}, with: {"{"} prefix: refiner, precision: float16 {"}"} {"}"}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        var saved = Assert.Single(Assert.IsType<string[]>(run.Result.Output("save", "files")));
+        using var file = SafetensorsFile.Open(saved);
+        using var original = SafetensorsFile.Open(refiner);
+        Assert.Equal("stable-diffusion-xl-v1-refiner", file.Header.Metadata["modelspec.architecture"]);
+        var ldm = LdmKeyMap.Map([.. original.Tensors.Keys], original.Path).Keys.Where(k => !k.EndsWith("position_ids", StringComparison.Ordinal));
+        var openClip = original.Tensors.Where(t => t.Key.StartsWith(OpenClipKeyMap.RefinerPrefix, StringComparison.Ordinal)
+            && OpenClipKeyMap.Read(t.Key[OpenClipKeyMap.RefinerPrefix.Length..], t.Value.Shape).Any()).Select(t => t.Key).ToList();
+        Assert.NotEmpty(openClip);
+        Assert.Equal(ldm.Concat(openClip).Order(StringComparer.Ordinal), file.Tensors.Keys.Order(StringComparer.Ordinal));
+        Assert.All(file.Tensors.Keys, k => Assert.Equal(original.GetBytes(original.Tensors[k]).ToArray(), file.GetBytes(file.Tensors[k]).ToArray()));
+    }
+
     // The saved file holds the original's keys the importer reads (LdmKeyMap's and OpenClipKeyMap's), less position_ids
     // (which no graph holds), with the original's shapes.
     private static void AssertKeysAndShapes(SafetensorsFile saved, SafetensorsFile original)
