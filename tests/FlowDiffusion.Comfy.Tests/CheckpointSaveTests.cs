@@ -96,6 +96,91 @@ public sealed class CheckpointSaveTests : IDisposable
         Assert.Equal("value_not_valid", Assert.Single(refused.NodeErrors["20"].Errors).Type);
     }
 
+    [Fact]
+    public async Task Model_vae_and_clip_saves_write_comfyuis_files_and_the_saved_vae_draws_the_same_image_through_vaeloader()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var save = new JsonObject
+        {
+            ["4"] = Node("CheckpointLoaderSimple", new JsonObject { ["ckpt_name"] = "sd1-tiny.safetensors" }),
+            ["20"] = Node("ModelSave", new JsonObject { ["model"] = Link("4", 0), ["filename_prefix"] = "diffusion_models/ComfyUI" }),
+            ["21"] = Node("VAESave", new JsonObject { ["vae"] = Link("4", 2), ["filename_prefix"] = "vae/ComfyUI_vae" }),
+            ["22"] = Node("CLIPSave", new JsonObject { ["clip"] = Link("4", 1), ["filename_prefix"] = "clip/ComfyUI" }),
+        };
+        var entry = await RunAsync(host, save, new JsonObject());
+        Assert.All(["20", "21", "22"], id => Assert.Null(entry["outputs"]![id]));
+
+        string Saved(string folder) => Assert.Single(Directory.GetFiles(Path.Combine(host.Root, "outputs"), "*.safetensors", SearchOption.AllDirectories),
+            f => Path.GetFileName(Path.GetDirectoryName(f)) == folder);
+        var (unet, vae, clip) = (Saved("diffusion_models"), Saved("vae"), Saved("clip"));
+        Assert.Equal(("ComfyUI_00001_.safetensors", "ComfyUI_vae_00001_.safetensors", "ComfyUI_clip_l_00001_.safetensors"), (Path.GetFileName(unet), Path.GetFileName(vae), Path.GetFileName(clip)));
+        using (var file = SafetensorsFile.Open(unet))
+        {
+            Assert.All(file.Tensors.Keys, k => Assert.StartsWith("model.diffusion_model.", k));
+            Assert.Equal("epsilon", file.Header.Metadata["modelspec.predict_key"]);
+        }
+
+        using (var file = SafetensorsFile.Open(vae))
+        {
+            Assert.Contains("decoder.conv_in.weight", file.Tensors.Keys);
+            Assert.All(file.Tensors.Keys, k => Assert.Matches("^(encoder|decoder|quant_conv|post_quant_conv)\\.", k));
+            Assert.True(JsonNode.DeepEquals(save, JsonNode.Parse(file.Header.Metadata["prompt"])));
+            Assert.False(file.Header.Metadata.ContainsKey("modelspec.predict_key"));
+        }
+
+        using (var file = SafetensorsFile.Open(clip))
+        {
+            Assert.Contains("text_model.encoder.layers.0.self_attn.q_proj.weight", file.Tensors.Keys);
+            Assert.All(file.Tensors.Keys, k => Assert.StartsWith("text_model.", k));
+            Assert.Equal("pt", file.Header.Metadata["format"]);
+        }
+
+        _home.Add(vae, "vae/saved.safetensors");
+        var swapped = Txt2Img(model: "sd1-tiny.safetensors", text: "a red circle", steps: 2, cfg: 5);
+        swapped["30"] = Node("VAELoader", new JsonObject { ["vae_name"] = "saved.safetensors" });
+        swapped["8"]!["inputs"]!["vae"] = Link("30", 0);
+        var plain = Pixels(await ClassMappingTests.RunForImageAsync(host, Txt2Img(model: "sd1-tiny.safetensors", text: "a red circle", steps: 2, cfg: 5)));
+        Assert.Equal(plain, Pixels(await ClassMappingTests.RunForImageAsync(host, swapped)));
+
+        foreach (var (name, input, type, prefix) in new[] { ("ModelSave", "model", "MODEL", "diffusion_models/ComfyUI"), ("VAESave", "vae", "VAE", "vae/ComfyUI_vae"), ("CLIPSave", "clip", "CLIP", "clip/ComfyUI") })
+        {
+            var info = JsonNode.Parse(await host.Client.GetStringAsync($"/object_info/{name}"))![name]!;
+            Assert.Empty(info["output"]!.AsArray());
+            Assert.True(info["output_node"]!.GetValue<bool>());
+            Assert.Equal("advanced/model_merging", info["category"]!.GetValue<string>());
+            Assert.Equal([input, "filename_prefix"], info["input"]!["required"]!.AsObject().Select(p => p.Key));
+            Assert.Equal(type, info["input"]!["required"]![input]![0]!.GetValue<string>());
+            Assert.Equal(prefix, info["input"]!["required"]!["filename_prefix"]![1]!["default"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public void Model_vae_and_clip_saves_convert_to_model_save_layouts_with_comfyuis_default_prefixes()
+    {
+        var prompt = new JsonObject
+        {
+            ["4"] = Node("CheckpointLoaderSimple", new JsonObject { ["ckpt_name"] = "tiny-sd" }),
+            ["20"] = Node("ModelSave", new JsonObject { ["model"] = Link("4", 0) }),
+            ["21"] = Node("VAESave", new JsonObject { ["vae"] = Link("4", 2) }),
+            ["22"] = Node("CLIPSave", new JsonObject { ["clip"] = Link("4", 1), ["filename_prefix"] = "../up" }),
+        };
+        var conversion = Convert(prompt);
+        Assert.Equal("value_not_valid", Assert.Single(conversion.NodeErrors["22"].Errors).Type);
+        prompt["22"]!["inputs"]!["filename_prefix"] = "towers/merged";
+        conversion = Convert(prompt);
+        Assert.Empty(conversion.NodeErrors);
+        WorkflowNode Saved(string id) => conversion.Workflow!.Node(ApiPromptConverter.NodeId(id))!;
+        string Value(string id, string name) => (string)((LiteralValue)Saved(id).Parameter(name)!.Value).Value!;
+        Assert.All(["20", "21", "22"], id => Assert.Equal("model.save", Saved(id).Type));
+        Assert.Equal(("diffusion_models", "ComfyUI"), (Value("20", "folder"), Value("20", "prefix")));
+        Assert.Null(Saved("20").Parameter("layout"));
+        Assert.Equal((ApiPromptConverter.NodeId("4"), "unet"), (Saved("20").Edge("unet")!.SourceNode, Saved("20").Edge("unet")!.SourceOutput));
+        Assert.Equal((ApiPromptConverter.NodeId("4"), "scheduler_config"), (Saved("20").Edge("scheduler_config")!.SourceNode, Saved("20").Edge("scheduler_config")!.SourceOutput));
+        Assert.Equal(("vae", "ComfyUI_vae", "vae"), (Value("21", "folder"), Value("21", "prefix"), Value("21", "layout")));
+        Assert.Equal(("towers", "merged", "clip"), (Value("22", "folder"), Value("22", "prefix"), Value("22", "layout")));
+        Assert.Null(Saved("22").Edge("unet"));
+    }
+
     private static JsonObject Lora() => Node("LoraLoader", new JsonObject
     {
         ["model"] = Link("4", 0), ["clip"] = Link("4", 1), ["lora_name"] = "kohya-a.safetensors", ["strength_model"] = 0.8, ["strength_clip"] = 0.6,

@@ -169,24 +169,76 @@ public sealed class ModelSaveTests
     }
 
     [Fact]
-    public async Task Sdxl_and_folders_outside_the_output_folder_are_refused()
+    public async Task Mixed_families_and_folders_outside_the_output_folder_are_refused()
     {
-        var sdxl = Path.Combine(Data, "sdxl-tiny", "sdxl-fp16.safetensors");
-        var run = await SdEngine.Shared.RunYamlAsync($"""
-            flowdiffusion: 1
-            name: save-sdxl
-            nodes:
-              x: {"{"} node: model.load, with: {"{"} path: "{sdxl}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-              save: {"{"} node: model.save, in: {"{"} unet: x.unet {"}"} {"}"}
-            """, new Dictionary<string, object?>());
+        var run = await RunAsync(null, $"""
+              x: {"{"} node: model.load, with: {"{"} path: "{SdxlModelSaveTests.Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              save: {"{"} node: model.save, in: {"{"} unet: m1.unet, clip: x.clip {"}"} {"}"}
+            """);
         Assert.Equal("save", run.Result.FailedNode);
-        Assert.Contains("unet: an SDXL UNet; model.save writes SD 1.x checkpoints only", run.Result.Error);
+        Assert.Contains("clip: an SDXL text encoder with an SD 1.x UNet", run.Result.Error);
 
         var outside = await RunAsync(null, """
               save: { node: model.save, in: { vae: m1.vae }, with: { folder: "../up" } }
             """);
         Assert.Equal("save", outside.Result.FailedNode);
         Assert.Contains("parameter 'folder': '../up' is not a relative folder of plain names", outside.Result.Error);
+
+        var layout = await RunAsync(null, """
+              save: { node: model.save, in: { unet: m1.unet, vae: m1.vae }, with: { layout: vae } }
+            """);
+        Assert.Equal("save", layout.Result.FailedNode);
+        Assert.Contains("unet: layout vae writes the VAE alone (ComfyUI's VAESave)", layout.Result.Error);
+    }
+
+    [Fact]
+    public async Task Vae_layout_writes_ldm_names_without_the_prefix_and_vae_load_draws_the_same_image_from_it()
+    {
+        var run = await RunAsync("""
+              save: { node: model.save, in: { vae: m1.vae }, with: { prefix: ComfyUI_vae, folder: vae, layout: vae } }
+            """);
+        var saved = Assert.Single(Assert.IsType<string[]>(run.Result.Output("save", "files")));
+        Assert.Equal("ComfyUI_vae_00001_.safetensors", Path.GetFileName(saved));
+        using (var file = SafetensorsFile.Open(saved))
+        using (var original = SafetensorsFile.Open(ModelMergeTests.First))
+        {
+            var expected = LdmKeyMap.Map([.. original.Tensors.Keys], original.Path).Where(p => p.Value.Part == ModelPart.Vae).Select(p => p.Key);
+            Assert.Equal(expected.Select(k => k[LdmKeyMap.VaePrefix.Length..]).Order(StringComparer.Ordinal), file.Tensors.Keys.Order(StringComparer.Ordinal));
+            Assert.All(file.Tensors.Keys, k => Assert.Equal(original.ReadFloat32(LdmKeyMap.VaePrefix + k), file.ReadFloat32(k)));
+            Assert.All(file.Tensors.Keys, k => Assert.Equal(original.Tensors[LdmKeyMap.VaePrefix + k].Shape, file.Tensors[k].Shape));
+        }
+
+        var reload = await RunAsync($"""
+              v: {"{"} node: vae.load, with: {"{"} path: "{saved.Replace("\\", "/")}" {"}"} {"}"}
+            {ModelMergeTests.Pipeline("plain", "m1.unet", "m1.clip", "m1.vae")}
+            {ModelMergeTests.Pipeline("saved", "m1.unet", "m1.clip", "v.vae")}
+            """);
+        Assert.Equal(reload.Image("plain_decode").ToArray(), reload.Image("saved_decode").ToArray());
+    }
+
+    [Fact]
+    public async Task The_unet_alone_is_written_under_its_checkpoint_prefix_as_modelsave_writes_it_and_the_importer_reads_every_weight_back()
+    {
+        var lora = Path.Combine(Data, "sd1-tiny", "lora", "kohya-a.safetensors");
+        var run = await RunAsync($"""
+              lora: {"{"} node: lora.apply, in: {"{"} unet: m1.unet, clip: m1.clip {"}"}, with: {"{"} path: "{lora}", strength_model: 0.8, strength_clip: 0.6 {"}"} {"}"}
+              save: {"{"} node: model.save, in: {"{"} unet: lora.unet_out, scheduler_config: m1.scheduler_config {"}"}, with: {"{"} prefix: ComfyUI, folder: diffusion_models {"}"} {"}"}
+            """);
+        var saved = Assert.Single(Assert.IsType<string[]>(run.Result.Output("save", "files")));
+        using var file = SafetensorsFile.Open(saved);
+        using var original = SafetensorsFile.Open(ModelMergeTests.First);
+        var expected = LdmKeyMap.Map([.. original.Tensors.Keys], original.Path).Where(p => p.Value.Part == ModelPart.UNet).Select(p => p.Key);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), file.Tensors.Keys.Order(StringComparer.Ordinal));
+
+        // Read back through the importer: every UNet weight of the patched handle, under its canonical name.
+        var handle = (IOverridableModel<IUNetModel>)run.Result.Output("lora", "unet_out")!;
+        using var weights = CheckpointWeights.OpenSingleFile(saved);
+        Assert.False(weights.Has(ModelPart.TextEncoder));
+        var unet = weights.Part(ModelPart.UNet);
+        var patched = handle.Overrides.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(patched);
+        foreach (var name in patched) Assert.Equal(Bound(handle.Overrides, ModelFile(run, "unet"), name), unet[name].ReadFloat32());
+        Assert.Equal(expected.Count(), unet.Count);
     }
 
     // The saved file holds exactly the original's keys the importer reads, less those our graphs keep no weight for.

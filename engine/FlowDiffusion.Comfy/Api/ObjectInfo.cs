@@ -347,6 +347,12 @@ internal static class ObjectInfo
             optional: Req(("case_insensitive", Flag(true)), ("multiline", Flag(false)), ("dotall", Flag(false)), ("count", Int(0, 0, 100)))),
         "CheckpointSave" => Class(name, "Save Checkpoint", "advanced/model_merging", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")), ("vae", Typed("VAE")),
             ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "checkpoints/ComfyUI" }))), [], output: true),
+        "ModelSave" => Class(name, "ModelSave", "advanced/model_merging", Req(("model", Typed("MODEL")),
+            ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "diffusion_models/ComfyUI" }))), [], output: true),
+        "VAESave" => Class(name, "VAESave", "advanced/model_merging", Req(("vae", Typed("VAE")),
+            ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "vae/ComfyUI_vae" }))), [], output: true),
+        "CLIPSave" => Class(name, "CLIPSave", "advanced/model_merging", Req(("clip", Typed("CLIP")),
+            ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "clip/ComfyUI" }))), [], output: true),
         _ => null,
     };
 

@@ -41,12 +41,13 @@ public sealed partial class ApiPromptConverter
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
+        "ModelSave", "VAESave", "CLIPSave",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave"];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -287,6 +288,9 @@ public sealed partial class ApiPromptConverter
                 "ImageStitch" => ImageStitch(id, inputs),
                 "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 "RegexMatch" or "RegexExtract" or "RegexReplace" => RegexNode(id, inputs, type),
+                "ModelSave" => ModelSave(id, inputs),
+                "VAESave" => VaeSave(id, inputs),
+                "CLIPSave" => ClipSave(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

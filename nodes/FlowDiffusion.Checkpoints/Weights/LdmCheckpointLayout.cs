@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace FlowDiffusion.Checkpoints.Weights;
 
 /// <summary>
-/// Where the weights of our graphs go in an SD 1.x LDM single file (what ComfyUI's CheckpointSave writes): the way back
+/// Where the weights of our graphs go in an SD 1.x LDM or SDXL SGM single file (what ComfyUI's CheckpointSave writes): the way back
 /// from <see cref="LdmKeyMap"/>. Each canonical (diffusers) name is given a candidate key (the UNet's through
 /// <see cref="LdmUNetNames"/>, the text encoder's under <see cref="LdmKeyMap.TextEncoderPrefix"/>, the VAE's by LDM's
 /// block names) and the whole key set is then read back through <see cref="LdmKeyMap.Map"/>, the importer itself: a weight
@@ -16,11 +16,15 @@ public static partial class LdmCheckpointLayout
 {
     /// <summary>
     /// The key and stored shape of every weight of <paramref name="weights"/> (part, canonical name, shape), and the
-    /// weights that have none: SDXL's second text tower (its fused OpenCLIP layout is not written), names the importer does
-    /// not read, or a shape it would not read back.
+    /// weights that have none: names the importer does not read, or a shape it would not read back.
+    /// <paramref name="openClipPrefix"/> makes it SDXL's SGM layout: the first text tower under
+    /// <see cref="LdmKeyMap.SdxlTextEncoderPrefix"/> and the second (<see cref="ModelPart.TextEncoder2"/>) in OpenCLIP's
+    /// layout under that prefix (<see cref="OpenClipKeyMap.Prefix"/>, or <see cref="OpenClipKeyMap.RefinerPrefix"/> for the
+    /// refiner), q, k and v sharing the fused <c>in_proj</c> by rows and <c>text_projection</c> transposed; without it the
+    /// second tower has no place.
     /// </summary>
     public static (IReadOnlyList<LdmPlacement> Placed, IReadOnlyList<(ModelPart Part, string Name)> Unplaced) Place(
-        IReadOnlyList<(ModelPart Part, string Name, long[] Shape)> weights)
+        IReadOnlyList<(ModelPart Part, string Name, long[] Shape)> weights, string? openClipPrefix = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var unetKeys = LdmUNetNames.Of([.. weights.Where(w => w.Part == ModelPart.UNet).Select(w => w.Name)]);
@@ -33,10 +37,18 @@ public static partial class LdmCheckpointLayout
             var key = part switch
             {
                 ModelPart.UNet => unetKeys.TryGetValue(name, out var k) ? LdmKeyMap.UNetPrefix + k : null,
-                ModelPart.TextEncoder => name.StartsWith(TextModel, StringComparison.Ordinal) ? LdmKeyMap.TextEncoderPrefix + name[TextModel.Length..] : null,
+                ModelPart.TextEncoder => name.StartsWith(TextModel, StringComparison.Ordinal)
+                    ? (openClipPrefix is null ? LdmKeyMap.TextEncoderPrefix : LdmKeyMap.SdxlTextEncoderPrefix) + name[TextModel.Length..]
+                    : null,
                 ModelPart.Vae => VaeKey(name, levels) is { } v ? LdmKeyMap.VaePrefix + v : null,
                 _ => null,
             };
+            if (part == ModelPart.TextEncoder2 && openClipPrefix is not null && OpenClipPlacement(name, shape, openClipPrefix) is { } openClip)
+            {
+                candidates.Add((openClip, shape));
+                continue;
+            }
+
             if (key is null)
             {
                 unplaced.Add((part, name));
@@ -47,12 +59,17 @@ public static partial class LdmCheckpointLayout
         }
 
         // The importer's reading of the keys decides: a candidate stays only if it reads back as its own weight and shape.
-        var readBack = LdmKeyMap.Map([.. candidates.Select(c => c.Placement.Key)], "the saved checkpoint");
+        var readBack = LdmKeyMap.Map([.. candidates.Where(c => c.Placement.Part != ModelPart.TextEncoder2).Select(c => c.Placement.Key)], "the saved checkpoint");
+        var openClipKeys = candidates.Where(c => c.Placement.Part == ModelPart.TextEncoder2).GroupBy(c => c.Placement.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(c => c.Placement.Name).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
         var placed = new List<LdmPlacement>();
         foreach (var (candidate, canonical) in candidates)
         {
-            if (readBack.TryGetValue(candidate.Key, out var back) && back.Part == candidate.Part && back.Name == candidate.Name
-                && CheckpointWeights.CanonicalShape(candidate.Part, candidate.Name, candidate.Shape).SequenceEqual(canonical))
+            var readsBack = candidate.Part == ModelPart.TextEncoder2
+                ? ReadsBackFromOpenClip(candidate, canonical, openClipPrefix!, openClipKeys[candidate.Key])
+                : readBack.TryGetValue(candidate.Key, out var back) && back.Part == candidate.Part && back.Name == candidate.Name
+                    && CheckpointWeights.CanonicalShape(candidate.Part, candidate.Name, candidate.Shape).SequenceEqual(canonical);
+            if (readsBack)
             {
                 placed.Add(candidate);
             }
@@ -63,6 +80,53 @@ public static partial class LdmCheckpointLayout
         }
 
         return (placed, unplaced);
+    }
+
+    // The importer's OpenCLIP reading of the candidate's key gives back its weight: name, shape, rows and orientation; a
+    // fused key is kept only when every weight the importer reads from it is written into it (q, k and v alike).
+    private static bool ReadsBackFromOpenClip(LdmPlacement candidate, long[] canonical, string prefix, HashSet<string> sharing)
+    {
+        var readings = OpenClipKeyMap.Read(candidate.Key[prefix.Length..], candidate.Shape).ToList();
+        return readings.Count == sharing.Count && readings.All(r => sharing.Contains(r.Name))
+            && readings.Any(r => r.Name == candidate.Name && r.Shape.SequenceEqual(canonical) && r.Rows == candidate.Rows && r.Transposed == candidate.Transposed);
+    }
+
+    // The OpenCLIP key for a second-tower weight (transformers CLIP name), inverting OpenClipKeyMap's tables.
+    private static LdmPlacement? OpenClipPlacement(string name, long[] shape, string prefix)
+    {
+        LdmPlacement Whole(string key) => new(ModelPart.TextEncoder2, name, prefix + key, shape);
+        switch (name)
+        {
+            case "text_model.embeddings.token_embedding.weight":
+                return Whole("token_embedding.weight");
+            case "text_model.embeddings.position_embedding.weight":
+                return Whole("positional_embedding");
+            case "text_model.final_layer_norm.weight" or "text_model.final_layer_norm.bias":
+                return Whole("ln_final." + name["text_model.final_layer_norm.".Length..]);
+            case "text_projection.weight" when shape.Length == 2:
+                return new LdmPlacement(ModelPart.TextEncoder2, name, prefix + "text_projection", [shape[1], shape[0]]) { Transposed = true };
+        }
+
+        var m = OpenClipLayer().Match(name);
+        if (!m.Success)
+        {
+            return null;
+        }
+
+        var block = $"transformer.resblocks.{m.Groups[1].Value}.";
+        var module = m.Groups[2].Value;
+        var kind = m.Groups[3].Value;
+        var fused = Array.IndexOf(OpenClipKeyMap.FusedNames, module.StartsWith("self_attn.", StringComparison.Ordinal) ? module["self_attn.".Length..] : "");
+        if (fused >= 0 && shape.Length >= 1)
+        {
+            return new LdmPlacement(ModelPart.TextEncoder2, name, $"{prefix}{block}attn.in_proj_{kind}", [shape[0] * 3, .. shape.Skip(1)])
+            {
+                Rows = (fused * shape[0], shape[0]),
+            };
+        }
+
+        var ldm = OpenClipKeyMap.LayerModules.FirstOrDefault(p => p.Value == module).Key;
+        return ldm is null ? null : Whole($"{block}{ldm}.{kind}");
     }
 
     private const string TextModel = "text_model.";
@@ -112,6 +176,9 @@ public static partial class LdmCheckpointLayout
     }
 
     private static string Shortcut(string rest) => rest.StartsWith("conv_shortcut.", StringComparison.Ordinal) ? "nin_shortcut." + rest["conv_shortcut.".Length..] : rest;
+
+    [GeneratedRegex(@"^text_model\.encoder\.layers\.(\d+)\.(.+)\.(weight|bias)$")]
+    private static partial Regex OpenClipLayer();
 
     [GeneratedRegex(@"^(encoder|decoder)\.mid_block\.attentions\.0\.(group_norm|to_q|to_k|to_v|to_out\.0)\.(weight|bias)$")]
     private static partial Regex VaeAttention();

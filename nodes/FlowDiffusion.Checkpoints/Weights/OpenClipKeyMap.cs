@@ -36,50 +36,59 @@ public static partial class OpenClipKeyMap
                 continue;
             }
 
-            var rest = key[prefix.Length..];
-            switch (rest)
+            foreach (var (name, shape, rows, transposed) in Read(key[prefix.Length..], tensor.Shape))
             {
-                case "token_embedding.weight":
-                    map["text_model.embeddings.token_embedding.weight"] = new StoredTensor(file, tensor, tensor.Shape);
-                    continue;
-                case "positional_embedding":
-                    map["text_model.embeddings.position_embedding.weight"] = new StoredTensor(file, tensor, tensor.Shape);
-                    continue;
-                case "ln_final.weight" or "ln_final.bias":
-                    map["text_model.final_layer_norm." + rest["ln_final.".Length..]] = new StoredTensor(file, tensor, tensor.Shape);
-                    continue;
-                case "text_projection" when tensor.Shape.Length == 2:
-                    map["text_projection.weight"] = new StoredTensor(file, tensor, [tensor.Shape[1], tensor.Shape[0]]) { Transposed = true };
-                    continue;
-            }
-
-            var m = Block().Match(rest);
-            if (!m.Success)
-            {
-                continue;
-            }
-
-            var layer = $"text_model.encoder.layers.{m.Groups[1].Value}.";
-            var module = m.Groups[2].Value;
-            var kind = m.Groups[3].Value;
-            if (module == "attn.in_proj" && tensor.Shape.Length >= 1 && tensor.Shape[0] % 3 == 0)
-            {
-                var width = tensor.Shape[0] / 3;
-                var suffix = kind == "_weight" ? "weight" : "bias";
-                string[] names = ["q_proj", "k_proj", "v_proj"];
-                for (var i = 0; i < 3; i++)
-                {
-                    map[$"{layer}self_attn.{names[i]}.{suffix}"] = new StoredTensor(file, tensor, [width, .. tensor.Shape.Skip(1)]) { Rows = (i * width, width) };
-                }
-            }
-            else if (LayerNames.TryGetValue(module, out var renamed) && kind.StartsWith('.'))
-            {
-                map[layer + renamed + kind] = new StoredTensor(file, tensor, tensor.Shape);
+                map[name] = new StoredTensor(file, tensor, shape) { Rows = rows, Transposed = transposed };
             }
         }
 
         return map;
     }
+
+    /// <summary>
+    /// The canonical tensors one OpenCLIP key (without its prefix) of stored <paramref name="shape"/> holds: its name, its
+    /// shape, the rows of the stored tensor it is (q, k and v of the fused <c>in_proj</c>) and whether it is the stored
+    /// matrix transposed (<c>text_projection</c>); none for a key of no text path.
+    /// </summary>
+    public static IEnumerable<(string Name, long[] Shape, (long Start, long Count)? Rows, bool Transposed)> Read(string key, long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        switch (key)
+        {
+            case "token_embedding.weight":
+                return [("text_model.embeddings.token_embedding.weight", shape, null, false)];
+            case "positional_embedding":
+                return [("text_model.embeddings.position_embedding.weight", shape, null, false)];
+            case "ln_final.weight" or "ln_final.bias":
+                return [("text_model.final_layer_norm." + key["ln_final.".Length..], shape, null, false)];
+            case "text_projection" when shape.Length == 2:
+                return [("text_projection.weight", [shape[1], shape[0]], null, true)];
+        }
+
+        var m = Block().Match(key);
+        if (!m.Success)
+        {
+            return [];
+        }
+
+        var layer = $"text_model.encoder.layers.{m.Groups[1].Value}.";
+        var module = m.Groups[2].Value;
+        var kind = m.Groups[3].Value;
+        if (module == "attn.in_proj" && shape.Length >= 1 && shape[0] % 3 == 0)
+        {
+            var width = shape[0] / 3;
+            var suffix = kind == "_weight" ? "weight" : "bias";
+            return FusedNames.Select((n, i) => ($"{layer}self_attn.{n}.{suffix}", (long[])[width, .. shape.Skip(1)], ((long, long)?)(i * width, width), false));
+        }
+
+        return LayerNames.TryGetValue(module, out var renamed) && kind.StartsWith('.') ? [(layer + renamed + kind, shape, null, false)] : [];
+    }
+
+    /// <summary>OpenCLIP's per-layer modules → transformers CLIP's, for the modules that are not fused.</summary>
+    internal static IReadOnlyDictionary<string, string> LayerModules => LayerNames;
+
+    /// <summary>The projections the fused <c>attn.in_proj</c> holds, in row order.</summary>
+    internal static readonly string[] FusedNames = ["q_proj", "k_proj", "v_proj"];
 
     [GeneratedRegex(@"^transformer\.resblocks\.(\d+)\.(ln_1|ln_2|attn\.in_proj|attn\.out_proj|mlp\.c_fc|mlp\.c_proj)(_weight|_bias|\.weight|\.bias)$")]
     private static partial Regex Block();

@@ -1,3 +1,4 @@
+using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
@@ -5,9 +6,13 @@ using FlowDiffusion.Sdk.Diffusion;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
-/// <summary>Writes a UNet, text encoder and VAE as an SD 1.x single-file checkpoint (ComfyUI's CheckpointSave).</summary>
-[Node("model.save", "1.0.0", Category = "advanced/model_merging", Title = "Save Checkpoint", IsOutput = true, Deterministic = false,
-    Description = "Writes the models as an SD 1.x single-file checkpoint (.safetensors in the LDM layout ComfyUI's CheckpointSave writes: model.diffusion_model.*, cond_stage_model.transformer.text_model.*, first_stage_model.*) in the output folder, never overwriting: folder/prefix_00001_.safetensors, … Each weight is written as the handle carries it (merges and LoRAs applied), one tensor at a time, so a checkpoint of any size is never held whole; model.load reads the file back. Only graphs FlowDiffusion built from a checkpoint can be saved; SDXL is not written yet.")]
+/// <summary>Writes a UNet, text encoder and VAE as a single-file checkpoint (ComfyUI's CheckpointSave and ModelSave), or the VAE (VAESave) or text encoders (CLIPSave) alone.</summary>
+[Node("model.save", "1.1.0", Category = "advanced/model_merging", Title = "Save Checkpoint", IsOutput = true, Deterministic = false,
+    Description = "Writes the models in the output folder as ComfyUI's save nodes write them, never overwriting (folder/prefix_00001_.safetensors, …). layout checkpoint: a single-file checkpoint "
+        + "(SD 1.x: model.diffusion_model.*, cond_stage_model.transformer.text_model.*, first_stage_model.*; SDXL: conditioner.embedders.0.transformer.text_model.* and the OpenCLIP tower under conditioner.embedders.1.model.* with q, k and v fused as in_proj) "
+        + "of whatever is connected — all three as CheckpointSave, the UNet alone as ModelSave; layout vae: the VAE alone under LDM's names without first_stage_model. (VAESave; vae.load reads it); "
+        + "layout clip: one file per text tower in transformers CLIP names, prefix_clip_l and, for SDXL, prefix_clip_g (CLIPSave). Each weight is written as the handle carries it (merges and LoRAs applied), "
+        + "one tensor at a time, so a checkpoint of any size is never held whole; model.load reads a checkpoint back. Only graphs FlowDiffusion built from a checkpoint can be saved.")]
 public sealed class ModelSaveNode : INode
 {
     /// <summary>The UNet.</summary>
@@ -34,6 +39,11 @@ public sealed class ModelSaveNode : INode
     [Parameter(Description = "Folder inside the run's output folder ('a' or 'a/b'; empty for the output folder itself), plain names only.")]
     public string Folder { get; set; } = "checkpoints";
 
+    /// <summary>What is written.</summary>
+    [Parameter(Description = "checkpoint: one single file of the connected networks (CheckpointSave; the UNet alone is ModelSave); vae: the VAE alone, keys without first_stage_model. (VAESave); clip: each text tower alone in transformers CLIP names, prefix_clip_l and prefix_clip_g (CLIPSave).",
+        Choices = ["checkpoint", "clip", "vae"])]
+    public string Layout { get; set; } = "checkpoint";
+
     /// <summary>The precision of the weights written.</summary>
     [Parameter(Description = "model writes each weight in the graph's own type (float32 for checkpoints converted on the CPU); float16 halves the file, as ComfyUI saves fp16 models; float32 widens every weight.", Choices = ["model", "float16", "float32"])]
     public string Precision { get; set; } = "model";
@@ -43,7 +53,7 @@ public sealed class ModelSaveNode : INode
     public string Metadata { get; set; } = "";
 
     /// <summary>The files written.</summary>
-    [Output(Description = "The path written.")]
+    [Output(Description = "The paths written (two for an SDXL model's text encoders in layout clip).")]
     public string[] Files { get; set; } = [];
 
     /// <inheritdoc />
@@ -58,19 +68,39 @@ public sealed class ModelSaveNode : INode
         metadata["flowdiffusion.workflow"] = context.Workflow.Yaml;
         metadata["flowdiffusion.inputs"] = InputsJson.Write(context.Workflow.Inputs);
 
-        cancellationToken.ThrowIfCancellationRequested();
-        var path = NumberedFiles.Reserve(Path.Combine([context.OutputDirectory, .. parts]), prefix, "_.safetensors");
-        try
+        var files = CheckpointSaving.Plan(Layout, Unet, Clip, Vae, SchedulerConfig, Precision, cancellationToken);
+        var written = new List<string>();
+        foreach (var file in files)
         {
-            CheckpointSaving.Write(path, Unet, Clip, Vae, SchedulerConfig, Precision, metadata, cancellationToken);
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = prefix + file.Suffix;
+            var path = NumberedFiles.Reserve(Path.Combine([context.OutputDirectory, .. parts]), name, "_.safetensors");
+            var entries = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+            foreach (var (key, value) in file.Metadata) entries[key] = value;
+            if (file.Architecture is { } architecture)
+            {
+                // ComfyUI's model spec for SDXL; its title is the file's name and number ("ComfyUI 1").
+                var number = Path.GetFileName(path)[(name.Length + 1)..^"_.safetensors".Length].TrimStart('0');
+                entries["modelspec.architecture"] = architecture;
+                entries["modelspec.sai_model_spec"] = "1.0.0";
+                entries["modelspec.implementation"] = "sgm";
+                entries["modelspec.title"] = $"{Path.GetFileName(name)} {number}";
+            }
+
+            try
+            {
+                SafetensorsWriter.Write(path, file.Layout, file.Read, entries, cancellationToken);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+
+            context.ReportOutputFile(path);
+            written.Add(path);
         }
 
-        context.ReportOutputFile(path);
-        Files = [path];
+        Files = [.. written];
     }, cancellationToken);
 }
