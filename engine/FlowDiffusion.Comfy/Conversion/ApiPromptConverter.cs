@@ -41,6 +41,7 @@ public sealed partial class ApiPromptConverter
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
+        "CLIPVisionLoader", "CLIPVisionEncode", "IPAdapterModelLoader", "IPAdapterUnifiedLoader", "IPAdapter", "IPAdapterAdvanced",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -287,6 +288,12 @@ public sealed partial class ApiPromptConverter
                 "ImageStitch" => ImageStitch(id, inputs),
                 "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 "RegexMatch" or "RegexExtract" or "RegexReplace" => RegexNode(id, inputs, type),
+                "CLIPVisionLoader" => ClipVisionLoader(id, inputs),
+                "CLIPVisionEncode" => ClipVisionEncode(id, inputs),
+                "IPAdapterModelLoader" => IpAdapterModelLoader(id, inputs),
+                "IPAdapterUnifiedLoader" => IpAdapterUnifiedLoader(id, inputs),
+                "IPAdapter" => IpAdapterSimple(id, inputs),
+                "IPAdapterAdvanced" => IpAdapterAdvanced(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -330,7 +337,7 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "model.load", [], [("path", path)]);
-        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config"), new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
+        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
     }
 
     // LoraLoader → lora.apply on the model's UNet and the CLIP's text encoder; the file is looked up in models/loras.
