@@ -29,7 +29,16 @@ public sealed partial class ApiPromptConverter
     private ComfyValue[]? ClipVisionLoader(string id, JsonObject inputs)
     {
         var path = ReadableModelFile(id, inputs, "clip_name", "clip_vision", "CLIPVisionLoader");
-        return path is null ? null : [new ClipVisionValue($"{Add(id, null, "clip_vision.load", [], [("path", path)])}.clip_vision")];
+        return path is null ? null : [new ClipVisionValue($"{Add(id, null, "clip_vision.load", [], [("path", EncoderFolder(path))])}.clip_vision")];
+    }
+
+    // A model.safetensors with a config.json beside it is a transformers folder (IP-Adapter's image_encoder): clip_vision.load
+    // reads it as the folder, whose config gives the heads a single file's tensors do not.
+    private string EncoderFolder(string path)
+    {
+        var full = Path.GetFullPath(Path.Combine(folders.WorkingFolder, path));
+        var slash = path.Replace('\\', '/').LastIndexOf('/');
+        return slash > 0 && Path.GetFileName(full) == "model.safetensors" && File.Exists(Path.Combine(Path.GetDirectoryName(full)!, "config.json")) ? path[..slash] : path;
     }
 
     // CLIPVisionEncode → clip_vision.encode (crop center or none). Its CLIP_VISION_OUTPUT feeds no class mapped here
@@ -75,7 +84,7 @@ public sealed partial class ApiPromptConverter
         if (clipFile is null || adapterFile is null || !Readable(id, "preset", "clip_vision", clipFile) | !Readable(id, "preset", "ipadapter", adapterFile)) return null;
         var clipPath = folders.ResolveModelFile("clip_vision", clipFile)!;
         var adapterPath = folders.ResolveModelFile("ipadapter", adapterFile)!;
-        var clipVision = Add(id, "clip_vision", "clip_vision.load", [], [("path", clipPath)]);
+        var clipVision = Add(id, "clip_vision", "clip_vision.load", [], [("path", EncoderFolder(clipPath))]);
         var adapter = Add(id, null, "ipadapter.load", [], [("path", adapterPath)]);
         return [model, new IpAdapterValue($"{adapter}.adapter", $"{clipVision}.clip_vision")];
     }
