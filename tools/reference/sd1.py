@@ -261,7 +261,8 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
     the whole level (its downsampler's output when it has one, which is also that skip); one left over whose shape matches
     the middle block's output is added there.
     ip: IP-Adapter decoupled cross-attention (ipadapter.py): {"layers": {transformer name: (to_k_ip, to_v_ip)},
-    "tokens": [B, T, context_dim], "scale": [B]}; each listed cross-attention adds scale * Attn(Q, K_ip, V_ip) before to_out."""
+    "tokens": [B, T, context_dim], "scale": [B]}; each listed cross-attention adds scale * Attn(Q, K_ip, V_ip) before to_out,
+    or, with "attend": f(name, Q, K_ip, V_ip), what f returns (the IPAdapter_plus pack's per-layer weights and scalings)."""
     p = UNET
     control = list(control) if control is not None else None
     adapter = list(adapter) if adapter is not None else []
@@ -287,7 +288,10 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
         if ip is not None and name in ip["layers"]:
             k_ip, v_ip = ip["layers"][name]
             tokens = ip["tokens"]
-            attended = attended + ip["scale"][:, None, None] * _attention(q, tokens @ k_ip.T, tokens @ v_ip.T, cfg.num_heads)
+            if "attend" in ip:
+                attended = attended + ip["attend"](name, q, tokens @ k_ip.T, tokens @ v_ip.T)
+            else:
+                attended = attended + ip["scale"][:, None, None] * _attention(q, tokens @ k_ip.T, tokens @ v_ip.T, cfg.num_heads)
         y = y + _linear(sd, blk + ".attn2.to_out.0", attended)
         a, gate = _linear(sd, blk + ".ff.net.0.proj", _layer_norm(sd, blk + ".norm3", y)).chunk(2, dim=-1)
         y = y + _linear(sd, blk + ".ff.net.2", a * F.gelu(gate))

@@ -242,6 +242,12 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        if (model.IpAdapter is not null)
+        {
+            Error(id, "value_not_supported", "Value not supported", "model: an IP-Adapter before PerpNegGuider is not supported (the pack picks image or empty tokens by a conditioning's place in ComfyUI's batch, which three conditionings make ambiguous); use CFGGuider", "model");
+            return null;
+        }
+
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
         var guider = Add(id, "guider", "guidance.perp_neg",
             [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning), ("empty", empty.Conditioning)],
@@ -364,6 +370,7 @@ public sealed partial class ApiPromptConverter
     // unet.denoiser + guidance.cfg for a model and its two conditionings.
     private string Guide(string id, ModelValue model, string positive, string negative, double cfg)
     {
+        positive = WithIpAdapter(id, model, positive);
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
         // RescaleCFG, APG, CFGZeroStar or CFGNorm upstream: the guider runs them, and reads the model's prediction type
         // from its scheduler configuration.

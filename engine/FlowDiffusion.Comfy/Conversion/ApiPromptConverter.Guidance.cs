@@ -98,6 +98,13 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        if (model.IpAdapter is not null)
+        {
+            Error(id, "value_not_supported", "Value not supported",
+                "model: an IP-Adapter before DualCFGGuider is not supported (the pack picks image or empty tokens by a conditioning's place in ComfyUI's batch, which three conditionings make ambiguous); use CFGGuider", "model");
+            return null;
+        }
+
         var denoiser = Add(id, "denoiser", "unet.denoiser", [("unet", model.Unet)], []);
         var guider = Add(id, "guider", "guidance.dual_cfg",
             [("denoiser", $"{denoiser}.denoiser"), ("cond1", cond1.Conditioning), ("cond2", cond2.Conditioning), ("negative", negative.Conditioning)],

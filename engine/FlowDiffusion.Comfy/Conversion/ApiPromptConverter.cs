@@ -42,6 +42,7 @@ public sealed partial class ApiPromptConverter
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
         "ModelSave", "VAESave", "CLIPSave",
+        "CLIPVisionLoader", "CLIPVisionEncode", "IPAdapterModelLoader", "IPAdapterUnifiedLoader", "IPAdapter", "IPAdapterAdvanced",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -291,6 +292,12 @@ public sealed partial class ApiPromptConverter
                 "ModelSave" => ModelSave(id, inputs),
                 "VAESave" => VaeSave(id, inputs),
                 "CLIPSave" => ClipSave(id, inputs),
+                "CLIPVisionLoader" => ClipVisionLoader(id, inputs),
+                "CLIPVisionEncode" => ClipVisionEncode(id, inputs),
+                "IPAdapterModelLoader" => IpAdapterModelLoader(id, inputs),
+                "IPAdapterUnifiedLoader" => IpAdapterUnifiedLoader(id, inputs),
+                "IPAdapter" => IpAdapterSimple(id, inputs),
+                "IPAdapterAdvanced" => IpAdapterAdvanced(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -334,7 +341,7 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "model.load", [], [("path", path)]);
-        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config"), new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
+        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
     }
 
     // LoraLoader → lora.apply on the model's UNet and the CLIP's text encoder; the file is looked up in models/loras.

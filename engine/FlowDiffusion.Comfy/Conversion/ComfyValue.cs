@@ -16,6 +16,12 @@ internal abstract record ComfyValue(string ComfyType);
 internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0, ApgSettings? Apg = null,
     bool CfgZeroStar = false, double? CfgNorm = null) : ComfyValue("MODEL")
 {
+    /// <summary>The checkpoint file or folder the model was loaded from (null: unknown), which tells SD 1.x from SDXL.</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>The IP-Adapter an IPAdapter node patched the model with (null: none), added to the positive of every sampler it reaches.</summary>
+    public IpAdapterPatch? IpAdapter { get; init; }
+
     /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model.</summary>
     public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null;
 }
@@ -102,3 +108,19 @@ internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadO
 /// the like: the widgets it is linked to read it as if it were written in place.
 /// </summary>
 internal sealed record ConstantValue(string Type, JsonNode Value) : ComfyValue(Type);
+
+/// <summary>CLIP_VISION: a clip_vision.load's encoder.</summary>
+internal sealed record ClipVisionValue(string ClipVision) : ComfyValue("CLIP_VISION");
+
+/// <summary>CLIP_VISION_OUTPUT: a clip_vision.encode's embeddings.</summary>
+internal sealed record ClipVisionOutputValue(string Embeds) : ComfyValue("CLIP_VISION_OUTPUT");
+
+/// <summary>
+/// IPADAPTER: an ipadapter.load's adapter, with the CLIP vision encoder IPAdapterUnifiedLoader's pipeline carries (null
+/// from IPAdapterModelLoader).
+/// </summary>
+internal sealed record IpAdapterValue(string Adapter, string? ClipVision) : ComfyValue("IPADAPTER");
+
+/// <summary>An IPAdapter node's patch of a MODEL: what its ipadapter.apply reads, the comfy node id that made it, and its settings.</summary>
+internal sealed record IpAdapterPatch(string ComfyId, string Adapter, string Embeds, string? Negative, double Weight, double Start, double End,
+    string WeightType, string Combine, string EmbedsScaling);

@@ -62,9 +62,11 @@ public sealed class ClipVisionModel
 
     /// <summary>
     /// The image embeddings [batch, width] and the penultimate hidden states of preprocessed pixels [batch, 3, S, S], and
-    /// the hidden states of zero pixel values (encoded in the same call, as one more row): the unconditional side.
+    /// the hidden states of zero pixel values, or of <paramref name="unconditional"/> (one preprocessed image [3, S, S]),
+    /// encoded in the same call as one more row: the unconditional side.
     /// </summary>
-    public (float[] Embeds, int Width, ClipVisionHiddenStates HiddenStates) EncodeWithHiddenStates(float[] pixels, int batch, CancellationToken cancellationToken)
+    public (float[] Embeds, int Width, ClipVisionHiddenStates HiddenStates) EncodeWithHiddenStates(float[] pixels, int batch, CancellationToken cancellationToken,
+        float[]? unconditional = null)
     {
         if (!HasHiddenStates)
         {
@@ -73,6 +75,7 @@ public sealed class ClipVisionModel
 
         var rows = new float[pixels.Length + (3 * ImageSize * ImageSize)];
         pixels.CopyTo(rows, 0);
+        unconditional?.AsSpan(0, 3 * ImageSize * ImageSize).CopyTo(rows.AsSpan(pixels.Length));
         using var input = OrtValue.CreateTensorValueFromMemory(rows, [batch + 1, 3, ImageSize, ImageSize]);
         using var results = _model.Run(["pixel_values"], [input], ["image_embeds", Penultimate], cancellationToken);
         var width = (int)results[0].GetTensorTypeAndShape().Shape[^1];

@@ -6,9 +6,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Adapter;
 
 /// <summary>
 /// An IP-Adapter image prompt on a conditioning: the extra <c>ipadapter.image_prompt</c>. A conditioning's own carries one
-/// row for all its rows: the image's decoupled keys and values, the weight and the fraction of the schedule it acts in. In
+/// row for all its rows: the image's decoupled keys and values, the per-layer scales and the fraction of the schedule it acts in. In
 /// a batched call (a guider's negative and positive rows) each row has its own; rows of a conditioning without an image
-/// prompt get the adapter's tokens of zero image embeddings at the same weight and window — the unconditional image prompt
+/// prompt get the adapter's tokens of zero image embeddings at the same scales and window — the unconditional image prompt
 /// diffusers and ComfyUI give the negative — so applying it to the positive alone behaves as they do.
 /// </summary>
 internal sealed class ImagePrompt
@@ -33,22 +33,26 @@ internal sealed class ImagePrompt
     /// <summary>Row <paramref name="row"/>'s image prompt (a conditioning's own applies to all its rows).</summary>
     public ImagePromptRow RowOf(int row) => _rows.Count == 1 ? _rows[0] : _rows[row];
 
-    /// <summary>Whether some row's prompt acts at <paramref name="timestep"/> (a non-zero weight, the timestep in its window).</summary>
-    public bool ActsAt(float timestep, int rows) => Enumerable.Range(0, rows).Any(r => Scale(RowOf(r), timestep) != 0);
+    /// <summary>Whether some row's prompt acts at <paramref name="timestep"/> (a non-zero scale, the timestep in its window).</summary>
+    public bool ActsAt(float timestep, int rows) => Enumerable.Range(0, rows).Any(r => Acts(RowOf(r), timestep) && RowOf(r).Scales.Any(s => s != 0));
 
-    /// <summary>The scales [rows, layers] at <paramref name="timestep"/>: a row's weight on every layer while it acts, else 0.</summary>
+    /// <summary>The scales [rows, layers] at <paramref name="timestep"/>: a row's scale per layer while it acts, else 0.</summary>
     public float[] Scales(float timestep, int rows, int layers)
     {
         var scales = new float[rows * layers];
         for (var r = 0; r < rows; r++)
         {
-            Array.Fill(scales, Scale(RowOf(r), timestep), r * layers, layers);
+            var row = RowOf(r);
+            if (Acts(row, timestep))
+            {
+                row.Scales.AsSpan(0, Math.Min(layers, row.Scales.Length)).CopyTo(scales.AsSpan(r * layers));
+            }
         }
 
         return scales;
     }
 
-    private static float Scale(ImagePromptRow row, float timestep) => ScheduleWindow.Contains(row.Start, row.End, timestep) ? row.Weight : 0f;
+    private static bool Acts(ImagePromptRow row, float timestep) => ScheduleWindow.Contains(row.Start, row.End, timestep);
 
     private static ImagePrompt Combine(IReadOnlyList<ExtraPart<ImagePrompt>> parts)
     {
@@ -71,5 +75,8 @@ internal sealed class ImagePrompt
     }
 }
 
-/// <summary>One row's image prompt: the decoupled keys and values, the weight, and the schedule window (0 = the first, noisiest step).</summary>
-internal sealed record ImagePromptRow(IpKeysValues Attention, float Weight, float Start, float End);
+/// <summary>
+/// One row's image prompt: the decoupled keys and values, the scale of each layer's image attention (the weight, per
+/// layer for the pack's weight types), and the schedule window (0 = the first, noisiest step).
+/// </summary>
+internal sealed record ImagePromptRow(IpKeysValues Attention, float[] Scales, float Start, float End);

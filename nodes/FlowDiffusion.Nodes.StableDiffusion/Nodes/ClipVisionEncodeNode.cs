@@ -7,8 +7,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Encodes images with a CLIP image encoder into image embeddings.</summary>
-[Node("clip_vision.encode", "1.1.0", Category = "conditioning", Title = "CLIP Vision Encode",
-    Description = "Turns images into CLIP image embeddings (one per image) for ipadapter.apply: the shortest side resized to the encoder's size (224) by antialiased bicubic, centre-cropped, rounded to 8 bits and normalised with CLIP's mean and std, as ComfyUI does. With an encoder converted from .safetensors it also keeps the penultimate hidden states (and those of a zero image, the unconditional side) that IP-Adapter Plus reads.")]
+[Node("clip_vision.encode", "1.2.0", Category = "conditioning", Title = "CLIP Vision Encode",
+    Description = "Turns images into CLIP image embeddings (one per image) for ipadapter.apply: the shortest side resized to the encoder's size (224) by antialiased bicubic, centre-cropped, rounded to 8 bits and normalised with CLIP's mean and std, as ComfyUI does. With an encoder converted from .safetensors it also keeps the penultimate hidden states (and those of a zero image, the unconditional side) that IP-Adapter Plus reads; the unconditional side is zero pixel values as diffusers makes it, or a black image as ComfyUI's IPAdapter_plus pack does.")]
 public sealed class ClipVisionEncodeNode : INode
 {
     /// <summary>The encoder.</summary>
@@ -22,6 +22,10 @@ public sealed class ClipVisionEncodeNode : INode
     /// <summary>How the image is fitted to the encoder's square.</summary>
     [Parameter(Description = "center: resize the shortest side and crop the middle square; none: squeeze the whole image into the square.", Choices = ["center", "none"])]
     public string Crop { get; set; } = "center";
+
+    /// <summary>What the unconditional hidden states encode.</summary>
+    [Parameter(Description = "The image whose penultimate hidden states IP-Adapter Plus gives the negative: zeros (zero pixel values after normalisation, as diffusers) or black (a black image normalised, as ComfyUI's IPAdapter_plus pack).", Choices = ["zeros", "black"])]
+    public string Unconditional { get; set; } = "zeros";
 
     /// <summary>The embeddings.</summary>
     [Output(Description = "The image embeddings, for ipadapter.apply.")]
@@ -41,7 +45,14 @@ public sealed class ClipVisionEncodeNode : INode
         });
         if (handle.Model.HasHiddenStates)
         {
-            var (embeds, width, hidden) = handle.Model.EncodeWithHiddenStates(pixels, image.Batch, cancellationToken);
+            var size = handle.Model.ImageSize;
+            var unconditional = Unconditional switch
+            {
+                "zeros" => null,
+                "black" => ClipImages.Preprocess(new Image(1, size, size, new float[size * size * 3]), size, crop: true),
+                _ => throw new ArgumentException($"unconditional: '{Unconditional}' is not zeros or black"),
+            };
+            var (embeds, width, hidden) = handle.Model.EncodeWithHiddenStates(pixels, image.Batch, cancellationToken, unconditional);
             Embeds = new ClipVisionOutput(image.Batch, width, embeds, hidden);
         }
         else
