@@ -347,6 +347,9 @@ internal static class ObjectInfo
             optional: Req(("case_insensitive", Flag(true)), ("multiline", Flag(false)), ("dotall", Flag(false)), ("count", Int(0, 0, 100)))),
         "CheckpointSave" => Class(name, "Save Checkpoint", "advanced/model_merging", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")), ("vae", Typed("VAE")),
             ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "checkpoints/ComfyUI" }))), [], output: true),
+        "FreeU" or "FreeU_V2" => Class(name, name, "model_patches/unet", Req(("model", Typed("MODEL")),
+            ("b1", Float(name == "FreeU" ? 1.1 : 1.3, 0, 10, 0.01)), ("b2", Float(name == "FreeU" ? 1.2 : 1.4, 0, 10, 0.01)),
+            ("s1", Float(0.9, 0, 10, 0.01)), ("s2", Float(0.2, 0, 10, 0.01))), ["MODEL"]),
         _ => null,
     };
 

@@ -41,6 +41,7 @@ public sealed partial class ApiPromptConverter
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
+        "FreeU", "FreeU_V2",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -287,6 +288,7 @@ public sealed partial class ApiPromptConverter
                 "ImageStitch" => ImageStitch(id, inputs),
                 "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 "RegexMatch" or "RegexExtract" or "RegexReplace" => RegexNode(id, inputs, type),
+                "FreeU" or "FreeU_V2" => FreeU(id, inputs, type),
                 _ => Unsupported(id, type),
             };
         }
