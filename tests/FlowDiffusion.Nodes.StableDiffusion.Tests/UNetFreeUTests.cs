@@ -95,6 +95,41 @@ public sealed class UNetFreeUTests
         Assert.True(MaxDifference(uncontrolled, freeU) > 0.1, "the ControlNet should still act beside FreeU");
     }
 
+    [Fact]
+    public async Task An_SDXL_checkpoint_takes_FreeU_too_and_at_ones_predicts_what_the_plain_UNet_does()
+    {
+        // The tiny SDXL checkpoint (model_channels 32, widths 64/32) meets the × 2 width once, as the SD 1.x one does.
+        var sdxl = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny");
+        var run = (await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: freeu-sdxl
+            nodes:
+              x: {"{"} node: model.load, with: {"{"} path: "{Path.Combine(sdxl, "sdxl-fp16.safetensors")}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              ones: {"{"} node: unet.freeu, in: {"{"} unet: x.unet {"}"}, with: {"{"} b1: 1, b2: 1, s1: 1, s2: 1 {"}"} {"}"}
+              v2: {"{"} node: unet.freeu, in: {"{"} unet: x.unet {"}"}, with: {"{"} b1: 1.3, b2: 1.4, version: 2 {"}"} {"}"}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+
+        float[] Tensor(string name)
+        {
+            using var file = SafetensorsFile.Open(Path.Combine(sdxl, "lora", "reference.safetensors"));
+            return file.ReadFloat32(name);
+        }
+
+        async Task<float[]> Predict(string node, string port)
+        {
+            var conditioning = new Conditioning(1, 16, 64, Tensor("unet.encoder_hidden_states"))
+                .With(StandardExtras.PooledText, new ExtraTensor([1, 40], Tensor("unet.text_embeds")))
+                .With(StandardExtras.TimeIds, new ExtraTensor([1, 6], Tensor("unet.time_ids")));
+            return await Unet(run, node, port).PredictAsync(new DenoiserInput(Tensor("unet.sample"), new LatentShape(1, 4, 8, 8), Tensor("unet.timestep")[0], conditioning), CancellationToken.None);
+        }
+
+        var plain = await Predict("x", "unet");
+        Assert.Equal(plain, await Predict("ones", "unet_out"));
+        var v2 = await Predict("v2", "unet_out");
+        Assert.All(v2, v => Assert.True(float.IsFinite(v)));
+        Assert.True(MaxDifference(plain, v2) > 0.01, "FreeU_V2 should change the SDXL prediction");
+    }
+
     [Theory]
     [InlineData("b1: 10.5", "b1", "10.5 is above the maximum 10")]
     [InlineData("s2: -0.1", "s2", "-0.1 is below the minimum 0")]
