@@ -1,6 +1,7 @@
 using FlowDiffusion.Checkpoints.Graphs;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Onnx;
 using FlowDiffusion.Sdk.Diffusion;
 using Microsoft.ML.OnnxRuntime;
 
@@ -105,7 +106,54 @@ public sealed class FreeUReferenceTests : IDisposable
         Assert.True(MaxDifference(atDefaults.Values, patched.Values) > 0.01, "FreeU must change the SDXL prediction");
     }
 
+    [Fact]
+    public void Fp16_export_of_the_FreeU_graph_takes_float16_factors_and_matches_torch_within_half_precision()
+    {
+        // Float16Model makes every float input float16, FreeU's optional ones included; the filter's cos/sin matrices come
+        // from a float32 Range and must take the skip's type (CastLike), or ONNX Runtime refuses MatMul(float, float16).
+        using var checkpoint = Sd1Checkpoint.Open(Path.Combine(Folder, "ldm-unet.safetensors"));
+        var model = Float16Model.Convert(checkpoint.BuildUNet(UNetExtraInputs.FreeU));
+        Assert.All(model.Graph.Inputs.Where(i => i.Name.StartsWith("freeu_", StringComparison.Ordinal)), i => Assert.Equal(Onnx.Proto.TensorElementType.Float16, i.ElementType));
+        Assert.All(model.Graph.Initializers.Where(t => t.Name.StartsWith("freeu_", StringComparison.Ordinal)), t => Assert.Equal(Onnx.Proto.TensorElementType.Float16, t.ElementType));
+
+        var sample = Load("sample");
+        var hidden = Load("encoder_hidden_states");
+        var p = Load("v1.params").Values;
+        using var session = new InferenceSession(model.ToBytes());
+        float[] Run(bool freeU)
+        {
+            // Row 0 alone (timestep 999): the reference's rows have timesteps of their own.
+            var row = (int)(sample.Shape[1] * sample.Shape[2] * sample.Shape[3]);
+            var tokens = (int)(hidden.Shape[1] * hidden.Shape[2]);
+            var inputs = new List<NamedOnnxValue>
+            {
+                Half("sample", sample.Values[..row], [1, .. sample.Shape[1..]]),
+                Half("timestep", [Load("timestep").Values[0]], [1]),
+                Half("encoder_hidden_states", hidden.Values[..tokens], [1, .. hidden.Shape[1..]]),
+            };
+            if (freeU)
+            {
+                inputs.AddRange(FreeUFactors.FactorInputs.Select((name, i) => Half(name, [p[i]], [1])));
+                inputs.Add(Half(FreeUFactors.VersionInput, [p[4]], [1]));
+            }
+
+            using var results = session.Run(inputs);
+            return [.. results[0].AsTensor<Float16>().Select(v => (float)v)];
+        }
+
+        var expected = Load("v1").Values[..(int)(sample.Shape[1] * sample.Shape[2] * sample.Shape[3])];
+        var patched = Run(freeU: true);
+        var difference = MaxDifference(expected, patched);
+        // 0.05: the fp16 plain UNet is itself 0.03 from torch's float32 (outputs up to 1.7); FreeU moves row 0 by 0.32.
+        Assert.True(difference < 0.05, $"fp16 FreeU differs from torch by {difference}");
+        Assert.True(MaxDifference(Load("plain").Values[..expected.Length], Run(freeU: false)) < 0.05, "the fp16 graph at its defaults is the plain UNet");
+        Assert.True(MaxDifference(expected, Run(freeU: false)) > 0.25, "the fp16 graph at its defaults must be far from FreeU's");
+    }
+
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private static NamedOnnxValue Half(string name, float[] values, long[] shape) =>
+        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<Float16>(values.Select(v => (Float16)v).ToArray(), [.. shape.Select(d => (int)d)]));
 
     private static (float[] Values, long[] Shape) RunSdxl(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
         model,

@@ -3,11 +3,7 @@ The UNet (model_channels 32, widths 64/128/32, one block per level, attention on
 both patched widths occur in its decoder: h with 4 x 32 channels (b1, s1) and 2 x 32 (b2, s2), and the concatenations
 after the 32-wide levels are left alone. The patch alone is also applied to random feature maps of odd sizes and of a
 single row or column (`patch.*`), which the UNet's sizes do not reach.
-FreeU, from ComfyUI's comfy_extras/nodes_freelunch.py: before each decoder concatenation whose backbone h has
-model_channels x 4 or x 2 channels, the first half of h's channels is multiplied by b (V2: by (b - 1) * m + 1, m the
-channel mean of h rescaled to [0, 1] per sample over its pixels) and the skip is filtered in the Fourier domain: the
-fftshifted 2-D spectrum's box [H//2 - 1, H//2 + 1) x [W//2 - 1, W//2 + 1) is multiplied by s, then the real part of
-the inverse transform is kept.
+FreeU and FreeU_V2 as freeu.py writes them (ComfyUI's comfy_extras/nodes_freelunch.py).
 Writes `ldm-unet.safetensors` (F16 weights, UNet keys only) and `reference.safetensors` (inputs; the plain prediction;
 each case's prediction; each case's b1, b2, s1, s2, version).
 Run: /usr/bin/python3 tools/reference/make_freeu.py tests/FlowDiffusion.Checkpoints.Tests/TestData/freeu"""
@@ -16,6 +12,7 @@ import sys
 
 import torch
 
+import freeu as freeu_patch
 import sd1
 from safetensors_io import save
 
@@ -24,33 +21,8 @@ cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 4, 1), num_res_blocks=1
 sd = {k: t.half().float() for k, t in sd1.unet_weights(cfg, seed=31).items()}
 
 
-def fourier_filter(x, scale):
-    spectrum = torch.fft.fftshift(torch.fft.fftn(x.float(), dim=(-2, -1)), dim=(-2, -1))
-    h, w = spectrum.shape[-2:]
-    mask = torch.ones(spectrum.shape)
-    mask[..., h // 2 - 1:h // 2 + 1, w // 2 - 1:w // 2 + 1] = scale  # a start of -1 (size 1) wraps, as Python slicing does
-    return torch.fft.ifftn(torch.fft.ifftshift(spectrum * mask, dim=(-2, -1)), dim=(-2, -1)).real
-
-
-def freeu(b1, b2, s1, s2, version):
-    factors = {cfg.model_channels * 4: (b1, s1), cfg.model_channels * 2: (b2, s2)}
-
-    def patch(h, skip):
-        if h.shape[1] not in factors:
-            return h, skip
-        b, s = factors[h.shape[1]]
-        half = h.shape[1] // 2
-        if version == 1:
-            factor = b
-        else:
-            mean = h.mean(1, keepdim=True)
-            flat = mean.flatten(1)
-            low = flat.min(1).values[:, None, None, None]
-            high = flat.max(1).values[:, None, None, None]
-            factor = (b - 1) * ((mean - low) / (high - low)) + 1
-        h = torch.cat([h[:, :half] * factor, h[:, half:]], dim=1)
-        return h, fourier_filter(skip, s)
-    return patch
+def freeu(*params):
+    return freeu_patch.freeu(cfg.model_channels, *params)
 
 
 g = torch.Generator().manual_seed(41)

@@ -368,6 +368,9 @@ internal static class ObjectInfo
             ("combine_embeds", Combo(ApiPromptConverter.CombineModes)), ("start_at", Float(0, 0, 1, 0.001)), ("end_at", Float(1, 0, 1, 0.001)),
             ("embeds_scaling", Combo(ApiPromptConverter.EmbedsScalings))), ["MODEL"],
             optional: Req(("image_negative", Typed("IMAGE")), ("attn_mask", Typed("MASK")), ("clip_vision", Typed("CLIP_VISION")))),
+        "FreeU" or "FreeU_V2" => Class(name, name, "model_patches/unet", Req(("model", Typed("MODEL")),
+            ("b1", Float(name == "FreeU" ? 1.1 : 1.3, 0, 10, 0.01)), ("b2", Float(name == "FreeU" ? 1.2 : 1.4, 0, 10, 0.01)),
+            ("s1", Float(0.9, 0, 10, 0.01)), ("s2", Float(0.2, 0, 10, 0.01))), ["MODEL"]),
         _ => null,
     };
 

@@ -43,6 +43,7 @@ public sealed partial class ApiPromptConverter
         "CheckpointSave",
         "ModelSave", "VAESave", "CLIPSave",
         "CLIPVisionLoader", "CLIPVisionEncode", "IPAdapterModelLoader", "IPAdapterUnifiedLoader", "IPAdapter", "IPAdapterAdvanced",
+        "FreeU", "FreeU_V2",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -298,6 +299,7 @@ public sealed partial class ApiPromptConverter
                 "IPAdapterUnifiedLoader" => IpAdapterUnifiedLoader(id, inputs),
                 "IPAdapter" => IpAdapterSimple(id, inputs),
                 "IPAdapterAdvanced" => IpAdapterAdvanced(id, inputs),
+                "FreeU" or "FreeU_V2" => FreeU(id, inputs, type),
                 _ => Unsupported(id, type),
             };
         }

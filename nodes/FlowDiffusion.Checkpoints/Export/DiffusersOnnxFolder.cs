@@ -71,7 +71,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            WriteModel(staging, "unet", UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -182,13 +182,23 @@ public static class DiffusersOnnxFolder
     /// <summary>The UNet graph that takes both ControlNet residuals and IP-Adapter inputs, written beside the others.</summary>
     public const string IpAdaptedControlledUNetFile = "ipadapter-controlled.onnx";
 
+    /// <summary>
+    /// The optional inputs every UNet graph the builder writes takes, <c>unet/model.onnx</c> and each variant: FreeU's
+    /// factors (<see cref="UNetExtraInputs.FreeU"/>), whose defaults give the plain UNet bit for bit. Left at their defaults
+    /// they cost no measurable step time on an SD 1.5-sized UNet (docs/benchmarks.md), so no separate FreeU files are written.
+    /// </summary>
+    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU;
+
     /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
     public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =
     [
-        (ControlledUNetFile, UNetExtraInputs.ControlResiduals),
-        (IpAdaptedUNetFile, UNetExtraInputs.IpAdapter),
-        (IpAdaptedControlledUNetFile, UNetExtraInputs.ControlResiduals | UNetExtraInputs.IpAdapter),
+        (ControlledUNetFile, UNetExtraInputs.ControlResiduals | EveryUNetGraph),
+        (IpAdaptedUNetFile, UNetExtraInputs.IpAdapter | EveryUNetGraph),
+        (IpAdaptedControlledUNetFile, UNetExtraInputs.ControlResiduals | UNetExtraInputs.IpAdapter | EveryUNetGraph),
     ];
+
+    /// <summary>The builder of <c>unet/model.onnx</c> from a checkpoint's variant builder: the plain UNet with <see cref="EveryUNetGraph"/>.</summary>
+    internal static Func<WeightBinding?, OnnxModel> UNetBuilder(Func<UNetExtraInputs, WeightBinding?, OnnxModel> build) => binding => build(EveryUNetGraph, binding);
 
     /// <summary>The builders of <see cref="UNetVariants"/> for a checkpoint's variant builder.</summary>
     internal static IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)> UNetVariantBuilders(Func<UNetExtraInputs, WeightBinding?, OnnxModel> build) =>

@@ -94,16 +94,20 @@ public static class FreeUPatch
         return g.Concat(1, g.Mul(first, factor), rest);
     }
 
-    // x − (1 − s)·(P_H x P_Wᵀ − Q_H x Q_Wᵀ), P and Q the real and imaginary parts of the box's circulant.
+    // x − (1 − s)·(P_H x P_Wᵀ − Q_H x Q_Wᵀ), P and Q the real and imaginary parts of the box's circulant. The matrices
+    // come from a float32 Range (an fp16 export keeps Cast outputs float32), so they take x's type before the products.
     private static string Filter(GraphBuilder g, string x, string s)
     {
         var (pRows, qRows) = Circulant(g, g.Shape(x, 2, 3), transposed: false);
         var (pColumns, qColumns) = Circulant(g, g.Shape(x, 3, 4), transposed: true);
+        (pRows, qRows, pColumns, qColumns) = (Like(g, pRows, x), Like(g, qRows, x), Like(g, pColumns, x), Like(g, qColumns, x));
         var real = g.MatMul(g.MatMul(pRows, x), pColumns);
         var imaginary = g.MatMul(g.MatMul(qRows, x), qColumns);
         var lowpass = g.Sub(real, imaginary);
         return g.Sub(x, g.Mul(g.Sub(g.Scalar(1f), s), lowpass));
     }
+
+    private static string Like(GraphBuilder g, string value, string like) => g.Node("CastLike", [value, like]);
 
     // For a size n ([1] int64): P[j, k] = (1 + c·cos θ)/n and Q[j, k] = −c·sin θ/n, θ = 2π(j − k)/n (k − j when transposed),
     // c = min(n − 1, 1): for n = 1 the box holds the one frequency, so the operator is 1.

@@ -80,6 +80,7 @@ public sealed class UNet : IDisposable
                 $"only sample, timestep and encoder_hidden_states, but it also takes {string.Join(", ", extra.Select(Describe))}: "
                 + "FlowDiffusion's SD 1.x UNet does not feed these inputs yet; use a plain SD 1.x export");
         }
+        TakesFreeU = signature.OptionalInputs.Any(i => i.Name == FreeUFactors.VersionInput);
         _declaredChannels = _sample.Fixed(1) ?? FirstConvolutionInputChannels(model.File);
         _onCpu = ExecutionProviders.Normalize(model.Options.Provider) == "cpu";
         BindsInputs = !_onCpu;
@@ -155,6 +156,12 @@ public sealed class UNet : IDisposable
 
     /// <summary>Output channels (4 for SD 1.x, inpainting included).</summary>
     public int OutChannels => _output.Fixed(1) ?? 4;
+
+    /// <summary>
+    /// Whether the graph also takes FreeU's optional factors (<see cref="FreeUFactors"/>; every UNet graph model.load builds
+    /// since builder version 8). This class leaves them at their defaults; <see cref="UNetVariant"/> feeds them.
+    /// </summary>
+    public bool TakesFreeU { get; }
 
     /// <summary>Whether the UNet takes SDXL's added conditioning (<c>text_embeds</c> and <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning => _textEmbeds is not null;

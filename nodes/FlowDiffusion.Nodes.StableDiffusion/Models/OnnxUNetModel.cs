@@ -14,11 +14,12 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// (<see cref="UNet"/>), so nothing here makes them wait: on a CPU they take turns, the oldest run first. A call whose extras
 /// carry ControlNets (<see cref="ControlStack"/>) or an IP-Adapter image prompt (<see cref="ImagePrompt"/>) acting at its
 /// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
-/// keys and values, or both.
+/// keys and values, or both. A handle with FreeU's factors (<see cref="WithFreeU"/>, unet.freeu) feeds them to every call,
+/// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached.
 /// </summary>
-internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
+internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
-    // The graph variants beside the plain one, opened on first use: [1] ControlNet residuals, [2] IP-Adapter, [3] both.
+    // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
 
     public string Name => name;
@@ -37,7 +38,24 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     public WeightOverrides Overrides => unet.Source.Overrides;
 
-    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions);
+    /// <summary>FreeU's factors fed to every call; null: none (the plain UNet).</summary>
+    public FreeUFactors? FreeU => freeU;
+
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU);
+
+    /// <summary>
+    /// The same UNet (weights, overrides) with FreeU's factors fed to every call, replacing any it had; the graph must take
+    /// them (<see cref="UNet.TakesFreeU"/>).
+    /// </summary>
+    public OnnxUNetModel WithFreeU(FreeUFactors factors)
+    {
+        if (!unet.TakesFreeU || sessions is null)
+        {
+            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no FreeU factors: FreeU works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 8 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take FreeU");
+        }
+
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors);
+    }
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
     {
@@ -63,15 +81,15 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
-        if (prompt is not null || active.Count > 0)
+        if (prompt is not null || active.Count > 0 || freeU is not null)
         {
-            // ControlNets and an image prompt compose in one graph variant: the residuals and the keys and values are inputs of the same call.
+            // ControlNets, an image prompt and FreeU compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention), prediction.Span, cancellationToken);
+            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU), prediction.Span, cancellationToken);
             return Task.CompletedTask;
         }
 
@@ -158,7 +176,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         {
             (true, true) => "ControlNet residuals and IP-Adapter keys and values",
             (true, false) => "ControlNet residuals",
-            _ => "IP-Adapter keys and values",
+            (false, true) => "IP-Adapter keys and values",
+            _ => "FreeU's factors",
         };
         if (sessions is null || !File.Exists(path))
         {
