@@ -347,6 +347,7 @@ internal static class ObjectInfo
             optional: Req(("case_insensitive", Flag(true)), ("multiline", Flag(false)), ("dotall", Flag(false)), ("count", Int(0, 0, 100)))),
         "CheckpointSave" => Class(name, "Save Checkpoint", "advanced/model_merging", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")), ("vae", Typed("VAE")),
             ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "checkpoints/ComfyUI" }))), [], output: true),
+        "PerturbedAttentionGuidance" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("scale", Float(3, 0, 100, 0.1))), ["MODEL"]),
         _ => null,
     };
 

@@ -41,6 +41,7 @@ public sealed partial class ApiPromptConverter
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
+        "PerturbedAttentionGuidance",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -261,6 +262,7 @@ public sealed partial class ApiPromptConverter
                 "LatentBlend" => LatentPair(id, inputs, "latent.blend"),
                 "SaveLatent" => SaveLatent(id, inputs),
                 "CheckpointSave" => CheckpointSave(id, inputs),
+                "PerturbedAttentionGuidance" => PerturbedAttentionGuidance(id, inputs),
                 "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),

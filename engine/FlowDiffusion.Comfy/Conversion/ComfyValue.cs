@@ -14,10 +14,10 @@ internal abstract record ComfyValue(string ComfyType);
 /// upstream set (0: none), and the APG, CFGZeroStar and CFGNorm patches (null or false: none).
 /// </summary>
 internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0, ApgSettings? Apg = null,
-    bool CfgZeroStar = false, double? CfgNorm = null) : ComfyValue("MODEL")
+    bool CfgZeroStar = false, double? CfgNorm = null, double PagScale = 0) : ComfyValue("MODEL")
 {
-    /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model.</summary>
-    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null;
+    /// <summary>Whether APG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance (a non-zero scale) patch the model.</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0;
 }
 
 /// <summary>An APG node's settings.</summary>

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static partial class CheckpointCache
 {
     /// <summary>Bumped whenever the built graphs change, so old prepared folders are not reused.</summary>
-    public const int BuilderVersion = 7; // 2: unet/controlled.onnx (ControlNet residual inputs); 3: SDXL folders have it too, unet/ipadapter.onnx (IP-Adapter inputs), pooled output at the end-of-text token past appended embedding ids; 4: fused MultiHeadAttention; 5: unet/ipadapter-controlled.onnx (ControlNet residuals and IP-Adapter inputs together), SDXL folders have ipadapter.onnx too; 6: IP-Adapter Plus (Resampler) graphs; 7: the ControlNet variants take optional T2I-Adapter features (down_intrablock_i)
+    public const int BuilderVersion = 8; // 2: unet/controlled.onnx (ControlNet residual inputs); 3: SDXL folders have it too, unet/ipadapter.onnx (IP-Adapter inputs), pooled output at the end-of-text token past appended embedding ids; 4: fused MultiHeadAttention; 5: unet/ipadapter-controlled.onnx (ControlNet residuals and IP-Adapter inputs together), SDXL folders have ipadapter.onnx too; 6: IP-Adapter Plus (Resampler) graphs; 7: the ControlNet variants take optional T2I-Adapter features (down_intrablock_i); 8: PAG's optional pag_mask input
 
     /// <summary>The environment variable that moves the cache (default: the user's local application data).</summary>
     public const string RootVariable = "FLOWDIFFUSION_CACHE";

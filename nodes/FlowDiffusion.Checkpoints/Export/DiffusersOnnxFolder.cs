@@ -71,7 +71,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            WriteModel(staging, "unet", PlainUNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -190,9 +190,15 @@ public static class DiffusersOnnxFolder
         (IpAdaptedControlledUNetFile, UNetExtraInputs.ControlResiduals | UNetExtraInputs.IpAdapter),
     ];
 
+    /// <summary>The optional inputs every UNet graph written takes, the plain one included: PAG's row mask (builder version 8).</summary>
+    public const UNetExtraInputs EveryUNetTakes = UNetExtraInputs.PerturbedAttention;
+
+    /// <summary>The builder of the plain <c>unet/model.onnx</c>, with <see cref="EveryUNetTakes"/>.</summary>
+    internal static Func<WeightBinding?, OnnxModel> PlainUNetBuilder(Func<UNetExtraInputs, WeightBinding?, OnnxModel> build) => binding => build(EveryUNetTakes, binding);
+
     /// <summary>The builders of <see cref="UNetVariants"/> for a checkpoint's variant builder.</summary>
     internal static IReadOnlyList<(string File, Func<WeightBinding?, OnnxModel> Build)> UNetVariantBuilders(Func<UNetExtraInputs, WeightBinding?, OnnxModel> build) =>
-        [.. UNetVariants.Select(v => (v.File, (Func<WeightBinding?, OnnxModel>)(binding => build(v.Extras, binding))))];
+        [.. UNetVariants.Select(v => (v.File, (Func<WeightBinding?, OnnxModel>)(binding => build(v.Extras | EveryUNetTakes, binding))))];
 
     // Weights go to an external data file, so a model past protobuf's 2 GB limit (SD's fp32 UNet) writes one tensor at a time.
     // A variant graph over the same weights (the controlled or IP-adapted UNet) reuses the tensors the first graph wrote.

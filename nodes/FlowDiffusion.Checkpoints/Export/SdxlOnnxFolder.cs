@@ -121,7 +121,7 @@ public static class SdxlOnnxFolder
             }
 
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
-            DiffusersOnnxFolder.WriteModel(staging, "unet", checkpoint.BuildUNet, w => UNetConfig(w, unet, vae), float16: false, DiffusersOnnxFolder.UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.PlainUNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, unet, vae), float16: false, DiffusersOnnxFolder.UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             Directory.Move(staging, full);
