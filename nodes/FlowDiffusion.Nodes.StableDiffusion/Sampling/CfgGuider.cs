@@ -187,8 +187,9 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         }
 
         if (unconditional is null) return (conditional, null);
+        var perturbed = await PerturbedAsync(input, positives, cancellationToken);
         var result = new float[output];
-        Guide(unconditional, conditional, result, input, await PerturbedAsync(input, positives, cancellationToken));
+        Guide(unconditional, conditional, result, input, perturbed);
         return (result, unconditional);
     }
 
