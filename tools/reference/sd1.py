@@ -252,8 +252,10 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None, output_patch=None):
-    """output_patch: a function (h, skip) -> (h, skip) applied before each decoder concatenation, after the control
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None, output_patch=None, attn1_replace=None):
+    """attn1_replace: {transformer name: f(q, k, v) -> attention output before to_out}, replacing the self-attention of
+    every block of that transformer (ComfyUI's patches_replace["attn1"] under a (block, number) key; PAG's is v).
+    output_patch: a function (h, skip) -> (h, skip) applied before each decoder concatenation, after the control
     residual is added to the skip (ComfyUI's output_block_patch; FreeU is one).
     control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
     adapter: T2I-Adapter features (t2i_adapter.py), added inside the encoder in order: at a level with attention after its
@@ -280,8 +282,9 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
         y = y.reshape(b, c, hh * ww).transpose(1, 2)
         blk = name + ".transformer_blocks.0"
         n1 = _layer_norm(sd, blk + ".norm1", y)
-        y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
-            _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), cfg.num_heads))
+        attention = (attn1_replace or {}).get(name, lambda q, k, v: _attention(q, k, v, cfg.num_heads))
+        y = y + _linear(sd, blk + ".attn1.to_out.0", attention(
+            _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1)))
         n2 = _layer_norm(sd, blk + ".norm2", y)
         q = _linear(sd, blk + ".attn2.to_q", n2)
         attended = _attention(q, _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), cfg.num_heads)

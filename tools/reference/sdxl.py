@@ -184,9 +184,10 @@ def res_block(sd, name, h, emb):
     return skip + y
 
 
-def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None):
+def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None, attn1_replace=None):
     """SDXL's spatial transformer: linear proj_in/proj_out around `depth` blocks (self-attention, cross-attention, GEGLU).
-    ip: as sd1.unet_forward's, its layers keyed by transformer *block* ("<name>.transformer_blocks.<d>")."""
+    ip: as sd1.unet_forward's, its layers keyed by transformer *block* ("<name>.transformer_blocks.<d>").
+    attn1_replace: f(q, k, v) replacing the self-attention of every block (sd1.unet_forward's, for this transformer)."""
     b, c, hh, ww = h.shape
     heads = cfg.heads(c)
     y = _group_norm(sd, name + ".norm", h, 1e-6).reshape(b, c, hh * ww).transpose(1, 2)
@@ -194,8 +195,9 @@ def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None):
     for d in range(depth):
         blk = f"{name}.transformer_blocks.{d}"
         n1 = _layer_norm(sd, blk + ".norm1", y)
-        y = y + _linear(sd, blk + ".attn1.to_out.0", _attention(
-            _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1), heads))
+        attention = attn1_replace or (lambda q, k, v: _attention(q, k, v, heads))
+        y = y + _linear(sd, blk + ".attn1.to_out.0", attention(
+            _linear(sd, blk + ".attn1.to_q", n1), _linear(sd, blk + ".attn1.to_k", n1), _linear(sd, blk + ".attn1.to_v", n1)))
         n2 = _layer_norm(sd, blk + ".norm2", y)
         q = _linear(sd, blk + ".attn2.to_q", n2)
         attended = _attention(q, _linear(sd, blk + ".attn2.to_k", context), _linear(sd, blk + ".attn2.to_v", context), heads)
@@ -217,9 +219,10 @@ def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
     return emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None):
+def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None, attn1_replace=None):
     """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
-    ip: IP-Adapter decoupled cross-attention (spatial_transformer's)."""
+    ip: IP-Adapter decoupled cross-attention (spatial_transformer's).
+    attn1_replace: {transformer name: f(q, k, v)}, as sd1.unet_forward's."""
     p = UNET
     control = list(control) if control is not None else None
 
@@ -227,7 +230,7 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
         return res_block(sd, name, h, emb)
 
     def transformer(name, h, depth):
-        return spatial_transformer(sd, cfg, name, h, depth, context, ip)
+        return spatial_transformer(sd, cfg, name, h, depth, context, ip, (attn1_replace or {}).get(name))
 
     emb = added_time_embedding(sd, cfg, p, t, text_embeds, time_ids)
     h = _conv(sd, p + "input_blocks.0.0", x)

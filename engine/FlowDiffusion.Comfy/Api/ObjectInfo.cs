@@ -371,6 +371,7 @@ internal static class ObjectInfo
         "FreeU" or "FreeU_V2" => Class(name, name, "model_patches/unet", Req(("model", Typed("MODEL")),
             ("b1", Float(name == "FreeU" ? 1.1 : 1.3, 0, 10, 0.01)), ("b2", Float(name == "FreeU" ? 1.2 : 1.4, 0, 10, 0.01)),
             ("s1", Float(0.9, 0, 10, 0.01)), ("s2", Float(0.2, 0, 10, 0.01))), ["MODEL"]),
+        "PerturbedAttentionGuidance" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("scale", Float(3, 0, 100, 0.1))), ["MODEL"]),
         _ => null,
     };
 

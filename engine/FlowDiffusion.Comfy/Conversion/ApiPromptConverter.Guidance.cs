@@ -72,6 +72,7 @@ public sealed partial class ApiPromptConverter
         }
 
         if (model.CfgZeroStar) parameters.Add(("zero_star", true));
+        if (model.PagScale > 0) parameters.Add(("pag_scale", model.PagScale));
         if (model.CfgNorm is { } strength) parameters.AddRange([("cfg_norm", true), ("cfg_norm_strength", strength)]);
         return parameters;
     }
@@ -91,10 +92,10 @@ public sealed partial class ApiPromptConverter
         if (model is null || cond1 is null || cond2 is null || negative is null || cfgConds is null || cfgNegative is null || style is null
             || !Within(id, "cfg_conds", cfgConds.Value, 0, 100) | !Within(id, "cfg_cond2_negative", cfgNegative.Value, 0, 100))
             return null;
-        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null)
+        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null || model.PagScale > 0)
         {
             Error(id, "value_not_supported", "Value not supported",
-                "model: RescaleCFG, CFGZeroStar or CFGNorm before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
+                "model: RescaleCFG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
             return null;
         }
 

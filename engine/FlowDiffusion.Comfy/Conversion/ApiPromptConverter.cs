@@ -44,6 +44,7 @@ public sealed partial class ApiPromptConverter
         "ModelSave", "VAESave", "CLIPSave",
         "CLIPVisionLoader", "CLIPVisionEncode", "IPAdapterModelLoader", "IPAdapterUnifiedLoader", "IPAdapter", "IPAdapterAdvanced",
         "FreeU", "FreeU_V2",
+        "PerturbedAttentionGuidance",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -264,6 +265,7 @@ public sealed partial class ApiPromptConverter
                 "LatentBlend" => LatentPair(id, inputs, "latent.blend"),
                 "SaveLatent" => SaveLatent(id, inputs),
                 "CheckpointSave" => CheckpointSave(id, inputs),
+                "PerturbedAttentionGuidance" => PerturbedAttentionGuidance(id, inputs),
                 "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),

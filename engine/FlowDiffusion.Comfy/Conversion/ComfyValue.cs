@@ -14,7 +14,7 @@ internal abstract record ComfyValue(string ComfyType);
 /// upstream set (0: none), and the APG, CFGZeroStar and CFGNorm patches (null or false: none).
 /// </summary>
 internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0, ApgSettings? Apg = null,
-    bool CfgZeroStar = false, double? CfgNorm = null) : ComfyValue("MODEL")
+    bool CfgZeroStar = false, double? CfgNorm = null, double PagScale = 0) : ComfyValue("MODEL")
 {
     /// <summary>The checkpoint file or folder the model was loaded from (null: unknown), which tells SD 1.x from SDXL.</summary>
     public string? Checkpoint { get; init; }
@@ -22,8 +22,8 @@ internal sealed record ModelValue(string Unet, string SchedulerConfig, double Cf
     /// <summary>The IP-Adapter an IPAdapter node patched the model with (null: none), added to the positive of every sampler it reaches.</summary>
     public IpAdapterPatch? IpAdapter { get; init; }
 
-    /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model.</summary>
-    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null;
+    /// <summary>Whether APG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance (a non-zero scale) patch the model.</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0;
 }
 
 /// <summary>An APG node's settings.</summary>

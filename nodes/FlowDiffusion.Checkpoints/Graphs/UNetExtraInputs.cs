@@ -19,4 +19,7 @@ public enum UNetExtraInputs
 
     /// <summary>FreeU's factors and version (<see cref="FreeUPatch"/>), applied before the decoder's concatenations.</summary>
     FreeU = 4,
+
+    /// <summary>PAG's row mask (<see cref="PerturbedAttention"/>): the middle block's self-attentions replaced by their values.</summary>
+    PerturbedAttention = 8,
 }

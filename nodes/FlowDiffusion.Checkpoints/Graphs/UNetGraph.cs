@@ -31,6 +31,8 @@ public static class UNetGraph
     /// Attn(Q, <c>ip_key_n</c>, <c>ip_value_n</c>) to its text attention before <c>to_out</c>. Zero residuals, features and
     /// scales give the plain graph's output. With <see cref="UNetExtraInputs.FreeU"/>, <see cref="FreeUPatch"/> scales the
     /// backbone and filters the skip before each decoder concatenation it applies to; its defaults give the plain output.
+    /// With <see cref="UNetExtraInputs.PerturbedAttention"/>, <see cref="PerturbedAttention"/> mixes the middle block's
+    /// self-attentions toward their value projections by <c>pag_mask</c>; its default (0) gives the plain output.
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
@@ -42,6 +44,7 @@ public static class UNetGraph
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
         var ip = extras.HasFlag(UNetExtraInputs.IpAdapter) ? new IpAdapterLayers.Inputs(g, arch) : null;
         var freeU = extras.HasFlag(UNetExtraInputs.FreeU) ? new FreeUPatch.Inputs(g) : null;
+        var pag = extras.HasFlag(UNetExtraInputs.PerturbedAttention) ? new PerturbedAttention.Input(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -81,7 +84,7 @@ public static class UNetGraph
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip);
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
         if (controlled)
         {
@@ -171,7 +174,8 @@ public static class UNetGraph
         return g.Add(shortcut, h);
     }
 
-    internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1, IpAdapterLayers.Inputs? ip = null)
+    internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1, IpAdapterLayers.Inputs? ip = null,
+        PerturbedAttention.Input? pag = null)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
@@ -182,7 +186,9 @@ public static class UNetGraph
         {
             var block = $"{name}.transformer_blocks.{d}.";
             var n1 = n.LayerNorm(h, block + "norm1");
-            h = g.Add(h, n.Linear(n.Attention(n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"), channels, heads), block + "attn1.to_out.0"));
+            var (q1, k1, v1) = (n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"));
+            var self = n.Attention(q1, k1, v1, channels, heads);
+            h = g.Add(h, n.Linear(pag is null ? self : pag.Mix(g, self, v1), block + "attn1.to_out.0"));
             var n2 = n.LayerNorm(h, block + "norm2");
             var q = n.Linear(n2, block + "attn2.to_q");
             var attended = n.Attention(q, n.Linear(context, block + "attn2.to_k"), n.Linear(context, block + "attn2.to_v"), channels, heads);

@@ -6,7 +6,8 @@ namespace FlowDiffusion.Diffusion.Guidance;
 /// ComfyUI's guidance model patches for one guider, run in the order its sampling function runs them on x₀ estimates:
 /// the pre-CFG function (<see cref="ProjectedGuidance"/>, APG) on the conditional estimate, then CFG u + s·(c − u) or
 /// RescaleCFG's CFG function (<see cref="CfgRescale"/>), then the post-CFG functions (<see cref="CfgZeroStar"/>, then
-/// <see cref="CfgNorm"/>). The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
+/// <see cref="PerturbedAttentionGuidance"/> (PAG; it commutes with CFGZeroStar, whose term does not read the guided estimate),
+/// then <see cref="CfgNorm"/>). The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
 /// model input over c_in) and the result goes back the same way, so the guider still returns a prediction.
 /// </summary>
 public sealed class GuidancePatches
@@ -16,6 +17,7 @@ public sealed class GuidancePatches
     private readonly ProjectedGuidance? _apg;
     private readonly bool _zeroStar;
     private readonly double? _normStrength;
+    private readonly double _pagScale;
 
     /// <summary>The patches of one guider.</summary>
     /// <param name="prediction">What the model predicts, for the x₀ estimates.</param>
@@ -23,9 +25,11 @@ public sealed class GuidancePatches
     /// <param name="apg">APG's state; null for none.</param>
     /// <param name="zeroStar">Whether CFGZeroStar runs.</param>
     /// <param name="normStrength">CFGNorm's strength; null for none.</param>
+    /// <param name="pagScale">PAG's scale; 0 for none (then no perturbed prediction is needed).</param>
     /// <exception cref="ArgumentException">RescaleCFG on an EDM model, which it is not written for here.</exception>
-    public GuidancePatches(ModelPrediction prediction, float rescale, ProjectedGuidance? apg, bool zeroStar, double? normStrength)
+    public GuidancePatches(ModelPrediction prediction, float rescale, ProjectedGuidance? apg, bool zeroStar, double? normStrength, double pagScale = 0)
     {
+        _pagScale = pagScale;
         ArgumentNullException.ThrowIfNull(prediction);
         if (rescale > 0 && prediction.Kind == PredictionKind.Edm)
             throw new ArgumentException("rescale supports epsilon and v_prediction models; this model's prediction_type is 'edm'");
@@ -33,7 +37,10 @@ public sealed class GuidancePatches
     }
 
     /// <summary>Whether any patch runs (otherwise a guider combines its predictions as plain CFG).</summary>
-    public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null;
+    public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null || Perturbs;
+
+    /// <summary>Whether PAG runs, so <see cref="Guide"/> needs the perturbed conditional prediction (and the unconditional one at scale 1 too, ComfyUI's disable_cfg1_optimization).</summary>
+    public bool Perturbs => _pagScale != 0;
 
     /// <summary>Whether a patch changes the result at scale 1, where ComfyUI guides against a zero unconditional estimate.</summary>
     public bool ActsAtScaleOne => _apg is not null || _normStrength is not null;
@@ -49,9 +56,11 @@ public sealed class GuidancePatches
     /// <param name="plane">h · w.</param>
     /// <param name="sigma">The evaluation's noise level (above 0).</param>
     /// <param name="result">The guided prediction, same shape as <paramref name="conditional"/>.</param>
+    /// <param name="perturbed">PAG's perturbed conditional prediction, same shape; needed when <see cref="Perturbs"/>.</param>
     public void Guide(ReadOnlySpan<float> conditional, ReadOnlySpan<float> unconditional, float scale, ReadOnlySpan<float> modelInput, int batch, int inChannels,
-        int outChannels, int plane, float sigma, Span<float> result)
+        int outChannels, int plane, float sigma, Span<float> result, ReadOnlySpan<float> perturbed = default)
     {
+        if (Perturbs && perturbed.Length < batch * outChannels * plane) throw new ArgumentException("PAG needs the perturbed conditional prediction for every row");
         var item = outChannels * plane;
         var length = batch * item;
         if (conditional.Length < length || result.Length < length || (!unconditional.IsEmpty && unconditional.Length < length) || modelInput.Length < batch * inChannels * plane)
@@ -97,6 +106,7 @@ public sealed class GuidancePatches
         }
 
         if (_zeroStar) CfgZeroStar.Apply(guided, c, u, x, scale, batch);
+        if (Perturbs) PerturbedAttentionGuidance.Apply(guided, c, perturbed, x, skip, output, _pagScale);
         if (_normStrength is { } strength) CfgNorm.Apply(guided, c, strength, batch, outChannels, plane);
         for (var k = 0; k < length; k++) result[k] = (float)((guided[k] - (skip * x[k])) / output);
     }

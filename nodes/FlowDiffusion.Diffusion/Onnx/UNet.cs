@@ -36,6 +36,7 @@ public sealed class UNet : IDisposable
     private readonly DeclaredTensor? _textEmbeds;
     private readonly DeclaredTensor? _timeIds;
     private readonly DeclaredTensor? _timestepCond;
+    private readonly DeclaredTensor? _pagMask;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly object _gate = new();
@@ -73,7 +74,10 @@ public sealed class UNet : IDisposable
                 throw signature.Mismatch($"a fixed embedding width in 'timestep_cond' (time_cond_proj_dim), but it is declared as {_timestepCond}");
             }
         }
-        _inputNames = [.. InputNames, .. _textEmbeds is null ? Array.Empty<string>() : ["text_embeds", "time_ids"], .. _timestepCond is null ? Array.Empty<string>() : ["timestep_cond"]];
+        // PAG's optional row mask (builder version 9) is always fed where the graph has it: zeros unless a call gives one.
+        _pagMask = signature.OptionalInputs.FirstOrDefault(i => i.Name == UNetVariant.PagMaskInput && FloatTypes.Contains(i.ElementType) && i.Rank == 1);
+        _inputNames = [.. InputNames, .. _textEmbeds is null ? Array.Empty<string>() : ["text_embeds", "time_ids"], .. _timestepCond is null ? Array.Empty<string>() : ["timestep_cond"],
+            .. _pagMask is null ? Array.Empty<string>() : [_pagMask.Name]];
         if (signature.OtherInputs(_inputNames) is { Count: > 0 } extra)
         {
             throw signature.Mismatch(
@@ -181,6 +185,9 @@ public sealed class UNet : IDisposable
     /// </summary>
     public int? GuidanceEmbeddingWidth => _timestepCond?.Fixed(1);
 
+    /// <summary>Whether the graph takes PAG's row mask (<see cref="UNetVariant.PagMaskInput"/>), as those built since builder version 9 do.</summary>
+    public bool TakesPagMask => _pagMask is not null;
+
     /// <summary>The element type the export declares for <c>sample</c> (float32 or float16).</summary>
     public TensorElementType SampleType => _sample.ElementType;
 
@@ -281,8 +288,44 @@ public sealed class UNet : IDisposable
         ReadOnlySpan<float> timeIds,
         ReadOnlySpan<float> timestepCond,
         Span<float> prediction,
+        CancellationToken cancellationToken = default) =>
+        Predict(sample, shape, timesteps, encoderHiddenStates, tokens, textEmbeds, timeIds, timestepCond, default, prediction, cancellationToken);
+
+    /// <summary>
+    /// Predicts with every optional input and PAG's row mask <paramref name="pagMask"/> [B] (empty: zeros, the plain UNet),
+    /// which a graph built since builder version 8 takes (<see cref="TakesPagMask"/>).
+    /// </summary>
+    /// <param name="sample">The scaled model input, [B, C, h, w].</param>
+    /// <param name="shape">The shape of <paramref name="sample"/>.</param>
+    /// <param name="timesteps">One timestep per batch item, or a single one for all.</param>
+    /// <param name="encoderHiddenStates">The text conditioning, [B, tokens, width].</param>
+    /// <param name="tokens">The sequence length of <paramref name="encoderHiddenStates"/>.</param>
+    /// <param name="textEmbeds">The pooled text embeddings, [B, pooled], or empty.</param>
+    /// <param name="timeIds">The size conditioning, [B, 6], or empty.</param>
+    /// <param name="timestepCond">The guidance-scale embedding, [B, width], or empty.</param>
+    /// <param name="pagMask">Per row, 1 to replace the middle block's self-attention by its values, 0 for none; or empty.</param>
+    /// <param name="prediction">Receives the output, [B, <see cref="OutChannels"/>, h, w].</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public void Predict(
+        ReadOnlySpan<float> sample,
+        LatentShape shape,
+        ReadOnlySpan<float> timesteps,
+        ReadOnlySpan<float> encoderHiddenStates,
+        int tokens,
+        ReadOnlySpan<float> textEmbeds,
+        ReadOnlySpan<float> timeIds,
+        ReadOnlySpan<float> timestepCond,
+        ReadOnlySpan<float> pagMask,
+        Span<float> prediction,
         CancellationToken cancellationToken = default)
     {
+        if (!pagMask.IsEmpty && (_pagMask is null || pagMask.Length != shape.Batch))
+        {
+            throw new ArgumentException(_pagMask is null
+                ? $"The UNet '{ModelPath}' takes no pag_mask (perturbed-attention guidance); it was converted before builder version 9: delete its cached folder so model.load converts the checkpoint again."
+                : $"pag_mask holds {pagMask.Length} values for a UNet call of {shape.Batch} rows.", nameof(pagMask));
+        }
+
         if (GuidanceEmbeddingWidth is { } condWidth)
         {
             if (timestepCond.Length != shape.Batch * condWidth)
@@ -331,12 +374,14 @@ public sealed class UNet : IDisposable
         var width = encoderHiddenStates.Length / (shape.Batch * tokens);
 
         var timestepShape = TimestepShape(timesteps, shape.Batch);
+        Span<float> zeros = stackalloc float[_pagMask is null || !pagMask.IsEmpty ? 0 : Math.Min(shape.Batch, 64)];
+        ReadOnlySpan<float> mask = _pagMask is null || !pagMask.IsEmpty ? pagMask : zeros.Length == shape.Batch ? zeros : new float[shape.Batch];
         var buffers = Rent(shape, timestepShape, tokens, width, TakesAddedConditioning ? textEmbeds.Length / shape.Batch : 0);
         try
         {
             if (BindsInputs)
             {
-                PredictBound(buffers, sample, timesteps, shape.Batch, encoderHiddenStates, textEmbeds, timeIds, timestepCond, cancellationToken);
+                PredictBound(buffers, sample, timesteps, shape.Batch, encoderHiddenStates, textEmbeds, timeIds, timestepCond, mask, cancellationToken);
                 buffers.Output.CopyTo(prediction);
                 return;
             }
@@ -348,6 +393,7 @@ public sealed class UNet : IDisposable
             buffers.TextEmbeds?.Write(textEmbeds);
             buffers.TimeIds?.Write(timeIds);
             buffers.TimestepCond?.Write(timestepCond);
+            buffers.PagMask?.Write(mask);
             WriteTimesteps(buffers.Timestep, timesteps, shape.Batch);
             _model.Run(_inputNames, buffers.Inputs, _outputNames, buffers.Outputs, cancellationToken);
             buffers.Output.CopyTo(prediction);
@@ -394,6 +440,7 @@ public sealed class UNet : IDisposable
         ReadOnlySpan<float> textEmbeds,
         ReadOnlySpan<float> timeIds,
         ReadOnlySpan<float> timestepCond,
+        ReadOnlySpan<float> pagMask,
         CancellationToken cancellationToken)
     {
         var binding = buffers.Binding ??= NewBinding(buffers);
@@ -408,6 +455,10 @@ public sealed class UNet : IDisposable
         if (_timestepCond is not null)
         {
             binding.WriteConditioning(_timestepCond.Name, timestepCond);
+        }
+        if (_pagMask is not null)
+        {
+            binding.WriteConditioning(_pagMask.Name, pagMask);
         }
         _model.RunBound(
             session =>
@@ -433,6 +484,10 @@ public sealed class UNet : IDisposable
         if (buffers.TimestepCond is not null)
         {
             conditioning.Add((_timestepCond!.Name, buffers.TimestepCond));
+        }
+        if (buffers.PagMask is not null)
+        {
+            conditioning.Add((_pagMask!.Name, buffers.PagMask));
         }
         return new UNetBinding([(_sample.Name, buffers.Sample), (_timestep.Name, buffers.Timestep)], conditioning, _output.Name, buffers.Output, copyOnBind: _onCpu);
     }
@@ -487,7 +542,8 @@ public sealed class UNet : IDisposable
                     && idle.Timestep.Fits(_timestep.ElementType, timestepShape)
                     && (idle.TextEmbeds is null || idle.TextEmbeds.Fits(_textEmbeds!.ElementType, [shape.Batch, pooled]))
                     && (idle.TimeIds is null || idle.TimeIds.Fits(_timeIds!.ElementType, [shape.Batch, TimeIdCount]))
-                    && (idle.TimestepCond is null || idle.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value])))
+                    && (idle.TimestepCond is null || idle.TimestepCond.Fits(_timestepCond!.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]))
+                    && (idle.PagMask is null || idle.PagMask.Fits(_pagMask!.ElementType, [shape.Batch])))
                 {
                     return idle;
                 }
@@ -504,7 +560,8 @@ public sealed class UNet : IDisposable
             new PinnedTensor(_output.ElementType, outputShape),
             _textEmbeds is null ? null : new PinnedTensor(_textEmbeds.ElementType, [shape.Batch, pooled]),
             _timeIds is null ? null : new PinnedTensor(_timeIds.ElementType, [shape.Batch, TimeIdCount]),
-            _timestepCond is null ? null : new PinnedTensor(_timestepCond.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]));
+            _timestepCond is null ? null : new PinnedTensor(_timestepCond.ElementType, [shape.Batch, GuidanceEmbeddingWidth!.Value]),
+            _pagMask is null ? null : new PinnedTensor(_pagMask.ElementType, [shape.Batch]));
     }
 
     // Keeps a call's buffers for the next call; those of a call that began before Dispose are freed.
@@ -523,7 +580,8 @@ public sealed class UNet : IDisposable
         buffers.Dispose();
     }
 
-    private sealed class StepBuffers(int generation, PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds, PinnedTensor? timeIds, PinnedTensor? timestepCond) : IDisposable
+    private sealed class StepBuffers(int generation, PinnedTensor sample, PinnedTensor timestep, PinnedTensor hiddenStates, PinnedTensor output, PinnedTensor? textEmbeds, PinnedTensor? timeIds, PinnedTensor? timestepCond,
+        PinnedTensor? pagMask) : IDisposable
     {
         // Which Dispose of the UNet they outlive: sets of an earlier generation are freed when their call ends.
         public int Generation { get; } = generation;
@@ -534,12 +592,14 @@ public sealed class UNet : IDisposable
         public PinnedTensor? TextEmbeds { get; } = textEmbeds;
         public PinnedTensor? TimeIds { get; } = timeIds;
         public PinnedTensor? TimestepCond { get; } = timestepCond;
-        // In the order of the UNet's input names: the three base inputs, SDXL's pair, then timestep_cond.
+        public PinnedTensor? PagMask { get; } = pagMask;
+        // In the order of the UNet's input names: the three base inputs, SDXL's pair, timestep_cond, then pag_mask.
         public OrtValue[] Inputs { get; } =
         [
             sample.Value, timestep.Value, hiddenStates.Value,
             .. textEmbeds is null || timeIds is null ? Array.Empty<OrtValue>() : [textEmbeds.Value, timeIds.Value],
             .. timestepCond is null ? Array.Empty<OrtValue>() : [timestepCond.Value],
+            .. pagMask is null ? Array.Empty<OrtValue>() : [pagMask.Value],
         ];
         public OrtValue[] Outputs { get; } = [output.Value];
 
@@ -556,6 +616,7 @@ public sealed class UNet : IDisposable
             TextEmbeds?.Dispose();
             TimeIds?.Dispose();
             TimestepCond?.Dispose();
+            PagMask?.Dispose();
         }
     }
 }

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
 /// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
 /// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
-/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>). A variant with ControlNet residuals built since builder version 7 also
+/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>) and PAG's optional row mask (<see cref="PagMaskInput"/>). A variant with ControlNet residuals built since builder version 7 also
 /// takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by default); a call with features and no ControlNet
 /// feeds the residual inputs zeros of [B, C, 1, 1], which broadcast. One class serves every combination (<see cref="FileName"/>).
 /// </summary>
@@ -72,6 +72,7 @@ public sealed class UNetVariant
             throw signature.Mismatch($"FreeU's optional float32 [1] inputs {string.Join(", ", FreeUFactors.FactorInputs)} and {FreeUFactors.VersionInput}");
         }
 
+        TakesPagMask = signature.OptionalInputs.Any(i => i.Name == PagMaskInput && i.ElementType == TensorElementType.Float && i.Rank == 1);
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
@@ -103,6 +104,12 @@ public sealed class UNetVariant
 
     /// <summary>Whether it takes FreeU's factors (<see cref="FreeUFactors"/>).</summary>
     public bool TakesFreeU { get; }
+
+    /// <summary>PAG's optional row mask, float [B] (builder version 9): 1 replaces the middle block's self-attention by its values.</summary>
+    public const string PagMaskInput = "pag_mask";
+
+    /// <summary>Whether it takes PAG's row mask (<see cref="PagMaskInput"/>).</summary>
+    public bool TakesPagMask { get; }
 
     /// <summary>Whether it takes ControlNet residuals.</summary>
     public bool TakesResiduals => _residuals.Count > 0;
@@ -140,6 +147,7 @@ public sealed class UNetVariant
             AddResiduals(shape, inputs.Residuals, names, values);
             AddImagePrompt(shape, inputs.ImagePrompt, names, values);
             AddFreeU(inputs.FreeU, names, values);
+            AddPagMask(shape, inputs.PagMask, names, values);
             using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
@@ -264,6 +272,19 @@ public sealed class UNetVariant
 
         names.Add(FreeUFactors.VersionInput);
         values.Add(OrtValue.CreateTensorValueFromMemory(new[] { (float)freeU.Version }, [1]));
+    }
+
+    private void AddPagMask(LatentShape shape, float[]? mask, List<string> names, List<OrtValue> values)
+    {
+        if (mask is null) return;
+        if (!TakesPagMask)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no pag_mask (perturbed-attention guidance); it was converted before builder version 9: delete its cached folder so model.load converts the checkpoint again");
+        }
+
+        if (mask.Length != shape.Batch) throw new ArgumentException($"pag_mask holds {mask.Length} values for a UNet call of {shape.Batch} rows");
+        names.Add(PagMaskInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(mask, [shape.Batch]));
     }
 
     private void AddImagePrompt(LatentShape shape, IpAttention? prompt, List<string> names, List<OrtValue> values)

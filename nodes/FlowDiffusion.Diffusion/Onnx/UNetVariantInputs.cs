@@ -10,10 +10,12 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="Residuals">The summed, scaled ControlNet residuals by name, one for every residual input; null without ControlNets.</param>
 /// <param name="ImagePrompt">Each row's IP-Adapter keys and values and per-layer scales; null without an IP-Adapter.</param>
 /// <param name="FreeU">FreeU's factors for a graph that takes them; null leaves its inputs at their defaults (the plain UNet).</param>
+/// <param name="PagMask">PAG's mask, one value per row (1: the middle block's self-attention replaced by its values); null leaves it at 0.</param>
 public sealed record UNetVariantInputs(
     float[]? TextEmbeds = null,
     float[]? TimeIds = null,
     float[]? TimestepCond = null,
     IReadOnlyDictionary<string, ControlResidual>? Residuals = null,
     IpAttention? ImagePrompt = null,
-    FreeUFactors? FreeU = null);
+    FreeUFactors? FreeU = null,
+    float[]? PagMask = null);

@@ -15,7 +15,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// carry ControlNets (<see cref="ControlStack"/>) or an IP-Adapter image prompt (<see cref="ImagePrompt"/>) acting at its
 /// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
 /// keys and values, or both. A handle with FreeU's factors (<see cref="WithFreeU"/>, unet.freeu) feeds them to every call,
-/// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached.
+/// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached. A call with PAG's row mask (<see cref="PerturbedAttentionMask"/>) feeds it to the graph's
+/// <c>pag_mask</c> input, which every graph built since builder version 9 takes.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
@@ -81,6 +82,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
+        var pagMask = input.Extras.TryGet(PerturbedAttentionMask.Key, out var mask) ? Rows(mask, shape.Batch, "pag_mask") : null;
         if (prompt is not null || active.Count > 0 || freeU is not null)
         {
             // ControlNets, an image prompt and FreeU compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
@@ -89,7 +91,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU), prediction.Span, cancellationToken);
+            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask), prediction.Span, cancellationToken);
             return Task.CompletedTask;
         }
 
@@ -97,7 +99,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         Array.Fill(timesteps, input.Timestep);
         // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
         ReadOnlySpan<float> embeddings = repeated is null ? context.Embeddings : repeated;
-        unet.Predict(input.Sample.Span, shape, timesteps, embeddings, context.Tokens, textEmbeds, timeIds, timestepCond, prediction.Span, cancellationToken);
+        unet.Predict(input.Sample.Span, shape, timesteps, embeddings, context.Tokens, textEmbeds, timeIds, timestepCond, pagMask, prediction.Span, cancellationToken);
         return Task.CompletedTask;
     }
 

@@ -61,8 +61,12 @@ public sealed class CfgGuidanceNode : INode
     [Parameter(Description = "CFGNorm: the factor on the capped estimate.", Min = 0, Max = 100, Step = 0.01)]
     public double CfgNormStrength { get; set; } = 1;
 
+    /// <summary>PAG's scale (ComfyUI's PerturbedAttentionGuidance); 0 = off.</summary>
+    [Parameter(Description = "Perturbed-attention guidance (ComfyUI's PerturbedAttentionGuidance): the positive is evaluated again, in the same batch, with the UNet's middle-block self-attention replaced by its values, and scale × (positive − perturbed) is added to the guided x0 estimate, after zero_star and before cfg_norm. The negative is then evaluated at scale 1 too. 0 = off. Needs config and a model converted since builder version 9.", Min = 0, Max = 100, Step = 0.1)]
+    public double PagScale { get; set; }
+
     /// <summary>The model's scheduler configuration, for the rescale.</summary>
-    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale, apg, zero_star and cfg_norm need.", Optional = true)]
+    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale, apg, zero_star, cfg_norm and pag_scale need.", Optional = true)]
     public SchedulerConfigSource? Config { get; set; }
 
     /// <summary>The guider.</summary>
@@ -74,14 +78,14 @@ public sealed class CfgGuidanceNode : INode
     {
         GuidanceRescale? rescale = null;
         GuidanceModelPatches? patches = null;
-        if (Apg || ZeroStar || CfgNorm)
+        if (Apg || ZeroStar || CfgNorm || PagScale > 0)
         {
-            if (Config is null) throw new ArgumentException("apg, zero_star and cfg_norm need the model's scheduler configuration: link config (model.load's scheduler_config)");
+            if (Config is null) throw new ArgumentException("apg, zero_star, cfg_norm and pag_scale need the model's scheduler configuration: link config (model.load's scheduler_config)");
             if (Apg && Scale == 0) throw new ArgumentException("apg divides by the scale (ComfyUI gets NaN at 0): use a scale above 0");
             var config = SchedulerConfig.FromJson(Config.Json);
             // A new running average for every execution of the node, restarted as ComfyUI's is whenever sigma rises.
             var apg = Apg ? new ProjectedGuidance(ApgEta, ApgNormThreshold, ApgMomentum) : null;
-            patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null),
+            patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null, PagScale),
                 IModelSampling.For(config));
         }
         else if (Rescale > 0)

@@ -21,7 +21,10 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// <see cref="GuidanceRescale"/> (ComfyUI's RescaleCFG) the guided prediction is rescaled against the conditional one.
 /// With <see cref="GuidanceModelPatches"/> (ComfyUI's APG, CFGZeroStar and CFGNorm, RescaleCFG with them) the predictions
 /// are combined as ComfyUI's sampling function combines them on x₀ estimates; at scale 1 those that act there guide
-/// against a zero unconditional estimate, as ComfyUI's do when it skips the unconditional half.
+/// against a zero unconditional estimate, as ComfyUI's do when it skips the unconditional half. With PAG among the patches
+/// (ComfyUI's PerturbedAttentionGuidance) the batch carries a third group of rows, the positive again with the UNet's
+/// <c>pag_mask</c> set (<see cref="Models.PerturbedAttentionMask"/>), and the unconditional half is evaluated at scale 1 too,
+/// as ComfyUI's disable_cfg1_optimization has it; combined positives get their perturbed rows in a call of their own.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -53,10 +56,12 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     {
         if (patches is not null && denoiser.GuidanceEmbeddingWidth is not null)
             throw new ArgumentException("APG, CFGZeroStar and CFGNorm need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
+        if (patches is { Perturbs: true } && (_composed || _regional))
+            throw new ArgumentException("PAG (perturbed-attention guidance) is not supported with a composed prompt (AND) or area and mask conditionings");
         var prediction = await PredictUnpatchedAsync(input, withUnconditional, cancellationToken);
-        // ComfyUI skips the unconditional half at scale 1; APG and CFGNorm then act against its zero x0 estimate. A composed
-        // prompt has guided against its unconditional prediction already.
-        if (patches is { ActsAtScaleOne: true } && scale == 1f && !withUnconditional && !_composed)
+        // ComfyUI skips the unconditional half at scale 1 (unless PAG disables that); APG and CFGNorm then act against its
+        // zero x0 estimate. A composed prompt has guided against its unconditional prediction already.
+        if (patches is { ActsAtScaleOne: true, Perturbs: false } && scale == 1f && !withUnconditional && !_composed)
             prediction = new(patches.Guide(prediction.Guided, [], scale, input, denoiser.OutChannels), null);
         return prediction;
     }
@@ -66,7 +71,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     {
         var shape = input.Shape;
         // Scale 1 evaluates the positive half alone unless the sampler asks for the unconditional prediction.
-        var positiveOnly = scale == 1f && !withUnconditional;
+        var positiveOnly = scale == 1f && !withUnconditional && patches is not { Perturbs: true };
         if (_composed) return Kept(await PredictComposedAsync(input, cancellationToken), withUnconditional);
         if (denoiser.GuidanceEmbeddingWidth is { } width)
             return new(await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken), null);
@@ -81,19 +86,23 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         if (positiveOnly)
             return new(await denoiser.PredictAsync(new DenoiserInput(input.ModelInput, shape, input.Timestep, positive), cancellationToken), null);
 
-        var doubled = ArrayPool<float>.Shared.Rent(2 * shape.Length);
-        var length = 2 * shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
+        // [negative; positive], and with PAG the positive again, perturbed.
+        var groups = patches is { Perturbs: true } ? 3 : 2;
+        var doubled = ArrayPool<float>.Shared.Rent(groups * shape.Length);
+        var item = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
+        var length = groups * item;
         var rented = ArrayPool<float>.Shared.Rent(length);
         try
         {
-            input.ModelInput.Span.CopyTo(doubled);
-            input.ModelInput.Span.CopyTo(doubled.AsSpan(shape.Length));
-            var batch = new DenoiserInput(doubled.AsMemory(0, 2 * shape.Length), shape.WithBatch(2 * shape.Batch), input.Timestep, Context(shape.Batch));
+            for (var g = 0; g < groups; g++) input.ModelInput.Span.CopyTo(doubled.AsSpan(g * shape.Length));
+            var context = Context(shape.Batch, groups);
+            var batch = new DenoiserInput(doubled.AsMemory(0, groups * shape.Length), shape.WithBatch(groups * shape.Batch), input.Timestep, context);
+            if (groups == 3) batch = batch with { Extras = context.Extras.With(Models.PerturbedAttentionMask.Key, Models.PerturbedAttentionMask.Last(3 * shape.Batch, shape.Batch)) };
             await denoiser.PredictAsync(batch, rented.AsMemory(0, length), cancellationToken);
-            var result = new float[length / 2];
-            Guide(rented.AsSpan(0, length / 2), rented.AsSpan(length / 2, length / 2), result, input);
+            var result = new float[item];
+            Guide(rented.AsSpan(0, item), rented.AsSpan(item, item), result, input, groups == 3 ? rented.AsSpan(2 * item, item) : default);
             // The pooled prediction is reused; only a CFG++ sampler's request copies the unconditional half out.
-            return new(result, withUnconditional ? rented.AsSpan(0, length / 2).ToArray() : null);
+            return new(result, withUnconditional ? rented.AsSpan(0, item).ToArray() : null);
         }
         finally
         {
@@ -178,9 +187,27 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         }
 
         if (unconditional is null) return (conditional, null);
+        var perturbed = await PerturbedAsync(input, positives, cancellationToken);
         var result = new float[output];
-        Guide(unconditional, conditional, result, input);
+        Guide(unconditional, conditional, result, input, perturbed);
         return (result, unconditional);
+    }
+
+    // PAG's perturbed conditional prediction for combined positives: their rows again in a call of their own, every row
+    // perturbed, averaged as the conditional one is. Null without PAG.
+    private async Task<float[]?> PerturbedAsync(GuidanceInput input, IReadOnlyList<Conditioning> positives, CancellationToken cancellationToken)
+    {
+        if (patches is not { Perturbs: true }) return null;
+        var shape = input.Shape;
+        var rows = positives.Count * shape.Batch;
+        var sample = new float[positives.Count * shape.Length];
+        for (var g = 0; g < positives.Count; g++) input.ModelInput.Span.CopyTo(sample.AsSpan(g * shape.Length));
+        var output = shape.Batch * denoiser.OutChannels * shape.Height * shape.Width;
+        var predicted = new float[positives.Count * output];
+        var context = CombinedContext(shape.Batch, [], positives, cache: false);
+        var call = new DenoiserInput(sample, shape.WithBatch(rows), input.Timestep, context) { Extras = context.Extras.With(Models.PerturbedAttentionMask.Key, Models.PerturbedAttentionMask.Last(rows, rows)) };
+        await denoiser.PredictAsync(call, predicted, cancellationToken);
+        return Mean(predicted, 0, positives.Count, output);
     }
 
     // Conditionings restricted to areas or masks: each list's predictions weighted by their regions, then guided.
@@ -219,12 +246,12 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         return context;
     }
 
-    // u + s·(c − u), then the rescale when there is one; or the model patches.
-    private void Guide(ReadOnlySpan<float> unconditional, ReadOnlySpan<float> conditional, Span<float> result, GuidanceInput input)
+    // u + s·(c − u), then the rescale when there is one; or the model patches (PAG's with the perturbed prediction).
+    private void Guide(ReadOnlySpan<float> unconditional, ReadOnlySpan<float> conditional, Span<float> result, GuidanceInput input, ReadOnlySpan<float> perturbed = default)
     {
         if (patches is not null)
         {
-            patches.Guide(conditional, unconditional, scale, input, denoiser.OutChannels).CopyTo(result);
+            patches.Guide(conditional, unconditional, scale, input, denoiser.OutChannels, perturbed).CopyTo(result);
             return;
         }
 
@@ -239,19 +266,20 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
         TensorPrimitives.MultiplyAdd(result, scale, unconditional, result);
     }
 
-    private Conditioning Context(int batch)
+    // [negative; positive], or with PAG's third group [negative; positive; positive].
+    private Conditioning Context(int batch, int groups)
     {
-        if (_stacked is { } cached && cached.Batch == batch && cached.Groups == 2) return cached.Context;
+        if (_stacked is { } cached && cached.Batch == batch && cached.Groups == groups) return cached.Context;
         Conditioning context;
         try
         {
-            context = Conditioning.Batched([new ConditioningRows(negative, batch), new ConditioningRows(positive, batch)]);
+            context = Conditioning.Batched([new ConditioningRows(negative, batch), .. Enumerable.Repeat(new ConditioningRows(positive, batch), groups - 1)]);
         }
         catch (ArgumentException e)
         {
             throw new ArgumentException($"the positive and negative conditionings cannot be batched together: {e.Message}", e);
         }
-        _stacked = (batch, 2, context);
+        _stacked = (batch, groups, context);
         return context;
     }
 }
