@@ -38,4 +38,13 @@ public sealed class ParameterAttribute : Attribute
 
     /// <summary>A widget hint beyond the type.</summary>
     public ParameterKind Kind { get; init; }
+
+    /// <summary>
+    /// Whether the parameter is a rarely changed one (a fine-tuning knob, a solver's tolerance) that the editor tucks
+    /// behind the node's collapsed "Advanced" toggle, as ComfyUI's and InvokeAI's editors do; false (the default) shows
+    /// it with the others. It changes only how the editor draws the node: the parameter is validated, bound, saved and
+    /// run exactly as any other, and an advanced value that differs from its default is counted on the toggle. Came
+    /// with SDK 0.7.0.
+    /// </summary>
+    public bool Advanced { get; init; }
 }

@@ -408,6 +408,11 @@ public sealed record NodeParameter
     [JsonPropertyName("kind")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Kind { get; init; }
+
+    /// <summary>Whether the editor tucks it behind the node's Advanced toggle (absent: false).</summary>
+    [JsonPropertyName("advanced")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Advanced { get; init; }
 }
 
 /// <summary>An input or output port.</summary>

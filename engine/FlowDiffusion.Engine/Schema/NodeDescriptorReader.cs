@@ -123,7 +123,7 @@ public static partial class NodeDescriptorReader
                 defaultValue = array.Cast<object>().ToList();
         }
         return new ParameterDescriptor(name, valueType, defaultValue, attribute.Min, attribute.Max, attribute.Step, choices,
-            attribute.Multiline, attribute.Required, attribute.Kind, attribute.Description, property);
+            attribute.Multiline, attribute.Required, attribute.Kind, attribute.Description, property) { Advanced = attribute.Advanced };
     }
 
     private static string TitleFrom(string id)

@@ -56,6 +56,7 @@ public static class NodeSchemaJson
         if (p.Multiline) json["multiline"] = true;
         if (p.Required) json["required"] = true;
         if (p.Kind != ParameterKind.Default) json["kind"] = SnakeCase.From(p.Kind.ToString());
+        if (p.Advanced) json["advanced"] = true;
         return json;
     }
 

@@ -23,4 +23,7 @@ public sealed record ParameterDescriptor(
 
     /// <summary>Whether an upper bound is declared.</summary>
     public bool HasMax => !double.IsNaN(Max);
+
+    /// <summary>Whether the declaration marks it advanced (<see cref="ParameterAttribute.Advanced"/>): the editor tucks it away.</summary>
+    public bool Advanced { get; init; }
 }

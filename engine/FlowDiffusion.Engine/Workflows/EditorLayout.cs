@@ -19,6 +19,10 @@ namespace FlowDiffusion.Engine.Workflows;
 /// For each link that passes reroutes, keyed by the input it feeds (<c>node.port</c>), the reroute ids it passes from
 /// its source to that input; or null.
 /// </param>
+/// <param name="Advanced">
+/// Nodes whose advanced parameters (<c>ParameterAttribute.Advanced</c>) are shown, or null: the editor draws every other
+/// node with them tucked behind its closed "Advanced" toggle.
+/// </param>
 public sealed record EditorLayout(
     IReadOnlyList<KeyValuePair<string, NodePosition>> Positions,
     (double X, double Y, double Zoom)? Viewport = null,
@@ -28,7 +32,8 @@ public sealed record EditorLayout(
     IReadOnlyList<KeyValuePair<string, NodeColor>>? Colors = null,
     IReadOnlyList<EditorGroup>? Groups = null,
     IReadOnlyList<KeyValuePair<string, NodePosition>>? Reroutes = null,
-    IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>>? Routes = null)
+    IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>>? Routes = null,
+    IReadOnlyList<string>? Advanced = null)
 {
     /// <summary>The YAML key of each saved mode's list under <c>editor:</c>, in the order they are written.</summary>
     public static IReadOnlyList<KeyValuePair<string, SeedControl>> SeedControlKeys { get; } =
@@ -40,6 +45,9 @@ public sealed record EditorLayout(
 
     /// <summary>Whether node <paramref name="nodeId"/> is drawn collapsed.</summary>
     public bool IsCollapsed(string nodeId) => Collapsed?.Contains(nodeId) == true;
+
+    /// <summary>Whether node <paramref name="nodeId"/> shows its advanced parameters.</summary>
+    public bool ShowsAdvanced(string nodeId) => Advanced?.Contains(nodeId) == true;
 
     /// <summary>Whether node <paramref name="nodeId"/> is pinned.</summary>
     public bool IsPinned(string nodeId) => Pinned?.Contains(nodeId) == true;

@@ -376,7 +376,7 @@ public static class WorkflowYamlReader
             }
         }
 
-        private const string EditorKeys = "'positions', 'viewport', 'randomize', 'increment', 'decrement', 'collapsed', 'pinned', 'colors', 'groups', 'reroutes' and 'routes'";
+        private const string EditorKeys = "'positions', 'viewport', 'randomize', 'increment', 'decrement', 'collapsed', 'advanced', 'pinned', 'colors', 'groups', 'reroutes' and 'routes'";
 
         private EditorLayout? ReadEditor(YamlNode value)
         {
@@ -388,7 +388,7 @@ public static class WorkflowYamlReader
             var positions = new List<KeyValuePair<string, NodePosition>>();
             (double, double, double)? viewport = null;
             var seeds = new List<KeyValuePair<string, SeedControl>>();
-            List<string>? collapsed = null, pinned = null;
+            List<string>? collapsed = null, advanced = null, pinned = null;
             List<KeyValuePair<string, NodeColor>>? colors = null;
             List<EditorGroup>? groups = null;
             List<KeyValuePair<string, NodePosition>>? reroutes = null;
@@ -409,6 +409,9 @@ public static class WorkflowYamlReader
                         break;
                     case "collapsed":
                         collapsed = ReadNames(key, body);
+                        break;
+                    case "advanced":
+                        advanced = ReadNames(key, body);
                         break;
                     case "pinned":
                         pinned = ReadNames(key, body);
@@ -433,7 +436,7 @@ public static class WorkflowYamlReader
                         break;
                 }
             }
-            return new EditorLayout(positions, viewport, seeds.Count > 0 ? seeds : null, collapsed, pinned, colors, groups, reroutes, routes);
+            return new EditorLayout(positions, viewport, seeds.Count > 0 ? seeds : null, collapsed, pinned, colors, groups, reroutes, routes, advanced);
         }
 
         // `positions:` and `reroutes:`: a mapping of id → [x, y].
@@ -455,7 +458,7 @@ public static class WorkflowYamlReader
             return points;
         }
 
-        // `collapsed:` and `pinned:`: a list of node ids.
+        // `collapsed:`, `advanced:` and `pinned:`: a list of node ids.
         private List<string>? ReadNames(string key, YamlNode body)
         {
             if (body is not YamlSequenceNode list || list.Children.Any(c => c is not YamlScalarNode { Value.Length: > 0 }))

@@ -164,6 +164,11 @@ public static class WorkflowYamlWriter
             Key(emitter, "collapsed");
             Value(emitter, collapsed);
         }
+        if (editor.Advanced is { Count: > 0 } advanced)
+        {
+            Key(emitter, "advanced");
+            Value(emitter, advanced);
+        }
         if (editor.Pinned is { Count: > 0 } pinned)
         {
             Key(emitter, "pinned");

@@ -76,7 +76,8 @@ internal static class ApiSchemas
             Optional("choices", Array("The values allowed.", String("A value allowed."))),
             Optional("multiline", Boolean("Whether the editor shows a text box.")),
             Optional("required", Boolean("Whether a workflow must set it.")),
-            Optional("kind", String("What the value names beyond its type (seed, model_folder, image_file …)."))),
+            Optional("kind", String("What the value names beyond its type (seed, model_folder, image_file …).")),
+            Optional("advanced", Boolean("Whether the editor tucks it behind the node's Advanced toggle (absent: false)."))),
 
         [ModelList] = Object("What the server's models folder holds, ordered by path.",
             Required("models", Array("The models.", Ref("Model")))),

@@ -30,35 +30,35 @@ public sealed class CfgGuidanceNode : INode
     public double Scale { get; set; } = 7.5;
 
     /// <summary>ComfyUI's RescaleCFG multiplier.</summary>
-    [Parameter(Description = "Rescale the guided prediction towards the conditional one's standard deviation in v-space (ComfyUI's RescaleCFG multiplier; 0.7 is its default): against the over-saturation of high scales, and what v-prediction and zero-terminal-SNR models want. 0 = off. Needs config.", Min = 0, Max = 1, Step = 0.01)]
+    [Parameter(Description = "Rescale the guided prediction towards the conditional one's standard deviation in v-space (ComfyUI's RescaleCFG multiplier; 0.7 is its default): against the over-saturation of high scales, and what v-prediction and zero-terminal-SNR models want. 0 = off. Needs config.", Min = 0, Max = 1, Step = 0.01, Advanced = true)]
     public double Rescale { get; set; }
 
     /// <summary>Whether ComfyUI's APG (Adaptive Projected Guidance) patch runs.</summary>
-    [Parameter(Description = "Adaptive Projected Guidance (ComfyUI's APG node): the guidance, computed on the x0 estimates, is split into its part along the conditional estimate (weighted by apg_eta) and the rest, optionally averaged over the evaluations (apg_momentum) and capped in length (apg_norm_threshold); the result is conditional + scale × modified guidance. At scale 1 it guides against a zero unconditional estimate, as ComfyUI's does. Needs config.")]
+    [Parameter(Description = "Adaptive Projected Guidance (ComfyUI's APG node): the guidance, computed on the x0 estimates, is split into its part along the conditional estimate (weighted by apg_eta) and the rest, optionally averaged over the evaluations (apg_momentum) and capped in length (apg_norm_threshold); the result is conditional + scale × modified guidance. At scale 1 it guides against a zero unconditional estimate, as ComfyUI's does. Needs config.", Advanced = true)]
     public bool Apg { get; set; }
 
     /// <summary>APG's weight on the guidance's part along the conditional estimate.</summary>
-    [Parameter(Description = "APG: the weight of the guidance's part along the conditional estimate (1 keeps it).", Min = -10, Max = 10, Step = 0.01)]
+    [Parameter(Description = "APG: the weight of the guidance's part along the conditional estimate (1 keeps it).", Min = -10, Max = 10, Step = 0.01, Advanced = true)]
     public double ApgEta { get; set; } = 1;
 
     /// <summary>APG's cap on the guidance's length.</summary>
-    [Parameter(Description = "APG: the guidance's length over each image is capped at this; 0 = no cap.", Min = 0, Max = 50, Step = 0.1)]
+    [Parameter(Description = "APG: the guidance's length over each image is capped at this; 0 = no cap.", Min = 0, Max = 50, Step = 0.1, Advanced = true)]
     public double ApgNormThreshold { get; set; } = 5;
 
     /// <summary>APG's running-average factor.</summary>
-    [Parameter(Description = "APG: running average of the guidance over the evaluations (average = momentum × average + guidance), restarted when sigma rises; 0 = off.", Min = -5, Max = 1, Step = 0.01)]
+    [Parameter(Description = "APG: running average of the guidance over the evaluations (average = momentum × average + guidance), restarted when sigma rises; 0 = off.", Min = -5, Max = 1, Step = 0.01, Advanced = true)]
     public double ApgMomentum { get; set; }
 
     /// <summary>Whether ComfyUI's CFGZeroStar patch runs.</summary>
-    [Parameter(Description = "CFG-Zero* (ComfyUI's CFGZeroStar node): the unconditional x0 estimate scaled by the optimised factor of each image before guidance. Needs config.")]
+    [Parameter(Description = "CFG-Zero* (ComfyUI's CFGZeroStar node): the unconditional x0 estimate scaled by the optimised factor of each image before guidance. Needs config.", Advanced = true)]
     public bool ZeroStar { get; set; }
 
     /// <summary>Whether ComfyUI's CFGNorm patch runs.</summary>
-    [Parameter(Description = "ComfyUI's CFGNorm node: each pixel of the guided x0 estimate no longer (over the channels) than the conditional one's, then times cfg_norm_strength. Runs after zero_star. Needs config.")]
+    [Parameter(Description = "ComfyUI's CFGNorm node: each pixel of the guided x0 estimate no longer (over the channels) than the conditional one's, then times cfg_norm_strength. Runs after zero_star. Needs config.", Advanced = true)]
     public bool CfgNorm { get; set; }
 
     /// <summary>CFGNorm's strength.</summary>
-    [Parameter(Description = "CFGNorm: the factor on the capped estimate.", Min = 0, Max = 100, Step = 0.01)]
+    [Parameter(Description = "CFGNorm: the factor on the capped estimate.", Min = 0, Max = 100, Step = 0.01, Advanced = true)]
     public double CfgNormStrength { get; set; } = 1;
 
     /// <summary>PAG's scale (ComfyUI's PerturbedAttentionGuidance); 0 = off.</summary>

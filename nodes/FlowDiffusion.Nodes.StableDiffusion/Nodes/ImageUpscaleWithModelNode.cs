@@ -25,7 +25,7 @@ public sealed class ImageUpscaleWithModelNode : INode
     public int TileSize { get; set; } = 512;
 
     /// <summary>Tile overlap.</summary>
-    [Parameter(Description = "Overlap of neighbouring tiles in input pixels, blended with feathered weights; seams vanish when it is at least 4× the model's receptive radius.", Min = 0, Max = 1024)]
+    [Parameter(Description = "Overlap of neighbouring tiles in input pixels, blended with feathered weights; seams vanish when it is at least 4× the model's receptive radius.", Min = 0, Max = 1024, Advanced = true)]
     public int Overlap { get; set; } = 32;
 
     /// <summary>The result.</summary>

@@ -60,19 +60,19 @@ public sealed class KSamplerNode : INode
     public string Scheduler { get; set; } = "normal";
 
     /// <summary>The beta schedule's α.</summary>
-    [Parameter(Description = "The beta scheduler's α (ComfyUI's BetaSamplingScheduler; KSampler's beta is 0.6). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01)]
+    [Parameter(Description = "The beta scheduler's α (ComfyUI's BetaSamplingScheduler; KSampler's beta is 0.6). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01, Advanced = true)]
     public double BetaAlpha { get; set; } = 0.6;
 
     /// <summary>The beta schedule's β.</summary>
-    [Parameter(Description = "The beta scheduler's β (0.6 for KSampler's beta). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01)]
+    [Parameter(Description = "The beta scheduler's β (0.6 for KSampler's beta). Other schedulers ignore it; above 0.", Min = 0, Max = 50, Step = 0.01, Advanced = true)]
     public double BetaBeta { get; set; } = 0.6;
 
     /// <summary>Explicit sigmas.</summary>
-    [Parameter(Description = "Explicit sigmas, comma-separated: descending, ending in the final sigma (usually 0); or rising from a sigma above 0 (ComfyUI's FlipSigmas: unsampling, for the samplers that can walk them: euler, heun, dpm_2, lms, dpmpp_2m and the other deterministic ones, the ancestral and SDE ones at eta 0). When set they replace scheduler, steps and denoise.")]
+    [Parameter(Description = "Explicit sigmas, comma-separated: descending, ending in the final sigma (usually 0); or rising from a sigma above 0 (ComfyUI's FlipSigmas: unsampling, for the samplers that can walk them: euler, heun, dpm_2, lms, dpmpp_2m and the other deterministic ones, the ancestral and SDE ones at eta 0). When set they replace scheduler, steps and denoise.", Advanced = true)]
     public string Sigmas { get; set; } = "";
 
     /// <summary>Edits of the schedule.</summary>
-    [Parameter(Description = "ComfyUI's sigma utilities applied in order after start/end step, separated by ';': 'split STEP high|low' (SplitSigmas), 'split_denoise DENOISE high|low' (SplitSigmasDenoise), 'first SIGMA' (SetFirstSigma; the schedule must stay strictly falling or rising), 'flip' (FlipSigmas: reversed, a first 0 made 0.0001). Empty: none.")]
+    [Parameter(Description = "ComfyUI's sigma utilities applied in order after start/end step, separated by ';': 'split STEP high|low' (SplitSigmas), 'split_denoise DENOISE high|low' (SplitSigmasDenoise), 'first SIGMA' (SetFirstSigma; the schedule must stay strictly falling or rising), 'flip' (FlipSigmas: reversed, a first 0 made 0.0001). Empty: none.", Advanced = true)]
     public string SigmaEdits { get; set; } = "";
 
     /// <summary>Denoise.</summary>
@@ -96,91 +96,91 @@ public sealed class KSamplerNode : INode
     public bool ReturnWithLeftoverNoise { get; set; }
 
     /// <summary>Whether the schedule follows KSampler's rule for dpm_2 and uni_pc.</summary>
-    [Parameter(Description = "As ComfyUI's KSampler: dpm_2, dpm_2_ancestral, uni_pc and uni_pc_bh2 compute the schedule for one step more and drop the sigma before the last. Off: the schedule as computed, as ComfyUI's BasicScheduler gives it to SamplerCustom.")]
+    [Parameter(Description = "As ComfyUI's KSampler: dpm_2, dpm_2_ancestral, uni_pc and uni_pc_bh2 compute the schedule for one step more and drop the sigma before the last. Off: the schedule as computed, as ComfyUI's BasicScheduler gives it to SamplerCustom.", Advanced = true)]
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as τ inside its SDE window (at most 10 there), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as τ inside its SDE window (at most 10 there), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
-    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double SNoise { get; set; } = 1;
 
     /// <summary>dpmpp_sde's r.</summary>
-    [Parameter(Description = "dpmpp_sde's second evaluation point as a fraction of the step in log sigma (0.5, the midpoint, by default); must be above 0 when dpmpp_sde runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "dpmpp_sde's second evaluation point as a fraction of the step in log sigma (0.5, the midpoint, by default); must be above 0 when dpmpp_sde runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double R { get; set; } = 0.5;
 
     /// <summary>dpmpp_2m_sde's solver.</summary>
-    [Parameter(Description = "dpmpp_2m_sde's second-order correction: midpoint (ComfyUI's default) or heun (the dpmpp_2m_sde_heun names always use heun). Other samplers ignore it.", Choices = ["midpoint", "heun"])]
+    [Parameter(Description = "dpmpp_2m_sde's second-order correction: midpoint (ComfyUI's default) or heun (the dpmpp_2m_sde_heun names always use heun). Other samplers ignore it.", Choices = ["midpoint", "heun"], Advanced = true)]
     public string SolverType { get; set; } = "midpoint";
 
     /// <summary>lms's order.</summary>
-    [Parameter(Description = "How many past derivatives lms combines (4 by default; fewer while fewer steps exist). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxOrder)]
+    [Parameter(Description = "How many past derivatives lms combines (4 by default; fewer while fewer steps exist). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxOrder, Advanced = true)]
     public int Order { get; set; } = 4;
 
     /// <summary>η for dpm_fast and dpm_adaptive.</summary>
-    [Parameter(Description = "η for dpm_fast and dpm_adaptive: 0 (ComfyUI's default for them) solves deterministically; above 0 each step goes to the ancestral sigma_down and adds sigma_up of fresh noise times s_noise. The schedule needs two sigmas above 0 for it. Other samplers ignore it (they read eta).", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01)]
+    [Parameter(Description = "η for dpm_fast and dpm_adaptive: 0 (ComfyUI's default for them) solves deterministically; above 0 each step goes to the ancestral sigma_down and adds sigma_up of fresh noise times s_noise. The schedule needs two sigmas above 0 for it. Other samplers ignore it (they read eta).", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double DpmEta { get; set; }
 
     /// <summary>dpm_adaptive's order.</summary>
-    [Parameter(Description = "dpm_adaptive's order: 3 (DPM-Solver-23, three model evaluations per try; ComfyUI's default) or 2 (DPM-Solver-12, two). Other samplers ignore it.", Min = 2, Max = 3)]
+    [Parameter(Description = "dpm_adaptive's order: 3 (DPM-Solver-23, three model evaluations per try; ComfyUI's default) or 2 (DPM-Solver-12, two). Other samplers ignore it.", Min = 2, Max = 3, Advanced = true)]
     public int AdaptiveOrder { get; set; } = 3;
 
     /// <summary>dpm_adaptive's rtol.</summary>
-    [Parameter(Description = "dpm_adaptive's relative error tolerance per latent element (0.05 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's relative error tolerance per latent element (0.05 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double Rtol { get; set; } = 0.05;
 
     /// <summary>dpm_adaptive's atol.</summary>
-    [Parameter(Description = "dpm_adaptive's absolute error tolerance per latent element (0.0078 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's absolute error tolerance per latent element (0.0078 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double Atol { get; set; } = 0.0078;
 
     /// <summary>dpm_adaptive's h_init.</summary>
-    [Parameter(Description = "dpm_adaptive's first step in log sigma (0.05 by default); must be above 0 when dpm_adaptive runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's first step in log sigma (0.05 by default); must be above 0 when dpm_adaptive runs. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double HInit { get; set; } = 0.05;
 
     /// <summary>dpm_adaptive's pcoeff.</summary>
-    [Parameter(Description = "dpm_adaptive's step-size controller: the proportional coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's step-size controller: the proportional coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double Pcoeff { get; set; }
 
     /// <summary>dpm_adaptive's icoeff.</summary>
-    [Parameter(Description = "dpm_adaptive's step-size controller: the integral coefficient (1 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's step-size controller: the integral coefficient (1 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double Icoeff { get; set; } = 1;
 
     /// <summary>dpm_adaptive's dcoeff.</summary>
-    [Parameter(Description = "dpm_adaptive's step-size controller: the derivative coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive's step-size controller: the derivative coefficient (0 by default). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double Dcoeff { get; set; }
 
     /// <summary>dpm_adaptive's accept_safety.</summary>
-    [Parameter(Description = "dpm_adaptive accepts a try when its step-size factor reaches this (0.81 by default); the factor is at most 1 + π/2, so more is an error. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01)]
+    [Parameter(Description = "dpm_adaptive accepts a try when its step-size factor reaches this (0.81 by default); the factor is at most 1 + π/2, so more is an error. Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxAdaptiveSetting, Step = 0.01, Advanced = true)]
     public double AcceptSafety { get; set; } = 0.81;
 
     /// <summary>sa_solver's SDE window start.</summary>
-    [Parameter(Description = "sa_solver's SDE window: from this fraction of the model's schedule (its sigma by ComfyUI's percent_to_sigma; 0.2 by default) its steps take τ = eta and draw fresh noise; outside the window they solve the ODE. Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001)]
+    [Parameter(Description = "sa_solver's SDE window: from this fraction of the model's schedule (its sigma by ComfyUI's percent_to_sigma; 0.2 by default) its steps take τ = eta and draw fresh noise; outside the window they solve the ODE. Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001, Advanced = true)]
     public double SdeStartPercent { get; set; } = 0.2;
 
     /// <summary>sa_solver's SDE window end.</summary>
-    [Parameter(Description = "sa_solver's SDE window: up to this fraction of the model's schedule (0.8 by default). Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001)]
+    [Parameter(Description = "sa_solver's SDE window: up to this fraction of the model's schedule (0.8 by default). Other samplers ignore it.", Min = 0, Max = 1, Step = 0.001, Advanced = true)]
     public double SdeEndPercent { get; set; } = 0.8;
 
     /// <summary>sa_solver's predictor order.</summary>
-    [Parameter(Description = "sa_solver's Adams–Bashforth predictor: how many past x₀ estimates it combines (3 by default; fewer at the start and near a final sigma of 0). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxSaSolverOrder)]
+    [Parameter(Description = "sa_solver's Adams–Bashforth predictor: how many past x₀ estimates it combines (3 by default; fewer at the start and near a final sigma of 0). Other samplers ignore it.", Min = 1, Max = KSamplerParameters.MaxSaSolverOrder, Advanced = true)]
     public int PredictorOrder { get; set; } = 3;
 
     /// <summary>sa_solver's corrector order.</summary>
-    [Parameter(Description = "sa_solver's Adams–Moulton corrector: how many x₀ estimates it combines (4 by default; 0 turns the corrector off). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxSaSolverOrder)]
+    [Parameter(Description = "sa_solver's Adams–Moulton corrector: how many x₀ estimates it combines (4 by default; 0 turns the corrector off). Other samplers ignore it.", Min = 0, Max = KSamplerParameters.MaxSaSolverOrder, Advanced = true)]
     public int CorrectorOrder { get; set; } = 4;
 
     /// <summary>sa_solver's PECE mode.</summary>
-    [Parameter(Description = "sa_solver evaluates each corrected state again and steps on from that estimate (PECE; one more model call per corrected step); sa_solver_pece always does. Other samplers ignore it.")]
+    [Parameter(Description = "sa_solver evaluates each corrected state again and steps on from that estimate (PECE; one more model call per corrected step); sa_solver_pece always does. Other samplers ignore it.", Advanced = true)]
     public bool UsePece { get; set; }
 
     /// <summary>sa_solver's simplified order-2 weights.</summary>
-    [Parameter(Description = "sa_solver's order-2 steps take the SA-Solver paper's simplified weights (its Appendix D) instead of the exact integrals. Other samplers ignore it.")]
+    [Parameter(Description = "sa_solver's order-2 steps take the SA-Solver paper's simplified weights (its Appendix D) instead of the exact integrals. Other samplers ignore it.", Advanced = true)]
     public bool SimpleOrder2 { get; set; }
 
     /// <summary>ComfyUI's DifferentialDiffusion strength (0 = off).</summary>
-    [Parameter(Description = "ComfyUI's DifferentialDiffusion for a soft noise mask: above 0, each evaluation repaints only the pixels whose mask reaches the step's threshold, which falls from 1 at the first sigma to 0 at the last (in the model's timesteps), so a pixel is repainted from the step its mask value names; 1 uses that binary mask, between 0 and 1 mixes it with the soft mask. 0 blends by the soft mask itself. Needs a mask.", Min = 0, Max = 1, Step = 0.01)]
+    [Parameter(Description = "ComfyUI's DifferentialDiffusion for a soft noise mask: above 0, each evaluation repaints only the pixels whose mask reaches the step's threshold, which falls from 1 at the first sigma to 0 at the last (in the model's timesteps), so a pixel is repainted from the step its mask value names; 1 uses that binary mask, between 0 and 1 mixes it with the soft mask. 0 blends by the soft mask itself. Needs a mask.", Min = 0, Max = 1, Step = 0.01, Advanced = true)]
     public double DifferentialDiffusion { get; set; }
 
     /// <summary>Preview interval.</summary>

@@ -25,7 +25,7 @@ public sealed class LatentAddNoiseNode : INode
     public ulong Seed { get; set; }
 
     /// <summary>Explicit sigmas.</summary>
-    [Parameter(Description = "Explicit sigmas, comma-separated (falling, or rising as FlipSigmas gives them); when set they replace scheduler, steps and denoise.")]
+    [Parameter(Description = "Explicit sigmas, comma-separated (falling, or rising as FlipSigmas gives them); when set they replace scheduler, steps and denoise.", Advanced = true)]
     public string Sigmas { get; set; } = "";
 
     /// <summary>The sigma schedule.</summary>
@@ -41,11 +41,11 @@ public sealed class LatentAddNoiseNode : INode
     public double Denoise { get; set; } = 1;
 
     /// <summary>The beta schedule's α.</summary>
-    [Parameter(Description = "The beta scheduler's α.", Min = 0, Max = 50, Step = 0.01)]
+    [Parameter(Description = "The beta scheduler's α.", Min = 0, Max = 50, Step = 0.01, Advanced = true)]
     public double BetaAlpha { get; set; } = 0.6;
 
     /// <summary>The beta schedule's β.</summary>
-    [Parameter(Description = "The beta scheduler's β.", Min = 0, Max = 50, Step = 0.01)]
+    [Parameter(Description = "The beta scheduler's β.", Min = 0, Max = 50, Step = 0.01, Advanced = true)]
     public double BetaBeta { get; set; } = 0.6;
 
     /// <summary>First step.</summary>
@@ -61,7 +61,7 @@ public sealed class LatentAddNoiseNode : INode
     public bool ReturnWithLeftoverNoise { get; set; }
 
     /// <summary>Edits of the schedule.</summary>
-    [Parameter(Description = "ComfyUI's sigma utilities applied after the window, as diffusion.ksampler's sigma_edits.")]
+    [Parameter(Description = "ComfyUI's sigma utilities applied after the window, as diffusion.ksampler's sigma_edits.", Advanced = true)]
     public string SigmaEdits { get; set; } = "";
 
     /// <summary>The noisy latents.</summary>

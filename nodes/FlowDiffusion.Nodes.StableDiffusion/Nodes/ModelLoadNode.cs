@@ -17,12 +17,12 @@ public sealed class ModelLoadNode : INode
     public string Path { get; set; } = "models/tiny-sd";
 
     /// <summary>The CLIP tokenizer folder for a checkpoint that carries none.</summary>
-    [Parameter(Description = "For a .safetensors checkpoint or an OnnxStack folder (which carry no CLIP vocabulary): a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
+    [Parameter(Description = "For a .safetensors checkpoint or an OnnxStack folder (which carry no CLIP vocabulary): a CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.", Advanced = true)]
     public string TokenizerFolder { get; set; } = "";
 
     /// <summary>What a checkpoint's UNet predicts.</summary>
     [Parameter(Description = "For a .safetensors checkpoint or diffusers folder with .safetensors weights: what the UNet predicts. auto: v_prediction when the file carries ComfyUI's v_pred marker (then a ztsnr marker also means a zero-terminal-SNR schedule), else epsilon (most SD 1.x and SDXL models); name it for a v-model without the marker. ONNX folders say it in their scheduler config; OnnxStack folders, which have none, take SD's training schedule with this (auto: epsilon).",
-        Choices = ["auto", "epsilon", "v_prediction"])]
+        Choices = ["auto", "epsilon", "v_prediction"], Advanced = true)]
     public string PredictionType { get; set; } = "auto";
 
     /// <summary>A VAE to use instead of the model's.</summary>
@@ -30,7 +30,7 @@ public sealed class ModelLoadNode : INode
     public string VaePath { get; set; } = "";
 
     /// <summary>The textual-inversion embeddings folder.</summary>
-    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none. SDXL embeddings hold clip_l and clip_g vectors, one table per text encoder.")]
+    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none. SDXL embeddings hold clip_l and clip_g vectors, one table per text encoder.", Advanced = true)]
     public string Embeddings { get; set; } = DefaultEmbeddings;
 
     private const string DefaultEmbeddings = "models/embeddings";
@@ -41,7 +41,7 @@ public sealed class ModelLoadNode : INode
 
     /// <summary>Options for the execution provider.</summary>
     [Parameter(Description = "Execution provider options as key=value pairs separated by ';', by ONNX Runtime's names, e.g. "
-        + "device_id=1;cudnn_conv_algo_search=HEURISTIC;arena_extend_strategy=kSameAsRequested;gpu_mem_limit=8589934592 for cuda. Empty for the defaults.")]
+        + "device_id=1;cudnn_conv_algo_search=HEURISTIC;arena_extend_strategy=kSameAsRequested;gpu_mem_limit=8589934592 for cuda. Empty for the defaults.", Advanced = true)]
     public string ProviderOptions { get; set; } = "";
 
     /// <summary>The model's tokenizer.</summary>

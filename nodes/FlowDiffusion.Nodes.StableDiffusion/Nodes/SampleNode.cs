@@ -57,15 +57,15 @@ public sealed class SampleNode : INode
     public double Strength { get; set; } = 1;
 
     /// <summary>Where in the schedule to start, as a fraction.</summary>
-    [Parameter(Description = "Continue latent_image, latents another sampler left with noise (its denoising_end), from this fraction of the schedule, adding no noise: the refiner's side of SDXL's hand-off. It runs the timesteps below round(T − fraction·T) (T = num_train_timesteps; one more for second-order schedulers), as diffusers does. 0 = off; strength must then stay 1.", Min = 0, Max = 1, Step = 0.01)]
+    [Parameter(Description = "Continue latent_image, latents another sampler left with noise (its denoising_end), from this fraction of the schedule, adding no noise: the refiner's side of SDXL's hand-off. It runs the timesteps below round(T − fraction·T) (T = num_train_timesteps; one more for second-order schedulers), as diffusers does. 0 = off; strength must then stay 1.", Min = 0, Max = 1, Step = 0.01, Advanced = true)]
     public double DenoisingStart { get; set; }
 
     /// <summary>Where in the schedule to stop, as a fraction.</summary>
-    [Parameter(Description = "Stop after this fraction of the schedule and return the still-noisy latents, for another sampler to finish with denoising_start: the base's side of SDXL's hand-off. It runs the timesteps at or above round(T − fraction·T), as diffusers does. 1 = run to the end.", Min = 0, Max = 1, Step = 0.01)]
+    [Parameter(Description = "Stop after this fraction of the schedule and return the still-noisy latents, for another sampler to finish with denoising_start: the base's side of SDXL's hand-off. It runs the timesteps at or above round(T − fraction·T), as diffusers does. 1 = run to the end.", Min = 0, Max = 1, Step = 0.01, Advanced = true)]
     public double DenoisingEnd { get; set; } = 1;
 
     /// <summary>How the mask is brought to latent size.</summary>
-    [Parameter(Description = "How the mask is brought to latent size: nearest (binarised at 0.5, each 8×8 block's top-left pixel, as diffusers) or area (the block's average, a soft edge).")]
+    [Parameter(Description = "How the mask is brought to latent size: nearest (binarised at 0.5, each 8×8 block's top-left pixel, as diffusers) or area (the block's average, a soft edge).", Advanced = true)]
     public MaskResizeMethod MaskResize { get; set; } = MaskResizeMethod.Nearest;
 
     /// <summary>Preview interval.</summary>

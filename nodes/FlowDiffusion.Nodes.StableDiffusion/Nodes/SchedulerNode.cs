@@ -27,7 +27,7 @@ public sealed class SchedulerNode : INode
     public bool Karras { get; set; }
 
     /// <summary>Timestep spacing.</summary>
-    [Parameter(Description = "Timestep spacing; 'default' keeps the scheduler's own.", Choices = ["default", "leading", "linspace", "trailing"])]
+    [Parameter(Description = "Timestep spacing; 'default' keeps the scheduler's own.", Choices = ["default", "leading", "linspace", "trailing"], Advanced = true)]
     public string Spacing { get; set; } = "default";
 
     /// <summary>The schedule.</summary>

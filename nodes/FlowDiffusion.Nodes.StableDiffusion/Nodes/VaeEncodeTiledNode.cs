@@ -24,7 +24,7 @@ public sealed class VaeEncodeTiledNode : INode
     public int TileSize { get; set; } = 512;
 
     /// <summary>Overlap in pixels.</summary>
-    [Parameter(Description = VaeTiles.OverlapDescription, Min = 0, Max = 4096, Step = 8)]
+    [Parameter(Description = VaeTiles.OverlapDescription, Min = 0, Max = 4096, Step = 8, Advanced = true)]
     public int Overlap { get; set; } = 64;
 
     /// <summary>The latents.</summary>

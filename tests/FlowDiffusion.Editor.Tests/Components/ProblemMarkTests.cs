@@ -39,6 +39,35 @@ public sealed class ProblemMarkTests : BunitContext
     }
 
     [Fact]
+    public void A_problem_on_a_hidden_advanced_parameter_marks_the_closed_toggle_and_its_row_once_open()
+    {
+        var catalog = SdCatalog.Engine.Catalog;
+        var node = new WorkflowNode("guider", "guidance.cfg", [], [new NodeParameter("apg_eta", new LiteralValue(50.0))]);
+        var problems = WorkflowValidator.Validate(new Workflow("w", "", [], [node]), catalog).Errors.ToList();
+        Assert.Contains(problems, p => p.Message.Contains("apg_eta", StringComparison.Ordinal));
+
+        IRenderedComponent<NodeView> Draw(bool open) => Render<NodeView>(p => p
+            .Add(v => v.Node, node)
+            .Add(v => v.Descriptor, catalog.Find("guidance.cfg"))
+            .Add(v => v.Problems, problems)
+            .Add(v => v.Compatibility, new PortCompatibility(catalog))
+            .Add(v => v.Files, _files)
+            .Add(v => v.ShowAdvanced, open));
+        var view = Draw(false);
+
+        // Closed: the row is hidden, the toggle is marked, counts the out-of-range value as changed and names the problem.
+        Assert.Empty(view.FindAll("[data-param-row=apg_eta]"));
+        var toggle = view.Find(".fd-advanced-toggle");
+        Assert.Contains("fd-advanced-error", toggle.ClassName);
+        Assert.Equal("1", toggle.GetAttribute("data-changed"));
+        Assert.Contains("apg_eta", toggle.GetAttribute("title"));
+
+        view = Draw(true);
+        Assert.DoesNotContain("fd-advanced-error", view.Find(".fd-advanced-toggle").ClassName);
+        Assert.Equal(["apg_eta"], view.FindAll(".fd-param.fd-param-error").Select(e => e.GetAttribute("data-param-row")));
+    }
+
+    [Fact]
     public void Problem_list_names_node_and_port_and_clicking_selects_the_node()
     {
         var workflow = new Workflow("w", "", [], [new WorkflowNode("sample", "diffusion.sample", [], [])]);

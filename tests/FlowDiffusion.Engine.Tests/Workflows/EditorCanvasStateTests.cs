@@ -3,7 +3,7 @@ using FlowDiffusion.Engine.Workflows;
 namespace FlowDiffusion.Engine.Tests.Workflows;
 
 /// <summary>
-/// The editor section's canvas state — collapsed, pinned and coloured nodes, groups, reroute points and the routes of
+/// The editor section's canvas state — collapsed, pinned and coloured nodes, nodes showing their advanced parameters, groups, reroute points and the routes of
 /// links through them — reads, saves byte-for-byte, and leaves the graph's nodes and edges as written.
 /// </summary>
 public sealed class EditorCanvasStateTests
@@ -24,6 +24,7 @@ public sealed class EditorCanvasStateTests
         editor:
           viewport: [10.0, 20.0, 0.5]
           collapsed: [a]
+          advanced: [b]
           pinned: [b, a]
           colors:
             a: {title: "#322", body: "#533"}
@@ -52,6 +53,8 @@ public sealed class EditorCanvasStateTests
         var editor = result.Workflow!.Editor!;
 
         Assert.Equal(["a"], editor.Collapsed!);
+        Assert.True(editor.ShowsAdvanced("b"));
+        Assert.False(editor.ShowsAdvanced("a"));
         Assert.True(editor.IsPinned("a"));
         Assert.False(editor.IsCollapsed("b"));
         Assert.Equal(new NodeColor("#322", "#533"), editor.ColorOf("a"));
@@ -70,15 +73,16 @@ public sealed class EditorCanvasStateTests
     public void A_workflow_without_canvas_state_writes_none_of_its_keys()
     {
         var workflow = new Workflow("plain", "", [], [new WorkflowNode("a", "test.number", [], [])],
-            new EditorLayout([new("a", new NodePosition(1, 2))], null, null, [], [], [], [], [], []));
+            new EditorLayout([new("a", new NodePosition(1, 2))], null, null, [], [], [], [], [], [], []));
 
         var yaml = WorkflowYamlWriter.Write(workflow);
 
-        foreach (var key in new[] { "collapsed", "pinned", "colors", "groups", "reroutes", "routes" }) Assert.DoesNotContain(key + ":", yaml);
+        foreach (var key in new[] { "collapsed", "advanced", "pinned", "colors", "groups", "reroutes", "routes" }) Assert.DoesNotContain(key + ":", yaml);
     }
 
     [Theory]
     [InlineData("  collapsed: a", "editor collapsed must be a list of node ids, e.g. 'collapsed: [vae, decode]'")]
+    [InlineData("  advanced: a", "editor advanced must be a list of node ids, e.g. 'advanced: [vae, decode]'")]
     [InlineData("  colors:\n    a: red", "editor colors of 'a' must be { title: colour, body: colour }")]
     [InlineData("  groups:\n  - {title: g, box: [1, 2, 3]}", "an editor group must be { title: ..., box: [x, y, width, height], color: ... } (color optional)")]
     [InlineData("  reroutes:\n    r1: [1]", "editor reroute of 'r1' must be [x, y]")]

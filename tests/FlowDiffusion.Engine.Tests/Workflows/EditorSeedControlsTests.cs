@@ -88,7 +88,7 @@ public sealed class EditorSeedControlsTests
     [InlineData("  decrement: [seed, 42]", 8, "editor decrement lists seed names (a workflow input, or node.parameter); this entry is not one")]
     [InlineData("  randomize: [seed]\n  increment: [a.seed, seed]", 9, "seed 'seed' is listed under both editor randomize and increment; a seed has one mode, keep it in one list")]
     [InlineData("  increment: [seed, seed]", 8, "seed 'seed' is listed twice under editor increment; list it once")]
-    [InlineData("  incremnet: [seed]", 8, "unknown editor key 'incremnet'; the editor section has 'positions', 'viewport', 'randomize', 'increment', 'decrement', 'collapsed', 'pinned', 'colors', 'groups', 'reroutes' and 'routes'")]
+    [InlineData("  incremnet: [seed]", 8, "unknown editor key 'incremnet'; the editor section has 'positions', 'viewport', 'randomize', 'increment', 'decrement', 'collapsed', 'advanced', 'pinned', 'colors', 'groups', 'reroutes' and 'routes'")]
     public void Bad_seed_lists_are_errors_at_their_line(string lines, int line, string message)
     {
         var result = WorkflowYamlReader.Read(Head + "editor:\n" + lines + "\n", "seeds.yaml");

@@ -129,6 +129,7 @@ public sealed partial class GraphDocument
                 Positions = Workflow.Editor!.Positions.Where(p => !gone.Contains(p.Key)).ToList(),
                 SeedControls = Workflow.Editor.SeedControls?.Where(s => NodeOf(s.Key) is not { } node || !gone.Contains(node)).ToList(),
                 Collapsed = Workflow.Editor.Collapsed?.Where(id => !gone.Contains(id)).ToList(),
+                Advanced = Workflow.Editor.Advanced?.Where(id => !gone.Contains(id)).ToList(),
                 Pinned = Workflow.Editor.Pinned?.Where(id => !gone.Contains(id)).ToList(),
                 Colors = Workflow.Editor.Colors?.Where(c => !gone.Contains(c.Key)).ToList(),
             },
@@ -389,7 +390,8 @@ public sealed partial class GraphDocument
         var seeds = (Workflow.Editor.SeedControls ?? []).Where(s => NodeOf(s.Key) is { } node && chosen.Contains(node)).ToList();
         var editor = Workflow.Editor;
         return WorkflowYamlWriter.Write(new Workflow("clipboard", "", inputs, nodes, new EditorLayout(positions, null, seeds,
-            editor.Collapsed?.Where(chosen.Contains).ToList(), null, editor.Colors?.Where(c => chosen.Contains(c.Key)).ToList())));
+            editor.Collapsed?.Where(chosen.Contains).ToList(), null, editor.Colors?.Where(c => chosen.Contains(c.Key)).ToList(),
+            Advanced: editor.Advanced?.Where(chosen.Contains).ToList())));
     }
 
     /// <summary>
@@ -430,6 +432,7 @@ public sealed partial class GraphDocument
                 Positions = [.. Workflow.Editor!.Positions, .. positions],
                 SeedControls = [.. Workflow.Editor.SeedControls ?? [], .. seeds],
                 Collapsed = [.. Workflow.Editor.Collapsed ?? [], .. (fragment.Editor?.Collapsed ?? []).Where(renamed.ContainsKey).Select(id => renamed[id])],
+                Advanced = [.. Workflow.Editor.Advanced ?? [], .. (fragment.Editor?.Advanced ?? []).Where(renamed.ContainsKey).Select(id => renamed[id])],
                 Colors = [.. Workflow.Editor.Colors ?? [], .. (fragment.Editor?.Colors ?? []).Where(c => renamed.ContainsKey(c.Key)).Select(c => new KeyValuePair<string, NodeColor>(renamed[c.Key], c.Value))],
             },
         });

@@ -2,7 +2,8 @@ using FlowDiffusion.Engine.Workflows;
 
 namespace FlowDiffusion.Editor.Graph;
 
-// The canvas-only state of a document: collapsed, pinned and coloured nodes, groups and reroute points. All of it lives
+// The canvas-only state of a document: collapsed, pinned and coloured nodes, the nodes that show their advanced
+// parameters, groups and reroute points. All of it lives
 // in the workflow's editor section (the engine keeps it and never runs it); every change is an undoable edit.
 public sealed partial class GraphDocument
 {
@@ -16,6 +17,9 @@ public sealed partial class GraphDocument
 
     /// <summary>Whether node <paramref name="nodeId"/> is drawn as its title bar only.</summary>
     public bool IsCollapsed(string nodeId) => Layout.IsCollapsed(nodeId);
+
+    /// <summary>Whether node <paramref name="nodeId"/> shows its advanced parameters (closed, they hide behind its "Advanced" toggle).</summary>
+    public bool ShowsAdvanced(string nodeId) => Layout.ShowsAdvanced(nodeId);
 
     /// <summary>Whether node <paramref name="nodeId"/> is pinned: it cannot be moved, nor box-selected.</summary>
     public bool IsPinned(string nodeId) => Layout.IsPinned(nodeId);
@@ -32,6 +36,10 @@ public sealed partial class GraphDocument
     /// <summary>Collapses the nodes to their title bars or expands them, as one edit.</summary>
     public void SetCollapsed(IEnumerable<string> nodeIds, bool collapsed) =>
         Commit(Workflow with { Editor = Layout with { Collapsed = Flag(Layout.Collapsed, nodeIds, collapsed) } }, onlyIfChanged: true);
+
+    /// <summary>Opens or closes the nodes' "Advanced" toggles, as one edit (saved with the workflow, as collapse is).</summary>
+    public void SetAdvancedShown(IEnumerable<string> nodeIds, bool shown) =>
+        Commit(Workflow with { Editor = Layout with { Advanced = Flag(Layout.Advanced, nodeIds, shown) } }, onlyIfChanged: true);
 
     /// <summary>Pins the nodes in place or frees them, as one edit.</summary>
     public void SetPinned(IEnumerable<string> nodeIds, bool pinned) =>
@@ -205,6 +213,7 @@ public sealed partial class GraphDocument
             Editor = editor with
             {
                 Collapsed = editor.Collapsed?.Where(ids.Contains).Distinct().ToList(),
+                Advanced = editor.Advanced?.Where(ids.Contains).Distinct().ToList(),
                 Pinned = editor.Pinned?.Where(ids.Contains).Distinct().ToList(),
                 Colors = editor.Colors?.Where(c => ids.Contains(c.Key)).ToList(),
                 Reroutes = editor.Reroutes?.Where(r => used.Contains(r.Key)).ToList(),

@@ -50,11 +50,16 @@ public static class NodeLayout
 
     /// <summary>
     /// About how tall a node of <paramref name="type"/> is drawn (header, port rows, one widget row per parameter, taller
-    /// for multi-line text), for placing new nodes clear of others; unknown types get a small box.
+    /// for multi-line text; its advanced parameters behind their closed toggle's row, as a new node shows them), for
+    /// placing new nodes clear of others; unknown types get a small box.
     /// </summary>
     public static double EstimatedHeight(FlowDiffusion.Engine.Schema.NodeDescriptor? type) => type is null ? HeaderHeight + 40
         : HeaderHeight + Math.Max(type.Inputs.Count, type.Outputs.Count) * RowHeight
-          + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Sum(p => p.Multiline ? 64 : 30));
+          + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Where(p => !p.Advanced).Sum(p => p.Multiline ? 64 : 30)
+             + (type.Parameters.Any(p => p.Advanced) ? AdvancedToggleHeight : 0));
+
+    /// <summary>About how tall the "Advanced (N)" toggle row is drawn.</summary>
+    public const double AdvancedToggleHeight = 26;
 
     private static double PortY(NodePosition node, int index, bool collapsed) =>
         collapsed ? node.Y + HeaderHeight / 2 : node.Y + HeaderHeight + (index + 0.5) * RowHeight;

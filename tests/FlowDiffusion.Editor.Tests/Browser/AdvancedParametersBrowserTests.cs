@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Playwright;
+using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
+
+namespace FlowDiffusion.Editor.Tests.Browser;
+
+/// <summary>
+/// Advanced parameters (guidance.cfg's eight patch settings) behind a node's "Advanced (N)" toggle, driven in Chromium:
+/// closed they are hidden and a changed one is counted on the toggle; open the node grows and its links stay on its
+/// ports; the open state is saved in the workflow's editor section; the node API says which parameters are advanced.
+/// </summary>
+[Collection(EditorBrowserCollection.Name)]
+public sealed class AdvancedParametersBrowserTests(EditorServer server)
+{
+    private const string Guider = ".fd-node[data-id=guider]";
+    private const string Toggle = Guider + " .fd-advanced-toggle";
+
+    private static readonly string[] PatchSettings =
+        ["rescale", "apg", "apg_eta", "apg_norm_threshold", "apg_momentum", "zero_star", "cfg_norm", "cfg_norm_strength"];
+
+    [SkippableFact]
+    public async Task Guidance_cfg_shows_its_scale_and_a_toggle_that_opens_its_patch_settings_growing_the_node_with_its_links_on_their_ports()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+
+        // Closed: the scale and the toggle, counting the eight hidden settings, none changed.
+        Assert.Equal(["scale"], await RowsAsync(page));
+        Assert.Equal("false", await page.GetAttributeAsync(Toggle, "data-open"));
+        Assert.Equal("8", await page.GetAttributeAsync(Toggle, "data-count"));
+        Assert.Equal("0", await page.GetAttributeAsync(Toggle, "data-changed"));
+        Assert.Contains("Advanced (8)", await page.InnerTextAsync(Toggle));
+        Assert.DoesNotContain("changed", await page.InnerTextAsync(Toggle));
+        var closed = await HeightAsync(page);
+        await AssertLinksOnPortsAsync(page);
+
+        await page.ClickAsync(Toggle);
+        await page.WaitForSelectorAsync(Guider + " [data-param-row=cfg_norm_strength]");
+        var rows = await RowsAsync(page);
+        Assert.Equal(["scale", .. PatchSettings], rows);
+        Assert.Equal("true", await page.GetAttributeAsync(Toggle, "data-open"));
+        // Eight more widget rows (each at least 24 canvas units: the number widgets and check boxes are that tall).
+        var open = await HeightAsync(page);
+        Assert.True(open - closed >= 8 * 24, $"the node grew from {closed} to {open} only");
+        await AssertLinksOnPortsAsync(page);
+
+        // Drag the grown node: its links follow its ports (the canvas script redraws them) and still meet them after .NET re-renders.
+        var header = await CentreAsync(page, Guider + " .fd-node-title");
+        await page.Mouse.MoveAsync(header.X, header.Y);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(header.X + 40, header.Y + 70, new MouseMoveOptions { Steps = 6 });
+        await AssertLinksOnPortsAsync(page);
+        await page.Mouse.UpAsync();
+        await page.WaitForTimeoutAsync(300);
+        await AssertLinksOnPortsAsync(page);
+
+        // Closing hides them again and gives the node back its height.
+        await page.ClickAsync(Toggle);
+        await WaitForCountAsync(page, Guider + " [data-param-row=rescale]", 0);
+        Assert.Equal(closed, await HeightAsync(page), 1.0);
+        await AssertLinksOnPortsAsync(page);
+    }
+
+    [SkippableFact]
+    public async Task A_changed_advanced_value_is_counted_on_the_closed_toggle_and_the_open_state_survives_save_and_reopen()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+
+        await page.ClickAsync(Toggle);
+        var eta = page.Locator(Guider + " [data-param-row=apg_eta] input[type=number]");
+        await eta.FillAsync("0.25");
+        await eta.DispatchEventAsync("change");
+        await page.WaitForFunctionAsync("s => document.querySelector(s).dataset.changed === '1'", Toggle);
+        Assert.Equal(1, await page.Locator(Guider + " [data-param-row=apg_eta].fd-param-changed").CountAsync());
+        Assert.Equal(0, await page.Locator(Guider + " [data-param-row=rescale].fd-param-changed").CountAsync());
+
+        // Closed, the change is not hidden silently: the toggle is marked and counts it, and its tooltip names it.
+        await page.ClickAsync(Toggle);
+        await WaitForCountAsync(page, Guider + " [data-param-row=apg_eta]", 0);
+        Assert.Equal(1, await page.Locator(Toggle + ".fd-advanced-changed").CountAsync());
+        Assert.Contains("1 changed", await page.InnerTextAsync(Toggle));
+        Assert.Contains("apg_eta", await page.GetAttributeAsync(Toggle, "title"));
+        await ShootAsync(page, "editor-advanced-closed.png");
+
+        // Saved closed: the value is in the file, no advanced flag.
+        var yaml = await SaveAsync(page, "advanced-closed");
+        Assert.Contains("apg_eta: 0.25", yaml);
+        Assert.DoesNotContain("advanced:", yaml);
+
+        // Saved open: the flag is in the editor section, and reopening shows the node open with the value.
+        await page.ClickAsync(Toggle);
+        await page.WaitForSelectorAsync(Guider + " [data-param-row=apg_eta]");
+        yaml = await SaveAsync(page, "advanced-open");
+        Assert.Contains("\n  advanced: [guider]\n", yaml);
+        await ShootAsync(page, "editor-advanced-open.png");
+
+        await page.ClickAsync("#new");
+        await WaitForCountAsync(page, ".fd-node", 0);
+        await page.SelectOptionAsync("#open", "advanced-open");
+        await page.WaitForSelectorAsync(Guider + " [data-param-row=apg_eta]");
+        Assert.Equal("true", await page.GetAttributeAsync(Toggle, "data-open"));
+        Assert.Equal("0.25", await page.InputValueAsync(Guider + " [data-param-row=apg_eta] input[type=number]"));
+        // The other nodes with advanced settings stay closed.
+        Assert.Equal("false", await page.GetAttributeAsync(".fd-node[data-id=sample] .fd-advanced-toggle", "data-open"));
+
+        await page.ClickAsync("#new");
+        await WaitForCountAsync(page, ".fd-node", 0);
+        await page.SelectOptionAsync("#open", "advanced-closed");
+        await page.WaitForSelectorAsync(Toggle + ".fd-advanced-changed");
+        Assert.Equal(["scale"], await RowsAsync(page));
+        Assert.Equal("1", await page.GetAttributeAsync(Toggle, "data-changed"));
+    }
+
+    [SkippableFact]
+    public async Task The_node_api_marks_the_advanced_parameters_and_leaves_the_flag_off_the_others()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var nodes = (await GetJsonAsync($"{server.Url}/api/nodes")).GetProperty("nodes").EnumerateArray().ToList();
+        var cfg = nodes.Single(n => n.GetProperty("id").GetString() == "guidance.cfg");
+        var flags = cfg.GetProperty("parameters").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.TryGetProperty("advanced", out var a) ? a.GetBoolean() : (bool?)null);
+
+        Assert.Null(flags["scale"]);
+        Assert.All(PatchSettings, name => Assert.True(flags[name], name));
+        var sample = nodes.Single(n => n.GetProperty("id").GetString() == "diffusion.ksampler").GetProperty("parameters").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.TryGetProperty("advanced", out var a) && a.GetBoolean());
+        Assert.False(sample["seed"]);
+        Assert.False(sample["steps"]);
+        Assert.True(sample["eta"]);
+        Assert.True(sample["s_noise"]);
+    }
+
+    // The guider's parameter rows, in drawing order.
+    private static async Task<string[]> RowsAsync(IPage page) =>
+        await page.EvaluateAsync<string[]>("s => [...document.querySelectorAll(s + ' [data-param-row]')].map(r => r.dataset.paramRow)", Guider);
+
+    // The guider's drawn height in canvas units.
+    private static async Task<double> HeightAsync(IPage page) =>
+        await page.EvaluateAsync<double>("s => document.querySelector(s).offsetHeight", Guider);
+
+    // Every link into and out of the guider ends (starts) on the centre of its port as the browser lays the port out.
+    private static async Task AssertLinksOnPortsAsync(IPage page)
+    {
+        var ends = await page.EvaluateAsync<JsonElement>("""
+            () => {
+              const centre = el => { const r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
+              const at = (p, l) => { const m = p.getPointAtLength(l).matrixTransform(p.getScreenCTM()); return [m.x, m.y]; };
+              const node = document.querySelector('.fd-node[data-id=guider]');
+              const into = [...document.querySelectorAll('path.fd-link[data-to=guider]')].map(p =>
+                [p.dataset.inPort, ...at(p, p.getTotalLength()), ...centre(node.querySelector(`.fd-port.fd-in[data-port="${p.dataset.inPort}"]`))]);
+              const out = [...document.querySelectorAll('path.fd-link[data-from=guider][data-segment="0"]')].map(p =>
+                [p.dataset.outPort, ...at(p, 0), ...centre(node.querySelector(`.fd-port.fd-out[data-port="${p.dataset.outPort}"]`))]);
+              return [...into, ...out];
+            }
+            """);
+        // denoiser, positive, negative in; guider out to the sampler.
+        Assert.True(ends.GetArrayLength() >= 4, $"only {ends.GetArrayLength()} links touch the guider");
+        foreach (var end in ends.EnumerateArray())
+        {
+            var port = end[0].GetString();
+            Assert.Equal(end[3].GetDouble(), end[1].GetDouble(), 2.5);
+            Assert.Equal(end[4].GetDouble(), end[2].GetDouble(), 2.5);
+            Assert.False(string.IsNullOrEmpty(port));
+        }
+    }
+
+    // A picture of the guider and its neighbours at 100 % zoom: the wheel zooms at its title, a middle-button drag (which
+    // pans over nodes too) brings it near the canvas's top left.
+    private static async Task ShootAsync(IPage page, string file)
+    {
+        var zoom = double.Parse((await page.GetAttributeAsync(".fd-world", "data-zoom"))!, CultureInfo.InvariantCulture);
+        var title = await CentreAsync(page, Guider + " .fd-node-title");
+        if (Math.Abs(zoom - 1) > 0.01)
+        {
+            await page.Mouse.MoveAsync(title.X, title.Y);
+            await page.Mouse.WheelAsync(0, (float)(Math.Log(zoom) / 0.0015));
+            await page.WaitForTimeoutAsync(500);
+        }
+        var canvas = (await page.Locator(".fd-canvas").BoundingBoxAsync())!;
+        var node = (await page.Locator(Guider).BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(node.X + 20, node.Y + 10);
+        await page.Mouse.DownAsync(new MouseDownOptions { Button = MouseButton.Middle });
+        await page.Mouse.MoveAsync(canvas.X + 220, canvas.Y + 70, new MouseMoveOptions { Steps = 5 });
+        await page.Mouse.UpAsync(new MouseUpOptions { Button = MouseButton.Middle });
+        await page.WaitForTimeoutAsync(500);
+        node = (await page.Locator(Guider).BoundingBoxAsync())!;
+        float x0 = Math.Max(canvas.X, node.X - 200), y0 = Math.Max(canvas.Y, node.Y - 50);
+        float x1 = Math.Min(canvas.X + canvas.Width, node.X + node.Width + 200), y1 = Math.Min(canvas.Y + canvas.Height, node.Y + node.Height + 30);
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = Path.Combine(EditorServer.Screenshots, file),
+            Clip = new Clip { X = x0, Y = y0, Width = x1 - x0, Height = y1 - y0 },
+        });
+    }
+
+    // Saves the document under `name` and returns the file's text.
+    private async Task<string> SaveAsync(IPage page, string name)
+    {
+        await page.FillAsync("#save-name", name);
+        await page.DispatchEventAsync("#save-name", "change");
+        await page.ClickAsync("#save");
+        await page.WaitForFunctionAsync("n => document.querySelector('#notice').textContent.includes('Saved') && document.querySelector('#notice').textContent.includes(n)", name);
+        return (await File.ReadAllTextAsync(Path.Combine(server.WorkflowsFolder, name + ".yaml"))).Replace("\r\n", "\n");
+    }
+}
