@@ -62,7 +62,7 @@ public sealed class CfgGuidanceNode : INode
     public double CfgNormStrength { get; set; } = 1;
 
     /// <summary>PAG's scale (ComfyUI's PerturbedAttentionGuidance); 0 = off.</summary>
-    [Parameter(Description = "Perturbed-attention guidance (ComfyUI's PerturbedAttentionGuidance): the positive is evaluated again, in the same batch, with the UNet's middle-block self-attention replaced by its values, and scale × (positive − perturbed) is added to the guided x0 estimate, after zero_star and before cfg_norm. The negative is then evaluated at scale 1 too. 0 = off. Needs config and a model converted since builder version 9.", Min = 0, Max = 100, Step = 0.1)]
+    [Parameter(Description = "Perturbed-attention guidance (ComfyUI's PerturbedAttentionGuidance): the positive is evaluated again, in the same batch, with the UNet's middle-block self-attention replaced by its values, and scale × (positive − perturbed) is added to the guided x0 estimate, after zero_star and before cfg_norm. The negative is then evaluated at scale 1 too. 0 = off. Needs config and a model converted since builder version 9.", Min = 0, Max = 100, Step = 0.1, Advanced = true)]
     public double PagScale { get; set; }
 
     /// <summary>The model's scheduler configuration, for the rescale.</summary>
