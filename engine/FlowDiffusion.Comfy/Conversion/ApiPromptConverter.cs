@@ -41,6 +41,8 @@ public sealed partial class ApiPromptConverter
         "ImageColorToMask", "Morphology", "ImageRGBToYUV", "ImageYUVToRGB", "PorterDuffImageComposite", "SplitImageWithAlpha", "JoinImageWithAlpha", "ImageStitch", "ResizeAndPadImage",
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
+        "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
+        "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -287,6 +289,16 @@ public sealed partial class ApiPromptConverter
                 "ImageStitch" => ImageStitch(id, inputs),
                 "ResizeAndPadImage" => ResizeAndPadImage(id, inputs),
                 "RegexMatch" or "RegexExtract" or "RegexReplace" => RegexNode(id, inputs, type),
+                "Mahiro" => Mahiro(id, inputs),
+                "TCFG" => Tcfg(id, inputs),
+                "Epsilon Scaling" => EpsilonScaling(id, inputs),
+                "LatentApplyOperation" => LatentApplyOperation(id, inputs),
+                "LatentApplyOperationCFG" => LatentApplyOperationCfg(id, inputs),
+                "LatentOperationTonemapReinhard" => TonemapReinhard(id, inputs),
+                "LatentOperationSharpen" => LatentSharpen(id, inputs),
+                "ImageAddNoise" => ImageAddNoise(id, inputs),
+                "ImageScaleToMaxDimension" => ScaleToMaxDimension(id, inputs),
+                "GetImageSize" => GetImageSize(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

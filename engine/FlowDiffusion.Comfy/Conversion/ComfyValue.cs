@@ -16,9 +16,31 @@ internal abstract record ComfyValue(string ComfyType);
 internal sealed record ModelValue(string Unet, string SchedulerConfig, double CfgRescale = 0, double DifferentialDiffusion = 0, ApgSettings? Apg = null,
     bool CfgZeroStar = false, double? CfgNorm = null) : ComfyValue("MODEL")
 {
-    /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model.</summary>
-    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null;
+    /// <summary>Whether APG, CFGZeroStar or CFGNorm patch the model (or TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling).</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || MoreGuidance.Any;
+
+    /// <summary>The TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling patches.</summary>
+    public MoreGuidancePatches MoreGuidance { get; init; } = MoreGuidancePatches.None;
 }
+
+/// <summary>
+/// TCFG, LatentApplyOperationCFG's operation, Mahiro and EpsilonScaling's factor on a MODEL (false or null: none).
+/// </summary>
+internal sealed record MoreGuidancePatches(bool Tcfg = false, LatentOperationValue? LatentOperation = null, bool Mahiro = false, double? EpsilonScaling = null)
+{
+    /// <summary>No patch.</summary>
+    public static MoreGuidancePatches None { get; } = new();
+
+    /// <summary>Whether any patch is set.</summary>
+    public bool Any => Tcfg || LatentOperation is not null || Mahiro || EpsilonScaling is not null;
+}
+
+/// <summary>
+/// LATENT_OPERATION: LatentOperationTonemapReinhard's multiplier or LatentOperationSharpen's radius, sigma and alpha, as
+/// latent.operation and guidance.cfg's latent_operation take them.
+/// </summary>
+internal sealed record LatentOperationValue(string Operation, double Multiplier = 1, long SharpenRadius = 9, double Sigma = 1, double Alpha = 0.1)
+    : ComfyValue("LATENT_OPERATION");
 
 /// <summary>An APG node's settings.</summary>
 internal sealed record ApgSettings(double Eta, double NormThreshold, double Momentum);

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
 /// <summary>
 /// ComfyUI's guidance model patches for one guider (<see cref="GuidancePatches"/>: APG, RescaleCFG, CFGZeroStar,
-/// CFGNorm), with the model's noise schedule, which gives a step's sigma where the sampler does not.
+/// CFGNorm, TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling), with the model's noise schedule, which gives a step's sigma where the sampler does not.
 /// </summary>
 internal sealed class GuidanceModelPatches(GuidancePatches patches, IModelSampling sampling)
 {
@@ -19,7 +19,8 @@ internal sealed class GuidanceModelPatches(GuidancePatches patches, IModelSampli
         var shape = input.Shape;
         var result = new float[shape.Batch * outChannels * shape.Height * shape.Width];
         var sigma = input.Sigma ?? sampling.Sigma(input.Timestep);
-        patches.Guide(conditional, unconditional, scale, input.ModelInput.Span, shape.Batch, shape.Channels, outChannels, shape.Height * shape.Width, sigma, result);
+        patches.Guide(conditional, unconditional, scale, input.ModelInput.Span, shape.Batch, shape.Channels, outChannels, shape.Height * shape.Width, sigma, result,
+            shape.Width);
         return result;
     }
 }
