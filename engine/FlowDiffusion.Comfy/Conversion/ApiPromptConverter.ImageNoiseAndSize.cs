@@ -12,7 +12,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
-    private static readonly string[] MaxDimensionMethods = ["area", "lanczos", "bilinear", "nearest-exact", "bilinear", "bicubic"];
+    /// <summary>ImageScaleToMaxDimension's upscale_method choices as ComfyUI lists them (bilinear twice).</summary>
+    internal static readonly string[] MaxDimensionMethods = ["area", "lanczos", "bilinear", "nearest-exact", "bilinear", "bicubic"];
 
     // ImageAddNoise → image.add_noise with the seed and strength. A JoinImageWithAlpha image would be 4 channels in
     // ComfyUI, its noise drawn in another order and added to the alpha too: a node error here.
