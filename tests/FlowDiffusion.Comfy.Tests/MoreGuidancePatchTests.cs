@@ -194,6 +194,32 @@ public sealed class MoreGuidancePatchTests
         Assert.True(moves ? moved > 0.02 : moved < 0.005, $"{patch} at cfg {cfg}: {colour}, plain {plain}");
     }
 
+    [Fact]
+    public async Task Epsilon_Scaling_divides_the_noise_of_the_unscaled_latents()
+    {
+        // One euler step from sigma 1 to 0 on a white image's latent with no noise added: x = white's latent, the x0
+        // estimate red, so the result is x − (x − red)/1.25 = 0.2·white + 0.8·red: u = (1, −0.6, −0.6), the image
+        // (1, 0.2, 0.2). Plain it is red; with x taken as the scaled model input x/√2 it would be (0.97, 0.17, 0.17).
+        await using var host = await ComfyHost.StartAsync();
+        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "white.png", Images.SolidPng(64, 64, SkiaSharp.SKColors.White));
+        var prompt = Txt2Img(text: "a red ball");
+        prompt["1"] = Node("LoadImage", new JsonObject { ["image"] = name });
+        prompt["2"] = Node("VAEEncode", new JsonObject { ["pixels"] = Link("1", 0), ["vae"] = Link("4", 2) });
+        prompt["20"] = Node("Epsilon Scaling", new JsonObject { ["model"] = Link("4", 0), ["scaling_factor"] = 1.25 });
+        prompt["11"] = Node("CFGGuider", new JsonObject { ["model"] = Link("20", 0), ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["cfg"] = 1 });
+        prompt["12"] = Node("DisableNoise", []);
+        prompt["13"] = Node("KSamplerSelect", new JsonObject { ["sampler_name"] = "euler" });
+        prompt["14"] = Node("ManualSigmas", new JsonObject { ["sigmas"] = "1, 0" });
+        prompt["3"] = Node("SamplerCustomAdvanced", new JsonObject
+        {
+            ["noise"] = Link("12", 0), ["guider"] = Link("11", 0), ["sampler"] = Link("13", 0), ["sigmas"] = Link("14", 0), ["latent_image"] = Link("2", 0),
+        });
+
+        var colour = await ClassMappingTests.RunMeanAsync(host, prompt);
+
+        Assert.True(Math.Abs(colour.R - 1) < 0.02 && Math.Abs(colour.G - 0.2) < 0.02 && Math.Abs(colour.B - 0.2) < 0.02, $"({colour.R:F3}, {colour.G:F3}, {colour.B:F3})");
+    }
+
     // The patch as node 20 on the checkpoint, and the sampler's model from it.
     private static void Patch(JsonObject prompt, string patch)
     {
