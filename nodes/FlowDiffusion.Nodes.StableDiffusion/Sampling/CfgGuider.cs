@@ -52,7 +52,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private async Task<GuidedPrediction> PredictAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         if (patches is not null && denoiser.GuidanceEmbeddingWidth is not null)
-            throw new ArgumentException("APG, CFGZeroStar and CFGNorm need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
+            throw new ArgumentException("APG, CFGZeroStar, CFGNorm, TCFG, LatentApplyOperationCFG, Mahiro and Epsilon Scaling need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
         var prediction = await PredictUnpatchedAsync(input, withUnconditional, cancellationToken);
         // ComfyUI skips the unconditional half at scale 1; APG and CFGNorm then act against its zero x0 estimate. A composed
         // prompt has guided against its unconditional prediction already.
