@@ -35,7 +35,7 @@ public sealed partial class ApiPromptConverter
         if (model is null) return null;
         var clash = model.CfgZeroStar ? "CFGZeroStar is already applied to this model"
             : model.CfgNorm is not null ? "CFGZeroStar after CFGNorm is not supported (FlowDiffusion runs CFGZeroStar first); put CFGZeroStar before CFGNorm"
-            : null;
+            : LaterPostCfgPatch(model, "CFGZeroStar");
         if (clash is not null)
         {
             Error(id, "value_not_supported", "Value not supported", "model: " + clash, "model");
@@ -51,9 +51,9 @@ public sealed partial class ApiPromptConverter
         var model = Link<ModelValue>(id, inputs, "model");
         var strength = Number(id, inputs, "strength", 1);
         if (model is null || strength is null || !Within(id, "strength", strength.Value, 0, 100)) return null;
-        if (model.CfgNorm is not null)
+        if ((model.CfgNorm is not null ? "CFGNorm is already applied to this model" : LaterPostCfgPatch(model, "CFGNorm")) is { } clash)
         {
-            Error(id, "value_not_supported", "Value not supported", "model: CFGNorm is already applied to this model", "model");
+            Error(id, "value_not_supported", "Value not supported", "model: " + clash, "model");
             return null;
         }
 
@@ -74,6 +74,7 @@ public sealed partial class ApiPromptConverter
         if (model.CfgZeroStar) parameters.Add(("zero_star", true));
         if (model.PagScale > 0) parameters.Add(("pag_scale", model.PagScale));
         if (model.CfgNorm is { } strength) parameters.AddRange([("cfg_norm", true), ("cfg_norm_strength", strength)]);
+        parameters.AddRange(MoreGuidancePatchParameters(model.MoreGuidance));
         return parameters;
     }
 
@@ -92,10 +93,10 @@ public sealed partial class ApiPromptConverter
         if (model is null || cond1 is null || cond2 is null || negative is null || cfgConds is null || cfgNegative is null || style is null
             || !Within(id, "cfg_conds", cfgConds.Value, 0, 100) | !Within(id, "cfg_cond2_negative", cfgNegative.Value, 0, 100))
             return null;
-        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null || model.PagScale > 0)
+        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null || model.PagScale > 0 || model.MoreGuidance.Mahiro || model.MoreGuidance.EpsilonScaling is not null)
         {
             Error(id, "value_not_supported", "Value not supported",
-                "model: RescaleCFG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
+                "model: RescaleCFG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance, Mahiro or Epsilon Scaling before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
             return null;
         }
 

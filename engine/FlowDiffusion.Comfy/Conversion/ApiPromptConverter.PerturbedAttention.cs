@@ -9,7 +9,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 public sealed partial class ApiPromptConverter
 {
     // PerturbedAttentionGuidance → pag_scale on the MODEL; 0 is off, as ComfyUI's post-CFG function returns the CFG result
-    // unchanged. The guider runs PAG before CFGNorm (CFGZeroStar's term commutes with it), so the other order is a node error.
+    // unchanged. The guider runs PAG before CFGNorm, Mahiro and Epsilon Scaling (CFGZeroStar's term commutes with it), so the other orders are node errors.
     private ComfyValue[]? PerturbedAttentionGuidance(string id, JsonObject inputs)
     {
         var model = Link<ModelValue>(id, inputs, "model");
@@ -17,6 +17,7 @@ public sealed partial class ApiPromptConverter
         if (model is null || scale is null || !Within(id, "scale", scale.Value, 0, 100)) return null;
         var clash = model.PagScale > 0 ? "PerturbedAttentionGuidance is already applied to this model; FlowDiffusion runs one per model"
             : model.CfgNorm is not null && scale.Value > 0 ? "PerturbedAttentionGuidance after CFGNorm is not supported (FlowDiffusion runs PAG first); put PerturbedAttentionGuidance before CFGNorm"
+            : scale.Value > 0 ? LaterPostCfgPatch(model, "PerturbedAttentionGuidance")
             : null;
         if (clash is not null)
         {

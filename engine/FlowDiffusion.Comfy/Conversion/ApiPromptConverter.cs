@@ -45,6 +45,8 @@ public sealed partial class ApiPromptConverter
         "CLIPVisionLoader", "CLIPVisionEncode", "IPAdapterModelLoader", "IPAdapterUnifiedLoader", "IPAdapter", "IPAdapterAdvanced",
         "FreeU", "FreeU_V2",
         "PerturbedAttentionGuidance",
+        "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
+        "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -302,6 +304,16 @@ public sealed partial class ApiPromptConverter
                 "IPAdapter" => IpAdapterSimple(id, inputs),
                 "IPAdapterAdvanced" => IpAdapterAdvanced(id, inputs),
                 "FreeU" or "FreeU_V2" => FreeU(id, inputs, type),
+                "Mahiro" => Mahiro(id, inputs),
+                "TCFG" => Tcfg(id, inputs),
+                "Epsilon Scaling" => EpsilonScaling(id, inputs),
+                "LatentApplyOperation" => LatentApplyOperation(id, inputs),
+                "LatentApplyOperationCFG" => LatentApplyOperationCfg(id, inputs),
+                "LatentOperationTonemapReinhard" => TonemapReinhard(id, inputs),
+                "LatentOperationSharpen" => LatentSharpen(id, inputs),
+                "ImageAddNoise" => ImageAddNoise(id, inputs),
+                "ImageScaleToMaxDimension" => ScaleToMaxDimension(id, inputs),
+                "GetImageSize" => GetImageSize(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

@@ -22,9 +22,31 @@ internal sealed record ModelValue(string Unet, string SchedulerConfig, double Cf
     /// <summary>The IP-Adapter an IPAdapter node patched the model with (null: none), added to the positive of every sampler it reaches.</summary>
     public IpAdapterPatch? IpAdapter { get; init; }
 
-    /// <summary>Whether APG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance (a non-zero scale) patch the model.</summary>
-    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0;
+    /// <summary>Whether APG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance (a non-zero scale) patch the model (or TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling).</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0 || MoreGuidance.Any;
+
+    /// <summary>The TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling patches.</summary>
+    public MoreGuidancePatches MoreGuidance { get; init; } = MoreGuidancePatches.None;
 }
+
+/// <summary>
+/// TCFG, LatentApplyOperationCFG's operation, Mahiro and EpsilonScaling's factor on a MODEL (false or null: none).
+/// </summary>
+internal sealed record MoreGuidancePatches(bool Tcfg = false, LatentOperationValue? LatentOperation = null, bool Mahiro = false, double? EpsilonScaling = null)
+{
+    /// <summary>No patch.</summary>
+    public static MoreGuidancePatches None { get; } = new();
+
+    /// <summary>Whether any patch is set.</summary>
+    public bool Any => Tcfg || LatentOperation is not null || Mahiro || EpsilonScaling is not null;
+}
+
+/// <summary>
+/// LATENT_OPERATION: LatentOperationTonemapReinhard's multiplier or LatentOperationSharpen's radius, sigma and alpha, as
+/// latent.operation and guidance.cfg's latent_operation take them.
+/// </summary>
+internal sealed record LatentOperationValue(string Operation, double Multiplier = 1, long SharpenRadius = 9, double Sigma = 1, double Alpha = 0.1)
+    : ComfyValue("LATENT_OPERATION");
 
 /// <summary>An APG node's settings.</summary>
 internal sealed record ApgSettings(double Eta, double NormThreshold, double Momentum);

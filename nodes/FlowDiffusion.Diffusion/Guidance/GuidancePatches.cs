@@ -1,4 +1,5 @@
 using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Diffusion.LatentOperations;
 
 namespace FlowDiffusion.Diffusion.Guidance;
 
@@ -7,7 +8,9 @@ namespace FlowDiffusion.Diffusion.Guidance;
 /// the pre-CFG function (<see cref="ProjectedGuidance"/>, APG) on the conditional estimate, then CFG u + s·(c − u) or
 /// RescaleCFG's CFG function (<see cref="CfgRescale"/>), then the post-CFG functions (<see cref="CfgZeroStar"/>, then
 /// <see cref="PerturbedAttentionGuidance"/> (PAG; it commutes with CFGZeroStar, whose term does not read the guided estimate),
-/// then <see cref="CfgNorm"/>). The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
+/// then <see cref="CfgNorm"/>). ComfyUI runs each list in the order the patches were applied; here the order is fixed — pre-CFG:
+/// <see cref="TangentialDamping"/> (TCFG), the CFG latent operation (LatentApplyOperationCFG), then APG; post-CFG: CFGZeroStar,
+/// PAG, CFGNorm, <see cref="MahiroGuidance"/>, then <see cref="EpsilonScaling"/> — and a converter refuses the other orders. The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
 /// model input over c_in) and the result goes back the same way, so the guider still returns a prediction.
 /// </summary>
 public sealed class GuidancePatches
@@ -37,13 +40,17 @@ public sealed class GuidancePatches
     }
 
     /// <summary>Whether any patch runs (otherwise a guider combines its predictions as plain CFG).</summary>
-    public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null || Perturbs;
+    public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null || Perturbs || TangentialDamping || LatentOperation is not null || Mahiro
+        || EpsilonScalingFactor is not null;
 
     /// <summary>Whether PAG runs, so <see cref="Guide"/> needs the perturbed conditional prediction (and the unconditional one at scale 1 too, ComfyUI's disable_cfg1_optimization).</summary>
     public bool Perturbs => _pagScale != 0;
 
-    /// <summary>Whether a patch changes the result at scale 1, where ComfyUI guides against a zero unconditional estimate.</summary>
-    public bool ActsAtScaleOne => _apg is not null || _normStrength is not null;
+    /// <summary>
+    /// Whether a patch changes the result at scale 1, where ComfyUI guides against a zero unconditional estimate (Mahiro
+    /// changes nothing there by itself, and TCFG is skipped there).
+    /// </summary>
+    public bool ActsAtScaleOne => _apg is not null || _normStrength is not null || LatentOperation is not null || EpsilonScalingFactor is not null;
 
     /// <summary>The guided prediction from the conditional and unconditional ones.</summary>
     /// <param name="conditional">The conditional prediction, [batch, outChannels, h, w].</param>
@@ -57,8 +64,9 @@ public sealed class GuidancePatches
     /// <param name="sigma">The evaluation's noise level (above 0).</param>
     /// <param name="result">The guided prediction, same shape as <paramref name="conditional"/>.</param>
     /// <param name="perturbed">PAG's perturbed conditional prediction, same shape; needed when <see cref="Perturbs"/>.</param>
+    /// <param name="width">The latents' width (the plane's rows are plane / width), which a CFG latent operation needs; 0 where none runs.</param>
     public void Guide(ReadOnlySpan<float> conditional, ReadOnlySpan<float> unconditional, float scale, ReadOnlySpan<float> modelInput, int batch, int inChannels,
-        int outChannels, int plane, float sigma, Span<float> result, ReadOnlySpan<float> perturbed = default)
+        int outChannels, int plane, float sigma, Span<float> result, ReadOnlySpan<float> perturbed = default, int width = 0)
     {
         if (Perturbs && perturbed.Length < batch * outChannels * plane) throw new ArgumentException("PAG needs the perturbed conditional prediction for every row");
         var item = outChannels * plane;
@@ -83,6 +91,8 @@ public sealed class GuidancePatches
             }
         }
 
+        if (TangentialDamping && !unconditional.IsEmpty) Guidance.TangentialDamping.Apply(u, c, x, batch);
+        if (LatentOperation is not null) ApplyLatentOperation(c, u, batch, outChannels, plane, width);
         _apg?.Apply(c, u, scale, sigma, batch);
         var guided = new double[length];
         if (_rescale > 0)
@@ -108,6 +118,31 @@ public sealed class GuidancePatches
         if (_zeroStar) CfgZeroStar.Apply(guided, c, u, x, scale, batch);
         if (Perturbs) PerturbedAttentionGuidance.Apply(guided, c, perturbed, x, skip, output, _pagScale);
         if (_normStrength is { } strength) CfgNorm.Apply(guided, c, strength, batch, outChannels, plane);
+        if (Mahiro) MahiroGuidance.Apply(guided, c, u, scale, batch, outChannels, plane);
+        if (EpsilonScalingFactor is { } factor) EpsilonScaling.Apply(guided, x, factor);
         for (var k = 0; k < length; k++) result[k] = (float)((guided[k] - (skip * x[k])) / output);
+    }
+
+    // TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling (their arithmetic is in their own files).
+
+    /// <summary>Whether ComfyUI's TCFG (<see cref="Guidance.TangentialDamping"/>) damps the unconditional estimate.</summary>
+    public bool TangentialDamping { get; init; }
+
+    /// <summary>LatentApplyOperationCFG's operation, run on the guidance c − u (c itself at scale 1); null for none.</summary>
+    public LatentOperation? LatentOperation { get; init; }
+
+    /// <summary>Whether ComfyUI's Mahiro (<see cref="MahiroGuidance"/>) mixes the guided estimate with the leap s·c.</summary>
+    public bool Mahiro { get; init; }
+
+    /// <summary>ComfyUI's EpsilonScaling factor (<see cref="Guidance.EpsilonScaling"/>); null for none.</summary>
+    public double? EpsilonScalingFactor { get; init; }
+
+    // c ← op(c − u) + u, each batch item an image of plane / width rows.
+    private void ApplyLatentOperation(Span<double> c, ReadOnlySpan<double> u, int batch, int channels, int plane, int width)
+    {
+        if (width < 1 || plane % width != 0) throw new ArgumentException("a CFG latent operation needs the latents' width");
+        for (var k = 0; k < c.Length; k++) c[k] -= u[k];
+        LatentOperation!.Apply(c, batch, channels, plane / width, width);
+        for (var k = 0; k < c.Length; k++) c[k] += u[k];
     }
 }

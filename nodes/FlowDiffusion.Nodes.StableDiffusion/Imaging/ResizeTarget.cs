@@ -25,6 +25,21 @@ internal static class ResizeTarget
         return (Math.Max(minimum, width), Math.Max(minimum, height));
     }
 
+    /// <summary>
+    /// ComfyUI's ImageScaleToMaxDimension: the longer side becomes <paramref name="largest"/>, the other
+    /// round(side / longer · largest) half to even (computed in that order, as Python does); a square becomes largest².
+    /// </summary>
+    /// <exception cref="ArgumentException">The shorter side rounds to 0.</exception>
+    public static (int Width, int Height) Largest(int oldWidth, int oldHeight, int largest)
+    {
+        var (width, height) = oldHeight > oldWidth ? (Round((double)oldWidth / oldHeight * largest), largest)
+            : oldWidth > oldHeight ? (largest, Round((double)oldHeight / oldWidth * largest))
+            : (largest, largest);
+        if (width < 1 || height < 1)
+            throw new ArgumentException($"largest_size {largest} makes this {oldWidth}×{oldHeight} image {width}×{height} pixels, an empty image; use a larger largest_size");
+        return (width, height);
+    }
+
     private static int Scaled(int side, double scale) => Math.Max(1, Round(side * scale));
 
     private static int Round(double value) =>

@@ -78,15 +78,17 @@ public sealed class CfgGuidanceNode : INode
     {
         GuidanceRescale? rescale = null;
         GuidanceModelPatches? patches = null;
-        if (Apg || ZeroStar || CfgNorm || PagScale > 0)
+        if (Apg || ZeroStar || CfgNorm || PagScale > 0 || MorePatches)
         {
-            if (Config is null) throw new ArgumentException("apg, zero_star, cfg_norm and pag_scale need the model's scheduler configuration: link config (model.load's scheduler_config)");
+            if (Config is null) throw new ArgumentException("apg, zero_star, cfg_norm, pag_scale, tcfg, latent_operation, mahiro and epsilon_scaling need the model's scheduler configuration: link config (model.load's scheduler_config)");
             if (Apg && Scale == 0) throw new ArgumentException("apg divides by the scale (ComfyUI gets NaN at 0): use a scale above 0");
             var config = SchedulerConfig.FromJson(Config.Json);
             // A new running average for every execution of the node, restarted as ComfyUI's is whenever sigma rises.
             var apg = Apg ? new ProjectedGuidance(ApgEta, ApgNormThreshold, ApgMomentum) : null;
-            patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null, PagScale),
-                IModelSampling.For(config));
+            patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null, PagScale)
+                {
+                    TangentialDamping = Tcfg, LatentOperation = CfgLatentOperation(), Mahiro = Mahiro, EpsilonScalingFactor = EpsilonScalingFactor(),
+                }, IModelSampling.For(config));
         }
         else if (Rescale > 0)
         {
@@ -97,4 +99,46 @@ public sealed class CfgGuidanceNode : INode
         Guider = new CfgGuider(Denoiser!, Positive!, Negative!, (float)Scale, rescale, patches);
         return Task.CompletedTask;
     }
+
+    // ComfyUI's TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling model patches.
+
+    /// <summary>Whether ComfyUI's TCFG patch runs.</summary>
+    [Parameter(Description = "Tangential Damping CFG (ComfyUI's TCFG node): the unconditional x0 estimate's score keeps only its part along the first singular direction of the unconditional and conditional scores. Runs before latent_operation and apg; skipped at scale 1, as ComfyUI skips it. Needs config.", Advanced = true)]
+    public bool Tcfg { get; set; }
+
+    /// <summary>LatentApplyOperationCFG's operation.</summary>
+    [Parameter(Description = "ComfyUI's LatentApplyOperationCFG: the operation runs on the guidance (conditional − unconditional x0 estimate; the conditional estimate itself at scale 1) before apg. Needs config.", Choices = ["none", "tonemap_reinhard", "sharpen"], Advanced = true)]
+    public string LatentOperation { get; set; } = "none";
+
+    /// <summary>The tone map's multiplier.</summary>
+    [Parameter(Description = "latent_operation tonemap_reinhard: the factor on the compression's knee (5 · std + mean of the lengths).", Min = 0, Max = 100, Step = 0.01, Advanced = true)]
+    public double LatentOperationMultiplier { get; set; } = 1;
+
+    /// <summary>The sharpen radius.</summary>
+    [Parameter(Description = "latent_operation sharpen: kernel taps on each side of the centre; less than the latents' height and width.", Min = 1, Max = 31, Advanced = true)]
+    public int LatentOperationSharpenRadius { get; set; } = 9;
+
+    /// <summary>The sharpen sigma.</summary>
+    [Parameter(Description = "latent_operation sharpen: the gaussian's sigma, in units of the radius.", Min = 0.1, Max = 10, Step = 0.1, Advanced = true)]
+    public double LatentOperationSigma { get; set; } = 1;
+
+    /// <summary>The sharpen strength.</summary>
+    [Parameter(Description = "latent_operation sharpen: the strength.", Min = 0, Max = 5, Step = 0.01, Advanced = true)]
+    public double LatentOperationAlpha { get; set; } = 0.1;
+
+    /// <summary>Whether ComfyUI's Mahiro patch runs.</summary>
+    [Parameter(Description = "ComfyUI's Mahiro node: the guided x0 estimate mixed with scale × conditional by how alike the unconditional and guided directions are. Runs after cfg_norm. Needs config.", Advanced = true)]
+    public bool Mahiro { get; set; }
+
+    /// <summary>ComfyUI's EpsilonScaling factor.</summary>
+    [Parameter(Description = "ComfyUI's Epsilon Scaling node: the guided noise (latents − guided x0 estimate) divided by this, against exposure bias; runs last. 1 = off. Needs config.", Min = 0.5, Max = 1.5, Step = 0.001, Advanced = true)]
+    public double EpsilonScaling { get; set; } = 1;
+
+    private bool MorePatches => Tcfg || LatentOperation != "none" || Mahiro || EpsilonScaling != 1;
+
+    private Diffusion.LatentOperations.LatentOperation? CfgLatentOperation() =>
+        Diffusion.LatentOperations.LatentOperation.Named(LatentOperation, LatentOperationMultiplier, LatentOperationSharpenRadius, LatentOperationSigma, LatentOperationAlpha);
+
+    private double? EpsilonScalingFactor() =>
+        EpsilonScaling is >= 0.5 and <= 1.5 ? (EpsilonScaling != 1 ? EpsilonScaling : null) : throw new ArgumentException($"epsilon_scaling must be 0.5 … 1.5; got {EpsilonScaling}");
 }

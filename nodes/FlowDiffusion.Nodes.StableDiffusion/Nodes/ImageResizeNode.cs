@@ -5,7 +5,7 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Resizes images, as ComfyUI's ImageScale does.</summary>
-[Node("image.resize", "1.1.0", Category = "image", Title = "Resize Image",
+[Node("image.resize", "1.2.0", Category = "image", Title = "Resize Image",
     Description = "Resizes images to width × height (0 for one side keeps the aspect ratio), or by scale_by (ComfyUI's Upscale Image By), with torch's nearest-exact, bilinear, bicubic or area interpolation or Pillow's Lanczos (values clamped to 0..1) and an optional centre crop to the new aspect first, as ComfyUI's Upscale Image.")]
 public sealed class ImageResizeNode : INode
 {
@@ -46,17 +46,22 @@ public sealed class ImageResizeNode : INode
     {
         var image = Image!;
         var scaleBy = Megapixels > 0 ? Math.Sqrt(Math.Floor(Megapixels * 1024 * 1024) / ((double)image.Width * image.Height)) : ScaleBy;
-        if (ResizeTarget.Of(image.Width, image.Height, Width, Height, scaleBy, minimum: 1) is not (int width, int height))
+        if ((LargestSize > 0 ? ResizeTarget.Largest(image.Width, image.Height, LargestSize) : ResizeTarget.Of(image.Width, image.Height, Width, Height, scaleBy, minimum: 1))
+            is not (int width, int height))
         {
             Resized = image;
             return Task.CompletedTask;
         }
 
-        ProducedImageSize.Check(context, "width/height/scale_by/megapixels", width, height);
+        ProducedImageSize.Check(context, "width/height/scale_by/megapixels/largest_size", width, height);
         var pixels = PlanarResize.Resize(image.Pixels, image.Batch * 3, image.Height, image.Width, height, width, Method, CenterCrop);
         // Bicubic and Lanczos overshoot at sharp edges; an image stays in 0..1.
         for (var i = 0; i < pixels.Length; i++) pixels[i] = Math.Clamp(pixels[i], 0f, 1f);
         Resized = new Image(image.Batch, height, width, pixels);
         return Task.CompletedTask;
     }
+
+    /// <summary>The longer side's target (ComfyUI's ImageScaleToMaxDimension).</summary>
+    [Parameter(Description = "When above 0, the longer side becomes this many pixels and the other keeps the aspect ratio (side / longer side × largest_size, rounded half to even; a square becomes largest_size²), as ComfyUI's ImageScaleToMaxDimension; ignores width, height, scale_by and megapixels.", Min = 0, Max = 16384)]
+    public int LargestSize { get; set; }
 }

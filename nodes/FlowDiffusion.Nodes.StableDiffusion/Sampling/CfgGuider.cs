@@ -55,7 +55,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private async Task<GuidedPrediction> PredictAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         if (patches is not null && denoiser.GuidanceEmbeddingWidth is not null)
-            throw new ArgumentException("APG, CFGZeroStar and CFGNorm need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
+            throw new ArgumentException("APG, CFGZeroStar, CFGNorm, PAG, TCFG, LatentApplyOperationCFG, Mahiro and Epsilon Scaling need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
         if (patches is { Perturbs: true } && (_composed || _regional))
             throw new ArgumentException("PAG (perturbed-attention guidance) is not supported with a composed prompt (AND) or area and mask conditionings");
         var prediction = await PredictUnpatchedAsync(input, withUnconditional, cancellationToken);

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 
 /// <summary>
 /// ComfyUI's guidance model patches for one guider (<see cref="GuidancePatches"/>: APG, RescaleCFG, CFGZeroStar,
-/// PAG, CFGNorm), with the model's noise schedule, which gives a step's sigma where the sampler does not.
+/// PAG, CFGNorm, TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling), with the model's noise schedule, which gives a step's sigma where the sampler does not.
 /// </summary>
 internal sealed class GuidanceModelPatches(GuidancePatches patches, IModelSampling sampling)
 {
@@ -22,7 +22,8 @@ internal sealed class GuidanceModelPatches(GuidancePatches patches, IModelSampli
         var shape = input.Shape;
         var result = new float[shape.Batch * outChannels * shape.Height * shape.Width];
         var sigma = input.Sigma ?? sampling.Sigma(input.Timestep);
-        patches.Guide(conditional, unconditional, scale, input.ModelInput.Span, shape.Batch, shape.Channels, outChannels, shape.Height * shape.Width, sigma, result, perturbed);
+        patches.Guide(conditional, unconditional, scale, input.ModelInput.Span, shape.Batch, shape.Channels, outChannels, shape.Height * shape.Width, sigma, result,
+            perturbed, shape.Width);
         return result;
     }
 }
