@@ -36,7 +36,7 @@ public sealed class MoreGuidancePatchesTests
             var expected = Floats(evaluation, "expected");
             var result = new float[conditional.Length];
             patches.Guide(conditional, unconditional, scale, Floats(evaluation, "model_input"), batch, channels, channels, plane, evaluation.GetProperty("sigma").GetSingle(), result,
-                shape[3]);
+                width: shape[3]);
 
             for (var i = 0; i < result.Length; i++)
             {
@@ -67,7 +67,7 @@ public sealed class MoreGuidancePatchesTests
         var sharpen = new GuidancePatches(new ModelPrediction(PredictionKind.Epsilon, 1), 0, null, false, null) { LatentOperation = new LatentSharpen(2, 1, 0.5) };
         var values = new float[4 * 4];
         Assert.Contains("width", Assert.Throws<ArgumentException>(() => sharpen.Guide(values, values, 2, values, 1, 4, 4, 4, 1, new float[16])).Message);
-        Assert.Contains("sharpen_radius 2", Assert.Throws<ArgumentException>(() => sharpen.Guide(values, values, 2, values, 1, 4, 4, 4, 1, new float[16], 2)).Message);
+        Assert.Contains("sharpen_radius 2", Assert.Throws<ArgumentException>(() => sharpen.Guide(values, values, 2, values, 1, 4, 4, 4, 1, new float[16], width: 2)).Message);
     }
 
     private static GuidancePatches Patches(JsonElement c)
