@@ -42,10 +42,11 @@ public sealed partial class ApiPromptConverter
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
         "ModelSave", "VAESave", "CLIPSave",
+        "UNETLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
-    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
+    public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
 
@@ -291,6 +292,7 @@ public sealed partial class ApiPromptConverter
                 "ModelSave" => ModelSave(id, inputs),
                 "VAESave" => VaeSave(id, inputs),
                 "CLIPSave" => ClipSave(id, inputs),
+                "UNETLoader" => UNetLoader(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -305,11 +307,7 @@ public sealed partial class ApiPromptConverter
 
     private ComfyValue[]? Unsupported(string id, string type)
     {
-        var why = type switch
-        {
-            "UNETLoader" => "loading a separate UNet file is not supported; use CheckpointLoaderSimple with a checkpoint or model folder",
-            _ => "FlowDiffusion has no node for it yet",
-        };
+        const string why = "FlowDiffusion has no node for it yet";
         Error(id, "node_not_supported", $"{type} is not supported", $"{type}: {why}.");
         return null;
     }
