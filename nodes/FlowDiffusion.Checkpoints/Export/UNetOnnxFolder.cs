@@ -11,11 +11,24 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static class UNetOnnxFolder
 {
     /// <summary>The family of the UNet-only file at <paramref name="path"/>: SDXL when its UNet has the added (pooled text and size) embedding.</summary>
-    /// <exception cref="CheckpointException">The file holds no SD 1.x or SDXL UNet.</exception>
+    /// <exception cref="CheckpointException">The file holds no SD 1.x or SDXL UNet (an SD 2.x UNet included).</exception>
     public static ModelFamily Detect(string path)
     {
         using var weights = CheckpointWeights.OpenUNet(path);
-        return weights.Part(ModelPart.UNet).ContainsKey("add_embedding.linear_1.weight") ? ModelFamily.StableDiffusionXL : ModelFamily.StableDiffusion1;
+        var unet = weights.Part(ModelPart.UNet);
+        if (unet.ContainsKey("add_embedding.linear_1.weight"))
+        {
+            return ModelFamily.StableDiffusionXL;
+        }
+
+        // SD 1.x projects into its transformers with 1×1 convolutions; SD 2.x (use_linear_in_transformer) with linear
+        // layers, and it needs 64-wide heads no tensor shows, so it is refused rather than built with SD 1.x's heads.
+        if (unet.FirstOrDefault(p => p.Key.EndsWith(".proj_in.weight", StringComparison.Ordinal)).Value is { Shape.Length: 2 })
+        {
+            throw new CheckpointException($"{path}: the UNet's transformer projections are linear layers and it has no added embedding, as SD 2.x's UNet; only SD 1.x and SDXL UNets are supported.");
+        }
+
+        return ModelFamily.StableDiffusion1;
     }
 
     /// <summary>Writes the folder at <paramref name="target"/>, which must not exist yet.</summary>
