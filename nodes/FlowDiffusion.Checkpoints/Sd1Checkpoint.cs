@@ -70,6 +70,21 @@ public sealed class Sd1Checkpoint : IDisposable
         }
     }
 
+    /// <summary>Opens a CLIP text tower saved alone (see <see cref="CheckpointWeights.OpenClip"/>): only <see cref="TextEncoder"/> is set.</summary>
+    public static Sd1Checkpoint OpenClip(string path)
+    {
+        var weights = CheckpointWeights.OpenClip(path);
+        try
+        {
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set.</summary>
     public static Sd1Checkpoint OpenUNet(string path)
     {

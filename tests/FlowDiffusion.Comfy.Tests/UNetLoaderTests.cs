@@ -102,6 +102,8 @@ public sealed class UNetLoaderTests : IDisposable
         var missing = Assert.Single(Convert("c.safetensors", "default").NodeErrors["30"].Errors);
         Assert.Equal("value_not_in_list", missing.Type);
         Assert.Contains("unet_name: 'c.safetensors' not in ['a.safetensors', 'sub/b.safetensors']", missing.Details);
+        // A name leaving the model folders is not found there, as ComfyUI's folder lookup.
+        Assert.Equal("value_not_in_list", Assert.Single(Convert("../checkpoints/sd1-tiny.safetensors", "default").NodeErrors["30"].Errors).Type);
     }
 
     private static async Task RunAsync(ComfyHost host, JsonObject prompt)

@@ -122,7 +122,8 @@ public static class DiffusersOnnxFolder
         if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
     }
 
-    private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
+    // The text encoder's config.json (CLIP ViT-L's quick GELU).
+    internal static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
     {
         w.WriteString("_class_name", "CLIPTextModel");
         w.WriteNumber("vocab_size", a.Vocabulary);
