@@ -11,7 +11,8 @@ namespace FlowDiffusion.Comfy.Tests;
 /// UNETLoader → unet.load: a LoRA-patched UNet saved by ModelSave through /prompt, placed in models/unet, and loaded by
 /// UNETLoader beside CheckpointLoaderSimple's CLIP and VAE draws the patched model's image pixel for pixel; files are
 /// looked up in models/unet, then models/diffusion_models (ComfyUI's diffusion_models folders); fp8 weight types and
-/// missing files are node errors naming the input.
+/// missing files are node errors naming the input. CLIPLoader → clip.load: a LoRA-patched CLIP saved by CLIPSave and
+/// loaded from models/clip draws the patched image pixel for pixel; types other than stable_diffusion are node errors.
 /// </summary>
 public sealed class UNetLoaderTests : IDisposable
 {
@@ -65,6 +66,48 @@ public sealed class UNetLoaderTests : IDisposable
         var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/UNETLoader"))!["UNETLoader"]!;
         Assert.Contains("patched.safetensors", info["input"]!["required"]!["unet_name"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal("", info["description"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_clip_saved_by_clipsave_loads_through_cliploader_and_draws_the_patched_image()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var lora = Node("LoraLoader", new JsonObject
+        {
+            ["model"] = Link("4", 0), ["clip"] = Link("4", 1), ["lora_name"] = "kohya-a.safetensors", ["strength_model"] = 0, ["strength_clip"] = 0.9,
+        });
+        await RunAsync(host, new JsonObject
+        {
+            ["4"] = Node("CheckpointLoaderSimple", new JsonObject { ["ckpt_name"] = "sd1-tiny.safetensors" }),
+            ["10"] = lora.DeepClone(),
+            ["22"] = Node("CLIPSave", new JsonObject { ["clip"] = Link("10", 1), ["filename_prefix"] = "clip/ComfyUI" }),
+        });
+        var saved = Assert.Single(Directory.GetFiles(Path.Combine(host.Root, "outputs"), "*.safetensors", SearchOption.AllDirectories));
+        _home.Add(saved, "clip/patched_clip_l.safetensors");
+
+        JsonObject Draw(string? clip, JsonObject? node)
+        {
+            var prompt = Txt2Img(model: "sd1-tiny.safetensors", text: "a red circle", steps: 2, cfg: 5);
+            if (node is not null)
+            {
+                prompt["30"] = node;
+                prompt["6"]!["inputs"]!["clip"] = Link("30", clip == "lora" ? 1 : 0);
+                prompt["7"]!["inputs"]!["clip"] = Link("30", clip == "lora" ? 1 : 0);
+            }
+
+            return prompt;
+        }
+
+        var patched = Pixels(await ClassMappingTests.RunForImageAsync(host, Draw("lora", (JsonObject)lora.DeepClone())));
+        var plain = Pixels(await ClassMappingTests.RunForImageAsync(host, Draw(null, null)));
+        Assert.NotEqual(plain, patched);
+        var loader = Node("CLIPLoader", new JsonObject { ["clip_name"] = "patched_clip_l.safetensors", ["type"] = "stable_diffusion" });
+        Assert.Equal(patched, Pixels(await ClassMappingTests.RunForImageAsync(host, Draw("loader", loader))));
+
+        var sdxl = Draw("loader", Node("CLIPLoader", new JsonObject { ["clip_name"] = "patched_clip_l.safetensors", ["type"] = "sdxl" }));
+        var (status, body) = await host.PostPromptAsync(sdxl);
+        Assert.Equal(400, status);
+        Assert.Contains("type: 'sdxl' is not supported", body["node_errors"]!["30"]!["errors"]![0]!["details"]!.GetValue<string>());
     }
 
     [Fact]

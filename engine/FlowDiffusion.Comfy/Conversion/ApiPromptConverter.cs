@@ -42,7 +42,7 @@ public sealed partial class ApiPromptConverter
         "RegexMatch", "RegexExtract", "RegexReplace",
         "CheckpointSave",
         "ModelSave", "VAESave", "CLIPSave",
-        "UNETLoader",
+        "UNETLoader", "CLIPLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -293,6 +293,7 @@ public sealed partial class ApiPromptConverter
                 "VAESave" => VaeSave(id, inputs),
                 "CLIPSave" => ClipSave(id, inputs),
                 "UNETLoader" => UNetLoader(id, inputs),
+                "CLIPLoader" => ClipLoader(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

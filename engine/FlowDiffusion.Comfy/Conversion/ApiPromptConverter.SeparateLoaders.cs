@@ -38,4 +38,38 @@ public sealed partial class ApiPromptConverter
         var node = Add(id, null, "unet.load", [], [("path", path)]);
         return [new ModelValue($"{node}.unet", $"{node}.scheduler_config")];
     }
+
+    // CLIPLoader → clip.load of a file in ComfyUI's text_encoders folders (models/text_encoders, then models/clip);
+    // only type stable_diffusion (SD 1.x's CLIP ViT-L) runs here.
+    private ComfyValue[]? ClipLoader(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "clip_name", null);
+        var type = Text(id, inputs, "type", "stable_diffusion");
+        var device = Choice(id, inputs, "device", "default", ["default", "cpu"]);
+        if (name is null || type is null || device is null) return null;
+        if (type != "stable_diffusion")
+        {
+            Error(id, "value_not_valid", "Value not valid",
+                $"type: '{type}' is not supported; FlowDiffusion's CLIPLoader reads SD 1.x's CLIP ViT-L (stable_diffusion) only.", "type");
+            return null;
+        }
+
+        var path = folders.ResolveModelFile("text_encoders", name) ?? folders.ResolveModelFile("clip", name);
+        if (path is null && !requireFiles)
+        {
+            path = "models/text_encoders/" + name;
+            warnings.Add($"node {id} (CLIPLoader): '{name}' is not in models/text_encoders or models/clip here yet; the workflow loads {path}");
+        }
+
+        if (path is null)
+        {
+            var available = Api.ObjectInfo.Files(folders, "text_encoders").Concat(Api.ObjectInfo.Files(folders, "clip"));
+            Error(id, "value_not_in_list", "Value not in list",
+                $"clip_name: '{name}' not in [{string.Join(", ", available.Take(50).Select(a => $"'{a}'"))}] (files in models/text_encoders and models/clip)", "clip_name");
+            return null;
+        }
+
+        var node = Add(id, null, "clip.load", [], [("path", path)]);
+        return [new ClipValue($"{node}.clip", $"{node}.tokenizer")];
+    }
 }
