@@ -13,9 +13,6 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
         + "the same names bare, or diffusers names — converted once, then cached on disk; pair it with a checkpoint's or model folder's CLIP and VAE.")]
 public sealed class UNetLoadNode : INode
 {
-    /// <summary>The weight types ComfyUI's UNETLoader offers.</summary>
-    public static readonly string[] WeightTypes = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"];
-
     /// <summary>The UNet file.</summary>
     [Parameter(Description = "The UNet: a .safetensors file (e.g. models/diffusion_models/ComfyUI_00001_.safetensors), relative to the working folder.", Kind = ParameterKind.ModelFolder, Required = true)]
     public string Path { get; set; } = "";
