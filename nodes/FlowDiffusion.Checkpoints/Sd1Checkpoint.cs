@@ -70,6 +70,36 @@ public sealed class Sd1Checkpoint : IDisposable
         }
     }
 
+    /// <summary>Opens a CLIP text tower saved alone (see <see cref="CheckpointWeights.OpenClip"/>): only <see cref="TextEncoder"/> is set.</summary>
+    public static Sd1Checkpoint OpenClip(string path)
+    {
+        var weights = CheckpointWeights.OpenClip(path);
+        try
+        {
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set.</summary>
+    public static Sd1Checkpoint OpenUNet(string path)
+    {
+        var weights = CheckpointWeights.OpenUNet(path);
+        try
+        {
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The UNet graph; weights embedded unless <paramref name="binding"/> says otherwise.</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 

@@ -120,6 +120,21 @@ public sealed class SdxlCheckpoint : IDisposable
         }
     }
 
+    /// <summary>Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set.</summary>
+    public static SdxlCheckpoint OpenUNet(string path)
+    {
+        var weights = CheckpointWeights.OpenUNet(path);
+        try
+        {
+            return new SdxlCheckpoint(weights, null, null, null);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 

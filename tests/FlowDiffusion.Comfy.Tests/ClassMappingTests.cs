@@ -265,7 +265,7 @@ public sealed class ClassMappingTests
     [Theory]
     [InlineData("LoraLoader", "'x.safetensors' not in")]
     [InlineData("VAELoader", "'vae.safetensors' not in")]
-    [InlineData("UNETLoader", "not supported")]
+    [InlineData("UNETLoader", "'unet.safetensors' not in")]
     public async Task Unsupported_classes_and_missing_lora_or_vae_files_are_node_errors_naming_them(string classType, string why)
     {
         await using var host = await ComfyHost.StartAsync();

@@ -47,10 +47,11 @@ public sealed partial class ApiPromptConverter
         "PerturbedAttentionGuidance",
         "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
+        "UNETLoader", "CLIPLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
-    public static IReadOnlyList<string> ListedButUnsupported { get; } = ["UNETLoader"];
+    public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
 
@@ -314,6 +315,8 @@ public sealed partial class ApiPromptConverter
                 "ImageAddNoise" => ImageAddNoise(id, inputs),
                 "ImageScaleToMaxDimension" => ScaleToMaxDimension(id, inputs),
                 "GetImageSize" => GetImageSize(id, inputs),
+                "UNETLoader" => UNetLoader(id, inputs),
+                "CLIPLoader" => ClipLoader(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
@@ -328,11 +331,7 @@ public sealed partial class ApiPromptConverter
 
     private ComfyValue[]? Unsupported(string id, string type)
     {
-        var why = type switch
-        {
-            "UNETLoader" => "loading a separate UNet file is not supported; use CheckpointLoaderSimple with a checkpoint or model folder",
-            _ => "FlowDiffusion has no node for it yet",
-        };
+        const string why = "FlowDiffusion has no node for it yet";
         Error(id, "node_not_supported", $"{type} is not supported", $"{type}: {why}.");
         return null;
     }

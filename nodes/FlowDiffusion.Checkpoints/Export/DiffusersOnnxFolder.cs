@@ -71,7 +71,7 @@ public static class DiffusersOnnxFolder
             }
 
             WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            WriteModel(staging, "unet", UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae.Factor, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -106,7 +106,7 @@ public static class DiffusersOnnxFolder
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void SchedulerConfig(Utf8JsonWriter w, string predictionType, bool zeroSnr)
+    internal static void SchedulerConfig(Utf8JsonWriter w, string predictionType, bool zeroSnr)
     {
         // SD 1.x's training schedule (LDM v1-inference.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps).
         w.WriteString("_class_name", "PNDMScheduler");
@@ -122,7 +122,8 @@ public static class DiffusersOnnxFolder
         if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
     }
 
-    private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
+    // The text encoder's config.json (CLIP ViT-L's quick GELU).
+    internal static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
     {
         w.WriteString("_class_name", "CLIPTextModel");
         w.WriteNumber("vocab_size", a.Vocabulary);
@@ -133,7 +134,8 @@ public static class DiffusersOnnxFolder
         w.WriteString("hidden_act", "quick_gelu");
     }
 
-    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae, bool float16)
+    // The UNet's config.json; its sample size is SD 1.x's 512-pixel image in latents of the VAE's downscaling factor.
+    internal static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, int vaeFactor, bool float16)
     {
         w.WriteString("_class_name", "UNet2DConditionModel");
         w.WriteNumber("in_channels", a.InChannels);
@@ -148,7 +150,7 @@ public static class DiffusersOnnxFolder
         }
 
         w.WriteEndArray();
-        w.WriteNumber("sample_size", 512 / vae.Factor);
+        w.WriteNumber("sample_size", 512 / vaeFactor);
         w.WriteString("timestep_dtype", float16 ? "float16" : "float32");
     }
 

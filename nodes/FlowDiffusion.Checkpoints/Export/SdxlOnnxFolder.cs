@@ -90,22 +90,7 @@ public static class SdxlOnnxFolder
                     w.WriteEndArray();
                 }
             });
-            DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w =>
-            {
-                // SDXL's training schedule (SGM sd_xl_base.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps), as diffusers ships it for Euler.
-                w.WriteString("_class_name", "EulerDiscreteScheduler");
-                w.WriteNumber("beta_start", 0.00085);
-                w.WriteNumber("beta_end", 0.012);
-                w.WriteString("beta_schedule", "scaled_linear");
-                w.WriteNumber("num_train_timesteps", 1000);
-                w.WriteBoolean("clip_sample", false);
-                w.WriteBoolean("set_alpha_to_one", false);
-                w.WriteNumber("steps_offset", 1);
-                w.WriteString("timestep_spacing", "leading");
-                w.WriteString("interpolation_type", "linear");
-                w.WriteString("prediction_type", predictionType);
-                if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
-            });
+            DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w => SchedulerConfig(w, predictionType, zeroSnr));
             foreach (var folder in refiner ? ["tokenizer_2"] : new[] { "tokenizer", "tokenizer_2" })
             {
                 Directory.CreateDirectory(Path.Combine(staging, folder));
@@ -121,7 +106,7 @@ public static class SdxlOnnxFolder
             }
 
             DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
-            DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, unet, vae), float16: false, DiffusersOnnxFolder.UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, unet, vae.Factor), float16: false, DiffusersOnnxFolder.UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             Directory.Move(staging, full);
@@ -135,6 +120,24 @@ public static class SdxlOnnxFolder
 
             throw;
         }
+    }
+
+    // SDXL's scheduler_config.json.
+    internal static void SchedulerConfig(Utf8JsonWriter w, string predictionType, bool zeroSnr)
+    {
+        // SDXL's training schedule (SGM sd_xl_base.yaml: linear_start 0.00085, linear_end 0.012, 1000 steps), as diffusers ships it for Euler.
+        w.WriteString("_class_name", "EulerDiscreteScheduler");
+        w.WriteNumber("beta_start", 0.00085);
+        w.WriteNumber("beta_end", 0.012);
+        w.WriteString("beta_schedule", "scaled_linear");
+        w.WriteNumber("num_train_timesteps", 1000);
+        w.WriteBoolean("clip_sample", false);
+        w.WriteBoolean("set_alpha_to_one", false);
+        w.WriteNumber("steps_offset", 1);
+        w.WriteString("timestep_spacing", "leading");
+        w.WriteString("interpolation_type", "linear");
+        w.WriteString("prediction_type", predictionType);
+        if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
     }
 
     private static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a, string className, string activation)
@@ -152,7 +155,8 @@ public static class SdxlOnnxFolder
         }
     }
 
-    private static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, VaeArchitecture vae)
+    // The UNet's config.json; its sample size is SDXL's 1024-pixel image in latents of the VAE's downscaling factor.
+    internal static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, int vaeFactor)
     {
         w.WriteString("_class_name", "UNet2DConditionModel");
         w.WriteNumber("in_channels", a.InChannels);
@@ -176,7 +180,7 @@ public static class SdxlOnnxFolder
         }
 
         w.WriteEndArray();
-        w.WriteNumber("sample_size", 1024 / vae.Factor);
+        w.WriteNumber("sample_size", 1024 / vaeFactor);
         w.WriteString("timestep_dtype", "float32");
     }
 }

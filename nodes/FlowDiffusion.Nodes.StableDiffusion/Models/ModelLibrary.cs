@@ -13,6 +13,7 @@ internal sealed class ModelLibrary : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, OnnxVae> _vaes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OnnxUNetModel> _unets = new(StringComparer.Ordinal);
 
     private ModelLibrary(ILogger logger)
     {
@@ -90,8 +91,16 @@ internal sealed class ModelLibrary : IDisposable
     public OnnxVae OpenVae(VaeFiles files, OnnxSessionOptions options) =>
         _vaes.GetOrAdd(files.DecoderPath + "|" + files.EncoderPath + "|" + files.ScalingFactor.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "|" + options.Describe(), _ => new OnnxVae(files, Sessions, options));
 
+    /// <summary>A standalone UNet graph (its session opens on first use), one per file, sample size and options.</summary>
+    public OnnxUNetModel OpenUNet(string name, string modelPath, int? sampleSize, OnnxSessionOptions options) =>
+        _unets.GetOrAdd(modelPath + "|" + sampleSize + "|" + options.Describe(), _ => new OnnxUNetModel(name, UNet.Open(Sessions, modelPath, options), sampleSize, Sessions));
+
     public void Dispose()
     {
+        foreach (var unet in _unets.Values)
+        {
+            unet.Dispose();
+        }
         foreach (var vae in _vaes.Values)
         {
             vae.Dispose();

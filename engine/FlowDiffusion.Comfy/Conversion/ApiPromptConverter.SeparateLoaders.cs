@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+public sealed partial class ApiPromptConverter
+{
+    // ComfyUI's UNETLoader weight types; only "default" runs here (fp8 has no ONNX Runtime CPU kernels).
+    private static readonly string[] UNetWeightTypes = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"];
+
+    // UNETLoader → unet.load of a file in ComfyUI's diffusion_models folders (models/unet, then models/diffusion_models).
+    private ComfyValue[]? UNetLoader(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "unet_name", null);
+        var dtype = Choice(id, inputs, "weight_dtype", "default", UNetWeightTypes);
+        if (name is null || dtype is null) return null;
+        if (dtype != "default")
+        {
+            Error(id, "value_not_valid", "Value not valid",
+                $"weight_dtype: '{dtype}' is not supported; FlowDiffusion runs the UNet with the file's weights widened to float32 (use default).", "weight_dtype");
+            return null;
+        }
+
+        var path = folders.ResolveModelFile("unet", name) ?? folders.ResolveModelFile("diffusion_models", name);
+        if (path is null && !requireFiles)
+        {
+            path = "models/diffusion_models/" + name;
+            warnings.Add($"node {id} (UNETLoader): '{name}' is not in models/unet or models/diffusion_models here yet; the workflow loads {path}");
+        }
+
+        if (path is null)
+        {
+            var available = Api.ObjectInfo.Files(folders, "unet").Concat(Api.ObjectInfo.Files(folders, "diffusion_models"));
+            Error(id, "value_not_in_list", "Value not in list",
+                $"unet_name: '{name}' not in [{string.Join(", ", available.Take(50).Select(a => $"'{a}'"))}] (files in models/unet and models/diffusion_models)", "unet_name");
+            return null;
+        }
+
+        var node = Add(id, null, "unet.load", [], [("path", path)]);
+        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config")];
+    }
+
+    // CLIPLoader → clip.load of a file in ComfyUI's text_encoders folders (models/text_encoders, then models/clip);
+    // only type stable_diffusion (SD 1.x's CLIP ViT-L) runs here.
+    private ComfyValue[]? ClipLoader(string id, JsonObject inputs)
+    {
+        var name = Text(id, inputs, "clip_name", null);
+        var type = Text(id, inputs, "type", "stable_diffusion");
+        var device = Choice(id, inputs, "device", "default", ["default", "cpu"]);
+        if (name is null || type is null || device is null) return null;
+        if (type != "stable_diffusion")
+        {
+            Error(id, "value_not_valid", "Value not valid",
+                $"type: '{type}' is not supported; FlowDiffusion's CLIPLoader reads SD 1.x's CLIP ViT-L (stable_diffusion) only.", "type");
+            return null;
+        }
+
+        var path = folders.ResolveModelFile("text_encoders", name) ?? folders.ResolveModelFile("clip", name);
+        if (path is null && !requireFiles)
+        {
+            path = "models/text_encoders/" + name;
+            warnings.Add($"node {id} (CLIPLoader): '{name}' is not in models/text_encoders or models/clip here yet; the workflow loads {path}");
+        }
+
+        if (path is null)
+        {
+            var available = Api.ObjectInfo.Files(folders, "text_encoders").Concat(Api.ObjectInfo.Files(folders, "clip"));
+            Error(id, "value_not_in_list", "Value not in list",
+                $"clip_name: '{name}' not in [{string.Join(", ", available.Take(50).Select(a => $"'{a}'"))}] (files in models/text_encoders and models/clip)", "clip_name");
+            return null;
+        }
+
+        var node = Add(id, null, "clip.load", [], [("path", path)]);
+        return [new ClipValue($"{node}.clip", $"{node}.tokenizer")];
+    }
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FlowDiffusion.Checkpoints.Export;
+
+/// <summary>Prepared UNet-only files, beside the prepared checkpoints and keyed the same way.</summary>
+public static partial class CheckpointCache
+{
+    /// <summary>
+    /// The prepared folder (<c>unet/</c>, <c>scheduler/</c>) for the UNet-only file <paramref name="unet"/>, sampled as
+    /// <paramref name="sampling"/> says, converting it first when the cache has none, within <paramref name="limits"/>
+    /// (cancellation, time, free space). A changed file (size or time) is converted again.
+    /// </summary>
+    public static string PrepareUNet(string unet, string root, CheckpointSampling sampling, Action? converting = null, ConversionLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(sampling);
+        var full = Path.GetFullPath(unet);
+        var file = new FileInfo(full);
+        var identity = new StringBuilder("unet|").Append(BuilderVersion).Append('|').Append(file.FullName).Append('|').Append(file.Length).Append('|')
+            .Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('|').Append(sampling.PredictionType).Append(sampling.ZeroSnr ? "|zsnr" : "");
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..16];
+        var folder = Path.Combine(root, $"unet-{Path.GetFileNameWithoutExtension(full)}-{key}");
+        if (File.Exists(Path.Combine(folder, "unet", "model.onnx")))
+        {
+            return folder;
+        }
+
+        converting?.Invoke();
+        Directory.CreateDirectory(root);
+        try
+        {
+            (limits ?? ConversionLimits.Default).Run(full, root, token => UNetOnnxFolder.Write(full, folder, sampling, token));
+        }
+        catch (IOException) when (File.Exists(Path.Combine(folder, "unet", "model.onnx")))
+        {
+            // Another process prepared the same file first.
+        }
+
+        return folder;
+    }
+}

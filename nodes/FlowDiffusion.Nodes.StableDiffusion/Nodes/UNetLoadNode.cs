@@ -1,0 +1,87 @@
+using FlowDiffusion.Checkpoints;
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Diffusion;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Loads a UNet-only file (ComfyUI's UNETLoader; what ModelSave writes) as the MODEL, converted once and cached.</summary>
+[Node("unet.load", "1.0.0", Category = "loaders", Title = "Load Diffusion Model",
+    Description = "Opens an SD 1.x or SDXL UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
+        + "the same names bare, or diffusers names — converted once, then cached on disk; pair it with a checkpoint's or model folder's CLIP and VAE.")]
+public sealed class UNetLoadNode : INode
+{
+    /// <summary>The UNet file.</summary>
+    [Parameter(Description = "The UNet: a .safetensors file (e.g. models/diffusion_models/ComfyUI_00001_.safetensors), relative to the working folder.", Kind = ParameterKind.ModelFolder, Required = true)]
+    public string Path { get; set; } = "";
+
+    /// <summary>What the UNet predicts.</summary>
+    [Parameter(Description = "What the UNet predicts. auto: v_prediction when the file carries ComfyUI's v_pred mark (then a ztsnr mark also means a zero-terminal-SNR schedule), else epsilon.",
+        Choices = ["auto", "epsilon", "v_prediction"])]
+    public string PredictionType { get; set; } = "auto";
+
+    /// <summary>The weight type (ComfyUI's weight_dtype).</summary>
+    [Parameter(Description = "ComfyUI's weight_dtype: default keeps the file's precision (the graphs compute in float32); the fp8 types are refused, as ONNX Runtime's CPU kernels have no fp8 convolutions.",
+        Choices = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"])]
+    public string WeightDtype { get; set; } = "default";
+
+    /// <summary>The ONNX Runtime execution provider.</summary>
+    [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
+    public string Provider { get; set; } = "cpu";
+
+    /// <summary>Options for the execution provider.</summary>
+    [Parameter(Description = "Execution provider options as key=value pairs separated by ';', as model.load takes them. Empty for the defaults.")]
+    public string ProviderOptions { get; set; } = "";
+
+    /// <summary>The UNet.</summary>
+    [Output(Description = "The UNet noise predictor.")]
+    public IUNetModel? Unet { get; set; }
+
+    /// <summary>The scheduler configuration.</summary>
+    [Output(Description = "The family's training schedule with what the UNet predicts (SD 1.x: PNDM's configuration; SDXL: Euler's).")]
+    public SchedulerConfigSource? SchedulerConfig { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        if (WeightDtype != "default")
+        {
+            throw new ArgumentException($"weight_dtype: '{WeightDtype}' is not supported; FlowDiffusion runs the UNet in the file's weights widened to float32 (use default).");
+        }
+
+        OnnxSessionOptions options;
+        try
+        {
+            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"provider_options: {e.Message}", e);
+        }
+
+        var path = PathResolver.Resolve(context, Path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"path: UNet file '{Path}' not found{(Directory.Exists(path) ? " (it is a folder; model.load opens model folders)" : "")}.", path);
+        }
+
+        if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"path: '{Path}' is not a .safetensors file; UNet files are read in the safetensors format only.");
+        }
+
+        // A replaced file is converted again (the disk cache is keyed by its size and time), and runs notice.
+        context.DependsOn(path);
+        var folder = CheckpointCache.PrepareUNet(path, CheckpointCache.DefaultRoot, CheckpointSampling.Of(path, PredictionType), () =>
+            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken));
+        var library = ModelLibrary.Of(context);
+        var unetPath = System.IO.Path.Combine(folder, "unet", "model.onnx");
+        using var unetConfig = System.Text.Json.JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(folder, "unet", "config.json")));
+        Unet = library.OpenUNet(System.IO.Path.GetFileNameWithoutExtension(path), unetPath, unetConfig.RootElement.GetProperty("sample_size").GetInt32(), options);
+        var config = System.IO.Path.Combine(folder, "scheduler", "scheduler_config.json");
+        SchedulerConfig = new SchedulerConfigSource(File.ReadAllText(config), config);
+        return Task.CompletedTask;
+    }
+}
