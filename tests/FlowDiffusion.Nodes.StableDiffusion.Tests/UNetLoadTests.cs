@@ -50,12 +50,20 @@ public sealed class UNetLoadTests
             {ModelMergeTests.Pipeline("loaded", "u.unet", "m1.clip", "m1.vae")}
             {ModelMergeTests.Pipeline("bare", "b.unet", "m1.clip", "m1.vae")}
             {ModelMergeTests.Pipeline("diffusers", "d.unet", "m1.clip", "m1.vae")}
+              fp: {"{"} node: unet.freeu, in: {"{"} unet: lora.unet_out {"}"} {"}"}
+              fu: {"{"} node: unet.freeu, in: {"{"} unet: u.unet {"}"} {"}"}
+            {ModelMergeTests.Pipeline("patched_freeu", "fp.unet_out", "m1.clip", "m1.vae")}
+            {ModelMergeTests.Pipeline("loaded_freeu", "fu.unet_out", "m1.clip", "m1.vae")}
             """);
         var patched = reload.Image("patched_decode").ToArray();
         Assert.True(patched.Zip(reload.Image("plain_decode").ToArray(), (x, y) => Math.Abs(x - y)).Max() > 1e-3, "the LoRA should change the image");
         Assert.Equal(patched, reload.Image("loaded_decode").ToArray());
         Assert.Equal(patched, reload.Image("bare_decode").ToArray());
         Assert.Equal(patched, reload.Image("diffusers_decode").ToArray());
+        // The loaded UNet's graphs take FreeU's factors as the checkpoint's do (the builder's every-graph inputs).
+        var freeU = reload.Image("patched_freeu_decode").ToArray();
+        Assert.True(freeU.Zip(patched, (x, y) => Math.Abs(x - y)).Max() > 1e-3, "FreeU should change the image");
+        Assert.Equal(freeU, reload.Image("loaded_freeu_decode").ToArray());
 
         // The MODEL's schedule is the family's, epsilon without ComfyUI's v_pred mark.
         var config = Assert.IsType<SchedulerConfigSource>(reload.Result.Output("u", "scheduler_config"));

@@ -31,7 +31,7 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
         // Closed: the scale and the toggle, counting the seventeen hidden settings, none changed.
         Assert.Equal(["scale"], await RowsAsync(page));
         Assert.Equal("false", await page.GetAttributeAsync(Toggle, "data-open"));
-        Assert.Equal("8", await page.GetAttributeAsync(Toggle, "data-count"));
+        Assert.Equal("17", await page.GetAttributeAsync(Toggle, "data-count"));
         Assert.Equal("0", await page.GetAttributeAsync(Toggle, "data-changed"));
         Assert.Contains("Advanced (17)", await page.InnerTextAsync(Toggle));
         Assert.DoesNotContain("changed", await page.InnerTextAsync(Toggle));
@@ -43,7 +43,7 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
         var rows = await RowsAsync(page);
         Assert.Equal(["scale", .. PatchSettings], rows);
         Assert.Equal("true", await page.GetAttributeAsync(Toggle, "data-open"));
-        // Eight more widget rows (each at least 24 canvas units: the number widgets and check boxes are that tall).
+        // Seventeen more widget rows (each at least 24 canvas units: the number widgets and check boxes are that tall).
         var open = await HeightAsync(page);
         Assert.True(open - closed >= 17 * 24, $"the node grew from {closed} to {open} only");
         await AssertLinksOnPortsAsync(page);
