@@ -293,7 +293,7 @@ public sealed class UNet : IDisposable
 
     /// <summary>
     /// Predicts with every optional input and PAG's row mask <paramref name="pagMask"/> [B] (empty: zeros, the plain UNet),
-    /// which a graph built since builder version 8 takes (<see cref="TakesPagMask"/>).
+    /// which a graph built since builder version 9 takes (<see cref="TakesPagMask"/>).
     /// </summary>
     /// <param name="sample">The scaled model input, [B, C, h, w].</param>
     /// <param name="shape">The shape of <paramref name="sample"/>.</param>
