@@ -39,15 +39,7 @@ public sealed class ClipLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        OnnxSessionOptions options;
-        try
-        {
-            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"provider_options: {e.Message}", e);
-        }
+        var options = ProviderParameters.Parse(Provider, ProviderOptions);
 
         var path = PathResolver.Resolve(context, Path);
         if (!File.Exists(path) || !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))

@@ -75,15 +75,7 @@ public sealed class ModelLoadNode : INode
             folder = PrepareCheckpoint(context, folder, cancellationToken);
         }
 
-        OnnxSessionOptions options;
-        try
-        {
-            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"provider_options: {e.Message}", e);
-        }
+        var options = ProviderParameters.Parse(Provider, ProviderOptions);
         // OnnxStack's layout carries no CLIP vocabulary (its tokenizer is an ONNX graph): find one as for a checkpoint.
         var tokenizer = ModelFolder.Open(System.IO.Path.GetFullPath(folder)) is { HasTokenizerFiles: false } ? FindTokenizer(context) : null;
         var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken, tokenizer).ConfigureAwait(false);

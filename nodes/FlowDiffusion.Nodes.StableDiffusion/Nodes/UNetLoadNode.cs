@@ -51,15 +51,7 @@ public sealed class UNetLoadNode : INode
             throw new ArgumentException($"weight_dtype: '{WeightDtype}' is not supported; FlowDiffusion runs the UNet in the file's weights widened to float32 (use default).");
         }
 
-        OnnxSessionOptions options;
-        try
-        {
-            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"provider_options: {e.Message}", e);
-        }
+        var options = ProviderParameters.Parse(Provider, ProviderOptions);
 
         var path = PathResolver.Resolve(context, Path);
         if (!File.Exists(path))

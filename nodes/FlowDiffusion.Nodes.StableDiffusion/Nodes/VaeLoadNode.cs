@@ -37,15 +37,7 @@ public sealed class VaeLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        OnnxSessionOptions options;
-        try
-        {
-            options = OnnxSessionOptions.Parse(Provider, ProviderOptions);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"provider_options: {e.Message}", e);
-        }
+        var options = ProviderParameters.Parse(Provider, ProviderOptions);
 
         var path = PathResolver.Resolve(context, Path);
         // A replaced VAE file is converted again and seen by the next run, not served from the cache.
