@@ -90,9 +90,14 @@ public static class DefaultModel
             : Sd1;
     }
 
-    // A default that is not there (sd_xl_base_1.0.safetensors) is known only by its name.
-    private static string FamilyOfName(string path) =>
-        Path.GetFileName(path).Contains("xl", StringComparison.OrdinalIgnoreCase) ? Sdxl : Sd1;
+    // A default that is not there (sd_xl_base_1.0.safetensors, v2-1_768-ema-pruned.safetensors) is known only by its name.
+    private static string FamilyOfName(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name.Contains("xl", StringComparison.OrdinalIgnoreCase) ? Sdxl
+            : name.StartsWith("v2-", StringComparison.OrdinalIgnoreCase) || name.Contains("768-v", StringComparison.OrdinalIgnoreCase) || name.Contains("512-base", StringComparison.OrdinalIgnoreCase) ? Sd2
+            : Sd1;
+    }
 
     /// <summary>
     /// The size a model draws at natively: a folder's <c>unet/config.json</c> <c>sample_size</c> × 8, else 1024 for
