@@ -86,6 +86,27 @@ public sealed class Sd2ReferenceTests
         }
     }
 
+    [Fact]
+    public void Sd2_saved_in_sgm_layout_loads_as_sd2_and_the_refiner_stays_sdxl()
+    {
+        // ComfyUI reads SD 2's tower under conditioner.embedders.0.model. too; the SDXL refiner has that prefix and label_emb.
+        var path = Temp("sd2-sgm");
+        try
+        {
+            Rewrite(Sd2Reference.File, path, (_, values) => values, name => name.Replace("cond_stage_model.model.", "conditioner.embedders.0.model.", StringComparison.Ordinal));
+            Assert.Equal(ModelFamily.StableDiffusion2, SdxlCheckpoint.Detect(path));
+            using var checkpoint = Sd1Checkpoint.Open(path);
+            Assert.Equal(ModelFamily.StableDiffusion2, checkpoint.Family);
+            var outputs = Reference.Run(checkpoint.BuildTextEncoder().ToBytes(), ("input_ids", OrtValue.CreateTensorValueFromMemory(Sd2Reference.Ids("text_encoder.input_ids"), [2, 77])));
+            Reference.AssertClose(Sd2Reference.Tensor("text_encoder.last_hidden_state"), outputs["last_hidden_state"], 1e-4, "last_hidden_state");
+            Assert.Equal(ModelFamily.StableDiffusionXL, SdxlCheckpoint.Detect(Path.Combine(AppContext.BaseDirectory, "TestData", "sdxl-refiner-tiny", "refiner-fp16.safetensors")));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("low_scale_model.betas", 4, "x4 upscaler")]
     [InlineData(null, 7, "x4 upscaler")]
@@ -129,10 +150,10 @@ public sealed class Sd2ReferenceTests
 
     private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"flowdiffusion-{name}-{Guid.NewGuid():N}.safetensors");
 
-    // Copies a safetensors file as float32 with some tensors' values changed.
-    private static void Rewrite(string from, string to, Func<string, float[], float[]> change)
+    // Copies a safetensors file as float32 with some tensors' values (and names) changed.
+    private static void Rewrite(string from, string to, Func<string, float[], float[]> change, Func<string, string>? rename = null)
     {
         using var file = SafetensorsFile.Open(from);
-        SafetensorsWriter.WriteFloat32(to, file.Tensors.Values.Select(t => (t.Name, t.Shape, change(t.Name, file.ReadFloat32(t.Name)))));
+        SafetensorsWriter.WriteFloat32(to, file.Tensors.Values.Select(t => ((rename ?? (n => n))(t.Name), t.Shape, change(t.Name, file.ReadFloat32(t.Name)))));
     }
 }

@@ -173,7 +173,7 @@ public static class ModelCatalog
                 return new ModelEntry(relative, ModelKinds.Embedding, "textual inversion " + string.Join(", ", widths), precision, bytes);
             }
 
-            if (keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)))
+            if (keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)) && !Sd2Keys.IsSd2(keys))
             {
                 // The refiner's only embedder is OpenCLIP, at index 0; the base has CLIP ViT-L there and OpenCLIP at 1.
                 var refiner = keys.Any(k => k.StartsWith(OpenClipKeyMap.RefinerPrefix, StringComparison.Ordinal));

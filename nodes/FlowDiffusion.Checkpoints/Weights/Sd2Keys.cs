@@ -14,15 +14,28 @@ public static class Sd2Keys
     /// <summary>The OpenCLIP text tower's key prefix in an SD 2.x single file.</summary>
     public const string TextEncoderPrefix = "cond_stage_model.model.";
 
+    /// <summary>
+    /// The tower's prefix in SD 2.x saved in SGM's layout, which ComfyUI also reads: the SDXL refiner's prefix, told apart
+    /// by the refiner UNet's class embedding (<c>label_emb</c>) and by the absence of a second embedder.
+    /// </summary>
+    public const string SgmTextEncoderPrefix = OpenClipKeyMap.RefinerPrefix;
+
     private const string InputConvolution = LdmKeyMap.UNetPrefix + "input_blocks.0.0.weight";
 
-    /// <summary>Whether single-file tensor names <paramref name="keys"/> hold SD 2.x's text tower.</summary>
-    public static bool IsSd2(IEnumerable<string> keys) => keys.Any(k => k.StartsWith(TextEncoderPrefix, StringComparison.Ordinal));
+    /// <summary>Whether single-file tensor names <paramref name="keys"/> hold SD 2.x's text tower (in LDM's or SGM's layout).</summary>
+    public static bool IsSd2(IEnumerable<string> keys)
+    {
+        var names = keys as IReadOnlyCollection<string> ?? [.. keys];
+        bool Any(string prefix) => names.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+        return Any(TextEncoderPrefix)
+            || (Any(SgmTextEncoderPrefix) && !Any(OpenClipKeyMap.Prefix) && !Any(LdmKeyMap.UNetPrefix + "label_emb."));
+    }
 
     /// <summary>The text tower in canonical names without its last layer (see the class summary); empty when the file has none.</summary>
     public static Dictionary<string, StoredTensor> TextEncoder(SafetensorsFile file)
     {
-        var map = OpenClipKeyMap.Map(file, TextEncoderPrefix);
+        ArgumentNullException.ThrowIfNull(file);
+        var map = OpenClipKeyMap.Map(file, file.Tensors.Keys.Any(k => k.StartsWith(TextEncoderPrefix, StringComparison.Ordinal)) ? TextEncoderPrefix : SgmTextEncoderPrefix);
         var layers = Shapes.CountIndices(map.Keys, "text_model.encoder.layers.");
         if (layers >= 2)
         {
