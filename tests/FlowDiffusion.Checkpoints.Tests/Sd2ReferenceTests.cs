@@ -107,6 +107,42 @@ public sealed class Sd2ReferenceTests
         }
     }
 
+    [Fact]
+    public void An_sd2_controlnet_takes_64_wide_heads_like_its_unet()
+    {
+        // The tiny SD 1.x ControlNet with its 1×1-convolution projections stored as linear layers (same numbers), as SD 2.x
+        // ControlNets store them: built with 64-wide heads (1 head at widths 64 and 32), it must give what the convolution
+        // version gives with 1 head, and not what it gives with SD 1.x's 8.
+        var original = Path.Combine(Reference.Folder, "controlnet", "control-ldm-fp16.safetensors");
+        var path = Temp("sd2-controlnet");
+        try
+        {
+            using (var file = SafetensorsFile.Open(original))
+            {
+                SafetensorsWriter.WriteFloat32(path, file.Tensors.Values.Select(t =>
+                    (t.Name, t.Name.EndsWith(".proj_in.weight", StringComparison.Ordinal) || t.Name.EndsWith(".proj_out.weight", StringComparison.Ordinal) ? t.Shape[..2] : t.Shape, file.ReadFloat32(t.Name))));
+            }
+
+            using var linear = ControlNet.ControlNetCheckpoint.Open(path);
+            Assert.Equal(UNetArchitecture.ConventionalSd2HeadWidth, linear.Architecture.Encoder.HeadWidth);
+            using var oneHead = ControlNet.ControlNetCheckpoint.Open(original, heads: 1);
+            using var eightHeads = ControlNet.ControlNetCheckpoint.Open(original);
+            var expected = RunControlNet(oneHead);
+            var actual = RunControlNet(linear);
+            var sd1 = RunControlNet(eightHeads);
+            foreach (var name in ControlResiduals.Names(linear.Architecture.Encoder))
+            {
+                Reference.AssertClose(expected[name], actual[name], 1e-5, name);
+            }
+
+            Assert.Contains(ControlResiduals.Names(linear.Architecture.Encoder), n => expected[n].Values.Zip(sd1[n].Values).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("low_scale_model.betas", 4, "x4 upscaler")]
     [InlineData(null, 7, "x4 upscaler")]
@@ -147,6 +183,14 @@ public sealed class Sd2ReferenceTests
         checkpoint.Dispose();
         return checkpoint;
     }
+
+    private static Dictionary<string, (float[] Values, long[] Shape)> RunControlNet(ControlNet.ControlNetCheckpoint controlnet) =>
+        Reference.Run(
+            controlnet.BuildGraph().ToBytes(),
+            ("sample", Reference.Floats(ControlNetReferenceTests.Tensor("sample"))),
+            ("timestep", Reference.Floats(ControlNetReferenceTests.Tensor("timestep"))),
+            ("encoder_hidden_states", Reference.Floats(ControlNetReferenceTests.Tensor("encoder_hidden_states"))),
+            ("controlnet_cond", Reference.Floats(ControlNetReferenceTests.Tensor("controlnet_cond"))));
 
     private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"flowdiffusion-{name}-{Guid.NewGuid():N}.safetensors");
 
