@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints;
@@ -5,7 +6,8 @@ namespace FlowDiffusion.Checkpoints;
 /// <summary>
 /// What a checkpoint's UNet predicts and whether its schedule has zero terminal SNR. Single files cannot say in general,
 /// but some carry markers, read here as ComfyUI reads them: an empty tensor named <c>v_pred</c> for v-prediction (NoobAI-XL
-/// v-pred and other v-models), and with it <c>ztsnr</c> for a zero-terminal-SNR schedule.
+/// v-pred and other v-models), and with it <c>ztsnr</c> for a zero-terminal-SNR schedule; an SD 2.x file without them is
+/// told 768-v from 512-base by ComfyUI's weight-statistics test.
 /// </summary>
 /// <param name="PredictionType"><c>epsilon</c> or <c>v_prediction</c>.</param>
 /// <param name="ZeroSnr">Whether the schedule is rescaled to zero terminal SNR (diffusers' <c>rescale_betas_zero_snr</c>).</param>
@@ -22,8 +24,27 @@ public sealed record CheckpointSampling(string PredictionType, bool ZeroSnr)
             throw new ArgumentException($"prediction type '{requested}' is none of auto, epsilon, v_prediction", nameof(requested));
         if (Directory.Exists(path)) return new(requested == "auto" ? "epsilon" : requested, false);
         using var file = SafetensorsFile.Open(path);
-        var vPrediction = file.Tensors.ContainsKey("v_pred");
+        var vPrediction = file.Tensors.ContainsKey("v_pred") || (requested == "auto" && Sd2VPrediction(file));
         var type = requested == "auto" ? (vPrediction ? "v_prediction" : "epsilon") : requested;
         return new(type, type == "v_prediction" && file.Tensors.ContainsKey("ztsnr"));
+    }
+
+    /// <summary>
+    /// ComfyUI's SD20 test of an SD 2.x file without markers: 768-v and 512-base share every shape, but the v model's
+    /// last transformer's first norm has a bias spread (population standard deviation) above 0.09. Inpainting files
+    /// (9 input channels) are epsilon models whatever it says, and a file without that tensor is epsilon.
+    /// </summary>
+    private static bool Sd2VPrediction(SafetensorsFile file)
+    {
+        if (!Sd2Keys.IsSd2(file.Tensors.Keys)
+            || !file.Tensors.TryGetValue(LdmKeyMap.UNetPrefix + "input_blocks.0.0.weight", out var convIn) || convIn.Shape is not [_, 4, _, _]
+            || !file.Tensors.TryGetValue(LdmKeyMap.UNetPrefix + "output_blocks.11.1.transformer_blocks.0.norm1.bias", out var bias) || !SafetensorsDTypes.ConvertsToFloat32(bias.DType) || bias.ElementCount == 0)
+        {
+            return false;
+        }
+
+        var values = file.ReadFloat32(bias.Name);
+        var mean = values.Average(v => (double)v);
+        return Math.Sqrt(values.Average(v => (v - mean) * (v - mean))) > 0.09;
     }
 }

@@ -6,12 +6,14 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints;
 
 /// <summary>
-/// An SD 1.x checkpoint (LDM single file or diffusers folder) with its architecture read from the tensors, from which
-/// the four ONNX graphs of a diffusers-ONNX folder are built. Parts the checkpoint lacks (a UNet-only file) are null.
+/// An SD 1.x or SD 2.x checkpoint (LDM single file or diffusers folder) with its architecture read from the tensors, from
+/// which the four ONNX graphs of a diffusers-ONNX folder are built. Parts the checkpoint lacks (a UNet-only file) are null.
+/// SD 2.x is told by its UNet's linear transformer projections or its OpenCLIP text tower; its UNet takes 64-wide heads
+/// and its text encoder exact GELU.
 /// </summary>
 public sealed class Sd1Checkpoint : IDisposable
 {
-    private Sd1Checkpoint(CheckpointWeights weights, int? textEncoderHeads, int unetHeads)
+    private Sd1Checkpoint(CheckpointWeights weights, int? textEncoderHeads, int unetHeads, int? unetHeadWidth)
     {
         Weights = weights;
         var source = weights.Source;
@@ -20,13 +22,28 @@ public sealed class Sd1Checkpoint : IDisposable
             throw new CheckpointException($"{source}: this is an SDXL checkpoint (second text encoder or added UNet embedding); open it as SDXL ({nameof(SdxlCheckpoint)}).");
         }
 
-        UNet = weights.Has(ModelPart.UNet) ? UNetArchitecture.Detect(weights.Part(ModelPart.UNet), source, unetHeads) : null;
+        var linearUNet = weights.Has(ModelPart.UNet) && UNetArchitecture.HasLinearProjections(weights.Part(ModelPart.UNet));
+        if (weights.OpenClipTextEncoder && weights.Has(ModelPart.UNet) && !linearUNet)
+        {
+            throw new CheckpointException($"{source}: the text encoder is SD 2.x's OpenCLIP tower but the UNet projects with convolutions as SD 1.x's; the file mixes two families.");
+        }
+
+        Family = linearUNet || weights.OpenClipTextEncoder ? ModelFamily.StableDiffusion2 : ModelFamily.StableDiffusion1;
+        var sd2HeadWidth = Family == ModelFamily.StableDiffusion2 ? unetHeadWidth ?? UNetArchitecture.ConventionalSd2HeadWidth : (int?)null;
+        UNet = weights.Has(ModelPart.UNet) ? UNetArchitecture.Detect(weights.Part(ModelPart.UNet), source, unetHeads, sd2HeadWidth) : null;
         TextEncoder = weights.Has(ModelPart.TextEncoder) ? TextEncoderArchitecture.Detect(weights.Part(ModelPart.TextEncoder), source, textEncoderHeads) : null;
         Vae = weights.Has(ModelPart.Vae) ? VaeArchitecture.Detect(weights.Part(ModelPart.Vae), source) : null;
+        if (Family == ModelFamily.StableDiffusion2 && UNet is not null && TextEncoder is not null && TextEncoder.Width != UNet.ContextWidth)
+        {
+            throw new CheckpointException($"{source}: the text encoder's width {TextEncoder.Width} is not the UNet's context width {UNet.ContextWidth}.");
+        }
     }
 
     /// <summary>The tensors by part and canonical name.</summary>
     public CheckpointWeights Weights { get; }
+
+    /// <summary><see cref="ModelFamily.StableDiffusion1"/> or <see cref="ModelFamily.StableDiffusion2"/>.</summary>
+    public ModelFamily Family { get; }
 
     /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
     public UNetArchitecture? UNet { get; }
@@ -39,14 +56,15 @@ public sealed class Sd1Checkpoint : IDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/> (a <c>.safetensors</c> file or a diffusers folder) and reads its architecture.
-    /// Head counts no tensor shows follow SD 1.x's conventions unless given.
+    /// Head counts no tensor shows follow the family's conventions unless given: <paramref name="unetHeads"/> heads in
+    /// an SD 1.x UNet, heads <paramref name="unetHeadWidth"/> wide in an SD 2.x one (64 unless given).
     /// </summary>
-    public static Sd1Checkpoint Open(string path, int? textEncoderHeads = null, int unetHeads = UNetArchitecture.ConventionalHeads)
+    public static Sd1Checkpoint Open(string path, int? textEncoderHeads = null, int unetHeads = UNetArchitecture.ConventionalHeads, int? unetHeadWidth = null)
     {
         var weights = CheckpointWeights.Open(path);
         try
         {
-            return new Sd1Checkpoint(weights, textEncoderHeads, unetHeads);
+            return new Sd1Checkpoint(weights, textEncoderHeads, unetHeads, unetHeadWidth);
         }
         catch
         {
@@ -61,7 +79,7 @@ public sealed class Sd1Checkpoint : IDisposable
         var weights = CheckpointWeights.OpenVae(path);
         try
         {
-            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads, null);
         }
         catch
         {
@@ -76,7 +94,7 @@ public sealed class Sd1Checkpoint : IDisposable
         var weights = CheckpointWeights.OpenClip(path);
         try
         {
-            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads, null);
         }
         catch
         {
@@ -91,7 +109,7 @@ public sealed class Sd1Checkpoint : IDisposable
         var weights = CheckpointWeights.OpenUNet(path);
         try
         {
-            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads);
+            return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads, null);
         }
         catch
         {
@@ -112,8 +130,9 @@ public sealed class Sd1Checkpoint : IDisposable
     /// <summary>The UNet graph with IP-Adapter decoupled cross-attention inputs.</summary>
     public OnnxModel BuildIpAdaptedUNet(WeightBinding? binding = null) => BuildUNet(UNetExtraInputs.IpAdapter, binding);
 
-    /// <summary>The text encoder graph (last, pooled and penultimate outputs).</summary>
-    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) => TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding);
+    /// <summary>The text encoder graph (last, pooled and penultimate outputs; SD 2.x's OpenCLIP tower with exact GELU).</summary>
+    public OnnxModel BuildTextEncoder(WeightBinding? binding = null) =>
+        TextEncoderGraph.Build(Weights.Part(ModelPart.TextEncoder), Require(TextEncoder), Weights.Source, binding, exactGelu: Family == ModelFamily.StableDiffusion2);
 
     /// <summary>The VAE encoder graph.</summary>
     public OnnxModel BuildVaeEncoder(WeightBinding? binding = null) => VaeGraphs.BuildEncoder(Weights.Part(ModelPart.Vae), Require(Vae), Weights.Source, binding);

@@ -81,7 +81,8 @@ public sealed class SdxlCheckpoint : IDisposable
 
     /// <summary>
     /// The family of the checkpoint at <paramref name="path"/> (a <c>.safetensors</c> file or a diffusers folder), from
-    /// its tensor names alone: SDXL when it has the second text tower or a UNet added embedding.
+    /// its tensor names alone (<see cref="Detect(IEnumerable{string})"/>); a folder is SDXL when it has <c>text_encoder_2</c>,
+    /// else SD 1.x (an SD 2.x diffusers folder is told apart when <see cref="Sd1Checkpoint"/> opens it).
     /// </summary>
     public static ModelFamily Detect(string path)
     {
@@ -94,13 +95,21 @@ public sealed class SdxlCheckpoint : IDisposable
         return Detect(file.Tensors.Keys);
     }
 
-    /// <summary>The family that single-file tensor names <paramref name="keys"/> belong to.</summary>
-    public static ModelFamily Detect(IEnumerable<string> keys) =>
-        keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)
-            || k.StartsWith(LdmKeyMap.UNetPrefix + "label_emb.", StringComparison.Ordinal)
-            || k.StartsWith("add_embedding.", StringComparison.Ordinal))
-            ? ModelFamily.StableDiffusionXL
-            : ModelFamily.StableDiffusion1;
+    /// <summary>
+    /// The family that single-file tensor names <paramref name="keys"/> belong to: SD 2.x when they hold its OpenCLIP
+    /// tower (<see cref="Sd2Keys.TextEncoderPrefix"/>; its unCLIP variant has a class embedding too, and is refused when
+    /// opened), else SDXL when they have SDXL's embedders or added embedding, else SD 1.x.
+    /// </summary>
+    public static ModelFamily Detect(IEnumerable<string> keys)
+    {
+        var names = keys as IReadOnlyCollection<string> ?? [.. keys];
+        return Sd2Keys.IsSd2(names) ? ModelFamily.StableDiffusion2
+            : names.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)
+                || k.StartsWith(LdmKeyMap.UNetPrefix + "label_emb.", StringComparison.Ordinal)
+                || k.StartsWith("add_embedding.", StringComparison.Ordinal))
+                ? ModelFamily.StableDiffusionXL
+                : ModelFamily.StableDiffusion1;
+    }
 
     /// <summary>
     /// Opens <paramref name="path"/> and reads its architecture. Head counts no tensor shows follow the family's

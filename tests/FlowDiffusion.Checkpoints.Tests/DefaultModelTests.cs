@@ -71,6 +71,26 @@ public sealed class DefaultModelTests : IDisposable
     }
 
     [Fact]
+    public void Sd2_models_are_a_family_of_their_own_drawn_at_768_when_they_predict_v()
+    {
+        var sd1 = Checkpoint("sd1-tiny", "ldm-fp16.safetensors", "mine-sd1.safetensors", DateTime.UtcNow.AddHours(-1));
+        var sd2 = Checkpoint("sd2-tiny", "sd2-fp16.safetensors", "mine-sd2.safetensors", DateTime.UtcNow);
+
+        // An SD 1.x workflow keeps to SD 1.x models, however new an SD 2.x one is.
+        Assert.Equal("models/checkpoints/mine-sd1.safetensors", DefaultModel.Pick(Models, _shapes, _home)?.Path);
+        var pick = DefaultModel.Pick(Models, "models/checkpoints/v2-1_768-ema-pruned.safetensors", _home);
+        Assert.NotNull(pick);
+        Assert.Equal("models/checkpoints/mine-sd2.safetensors", pick.Path);
+        Assert.Equal(DefaultModel.Sd2, pick.Family);
+        Assert.Equal(768, pick.NativeSize); // the tiny file's weights say v-prediction
+
+        Assert.Equal("SD 2.x (v_prediction; UNet 32/32/32/32, 4 ch; OpenCLIP 128×2; VAE)", ModelCatalog.Describe(sd2, "mine-sd2.safetensors")!.Architecture);
+        Assert.StartsWith("SD 1.x (", ModelCatalog.Describe(sd1, "mine-sd1.safetensors")!.Architecture, StringComparison.Ordinal);
+        File.Delete(sd1);
+        Assert.Null(DefaultModel.Pick(Models, _shapes, _home));
+    }
+
+    [Fact]
     public void Default_that_is_the_users_own_model_is_kept()
     {
         var mine = Checkpoint("sd1-tiny", "ldm-fp16.safetensors", "chosen.safetensors", DateTime.UtcNow.AddHours(-1));

@@ -215,6 +215,8 @@ def spatial_transformer(sd, cfg: UNetConfig, name, h, depth, context, ip=None, a
 def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
     """The time embedding plus label_emb over [pooled text, Fourier(size numbers)], under prefix p."""
     emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", timestep_embedding(t, cfg.model_channels))))
+    if text_embeds is None:  # a UNet without label_emb (SD 2.x's, sd2.py)
+        return emb
     y = torch.cat([text_embeds, fourier_time_ids(time_ids)], dim=-1)
     return emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
 
@@ -276,6 +278,14 @@ def clip_l_penultimate(sd, cfg: sd1.ClipConfig, ids):
 
 def open_clip_forward(sd, cfg: OpenClipConfig, ids, p=OPEN_CLIP):
     """OpenCLIP's text tower: (penultimate layer output without ln_final, pooled = ln_final(last)[eos] @ text_projection)."""
+    states = open_clip_states(sd, cfg, ids, p)
+    last = _layer_norm(sd, p + "ln_final", states[-1])
+    pooled = last[torch.arange(ids.shape[0]), ids.argmax(-1)] @ sd[p + "text_projection"]
+    return states[-2], pooled
+
+
+def open_clip_states(sd, cfg: OpenClipConfig, ids, p=OPEN_CLIP):
+    """OpenCLIP's text transformer: the embeddings and every layer's output (no ln_final), as a list."""
     n = ids.shape[1]
     h = sd[p + "token_embedding.weight"][ids] + sd[p + "positional_embedding"][:n]
     mask = torch.full((n, n), float("-inf")).triu(1)
@@ -289,9 +299,7 @@ def open_clip_forward(sd, cfg: OpenClipConfig, ids, p=OPEN_CLIP):
         m = _linear(sd, b + ".mlp.c_fc", _layer_norm(sd, b + ".ln_2", h))
         h = h + _linear(sd, b + ".mlp.c_proj", F.gelu(m))
         states.append(h)
-    last = _layer_norm(sd, p + "ln_final", h)
-    pooled = last[torch.arange(ids.shape[0]), ids.argmax(-1)] @ sd[p + "text_projection"]
-    return states[-2], pooled
+    return states
 
 
 def cross_attention_blocks(cfg: UNetConfig):

@@ -36,7 +36,7 @@ internal static class ImportCommand
                 using var checkpoint = Sd1Checkpoint.Open(parse.GetValue(file)!);
                 DiffusersOnnxFolder.Write(checkpoint, parse.GetValue(output)!, tokenizerFolder, sampling.PredictionType, zeroSnr: sampling.ZeroSnr);
                 var unet = checkpoint.UNet!;
-                Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: UNet {unet.InChannels} in, widths {string.Join("/", unet.LevelChannels)}, " +
+                Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: {(checkpoint.Family == ModelFamily.StableDiffusion2 ? "SD 2.x" : "SD 1.x")}, UNet {unet.InChannels} in, widths {string.Join("/", unet.LevelChannels)}, " +
                     $"context {unet.ContextWidth}; text encoder width {checkpoint.TextEncoder!.Width}, {checkpoint.TextEncoder.Layers} layers; tokenizer from {tokenizerFolder}; predicts {sampling.PredictionType}{(sampling.ZeroSnr ? " with zero terminal SNR" : "")}.");
                 return Task.FromResult(ExitCodes.Ok);
             }

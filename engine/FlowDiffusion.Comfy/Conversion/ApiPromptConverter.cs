@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Checkpoints;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Engine.Workflows;
 
@@ -356,7 +357,21 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "model.load", [], [("path", path)]);
-        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer"), new VaeValue($"{node}.vae")];
+        return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer") { Sd2 = IsSd2Checkpoint(path) }, new VaeValue($"{node}.vae")];
+    }
+
+    // Whether the checkpoint is SD 2.x, from its tensor names; one that cannot be read yet is not (loading it reports why).
+    private bool IsSd2Checkpoint(string path)
+    {
+        var full = Path.GetFullPath(Path.Combine(folders.WorkingFolder, path));
+        try
+        {
+            return File.Exists(full) && SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusion2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or ArgumentException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     // LoraLoader → lora.apply on the model's UNet and the CLIP's text encoder; the file is looked up in models/loras.
@@ -594,6 +609,19 @@ public sealed partial class ApiPromptConverter
         var layer = Integer(id, inputs, "stop_at_clip_layer", -1);
         if (clip is null || layer is null) return null;
         // ComfyUI's stop_at_clip_layer -n is CLIP skip n (A1111's numbering); a later CLIPSetLastLayer replaces an earlier one.
+        // SD 2.x's converted tower lacks OpenCLIP's last layer, so there -2 (ComfyUI's default for SD 2) is its last layer.
+        if (clip.Sd2)
+        {
+            if (layer is not (-2 or -3))
+            {
+                Error(id, "value_not_supported", "Value not supported",
+                    $"stop_at_clip_layer: {layer}: on an SD 2.x checkpoint FlowDiffusion gives -2 (the penultimate layer, SD 2's default) and -3 only; OpenCLIP's last layer (-1) is left out at conversion, as SD 2 never conditions on it", "stop_at_clip_layer");
+                return null;
+            }
+
+            return [clip with { ClipSkip = (int)-layer.Value - 1 }];
+        }
+
         if (layer is not (-1 or -2))
         {
             Error(id, "value_not_supported", "Value not supported",

@@ -52,7 +52,14 @@ internal sealed record LatentOperationValue(string Operation, double Multiplier 
 internal sealed record ApgSettings(double Eta, double NormThreshold, double Momentum);
 
 /// <summary>The text encoder and tokenizer, with the CLIP skip a CLIPSetLastLayer upstream chose (1 = the last layer).</summary>
-internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP");
+internal sealed record ClipValue(string Clip, string Tokenizer, int ClipSkip = 1) : ComfyValue("CLIP")
+{
+    /// <summary>
+    /// Whether this is an SD 2.x checkpoint's text encoder, converted without OpenCLIP's last layer: its last layer is
+    /// ComfyUI's -2 (SD 2's default), its penultimate ComfyUI's -3.
+    /// </summary>
+    public bool Sd2 { get; init; }
+}
 
 internal sealed record VaeValue(string Vae) : ComfyValue("VAE");
 

@@ -22,6 +22,9 @@ public sealed record UNetArchitecture(
     /// <summary>SDXL's head width (num_head_channels 64): a transformer of width w has w / 64 heads.</summary>
     public const int ConventionalSdxlHeadWidth = 64;
 
+    /// <summary>SD 2.x's head width (num_head_channels 64): 5, 10 and 20 heads at widths 320, 640 and 1280.</summary>
+    public const int ConventionalSd2HeadWidth = 64;
+
     /// <summary>The width of each size number's sinusoidal embedding in SDXL's <c>time_ids</c> conditioning.</summary>
     public const int TimeIdWidth = 256;
 
@@ -71,7 +74,8 @@ public sealed record UNetArchitecture(
 
     /// <summary>
     /// Reads the shape from canonical (diffusers) tensor names. A UNet with an added embedding (SDXL) takes heads
-    /// <paramref name="headWidth"/> wide (SDXL's 64 unless given); others take <paramref name="heads"/> heads.
+    /// <paramref name="headWidth"/> wide (SDXL's 64 unless given); others take <paramref name="heads"/> heads, or heads
+    /// <paramref name="headWidth"/> wide when it is given (SD 2.x).
     /// </summary>
     public static UNetArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads = ConventionalHeads, int? headWidth = null)
     {
@@ -80,6 +84,13 @@ public sealed record UNetArchitecture(
             ? arch with { TimeCondWidth = condProj.Shape.Length == 2 && condProj.Shape[0] == arch.ModelChannels ? (int)condProj.Shape[1] : throw new CheckpointException($"{source}: the UNet's time_embedding.cond_proj.weight is [{string.Join(", ", condProj.Shape)}]; expected [{arch.ModelChannels}, width].") }
             : arch;
     }
+
+    /// <summary>
+    /// Whether the UNet's transformers project in and out with linear layers (2-D <c>proj_in</c> weights: SD 2.x's
+    /// use_linear_in_transformer, and SDXL's) rather than SD 1.x's 1×1 convolutions.
+    /// </summary>
+    public static bool HasLinearProjections(IReadOnlyDictionary<string, StoredTensor> tensors) =>
+        tensors.FirstOrDefault(p => p.Key.EndsWith(".proj_in.weight", StringComparison.Ordinal)).Value is { Shape.Length: 2 };
 
     private static UNetArchitecture DetectLayers(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads, int? headWidth)
     {
@@ -120,6 +131,20 @@ public sealed record UNetArchitecture(
                 HeadWidth = headWide,
                 AddedEmbeddingWidth = width,
             };
+        }
+
+        if (headWidth is { } wide)
+        {
+            // SD 2.x: num_head_channels instead of a head count.
+            foreach (var w in widths)
+            {
+                if (w % 32 != 0 || (w >= wide && w % wide != 0))
+                {
+                    throw new CheckpointException($"{source}: UNet width {w} does not split into {wide}-wide heads and 32 norm groups.");
+                }
+            }
+
+            return new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads) { HeadWidth = wide };
         }
 
         foreach (var width in widths)

@@ -5,7 +5,7 @@ namespace FlowDiffusion.Checkpoints.Catalog;
 /// <summary>
 /// The model a workflow runs when nobody chose one: the user's own model once one is in the models folder, else the
 /// workflow's written default. The rule: when the written default is one of the shipped test models, or a file that is
-/// not there, the newest (last written) loadable model of the same family (SD 1.x or SDXL) in the models folder and
+/// not there, the newest (last written) loadable model of the same family (SD 1.x, SD 2.x or SDXL) in the models folder and
 /// its <c>checkpoints/</c> that is not a shipped test model, an inpainting UNet or an SDXL refiner wins; a written
 /// default that exists and is the user's own is kept. Shipped test models are the folders named in
 /// <c>models/manifest.json</c> and folders carrying their own <c>manifest.json</c> (<c>shapes-sd</c>), in the models folder
@@ -18,6 +18,12 @@ public static class DefaultModel
 
     /// <summary>The SDXL family's name in reasons and logs.</summary>
     public const string Sdxl = "SDXL";
+
+    /// <summary>
+    /// The SD 2.x family's name in reasons and logs. A family of its own: an SD 1.x workflow's default is never replaced
+    /// by an SD 2.x model (another text encoder, 768-pixel v-prediction models), nor the other way round.
+    /// </summary>
+    public const string Sd2 = "SD 2.x";
 
     /// <summary>
     /// The user's model that replaces <paramref name="writtenDefault"/> (a path relative to the models folder's parent,
@@ -69,7 +75,7 @@ public static class DefaultModel
 
     /// <summary>
     /// The family of a model file or folder: SDXL when its header or layout says so (conditioner keys, a second text
-    /// encoder), else SD 1.x.
+    /// encoder), SD 2.x when the catalog reads an SD 2.x checkpoint, else SD 1.x.
     /// </summary>
     public static string FamilyOf(string path, ModelEntry? entry = null)
     {
@@ -79,16 +85,23 @@ public static class DefaultModel
         }
 
         entry ??= ModelCatalog.Describe(path, Path.GetFileName(path));
-        return entry?.Architecture.StartsWith(Sdxl, StringComparison.Ordinal) == true ? Sdxl : Sd1;
+        return entry?.Architecture.StartsWith(Sdxl, StringComparison.Ordinal) == true ? Sdxl
+            : entry?.Architecture.StartsWith(Sd2, StringComparison.Ordinal) == true ? Sd2
+            : Sd1;
     }
 
-    // A default that is not there (sd_xl_base_1.0.safetensors) is known only by its name.
-    private static string FamilyOfName(string path) =>
-        Path.GetFileName(path).Contains("xl", StringComparison.OrdinalIgnoreCase) ? Sdxl : Sd1;
+    // A default that is not there (sd_xl_base_1.0.safetensors, v2-1_768-ema-pruned.safetensors) is known only by its name.
+    private static string FamilyOfName(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name.Contains("xl", StringComparison.OrdinalIgnoreCase) ? Sdxl
+            : name.StartsWith("v2-", StringComparison.OrdinalIgnoreCase) || name.Contains("768-v", StringComparison.OrdinalIgnoreCase) || name.Contains("512-base", StringComparison.OrdinalIgnoreCase) ? Sd2
+            : Sd1;
+    }
 
     /// <summary>
     /// The size a model draws at natively: a folder's <c>unet/config.json</c> <c>sample_size</c> × 8, else 1024 for
-    /// SDXL and 512 for SD 1.x.
+    /// SDXL, 768 for an SD 2.x v-prediction file (768-v), and 512 for SD 1.x and SD 2.x's 512-base.
     /// </summary>
     public static int NativeSize(string path, string family)
     {
@@ -109,7 +122,9 @@ public static class DefaultModel
             }
         }
 
-        return family == Sdxl ? 1024 : 512;
+        return family == Sdxl ? 1024
+            : family == Sd2 && File.Exists(path) && CheckpointSampling.Of(path, "auto").PredictionType == "v_prediction" ? 768
+            : 512;
     }
 
     /// <summary>

@@ -173,16 +173,11 @@ public static class ModelCatalog
                 return new ModelEntry(relative, ModelKinds.Embedding, "textual inversion " + string.Join(", ", widths), precision, bytes);
             }
 
-            if (keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)))
+            if (keys.Any(k => k.StartsWith("conditioner.embedders.", StringComparison.Ordinal)) && !Sd2Keys.IsSd2(keys))
             {
                 // The refiner's only embedder is OpenCLIP, at index 0; the base has CLIP ViT-L there and OpenCLIP at 1.
                 var refiner = keys.Any(k => k.StartsWith(OpenClipKeyMap.RefinerPrefix, StringComparison.Ordinal));
                 return new ModelEntry(relative, ModelKinds.Checkpoint, refiner ? "SDXL refiner (conditioner.embedders.0.model.* keys)" : "SDXL (conditioner.embedders.* keys)", precision, bytes);
-            }
-
-            if (keys.Any(k => k.StartsWith("cond_stage_model.model.", StringComparison.Ordinal)))
-            {
-                return new ModelEntry(relative, ModelKinds.Other, "SD 2.x checkpoint (OpenCLIP text encoder; not loaded by this version)", precision, bytes);
             }
 
             if (keys.Any(k => k.StartsWith("control_model.", StringComparison.Ordinal) || k.StartsWith("controlnet_", StringComparison.Ordinal)))
@@ -193,7 +188,8 @@ public static class ModelCatalog
             if (LdmKeyMap.IsLdm(keys) && keys.Any(k => k.StartsWith(LdmKeyMap.UNetPrefix, StringComparison.Ordinal)))
             {
                 using var checkpoint = Sd1Checkpoint.Open(path);
-                return new ModelEntry(relative, ModelKinds.Checkpoint, Sd1(checkpoint), precision, bytes);
+                var prediction = checkpoint.Family == ModelFamily.StableDiffusion2 ? CheckpointSampling.Of(path, "auto").PredictionType : null;
+                return new ModelEntry(relative, ModelKinds.Checkpoint, Sd1(checkpoint, prediction), precision, bytes);
             }
 
             if (hint is "vae" || keys.Any(k => k.StartsWith("decoder.", StringComparison.Ordinal) || k.StartsWith("first_stage_model.decoder.", StringComparison.Ordinal)))
@@ -210,9 +206,11 @@ public static class ModelCatalog
         }
     }
 
-    private static string Sd1(Sd1Checkpoint checkpoint)
+    // "SD 1.x (UNet 320/640/1280/1280, 4 ch; CLIP 768×12; VAE)", "SD 2.x (v_prediction; UNet …; OpenCLIP 1024×23; VAE)".
+    private static string Sd1(Sd1Checkpoint checkpoint, string? prediction = null)
     {
-        var parts = new List<string>();
+        var sd2 = checkpoint.Family == ModelFamily.StableDiffusion2;
+        var parts = prediction is null ? new List<string>() : [prediction];
         if (checkpoint.UNet is { } unet)
         {
             parts.Add($"UNet {string.Join("/", unet.LevelChannels)}, {unet.InChannels} ch{(unet.InChannels == 9 ? " (inpainting)" : "")}");
@@ -220,7 +218,7 @@ public static class ModelCatalog
 
         if (checkpoint.TextEncoder is { } text)
         {
-            parts.Add($"CLIP {text.Width}×{text.Layers}");
+            parts.Add($"{(sd2 ? "OpenCLIP" : "CLIP")} {text.Width}×{text.Layers}");
         }
 
         if (checkpoint.Vae is not null)
@@ -228,7 +226,7 @@ public static class ModelCatalog
             parts.Add("VAE");
         }
 
-        return $"SD 1.x ({string.Join("; ", parts)})";
+        return $"{(sd2 ? DefaultModel.Sd2 : DefaultModel.Sd1)} ({string.Join("; ", parts)})";
     }
 
     private static string Precision(CheckpointWeights weights) => string.Join("+",

@@ -56,6 +56,17 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
                 AddedEmbeddingWidth = width,
             };
         }
+        else if (UNetArchitecture.HasLinearProjections(tensors))
+        {
+            // SD 2.x (linear transformer projections, no added embedding): heads 64 wide, as its UNet's.
+            const int headWidth = UNetArchitecture.ConventionalSd2HeadWidth;
+            foreach (var w in widths.Where(w => w % 32 != 0 || (w >= headWidth && w % headWidth != 0)))
+            {
+                throw new CheckpointException($"{source}: ControlNet width {w} does not split into {headWidth}-wide heads and 32 norm groups.");
+            }
+
+            encoder = encoder with { HeadWidth = headWidth };
+        }
         else
         {
             foreach (var width in widths.Where(w => w % heads != 0 || w % 32 != 0))

@@ -7,8 +7,9 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
-/// Writes an SD 1.x checkpoint as a diffusers-ONNX model folder: <c>model_index.json</c>, the scheduler configuration
-/// with SD 1.x's training schedule, the tokenizer files, and the four ONNX graphs with their <c>config.json</c>.
+/// Writes an SD 1.x or SD 2.x checkpoint as a diffusers-ONNX model folder: <c>model_index.json</c>, the scheduler
+/// configuration with SD's training schedule (SD 2.x trained on SD 1.x's), the tokenizer files (SD 2.x's padding with
+/// "!"), and the four ONNX graphs with their <c>config.json</c>.
 /// The folder appears whole or not at all: it is written beside the target and renamed into place.
 /// </summary>
 public static class DiffusersOnnxFolder
@@ -17,6 +18,9 @@ public static class DiffusersOnnxFolder
     public const float ScalingFactor = 0.18215f;
 
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    /// <summary>SD 2.x's padding token, written into converted SD 2.x folders' tokenizer (CLIP's id 0).</summary>
+    public const string Sd2PadToken = "!";
 
     internal static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"];
 
@@ -70,10 +74,25 @@ public static class DiffusersOnnxFolder
                 File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
             }
 
-            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "unet", UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae.Factor, float16), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
-            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
-            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae), float16, cancellationToken: cancellationToken);
+            var sd2 = checkpoint.Family == ModelFamily.StableDiffusion2;
+            if (sd2)
+            {
+                // SD 2.x's tokenizer pads with "!" (id 0) after the end-of-text token, as its diffusers folders and ComfyUI do.
+                WriteJson(staging, "tokenizer/special_tokens_map.json", w =>
+                {
+                    w.WriteString("bos_token", "<|startoftext|>");
+                    w.WriteString("eos_token", "<|endoftext|>");
+                    w.WriteString("pad_token", Sd2PadToken);
+                    w.WriteString("unk_token", "<|endoftext|>");
+                });
+            }
+
+            // SD 2.x's 768-v models draw at 768 pixels, the 512-base (epsilon) and SD 1.x at 512.
+            var sampleSize = sd2 && predictionType == "v_prediction" ? 768 : 512;
+            WriteModel(staging, "text_encoder", checkpoint.BuildTextEncoder, w => TextEncoderConfig(w, checkpoint.TextEncoder, sd2 ? "gelu" : "quick_gelu"), float16, cancellationToken: cancellationToken);
+            WriteModel(staging, "unet", UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, checkpoint.UNet, checkpoint.Vae.Factor, float16, sampleSize), float16, UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
+            WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => VaeConfig(w, checkpoint.Vae, sampleSize), float16, cancellationToken: cancellationToken);
+            WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => VaeConfig(w, checkpoint.Vae, sampleSize), float16, cancellationToken: cancellationToken);
             Directory.Move(staging, full);
         }
         catch
@@ -122,8 +141,8 @@ public static class DiffusersOnnxFolder
         if (zeroSnr) w.WriteBoolean("rescale_betas_zero_snr", true);
     }
 
-    // The text encoder's config.json (CLIP ViT-L's quick GELU).
-    internal static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a)
+    // The text encoder's config.json (CLIP ViT-L's quick GELU unless the family's tower says otherwise).
+    internal static void TextEncoderConfig(Utf8JsonWriter w, TextEncoderArchitecture a, string activation = "quick_gelu")
     {
         w.WriteString("_class_name", "CLIPTextModel");
         w.WriteNumber("vocab_size", a.Vocabulary);
@@ -131,17 +150,33 @@ public static class DiffusersOnnxFolder
         w.WriteNumber("num_hidden_layers", a.Layers);
         w.WriteNumber("num_attention_heads", a.Heads);
         w.WriteNumber("max_position_embeddings", a.Positions);
-        w.WriteString("hidden_act", "quick_gelu");
+        w.WriteString("hidden_act", activation);
     }
 
-    // The UNet's config.json; its sample size is SD 1.x's 512-pixel image in latents of the VAE's downscaling factor.
-    internal static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, int vaeFactor, bool float16)
+    // The UNet's config.json; its sample size is the family's image side (SD 1.x's 512) in latents of the VAE's downscaling factor.
+    internal static void UNetConfig(Utf8JsonWriter w, UNetArchitecture a, int vaeFactor, bool float16, int imageSize = 512)
     {
         w.WriteString("_class_name", "UNet2DConditionModel");
         w.WriteNumber("in_channels", a.InChannels);
         w.WriteNumber("out_channels", a.OutChannels);
         w.WriteNumber("cross_attention_dim", a.ContextWidth);
-        w.WriteNumber("attention_head_dim", a.Heads);
+        if (a.HeadWidth is { } headWidth)
+        {
+            // SD 2.x: diffusers writes its heads per level ([5, 10, 20, 20] at full size).
+            w.WriteStartArray("attention_head_dim");
+            foreach (var c in a.LevelChannels)
+            {
+                w.WriteNumberValue(a.HeadsAt(c));
+            }
+
+            w.WriteEndArray();
+            w.WriteBoolean("use_linear_projection", true);
+        }
+        else
+        {
+            w.WriteNumber("attention_head_dim", a.Heads);
+        }
+
         w.WriteNumber("layers_per_block", a.ResBlocksPerLevel);
         w.WriteStartArray("block_out_channels");
         foreach (var c in a.LevelChannels)
@@ -150,7 +185,7 @@ public static class DiffusersOnnxFolder
         }
 
         w.WriteEndArray();
-        w.WriteNumber("sample_size", 512 / vaeFactor);
+        w.WriteNumber("sample_size", imageSize / vaeFactor);
         w.WriteString("timestep_dtype", float16 ? "float16" : "float32");
     }
 

@@ -23,7 +23,7 @@ public static class UNetOnnxFolder
 
         // SD 1.x projects into its transformers with 1×1 convolutions; SD 2.x (use_linear_in_transformer) with linear
         // layers, and it needs 64-wide heads no tensor shows, so it is refused rather than built with SD 1.x's heads.
-        if (unet.FirstOrDefault(p => p.Key.EndsWith(".proj_in.weight", StringComparison.Ordinal)).Value is { Shape.Length: 2 })
+        if (UNetArchitecture.HasLinearProjections(unet))
         {
             throw new CheckpointException($"{path}: the UNet's transformer projections are linear layers and it has no added embedding, as SD 2.x's UNet; only SD 1.x and SDXL UNets are supported.");
         }

@@ -15,13 +15,16 @@ public static class TextEncoderGraph
     /// <summary>The output carrying the penultimate layer, final-normed.</summary>
     public const string PenultimateOutput = "penultimate_hidden_state";
 
-    /// <summary>Builds the graph with the checkpoint's tensors (canonical <c>text_model.*</c> names) as initializers, embedded unless <paramref name="binding"/> says otherwise.</summary>
-    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, string source, WeightBinding? binding = null)
+    /// <summary>
+    /// Builds the graph with the checkpoint's tensors (canonical <c>text_model.*</c> names) as initializers, embedded unless
+    /// <paramref name="binding"/> says otherwise; quick GELU (CLIP ViT-L) unless <paramref name="exactGelu"/> (SD 2.x's OpenCLIP).
+    /// </summary>
+    public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, TextEncoderArchitecture arch, string source, WeightBinding? binding = null, bool exactGelu = false)
     {
         var g = new GraphBuilder("text_encoder");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
         const string p = "text_model.";
-        var (ids, h, penultimate) = Tower(g, n, arch, exactGelu: false);
+        var (ids, h, penultimate) = Tower(g, n, arch, exactGelu);
         var last = n.LayerNorm(h, p + "final_layer_norm");
         g.Output(last, "last_hidden_state", TensorElementType.Float, "batch", "sequence", arch.Width);
         g.Output(ClipPooler.Pool(g, ids, last, arch.Width, arch.Vocabulary), "pooler_output", TensorElementType.Float, "batch", arch.Width);

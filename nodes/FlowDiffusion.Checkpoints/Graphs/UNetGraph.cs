@@ -121,7 +121,7 @@ public static class UNetGraph
 
         h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
         g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
-        return g.Build($"{(sdxl ? "SDXL" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
+        return g.Build($"{(sdxl ? "SDXL" : arch.HeadWidth is not null ? "SD 2.x" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
     }
 
     /// <summary>

@@ -32,6 +32,9 @@ public sealed partial class CheckpointWeights : IDisposable
     /// <summary>The file or folder the weights came from.</summary>
     public string Source { get; }
 
+    /// <summary>Whether <see cref="ModelPart.TextEncoder"/> was stored as an OpenCLIP tower (an SD 2.x single file), whose MLP uses exact GELU.</summary>
+    public bool OpenClipTextEncoder { get; private init; }
+
     /// <summary>Whether the checkpoint holds <paramref name="part"/>.</summary>
     public bool Has(ModelPart part) => _parts.TryGetValue(part, out var tensors) && tensors.Count > 0;
 
@@ -40,7 +43,10 @@ public sealed partial class CheckpointWeights : IDisposable
         ? _parts[part]
         : throw new CheckpointException($"{Source}: the checkpoint holds no {part} weights.");
 
-    /// <summary>Opens an LDM single-file checkpoint (<c>model.diffusion_model.*</c>, <c>first_stage_model.*</c>, <c>cond_stage_model.*</c>).</summary>
+    /// <summary>
+    /// Opens an LDM single-file checkpoint (<c>model.diffusion_model.*</c>, <c>first_stage_model.*</c>, <c>cond_stage_model.*</c>;
+    /// SD 2.x's OpenCLIP tower as <see cref="Sd2Keys"/> reads it).
+    /// </summary>
     public static CheckpointWeights OpenSingleFile(string path)
     {
         var file = SafetensorsFile.Open(path);
@@ -50,6 +56,12 @@ public sealed partial class CheckpointWeights : IDisposable
             if (!LdmKeyMap.IsLdm(keys))
             {
                 throw new CheckpointException($"{path}: no tensor has an LDM checkpoint prefix (model.diffusion_model., first_stage_model., cond_stage_model.); this is not an SD single-file checkpoint.");
+            }
+
+            var sd2 = Sd2Keys.IsSd2(keys);
+            if (sd2)
+            {
+                Sd2Keys.RefuseUnsupported(file);
             }
 
             var parts = new Dictionary<ModelPart, Dictionary<string, StoredTensor>>();
@@ -64,12 +76,16 @@ public sealed partial class CheckpointWeights : IDisposable
                 tensors[name] = new StoredTensor(file, tensor, CanonicalShape(part, name, tensor.Shape));
             }
 
-            if (OpenClipKeyMap.Map(file) is { Count: > 0 } openClip)
+            if (sd2)
+            {
+                parts[ModelPart.TextEncoder] = Sd2Keys.TextEncoder(file);
+            }
+            else if (OpenClipKeyMap.Map(file) is { Count: > 0 } openClip)
             {
                 parts[ModelPart.TextEncoder2] = openClip;
             }
 
-            return new CheckpointWeights(path, [file], parts);
+            return new CheckpointWeights(path, [file], parts) { OpenClipTextEncoder = sd2 };
         }
         catch
         {

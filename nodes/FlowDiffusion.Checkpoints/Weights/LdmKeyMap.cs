@@ -54,7 +54,7 @@ public static partial class LdmKeyMap
         {
             if (key.StartsWith(UNetPrefix, StringComparison.Ordinal))
             {
-                map[key] = (ModelPart.UNet, unet.Rename(key[UNetPrefix.Length..]) ?? throw new CheckpointException($"{source}: UNet tensor '{key}' fits no SD 1.x module; is this an SD 2.x/SDXL or other model?"));
+                map[key] = (ModelPart.UNet, unet.Rename(key[UNetPrefix.Length..]) ?? throw new CheckpointException($"{source}: UNet tensor '{key}' fits no SD 1.x module; is this another family's model (SD3, Flux, …)?"));
             }
             else if (key.StartsWith(TextEncoderPrefix, StringComparison.Ordinal))
             {

@@ -25,10 +25,14 @@ public static partial class OpenClipKeyMap
     };
 
     /// <summary>The canonical tensors of the OpenCLIP tower in <paramref name="file"/> (empty when it has none); keys of no text path (<c>logit_scale</c>) are left out.</summary>
-    public static Dictionary<string, StoredTensor> Map(SafetensorsFile file)
+    public static Dictionary<string, StoredTensor> Map(SafetensorsFile file) =>
+        Map(file, file.Tensors.Keys.Any(k => k.StartsWith(Prefix, StringComparison.Ordinal)) ? Prefix : RefinerPrefix);
+
+    /// <summary>The canonical tensors of the OpenCLIP tower under <paramref name="prefix"/> in <paramref name="file"/> (SD 2.x's is <see cref="Sd2Keys.TextEncoderPrefix"/>).</summary>
+    public static Dictionary<string, StoredTensor> Map(SafetensorsFile file, string prefix)
     {
+        ArgumentNullException.ThrowIfNull(file);
         var map = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
-        var prefix = file.Tensors.Keys.Any(k => k.StartsWith(Prefix, StringComparison.Ordinal)) ? Prefix : RefinerPrefix;
         foreach (var (key, tensor) in file.Tensors)
         {
             if (!key.StartsWith(prefix, StringComparison.Ordinal))

@@ -74,6 +74,10 @@ internal static class CheckpointSaving
         if (clip is not null) sources.AddRange(TextEncoderWeights(clip));
         if (vae is not null) sources.AddRange(VaeWeights(vae));
         var (layout, read) = Layout(sources, sdxl ? (refiner ? OpenClipKeyMap.RefinerPrefix : OpenClipKeyMap.Prefix) : null, precision, key => key, cancellationToken);
+        // SD 2.x's UNet (linear transformer projections without SDXL's added embedding) would be written in SD 1.x's layout
+        // beside a text tower converted without its last layer: a file no loader reads back as SD 2.x, so it is refused.
+        if (!sdxl && sources.Any(s => s.Part == ModelPart.UNet && s.Weight.Name.EndsWith(".proj_in.weight", StringComparison.Ordinal) && s.Weight.Shape.Count == 2))
+            throw new ArgumentException("unet: an SD 2.x UNet (linear transformer projections); saving SD 2.x checkpoints is not supported, only SD 1.x and SDXL ones");
 
         // ComfyUI writes these for a v-prediction model: empty tensors the loaders read as markers.
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
