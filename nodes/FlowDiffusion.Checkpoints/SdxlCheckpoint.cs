@@ -135,6 +135,25 @@ public sealed class SdxlCheckpoint : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens SDXL's text towers saved alone: two files in either order (<see cref="CheckpointWeights.OpenSdxlClip"/>,
+    /// ComfyUI's DualCLIPLoader) set <see cref="TextEncoder"/> and <see cref="TextEncoder2"/>; one OpenCLIP ViT-bigG file
+    /// (<paramref name="second"/> null, ComfyUI's CLIPLoader with a clip_g file) sets <see cref="TextEncoder2"/> alone, the refiner's CLIP.
+    /// </summary>
+    public static SdxlCheckpoint OpenClip(string first, string? second)
+    {
+        var weights = second is null ? CheckpointWeights.OpenClip(first, ModelPart.TextEncoder2) : CheckpointWeights.OpenSdxlClip(first, second);
+        try
+        {
+            return new SdxlCheckpoint(weights, null, null, null);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>
     public OnnxModel BuildUNet(WeightBinding? binding = null) => UNetGraph.Build(Weights.Part(ModelPart.UNet), Require(UNet), Weights.Source, binding);
 

@@ -1,0 +1,98 @@
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Formats.Safetensors;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// clip.load with two files (ComfyUI's DualCLIPLoader, sdxl): a LoRA-patched SDXL CLIP saved by model.save's clip layout
+/// (CLIPSave) and loaded as a pair, in either order, draws the patched model's image bit for bit; the checkpoint's own
+/// towers written alone — clip_l in transformers' names, clip_g in OpenCLIP's — draw the checkpoint's image bit for bit.
+/// Two CLIP ViT-L files are a node error naming both.
+/// </summary>
+public sealed class SdxlClipLoadTests
+{
+    private static readonly string Lora = Path.Combine(Path.GetDirectoryName(SdxlModelSaveTests.Checkpoint)!, "lora", "kohya-a.safetensors");
+
+    private static readonly string Patch = $"""
+          lora: {"{"} node: lora.apply, in: {"{"} unet: m1.unet, clip: m1.clip {"}"}, with: {"{"} path: "{Lora}", strength_model: 0, strength_clip: 0.6 {"}"} {"}"}
+        """ + "\n";
+
+    [Fact]
+    public async Task A_saved_sdxl_clip_loads_as_a_pair_in_either_order_and_draws_the_patched_models_image()
+    {
+        var run = await RunAsync(Patch + """
+              save: { node: model.save, in: { clip: lora.clip_out }, with: { prefix: dualclip, folder: clip, layout: clip } }
+            """);
+        var files = Assert.IsType<string[]>(run.Result.Output("save", "files"));
+        var l = Assert.Single(files, f => Path.GetFileName(f).Contains("_clip_l_", StringComparison.Ordinal));
+        var g = Assert.Single(files, f => Path.GetFileName(f).Contains("_clip_g_", StringComparison.Ordinal));
+        var (ownL, ownG) = TowersOfTheCheckpoint();
+
+        var reload = await RunAsync(Patch + $"""
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(l)}", path2: "{Slash(g)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              s: {"{"} node: clip.load, with: {"{"} path: "{Slash(g)}", path2: "{Slash(l)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              o: {"{"} node: clip.load, with: {"{"} path: "{Slash(ownG)}", path2: "{Slash(ownL)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+            {ModelMergeTests.Pipeline("patched", "m1.unet", "lora.clip_out")}
+            {ModelMergeTests.Pipeline("plain", "m1.unet", "m1.clip")}
+            {ModelMergeTests.Pipeline("loaded", "m1.unet", "c.clip")}
+            {ModelMergeTests.Pipeline("swapped", "m1.unet", "s.clip")}
+            {ModelMergeTests.Pipeline("own", "m1.unet", "o.clip")}
+            """);
+        var patched = reload.Image("patched_decode").ToArray();
+        var plain = reload.Image("plain_decode").ToArray();
+        Assert.True(patched.Zip(plain, (x, y) => Math.Abs(x - y)).Max() > 1e-3, "the LoRA should change the image");
+        Assert.Equal(patched, reload.Image("loaded_decode").ToArray());
+        Assert.Equal(patched, reload.Image("swapped_decode").ToArray());
+        Assert.Equal(plain, reload.Image("own_decode").ToArray());
+        File.Delete(ownL);
+        File.Delete(ownG);
+    }
+
+    [Fact]
+    public async Task Two_clip_l_files_are_a_node_error_naming_both()
+    {
+        var (ownL, ownG) = TowersOfTheCheckpoint();
+        var copy = Path.Combine(Path.GetDirectoryName(ownL)!, "second-" + Path.GetFileName(ownL));
+        File.Copy(ownL, copy);
+        var failed = await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: dual-clip
+            nodes:
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(ownL)}", path2: "{Slash(copy)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+            """, new Dictionary<string, object?>());
+        Assert.Equal(RunStatus.Failed, failed.Result.Status);
+        Assert.Equal("c", failed.Result.FailedNode);
+        Assert.Contains(Path.GetFileName(ownL), failed.Result.Error);
+        Assert.Contains(Path.GetFileName(copy), failed.Result.Error);
+        Assert.Contains("neither is SDXL's OpenCLIP ViT-bigG", failed.Result.Error);
+        File.Delete(ownL);
+        File.Delete(ownG);
+        File.Delete(copy);
+    }
+
+    // The tiny SDXL checkpoint's towers alone: CLIP ViT-L in transformers' names (clip_l.safetensors), OpenCLIP ViT-bigG in
+    // OpenCLIP's own names without a prefix (open_clip's text tower), as ComfyUI reads both.
+    internal static (string L, string G) TowersOfTheCheckpoint()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-dual-clip-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var (l, g) = (Path.Combine(folder, "own_clip_l.safetensors"), Path.Combine(folder, "own_clip_g.safetensors"));
+        using var file = SafetensorsFile.Open(SdxlModelSaveTests.Checkpoint);
+        SafetensorsWriter.Write(l, [.. file.Tensors.Values.Where(t => t.Name.StartsWith(LdmKeyMap.SdxlTextEncoderPrefix, StringComparison.Ordinal))
+            .Select(t => ("text_model." + t.Name[LdmKeyMap.SdxlTextEncoderPrefix.Length..], t.DType, t.Shape, file.GetBytes(t).ToArray()))]);
+        SafetensorsWriter.Write(g, [.. file.Tensors.Values.Where(t => t.Name.StartsWith(OpenClipKeyMap.Prefix, StringComparison.Ordinal))
+            .Select(t => (t.Name[OpenClipKeyMap.Prefix.Length..], t.DType, t.Shape, file.GetBytes(t).ToArray()))]);
+        return (l, g);
+    }
+
+    private static string Slash(string path) => path.Replace("\\", "/");
+
+    private static async Task<SdRun> RunAsync(string nodes) => (await SdEngine.Shared.RunYamlAsync($"""
+        flowdiffusion: 1
+        name: dual-clip
+        nodes:
+          m1: {"{"} node: model.load, with: {"{"} path: "{SdxlModelSaveTests.Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+        {nodes}
+        """, new Dictionary<string, object?>())).AssertCompleted();
+}
