@@ -8,7 +8,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// clip.load with two files (ComfyUI's DualCLIPLoader, sdxl): a LoRA-patched SDXL CLIP saved by model.save's clip layout
 /// (CLIPSave) and loaded as a pair, in either order, draws the patched model's image bit for bit; the checkpoint's own
 /// towers written alone — clip_l in transformers' names, clip_g in OpenCLIP's — draw the checkpoint's image bit for bit.
-/// Two CLIP ViT-L files are a node error naming both.
+/// Two CLIP ViT-L files are a node error naming both; an SD 1.x CLIP beside bigG (96 wide against the UNet's 64) is the
+/// sampler's error naming the UNet and both widths, before ONNX Runtime sees the mismatch.
 /// </summary>
 public sealed class SdxlClipLoadTests
 {
@@ -69,6 +70,35 @@ public sealed class SdxlClipLoadTests
         File.Delete(ownL);
         File.Delete(ownG);
         File.Delete(copy);
+    }
+
+    [Fact]
+    public async Task An_sd1_clip_beside_bigg_is_a_sampling_error_naming_the_unet_and_both_widths()
+    {
+        var (ownL, ownG) = TowersOfTheCheckpoint();
+        var sd1 = Path.Combine(Path.GetDirectoryName(ownL)!, "sd1_clip_l.safetensors");
+        using (var file = SafetensorsFile.Open(ModelMergeTests.First))
+        {
+            SafetensorsWriter.Write(sd1, [.. file.Tensors.Values.Where(t => t.Name.StartsWith(LdmKeyMap.TextEncoderPrefix, StringComparison.Ordinal))
+                .Select(t => ("text_model." + t.Name[LdmKeyMap.TextEncoderPrefix.Length..], t.DType, t.Shape, file.GetBytes(t).ToArray()))]);
+        }
+
+        var failed = await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: dual-clip
+            nodes:
+              m1: {"{"} node: model.load, with: {"{"} path: "{SdxlModelSaveTests.Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(sd1)}", path2: "{Slash(ownG)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+            {ModelMergeTests.Pipeline("mixed", "m1.unet", "c.clip")}
+            """, new Dictionary<string, object?>());
+        // Each file is a CLIP tower, so the pair loads; the UNet then names the widths before ONNX Runtime sees them.
+        Assert.Equal(RunStatus.Failed, failed.Result.Status);
+        Assert.Equal("mixed_sample", failed.Result.FailedNode);
+        Assert.Contains("the conditioning is 96 wide but the UNet of 'sdxl-fp16", failed.Result.Error);
+        Assert.Contains("takes 64-wide text context", failed.Result.Error);
+        File.Delete(ownL);
+        File.Delete(ownG);
+        File.Delete(sd1);
     }
 
     // The tiny SDXL checkpoint's towers alone: CLIP ViT-L in transformers' names (clip_l.safetensors), OpenCLIP ViT-bigG in
