@@ -1,6 +1,8 @@
 using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Engine.Execution;
 using FlowDiffusion.Formats.Safetensors;
+using FlowDiffusion.Sdk.Diffusion;
+using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
@@ -46,6 +48,36 @@ public sealed class SdxlClipLoadTests
         Assert.Equal(patched, reload.Image("loaded_decode").ToArray());
         Assert.Equal(patched, reload.Image("swapped_decode").ToArray());
         Assert.Equal(plain, reload.Image("own_decode").ToArray());
+        File.Delete(ownL);
+        File.Delete(ownG);
+    }
+
+    [Fact]
+    public async Task The_pair_reads_sdxl_embeddings_into_each_tower_as_the_checkpoints_clip_does()
+    {
+        var (ownL, ownG) = TowersOfTheCheckpoint();
+        var embeddings = Path.Combine(Path.GetDirectoryName(SdxlModelSaveTests.Checkpoint)!, "embeddings");
+        var run = (await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: dual-clip
+            nodes:
+              m1: {"{"} node: model.load, with: {"{"} path: "{SdxlModelSaveTests.Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer, embeddings: "{Slash(embeddings)}" {"}"} {"}"}
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(ownL)}", path2: "{Slash(ownG)}", tokenizer_folder: models/tiny-sd/tokenizer, embeddings: "{Slash(embeddings)}" {"}"} {"}"}
+              own_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: "embedding:sdxl-style a red" {"}"} {"}"}
+              own: {"{"} node: clip.encode, in: {"{"} clip: m1.clip, tokens: own_tokens.tokens {"}"} {"}"}
+              loaded_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: c.tokenizer {"}"}, with: {"{"} text: "embedding:sdxl-style a red" {"}"} {"}"}
+              loaded: {"{"} node: clip.encode, in: {"{"} clip: c.clip, tokens: loaded_tokens.tokens {"}"} {"}"}
+              plain_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: c.tokenizer {"}"}, with: {"{"} text: "a red" {"}"} {"}"}
+              plain: {"{"} node: clip.encode, in: {"{"} clip: c.clip, tokens: plain_tokens.tokens {"}"} {"}"}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        var own = Assert.IsType<Conditioning>(run.Result.Output("own", "conditioning"));
+        var loaded = Assert.IsType<Conditioning>(run.Result.Output("loaded", "conditioning"));
+        Assert.Equal(Assert.IsType<Tokens>(run.Result.Output("own_tokens", "tokens")).Chunks.Single().Ids, Assert.IsType<Tokens>(run.Result.Output("loaded_tokens", "tokens")).Chunks.Single().Ids);
+        Assert.Equal(own.Embeddings.ToArray(), loaded.Embeddings.ToArray());
+        Assert.True(own.Extras.TryGet(StandardExtras.PooledText, out var ownPooled));
+        Assert.True(loaded.Extras.TryGet(StandardExtras.PooledText, out var loadedPooled));
+        Assert.Equal(ownPooled.ToArray(), loadedPooled.ToArray());
+        Assert.NotEqual(own.Embeddings.ToArray(), Assert.IsType<Conditioning>(run.Result.Output("plain", "conditioning")).Embeddings.ToArray());
         File.Delete(ownL);
         File.Delete(ownG);
     }

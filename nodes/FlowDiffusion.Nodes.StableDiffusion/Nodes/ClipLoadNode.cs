@@ -15,7 +15,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 [Node("clip.load", "1.1.0", Category = "loaders", Title = "Load CLIP",
     Description = "Opens CLIP text encoders on their own — .safetensors files in transformers' names (text_model.*), as ComfyUI's CLIPSave and model.save's clip layout write them "
         + "and clip_l.safetensors / clip_g.safetensors hold them, or in OpenCLIP's names — converted once, then cached on disk; with a CLIP tokenizer. "
-        + "One file: an SD 1.x CLIP ViT-L, or an OpenCLIP ViT-bigG as the SDXL refiner's CLIP; path and path2 together: SDXL's CLIP ViT-L and OpenCLIP ViT-bigG, in either order.")]
+        + "One file: an SD 1.x CLIP ViT-L, or an OpenCLIP ViT-bigG as the SDXL refiner's CLIP; path and path2 together: SDXL's CLIP ViT-L and OpenCLIP ViT-bigG, in either order. "
+        + "Textual-inversion embeddings from the embeddings folder, as model.load's.")]
 public sealed class ClipLoadNode : INode
 {
     /// <summary>The CLIP file.</summary>
@@ -29,6 +30,10 @@ public sealed class ClipLoadNode : INode
     /// <summary>The CLIP tokenizer folder.</summary>
     [Parameter(Description = "A CLIP tokenizer folder (vocab.json + merges.txt); empty = models/tokenizers/clip-vit-large-patch14, then the Hugging Face cache.")]
     public string TokenizerFolder { get; set; } = "";
+
+    /// <summary>The textual-inversion embeddings folder.</summary>
+    [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name, as ComfyUI's CLIP loaders read its embeddings folder; a missing folder means none. SDXL embeddings hold clip_l and clip_g vectors, one table per text encoder.", Advanced = true)]
+    public string Embeddings { get; set; } = EmbeddingFolder.Default;
 
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
@@ -66,10 +71,10 @@ public sealed class ClipLoadNode : INode
         var sessions = ModelLibrary.Of(context).Sessions;
         var first = System.IO.Path.Combine(folder, "text_encoder", "model.onnx");
         var second = System.IO.Path.Combine(folder, "text_encoder_2", "model.onnx");
-        Tokenizer = clipTokenizer;
-        Clip = File.Exists(second)
+        ITextEncoder clip = File.Exists(second)
             ? SdxlTextEncoder.Open(sessions, File.Exists(first) ? first : null, second, clipTokenizer, options)
             : new OnnxTextEncoder(TextEncoder.Open(sessions, first, options), clipTokenizer.PadId);
+        (Tokenizer, Clip) = EmbeddingFolder.Attach(context, Embeddings, clipTokenizer, clip, File.Exists(second) ? folder : first);
         return Task.CompletedTask;
     }
 
