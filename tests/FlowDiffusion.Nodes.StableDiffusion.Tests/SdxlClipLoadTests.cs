@@ -133,6 +133,48 @@ public sealed class SdxlClipLoadTests
         File.Delete(sd1);
     }
 
+    [Fact]
+    public async Task One_bigg_file_is_the_refiners_clip_conditioning_on_its_hidden_states_with_the_pooled_projection()
+    {
+        // A 31-layer tower, which ComfyUI's CLIPLoader reads as OpenCLIP ViT-bigG (the refiner's CLIP), 8 wide with an
+        // 8 × 8 projection: random values, only shapes matter here.
+        var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-bigg-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, "tiny_clip_g.safetensors");
+        var random = new Random(7);
+        (string, long[], float[]) T(string name, params long[] shape) =>
+            (name, shape, [.. Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)(random.NextDouble() - 0.5) * 0.2f)]);
+        var tensors = new List<(string, long[], float[])> { T("text_model.embeddings.token_embedding.weight", 768, 8), T("text_model.embeddings.position_embedding.weight", 77, 8),
+            T("text_model.final_layer_norm.weight", 8), T("text_model.final_layer_norm.bias", 8), T("text_projection.weight", 8, 8) };
+        for (var i = 0; i < 31; i++)
+        {
+            var layer = $"text_model.encoder.layers.{i}.";
+            foreach (var projection in new[] { "q_proj", "k_proj", "v_proj", "out_proj" })
+            {
+                tensors.Add(T(layer + "self_attn." + projection + ".weight", 8, 8));
+                tensors.Add(T(layer + "self_attn." + projection + ".bias", 8));
+            }
+
+            tensors.AddRange([T(layer + "layer_norm1.weight", 8), T(layer + "layer_norm1.bias", 8), T(layer + "layer_norm2.weight", 8), T(layer + "layer_norm2.bias", 8),
+                T(layer + "mlp.fc1.weight", 32, 8), T(layer + "mlp.fc1.bias", 32), T(layer + "mlp.fc2.weight", 8, 32), T(layer + "mlp.fc2.bias", 8)]);
+        }
+
+        SafetensorsWriter.WriteFloat32(path, tensors);
+        var run = (await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: refiner-clip
+            nodes:
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(path)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: c.tokenizer {"}"}, with: {"{"} text: "a red circle" {"}"} {"}"}
+              text: {"{"} node: clip.encode, in: {"{"} clip: c.clip, tokens: tokens.tokens {"}"} {"}"}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        var conditioning = Assert.IsType<Conditioning>(run.Result.Output("text", "conditioning"));
+        Assert.Equal(8, conditioning.Dim);
+        Assert.True(conditioning.Extras.TryGet(StandardExtras.PooledText, out var pooled));
+        Assert.Equal(8, pooled.ToArray().Length);
+        Directory.Delete(folder, recursive: true);
+    }
+
     // The tiny SDXL checkpoint's towers alone: CLIP ViT-L in transformers' names (clip_l.safetensors), OpenCLIP ViT-bigG in
     // OpenCLIP's own names without a prefix (open_clip's text tower), as ComfyUI reads both.
     internal static (string L, string G) TowersOfTheCheckpoint()
