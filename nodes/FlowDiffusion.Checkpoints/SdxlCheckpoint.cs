@@ -13,6 +13,9 @@ namespace FlowDiffusion.Checkpoints;
 /// </summary>
 public sealed class SdxlCheckpoint : IDisposable
 {
+    /// <summary>The <c>modelspec.architecture</c> of an SDXL refiner's files.</summary>
+    public const string RefinerArchitecture = "stable-diffusion-xl-v1-refiner";
+
     /// <summary>SDXL's VAE latent scaling factor (no tensor records it).</summary>
     public const float ScalingFactor = 0.13025f;
 
@@ -67,7 +70,7 @@ public sealed class SdxlCheckpoint : IDisposable
     public CheckpointWeights Weights { get; }
 
     /// <summary>The UNet's shape, or null when the checkpoint has none.</summary>
-    public UNetArchitecture? UNet { get; }
+    public UNetArchitecture? UNet { get; private set; }
 
 
     /// <summary>The first text tower's shape (CLIP ViT-L), or null.</summary>
@@ -129,10 +132,38 @@ public sealed class SdxlCheckpoint : IDisposable
         }
     }
 
-    /// <summary>Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set.</summary>
+    /// <summary>
+    /// Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set, a refiner's
+    /// (five time ids) when <see cref="IsRefinerUNet"/> says so.
+    /// </summary>
     public static SdxlCheckpoint OpenUNet(string path)
     {
         var weights = CheckpointWeights.OpenUNet(path);
+        try
+        {
+            var checkpoint = new SdxlCheckpoint(weights, null, null, null);
+            if (checkpoint.UNet is { } unet && IsRefinerUNet(path, unet))
+            {
+                checkpoint.UNet = unet with { TimeIds = UNetArchitecture.RefinerTimeIdCount };
+            }
+
+            return checkpoint;
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens SDXL's text towers saved alone: two files in either order (<see cref="CheckpointWeights.OpenSdxlClip"/>,
+    /// ComfyUI's DualCLIPLoader) set <see cref="TextEncoder"/> and <see cref="TextEncoder2"/>; one OpenCLIP ViT-bigG file
+    /// (<paramref name="second"/> null, ComfyUI's CLIPLoader with a clip_g file) sets <see cref="TextEncoder2"/> alone, the refiner's CLIP.
+    /// </summary>
+    public static SdxlCheckpoint OpenClip(string first, string? second)
+    {
+        var weights = second is null ? CheckpointWeights.OpenClip(first, ModelPart.TextEncoder2) : CheckpointWeights.OpenSdxlClip(first, second);
         try
         {
             return new SdxlCheckpoint(weights, null, null, null);
@@ -142,6 +173,28 @@ public sealed class SdxlCheckpoint : IDisposable
             weights.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whether the SDXL UNet saved alone at <paramref name="path"/> is a refiner's, whose added embedding takes five time ids
+    /// (the aesthetic score in place of the target size): as its file says (<c>modelspec.architecture</c>
+    /// <c>stable-diffusion-xl-v1-refiner</c>, which ComfyUI's ModelSave and model.save write), as ComfyUI's model detection
+    /// matches it (384 model channels, 1280-wide context, 2560-wide added embedding; the width alone would also fit a 1024-wide
+    /// pooled vector and six ids), or when the added embedding is too narrow for six ids and a pooled vector.
+    /// </summary>
+    public static bool IsRefinerUNet(string path, UNetArchitecture unet)
+    {
+        ArgumentNullException.ThrowIfNull(unet);
+        using (var file = SafetensorsFile.Open(path))
+        {
+            if (file.Header.Metadata.TryGetValue("modelspec.architecture", out var architecture))
+            {
+                return architecture == RefinerArchitecture;
+            }
+        }
+
+        return (unet.ModelChannels == 384 && unet.ContextWidth == 1280 && unet.AddedEmbeddingWidth == 2560)
+            || unet.AddedEmbeddingWidth <= UNetArchitecture.TimeIdCount * UNetArchitecture.TimeIdWidth;
     }
 
     /// <summary>The UNet graph (<c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>text_embeds</c>, <c>time_ids</c> → <c>out_sample</c>).</summary>

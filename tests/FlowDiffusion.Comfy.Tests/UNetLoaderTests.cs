@@ -149,7 +149,7 @@ public sealed class UNetLoaderTests : IDisposable
         Assert.Equal("value_not_in_list", Assert.Single(Convert("../checkpoints/sd1-tiny.safetensors", "default").NodeErrors["30"].Errors).Type);
     }
 
-    private static async Task RunAsync(ComfyHost host, JsonObject prompt)
+    internal static async Task RunAsync(ComfyHost host, JsonObject prompt)
     {
         var body = new JsonObject { ["prompt"] = prompt.DeepClone(), ["extra_data"] = new JsonObject() };
         using var response = await host.Client.PostAsJsonAsync("/prompt", body);
@@ -159,7 +159,7 @@ public sealed class UNetLoaderTests : IDisposable
         Assert.True(entry["status"]!["status_str"]!.GetValue<string>() == "success", entry["status"]!.ToJsonString());
     }
 
-    private static byte[] Pixels(byte[] png)
+    internal static byte[] Pixels(byte[] png)
     {
         using var bitmap = SKBitmap.Decode(png);
         return bitmap.Bytes;

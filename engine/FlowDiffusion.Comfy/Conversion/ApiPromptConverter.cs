@@ -49,6 +49,7 @@ public sealed partial class ApiPromptConverter
         "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
         "UNETLoader", "CLIPLoader",
+        "DualCLIPLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -318,6 +319,7 @@ public sealed partial class ApiPromptConverter
                 "GetImageSize" => GetImageSize(id, inputs),
                 "UNETLoader" => UNetLoader(id, inputs),
                 "CLIPLoader" => ClipLoader(id, inputs),
+                "DualCLIPLoader" => DualClipLoader(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

@@ -17,7 +17,8 @@ public static partial class CheckpointCache
         ArgumentNullException.ThrowIfNull(sampling);
         var full = Path.GetFullPath(unet);
         var file = new FileInfo(full);
-        var identity = new StringBuilder("unet|").Append(BuilderVersion).Append('|').Append(file.FullName).Append('|').Append(file.Length).Append('|')
+        // "unet2": SDXL refiner UNets are told from their file since (SdxlCheckpoint.IsRefinerUNet); one converted as a base before is converted again.
+        var identity = new StringBuilder("unet2|").Append(BuilderVersion).Append('|').Append(file.FullName).Append('|').Append(file.Length).Append('|')
             .Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('|').Append(sampling.PredictionType).Append(sampling.ZeroSnr ? "|zsnr" : "");
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..16];
         var folder = Path.Combine(root, $"unet-{Path.GetFileNameWithoutExtension(full)}-{key}");

@@ -30,7 +30,7 @@ public static class SdxlOnnxFolder
         bool zeroSnr = false)
     {
         var refiner = checkpoint.IsRefiner;
-        if (checkpoint.UNet is not { } unet || (checkpoint.TextEncoder is null && !refiner) || checkpoint.TextEncoder2 is not { } second || checkpoint.Vae is not { } vae)
+        if (checkpoint.UNet is not { } unet || (checkpoint.TextEncoder is null && !refiner) || checkpoint.TextEncoder2 is null || checkpoint.Vae is not { } vae)
         {
             throw new CheckpointException($"{checkpoint.Weights.Source}: an SDXL model folder needs the UNet, {(refiner ? "the OpenCLIP text encoder" : "both text encoders")} and the VAE; this checkpoint lacks " +
                 string.Join(", ", new[] { ("UNet", checkpoint.UNet is null), ("text encoder", checkpoint.TextEncoder is null && !refiner), ("text encoder 2", checkpoint.TextEncoder2 is null), ("VAE", checkpoint.Vae is null) }.Where(p => p.Item2).Select(p => p.Item1)) + ".");
@@ -100,12 +100,7 @@ public static class SdxlOnnxFolder
                 }
             }
 
-            if (checkpoint.TextEncoder is { } first)
-            {
-                DiffusersOnnxFolder.WriteModel(staging, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
-            }
-
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
+            WriteTextEncoders(checkpoint, staging, optimumLayout, cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(checkpoint.BuildUNet), w => UNetConfig(w, unet, vae.Factor), float16: false, DiffusersOnnxFolder.UNetVariantBuilders(checkpoint.BuildUNet), cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_encoder", checkpoint.BuildVaeEncoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
             DiffusersOnnxFolder.WriteModel(staging, "vae_decoder", checkpoint.BuildVaeDecoder, w => DiffusersOnnxFolder.VaeConfig(w, vae, 1024, SdxlCheckpoint.ScalingFactor), cancellationToken: cancellationToken);
@@ -120,6 +115,19 @@ public static class SdxlOnnxFolder
 
             throw;
         }
+    }
+
+    // text_encoder/ (CLIP ViT-L, when the checkpoint has it) and text_encoder_2/ (OpenCLIP ViT-bigG) under root: a model
+    // folder's towers, or a standalone SDXL CLIP's (DualCLIPLoader).
+    internal static void WriteTextEncoders(SdxlCheckpoint checkpoint, string root, bool optimumLayout, CancellationToken cancellationToken)
+    {
+        var second = checkpoint.TextEncoder2 ?? throw new CheckpointException($"{checkpoint.Weights.Source}: there is no OpenCLIP ViT-bigG text encoder.");
+        if (checkpoint.TextEncoder is { } first)
+        {
+            DiffusersOnnxFolder.WriteModel(root, "text_encoder", b => checkpoint.BuildTextEncoder(b, optimumLayout), w => TextEncoderConfig(w, first, "CLIPTextModel", "quick_gelu"), cancellationToken: cancellationToken);
+        }
+
+        DiffusersOnnxFolder.WriteModel(root, "text_encoder_2", b => checkpoint.BuildTextEncoder2(b, optimumLayout), w => TextEncoderConfig(w, second, "CLIPTextModelWithProjection", "gelu"), cancellationToken: cancellationToken);
     }
 
     // SDXL's scheduler_config.json.

@@ -176,6 +176,9 @@ public sealed class UNet : IDisposable
     /// </summary>
     public int TimeIdCount => _timeIds?.Fixed(1) ?? 6;
 
+    /// <summary>The width of <c>encoder_hidden_states</c> the export fixes (768 for SD 1.x, 2048 for SDXL), or null.</summary>
+    public int? ContextWidth => _hiddenStates.Fixed(2);
+
     /// <summary>The width of <c>text_embeds</c> the export fixes (1280 for SDXL), or null.</summary>
     public int? PooledWidth => _textEmbeds?.Fixed(1);
 

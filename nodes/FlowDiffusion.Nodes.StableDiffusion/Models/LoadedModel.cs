@@ -14,7 +14,7 @@ internal sealed class LoadedModel
         Tokenizer = ClipTokenizer.FromFolder(folder.TokenizerPath);
         // SDXL: both towers (a refiner: OpenCLIP alone); SD 1.x: the one CLIP tower.
         TextEncoder = folder.TextEncoder2Path is { } second
-            ? new SdxlTextEncoder(folder.TextEncoderPath is { } first ? Diffusion.Onnx.TextEncoder.Open(sessions, first, options) : null, Diffusion.Onnx.TextEncoder.Open(sessions, second, options), Tokenizer.EosId, Tokenizer.Tokenize("").Chunks[0])
+            ? SdxlTextEncoder.Open(sessions, folder.TextEncoderPath, second, Tokenizer, options)
             : new OnnxTextEncoder(Diffusion.Onnx.TextEncoder.Open(sessions, folder.TextEncoderPath!, options), Tokenizer.PadId);
         UNet = new OnnxUNetModel(Name, Diffusion.Onnx.UNet.Open(sessions, folder.UNetPath, options), folder.UNetSampleSize, sessions);
         Vae = new OnnxVae(folder, sessions, options);

@@ -77,6 +77,9 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var context = input.Context;
         if (context.Batch != shape.Batch && context.Batch != 1)
             throw new ArgumentException($"the conditioning has batch {context.Batch} but the latents have batch {shape.Batch}");
+        if (unet.ContextWidth is { } width && context.Dim != width)
+            throw new ArgumentException($"the conditioning is {context.Dim} wide but the UNet of '{name}' takes {width}-wide text context: the CLIP that encoded it belongs to another model "
+                + "(SD 1.x's CLIP ViT-L is 768 wide, SDXL's CLIP ViT-L and OpenCLIP ViT-bigG 768 + 1280 = 2048, the SDXL refiner's OpenCLIP ViT-bigG 1280); encode the prompts with this UNet's model's CLIP");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input, unet.TimeIdCount) : (null, null);
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;

@@ -1,4 +1,5 @@
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Diffusion.Tokenization;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Models;
 using FlowDiffusion.Sdk.Values;
@@ -23,6 +24,13 @@ internal sealed class SdxlTextEncoder(TextEncoder? first, TextEncoder second, in
     private readonly string[] _firstOutputs = first is null ? [] : [first.RequireSdxlContextOutput()];
     private readonly string[] _secondOutputs = [second.RequireSdxlContextOutput(), "text_embeds"];
     private readonly Lock _lock = new();
+
+    /// <summary>
+    /// The encoder of the towers at <paramref name="firstPath"/> (CLIP ViT-L; null for the refiner) and <paramref name="secondPath"/>
+    /// (OpenCLIP ViT-bigG), with <paramref name="tokenizer"/>'s end-of-text id and empty-prompt window: a model folder's or a standalone SDXL CLIP's.
+    /// </summary>
+    public static SdxlTextEncoder Open(OnnxSessionCache sessions, string? firstPath, string secondPath, ClipTokenizer tokenizer, OnnxSessionOptions options) =>
+        new(firstPath is null ? null : TextEncoder.Open(sessions, firstPath, options), TextEncoder.Open(sessions, secondPath, options), tokenizer.EosId, tokenizer.Tokenize("").Chunks[0]);
 
     /// <summary>The first tower (CLIP ViT-L), or null for the refiner.</summary>
     public TextEncoder? First => first;

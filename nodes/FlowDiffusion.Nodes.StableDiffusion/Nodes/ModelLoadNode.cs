@@ -31,9 +31,7 @@ public sealed class ModelLoadNode : INode
 
     /// <summary>The textual-inversion embeddings folder.</summary>
     [Parameter(Description = "The folder of textual-inversion embeddings (.safetensors) prompts may name as embedding:NAME or by the bare file name; a missing folder means none. SDXL embeddings hold clip_l and clip_g vectors, one table per text encoder.", Advanced = true)]
-    public string Embeddings { get; set; } = DefaultEmbeddings;
-
-    private const string DefaultEmbeddings = "models/embeddings";
+    public string Embeddings { get; set; } = EmbeddingFolder.Default;
 
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
@@ -79,11 +77,8 @@ public sealed class ModelLoadNode : INode
         // OnnxStack's layout carries no CLIP vocabulary (its tokenizer is an ONNX graph): find one as for a checkpoint.
         var tokenizer = ModelFolder.Open(System.IO.Path.GetFullPath(folder)) is { HasTokenizerFiles: false } ? FindTokenizer(context) : null;
         var model = await ModelLibrary.Of(context).OpenWarmAsync(folder, options, context, cancellationToken, tokenizer).ConfigureAwait(false);
-        var embeddings = OpenEmbeddings(context, model);
-        Tokenizer = embeddings is null ? model.Tokenizer : new EmbeddingTokenizer(model.Tokenizer, embeddings);
-        Clip = embeddings is null ? model.TextEncoder
-            : model.TextEncoder is SdxlTextEncoder sdxl ? sdxl.WithEmbeddings(embeddings)
-            : ((OnnxTextEncoder)model.TextEncoder).WithEmbeddings(embeddings);
+        (Tokenizer, Clip) = EmbeddingFolder.Attach(context, Embeddings, model.Tokenizer, model.TextEncoder,
+            model.TextEncoder is SdxlTextEncoder ? model.Folder.Path : model.Folder.TextEncoderPath!);
         Unet = model.UNet;
         // SDXL's VAE files (sdxl_vae, the fp16-fix VAE) look like SD 1.x's; the latent scale belongs to the model family.
         var familyScale = model.Folder.TextEncoder2Path is null ? (float?)null : model.Folder.VaeScalingFactor;
@@ -102,32 +97,6 @@ public sealed class ModelLoadNode : INode
         SchedulerConfig = File.Exists(model.Folder.SchedulerConfigPath)
             ? new SchedulerConfigSource(File.ReadAllText(model.Folder.SchedulerConfigPath), model.Folder.SchedulerConfigPath)
             : new SchedulerConfigSource(DiffusersOnnxFolder.SchedulerConfigJson(PredictionType == "auto" ? "epsilon" : PredictionType), null);
-    }
-
-    private EmbeddingLibrary? OpenEmbeddings(INodeContext context, LoadedModel model)
-    {
-        if (Embeddings.Length == 0)
-        {
-            return null;
-        }
-
-        string folder;
-        try
-        {
-            folder = PathResolver.Resolve(context, Embeddings, "embeddings");
-        }
-        catch (UnauthorizedAccessException) when (Embeddings == DefaultEmbeddings)
-        {
-            // The default folder outside this host's input folders (a models folder configured elsewhere) means none.
-            return null;
-        }
-
-        // Embeddings added, removed or replaced later are seen by the next run: the folder's listing is part of this node's cache key.
-        context.DependsOn(folder);
-        // SDXL embeddings carry a vector table per tower (clip_l, clip_g); SD 1.x's one.
-        return model.TextEncoder is SdxlTextEncoder sdxl
-            ? EmbeddingLibrary.ForSdxl(folder, sdxl.First?.Weights, sdxl.Second.Weights, model.Folder.Path)
-            : EmbeddingLibrary.For(folder, ((OnnxTextEncoder)model.TextEncoder).Weights, model.Folder.TextEncoderPath!);
     }
 
     // The tokenizer_folder given, else models/tokenizers/clip-vit-large-patch14, else the Hugging Face cache.

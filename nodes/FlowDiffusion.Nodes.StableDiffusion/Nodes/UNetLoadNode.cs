@@ -8,8 +8,8 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads a UNet-only file (ComfyUI's UNETLoader; what ModelSave writes) as the MODEL, converted once and cached.</summary>
-[Node("unet.load", "1.0.0", Category = "loaders", Title = "Load Diffusion Model",
-    Description = "Opens an SD 1.x or SDXL UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
+[Node("unet.load", "1.1.0", Category = "loaders", Title = "Load Diffusion Model",
+    Description = "Opens an SD 1.x or SDXL (base or refiner) UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
         + "the same names bare, or diffusers names — converted once, then cached on disk; pair it with a checkpoint's or model folder's CLIP and VAE.")]
 public sealed class UNetLoadNode : INode
 {
