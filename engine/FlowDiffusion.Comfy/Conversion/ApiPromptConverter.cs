@@ -48,6 +48,7 @@ public sealed partial class ApiPromptConverter
         "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
         "UNETLoader", "CLIPLoader",
+        "PatchModelAddDownscale",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -317,6 +318,7 @@ public sealed partial class ApiPromptConverter
                 "GetImageSize" => GetImageSize(id, inputs),
                 "UNETLoader" => UNetLoader(id, inputs),
                 "CLIPLoader" => ClipLoader(id, inputs),
+                "PatchModelAddDownscale" => DeepShrink(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
