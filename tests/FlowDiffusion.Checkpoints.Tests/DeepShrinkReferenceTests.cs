@@ -26,6 +26,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
     [InlineData("block1_before_skip", 1, 2.0, false, "nearest-exact", "bilinear")]
     [InlineData("block3_odd", 3, 1.7, true, "bicubic", "bilinear")]
     [InlineData("block2_before_skip_bicubic", 2, 2.5, false, "bicubic", "bicubic")]
+    [InlineData("block2_ties", 2, 2.0, true, "bilinear", "bicubic")]
     public void Deep_Shrink_graph_matches_ComfyUI_PatchModelAddDownscale_in_torch(string name, int block, double factor, bool afterSkip, string down, string up)
     {
         using var cache = new OnnxSessionCache();

@@ -55,6 +55,8 @@ cases = {
     "block1_before_skip": (1, 2.0, False, "nearest-exact", "bilinear"),
     "block3_odd": (3, 1.7, True, "bicubic", "bilinear"),
     "block2_before_skip_bicubic": (2, 2.5, False, "bicubic", "bicubic"),
+    # Block 2's output is 11 x 9: halved, 5.5 rounds to 6 and 4.5 to 4 (half to even, not half up).
+    "block2_ties": (2, 2.0, True, "bilinear", "bicubic"),
 }
 
 cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 1), num_res_blocks=1, attention_levels=(1,), num_heads=8, context_dim=64)
