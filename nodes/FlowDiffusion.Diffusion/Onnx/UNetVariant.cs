@@ -10,7 +10,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
 /// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
 /// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
-/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>) and PAG's optional row mask (<see cref="PagMaskInput"/>). A variant with ControlNet residuals built since builder version 7 also
+/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>) and PAG's optional row mask (<see cref="PagMaskInput"/>) and Deep Shrink's optional inputs (<see cref="DeepShrink"/>). A variant with ControlNet residuals built since builder version 7 also
 /// takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by default); a call with features and no ControlNet
 /// feeds the residual inputs zeros of [B, C, 1, 1], which broadcast. One class serves every combination (<see cref="FileName"/>).
 /// </summary>

@@ -22,7 +22,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
     DeepShrinkWindow? deepShrink = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
-    // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
+    // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU and Deep Shrink), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
 
     public string Name => name;
