@@ -12,6 +12,7 @@ public sealed class GraphBuilder
     public const long Opset = 17;
 
     private readonly string _graphName;
+    private readonly GraphBuilder? _root; // a branch's names come from the graph it belongs to, so none shadows another
     private readonly List<OnnxNode> _nodes = [];
     private readonly List<OnnxTensor> _initializers = [];
     private readonly List<OnnxValueInfo> _inputs = [];
@@ -22,6 +23,12 @@ public sealed class GraphBuilder
 
     /// <summary>Starts an empty graph called <paramref name="graphName"/>.</summary>
     public GraphBuilder(string graphName) => _graphName = graphName;
+
+    private GraphBuilder(string graphName, GraphBuilder root)
+    {
+        _graphName = graphName;
+        _root = root._root ?? root;
+    }
 
     /// <summary>Declares a graph input.</summary>
     public string Input(string name, TensorElementType type, params OnnxDim[] shape)
@@ -119,6 +126,22 @@ public sealed class GraphBuilder
         var output = Fresh(opType);
         Claim(output);
         _nodes.Add(new OnnxNode(output, opType, inputs, [output], attributes));
+        return output;
+    }
+
+    /// <summary>
+    /// An <c>If</c> node: <paramref name="condition"/> (one bool) picks which branch runs, each built on a builder of its own
+    /// that may read this graph's values and returns its result. Only the branch taken costs anything at run time. A branch
+    /// should add no float constants: an fp16 export (<see cref="Float16Model"/>) converts the outer graph's alone.
+    /// </summary>
+    public string If(string condition, Func<GraphBuilder, string> thenBranch, Func<GraphBuilder, string> elseBranch)
+    {
+        var output = Fresh("If");
+        Claim(output);
+        _nodes.Add(new OnnxNode(output, "If", [condition], [output], [
+            OnnxAttribute.Graph("then_branch", Branch(output + "_then", thenBranch)),
+            OnnxAttribute.Graph("else_branch", Branch(output + "_else", elseBranch)),
+        ]));
         return output;
     }
 
@@ -269,10 +292,25 @@ public sealed class GraphBuilder
     private const string ScalesStem = "scales";
     private static readonly string[] GeneratedFloatStems = [ScalarStem, ScalesStem];
 
-    private string Fresh(string stem) => $"{stem}_{_counter++}";
+    // A branch's output is its own value (an Identity of what it returns), its type left to ONNX Runtime to infer.
+    private OnnxGraph Branch(string name, Func<GraphBuilder, string> build)
+    {
+        var branch = new GraphBuilder(name, this);
+        var result = build(branch);
+        var output = branch.Node("Identity", [result]);
+        return new OnnxGraph(name, branch._nodes.ToArray(), branch._initializers.ToArray(), [], [OnnxValueInfo.Inferred(output)]);
+    }
+
+    private string Fresh(string stem) => _root is null ? $"{stem}_{_counter++}" : _root.Fresh(stem);
 
     private void Claim(string name)
     {
+        if (_root is not null)
+        {
+            _root.Claim(name);
+            return;
+        }
+
         if (!_names.Add(name))
         {
             throw new InvalidOperationException($"Graph '{_graphName}' already has a value named '{name}'.");

@@ -252,11 +252,15 @@ def timestep_embedding(t, dim, max_period=10000):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # LDM puts cos first
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None, output_patch=None, attn1_replace=None):
+def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adapter=None, output_patch=None, attn1_replace=None,
+                 input_patch=None, input_patch_after_skip=None):
     """attn1_replace: {transformer name: f(q, k, v) -> attention output before to_out}, replacing the self-attention of
     every block of that transformer (ComfyUI's patches_replace["attn1"] under a (block, number) key; PAG's is v).
     output_patch: a function (h, skip) -> (h, skip) applied before each decoder concatenation, after the control
     residual is added to the skip (ComfyUI's output_block_patch; FreeU is one).
+    input_patch, input_patch_after_skip: functions (h, block id) -> h applied to each input block's output (ids counted from
+    conv_in, 0) before or after it is kept as a skip (ComfyUI's input_block_patch and input_block_patch_after_skip; Deep
+    Shrink is one). The decoder upsamples to the next skip's size (ComfyUI's Upsample with output_shape).
     control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
     adapter: T2I-Adapter features (t2i_adapter.py), added inside the encoder in order: at a level with attention after its
     last residual block and transformer (so into that skip and the downsampler's input), at a level without attention after
@@ -302,8 +306,15 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
         return h + _conv(sd, name + ".proj_out", y)
 
     emb = _linear(sd, p + "time_embed.2", F.silu(_linear(sd, p + "time_embed.0", timestep_embedding(t, cfg.model_channels))))
-    h = _conv(sd, p + "input_blocks.0.0", x)
-    skips = [h]
+    skips = []
+
+    def keep(h):
+        block = len(skips)
+        h = input_patch(h, block) if input_patch is not None else h
+        skips.append(h)
+        return input_patch_after_skip(h, block) if input_patch_after_skip is not None else h
+
+    h = keep(_conv(sd, p + "input_blocks.0.0", x))
     k = 1
     for level in range(len(cfg.channel_mult)):
         for _ in range(cfg.num_res_blocks):
@@ -312,11 +323,11 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
                 h = transformer(f"{p}input_blocks.{k}.1", h)
                 if _ == cfg.num_res_blocks - 1 and adapter:
                     h = h + adapter.pop(0)
-            skips.append(h)
+            h = keep(h)
             k += 1
         if level != len(cfg.channel_mult) - 1:
             h = _conv(sd, f"{p}input_blocks.{k}.0.op", h, stride=2, padding=1)
-            skips.append(h)
+            h = keep(h)
             k += 1
         if level not in cfg.attention_levels and adapter:
             h = h + adapter.pop(0)
@@ -339,7 +350,7 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, control=None, ip=None, adap
                 h = transformer(f"{p}output_blocks.{k}.1", h)
                 j = 2
             if level and i == cfg.num_res_blocks:
-                h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, scale_factor=2.0, mode="nearest"))
+                h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest"))
             k += 1
     return _conv(sd, p + "out.2", F.silu(_group_norm(sd, p + "out.0", h, 1e-5)))
 
@@ -400,5 +411,5 @@ def vae_decode(sd, cfg: VaeConfig, z):
         for j in range(cfg.num_res_blocks + 1):
             h = _vae_res(sd, f"{p}decoder.up.{i}.block.{j}", h)
         if i != 0:
-            h = _conv(sd, f"{p}decoder.up.{i}.upsample.conv", F.interpolate(h, scale_factor=2.0, mode="nearest"))
+            h = _conv(sd, f"{p}decoder.up.{i}.upsample.conv", F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest"))
     return _conv(sd, p + "decoder.conv_out", F.silu(_group_norm(sd, p + "decoder.norm_out", h, 1e-6)))

@@ -221,10 +221,12 @@ def added_time_embedding(sd, cfg: UNetConfig, p, t, text_embeds, time_ids):
     return emb + _linear(sd, p + "label_emb.0.2", F.silu(_linear(sd, p + "label_emb.0.0", y)))
 
 
-def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None, attn1_replace=None):
+def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, control=None, ip=None, attn1_replace=None,
+                 input_patch=None, input_patch_after_skip=None, output_patch=None):
     """control: ControlNet residuals [down_0, ..., down_n-1, mid], added to the skips and the middle block output.
     ip: IP-Adapter decoupled cross-attention (spatial_transformer's).
-    attn1_replace: {transformer name: f(q, k, v)}, as sd1.unet_forward's."""
+    attn1_replace: {transformer name: f(q, k, v)}, as sd1.unet_forward's.
+    input_patch, input_patch_after_skip, output_patch: as sd1.unet_forward's."""
     p = UNET
     control = list(control) if control is not None else None
 
@@ -235,19 +237,26 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
         return spatial_transformer(sd, cfg, name, h, depth, context, ip, (attn1_replace or {}).get(name))
 
     emb = added_time_embedding(sd, cfg, p, t, text_embeds, time_ids)
-    h = _conv(sd, p + "input_blocks.0.0", x)
-    skips = [h]
+    skips = []
+
+    def keep(h):
+        block = len(skips)
+        h = input_patch(h, block) if input_patch is not None else h
+        skips.append(h)
+        return input_patch_after_skip(h, block) if input_patch_after_skip is not None else h
+
+    h = keep(_conv(sd, p + "input_blocks.0.0", x))
     k = 1
     for level in range(len(cfg.channel_mult)):
         for _ in range(cfg.num_res_blocks):
             h = res(f"{p}input_blocks.{k}.0", h, emb)
             if cfg.transformer_depth[level]:
                 h = transformer(f"{p}input_blocks.{k}.1", h, cfg.transformer_depth[level])
-            skips.append(h)
+            h = keep(h)
             k += 1
         if level != len(cfg.channel_mult) - 1:
             h = _conv(sd, f"{p}input_blocks.{k}.0.op", h, stride=2, padding=1)
-            skips.append(h)
+            h = keep(h)
             k += 1
     h = res(p + "middle_block.0", h, emb)
     h = transformer(p + "middle_block.1", h, cfg.mid_depth)
@@ -258,13 +267,16 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for i in range(cfg.num_res_blocks + 1):
-            h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skips.pop()], dim=1), emb)
+            skip = skips.pop()
+            if output_patch is not None:
+                h, skip = output_patch(h, skip)
+            h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skip], dim=1), emb)
             j = 1
             if cfg.transformer_depth[level]:
                 h = transformer(f"{p}output_blocks.{k}.1", h, cfg.transformer_depth[level])
                 j = 2
             if level and i == cfg.num_res_blocks:
-                h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, scale_factor=2.0, mode="nearest"))
+                h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest"))
             k += 1
     return _conv(sd, p + "out.2", F.silu(_group_norm(sd, p + "out.0", h, 1e-5)))
 

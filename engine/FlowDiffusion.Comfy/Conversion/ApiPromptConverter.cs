@@ -50,6 +50,7 @@ public sealed partial class ApiPromptConverter
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
         "UNETLoader", "CLIPLoader",
         "DualCLIPLoader",
+        "PatchModelAddDownscale",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -320,6 +321,7 @@ public sealed partial class ApiPromptConverter
                 "UNETLoader" => UNetLoader(id, inputs),
                 "CLIPLoader" => ClipLoader(id, inputs),
                 "DualCLIPLoader" => DualClipLoader(id, inputs),
+                "PatchModelAddDownscale" => DeepShrink(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

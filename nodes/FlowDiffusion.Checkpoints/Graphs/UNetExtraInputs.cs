@@ -22,4 +22,7 @@ public enum UNetExtraInputs
 
     /// <summary>PAG's row mask (<see cref="PerturbedAttention"/>): the middle block's self-attentions replaced by their values.</summary>
     PerturbedAttention = 8,
+
+    /// <summary>Deep Shrink's block, scale and methods (<see cref="DeepShrinkPatch"/>): the encoder's backbone resized after one block, restored in the decoder.</summary>
+    DeepShrink = 16,
 }

@@ -32,7 +32,9 @@ public static class UNetGraph
     /// scales give the plain graph's output. With <see cref="UNetExtraInputs.FreeU"/>, <see cref="FreeUPatch"/> scales the
     /// backbone and filters the skip before each decoder concatenation it applies to; its defaults give the plain output.
     /// With <see cref="UNetExtraInputs.PerturbedAttention"/>, <see cref="PerturbedAttention"/> mixes the middle block's
-    /// self-attentions toward their value projections by <c>pag_mask</c>; its default (0) gives the plain output.
+    /// self-attentions toward their value projections by <c>pag_mask</c>; its default (0) gives the plain output. With
+    /// <see cref="UNetExtraInputs.DeepShrink"/>, <see cref="DeepShrinkPatch"/> resizes the backbone around the chosen input
+    /// block's skip and back before the decoder's concatenations (before FreeU's patch); its default (block 0) gives the plain output.
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
@@ -45,41 +47,35 @@ public static class UNetGraph
         var ip = extras.HasFlag(UNetExtraInputs.IpAdapter) ? new IpAdapterLayers.Inputs(g, arch) : null;
         var freeU = extras.HasFlag(UNetExtraInputs.FreeU) ? new FreeUPatch.Inputs(g) : null;
         var pag = extras.HasFlag(UNetExtraInputs.PerturbedAttention) ? new PerturbedAttention.Input(g) : null;
+        var shrink = extras.HasFlag(UNetExtraInputs.DeepShrink) ? new DeepShrinkPatch.Inputs(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
         var h = n.Conv(x, "conv_in");
         var skips = new Stack<string>();
-        skips.Push(h);
+        h = Keep(h);
         var levels = arch.LevelChannels.Count;
         for (var level = 0; level < levels; level++)
         {
+            // A T2I-Adapter's feature joins the level's last output: after its last transformer, else after the whole level.
+            var featureAfter = !controlled ? -1 : arch.AttentionLevels[level] || level == levels - 1 ? arch.ResBlocksPerLevel - 1 : arch.ResBlocksPerLevel;
             for (var j = 0; j < arch.ResBlocksPerLevel; j++)
             {
                 h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
                     h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip);
-                    if (controlled && j == arch.ResBlocksPerLevel - 1)
-                    {
-                        h = AdapterFeatures.Add(g, arch, level, h);
-                    }
                 }
 
-                skips.Push(h);
+                h = j == featureAfter ? AdapterFeatures.Add(g, arch, level, h) : h;
+                h = Keep(h);
             }
 
             if (level != levels - 1)
             {
                 h = n.Conv(h, $"down_blocks.{level}.downsamplers.0.conv", 2);
-                skips.Push(h);
-            }
-
-            if (controlled && !arch.AttentionLevels[level])
-            {
-                skips.Pop();
-                h = AdapterFeatures.Add(g, arch, level, h);
-                skips.Push(h);
+                h = featureAfter == arch.ResBlocksPerLevel ? AdapterFeatures.Add(g, arch, level, h) : h;
+                h = Keep(h);
             }
         }
 
@@ -99,6 +95,7 @@ public static class UNetGraph
             for (var j = 0; j <= arch.ResBlocksPerLevel; j++)
             {
                 var skip = skips.Pop();
+                h = shrink is null ? h : shrink.Restore(g, h, skip);
                 if (freeU is not null)
                 {
                     (h, skip) = freeU.Apply(g, arch.ModelChannels, h, width, skip);
@@ -122,6 +119,18 @@ public static class UNetGraph
         h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
         g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
         return g.Build($"{(sdxl ? "SDXL" : arch.HeadWidth is not null ? "SD 2.x" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
+
+        // An input block's output becomes its skip; Deep Shrink may resize the backbone around that.
+        string Keep(string output)
+        {
+            if (shrink is not null)
+            {
+                return shrink.Keep(g, skips, output);
+            }
+
+            skips.Push(output);
+            return output;
+        }
     }
 
     /// <summary>

@@ -85,6 +85,7 @@ public sealed class UNet : IDisposable
                 + "FlowDiffusion's SD 1.x UNet does not feed these inputs yet; use a plain SD 1.x export");
         }
         TakesFreeU = signature.OptionalInputs.Any(i => i.Name == FreeUFactors.VersionInput);
+        TakesDeepShrink = signature.OptionalInputs.Any(i => i.Name == DeepShrink.BlockInput);
         _declaredChannels = _sample.Fixed(1) ?? FirstConvolutionInputChannels(model.File);
         _onCpu = ExecutionProviders.Normalize(model.Options.Provider) == "cpu";
         BindsInputs = !_onCpu;
@@ -166,6 +167,12 @@ public sealed class UNet : IDisposable
     /// since builder version 8). This class leaves them at their defaults; <see cref="UNetVariant"/> feeds them.
     /// </summary>
     public bool TakesFreeU { get; }
+
+    /// <summary>
+    /// Whether the graph also takes Deep Shrink's optional inputs (<see cref="DeepShrink"/>; every UNet graph model.load
+    /// builds since builder version 10). This class leaves them off; <see cref="UNetVariant"/> feeds them.
+    /// </summary>
+    public bool TakesDeepShrink { get; }
 
     /// <summary>Whether the UNet takes SDXL's added conditioning (<c>text_embeds</c> and <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning => _textEmbeds is not null;

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// SDXL's <c>text_embeds</c> and <c>time_ids</c>, an LCM-distilled UNet's <c>timestep_cond</c> [B, width], ControlNet
 /// residuals (<c>down_block_i</c> added to the i-th skip connection, <c>mid_block_res_sample</c> to the middle block's
 /// output) and IP-Adapter inputs (<c>ip_scale</c> [B, layers] and, per cross-attention layer n, <c>ip_key_n</c> and
-/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>) and PAG's optional row mask (<see cref="PagMaskInput"/>). A variant with ControlNet residuals built since builder version 7 also
+/// <c>ip_value_n</c> [B, image tokens, channels]) and FreeU's optional factors (<see cref="FreeUFactors"/>) and PAG's optional row mask (<see cref="PagMaskInput"/>) and Deep Shrink's optional inputs (<see cref="DeepShrink"/>). A variant with ControlNet residuals built since builder version 7 also
 /// takes optional T2I-Adapter features (<c>down_intrablock_i</c>, zero by default); a call with features and no ControlNet
 /// feeds the residual inputs zeros of [B, C, 1, 1], which broadcast. One class serves every combination (<see cref="FileName"/>).
 /// </summary>
@@ -73,6 +73,7 @@ public sealed class UNetVariant
         }
 
         TakesPagMask = signature.OptionalInputs.Any(i => i.Name == PagMaskInput && i.ElementType == TensorElementType.Float && i.Rank == 1);
+        TakesDeepShrink = DeepShrink.Inputs.All(name => signature.OptionalInputs.Any(i => i.Name == name));
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
@@ -111,6 +112,9 @@ public sealed class UNetVariant
     /// <summary>Whether it takes PAG's row mask (<see cref="PagMaskInput"/>).</summary>
     public bool TakesPagMask { get; }
 
+    /// <summary>Whether it takes Deep Shrink's inputs (<see cref="Onnx.DeepShrink"/>), as graphs built since builder version 10 do.</summary>
+    public bool TakesDeepShrink { get; }
+
     /// <summary>Whether it takes ControlNet residuals.</summary>
     public bool TakesResiduals => _residuals.Count > 0;
 
@@ -148,6 +152,7 @@ public sealed class UNetVariant
             AddImagePrompt(shape, inputs.ImagePrompt, names, values);
             AddFreeU(inputs.FreeU, names, values);
             AddPagMask(shape, inputs.PagMask, names, values);
+            AddDeepShrink(inputs.DeepShrink, names, values);
             using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
@@ -272,6 +277,22 @@ public sealed class UNetVariant
 
         names.Add(FreeUFactors.VersionInput);
         values.Add(OrtValue.CreateTensorValueFromMemory(new[] { (float)freeU.Version }, [1]));
+    }
+
+    private void AddDeepShrink(DeepShrink? shrink, List<string> names, List<OrtValue> values)
+    {
+        if (shrink is null) return;
+        if (!TakesDeepShrink)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no Deep Shrink inputs; it was converted before builder version 10: delete its cached folder so model.load converts the checkpoint again");
+        }
+
+        if (shrink.Problem() is { } problem) throw new ArgumentException(problem);
+        names.AddRange(DeepShrink.Inputs);
+        values.Add(OrtValue.CreateTensorValueFromMemory(new[] { (long)shrink.Block }, [1]));
+        values.Add(OrtValue.CreateTensorValueFromMemory(new[] { 1.0 / shrink.Factor }, [1]));
+        values.Add(OrtValue.CreateTensorValueFromMemory(new[] { shrink.AfterSkip ? 1L : 0L }, [1]));
+        values.Add(OrtValue.CreateTensorValueFromMemory(shrink.MethodIndices, [2]));
     }
 
     private void AddPagMask(LatentShape shape, float[]? mask, List<string> names, List<OrtValue> values)

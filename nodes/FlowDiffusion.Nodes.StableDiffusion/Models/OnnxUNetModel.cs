@@ -16,11 +16,13 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
 /// keys and values, or both. A handle with FreeU's factors (<see cref="WithFreeU"/>, unet.freeu) feeds them to every call,
 /// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached. A call with PAG's row mask (<see cref="PerturbedAttentionMask"/>) feeds it to the graph's
-/// <c>pag_mask</c> input, which every graph built since builder version 9 takes.
+/// <c>pag_mask</c> input, which every graph built since builder version 9 takes. A handle with Deep Shrink
+/// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window.
 /// </summary>
-internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
+internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
+    DeepShrinkWindow? deepShrink = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
-    // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
+    // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU and Deep Shrink), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
 
     public string Name => name;
@@ -42,7 +44,10 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     /// <summary>FreeU's factors fed to every call; null: none (the plain UNet).</summary>
     public FreeUFactors? FreeU => freeU;
 
-    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU);
+    /// <summary>Deep Shrink and its window; null: none.</summary>
+    public DeepShrinkWindow? DeepShrink => deepShrink;
+
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU, deepShrink);
 
     /// <summary>
     /// The same UNet (weights, overrides) with FreeU's factors fed to every call, replacing any it had; the graph must take
@@ -55,7 +60,21 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no FreeU factors: FreeU works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 8 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take FreeU");
         }
 
-        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors, deepShrink);
+    }
+
+    /// <summary>
+    /// The same UNet with Deep Shrink fed to the calls in its window, replacing any it had; the graph must take it (every
+    /// UNet graph model.load builds since builder version 10 does).
+    /// </summary>
+    public OnnxUNetModel WithDeepShrink(DeepShrinkWindow window)
+    {
+        if (!unet.TakesDeepShrink || sessions is null)
+        {
+            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no Deep Shrink inputs: Deep Shrink works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 10 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
+        }
+
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window);
     }
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
@@ -86,15 +105,22 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
         var pagMask = input.Extras.TryGet(PerturbedAttentionMask.Key, out var mask) ? Rows(mask, shape.Batch, "pag_mask") : null;
-        if (prompt is not null || active.Count > 0 || freeU is not null)
+        var shrink = deepShrink?.At(input.Timestep);
+        if (shrink is not null && active.Count > 0)
         {
-            // ControlNets, an image prompt and FreeU compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
+            // ComfyUI adds only the residuals whose size still matches (warning about the rest); we refuse rather than drop some.
+            throw new ArgumentException($"Deep Shrink and ControlNets / T2I-Adapters act at the same step (timestep {input.Timestep}): their residuals no longer fit the shrunk blocks. End the Deep Shrink window (end_percent) before the ControlNet's start_percent, or start the ControlNet later");
+        }
+
+        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null)
+        {
+            // ControlNets, an image prompt, FreeU and Deep Shrink compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask), prediction.Span, cancellationToken);
+            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink), prediction.Span, cancellationToken);
             return Task.CompletedTask;
         }
 
@@ -182,7 +208,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             (true, true) => "ControlNet residuals and IP-Adapter keys and values",
             (true, false) => "ControlNet residuals",
             (false, true) => "IP-Adapter keys and values",
-            _ => "FreeU's factors",
+            _ => "FreeU's factors and Deep Shrink",
         };
         if (sessions is null || !File.Exists(path))
         {

@@ -7,6 +7,7 @@ public sealed record OnnxAttribute
     private const int KindInt = 2;
     private const int KindString = 3;
     private const int KindTensor = 4;
+    private const int KindGraph = 5;
     private const int KindInts = 7;
 
     private OnnxAttribute(string name, int kind)
@@ -30,6 +31,8 @@ public sealed record OnnxAttribute
 
     private long[]? IntsValue { get; init; }
 
+    private OnnxGraph? GraphValue { get; init; }
+
     /// <summary>A float attribute.</summary>
     public static OnnxAttribute Float(string name, float value) => new(name, KindFloat) { FloatValue = value };
 
@@ -41,6 +44,9 @@ public sealed record OnnxAttribute
 
     /// <summary>A tensor attribute (for <c>Constant</c>).</summary>
     public static OnnxAttribute Tensor(string name, OnnxTensor value) => new(name, KindTensor) { TensorValue = value };
+
+    /// <summary>A graph attribute (an <c>If</c> node's branches).</summary>
+    public static OnnxAttribute Graph(string name, OnnxGraph value) => new(name, KindGraph) { GraphValue = value };
 
     /// <summary>A list-of-integers attribute.</summary>
     public static OnnxAttribute Ints(string name, params long[] values) => new(name, KindInts) { IntsValue = values };
@@ -61,6 +67,9 @@ public sealed record OnnxAttribute
                 break;
             case KindTensor:
                 w.WriteMessage(5, TensorValue!.WriteTo);
+                break;
+            case KindGraph:
+                w.WriteMessage(6, GraphValue!.WriteTo);
                 break;
             case KindInts:
                 foreach (var v in IntsValue!)

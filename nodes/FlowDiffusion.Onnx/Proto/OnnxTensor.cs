@@ -38,6 +38,19 @@ public sealed record OnnxTensor(string Name, TensorElementType ElementType, long
         return new OnnxTensor(name, TensorElementType.Int64, dims, raw);
     }
 
+    /// <summary>A float64 tensor.</summary>
+    public static OnnxTensor FromDoubles(string name, double[] values, params long[] dims)
+    {
+        CheckCount(name, values.Length, dims);
+        var raw = new byte[values.Length * 8];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(i * 8), values[i]);
+        }
+
+        return new OnnxTensor(name, TensorElementType.Double, dims, raw);
+    }
+
     internal void WriteTo(ProtobufWriter w)
     {
         foreach (var d in Dims)

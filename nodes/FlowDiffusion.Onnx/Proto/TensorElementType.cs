@@ -17,4 +17,7 @@ public enum TensorElementType
 
     /// <summary>16-bit IEEE float.</summary>
     Float16 = 10,
+
+    /// <summary>64-bit IEEE float.</summary>
+    Double = 11,
 }
