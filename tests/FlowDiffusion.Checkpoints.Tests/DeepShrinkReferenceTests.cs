@@ -86,7 +86,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         var plain = Open(cache, UNetExtraInputs.None);
         var shrink = new DeepShrink(1, 2, true, "bicubic", "bicubic");
         Assert.False(plain.TakesDeepShrink);
-        Assert.Contains("builder version 10", Assert.Throws<ArgumentException>(() => Predict(plain, new UNetVariantInputs(DeepShrink: shrink))).Message);
+        Assert.Contains("builder version 11", Assert.Throws<ArgumentException>(() => Predict(plain, new UNetVariantInputs(DeepShrink: shrink))).Message);
         var every = Open(cache, DiffusersOnnxFolder.EveryUNetGraph);
         Assert.Contains("downscale_method 'bislerp' is not supported", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { DownscaleMethod = "bislerp" }))).Message);
         Assert.Contains("upscale_method 'area'", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { UpscaleMethod = "area" }))).Message);

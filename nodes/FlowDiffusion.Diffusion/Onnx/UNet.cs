@@ -170,7 +170,7 @@ public sealed class UNet : IDisposable
 
     /// <summary>
     /// Whether the graph also takes Deep Shrink's optional inputs (<see cref="DeepShrink"/>; every UNet graph model.load
-    /// builds since builder version 10). This class leaves them off; <see cref="UNetVariant"/> feeds them.
+    /// builds since builder version 11). This class leaves them off; <see cref="UNetVariant"/> feeds them.
     /// </summary>
     public bool TakesDeepShrink { get; }
 

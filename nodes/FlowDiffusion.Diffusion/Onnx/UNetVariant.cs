@@ -112,7 +112,7 @@ public sealed class UNetVariant
     /// <summary>Whether it takes PAG's row mask (<see cref="PagMaskInput"/>).</summary>
     public bool TakesPagMask { get; }
 
-    /// <summary>Whether it takes Deep Shrink's inputs (<see cref="Onnx.DeepShrink"/>), as graphs built since builder version 10 do.</summary>
+    /// <summary>Whether it takes Deep Shrink's inputs (<see cref="Onnx.DeepShrink"/>), as graphs built since builder version 11 do.</summary>
     public bool TakesDeepShrink { get; }
 
     /// <summary>Whether it takes ControlNet residuals.</summary>
@@ -284,7 +284,7 @@ public sealed class UNetVariant
         if (shrink is null) return;
         if (!TakesDeepShrink)
         {
-            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no Deep Shrink inputs; it was converted before builder version 10: delete its cached folder so model.load converts the checkpoint again");
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no Deep Shrink inputs; it was converted before builder version 11: delete its cached folder so model.load converts the checkpoint again");
         }
 
         if (shrink.Problem() is { } problem) throw new ArgumentException(problem);

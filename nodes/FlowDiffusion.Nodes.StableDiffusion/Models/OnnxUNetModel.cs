@@ -65,13 +65,13 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     /// <summary>
     /// The same UNet with Deep Shrink fed to the calls in its window, replacing any it had; the graph must take it (every
-    /// UNet graph model.load builds since builder version 10 does).
+    /// UNet graph model.load builds since builder version 11 does).
     /// </summary>
     public OnnxUNetModel WithDeepShrink(DeepShrinkWindow window)
     {
         if (!unet.TakesDeepShrink || sessions is null)
         {
-            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no Deep Shrink inputs: Deep Shrink works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 10 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
+            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no Deep Shrink inputs: Deep Shrink works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 11 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
         }
 
         return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window);
