@@ -186,11 +186,11 @@ public static class DiffusersOnnxFolder
 
     /// <summary>
     /// The optional inputs every UNet graph the builder writes takes, <c>unet/model.onnx</c> and each variant: FreeU's
-    /// factors (<see cref="UNetExtraInputs.FreeU"/>) and PAG's row mask (<see cref="UNetExtraInputs.PerturbedAttention"/>),
-    /// whose defaults give the plain UNet bit for bit. Left at their defaults they cost no measurable step time on an
+    /// factors (<see cref="UNetExtraInputs.FreeU"/>), PAG's row mask (<see cref="UNetExtraInputs.PerturbedAttention"/>) and
+    /// SAG's attention rows (<see cref="UNetExtraInputs.SelfAttentionMap"/>, an extra output), whose defaults give the plain UNet bit for bit. Left at their defaults they cost no measurable step time on an
     /// SD 1.5-sized UNet (docs/benchmarks.md), so no separate FreeU or PAG files are written.
     /// </summary>
-    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention;
+    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.SelfAttentionMap;
 
     /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
     public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =

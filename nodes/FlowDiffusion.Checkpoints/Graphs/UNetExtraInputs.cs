@@ -22,4 +22,7 @@ public enum UNetExtraInputs
 
     /// <summary>PAG's row mask (<see cref="PerturbedAttention"/>): the middle block's self-attentions replaced by their values.</summary>
     PerturbedAttention = 8,
+
+    /// <summary>SAG's attention map (<see cref="SelfAttentionMap"/>): the middle block's first self-attention probabilities for the rows asked.</summary>
+    SelfAttentionMap = 16,
 }

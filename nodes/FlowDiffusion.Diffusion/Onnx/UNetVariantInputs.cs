@@ -11,6 +11,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="ImagePrompt">Each row's IP-Adapter keys and values and per-layer scales; null without an IP-Adapter.</param>
 /// <param name="FreeU">FreeU's factors for a graph that takes them; null leaves its inputs at their defaults (the plain UNet).</param>
 /// <param name="PagMask">PAG's mask, one value per row (1: the middle block's self-attention replaced by its values); null leaves it at 0.</param>
+/// <param name="SagRows">The rows whose SAG attention map the call returns (<see cref="UNetVariant.SagRowsInput"/>); null or empty for none.</param>
 public sealed record UNetVariantInputs(
     float[]? TextEmbeds = null,
     float[]? TimeIds = null,
@@ -18,4 +19,5 @@ public sealed record UNetVariantInputs(
     IReadOnlyDictionary<string, ControlResidual>? Residuals = null,
     IpAttention? ImagePrompt = null,
     FreeUFactors? FreeU = null,
-    float[]? PagMask = null);
+    float[]? PagMask = null,
+    int[]? SagRows = null);
