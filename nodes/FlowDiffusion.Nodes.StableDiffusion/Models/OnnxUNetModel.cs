@@ -16,7 +16,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// timestep runs the UNet graph variant beside the plain one (same weights and overrides) that takes their residuals, their
 /// keys and values, or both. A handle with FreeU's factors (<see cref="WithFreeU"/>, unet.freeu) feeds them to every call,
 /// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached. A call with PAG's row mask (<see cref="PerturbedAttentionMask"/>) feeds it to the graph's
-/// <c>pag_mask</c> input, which every graph built since builder version 9 takes.
+/// <c>pag_mask</c> input, which every graph built since builder version 9 takes. A call with SAG's record
+/// (<see cref="SelfAttentionRecord"/>) runs through <see cref="UNetVariant"/> too, whose graphs since builder version 10 return the
+/// middle block's self-attention map of the rows it names.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
@@ -83,7 +85,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
         var pagMask = input.Extras.TryGet(PerturbedAttentionMask.Key, out var mask) ? Rows(mask, shape.Batch, "pag_mask") : null;
-        if (prompt is not null || active.Count > 0 || freeU is not null)
+        var record = input.Extras.TryGet(SelfAttentionRecord.Key, out var r) ? r : null;
+        if (prompt is not null || active.Count > 0 || freeU is not null || record is not null)
         {
             // ControlNets, an image prompt and FreeU compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
@@ -91,7 +94,9 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask), prediction.Span, cancellationToken);
+            var map = variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, record?.Rows),
+                prediction.Span, cancellationToken);
+            if (record is not null) record.Map = map;
             return Task.CompletedTask;
         }
 
@@ -179,7 +184,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             (true, true) => "ControlNet residuals and IP-Adapter keys and values",
             (true, false) => "ControlNet residuals",
             (false, true) => "IP-Adapter keys and values",
-            _ => "FreeU's factors",
+            _ => "FreeU's factors or SAG's attention map",
         };
         if (sessions is null || !File.Exists(path))
         {
