@@ -374,6 +374,8 @@ internal static class ObjectInfo
             ("b1", Float(name == "FreeU" ? 1.1 : 1.3, 0, 10, 0.01)), ("b2", Float(name == "FreeU" ? 1.2 : 1.4, 0, 10, 0.01)),
             ("s1", Float(0.9, 0, 10, 0.01)), ("s2", Float(0.2, 0, 10, 0.01))), ["MODEL"]),
         "PerturbedAttentionGuidance" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("scale", Float(3, 0, 100, 0.1))), ["MODEL"]),
+        "SelfAttentionGuidance" => Class(name, "Self-Attention Guidance", "_for_testing",
+            Req(("model", Typed("MODEL")), ("scale", Float(0.5, -2, 5, 0.01)), ("blur_sigma", Float(2, 0, 10, 0.1))), ["MODEL"]),
         "Mahiro" => Class(name, "Mahiro is so cute that she deserves a better guidance function!! (。・ω・。)", "_for_testing", Req(("model", Typed("MODEL"))), ["MODEL"],
             names: ["patched_model"]),
         "TCFG" => Class(name, "Tangential Damping CFG", "advanced/guidance", Req(("model", Typed("MODEL"))), ["MODEL"], names: ["patched_model"]),

@@ -48,6 +48,7 @@ public sealed partial class ApiPromptConverter
         "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
         "UNETLoader", "CLIPLoader",
+        "SelfAttentionGuidance",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -269,6 +270,7 @@ public sealed partial class ApiPromptConverter
                 "SaveLatent" => SaveLatent(id, inputs),
                 "CheckpointSave" => CheckpointSave(id, inputs),
                 "PerturbedAttentionGuidance" => PerturbedAttentionGuidance(id, inputs),
+                "SelfAttentionGuidance" => SelfAttentionGuidance(id, inputs),
                 "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),
