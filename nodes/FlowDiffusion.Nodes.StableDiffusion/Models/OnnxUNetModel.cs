@@ -86,6 +86,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
         var pagMask = input.Extras.TryGet(PerturbedAttentionMask.Key, out var mask) ? Rows(mask, shape.Batch, "pag_mask") : null;
         var record = input.Extras.TryGet(SelfAttentionRecord.Key, out var r) ? r : null;
+        if (record is not null && unet.SampleType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+            throw new ArgumentException($"SAG (self-attention guidance) needs a float32 UNet graph; the UNet of '{name}' is {unet.SampleType} (a float16 conversion): load the model in float32");
         if (prompt is not null || active.Count > 0 || freeU is not null || record is not null)
         {
             // ControlNets, an image prompt and FreeU compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
