@@ -19,6 +19,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 public sealed class SelfAttentionGuidanceTests : IDisposable
 {
     private static readonly string Checkpoint = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny", "ldm-fp16.safetensors");
+    // The latents' side: at 16 (not at 8) the negative's and the positive's maps mark different tokens.
+    private const int Side = 16;
+
     private readonly string _scratch = Directory.CreateTempSubdirectory("fd-sag-node-").FullName;
 
     [Theory]
@@ -27,7 +30,7 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
     [InlineData(1, 1.0, -0.75)] // at cfg 1 the negative is evaluated too (ComfyUI's disable_cfg1_optimization)
     public async Task A_step_with_sag_adds_scale_times_degraded_minus_its_prediction_to_the_CFG_result(int batch, double cfg, double sag)
     {
-        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, sag, 64), new Dictionary<string, object?>())).AssertCompleted();
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, sag, 8 * Side), new Dictionary<string, object?>())).AssertCompleted();
         var x = Assert.IsType<Latent>(run.Result.Output("noise", "noise")).ToArray();
         var result = Assert.IsType<Latent>(run.Result.Output("sample", "latent")).ToArray();
         var positive = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
@@ -39,17 +42,17 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         var unet = UNetVariant.Open(cache, new OnnxModelSource(Path.Combine(folder, "unet", "model.onnx")));
 
         // [negative; positive] with the negative rows mapped, as the guider batches them.
-        var shape = new LatentShape(batch, 4, 8, 8);
+        var shape = new LatentShape(batch, 4, Side, Side);
         float[] Rows(Conditioning c) => [.. Enumerable.Range(0, batch).SelectMany(_ => c.Embeddings.ToArray())];
         var both = new float[2 * x.Length];
         var map = unet.Predict([.. input, .. input], shape with { Batch = 2 * batch }, 999f, [.. Rows(negative), .. Rows(positive)], positive.Tokens,
             new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, batch)]), both, CancellationToken.None)!;
         var patches = new GuidancePatches(new ModelPrediction(PredictionKind.Epsilon, 1), 0, null, false, null) { SelfAttention = new SelfAttentionGuidance(sag, 2) };
-        var step = patches.DegradeForSelfAttention(both.AsSpan(0, x.Length), map, input, batch, 4, 4, 8, 8, sigma)!;
+        var step = patches.DegradeForSelfAttention(both.AsSpan(0, x.Length), map, input, batch, 4, 4, Side, Side, sigma)!;
         var degraded = new float[x.Length];
         unet.Predict(step.ModelInput, shape, 999f, Rows(negative), negative.Tokens, new UNetVariantInputs(), degraded, CancellationToken.None);
         var guided = new float[x.Length];
-        patches.Guide(both.AsSpan(x.Length), both.AsSpan(0, x.Length), (float)cfg, input, batch, 4, 4, 64, sigma, guided, width: 8, degraded: step, degradedPrediction: degraded);
+        patches.Guide(both.AsSpan(x.Length), both.AsSpan(0, x.Length), (float)cfg, input, batch, 4, 4, Side * Side, sigma, guided, width: Side, degraded: step, degradedPrediction: degraded);
         var plain = new float[x.Length];
         CfgGuiderCombine(both.AsSpan(0, x.Length), both.AsSpan(x.Length), (float)cfg, plain);
 
@@ -59,6 +62,10 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         Assert.True(x.Select((v, k) => Math.Abs(((v - result[k]) / sigma) - plain[k])).Max() > 0.01, "SAG must change the step");
         Assert.Contains(map, m => m > SelfAttentionGuidance.Threshold);
         Assert.Contains(map, m => m <= SelfAttentionGuidance.Threshold);
+        // The positive rows' map marks other tokens, so mapping the wrong half would show.
+        var all = unet.Predict([.. input, .. input], shape with { Batch = 2 * batch }, 999f, [.. Rows(negative), .. Rows(positive)], positive.Tokens,
+            new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, 2 * batch)]), both, CancellationToken.None)!;
+        Assert.NotEqual(all[..map.Length].Select(m => m > 1), all[map.Length..].Select(m => m > 1));
     }
 
     [Fact]
