@@ -14,7 +14,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// the guided x₀ estimate, which must be CFG's plus scale·(d − s), with d the negative's x₀ estimate blurred where the
 /// [negative; positive] call's map of the negative rows marks and s the estimate of d re-noised, predicted with the negative
 /// (<see cref="GuidancePatches.DegradeForSelfAttention"/>, whose arithmetic SelfAttentionGuidanceReferenceTests pins to
-/// torch). Tolerance 1e-4 on the guided ε (values ~1).
+/// torch). Tolerance 1e-4 on the guided ε (values ~1). On the tiny SDXL checkpoint the same path runs (its added
+/// conditioning through the mapped call and the second one) and changes the step; scale 0 is plain bit for bit.
 /// </summary>
 public sealed class SelfAttentionGuidanceTests : IDisposable
 {
@@ -79,6 +80,25 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         Assert.NotEqual(plain, await Draw(1, 64));
         // A 4×4 latent: ComfyUI returns the CFG result (too small to pad the blur), whatever the scale.
         Assert.Equal(await Draw(0.5, 32), await Draw(2, 32));
+    }
+
+    [Fact]
+    public async Task On_the_tiny_SDXL_checkpoint_sag_runs_and_changes_the_step_and_scale_zero_is_plain()
+    {
+        var sdxl = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny", "sdxl-fp16.safetensors");
+        async Task<float[]> Draw(double? sag)
+        {
+            var yaml = Yaml(1, 4, sag, 8 * Side).Replace(Checkpoint.Replace("\\", "\\\\", StringComparison.Ordinal), sdxl.Replace("\\", "\\\\", StringComparison.Ordinal), StringComparison.Ordinal);
+            var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+            return Assert.IsType<Latent>(run.Result.Output("sample", "latent")).ToArray();
+        }
+
+        var plain = await Draw(null);
+        var guided = await Draw(0.5);
+
+        Assert.Equal(plain, await Draw(0));
+        Assert.DoesNotContain(guided, float.IsNaN);
+        Assert.True(plain.Zip(guided, (a, b) => Math.Abs(a - b)).Max() > 1e-3, "SAG must change the SDXL step");
     }
 
     [Theory]
