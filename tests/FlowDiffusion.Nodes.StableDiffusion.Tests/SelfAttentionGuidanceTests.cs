@@ -114,6 +114,16 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         Assert.Contains(expected, run.Result.Error);
     }
 
+    [Fact]
+    public async Task A_composed_prompt_fails_naming_what_sag_cannot_take()
+    {
+        var yaml = Yaml(1, 4, 0.5, 64).Replace("text: a house", "text: a house AND a tree", StringComparison.Ordinal);
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Contains("SAG (self-attention guidance) needs one positive and one negative conditioning", run.Result.Error);
+    }
+
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     private static void CfgGuiderCombine(ReadOnlySpan<float> u, ReadOnlySpan<float> c, float scale, Span<float> result)
