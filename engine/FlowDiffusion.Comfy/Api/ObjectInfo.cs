@@ -381,6 +381,8 @@ internal static class ObjectInfo
             ("end_percent", Float(0.35, 0, 1, 0.001)), ("downscale_after_skip", Typed("BOOLEAN", new JsonObject { ["default"] = true })),
             ("downscale_method", Combo(ApiPromptConverter.DeepShrinkMethods)), ("upscale_method", Combo(ApiPromptConverter.DeepShrinkMethods))), ["MODEL"]),
         "PerturbedAttentionGuidance" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("scale", Float(3, 0, 100, 0.1))), ["MODEL"]),
+        "SelfAttentionGuidance" => Class(name, "Self-Attention Guidance", "_for_testing",
+            Req(("model", Typed("MODEL")), ("scale", Float(0.5, -2, 5, 0.01)), ("blur_sigma", Float(2, 0, 10, 0.1))), ["MODEL"]),
         "Mahiro" => Class(name, "Mahiro is so cute that she deserves a better guidance function!! (。・ω・。)", "_for_testing", Req(("model", Typed("MODEL"))), ["MODEL"],
             names: ["patched_model"]),
         "TCFG" => Class(name, "Tangential Damping CFG", "advanced/guidance", Req(("model", Typed("MODEL"))), ["MODEL"], names: ["patched_model"]),

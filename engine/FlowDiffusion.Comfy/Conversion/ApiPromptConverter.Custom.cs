@@ -238,7 +238,7 @@ public sealed partial class ApiPromptConverter
 
         if (model.GuidancePatched)
         {
-            Error(id, "value_not_supported", "Value not supported", "model: APG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance, TCFG, LatentApplyOperationCFG, Mahiro or Epsilon Scaling before PerpNegGuider is not supported; remove them or use CFGGuider", "model");
+            Error(id, "value_not_supported", "Value not supported", "model: APG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance, SelfAttentionGuidance, TCFG, LatentApplyOperationCFG, Mahiro or Epsilon Scaling before PerpNegGuider is not supported; remove them or use CFGGuider", "model");
             return null;
         }
 

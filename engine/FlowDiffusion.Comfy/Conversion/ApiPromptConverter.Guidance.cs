@@ -73,6 +73,7 @@ public sealed partial class ApiPromptConverter
 
         if (model.CfgZeroStar) parameters.Add(("zero_star", true));
         if (model.PagScale > 0) parameters.Add(("pag_scale", model.PagScale));
+        if (model.SagScale != 0) parameters.AddRange([("sag_scale", model.SagScale), ("sag_blur_sigma", model.SagBlurSigma)]);
         if (model.CfgNorm is { } strength) parameters.AddRange([("cfg_norm", true), ("cfg_norm_strength", strength)]);
         parameters.AddRange(MoreGuidancePatchParameters(model.MoreGuidance));
         return parameters;
@@ -93,10 +94,10 @@ public sealed partial class ApiPromptConverter
         if (model is null || cond1 is null || cond2 is null || negative is null || cfgConds is null || cfgNegative is null || style is null
             || !Within(id, "cfg_conds", cfgConds.Value, 0, 100) | !Within(id, "cfg_cond2_negative", cfgNegative.Value, 0, 100))
             return null;
-        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null || model.PagScale > 0 || model.MoreGuidance.Mahiro || model.MoreGuidance.EpsilonScaling is not null)
+        if (model.CfgRescale > 0 || model.CfgZeroStar || model.CfgNorm is not null || model.PagScale > 0 || model.SagScale != 0 || model.MoreGuidance.Mahiro || model.MoreGuidance.EpsilonScaling is not null)
         {
             Error(id, "value_not_supported", "Value not supported",
-                "model: RescaleCFG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance, Mahiro or Epsilon Scaling before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
+                "model: RescaleCFG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance, SelfAttentionGuidance, Mahiro or Epsilon Scaling before DualCFGGuider is not supported (ComfyUI applies them to its inner CFG); remove them or use CFGGuider", "model");
             return null;
         }
 

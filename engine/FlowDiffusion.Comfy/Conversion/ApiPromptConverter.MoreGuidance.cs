@@ -19,6 +19,7 @@ public sealed partial class ApiPromptConverter
         var clash = model.MoreGuidance.Tcfg ? "TCFG is already applied to this model"
             : model.MoreGuidance.LatentOperation is not null || model.Apg is not null
                 ? "TCFG after LatentApplyOperationCFG or APG is not supported (FlowDiffusion runs TCFG first); put TCFG before them"
+                : model.SagScale != 0 ? "TCFG with SelfAttentionGuidance is not supported (TCFG changes the unconditional estimate SAG degrades)"
                 : null;
         return Patched(id, model, clash, model.MoreGuidance with { Tcfg = true });
     }
@@ -67,7 +68,7 @@ public sealed partial class ApiPromptConverter
     {
         var later = applying switch
         {
-            "CFGZeroStar" or "PerturbedAttentionGuidance" or "CFGNorm" => model.MoreGuidance.Mahiro ? "Mahiro" : model.MoreGuidance.EpsilonScaling is not null ? "Epsilon Scaling" : null,
+            "CFGZeroStar" or "PerturbedAttentionGuidance" or "SelfAttentionGuidance" or "CFGNorm" => model.MoreGuidance.Mahiro ? "Mahiro" : model.MoreGuidance.EpsilonScaling is not null ? "Epsilon Scaling" : null,
             "Mahiro" => model.MoreGuidance.EpsilonScaling is not null ? "Epsilon Scaling" : null,
             _ => null,
         };

@@ -16,6 +16,7 @@ public sealed partial class ApiPromptConverter
         var scale = Number(id, inputs, "scale", 3);
         if (model is null || scale is null || !Within(id, "scale", scale.Value, 0, 100)) return null;
         var clash = model.PagScale > 0 ? "PerturbedAttentionGuidance is already applied to this model; FlowDiffusion runs one per model"
+            : model.SagScale != 0 && scale.Value > 0 ? "PerturbedAttentionGuidance with SelfAttentionGuidance is not supported (both replace the middle block's first self-attention; ComfyUI keeps only the one applied last)"
             : model.CfgNorm is not null && scale.Value > 0 ? "PerturbedAttentionGuidance after CFGNorm is not supported (FlowDiffusion runs PAG first); put PerturbedAttentionGuidance before CFGNorm"
             : scale.Value > 0 ? LaterPostCfgPatch(model, "PerturbedAttentionGuidance")
             : null;

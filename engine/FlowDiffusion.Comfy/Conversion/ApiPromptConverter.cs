@@ -51,6 +51,7 @@ public sealed partial class ApiPromptConverter
         "UNETLoader", "CLIPLoader",
         "DualCLIPLoader",
         "PatchModelAddDownscale",
+        "SelfAttentionGuidance",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -272,6 +273,7 @@ public sealed partial class ApiPromptConverter
                 "SaveLatent" => SaveLatent(id, inputs),
                 "CheckpointSave" => CheckpointSave(id, inputs),
                 "PerturbedAttentionGuidance" => PerturbedAttentionGuidance(id, inputs),
+                "SelfAttentionGuidance" => SelfAttentionGuidance(id, inputs),
                 "LoadLatent" => LoadLatent(id, inputs),
                 "LatentMultiply" => LatentMultiply(id, inputs),
                 "LatentBatchSeedBehavior" => LatentSeedBehavior(id, inputs),

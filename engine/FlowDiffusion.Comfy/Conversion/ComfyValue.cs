@@ -22,8 +22,14 @@ internal sealed record ModelValue(string Unet, string SchedulerConfig, double Cf
     /// <summary>The IP-Adapter an IPAdapter node patched the model with (null: none), added to the positive of every sampler it reaches.</summary>
     public IpAdapterPatch? IpAdapter { get; init; }
 
-    /// <summary>Whether APG, CFGZeroStar, CFGNorm or PerturbedAttentionGuidance (a non-zero scale) patch the model (or TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling).</summary>
-    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0 || MoreGuidance.Any;
+    /// <summary>Whether APG, CFGZeroStar, CFGNorm, PerturbedAttentionGuidance or SelfAttentionGuidance (a non-zero scale) patch the model (or TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling).</summary>
+    public bool GuidancePatched => Apg is not null || CfgZeroStar || CfgNorm is not null || PagScale > 0 || MoreGuidance.Any || SagScale != 0;
+
+    /// <summary>SelfAttentionGuidance's scale (0: none) and blur sigma.</summary>
+    public double SagScale { get; init; }
+
+    /// <summary>SelfAttentionGuidance's blur sigma, in latent pixels.</summary>
+    public double SagBlurSigma { get; init; } = 2;
 
     /// <summary>The TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling patches.</summary>
     public MoreGuidancePatches MoreGuidance { get; init; } = MoreGuidancePatches.None;

@@ -222,12 +222,13 @@ public static class DiffusersOnnxFolder
     /// <summary>
     /// The optional inputs every UNet graph the builder writes takes, <c>unet/model.onnx</c> and each variant: FreeU's
     /// factors (<see cref="UNetExtraInputs.FreeU"/>), PAG's row mask (<see cref="UNetExtraInputs.PerturbedAttention"/>) and
-    /// Deep Shrink's block and scale (<see cref="UNetExtraInputs.DeepShrink"/>), whose defaults give the plain UNet bit for
-    /// bit. Left at their defaults FreeU and PAG cost no measurable step time on an SD 1.5-sized UNet (docs/benchmarks.md);
-    /// Deep Shrink's If nodes cost about 1.5 % of a CPU call on a half-width one (GPU unmeasured). No separate FreeU, PAG or
-    /// Deep Shrink files are written.
+    /// Deep Shrink's block and scale (<see cref="UNetExtraInputs.DeepShrink"/>) and SAG's attention rows (<see cref="UNetExtraInputs.SelfAttentionMap"/>,
+    /// an extra output), whose defaults give the plain UNet bit for bit. Left at their defaults FreeU and PAG cost no measurable
+    /// step time on an SD 1.5-sized UNet (docs/benchmarks.md); Deep Shrink's If nodes cost about 1.5 % of a CPU call on a
+    /// half-width one (GPU unmeasured); SAG's map runs on empty tensors (counted, not timed). No separate FreeU, PAG, Deep
+    /// Shrink or SAG files are written.
     /// </summary>
-    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.DeepShrink;
+    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.DeepShrink | UNetExtraInputs.SelfAttentionMap;
 
     /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
     public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =

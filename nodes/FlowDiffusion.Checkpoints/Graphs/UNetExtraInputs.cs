@@ -25,4 +25,7 @@ public enum UNetExtraInputs
 
     /// <summary>Deep Shrink's block, scale and methods (<see cref="DeepShrinkPatch"/>): the encoder's backbone resized after one block, restored in the decoder.</summary>
     DeepShrink = 16,
+
+    /// <summary>SAG's attention map (<see cref="SelfAttentionMap"/>): the middle block's first self-attention probabilities for the rows asked.</summary>
+    SelfAttentionMap = 32,
 }

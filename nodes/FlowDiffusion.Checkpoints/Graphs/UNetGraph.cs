@@ -35,6 +35,8 @@ public static class UNetGraph
     /// self-attentions toward their value projections by <c>pag_mask</c>; its default (0) gives the plain output. With
     /// <see cref="UNetExtraInputs.DeepShrink"/>, <see cref="DeepShrinkPatch"/> resizes the backbone around the chosen input
     /// block's skip and back before the decoder's concatenations (before FreeU's patch); its default (block 0) gives the plain output.
+    /// <see cref="UNetExtraInputs.SelfAttentionMap"/>, <see cref="SelfAttentionMap"/> adds the output <c>sag_attention</c> for
+    /// the rows <c>sag_rows</c> names (none by default).
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
@@ -48,6 +50,7 @@ public static class UNetGraph
         var freeU = extras.HasFlag(UNetExtraInputs.FreeU) ? new FreeUPatch.Inputs(g) : null;
         var pag = extras.HasFlag(UNetExtraInputs.PerturbedAttention) ? new PerturbedAttention.Input(g) : null;
         var shrink = extras.HasFlag(UNetExtraInputs.DeepShrink) ? new DeepShrinkPatch.Inputs(g) : null;
+        var sag = extras.HasFlag(UNetExtraInputs.SelfAttentionMap) ? new SelfAttentionMap.Recorder(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -80,7 +83,7 @@ public static class UNetGraph
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag);
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag, sag);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
         if (controlled)
         {
@@ -118,6 +121,7 @@ public static class UNetGraph
 
         h = n.Conv(g.Silu(n.GroupNorm(h, "conv_norm_out", ResNormEpsilon)), "conv_out");
         g.Output(h, "out_sample", TensorElementType.Float, "batch", arch.OutChannels, "height", "width");
+        sag?.Output(g);
         return g.Build($"{(sdxl ? "SDXL" : arch.HeadWidth is not null ? "SD 2.x" : "SD 1.x")} UNet built from {Path.GetFileName(source)}: widths {string.Join("/", arch.LevelChannels)}, {arch.ResBlocksPerLevel} blocks per level, context {arch.ContextWidth}.");
 
         // An input block's output becomes its skip; Deep Shrink may resize the backbone around that.
@@ -184,7 +188,7 @@ public static class UNetGraph
     }
 
     internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1, IpAdapterLayers.Inputs? ip = null,
-        PerturbedAttention.Input? pag = null)
+        PerturbedAttention.Input? pag = null, SelfAttentionMap.Recorder? sag = null)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
@@ -197,6 +201,7 @@ public static class UNetGraph
             var n1 = n.LayerNorm(h, block + "norm1");
             var (q1, k1, v1) = (n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"));
             var self = n.Attention(q1, k1, v1, channels, heads);
+            sag?.Record(g, q1, k1, channels, heads);
             h = g.Add(h, n.Linear(pag is null ? self : pag.Mix(g, self, v1), block + "attn1.to_out.0"));
             var n2 = n.LayerNorm(h, block + "norm2");
             var q = n.Linear(n2, block + "attn2.to_q");

@@ -8,9 +8,9 @@ namespace FlowDiffusion.Diffusion.Guidance;
 /// the pre-CFG function (<see cref="ProjectedGuidance"/>, APG) on the conditional estimate, then CFG u + s·(c − u) or
 /// RescaleCFG's CFG function (<see cref="CfgRescale"/>), then the post-CFG functions (<see cref="CfgZeroStar"/>, then
 /// <see cref="PerturbedAttentionGuidance"/> (PAG; it commutes with CFGZeroStar, whose term does not read the guided estimate),
-/// then <see cref="CfgNorm"/>). ComfyUI runs each list in the order the patches were applied; here the order is fixed — pre-CFG:
+/// then <see cref="SelfAttentionGuidance"/> (SAG, whose term does not read the guided estimate either), then <see cref="CfgNorm"/>). ComfyUI runs each list in the order the patches were applied; here the order is fixed — pre-CFG:
 /// <see cref="TangentialDamping"/> (TCFG), the CFG latent operation (LatentApplyOperationCFG), then APG; post-CFG: CFGZeroStar,
-/// PAG, CFGNorm, <see cref="MahiroGuidance"/>, then <see cref="EpsilonScaling"/> — and a converter refuses the other orders. The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
+/// PAG, SAG, CFGNorm, <see cref="MahiroGuidance"/>, then <see cref="EpsilonScaling"/> — and a converter refuses the other orders. The model's ε or v predictions become x₀ = c_skip·x + c_out·output (x the unscaled latents, the
 /// model input over c_in) and the result goes back the same way, so the guider still returns a prediction.
 /// </summary>
 public sealed class GuidancePatches
@@ -41,7 +41,7 @@ public sealed class GuidancePatches
 
     /// <summary>Whether any patch runs (otherwise a guider combines its predictions as plain CFG).</summary>
     public bool Any => _rescale > 0 || _apg is not null || _zeroStar || _normStrength is not null || Perturbs || TangentialDamping || LatentOperation is not null || Mahiro
-        || EpsilonScalingFactor is not null;
+        || EpsilonScalingFactor is not null || SelfAttention is not null;
 
     /// <summary>Whether PAG runs, so <see cref="Guide"/> needs the perturbed conditional prediction (and the unconditional one at scale 1 too, ComfyUI's disable_cfg1_optimization).</summary>
     public bool Perturbs => _pagScale != 0;
@@ -65,8 +65,11 @@ public sealed class GuidancePatches
     /// <param name="result">The guided prediction, same shape as <paramref name="conditional"/>.</param>
     /// <param name="perturbed">PAG's perturbed conditional prediction, same shape; needed when <see cref="Perturbs"/>.</param>
     /// <param name="width">The latents' width (the plane's rows are plane / width), which a CFG latent operation needs; 0 where none runs.</param>
+    /// <param name="degraded">SAG's step (<see cref="DegradeForSelfAttention"/>); null where SAG does not act.</param>
+    /// <param name="degradedPrediction">The model's prediction for <paramref name="degraded"/>'s model input with the negative conditioning.</param>
     public void Guide(ReadOnlySpan<float> conditional, ReadOnlySpan<float> unconditional, float scale, ReadOnlySpan<float> modelInput, int batch, int inChannels,
-        int outChannels, int plane, float sigma, Span<float> result, ReadOnlySpan<float> perturbed = default, int width = 0)
+        int outChannels, int plane, float sigma, Span<float> result, ReadOnlySpan<float> perturbed = default, int width = 0, SelfAttentionStep? degraded = null,
+        ReadOnlySpan<float> degradedPrediction = default)
     {
         if (Perturbs && perturbed.Length < batch * outChannels * plane) throw new ArgumentException("PAG needs the perturbed conditional prediction for every row");
         var item = outChannels * plane;
@@ -117,13 +120,78 @@ public sealed class GuidancePatches
 
         if (_zeroStar) CfgZeroStar.Apply(guided, c, u, x, scale, batch);
         if (Perturbs) PerturbedAttentionGuidance.Apply(guided, c, perturbed, x, skip, output, _pagScale);
+        if (degraded is not null && SelfAttention is not null)
+        {
+            if (degradedPrediction.Length < length) throw new ArgumentException("SAG needs the prediction of the degraded latents for every row");
+            var estimate = new double[length];
+            for (var k = 0; k < length; k++) estimate[k] = (skip * degraded.Noised[k]) + (output * (double)degradedPrediction[k]);
+            SelfAttention.Apply(guided, degraded.Degraded, estimate);
+        }
+
         if (_normStrength is { } strength) CfgNorm.Apply(guided, c, strength, batch, outChannels, plane);
         if (Mahiro) MahiroGuidance.Apply(guided, c, u, scale, batch, outChannels, plane);
         if (EpsilonScalingFactor is { } factor) EpsilonScaling.Apply(guided, x, factor);
         for (var k = 0; k < length; k++) result[k] = (float)((guided[k] - (skip * x[k])) / output);
     }
 
-    // TCFG, LatentApplyOperationCFG, Mahiro and EpsilonScaling (their arithmetic is in their own files).
+    // TCFG, LatentApplyOperationCFG, Mahiro, EpsilonScaling and SAG (their arithmetic is in their own files).
+
+    /// <summary>ComfyUI's SelfAttentionGuidance (<see cref="SelfAttentionGuidance"/>); null for none. Not with TCFG, which changes the unconditional estimate SAG degrades.</summary>
+    public SelfAttentionGuidance? SelfAttention { get; init; }
+
+    /// <summary>
+    /// SAG's degraded estimate for one evaluation: the unconditional x₀ estimate u (from <paramref name="unconditional"/>)
+    /// blurred where <paramref name="attention"/> [batch, middle tokens] marks, re-noised as d + x − u and scaled for the UNet;
+    /// null where SAG does not act (none set, or latents with a side of 4 or less, as ComfyUI skips them).
+    /// </summary>
+    /// <param name="unconditional">The unconditional prediction, [batch, outChannels, h, w].</param>
+    /// <param name="attention">The middle block's self-attention map of the unconditional rows.</param>
+    /// <param name="modelInput">The scaled model input, [batch, inChannels, h, w].</param>
+    /// <param name="batch">Batch items.</param>
+    /// <param name="inChannels">Channels of <paramref name="modelInput"/>; those past outChannels (an inpainting UNet's) are kept.</param>
+    /// <param name="outChannels">Channels of the predictions.</param>
+    /// <param name="height">The latents' height.</param>
+    /// <param name="width">The latents' width.</param>
+    /// <param name="sigma">The evaluation's noise level (above 0).</param>
+    public SelfAttentionStep? DegradeForSelfAttention(ReadOnlySpan<float> unconditional, ReadOnlySpan<float> attention, ReadOnlySpan<float> modelInput, int batch, int inChannels,
+        int outChannels, int height, int width, float sigma)
+    {
+        if (SelfAttention is null || !SelfAttentionGuidance.ActsOn(height, width)) return null;
+        if (TangentialDamping) throw new ArgumentException("SAG (self-attention guidance) with TCFG is not supported: TCFG changes the unconditional estimate SAG degrades");
+        var plane = height * width;
+        var item = outChannels * plane;
+        var length = batch * item;
+        if (unconditional.Length < length || modelInput.Length < batch * inChannels * plane)
+            throw new ArgumentException("the unconditional prediction or the model input is shorter than the batch it describes");
+        var (skip, output) = _prediction.Scalings(sigma);
+        var inputScale = (double)_prediction.InputScale(sigma);
+        var x = new double[length];
+        var u = new double[length];
+        for (var b = 0; b < batch; b++)
+        {
+            for (var i = 0; i < item; i++)
+            {
+                var k = (b * item) + i;
+                x[k] = modelInput[(b * inChannels * plane) + i] / inputScale;
+                u[k] = (skip * x[k]) + (output * (double)unconditional[k]);
+            }
+        }
+
+        var degraded = SelfAttention.Degrade(u, attention, batch, outChannels, height, width);
+        var noised = new double[length];
+        var input = modelInput[..(batch * inChannels * plane)].ToArray();
+        for (var b = 0; b < batch; b++)
+        {
+            for (var i = 0; i < item; i++)
+            {
+                var k = (b * item) + i;
+                noised[k] = degraded[k] + x[k] - u[k];
+                input[(b * inChannels * plane) + i] = (float)(noised[k] * inputScale);
+            }
+        }
+
+        return new SelfAttentionStep(degraded, noised, input);
+    }
 
     /// <summary>Whether ComfyUI's TCFG (<see cref="Guidance.TangentialDamping"/>) damps the unconditional estimate.</summary>
     public bool TangentialDamping { get; init; }

@@ -74,6 +74,7 @@ public sealed class UNetVariant
 
         TakesPagMask = signature.OptionalInputs.Any(i => i.Name == PagMaskInput && i.ElementType == TensorElementType.Float && i.Rank == 1);
         TakesDeepShrink = DeepShrink.Inputs.All(name => signature.OptionalInputs.Any(i => i.Name == name));
+        MapsSelfAttention = signature.OptionalInputs.Any(i => i.Name == SagRowsInput && i.ElementType == TensorElementType.Int64 && i.Rank == 1) && signature.HasOutput(SagAttentionOutput);
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
         if (_residuals.Any(r => r.ElementType != TensorElementType.Float || r.Rank != 4))
@@ -115,6 +116,15 @@ public sealed class UNetVariant
     /// <summary>Whether it takes Deep Shrink's inputs (<see cref="Onnx.DeepShrink"/>), as graphs built since builder version 11 do.</summary>
     public bool TakesDeepShrink { get; }
 
+    /// <summary>SAG's optional row indices, int64 [R] (builder version 12): the rows whose <see cref="SagAttentionOutput"/> the call returns.</summary>
+    public const string SagRowsInput = "sag_rows";
+
+    /// <summary>SAG's attention map, float32 [R, middle tokens]: the attention each token of the middle block's first self-attention receives.</summary>
+    public const string SagAttentionOutput = "sag_attention";
+
+    /// <summary>Whether it returns SAG's attention map (<see cref="SagRowsInput"/>, <see cref="SagAttentionOutput"/>).</summary>
+    public bool MapsSelfAttention { get; }
+
     /// <summary>Whether it takes ControlNet residuals.</summary>
     public bool TakesResiduals => _residuals.Count > 0;
 
@@ -133,7 +143,8 @@ public sealed class UNetVariant
     /// <param name="inputs">The other inputs, each group given exactly when the graph takes it.</param>
     /// <param name="prediction">Receives [B, out channels, h, w].</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
-    public void Predict(
+    /// <returns>SAG's attention map [R, middle tokens] of the rows <see cref="UNetVariantInputs.SagRows"/> names; null when it names none.</returns>
+    public float[]? Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens,
         UNetVariantInputs inputs, Span<float> prediction, CancellationToken cancellationToken)
     {
@@ -153,7 +164,8 @@ public sealed class UNetVariant
             AddFreeU(inputs.FreeU, names, values);
             AddPagMask(shape, inputs.PagMask, names, values);
             AddDeepShrink(inputs.DeepShrink, names, values);
-            using var results = _model.Run([.. names], [.. values], ["out_sample"], cancellationToken);
+            var mapped = AddSagRows(shape, inputs.SagRows, names, values);
+            using var results = _model.Run([.. names], [.. values], mapped ? ["out_sample", SagAttentionOutput] : ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
             if (output.Length != prediction.Length)
             {
@@ -161,6 +173,7 @@ public sealed class UNetVariant
             }
 
             output.CopyTo(prediction);
+            return mapped ? results[1].GetTensorDataAsSpan<float>().ToArray() : null;
         }
         finally
         {
@@ -306,6 +319,20 @@ public sealed class UNetVariant
         if (mask.Length != shape.Batch) throw new ArgumentException($"pag_mask holds {mask.Length} values for a UNet call of {shape.Batch} rows");
         names.Add(PagMaskInput);
         values.Add(OrtValue.CreateTensorValueFromMemory(mask, [shape.Batch]));
+    }
+
+    private bool AddSagRows(LatentShape shape, int[]? rows, List<string> names, List<OrtValue> values)
+    {
+        if (rows is null || rows.Length == 0) return false;
+        if (!MapsSelfAttention)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' returns no sag_attention (self-attention guidance); it was converted before builder version 12: delete its cached folder so model.load converts the checkpoint again");
+        }
+
+        if (rows.Any(r => r < 0 || r >= shape.Batch)) throw new ArgumentException($"sag_rows names rows outside the UNet call's {shape.Batch}");
+        names.Add(SagRowsInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(rows.Select(r => (long)r).ToArray(), [rows.Length]));
+        return true;
     }
 
     private void AddImagePrompt(LatentShape shape, IpAttention? prompt, List<string> names, List<OrtValue> values)

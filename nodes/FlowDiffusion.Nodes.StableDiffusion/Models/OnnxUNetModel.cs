@@ -17,7 +17,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// keys and values, or both. A handle with FreeU's factors (<see cref="WithFreeU"/>, unet.freeu) feeds them to every call,
 /// running <c>unet/model.onnx</c> through <see cref="UNetVariant"/> when nothing else is attached. A call with PAG's row mask (<see cref="PerturbedAttentionMask"/>) feeds it to the graph's
 /// <c>pag_mask</c> input, which every graph built since builder version 9 takes. A handle with Deep Shrink
-/// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window.
+/// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window. A call with SAG's
+/// record (<see cref="SelfAttentionRecord"/>) runs through <see cref="UNetVariant"/> too, whose graphs since builder version 12
+/// return the middle block's self-attention map of the rows it names.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
     DeepShrinkWindow? deepShrink = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
@@ -106,21 +108,26 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         var active = input.Extras.TryGet(ControlStack.Key, out var control) ? ControlledPrediction.Active(control, input.Timestep, shape.Batch) : [];
         var pagMask = input.Extras.TryGet(PerturbedAttentionMask.Key, out var mask) ? Rows(mask, shape.Batch, "pag_mask") : null;
         var shrink = deepShrink?.At(input.Timestep);
+        var record = input.Extras.TryGet(SelfAttentionRecord.Key, out var r) ? r : null;
+        if (record is not null && unet.SampleType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+            throw new ArgumentException($"SAG (self-attention guidance) needs a float32 UNet graph; the UNet of '{name}' is {unet.SampleType} (a float16 conversion): load the model in float32");
         if (shrink is not null && active.Count > 0)
         {
             // ComfyUI adds only the residuals whose size still matches (warning about the rest); we refuse rather than drop some.
             throw new ArgumentException($"Deep Shrink and ControlNets / T2I-Adapters act at the same step (timestep {input.Timestep}): their residuals no longer fit the shrunk blocks. End the Deep Shrink window (end_percent) before the ControlNet's start_percent, or start the ControlNet later");
         }
 
-        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null)
+        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null)
         {
-            // ControlNets, an image prompt, FreeU and Deep Shrink compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
+            // ControlNets, an image prompt, FreeU, Deep Shrink and SAG's map compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink), prediction.Span, cancellationToken);
+            var map = variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows),
+                prediction.Span, cancellationToken);
+            if (record is not null) record.Map = map;
             return Task.CompletedTask;
         }
 
@@ -208,7 +215,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             (true, true) => "ControlNet residuals and IP-Adapter keys and values",
             (true, false) => "ControlNet residuals",
             (false, true) => "IP-Adapter keys and values",
-            _ => "FreeU's factors and Deep Shrink",
+            _ => "FreeU's factors, Deep Shrink or SAG's attention map",
         };
         if (sessions is null || !File.Exists(path))
         {

@@ -65,8 +65,16 @@ public sealed class CfgGuidanceNode : INode
     [Parameter(Description = "Perturbed-attention guidance (ComfyUI's PerturbedAttentionGuidance): the positive is evaluated again, in the same batch, with the UNet's middle-block self-attention replaced by its values, and scale × (positive − perturbed) is added to the guided x0 estimate, after zero_star and before cfg_norm. The negative is then evaluated at scale 1 too. 0 = off. Needs config and a model converted since builder version 9.", Min = 0, Max = 100, Step = 0.1, Advanced = true)]
     public double PagScale { get; set; }
 
+    /// <summary>SAG's scale (ComfyUI's SelfAttentionGuidance); 0 = off.</summary>
+    [Parameter(Description = "Self-attention guidance (ComfyUI's SelfAttentionGuidance, whose default scale is 0.5): where the negative's middle-block self-attention is above average, its x0 estimate is blurred (sag_blur_sigma); those latents, re-noised, are predicted again with the negative (a second UNet call), and scale × (blurred − that prediction's x0 estimate) is added to the guided x0 estimate, after pag_scale and before cfg_norm. The negative is then evaluated at scale 1 too; latents of side 4 or less are left unguided by it, as ComfyUI leaves them. One positive and one negative only, not with pag_scale or tcfg. 0 = off. Needs config and a model converted since builder version 12.", Min = -2, Max = 5, Step = 0.01, Advanced = true)]
+    public double SagScale { get; set; }
+
+    /// <summary>SAG's blur sigma.</summary>
+    [Parameter(Description = "SAG: the sigma of the 9-tap gaussian blur, in latent pixels (ComfyUI's blur_sigma, default 2); above 0.", Min = 0, Max = 10, Step = 0.1, Advanced = true)]
+    public double SagBlurSigma { get; set; } = 2;
+
     /// <summary>The model's scheduler configuration, for the rescale.</summary>
-    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale, apg, zero_star, cfg_norm and pag_scale need.", Optional = true)]
+    [Input(Description = "The model's scheduler configuration (its prediction type and noise schedule), which rescale, apg, zero_star, cfg_norm, pag_scale and sag_scale need.", Optional = true)]
     public SchedulerConfigSource? Config { get; set; }
 
     /// <summary>The guider.</summary>
@@ -78,16 +86,16 @@ public sealed class CfgGuidanceNode : INode
     {
         GuidanceRescale? rescale = null;
         GuidanceModelPatches? patches = null;
-        if (Apg || ZeroStar || CfgNorm || PagScale > 0 || MorePatches)
+        if (Apg || ZeroStar || CfgNorm || PagScale > 0 || MorePatches || SagScale != 0)
         {
-            if (Config is null) throw new ArgumentException("apg, zero_star, cfg_norm, pag_scale, tcfg, latent_operation, mahiro and epsilon_scaling need the model's scheduler configuration: link config (model.load's scheduler_config)");
+            if (Config is null) throw new ArgumentException("apg, zero_star, cfg_norm, pag_scale, sag_scale, tcfg, latent_operation, mahiro and epsilon_scaling need the model's scheduler configuration: link config (model.load's scheduler_config)");
             if (Apg && Scale == 0) throw new ArgumentException("apg divides by the scale (ComfyUI gets NaN at 0): use a scale above 0");
             var config = SchedulerConfig.FromJson(Config.Json);
             // A new running average for every execution of the node, restarted as ComfyUI's is whenever sigma rises.
             var apg = Apg ? new ProjectedGuidance(ApgEta, ApgNormThreshold, ApgMomentum) : null;
             patches = new GuidanceModelPatches(new GuidancePatches(ModelPrediction.For(config, "guidance.cfg"), (float)Rescale, apg, ZeroStar, CfgNorm ? CfgNormStrength : null, PagScale)
                 {
-                    TangentialDamping = Tcfg, LatentOperation = CfgLatentOperation(), Mahiro = Mahiro, EpsilonScalingFactor = EpsilonScalingFactor(),
+                    TangentialDamping = Tcfg, LatentOperation = CfgLatentOperation(), Mahiro = Mahiro, EpsilonScalingFactor = EpsilonScalingFactor(), SelfAttention = SelfAttention(),
                 }, IModelSampling.For(config));
         }
         else if (Rescale > 0)
@@ -138,6 +146,17 @@ public sealed class CfgGuidanceNode : INode
 
     private Diffusion.LatentOperations.LatentOperation? CfgLatentOperation() =>
         Diffusion.LatentOperations.LatentOperation.Named(LatentOperation, LatentOperationMultiplier, LatentOperationSharpenRadius, LatentOperationSigma, LatentOperationAlpha);
+
+    // ComfyUI's SelfAttentionGuidance, or null at scale 0 (its term is then zero).
+    private SelfAttentionGuidance? SelfAttention()
+    {
+        if (SagScale == 0) return null;
+        if (SagScale is < -2 or > 5) throw new ArgumentException($"sag_scale must be -2 … 5 (ComfyUI's range); got {SagScale}");
+        if (!(SagBlurSigma > 0 && SagBlurSigma <= 10)) throw new ArgumentException($"sag_blur_sigma must be above 0 and at most 10 (ComfyUI's blur divides by it and gives NaN at 0); got {SagBlurSigma}");
+        if (PagScale > 0) throw new ArgumentException("sag_scale with pag_scale is not supported: both replace the middle block's first self-attention (ComfyUI keeps only the patch applied last)");
+        if (Tcfg) throw new ArgumentException("sag_scale with tcfg is not supported: TCFG changes the unconditional estimate SAG degrades");
+        return new SelfAttentionGuidance(SagScale, SagBlurSigma);
+    }
 
     private double? EpsilonScalingFactor() =>
         EpsilonScaling is >= 0.5 and <= 1.5 ? (EpsilonScaling != 1 ? EpsilonScaling : null) : throw new ArgumentException($"epsilon_scaling must be 0.5 … 1.5; got {EpsilonScaling}");

@@ -24,7 +24,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Sampling;
 /// against a zero unconditional estimate, as ComfyUI's do when it skips the unconditional half. With PAG among the patches
 /// (ComfyUI's PerturbedAttentionGuidance) the batch carries a third group of rows, the positive again with the UNet's
 /// <c>pag_mask</c> set (<see cref="Models.PerturbedAttentionMask"/>), and the unconditional half is evaluated at scale 1 too,
-/// as ComfyUI's disable_cfg1_optimization has it; combined positives get their perturbed rows in a call of their own.
+/// as ComfyUI's disable_cfg1_optimization has it; combined positives get their perturbed rows in a call of their own. With SAG
+/// (ComfyUI's SelfAttentionGuidance) the batch call also returns the unconditional rows' middle-block self-attention map
+/// (<see cref="Models.SelfAttentionRecord"/>), and the degraded latents it gives are predicted with the negative in a second
+/// call; the unconditional half is evaluated at scale 1 too. SAG takes one positive and one negative without areas, masks,
+/// timestep ranges or composition, where ComfyUI's unconditional rows are one group.
 /// </summary>
 /// <remarks>
 /// Per step it rents the doubled model input and the doubled prediction and allocates only the guided result: the
@@ -55,13 +59,15 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     private async Task<GuidedPrediction> PredictAsync(GuidanceInput input, bool withUnconditional, CancellationToken cancellationToken)
     {
         if (patches is not null && denoiser.GuidanceEmbeddingWidth is not null)
-            throw new ArgumentException("APG, CFGZeroStar, CFGNorm, PAG, TCFG, LatentApplyOperationCFG, Mahiro and Epsilon Scaling need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
+            throw new ArgumentException("APG, CFGZeroStar, CFGNorm, PAG, SAG, TCFG, LatentApplyOperationCFG, Mahiro and Epsilon Scaling need a UNet that takes unguided predictions; this one embeds the guidance scale (LCM-distilled)");
         if (patches is { Perturbs: true } && (_composed || _regional))
             throw new ArgumentException("PAG (perturbed-attention guidance) is not supported with a composed prompt (AND) or area and mask conditionings");
+        if (patches is { MapsSelfAttention: true } && (_composed || _regional || _ranged || _positives.Count > 1 || _negatives.Count > 1))
+            throw new ArgumentException("SAG (self-attention guidance) needs one positive and one negative conditioning: it is not supported with a composed prompt (AND), combined conditionings, area and mask conditionings or timestep ranges, where the unconditional rows it maps are not one group");
         var prediction = await PredictUnpatchedAsync(input, withUnconditional, cancellationToken);
         // ComfyUI skips the unconditional half at scale 1 (unless PAG disables that); APG and CFGNorm then act against its
         // zero x0 estimate. A composed prompt has guided against its unconditional prediction already.
-        if (patches is { ActsAtScaleOne: true, Perturbs: false } && scale == 1f && !withUnconditional && !_composed)
+        if (patches is { ActsAtScaleOne: true, NeedsUnconditional: false } && scale == 1f && !withUnconditional && !_composed)
             prediction = new(patches.Guide(prediction.Guided, [], scale, input, denoiser.OutChannels), null);
         return prediction;
     }
@@ -71,7 +77,7 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
     {
         var shape = input.Shape;
         // Scale 1 evaluates the positive half alone unless the sampler asks for the unconditional prediction.
-        var positiveOnly = scale == 1f && !withUnconditional && patches is not { Perturbs: true };
+        var positiveOnly = scale == 1f && !withUnconditional && patches is not { NeedsUnconditional: true };
         if (_composed) return Kept(await PredictComposedAsync(input, cancellationToken), withUnconditional);
         if (denoiser.GuidanceEmbeddingWidth is { } width)
             return new(await PredictEmbeddedAsync(input, width, _ranged ? ActingParts.Acting(_positives, "positive", input) : _positives, cancellationToken), null);
@@ -98,8 +104,17 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             var context = Context(shape.Batch, groups);
             var batch = new DenoiserInput(doubled.AsMemory(0, groups * shape.Length), shape.WithBatch(groups * shape.Batch), input.Timestep, context);
             if (groups == 3) batch = batch with { Extras = context.Extras.With(Models.PerturbedAttentionMask.Key, Models.PerturbedAttentionMask.Last(3 * shape.Batch, shape.Batch)) };
+            var record = patches is { MapsSelfAttention: true } ? new Models.SelfAttentionRecord([.. Enumerable.Range(0, shape.Batch)]) : null;
+            if (record is not null) batch = batch with { Extras = batch.Extras.With(Models.SelfAttentionRecord.Key, record) };
             await denoiser.PredictAsync(batch, rented.AsMemory(0, length), cancellationToken);
             var result = new float[item];
+            if (record is not null)
+            {
+                var (step, degraded) = await DegradedAsync(input, rented.AsMemory(0, item), record, cancellationToken);
+                patches!.Guide(rented.AsSpan(item, item), rented.AsSpan(0, item), scale, input, denoiser.OutChannels, default, step, degraded).CopyTo(result);
+                return new(result, withUnconditional ? rented.AsSpan(0, item).ToArray() : null);
+            }
+
             Guide(rented.AsSpan(0, item), rented.AsSpan(item, item), result, input, groups == 3 ? rented.AsSpan(2 * item, item) : default);
             // The pooled prediction is reused; only a CFG++ sampler's request copies the unconditional half out.
             return new(result, withUnconditional ? rented.AsSpan(0, item).ToArray() : null);
@@ -109,6 +124,16 @@ internal sealed class CfgGuider(IDenoiser denoiser, Conditioning positive, Condi
             ArrayPool<float>.Shared.Return(rented);
             ArrayPool<float>.Shared.Return(doubled);
         }
+    }
+
+    // SAG's second call: the unconditional rows' degraded latents predicted with the negative (none where SAG skips the size).
+    private async Task<(Diffusion.Guidance.SelfAttentionStep? Step, float[] Prediction)> DegradedAsync(GuidanceInput input, ReadOnlyMemory<float> unconditional,
+        Models.SelfAttentionRecord record, CancellationToken cancellationToken)
+    {
+        var map = record.Map ?? throw new InvalidOperationException($"the denoiser ({denoiser.GetType().Name}) returned no self-attention map; SAG needs a UNet that model.load converted (builder version 12 or later)");
+        var step = patches!.DegradeForSelfAttention(unconditional.Span, map, input, denoiser.OutChannels);
+        if (step is null) return (null, []);
+        return (step, await denoiser.PredictAsync(new DenoiserInput(step.ModelInput, input.Shape, input.Timestep, negative), cancellationToken));
     }
 
     // The unconditional prediction is handed on only when asked for.

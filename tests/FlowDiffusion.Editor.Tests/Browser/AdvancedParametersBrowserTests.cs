@@ -6,7 +6,7 @@ using static FlowDiffusion.Editor.Tests.Browser.PageSteps;
 namespace FlowDiffusion.Editor.Tests.Browser;
 
 /// <summary>
-/// Advanced parameters (guidance.cfg's seventeen patch settings) behind a node's "Advanced (N)" toggle, driven in Chromium:
+/// Advanced parameters (guidance.cfg's nineteen patch settings) behind a node's "Advanced (N)" toggle, driven in Chromium:
 /// closed they are hidden and a changed one is counted on the toggle; open the node grows and its links stay on its
 /// ports; the open state is saved in the workflow's editor section; the node API says which parameters are advanced.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
     private const string Toggle = Guider + " .fd-advanced-toggle";
 
     private static readonly string[] PatchSettings =
-        ["rescale", "apg", "apg_eta", "apg_norm_threshold", "apg_momentum", "zero_star", "cfg_norm", "cfg_norm_strength", "pag_scale",
+        ["rescale", "apg", "apg_eta", "apg_norm_threshold", "apg_momentum", "zero_star", "cfg_norm", "cfg_norm_strength", "pag_scale", "sag_scale", "sag_blur_sigma",
             "tcfg", "latent_operation", "latent_operation_multiplier", "latent_operation_sharpen_radius", "latent_operation_sigma", "latent_operation_alpha",
             "mahiro", "epsilon_scaling"];
 
@@ -28,12 +28,12 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
         var page = await server.OpenAsync();
         await OpenSavedAsync(page, "txt2img");
 
-        // Closed: the scale and the toggle, counting the seventeen hidden settings, none changed.
+        // Closed: the scale and the toggle, counting the nineteen hidden settings, none changed.
         Assert.Equal(["scale"], await RowsAsync(page));
         Assert.Equal("false", await page.GetAttributeAsync(Toggle, "data-open"));
-        Assert.Equal("17", await page.GetAttributeAsync(Toggle, "data-count"));
+        Assert.Equal("19", await page.GetAttributeAsync(Toggle, "data-count"));
         Assert.Equal("0", await page.GetAttributeAsync(Toggle, "data-changed"));
-        Assert.Contains("Advanced (17)", await page.InnerTextAsync(Toggle));
+        Assert.Contains("Advanced (19)", await page.InnerTextAsync(Toggle));
         Assert.DoesNotContain("changed", await page.InnerTextAsync(Toggle));
         var closed = await HeightAsync(page);
         await AssertLinksOnPortsAsync(page);
@@ -43,9 +43,9 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
         var rows = await RowsAsync(page);
         Assert.Equal(["scale", .. PatchSettings], rows);
         Assert.Equal("true", await page.GetAttributeAsync(Toggle, "data-open"));
-        // Seventeen more widget rows (each at least 24 canvas units: the number widgets and check boxes are that tall).
+        // Nineteen more widget rows (each at least 24 canvas units: the number widgets and check boxes are that tall).
         var open = await HeightAsync(page);
-        Assert.True(open - closed >= 17 * 24, $"the node grew from {closed} to {open} only");
+        Assert.True(open - closed >= 19 * 24, $"the node grew from {closed} to {open} only");
         await AssertLinksOnPortsAsync(page);
 
         // Drag the grown node: its links follow its ports (the canvas script redraws them) and still meet them after .NET re-renders.

@@ -4,7 +4,7 @@ using FlowDiffusion.Engine.Workflows;
 namespace FlowDiffusion.Editor.Tests.Graph;
 
 /// <summary>
-/// The split of a node's parameters into basic and advanced (guidance.cfg: the scale basic, its seventeen patch settings
+/// The split of a node's parameters into basic and advanced (guidance.cfg: the scale basic, its nineteen patch settings
 /// advanced), which advanced values count as changed, and the per-node "shown" flag: an undoable edit saved in the
 /// editor section that follows its node through delete, copy and paste.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class AdvancedParametersTests
         var cfg = SdCatalog.Engine.Catalog.Find("guidance.cfg")!;
 
         Assert.Equal(["scale"], AdvancedParameters.Basic(cfg).Select(p => p.Name));
-        Assert.Equal(["rescale", "apg", "apg_eta", "apg_norm_threshold", "apg_momentum", "zero_star", "cfg_norm", "cfg_norm_strength", "pag_scale",
+        Assert.Equal(["rescale", "apg", "apg_eta", "apg_norm_threshold", "apg_momentum", "zero_star", "cfg_norm", "cfg_norm_strength", "pag_scale", "sag_scale", "sag_blur_sigma",
             "tcfg", "latent_operation", "latent_operation_multiplier", "latent_operation_sharpen_radius", "latent_operation_sigma", "latent_operation_alpha",
             "mahiro", "epsilon_scaling"],
             AdvancedParameters.Of(cfg).Select(p => p.Name));
