@@ -221,6 +221,7 @@ internal static class ObjectInfo
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
         "CLIPLoader" => Class(name, "Load CLIP", "advanced/loaders",
             Req(("clip_name", Combo(Files(folders, "text_encoders").Concat(Files(folders, "clip")).ToList())), ("type", Combo(["stable_diffusion"]))), ["CLIP"]),
+        ApiPromptConverter.SaveImageWebsocketClass => Class(name, name, "image", Req(("images", Typed("IMAGE"))), [], output: true),
         "LatentUpscale" => Class(name, "Upscale Latent", "latent", Req(("samples", Typed("LATENT")),
             ("upscale_method", Combo(LatentMethods)), ("width", Int(512, 0, 16384, 8)),
             ("height", Int(512, 0, 16384, 8)), ("crop", Combo(["disabled", "center"]))), ["LATENT"]),

@@ -48,12 +48,13 @@ public sealed partial class ApiPromptConverter
         "Mahiro", "TCFG", "Epsilon Scaling", "LatentApplyOperation", "LatentApplyOperationCFG", "LatentOperationTonemapReinhard", "LatentOperationSharpen",
         "ImageAddNoise", "ImageScaleToMaxDimension", "GetImageSize",
         "UNETLoader", "CLIPLoader",
+        "SaveImageWebsocket",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -105,7 +106,7 @@ public sealed partial class ApiPromptConverter
 
         var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo);
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
-        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage or SaveLatent node");
+        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage, SaveImageWebsocket or SaveLatent node");
         foreach (var id in outputs) converter.ConvertNode(id);
         var nodeErrors = converter.errors.ToDictionary(e => e.Key, e => (converter.classTypes.GetValueOrDefault(e.Key, ""), (IReadOnlyList<ComfyNodeError>)e.Value), StringComparer.Ordinal);
         var layout = converter.positions is null ? null
@@ -317,6 +318,7 @@ public sealed partial class ApiPromptConverter
                 "GetImageSize" => GetImageSize(id, inputs),
                 "UNETLoader" => UNetLoader(id, inputs),
                 "CLIPLoader" => ClipLoader(id, inputs),
+                SaveImageWebsocketClass => SaveImageWebsocket(id, inputs),
                 _ => Unsupported(id, type),
             };
         }
