@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -44,6 +46,39 @@ public sealed class InfoRouteTests
         var stats = JsonNode.Parse(await host.Client.GetStringAsync("/system_stats"))!;
         Assert.True(stats["system"]!["ram_total"]!.GetValue<long>() > 0);
         Assert.Equal("cpu", stats["devices"]![0]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Object_info_marks_advanced_exactly_the_inputs_that_set_an_advanced_parameter_of_their_node_unchanged()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        var all = JsonNode.Parse(await host.Client.GetStringAsync("/object_info"))!.AsObject();
+        var marked = all.SelectMany(c => new[] { "required", "optional" }
+                .SelectMany(group => c.Value!["input"]![group]?.AsObject() ?? [])
+                .Where(i => i.Value is JsonArray { Count: > 1 } spec && spec[1] is JsonObject options && options["advanced"] is { } flag && flag.GetValue<bool>())
+                .Select(i => $"{c.Key}.{i.Key}"))
+            .ToList();
+        Assert.Equal(["VAEDecodeTiled.overlap", "VAEEncodeTiled.overlap"], marked.Order());
+        var one = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/VAEDecodeTiled"))!["VAEDecodeTiled"]!["input"]!["required"]!;
+        Assert.Equal(64, one["overlap"]![1]!["default"]!.GetValue<int>());
+        Assert.True(one["overlap"]![1]!["advanced"]!.GetValue<bool>());
+        Assert.Null(one["tile_size"]![1]!["advanced"]);
+
+        // One to one: each marked input's value is the parameter of the node its class becomes, unchanged.
+        var prompt = Prompts.Parse("""
+            {
+              "4": { "class_type": "CheckpointLoaderSimple", "inputs": { "ckpt_name": "tiny-sd" } },
+              "1": { "class_type": "EmptyImage", "inputs": { "width": 64, "height": 64, "batch_size": 1, "color": 0 } },
+              "2": { "class_type": "VAEEncodeTiled", "inputs": { "pixels": ["1", 0], "vae": ["4", 2], "tile_size": 512, "overlap": 96 } },
+              "3": { "class_type": "VAEDecodeTiled", "inputs": { "samples": ["2", 0], "vae": ["4", 2], "tile_size": 512, "overlap": 160 } },
+              "9": { "class_type": "SaveImage", "inputs": { "images": ["3", 0], "filename_prefix": "x" } }
+            }
+            """);
+        var folders = new ComfyFolders(RepositoryRoot.Path, RepositoryRoot.Path, RepositoryRoot.Path);
+        var workflow = ApiPromptConverter.Convert(prompt, folders, requireFiles: false).Workflow!;
+        long Overlap(string type) => Convert.ToInt64(((LiteralValue)workflow.Nodes.Single(n => n.Type == type).Parameter("overlap")!.Value).Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal((96, 160), (Overlap("vae.encode_tiled"), Overlap("vae.decode_tiled")));
     }
 
     [Fact]

@@ -29,10 +29,12 @@ public sealed class PromptRouteTests
         Assert.True(types.IndexOf("execution_success") < types.LastIndexOf("executing"), string.Join(",", types));
         Assert.Equal("executing", types[^1]);
         Assert.Null(mine[^1]["data"]!["node"]);
-        // Each ComfyUI node announced once, in an order that respects the graph.
+        // Each ComfyUI node announced when it starts, in an order that respects the graph; only the sampler, whose preview
+        // frames clients give to the latest announced node, is announced again when a node started beside it (the negative
+        // prompt's encode, say).
         var executing = mine.Where(m => m["type"]!.GetValue<string>() == "executing" && m["data"]!["node"] is not null)
             .Select(m => m["data"]!["node"]!.GetValue<string>()).ToList();
-        Assert.Equal(executing.Distinct().Count(), executing.Count);
+        Assert.All(executing.GroupBy(n => n).Where(g => g.Count() > 1), g => Assert.Equal("3", g.Key));
         Assert.True(executing.IndexOf("4") < executing.IndexOf("3") && executing.IndexOf("3") < executing.IndexOf("8") && executing.IndexOf("8") < executing.IndexOf("9"),
             string.Join(",", executing));
         var progress = mine.Where(m => m["type"]!.GetValue<string>() == "progress").Select(m => m["data"]!).ToList();

@@ -84,6 +84,27 @@ public sealed class LoraApplyTests
         Assert.Contains("no-such.safetensors", run.Result.Error);
     }
 
+    [Fact]
+    public async Task Clip_out_read_without_a_clip_input_fails_the_node_naming_both_ports_before_loading_the_lora()
+    {
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: lora-without-clip
+            nodes:
+              model: { node: model.load, with: { path: "{{Checkpoint}}", tokenizer_folder: models/tiny-sd/tokenizer } }
+              styled: { node: lora.apply, in: { unet: model.unet }, with: { path: "{{Path.Combine(Data, "lora", "no-such.safetensors")}}" } }
+              tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a cat } }
+              text: { node: clip.encode, in: { clip: styled.clip_out, tokens: tokens.tokens } }
+            """;
+        var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
+        Assert.Equal(RunStatus.Failed, run.Result.Status);
+        Assert.Equal("styled", run.Result.FailedNode);
+        // The node and its type, the output read and the input missing; the missing LoRA file is not what it reports.
+        Assert.Contains("'styled' (lora.apply", run.Result.Error);
+        Assert.Contains("clip_out is connected, but the clip input is not", run.Result.Error);
+        Assert.DoesNotContain("no-such.safetensors", run.Result.Error);
+    }
+
     private static Task<SdRun> RunAsync(params (string Id, string File, float Model, float Clip)[] loras) => RunAsync(SdEngine.Shared, loras);
 
     private static async Task<SdRun> RunAsync(SdEngine engine, params (string Id, string File, float Model, float Clip)[] loras)

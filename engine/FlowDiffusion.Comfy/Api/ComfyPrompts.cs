@@ -126,6 +126,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
         var cached = new List<string>();
         var executed = new List<string>();
         string? executing = null;
+        string? lastAnnounced = null;
         var announced = new HashSet<string>(StringComparer.Ordinal);
         RunEvent? final = null;
 
@@ -150,6 +151,19 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
             executed.AddRange(nodes);
         }
 
+        async Task AnnounceAsync(string id)
+        {
+            lastAnnounced = id;
+            await SendAsync(prompt, "executing", new JsonObject { ["node"] = id, ["display_node"] = id, ["prompt_id"] = prompt.Id });
+        }
+
+        // Clients give a binary frame to the node of the latest executing message, as ComfyUI runs one node at a time; our
+        // branches run side by side, so a node announced before another one started is announced again before its frames.
+        async Task FramesOfAsync(string id)
+        {
+            if (lastAnnounced != id) await AnnounceAsync(id);
+        }
+
         await foreach (var item in backend.WatchAsync(prompt.Id, CancellationToken.None))
         {
             switch (item)
@@ -165,16 +179,16 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     await FlushCachedAsync();
                     executing = id;
                     // A ComfyUI node may stand for several of ours (tokenize + encode); it is announced once, when the first starts.
-                    if (announced.Add(id))
-                    {
-                        await SendAsync(prompt, "executing", new JsonObject { ["node"] = id, ["display_node"] = id, ["prompt_id"] = prompt.Id });
-                    }
-
+                    if (announced.Add(id)) await AnnounceAsync(id);
                     break;
                 case NodeProgressed { Progress: { Step: { } step and > 0, TotalSteps: { } total and > 0 } } e when ComfyId(conversion, e.NodeId) is { } id:
-                    await SendAsync(prompt, "progress", new JsonObject { ["value"] = step, ["max"] = total, ["prompt_id"] = prompt.Id, ["node"] = id });
+                    // SaveImageWebsocket's progress precedes each image with the image's 0-based index, as ComfyUI's does.
+                    var sending = IsSendingImages(conversion, id);
+                    if (sending) await FramesOfAsync(id);
+                    await SendAsync(prompt, "progress", new JsonObject { ["value"] = sending ? step - 1 : step, ["max"] = total, ["prompt_id"] = prompt.Id, ["node"] = id });
                     break;
                 case NodePreviewed e:
+                    if (ComfyId(conversion, e.NodeId) is { } previewing) await FramesOfAsync(previewing);
                     await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
                     break;
                 case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id && ListOf(e.Path) is { } list:
@@ -307,6 +321,9 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
     }
 
     private static string? ComfyId(PromptConversion conversion, string nodeId) => conversion.ComfyIdOf.GetValueOrDefault(nodeId);
+
+    private static bool IsSendingImages(PromptConversion conversion, string comfyId) =>
+        conversion.ClassTypes.GetValueOrDefault(comfyId) == ApiPromptConverter.SaveImageWebsocketClass;
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

@@ -44,9 +44,9 @@ public static class ComfyRoutes
             group.MapGet("/view", View);
             group.MapPost("/upload/image", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, CancellationToken ct) => UploadAsync(r, f, o, e, null, ct)).DisableAntiforgery();
             group.MapPost("/upload/mask", (HttpRequest r, ComfyFolders f, IOptions<ServerOptions> o, IOptions<FlowDiffusionOptions> e, IComfyBackend b, CancellationToken ct) => UploadAsync(r, f, o, e, b, ct)).DisableAntiforgery();
-            group.MapGet("/object_info", (ComfyFolders folders) => Results.Json(ObjectInfo.All(folders)));
-            group.MapGet("/object_info/{name}", (string name, ComfyFolders folders) =>
-                Results.Json(ObjectInfo.Describe(name, folders) is { } info ? new JsonObject { [name] = info } : new JsonObject()));
+            group.MapGet("/object_info", (ComfyFolders folders, FlowDiffusionEngine engine) => Results.Json(ObjectInfo.All(folders, engine.Catalog)));
+            group.MapGet("/object_info/{name}", (string name, ComfyFolders folders, FlowDiffusionEngine engine) =>
+                Results.Json(ObjectInfo.Describe(name, folders, engine.Catalog) is { } info ? new JsonObject { [name] = info } : new JsonObject()));
             group.MapGet("/system_stats", SystemStats);
             group.MapGet("/embeddings", (ComfyFolders folders) => Results.Json(new JsonArray(ObjectInfo.Files(folders, "embeddings")
                 .Select(f => (JsonNode)JsonValue.Create(Path.GetFileNameWithoutExtension(f))).ToArray())));

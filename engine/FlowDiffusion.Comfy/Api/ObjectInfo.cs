@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Diffusion.KDiffusion;
+using FlowDiffusion.Engine.Schema;
 
 namespace FlowDiffusion.Comfy.Api;
 
@@ -23,14 +24,38 @@ internal static class ObjectInfo
 
     private static readonly string[] ImageMethods = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"];
 
-    public static JsonObject All(ComfyFolders folders)
+    // ComfyUI inputs whose value becomes, unchanged, a parameter of the node their class converts to: the input is marked
+    // "advanced" (ComfyUI's schema flag, which its frontend tucks away) exactly when that parameter is declared Advanced.
+    private static readonly (string Class, string Input, string Node, string Parameter)[] OneToOne =
+    [
+        ("VAEDecodeTiled", "overlap", "vae.decode_tiled", "overlap"),
+        ("VAEEncodeTiled", "overlap", "vae.encode_tiled", "overlap"),
+    ];
+
+    public static JsonObject All(ComfyFolders folders, NodeCatalog catalog)
     {
         var all = new JsonObject();
         foreach (var name in ApiPromptConverter.SupportedClasses.Concat(ApiPromptConverter.ListedButUnsupported))
-            all[name] = Describe(name, folders);
+            all[name] = Describe(name, folders, catalog);
         return all;
     }
 
+    // The class's schema as /object_info serves it: inputs mapped one to one onto an Advanced parameter marked so.
+    public static JsonObject? Describe(string name, ComfyFolders folders, NodeCatalog catalog)
+    {
+        if (Describe(name, folders) is not { } info) return null;
+        foreach (var (_, input, node, parameter) in OneToOne.Where(o => o.Class == name))
+        {
+            if (catalog.Find(node)?.Parameter(parameter) is not { Advanced: true }) continue;
+            var spec = (JsonArray)(info["input"]!["required"]![input] ?? info["input"]!["optional"]![input])!;
+            if (spec.Count < 2) spec.Add(new JsonObject());
+            spec[1]!["advanced"] = true;
+        }
+
+        return info;
+    }
+
+    // The class's schema without the advanced marks (what reading a UI workflow's widget values needs).
     public static JsonObject? Describe(string name, ComfyFolders folders) => name switch
     {
         "CheckpointLoaderSimple" => Class(name, "Load Checkpoint", "loaders", Req(("ckpt_name", Combo(folders.Checkpoints()))), ["MODEL", "CLIP", "VAE"]),
@@ -224,6 +249,7 @@ internal static class ObjectInfo
         "DualCLIPLoader" => Class(name, "DualCLIPLoader", "advanced/loaders",
             Req(("clip_name1", Combo(Files(folders, "text_encoders").Concat(Files(folders, "clip")).ToList())), ("clip_name2", Combo(Files(folders, "text_encoders").Concat(Files(folders, "clip")).ToList())),
                 ("type", Combo(["sdxl"]))), ["CLIP"]),
+        ApiPromptConverter.SaveImageWebsocketClass => Class(name, name, "image", Req(("images", Typed("IMAGE"))), [], output: true),
         "LatentUpscale" => Class(name, "Upscale Latent", "latent", Req(("samples", Typed("LATENT")),
             ("upscale_method", Combo(LatentMethods)), ("width", Int(512, 0, 16384, 8)),
             ("height", Int(512, 0, 16384, 8)), ("crop", Combo(["disabled", "center"]))), ["LATENT"]),

@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using FlowDiffusion.Imaging;
 using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Comfy.Api;
 
 /// <summary>
-/// Small PNG writer of the layer: the first image of a preview as 8-bit RGB (ComfyUI's binary preview frames) and 8-bit
-/// RGBA pixels (an uploaded mask merged into its image's alpha).
+/// The PNGs of the layer: the first image of a batch as 8-bit RGB (ComfyUI's binary preview frames) and 8-bit RGBA pixels
+/// (an uploaded mask merged into its image's alpha).
 /// </summary>
 internal static class PreviewPng
 {
@@ -17,20 +18,15 @@ internal static class PreviewPng
         return c;
     }).ToArray();
 
+    /// <summary>
+    /// Image 0 of <paramref name="image"/> as an 8-bit RGB PNG without text chunks: the pixels image.save writes (its
+    /// encoder, so the rounding has one source), for preview frames and SaveImageWebsocket's images.
+    /// </summary>
     public static byte[] Encode(Image image)
     {
-        int width = image.Width, height = image.Height, plane = width * height;
-        var pixels = image.PixelsOf(0);
-        var raw = new byte[height * (1 + 3 * width)];
-        for (var y = 0; y < height; y++)
-        {
-            var row = y * (1 + 3 * width); // filter byte 0: none
-            for (var x = 0; x < width; x++)
-            for (var c = 0; c < 3; c++)
-                raw[row + 1 + 3 * x + c] = (byte)Math.Clamp(MathF.Round(pixels[c * plane + y * width + x] * 255f), 0, 255);
-        }
-
-        return Write(raw, width, height, colourType: 2);
+        using var png = new MemoryStream();
+        PngEncoder.Write(png, image, 0, []);
+        return png.ToArray();
     }
 
     /// <summary>8-bit RGBA pixels, row after row without padding, as a PNG.</summary>

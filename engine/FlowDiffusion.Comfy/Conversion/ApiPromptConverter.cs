@@ -52,12 +52,13 @@ public sealed partial class ApiPromptConverter
         "DualCLIPLoader",
         "PatchModelAddDownscale",
         "SelfAttentionGuidance",
+        "SaveImageWebsocket",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -109,7 +110,7 @@ public sealed partial class ApiPromptConverter
 
         var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo);
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
-        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage or SaveLatent node");
+        if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage, SaveImageWebsocket or SaveLatent node");
         foreach (var id in outputs) converter.ConvertNode(id);
         var nodeErrors = converter.errors.ToDictionary(e => e.Key, e => (converter.classTypes.GetValueOrDefault(e.Key, ""), (IReadOnlyList<ComfyNodeError>)e.Value), StringComparer.Ordinal);
         var layout = converter.positions is null ? null
@@ -324,6 +325,7 @@ public sealed partial class ApiPromptConverter
                 "CLIPLoader" => ClipLoader(id, inputs),
                 "DualCLIPLoader" => DualClipLoader(id, inputs),
                 "PatchModelAddDownscale" => DeepShrink(id, inputs),
+                SaveImageWebsocketClass => SaveImageWebsocket(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

@@ -42,12 +42,16 @@ public sealed class LoraApplyNode : INode
     public IUNetModel? UnetOut { get; set; }
 
     /// <summary>The text encoder with the LoRA.</summary>
-    [Output(Description = "The text encoder with the LoRA applied (unset when no clip input is connected).")]
+    [Output(Description = "The text encoder with the LoRA applied. Reading it needs the clip input: without one the node fails, naming both.")]
     public ITextEncoder? ClipOut { get; set; }
 
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
+        // Without this, a reader of clip_out fails on the engine's bare "output 'clip_out' was not set".
+        if (Clip is null && context.IsOutputUsed("clip_out"))
+            throw new ArgumentException("clip_out is connected, but the clip input is not, so there is no text encoder to apply the LoRA to: "
+                + "connect one to clip (model.load's clip, or another lora.apply's clip_out), or connect clip_out's readers to a text encoder directly.");
         if (Path.Length == 0)
         {
             UnetOut = Unet;

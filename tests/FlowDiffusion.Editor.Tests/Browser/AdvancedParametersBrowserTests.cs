@@ -66,6 +66,57 @@ public sealed class AdvancedParametersBrowserTests(EditorServer server)
     }
 
     [SkippableFact]
+    public async Task Long_parameter_names_are_shown_whole_in_a_name_column_as_wide_as_the_longest_up_to_its_cap_with_links_on_their_ports()
+    {
+        Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
+        var page = await server.OpenAsync();
+        await OpenSavedAsync(page, "txt2img");
+
+        // Closed, "scale" alone: the column keeps its 70 px minimum.
+        var closed = await NameCellsAsync(page);
+        Assert.Equal(70, Assert.Single(closed).Width, 0.5);
+
+        await page.ClickAsync(Toggle);
+        await page.WaitForSelectorAsync(Guider + " [data-param-row=epsilon_scaling]");
+        var open = await NameCellsAsync(page);
+        Assert.Equal(["scale", .. PatchSettings], open.Select(c => c.Row));
+        foreach (var cell in open)
+        {
+            // The whole name, nothing clipped, inside the node and left of its widget, which keeps room to edit.
+            Assert.Equal(cell.Row, cell.Text);
+            Assert.True(cell.ScrollWidth <= cell.Width && cell.ScrollHeight <= cell.Height, $"{cell.Row}: {cell.ScrollWidth}×{cell.ScrollHeight} in {cell.Width}×{cell.Height}");
+            Assert.True(cell.Left >= cell.NodeLeft && cell.Right <= cell.WidgetLeft + 0.5 && cell.WidgetRight <= cell.NodeRight + 0.5, cell.ToString());
+            Assert.True(cell.WidgetWidth >= 90, $"{cell.Row}'s widget is {cell.WidgetWidth} px wide");
+        }
+
+        // One column for every row, at the 120 px cap: latent_operation_sharpen_radius is wider and wraps onto more lines.
+        Assert.All(open, c => Assert.Equal(120, c.Width, 0.5));
+        var longest = open.Single(c => c.Row == "latent_operation_sharpen_radius");
+        var scale = open.Single(c => c.Row == "scale");
+        Assert.True(longest.Height >= 2 * scale.Height, $"{longest.Height} vs one line {scale.Height}");
+        await AssertLinksOnPortsAsync(page);
+    }
+
+    // Each parameter row of the guider: its name cell's text and sizes in CSS pixels (offset/scroll sizes, unaffected by the
+    // canvas zoom), and the name's, widget's and node's edges on screen.
+    private static async Task<List<NameCell>> NameCellsAsync(IPage page)
+    {
+        var cells = await page.EvaluateAsync<JsonElement>("""
+            s => [...document.querySelectorAll(s + ' .fd-param')].map(row => {
+              const name = row.querySelector('.fd-param-name'), widget = name.nextElementSibling;
+              const r = name.getBoundingClientRect(), w = widget.getBoundingClientRect(), n = row.closest('.fd-node').getBoundingClientRect();
+              return [row.dataset.paramRow, name.textContent, name.scrollWidth, name.scrollHeight, name.clientWidth, name.clientHeight,
+                r.left, r.right, w.left, w.right, widget.offsetWidth, n.left, n.right];
+            })
+            """, Guider);
+        return cells.EnumerateArray().Select(c => new NameCell(c[0].GetString()!, c[1].GetString()!, c[2].GetDouble(), c[3].GetDouble(), c[4].GetDouble(),
+            c[5].GetDouble(), c[6].GetDouble(), c[7].GetDouble(), c[8].GetDouble(), c[9].GetDouble(), c[10].GetDouble(), c[11].GetDouble(), c[12].GetDouble())).ToList();
+    }
+
+    private sealed record NameCell(string Row, string Text, double ScrollWidth, double ScrollHeight, double Width, double Height,
+        double Left, double Right, double WidgetLeft, double WidgetRight, double WidgetWidth, double NodeLeft, double NodeRight);
+
+    [SkippableFact]
     public async Task A_changed_advanced_value_is_counted_on_the_closed_toggle_and_the_open_state_survives_save_and_reopen()
     {
         Skip.IfNot(EditorServer.Available, "Chromium is not installed at /usr/bin/chromium");
