@@ -24,7 +24,7 @@ public sealed class AdvancedParametersTests
             "mahiro", "epsilon_scaling"],
             AdvancedParameters.Of(cfg).Select(p => p.Name));
         // A new guidance.cfg is placed as drawn: header, four port rows, the scale and the closed toggle.
-        Assert.Equal(NodeLayout.HeaderHeight + 4 * NodeLayout.RowHeight + 12 + 30 + NodeLayout.AdvancedToggleHeight, NodeLayout.EstimatedHeight(cfg));
+        Assert.Equal(NodeLayout.HeaderHeight + 4 * NodeLayout.RowHeight + 12 + NodeLayout.ParameterRowHeight + NodeLayout.AdvancedToggleHeight, NodeLayout.EstimatedHeight(cfg));
     }
 
     [Fact]

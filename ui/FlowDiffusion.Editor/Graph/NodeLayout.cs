@@ -55,8 +55,17 @@ public static class NodeLayout
     /// </summary>
     public static double EstimatedHeight(FlowDiffusion.Engine.Schema.NodeDescriptor? type) => type is null ? HeaderHeight + 40
         : HeaderHeight + Math.Max(type.Inputs.Count, type.Outputs.Count) * RowHeight
-          + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Where(p => !p.Advanced).Sum(p => p.Multiline ? 64 : 30)
+          + (type.Parameters.Count == 0 ? 0 : 12 + type.Parameters.Where(p => !p.Advanced).Sum(p => p.Multiline ? MultilineParameterHeight : ParameterRowHeight)
              + (type.Parameters.Any(p => p.Advanced) ? AdvancedToggleHeight : 0));
+
+    /// <summary>
+    /// At least how tall a parameter row is drawn: its widget (about 24 px) with 3 px margins above and below, which do not
+    /// collapse between the rows of the parameters' grid, and room for a name wrapped onto a second line.
+    /// </summary>
+    public const double ParameterRowHeight = 34;
+
+    /// <summary>At least how tall a multi-line text parameter's row is drawn.</summary>
+    public const double MultilineParameterHeight = 68;
 
     /// <summary>About how tall the "Advanced (N)" toggle row is drawn.</summary>
     public const double AdvancedToggleHeight = 26;
