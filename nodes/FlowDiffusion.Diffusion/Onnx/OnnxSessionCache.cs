@@ -44,6 +44,7 @@ public sealed class OnnxSessionCache : IDisposable
     private long _chargedBytes;
     private long _clock;
     private bool _disposed;
+    private int _disposedSessions;
 
     // Loads whose creation overlapped: measured together, then shared out (see remarks).
     private int _loadsInFlight;
@@ -175,10 +176,13 @@ public sealed class OnnxSessionCache : IDisposable
         Unload(evicted);
     }
 
-    /// <summary>Disposes every session, in use or not; leases returned afterwards are ignored.</summary>
+    /// <summary>
+    /// Disposes every idle session now and each session in use when its last lease is returned: a run still inside
+    /// ONNX Runtime (a node abandoned after cancellation, a host shutting down mid-run) keeps its session until it ends.
+    /// </summary>
     public void Dispose()
     {
-        List<Entry> all;
+        List<Entry> idle;
         lock (_gate)
         {
             if (_disposed)
@@ -186,15 +190,19 @@ public sealed class OnnxSessionCache : IDisposable
                 return;
             }
             _disposed = true;
-            all = [.. _entries.Values];
+            // Leased entries (also those still being created) are disposed by Release.
+            idle = [.. _entries.Values.Where(e => e.Leases == 0)];
             _entries.Clear();
             _chargedBytes = 0;
         }
-        foreach (var entry in all.Where(e => e.Session.IsValueCreated))
+        foreach (var entry in idle.Where(e => e.Session.IsValueCreated))
         {
             entry.DisposeSession();
         }
     }
+
+    /// <summary>How many sessions this cache has disposed (unloaded, trimmed or at <see cref="Dispose"/>).</summary>
+    internal int DisposedSessions => Volatile.Read(ref _disposedSessions);
 
     private void RaiseLoaded()
     {
@@ -240,14 +248,17 @@ public sealed class OnnxSessionCache : IDisposable
     // the budget is lowered.
     private void Release(Entry entry)
     {
+        bool last;
         lock (_gate)
         {
-            if (_disposed)
-            {
-                return;
-            }
             entry.Leases--;
             entry.LastUsed = ++_clock;
+            last = _disposed && entry.Leases == 0;
+        }
+        if (last && entry.Session.IsValueCreated)
+        {
+            // The cache was disposed while this lease was out (Dispose left the session to its last lease).
+            entry.DisposeSession();
         }
     }
 
@@ -392,6 +403,7 @@ public sealed class OnnxSessionCache : IDisposable
         public void DisposeSession()
         {
             Session.Value.Dispose();
+            Interlocked.Increment(ref _cache._disposedSessions);
         }
 
         private InferenceSession Load()

@@ -139,6 +139,10 @@ public sealed record OnnxSessionOptions(
             GraphOptimizationLevel = GraphOptimization,
             EnableMemoryPattern = MemoryPattern,
             EnableCpuMemArena = true,
+            // ONNX Runtime warns of what is so by design here (overridable weights are graph inputs; stored optimised
+            // models are machine-specific): a dozen stderr lines per session that buried real errors, a test host's
+            // crash report among them. Errors still print.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         try
         {

@@ -203,6 +203,30 @@ public sealed class OnnxSessionCacheTests(AnalyticModels models) : IClassFixture
     }
 
     [Fact]
+    public void Dispose_leaves_a_leased_session_to_its_last_lease_and_unloads_idle_ones_at_once()
+    {
+        var busyModel = models.LoneCopy(Decoder, "dispose-busy");
+        var idleModel = models.LoneCopy(Decoder, "dispose-idle");
+        var cache = FileSizeCharged();
+        cache.Acquire(idleModel).Dispose();
+        var first = cache.Acquire(busyModel);
+        var second = cache.Acquire(busyModel);
+        var before = Decode(first.Session);
+
+        // A host shutting down while a run is still inside ONNX Runtime: the run's session must outlive the cache.
+        cache.Dispose();
+
+        Assert.Equal(1, cache.DisposedSessions);
+        Assert.Equal(before, Decode(first.Session));
+        first.Dispose();
+        Assert.Equal(1, cache.DisposedSessions);
+        Assert.Equal(before, Decode(second.Session));
+        second.Dispose();
+        Assert.Equal(2, cache.DisposedSessions);
+        Assert.Throws<ObjectDisposedException>(() => cache.Acquire(busyModel));
+    }
+
+    [Fact]
     public void Acquire_after_dispose_is_refused()
     {
         var cache = new OnnxSessionCache();
