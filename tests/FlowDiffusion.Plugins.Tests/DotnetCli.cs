@@ -11,11 +11,21 @@ internal static class DotnetCli
     public static string Run(string workingDirectory, params string[] arguments) =>
         Execute("dotnet", workingDirectory, new Dictionary<string, string>(), arguments);
 
-    /// <summary>Runs a bash script (with <c>set -e</c> semantics left to the script) with extra environment variables.</summary>
-    public static string Bash(string workingDirectory, string script, IReadOnlyDictionary<string, string> environment) =>
-        Execute("bash", workingDirectory, environment, [script]);
+    /// <summary>
+    /// Runs a bash script (with <c>set -e</c> semantics left to the script) with extra environment variables, returning its
+    /// exit code and output; the caller judges them.
+    /// </summary>
+    public static (int ExitCode, string Output) TryBash(string workingDirectory, string script, IReadOnlyDictionary<string, string> environment) =>
+        Start("bash", workingDirectory, environment, [script]);
 
     private static string Execute(string program, string workingDirectory, IReadOnlyDictionary<string, string> environment, string[] arguments)
+    {
+        var (exitCode, output) = Start(program, workingDirectory, environment, arguments);
+        Assert.True(exitCode == 0, $"{program} {string.Join(' ', arguments)} (in {workingDirectory}) failed with exit code {exitCode}:\n{output}");
+        return output;
+    }
+
+    private static (int ExitCode, string Output) Start(string program, string workingDirectory, IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -52,8 +62,7 @@ internal static class DotnetCli
         process.WaitForExit();
         lock (output)
         {
-            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} (in {workingDirectory}) failed with exit code {process.ExitCode}:\n{output}");
-            return output.ToString();
+            return (process.ExitCode, output.ToString());
         }
     }
 }
