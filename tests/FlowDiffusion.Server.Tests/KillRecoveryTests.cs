@@ -15,7 +15,9 @@ public sealed class KillRecoveryTests : IDisposable
     private const int Runs = 5;
 
     // The image is saved early; the test branch keeps the run in flight for seconds after, so a kill lands between
-    // the run's first output and its end. The delay follows the seed, so no run is answered from the cache.
+    // the run's first output and its end. The delay follows the seed, so no run is answered from the cache. It runs
+    // beside the image branch, not after it: 3 s was once all used up by the image branch on a loaded CI machine (the
+    // run completed before the kill), so it is 8 s.
     private static readonly string SaveThenWait = $$"""
         flowdiffusion: 1
         name: save-then-wait
@@ -33,7 +35,7 @@ public sealed class KillRecoveryTests : IDisposable
           decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
           save: { node: image.save, in: { images: decode.image }, with: { prefix: image } }
           start: { node: test.number, with: { value: $seed } }
-          wait: { node: test.delay, in: { value: start.result }, with: { milliseconds: 3000, steps: 4 } }
+          wait: { node: test.delay, in: { value: start.result }, with: { milliseconds: 8000, steps: 4 } }
           sink: { node: test.sink, in: { value: wait.result } }
         """;
 
