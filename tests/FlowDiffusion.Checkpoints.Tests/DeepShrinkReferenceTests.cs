@@ -147,7 +147,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
     }
 
     [Fact]
-    public void Fp16_export_of_the_Deep_Shrink_graph_keeps_its_inputs_and_shrinks_in_half_precision()
+    public void Fp16_export_of_the_Deep_Shrink_graph_keeps_its_inputs_and_shrinks_in_half_precision_by_every_method()
     {
         // Float16Model makes float inputs float16; Deep Shrink's are int64 and float64 and stay, and the If branches' outputs
         // take the backbone's type (inferred), so the fp16 graph runs and follows the float32 one.
@@ -159,7 +159,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         var hidden = Load("encoder_hidden_states");
         var row = (int)(sample.Shape[1] * sample.Shape[2] * sample.Shape[3]);
         using var session = new InferenceSession(model.ToBytes());
-        float[] Run(bool shrink)
+        float[] Run(bool shrink, long[]? methods = null)
         {
             var inputs = new List<NamedOnnxValue>
             {
@@ -171,6 +171,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
             {
                 inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.BlockInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { 1 }, [1])));
                 inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.ScaleInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<double>(new[] { 0.5 }, [1])));
+                if (methods is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.MethodsInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(methods, [2])));
             }
 
             using var results = session.Run(inputs);
@@ -180,6 +181,10 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         var expected = Load("defaults_block1.out_sample").Values[..row];
         Assert.True(MaxDifference(expected, Run(shrink: true)) < 0.05, "fp16 Deep Shrink follows torch's float32");
         Assert.True(MaxDifference(Load("plain.out_sample").Values[..row], Run(shrink: false)) < 0.05, "the fp16 graph off is the plain UNet");
+        // area and bislerp compute in float32 inside their branch (their constants stay float32) and cast back to float16.
+        var bislerp = new DeepShrink(1, 2, true, "bislerp", "bislerp");
+        Assert.True(MaxDifference(Load("block1_bislerp.out_sample").Values[..row], Run(shrink: true, bislerp.MethodIndices)) < 0.05, "fp16 bislerp follows torch's float32");
+        Assert.True(MaxDifference(Load("block1_area.out_sample").Values[..row], Run(shrink: true, (bislerp with { DownscaleMethod = "area", UpscaleMethod = "area" }).MethodIndices)) < 0.05, "fp16 area follows torch's float32");
     }
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);

@@ -163,18 +163,17 @@ public static class DeepShrinkPatch
     }
 
     // Output index i of an axis of n → m: bilinear's source (i + ½)·n/m − ½ clamped at 0, as the exact fraction
-    // ((2i + 1)·n − m) / 2m in int64; the first neighbour is its floor and the second the next index, both at most n − 1
-    // (past n − 1 the ratio is 0). torch's float32 ramp interpolation gives these indices, and the ratio to float32 rounding.
+    // ((2i + 1)·n − m) / 2m in int64; the first neighbour is its floor and the second the next index, both at most n − 1.
+    // torch's float32 ramp interpolation gives these indices, and the ratio to float32 rounding.
     private static (string First, string Second, string Ratio) Neighbours(GraphBuilder g, string n, string m)
     {
         var one = g.Int64s(1);
         var twice = g.Mul(m, g.Int64s(2));
         var numerator = g.Max(g.Sub(g.Mul(g.Add(g.Mul(Ramp(g, m), g.Int64s(2)), one), n), m), g.Int64s(0));
-        var whole = g.Div(numerator, twice);
         var last = g.Sub(n, one);
-        var first = g.Min(whole, last);
-        var fraction = g.Div(g.Cast(g.Sub(numerator, g.Mul(first, twice)), TensorElementType.Float), g.Cast(twice, TensorElementType.Float));
-        var ratio = g.Node("Where", [g.Node("Less", [whole, last]), fraction, g.Scalar(0)]);
+        var first = g.Min(g.Div(numerator, twice), last);
+        // Past n − 1 torch's ratio is 0 and this one is not, but both neighbours are then the last pixel, which any ratio keeps.
+        var ratio = g.Div(g.Cast(g.Sub(numerator, g.Mul(first, twice)), TensorElementType.Float), g.Cast(twice, TensorElementType.Float));
         return (first, g.Min(g.Add(first, one), last), ratio);
     }
 
