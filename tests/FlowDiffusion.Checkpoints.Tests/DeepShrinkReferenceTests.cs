@@ -11,8 +11,8 @@ namespace FlowDiffusion.Checkpoints.Tests;
 /// <summary>
 /// The UNet graph with Deep Shrink's inputs (<see cref="UNetExtraInputs.DeepShrink"/>) against ComfyUI's
 /// PatchModelAddDownscale in torch (tools/reference/make_deep_shrink.py) on the tiny SD 1.x and SDXL checkpoints, at odd
-/// latent sizes. Tolerance 1e-4 on predictions of magnitude ~1 (ONNX Resize against torch's interpolate, float32); the
-/// resize alone 1e-5.
+/// latent sizes, with every method (area: adaptive average pooling; bislerp: ComfyUI's comfy.utils.bislerp). Tolerance
+/// 1e-4 on predictions of magnitude ~1 (float32 against torch); the resize alone 1e-5 (bislerp 5e-5: float32 acos near parallel pairs), bislerp by hand 1e-6.
 /// </summary>
 public sealed class DeepShrinkReferenceTests : IDisposable
 {
@@ -27,6 +27,10 @@ public sealed class DeepShrinkReferenceTests : IDisposable
     [InlineData("block3_odd", 3, 1.7, true, "bicubic", "bilinear")]
     [InlineData("block2_before_skip_bicubic", 2, 2.5, false, "bicubic", "bicubic")]
     [InlineData("block2_ties", 2, 2.0, true, "bilinear", "bicubic")]
+    [InlineData("block1_area", 1, 2.0, true, "area", "area")]
+    [InlineData("block2_area_odd", 2, 1.5, false, "area", "bilinear")]
+    [InlineData("block1_bislerp", 1, 2.0, true, "bislerp", "bislerp")]
+    [InlineData("block2_bislerp_odd", 2, 1.7, false, "bislerp", "area")]
     public void Deep_Shrink_graph_matches_ComfyUI_PatchModelAddDownscale_in_torch(string name, int block, double factor, bool afterSkip, string down, string up)
     {
         using var cache = new OnnxSessionCache();
@@ -58,6 +62,8 @@ public sealed class DeepShrinkReferenceTests : IDisposable
     [InlineData("bicubic")]
     [InlineData("nearest-exact")]
     [InlineData("bilinear")]
+    [InlineData("area")]
+    [InlineData("bislerp")]
     public void Resize_matches_torch_interpolate_at_odd_sizes(string method)
     {
         var model = DeepShrinkPatch.BuildStandalone().ToBytes();
@@ -70,8 +76,29 @@ public sealed class DeepShrinkReferenceTests : IDisposable
                 ("x", Reference.Floats(Load("resize." + input))),
                 ("size", OrtValue.CreateTensorValueFromMemory(hw, [2])),
                 ("method", OrtValue.CreateTensorValueFromMemory(new long[] { index }, [1])));
-            Reference.AssertClose(Load($"resize.{input}.{method}.{size}"), outputs["y"], 1e-5, $"{method} resize of {input} to {size}");
+            // bislerp's acos has slope 1/√(1 − dot²): on y's 2-channel pairs near parallel torch's own float32 result is 1.7e-5
+            // from float64's, so bislerp is held to 5e-5.
+            Reference.AssertClose(Load($"resize.{input}.{method}.{size}"), outputs["y"], method == "bislerp" ? 5e-5 : 1e-5, $"{method} resize of {input} to {size}");
         }
+    }
+
+    [Fact]
+    public void Bislerp_widens_a_right_angle_an_opposite_pair_and_a_zero_vector_to_their_closed_forms()
+    {
+        // [1, 2, 3, 2] → 3 × 3: the middle column's source is (1 + ½)·2/3 − ½ = ½ between the two columns; per row the
+        // pixels (1, 0) → (0, 2) slerp to sin(π/4)·((1, 0) + (0, 1)) · 1.5 (the mean length), (1, 0) → (−3, 0) are opposite
+        // and lerp to (−1, 0), and (0, 0) → (0, 2) gives sin(π/4)·(0, 1) · 1; the outer columns keep their pixels.
+        float[] x = [1, 0, 1, -3, 0, 0, 0, 2, 0, 0, 0, 2];
+        var outputs = Reference.Run(
+            DeepShrinkPatch.BuildStandalone().ToBytes(),
+            ("x", OrtValue.CreateTensorValueFromMemory(x, [1, 2, 3, 2])),
+            ("size", OrtValue.CreateTensorValueFromMemory(new long[] { 3, 3 }, [2])),
+            ("method", OrtValue.CreateTensorValueFromMemory(new long[] { DeepShrinkPatch.Methods.ToList().IndexOf("bislerp") }, [1])));
+        var h = Math.Sqrt(0.5);
+        double[] expected = [1, 1.5 * h, 0, 1, -1, -3, 0, 0, 0, 0, 1.5 * h, 2, 0, 0, 0, 0, h, 2];
+        Assert.Equal([1, 2, 3, 3], outputs["y"].Shape);
+        Assert.All(expected.Select((e, i) => Math.Abs(e - outputs["y"].Values[i])), d => Assert.True(d < 1e-6, $"off by {d}"));
+        Reference.AssertClose(Load("bislerp.hand.y"), outputs["y"], 1e-6, "bislerp by hand");
     }
 
     [Fact]
@@ -88,8 +115,8 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         Assert.False(plain.TakesDeepShrink);
         Assert.Contains("builder version 11", Assert.Throws<ArgumentException>(() => Predict(plain, new UNetVariantInputs(DeepShrink: shrink))).Message);
         var every = Open(cache, DiffusersOnnxFolder.EveryUNetGraph);
-        Assert.Contains("downscale_method 'bislerp' is not supported", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { DownscaleMethod = "bislerp" }))).Message);
-        Assert.Contains("upscale_method 'area'", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { UpscaleMethod = "area" }))).Message);
+        Assert.Contains("downscale_method 'lanczos' is not supported", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { DownscaleMethod = "lanczos" }))).Message);
+        Assert.Contains("upscale_method 'bislerp_alt'", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { UpscaleMethod = "bislerp_alt" }))).Message);
         Assert.Contains("block_number", Assert.Throws<ArgumentException>(() => Predict(every, new UNetVariantInputs(DeepShrink: shrink with { Block = 0 }))).Message);
     }
 
@@ -107,8 +134,20 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         Assert.True(MaxDifference(off.Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
     }
 
+    [Theory]
+    [InlineData("sdxl_area_bislerp", 1, 2.0, true, "bislerp", "area")]
+    [InlineData("sdxl_bislerp_area", 2, 1.5, false, "area", "bislerp")]
+    public void Sdxl_area_and_bislerp_match_torch(string name, int block, double factor, bool afterSkip, string down, string up)
+    {
+        using var checkpoint = SdxlCheckpoint.Open(SdxlReference.File);
+        var every = checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph).ToBytes();
+        var shrunk = RunSdxl(every, Inputs(new DeepShrink(block, factor, afterSkip, down, up)));
+        Reference.AssertClose(Load(name + ".out_sample"), shrunk, Tolerance, $"SDXL Deep Shrink {name} out_sample");
+        Assert.True(MaxDifference(RunSdxl(every).Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
+    }
+
     [Fact]
-    public void Fp16_export_of_the_Deep_Shrink_graph_keeps_its_inputs_and_shrinks_in_half_precision()
+    public void Fp16_export_of_the_Deep_Shrink_graph_keeps_its_inputs_and_shrinks_in_half_precision_by_every_method()
     {
         // Float16Model makes float inputs float16; Deep Shrink's are int64 and float64 and stay, and the If branches' outputs
         // take the backbone's type (inferred), so the fp16 graph runs and follows the float32 one.
@@ -120,7 +159,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         var hidden = Load("encoder_hidden_states");
         var row = (int)(sample.Shape[1] * sample.Shape[2] * sample.Shape[3]);
         using var session = new InferenceSession(model.ToBytes());
-        float[] Run(bool shrink)
+        float[] Run(bool shrink, long[]? methods = null)
         {
             var inputs = new List<NamedOnnxValue>
             {
@@ -132,6 +171,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
             {
                 inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.BlockInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { 1 }, [1])));
                 inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.ScaleInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<double>(new[] { 0.5 }, [1])));
+                if (methods is not null) inputs.Add(NamedOnnxValue.CreateFromTensor(DeepShrink.MethodsInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(methods, [2])));
             }
 
             using var results = session.Run(inputs);
@@ -141,6 +181,10 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         var expected = Load("defaults_block1.out_sample").Values[..row];
         Assert.True(MaxDifference(expected, Run(shrink: true)) < 0.05, "fp16 Deep Shrink follows torch's float32");
         Assert.True(MaxDifference(Load("plain.out_sample").Values[..row], Run(shrink: false)) < 0.05, "the fp16 graph off is the plain UNet");
+        // area and bislerp compute in float32 inside their branch (their constants stay float32) and cast back to float16.
+        var bislerp = new DeepShrink(1, 2, true, "bislerp", "bislerp");
+        Assert.True(MaxDifference(Load("block1_bislerp.out_sample").Values[..row], Run(shrink: true, bislerp.MethodIndices)) < 0.05, "fp16 bislerp follows torch's float32");
+        Assert.True(MaxDifference(Load("block1_area.out_sample").Values[..row], Run(shrink: true, (bislerp with { DownscaleMethod = "area", UpscaleMethod = "area" }).MethodIndices)) < 0.05, "fp16 area follows torch's float32");
     }
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);

@@ -9,7 +9,7 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// ComfyUI's PatchModelAddDownscale ("Kohya Deep Shrink") → unet.deep_shrink through /prompt on the tiny SD 1.x single
 /// file, whose converted UNet graphs take Deep Shrink's inputs: a window that holds no step draws the plain image, the
-/// defaults another; the conversion's defaults and edges, ComfyUI's range errors, the methods refused by name and
+/// defaults another; the conversion's defaults and edges, ComfyUI's range errors, its five methods and
 /// /object_info. The numerics are checked against torch in the node pack's UNetDeepShrinkTests.
 /// </summary>
 public sealed class DeepShrinkTests : IDisposable
@@ -53,21 +53,31 @@ public sealed class DeepShrinkTests : IDisposable
     }
 
     [Fact]
-    public void Values_out_of_range_and_methods_the_graph_lacks_are_node_errors_naming_the_input()
+    public void Values_out_of_range_and_methods_comfyui_lacks_are_node_errors_naming_the_input()
     {
         var conversion = Convert(Patched(new JsonObject
         {
-            ["block_number"] = 33, ["downscale_factor"] = 0.05, ["downscale_method"] = "bislerp", ["upscale_method"] = "area",
+            ["block_number"] = 33, ["downscale_factor"] = 0.05, ["downscale_method"] = "lanczos", ["upscale_method"] = "bislerp",
         }));
 
         var (classType, errors) = conversion.NodeErrors["30"];
         Assert.Equal("PatchModelAddDownscale", classType);
         Assert.Equal(
-            [("value_not_supported", "downscale_method"), ("value_not_supported", "upscale_method"), ("value_bigger_than_max", "block_number"), ("value_smaller_than_min", "downscale_factor")],
+            [("value_not_in_list", "downscale_method"), ("value_bigger_than_max", "block_number"), ("value_smaller_than_min", "downscale_factor")],
             errors.Select(e => (e.Type, e.InputName)));
-        Assert.Contains("'bislerp' is not supported", errors[0].Details);
-        Assert.Contains("'bicubic', 'nearest-exact', 'bilinear'", errors[0].Details);
-        Assert.Equal("value_not_in_list", Convert(Patched(new JsonObject { ["upscale_method"] = "lanczos" })).NodeErrors["30"].Errors.Single().Type);
+        Assert.Contains("lanczos", errors[0].Details);
+    }
+
+    [Theory]
+    [InlineData("area", "bislerp")]
+    [InlineData("bislerp", "area")]
+    public void Area_and_bislerp_pass_through_to_the_node(string down, string up)
+    {
+        var conversion = Convert(Patched(new JsonObject { ["downscale_method"] = down, ["upscale_method"] = up }));
+        Assert.Empty(conversion.NodeErrors);
+        var node = conversion.Workflow!.Node(ApiPromptConverter.NodeId("30"))!;
+        object? Value(string name) => ((LiteralValue)node.Parameter(name)!.Value).Value;
+        Assert.Equal((down, up), ((string)Value("downscale_method")!, (string)Value("upscale_method")!));
     }
 
     [Fact]
@@ -80,7 +90,7 @@ public sealed class DeepShrinkTests : IDisposable
             required.AsObject().Select(p => p.Key));
         Assert.Equal((3, 1, 32), (required["block_number"]![1]!["default"]!.GetValue<int>(), required["block_number"]![1]!["min"]!.GetValue<int>(), required["block_number"]![1]!["max"]!.GetValue<int>()));
         Assert.Equal([2.0, 0.0, 0.35], new[] { "downscale_factor", "start_percent", "end_percent" }.Select(p => required[p]![1]!["default"]!.GetValue<double>()));
-        Assert.Equal(["bicubic", "nearest-exact", "bilinear"], required["upscale_method"]![0]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(["bicubic", "nearest-exact", "bilinear", "area", "bislerp"], required["upscale_method"]![0]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal(["MODEL"], info["output"]!.AsArray().Select(o => o!.GetValue<string>()));
     }
 

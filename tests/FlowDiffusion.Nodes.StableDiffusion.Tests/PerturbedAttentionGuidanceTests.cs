@@ -9,7 +9,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// with pag_mask, builder version 8), against the UNet's own predictions: one euler step from σ_max over latents that carry
 /// their noise (add_noise off) lands on the guided x₀ estimate x − σ·ε̂, and for this ε model PAG's x₀-space term
 /// scale·(c − p) is −σ·scale·(ε_c − ε_p), so ε̂ = ε_u + cfg·(ε_c − ε_u) + pag·(ε_c − ε_p) with ε_p the UNet's prediction
-/// for the positive with its middle-block self-attention replaced by its values. Tolerance 1e-4 on ε̂ (values ~1).
+/// for the positive with its middle-block self-attention replaced by its values. Tolerance 1e-4 on ε̂ (values ~1). With
+/// unet.deep_shrink before the denoiser the three predictions are the shrunk UNet's (its middle block is smaller).
 /// </summary>
 public sealed class PerturbedAttentionGuidanceTests
 {
@@ -20,10 +21,11 @@ public sealed class PerturbedAttentionGuidanceTests
     [InlineData(1, 4.0, 2.0)]
     [InlineData(2, 4.0, 3.0)]
     [InlineData(1, 1.0, 1.5)] // at cfg 1 the negative is evaluated too (ComfyUI's disable_cfg1_optimization): ε̂ = ε_c + pag·(ε_c − ε_p)
-    public async Task A_step_with_pag_adds_scale_times_conditional_minus_perturbed_to_the_CFG_result(int batch, double cfg, double pag)
+    [InlineData(2, 4.0, 2.0, true)] // through unet.deep_shrink (block 1, inside its window at σ_max): every prediction is the shrunk UNet's
+    public async Task A_step_with_pag_adds_scale_times_conditional_minus_perturbed_to_the_CFG_result(int batch, double cfg, double pag, bool deepShrink = false)
     {
-        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, pag), new Dictionary<string, object?>())).AssertCompleted();
-        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, pag, deepShrink), new Dictionary<string, object?>())).AssertCompleted();
+        var unet = Assert.IsAssignableFrom<IUNetModel>(deepShrink ? run.Result.Output("shrink", "unet_out") : run.Result.Output("model", "unet"));
         var noise = Assert.IsType<Latent>(run.Result.Output("noise", "noise"));
         var result = Assert.IsType<Latent>(run.Result.Output("sample", "latent")).ToArray();
         var positive = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
@@ -47,6 +49,11 @@ public sealed class PerturbedAttentionGuidanceTests
 
         Assert.True(worst < 1e-4, $"guided ε off by {worst:G4}");
         Assert.True(conditional.Zip(perturbed, (c, p) => Math.Abs(c - p)).Max() > 0.05, "the perturbed prediction must differ from the conditional one");
+        if (deepShrink)
+        {
+            var plain = await Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet")).PredictAsync(new DenoiserInput(input, shape, 999f, positive), CancellationToken.None);
+            Assert.True(conditional.Zip(plain, (c, p) => Math.Abs(c - p)).Max() > 0.05, "Deep Shrink must act at this step");
+        }
     }
 
     [Fact]
@@ -84,10 +91,13 @@ public sealed class PerturbedAttentionGuidanceTests
         return Math.Sqrt((1 - alphaBar) / alphaBar);
     }
 
-    private static string Yaml(int batch, double cfg, double? pag)
+    private static string Yaml(int batch, double cfg, double? pag, bool deepShrink = false)
     {
         string F(double v) => v.ToString(CultureInfo.InvariantCulture);
         var pagSetting = pag is { } p ? $", pag_scale: {F(p)}" : string.Empty;
+        var (unet, shrink) = deepShrink
+            ? ("shrink.unet_out", "shrink: { node: unet.deep_shrink, in: { unet: model.unet }, with: { block_number: 1 } }")
+            : ("model.unet", string.Empty);
         return $$"""
             flowdiffusion: 1
             name: pag
@@ -98,7 +108,8 @@ public sealed class PerturbedAttentionGuidanceTests
               neg_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a tree } }
               negative: { node: clip.encode, in: { clip: model.clip, tokens: neg_tokens.tokens } }
               noise: { node: latent.noise, in: { unet: model.unet }, with: { seed: 3, width: 64, height: 64, batch: {{batch}} } }
-              denoise: { node: unet.denoiser, in: { unet: model.unet } }
+              {{shrink}}
+              denoise: { node: unet.denoiser, in: { unet: {{unet}} } }
               guider: { node: guidance.cfg, in: { denoiser: denoise.denoiser, positive: positive.conditioning, negative: negative.conditioning, config: model.scheduler_config }, with: { scale: {{F(cfg)}}{{pagSetting}} } }
               sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: noise.noise }, with: { seed: 1, steps: 1, sampler: euler, scheduler: normal, add_noise: false } }
 

@@ -15,7 +15,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// [negative; positive] call's map of the negative rows marks and s the estimate of d re-noised, predicted with the negative
 /// (<see cref="GuidancePatches.DegradeForSelfAttention"/>, whose arithmetic SelfAttentionGuidanceReferenceTests pins to
 /// torch). Tolerance 1e-4 on the guided ε (values ~1). On the tiny SDXL checkpoint the same path runs (its added
-/// conditioning through the mapped call and the second one) and changes the step; scale 0 is plain bit for bit.
+/// conditioning through the mapped call and the second one) and changes the step; scale 0 is plain bit for bit. Through
+/// unet.deep_shrink both calls are the shrunk UNet's, as ComfyUI's model patches apply to SAG's second call too, and the
+/// map is the shrunk middle block's (ComfyUI infers its size from the token count).
 /// </summary>
 public sealed class SelfAttentionGuidanceTests : IDisposable
 {
@@ -29,9 +31,10 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
     [InlineData(1, 4.0, 0.5)]
     [InlineData(2, 4.0, 1.5)]
     [InlineData(1, 1.0, -0.75)] // at cfg 1 the negative is evaluated too (ComfyUI's disable_cfg1_optimization)
-    public async Task A_step_with_sag_adds_scale_times_degraded_minus_its_prediction_to_the_CFG_result(int batch, double cfg, double sag)
+    [InlineData(2, 4.0, 0.5, true)] // through unet.deep_shrink (block 1, factor 2, inside its window at σ_max): both calls shrink, the map has 4 × 4 tokens
+    public async Task A_step_with_sag_adds_scale_times_degraded_minus_its_prediction_to_the_CFG_result(int batch, double cfg, double sag, bool deepShrink = false)
     {
-        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, sag, 8 * Side), new Dictionary<string, object?>())).AssertCompleted();
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(batch, cfg, sag, 8 * Side, deepShrink), new Dictionary<string, object?>())).AssertCompleted();
         var x = Assert.IsType<Latent>(run.Result.Output("noise", "noise")).ToArray();
         var result = Assert.IsType<Latent>(run.Result.Output("sample", "latent")).ToArray();
         var positive = Assert.IsType<Conditioning>(run.Result.Output("positive", "conditioning"));
@@ -46,12 +49,14 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         var shape = new LatentShape(batch, 4, Side, Side);
         float[] Rows(Conditioning c) => [.. Enumerable.Range(0, batch).SelectMany(_ => c.Embeddings.ToArray())];
         var both = new float[2 * x.Length];
+        var shrink = deepShrink ? new DeepShrink(1, 2, true, "bicubic", "bicubic") : null;
         var map = unet.Predict([.. input, .. input], shape with { Batch = 2 * batch }, 999f, [.. Rows(negative), .. Rows(positive)], positive.Tokens,
-            new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, batch)]), both, CancellationToken.None)!;
+            new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, batch)], DeepShrink: shrink), both, CancellationToken.None)!;
+        Assert.Equal(batch * (deepShrink ? Side * Side / 16 : Side * Side / 4), map.Length);
         var patches = new GuidancePatches(new ModelPrediction(PredictionKind.Epsilon, 1), 0, null, false, null) { SelfAttention = new SelfAttentionGuidance(sag, 2) };
         var step = patches.DegradeForSelfAttention(both.AsSpan(0, x.Length), map, input, batch, 4, 4, Side, Side, sigma)!;
         var degraded = new float[x.Length];
-        unet.Predict(step.ModelInput, shape, 999f, Rows(negative), negative.Tokens, new UNetVariantInputs(), degraded, CancellationToken.None);
+        unet.Predict(step.ModelInput, shape, 999f, Rows(negative), negative.Tokens, new UNetVariantInputs(DeepShrink: shrink), degraded, CancellationToken.None);
         var guided = new float[x.Length];
         patches.Guide(both.AsSpan(x.Length), both.AsSpan(0, x.Length), (float)cfg, input, batch, 4, 4, Side * Side, sigma, guided, width: Side, degraded: step, degradedPrediction: degraded);
         var plain = new float[x.Length];
@@ -65,7 +70,7 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         Assert.Contains(map, m => m <= SelfAttentionGuidance.Threshold);
         // The positive rows' map marks other tokens, so mapping the wrong half would show.
         var all = unet.Predict([.. input, .. input], shape with { Batch = 2 * batch }, 999f, [.. Rows(negative), .. Rows(positive)], positive.Tokens,
-            new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, 2 * batch)]), both, CancellationToken.None)!;
+            new UNetVariantInputs(SagRows: [.. Enumerable.Range(0, 2 * batch)], DeepShrink: shrink), both, CancellationToken.None)!;
         Assert.NotEqual(all[..map.Length].Select(m => m > 1), all[map.Length..].Select(m => m > 1));
     }
 
@@ -144,10 +149,13 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
         return Math.Sqrt((1 - alphaBar) / alphaBar);
     }
 
-    private static string Yaml(int batch, double cfg, double? sag, int size)
+    private static string Yaml(int batch, double cfg, double? sag, int size, bool deepShrink = false)
     {
         string F(double v) => v.ToString(CultureInfo.InvariantCulture);
         var sagSetting = sag is { } s ? $", sag_scale: {F(s)}" : string.Empty;
+        var (unet, shrink) = deepShrink
+            ? ("shrink.unet_out", "shrink: { node: unet.deep_shrink, in: { unet: model.unet }, with: { block_number: 1 } }")
+            : ("model.unet", string.Empty);
         return $$"""
             flowdiffusion: 1
             name: sag
@@ -158,7 +166,8 @@ public sealed class SelfAttentionGuidanceTests : IDisposable
               neg_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a tree } }
               negative: { node: clip.encode, in: { clip: model.clip, tokens: neg_tokens.tokens } }
               noise: { node: latent.noise, in: { unet: model.unet }, with: { seed: 3, width: {{size}}, height: {{size}}, batch: {{batch}} } }
-              denoise: { node: unet.denoiser, in: { unet: model.unet } }
+              {{shrink}}
+              denoise: { node: unet.denoiser, in: { unet: {{unet}} } }
               guider: { node: guidance.cfg, in: { denoiser: denoise.denoiser, positive: positive.conditioning, negative: negative.conditioning, config: model.scheduler_config }, with: { scale: {{F(cfg)}}{{sagSetting}} } }
               sample: { node: diffusion.ksampler, in: { guider: guider.guider, config: model.scheduler_config, latent_image: noise.noise }, with: { seed: 1, steps: 1, sampler: euler, scheduler: normal, add_noise: false } }
 

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// its predictions inside the schedule window against ComfyUI's PatchModelAddDownscale in torch
 /// (tools/reference/make_deep_shrink.py, tolerance 1e-4 on outputs up to ~3), the plain UNet bit for bit outside it and
 /// for a whole image whose window holds no step, the tiny SDXL checkpoint, and the refusals: a ControlNet in the window,
-/// a method the graph lacks, a folder whose UNet takes no Deep Shrink.
+/// a method ComfyUI lacks, a folder whose UNet takes no Deep Shrink.
 /// </summary>
 public sealed class UNetDeepShrinkTests
 {
@@ -42,6 +42,8 @@ public sealed class UNetDeepShrinkTests
     [InlineData("block2_bilinear_nearest", "block_number: 2, downscale_factor: 1.5, downscale_method: bilinear, upscale_method: nearest-exact")]
     [InlineData("block1_before_skip", "block_number: 1, downscale_after_skip: false, downscale_method: nearest-exact, upscale_method: bilinear")]
     [InlineData("block3_odd", "block_number: 3, downscale_factor: 1.7, upscale_method: bilinear")]
+    [InlineData("block2_area_odd", "block_number: 2, downscale_factor: 1.5, downscale_after_skip: false, downscale_method: area, upscale_method: bilinear")]
+    [InlineData("block1_bislerp", "block_number: 1, downscale_method: bislerp, upscale_method: bislerp")]
     public async Task Each_setting_reaches_the_graph_as_torch_applies_it(string reference, string settings)
     {
         var run = await RunAsync($$"""
@@ -117,8 +119,8 @@ public sealed class UNetDeepShrinkTests
     }
 
     [Theory]
-    [InlineData("downscale_method: bislerp", "downscale_method")]
-    [InlineData("upscale_method: area", "upscale_method")]
+    [InlineData("downscale_method: lanczos", "downscale_method")]
+    [InlineData("upscale_method: bislerp_alt", "upscale_method")]
     [InlineData("block_number: 0", "block_number")]
     [InlineData("downscale_factor: 9.5", "downscale_factor")]
     public void Settings_the_graph_cannot_take_are_refused_before_the_run_naming_the_input(string setting, string input)

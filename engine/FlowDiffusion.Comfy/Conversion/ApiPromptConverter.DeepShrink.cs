@@ -4,16 +4,13 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// ComfyUI's PatchModelAddDownscale, "Kohya Deep Shrink" (comfy_extras/nodes_model_downscale.py) → unet.deep_shrink on the
-/// MODEL's UNet, with ComfyUI's ranges and defaults (block 3, factor 2, window 0 … 0.35, after the skip). Of its methods
-/// the graph has bicubic, nearest-exact and bilinear; area and bislerp are refused by name.
+/// MODEL's UNet, with ComfyUI's ranges and defaults (block 3, factor 2, window 0 … 0.35, after the skip) and each of its
+/// methods (bicubic, nearest-exact, bilinear, area, bislerp).
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
-    /// <summary>The resize methods ComfyUI's PatchModelAddDownscale lists.</summary>
-    internal static readonly string[] DeepShrinkComfyMethods = ["bicubic", "nearest-exact", "bilinear", "area", "bislerp"];
-
-    /// <summary>The ones unet.deep_shrink's graph resizes by.</summary>
-    internal static readonly string[] DeepShrinkMethods = ["bicubic", "nearest-exact", "bilinear"];
+    /// <summary>The resize methods ComfyUI's PatchModelAddDownscale lists, each of which unet.deep_shrink's graph has.</summary>
+    internal static readonly string[] DeepShrinkMethods = ["bicubic", "nearest-exact", "bilinear", "area", "bislerp"];
 
     private ComfyValue[]? DeepShrink(string id, JsonObject inputs)
     {
@@ -23,8 +20,8 @@ public sealed partial class ApiPromptConverter
         var start = Number(id, inputs, "start_percent", 0);
         var end = Number(id, inputs, "end_percent", 0.35);
         var afterSkip = Boolean(id, inputs, "downscale_after_skip", true);
-        var down = DeepShrinkMethod(id, inputs, "downscale_method");
-        var up = DeepShrinkMethod(id, inputs, "upscale_method");
+        var down = Choice(id, inputs, "downscale_method", "bicubic", DeepShrinkMethods);
+        var up = Choice(id, inputs, "upscale_method", "bicubic", DeepShrinkMethods);
         // Every value out of range is reported, beside a refused method, as ComfyUI's validation lists each.
         var inRange = (block is null || Within(id, "block_number", block.Value, 1, 32)) & (factor is null || Within(id, "downscale_factor", factor.Value, 0.1, 9))
             & (start is null || Within(id, "start_percent", start.Value, 0, 1)) & (end is null || Within(id, "end_percent", end.Value, 0, 1));
@@ -37,14 +34,5 @@ public sealed partial class ApiPromptConverter
             [("block_number", block.Value), ("downscale_factor", factor.Value), ("start_percent", start.Value), ("end_percent", end.Value),
              ("downscale_after_skip", afterSkip.Value), ("downscale_method", down), ("upscale_method", up)]);
         return [model with { Unet = $"{node}.unet_out" }];
-    }
-
-    private string? DeepShrinkMethod(string id, JsonObject inputs, string name)
-    {
-        var method = Choice(id, inputs, name, "bicubic", DeepShrinkComfyMethods);
-        if (method is null || DeepShrinkMethods.Contains(method)) return method;
-        Error(id, "value_not_supported", "Value not supported",
-            $"{name}: '{method}' is not supported (not an ONNX Resize mode, so the UNet graph does not have it); use {string.Join(", ", DeepShrinkMethods.Select(m => $"'{m}'"))}", name);
-        return null;
     }
 }

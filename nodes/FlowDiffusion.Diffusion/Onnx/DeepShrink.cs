@@ -25,7 +25,7 @@ public sealed record DeepShrink(int Block, double Factor, bool AfterSkip, string
     public const string MethodsInput = "deep_shrink_methods";
 
     /// <summary>The methods the graph resizes by, in the order of their indices, under ComfyUI's names.</summary>
-    public static IReadOnlyList<string> Methods { get; } = ["bicubic", "nearest-exact", "bilinear"];
+    public static IReadOnlyList<string> Methods { get; } = ["bicubic", "nearest-exact", "bilinear", "area", "bislerp"];
 
     /// <summary>The input names in the order <see cref="BlockInput"/>, <see cref="ScaleInput"/>, <see cref="AfterSkipInput"/>, <see cref="MethodsInput"/>.</summary>
     public static IReadOnlyList<string> Inputs { get; } = [BlockInput, ScaleInput, AfterSkipInput, MethodsInput];
@@ -42,8 +42,7 @@ public sealed record DeepShrink(int Block, double Factor, bool AfterSkip, string
     /// <summary>The problem with <paramref name="method"/> as <paramref name="input"/>, or null when the graph has it.</summary>
     public static string? MethodProblem(string input, string method) => Methods.Contains(method)
         ? null
-        : $"{input} '{method}' is not supported: the UNet graph resizes by {string.Join(", ", Methods)}"
-          + (method is "area" or "bislerp" ? $" ({method} is not an ONNX Resize mode and is not built into the graph)" : string.Empty);
+        : $"{input} '{method}' is not supported: the UNet graph resizes by {string.Join(", ", Methods)}";
 
     private static long IndexOf(string method)
     {

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// Deep Shrink inputs take on the steps inside the schedule window (plain, ControlNet-free, IP-Adapter, every guidance batch).
 /// </summary>
 [Node("unet.deep_shrink", "1.0.0", Category = "model_patches", Title = "Deep Shrink (Kohya)",
-    Description = "Kohya's Deep Shrink, as ComfyUI's PatchModelAddDownscale: for the steps from start_percent to end_percent of the schedule, the UNet's encoder features are shrunk by downscale_factor after input block block_number (conv_in is block 0; each residual block and each downsampler counts one: SD 1.5 has 0 … 11, SDXL 0 … 8), and the decoder resizes them back to each skip connection's size. Lets a model generate above its native size without repeated subjects. Methods: bicubic, nearest-exact, bilinear (ComfyUI's area and bislerp are not built into the graph). Needs a model model.load converted (builder version 11); steps with a ControlNet or T2I-Adapter active inside the window are refused. Another unet.deep_shrink downstream replaces these settings.")]
+    Description = "Kohya's Deep Shrink, as ComfyUI's PatchModelAddDownscale: for the steps from start_percent to end_percent of the schedule, the UNet's encoder features are shrunk by downscale_factor after input block block_number (conv_in is block 0; each residual block and each downsampler counts one: SD 1.5 has 0 … 11, SDXL 0 … 8), and the decoder resizes them back to each skip connection's size. Lets a model generate above its native size without repeated subjects. Methods: bicubic, nearest-exact, bilinear, area (adaptive average pooling) and bislerp (ComfyUI's slerp between neighbouring feature vectors). Needs a model model.load converted (builder version 11; area and bislerp need 13); steps with a ControlNet or T2I-Adapter active inside the window are refused. Another unet.deep_shrink downstream replaces these settings.")]
 public sealed class UNetDeepShrinkNode : INode
 {
     /// <summary>The UNet.</summary>
@@ -38,11 +38,11 @@ public sealed class UNetDeepShrinkNode : INode
     public bool DownscaleAfterSkip { get; set; } = true;
 
     /// <summary>How the features are shrunk.</summary>
-    [Parameter(Description = "How the features are shrunk (torch's interpolate, no antialiasing).", Choices = ["bicubic", "nearest-exact", "bilinear"])]
+    [Parameter(Description = "How the features are shrunk (torch's interpolate, no antialiasing; area: adaptive average pooling; bislerp: ComfyUI's).", Choices = ["bicubic", "nearest-exact", "bilinear", "area", "bislerp"])]
     public string DownscaleMethod { get; set; } = "bicubic";
 
     /// <summary>How the decoder's features are resized back.</summary>
-    [Parameter(Description = "How the decoder's features are resized back to each skip connection's size.", Choices = ["bicubic", "nearest-exact", "bilinear"])]
+    [Parameter(Description = "How the decoder's features are resized back to each skip connection's size.", Choices = ["bicubic", "nearest-exact", "bilinear", "area", "bislerp"])]
     public string UpscaleMethod { get; set; } = "bicubic";
 
     /// <summary>The UNet with Deep Shrink.</summary>
