@@ -11,7 +11,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// SD 2.x loaded as separate parts, as ComfyUI users load it: clip.load (CLIPLoader, stable_diffusion) reads an OpenCLIP
 /// ViT-H tower — told as ComfyUI tells it, by a 23rd layer and no 31st — in OpenCLIP's names and in transformers' as SD 2.x's
 /// text encoder (penultimate layer, padding with id 0), and unet.load (UNETLoader) reads the UNet alone as SD 2.x (64-wide
-/// heads) with ComfyUI's weight test for v-prediction. Each draws the single file's image bit for bit. The tiny SD 2.x
+/// heads) with ComfyUI's weight test for v-prediction; model.save writes SD 2.x as ComfyUI's CheckpointSave (the tower in
+/// OpenCLIP's layout, ending in an identity layer), CLIPSave (_clip_h) and ModelSave do. Each draws the single file's image
+/// bit for bit. The tiny SD 2.x
 /// checkpoint (tools/reference/make_sd2_checkpoint.py, checked against torch in <see cref="Sd2CheckpointTests"/>) is
 /// rewritten here with its 3-layer tower repeated to ViT-H's 24 layers, so the towers have the depth ComfyUI's test reads.
 /// </summary>
@@ -111,6 +113,66 @@ public sealed class Sd2PartsTests : IDisposable
         Assert.Equal(RunStatus.Failed, failed.Result.Status);
         Assert.Equal("u", failed.Result.FailedNode);
         Assert.Contains("sd2_depth_unet.safetensors: this is SD 2.0 depth-to-image", failed.Result.Error);
+    }
+
+    [Fact]
+    public async Task An_sd2_model_saved_whole_or_in_parts_loads_back_and_draws_its_image()
+    {
+        var (checkpoint, _, _) = WriteParts();
+        var load = $"""
+            flowdiffusion: 1
+            name: sd2-save
+            nodes:
+              m1: {"{"} node: model.load, with: {"{"} path: "{Slash(checkpoint)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+            """;
+        var saving = (await SdEngine.Shared.RunYamlAsync(load + """
+
+              whole: { node: model.save, in: { unet: m1.unet, clip: m1.clip, vae: m1.vae, scheduler_config: m1.scheduler_config }, with: { prefix: sd2 } }
+              unet: { node: model.save, in: { unet: m1.unet, scheduler_config: m1.scheduler_config }, with: { prefix: sd2_unet } }
+              clip: { node: model.save, in: { clip: m1.clip }, with: { prefix: sd2, layout: clip } }
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        var whole = Assert.Single(Assert.IsType<string[]>(saving.Result.Output("whole", "files")));
+        var unet = Assert.Single(Assert.IsType<string[]>(saving.Result.Output("unet", "files")));
+        var clip = Assert.Single(Assert.IsType<string[]>(saving.Result.Output("clip", "files")));
+        Assert.Contains("_clip_h_", Path.GetFileName(clip), StringComparison.Ordinal);
+
+        // The single file ComfyUI writes for SD 2.x: the original's keys (the tower in OpenCLIP's layout, in_proj fused),
+        // the v-prediction mark, layers 0–22 the original's values, layer 23 the identity layer SD 2.x readers skip.
+        const string Tower = Sd2Keys.TextEncoderPrefix + "transformer.resblocks.";
+        using (var saved = SafetensorsFile.Open(whole))
+        using (var original = SafetensorsFile.Open(checkpoint))
+        {
+            Assert.Equal("v", saved.Header.Metadata["modelspec.predict_key"]);
+            Assert.Contains("v_pred", saved.Tensors.Keys);
+            Assert.DoesNotContain(saved.Tensors.Keys, k => k != "v_pred" && !original.Tensors.ContainsKey(k));
+            Assert.DoesNotContain(original.Tensors.Keys, k => k.StartsWith(Tower, StringComparison.Ordinal) && !saved.Tensors.ContainsKey(k));
+            foreach (var key in saved.Tensors.Keys.Where(k => k.StartsWith(Tower, StringComparison.Ordinal)))
+            {
+                var values = saved.ReadFloat32(key);
+                if (!key.StartsWith(Tower + "23.", StringComparison.Ordinal))
+                {
+                    Assert.Equal(original.ReadFloat32(key), values);
+                    continue;
+                }
+
+                var identity = key.EndsWith("ln_1.weight", StringComparison.Ordinal) || key.EndsWith("ln_2.weight", StringComparison.Ordinal) ? 1f : 0f;
+                Assert.All(values, v => Assert.Equal(identity, v));
+            }
+        }
+
+        var reload = (await SdEngine.Shared.RunYamlAsync(load + $"""
+
+              w: {"{"} node: model.load, with: {"{"} path: "{Slash(whole)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              u: {"{"} node: unet.load, with: {"{"} path: "{Slash(unet)}" {"}"} {"}"}
+              c: {"{"} node: clip.load, with: {"{"} path: "{Slash(clip)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+            {ModelMergeTests.Pipeline("own", "m1.unet", "m1.clip")}
+            {ModelMergeTests.Pipeline("whole", "w.unet", "w.clip", "w.vae", "w.tokenizer", "w.scheduler_config")}
+            {ModelMergeTests.Pipeline("parts", "u.unet", "c.clip", tokenizer: "c.tokenizer", config: "u.scheduler_config")}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        var image = reload.Image("own_decode").ToArray();
+        Assert.Equal(image, reload.Image("whole_decode").ToArray());
+        Assert.Equal(image, reload.Image("parts_decode").ToArray());
+        Assert.Equal("v_prediction", Prediction(reload, "w"));
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
