@@ -88,10 +88,13 @@ public sealed class Sd1Checkpoint : IDisposable
         }
     }
 
-    /// <summary>Opens a CLIP text tower saved alone (see <see cref="CheckpointWeights.OpenClip"/>): only <see cref="TextEncoder"/> is set.</summary>
+    /// <summary>
+    /// Opens a CLIP text tower saved alone (see <see cref="CheckpointWeights.OpenClip"/>): only <see cref="TextEncoder"/> is
+    /// set; an OpenCLIP ViT-H tower (<see cref="CheckpointWeights.IsViTHClip"/>) is SD 2.x's (<see cref="CheckpointWeights.OpenSd2Clip"/>).
+    /// </summary>
     public static Sd1Checkpoint OpenClip(string path)
     {
-        var weights = CheckpointWeights.OpenClip(path);
+        var weights = CheckpointWeights.IsViTHClip(path) ? CheckpointWeights.OpenSd2Clip(path) : CheckpointWeights.OpenClip(path);
         try
         {
             return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads, null);

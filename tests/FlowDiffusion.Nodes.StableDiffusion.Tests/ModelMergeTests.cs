@@ -258,14 +258,14 @@ public sealed class ModelMergeTests
     }
 
     // txt2img at 32² in two steps with CFG, its nodes prefixed with `id` (ModelSaveTests draws with it too).
-    internal static string Pipeline(string id, string unet, string clip, string vae = "m1.vae") => $"""
-          {id}_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: a red circle {"}"} {"}"}
-          {id}_empty: {"{"} node: clip.tokenize, in: {"{"} tokenizer: m1.tokenizer {"}"}, with: {"{"} text: "" {"}"} {"}"}
+    internal static string Pipeline(string id, string unet, string clip, string vae = "m1.vae", string tokenizer = "m1.tokenizer", string config = "m1.scheduler_config") => $"""
+          {id}_tokens: {"{"} node: clip.tokenize, in: {"{"} tokenizer: {tokenizer} {"}"}, with: {"{"} text: a red circle {"}"} {"}"}
+          {id}_empty: {"{"} node: clip.tokenize, in: {"{"} tokenizer: {tokenizer} {"}"}, with: {"{"} text: "" {"}"} {"}"}
           {id}_positive: {"{"} node: clip.encode, in: {"{"} clip: {clip}, tokens: {id}_tokens.tokens {"}"} {"}"}
           {id}_negative: {"{"} node: clip.encode, in: {"{"} clip: {clip}, tokens: {id}_empty.tokens {"}"} {"}"}
           {id}_denoiser: {"{"} node: unet.denoiser, in: {"{"} unet: {unet} {"}"} {"}"}
           {id}_guider: {"{"} node: guidance.cfg, in: {"{"} denoiser: {id}_denoiser.denoiser, positive: {id}_positive.conditioning, negative: {id}_negative.conditioning {"}"}, with: {"{"} scale: 5 {"}"} {"}"}
-          {id}_schedule: {"{"} node: diffusion.scheduler, in: {"{"} config: m1.scheduler_config {"}"}, with: {"{"} name: euler, steps: 2 {"}"} {"}"}
+          {id}_schedule: {"{"} node: diffusion.scheduler, in: {"{"} config: {config} {"}"}, with: {"{"} name: euler, steps: 2 {"}"} {"}"}
           {id}_noise: {"{"} node: latent.noise, in: {"{"} unet: m1.unet {"}"}, with: {"{"} seed: 5, width: 32, height: 32 {"}"} {"}"}
           {id}_sample: {"{"} node: diffusion.sample, in: {"{"} guider: {id}_guider.guider, schedule: {id}_schedule.schedule, noise: {id}_noise.noise {"}"} {"}"}
           {id}_decode: {"{"} node: vae.decode, in: {"{"} vae: {vae}, latent: {id}_sample.latent {"}"} {"}"}

@@ -8,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// <summary>
 /// unet.load (ComfyUI's UNETLoader): a LoRA-patched UNet saved alone by model.save (ModelSave's layout) and loaded back
 /// beside the original checkpoint's CLIP and VAE draws the patched model's image bit for bit, for SD 1.x and SDXL; the same
-/// weights with bare LDM names and with diffusers names draw it too; files that hold no SD UNet, another family's (Flux-like, SD 2.x-like) or a
+/// weights with bare LDM names and with diffusers names draw it too; files that hold no SD UNet, another family's (Flux-like, an SDXL UNet without its added embedding) or a
 /// truncated file are node errors naming the file; fp8 weight types are refused by name.
 /// </summary>
 public sealed class UNetLoadTests
@@ -97,7 +97,7 @@ public sealed class UNetLoadTests
         SafetensorsWriter.WriteFloat32(vae, [("decoder.conv_in.weight", [1], [1f]), ("encoder.conv_in.weight", [1], [1f])]);
         var flux = Path.Combine(folder, "flux-like.safetensors");
         SafetensorsWriter.WriteFloat32(flux, [("model.diffusion_model.double_blocks.0.img_attn.qkv.weight", [1], [1f])]);
-        // SDXL's UNet without its added embedding looks like SD 2.x's: linear transformer projections, no label_emb.
+        // SDXL's UNet without its added embedding: linear transformer projections and no label_emb as SD 2.x's, but transformers 2 blocks deep.
         var sd2 = Path.Combine(folder, "sd2-like.safetensors");
         using (var sdxl = SafetensorsFile.Open(SdxlModelSaveTests.Checkpoint))
         {
@@ -113,7 +113,7 @@ public sealed class UNetLoadTests
         {
             (vae, "no tensor is an SD 1.x or SDXL UNet's"),
             (flux, "fits no SD 1.x module"),
-            (sd2, "as SD 2.x's UNet; only SD 1.x and SDXL UNets are supported"),
+            (sd2, "it is neither an SD 2.x UNet (one block per transformer) nor an SDXL one"),
             (truncated, ""),
         })
         {

@@ -40,7 +40,7 @@ public sealed partial class ApiPromptConverter
     }
 
     // CLIPLoader → clip.load of a file in ComfyUI's text_encoders folders (models/text_encoders, then models/clip); only
-    // type stable_diffusion runs here: SD 1.x's CLIP ViT-L, or the SDXL refiner's CLIP for an OpenCLIP ViT-bigG file, as ComfyUI reads them.
+    // type stable_diffusion runs here: SD 1.x's CLIP ViT-L, SD 2.x's OpenCLIP ViT-H, or the SDXL refiner's CLIP for an OpenCLIP ViT-bigG file, as ComfyUI reads them.
     private ComfyValue[]? ClipLoader(string id, JsonObject inputs)
     {
         var name = Text(id, inputs, "clip_name", null);
@@ -50,7 +50,7 @@ public sealed partial class ApiPromptConverter
         if (type != "stable_diffusion")
         {
             Error(id, "value_not_valid", "Value not valid",
-                $"type: '{type}' is not supported; FlowDiffusion's CLIPLoader reads SD 1.x's CLIP ViT-L and the SDXL refiner's OpenCLIP ViT-bigG (stable_diffusion) only.", "type");
+                $"type: '{type}' is not supported; FlowDiffusion's CLIPLoader reads SD 1.x's CLIP ViT-L, SD 2.x's OpenCLIP ViT-H and the SDXL refiner's OpenCLIP ViT-bigG (stable_diffusion) only.", "type");
             return null;
         }
 

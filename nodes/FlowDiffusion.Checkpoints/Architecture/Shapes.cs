@@ -11,14 +11,7 @@ internal static class Shapes
         var seen = new HashSet<int>();
         foreach (var name in names)
         {
-            if (!name.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var rest = name.AsSpan(prefix.Length);
-            var dot = rest.IndexOf('.');
-            if (dot > 0 && int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+            if (IndexAfter(name, prefix) is { } index)
             {
                 seen.Add(index);
             }
@@ -31,5 +24,18 @@ internal static class Shapes
         }
 
         return count;
+    }
+
+    /// <summary>The index right after <paramref name="prefix"/> in <paramref name="name"/> (<c>prefix3.</c> → 3), or null.</summary>
+    public static int? IndexAfter(string name, string prefix)
+    {
+        if (!name.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = name.AsSpan(prefix.Length);
+        var dot = rest.IndexOf('.');
+        return dot > 0 && int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : null;
     }
 }

@@ -18,7 +18,8 @@ public static partial class CheckpointCache
 
     /// <summary>
     /// The prepared folder for the CLIP text towers in <paramref name="clips"/>, converting them first when the cache has
-    /// none, within <paramref name="limits"/>: one file is SD 1.x's CLIP ViT-L (<c>text_encoder/</c>), or, when it is an
+    /// none, within <paramref name="limits"/>: one file is SD 1.x's CLIP ViT-L or SD 2.x's OpenCLIP ViT-H
+    /// (<see cref="CheckpointWeights.IsViTHClip"/>; <c>text_encoder/</c>, the tokenizer padding with id 0), or, when it is an
     /// OpenCLIP ViT-bigG tower (<see cref="CheckpointWeights.IsBigGClip"/>), the SDXL refiner's CLIP (<c>text_encoder_2/</c>),
     /// as ComfyUI's CLIPLoader reads them; two files are SDXL's pair in either order (<c>text_encoder/</c> and
     /// <c>text_encoder_2/</c>, ComfyUI's DualCLIPLoader), sharing one folder whatever their order. Each with <c>tokenizer/</c>.
@@ -34,7 +35,8 @@ public static partial class CheckpointCache
 
         // Ordered by path, so the two files given either way round share a folder.
         var full = clips.Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
-        var identity = new StringBuilder("clip|").Append(BuilderVersion).Append('|');
+        // "clip2": OpenCLIP ViT-H towers are SD 2.x's since (CheckpointWeights.IsViTHClip); one converted as SD 1.x before is converted again.
+        var identity = new StringBuilder("clip2|").Append(BuilderVersion).Append('|');
         foreach (var file in full.SelectMany(Identity).Concat(Identity(Path.GetFullPath(tokenizerFolder))))
         {
             identity.Append(file.FullName).Append('|').Append(file.Length).Append('|').Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
@@ -57,12 +59,14 @@ public static partial class CheckpointCache
                 var staging = folder + ".partial-" + Guid.NewGuid().ToString("N")[..8];
                 try
                 {
-                    WriteClip(full, staging, token);
                     Directory.CreateDirectory(Path.Combine(staging, "tokenizer"));
                     foreach (var file in DiffusersOnnxFolder.TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f))))
                     {
                         File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, "tokenizer", file));
                     }
+
+                    // After the copy: SD 2.x's tower replaces the tokenizer's special tokens with its padding.
+                    WriteClip(full, staging, token);
 
                     Directory.Move(staging, folder);
                 }
@@ -95,7 +99,14 @@ public static partial class CheckpointCache
         {
             using var model = Sd1Checkpoint.OpenClip(clips[0]);
             var architecture = model.TextEncoder!;
-            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", model.BuildTextEncoder, w => DiffusersOnnxFolder.TextEncoderConfig(w, architecture), cancellationToken: cancellationToken);
+            var sd2 = model.Family == ModelFamily.StableDiffusion2;
+            DiffusersOnnxFolder.WriteModel(staging, "text_encoder", model.BuildTextEncoder, w => DiffusersOnnxFolder.TextEncoderConfig(w, architecture, sd2 ? "gelu" : "quick_gelu"),
+                cancellationToken: cancellationToken);
+            if (sd2)
+            {
+                DiffusersOnnxFolder.WriteSd2TokenizerSpecials(staging);
+            }
+
             return;
         }
 

@@ -77,14 +77,7 @@ public static class DiffusersOnnxFolder
             var sd2 = checkpoint.Family == ModelFamily.StableDiffusion2;
             if (sd2)
             {
-                // SD 2.x's tokenizer pads with "!" (id 0) after the end-of-text token, as its diffusers folders and ComfyUI do.
-                WriteJson(staging, "tokenizer/special_tokens_map.json", w =>
-                {
-                    w.WriteString("bos_token", "<|startoftext|>");
-                    w.WriteString("eos_token", "<|endoftext|>");
-                    w.WriteString("pad_token", Sd2PadToken);
-                    w.WriteString("unk_token", "<|endoftext|>");
-                });
+                WriteSd2TokenizerSpecials(staging);
             }
 
             // SD 2.x's 768-v models draw at 768 pixels, the 512-base (epsilon) and SD 1.x at 512.
@@ -105,6 +98,19 @@ public static class DiffusersOnnxFolder
             throw;
         }
     }
+
+    /// <summary>
+    /// Writes <c>tokenizer/special_tokens_map.json</c> under <paramref name="folder"/>: SD 2.x's tokenizer pads with "!" (id 0)
+    /// after the end-of-text token, as its diffusers folders and ComfyUI do.
+    /// </summary>
+    internal static void WriteSd2TokenizerSpecials(string folder) =>
+        WriteJson(folder, "tokenizer/special_tokens_map.json", w =>
+        {
+            w.WriteString("bos_token", "<|startoftext|>");
+            w.WriteString("eos_token", "<|endoftext|>");
+            w.WriteString("pad_token", Sd2PadToken);
+            w.WriteString("unk_token", "<|endoftext|>");
+        });
 
     /// <summary>
     /// SD 1.x's training schedule as diffusers' <c>scheduler_config.json</c> (LDM v1-inference.yaml: linear_start 0.00085,

@@ -4,14 +4,18 @@ using FlowDiffusion.Checkpoints.Weights;
 namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
-/// Writes a UNet-only file (ComfyUI's UNETLoader input) as the UNet half of a diffusers-ONNX folder: <c>unet/</c> (the
+/// Writes a UNet-only file (ComfyUI's UNETLoader input: SD 1.x, SD 2.x or SDXL) as the UNet half of a diffusers-ONNX folder: <c>unet/</c> (the
 /// graph, its ControlNet and IP-Adapter variants, <c>config.json</c>) and <c>scheduler/scheduler_config.json</c> with the
 /// family's training schedule. Written beside the target and renamed into place.
 /// </summary>
 public static class UNetOnnxFolder
 {
-    /// <summary>The family of the UNet-only file at <paramref name="path"/>: SDXL when its UNet has the added (pooled text and size) embedding.</summary>
-    /// <exception cref="CheckpointException">The file holds no SD 1.x or SDXL UNet (an SD 2.x UNet included).</exception>
+    /// <summary>
+    /// The family of the UNet-only file at <paramref name="path"/>: SDXL when its UNet has the added (pooled text and size)
+    /// embedding, else SD 2.x when it projects into its transformers with linear layers (ComfyUI's use_linear_in_transformer;
+    /// SD 1.x uses 1×1 convolutions), else SD 1.x.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file holds no UNet, or an SD 2.x variant that takes more than latents (<see cref="Sd2Keys.RefuseUnsupportedUNet"/>).</exception>
     public static ModelFamily Detect(string path)
     {
         using var weights = CheckpointWeights.OpenUNet(path);
@@ -21,11 +25,18 @@ public static class UNetOnnxFolder
             return ModelFamily.StableDiffusionXL;
         }
 
-        // SD 1.x projects into its transformers with 1×1 convolutions; SD 2.x (use_linear_in_transformer) with linear
-        // layers, and it needs 64-wide heads no tensor shows, so it is refused rather than built with SD 1.x's heads.
+        // SD 2.x's heads are 64 wide, which no tensor shows: Sd1Checkpoint builds linear-projection UNets with them.
         if (UNetArchitecture.HasLinearProjections(unet))
         {
-            throw new CheckpointException($"{path}: the UNet's transformer projections are linear layers and it has no added embedding, as SD 2.x's UNet; only SD 1.x and SDXL UNets are supported.");
+            // SD 2.x's transformers are one block deep (ComfyUI's SD20 transformer_depth 1); deeper ones are SDXL's.
+            if (unet.Keys.Any(k => k.Contains(".transformer_blocks.1.", StringComparison.Ordinal)))
+            {
+                throw new CheckpointException($"{path}: the UNet's transformers are linear-projection stacks deeper than one block, as SDXL's, but it has no added embedding (label_emb); "
+                    + "it is neither an SD 2.x UNet (one block per transformer) nor an SDXL one, so it is not supported.");
+            }
+
+            Sd2Keys.RefuseUnsupportedUNet(path, unet.TryGetValue("conv_in.weight", out var convIn) ? convIn.Shape : []);
+            return ModelFamily.StableDiffusion2;
         }
 
         return ModelFamily.StableDiffusion1;
@@ -65,7 +76,9 @@ public static class UNetOnnxFolder
                 using var sd1 = Sd1Checkpoint.OpenUNet(path);
                 var unet = sd1.UNet!;
                 DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w => DiffusersOnnxFolder.SchedulerConfig(w, sampling.PredictionType, sampling.ZeroSnr));
-                DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(sd1.BuildUNet), w => DiffusersOnnxFolder.UNetConfig(w, unet, vaeFactor, float16: false), float16: false,
+                // As a single file's: SD 2.x's 768-v models draw at 768 pixels, the others at 512.
+                var imageSize = family == ModelFamily.StableDiffusion2 && sampling.PredictionType == "v_prediction" ? 768 : 512;
+                DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(sd1.BuildUNet), w => DiffusersOnnxFolder.UNetConfig(w, unet, vaeFactor, float16: false, imageSize), float16: false,
                     DiffusersOnnxFolder.UNetVariantBuilders(sd1.BuildUNet), cancellationToken);
             }
 

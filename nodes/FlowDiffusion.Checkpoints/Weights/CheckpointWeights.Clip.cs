@@ -11,6 +11,9 @@ public sealed partial class CheckpointWeights
     // ComfyUI tells OpenCLIP ViT-bigG from CLIP ViT-L by this key (bigG has 32 layers, ViT-L 12, ViT-H 24).
     private const string BigGLayerKey = "text_model.encoder.layers.30.mlp.fc1.weight";
 
+    // ... and OpenCLIP ViT-H (SD 2.x's CLIP) by this one, when the bigG key is absent.
+    private const string ViTHLayerKey = "text_model.encoder.layers.22.mlp.fc1.weight";
+
     /// <summary>
     /// Opens a CLIP text tower saved alone in transformers' names (<c>text_model.*</c>, optionally
     /// <c>text_projection.weight</c>, or an old CLIPSave's <c>text_projection</c> stored as <c>x @ P</c>) or in OpenCLIP's
@@ -77,6 +80,38 @@ public sealed partial class CheckpointWeights
     {
         using var file = SafetensorsFile.Open(path);
         return ClipTower(file, path).ContainsKey(BigGLayerKey);
+    }
+
+    /// <summary>
+    /// Whether the CLIP file at <paramref name="path"/> is an OpenCLIP ViT-H tower by ComfyUI's test (a 23rd layer and no
+    /// 31st, in either layout): SD 2.x's text encoder, which ComfyUI's CLIPLoader (stable_diffusion) runs as SD2ClipModel.
+    /// </summary>
+    public static bool IsViTHClip(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        var tower = ClipTower(file, path);
+        return tower.ContainsKey(ViTHLayerKey) && !tower.ContainsKey(BigGLayerKey);
+    }
+
+    /// <summary>
+    /// Opens SD 2.x's OpenCLIP ViT-H text tower saved alone (see <see cref="IsViTHClip"/>), in either layout, as
+    /// <see cref="ModelPart.TextEncoder"/> without the layers SD 2.x never runs (<see cref="Sd2Keys.StandaloneTextEncoder"/>),
+    /// marked as OpenCLIP's (exact GELU), as a single file's SD 2.x tower.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file holds no CLIP text tower; the message names the file and its first keys.</exception>
+    public static CheckpointWeights OpenSd2Clip(string path)
+    {
+        var file = SafetensorsFile.Open(path);
+        try
+        {
+            var tower = Sd2Keys.StandaloneTextEncoder(ClipTower(file, path));
+            return new CheckpointWeights(path, [file], new Dictionary<ModelPart, Dictionary<string, StoredTensor>> { [ModelPart.TextEncoder] = tower }) { OpenClipTextEncoder = true };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     // The tower's canonical tensors from either layout; keys of no text path (logit_scale, a vision tower) are left out.

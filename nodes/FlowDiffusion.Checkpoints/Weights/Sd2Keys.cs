@@ -39,14 +39,33 @@ public static class Sd2Keys
         var layers = Shapes.CountIndices(map.Keys, "text_model.encoder.layers.");
         if (layers >= 2)
         {
-            var last = $"text_model.encoder.layers.{layers - 1}.";
-            foreach (var key in map.Keys.Where(k => k.StartsWith(last, StringComparison.Ordinal)).ToArray())
-            {
-                map.Remove(key);
-            }
+            DropLayersFrom(map, layers - 1);
         }
 
         return map;
+    }
+
+    /// <summary>
+    /// A standalone OpenCLIP ViT-H text tower (ComfyUI's CLIPLoader, stable_diffusion, with a CLIP_H file) in canonical
+    /// names, read as ComfyUI's SD 2.x CLIP runs it: a 24-layer model conditioning on its penultimate layer, so layers 0–22
+    /// whatever the file holds (24 in OpenCLIP's and transformers' ViT-H files, 23 in diffusers' SD 2.x text encoders).
+    /// </summary>
+    public static Dictionary<string, StoredTensor> StandaloneTextEncoder(Dictionary<string, StoredTensor> tower)
+    {
+        ArgumentNullException.ThrowIfNull(tower);
+        DropLayersFrom(tower, ViTHLayers - 1);
+        return tower;
+    }
+
+    /// <summary>The depth of OpenCLIP ViT-H's text tower, ComfyUI's SD 2.x CLIP configuration.</summary>
+    public const int ViTHLayers = 24;
+
+    private static void DropLayersFrom(Dictionary<string, StoredTensor> map, int first)
+    {
+        foreach (var key in map.Keys.Where(k => Shapes.IndexAfter(k, "text_model.encoder.layers.") >= first).ToArray())
+        {
+            map.Remove(key);
+        }
     }
 
     /// <summary>
@@ -61,14 +80,30 @@ public static class Sd2Keys
         var keys = file.Tensors.Keys;
         bool Any(string prefix) => keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
         var channels = file.Tensors.TryGetValue(InputConvolution, out var conv) && conv.Shape.Length == 4 ? conv.Shape[1] : 4;
+        Refuse(file.Path, channels, Any);
+    }
+
+    /// <summary>
+    /// As <see cref="RefuseUnsupported(SafetensorsFile)"/> for an SD 2.x UNet saved alone (ComfyUI's UNETLoader input), told
+    /// by its input channels (<paramref name="convIn"/>, the canonical <c>conv_in.weight</c> shape).
+    /// </summary>
+    /// <exception cref="CheckpointException">The UNet is the x4 upscaler's or depth-to-image's.</exception>
+    public static void RefuseUnsupportedUNet(string path, long[] convIn)
+    {
+        ArgumentNullException.ThrowIfNull(convIn);
+        Refuse(path, convIn.Length == 4 ? convIn[1] : 4, _ => false);
+    }
+
+    private static void Refuse(string path, long channels, Func<string, bool> any)
+    {
         var variant =
-            Any("low_scale_model.") || channels == 7 ? "the SD 2.x x4 upscaler (a low-resolution image concatenated to the latents, 7 input channels); upscale with an ESRGAN model (upscale.load) instead"
-            : Any("depth_model.") || channels == 5 ? "SD 2.0 depth-to-image (MiDaS depth concatenated to the latents, 5 input channels); use a depth ControlNet with an SD 1.x model instead"
-            : Any("noise_augmentor.") || Any("embedder.") || Any(LdmKeyMap.UNetPrefix + "label_emb.") ? "SD 2.1 unCLIP (image variations: a CLIP image embedder, a noise augmentor and a UNet class embedding)"
+            any("low_scale_model.") || channels == 7 ? "the SD 2.x x4 upscaler (a low-resolution image concatenated to the latents, 7 input channels); upscale with an ESRGAN model (upscale.load) instead"
+            : any("depth_model.") || channels == 5 ? "SD 2.0 depth-to-image (MiDaS depth concatenated to the latents, 5 input channels); use a depth ControlNet with an SD 1.x model instead"
+            : any("noise_augmentor.") || any("embedder.") || any(LdmKeyMap.UNetPrefix + "label_emb.") ? "SD 2.1 unCLIP (image variations: a CLIP image embedder, a noise augmentor and a UNet class embedding)"
             : null;
         if (variant is not null)
         {
-            throw new CheckpointException($"{file.Path}: this is {variant}, which FlowDiffusion does not run; SD 2.x text-to-image (512-base, 768-v and their fine-tunes) and inpainting checkpoints load.");
+            throw new CheckpointException($"{path}: this is {variant}, which FlowDiffusion does not run; SD 2.x text-to-image (512-base, 768-v and their fine-tunes) and inpainting checkpoints load.");
         }
     }
 }

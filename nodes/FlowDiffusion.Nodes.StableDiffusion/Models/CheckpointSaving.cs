@@ -9,11 +9,12 @@ using FlowDiffusion.Sdk.Models;
 namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 
 /// <summary>
-/// Writes model handles back as ComfyUI's save nodes write them: an SD 1.x LDM or SDXL SGM single file (CheckpointSave,
+/// Writes model handles back as ComfyUI's save nodes write them: an SD 1.x or SD 2.x LDM or SDXL SGM single file (CheckpointSave,
 /// and ModelSave with the UNet alone), a VAE file in LDM's names (VAESave) or one transformers-CLIP file per text tower
 /// (CLIPSave). Every weight is written with the handle's overrides applied (a merge, a LoRA), read one at a time and
 /// streamed to the file (<see cref="SafetensorsWriter"/>), under the key the importer reads it from
-/// (<see cref="LdmCheckpointLayout"/>); SDXL's OpenCLIP q, k and v are written into their fused <c>in_proj</c> by rows.
+/// (<see cref="LdmCheckpointLayout"/>); SDXL's and SD 2.x's OpenCLIP q, k and v are written into their fused <c>in_proj</c>
+/// by rows, and SD 2.x's tower gets back a last layer (<see cref="Sd2TowerEnd"/>).
 /// Graph constants (<see cref="ModelMerge.Takes"/>, <see cref="FlowDiffusion.Onnx.GraphBuilder.IsGeneratedConstant"/>) are not written; a weight with no place in the layout (a graph exported
 /// elsewhere) fails the save, naming it, before anything is written.
 /// </summary>
@@ -64,20 +65,25 @@ internal static class CheckpointSaving
     private static SavedFile CheckpointFile(IUNetModel? unet, ITextEncoder? clip, IVae? vae, SchedulerConfigSource? config, string precision, CancellationToken cancellationToken)
     {
         if (unet is null && clip is null && vae is null) throw new ArgumentException("nothing to save: connect a unet, a clip or a vae");
-        var sdxlUNet = unet is OnnxUNetModel { Model.TakesAddedConditioning: true };
-        if (unet is not null && clip is not null && sdxlUNet != clip is SdxlTextEncoder)
-            throw new ArgumentException($"clip: {(sdxlUNet ? "an SD 1.x text encoder with an SDXL UNet" : "an SDXL text encoder with an SD 1.x UNet")}; a checkpoint holds one model family's networks, so save the text encoder of the UNet's model");
-        var sdxl = sdxlUNet || clip is SdxlTextEncoder;
+        var unetSources = unet is null ? [] : UNetWeights(unet).ToList();
+        var unetFamily = unet is null ? null : unet is OnnxUNetModel { Model.TakesAddedConditioning: true } ? "SDXL" : IsSd2UNet(unetSources) ? "SD 2.x" : "SD 1.x";
+        var clipFamily = clip is null ? null : ClipFamily(clip);
+        var mixed = unetFamily is not null && clipFamily is not null && unetFamily != clipFamily
+            ? new ArgumentException($"clip: an {clipFamily} text encoder with an {unetFamily} UNet; a checkpoint holds one model family's networks, so save the text encoder of the UNet's model")
+            : null;
+        if (mixed is not null && (unetFamily == "SDXL" || clipFamily == "SDXL")) throw mixed;
+        // The text encoder decides the layout, so a graph that cannot be written at all (an ONNX export) is named first.
+        var family = clipFamily ?? unetFamily;
+        var sdxl = family == "SDXL";
         var refiner = clip is SdxlTextEncoder { First: null } || unet is OnnxUNetModel { Model: { TakesAddedConditioning: true, TimeIdCount: 5 } };
-        var sources = new List<Source>();
-        if (unet is not null) sources.AddRange(UNetWeights(unet));
-        if (clip is not null) sources.AddRange(TextEncoderWeights(clip));
+        var sources = new List<Source>(unetSources);
+        // SD 2.x's tower goes where SDXL's OpenCLIP tower goes, in OpenCLIP's layout, under its own prefix.
+        if (clip is not null) sources.AddRange(family == "SD 2.x" ? TextEncoderWeights(clip).Select(s => s with { Part = ModelPart.TextEncoder2 }) : TextEncoderWeights(clip));
         if (vae is not null) sources.AddRange(VaeWeights(vae));
-        var (layout, read) = Layout(sources, sdxl ? (refiner ? OpenClipKeyMap.RefinerPrefix : OpenClipKeyMap.Prefix) : null, precision, key => key, cancellationToken);
-        // SD 2.x's UNet (linear transformer projections without SDXL's added embedding) would be written in SD 1.x's layout
-        // beside a text tower converted without its last layer: a file no loader reads back as SD 2.x, so it is refused.
-        if (!sdxl && sources.Any(s => s.Part == ModelPart.UNet && s.Weight.Name.EndsWith(".proj_in.weight", StringComparison.Ordinal) && s.Weight.Shape.Count == 2))
-            throw new ArgumentException("unet: an SD 2.x UNet (linear transformer projections); saving SD 2.x checkpoints is not supported, only SD 1.x and SDXL ones");
+        var openClipPrefix = family == "SD 2.x" ? Sd2Keys.TextEncoderPrefix : sdxl ? (refiner ? OpenClipKeyMap.RefinerPrefix : OpenClipKeyMap.Prefix) : null;
+        var (layout, read) = Layout(sources, openClipPrefix, precision, key => key, cancellationToken);
+        if (mixed is not null) throw mixed;
+        if (family == "SD 2.x" && clip is not null) read = Sd2TowerEnd.Append(layout, read);
 
         // ComfyUI writes these for a v-prediction model: empty tensors the loaders read as markers.
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -99,14 +105,14 @@ internal static class CheckpointSaving
         return new SavedFile("", layout, read, new Dictionary<string, string>(), null);
     }
 
-    // CLIPSave: one file per tower (_clip_l, and _clip_g for SDXL's second), in transformers CLIP's names (text_model.*,
+    // CLIPSave: one file per tower (_clip_l, or _clip_h for SD 2.x's, and _clip_g for SDXL's second), in transformers CLIP's names (text_model.*,
     // text_projection.weight as a linear layer's [out, in]), which are our graphs' own; ComfyUI marks them format pt.
     private static List<SavedFile> ClipFiles(ITextEncoder clip, string precision, CancellationToken cancellationToken)
     {
         var sdxl = clip is SdxlTextEncoder;
         var sources = TextEncoderWeights(clip).ToList();
         var files = new List<SavedFile>();
-        foreach (var (part, suffix) in new[] { (ModelPart.TextEncoder, "_clip_l"), (ModelPart.TextEncoder2, "_clip_g") })
+        foreach (var (part, suffix) in new[] { (ModelPart.TextEncoder, ClipFamily(clip) == "SD 2.x" ? "_clip_h" : "_clip_l"), (ModelPart.TextEncoder2, "_clip_g") })
         {
             var tower = sources.Where(s => s.Part == part).ToList();
             if (tower.Count == 0) continue;
@@ -154,7 +160,7 @@ internal static class CheckpointSaving
         {
             var first = unplaced.GroupBy(u => u.Part).First();
             throw new ArgumentException(
-                $"{unplaced.Count} weight(s) have no place in {(openClipPrefix is null ? "an SD 1.x" : "an SDXL")} checkpoint, e.g. {Input(first.Key)}'s {string.Join(", ", first.Take(3).Select(u => $"'{u.Name}'"))}: "
+                $"{unplaced.Count} weight(s) have no place in {(openClipPrefix is null ? "an SD 1.x" : openClipPrefix == Sd2Keys.TextEncoderPrefix ? "an SD 2.x" : "an SDXL")} checkpoint, e.g. {Input(first.Key)}'s {string.Join(", ", first.Take(3).Select(u => $"'{u.Name}'"))}: "
                 + "only graphs FlowDiffusion built from a checkpoint (model.load of a .safetensors file) name and lay out their weights as the checkpoint did; "
                 + "an ONNX export names, fuses or transposes them its own way, so it cannot be written back. Load the model from its .safetensors file to save it");
         }
@@ -209,6 +215,13 @@ internal static class CheckpointSaving
         var model = onnx.Model;
         return model.Weights.Where(w => Saved(w, false)).Select(w => new Source(ModelPart.UNet, w, ct => model.ReadWeight(w.Name, ct)));
     }
+
+    // SD 2.x's UNet projects into its transformers with linear layers, without SDXL's added embedding.
+    private static bool IsSd2UNet(IEnumerable<Source> unet) =>
+        unet.Any(s => s.Weight.Name.EndsWith(".proj_in.weight", StringComparison.Ordinal) && s.Weight.Shape.Count == 2);
+
+    // SD 2.x's text encoder is the one whose tokenizer pads with id 0 (converted from an OpenCLIP ViT-H tower); SD 1.x's pads with the end-of-text token.
+    private static string ClipFamily(ITextEncoder clip) => clip is SdxlTextEncoder ? "SDXL" : clip is OnnxTextEncoder { PadId: 0 } ? "SD 2.x" : "SD 1.x";
 
     private static IEnumerable<Source> TextEncoderWeights(ITextEncoder clip)
     {

@@ -8,14 +8,15 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>
-/// Loads CLIP text towers saved alone, converted once and cached: one SD 1.x CLIP ViT-L file (ComfyUI's CLIPLoader,
-/// stable_diffusion), one OpenCLIP ViT-bigG file (the same CLIPLoader with a clip_g file: the SDXL refiner's CLIP), or
+/// Loads CLIP text towers saved alone, converted once and cached: one SD 1.x CLIP ViT-L or SD 2.x OpenCLIP ViT-H file
+/// (ComfyUI's CLIPLoader, stable_diffusion; ViT-H told by a 23rd layer, run to its penultimate layer and padded with id 0
+/// as ComfyUI's SD2 CLIP), one OpenCLIP ViT-bigG file (the same CLIPLoader with a clip_g file: the SDXL refiner's CLIP), or
 /// SDXL's two in either order (DualCLIPLoader, sdxl).
 /// </summary>
-[Node("clip.load", "1.1.0", Category = "loaders", Title = "Load CLIP",
+[Node("clip.load", "1.2.0", Category = "loaders", Title = "Load CLIP",
     Description = "Opens CLIP text encoders on their own — .safetensors files in transformers' names (text_model.*), as ComfyUI's CLIPSave and model.save's clip layout write them "
         + "and clip_l.safetensors / clip_g.safetensors hold them, or in OpenCLIP's names — converted once, then cached on disk; with a CLIP tokenizer. "
-        + "One file: an SD 1.x CLIP ViT-L, or an OpenCLIP ViT-bigG as the SDXL refiner's CLIP; path and path2 together: SDXL's CLIP ViT-L and OpenCLIP ViT-bigG, in either order. "
+        + "One file: an SD 1.x CLIP ViT-L, an SD 2.x OpenCLIP ViT-H (a 23rd layer, as ComfyUI tells it: conditioning on its penultimate layer, prompts padded with id 0), or an OpenCLIP ViT-bigG as the SDXL refiner's CLIP; path and path2 together: SDXL's CLIP ViT-L and OpenCLIP ViT-bigG, in either order. "
         + "Textual-inversion embeddings from the embeddings folder, as model.load's.")]
 public sealed class ClipLoadNode : INode
 {

@@ -7,11 +7,11 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Writes a UNet, text encoder and VAE as a single-file checkpoint (ComfyUI's CheckpointSave and ModelSave), or the VAE (VAESave) or text encoders (CLIPSave) alone.</summary>
-[Node("model.save", "1.1.0", Category = "advanced/model_merging", Title = "Save Checkpoint", IsOutput = true, Deterministic = false,
+[Node("model.save", "1.2.0", Category = "advanced/model_merging", Title = "Save Checkpoint", IsOutput = true, Deterministic = false,
     Description = "Writes the models in the output folder as ComfyUI's save nodes write them, never overwriting (folder/prefix_00001_.safetensors, …). layout checkpoint: a single-file checkpoint "
-        + "(SD 1.x: model.diffusion_model.*, cond_stage_model.transformer.text_model.*, first_stage_model.*; SDXL: conditioner.embedders.0.transformer.text_model.* and the OpenCLIP tower under conditioner.embedders.1.model.* with q, k and v fused as in_proj) "
+        + "(SD 1.x: model.diffusion_model.*, cond_stage_model.transformer.text_model.*, first_stage_model.*; SDXL: conditioner.embedders.0.transformer.text_model.* and the OpenCLIP tower under conditioner.embedders.1.model.* with q, k and v fused as in_proj; SD 2.x: SD 1.x's UNet and VAE keys and the OpenCLIP ViT-H tower the same way under cond_stage_model.model.*, ending in an identity layer SD 2.x readers skip) "
         + "of whatever is connected — all three as CheckpointSave, the UNet alone as ModelSave; layout vae: the VAE alone under LDM's names without first_stage_model. (VAESave; vae.load reads it); "
-        + "layout clip: one file per text tower in transformers CLIP names, prefix_clip_l and, for SDXL, prefix_clip_g (CLIPSave). Each weight is written as the handle carries it (merges and LoRAs applied), "
+        + "layout clip: one file per text tower in transformers CLIP names, prefix_clip_l (prefix_clip_h for SD 2.x) and, for SDXL, prefix_clip_g (CLIPSave). Each weight is written as the handle carries it (merges and LoRAs applied), "
         + "one tensor at a time, so a checkpoint of any size is never held whole; model.load reads a checkpoint back. Only graphs FlowDiffusion built from a checkpoint can be saved.")]
 public sealed class ModelSaveNode : INode
 {

@@ -8,8 +8,8 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads a UNet-only file (ComfyUI's UNETLoader; what ModelSave writes) as the MODEL, converted once and cached.</summary>
-[Node("unet.load", "1.1.0", Category = "loaders", Title = "Load Diffusion Model",
-    Description = "Opens an SD 1.x or SDXL (base or refiner) UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
+[Node("unet.load", "1.2.0", Category = "loaders", Title = "Load Diffusion Model",
+    Description = "Opens an SD 1.x, SD 2.x or SDXL (base or refiner) UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
         + "the same names bare, or diffusers names — converted once, then cached on disk; pair it with a checkpoint's or model folder's CLIP and VAE.")]
 public sealed class UNetLoadNode : INode
 {
@@ -18,7 +18,9 @@ public sealed class UNetLoadNode : INode
     public string Path { get; set; } = "";
 
     /// <summary>What the UNet predicts.</summary>
-    [Parameter(Description = "What the UNet predicts. auto: v_prediction when the file carries ComfyUI's v_pred mark (then a ztsnr mark also means a zero-terminal-SNR schedule), else epsilon.",
+    [Parameter(Description = "What the UNet predicts. auto: v_prediction when the file carries ComfyUI's v_pred mark (then a ztsnr mark also means a zero-terminal-SNR schedule), "
+        + "or, for an SD 2.x UNet, when ComfyUI's weight test calls it a 768-v model (its last transformer's norm1 bias spread above 0.09); else epsilon. "
+        + "Nothing in a file tells a v model that fails that test: set v_prediction here (or model.sampling, ComfyUI's ModelSamplingDiscrete).",
         Choices = ["auto", "epsilon", "v_prediction"])]
     public string PredictionType { get; set; } = "auto";
 
@@ -40,7 +42,7 @@ public sealed class UNetLoadNode : INode
     public IUNetModel? Unet { get; set; }
 
     /// <summary>The scheduler configuration.</summary>
-    [Output(Description = "The family's training schedule with what the UNet predicts (SD 1.x: PNDM's configuration; SDXL: Euler's).")]
+    [Output(Description = "The family's training schedule with what the UNet predicts (SD 1.x and SD 2.x: PNDM's configuration; SDXL: Euler's).")]
     public SchedulerConfigSource? SchedulerConfig { get; set; }
 
     /// <inheritdoc />
@@ -66,7 +68,7 @@ public sealed class UNetLoadNode : INode
 
         // A replaced file is converted again (the disk cache is keyed by its size and time), and runs notice.
         context.DependsOn(path);
-        var folder = CheckpointCache.PrepareUNet(path, CheckpointCache.DefaultRoot, CheckpointSampling.Of(path, PredictionType), () =>
+        var folder = CheckpointCache.PrepareUNet(path, CheckpointCache.DefaultRoot, CheckpointSampling.OfUNet(path, PredictionType), () =>
             context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken));
         var library = ModelLibrary.Of(context);
         var unetPath = System.IO.Path.Combine(folder, "unet", "model.onnx");
