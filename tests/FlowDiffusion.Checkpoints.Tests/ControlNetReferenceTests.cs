@@ -103,7 +103,7 @@ public sealed class ControlNetReferenceTests
 
             var unetFolder = Path.Combine(target, "unet");
             Assert.Equal(["controlled.onnx", "ipadapter-controlled.onnx", "ipadapter.onnx", "model.onnx", "model.onnx.data"], Directory.EnumerateFiles(unetFolder, "*.onnx*").Select(Path.GetFileName).Order());
-            Assert.True(new FileInfo(Path.Combine(unetFolder, "controlled.onnx")).Length < 100_000, "the controlled graph should hold no weights");
+            Assert.True(new FileInfo(Path.Combine(unetFolder, "controlled.onnx")).Length < 400_000, $"the controlled graph should hold no weights ({new FileInfo(Path.Combine(unetFolder, "controlled.onnx")).Length} bytes)");
             var residuals = ControlResiduals.Names(Sd1Checkpoint.Open(Reference.LdmFile).UNet!).ToDictionary(n => n, Tensor);
             var inputs = new List<(string, OrtValue)>
             {

@@ -22,7 +22,8 @@ public sealed class ExportTests : IDisposable
 
         var unet = Path.Combine(target, "unet", "model.onnx");
         var data = Path.Combine(target, "unet", DiffusersOnnxFolder.WeightsFile);
-        Assert.True(new FileInfo(unet).Length < 100_000, "the graph file should hold no weights");
+        // The graph alone is about 200 KB (Deep Shrink's five resize methods are half of it); the weights are over 2 MB.
+        Assert.True(new FileInfo(unet).Length < 400_000, $"the graph file should hold no weights ({new FileInfo(unet).Length} bytes)");
         Assert.True(new FileInfo(data).Length > 4 * 500_000, "the weights file should hold the UNet's float32 weights");
         using var session = new InferenceSession(unet);
         var names = session.OutputNames.ToArray();

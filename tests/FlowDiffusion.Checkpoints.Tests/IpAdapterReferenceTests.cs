@@ -113,7 +113,7 @@ public sealed class IpAdapterReferenceTests
             }
 
             var graph = Path.Combine(target, "unet", Export.DiffusersOnnxFolder.IpAdaptedUNetFile);
-            Assert.True(new FileInfo(graph).Length < 100_000, "the IP-adapted graph should hold no weights");
+            Assert.True(new FileInfo(graph).Length < 400_000, $"the IP-adapted graph should hold no weights ({new FileInfo(graph).Length} bytes)");
             using var adapter = IpAdapterCheckpoint.Open(AdapterFile);
             var image = Reference.Run(adapter.BuildGraph().ToBytes(), (IpAdapterGraph.ImageEmbeds, Reference.Floats(Tensor("a.image_embeds"))));
             Reference.AssertClose(Tensor("e2e.adapted"), RunUNet(File.ReadAllBytes(graph), image, 0.7f, Path.Combine(target, "unet")), 1e-4, "ipadapter.onnx out_sample");
