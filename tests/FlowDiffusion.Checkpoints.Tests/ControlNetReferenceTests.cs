@@ -54,7 +54,7 @@ public sealed class ControlNetReferenceTests
         var output = RunUNet(unet, residuals);
         Reference.AssertClose(Tensor("unet.controlled"), output, 1e-4, "controlled out_sample");
         var plain = Tensor("unet.out_sample");
-        Assert.True(MaxDifference(plain.Values, output.Values) > 0.1, "the residuals must change the prediction");
+        Assert.True(Reference.MaxDifference(plain.Values, output.Values) > 0.1, "the residuals must change the prediction");
     }
 
     [Fact]
@@ -191,5 +191,4 @@ public sealed class ControlNetReferenceTests
         return Reference.Run(unet, [.. inputs])["out_sample"];
     }
 
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 }

@@ -42,7 +42,7 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         Assert.True(unet.TakesDeepShrink);
         var actual = Predict(unet, new UNetVariantInputs(DeepShrink: shrink));
         Reference.AssertClose(Load(name + ".out_sample"), actual, Tolerance, $"Deep Shrink {name} out_sample");
-        Assert.True(MaxDifference(Load(name + ".out_sample").Values, Load("plain.out_sample").Values) > 0.5, "the case must be far from the plain UNet");
+        Assert.True(Reference.MaxDifference(Load(name + ".out_sample").Values, Load("plain.out_sample").Values) > 0.5, "the case must be far from the plain UNet");
     }
 
     [Fact]
@@ -126,12 +126,12 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         // SDXL's UNet goes through the same builder: input blocks 0 conv_in, 1 res, 2 downsampler, 3 and the transformers.
         using var checkpoint = SdxlCheckpoint.Open(SdxlReference.File);
         var every = checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph).ToBytes();
-        var off = RunSdxl(every);
-        var shrunk = RunSdxl(every, Inputs(new DeepShrink(2, 2.0, true, "bicubic", "bicubic")));
+        var off = SdxlReference.RunUNet(every);
+        var shrunk = SdxlReference.RunUNet(every, Inputs(new DeepShrink(2, 2.0, true, "bicubic", "bicubic")));
 
-        Assert.Equal(RunSdxl(checkpoint.BuildUNet().ToBytes()).Values, off.Values);
+        Assert.Equal(SdxlReference.RunUNet(checkpoint.BuildUNet().ToBytes()).Values, off.Values);
         Reference.AssertClose(Load("sdxl.out_sample"), shrunk, Tolerance, "SDXL Deep Shrink out_sample");
-        Assert.True(MaxDifference(off.Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
+        Assert.True(Reference.MaxDifference(off.Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
     }
 
     [Theory]
@@ -141,9 +141,9 @@ public sealed class DeepShrinkReferenceTests : IDisposable
     {
         using var checkpoint = SdxlCheckpoint.Open(SdxlReference.File);
         var every = checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph).ToBytes();
-        var shrunk = RunSdxl(every, Inputs(new DeepShrink(block, factor, afterSkip, down, up)));
+        var shrunk = SdxlReference.RunUNet(every, Inputs(new DeepShrink(block, factor, afterSkip, down, up)));
         Reference.AssertClose(Load(name + ".out_sample"), shrunk, Tolerance, $"SDXL Deep Shrink {name} out_sample");
-        Assert.True(MaxDifference(RunSdxl(every).Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
+        Assert.True(Reference.MaxDifference(SdxlReference.RunUNet(every).Values, shrunk.Values) > 0.1, "Deep Shrink must change the SDXL prediction");
     }
 
     [Fact]
@@ -163,9 +163,9 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         {
             var inputs = new List<NamedOnnxValue>
             {
-                Half("sample", sample.Values[..row], [1, .. sample.Shape[1..]]),
-                Half("timestep", [Load("timestep").Values[0]], [1]),
-                Half("encoder_hidden_states", hidden.Values[..(int)(hidden.Shape[1] * hidden.Shape[2])], [1, .. hidden.Shape[1..]]),
+                Reference.Half("sample", sample.Values[..row], [1, .. sample.Shape[1..]]),
+                Reference.Half("timestep", [Load("timestep").Values[0]], [1]),
+                Reference.Half("encoder_hidden_states", hidden.Values[..(int)(hidden.Shape[1] * hidden.Shape[2])], [1, .. hidden.Shape[1..]]),
             };
             if (shrink)
             {
@@ -179,12 +179,12 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         }
 
         var expected = Load("defaults_block1.out_sample").Values[..row];
-        Assert.True(MaxDifference(expected, Run(shrink: true)) < 0.05, "fp16 Deep Shrink follows torch's float32");
-        Assert.True(MaxDifference(Load("plain.out_sample").Values[..row], Run(shrink: false)) < 0.05, "the fp16 graph off is the plain UNet");
+        Assert.True(Reference.MaxDifference(expected, Run(shrink: true)) < 0.05, "fp16 Deep Shrink follows torch's float32");
+        Assert.True(Reference.MaxDifference(Load("plain.out_sample").Values[..row], Run(shrink: false)) < 0.05, "the fp16 graph off is the plain UNet");
         // area and bislerp compute in float32 inside their branch (their constants stay float32) and cast back to float16.
         var bislerp = new DeepShrink(1, 2, true, "bislerp", "bislerp");
-        Assert.True(MaxDifference(Load("block1_bislerp.out_sample").Values[..row], Run(shrink: true, bislerp.MethodIndices)) < 0.05, "fp16 bislerp follows torch's float32");
-        Assert.True(MaxDifference(Load("block1_area.out_sample").Values[..row], Run(shrink: true, (bislerp with { DownscaleMethod = "area", UpscaleMethod = "area" }).MethodIndices)) < 0.05, "fp16 area follows torch's float32");
+        Assert.True(Reference.MaxDifference(Load("block1_bislerp.out_sample").Values[..row], Run(shrink: true, bislerp.MethodIndices)) < 0.05, "fp16 bislerp follows torch's float32");
+        Assert.True(Reference.MaxDifference(Load("block1_area.out_sample").Values[..row], Run(shrink: true, (bislerp with { DownscaleMethod = "area", UpscaleMethod = "area" }).MethodIndices)) < 0.05, "fp16 area follows torch's float32");
     }
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
@@ -197,27 +197,11 @@ public sealed class DeepShrinkReferenceTests : IDisposable
         (DeepShrink.MethodsInput, OrtValue.CreateTensorValueFromMemory(shrink.MethodIndices, [2])),
     ];
 
-    private static NamedOnnxValue Half(string name, float[] values, long[] shape) =>
-        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<Float16>(values.Select(v => (Float16)v).ToArray(), [.. shape.Select(d => (int)d)]));
-
-    private static (float[] Values, long[] Shape) RunSdxl(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
-        model,
-        [
-            ("sample", Reference.Floats(SdxlReference.Tensor("unet.sample"))),
-            ("timestep", Reference.Floats(SdxlReference.Tensor("unet.timestep"))),
-            ("encoder_hidden_states", Reference.Floats(SdxlReference.Tensor("unet.encoder_hidden_states"))),
-            ("text_embeds", Reference.Floats(SdxlReference.Tensor("unet.text_embeds"))),
-            ("time_ids", Reference.Floats(SdxlReference.Tensor("unet.time_ids"))),
-            .. extra,
-        ])["out_sample"];
-
     private static (float[] Values, long[] Shape) Load(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
-
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 
     private UNetVariant Open(OnnxSessionCache cache, UNetExtraInputs extras)
     {

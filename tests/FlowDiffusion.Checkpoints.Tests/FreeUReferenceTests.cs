@@ -33,7 +33,7 @@ public sealed class FreeUReferenceTests : IDisposable
         Assert.True(unet.TakesFreeU);
         var actual = Predict(unet, sampleName, new UNetVariantInputs(FreeU: factors));
         Reference.AssertClose(Load(name), actual, Tolerance, $"FreeU {name} out_sample");
-        Assert.True(MaxDifference(Load(name).Values, Predict(unet, sampleName, new UNetVariantInputs()).Values) > 0.05, "FreeU must change the prediction");
+        Assert.True(Reference.MaxDifference(Load(name).Values, Predict(unet, sampleName, new UNetVariantInputs()).Values) > 0.05, "FreeU must change the prediction");
     }
 
     [Fact]
@@ -97,13 +97,13 @@ public sealed class FreeUReferenceTests : IDisposable
         // SDXL's UNet goes through the same builder; the tiny one (model_channels 32, widths 64/32) meets b2, s2 once.
         using var checkpoint = SdxlCheckpoint.Open(SdxlReference.File);
         var freeU = checkpoint.BuildUNet(UNetExtraInputs.FreeU).ToBytes();
-        var atDefaults = RunSdxl(freeU);
-        var patched = RunSdxl(freeU, ("freeu_b2", Reference.Floats(([1.4f], [1]))), ("freeu_s2", Reference.Floats(([0.2f], [1]))), ("freeu_version", Reference.Floats(([2f], [1]))));
+        var atDefaults = SdxlReference.RunUNet(freeU);
+        var patched = SdxlReference.RunUNet(freeU, ("freeu_b2", Reference.Floats(([1.4f], [1]))), ("freeu_s2", Reference.Floats(([0.2f], [1]))), ("freeu_version", Reference.Floats(([2f], [1]))));
 
         Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), atDefaults, Tolerance, "SDXL FreeU graph at its defaults");
-        Assert.Equal(RunSdxl(checkpoint.BuildUNet().ToBytes()).Values, atDefaults.Values);
+        Assert.Equal(SdxlReference.RunUNet(checkpoint.BuildUNet().ToBytes()).Values, atDefaults.Values);
         Assert.All(patched.Values, v => Assert.True(float.IsFinite(v)));
-        Assert.True(MaxDifference(atDefaults.Values, patched.Values) > 0.01, "FreeU must change the SDXL prediction");
+        Assert.True(Reference.MaxDifference(atDefaults.Values, patched.Values) > 0.01, "FreeU must change the SDXL prediction");
     }
 
     [Fact]
@@ -127,14 +127,14 @@ public sealed class FreeUReferenceTests : IDisposable
             var tokens = (int)(hidden.Shape[1] * hidden.Shape[2]);
             var inputs = new List<NamedOnnxValue>
             {
-                Half("sample", sample.Values[..row], [1, .. sample.Shape[1..]]),
-                Half("timestep", [Load("timestep").Values[0]], [1]),
-                Half("encoder_hidden_states", hidden.Values[..tokens], [1, .. hidden.Shape[1..]]),
+                Reference.Half("sample", sample.Values[..row], [1, .. sample.Shape[1..]]),
+                Reference.Half("timestep", [Load("timestep").Values[0]], [1]),
+                Reference.Half("encoder_hidden_states", hidden.Values[..tokens], [1, .. hidden.Shape[1..]]),
             };
             if (freeU)
             {
-                inputs.AddRange(FreeUFactors.FactorInputs.Select((name, i) => Half(name, [p[i]], [1])));
-                inputs.Add(Half(FreeUFactors.VersionInput, [p[4]], [1]));
+                inputs.AddRange(FreeUFactors.FactorInputs.Select((name, i) => Reference.Half(name, [p[i]], [1])));
+                inputs.Add(Reference.Half(FreeUFactors.VersionInput, [p[4]], [1]));
             }
 
             using var results = session.Run(inputs);
@@ -143,36 +143,20 @@ public sealed class FreeUReferenceTests : IDisposable
 
         var expected = Load("v1").Values[..(int)(sample.Shape[1] * sample.Shape[2] * sample.Shape[3])];
         var patched = Run(freeU: true);
-        var difference = MaxDifference(expected, patched);
+        var difference = Reference.MaxDifference(expected, patched);
         // 0.05: the fp16 plain UNet is itself 0.03 from torch's float32 (outputs up to 1.7); FreeU moves row 0 by 0.32.
         Assert.True(difference < 0.05, $"fp16 FreeU differs from torch by {difference}");
-        Assert.True(MaxDifference(Load("plain").Values[..expected.Length], Run(freeU: false)) < 0.05, "the fp16 graph at its defaults is the plain UNet");
-        Assert.True(MaxDifference(expected, Run(freeU: false)) > 0.25, "the fp16 graph at its defaults must be far from FreeU's");
+        Assert.True(Reference.MaxDifference(Load("plain").Values[..expected.Length], Run(freeU: false)) < 0.05, "the fp16 graph at its defaults is the plain UNet");
+        Assert.True(Reference.MaxDifference(expected, Run(freeU: false)) > 0.25, "the fp16 graph at its defaults must be far from FreeU's");
     }
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
-
-    private static NamedOnnxValue Half(string name, float[] values, long[] shape) =>
-        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<Float16>(values.Select(v => (Float16)v).ToArray(), [.. shape.Select(d => (int)d)]));
-
-    private static (float[] Values, long[] Shape) RunSdxl(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
-        model,
-        [
-            ("sample", Reference.Floats(SdxlReference.Tensor("unet.sample"))),
-            ("timestep", Reference.Floats(SdxlReference.Tensor("unet.timestep"))),
-            ("encoder_hidden_states", Reference.Floats(SdxlReference.Tensor("unet.encoder_hidden_states"))),
-            ("text_embeds", Reference.Floats(SdxlReference.Tensor("unet.text_embeds"))),
-            ("time_ids", Reference.Floats(SdxlReference.Tensor("unet.time_ids"))),
-            .. extra,
-        ])["out_sample"];
 
     private static (float[] Values, long[] Shape) Load(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
-
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 
     private UNetVariant Open(OnnxSessionCache cache, UNetExtraInputs extras)
     {

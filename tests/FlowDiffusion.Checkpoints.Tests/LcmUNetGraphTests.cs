@@ -35,7 +35,7 @@ public sealed class LcmUNetGraphTests : IDisposable
         var atT2 = RunUNet(plain.BuildUNet().ToBytes(), T2, null);
         var lcmAtT1 = RunUNet(lcm.BuildUNet().ToBytes(), T1, UnitCond(batch));
 
-        Assert.True(MaxDifference(atT1.Values, atT2.Values) > 0.05, "the two timesteps must give different predictions");
+        Assert.True(Reference.MaxDifference(atT1.Values, atT2.Values) > 0.05, "the two timesteps must give different predictions");
         Reference.AssertClose(atT2, lcmAtT1, 1e-4, "LCM out_sample at t1 with e_k");
     }
 
@@ -162,5 +162,4 @@ public sealed class LcmUNetGraphTests : IDisposable
         return Reference.Run(model, [.. inputs])["out_sample"];
     }
 
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 }

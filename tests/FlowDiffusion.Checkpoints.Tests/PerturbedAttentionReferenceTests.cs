@@ -30,7 +30,7 @@ public sealed class PerturbedAttentionReferenceTests : IDisposable
         Assert.True(unet.TakesPagMask);
         Reference.AssertClose(plain, Predict(unet, null), Tolerance, "plain out_sample");
         Reference.AssertClose(perturbed, Predict(unet, [1f, 1f]), Tolerance, "perturbed out_sample");
-        Assert.True(MaxDifference(plain.Values, perturbed.Values) > 0.1, "PAG's perturbation must change the prediction");
+        Assert.True(Reference.MaxDifference(plain.Values, perturbed.Values) > 0.1, "PAG's perturbation must change the prediction");
 
         // Row by row: the unperturbed row of a mixed batch is the plain one, the perturbed row the reference's.
         var mixed = Predict(unet, [0f, 1f]);
@@ -64,9 +64,9 @@ public sealed class PerturbedAttentionReferenceTests : IDisposable
         var batch = (int)SdxlReference.Tensor("unet.sample").Shape[0];
         var ones = Enumerable.Repeat(1f, batch).ToArray();
 
-        Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), RunSdxl(pag), Tolerance, "SDXL PAG graph without a mask");
-        Assert.Equal(RunSdxl(checkpoint.BuildUNet().ToBytes()).Values, RunSdxl(pag).Values);
-        Reference.AssertClose(Load("sdxl.perturbed"), RunSdxl(pag, (PerturbedAttention.MaskName, Reference.Floats((ones, [batch])))), Tolerance, "SDXL PAG graph at mask 1");
+        Reference.AssertClose(SdxlReference.Tensor("unet.out_sample"), SdxlReference.RunUNet(pag), Tolerance, "SDXL PAG graph without a mask");
+        Assert.Equal(SdxlReference.RunUNet(checkpoint.BuildUNet().ToBytes()).Values, SdxlReference.RunUNet(pag).Values);
+        Reference.AssertClose(Load("sdxl.perturbed"), SdxlReference.RunUNet(pag, (PerturbedAttention.MaskName, Reference.Floats((ones, [batch])))), Tolerance, "SDXL PAG graph at mask 1");
     }
 
     [Fact]
@@ -100,12 +100,12 @@ public sealed class PerturbedAttentionReferenceTests : IDisposable
         Reference.AssertClose(Reference.Tensor("unet.out_sample"), (plain32, Reference.Tensor("unet.out_sample").Shape), Tolerance, "the exported UNet without a mask");
         var half = plain32.Length / 2;
         Assert.Equal(plain32[..half], perturbed32[..half]);
-        Assert.True(MaxDifference(plain32[half..], perturbed32[half..]) > 0.01, "the masked row must change");
-        Assert.True(MaxDifference(perturbed32, perturbed16) < 0.02, $"fp16 export (upcast on the CPU) off by {MaxDifference(perturbed32, perturbed16)}");
+        Assert.True(Reference.MaxDifference(plain32[half..], perturbed32[half..]) > 0.01, "the masked row must change");
+        Assert.True(Reference.MaxDifference(perturbed32, perturbed16) < 0.02, $"fp16 export (upcast on the CPU) off by {Reference.MaxDifference(perturbed32, perturbed16)}");
 
         // As a GPU runs it: the fp16 graph itself, every input float16, the mask included.
         var raw = RunHalf(Path.Combine(_scratch, "fp16", "unet", "model.onnx"), mask);
-        Assert.True(MaxDifference(perturbed32, raw) < 0.05, $"fp16 export in float16 off by {MaxDifference(perturbed32, raw)}");
+        Assert.True(Reference.MaxDifference(perturbed32, raw) < 0.05, $"fp16 export in float16 off by {Reference.MaxDifference(perturbed32, raw)}");
     }
 
     private static float[] RunHalf(string model, float[] mask)
@@ -142,24 +142,11 @@ public sealed class PerturbedAttentionReferenceTests : IDisposable
         return prediction;
     }
 
-    private static (float[] Values, long[] Shape) RunSdxl(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
-        model,
-        [
-            ("sample", Reference.Floats(SdxlReference.Tensor("unet.sample"))),
-            ("timestep", Reference.Floats(SdxlReference.Tensor("unet.timestep"))),
-            ("encoder_hidden_states", Reference.Floats(SdxlReference.Tensor("unet.encoder_hidden_states"))),
-            ("text_embeds", Reference.Floats(SdxlReference.Tensor("unet.text_embeds"))),
-            ("time_ids", Reference.Floats(SdxlReference.Tensor("unet.time_ids"))),
-            .. extra,
-        ])["out_sample"];
-
     private static (float[] Values, long[] Shape) Load(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
-
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 
     private UNetVariant Open(OnnxSessionCache cache, UNetExtraInputs extras)
     {

@@ -54,6 +54,12 @@ internal static class Reference
 
     public static OrtValue Floats((float[] Values, long[] Shape) t) => OrtValue.CreateTensorValueFromMemory(t.Values, t.Shape);
 
+    /// <summary>A float16 input for a graph exported at half precision.</summary>
+    public static NamedOnnxValue Half(string name, float[] values, long[] shape) =>
+        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<Float16>(values.Select(v => (Float16)v).ToArray(), [.. shape.Select(d => (int)d)]));
+
+    public static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
+
     public static void AssertClose((float[] Values, long[] Shape) expected, (float[] Values, long[] Shape) actual, double tolerance, string what)
     {
         Assert.Equal(expected.Shape, actual.Shape);

@@ -1,4 +1,5 @@
 using FlowDiffusion.Formats.Safetensors;
+using Microsoft.ML.OnnxRuntime;
 
 namespace FlowDiffusion.Checkpoints.Tests;
 
@@ -14,6 +15,18 @@ internal static class SdxlReference
         using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
+
+    /// <summary>Runs a UNet graph on the reference's inputs (plus <paramref name="extra"/> ones) and returns its output.</summary>
+    public static (float[] Values, long[] Shape) RunUNet(byte[] model, params (string, OrtValue)[] extra) => Reference.Run(
+        model,
+        [
+            ("sample", Reference.Floats(Tensor("unet.sample"))),
+            ("timestep", Reference.Floats(Tensor("unet.timestep"))),
+            ("encoder_hidden_states", Reference.Floats(Tensor("unet.encoder_hidden_states"))),
+            ("text_embeds", Reference.Floats(Tensor("unet.text_embeds"))),
+            ("time_ids", Reference.Floats(Tensor("unet.time_ids"))),
+            .. extra,
+        ])["out_sample"];
 
     public static int[] Ids(string name)
     {

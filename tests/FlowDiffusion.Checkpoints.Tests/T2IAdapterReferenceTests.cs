@@ -58,7 +58,7 @@ public sealed class T2IAdapterReferenceTests
 
         var adapted = RunUNet(unet, new() { ["down_intrablock_0"] = features["feature_0"], ["down_intrablock_1"] = features["feature_1"] });
         Reference.AssertClose(Tensor("unet.adapted"), adapted, 1e-4, "out_sample with the adapter's features");
-        Assert.True(MaxDifference(Tensor("unet.out_sample").Values, adapted.Values) > 0.1, "the features must change the prediction");
+        Assert.True(Reference.MaxDifference(Tensor("unet.out_sample").Values, adapted.Values) > 0.1, "the features must change the prediction");
 
         // The feature inputs are optional (zero defaults), so the ControlNet callers that leave them out get the plain UNet;
         // zero residuals of [B, C, 1, 1] broadcast, which is what an adapter-only call feeds the ControlNet inputs.
@@ -136,5 +136,4 @@ public sealed class T2IAdapterReferenceTests
         return Reference.Run(unet, [.. inputs])["out_sample"];
     }
 
-    private static double MaxDifference(float[] a, float[] b) => a.Select((v, i) => Math.Abs(v - b[i])).Max();
 }
