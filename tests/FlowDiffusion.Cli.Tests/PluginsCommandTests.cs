@@ -39,7 +39,8 @@ public sealed class PluginsCommandTests : IDisposable
     [Fact]
     public void Built_in_pack_is_unloadable_in_the_cli_which_carries_its_skiasharp_and_onnx_runtime()
     {
-        var (exit, stdout, stderr) = Cli.Run("plugins");
+        // Unloading old builds is off by default (FlowDiffusion:UnloadPluginBuilds); this is the CLI with it on.
+        var (exit, stdout, stderr) = Cli.RunWith(new Dictionary<string, string> { ["FLOWDIFFUSION_FlowDiffusion__UnloadPluginBuilds"] = "true" }, "plugins");
 
         Assert.True(exit == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.TrimEntries);

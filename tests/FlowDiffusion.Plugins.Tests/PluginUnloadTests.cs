@@ -6,8 +6,9 @@ using FlowDiffusion.Engine.Hosting;
 namespace FlowDiffusion.Plugins.Tests;
 
 /// <summary>
-/// A rebuilt plugin's old build is unloaded: its load context is collected once no run uses it, while a run in flight
-/// on it keeps it alive and finishes on it. A plugin that brings its own native library cannot be unloaded and says so.
+/// With FlowDiffusion:UnloadPluginBuilds on, a rebuilt plugin's old build is unloaded: its load context is collected
+/// once no run uses it, while a run in flight on it keeps it alive and finishes on it; a plugin that brings its own
+/// native library cannot be unloaded and says so. Off (the default), no plugin loads into a collectible context.
 /// </summary>
 public sealed class PluginUnloadTests
 {
@@ -18,7 +19,7 @@ public sealed class PluginUnloadTests
     {
         var packs = PluginBuilds.OfflineBuilt;
         var root = TestHost.RootWith(("reloadable", packs.ReloadV1));
-        using var host = new TestHost(root);
+        using var host = new TestHost(unloadPluginBuilds: true, root);
         Assert.Equal("greeting from build 1", TestHost.Completed(await host.RunAsync(Greeting(delayMs: 0))).Output("greet", "text"));
         var old = LoadContextOf(host.Engine, "reload.greeting");
 
@@ -37,7 +38,7 @@ public sealed class PluginUnloadTests
     {
         var packs = PluginBuilds.OfflineBuilt;
         var root = TestHost.RootWith(("reloadable", packs.ReloadV1));
-        using var host = new TestHost(root);
+        using var host = new TestHost(unloadPluginBuilds: true, root);
         var old = LoadContextOf(host.Engine, "reload.greeting");
         var inFlight = StartInFlight(host);
         await inFlight.Started.WaitAsync(TimeSpan.FromSeconds(30));
@@ -57,9 +58,30 @@ public sealed class PluginUnloadTests
     }
 
     [Fact]
+    public async Task By_default_packs_load_into_contexts_that_are_not_collectible_and_an_old_build_stays_loaded()
+    {
+        var packs = PluginBuilds.OfflineBuilt;
+        var root = TestHost.RootWith(("reloadable", packs.ReloadV1));
+        using var host = new TestHost(root);
+        var plugin = host.Engine.Plugins.Plugins.Single();
+        var old = AssemblyLoadContext.GetLoadContext(host.Engine.Catalog.Find("reload.greeting")!.NodeType.Assembly)!;
+
+        Scratch.CopyTree(packs.ReloadV2, Path.Combine(root, "reloadable"));
+        host.Engine.ReloadPlugins();
+        var next = TestHost.Completed(await host.RunAsync(Greeting(delayMs: 0)));
+
+        Assert.False(host.Engine.Options.UnloadPluginBuilds);
+        Assert.False(old.IsCollectible);
+        Assert.False(plugin.UnloadingOn);
+        Assert.False(plugin.Unloadable);
+        Assert.Contains(old, AssemblyLoadContext.All);
+        Assert.Equal("greeting from build 2", next.Output("greet", "text"));
+    }
+
+    [Fact]
     public void Pack_that_brings_its_own_native_library_loads_into_a_context_that_is_not_collectible_and_says_why()
     {
-        using var host = new TestHost(TestHost.RootWith(("own-native", PluginBuilds.OfflineBuilt.OwnNative)));
+        using var host = new TestHost(unloadPluginBuilds: true, TestHost.RootWith(("own-native", PluginBuilds.OfflineBuilt.OwnNative)));
 
         var plugin = host.Engine.Plugins.Plugins.Single();
         var context = AssemblyLoadContext.GetLoadContext(host.Engine.Catalog.Find("native.answer")!.NodeType.Assembly)!;
@@ -75,7 +97,7 @@ public sealed class PluginUnloadTests
     public void Built_in_pack_takes_skiasharp_from_the_host_and_names_the_native_library_the_host_lacks()
     {
         // The pack ships SkiaSharp with libSkiaSharp and ONNX Runtime with libonnxruntime; this host carries only SkiaSharp.
-        using var host = new TestHost(RepositoryRoot.Combine("plugins"));
+        using var host = new TestHost(unloadPluginBuilds: true, RepositoryRoot.Combine("plugins"));
         var save = host.Engine.Catalog.Find("image.save") ?? throw new InvalidOperationException("the built-in pack did not load");
         var plugin = host.Engine.Plugins.Plugins.Single(p => p.Nodes.Contains(save));
         var context = AssemblyLoadContext.GetLoadContext(save.NodeType.Assembly)!;

@@ -9,9 +9,16 @@ namespace FlowDiffusion.Plugins.Tests;
 internal sealed class TestHost : IDisposable
 {
     public TestHost(params string[] pluginFolders)
+        : this(unloadPluginBuilds: false, pluginFolders)
+    {
+    }
+
+    /// <param name="unloadPluginBuilds">FlowDiffusion:UnloadPluginBuilds (collectible plugin contexts).</param>
+    /// <param name="pluginFolders">The plugin roots.</param>
+    public TestHost(bool unloadPluginBuilds, params string[] pluginFolders)
     {
         OutputDirectory = Scratch.NewFolder("outputs");
-        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [.. pluginFolders], CancellationGraceSeconds = 1 });
+        var options = Options.Create(new FlowDiffusionOptions { PluginFolders = [.. pluginFolders], CancellationGraceSeconds = 1, UnloadPluginBuilds = unloadPluginBuilds });
         Engine = new FlowDiffusionEngine(options, new ServiceCollection().BuildServiceProvider());
     }
 

@@ -19,7 +19,7 @@ internal static class PluginsCommand
                 Console.WriteLine($"{plugin.Manifest.Id} {plugin.Manifest.Version}{author} (sdk {plugin.Manifest.Sdk}) — {plugin.Folder}");
                 if (plugin.Manifest.Description.Length > 0) Console.WriteLine($"  {plugin.Manifest.Description}");
                 Console.WriteLine($"  nodes: {string.Join(", ", plugin.Nodes.Select(n => n.Id))}");
-                if (!plugin.Unloadable)
+                if (plugin.UnloadingOn && !plugin.Unloadable)
                     Console.WriteLine($"  not unloadable (a rebuild's old build stays loaded until restart): brings {string.Join(", ", plugin.OwnNativeLibraries!)}");
             }
             foreach (var error in plugins.Errors)

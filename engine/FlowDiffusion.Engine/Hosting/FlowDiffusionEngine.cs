@@ -32,7 +32,7 @@ public sealed class FlowDiffusionEngine : IDisposable
         _loggers = loggers ?? NullLoggerFactory.Instance;
         Services = services;
         Cache = new OutputCache(Options.CacheCapacity, Options.CacheMaxBytes > 0 ? Options.CacheMaxBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
-        _pluginHost = new PluginHost(_loggers.CreateLogger<PluginHost>(), _shadowCopy);
+        _pluginHost = new PluginHost(_loggers.CreateLogger<PluginHost>(), _shadowCopy, Options.UnloadPluginBuilds);
         _plugins = _pluginHost.Load(Options.PluginFolders);
         Executor = new WorkflowExecutor(Cache, services, _resources, _loggers);
     }

@@ -20,6 +20,14 @@ public sealed class FlowDiffusionOptions
     public bool WatchPlugins { get; set; } = true;
 
     /// <summary>
+    /// Whether plugins load into collectible contexts, so that the old build of a rebuilt or removed plugin is unloaded once
+    /// no run uses it. Off by default: on .NET 10 (10.0.12 measured), processes running plugin code from collectible
+    /// contexts crashed natively now and then under load (plugins/README.md, "Unloading old builds"); with it off, an old
+    /// build stays in memory until the host restarts.
+    /// </summary>
+    public bool UnloadPluginBuilds { get; set; }
+
+    /// <summary>
     /// How long plugin files must stay unchanged before a watching host reloads, in seconds: a build writes many files,
     /// and this turns them into one reload.
     /// </summary>

@@ -12,11 +12,15 @@ namespace FlowDiffusion.Engine.Plugins;
 /// A broken plugin (bad manifest, corrupt or missing assembly, missing dependency, throwing node, duplicate id) is
 /// reported and skipped; the rest load. Loading again reuses every folder whose files did not change and loads a
 /// changed one into a new load context; with a <see cref="PluginShadowCopy"/> each load reads a private copy, so a
-/// folder can be rebuilt in place while the node types already loaded from it keep working. Load contexts are
-/// collectible where the plugin allows it (see <see cref="PluginNativeLibraries"/>): a replaced or removed folder's
-/// old load is retired, and <see cref="Unload"/> lets the runtime collect it once nothing uses it.
+/// folder can be rebuilt in place while the node types already loaded from it keep working. With
+/// <c>collectible</c>, load contexts are collectible where the plugin allows it (see <see cref="PluginNativeLibraries"/>):
+/// a replaced or removed folder's old load is retired, and <see cref="Unload"/> lets the runtime collect it once nothing
+/// uses it. Without it (the default, <see cref="Hosting.FlowDiffusionOptions.UnloadPluginBuilds"/>), every old load stays.
 /// </summary>
-public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowCopy? shadowCopy = null)
+/// <param name="logger">Where loads, reloads and errors are logged.</param>
+/// <param name="shadowCopy">Copies plugin folders before loading, so they can be rebuilt in place.</param>
+/// <param name="collectible">Load into collectible contexts where the plugin allows it.</param>
+public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowCopy? shadowCopy = null, bool collectible = false)
 {
     // Shared with the host: the SDK and what its public types expose (the logging abstractions); McMaster shares each
     // one's references too. Everything else a plugin ships resolves from its own folder first, so its versions win.
@@ -63,7 +67,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
                     registered[node.Id] = manifest.Id;
                     accepted.Add(node);
                 }
-                plugins.Add(new LoadedPlugin(manifest, folder, accepted, load.Native?.OwnNative));
+                plugins.Add(new LoadedPlugin(manifest, folder, accepted, load.Native?.OwnNative, collectible));
                 // A watching host reloads often; a folder it reuses is not news.
                 _logger.Log(fresh ? LogLevel.Information : LogLevel.Debug, "Loaded plugin {Plugin} {Version} from {Folder}: {Count} nodes",
                     manifest.Id, manifest.Version, folder, accepted.Count);
@@ -98,6 +102,12 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         foreach (var load in retired)
         {
             if (load.Loader is null) continue;
+            if (!collectible)
+            {
+                _logger.LogInformation("The previous build of plugin {Plugin} ({Folder}) stays loaded until the host restarts: unloading old builds is off (FlowDiffusion:UnloadPluginBuilds)",
+                    load.Plugin, load.Folder);
+                continue;
+            }
             if (load.Native is { Collectible: false } native)
             {
                 _logger.LogInformation("The previous build of plugin {Plugin} ({Folder}) stays loaded until the host restarts: it brings its own native library {Libraries}",
@@ -122,8 +132,8 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
         {
             var manifest = PluginManifest.Read(Path.Combine(folder, PluginManifest.FileName));
             name = manifest.Id;
-            var (nodes, loader, native) = LoadNodes(folder, manifest, errors, shadowCopy);
-            if (!native.Collectible)
+            var (nodes, loader, native) = LoadNodes(folder, manifest, errors, shadowCopy, collectible);
+            if (collectible && !native.Collectible)
                 _logger.LogInformation("Plugin {Plugin} brings its own native library {Libraries}: its load context cannot be unloaded, so after a rebuild its old build stays in memory until the host restarts",
                     manifest.Id, string.Join(", ", native.OwnNative));
             return new FolderLoad(folder, fingerprint, manifest, nodes, errors, loader, native);
@@ -170,7 +180,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
             .Where(d => File.Exists(Path.Combine(d, PluginManifest.FileName)));
     }
 
-    private static (List<NodeDescriptor> Nodes, PluginLoader Loader, PluginNativeLibraries Native) LoadNodes(string folder, PluginManifest manifest, List<PluginLoadError> errors, PluginShadowCopy? shadowCopy)
+    private static (List<NodeDescriptor> Nodes, PluginLoader Loader, PluginNativeLibraries Native) LoadNodes(string folder, PluginManifest manifest, List<PluginLoadError> errors, PluginShadowCopy? shadowCopy, bool collectible)
     {
         VersionRange range;
         try
@@ -205,7 +215,7 @@ public sealed class PluginHost(ILogger<PluginHost>? logger = null, PluginShadowC
                 // Wrappers of native libraries (SkiaSharp, ONNX Runtime) come from the host where it has them: a native
                 // library cannot be unloaded, and with those shared the plugin's own context can be.
                 foreach (var shared in native.Shared) config.SharedAssemblies.Add(shared);
-                config.IsUnloadable = native.Collectible;
+                config.IsUnloadable = collectible && native.Collectible;
             });
             assembly = loader.LoadDefaultAssembly();
         }
