@@ -24,6 +24,21 @@ public sealed class ClusterRunBackend(EmbeddedRunBackend local, IGrainFactory gr
     public async Task<(RunRecord Run, bool Created)> SubmitAsync(RunSubmission submission, CancellationToken cancellationToken)
     {
         var added = await local.SubmitAsync(submission, cancellationToken);
+        await WakeAsync();
+        return added;
+    }
+
+    /// <inheritdoc />
+    public async Task<(RunRecord Run, bool Created, IAsyncEnumerable<RunMessage> Messages)> SubmitSubscribedAsync(RunSubmission submission, CancellationToken cancellationToken)
+    {
+        // Subscribed on the local bus (where SubscribeAsync reads too) before the dispatcher is woken.
+        var added = await local.SubmitSubscribedAsync(submission, cancellationToken);
+        await WakeAsync();
+        return added;
+    }
+
+    private async Task WakeAsync()
+    {
         try
         {
             await Dispatcher.WakeAsync();
@@ -33,7 +48,6 @@ public sealed class ClusterRunBackend(EmbeddedRunBackend local, IGrainFactory gr
             // The run is stored; the dispatcher finds it at its next sweep.
             logger.LogWarning("The dispatcher could not be woken: {Error}", e.Message);
         }
-        return added;
     }
 
     /// <summary>Why a queued run still waits ("no worker has models/x"), or null when it is not queued.</summary>

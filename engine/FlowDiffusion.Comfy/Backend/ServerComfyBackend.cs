@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Engine.Execution;
@@ -17,6 +18,9 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend
     private readonly LocalOutputStore outputs = runs.Outputs as LocalOutputStore
         ?? throw new InvalidOperationException("The ComfyUI layer serves outputs from a local folder; the configured output store is not one.");
 
+    // Subscriptions made at submission, until the layer starts watching the run.
+    private readonly ConcurrentDictionary<string, IAsyncEnumerable<RunMessage>> watches = new(StringComparer.Ordinal);
+
     public string OutputFolder => outputs.Root;
 
     public async Task<string> SubmitAsync(string yaml, CancellationToken cancellationToken)
@@ -24,7 +28,10 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend
         var validation = engine.Parse(yaml, "comfyui.yaml", InputValues.FromJson("{}"));
         if (!validation.IsValid)
             throw new ComfyBackendException(validation.Diagnostics.Where(d => d.IsError).Select(d => (d.NodeId, d.Message)).ToList());
-        var (run, _) = await runs.SubmitAsync(new RunSubmission(yaml, "{}", "comfyui"), cancellationToken);
+        // Subscribed before a worker can start it: a prompt whose nodes all come from the cache ends in milliseconds, and
+        // a watcher that joined after that would never see SaveImageWebsocket's frames.
+        var (run, _, messages) = await runs.SubmitSubscribedAsync(new RunSubmission(yaml, "{}", "comfyui"), cancellationToken);
+        watches[run.Id] = messages;
         return run.Id;
     }
 
@@ -51,11 +58,13 @@ internal sealed class ServerComfyBackend(FlowDiffusionEngine engine, IRunBackend
 
     public async IAsyncEnumerable<RunEvent> WatchAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // The subscription SubmitAsync made is taken once; a second watcher (or a run queued elsewhere) subscribes now.
+        var messages = watches.TryRemove(runId, out var subscribed) ? subscribed : runs.SubscribeAsync(runId, cancellationToken);
         // The bus gives the run's state first, then live events, and ends with run_ended; the layer reads the final record
-        // itself. The watcher subscribes after SubmitAsync returns, by which time a free worker may have started the run, so
-        // what it missed comes from that state, as the events it stands for (the bus sheds only progress/previews/metrics
-        // of a slow reader, so node events after the state always arrive).
-        await foreach (var message in runs.SubscribeAsync(runId, cancellationToken))
+        // itself. A watcher that subscribed after a worker started the run gets what it missed from that state, as the
+        // events it stands for (the bus sheds only progress/previews/metrics of a slow reader, so node events after the
+        // state always arrive).
+        await foreach (var message in messages.WithCancellation(cancellationToken))
         {
             if (message.Kind == RunMessage.EndedKind) yield break;
             if (message.State is { Status: RunState.Running } state)

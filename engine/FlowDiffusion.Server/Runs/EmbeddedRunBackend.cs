@@ -74,6 +74,34 @@ public sealed class EmbeddedRunBackend : IRunBackend
     }
 
     /// <inheritdoc />
+    public async Task<(RunRecord Run, bool Created, IAsyncEnumerable<RunMessage> Messages)> SubmitSubscribedAsync(RunSubmission submission, CancellationToken cancellationToken)
+    {
+        var (run, created) = await Store.AddAsync(submission, cancellationToken);
+        // On the bus before the dispatcher is woken: the run's first event finds this subscriber there.
+        var subscription = Bus.Subscribe(run);
+        if (created) Submitted?.Invoke();
+        try
+        {
+            // As SubscribeAsync: a run that was already final (an idempotent resubmission) ends the messages at once.
+            if (!run.Status.IsFinal()) Bus.Recheck(subscription, await Store.GetAsync(run.Id, cancellationToken));
+        }
+        catch
+        {
+            subscription.Dispose();
+            throw;
+        }
+        return (run, created, ReadAll(subscription));
+    }
+
+    private static async IAsyncEnumerable<RunMessage> ReadAll(RunSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using (subscription)
+        {
+            await foreach (var message in subscription.Reader.ReadAllAsync(cancellationToken)) yield return message;
+        }
+    }
+
+    /// <inheritdoc />
     public Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken) => Store.GetAsync(id, cancellationToken);
 
     /// <inheritdoc />

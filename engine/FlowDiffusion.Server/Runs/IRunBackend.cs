@@ -21,6 +21,15 @@ public interface IRunBackend
     /// </summary>
     Task<(RunRecord Run, bool Created)> SubmitAsync(RunSubmission submission, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Enqueues a run as <see cref="SubmitAsync"/> does and subscribes to it before any worker is told of it, so the
+    /// messages miss none of its events. A later <see cref="SubscribeAsync"/> gets what it missed only as the run's state
+    /// (the latest preview of each node), or nothing but run_ended when the run is over by then; a front end whose client
+    /// needs every preview (ComfyUI's SaveImageWebsocket frames) subscribes here. Enumerate the messages once; until the
+    /// run ends they hold a bounded queue on the bus.
+    /// </summary>
+    Task<(RunRecord Run, bool Created, IAsyncEnumerable<RunMessage> Messages)> SubmitSubscribedAsync(RunSubmission submission, CancellationToken cancellationToken);
+
     /// <summary>One run, or null.</summary>
     Task<RunRecord?> GetAsync(string id, CancellationToken cancellationToken);
 
