@@ -22,11 +22,12 @@ public sealed class ClusterRoutingTests
         var executions = cluster.Journal.Executions.ToList();
         Assert.Equal(4, executions.Count);
         // Capability filter: shapes-sd only where it is. Affinity: the "both" slot ran both shapes-sd runs before anything
-        // else (the oldest runs, its model once loaded) and the other slot kept tiny-sd. Once no shapes-sd run is left,
-        // "both" may take a waiting tiny-sd run (never idle while a run it can serve waits), so that is allowed.
+        // else (the oldest runs, its model once loaded) and the other slot only ever ran tiny-sd. Once no shapes-sd run is
+        // left, "both" may take a waiting tiny-sd run (never idle while a run it can serve waits). When the "tiny-only" silo
+        // starts after "both" has worked through the queue (silos start at their own pace; on a loaded CI machine it did),
+        // it runs nothing, so the test does not require it to run something; the first check already keeps it to tiny-sd.
         Assert.All(executions.Where(e => shapes.Contains(e.RunId)), e => Assert.Equal("both", e.Worker));
         Assert.Equal(["models/shapes-sd", "models/shapes-sd"], executions.Where(e => e.Worker == "both").OrderBy(e => e.Started).Take(2).Select(e => e.Model));
-        Assert.Equal(["models/tiny-sd"], executions.Where(e => e.Worker == "tiny-only").Select(e => e.Model).Distinct());
         // The output file travelled to the coordinator's output store and is listed like a local one.
         var done = (await cluster.Store.GetAsync(tiny[0], CancellationToken.None))!;
         Assert.Equal("""["result.txt"]""", done.OutputsJson);
