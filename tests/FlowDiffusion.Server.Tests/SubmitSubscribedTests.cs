@@ -16,11 +16,14 @@ public sealed class SubmitSubscribedTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
+    private EmbeddedRunBackend Backend() =>
+        new(new SqliteRunStore(Path.Combine(_folder.Path, "runs.db")), new RunEventBus(),
+            new LocalOutputStore(Path.Combine(_folder.Path, "outputs")), Options.Create(new ServerOptions()));
+
     [Fact]
     public async Task Messages_subscribed_at_submission_hold_every_preview_of_a_run_that_ended_before_they_were_read()
     {
-        var backend = new EmbeddedRunBackend(new SqliteRunStore(Path.Combine(_folder.Path, "runs.db")), new RunEventBus(),
-            new LocalOutputStore(Path.Combine(_folder.Path, "outputs")), Options.Create(new ServerOptions()));
+        var backend = Backend();
         var (run, created, messages) = await backend.SubmitSubscribedAsync(new RunSubmission("yaml", "{}"), default);
 
         // The whole run happens before anyone reads: claimed, two images sent, finished.
@@ -51,8 +54,7 @@ public sealed class SubmitSubscribedTests : IDisposable
     [Fact]
     public async Task An_idempotent_resubmission_of_a_finished_run_subscribes_to_its_end()
     {
-        var backend = new EmbeddedRunBackend(new SqliteRunStore(Path.Combine(_folder.Path, "runs.db")), new RunEventBus(),
-            new LocalOutputStore(Path.Combine(_folder.Path, "outputs")), Options.Create(new ServerOptions()));
+        var backend = Backend();
         var (first, _, firstMessages) = await backend.SubmitSubscribedAsync(new RunSubmission("yaml", "{}", IdempotencyKey: "once"), default);
         var claimed = (await backend.ClaimAsync("worker", default))!;
         Assert.True(await backend.CompleteAsync(claimed.Lease!, new RunFinish(RunState.Completed, "[]", "[]"), default));
