@@ -38,7 +38,8 @@ public sealed class ClusterAttachedEditorTests(ITestOutputHelper output)
 
             // Two workers, one slot each: the first two runs start at once, the third waits for a free worker. Its event
             // stream on the API, opened while it waits, names the worker that takes it.
-            await page.WaitForSelectorAsync(".fd-run-queue li[data-run]");
+            // The page submits the three one after another: wait until both runs after the first are listed.
+            await page.WaitForSelectorAsync(".fd-run-queue[data-queued='2'] li[data-run]");
             var first = (await page.GetAttributeAsync(".fd-run-status", "data-run"))!;
             var queued = await page.Locator(".fd-run-queue li[data-run]").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.run)");
             Assert.Equal(2, queued.Length);
