@@ -12,7 +12,13 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// </summary>
 internal sealed class SdEngine : IDisposable
 {
-    private static readonly Lazy<SdEngine> SharedEngine = new(() => new SdEngine());
+    private static readonly Lazy<SdEngine> SharedEngine = new(() =>
+    {
+        var shared = new SdEngine();
+        // Nothing disposes the shared engine: its outputs go when the test process ends.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => shared._outputs.Dispose();
+        return shared;
+    });
     private readonly TempFolder _outputs = new();
 
     /// <summary>An engine loading plugins/ and any further plugin folders.</summary>

@@ -30,7 +30,8 @@ public sealed class SdxlClipLoadTests
         var files = Assert.IsType<string[]>(run.Result.Output("save", "files"));
         var l = Assert.Single(files, f => Path.GetFileName(f).Contains("_clip_l_", StringComparison.Ordinal));
         var g = Assert.Single(files, f => Path.GetFileName(f).Contains("_clip_g_", StringComparison.Ordinal));
-        var (ownL, ownG) = TowersOfTheCheckpoint();
+        using var scratch = new TempFolder();
+        var (ownL, ownG) = TowersOfTheCheckpoint(scratch.Path);
 
         var reload = await RunAsync(Patch + $"""
               c: {"{"} node: clip.load, with: {"{"} path: "{Slash(l)}", path2: "{Slash(g)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
@@ -48,14 +49,13 @@ public sealed class SdxlClipLoadTests
         Assert.Equal(patched, reload.Image("loaded_decode").ToArray());
         Assert.Equal(patched, reload.Image("swapped_decode").ToArray());
         Assert.Equal(plain, reload.Image("own_decode").ToArray());
-        File.Delete(ownL);
-        File.Delete(ownG);
     }
 
     [Fact]
     public async Task The_pair_reads_sdxl_embeddings_into_each_tower_as_the_checkpoints_clip_does()
     {
-        var (ownL, ownG) = TowersOfTheCheckpoint();
+        using var scratch = new TempFolder();
+        var (ownL, ownG) = TowersOfTheCheckpoint(scratch.Path);
         var embeddings = Path.Combine(Path.GetDirectoryName(SdxlModelSaveTests.Checkpoint)!, "embeddings");
         var run = (await SdEngine.Shared.RunYamlAsync($"""
             flowdiffusion: 1
@@ -78,14 +78,13 @@ public sealed class SdxlClipLoadTests
         Assert.True(loaded.Extras.TryGet(StandardExtras.PooledText, out var loadedPooled));
         Assert.Equal(ownPooled.ToArray(), loadedPooled.ToArray());
         Assert.NotEqual(own.Embeddings.ToArray(), Assert.IsType<Conditioning>(run.Result.Output("plain", "conditioning")).Embeddings.ToArray());
-        File.Delete(ownL);
-        File.Delete(ownG);
     }
 
     [Fact]
     public async Task Two_clip_l_files_are_a_node_error_naming_both()
     {
-        var (ownL, ownG) = TowersOfTheCheckpoint();
+        using var scratch = new TempFolder();
+        var (ownL, ownG) = TowersOfTheCheckpoint(scratch.Path);
         var copy = Path.Combine(Path.GetDirectoryName(ownL)!, "second-" + Path.GetFileName(ownL));
         File.Copy(ownL, copy);
         var failed = await SdEngine.Shared.RunYamlAsync($"""
@@ -99,15 +98,13 @@ public sealed class SdxlClipLoadTests
         Assert.Contains(Path.GetFileName(ownL), failed.Result.Error);
         Assert.Contains(Path.GetFileName(copy), failed.Result.Error);
         Assert.Contains("neither is SDXL's OpenCLIP ViT-bigG", failed.Result.Error);
-        File.Delete(ownL);
-        File.Delete(ownG);
-        File.Delete(copy);
     }
 
     [Fact]
     public async Task An_sd1_clip_beside_bigg_is_a_sampling_error_naming_the_unet_and_both_widths()
     {
-        var (ownL, ownG) = TowersOfTheCheckpoint();
+        using var scratch = new TempFolder();
+        var (ownL, ownG) = TowersOfTheCheckpoint(scratch.Path);
         var sd1 = Path.Combine(Path.GetDirectoryName(ownL)!, "sd1_clip_l.safetensors");
         using (var file = SafetensorsFile.Open(ModelMergeTests.First))
         {
@@ -128,9 +125,6 @@ public sealed class SdxlClipLoadTests
         Assert.Equal("mixed_sample", failed.Result.FailedNode);
         Assert.Contains("the conditioning is 96 wide but the UNet of 'sdxl-fp16", failed.Result.Error);
         Assert.Contains("takes 64-wide text context", failed.Result.Error);
-        File.Delete(ownL);
-        File.Delete(ownG);
-        File.Delete(sd1);
     }
 
     [Fact]
@@ -177,10 +171,8 @@ public sealed class SdxlClipLoadTests
 
     // The tiny SDXL checkpoint's towers alone: CLIP ViT-L in transformers' names (clip_l.safetensors), OpenCLIP ViT-bigG in
     // OpenCLIP's own names without a prefix (open_clip's text tower), as ComfyUI reads both.
-    internal static (string L, string G) TowersOfTheCheckpoint()
+    internal static (string L, string G) TowersOfTheCheckpoint(string folder)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-dual-clip-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
         var (l, g) = (Path.Combine(folder, "own_clip_l.safetensors"), Path.Combine(folder, "own_clip_g.safetensors"));
         using var file = SafetensorsFile.Open(SdxlModelSaveTests.Checkpoint);
         SafetensorsWriter.Write(l, [.. file.Tensors.Values.Where(t => t.Name.StartsWith(LdmKeyMap.SdxlTextEncoderPrefix, StringComparison.Ordinal))
