@@ -159,7 +159,7 @@ public static class ModelCatalog
         {
             using var file = SafetensorsFile.Open(path);
             var keys = file.Tensors.Keys;
-            var precision = string.Join("+", file.Tensors.Values.Select(t => SafetensorsDTypes.Name(t.DType)).Where(t => t is "F32" or "F16" or "BF16").Distinct().Order(StringComparer.Ordinal));
+            var precision = string.Join("+", file.Tensors.Values.Select(t => SafetensorsDTypes.Name(t.DType)).Where(t => t is "F32" or "F16" or "BF16" or "F8_E4M3" or "F8_E5M2").Distinct().Order(StringComparer.Ordinal));
             if (keys.Any(k => k.StartsWith("lora_unet_", StringComparison.Ordinal) || k.StartsWith("lora_te", StringComparison.Ordinal) || k.Contains(".lora_A.", StringComparison.Ordinal)
                 || k.Contains(".lora.down.", StringComparison.Ordinal) || k.Contains(".lora_down.", StringComparison.Ordinal)))
             {
@@ -232,5 +232,5 @@ public static class ModelCatalog
     private static string Precision(CheckpointWeights weights) => string.Join("+",
         new[] { ModelPart.UNet, ModelPart.TextEncoder, ModelPart.Vae }.Where(weights.Has)
             .SelectMany(p => weights.Part(p).Values.Select(t => SafetensorsDTypes.Name(t.Tensor.DType)))
-            .Where(t => t is "F32" or "F16" or "BF16").Distinct().Order(StringComparer.Ordinal));
+            .Where(t => t is "F32" or "F16" or "BF16" or "F8_E4M3" or "F8_E5M2").Distinct().Order(StringComparer.Ordinal));
 }

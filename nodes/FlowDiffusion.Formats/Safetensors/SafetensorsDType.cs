@@ -42,9 +42,9 @@ public enum SafetensorsDType
     /// <summary><c>F64</c>.</summary>
     Float64,
 
-    /// <summary><c>F8_E4M3</c>.</summary>
+    /// <summary><c>F8_E4M3</c>, PyTorch's <c>float8_e4m3fn</c> (see <see cref="Float8"/>).</summary>
     Float8E4M3,
 
-    /// <summary><c>F8_E5M2</c>.</summary>
+    /// <summary><c>F8_E5M2</c>, PyTorch's <c>float8_e5m2</c> (see <see cref="Float8"/>).</summary>
     Float8E5M2,
 }

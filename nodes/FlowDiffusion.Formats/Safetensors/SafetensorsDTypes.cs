@@ -37,7 +37,8 @@ public static class SafetensorsDTypes
         _ => 8,
     };
 
-    /// <summary>Whether <see cref="SafetensorsFile.ReadFloat32(string)"/> converts this type (F32, F16, BF16, F64).</summary>
+    /// <summary>Whether <see cref="SafetensorsFile.ReadFloat32(string)"/> converts this type (F32, F16, BF16, F64, F8_E4M3, F8_E5M2).</summary>
     public static bool ConvertsToFloat32(SafetensorsDType type) =>
-        type is SafetensorsDType.Float32 or SafetensorsDType.Float16 or SafetensorsDType.BFloat16 or SafetensorsDType.Float64;
+        type is SafetensorsDType.Float32 or SafetensorsDType.Float16 or SafetensorsDType.BFloat16 or SafetensorsDType.Float64
+            or SafetensorsDType.Float8E4M3 or SafetensorsDType.Float8E5M2;
 }

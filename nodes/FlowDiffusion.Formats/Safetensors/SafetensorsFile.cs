@@ -100,7 +100,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new ReadOnlySpan<byte>(_base + tensor.Offset, (int)tensor.ByteLength);
     }
 
-    /// <summary>The tensor's values as a new float32 array (F32, F16, BF16 and F64 convert; other types are refused).</summary>
+    /// <summary>The tensor's values as a new float32 array (F32, F16, BF16, F64 and the fp8 types convert; other types are refused).</summary>
     public float[] ReadFloat32(string name)
     {
         var tensor = Get(name);
@@ -145,6 +145,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 for (var i = 0; i < destination.Length; i++)
                 {
                     destination[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]) << 16);
+                }
+
+                break;
+            case SafetensorsDType.Float8E4M3:
+                for (var i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = Float8.E4M3(bytes[i]);
+                }
+
+                break;
+            case SafetensorsDType.Float8E5M2:
+                for (var i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = Float8.E5M2(bytes[i]);
                 }
 
                 break;
