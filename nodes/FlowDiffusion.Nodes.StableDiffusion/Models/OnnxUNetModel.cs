@@ -138,7 +138,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         if (hyperTile is not null && (pagMask is not null || record is not null) && TilesMiddle(hyperTile, shape))
         {
             // ComfyUI's PAG and SAG replace the middle block's self-attention after HyperTile tiled its queries, which fails or mixes tiles.
-            throw new ArgumentException($"HyperTile with max_depth {hyperTile.MaxDepth} tiles the UNet's middle block at this size, where PAG / SAG replace the self-attention (ComfyUI fails there): use max_depth 1 or less with them");
+            throw new ArgumentException($"HyperTile with max_depth {hyperTile.MaxDepth} tiles the UNet's middle block at this size, whose self-attention PAG / SAG replace (ComfyUI fails or mixes tiles there): lower max_depth below the middle block's depth (SD 1.5: 3, SDXL: 2) or turn PAG / SAG off");
         }
 
         if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null || hyperTile is not null)
@@ -221,13 +221,17 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         return Rows(embedding, input.Shape.Batch, "timestep_cond");
     }
 
-    // Whether HyperTile tiles a depth of 2 or more (SDXL's middle block is at depth 2, SD 1.x's at 3): a row of at most h·w / 16 tokens.
-    private static bool TilesMiddle(HyperTile tile, LatentShape shape)
+    // Whether HyperTile tiles the middle block: a row of its token count, the latent's at the depth of the UNet's last
+    // encoder level (the highest down_blocks.i: SD 1.5's 3, SDXL's 2).
+    private bool TilesMiddle(HyperTile tile, LatentShape shape)
     {
+        var depth = unet.Weights.Select(w => w.Name.Split('.') is ["down_blocks", var level, ..] && int.TryParse(level, out var i) ? i : 0).DefaultIfEmpty().Max();
+        var scale = Math.Pow(2, depth);
+        var middle = shape.Height / scale * (shape.Width / scale);
         var rows = tile.Tiles(shape.Height, shape.Width);
         for (var i = 0; i < rows.Length; i += 4)
         {
-            if (rows[i] * 16 <= (long)shape.Height * shape.Width) return true;
+            if (rows[i] == middle) return true;
         }
 
         return false;
