@@ -34,7 +34,7 @@ public sealed class UNetHyperTileTests
     }
 
     [Fact]
-    public async Task A_sample_with_PAG_fails_when_the_middle_block_is_tiled_and_runs_when_it_is_not()
+    public async Task A_sample_with_PAG_fails_naming_max_depth_when_the_middle_block_is_tiled()
     {
         var run = await SdEngine.Shared.RunYamlAsync($"""
             flowdiffusion: 1
