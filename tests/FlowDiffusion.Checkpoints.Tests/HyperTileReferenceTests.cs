@@ -104,6 +104,34 @@ public sealed class HyperTileReferenceTests : IDisposable
         Assert.Null(new HyperTile(2048, 1, 10, true).Problem());
     }
 
+    [Fact]
+    public void Fp16_export_keeps_the_int64_tiles_input_and_tiles_in_half_precision()
+    {
+        // The If branches add no float constants, so the fp16 graph runs both; batch 2 at timestep 500 against torch's float32.
+        using var checkpoint = Sd1Checkpoint.Open(Reference.LdmFile);
+        var model = Float16Model.Convert(checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph));
+        Assert.Contains(model.Graph.Inputs, i => i.Name == HyperTile.TilesInput && i.ElementType == Onnx.Proto.TensorElementType.Int64);
+        var sample = Load("wide_depth1.sample");
+        var hidden = Load("encoder_hidden_states");
+        var rows = new HyperTile(32, 1, 1, false).Tiles((int)sample.Shape[2], (int)sample.Shape[3]);
+        using var session = new InferenceSession(model.ToBytes());
+        float[] Run(bool tiled)
+        {
+            var inputs = new List<NamedOnnxValue>
+            {
+                Reference.Half("sample", sample.Values, sample.Shape),
+                Reference.Half("timestep", [500, 500], [2]),
+                Reference.Half("encoder_hidden_states", hidden.Values, hidden.Shape),
+            };
+            if (tiled) inputs.Add(NamedOnnxValue.CreateFromTensor(HyperTile.TilesInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(rows, [rows.Length / 4, 4])));
+            using var results = session.Run(inputs);
+            return [.. results[0].AsTensor<Float16>().Select(v => (float)v)];
+        }
+
+        Assert.True(Reference.MaxDifference(Load("wide_depth1.out_sample").Values, Run(tiled: true)) < 0.05, "fp16 HyperTile follows torch's float32");
+        Assert.True(Reference.MaxDifference(Load("wide_depth1.plain").Values, Run(tiled: false)) < 0.05, "the fp16 graph off is the plain UNet");
+    }
+
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     private static (float[] Values, long[] Shape) Load(string name)
