@@ -311,7 +311,7 @@ public sealed class IpAdapterMappingTests : IDisposable
 
     private static async Task<byte[]> RunAsync(ComfyHost host, JsonObject prompt) => ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, prompt));
 
-    private static async Task<byte[]> RunYamlAsync(ComfyHost host, string yaml)
+    internal static async Task<byte[]> RunYamlAsync(ComfyHost host, string yaml)
     {
         using var submit = await host.Client.PostAsJsonAsync("/api/runs", new { yaml });
         var answer = await submit.Content.ReadAsStringAsync();

@@ -53,6 +53,7 @@ public sealed partial class ApiPromptConverter
         "PatchModelAddDownscale",
         "SelfAttentionGuidance",
         "SaveImageWebsocket",
+        "HyperTile",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -325,6 +326,7 @@ public sealed partial class ApiPromptConverter
                 "CLIPLoader" => ClipLoader(id, inputs),
                 "DualCLIPLoader" => DualClipLoader(id, inputs),
                 "PatchModelAddDownscale" => DeepShrink(id, inputs),
+                "HyperTile" => HyperTile(id, inputs),
                 SaveImageWebsocketClass => SaveImageWebsocket(id, inputs),
                 _ => Unsupported(id, type),
             };

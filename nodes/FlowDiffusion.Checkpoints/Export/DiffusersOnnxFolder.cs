@@ -232,9 +232,11 @@ public static class DiffusersOnnxFolder
     /// an extra output), whose defaults give the plain UNet bit for bit. Left at their defaults FreeU and PAG cost no measurable
     /// step time on an SD 1.5-sized UNet (docs/benchmarks.md); Deep Shrink's If nodes cost about 1.5 % of a CPU call on a
     /// half-width one (GPU unmeasured); SAG's map runs on empty tensors (counted, not timed). No separate FreeU, PAG, Deep
-    /// Shrink or SAG files are written.
+    /// Shrink or SAG files are written. HyperTile's tiles (<see cref="UNetExtraInputs.HyperTile"/>) wrap each self-attention in
+    /// an If whose default takes the plain branch.
     /// </summary>
-    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.DeepShrink | UNetExtraInputs.SelfAttentionMap;
+    public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.DeepShrink | UNetExtraInputs.SelfAttentionMap
+        | UNetExtraInputs.HyperTile;
 
     /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
     public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =

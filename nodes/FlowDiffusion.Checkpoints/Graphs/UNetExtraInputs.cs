@@ -28,4 +28,7 @@ public enum UNetExtraInputs
 
     /// <summary>SAG's attention map (<see cref="SelfAttentionMap"/>): the middle block's first self-attention probabilities for the rows asked.</summary>
     SelfAttentionMap = 32,
+
+    /// <summary>HyperTile's tile counts (<see cref="HyperTilePatch"/>): the self-attentions at the token counts it names attend in tiles.</summary>
+    HyperTile = 64,
 }

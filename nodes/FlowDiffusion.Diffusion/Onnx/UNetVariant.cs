@@ -74,6 +74,7 @@ public sealed class UNetVariant
 
         TakesPagMask = signature.OptionalInputs.Any(i => i.Name == PagMaskInput && i.ElementType == TensorElementType.Float && i.Rank == 1);
         TakesDeepShrink = DeepShrink.Inputs.All(name => signature.OptionalInputs.Any(i => i.Name == name));
+        TakesHyperTile = signature.OptionalInputs.Any(i => i.Name == HyperTile.TilesInput && i.ElementType == TensorElementType.Int64 && i.Rank == 2);
         MapsSelfAttention = signature.OptionalInputs.Any(i => i.Name == SagRowsInput && i.ElementType == TensorElementType.Int64 && i.Rank == 1) && signature.HasOutput(SagAttentionOutput);
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
@@ -115,6 +116,9 @@ public sealed class UNetVariant
 
     /// <summary>Whether it takes Deep Shrink's inputs (<see cref="Onnx.DeepShrink"/>), as graphs built since builder version 11 do.</summary>
     public bool TakesDeepShrink { get; }
+
+    /// <summary>Whether it takes HyperTile's tiles (<see cref="Onnx.HyperTile"/>), as graphs built since builder version 14 do.</summary>
+    public bool TakesHyperTile { get; }
 
     /// <summary>SAG's optional row indices, int64 [R] (builder version 12): the rows whose <see cref="SagAttentionOutput"/> the call returns.</summary>
     public const string SagRowsInput = "sag_rows";
@@ -164,6 +168,7 @@ public sealed class UNetVariant
             AddFreeU(inputs.FreeU, names, values);
             AddPagMask(shape, inputs.PagMask, names, values);
             AddDeepShrink(inputs.DeepShrink, names, values);
+            AddHyperTile(shape, inputs.HyperTile, names, values);
             var mapped = AddSagRows(shape, inputs.SagRows, names, values);
             using var results = _model.Run([.. names], [.. values], mapped ? ["out_sample", SagAttentionOutput] : ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
@@ -306,6 +311,20 @@ public sealed class UNetVariant
         values.Add(OrtValue.CreateTensorValueFromMemory(new[] { 1.0 / shrink.Factor }, [1]));
         values.Add(OrtValue.CreateTensorValueFromMemory(new[] { shrink.AfterSkip ? 1L : 0L }, [1]));
         values.Add(OrtValue.CreateTensorValueFromMemory(shrink.MethodIndices, [2]));
+    }
+
+    private void AddHyperTile(LatentShape shape, HyperTile? tile, List<string> names, List<OrtValue> values)
+    {
+        if (tile is null) return;
+        if (!TakesHyperTile)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no HyperTile tiles; it was converted before builder version 14: delete its cached folder so model.load converts the checkpoint again");
+        }
+
+        var rows = tile.Tiles(shape.Height, shape.Width);
+        if (rows.Length == 0) return; // nothing tiled at this size: the default row tiles nothing
+        names.Add(HyperTile.TilesInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / 4, 4]));
     }
 
     private void AddPagMask(LatentShape shape, float[]? mask, List<string> names, List<OrtValue> values)

@@ -19,10 +19,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// <c>pag_mask</c> input, which every graph built since builder version 9 takes. A handle with Deep Shrink
 /// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window. A call with SAG's
 /// record (<see cref="SelfAttentionRecord"/>) runs through <see cref="UNetVariant"/> too, whose graphs since builder version 12
-/// return the middle block's self-attention map of the rows it names.
+/// return the middle block's self-attention map of the rows it names. A handle with HyperTile (<see cref="WithHyperTile"/>,
+/// unet.hypertile) feeds its tiles for each call's latent size to every call.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
-    DeepShrinkWindow? deepShrink = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
+    DeepShrinkWindow? deepShrink = null, HyperTile? hyperTile = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU and Deep Shrink), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
@@ -49,7 +50,10 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     /// <summary>Deep Shrink and its window; null: none.</summary>
     public DeepShrinkWindow? DeepShrink => deepShrink;
 
-    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU, deepShrink);
+    /// <summary>HyperTile's settings fed to every call; null: none.</summary>
+    public HyperTile? HyperTile => hyperTile;
+
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU, deepShrink, hyperTile);
 
     /// <summary>
     /// The same UNet (weights, overrides) with FreeU's factors fed to every call, replacing any it had; the graph must take
@@ -62,7 +66,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no FreeU factors: FreeU works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 8 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take FreeU");
         }
 
-        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors, deepShrink);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors, deepShrink, hyperTile);
     }
 
     /// <summary>
@@ -76,7 +80,21 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no Deep Shrink inputs: Deep Shrink works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 11 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
         }
 
-        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window, hyperTile);
+    }
+
+    /// <summary>
+    /// The same UNet with HyperTile fed to every call, replacing any it had; the graph must take it (every UNet graph
+    /// model.load builds since builder version 14 does).
+    /// </summary>
+    public OnnxUNetModel WithHyperTile(HyperTile settings)
+    {
+        if (!unet.TakesHyperTile || sessions is null)
+        {
+            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no HyperTile tiles: HyperTile works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 14 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
+        }
+
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, deepShrink, settings);
     }
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
@@ -117,15 +135,21 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"Deep Shrink and ControlNets / T2I-Adapters act at the same step (timestep {input.Timestep}): their residuals no longer fit the shrunk blocks. End the Deep Shrink window (end_percent) before the ControlNet's start_percent, or start the ControlNet later");
         }
 
-        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null)
+        if (hyperTile is not null && (pagMask is not null || record is not null) && TilesMiddle(hyperTile, shape))
         {
-            // ControlNets, an image prompt, FreeU, Deep Shrink and SAG's map compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
+            // ComfyUI's PAG and SAG replace the middle block's self-attention after HyperTile tiled its queries, which fails or mixes tiles.
+            throw new ArgumentException($"HyperTile with max_depth {hyperTile.MaxDepth} tiles the UNet's middle block at this size, whose self-attention PAG / SAG replace (ComfyUI fails or mixes tiles there): lower max_depth below the middle block's depth (SD 1.5: 3, SDXL: 2) or turn PAG / SAG off");
+        }
+
+        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null || hyperTile is not null)
+        {
+            // ControlNets, an image prompt, FreeU, Deep Shrink, HyperTile and SAG's map compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            var map = variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows),
+            var map = variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile),
                 prediction.Span, cancellationToken);
             if (record is not null) record.Map = map;
             return Task.CompletedTask;
@@ -195,6 +219,22 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         if (embedding.ItemLength != width)
             throw new ArgumentException($"timestep_cond must hold {width} numbers per row (the UNet's time_cond_proj_dim), not {embedding.ItemLength}");
         return Rows(embedding, input.Shape.Batch, "timestep_cond");
+    }
+
+    // Whether HyperTile tiles the middle block: a row of its token count, the latent's at the depth of the UNet's last
+    // encoder level (the highest down_blocks.i: SD 1.5's 3, SDXL's 2).
+    private bool TilesMiddle(HyperTile tile, LatentShape shape)
+    {
+        var depth = unet.Weights.Select(w => w.Name.Split('.') is ["down_blocks", var level, ..] && int.TryParse(level, out var i) ? i : 0).DefaultIfEmpty().Max();
+        var scale = Math.Pow(2, depth);
+        var middle = shape.Height / scale * (shape.Width / scale);
+        var rows = tile.Tiles(shape.Height, shape.Width);
+        for (var i = 0; i < rows.Length; i += 4)
+        {
+            if (rows[i] == middle) return true;
+        }
+
+        return false;
     }
 
     private static float[] Rows(ExtraTensor tensor, int batch, string name)
