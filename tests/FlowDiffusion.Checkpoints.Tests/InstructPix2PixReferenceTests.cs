@@ -42,6 +42,27 @@ public sealed class InstructPix2PixReferenceTests
         Assert.True(entry.IsLoadable);
     }
 
+    [Fact]
+    public void The_default_model_pick_passes_over_an_instruct_pix2pix_checkpoint()
+    {
+        var home = Directory.CreateTempSubdirectory("flowdiffusion-ip2p-default-").FullName;
+        try
+        {
+            var checkpoints = Directory.CreateDirectory(Path.Combine(home, "models", "checkpoints")).FullName;
+            File.Copy(Reference.LdmFile, Path.Combine(checkpoints, "older-sd1.safetensors"));
+            File.SetLastWriteTimeUtc(Path.Combine(checkpoints, "older-sd1.safetensors"), DateTime.UtcNow.AddHours(-1));
+            File.Copy(LdmFile, Path.Combine(checkpoints, "newer-ip2p.safetensors"));
+
+            var pick = DefaultModel.Pick(Path.Combine(home, "models"), "models/checkpoints/v1-5-pruned-emaonly.safetensors", home);
+
+            Assert.Equal("models/checkpoints/older-sd1.safetensors", pick?.Path);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     // Per batch item: the latents' channels, then the image latents'.
     internal static float[] Concat(float[] latents, float[] image, int batch, int item)
     {
