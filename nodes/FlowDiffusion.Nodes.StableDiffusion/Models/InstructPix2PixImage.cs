@@ -1,3 +1,4 @@
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
@@ -7,7 +8,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// The input image's latents an instruct-pix2pix UNet (8 input channels) reads after the noisy latents, carried on the
 /// conditioning as ComfyUI's <c>concat_latent_image</c> (conditioning.instruct_pix2pix attaches it to both prompts).
 /// <see cref="OnnxUNetModel"/> appends it per row before the UNet runs, so samplers and guiders see a 4-channel model.
-/// A row whose conditioning lacks it reads zeros, as ComfyUI's IP2P model does (a DualCFGGuider's plain negative).
+/// A row whose conditioning lacks it reads zeros, and latents of another size are resized to the sampled ones (bilinear,
+/// centre crop), as ComfyUI's IP2P model does.
 /// </summary>
 internal static class InstructPix2PixImage
 {
@@ -30,9 +32,12 @@ internal static class InstructPix2PixImage
             throw new ArgumentException($"the UNet of '{model}' is an instruct-pix2pix model: it takes 4 latent channels (and the image latents from the conditioning), not {shape.Channels}");
         if (!input.Extras.TryGet(Key, out var image))
             throw new ArgumentException($"the UNet of '{model}' is an instruct-pix2pix model (8 input channels) and reads the input image's latents from the conditioning; pass the prompts through conditioning.instruct_pix2pix (ComfyUI's InstructPixToPixConditioning) and sample its latent");
-        int[] item = [4, shape.Height, shape.Width];
-        if (!image.Shape.Skip(1).SequenceEqual(item))
-            throw new ArgumentException($"the instruct-pix2pix image latents are [{string.Join(", ", image.Shape.Skip(1))}] but the sampled latents are [{string.Join(", ", item)}]: sample the latent conditioning.instruct_pix2pix outputs (the image's size), or resize the image to the size you sample");
+        if (image.Shape is not [_, 4, var height, var width])
+            throw new ArgumentException($"the instruct-pix2pix image latents are [{string.Join(", ", image.Shape)}]; they must be [batch, 4, h, w] VAE latents");
+        // ComfyUI resizes image latents of another size to the sampled latents' (common_upscale: bilinear, centre crop).
+        if ((height, width) != (shape.Height, shape.Width))
+            image = new ExtraTensor([image.Batch, 4, shape.Height, shape.Width],
+                PlanarResize.Resize(image.Values, image.Batch * 4, height, width, shape.Height, shape.Width, "bilinear", centerCrop: true));
         if (image.Batch != shape.Batch && image.Batch != 1)
             throw new ArgumentException($"the instruct-pix2pix image latents have batch {image.Batch} but the sampled latents {shape.Batch}; give as many images as latents, or one");
         var plane = 4 * shape.Height * shape.Width;

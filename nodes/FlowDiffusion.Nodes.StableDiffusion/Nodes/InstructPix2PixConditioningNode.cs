@@ -8,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>ComfyUI's InstructPixToPixConditioning: the image to edit, encoded, on both prompts for an 8-channel UNet.</summary>
 [Node("conditioning.instruct_pix2pix", "1.0.0", Category = "conditioning", Title = "InstructPix2Pix Conditioning",
-    Description = "For an instruct-pix2pix model (a UNet with 8 input channels): encodes the image to edit (sides cut to multiples of 8 around the centre, as ComfyUI crops them) and attaches its latents to both conditionings, which the UNet reads after the noisy latents; latent is zeros of the image latents' size to sample from. Other UNets refuse the conditionings. For the paper's separate image and text guidance, feed positive, negative and the original negative to guidance.dual_cfg (ComfyUI's DualCFGGuider): a conditioning without the image latents gives the UNet zeros.")]
+    Description = "For an instruct-pix2pix model (a UNet with 8 input channels): encodes the image to edit (sides cut to multiples of 8 around the centre, as ComfyUI crops them) and attaches its latents to both conditionings, which the UNet reads after the noisy latents; latent is zeros of the image latents' size to sample from (sampled at another size, the UNet reads them resized, bilinear with a centre crop, as ComfyUI's). Other UNets refuse the conditionings. For the paper's separate image and text guidance, feed positive, negative and the original negative to guidance.dual_cfg (ComfyUI's DualCFGGuider): a conditioning without the image latents gives the UNet zeros.")]
 public sealed class InstructPix2PixConditioningNode : INode
 {
     /// <summary>The positive conditioning.</summary>
