@@ -424,6 +424,8 @@ internal static class ObjectInfo
         "ImageScaleToMaxDimension" => Class(name, name, "image/upscaling", Req(("image", Typed("IMAGE")), ("upscale_method", Combo(ApiPromptConverter.MaxDimensionMethods)),
             ("largest_size", Int(512, 0, 16384))), ["IMAGE"]),
         "GetImageSize" => Class(name, "Get Image Size", "image", Req(("image", Typed("IMAGE"))), ["INT", "INT", "INT"], names: ["width", "height", "batch_size"]),
+        "InstructPixToPixConditioning" => Class(name, "Instruct PixToPix Conditioning", "conditioning/instructpix2pix", Req(("positive", Typed("CONDITIONING")),
+            ("negative", Typed("CONDITIONING")), ("vae", Typed("VAE")), ("pixels", Typed("IMAGE"))), ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
         _ => null,
     };
 

@@ -54,6 +54,7 @@ public sealed partial class ApiPromptConverter
         "SelfAttentionGuidance",
         "SaveImageWebsocket",
         "HyperTile",
+        "InstructPixToPixConditioning",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -328,6 +329,7 @@ public sealed partial class ApiPromptConverter
                 "PatchModelAddDownscale" => DeepShrink(id, inputs),
                 "HyperTile" => HyperTile(id, inputs),
                 SaveImageWebsocketClass => SaveImageWebsocket(id, inputs),
+                "InstructPixToPixConditioning" => InstructPixToPixConditioning(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

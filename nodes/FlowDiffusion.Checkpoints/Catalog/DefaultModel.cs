@@ -6,7 +6,7 @@ namespace FlowDiffusion.Checkpoints.Catalog;
 /// The model a workflow runs when nobody chose one: the user's own model once one is in the models folder, else the
 /// workflow's written default. The rule: when the written default is one of the shipped test models, or a file that is
 /// not there, the newest (last written) loadable model of the same family (SD 1.x, SD 2.x or SDXL) in the models folder and
-/// its <c>checkpoints/</c> that is not a shipped test model, an inpainting UNet or an SDXL refiner wins; a written
+/// its <c>checkpoints/</c> that is not a shipped test model, an inpainting or instruct-pix2pix UNet or an SDXL refiner wins; a written
 /// default that exists and is the user's own is kept. Shipped test models are the folders named in
 /// <c>models/manifest.json</c> and folders carrying their own <c>manifest.json</c> (<c>shapes-sd</c>), in the models folder
 /// and in the folder the written default lies in.
@@ -46,7 +46,7 @@ public static class DefaultModel
         var family = writtenExists ? FamilyOf(written) : FamilyOfName(written);
         var candidates = ModelCatalog.Loadable(models)
             .Select(e => (Entry: e, Full: Path.GetFullPath(Path.Combine(models, e.Path))))
-            .Where(c => !shipped.Contains(c.Full) && !c.Entry.Architecture.Contains("inpainting", StringComparison.Ordinal)
+            .Where(c => !shipped.Contains(c.Full) && !c.Entry.Architecture.Contains("inpainting", StringComparison.Ordinal) && !c.Entry.Architecture.Contains("instruct-pix2pix", StringComparison.Ordinal)
                 && !c.Entry.Architecture.Contains("refiner", StringComparison.Ordinal) && FamilyOf(c.Full, c.Entry) == family)
             .Select(c => (c.Entry, c.Full, Written: LastWritten(c.Full)))
             .OrderByDescending(c => c.Written).ThenBy(c => c.Entry.Path, StringComparer.Ordinal)

@@ -213,7 +213,7 @@ public static class ModelCatalog
         var parts = prediction is null ? new List<string>() : [prediction];
         if (checkpoint.UNet is { } unet)
         {
-            parts.Add($"UNet {string.Join("/", unet.LevelChannels)}, {unet.InChannels} ch{(unet.InChannels == 9 ? " (inpainting)" : "")}");
+            parts.Add($"UNet {string.Join("/", unet.LevelChannels)}, {unet.InChannels} ch{unet.InChannels switch { 9 => " (inpainting)", 8 => " (instruct-pix2pix)", _ => "" }}");
         }
 
         if (checkpoint.TextEncoder is { } text)

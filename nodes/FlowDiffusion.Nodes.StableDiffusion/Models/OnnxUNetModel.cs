@@ -20,7 +20,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window. A call with SAG's
 /// record (<see cref="SelfAttentionRecord"/>) runs through <see cref="UNetVariant"/> too, whose graphs since builder version 12
 /// return the middle block's self-attention map of the rows it names. A handle with HyperTile (<see cref="WithHyperTile"/>,
-/// unet.hypertile) feeds its tiles for each call's latent size to every call.
+/// unet.hypertile) feeds its tiles for each call's latent size to every call. An instruct-pix2pix UNet (8 input channels)
+/// reads each row's image latents from the call's extras (<see cref="InstructPix2PixImage"/>) after the 4 channels the
+/// sampler gives.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
     DeepShrinkWindow? deepShrink = null, HyperTile? hyperTile = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
@@ -30,7 +32,8 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
 
     public string Name => name;
 
-    public int InChannels => unet.InChannels;
+    // An instruct-pix2pix UNet takes its image latents from the conditioning (InstructPix2PixImage): samplers feed it 4 channels.
+    public int InChannels => unet.InChannels == InstructPix2PixImage.UNetChannels ? 4 : unet.InChannels;
 
     public int OutChannels => unet.OutChannels;
 
@@ -120,6 +123,9 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the conditioning is {context.Dim} wide but the UNet of '{name}' takes {width}-wide text context: the CLIP that encoded it belongs to another model "
                 + "(SD 1.x's CLIP ViT-L is 768 wide, SDXL's CLIP ViT-L and OpenCLIP ViT-bigG 768 + 1280 = 2048, the SDXL refiner's OpenCLIP ViT-bigG 1280); encode the prompts with this UNet's model's CLIP");
         var repeated = context.Batch == shape.Batch ? null : Repeat(context, shape.Batch);
+        var (ip2pSample, unetShape) = unet.InChannels == InstructPix2PixImage.UNetChannels ? InstructPix2PixImage.Append(input, name) : (null, shape);
+        if (ip2pSample is null && input.Extras.Contains(InstructPix2PixImage.Key))
+            throw new ArgumentException($"the conditioning carries an input image's latents for an instruct-pix2pix model (conditioning.instruct_pix2pix, ComfyUI's InstructPixToPixConditioning), but the UNet of '{name}' takes {unet.InChannels} input channels, not 8: load an instruct-pix2pix checkpoint, or leave that node out");
         var (textEmbeds, timeIds) = unet.TakesAddedConditioning ? AddedConditioning(input, unet.TimeIdCount) : (null, null);
         var timestepCond = unet.GuidanceEmbeddingWidth is { } condWidth ? GuidanceEmbedding(input, condWidth) : null;
         var prompt = input.Extras.TryGet(ImagePrompt.Key, out var p) && p.ActsAt(input.Timestep, shape.Batch) ? p : null;
@@ -149,7 +155,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            var map = variant.Predict(sample, shape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile),
+            var map = variant.Predict(ip2pSample ?? sample, unetShape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile),
                 prediction.Span, cancellationToken);
             if (record is not null) record.Map = map;
             return Task.CompletedTask;
@@ -159,7 +165,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
         Array.Fill(timesteps, input.Timestep);
         // The embeddings go to the pinned input buffer as they are; only a batch-1 conditioning is repeated first.
         ReadOnlySpan<float> embeddings = repeated is null ? context.Embeddings : repeated;
-        unet.Predict(input.Sample.Span, shape, timesteps, embeddings, context.Tokens, textEmbeds, timeIds, timestepCond, pagMask, prediction.Span, cancellationToken);
+        unet.Predict(ip2pSample ?? input.Sample.Span, unetShape, timesteps, embeddings, context.Tokens, textEmbeds, timeIds, timestepCond, pagMask, prediction.Span, cancellationToken);
         return Task.CompletedTask;
     }
 
