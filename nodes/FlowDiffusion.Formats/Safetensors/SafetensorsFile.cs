@@ -1,12 +1,15 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using FlowDiffusion.Formats.Torch;
 
 namespace FlowDiffusion.Formats.Safetensors;
 
 /// <summary>
 /// A safetensors file opened read-only and memory-mapped: the header is parsed and checked on open, tensor data is read
 /// from the mapping on demand (nothing is copied until asked), and F16/BF16/F64 convert to float32 as they are read.
+/// A PyTorch checkpoint saved by <c>torch.save</c> (a ZIP archive: <c>.ckpt</c>, <c>.pt</c>, <c>.pth</c>, <c>.bin</c>)
+/// opens the same way: its pickle is read without running any code and its tensors are read in place from the archive.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
@@ -39,8 +42,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public IReadOnlyDictionary<string, SafetensorsTensor> Tensors => Header.Tensors;
 
     /// <summary>
-    /// Opens and maps <paramref name="path"/>. Throws <see cref="SafetensorsException"/> naming the file when it is
-    /// truncated, malformed, a Git LFS pointer or a pickle checkpoint; <see cref="FileNotFoundException"/> when absent.
+    /// Opens and maps <paramref name="path"/>, a safetensors file or a PyTorch ZIP checkpoint. Throws
+    /// <see cref="SafetensorsException"/> naming the file when it is truncated, malformed, a Git LFS pointer or a legacy
+    /// (pre-1.6) PyTorch pickle; <see cref="FileNotFoundException"/> when absent.
     /// </summary>
     public static SafetensorsFile Open(string path, long maxHeaderBytes = SafetensorsHeader.DefaultMaxHeaderBytes)
     {
@@ -49,7 +53,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
         // The first bytes tell a Git LFS pointer or a pickle apart; the header is read whole only when its length is plausible.
         var start = new byte[(int)Math.Min(length, 64)];
         stream.ReadExactly(start);
-        if (start.Length >= 8)
+        var torch = start.AsSpan().StartsWith("PK\u0003\u0004"u8);
+        if (start.Length >= 8 && !torch)
         {
             var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
             if (headerLength <= (ulong)Math.Min(maxHeaderBytes, length - 8) && 8 + (long)headerLength > start.Length)
@@ -61,7 +66,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
             }
         }
 
-        var header = SafetensorsHeader.Parse(path, start, length, maxHeaderBytes);
+        var header = torch
+            ? TorchCheckpoint.ReadHeader(path, stream, maxHeaderBytes)
+            : SafetensorsHeader.Parse(path, start, length, maxHeaderBytes);
         if (length == 0 || header.Tensors.Values.All(t => t.ByteLength == 0))
         {
             return new SafetensorsFile(path, header, null, null);

@@ -80,6 +80,10 @@ public sealed class SafetensorsHeader
         }
     }
 
+    /// <summary>A header for tensors found another way (a PyTorch checkpoint's storages), whose offsets are from the start of the file.</summary>
+    internal static SafetensorsHeader FromTensors(IReadOnlyDictionary<string, SafetensorsTensor> tensors) =>
+        new(0, tensors, new Dictionary<string, string>(StringComparer.Ordinal));
+
     private static SafetensorsHeader FromJson(string filePath, JsonElement root, long dataStart, long dataLength)
     {
         if (root.ValueKind != JsonValueKind.Object)
@@ -224,12 +228,12 @@ public sealed class SafetensorsHeader
             throw new SafetensorsException(filePath, null, "this is a Git LFS pointer, not the weights: run `git lfs pull` (or download the file itself).");
         }
 
-        // Pickle streams start with PROTO (0x80, version 2-5); torch.save since 1.6 writes a zip archive of pickles. A
-        // safetensors header of 0x280…0x580 bytes starts the same way, so the JSON opening at byte 8 tells it apart.
+        // Pickle streams start with PROTO (0x80, version 2-5): torch.save before 1.6 wrote bare pickles (its ZIP archives are
+        // read by SafetensorsFile.Open before this). A safetensors header of 0x280…0x580 bytes starts the same way, so the JSON opening at byte 8 tells it apart.
         var safetensors = start.Length > 8 && start[8] == (byte)'{';
-        if ((start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5 && !safetensors) || start.StartsWith("PK\u0003\u0004"u8))
+        if (start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5 && !safetensors)
         {
-            throw new SafetensorsException(filePath, null, "this is a PyTorch pickle checkpoint (.ckpt/.pt), which is not loaded because unpickling can run code; convert it to .safetensors first.");
+            throw new SafetensorsException(filePath, null, "this is a PyTorch checkpoint in the legacy format (torch.save before PyTorch 1.6: bare pickles, no ZIP archive), which is not read; re-save it with a current PyTorch or convert it to .safetensors.");
         }
     }
 }
