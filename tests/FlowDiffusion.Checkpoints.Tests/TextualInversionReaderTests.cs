@@ -2,7 +2,7 @@ using FlowDiffusion.Checkpoints.Embeddings;
 
 namespace FlowDiffusion.Checkpoints.Tests;
 
-/// <summary>Textual-inversion files: the three safetensors layouts, the width choice, and the pickle refusal.</summary>
+/// <summary>Textual-inversion files: the three safetensors layouts, the width choice, and the legacy-pickle refusal.</summary>
 public sealed class TextualInversionReaderTests : IDisposable
 {
     private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "TestData", "sd1-tiny", "embeddings");
@@ -24,15 +24,15 @@ public sealed class TextualInversionReaderTests : IDisposable
     }
 
     [Fact]
-    public void A_pickle_file_or_an_embedding_of_another_width_is_refused_naming_the_file()
+    public void A_legacy_pickle_file_or_an_embedding_of_another_width_is_refused_naming_the_file()
     {
         Directory.CreateDirectory(_scratch);
         var pickle = Path.Combine(_scratch, "old.pt");
         File.WriteAllBytes(pickle, [0x80, 0x02, 0x7d, 0x71, 0x00]);
 
-        var refused = Assert.Throws<CheckpointException>(() => TextualInversionReader.Read(pickle, 64));
+        var refused = Assert.Throws<FlowDiffusion.Formats.Safetensors.SafetensorsException>(() => TextualInversionReader.Read(pickle, 64));
         Assert.Contains("old.pt", refused.Message);
-        Assert.Contains("pickle", refused.Message);
+        Assert.Contains("legacy format", refused.Message);
         var wide = Assert.Throws<CheckpointException>(() => TextualInversionReader.Read(Path.Combine(Folder, "wide.safetensors"), 64));
         Assert.Contains("width 96", wide.Message);
         Assert.Contains(("old", pickle), TextualInversionReader.List(_scratch));

@@ -285,6 +285,33 @@ public sealed class ClassMappingTests
         Assert.Contains(why, error["errors"]![0]!["details"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("sd15.ckpt")]
+    [InlineData("old/sd15.pt")]
+    public void A_pytorch_checkpoint_is_listed_and_loads_by_its_name(string name)
+    {
+        var models = Path.Combine(Path.GetTempPath(), "fd-comfy-models-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(models, "checkpoints", "old"));
+            File.WriteAllBytes(Path.Combine(models, "checkpoints", name), [0]);
+            File.WriteAllBytes(Path.Combine(models, "checkpoints", "notes.txt"), [0]);
+            var folders = new ComfyFolders(models, RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+            if (!name.Contains('/', StringComparison.Ordinal)) Assert.Equal([name], folders.Checkpoints());
+            var prompt = Prompts.Txt2Img();
+            prompt["4"]!["inputs"]!["ckpt_name"] = name;
+
+            var conversion = ApiPromptConverter.Convert(prompt, folders, requireFiles: false);
+
+            Assert.Empty(conversion.NodeErrors);
+            Assert.EndsWith("checkpoints/" + name, ((string)((LiteralValue)conversion.Workflow!.Node(ApiPromptConverter.NodeId("4"))!.Parameter("path")!.Value).Value!).Replace('\\', '/'));
+        }
+        finally
+        {
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_safetensors_checkpoint_lora_loader_and_vae_loader_map_to_model_load_lora_apply_and_vae_load_with_files_from_their_model_folders()
     {

@@ -122,11 +122,11 @@ public sealed class IpAdapterMappingTests : IDisposable
     }
 
     [Fact]
-    public void The_unified_loader_refuses_a_pickle_it_would_pick_and_reports_a_missing_file()
+    public void The_unified_loader_picks_a_bin_where_the_pack_would_and_reports_a_missing_file()
     {
-        // ComfyUI sorts "….bin" before "….safetensors", so the pack picks the pickle.
+        // ComfyUI sorts "….bin" before "….safetensors", so the pack picks the PyTorch file, which is read as it is.
         _home.Add(Path.Combine(Adapters, "ip-adapter.safetensors"), "ipadapter/ip-adapter_sd15.bin");
-        AssertError(UnifiedPrompt("STANDARD (medium strength)", 1), "21", "preset", "'ip-adapter_sd15.bin' is a pickle file");
+        Assert.Equal("models/ipadapter/ip-adapter_sd15.bin", Value(Convert(UnifiedPrompt("STANDARD (medium strength)", 1)).Node("n21")!, "path"));
         AssertError(UnifiedPrompt("VIT-G (medium strength)", 1), "21", "preset", "no file in models/ipadapter matches");
     }
 
@@ -137,7 +137,7 @@ public sealed class IpAdapterMappingTests : IDisposable
         { "no clip vision", "clip_vision", "needs a CLIPVisionLoader" },
         { "weight", "weight", "above 5" },
         { "end_at", "end_at", "above 1" },
-        { "pickle", "ipadapter_file", "pickle file" },
+        { "not weights", "ipadapter_file", "not a weight file" },
         { "embeds_scaling", "embeds_scaling", "not in" },
         { "twice", "model", "already carries the IP-Adapter of node 20" },
         { "full face", "preset", "FULL FACE" },
@@ -158,7 +158,7 @@ public sealed class IpAdapterMappingTests : IDisposable
             case "no clip vision": inputs.Remove("clip_vision"); break;
             case "weight": inputs["weight"] = 5.5; break;
             case "end_at": inputs["end_at"] = 1.5; break;
-            case "pickle": _home.Add(Path.Combine(Adapters, "ip-adapter.safetensors"), "ipadapter/old.bin"); prompt["11"]!["inputs"]!["ipadapter_file"] = "old.bin"; node = "11"; break;
+            case "not weights": _home.Add(Path.Combine(Adapters, "ip-adapter.safetensors"), "ipadapter/old.pkl"); prompt["11"]!["inputs"]!["ipadapter_file"] = "old.pkl"; node = "11"; break;
             case "embeds_scaling": inputs["embeds_scaling"] = "K only"; break;
             case "twice":
                 prompt["22"] = prompt["20"]!.DeepClone();

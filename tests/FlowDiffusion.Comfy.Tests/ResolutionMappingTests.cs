@@ -69,11 +69,14 @@ public sealed class ResolutionMappingTests
             var inpaint = Mapped("28", "inpaint.prepare");
             Assert.Equal(("padded", "mask"), (inpaint.Edge("image")!.SourceOutput, inpaint.Edge("mask")!.SourceOutput));
 
-            // Pickle upscale models are refused with what to do; ESRGAN .safetensors map like ONNX files; files not in the folder are listed.
-            prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.pth";
+            // Files that are not weights are refused with what to do; ESRGAN .pth and .safetensors map like ONNX files; files not in the folder are listed.
+            prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.pkl";
             var refused = ApiPromptConverter.Convert(prompt, folders);
             Assert.Contains("ONNX", refused.NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
-            Assert.Contains("pickle", refused.NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
+            Assert.Contains("NAME.pth", refused.NodeErrors["23"].Errors[0].Details, StringComparison.Ordinal);
+            File.WriteAllBytes(Path.Combine(models, "upscale_models", "RealESRGAN_x4plus.pth"), [0]);
+            prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.pth";
+            Assert.Empty(ApiPromptConverter.Convert(prompt, folders).NodeErrors);
             File.WriteAllBytes(Path.Combine(models, "upscale_models", "RealESRGAN_x4plus.safetensors"), [0]);
             prompt["23"]!["inputs"]!["model_name"] = "RealESRGAN_x4plus.safetensors";
             Assert.Empty(ApiPromptConverter.Convert(prompt, folders).NodeErrors);

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Engine.Schema;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Comfy.Api;
 
@@ -261,7 +262,7 @@ internal static class ObjectInfo
         "ImageScaleBy" => Class(name, "Upscale Image By", "image/upscaling", Req(("image", Typed("IMAGE")),
             ("upscale_method", Combo(ImageMethods)), ("scale_by", Float(1, 0.01, 8, 0.01))), ["IMAGE"]),
         "UpscaleModelLoader" => Class(name, "Load Upscale Model", "loaders",
-            Req(("model_name", Combo(Files(folders, "upscale_models").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)).ToList()))), ["UPSCALE_MODEL"]),
+            Req(("model_name", Combo(Files(folders, "upscale_models").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || WeightFiles.IsWeightFile(f)).ToList()))), ["UPSCALE_MODEL"]),
         "ImageUpscaleWithModel" => Class(name, "Upscale Image (using Model)", "image/upscaling",
             Req(("upscale_model", Typed("UPSCALE_MODEL")), ("image", Typed("IMAGE"))), ["IMAGE"]),
         "ImagePadForOutpaint" => Class(name, "Pad Image for Outpainting", "image", Req(("image", Typed("IMAGE")),

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FlowDiffusion.Checkpoints;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
@@ -202,7 +203,7 @@ public sealed partial class ApiPromptConverter
         }
     }
 
-    // A model file by name that FlowDiffusion's loaders read (.safetensors or ONNX; never a pickle).
+    // A model file by name that FlowDiffusion's loaders read (safetensors, a PyTorch checkpoint or ONNX).
     private string? ReadableModelFile(string id, JsonObject inputs, string input, string folder, string type)
     {
         var name = Text(id, inputs, input, null);
@@ -211,9 +212,9 @@ public sealed partial class ApiPromptConverter
 
     private bool Readable(string id, string input, string folder, string name)
     {
-        if (name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return true;
+        if (WeightFiles.IsWeightFile(name) || name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return true;
         Error(id, "value_not_supported", "Value not supported",
-            $"{input}: '{name}' is a pickle file, which FlowDiffusion never loads (it could run code); put the .safetensors version in models/{folder}", input);
+            $"{input}: '{name}' is not a weight file FlowDiffusion reads ({string.Join(", ", WeightFiles.Extensions)} or .onnx); put one in models/{folder}", input);
         return false;
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using FlowDiffusion.Checkpoints;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Engine.Workflows;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
@@ -849,13 +850,13 @@ public sealed partial class ApiPromptConverter
         return port == "latent" ? [new LatentValue($"{node}.resized", mask)] : [new ImageValue($"{node}.resized")];
     }
 
-    // UpscaleModelLoader → upscale.load of an ONNX export or an ESRGAN .safetensors in models/upscale_models (never a pickle .pth).
+    // UpscaleModelLoader → upscale.load of an ONNX export or an ESRGAN .safetensors/.pth in models/upscale_models.
     private ComfyValue[]? UpscaleModelLoader(string id, JsonObject inputs)
     {
         var name = Text(id, inputs, "model_name", null);
-        if (name is not null && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && !name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        if (name is not null && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && !WeightFiles.IsWeightFile(name))
         {
-            Error(id, "value_not_supported", "Value not supported", $"model_name: '{name}': FlowDiffusion runs upscale models exported to ONNX or ESRGAN/Real-ESRGAN .safetensors, never pickle files; put NAME.onnx or NAME.safetensors in models/upscale_models", "model_name");
+            Error(id, "value_not_supported", "Value not supported", $"model_name: '{name}': FlowDiffusion runs upscale models exported to ONNX or ESRGAN/Real-ESRGAN weights (.safetensors, .pth); put NAME.onnx, NAME.safetensors or NAME.pth in models/upscale_models", "model_name");
             return null;
         }
 

@@ -1,3 +1,5 @@
+using FlowDiffusion.Formats.Safetensors;
+
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
@@ -9,9 +11,9 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <param name="InputFolder">Where uploads land and LoadImage looks (absolute).</param>
 public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, string InputFolder)
 {
-    private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".onnx"];
+    private static readonly string[] CheckpointExtensions = [.. WeightFiles.Extensions, ".onnx"];
 
-    /// <summary>The loadable checkpoint names: diffusers ONNX folders under <c>models/checkpoints</c>, then <c>models/</c>, and the .safetensors files in <c>models/checkpoints</c>.</summary>
+    /// <summary>The loadable checkpoint names: diffusers ONNX folders under <c>models/checkpoints</c>, then <c>models/</c>, and the weight files (.safetensors, .ckpt, …) in <c>models/checkpoints</c>.</summary>
     public IReadOnlyList<string> Checkpoints()
     {
         var names = new List<string>();
@@ -28,7 +30,7 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         var checkpoints = Path.Combine(ModelsFolder, "checkpoints");
         if (Directory.Exists(checkpoints))
         {
-            names.AddRange(Directory.EnumerateFiles(checkpoints, "*.safetensors").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
+            names.AddRange(Directory.EnumerateFiles(checkpoints).Where(WeightFiles.IsWeightFile).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
         }
 
         return names.Distinct(StringComparer.Ordinal).ToList();
@@ -38,7 +40,7 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
     /// <param name="name">ComfyUI's <c>ckpt_name</c>: a folder name, with or without a checkpoint extension.</param>
     public string? ResolveCheckpoint(string name)
     {
-        if (name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+        if (WeightFiles.IsWeightFile(name)
             && Inside(Path.Combine(ModelsFolder, "checkpoints"), name.Replace('\\', '/')) is { } file && File.Exists(file))
         {
             return Relative(file);

@@ -7,14 +7,13 @@ namespace FlowDiffusion.Checkpoints.Catalog;
 /// <summary>
 /// What a models folder holds, laid out like ComfyUI's (<c>checkpoints/</c>, <c>loras/</c>, <c>vae/</c>,
 /// <c>embeddings/</c>, <c>tokenizers/</c>, plus model folders directly inside): each file's kind, architecture and
-/// precision read from its safetensors header (never its weights), and model folders by their layout. The CLI's
+/// precision read from its safetensors header or PyTorch checkpoint's pickle (never its weights), and model folders by their layout. The CLI's
 /// <c>models</c> command and the editor's model picker both list what this finds.
 /// </summary>
 public static class ModelCatalog
 {
     private const int MaxEntries = 10_000;
     private static readonly string[] SubFolders = ["checkpoints", "loras", "vae", "embeddings", "tokenizers"];
-    private static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin"];
 
     /// <summary>Every model under <paramref name="modelsFolder"/>, ordered by path; empty when the folder does not exist.</summary>
     public static IReadOnlyList<ModelEntry> List(string modelsFolder) => List(modelsFolder, SubFolders);
@@ -61,13 +60,7 @@ public static class ModelCatalog
         }
 
         var bytes = new FileInfo(path).Length;
-        var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
-        if (PickleExtensions.Contains(extension))
-        {
-            return new ModelEntry(relative, ModelKinds.Other, "pickle file: not loaded (it could run code); use a .safetensors version", "", bytes);
-        }
-
-        return extension == ".safetensors" ? DescribeSafetensors(path, relative, bytes, folderHint) : null;
+        return WeightFiles.IsWeightFile(path) ? DescribeSafetensors(path, relative, bytes, folderHint) : null;
     }
 
     private static void Scan(string root, string folder, string? hint, List<ModelEntry> entries, int depth)

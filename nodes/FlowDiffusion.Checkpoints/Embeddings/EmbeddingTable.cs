@@ -10,7 +10,7 @@ namespace FlowDiffusion.Checkpoints.Embeddings;
 /// The textual-inversion embeddings of one folder for one text encoder: each readable embedding's vectors get token
 /// ids past the encoder's vocabulary (<see cref="FirstId"/> on, in file-name order), and <see cref="Override"/>
 /// appends the vectors to the token-embedding table so those ids look them up. A file that cannot be read for this
-/// encoder (a pickle, another width) gets no ids and keeps its error for whoever names it.
+/// encoder (damaged, another width) gets no ids and keeps its error for whoever names it.
 /// </summary>
 public sealed class EmbeddingTable
 {

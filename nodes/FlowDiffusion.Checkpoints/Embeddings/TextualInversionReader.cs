@@ -3,20 +3,19 @@ using FlowDiffusion.Formats.Safetensors;
 namespace FlowDiffusion.Checkpoints.Embeddings;
 
 /// <summary>
-/// Reads textual-inversion embeddings from <c>.safetensors</c> files: A1111's <c>emb_params</c>, the per-encoder
-/// <c>clip_l</c>/<c>clip_g</c> of SDXL-era files, and <c>string_to_param.*</c> (A1111's <c>.pt</c> layout saved as
-/// safetensors). The tensor whose width matches the text encoder is taken. Pickle files (<c>.pt</c>, <c>.bin</c>)
-/// are refused: reading them means running code they contain.
+/// Reads textual-inversion embeddings from <c>.safetensors</c> files and PyTorch's <c>.pt</c>/<c>.bin</c> (read without
+/// running their pickles): A1111's <c>emb_params</c> and <c>string_to_param.*</c> (its <c>.pt</c> layout), the per-encoder
+/// <c>clip_l</c>/<c>clip_g</c> of SDXL-era files, and a file holding one tensor under any name (diffusers'
+/// <c>learned_embeds.bin</c>, whose key is the token). The tensor whose width matches the text encoder is taken.
 /// </summary>
 public static class TextualInversionReader
 {
-    /// <summary>The file extension embeddings are read from.</summary>
+    /// <summary>The file extension preferred when one name has several files.</summary>
     public const string Extension = ".safetensors";
 
     private const int MaxVectors = 75;
 
     /// <summary>The embedding files in <paramref name="folder"/> (and its subfolders) by name, ordinally sorted; empty when the folder does not exist.</summary>
-    /// <remarks>Pickle files are listed too, so a prompt naming one gets the refusal rather than "not found".</remarks>
     public static IReadOnlyList<(string Name, string Path)> List(string folder) => !Directory.Exists(folder)
         ? []
         : Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4 })
@@ -27,7 +26,7 @@ public static class TextualInversionReader
             .OrderBy(e => e.Item1, StringComparer.Ordinal)
             .ToArray();
 
-    /// <summary>Whether <paramref name="path"/> has an embedding file's extension (.safetensors, or a pickle .pt/.bin to refuse).</summary>
+    /// <summary>Whether <paramref name="path"/> has an embedding file's extension (.safetensors, .pt or .bin).</summary>
     public static bool IsEmbeddingFile(string path) =>
         path.EndsWith(Extension, StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase);
 
@@ -35,22 +34,23 @@ public static class TextualInversionReader
     /// Reads the embedding in <paramref name="path"/> for a text encoder of <paramref name="width"/>; with
     /// <paramref name="tensor"/> (SDXL's <c>clip_l</c> or <c>clip_g</c>) that tensor, whose name says which tower it is for.
     /// </summary>
-    /// <exception cref="CheckpointException">A pickle file, no embedding tensor, none of that width, or too many vectors; the message names the file.</exception>
+    /// <exception cref="CheckpointException">No embedding tensor, none of that width, or too many vectors; the message names the file.</exception>
+    /// <exception cref="SafetensorsException">The file cannot be read (damaged, or a legacy PyTorch pickle); the message names it.</exception>
     public static TextualInversion Read(string path, int width, string? tensor = null)
     {
-        if (!path.EndsWith(Extension, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new CheckpointException($"{path}: a pickle embedding (.pt/.bin) is not read, because loading one runs code it contains; "
-                + "convert it to .safetensors (e.g. A1111's or ComfyUI's tools, or safetensors.torch.save_file({'emb_params': tensor}, ...)).");
-        }
-
         using var file = SafetensorsFile.Open(path);
         var candidates = file.Tensors.Values
             .Where(t => t.Name is "emb_params" or "clip_l" or "clip_g" || t.Name.StartsWith("string_to_param", StringComparison.Ordinal))
             .ToArray();
+        if (candidates.Length == 0 && tensor is null && file.Tensors.Count == 1)
+        {
+            // diffusers' learned_embeds.bin: one tensor keyed by its token, as ComfyUI takes the first value.
+            candidates = [.. file.Tensors.Values];
+        }
+
         if (candidates.Length == 0)
         {
-            throw new CheckpointException($"{path}: no textual-inversion tensor (emb_params, clip_l, clip_g or string_to_param.*); the file holds "
+            throw new CheckpointException($"{path}: no textual-inversion tensor (emb_params, clip_l, clip_g, string_to_param.* or a lone tensor); the file holds "
                 + string.Join(", ", file.Tensors.Keys.Order(StringComparer.Ordinal).Take(5)) + ".");
         }
 

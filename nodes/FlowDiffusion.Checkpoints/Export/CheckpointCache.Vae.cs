@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -7,11 +8,11 @@ namespace FlowDiffusion.Checkpoints.Export;
 public static partial class CheckpointCache
 {
     /// <summary>
-    /// Whether <paramref name="path"/> is a VAE to prepare: a <c>.safetensors</c> file, or a diffusers VAE folder
+    /// Whether <paramref name="path"/> is a VAE to prepare: a weight file (<see cref="WeightFiles"/>), or a diffusers VAE folder
     /// (<c>diffusion_pytorch_model.safetensors</c> directly or under <c>vae/</c>) without ONNX halves.
     /// </summary>
     public static bool IsVaeCheckpoint(string path) =>
-        (File.Exists(path) && path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        (File.Exists(path) && WeightFiles.IsWeightFile(path))
         || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "vae_decoder", "model.onnx"))
             && new[] { path, Path.Combine(path, "vae") }.Any(f => File.Exists(Path.Combine(f, "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(f, "diffusion_pytorch_model.fp16.safetensors"))));
 

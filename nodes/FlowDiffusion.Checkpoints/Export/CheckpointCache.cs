@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -24,9 +25,9 @@ public static partial class CheckpointCache
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "flowdiffusion"),
         "checkpoints");
 
-    /// <summary>Whether <paramref name="path"/> is something to prepare: a <c>.safetensors</c> file, or a diffusers folder with PyTorch-format weights and no ONNX.</summary>
+    /// <summary>Whether <paramref name="path"/> is something to prepare: a weight file (<see cref="WeightFiles"/>: safetensors or a PyTorch checkpoint), or a diffusers folder with PyTorch-format weights and no ONNX.</summary>
     public static bool IsCheckpoint(string path) =>
-        (File.Exists(path) && path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        (File.Exists(path) && WeightFiles.IsWeightFile(path))
         || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "unet", "model.onnx"))
             && (File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.fp16.safetensors"))));
 

@@ -68,7 +68,7 @@ public sealed record ConversionLimits
     }
 
     /// <summary>
-    /// About what converting <paramref name="source"/> writes: every tensor of its <c>.safetensors</c> files as float32
+    /// About what converting <paramref name="source"/> writes: every tensor of its weight files (<c>.safetensors</c>, or the PyTorch checkpoint it is) as float32
     /// (the conversion's weight type), plus 1 MiB for graphs and configs.
     /// </summary>
     public static long BytesWritten(string source)
@@ -79,14 +79,9 @@ public sealed record ConversionLimits
         long elements = 0;
         foreach (var file in files)
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
-            var prefix = new byte[8];
-            stream.ReadExactly(prefix);
-            var length = (long)Math.Min(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(prefix), (ulong)SafetensorsHeader.DefaultMaxHeaderBytes + 1);
-            var start = new byte[8 + Math.Min(length, Math.Max(0, stream.Length - 8))];
-            prefix.CopyTo(start, 0);
-            stream.ReadExactly(start, 8, start.Length - 8);
-            foreach (var tensor in SafetensorsHeader.Parse(file, start, stream.Length).Tensors.Values)
+            // Opening reads the header (or a PyTorch checkpoint's pickle) and maps the file; no weight is read.
+            using var opened = SafetensorsFile.Open(file);
+            foreach (var tensor in opened.Tensors.Values)
             {
                 elements = checked(elements + tensor.ElementCount);
             }

@@ -44,7 +44,7 @@ public sealed partial class T2IAdapterCheckpoint : IDisposable
     public static bool IsAdapter(string path)
     {
         var file = WeightsFile(path);
-        if (file is null || !File.Exists(file) || !file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        if (file is null || !File.Exists(file) || !WeightFiles.IsWeightFile(file))
         {
             return false;
         }

@@ -1,6 +1,7 @@
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Diffusion.Tokenization;
+using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -83,9 +84,9 @@ public sealed class ClipLoadNode : INode
     private static string Resolve(INodeContext context, string value, string parameter)
     {
         var path = PathResolver.Resolve(context, value, parameter);
-        if (!File.Exists(path) || !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        if (!File.Exists(path) || !WeightFiles.IsWeightFile(path))
         {
-            throw new FileNotFoundException($"{parameter}: CLIP file '{value}' not found or not a .safetensors file.", path);
+            throw new FileNotFoundException($"{parameter}: CLIP file '{value}' not found or not a weight file ({string.Join(", ", WeightFiles.Extensions)}).", path);
         }
 
         context.DependsOn(path);

@@ -1,6 +1,7 @@
 using FlowDiffusion.Checkpoints;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Diffusion;
@@ -61,9 +62,9 @@ public sealed class UNetLoadNode : INode
             throw new FileNotFoundException($"path: UNet file '{Path}' not found{(Directory.Exists(path) ? " (it is a folder; model.load opens model folders)" : "")}.", path);
         }
 
-        if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        if (!WeightFiles.IsWeightFile(path))
         {
-            throw new ArgumentException($"path: '{Path}' is not a .safetensors file; UNet files are read in the safetensors format only.");
+            throw new ArgumentException($"path: '{Path}' is not a weight file; UNet files are read from .safetensors or PyTorch checkpoints ({string.Join(", ", WeightFiles.Extensions)}).");
         }
 
         // A replaced file is converted again (the disk cache is keyed by its size and time), and runs notice.

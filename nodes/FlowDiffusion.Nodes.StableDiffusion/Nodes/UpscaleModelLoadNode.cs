@@ -1,12 +1,13 @@
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Models;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
-/// <summary>Loads an image upscale model: an ONNX export, or an ESRGAN/Real-ESRGAN .safetensors converted once and cached.</summary>
+/// <summary>Loads an image upscale model: an ONNX export, or an ESRGAN/Real-ESRGAN .safetensors or .pth converted once and cached.</summary>
 [Node("upscale.load", "1.0.0", Category = "loaders", Title = "Load Upscale Model",
     Description = "Opens an image upscale model, as ComfyUI's Load Upscale Model: an ONNX export (ESRGAN, Real-ESRGAN, 4x-UltraSharp, SwinIR …: one input [B, 3, h, w] in [0, 1], one output s× larger; the scale is read from the output) or an ESRGAN/Real-ESRGAN (RRDBNet) .safetensors in either key layout, converted to ONNX on first load.")]
 public sealed class UpscaleModelLoadNode : INode
@@ -28,12 +29,10 @@ public sealed class UpscaleModelLoadNode : INode
     {
         var path = PathResolver.Resolve(context, Path);
         var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
-        if (extension is ".pth" or ".pt" or ".ckpt" or ".bin")
-            throw new ArgumentException($"path: '{Path}' is a pickle file, which can run code when loaded and is never opened; use the model's .safetensors (or convert it) or an ONNX export");
-        if (extension is not (".onnx" or ".safetensors"))
-            throw new ArgumentException($"path: '{Path}' is neither an ONNX file nor a .safetensors ESRGAN model (models/upscale_models/NAME.onnx or NAME.safetensors)");
+        if (extension != ".onnx" && !WeightFiles.IsWeightFile(path))
+            throw new ArgumentException($"path: '{Path}' is neither an ONNX file nor an ESRGAN model's weights (models/upscale_models/NAME.onnx, NAME.safetensors or NAME.pth)");
         if (!File.Exists(path)) throw new FileNotFoundException($"path: upscale model '{Path}' not found (looked at {path}).", path);
-        if (extension == ".safetensors")
+        if (extension != ".onnx")
         {
             path = UpscaleModelCache.Prepare(path, UpscaleModelCache.DefaultRoot, () =>
                 context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")),

@@ -59,20 +59,20 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
             .Select(e => (Relative(Path.Combine(folder, e.Path)), e.Architecture)).OrderBy(m => m.Item1, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>LoRA files (<c>.safetensors</c> under the models folder's <c>loras/</c>), relative to the working directory, for LoRA pickers.</summary>
-    public IReadOnlyList<string> Loras() => SafetensorsUnder("loras");
+    /// <summary>LoRA files (weight files: <c>.safetensors</c>, <c>.pt</c> … under the models folder's <c>loras/</c>), relative to the working directory, for LoRA pickers.</summary>
+    public IReadOnlyList<string> Loras() => WeightFilesUnder("loras");
 
-    /// <summary>Standalone VAE files (<c>.safetensors</c> under the models folder's <c>vae/</c>), relative to the working directory, for VAE pickers.</summary>
-    public IReadOnlyList<string> Vaes() => SafetensorsUnder("vae");
+    /// <summary>Standalone VAE files (weight files: <c>.safetensors</c>, <c>.pt</c> … under the models folder's <c>vae/</c>), relative to the working directory, for VAE pickers.</summary>
+    public IReadOnlyList<string> Vaes() => WeightFilesUnder("vae");
 
     /// <summary>
     /// The textual-inversion embeddings under the models folder's <c>embeddings/</c> by the names prompts give them
-    /// (<c>embedding:NAME</c>: the file name without <c>.safetensors</c>, with its sub-folder if any).
+    /// (<c>embedding:NAME</c>: the file name without its extension, with its sub-folder if any).
     /// </summary>
     public IReadOnlyList<string> Embeddings()
     {
         var folder = Path.Combine(Path.GetFullPath(_options.ModelsFolder), "embeddings");
-        return Files(folder).Select(f => Path.GetRelativePath(folder, f)[..^".safetensors".Length].Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
+        return Files(folder).Select(f => Path.ChangeExtension(Path.GetRelativePath(folder, f), null).Replace('\\', '/')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Image files under the workflows folder (sample inputs and uploads), relative to the working directory.</summary>
@@ -94,12 +94,13 @@ public sealed partial class EditorFiles(IOptions<FlowDiffusionOptions> options, 
         return Relative(file);
     }
 
-    private IReadOnlyList<string> SafetensorsUnder(string sub) =>
+    private IReadOnlyList<string> WeightFilesUnder(string sub) =>
         Files(Path.Combine(Path.GetFullPath(_options.ModelsFolder), sub)).Select(Relative).Order(StringComparer.Ordinal).ToList();
 
     // Names only (no file is opened), a bounded walk: the pickers render often.
     private static IEnumerable<string> Files(string folder) => Directory.Exists(folder)
-        ? Directory.EnumerateFiles(folder, "*.safetensors", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true }).Take(1000)
+        ? Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true })
+            .Where(FlowDiffusion.Formats.Safetensors.WeightFiles.IsWeightFile).Take(1000)
         : [];
 
     /// <summary>Whether <paramref name="name"/> can name a saved workflow.</summary>
