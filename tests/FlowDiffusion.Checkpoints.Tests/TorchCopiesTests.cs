@@ -1,14 +1,15 @@
 using FlowDiffusion.Checkpoints.ControlNet;
 using FlowDiffusion.Checkpoints.Embeddings;
 using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Checkpoints.IpAdapter;
 using FlowDiffusion.Checkpoints.Upscale;
 
 namespace FlowDiffusion.Checkpoints.Tests;
 
 /// <summary>
 /// The test models saved by torch.save in the layouts people download them in (tools/reference/make_torch_copies.py:
-/// Stable Diffusion's Lightning .ckpt, ControlNet 1.1's bare .pth, Real-ESRGAN's params_ema .pth, AUTOMATIC1111's and
-/// diffusers' embeddings) read as their .safetensors originals: the same architectures, graphs built from the same
+/// Stable Diffusion's Lightning .ckpt, ControlNet 1.1's bare .pth, Real-ESRGAN's params_ema .pth, IP-Adapter's nested
+/// .bin, AUTOMATIC1111's and diffusers' embeddings) read as their .safetensors originals: the same architectures, graphs built from the same
 /// weights byte for byte, the same embedding vectors.
 /// </summary>
 public sealed class TorchCopiesTests
@@ -47,6 +48,17 @@ public sealed class TorchCopiesTests
         using var original = RrdbNetCheckpoint.Open(Path.Combine(AppContext.BaseDirectory, "TestData", "esrgan", "rrdb-x4.safetensors"));
         Assert.Equal(original.Architecture, pth.Architecture);
         AssertSameWeights(original.Tensors, pth.Tensors);
+    }
+
+    [Fact]
+    public void An_ip_adapter_bin_reads_as_its_safetensors_original()
+    {
+        using var bin = IpAdapterCheckpoint.Open(Path.Combine(Torch, "ip-adapter.bin"));
+        using var original = IpAdapterCheckpoint.Open(Path.Combine(Reference.Folder, "ipadapter", "ip-adapter.safetensors"));
+        Assert.Equal(original.Architecture with { LayerChannels = [] }, bin.Architecture with { LayerChannels = [] });
+        Assert.Equal(original.Architecture.LayerChannels, bin.Architecture.LayerChannels);
+        Assert.Equal(original.ProcessorIndices, bin.ProcessorIndices);
+        AssertSameWeights(original.Tensors, bin.Tensors);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ check that each draws exactly what its .safetensors original draws (tests/FlowDi
   ControlNet 1.1's .pth files are;
 - rrdb-x4.pth: the tiny ESRGAN (esrgan/rrdb-x4.safetensors) under params_ema beside a different params, as Real-ESRGAN's;
 - sp.pt: the three-vector embedding sp.safetensors in AUTOMATIC1111's layout (string_to_token, string_to_param, name, step);
-- one.bin: one-clip-l.safetensors's vector in diffusers' learned_embeds.bin layout ({"<token>": vector}).
+- one.bin: one-clip-l.safetensors's vector in diffusers' learned_embeds.bin layout ({"<token>": vector});
+- ip-adapter.bin: the tiny IP-Adapter in the released .bin layout (image_proj and ip_adapter dictionaries).
 Run: /usr/bin/python3 tools/reference/make_torch_copies.py tests/FlowDiffusion.Checkpoints.Tests/TestData"""
 import os
 import sys
@@ -27,3 +28,10 @@ sp = load(os.path.join(data, "sd1-tiny", "embeddings", "sp.safetensors"))["strin
 torch.save({"string_to_token": {"*": 265}, "string_to_param": {"*": sp}, "name": "sp", "step": 0}, os.path.join(out, "sp.pt"))
 one = load(os.path.join(data, "sd1-tiny", "embeddings", "one-clip-l.safetensors"))["clip_l"]
 torch.save({"<one>": one.reshape(-1)}, os.path.join(out, "one.bin"))
+# IP-Adapter's released .bin: {"image_proj": {...}, "ip_adapter": {...}}, which the reader names image_proj.* and ip_adapter.*
+adapter = load(os.path.join(data, "sd1-tiny", "ipadapter", "ip-adapter.safetensors"))
+nested = {}
+for key, value in adapter.items():
+    group, rest = key.split(".", 1)
+    nested.setdefault(group, {})[rest] = value
+torch.save(nested, os.path.join(out, "ip-adapter.bin"))

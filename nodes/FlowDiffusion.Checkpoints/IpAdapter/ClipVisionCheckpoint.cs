@@ -14,7 +14,7 @@ namespace FlowDiffusion.Checkpoints.IpAdapter;
 /// </summary>
 public sealed class ClipVisionCheckpoint : IDisposable
 {
-    private static readonly string[] FolderFiles = ["model.safetensors", "model.fp16.safetensors"];
+    private static readonly string[] FolderFiles = ["model.safetensors", "model.fp16.safetensors", "pytorch_model.bin"];
     private readonly SafetensorsFile _file;
 
     private ClipVisionCheckpoint(SafetensorsFile file, string source, Dictionary<string, StoredTensor> tensors, ClipVisionArchitecture architecture)

@@ -74,7 +74,7 @@ public sealed class IpAdapterCheckpoint : IDisposable
             }
             else
             {
-                throw new CheckpointException($"{path}: no image_proj.proj.weight / image_proj.norm.weight (base) or image_proj.latents (Plus); this is not an IP-Adapter (a .bin must be converted to .safetensors first).");
+                throw new CheckpointException($"{path}: no image_proj.proj.weight / image_proj.norm.weight (base) or image_proj.latents (Plus); this is not an IP-Adapter.");
             }
 
             var indices = tensors.Keys
