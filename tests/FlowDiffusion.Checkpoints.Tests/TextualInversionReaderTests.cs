@@ -2,7 +2,7 @@ using FlowDiffusion.Checkpoints.Embeddings;
 
 namespace FlowDiffusion.Checkpoints.Tests;
 
-/// <summary>Textual-inversion files: the three safetensors layouts, the width choice, and the legacy-pickle refusal.</summary>
+/// <summary>Textual-inversion files: the three safetensors layouts, the width choice, and a damaged file's refusal.</summary>
 public sealed class TextualInversionReaderTests : IDisposable
 {
     private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "TestData", "sd1-tiny", "embeddings");
@@ -24,7 +24,7 @@ public sealed class TextualInversionReaderTests : IDisposable
     }
 
     [Fact]
-    public void A_legacy_pickle_file_or_an_embedding_of_another_width_is_refused_naming_the_file()
+    public void A_damaged_pickle_file_or_an_embedding_of_another_width_is_refused_naming_the_file()
     {
         Directory.CreateDirectory(_scratch);
         var pickle = Path.Combine(_scratch, "old.pt");
@@ -32,7 +32,7 @@ public sealed class TextualInversionReaderTests : IDisposable
 
         var refused = Assert.Throws<FlowDiffusion.Formats.Safetensors.SafetensorsException>(() => TextualInversionReader.Read(pickle, 64));
         Assert.Contains("old.pt", refused.Message);
-        Assert.Contains("legacy format", refused.Message);
+        Assert.Contains("truncated", refused.Message);
         var wide = Assert.Throws<CheckpointException>(() => TextualInversionReader.Read(Path.Combine(Folder, "wide.safetensors"), 64));
         Assert.Contains("width 96", wide.Message);
         Assert.Contains(("old", pickle), TextualInversionReader.List(_scratch));

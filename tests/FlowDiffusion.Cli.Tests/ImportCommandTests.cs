@@ -75,14 +75,14 @@ public sealed class ImportCommandTests : IDisposable
     }
 
     [Fact]
-    public void Importing_a_legacy_pickle_checkpoint_is_refused_naming_the_file()
+    public void Importing_a_pytorch_file_that_holds_no_model_is_refused_naming_the_file()
     {
         var ckpt = Path.Combine(Cli.RepoRoot, "tests", "FlowDiffusion.Formats.Tests", "TestData", "legacy.ckpt");
         var model = Path.Combine(_scratch, "pickle");
         var (code, _, stderr) = Cli.Run("import", ckpt, "--out", model, "--tokenizer", "models/tiny-sd/tokenizer");
         Assert.Equal(1, code);
         Assert.Contains("legacy.ckpt", stderr);
-        Assert.Contains("legacy format", stderr);
+        Assert.Contains("not an SD single-file checkpoint", stderr);
         Assert.False(Directory.Exists(model));
     }
 

@@ -227,7 +227,7 @@ public sealed class ModelCommandsTests : IDisposable
         Assert.Equal("embedding", entries["embeddings/style.safetensors"].Kind);
         Assert.Contains("2×64", entries["embeddings/style.safetensors"].Architecture);
         Assert.Equal("other", entries["checkpoints/old.ckpt"].Kind);
-        Assert.Contains("legacy format", entries["checkpoints/old.ckpt"].Architecture);
+        Assert.Contains("truncated", entries["checkpoints/old.ckpt"].Architecture);
         Assert.Equal(("onnx-folder", "OnnxStack ONNX"), entries["onnxstack-model"]);
 
         var (_, table, _) = Cli.Run("models", "--dir", models);

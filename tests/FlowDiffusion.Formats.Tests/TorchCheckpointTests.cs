@@ -5,7 +5,7 @@ using FlowDiffusion.Formats.Safetensors;
 namespace FlowDiffusion.Formats.Tests;
 
 /// <summary>
-/// PyTorch checkpoints (torch.save's ZIP archives) open as safetensors files do: every tensor of the files torch wrote
+/// PyTorch checkpoints (torch.save's ZIP archives and its legacy format) open as safetensors files do: every tensor of the files torch wrote
 /// (tools/reference/make_torch_checkpoints.py) reads back as the values torch.load gives, with its dtype and shape; views
 /// and tied weights are read in place; the dictionary ComfyUI would take is the one read; what cannot be read is named;
 /// and damaged files fail with the reader's own error, never another exception.
@@ -16,6 +16,7 @@ public sealed class TorchCheckpointTests
     [InlineData("mixed.ckpt", "mixed.ckpt")]
     [InlineData("mixed-p4.pt", "mixed-p4.pt")]
     [InlineData("mixed-zip64.ckpt", "mixed.ckpt")]
+    [InlineData("mixed-legacy.ckpt", "mixed.ckpt")]
     [InlineData("embedding.pt", "embedding.pt")]
     [InlineData("upscaler.pth", "upscaler.pth")]
     public void Every_tensor_reads_back_as_torch_load_gives_it(string name, string expectedName)
@@ -40,10 +41,12 @@ public sealed class TorchCheckpointTests
         }
     }
 
-    [Fact]
-    public void A_lightning_checkpoint_gives_its_state_dict_and_views_read_in_place()
+    [Theory]
+    [InlineData("mixed.ckpt")]
+    [InlineData("mixed-legacy.ckpt")]
+    public void A_lightning_checkpoint_gives_its_state_dict_and_views_read_in_place(string name)
     {
-        using var file = SafetensorsFile.Open(Torch("mixed.ckpt"));
+        using var file = SafetensorsFile.Open(Torch(name));
         Assert.DoesNotContain(file.Tensors.Keys, k => k.StartsWith("state_dict", StringComparison.Ordinal) || k.Contains("callbacks", StringComparison.Ordinal));
         Assert.Contains("model.nested.inner", file.Tensors.Keys);
         var matrix = file.Get("model.matrix");
@@ -84,18 +87,30 @@ public sealed class TorchCheckpointTests
     }
 
     [Fact]
-    public void A_legacy_checkpoint_is_refused_with_what_to_do()
+    public void A_bare_pickle_that_is_no_checkpoint_is_refused_naming_what_it_lacks()
     {
-        var e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(TestFiles.Data("legacy.ckpt")));
-        Assert.Contains("legacy.ckpt", e.Message);
-        Assert.Contains("legacy format", e.Message);
-        Assert.Contains("re-save", e.Message);
+        var notTorch = TestFiles.Write([0x80, 0x02, 0x4b, 0x07, 0x2e], ".pt");
+        var truncated = TestFiles.Write([0x80, 0x02, 0x7d, 0x71, 0x00], ".pt");
+        try
+        {
+            Assert.Contains("not PyTorch's magic number", Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(notTorch)).Message);
+            var e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(truncated));
+            Assert.Contains(truncated, e.Message);
+            Assert.Contains("truncated", e.Message);
+        }
+        finally
+        {
+            File.Delete(notTorch);
+            File.Delete(truncated);
+        }
     }
 
-    [Fact]
-    public void Every_truncation_fails_with_the_readers_error()
+    [Theory]
+    [InlineData("mixed.ckpt")]
+    [InlineData("mixed-legacy.ckpt")]
+    public void Every_truncation_fails_with_the_readers_error(string name)
     {
-        var bytes = File.ReadAllBytes(Torch("mixed.ckpt"));
+        var bytes = File.ReadAllBytes(Torch(name));
         for (var length = 0; length < bytes.Length; length += 3)
         {
             var path = TestFiles.Write(bytes[..length], ".ckpt");
@@ -111,10 +126,12 @@ public sealed class TorchCheckpointTests
         }
     }
 
-    [Fact]
-    public void Damaged_bytes_give_the_readers_error_or_a_file_whose_tensors_lie_inside_it()
+    [Theory]
+    [InlineData("mixed-p4.pt")]
+    [InlineData("mixed-legacy.ckpt")]
+    public void Damaged_bytes_give_the_readers_error_or_a_file_whose_tensors_lie_inside_it(string name)
     {
-        var original = File.ReadAllBytes(Torch("mixed-p4.pt"));
+        var original = File.ReadAllBytes(Torch(name));
         var random = new Random(24);
         var path = TestFiles.Write(original, ".pt");
         try

@@ -5,7 +5,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// <summary>
 /// upscale.load on ESRGAN .safetensors files (tools/reference/make_esrgan.py: tiny RRDBNets written from the ESRGAN paper),
 /// converted to ONNX on first load and run by image.upscale_with_model, against torch; Real-ESRGAN's .pth (a PyTorch
-/// checkpoint with params_ema) upscales the same; a legacy pickle is refused by name.
+/// checkpoint with params_ema) upscales the same; a damaged pickle is refused by name.
 /// </summary>
 public sealed class EsrganSafetensorsTests
 {
@@ -40,7 +40,7 @@ public sealed class EsrganSafetensorsTests
     }
 
     [Fact]
-    public async Task A_legacy_pickle_upscale_model_is_refused_by_name()
+    public async Task A_damaged_pickle_upscale_model_is_refused_by_name()
     {
         using var folder = new TempFolder();
         var path = Path.Combine(folder.Path, "RealESRGAN_x4plus.pth");
@@ -54,7 +54,7 @@ public sealed class EsrganSafetensorsTests
         var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
         Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
         Assert.Contains("RealESRGAN_x4plus.pth", run.Result.Error);
-        Assert.Contains("legacy format", run.Result.Error);
+        Assert.Contains("truncated", run.Result.Error);
     }
 
     private static string Yaml(string file, int tile, int overlap) => $$"""

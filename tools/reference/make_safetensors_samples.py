@@ -1,7 +1,6 @@
 """Writes the safetensors reader's test files (tests/FlowDiffusion.Formats.Tests/TestData): one file mixing F32, F16,
 BF16 and I64 tensors with torch's own float32 view of every float tensor as the expected values, and two pickle
-checkpoints written by torch.save: the ZIP one, which the reader opens, and the legacy one (before PyTorch 1.6), which it
-refuses by name.
+checkpoints written by torch.save, as a ZIP archive and in the legacy format (before PyTorch 1.6), which the reader opens.
 Run: /usr/bin/python3 tools/reference/make_safetensors_samples.py tests/FlowDiffusion.Formats.Tests/TestData"""
 import json
 import os

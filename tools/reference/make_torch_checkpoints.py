@@ -6,6 +6,8 @@ and beside each readable one the tensors torch itself loads back from it (torch.
 - mixed-p4.pt: the same state dict alone, pickle protocol 4 (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL).
 - mixed-zip64.ckpt: mixed.ckpt's entries rewritten by hand in ZIP64 form (the records torch writes past 4 GiB);
   Python's zipfile and torch.load both read it back before it is kept.
+- mixed-legacy.ckpt: mixed.ckpt's checkpoint in the legacy format (torch.save before PyTorch 1.6: five pickles, then the
+  storages' element counts and bytes).
 - embedding.pt: AUTOMATIC1111's textual inversion layout (string_to_token, string_to_param, name, step).
 - upscaler.pth: Real-ESRGAN's {params, params_ema} layout (params_ema is the one read).
 - transposed.pt, quantized.pt: a non-contiguous and a quantized tensor, which the reader refuses by name.
@@ -82,6 +84,9 @@ state = {
 checkpoint = {"state_dict": state, "global_step": 7, "epoch": 1, "optimizer_states": [{"lr": 1e-4}], "callbacks": Unknown()}
 torch.save(checkpoint, os.path.join(out, "mixed.ckpt"))
 expect(os.path.join(out, "mixed.ckpt"), torch.load(os.path.join(out, "mixed.ckpt"))["state_dict"])
+torch.save(checkpoint, os.path.join(out, "mixed-legacy.ckpt"), _use_new_zipfile_serialization=False)
+legacy = torch.load(os.path.join(out, "mixed-legacy.ckpt"))["state_dict"]
+assert all(torch.equal(legacy[k], v) for k, v in state.items() if isinstance(v, torch.Tensor))
 torch.save(state, os.path.join(out, "mixed-p4.pt"), pickle_protocol=4)
 expect(os.path.join(out, "mixed-p4.pt"), torch.load(os.path.join(out, "mixed-p4.pt")))
 

@@ -8,8 +8,8 @@ namespace FlowDiffusion.Formats.Safetensors;
 /// <summary>
 /// A safetensors file opened read-only and memory-mapped: the header is parsed and checked on open, tensor data is read
 /// from the mapping on demand (nothing is copied until asked), and F16/BF16/F64 convert to float32 as they are read.
-/// A PyTorch checkpoint saved by <c>torch.save</c> (a ZIP archive: <c>.ckpt</c>, <c>.pt</c>, <c>.pth</c>, <c>.bin</c>)
-/// opens the same way: its pickle is read without running any code and its tensors are read in place from the archive.
+/// A PyTorch checkpoint saved by <c>torch.save</c> (<c>.ckpt</c>, <c>.pt</c>, <c>.pth</c>, <c>.bin</c>; its ZIP archive
+/// or the legacy format before PyTorch 1.6) opens the same way: its pickle is read without running any code and its tensors are read in place from the archive.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
@@ -42,9 +42,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public IReadOnlyDictionary<string, SafetensorsTensor> Tensors => Header.Tensors;
 
     /// <summary>
-    /// Opens and maps <paramref name="path"/>, a safetensors file or a PyTorch ZIP checkpoint. Throws
-    /// <see cref="SafetensorsException"/> naming the file when it is truncated, malformed, a Git LFS pointer or a legacy
-    /// (pre-1.6) PyTorch pickle; <see cref="FileNotFoundException"/> when absent.
+    /// Opens and maps <paramref name="path"/>, a safetensors file or a PyTorch checkpoint (ZIP or legacy). Throws
+    /// <see cref="SafetensorsException"/> naming the file when it is truncated, malformed or a Git LFS pointer;
+    /// <see cref="FileNotFoundException"/> when absent.
     /// </summary>
     public static SafetensorsFile Open(string path, long maxHeaderBytes = SafetensorsHeader.DefaultMaxHeaderBytes)
     {
@@ -54,7 +54,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var start = new byte[(int)Math.Min(length, 64)];
         stream.ReadExactly(start);
         var torch = start.AsSpan().StartsWith("PK\u0003\u0004"u8);
-        if (start.Length >= 8 && !torch)
+        var legacy = SafetensorsHeader.StartsLikePickle(start);
+        if (start.Length >= 8 && !torch && !legacy)
         {
             var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
             if (headerLength <= (ulong)Math.Min(maxHeaderBytes, length - 8) && 8 + (long)headerLength > start.Length)
@@ -66,8 +67,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
             }
         }
 
-        var header = torch
-            ? TorchCheckpoint.ReadHeader(path, stream, maxHeaderBytes)
+        var header = torch ? TorchCheckpoint.ReadHeader(path, stream, maxHeaderBytes)
+            : legacy ? TorchCheckpoint.ReadLegacyHeader(path, stream, maxHeaderBytes)
             : SafetensorsHeader.Parse(path, start, length, maxHeaderBytes);
         if (length == 0 || header.Tensors.Values.All(t => t.ByteLength == 0))
         {

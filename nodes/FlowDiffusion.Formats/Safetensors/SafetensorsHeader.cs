@@ -221,6 +221,14 @@ public sealed class SafetensorsHeader
         }
     }
 
+    /// <summary>
+    /// Whether a file starting with <paramref name="start"/> is a bare pickle stream (PyTorch's legacy format): PROTO
+    /// (0x80, version 2–5). A safetensors header of 0x280…0x580 bytes starts the same way; its JSON opening at byte 8
+    /// tells it apart.
+    /// </summary>
+    public static bool StartsLikePickle(ReadOnlySpan<byte> start) =>
+        start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5 && !(start.Length > 8 && start[8] == (byte)'{');
+
     private static void RejectOtherFormats(string filePath, ReadOnlySpan<byte> start)
     {
         if (start.StartsWith("version https://git-lfs"u8))
@@ -228,12 +236,9 @@ public sealed class SafetensorsHeader
             throw new SafetensorsException(filePath, null, "this is a Git LFS pointer, not the weights: run `git lfs pull` (or download the file itself).");
         }
 
-        // Pickle streams start with PROTO (0x80, version 2-5): torch.save before 1.6 wrote bare pickles (its ZIP archives are
-        // read by SafetensorsFile.Open before this). A safetensors header of 0x280…0x580 bytes starts the same way, so the JSON opening at byte 8 tells it apart.
-        var safetensors = start.Length > 8 && start[8] == (byte)'{';
-        if (start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5 && !safetensors)
+        if (StartsLikePickle(start) || start.StartsWith("PK\u0003\u0004"u8))
         {
-            throw new SafetensorsException(filePath, null, "this is a PyTorch checkpoint in the legacy format (torch.save before PyTorch 1.6: bare pickles, no ZIP archive), which is not read; re-save it with a current PyTorch or convert it to .safetensors.");
+            throw new SafetensorsException(filePath, null, "this is a PyTorch checkpoint, not a safetensors file; SafetensorsFile.Open reads both.");
         }
     }
 }

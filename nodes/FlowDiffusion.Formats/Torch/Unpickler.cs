@@ -27,13 +27,16 @@ internal sealed class Unpickler
     private readonly List<object?> _stack = [];
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = [];
+    private readonly bool _complete;
     private int _at;
 
-    private Unpickler(string path, string what, byte[] data, Func<object?, int, object?> persistentLoad)
+    private Unpickler(string path, string what, byte[] data, int start, bool complete, Func<object?, int, object?> persistentLoad)
     {
         _path = path;
         _what = what;
         _data = data;
+        _at = start;
+        _complete = complete;
         _persistentLoad = persistentLoad;
     }
 
@@ -43,7 +46,20 @@ internal sealed class Unpickler
     /// position, for messages) into a value.
     /// </summary>
     public static object? Load(string path, string what, byte[] data, Func<object?, int, object?> persistentLoad) =>
-        new Unpickler(path, what, data, persistentLoad).Run();
+        new Unpickler(path, what, data, 0, complete: true, persistentLoad).Run();
+
+    /// <summary>
+    /// Reads the pickle that starts at <paramref name="start"/> in <paramref name="data"/>, the first bytes of a file
+    /// (all of it when <paramref name="complete"/>), and gives where it ends. Throws <see cref="NeedsMoreBytes"/> when
+    /// the pickle runs past an incomplete <paramref name="data"/>.
+    /// </summary>
+    public static object? LoadAt(string path, string what, byte[] data, int start, bool complete, Func<object?, int, object?> persistentLoad, out int end)
+    {
+        var unpickler = new Unpickler(path, what, data, start, complete, persistentLoad);
+        var value = unpickler.Run();
+        end = unpickler._at;
+        return value;
+    }
 
     /// <summary>Whether <paramref name="callable"/> is one of torch's tensor rebuilders that are not read (quantized, sparse, …).</summary>
     public static bool IsUnreadTensorRebuild(object? callable) =>
@@ -57,7 +73,7 @@ internal sealed class Unpickler
         {
             if (_at >= _data.Length)
             {
-                throw Bad("the pickle ends without its STOP opcode; the file is truncated.");
+                throw _complete ? Bad("the pickle ends without its STOP opcode; the file is truncated.") : new NeedsMoreBytes();
             }
 
             var opcode = _data[_at++];
@@ -426,6 +442,11 @@ internal sealed class Unpickler
 
     private ReadOnlySpan<byte> Take(int count)
     {
+        if (count >= 0 && count > _data.Length - _at && !_complete)
+        {
+            throw new NeedsMoreBytes();
+        }
+
         if (count < 0 || count > _data.Length - _at)
         {
             throw Bad($"an opcode needs {count} more bytes than the pickle has; the file is truncated.");
@@ -443,6 +464,11 @@ internal sealed class Unpickler
     private string Line()
     {
         var end = Array.IndexOf(_data, (byte)'\n', _at);
+        if (end < 0 && !_complete)
+        {
+            throw new NeedsMoreBytes();
+        }
+
         if (end < 0)
         {
             throw Bad("a text opcode without its newline; the file is truncated.");
@@ -479,4 +505,9 @@ internal sealed class Unpickler
 
     private long ParseIndex(string text) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw Bad($"a memo index '{text}' that does not parse.");
+
+    /// <summary>The pickle runs past the bytes given, which are not the whole file: read more and start again.</summary>
+    internal sealed class NeedsMoreBytes : Exception
+    {
+    }
 }
