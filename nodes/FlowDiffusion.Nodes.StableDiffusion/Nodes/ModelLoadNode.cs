@@ -9,11 +9,11 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Opens a diffusers ONNX model folder; sessions are cached across runs.</summary>
 [Node("model.load", "1.4.0", Category = "loaders", Title = "Load Model",
-    Description = "Opens a Stable Diffusion 1.x or SDXL model (base or refiner): a diffusers ONNX folder (or OnnxStack's layout of it), a .safetensors checkpoint or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
+    Description = "Opens a Stable Diffusion 1.x or SDXL model (base or refiner): a diffusers ONNX folder (or OnnxStack's layout of it), a .safetensors checkpoint (or a PyTorch .ckpt, read without running its pickle) or a diffusers folder with .safetensors weights (converted once, then cached on disk): tokenizer, text encoder, UNet, VAE and scheduler configuration.")]
 public sealed class ModelLoadNode : INode
 {
     /// <summary>The model folder.</summary>
-    [Parameter(Description = "The model folder (diffusers ONNX layout), .safetensors checkpoint or diffusers folder with .safetensors weights, relative to the working folder.", Kind = ParameterKind.ModelFolder)]
+    [Parameter(Description = "The model folder (diffusers ONNX layout), .safetensors or .ckpt checkpoint or diffusers folder with .safetensors weights, relative to the working folder.", Kind = ParameterKind.ModelFolder)]
     public string Path { get; set; } = "models/tiny-sd";
 
     /// <summary>The CLIP tokenizer folder for a checkpoint that carries none.</summary>
