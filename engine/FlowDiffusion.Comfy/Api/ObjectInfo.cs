@@ -126,6 +126,8 @@ internal static class ObjectInfo
             ("sde_end_percent", Float(0.8, 0, 1, 0.001, rounded: false)), ("s_noise", Factor(1)), ("predictor_order", Int(3, 1, KSamplerParameters.MaxSaSolverOrder)),
             ("corrector_order", Int(4, 0, KSamplerParameters.MaxSaSolverOrder)), ("use_pece", Typed("BOOLEAN", new JsonObject { ["default"] = false })),
             ("simple_order_2", Typed("BOOLEAN", new JsonObject { ["default"] = false }))), ["SAMPLER"]),
+        "SamplerER_SDE" => Class(name, name, "sampling/custom_sampling/samplers", Req(("solver_type", Combo(["ER-SDE", "Reverse-time SDE", "ODE"])),
+            ("max_stage", Int(3, 1, 3)), ("eta", Factor(1)), ("s_noise", Factor(1))), ["SAMPLER"]),
         "SamplerEulerAncestralCFGPP" => Class(name, "SamplerEulerAncestralCFG++", "sampling/custom_sampling/samplers",
             Req(("eta", Float(1, 0, 1, 0.01, rounded: false)), ("s_noise", Float(1, 0, 10, 0.01, rounded: false))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),

@@ -55,6 +55,7 @@ public sealed partial class ApiPromptConverter
         "SaveImageWebsocket",
         "HyperTile",
         "InstructPixToPixConditioning",
+        "SamplerER_SDE",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -224,6 +225,7 @@ public sealed partial class ApiPromptConverter
                 "SamplerLMS" => SamplerLms(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "SamplerSASolver" => SamplerSaSolver(id, inputs),
+                "SamplerER_SDE" => SamplerErSde(id, inputs),
                 "BasicScheduler" => BasicScheduler(id, inputs),
                 "KarrasScheduler" => ExplicitScheduler(id, inputs, karras: true),
                 "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),
