@@ -38,7 +38,7 @@ public sealed class ModelMergeBlockRatioTests
         {
             "sd1" => [.. Sd1Prefixes.Select((p, i) => (p, Ratio(i)))],
             "sdxl" => [.. SdxlPrefixes.Select((p, i) => (p, Ratio(i)))],
-            "nested" => [("input_blocks.", 0.2), ("input_blocks.1.1.", 0.85), ("middle_block.1.transformer_blocks.0.attn2.", 0.45), ("middle_block.", 0.6), ("out", 0.35)],
+            "nested" => [("input_blocks.", 0.2), ("input_blocks.3.1.", 0.85), ("middle_block.", 0.6), ("middle_block.1.transformer_blocks.0.attn2.", 0.45), ("out", 0.35)],
             _ => [("middle_block.0.", 0.15), ("output_blocks.2", 0.7)],
         };
         var blocks = string.Join(", ", pairs.Select(p => $"{p.Prefix}={p.Ratio.ToString("R", CultureInfo.InvariantCulture)}"));
