@@ -56,6 +56,7 @@ public sealed partial class ApiPromptConverter
         "HyperTile",
         "InstructPixToPixConditioning",
         "SamplerER_SDE",
+        "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -290,6 +291,7 @@ public sealed partial class ApiPromptConverter
                     or "StringCompare" => StringNode(id, inputs, type),
                 "ModelMergeSimple" or "ModelMergeSubtract" or "ModelMergeAdd" => ModelMerge(id, inputs, type),
                 "ModelMergeBlocks" => ModelMergeBlocks(id, inputs),
+                "ModelMergeSD1" or "ModelMergeSD2" or "ModelMergeSDXL" => ModelMergeModelSpecific(id, inputs, type),
                 "CLIPMergeSimple" or "CLIPMergeSubtract" or "CLIPMergeAdd" => ClipMerge(id, inputs, type),
                 "FlipSigmas" => FlipSigmas(id, inputs),
                 "ManualSigmas" => ManualSigmas(id, inputs),
