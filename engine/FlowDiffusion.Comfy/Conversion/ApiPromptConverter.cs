@@ -57,6 +57,7 @@ public sealed partial class ApiPromptConverter
         "InstructPixToPixConditioning",
         "SamplerER_SDE",
         "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
+        "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -292,6 +293,8 @@ public sealed partial class ApiPromptConverter
                 "ModelMergeSimple" or "ModelMergeSubtract" or "ModelMergeAdd" => ModelMerge(id, inputs, type),
                 "ModelMergeBlocks" => ModelMergeBlocks(id, inputs),
                 "ModelMergeSD1" or "ModelMergeSD2" or "ModelMergeSDXL" => ModelMergeModelSpecific(id, inputs, type),
+                "UNetSelfAttentionMultiply" or "UNetCrossAttentionMultiply" => UNetAttentionMultiply(id, inputs, type),
+                "CLIPAttentionMultiply" => ClipAttentionMultiply(id, inputs),
                 "CLIPMergeSimple" or "CLIPMergeSubtract" or "CLIPMergeAdd" => ClipMerge(id, inputs, type),
                 "FlipSigmas" => FlipSigmas(id, inputs),
                 "ManualSigmas" => ManualSigmas(id, inputs),
