@@ -100,11 +100,11 @@ public sealed class KSamplerNode : INode
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as τ inside its SDE window (at most 10 there), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, by sa_solver as τ inside its SDE window (at most 10 there) and by er_sde with er_sde_solver reverse_time_sde (its noise scaler λ^(η + 1)), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
-    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
+    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta and by er_sde.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double SNoise { get; set; } = 1;
 
     /// <summary>dpmpp_sde's r.</summary>
