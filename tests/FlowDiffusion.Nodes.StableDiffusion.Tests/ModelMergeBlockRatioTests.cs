@@ -80,11 +80,12 @@ public sealed class ModelMergeBlockRatioTests
     }
 
     [Theory]
-    [InlineData("input_blocks.0.=1.5", "blocks 'input_blocks.0.' must be 0 … 1")]
-    [InlineData("input_blocks.0.", "'input_blocks.0.' is no prefix=ratio pair")]
-    [InlineData("out.=0.5, out.=0.2", "prefix 'out.' is given twice")]
-    [InlineData("out.=half", "the ratio of 'out.' is no number: 'half'")]
-    public async Task A_bad_blocks_list_fails_the_node_naming_the_pair(string blocks, string message)
+    [InlineData("blocks: \"input_blocks.0.=1.5\"", "blocks 'input_blocks.0.' must be 0 … 1")]
+    [InlineData("blocks: \"input_blocks.0.\"", "'input_blocks.0.' is no prefix=ratio pair")]
+    [InlineData("blocks: \"out.=0.5, out.=0.2\"", "prefix 'out.' is given twice")]
+    [InlineData("blocks: \"out.=half\"", "the ratio of 'out.' is no number: 'half'")]
+    [InlineData("blocks: \"out.=0.5\", middle: 0.3", "blocks replaces input, middle and out")]
+    public async Task A_bad_blocks_list_fails_the_node_naming_the_pair(string settings, string message)
     {
         var first = Path.Combine(Data, "sd1-tiny", "ldm-fp16.safetensors");
         var run = await SdEngine.Shared.RunYamlAsync($"""
@@ -92,7 +93,7 @@ public sealed class ModelMergeBlockRatioTests
             name: merge-blocks-bad
             nodes:
               m1: {"{"} node: model.load, with: {"{"} path: "{first}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-              merge: {"{"} node: unet.merge_blocks, in: {"{"} unet1: m1.unet, unet2: m1.unet {"}"}, with: {"{"} blocks: "{blocks}" {"}"} {"}"}
+              merge: {"{"} node: unet.merge_blocks, in: {"{"} unet1: m1.unet, unet2: m1.unet {"}"}, with: {"{"} {settings} {"}"} {"}"}
             """, new Dictionary<string, object?>());
 
         Assert.Equal("merge", run.Result.FailedNode);

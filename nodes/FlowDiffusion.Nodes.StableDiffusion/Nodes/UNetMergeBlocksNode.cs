@@ -31,7 +31,7 @@ public sealed class UNetMergeBlocksNode : INode
     public double Out { get; set; } = 1;
 
     /// <summary>Ratios per LDM key prefix, replacing input, middle and out when given.</summary>
-    [Parameter(Description = "unet1's share per block as prefix=ratio pairs, separated by commas or lines, e.g. \"time_embed.=1, input_blocks.4.=0.3, middle_block.1.=0.5\": each weight takes the ratio of the longest prefix its LDM name (as ComfyUI's keys under diffusion_model.) starts with, the first pair's when none does. Empty: input, middle and out. Needs UNets from checkpoints (diffusers weight names).", Multiline = true, Advanced = true)]
+    [Parameter(Description = "unet1's share per block as prefix=ratio pairs, separated by commas or lines, e.g. \"time_embed.=1, input_blocks.4.=0.3, middle_block.1.=0.5\": each weight takes the ratio of the longest prefix its LDM name (as ComfyUI's keys under diffusion_model.) starts with, the first pair's when none does. Empty: input, middle and out decide; given, they must stay 1. Needs UNets from checkpoints (diffusers weight names).", Multiline = true, Advanced = true)]
     public string Blocks { get; set; } = "";
 
     /// <summary>The merged UNet.</summary>
@@ -43,6 +43,8 @@ public sealed class UNetMergeBlocksNode : INode
     {
         if (!string.IsNullOrWhiteSpace(Blocks))
         {
+            if (Input != 1 || Middle != 1 || Out != 1)
+                throw new ArgumentException("blocks replaces input, middle and out: give the parts' ratios as prefixes in blocks (e.g. input=0.2, middle=0.6, out=0.9) and leave input, middle and out at 1");
             var ratios = UNetBlockRatios.Parse(Blocks, "blocks");
             Merged = UNetMerging.MergeByNames(Unet1, Unet2, names =>
             {
