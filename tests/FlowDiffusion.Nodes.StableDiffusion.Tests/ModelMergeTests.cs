@@ -22,7 +22,7 @@ public sealed class ModelMergeTests
 {
     private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sd1-tiny");
     internal static readonly string First = Path.Combine(Data, "ldm-fp16.safetensors");
-    private static readonly Lazy<string> SecondFile = new(WriteSecond);
+    private static readonly Lazy<string> SecondFile = new(() => WriteRolled(First));
 
     // Our graph's weight name → the checkpoint key, one per part of the UNet (ModelMergeBlocks' input, middle, out and the
     // default) and two of the text encoder.
@@ -272,7 +272,7 @@ public sealed class ModelMergeTests
         """;
 
     // The model file model.load's node `load` opened for `part` (unet, text_encoder): its folder holds the scheduler configuration too.
-    private static string ModelFile(SdRun run, string load, string part)
+    internal static string ModelFile(SdRun run, string load, string part)
     {
         var config = Assert.IsType<SchedulerConfigSource>(run.Result.Output(load, "scheduler_config"));
         var folder = Path.GetDirectoryName(Path.GetDirectoryName(config.Path))!;
@@ -280,9 +280,10 @@ public sealed class ModelMergeTests
     }
 
     // What the session binds for weight `name`: the graph's value with the handle's overrides of it applied in order.
-    private static float[] Bound(WeightOverrides overrides, string modelPath, string name)
+    private static float[] Bound(WeightOverrides overrides, string modelPath, string name) => Bound(overrides, OnnxModelFile.Read(modelPath), name);
+
+    internal static float[] Bound(WeightOverrides overrides, OnnxModelFile file, string name)
     {
-        var file = OnnxModelFile.Read(modelPath);
         WeightTensor? value = null;
         foreach (var weightOverride in overrides.Where(o => o.Name == name))
         {
@@ -293,7 +294,7 @@ public sealed class ModelMergeTests
     }
 
     // ComfyUI's calculate_weight: weight *= strength_model; weight += strength_patch · model2's weight, in float32.
-    private static void AssertClosedForm(float[] actual, float[] one, float[] two, float a, float b, string what)
+    internal static void AssertClosedForm(float[] actual, float[] one, float[] two, float a, float b, string what)
     {
         Assert.Equal(one.Length, actual.Length);
         var worst = 0.0;
@@ -323,14 +324,14 @@ public sealed class ModelMergeTests
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 
-    // Model2: the tiny checkpoint with every float16 tensor rolled by one element and shifted by 0.01 — same architecture,
+    // Model2: a tiny checkpoint with every float16 tensor rolled by one element and shifted by 0.01 — same architecture,
     // other weights. Written once into the temp folder (the same bytes each time, so its conversion is cached).
-    private static string WriteSecond()
+    internal static string WriteRolled(string source)
     {
         var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-merge-tests");
         Directory.CreateDirectory(folder);
-        var target = Path.Combine(folder, "sd1-tiny-rolled.safetensors");
-        var bytes = File.ReadAllBytes(First);
+        var target = Path.Combine(folder, source == First ? "sd1-tiny-rolled.safetensors" : Path.GetFileNameWithoutExtension(source) + "-rolled.safetensors");
+        var bytes = File.ReadAllBytes(source);
         var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, length))!.AsObject();
         foreach (var (name, entry) in header)

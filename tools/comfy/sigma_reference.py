@@ -9,7 +9,6 @@ Usage: /usr/bin/python3 tools/comfy/sigma_reference.py > tests/FlowDiffusion.Dif
 """
 import json, math
 import numpy as np
-import scipy.stats
 
 f32 = np.float32
 
@@ -85,6 +84,7 @@ def ddim_uniform(steps):
 
 def beta(steps, a=0.6, b=0.6):
     total = len(SIG) - 1
+    import scipy.stats
     ts = np.rint(scipy.stats.beta.ppf(1 - np.linspace(0, 1, steps, endpoint=False), a, b) * total)
     sigs, last = [], -1
     for t in ts:
@@ -222,7 +222,15 @@ def ancestral(s, sn, eta=1.0):
     return (sn ** 2 - up ** 2) ** 0.5, up
 
 # ComfyUI's sampler defaults (KSampler, KSamplerSelect); SamplerEulerAncestral, SamplerDPMPP_SDE, SamplerLMS ... change them.
-DEFAULTS = {"eta": 1.0, "s_noise": 1.0, "r": 0.5, "solver_type": "midpoint", "order": 4}
+DEFAULTS = {"eta": 1.0, "s_noise": 1.0, "r": 0.5, "solver_type": "midpoint", "order": 4, "max_stage": 3, "er_sde_solver": "er_sde"}
+
+# er_sde's noise scaler by SamplerER_SDE's solver_type: ER-SDE's lambda (e^(lambda^0.3) + 10) (eta unread), the reverse-time
+# SDE's lambda^(eta + 1), the ODE's lambda (the reverse-time one at eta 0); the ODE, and the reverse-time SDE at eta 0, add no noise.
+def er_sde_scaler(p):
+    if p["er_sde_solver"] == "er_sde":
+        return (lambda l: l * (np.exp(l ** 0.3) + 10.0)), p["s_noise"]
+    eta = 0.0 if p["er_sde_solver"] == "ode" else p["eta"]
+    return (lambda l: l ** (eta + 1.0)), (0.0 if eta == 0 else p["s_noise"])
 
 def lms_coeff(order, t, i, j):
     import scipy.integrate as integrate
@@ -531,9 +539,9 @@ def sample(name, x, sigmas, params=None):
                     sde = sde * math.exp(seg) + math.sqrt(-math.expm1(2 * seg)) * noise()
                     x = x + sde * sn
         elif name == "er_sde":
-            # ComfyUI's sample_er_sde on an eps model (lambda = sigma, alpha = 1), max_stage 3, default noise scaler
-            f = lambda l: l * (np.exp(l ** 0.3) + 10.0)
-            stage = min(3, i + 1)
+            # ComfyUI's sample_er_sde on an eps model (lambda = sigma, alpha = 1); noise only with s_noise above 0
+            f, er_noise = er_sde_scaler(p)
+            stage = min(p["max_stage"], i + 1)
             if sn == 0:
                 x = den
             else:
@@ -553,7 +561,8 @@ def sample(name, x, sigmas, params=None):
                         x = x + ((dt ** 2) / 2 + S_u * f(lt)) * den_u
                     res[1] = den_d
                 spread = lt ** 2 - ls ** 2 * r ** 2
-                x = x + noise() * (math.sqrt(spread) if spread > 0 else 0.0)
+                if er_noise > 0:
+                    x = x + noise() * er_noise * (math.sqrt(spread) if spread > 0 else 0.0)
             res[0] = den
         elif name == "deis":
             # DEIS "tab", max order 3, as ComfyUI's sample_deis (coefficients in float64 here)

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// ComfyUI's custom sampling classes: KSamplerSelect, the sampler nodes with settings (SamplerEulerAncestral,
-/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP, SamplerSASolver), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
+/// SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS, SamplerDPMAdaptative, SamplerEulerAncestralCFGPP, SamplerSASolver, SamplerER_SDE), BasicScheduler, KarrasScheduler, ExponentialScheduler, SplitSigmas,
 /// RandomNoise, DisableNoise, CFGGuider, BasicGuider, PerpNegGuider, SamplerCustom and SamplerCustomAdvanced. Their pieces fold into one
 /// diffusion.ksampler: a schedule by name (without KSampler's dropped sigma for dpm_2 and uni_pc, as BasicScheduler
 /// computes it) or explicit sigmas, SplitSigmas as a step window, the noise's seed, and the guider's guidance.cfg.
@@ -117,6 +117,30 @@ public sealed partial class ApiPromptConverter
             CorrectorOrder = (int)corrector.Value, UsePece = pece.Value, SimpleOrder2 = simple.Value,
         })];
     }
+
+    // SamplerER_SDE: er_sde with its solver type (ER-SDE, Reverse-time SDE, ODE: er_sde_solver), max_stage, η (read by the
+    // reverse-time SDE only) and s_noise. ComfyUI zeroes η and s_noise for the ODE and for the reverse-time SDE at η 0.
+    private ComfyValue[]? SamplerErSde(string id, JsonObject inputs)
+    {
+        var solver = Choice(id, inputs, "solver_type", "ER-SDE", [.. ErSdeSolverTypes]);
+        var stage = Integer(id, inputs, "max_stage", 3);
+        var eta = Number(id, inputs, "eta", 1);
+        var sNoise = Number(id, inputs, "s_noise", 1);
+        if (solver is null || stage is null || eta is null || sNoise is null) return null;
+        if (!Within(id, "max_stage", stage.Value, 1, 3) | !Within(id, "eta", eta.Value, 0, KSamplerParameters.MaxFactor)
+            | !Within(id, "s_noise", sNoise.Value, 0, KSamplerParameters.MaxFactor))
+            return null;
+        var erSdeSolver = KSamplerParameters.ErSdeSolvers[ErSdeSolverTypes.IndexOf(solver)];
+        var silent = erSdeSolver == "ode" || erSdeSolver == "reverse_time_sde" && eta.Value == 0;
+        return [new SamplerValue("er_sde", KSamplerParameters.Default with
+        {
+            Eta = erSdeSolver == "er_sde" ? KSamplerParameters.Default.Eta : silent ? 0 : eta.Value, SNoise = silent ? 0 : sNoise.Value,
+            MaxStage = (int)stage.Value, ErSdeSolver = erSdeSolver,
+        })];
+    }
+
+    // SamplerER_SDE's solver_type values, in the order of KSamplerParameters.ErSdeSolvers.
+    private static readonly List<string> ErSdeSolverTypes = ["ER-SDE", "Reverse-time SDE", "ODE"];
 
     private ComfyValue[]? BasicScheduler(string id, JsonObject inputs)
     {
@@ -327,6 +351,8 @@ public sealed partial class ApiPromptConverter
         if (settings.CorrectorOrder != defaults.CorrectorOrder) parameters.Add(("corrector_order", (long)settings.CorrectorOrder));
         if (settings.UsePece) parameters.Add(("use_pece", true));
         if (settings.SimpleOrder2) parameters.Add(("simple_order2", true));
+        if (settings.MaxStage != defaults.MaxStage) parameters.Add(("max_stage", (long)settings.MaxStage));
+        if (settings.ErSdeSolver != defaults.ErSdeSolver) parameters.Add(("er_sde_solver", settings.ErSdeSolver));
         parameters.AddRange(ScheduleParameters(sigmas));
         if (sigmas.Values is null) parameters.Add(("drop_penultimate_sigma", false));
 

@@ -56,6 +56,9 @@ public sealed partial class ApiPromptConverter
         "SaveImageWebsocket",
         "HyperTile",
         "InstructPixToPixConditioning",
+        "SamplerER_SDE",
+        "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
+        "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -225,6 +228,7 @@ public sealed partial class ApiPromptConverter
                 "SamplerLMS" => SamplerLms(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "SamplerSASolver" => SamplerSaSolver(id, inputs),
+                "SamplerER_SDE" => SamplerErSde(id, inputs),
                 "BasicScheduler" => BasicScheduler(id, inputs),
                 "KarrasScheduler" => ExplicitScheduler(id, inputs, karras: true),
                 "ExponentialScheduler" => ExplicitScheduler(id, inputs, karras: false),
@@ -289,6 +293,9 @@ public sealed partial class ApiPromptConverter
                     or "StringCompare" => StringNode(id, inputs, type),
                 "ModelMergeSimple" or "ModelMergeSubtract" or "ModelMergeAdd" => ModelMerge(id, inputs, type),
                 "ModelMergeBlocks" => ModelMergeBlocks(id, inputs),
+                "ModelMergeSD1" or "ModelMergeSD2" or "ModelMergeSDXL" => ModelMergeModelSpecific(id, inputs, type),
+                "UNetSelfAttentionMultiply" or "UNetCrossAttentionMultiply" => UNetAttentionMultiply(id, inputs, type),
+                "CLIPAttentionMultiply" => ClipAttentionMultiply(id, inputs),
                 "CLIPMergeSimple" or "CLIPMergeSubtract" or "CLIPMergeAdd" => ClipMerge(id, inputs, type),
                 "FlipSigmas" => FlipSigmas(id, inputs),
                 "ManualSigmas" => ManualSigmas(id, inputs),

@@ -11,9 +11,10 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// The share of each step's noise that is fresh (η): 0 is the deterministic ODE step, 1 the full ancestral step, above 1
 /// more noise than the step removes (an ancestral step then goes all the way to x₀ and adds noise back). Read by
 /// euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu and _heun names),
-/// euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as its stochasticity τ inside its SDE window (at most 10 there).
+/// euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, by sa_solver as its stochasticity τ inside its SDE window (at most 10 there), and by
+/// er_sde with <see cref="ErSdeSolver"/> reverse_time_sde as its noise scaler's power λ^(η + 1).
 /// </param>
-/// <param name="SNoise">The factor on each step's fresh noise (s_noise); read by the same samplers as <paramref name="Eta"/>.</param>
+/// <param name="SNoise">The factor on each step's fresh noise (s_noise); read by the same samplers as <paramref name="Eta"/> and by er_sde.</param>
 /// <param name="R">dpmpp_sde's intermediate point as a fraction of the step in log σ (½ is the midpoint); above 0.</param>
 /// <param name="SolverType">dpmpp_2m_sde's second-order correction: "midpoint" or "heun" (the _heun names always use heun).</param>
 /// <param name="Order">How many past derivatives lms combines (1 to 100; fewer at the start, while fewer exist).</param>
@@ -22,7 +23,8 @@ namespace FlowDiffusion.Diffusion.KDiffusion;
 /// SamplerDPMAdaptative's default) where the ancestral samplers take η 1, and one default cannot be both. They read
 /// <see cref="SNoise"/>; dpm_adaptive reads the SamplerDPMAdaptative settings from <see cref="AdaptiveOrder"/> to
 /// <see cref="AcceptSafety"/>. sa_solver and sa_solver_pece read <see cref="Eta"/>, <see cref="SNoise"/> and
-/// <see cref="SdeStartPercent"/> to <see cref="SimpleOrder2"/> (SamplerSASolver's settings).
+/// <see cref="SdeStartPercent"/> to <see cref="SimpleOrder2"/> (SamplerSASolver's settings); er_sde reads <see cref="MaxStage"/> and
+/// <see cref="ErSdeSolver"/> (SamplerER_SDE's).
 /// </remarks>
 public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, double R = 0.5, string SolverType = "midpoint", int Order = 4)
 {
@@ -74,6 +76,18 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
     /// <summary>Whether sa_solver's order-2 steps use the paper's simplified coefficients (Appendix D) instead of the exact integrals.</summary>
     public bool SimpleOrder2 { get; init; }
 
+    /// <summary>er_sde's highest stage: 1 (the first-order step), 2 or 3 (ER-SDE-Solver-3, ComfyUI's default); fewer while fewer estimates exist.</summary>
+    public int MaxStage { get; init; } = 3;
+
+    /// <summary>
+    /// er_sde's solver, ComfyUI's SamplerER_SDE solver_type: "er_sde" (the noise scaler λ (e^(λ^0.3) + 10); η unread),
+    /// "reverse_time_sde" (λ^(η + 1); no noise at η 0) or "ode" (λ, no noise).
+    /// </summary>
+    public string ErSdeSolver { get; init; } = "er_sde";
+
+    /// <summary>The <see cref="ErSdeSolver"/> values, in the order of ComfyUI's SamplerER_SDE solver_type (ER-SDE, Reverse-time SDE, ODE).</summary>
+    public static IReadOnlyList<string> ErSdeSolvers { get; } = ["er_sde", "reverse_time_sde", "ode"];
+
     /// <summary>The largest sa_solver predictor and corrector order, as ComfyUI's SamplerSASolver bounds them.</summary>
     public const int MaxSaSolverOrder = 6;
 
@@ -111,6 +125,8 @@ public sealed record KSamplerParameters(double Eta = 1, double SNoise = 1, doubl
         if (!(SdeEndPercent is >= 0 and <= 1)) return $"sde_end_percent {Show(SdeEndPercent)} is outside 0 … 1";
         if (PredictorOrder is < 1 or > MaxSaSolverOrder) return $"predictor_order {PredictorOrder} is outside 1 … {MaxSaSolverOrder}";
         if (CorrectorOrder is < 0 or > MaxSaSolverOrder) return $"corrector_order {CorrectorOrder} is outside 0 … {MaxSaSolverOrder}";
+        if (MaxStage is < 1 or > 3) return $"max_stage {MaxStage} is outside 1 … 3";
+        if (!ErSdeSolvers.Contains(ErSdeSolver)) return $"er_sde_solver '{ErSdeSolver}' is not one of: {string.Join(", ", ErSdeSolvers)}";
         if (sampler is "sa_solver" or "sa_solver_pece" && Eta > MaxSaSolverEta) return $"eta {Show(Eta)} is outside 0 … {MaxSaSolverEta} for {sampler} (ComfyUI's SamplerSASolver range)";
         if (sampler != "dpm_adaptive") return null;
         // ComfyUI takes these and then loops forever: a zero first step never advances, and no try reaches a safety above the limiter's 1 + π/2.

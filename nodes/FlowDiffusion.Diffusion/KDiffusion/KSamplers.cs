@@ -278,7 +278,7 @@ public static class KSamplers
                 }
                 case "er_sde":
                     if (next == 0) denoised.CopyTo(x, 0);
-                    else oldDifference = ErSde.Step(x, denoised, oldDenoised, oldDifference, sigmas, i, noise!);
+                    else oldDifference = ErSde.Step(x, denoised, oldDenoised, oldDifference, sigmas, i, noise!, parameters);
                     oldDenoised = denoised;
                     break;
                 case "seeds_2" or "seeds_3":

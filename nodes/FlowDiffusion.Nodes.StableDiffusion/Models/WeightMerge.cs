@@ -29,6 +29,13 @@ internal sealed class WeightMerge : WeightOverride
         Identity = string.Create(CultureInfo.InvariantCulture, $"merge:{modelStrength:R}:{patchStrength:R}:{otherIdentity}");
     }
 
+    /// <summary>
+    /// ComfyUI's <c>add_patches({key: (None,)}, 0.0, factor)</c> (its attention multipliers): the current value times
+    /// <paramref name="factor"/>, nothing added.
+    /// </summary>
+    public static WeightMerge Scale(string name, float factor) =>
+        new(name, factor, 0f, _ => throw new InvalidOperationException($"weight '{name}': a scale reads no second model"), "none");
+
     public float ModelStrength { get; }
 
     public float PatchStrength { get; }

@@ -100,11 +100,11 @@ public sealed class KSamplerNode : INode
     public bool DropPenultimateSigma { get; set; } = true;
 
     /// <summary>η.</summary>
-    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, and by sa_solver as τ inside its SDE window (at most 10 there), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
+    [Parameter(Description = "η, the share of each step's noise drawn fresh: 0 the deterministic step, 1 the full ancestral step (ComfyUI's default); read by euler_ancestral, dpm_2_ancestral, dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m_sde and dpmpp_3m_sde (and their _gpu/_heun names), euler_ancestral_cfg_pp and dpmpp_2s_ancestral_cfg_pp, by sa_solver as τ inside its SDE window (at most 10 there) and by er_sde with er_sde_solver reverse_time_sde (its noise scaler λ^(η + 1)), ignored by the others.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double Eta { get; set; } = 1;
 
     /// <summary>s_noise.</summary>
-    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
+    [Parameter(Description = "The factor on each step's fresh noise (s_noise; 1 in ComfyUI's KSampler); read by the samplers that read eta and by er_sde.", Min = 0, Max = KSamplerParameters.MaxFactor, Step = 0.01, Advanced = true)]
     public double SNoise { get; set; } = 1;
 
     /// <summary>dpmpp_sde's r.</summary>
@@ -179,6 +179,14 @@ public sealed class KSamplerNode : INode
     [Parameter(Description = "sa_solver's order-2 steps take the SA-Solver paper's simplified weights (its Appendix D) instead of the exact integrals. Other samplers ignore it.", Advanced = true)]
     public bool SimpleOrder2 { get; set; }
 
+    /// <summary>er_sde's highest stage.</summary>
+    [Parameter(Description = "er_sde's highest stage: 3 (ER-SDE-Solver-3, ComfyUI's default), 2 or 1 (the first-order step). Other samplers ignore it.", Min = 1, Max = 3, Advanced = true)]
+    public int MaxStage { get; set; } = 3;
+
+    /// <summary>er_sde's solver.</summary>
+    [Parameter(Description = "er_sde's noise scaler, ComfyUI's SamplerER_SDE solver_type: er_sde (ER-SDE, the default; eta unread), reverse_time_sde (lambda^(eta + 1); no noise at eta 0) or ode (no noise). Other samplers ignore it.", Choices = ["er_sde", "reverse_time_sde", "ode"], Advanced = true)]
+    public string ErSdeSolver { get; set; } = "er_sde";
+
     /// <summary>ComfyUI's DifferentialDiffusion strength (0 = off).</summary>
     [Parameter(Description = "ComfyUI's DifferentialDiffusion for a soft noise mask: above 0, each evaluation repaints only the pixels whose mask reaches the step's threshold, which falls from 1 at the first sigma to 0 at the last (in the model's timesteps), so a pixel is repainted from the step its mask value names; 1 uses that binary mask, between 0 and 1 mixes it with the soft mask. 0 blends by the soft mask itself. Needs a mask.", Min = 0, Max = 1, Step = 0.01, Advanced = true)]
     public double DifferentialDiffusion { get; set; }
@@ -203,6 +211,7 @@ public sealed class KSamplerNode : INode
         {
             DpmEta = DpmEta, AdaptiveOrder = AdaptiveOrder, Rtol = Rtol, Atol = Atol, HInit = HInit, Pcoeff = Pcoeff, Icoeff = Icoeff, Dcoeff = Dcoeff, AcceptSafety = AcceptSafety,
             SdeStartPercent = SdeStartPercent, SdeEndPercent = SdeEndPercent, PredictorOrder = PredictorOrder, CorrectorOrder = CorrectorOrder, UsePece = UsePece, SimpleOrder2 = SimpleOrder2,
+            MaxStage = MaxStage, ErSdeSolver = ErSdeSolver,
         };
         if (parameters.Check(Sampler) is { } parameterError) throw new ArgumentException(parameterError);
         var sigmas = new SamplerSchedule(Sigmas, Scheduler, Steps, Denoise, DropPenultimateSigma, BetaAlpha, BetaBeta, StartStep, EndStep, ReturnWithLeftoverNoise,
