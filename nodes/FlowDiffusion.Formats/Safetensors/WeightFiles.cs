@@ -12,8 +12,4 @@ public static class WeightFiles
 
     /// <summary>Whether <paramref name="path"/> names a weight file (by its extension, in any case).</summary>
     public static bool IsWeightFile(string path) => Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>Whether <paramref name="path"/> names a PyTorch checkpoint rather than a safetensors file.</summary>
-    public static bool IsTorchFile(string path) => IsWeightFile(path) && !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-        && !path.EndsWith(".sft", StringComparison.OrdinalIgnoreCase);
 }
