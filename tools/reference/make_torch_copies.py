@@ -7,7 +7,9 @@ check that each draws exactly what its .safetensors original draws (tests/FlowDi
 - rrdb-x4.pth: the tiny ESRGAN (esrgan/rrdb-x4.safetensors) under params_ema beside a different params, as Real-ESRGAN's;
 - sp.pt: the three-vector embedding sp.safetensors in AUTOMATIC1111's layout (string_to_token, string_to_param, name, step);
 - one.bin: one-clip-l.safetensors's vector in diffusers' learned_embeds.bin layout ({"<token>": vector});
-- ip-adapter.bin: the tiny IP-Adapter in the released .bin layout (image_proj and ip_adapter dictionaries).
+- ip-adapter.bin: the tiny IP-Adapter in the released .bin layout (image_proj and ip_adapter dictionaries);
+- diffusers-unet.bin, diffusers-text-encoder.bin: the tiny diffusers folder's UNet and text encoder as an older diffusers
+  repository stores them (diffusion_pytorch_model.bin, pytorch_model.bin).
 Run: /usr/bin/python3 tools/reference/make_torch_copies.py tests/FlowDiffusion.Checkpoints.Tests/TestData"""
 import os
 import sys
@@ -35,3 +37,7 @@ for key, value in adapter.items():
     group, rest = key.split(".", 1)
     nested.setdefault(group, {})[rest] = value
 torch.save(nested, os.path.join(out, "ip-adapter.bin"))
+# An older diffusers repository's weights: the tiny diffusers folder's UNet and text encoder as .bin state dicts.
+diffusers = os.path.join(data, "sd1-tiny", "diffusers")
+torch.save(load(os.path.join(diffusers, "unet", "diffusion_pytorch_model.safetensors")), os.path.join(out, "diffusers-unet.bin"))
+torch.save(load(os.path.join(diffusers, "text_encoder", "model.safetensors")), os.path.join(out, "diffusers-text-encoder.bin"))

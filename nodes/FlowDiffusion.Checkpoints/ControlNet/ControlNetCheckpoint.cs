@@ -13,7 +13,6 @@ namespace FlowDiffusion.Checkpoints.ControlNet;
 /// </summary>
 public sealed class ControlNetCheckpoint : IDisposable
 {
-    private static readonly string[] DiffusersFiles = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"];
 
     private readonly SafetensorsFile _file;
 
@@ -44,8 +43,8 @@ public sealed class ControlNetCheckpoint : IDisposable
         var file = path;
         if (Directory.Exists(path))
         {
-            file = DiffusersFiles.Select(f => Path.Combine(path, f)).FirstOrDefault(File.Exists)
-                ?? throw new CheckpointException($"{path}: no ControlNet weights found; expected {string.Join(" or ", DiffusersFiles)}.");
+            file = DiffusersWeightFiles.Find(path, DiffusersWeightFiles.Model)
+                ?? throw new CheckpointException($"{path}: no ControlNet weights found; expected {string.Join(" or ", DiffusersWeightFiles.Model)}.");
         }
 
         var safetensors = SafetensorsFile.Open(file);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
@@ -9,12 +10,12 @@ public static partial class CheckpointCache
 {
     /// <summary>
     /// Whether <paramref name="path"/> is a VAE to prepare: a weight file (<see cref="WeightFiles"/>), or a diffusers VAE folder
-    /// (<c>diffusion_pytorch_model.safetensors</c> directly or under <c>vae/</c>) without ONNX halves.
+    /// (<c>diffusion_pytorch_model.safetensors</c> or <c>.bin</c>, directly or under <c>vae/</c>) without ONNX halves.
     /// </summary>
     public static bool IsVaeCheckpoint(string path) =>
         (File.Exists(path) && WeightFiles.IsWeightFile(path))
         || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "vae_decoder", "model.onnx"))
-            && new[] { path, Path.Combine(path, "vae") }.Any(f => File.Exists(Path.Combine(f, "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(f, "diffusion_pytorch_model.fp16.safetensors"))));
+            && new[] { path, Path.Combine(path, "vae") }.Any(f => DiffusersWeightFiles.Find(f, DiffusersWeightFiles.Model) is not null));
 
     /// <summary>
     /// The prepared folder (<c>vae_encoder/</c>, <c>vae_decoder/</c>) for the standalone VAE <paramref name="vae"/>,

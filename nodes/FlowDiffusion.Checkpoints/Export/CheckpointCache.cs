@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
@@ -29,7 +30,7 @@ public static partial class CheckpointCache
     public static bool IsCheckpoint(string path) =>
         (File.Exists(path) && WeightFiles.IsWeightFile(path))
         || (Directory.Exists(path) && !File.Exists(Path.Combine(path, "unet", "model.onnx"))
-            && (File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.safetensors")) || File.Exists(Path.Combine(path, "unet", "diffusion_pytorch_model.fp16.safetensors"))));
+            && DiffusersWeightFiles.Find(Path.Combine(path, "unet"), DiffusersWeightFiles.Model) is not null);
 
     /// <summary>
     /// The prepared folder for <paramref name="checkpoint"/>, converting it first when the cache has none.
@@ -105,6 +106,6 @@ public static partial class CheckpointCache
     }
 
     private static IEnumerable<FileInfo> Identity(string path) => Directory.Exists(path)
-        ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.Extension is ".safetensors" or ".json" or ".txt").OrderBy(f => f.FullName, StringComparer.Ordinal)
+        ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.Extension is ".safetensors" or ".json" or ".txt" || DiffusersWeightFiles.IsOne(f)).OrderBy(f => f.FullName, StringComparer.Ordinal)
         : [new FileInfo(path)];
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using FlowDiffusion.Checkpoints.Graphs;
 using FlowDiffusion.Checkpoints.IpAdapter;
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Checkpoints.Export;
@@ -89,7 +90,7 @@ public static class PreparedGraphCache
     {
         var identity = new StringBuilder().Append(CheckpointCache.BuilderVersion).Append('|');
         var files = Directory.Exists(path)
-            ? new DirectoryInfo(path).EnumerateFiles().Where(f => f.Extension is ".safetensors" or ".json").OrderBy(f => f.FullName, StringComparer.Ordinal)
+            ? new DirectoryInfo(path).EnumerateFiles().Where(f => f.Extension is ".safetensors" or ".json" || DiffusersWeightFiles.IsOne(f)).OrderBy(f => f.FullName, StringComparer.Ordinal)
             : (IEnumerable<FileInfo>)[new FileInfo(path)];
         foreach (var file in files)
         {

@@ -14,7 +14,6 @@ namespace FlowDiffusion.Checkpoints.IpAdapter;
 /// </summary>
 public sealed class ClipVisionCheckpoint : IDisposable
 {
-    private static readonly string[] FolderFiles = ["model.safetensors", "model.fp16.safetensors", "pytorch_model.bin"];
     private readonly SafetensorsFile _file;
 
     private ClipVisionCheckpoint(SafetensorsFile file, string source, Dictionary<string, StoredTensor> tensors, ClipVisionArchitecture architecture)
@@ -42,8 +41,8 @@ public sealed class ClipVisionCheckpoint : IDisposable
         bool? exactGelu = null;
         if (Directory.Exists(path))
         {
-            file = FolderFiles.Select(f => Path.Combine(path, f)).FirstOrDefault(File.Exists)
-                ?? throw new CheckpointException($"{path}: no CLIP vision weights found; expected {string.Join(" or ", FolderFiles)}.");
+            file = DiffusersWeightFiles.Find(path, DiffusersWeightFiles.Transformers)
+                ?? throw new CheckpointException($"{path}: no CLIP vision weights found; expected {string.Join(" or ", DiffusersWeightFiles.Transformers)}.");
             (heads, exactGelu) = ReadConfig(Path.Combine(path, "config.json"));
         }
 

@@ -15,7 +15,6 @@ namespace FlowDiffusion.Checkpoints.T2IAdapter;
 /// </summary>
 public sealed partial class T2IAdapterCheckpoint : IDisposable
 {
-    private static readonly string[] DiffusersFiles = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"];
 
     private readonly SafetensorsFile _file;
 
@@ -57,7 +56,7 @@ public sealed partial class T2IAdapterCheckpoint : IDisposable
     public static T2IAdapterCheckpoint Open(string path)
     {
         var file = WeightsFile(path)
-            ?? throw new CheckpointException($"{path}: no T2I-Adapter weights found; expected {string.Join(" or ", DiffusersFiles)}.");
+            ?? throw new CheckpointException($"{path}: no T2I-Adapter weights found; expected {string.Join(" or ", DiffusersWeightFiles.Model)}.");
         var adapterType = Directory.Exists(path) ? AdapterType(Path.Combine(path, "config.json")) : null;
         var safetensors = SafetensorsFile.Open(file);
         try
@@ -108,7 +107,7 @@ public sealed partial class T2IAdapterCheckpoint : IDisposable
     public void Dispose() => _file.Dispose();
 
     private static string? WeightsFile(string path) =>
-        Directory.Exists(path) ? DiffusersFiles.Select(f => Path.Combine(path, f)).FirstOrDefault(File.Exists) : path;
+        Directory.Exists(path) ? DiffusersWeightFiles.Find(path, DiffusersWeightFiles.Model) : path;
 
     private static string? AdapterType(string config)
     {

@@ -7,8 +7,6 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// <summary>Standalone VAE files: the weights of a swapped VAE (e.g. <c>vae-ft-mse-840000-ema-pruned.safetensors</c>).</summary>
 public sealed partial class CheckpointWeights
 {
-    private static readonly string[] DiffusersVaeFiles = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"];
-
     /// <summary>
     /// Opens a standalone SD VAE: a <c>.safetensors</c> file in the LDM layout (<c>encoder.down.0.block.0…</c>,
     /// <c>quant_conv</c>, <c>post_quant_conv</c>, optionally under <c>first_stage_model.</c>) or the diffusers layout
@@ -20,8 +18,8 @@ public sealed partial class CheckpointWeights
     {
         if (Directory.Exists(path))
         {
-            var file = new[] { path, Path.Combine(path, "vae") }.SelectMany(f => DiffusersVaeFiles.Select(n => Path.Combine(f, n))).FirstOrDefault(File.Exists)
-                ?? throw new CheckpointException($"{path}: no VAE weights found; expected diffusion_pytorch_model.safetensors in the folder or in its vae/ folder.");
+            var file = new[] { path, Path.Combine(path, "vae") }.Select(f => DiffusersWeightFiles.Find(f, DiffusersWeightFiles.Model)).FirstOrDefault(f => f is not null)
+                ?? throw new CheckpointException($"{path}: no VAE weights found; expected diffusion_pytorch_model.safetensors (or .bin) in the folder or in its vae/ folder.");
             path = file;
         }
 

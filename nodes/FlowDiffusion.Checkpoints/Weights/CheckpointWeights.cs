@@ -8,12 +8,12 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// </summary>
 public sealed partial class CheckpointWeights : IDisposable
 {
-    private static readonly (string Folder, string[] Files, ModelPart Part)[] DiffusersFiles =
+    private static readonly (string Folder, IReadOnlyList<string> Files, ModelPart Part)[] DiffusersFiles =
     [
-        ("unet", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.UNet),
-        ("text_encoder", ["model.safetensors", "model.fp16.safetensors"], ModelPart.TextEncoder),
-        ("vae", ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"], ModelPart.Vae),
-        ("text_encoder_2", ["model.safetensors", "model.fp16.safetensors"], ModelPart.TextEncoder2),
+        ("unet", DiffusersWeightFiles.Model, ModelPart.UNet),
+        ("text_encoder", DiffusersWeightFiles.Transformers, ModelPart.TextEncoder),
+        ("vae", DiffusersWeightFiles.Model, ModelPart.Vae),
+        ("text_encoder_2", DiffusersWeightFiles.Transformers, ModelPart.TextEncoder2),
     ];
 
     private static readonly (string Old, string New)[] OldVaeAttentionNames =
@@ -94,7 +94,7 @@ public sealed partial class CheckpointWeights : IDisposable
         }
     }
 
-    /// <summary>Opens a diffusers folder with PyTorch-format weights (<c>unet/diffusion_pytorch_model.safetensors</c>, <c>text_encoder/model.safetensors</c>, <c>vae/…</c>).</summary>
+    /// <summary>Opens a diffusers folder with PyTorch-format weights (<c>unet/diffusion_pytorch_model.safetensors</c>, <c>text_encoder/model.safetensors</c>, <c>vae/…</c>; or their <c>.bin</c>).</summary>
     public static CheckpointWeights OpenDiffusersFolder(string folder)
     {
         var files = new List<SafetensorsFile>();
@@ -103,7 +103,7 @@ public sealed partial class CheckpointWeights : IDisposable
         {
             foreach (var (sub, names, part) in DiffusersFiles)
             {
-                var path = names.Select(n => Path.Combine(folder, sub, n)).FirstOrDefault(File.Exists);
+                var path = DiffusersWeightFiles.Find(Path.Combine(folder, sub), names);
                 if (path is null)
                 {
                     continue;
@@ -119,7 +119,7 @@ public sealed partial class CheckpointWeights : IDisposable
 
             if (parts.Count == 0)
             {
-                throw new CheckpointException($"{folder}: no diffusers weights found; expected unet/diffusion_pytorch_model.safetensors, text_encoder/model.safetensors and vae/diffusion_pytorch_model.safetensors.");
+                throw new CheckpointException($"{folder}: no diffusers weights found; expected unet/diffusion_pytorch_model.safetensors, text_encoder/model.safetensors and vae/diffusion_pytorch_model.safetensors (or their .bin).");
             }
 
             return new CheckpointWeights(folder, files, parts);
