@@ -105,7 +105,7 @@ public sealed class AttentionMultiplyMappingTests : IDisposable
     }
 
     // The drawing as a FlowDiffusion workflow written by hand, sampled as KSampler samples.
-    private const string Yaml = """
+    private static string Yaml => $$"""
         flowdiffusion: 1
         name: attention-multiply-equivalent
         nodes:
@@ -113,19 +113,7 @@ public sealed class AttentionMultiplyMappingTests : IDisposable
           self: { node: unet.attention_multiply, in: { unet: model.unet }, with: { attention: self, q: 0.7, k: 1.3, v: 0.9, out: 1.1 } }
           cross: { node: unet.attention_multiply, in: { unet: self.unet_out }, with: { attention: cross, q: 1.2, k: 0.8, v: 1.5, out: 0.6 } }
           text: { node: clip.attention_multiply, in: { clip: model.clip }, with: { q: 1.1, k: 0.9, v: 1.4, out: 0.8 } }
-          positive_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a red circle, syntax: comfyui } }
-          negative_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "", syntax: comfyui } }
-          positive: { node: clip.encode, in: { clip: text.clip_out, tokens: positive_tokens.tokens } }
-          negative: { node: clip.encode, in: { clip: text.clip_out, tokens: negative_tokens.tokens } }
-          denoiser: { node: unet.denoiser, in: { unet: cross.unet_out } }
-          guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: negative.conditioning }, with: { scale: 5 } }
-          latent: { node: latent.empty, with: { width: 64, height: 64, batch: 1 } }
-          sample:
-            node: diffusion.ksampler
-            in: { guider: guider.guider, config: model.scheduler_config, latent_image: latent.latent }
-            with: { seed: 5, steps: 2, sampler: euler, scheduler: normal, denoise: 1 }
-          decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
-          save: { node: image.save, in: { images: decode.image }, with: { prefix: equivalent } }
+        {{HandWrittenKSampler.Nodes("cross.unet_out", "text.clip_out", 64)}}
         """;
 
     private PromptConversion Convert(JsonObject prompt) =>

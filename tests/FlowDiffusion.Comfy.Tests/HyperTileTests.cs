@@ -93,20 +93,8 @@ public sealed class HyperTileTests : IDisposable
         name: hypertile-equivalent
         nodes:
           model: { node: model.load, with: { path: models/checkpoints/sd1-tiny.safetensors } }
-          positive_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a red circle, syntax: comfyui } }
-          negative_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "", syntax: comfyui } }
-          positive: { node: clip.encode, in: { clip: model.clip, tokens: positive_tokens.tokens } }
-          negative: { node: clip.encode, in: { clip: model.clip, tokens: negative_tokens.tokens } }
           tiled: { node: unet.hypertile, in: { unet: model.unet }, with: { tile_size: {{tileSize}}, max_depth: {{maxDepth}} } }
-          denoiser: { node: unet.denoiser, in: { unet: tiled.unet_out } }
-          guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: negative.conditioning }, with: { scale: 5 } }
-          latent: { node: latent.empty, with: { width: 128, height: 128, batch: 1 } }
-          sample:
-            node: diffusion.ksampler
-            in: { guider: guider.guider, config: model.scheduler_config, latent_image: latent.latent }
-            with: { seed: 5, steps: 2, sampler: euler, scheduler: normal, denoise: 1 }
-          decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
-          save: { node: image.save, in: { images: decode.image }, with: { prefix: equivalent } }
+        {{HandWrittenKSampler.Nodes("tiled.unet_out", "model.clip", 128)}}
         """;
 
     private PromptConversion Convert(JsonObject prompt) =>

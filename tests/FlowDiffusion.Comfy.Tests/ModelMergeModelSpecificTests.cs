@@ -116,19 +116,7 @@ public sealed class ModelMergeModelSpecificTests : IDisposable
           model: { node: model.load, with: { path: models/checkpoints/sd1-tiny.safetensors } }
           lora: { node: lora.apply, in: { unet: model.unet }, with: { path: models/loras/kohya-a.safetensors, strength_model: 0.9 } }
           merge: { node: unet.merge_blocks, in: { unet1: model.unet, unet2: lora.unet_out }, with: { blocks: "{{blocks}}" } }
-          positive_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a red circle, syntax: comfyui } }
-          negative_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "", syntax: comfyui } }
-          positive: { node: clip.encode, in: { clip: model.clip, tokens: positive_tokens.tokens } }
-          negative: { node: clip.encode, in: { clip: model.clip, tokens: negative_tokens.tokens } }
-          denoiser: { node: unet.denoiser, in: { unet: merge.merged } }
-          guider: { node: guidance.cfg, in: { denoiser: denoiser.denoiser, positive: positive.conditioning, negative: negative.conditioning }, with: { scale: 5 } }
-          latent: { node: latent.empty, with: { width: 64, height: 64, batch: 1 } }
-          sample:
-            node: diffusion.ksampler
-            in: { guider: guider.guider, config: model.scheduler_config, latent_image: latent.latent }
-            with: { seed: 5, steps: 2, sampler: euler, scheduler: normal, denoise: 1 }
-          decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
-          save: { node: image.save, in: { images: decode.image }, with: { prefix: equivalent } }
+        {{HandWrittenKSampler.Nodes("merge.merged", "model.clip", 64)}}
         """;
 
     private PromptConversion Convert(JsonObject prompt) =>
