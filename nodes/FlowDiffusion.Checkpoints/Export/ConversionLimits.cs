@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
@@ -68,13 +69,14 @@ public sealed record ConversionLimits
     }
 
     /// <summary>
-    /// About what converting <paramref name="source"/> writes: every tensor of its weight files (<c>.safetensors</c>, or the PyTorch checkpoint it is) as float32
+    /// About what converting <paramref name="source"/> writes: every tensor of its weight files (<c>.safetensors</c> and a diffusers folder's <c>.bin</c>, or the PyTorch checkpoint it is) as float32
     /// (the conversion's weight type), plus 1 MiB for graphs and configs.
     /// </summary>
     public static long BytesWritten(string source)
     {
         var files = Directory.Exists(source)
-            ? Directory.EnumerateFiles(source, "*.safetensors", SearchOption.AllDirectories)
+            ? Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories)
+                .Where(f => f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) || DiffusersWeightFiles.IsOne(new FileInfo(f)))
             : [source];
         long elements = 0;
         foreach (var file in files)
