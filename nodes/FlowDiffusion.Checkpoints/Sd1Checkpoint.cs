@@ -1,6 +1,7 @@
 using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Graphs;
 using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Checkpoints;
@@ -107,9 +108,9 @@ public sealed class Sd1Checkpoint : IDisposable
     }
 
     /// <summary>Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set.</summary>
-    public static Sd1Checkpoint OpenUNet(string path)
+    public static Sd1Checkpoint OpenUNet(string path, SafetensorsDType? roundTo = null)
     {
-        var weights = CheckpointWeights.OpenUNet(path);
+        var weights = CheckpointWeights.OpenUNet(path, roundTo);
         try
         {
             return new Sd1Checkpoint(weights, null, UNetArchitecture.ConventionalHeads, null);

@@ -136,9 +136,9 @@ public sealed class SdxlCheckpoint : IDisposable
     /// Opens a UNet-only file (see <see cref="CheckpointWeights.OpenUNet"/>): only <see cref="UNet"/> is set, a refiner's
     /// (five time ids) when <see cref="IsRefinerUNet"/> says so.
     /// </summary>
-    public static SdxlCheckpoint OpenUNet(string path)
+    public static SdxlCheckpoint OpenUNet(string path, SafetensorsDType? roundTo = null)
     {
-        var weights = CheckpointWeights.OpenUNet(path);
+        var weights = CheckpointWeights.OpenUNet(path, roundTo);
         try
         {
             var checkpoint = new SdxlCheckpoint(weights, null, null, null);

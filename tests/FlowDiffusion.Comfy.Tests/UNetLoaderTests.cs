@@ -10,8 +10,8 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// UNETLoader → unet.load: a LoRA-patched UNet saved by ModelSave through /prompt, placed in models/unet, and loaded by
 /// UNETLoader beside CheckpointLoaderSimple's CLIP and VAE draws the patched model's image pixel for pixel; files are
-/// looked up in models/unet, then models/diffusion_models (ComfyUI's diffusion_models folders); fp8 weight types and
-/// missing files are node errors naming the input. CLIPLoader → clip.load: a LoRA-patched CLIP saved by CLIPSave and
+/// looked up in models/unet, then models/diffusion_models (ComfyUI's diffusion_models folders); the fp8 weight types
+/// pass to unet.load (which rounds the weights: Fp8CheckpointTests), other types and missing files are node errors naming the input. CLIPLoader → clip.load: a LoRA-patched CLIP saved by CLIPSave and
 /// loaded from models/clip draws the patched image pixel for pixel; types other than stable_diffusion are node errors.
 /// </summary>
 public sealed class UNetLoaderTests : IDisposable
@@ -111,7 +111,7 @@ public sealed class UNetLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Unetloader_converts_to_unet_load_from_comfyuis_diffusion_models_folders_and_refuses_fp8_and_missing_files()
+    public void Unetloader_converts_to_unet_load_from_comfyuis_diffusion_models_folders_with_its_weight_dtype_and_refuses_missing_files()
     {
         var models = Path.Combine(_home.Folder, "models");
         _home.Add(Path.Combine(CheckpointHome.TestData, "sd1-tiny", "lora", "kohya-a.safetensors"), "diffusion_models/sub/b.safetensors");
@@ -137,10 +137,14 @@ public sealed class UNetLoaderTests : IDisposable
             Assert.Equal(["scheduler_config", "unet"], edges.Order(StringComparer.Ordinal));
         }
 
-        var fp8 = Convert("a.safetensors", "fp8_e4m3fn");
-        var error = Assert.Single(fp8.NodeErrors["30"].Errors);
-        Assert.Equal("value_not_valid", error.Type);
-        Assert.Contains("weight_dtype: 'fp8_e4m3fn' is not supported", error.Details);
+        foreach (var dtype in new[] { "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2" })
+        {
+            var fp8 = Convert("a.safetensors", dtype);
+            Assert.Empty(fp8.NodeErrors);
+            Assert.Equal(dtype, ((LiteralValue)fp8.Workflow!.Node(ApiPromptConverter.NodeId("30"))!.Parameter("weight_dtype")!.Value).Value);
+        }
+
+        Assert.Null(Convert("a.safetensors", "default").Workflow!.Node(ApiPromptConverter.NodeId("30"))!.Parameter("weight_dtype"));
         Assert.Equal("value_not_in_list", Assert.Single(Convert("a.safetensors", "fp16").NodeErrors["30"].Errors).Type);
         var missing = Assert.Single(Convert("c.safetensors", "default").NodeErrors["30"].Errors);
         Assert.Equal("value_not_in_list", missing.Type);

@@ -9,7 +9,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// to the nearest E4M3 or E5M2 value draws, bit for bit, the image of a float32 checkpoint holding those values (decoded
 /// here from the codes' fields, not by the product's decoder); scaled fp8 — each weight stored as the fp8 value of
 /// weight / scale with the scale beside it, as ComfyUI's <c>scale_weight</c> and its newer <c>weight_scale</c> — draws
-/// the image of the scaled values; a per-channel scale is a node error naming the file and the scale.
+/// the image of the scaled values; a per-channel scale is a node error naming the file and the scale. unet.load's
+/// <c>weight_dtype</c> (ComfyUI's UNETLoader) rounds the fp16 UNet's weights to fp8 as such a file holds them: the image
+/// of the file, bit for bit.
 /// </summary>
 public sealed class Fp8CheckpointTests : IDisposable
 {
@@ -41,6 +43,47 @@ public sealed class Fp8CheckpointTests : IDisposable
         Assert.Equal(run.Image("values_decode").ToArray(), image);
         // The rounding to fp8 is real: the original fp16 checkpoint draws another image.
         Assert.True(image.Zip(run.Image("original_decode").ToArray(), (a, b) => Math.Abs(a - b)).Max() > 1e-3);
+    }
+
+    [Theory]
+    [InlineData("fp8_e4m3fn", SafetensorsDType.Float8E4M3)]
+    [InlineData("fp8_e4m3fn_fast", SafetensorsDType.Float8E4M3)]
+    [InlineData("fp8_e5m2", SafetensorsDType.Float8E5M2)]
+    public async Task Weight_dtype_rounds_the_unet_to_fp8_as_a_file_stored_in_fp8_holds_it(string weightDtype, SafetensorsDType type)
+    {
+        var (fp8, _) = Write(type, scaleName: null, perChannel: false);
+        var run = (await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: fp8
+            nodes:
+              m1: {"{"} node: model.load, with: {"{"} path: "{Slash(ModelMergeTests.First)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
+              rounded: {"{"} node: unet.load, with: {"{"} path: "{Slash(ModelMergeTests.First)}", weight_dtype: {weightDtype} {"}"} {"}"}
+              stored: {"{"} node: unet.load, with: {"{"} path: "{Slash(fp8)}" {"}"} {"}"}
+              plain: {"{"} node: unet.load, with: {"{"} path: "{Slash(ModelMergeTests.First)}" {"}"} {"}"}
+            {ModelMergeTests.Pipeline("rounded", "rounded.unet", "m1.clip")}
+            {ModelMergeTests.Pipeline("stored", "stored.unet", "m1.clip")}
+            {ModelMergeTests.Pipeline("plain", "plain.unet", "m1.clip")}
+            """, new Dictionary<string, object?>())).AssertCompleted();
+
+        var image = run.Image("rounded_decode").ToArray();
+        Assert.Equal(run.Image("stored_decode").ToArray(), image);
+        Assert.True(image.Zip(run.Image("plain_decode").ToArray(), (a, b) => Math.Abs(a - b)).Max() > 1e-3, "rounding to fp8 should change the image");
+    }
+
+    [Fact]
+    public async Task Weight_dtype_on_a_scaled_fp8_file_is_a_node_error_naming_the_file()
+    {
+        var (fp8, _) = Write(SafetensorsDType.Float8E4M3, "scale_weight", perChannel: false);
+        var failed = await SdEngine.Shared.RunYamlAsync($"""
+            flowdiffusion: 1
+            name: fp8
+            nodes:
+              u: {"{"} node: unet.load, with: {"{"} path: "{Slash(fp8)}", weight_dtype: fp8_e4m3fn {"}"} {"}"}
+            """, new Dictionary<string, object?>());
+        Assert.Equal(RunStatus.Failed, failed.Result.Status);
+        Assert.Equal("u", failed.Result.FailedNode);
+        Assert.Contains(Path.GetFileName(fp8), failed.Result.Error);
+        Assert.Contains("scaled fp8", failed.Result.Error);
     }
 
     [Fact]
@@ -113,9 +156,16 @@ public sealed class Fp8CheckpointTests : IDisposable
         return (fp8Path, valuesPath);
     }
 
+    // The nearest code, ties to the even code (as PyTorch rounds to fp8, which weight_dtype is compared with).
     private static byte Nearest((byte Code, float Value)[] finite, float value)
     {
-        var best = finite.MinBy(c => Math.Abs(c.Value - Math.Abs(value)));
+        var best = finite[0];
+        foreach (var c in finite)
+        {
+            var (distance, bestDistance) = (Math.Abs(c.Value - Math.Abs(value)), Math.Abs(best.Value - Math.Abs(value)));
+            if (distance < bestDistance || (distance == bestDistance && c.Code % 2 == 0)) best = c;
+        }
+
         return (byte)(value < 0 && best.Value != 0 ? best.Code | 0x80 : best.Code);
     }
 

@@ -246,7 +246,7 @@ internal static class ObjectInfo
             ("sigma", Float(1, 0.1, 10, 0.01)), ("alpha", Float(1, 0, 5, 0.01))), ["IMAGE"]),
         "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Files(folders, "vae")))), ["VAE"]),
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
-            Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(["default"]))), ["MODEL"]),
+            Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(ApiPromptConverter.UNetWeightTypes))), ["MODEL"]),
         "CLIPLoader" => Class(name, "Load CLIP", "advanced/loaders",
             Req(("clip_name", Combo(Files(folders, "text_encoders").Concat(Files(folders, "clip")).ToList())), ("type", Combo(["stable_diffusion"]))), ["CLIP"]),
         "DualCLIPLoader" => Class(name, "DualCLIPLoader", "advanced/loaders",

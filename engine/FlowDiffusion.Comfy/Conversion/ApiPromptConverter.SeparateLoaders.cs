@@ -4,8 +4,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 public sealed partial class ApiPromptConverter
 {
-    // ComfyUI's UNETLoader weight types; only "default" runs here (fp8 has no ONNX Runtime CPU kernels).
-    private static readonly string[] UNetWeightTypes = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"];
+    // ComfyUI's UNETLoader weight types: unet.load rounds the weights to the fp8 types as ComfyUI does (computing in float32).
+    internal static readonly string[] UNetWeightTypes = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"];
 
     // UNETLoader → unet.load of a file in ComfyUI's diffusion_models folders (models/unet, then models/diffusion_models).
     private ComfyValue[]? UNetLoader(string id, JsonObject inputs)
@@ -13,13 +13,6 @@ public sealed partial class ApiPromptConverter
         var name = Text(id, inputs, "unet_name", null);
         var dtype = Choice(id, inputs, "weight_dtype", "default", UNetWeightTypes);
         if (name is null || dtype is null) return null;
-        if (dtype != "default")
-        {
-            Error(id, "value_not_valid", "Value not valid",
-                $"weight_dtype: '{dtype}' is not supported; FlowDiffusion runs the UNet with the file's weights widened to float32 (use default).", "weight_dtype");
-            return null;
-        }
-
         var path = folders.ResolveModelFile("unet", name) ?? folders.ResolveModelFile("diffusion_models", name);
         if (path is null && !requireFiles)
         {
@@ -35,7 +28,7 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        var node = Add(id, null, "unet.load", [], [("path", path)]);
+        var node = Add(id, null, "unet.load", [], dtype == "default" ? [("path", path)] : [("path", path), ("weight_dtype", dtype)]);
         return [new ModelValue($"{node}.unet", $"{node}.scheduler_config")];
     }
 

@@ -1,5 +1,6 @@
 using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -47,8 +48,9 @@ public static class UNetOnnxFolder
     /// <param name="target">The folder to write.</param>
     /// <param name="sampling">What the UNet predicts and whether its schedule has zero terminal SNR.</param>
     /// <param name="cancellationToken">Cancels the export.</param>
+    /// <param name="roundTo">The 8-bit float type every weight is rounded to first (ComfyUI's UNETLoader <c>weight_dtype</c>), or null.</param>
     /// <returns>The UNet's family.</returns>
-    public static ModelFamily Write(string path, string target, CheckpointSampling sampling, CancellationToken cancellationToken = default)
+    public static ModelFamily Write(string path, string target, CheckpointSampling sampling, CancellationToken cancellationToken = default, SafetensorsDType? roundTo = null)
     {
         ArgumentNullException.ThrowIfNull(sampling);
         var family = Detect(path);
@@ -65,7 +67,7 @@ public static class UNetOnnxFolder
             const int vaeFactor = 8;
             if (family == ModelFamily.StableDiffusionXL)
             {
-                using var sdxl = SdxlCheckpoint.OpenUNet(path);
+                using var sdxl = SdxlCheckpoint.OpenUNet(path, roundTo);
                 var unet = sdxl.UNet!;
                 DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w => SdxlOnnxFolder.SchedulerConfig(w, sampling.PredictionType, sampling.ZeroSnr));
                 DiffusersOnnxFolder.WriteModel(staging, "unet", DiffusersOnnxFolder.UNetBuilder(sdxl.BuildUNet), w => SdxlOnnxFolder.UNetConfig(w, unet, vaeFactor), float16: false,
@@ -73,7 +75,7 @@ public static class UNetOnnxFolder
             }
             else
             {
-                using var sd1 = Sd1Checkpoint.OpenUNet(path);
+                using var sd1 = Sd1Checkpoint.OpenUNet(path, roundTo);
                 var unet = sd1.UNet!;
                 DiffusersOnnxFolder.WriteJson(staging, "scheduler/scheduler_config.json", w => DiffusersOnnxFolder.SchedulerConfig(w, sampling.PredictionType, sampling.ZeroSnr));
                 // As a single file's: SD 2.x's 768-v models draw at 768 pixels, the others at 512.

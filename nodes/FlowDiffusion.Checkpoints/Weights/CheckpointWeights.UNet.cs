@@ -18,8 +18,16 @@ public sealed partial class CheckpointWeights
     /// <c>diffusion_pytorch_model.safetensors</c>). Keys of no UNet module (the <c>v_pred</c> and <c>ztsnr</c> marks,
     /// other networks' weights) are left out; only <see cref="ModelPart.UNet"/> is set.
     /// </summary>
-    /// <exception cref="CheckpointException">The file holds no SD 1.x or SDXL UNet tensors; the message names the file and its first keys.</exception>
-    public static CheckpointWeights OpenUNet(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="roundTo">
+    /// The 8-bit float type every UNet weight is rounded to (ComfyUI's UNETLoader <c>weight_dtype</c>), or null to read
+    /// the stored values.
+    /// </param>
+    /// <exception cref="CheckpointException">
+    /// The file holds no SD 1.x or SDXL UNet tensors (the message names the file and its first keys), or
+    /// <paramref name="roundTo"/> is set for a scaled fp8 file.
+    /// </exception>
+    public static CheckpointWeights OpenUNet(string path, SafetensorsDType? roundTo = null)
     {
         var file = SafetensorsFile.Open(path);
         try
@@ -36,14 +44,14 @@ public sealed partial class CheckpointWeights
                 foreach (var (key, (part, name)) in LdmKeyMap.Map(own, path))
                 {
                     var tensor = file.Tensors[prefixed ? key : key[LdmKeyMap.UNetPrefix.Length..]];
-                    tensors[name] = new StoredTensor(file, tensor, CanonicalShape(part, name, tensor.Shape));
+                    tensors[name] = new StoredTensor(file, tensor, CanonicalShape(part, name, tensor.Shape)) { RoundTo = roundTo };
                 }
             }
             else if (keys.Any(k => DiffusersUNetModules.Any(m => k.StartsWith(m, StringComparison.Ordinal))))
             {
                 foreach (var key in keys.Where(IsDiffusersUNetKey))
                 {
-                    tensors[key] = new StoredTensor(file, file.Tensors[key], file.Tensors[key].Shape);
+                    tensors[key] = new StoredTensor(file, file.Tensors[key], file.Tensors[key].Shape) { RoundTo = roundTo };
                 }
             }
 
@@ -51,6 +59,12 @@ public sealed partial class CheckpointWeights
             {
                 throw new CheckpointException($"{path}: no tensor is an SD 1.x or SDXL UNet's (expected model.diffusion_model.input_blocks.*, the same names without the prefix, "
                     + $"or diffusers' down_blocks.*); the file's first keys are {string.Join(", ", keys.Where(k => k is not ("v_pred" or "ztsnr")).Order(StringComparer.Ordinal).Take(3))}.");
+            }
+
+            if (roundTo is not null && keys.FirstOrDefault(k => k.EndsWith(".scale_weight", StringComparison.Ordinal) || k.EndsWith(".weight_scale", StringComparison.Ordinal)) is { } scale)
+            {
+                // ComfyUI keeps a scaled fp8 file's weights and scales as they are (its scaled fp8 layers), whatever weight_dtype says.
+                throw new CheckpointException($"{path}: the file is scaled fp8 ('{scale}'); its weights are read with their scales, and rounding them to fp8 again (weight_dtype) is not supported: use default.");
             }
 
             return new CheckpointWeights(path, [file], new Dictionary<ModelPart, Dictionary<string, StoredTensor>> { [ModelPart.UNet] = tensors });

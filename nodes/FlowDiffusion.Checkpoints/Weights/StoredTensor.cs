@@ -18,8 +18,14 @@ public sealed record StoredTensor(SafetensorsFile File, SafetensorsTensor Tensor
     public bool Transposed { get; init; }
 
     /// <summary>
+    /// The 8-bit float type every value is rounded to once read (<see cref="Float8Rounding"/>; ComfyUI's UNETLoader
+    /// <c>weight_dtype</c>), or null to keep the stored values.
+    /// </summary>
+    public SafetensorsDType? RoundTo { get; init; }
+
+    /// <summary>
     /// The values as float32 (F32, F16, BF16, F64 and the fp8 types convert exactly as far as float32 holds them); an fp8
-    /// weight stored with a scale beside it is multiplied by the scale.
+    /// weight stored with a scale beside it is multiplied by the scale; then rounded to <see cref="RoundTo"/> when set.
     /// </summary>
     public float[] ReadFloat32()
     {
@@ -51,6 +57,11 @@ public sealed record StoredTensor(SafetensorsFile File, SafetensorsTensor Tensor
             }
 
             values = transposed;
+        }
+
+        if (RoundTo is { } type)
+        {
+            Float8Rounding.Round(values, type);
         }
 
         return values;

@@ -9,7 +9,7 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads a UNet-only file (ComfyUI's UNETLoader; what ModelSave writes) as the MODEL, converted once and cached.</summary>
-[Node("unet.load", "1.2.0", Category = "loaders", Title = "Load Diffusion Model",
+[Node("unet.load", "1.3.0", Category = "loaders", Title = "Load Diffusion Model",
     Description = "Opens an SD 1.x, SD 2.x or SDXL (base or refiner) UNet on its own — a .safetensors file with LDM names under model.diffusion_model. (as ComfyUI's ModelSave and model.save write it), "
         + "the same names bare, or diffusers names — converted once, then cached on disk; pair it with a checkpoint's or model folder's CLIP and VAE.")]
 public sealed class UNetLoadNode : INode
@@ -26,7 +26,8 @@ public sealed class UNetLoadNode : INode
     public string PredictionType { get; set; } = "auto";
 
     /// <summary>The weight type (ComfyUI's weight_dtype).</summary>
-    [Parameter(Description = "ComfyUI's weight_dtype: default keeps the file's precision (the graphs compute in float32); the fp8 types are refused, as ONNX Runtime's CPU kernels have no fp8 convolutions.",
+    [Parameter(Description = "ComfyUI's weight_dtype: default keeps the file's values; fp8_e4m3fn (and fp8_e4m3fn_fast, the same weights) and fp8_e5m2 round every weight "
+        + "to that 8-bit float type first, as ComfyUI does, so the image is ComfyUI's. The graphs compute in float32 either way: the rounding changes the numbers, not the memory.",
         Choices = ["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"])]
     public string WeightDtype { get; set; } = "default";
 
@@ -49,11 +50,13 @@ public sealed class UNetLoadNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        if (WeightDtype != "default")
+        SafetensorsDType? roundTo = WeightDtype switch
         {
-            throw new ArgumentException($"weight_dtype: '{WeightDtype}' is not supported; FlowDiffusion runs the UNet in the file's weights widened to float32 (use default).");
-        }
-
+            "default" => null,
+            "fp8_e4m3fn" or "fp8_e4m3fn_fast" => SafetensorsDType.Float8E4M3,
+            "fp8_e5m2" => SafetensorsDType.Float8E5M2,
+            _ => throw new ArgumentException($"weight_dtype: '{WeightDtype}' is not one of default, fp8_e4m3fn, fp8_e4m3fn_fast, fp8_e5m2."),
+        };
         var options = ProviderParameters.Parse(Provider, ProviderOptions);
 
         var path = PathResolver.Resolve(context, Path);
@@ -70,7 +73,7 @@ public sealed class UNetLoadNode : INode
         // A replaced file is converted again (the disk cache is keyed by its size and time), and runs notice.
         context.DependsOn(path);
         var folder = CheckpointCache.PrepareUNet(path, CheckpointCache.DefaultRoot, CheckpointSampling.OfUNet(path, PredictionType), () =>
-            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken));
+            context.ReportProgress(new NodeProgress(0, $"converting {System.IO.Path.GetFileName(path)} to ONNX (first load only)")), Conversions.Limits(context, cancellationToken), roundTo);
         var library = ModelLibrary.Of(context);
         var unetPath = System.IO.Path.Combine(folder, "unet", "model.onnx");
         using var unetConfig = System.Text.Json.JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(folder, "unet", "config.json")));
