@@ -33,9 +33,9 @@ public sealed class LoraReaderTests : IDisposable
         Assert.All(match.Unmatched, u => Assert.Contains("no weight", u.Reason));
 
         var q = Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight");
-        Assert.Equal((4, 0.5f), (q.Rank, q.Scale)); // alpha 2, rank 4
+        Assert.Equal((4, 0.5f), (((LowRankFactors)q.Factors).Rank, q.Scale)); // alpha 2, rank 4
         var noAlpha = Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight");
-        Assert.Null(noAlpha.AlphaKey);
+        Assert.Null(noAlpha.Factors.AlphaKey);
         Assert.Equal(1f, noAlpha.Scale);
         Assert.Equal([32L, 64], noAlpha.Shape);
         var locon = Module(match, "down_blocks.0.resnets.0.conv1.weight");
@@ -53,8 +53,8 @@ public sealed class LoraReaderTests : IDisposable
 
         var delta = module.ReadDelta(file);
 
-        var up = file.ReadFloat32(module.UpKey); // [64, 4, 1, 1]
-        var down = file.ReadFloat32(module.DownKey); // [4, 32, 3, 3]
+        var up = file.ReadFloat32(((LowRankFactors)module.Factors).UpKey); // [64, 4, 1, 1]
+        var down = file.ReadFloat32(((LowRankFactors)module.Factors).DownKey); // [4, 32, 3, 3]
         Assert.Equal(64 * 32 * 9, delta.Length);
         foreach (var (o, i, ky, kx) in new[] { (0, 0, 0, 0), (63, 31, 2, 2), (17, 5, 1, 2), (40, 20, 2, 0) })
         {
@@ -90,7 +90,7 @@ public sealed class LoraReaderTests : IDisposable
         Assert.Empty(match.Unmatched);
         Assert.Equal((8, 8), (match.MatchedKeyCount, match.KeyCount));
         Assert.All(match.Modules, m => Assert.Equal(1f, m.Scale));
-        Assert.Equal("unet.up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight", Module(match, "up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.weight").DownKey);
+        Assert.Equal("unet.up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.lora_A.weight", ((LowRankFactors)Module(match, "up_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v.weight").Factors).DownKey);
         Assert.Equal(LoraNetwork.TextEncoder, Module(match, "text_model.encoder.layers.0.mlp.fc2.weight").Network);
     }
 
@@ -113,7 +113,7 @@ public sealed class LoraReaderTests : IDisposable
             ["lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q.lora_up.weight"] = ([32, 2], 0.1f),
             // no up matrix
             ["lora_te_text_model_encoder_layers_1_self_attn_q_proj.lora_down.weight"] = ([2, 64], 0.1f),
-            // LyCORIS LoHa
+            // a LyCORIS LoHa missing three of its four factors
             ["lora_unet_conv_in.hada_w1_a"] = ([2, 2], 0.1f),
         });
 
@@ -126,8 +126,64 @@ public sealed class LoraReaderTests : IDisposable
         Assert.Equal(0.5f, Module(match, "text_model.encoder.layers.0.self_attn.k_proj.weight").Scale);
         Assert.Contains("does not fit weight 'mid_block.attentions.0.transformer_blocks.0.attn1.to_q.weight'", Reason(match, "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight"));
         Assert.Contains("no up matrix", Reason(match, "lora_te_text_model_encoder_layers_1_self_attn_q_proj.lora_down.weight"));
-        Assert.Contains("LoHa", Reason(match, "lora_unet_conv_in.hada_w1_a"));
+        Assert.Contains("has no hada_w1_b", Reason(match, "lora_unet_conv_in.hada_w1_a"));
         Assert.Equal(4, match.Unmatched.Count);
+    }
+
+    [Fact]
+    public void Lycoris_algorithms_match_with_their_factors_and_the_scales_comfyui_takes()
+    {
+        var (unet, text) = Shapes();
+        var match = LoraReader.Match(Path.Combine(LoraFolder, "lycoris-c.safetensors"), unet, text);
+
+        Assert.Equal("kohya", match.Format);
+        Assert.Empty(match.Unmatched);
+        Assert.Equal((48, 48), (match.MatchedKeyCount, match.KeyCount));
+        var loha = Assert.IsType<HadamardFactors>(Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight").Factors);
+        Assert.Equal((4, 2, 0.75f), (loha.Rank1, loha.Rank2, loha.Scale)); // alpha 3 over hada_w1_b's 4 rows
+        Assert.NotNull(Assert.IsType<HadamardFactors>(Module(match, "down_blocks.0.resnets.0.conv1.weight").Factors).T1);
+        Assert.Equal(0.5f, Module(match, "mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj.weight").Scale); // alpha 1 over lokr_w2_b's 2 rows
+        Assert.Equal(2f, Module(match, "up_blocks.0.resnets.0.conv1.weight").Scale); // alpha 4 over w2_b's 2 rows, w1 decomposed too
+        var whole = Assert.IsType<KroneckerFactors>(Module(match, "up_blocks.0.attentions.0.proj_in.weight").Factors);
+        Assert.Equal((1f, (4, 8), (8, 4)), (whole.Scale, whole.W1Shape, whole.W2Shape)); // neither factor decomposed: alpha 7 unused
+        Assert.NotNull(Assert.IsType<LowRankFactors>(Module(match, "mid_block.resnets.0.conv1.weight").Factors).MidKey);
+        var onInput = Module(match, "mid_block.attentions.0.transformer_blocks.0.attn1.to_out.0.weight");
+        Assert.Equal((true, false), (onInput.DoraScaleKey is not null, onInput.DoraOnOutputAxis));
+        Assert.True(Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight").DoraOnOutputAxis);
+    }
+
+    [Fact]
+    public void Lycoris_misfits_are_unmatched_with_their_reason()
+    {
+        var (unet, text) = Shapes();
+        const string Q = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"; // [32, 32]
+        const string K = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"; // [32, 64]
+        const string V = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_v"; // [32, 64]
+        const string Conv = "lora_unet_down_blocks_0_resnets_0_conv1"; // [64, 32, 3, 3]
+        const string Proj = "lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_0_proj"; // [256, 32]
+        var path = Write(new()
+        {
+            // LoHa whose second pair is one column short
+            [$"{Q}.hada_w1_a"] = ([32, 2], 0.1f), [$"{Q}.hada_w1_b"] = ([2, 32], 0.1f), [$"{Q}.hada_w2_a"] = ([32, 2], 0.1f), [$"{Q}.hada_w2_b"] = ([2, 31], 0.1f),
+            // LoKr whose Kronecker product is [32, 48], not [32, 64]
+            [$"{K}.lokr_w1"] = ([4, 4], 0.1f), [$"{K}.lokr_w2"] = ([8, 12], 0.1f),
+            // a LoRA with a dora_scale of neither axis
+            [$"{V}.lora_down.weight"] = ([2, 64], 0.1f), [$"{V}.lora_up.weight"] = ([32, 2], 0.1f), [$"{V}.dora_scale"] = ([1, 32], 1f),
+            // LoHa with one Tucker core
+            [$"{Conv}.hada_w1_a"] = ([2, 64], 0.1f), [$"{Conv}.hada_w1_b"] = ([2, 32], 0.1f), [$"{Conv}.hada_w2_a"] = ([2, 64], 0.1f), [$"{Conv}.hada_w2_b"] = ([2, 32], 0.1f),
+            [$"{Conv}.hada_t1"] = ([2, 2, 3, 3], 0.1f),
+            // LoRA and LoKr keys in one module
+            [$"{Proj}.lora_down.weight"] = ([2, 32], 0.1f), [$"{Proj}.lora_up.weight"] = ([256, 2], 0.1f), [$"{Proj}.lokr_w1"] = ([2, 2], 0.1f),
+        });
+
+        var match = LoraReader.Match(path, unet, text);
+
+        Assert.Empty(match.Modules);
+        Assert.Contains("hada_w2_b [2,31] do not fit weight", Reason(match, $"{Q}.hada_w1_a"));
+        Assert.Contains("w1 [4,4] ⊗ w2 [8,12] do not fit weight", Reason(match, $"{K}.lokr_w2"));
+        Assert.Contains("fits weight 'down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_v.weight' [32,64] on neither axis", Reason(match, $"{V}.dora_scale"));
+        Assert.Contains("one Tucker core of two", Reason(match, $"{Conv}.hada_t1"));
+        Assert.Contains("mixes LoRA and LoKr keys", Reason(match, $"{Proj}.lokr_w1"));
     }
 
     public void Dispose()

@@ -8,7 +8,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// <summary>
 /// lora.apply on the tiny SD 1.x checkpoint, through model.load and real ONNX Runtime sessions, against torch's outputs
 /// of the same checkpoint with the LoRAs merged offline (tools/reference/make_lora.py: W + s · alpha/rank · up · down).
-/// A is kohya (F16, alpha, 1×1 and 3×3 LoCon convolutions, one module the model lacks); B is diffusers/PEFT.
+/// A is kohya (F16, alpha, 1×1 and 3×3 LoCon convolutions, one module the model lacks); B is diffusers/PEFT. C is
+/// LyCORIS (tools/reference/make_lycoris.py): LoHa (plain and with Tucker cores), LoKr (whole, decomposed and Tucker
+/// factors; linear, 1×1 and 3×3), Tucker LoCon, and DoRA magnitudes on both axes, in the UNet and the text encoder.
 /// </summary>
 public sealed class LoraApplyTests
 {
@@ -16,6 +18,7 @@ public sealed class LoraApplyTests
     private static readonly string Checkpoint = Path.Combine(Data, "ldm-fp16.safetensors");
     private static readonly string LoraA = Path.Combine(Data, "lora", "kohya-a.safetensors");
     private static readonly string LoraB = Path.Combine(Data, "lora", "peft-b.safetensors");
+    private static readonly string LoraC = Path.Combine(Data, "lora", "lycoris-c.safetensors");
 
     [Fact]
     public async Task A_kohya_lora_at_a_strength_matches_the_checkpoint_with_it_merged_in_torch_and_names_its_unmatched_keys()
@@ -72,6 +75,27 @@ public sealed class LoraApplyTests
 
         var message = ab.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "b" && e.Progress.Message is not null).Progress.Message;
         Assert.Contains("(diffusers): matched 8 of 8 keys (2 UNet, 2 text-encoder weights)", message);
+        Assert.DoesNotContain("warning", message);
+    }
+
+    [Theory]
+    [InlineData(0.8f, 0.6f, "c")]
+    [InlineData(1f, 1f, "c1")]
+    public async Task A_lycoris_file_loha_lokr_tucker_and_dora_matches_the_checkpoint_with_it_merged_in_torch(float model, float clip, string reference)
+    {
+        // A fresh engine, so the node runs (and reports) rather than coming from another test's cache.
+        using var engine = new SdEngine();
+        var run = await RunAsync(engine, ("c", LoraC, model, clip));
+
+        var (unet, text) = Models(run, "c");
+        AssertClose(Ref($"{reference}.out_sample", Lycoris), await PredictAsync(unet), 1e-4, $"out_sample with C at {model}");
+        AssertClose(Ref($"{reference}.last_hidden_state", Lycoris), await EncodeAsync(text), 1e-4, $"last_hidden_state with C at {clip}");
+        // C moves the outputs far beyond the tolerance, so an algorithm applied wrong or not at all cannot pass.
+        Assert.True(MaxDifference(Ref($"{reference}.out_sample", Lycoris), Ref("base.out_sample", Lycoris)) > 0.1);
+        Assert.True(MaxDifference(Ref($"{reference}.last_hidden_state", Lycoris), Ref("base.last_hidden_state", Lycoris)) > 0.1);
+
+        var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "c" && e.Progress.Message is not null).Progress.Message;
+        Assert.Contains("(kohya): matched 48 of 48 keys (8 UNet, 2 text-encoder weights)", message);
         Assert.DoesNotContain("warning", message);
     }
 
@@ -166,9 +190,11 @@ public sealed class LoraApplyTests
         return ids;
     }
 
-    private static (float[] Values, long[] Shape) Ref(string name)
+    private const string Lycoris = "lycoris-reference.safetensors";
+
+    private static (float[] Values, long[] Shape) Ref(string name, string reference = "reference.safetensors")
     {
-        using var file = SafetensorsFile.Open(Path.Combine(Data, "lora", "reference.safetensors"));
+        using var file = SafetensorsFile.Open(Path.Combine(Data, "lora", reference));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 

@@ -4,56 +4,51 @@ using FlowDiffusion.Formats.Safetensors;
 namespace FlowDiffusion.Checkpoints.Lora;
 
 /// <summary>
-/// One low-rank update matched to one weight of the model: <c>ΔW = scale · up · down</c>, with a convolution's
-/// kernel flattened (<c>down</c> [rank, in·kh·kw], <c>up</c> [out, rank]) so linear, 1×1 and 3×3 (LoCon) layers take
-/// the same product. <c>scale</c> is alpha / rank (1 when the file has no alpha).
+/// One LoRA-family update matched to one weight of the model: <see cref="Factors"/> give <c>scale · ΔW</c>, added at a
+/// strength, or — with a DoRA magnitude (<see cref="DoraScaleKey"/>) — renormalised as <see cref="DoraScaling"/> says.
 /// </summary>
 /// <param name="Network">The network the weight belongs to.</param>
 /// <param name="Weight">The model's initializer name (diffusers name, e.g. <c>mid_block.attentions.0.proj_in.weight</c>).</param>
 /// <param name="Module">The module's key stem in the file (e.g. <c>lora_unet_mid_block_attentions_0_proj_in</c>).</param>
-/// <param name="UpKey">The key of the up (B) matrix.</param>
-/// <param name="DownKey">The key of the down (A) matrix.</param>
-/// <param name="AlphaKey">The key of alpha, or null when the file has none.</param>
-/// <param name="Rank">The rank (rows of down).</param>
-/// <param name="Scale">alpha / rank.</param>
+/// <param name="Factors">How the file stores the change (LoRA/LoCon, LoHa, LoKr).</param>
 /// <param name="Shape">The weight's shape in the model.</param>
-public sealed record LoraModule(
-    LoraNetwork Network, string Weight, string Module, string UpKey, string DownKey, string? AlphaKey, int Rank, float Scale, IReadOnlyList<long> Shape)
+public sealed record LoraModule(LoraNetwork Network, string Weight, string Module, LoraFactors Factors, IReadOnlyList<long> Shape)
 {
+    /// <summary>The key of DoRA's magnitudes (<c>dora_scale</c>), or null for a plain update.</summary>
+    public string? DoraScaleKey { get; init; }
+
+    /// <summary>Whether the DoRA magnitudes are one per output row (else one per input column).</summary>
+    public bool DoraOnOutputAxis { get; init; }
+
     /// <summary>The file keys this module uses.</summary>
-    public IEnumerable<string> Keys => AlphaKey is null ? [UpKey, DownKey] : [UpKey, DownKey, AlphaKey];
+    public IEnumerable<string> Keys => DoraScaleKey is null ? Factors.Keys : Factors.Keys.Append(DoraScaleKey);
+
+    /// <summary>The scale the factors' product takes (alpha over the algorithm's rank; 1 without alpha).</summary>
+    public float Scale => Factors.Scale;
+
+    /// <summary>Computes <c>scale · ΔW</c> in the weight's layout from <paramref name="file"/>, the file the module was matched in.</summary>
+    public float[] ReadDelta(SafetensorsFile file, CancellationToken cancellationToken = default) => Factors.ReadDelta(file, Shape, cancellationToken);
 
     /// <summary>
-    /// Computes <c>scale · up · down</c> in the weight's layout (row-major, <see cref="Shape"/>) from
-    /// <paramref name="file"/>, which must be the file the module was matched in.
+    /// Updates <paramref name="weight"/> (the model's current values, row-major <see cref="Shape"/>) in place at
+    /// <paramref name="strength"/>: <c>W + strength · scale · ΔW</c>, or DoRA's renormalised weight mixed in at the strength.
     /// </summary>
-    public float[] ReadDelta(SafetensorsFile file, CancellationToken cancellationToken = default)
+    public void ApplyTo(SafetensorsFile file, float[] weight, float strength, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(file);
-        var up = file.ReadFloat32(UpKey);
-        var down = file.ReadFloat32(DownKey);
-        var rows = (int)Shape[0];
-        var columns = down.Length / Rank;
-        if (up.Length != rows * Rank || columns * rows != Shape.Aggregate(1L, (a, b) => a * b))
+        ArgumentNullException.ThrowIfNull(weight);
+        var delta = ReadDelta(file, cancellationToken);
+        if (delta.Length != weight.Length)
         {
-            throw new CheckpointException($"{file.Path}: LoRA module '{Module}' changed shape since it was matched to '{Weight}'.");
+            throw new InvalidOperationException($"{file.Path}: LoRA module '{Module}' has {delta.Length} values but weight '{Weight}' has {weight.Length}.");
         }
 
-        var delta = new float[rows * columns];
-        for (var o = 0; o < rows; o++)
+        if (DoraScaleKey is null)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var row = delta.AsSpan(o * columns, columns);
-            for (var r = 0; r < Rank; r++)
-            {
-                var coefficient = up[(o * Rank) + r] * Scale;
-                if (coefficient != 0f)
-                {
-                    TensorPrimitives.MultiplyAdd(down.AsSpan(r * columns, columns), coefficient, row, row);
-                }
-            }
+            TensorPrimitives.MultiplyAdd(delta, strength, weight, weight);
+            return;
         }
 
-        return delta;
+        DoraScaling.Apply(weight, delta, file.ReadFloat32(DoraScaleKey), DoraOnOutputAxis, Shape, strength);
     }
 }

@@ -11,8 +11,10 @@ namespace FlowDiffusion.Checkpoints.Lora;
 /// their SGM names, <c>lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q</c>) and diffusers/PEFT (<c>unet.</c>,
 /// <c>text_encoder.</c>, <c>text_encoder_2.</c>, <c>base_model.model.</c> or no prefix; <c>.lora_A.weight</c>/<c>.lora_B.weight</c>, <c>.lora.down.weight</c>/<c>.lora.up.weight</c>,
 /// <c>.lora_linear_layer.down/up.weight</c>, attention processors' <c>.processor.to_q_lora.down.weight</c>; optional
-/// <c>.alpha</c>). Linear layers, 1×1 and 3×3 (LoCon) convolutions match; anything else is listed as unmatched with
-/// the reason, never dropped silently.
+/// <c>.alpha</c>). Linear layers, 1×1 and 3×3 (LoCon) convolutions match, with LyCORIS's kohya-named algorithms:
+/// Tucker LoCon (<c>.lora_mid.weight</c>), LoHa (<c>.hada_w1_a</c> … <c>.hada_t2</c>), LoKr (<c>.lokr_w1</c> …
+/// <c>.lokr_t2</c>), and DoRA's <c>.dora_scale</c> beside any of them; anything else is listed as unmatched with the
+/// reason, never dropped silently.
 /// </summary>
 public static partial class LoraReader
 {
@@ -21,19 +23,39 @@ public static partial class LoraReader
     private static readonly string[] KohyaPrefixes = ["lora_unet_", "lora_te_", "lora_te1_", "lora_te2_"];
 
     private static readonly (string Suffix, Role Role)[] KohyaSuffixes =
-        [(".lora_down.weight", Role.Down), (".lora_up.weight", Role.Up), (".alpha", Role.Alpha)];
+    [
+        (".lora_down.weight", Role.Down), (".lora_up.weight", Role.Up), (".lora_mid.weight", Role.Mid), (".alpha", Role.Alpha), (".dora_scale", Role.DoraScale),
+        (".hada_w1_a", Role.HadaW1A), (".hada_w1_b", Role.HadaW1B), (".hada_w2_a", Role.HadaW2A), (".hada_w2_b", Role.HadaW2B), (".hada_t1", Role.HadaT1), (".hada_t2", Role.HadaT2),
+        (".lokr_w1", Role.LokrW1), (".lokr_w1_a", Role.LokrW1A), (".lokr_w1_b", Role.LokrW1B), (".lokr_w2", Role.LokrW2), (".lokr_w2_a", Role.LokrW2A), (".lokr_w2_b", Role.LokrW2B),
+        (".lokr_t2", Role.LokrT2),
+    ];
 
     private static readonly (string Suffix, Role Role)[] DiffusersSuffixes =
     [
         (".lora_A.weight", Role.Down), (".lora_B.weight", Role.Up), (".lora.down.weight", Role.Down), (".lora.up.weight", Role.Up),
-        (".lora_linear_layer.down.weight", Role.Down), (".lora_linear_layer.up.weight", Role.Up), (".alpha", Role.Alpha),
+        (".lora_linear_layer.down.weight", Role.Down), (".lora_linear_layer.up.weight", Role.Up), (".alpha", Role.Alpha), (".dora_scale", Role.DoraScale),
     ];
 
     private enum Role
     {
         Down,
         Up,
+        Mid,
         Alpha,
+        DoraScale,
+        HadaW1A,
+        HadaW1B,
+        HadaW2A,
+        HadaW2B,
+        HadaT1,
+        HadaT2,
+        LokrW1,
+        LokrW1A,
+        LokrW1B,
+        LokrW2,
+        LokrW2A,
+        LokrW2B,
+        LokrT2,
     }
 
     /// <summary>Opens <paramref name="path"/> and matches it; see <see cref="Match(SafetensorsFile, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}})"/>.</summary>
@@ -87,7 +109,8 @@ public static partial class LoraReader
         {
             if (Parse(key) is not { } parsed)
             {
-                unmatched.Add(new LoraUnmatchedKey(key, "not a LoRA up/down/alpha key this reader knows (LoHa, LoKr, DoRA and LoCon mid weights are not supported)"));
+                unmatched.Add(new LoraUnmatchedKey(key, "not a key this reader knows (LoRA/LoCon up, down, mid; LoHa hada_*; LoKr lokr_*; alpha; dora_scale); "
+                    + "LyCORIS's full-weight diff, norm-layer and (B)OFT/GLoRA keys are not supported"));
                 continue;
             }
 
@@ -101,12 +124,7 @@ public static partial class LoraReader
             }
 
             group.Keys.Add(key);
-            switch (role)
-            {
-                case Role.Down: group.Down = key; break;
-                case Role.Up: group.Up = key; break;
-                default: group.Alpha = key; break;
-            }
+            group.Roles[role] = key;
         }
 
         var modules = new List<LoraModule>();
@@ -119,11 +137,7 @@ public static partial class LoraReader
                 : FindDiffusers(module, unet, textEncoder, textEncoder2);
             string? problem = null;
             LoraModule? matched = null;
-            if (group.Up is null || group.Down is null)
-            {
-                problem = $"module '{module}' has no {(group.Up is null ? "up" : "down")} matrix";
-            }
-            else if (target is not { } found)
+            if (target is not { } found)
             {
                 problem = WhyNoTarget(module, group.Kohya, unet, textEncoder, textEncoder2);
             }
@@ -154,44 +168,205 @@ public static partial class LoraReader
 
     private static (LoraModule?, string?) Build(SafetensorsFile file, string module, Group group, LoraNetwork network, string weight, IReadOnlyList<long> shape)
     {
-        var up = file.Tensors[group.Up!];
-        var down = file.Tensors[group.Down!];
-        if (!SafetensorsDTypes.ConvertsToFloat32(up.DType) || !SafetensorsDTypes.ConvertsToFloat32(down.DType))
+        var roles = group.Roles;
+        foreach (var (role, key) in roles)
         {
-            return (null, $"up/down are {SafetensorsDTypes.Name(up.DType)}/{SafetensorsDTypes.Name(down.DType)}, not floating point");
+            if (role != Role.Alpha && !SafetensorsDTypes.ConvertsToFloat32(file.Tensors[key].DType))
+            {
+                return (null, $"'{key}' is {SafetensorsDTypes.Name(file.Tensors[key].DType)}, not floating point");
+            }
         }
 
+        if (shape.Count < 2)
+        {
+            return (null, $"weight '{weight}' [{string.Join(",", shape)}] is not a linear or convolution weight");
+        }
+
+        var kinds = new[]
+        {
+            roles.Keys.Any(r => r is Role.Up or Role.Down or Role.Mid) ? "LoRA" : null,
+            roles.Keys.Any(r => r is >= Role.HadaW1A and <= Role.HadaT2) ? "LoHa" : null,
+            roles.Keys.Any(r => r is >= Role.LokrW1 and <= Role.LokrT2) ? "LoKr" : null,
+        }.OfType<string>().ToArray();
+        var (factors, problem) = kinds switch
+        {
+            ["LoRA"] => LowRank(file, module, roles, weight, shape),
+            ["LoHa"] => Hadamard(file, module, roles, weight, shape),
+            ["LoKr"] => Kronecker(file, module, roles, weight, shape),
+            [] => (null, $"module '{module}' has no factors, only {string.Join(" and ", roles.Keys.Select(r => r == Role.Alpha ? "alpha" : "dora_scale"))}"),
+            _ => (null, $"module '{module}' mixes {string.Join(" and ", kinds)} keys"),
+        };
+        if (factors is null)
+        {
+            return (null, problem);
+        }
+
+        var matched = new LoraModule(network, weight, module, factors, shape);
+        if (roles.TryGetValue(Role.DoraScale, out var doraKey))
+        {
+            var dora = file.Tensors[doraKey];
+            if (!SafetensorsDTypes.ConvertsToFloat32(dora.DType) || DoraScaling.OnOutputAxis(dora.Shape, shape) is not { } outputAxis)
+            {
+                return (null, $"dora_scale {dora.ShapeText} {SafetensorsDTypes.Name(dora.DType)} fits weight '{weight}' [{string.Join(",", shape)}] on neither axis ([out, 1] or [1, in])");
+            }
+
+            matched = matched with { DoraScaleKey = doraKey, DoraOnOutputAxis = outputAxis };
+        }
+
+        return (matched, null);
+    }
+
+    private static (LoraFactors?, string?) LowRank(SafetensorsFile file, string module, Dictionary<Role, string> roles, string weight, IReadOnlyList<long> shape)
+    {
+        if (!roles.TryGetValue(Role.Up, out var upKey) || !roles.TryGetValue(Role.Down, out var downKey))
+        {
+            return (null, $"module '{module}' has no {(roles.ContainsKey(Role.Up) ? "down" : "up")} matrix");
+        }
+
+        var up = file.Tensors[upKey];
+        var down = file.Tensors[downKey];
         if (down.Shape.Length < 2 || up.Shape.Length < 2 || up.Shape.Skip(2).Any(d => d != 1) || down.Shape[0] != up.Shape[1] || down.Shape[0] == 0)
         {
             return (null, $"up {up.ShapeText} and down {down.ShapeText} are not a low-rank pair (up [out, rank(,1,1)], down [rank, in(,kh,kw)])");
         }
 
         var rank = down.Shape[0];
-        var columns = down.ElementCount / rank;
-        var expectedColumns = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-        if (shape.Count < 2 || up.Shape[0] != shape[0] || columns != expectedColumns)
+        string? midKey = null;
+        if (roles.TryGetValue(Role.Mid, out var midName))
+        {
+            // LyCORIS's Tucker LoCon: down is 1×1 [rank, in], mid [rank, rank, kh, kw].
+            var mid = file.Tensors[midName];
+            if (shape.Count != 4 || mid.Shape.Length != 4 || mid.Shape[0] != rank || mid.Shape[1] != rank || mid.Shape[2] * mid.Shape[3] != shape[2] * shape[3]
+                || down.ElementCount != rank * shape[1] || up.Shape[0] != shape[0])
+            {
+                return (null, $"up {up.ShapeText}, mid {mid.ShapeText} and down {down.ShapeText} do not fit weight '{weight}' [{string.Join(",", shape)}] as a Tucker LoCon");
+            }
+
+            midKey = midName;
+        }
+        else if (up.Shape[0] != shape[0] || down.ElementCount / rank != LoraFactors.Columns(shape))
         {
             return (null, $"up {up.ShapeText} · down {down.ShapeText} does not fit weight '{weight}' [{string.Join(",", shape)}]");
         }
 
-        var scale = 1f;
-        if (group.Alpha is { } alphaKey)
-        {
-            var alpha = file.Tensors[alphaKey];
-            if (alpha.ElementCount != 1 || !SafetensorsDTypes.ConvertsToFloat32(alpha.DType))
-            {
-                return (null, $"alpha {alpha.ShapeText} {SafetensorsDTypes.Name(alpha.DType)} is not one floating-point number");
-            }
+        var (scale, problem) = AlphaScale(file, roles, rank);
+        return problem is null ? (new LowRankFactors(upKey, downKey, midKey, roles.GetValueOrDefault(Role.Alpha), (int)rank, scale), null) : (null, problem);
+    }
 
-            scale = file.ReadFloat32(alphaKey)[0] / rank;
-            if (!float.IsFinite(scale))
-            {
-                return (null, "alpha is not a finite number");
-            }
+    private static (LoraFactors?, string?) Hadamard(SafetensorsFile file, string module, Dictionary<Role, string> roles, string weight, IReadOnlyList<long> shape)
+    {
+        Role[] needed = [Role.HadaW1A, Role.HadaW1B, Role.HadaW2A, Role.HadaW2B];
+        if (needed.Where(r => !roles.ContainsKey(r)).Select(r => (Role?)r).FirstOrDefault() is { } missing)
+        {
+            return (null, $"module '{module}' has no {Suffix(missing)}");
         }
 
-        return (new LoraModule(network, weight, module, group.Up!, group.Down!, group.Alpha, (int)rank, scale, shape), null);
+        if (roles.ContainsKey(Role.HadaT1) != roles.ContainsKey(Role.HadaT2))
+        {
+            return (null, $"module '{module}' has one Tucker core of two (hada_t1, hada_t2)");
+        }
+
+        var tucker = roles.ContainsKey(Role.HadaT1);
+        var ranks = new int[2];
+        foreach (var (pair, (a, b, t)) in new[] { (Role.HadaW1A, Role.HadaW1B, Role.HadaT1), (Role.HadaW2A, Role.HadaW2B, Role.HadaT2) }.Index())
+        {
+            var (wa, wb) = (file.Tensors[roles[a]], file.Tensors[roles[b]]);
+            bool fits;
+            if (tucker)
+            {
+                var core = file.Tensors[roles[t]];
+                fits = shape.Count == 4 && core.Shape.Length == 4 && wa.Shape.Length == 2 && wb.Shape.Length == 2
+                    && wa.Shape[0] == core.Shape[0] && wa.Shape[1] == shape[0] && wb.Shape[0] == core.Shape[1] && wb.Shape[1] == shape[1]
+                    && core.Shape[2] * core.Shape[3] == shape[2] * shape[3];
+            }
+            else
+            {
+                fits = wa.Shape.Length == 2 && wb.Shape.Length >= 2 && wa.Shape[0] == shape[0] && wa.Shape[1] == wb.Shape[0] && wb.Shape[0] > 0
+                    && wb.ElementCount / wb.Shape[0] == LoraFactors.Columns(shape);
+            }
+
+            if (!fits)
+            {
+                return (null, $"{Suffix(a)} {wa.ShapeText} and {Suffix(b)} {wb.ShapeText}{(tucker ? $" with {Suffix(t)} {file.Tensors[roles[t]].ShapeText}" : "")} do not fit weight '{weight}' [{string.Join(",", shape)}]");
+            }
+
+            ranks[pair] = (int)(tucker ? wa.Shape[0] : wb.Shape[0]);
+        }
+
+        // ComfyUI: alpha over the rows of hada_w1_b.
+        var (scale, problem) = AlphaScale(file, roles, file.Tensors[roles[Role.HadaW1B]].Shape[0]);
+        return problem is null
+            ? (new HadamardFactors(roles[Role.HadaW1A], roles[Role.HadaW1B], roles[Role.HadaW2A], roles[Role.HadaW2B], roles.GetValueOrDefault(Role.HadaT1), roles.GetValueOrDefault(Role.HadaT2),
+                roles.GetValueOrDefault(Role.Alpha), ranks[0], ranks[1], scale), null)
+            : (null, problem);
     }
+
+    private static (LoraFactors?, string?) Kronecker(SafetensorsFile file, string module, Dictionary<Role, string> roles, string weight, IReadOnlyList<long> shape)
+    {
+        SafetensorsTensor? Get(Role role) => roles.TryGetValue(role, out var key) ? file.Tensors[key] : null;
+        var (w1, w1a, w1b, w2, w2a, w2b, t2) = (Get(Role.LokrW1), Get(Role.LokrW1A), Get(Role.LokrW1B), Get(Role.LokrW2), Get(Role.LokrW2A), Get(Role.LokrW2B), Get(Role.LokrT2));
+        var fits = $"do not fit weight '{weight}' [{string.Join(",", shape)}]";
+        (int, int)? first = w1 is { Shape.Length: 2 } ? ((int)w1.Shape[0], (int)w1.Shape[1])
+            : w1 is null && w1a is { Shape.Length: 2 } && w1b is { Shape.Length: 2 } && w1a.Shape[1] == w1b.Shape[0] ? ((int)w1a.Shape[0], (int)w1b.Shape[1]) : null;
+        if (first is not { } s1)
+        {
+            return (null, $"module '{module}' has no w1 that LoKr takes (lokr_w1 [a, b], or lokr_w1_a [a, r] with lokr_w1_b [r, b])");
+        }
+
+        (int, int)? second;
+        if (w2 is { Shape.Length: >= 2 } && w2a is null && w2b is null)
+        {
+            second = ((int)w2.Shape[0], (int)(w2.ElementCount / w2.Shape[0]));
+        }
+        else if (w2 is null && t2 is not null && w2a is { Shape.Length: 2 } && w2b is { Shape.Length: 2 } && shape.Count == 4 && t2.Shape.Length == 4
+                 && t2.Shape[0] == w2a.Shape[0] && t2.Shape[1] == w2b.Shape[0] && t2.Shape[2] * t2.Shape[3] == shape[2] * shape[3])
+        {
+            second = ((int)w2a.Shape[1], (int)(w2b.Shape[1] * shape[2] * shape[3]));
+        }
+        else if (w2 is null && t2 is null && w2a is { Shape.Length: 2 } && w2b is { Shape.Length: >= 2 } && w2a.Shape[1] == w2b.Shape[0])
+        {
+            second = ((int)w2a.Shape[0], (int)(w2b.ElementCount / w2b.Shape[0]));
+        }
+        else
+        {
+            return (null, $"module '{module}' has no w2 that LoKr takes (lokr_w2, or lokr_w2_a with lokr_w2_b, and lokr_t2 for a Tucker core)");
+        }
+
+        var s2 = second.Value;
+        if ((long)s1.Item1 * s2.Item1 != shape[0] || (long)s1.Item2 * s2.Item2 != LoraFactors.Columns(shape))
+        {
+            return (null, $"w1 [{s1.Item1},{s1.Item2}] ⊗ w2 [{s2.Item1},{s2.Item2}] {fits}");
+        }
+
+        // ComfyUI: alpha over the rank of the decomposed factor, w2's when both are; no decomposed factor, no alpha.
+        long? dim = w2b is not null ? w2b.Shape[0] : w1b?.Shape[0];
+        var (scale, problem) = dim is { } rank ? AlphaScale(file, roles, rank) : (1f, null);
+        return problem is null
+            ? (new KroneckerFactors(roles.GetValueOrDefault(Role.LokrW1), roles.GetValueOrDefault(Role.LokrW1A), roles.GetValueOrDefault(Role.LokrW1B), roles.GetValueOrDefault(Role.LokrW2),
+                roles.GetValueOrDefault(Role.LokrW2A), roles.GetValueOrDefault(Role.LokrW2B), roles.GetValueOrDefault(Role.LokrT2), roles.GetValueOrDefault(Role.Alpha), s1, s2,
+                w1a is null ? 0 : (int)w1a.Shape[1], w2a is null ? 0 : (int)(t2 is null ? w2a.Shape[1] : w2a.Shape[0]), scale), null)
+            : (null, problem);
+    }
+
+    // alpha / rank, 1 without alpha.
+    private static (float Scale, string? Problem) AlphaScale(SafetensorsFile file, Dictionary<Role, string> roles, long rank)
+    {
+        if (!roles.TryGetValue(Role.Alpha, out var alphaKey))
+        {
+            return (1f, null);
+        }
+
+        var alpha = file.Tensors[alphaKey];
+        if (alpha.ElementCount != 1 || !SafetensorsDTypes.ConvertsToFloat32(alpha.DType))
+        {
+            return (1f, $"alpha {alpha.ShapeText} {SafetensorsDTypes.Name(alpha.DType)} is not one floating-point number");
+        }
+
+        var scale = file.ReadFloat32(alphaKey)[0] / rank;
+        return float.IsFinite(scale) ? (scale, null) : (1f, "alpha is not a finite number");
+    }
+
+    private static string Suffix(Role role) => KohyaSuffixes.First(s => s.Role == role).Suffix[1..];
 
     private static (string Module, Role Role, bool Kohya)? Parse(string key)
     {
@@ -304,10 +479,6 @@ public static partial class LoraReader
 
         public List<string> Keys { get; } = [];
 
-        public string? Down { get; set; }
-
-        public string? Up { get; set; }
-
-        public string? Alpha { get; set; }
+        public Dictionary<Role, string> Roles { get; } = [];
     }
 }

@@ -1,12 +1,11 @@
 using System.Buffers.Binary;
-using System.Numerics.Tensors;
 using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Sdk.Models;
 
 namespace FlowDiffusion.Checkpoints.Lora;
 
 /// <summary>
-/// A matched LoRA's modules as weight overrides: <c>W + strength · scale · up · down</c>, read from the file when a
+/// A matched LoRA's modules as weight overrides: <c>W + strength · scale · ΔW</c> (DoRA: renormalised), read from the file when a
 /// session is created; the override's identity is the file (path, size, time), the module and the strength.
 /// </summary>
 public static class LoraWeightOverrides
@@ -26,20 +25,13 @@ public static class LoraWeightOverrides
 
     private static WeightTensor Apply(FileWeightOverride self, LoraModule module, Func<WeightTensor> current, CancellationToken cancellationToken)
     {
-        float[] delta;
-        using (var file = SafetensorsFile.Open(self.FilePath))
-        {
-            delta = module.ReadDelta(file, cancellationToken);
-        }
-
         var value = current();
         var values = value.ToFloats();
-        if (values.Length != delta.Length)
+        using (var file = SafetensorsFile.Open(self.FilePath))
         {
-            throw new InvalidOperationException($"{self.FilePath}: LoRA module '{module.Module}' has {delta.Length} values but weight '{module.Weight}' has {values.Length}.");
+            module.ApplyTo(file, values, self.Strength, cancellationToken);
         }
 
-        TensorPrimitives.MultiplyAdd(delta, self.Strength, values, values);
         return Of(values, value.ElementType, value.Shape);
     }
 

@@ -1,0 +1,168 @@
+"""Writes a LyCORIS file for the tiny SD 1.x checkpoint (make_sd1_checkpoints.py) and reference outputs of the
+checkpoint with it merged offline, each algorithm restated here from LyCORIS's definitions as ComfyUI applies them:
+- LoHa: dW = (w1_a @ w1_b) * (w2_a @ w2_b); with Tucker cores each product is einsum("ijkl,jr,ip->prkl", t, w_b, w_a);
+  scale alpha / rows of w1_b.
+- LoKr: dW = kron(w1, w2), w1 whole or w1_a @ w1_b, w2 whole, w2_a @ w2_b or the Tucker rebuild; scale alpha over the
+  rows of w2_b (else w1_b) when a factor is decomposed, else 1.
+- Tucker LoCon: dW[o,i,y,x] = sum_ab up[o,a] mid[a,b,y,x] down[b,i]; scale alpha / rank.
+- DoRA (dora_scale): W' = W + scale*dW; norm per output row of W (dora_scale [out,1]) or per input column of W' over the
+  other axes (dora_scale [1,in]), plus float32 eps; W'' = W' * dora_scale / norm; W + s*(W'' - W).
+Plain updates: W + s * scale * dW. Factors are stored F16 and merged in float32 from the stored values.
+Run: /usr/bin/python3 tools/reference/make_lycoris.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sd1-tiny"""
+import os
+import sys
+
+import torch
+
+import diffusers_keys
+import sd1
+from safetensors_io import load, save
+
+folder = sys.argv[1]
+unet_cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 1), num_res_blocks=1, attention_levels=(1,), num_heads=8, context_dim=64)
+clip_cfg = sd1.ClipConfig(vocab=768, width=64, layers=2, head_width=64)
+base = {k: (t.float() if t.is_floating_point() else t) for k, t in load(os.path.join(folder, "ldm-fp16.safetensors")).items()}
+to_ldm = {d: l for d, l in diffusers_keys.unet({k: k for k in base}, unet_cfg).items()}
+to_ldm.update({d: l for d, l in diffusers_keys.text_encoder({k: k for k in base}).items()})
+
+g = torch.Generator().manual_seed(23)
+EPS = torch.finfo(torch.float32).eps
+
+
+def rnd(*shape, scale=0.3):
+    # stored as F16: the reference merges the values the file holds
+    return (torch.randn(*shape, generator=g) * scale).half()
+
+
+def weight(name):
+    return base[to_ldm[name + ".weight"]]
+
+
+def tucker(t, wa, wb):
+    return torch.einsum("ijkl,jr,ip->prkl", t.float(), wb.float(), wa.float()).contiguous()
+
+
+file = {}
+patches = {"unet": [], "te": []}  # (name, scaled delta, dora_scale or None)
+
+
+def add(part, name, prefix, tensors, delta, dora=None):
+    key = prefix + name.replace(".", "_")
+    for suffix, value in tensors.items():
+        file[f"{key}.{suffix}"] = value
+    if dora is not None:
+        file[f"{key}.dora_scale"] = dora
+    patches[part].append((name, delta, None if dora is None else dora.float()))
+
+
+def alpha(value):
+    return torch.tensor(value, dtype=torch.float16)
+
+
+# LoHa on a linear layer, rank 4 and 2, alpha 3 (scale 3 / 4)
+w = weight("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q")
+w1a, w1b, w2a, w2b = rnd(w.shape[0], 4), rnd(4, w.shape[1]), rnd(w.shape[0], 2), rnd(2, w.shape[1])
+add("unet", "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q", "lora_unet_",
+    {"hada_w1_a": w1a, "hada_w1_b": w1b, "hada_w2_a": w2a, "hada_w2_b": w2b, "alpha": alpha(3.0)},
+    (3.0 / 4) * (w1a.float() @ w1b.float()) * (w2a.float() @ w2b.float()))
+
+# LoHa with Tucker cores on a 3x3 convolution [64, 32, 3, 3], rank 3, alpha 1.5
+w = weight("down_blocks.0.resnets.0.conv1")
+t1, t2 = rnd(3, 3, 3, 3), rnd(3, 3, 3, 3)
+a1, b1, a2, b2 = rnd(3, w.shape[0]), rnd(3, w.shape[1]), rnd(3, w.shape[0]), rnd(3, w.shape[1])
+add("unet", "down_blocks.0.resnets.0.conv1", "lora_unet_",
+    {"hada_w1_a": a1, "hada_w1_b": b1, "hada_w2_a": a2, "hada_w2_b": b2, "hada_t1": t1, "hada_t2": t2, "alpha": alpha(1.5)},
+    (1.5 / 3) * tucker(t1, a1, b1) * tucker(t2, a2, b2))
+
+# LoKr on a linear layer [256, 32]: w1 whole [4, 2], w2 = w2_a [64, 2] @ w2_b [2, 16], alpha 1 (scale 1 / 2)
+w1, w2a, w2b = rnd(4, 2), rnd(64, 2), rnd(2, 16)
+add("unet", "mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj", "lora_unet_",
+    {"lokr_w1": w1, "lokr_w2_a": w2a, "lokr_w2_b": w2b, "alpha": alpha(1.0)},
+    0.5 * torch.kron(w1.float(), w2a.float() @ w2b.float()))
+
+# LoKr on a 3x3 convolution [32, 64, 3, 3]: w1 = w1_a [2, 1] @ w1_b [1, 4], w2 from a Tucker core
+# (t2 [2, 2, 3, 3], w2_a [2, 16], w2_b [2, 16]), alpha 4 over w2_b's 2 rows
+w1a, w1b = rnd(2, 1), rnd(1, 4)
+t2, w2a, w2b = rnd(2, 2, 3, 3), rnd(2, 16), rnd(2, 16)
+w1 = (w1a.float() @ w1b.float()).unsqueeze(2).unsqueeze(2)
+add("unet", "up_blocks.0.resnets.0.conv1", "lora_unet_",
+    {"lokr_w1_a": w1a, "lokr_w1_b": w1b, "lokr_t2": t2, "lokr_w2_a": w2a, "lokr_w2_b": w2b, "alpha": alpha(4.0)},
+    2.0 * torch.kron(w1, tucker(t2, w2a, w2b)))
+
+# LoKr on a 1x1 convolution [32, 32, 1, 1], both factors whole (w2 with its kernel axes): alpha is not used
+w1, w2 = rnd(4, 8), rnd(8, 4, 1, 1)
+add("unet", "up_blocks.0.attentions.0.proj_in", "lora_unet_",
+    {"lokr_w1": w1, "lokr_w2": w2, "alpha": alpha(7.0)},
+    torch.kron(w1.float().unsqueeze(2).unsqueeze(2), w2.float()))
+
+# Tucker LoCon on a 3x3 convolution [32, 32, 3, 3]: down [2, 32, 1, 1], mid [2, 2, 3, 3], up [32, 2, 1, 1], alpha 1
+down, mid, up = rnd(2, 32, 1, 1), rnd(2, 2, 3, 3), rnd(32, 2, 1, 1)
+add("unet", "mid_block.resnets.0.conv1", "lora_unet_",
+    {"lora_down.weight": down, "lora_mid.weight": mid, "lora_up.weight": up, "alpha": alpha(1.0)},
+    0.5 * torch.einsum("oa,abyx,bi->oiyx", up.float()[:, :, 0, 0], mid.float(), down.float()[:, :, 0, 0]))
+
+# DoRA, magnitudes per input column ([1, in], kohya's layout), on a LoRA [32, 32], rank 4, alpha 4
+w = weight("mid_block.attentions.0.transformer_blocks.0.attn1.to_out.0")
+up, down = rnd(32, 4), rnd(4, 32)
+dora = (w.norm(dim=0, keepdim=True) * (1 + 0.2 * torch.randn(1, 32, generator=g))).half()
+add("unet", "mid_block.attentions.0.transformer_blocks.0.attn1.to_out.0", "lora_unet_",
+    {"lora_up.weight": up, "lora_down.weight": down, "alpha": alpha(4.0)}, up.float() @ down.float(), dora)
+
+# DoRA, magnitudes per output row ([out, 1]), on a LoHa [32, 64], rank 2, no alpha
+w = weight("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k")
+w1a, w1b, w2a, w2b = rnd(32, 2), rnd(2, 64), rnd(32, 2), rnd(2, 64)
+dora = (w.norm(dim=1, keepdim=True) * (1 + 0.2 * torch.randn(32, 1, generator=g))).half()
+add("unet", "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k", "lora_unet_",
+    {"hada_w1_a": w1a, "hada_w1_b": w1b, "hada_w2_a": w2a, "hada_w2_b": w2b},
+    (w1a.float() @ w1b.float()) * (w2a.float() @ w2b.float()), dora)
+
+# text encoder: LoKr [64, 64] (w1 [8, 8] whole, w2 = [8, 2] @ [2, 8], alpha 2 / 2), LoHa [256, 64] with DoRA per input column
+w1, w2a, w2b = rnd(8, 8), rnd(8, 2), rnd(2, 8)
+add("te", "text_model.encoder.layers.0.self_attn.q_proj", "lora_te_",
+    {"lokr_w1": w1, "lokr_w2_a": w2a, "lokr_w2_b": w2b, "alpha": alpha(2.0)},
+    torch.kron(w1.float(), w2a.float() @ w2b.float()))
+w = weight("text_model.encoder.layers.1.mlp.fc1")
+w1a, w1b, w2a, w2b = rnd(256, 3), rnd(3, 64), rnd(256, 3), rnd(3, 64)
+dora = (w.norm(dim=0, keepdim=True) * (1 + 0.2 * torch.randn(1, 64, generator=g))).half()
+add("te", "text_model.encoder.layers.1.mlp.fc1", "lora_te_",
+    {"hada_w1_a": w1a, "hada_w1_b": w1b, "hada_w2_a": w2a, "hada_w2_b": w2b, "alpha": alpha(1.5)},
+    0.5 * (w1a.float() @ w1b.float()) * (w2a.float() @ w2b.float()), dora)
+
+
+def decompose(w, delta, dora, strength):
+    updated = w + delta
+    if dora.shape[0] == w.shape[0]:
+        norm = w.reshape(w.shape[0], -1).norm(dim=1).reshape(w.shape[0], *[1] * (w.dim() - 1))
+    else:
+        norm = updated.transpose(0, 1).reshape(w.shape[1], -1).norm(dim=1).reshape(1, w.shape[1], *[1] * (w.dim() - 2))
+    renormalised = updated * (dora.reshape(norm.shape) / (norm + EPS))
+    return w + strength * (renormalised - w)
+
+
+def merged(s_unet, s_te):
+    sd = dict(base)
+    for part, strength in (("unet", s_unet), ("te", s_te)):
+        for name, delta, dora in patches[part]:
+            key = to_ldm[name + ".weight"]
+            w = sd[key]
+            delta = delta.reshape(w.shape)
+            sd[key] = w + strength * delta if dora is None else decompose(w, delta, dora, strength)
+    return sd
+
+
+gi = torch.Generator().manual_seed(5)
+sample = torch.randn(1, 4, 8, 8, generator=gi)
+timestep = torch.tensor([500.0])
+context = torch.randn(1, 77, 64, generator=gi)
+ids = torch.full((1, 77), clip_cfg.vocab - 1, dtype=torch.int64)
+ids[0, :6] = torch.tensor([clip_cfg.vocab - 2, 17, 305, 42, 9, clip_cfg.vocab - 1])
+out = {"unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context, "text_encoder.input_ids": ids}
+with torch.no_grad():
+    for case, (s_unet, s_te) in {"base": (0.0, 0.0), "c": (0.8, 0.6), "c1": (1.0, 1.0)}.items():
+        sd = merged(s_unet, s_te)
+        out[f"{case}.out_sample"] = sd1.unet_forward(sd, unet_cfg, sample, timestep, context)
+        out[f"{case}.last_hidden_state"] = sd1.clip_forward(sd, clip_cfg, ids)[0]
+lora = os.path.join(folder, "lora")
+save(os.path.join(lora, "lycoris-c.safetensors"), file, {"ss_network_module": "lycoris.kohya"})
+save(os.path.join(lora, "lycoris-reference.safetensors"), out)
+print(len(file), "keys;", {k: float((out[k] - out["base." + k.split(".", 1)[1]]).abs().max()) for k in out if k.startswith(("c.", "c1."))})
