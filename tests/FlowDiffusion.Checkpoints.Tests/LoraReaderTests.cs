@@ -161,6 +161,7 @@ public sealed class LoraReaderTests : IDisposable
         const string V = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_v"; // [32, 64]
         const string Conv = "lora_unet_down_blocks_0_resnets_0_conv1"; // [64, 32, 3, 3]
         const string Proj = "lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_0_proj"; // [256, 32]
+        const string Empty = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"; // [32, 32]
         var path = Write(new()
         {
             // LoHa whose second pair is one column short
@@ -174,6 +175,8 @@ public sealed class LoraReaderTests : IDisposable
             [$"{Conv}.hada_t1"] = ([2, 2, 3, 3], 0.1f),
             // LoRA and LoKr keys in one module
             [$"{Proj}.lora_down.weight"] = ([2, 32], 0.1f), [$"{Proj}.lora_up.weight"] = ([256, 2], 0.1f), [$"{Proj}.lokr_w1"] = ([2, 2], 0.1f),
+            // an empty axis (its Kronecker product would be empty)
+            [$"{Empty}.lokr_w1"] = ([0, 4], 0.1f), [$"{Empty}.lokr_w2"] = ([32, 8], 0.1f),
         });
 
         var match = LoraReader.Match(path, unet, text);
@@ -184,6 +187,7 @@ public sealed class LoraReaderTests : IDisposable
         Assert.Contains("fits weight 'down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_v.weight' [32,64] on neither axis", Reason(match, $"{V}.dora_scale"));
         Assert.Contains("one Tucker core of two", Reason(match, $"{Conv}.hada_t1"));
         Assert.Contains("mixes LoRA and LoKr keys", Reason(match, $"{Proj}.lokr_w1"));
+        Assert.Contains("[0,4] has an empty or oversized axis", Reason(match, $"{Empty}.lokr_w2"));
     }
 
     public void Dispose()

@@ -175,6 +175,11 @@ public static partial class LoraReader
             {
                 return (null, $"'{key}' is {SafetensorsDTypes.Name(file.Tensors[key].DType)}, not floating point");
             }
+
+            if (role != Role.Alpha && file.Tensors[key].Shape.Any(d => d is < 1 or > int.MaxValue))
+            {
+                return (null, $"'{key}' {file.Tensors[key].ShapeText} has an empty or oversized axis");
+            }
         }
 
         if (shape.Count < 2)
