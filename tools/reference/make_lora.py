@@ -3,24 +3,17 @@ checkpoint with the LoRAs merged offline: W + s * (alpha / rank) * up @ down, co
 [out, in*kh*kw]. A is kohya format (lora_unet_*/lora_te_*, .lora_down/.lora_up/.alpha, F16, a linear, a 1x1 and a 3x3
 LoCon convolution, one module without alpha, one module the checkpoint lacks); B is diffusers/PEFT format (unet.*
 lora_A/lora_B, text_encoder.* lora.down/lora.up, F32, no alpha so the scale is 1).
-The text encoder runs at CLIP's 64-wide heads (1 head at width 64), as model.load builds it for this checkpoint.
 Run: /usr/bin/python3 tools/reference/make_lora.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sd1-tiny"""
 import os
 import sys
 
 import torch
 
-import diffusers_keys
-import sd1
-from safetensors_io import load, save
+import tiny_sd1
+from safetensors_io import save
 
 folder = sys.argv[1]
-unet_cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 1), num_res_blocks=1, attention_levels=(1,), num_heads=8, context_dim=64)
-clip_cfg = sd1.ClipConfig(vocab=768, width=64, layers=2, head_width=64)
-base = {k: (t.float() if t.is_floating_point() else t) for k, t in load(os.path.join(folder, "ldm-fp16.safetensors")).items()}
-# diffusers name -> LDM name (the renaming passes values through, so the LDM names ride along as values)
-to_ldm = {d: l for d, l in diffusers_keys.unet({k: k for k in base}, unet_cfg).items()}
-to_ldm.update({d: l for d, l in diffusers_keys.text_encoder({k: k for k in base}).items()})
+base, to_ldm = tiny_sd1.load_base(folder)
 
 g = torch.Generator().manual_seed(11)
 
@@ -81,19 +74,10 @@ def merged(loras):
     return sd
 
 
-gi = torch.Generator().manual_seed(5)
-sample = torch.randn(1, 4, 8, 8, generator=gi)
-timestep = torch.tensor([500.0])
-context = torch.randn(1, 77, 64, generator=gi)
-ids = torch.full((1, 77), clip_cfg.vocab - 1, dtype=torch.int64)
-ids[0, :6] = torch.tensor([clip_cfg.vocab - 2, 17, 305, 42, 9, clip_cfg.vocab - 1])
-out = {"unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context, "text_encoder.input_ids": ids}
+out = tiny_sd1.reference_inputs()
 cases = {"base": [], "a": [(a_deltas, 0.8, 0.6)], "ab": [(a_deltas, 0.8, 0.6), (b_deltas, 1.0, 1.0)]}
-with torch.no_grad():
-    for case, loras in cases.items():
-        sd = merged(loras)
-        out[f"{case}.out_sample"] = sd1.unet_forward(sd, unet_cfg, sample, timestep, context)
-        out[f"{case}.last_hidden_state"] = sd1.clip_forward(sd, clip_cfg, ids)[0]
+for case, loras in cases.items():
+    out[f"{case}.out_sample"], out[f"{case}.last_hidden_state"] = tiny_sd1.outputs(merged(loras), out)
 lora = os.path.join(folder, "lora")
 os.makedirs(lora, exist_ok=True)
 save(os.path.join(lora, "kohya-a.safetensors"), a_file, {"ss_network_dim": "4"})

@@ -14,16 +14,11 @@ import sys
 
 import torch
 
-import diffusers_keys
-import sd1
-from safetensors_io import load, save
+import tiny_sd1
+from safetensors_io import save
 
 folder = sys.argv[1]
-unet_cfg = sd1.UNetConfig(model_channels=32, channel_mult=(2, 1), num_res_blocks=1, attention_levels=(1,), num_heads=8, context_dim=64)
-clip_cfg = sd1.ClipConfig(vocab=768, width=64, layers=2, head_width=64)
-base = {k: (t.float() if t.is_floating_point() else t) for k, t in load(os.path.join(folder, "ldm-fp16.safetensors")).items()}
-to_ldm = {d: l for d, l in diffusers_keys.unet({k: k for k in base}, unet_cfg).items()}
-to_ldm.update({d: l for d, l in diffusers_keys.text_encoder({k: k for k in base}).items()})
+base, to_ldm = tiny_sd1.load_base(folder)
 
 g = torch.Generator().manual_seed(23)
 EPS = torch.finfo(torch.float32).eps
@@ -150,18 +145,9 @@ def merged(s_unet, s_te):
     return sd
 
 
-gi = torch.Generator().manual_seed(5)
-sample = torch.randn(1, 4, 8, 8, generator=gi)
-timestep = torch.tensor([500.0])
-context = torch.randn(1, 77, 64, generator=gi)
-ids = torch.full((1, 77), clip_cfg.vocab - 1, dtype=torch.int64)
-ids[0, :6] = torch.tensor([clip_cfg.vocab - 2, 17, 305, 42, 9, clip_cfg.vocab - 1])
-out = {"unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context, "text_encoder.input_ids": ids}
-with torch.no_grad():
-    for case, (s_unet, s_te) in {"base": (0.0, 0.0), "c": (0.8, 0.6), "c1": (1.0, 1.0)}.items():
-        sd = merged(s_unet, s_te)
-        out[f"{case}.out_sample"] = sd1.unet_forward(sd, unet_cfg, sample, timestep, context)
-        out[f"{case}.last_hidden_state"] = sd1.clip_forward(sd, clip_cfg, ids)[0]
+out = tiny_sd1.reference_inputs()
+for case, (s_unet, s_te) in {"base": (0.0, 0.0), "c": (0.8, 0.6), "c1": (1.0, 1.0)}.items():
+    out[f"{case}.out_sample"], out[f"{case}.last_hidden_state"] = tiny_sd1.outputs(merged(s_unet, s_te), out)
 lora = os.path.join(folder, "lora")
 save(os.path.join(lora, "lycoris-c.safetensors"), file, {"ss_network_module": "lycoris.kohya"})
 save(os.path.join(lora, "lycoris-reference.safetensors"), out)
