@@ -5,7 +5,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// <summary>
 /// upscale.load on ESRGAN .safetensors files (tools/reference/make_esrgan.py: tiny RRDBNets written from the ESRGAN paper),
 /// converted to ONNX on first load and run by image.upscale_with_model, against torch; Real-ESRGAN's .pth (a PyTorch
-/// checkpoint with params_ema) upscales the same; a damaged pickle is refused by name.
+/// checkpoint with params_ema) upscales the same; Real-ESRGAN's compact generator (SRVGGNetCompact: realesr-general-x4v3,
+/// realesr-animevideov3; tools/reference/make_compact.py) as a .pth and a .safetensors too; a damaged pickle is refused by name.
 /// </summary>
 public sealed class EsrganSafetensorsTests
 {
@@ -24,6 +25,43 @@ public sealed class EsrganSafetensorsTests
         var expected = reference.ReadFloat32("png_x4");
         var worst = expected.Zip(image.ToArray()).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(worst <= 1e-4, $"max |difference| {worst:G4}");
+    }
+
+    [Theory]
+    [InlineData("compact-x4.pth", "png_x4", 48, 40)]
+    [InlineData("compact-x2.safetensors", "png_x2", 24, 20)]
+    public async Task A_compact_real_esrgan_upscales_as_torch_does(string file, string expected, int height, int width)
+    {
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(file, 1024, 32), new Dictionary<string, object?>())).AssertCompleted();
+        var image = run.Image("up", "upscaled");
+        Assert.Equal((height, width), (image.Height, image.Width));
+        using var reference = SafetensorsFile.Open(Path.Combine(Data, "compact-reference.safetensors"));
+        var values = reference.ReadFloat32(expected);
+        var worst = values.Zip(image.ToArray()).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-4, $"max |difference| {worst:G4}");
+    }
+
+    [Fact]
+    public async Task A_compact_generator_without_prelu_slopes_is_refused_naming_the_file()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "relu-compact.safetensors");
+        using (var source = SafetensorsFile.Open(Path.Combine(Data, "compact-x2.safetensors")))
+        {
+            // ReLU activations hold no weights: the body's odd indices are missing.
+            SafetensorsWriter.Write(path, [.. source.Tensors.Values.Where(t => !(t.Shape.Length == 1 && t.Name.EndsWith(".weight", StringComparison.Ordinal)))
+                .Select(t => (t.Name, t.DType, t.Shape, source.GetBytes(t).ToArray()))]);
+        }
+
+        var run = await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: compact
+            nodes:
+              model: { node: upscale.load, with: { path: "{{path}}" } }
+            """, new Dictionary<string, object?>());
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Contains("relu-compact.safetensors", run.Result.Error);
+        Assert.Contains("Activations without weights (ReLU, LeakyReLU)", run.Result.Error);
     }
 
     [Fact]

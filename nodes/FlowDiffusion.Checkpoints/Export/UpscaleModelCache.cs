@@ -1,10 +1,12 @@
 using FlowDiffusion.Checkpoints.Upscale;
+using FlowDiffusion.Formats.Safetensors;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
-/// ONNX graphs built from ESRGAN-family <c>.safetensors</c> upscalers (<see cref="RrdbNetCheckpoint"/>), kept on disk
-/// beside the prepared checkpoints so each file is converted on its first load only.
+/// ONNX graphs built from ESRGAN-family upscalers' weights — RRDBNet (<see cref="RrdbNetCheckpoint"/>) or Real-ESRGAN's
+/// compact generator (<see cref="CompactNetCheckpoint"/>), told apart by their keys — kept on disk beside the prepared
+/// checkpoints so each file is converted on its first load only.
 /// </summary>
 public static class UpscaleModelCache
 {
@@ -15,7 +17,20 @@ public static class UpscaleModelCache
     public static string Prepare(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
         PreparedGraphCache.Prepare(path, root, binding =>
         {
-            using var network = RrdbNetCheckpoint.Open(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
-            return network.BuildGraph(binding);
+            var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+            bool compact;
+            using (var file = SafetensorsFile.Open(full))
+            {
+                compact = CompactNetCheckpoint.IsCompactNet(file.Tensors.Keys);
+            }
+
+            if (compact)
+            {
+                using var network = CompactNetCheckpoint.Open(full);
+                return network.BuildGraph(binding);
+            }
+
+            using var rrdb = RrdbNetCheckpoint.Open(full);
+            return rrdb.BuildGraph(binding);
         }, converting, limits);
 }

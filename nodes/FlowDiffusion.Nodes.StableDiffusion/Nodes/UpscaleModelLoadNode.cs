@@ -9,7 +9,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>Loads an image upscale model: an ONNX export, or an ESRGAN/Real-ESRGAN .safetensors or .pth converted once and cached.</summary>
 [Node("upscale.load", "1.0.0", Category = "loaders", Title = "Load Upscale Model",
-    Description = "Opens an image upscale model, as ComfyUI's Load Upscale Model: an ONNX export (ESRGAN, Real-ESRGAN, 4x-UltraSharp, SwinIR …: one input [B, 3, h, w] in [0, 1], one output s× larger; the scale is read from the output) or an ESRGAN/Real-ESRGAN (RRDBNet) .safetensors or .pth in either key layout, converted to ONNX on first load.")]
+    Description = "Opens an image upscale model, as ComfyUI's Load Upscale Model: an ONNX export (ESRGAN, Real-ESRGAN, 4x-UltraSharp, SwinIR …: one input [B, 3, h, w] in [0, 1], one output s× larger; the scale is read from the output) or an ESRGAN/Real-ESRGAN .safetensors or .pth — RRDBNet in either key layout, or the compact SRVGGNetCompact (realesr-general-x4v3) — converted to ONNX on first load.")]
 public sealed class UpscaleModelLoadNode : INode
 {
     /// <summary>The ONNX file.</summary>
