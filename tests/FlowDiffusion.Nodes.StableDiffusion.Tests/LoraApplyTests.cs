@@ -10,7 +10,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// of the same checkpoint with the LoRAs merged offline (tools/reference/make_lora.py: W + s · alpha/rank · up · down).
 /// A is kohya (F16, alpha, 1×1 and 3×3 LoCon convolutions, one module the model lacks); B is diffusers/PEFT. C is
 /// LyCORIS (tools/reference/make_lycoris.py): LoHa (plain and with Tucker cores), LoKr (whole, decomposed and Tucker
-/// factors; linear, 1×1 and 3×3), Tucker LoCon, and DoRA magnitudes on both axes, in the UNet and the text encoder.
+/// factors; linear, 1×1 and 3×3), Tucker LoCon, and DoRA magnitudes on both axes, in the UNet and the text encoder. D
+/// holds LyCORIS's whole-weight keys (diff, diff_b, w_norm, b_norm) and a LoRA module with a stray diff.
 /// </summary>
 public sealed class LoraApplyTests
 {
@@ -19,6 +20,7 @@ public sealed class LoraApplyTests
     private static readonly string LoraA = Path.Combine(Data, "lora", "kohya-a.safetensors");
     private static readonly string LoraB = Path.Combine(Data, "lora", "peft-b.safetensors");
     private static readonly string LoraC = Path.Combine(Data, "lora", "lycoris-c.safetensors");
+    private static readonly string LoraD = Path.Combine(Data, "lora", "lycoris-d.safetensors");
 
     [Fact]
     public async Task A_kohya_lora_at_a_strength_matches_the_checkpoint_with_it_merged_in_torch_and_names_its_unmatched_keys()
@@ -97,6 +99,25 @@ public sealed class LoraApplyTests
         var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "c" && e.Progress.Message is not null).Progress.Message;
         Assert.Contains("(kohya): matched 48 of 48 keys (8 UNet, 2 text-encoder weights)", message);
         Assert.DoesNotContain("warning", message);
+    }
+
+    [Fact]
+    public async Task Lycoris_whole_weight_and_norm_keys_add_to_their_weights_and_biases_as_torch_merges_them()
+    {
+        using var engine = new SdEngine();
+        var run = await RunAsync(engine, ("d", LoraD, 0.8f, 0.6f));
+
+        var (unet, text) = Models(run, "d");
+        const string Reference = "lycoris-d-reference.safetensors";
+        AssertClose(Ref("d.out_sample", Reference), await PredictAsync(unet), 1e-4, "out_sample with D");
+        AssertClose(Ref("d.last_hidden_state", Reference), await EncodeAsync(text), 1e-4, "last_hidden_state with D");
+        Assert.True(MaxDifference(Ref("d.out_sample", Reference), Ref("base.out_sample", Reference)) > 0.1);
+        Assert.True(MaxDifference(Ref("d.last_hidden_state", Reference), Ref("base.last_hidden_state", Reference)) > 0.1);
+
+        // The stray diff beside a LoRA update is skipped, as ComfyUI skips it, and said so.
+        var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "d" && e.Progress.Message is not null).Progress.Message;
+        Assert.Contains("(kohya): matched 9 of 10 keys (5 UNet, 3 text-encoder weights)", message);
+        Assert.Contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_v.diff", message);
     }
 
     [Fact]

@@ -152,3 +152,48 @@ lora = os.path.join(folder, "lora")
 save(os.path.join(lora, "lycoris-c.safetensors"), file, {"ss_network_module": "lycoris.kohya"})
 save(os.path.join(lora, "lycoris-reference.safetensors"), out)
 print(len(file), "keys;", {k: float((out[k] - out["base." + k.split(".", 1)[1]]).abs().max()) for k in out if k.startswith(("c.", "c1."))})
+
+# File D, LyCORIS's whole-weight keys (the full algorithm's diff and diff_b, train_norm's w_norm and b_norm), each
+# added to its weight or bias times the strength, and a LoRA module with a stray diff key: the LoRA is applied and the
+# diff skipped, as ComfyUI does.
+d_file, d_patches = {}, {"unet": [], "te": []}
+
+
+def whole(part, module, target, value):
+    d_file[module] = value
+    d_patches[part].append((target, value.float()))
+
+
+ff2 = "mid_block.attentions.0.transformer_blocks.0.ff.net.2"
+whole("unet", f"lora_unet_{ff2.replace('.', '_')}.diff", to_ldm[ff2 + ".weight"], rnd(*weight(ff2).shape, scale=0.05))
+whole("unet", f"lora_unet_{ff2.replace('.', '_')}.diff_b", to_ldm[ff2 + ".bias"], rnd(*base[to_ldm[ff2 + ".bias"]].shape, scale=0.05))
+norm = "down_blocks.0.resnets.0.norm1"
+whole("unet", f"lora_unet_{norm.replace('.', '_')}.w_norm", to_ldm[norm + ".weight"], rnd(*weight(norm).shape, scale=0.2))
+whole("unet", f"lora_unet_{norm.replace('.', '_')}.b_norm", to_ldm[norm + ".bias"], rnd(*base[to_ldm[norm + ".bias"]].shape, scale=0.2))
+ln = "text_model.encoder.layers.0.layer_norm1"
+whole("te", f"lora_te_{ln.replace('.', '_')}.w_norm", to_ldm[ln + ".weight"], rnd(*weight(ln).shape, scale=0.2))
+whole("te", f"lora_te_{ln.replace('.', '_')}.b_norm", to_ldm[ln + ".bias"], rnd(*base[to_ldm[ln + ".bias"]].shape, scale=0.2))
+out_proj = "text_model.encoder.layers.1.self_attn.out_proj"
+whole("te", f"lora_te_{out_proj.replace('.', '_')}.diff_b", to_ldm[out_proj + ".bias"], rnd(*base[to_ldm[out_proj + ".bias"]].shape, scale=0.1))
+to_v = "mid_block.attentions.0.transformer_blocks.0.attn1.to_v"
+up, down = rnd(32, 2), rnd(2, 32)
+d_file[f"lora_unet_{to_v.replace('.', '_')}.lora_up.weight"] = up
+d_file[f"lora_unet_{to_v.replace('.', '_')}.lora_down.weight"] = down
+d_file[f"lora_unet_{to_v.replace('.', '_')}.diff"] = rnd(32, 32)
+d_patches["unet"].append((to_ldm[to_v + ".weight"], up.float() @ down.float()))
+
+
+def merged_d(s_unet, s_te):
+    sd = dict(base)
+    for part, strength in (("unet", s_unet), ("te", s_te)):
+        for key, delta in d_patches[part]:
+            sd[key] = sd[key] + strength * delta.reshape(sd[key].shape)
+    return sd
+
+
+out_d = tiny_sd1.reference_inputs()
+for case, (s_unet, s_te) in {"base": (0.0, 0.0), "d": (0.8, 0.6)}.items():
+    out_d[f"{case}.out_sample"], out_d[f"{case}.last_hidden_state"] = tiny_sd1.outputs(merged_d(s_unet, s_te), out_d)
+save(os.path.join(lora, "lycoris-d.safetensors"), d_file, {"ss_network_module": "lycoris.kohya"})
+save(os.path.join(lora, "lycoris-d-reference.safetensors"), out_d)
+print(len(d_file), "keys in D;", {k: float((out_d[k] - out_d["base." + k.split(".", 1)[1]]).abs().max()) for k in out_d if k.startswith("d.")})

@@ -27,7 +27,7 @@ public static partial class LoraReader
         (".lora_down.weight", Role.Down), (".lora_up.weight", Role.Up), (".lora_mid.weight", Role.Mid), (".alpha", Role.Alpha), (".dora_scale", Role.DoraScale),
         (".hada_w1_a", Role.HadaW1A), (".hada_w1_b", Role.HadaW1B), (".hada_w2_a", Role.HadaW2A), (".hada_w2_b", Role.HadaW2B), (".hada_t1", Role.HadaT1), (".hada_t2", Role.HadaT2),
         (".lokr_w1", Role.LokrW1), (".lokr_w1_a", Role.LokrW1A), (".lokr_w1_b", Role.LokrW1B), (".lokr_w2", Role.LokrW2), (".lokr_w2_a", Role.LokrW2A), (".lokr_w2_b", Role.LokrW2B),
-        (".lokr_t2", Role.LokrT2),
+        (".lokr_t2", Role.LokrT2), (".diff", Role.Diff), (".diff_b", Role.DiffBias), (".w_norm", Role.NormWeight), (".b_norm", Role.NormBias),
     ];
 
     private static readonly (string Suffix, Role Role)[] DiffusersSuffixes =
@@ -56,6 +56,10 @@ public static partial class LoraReader
         LokrW2A,
         LokrW2B,
         LokrT2,
+        Diff,
+        DiffBias,
+        NormWeight,
+        NormBias,
     }
 
     /// <summary>Opens <paramref name="path"/> and matches it; see <see cref="Match(SafetensorsFile, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}})"/>.</summary>
@@ -84,7 +88,7 @@ public static partial class LoraReader
         {
             foreach (var (weight, ldm) in LdmUNetNames.Of([.. unet.Keys]))
             {
-                if (unet[weight].Count >= 2 && ldm.EndsWith(".weight", StringComparison.Ordinal))
+                if (ldm.EndsWith(".weight", StringComparison.Ordinal))
                 {
                     kohyaNames.TryAdd("lora_unet_" + ldm[..^".weight".Length].Replace('.', '_'), (LoraNetwork.UNet, weight));
                 }
@@ -109,8 +113,8 @@ public static partial class LoraReader
         {
             if (Parse(key) is not { } parsed)
             {
-                unmatched.Add(new LoraUnmatchedKey(key, "not a key this reader knows (LoRA/LoCon up, down, mid; LoHa hada_*; LoKr lokr_*; alpha; dora_scale); "
-                    + "LyCORIS's full-weight diff, norm-layer and (B)OFT/GLoRA keys are not supported"));
+                unmatched.Add(new LoraUnmatchedKey(key, "not a key this reader knows (LoRA/LoCon up, down, mid; LoHa hada_*; LoKr lokr_*; alpha; dora_scale; "
+                    + "LyCORIS's whole-weight diff, diff_b, w_norm, b_norm); set_weight and (B)OFT/GLoRA keys are not supported"));
                 continue;
             }
 
@@ -148,8 +152,25 @@ public static partial class LoraReader
             else
             {
                 var (network, weight) = found;
-                var shape = (network switch { LoraNetwork.UNet => unet, LoraNetwork.TextEncoder => textEncoder, _ => textEncoder2 })![weight];
-                (matched, problem) = Build(file, module, group, network, weight, shape);
+                var weights = (network switch { LoraNetwork.UNet => unet, LoraNetwork.TextEncoder => textEncoder, _ => textEncoder2 })!;
+                if (group.Roles.Keys.Any(IsWhole))
+                {
+                    if (!group.Roles.Keys.Any(r => !IsWhole(r) && r is not (Role.Alpha or Role.DoraScale)))
+                    {
+                        Whole(file, module, group, network, weight, weights, seen, modules, unmatched);
+                        continue;
+                    }
+
+                    // ComfyUI applies a LoRA-family update and skips whole-weight keys beside it.
+                    foreach (var role in group.Roles.Keys.Where(IsWhole).ToList())
+                    {
+                        unmatched.Add(new LoraUnmatchedKey(group.Roles[role], "a whole-weight key beside a LoRA-family update of the same module; the update is applied and this key skipped, as ComfyUI does"));
+                        group.Keys.Remove(group.Roles[role]);
+                        group.Roles.Remove(role);
+                    }
+                }
+
+                (matched, problem) = Build(file, module, group, network, weight, weights[weight]);
             }
 
             if (matched is not null)
@@ -165,6 +186,53 @@ public static partial class LoraReader
         var format = (kohya, diffusers) switch { (true, true) => "kohya+diffusers", (true, false) => "kohya", (false, true) => "diffusers", _ => "none" };
         return new LoraMatch(file.Path, format, modules, unmatched, file.Tensors.Count);
     }
+
+    private static bool IsWhole(Role role) => role is Role.Diff or Role.DiffBias or Role.NormWeight or Role.NormBias;
+
+    // LyCORIS's whole-weight changes, as ComfyUI's "diff" patches: diff and w_norm add to the weight, diff_b and b_norm to
+    // the layer's bias, each times the strength; the tensor must have the weight's shape (trailing 1-axes aside).
+    private static void Whole(
+        SafetensorsFile file, string module, Group group, LoraNetwork network, string weight, IReadOnlyDictionary<string, IReadOnlyList<long>> weights,
+        HashSet<(LoraNetwork, string)> seen, List<LoraModule> modules, List<LoraUnmatchedKey> unmatched)
+    {
+        var bias = weight[..^".weight".Length] + ".bias";
+        foreach (var (role, key) in group.Roles)
+        {
+            var target = role is Role.Diff or Role.NormWeight ? weight : bias;
+            var tensor = file.Tensors[key];
+            string? problem = null;
+            if (role is Role.Alpha or Role.DoraScale)
+            {
+                problem = $"{(role == Role.Alpha ? "alpha" : "dora_scale")} belongs to a LoRA-family update; module '{module}' holds whole-weight changes only";
+            }
+            else if (!weights.TryGetValue(target, out var shape))
+            {
+                problem = $"the model has no weight '{target}'";
+            }
+            else if (!SafetensorsDTypes.ConvertsToFloat32(tensor.DType))
+            {
+                problem = $"'{key}' is {SafetensorsDTypes.Name(tensor.DType)}, not floating point";
+            }
+            else if (!Trimmed(tensor.Shape).SequenceEqual(Trimmed(shape)))
+            {
+                problem = $"{tensor.ShapeText} is not the shape of '{target}' [{string.Join(",", shape)}]";
+            }
+            else if (target != weight && !seen.Add((network, target)))
+            {
+                // The weight itself was claimed for this module by the caller; a bias is claimed here.
+                problem = $"a second module for weight '{target}'";
+            }
+            else
+            {
+                modules.Add(new LoraModule(network, target, module, new WholeFactors(key), shape));
+                continue;
+            }
+
+            unmatched.Add(new LoraUnmatchedKey(key, problem));
+        }
+    }
+
+    private static IEnumerable<long> Trimmed(IReadOnlyList<long> shape) => shape.Reverse().SkipWhile(d => d == 1).Reverse();
 
     private static (LoraModule?, string?) Build(SafetensorsFile file, string module, Group group, LoraNetwork network, string weight, IReadOnlyList<long> shape)
     {
@@ -468,7 +536,7 @@ public static partial class LoraReader
 
         foreach (var (name, shape) in weights)
         {
-            if (shape.Count >= 2 && name.EndsWith(".weight", StringComparison.Ordinal))
+            if (name.EndsWith(".weight", StringComparison.Ordinal))
             {
                 names.TryAdd(prefix + name[..^".weight".Length].Replace('.', '_'), (network, name));
             }
