@@ -107,6 +107,45 @@ public sealed class TokenMergeReferenceTests : IDisposable
         Assert.Contains("ratio must be 0 … 1, not -0.1", Assert.Throws<ArgumentException>(() => Predict(every, sample, new UNetVariantInputs(TokenMerge: new TokenMerge(-0.1)))).Message);
     }
 
+    [Fact]
+    public void Fp16_export_keeps_the_int64_inputs_and_merges_in_half_precision()
+    {
+        // The If branches add no float constants (the mean's 1 lives outside them), so the fp16 graph runs both.
+        using var checkpoint = Sd1Checkpoint.Open(Sd2Reference.File);
+        var model = Float16Model.Convert(checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph));
+        Assert.All(new[] { TokenMerge.OrderInput, TokenMerge.CountsInput }, name =>
+            Assert.Contains(model.Graph.Inputs, i => i.Name == name && i.ElementType == Onnx.Proto.TensorElementType.Int64));
+        var sample = Load("odd_wide_05.sample");
+        var hidden = Load("encoder_hidden_states");
+        var tokens = new TokenMerge(0.5).Tokens((int)sample.Shape[2], (int)sample.Shape[3])!.Value;
+        using var session = new InferenceSession(model.ToBytes());
+        float[] Run(bool merged)
+        {
+            var inputs = new List<NamedOnnxValue>
+            {
+                Reference.Half("sample", sample.Values, sample.Shape),
+                Reference.Half("timestep", [500, 500], [2]),
+                Reference.Half("encoder_hidden_states", hidden.Values, hidden.Shape),
+            };
+            if (merged)
+            {
+                inputs.Add(NamedOnnxValue.CreateFromTensor(TokenMerge.OrderInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(tokens.Order, [tokens.Order.Length])));
+                inputs.Add(NamedOnnxValue.CreateFromTensor(TokenMerge.CountsInput, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new[] { tokens.Dsts, tokens.Merged }, [2])));
+            }
+
+            using var results = session.Run(inputs);
+            return [.. results[0].AsTensor<Float16>().Select(v => (float)v)];
+        }
+
+        // Half-precision similarities can order a near-tie the other way (another src merged, another partner), which moves a
+        // few values more than fp16's rounding does: the mean follows torch's float32 closely, the worst value within 0.15.
+        var half = Run(merged: true);
+        var expected = Load("odd_wide_05.out_sample").Values;
+        Assert.True(expected.Zip(half, (a, b) => Math.Abs(a - b)).Average() < 0.01, "fp16 ToMe follows torch's float32 on average");
+        Assert.True(Reference.MaxDifference(expected, half) < 0.15, "fp16 ToMe's worst value stays near torch's float32");
+        Assert.True(Reference.MaxDifference(Load("odd_wide_05.plain").Values, Run(merged: false)) < 0.05, "the fp16 graph off is the plain UNet");
+    }
+
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     private static (float[] Values, long[] Shape) Load(string name)

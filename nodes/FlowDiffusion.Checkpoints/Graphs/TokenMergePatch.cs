@@ -68,12 +68,14 @@ public static class TokenMergePatch
             var kept = g.Node("Slice", [ranked, _merged, g.Int64s(long.MaxValue), g.Int64s(1)]);
             var target = g.Node("GatherElements", [partner, merged], OnnxAttribute.Int("axis", 1)); // [B, r]: each merged src's dst
 
-            // The queries: the kept srcs, then each dst averaged with the srcs merged into it.
+            // The queries: the kept srcs, then each dst averaged with the srcs merged into it. ONNX Runtime's CPU
+            // ScatterElements adds in float32 only, so the mean is taken in float32 and cast back to q's type (fp16 exports).
             var (src, dst) = (g.Gather(q, _src, 1), g.Gather(q, _dst, 1));
             var moving = Rows(g, src, merged);
-            var sums = ScatterAdd(g, dst, g.Node("Expand", [g.Unsqueeze(target, 2), g.Shape(moving)]), moving);
-            var counts = ScatterAdd(g, g.Node("Expand", [_one, g.Shape(dst, 0, 2)]), target, g.Node("Expand", [_one, g.Shape(target)]));
-            var attended = g.MultiHeadAttention(g.Concat(1, Rows(g, src, kept), g.Div(sums, g.Unsqueeze(counts, 2))), k, v, heads);
+            var sums = ScatterAdd(g, Float32(g, dst), g.Node("Expand", [g.Unsqueeze(target, 2), g.Shape(moving)]), Float32(g, moving));
+            var counts = ScatterAdd(g, Float32(g, g.Node("Expand", [_one, g.Shape(dst, 0, 2)])), target, Float32(g, g.Node("Expand", [_one, g.Shape(target)])));
+            var mean = g.Node("CastLike", [g.Div(sums, g.Unsqueeze(counts, 2)), q]);
+            var attended = g.MultiHeadAttention(g.Concat(1, Rows(g, src, kept), mean), k, v, heads);
 
             // Back to N rows: token t takes the attended row its query became (a merged src its dst's row).
             var batch = g.Shape(q, 0, 1);
@@ -83,6 +85,8 @@ public static class TokenMergePatch
             var rows = g.Node("ScatterElements", [positions, positions, sources], OnnxAttribute.Int("axis", 1));
             return Rows(g, attended, rows);
         }
+
+        private static string Float32(GraphBuilder g, string x) => g.Cast(x, TensorElementType.Float);
 
         private static string ScatterAdd(GraphBuilder g, string data, string indices, string updates) =>
             g.Node("ScatterElements", [data, indices, updates], OnnxAttribute.Int("axis", 1), OnnxAttribute.String("reduction", "add"));
