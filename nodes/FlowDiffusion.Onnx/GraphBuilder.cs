@@ -158,6 +158,17 @@ public sealed class GraphBuilder
         return output;
     }
 
+    /// <summary>The indices of the <paramref name="k"/> (int64 [1]) largest values along the last axis, largest first (ONNX <c>TopK</c>).</summary>
+    public string TopKIndices(string x, string k)
+    {
+        var values = Fresh("TopK");
+        Claim(values);
+        var indices = values + "_indices";
+        Claim(indices);
+        _nodes.Add(new OnnxNode(values, "TopK", [x, k], [values, indices], [OnnxAttribute.Int("axis", -1), OnnxAttribute.Int("largest", 1), OnnxAttribute.Int("sorted", 1)]));
+        return indices;
+    }
+
     /// <summary>Elementwise <c>a + b</c> with broadcasting.</summary>
     public string Add(string a, string b) => Node("Add", [a, b]);
 

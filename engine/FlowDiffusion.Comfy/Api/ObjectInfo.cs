@@ -417,6 +417,7 @@ internal static class ObjectInfo
             ("downscale_method", Combo(ApiPromptConverter.DeepShrinkMethods)), ("upscale_method", Combo(ApiPromptConverter.DeepShrinkMethods))), ["MODEL"]),
         "HyperTile" => Class(name, name, "model_patches/unet", Req(("model", Typed("MODEL")), ("tile_size", Int(256, 1, 2048)), ("swap_size", Int(2, 1, 128)),
             ("max_depth", Int(0, 0, 10)), ("scale_depth", Typed("BOOLEAN", new JsonObject { ["default"] = false }))), ["MODEL"]),
+        "TomePatchModel" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("ratio", Float(0.3, 0, 1, 0.01))), ["MODEL"]),
         "PerturbedAttentionGuidance" => Class(name, name, "_for_testing", Req(("model", Typed("MODEL")), ("scale", Float(3, 0, 100, 0.1))), ["MODEL"]),
         "SelfAttentionGuidance" => Class(name, "Self-Attention Guidance", "_for_testing",
             Req(("model", Typed("MODEL")), ("scale", Float(0.5, -2, 5, 0.01)), ("blur_sigma", Float(2, 0, 10, 0.1))), ["MODEL"]),

@@ -59,6 +59,7 @@ public sealed partial class ApiPromptConverter
         "SamplerER_SDE",
         "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
         "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
+        "TomePatchModel",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -338,6 +339,7 @@ public sealed partial class ApiPromptConverter
                 "HyperTile" => HyperTile(id, inputs),
                 SaveImageWebsocketClass => SaveImageWebsocket(id, inputs),
                 "InstructPixToPixConditioning" => InstructPixToPixConditioning(id, inputs),
+                "TomePatchModel" => TomePatchModel(id, inputs),
                 _ => Unsupported(id, type),
             };
         }

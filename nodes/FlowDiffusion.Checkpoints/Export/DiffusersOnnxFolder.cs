@@ -233,10 +233,10 @@ public static class DiffusersOnnxFolder
     /// step time on an SD 1.5-sized UNet (docs/benchmarks.md); Deep Shrink's If nodes cost about 1.5 % of a CPU call on a
     /// half-width one (GPU unmeasured); SAG's map runs on empty tensors (counted, not timed). No separate FreeU, PAG, Deep
     /// Shrink or SAG files are written. HyperTile's tiles (<see cref="UNetExtraInputs.HyperTile"/>) wrap each self-attention in
-    /// an If whose default takes the plain branch.
+    /// an If whose default takes the plain branch; so do ToMe's token order and counts (<see cref="UNetExtraInputs.TokenMerge"/>).
     /// </summary>
     public const UNetExtraInputs EveryUNetGraph = UNetExtraInputs.FreeU | UNetExtraInputs.PerturbedAttention | UNetExtraInputs.DeepShrink | UNetExtraInputs.SelfAttentionMap
-        | UNetExtraInputs.HyperTile;
+        | UNetExtraInputs.HyperTile | UNetExtraInputs.TokenMerge;
 
     /// <summary>The UNet graph variants written beside <c>unet/model.onnx</c> (file, extra inputs), each reading its weight file.</summary>
     public static IReadOnlyList<(string File, UNetExtraInputs Extras)> UNetVariants { get; } =

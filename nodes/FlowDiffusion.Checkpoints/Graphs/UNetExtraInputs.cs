@@ -31,4 +31,7 @@ public enum UNetExtraInputs
 
     /// <summary>HyperTile's tile counts (<see cref="HyperTilePatch"/>): the self-attentions at the token counts it names attend in tiles.</summary>
     HyperTile = 64,
+
+    /// <summary>ToMe's token order and counts (<see cref="TokenMergePatch"/>): the self-attentions at the token count it names attend with merged queries.</summary>
+    TokenMerge = 128,
 }

@@ -37,7 +37,9 @@ public static class UNetGraph
     /// block's skip and back before the decoder's concatenations (before FreeU's patch); its default (block 0) gives the plain output.
     /// <see cref="UNetExtraInputs.SelfAttentionMap"/>, <see cref="SelfAttentionMap"/> adds the output <c>sag_attention</c> for
     /// the rows <c>sag_rows</c> names (none by default). With <see cref="UNetExtraInputs.HyperTile"/>, <see cref="HyperTilePatch"/>
-    /// tiles the self-attentions whose token count a <c>hypertile_tiles</c> row names; its default names none.
+    /// tiles the self-attentions whose token count a <c>hypertile_tiles</c> row names; its default names none. With
+    /// <see cref="UNetExtraInputs.TokenMerge"/>, <see cref="TokenMergePatch"/> merges the queries of the self-attentions whose
+    /// token count <c>tome_order</c> holds (untiled); its default merges none.
     /// </summary>
     public static OnnxModel Build(IReadOnlyDictionary<string, StoredTensor> weights, UNetArchitecture arch, string source, WeightBinding? binding = null, UNetExtraInputs extras = UNetExtraInputs.None)
     {
@@ -53,6 +55,7 @@ public static class UNetGraph
         var shrink = extras.HasFlag(UNetExtraInputs.DeepShrink) ? new DeepShrinkPatch.Inputs(g) : null;
         var sag = extras.HasFlag(UNetExtraInputs.SelfAttentionMap) ? new SelfAttentionMap.Recorder(g) : null;
         var tile = extras.HasFlag(UNetExtraInputs.HyperTile) ? new HyperTilePatch.Input(g) : null;
+        var merge = extras.HasFlag(UNetExtraInputs.TokenMerge) ? new TokenMergePatch.Input(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
         var emb = TimeEmbedding(n, arch, timestep);
 
@@ -69,7 +72,7 @@ public static class UNetGraph
                 h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile, merge: merge);
                 }
 
                 h = j == featureAfter ? AdapterFeatures.Add(g, arch, level, h) : h;
@@ -85,7 +88,7 @@ public static class UNetGraph
         }
 
         h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag, sag, tile);
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag, sag, tile, merge);
         h = ResBlock(n, h, emb, "mid_block.resnets.1");
         if (controlled)
         {
@@ -110,7 +113,7 @@ public static class UNetGraph
                 width = arch.LevelChannels[level];
                 if (arch.AttentionLevels[level])
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile, merge: merge);
                 }
             }
 
@@ -190,7 +193,7 @@ public static class UNetGraph
     }
 
     internal static string Transformer(NetworkGraph n, string x, string context, int channels, int heads, string name, int depth = 1, IpAdapterLayers.Inputs? ip = null,
-        PerturbedAttention.Input? pag = null, SelfAttentionMap.Recorder? sag = null, HyperTilePatch.Input? tile = null)
+        PerturbedAttention.Input? pag = null, SelfAttentionMap.Recorder? sag = null, HyperTilePatch.Input? tile = null, TokenMergePatch.Input? merge = null)
     {
         var g = n.G;
         var normed = n.GroupNorm(x, name + ".norm", TransformerNormEpsilon);
@@ -202,7 +205,8 @@ public static class UNetGraph
             var block = $"{name}.transformer_blocks.{d}.";
             var n1 = n.LayerNorm(h, block + "norm1");
             var (q1, k1, v1) = (n.Linear(n1, block + "attn1.to_q"), n.Linear(n1, block + "attn1.to_k"), n.Linear(n1, block + "attn1.to_v"));
-            var self = tile is null ? n.Attention(q1, k1, v1, channels, heads) : tile.Attend(g, q1, k1, v1, heads);
+            string Attend(GraphBuilder b) => tile is null ? b.MultiHeadAttention(q1, k1, v1, heads) : tile.Attend(b, q1, k1, v1, heads);
+            var self = merge is null ? Attend(g) : merge.Attend(g, n1, q1, k1, v1, heads, Attend);
             sag?.Record(g, q1, k1, channels, heads);
             h = g.Add(h, n.Linear(pag is null ? self : pag.Mix(g, self, v1), block + "attn1.to_out.0"));
             var n2 = n.LayerNorm(h, block + "norm2");

@@ -87,6 +87,7 @@ public sealed class UNet : IDisposable
         TakesFreeU = signature.OptionalInputs.Any(i => i.Name == FreeUFactors.VersionInput);
         TakesDeepShrink = signature.OptionalInputs.Any(i => i.Name == DeepShrink.BlockInput);
         TakesHyperTile = signature.OptionalInputs.Any(i => i.Name == HyperTile.TilesInput);
+        TakesTokenMerge = signature.OptionalInputs.Any(i => i.Name == TokenMerge.OrderInput);
         _declaredChannels = _sample.Fixed(1) ?? FirstConvolutionInputChannels(model.File);
         _onCpu = ExecutionProviders.Normalize(model.Options.Provider) == "cpu";
         BindsInputs = !_onCpu;
@@ -180,6 +181,12 @@ public sealed class UNet : IDisposable
     /// since builder version 14). This class leaves them off; <see cref="UNetVariant"/> feeds them.
     /// </summary>
     public bool TakesHyperTile { get; }
+
+    /// <summary>
+    /// Whether the graph also takes ToMe's optional token order and counts (<see cref="TokenMerge"/>; every UNet graph
+    /// model.load builds since builder version 15). This class leaves them off; <see cref="UNetVariant"/> feeds them.
+    /// </summary>
+    public bool TakesTokenMerge { get; }
 
     /// <summary>Whether the UNet takes SDXL's added conditioning (<c>text_embeds</c> and <c>time_ids</c>).</summary>
     public bool TakesAddedConditioning => _textEmbeds is not null;

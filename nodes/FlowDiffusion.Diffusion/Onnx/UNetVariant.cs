@@ -75,6 +75,7 @@ public sealed class UNetVariant
         TakesPagMask = signature.OptionalInputs.Any(i => i.Name == PagMaskInput && i.ElementType == TensorElementType.Float && i.Rank == 1);
         TakesDeepShrink = DeepShrink.Inputs.All(name => signature.OptionalInputs.Any(i => i.Name == name));
         TakesHyperTile = signature.OptionalInputs.Any(i => i.Name == HyperTile.TilesInput && i.ElementType == TensorElementType.Int64 && i.Rank == 2);
+        TakesTokenMerge = new[] { TokenMerge.OrderInput, TokenMerge.CountsInput }.All(name => signature.OptionalInputs.Any(i => i.Name == name && i.ElementType == TensorElementType.Int64 && i.Rank == 1));
         MapsSelfAttention = signature.OptionalInputs.Any(i => i.Name == SagRowsInput && i.ElementType == TensorElementType.Int64 && i.Rank == 1) && signature.HasOutput(SagAttentionOutput);
         _residuals = signature.OtherInputs(known);
         _features = [.. signature.OptionalInputs.Where(i => i.Name.StartsWith(FeaturePrefix, StringComparison.Ordinal)).Select(i => i.Name)];
@@ -119,6 +120,9 @@ public sealed class UNetVariant
 
     /// <summary>Whether it takes HyperTile's tiles (<see cref="Onnx.HyperTile"/>), as graphs built since builder version 14 do.</summary>
     public bool TakesHyperTile { get; }
+
+    /// <summary>Whether it takes ToMe's token order and counts (<see cref="Onnx.TokenMerge"/>), as graphs built since builder version 15 do.</summary>
+    public bool TakesTokenMerge { get; }
 
     /// <summary>SAG's optional row indices, int64 [R] (builder version 12): the rows whose <see cref="SagAttentionOutput"/> the call returns.</summary>
     public const string SagRowsInput = "sag_rows";
@@ -169,6 +173,7 @@ public sealed class UNetVariant
             AddPagMask(shape, inputs.PagMask, names, values);
             AddDeepShrink(inputs.DeepShrink, names, values);
             AddHyperTile(shape, inputs.HyperTile, names, values);
+            AddTokenMerge(shape, inputs.TokenMerge, names, values);
             var mapped = AddSagRows(shape, inputs.SagRows, names, values);
             using var results = _model.Run([.. names], [.. values], mapped ? ["out_sample", SagAttentionOutput] : ["out_sample"], cancellationToken);
             var output = results[0].GetTensorDataAsSpan<float>();
@@ -325,6 +330,21 @@ public sealed class UNetVariant
         if (rows.Length == 0) return; // nothing tiled at this size: the default row tiles nothing
         names.Add(HyperTile.TilesInput);
         values.Add(OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / 4, 4]));
+    }
+
+    private void AddTokenMerge(LatentShape shape, TokenMerge? merge, List<string> names, List<OrtValue> values)
+    {
+        if (merge is null) return;
+        if (!TakesTokenMerge)
+        {
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no ToMe token order; it was converted before builder version 15: delete its cached folder so model.load converts the checkpoint again");
+        }
+
+        if (merge.Tokens(shape.Height, shape.Width) is not { } tokens) return; // nothing merged at this size: the defaults merge nothing
+        names.Add(TokenMerge.OrderInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(tokens.Order, [tokens.Order.Length]));
+        names.Add(TokenMerge.CountsInput);
+        values.Add(OrtValue.CreateTensorValueFromMemory(new[] { tokens.Dsts, tokens.Merged }, [2]));
     }
 
     private void AddPagMask(LatentShape shape, float[]? mask, List<string> names, List<OrtValue> values)

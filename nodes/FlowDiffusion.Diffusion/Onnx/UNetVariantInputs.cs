@@ -13,6 +13,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <param name="PagMask">PAG's mask, one value per row (1: the middle block's self-attention replaced by its values); null leaves it at 0.</param>
 /// <param name="DeepShrink">Deep Shrink's block, factor and methods for a graph that takes them; null leaves it off (the plain UNet).</param>
 /// <param name="HyperTile">HyperTile's settings for a graph that takes its tiles; null tiles nothing (the plain UNet).</param>
+/// <param name="TokenMerge">ToMe's ratio for a graph that takes its token order; null merges nothing (the plain UNet).</param>
 /// <param name="SagRows">The rows whose SAG attention map the call returns (<see cref="UNetVariant.SagRowsInput"/>); null or empty for none.</param>
 public sealed record UNetVariantInputs(
     float[]? TextEmbeds = null,
@@ -24,4 +25,5 @@ public sealed record UNetVariantInputs(
     float[]? PagMask = null,
     DeepShrink? DeepShrink = null,
     int[]? SagRows = null,
-    HyperTile? HyperTile = null);
+    HyperTile? HyperTile = null,
+    TokenMerge? TokenMerge = null);

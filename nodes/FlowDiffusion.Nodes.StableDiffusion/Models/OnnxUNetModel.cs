@@ -20,12 +20,13 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Models;
 /// (<see cref="WithDeepShrink"/>, unet.deep_shrink) feeds it to the calls whose timestep lies in its window. A call with SAG's
 /// record (<see cref="SelfAttentionRecord"/>) runs through <see cref="UNetVariant"/> too, whose graphs since builder version 12
 /// return the middle block's self-attention map of the rows it names. A handle with HyperTile (<see cref="WithHyperTile"/>,
-/// unet.hypertile) feeds its tiles for each call's latent size to every call. An instruct-pix2pix UNet (8 input channels)
+/// unet.hypertile) feeds its tiles for each call's latent size to every call; one with ToMe (<see cref="WithTokenMerge"/>,
+/// unet.token_merge) feeds its token order likewise. An instruct-pix2pix UNet (8 input channels)
 /// reads each row's image latents from the call's extras (<see cref="InstructPix2PixImage"/>) after the 4 channels the
 /// sampler gives.
 /// </summary>
 internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = null, OnnxSessionCache? sessions = null, FreeUFactors? freeU = null,
-    DeepShrinkWindow? deepShrink = null, HyperTile? hyperTile = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
+    DeepShrinkWindow? deepShrink = null, HyperTile? hyperTile = null, TokenMerge? tokenMerge = null) : IUNetModel, IOverridableModel<IUNetModel>, IDisposable
 {
     // The graphs opened through UNetVariant on first use: [0] model.onnx itself (for FreeU and Deep Shrink), [1] ControlNet residuals, [2] IP-Adapter, [3] both.
     private readonly Lazy<UNetVariant>[] _variants = [.. Enumerable.Range(0, 4).Select(i => new Lazy<UNetVariant>(() => OpenVariant(name, unet, sessions, (i & 1) != 0, (i & 2) != 0)))];
@@ -56,7 +57,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
     /// <summary>HyperTile's settings fed to every call; null: none.</summary>
     public HyperTile? HyperTile => hyperTile;
 
-    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU, deepShrink, hyperTile);
+    public IUNetModel WithOverrides(IEnumerable<WeightOverride> overrides) => new OnnxUNetModel(name, unet.WithOverrides(overrides), sampleSize, sessions, freeU, deepShrink, hyperTile, tokenMerge);
 
     /// <summary>
     /// The same UNet (weights, overrides) with FreeU's factors fed to every call, replacing any it had; the graph must take
@@ -69,7 +70,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no FreeU factors: FreeU works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 8 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take FreeU");
         }
 
-        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors, deepShrink, hyperTile);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, factors, deepShrink, hyperTile, tokenMerge);
     }
 
     /// <summary>
@@ -83,7 +84,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no Deep Shrink inputs: Deep Shrink works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 11 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
         }
 
-        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window, hyperTile);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, window, hyperTile, tokenMerge);
     }
 
     /// <summary>
@@ -97,8 +98,30 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no HyperTile tiles: HyperTile works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 14 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
         }
 
+        if (tokenMerge is not null) throw new ArgumentException(NotBoth);
         return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, deepShrink, settings);
     }
+
+    /// <summary>ToMe's ratio fed to every call; null: none.</summary>
+    public TokenMerge? TokenMerge => tokenMerge;
+
+    /// <summary>
+    /// The same UNet with ToMe fed to every call, replacing any it had; the graph must take it (every UNet graph model.load
+    /// builds since builder version 15 does). HyperTile cannot be combined with it.
+    /// </summary>
+    public OnnxUNetModel WithTokenMerge(TokenMerge settings)
+    {
+        if (!unet.TakesTokenMerge || sessions is null)
+        {
+            throw new ArgumentException($"the UNet of '{name}' ({unet.ModelPath}) takes no ToMe token order: token merging works on models model.load converts from a .safetensors checkpoint or a diffusers folder (builder version 15 or later). A folder converted by an older version is converted again on its next load; a folder made elsewhere cannot take it");
+        }
+
+        if (hyperTile is not null) throw new ArgumentException(NotBoth);
+        return new OnnxUNetModel(name, unet, sampleSize, sessions, freeU, deepShrink, null, settings);
+    }
+
+    // Both replace the full-resolution self-attention (in ComfyUI their patches chain and the second reads the first's rearranged queries).
+    private const string NotBoth = "HyperTile (unet.hypertile, ComfyUI's HyperTile) and token merging (unet.token_merge, ComfyUI's TomePatchModel) both rework the same self-attentions and are not combined: use one of them";
 
     public async Task<float[]> PredictAsync(DenoiserInput input, CancellationToken cancellationToken)
     {
@@ -147,15 +170,15 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             throw new ArgumentException($"HyperTile with max_depth {hyperTile.MaxDepth} tiles the UNet's middle block at this size, whose self-attention PAG / SAG replace (ComfyUI fails or mixes tiles there): lower max_depth below the middle block's depth (SD 1.5: 3, SDXL: 2) or turn PAG / SAG off");
         }
 
-        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null || hyperTile is not null)
+        if (prompt is not null || active.Count > 0 || freeU is not null || shrink is not null || record is not null || hyperTile is not null || tokenMerge is not null)
         {
-            // ControlNets, an image prompt, FreeU, Deep Shrink, HyperTile and SAG's map compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
+            // ControlNets, an image prompt, FreeU, Deep Shrink, HyperTile, ToMe and SAG's map compose in one graph variant: the residuals, the keys and values and the factors are inputs of the same call.
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
             var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
-            var map = variant.Predict(ip2pSample ?? sample, unetShape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile),
+            var map = variant.Predict(ip2pSample ?? sample, unetShape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile, tokenMerge),
                 prediction.Span, cancellationToken);
             if (record is not null) record.Map = map;
             return Task.CompletedTask;
