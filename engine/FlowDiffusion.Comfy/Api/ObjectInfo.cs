@@ -435,6 +435,7 @@ internal static class ObjectInfo
         "GetImageSize" => Class(name, "Get Image Size", "image", Req(("image", Typed("IMAGE"))), ["INT", "INT", "INT"], names: ["width", "height", "batch_size"]),
         "InstructPixToPixConditioning" => Class(name, "Instruct PixToPix Conditioning", "conditioning/instructpix2pix", Req(("positive", Typed("CONDITIONING")),
             ("negative", Typed("CONDITIONING")), ("vae", Typed("VAE")), ("pixels", Typed("IMAGE"))), ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
+        "DiffusersLoader" => Class(name, name, "advanced/loaders/deprecated", Req(("model_path", Combo(folders.Diffusers()))), ["MODEL", "CLIP", "VAE"]),
         _ => null,
     };
 

@@ -59,6 +59,7 @@ public sealed partial class ApiPromptConverter
         "SamplerER_SDE",
         "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
         "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
+        "DiffusersLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -172,6 +173,7 @@ public sealed partial class ApiPromptConverter
             result = type switch
             {
                 "CheckpointLoaderSimple" => CheckpointLoader(id, inputs),
+                "DiffusersLoader" => DiffusersLoader(id, inputs),
                 "CLIPTextEncode" => TextEncode(id, inputs),
                 "CLIPSetLastLayer" => SetLastLayer(id, inputs),
                 "EmptyLatentImage" => EmptyLatent(id, inputs),
@@ -365,7 +367,7 @@ public sealed partial class ApiPromptConverter
         if (path is null && !requireFiles)
         {
             path = "models/checkpoints/" + name;
-            warnings.Add($"node {id} (CheckpointLoaderSimple): '{name}' is not a model folder here yet; the workflow loads {path}");
+            warnings.Add($"node {id} ({classTypes[id]}): '{name}' is not a model folder here yet; the workflow loads {path}");
         }
 
         if (path is null)
@@ -376,6 +378,12 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        return LoadedCheckpoint(id, path);
+    }
+
+    // model.load of a checkpoint file or model folder: its MODEL, CLIP and VAE.
+    private ComfyValue[] LoadedCheckpoint(string id, string path)
+    {
         var node = Add(id, null, "model.load", [], [("path", path)]);
         return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer") { Sd2 = IsSd2Checkpoint(path) }, new VaeValue($"{node}.vae")];
     }
@@ -639,7 +647,7 @@ public sealed partial class ApiPromptConverter
                 return null;
             }
 
-            return [clip with { ClipSkip = (int)-layer.Value - 1 }];
+            return [clip with { ClipSkip = ClipSkipAt(clip, layer.Value) }];
         }
 
         if (layer is not (-1 or -2))
@@ -649,8 +657,11 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        return [clip with { ClipSkip = (int)-layer.Value }];
+        return [clip with { ClipSkip = ClipSkipAt(clip, layer.Value) }];
     }
+
+    // The CLIP skip of ComfyUI's last layer -n: n (A1111's numbering); on SD 2.x, whose converted tower lacks OpenCLIP's last layer, n − 1.
+    private static int ClipSkipAt(ClipValue clip, long layer) => clip.Sd2 ? (int)-layer - 1 : (int)-layer;
 
     private ComfyValue[]? EmptyLatent(string id, JsonObject inputs)
     {

@@ -60,6 +60,28 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         return null;
     }
 
+    /// <summary>
+    /// DiffusersLoader's names: every folder under <c>models/diffusers</c> (at any depth) that holds a <c>model_index.json</c>,
+    /// as its path relative to that folder, as ComfyUI walks it.
+    /// </summary>
+    public IReadOnlyList<string> Diffusers()
+    {
+        var root = Path.Combine(ModelsFolder, "diffusers");
+        if (!Directory.Exists(root)) return [];
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MaxRecursionDepth = 16 };
+        return Directory.EnumerateFiles(root, "model_index.json", options)
+            .Select(f => Path.GetRelativePath(root, Path.GetDirectoryName(f)!).Replace('\\', '/'))
+            .Where(f => f != ".")
+            .Order(StringComparer.Ordinal).Take(10000).ToList();
+    }
+
+    /// <summary>The model.load path of DiffusersLoader's <paramref name="name"/> (a folder under <c>models/diffusers</c> holding <c>model_index.json</c>), or null when absent or outside.</summary>
+    /// <param name="name">ComfyUI's <c>model_path</c>, relative to the diffusers folder.</param>
+    public string? ResolveDiffusers(string name) =>
+        Inside(Path.Combine(ModelsFolder, "diffusers"), name.Replace('\\', '/').TrimEnd('/')) is { } folder && File.Exists(Path.Combine(folder, "model_index.json"))
+            ? Relative(folder)
+            : null;
+
     /// <summary>The path of file <paramref name="name"/> in ComfyUI's model folder <paramref name="folder"/> (e.g. loras, vae), relative to the working folder when inside it, or null when absent or outside.</summary>
     /// <param name="folder">The model folder's name under the models folder.</param>
     /// <param name="name">The file name ComfyUI gives (may hold subfolders).</param>
