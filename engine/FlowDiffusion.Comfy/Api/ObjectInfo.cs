@@ -436,6 +436,8 @@ internal static class ObjectInfo
         "InstructPixToPixConditioning" => Class(name, "Instruct PixToPix Conditioning", "conditioning/instructpix2pix", Req(("positive", Typed("CONDITIONING")),
             ("negative", Typed("CONDITIONING")), ("vae", Typed("VAE")), ("pixels", Typed("IMAGE"))), ["CONDITIONING", "CONDITIONING", "LATENT"], names: ["positive", "negative", "latent"]),
         "DiffusersLoader" => Class(name, name, "advanced/loaders/deprecated", Req(("model_path", Combo(folders.Diffusers()))), ["MODEL", "CLIP", "VAE"]),
+        "CheckpointLoader" => Class(name, "Load Checkpoint With Config (DEPRECATED)", "advanced/loaders",
+            Req(("config_name", Combo([.. ApiPromptConverter.CheckpointConfigs.Keys.Order(StringComparer.Ordinal)])), ("ckpt_name", Combo(folders.Checkpoints()))), ["MODEL", "CLIP", "VAE"]),
         _ => null,
     };
 

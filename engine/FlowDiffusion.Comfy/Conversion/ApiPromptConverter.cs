@@ -60,6 +60,7 @@ public sealed partial class ApiPromptConverter
         "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
         "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
         "DiffusersLoader",
+        "CheckpointLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -174,6 +175,7 @@ public sealed partial class ApiPromptConverter
             {
                 "CheckpointLoaderSimple" => CheckpointLoader(id, inputs),
                 "DiffusersLoader" => DiffusersLoader(id, inputs),
+                "CheckpointLoader" => CheckpointLoaderWithConfig(id, inputs),
                 "CLIPTextEncode" => TextEncode(id, inputs),
                 "CLIPSetLastLayer" => SetLastLayer(id, inputs),
                 "EmptyLatentImage" => EmptyLatent(id, inputs),
