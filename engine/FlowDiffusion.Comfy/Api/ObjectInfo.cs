@@ -92,6 +92,12 @@ internal static class ObjectInfo
         "SetLatentNoiseMask" => Class(name, "Set Latent Noise Mask", "latent/inpaint", Req(("samples", Typed("LATENT")), ("mask", Typed("MASK"))), ["LATENT"]),
         "LoadImage" => Class(name, "Load Image", "image",
             Req(("image", new JsonArray(Names(Inputs(folders)), new JsonObject { ["image_upload"] = true }))), ["IMAGE", "MASK"]),
+        "LoadImageOutput" => Class(name, "Load Image (from Outputs)", "image", Req(("image", Typed("COMBO", new JsonObject
+        {
+            ["image_upload"] = true,
+            ["image_folder"] = "output",
+            ["remote"] = new JsonObject { ["route"] = "/internal/files/output", ["refresh_button"] = true, ["control_after_refresh"] = "first" },
+        }))), ["IMAGE", "MASK"]),
         "LoadImageMask" => Class(name, "Load Image (as Mask)", "mask",
             Req(("image", new JsonArray(Names(Inputs(folders)), new JsonObject { ["image_upload"] = true })), ("channel", Combo(["alpha", "red", "green", "blue"]))), ["MASK"]),
         "SaveImage" => Class(name, "Save Image", "image",

@@ -61,6 +61,7 @@ public sealed partial class ApiPromptConverter
         "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
         "DiffusersLoader",
         "CheckpointLoader",
+        "LoadImageOutput",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -185,7 +186,7 @@ public sealed partial class ApiPromptConverter
                 "VAEEncode" => VaeEncode(id, inputs),
                 "VAEEncodeForInpaint" => VaeEncodeForInpaint(id, inputs),
                 "SetLatentNoiseMask" => SetNoiseMask(id, inputs),
-                "LoadImage" => LoadImage(id, inputs),
+                "LoadImage" or "LoadImageOutput" => LoadImage(id, inputs),
                 "LoadImageMask" => LoadImageMask(id, inputs),
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
@@ -1006,16 +1007,18 @@ public sealed partial class ApiPromptConverter
     {
         var image = Text(id, inputs, name, null);
         if (image is null) return null;
-        // ComfyUI annotates names as "file.png [input]"; strip the annotation.
-        var bare = image.EndsWith(" [input]", StringComparison.Ordinal) ? image[..^8] : image;
-        if (folders.ResolveInput(bare) is { } file) return file;
+        // ComfyUI annotates names as "file.png [input]", "[output]" or "[temp]": the annotation names the folder.
+        if (folders.ResolveAnnotated(image) is { } file) return file;
+        var (bare, folder) = ComfyFolders.Annotated(image);
         if (!requireFiles)
         {
             warnings.Add($"node {id} ({classTypes[id]}): image '{bare}' is not uploaded here; the workflow reads {bare} from the working folder");
             return bare;
         }
 
-        Error(id, "value_not_in_list", "Invalid image file", $"{name}: '{image}' is not an uploaded image (POST /upload/image first)", name);
+        Error(id, "value_not_in_list", "Invalid image file", folder is null or "input"
+            ? $"{name}: '{image}' is not an uploaded image (POST /upload/image first)"
+            : $"{name}: '{image}' is not an image in the {folder} folder{(folders.OutputFolder is null ? " (this host serves no outputs)" : "")}", name);
         return null;
     }
 

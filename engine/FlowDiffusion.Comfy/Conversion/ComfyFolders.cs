@@ -99,6 +99,41 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         return file is not null && File.Exists(file) ? file : null;
     }
 
+    /// <summary>
+    /// Where ComfyUI's "[output]" and "[temp]" annotated names resolve (LoadImageOutput; PreviewImage's files lie there
+    /// too), or null where the host serves no outputs (then such names resolve nowhere).
+    /// </summary>
+    public string? OutputFolder { get; init; }
+
+    /// <summary>
+    /// A name as ComfyUI annotates it, split: "photo.png [output]" → ("photo.png", "output"); "input", "output" and
+    /// "temp" are the annotations ComfyUI knows, and a name without one has none (null).
+    /// </summary>
+    /// <param name="name">The name, maybe annotated.</param>
+    public static (string Name, string? Folder) Annotated(string name)
+    {
+        foreach (var folder in new[] { "input", "output", "temp" })
+        {
+            if (name.EndsWith($" [{folder}]", StringComparison.Ordinal)) return (name[..^(folder.Length + 3)], folder);
+        }
+
+        return (name, null);
+    }
+
+    /// <summary>
+    /// The file of LoadImage's <c>image</c> as ComfyUI's annotated paths resolve it: "name" or "subfolder/name" in the input
+    /// folder, or with " [input]", " [output]" or " [temp]" in that folder (outputs and previews both in <see cref="OutputFolder"/>);
+    /// null when absent or outside its folder.
+    /// </summary>
+    /// <param name="name">The image name, maybe annotated.</param>
+    public string? ResolveAnnotated(string name)
+    {
+        var (bare, folder) = Annotated(name);
+        var root = folder is null or "input" ? InputFolder : OutputFolder;
+        var file = root is null ? null : Inside(root, bare.Replace('\\', '/'));
+        return file is not null && File.Exists(file) ? file : null;
+    }
+
     /// <summary>A path under <paramref name="root"/> for a relative name, or null when it would leave the root.</summary>
     /// <param name="root">The root folder.</param>
     /// <param name="relative">A relative name with '/' separators.</param>
