@@ -103,6 +103,7 @@ internal static class ObjectInfo
         "SaveImage" => Class(name, "Save Image", "image",
             Req(("images", Typed("IMAGE")), ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "ComfyUI" }))), [], output: true),
         "PreviewImage" => Class(name, "Preview Image", "image", Req(("images", Typed("IMAGE"))), [], output: true),
+        "MaskPreview" => Class(name, "Preview Mask", "mask", Req(("mask", Typed("MASK"))), [], output: true),
         "ConditioningCombine" => Class(name, "Conditioning (Combine)", "conditioning",
             Req(("conditioning_1", Typed("CONDITIONING")), ("conditioning_2", Typed("CONDITIONING"))), ["CONDITIONING"]),
         "LoraLoader" => Class(name, "Load LoRA", "loaders", Req(("model", Typed("MODEL")), ("clip", Typed("CLIP")),

@@ -62,12 +62,14 @@ public sealed partial class ApiPromptConverter
         "DiffusersLoader",
         "CheckpointLoader",
         "LoadImageOutput",
+        "MaskPreview",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass,
+        "MaskPreview"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -190,6 +192,7 @@ public sealed partial class ApiPromptConverter
                 "LoadImageMask" => LoadImageMask(id, inputs),
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
+                "MaskPreview" => MaskPreview(id, inputs),
                 "ConditioningCombine" => Combine(id, inputs),
                 "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
@@ -819,8 +822,15 @@ public sealed partial class ApiPromptConverter
     {
         var images = Link<ImageValue>(id, inputs, "images");
         if (images is null || prefix is null) return null;
+        return SaveImages(id, images.Image, type, prefix);
+    }
+
+    // image.save of an IMAGE as the class's own node (the one /history and `executed` report), listed under ComfyUI's
+    // folder type (output or temp).
+    private ComfyValue[] SaveImages(string id, string images, string type, string prefix)
+    {
         // ComfyUI allows "folder/name" prefixes; ours is a plain file name inside the run's folder.
-        var node = Add(id, null, "image.save", [("images", images.Image)], [("prefix", PlainName(prefix))]);
+        Add(id, null, "image.save", [("images", images)], [("prefix", PlainName(prefix))]);
         outputTypes[id] = type;
         return [];
     }
