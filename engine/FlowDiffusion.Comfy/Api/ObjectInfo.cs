@@ -136,6 +136,7 @@ internal static class ObjectInfo
             ("simple_order_2", Typed("BOOLEAN", new JsonObject { ["default"] = false }))), ["SAMPLER"]),
         "SamplerER_SDE" => Class(name, name, "sampling/custom_sampling/samplers", Req(("solver_type", Combo(["ER-SDE", "Reverse-time SDE", "ODE"])),
             ("max_stage", Int(3, 1, 3)), ("eta", Factor(1)), ("s_noise", Factor(1))), ["SAMPLER"]),
+        "SamplerEulerCFGpp" => Class(name, "SamplerEulerCFG++", "_for_testing", Req(("version", Combo(["regular"]))), ["SAMPLER"]),
         "SamplerEulerAncestralCFGPP" => Class(name, "SamplerEulerAncestralCFG++", "sampling/custom_sampling/samplers",
             Req(("eta", Float(1, 0, 1, 0.01, rounded: false)), ("s_noise", Float(1, 0, 10, 0.01, rounded: false))), ["SAMPLER"]),
         "BasicScheduler" => Class(name, "BasicScheduler", "sampling/custom_sampling/schedulers", Req(("model", Typed("MODEL")),

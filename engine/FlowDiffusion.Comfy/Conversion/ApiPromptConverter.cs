@@ -63,6 +63,7 @@ public sealed partial class ApiPromptConverter
         "CheckpointLoader",
         "LoadImageOutput",
         "MaskPreview",
+        "SamplerEulerCFGpp",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -234,6 +235,7 @@ public sealed partial class ApiPromptConverter
                 "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" or "SamplerDPMPP_SDE" or "SamplerDPMPP_2M_SDE" or "SamplerDPMPP_3M_SDE"
                     or "SamplerEulerAncestralCFGPP" => SamplerWithNoiseSettings(id, inputs, type),
                 "SamplerLMS" => SamplerLms(id, inputs),
+                "SamplerEulerCFGpp" => SamplerEulerCfgPp(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "SamplerSASolver" => SamplerSaSolver(id, inputs),
                 "SamplerER_SDE" => SamplerErSde(id, inputs),
