@@ -165,6 +165,8 @@ internal static class ObjectInfo
             ("denoise", Float(1, 0, 1, 0.01))), ["SIGMAS"]),
         "SplitSigmasDenoise" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("denoise", Float(1, 0, 1, 0.01))),
             ["SIGMAS", "SIGMAS"], names: ["high_sigmas", "low_sigmas"]),
+        "SamplingPercentToSigma" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("model", Typed("MODEL")),
+            ("sampling_percent", Float(0, 0, 1, 0.0001, rounded: false)), ("return_actual_sigma", Flag(false))), ["FLOAT"], names: ["sigma_value"]),
         "SetFirstSigma" => Class(name, name, "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")),
             ("sigma", Float(136, 0, 20000, 0.001, rounded: false))), ["SIGMAS"]),
         "SplitSigmas" => Class(name, "SplitSigmas", "sampling/custom_sampling/sigmas", Req(("sigmas", Typed("SIGMAS")), ("step", Int(0, 0, 10000))),

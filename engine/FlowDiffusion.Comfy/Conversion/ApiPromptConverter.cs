@@ -64,6 +64,7 @@ public sealed partial class ApiPromptConverter
         "LoadImageOutput",
         "MaskPreview",
         "SamplerEulerCFGpp",
+        "SamplingPercentToSigma",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -236,6 +237,7 @@ public sealed partial class ApiPromptConverter
                     or "SamplerEulerAncestralCFGPP" => SamplerWithNoiseSettings(id, inputs, type),
                 "SamplerLMS" => SamplerLms(id, inputs),
                 "SamplerEulerCFGpp" => SamplerEulerCfgPp(id, inputs),
+                "SamplingPercentToSigma" => SamplingPercentToSigma(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "SamplerSASolver" => SamplerSaSolver(id, inputs),
                 "SamplerER_SDE" => SamplerErSde(id, inputs),
