@@ -103,6 +103,7 @@ internal static class ObjectInfo
         "SaveImage" => Class(name, "Save Image", "image",
             Req(("images", Typed("IMAGE")), ("filename_prefix", Typed("STRING", new JsonObject { ["default"] = "ComfyUI" }))), [], output: true),
         "PreviewImage" => Class(name, "Preview Image", "image", Req(("images", Typed("IMAGE"))), [], output: true),
+        "PreviewAny" => Class(name, "Preview Any", "utils", Req(("source", Typed("*"))), [], output: true),
         "MaskPreview" => Class(name, "Preview Mask", "mask", Req(("mask", Typed("MASK"))), [], output: true),
         "ConditioningCombine" => Class(name, "Conditioning (Combine)", "conditioning",
             Req(("conditioning_1", Typed("CONDITIONING")), ("conditioning_2", Typed("CONDITIONING"))), ["CONDITIONING"]),

@@ -65,13 +65,14 @@ public sealed partial class ApiPromptConverter
         "MaskPreview",
         "SamplerEulerCFGpp",
         "SamplingPercentToSigma",
+        "PreviewAny",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass,
-        "MaskPreview"];
+        "MaskPreview", "PreviewAny"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -81,6 +82,7 @@ public sealed partial class ApiPromptConverter
     private readonly Dictionary<string, string> comfyIdOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ComfyNodeError>> errors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> outputTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> textOutputs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> classTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePosition>? positions;
     private readonly bool requireFiles;
@@ -138,6 +140,7 @@ public sealed partial class ApiPromptConverter
             OutputNodes = outputs,
             ComfyIdOf = converter.comfyIdOf,
             OutputTypes = converter.outputTypes,
+            TextOutputs = converter.textOutputs,
             ClassTypes = converter.classTypes,
             Warnings = converter.warnings,
         };
@@ -195,6 +198,7 @@ public sealed partial class ApiPromptConverter
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
                 "MaskPreview" => MaskPreview(id, inputs),
+                "PreviewAny" => PreviewAny(id, inputs),
                 "ConditioningCombine" => Combine(id, inputs),
                 "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
