@@ -37,7 +37,7 @@ public static class ComfyServiceCollectionExtensions
             return new ComfyFolders(Path.GetFullPath(engine.ModelsFolder, working), working,
                 Path.Combine(Path.GetFullPath(engine.DataFolder, working), InputFolderName))
             {
-                OutputFolder = sp.GetRequiredService<IComfyBackend>().OutputFolder,
+                OutputFolder = Path.GetFullPath(engine.OutputFolder, working),
             };
         });
         return services;
