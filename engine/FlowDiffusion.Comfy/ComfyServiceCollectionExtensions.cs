@@ -17,11 +17,13 @@ public static class ComfyServiceCollectionExtensions
     /// <summary>Adds the backend adapter, the prompt tracker, the socket hub and the folder map.</summary>
     public static IServiceCollection AddComfyCompatibility(this IServiceCollection services)
     {
-        // LoadImage reads what ComfyUI clients uploaded, so their folder joins the folders runs may read inputs from.
+        // LoadImage reads what ComfyUI clients uploaded, and LoadImageOutput (or an "[output]" name) what earlier prompts
+        // saved, so both folders join the folders runs may read inputs from.
         services.PostConfigure<FlowDiffusionOptions>(engine =>
         {
             if (engine.InputFolders.Count == 0) engine.InputFolders.AddRange(engine.EffectiveInputFolders);
             engine.InputFolders.Add(Path.Combine(engine.DataFolder, InputFolderName));
+            engine.InputFolders.Add(engine.OutputFolder);
         });
         services.AddSingleton<IComfyBackend, ServerComfyBackend>();
         services.AddSingleton<ComfySockets>();
@@ -33,7 +35,10 @@ public static class ComfyServiceCollectionExtensions
             var server = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
             var working = Path.GetFullPath(server.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
             return new ComfyFolders(Path.GetFullPath(engine.ModelsFolder, working), working,
-                Path.Combine(Path.GetFullPath(engine.DataFolder, working), InputFolderName));
+                Path.Combine(Path.GetFullPath(engine.DataFolder, working), InputFolderName))
+            {
+                OutputFolder = Path.GetFullPath(engine.OutputFolder, working),
+            };
         });
         return services;
     }

@@ -8,7 +8,7 @@ public sealed class ComfyPrompt
 {
     private readonly object gate = new();
     private readonly List<(string Type, JsonObject Data)> messages = [];
-    private readonly Dictionary<string, List<(string List, JsonObject File)>> outputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(string List, JsonNode File)>> outputs = new(StringComparer.Ordinal);
 
     /// <summary>Creates the record of a queued prompt.</summary>
     public ComfyPrompt(string id, long number, string? clientId, JsonObject prompt, JsonNode? extraData, PromptConversion conversion)
@@ -55,8 +55,8 @@ public sealed class ComfyPrompt
         return data;
     }
 
-    /// <summary>Adds a file to one of an output node's lists (<c>images</c>, or <c>latents</c> for SaveLatent).</summary>
-    public void AddOutput(string comfyId, string list, JsonObject file)
+    /// <summary>Adds an entry to one of an output node's lists: a file (<c>images</c>, or <c>latents</c> for SaveLatent), or PreviewAny's <c>text</c>.</summary>
+    public void AddOutput(string comfyId, string list, JsonNode file)
     {
         lock (gate)
         {
@@ -66,13 +66,13 @@ public sealed class ComfyPrompt
         }
     }
 
-    /// <summary>An output node's UI output so far, as ComfyUI's <c>executed</c> message and history give it: <c>{images: […]}</c> or <c>{latents: […]}</c>.</summary>
+    /// <summary>An output node's UI output so far, as ComfyUI's <c>executed</c> message and history give it: <c>{images: […]}</c>, <c>{latents: […]}</c> or <c>{text: […]}</c>.</summary>
     public JsonObject OutputOf(string comfyId)
     {
         lock (gate) return UiOutput(outputs.GetValueOrDefault(comfyId) ?? []);
     }
 
-    private static JsonObject UiOutput(List<(string List, JsonObject File)> files)
+    private static JsonObject UiOutput(List<(string List, JsonNode File)> files)
     {
         var output = new JsonObject();
         foreach (var group in files.GroupBy(f => f.List, StringComparer.Ordinal))

@@ -233,6 +233,14 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
         switch (final)
         {
             case RunFinished:
+                // PreviewAny's text was settled at conversion: its UI output once the run has succeeded, as ComfyUI's ui.text.
+                foreach (var (id, text) in conversion.TextOutputs)
+                {
+                    prompt.AddOutput(id, "text", JsonValue.Create(text));
+                    await AnnounceAsync(id);
+                    await SendAsync(prompt, "executed", new JsonObject { ["node"] = id, ["display_node"] = id, ["output"] = prompt.OutputOf(id), ["prompt_id"] = prompt.Id });
+                }
+
                 prompt.Finish(true);
                 await SendAsync(prompt, "execution_success", new JsonObject { ["prompt_id"] = prompt.Id, ["timestamp"] = Now() }, record: true);
                 break;

@@ -308,15 +308,9 @@ public static class ComfyRoutes
 
         if (reference?["filename"] is not JsonValue filenameValue || filenameValue.GetValueKind() != JsonValueKind.String)
             return (null, "original_ref: a JSON object {filename, subfolder, type} naming the image the mask belongs to is required");
-        var filename = filenameValue.GetValue<string>();
-        var type = reference["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "output";
         // ComfyUI's annotated names: "photo.png [input]" names the folder too.
-        foreach (var annotation in new[] { "input", "output", "temp" })
-        {
-            if (!filename.EndsWith($" [{annotation}]", StringComparison.Ordinal)) continue;
-            filename = filename[..^(annotation.Length + 3)];
-            type = annotation;
-        }
+        var (filename, annotated) = ComfyFolders.Annotated(filenameValue.GetValue<string>());
+        var type = annotated ?? (reference["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "output");
 
         var root = type switch
         {

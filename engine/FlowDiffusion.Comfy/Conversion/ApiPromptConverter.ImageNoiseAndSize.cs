@@ -60,7 +60,7 @@ public sealed partial class ApiPromptConverter
         var link = (JsonArray)inputs["image"]!;
         var sourceId = link[0] is JsonValue s && s.GetValueKind() == JsonValueKind.String ? s.GetValue<string>() : link[0]!.ToJsonString();
         var source = (JsonObject)prompt[sourceId]!;
-        if (source["class_type"]?.GetValue<string>() != "LoadImage")
+        if (source["class_type"]?.GetValue<string>() is not ("LoadImage" or "LoadImageOutput"))
         {
             Error(id, "value_not_supported", "Value not supported",
                 $"image: FlowDiffusion settles INT inputs when the prompt is converted, so GetImageSize needs an image whose size is known then — one straight from LoadImage; this one comes from {classTypes.GetValueOrDefault(sourceId)} and has its size only when the workflow runs",
@@ -71,7 +71,7 @@ public sealed partial class ApiPromptConverter
         // Only an uploaded file, inside the input folder, is read (an imported prompt's missing file is not looked for elsewhere).
         var name = Text(sourceId, source["inputs"] as JsonObject ?? [], "image", null);
         if (name is null) return null;
-        var file = folders.ResolveInput(name.EndsWith(" [input]", StringComparison.Ordinal) ? name[..^8] : name);
+        var file = folders.ResolveAnnotated(name);
         if (file is null)
         {
             Error(id, "value_not_supported", "Value not supported", $"image: GetImageSize reads the size from LoadImage's file, and '{name}' is not uploaded here", "image");

@@ -60,12 +60,20 @@ public sealed partial class ApiPromptConverter
         "ModelMergeSD1", "ModelMergeSD2", "ModelMergeSDXL",
         "UNetSelfAttentionMultiply", "UNetCrossAttentionMultiply", "CLIPAttentionMultiply",
         "TomePatchModel",
+        "DiffusersLoader",
+        "CheckpointLoader",
+        "LoadImageOutput",
+        "MaskPreview",
+        "SamplerEulerCFGpp",
+        "SamplingPercentToSigma",
+        "PreviewAny",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
-    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass];
+    private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass,
+        "MaskPreview", "PreviewAny"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -75,6 +83,7 @@ public sealed partial class ApiPromptConverter
     private readonly Dictionary<string, string> comfyIdOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ComfyNodeError>> errors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> outputTypes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> textOutputs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> classTypes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodePosition>? positions;
     private readonly bool requireFiles;
@@ -132,6 +141,7 @@ public sealed partial class ApiPromptConverter
             OutputNodes = outputs,
             ComfyIdOf = converter.comfyIdOf,
             OutputTypes = converter.outputTypes,
+            TextOutputs = converter.textOutputs,
             ClassTypes = converter.classTypes,
             Warnings = converter.warnings,
         };
@@ -173,6 +183,8 @@ public sealed partial class ApiPromptConverter
             result = type switch
             {
                 "CheckpointLoaderSimple" => CheckpointLoader(id, inputs),
+                "DiffusersLoader" => DiffusersLoader(id, inputs),
+                "CheckpointLoader" => CheckpointLoaderWithConfig(id, inputs),
                 "CLIPTextEncode" => TextEncode(id, inputs),
                 "CLIPSetLastLayer" => SetLastLayer(id, inputs),
                 "EmptyLatentImage" => EmptyLatent(id, inputs),
@@ -182,10 +194,12 @@ public sealed partial class ApiPromptConverter
                 "VAEEncode" => VaeEncode(id, inputs),
                 "VAEEncodeForInpaint" => VaeEncodeForInpaint(id, inputs),
                 "SetLatentNoiseMask" => SetNoiseMask(id, inputs),
-                "LoadImage" => LoadImage(id, inputs),
+                "LoadImage" or "LoadImageOutput" => LoadImage(id, inputs),
                 "LoadImageMask" => LoadImageMask(id, inputs),
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
+                "MaskPreview" => MaskPreview(id, inputs),
+                "PreviewAny" => PreviewAny(id, inputs),
                 "ConditioningCombine" => Combine(id, inputs),
                 "LatentUpscale" => Resize(id, inputs, "samples", "latent.resize", "latent"),
                 "ImageScale" => Resize(id, inputs, "image", "image.resize", "image"),
@@ -227,6 +241,8 @@ public sealed partial class ApiPromptConverter
                 "SamplerEulerAncestral" or "SamplerDPMPP_2S_Ancestral" or "SamplerDPMPP_SDE" or "SamplerDPMPP_2M_SDE" or "SamplerDPMPP_3M_SDE"
                     or "SamplerEulerAncestralCFGPP" => SamplerWithNoiseSettings(id, inputs, type),
                 "SamplerLMS" => SamplerLms(id, inputs),
+                "SamplerEulerCFGpp" => SamplerEulerCfgPp(id, inputs),
+                "SamplingPercentToSigma" => SamplingPercentToSigma(id, inputs),
                 "SamplerDPMAdaptative" => SamplerDpmAdaptive(id, inputs),
                 "SamplerSASolver" => SamplerSaSolver(id, inputs),
                 "SamplerER_SDE" => SamplerErSde(id, inputs),
@@ -367,7 +383,7 @@ public sealed partial class ApiPromptConverter
         if (path is null && !requireFiles)
         {
             path = "models/checkpoints/" + name;
-            warnings.Add($"node {id} (CheckpointLoaderSimple): '{name}' is not a model folder here yet; the workflow loads {path}");
+            warnings.Add($"node {id} ({classTypes[id]}): '{name}' is not a model folder here yet; the workflow loads {path}");
         }
 
         if (path is null)
@@ -378,6 +394,12 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        return LoadedCheckpoint(id, path);
+    }
+
+    // model.load of a checkpoint file or model folder: its MODEL, CLIP and VAE.
+    private ComfyValue[] LoadedCheckpoint(string id, string path)
+    {
         var node = Add(id, null, "model.load", [], [("path", path)]);
         return [new ModelValue($"{node}.unet", $"{node}.scheduler_config") { Checkpoint = path }, new ClipValue($"{node}.clip", $"{node}.tokenizer") { Sd2 = IsSd2Checkpoint(path) }, new VaeValue($"{node}.vae")];
     }
@@ -641,7 +663,7 @@ public sealed partial class ApiPromptConverter
                 return null;
             }
 
-            return [clip with { ClipSkip = (int)-layer.Value - 1 }];
+            return [clip with { ClipSkip = ClipSkipAt(clip, layer.Value) }];
         }
 
         if (layer is not (-1 or -2))
@@ -651,8 +673,11 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
-        return [clip with { ClipSkip = (int)-layer.Value }];
+        return [clip with { ClipSkip = ClipSkipAt(clip, layer.Value) }];
     }
+
+    // The CLIP skip of ComfyUI's last layer -n: n (A1111's numbering); on SD 2.x, whose converted tower lacks OpenCLIP's last layer, n − 1.
+    private static int ClipSkipAt(ClipValue clip, long layer) => clip.Sd2 ? (int)-layer - 1 : (int)-layer;
 
     private ComfyValue[]? EmptyLatent(string id, JsonObject inputs)
     {
@@ -807,8 +832,15 @@ public sealed partial class ApiPromptConverter
     {
         var images = Link<ImageValue>(id, inputs, "images");
         if (images is null || prefix is null) return null;
+        return SaveImages(id, images.Image, type, prefix);
+    }
+
+    // image.save of an IMAGE as the class's own node (the one /history and `executed` report), listed under ComfyUI's
+    // folder type (output or temp).
+    private ComfyValue[] SaveImages(string id, string images, string type, string prefix)
+    {
         // ComfyUI allows "folder/name" prefixes; ours is a plain file name inside the run's folder.
-        var node = Add(id, null, "image.save", [("images", images.Image)], [("prefix", PlainName(prefix))]);
+        Add(id, null, "image.save", [("images", images)], [("prefix", PlainName(prefix))]);
         outputTypes[id] = type;
         return [];
     }
@@ -995,16 +1027,18 @@ public sealed partial class ApiPromptConverter
     {
         var image = Text(id, inputs, name, null);
         if (image is null) return null;
-        // ComfyUI annotates names as "file.png [input]"; strip the annotation.
-        var bare = image.EndsWith(" [input]", StringComparison.Ordinal) ? image[..^8] : image;
-        if (folders.ResolveInput(bare) is { } file) return file;
+        // ComfyUI annotates names as "file.png [input]", "[output]" or "[temp]": the annotation names the folder.
+        if (folders.ResolveAnnotated(image) is { } file) return file;
+        var (bare, folder) = ComfyFolders.Annotated(image);
         if (!requireFiles)
         {
             warnings.Add($"node {id} ({classTypes[id]}): image '{bare}' is not uploaded here; the workflow reads {bare} from the working folder");
             return bare;
         }
 
-        Error(id, "value_not_in_list", "Invalid image file", $"{name}: '{image}' is not an uploaded image (POST /upload/image first)", name);
+        Error(id, "value_not_in_list", "Invalid image file", folder is null or "input"
+            ? $"{name}: '{image}' is not an uploaded image (POST /upload/image first)"
+            : $"{name}: '{image}' is not an image in the {folder} folder{(folders.OutputFolder is null ? " (this host serves no outputs)" : "")}", name);
         return null;
     }
 

@@ -60,6 +60,28 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         return null;
     }
 
+    /// <summary>
+    /// DiffusersLoader's names: every folder under <c>models/diffusers</c> (at any depth) that holds a <c>model_index.json</c>,
+    /// as its path relative to that folder, as ComfyUI walks it.
+    /// </summary>
+    public IReadOnlyList<string> Diffusers()
+    {
+        var root = Path.Combine(ModelsFolder, "diffusers");
+        if (!Directory.Exists(root)) return [];
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MaxRecursionDepth = 16 };
+        return Directory.EnumerateFiles(root, "model_index.json", options)
+            .Select(f => Path.GetRelativePath(root, Path.GetDirectoryName(f)!).Replace('\\', '/'))
+            .Where(f => f != ".")
+            .Order(StringComparer.Ordinal).Take(10000).ToList();
+    }
+
+    /// <summary>The model.load path of DiffusersLoader's <paramref name="name"/> (a folder under <c>models/diffusers</c> holding <c>model_index.json</c>), or null when absent or outside.</summary>
+    /// <param name="name">ComfyUI's <c>model_path</c>, relative to the diffusers folder.</param>
+    public string? ResolveDiffusers(string name) =>
+        Inside(Path.Combine(ModelsFolder, "diffusers"), name.Replace('\\', '/').TrimEnd('/')) is { } folder && File.Exists(Path.Combine(folder, "model_index.json"))
+            ? Relative(folder)
+            : null;
+
     /// <summary>The path of file <paramref name="name"/> in ComfyUI's model folder <paramref name="folder"/> (e.g. loras, vae), relative to the working folder when inside it, or null when absent or outside.</summary>
     /// <param name="folder">The model folder's name under the models folder.</param>
     /// <param name="name">The file name ComfyUI gives (may hold subfolders).</param>
@@ -74,6 +96,41 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
     public string? ResolveInput(string name)
     {
         var file = Inside(InputFolder, name.Replace('\\', '/'));
+        return file is not null && File.Exists(file) ? file : null;
+    }
+
+    /// <summary>
+    /// Where ComfyUI's "[output]" and "[temp]" annotated names resolve (LoadImageOutput; PreviewImage's files lie there
+    /// too), or null where the host serves no outputs (then such names resolve nowhere).
+    /// </summary>
+    public string? OutputFolder { get; init; }
+
+    /// <summary>
+    /// A name as ComfyUI annotates it, split: "photo.png [output]" → ("photo.png", "output"); "input", "output" and
+    /// "temp" are the annotations ComfyUI knows, and a name without one has none (null).
+    /// </summary>
+    /// <param name="name">The name, maybe annotated.</param>
+    public static (string Name, string? Folder) Annotated(string name)
+    {
+        foreach (var folder in new[] { "input", "output", "temp" })
+        {
+            if (name.EndsWith($" [{folder}]", StringComparison.Ordinal)) return (name[..^(folder.Length + 3)], folder);
+        }
+
+        return (name, null);
+    }
+
+    /// <summary>
+    /// The file of LoadImage's <c>image</c> as ComfyUI's annotated paths resolve it: "name" or "subfolder/name" in the input
+    /// folder, or with " [input]", " [output]" or " [temp]" in that folder (outputs and previews both in <see cref="OutputFolder"/>);
+    /// null when absent or outside its folder.
+    /// </summary>
+    /// <param name="name">The image name, maybe annotated.</param>
+    public string? ResolveAnnotated(string name)
+    {
+        var (bare, folder) = Annotated(name);
+        var root = folder is null or "input" ? InputFolder : OutputFolder;
+        var file = root is null ? null : Inside(root, bare.Replace('\\', '/'));
         return file is not null && File.Exists(file) ? file : null;
     }
 

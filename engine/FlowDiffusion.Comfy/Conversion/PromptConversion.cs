@@ -28,6 +28,9 @@ public sealed record PromptConversion
     /// <summary>For each output node, ComfyUI's folder type of its images: <c>output</c> (SaveImage) or <c>temp</c> (PreviewImage).</summary>
     public IReadOnlyDictionary<string, string> OutputTypes { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The text UI outputs settled at conversion (PreviewAny's <c>ui.text</c>), by ComfyUI node id.</summary>
+    public IReadOnlyDictionary<string, string> TextOutputs { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The class_type of every ComfyUI node, by id.</summary>
     public IReadOnlyDictionary<string, string> ClassTypes { get; init; } = new Dictionary<string, string>();
 

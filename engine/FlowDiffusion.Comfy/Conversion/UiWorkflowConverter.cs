@@ -57,7 +57,7 @@ internal static class UiWorkflowConverter
             foreach (var name in info["input_order"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()))
             {
                 var spec = required[name]!.AsArray();
-                var isWidget = spec[0] is JsonArray || spec[0]!.GetValue<string>() is "INT" or "FLOAT" or "STRING" or "BOOLEAN";
+                var isWidget = spec[0] is JsonArray || spec[0]!.GetValue<string>() is "INT" or "FLOAT" or "STRING" or "BOOLEAN" or "COMBO";
                 if (!isWidget) continue;
                 if (position < widgetValues.Count) inputs[name] = widgetValues[position]?.DeepClone();
                 position++;
