@@ -1,7 +1,4 @@
 using FlowDiffusion.Engine.Execution;
-using FlowDiffusion.Formats.Safetensors;
-using FlowDiffusion.Sdk.Diffusion;
-using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
@@ -14,23 +11,24 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 public sealed class UNetHyperTileTests
 {
     private const double Tolerance = 1e-4;
-    private static readonly string TestData = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData");
+    private static readonly string TestData = UNetPatchReference.TestData;
     private static readonly string Checkpoint = Path.Combine(TestData, "sd1-tiny", "ldm-fp16.safetensors");
+    private static readonly UNetPatchReference Reference = new(Checkpoint, "hypertile", 64);
 
     [Fact]
     public async Task Through_model_load_it_matches_torch_and_a_single_tile_is_the_plain_UNet_bit_for_bit()
     {
-        var run = await RunAsync("""
+        var run = await Reference.RunAsync("""
               t: { node: unet.hypertile, in: { unet: m1.unet }, with: { tile_size: 32, max_depth: 1 } }
               one: { node: unet.hypertile, in: { unet: m1.unet }, with: { max_depth: 1 } }
             """);
 
-        var tiled = await PredictAsync(Unet(run, "t", "unet_out"), "square_depth1");
-        var worst = MaxDifference(Ref("square_depth1.out_sample"), tiled);
+        var tiled = await Reference.PredictAsync(UNetPatchReference.Unet(run, "t", "unet_out"), "square_depth1");
+        var worst = UNetPatchReference.MaxDifference(Reference.Ref("square_depth1.out_sample"), tiled);
         Assert.True(worst <= Tolerance, $"HyperTile out_sample: max |difference| {worst:G4} exceeds {Tolerance}");
-        var plain = await PredictAsync(Unet(run, "m1", "unet"), "square_depth1");
-        Assert.True(MaxDifference(plain, tiled) > 0.3, "HyperTile should change the prediction");
-        Assert.Equal(plain, await PredictAsync(Unet(run, "one", "unet_out"), "square_depth1"));
+        var plain = await Reference.PredictAsync(UNetPatchReference.Unet(run, "m1", "unet"), "square_depth1");
+        Assert.True(UNetPatchReference.MaxDifference(plain, tiled) > 0.3, "HyperTile should change the prediction");
+        Assert.Equal(plain, await Reference.PredictAsync(UNetPatchReference.Unet(run, "one", "unet_out"), "square_depth1"));
     }
 
     [Fact]
@@ -89,36 +87,4 @@ public sealed class UNetHyperTileTests
         Assert.Equal("t", run.Result.FailedNode);
         Assert.Contains("swap_size 3 is not supported", run.Result.Error);
     }
-
-    private static async Task<SdRun> RunAsync(string nodes)
-    {
-        var yaml = $"""
-            flowdiffusion: 1
-            name: hypertile
-            nodes:
-              m1: {"{"} node: model.load, with: {"{"} path: "{Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-            {nodes}
-            """;
-        return (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
-    }
-
-    private static IUNetModel Unet(SdRun run, string node, string port) => Assert.IsAssignableFrom<IUNetModel>(run.Result.Output(node, port));
-
-    // The reference case's batch of 2 in one call (timestep 500 for both rows; text states [2, 7, 64]).
-    private static async Task<float[]> PredictAsync(IUNetModel unet, string name)
-    {
-        using var reference = SafetensorsFile.Open(Path.Combine(TestData, "hypertile", "reference.safetensors"));
-        var shape = reference.Get(name + ".sample").Shape;
-        var context = new Conditioning(2, 7, 64, Ref("encoder_hidden_states"));
-        var input = new DenoiserInput(Ref(name + ".sample"), new LatentShape(2, 4, (int)shape[2], (int)shape[3]), 500, context);
-        return await unet.PredictAsync(input, CancellationToken.None);
-    }
-
-    private static float[] Ref(string name)
-    {
-        using var reference = SafetensorsFile.Open(Path.Combine(TestData, "hypertile", "reference.safetensors"));
-        return reference.ReadFloat32(name);
-    }
-
-    private static double MaxDifference(IReadOnlyList<float> a, IReadOnlyList<float> b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 }

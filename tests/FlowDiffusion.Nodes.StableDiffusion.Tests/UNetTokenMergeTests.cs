@@ -1,7 +1,4 @@
 using FlowDiffusion.Engine.Execution;
-using FlowDiffusion.Formats.Safetensors;
-using FlowDiffusion.Sdk.Diffusion;
-using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
@@ -14,23 +11,24 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 public sealed class UNetTokenMergeTests
 {
     private const double Tolerance = 1e-4;
-    private static readonly string TestData = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData");
+    private static readonly string TestData = UNetPatchReference.TestData;
     private static readonly string Checkpoint = Path.Combine(TestData, "sd2-tiny", "sd2-fp16.safetensors");
+    private static readonly UNetPatchReference Reference = new(Checkpoint, "tome", 128);
 
     [Fact]
     public async Task Through_model_load_it_matches_torch_and_ratio_0_is_the_plain_UNet_bit_for_bit()
     {
-        var run = await RunAsync("""
+        var run = await Reference.RunAsync("""
               half: { node: unet.token_merge, in: { unet: m1.unet }, with: { ratio: 0.5 } }
               none: { node: unet.token_merge, in: { unet: m1.unet }, with: { ratio: 0 } }
             """);
 
-        var merged = await PredictAsync(Unet(run, "half", "unet_out"), "odd_wide_05");
-        var worst = MaxDifference(Ref("odd_wide_05.out_sample"), merged);
+        var merged = await Reference.PredictAsync(UNetPatchReference.Unet(run, "half", "unet_out"), "odd_wide_05");
+        var worst = UNetPatchReference.MaxDifference(Reference.Ref("odd_wide_05.out_sample"), merged);
         Assert.True(worst <= Tolerance, $"ToMe out_sample: max |difference| {worst:G4} exceeds {Tolerance}");
-        var plain = await PredictAsync(Unet(run, "m1", "unet"), "odd_wide_05");
-        Assert.True(MaxDifference(plain, merged) > 0.3, "ToMe should change the prediction");
-        Assert.Equal(plain, await PredictAsync(Unet(run, "none", "unet_out"), "odd_wide_05"));
+        var plain = await Reference.PredictAsync(UNetPatchReference.Unet(run, "m1", "unet"), "odd_wide_05");
+        Assert.True(UNetPatchReference.MaxDifference(plain, merged) > 0.3, "ToMe should change the prediction");
+        Assert.Equal(plain, await Reference.PredictAsync(UNetPatchReference.Unet(run, "none", "unet_out"), "odd_wide_05"));
     }
 
     [Theory]
@@ -68,36 +66,4 @@ public sealed class UNetTokenMergeTests
         Assert.Equal("b", run.Result.FailedNode);
         Assert.Contains("HyperTile (unet.hypertile, ComfyUI's HyperTile) and token merging (unet.token_merge, ComfyUI's TomePatchModel)", run.Result.Error);
     }
-
-    private static async Task<SdRun> RunAsync(string nodes)
-    {
-        var yaml = $"""
-            flowdiffusion: 1
-            name: tome
-            nodes:
-              m1: {"{"} node: model.load, with: {"{"} path: "{Checkpoint}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
-            {nodes}
-            """;
-        return (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
-    }
-
-    private static IUNetModel Unet(SdRun run, string node, string port) => Assert.IsAssignableFrom<IUNetModel>(run.Result.Output(node, port));
-
-    // The reference case's batch of 2 in one call (timestep 500 for both rows; text states [2, 7, 128]).
-    private static async Task<float[]> PredictAsync(IUNetModel unet, string name)
-    {
-        using var reference = SafetensorsFile.Open(Path.Combine(TestData, "tome", "reference.safetensors"));
-        var shape = reference.Get(name + ".sample").Shape;
-        var context = new Conditioning(2, 7, 128, Ref("encoder_hidden_states"));
-        var input = new DenoiserInput(Ref(name + ".sample"), new LatentShape(2, 4, (int)shape[2], (int)shape[3]), 500, context);
-        return await unet.PredictAsync(input, CancellationToken.None);
-    }
-
-    private static float[] Ref(string name)
-    {
-        using var reference = SafetensorsFile.Open(Path.Combine(TestData, "tome", "reference.safetensors"));
-        return reference.ReadFloat32(name);
-    }
-
-    private static double MaxDifference(IReadOnlyList<float> a, IReadOnlyList<float> b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 }

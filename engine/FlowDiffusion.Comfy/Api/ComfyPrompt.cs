@@ -94,6 +94,20 @@ public sealed class ComfyPrompt
         }
     }
 
+    /// <summary>
+    /// Records the final status message (<c>execution_success</c>, <c>execution_error</c>, <c>execution_interrupted</c>)
+    /// and marks the prompt finished in one step, so no reader of its history sees it finished without that message.
+    /// </summary>
+    public void Finish(bool success, string type, JsonObject data)
+    {
+        lock (gate)
+        {
+            messages.Add((type, data.DeepClone().AsObject()));
+            StatusText = success ? "success" : "error";
+            Completed = success;
+        }
+    }
+
     /// <summary>ComfyUI's queue tuple: [number, prompt_id, prompt, extra_data, outputs_to_execute].</summary>
     public JsonArray QueueEntry() =>
     [

@@ -241,24 +241,21 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     await SendAsync(prompt, "executed", new JsonObject { ["node"] = id, ["display_node"] = id, ["output"] = prompt.OutputOf(id), ["prompt_id"] = prompt.Id });
                 }
 
-                prompt.Finish(true);
-                await SendAsync(prompt, "execution_success", new JsonObject { ["prompt_id"] = prompt.Id, ["timestamp"] = Now() }, record: true);
+                await FinishAsync(prompt, true, "execution_success", new JsonObject { ["prompt_id"] = prompt.Id, ["timestamp"] = Now() });
                 break;
             case RunCancelled:
-                prompt.Finish(false);
-                await SendAsync(prompt, "execution_interrupted", new JsonObject
+                await FinishAsync(prompt, false, "execution_interrupted", new JsonObject
                 {
                     ["prompt_id"] = prompt.Id,
                     ["node_id"] = executing,
                     ["node_type"] = executing is null ? null : conversion.ClassTypes.GetValueOrDefault(executing),
                     ["executed"] = executedJson,
                     ["timestamp"] = Now(),
-                }, record: true);
+                });
                 break;
             case RunFailed failed:
-                prompt.Finish(false);
                 var node = failed.NodeId is null ? executing : ComfyId(conversion, failed.NodeId) ?? executing;
-                await SendAsync(prompt, "execution_error", new JsonObject
+                await FinishAsync(prompt, false, "execution_error", new JsonObject
                 {
                     ["prompt_id"] = prompt.Id,
                     ["node_id"] = node,
@@ -270,7 +267,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     ["current_inputs"] = new JsonObject(),
                     ["current_outputs"] = new JsonObject(),
                     ["timestamp"] = Now(),
-                }, record: true);
+                });
                 break;
         }
 
@@ -325,6 +322,14 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
     private async Task SendAsync(ComfyPrompt prompt, string type, JsonObject data, bool record = false)
     {
         if (record) prompt.Record(type, data);
+        await sockets.SendAsync(type, data, prompt.ClientId);
+    }
+
+    // The final message is recorded and the prompt marked finished together (a client polling /history saw a failed
+    // prompt without its execution_error when they were two steps), then sent.
+    private async Task FinishAsync(ComfyPrompt prompt, bool success, string type, JsonObject data)
+    {
+        prompt.Finish(success, type, data);
         await sockets.SendAsync(type, data, prompt.ClientId);
     }
 
