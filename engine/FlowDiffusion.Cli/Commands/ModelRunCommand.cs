@@ -40,7 +40,8 @@ internal static class ModelRunCommand
         {
             Description = "For --part unet: a ControlNet (.safetensors, diffusers folder or .onnx) and its strength, e.g. models/controlnet/canny.safetensors:1; "
                 + "the first reads its control image from tensor controlnet_cond, the i-th (from 1) from controlnet_cond_i ([B, 3, H, W] in [0, 1] at image resolution). "
-                + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph).",
+                + "Repeatable: the residuals × strength are summed. MODEL must be a checkpoint or diffusers folder (converted with its controlled UNet graph). "
+                + "A union ControlNet (ControlNet++) runs with its control type \"auto\" (none); set one with controlnet.union_type in a workflow.",
             HelpName = "FILE:STRENGTH",
         };
         var adapters = new Option<string[]>("--t2i-adapter")
@@ -212,7 +213,7 @@ internal static class ModelRunCommand
             foreach (var (model, strength, image, imageShape) in nets)
             {
                 var imageLength = (int)(image.Length / imageShape[0]);
-                var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], pooled, ids, cancellationToken);
+                var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], pooled, ids, null, cancellationToken);
                 if (sum!.Count == 0)
                 {
                     sum = residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);

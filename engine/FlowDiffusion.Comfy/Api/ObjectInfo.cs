@@ -316,6 +316,8 @@ internal static class ObjectInfo
         "ControlNetApplyAdvanced" => Class(name, "Apply ControlNet", "conditioning/controlnet", Req(("positive", Typed("CONDITIONING")),
             ("negative", Typed("CONDITIONING")), ("control_net", Typed("CONTROL_NET")), ("image", Typed("IMAGE")), ("strength", Float(1, 0, 10, 0.01)),
             ("start_percent", Float(0, 0, 1, 0.001)), ("end_percent", Float(1, 0, 1, 0.001))), ["CONDITIONING", "CONDITIONING"], names: ["positive", "negative"]),
+        "SetUnionControlNetType" => Class(name, name, "conditioning/controlnet", Req(("control_net", Typed("CONTROL_NET")),
+            ("type", Combo(FlowDiffusion.Diffusion.Onnx.UnionControlTypes.Choices))), ["CONTROL_NET"]),
         "DWPreprocessor" => Class(name, "DWPose Estimator", "ControlNet Preprocessors/Faces and Poses Estimators", Req(("image", Typed("IMAGE")),
             ("detect_hand", Combo(["enable", "disable"])), ("detect_body", Combo(["enable", "disable"])), ("detect_face", Combo(["enable", "disable"])),
             ("resolution", Int(512, 64, 16384, 64)),

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Diffusion.Onnx;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
@@ -109,6 +110,16 @@ public sealed partial class ApiPromptConverter
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
+    }
+
+    // SetUnionControlNetType → controlnet.union_type: ComfyUI's type names ("auto" for none) are the node's.
+    private ComfyValue[]? SetUnionControlNetType(string id, JsonObject inputs)
+    {
+        var net = Link<ControlNetValue>(id, inputs, "control_net");
+        var type = Choice(id, inputs, "type", UnionControlTypes.Auto, [.. UnionControlTypes.Choices]);
+        if (net is null || type is null) return null;
+        var node = Add(id, null, "controlnet.union_type", [("control_net", net.ControlNet)], [("type", type)]);
+        return [new ControlNetValue($"{node}.result")];
     }
 
     // Canny → image.canny_kornia: ComfyUI's node runs kornia's canny on the 0..1 image.

@@ -67,6 +67,7 @@ public sealed partial class ApiPromptConverter
         "SamplerEulerCFGpp",
         "SamplingPercentToSigma",
         "PreviewAny",
+        "SetUnionControlNetType",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -224,6 +225,7 @@ public sealed partial class ApiPromptConverter
                 "ControlNetLoader" => ControlNetLoader(id, inputs),
                 "ControlNetApply" => ControlNetApply(id, inputs),
                 "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
+                "SetUnionControlNetType" => SetUnionControlNetType(id, inputs),
                 "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "Canny" => Canny(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),

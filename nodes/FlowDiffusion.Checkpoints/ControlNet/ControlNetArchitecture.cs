@@ -17,6 +17,9 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
     /// <summary>How many pixels of the control image make one latent pixel: 2 per downsampling pair.</summary>
     public int HintDownscale => 1 << ((HintChannels.Count - 2) / 2);
 
+    /// <summary>A union ControlNet's (ControlNet++) added parts, or null for a ControlNet of one control type.</summary>
+    public UnionControlArchitecture? Union { get; init; }
+
     /// <summary>Reads the shape from canonical (diffusers) tensor names.</summary>
     public static ControlNetArchitecture Detect(IReadOnlyDictionary<string, StoredTensor> tensors, string source, int heads = UNetArchitecture.ConventionalHeads)
     {
@@ -97,6 +100,9 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
         }
 
         Shape("controlnet_mid_block.weight");
-        return new ControlNetArchitecture(encoder, (int)Shape("controlnet_cond_embedding.conv_in.weight")[1], hint);
+        return new ControlNetArchitecture(encoder, (int)Shape("controlnet_cond_embedding.conv_in.weight")[1], hint)
+        {
+            Union = UnionControlArchitecture.Detect(tensors, source, (int)convOut[0], encoder.TimeWidth),
+        };
     }
 }

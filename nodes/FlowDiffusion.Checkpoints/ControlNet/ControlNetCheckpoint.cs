@@ -61,7 +61,9 @@ public sealed class ControlNetCheckpoint : IDisposable
             else if (ControlNetKeyMap.IsDiffusers(keys))
             {
                 layout = "diffusers";
-                tensors = keys.ToDictionary(k => k, k => Stored(safetensors, k), StringComparer.Ordinal);
+                // A union ControlNet stores its attention's packed projection as in_proj_weight/in_proj_bias (torch's
+                // MultiheadAttention names); read them as the module in_proj, as ComfyUI does.
+                tensors = keys.ToDictionary(k => k.Replace(".attn.in_proj_", ".attn.in_proj.", StringComparison.Ordinal), k => Stored(safetensors, k), StringComparer.Ordinal);
             }
             else
             {

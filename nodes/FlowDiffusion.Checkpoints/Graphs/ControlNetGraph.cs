@@ -9,7 +9,8 @@ namespace FlowDiffusion.Checkpoints.Graphs;
 /// The SD 1.x or SDXL ControlNet as ONNX: the control image embedded by strided 3×3 convolutions to latent resolution and added
 /// after the encoder's <c>conv_in</c>; the encoder copy (as <see cref="UNetGraph"/> builds it); one 1×1 convolution per
 /// skip and one after the middle block give the residuals (<see cref="ControlResiduals"/>). An SDXL ControlNet's encoder
-/// also takes <c>text_embeds</c> and <c>time_ids</c>, as the SDXL UNet does.
+/// also takes <c>text_embeds</c> and <c>time_ids</c>, as the SDXL UNet does; a union ControlNet also takes its control type
+/// (<see cref="UnionControl"/>).
 /// </summary>
 public static class ControlNetGraph
 {
@@ -24,6 +25,11 @@ public static class ControlNetGraph
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", unet.ContextWidth);
         var emb = UNetGraph.TimeEmbedding(n, unet, timestep);
         var cond = g.Input("controlnet_cond", TensorElementType.Float, "batch", arch.ConditioningChannels, "image_height", "image_width");
+        var controlType = arch.Union is { } union ? g.Input(UnionControl.InputName, TensorElementType.Float, union.Types) : null;
+        if (arch.Union is not null)
+        {
+            emb = UnionControl.AddEmbedding(n, arch.Union, emb, controlType!);
+        }
 
         var hint = g.Silu(n.Conv(cond, "controlnet_cond_embedding.conv_in"));
         for (var b = 0; b < arch.HintChannels.Count - 2; b++)
@@ -32,6 +38,10 @@ public static class ControlNetGraph
         }
 
         hint = n.Conv(hint, "controlnet_cond_embedding.conv_out");
+        if (arch.Union is not null)
+        {
+            hint = UnionControl.Merge(n, arch.Union, hint, controlType!);
+        }
         var h = g.Add(n.Conv(x, "conv_in"), hint);
         var residuals = new List<string> { n.Conv(h, "controlnet_down_blocks.0") };
         var levels = unet.LevelChannels.Count;
@@ -67,6 +77,6 @@ public static class ControlNetGraph
         }
 
         g.Output(mid, ControlResiduals.Mid, TensorElementType.Float, "batch", unet.LevelChannels[^1], "mid_height", "mid_width");
-        return g.Build($"{(unet.AddedEmbeddingWidth > 0 ? "SDXL" : "SD 1.x")} ControlNet built from {Path.GetFileName(source)}: widths {string.Join("/", unet.LevelChannels)}, control image embedded in {arch.HintChannels.Count} convolutions ({arch.HintDownscale}× down).");
+        return g.Build($"{(unet.AddedEmbeddingWidth > 0 ? "SDXL" : "SD 1.x")} ControlNet built from {Path.GetFileName(source)}: widths {string.Join("/", unet.LevelChannels)}, control image embedded in {arch.HintChannels.Count} convolutions ({arch.HintDownscale}× down){(arch.Union is { } u ? $", union of {u.Types} control types" : "")}.");
     }
 }

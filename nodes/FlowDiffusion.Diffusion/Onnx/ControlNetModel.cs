@@ -8,7 +8,8 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// A ControlNet ONNX graph (<c>sample</c>, <c>timestep</c> float32 [B], <c>encoder_hidden_states</c>, <c>controlnet_cond</c>
 /// [B, 3, H, W] in 0..1 → <c>down_block_0</c> … and <c>mid_block_res_sample</c>), float32 throughout, as the checkpoint
 /// builder writes it. Outputs are the unscaled residuals. An SDXL ControlNet also takes the UNet's <c>text_embeds</c>
-/// and <c>time_ids</c>.
+/// and <c>time_ids</c>; a union ControlNet (ControlNet++) takes <c>control_type</c> [types], the one-hot of its control
+/// type (all zeros for "auto").
 /// </summary>
 public sealed class ControlNetModel
 {
@@ -31,6 +32,12 @@ public sealed class ControlNetModel
             TakesAddedConditioning = true;
         }
 
+        if (signature.HasInput(ControlTypeInput))
+        {
+            var declared = signature.Input(ControlTypeInput, Float32, 1);
+            UnionTypes = declared.Fixed(0) ?? throw signature.Mismatch($"a fixed number of control types on '{ControlTypeInput}'");
+        }
+
         var downs = Enumerable.Range(0, 64).Select(i => $"down_block_{i}").TakeWhile(signature.HasOutput).ToList();
         if (downs.Count == 0 || !signature.HasOutput("mid_block_res_sample"))
         {
@@ -45,6 +52,12 @@ public sealed class ControlNetModel
 
     /// <summary>Whether it takes SDXL's added conditioning (<c>text_embeds</c>, <c>time_ids</c>): an SDXL ControlNet.</summary>
     public bool TakesAddedConditioning { get; }
+
+    /// <summary>The input of a union ControlNet's control type.</summary>
+    public const string ControlTypeInput = "control_type";
+
+    /// <summary>How many control types a union ControlNet knows (its <c>control_type</c> input's length); 0 for any other.</summary>
+    public int UnionTypes { get; }
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
@@ -65,11 +78,19 @@ public sealed class ControlNetModel
     /// <param name="imageShape">Its shape.</param>
     /// <param name="textEmbeds">SDXL's pooled text embedding [B, pooled], or null for an SD 1.x ControlNet.</param>
     /// <param name="timeIds">SDXL's size numbers [B, 6], or null.</param>
+    /// <param name="controlType">A union ControlNet's control type (an index below <see cref="UnionTypes"/>), or null for "auto" (and any other ControlNet).</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
     public IReadOnlyList<ControlResidual> Predict(
         float[] sample, LatentShape shape, float timestep, float[] encoderHiddenStates, int tokens, float[] image, long[] imageShape,
-        float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
+        float[]? textEmbeds, float[]? timeIds, int? controlType, CancellationToken cancellationToken)
     {
+        if (controlType is { } type && (type < 0 || type >= UnionTypes))
+        {
+            throw new ArgumentException(UnionTypes == 0
+                ? $"the ControlNet '{ModelPath}' is not a union ControlNet; it takes no control type"
+                : $"the union ControlNet '{ModelPath}' knows control types 0 to {UnionTypes - 1}, not {type}");
+        }
+
         if (TakesAddedConditioning != textEmbeds is not null)
         {
             throw new ArgumentException(TakesAddedConditioning
@@ -84,6 +105,17 @@ public sealed class ControlNetModel
             DenoiserCallInputs.Add(names, values, sample, shape, timestep, encoderHiddenStates, tokens, textEmbeds, timeIds);
             names.Add("controlnet_cond");
             values.Add(OrtValue.CreateTensorValueFromMemory(image, imageShape));
+            if (UnionTypes > 0)
+            {
+                var oneHot = new float[UnionTypes];
+                if (controlType is { } index)
+                {
+                    oneHot[index] = 1;
+                }
+
+                names.Add(ControlTypeInput);
+                values.Add(OrtValue.CreateTensorValueFromMemory(oneHot, [UnionTypes]));
+            }
             using var results = _model.Run([.. names], [.. values], _outputs, cancellationToken);
             return ToResiduals(results);
         }

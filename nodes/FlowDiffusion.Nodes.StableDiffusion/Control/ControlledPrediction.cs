@@ -40,7 +40,7 @@ internal static class ControlledPrediction
 
             var net = (ControlNetHandle)entry.Hint.Net;
             var (image, imageShape) = HintTensor(entry, shape);
-            var residuals = net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, cancellationToken);
+            var residuals = net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, net.ControlType, cancellationToken);
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
             for (var n = 0; n < residuals.Count; n++)
             {
