@@ -85,6 +85,7 @@ public sealed class EsrganSafetensorsTests
     [InlineData("missing", "SPAN tensor 'block_3.c2_r.conv.1.bias' is missing")]
     [InlineData("shape", "SPAN tensor 'conv_cat.weight' is [8,24,1,1]; expected [8,32,1,1]")]
     [InlineData("stray", "tensor 'block_7.c1_r.sk.weight' fits no SPAN module")]
+    [InlineData("variant", "not an upscaler whose weights are converted here")]
     public async Task A_damaged_span_is_refused_naming_the_file_and_tensor(string damage, string message)
     {
         using var folder = new TempFolder();
@@ -98,6 +99,8 @@ public sealed class EsrganSafetensorsTests
                 "missing" => [.. tensors.Where(t => t.Name != "block_3.c2_r.conv.1.bias")],
                 // The concatenation of three feature maps instead of four.
                 "shape" => [.. tensors.Select(t => t.Name == "conv_cat.weight" ? (t.Name, t.DType, new long[] { 8, 24, 1, 1 }, t.Bytes[..(8 * 24 * 2)]) : t)],
+                // SPANPlus names its first convolution feats.0: spandrel does not detect it as SPAN, nor does anything else here.
+                "variant" => [.. tensors.Select(t => t.Name.StartsWith("conv_1.", StringComparison.Ordinal) ? ("feats.0." + t.Name["conv_1.".Length..], t.DType, t.Shape, t.Bytes) : t)],
                 _ => [.. tensors, ("block_7.c1_r.sk.weight", sk.DType, sk.Shape, sk.Bytes)],
             };
             SafetensorsWriter.Write(path, [.. tensors]);
