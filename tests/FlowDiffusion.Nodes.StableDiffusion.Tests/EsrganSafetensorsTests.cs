@@ -6,7 +6,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// upscale.load on ESRGAN .safetensors files (tools/reference/make_esrgan.py: tiny RRDBNets written from the ESRGAN paper),
 /// converted to ONNX on first load and run by image.upscale_with_model, against torch; Real-ESRGAN's .pth (a PyTorch
 /// checkpoint with params_ema) upscales the same; Real-ESRGAN's compact generator (SRVGGNetCompact: realesr-general-x4v3,
-/// realesr-animevideov3; tools/reference/make_compact.py) as a .pth and a .safetensors too; a damaged pickle is refused by name.
+/// realesr-animevideov3; tools/reference/make_compact.py) as a .pth and a .safetensors too, and SPAN (2x-ClearRealityV1,
+/// 4xNomos8k_span_otf_strong; tools/reference/make_span.py) likewise; a damaged pickle or SPAN file is refused by name.
 /// </summary>
 public sealed class EsrganSafetensorsTests
 {
@@ -62,6 +63,58 @@ public sealed class EsrganSafetensorsTests
         Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
         Assert.Contains("relu-compact.safetensors", run.Result.Error);
         Assert.Contains("Activations without weights (ReLU, LeakyReLU)", run.Result.Error);
+    }
+
+    [Theory]
+    [InlineData("span-x4.pth", "png_x4", 48, 40)]
+    [InlineData("span-x2.safetensors", "png_x2", 24, 20)]
+    public async Task A_span_upscales_as_torch_does(string file, string expected, int height, int width)
+    {
+        // The x4 .pth (params_ema) normalises by the RGB mean and 255, the x2 F16 .safetensors has no_norm; both store a
+        // stale eval_conv, so only a network that merges each Conv3XC's branches as spandrel does matches torch.
+        var run = (await SdEngine.Shared.RunYamlAsync(Yaml(file, 1024, 32), new Dictionary<string, object?>())).AssertCompleted();
+        var image = run.Image("up", "upscaled");
+        Assert.Equal((height, width), (image.Height, image.Width));
+        using var reference = SafetensorsFile.Open(Path.Combine(Data, "span-reference.safetensors"));
+        var values = reference.ReadFloat32(expected);
+        var worst = values.Zip(image.ToArray()).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-4, $"max |difference| {worst:G4}");
+    }
+
+    [Theory]
+    [InlineData("missing", "SPAN tensor 'block_3.c2_r.conv.1.bias' is missing")]
+    [InlineData("shape", "SPAN tensor 'conv_cat.weight' is [8,24,1,1]; expected [8,32,1,1]")]
+    [InlineData("stray", "tensor 'block_7.c1_r.sk.weight' fits no SPAN module")]
+    [InlineData("variant", "not an upscaler whose weights are converted here")]
+    public async Task A_damaged_span_is_refused_naming_the_file_and_tensor(string damage, string message)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "2x-damaged-span.safetensors");
+        using (var source = SafetensorsFile.Open(Path.Combine(Data, "span-x2.safetensors")))
+        {
+            var tensors = source.Tensors.Values.Select(t => (t.Name, t.DType, t.Shape, Bytes: source.GetBytes(t).ToArray())).ToList();
+            var sk = tensors.Single(t => t.Name == "block_1.c1_r.sk.weight");
+            tensors = damage switch
+            {
+                "missing" => [.. tensors.Where(t => t.Name != "block_3.c2_r.conv.1.bias")],
+                // The concatenation of three feature maps instead of four.
+                "shape" => [.. tensors.Select(t => t.Name == "conv_cat.weight" ? (t.Name, t.DType, new long[] { 8, 24, 1, 1 }, t.Bytes[..(8 * 24 * 2)]) : t)],
+                // SPANPlus names its first convolution feats.0: spandrel does not detect it as SPAN, nor does anything else here.
+                "variant" => [.. tensors.Select(t => t.Name.StartsWith("conv_1.", StringComparison.Ordinal) ? ("feats.0." + t.Name["conv_1.".Length..], t.DType, t.Shape, t.Bytes) : t)],
+                _ => [.. tensors, ("block_7.c1_r.sk.weight", sk.DType, sk.Shape, sk.Bytes)],
+            };
+            SafetensorsWriter.Write(path, [.. tensors]);
+        }
+
+        var run = await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: span
+            nodes:
+              model: { node: upscale.load, with: { path: "{{path}}" } }
+            """, new Dictionary<string, object?>());
+        Assert.Equal(Engine.Execution.RunStatus.Failed, run.Result.Status);
+        Assert.Contains("2x-damaged-span.safetensors", run.Result.Error);
+        Assert.Contains(message, run.Result.Error);
     }
 
     [Fact]

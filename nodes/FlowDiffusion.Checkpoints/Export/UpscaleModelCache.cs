@@ -4,9 +4,9 @@ using FlowDiffusion.Formats.Safetensors;
 namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
-/// ONNX graphs built from ESRGAN-family upscalers' weights — RRDBNet (<see cref="RrdbNetCheckpoint"/>) or Real-ESRGAN's
-/// compact generator (<see cref="CompactNetCheckpoint"/>), told apart by their keys — kept on disk beside the prepared
-/// checkpoints so each file is converted on its first load only.
+/// ONNX graphs built from upscalers' weights — ESRGAN's RRDBNet (<see cref="RrdbNetCheckpoint"/>), Real-ESRGAN's compact
+/// generator (<see cref="CompactNetCheckpoint"/>) or SPAN (<see cref="SpanCheckpoint"/>), told apart by their keys — kept
+/// on disk beside the prepared checkpoints so each file is converted on its first load only.
 /// </summary>
 public static class UpscaleModelCache
 {
@@ -18,16 +18,28 @@ public static class UpscaleModelCache
         PreparedGraphCache.Prepare(path, root, binding =>
         {
             var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-            bool compact;
+            string[] keys;
             using (var file = SafetensorsFile.Open(full))
             {
-                compact = CompactNetCheckpoint.IsCompactNet(file.Tensors.Keys);
+                keys = [.. file.Tensors.Keys];
             }
 
-            if (compact)
+            if (CompactNetCheckpoint.IsCompactNet(keys))
             {
                 using var network = CompactNetCheckpoint.Open(full);
                 return network.BuildGraph(binding);
+            }
+
+            if (SpanCheckpoint.IsSpan(keys))
+            {
+                using var span = SpanCheckpoint.Open(full);
+                return span.BuildGraph(binding);
+            }
+
+            if (!RrdbNetCheckpoint.IsRrdbNet(keys))
+            {
+                throw new CheckpointException($"{full}: not an upscaler whose weights are converted here — ESRGAN (RRDBNet), Real-ESRGAN compact (SRVGGNetCompact) "
+                    + "or SPAN, told by their keys; other architectures (SwinIR, HAT, DAT, SPANPlus …) need an ONNX export.");
             }
 
             using var rrdb = RrdbNetCheckpoint.Open(full);
