@@ -51,6 +51,11 @@ public sealed class ControlNetCheckpoint : IDisposable
         try
         {
             var keys = safetensors.Tensors.Keys.ToArray();
+            if (ControlLoraFile.IsControlLora(keys))
+            {
+                throw new CheckpointException($"{file}: a Control-LoRA (it has '{ControlLoraFile.MarkerKey}'): its ControlNet is built from the UNet it is applied to, when sampling; load it with controlnet.load in a workflow.");
+            }
+
             Dictionary<string, StoredTensor> tensors;
             string layout;
             if (ControlNetKeyMap.LdmPrefix(keys) is { } prefix)

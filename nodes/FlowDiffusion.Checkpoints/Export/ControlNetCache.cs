@@ -25,4 +25,31 @@ public static class ControlNetCache
             using var controlnet = ControlNetCheckpoint.Open(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar));
             return controlnet.BuildGraph(binding);
         }, converting, limits);
+
+    /// <summary>
+    /// The prepared ControlNet graph of the Control-LoRA <paramref name="path"/> over a UNet: its encoder weights
+    /// (<paramref name="unetWeights"/>, read by <paramref name="readUNet"/>) with the file's weights and low-rank changes
+    /// (<see cref="ControlLoraFile"/>), converting on first use. <paramref name="unetIdentity"/> names what determines those
+    /// weights (the UNet's graph file and patches) and keys the cache with the file's identity.
+    /// </summary>
+    public static string PrepareControlLora(string path, string unetIdentity, IReadOnlyList<(string Name, long[] Shape)> unetWeights, Func<string, float[]> readUNet,
+        string root, Action? converting = null, ConversionLimits? limits = null) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
+        {
+            var merged = Path.Combine(root, $".control-lora-{Guid.NewGuid():N}.safetensors");
+            try
+            {
+                using (var lora = ControlLoraFile.Open(Path.GetFullPath(path)))
+                {
+                    lora.WriteControlNet(merged, unetWeights, readUNet, limits?.CancellationToken ?? CancellationToken.None);
+                }
+
+                using var controlnet = ControlNetCheckpoint.Open(merged);
+                return controlnet.BuildGraph(binding);
+            }
+            finally
+            {
+                File.Delete(merged);
+            }
+        }, converting, limits, "control-lora|" + unetIdentity);
 }

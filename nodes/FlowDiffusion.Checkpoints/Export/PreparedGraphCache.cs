@@ -43,10 +43,16 @@ public static class PreparedGraphCache
     /// The prepared graph file for <paramref name="path"/>, building it with <paramref name="build"/> (given the external
     /// weight file to bind to) when the cache has none, within <paramref name="limits"/> (cancellation, time, free space).
     /// </summary>
-    public static string Prepare(string path, string root, Func<WeightBinding, OnnxModel> build, Action? converting = null, ConversionLimits? limits = null)
+    /// <param name="path">The source file or folder; its identity (path, size, time) keys the cache.</param>
+    /// <param name="root">The cache folder.</param>
+    /// <param name="build">Builds the graph, binding its weights to the external weight file it is given.</param>
+    /// <param name="converting">Called when a conversion starts.</param>
+    /// <param name="limits">Cancellation, time and free space.</param>
+    /// <param name="identity">What else determines the graph (another model's weights, say), added to the key.</param>
+    public static string Prepare(string path, string root, Func<WeightBinding, OnnxModel> build, Action? converting = null, ConversionLimits? limits = null, string? identity = null)
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
-        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full)}-{Key(full)}");
+        var folder = Path.Combine(root, $"{Path.GetFileNameWithoutExtension(full)}-{Key(full, identity)}");
         var model = Path.Combine(folder, ModelFile);
         if (File.Exists(model))
         {
@@ -86,9 +92,14 @@ public static class PreparedGraphCache
         return model;
     }
 
-    private static string Key(string path)
+    private static string Key(string path, string? extra)
     {
         var identity = new StringBuilder().Append(CheckpointCache.BuilderVersion).Append('|');
+        if (extra is not null)
+        {
+            identity.Append(extra).Append('|');
+        }
+
         var files = Directory.Exists(path)
             ? new DirectoryInfo(path).EnumerateFiles().Where(f => f.Extension is ".safetensors" or ".json" || DiffusersWeightFiles.IsOne(f)).OrderBy(f => f.FullName, StringComparer.Ordinal)
             : (IEnumerable<FileInfo>)[new FileInfo(path)];

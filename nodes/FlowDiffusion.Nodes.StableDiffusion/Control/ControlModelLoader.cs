@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints.ControlNet;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Checkpoints.T2IAdapter;
 using FlowDiffusion.Diffusion.Onnx;
@@ -10,7 +11,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Control;
 
 /// <summary>
 /// Opens a ControlNet or a T2I-Adapter, as ComfyUI's ControlNetLoader does both: a <c>.safetensors</c> file or diffusers folder
-/// is told apart by its keys and converted once (cached), an ONNX graph by its inputs (<c>controlnet_cond</c> or <c>image</c>).
+/// is told apart by its keys and converted once (cached), an ONNX graph by its inputs (<c>controlnet_cond</c> or <c>image</c>);
+/// a Control-LoRA is converted when it first meets a UNet (<see cref="ControlLoraHandle"/>).
 /// </summary>
 internal static class ControlModelLoader
 {
@@ -54,8 +56,24 @@ internal static class ControlModelLoader
             return new T2IAdapterHandle(name, T2IAdapterModel.Open(sessions, new OnnxModelSource(graph, options)));
         }
 
+        if (IsControlLora(path))
+        {
+            return new ControlLoraHandle(name, path, sessions, options);
+        }
+
         var controlnet = ControlNetCache.Prepare(path, ControlNetCache.DefaultRoot, Converting, Conversions.Limits(context, cancellationToken));
         return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(controlnet, options)));
+    }
+
+    private static bool IsControlLora(string path)
+    {
+        if (Directory.Exists(path) || !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        using var file = Formats.Safetensors.SafetensorsFile.Open(path);
+        return ControlLoraFile.IsControlLora(file.Tensors.Keys);
     }
 
     private static T2IAdapterModel? TryAdapter(OnnxSessionCache sessions, string path, OnnxSessionOptions options)

@@ -20,11 +20,12 @@ internal static class ControlledPrediction
     /// <summary>
     /// Runs the active ControlNets and sums their residuals, scaled by each row's strength, for the UNet graph variant that
     /// takes them; <paramref name="textEmbeds"/> and <paramref name="timeIds"/> are SDXL's added conditioning (null for
-    /// SD 1.x), which the SDXL ControlNet's encoder takes as the UNet does. An LCM-distilled UNet's guidance embedding goes
+    /// SD 1.x), which the SDXL ControlNet's encoder takes as the UNet does. A Control-LoRA's ControlNet is made from
+    /// <paramref name="unet"/>, the UNet being evaluated. An LCM-distilled UNet's guidance embedding goes
     /// to the UNet only: ControlNets take the timestep alone, as in diffusers.
     /// </summary>
     public static Dictionary<string, ControlResidual> Residuals(
-        IReadOnlyList<ControlEntry> active, DenoiserInput input, float[] sample, float[] hidden, float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
+        IReadOnlyList<ControlEntry> active, UNet unet, DenoiserInput input, float[] sample, float[] hidden, float[]? textEmbeds, float[]? timeIds, CancellationToken cancellationToken)
     {
         var shape = input.Shape;
         var tokens = input.Context.Tokens;
@@ -38,9 +39,14 @@ internal static class ControlledPrediction
                 continue;
             }
 
-            var net = (ControlNetHandle)entry.Hint.Net;
+            var (model, controlType) = entry.Hint.Net switch
+            {
+                ControlNetHandle net => (net.Model, net.ControlType),
+                ControlLoraHandle lora => (lora.For(unet, cancellationToken), null),
+                var other => throw new ArgumentException($"the ControlNet '{other.Name}' was not loaded by controlnet.load"),
+            };
             var (image, imageShape) = HintTensor(entry, shape);
-            var residuals = net.Model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, net.ControlType, cancellationToken);
+            var residuals = model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, controlType, cancellationToken);
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
             for (var n = 0; n < residuals.Count; n++)
             {

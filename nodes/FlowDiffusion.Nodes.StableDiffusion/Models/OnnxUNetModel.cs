@@ -176,7 +176,7 @@ internal sealed class OnnxUNetModel(string name, UNet unet, int? sampleSize = nu
             var variant = _variants[(active.Count > 0 ? 1 : 0) | (prompt is not null ? 2 : 0)].Value;
             var sample = input.Sample.ToArray();
             var hidden = repeated ?? context.Embeddings.ToArray();
-            var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
+            var residuals = active.Count > 0 ? ControlledPrediction.Residuals(active, unet, input, sample, hidden, textEmbeds, timeIds, cancellationToken) : null;
             var attention = prompt is null ? null : IpAdaptedPrediction.Attention(prompt, input, variant.IpChannels.Count);
             var map = variant.Predict(ip2pSample ?? sample, unetShape, input.Timestep, hidden, context.Tokens, new UNetVariantInputs(textEmbeds, timeIds, timestepCond, residuals, attention, freeU, pagMask, shrink, record?.Rows, hyperTile, tokenMerge),
                 prediction.Span, cancellationToken);

@@ -46,7 +46,7 @@ public sealed class ControlNetApplyNode : INode
     /// <inheritdoc />
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
-        var net = ControlNet is ControlNetHandle or T2IAdapterHandle
+        var net = ControlNet is ControlNetHandle or ControlLoraHandle or T2IAdapterHandle
             ? ControlNet
             : throw new ArgumentException($"control_net: this ControlNet ({ControlNet?.GetType().Name ?? "none"}) was not loaded by controlnet.load or t2i_adapter.load");
         if (GuessMode && net is T2IAdapterHandle)
