@@ -141,19 +141,18 @@ public sealed class InternalFilesRouteTests : IDisposable
         await using var host = await ComfyHost.StartAsync();
         var run = Path.Combine(host.Root, "outputs", "run");
         Directory.CreateDirectory(run);
-        var at = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         var total = ComfyFileList.MaxListed + 3;
-        for (var i = 0; i < total; i++)
-        {
-            var path = Path.Combine(run, $"ComfyUI_{i:00000}_.png");
-            File.WriteAllBytes(path, [1]);
-            File.SetLastWriteTimeUtc(path, at.AddSeconds(i));
-        }
+        for (var i = 0; i < total; i++) File.WriteAllBytes(Path.Combine(run, $"ComfyUI_{i:00000}_.png"), [1]);
+        // The files written now share a few clock ticks; three are made older and one newer than all of them.
+        var old = new[] { "ComfyUI_00007_.png", "ComfyUI_05000_.png", "ComfyUI_09999_.png" };
+        foreach (var name in old) File.SetLastWriteTimeUtc(Path.Combine(run, name), DateTime.UtcNow.AddDays(-1));
+        File.SetLastWriteTimeUtc(Path.Combine(run, "ComfyUI_00004_.png"), DateTime.UtcNow.AddDays(1));
 
         var names = await ListAsync(host, "output");
         Assert.Equal(ComfyFileList.MaxListed, names.Count);
-        Assert.Equal($"run/ComfyUI_{total - 1:00000}_.png", names[0]);
-        Assert.Equal("run/ComfyUI_00003_.png", names[^1]);
+        Assert.Equal("run/ComfyUI_00004_.png", names[0]);
+        Assert.Empty(names.Intersect(old.Select(n => "run/" + n)));
+        Assert.Equal(names.Count, names.Distinct().Count());
     }
 
     [Fact]
