@@ -64,6 +64,8 @@ public static class ComfyRoutes
 
         // Ours, not ComfyUI's: a ComfyUI workflow file (API or UI JSON, or a ComfyUI PNG) in, FlowDiffusion YAML out.
         app.MapPost("/api/comfy/import", ImportAsync).DisableAntiforgery();
+        // ComfyUI serves its internal routes at the root only; its frontend's remote combos ask for /internal/files/output.
+        app.MapGet("/internal/files/{directory_type}", Files);
         return app;
     }
 
@@ -71,7 +73,7 @@ public static class ComfyRoutes
     public static bool IsComfyPath(PathString path) => RootSegments.Any(s => path.StartsWithSegments(s));
 
     private static readonly string[] RootSegments =
-        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws"];
+        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws", "/internal"];
 
     /// <summary>The model folder names <c>/models</c> lists (ComfyUI's).</summary>
     public static IReadOnlyList<string> ModelFolders { get; } =
@@ -220,6 +222,12 @@ public static class ComfyRoutes
         if (!ContentTypes.TryGetContentType(path, out var contentType)) contentType = "application/octet-stream";
         return Results.File(path, contentType, fileDownloadName: null, enableRangeProcessing: false);
     }
+
+    private static IResult Files(string directory_type, ComfyFolders folders) =>
+        ComfyFileList.Of(directory_type, folders) is { } names
+            ? Results.Json(new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()))
+            : Results.Json(new JsonObject { ["error"] = $"Invalid directory type '{directory_type}': use {string.Join(", ", ComfyFileList.DirectoryTypes)}" },
+                statusCode: StatusCodes.Status400BadRequest);
 
     // maskOf: null for /upload/image; for /upload/mask the backend whose output folder original_ref may name.
     private static async Task<IResult> UploadAsync(HttpRequest request, ComfyFolders folders, IOptions<ServerOptions> options, IOptions<FlowDiffusionOptions> engine, IComfyBackend? maskOf, CancellationToken cancellationToken)

@@ -11,13 +11,16 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
+    // The prefix of PreviewImage's (and MaskPreview's) files: ComfyUI's temp folder's files, which lie in our output folder.
+    internal const string PreviewPrefix = "ComfyUI_temp";
+
     // MaskPreview → image.from_mask (the mask in all three channels, as ComfyUI's preview expands it) → PreviewImage's image.save.
     private ComfyValue[]? MaskPreview(string id, JsonObject inputs)
     {
         var mask = Link<MaskValue>(id, inputs, "mask");
         if (mask is null) return null;
         var image = Add(id, "image", "image.from_mask", [("mask", mask.Mask)], []);
-        return SaveImages(id, $"{image}.image", "temp", "ComfyUI_temp");
+        return SaveImages(id, $"{image}.image", "temp", PreviewPrefix);
     }
 
     // PreviewAny → no node: its text, as ComfyUI's node writes it (a string as it is, a number or boolean as Python's

@@ -198,7 +198,7 @@ public sealed partial class ApiPromptConverter
                 "LoadImage" or "LoadImageOutput" => LoadImage(id, inputs),
                 "LoadImageMask" => LoadImageMask(id, inputs),
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
-                "PreviewImage" => SaveImage(id, inputs, "temp", "ComfyUI_temp"),
+                "PreviewImage" => SaveImage(id, inputs, "temp", PreviewPrefix),
                 "MaskPreview" => MaskPreview(id, inputs),
                 "PreviewAny" => PreviewAny(id, inputs),
                 "ConditioningCombine" => Combine(id, inputs),
