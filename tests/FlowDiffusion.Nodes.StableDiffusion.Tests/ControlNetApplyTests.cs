@@ -57,6 +57,31 @@ public sealed class ControlNetApplyTests
         AssertClose(Ref("e2e.controlled"), (both[256..], [1, 4, 8, 8]), 1e-4, "row 1 of the shared entry");
     }
 
+    [Theory]
+    [InlineData("control_v11e_sd15_shuffle.safetensors", "e2e.shuffle")]
+    [InlineData("control_v11e_sd15_shuffle_fp16.safetensors", "e2e.shuffle")]
+    [InlineData("control_v11e_sd15_shuffled.safetensors", "e2e.controlled")]
+    public async Task A_shuffle_ControlNet_pools_its_residuals_globally_as_ComfyUI_does_by_its_name(string file, string expected)
+    {
+        // ComfyUI tells ControlNet 1.1's shuffle model by its file name (_shuffle, _shuffle_fp16) and averages each
+        // residual over height and width (tools/reference/make_controlnet_shuffle.py).
+        var folder = Path.Combine(Path.GetTempPath(), $"shuffle-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var copy = Path.Combine(folder, file);
+            File.Copy(Path.Combine(ControlFolder, "control-ldm-fp16.safetensors"), copy);
+            var run = (await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, copy, Apply("one", "positive", "hint-a.png", 0.6f)), new Dictionary<string, object?>())).AssertCompleted();
+            var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+            var reference = expected == "e2e.shuffle" ? ShuffleRef(expected) : Ref(expected);
+            AssertClose(reference, await PredictAsync(unet, ExtrasOf(run, "one")), 1e-4, $"{file} at 0.6");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Strength_zero_and_steps_outside_the_window_give_the_plain_prediction()
     {
@@ -143,7 +168,9 @@ public sealed class ControlNetApplyTests
             """;
     }
 
-    private static string Yaml(string model, params string[] applies) => $"""
+    private static string Yaml(string model, params string[] applies) => YamlWith(model, Path.Combine(ControlFolder, "control-ldm-fp16.safetensors"), applies);
+
+    private static string YamlWith(string model, string controlnet, params string[] applies) => $"""
         flowdiffusion: 1
         name: controlnet
         nodes:
@@ -159,7 +186,7 @@ public sealed class ControlNetApplyTests
             in: {"{"} clip: model.clip, tokens: tokens.tokens {"}"}
           controlnet:
             node: controlnet.load
-            with: {"{"} path: "{Path.Combine(ControlFolder, "control-ldm-fp16.safetensors")}" {"}"}
+            with: {"{"} path: "{controlnet}" {"}"}
 
         """ + string.Concat(applies);
 
@@ -178,6 +205,12 @@ public sealed class ControlNetApplyTests
     private static (float[] Values, long[] Shape) Ref(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+
+    private static (float[] Values, long[] Shape) ShuffleRef(string name)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "shuffle-reference.safetensors"));
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 

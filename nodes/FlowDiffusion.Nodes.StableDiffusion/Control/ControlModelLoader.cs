@@ -42,7 +42,7 @@ internal static class ControlModelLoader
 
             try
             {
-                return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(path, options)));
+                return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(path, options)), ControlNetModel.PoolsGlobally(path));
             }
             catch (ModelMismatchException) when (TryAdapter(sessions, path, options) is { } adapter)
             {
@@ -62,7 +62,7 @@ internal static class ControlModelLoader
         }
 
         var controlnet = ControlNetCache.Prepare(path, ControlNetCache.DefaultRoot, Converting, Conversions.Limits(context, cancellationToken));
-        return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(controlnet, options)));
+        return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(controlnet, options)), ControlNetModel.PoolsGlobally(path));
     }
 
     private static bool IsControlLora(string path)
