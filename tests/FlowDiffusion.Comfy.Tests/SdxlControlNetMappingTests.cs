@@ -71,6 +71,25 @@ public sealed class SdxlControlNetMappingTests : IDisposable
     }
 
     [Fact]
+    public void DiffControlNetLoader_loads_the_file_with_controlnet_load_and_needs_its_model()
+    {
+        var folders = new ComfyFolders(Path.Combine(_home.Folder, "models"), _home.Folder, Path.Combine(_home.Folder, "input"));
+        var prompt = Prompt("auto");
+        prompt["10"] = Node("DiffControlNetLoader", new JsonObject { ["model"] = Link("4", 0), ["control_net_name"] = "control-lora-canny-rank2.safetensors" });
+
+        var conversion = ApiPromptConverter.Convert(prompt, folders);
+
+        Assert.Empty(conversion.NodeErrors);
+        var load = conversion.Workflow!.Node(ApiPromptConverter.NodeId("10"))!;
+        Assert.Equal("controlnet.load", load.Type);
+        Assert.EndsWith("controlnet/control-lora-canny-rank2.safetensors", ((string)((FlowDiffusion.Engine.Workflows.LiteralValue)load.Parameter("path")!.Value).Value!).Replace('\\', '/'));
+        prompt["10"]!["inputs"]!.AsObject().Remove("model");
+        var (classType, errors) = ApiPromptConverter.Convert(prompt, folders).NodeErrors["10"];
+        Assert.Equal("DiffControlNetLoader", classType);
+        Assert.Equal("model", Assert.Single(errors).InputName);
+    }
+
+    [Fact]
     public void A_type_comfyui_does_not_list_is_a_node_error_naming_type()
     {
         var folders = new ComfyFolders(Path.Combine(_home.Folder, "models"), _home.Folder, Path.Combine(_home.Folder, "input"));

@@ -83,6 +83,20 @@ public sealed class ControlNetApplyTests
     }
 
     [Fact]
+    public async Task A_diff_ControlNet_adds_the_UNet_weights_to_its_own_as_ComfyUI_does()
+    {
+        // tools/reference/make_controlnet_diff.py: the tiny ControlNet less the checkpoint UNet's weights, F16, marked 'difference'.
+        var diff = Path.Combine(ControlFolder, "diff", "diff_control_tiny_fp16.safetensors");
+        var run = (await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, diff, Apply("one", "positive", "hint-a.png", 0.6f)), new Dictionary<string, object?>())).AssertCompleted();
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        AssertClose(Read(Path.Combine(ControlFolder, "diff", "reference.safetensors"), "e2e.diff"), await PredictAsync(unet, ExtrasOf(run, "one")), 1e-4, "diff ControlNet at 0.6");
+
+        // Converted alone (model-run's --controlnet) it would be the differences only: refused by name.
+        var error = Assert.Throws<Checkpoints.CheckpointException>(() => Checkpoints.ControlNet.ControlNetCheckpoint.Open(diff).Dispose());
+        Assert.Contains("a diff ControlNet", error.Message);
+    }
+
+    [Fact]
     public async Task Strength_zero_and_steps_outside_the_window_give_the_plain_prediction()
     {
         var run = await RunAsync(Apply("zero", "positive", "hint-a.png", 0f), Apply("late", "positive", "hint-a.png", 0.6f, start: 0.5f));
@@ -208,9 +222,11 @@ public sealed class ControlNetApplyTests
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 
-    private static (float[] Values, long[] Shape) ShuffleRef(string name)
+    private static (float[] Values, long[] Shape) ShuffleRef(string name) => Read(Path.Combine(ControlFolder, "shuffle-reference.safetensors"), name);
+
+    private static (float[] Values, long[] Shape) Read(string path, string name)
     {
-        using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "shuffle-reference.safetensors"));
+        using var file = SafetensorsFile.Open(path);
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 
