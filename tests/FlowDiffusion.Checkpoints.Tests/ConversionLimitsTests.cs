@@ -4,7 +4,7 @@ using FlowDiffusion.Checkpoints.Export;
 namespace FlowDiffusion.Checkpoints.Tests;
 
 /// <summary>
-/// Converting a checkpoint, VAE or ControlNet into cached ONNX graphs is bounded: it can be cancelled, it stops after
+/// Converting a checkpoint, VAE, ControlNet or Control-LoRA into cached ONNX graphs is bounded: it can be cancelled, it stops after
 /// its time limit, it is refused up front when the cache's disk lacks the space, and none of these leaves a cache entry.
 /// </summary>
 public sealed class ConversionLimitsTests : IDisposable
@@ -89,6 +89,22 @@ public sealed class ConversionLimitsTests : IDisposable
         Assert.Contains($"'{Cache}'", refused.Message);
         Assert.Contains("8192.0 GiB", refused.Message);
         Assert.Contains(CheckpointCache.RootVariable, refused.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Cache));
+    }
+
+    [Fact]
+    public void A_Control_LoRA_over_a_UNet_too_big_for_the_disk_is_refused_before_reading_a_weight()
+    {
+        // The free space needed comes from the UNet's encoder (2^40 float32 values, written twice), not the small file.
+        var lora = Path.Combine(SdxlReference.Folder, "controlnet", "control-lora", "control-lora.safetensors");
+        (string, long[])[] unet = [("down_blocks.0.resnets.0.conv1.weight", [1L << 40]), ("up_blocks.0.resnets.0.conv1.weight", [1L << 45])];
+
+        var refused = Assert.Throws<IOException>(() => ControlNetCache.PrepareControlLora(lora, "unet", unet,
+            name => throw new InvalidOperationException($"read {name}"), Cache));
+
+        Assert.Contains("not enough free disk space", refused.Message);
+        Assert.Contains($"'{Cache}'", refused.Message);
+        Assert.Contains("8192.0 GiB", refused.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Cache));
     }
 }

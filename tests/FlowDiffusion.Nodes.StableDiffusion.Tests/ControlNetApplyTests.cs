@@ -57,6 +57,45 @@ public sealed class ControlNetApplyTests
         AssertClose(Ref("e2e.controlled"), (both[256..], [1, 4, 8, 8]), 1e-4, "row 1 of the shared entry");
     }
 
+    [Theory]
+    [InlineData("control_v11e_sd15_shuffle.safetensors", "e2e.shuffle")]
+    [InlineData("control_v11e_sd15_shuffle_fp16.safetensors", "e2e.shuffle")]
+    [InlineData("control_v11e_sd15_shuffled.safetensors", "e2e.controlled")]
+    public async Task A_shuffle_ControlNet_pools_its_residuals_globally_as_ComfyUI_does_by_its_name(string file, string expected)
+    {
+        // ComfyUI tells ControlNet 1.1's shuffle model by its file name (_shuffle, _shuffle_fp16) and averages each
+        // residual over height and width (tools/reference/make_controlnet_shuffle.py).
+        var folder = Path.Combine(Path.GetTempPath(), $"shuffle-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var copy = Path.Combine(folder, file);
+            File.Copy(Path.Combine(ControlFolder, "control-ldm-fp16.safetensors"), copy);
+            var run = (await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, copy, Apply("one", "positive", "hint-a.png", 0.6f)), new Dictionary<string, object?>())).AssertCompleted();
+            var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+            var reference = expected == "e2e.shuffle" ? ShuffleRef(expected) : Ref(expected);
+            AssertClose(reference, await PredictAsync(unet, ExtrasOf(run, "one")), 1e-4, $"{file} at 0.6");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_diff_ControlNet_adds_the_UNet_weights_to_its_own_as_ComfyUI_does()
+    {
+        // tools/reference/make_controlnet_diff.py: the tiny ControlNet less the checkpoint UNet's weights, F16, marked 'difference'.
+        var diff = Path.Combine(ControlFolder, "diff", "diff_control_tiny_fp16.safetensors");
+        var run = (await SdEngine.Shared.RunYamlAsync(YamlWith(Checkpoint, diff, Apply("one", "positive", "hint-a.png", 0.6f)), new Dictionary<string, object?>())).AssertCompleted();
+        var unet = Assert.IsAssignableFrom<IUNetModel>(run.Result.Output("model", "unet"));
+        AssertClose(Read(Path.Combine(ControlFolder, "diff", "reference.safetensors"), "e2e.diff"), await PredictAsync(unet, ExtrasOf(run, "one")), 1e-4, "diff ControlNet at 0.6");
+
+        // Converted alone (model-run's --controlnet) it would be the differences only: refused by name.
+        var error = Assert.Throws<Checkpoints.CheckpointException>(() => Checkpoints.ControlNet.ControlNetCheckpoint.Open(diff).Dispose());
+        Assert.Contains("a diff ControlNet", error.Message);
+    }
+
     [Fact]
     public async Task Strength_zero_and_steps_outside_the_window_give_the_plain_prediction()
     {
@@ -143,7 +182,9 @@ public sealed class ControlNetApplyTests
             """;
     }
 
-    private static string Yaml(string model, params string[] applies) => $"""
+    private static string Yaml(string model, params string[] applies) => YamlWith(model, Path.Combine(ControlFolder, "control-ldm-fp16.safetensors"), applies);
+
+    private static string YamlWith(string model, string controlnet, params string[] applies) => $"""
         flowdiffusion: 1
         name: controlnet
         nodes:
@@ -159,7 +200,7 @@ public sealed class ControlNetApplyTests
             in: {"{"} clip: model.clip, tokens: tokens.tokens {"}"}
           controlnet:
             node: controlnet.load
-            with: {"{"} path: "{Path.Combine(ControlFolder, "control-ldm-fp16.safetensors")}" {"}"}
+            with: {"{"} path: "{controlnet}" {"}"}
 
         """ + string.Concat(applies);
 
@@ -178,6 +219,14 @@ public sealed class ControlNetApplyTests
     private static (float[] Values, long[] Shape) Ref(string name)
     {
         using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+
+    private static (float[] Values, long[] Shape) ShuffleRef(string name) => Read(Path.Combine(ControlFolder, "shuffle-reference.safetensors"), name);
+
+    private static (float[] Values, long[] Shape) Read(string path, string name)
+    {
+        using var file = SafetensorsFile.Open(path);
         return (file.ReadFloat32(name), file.Get(name).Shape);
     }
 

@@ -177,7 +177,7 @@ internal static class ModelRunCommand
         // SDXL: the ControlNet's encoder takes the UNet's pooled projection and size conditioning too.
         var textEmbeds = controlled.TakesAddedConditioning ? Floats(tensors, "text_embeds", 2).Values : null;
         var timeIds = controlled.TakesAddedConditioning ? Floats(tensors, "time_ids", 2).Values : null;
-        var nets = new List<(ControlNetModel Model, float Strength, float[] Image, long[] Shape)>();
+        var nets = new List<(ControlNetModel Model, float Strength, float[] Image, long[] Shape, bool GlobalPool)>();
         for (var i = 0; i < controlnets.Length; i++)
         {
             var spec = controlnets[i];
@@ -193,7 +193,7 @@ internal static class ModelRunCommand
                 throw new ArgumentException($"{tensors.Path}: tensor '{name}' has shape [{string.Join(", ", imageShape)}]; [{shape.Batch}, 3, {shape.Height * 8}, {shape.Width * 8}] expected (the control image at image resolution)");
             }
 
-            nets.Add((ControlNetModel.Open(cache, new OnnxModelSource(graph, unet.Source.Options)), strength, image, imageShape));
+            nets.Add((ControlNetModel.Open(cache, new OnnxModelSource(graph, unet.Source.Options)), strength, image, imageShape, ControlNetModel.PoolsGlobally(file)));
         }
 
         var features = ModelRunAdapters.RowFeatures(cache, unet.Source.Options, tensors, adapters, shape, cancellationToken);
@@ -210,10 +210,11 @@ internal static class ModelRunCommand
             var pooled = textEmbeds?.AsSpan(b * (textEmbeds.Length / shape.Batch), textEmbeds.Length / shape.Batch).ToArray();
             var ids = timeIds?.AsSpan(b * (timeIds.Length / shape.Batch), timeIds.Length / shape.Batch).ToArray();
             var sum = nets.Count == 0 ? null : new Dictionary<string, ControlResidual>(StringComparer.Ordinal);
-            foreach (var (model, strength, image, imageShape) in nets)
+            foreach (var (model, strength, image, imageShape, globalPool) in nets)
             {
                 var imageLength = (int)(image.Length / imageShape[0]);
                 var residuals = model.Predict(x, row, t, c, tokens, image.AsSpan(b * imageLength, imageLength).ToArray(), [1, .. imageShape[1..]], pooled, ids, null, cancellationToken);
+                residuals = globalPool ? [.. residuals.Select(r => r.PooledGlobally())] : residuals;
                 if (sum!.Count == 0)
                 {
                     sum = residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);

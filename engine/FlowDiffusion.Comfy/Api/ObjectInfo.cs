@@ -311,6 +311,7 @@ internal static class ObjectInfo
         "ConditioningSetMask" => Class(name, "Conditioning (Set Mask)", "conditioning", Req(("conditioning", Typed("CONDITIONING")), ("mask", Typed("MASK")),
             ("strength", Float(1, 0, 10, 0.01)), ("set_cond_area", Combo(["default", "mask bounds"]))), ["CONDITIONING"]),
         "ControlNetLoader" => Class(name, "Load ControlNet Model", "loaders", Req(("control_net_name", Combo(Files(folders, "controlnet")))), ["CONTROL_NET"]),
+        "DiffControlNetLoader" => Class(name, "Load ControlNet Model (diff)", "loaders", Req(("model", Typed("MODEL")), ("control_net_name", Combo(Files(folders, "controlnet")))), ["CONTROL_NET"]),
         "ControlNetApply" => Class(name, "Apply ControlNet (OLD)", "conditioning/controlnet", Req(("conditioning", Typed("CONDITIONING")),
             ("control_net", Typed("CONTROL_NET")), ("image", Typed("IMAGE")), ("strength", Float(1, 0, 10, 0.01))), ["CONDITIONING"]),
         "ControlNetApplyAdvanced" => Class(name, "Apply ControlNet", "conditioning/controlnet", Req(("positive", Typed("CONDITIONING")),

@@ -79,6 +79,17 @@ public sealed partial class ApiPromptConverter
         return [new ControlNetValue($"{node}.control_net")];
     }
 
+    // DiffControlNetLoader → controlnet.load: a diff ControlNet's weights are added to the UNet it meets when sampling (the
+    // model ComfyUI's loader takes is that one in the workflows it serves); other files load as ControlNetLoader loads them.
+    private ComfyValue[]? DiffControlNetLoader(string id, JsonObject inputs)
+    {
+        var model = Link<ModelValue>(id, inputs, "model");
+        var path = ModelFile(id, inputs, "control_net_name", "controlnet", "DiffControlNetLoader");
+        if (model is null || path is null) return null;
+        var node = Add(id, null, "controlnet.load", [], [("path", path)]);
+        return [new ControlNetValue($"{node}.control_net")];
+    }
+
     // ControlNetApply → controlnet.apply on the one conditioning, for the whole schedule.
     private ComfyValue[]? ControlNetApply(string id, JsonObject inputs)
     {

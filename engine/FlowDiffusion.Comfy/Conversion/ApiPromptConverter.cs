@@ -68,6 +68,7 @@ public sealed partial class ApiPromptConverter
         "SamplingPercentToSigma",
         "PreviewAny",
         "SetUnionControlNetType",
+        "DiffControlNetLoader",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -226,6 +227,7 @@ public sealed partial class ApiPromptConverter
                 "ControlNetApply" => ControlNetApply(id, inputs),
                 "ControlNetApplyAdvanced" => ControlNetApplyAdvanced(id, inputs),
                 "SetUnionControlNetType" => SetUnionControlNetType(id, inputs),
+                "DiffControlNetLoader" => DiffControlNetLoader(id, inputs),
                 "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "Canny" => Canny(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using FlowDiffusion.Checkpoints.Lora;
 using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
 
@@ -11,22 +13,32 @@ namespace FlowDiffusion.Checkpoints.ControlNet;
 /// ControlLora builds it when sampling starts, the ControlNet is the sampled model's UNet encoder (conv_in, the time and
 /// added embeddings, the down blocks and the middle block, with the model's patches), then the file's full weights, then
 /// each pair's up·down (both flattened to matrices, the product reshaped to the weight) added to its weight, unscaled.
+/// A "diff" ControlNet (kohya's <c>diff_control_sd15_*</c>, marked by a <c>difference</c> tensor, keys under
+/// <c>control_model.</c>) is read the same way: each of its encoder weights is a difference the UNet's weight is added
+/// to (<see cref="IsDifference"/>), as ComfyUI's DiffControlNetLoader adds the model's weights; it has no pairs.
 /// </summary>
 public sealed class ControlLoraFile : IDisposable
 {
     /// <summary>The tensor that marks a Control-LoRA (ComfyUI's test).</summary>
     public const string MarkerKey = "lora_controlnet";
 
+    /// <summary>The tensor that marks a diff ControlNet (ComfyUI's test).</summary>
+    public const string DifferenceKey = "difference";
+
     private static readonly string[] EncoderPrefixes = ["conv_in.", "time_embedding.", "add_embedding.", "down_blocks.", "mid_block."];
     private readonly SafetensorsFile _file;
 
-    private ControlLoraFile(SafetensorsFile file, string path, Dictionary<string, StoredTensor> full, Dictionary<string, (StoredTensor Up, StoredTensor Down)> pairs)
+    private ControlLoraFile(SafetensorsFile file, string path, Dictionary<string, StoredTensor> full, Dictionary<string, (StoredTensor Up, StoredTensor Down)> pairs, bool difference)
     {
         _file = file;
         Path = path;
         Full = full;
         Pairs = pairs;
+        IsDifference = difference;
     }
+
+    /// <summary>Whether it is a diff ControlNet: its encoder weights are added to the UNet's rather than replacing them.</summary>
+    public bool IsDifference { get; }
 
     /// <summary>The file.</summary>
     public string Path { get; }
@@ -40,22 +52,29 @@ public sealed class ControlLoraFile : IDisposable
     /// <summary>Whether <paramref name="keys"/> are a Control-LoRA's.</summary>
     public static bool IsControlLora(IEnumerable<string> keys) => keys.Contains(MarkerKey, StringComparer.Ordinal);
 
+    /// <summary>Whether <paramref name="keys"/> are a ControlNet made from the UNet it is applied to: a Control-LoRA's or a diff ControlNet's (<c>difference</c> beside <c>control_model.*</c> keys).</summary>
+    public static bool IsModelRelative(IReadOnlyCollection<string> keys) =>
+        IsControlLora(keys) || (keys.Contains(DifferenceKey, StringComparer.Ordinal) && ControlNetKeyMap.LdmPrefix(keys) is not null);
+
     /// <summary>Opens <paramref name="path"/>; throws a <see cref="CheckpointException"/> naming the file and the key when a key fits no ControlNet module.</summary>
     public static ControlLoraFile Open(string path)
     {
         var file = SafetensorsFile.Open(path);
         try
         {
-            var keys = file.Tensors.Keys.Where(k => k != MarkerKey).ToArray();
-            if (!IsControlLora(file.Tensors.Keys))
+            var all = file.Tensors.Keys.ToArray();
+            if (!IsModelRelative(all))
             {
-                throw new CheckpointException($"{path}: no '{MarkerKey}' tensor; this is not a Control-LoRA.");
+                throw new CheckpointException($"{path}: no '{MarkerKey}' or '{DifferenceKey}' tensor; this is not a Control-LoRA or a diff ControlNet.");
             }
 
+            var difference = !IsControlLora(all);
+            var prefix = difference ? ControlNetKeyMap.LdmPrefix(all)! : "";
+            var keys = all.Where(k => k != MarkerKey && k != DifferenceKey && k.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
             // The pairs name their module; mapped as its weight, they take that weight's diffusers name.
-            var modules = keys.Where(IsPairKey).Select(k => k[..k.LastIndexOf('.')]).Distinct(StringComparer.Ordinal).ToArray();
-            var plain = keys.Where(k => !IsPairKey(k)).ToArray();
-            var names = ControlNetKeyMap.Map([.. plain, .. modules.Select(m => m + ".weight").Where(w => !plain.Contains(w, StringComparer.Ordinal))], "", path);
+            var modules = difference ? [] : keys.Where(IsPairKey).Select(k => k[..k.LastIndexOf('.')]).Distinct(StringComparer.Ordinal).ToArray();
+            var plain = keys.Where(k => difference || !IsPairKey(k)).ToArray();
+            var names = ControlNetKeyMap.Map([.. plain, .. modules.Select(m => m + ".weight").Where(w => !plain.Contains(w, StringComparer.Ordinal))], prefix, path);
             var full = plain.ToDictionary(k => names[k], k => Stored(file, k), StringComparer.Ordinal);
             var pairs = new Dictionary<string, (StoredTensor, StoredTensor)>(StringComparer.Ordinal);
             foreach (var module in modules)
@@ -68,7 +87,7 @@ public sealed class ControlLoraFile : IDisposable
                 pairs[names[module + ".weight"]] = (Stored(file, module + ".up"), Stored(file, module + ".down"));
             }
 
-            return new ControlLoraFile(file, path, full, pairs);
+            return new ControlLoraFile(file, path, full, pairs, difference);
         }
         catch
         {
@@ -120,9 +139,17 @@ public sealed class ControlLoraFile : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var values = Full.TryGetValue(name, out var stored) ? stored.ReadFloat32() : readUNet(name);
+            if (IsDifference && stored is not null && IsEncoderWeight(name))
+            {
+                TensorPrimitives.Add(values, readUNet(name), values);
+            }
+
             if (Pairs.TryGetValue(name, out var pair))
             {
-                AddProduct(values, pair.Up.ReadFloat32(), pair.Down.ReadFloat32(), (int)pair.Up.Shape[1]);
+                // up·down in float32 (as torch.mm), SIMD rows: a rank-256 SDXL file is ~300 G multiply-adds.
+                var rank = (int)pair.Up.Shape[1];
+                var rows = (int)pair.Up.Shape[0];
+                TensorPrimitives.Add(values, LowRank.Product(pair.Up.ReadFloat32(), pair.Down.ReadFloat32(), rows, rank, values.Length / rows, cancellationToken), values);
             }
 
             var bytes = new byte[values.Length * 4];
@@ -133,26 +160,6 @@ public sealed class ControlLoraFile : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _file.Dispose();
-
-    // weight [rows × columns] += up [rows × rank] · down [rank × columns], accumulated in double per element.
-    private static void AddProduct(float[] weight, float[] up, float[] down, int rank)
-    {
-        var rows = up.Length / rank;
-        var columns = down.Length / rank;
-        for (var r = 0; r < rows; r++)
-        {
-            for (var c = 0; c < columns; c++)
-            {
-                var sum = 0.0;
-                for (var k = 0; k < rank; k++)
-                {
-                    sum += (double)up[(r * rank) + k] * down[(k * columns) + c];
-                }
-
-                weight[(r * columns) + c] += (float)sum;
-            }
-        }
-    }
 
     private static bool IsPairKey(string key) => key.EndsWith(".up", StringComparison.Ordinal) || key.EndsWith(".down", StringComparison.Ordinal);
 

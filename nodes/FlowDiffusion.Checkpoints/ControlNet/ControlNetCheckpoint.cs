@@ -51,9 +51,11 @@ public sealed class ControlNetCheckpoint : IDisposable
         try
         {
             var keys = safetensors.Tensors.Keys.ToArray();
-            if (ControlLoraFile.IsControlLora(keys))
+            if (ControlLoraFile.IsModelRelative(keys))
             {
-                throw new CheckpointException($"{file}: a Control-LoRA (it has '{ControlLoraFile.MarkerKey}'): its ControlNet is built from the UNet it is applied to, when sampling; load it with controlnet.load in a workflow.");
+                throw new CheckpointException(ControlLoraFile.IsControlLora(keys)
+                    ? $"{file}: a Control-LoRA (it has '{ControlLoraFile.MarkerKey}'): its ControlNet is built from the UNet it is applied to, when sampling; load it with controlnet.load in a workflow."
+                    : $"{file}: a diff ControlNet (it has '{ControlLoraFile.DifferenceKey}'): its weights are added to the UNet it is applied to, when sampling; load it with controlnet.load in a workflow.");
             }
 
             Dictionary<string, StoredTensor> tensors;

@@ -32,16 +32,23 @@ public static class ControlNetCache
     /// (<see cref="ControlLoraFile"/>), converting on first use. <paramref name="unetIdentity"/> names what determines those
     /// weights (the UNet's graph file and patches) and keys the cache with the file's identity.
     /// </summary>
+    /// <remarks>
+    /// The free space checked before converting is what it writes: the ControlNet's weights in float32 twice (the merged
+    /// tensors, then the graph's weight file; the first is deleted after), the UNet's encoder weights and the file's others.
+    /// </remarks>
     public static string PrepareControlLora(string path, string unetIdentity, IReadOnlyList<(string Name, long[] Shape)> unetWeights, Func<string, float[]> readUNet,
-        string root, Action? converting = null, ConversionLimits? limits = null) =>
-        PreparedGraphCache.Prepare(path, root, binding =>
+        string root, Action? converting = null, ConversionLimits? limits = null)
+    {
+        var encoder = unetWeights.Where(w => ControlLoraFile.IsEncoderWeight(w.Name)).Sum(w => w.Shape.Aggregate(1L, (a, b) => checked(a * b)));
+        limits = (limits ?? ConversionLimits.Default) with { BytesNeeded = checked((2 * 4 * encoder) + (2 * ConversionLimits.BytesWritten(path))) };
+        return PreparedGraphCache.Prepare(path, root, binding =>
         {
             var merged = Path.Combine(root, $".control-lora-{Guid.NewGuid():N}.safetensors");
             try
             {
                 using (var lora = ControlLoraFile.Open(Path.GetFullPath(path)))
                 {
-                    lora.WriteControlNet(merged, unetWeights, readUNet, limits?.CancellationToken ?? CancellationToken.None);
+                    lora.WriteControlNet(merged, unetWeights, readUNet, limits.CancellationToken);
                 }
 
                 using var controlnet = ControlNetCheckpoint.Open(merged);
@@ -52,4 +59,5 @@ public static class ControlNetCache
                 File.Delete(merged);
             }
         }, converting, limits, "control-lora|" + unetIdentity);
+    }
 }

@@ -27,6 +27,12 @@ public sealed record ConversionLimits
     public static ConversionLimits Default { get; } = new();
 
     /// <summary>
+    /// What the conversion writes, where the caller knows it better than <see cref="BytesWritten"/> does from the source
+    /// (a Control-LoRA, whose ControlNet comes mostly from the UNet it is applied to); null: estimated from the source.
+    /// </summary>
+    public long? BytesNeeded { get; init; }
+
+    /// <summary>
     /// Runs <paramref name="convert"/> for <paramref name="source"/>, writing into <paramref name="root"/>: refuses first
     /// when <paramref name="root"/> has less free space than the conversion writes, then cancels it when
     /// <see cref="CancellationToken"/> fires or <see cref="Timeout"/> passes.
@@ -37,7 +43,7 @@ public sealed record ConversionLimits
     internal void Run(string source, string root, Action<CancellationToken> convert)
     {
         CancellationToken.ThrowIfCancellationRequested();
-        var needed = BytesWritten(source);
+        var needed = BytesNeeded ?? BytesWritten(source);
         var free = new DriveInfo(Path.GetFullPath(root)).AvailableFreeSpace;
         if (needed > free)
         {

@@ -59,6 +59,17 @@ public sealed class ControlNetModel
     /// <summary>How many control types a union ControlNet knows (its <c>control_type</c> input's length); 0 for any other.</summary>
     public int UnionTypes { get; }
 
+    /// <summary>
+    /// Whether the residuals of the ControlNet file <paramref name="path"/> are averaged over height and width
+    /// (<see cref="ControlResidual.PooledGlobally"/>): ComfyUI does it for a file whose name ends in <c>_shuffle</c> or
+    /// <c>_shuffle_fp16</c> (before its extension), ControlNet 1.1's shuffle model, whose weights do not say so.
+    /// </summary>
+    public static bool PoolsGlobally(string path)
+    {
+        var stem = Path.GetFileNameWithoutExtension(path.TrimEnd(Path.DirectorySeparatorChar));
+        return stem.EndsWith("_shuffle", StringComparison.Ordinal) || stem.EndsWith("_shuffle_fp16", StringComparison.Ordinal);
+    }
+
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
 

@@ -7,7 +7,7 @@ using FlowDiffusion.Sdk.Diffusion;
 namespace FlowDiffusion.Nodes.StableDiffusion.Control;
 
 /// <summary>
-/// A loaded Control-LoRA (<see cref="Checkpoints.ControlNet.ControlLoraFile"/>): its ControlNet is built, as ComfyUI builds it
+/// A loaded Control-LoRA or diff ControlNet (<see cref="Checkpoints.ControlNet.ControlLoraFile"/>): its ControlNet is built, as ComfyUI builds it
 /// when sampling starts, from the UNet it is applied to — that UNet's encoder weights with its patches (a LoRA, a merge),
 /// the file's weights and its low-rank changes — converted once per UNet and cached on disk like a ControlNet, then kept
 /// open here per UNet.

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Control;
 /// <summary>
 /// Opens a ControlNet or a T2I-Adapter, as ComfyUI's ControlNetLoader does both: a <c>.safetensors</c> file or diffusers folder
 /// is told apart by its keys and converted once (cached), an ONNX graph by its inputs (<c>controlnet_cond</c> or <c>image</c>);
-/// a Control-LoRA is converted when it first meets a UNet (<see cref="ControlLoraHandle"/>).
+/// a Control-LoRA or a diff ControlNet is converted when it first meets a UNet (<see cref="ControlLoraHandle"/>).
 /// </summary>
 internal static class ControlModelLoader
 {
@@ -42,7 +42,7 @@ internal static class ControlModelLoader
 
             try
             {
-                return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(path, options)));
+                return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(path, options)), ControlNetModel.PoolsGlobally(path));
             }
             catch (ModelMismatchException) when (TryAdapter(sessions, path, options) is { } adapter)
             {
@@ -56,16 +56,16 @@ internal static class ControlModelLoader
             return new T2IAdapterHandle(name, T2IAdapterModel.Open(sessions, new OnnxModelSource(graph, options)));
         }
 
-        if (IsControlLora(path))
+        if (IsModelRelative(path))
         {
             return new ControlLoraHandle(name, path, sessions, options);
         }
 
         var controlnet = ControlNetCache.Prepare(path, ControlNetCache.DefaultRoot, Converting, Conversions.Limits(context, cancellationToken));
-        return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(controlnet, options)));
+        return new ControlNetHandle(name, ControlNetModel.Open(sessions, new OnnxModelSource(controlnet, options)), ControlNetModel.PoolsGlobally(path));
     }
 
-    private static bool IsControlLora(string path)
+    private static bool IsModelRelative(string path)
     {
         if (Directory.Exists(path) || !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
@@ -73,7 +73,7 @@ internal static class ControlModelLoader
         }
 
         using var file = Formats.Safetensors.SafetensorsFile.Open(path);
-        return ControlLoraFile.IsControlLora(file.Tensors.Keys);
+        return ControlLoraFile.IsModelRelative([.. file.Tensors.Keys]);
     }
 
     private static T2IAdapterModel? TryAdapter(OnnxSessionCache sessions, string path, OnnxSessionOptions options)

@@ -39,14 +39,15 @@ internal static class ControlledPrediction
                 continue;
             }
 
-            var (model, controlType) = entry.Hint.Net switch
+            var (model, controlType, pooled) = entry.Hint.Net switch
             {
-                ControlNetHandle net => (net.Model, net.ControlType),
-                ControlLoraHandle lora => (lora.For(unet, cancellationToken), null),
+                ControlNetHandle net => (net.Model, net.ControlType, net.GlobalAveragePooling),
+                ControlLoraHandle lora => (lora.For(unet, cancellationToken), null, false),
                 var other => throw new ArgumentException($"the ControlNet '{other.Name}' was not loaded by controlnet.load"),
             };
             var (image, imageShape) = HintTensor(entry, shape);
             var residuals = model.Predict(sample, shape, input.Timestep, hidden, tokens, image, imageShape, textEmbeds, timeIds, controlType, cancellationToken);
+            residuals = pooled ? [.. residuals.Select(r => r.PooledGlobally())] : residuals;
             sum ??= residuals.ToDictionary(r => r.Name, r => r with { Values = new float[r.Values.Length] }, StringComparer.Ordinal);
             for (var n = 0; n < residuals.Count; n++)
             {
