@@ -2,6 +2,8 @@ using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
+using static FlowDiffusion.Nodes.StableDiffusion.Tests.SdxlControlReference;
+
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
 /// <summary>
@@ -11,9 +13,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// </summary>
 public sealed class SdxlControlNetTests
 {
-    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny");
-    private static readonly string Checkpoint = Path.Combine(Data, "sdxl-fp16.safetensors");
-    private static readonly string ControlFolder = Path.Combine(Data, "controlnet");
+    private static readonly string Checkpoint = SdxlControlReference.Checkpoint;
+    private static readonly string ControlFolder = SdxlControlReference.ControlFolder;
     private static readonly string Diffusers = Path.Combine(ControlFolder, "diffusers");
 
     [Fact]
@@ -90,29 +91,5 @@ public sealed class SdxlControlNetTests
         return (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
     }
 
-    private static Extras ExtrasOf(SdRun run) => Assert.IsType<Conditioning>(run.Result.Output("controlled", "result")).Extras;
-
-    // The reference's context, pooled text and size numbers replace the prompt's; the applied ControlNet stays in the extras.
-    private static async Task<float[]> PredictAsync(IUNetModel unet, Extras extras)
-    {
-        var context = new Conditioning(1, 16, 64, Ref("e2e.encoder_hidden_states").Values).WithExtras(extras)
-            .With(StandardExtras.PooledText, new ExtraTensor([1, 40], Ref("e2e.text_embeds").Values))
-            .With(StandardExtras.TimeIds, new ExtraTensor([1, 6], Ref("e2e.time_ids").Values));
-        var input = new DenoiserInput(Ref("e2e.sample").Values, new LatentShape(1, 4, 8, 8), Ref("e2e.timestep").Values[0], context);
-        return await unet.PredictAsync(input, CancellationToken.None);
-    }
-
-    private static (float[] Values, long[] Shape) Ref(string name)
-    {
-        using var file = SafetensorsFile.Open(Path.Combine(ControlFolder, "reference.safetensors"));
-        return (file.ReadFloat32(name), file.Get(name).Shape);
-    }
-
-    private static void AssertClose((float[] Values, long[] Shape) expected, float[] actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Values.Length, actual.Length);
-        var worst = expected.Values.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(worst <= tolerance, $"{what}: max |difference| {worst:G4} exceeds {tolerance}.");
-        Assert.Contains(expected.Values, v => Math.Abs(v) > 0.1f);
-    }
+    private static (float[] Values, long[] Shape) Ref(string name) => Input(name);
 }

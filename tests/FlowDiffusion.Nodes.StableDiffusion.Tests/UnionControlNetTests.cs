@@ -3,6 +3,8 @@ using FlowDiffusion.Formats.Safetensors;
 using FlowDiffusion.Sdk.Diffusion;
 using FlowDiffusion.Sdk.Values;
 
+using static FlowDiffusion.Nodes.StableDiffusion.Tests.SdxlControlReference;
+
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
 /// <summary>
@@ -12,9 +14,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// </summary>
 public sealed class UnionControlNetTests
 {
-    private static readonly string Data = Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Checkpoints.Tests", "TestData", "sdxl-tiny");
-    private static readonly string Checkpoint = Path.Combine(Data, "sdxl-fp16.safetensors");
-    private static readonly string ControlFolder = Path.Combine(Data, "controlnet");
+    private static readonly string Checkpoint = SdxlControlReference.Checkpoint;
+    private static readonly string ControlFolder = SdxlControlReference.ControlFolder;
     private static readonly string Union = Path.Combine(ControlFolder, "union");
 
     [Theory]
@@ -121,32 +122,5 @@ public sealed class UnionControlNetTests
         return await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
     }
 
-    private static Extras ExtrasOf(SdRun run) => Assert.IsType<Conditioning>(run.Result.Output("controlled", "result")).Extras;
-
-    // The reference's context, pooled text and size numbers replace the prompt's; the applied ControlNet stays in the extras.
-    private static async Task<float[]> PredictAsync(IUNetModel unet, Extras extras)
-    {
-        var context = new Conditioning(1, 16, 64, Input("e2e.encoder_hidden_states").Values).WithExtras(extras)
-            .With(StandardExtras.PooledText, new ExtraTensor([1, 40], Input("e2e.text_embeds").Values))
-            .With(StandardExtras.TimeIds, new ExtraTensor([1, 6], Input("e2e.time_ids").Values));
-        var input = new DenoiserInput(Input("e2e.sample").Values, new LatentShape(1, 4, 8, 8), Input("e2e.timestep").Values[0], context);
-        return await unet.PredictAsync(input, CancellationToken.None);
-    }
-
     private static (float[] Values, long[] Shape) Ref(string name) => Read(Path.Combine(Union, "reference.safetensors"), name);
-
-    private static (float[] Values, long[] Shape) Input(string name) => Read(Path.Combine(ControlFolder, "reference.safetensors"), name);
-
-    private static (float[] Values, long[] Shape) Read(string path, string name)
-    {
-        using var file = SafetensorsFile.Open(path);
-        return (file.ReadFloat32(name), file.Get(name).Shape);
-    }
-
-    private static void AssertClose((float[] Values, long[] Shape) expected, float[] actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Values.Length, actual.Length);
-        var worst = expected.Values.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(worst <= tolerance, $"{what}: max |difference| {worst:G4} exceeds {tolerance}.");
-    }
 }
