@@ -68,6 +68,7 @@ public sealed partial class ApiPromptConverter
         "SamplingPercentToSigma",
         "PreviewAny",
         "SetUnionControlNetType",
+        "LatentConcat", "LatentCut",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -230,6 +231,8 @@ public sealed partial class ApiPromptConverter
                 "Canny" => Canny(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
+                "LatentConcat" => LatentConcat(id, inputs),
+                "LatentCut" => LatentCut(id, inputs),
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "PerpNegGuider" => PerpNegGuider(id, inputs),

@@ -1,0 +1,38 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// ComfyUI's LatentConcat and LatentCut (comfy_extras/nodes_latent.py) → latent.concat and latent.cut. Both copy their
+/// first latent's dictionary, so the result keeps its noise mask and batch_index (FlowDiffusion's noise indices).
+/// </summary>
+public sealed partial class ApiPromptConverter
+{
+    private static readonly string[] ConcatDims = ["x", "-x", "y", "-y", "t", "-t"];
+    private static readonly string[] CutDims = ["x", "y", "t"];
+
+    // LatentConcat → latent.concat.
+    private ComfyValue[]? LatentConcat(string id, JsonObject inputs)
+    {
+        var first = Link<LatentValue>(id, inputs, "samples1");
+        var second = Link<LatentValue>(id, inputs, "samples2");
+        var dim = Choice(id, inputs, "dim", "x", ConcatDims);
+        if (first is null || second is null || dim is null) return null;
+        var node = Add(id, null, "latent.concat", [("samples1", first.Latent), ("samples2", second.Latent)], [("dim", dim)]);
+        return [first with { Latent = $"{node}.concatenated" }];
+    }
+
+    // LatentCut → latent.cut.
+    private ComfyValue[]? LatentCut(string id, JsonObject inputs)
+    {
+        var samples = Link<LatentValue>(id, inputs, "samples");
+        var dim = Choice(id, inputs, "dim", "x", CutDims);
+        var index = Integer(id, inputs, "index", 0);
+        var amount = Integer(id, inputs, "amount", 1);
+        if (samples is null || dim is null || index is null || amount is null
+            || !Within(id, "index", index.Value, -16384, 16384) | !Within(id, "amount", amount.Value, 1, 16384))
+            return null;
+        var node = Add(id, null, "latent.cut", [("samples", samples.Latent)], [("dim", dim), ("index", index.Value), ("amount", amount.Value)]);
+        return [samples with { Latent = $"{node}.cut" }];
+    }
+}
