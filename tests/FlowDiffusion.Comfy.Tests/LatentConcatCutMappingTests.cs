@@ -94,6 +94,36 @@ public sealed class LatentConcatCutMappingTests : IDisposable
         Assert.Equal((type, input), (error.Type, error.InputName));
     }
 
+    [Theory]
+    [InlineData("LatentConcat", "samples1", "x", true)]
+    [InlineData("LatentConcat", "samples1", "-y", true)]
+    [InlineData("LatentConcat", "samples1", "t", false)]
+    [InlineData("LatentCut", "samples", "y", true)]
+    [InlineData("LatentCut", "samples", "t", false)]
+    public void A_noise_mask_before_a_join_or_cut_along_x_or_y_is_refused_naming_the_input(string classType, string input, string dim, bool refused)
+    {
+        var prompt = RedAndBlue(classType == "LatentConcat" ? dim : "x");
+        prompt["24"] = Node("LatentCut", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = classType == "LatentCut" ? dim : "t" });
+        prompt["25"] = Node("SolidMask", new JsonObject { ["value"] = 1, ["width"] = 64, ["height"] = 64 });
+        var id = classType == "LatentCut" ? "24" : "23";
+        prompt["26"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = classType == "LatentCut" ? Link("23", 0) : Link("3", 0), ["mask"] = Link("25", 0) });
+        prompt[id]!["inputs"]![input] = Link("26", 0);
+
+        var errors = Convert(prompt).NodeErrors;
+
+        if (!refused)
+        {
+            Assert.Empty(errors);
+            return;
+        }
+
+        var (reported, nodeErrors) = errors[id];
+        Assert.Equal(classType, reported);
+        var error = Assert.Single(nodeErrors);
+        Assert.Equal(("value_not_supported", input), (error.Type, error.InputName));
+        Assert.Contains("noise mask", error.Details);
+    }
+
     [Fact]
     public void The_conversion_links_the_nodes_with_their_settings_and_comfyuis_defaults()
     {
