@@ -6,7 +6,7 @@ using static FlowDiffusion.Comfy.Tests.Prompts;
 namespace FlowDiffusion.Comfy.Tests;
 
 /// <summary>
-/// ComfyUI's LatentConcat and LatentCut → latent.concat and latent.cut: through /prompt on analytic-sd, whose decoded
+/// ComfyUI's LatentConcat, LatentCut and LatentCutToBatch → latent.concat, latent.cut and latent.cut_to_batch: through /prompt on analytic-sd, whose decoded
 /// colours are known (a red and a blue sample joined and cut back), and on the tiny SD 1.x single file, whose pixels equal
 /// the same FlowDiffusion workflow written by hand; ComfyUI's combos and ranges refused naming the input, and
 /// /object_info. The values are checked position by position in the node pack's LatentConcatCutTests.
@@ -48,6 +48,22 @@ public sealed class LatentConcatCutMappingTests : IDisposable
     }
 
     [Fact]
+    public async Task Cut_to_batch_along_x_makes_the_red_and_the_blue_half_two_items()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        foreach (var (index, red) in new[] { (0, true), (1, false) })
+        {
+            var prompt = RedAndBlue("x");
+            prompt["24"] = Node("LatentCutToBatch", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = "x", ["slice_size"] = 8 });
+            prompt["27"] = Node("LatentFromBatch", new JsonObject { ["samples"] = Link("24", 0), ["batch_index"] = index, ["length"] = 1 });
+            prompt["8"]!["inputs"]!["samples"] = Link("27", 0);
+            var (r, g, b, width, height) = Images.Mean(await ClassMappingTests.RunForImageAsync(host, prompt));
+            Assert.Equal((64, 64), (width, height));
+            Assert.True(red ? r > 0.98 && b < 0.02 : b > 0.98 && r < 0.02, $"item {index}: ({r:F3}, {g:F3}, {b:F3})");
+        }
+    }
+
+    [Fact]
     public async Task A_concat_and_cut_prompt_draws_the_pixels_of_the_same_FlowDiffusion_workflow()
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
@@ -80,11 +96,16 @@ public sealed class LatentConcatCutMappingTests : IDisposable
     [InlineData("LatentCut", "index", 16385, "value_bigger_than_max")]
     [InlineData("LatentCut", "amount", 0, "value_smaller_than_min")]
     [InlineData("LatentCut", "amount", 16385, "value_bigger_than_max")]
+    [InlineData("LatentCutToBatch", "dim", "-x", "value_not_in_list")]
+    [InlineData("LatentCutToBatch", "slice_size", 0, "value_smaller_than_min")]
+    [InlineData("LatentCutToBatch", "slice_size", 16385, "value_bigger_than_max")]
     public void A_value_comfyui_refuses_is_a_node_error_naming_the_input(string classType, string input, object value, string type)
     {
         var prompt = RedAndBlue("x");
-        prompt["24"] = Node("LatentCut", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = "x", ["index"] = 0, ["amount"] = 1 });
-        var id = classType == "LatentCut" ? "24" : "23";
+        prompt["24"] = classType == "LatentCutToBatch"
+            ? Node("LatentCutToBatch", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = "x", ["slice_size"] = 1 })
+            : Node("LatentCut", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = "x", ["index"] = 0, ["amount"] = 1 });
+        var id = classType == "LatentConcat" ? "23" : "24";
         prompt[id]!["inputs"]![input] = JsonValue.Create(value);
 
         var (reported, errors) = Convert(prompt).NodeErrors[id];
@@ -100,13 +121,15 @@ public sealed class LatentConcatCutMappingTests : IDisposable
     [InlineData("LatentConcat", "samples1", "t", false)]
     [InlineData("LatentCut", "samples", "y", true)]
     [InlineData("LatentCut", "samples", "t", false)]
+    [InlineData("LatentCutToBatch", "samples", "x", true)]
+    [InlineData("LatentCutToBatch", "samples", "t", false)]
     public void A_noise_mask_before_a_join_or_cut_along_x_or_y_is_refused_naming_the_input(string classType, string input, string dim, bool refused)
     {
         var prompt = RedAndBlue(classType == "LatentConcat" ? dim : "x");
-        prompt["24"] = Node("LatentCut", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = classType == "LatentCut" ? dim : "t" });
+        prompt["24"] = Node(classType == "LatentCutToBatch" ? classType : "LatentCut", new JsonObject { ["samples"] = Link("23", 0), ["dim"] = classType == "LatentConcat" ? "t" : dim });
         prompt["25"] = Node("SolidMask", new JsonObject { ["value"] = 1, ["width"] = 64, ["height"] = 64 });
-        var id = classType == "LatentCut" ? "24" : "23";
-        prompt["26"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = classType == "LatentCut" ? Link("23", 0) : Link("3", 0), ["mask"] = Link("25", 0) });
+        var id = classType == "LatentConcat" ? "23" : "24";
+        prompt["26"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = classType == "LatentConcat" ? Link("3", 0) : Link("23", 0), ["mask"] = Link("25", 0) });
         prompt[id]!["inputs"]![input] = Link("26", 0);
 
         var errors = Convert(prompt).NodeErrors;
@@ -143,7 +166,7 @@ public sealed class LatentConcatCutMappingTests : IDisposable
     }
 
     [Fact]
-    public async Task Object_info_lists_both_classes_with_comfyuis_inputs_and_ranges()
+    public async Task Object_info_lists_the_classes_with_comfyuis_inputs_and_ranges()
     {
         await using var host = await ComfyHost.StartAsync();
         var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info"))!;
@@ -156,7 +179,12 @@ public sealed class LatentConcatCutMappingTests : IDisposable
         var (index, amount) = (cut["index"]![1]!, cut["amount"]![1]!);
         Assert.Equal((0.0, -16384.0, 16384.0), (index["default"]!.GetValue<double>(), index["min"]!.GetValue<double>(), index["max"]!.GetValue<double>()));
         Assert.Equal((1.0, 1.0, 16384.0), (amount["default"]!.GetValue<double>(), amount["min"]!.GetValue<double>(), amount["max"]!.GetValue<double>()));
-        foreach (var name in new[] { "LatentConcat", "LatentCut" })
+        var toBatch = info["LatentCutToBatch"]!["input"]!["required"]!;
+        Assert.Equal(["samples", "dim", "slice_size"], toBatch.AsObject().Select(p => p.Key));
+        Assert.Equal(["t", "x", "y"], toBatch["dim"]![0]!.AsArray().Select(n => n!.GetValue<string>()));
+        var size = toBatch["slice_size"]![1]!;
+        Assert.Equal((1.0, 1.0, 16384.0), (size["default"]!.GetValue<double>(), size["min"]!.GetValue<double>(), size["max"]!.GetValue<double>()));
+        foreach (var name in new[] { "LatentConcat", "LatentCut", "LatentCutToBatch" })
         {
             Assert.Equal(["LATENT"], info[name]!["output"]!.AsArray().Select(o => o!.GetValue<string>()));
             Assert.Equal("latent/advanced", info[name]!["category"]!.GetValue<string>());

@@ -7,7 +7,8 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// latent.concat and latent.cut (ComfyUI's LatentConcat and LatentCut) on seeded noise latents, every value checked
 /// against the definition read position by position: torch.cat of samples1 and samples2 (samples2's item b being item
 /// b mod its batch, ComfyUI's repeat_to_batch_size) along x (width), y (height) or t (an image latent's channels), and
-/// torch.narrow from ComfyUI's clamped index and amount.
+/// torch.narrow from ComfyUI's clamped index and amount; latent.cut_to_batch (LatentCutToBatch) by where each slice's
+/// values came from.
 /// </summary>
 public sealed class LatentConcatCutTests
 {
@@ -89,6 +90,62 @@ public sealed class LatentConcatCutTests
             from[axis] += start;
             Assert.Equal(Value(latent, from), Value(cut, at));
         }
+    }
+
+    [Theory]
+    [InlineData("x", 4, 3, 4)]
+    [InlineData("x", 5, 2, 5)]
+    [InlineData("x", 40, 1, 12)]
+    [InlineData("y", 1, 8, 1)]
+    [InlineData("y", 3, 2, 3)]
+    public async Task Cut_to_batch_makes_each_slice_an_item_after_its_items_earlier_slices(string dim, int size, int count, int slice)
+    {
+        var yaml = $$"""
+            flowdiffusion: 1
+            name: cut-to-batch
+            nodes:
+            {{Sources}}
+              cut: { node: latent.cut_to_batch, in: { samples: a.noise }, with: { dim: {{dim}}, slice_size: {{size}} } }
+            """;
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>())).AssertCompleted();
+        Latent latent = run.Latent("a", "noise"), cut = run.Latent("cut", "batched");
+        var axis = dim == "x" ? 3 : 2;
+        var expectedShape = Shape(latent);
+        expectedShape[0] *= count;
+        expectedShape[axis] = slice;
+        Assert.Equal(expectedShape, Shape(cut));
+        Assert.Equal(count == 1 ? latent.Seeds : null, cut.Seeds);
+        foreach (var at in Positions(cut))
+        {
+            var from = (int[])at.Clone();
+            from[0] = at[0] / count;
+            from[axis] += at[0] % count * slice;
+            Assert.Equal(Value(latent, from), Value(cut, at));
+        }
+    }
+
+    [Fact]
+    public async Task Cut_to_batch_along_t_passes_the_latents_and_refuses_noise_indices_it_cannot_follow()
+    {
+        var same = (await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: cut-to-batch-t
+            nodes:
+            {{Sources}}
+              same: { node: latent.cut_to_batch, in: { samples: a.noise }, with: { dim: t, slice_size: 2 } }
+            """, new Dictionary<string, object?>())).AssertCompleted();
+        Assert.Equal(same.Latent("a", "noise").Values.ToArray(), same.Latent("same", "batched").Values.ToArray());
+
+        var run = await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: cut-to-batch-indices
+            nodes:
+            {{Sources}}
+              picked: { node: latent.from_batch, in: { latent: a.noise }, with: { batch_index: 1, length: 1 } }
+              cut: { node: latent.cut_to_batch, in: { samples: picked.items }, with: { dim: x, slice_size: 6 } }
+            """, new Dictionary<string, object?>());
+        Assert.Equal(("cut", RunStatus.Failed), (run.Result.FailedNode, run.Result.Status));
+        Assert.Contains("samples carries noise indices (ComfyUI's batch_index) for its 1 items, which 2 slices would not match", run.Result.Error);
     }
 
     [Fact]

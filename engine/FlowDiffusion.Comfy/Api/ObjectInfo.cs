@@ -225,6 +225,8 @@ internal static class ObjectInfo
             ("dim", Combo(["x", "-x", "y", "-y", "t", "-t"]))), ["LATENT"]),
         "LatentCut" => Class(name, "LatentCut", "latent/advanced", Req(("samples", Typed("LATENT")), ("dim", Combo(["x", "y", "t"])),
             ("index", Int(0, -16384, 16384)), ("amount", Int(1, 1, 16384))), ["LATENT"]),
+        "LatentCutToBatch" => Class(name, "LatentCutToBatch", "latent/advanced", Req(("samples", Typed("LATENT")), ("dim", Combo(["t", "x", "y"])),
+            ("slice_size", Int(1, 1, 16384))), ["LATENT"]),
         "LatentBatch" => Class(name, "LatentBatch", "latent/batch", Req(("samples1", Typed("LATENT")), ("samples2", Typed("LATENT"))), ["LATENT"]),
         "ImageBatch" => Class(name, "Batch Images", "image", Req(("image1", Typed("IMAGE")), ("image2", Typed("IMAGE"))), ["IMAGE"]),
         "ImageFromBatch" => Class(name, "ImageFromBatch", "image/batch", Req(("image", Typed("IMAGE")), ("batch_index", Int(0, 0, 4095)),

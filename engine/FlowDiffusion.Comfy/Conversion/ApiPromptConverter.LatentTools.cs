@@ -3,8 +3,8 @@ using System.Text.Json.Nodes;
 namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
-/// ComfyUI's LatentConcat and LatentCut (comfy_extras/nodes_latent.py) → latent.concat and latent.cut. Both copy their
-/// first latent's dictionary, so the result keeps its batch_index (FlowDiffusion's noise indices) and its noise mask, which
+/// ComfyUI's LatentConcat, LatentCut and LatentCutToBatch (comfy_extras/nodes_latent.py) → latent.concat, latent.cut and
+/// latent.cut_to_batch. Each copies its first latent's dictionary, so the result keeps its batch_index (FlowDiffusion's noise indices) and its noise mask, which
 /// ComfyUI's sampler then stretches to the new width or height; the sampler here takes only a mask of the latent's size,
 /// so a noise mask before a join or cut along x or y is refused naming the input (along t the size stays).
 /// </summary>
@@ -12,6 +12,7 @@ public sealed partial class ApiPromptConverter
 {
     private static readonly string[] ConcatDims = ["x", "-x", "y", "-y", "t", "-t"];
     private static readonly string[] CutDims = ["x", "y", "t"];
+    private static readonly string[] CutToBatchDims = ["t", "x", "y"];
 
     // LatentConcat → latent.concat.
     private ComfyValue[]? LatentConcat(string id, JsonObject inputs)
@@ -37,6 +38,18 @@ public sealed partial class ApiPromptConverter
         if (!KeepsNoiseMask(id, samples, "samples", dim)) return null;
         var node = Add(id, null, "latent.cut", [("samples", samples.Latent)], [("dim", dim), ("index", index.Value), ("amount", amount.Value)]);
         return [samples with { Latent = $"{node}.cut" }];
+    }
+
+    // LatentCutToBatch → latent.cut_to_batch.
+    private ComfyValue[]? LatentCutToBatch(string id, JsonObject inputs)
+    {
+        var samples = Link<LatentValue>(id, inputs, "samples");
+        var dim = Choice(id, inputs, "dim", "t", CutToBatchDims);
+        var size = Integer(id, inputs, "slice_size", 1);
+        if (samples is null || dim is null || size is null || !Within(id, "slice_size", size.Value, 1, 16384) || !KeepsNoiseMask(id, samples, "samples", dim))
+            return null;
+        var node = Add(id, null, "latent.cut_to_batch", [("samples", samples.Latent)], [("dim", dim), ("slice_size", size.Value)]);
+        return [samples with { Latent = $"{node}.batched" }];
     }
 
     private bool KeepsNoiseMask(string id, LatentValue latent, string name, string dim)

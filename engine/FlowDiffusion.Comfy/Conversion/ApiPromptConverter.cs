@@ -68,7 +68,7 @@ public sealed partial class ApiPromptConverter
         "SamplingPercentToSigma",
         "PreviewAny",
         "SetUnionControlNetType",
-        "LatentConcat", "LatentCut",
+        "LatentConcat", "LatentCut", "LatentCutToBatch",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -233,6 +233,7 @@ public sealed partial class ApiPromptConverter
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),
                 "LatentCut" => LatentCut(id, inputs),
+                "LatentCutToBatch" => LatentCutToBatch(id, inputs),
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "PerpNegGuider" => PerpNegGuider(id, inputs),
