@@ -134,7 +134,9 @@ public sealed class LatentConcatCutTests
             {{Sources}}
               same: { node: latent.cut_to_batch, in: { samples: a.noise }, with: { dim: t, slice_size: 2 } }
             """, new Dictionary<string, object?>())).AssertCompleted();
-        Assert.Equal(same.Latent("a", "noise").Values.ToArray(), same.Latent("same", "batched").Values.ToArray());
+        Latent source = same.Latent("a", "noise"), passed = same.Latent("same", "batched");
+        Assert.Equal(Shape(source), Shape(passed));
+        Assert.Equal(source.Values.ToArray(), passed.Values.ToArray());
 
         var run = await SdEngine.Shared.RunYamlAsync($$"""
             flowdiffusion: 1
