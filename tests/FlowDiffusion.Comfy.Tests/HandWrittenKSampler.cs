@@ -7,8 +7,11 @@ namespace FlowDiffusion.Comfy.Tests;
 /// </summary>
 internal static class HandWrittenKSampler
 {
-    /// <summary>The nodes from the prompts to <c>save</c>, sampling with the <paramref name="unet"/> and <paramref name="clip"/> outputs at <paramref name="size"/>².</summary>
-    public static string Nodes(string unet, string clip, int size) => $$"""
+    /// <summary>
+    /// The nodes from the prompts to <c>save</c>, sampling with the <paramref name="unet"/> and <paramref name="clip"/>
+    /// outputs at <paramref name="size"/>² and decoding <paramref name="decoded"/> (the sample, or a node after it).
+    /// </summary>
+    public static string Nodes(string unet, string clip, int size, string decoded = "sample.latent") => $$"""
           positive_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: a red circle, syntax: comfyui } }
           negative_tokens: { node: clip.tokenize, in: { tokenizer: model.tokenizer }, with: { text: "", syntax: comfyui } }
           positive: { node: clip.encode, in: { clip: {{clip}}, tokens: positive_tokens.tokens } }
@@ -20,7 +23,7 @@ internal static class HandWrittenKSampler
             node: diffusion.ksampler
             in: { guider: guider.guider, config: model.scheduler_config, latent_image: latent.latent }
             with: { seed: 5, steps: 2, sampler: euler, scheduler: normal, denoise: 1 }
-          decode: { node: vae.decode, in: { vae: model.vae, latent: sample.latent } }
+          decode: { node: vae.decode, in: { vae: model.vae, latent: {{decoded}} } }
           save: { node: image.save, in: { images: decode.image }, with: { prefix: equivalent } }
         """;
 }

@@ -69,6 +69,7 @@ public sealed partial class ApiPromptConverter
         "PreviewAny",
         "SetUnionControlNetType",
         "DiffControlNetLoader",
+        "LatentConcat", "LatentCut", "LatentCutToBatch",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -232,6 +233,9 @@ public sealed partial class ApiPromptConverter
                 "Canny" => Canny(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
+                "LatentConcat" => LatentConcat(id, inputs),
+                "LatentCut" => LatentCut(id, inputs),
+                "LatentCutToBatch" => LatentCutToBatch(id, inputs),
                 "ConditioningSetAreaStrength" => SetAreaStrength(id, inputs),
                 "DifferentialDiffusion" => DifferentialDiffusion(id, inputs),
                 "PerpNegGuider" => PerpNegGuider(id, inputs),
