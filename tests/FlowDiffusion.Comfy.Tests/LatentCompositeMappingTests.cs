@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
 using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests;
@@ -6,6 +7,27 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>LatentComposite (with feather), LatentCrop and LatentBlend through /prompt on analytic-sd, whose decoded colour is known.</summary>
 public sealed class LatentCompositeMappingTests
 {
+    [Fact]
+    public void LatentCrop_of_a_latent_with_a_noise_mask_is_refused_naming_samples()
+    {
+        // ComfyUI's sampler squeezes the uncropped mask onto the crop; FlowDiffusion's takes only a mask of the latent's size.
+        var prompt = Prompts.Txt2Img(text: "red", steps: 4);
+        prompt["25"] = Node("SolidMask", new JsonObject { ["value"] = 1, ["width"] = 64, ["height"] = 64 });
+        prompt["26"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = Link("5", 0), ["mask"] = Link("25", 0) });
+        prompt["24"] = Node("LatentCrop", new JsonObject { ["samples"] = Link("26", 0), ["width"] = 64, ["height"] = 64, ["x"] = 0, ["y"] = 0 });
+        prompt["3"]!["inputs"]!["latent_image"] = Link("24", 0);
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+
+        var (classType, errors) = ApiPromptConverter.Convert(prompt, folders).NodeErrors["24"];
+
+        Assert.Equal("LatentCrop", classType);
+        var error = Assert.Single(errors);
+        Assert.Equal(("value_not_supported", "samples"), (error.Type, error.InputName));
+        Assert.Contains("set the noise mask after LatentCrop", error.Details);
+        prompt["24"]!["inputs"]!["samples"] = Link("5", 0);
+        Assert.DoesNotContain("24", ApiPromptConverter.Convert(prompt, folders).NodeErrors.Keys);
+    }
+
     [Fact]
     public async Task LatentComposite_pastes_and_feathers_and_LatentCrop_cuts_the_pasted_square()
     {

@@ -67,6 +67,14 @@ public sealed partial class ApiPromptConverter
             || !Within(id, "width", width.Value, 64, 16384) | !Within(id, "height", height.Value, 64, 16384) | !Within(id, "x", x.Value, 0, 16384)
             | !Within(id, "y", y.Value, 0, 16384))
             return null;
+        if (samples.Mask is not null)
+        {
+            // ComfyUI keeps the whole mask and its sampler squeezes it onto the crop; ours takes only a mask of the latent's size.
+            Error(id, "value_not_supported", "Value not supported",
+                "samples: a noise mask (SetLatentNoiseMask, VAEEncodeForInpaint) does not follow a cropped latent (ComfyUI's sampler squeezes the whole mask onto the crop); set the noise mask after LatentCrop", "samples");
+            return null;
+        }
+
         var node = Add(id, null, "latent.crop", [("latent", samples.Latent)], [("width", width.Value), ("height", height.Value), ("x", x.Value), ("y", y.Value)]);
         return [samples with { Latent = $"{node}.cropped" }];
     }
