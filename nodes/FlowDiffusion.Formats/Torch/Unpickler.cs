@@ -178,7 +178,8 @@ internal sealed class Unpickler
                     break;
                 case 0x85 or 0x86 or 0x87: // TUPLE1, TUPLE2, TUPLE3
                     var size = opcode - 0x84;
-                    if (_stack.Count < size)
+                    // As in Python's unpickler, the items must lie above the last MARK (a MARK starts a new stack there).
+                    if (_stack.Count - size < (_marks.Count > 0 ? _marks.Peek() : 0))
                     {
                         throw Bad("a TUPLE opcode with too few items on the stack.");
                     }
@@ -401,7 +402,7 @@ internal sealed class Unpickler
 
     private object? Pop()
     {
-        if (_stack.Count == 0 || (_marks.Count > 0 && _marks.Peek() == _stack.Count))
+        if (_stack.Count == 0 || (_marks.Count > 0 && _marks.Peek() >= _stack.Count))
         {
             throw Bad("an opcode pops an empty stack; the pickle is damaged.");
         }
@@ -421,6 +422,11 @@ internal sealed class Unpickler
         }
 
         var mark = _marks.Pop();
+        if (mark > _stack.Count)
+        {
+            throw Bad("a MARK lies above the stack's top; the pickle is damaged.");
+        }
+
         var items = _stack.GetRange(mark, _stack.Count - mark).ToArray();
         _stack.RemoveRange(mark, _stack.Count - mark);
         return items;
