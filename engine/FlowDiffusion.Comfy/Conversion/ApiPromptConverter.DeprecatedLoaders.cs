@@ -34,11 +34,7 @@ public sealed partial class ApiPromptConverter
         var name = Text(id, inputs, "model_path", null);
         if (name is null) return null;
         var path = folders.ResolveDiffusers(name);
-        if (path is null && !requireFiles)
-        {
-            path = "models/diffusers/" + name;
-            warnings.Add($"node {id} (DiffusersLoader): '{name}' is not a diffusers folder here yet; the workflow loads {path}");
-        }
+        path ??= NotHereYet(id, "DiffusersLoader", name, "diffusers", "a diffusers folder");
 
         if (path is null)
         {

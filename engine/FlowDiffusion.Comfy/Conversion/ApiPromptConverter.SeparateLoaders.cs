@@ -14,11 +14,7 @@ public sealed partial class ApiPromptConverter
         var dtype = Choice(id, inputs, "weight_dtype", "default", UNetWeightTypes);
         if (name is null || dtype is null) return null;
         var path = folders.ResolveModelFile("unet", name) ?? folders.ResolveModelFile("diffusion_models", name);
-        if (path is null && !requireFiles)
-        {
-            path = "models/diffusion_models/" + name;
-            warnings.Add($"node {id} (UNETLoader): '{name}' is not in models/unet or models/diffusion_models here yet; the workflow loads {path}");
-        }
+        path ??= NotHereYet(id, "UNETLoader", name, "diffusion_models", "in models/unet or models/diffusion_models");
 
         if (path is null)
         {
@@ -79,11 +75,7 @@ public sealed partial class ApiPromptConverter
     private string? ClipFile(string id, string comfyClass, string input, string name)
     {
         var path = folders.ResolveModelFile("text_encoders", name) ?? folders.ResolveModelFile("clip", name);
-        if (path is null && !requireFiles)
-        {
-            path = "models/text_encoders/" + name;
-            warnings.Add($"node {id} ({comfyClass}): '{name}' is not in models/text_encoders or models/clip here yet; the workflow loads {path}");
-        }
+        path ??= NotHereYet(id, comfyClass, name, "text_encoders", "in models/text_encoders or models/clip");
 
         if (path is null)
         {

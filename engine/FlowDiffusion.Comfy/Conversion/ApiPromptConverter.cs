@@ -388,11 +388,7 @@ public sealed partial class ApiPromptConverter
         var name = Text(id, inputs, "ckpt_name", null);
         if (name is null) return null;
         var path = folders.ResolveCheckpoint(name);
-        if (path is null && !requireFiles)
-        {
-            path = "models/checkpoints/" + name;
-            warnings.Add($"node {id} ({classTypes[id]}): '{name}' is not a model folder here yet; the workflow loads {path}");
-        }
+        path ??= NotHereYet(id, classTypes[id], name, "checkpoints", "a model folder");
 
         if (path is null)
         {
@@ -405,6 +401,16 @@ public sealed partial class ApiPromptConverter
         return LoadedCheckpoint(id, path);
     }
 
+    // An import (files not required) keeps a name that is not here yet as its path in the model folder ComfyUI would read,
+    // with a warning, if the name stays inside that folder; otherwise (a prompt to run, or a name that leaves the folder) null.
+    private string? NotHereYet(string id, string type, string name, string folder, string where)
+    {
+        if (requireFiles || ComfyFolders.Inside(Path.Combine(folders.ModelsFolder, folder), name.Replace('\\', '/')) is null) return null;
+        var path = $"models/{folder}/{name}";
+        warnings.Add($"node {id} ({type}): '{name}' is not {where} here yet; the workflow loads {path}");
+        return path;
+    }
+
     // model.load of a checkpoint file or model folder: its MODEL, CLIP and VAE.
     private ComfyValue[] LoadedCheckpoint(string id, string path)
     {
@@ -415,9 +421,9 @@ public sealed partial class ApiPromptConverter
     // Whether the checkpoint is SD 2.x, from its tensor names; one that cannot be read yet is not (loading it reports why).
     private bool IsSd2Checkpoint(string path)
     {
-        var full = Path.GetFullPath(Path.Combine(folders.WorkingFolder, path));
         try
         {
+            var full = Path.GetFullPath(Path.Combine(folders.WorkingFolder, path));
             return File.Exists(full) && SdxlCheckpoint.Detect(full) == ModelFamily.StableDiffusion2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or ArgumentException or System.Text.Json.JsonException)
@@ -628,11 +634,7 @@ public sealed partial class ApiPromptConverter
         var name = Text(id, inputs, input, null);
         if (name is null) return null;
         var path = folders.ResolveModelFile(folder, name);
-        if (path is null && !requireFiles)
-        {
-            path = $"models/{folder}/{name}";
-            warnings.Add($"node {id} ({type}): '{name}' is not in models/{folder} here yet; the workflow loads {path}");
-        }
+        path ??= NotHereYet(id, type, name, folder, $"in models/{folder}");
 
         if (path is null)
         {
