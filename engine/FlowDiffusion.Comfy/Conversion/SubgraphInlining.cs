@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Conversion.UiJson;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
@@ -222,8 +223,4 @@ internal static class SubgraphInlining
     // inputs on as any bypassed node.
     private static bool Expands(JsonObject node, Dictionary<string, JsonObject> definitions, out JsonObject definition) =>
         definitions.TryGetValue(Text(node["type"]), out definition!) && JsonNumbers.Integer(node["mode"]) is not (2 or 4);
-
-    private static string Text(JsonNode? value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : "";
-
-    private static string Id(JsonNode value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value.ToJsonString();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static FlowDiffusion.Comfy.Conversion.UiJson;
 using FlowDiffusion.Comfy.Api;
 using FlowDiffusion.Engine.Workflows;
 
@@ -139,8 +140,4 @@ internal static class UiWorkflowConverter
         problems.Add($"node {target} input '{input}': the links loop");
         return null;
     }
-
-    private static string Text(JsonNode? value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : "";
-
-    private static string Id(JsonNode value) => value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value.ToJsonString();
 }
