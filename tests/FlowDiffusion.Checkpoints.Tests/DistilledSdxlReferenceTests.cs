@@ -1,0 +1,170 @@
+using FlowDiffusion.Checkpoints.Architecture;
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Checkpoints.Synthetic;
+using FlowDiffusion.Checkpoints.Weights;
+using FlowDiffusion.Formats.Safetensors;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FlowDiffusion.Checkpoints.Tests;
+
+/// <summary>
+/// The distilled SDXL UNets ComfyUI loads as SDXL (tools/reference/make_sdxl_distilled.py): an SSD-1B-shaped SGM single
+/// file whose decoder attentions each have their own depth and whose middle block is one residual block, and a
+/// Segmind-Vega-shaped UNet in diffusers' names (per-level depths, the same lone middle residual block) — each attention's
+/// depth read from its own blocks, the graphs matching the torch reference within 1e-4, also from a diffusers folder.
+/// </summary>
+public sealed class DistilledSdxlReferenceTests
+{
+    private static string Folder => Path.Combine(AppContext.BaseDirectory, "TestData", "sdxl-distilled-tiny");
+
+    private static string Ssd1b => Path.Combine(Folder, "ssd1b-fp16.safetensors");
+
+    private static string Vega => Path.Combine(Folder, "vega-unet.safetensors");
+
+    [Fact]
+    public void Ssd1b_file_is_sdxl_with_a_depth_per_decoder_attention_and_a_lone_middle_residual_block()
+    {
+        Assert.Equal(ModelFamily.StableDiffusionXL, SdxlCheckpoint.Detect(Ssd1b));
+        using var checkpoint = SdxlCheckpoint.Open(Ssd1b);
+        var unet = checkpoint.UNet!;
+        Assert.Equal([64, 32, 32], unet.LevelChannels);
+        Assert.Equal([0, 1, 2], unet.TransformerDepths);
+        Assert.Equal([0, 1, 2], SdxlVariant.EncoderDepths(unet));
+        // Output blocks 0-5 (deepest level first), as ComfyUI's transformer_depth_output counts them from the keys.
+        Assert.Equal([3, 1, 2, 1, 0, 0], SdxlVariant.DecoderDepths(unet));
+        Assert.Equal(UNetMiddle.ResBlock, unet.Middle);
+        Assert.Equal(64, unet.ContextWidth);
+        Assert.Equal(40, unet.PooledWidth);
+        Assert.True(SdxlVariant.IsDistilled(unet));
+        Assert.Null(SdxlVariant.Name(unet)); // SSD-1B's widths are 320/640/1280; these are tiny
+        Assert.Equal("transformer depths 0/1/2, decoder 3/1/2/1/0/0, middle one residual block", SdxlVariant.Describe(unet));
+        Assert.NotNull(checkpoint.TextEncoder);
+        Assert.NotNull(checkpoint.TextEncoder2);
+        Assert.NotNull(checkpoint.Vae);
+
+        // Cross-attention layers in diffusers' order, as an IP-Adapter numbers them: 1 + 2 in the encoder, 3 + 1 + 2 + 1 in the decoder, none in the middle.
+        Assert.Equal([32, 32, 32, 32, 32, 32, 32, 32, 32, 32], IpAdapterLayers.Channels(unet));
+    }
+
+    [Fact]
+    public void Model_list_labels_the_file_sdxl_with_its_attention_layout()
+    {
+        // GET /api/models and `flowdiffusion models` describe checkpoints so; the family (SDXL) is the label's first word.
+        var entry = Catalog.ModelCatalog.Describe(Ssd1b, "checkpoints/ssd1b.safetensors", "checkpoints")!;
+        Assert.Equal("SDXL (transformer depths 0/1/2, decoder 3/1/2/1/0/0, middle one residual block)", entry.Architecture);
+        Assert.True(entry.IsLoadable);
+        Assert.Equal("SDXL (conditioner.embedders.* keys)", Catalog.ModelCatalog.Describe(SdxlReference.File, "checkpoints/sdxl.safetensors", "checkpoints")!.Architecture);
+    }
+
+    [Fact]
+    public void Ssd1b_unet_matches_torch()
+    {
+        using var checkpoint = SdxlCheckpoint.Open(Ssd1b);
+        Reference.AssertClose(Tensor("ssd1b.out_sample"), RunUNet(checkpoint.BuildUNet().ToBytes()), 1e-4, "SSD-1B-shaped out_sample");
+    }
+
+    [Fact]
+    public void Vega_diffusers_unet_file_reads_per_level_depths_and_matches_torch()
+    {
+        using var checkpoint = SdxlCheckpoint.OpenUNet(Vega);
+        var unet = checkpoint.UNet!;
+        Assert.Equal([0, 1, 2], unet.TransformerDepths);
+        Assert.Null(unet.EncoderDepths); // every attention of a level has the level's depth, mirrored in the decoder
+        Assert.Null(unet.DecoderDepths);
+        Assert.Equal([2, 2, 1, 1, 0, 0], SdxlVariant.DecoderDepths(unet));
+        Assert.Equal(UNetMiddle.ResBlock, unet.Middle);
+        Assert.Equal("transformer depths 0/1/2, middle one residual block", SdxlVariant.Describe(unet));
+        Reference.AssertClose(Tensor("vega.out_sample"), RunUNet(checkpoint.BuildUNet().ToBytes()), 1e-4, "Vega-shaped out_sample");
+    }
+
+    [Fact]
+    public void Vega_unet_in_a_diffusers_folder_matches_torch()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-vega-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "unet"));
+            File.Copy(Vega, Path.Combine(folder, "unet", "diffusion_pytorch_model.safetensors"));
+            using var checkpoint = SdxlCheckpoint.Open(folder);
+            Assert.Equal(UNetMiddle.ResBlock, checkpoint.UNet!.Middle);
+            Reference.AssertClose(Tensor("vega.out_sample"), RunUNet(checkpoint.BuildUNet().ToBytes()), 1e-4, "Vega-shaped out_sample from a diffusers folder");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Every_unet_graph_of_a_unet_without_middle_attention_matches_torch_and_takes_no_pag_or_sag_io()
+    {
+        // PAG and SAG act on the middle block's attention, which SSD-1B and Vega lack: the graphs leave their inputs out,
+        // so asking for them fails by name at the UNet call rather than running as plain CFG.
+        using var checkpoint = SdxlCheckpoint.Open(Ssd1b);
+        var model = checkpoint.BuildUNet(DiffusersOnnxFolder.EveryUNetGraph).ToBytes();
+        using (var session = new InferenceSession(model))
+        {
+            // Optional inputs are overridable initializers (their defaults); FreeU's are there, PAG's and SAG's are not.
+            var optional = session.OverridableInitializerMetadata.Keys.ToArray();
+            Assert.Contains("freeu_b1", optional);
+            Assert.DoesNotContain(PerturbedAttention.MaskName, optional);
+            Assert.DoesNotContain(SelfAttentionMap.RowsName, optional);
+            Assert.DoesNotContain(SelfAttentionMap.OutputName, session.OutputNames);
+        }
+
+        Reference.AssertClose(Tensor("ssd1b.out_sample"), RunUNet(model), 1e-4, "SSD-1B-shaped out_sample, every optional input at its default");
+    }
+
+    [Fact]
+    public void Ldm_names_of_the_diffusers_names_give_back_the_files_keys_for_loras_and_block_merges()
+    {
+        // kohya's SDXL LoRAs and ModelMergeSDXL's blocks name LDM modules: the decoder's upsampler sits after its block's
+        // attention only where that block has one, and the middle block's lone residual block is middle_block.0.
+        using var file = SafetensorsFile.Open(Ssd1b);
+        var ldm = file.Tensors.Keys.Where(k => k.StartsWith(LdmKeyMap.UNetPrefix, StringComparison.Ordinal)).ToArray();
+        var diffusers = LdmKeyMap.Map(ldm, Ssd1b).ToDictionary(p => p.Value.Name, p => p.Key);
+        var back = LdmUNetNames.Of(diffusers.Keys);
+        Assert.Equal(diffusers.Count, back.Count);
+        foreach (var (name, key) in diffusers)
+        {
+            Assert.Equal(key[LdmKeyMap.UNetPrefix.Length..], back[name]);
+        }
+
+        Assert.Contains("middle_block.0.in_layers.0.weight", back.Values);
+        Assert.DoesNotContain(back.Values, v => v.StartsWith("middle_block.1.", StringComparison.Ordinal) || v.StartsWith("middle_block.2.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Synthetic_sdxl_layout_with_decoder_depths_and_a_lone_middle_block_names_the_reference_files_tensors()
+    {
+        var layout = new SdxlLayout([64, 32, 32], [0, 1, 2], 0, 1, 32, 2, 32, 2, 40, 768, [32, 32, 32, 32])
+        {
+            ModelChannels = 32,
+            DecoderDepths = [[3, 1], [2, 1], [0, 0]],
+            Middle = UNetMiddle.ResBlock,
+        };
+        using var reference = CheckpointWeights.Open(Ssd1b);
+        var expected = reference.Part(ModelPart.UNet).ToDictionary(p => p.Key, p => p.Value.Shape);
+        var actual = layout.UNet().ToDictionary(t => t.Name, t => t.Shape);
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, shape) in actual)
+        {
+            Assert.True(expected[name].SequenceEqual(shape), name);
+        }
+    }
+
+    private static (float[] Values, long[] Shape) RunUNet(byte[] model) => Reference.Run(
+        model,
+        ("sample", Reference.Floats(Tensor("unet.sample"))),
+        ("timestep", Reference.Floats(Tensor("unet.timestep"))),
+        ("encoder_hidden_states", Reference.Floats(Tensor("unet.encoder_hidden_states"))),
+        ("text_embeds", Reference.Floats(Tensor("unet.text_embeds"))),
+        ("time_ids", Reference.Floats(Tensor("unet.time_ids"))))["out_sample"];
+
+    private static (float[] Values, long[] Shape) Tensor(string name)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(Folder, "reference.safetensors"));
+        return (file.ReadFloat32(name), file.Get(name).Shape);
+    }
+}
