@@ -117,6 +117,29 @@ public sealed class DistilledSdxlReferenceTests
     }
 
     [Fact]
+    public void Unet_whose_levels_have_other_residual_block_counts_is_refused_naming_the_level()
+    {
+        // ComfyUI's num_res_blocks may differ per level; our graphs take one count (and one more in the decoder).
+        var path = Path.Combine(Path.GetTempPath(), "flowdiffusion-uneven-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+            using (var file = SafetensorsFile.Open(Ssd1b))
+            {
+                SafetensorsWriter.Write(path, [.. file.Tensors.Values
+                    .Where(t => t.Name.StartsWith(LdmKeyMap.UNetPrefix, StringComparison.Ordinal) && !t.Name.StartsWith(LdmKeyMap.UNetPrefix + "output_blocks.5.", StringComparison.Ordinal))
+                    .Select(t => (t.Name, t.DType, t.Shape, file.GetBytes(t).ToArray()))]);
+            }
+
+            var error = Assert.Throws<CheckpointException>(() => SdxlCheckpoint.OpenUNet(path));
+            Assert.Contains("level 0 has 1 encoder and 1 decoder residual blocks", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Ldm_names_of_the_diffusers_names_give_back_the_files_keys_for_loras_and_block_merges()
     {
         // kohya's SDXL LoRAs and ModelMergeSDXL's blocks name LDM modules: the decoder's upsampler sits after its block's

@@ -135,10 +135,14 @@ public sealed record UNetArchitecture(
         var attention = Enumerable.Range(0, levels).Select(l => tensors.ContainsKey($"down_blocks.{l}.attentions.0.norm.weight")).ToArray();
         var context = (int)Shape(ContextKey(tensors, source))[1];
         var depths = Enumerable.Range(0, levels).Select(l => Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.attentions.0.transformer_blocks.")).ToArray();
-        var upResBlocks = Shapes.CountIndices(tensors.Keys, "up_blocks.0.resnets.");
-        if (upResBlocks != resBlocks + 1)
+        for (var l = 0; l < levels; l++)
         {
-            throw new CheckpointException($"{source}: the UNet's decoder has {upResBlocks} residual blocks at its deepest level; a UNet with {resBlocks} per encoder level has {resBlocks + 1}.");
+            // One residual-block count for every level, one more in the decoder (ComfyUI's num_res_blocks may vary per level; none of the SD family's does).
+            var (down, up) = (Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.resnets."), Shapes.CountIndices(tensors.Keys, $"up_blocks.{levels - 1 - l}.resnets."));
+            if (down != resBlocks || up != resBlocks + 1)
+            {
+                throw new CheckpointException($"{source}: the UNet's level {l} has {down} encoder and {up} decoder residual blocks; FlowDiffusion builds UNets with the same count at every level ({resBlocks}, and {resBlocks + 1} in the decoder).");
+            }
         }
         if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
         {
