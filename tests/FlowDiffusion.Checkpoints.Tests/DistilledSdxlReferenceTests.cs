@@ -79,6 +79,47 @@ public sealed class DistilledSdxlReferenceTests
     }
 
     [Fact]
+    public void Unet_without_a_middle_block_passes_the_encoders_output_to_the_decoder_and_matches_torch()
+    {
+        // ComfyUI's transformer_depth_middle −2 (no middle_block keys at all): the Vega-shaped file less its mid_block.
+        var path = Path.Combine(Path.GetTempPath(), "flowdiffusion-no-middle-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+            using (var file = SafetensorsFile.Open(Vega))
+            {
+                SafetensorsWriter.Write(path, [.. file.Tensors.Values.Where(t => !t.Name.StartsWith("mid_block.", StringComparison.Ordinal))
+                    .Select(t => (t.Name, t.DType, t.Shape, file.GetBytes(t).ToArray()))]);
+            }
+
+            using var checkpoint = SdxlCheckpoint.OpenUNet(path);
+            Assert.Equal(UNetMiddle.None, checkpoint.UNet!.Middle);
+            Assert.Equal("transformer depths 0/1/2, no middle block", SdxlVariant.Describe(checkpoint.UNet));
+            Reference.AssertClose(Tensor("vega_without_middle.out_sample"), RunUNet(checkpoint.BuildUNet().ToBytes()), 1e-4, "out_sample without a middle block");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Upsampler_ldm_name_follows_its_own_blocks_attention()
+    {
+        // A decoder level whose last block has no attention while the others have: the upsampler is that block's second
+        // module (output_blocks.N.1.conv), not the third as at a level whose last block has attention.
+        string[] names =
+        [
+            "down_blocks.0.resnets.0.conv1.weight", "down_blocks.0.resnets.1.conv1.weight",
+            "up_blocks.0.attentions.0.proj_in.weight", "up_blocks.0.attentions.1.proj_in.weight", "up_blocks.0.upsamplers.0.conv.weight",
+            "up_blocks.1.attentions.2.proj_in.weight", "up_blocks.1.upsamplers.0.conv.weight",
+        ];
+        var ldm = LdmUNetNames.Of(names);
+        Assert.Equal("output_blocks.2.1.conv.weight", ldm["up_blocks.0.upsamplers.0.conv.weight"]);
+        Assert.Equal("output_blocks.5.2.conv.weight", ldm["up_blocks.1.upsamplers.0.conv.weight"]);
+        Assert.Equal("output_blocks.1.1.proj_in.weight", ldm["up_blocks.0.attentions.1.proj_in.weight"]);
+    }
+
+    [Fact]
     public void Vega_unet_in_a_diffusers_folder_matches_torch()
     {
         var folder = Path.Combine(Path.GetTempPath(), "flowdiffusion-vega-" + Guid.NewGuid().ToString("N"));

@@ -6,7 +6,8 @@ references, for the C# per-attention depth tests:
   UNet has SSD-1B's shape in small: no attention at the first level, one depth per encoder level, a decoder whose depths
   differ from block to block (SSD-1B's are not the encoder's mirrored), and a middle block that is one residual block.
 - vega-unet.safetensors: a UNet alone in diffusers' names (a diffusers folder's unet/diffusion_pytorch_model.safetensors,
-  BF16) shaped like Segmind Vega in small: per-level depths, mirrored in the decoder, and the lone middle residual block.
+  BF16) shaped like Segmind Vega in small: per-level depths, mirrored in the decoder, and the lone middle residual block;
+  the reference also holds its prediction without a middle block at all (ComfyUI's transformer_depth_middle -2).
 The UNets take the tiny SDXL checkpoint's context (two 32-wide towers) and pooled width (40). Weights are rounded to
 bfloat16 first, so both files hold them exactly and the float32 references apply.
 Run: /usr/bin/python3 tools/reference/make_sdxl_distilled.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sdxl-distilled-tiny"""
@@ -61,10 +62,16 @@ with torch.no_grad():
     time_ids = torch.tensor([[1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0], [768.0, 1344.0, 16.0, 32.0, 896.0, 1152.0]])
     ssd_out = sdxl.unet_forward(ssd, ssd_cfg, sample, timestep, context, text_embeds, time_ids)
     vega_out = sdxl.unet_forward(vega, vega_cfg, sample, timestep, context, text_embeds, time_ids)
+    # The Vega-shaped weights without their middle block (the test drops mid_block.* from the file): ComfyUI's
+    # transformer_depth_middle -2, where the encoder's last output goes straight to the decoder.
+    bare_cfg = sdxl.UNetConfig(**{**shape, "middle": -2})
+    bare = {k: v for k, v in vega.items() if not k.startswith(sdxl.UNET + "middle_block.")}
+    bare_out = sdxl.unet_forward(bare, bare_cfg, sample, timestep, context, text_embeds, time_ids)
     # Cross-attention layers in diffusers' order (what an IP-Adapter would number): encoder 1 + 2, decoder 3 + 1 + 2 + 1, no middle.
     assert len(sdxl.cross_attention_blocks(ssd_cfg)) == 1 + 2 + 4 + 3 + 0, len(sdxl.cross_attention_blocks(ssd_cfg))
 save(os.path.join(out, "reference.safetensors"), {
     "unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context,
     "unet.text_embeds": text_embeds, "unet.time_ids": time_ids, "ssd1b.out_sample": ssd_out, "vega.out_sample": vega_out,
+    "vega_without_middle.out_sample": bare_out,
 })
 print({"ssd": float(ssd_out.abs().mean()), "vega": float(vega_out.abs().mean()), "ssd-vs-vega": float((ssd_out - vega_out).abs().mean())})
