@@ -57,6 +57,27 @@ public sealed class DistilledSdxlReferenceTests
         Assert.Equal("SDXL (conditioner.embedders.* keys)", Catalog.ModelCatalog.Describe(SdxlReference.File, "checkpoints/sdxl.safetensors", "checkpoints")!.Architecture);
     }
 
+    [Theory]
+    [InlineData(2, new[] { 0, 2, 10 }, "SDXL")]
+    [InlineData(2, new[] { 0, 2, 4 }, "SSD-1B")]
+    [InlineData(2, new[] { 0, 1, 2 }, "Segmind Vega")]
+    [InlineData(1, new[] { 0, 2, 5 }, "KOALA-700M")]
+    [InlineData(1, new[] { 0, 2, 6 }, "KOALA-1B")]
+    [InlineData(2, new[] { 0, 2, 6 }, null)]
+    public void Full_size_layouts_are_named_as_comfyuis_supported_models_tell_them_apart(int resBlocks, int[] depths, string? name)
+    {
+        // supported_models.py: SDXL-wide UNets (320 model channels, context 2048, added embedding 2816) by the depth after each encoder residual block.
+        var unet = new UNetArchitecture(4, 4, 320, [320, 640, 1280], resBlocks, [.. depths.Select(d => d > 0)], 2048, UNetArchitecture.ConventionalHeads)
+        {
+            TransformerDepths = depths,
+            HeadWidth = UNetArchitecture.ConventionalSdxlHeadWidth,
+            AddedEmbeddingWidth = 2816,
+        };
+        Assert.Equal(name, SdxlVariant.Name(unet));
+        Assert.Equal(name is not null and not "SDXL", SdxlVariant.IsDistilled(unet));
+        Assert.Null(SdxlVariant.Name(unet with { ContextWidth = 1024 }));
+    }
+
     [Fact]
     public void Ssd1b_unet_matches_torch()
     {
