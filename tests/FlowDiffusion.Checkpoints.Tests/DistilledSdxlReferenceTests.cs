@@ -159,6 +159,26 @@ public sealed class DistilledSdxlReferenceTests
     }
 
     [Fact]
+    public void Controlled_ssd1b_unet_takes_sdxls_skips_and_adds_the_middle_residual_after_its_lone_residual_block()
+    {
+        // What an SDXL ControlNet or T2I-Adapter feeds: one residual per skip (conv_in, each encoder block, each
+        // downsampler) at the skip's width, and one for the middle block's output.
+        using var checkpoint = SdxlCheckpoint.Open(Ssd1b);
+        Assert.Equal([32, 64, 64, 32, 32, 32], ControlResiduals.SkipChannels(checkpoint.UNet!));
+        var residuals = ControlResiduals.Names(checkpoint.UNet!).Select(name => (name, Reference.Floats(Tensor(name)))).ToArray();
+        var outputs = Reference.Run(checkpoint.BuildControlledUNet().ToBytes(),
+        [
+            ("sample", Reference.Floats(Tensor("unet.sample"))),
+            ("timestep", Reference.Floats(Tensor("unet.timestep"))),
+            ("encoder_hidden_states", Reference.Floats(Tensor("unet.encoder_hidden_states"))),
+            ("text_embeds", Reference.Floats(Tensor("unet.text_embeds"))),
+            ("time_ids", Reference.Floats(Tensor("unet.time_ids"))),
+            .. residuals,
+        ]);
+        Reference.AssertClose(Tensor("ssd1b.controlled"), outputs["out_sample"], 1e-4, "SSD-1B-shaped out_sample with ControlNet residuals");
+    }
+
+    [Fact]
     public void Every_unet_graph_of_a_unet_without_middle_attention_matches_torch_and_takes_no_pag_or_sag_io()
     {
         // PAG and SAG act on the middle block's attention, which SSD-1B and Vega lack: the graphs leave their inputs out,

@@ -7,7 +7,8 @@ references, for the C# per-attention depth tests:
   differ from block to block (SSD-1B's are not the encoder's mirrored), and a middle block that is one residual block.
 - vega-unet.safetensors: a UNet alone in diffusers' names (a diffusers folder's unet/diffusion_pytorch_model.safetensors,
   BF16) shaped like Segmind Vega in small: per-level depths, mirrored in the decoder, and the lone middle residual block;
-  the reference also holds its prediction without a middle block at all (ComfyUI's transformer_depth_middle -2).
+  the reference also holds its prediction without a middle block at all (ComfyUI's transformer_depth_middle -2), and
+  the SSD-shaped UNet's with random ControlNet residuals added to its skips and middle block.
 The UNets take the tiny SDXL checkpoint's context (two 32-wide towers) and pooled width (40). Weights are rounded to
 bfloat16 first, so both files hold them exactly and the float32 references apply.
 Run: /usr/bin/python3 tools/reference/make_sdxl_distilled.py tests/FlowDiffusion.Checkpoints.Tests/TestData/sdxl-distilled-tiny"""
@@ -16,6 +17,7 @@ import sys
 
 import torch
 
+import controlnet
 import diffusers_keys
 import sd1
 import sdxl
@@ -69,7 +71,17 @@ with torch.no_grad():
     bare_out = sdxl.unet_forward(bare, bare_cfg, sample, timestep, context, text_embeds, time_ids)
     # Cross-attention layers in diffusers' order (what an IP-Adapter would number): encoder 1 + 2, decoder 3 + 1 + 2 + 1, no middle.
     assert len(sdxl.cross_attention_blocks(ssd_cfg)) == 1 + 2 + 4 + 3 + 0, len(sdxl.cross_attention_blocks(ssd_cfg))
-save(os.path.join(out, "reference.safetensors"), {
+    # ControlNet residuals at the skips' widths and sizes (conv_in and level 0 at 8x8, level 1 at 4x4, level 2 and the
+    # middle at 2x2): the SSD-shaped UNet with them added, as an SDXL ControlNet's would be.
+    sizes = [8, 8, 4, 4, 2, 2]
+    residuals = [torch.randn(2, c, s, s, generator=g) * 0.5 for c, s in zip(controlnet.encoder_channels(ssd_cfg), sizes)]
+    residuals.append(torch.randn(2, 32, 2, 2, generator=g) * 0.5)
+    ssd_controlled = sdxl.unet_forward(ssd, ssd_cfg, sample, timestep, context, text_embeds, time_ids, control=residuals)
+    assert len(residuals) == len(sizes) + 1
+tensors = {f"down_block_{i}": r for i, r in enumerate(residuals[:-1])}
+tensors["mid_block_res_sample"] = residuals[-1]
+tensors["ssd1b.controlled"] = ssd_controlled
+save(os.path.join(out, "reference.safetensors"), {**tensors,
     "unet.sample": sample, "unet.timestep": timestep, "unet.encoder_hidden_states": context,
     "unet.text_embeds": text_embeds, "unet.time_ids": time_ids, "ssd1b.out_sample": ssd_out, "vega.out_sample": vega_out,
     "vega_without_middle.out_sample": bare_out,
