@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Tests;
 /// The distilled SDXL UNets ComfyUI loads as SDXL, through /prompt as a user's workflow reaches them: an SSD-1B-shaped
 /// checkpoint (decoder depths of its own, a lone middle residual block) by CheckpointLoaderSimple, and a Segmind-Vega-shaped
 /// UNet file in diffusers' names by UNETLoader beside that checkpoint's CLIP and VAE, each drawing an image with SDXL's
-/// conditioning; PerturbedAttentionGuidance, which needs the middle block's attention, fails naming why.
+/// conditioning; PerturbedAttentionGuidance and SelfAttentionGuidance, which need the middle block's attention, fail naming why.
 /// </summary>
 public sealed class DistilledSdxlPromptTests : IDisposable
 {
@@ -39,18 +39,22 @@ public sealed class DistilledSdxlPromptTests : IDisposable
         Assert.NotEqual(ssd, vega);
     }
 
-    [Fact]
-    public async Task Perturbed_attention_guidance_on_a_unet_without_middle_attention_fails_naming_why()
+    [Theory]
+    [InlineData("PerturbedAttentionGuidance", "no middle-block attention for PAG to perturb")]
+    [InlineData("SelfAttentionGuidance", "no middle-block attention for SAG to map")]
+    public async Task Middle_attention_guidance_on_a_unet_without_middle_attention_fails_naming_why(string classType, string why)
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
         var prompt = Txt2Img(model: "ssd1b-tiny.safetensors", text: "a red circle", steps: 2, cfg: 5);
-        prompt["20"] = Node("PerturbedAttentionGuidance", new JsonObject { ["model"] = Link("4", 0), ["scale"] = 3 });
+        prompt["20"] = Node(classType, classType == "PerturbedAttentionGuidance"
+            ? new JsonObject { ["model"] = Link("4", 0), ["scale"] = 3 }
+            : new JsonObject { ["model"] = Link("4", 0), ["scale"] = 0.5, ["blur_sigma"] = 2 });
         prompt["3"]!["inputs"]!["model"] = Link("20", 0);
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.Equal(200, status);
         var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>(), TimeSpan.FromSeconds(180));
         Assert.Equal("error", history["status"]!["status_str"]!.GetValue<string>());
-        Assert.Contains("no middle-block attention for PAG to perturb", history.ToJsonString());
+        Assert.Contains(why, history.ToJsonString());
     }
 
     // An image, not a blank: finite means and more than one colour.
