@@ -44,6 +44,13 @@ class UNetConfig:
     head_width: int = HEAD_WIDTH
     time_ids: int = 6  # base: original h, w, crop top, left, target h, w; refiner: original h, w, crop top, left, aesthetic score
     middle_depth: int = 0  # 0: the last level's depth (base); the refiner's last level has none but its middle has 4
+    # The distilled UNets (SSD-1B, Vega, KOALA) as ComfyUI's model_detection counts them from the keys. input_depths: the
+    # depth of each input block with a residual block, in order (transformer_depth); output_depths: each output block's, in
+    # output order (0: no transformer). middle: transformer_depth_middle (n >= 0: res, n blocks, res; -1: one res block;
+    # -2: no middle block). None: the per-level depths above, mirrored, and the middle of mid_depth.
+    input_depths: tuple = None
+    output_depths: tuple = None
+    middle: int = None
 
     @property
     def adm_in(self):
@@ -55,6 +62,19 @@ class UNetConfig:
 
     def heads(self, channels):
         return max(1, channels // self.head_width)
+
+    def in_depth(self, level, i):
+        """Transformer blocks after residual block i of input level `level`."""
+        return self.input_depths[level * self.num_res_blocks + i] if self.input_depths else self.transformer_depth[level]
+
+    def out_depth(self, k, level):
+        """Transformer blocks after output block k's residual block (k counts from the deepest level)."""
+        return self.output_depths[k] if self.output_depths else self.transformer_depth[level]
+
+    @property
+    def middle_blocks(self):
+        """ComfyUI's transformer_depth_middle: n >= 0 transformer blocks, -1 a lone residual block, -2 none."""
+        return self.mid_depth if self.middle is None else self.middle
 
 
 @dataclass
@@ -110,20 +130,22 @@ def unet_weights(cfg: UNetConfig, seed=1):
     ch = mc
     k = 1
     for level, mult in enumerate(cfg.channel_mult):
-        for _ in range(cfg.num_res_blocks):
+        for i in range(cfg.num_res_blocks):
             res(f"{p}input_blocks.{k}.0", ch, mc * mult)
             ch = mc * mult
-            if cfg.transformer_depth[level]:
-                transformer(f"{p}input_blocks.{k}.1", ch, cfg.transformer_depth[level])
+            if cfg.in_depth(level, i):
+                transformer(f"{p}input_blocks.{k}.1", ch, cfg.in_depth(level, i))
             chans.append(ch)
             k += 1
         if level != len(cfg.channel_mult) - 1:
             w.conv(f"{p}input_blocks.{k}.0.op", ch, ch, 3)
             chans.append(ch)
             k += 1
-    res(p + "middle_block.0", ch, ch)
-    transformer(p + "middle_block.1", ch, cfg.mid_depth)
-    res(p + "middle_block.2", ch, ch)
+    if cfg.middle_blocks >= -1:
+        res(p + "middle_block.0", ch, ch)
+    if cfg.middle_blocks >= 0:
+        transformer(p + "middle_block.1", ch, cfg.middle_blocks)
+        res(p + "middle_block.2", ch, ch)
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for i in range(cfg.num_res_blocks + 1):
@@ -131,8 +153,8 @@ def unet_weights(cfg: UNetConfig, seed=1):
             res(f"{p}output_blocks.{k}.0", ch + skip, mc * cfg.channel_mult[level])
             ch = mc * cfg.channel_mult[level]
             j = 1
-            if cfg.transformer_depth[level]:
-                transformer(f"{p}output_blocks.{k}.1", ch, cfg.transformer_depth[level])
+            if cfg.out_depth(k, level):
+                transformer(f"{p}output_blocks.{k}.1", ch, cfg.out_depth(k, level))
                 j = 2
             if level and i == cfg.num_res_blocks:
                 w.conv(f"{p}output_blocks.{k}.{j}.conv", ch, ch, 3)
@@ -248,19 +270,21 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
     h = keep(_conv(sd, p + "input_blocks.0.0", x))
     k = 1
     for level in range(len(cfg.channel_mult)):
-        for _ in range(cfg.num_res_blocks):
+        for i in range(cfg.num_res_blocks):
             h = res(f"{p}input_blocks.{k}.0", h, emb)
-            if cfg.transformer_depth[level]:
-                h = transformer(f"{p}input_blocks.{k}.1", h, cfg.transformer_depth[level])
+            if cfg.in_depth(level, i):
+                h = transformer(f"{p}input_blocks.{k}.1", h, cfg.in_depth(level, i))
             h = keep(h)
             k += 1
         if level != len(cfg.channel_mult) - 1:
             h = _conv(sd, f"{p}input_blocks.{k}.0.op", h, stride=2, padding=1)
             h = keep(h)
             k += 1
-    h = res(p + "middle_block.0", h, emb)
-    h = transformer(p + "middle_block.1", h, cfg.mid_depth)
-    h = res(p + "middle_block.2", h, emb)
+    if cfg.middle_blocks >= -1:  # -2: no middle block, the last input block's output goes straight on
+        h = res(p + "middle_block.0", h, emb)
+    if cfg.middle_blocks >= 0:
+        h = transformer(p + "middle_block.1", h, cfg.middle_blocks)
+        h = res(p + "middle_block.2", h, emb)
     if control is not None:
         h = h + control.pop()
         skips = [s + c for s, c in zip(skips, control)]
@@ -272,8 +296,8 @@ def unet_forward(sd, cfg: UNetConfig, x, t, context, text_embeds, time_ids, cont
                 h, skip = output_patch(h, skip)
             h = res(f"{p}output_blocks.{k}.0", torch.cat([h, skip], dim=1), emb)
             j = 1
-            if cfg.transformer_depth[level]:
-                h = transformer(f"{p}output_blocks.{k}.1", h, cfg.transformer_depth[level])
+            if cfg.out_depth(k, level):
+                h = transformer(f"{p}output_blocks.{k}.1", h, cfg.out_depth(k, level))
                 j = 2
             if level and i == cfg.num_res_blocks:
                 h = _conv(sd, f"{p}output_blocks.{k}.{j}.conv", F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest"))
@@ -321,16 +345,17 @@ def cross_attention_blocks(cfg: UNetConfig):
     p = UNET
     down, up = [], []
     k = 1
-    for level, depth in enumerate(cfg.transformer_depth):
-        for _ in range(cfg.num_res_blocks):
+    for level in range(len(cfg.channel_mult)):
+        for i in range(cfg.num_res_blocks):
+            depth = cfg.in_depth(level, i)
             down += [(f"{p}input_blocks.{k}.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[level]) for d in range(depth)]
             k += 1
         k += 1 if level != len(cfg.channel_mult) - 1 else 0
     k = 0
     for level in reversed(range(len(cfg.channel_mult))):
         for _ in range(cfg.num_res_blocks + 1):
-            depth = cfg.transformer_depth[level]
+            depth = cfg.out_depth(k, level)
             up += [(f"{p}output_blocks.{k}.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[level]) for d in range(depth)]
             k += 1
-    middle = [(f"{p}middle_block.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[-1]) for d in range(cfg.mid_depth)]
+    middle = [(f"{p}middle_block.1.transformer_blocks.{d}", cfg.model_channels * cfg.channel_mult[-1]) for d in range(max(0, cfg.middle_blocks))]
     return down + up + middle

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using FlowDiffusion.Checkpoints;
+using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Formats.Safetensors;
 
@@ -29,7 +30,7 @@ internal static class ImportCommand
                     using var sdxl = SdxlCheckpoint.Open(parse.GetValue(file)!);
                     SdxlOnnxFolder.Write(sdxl, parse.GetValue(output)!, tokenizerFolder, sampling.PredictionType, zeroSnr: sampling.ZeroSnr);
                     Console.WriteLine($"Wrote {parse.GetValue(output)} in {clock.Elapsed.TotalSeconds:F1} s: SDXL, UNet widths {string.Join("/", sdxl.UNet!.LevelChannels)}, " +
-                        $"transformer depths {string.Join("/", sdxl.UNet.TransformerDepths)}, context {sdxl.UNet.ContextWidth}; text encoders {sdxl.TextEncoder!.Width} + {sdxl.TextEncoder2!.Width} wide; tokenizer from {tokenizerFolder}; predicts {sampling.PredictionType}{(sampling.ZeroSnr ? " with zero terminal SNR" : "")}.");
+                        $"{SdxlVariant.Describe(sdxl.UNet)}, context {sdxl.UNet.ContextWidth}; text encoders {sdxl.TextEncoder!.Width} + {sdxl.TextEncoder2!.Width} wide; tokenizer from {tokenizerFolder}; predicts {sampling.PredictionType}{(sampling.ZeroSnr ? " with zero terminal SNR" : "")}.");
                     return Task.FromResult(ExitCodes.Ok);
                 }
 

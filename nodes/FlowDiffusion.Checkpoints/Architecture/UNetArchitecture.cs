@@ -42,11 +42,39 @@ public sealed record UNetArchitecture(
     /// </summary>
     public int TimeIds { get; init; } = TimeIdCount;
 
-    /// <summary>Transformer blocks per attention at each level (SD 1.x: 1 where there is attention; SDXL: 0, 2, 10).</summary>
+    /// <summary>
+    /// Transformer blocks per attention at each level (SD 1.x: 1 where there is attention; SDXL: 0, 2, 10), read from each
+    /// level's first encoder attention. Every attention of a level has this depth unless <see cref="EncoderDepths"/> or
+    /// <see cref="DecoderDepths"/> says otherwise (<see cref="DownDepth"/>, <see cref="UpDepth"/>).
+    /// </summary>
     public IReadOnlyList<int> TransformerDepths { get; init; } = AttentionLevels.Select(a => a ? 1 : 0).ToArray();
 
-    /// <summary>Transformer blocks in the middle block's attention.</summary>
+    /// <summary>
+    /// The transformer blocks of each encoder attention, [level][residual block] (0: no attention after that block), where
+    /// they are not <see cref="TransformerDepths"/> at every attention of a level; null otherwise.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>>? EncoderDepths { get; init; }
+
+    /// <summary>
+    /// The transformer blocks of each decoder attention, [up block][residual block] (up block 0 is the deepest level; 0: no
+    /// attention), where they are not the level's <see cref="TransformerDepths"/> mirrored (SSD-1B's decoder, diffusers'
+    /// <c>reverse_transformer_layers_per_block</c>); null otherwise.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>>? DecoderDepths { get; init; }
+
+    /// <summary>What the middle block holds (SD's residual, attention, residual unless a distilled SDXL's says otherwise).</summary>
+    public UNetMiddle Middle { get; init; } = UNetMiddle.Attention;
+
+    /// <summary>Transformer blocks in the middle block's attention (when <see cref="Middle"/> is <see cref="UNetMiddle.Attention"/>).</summary>
     public int MiddleTransformerDepth { get; init; } = 1;
+
+    /// <summary>The transformer blocks after residual block <paramref name="block"/> of encoder level <paramref name="level"/> (0: no attention there).</summary>
+    public int DownDepth(int level, int block) => EncoderDepths is { } d ? d[level][block] : LevelDepth(level);
+
+    /// <summary>The transformer blocks after residual block <paramref name="block"/> of decoder block <paramref name="up"/> (up 0: the deepest level; 0: no attention there).</summary>
+    public int UpDepth(int up, int block) => DecoderDepths is { } d ? d[up][block] : LevelDepth(LevelChannels.Count - 1 - up);
+
+    private int LevelDepth(int level) => AttentionLevels[level] ? Math.Max(1, TransformerDepths[level]) : 0;
 
     /// <summary>When set, each transformer has width / HeadWidth heads (SDXL) instead of <see cref="Heads"/>.</summary>
     public int? HeadWidth { get; init; }
@@ -105,8 +133,17 @@ public sealed record UNetArchitecture(
 
         var widths = Enumerable.Range(0, levels).Select(l => (int)Shape($"down_blocks.{l}.resnets.0.conv1.weight")[0]).ToArray();
         var attention = Enumerable.Range(0, levels).Select(l => tensors.ContainsKey($"down_blocks.{l}.attentions.0.norm.weight")).ToArray();
-        var context = (int)Shape("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight")[1];
+        var context = (int)Shape(ContextKey(tensors, source))[1];
         var depths = Enumerable.Range(0, levels).Select(l => Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.attentions.0.transformer_blocks.")).ToArray();
+        for (var l = 0; l < levels; l++)
+        {
+            // One residual-block count for every level, one more in the decoder (ComfyUI's num_res_blocks may vary per level; none of the SD family's does).
+            var (down, up) = (Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.resnets."), Shapes.CountIndices(tensors.Keys, $"up_blocks.{levels - 1 - l}.resnets."));
+            if (down != resBlocks || up != resBlocks + 1)
+            {
+                throw new CheckpointException($"{source}: the UNet's level {l} has {down} encoder and {up} decoder residual blocks; FlowDiffusion builds UNets with the same count at every level ({resBlocks}, and {resBlocks + 1} in the decoder).");
+            }
+        }
         if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
         {
             var width = (int)added.Shape[1];
@@ -124,13 +161,12 @@ public sealed record UNetArchitecture(
                 }
             }
 
-            return new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads)
+            return UNetBlockDepths.Read(tensors, new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads)
             {
                 TransformerDepths = depths,
-                MiddleTransformerDepth = Shapes.CountIndices(tensors.Keys, "mid_block.attentions.0.transformer_blocks."),
                 HeadWidth = headWide,
                 AddedEmbeddingWidth = width,
-            };
+            });
         }
 
         if (headWidth is { } wide)
@@ -144,7 +180,7 @@ public sealed record UNetArchitecture(
                 }
             }
 
-            return new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads) { HeadWidth = wide };
+            return UNetBlockDepths.Read(tensors, new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads) { HeadWidth = wide });
         }
 
         foreach (var width in widths)
@@ -155,6 +191,15 @@ public sealed record UNetArchitecture(
             }
         }
 
-        return new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads);
+        return UNetBlockDepths.Read(tensors, new UNetArchitecture((int)convIn[1], (int)Shape("conv_out.weight")[0], (int)convIn[0], widths, resBlocks, attention, context, heads));
+    }
+
+    /// <summary>The first cross-attention key, whose second dimension is the context width: the middle block's where it has one (SSD-1B's has none).</summary>
+    internal static string ContextKey(IReadOnlyDictionary<string, StoredTensor> tensors, string source)
+    {
+        const string Middle = "mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight";
+        return tensors.ContainsKey(Middle) ? Middle
+            : tensors.Keys.Where(k => k.EndsWith(".transformer_blocks.0.attn2.to_k.weight", StringComparison.Ordinal)).Order(StringComparer.Ordinal).FirstOrDefault()
+              ?? throw new CheckpointException($"{source}: the UNet has no cross-attention (no *.attn2.to_k.weight); it is not a text-conditioned SD UNet.");
     }
 }

@@ -1,3 +1,4 @@
+using FlowDiffusion.Checkpoints.Architecture;
 using FlowDiffusion.Checkpoints.Export;
 using FlowDiffusion.Checkpoints.Weights;
 using FlowDiffusion.Formats.Safetensors;
@@ -170,7 +171,7 @@ public static class ModelCatalog
             {
                 // The refiner's only embedder is OpenCLIP, at index 0; the base has CLIP ViT-L there and OpenCLIP at 1.
                 var refiner = keys.Any(k => k.StartsWith(OpenClipKeyMap.RefinerPrefix, StringComparison.Ordinal));
-                return new ModelEntry(relative, ModelKinds.Checkpoint, refiner ? "SDXL refiner (conditioner.embedders.0.model.* keys)" : "SDXL (conditioner.embedders.* keys)", precision, bytes);
+                return new ModelEntry(relative, ModelKinds.Checkpoint, refiner ? "SDXL refiner (conditioner.embedders.0.model.* keys)" : $"SDXL ({Sdxl(path)})", precision, bytes);
             }
 
             if (keys.Any(k => k.StartsWith("control_model.", StringComparison.Ordinal) || k.StartsWith("controlnet_", StringComparison.Ordinal)))
@@ -197,6 +198,14 @@ public static class ModelCatalog
         {
             return new ModelEntry(relative, ModelKinds.Other, e.Message, "", bytes);
         }
+    }
+
+    // "conditioner.embedders.* keys" for SDXL 1.0's UNet layout; a distilled one's named: "SSD-1B layout: transformer depths …".
+    private static string Sdxl(string path)
+    {
+        using var checkpoint = SdxlCheckpoint.Open(path);
+        return checkpoint.UNet is { } unet && SdxlVariant.IsDistilled(unet) ? SdxlVariant.Describe(unet)
+            : "conditioner.embedders.* keys";
     }
 
     // "SD 1.x (UNet 320/640/1280/1280, 4 ch; CLIP 768×12; VAE)", "SD 2.x (v_prediction; UNet …; OpenCLIP 1024×23; VAE)".

@@ -34,7 +34,7 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
 
         var widths = Enumerable.Range(0, levels).Select(l => (int)Shape($"down_blocks.{l}.resnets.0.conv1.weight")[0]).ToArray();
         var attention = Enumerable.Range(0, levels).Select(l => tensors.ContainsKey($"down_blocks.{l}.attentions.0.norm.weight")).ToArray();
-        var context = (int)Shape("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight")[1];
+        var context = (int)Shape(UNetArchitecture.ContextKey(tensors, source))[1];
         var encoder = new UNetArchitecture((int)convIn[1], (int)convIn[1], (int)convIn[0], widths, resBlocks, attention, context, heads);
         if (tensors.TryGetValue("add_embedding.linear_1.weight", out var added))
         {
@@ -54,7 +54,6 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
             encoder = encoder with
             {
                 TransformerDepths = Enumerable.Range(0, levels).Select(l => Shapes.CountIndices(tensors.Keys, $"down_blocks.{l}.attentions.0.transformer_blocks.")).ToArray(),
-                MiddleTransformerDepth = Shapes.CountIndices(tensors.Keys, "mid_block.attentions.0.transformer_blocks."),
                 HeadWidth = headWidth,
                 AddedEmbeddingWidth = width,
             };
@@ -78,6 +77,8 @@ public sealed record ControlNetArchitecture(UNetArchitecture Encoder, int Condit
             }
         }
 
+        // Each encoder attention's depth and the middle block as the file has them (an SSD-1B ControlNet keeps one residual block there).
+        encoder = UNetBlockDepths.Read(tensors, encoder, decoder: false);
         var blocks = Shapes.CountIndices(tensors.Keys, "controlnet_cond_embedding.blocks.");
         if (blocks % 2 != 0)
         {

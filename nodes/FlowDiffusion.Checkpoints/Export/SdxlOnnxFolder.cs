@@ -188,6 +188,37 @@ public static class SdxlOnnxFolder
         }
 
         w.WriteEndArray();
+        if (a.DecoderDepths is { } decoder)
+        {
+            // diffusers' asymmetric UNet (SSD-1B): each up block's attentions' depths.
+            w.WriteStartArray("reverse_transformer_layers_per_block");
+            foreach (var up in decoder)
+            {
+                w.WriteStartArray();
+                foreach (var d in up)
+                {
+                    w.WriteNumberValue(d);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+        }
+
+        if (a.Middle != UNetMiddle.Attention)
+        {
+            // diffusers' UNetMidBlock2D (one residual block, no attention), or no middle block.
+            if (a.Middle == UNetMiddle.ResBlock)
+            {
+                w.WriteString("mid_block_type", "UNetMidBlock2D");
+            }
+            else
+            {
+                w.WriteNull("mid_block_type");
+            }
+        }
+
         w.WriteNumber("sample_size", 1024 / vaeFactor);
         w.WriteString("timestep_dtype", "float32");
     }

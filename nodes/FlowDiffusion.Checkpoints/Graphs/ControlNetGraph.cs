@@ -50,9 +50,9 @@ public static class ControlNetGraph
             for (var j = 0; j < unet.ResBlocksPerLevel; j++)
             {
                 h = UNetGraph.ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
-                if (unet.AttentionLevels[level])
+                if (unet.DownDepth(level, j) is > 0 and var depth)
                 {
-                    h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[level], unet.HeadsAt(unet.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", unet.TransformerDepths[level]);
+                    h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[level], unet.HeadsAt(unet.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", depth);
                 }
 
                 residuals.Add(n.Conv(h, $"controlnet_down_blocks.{residuals.Count}"));
@@ -65,9 +65,7 @@ public static class ControlNetGraph
             }
         }
 
-        h = UNetGraph.ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = UNetGraph.Transformer(n, h, context, unet.LevelChannels[^1], unet.HeadsAt(unet.LevelChannels[^1]), "mid_block.attentions.0", unet.MiddleTransformerDepth);
-        h = UNetGraph.ResBlock(n, h, emb, "mid_block.resnets.1");
+        h = UNetGraph.MiddleBlock(n, h, emb, context, unet);
         var mid = n.Conv(h, "controlnet_mid_block");
 
         var channels = ControlResiduals.SkipChannels(unet);

@@ -34,26 +34,27 @@ public static class IpAdapterLayers
         var up = new List<(string, int)>();
         for (var level = 0; level < levels; level++)
         {
-            for (var j = 0; arch.AttentionLevels[level] && j < arch.ResBlocksPerLevel; j++)
+            for (var j = 0; j < arch.ResBlocksPerLevel; j++)
             {
-                down.AddRange(Depth($"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], arch.LevelChannels[level]));
+                down.AddRange(Depth($"down_blocks.{level}.attentions.{j}", arch.DownDepth(level, j), arch.LevelChannels[level]));
             }
         }
 
         for (var u = 0; u < levels; u++)
         {
             var level = levels - 1 - u;
-            for (var j = 0; arch.AttentionLevels[level] && j <= arch.ResBlocksPerLevel; j++)
+            for (var j = 0; j <= arch.ResBlocksPerLevel; j++)
             {
-                up.AddRange(Depth($"up_blocks.{u}.attentions.{j}", arch.TransformerDepths[level], arch.LevelChannels[level]));
+                up.AddRange(Depth($"up_blocks.{u}.attentions.{j}", arch.UpDepth(u, j), arch.LevelChannels[level]));
             }
         }
 
-        return [.. down, .. up, .. Depth("mid_block.attentions.0", arch.MiddleTransformerDepth, arch.LevelChannels[^1])];
+        var middle = arch.Middle == UNetMiddle.Attention ? arch.MiddleTransformerDepth : 0;
+        return [.. down, .. up, .. Depth("mid_block.attentions.0", middle, arch.LevelChannels[^1])];
     }
 
     private static IEnumerable<(string, int)> Depth(string transformer, int depth, int channels) =>
-        Enumerable.Range(0, Math.Max(1, depth)).Select(d => ($"{transformer}.transformer_blocks.{d}", channels));
+        Enumerable.Range(0, depth).Select(d => ($"{transformer}.transformer_blocks.{d}", channels));
 
     /// <summary>Declares the inputs as the UNet graph meets its cross-attention layers.</summary>
     internal sealed class Inputs

@@ -51,9 +51,11 @@ public static class UNetGraph
         var context = g.Input("encoder_hidden_states", TensorElementType.Float, "batch", "sequence", arch.ContextWidth);
         var ip = extras.HasFlag(UNetExtraInputs.IpAdapter) ? new IpAdapterLayers.Inputs(g, arch) : null;
         var freeU = extras.HasFlag(UNetExtraInputs.FreeU) ? new FreeUPatch.Inputs(g) : null;
-        var pag = extras.HasFlag(UNetExtraInputs.PerturbedAttention) ? new PerturbedAttention.Input(g) : null;
+        // PAG and SAG act on the middle block's attention: a UNet without one (SSD-1B, Segmind Vega) takes neither, and asking is an error.
+        var middleAttention = arch.Middle == UNetMiddle.Attention;
+        var pag = extras.HasFlag(UNetExtraInputs.PerturbedAttention) && middleAttention ? new PerturbedAttention.Input(g) : null;
         var shrink = extras.HasFlag(UNetExtraInputs.DeepShrink) ? new DeepShrinkPatch.Inputs(g) : null;
-        var sag = extras.HasFlag(UNetExtraInputs.SelfAttentionMap) ? new SelfAttentionMap.Recorder(g) : null;
+        var sag = extras.HasFlag(UNetExtraInputs.SelfAttentionMap) && middleAttention ? new SelfAttentionMap.Recorder(g) : null;
         var tile = extras.HasFlag(UNetExtraInputs.HyperTile) ? new HyperTilePatch.Input(g) : null;
         var merge = extras.HasFlag(UNetExtraInputs.TokenMerge) ? new TokenMergePatch.Input(g) : null;
         var sdxl = arch.AddedEmbeddingWidth > 0;
@@ -70,9 +72,9 @@ public static class UNetGraph
             for (var j = 0; j < arch.ResBlocksPerLevel; j++)
             {
                 h = ResBlock(n, h, emb, $"down_blocks.{level}.resnets.{j}");
-                if (arch.AttentionLevels[level])
+                if (arch.DownDepth(level, j) is > 0 and var depth)
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile, merge: merge);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"down_blocks.{level}.attentions.{j}", depth, ip, tile: tile, merge: merge);
                 }
 
                 h = j == featureAfter ? AdapterFeatures.Add(g, arch, level, h) : h;
@@ -87,9 +89,7 @@ public static class UNetGraph
             }
         }
 
-        h = ResBlock(n, h, emb, "mid_block.resnets.0");
-        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag, sag, tile, merge);
-        h = ResBlock(n, h, emb, "mid_block.resnets.1");
+        h = MiddleBlock(n, h, emb, context, arch, ip, pag, sag, tile, merge);
         if (controlled)
         {
             h = AdapterFeatures.Add(g, arch, levels, h);
@@ -111,9 +111,9 @@ public static class UNetGraph
 
                 h = ResBlock(n, g.Concat(1, h, skip), emb, $"up_blocks.{up}.resnets.{j}");
                 width = arch.LevelChannels[level];
-                if (arch.AttentionLevels[level])
+                if (arch.UpDepth(up, j) is > 0 and var depth)
                 {
-                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", arch.TransformerDepths[level], ip, tile: tile, merge: merge);
+                    h = Transformer(n, h, context, arch.LevelChannels[level], arch.HeadsAt(arch.LevelChannels[level]), $"up_blocks.{up}.attentions.{j}", depth, ip, tile: tile, merge: merge);
                 }
             }
 
@@ -182,6 +182,28 @@ public static class UNetGraph
         return Enumerable.Range(0, half).Select(i => MathF.Exp(scale * i / half)).ToArray();
     }
 
+    /// <summary>
+    /// The middle block as <see cref="UNetArchitecture.Middle"/> says: residual block, transformer, residual block; a lone
+    /// residual block; or nothing. The ControlNet's encoder copy has the same.
+    /// </summary>
+    internal static string MiddleBlock(NetworkGraph n, string h, string emb, string context, UNetArchitecture arch, IpAdapterLayers.Inputs? ip = null,
+        PerturbedAttention.Input? pag = null, SelfAttentionMap.Recorder? sag = null, HyperTilePatch.Input? tile = null, TokenMergePatch.Input? merge = null)
+    {
+        if (arch.Middle == UNetMiddle.None)
+        {
+            return h;
+        }
+
+        h = ResBlock(n, h, emb, "mid_block.resnets.0");
+        if (arch.Middle == UNetMiddle.ResBlock)
+        {
+            return h;
+        }
+
+        h = Transformer(n, h, context, arch.LevelChannels[^1], arch.HeadsAt(arch.LevelChannels[^1]), "mid_block.attentions.0", arch.MiddleTransformerDepth, ip, pag, sag, tile, merge);
+        return ResBlock(n, h, emb, "mid_block.resnets.1");
+    }
+
     internal static string ResBlock(NetworkGraph n, string x, string emb, string name)
     {
         var g = n.G;
@@ -200,7 +222,7 @@ public static class UNetGraph
         // SD 1.x projects with 1×1 convolutions; SD 2.x checkpoints use linear layers.
         var convProjection = n.ShapeOf(name + ".proj_in.weight").Length == 4;
         var h = convProjection ? n.ToSequence(n.Conv(normed, name + ".proj_in"), channels) : n.Linear(n.ToSequence(normed, channels), name + ".proj_in");
-        for (var d = 0; d < Math.Max(1, depth); d++)
+        for (var d = 0; d < depth; d++)
         {
             var block = $"{name}.transformer_blocks.{d}.";
             var n1 = n.LayerNorm(h, block + "norm1");

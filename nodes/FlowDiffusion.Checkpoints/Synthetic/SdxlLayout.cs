@@ -1,3 +1,5 @@
+using FlowDiffusion.Checkpoints.Architecture;
+
 namespace FlowDiffusion.Checkpoints.Synthetic;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace FlowDiffusion.Checkpoints.Synthetic;
 /// </summary>
 /// <param name="UNetChannels">Each UNet level's width (SDXL: 320, 640, 1280).</param>
 /// <param name="TransformerDepths">Transformer blocks per attention at each level (SDXL: 0, 2, 10; 0 = no attention).</param>
-/// <param name="MiddleTransformerDepth">Transformer blocks in the middle block's attention (SDXL: 10).</param>
+/// <param name="MiddleTransformerDepth">Transformer blocks in the middle block's attention (SDXL: 10), when <see cref="Middle"/> has one.</param>
 /// <param name="ResBlocksPerLevel">Residual blocks per down level (the up levels have one more).</param>
 /// <param name="TextWidth">The first text tower's width (CLIP ViT-L: 768).</param>
 /// <param name="TextLayers">The first text tower's layers (12).</param>
@@ -49,6 +51,21 @@ public sealed record SdxlLayout(
     /// </summary>
     public static SdxlLayout Tiny { get; } = new([32, 64], [0, 2], 2, 1, 32, 2, 32, 2, 40, 1000, [32, 32, 32, 32]);
 
+    /// <summary>
+    /// Transformer blocks of each encoder attention, [level][residual block], where they differ from
+    /// <see cref="TransformerDepths"/>; null: every attention of a level has the level's depth.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>>? EncoderDepths { get; init; }
+
+    /// <summary>
+    /// Transformer blocks of each decoder attention, [up block][residual block] (up block 0 is the deepest level), where they
+    /// are not the encoder's per-level depths mirrored (SSD-1B's); null: the level's depth.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>>? DecoderDepths { get; init; }
+
+    /// <summary>What the middle block holds (SSD-1B and Segmind Vega: a lone residual block).</summary>
+    public UNetMiddle Middle { get; init; } = UNetMiddle.Attention;
+
     /// <summary>The width of <c>conv_in</c>'s output, whose four times is the time embedding's width (SDXL: 320, the first level's).</summary>
     public int ModelChannels { get; init; } = UNetChannels.Count > 0 ? UNetChannels[0] : 0;
 
@@ -76,7 +93,7 @@ public sealed record SdxlLayout(
             {
                 foreach (var t in Sd1Layout.ResBlock($"down_blocks.{level}.resnets.{j}", channels, c, time)) yield return t;
                 channels = c;
-                foreach (var t in Transformer($"down_blocks.{level}.attentions.{j}", c, TransformerDepths[level])) yield return t;
+                foreach (var t in Transformer($"down_blocks.{level}.attentions.{j}", c, EncoderDepths?[level][j] ?? TransformerDepths[level])) yield return t;
                 skips.Push(c);
             }
 
@@ -87,9 +104,17 @@ public sealed record SdxlLayout(
             }
         }
 
-        foreach (var t in Sd1Layout.ResBlock("mid_block.resnets.0", channels, channels, time)) yield return t;
-        foreach (var t in Transformer("mid_block.attentions.0", channels, MiddleTransformerDepth)) yield return t;
-        foreach (var t in Sd1Layout.ResBlock("mid_block.resnets.1", channels, channels, time)) yield return t;
+        if (Middle != UNetMiddle.None)
+        {
+            foreach (var t in Sd1Layout.ResBlock("mid_block.resnets.0", channels, channels, time)) yield return t;
+        }
+
+        if (Middle == UNetMiddle.Attention)
+        {
+            foreach (var t in Transformer("mid_block.attentions.0", channels, MiddleTransformerDepth)) yield return t;
+            foreach (var t in Sd1Layout.ResBlock("mid_block.resnets.1", channels, channels, time)) yield return t;
+        }
+
         for (var up = 0; up < levels; up++)
         {
             var level = levels - 1 - up;
@@ -98,7 +123,7 @@ public sealed record SdxlLayout(
             {
                 foreach (var t in Sd1Layout.ResBlock($"up_blocks.{up}.resnets.{j}", channels + skips.Pop(), c, time)) yield return t;
                 channels = c;
-                foreach (var t in Transformer($"up_blocks.{up}.attentions.{j}", c, TransformerDepths[level])) yield return t;
+                foreach (var t in Transformer($"up_blocks.{up}.attentions.{j}", c, DecoderDepths?[up][j] ?? TransformerDepths[level])) yield return t;
             }
 
             if (up != levels - 1)

@@ -7,7 +7,7 @@ namespace FlowDiffusion.Checkpoints.Weights;
 /// The other way round from <see cref="LdmKeyMap"/>: a UNet's diffusers weight names to their LDM/SGM module names
 /// (<c>down_blocks.1.attentions.0.proj_in.weight</c> → <c>input_blocks.4.1.proj_in.weight</c>, without the
 /// <c>model.diffusion_model.</c> prefix), which kohya's SDXL LoRAs use. The block numbering follows from the names
-/// themselves: res blocks per level, and which up levels have attention (their upsampler is the block's third module).
+/// themselves: res blocks per level, and which up levels' last block has attention (its upsampler is the block's third module).
 /// </summary>
 public static partial class LdmUNetNames
 {
@@ -28,7 +28,9 @@ public static partial class LdmUNetNames
     {
         ArgumentNullException.ThrowIfNull(names);
         var resBlocks = names.Select(n => DownResnet().Match(n)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().Count();
-        var attentionUpLevels = names.Select(n => UpAttention().Match(n)).Where(m => m.Success)
+        // An up level's upsampler follows its last residual block's attention where that block has one (each output block
+        // has or lacks its own in SSD-1B-style decoders).
+        var attentionUpLevels = names.Select(n => UpAttention().Match(n)).Where(m => m.Success && int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) == Math.Max(1, resBlocks))
             .Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToHashSet();
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in names)
@@ -104,6 +106,6 @@ public static partial class LdmUNetNames
     [GeneratedRegex(@"^down_blocks\.0\.resnets\.(\d+)\.")]
     private static partial Regex DownResnet();
 
-    [GeneratedRegex(@"^up_blocks\.(\d+)\.attentions\.")]
+    [GeneratedRegex(@"^up_blocks\.(\d+)\.attentions\.(\d+)\.")]
     private static partial Regex UpAttention();
 }

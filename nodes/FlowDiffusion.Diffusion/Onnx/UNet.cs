@@ -346,7 +346,7 @@ public sealed class UNet : IDisposable
         if (!pagMask.IsEmpty && (_pagMask is null || pagMask.Length != shape.Batch))
         {
             throw new ArgumentException(_pagMask is null
-                ? $"The UNet '{ModelPath}' takes no pag_mask (perturbed-attention guidance); it was converted before builder version 9: delete its cached folder so model.load converts the checkpoint again."
+                ? $"The UNet '{ModelPath}' takes no pag_mask (perturbed-attention guidance): either its UNet has no middle-block attention for PAG to perturb (SSD-1B, Segmind Vega), or it was converted before builder version 9: then delete its cached folder so model.load converts the checkpoint again."
                 : $"pag_mask holds {pagMask.Length} values for a UNet call of {shape.Batch} rows.", nameof(pagMask));
         }
 

@@ -352,7 +352,7 @@ public sealed class UNetVariant
         if (mask is null) return;
         if (!TakesPagMask)
         {
-            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no pag_mask (perturbed-attention guidance); it was converted before builder version 9: delete its cached folder so model.load converts the checkpoint again");
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' takes no pag_mask (perturbed-attention guidance): either its UNet has no middle-block attention for PAG to perturb (SSD-1B, Segmind Vega), or it was converted before builder version 9: then delete its cached folder so model.load converts the checkpoint again");
         }
 
         if (mask.Length != shape.Batch) throw new ArgumentException($"pag_mask holds {mask.Length} values for a UNet call of {shape.Batch} rows");
@@ -365,7 +365,7 @@ public sealed class UNetVariant
         if (rows is null || rows.Length == 0) return false;
         if (!MapsSelfAttention)
         {
-            throw new ArgumentException($"the {_role} '{_model.ModelPath}' returns no sag_attention (self-attention guidance); it was converted before builder version 12: delete its cached folder so model.load converts the checkpoint again");
+            throw new ArgumentException($"the {_role} '{_model.ModelPath}' returns no sag_attention (self-attention guidance): either its UNet has no middle-block attention for SAG to map (SSD-1B, Segmind Vega), or it was converted before builder version 12: then delete its cached folder so model.load converts the checkpoint again");
         }
 
         if (rows.Any(r => r < 0 || r >= shape.Batch)) throw new ArgumentException($"sag_rows names rows outside the UNet call's {shape.Batch}");
