@@ -145,6 +145,22 @@ public sealed class LoraApplyTests
     }
 
     [Fact]
+    public async Task Set_weight_replaces_its_weight_at_strength_zero_beside_a_non_zero_strength_and_nothing_changes_at_both_zero()
+    {
+        var run = await RunAsync(("e", LoraE, 0f, 0.6f));
+        const string Reference = "lycoris-e-reference.safetensors";
+        var (unet, _) = Models(run, "e");
+        AssertClose(Ref("e0.out_sample", Reference), await PredictAsync(unet), 1e-4, "out_sample at strength 0 beside clip 0.6");
+        Assert.True(MaxDifference(Ref("e0.out_sample", Reference), Ref("base.out_sample", Reference)) > 0.1, "set_weight should change the UNet");
+
+        var none = await RunAsync(("e", LoraE, 0f, 0f));
+        var (baseUnet, baseClip) = Models(none, "model");
+        var (sameUnet, sameClip) = Models(none, "e");
+        Assert.Same(baseUnet, sameUnet);
+        Assert.Same(baseClip, sameClip);
+    }
+
+    [Fact]
     public async Task A_missing_lora_file_fails_the_node_naming_the_parameter_and_file()
     {
         var run = await RunAsync(("a", Path.Combine(Data, "lora", "no-such.safetensors"), 1f, 1f));

@@ -10,7 +10,7 @@ from its definition as ComfyUI's current merge (comfy/weight_adapter/{oft,boft,g
   the stages; W + s (rescale * (M W) - W).
 - GLoRA: current layout dW = W x_in (a1 @ a2) + b1 @ b2 (x_in on the input-channel axis); old LyCORIS layout
   dW = b2 @ b1 + W @ a2 @ a1 over the flattened kernel; scale alpha / rank; W + s * scale * dW.
-- set_weight: the weight becomes the tensor, at any strength.
+- set_weight: the weight becomes the tensor, at any strength (0 too, where the other network's strength is not 0).
 - DoRA beside GLoRA: decompose(W, scale * dW); beside OFT: decompose(W, alpha * s (R^T - I) W) (ComfyUI passes OFT's
   alpha, the constraint, where other algorithms pass their scale).
 The rotations are built as dense block-diagonal and permutation matrices here, unlike the product's block-by-block
@@ -176,10 +176,11 @@ def merged(s_unet, s_te):
 
 
 out = tiny_sd1.reference_inputs()
-for case, (s_unet, s_te) in {"base": (0.0, 0.0), "e": (0.8, 0.6), "e1": (1.0, 1.0)}.items():
+# e0: the UNet at strength 0 beside a non-zero text-encoder strength takes set_weight alone, as ComfyUI's patches do
+for case, (s_unet, s_te) in {"base": (0.0, 0.0), "e": (0.8, 0.6), "e1": (1.0, 1.0), "e0": (0.0, 0.6)}.items():
     sd = base if case == "base" else merged(s_unet, s_te)
     out[f"{case}.out_sample"], out[f"{case}.last_hidden_state"] = tiny_sd1.outputs(sd, out)
 lora = os.path.join(folder, "lora")
 save(os.path.join(lora, "lycoris-e.safetensors"), file, {"ss_network_module": "lycoris.kohya"})
 save(os.path.join(lora, "lycoris-e-reference.safetensors"), out)
-print(len(file), "keys;", {k: float((out[k] - out["base." + k.split(".", 1)[1]]).abs().max()) for k in out if k.startswith(("e.", "e1."))})
+print(len(file), "keys;", {k: float((out[k] - out["base." + k.split(".", 1)[1]]).abs().max()) for k in out if k.startswith(("e.", "e1.", "e0."))})

@@ -14,9 +14,12 @@ public static class LoraWeightOverrides
     public static Dictionary<string, IReadOnlyList<long>> Shapes(IReadOnlyList<WeightInfo> weights) =>
         weights.Where(w => w.ElementType is not null).ToDictionary(w => w.Name, w => w.Shape, StringComparer.Ordinal);
 
-    /// <summary>One override per module of <paramref name="network"/> in <paramref name="match"/>.</summary>
+    /// <summary>
+    /// One override per module of <paramref name="network"/> in <paramref name="match"/>; at strength 0 only the
+    /// <c>set_weight</c> modules, which replace their weights at any strength (the others would change nothing).
+    /// </summary>
     public static IEnumerable<WeightOverride> For(LoraMatch match, LoraNetwork network, float strength) =>
-        match.For(network).Select(module => (WeightOverride)new FileWeightOverride(
+        match.For(network).Where(m => strength != 0f || m.Factors is ReplacementFactors).Select(module => (WeightOverride)new FileWeightOverride(
             module.Weight,
             match.Path,
             $"lora/{module.Module}",

@@ -77,10 +77,17 @@ public sealed class LoraApplyNode : INode
             file, LoraWeightOverrides.Shapes(unet.Weights), first is null ? null : LoraWeightOverrides.Shapes(first), sdxl is null ? null : LoraWeightOverrides.Shapes(sdxl.Second.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
         var clipModules = match.For(LoraNetwork.TextEncoder).Count() + match.For(LoraNetwork.TextEncoder2).Count();
-        UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel));
-        ClipOut = StrengthClip == 0f || clipModules == 0 ? Clip
-            : sdxl is not null ? sdxl.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip), LoraWeightOverrides.For(match, LoraNetwork.TextEncoder2, StrengthClip))
-            : clip is not null ? clip.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip))
+
+        // As ComfyUI's LoraLoader, which returns its inputs only when both strengths are 0 (LoraLoaderModelOnly: when
+        // strength_model is): a network at strength 0 beside a non-zero one still takes set_weight, which replaces.
+        var applies = StrengthModel != 0f || (Clip is not null && StrengthClip != 0f);
+        var unetOverrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel).ToList() : [];
+        var clipOverrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip).ToList() : [];
+        var clip2Overrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.TextEncoder2, StrengthClip).ToList() : [];
+        UnetOut = unetOverrides.Count == 0 ? Unet : unet.WithOverrides(unetOverrides);
+        ClipOut = clipOverrides.Count + clip2Overrides.Count == 0 ? Clip
+            : sdxl is not null ? sdxl.WithOverrides(clipOverrides, clip2Overrides)
+            : clip is not null ? clip.WithOverrides(clipOverrides)
             : Clip;
 
         var name = System.IO.Path.GetFileName(file);
