@@ -72,11 +72,9 @@ public sealed record ButterflyFactors(string BlocksKey, string? RescaleKey, stri
                 order[p] = (a * 2 * k) + (g * k) + j;
             }
 
-            var next = new float[current.Length];
-            for (var block = 0; block < count; block++)
-            {
-                OrthogonalBlocks.MixRows(current, next, order.AsSpan(block * size, size), rotations, ((stage * count) + block) * size * size, size, columns);
-            }
+            var (next, from) = (new float[current.Length], current);
+            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, block =>
+                OrthogonalBlocks.MixRows(from, next, order.AsSpan(block * size, size), rotations, ((stage * count) + block) * size * size, size, columns));
 
             current = next;
         }

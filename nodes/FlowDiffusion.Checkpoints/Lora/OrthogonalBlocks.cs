@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Numerics;
 
 namespace FlowDiffusion.Checkpoints.Lora;
 
@@ -72,22 +72,70 @@ internal static class OrthogonalBlocks
 
     /// <summary>
     /// <c>target[rows[i]] += Σ_j matrix[i, j] · source[rows[j]]</c> for one block: <paramref name="matrix"/> [size, size] at
-    /// <paramref name="offset"/>, rows of <paramref name="columns"/> values.
+    /// <paramref name="offset"/>, rows of <paramref name="columns"/> values. Two target rows and four vectors of columns
+    /// are accumulated in registers over the block's source rows, so each source load serves two multiply-adds.
     /// </summary>
     public static void MixRows(float[] source, float[] target, ReadOnlySpan<int> rows, float[] matrix, int offset, int size, int columns)
     {
-        for (var i = 0; i < size; i++)
+        var width = Vector<float>.Count;
+        var tile = 4 * width;
+        var end = columns - (columns % tile);
+        for (var i = 0; i < size; i += 2)
         {
-            var row = target.AsSpan(rows[i] * columns, columns);
-            for (var j = 0; j < size; j++)
+            var pair = i + 1 < size;
+            var first = rows[i] * columns;
+            var second = pair ? rows[i + 1] * columns : first;
+            for (var c = 0; c < end; c += tile)
             {
-                var coefficient = matrix[offset + (i * size) + j];
-                if (coefficient != 0f)
+                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                for (var j = 0; j < size; j++)
                 {
-                    TensorPrimitives.MultiplyAdd(source.AsSpan(rows[j] * columns, columns), coefficient, row, row);
+                    var from = (rows[j] * columns) + c;
+                    var s0 = new Vector<float>(source, from);
+                    var s1 = new Vector<float>(source, from + width);
+                    var s2 = new Vector<float>(source, from + (2 * width));
+                    var s3 = new Vector<float>(source, from + (3 * width));
+                    var x = new Vector<float>(matrix[offset + (i * size) + j]);
+                    (a0, a1, a2, a3) = (a0 + (x * s0), a1 + (x * s1), a2 + (x * s2), a3 + (x * s3));
+                    if (pair)
+                    {
+                        var y = new Vector<float>(matrix[offset + ((i + 1) * size) + j]);
+                        (b0, b1, b2, b3) = (b0 + (y * s0), b1 + (y * s1), b2 + (y * s2), b3 + (y * s3));
+                    }
+                }
+
+                Add(target, first + c, width, a0, a1, a2, a3);
+                if (pair)
+                {
+                    Add(target, second + c, width, b0, b1, b2, b3);
+                }
+            }
+
+            for (var c = end; c < columns; c++)
+            {
+                float x = 0, y = 0;
+                for (var j = 0; j < size; j++)
+                {
+                    var value = source[(rows[j] * columns) + c];
+                    x += matrix[offset + (i * size) + j] * value;
+                    y += pair ? matrix[offset + ((i + 1) * size) + j] * value : 0f;
+                }
+
+                target[first + c] += x;
+                if (pair)
+                {
+                    target[second + c] += y;
                 }
             }
         }
+    }
+
+    private static void Add(float[] target, int at, int width, Vector<float> v0, Vector<float> v1, Vector<float> v2, Vector<float> v3)
+    {
+        (new Vector<float>(target, at) + v0).CopyTo(target, at);
+        (new Vector<float>(target, at + width) + v1).CopyTo(target, at + width);
+        (new Vector<float>(target, at + (2 * width)) + v2).CopyTo(target, at + (2 * width));
+        (new Vector<float>(target, at + (3 * width)) + v3).CopyTo(target, at + (3 * width));
     }
 
     // Gauss-Jordan with partial pivoting; I − Q is invertible for every skew-symmetric Q (its eigenvalues are 1 − iλ).

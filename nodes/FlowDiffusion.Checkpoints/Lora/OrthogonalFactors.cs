@@ -60,18 +60,9 @@ public sealed record OrthogonalFactors(string BlocksKey, string? AlphaKey, int B
 
         var columns = weight.Length / (count * size);
         var change = new float[weight.Length];
-        var indices = new int[size];
-        for (var k = 0; k < count; k++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var i = 0; i < size; i++)
-            {
-                indices[i] = (k * size) + i;
-            }
-
-            OrthogonalBlocks.MixRows(weight, change, indices, mixing, k * size * size, size, columns);
-        }
-
+        var indices = Enumerable.Range(0, count * size).ToArray();
+        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
+            OrthogonalBlocks.MixRows(weight, change, indices.AsSpan(k * size, size), mixing, k * size * size, size, columns));
         return change;
     }
 }
