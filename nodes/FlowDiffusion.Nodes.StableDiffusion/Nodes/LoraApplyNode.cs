@@ -81,9 +81,11 @@ public sealed class LoraApplyNode : INode
         // As ComfyUI's LoraLoader, which returns its inputs only when both strengths are 0 (LoraLoaderModelOnly: when
         // strength_model is): a network at strength 0 beside a non-zero one still takes set_weight, which replaces.
         var applies = StrengthModel != 0f || (Clip is not null && StrengthClip != 0f);
-        var unetOverrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel).ToList() : [];
-        var clipOverrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip).ToList() : [];
-        var clip2Overrides = applies ? LoraWeightOverrides.For(match, LoraNetwork.TextEncoder2, StrengthClip).ToList() : [];
+        List<WeightOverride> Overrides(LoraNetwork network, float strength) =>
+            !applies ? [] : strength != 0f ? [.. LoraWeightOverrides.For(match, network, strength)] : [.. LoraWeightOverrides.Replacements(match, network)];
+        var unetOverrides = Overrides(LoraNetwork.UNet, StrengthModel);
+        var clipOverrides = Overrides(LoraNetwork.TextEncoder, StrengthClip);
+        var clip2Overrides = Overrides(LoraNetwork.TextEncoder2, StrengthClip);
         UnetOut = unetOverrides.Count == 0 ? Unet : unet.WithOverrides(unetOverrides);
         ClipOut = clipOverrides.Count + clip2Overrides.Count == 0 ? Clip
             : sdxl is not null ? sdxl.WithOverrides(clipOverrides, clip2Overrides)
