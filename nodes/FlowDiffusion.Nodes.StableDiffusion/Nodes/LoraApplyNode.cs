@@ -11,7 +11,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// Applies a LoRA to a UNet and a text encoder as weight overrides (model in, model out; the inputs are unchanged);
 /// chain nodes to stack LoRAs. Keys that change nothing are named in a warning.
 /// </summary>
-[Node("lora.apply", "1.2.0", Category = "loaders", Title = "Apply LoRA",
+[Node("lora.apply", "1.3.0", Category = "loaders", Title = "Apply LoRA",
     Description = "Adds a LoRA (kohya lora_unet_/lora_te_, SDXL lora_te1_/lora_te2_, or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs; an empty path passes the models through unchanged.")]
 public sealed class LoraApplyNode : INode
 {
