@@ -6,7 +6,8 @@ namespace FlowDiffusion.Checkpoints.Tests;
 
 /// <summary>
 /// Generated LoRA-family files never crash the reader or the update: each holds one module of LoRA (with or without a
-/// Tucker middle), LoHa (with or without cores) or LoKr (whole, decomposed or Tucker factors) built to fit one of the
+/// Tucker middle), LoHa (with or without cores), LoKr (whole, decomposed or Tucker factors), GLoRA (either layout), OFT,
+/// BOFT (with or without rescale) or set_weight built to fit one of the
 /// tiny checkpoint's linear, 1×1 or 3×3 weights, with alpha and a DoRA scale at random, then damaged at random (a key
 /// dropped, an axis resized, zeroed or made huge). Every key is either used by the matched module or listed unmatched,
 /// exactly once; a matched module updates the weight to finite values of its size. Fixed seed, so every run checks the
@@ -75,7 +76,7 @@ public sealed class LoraReaderFuzzTests : IDisposable
         long[] Kernel(long a, long b) => shape.Length == 4 ? [a, b, shape[2], shape[3]] : [a, b];
         long Rank() => random.Next(1, 5);
         var tensors = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        switch (random.Next(3))
+        switch (random.Next(7))
         {
             case 0 when shape.Length == 4 && kernel > 1 && random.Next(2) == 0:
             {
@@ -109,6 +110,60 @@ public sealed class LoraReaderFuzzTests : IDisposable
 
                 break;
             }
+
+            case 3:
+            {
+                var r = Rank();
+                if (random.Next(2) == 0)
+                {
+                    // current layout: a1 [in, r], a2 [r, in], b1 [out, r], b2 [r, in(, kh, kw)]
+                    (tensors[$"{module}.a1.weight"], tensors[$"{module}.a2.weight"]) = ([input, r], [r, input]);
+                    (tensors[$"{module}.b1.weight"], tensors[$"{module}.b2.weight"]) = (shape.Length == 4 ? [output, r, 1, 1] : [output, r], Kernel(r, input));
+                }
+                else
+                {
+                    // old layout: b2 [out, r], b1 [r, in·k], a2 [in·k, r], a1 [r, in·k]
+                    (tensors[$"{module}.b2.weight"], tensors[$"{module}.b1.weight"]) = ([output, r], Kernel(r, input));
+                    (tensors[$"{module}.a2.weight"], tensors[$"{module}.a1.weight"]) = ([input * kernel, r], Kernel(r, input));
+                }
+
+                break;
+            }
+
+            case 4:
+            {
+                var size = Divisor(random, output, 32);
+                tensors[$"{module}.oft_blocks"] = [output / size, size, size];
+                if (random.Next(2) == 0)
+                {
+                    tensors[$"{module}.rescale"] = shape.Length == 4 ? [output, 1, 1, 1] : [output, 1];
+                }
+
+                break;
+            }
+
+            case 5:
+            {
+                var size = new long[] { 2, 4, 8 }.Where(b => output % b == 0).ElementAt(random.Next(new long[] { 2, 4, 8 }.Count(b => output % b == 0)));
+                var stages = 1;
+                while (stages < 4 && (1L << stages) * size <= output && output % ((1L << stages) * size) == 0)
+                {
+                    stages++;
+                }
+
+                tensors[$"{module}.oft_blocks"] = [random.Next(1, stages + 1), output / size, size, size];
+                tensors[$"{module}.alpha"] = [];
+                if (random.Next(2) == 0)
+                {
+                    tensors[$"{module}.rescale"] = shape.Length == 4 ? [output, 1, 1, 1] : [output, 1];
+                }
+
+                break;
+            }
+
+            case 6:
+                tensors[$"{module}.set_weight"] = shape;
+                break;
 
             default:
             {
@@ -179,9 +234,9 @@ public sealed class LoraReaderFuzzTests : IDisposable
         return tensors;
     }
 
-    private static long Divisor(Random random, long n)
+    private static long Divisor(Random random, long n, long largest = long.MaxValue)
     {
-        var divisors = Enumerable.Range(1, (int)n).Where(d => n % d == 0).ToArray();
+        var divisors = Enumerable.Range(1, (int)n).Where(d => n % d == 0 && d <= largest).ToArray();
         return divisors[random.Next(divisors.Length)];
     }
 

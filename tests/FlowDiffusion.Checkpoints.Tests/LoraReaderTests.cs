@@ -190,6 +190,86 @@ public sealed class LoraReaderTests : IDisposable
         Assert.Contains("[0,4] has an empty or oversized axis", Reason(match, $"{Empty}.lokr_w2"));
     }
 
+    [Fact]
+    public void Oft_boft_glora_and_set_weight_match_with_the_layouts_and_constraints_comfyui_takes()
+    {
+        var (unet, text) = Shapes();
+        var match = LoraReader.Match(Path.Combine(LoraFolder, "lycoris-e.safetensors"), unet, text);
+
+        Assert.Equal((33, 34), (match.MatchedKeyCount, match.KeyCount));
+        Assert.Equal("lora_unet_down_blocks_0_resnets_0_conv1.rescale", Assert.Single(match.Unmatched).Key);
+        var oft = Assert.IsType<OrthogonalFactors>(Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight").Factors);
+        Assert.Equal((4, 8, 0.5f, 1f), (oft.BlockCount, oft.BlockSize, oft.Constraint, oft.Scale)); // alpha is the constraint, not a scale
+        var boft = Assert.IsType<ButterflyFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj.weight").Factors);
+        Assert.Equal((3, 32, 8, 3f), (boft.Stages, boft.BlockCount, boft.BlockSize, boft.Constraint));
+        Assert.NotNull(boft.RescaleKey);
+        Assert.Null(Assert.IsType<ButterflyFactors>(Module(match, "text_model.encoder.layers.1.mlp.fc2.weight").Factors).RescaleKey);
+        var current = Assert.IsType<GeneralizedFactors>(Module(match, "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight").Factors);
+        Assert.Equal((false, 4, 0.5f), (current.Old, current.Rank, current.Scale)); // alpha 2 over a2's 4 rows
+        // a square weight whose a2 has as many rows as the weight: the old layout, alpha 1.5 over a1's 3 rows
+        var old = Assert.IsType<GeneralizedFactors>(Module(match, "text_model.encoder.layers.1.self_attn.q_proj.weight").Factors);
+        Assert.Equal((true, 3, 0.5f), (old.Old, old.Rank, old.Scale));
+        Assert.False(Assert.IsType<GeneralizedFactors>(Module(match, "mid_block.resnets.0.conv1.weight").Factors).Old);
+        Assert.IsType<ReplacementFactors>(Module(match, "text_model.encoder.layers.1.layer_norm2.weight").Factors);
+        Assert.Equal(2f, Module(match, "text_model.encoder.layers.0.mlp.fc1.weight").Factors.DoraFactor); // OFT's DoRA takes its alpha
+    }
+
+    [Fact]
+    public void Oft_boft_glora_and_set_weight_misfits_are_unmatched_with_their_reason()
+    {
+        var (unet, text) = Shapes();
+        const string Q = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"; // [32, 32]
+        const string K = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_k"; // [32, 32]
+        const string V = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_v"; // [32, 32]
+        const string Out = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_out_0"; // [32, 32]
+        const string K2 = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"; // [32, 64]
+        const string V2 = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_v"; // [32, 64]
+        const string MidQ = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"; // [32, 32]
+        const string MidK = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_k"; // [32, 32]
+        const string MidV = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_v"; // [32, 32]
+        const string MidOut = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_out_0"; // [32, 32]
+        const string Ff = "lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_2"; // [32, 128]
+        const string Proj = "lora_unet_mid_block_attentions_0_proj_in"; // [32, 32, 1, 1]
+        const string Set = "lora_unet_mid_block_attentions_0_proj_out"; // [32, 32, 1, 1]
+        var path = Write(new()
+        {
+            [$"{Q}.oft_blocks"] = ([4, 8, 7], 0.1f), // not square
+            [$"{K}.oft_blocks"] = ([3, 8, 8], 0.1f), // 24 rows of 32
+            [$"{V}.oft_blocks"] = ([32, 32], 0.1f), // neither 3-D nor 4-D
+            [$"{Out}.oft_blocks"] = ([5, 8, 4, 4], 0.1f), [$"{Out}.alpha"] = ([], 1f), // stage 4 regroups runs of 64 rows
+            [$"{MidQ}.oft_blocks"] = ([2, 8, 4, 4], 0.1f), // BOFT without alpha
+            [$"{MidK}.oft_blocks"] = ([2, 8, 4, 4], 0.1f), [$"{MidK}.alpha"] = ([], 1f), [$"{MidK}.rescale"] = ([1, 32], 1f), // rescale per column
+            [$"{MidV}.rescale"] = ([32, 1], 1f), // rescale alone
+            [$"{K2}.a1.weight"] = ([64, 4], 0.1f), [$"{K2}.a2.weight"] = ([4, 64], 0.1f), [$"{K2}.b1.weight"] = ([32, 4], 0.1f), // no b2
+            [$"{V2}.a1.weight"] = ([64, 4], 0.1f), [$"{V2}.a2.weight"] = ([4, 64], 0.1f), [$"{V2}.b1.weight"] = ([32, 4], 0.1f), [$"{V2}.b2.weight"] = ([4, 63], 0.1f),
+            [$"{MidOut}.a1.weight"] = ([32, 4], 0.1f), [$"{MidOut}.a2.weight"] = ([3, 31], 0.1f), [$"{MidOut}.b1.weight"] = ([32, 4], 0.1f), [$"{MidOut}.b2.weight"] = ([4, 32], 0.1f),
+            [$"{Ff}.a1.weight"] = ([128, 2], 0.1f), [$"{Ff}.a2.weight"] = ([2, 128], 0.1f), [$"{Ff}.b1.weight"] = ([32, 2], 0.1f), [$"{Ff}.b2.weight"] = ([2, 128], 0.1f),
+            [$"{Ff}.oft_blocks"] = ([4, 8, 8], 0.1f), // GLoRA and OFT in one module
+            [$"{Proj}.set_weight"] = ([32, 32, 3, 3], 0.1f), // the wrong shape
+            // set_weight beside a LoRA: the set applies, the LoRA's keys change nothing
+            [$"{Set}.set_weight"] = ([32, 32, 1, 1], 0.1f), [$"{Set}.lora_down.weight"] = ([2, 32, 1, 1], 0.1f), [$"{Set}.lora_up.weight"] = ([32, 2, 1, 1], 0.1f), [$"{Set}.alpha"] = ([], 1f),
+            ["unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_q.lora_magnitude_vector"] = ([32], 1f),
+        });
+
+        var match = LoraReader.Match(path, unet, text);
+
+        Assert.IsType<ReplacementFactors>(Assert.Single(match.Modules).Factors);
+        Assert.Contains("are not square blocks", Reason(match, $"{Q}.oft_blocks"));
+        Assert.Contains("3 blocks of 8 rows are not its 32 output rows", Reason(match, $"{K}.oft_blocks"));
+        Assert.Contains("neither OFT's [blocks, size, size] nor BOFT's", Reason(match, $"{V}.oft_blocks"));
+        Assert.Contains("stage 4 regroups runs of 2^5 · 2 rows, which do not divide its 32 output rows", Reason(match, $"{Out}.oft_blocks"));
+        Assert.Contains("BOFT without alpha", Reason(match, $"{MidQ}.oft_blocks"));
+        Assert.Contains("rescale [1,32] is not one factor per output row", Reason(match, $"{MidK}.rescale"));
+        Assert.Contains("has rescale but no oft_blocks", Reason(match, $"{MidV}.rescale"));
+        Assert.Contains("has no b2.weight", Reason(match, $"{K2}.a1.weight"));
+        Assert.Contains("b2 [4,63] do not fit weight", Reason(match, $"{V2}.b2.weight"));
+        Assert.Contains("in either GLoRA layout", Reason(match, $"{MidOut}.a2.weight"));
+        Assert.Contains("mixes GLoRA and OFT keys", Reason(match, $"{Ff}.oft_blocks"));
+        Assert.Contains("is not the shape of", Reason(match, $"{Proj}.set_weight"));
+        Assert.All(new[] { "lora_down.weight", "lora_up.weight", "alpha" }, k => Assert.Contains("set_weight replaces", Reason(match, $"{Set}.{k}")));
+        Assert.Contains("PEFT's DoRA magnitude", Reason(match, "unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_q.lora_magnitude_vector"));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_scratch))

@@ -11,7 +11,9 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// A is kohya (F16, alpha, 1×1 and 3×3 LoCon convolutions, one module the model lacks); B is diffusers/PEFT. C is
 /// LyCORIS (tools/reference/make_lycoris.py): LoHa (plain and with Tucker cores), LoKr (whole, decomposed and Tucker
 /// factors; linear, 1×1 and 3×3), Tucker LoCon, and DoRA magnitudes on both axes, in the UNet and the text encoder. D
-/// holds LyCORIS's whole-weight keys (diff, diff_b, w_norm, b_norm) and a LoRA module with a stray diff.
+/// holds LyCORIS's whole-weight keys (diff, diff_b, w_norm, b_norm) and a LoRA module with a stray diff. E
+/// (tools/reference/make_lycoris_oft.py) holds OFT (one with DoRA), BOFT, GLoRA in both layouts (one with DoRA) and
+/// set_weight, on linear and convolution weights of the UNet and the text encoder.
 /// </summary>
 public sealed class LoraApplyTests
 {
@@ -21,6 +23,7 @@ public sealed class LoraApplyTests
     private static readonly string LoraB = Path.Combine(Data, "lora", "peft-b.safetensors");
     private static readonly string LoraC = Path.Combine(Data, "lora", "lycoris-c.safetensors");
     private static readonly string LoraD = Path.Combine(Data, "lora", "lycoris-d.safetensors");
+    private static readonly string LoraE = Path.Combine(Data, "lora", "lycoris-e.safetensors");
 
     [Fact]
     public async Task A_kohya_lora_at_a_strength_matches_the_checkpoint_with_it_merged_in_torch_and_names_its_unmatched_keys()
@@ -118,6 +121,43 @@ public sealed class LoraApplyTests
         var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "d" && e.Progress.Message is not null).Progress.Message;
         Assert.Contains("(kohya): matched 9 of 10 keys (5 UNet, 3 text-encoder weights)", message);
         Assert.Contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_v.diff", message);
+    }
+
+    [Theory]
+    [InlineData(0.8f, 0.6f, "e")]
+    [InlineData(1f, 1f, "e1")]
+    public async Task A_lycoris_file_of_oft_boft_glora_and_set_weight_matches_the_checkpoint_with_it_merged_in_torch(float model, float clip, string reference)
+    {
+        using var engine = new SdEngine();
+        var run = await RunAsync(engine, ("e", LoraE, model, clip));
+
+        var (unet, text) = Models(run, "e");
+        const string Reference = "lycoris-e-reference.safetensors";
+        AssertClose(Ref($"{reference}.out_sample", Reference), await PredictAsync(unet), 1e-4, $"out_sample with E at {model}");
+        AssertClose(Ref($"{reference}.last_hidden_state", Reference), await EncodeAsync(text), 1e-4, $"last_hidden_state with E at {clip}");
+        Assert.True(MaxDifference(Ref($"{reference}.out_sample", Reference), Ref("base.out_sample", Reference)) > 0.1);
+        Assert.True(MaxDifference(Ref($"{reference}.last_hidden_state", Reference), Ref("base.last_hidden_state", Reference)) > 0.1);
+
+        // OFT's rescale is read by ComfyUI's OFT merge and never applied: listed, not applied.
+        var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "e" && e.Progress.Message is not null).Progress.Message;
+        Assert.Contains("(kohya): matched 33 of 34 keys (7 UNet, 5 text-encoder weights)", message);
+        Assert.Contains("lora_unet_down_blocks_0_resnets_0_conv1.rescale (OFT's rescale", message);
+    }
+
+    [Fact]
+    public async Task Set_weight_replaces_its_weight_at_strength_zero_beside_a_non_zero_strength_and_nothing_changes_at_both_zero()
+    {
+        var run = await RunAsync(("e", LoraE, 0f, 0.6f));
+        const string Reference = "lycoris-e-reference.safetensors";
+        var (unet, _) = Models(run, "e");
+        AssertClose(Ref("e0.out_sample", Reference), await PredictAsync(unet), 1e-4, "out_sample at strength 0 beside clip 0.6");
+        Assert.True(MaxDifference(Ref("e0.out_sample", Reference), Ref("base.out_sample", Reference)) > 0.1, "set_weight should change the UNet");
+
+        var none = await RunAsync(("e", LoraE, 0f, 0f));
+        var (baseUnet, baseClip) = Models(none, "model");
+        var (sameUnet, sameClip) = Models(none, "e");
+        Assert.Same(baseUnet, sameUnet);
+        Assert.Same(baseClip, sameClip);
     }
 
     [Fact]

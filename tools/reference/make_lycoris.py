@@ -15,13 +15,13 @@ import sys
 import torch
 
 import tiny_sd1
+from lycoris import decompose
 from safetensors_io import save
 
 folder = sys.argv[1]
 base, to_ldm = tiny_sd1.load_base(folder)
 
 g = torch.Generator().manual_seed(23)
-EPS = torch.finfo(torch.float32).eps
 
 
 def rnd(*shape, scale=0.3):
@@ -122,16 +122,6 @@ dora = (w.norm(dim=0, keepdim=True) * (1 + 0.2 * torch.randn(1, 64, generator=g)
 add("te", "text_model.encoder.layers.1.mlp.fc1", "lora_te_",
     {"hada_w1_a": w1a, "hada_w1_b": w1b, "hada_w2_a": w2a, "hada_w2_b": w2b, "alpha": alpha(1.5)},
     0.5 * (w1a.float() @ w1b.float()) * (w2a.float() @ w2b.float()), dora)
-
-
-def decompose(w, delta, dora, strength):
-    updated = w + delta
-    if dora.shape[0] == w.shape[0]:
-        norm = w.reshape(w.shape[0], -1).norm(dim=1).reshape(w.shape[0], *[1] * (w.dim() - 1))
-    else:
-        norm = updated.transpose(0, 1).reshape(w.shape[1], -1).norm(dim=1).reshape(1, w.shape[1], *[1] * (w.dim() - 2))
-    renormalised = updated * (dora.reshape(norm.shape) / (norm + EPS))
-    return w + strength * (renormalised - w)
 
 
 def merged(s_unet, s_te):

@@ -13,8 +13,10 @@ namespace FlowDiffusion.Checkpoints.Lora;
 /// <c>.lora_linear_layer.down/up.weight</c>, attention processors' <c>.processor.to_q_lora.down.weight</c>; optional
 /// <c>.alpha</c>). Linear layers, 1×1 and 3×3 (LoCon) convolutions match, with LyCORIS's kohya-named algorithms:
 /// Tucker LoCon (<c>.lora_mid.weight</c>), LoHa (<c>.hada_w1_a</c> … <c>.hada_t2</c>), LoKr (<c>.lokr_w1</c> …
-/// <c>.lokr_t2</c>), and DoRA's <c>.dora_scale</c> beside any of them; anything else is listed as unmatched with the
-/// reason, never dropped silently.
+/// <c>.lokr_t2</c>), GLoRA (<c>.a1.weight</c> … <c>.b2.weight</c>), OFT and BOFT (<c>.oft_blocks</c>, 3-D or 4-D, with
+/// <c>.rescale</c>), and DoRA's <c>.dora_scale</c> beside any of them; the whole-weight <c>.diff</c>, <c>.diff_b</c>,
+/// <c>.w_norm</c>, <c>.b_norm</c> and <c>.set_weight</c>; anything else is listed as unmatched with the reason, never
+/// dropped silently.
 /// </summary>
 public static partial class LoraReader
 {
@@ -28,6 +30,8 @@ public static partial class LoraReader
         (".hada_w1_a", Role.HadaW1A), (".hada_w1_b", Role.HadaW1B), (".hada_w2_a", Role.HadaW2A), (".hada_w2_b", Role.HadaW2B), (".hada_t1", Role.HadaT1), (".hada_t2", Role.HadaT2),
         (".lokr_w1", Role.LokrW1), (".lokr_w1_a", Role.LokrW1A), (".lokr_w1_b", Role.LokrW1B), (".lokr_w2", Role.LokrW2), (".lokr_w2_a", Role.LokrW2A), (".lokr_w2_b", Role.LokrW2B),
         (".lokr_t2", Role.LokrT2), (".diff", Role.Diff), (".diff_b", Role.DiffBias), (".w_norm", Role.NormWeight), (".b_norm", Role.NormBias),
+        (".oft_blocks", Role.OftBlocks), (".rescale", Role.Rescale), (".a1.weight", Role.GloraA1), (".a2.weight", Role.GloraA2), (".b1.weight", Role.GloraB1),
+        (".b2.weight", Role.GloraB2), (".set_weight", Role.SetWeight),
     ];
 
     private static readonly (string Suffix, Role Role)[] DiffusersSuffixes =
@@ -60,6 +64,13 @@ public static partial class LoraReader
         DiffBias,
         NormWeight,
         NormBias,
+        OftBlocks,
+        Rescale,
+        GloraA1,
+        GloraA2,
+        GloraB1,
+        GloraB2,
+        SetWeight,
     }
 
     /// <summary>Opens <paramref name="path"/> and matches it; see <see cref="Match(SafetensorsFile, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}}, IReadOnlyDictionary{string, IReadOnlyList{long}})"/>.</summary>
@@ -113,8 +124,10 @@ public static partial class LoraReader
         {
             if (Parse(key) is not { } parsed)
             {
-                unmatched.Add(new LoraUnmatchedKey(key, "not a key this reader knows (LoRA/LoCon up, down, mid; LoHa hada_*; LoKr lokr_*; alpha; dora_scale; "
-                    + "LyCORIS's whole-weight diff, diff_b, w_norm, b_norm); set_weight and (B)OFT/GLoRA keys are not supported"));
+                unmatched.Add(new LoraUnmatchedKey(key, key.Contains(".lora_magnitude_vector", StringComparison.Ordinal)
+                    ? "PEFT's DoRA magnitude (lora_magnitude_vector), which ComfyUI maps to no weight: its lora_A/lora_B pair applies as a plain LoRA, here as there"
+                    : "not a key this reader knows (LoRA/LoCon up, down, mid; LoHa hada_*; LoKr lokr_*; GLoRA a1/a2/b1/b2; OFT/BOFT oft_blocks, rescale; alpha; "
+                    + "dora_scale; LyCORIS's whole-weight diff, diff_b, w_norm, b_norm, set_weight)"));
                 continue;
             }
 
@@ -153,6 +166,7 @@ public static partial class LoraReader
             {
                 var (network, weight) = found;
                 var weights = (network switch { LoraNetwork.UNet => unet, LoraNetwork.TextEncoder => textEncoder, _ => textEncoder2 })!;
+                SetAside(file, group, unmatched);
                 if (group.Roles.Keys.Any(IsWhole))
                 {
                     if (!group.Roles.Keys.Any(r => !IsWhole(r) && r is not (Role.Alpha or Role.DoraScale)))
@@ -187,7 +201,30 @@ public static partial class LoraReader
         return new LoraMatch(file.Path, format, modules, unmatched, file.Tensors.Count);
     }
 
-    private static bool IsWhole(Role role) => role is Role.Diff or Role.DiffBias or Role.NormWeight or Role.NormBias;
+    private static bool IsWhole(Role role) => role is Role.Diff or Role.DiffBias or Role.NormWeight or Role.NormBias or Role.SetWeight;
+
+    // Keys ComfyUI reads but that change nothing: beside set_weight (applied last, it replaces the module's other updates
+    // of the weight; bias keys still apply), and OFT's rescale (its merge never uses it).
+    private static void SetAside(SafetensorsFile file, Group group, List<LoraUnmatchedKey> unmatched)
+    {
+        var replaced = group.Roles.ContainsKey(Role.SetWeight)
+            ? group.Roles.Keys.Where(r => r is not (Role.SetWeight or Role.DiffBias or Role.NormBias)).ToList()
+            : [];
+        var reason = "set_weight replaces this module's weight, and ComfyUI applies it last, so this key changes nothing";
+        if (replaced.Count == 0 && group.Roles.TryGetValue(Role.Rescale, out _) && group.Roles.TryGetValue(Role.OftBlocks, out var blocks)
+            && file.Tensors[blocks].Shape.Length == 3)
+        {
+            replaced.Add(Role.Rescale);
+            reason = "OFT's rescale: ComfyUI's OFT merge reads it but never applies it (only BOFT's does), so it is not applied here either";
+        }
+
+        foreach (var role in replaced)
+        {
+            unmatched.Add(new LoraUnmatchedKey(group.Roles[role], reason));
+            group.Keys.Remove(group.Roles[role]);
+            group.Roles.Remove(role);
+        }
+    }
 
     // LyCORIS's whole-weight changes, as ComfyUI's "diff" patches: diff and w_norm add to the weight, diff_b and b_norm to
     // the layer's bias, each times the strength; the tensor must have the weight's shape (trailing 1-axes aside).
@@ -198,7 +235,7 @@ public static partial class LoraReader
         var bias = weight[..^".weight".Length] + ".bias";
         foreach (var (role, key) in group.Roles)
         {
-            var target = role is Role.Diff or Role.NormWeight ? weight : bias;
+            var target = role is Role.Diff or Role.NormWeight or Role.SetWeight ? weight : bias;
             var tensor = file.Tensors[key];
             string? problem = null;
             if (role is Role.Alpha or Role.DoraScale)
@@ -224,7 +261,7 @@ public static partial class LoraReader
             }
             else
             {
-                modules.Add(new LoraModule(network, target, module, new WholeFactors(key), shape));
+                modules.Add(new LoraModule(network, target, module, role == Role.SetWeight ? new ReplacementFactors(key) : new WholeFactors(key), shape));
                 continue;
             }
 
@@ -260,12 +297,16 @@ public static partial class LoraReader
             roles.Keys.Any(r => r is Role.Up or Role.Down or Role.Mid) ? "LoRA" : null,
             roles.Keys.Any(r => r is >= Role.HadaW1A and <= Role.HadaT2) ? "LoHa" : null,
             roles.Keys.Any(r => r is >= Role.LokrW1 and <= Role.LokrT2) ? "LoKr" : null,
+            roles.Keys.Any(r => r is >= Role.GloraA1 and <= Role.GloraB2) ? "GLoRA" : null,
+            roles.Keys.Any(r => r is Role.OftBlocks or Role.Rescale) ? "OFT" : null,
         }.OfType<string>().ToArray();
         var (factors, problem) = kinds switch
         {
             ["LoRA"] => LowRank(file, module, roles, weight, shape),
             ["LoHa"] => Hadamard(file, module, roles, weight, shape),
             ["LoKr"] => Kronecker(file, module, roles, weight, shape),
+            ["GLoRA"] => Generalized(file, module, roles, weight, shape),
+            ["OFT"] => Orthogonal(file, module, roles, weight, shape),
             [] => (null, $"module '{module}' has no factors, only {string.Join(" and ", roles.Keys.Select(r => r == Role.Alpha ? "alpha" : "dora_scale"))}"),
             _ => (null, $"module '{module}' mixes {string.Join(" and ", kinds)} keys"),
         };
@@ -420,6 +461,120 @@ public static partial class LoraReader
                 w1a is null ? 0 : (int)w1a.Shape[1], w2a is null ? 0 : (int)(t2 is null ? w2a.Shape[1] : w2a.Shape[0]), scale), null)
             : (null, problem);
     }
+
+    private static (LoraFactors?, string?) Generalized(SafetensorsFile file, string module, Dictionary<Role, string> roles, string weight, IReadOnlyList<long> shape)
+    {
+        Role[] needed = [Role.GloraA1, Role.GloraA2, Role.GloraB1, Role.GloraB2];
+        if (needed.Where(r => !roles.ContainsKey(r)).Select(r => (Role?)r).FirstOrDefault() is { } missing)
+        {
+            return (null, $"module '{module}' has no {Suffix(missing)}");
+        }
+
+        var (a1, a2, b1, b2) = (file.Tensors[roles[Role.GloraA1]].Shape, file.Tensors[roles[Role.GloraA2]].Shape, file.Tensors[roles[Role.GloraB1]].Shape, file.Tensors[roles[Role.GloraB2]].Shape);
+        var fits = $"a1 {Text(a1)}, a2 {Text(a2)}, b1 {Text(b1)} and b2 {Text(b2)} do not fit weight '{weight}' [{string.Join(",", shape)}]";
+        if (new[] { a1, a2, b1, b2 }.Any(s => s.Length < 2))
+        {
+            return (null, fits + " (each has at least two axes)");
+        }
+
+        // ComfyUI tells the layouts apart by these axes; both hold only for a square weight, where a2's rows decide.
+        var old = b2[1] == b1[0] && b1[0] == a1[0] && a1[0] == a2[1];
+        var rank = a1[0];
+        if (b2[0] == b1[1] && b1[1] == a1[1] && a1[1] == a2[0] && !(old && a2[0] == shape[0] && shape[0] == shape[1]))
+        {
+            (old, rank) = (false, a2[0]);
+        }
+        else if (!old)
+        {
+            return (null, fits + " in either GLoRA layout");
+        }
+
+        long Rows(long[] s) => s[0];
+        long Columns(long[] s) => s.Skip(1).Aggregate(1L, (x, y) => x * y);
+        var (output, inputs, columns) = (shape[0], shape[1], LoraFactors.Columns(shape));
+        var ok = old
+            ? (Rows(b2), Columns(b2), Rows(b1), Columns(b1), Rows(a2), Columns(a2), Rows(a1), Columns(a1)) == (output, rank, rank, columns, columns, rank, rank, columns)
+            : (Rows(a1), Columns(a1), Rows(a2), Columns(a2), Rows(b1), Columns(b1), Rows(b2), Columns(b2)) == (inputs, rank, rank, inputs, output, rank, rank, columns);
+        if (!ok)
+        {
+            return (null, $"{fits} as {(old ? "old LyCORIS GLoRA (b2 [out, r], b1 [r, in], a2 [in, r], a1 [r, in])" : "GLoRA (a1 [in, r], a2 [r, in], b1 [out, r], b2 [r, in])")}");
+        }
+
+        var (scale, problem) = AlphaScale(file, roles, rank);
+        return problem is null
+            ? (new GeneralizedFactors(roles[Role.GloraA1], roles[Role.GloraA2], roles[Role.GloraB1], roles[Role.GloraB2], roles.GetValueOrDefault(Role.Alpha), old, (int)rank, scale), null)
+            : (null, problem);
+    }
+
+    private static (LoraFactors?, string?) Orthogonal(SafetensorsFile file, string module, Dictionary<Role, string> roles, string weight, IReadOnlyList<long> shape)
+    {
+        if (!roles.TryGetValue(Role.OftBlocks, out var blocksKey))
+        {
+            return (null, $"module '{module}' has rescale but no oft_blocks");
+        }
+
+        var blocks = file.Tensors[blocksKey].Shape;
+        var fits = $"oft_blocks {Text(blocks)} do not fit weight '{weight}' [{string.Join(",", shape)}]";
+        if (blocks.Length is not (3 or 4))
+        {
+            return (null, $"oft_blocks {Text(blocks)} is neither OFT's [blocks, size, size] nor BOFT's [stages, blocks, size, size]");
+        }
+
+        var (count, size) = (blocks[^3], blocks[^2]);
+        if (blocks[^1] != size)
+        {
+            return (null, $"oft_blocks {Text(blocks)} are not square blocks");
+        }
+
+        if (count * size != shape[0])
+        {
+            return (null, $"{fits}: {count} blocks of {size} rows are not its {shape[0]} output rows");
+        }
+
+        // alpha is OFT's norm constraint, not a scale.
+        var (constraint, problem) = AlphaScale(file, roles, 1);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        if (blocks.Length == 3)
+        {
+            return (new OrthogonalFactors(blocksKey, roles.GetValueOrDefault(Role.Alpha), (int)count, (int)size, constraint), null);
+        }
+
+        // BOFT: stage i regroups runs of 2^(i+1) · ⌊size / 2⌋ rows, which must divide the rows.
+        var stages = blocks[0];
+        for (var stage = 0; stage < stages; stage++)
+        {
+            var run = stage < 32 ? size / 2 * 2 * (1L << stage) : 0;
+            if (run == 0 || run > shape[0] || shape[0] % run != 0)
+            {
+                return (null, $"{fits} as BOFT: stage {stage} regroups runs of 2^{stage + 1} · {size / 2} rows, which do not divide its {shape[0]} output rows");
+            }
+        }
+
+        if (!roles.TryGetValue(Role.Alpha, out var alphaKey))
+        {
+            return (null, $"module '{module}' is BOFT without alpha: ComfyUI's BOFT merge compares the missing alpha with 0, fails and leaves the weight as it is");
+        }
+
+        string? rescaleKey = null;
+        if (roles.TryGetValue(Role.Rescale, out var rescaleName))
+        {
+            var rescale = file.Tensors[rescaleName].Shape;
+            if (rescale.Length != shape.Count || rescale[0] != shape[0] || rescale.Skip(1).Any(d => d != 1))
+            {
+                return (null, $"rescale {Text(rescale)} is not one factor per output row of weight '{weight}' [{string.Join(",", shape)}] ([out, 1(, 1, 1)])");
+            }
+
+            rescaleKey = rescaleName;
+        }
+
+        return (new ButterflyFactors(blocksKey, rescaleKey, alphaKey, (int)stages, (int)count, (int)size, constraint), null);
+    }
+
+    private static string Text(long[] shape) => "[" + string.Join(",", shape) + "]";
 
     // alpha / rank, 1 without alpha.
     private static (float Scale, string? Problem) AlphaScale(SafetensorsFile file, Dictionary<Role, string> roles, long rank)

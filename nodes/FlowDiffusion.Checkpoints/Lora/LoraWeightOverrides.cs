@@ -14,14 +14,23 @@ public static class LoraWeightOverrides
     public static Dictionary<string, IReadOnlyList<long>> Shapes(IReadOnlyList<WeightInfo> weights) =>
         weights.Where(w => w.ElementType is not null).ToDictionary(w => w.Name, w => w.Shape, StringComparer.Ordinal);
 
-    /// <summary>One override per module of <paramref name="network"/> in <paramref name="match"/>.</summary>
+    /// <summary>One override per module of <paramref name="network"/> in <paramref name="match"/>; none at strength 0.</summary>
     public static IEnumerable<WeightOverride> For(LoraMatch match, LoraNetwork network, float strength) =>
-        match.For(network).Select(module => (WeightOverride)new FileWeightOverride(
-            module.Weight,
-            match.Path,
-            $"lora/{module.Module}",
-            strength,
-            (self, current, cancellationToken) => Apply(self, module, current, cancellationToken)));
+        strength == 0f ? [] : match.For(network).Select(module => Override(match, module, strength));
+
+    /// <summary>
+    /// The <c>set_weight</c> modules of <paramref name="network"/> alone: what a network at strength 0 takes in ComfyUI
+    /// when the LoRA is applied at all (its "set" patch replaces the weight whatever the strength).
+    /// </summary>
+    public static IEnumerable<WeightOverride> Replacements(LoraMatch match, LoraNetwork network) =>
+        match.For(network).Where(m => m.Factors is ReplacementFactors).Select(module => Override(match, module, 1f));
+
+    private static WeightOverride Override(LoraMatch match, LoraModule module, float strength) => new FileWeightOverride(
+        module.Weight,
+        match.Path,
+        $"lora/{module.Module}",
+        strength,
+        (self, current, cancellationToken) => Apply(self, module, current, cancellationToken));
 
     private static WeightTensor Apply(FileWeightOverride self, LoraModule module, Func<WeightTensor> current, CancellationToken cancellationToken)
     {

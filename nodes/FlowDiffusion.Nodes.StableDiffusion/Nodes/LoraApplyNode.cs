@@ -11,7 +11,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// Applies a LoRA to a UNet and a text encoder as weight overrides (model in, model out; the inputs are unchanged);
 /// chain nodes to stack LoRAs. Keys that change nothing are named in a warning.
 /// </summary>
-[Node("lora.apply", "1.2.0", Category = "loaders", Title = "Apply LoRA",
+[Node("lora.apply", "1.3.0", Category = "loaders", Title = "Apply LoRA",
     Description = "Adds a LoRA (kohya lora_unet_/lora_te_, SDXL lora_te1_/lora_te2_, or diffusers/PEFT lora_A/lora_B, lora.down/lora.up; linear, 1×1 and 3×3 LoCon) to the UNet and text encoder: W + strength · alpha/rank · up · down. Chain nodes to stack LoRAs; an empty path passes the models through unchanged.")]
 public sealed class LoraApplyNode : INode
 {
@@ -77,10 +77,19 @@ public sealed class LoraApplyNode : INode
             file, LoraWeightOverrides.Shapes(unet.Weights), first is null ? null : LoraWeightOverrides.Shapes(first), sdxl is null ? null : LoraWeightOverrides.Shapes(sdxl.Second.Weights));
         var unetModules = match.For(LoraNetwork.UNet).Count();
         var clipModules = match.For(LoraNetwork.TextEncoder).Count() + match.For(LoraNetwork.TextEncoder2).Count();
-        UnetOut = StrengthModel == 0f || unetModules == 0 ? Unet : unet.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.UNet, StrengthModel));
-        ClipOut = StrengthClip == 0f || clipModules == 0 ? Clip
-            : sdxl is not null ? sdxl.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip), LoraWeightOverrides.For(match, LoraNetwork.TextEncoder2, StrengthClip))
-            : clip is not null ? clip.WithOverrides(LoraWeightOverrides.For(match, LoraNetwork.TextEncoder, StrengthClip))
+
+        // As ComfyUI's LoraLoader, which returns its inputs only when both strengths are 0 (LoraLoaderModelOnly: when
+        // strength_model is): a network at strength 0 beside a non-zero one still takes set_weight, which replaces.
+        var applies = StrengthModel != 0f || (Clip is not null && StrengthClip != 0f);
+        List<WeightOverride> Overrides(LoraNetwork network, float strength) =>
+            !applies ? [] : strength != 0f ? [.. LoraWeightOverrides.For(match, network, strength)] : [.. LoraWeightOverrides.Replacements(match, network)];
+        var unetOverrides = Overrides(LoraNetwork.UNet, StrengthModel);
+        var clipOverrides = Overrides(LoraNetwork.TextEncoder, StrengthClip);
+        var clip2Overrides = Overrides(LoraNetwork.TextEncoder2, StrengthClip);
+        UnetOut = unetOverrides.Count == 0 ? Unet : unet.WithOverrides(unetOverrides);
+        ClipOut = clipOverrides.Count + clip2Overrides.Count == 0 ? Clip
+            : sdxl is not null ? sdxl.WithOverrides(clipOverrides, clip2Overrides)
+            : clip is not null ? clip.WithOverrides(clipOverrides)
             : Clip;
 
         var name = System.IO.Path.GetFileName(file);
