@@ -215,6 +215,41 @@ public sealed class LoraReaderTests : IDisposable
     }
 
     [Fact]
+    public void Whole_weight_keys_replace_each_other_and_a_lora_update_in_comfyuis_order()
+    {
+        // ComfyUI's load_lora keeps one patch per weight, assigned: LoRA-family update, w_norm, diff, set_weight; per bias:
+        // b_norm (only beside w_norm), then diff_b.
+        var (unet, text) = Shapes();
+        const string LoraAndDiff = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"; // [32, 32]
+        const string NormAndDiff = "lora_unet_mid_block_attentions_0_transformer_blocks_0_ff_net_2"; // [32, 128], bias [32]
+        const string LoraAndBias = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_out_0"; // [32, 32], bias [32]
+        const string LoneBNorm = "lora_unet_mid_block_attentions_0_proj_in"; // bias [32]
+        var path = Write(new()
+        {
+            [$"{LoraAndDiff}.lora_down.weight"] = ([2, 32], 0.1f), [$"{LoraAndDiff}.lora_up.weight"] = ([32, 2], 0.1f), [$"{LoraAndDiff}.alpha"] = ([], 1f),
+            [$"{LoraAndDiff}.diff"] = ([32, 32], 0.1f),
+            [$"{NormAndDiff}.w_norm"] = ([32, 128], 0.1f), [$"{NormAndDiff}.diff"] = ([32, 128], 0.1f),
+            [$"{NormAndDiff}.b_norm"] = ([32], 0.1f), [$"{NormAndDiff}.diff_b"] = ([32], 0.1f),
+            [$"{LoraAndBias}.lora_down.weight"] = ([2, 32], 0.1f), [$"{LoraAndBias}.lora_up.weight"] = ([32, 2], 0.1f), [$"{LoraAndBias}.diff_b"] = ([32], 0.1f),
+            [$"{LoneBNorm}.b_norm"] = ([32], 0.1f),
+        });
+
+        var match = LoraReader.Match(path, unet, text);
+
+        Assert.Equal($"{LoraAndDiff}.diff", Assert.IsType<WholeFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.attn1.to_q.weight").Factors).Key);
+        Assert.All(new[] { "lora_down.weight", "lora_up.weight", "alpha" }, k => Assert.Contains("diff replaces this module's weight", Reason(match, $"{LoraAndDiff}.{k}")));
+        Assert.Equal($"{NormAndDiff}.diff", Assert.IsType<WholeFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.ff.net.2.weight").Factors).Key);
+        Assert.Contains("diff replaces this module's weight", Reason(match, $"{NormAndDiff}.w_norm"));
+        Assert.Equal($"{NormAndDiff}.diff_b", Assert.IsType<WholeFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.ff.net.2.bias").Factors).Key);
+        Assert.Contains("diff_b replaces this module's bias", Reason(match, $"{NormAndDiff}.b_norm"));
+        // A LoRA update of the weight and diff_b on the bias both apply.
+        Assert.IsType<LowRankFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.attn1.to_out.0.weight").Factors);
+        Assert.IsType<WholeFactors>(Module(match, "mid_block.attentions.0.transformer_blocks.0.attn1.to_out.0.bias").Factors);
+        Assert.Contains("b_norm without w_norm", Reason(match, $"{LoneBNorm}.b_norm"));
+        Assert.Equal(5, match.Modules.Count);
+    }
+
+    [Fact]
     public void Oft_boft_glora_and_set_weight_misfits_are_unmatched_with_their_reason()
     {
         var (unet, text) = Shapes();

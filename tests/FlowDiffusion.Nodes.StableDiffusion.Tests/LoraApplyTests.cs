@@ -117,10 +117,12 @@ public sealed class LoraApplyTests
         Assert.True(MaxDifference(Ref("d.out_sample", Reference), Ref("base.out_sample", Reference)) > 0.1);
         Assert.True(MaxDifference(Ref("d.last_hidden_state", Reference), Ref("base.last_hidden_state", Reference)) > 0.1);
 
-        // The stray diff beside a LoRA update is skipped, as ComfyUI skips it, and said so.
+        // A diff beside a LoRA update replaces it (ComfyUI's load_lora assigns the diff after the LoRA); the LoRA's keys
+        // are listed as changing nothing.
         var message = run.Events.OfType<NodeProgressed>().Last(e => e.NodeId == "d" && e.Progress.Message is not null).Progress.Message;
-        Assert.Contains("(kohya): matched 9 of 10 keys (5 UNet, 3 text-encoder weights)", message);
-        Assert.Contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_v.diff", message);
+        Assert.Contains("(kohya): matched 8 of 10 keys (5 UNet, 3 text-encoder weights)", message);
+        Assert.Contains("lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_v.lora_up.weight (diff replaces this module's weight", message);
+        Assert.DoesNotContain("attn1_to_v.diff", message);
     }
 
     [Theory]

@@ -144,8 +144,8 @@ save(os.path.join(lora, "lycoris-reference.safetensors"), out)
 print(len(file), "keys;", {k: float((out[k] - out["base." + k.split(".", 1)[1]]).abs().max()) for k in out if k.startswith(("c.", "c1."))})
 
 # File D, LyCORIS's whole-weight keys (the full algorithm's diff and diff_b, train_norm's w_norm and b_norm), each
-# added to its weight or bias times the strength, and a LoRA module with a stray diff key: the LoRA is applied and the
-# diff skipped, as ComfyUI does.
+# added to its weight or bias times the strength, and a LoRA module with a diff key beside it: ComfyUI's load_lora
+# assigns the diff after the LoRA, so the diff alone is applied.
 d_file, d_patches = {}, {"unet": [], "te": []}
 
 
@@ -169,8 +169,9 @@ to_v = "mid_block.attentions.0.transformer_blocks.0.attn1.to_v"
 up, down = rnd(32, 2), rnd(2, 32)
 d_file[f"lora_unet_{to_v.replace('.', '_')}.lora_up.weight"] = up
 d_file[f"lora_unet_{to_v.replace('.', '_')}.lora_down.weight"] = down
-d_file[f"lora_unet_{to_v.replace('.', '_')}.diff"] = rnd(32, 32)
-d_patches["unet"].append((to_ldm[to_v + ".weight"], up.float() @ down.float()))
+stray = rnd(32, 32)
+d_file[f"lora_unet_{to_v.replace('.', '_')}.diff"] = stray
+d_patches["unet"].append((to_ldm[to_v + ".weight"], stray.float()))
 
 
 def merged_d(s_unet, s_te):

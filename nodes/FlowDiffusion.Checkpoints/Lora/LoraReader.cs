@@ -175,13 +175,17 @@ public static partial class LoraReader
                         continue;
                     }
 
-                    // ComfyUI applies a LoRA-family update and skips whole-weight keys beside it.
+                    // A LoRA-family update of the weight with diff_b / b_norm on the layer's bias: both apply, as in ComfyUI.
+                    var biases = new Group(group.Kohya);
                     foreach (var role in group.Roles.Keys.Where(IsWhole).ToList())
                     {
-                        unmatched.Add(new LoraUnmatchedKey(group.Roles[role], "a whole-weight key beside a LoRA-family update of the same module; the update is applied and this key skipped, as ComfyUI does"));
+                        biases.Keys.Add(group.Roles[role]);
+                        biases.Roles[role] = group.Roles[role];
                         group.Keys.Remove(group.Roles[role]);
                         group.Roles.Remove(role);
                     }
+
+                    Whole(file, module, biases, network, weight, weights, seen, modules, unmatched);
                 }
 
                 (matched, problem) = Build(file, module, group, network, weight, weights[weight]);
@@ -203,28 +207,42 @@ public static partial class LoraReader
 
     private static bool IsWhole(Role role) => role is Role.Diff or Role.DiffBias or Role.NormWeight or Role.NormBias or Role.SetWeight;
 
-    // Keys ComfyUI reads but that change nothing: beside set_weight (applied last, it replaces the module's other updates
-    // of the weight; bias keys still apply), and OFT's rescale (its merge never uses it).
+    // Keys ComfyUI reads but that change nothing. Its load_lora keeps one patch per weight, assigned in this order: the
+    // LoRA-family update (with its alpha and dora_scale), w_norm, diff, set_weight — so the last one present replaces the
+    // others; for the bias b_norm (read only beside w_norm), then diff_b. OFT's rescale is read and never applied.
     private static void SetAside(SafetensorsFile file, Group group, List<LoraUnmatchedKey> unmatched)
     {
-        var replaced = group.Roles.ContainsKey(Role.SetWeight)
-            ? group.Roles.Keys.Where(r => r is not (Role.SetWeight or Role.DiffBias or Role.NormBias)).ToList()
-            : [];
-        var reason = "set_weight replaces this module's weight, and ComfyUI applies it last, so this key changes nothing";
+        var replaced = new List<(Role Role, string Reason)>();
+        if (new[] { Role.SetWeight, Role.Diff, Role.NormWeight }.Where(group.Roles.ContainsKey).Select(r => (Role?)r).FirstOrDefault() is { } last)
+        {
+            var name = WholeName(last);
+            replaced.AddRange(group.Roles.Keys.Where(r => r != last && r is not (Role.DiffBias or Role.NormBias))
+                .Select(r => (r, $"{name} replaces this module's weight and ComfyUI assigns it after this key's update, so this key changes nothing")));
+        }
+
+        if (group.Roles.ContainsKey(Role.NormBias))
+        {
+            if (!group.Roles.ContainsKey(Role.NormWeight))
+                replaced.Add((Role.NormBias, "b_norm without w_norm: ComfyUI reads b_norm only beside its module's w_norm"));
+            else if (group.Roles.ContainsKey(Role.DiffBias))
+                replaced.Add((Role.NormBias, "diff_b replaces this module's bias and ComfyUI assigns it after b_norm, so this key changes nothing"));
+        }
+
         if (replaced.Count == 0 && group.Roles.TryGetValue(Role.Rescale, out _) && group.Roles.TryGetValue(Role.OftBlocks, out var blocks)
             && file.Tensors[blocks].Shape.Length == 3)
         {
-            replaced.Add(Role.Rescale);
-            reason = "OFT's rescale: ComfyUI's OFT merge reads it but never applies it (only BOFT's does), so it is not applied here either";
+            replaced.Add((Role.Rescale, "OFT's rescale: ComfyUI's OFT merge reads it but never applies it (only BOFT's does), so it is not applied here either"));
         }
 
-        foreach (var role in replaced)
+        foreach (var (role, reason) in replaced)
         {
             unmatched.Add(new LoraUnmatchedKey(group.Roles[role], reason));
             group.Keys.Remove(group.Roles[role]);
             group.Roles.Remove(role);
         }
     }
+
+    private static string WholeName(Role role) => role switch { Role.SetWeight => "set_weight", Role.Diff => "diff", _ => "w_norm" };
 
     // LyCORIS's whole-weight changes, as ComfyUI's "diff" patches: diff and w_norm add to the weight, diff_b and b_norm to
     // the layer's bias, each times the strength; the tensor must have the weight's shape (trailing 1-axes aside).
