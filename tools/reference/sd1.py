@@ -411,5 +411,5 @@ def vae_decode(sd, cfg: VaeConfig, z):
         for j in range(cfg.num_res_blocks + 1):
             h = _vae_res(sd, f"{p}decoder.up.{i}.block.{j}", h)
         if i != 0:
-            h = _conv(sd, f"{p}decoder.up.{i}.upsample.conv", F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest"))
+            h = _conv(sd, f"{p}decoder.up.{i}.upsample.conv", F.interpolate(h, scale_factor=2.0, mode="nearest"))
     return _conv(sd, p + "decoder.conv_out", F.silu(_group_norm(sd, p + "decoder.norm_out", h, 1e-6)))
