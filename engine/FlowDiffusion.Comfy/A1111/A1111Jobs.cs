@@ -79,11 +79,10 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var info = A1111Infotext.Info(request, checkpoint, clipSkip, seed, DateTimeOffset.Now);
         var texts = info["infotexts"]!.AsArray();
         var answer = new JsonArray();
-        if (queued.Completed is false && queued.HistoryEntry()["status"]!["messages"]!.AsArray().LastOrDefault()?[0]?.GetValue<string>() == "execution_error")
-        {
-            var message = queued.HistoryEntry()["status"]!["messages"]!.AsArray().Last()![1]!["exception_message"]?.GetValue<string>() ?? "the run failed";
-            throw new A1111RunFailedException(message);
-        }
+        var last = queued.Completed ? null : queued.HistoryEntry()["status"]!["messages"]!.AsArray().LastOrDefault();
+        job.Interrupted = last?[0]?.GetValue<string>() == "execution_interrupted";
+        if (last?[0]?.GetValue<string>() == "execution_error")
+            throw new A1111RunFailedException(last[1]?["exception_message"]?.GetValue<string>() ?? "the run failed");
 
         for (var i = 0; i < images && request.SendImages; i++)
         {
@@ -157,9 +156,6 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
                     case NodeFinished e when prompt.Conversion.ComfyIdOf.GetValueOrDefault(e.NodeId) is { } id && id.StartsWith("save_", StringComparison.Ordinal) && e.NodeId == ApiPromptConverter.NodeId(id):
                         job.ImagesDone++;
                         job.Step = 0;
-                        break;
-                    case RunCancelled:
-                        job.Interrupted = true;
                         break;
                 }
             }
