@@ -21,7 +21,7 @@ public static class A1111Routes
         group.MapPost("/txt2img", (HttpRequest r, A1111Jobs jobs, CancellationToken ct) => GenerateAsync(r, jobs, false, ct)).DisableAntiforgery();
         group.MapPost("/img2img", (HttpRequest r, A1111Jobs jobs, CancellationToken ct) => GenerateAsync(r, jobs, true, ct)).DisableAntiforgery();
         group.MapGet("/sd-models", (A1111Jobs jobs) => Results.Json(new JsonArray(jobs.Checkpoints.Select(c => (JsonNode)Model(c, jobs)).ToArray())));
-        group.MapPost("/refresh-checkpoints", () => Results.Json(null as object));
+        group.MapPost("/refresh-checkpoints", Null).DisableAntiforgery();
         group.MapGet("/samplers", () => Results.Json(new JsonArray(A1111Samplers.All.Select(s => (JsonNode)new JsonObject
         {
             ["name"] = s.Name,
@@ -42,12 +42,12 @@ public static class A1111Routes
         group.MapPost("/interrupt", async (ComfyPrompts prompts, CancellationToken ct) =>
         {
             await prompts.InterruptAsync(null, ct);
-            return Results.Json(null as object);
+            return Null();
         }).DisableAntiforgery();
         group.MapPost("/skip", async (ComfyPrompts prompts, CancellationToken ct) =>
         {
             await prompts.InterruptAsync(null, ct);
-            return Results.Json(null as object);
+            return Null();
         }).DisableAntiforgery();
         group.MapGet("/loras", (ComfyFolders folders) => Results.Json(new JsonArray(ObjectInfo.Files(folders, "loras").Select(f => (JsonNode)new JsonObject
         {
@@ -80,6 +80,9 @@ public static class A1111Routes
         group.MapGet("/cmd-flags", () => Results.Json(new JsonObject { ["api"] = true }));
         return app;
     }
+
+    // A1111's answer to a command: JSON null.
+    private static IResult Null() => Results.Content("null", "application/json");
 
     // A1111's sd-models entry: the title is the name (A1111 appends " [hash]" where it has hashed the file; FlowDiffusion
     // hashes nothing on a listing, so hash and sha256 are null as in A1111 before a file is hashed).
@@ -119,7 +122,7 @@ public static class A1111Routes
             var (checkpoint, clipSkip) = A1111Request.Overrides(body, "");
             if (checkpoint is not null) settings.Checkpoint = jobs.ResolveCheckpoint(checkpoint, "sd_model_checkpoint");
             if (clipSkip is { } skip) settings.ClipSkip = skip;
-            return Results.Json(null as object);
+            return Null();
         }
         catch (A1111RequestException e)
         {

@@ -45,6 +45,24 @@ public sealed class A1111Txt2ImgTests
         Assert.Equal("a red ball", answer["parameters"]!["negative_prompt"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("a [red:blue:9] ball", 1.0, 0.0)]
+    [InlineData("a [red:blue:8] ball", 0.0, 1.0)]
+    [InlineData("a red ball AND a blue ball", 0.5, 0.5)]
+    public async Task Prompts_are_read_with_A1111s_syntax(string prompt, double red, double blue)
+    {
+        // analytic-sd draws the colour the last step's text names; A1111's [from:to:when] switches at step `when` of 10,
+        // and AND guides both sub-prompts (at CFG 0.5: u + 0.5·((c₁ − u) + (c₂ − u))). ComfyUI's syntax reads both as text.
+        await using var host = await ComfyHost.StartAsync();
+        var answer = await A1111Client.GenerateAsync(host, "txt2img", new JsonObject
+        {
+            ["prompt"] = prompt, ["steps"] = 10, ["cfg_scale"] = prompt.Contains("AND", StringComparison.Ordinal) ? 0.5 : 1, ["width"] = 64, ["height"] = 64,
+            ["seed"] = 1, ["override_settings"] = new JsonObject { ["sd_model_checkpoint"] = "analytic-sd" },
+        });
+        var (r, _, b, _, _) = Images.Mean(A1111Client.Png(answer));
+        Assert.True(Math.Abs(r - red) < 0.02 && Math.Abs(b - blue) < 0.02, $"({r:F3}, {b:F3})");
+    }
+
     [Fact]
     public async Task Old_combined_sampler_names_and_the_scheduler_field_pick_the_schedule()
     {
