@@ -64,22 +64,31 @@ public sealed class A1111Txt2ImgTests
     }
 
     [Fact]
-    public async Task Old_combined_sampler_names_and_the_scheduler_field_pick_the_schedule()
+    public async Task Sampler_names_old_combined_names_and_the_scheduler_field_pick_sampler_and_schedule()
     {
+        // tiny-sd's images are noise, so every sampler and schedule draws other pixels (analytic-sd's end in one colour).
         await using var host = await ComfyHost.StartAsync();
-        var request = new JsonObject
+        async Task<byte[]> A1111(JsonObject fields)
         {
-            ["prompt"] = "a green ball", ["steps"] = 4, ["cfg_scale"] = 1, ["width"] = 64, ["height"] = 64, ["seed"] = 7,
-            ["sampler_index"] = "Euler Karras", ["override_settings"] = new JsonObject { ["sd_model_checkpoint"] = "analytic-sd" },
-        };
-        var karras = A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", request)));
-        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompts.Txt2Img(text: "a green ball", sampler: "euler", scheduler: "karras", seed: 7, steps: 4)), karras);
+            var request = new JsonObject
+            {
+                ["prompt"] = "a green ball", ["steps"] = 4, ["cfg_scale"] = 3, ["width"] = 64, ["height"] = 64, ["seed"] = 7,
+                ["override_settings"] = new JsonObject { ["sd_model_checkpoint"] = "tiny-sd" },
+            };
+            foreach (var (key, value) in fields) request[key] = value?.DeepClone();
+            return A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", request)));
+        }
 
-        request.Remove("sampler_index");
-        request["sampler_name"] = "Euler";
-        request["scheduler"] = "Exponential";
-        var exponential = A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", request)));
-        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompts.Txt2Img(text: "a green ball", sampler: "euler", scheduler: "exponential", seed: 7, steps: 4)), exponential);
+        Task<byte[]> Comfy(string sampler, string scheduler) =>
+            A1111Client.ComfyPixelsAsync(host, Prompts.Txt2Img(model: "tiny-sd", text: "a green ball", sampler: sampler, scheduler: scheduler, seed: 7, steps: 4, cfg: 3));
+
+        var dpm = await A1111(new JsonObject { ["sampler_name"] = "DPM++ 2M" });
+        Assert.Equal(await Comfy("dpmpp_2m", "karras"), dpm);
+        Assert.NotEqual(await Comfy("dpmpp_2m", "normal"), dpm);
+        Assert.NotEqual(await Comfy("euler", "karras"), dpm);
+        Assert.Equal(await Comfy("euler", "karras"), await A1111(new JsonObject { ["sampler_index"] = "Euler Karras" }));
+        Assert.Equal(await Comfy("euler_ancestral", "exponential"), await A1111(new JsonObject { ["sampler_name"] = "Euler a", ["scheduler"] = "Exponential" }));
+        Assert.Equal(await Comfy("euler", "normal"), await A1111(new JsonObject()));
     }
 
     [Fact]
