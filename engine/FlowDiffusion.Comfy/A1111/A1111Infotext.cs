@@ -23,7 +23,14 @@ public static class A1111Infotext
         fields.Add($"Seed: {seed}");
         fields.Add($"Size: {request.Width}x{request.Height}");
         fields.Add($"Model: {ModelName(checkpoint)}");
-        if (request.Img2Img) fields.Add($"Denoising strength: {request.DenoisingStrength.ToString(CultureInfo.InvariantCulture)}");
+        if (request.Img2Img || request.Hires is not null) fields.Add($"Denoising strength: {request.DenoisingStrength.ToString(CultureInfo.InvariantCulture)}");
+        if (request.Hires is { } hires)
+        {
+            fields.Add($"Hires upscale: {hires.Scale.ToString(CultureInfo.InvariantCulture)}");
+            if (hires.SecondPassSteps > 0) fields.Add($"Hires steps: {hires.SecondPassSteps}");
+            fields.Add($"Hires upscaler: {hires.Upscaler}");
+        }
+
         if (clipSkip > 1) fields.Add($"Clip skip: {clipSkip}");
         fields.Add("Version: FlowDiffusion");
         var negative = request.NegativePrompt.Length > 0 ? $"\nNegative prompt: {request.NegativePrompt}" : "";
@@ -67,7 +74,7 @@ public static class A1111Infotext
             ["sd_vae_hash"] = null,
             ["seed_resize_from_w"] = -1,
             ["seed_resize_from_h"] = -1,
-            ["denoising_strength"] = request.Img2Img ? request.DenoisingStrength : null,
+            ["denoising_strength"] = request.Img2Img || request.Hires is not null ? request.DenoisingStrength : null,
             ["extra_generation_params"] = extra,
             ["index_of_first_image"] = 0,
             ["infotexts"] = new JsonArray(seeds.Select(s => (JsonNode)JsonValue.Create(Of(request, checkpoint, clipSkip, s))).ToArray()),

@@ -7,7 +7,8 @@ namespace FlowDiffusion.Comfy.A1111;
 /// The ComfyUI API prompt an A1111 request runs as: CheckpointLoaderSimple (CLIPSetLastLayer for a CLIP skip), the two
 /// CLIPTextEncodes, EmptyLatentImage (img2img: LoadImage, ImageScale to the size when it differs, VAEEncode), then per
 /// image a KSampler (img2img: KSamplerAdvanced from A1111's first step), VAEDecode and SaveImage or PreviewImage. Each image
-/// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111.
+/// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
+/// LatentUpscale and a second KSamplerAdvanced.
 /// </summary>
 public static class A1111Prompt
 {
@@ -105,7 +106,30 @@ public static class A1111Prompt
                 prompt[$"sample_{i}"] = Node("KSamplerAdvanced", inputs);
             }
 
-            prompt[$"decode_{i}"] = Node("VAEDecode", new JsonObject { ["samples"] = new JsonArray($"sample_{i}", 0), ["vae"] = new JsonArray("checkpoint", 2) });
+            var samples = $"sample_{i}";
+            if (request.Hires is { } hires)
+            {
+                // Hires fix with a latent upscaler: the first pass's latent stretched to the target size, then img2img's
+                // schedule over the second pass's steps, with fresh noise from the image's seed at that size, as A1111's.
+                prompt[$"upscale_{i}"] = Node("LatentUpscale", new JsonObject
+                {
+                    ["samples"] = new JsonArray(samples, 0), ["upscale_method"] = hires.ComfyMethod, ["width"] = hires.Width, ["height"] = hires.Height, ["crop"] = "disabled",
+                });
+                var second = (JsonObject)inputs.DeepClone();
+                second.Remove("seed");
+                second.Remove("denoise");
+                second["latent_image"] = new JsonArray($"upscale_{i}", 0);
+                second["steps"] = hires.Steps;
+                second["noise_seed"] = seed + i;
+                second["add_noise"] = "enable";
+                second["start_at_step"] = hires.Steps - (int)(hires.Steps * Math.Min(request.DenoisingStrength, 0.999)) - 1;
+                second["end_at_step"] = 10000;
+                second["return_with_leftover_noise"] = "disable";
+                prompt[$"hires_{i}"] = Node("KSamplerAdvanced", second);
+                samples = $"hires_{i}";
+            }
+
+            prompt[$"decode_{i}"] = Node("VAEDecode", new JsonObject { ["samples"] = new JsonArray(samples, 0), ["vae"] = new JsonArray("checkpoint", 2) });
             prompt[SaveId(i)] = request.SaveImages
                 ? Node("SaveImage", new JsonObject { ["images"] = new JsonArray($"decode_{i}", 0), ["filename_prefix"] = request.Img2Img ? "img2img" : "txt2img" })
                 : Node("PreviewImage", new JsonObject { ["images"] = new JsonArray($"decode_{i}", 0) });
@@ -117,7 +141,8 @@ public static class A1111Prompt
     /// <summary>The A1111 field a ComfyUI node of this prompt stands for.</summary>
     public static string FieldFor(string comfyId, string? input) =>
         FieldOf.TryGetValue(comfyId, out var field) ? field
-        : comfyId.StartsWith("sample_", StringComparison.Ordinal) ? input switch
+        : comfyId.StartsWith("upscale_", StringComparison.Ordinal) ? "hr_scale"
+        : comfyId.StartsWith("sample_", StringComparison.Ordinal) || comfyId.StartsWith("hires_", StringComparison.Ordinal) ? input switch
         {
             "sampler_name" => "sampler_name",
             "scheduler" => "scheduler",

@@ -57,6 +57,9 @@ public sealed record A1111Request
     /// <summary>img2img's denoising strength.</summary>
     public double DenoisingStrength { get; init; } = 0.75;
 
+    /// <summary>txt2img's hires fix (<c>enable_hr</c>), or null without it.</summary>
+    public A1111HiresFix? Hires { get; init; }
+
     /// <summary>The checkpoint <c>override_settings.sd_model_checkpoint</c> names, or null.</summary>
     public string? CheckpointOverride { get; init; }
 
@@ -163,7 +166,9 @@ public sealed record A1111Request
         var height = (int)Integer("height", 512, 64, MaxSize);
         if (width % 8 != 0) throw new A1111RequestException(422, "width", $"{width} is not a multiple of 8 (the latent is 1/8 of the image)");
         if (height % 8 != 0) throw new A1111RequestException(422, "height", $"{height} is not a multiple of 8 (the latent is 1/8 of the image)");
-        var denoise = img2img ? Number("denoising_strength", 0.75, 0, 1) : 0;
+        var hires = !img2img && Flag("enable_hr", false);
+        var denoise = img2img ? Number("denoising_strength", 0.75, 0, 1) : hires ? Number("denoising_strength", 0.7, 0, 1) : 0;
+        var fix = hires ? A1111HiresFix.Parse(json, width, height, steps, denoise, Integer, Number, Text) : null;
         var (checkpoint, clipSkip) = Overrides(json["override_settings"]);
         Refusals(json, img2img);
 
@@ -198,6 +203,7 @@ public sealed record A1111Request
             Width = width,
             Height = height,
             DenoisingStrength = denoise,
+            Hires = fix,
             CheckpointOverride = checkpoint,
             ClipSkipOverride = clipSkip,
             SendImages = Flag("send_images", true),
@@ -255,7 +261,6 @@ public sealed record A1111Request
 
         (string Field, object?[] Defaults, string Why)[] rules =
         [
-            ("enable_hr", [false], "hires fix is not supported yet; upscale with img2img"),
             ("restore_faces", [false], "face restoration is not supported"),
             ("tiling", [false], "tiling is not supported"),
             ("subseed_strength", [0.0], "variation seeds are not supported"),

@@ -73,7 +73,7 @@ public static class A1111Routes
         {
             ["name"] = "None", ["model_name"] = null, ["model_path"] = null, ["model_url"] = null, ["scale"] = 4,
         })));
-        group.MapGet("/latent-upscale-modes", () => Results.Json(new JsonArray()));
+        group.MapGet("/latent-upscale-modes", () => Results.Json(new JsonArray(A1111HiresFix.LatentModes.Keys.Select(m => (JsonNode)new JsonObject { ["name"] = m }).ToArray())));
         group.MapGet("/sd-vae", () => Results.Json(new JsonArray()));
         group.MapGet("/hypernetworks", () => Results.Json(new JsonArray()));
         group.MapGet("/prompt-styles", () => Results.Json(new JsonArray()));

@@ -127,7 +127,7 @@ public sealed class A1111RoutesTests
     }
 
     [Fact]
-    public async Task Loras_embeddings_and_upscalers_list_in_A1111s_shapes()
+    public async Task Loras_embeddings_upscalers_and_latent_modes_list_in_A1111s_shapes()
     {
         await using var host = await ComfyHost.StartAsync();
         Assert.IsType<JsonArray>(await A1111Client.GetAsync(host, "loras"));
@@ -135,5 +135,7 @@ public sealed class A1111RoutesTests
         Assert.IsType<JsonObject>(embeddings["loaded"]);
         Assert.IsType<JsonObject>(embeddings["skipped"]);
         Assert.Equal("None", (await A1111Client.GetAsync(host, "upscalers"))[0]!["name"]!.GetValue<string>());
+        Assert.Equal(["Latent", "Latent (bicubic)", "Latent (nearest-exact)"],
+            (await A1111Client.GetAsync(host, "latent-upscale-modes")).AsArray().Select(m => m!["name"]!.GetValue<string>()));
     }
 }

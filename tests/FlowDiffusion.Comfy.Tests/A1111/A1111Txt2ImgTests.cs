@@ -130,7 +130,6 @@ public sealed class A1111Txt2ImgTests
     [InlineData("cfg_scale", "-1", 422, "out of range")]
     [InlineData("batch_size", "0", 422, "out of range")]
     [InlineData("n_iter", "65", 422, "out of range")]
-    [InlineData("enable_hr", "true", 422, "hires fix")]
     [InlineData("restore_faces", "true", 422, "face restoration")]
     [InlineData("subseed_strength", "0.5", 422, "variation")]
     [InlineData("styles", "[\"photo\"]", 422, "styles")]
