@@ -57,7 +57,10 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         // A1111's random seed: below 2³² − 2.
         var seed = request.Seed == -1 ? Random.Shared.NextInt64(4294967294) : request.Seed;
         var init = request.InitImage is { } encoded ? SaveInitImage(encoded) : ((string, int, int)?)null;
-        var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init);
+        var available = ObjectInfo.Files(folders, "loras");
+        var loras = request.Loras.Select(l => available.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) == l.Name || Path.ChangeExtension(f, null) == l.Name)
+            ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
+        var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras);
 
         var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
         if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details);

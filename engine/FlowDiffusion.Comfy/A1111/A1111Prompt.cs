@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace FlowDiffusion.Comfy.A1111;
 
 /// <summary>
-/// The ComfyUI API prompt an A1111 request runs as: CheckpointLoaderSimple (CLIPSetLastLayer for a CLIP skip), the two
+/// The ComfyUI API prompt an A1111 request runs as: CheckpointLoaderSimple (a LoraLoader per &lt;lora:…&gt;, CLIPSetLastLayer for a CLIP skip), the two
 /// CLIPTextEncodes, EmptyLatentImage (img2img: LoadImage, ImageScale to the size when it differs, VAEEncode), then per
 /// image a KSampler (img2img: KSamplerAdvanced from A1111's first step), VAEDecode and SaveImage or PreviewImage. Each image
 /// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
@@ -34,21 +34,36 @@ public static class A1111Prompt
     /// <param name="clipSkip">A1111's CLIP skip (1: none).</param>
     /// <param name="seed">The first image's seed (−1 already replaced).</param>
     /// <param name="initImage">img2img: the init image's LoadImage name and its size; null for txt2img.</param>
-    public static JsonObject Build(A1111Request request, string checkpoint, int clipSkip, long seed, (string Name, int Width, int Height)? initImage)
+    /// <param name="loras">The LoRA file of each of the request's <see cref="A1111Request.Loras"/>, in order.</param>
+    public static JsonObject Build(A1111Request request, string checkpoint, int clipSkip, long seed, (string Name, int Width, int Height)? initImage,
+        IReadOnlyList<string>? loras = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var prompt = new JsonObject
         {
             ["checkpoint"] = Node("CheckpointLoaderSimple", new JsonObject { ["ckpt_name"] = checkpoint }),
         };
+        JsonArray model = ["checkpoint", 0];
         JsonArray clip = ["checkpoint", 1];
+        for (var i = 0; i < request.Loras.Count; i++)
+        {
+            // <lora:name:te:unet>: a LoraLoader each, chained in the prompt's order.
+            prompt[$"lora_{i}"] = Node("LoraLoader", new JsonObject
+            {
+                ["model"] = model, ["clip"] = clip, ["lora_name"] = loras![i],
+                ["strength_model"] = request.Loras[i].Unet, ["strength_clip"] = request.Loras[i].TextEncoder,
+            });
+            model = [$"lora_{i}", 0];
+            clip = [$"lora_{i}", 1];
+        }
+
         if (clipSkip > 1)
         {
             prompt["clip_skip"] = Node("CLIPSetLastLayer", new JsonObject { ["clip"] = clip, ["stop_at_clip_layer"] = -clipSkip });
             clip = ["clip_skip", 0];
         }
 
-        prompt["positive"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = clip.DeepClone(), ["text"] = request.Prompt });
+        prompt["positive"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = clip.DeepClone(), ["text"] = request.PromptText });
         prompt["negative"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = clip.DeepClone(), ["text"] = request.NegativePrompt });
         JsonArray latent;
         if (initImage is { } init)
@@ -79,7 +94,7 @@ public static class A1111Prompt
         {
             var inputs = new JsonObject
             {
-                ["model"] = new JsonArray("checkpoint", 0),
+                ["model"] = model.DeepClone(),
                 ["positive"] = new JsonArray("positive", 0),
                 ["negative"] = new JsonArray("negative", 0),
                 ["latent_image"] = latent.DeepClone(),
@@ -142,6 +157,7 @@ public static class A1111Prompt
     public static string FieldFor(string comfyId, string? input) =>
         FieldOf.TryGetValue(comfyId, out var field) ? field
         : comfyId.StartsWith("upscale_", StringComparison.Ordinal) ? "hr_scale"
+        : comfyId.StartsWith("lora_", StringComparison.Ordinal) ? "prompt"
         : comfyId.StartsWith("sample_", StringComparison.Ordinal) || comfyId.StartsWith("hires_", StringComparison.Ordinal) ? input switch
         {
             "sampler_name" => "sampler_name",

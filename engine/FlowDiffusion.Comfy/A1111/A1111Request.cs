@@ -24,6 +24,12 @@ public sealed record A1111Request
     /// <summary>The prompt (A1111's syntax).</summary>
     public string Prompt { get; init; } = "";
 
+    /// <summary>The prompt's text without its <c>&lt;lora:…&gt;</c> tags, which the text encoder reads.</summary>
+    public string PromptText { get; init; } = "";
+
+    /// <summary>The prompt's LoRAs, in order.</summary>
+    public IReadOnlyList<A1111Lora> Loras { get; init; } = [];
+
     /// <summary>The negative prompt.</summary>
     public string NegativePrompt { get; init; } = "";
 
@@ -133,6 +139,7 @@ public sealed record A1111Request
         }
 
         var prompt = Text("prompt", "");
+        var (promptText, loras) = A1111ExtraNetworks.Parse(prompt, "prompt");
         var negative = Text("negative_prompt", "");
         var seed = Integer("seed", -1, -1, long.MaxValue - MaxImages);
         var samplerName = json["sampler_name"] is JsonValue { } named && named.GetValueKind() == JsonValueKind.String && named.GetValue<string>().Length > 0 ? "sampler_name"
@@ -192,6 +199,8 @@ public sealed record A1111Request
         {
             Img2Img = img2img,
             Prompt = prompt,
+            PromptText = promptText,
+            Loras = loras,
             NegativePrompt = negative,
             Seed = seed,
             Sampler = found.Value.Sampler,
@@ -286,10 +295,8 @@ public sealed record A1111Request
 
         if (json["s_tmax"] is { } tmax && tmax.GetValueKind() != JsonValueKind.Null && JsonNumbers.Number(tmax) is not 0)
             throw new A1111RequestException(422, "s_tmax", $"{tmax.ToJsonString()}: s_tmax is not supported");
-        foreach (var text in new[] { "prompt", "negative_prompt" })
-        {
-            if (json[text] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Contains("<lora:", StringComparison.OrdinalIgnoreCase))
-                throw new A1111RequestException(422, text, "<lora:…> extra networks are not supported yet: use a checkpoint with the LoRA merged, or the ComfyUI API's LoraLoader");
-        }
+        // A1111 reads extra networks from the prompt only; in the negative prompt a tag would be text, which no client means.
+        if (json["negative_prompt"] is JsonValue n && n.GetValueKind() == JsonValueKind.String && n.GetValue<string>().Contains("<lora:", StringComparison.OrdinalIgnoreCase))
+            throw new A1111RequestException(422, "negative_prompt", "<lora:…> belongs in the prompt; A1111 applies no extra networks from the negative prompt");
     }
 }

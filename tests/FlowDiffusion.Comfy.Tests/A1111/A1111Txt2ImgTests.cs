@@ -134,7 +134,10 @@ public sealed class A1111Txt2ImgTests
     [InlineData("subseed_strength", "0.5", 422, "variation")]
     [InlineData("styles", "[\"photo\"]", 422, "styles")]
     [InlineData("alwayson_scripts", "{\"controlnet\":{}}", 422, "scripts")]
-    [InlineData("prompt", "\"a cat <lora:x:1>\"", 422, "<lora:")]
+    [InlineData("prompt", "\"a cat <lora:x:1>\"", 404, "no such LoRA")]
+    [InlineData("prompt", "\"a cat <hypernet:x:1>\"", 422, "only <lora:")]
+    [InlineData("prompt", "\"a cat <lora:x:strong>\"", 422, "not a multiplier")]
+    [InlineData("negative_prompt", "\"<lora:x:1>\"", 422, "belongs in the prompt")]
     public async Task Bad_fields_are_refused_by_name_in_A1111s_error_shape(string field, string value, int status, string message)
     {
         await using var host = await ComfyHost.StartAsync();
