@@ -127,6 +127,30 @@ public sealed class A1111RoutesTests
     }
 
     [Fact]
+    public async Task Sdapi_routes_are_behind_the_API_key_and_the_cross_origin_check()
+    {
+        var body = new JsonObject { ["prompt"] = "a cat", ["steps"] = 1, ["width"] = 64, ["height"] = 64 }.ToJsonString();
+        await using (var keyed = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:Server:ApiKey"] = "k" }))
+        {
+            using var refused = await keyed.Client.PostAsync("/sdapi/v1/txt2img", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(401, (int)refused.StatusCode);
+            using var options = await keyed.Client.GetAsync("/sdapi/v1/options");
+            Assert.Equal(401, (int)options.StatusCode);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/sdapi/v1/txt2img") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-Api-Key", "k");
+            using var admitted = await keyed.Client.SendAsync(request);
+            Assert.Equal(200, (int)admitted.StatusCode);
+        }
+
+        await using var host = await ComfyHost.StartAsync();
+        using var crossOrigin = new HttpRequestMessage(HttpMethod.Post, "/sdapi/v1/options") { Content = new StringContent("{\"sd_model_checkpoint\": \"tiny-sd\"}", System.Text.Encoding.UTF8, "application/json") };
+        crossOrigin.Headers.Add("Origin", "https://evil.example");
+        using var forbidden = await host.Client.SendAsync(crossOrigin);
+        Assert.Equal(403, (int)forbidden.StatusCode);
+        Assert.Equal("analytic-sd", (await A1111Client.GetAsync(host, "options"))["sd_model_checkpoint"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Loras_embeddings_upscalers_and_latent_modes_list_in_A1111s_shapes()
     {
         await using var host = await ComfyHost.StartAsync();
