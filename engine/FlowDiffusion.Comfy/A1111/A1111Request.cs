@@ -241,18 +241,23 @@ public sealed record A1111Request
                     clipSkip = JsonNumbers.Integer(value) is { } skip and >= 1 and <= 12 ? (int)skip
                         : throw new A1111RequestException(422, prefix + key, $"must be an integer 1–12, not {value?.ToJsonString() ?? "null"}");
                     break;
-                // Settings that change no pixel here: the VAE stays the checkpoint's own, images are PNG.
-                case "sd_vae" when value is JsonValue vae && vae.GetValueKind() == JsonValueKind.String && vae.GetValue<string>() is "Automatic" or "None":
-                case "samples_format" when value is JsonValue format && format.GetValueKind() == JsonValueKind.String && format.GetValue<string>() == "png":
-                case "enable_pnginfo" or "samples_save" or "save_images_add_number" or "live_previews_enable" or "show_progressbar":
+                // Settings that change no pixel here: the fixed ones sent back unchanged, sd_vae None (the checkpoint's VAE
+                // too), and display and file-naming options.
+                case var fixedKey when A1111Settings.Fixed.TryGetValue(fixedKey, out var fixedValue) && Same(value, fixedValue):
+                case "sd_vae" when value is JsonValue vae && vae.GetValueKind() == JsonValueKind.String && vae.GetValue<string>() == "None":
+                case "samples_save" or "save_images_add_number" or "live_previews_enable" or "show_progressbar":
                     break;
                 default:
-                    throw new A1111RequestException(422, prefix + key, $"the setting {value?.ToJsonString() ?? "null"} is not supported: FlowDiffusion reads sd_model_checkpoint and CLIP_stop_at_last_layers (sd_vae only Automatic)");
+                    throw new A1111RequestException(422, prefix + key, $"the setting {value?.ToJsonString() ?? "null"} is not supported: FlowDiffusion reads sd_model_checkpoint and CLIP_stop_at_last_layers; {string.Join(", ", A1111Settings.Fixed.Keys)} only at the values GET /sdapi/v1/options gives");
             }
         }
 
         return (checkpoint, clipSkip);
     }
+
+    // Equal JSON values, numbers by value (1 and 1.0 are the same setting).
+    private static bool Same(JsonNode? a, JsonNode? b) =>
+        JsonNumbers.Number(a) is { } x && JsonNumbers.Number(b) is { } y ? x == y : JsonNode.DeepEquals(a, b);
 
     // Fields that would change the image in ways this layer does not follow: refused unless left at A1111's default.
     private static void Refusals(JsonObject json, bool img2img)

@@ -26,12 +26,13 @@ public sealed class A1111Settings
         set { lock (gate) clipSkip = value; }
     }
 
-    /// <summary>The settings A1111 clients read, as <c>GET /sdapi/v1/options</c> gives them.</summary>
-    public JsonObject ToJson(string? checkpointTitle) => new()
+    /// <summary>
+    /// The settings whose values FlowDiffusion fixes (its VAE is the checkpoint's, images are PNG, noise is the CPU's):
+    /// GET reports them, and a client that sends them back unchanged is answered as if it had not.
+    /// </summary>
+    public static IReadOnlyDictionary<string, JsonNode?> Fixed { get; } = new Dictionary<string, JsonNode?>(StringComparer.Ordinal)
     {
-        ["sd_model_checkpoint"] = checkpointTitle,
         ["sd_checkpoint_hash"] = null,
-        ["CLIP_stop_at_last_layers"] = ClipSkip,
         ["sd_vae"] = "Automatic",
         ["samples_format"] = "png",
         ["img2img_fix_steps"] = false,
@@ -40,4 +41,12 @@ public sealed class A1111Settings
         ["eta_noise_seed_delta"] = 0,
         ["randn_source"] = "CPU",
     };
+
+    /// <summary>The settings A1111 clients read, as <c>GET /sdapi/v1/options</c> gives them.</summary>
+    public JsonObject ToJson(string? checkpointTitle)
+    {
+        var json = new JsonObject { ["sd_model_checkpoint"] = checkpointTitle, ["CLIP_stop_at_last_layers"] = ClipSkip };
+        foreach (var (key, value) in Fixed) json[key] = value?.DeepClone();
+        return json;
+    }
 }

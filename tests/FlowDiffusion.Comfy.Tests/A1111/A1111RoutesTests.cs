@@ -37,6 +37,14 @@ public sealed class A1111RoutesTests
         (status, body) = await A1111Client.PostAsync(host, "options", new JsonObject { ["sd_model_checkpoint"] = "analytic-sd", ["sd_hypernetwork"] = "x" });
         Assert.Equal(422, status);
         Assert.Equal("sd_hypernetwork", body["field"]!.GetValue<string>());
+        (status, body) = await A1111Client.PostAsync(host, "options", new JsonObject { ["eta_noise_seed_delta"] = 31337 });
+        Assert.Equal(422, status);
+        Assert.Equal("eta_noise_seed_delta", body["field"]!.GetValue<string>());
+        // A client that posts back what GET gave (a settings round trip) is admitted.
+        var all = (await A1111Client.GetAsync(host, "options")).AsObject();
+        all["eta_ancestral"] = 1;
+        (status, body) = await A1111Client.PostAsync(host, "options", all);
+        Assert.True(status == 200, body.ToJsonString());
         // A refused request changes nothing.
         Assert.Equal("tiny-sd", (await A1111Client.GetAsync(host, "options"))["sd_model_checkpoint"]!.GetValue<string>());
     }
