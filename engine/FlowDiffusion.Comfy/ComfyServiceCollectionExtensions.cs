@@ -14,7 +14,7 @@ public static class ComfyServiceCollectionExtensions
     /// <summary>The folder under the data folder where ComfyUI uploads land.</summary>
     public const string InputFolderName = "comfy-input";
 
-    /// <summary>Adds the backend adapter, the prompt tracker, the socket hub and the folder map.</summary>
+    /// <summary>Adds the backend adapter, the prompt tracker, the socket hub, the folder map and the A1111 API's jobs and settings.</summary>
     public static IServiceCollection AddComfyCompatibility(this IServiceCollection services)
     {
         // LoadImage reads what ComfyUI clients uploaded, and LoadImageOutput (or an "[output]" name) what earlier prompts
@@ -29,6 +29,8 @@ public static class ComfyServiceCollectionExtensions
         services.AddSingleton<ComfySockets>();
         services.AddSingleton<ComfyHistory>();
         services.AddSingleton<ComfyPrompts>();
+        services.AddSingleton<A1111.A1111Settings>();
+        services.AddSingleton<A1111.A1111Jobs>();
         services.AddSingleton(sp =>
         {
             var engine = sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value;

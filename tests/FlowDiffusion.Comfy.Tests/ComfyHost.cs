@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
 using FlowDiffusion.Comfy.Api;
 using FlowDiffusion.Server;
 using Microsoft.AspNetCore.Builder;
@@ -49,6 +50,7 @@ internal sealed class ComfyHost : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
         var app = ServerHost.Create(["http://127.0.0.1:0"], configuration, configureServices: s => s.AddComfyCompatibility());
         app.MapComfyApi();
+        app.MapA1111Api();
         await app.StartAsync();
         return new ComfyHost(app, root) { KeepRoot = keepRoot };
     }

@@ -31,6 +31,46 @@ public sealed class PythonClientTests
         Assert.True(r < 0.02 && g > 0.98 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
     }
 
+    [SkippableFact]
+    public async Task Python_A1111_script_sets_the_model_runs_txt2img_and_reads_seeds_and_infotexts()
+    {
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        Skip.IfNot(await HasPythonAsync(python), "python3 is not installed");
+        await using var host = await ComfyHost.StartAsync();
+        var work = Path.Combine(host.Root, "python");
+        Directory.CreateDirectory(work);
+
+        var (exit, output, error) = await RunAsync(python, [Path.Combine(AppContext.BaseDirectory, "Clients", "a1111_api_client.py"), host.Address.Authority, work]);
+        Assert.True(exit == 0, error);
+        var summary = JsonNode.Parse(output)!;
+        Assert.Contains("tiny-sd", summary["models"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal("analytic-sd", summary["model"]!.GetValue<string>());
+        var seed = summary["seed"]!.GetValue<long>();
+        Assert.Equal([seed, seed + 1], summary["all_seeds"]!.AsArray().Select(s => s!.GetValue<long>()));
+        var files = summary["files"]!.AsArray();
+        Assert.Equal(2, files.Count);
+        for (var i = 0; i < 2; i++)
+        {
+            var parameters = files[i]!["parameters"]!.GetValue<string>();
+            Assert.Equal(summary["infotexts"]![i]!.GetValue<string>(), parameters);
+            Assert.Equal($"a green ball\nSteps: 4, Sampler: Euler a, CFG scale: 1.0, Seed: {seed + i}, Size: 64x64, Model: analytic-sd, Version: FlowDiffusion", parameters);
+            var (r, g, b, _, _) = Images.Mean(await File.ReadAllBytesAsync(files[i]!["path"]!.GetValue<string>()));
+            Assert.True(r < 0.02 && g > 0.98 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
+        }
+    }
+
+    private static async Task<bool> HasPythonAsync(string python)
+    {
+        try
+        {
+            return (await RunAsync(python, ["-c", "import json, urllib.request"])).Exit == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
     private static async Task<bool> HasWebsocketModuleAsync(string python)
     {
         try

@@ -1,4 +1,5 @@
 using FlowDiffusion.Comfy;
+using FlowDiffusion.Comfy.A1111;
 using FlowDiffusion.Comfy.Api;
 using FlowDiffusion.Editor.Components;
 using FlowDiffusion.Editor.Running;
@@ -71,6 +72,7 @@ public static class EditorHost
         {
             app.MapFlowDiffusionApi();
             app.MapComfyApi();
+            app.MapA1111Api();
         }
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -1,4 +1,5 @@
 using FlowDiffusion.Comfy;
+using FlowDiffusion.Comfy.A1111;
 using FlowDiffusion.Comfy.Api;
 using System.CommandLine;
 using FlowDiffusion.Engine.Hosting;
@@ -89,6 +90,7 @@ internal static class ServeCommand
                         ServeCluster.AddCoordinator(services, membership, parse.GetValue(siloPort), parse.GetValue(ClusterOptions.Advertise));
                 });
                 app.MapComfyApi();
+                app.MapA1111Api();
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {

@@ -91,6 +91,15 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
         return queued;
     }
 
+    /// <summary>Cancels the running runs (ComfyUI's and A1111's interrupt), or only <paramref name="only"/> when given.</summary>
+    public async Task InterruptAsync(string? only, CancellationToken cancellationToken)
+    {
+        foreach (var run in await backend.ListAsync(["running"], 10000, cancellationToken))
+        {
+            if (only is null || run.Id == only) await backend.CancelAsync(run.Id, cancellationToken);
+        }
+    }
+
     /// <summary>How many runs are queued or running.</summary>
     public async Task<int> QueueRemainingAsync(CancellationToken cancellationToken) =>
         (await backend.ListAsync(["queued", "running"], 10000, cancellationToken)).Count;

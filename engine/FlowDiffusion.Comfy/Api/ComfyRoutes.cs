@@ -69,11 +69,11 @@ public static class ComfyRoutes
         return app;
     }
 
-    /// <summary>Whether a request path is one of the layer's routes at the root (the editor protects them like <c>/api</c>).</summary>
+    /// <summary>Whether a request path is one of the layer's routes at the root, A1111's <c>/sdapi</c> included (the editor protects them like <c>/api</c>).</summary>
     public static bool IsComfyPath(PathString path) => RootSegments.Any(s => path.StartsWithSegments(s));
 
     private static readonly string[] RootSegments =
-        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws", "/internal"];
+        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws", "/internal", "/sdapi"];
 
     /// <summary>The model folder names <c>/models</c> lists (ComfyUI's).</summary>
     public static IReadOnlyList<string> ModelFolders { get; } =
@@ -179,11 +179,7 @@ public static class ComfyRoutes
     {
         var body = await ReadJsonAsync(request, cancellationToken);
         var only = body?["prompt_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-        foreach (var run in await prompts.Backend.ListAsync(["running"], 10000, cancellationToken))
-        {
-            if (only is null || run.Id == only) await prompts.Backend.CancelAsync(run.Id, cancellationToken);
-        }
-
+        await prompts.InterruptAsync(only, cancellationToken);
         return Results.Ok();
     }
 

@@ -37,6 +37,25 @@ internal static class PreviewPng
         return Write(raw, width, height, colourType: 6);
     }
 
+    /// <summary>
+    /// <paramref name="png"/> with a text chunk added after its header: tEXt when the text is Latin-1, else iTXt (UTF-8),
+    /// as Pillow's PngInfo writes it (A1111's <c>parameters</c>).
+    /// </summary>
+    public static byte[] WithText(byte[] png, string keyword, string text)
+    {
+        const int headerEnd = 8 + 4 + 4 + 13 + 4;
+        if (png.Length < headerEnd) throw new InvalidDataException("not a PNG");
+        var latin1 = text.All(c => c <= 0xFF);
+        var data = latin1
+            ? [.. System.Text.Encoding.Latin1.GetBytes(keyword), 0, .. System.Text.Encoding.Latin1.GetBytes(text)]
+            : (byte[])[.. System.Text.Encoding.Latin1.GetBytes(keyword), 0, 0, 0, 0, 0, .. System.Text.Encoding.UTF8.GetBytes(text)];
+        using var output = new MemoryStream();
+        output.Write(png, 0, headerEnd);
+        Chunk(output, latin1 ? "tEXt" : "iTXt", data);
+        output.Write(png, headerEnd, png.Length - headerEnd);
+        return output.ToArray();
+    }
+
     // raw: the filtered scanlines (filter byte 0 each).
     private static byte[] Write(byte[] raw, int width, int height, byte colourType)
     {

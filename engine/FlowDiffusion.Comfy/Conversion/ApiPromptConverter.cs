@@ -93,6 +93,9 @@ public sealed partial class ApiPromptConverter
     private readonly JsonObject? extraPngInfo;
     private readonly List<string> warnings = [];
 
+    // clip.tokenize's syntax for CLIPTextEncode: comfyui, or a1111 for the A1111 layer's prompts.
+    private string promptSyntax = "comfyui";
+
     private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles, JsonObject? extraPngInfo)
     {
         this.extraPngInfo = extraPngInfo;
@@ -112,8 +115,9 @@ public sealed partial class ApiPromptConverter
     /// and lists them in <see cref="PromptConversion.Warnings"/>.
     /// </param>
     /// <param name="extraPngInfo">The client's <c>extra_data.extra_pnginfo</c> (its UI workflow), which SaveLatent writes into its file's metadata.</param>
+    /// <param name="promptSyntax">How CLIPTextEncode reads its text: <c>comfyui</c> (ComfyUI's syntax and weighting), or <c>a1111</c> (the A1111 layer: A1111's weights, BREAK, prompt editing, AND).</param>
     public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
-        bool requireFiles = true, JsonObject? extraPngInfo = null)
+        bool requireFiles = true, JsonObject? extraPngInfo = null, string promptSyntax = "comfyui")
     {
         ArgumentNullException.ThrowIfNull(folders);
         if (prompt is not JsonObject graph)
@@ -127,7 +131,7 @@ public sealed partial class ApiPromptConverter
                 return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
         }
 
-        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo);
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo) { promptSyntax = promptSyntax };
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
         if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage, SaveImageWebsocket or SaveLatent node");
         foreach (var id in outputs) converter.ConvertNode(id);
@@ -651,7 +655,7 @@ public sealed partial class ApiPromptConverter
         var clip = Link<ClipValue>(id, inputs, "clip");
         var text = Text(id, inputs, "text", null);
         if (clip is null || text is null) return null;
-        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("syntax", "comfyui")]);
+        var tokens = Add(id, "tokens", "clip.tokenize", [("tokenizer", clip.Tokenizer)], [("text", text), ("syntax", promptSyntax)]);
         var encode = Add(id, null, "clip.encode", [("clip", clip.Clip), ("tokens", $"{tokens}.tokens")],
             clip.ClipSkip == 1 ? [] : [("clip_skip", (long)clip.ClipSkip)]);
         return [new ConditioningValue($"{encode}.conditioning")];

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
+
+namespace FlowDiffusion.Comfy.Tests.Security;
+
+public sealed class A1111RequestFuzzTests
+{
+    private static readonly string[] Fields =
+    [
+        "prompt", "negative_prompt", "seed", "sampler_name", "sampler_index", "scheduler", "batch_size", "n_iter", "steps", "cfg_scale",
+        "width", "height", "denoising_strength", "override_settings", "send_images", "save_images", "init_images", "resize_mode",
+        "enable_hr", "hr_scale", "hr_upscaler", "hr_resize_x", "hr_resize_y", "hr_second_pass_steps", "hr_sampler_name", "hr_prompt",
+        "restore_faces", "tiling", "subseed_strength", "seed_resize_from_h", "styles", "script_name", "alwayson_scripts", "eta",
+        "s_churn", "s_tmax", "mask", "refiner_checkpoint",
+    ];
+
+    private static readonly string[] Values =
+    [
+        "null", "true", "false", "0", "-1", "1e308", "-1e308", "9223372036854775807", "18446744073709551616", "0.5", "\"\"", "\"20\"",
+        "\"NaN\"", "\"Infinity\"", "\"Euler a\"", "\"<lora:a:b:c:d>\"", "\"<lora::>\"", "\"<x:y>\"", "[]", "[1, \"a\"]", "{}",
+        "{\"sd_model_checkpoint\": 5}", "{\"CLIP_stop_at_last_layers\": \"2\"}", "[\"data:image/png;base64,\"]", "\"data:,\"",
+    ];
+
+    [Fact]
+    public void Every_field_of_every_type_parses_or_is_refused_by_name_and_never_throws_anything_else()
+    {
+        var refused = 0;
+        foreach (var img2img in new[] { false, true })
+        foreach (var hires in new[] { false, true })
+        foreach (var field in Fields)
+        foreach (var value in Values)
+        {
+            var body = new JsonObject { ["enable_hr"] = hires, ["init_images"] = new JsonArray("AAAA"), [field] = JsonNode.Parse(value) };
+            try
+            {
+                var request = A1111Request.Parse(body, img2img);
+                // What parses builds a prompt without throwing.
+                A1111Prompt.Build(request, "analytic-sd", 1, 0, img2img ? ("a.png", request.Width, request.Height) : null,
+                    request.Loras.Select(l => l.Name + ".safetensors").ToList());
+            }
+            catch (A1111RequestException e)
+            {
+                refused++;
+                Assert.False(string.IsNullOrWhiteSpace(e.Field));
+                Assert.InRange(e.Status, 400, 499);
+                Assert.StartsWith(e.Field + ":", e.Message);
+            }
+        }
+
+        Assert.InRange(refused, 100, 2 * 2 * Fields.Length * Values.Length - 100);
+    }
+}
