@@ -76,8 +76,17 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         }
 
         var images = request.BatchSize * request.Iterations;
-        var job = new Job(queued.Id, images, request.Steps);
-        await FollowAsync(job, queued, cancellationToken);
+        var job = new Job(queued, images, request.Steps);
+        lock (gate) current = job;
+        try
+        {
+            // The ComfyUI layer follows the run (one subscription, as for any prompt) and records its progress and end.
+            while (!queued.Finished) await Task.Delay(20, cancellationToken);
+        }
+        finally
+        {
+            job.Ended = true;
+        }
 
         var info = A1111Infotext.Info(request, checkpoint, clipSkip, seed, DateTimeOffset.Now);
         var texts = info["infotexts"]!.AsArray();
@@ -110,9 +119,18 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         lock (gate) job = current;
         double progress = 0, eta = 0;
         var running = job is { Ended: false };
+        int done = 0, step = 0, steps = job?.Steps ?? 0;
         if (running)
         {
-            progress = Math.Clamp((job!.ImagesDone + (double)job.Step / Math.Max(1, job.Steps)) / job.Images, 0, 1);
+            // Images whose save node has output; the step the sampler running last reported (sample_<i>, hires_<i>).
+            done = Enumerable.Range(0, job!.Images).Count(i => job.Prompt.OutputOf(A1111Prompt.SaveId(i))["images"] is JsonArray { Count: > 0 });
+            if (job.Prompt.Progress is { } reported && done < job.Images
+                && (reported.Node.StartsWith("sample_", StringComparison.Ordinal) || reported.Node.StartsWith("hires_", StringComparison.Ordinal)))
+            {
+                (step, steps) = (reported.Step, reported.Total);
+            }
+
+            progress = Math.Clamp((done + (double)step / Math.Max(1, steps)) / job.Images, 0, 1);
             var elapsed = (DateTimeOffset.UtcNow - job.Started).TotalSeconds;
             eta = progress > 0 ? elapsed / progress - elapsed : 0;
         }
@@ -126,49 +144,17 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
                 ["skipped"] = false,
                 ["interrupted"] = job?.Interrupted ?? false,
                 ["stopping_generation"] = false,
-                ["job"] = running ? $"task({job!.Id})" : "",
+                ["job"] = running ? $"task({job!.Prompt.Id})" : "",
                 ["job_count"] = remaining,
                 ["job_timestamp"] = (job?.Started ?? DateTimeOffset.UtcNow).ToLocalTime().ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture),
-                ["job_no"] = running ? job!.ImagesDone : 0,
-                ["sampling_step"] = running ? job!.Step : 0,
-                ["sampling_steps"] = job?.Steps ?? 0,
+                ["job_no"] = done,
+                ["sampling_step"] = step,
+                ["sampling_steps"] = steps,
             },
             ["current_image"] = null,
             ["textinfo"] = null,
-            ["current_task"] = running ? $"task({job!.Id})" : null,
+            ["current_task"] = running ? $"task({job!.Prompt.Id})" : null,
         };
-    }
-
-    // Follows the run's events for the progress, then waits until the ComfyUI layer has recorded its end.
-    private async Task FollowAsync(Job job, ComfyPrompt prompt, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var item in prompts.Backend.WatchAsync(prompt.Id, cancellationToken))
-            {
-                switch (item)
-                {
-                    case RunStarted:
-                        lock (gate) current = job;
-                        break;
-                    case NodeProgressed { Progress: { Step: > 0 and var step, TotalSteps: > 0 and var total } } e when prompt.Conversion.ComfyIdOf.GetValueOrDefault(e.NodeId)?.StartsWith("sample_", StringComparison.Ordinal) == true:
-                        lock (gate) current = job;
-                        job.Step = step;
-                        job.Steps = total;
-                        break;
-                    case NodeFinished e when prompt.Conversion.ComfyIdOf.GetValueOrDefault(e.NodeId) is { } id && id.StartsWith("save_", StringComparison.Ordinal) && e.NodeId == ApiPromptConverter.NodeId(id):
-                        job.ImagesDone++;
-                        job.Step = 0;
-                        break;
-                }
-            }
-
-            while (!prompt.Finished) await Task.Delay(20, cancellationToken);
-        }
-        finally
-        {
-            job.Ended = true;
-        }
     }
 
     // The init image, checked and decoded as an upload is, saved as a PNG in the input folder under its content's hash.
@@ -229,19 +215,15 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         return new A1111RequestException(422, "body", top ?? "the request cannot run");
     }
 
-    private sealed class Job(string id, int images, int steps)
+    private sealed class Job(ComfyPrompt prompt, int images, int steps)
     {
-        public string Id { get; } = id;
+        public ComfyPrompt Prompt { get; } = prompt;
 
         public int Images { get; } = images;
 
         public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
-        public volatile int ImagesDone;
-
-        public volatile int Step;
-
-        public volatile int Steps = steps;
+        public int Steps { get; } = steps;
 
         public volatile bool Interrupted;
 

@@ -48,6 +48,9 @@ public sealed class ComfyPrompt
     /// <summary>Whether it has finished (in any way).</summary>
     public bool Finished => StatusText is not null;
 
+    /// <summary>The last sampling progress its run reported (what the socket's <c>progress</c> message said), or null before any.</summary>
+    public ComfyProgress? Progress { get; set; }
+
     /// <summary>Records a status message (kept in history) and returns its data.</summary>
     public JsonObject Record(string type, JsonObject data)
     {

@@ -192,6 +192,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     break;
                 case NodeProgressed { Progress: { Step: { } step and > 0, TotalSteps: { } total and > 0 } } e when ComfyId(conversion, e.NodeId) is { } id:
                     // SaveImageWebsocket's progress precedes each image with the image's 0-based index, as ComfyUI's does.
+                    prompt.Progress = new ComfyProgress(id, step, total);
                     var sending = IsSendingImages(conversion, id);
                     if (sending) await FramesOfAsync(id);
                     await SendAsync(prompt, "progress", new JsonObject { ["value"] = sending ? step - 1 : step, ["max"] = total, ["prompt_id"] = prompt.Id, ["node"] = id });
