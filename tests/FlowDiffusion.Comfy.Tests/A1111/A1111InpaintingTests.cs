@@ -72,6 +72,9 @@ public sealed class A1111InpaintingTests
         notBlurred["26"]!["inputs"]!["image"] = new JsonArray("22", 0);
         Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, notBlurred), pixels);
         Assert.Null(answer["parameters"]!["mask"]);
+        var infotext = A1111Client.Info(answer)["infotexts"]![0]!.GetValue<string>();
+        Assert.Contains("Denoising strength: 0.75, Mask mode: Inpaint not masked, Mask blur: 2, ", infotext);
+        Assert.DoesNotContain("Inpaint area", infotext);
     }
 
     [Fact]
@@ -134,6 +137,7 @@ public sealed class A1111InpaintingTests
         }
 
         Assert.NotEqual(Pixel(original, 64, 28, 28), Pixel(pixels, 64, 28, 28));
+        Assert.Contains("Mask blur: 1, Inpaint area: Only masked, Masked area padding: 4", A1111Client.Info(answer)["infotexts"]![0]!.GetValue<string>());
 
         // Without the padding the region is 14 × 14 at (21, 21): another image.
         var unpadded = (JsonObject)comfy.DeepClone();
@@ -147,6 +151,19 @@ public sealed class A1111InpaintingTests
         var blank = await A1111Client.GenerateAsync(host, "img2img", Body(init, Images.SolidPng(64, 64, SKColors.Black), new JsonObject { ["inpainting_fill"] = 1 }));
         var plain = await A1111Client.GenerateAsync(host, "img2img", Body(init, null, []));
         Assert.Equal(A1111Client.Pixels(A1111Client.Png(plain)), A1111Client.Pixels(A1111Client.Png(blank)));
+        Assert.DoesNotContain("Inpaint area", A1111Client.Info(blank)["infotexts"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_mask_is_read_as_A1111s_create_binary_mask_reads_it()
+    {
+        // Opaque: Pillow's luma, (r · 19595 + g · 38470 + b · 7471 + 2¹⁵) >> 16 — 0.299 · 200 + 0.587 · 50 + 0.114 · 10 = 90.29.
+        byte[] opaque = [200, 50, 10, 255, 255, 255, 255, 255, 0, 0, 0, 255];
+        Assert.Equal([90, 255, 0], A1111Inpainting.Luma(opaque, 3, 1, round: true));
+        // Any transparent pixel: the alpha is the mask, above 128 white when rounded, whatever the colour.
+        byte[] alpha = [0, 0, 0, 100, 255, 255, 255, 129, 9, 9, 9, 128, 0, 0, 0, 255];
+        Assert.Equal([0, 255, 0, 255], A1111Inpainting.Luma(alpha, 4, 1, round: true));
+        Assert.Equal([100, 129, 128, 255], A1111Inpainting.Luma(alpha, 4, 1, round: false));
     }
 
     [Fact]
