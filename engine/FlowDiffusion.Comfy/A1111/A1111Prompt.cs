@@ -5,8 +5,9 @@ namespace FlowDiffusion.Comfy.A1111;
 
 /// <summary>
 /// The ComfyUI API prompt an A1111 request runs as: CheckpointLoaderSimple (a LoraLoader per &lt;lora:…&gt;, CLIPSetLastLayer for a CLIP skip), the two
-/// CLIPTextEncodes, EmptyLatentImage (img2img: LoadImage, ImageScale to the size when it differs, VAEEncode), then per
-/// image a KSampler (img2img: KSamplerAdvanced from A1111's first step), VAEDecode and SaveImage or PreviewImage. Each image
+/// CLIPTextEncodes, EmptyLatentImage (img2img: the init image brought to the size by resize_mode and encoded, with a mask
+/// A1111's inpainting: <see cref="A1111Img2ImgNodes"/>), then per image a KSampler (img2img: KSamplerAdvanced from
+/// A1111's first step), VAEDecode (with a mask the paste back) and SaveImage or PreviewImage. Each image
 /// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
 /// LatentUpscale and a second KSamplerAdvanced.
 /// </summary>
