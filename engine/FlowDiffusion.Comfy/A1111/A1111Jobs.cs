@@ -22,8 +22,8 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     private readonly object gate = new();
     private Job? current;
 
-    /// <summary>The largest request body: an init image of the upload limit, base64, and the fields around it.</summary>
-    public long MaxBodyBytes => server.Value.MaxUploadBytes / 3 * 4 + (1 << 20);
+    /// <summary>The largest request body: an init image and a mask of the upload limit each, base64, and the fields around them.</summary>
+    public long MaxBodyBytes => 2 * (server.Value.MaxUploadBytes / 3 * 4) + (1 << 20);
 
     /// <summary>The checkpoint names A1111 lists (ComfyUI's ckpt_name values).</summary>
     public IReadOnlyList<string> Checkpoints => folders.Checkpoints();
