@@ -24,6 +24,14 @@ public static class A1111Infotext
         fields.Add($"Size: {request.Width}x{request.Height}");
         fields.Add($"Model: {ModelName(checkpoint)}");
         if (request.Img2Img || request.Hires is not null) fields.Add($"Denoising strength: {request.DenoisingStrength.ToString(CultureInfo.InvariantCulture)}");
+        if (request.Inpainting is { } inpaint)
+        {
+            // A1111's extra generation parameters of inpainting, in the order it adds them (fill 1, original, adds none).
+            if (inpaint.Invert) fields.Add("Mask mode: Inpaint not masked");
+            if (inpaint.Blur > 0) fields.Add($"Mask blur: {inpaint.Blur}");
+            if (inpaint.OnlyMasked) fields.AddRange(["Inpaint area: Only masked", $"Masked area padding: {inpaint.Padding}"]);
+        }
+
         if (request.Hires is { } hires)
         {
             fields.Add($"Hires upscale: {hires.Scale.ToString(CultureInfo.InvariantCulture)}");

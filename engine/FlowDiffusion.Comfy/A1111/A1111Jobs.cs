@@ -22,8 +22,8 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     private readonly object gate = new();
     private Job? current;
 
-    /// <summary>The largest request body: an init image of the upload limit, base64, and the fields around it.</summary>
-    public long MaxBodyBytes => server.Value.MaxUploadBytes / 3 * 4 + (1 << 20);
+    /// <summary>The largest request body: an init image and a mask of the upload limit each, base64, and the fields around them.</summary>
+    public long MaxBodyBytes => 2 * (server.Value.MaxUploadBytes / 3 * 4) + (1 << 20);
 
     /// <summary>The checkpoint names A1111 lists (ComfyUI's ckpt_name values).</summary>
     public IReadOnlyList<string> Checkpoints => folders.Checkpoints();
@@ -57,10 +57,15 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         // A1111's random seed: below 2³² − 2.
         var seed = request.Seed == -1 ? Random.Shared.NextInt64(4294967294) : request.Seed;
         var init = request.InitImage is { } encoded ? SaveInitImage(encoded) : ((string, int, int)?)null;
+        var mask = request.Inpainting is not null && init is { } initImage ? SaveMask(request, initImage) : null;
+        // "Only masked" with nothing to repaint runs as plain img2img, and A1111 then leaves "Inpaint area" out of the infotext.
+        if (request.Inpainting is { OnlyMasked: true } blank && mask is null) request = request with { Inpainting = blank with { OnlyMasked = false } };
+        if (init is { } source && request.ResizeMode == 3 && mask?.Region is null && (source.Item2 % 8 != 0 || source.Item3 % 8 != 0))
+            throw new A1111RequestException(422, "init_images[0]", $"is {source.Item2}x{source.Item3}: resize_mode 3 (latent upscale) encodes it as it is, so its sides must be multiples of 8 (ComfyUI's VAEEncode crops them, A1111's does not)");
         var available = ObjectInfo.Files(folders, "loras");
         var loras = request.Loras.Select(l => available.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) == l.Name || Path.ChangeExtension(f, null) == l.Name)
             ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
-        var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras);
+        var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras, mask);
 
         var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
         if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details);
@@ -161,6 +166,19 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     private (string Name, int Width, int Height) SaveInitImage(string encoded)
     {
         const string field = "init_images[0]";
+        using var pixels = DecodeImage(encoded, field);
+        for (var i = 3; i < 4 * pixels.Width * pixels.Height; i += 4)
+        {
+            // A1111 flattens transparency onto its background colour; ComfyUI's LoadImage drops it: refused, not guessed.
+            if (pixels.Bytes[i] != 255) throw new A1111RequestException(422, field, "has transparent pixels: flatten it onto a background first");
+        }
+
+        return (Store(PreviewPng.EncodeRgba(pixels.Bytes.AsSpan(0, 4 * pixels.Width * pixels.Height), pixels.Width, pixels.Height)), pixels.Width, pixels.Height);
+    }
+
+    // A base64 image (optionally a data: URL) checked and decoded as an upload is; bad input is refused naming the field.
+    private RgbaPixels DecodeImage(string encoded, string field)
+    {
         var comma = encoded.StartsWith("data:", StringComparison.Ordinal) ? encoded.IndexOf(',', StringComparison.Ordinal) : -1;
         byte[] bytes;
         try
@@ -176,29 +194,51 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         try
         {
             ImageFile.Check(bytes, field, limits);
-            using var pixels = RgbaPixels.Decode(bytes, field, limits: limits);
-            for (var i = 3; i < 4 * pixels.Width * pixels.Height; i += 4)
-            {
-                // A1111 flattens transparency onto its background colour; ComfyUI's LoadImage drops it: refused, not guessed.
-                if (pixels.Bytes[i] != 255) throw new A1111RequestException(422, field, "has transparent pixels: flatten it onto a background first");
-            }
-
-            var png = PreviewPng.EncodeRgba(pixels.Bytes.AsSpan(0, 4 * pixels.Width * pixels.Height), pixels.Width, pixels.Height);
-            var name = $"a1111/{Convert.ToHexStringLower(SHA256.HashData(png))[..32]}.png";
-            var path = Path.Combine(folders.InputFolder, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            if (!File.Exists(path))
-            {
-                File.WriteAllBytes(path + ".part", png);
-                File.Move(path + ".part", path, overwrite: true);
-            }
-
-            return (name, pixels.Width, pixels.Height);
+            return RgbaPixels.Decode(bytes, field, limits: limits);
         }
         catch (InvalidDataException e)
         {
             throw new A1111RequestException(422, field, $"cannot be read as an image: {e.Message}");
         }
+    }
+
+    // A PNG kept in the input folder as a1111/<its hash>.png; returns that name.
+    private string Store(byte[] png)
+    {
+        var name = $"a1111/{Convert.ToHexStringLower(SHA256.HashData(png))[..32]}.png";
+        var path = Path.Combine(folders.InputFolder, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (!File.Exists(path))
+        {
+            File.WriteAllBytes(path + ".part", png);
+            File.Move(path + ".part", path, overwrite: true);
+        }
+
+        return name;
+    }
+
+    // The inpainting mask read as A1111 reads it, stored grey for LoadImageMask, with "only masked"'s region; null when
+    // "only masked" finds nothing to repaint (A1111 then runs plain img2img).
+    private A1111MaskFile? SaveMask(A1111Request request, (string Name, int Width, int Height) init)
+    {
+        var inpaint = request.Inpainting!;
+        using var pixels = DecodeImage(inpaint.Mask, "mask");
+        var (width, height) = (pixels.Width, pixels.Height);
+        var luma = A1111Inpainting.Luma(pixels.Bytes, width, height, inpaint.Round);
+        var grey = new byte[4 * luma.Length];
+        for (var i = 0; i < luma.Length; i++) (grey[4 * i], grey[4 * i + 1], grey[4 * i + 2], grey[4 * i + 3]) = (luma[i], luma[i], luma[i], 255);
+        if (inpaint.OnlyMasked)
+        {
+            if ((width, height) != (init.Width, init.Height))
+                throw new A1111RequestException(422, "mask", $"is {width}x{height} and the init image {init.Width}x{init.Height}: \"only masked\" (inpaint_full_res) cuts both at the mask's region, so they must match");
+            var region = A1111Inpainting.Region(luma, width, height, inpaint.Invert, inpaint.Blur, inpaint.Padding, request.Width, request.Height);
+            return region is null ? null : new A1111MaskFile(Store(PreviewPng.EncodeRgba(grey, width, height)), width, height, region);
+        }
+
+        // The whole picture: a mask of another size is brought to the size by resize_mode as the image is, as in A1111.
+        if (request.ResizeMode == 3 && (init.Width, init.Height) != (request.Width, request.Height))
+            throw new A1111RequestException(422, "resize_mode", "3 (latent upscale) with a mask needs an init image of the size (A1111 cannot paste an image of another size back either)");
+        return new A1111MaskFile(Store(PreviewPng.EncodeRgba(grey, width, height)), width, height, null);
     }
 
     private static A1111RequestException Refusal(IEnumerable<(string ComfyId, IReadOnlyList<ComfyNodeError> Errors)> errors, string? top)

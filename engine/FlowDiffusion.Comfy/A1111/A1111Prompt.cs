@@ -5,8 +5,9 @@ namespace FlowDiffusion.Comfy.A1111;
 
 /// <summary>
 /// The ComfyUI API prompt an A1111 request runs as: CheckpointLoaderSimple (a LoraLoader per &lt;lora:…&gt;, CLIPSetLastLayer for a CLIP skip), the two
-/// CLIPTextEncodes, EmptyLatentImage (img2img: LoadImage, ImageScale to the size when it differs, VAEEncode), then per
-/// image a KSampler (img2img: KSamplerAdvanced from A1111's first step), VAEDecode and SaveImage or PreviewImage. Each image
+/// CLIPTextEncodes, EmptyLatentImage (img2img: the init image brought to the size by resize_mode and encoded, with a mask
+/// A1111's inpainting: <see cref="A1111Img2ImgNodes"/>), then per image a KSampler (img2img: KSamplerAdvanced from
+/// A1111's first step), VAEDecode (with a mask the paste back) and SaveImage or PreviewImage. Each image
 /// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
 /// LatentUpscale and a second KSamplerAdvanced.
 /// </summary>
@@ -35,8 +36,9 @@ public static class A1111Prompt
     /// <param name="seed">The first image's seed (−1 already replaced).</param>
     /// <param name="initImage">img2img: the init image's LoadImage name and its size; null for txt2img.</param>
     /// <param name="loras">The LoRA file of each of the request's <see cref="A1111Request.Loras"/>, in order.</param>
+    /// <param name="mask">img2img inpainting: the stored mask and its region; null without one.</param>
     public static JsonObject Build(A1111Request request, string checkpoint, int clipSkip, long seed, (string Name, int Width, int Height)? initImage,
-        IReadOnlyList<string>? loras = null)
+        IReadOnlyList<string>? loras = null, A1111MaskFile? mask = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var prompt = new JsonObject
@@ -66,22 +68,13 @@ public static class A1111Prompt
         prompt["positive"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = clip.DeepClone(), ["text"] = request.PromptText });
         prompt["negative"] = Node("CLIPTextEncode", new JsonObject { ["clip"] = clip.DeepClone(), ["text"] = request.NegativePrompt });
         JsonArray latent;
+        JsonArray positive = ["positive", 0], negative = ["negative", 0];
+        A1111Img2ImgNodes? img2img = null;
         if (initImage is { } init)
         {
-            prompt["init_image"] = Node("LoadImage", new JsonObject { ["image"] = init.Name });
-            JsonArray pixels = ["init_image", 0];
-            if (init.Width != request.Width || init.Height != request.Height)
-            {
-                // resize_mode 0, "just resize": stretched to the size with Lanczos, as A1111 does without an upscaler.
-                prompt["resize"] = Node("ImageScale", new JsonObject
-                {
-                    ["image"] = pixels, ["upscale_method"] = "lanczos", ["width"] = request.Width, ["height"] = request.Height, ["crop"] = "disabled",
-                });
-                pixels = ["resize", 0];
-            }
-
-            prompt["encode"] = Node("VAEEncode", new JsonObject { ["pixels"] = pixels, ["vae"] = new JsonArray("checkpoint", 2) });
-            latent = ["encode", 0];
+            // The init image brought to the size by resize_mode, and with a mask A1111's inpainting (A1111Img2ImgNodes).
+            img2img = new A1111Img2ImgNodes(prompt, request, init, mask);
+            latent = img2img.Input(ref positive, ref negative);
         }
         else
         {
@@ -95,8 +88,8 @@ public static class A1111Prompt
             var inputs = new JsonObject
             {
                 ["model"] = model.DeepClone(),
-                ["positive"] = new JsonArray("positive", 0),
-                ["negative"] = new JsonArray("negative", 0),
+                ["positive"] = positive.DeepClone(),
+                ["negative"] = negative.DeepClone(),
                 ["latent_image"] = latent.DeepClone(),
                 ["sampler_name"] = request.Sampler.ComfySampler,
                 ["scheduler"] = scheduler,
@@ -145,9 +138,10 @@ public static class A1111Prompt
             }
 
             prompt[$"decode_{i}"] = Node("VAEDecode", new JsonObject { ["samples"] = new JsonArray(samples, 0), ["vae"] = new JsonArray("checkpoint", 2) });
+            var image = img2img?.PasteBack(i, [$"decode_{i}", 0]) ?? [$"decode_{i}", 0];
             prompt[SaveId(i)] = request.SaveImages
-                ? Node("SaveImage", new JsonObject { ["images"] = new JsonArray($"decode_{i}", 0), ["filename_prefix"] = request.Img2Img ? "img2img" : "txt2img" })
-                : Node("PreviewImage", new JsonObject { ["images"] = new JsonArray($"decode_{i}", 0) });
+                ? Node("SaveImage", new JsonObject { ["images"] = image, ["filename_prefix"] = request.Img2Img ? "img2img" : "txt2img" })
+                : Node("PreviewImage", new JsonObject { ["images"] = image });
         }
 
         return prompt;
@@ -158,6 +152,8 @@ public static class A1111Prompt
         FieldOf.TryGetValue(comfyId, out var field) ? field
         : comfyId.StartsWith("upscale_", StringComparison.Ordinal) ? "hr_scale"
         : comfyId.StartsWith("lora_", StringComparison.Ordinal) ? "prompt"
+        : comfyId.StartsWith("resize", StringComparison.Ordinal) ? "init_images[0]"
+        : comfyId.StartsWith("mask", StringComparison.Ordinal) || comfyId.StartsWith("inpaint", StringComparison.Ordinal) || comfyId.StartsWith("paste", StringComparison.Ordinal) ? "mask"
         : comfyId.StartsWith("sample_", StringComparison.Ordinal) || comfyId.StartsWith("hires_", StringComparison.Ordinal) ? input switch
         {
             "sampler_name" => "sampler_name",

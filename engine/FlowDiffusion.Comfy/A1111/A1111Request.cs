@@ -78,6 +78,12 @@ public sealed record A1111Request
     /// <summary>Whether the images are kept in the output folder (else they are previews).</summary>
     public bool SaveImages { get; init; }
 
+    /// <summary>img2img's <c>resize_mode</c>: 0 just resize, 1 crop and resize, 2 resize and fill, 3 just resize (latent upscale).</summary>
+    public int ResizeMode { get; init; }
+
+    /// <summary>img2img's inpainting (<c>mask</c> and its fields), or null without a mask.</summary>
+    public A1111Inpainting? Inpainting { get; init; }
+
     /// <summary>img2img's first init image, base64 (a data: URL prefix removed).</summary>
     public string? InitImage { get; init; }
 
@@ -180,6 +186,8 @@ public sealed record A1111Request
         Refusals(json, img2img);
 
         string? init = null;
+        var resizeMode = 0;
+        A1111Inpainting? inpainting = null;
         if (img2img)
         {
             if (json["init_images"] is not JsonArray { Count: > 0 } images)
@@ -189,8 +197,9 @@ public sealed record A1111Request
                 : throw new A1111RequestException(422, "init_images[0]", "must be a base64 string");
             // The answer echoes the request as A1111's does, but not its megabytes of input.
             parameters["init_images"] = null;
-            if ((int)Integer("resize_mode", 0, 0, 3) != 0)
-                throw new A1111RequestException(422, "resize_mode", "only 0 (just resize) is supported");
+            resizeMode = (int)Integer("resize_mode", 0, 0, 3);
+            inpainting = A1111Inpainting.Parse(json, parameters, Integer, Number);
+            if (inpainting is not null) parameters["mask"] = null;
             if ((long)(steps * Math.Min(denoise, 0.999)) < 1)
                 throw new A1111RequestException(422, "denoising_strength", $"{denoise.ToString(CultureInfo.InvariantCulture)} of {steps} steps runs no step (A1111 runs int(steps × denoising_strength) + 1 of them but returns the input unchanged below one)");
         }
@@ -218,6 +227,8 @@ public sealed record A1111Request
             SendImages = Flag("send_images", true),
             SaveImages = Flag("save_images", false),
             InitImage = init,
+            ResizeMode = resizeMode,
+            Inpainting = inpainting,
             Parameters = parameters,
         };
     }
@@ -289,12 +300,11 @@ public sealed record A1111Request
             ("s_noise", [1.0], "s_noise is not supported"),
             ("s_tmin", [0.0], "s_tmin is not supported"),
             ("s_min_uncond", [0.0], "negative guidance minimum sigma is not supported"),
-            ("mask", [""], "inpainting (mask) is not supported yet"),
             ("include_init_images", [false], "include_init_images is not supported"),
         ];
         foreach (var (field, defaults, why) in rules)
         {
-            if (field is "mask" or "include_init_images" && !img2img) continue;
+            if (field is "include_init_images" && !img2img) continue;
             if (!Off(json[field], defaults)) throw new A1111RequestException(422, field, $"{json[field]!.ToJsonString()}: {why}");
         }
 

@@ -11,7 +11,8 @@ public sealed class A1111RequestFuzzTests
         "width", "height", "denoising_strength", "override_settings", "send_images", "save_images", "init_images", "resize_mode",
         "enable_hr", "hr_scale", "hr_upscaler", "hr_resize_x", "hr_resize_y", "hr_second_pass_steps", "hr_sampler_name", "hr_prompt",
         "restore_faces", "tiling", "subseed_strength", "seed_resize_from_h", "styles", "script_name", "alwayson_scripts", "eta",
-        "s_churn", "s_tmax", "mask", "refiner_checkpoint",
+        "s_churn", "s_tmax", "mask", "refiner_checkpoint", "mask_blur", "mask_blur_x", "mask_blur_y", "inpainting_fill", "inpaint_full_res",
+        "inpaint_full_res_padding", "inpainting_mask_invert", "mask_round", "initial_noise_multiplier",
     ];
 
     private static readonly string[] Values =
@@ -27,16 +28,22 @@ public sealed class A1111RequestFuzzTests
         var refused = 0;
         foreach (var img2img in new[] { false, true })
         foreach (var hires in new[] { false, true })
+        foreach (var inpaint in new[] { false, true })
         foreach (var field in Fields)
         foreach (var value in Values)
         {
             var body = new JsonObject { ["enable_hr"] = hires, ["init_images"] = new JsonArray("AAAA"), [field] = JsonNode.Parse(value) };
+            if (inpaint && field != "mask") body["mask"] = "AAAA";
+            if (inpaint && field != "inpainting_fill") body["inpainting_fill"] = 1;
             try
             {
                 var request = A1111Request.Parse(body, img2img);
-                // What parses builds a prompt without throwing.
-                A1111Prompt.Build(request, "analytic-sd", 1, 0, img2img ? ("a.png", request.Width, request.Height) : null,
-                    request.Loras.Select(l => l.Name + ".safetensors").ToList());
+                // What parses builds a prompt without throwing: whole-picture and only-masked inpainting, each resize mode.
+                foreach (var region in new (int, int, int, int)?[] { null, (3, 5, 40, 42) })
+                {
+                    A1111Prompt.Build(request, "analytic-sd", 1, 0, img2img ? ("a.png", request.Width / 2 + 3, request.Height) : null,
+                        request.Loras.Select(l => l.Name + ".safetensors").ToList(), request.Inpainting is null ? null : new A1111MaskFile("m.png", 17, 90, region));
+                }
             }
             catch (A1111RequestException e)
             {
@@ -47,6 +54,24 @@ public sealed class A1111RequestFuzzTests
             }
         }
 
-        Assert.InRange(refused, 100, 2 * 2 * Fields.Length * Values.Length - 100);
+        Assert.InRange(refused, 100, 2 * 2 * 2 * Fields.Length * Values.Length - 100);
+    }
+
+    [Fact]
+    public void Only_masked_regions_of_any_mask_lie_inside_the_image_with_the_sizes_ratio_or_the_whole_side()
+    {
+        var random = new Random(7);
+        for (var trial = 0; trial < 400; trial++)
+        {
+            int width = random.Next(1, 40), height = random.Next(1, 40), target = 8 * random.Next(8, 40), targetHeight = 8 * random.Next(8, 40);
+            var mask = new byte[width * height];
+            for (var i = 0; i < mask.Length; i++) mask[i] = random.Next(4) == 0 ? (byte)random.Next(256) : (byte)0;
+            var region = A1111Inpainting.Region(mask, width, height, random.Next(2) == 0, random.Next(0, A1111Inpainting.MaxBlur + 1), random.Next(0, 3000), target, targetHeight);
+            if (region is not { } r) continue;
+            Assert.InRange(r.X1, 0, width - 1);
+            Assert.InRange(r.Y1, 0, height - 1);
+            Assert.InRange(r.X2, r.X1 + 1, width);
+            Assert.InRange(r.Y2, r.Y1 + 1, height);
+        }
     }
 }
