@@ -127,7 +127,31 @@ public static partial class A1111PngInfo
             Default("Cache FP16 weight for LoRA", false);
         if (!result.ContainsKey("Emphasis") && (Emphasised(prompt) || Emphasised(negative))) result["Emphasis"] = "Original";
         Default("Refiner switch by sampling steps", false);
+        BackwardCompatibility(result);
         return result;
+    }
+
+    // A1111's infotext_versions.backcompat: what an older version's image was made with (auto_backcompat, on by default).
+    private static void BackwardCompatibility(JsonObject result)
+    {
+        if (result["Version"] is not JsonValue v || v.GetValueKind() != JsonValueKind.String || Version(v.GetValue<string>()) is not { } version) return;
+        string Text(string key) => result[key] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : "";
+        if (version.CompareTo((1, 6, 0, 0)) < 0 && Text("Prompt").Contains('[', StringComparison.Ordinal)) result["Old prompt editing timelines"] = true;
+        if (version.CompareTo((1, 6, 0, 0)) < 0 && Text("Sampler") is "DDIM" or "PLMS") result["Pad conds v0"] = true;
+        if (version.CompareTo((1, 7, 0, 225)) < 0) result["Downcast alphas_cumprod"] = true;
+        if (version.CompareTo((1, 8, 0, 0)) < 0 && Text("Refiner").Length > 0) result["Refiner switch by sampling steps"] = true;
+    }
+
+    // A1111's version of an infotext, "v1.7.0-225-gabcdef" → 1.7.0 post 225 (its commits after the tag); null for what
+    // is not such a version (FlowDiffusion's own "FlowDiffusion", a fork's scheme), which then changes nothing.
+    private static (int, int, int, int)? Version(string text)
+    {
+        var match = VersionText().Match(text);
+        return match.Success
+            && int.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var major) && int.TryParse(match.Groups[2].Value, CultureInfo.InvariantCulture, out var minor)
+            && int.TryParse(match.Groups[3].Value, CultureInfo.InvariantCulture, out var patch)
+            ? (major, minor, patch, match.Groups[4].Success && int.TryParse(match.Groups[4].Value, CultureInfo.InvariantCulture, out var post) ? post : 0)
+            : null;
     }
 
     // A1111's unquote: a value in double quotes is read as a JSON string, or kept as it is when that fails.
@@ -175,6 +199,9 @@ public static partial class A1111PngInfo
 
     [GeneratedRegex("""\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)""")]
     private static partial Regex Param();
+
+    [GeneratedRegex(@"^v?(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-(\d{1,9})(?:-.*)?)?$")]
+    private static partial Regex VersionText();
 
     [GeneratedRegex(@"^(\d+)x(\d+)$")]
     private static partial Regex ImageSize();
