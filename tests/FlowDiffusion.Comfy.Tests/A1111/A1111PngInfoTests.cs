@@ -57,7 +57,7 @@ public sealed class A1111PngInfoTests
             BREAK second line
             Negative prompt: bad
             hands
-            Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 965400086, Size: 512x768, Lora hashes: "a: 1b2c, b: 3d4e", Hires upscale: 2, Hires resize: 1024x1536, Empty: , Version: v1.7.0
+            Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 965400086, Size: 512x768, Lora hashes: "a: 1b2c, b: 3d4e", Note: "say \"hi\", then\nbye", Hires upscale: 2, Hires resize: 1024x1536, Empty: , Version: v1.7.0
             """);
         Assert.Equal("masterpiece, (best:1.0) \\(quality\\)\nBREAK second line", p["Prompt"]!.GetValue<string>());
         Assert.Equal("bad\nhands", p["Negative prompt"]!.GetValue<string>());
@@ -66,6 +66,7 @@ public sealed class A1111PngInfoTests
         Assert.Equal(("1024", "1536"), (p["Hires resize-1"]!.GetValue<string>(), p["Hires resize-2"]!.GetValue<string>()));
         Assert.Equal("a: 1b2c, b: 3d4e", p["Lora hashes"]!.GetValue<string>());
         Assert.Equal("2", p["Hires upscale"]!.GetValue<string>());
+        Assert.Equal("say \"hi\", then\nbye", p["Note"]!.GetValue<string>()); // a quoted value is a JSON string
         Assert.Null(p["Empty"]); // A1111 fails on an empty value and leaves it out
         Assert.Null(p["Emphasis"]); // weight 1.0 and escaped brackets weigh nothing
         Assert.Equal("1", p["Clip skip"]!.GetValue<string>());
@@ -74,8 +75,8 @@ public sealed class A1111PngInfoTests
         Assert.True(p["Downcast alphas_cumprod"]!.GetValue<bool>()); // made before v1.7.0-225
         Assert.Null(p["Old prompt editing timelines"]); // no [ in the prompt
         Assert.Equal(
-            ["Steps", "Sampler", "CFG scale", "Seed", "Size-1", "Size-2", "Lora hashes", "Hires upscale", "Hires resize-1", "Hires resize-2", "Version", "Prompt", "Negative prompt", "Clip skip"],
-            p.Select(e => e.Key).Take(14));
+            ["Steps", "Sampler", "CFG scale", "Seed", "Size-1", "Size-2", "Lora hashes", "Note", "Hires upscale", "Hires resize-1", "Hires resize-2", "Version", "Prompt", "Negative prompt", "Clip skip"],
+            p.Select(e => e.Key).Take(15));
 
         // Fewer than three pairs on the last line: it is prompt text.
         var plain = A1111PngInfo.Parse("just a prompt\nSteps: 5, Seed: 3");
