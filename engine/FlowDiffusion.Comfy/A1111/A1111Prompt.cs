@@ -8,7 +8,8 @@ namespace FlowDiffusion.Comfy.A1111;
 /// CLIPTextEncodes, EmptyLatentImage (img2img: LoadImage, ImageScale to the size when it differs, VAEEncode), then per
 /// image a KSampler (img2img: KSamplerAdvanced from A1111's first step), VAEDecode and SaveImage or PreviewImage. Each image
 /// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
-/// LatentUpscale and a second KSamplerAdvanced.
+/// LatentUpscale (or, for an image upscaler, VAEDecode, <see cref="A1111Upscalers.Resize"/>'s nodes and VAEEncode) and a
+/// second KSamplerAdvanced.
 /// </summary>
 public static class A1111Prompt
 {
