@@ -159,7 +159,8 @@ public static class A1111Extras
     // writes the image's info (and none of the run's own chunks).
     private static byte[] Png(byte[] output, Dictionary<string, string> existing, string infotext, ImageLimits limits)
     {
-        using var pixels = RgbaPixels.Decode(output, "output", limits: limits);
+        // The run's own output may be larger than an upload may be.
+        using var pixels = RgbaPixels.Decode(output, "output", limits: limits with { MaxFileBytes = Math.Max(limits.MaxFileBytes, output.Length) });
         var png = PreviewPng.EncodeRgba(pixels.Bytes.AsSpan(0, 4 * pixels.Width * pixels.Height), pixels.Width, pixels.Height);
         foreach (var (keyword, text) in existing.Where(e => e.Key != "postprocessing").Reverse()) png = PreviewPng.WithText(png, keyword, text);
         return PreviewPng.WithText(png, "postprocessing", infotext);
