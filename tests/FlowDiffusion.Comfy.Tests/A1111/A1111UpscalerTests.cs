@@ -105,6 +105,10 @@ public sealed class A1111UpscalerTests : IDisposable
         Assert.Equal((80, 48), (Images.Mean(png).Width, Images.Mean(png).Height));
         Assert.Equal("<p>Postprocess upscale by: 2.0, Postprocess upscaler: compact-x2</p>", answer["html_info"]!.GetValue<string>());
         Assert.Equal("Postprocess upscale by: 2.0, Postprocess upscaler: compact-x2", Conversion.PngTextChunks.Read(png)["postprocessing"]);
+        // It ran as a ComfyUI prompt through the queue: /history lists it with its nodes.
+        var history = await host.Client.GetStringAsync("/history");
+        Assert.Contains("\"up1_0_model\"", history);
+        Assert.Contains("compact-x2.safetensors", history);
 
         var comfy = Load(host, input);
         comfy["2"] = Prompts.Node("UpscaleModelLoader", new JsonObject { ["model_name"] = "compact-x2.safetensors" });
