@@ -4,17 +4,18 @@ using System.Text.Json.Nodes;
 namespace FlowDiffusion.Comfy.A1111;
 
 /// <summary>
-/// txt2img's hires fix with one of A1111's latent upscalers: the first pass at width × height, its latent upscaled to
-/// the target size, then a second pass of img2img at <c>denoising_strength</c>.
+/// txt2img's hires fix: the first pass at width × height, its latent upscaled to the target size (a latent upscaler) or
+/// its image decoded, upscaled and encoded again (an image upscaler: <see cref="A1111Upscalers"/>), then a second pass of
+/// img2img at <c>denoising_strength</c>.
 /// </summary>
 /// <param name="Upscaler">A1111's <c>hr_upscaler</c> name.</param>
-/// <param name="ComfyMethod">LatentUpscale's <c>upscale_method</c> for it.</param>
+/// <param name="ComfyMethod">LatentUpscale's <c>upscale_method</c> for a latent upscaler; null for an image upscaler.</param>
 /// <param name="Scale">A1111's <c>hr_scale</c>.</param>
 /// <param name="Width">The target width (<c>hr_resize_x</c>, or int(width × hr_scale)).</param>
 /// <param name="Height">The target height.</param>
 /// <param name="SecondPassSteps">A1111's <c>hr_second_pass_steps</c> (0: the first pass's).</param>
 /// <param name="Steps">The second pass's steps.</param>
-public sealed record A1111HiresFix(string Upscaler, string ComfyMethod, double Scale, int Width, int Height, int SecondPassSteps, int Steps)
+public sealed record A1111HiresFix(string Upscaler, string? ComfyMethod, double Scale, int Width, int Height, int SecondPassSteps, int Steps)
 {
     /// <summary>A1111's latent upscalers ComfyUI's LatentUpscale runs the same way (torch interpolate without antialiasing).</summary>
     public static IReadOnlyDictionary<string, string> LatentModes { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -29,8 +30,9 @@ public sealed record A1111HiresFix(string Upscaler, string ComfyMethod, double S
         Func<string, long, long, long, long> integer, Func<string, double, double, double, double> number, Func<string, string, string> text)
     {
         var upscaler = json["hr_upscaler"] is null || json["hr_upscaler"]!.GetValueKind() == JsonValueKind.Null ? "Latent" : text("hr_upscaler", "Latent");
-        if (!LatentModes.TryGetValue(upscaler, out var method))
-            throw new A1111RequestException(422, "hr_upscaler", $"'{upscaler}': FlowDiffusion's hires fix runs the latent upscalers {string.Join(", ", LatentModes.Keys)} (antialiased and plain nearest modes, and model upscalers, are not supported)");
+        var method = LatentModes.GetValueOrDefault(upscaler);
+        if (method is null && upscaler.StartsWith("Latent", StringComparison.Ordinal))
+            throw new A1111RequestException(422, "hr_upscaler", $"'{upscaler}': FlowDiffusion's hires fix runs the latent upscalers {string.Join(", ", LatentModes.Keys)} (antialiased and plain nearest modes are not supported) and the image upscalers of GET /sdapi/v1/upscalers");
         var scale = number("hr_scale", 2, 1, 4);
         var resizeX = (int)integer("hr_resize_x", 0, 0, A1111Request.MaxSize);
         var resizeY = (int)integer("hr_resize_y", 0, 0, A1111Request.MaxSize);
@@ -60,6 +62,13 @@ public sealed record A1111HiresFix(string Upscaler, string ComfyMethod, double S
                 throw new A1111RequestException(422, name, $"a hires prompt other than {first} is not supported");
         }
 
-        return new A1111HiresFix(upscaler, method, scale, targetX, targetY, secondPass, hiresSteps);
+        // An image upscaler's model file is looked up where the folders are known (A1111Jobs).
+        return new A1111HiresFix(upscaler, method, scale, targetX, targetY, secondPass, hiresSteps)
+        {
+            ImageUpscaler = method is null ? new A1111Upscaler(upscaler, null) : null,
+        };
     }
+
+    /// <summary>The image upscaler (None, Lanczos, Nearest or a model), or null for a latent upscaler.</summary>
+    public A1111Upscaler? ImageUpscaler { get; init; }
 }

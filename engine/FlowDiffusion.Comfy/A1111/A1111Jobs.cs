@@ -25,6 +25,12 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     /// <summary>The largest request body: an init image and a mask of the upload limit each, base64, and the fields around them.</summary>
     public long MaxBodyBytes => 2 * (server.Value.MaxUploadBytes / 3 * 4) + (1 << 20);
 
+    /// <summary>The limits of an image a request sends or asks for: the engine's image limits and the upload limit.</summary>
+    public ImageLimits ImageLimits => new() { MaxPixels = engine.Value.MaxImagePixels, MaxDimension = engine.Value.MaxImageDimension, MaxFileBytes = server.Value.MaxUploadBytes };
+
+    /// <summary>The model folders the layer's names resolve in.</summary>
+    public ComfyFolders Folders => folders;
+
     /// <summary>The checkpoint names A1111 lists (ComfyUI's ckpt_name values).</summary>
     public IReadOnlyList<string> Checkpoints => folders.Checkpoints();
 
@@ -51,6 +57,8 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     public async Task<JsonObject> GenerateAsync(JsonNode? body, bool img2img, CancellationToken cancellationToken)
     {
         var request = A1111Request.Parse(body, img2img);
+        if (request.Hires is { ImageUpscaler: { } upscaler } hires)
+            request = request with { Hires = hires with { ImageUpscaler = A1111Upscalers.Resolve(folders, upscaler.Name, "hr_upscaler") } };
         var checkpoint = request.CheckpointOverride is { } named ? ResolveCheckpoint(named, "override_settings.sd_model_checkpoint")
             : DefaultCheckpoint ?? throw new A1111RequestException(404, "override_settings.sd_model_checkpoint", "there are no checkpoints in models/ (GET /sdapi/v1/sd-models)");
         var clipSkip = request.ClipSkipOverride ?? settings.ClipSkip;
@@ -66,20 +74,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var loras = request.Loras.Select(l => available.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) == l.Name || Path.ChangeExtension(f, null) == l.Name)
             ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
         var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras, mask);
-
-        var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
-        if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details);
-        ComfyPrompt queued;
-        try
-        {
-            queued = await prompts.QueueAsync((JsonObject)graph.DeepClone(), conversion, null, null, cancellationToken);
-        }
-        catch (ComfyBackendException e)
-        {
-            throw Refusal(e.Errors.GroupBy(x => x.NodeId is null ? "" : conversion.ComfyIdOf.GetValueOrDefault(x.NodeId, ""))
-                .Select(g => (g.Key, (IReadOnlyList<ComfyNodeError>)g.Select(x => new ComfyNodeError("invalid", "Invalid value", x.Message)).ToList())), null);
-        }
-
+        var queued = await QueueAsync(graph, A1111Prompt.FieldFor, cancellationToken);
         var images = request.BatchSize * request.Iterations;
         var job = new Job(queued, images, request.Steps);
         lock (gate) current = job;
@@ -96,20 +91,12 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var info = A1111Infotext.Info(request, checkpoint, clipSkip, seed, DateTimeOffset.Now);
         var texts = info["infotexts"]!.AsArray();
         var answer = new JsonArray();
-        var last = queued.Completed ? null : queued.HistoryEntry()["status"]!["messages"]!.AsArray().LastOrDefault();
-        job.Interrupted = last?[0]?.GetValue<string>() == "execution_interrupted";
-        if (last?[0]?.GetValue<string>() == "execution_error")
-            throw new A1111RunFailedException(last[1]?["exception_message"]?.GetValue<string>() ?? "the run failed");
-
+        job.Interrupted = Interrupted(queued);
         for (var i = 0; i < images && request.SendImages; i++)
         {
             // An interrupted request answers with the images that were finished, as A1111 answers with what it has.
-            if (queued.OutputOf(A1111Prompt.SaveId(i))["images"] is not JsonArray { Count: > 0 } files) continue;
-            var file = files[0]!;
-            var relative = $"{file["subfolder"]!.GetValue<string>()}/{file["filename"]!.GetValue<string>()}".TrimStart('/');
-            var path = ComfyFolders.Inside(prompts.Backend.OutputFolder, relative);
-            if (path is null || !File.Exists(path)) continue;
-            var png = PreviewPng.WithText(await File.ReadAllBytesAsync(path, cancellationToken), "parameters", texts[i]!.GetValue<string>());
+            if (await OutputPngAsync(queued, A1111Prompt.SaveId(i), cancellationToken) is not { } output) continue;
+            var png = PreviewPng.WithText(output, "parameters", texts[i]!.GetValue<string>());
             answer.Add(Convert.ToBase64String(png));
         }
 
@@ -162,35 +149,83 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         };
     }
 
-    // The init image, checked and decoded as an upload is, saved as a PNG in the input folder under its content's hash.
-    private (string Name, int Width, int Height) SaveInitImage(string encoded)
+    /// <summary>
+    /// Converts a prompt of this layer with A1111's prompt syntax and queues it; a node error is refused naming the A1111
+    /// field <paramref name="fieldFor"/> gives for the ComfyUI node id and input.
+    /// </summary>
+    internal async Task<ComfyPrompt> QueueAsync(JsonObject graph, Func<string, string?, string> fieldFor, CancellationToken cancellationToken)
     {
-        const string field = "init_images[0]";
-        using var pixels = DecodeImage(encoded, field);
-        for (var i = 3; i < 4 * pixels.Width * pixels.Height; i += 4)
-        {
-            // A1111 flattens transparency onto its background colour; ComfyUI's LoadImage drops it: refused, not guessed.
-            if (pixels.Bytes[i] != 255) throw new A1111RequestException(422, field, "has transparent pixels: flatten it onto a background first");
-        }
-
-        return (Store(PreviewPng.EncodeRgba(pixels.Bytes.AsSpan(0, 4 * pixels.Width * pixels.Height), pixels.Width, pixels.Height)), pixels.Width, pixels.Height);
-    }
-
-    // A base64 image (optionally a data: URL) checked and decoded as an upload is; bad input is refused naming the field.
-    private RgbaPixels DecodeImage(string encoded, string field)
-    {
-        var comma = encoded.StartsWith("data:", StringComparison.Ordinal) ? encoded.IndexOf(',', StringComparison.Ordinal) : -1;
-        byte[] bytes;
+        var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
+        if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details, fieldFor);
         try
         {
-            bytes = Convert.FromBase64String(comma >= 0 ? encoded[(comma + 1)..] : encoded);
+            return await prompts.QueueAsync((JsonObject)graph.DeepClone(), conversion, null, null, cancellationToken);
+        }
+        catch (ComfyBackendException e)
+        {
+            throw Refusal(e.Errors.GroupBy(x => x.NodeId is null ? "" : conversion.ComfyIdOf.GetValueOrDefault(x.NodeId, ""))
+                .Select(g => (g.Key, (IReadOnlyList<ComfyNodeError>)g.Select(x => new ComfyNodeError("invalid", "Invalid value", x.Message)).ToList())), null, fieldFor);
+        }
+    }
+
+    /// <summary>Whether a finished run was interrupted; throws <see cref="A1111RunFailedException"/> for one that failed.</summary>
+    internal static bool Interrupted(ComfyPrompt queued)
+    {
+        var last = queued.Completed ? null : queued.HistoryEntry()["status"]!["messages"]!.AsArray().LastOrDefault();
+        if (last?[0]?.GetValue<string>() == "execution_error")
+            throw new A1111RunFailedException(last[1]?["exception_message"]?.GetValue<string>() ?? "the run failed");
+        return last?[0]?.GetValue<string>() == "execution_interrupted";
+    }
+
+    /// <summary>The PNG an output node of a finished run wrote, or null when it wrote none (an interrupted run).</summary>
+    internal async Task<byte[]?> OutputPngAsync(ComfyPrompt queued, string nodeId, CancellationToken cancellationToken)
+    {
+        if (queued.OutputOf(nodeId)["images"] is not JsonArray { Count: > 0 } files) return null;
+        var file = files[0]!;
+        var relative = $"{file["subfolder"]!.GetValue<string>()}/{file["filename"]!.GetValue<string>()}".TrimStart('/');
+        var path = ComfyFolders.Inside(prompts.Backend.OutputFolder, relative);
+        return path is not null && File.Exists(path) ? await File.ReadAllBytesAsync(path, cancellationToken) : null;
+    }
+
+    // The init image, checked and decoded as an upload is, saved as a PNG in the input folder under its content's hash.
+    private (string Name, int Width, int Height) SaveInitImage(string encoded) => SaveImage(Base64(encoded, "init_images[0]"), "init_images[0]", dropAlpha: false);
+
+    /// <summary>The bytes of a base64 file of a request (a data: URL prefix allowed); throws 422 naming <paramref name="field"/>.</summary>
+    internal static byte[] Base64(string encoded, string field)
+    {
+        var comma = encoded.StartsWith("data:", StringComparison.Ordinal) ? encoded.IndexOf(',', StringComparison.Ordinal) : -1;
+        try
+        {
+            return Convert.FromBase64String(comma >= 0 ? encoded[(comma + 1)..] : encoded);
         }
         catch (FormatException)
         {
             throw new A1111RequestException(422, field, "is not base64 (a PNG, JPEG or WebP file, optionally as a data: URL)");
         }
+    }
 
-        var limits = new ImageLimits { MaxPixels = engine.Value.MaxImagePixels, MaxDimension = engine.Value.MaxImageDimension, MaxFileBytes = server.Value.MaxUploadBytes };
+    /// <summary>
+    /// An image file of a request, checked and decoded as an upload is, saved as a PNG in the input folder under its
+    /// content's hash; returns its LoadImage name and size. Transparency is refused naming <paramref name="field"/>, or with
+    /// <paramref name="dropAlpha"/> dropped, as Pillow's convert("RGB") drops it.
+    /// </summary>
+    internal (string Name, int Width, int Height) SaveImage(byte[] bytes, string field, bool dropAlpha)
+    {
+        using var pixels = Decode(bytes, field);
+        for (var i = 3; i < 4 * pixels.Width * pixels.Height; i += 4)
+        {
+            // A1111 flattens transparency onto its background colour; ComfyUI's LoadImage drops it: refused, not guessed.
+            if (dropAlpha) pixels.Bytes[i] = 255;
+            else if (pixels.Bytes[i] != 255) throw new A1111RequestException(422, field, "has transparent pixels: flatten it onto a background first");
+        }
+
+        return (Store(PreviewPng.EncodeRgba(pixels.Bytes.AsSpan(0, 4 * pixels.Width * pixels.Height), pixels.Width, pixels.Height)), pixels.Width, pixels.Height);
+    }
+
+    // An image file of a request checked and decoded as an upload is; bad input is refused naming the field.
+    private RgbaPixels Decode(byte[] bytes, string field)
+    {
+        var limits = ImageLimits;
         try
         {
             ImageFile.Check(bytes, field, limits);
@@ -222,7 +257,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     private A1111MaskFile? SaveMask(A1111Request request, (string Name, int Width, int Height) init)
     {
         var inpaint = request.Inpainting!;
-        using var pixels = DecodeImage(inpaint.Mask, "mask");
+        using var pixels = Decode(Base64(inpaint.Mask, "mask"), "mask");
         var (width, height) = (pixels.Width, pixels.Height);
         var luma = A1111Inpainting.Luma(pixels.Bytes, width, height, inpaint.Round);
         var grey = new byte[4 * luma.Length];
@@ -241,13 +276,13 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         return new A1111MaskFile(Store(PreviewPng.EncodeRgba(grey, width, height)), width, height, null);
     }
 
-    private static A1111RequestException Refusal(IEnumerable<(string ComfyId, IReadOnlyList<ComfyNodeError> Errors)> errors, string? top)
+    private static A1111RequestException Refusal(IEnumerable<(string ComfyId, IReadOnlyList<ComfyNodeError> Errors)> errors, string? top, Func<string, string?, string> fieldFor)
     {
         foreach (var (id, list) in errors)
         {
             foreach (var error in list)
             {
-                var field = A1111Prompt.FieldFor(id, error.InputName);
+                var field = fieldFor(id, error.InputName);
                 return new A1111RequestException(422, field, error.Details);
             }
         }

@@ -9,7 +9,8 @@ namespace FlowDiffusion.Comfy.A1111;
 /// A1111's inpainting: <see cref="A1111Img2ImgNodes"/>), then per image a KSampler (img2img: KSamplerAdvanced from
 /// A1111's first step), VAEDecode (with a mask the paste back) and SaveImage or PreviewImage. Each image
 /// has its own sampler at seed + i, so every image's reported seed gives it again alone, as in A1111; the hires fix adds
-/// LatentUpscale and a second KSamplerAdvanced.
+/// LatentUpscale (or, for an image upscaler, VAEDecode, <see cref="A1111Upscalers.Resize"/>'s nodes and VAEEncode) and a
+/// second KSamplerAdvanced.
 /// </summary>
 public static class A1111Prompt
 {
@@ -117,16 +118,29 @@ public static class A1111Prompt
             var samples = $"sample_{i}";
             if (request.Hires is { } hires)
             {
-                // Hires fix with a latent upscaler: the first pass's latent stretched to the target size, then img2img's
-                // schedule over the second pass's steps, with fresh noise from the image's seed at that size, as A1111's.
-                prompt[$"upscale_{i}"] = Node("LatentUpscale", new JsonObject
+                // Hires fix: the first pass's latent stretched to the target size (a latent upscaler), or its image decoded,
+                // upscaled and encoded (an image upscaler), then img2img's schedule over the second pass's steps, with fresh
+                // noise from the image's seed at that size, as A1111's.
+                JsonArray upscaled = [$"upscale_{i}", 0];
+                if (hires.ImageUpscaler is { } upscaler)
                 {
-                    ["samples"] = new JsonArray(samples, 0), ["upscale_method"] = hires.ComfyMethod, ["width"] = hires.Width, ["height"] = hires.Height, ["crop"] = "disabled",
-                });
+                    prompt[$"upscaler_decode_{i}"] = Node("VAEDecode", new JsonObject { ["samples"] = new JsonArray(samples, 0), ["vae"] = new JsonArray("checkpoint", 2) });
+                    var pixels = A1111Upscalers.Resize(prompt, $"upscaler_{i}", [$"upscaler_decode_{i}", 0], request.Width, request.Height, hires.Width, hires.Height, upscaler);
+                    prompt[$"upscaler_encode_{i}"] = Node("VAEEncode", new JsonObject { ["pixels"] = pixels, ["vae"] = new JsonArray("checkpoint", 2) });
+                    upscaled = [$"upscaler_encode_{i}", 0];
+                }
+                else
+                {
+                    prompt[$"upscale_{i}"] = Node("LatentUpscale", new JsonObject
+                    {
+                        ["samples"] = new JsonArray(samples, 0), ["upscale_method"] = hires.ComfyMethod, ["width"] = hires.Width, ["height"] = hires.Height, ["crop"] = "disabled",
+                    });
+                }
+
                 var second = (JsonObject)inputs.DeepClone();
                 second.Remove("seed");
                 second.Remove("denoise");
-                second["latent_image"] = new JsonArray($"upscale_{i}", 0);
+                second["latent_image"] = upscaled;
                 second["steps"] = hires.Steps;
                 second["noise_seed"] = seed + i;
                 second["add_noise"] = "enable";
@@ -150,6 +164,7 @@ public static class A1111Prompt
     /// <summary>The A1111 field a ComfyUI node of this prompt stands for.</summary>
     public static string FieldFor(string comfyId, string? input) =>
         FieldOf.TryGetValue(comfyId, out var field) ? field
+        : comfyId.StartsWith("upscaler_", StringComparison.Ordinal) ? "hr_upscaler"
         : comfyId.StartsWith("upscale_", StringComparison.Ordinal) ? "hr_scale"
         : comfyId.StartsWith("lora_", StringComparison.Ordinal) ? "prompt"
         : comfyId.StartsWith("resize", StringComparison.Ordinal) ? "init_images[0]"

@@ -69,10 +69,10 @@ public static class A1111Routes
 
             return Results.Json(new JsonObject { ["loaded"] = loaded, ["skipped"] = new JsonObject() });
         });
-        group.MapGet("/upscalers", () => Results.Json(new JsonArray(new JsonObject
-        {
-            ["name"] = "None", ["model_name"] = null, ["model_path"] = null, ["model_url"] = null, ["scale"] = 4,
-        })));
+        group.MapGet("/upscalers", (ComfyFolders folders) => Results.Json(new JsonArray(A1111Upscalers.List(folders).Select(u => (JsonNode)A1111Upscalers.Entry(u)).ToArray())));
+        group.MapPost("/extra-single-image", (HttpRequest r, A1111Jobs jobs, CancellationToken ct) => RespondAsync(r, jobs.MaxBodyBytes, body => A1111Extras.RunAsync(body, false, jobs, ct), ct)).DisableAntiforgery();
+        group.MapPost("/extra-batch-images", (HttpRequest r, A1111Jobs jobs, CancellationToken ct) => RespondAsync(r, jobs.MaxBodyBytes, body => A1111Extras.RunAsync(body, true, jobs, ct), ct)).DisableAntiforgery();
+        group.MapPost("/png-info", (HttpRequest r, A1111Jobs jobs, CancellationToken ct) => RespondAsync(r, jobs.MaxBodyBytes, body => Task.FromResult(A1111PngInfo.Read(body, jobs.ImageLimits)), ct)).DisableAntiforgery();
         group.MapGet("/latent-upscale-modes", () => Results.Json(new JsonArray(A1111HiresFix.LatentModes.Keys.Select(m => (JsonNode)new JsonObject { ["name"] = m }).ToArray())));
         group.MapGet("/sd-vae", () => Results.Json(new JsonArray()));
         group.MapGet("/hypernetworks", () => Results.Json(new JsonArray()));
@@ -96,12 +96,15 @@ public static class A1111Routes
         ["config"] = null,
     };
 
-    private static async Task<IResult> GenerateAsync(HttpRequest request, A1111Jobs jobs, bool img2img, CancellationToken cancellationToken)
+    private static Task<IResult> GenerateAsync(HttpRequest request, A1111Jobs jobs, bool img2img, CancellationToken cancellationToken) =>
+        RespondAsync(request, jobs.MaxBodyBytes, body => jobs.GenerateAsync(body, img2img, cancellationToken), cancellationToken);
+
+    // Reads the body and answers what run gives, or A1111's error body for a refused request or a failed run.
+    private static async Task<IResult> RespondAsync(HttpRequest request, long limit, Func<JsonNode?, Task<JsonObject>> run, CancellationToken cancellationToken)
     {
         try
         {
-            var body = await ReadAsync(request, jobs.MaxBodyBytes, cancellationToken);
-            return Results.Json(await jobs.GenerateAsync(body, img2img, cancellationToken));
+            return Results.Json(await run(await ReadAsync(request, limit, cancellationToken)));
         }
         catch (A1111RequestException e)
         {

@@ -281,7 +281,7 @@ internal static class ObjectInfo
         "ImageScaleBy" => Class(name, "Upscale Image By", "image/upscaling", Req(("image", Typed("IMAGE")),
             ("upscale_method", Combo(ImageMethods)), ("scale_by", Float(1, 0.01, 8, 0.01))), ["IMAGE"]),
         "UpscaleModelLoader" => Class(name, "Load Upscale Model", "loaders",
-            Req(("model_name", Combo(Files(folders, "upscale_models").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || WeightFiles.IsWeightFile(f)).ToList()))), ["UPSCALE_MODEL"]),
+            Req(("model_name", Combo(UpscaleModels(folders)))), ["UPSCALE_MODEL"]),
         "ImageUpscaleWithModel" => Class(name, "Upscale Image (using Model)", "image/upscaling",
             Req(("upscale_model", Typed("UPSCALE_MODEL")), ("image", Typed("IMAGE"))), ["IMAGE"]),
         "ImagePadForOutpaint" => Class(name, "Pad Image for Outpainting", "image", Req(("image", Typed("IMAGE")),
@@ -478,6 +478,10 @@ internal static class ObjectInfo
             .Where(f => !f.StartsWith('.'))
             .Order(StringComparer.Ordinal).Take(10000).ToList();
     }
+
+    /// <summary>UpscaleModelLoader's names: the ONNX exports and weight files (.safetensors, .pth …) of models/upscale_models.</summary>
+    public static IReadOnlyList<string> UpscaleModels(ComfyFolders folders) =>
+        Files(folders, "upscale_models").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || WeightFiles.IsWeightFile(f)).ToList();
 
     /// <summary>The uploaded input images, as LoadImage names.</summary>
     public static IReadOnlyList<string> Inputs(ComfyFolders folders) =>

@@ -43,8 +43,8 @@ public sealed class A1111HiresFixTests
     }
 
     [Theory]
-    [InlineData("hr_upscaler", "\"R-ESRGAN 4x+\"", "latent upscalers")]
     [InlineData("hr_upscaler", "\"Latent (antialiased)\"", "antialiased")]
+    [InlineData("hr_upscaler", "\"Latent (nearest)\"", "latent upscalers")]
     [InlineData("hr_scale", "1.3", "multiples of 8")]
     [InlineData("hr_resize_x", "128", "both")]
     [InlineData("hr_sampler_name", "\"DDIM\"", "first pass")]

@@ -74,4 +74,56 @@ public sealed class A1111RequestFuzzTests
             Assert.InRange(r.Y2, r.Y1 + 1, height);
         }
     }
+
+    [Fact]
+    public async Task Every_extras_and_png_info_field_of_every_type_answers_or_is_refused_by_name_and_never_fails_the_server()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        string[] fields =
+        [
+            "resize_mode", "show_extras_results", "gfpgan_visibility", "codeformer_visibility", "codeformer_weight", "upscaling_resize",
+            "upscaling_resize_w", "upscaling_resize_h", "upscaling_crop", "upscaler_1", "upscaler_2", "extras_upscaler_2_visibility", "upscale_first",
+            "image", "imageList", "png-info image",
+        ];
+        var image = Convert.ToBase64String(Images.SolidPng(8, 8, SkiaSharp.SKColors.Teal, SkiaSharp.SKColors.Red));
+        var answered = 0;
+        foreach (var field in fields)
+        foreach (var value in Values)
+        {
+            var (route, name) = field switch
+            {
+                "imageList" => ("extra-batch-images", field),
+                "png-info image" => ("png-info", "image"),
+                _ => ("extra-single-image", field),
+            };
+            var body = new JsonObject
+            {
+                ["image"] = image, ["upscaler_1"] = "Lanczos", ["upscaler_2"] = "Nearest", ["extras_upscaler_2_visibility"] = 0.25, ["resize_mode"] = 1,
+                ["upscaling_resize_w"] = 24, ["upscaling_resize_h"] = 16, [name] = JsonNode.Parse(value),
+            };
+            var (status, answer) = await A1111.A1111Client.PostAsync(host, route, body);
+            if (status == 200)
+            {
+                answered++;
+                Assert.NotNull(route == "png-info" ? answer["parameters"] : answer["html_info"]);
+                continue;
+            }
+
+            Assert.True(status is >= 400 and < 500, $"{route} {field}={value}: {status} {answer.ToJsonString()}");
+            var named = answer["field"]!.GetValue<string>();
+            Assert.True(named == name || named.StartsWith(name + "[", StringComparison.Ordinal), $"{field}={value} refused naming {named}");
+        }
+
+        // Most kinds of value are wrong for any one field; the fields' own (null, a number in range, a name) run.
+        Assert.InRange(answered, 20, fields.Length * Values.Length - 200);
+
+        // Infotexts of every shape parse, whatever they hold.
+        var random = new Random(3);
+        string[] pieces = ["Steps: 5", ", ", "\n", "Negative prompt:", "(", ")", "[", "]", ":1.5)", "\\(", "\"", "Size: 5x6", "BREAK", "Version: v1.2.3-4-g", "x", ": ", "\u00e9"];
+        for (var i = 0; i < 2000; i++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(0, 30)).Select(_ => pieces[random.Next(pieces.Length)]));
+            Assert.NotNull(A1111PngInfo.Parse(text)["Prompt"]);
+        }
+    }
 }

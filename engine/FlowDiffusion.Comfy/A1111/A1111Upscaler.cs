@@ -1,0 +1,6 @@
+namespace FlowDiffusion.Comfy.A1111;
+
+/// <summary>One of A1111's upscalers.</summary>
+/// <param name="Name">A1111's name: None, Lanczos, Nearest, or a model's file name without extension.</param>
+/// <param name="ModelFile">The model's file in <c>models/upscale_models</c> (UpscaleModelLoader's <c>model_name</c>); null for the built-in ones, and for a model name not yet looked up.</param>
+public sealed record A1111Upscaler(string Name, string? ModelFile);
