@@ -444,13 +444,20 @@ def cases(rgb):
     for threshold, resolution in ((100, 64), (0, 128)):
         result, used = binary(b, threshold, resolution)
         add("binary", {"bin_threshold": threshold, "resolution": resolution}, result, used_threshold=int(used))
-    for sigma, level, resolution in ((6.0, 8, 64), (2.5, 2, 128)):
+    # The third: an even count above the threshold, so the median is the mean of the middle two.
+    for sigma, level, resolution in ((6.0, 8, 64), (2.5, 2, 128), (3.0, 4, 96)):
         add("lineart_standard", {"guassian_sigma": sigma, "intensity_threshold": level, "resolution": resolution}, lineart_standard(b, sigma, level, resolution))
     for threshold, resolution in ((32, 64), (8, 128)):
         add("scribble_xdog", {"threshold": threshold, "resolution": resolution}, scribble_xdog(b, threshold, resolution))
     for low, high, resolution in ((100, 200, 64), (40, 120, 128)):
         add("canny", {"low_threshold": low, "high_threshold": high, "resolution": resolution}, canny(b, low, high, resolution))
     return out
+
+
+# cv2.resize cases on the test image: area by whole blocks (2 × 2, 4 × 4), by fractions, enlarging and mixed; cubic down
+# and up; nearest up.
+RESIZES = [("area", 50, 38), ("area", 25, 19), ("area", 64, 48), ("area", 130, 90), ("area", 40, 100), ("cubic", 64, 48),
+           ("cubic", 130, 90), ("nearest", 130, 90)]
 
 
 def main(path):
@@ -463,6 +470,8 @@ def main(path):
         "mask": {"height": mask.shape[0], "width": mask.shape[1], "levels": base64.b64encode(mask.tobytes()).decode()},
         "inpaint_masked": base64.b64encode((painted[..., 0] == -1).astype(np.uint8).tobytes()).decode(),
         "cases": cases(rgb),
+        "resizes": [dict(method=m, height=h, width=w, output=base64.b64encode(resize(rgb, w, h, m).tobytes()).decode())
+                    for m, w, h in RESIZES],
     }
     with open(path, "w") as f:
         json.dump(data, f)
@@ -484,6 +493,8 @@ def check():
         d = np.abs(mine.astype(np.int64) - theirs.astype(np.int64))
         print(f"{name}: max {d.max()} differing {(d > 0).sum()} of {d.size}")
 
+    for m, w, h in RESIZES:
+        report(f"resize case {m} {w}x{h}", resize(rgb, w, h, m), cv2.resize(rgb, (w, h), interpolation=flags[m]))
     for src in (rgb, noise):
         for (dw, dh) in ((50, 38), (25, 19), (64, 48), (17, 13), (160, 128), (3, 2), (211, 97), (40, 200)):
             for method, flag in flags.items():
@@ -528,7 +539,7 @@ def check():
         else:
             _, b = cv2.threshold(g, threshold, 255, cv2.THRESH_BINARY_INV)
         report(f"binary {threshold} {resolution}", binary(rgb, threshold, resolution)[0][..., 0], (255 - b)[:th, :tw])
-    for sigma, level, resolution in ((6.0, 8, 64), (2.5, 2, 128)):
+    for sigma, level, resolution in ((6.0, 8, 64), (2.5, 2, 128), (3.0, 4, 96)):
         padded, th, tw = cv_pad(resolution)
         x = padded.astype(np.float32)
         intensity = np.min(cv2.GaussianBlur(x, (0, 0), sigma) - x, axis=2).clip(0, 255)
