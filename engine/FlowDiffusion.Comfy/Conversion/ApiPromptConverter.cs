@@ -70,6 +70,7 @@ public sealed partial class ApiPromptConverter
         "SetUnionControlNetType",
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
+        "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -235,6 +236,13 @@ public sealed partial class ApiPromptConverter
                 "DiffControlNetLoader" => DiffControlNetLoader(id, inputs),
                 "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "Canny" => Canny(id, inputs),
+                "TilePreprocessor" => TilePreprocessor(id, inputs),
+                "ColorPreprocessor" => ColorPreprocessor(id, inputs),
+                "BinaryPreprocessor" => BinaryPreprocessor(id, inputs),
+                "LineartStandardPreprocessor" => LineartStandardPreprocessor(id, inputs),
+                "Scribble_XDoG_Preprocessor" => ScribbleXdogPreprocessor(id, inputs),
+                "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
+                "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),
