@@ -51,4 +51,18 @@ public sealed class OpenCvOperationTests
         var image = new Rgb8Image(1, 5, [255, 0, 0, 0, 255, 0, 0, 0, 255, 1, 1, 1, 128, 64, 32]);
         Assert.Equal([76, 150, 29, 1, 79], BinaryLines.Grey(image));
     }
+
+    [Fact]
+    public void The_annotators_bytes_are_truncated_as_aux_makes_them()
+    {
+        // aux: np.asarray(image * 255., dtype=np.uint8). 0.5 → 127 (127.5 truncated), 0.999 → 254, 1 → 255, k / 255 → k;
+        // out of range and NaN clamp to 0 and 255 (numpy's cast of those is undefined).
+        float[] reds = [0.5f, 0.999f, 1f, 200 / 255f, -0.25f, 1.5f, float.NaN];
+        var planar = new float[3 * reds.Length];
+        reds.CopyTo(planar, 0);
+        var image = Rgb8Image.FromPlanar(planar, 1, reds.Length);
+        Assert.Equal([127, 254, 255, 200, 0, 255, 0], Enumerable.Range(0, reds.Length).Select(i => (int)image.Pixels[3 * i]));
+        Assert.All(Enumerable.Range(0, reds.Length), i => Assert.Equal(0, image.Pixels[3 * i + 1]));
+        Assert.Equal(200 / 255f, image.ToPlanar()[3]);
+    }
 }
