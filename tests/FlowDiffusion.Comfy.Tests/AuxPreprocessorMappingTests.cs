@@ -1,5 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
@@ -117,6 +120,55 @@ public sealed class AuxPreprocessorMappingTests
         Assert.Equal(512, lineart["optional"]!["resolution"]![1]!["default"]!.GetValue<double>());
         Assert.Equal(["image", "mask"], all["InpaintPreprocessor"]!["input"]!["required"]!.AsObject().Select(p => p.Key));
     }
+
+    [Fact]
+    public void Ui_workflow_widgets_land_on_the_parameters_in_auxs_order()
+    {
+        // LoadImage → each aux class (widgets in aux's optional-input order) → a SaveImage per class.
+        (string Type, JsonArray Widgets)[] classes =
+        [
+            ("TilePreprocessor", [2, 512]), ("ColorPreprocessor", [256]), ("BinaryPreprocessor", [0, 320]),
+            ("LineartStandardPreprocessor", [3.5, 4, 256]), ("Scribble_XDoG_Preprocessor", [20, 448]),
+            ("CannyEdgePreprocessor", [50, 150, 640]), ("InpaintPreprocessor", [true]),
+        ];
+        var nodes = new JsonArray(UiNode(1, "LoadImage", ["strokes.png", "image"]), UiNode(2, "LoadImageMask", ["strokes.png", "image", "red"]));
+        var links = new JsonArray();
+        for (var i = 0; i < classes.Length; i++)
+        {
+            int id = 10 + i, save = 30 + i;
+            var inputs = classes[i].Type == "InpaintPreprocessor" ? new[] { ("image", 100 + i), ("mask", 200) } : [("image", 100 + i)];
+            nodes.Add(UiNode(id, classes[i].Type, classes[i].Widgets, inputs));
+            nodes.Add(UiNode(save, "SaveImage", ["aux"], ("images", 150 + i)));
+            links.Add(new JsonArray(100 + i, 1, 0, id, 0, "IMAGE"));
+            links.Add(new JsonArray(150 + i, id, 0, save, 0, "IMAGE"));
+        }
+
+        links.Add(new JsonArray(200, 2, 0, 16, 1, "MASK"));
+        var ui = new JsonObject { ["last_node_id"] = 40, ["last_link_id"] = 200, ["nodes"] = nodes, ["links"] = links, ["version"] = 0.4 };
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(ui.ToJsonString()), "aux-ui", folders);
+
+        Assert.True(conversion?.Workflow is not null, string.Join("; ", problems));
+        var workflow = conversion!.Workflow!;
+        object? Parameter(int id, string name) => ((LiteralValue)workflow.Node($"n{id}")!.Parameter(name)!.Value).Value;
+        Assert.Equal(("image.tile_resample", 2L), (workflow.Node("n10")!.Type, (long)Parameter(10, "iterations")!));
+        Assert.Equal(("image.color_grid", 256L), (workflow.Node("n11")!.Type, (long)Parameter(11, "resolution")!));
+        Assert.Equal(("image.binary", 0L, 320L), (workflow.Node("n12")!.Type, (long)Parameter(12, "threshold")!, (long)Parameter(12, "resolution")!));
+        Assert.Equal(("image.lineart_standard", 3.5, 4L, 256L),
+            (workflow.Node("n13")!.Type, (double)Parameter(13, "gaussian_sigma")!, (long)Parameter(13, "intensity_threshold")!, (long)Parameter(13, "resolution")!));
+        Assert.Equal(("image.scribble_xdog", 20L, 448L), (workflow.Node("n14")!.Type, (long)Parameter(14, "threshold")!, (long)Parameter(14, "resolution")!));
+        Assert.Equal(("image.canny", 50L, 150L, "rgb", 640L),
+            (workflow.Node("n15")!.Type, (long)Parameter(15, "low_threshold")!, (long)Parameter(15, "high_threshold")!, (string)Parameter(15, "channels")!, (long)Parameter(15, "resolution")!));
+        Assert.Equal(("image.inpaint_control", true), (workflow.Node("n16")!.Type, (bool)Parameter(16, "black_pixels")!));
+    }
+
+    // A UI-format node: its widgets' values in order and its linked inputs.
+    private static JsonObject UiNode(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
+    {
+        ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
+        ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
+    };
 
     private static async Task<(string Name, int Height, int Width, byte[] Rgb)> UploadImageAsync(ComfyHost host)
     {
