@@ -8,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
 /// <summary>
 /// The model-free comfyui_controlnet_aux preprocessors as nodes (image.tile_resample, image.color_grid, image.binary,
-/// image.lineart_standard, image.scribble_xdog, image.canny with rgb and a resolution, image.inpaint_control) against
+/// image.lineart_standard, image.scribble_xdog, image.intensity, image.canny with rgb and a resolution, image.inpaint_control) against
 /// tools/reference/aux_preprocessors.py: a numpy restatement of each annotator from its definition (itself equal to
 /// OpenCV 4.6 and aux's numpy code on every case here, its --check), on a 100 × 76 image of strokes, colour patches and
 /// noise, two settings per node, pixel for pixel (tolerance 0: the maps are 8-bit and the arithmetic is OpenCV's).
@@ -21,7 +21,7 @@ public sealed class AuxPreprocessorTests
     private static readonly Dictionary<string, string> NodeOf = new()
     {
         ["tile"] = "image.tile_resample", ["color"] = "image.color_grid", ["binary"] = "image.binary", ["lineart_standard"] = "image.lineart_standard",
-        ["scribble_xdog"] = "image.scribble_xdog", ["canny"] = "image.canny",
+        ["scribble_xdog"] = "image.scribble_xdog", ["canny"] = "image.canny", ["intensity"] = "image.intensity",
     };
 
     // aux's input names → the nodes' parameters.

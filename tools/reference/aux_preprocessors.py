@@ -324,6 +324,14 @@ def scribble_xdog(rgb, threshold, resolution):
     return np.repeat(out[..., None], 3, axis=2)
 
 
+def image_intensity(rgb, gamma, resolution):
+    """ImageIntensityDetector: HSV's value (the largest channel) / 255, to the power gamma, × 255 truncated (float32)."""
+    padded, th, tw = resize_with_pad(rgb, resolution)
+    v = padded.max(axis=2).astype(np.float32) / np.float32(255)
+    out = np.clip((v ** np.float32(gamma)) * np.float32(255), 0, 255).astype(np.uint8)[:th, :tw]
+    return np.repeat(out[..., None], 3, axis=2)
+
+
 def canny(rgb, low, high, resolution):
     """CannyEdgePreprocessor: cv2.Canny of the padded 8-bit RGB image (per-pixel channel with the largest gradient)."""
     padded, th, tw = resize_with_pad(rgb, resolution)
@@ -449,6 +457,8 @@ def cases(rgb):
         add("lineart_standard", {"guassian_sigma": sigma, "intensity_threshold": level, "resolution": resolution}, lineart_standard(b, sigma, level, resolution))
     for threshold, resolution in ((32, 64), (8, 128)):
         add("scribble_xdog", {"threshold": threshold, "resolution": resolution}, scribble_xdog(b, threshold, resolution))
+    for gamma, resolution in ((0.45, 64), (1.7, 96)):
+        add("intensity", {"gamma_correction": gamma, "resolution": resolution}, image_intensity(b, gamma, resolution))
     for low, high, resolution in ((100, 200, 64), (40, 120, 128)):
         add("canny", {"low_threshold": low, "high_threshold": high, "resolution": resolution}, canny(b, low, high, resolution))
     return out
@@ -546,6 +556,11 @@ def check():
         intensity /= max(16, np.median(intensity[intensity > level]))
         intensity *= 127
         report(f"lineart {sigma} {level} {resolution}", lineart_standard(rgb, sigma, level, resolution)[..., 0], intensity.clip(0, 255).astype(np.uint8)[:th, :tw])
+    for gamma, resolution in ((0.45, 64), (1.7, 96)):
+        padded, th, tw = cv_pad(resolution)
+        v = cv2.cvtColor(padded, cv2.COLOR_BGR2HSV)[:, :, 2].astype(np.float32) / 255.0
+        theirs = ((v ** gamma) * 255.0).clip(0, 255).astype(np.uint8)
+        report(f"intensity {gamma} {resolution}", image_intensity(rgb, gamma, resolution)[..., 0], theirs[:th, :tw])
     for threshold, resolution in ((32, 64), (8, 128)):
         padded, th, tw = cv_pad(resolution)
         g1 = cv2.GaussianBlur(padded.astype(np.float32), (0, 0), 0.5)

@@ -4,7 +4,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 
 /// <summary>
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
-/// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor. Each becomes the
+/// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -100,6 +100,17 @@ public sealed partial class ApiPromptConverter
         var black = Boolean(id, inputs, "black_pixel_for_xinsir_cn", false);
         if (image is null || mask is null || black is null) return null;
         var node = Add(id, null, "image.inpaint_control", [("image", image.Image), ("mask", mask.Mask)], [("black_pixels", black.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // ImageIntensityDetector → image.intensity.
+    private ComfyValue[]? ImageIntensityDetector(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var gamma = Number(id, inputs, "gamma_correction", 1);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || gamma is null || resolution is null || !Within(id, "gamma_correction", gamma.Value, 0.1, 2)) return null;
+        var node = Add(id, null, "image.intensity", [("image", image.Image)], [("gamma_correction", gamma.Value), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

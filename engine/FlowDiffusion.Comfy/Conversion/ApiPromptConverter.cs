@@ -71,6 +71,7 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
+        "ImageIntensityDetector",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -243,6 +244,7 @@ public sealed partial class ApiPromptConverter
                 "Scribble_XDoG_Preprocessor" => ScribbleXdogPreprocessor(id, inputs),
                 "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
+                "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),
