@@ -332,6 +332,22 @@ internal static class ObjectInfo
             ("pose_estimator", Combo(Files(folders, "annotators").Where(f => f.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList()))), ["IMAGE"]),
         "Canny" => Class(name, "Canny", "image/preprocessors", Req(("image", Typed("IMAGE")), ("low_threshold", Float(0.4, 0.01, 0.99, 0.01)),
             ("high_threshold", Float(0.8, 0.01, 0.99, 0.01))), ["IMAGE"]),
+        "TilePreprocessor" => Class(name, "Tile", "ControlNet Preprocessors/tile", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("pyrUp_iters", Int(3, 1, 10)), ("resolution", AuxResolution()))),
+        "ColorPreprocessor" => Class(name, "Color Pallete", "ControlNet Preprocessors/T2IAdapter-only", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("resolution", AuxResolution()))),
+        "BinaryPreprocessor" => Class(name, "Binary Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("bin_threshold", Int(100, 0, 255)), ("resolution", AuxResolution()))),
+        "LineartStandardPreprocessor" => Class(name, "Standard Lineart", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("guassian_sigma", Float(6, 0, 100, 0.01)), ("intensity_threshold", Int(8, 0, 16)), ("resolution", AuxResolution()))),
+        "Scribble_XDoG_Preprocessor" => Class(name, "Scribble XDoG Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("threshold", Int(32, 1, 64)), ("resolution", AuxResolution()))),
+        "CannyEdgePreprocessor" => Class(name, "Canny Edge", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("low_threshold", Int(100, 0, 255)), ("high_threshold", Int(200, 0, 255)), ("resolution", AuxResolution()))),
+        "ImageIntensityDetector" => Class(name, "Image Intensity", "ControlNet Preprocessors/Recolor", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("gamma_correction", Float(1, 0.1, 2, 0.01)), ("resolution", AuxResolution()))),
+        "InpaintPreprocessor" => Class(name, "Inpaint Preprocessor", "ControlNet Preprocessors/others", Req(("image", Typed("IMAGE")), ("mask", Typed("MASK"))), ["IMAGE"],
+            optional: Req(("black_pixel_for_xinsir_cn", Flag(false)))),
         "PrimitiveInt" => Class(name, "Int", "utils/primitive",
             Req(("value", new JsonArray("INT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["control_after_generate"] = true }))), ["INT"]),
         "PrimitiveFloat" => Class(name, "Float", "utils/primitive", Req(("value", new JsonArray("FLOAT", new JsonObject { ["min"] = -MaxInt, ["max"] = MaxInt, ["step"] = 0.1 }))), ["FLOAT"]),
@@ -491,6 +507,9 @@ internal static class ObjectInfo
                 .Where(f => !f.EndsWith(".part", StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal).Take(10000).ToList()
             : [];
+
+    // comfyui_controlnet_aux's detect resolution widget.
+    private static JsonArray AuxResolution() => Int(ApiPromptConverter.AuxDefaultResolution, 64, 16384, 64);
 
     private static JsonNode Flag(bool fallback) => Typed("BOOLEAN", new JsonObject { ["default"] = fallback });
 

@@ -70,6 +70,8 @@ public sealed partial class ApiPromptConverter
         "SetUnionControlNetType",
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
+        "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
+        "ImageIntensityDetector",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -235,6 +237,14 @@ public sealed partial class ApiPromptConverter
                 "DiffControlNetLoader" => DiffControlNetLoader(id, inputs),
                 "DWPreprocessor" => DwPreprocessor(id, inputs),
                 "Canny" => Canny(id, inputs),
+                "TilePreprocessor" => TilePreprocessor(id, inputs),
+                "ColorPreprocessor" => ColorPreprocessor(id, inputs),
+                "BinaryPreprocessor" => BinaryPreprocessor(id, inputs),
+                "LineartStandardPreprocessor" => LineartStandardPreprocessor(id, inputs),
+                "Scribble_XDoG_Preprocessor" => ScribbleXdogPreprocessor(id, inputs),
+                "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
+                "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
+                "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),

@@ -51,13 +51,14 @@ internal static class UiWorkflowConverter
             }
 
             var inputs = new JsonObject();
-            // Widgets in input order; a seed is followed by its "control after generate" value, an upload combo by its button.
+            // Widgets in input order, the required inputs' then the optional ones' (comfyui_controlnet_aux's settings are all
+            // optional); a seed is followed by its "control after generate" value, an upload combo by its button.
             var widgetValues = (node["widgets_values"] as JsonArray)?.ToList() ?? [];
             var position = 0;
-            var required = info["input"]!["required"]!.AsObject();
-            foreach (var name in info["input_order"]!["required"]!.AsArray().Select(n => n!.GetValue<string>()))
+            var ordered = new[] { "required", "optional" }.Where(group => info["input"]![group] is JsonObject)
+                .SelectMany(group => info["input_order"]![group]!.AsArray().Select(n => (Name: n!.GetValue<string>(), Spec: info["input"]![group]![n!.GetValue<string>()]!.AsArray())));
+            foreach (var (name, spec) in ordered)
             {
-                var spec = required[name]!.AsArray();
                 var isWidget = spec[0] is JsonArray || spec[0]!.GetValue<string>() is "INT" or "FLOAT" or "STRING" or "BOOLEAN" or "COMBO";
                 if (!isWidget) continue;
                 if (position < widgetValues.Count) inputs[name] = widgetValues[position]?.DeepClone();

@@ -6,7 +6,8 @@ namespace FlowDiffusion.Imaging.Preprocessors;
 /// non-maximum suppression along the gradient direction quantised to 0°, 45°, 90° or 135° (a pixel survives when it is
 /// greater than its neighbour before and not less than the one after; greater than both on diagonals), then hysteresis: pixels above
 /// <c>high</c> are edges, pixels above <c>low</c> are edges when 8-connected to one. Thresholds are on Sobel's
-/// 0..1020·2 scale of 8-bit images, as OpenCV's are (the annotator's defaults: 100 and 200).
+/// 0..1020·2 scale of 8-bit images, as OpenCV's are (the annotator's defaults: 100 and 200). A colour image
+/// (<see cref="DetectRgb8"/>) takes each pixel's gradient from its channel with the largest magnitude, as OpenCV does.
 /// </summary>
 public static class CannyEdges
 {
@@ -39,26 +40,65 @@ public static class CannyEdges
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         if (gray.Length != (long)height * width) throw new ArgumentException($"expected {height} × {width} values, got {gray.Length}", nameof(gray));
-        if (low > high) (low, high) = (high, low);
         var dx = new int[height * width];
         var dy = new int[height * width];
         var magnitude = new int[height * width];
         for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
         {
-            int up = Math.Max(y - 1, 0), down = Math.Min(y + 1, height - 1);
-            for (var x = 0; x < width; x++)
+            var i = y * width + x;
+            (dx[i], dy[i]) = Sobel(gray, height, width, 1, 0, y, x);
+            magnitude[i] = Math.Abs(dx[i]) + Math.Abs(dy[i]);
+        }
+
+        return Suppress(dx, dy, magnitude, height, width, low, high);
+    }
+
+    /// <summary>
+    /// The edge map of an 8-bit colour image, as <c>cv2.Canny</c> takes a 3-channel one: each pixel's gradient is that of
+    /// the channel with the largest |dx| + |dy| (the first of equals).
+    /// </summary>
+    /// <param name="image">The image.</param>
+    /// <param name="low">The lower hysteresis threshold.</param>
+    /// <param name="high">The upper hysteresis threshold.</param>
+    public static float[] DetectRgb8(Annotators.Rgb8Image image, double low, double high)
+    {
+        int height = image.Height, width = image.Width;
+        var values = image.Pixels.Select(b => (int)b).ToArray();
+        var dx = new int[height * width];
+        var dy = new int[height * width];
+        var magnitude = new int[height * width];
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            var i = y * width + x;
+            magnitude[i] = -1;
+            for (var c = 0; c < 3; c++)
             {
-                int left = Math.Max(x - 1, 0), right = Math.Min(x + 1, width - 1);
-                int P(int yy, int xx) => gray[yy * width + xx];
-                var gx = P(up, right) - P(up, left) + 2 * (P(y, right) - P(y, left)) + P(down, right) - P(down, left);
-                var gy = P(down, left) - P(up, left) + 2 * (P(down, x) - P(up, x)) + P(down, right) - P(up, right);
-                var i = y * width + x;
-                dx[i] = gx;
-                dy[i] = gy;
-                magnitude[i] = Math.Abs(gx) + Math.Abs(gy);
+                var (gx, gy) = Sobel(values, height, width, 3, c, y, x);
+                var m = Math.Abs(gx) + Math.Abs(gy);
+                if (m <= magnitude[i]) continue;
+                (dx[i], dy[i], magnitude[i]) = (gx, gy, m);
             }
         }
 
+        return Suppress(dx, dy, magnitude, height, width, low, high);
+    }
+
+    // 3×3 Sobel derivatives at (y, x) of channel c of interleaved values, borders replicated.
+    private static (int Dx, int Dy) Sobel(int[] values, int height, int width, int channels, int c, int y, int x)
+    {
+        int up = Math.Max(y - 1, 0), down = Math.Min(y + 1, height - 1), left = Math.Max(x - 1, 0), right = Math.Min(x + 1, width - 1);
+        int P(int yy, int xx) => values[(yy * width + xx) * channels + c];
+        var gx = P(up, right) - P(up, left) + 2 * (P(y, right) - P(y, left)) + P(down, right) - P(down, left);
+        var gy = P(down, left) - P(up, left) + 2 * (P(down, x) - P(up, x)) + P(down, right) - P(up, right);
+        return (gx, gy);
+    }
+
+    // Non-maximum suppression along the quantised gradient direction, then hysteresis.
+    private static float[] Suppress(int[] dx, int[] dy, int[] magnitude, int height, int width, double low, double high)
+    {
+        if (low > high) (low, high) = (high, low);
         // 0: not an edge; a candidate (above low, a local maximum); an edge (above high too).
         var state = new byte[height * width];
         for (var y = 0; y < height; y++)

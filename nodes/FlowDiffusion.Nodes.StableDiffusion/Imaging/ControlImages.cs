@@ -1,8 +1,29 @@
+using FlowDiffusion.Imaging.Preprocessors.Annotators;
+
 namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
 
-/// <summary>Applies a one-plane control-image map (edges, a threshold) to every item of a batch, giving a grey RGB image.</summary>
+/// <summary>
+/// Applies a control-image annotator to every item of a batch: a one-plane map (edges, a threshold) giving a grey RGB
+/// image, or an 8-bit annotator (comfyui_controlnet_aux's: the item as truncated bytes in, bytes / 255 out).
+/// </summary>
 internal static class ControlImages
 {
+    /// <summary>Runs <paramref name="annotate"/> on each item's bytes; every item gives the same size, as every item has the same input size.</summary>
+    public static Sdk.Values.Image PerItemBytes(Sdk.Values.Image image, Func<Rgb8Image, Rgb8Image> annotate, CancellationToken cancellationToken)
+    {
+        float[]? pixels = null;
+        int height = 0, width = 0;
+        for (var b = 0; b < image.Batch; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = annotate(Rgb8Image.FromPlanar(image.PixelsOf(b), image.Height, image.Width));
+            if (pixels is null) (pixels, height, width) = (new float[image.Batch * 3 * result.Height * result.Width], result.Height, result.Width);
+            result.ToPlanar().CopyTo(pixels.AsSpan(b * 3 * height * width));
+        }
+
+        return new Sdk.Values.Image(image.Batch, height, width, pixels!);
+    }
+
     public static Sdk.Values.Image PerItem(Sdk.Values.Image image, Func<ReadOnlySpan<float>, float[]> map)
     {
         var plane = image.Height * image.Width;

@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+
+namespace FlowDiffusion.Comfy.Conversion;
+
+/// <summary>
+/// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
+/// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
+/// node that restates its annotator; the inputs are optional with aux's defaults and ranges.
+/// </summary>
+public sealed partial class ApiPromptConverter
+{
+    /// <summary>The detect resolution aux's preprocessors default to.</summary>
+    internal const int AuxDefaultResolution = 512;
+
+    // TilePreprocessor → image.tile_resample (aux's tile annotator does not read resolution; it is range-checked only).
+    private ComfyValue[]? TilePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var iterations = Integer(id, inputs, "pyrUp_iters", 3);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || iterations is null || resolution is null || !Within(id, "pyrUp_iters", iterations.Value, 1, 10)) return null;
+        var node = Add(id, null, "image.tile_resample", [("image", image.Image)], [("iterations", iterations.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // ColorPreprocessor → image.color_grid.
+    private ComfyValue[]? ColorPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || resolution is null) return null;
+        var node = Add(id, null, "image.color_grid", [("image", image.Image)], [("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // BinaryPreprocessor → image.binary (bin_threshold 0 or 255: Otsu's).
+    private ComfyValue[]? BinaryPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var threshold = Integer(id, inputs, "bin_threshold", 100);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || threshold is null || resolution is null || !Within(id, "bin_threshold", threshold.Value, 0, 255)) return null;
+        var node = Add(id, null, "image.binary", [("image", image.Image)], [("threshold", threshold.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // LineartStandardPreprocessor → image.lineart_standard (aux spells the sigma guassian_sigma).
+    private ComfyValue[]? LineartStandardPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var sigma = Number(id, inputs, "guassian_sigma", 6);
+        var level = Integer(id, inputs, "intensity_threshold", 8);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || sigma is null || level is null || resolution is null
+            || !Within(id, "guassian_sigma", sigma.Value, 0, 100) | !Within(id, "intensity_threshold", level.Value, 0, 16))
+            return null;
+        if (sigma.Value <= 0)
+        {
+            // ComfyUI accepts 0, and aux's cv2.GaussianBlur then fails the run.
+            Error(id, "value_smaller_than_min", "Value smaller than min", "guassian_sigma: 0 cannot blur (OpenCV's GaussianBlur needs a sigma above 0)", "guassian_sigma");
+            return null;
+        }
+
+        var node = Add(id, null, "image.lineart_standard", [("image", image.Image)],
+            [("gaussian_sigma", sigma.Value), ("intensity_threshold", level.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // Scribble_XDoG_Preprocessor → image.scribble_xdog.
+    private ComfyValue[]? ScribbleXdogPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var threshold = Integer(id, inputs, "threshold", 32);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || threshold is null || resolution is null || !Within(id, "threshold", threshold.Value, 1, 64)) return null;
+        var node = Add(id, null, "image.scribble_xdog", [("image", image.Image)], [("threshold", threshold.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // CannyEdgePreprocessor → image.canny on the colour image (cv2.Canny on RGB) at the detect resolution.
+    private ComfyValue[]? CannyEdgePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var low = Integer(id, inputs, "low_threshold", 100);
+        var high = Integer(id, inputs, "high_threshold", 200);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || low is null || high is null || resolution is null
+            || !Within(id, "low_threshold", low.Value, 0, 255) | !Within(id, "high_threshold", high.Value, 0, 255))
+            return null;
+        var node = Add(id, null, "image.canny", [("image", image.Image)],
+            [("low_threshold", low.Value), ("high_threshold", high.Value), ("channels", "rgb"), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.edges")];
+    }
+
+    // InpaintPreprocessor → image.inpaint_control (masked pixels −1, or 0 for xinsir's ControlNets).
+    private ComfyValue[]? InpaintPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var mask = Link<MaskValue>(id, inputs, "mask");
+        var black = Boolean(id, inputs, "black_pixel_for_xinsir_cn", false);
+        if (image is null || mask is null || black is null) return null;
+        var node = Add(id, null, "image.inpaint_control", [("image", image.Image), ("mask", mask.Mask)], [("black_pixels", black.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // ImageIntensityDetector → image.intensity.
+    private ComfyValue[]? ImageIntensityDetector(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var gamma = Number(id, inputs, "gamma_correction", 1);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || gamma is null || resolution is null || !Within(id, "gamma_correction", gamma.Value, 0.1, 2)) return null;
+        var node = Add(id, null, "image.intensity", [("image", image.Image)], [("gamma_correction", gamma.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // aux's RESOLUTION input: 64 … 16384 (ComfyUI refuses the rest before aux's own fallback to 512 could act).
+    private long? AuxResolution(string id, JsonObject inputs)
+    {
+        var resolution = Integer(id, inputs, "resolution", AuxDefaultResolution);
+        return resolution is { } value && Within(id, "resolution", value, 64, 16384) ? value : null;
+    }
+}
