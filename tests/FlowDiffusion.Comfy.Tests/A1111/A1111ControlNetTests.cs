@@ -247,6 +247,21 @@ public sealed class A1111ControlNetTests : IDisposable
     }
 
     [Fact]
+    public async Task The_extensions_routes_are_behind_the_API_key_and_the_editor_protects_them()
+    {
+        await using var keyed = await ComfyHost.StartAsync(settings: new Dictionary<string, string?>(_home.Settings) { ["FlowDiffusion:Server:ApiKey"] = "k" });
+        using (var refused = await keyed.Client.GetAsync("/controlnet/model_list"))
+            Assert.Equal(401, (int)refused.StatusCode);
+        var (status, _) = await A1111Client.PostRootAsync(keyed, "/controlnet/detect", new JsonObject { ["controlnet_module"] = "canny", ["controlnet_input_images"] = new JsonArray(Hint("hint-a.png")) });
+        Assert.Equal(401, status);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/controlnet/model_list");
+        request.Headers.Add("X-Api-Key", "k");
+        using (var admitted = await keyed.Client.SendAsync(request))
+            Assert.Equal(200, (int)admitted.StatusCode);
+        Assert.True(FlowDiffusion.Comfy.Api.ComfyRoutes.IsComfyPath("/controlnet/detect"));
+    }
+
+    [Fact]
     public async Task Bad_units_are_refused_naming_their_field()
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
