@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Engine.Workflows;
 using static FlowDiffusion.Comfy.Tests.Prompts;
 
 namespace FlowDiffusion.Comfy.Tests.A1111;
@@ -245,6 +248,40 @@ public sealed class A1111ControlNetTests : IDisposable
         Assert.Equal("invert (from white bg & black line)", aliases["module_list"]![2]!.GetValue<string>());
         Assert.NotNull(aliases["module_detail"]!["invert (from white bg & black line)"]);
     }
+
+    [Fact]
+    public void A_dw_openpose_full_unit_becomes_DWPreprocessor_on_the_image_at_its_resolution_and_is_offered_only_with_DWPoses_files()
+    {
+        var models = Path.Combine(_home.Folder, "models");
+        var folders = new ComfyFolders(models, RepositoryRoot.Path, Path.Combine(_home.Folder, "input"));
+        Assert.DoesNotContain(A1111ControlNetModules.Sorted(folders), m => m.Name == "dw_openpose_full");
+        Directory.CreateDirectory(Path.Combine(models, "annotators"));
+        foreach (var name in A1111ControlNetModules.DwPoseFiles) File.WriteAllBytes(Path.Combine(models, "annotators", name), [0]);
+        Assert.Equal(["none", "canny", "invert", "threshold", "dw_openpose_full"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
+
+        var unit = CannyUnit();
+        unit["module"] = "dw_openpose_full";
+        unit["processor_res"] = 128;
+        unit["pixel_perfect"] = false;
+        var request = A1111Request.Parse(Txt2Img(unit), img2img: false);
+        var prompt = A1111Prompt.Build(request, "sd1-tiny.safetensors", 1, 9, null, []);
+        A1111ControlNet.AddTo(prompt, [new A1111ControlNet.Input(request.ControlNet[0], "hint.png", 64, 64, $"{Model}.safetensors", "Crop and Resize")], 64, 64);
+        var conversion = ApiPromptConverter.Convert(prompt, folders, "a1111", requireFiles: false, promptSyntax: "a1111");
+
+        Assert.Empty(conversion.NodeErrors);
+        var workflow = conversion.Workflow!;
+        var pose = workflow.Node(ApiPromptConverter.NodeId("cn_0_pose"))!;
+        Assert.Equal("image.pose", pose.Type);
+        Assert.Equal(ApiPromptConverter.NodeId("cn_0_scale"), pose.Edge("image")!.SourceNode);
+        Assert.Equal((true, true, true), (Literal<bool>(pose, "body"), Literal<bool>(pose, "hands"), Literal<bool>(pose, "face")));
+        Assert.EndsWith(Path.Combine("annotators", "yolox_l.onnx"), Literal<string>(pose, "detector"));
+        Assert.EndsWith(Path.Combine("annotators", "dw-ll_ucoco_384.onnx"), Literal<string>(pose, "model"));
+        // Scaled to 128² for the pose model, then back to the 64² target (area, center crop).
+        Assert.Equal(128L, Convert.ToInt64(Literal<object>(workflow.Node(ApiPromptConverter.NodeId("cn_0_scale"))!, "width"), CultureInfo.InvariantCulture));
+        Assert.Equal(pose.Id, workflow.Node(ApiPromptConverter.NodeId("cn_0_fit"))!.Edge("image")!.SourceNode);
+    }
+
+    private static T Literal<T>(WorkflowNode node, string parameter) => (T)((LiteralValue)node.Parameter(parameter)!.Value).Value!;
 
     [Fact]
     public async Task The_extensions_routes_are_behind_the_API_key_and_the_editor_protects_them()
