@@ -104,6 +104,23 @@ public sealed record A1111ControlNetUnit
         return units;
     }
 
+    /// <summary>Sets the units' images (and masks) of an already parsed <c>alwayson_scripts</c> to null, so the answer's <c>parameters</c> does not echo their megabytes.</summary>
+    public static void RemoveImages(JsonNode? scripts)
+    {
+        if (scripts is not JsonObject map) return;
+        foreach (var (_, script) in map)
+        {
+            if (script?["args"] is not JsonArray args) continue;
+            foreach (var unit in args.OfType<JsonObject>())
+            {
+                foreach (var field in new[] { "image", "input_image", "mask", "mask_image" })
+                {
+                    if (unit.ContainsKey(field)) unit[field] = null;
+                }
+            }
+        }
+    }
+
     // One unit; null when it is not enabled (the extension's default), which the extension skips whatever else it holds.
     private static A1111ControlNetUnit? Read(JsonObject unit, string prefix, int index)
     {

@@ -92,6 +92,9 @@ public sealed class A1111ControlNetTests : IDisposable
         var map = A1111Client.Pixels(A1111Client.Png(answer, 1));
         Assert.Contains(map, b => b == 255);
         Assert.True(map.Where((_, i) => i % 4 == 0).Count(b => b == 0) > 64 * 64 / 2);
+        // The answer echoes the request, but not the control image's bytes (as init_images).
+        Assert.Null(answer["parameters"]!["alwayson_scripts"]!["controlnet"]!["args"]![0]!["image"]);
+        Assert.Equal("canny", answer["parameters"]!["alwayson_scripts"]!["controlnet"]!["args"]![0]!["module"]!.GetValue<string>());
         var info = A1111Client.Info(answer);
         const string unitText = "Module: canny, Model: control_v11p_sd15_canny [e3b0c442], Weight: 1.0, Resize Mode: Crop and Resize, Processor Res: 512, Threshold A: 80.0, Threshold B: 200, Guidance Start: 0.0, Guidance End: 1.0, Pixel Perfect: True, Control Mode: Balanced";
         Assert.Equal(unitText, info["extra_generation_params"]!["ControlNet 0"]!.GetValue<string>());
