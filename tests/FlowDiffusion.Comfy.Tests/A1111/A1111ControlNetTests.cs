@@ -226,6 +226,35 @@ public sealed class A1111ControlNetTests : IDisposable
     }
 
     [Fact]
+    public async Task Detect_threshold_and_invert_give_the_extensions_values()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        // Upper half: min channel 110; lower half: 90.
+        var image = Convert.ToBase64String(Images.SolidPng(64, 64, new SkiaSharp.SKColor(150, 120, 110), lowerHalf: new SkiaSharp.SKColor(200, 90, 220)));
+        async Task<byte[]> Detect(string module, double threshold)
+        {
+            var (status, body) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+            {
+                ["controlnet_module"] = module, ["controlnet_input_images"] = new JsonArray(image), ["controlnet_processor_res"] = 64, ["controlnet_threshold_a"] = threshold,
+            });
+            Assert.True(status == 200, body.ToJsonString());
+            return A1111Client.Pixels(Convert.FromBase64String(body["images"]![0]!.GetValue<string>()));
+        }
+
+        // The extension's threshold: 255 where every channel is above threshold_a, strictly.
+        foreach (var (threshold, upper, lower) in new[] { (100.0, 255, 0), (109.5, 255, 0), (110.0, 0, 0), (89.0, 255, 255), (90.0, 255, 0) })
+        {
+            var pixels = await Detect("threshold", threshold);
+            Assert.True((pixels[0], pixels[1], pixels[2], pixels[4 * 64 * 63]) == ((byte)upper, (byte)upper, (byte)upper, (byte)lower), $"threshold {threshold}: {pixels[0]} {pixels[4 * 64 * 63]}");
+            Assert.Equal(64 * 32, pixels.Where((_, i) => i % 4 == 0).Take(64 * 32).Count(p => p == upper));
+        }
+
+        var inverted = await Detect("invert (from white bg & black line)", -1);
+        Assert.Equal(new byte[] { 105, 135, 145, 255 }, inverted[..4]);
+        Assert.Equal(new byte[] { 55, 165, 35, 255 }, inverted[(4 * 64 * 63)..(4 * 64 * 63 + 4)]);
+    }
+
+    [Fact]
     public async Task The_extensions_routes_list_models_with_A1111s_short_hash_and_the_modules_in_its_order()
     {
         // A file over 1 MiB: A1111's short hash reads the 64 KiB at 1 MiB.
