@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace FlowDiffusion.Comfy.A1111;
@@ -40,10 +41,17 @@ public static class A1111Infotext
         }
 
         if (clipSkip > 1) fields.Add($"Clip skip: {clipSkip}");
+        fields.AddRange(request.ControlNet.Select(u => $"ControlNet {u.Index}: {Quote(u.Infotext)}"));
         fields.Add("Version: FlowDiffusion");
         var negative = request.NegativePrompt.Length > 0 ? $"\nNegative prompt: {request.NegativePrompt}" : "";
         return $"{request.Prompt}{negative}\n{string.Join(", ", fields)}";
     }
+
+    /// <summary>A value as A1111 writes it into an infotext: as is, or JSON-quoted when it holds a comma, colon or newline.</summary>
+    public static string Quote(string value) =>
+        value.AsSpan().IndexOfAny(",:\n") < 0 ? value : JsonSerializer.Serialize(value, QuoteOptions);
+
+    private static readonly JsonSerializerOptions QuoteOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>A1111's model name of a checkpoint: its file name without extension.</summary>
     public static string ModelName(string checkpoint) => Path.GetFileNameWithoutExtension(checkpoint.Replace('\\', '/').Split('/')[^1]);
@@ -57,6 +65,7 @@ public static class A1111Infotext
         JsonArray Repeat(string text) => new(Enumerable.Repeat(text, count).Select(t => (JsonNode)JsonValue.Create(t)).ToArray());
         var extra = new JsonObject();
         if (request.Scheduler.ComfyScheduler is not null) extra["Schedule type"] = request.Scheduler.Label;
+        foreach (var unit in request.ControlNet) extra[$"ControlNet {unit.Index}"] = unit.Infotext;
         return new JsonObject
         {
             ["prompt"] = request.Prompt,

@@ -74,7 +74,8 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var loras = request.Loras.Select(l => available.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) == l.Name || Path.ChangeExtension(f, null) == l.Name)
             ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
         var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras, mask);
-        var queued = await QueueAsync(graph, A1111Prompt.FieldFor, cancellationToken);
+        A1111ControlNet.AddTo(graph, [.. request.ControlNet.Select(u => ControlNetInput(u, init))], request.Width, request.Height);
+        var queued = await QueueAsync(graph, (id, input) => A1111ControlNet.FieldFor(id, request.ControlNet) ?? A1111Prompt.FieldFor(id, input), cancellationToken);
         var images = request.BatchSize * request.Iterations;
         var job = new Job(queued, images, request.Steps);
         lock (gate) current = job;
@@ -96,11 +97,43 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         {
             // An interrupted request answers with the images that were finished, as A1111 answers with what it has.
             if (await OutputPngAsync(queued, A1111Prompt.SaveId(i), cancellationToken) is not { } output) continue;
-            var png = PreviewPng.WithText(output, "parameters", texts[i]!.GetValue<string>());
-            answer.Add(Convert.ToBase64String(png));
+            answer.Add(Convert.ToBase64String(PreviewPng.WithText(output, "parameters", texts[i]!.GetValue<string>())));
+        }
+
+        // The extension appends each unit's control image (its detected map) after the images.
+        for (var i = 0; i < request.ControlNet.Count && request.SendImages; i++)
+        {
+            if (request.ControlNet[i].SaveDetectedMap && await OutputPngAsync(queued, A1111ControlNet.MapId(i), cancellationToken) is { } map)
+                answer.Add(Convert.ToBase64String(map));
         }
 
         return new JsonObject { ["images"] = answer, ["parameters"] = request.Parameters, ["info"] = info.ToJsonString() };
+    }
+
+    /// <summary>Converts and queues a prompt of this layer through the ComfyUI queue; a prompt the converter refuses throws naming the A1111 field.</summary>
+    internal async Task<ComfyPrompt> QueueAsync(JsonObject graph, IReadOnlyList<A1111ControlNetUnit> units, CancellationToken cancellationToken)
+    {
+        var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
+        if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details, units);
+        try
+        {
+            return await prompts.QueueAsync((JsonObject)graph.DeepClone(), conversion, null, null, cancellationToken);
+        }
+        catch (ComfyBackendException e)
+        {
+            throw Refusal(e.Errors.GroupBy(x => x.NodeId is null ? "" : conversion.ComfyIdOf.GetValueOrDefault(x.NodeId, ""))
+                .Select(g => (g.Key, (IReadOnlyList<ComfyNodeError>)g.Select(x => new ComfyNodeError("invalid", "Invalid value", x.Message)).ToList())), null, units);
+        }
+    }
+
+    /// <summary>The PNG the output node <paramref name="id"/> of a run wrote, or null when it wrote none.</summary>
+    internal async Task<byte[]?> OutputPngAsync(ComfyPrompt queued, string id, CancellationToken cancellationToken)
+    {
+        if (queued.OutputOf(id)["images"] is not JsonArray { Count: > 0 } files) return null;
+        var file = files[0]!;
+        var relative = $"{file["subfolder"]!.GetValue<string>()}/{file["filename"]!.GetValue<string>()}".TrimStart('/');
+        var path = ComfyFolders.Inside(prompts.Backend.OutputFolder, relative);
+        return path is null || !File.Exists(path) ? null : await File.ReadAllBytesAsync(path, cancellationToken);
     }
 
     /// <summary>A1111's progress answer for the job that runs (or the last one): progress, eta_relative, state, current_image.</summary>
@@ -147,6 +180,20 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
             ["textinfo"] = null,
             ["current_task"] = running ? $"task({job!.Prompt.Id})" : null,
         };
+    }
+
+    // A unit's control image (its own, else the init image, which the extension takes with img2img's resize mode, 0 here) and its ControlNet file.
+    private A1111ControlNet.Input ControlNetInput(A1111ControlNetUnit unit, (string Name, int Width, int Height)? init)
+    {
+        var model = A1111ControlNet.ResolveModel(folders, unit);
+        if (unit.Image is { } encoded)
+        {
+            var (name, width, height) = SaveImage(Base64(encoded, unit.Field + ".image"), unit.Field + ".image", dropAlpha: false);
+            return new A1111ControlNet.Input(unit, name, width, height, model, unit.ResizeMode);
+        }
+
+        var (initName, initWidth, initHeight) = init ?? throw new A1111RequestException(422, unit.Field + ".image", "txt2img needs a control image (img2img units without one take the init image)");
+        return new A1111ControlNet.Input(unit, initName, initWidth, initHeight, model, A1111ControlNetUnit.ResizeModes[0]);
     }
 
     /// <summary>

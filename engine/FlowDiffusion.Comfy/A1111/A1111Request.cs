@@ -87,6 +87,9 @@ public sealed record A1111Request
     /// <summary>img2img's first init image, base64 (a data: URL prefix removed).</summary>
     public string? InitImage { get; init; }
 
+    /// <summary>The enabled ControlNet units of <c>alwayson_scripts.controlnet.args</c> (the sd-webui-controlnet extension's API).</summary>
+    public IReadOnlyList<A1111ControlNetUnit> ControlNet { get; init; } = [];
+
     /// <summary>The request as sent, with A1111's defaults for the fields it left out (the answer's <c>parameters</c>).</summary>
     public required JsonObject Parameters { get; init; }
 
@@ -184,6 +187,9 @@ public sealed record A1111Request
         var fix = hires ? A1111HiresFix.Parse(json, width, height, steps, denoise, Integer, Number, Text) : null;
         var (checkpoint, clipSkip) = Overrides(json["override_settings"]);
         Refusals(json, img2img);
+        var controlNet = A1111ControlNetUnit.Parse(json["alwayson_scripts"]);
+        A1111ControlNetUnit.RemoveImages(parameters["alwayson_scripts"]);
+        if (controlNet.Count > 0 && hires) throw new A1111RequestException(422, "enable_hr", "the hires fix with ControlNet units is not supported (the extension's second pass rescales the control image and softens canny's)");
 
         string? init = null;
         var resizeMode = 0;
@@ -229,6 +235,7 @@ public sealed record A1111Request
             InitImage = init,
             ResizeMode = resizeMode,
             Inpainting = inpainting,
+            ControlNet = controlNet,
             Parameters = parameters,
         };
     }
@@ -293,7 +300,6 @@ public sealed record A1111Request
             ("seed_resize_from_w", [-1.0, 0.0], "seed resize is not supported"),
             ("styles", [], "styles are not supported: put their text in the prompt"),
             ("script_name", [""], "scripts are not supported"),
-            ("alwayson_scripts", [], "scripts (ControlNet, ADetailer …) are not supported"),
             ("refiner_checkpoint", ["", "None"], "refiner checkpoints are not supported"),
             ("eta", [1.0], "FlowDiffusion's ancestral samplers use eta 1 (A1111's default)"),
             ("s_churn", [0.0], "s_churn is not supported"),

@@ -78,6 +78,7 @@ public static class A1111Routes
         group.MapGet("/hypernetworks", () => Results.Json(new JsonArray()));
         group.MapGet("/prompt-styles", () => Results.Json(new JsonArray()));
         group.MapGet("/cmd-flags", () => Results.Json(new JsonObject { ["api"] = true }));
+        app.MapA1111ControlNetApi();
         return app;
     }
 
@@ -133,7 +134,8 @@ public static class A1111Routes
         }
     }
 
-    private static async Task<JsonNode?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>Reads a JSON body of at most <paramref name="limit"/> bytes; throws <see cref="A1111RequestException"/> (422, 413) otherwise.</summary>
+    internal static async Task<JsonNode?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
         try

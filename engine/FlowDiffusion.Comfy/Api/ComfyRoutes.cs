@@ -69,11 +69,11 @@ public static class ComfyRoutes
         return app;
     }
 
-    /// <summary>Whether a request path is one of the layer's routes at the root, A1111's <c>/sdapi</c> included (the editor protects them like <c>/api</c>).</summary>
+    /// <summary>Whether a request path is one of the layer's routes at the root, A1111's <c>/sdapi</c> and the ControlNet extension's <c>/controlnet</c> included (the editor protects them like <c>/api</c>).</summary>
     public static bool IsComfyPath(PathString path) => RootSegments.Any(s => path.StartsWithSegments(s));
 
     private static readonly string[] RootSegments =
-        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws", "/internal", "/sdapi"];
+        ["/prompt", "/queue", "/interrupt", "/history", "/view", "/upload", "/object_info", "/system_stats", "/embeddings", "/models", "/extensions", "/ws", "/internal", "/sdapi", "/controlnet"];
 
     /// <summary>The model folder names <c>/models</c> lists (ComfyUI's).</summary>
     public static IReadOnlyList<string> ModelFolders { get; } =

@@ -14,6 +14,14 @@ internal static class A1111Client
         return ((int)response.StatusCode, JsonNode.Parse(text.Length == 0 ? "null" : text) ?? JsonValue.Create("null")!);
     }
 
+    /// <summary>POSTs JSON to a route outside /sdapi/v1 (the ControlNet extension's /controlnet/…).</summary>
+    public static async Task<(int Status, JsonNode Body)> PostRootAsync(ComfyHost host, string route, JsonObject body)
+    {
+        using var response = await host.Client.PostAsJsonAsync(route, body);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonNode.Parse(text.Length == 0 ? "null" : text) ?? JsonValue.Create("null")!);
+    }
+
     public static async Task<JsonNode> GetAsync(ComfyHost host, string route) => JsonNode.Parse(await host.Client.GetStringAsync("/sdapi/v1/" + route))!;
 
     /// <summary>Runs txt2img or img2img and fails the test unless it answered 200.</summary>

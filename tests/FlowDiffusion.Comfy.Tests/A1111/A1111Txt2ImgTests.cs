@@ -133,7 +133,7 @@ public sealed class A1111Txt2ImgTests
     [InlineData("restore_faces", "true", 422, "face restoration")]
     [InlineData("subseed_strength", "0.5", 422, "variation")]
     [InlineData("styles", "[\"photo\"]", 422, "styles")]
-    [InlineData("alwayson_scripts", "{\"controlnet\":{}}", 422, "scripts")]
+    [InlineData("alwayson_scripts", "[\"controlnet\"]", 422, "scripts")]
     [InlineData("prompt", "\"a cat <lora:x:1>\"", 404, "no such LoRA")]
     [InlineData("prompt", "\"a cat <hypernet:x:1>\"", 422, "only <lora:")]
     [InlineData("prompt", "\"a cat <lora:x:strong>\"", 422, "not a multiplier")]

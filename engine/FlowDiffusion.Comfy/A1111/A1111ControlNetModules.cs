@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.Conversion;
+
+namespace FlowDiffusion.Comfy.A1111;
+
+/// <summary>
+/// The sd-webui-controlnet preprocessors FlowDiffusion runs, each as ComfyUI classes the converter maps. One table: a new
+/// preprocessor is one entry here (its name, label, sliders and nodes). A module not in it is refused by name.
+/// </summary>
+public static class A1111ControlNetModules
+{
+    /// <summary>DWPose's ONNX files in models/annotators, which <c>dw_openpose_full</c> needs.</summary>
+    public static readonly string[] DwPoseFiles = ["yolox_l.onnx", "dw-ll_ucoco_384.onnx"];
+
+    /// <summary>Every module, in no particular order (<see cref="Sorted"/> gives the extension's).</summary>
+    public static IReadOnlyList<A1111ControlNetModule> All { get; } =
+    [
+        // The image as it is (the extension's "none" keeps its resolution slider but does not scale).
+        new("none", "none", 10, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, false,
+            (_, image, _, _) => image),
+        // cv2.Canny on the 8-bit image in the extension; here ComfyUI's Canny (kornia's, on the 0..1 image) at thresholds / 255.
+        new("canny", "canny", 100, A1111ControlNetSlider.Resolution, new("Low Threshold", 1, 255, 100, 1), new("High Threshold", 1, 255, 200, 1), true,
+            (nodes, image, low, high) => nodes.Add("canny", "Canny", new JsonObject
+            {
+                ["image"] = image, ["low_threshold"] = KorniaThreshold(low), ["high_threshold"] = KorniaThreshold(high),
+            })),
+        new("invert", "invert (from white bg & black line)", 20, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, false,
+            (nodes, image, _, _) => nodes.Add("invert", "ImageInvert", new JsonObject { ["image"] = image })),
+        // DWPose (body, hands and face) with its ONNX files, on the image scaled to the resolution.
+        new("dw_openpose_full", "dw_openpose_full", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, _, _) => nodes.Add("pose", "DWPreprocessor", new JsonObject
+            {
+                ["image"] = image, ["detect_hand"] = "enable", ["detect_body"] = "enable", ["detect_face"] = "enable",
+                ["bbox_detector"] = DwPoseFiles[0], ["pose_estimator"] = DwPoseFiles[1],
+            }),
+            folders => DwPoseFiles.All(f => folders.ResolveModelFile("annotators", f) is not null)),
+        // White where every channel is above the threshold (the extension's min over channels > threshold on 0..255):
+        // each channel thresholded, multiplied, back to an image.
+        new("threshold", "threshold", 0, A1111ControlNetSlider.Resolution, new("Binarization Threshold", 0, 255, 127, 0.01), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, threshold, _) =>
+            {
+                // p > t on 8-bit pixels is p/255 > (⌊t⌋ + 0.5)/255, away from any pixel value.
+                var value = Math.Min(1, (Math.Floor(threshold) + 0.5) / 255);
+                JsonArray Channel(string channel)
+                {
+                    var mask = nodes.Add($"{channel}", "ImageToMask", new JsonObject { ["image"] = image.DeepClone(), ["channel"] = channel });
+                    return nodes.Add($"{channel}_above", "ThresholdMask", new JsonObject { ["mask"] = mask, ["value"] = value });
+                }
+
+                var (red, green, blue) = (Channel("red"), Channel("green"), Channel("blue"));
+                var both = nodes.Add("red_green", "MaskComposite", new JsonObject { ["destination"] = red, ["source"] = green, ["x"] = 0, ["y"] = 0, ["operation"] = "multiply" });
+                var all = nodes.Add("all", "MaskComposite", new JsonObject { ["destination"] = both, ["source"] = blue, ["x"] = 0, ["y"] = 0, ["operation"] = "multiply" });
+                return nodes.Add("threshold", "MaskToImage", new JsonObject { ["mask"] = all });
+            }),
+    ];
+
+    /// <summary>The module a unit names, by the extension's name or label (as its <c>get_preprocessor</c>), or null.</summary>
+    public static A1111ControlNetModule? Find(string name) => All.FirstOrDefault(m => m.Label == name) ?? All.FirstOrDefault(m => m.Name == name);
+
+    /// <summary>The modules whose files are there, in the extension's order: none first, then by priority and label, descending.</summary>
+    public static IReadOnlyList<A1111ControlNetModule> Sorted(ComfyFolders folders) =>
+    [
+        .. All.Where(m => m.Name == "none"),
+        .. All.Where(m => m.Name != "none" && (m.Available?.Invoke(folders) ?? true))
+            .OrderByDescending(m => m.Priority.ToString("D8", System.Globalization.CultureInfo.InvariantCulture) + m.Label, StringComparer.Ordinal),
+    ];
+
+    // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
+    private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);
+}
