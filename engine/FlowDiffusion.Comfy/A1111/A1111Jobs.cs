@@ -110,32 +110,6 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         return new JsonObject { ["images"] = answer, ["parameters"] = request.Parameters, ["info"] = info.ToJsonString() };
     }
 
-    /// <summary>Converts and queues a prompt of this layer through the ComfyUI queue; a prompt the converter refuses throws naming the A1111 field.</summary>
-    internal async Task<ComfyPrompt> QueueAsync(JsonObject graph, IReadOnlyList<A1111ControlNetUnit> units, CancellationToken cancellationToken)
-    {
-        var conversion = ApiPromptConverter.Convert(graph, folders, "a1111", promptSyntax: "a1111");
-        if (!conversion.IsValid) throw Refusal(conversion.NodeErrors.Select(e => (e.Key, e.Value.Errors)), conversion.Error?.Details, units);
-        try
-        {
-            return await prompts.QueueAsync((JsonObject)graph.DeepClone(), conversion, null, null, cancellationToken);
-        }
-        catch (ComfyBackendException e)
-        {
-            throw Refusal(e.Errors.GroupBy(x => x.NodeId is null ? "" : conversion.ComfyIdOf.GetValueOrDefault(x.NodeId, ""))
-                .Select(g => (g.Key, (IReadOnlyList<ComfyNodeError>)g.Select(x => new ComfyNodeError("invalid", "Invalid value", x.Message)).ToList())), null, units);
-        }
-    }
-
-    /// <summary>The PNG the output node <paramref name="id"/> of a run wrote, or null when it wrote none.</summary>
-    internal async Task<byte[]?> OutputPngAsync(ComfyPrompt queued, string id, CancellationToken cancellationToken)
-    {
-        if (queued.OutputOf(id)["images"] is not JsonArray { Count: > 0 } files) return null;
-        var file = files[0]!;
-        var relative = $"{file["subfolder"]!.GetValue<string>()}/{file["filename"]!.GetValue<string>()}".TrimStart('/');
-        var path = ComfyFolders.Inside(prompts.Backend.OutputFolder, relative);
-        return path is null || !File.Exists(path) ? null : await File.ReadAllBytesAsync(path, cancellationToken);
-    }
-
     /// <summary>A1111's progress answer for the job that runs (or the last one): progress, eta_relative, state, current_image.</summary>
     public async Task<JsonObject> ProgressAsync(CancellationToken cancellationToken)
     {
