@@ -66,11 +66,11 @@ public static class A1111ControlNet
             (int Width, int Height) target = ((int)Math.Round(imageWidth * k), (int)Math.Round(imageHeight * k));
             if (target.Width > 4 * A1111Request.MaxSize || target.Height > 4 * A1111Request.MaxSize || target.Width < 1 || target.Height < 1)
                 throw new A1111RequestException(422, field, $"scaled to the preprocessor resolution {resolution} the image would be {target.Width}×{target.Height}; crop it closer to the target's shape");
-            if (target != size) image = nodes.Scale("scale", image, size, target);
+            if (target != size && !module.ScalesItself) image = nodes.Scale("scale", image, size, target);
             size = target;
         }
 
-        return (module.Run(nodes, image, thresholdA, thresholdB), size.Width, size.Height);
+        return (module.Run(nodes, image, resolution, thresholdA, thresholdB), size.Width, size.Height);
     }
 
     /// <summary>Adds the units to <paramref name="prompt"/> and points every sampler's conditionings at the last unit's.</summary>

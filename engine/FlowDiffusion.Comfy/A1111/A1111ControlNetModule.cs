@@ -3,8 +3,8 @@ using FlowDiffusion.Comfy.Conversion;
 
 namespace FlowDiffusion.Comfy.A1111;
 
-/// <summary>Adds a preprocessor's ComfyUI nodes for <paramref name="image"/> (its slider values given) and returns the control image's link.</summary>
-public delegate JsonArray A1111Preprocess(A1111ControlNetNodes nodes, JsonArray image, double thresholdA, double thresholdB);
+/// <summary>Adds a preprocessor's ComfyUI nodes for <paramref name="image"/> (its resolution and slider values given) and returns the control image's link.</summary>
+public delegate JsonArray A1111Preprocess(A1111ControlNetNodes nodes, JsonArray image, int resolution, double thresholdA, double thresholdB);
 
 /// <summary>
 /// A preprocessor ("module") of the sd-webui-controlnet extension that FlowDiffusion runs, as ComfyUI nodes. Its name (and
@@ -20,6 +20,8 @@ public delegate JsonArray A1111Preprocess(A1111ControlNetNodes nodes, JsonArray 
 /// <param name="ScalesToResolution">Whether the extension's preprocessor first scales the image's short side to the resolution.</param>
 /// <param name="Run">Builds the preprocessor.</param>
 /// <param name="Available">Whether its files are there (annotator models); null when it needs none.</param>
+/// <param name="ScalesItself">Whether <see cref="Run"/> scales to the resolution itself (comfyui_controlnet_aux's classes run the
+/// extension's <c>resize_image_with_pad</c>, padding included), so no scaling node goes before it.</param>
 public sealed record A1111ControlNetModule(
     string Name,
     string Label,
@@ -29,7 +31,8 @@ public sealed record A1111ControlNetModule(
     A1111ControlNetSlider SliderB,
     bool ScalesToResolution,
     A1111Preprocess Run,
-    Func<ComfyFolders, bool>? Available = null)
+    Func<ComfyFolders, bool>? Available = null,
+    bool ScalesItself = false)
 {
     /// <summary>The visible sliders, as <c>module_detail</c> lists them.</summary>
     public JsonArray Sliders() => new([.. new[] { Resolution, SliderA, SliderB }.Where(s => s.Visible).Select(s => (JsonNode)s.ToJson())]);

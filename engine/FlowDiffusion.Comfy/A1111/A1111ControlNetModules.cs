@@ -17,18 +17,18 @@ public static class A1111ControlNetModules
     [
         // The image as it is (the extension's "none" keeps its resolution slider but does not scale).
         new("none", "none", 10, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, false,
-            (_, image, _, _) => image),
+            (_, image, _, _, _) => image),
         // cv2.Canny on the 8-bit image in the extension; here ComfyUI's Canny (kornia's, on the 0..1 image) at thresholds / 255.
         new("canny", "canny", 100, A1111ControlNetSlider.Resolution, new("Low Threshold", 1, 255, 100, 1), new("High Threshold", 1, 255, 200, 1), true,
-            (nodes, image, low, high) => nodes.Add("canny", "Canny", new JsonObject
+            (nodes, image, _, low, high) => nodes.Add("canny", "Canny", new JsonObject
             {
                 ["image"] = image, ["low_threshold"] = KorniaThreshold(low), ["high_threshold"] = KorniaThreshold(high),
             })),
         new("invert", "invert (from white bg & black line)", 20, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, false,
-            (nodes, image, _, _) => nodes.Add("invert", "ImageInvert", new JsonObject { ["image"] = image })),
+            (nodes, image, _, _, _) => nodes.Add("invert", "ImageInvert", new JsonObject { ["image"] = image })),
         // DWPose (body, hands and face) with its ONNX files, on the image scaled to the resolution.
         new("dw_openpose_full", "dw_openpose_full", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
-            (nodes, image, _, _) => nodes.Add("pose", "DWPreprocessor", new JsonObject
+            (nodes, image, _, _, _) => nodes.Add("pose", "DWPreprocessor", new JsonObject
             {
                 ["image"] = image, ["detect_hand"] = "enable", ["detect_body"] = "enable", ["detect_face"] = "enable",
                 ["bbox_detector"] = DwPoseFiles[0], ["pose_estimator"] = DwPoseFiles[1],
@@ -37,7 +37,7 @@ public static class A1111ControlNetModules
         // White where every channel is above the threshold (the extension's min over channels > threshold on 0..255):
         // each channel thresholded, multiplied, back to an image.
         new("threshold", "threshold", 0, A1111ControlNetSlider.Resolution, new("Binarization Threshold", 0, 255, 127, 0.01), A1111ControlNetSlider.Hidden, true,
-            (nodes, image, threshold, _) =>
+            (nodes, image, _, threshold, _) =>
             {
                 // p > t on 8-bit pixels is p/255 > (⌊t⌋ + 0.5)/255, away from any pixel value.
                 var value = Math.Min(1, (Math.Floor(threshold) + 0.5) / 255);
@@ -52,6 +52,27 @@ public static class A1111ControlNetModules
                 var all = nodes.Add("all", "MaskComposite", new JsonObject { ["destination"] = both, ["source"] = blue, ["x"] = 0, ["y"] = 0, ["operation"] = "multiply" });
                 return nodes.Add("threshold", "MaskToImage", new JsonObject { ["mask"] = all });
             }),
+        // comfyui_controlnet_aux's classes, which run the extension's own annotators (resize_image_with_pad at the resolution
+        // included): the gaussian-difference lineart at the extension's fixed sigma 6 and threshold 8, XDoG, binary (0: Otsu's)
+        // and the colour grid.
+        new("lineart_standard", "lineart_standard (from white bg & black line)", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("lineart", "LineartStandardPreprocessor", new JsonObject
+            {
+                ["image"] = image, ["guassian_sigma"] = 6.0, ["intensity_threshold"] = 8, ["resolution"] = resolution,
+            }), ScalesItself: true),
+        new("scribble_xdog", "scribble_xdog", 0, A1111ControlNetSlider.Resolution, new("XDoG Threshold", 1, 64, 32, 1), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, threshold, _) => nodes.Add("xdog", "Scribble_XDoG_Preprocessor", new JsonObject
+            {
+                ["image"] = image, ["threshold"] = (int)threshold, ["resolution"] = resolution,
+            }), ScalesItself: true),
+        new("binary", "binary", 0, A1111ControlNetSlider.Resolution, new("Binary threshold", 0, 255, 0, 1), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, threshold, _) => nodes.Add("binary", "BinaryPreprocessor", new JsonObject
+            {
+                ["image"] = image, ["bin_threshold"] = (int)threshold, ["resolution"] = resolution,
+            }), ScalesItself: true),
+        new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            ScalesItself: true),
     ];
 
     /// <summary>The module a unit names, by the extension's name or label (as its <c>get_preprocessor</c>), or null.</summary>

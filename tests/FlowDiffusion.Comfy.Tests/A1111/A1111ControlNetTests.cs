@@ -226,6 +226,46 @@ public sealed class A1111ControlNetTests : IDisposable
     }
 
     [Fact]
+    public async Task Detect_runs_the_aux_modules_through_comfyui_controlnet_aux_classes_at_the_processor_resolution()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var hint = await UploadAsync(host, "hint-a.png");
+        async Task<byte[]> Detect(string module, int resolution, double thresholdA)
+        {
+            var (status, body) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+            {
+                ["controlnet_module"] = module, ["controlnet_input_images"] = new JsonArray(Hint("hint-a.png")), ["controlnet_processor_res"] = resolution,
+                ["controlnet_threshold_a"] = thresholdA,
+            });
+            Assert.True(status == 200, body.ToJsonString());
+            return ClassMappingTests.Pixels(Convert.FromBase64String(body["images"]![0]!.GetValue<string>()));
+        }
+
+        async Task<byte[]> Aux(string classType, JsonObject inputs)
+        {
+            inputs["image"] = Link("20", 0);
+            var prompt = new JsonObject
+            {
+                ["20"] = Node("LoadImage", new JsonObject { ["image"] = hint }),
+                ["21"] = Node(classType, inputs),
+                ["9"] = Node("SaveImage", new JsonObject { ["images"] = Link("21", 0), ["filename_prefix"] = "aux" }),
+            };
+            return ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, prompt));
+        }
+
+        // The extension's lineart_standard: sigma 6, threshold 8, at the processor resolution (aux scales and pads itself).
+        var lineart = await Detect("lineart_standard (from white bg & black line)", 96, -1);
+        Assert.Equal(await Aux("LineartStandardPreprocessor", new JsonObject { ["guassian_sigma"] = 6.0, ["intensity_threshold"] = 8, ["resolution"] = 96 }), lineart);
+        Assert.NotEqual(await Aux("LineartStandardPreprocessor", new JsonObject { ["guassian_sigma"] = 6.0, ["intensity_threshold"] = 8, ["resolution"] = 64 }), lineart);
+        // XDoG's threshold is threshold_a.
+        var xdog = await Detect("scribble_xdog", 80, 20);
+        Assert.Equal(await Aux("Scribble_XDoG_Preprocessor", new JsonObject { ["threshold"] = 20, ["resolution"] = 80 }), xdog);
+        Assert.NotEqual(await Aux("Scribble_XDoG_Preprocessor", new JsonObject { ["threshold"] = 32, ["resolution"] = 80 }), xdog);
+        Assert.Equal(await Aux("BinaryPreprocessor", new JsonObject { ["bin_threshold"] = 0, ["resolution"] = 72 }), await Detect("binary", 72, -1));
+        Assert.Equal(await Aux("ColorPreprocessor", new JsonObject { ["resolution"] = 128 }), await Detect("t2ia_color_grid", 128, -1));
+    }
+
+    [Fact]
     public async Task Detect_threshold_and_invert_give_the_extensions_values()
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
@@ -272,7 +312,7 @@ public sealed class A1111ControlNetTests : IDisposable
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
         // DWPose's ONNX files are not in models/annotators here, so dw_openpose_full is not offered.
-        Assert.Equal(["none", "canny", "invert", "threshold"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal("""[{"name":"Resolution","value":512,"min":64,"max":2048,"step":8},{"name":"Low Threshold","value":100,"min":1,"max":255,"step":1},{"name":"High Threshold","value":200,"min":1,"max":255,"step":1}]""",
             modules["module_detail"]!["canny"]!["sliders"]!.ToJsonString());
         Assert.Equal("[]", modules["module_detail"]!["invert"]!["sliders"]!.ToJsonString());
@@ -289,7 +329,7 @@ public sealed class A1111ControlNetTests : IDisposable
         Assert.DoesNotContain(A1111ControlNetModules.Sorted(folders), m => m.Name == "dw_openpose_full");
         Directory.CreateDirectory(Path.Combine(models, "annotators"));
         foreach (var name in A1111ControlNetModules.DwPoseFiles) File.WriteAllBytes(Path.Combine(models, "annotators", name), [0]);
-        Assert.Equal(["none", "canny", "invert", "threshold", "dw_openpose_full"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
+        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
 
         var unit = CannyUnit();
         unit["module"] = "dw_openpose_full";
