@@ -266,6 +266,37 @@ public sealed class A1111ControlNetTests : IDisposable
     }
 
     [Fact]
+    public void Units_wrap_the_conditioning_the_samplers_take_so_inpaintings_masked_image_conditioning_stays()
+    {
+        // With a mask the samplers take InpaintModelConditioning's outputs (a 9-channel UNet's masked image rides on them):
+        // the units must wrap those, not the prompts' encodes.
+        JsonObject Sampler() => Node("KSamplerAdvanced", new JsonObject { ["positive"] = Link("inpaint", 0), ["negative"] = Link("inpaint", 1), ["latent_image"] = Link("inpaint", 2) });
+        var prompt = new JsonObject
+        {
+            ["positive"] = Node("CLIPTextEncode", new JsonObject()),
+            ["negative"] = Node("CLIPTextEncode", new JsonObject()),
+            ["inpaint"] = Node("InpaintModelConditioning", new JsonObject { ["positive"] = Link("positive", 0), ["negative"] = Link("negative", 0) }),
+            ["sample_0"] = Sampler(),
+            ["sample_1"] = Sampler(),
+        };
+        var units = A1111ControlNetUnit.Parse(Parse("""{ "controlnet": { "args": [ { "enabled": true, "module": "none", "model": "m", "image": "x" }, { "enabled": true, "module": "none", "model": "m", "image": "x" } ] } }"""));
+        A1111ControlNet.AddTo(prompt, [.. units.Select(u => new A1111ControlNet.Input(u, "a.png", 64, 64, "m.safetensors", A1111ControlNetUnit.ResizeModes[0]))], 64, 64);
+
+        var applies = prompt.Where(p => p.Value!["class_type"]!.GetValue<string>() == "ControlNetApplyAdvanced").Select(p => p.Key).ToList();
+        Assert.Equal(2, applies.Count);
+        var first = prompt[applies[0]]!["inputs"]!;
+        Assert.Equal("""["inpaint",0]""", first["positive"]!.ToJsonString());
+        Assert.Equal("""["inpaint",1]""", first["negative"]!.ToJsonString());
+        Assert.Equal($"[\"{applies[0]}\",0]", prompt[applies[1]]!["inputs"]!["positive"]!.ToJsonString());
+        foreach (var sampler in new[] { "sample_0", "sample_1" })
+        {
+            Assert.Equal($"[\"{applies[1]}\",0]", prompt[sampler]!["inputs"]!["positive"]!.ToJsonString());
+            Assert.Equal($"[\"{applies[1]}\",1]", prompt[sampler]!["inputs"]!["negative"]!.ToJsonString());
+            Assert.Equal("""["inpaint",2]""", prompt[sampler]!["inputs"]!["latent_image"]!.ToJsonString());
+        }
+    }
+
+    [Fact]
     public async Task Detect_threshold_and_invert_give_the_extensions_values()
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
