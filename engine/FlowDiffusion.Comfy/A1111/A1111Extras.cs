@@ -187,36 +187,12 @@ public static class A1111Extras
 
     private static JsonObject Node(string classType, JsonObject inputs) => new() { ["class_type"] = classType, ["inputs"] = inputs };
 
-    private static string Text(JsonObject json, string field, string? fallback, string prefix = "")
-    {
-        var node = json[field];
-        if (node is null || node.GetValueKind() == JsonValueKind.Null)
-            return fallback ?? throw new A1111RequestException(422, prefix + field, "is required");
-        return node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw new A1111RequestException(422, prefix + field, "must be a string");
-    }
+    private static string Text(JsonObject json, string field, string? fallback, string prefix = "") =>
+        A1111Fields.Text(json[field], prefix + field) ?? fallback ?? throw new A1111RequestException(422, prefix + field, "is required");
 
-    private static double Number(JsonObject json, string field, double fallback, double min, double max)
-    {
-        var node = json[field];
-        if (node is null || node.GetValueKind() == JsonValueKind.Null) return fallback;
-        var value = JsonNumbers.Number(node) is { } n && double.IsFinite(n) ? n : throw new A1111RequestException(422, field, $"must be a number, not {node.ToJsonString()}");
-        return value >= min && value <= max ? value
-            : throw new A1111RequestException(422, field, $"{value.ToString(CultureInfo.InvariantCulture)} is out of range {min.ToString(CultureInfo.InvariantCulture)}–{max.ToString(CultureInfo.InvariantCulture)}");
-    }
+    private static double Number(JsonObject json, string field, double fallback, double min, double max) => A1111Fields.Number(json[field], field, min, max) ?? fallback;
 
-    private static long Integer(JsonObject json, string field, long fallback, long min, long max)
-    {
-        var node = json[field];
-        if (node is null || node.GetValueKind() == JsonValueKind.Null) return fallback;
-        var value = JsonNumbers.Integer(node) ?? throw new A1111RequestException(422, field, $"must be an integer, not {node.ToJsonString()}");
-        return value >= min && value <= max ? value : throw new A1111RequestException(422, field, $"{value} is out of range {min}–{max}");
-    }
+    private static long Integer(JsonObject json, string field, long fallback, long min, long max) => A1111Fields.Integer(json[field], field, min, max) ?? fallback;
 
-    private static bool Flag(JsonObject json, string field, bool fallback) => json[field]?.GetValueKind() switch
-    {
-        null or JsonValueKind.Null => fallback,
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => throw new A1111RequestException(422, field, "must be true or false"),
-    };
+    private static bool Flag(JsonObject json, string field, bool fallback) => A1111Fields.Flag(json[field], field) ?? fallback;
 }

@@ -98,13 +98,7 @@ public sealed record A1111Request
     {
         if (body is not JsonObject json) throw new A1111RequestException(422, "body", "the body must be a JSON object of A1111's generation fields");
         var parameters = (JsonObject)json.DeepClone();
-        string Text(string field, string fallback)
-        {
-            var value = json[field];
-            if (value is null) return Default(field, fallback);
-            if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String) return v.GetValue<string>();
-            throw new A1111RequestException(422, field, "must be a string");
-        }
+        string Text(string field, string fallback) => A1111Fields.Text(json[field], field) ?? Default(field, fallback);
 
         T Default<T>(string field, T fallback)
         {
@@ -112,40 +106,11 @@ public sealed record A1111Request
             return fallback;
         }
 
-        long Integer(string field, long fallback, long min, long max)
-        {
-            var node = json[field];
-            if (node is null) return Default(field, fallback);
-            var value = JsonNumbers.Integer(node)
-                        ?? (node is JsonValue s && s.GetValueKind() == JsonValueKind.String && long.TryParse(s.GetValue<string>(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) ? parsed : (long?)null)
-                        ?? throw new A1111RequestException(422, field, $"must be an integer, not {node.ToJsonString()}");
-            if (value < min || value > max) throw new A1111RequestException(422, field, $"{value} is out of range {min}–{max}");
-            return value;
-        }
+        long Integer(string field, long fallback, long min, long max) => A1111Fields.Integer(json[field], field, min, max) ?? Default(field, fallback);
 
-        double Number(string field, double fallback, double min, double max)
-        {
-            var node = json[field];
-            if (node is null) return Default(field, fallback);
-            var value = JsonNumbers.Number(node)
-                        ?? (node is JsonValue s && s.GetValueKind() == JsonValueKind.String && double.TryParse(s.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed) ? parsed : (double?)null)
-                        ?? throw new A1111RequestException(422, field, $"must be a number, not {node.ToJsonString()}");
-            if (value < min || value > max) throw new A1111RequestException(422, field, $"{value.ToString(CultureInfo.InvariantCulture)} is out of range {min.ToString(CultureInfo.InvariantCulture)}–{max.ToString(CultureInfo.InvariantCulture)}");
-            return value;
-        }
+        double Number(string field, double fallback, double min, double max) => A1111Fields.Number(json[field], field, min, max) ?? Default(field, fallback);
 
-        bool Flag(string field, bool fallback)
-        {
-            var node = json[field];
-            if (node is null) return Default(field, fallback);
-            return node.GetValueKind() switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                JsonValueKind.Null => fallback,
-                _ => throw new A1111RequestException(422, field, "must be true or false"),
-            };
-        }
+        bool Flag(string field, bool fallback) => A1111Fields.Flag(json[field], field) ?? Default(field, fallback);
 
         var prompt = Text("prompt", "");
         var (promptText, loras) = A1111ExtraNetworks.Parse(prompt, "prompt");
