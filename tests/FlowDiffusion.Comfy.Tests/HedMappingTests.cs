@@ -11,7 +11,7 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// comfyui_controlnet_aux's HEDPreprocessor through /prompt and sd-webui-controlnet's softedge_hed and softedge_hedsafe
 /// through /controlnet/detect run ControlNetHED.pth from models/annotators (make_hed.py's deterministic weights in the
-/// published layout) and draw make_hed.py's maps within one level (at most 1 pixel in 200); without the file the class is
+/// published layout) and draw make_hed.py's maps within one level (at most 1 pixel in 1000); without the file the class is
 /// a node error naming it and the modules are not offered.
 /// </summary>
 public sealed class HedMappingTests
@@ -113,7 +113,7 @@ public sealed class HedMappingTests
             worst = Math.Max(worst, difference);
         }
 
-        Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 200, $"{label}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+        Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 1000, $"{label}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
     }
 
     private static byte[] ImagePng()

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// image.hed reads a ControlNetHED.pth in the published layout (float16 storages, ControlNetHED_Apache2's keys; the
 /// weights are make_hed.py's deterministic hash, written here) and draws the maps of tools/reference/make_hed.py, a numpy
 /// restatement of aux's HEDdetector (resize_image_with_pad, the network, INTER_LINEAR side outputs, sigmoid of the mean,
-/// safe_step, truncation), within one level: ONNX Runtime's convolutions and resize sum in another order than numpy's,
+/// safe_step, truncation), within one level at no more than 1 pixel in 1000 (measured: 0, 0 and 1 pixel of 5376, 5376, 12096): ONNX Runtime's convolutions and resize sum in another order than numpy's,
 /// which moves a truncation across a level at a few pixels. Missing or broken weights fail naming the file.
 /// </summary>
 public sealed class ImageHedTests
@@ -40,7 +40,7 @@ public sealed class ImageHedTests
             Assert.True((c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()) == (result.Height, result.Width), $"{name}: {result.Width}×{result.Height}");
             var expected = c.GetProperty("output").GetBytesFromBase64();
             var (wrong, worst) = Compare(result, expected);
-            Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 200, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+            Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 1000, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
             // A map, not a flat image; safe mode leaves the three levels only.
             Assert.True(c.GetProperty("safe").GetBoolean() ? expected.Distinct().Order().SequenceEqual(new byte[] { 0, 127, 255 }) : expected.Distinct().Count() > 50, name);
         }
