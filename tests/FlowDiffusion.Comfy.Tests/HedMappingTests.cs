@@ -99,6 +99,31 @@ public sealed class HedMappingTests
         }
     }
 
+    [Fact]
+    public void Ui_workflow_widgets_land_on_safe_and_resolution_in_auxs_order()
+    {
+        JsonObject Node(int id, string type, JsonArray widgets, params (string Name, int Link)[] inputs) => new()
+        {
+            ["id"] = id, ["type"] = type, ["pos"] = new JsonArray(0, 0), ["mode"] = 0, ["widgets_values"] = widgets,
+            ["inputs"] = new JsonArray(inputs.Select(i => (JsonNode)new JsonObject { ["name"] = i.Name, ["link"] = i.Link }).ToArray()),
+        };
+        var ui = new JsonObject
+        {
+            ["last_node_id"] = 3, ["last_link_id"] = 2, ["version"] = 0.4,
+            ["nodes"] = new JsonArray(Node(1, "LoadImage", ["strokes.png", "image"]), Node(2, "HEDPreprocessor", ["disable", 320], ("image", 1)), Node(3, "SaveImage", ["hed"], ("images", 2))),
+            ["links"] = new JsonArray(new JsonArray(1, 1, 0, 2, 0, "IMAGE"), new JsonArray(2, 2, 0, 3, 0, "IMAGE")),
+        };
+        var folders = new ComfyFolders(Path.GetDirectoryName(Path.GetDirectoryName(HedWeights.Shared()))!, RepositoryRoot.Path, Path.Combine(Path.GetTempPath(), "fd-comfy-no-input"));
+
+        var (conversion, problems) = ComfyWorkflowImport.Import(System.Text.Encoding.UTF8.GetBytes(ui.ToJsonString()), "hed-ui", folders);
+
+        Assert.True(conversion?.Workflow is not null, string.Join("; ", problems));
+        var hed = conversion!.Workflow!.Node("n2")!;
+        object? Parameter(string name) => ((FlowDiffusion.Engine.Workflows.LiteralValue)hed.Parameter(name)!.Value).Value;
+        Assert.Equal(("image.hed", false, 320L), (hed.Type, (bool)Parameter("safe")!, (long)Parameter("resolution")!));
+        Assert.EndsWith(Path.Combine("annotators", "ControlNetHED.pth"), (string)Parameter("model")!);
+    }
+
     private static void AssertMap(JsonElement c, byte[] png, string label)
     {
         using (var bitmap = SKBitmap.Decode(png)!)
