@@ -70,6 +70,11 @@ public static class A1111ControlNetModules
             {
                 ["image"] = image, ["bin_threshold"] = (int)threshold, ["resolution"] = resolution,
             }), ScalesItself: true),
+        // HED soft edges from ControlNetHED.pth (the extension's file name too), listed only when it is in models/annotators.
+        new("softedge_hed", "softedge_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "disable"), HedAvailable, ScalesItself: true),
+        new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
@@ -85,6 +90,11 @@ public static class A1111ControlNetModules
         .. All.Where(m => m.Name != "none" && (m.Available?.Invoke(folders) ?? true))
             .OrderByDescending(m => m.Priority.ToString("D8", System.Globalization.CultureInfo.InvariantCulture) + m.Label, StringComparer.Ordinal),
     ];
+
+    private static JsonArray Hed(A1111ControlNetNodes nodes, JsonArray image, int resolution, string safe) =>
+        nodes.Add("hed", "HEDPreprocessor", new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
+
+    private static bool HedAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.HedWeightsFile) is not null;
 
     // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
     private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);

@@ -346,6 +346,8 @@ internal static class ObjectInfo
             optional: Req(("low_threshold", Int(100, 0, 255)), ("high_threshold", Int(200, 0, 255)), ("resolution", AuxResolution()))),
         "ImageIntensityDetector" => Class(name, "Image Intensity", "ControlNet Preprocessors/Recolor", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("gamma_correction", Float(1, 0.1, 2, 0.01)), ("resolution", AuxResolution()))),
+        "HEDPreprocessor" => Class(name, "HED Soft-Edge Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("safe", Combo(["enable", "disable"])), ("resolution", AuxResolution()))),
         "InpaintPreprocessor" => Class(name, "Inpaint Preprocessor", "ControlNet Preprocessors/others", Req(("image", Typed("IMAGE")), ("mask", Typed("MASK"))), ["IMAGE"],
             optional: Req(("black_pixel_for_xinsir_cn", Flag(false)))),
         "PrimitiveInt" => Class(name, "Int", "utils/primitive",

@@ -5,7 +5,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
-/// node that restates its annotator; the inputs are optional with aux's defaults and ranges.
+/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor, which needs
+/// the annotator's weights, runs them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -111,6 +112,28 @@ public sealed partial class ApiPromptConverter
         var resolution = AuxResolution(id, inputs);
         if (image is null || gamma is null || resolution is null || !Within(id, "gamma_correction", gamma.Value, 0.1, 2)) return null;
         var node = Add(id, null, "image.intensity", [("image", image.Image)], [("gamma_correction", gamma.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>The HED annotator's weights in models/annotators, under the name aux and sd-webui-controlnet download it as.</summary>
+    internal const string HedWeightsFile = "ControlNetHED.pth";
+
+    // HEDPreprocessor → image.hed with ControlNetHED.pth from models/annotators (safe: enable by default, as aux).
+    private ComfyValue[]? HedPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var safe = Choice(id, inputs, "safe", "enable", ["enable", "disable"]);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || safe is null || resolution is null) return null;
+        var weights = folders.ResolveModelFile("annotators", HedWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"HEDPreprocessor needs the HED annotator's weights {HedWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable")]);
         return [new ImageValue($"{node}.result")];
     }
 

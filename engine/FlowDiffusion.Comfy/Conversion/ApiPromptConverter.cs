@@ -71,7 +71,7 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector",
+        "ImageIntensityDetector", "HEDPreprocessor",
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -245,6 +245,7 @@ public sealed partial class ApiPromptConverter
                 "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
+                "HEDPreprocessor" => HedPreprocessor(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),

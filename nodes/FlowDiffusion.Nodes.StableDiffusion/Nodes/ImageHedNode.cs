@@ -1,0 +1,55 @@
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Imaging.Preprocessors.Annotators;
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>The ControlNet annotators' HED soft edges from <c>ControlNetHED.pth</c>, converted to ONNX once and cached.</summary>
+[Node("image.hed", "1.0.0", Category = "image/preprocessors", Title = "HED Soft Edges",
+    Description = "comfyui_controlnet_aux's HEDPreprocessor (sd-webui-controlnet's softedge_hed and softedge_hedsafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, the HED network of ControlNetHED.pth (read from the .pth, converted to ONNX on first use) on it, the sigmoid of the mean of its five side outputs as grey levels; safe quantises to 0, 127 and 255. White soft edges on black.")]
+public sealed class ImageHedNode : INode
+{
+    /// <summary>The images.</summary>
+    [Input(Description = "The images to find edges in.")]
+    public Image? Image { get; set; }
+
+    /// <summary>The weights.</summary>
+    [Parameter(Description = "The HED annotator's weights (lllyasviel's ControlNetHED.pth, as comfyui_controlnet_aux and sd-webui-controlnet download it; .pth or .safetensors), relative to the working folder.")]
+    public string Model { get; set; } = "models/annotators/ControlNetHED.pth";
+
+    /// <summary>The short side.</summary>
+    [Parameter(Description = "The short side the image is scaled to (aux's resolution, the extension's Preprocessor Resolution); the map has that size.", Min = 64, Max = 16384, Step = 64)]
+    public int Resolution { get; set; } = 512;
+
+    /// <summary>Safe mode.</summary>
+    [Parameter(Description = "Quantise the edges to three levels (0, 127, 255) as aux's safe option and softedge_hedsafe do.")]
+    public bool Safe { get; set; } = true;
+
+    /// <summary>The ONNX Runtime execution provider.</summary>
+    [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
+    public string Provider { get; set; } = "cpu";
+
+    /// <summary>The map.</summary>
+    [Output(Description = "White soft edges on black, grey in all three channels, the short side at the resolution.")]
+    public Image? Result { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var image = Image!;
+        AnnotatorResolution.Check(context, image, Resolution);
+        var path = PathResolver.Resolve(context, Model, "model");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put the HED annotator ControlNetHED.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
+        var graph = AnnotatorModelCache.PrepareHed(path, AnnotatorModelCache.DefaultRoot,
+            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
+        var options = OnnxSessionOptions.Parse(Provider, "");
+        var network = context.Resources.GetOrAdd($"hed|{graph}|{options.Describe()}", () => HedNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options)));
+        Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken)), cancellationToken);
+        return Task.CompletedTask;
+    }
+}

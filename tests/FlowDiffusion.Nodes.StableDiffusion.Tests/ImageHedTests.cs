@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Sdk.Values;
+using FlowDiffusion.Tests.Shared;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
+
+/// <summary>
+/// image.hed reads a ControlNetHED.pth in the published layout (float16 storages, ControlNetHED_Apache2's keys; the
+/// weights are make_hed.py's deterministic hash, written here) and draws the maps of tools/reference/make_hed.py, a numpy
+/// restatement of aux's HEDdetector (resize_image_with_pad, the network, INTER_LINEAR side outputs, sigmoid of the mean,
+/// safe_step, truncation), within one level at no more than 1 pixel in 1000 (measured: 0, 0 and 1 pixel of 5376, 5376, 12096): ONNX Runtime's convolutions and resize sum in another order than numpy's,
+/// which moves a truncation across a level at a few pixels. Missing or broken weights fail naming the file.
+/// </summary>
+public sealed class ImageHedTests
+{
+    private static readonly JsonElement Oracle = JsonDocument.Parse(File.ReadAllText(
+        Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Nodes.StableDiffusion.Tests", "TestData", "hed-reference.json"))).RootElement;
+
+    [Fact]
+    public async Task Hed_draws_the_references_maps_at_two_resolutions_with_and_without_safe_steps()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var weights = HedWeights.Shared();
+        var cases = Oracle.GetProperty("cases").EnumerateArray().ToList();
+        var yaml = new StringBuilder($"flowdiffusion: 1\nname: hed\nnodes:\n  source: {{ node: image.load, with: {{ path: \"{image}\" }} }}\n");
+        for (var i = 0; i < cases.Count; i++)
+        {
+            yaml.Append(FormattableString.Invariant($"  case{i}: {{ node: image.hed, in: {{ image: source.image }}, with: {{ model: \"{weights.Replace('\\', '/')}\", resolution: {cases[i].GetProperty("resolution").GetInt32()}, safe: {(cases[i].GetProperty("safe").GetBoolean() ? "true" : "false")} }} }}\n"));
+        }
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml.ToString(), new Dictionary<string, object?>())).AssertCompleted();
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var c = cases[i];
+            var name = $"resolution {c.GetProperty("resolution")} safe {c.GetProperty("safe")}";
+            var result = Assert.IsType<Image>(run.Result.Output($"case{i}", "result"));
+            Assert.True((c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()) == (result.Height, result.Width), $"{name}: {result.Width}×{result.Height}");
+            var expected = c.GetProperty("output").GetBytesFromBase64();
+            var (wrong, worst) = Compare(result, expected);
+            Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 1000, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+            // A map, not a flat image; safe mode leaves the three levels only.
+            Assert.True(c.GetProperty("safe").GetBoolean() ? expected.Distinct().Order().SequenceEqual(new byte[] { 0, 127, 255 }) : expected.Distinct().Count() > 50, name);
+        }
+    }
+
+    [Fact]
+    public async Task Missing_weights_fail_naming_the_file_and_the_annotators_folder()
+    {
+        using var temp = new TempFolder();
+        var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "ControlNetHED.pth"));
+        Assert.Equal(RunStatus.Failed, run.Result.Status);
+        Assert.Equal("hed", run.Result.FailedNode);
+        Assert.Contains("ControlNetHED.pth", run.Result.Error);
+        Assert.Contains("models/annotators", run.Result.Error);
+    }
+
+    [Theory]
+    [InlineData("garbage", "ControlNetHED.pth")]
+    [InlineData("skip", "block4.convs.1.weight")]
+    [InlineData("reshape", "block2.projection.weight")]
+    public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, $"hed-{damage}", "ControlNetHED.pth");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
+        else HedWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var run = await RunAsync(WriteImage(temp), path);
+        Assert.Equal(RunStatus.Failed, run.Result.Status);
+        Assert.Equal("hed", run.Result.FailedNode);
+        Assert.Contains(path, run.Result.Error);
+        Assert.Contains(expected, run.Result.Error);
+    }
+
+    private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""
+        flowdiffusion: 1
+        name: hed
+        nodes:
+          source: { node: image.load, with: { path: "{{image.Replace('\\', '/')}}" } }
+          hed: { node: image.hed, in: { image: source.image }, with: { model: "{{weights.Replace('\\', '/')}}", resolution: 64 } }
+        """, new Dictionary<string, object?>());
+
+    private static (int Wrong, int Worst) Compare(Image result, byte[] expected)
+    {
+        var plane = result.Height * result.Width;
+        int wrong = 0, worst = 0;
+        for (var p = 0; p < plane; p++)
+        {
+            var ok = true;
+            for (var ch = 0; ch < 3; ch++)
+            {
+                var difference = (int)Math.Round(Math.Abs(result.Pixels[ch * plane + p] * 255 - expected[p]));
+                worst = Math.Max(worst, difference);
+                ok &= difference == 0;
+            }
+
+            if (!ok) wrong++;
+        }
+
+        return (wrong, worst);
+    }
+
+
+    private static string WriteImage(TempFolder temp)
+    {
+        var image = Oracle.GetProperty("image");
+        int height = image.GetProperty("height").GetInt32(), width = image.GetProperty("width").GetInt32();
+        var rgb = image.GetProperty("rgb_hwc").GetBytesFromBase64();
+        var path = Path.Combine(temp.Path, "strokes.png");
+        TestPng.WriteRgb(path, width, height, (x, y) => (rgb[3 * (y * width + x)], rgb[3 * (y * width + x) + 1], rgb[3 * (y * width + x) + 2]));
+        return path;
+    }
+}
