@@ -72,6 +72,7 @@ public sealed partial class ApiPromptConverter
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector",
+        A1111MaskedFillClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -245,6 +246,7 @@ public sealed partial class ApiPromptConverter
                 "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
+                A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),
