@@ -192,6 +192,28 @@ public sealed class A1111InpaintingFillTests
             Assert.True(filled[3 * i + c] == pixels[4 * i + c], $"{name}: pixel ({i % width}, {i / width}) channel {c}: {pixels[4 * i + c]}, not {filled[3 * i + c]}");
     }
 
+    [Fact]
+    public async Task A1111MaskedFill_with_a_mask_of_another_size_fails_the_run_naming_the_mask()
+    {
+        await using var host = await ComfyHost.StartAsync();
+        await UploadAsync(host, "fill-image.png", Images.SolidPng(16, 16, Red));
+        await UploadAsync(host, "fill-mask.png", Images.SolidPng(8, 16, SKColors.White));
+        var (status, body) = await host.PostPromptAsync(Prompts.Parse("""
+            {
+              "1": { "class_type": "LoadImage", "inputs": { "image": "fill-image.png" } },
+              "2": { "class_type": "LoadImageMask", "inputs": { "image": "fill-mask.png", "channel": "red" } },
+              "3": { "class_type": "A1111MaskedFill", "inputs": { "image": ["1", 0], "mask": ["2", 0] } },
+              "4": { "class_type": "SaveImage", "inputs": { "images": ["3", 0], "filename_prefix": "fill" } }
+            }
+            """));
+        Assert.True(status == 200, body.ToJsonString());
+        var entry = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        Assert.Equal("error", entry["status"]!["status_str"]!.GetValue<string>());
+        var error = entry["status"]!["messages"]!.AsArray().Single(m => m![0]!.GetValue<string>() == "execution_error")![1]!;
+        Assert.Equal("A1111MaskedFill", error["node_type"]!.GetValue<string>());
+        Assert.Contains("mask: 8x16 differs from the image's 16x16", error["exception_message"]!.GetValue<string>());
+    }
+
     // The ComfyUI prompt of a whole-picture request (64 × 64 from seed 11, mask blurred by 2: radius 5, sigma 2 / 5) with
     // inpainting_fill 0, 2 or 3: the fill through the blurred mask; 3 composites an empty latent, 2 AddNoise's seed-11
     // noise at sigma 1, under the rounded latent mask.
