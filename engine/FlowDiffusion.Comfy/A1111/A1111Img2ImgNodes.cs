@@ -7,13 +7,17 @@ namespace FlowDiffusion.Comfy.A1111;
 /// init image brought to the size (<see cref="A1111ResizeModes"/>; mode 3 encodes it as it is and stretches the latent),
 /// and with a mask the mask's chain (LoadImageMask, InvertMask, ImageBlur, the same geometry), InpaintModelConditioning
 /// (what a 9-channel inpainting UNet reads), the latent mask (the processing mask averaged to latent size, rounded) as
-/// the noise mask, and after each decode the paste back over the original through the blurred mask.
+/// the noise mask, and after each decode the paste back over the original through the blurred mask. <c>inpainting_fill</c>
+/// other than 1 first fills the masked pixels (A1111MaskedFill, A1111's <c>masking.fill</c>) before they are encoded;
+/// 2 then puts seeded noise in the latent under the latent mask, 3 zeros.
 /// </summary>
 internal sealed class A1111Img2ImgNodes(JsonObject prompt, A1111Request request, (string Name, int Width, int Height) init, A1111MaskFile? mask)
 {
     private readonly JsonArray pixels = ["init_image", 0];
     private JsonArray processed = ["init_image", 0];
     private JsonArray? overlay;
+    private JsonArray? noiseFillMask;
+    private JsonArray? sampled;
 
     /// <summary>Adds the input nodes; returns the latent to sample and replaces the conditionings with InpaintModelConditioning's.</summary>
     public JsonArray Input(ref JsonArray positive, ref JsonArray negative)
@@ -98,14 +102,69 @@ internal sealed class A1111Img2ImgNodes(JsonObject prompt, A1111Request request,
             latentMask = ["mask_round", 0];
         }
 
+        var encoded = processed;
+        if (inpaint.Fill != 1)
+        {
+            // Every fill but "original" paints the processed image's masked pixels first (masking.fill through the
+            // processing mask); what is pasted back stays the unfilled image.
+            prompt["mask_fill"] = Node(Conversion.ApiPromptConverter.A1111MaskedFillClass, new JsonObject { ["image"] = processed.DeepClone(), ["mask"] = imageMask.DeepClone() });
+            encoded = ["mask_fill", 0];
+        }
+
         prompt["inpaint"] = Node("InpaintModelConditioning", new JsonObject
         {
-            ["positive"] = positive, ["negative"] = negative, ["vae"] = new JsonArray("checkpoint", 2), ["pixels"] = processed.DeepClone(), ["mask"] = imageMask, ["noise_mask"] = false,
+            ["positive"] = positive, ["negative"] = negative, ["vae"] = new JsonArray("checkpoint", 2), ["pixels"] = encoded.DeepClone(), ["mask"] = imageMask, ["noise_mask"] = false,
         });
         positive = ["inpaint", 0];
         negative = ["inpaint", 1];
-        prompt["mask_noise"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = new JsonArray("inpaint", 2), ["mask"] = latentMask });
-        return ["mask_noise", 0];
+        noiseFillMask = latentMask;
+        JsonArray latent = ["inpaint", 2];
+        if (inpaint.Fill == 3)
+        {
+            // "Latent nothing": the latent times (1 − latent mask), a composite with zeros through it.
+            prompt["mask_fill_empty"] = Node("EmptyLatentImage", new JsonObject { ["width"] = width, ["height"] = height, ["batch_size"] = 1 });
+            prompt["mask_fill_latent"] = Node("LatentCompositeMasked", new JsonObject
+            {
+                ["destination"] = latent, ["source"] = new JsonArray("mask_fill_empty", 0), ["x"] = 0, ["y"] = 0, ["resize_source"] = false, ["mask"] = latentMask.DeepClone(),
+            });
+            latent = ["mask_fill_latent", 0];
+        }
+
+        if (inpaint.Fill == 2) return latent;
+        prompt["mask_noise"] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = latent, ["mask"] = latentMask.DeepClone() });
+        sampled = ["mask_noise", 0];
+        return sampled;
+    }
+
+    /// <summary>
+    /// The latent image <paramref name="index"/> samples: <see cref="Input"/>'s, or for "latent noise" (<c>inpainting_fill</c>
+    /// 2) the latent with noise under the latent mask, drawn as A1111 draws it once for a batch: image i of every iteration
+    /// gets the noise of all_seeds[i mod batch_size] (<paramref name="firstSeed"/> + that), the starting noise of that seed.
+    /// </summary>
+    public JsonArray LatentOf(int index, long firstSeed, JsonArray input)
+    {
+        if (sampled is not null || noiseFillMask is null) return input;
+        var slot = index % request.BatchSize;
+        var id = $"mask_noise_{slot}";
+        if (prompt.ContainsKey(id)) return [id, 0];
+
+        // A1111 adds create_random_tensors(seed) (unit noise where the model samples) to the scaled latent; ComfyUI's AddNoise
+        // at sigma 1 on an empty latent gives that noise in LATENT's units (process_latent_out), whatever the model.
+        prompt["mask_fill_empty"] ??= Node("EmptyLatentImage", new JsonObject { ["width"] = request.Width, ["height"] = request.Height, ["batch_size"] = 1 });
+        prompt["mask_fill_sigma"] ??= Node("ManualSigmas", new JsonObject { ["sigmas"] = "1" });
+        prompt[$"mask_fill_seed_{slot}"] = Node("RandomNoise", new JsonObject { ["noise_seed"] = firstSeed + slot });
+        prompt[$"mask_fill_noise_{slot}"] = Node("AddNoise", new JsonObject
+        {
+            ["model"] = new JsonArray("checkpoint", 0), ["noise"] = new JsonArray($"mask_fill_seed_{slot}", 0), ["sigmas"] = new JsonArray("mask_fill_sigma", 0),
+            ["latent_image"] = new JsonArray("mask_fill_empty", 0),
+        });
+        prompt[$"mask_fill_latent_{slot}"] = Node("LatentCompositeMasked", new JsonObject
+        {
+            ["destination"] = new JsonArray("inpaint", 2), ["source"] = new JsonArray($"mask_fill_noise_{slot}", 0), ["x"] = 0, ["y"] = 0, ["resize_source"] = false,
+            ["mask"] = noiseFillMask.DeepClone(),
+        });
+        prompt[id] = Node("SetLatentNoiseMask", new JsonObject { ["samples"] = new JsonArray($"mask_fill_latent_{slot}", 0), ["mask"] = noiseFillMask.DeepClone() });
+        return [id, 0];
     }
 
     /// <summary>With a mask, adds image <paramref name="index"/>'s paste back over the original; returns the image to save.</summary>

@@ -27,10 +27,11 @@ public static class A1111Infotext
         if (request.Img2Img || request.Hires is not null) fields.Add($"Denoising strength: {request.DenoisingStrength.ToString(CultureInfo.InvariantCulture)}");
         if (request.Inpainting is { } inpaint)
         {
-            // A1111's extra generation parameters of inpainting, in the order it adds them (fill 1, original, adds none).
+            // A1111's extra generation parameters of inpainting, in the order it adds them (fill 1, original, adds no "Masked content").
             if (inpaint.Invert) fields.Add("Mask mode: Inpaint not masked");
             if (inpaint.Blur > 0) fields.Add($"Mask blur: {inpaint.Blur}");
             if (inpaint.OnlyMasked) fields.AddRange(["Inpaint area: Only masked", $"Masked area padding: {inpaint.Padding}"]);
+            if (inpaint.MaskedContent is { } content) fields.Add($"Masked content: {content}");
         }
 
         if (request.Hires is { } hires)

@@ -9,12 +9,14 @@ namespace FlowDiffusion.Comfy.A1111;
 /// as A1111's <c>create_binary_mask</c> reads it, inverted (<c>inpainting_mask_invert</c>), blurred (<c>mask_blur</c>),
 /// brought to the processing size with the image — whole (<c>resize_mode</c>'s geometry) or "only masked"
 /// (<c>inpaint_full_res</c>: the mask's bounding box plus <c>inpaint_full_res_padding</c>, widened to the size's ratio) —
-/// and the result pasted back over the original through the blurred mask, as A1111's overlay.
+/// and the result pasted back over the original through the blurred mask, as A1111's overlay. Every fill but 1 (original)
+/// first paints the masked pixels with <c>masking.fill</c>'s blurred colours; 2 and 3 then replace the masked latent by
+/// noise or zeros.
 /// </summary>
 /// <param name="Mask">The mask, base64 (a data: URL prefix allowed).</param>
 /// <param name="Blur">A1111's <c>mask_blur</c> (the same in x and y), in pixels.</param>
 /// <param name="Invert">Repaint what the mask leaves black (<c>inpainting_mask_invert</c> 1).</param>
-/// <param name="Fill">A1111's <c>inpainting_fill</c>; only 1 (original) runs.</param>
+/// <param name="Fill">A1111's <c>inpainting_fill</c>: 0 fill, 1 original, 2 latent noise, 3 latent nothing.</param>
 /// <param name="OnlyMasked">"Only masked" (<c>inpaint_full_res</c>): the masked region is cut out, processed at the size, and pasted back.</param>
 /// <param name="Padding">The pixels added around the mask's bounding box for "only masked".</param>
 /// <param name="Round">A1111's <c>mask_round</c>: the latent mask (and an alpha mask) rounded to 0 or 1.</param>
@@ -25,6 +27,9 @@ public sealed record A1111Inpainting(string Mask, int Blur, bool Invert, int Fil
 
     /// <summary>The kernel radius A1111's <c>cv2.GaussianBlur</c> takes for a blur (its kernel is 2 · radius + 1 wide).</summary>
     public static int KernelRadius(int blur) => (int)(2.5 * blur + 0.5);
+
+    /// <summary>A1111's <c>Masked content</c> infotext of the fill; null for 1 (original), which adds none.</summary>
+    public string? MaskedContent => Fill switch { 0 => "fill", 2 => "latent noise", 3 => "latent nothing", _ => null };
 
     /// <summary>Reads the mask fields of an img2img request; null without a mask (the fields are then ignored, as A1111 ignores them).</summary>
     internal static A1111Inpainting? Parse(JsonObject json, JsonObject parameters, Func<string, long, long, long, long> integer, Func<string, double, double, double, double> number)
@@ -44,12 +49,6 @@ public sealed record A1111Inpainting(string Mask, int Blur, bool Invert, int Fil
             throw new A1111RequestException(422, named ? "mask_blur" : "mask_blur_x", $"{blurX}: at most {MaxBlur} (A1111's kernel radius int(2.5 × blur + 0.5) must stay within ImageBlur's 31)");
         var invert = Switch(json, parameters, "inpainting_mask_invert", false);
         var fill = (int)integer("inpainting_fill", 0, 0, 3);
-        if (fill != 1)
-        {
-            var name = fill switch { 0 => "fill", 2 => "latent noise", _ => "latent nothing" };
-            throw new A1111RequestException(422, "inpainting_fill", $"{fill} ({name}) is not supported: A1111 first fills the masked pixels with its blurred-colour cascade (masking.fill, Pillow's box-approximated gaussian blurs), which FlowDiffusion does not reproduce; send 1 (original)");
-        }
-
         var onlyMasked = Switch(json, parameters, "inpaint_full_res", true);
         var padding = (int)integer("inpaint_full_res_padding", 0, 0, A1111Request.MaxSize);
         var round = Switch(json, parameters, "mask_round", true);

@@ -66,8 +66,9 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var seed = request.Seed == -1 ? Random.Shared.NextInt64(4294967294) : request.Seed;
         var init = request.InitImage is { } encoded ? SaveInitImage(encoded) : ((string, int, int)?)null;
         var mask = request.Inpainting is not null && init is { } initImage ? SaveMask(request, initImage) : null;
-        // "Only masked" with nothing to repaint runs as plain img2img, and A1111 then leaves "Inpaint area" out of the infotext.
-        if (request.Inpainting is { OnlyMasked: true } blank && mask is null) request = request with { Inpainting = blank with { OnlyMasked = false } };
+        // "Only masked" with nothing to repaint runs as plain img2img, and A1111 then leaves "Inpaint area" (and, filling
+        // nothing, "Masked content") out of the infotext.
+        if (request.Inpainting is { OnlyMasked: true } blank && mask is null) request = request with { Inpainting = blank with { OnlyMasked = false, Fill = 1 } };
         if (init is { } source && request.ResizeMode == 3 && mask?.Region is null && (source.Item2 % 8 != 0 || source.Item3 % 8 != 0))
             throw new A1111RequestException(422, "init_images[0]", $"is {source.Item2}x{source.Item3}: resize_mode 3 (latent upscale) encodes it as it is, so its sides must be multiples of 8 (ComfyUI's VAEEncode crops them, A1111's does not)");
         var available = ObjectInfo.Files(folders, "loras");

@@ -91,7 +91,7 @@ public static class A1111Prompt
                 ["model"] = model.DeepClone(),
                 ["positive"] = positive.DeepClone(),
                 ["negative"] = negative.DeepClone(),
-                ["latent_image"] = latent.DeepClone(),
+                ["latent_image"] = (img2img?.LatentOf(i, seed, latent) ?? latent).DeepClone(),
                 ["sampler_name"] = request.Sampler.ComfySampler,
                 ["scheduler"] = scheduler,
                 ["cfg"] = request.CfgScale,

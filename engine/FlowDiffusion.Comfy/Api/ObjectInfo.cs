@@ -344,6 +344,7 @@ internal static class ObjectInfo
             optional: Req(("threshold", Int(32, 1, 64)), ("resolution", AuxResolution()))),
         "CannyEdgePreprocessor" => Class(name, "Canny Edge", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("low_threshold", Int(100, 0, 255)), ("high_threshold", Int(200, 0, 255)), ("resolution", AuxResolution()))),
+        ApiPromptConverter.A1111MaskedFillClass => Class(name, "Masked Fill (A1111)", "FlowDiffusion/inpaint", Req(("image", Typed("IMAGE")), ("mask", Typed("MASK"))), ["IMAGE"]),
         "ImageIntensityDetector" => Class(name, "Image Intensity", "ControlNet Preprocessors/Recolor", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("gamma_correction", Float(1, 0.1, 2, 0.01)), ("resolution", AuxResolution()))),
         "HEDPreprocessor" => Class(name, "HED Soft-Edge Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],

@@ -72,6 +72,7 @@ public sealed partial class ApiPromptConverter
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor",
+        A1111MaskedFillClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -246,6 +247,7 @@ public sealed partial class ApiPromptConverter
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
                 "HEDPreprocessor" => HedPreprocessor(id, inputs),
+                A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
                 "LatentConcat" => LatentConcat(id, inputs),

@@ -290,8 +290,7 @@ public sealed class A1111InpaintingTests
         await Refused(With(null, new JsonObject { ["mask"] = 5 }), "mask", "base64 image");
         await Refused(With(Images.SolidPng(20_000, 2, SKColors.White), []), "mask", "a side may be at most");
         await Refused(With(Images.SolidPng(32, 64, SKColors.White), []), "mask", "must match");
-        await Refused(With(mask, new JsonObject { ["inpainting_fill"] = 0 }), "inpainting_fill", "send 1 (original)");
-        await Refused(Body(init, mask, []), "inpainting_fill", "0 (fill)");
+        await Refused(With(mask, new JsonObject { ["inpainting_fill"] = 4 }), "inpainting_fill", "out of range");
         await Refused(With(mask, new JsonObject { ["mask_blur_x"] = 4, ["mask_blur_y"] = 2 }), "mask_blur_x", "send mask_blur");
         await Refused(With(mask, new JsonObject { ["mask_blur"] = 13 }), "mask_blur", "at most 12");
         await Refused(With(mask, new JsonObject { ["initial_noise_multiplier"] = 0.9 }), "initial_noise_multiplier", "only 1");
@@ -302,7 +301,7 @@ public sealed class A1111InpaintingTests
     }
 
     // An img2img request on tiny-sd at 64 × 64, 6 steps at 0.75 from seed 11; a null mask sends none.
-    private static JsonObject Body(byte[] init, byte[]? mask, JsonObject fields)
+    internal static JsonObject Body(byte[] init, byte[]? mask, JsonObject fields)
     {
         var body = new JsonObject
         {
@@ -337,7 +336,7 @@ public sealed class A1111InpaintingTests
         return await A1111Client.ComfyPixelsAsync(host, kept);
     }
 
-    private static async Task UploadAsync(ComfyHost host, string name, byte[] png)
+    internal static async Task UploadAsync(ComfyHost host, string name, byte[] png)
     {
         using var form = new MultipartFormDataContent();
         form.Add(new ByteArrayContent(png), "image", name);
@@ -345,10 +344,10 @@ public sealed class A1111InpaintingTests
         (await host.Client.PostAsync("/upload/image", form)).EnsureSuccessStatusCode();
     }
 
-    private static (int R, int G, int B) Pixel(byte[] rgba, int width, int x, int y) =>
+    internal static (int R, int G, int B) Pixel(byte[] rgba, int width, int x, int y) =>
         (rgba[4 * (y * width + x)], rgba[4 * (y * width + x) + 1], rgba[4 * (y * width + x) + 2]);
 
-    private static byte[] Png(int width, int height, Func<int, int, SKColor> color)
+    internal static byte[] Png(int width, int height, Func<int, int, SKColor> color)
     {
         using var bitmap = new SKBitmap(width, height);
         for (var y = 0; y < height; y++)

@@ -34,7 +34,6 @@ public sealed class A1111RequestFuzzTests
         {
             var body = new JsonObject { ["enable_hr"] = hires, ["init_images"] = new JsonArray("AAAA"), [field] = JsonNode.Parse(value) };
             if (inpaint && field != "mask") body["mask"] = "AAAA";
-            if (inpaint && field != "inpainting_fill") body["inpainting_fill"] = 1;
             try
             {
                 var request = A1111Request.Parse(body, img2img);
