@@ -71,7 +71,8 @@ public static class A1111ControlNet
             size = target;
         }
 
-        return (module.Run(nodes, image, resolution, thresholdA, thresholdB), size.Width, size.Height);
+        var result = module.Run(nodes, image, resolution, thresholdA, thresholdB);
+        return module.Resample?.Invoke(nodes, result, size, thresholdA) ?? (result, size.Width, size.Height);
     }
 
     /// <summary>The id of unit <paramref name="index"/>'s control image at the hires size (the extension's first detected map with the hires fix).</summary>

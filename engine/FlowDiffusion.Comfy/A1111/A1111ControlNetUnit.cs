@@ -177,6 +177,13 @@ public sealed record A1111ControlNetUnit
 
         if (!Flag("enabled", false)) return null;
         var moduleText = Text("module") ?? "none";
+        if (moduleText.StartsWith("inpaint", StringComparison.Ordinal))
+        {
+            throw new A1111RequestException(422, $"{prefix}.module",
+                $"'{moduleText}': the extension's inpaint modules also blend each step's predicted image with the encoded control image outside the mask, which FlowDiffusion's samplers do not; " +
+                "use img2img's own inpainting (mask, inpainting_fill …), or the ComfyUI API's InpaintPreprocessor with ControlNetApplyAdvanced");
+        }
+
         var module = A1111ControlNetModules.Find(moduleText)
                      ?? throw new A1111RequestException(422, $"{prefix}.module",
                          $"'{moduleText}': FlowDiffusion does not run this preprocessor; use one of {string.Join(", ", A1111ControlNetModules.All.Select(m => m.Name))} (GET /controlnet/module_list)");

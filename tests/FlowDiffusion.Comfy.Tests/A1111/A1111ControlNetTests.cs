@@ -220,6 +220,51 @@ public sealed class A1111ControlNetTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tile_resample_unit_divides_the_image_by_the_down_sampling_rate_and_control_types_lists_the_modules_and_models_by_tag()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var hint = await UploadAsync(host, "hint-a.png");
+        JsonObject Tile(double rate)
+        {
+            var unit = CannyUnit();
+            (unit["module"], unit["threshold_a"]) = ("tile_resample", rate);
+            return unit;
+        }
+
+        // Rate 2.5: int(64 / 2.5) = 25 (not round's 26), area; back to 64² bicubic (Crop and Resize); under 1.1 the image as it is.
+        JsonObject Prompt(int? side)
+        {
+            var prompt = CannyPrompt(hint);
+            prompt.Remove("21");
+            prompt["23"]!["inputs"]!["image"] = Link("20", 0);
+            if (side is not { } s) return prompt;
+            prompt["24"] = Node("ImageScale", new JsonObject { ["image"] = Link("20", 0), ["upscale_method"] = "area", ["width"] = s, ["height"] = s, ["crop"] = "disabled" });
+            prompt["25"] = Node("ImageScale", new JsonObject { ["image"] = Link("24", 0), ["upscale_method"] = "bicubic", ["width"] = 64, ["height"] = 64, ["crop"] = "center" });
+            prompt["23"]!["inputs"]!["image"] = Link("25", 0);
+            return prompt;
+        }
+
+        var tiled = A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(Tile(2.5)))));
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompt(25)), tiled);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Prompt(26)), tiled);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Prompt(null)), tiled);
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompt(null)),
+            A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(Tile(1.05))))));
+
+        var types = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/control_types"))!["control_types"]!.AsObject();
+        JsonObject Type(JsonArray modules, JsonArray models, string module, string model) =>
+            new() { ["module_list"] = modules, ["model_list"] = models, ["default_option"] = module, ["default_model"] = model };
+        Assert.True(JsonNode.DeepEquals(Type(["none", "canny", "invert (from white bg & black line)"], ["None", ModelTitle], "canny", ModelTitle), types["Canny"]), types["Canny"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Type(["none", "tile_resample"], ["None"], "tile_resample", "None"), types["Tile"]), types["Tile"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Type(["none"], ["None"], "none", "None"), types["InstructP2P"]), types["InstructP2P"]!.ToJsonString());
+        Assert.Equal("All", types.First().Key);
+        Assert.Equal(new[] { "All", "Canny", "InstructP2P", "Lineart", "MLSD", "Scribble", "SparseCtrl", "T2I-Adapter", "Tile" }, types.Select(t => t.Key));
+        Assert.Equal(new[] { "None", ModelTitle }, types["All"]!["model_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal("none", types["All"]!["module_list"]![0]!.GetValue<string>());
+        Assert.Contains("tile_resample", types["All"]!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Two_units_chain_ControlNetApplyAdvanced_with_the_preprocessor_resolution_and_resize_mode_as_ImageScale()
     {
         await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
@@ -452,12 +497,13 @@ public sealed class A1111ControlNetTests : IDisposable
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
         // DWPose's ONNX files are not in models/annotators here, so dw_openpose_full is not offered.
-        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(["none", "tile_resample", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal("""[{"name":"Resolution","value":512,"min":64,"max":2048,"step":8},{"name":"Low Threshold","value":100,"min":1,"max":255,"step":1},{"name":"High Threshold","value":200,"min":1,"max":255,"step":1}]""",
             modules["module_detail"]!["canny"]!["sliders"]!.ToJsonString());
         Assert.Equal("[]", modules["module_detail"]!["invert"]!["sliders"]!.ToJsonString());
+        Assert.Equal("[{\"name\":\"Down Sampling Rate\",\"value\":1,\"min\":1,\"max\":8,\"step\":0.01}]", modules["module_detail"]!["tile_resample"]!["sliders"]!.ToJsonString());
         var aliases = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list?alias_names=true"))!;
-        Assert.Equal("invert (from white bg & black line)", aliases["module_list"]![2]!.GetValue<string>());
+        Assert.Equal("invert (from white bg & black line)", aliases["module_list"]![3]!.GetValue<string>());
         Assert.NotNull(aliases["module_detail"]!["invert (from white bg & black line)"]);
     }
 
@@ -469,7 +515,7 @@ public sealed class A1111ControlNetTests : IDisposable
         Assert.DoesNotContain(A1111ControlNetModules.Sorted(folders), m => m.Name == "dw_openpose_full");
         Directory.CreateDirectory(Path.Combine(models, "annotators"));
         foreach (var name in A1111ControlNetModules.DwPoseFiles) File.WriteAllBytes(Path.Combine(models, "annotators", name), [0]);
-        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
+        Assert.Equal(["none", "tile_resample", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
 
         var unit = CannyUnit();
         unit["module"] = "dw_openpose_full";
@@ -518,6 +564,8 @@ public sealed class A1111ControlNetTests : IDisposable
         var cases = new (Action<JsonObject> Change, int Status, string Field, string Message)[]
         {
             (u => u["module"] = "lineart_anime", 422, unit0 + ".module", "invert"),
+            (u => u["module"] = "inpaint_only", 422, unit0 + ".module", "predicted image"),
+            (u => u["module"] = "inpaint_only+lama", 422, unit0 + ".module", "InpaintPreprocessor"),
             (u => u["model"] = "control_v11p_sd15_openpose [cab727d4]", 404, unit0 + ".model", ModelTitle),
             (u => u["model"] = "None", 422, unit0 + ".model", "model_list"),
             (u => u["weight"] = 2.5, 422, unit0 + ".weight", "0–2"),
