@@ -8,7 +8,8 @@ namespace FlowDiffusion.Comfy.A1111;
 /// The sd-webui-controlnet extension's units as ComfyUI nodes in an A1111 request's prompt. Per unit: LoadImage of its
 /// image → ImageScale to the preprocessor's resolution (short side, for preprocessors that scale) → the preprocessor →
 /// ImageScale / ResizeAndPadImage to the target size by the resize mode → ControlNetLoader + ControlNetApplyAdvanced
-/// (strength = weight, start/end percent = guidance start/end) on the positive and negative; units chain in order, as
+/// (strength = weight, start/end percent = guidance start/end) on the positive and negative (soft weights by the control
+/// mode: <see cref="Apply"/>); units chain in order, as
 /// the extension stacks them, and every sampler takes the last one's conditionings.
 /// </summary>
 public static class A1111ControlNet
@@ -70,49 +71,95 @@ public static class A1111ControlNet
             size = target;
         }
 
-        return (module.Run(nodes, image, resolution, thresholdA, thresholdB), size.Width, size.Height);
+        var result = module.Run(nodes, image, resolution, thresholdA, thresholdB);
+        return module.Resample?.Invoke(nodes, result, size, thresholdA) ?? (result, size.Width, size.Height);
     }
 
-    /// <summary>Adds the units to <paramref name="prompt"/> and points every sampler's conditionings at the last unit's.</summary>
-    public static void AddTo(JsonObject prompt, IReadOnlyList<Input> units, int width, int height)
+    /// <summary>The id of unit <paramref name="index"/>'s control image at the hires size (the extension's first detected map with the hires fix).</summary>
+    public static string HiresMapId(int index) => $"{Prefix(index)}_hr_map";
+
+    /// <summary>
+    /// Adds the units to <paramref name="prompt"/> and points every sampler's conditionings at the last unit's. With the hires
+    /// fix (<paramref name="hires"/>, its size) the second pass's samplers (<c>hires_*</c>) take a chain of their own, as the
+    /// extension's hook switches to its hires control: each unit's one detected map fitted to the hires size by the unit's
+    /// resize mode (not preprocessed again), canny's units in soft injection there (the extension forces it for canny and
+    /// mlsd), and <c>hr_option</c> leaving a unit out of one pass.
+    /// </summary>
+    public static void AddTo(JsonObject prompt, IReadOnlyList<Input> units, int width, int height, (int Width, int Height)? hires = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(units);
         if (units.Count == 0) return;
-        var samplers = prompt.Select(p => p.Value).Where(n => n?["class_type"]?.GetValue<string>() is "KSampler" or "KSamplerAdvanced")
-            .Select(n => (JsonObject)n!["inputs"]!).ToList();
+        var samplers = prompt.Where(p => p.Value?["class_type"]?.GetValue<string>() is "KSampler" or "KSamplerAdvanced")
+            .Select(p => (Id: p.Key, Inputs: (JsonObject)p.Value!["inputs"]!)).ToList();
         if (samplers.Count == 0) return;
 
         // The units wrap the conditioning the samplers take (the prompts', or InpaintModelConditioning's with a mask), as the
         // extension's hook sees it; every sampler of a request takes the same pair.
-        var positive = (JsonArray)samplers[0]["positive"]!.DeepClone();
-        var negative = (JsonArray)samplers[0]["negative"]!.DeepClone();
-        if (samplers.Any(s => !JsonNode.DeepEquals(s["positive"], positive) || !JsonNode.DeepEquals(s["negative"], negative)))
+        var basePositive = (JsonArray)samplers[0].Inputs["positive"]!.DeepClone();
+        var baseNegative = (JsonArray)samplers[0].Inputs["negative"]!.DeepClone();
+        if (samplers.Any(s => !JsonNode.DeepEquals(s.Inputs["positive"], basePositive) || !JsonNode.DeepEquals(s.Inputs["negative"], baseNegative)))
             throw new InvalidOperationException("the samplers of one A1111 request take different conditionings");
+        var (positive, negative) = (basePositive, baseNegative);
+        var (hiresPositive, hiresNegative) = (basePositive, baseNegative);
         for (var i = 0; i < units.Count; i++)
         {
             var (unit, name, imageWidth, imageHeight, file, resizeMode) = units[i];
             var nodes = new A1111ControlNetNodes(prompt, Prefix(i));
             var loaded = nodes.Add("image", "LoadImage", new JsonObject { ["image"] = name });
             var resolution = Resolution(unit, resizeMode, imageWidth, imageHeight, width, height);
-            var (map, w, h) = Preprocess(nodes, unit.Module, loaded, imageWidth, imageHeight, resolution, unit.ThresholdA, unit.ThresholdB, unit.Field + ".image");
-            map = Fit(nodes, map, (w, h), (width, height), resizeMode);
-            if (unit.SaveDetectedMap) prompt[MapId(i)] = new JsonObject { ["class_type"] = "PreviewImage", ["inputs"] = new JsonObject { ["images"] = map.DeepClone() } };
+            var (detected, w, h) = Preprocess(nodes, unit.Module, loaded, imageWidth, imageHeight, resolution, unit.ThresholdA, unit.ThresholdB, unit.Field + ".image");
             var net = nodes.Add("model", "ControlNetLoader", new JsonObject { ["control_net_name"] = file });
-            var apply = nodes.Add("apply", "ControlNetApplyAdvanced", new JsonObject
+            if (hires is { } size)
             {
-                ["positive"] = positive, ["negative"] = negative, ["control_net"] = net, ["image"] = map,
-                ["strength"] = unit.Weight, ["start_percent"] = unit.GuidanceStart, ["end_percent"] = unit.GuidanceEnd,
-            });
-            positive = [apply[0]!.GetValue<string>(), 0];
-            negative = [apply[0]!.GetValue<string>(), 1];
+                var hiresMap = Fit(nodes, "hr_fit", detected, (w, h), size, resizeMode);
+                if (unit.SaveDetectedMap) prompt[HiresMapId(i)] = new JsonObject { ["class_type"] = "PreviewImage", ["inputs"] = new JsonObject { ["images"] = hiresMap.DeepClone() } };
+                if (unit.HiresOption != A1111ControlNetUnit.HiresOptions[1])
+                {
+                    var mode = unit.ControlMode == A1111ControlNetUnit.ControlModes[0] && unit.Module.Name.Contains("canny", StringComparison.Ordinal)
+                        ? A1111ControlNetUnit.ControlModes[1] : unit.ControlMode;
+                    var hiresApply = Apply(nodes, "hr_apply", unit, mode, hiresPositive, hiresNegative, net, hiresMap);
+                    (hiresPositive, hiresNegative) = ([hiresApply[0]!.GetValue<string>(), 0], [hiresApply[0]!.GetValue<string>(), 1]);
+                }
+            }
+
+            var map = Fit(nodes, "fit", detected, (w, h), (width, height), resizeMode);
+            if (unit.SaveDetectedMap) prompt[MapId(i)] = new JsonObject { ["class_type"] = "PreviewImage", ["inputs"] = new JsonObject { ["images"] = map.DeepClone() } };
+            if (hires is not null && unit.HiresOption == A1111ControlNetUnit.HiresOptions[2]) continue;
+            var apply = Apply(nodes, "apply", unit, unit.ControlMode, positive, negative, net, map);
+            (positive, negative) = ([apply[0]!.GetValue<string>(), 0], [apply[0]!.GetValue<string>(), 1]);
         }
 
-        foreach (var inputs in samplers)
+        foreach (var (id, inputs) in samplers)
         {
-            inputs["positive"] = positive.DeepClone();
-            inputs["negative"] = negative.DeepClone();
+            var second = hires is not null && id.StartsWith("hires_", StringComparison.Ordinal);
+            inputs["positive"] = (second ? hiresPositive : positive).DeepClone();
+            inputs["negative"] = (second ? hiresNegative : negative).DeepClone();
         }
+    }
+
+    /// <summary>
+    /// The unit's apply node: ControlNetApplyAdvanced (strength = weight, guidance start/end) when Balanced; otherwise the
+    /// extension's soft injection (residual i of 13 × weight·0.825^(12−i)) as ComfyUI-Advanced-ControlNet's
+    /// ACN_ScaledSoftControlNetWeights (base 0.825) → ACN_AdvancedControlNetApply_v2, its uncond multiplier 0 for "ControlNet
+    /// is more important" (the extension's cfg injection: the residuals of the negative's rows × 0), 1 for "My prompt is more
+    /// important". Returns the link to its positive output (output 1 is the negative).
+    /// </summary>
+    public static JsonArray Apply(A1111ControlNetNodes nodes, string name, A1111ControlNetUnit unit, string controlMode, JsonArray positive, JsonArray negative, JsonArray net, JsonArray image)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(unit);
+        var inputs = new JsonObject
+        {
+            ["positive"] = positive.DeepClone(), ["negative"] = negative.DeepClone(), ["control_net"] = net.DeepClone(), ["image"] = image.DeepClone(),
+            ["strength"] = unit.Weight, ["start_percent"] = unit.GuidanceStart, ["end_percent"] = unit.GuidanceEnd,
+        };
+        if (controlMode == A1111ControlNetUnit.ControlModes[0]) return nodes.Add(name, "ControlNetApplyAdvanced", inputs);
+        inputs["weights_override"] = nodes.Add($"{name}_weights", "ACN_ScaledSoftControlNetWeights", new JsonObject
+        {
+            ["base_multiplier"] = 0.825, ["uncond_multiplier"] = controlMode == A1111ControlNetUnit.ControlModes[2] ? 0.0 : 1.0,
+        });
+        return nodes.Add(name, "ACN_AdvancedControlNetApply_v2", inputs);
     }
 
     /// <summary>The A1111 field a ComfyUI node of a unit stands for (<c>cn_1_apply</c> → <c>alwayson_scripts.controlnet.args[…]</c>), or null.</summary>
@@ -126,22 +173,22 @@ public static class A1111ControlNet
     }
 
     // The detected map to the target size, as the extension's resize modes place it.
-    private static JsonArray Fit(A1111ControlNetNodes nodes, JsonArray map, (int Width, int Height) size, (int Width, int Height) target, string resizeMode)
+    private static JsonArray Fit(A1111ControlNetNodes nodes, string name, JsonArray map, (int Width, int Height) size, (int Width, int Height) target, string resizeMode)
     {
-        if (size == target) return map;
+        if (size == target) return (JsonArray)map.DeepClone();
         double k0 = (double)target.Height / size.Height, k1 = (double)target.Width / size.Width;
         switch (resizeMode)
         {
             case "Just Resize":
-                return nodes.Scale("fit", map, size, target);
+                return nodes.Scale(name, (JsonArray)map.DeepClone(), size, target);
             case "Resize and Fill":
             {
                 // Scaled to fit inside and padded: the extension pads with the border's median colour, ResizeAndPadImage with black.
                 var k = Math.Min(k0, k1);
                 (int, int) fit = ((int)Math.Round(size.Width * k), (int)Math.Round(size.Height * k));
-                return nodes.Add("fit", "ResizeAndPadImage", new JsonObject
+                return nodes.Add(name, "ResizeAndPadImage", new JsonObject
                 {
-                    ["image"] = map, ["target_width"] = target.Width, ["target_height"] = target.Height, ["padding_color"] = "black",
+                    ["image"] = map.DeepClone(), ["target_width"] = target.Width, ["target_height"] = target.Height, ["padding_color"] = "black",
                     ["interpolation"] = A1111ControlNetNodes.Method(size, fit),
                 });
             }
@@ -151,9 +198,9 @@ public static class A1111ControlNet
                 // Crop and Resize: scaled to cover, the middle kept (ComfyUI's center crop cuts the source to the shape first).
                 var k = Math.Max(k0, k1);
                 (int, int) cover = ((int)Math.Round(size.Width * k), (int)Math.Round(size.Height * k));
-                return nodes.Add("fit", "ImageScale", new JsonObject
+                return nodes.Add(name, "ImageScale", new JsonObject
                 {
-                    ["image"] = map, ["upscale_method"] = A1111ControlNetNodes.Method(size, cover), ["width"] = target.Width, ["height"] = target.Height, ["crop"] = "center",
+                    ["image"] = map.DeepClone(), ["upscale_method"] = A1111ControlNetNodes.Method(size, cover), ["width"] = target.Width, ["height"] = target.Height, ["crop"] = "center",
                 });
             }
         }

@@ -7,6 +7,12 @@ namespace FlowDiffusion.Comfy.A1111;
 public delegate JsonArray A1111Preprocess(A1111ControlNetNodes nodes, JsonArray image, int resolution, double thresholdA, double thresholdB);
 
 /// <summary>
+/// Adds nodes that change a preprocessed image's size (<paramref name="size"/> before, given its first slider's value) and
+/// returns the result's link and size, or null where it keeps the image as it is.
+/// </summary>
+public delegate (JsonArray Image, int Width, int Height)? A1111Resample(A1111ControlNetNodes nodes, JsonArray image, (int Width, int Height) size, double thresholdA);
+
+/// <summary>
 /// A preprocessor ("module") of the sd-webui-controlnet extension that FlowDiffusion runs, as ComfyUI nodes. Its name (and
 /// label, the extension's alias) is what a unit's <c>module</c> takes; its sliders bound the unit's parameters and are
 /// listed by <c>/controlnet/module_list</c>; <see cref="Run"/> builds it.
@@ -22,6 +28,8 @@ public delegate JsonArray A1111Preprocess(A1111ControlNetNodes nodes, JsonArray 
 /// <param name="Available">Whether its files are there (annotator models); null when it needs none.</param>
 /// <param name="ScalesItself">Whether <see cref="Run"/> scales to the resolution itself (comfyui_controlnet_aux's classes run the
 /// extension's <c>resize_image_with_pad</c>, padding included), so no scaling node goes before it.</param>
+/// <param name="Resample">Nodes after <see cref="Run"/> that change the image's size by what it is (tile_resample's down
+/// sampling); null for none.</param>
 public sealed record A1111ControlNetModule(
     string Name,
     string Label,
@@ -32,7 +40,8 @@ public sealed record A1111ControlNetModule(
     bool ScalesToResolution,
     A1111Preprocess Run,
     Func<ComfyFolders, bool>? Available = null,
-    bool ScalesItself = false)
+    bool ScalesItself = false,
+    A1111Resample? Resample = null)
 {
     /// <summary>The visible sliders, as <c>module_detail</c> lists them.</summary>
     public JsonArray Sliders() => new([.. new[] { Resolution, SliderA, SliderB }.Where(s => s.Visible).Select(s => (JsonNode)s.ToJson())]);

@@ -78,6 +78,19 @@ public static class A1111ControlNetModules
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
+        // The image divided by the down sampling rate (int(side / rate), cv2's INTER_AREA there, ComfyUI's area here); under
+        // 1.1 the image as it is. The extension's tile_resample has no resolution slider and does not scale to one.
+        new("tile_resample", "tile_resample", 100, A1111ControlNetSlider.Hidden, new("Down Sampling Rate", 1, 8, 1, 0.01), A1111ControlNetSlider.Hidden, false,
+            (_, image, _, _, _) => image,
+            Resample: (nodes, image, size, rate) =>
+            {
+                if (rate < 1.1) return null;
+                (int Width, int Height) down = (Math.Max(1, (int)(size.Width / rate)), Math.Max(1, (int)(size.Height / rate)));
+                return (nodes.Add("resample", "ImageScale", new JsonObject
+                {
+                    ["image"] = image, ["upscale_method"] = "area", ["width"] = down.Width, ["height"] = down.Height, ["crop"] = "disabled",
+                }), down.Width, down.Height);
+            }),
     ];
 
     /// <summary>The module a unit names, by the extension's name or label (as its <c>get_preprocessor</c>), or null.</summary>

@@ -37,6 +37,7 @@ public static class A1111ControlNetRoutes
                 ["module_detail"] = detail,
             });
         });
+        group.MapGet("/control_types", (ComfyFolders folders) => Results.Json(A1111ControlNetTypes.List(folders)));
         group.MapGet("/settings", () => Results.Json(new JsonObject { ["control_net_unit_count"] = A1111ControlNetUnit.MaxUnits }));
         group.MapPost("/detect", DetectAsync).DisableAntiforgery();
         return app;

@@ -19,6 +19,12 @@ public sealed record A1111ControlNetUnit
     /// <summary>The extension's resize modes, by name, in the order of their numbers 0, 1, 2.</summary>
     public static readonly string[] ResizeModes = ["Just Resize", "Crop and Resize", "Resize and Fill"];
 
+    /// <summary>The extension's control modes, by name, in the order of their numbers 0, 1, 2.</summary>
+    public static readonly string[] ControlModes = ["Balanced", "My prompt is more important", "ControlNet is more important"];
+
+    /// <summary>The extension's hires fix options (<c>hr_option</c>), by name, in the order of their numbers 0, 1, 2.</summary>
+    public static readonly string[] HiresOptions = ["Both", "Low res only", "High res only"];
+
     /// <summary>The field prefix of the unit (<c>alwayson_scripts.controlnet.args[0]</c>).</summary>
     public required string Field { get; init; }
 
@@ -60,6 +66,16 @@ public sealed record A1111ControlNetUnit
 
     /// <summary>Whether the resolution is computed from the image and the target size.</summary>
     public bool PixelPerfect { get; init; }
+
+    /// <summary>
+    /// The control mode's name (<see cref="ControlModes"/>): Balanced; "My prompt is more important", the extension's soft
+    /// injection (residual i of 13 × weight·0.825^(12−i)); "ControlNet is more important", soft injection on the positive's
+    /// rows alone (the negative's residuals × 0).
+    /// </summary>
+    public string ControlMode { get; init; } = "Balanced";
+
+    /// <summary>With the hires fix, the passes the unit acts in (<see cref="HiresOptions"/>); without it the unit acts in the one pass whatever this says, as in the extension.</summary>
+    public string HiresOption { get; init; } = "Both";
 
     /// <summary>The unit as the extension's infotext writes it ("Module: canny, Model: …, Weight: 1.0, …"); empty when a value holds a comma or colon, as there.</summary>
     public string Infotext { get; init; } = "";
@@ -161,6 +177,13 @@ public sealed record A1111ControlNetUnit
 
         if (!Flag("enabled", false)) return null;
         var moduleText = Text("module") ?? "none";
+        if (moduleText.StartsWith("inpaint", StringComparison.Ordinal))
+        {
+            throw new A1111RequestException(422, $"{prefix}.module",
+                $"'{moduleText}': the extension's inpaint modules also blend each step's predicted image with the encoded control image outside the mask, which FlowDiffusion's samplers do not; " +
+                "use img2img's own inpainting (mask, inpainting_fill …), or the ComfyUI API's InpaintPreprocessor with ControlNetApplyAdvanced");
+        }
+
         var module = A1111ControlNetModules.Find(moduleText)
                      ?? throw new A1111RequestException(422, $"{prefix}.module",
                          $"'{moduleText}': FlowDiffusion does not run this preprocessor; use one of {string.Join(", ", A1111ControlNetModules.All.Select(m => m.Name))} (GET /controlnet/module_list)");
@@ -175,12 +198,8 @@ public sealed record A1111ControlNetUnit
         if (end is < 0 or > 1) throw Bad("guidance_end", $"{Format(end)} is out of range 0–1");
         if (start > end) throw Bad("guidance_start", $"guidance_start ({Format(start)}) is after guidance_end ({Format(end)})");
 
-        if (Get("control_mode") is { } mode && JsonNumbers.Integer(mode) is not 0 && !(mode is JsonValue m && m.GetValueKind() == JsonValueKind.String && m.GetValue<string>() == "Balanced"))
-        {
-            throw Bad("control_mode", $"{mode.ToJsonString()}: only \"Balanced\" (0) is supported; \"My prompt is more important\" and \"ControlNet is more important\" " +
-                                      "(the extension's soft and conditional-only injection) have no equivalent in ComfyUI's ControlNetApplyAdvanced");
-        }
-
+        var controlMode = ReadChoice(Get("control_mode"), ControlModes, "control_mode", Bad);
+        var hiresOption = ReadChoice(Get("hr_option"), HiresOptions, "hr_option", Bad);
         var resize = ReadResizeMode(Get("resize_mode"), Bad);
         // The extension's bounds: a value outside the slider (−1 included) becomes the slider's default, written as the
         // extension's integer default where it is one; a sent value is a float (an int for processor_res).
@@ -196,7 +215,7 @@ public sealed record A1111ControlNetUnit
         var (a, aText) = Slider("threshold_a", module.SliderA, false);
         var (b, bText) = Slider("threshold_b", module.SliderB, false);
         var pixelPerfect = Flag("pixel_perfect", false);
-        string[] values = [moduleText, model, Format(weight), resize, resText, aText, bText, Format(start), Format(end), pixelPerfect ? "True" : "False", "Balanced"];
+        string[] values = [moduleText, model, Format(weight), resize, resText, aText, bText, Format(start), Format(end), pixelPerfect ? "True" : "False", controlMode];
         string[] names = ["Module", "Model", "Weight", "Resize Mode", "Processor Res", "Threshold A", "Threshold B", "Guidance Start", "Guidance End", "Pixel Perfect", "Control Mode"];
         var infotext = values.Any(v => v.Contains(',', StringComparison.Ordinal) || v.Contains(':', StringComparison.Ordinal))
             ? "" : string.Join(", ", names.Zip(values, (n, v) => $"{n}: {v}"));
@@ -218,9 +237,27 @@ public sealed record A1111ControlNetUnit
             GuidanceStart = start,
             GuidanceEnd = end,
             PixelPerfect = pixelPerfect,
+            ControlMode = controlMode,
+            HiresOption = hiresOption,
             Infotext = infotext,
             SaveDetectedMap = Flag("save_detected_map", true),
         };
+    }
+
+    // One of the extension's enum values by name, or by its position (the extension's older control_mode_from_value).
+    private static string ReadChoice(JsonNode? node, string[] names, string field, Func<string, string, A1111RequestException> bad)
+    {
+        if (node is null) return names[0];
+        if (JsonNumbers.Integer(node) is { } number)
+        {
+            return number >= 0 && number < names.Length
+                ? names[number]
+                : throw bad(field, $"{number} is not a {field}; use {string.Join(", ", names.Select((m, i) => $"{i} (\"{m}\")"))}");
+        }
+
+        var text = node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        return names.FirstOrDefault(m => m == text)
+               ?? throw bad(field, $"{node.ToJsonString()} is not a {field}; use {string.Join(", ", names.Select((m, i) => $"\"{m}\" ({i})"))}");
     }
 
     // A name, an alias of the extension's, or 0/1/2 (3, A1111's latent resize, is Just Resize there too).

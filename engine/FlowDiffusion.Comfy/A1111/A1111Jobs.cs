@@ -75,7 +75,8 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         var loras = request.Loras.Select(l => available.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) == l.Name || Path.ChangeExtension(f, null) == l.Name)
             ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
         var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras, mask);
-        A1111ControlNet.AddTo(graph, [.. request.ControlNet.Select(u => ControlNetInput(u, init))], request.Width, request.Height);
+        A1111ControlNet.AddTo(graph, [.. request.ControlNet.Select(u => ControlNetInput(u, init))], request.Width, request.Height,
+            request.Hires is { } hiresFix ? (hiresFix.Width, hiresFix.Height) : null);
         var queued = await QueueAsync(graph, (id, input) => A1111ControlNet.FieldFor(id, request.ControlNet) ?? A1111Prompt.FieldFor(id, input), cancellationToken);
         var images = request.BatchSize * request.Iterations;
         var job = new Job(queued, images, request.Steps);
@@ -101,11 +102,15 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
             answer.Add(Convert.ToBase64String(PreviewPng.WithText(output, "parameters", texts[i]!.GetValue<string>())));
         }
 
-        // The extension appends each unit's control image (its detected map) after the images.
+        // The extension appends each unit's control image (its detected map) after the images: with the hires fix the one at
+        // the hires size first, then the one at the first pass's.
         for (var i = 0; i < request.ControlNet.Count && request.SendImages; i++)
         {
-            if (request.ControlNet[i].SaveDetectedMap && await OutputPngAsync(queued, A1111ControlNet.MapId(i), cancellationToken) is { } map)
-                answer.Add(Convert.ToBase64String(map));
+            if (!request.ControlNet[i].SaveDetectedMap) continue;
+            foreach (var id in request.Hires is null ? [A1111ControlNet.MapId(i)] : new[] { A1111ControlNet.HiresMapId(i), A1111ControlNet.MapId(i) })
+            {
+                if (await OutputPngAsync(queued, id, cancellationToken) is { } map) answer.Add(Convert.ToBase64String(map));
+            }
         }
 
         return new JsonObject { ["images"] = answer, ["parameters"] = request.Parameters, ["info"] = info.ToJsonString() };

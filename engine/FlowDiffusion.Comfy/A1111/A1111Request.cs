@@ -154,7 +154,6 @@ public sealed record A1111Request
         Refusals(json, img2img);
         var controlNet = A1111ControlNetUnit.Parse(json["alwayson_scripts"]);
         A1111ControlNetUnit.RemoveImages(parameters["alwayson_scripts"]);
-        if (controlNet.Count > 0 && hires) throw new A1111RequestException(422, "enable_hr", "the hires fix with ControlNet units is not supported (the extension's second pass rescales the control image and softens canny's)");
 
         string? init = null;
         var resizeMode = 0;

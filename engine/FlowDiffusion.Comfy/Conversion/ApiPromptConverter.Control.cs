@@ -3,7 +3,7 @@ using FlowDiffusion.Diffusion.Onnx;
 
 namespace FlowDiffusion.Comfy.Conversion;
 
-/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetAreaStrength, ConditioningSetMask, ControlNet*, DWPreprocessor, Canny.</summary>
+/// <summary>The regional-conditioning and ControlNet classes: ConditioningSetArea(Percentage), ConditioningSetAreaStrength, ConditioningSetMask, ControlNet*, ComfyUI-Advanced-ControlNet's scaled soft weights and apply, DWPreprocessor, Canny.</summary>
 public sealed partial class ApiPromptConverter
 {
     // ConditioningSetArea → conditioning.set_area (pixels, floored to multiples of 8 when sampling, as ComfyUI does).
@@ -119,6 +119,68 @@ public sealed partial class ApiPromptConverter
         if (positive is null || negative is null || net is null || image is null || strength is null || start is null || end is null) return null;
         (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value)];
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
+    }
+
+    // ACN_ScaledSoftControlNetWeights (ComfyUI-Advanced-ControlNet) → the weights ACN_AdvancedControlNetApply_v2 reads: the
+    // base 0.825 only (controlnet.apply's guess mode, the original ControlNet's and sd-webui-controlnet's soft injection) and
+    // an uncond multiplier of 0 or 1 (the ControlNet on the positive only, or on both); the keyframe shortcut is not supported.
+    private ComfyValue[]? ScaledSoftControlNetWeights(string id, JsonObject inputs)
+    {
+        var multiplier = Number(id, inputs, "base_multiplier", 0.825);
+        var uncond = Number(id, inputs, "uncond_multiplier", 1);
+        if (inputs["cn_extras"] is not null)
+        {
+            Error(id, "value_not_in_list", "Input not supported", "cn_extras: FlowDiffusion's soft weights take no extras", "cn_extras");
+            return null;
+        }
+
+        if (multiplier is null || uncond is null) return null;
+        if (multiplier != 0.825)
+        {
+            Error(id, "value_not_in_list", "Value not in list", $"base_multiplier: {multiplier}: FlowDiffusion's soft weights are 0.825^(n−i) (guess mode); only 0.825 is supported", "base_multiplier");
+            return null;
+        }
+
+        if (uncond is not (0 or 1))
+        {
+            Error(id, "value_not_in_list", "Value not in list", $"uncond_multiplier: {uncond}: only 1 (the ControlNet on both) or 0 (on the positive only) is supported", "uncond_multiplier");
+            return null;
+        }
+
+        return [new ControlNetWeightsValue(multiplier.Value, uncond.Value), new UnsupportedOutput("TK_SHORTCUT (timestep keyframes) is not supported; link CN_WEIGHTS to weights_override")];
+    }
+
+    // ACN_AdvancedControlNetApply_v2 → ControlNetApplyAdvanced's controlnet.apply pair; with weights_override (scaled soft
+    // weights) in guess mode, and on the positive alone when the uncond multiplier is 0 (the negative's residuals are zero
+    // there, which adds nothing). Masks and keyframes are not supported.
+    private ComfyValue[]? AdvancedControlNetApply(string id, JsonObject inputs)
+    {
+        foreach (var input in new[] { "mask_optional", "timestep_kf", "latent_kf_override" })
+        {
+            if (inputs[input] is not null)
+            {
+                Error(id, "value_not_in_list", "Input not supported", $"{input}: FlowDiffusion's Apply Advanced ControlNet takes weights_override only", input);
+                return null;
+            }
+        }
+
+        var weights = inputs["weights_override"] is null ? null : Link<ControlNetWeightsValue>(id, inputs, "weights_override");
+        if (inputs["weights_override"] is not null && weights is null) return null;
+        var positive = Link<ConditioningValue>(id, inputs, "positive");
+        var negative = Link<ConditioningValue>(id, inputs, "negative");
+        var net = Link<ControlNetValue>(id, inputs, "control_net");
+        var image = Link<ImageValue>(id, inputs, "image");
+        var strength = Number(id, inputs, "strength", 1);
+        var start = Number(id, inputs, "start_percent", 0);
+        var end = Number(id, inputs, "end_percent", 1);
+        if (inputs["vae_optional"] is not null)
+            warnings.Add($"node {id} (ACN_AdvancedControlNetApply_v2): vae_optional is ignored (it serves ControlNets that take latents, which FlowDiffusion does not load)");
+        if (positive is null || negative is null || net is null || image is null || strength is null || start is null || end is null) return null;
+        (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value), ("guess_mode", weights is not null)];
+        var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        if (weights is { UncondMultiplier: 0 }) return [positive with { Conditioning = $"{onPositive}.result" }, negative];
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
     }

@@ -91,6 +91,12 @@ internal sealed record UpscaleModelValue(string Model) : ComfyValue("UPSCALE_MOD
 internal sealed record ControlNetValue(string ControlNet) : ComfyValue("CONTROL_NET");
 
 /// <summary>
+/// CONTROL_NET_WEIGHTS: ComfyUI-Advanced-ControlNet's scaled soft weights (ACN_ScaledSoftControlNetWeights) — residual i
+/// of n × base^(n−i) (the middle block's × 1), the unconditional rows' residuals × the uncond multiplier.
+/// </summary>
+internal sealed record ControlNetWeightsValue(double BaseMultiplier, double UncondMultiplier) : ComfyValue("CONTROL_NET_WEIGHTS");
+
+/// <summary>
 /// SAMPLER: a sampler by name with its settings — KSamplerSelect's with k-diffusion's defaults, SamplerEulerAncestral's,
 /// SamplerEulerAncestralCFGPP's, SamplerDPMPP_SDE's, SamplerLMS's … with theirs.
 /// </summary>

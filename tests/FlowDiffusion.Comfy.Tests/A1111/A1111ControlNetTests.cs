@@ -110,6 +110,160 @@ public sealed class A1111ControlNetTests : IDisposable
             A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(disabled)))));
     }
 
+    // CannyPrompt with ComfyUI-Advanced-ControlNet's apply and scaled soft weights (base 0.825) in place of ControlNetApplyAdvanced.
+    private static JsonObject SoftCannyPrompt(string image, double uncondMultiplier)
+    {
+        var prompt = CannyPrompt(image);
+        prompt["23"]!["class_type"] = "ACN_AdvancedControlNetApply_v2";
+        prompt["23"]!["inputs"]!["weights_override"] = Link("24", 0);
+        prompt["24"] = Node("ACN_ScaledSoftControlNetWeights", new JsonObject { ["base_multiplier"] = 0.825, ["uncond_multiplier"] = uncondMultiplier });
+        return prompt;
+    }
+
+    [Fact]
+    public async Task Control_modes_are_the_extensions_soft_injection_as_Advanced_ControlNets_scaled_soft_weights_on_both_or_the_positive_alone()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var hint = await UploadAsync(host, "hint-a.png");
+        var balanced = A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(CannyUnit()))));
+        var images = new List<byte[]>();
+        foreach (var (sent, name, uncond) in new (JsonNode Sent, string Name, double Uncond)[]
+                 {
+                     (1, "My prompt is more important", 1), ("My prompt is more important", "My prompt is more important", 1),
+                     (2, "ControlNet is more important", 0), ("ControlNet is more important", "ControlNet is more important", 0),
+                 })
+        {
+            var unit = CannyUnit();
+            unit["control_mode"] = sent;
+            var answer = await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(unit));
+            var pixels = A1111Client.Pixels(A1111Client.Png(answer));
+            Assert.Equal(await A1111Client.ComfyPixelsAsync(host, SoftCannyPrompt(hint, uncond)), pixels);
+            Assert.NotEqual(balanced, pixels);
+            Assert.Contains($"Control Mode: {name}\"", A1111Client.Info(answer)["infotexts"]![0]!.GetValue<string>());
+            images.Add(pixels);
+        }
+
+        // The two modes differ from each other (the negative's rows with and without the ControlNet), and "ControlNet is more
+        // important" is not the ControlNet on the positive at full weight (ControlNetApply on the positive alone).
+        Assert.NotEqual(images[0], images[2]);
+        var positiveOnly = CannyPrompt(hint);
+        positiveOnly["23"] = Node("ControlNetApply", new JsonObject { ["conditioning"] = Link("6", 0), ["control_net"] = Link("22", 0), ["image"] = Link("21", 0), ["strength"] = 1.0 });
+        positiveOnly["3"]!["inputs"]!["negative"] = Link("7", 0);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, positiveOnly), images[2]);
+    }
+
+    [Fact]
+    public async Task With_the_hires_fix_the_second_pass_takes_the_detected_map_fitted_to_the_hires_size_and_canny_in_soft_injection()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        JsonObject Request(JsonObject unit)
+        {
+            var request = Txt2Img(unit);
+            (request["enable_hr"], request["hr_scale"], request["hr_upscaler"], request["denoising_strength"]) = (true, 1.5, "Latent", 0.7);
+            return request;
+        }
+
+        // The hand-written two passes: the first as CannyPrompt; LatentUpscale to 96², then 2 steps from step 2 − int(2 × 0.7) − 1
+        // = 0 with the same Canny map scaled to 96² (bicubic, Crop and Resize) under scaled soft weights on both rows.
+        var hint = await UploadAsync(host, "hint-a.png");
+        JsonObject TwoPass(string? hiresImage = "30", bool soft = true, bool lowRes = true, bool highRes = true)
+        {
+            var prompt = CannyPrompt(hint);
+            prompt["30"] = Node("ImageScale", new JsonObject { ["image"] = Link("21", 0), ["upscale_method"] = "bicubic", ["width"] = 96, ["height"] = 96, ["crop"] = "center" });
+            prompt["31"] = Node("ACN_ScaledSoftControlNetWeights", new JsonObject { ["base_multiplier"] = 0.825, ["uncond_multiplier"] = 1.0 });
+            prompt["32"] = Node(soft ? "ACN_AdvancedControlNetApply_v2" : "ControlNetApplyAdvanced", new JsonObject
+            {
+                ["positive"] = Link("6", 0), ["negative"] = Link("7", 0), ["control_net"] = Link("22", 0), ["image"] = Link(hiresImage!, 0),
+                ["strength"] = 1.0, ["start_percent"] = 0.0, ["end_percent"] = 1.0,
+            });
+            if (soft) prompt["32"]!["inputs"]!["weights_override"] = Link("31", 0);
+            prompt["40"] = Node("LatentUpscale", new JsonObject { ["samples"] = Link("3", 0), ["upscale_method"] = "bilinear", ["width"] = 96, ["height"] = 96, ["crop"] = "disabled" });
+            prompt["41"] = Node("KSamplerAdvanced", new JsonObject
+            {
+                ["model"] = Link("4", 0), ["positive"] = highRes ? Link("32", 0) : Link("6", 0), ["negative"] = highRes ? Link("32", 1) : Link("7", 0), ["latent_image"] = Link("40", 0),
+                ["add_noise"] = "enable", ["noise_seed"] = 9, ["steps"] = 2, ["cfg"] = 4, ["sampler_name"] = "euler", ["scheduler"] = "normal",
+                ["start_at_step"] = 0, ["end_at_step"] = 10000, ["return_with_leftover_noise"] = "disable",
+            });
+            if (!lowRes) (prompt["3"]!["inputs"]!["positive"], prompt["3"]!["inputs"]!["negative"]) = (Link("6", 0), Link("7", 0));
+            prompt["8"]!["inputs"]!["samples"] = Link("41", 0);
+            return prompt;
+        }
+
+        var answer = await A1111Client.GenerateAsync(host, "txt2img", Request(CannyUnit()));
+        var pixels = A1111Client.Pixels(A1111Client.Png(answer));
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, TwoPass()), pixels);
+        // Not the low-res map stretched by the ControlNet, and not Balanced in the second pass.
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, TwoPass(hiresImage: "21")), pixels);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, TwoPass(soft: false)), pixels);
+        // The extension's detected maps: the hires one (96²) first, then the first pass's (64²).
+        Assert.Equal(3, answer["images"]!.AsArray().Count);
+        Assert.Equal((96, 96), (Images.Mean(A1111Client.Png(answer, 1)).Width, Images.Mean(A1111Client.Png(answer, 1)).Height));
+        Assert.Equal((64, 64), (Images.Mean(A1111Client.Png(answer, 2)).Width, Images.Mean(A1111Client.Png(answer, 2)).Height));
+
+        // hr_option leaves the unit out of one pass (by name or number).
+        foreach (var (option, lowRes, highRes) in new (JsonNode, bool, bool)[] { ("Low res only", true, false), (2, false, true) })
+        {
+            var unit = CannyUnit();
+            unit["hr_option"] = option;
+            Assert.Equal(await A1111Client.ComfyPixelsAsync(host, TwoPass(lowRes: lowRes, highRes: highRes)),
+                A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Request(unit)))));
+        }
+
+        // A module other than canny keeps Balanced in the second pass (ControlNetApplyAdvanced on the map as it is, here the image).
+        var plain = CannyUnit();
+        plain["module"] = "none";
+        var none = TwoPass(soft: false);
+        none.Remove("21");
+        none["30"]!["inputs"]!["image"] = Link("20", 0);
+        none["23"]!["inputs"]!["image"] = Link("20", 0);
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, none), A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Request(plain)))));
+    }
+
+    [Fact]
+    public async Task A_tile_resample_unit_divides_the_image_by_the_down_sampling_rate_and_control_types_lists_the_modules_and_models_by_tag()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: _home.Settings);
+        var hint = await UploadAsync(host, "hint-a.png");
+        JsonObject Tile(double rate)
+        {
+            var unit = CannyUnit();
+            (unit["module"], unit["threshold_a"]) = ("tile_resample", rate);
+            return unit;
+        }
+
+        // Rate 2.5: int(64 / 2.5) = 25 (not round's 26), area; back to 64² bicubic (Crop and Resize); under 1.1 the image as it is.
+        JsonObject Prompt(int? side)
+        {
+            var prompt = CannyPrompt(hint);
+            prompt.Remove("21");
+            prompt["23"]!["inputs"]!["image"] = Link("20", 0);
+            if (side is not { } s) return prompt;
+            prompt["24"] = Node("ImageScale", new JsonObject { ["image"] = Link("20", 0), ["upscale_method"] = "area", ["width"] = s, ["height"] = s, ["crop"] = "disabled" });
+            prompt["25"] = Node("ImageScale", new JsonObject { ["image"] = Link("24", 0), ["upscale_method"] = "bicubic", ["width"] = 64, ["height"] = 64, ["crop"] = "center" });
+            prompt["23"]!["inputs"]!["image"] = Link("25", 0);
+            return prompt;
+        }
+
+        var tiled = A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(Tile(2.5)))));
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompt(25)), tiled);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Prompt(26)), tiled);
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Prompt(null)), tiled);
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Prompt(null)),
+            A1111Client.Pixels(A1111Client.Png(await A1111Client.GenerateAsync(host, "txt2img", Txt2Img(Tile(1.05))))));
+
+        var types = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/control_types"))!["control_types"]!.AsObject();
+        JsonObject Type(JsonArray modules, JsonArray models, string module, string model) =>
+            new() { ["module_list"] = modules, ["model_list"] = models, ["default_option"] = module, ["default_model"] = model };
+        Assert.True(JsonNode.DeepEquals(Type(["none", "canny", "invert (from white bg & black line)"], ["None", ModelTitle], "canny", ModelTitle), types["Canny"]), types["Canny"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Type(["none", "tile_resample"], ["None"], "tile_resample", "None"), types["Tile"]), types["Tile"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Type(["none"], ["None"], "none", "None"), types["InstructP2P"]), types["InstructP2P"]!.ToJsonString());
+        Assert.Equal("All", types.First().Key);
+        Assert.Equal(new[] { "All", "Canny", "InstructP2P", "Lineart", "MLSD", "Scribble", "SparseCtrl", "T2I-Adapter", "Tile" }, types.Select(t => t.Key));
+        Assert.Equal(new[] { "None", ModelTitle }, types["All"]!["model_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal("none", types["All"]!["module_list"]![0]!.GetValue<string>());
+        Assert.Contains("tile_resample", types["All"]!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task Two_units_chain_ControlNetApplyAdvanced_with_the_preprocessor_resolution_and_resize_mode_as_ImageScale()
     {
@@ -343,12 +497,13 @@ public sealed class A1111ControlNetTests : IDisposable
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
         // DWPose's ONNX files are not in models/annotators here, so dw_openpose_full is not offered.
-        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(["none", "tile_resample", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal("""[{"name":"Resolution","value":512,"min":64,"max":2048,"step":8},{"name":"Low Threshold","value":100,"min":1,"max":255,"step":1},{"name":"High Threshold","value":200,"min":1,"max":255,"step":1}]""",
             modules["module_detail"]!["canny"]!["sliders"]!.ToJsonString());
         Assert.Equal("[]", modules["module_detail"]!["invert"]!["sliders"]!.ToJsonString());
+        Assert.Equal("[{\"name\":\"Down Sampling Rate\",\"value\":1,\"min\":1,\"max\":8,\"step\":0.01}]", modules["module_detail"]!["tile_resample"]!["sliders"]!.ToJsonString());
         var aliases = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list?alias_names=true"))!;
-        Assert.Equal("invert (from white bg & black line)", aliases["module_list"]![2]!.GetValue<string>());
+        Assert.Equal("invert (from white bg & black line)", aliases["module_list"]![3]!.GetValue<string>());
         Assert.NotNull(aliases["module_detail"]!["invert (from white bg & black line)"]);
     }
 
@@ -360,7 +515,7 @@ public sealed class A1111ControlNetTests : IDisposable
         Assert.DoesNotContain(A1111ControlNetModules.Sorted(folders), m => m.Name == "dw_openpose_full");
         Directory.CreateDirectory(Path.Combine(models, "annotators"));
         foreach (var name in A1111ControlNetModules.DwPoseFiles) File.WriteAllBytes(Path.Combine(models, "annotators", name), [0]);
-        Assert.Equal(["none", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
+        Assert.Equal(["none", "tile_resample", "canny", "invert", "threshold", "color", "scribble_xdog", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
 
         var unit = CannyUnit();
         unit["module"] = "dw_openpose_full";
@@ -409,14 +564,18 @@ public sealed class A1111ControlNetTests : IDisposable
         var cases = new (Action<JsonObject> Change, int Status, string Field, string Message)[]
         {
             (u => u["module"] = "lineart_anime", 422, unit0 + ".module", "invert"),
+            (u => u["module"] = "inpaint_only", 422, unit0 + ".module", "predicted image"),
+            (u => u["module"] = "inpaint_only+lama", 422, unit0 + ".module", "InpaintPreprocessor"),
             (u => u["model"] = "control_v11p_sd15_openpose [cab727d4]", 404, unit0 + ".model", ModelTitle),
             (u => u["model"] = "None", 422, unit0 + ".model", "model_list"),
             (u => u["weight"] = 2.5, 422, unit0 + ".weight", "0–2"),
             (u => u["weight"] = "heavy", 422, unit0 + ".weight", "number"),
             (u => (u["guidance_start"], u["guidance_end"]) = (0.8, 0.5), 422, unit0 + ".guidance_start", "after"),
             (u => u["guidance_end"] = 1.5, 422, unit0 + ".guidance_end", "0–1"),
-            (u => u["control_mode"] = "ControlNet is more important", 422, unit0 + ".control_mode", "Balanced"),
-            (u => u["control_mode"] = 2, 422, unit0 + ".control_mode", "Balanced"),
+            (u => u["control_mode"] = "ControlNet is more_important", 422, unit0 + ".control_mode", "\"ControlNet is more important\" (2)"),
+            (u => u["control_mode"] = 3, 422, unit0 + ".control_mode", "1 (\"My prompt is more important\")"),
+            (u => u["control_mode"] = -1, 422, unit0 + ".control_mode", "0 (\"Balanced\")"),
+            (u => u["control_mode"] = true, 422, unit0 + ".control_mode", "Balanced"),
             (u => u["resize_mode"] = "Stretch", 422, unit0 + ".resize_mode", "Crop and Resize"),
             (u => u["resize_mode"] = 7, 422, unit0 + ".resize_mode", "Resize and Fill"),
             (u => u["image"] = "not an image!", 422, unit0 + ".image", "base64"),
@@ -447,9 +606,11 @@ public sealed class A1111ControlNetTests : IDisposable
         var other = Txt2Img(CannyUnit());
         other["alwayson_scripts"]!["ADetailer"] = new JsonObject { ["args"] = new JsonArray() };
         await Refused(other, "alwayson_scripts.ADetailer");
-        var hires = Txt2Img(CannyUnit());
-        hires["enable_hr"] = true;
-        await Refused(hires, "enable_hr");
+        var hires = CannyUnit();
+        hires["hr_option"] = "Hires only";
+        var hiresRequest = Txt2Img(hires);
+        hiresRequest["enable_hr"] = true;
+        await Refused(hiresRequest, unit0 + ".hr_option");
         await Refused(Txt2Img([.. Enumerable.Range(0, 9).Select(_ => CannyUnit())]), "alwayson_scripts.controlnet.args[8]");
         // The older title's case is the same script to A1111.
         var heavy = CannyUnit();

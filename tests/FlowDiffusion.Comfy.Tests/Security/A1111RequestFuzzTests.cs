@@ -139,6 +139,7 @@ public sealed class A1111RequestFuzzTests
         .. Values, "\"Crop and Resize\"", "\"Inner Fit (Scale to Fit)\"", "\"Balanced\"", "\"My prompt is more important\"", "\"dw_openpose_full\"",
         "\"invert (from white bg & black line)\"", "\"threshold\"", "\"none\"", "{\"image\": \"AAAA\", \"mask\": null}", "{\"image\": 1}",
         "[\"AAAA\", \"AAAA\"]", "[{\"image\": \"AAAA\"}]", "[{\"image\": 1}]", "3", "2", "2049", "-0.5", "64", "4096",
+        "\"ControlNet is more important\"", "\"Low res only\"", "\"High res only\"", "\"Both\"", "\"both\"", "-1",
     ];
 
     [Fact]
@@ -146,7 +147,8 @@ public sealed class A1111RequestFuzzTests
     {
         var refused = 0;
         var parsed = 0;
-        foreach (var img2img in new[] { false, true })
+        // txt2img, img2img, and txt2img with the hires fix (whose second pass takes a chain of its own).
+        foreach (var (img2img, hires) in new[] { (false, false), (true, false), (false, true) })
         foreach (var field in UnitFields)
         foreach (var value in UnitValues)
         {
@@ -156,6 +158,7 @@ public sealed class A1111RequestFuzzTests
                 [field] = JsonNode.Parse(value),
             };
             var body = new JsonObject { ["init_images"] = new JsonArray("AAAA"), ["alwayson_scripts"] = new JsonObject { ["controlnet"] = new JsonObject { ["args"] = new JsonArray(unit) } } };
+            if (hires) body["enable_hr"] = true;
             try
             {
                 var request = A1111Request.Parse(body, img2img);
@@ -166,8 +169,10 @@ public sealed class A1111RequestFuzzTests
                     var prompt = A1111Prompt.Build(request, "analytic-sd", 1, 0, img2img ? ("a.png", request.Width, request.Height) : null, []);
                     try
                     {
-                        A1111ControlNet.AddTo(prompt, [.. request.ControlNet.Select(u => new A1111ControlNet.Input(u, "a.png", width, height, "c.safetensors", u.ResizeMode))], request.Width, request.Height);
-                        Assert.All(request.ControlNet, u => Assert.NotNull(prompt[A1111ControlNet.Prefix(u.Index) + "_apply"]));
+                        A1111ControlNet.AddTo(prompt, [.. request.ControlNet.Select(u => new A1111ControlNet.Input(u, "a.png", width, height, "c.safetensors", u.ResizeMode))], request.Width, request.Height,
+                            request.Hires is { } fix ? (fix.Width, fix.Height) : null);
+                        Assert.All(request.ControlNet, u => Assert.True(prompt[A1111ControlNet.Prefix(u.Index) + "_apply"] is not null || prompt[A1111ControlNet.Prefix(u.Index) + "_hr_apply"] is not null));
+                        Assert.Equal(hires, prompt["hires_0"] is not null);
                     }
                     catch (A1111RequestException e)
                     {
@@ -184,8 +189,8 @@ public sealed class A1111RequestFuzzTests
             }
         }
 
-        Assert.InRange(refused, 100, 2 * UnitFields.Length * UnitValues.Length - 100);
-        Assert.InRange(parsed, 100, 2 * UnitFields.Length * UnitValues.Length - 100);
+        Assert.InRange(refused, 100, 3 * UnitFields.Length * UnitValues.Length - 100);
+        Assert.InRange(parsed, 100, 3 * UnitFields.Length * UnitValues.Length - 100);
 
         // The containers: alwayson_scripts, the script, its args, each unit.
         foreach (var value in UnitValues)
