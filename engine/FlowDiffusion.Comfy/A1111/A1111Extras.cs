@@ -64,6 +64,9 @@ public static class A1111Extras
             inputs.Add(("image", A1111Jobs.Base64(Text(json, "image", ""), "image")));
         }
 
+        // A model's scale is measured (once per file) for A1111's repeated passes.
+        if (first is not null) first = await jobs.ResolveUpscalerAsync(first.Name, "upscaler_1", cancellationToken);
+        if (second is not null) second = await jobs.ResolveUpscalerAsync(second.Name, "upscaler_2", cancellationToken);
         var prompt = new JsonObject();
         var infotexts = new List<string>();
         var existing = new List<Dictionary<string, string>>();
@@ -124,8 +127,13 @@ public static class A1111Extras
     private static JsonArray Upscale(JsonObject prompt, string id, JsonArray image, int width, int height, double scale, A1111Upscaler upscaler,
         (int Width, int Height)? fit, string sizeField, ImageLimits limits)
     {
-        var intermediate = upscaler.ModelFile is null ? ((long)(width * scale), (long)(height * scale)) : (0, 0);
-        foreach (var (w, h) in new[] { intermediate, ((long)Math.Floor(width * scale / 8) * 8, (long)Math.Floor(height * scale / 8) * 8), fit is { } f ? (f.Width, f.Height) : (0L, 0L) })
+        // Every image of the way: Lanczos's or Nearest's, each model pass's (when its scale is known), the target, the crop.
+        IEnumerable<(long, long)> sizes = [
+            upscaler.ModelFile is null ? ((long)(width * scale), (long)(height * scale)) : (0, 0),
+            .. A1111Upscalers.Passes(width, height, scale, upscaler),
+            ((long)Math.Floor(width * scale / 8) * 8, (long)Math.Floor(height * scale / 8) * 8),
+            fit is { } f ? (f.Width, f.Height) : (0L, 0L)];
+        foreach (var (w, h) in sizes)
         {
             if (w > limits.MaxDimension || h > limits.MaxDimension || w * h > limits.MaxPixels)
                 throw new A1111RequestException(422, sizeField, $"upscaling {width}x{height} gives {w}x{h}, over the image limits ({limits.MaxDimension} a side, {limits.MaxPixels} pixels)");

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
 using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests.A1111;
@@ -115,6 +116,67 @@ public sealed class A1111UpscalerTests : IDisposable
         comfy["3"] = Prompts.Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = Prompts.Link("2", 0), ["image"] = Prompts.Link("1", 0) });
         comfy["9"] = Prompts.Node("SaveImage", new JsonObject { ["images"] = Prompts.Link("3", 0), ["filename_prefix"] = "ref" });
         Assert.Equal(await A1111Client.ComfyPixelsAsync(host, comfy), A1111Client.Pixels(png));
+    }
+
+    [Fact]
+    public async Task Extras_scale_by_3_with_a_2x_model_runs_it_twice_then_lanczos_to_the_target_as_A1111s_loop()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings);
+        var input = Pattern(40, 24);
+        var (status, answer) = await A1111Client.PostAsync(host, "extra-single-image", new JsonObject
+        {
+            ["image"] = Convert.ToBase64String(input), ["upscaler_1"] = "compact-x2", ["upscaling_resize"] = 3,
+        });
+        Assert.True(status == 200, answer.ToJsonString());
+        var png = Convert.FromBase64String(answer["image"]!.GetValue<string>());
+        Assert.Equal((120, 72), (Images.Mean(png).Width, Images.Mean(png).Height));
+        // Target 120 × 72: the first pass gives 80 × 48, still smaller, so a second gives 160 × 96, then Lanczos to the target.
+        var history = await host.Client.GetStringAsync("/history");
+        Assert.Contains("\"up1_0_pass2\"", history);
+        Assert.DoesNotContain("\"up1_0_pass3\"", history);
+
+        JsonObject Comfy(int passes)
+        {
+            var comfy = Load(host, input);
+            comfy["2"] = Prompts.Node("UpscaleModelLoader", new JsonObject { ["model_name"] = "compact-x2.safetensors" });
+            var image = Prompts.Link("1", 0);
+            for (var i = 0; i < passes; i++)
+            {
+                comfy[$"3{i}"] = Prompts.Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = Prompts.Link("2", 0), ["image"] = image });
+                image = Prompts.Link($"3{i}", 0);
+            }
+
+            comfy["4"] = Prompts.Node("ImageScale", new JsonObject { ["image"] = image, ["upscale_method"] = "lanczos", ["width"] = 120, ["height"] = 72, ["crop"] = "disabled" });
+            comfy["9"] = Prompts.Node("SaveImage", new JsonObject { ["images"] = Prompts.Link("4", 0), ["filename_prefix"] = "ref" });
+            return comfy;
+        }
+
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Comfy(2)), A1111Client.Pixels(png));
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Comfy(1)), A1111Client.Pixels(png));
+    }
+
+    [Fact]
+    public void A1111s_loop_repeats_a_model_while_the_image_is_smaller_than_the_target_at_most_three_times()
+    {
+        var x2 = new A1111Upscaler("x2", "x2.safetensors") { ModelScale = 2 };
+        var x4 = x2 with { ModelScale = 4 };
+        Assert.Equal([(80L, 48L)], A1111Upscalers.Passes(40, 24, 2, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 3, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L), (320L, 192L)], A1111Upscalers.Passes(40, 24, 8, x2));
+        Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x4));
+        // 4.1 × 40 = 164 rounds down to 160: one 4× pass reaches it.
+        Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4.1, x4));
+        // A pass that leaves the size as it was ends the loop (a 1× model runs once, not three times).
+        Assert.Equal([(40L, 24L)], A1111Upscalers.Passes(40, 24, 2, x2 with { ModelScale = 1 }));
+        // Not measured: one pass of unknown size; the built-in upscalers resize once.
+        Assert.Equal([(-1L, -1L)], A1111Upscalers.Passes(40, 24, 3, x2 with { ModelScale = null }));
+        Assert.Empty(A1111Upscalers.Passes(40, 24, 3, new A1111Upscaler("Lanczos", null)));
+
+        // The hires fix's resize: 64² to 256² with the 2× model is two passes and no Lanczos.
+        var prompt = new JsonObject();
+        Assert.Equal("up_pass2", A1111Upscalers.Resize(prompt, "up", ["decode", 0], 64, 64, 256, 256, x2)[0]!.GetValue<string>());
+        Assert.Equal(["up_model", "up", "up_pass2"], prompt.Select(p => p.Key));
     }
 
     [Fact]
