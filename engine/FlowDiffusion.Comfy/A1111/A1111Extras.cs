@@ -100,20 +100,20 @@ public static class A1111Extras
                 }
             }
 
-            prompt[$"save_{i}"] = Node("PreviewImage", new JsonObject { ["images"] = image });
+            prompt[A1111Prompt.SaveId(i)] = Node("PreviewImage", new JsonObject { ["images"] = image });
             infotexts.Add(string.Join(", ", info.Select(p => $"{p.Key}: {Quote(p.Value)}")));
         }
 
         var html = $"<p>{string.Join("<br>\n", (infotexts.LastOrDefault() ?? "").Split('\n').Select(Escape))}</p>";
         if (inputs.Count == 0) return new JsonObject { ["html_info"] = html, ["images"] = new JsonArray() };
         var queued = await jobs.QueueAsync(prompt, FieldFor, cancellationToken);
-        while (!queued.Finished) await Task.Delay(20, cancellationToken);
-        A1111Jobs.Interrupted(queued);
+        // /sdapi/v1/progress reports it as the running job, images done over images, as A1111's extras job.
+        await jobs.FollowAsync(queued, inputs.Count, 0, cancellationToken);
         var images = new JsonArray();
         for (var i = 0; i < inputs.Count; i++)
         {
             // An interrupted batch answers with the images finished before it.
-            if (await jobs.OutputPngAsync(queued, $"save_{i}", cancellationToken) is not { } output) continue;
+            if (await jobs.OutputPngAsync(queued, A1111Prompt.SaveId(i), cancellationToken) is not { } output) continue;
             images.Add(Convert.ToBase64String(Png(output, existing[i], infotexts[i], limits)));
         }
 

@@ -78,22 +78,10 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         A1111ControlNet.AddTo(graph, [.. request.ControlNet.Select(u => ControlNetInput(u, init))], request.Width, request.Height);
         var queued = await QueueAsync(graph, (id, input) => A1111ControlNet.FieldFor(id, request.ControlNet) ?? A1111Prompt.FieldFor(id, input), cancellationToken);
         var images = request.BatchSize * request.Iterations;
-        var job = new Job(queued, images, request.Steps);
-        lock (gate) current = job;
-        try
-        {
-            // The ComfyUI layer follows the run (one subscription, as for any prompt) and records its progress and end.
-            while (!queued.Finished) await Task.Delay(20, cancellationToken);
-        }
-        finally
-        {
-            job.Ended = true;
-        }
-
+        await FollowAsync(queued, images, request.Steps, cancellationToken);
         var info = A1111Infotext.Info(request, checkpoint, clipSkip, seed, DateTimeOffset.Now);
         var texts = info["infotexts"]!.AsArray();
         var answer = new JsonArray();
-        job.Interrupted = Interrupted(queued);
         for (var i = 0; i < images && request.SendImages; i++)
         {
             // An interrupted request answers with the images that were finished, as A1111 answers with what it has.
@@ -111,6 +99,29 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         return new JsonObject { ["images"] = answer, ["parameters"] = request.Parameters, ["info"] = info.ToJsonString() };
     }
 
+    /// <summary>
+    /// Follows a queued run of <paramref name="images"/> images (whose save nodes are <see cref="A1111Prompt.SaveId"/>'s)
+    /// to its end as the job <c>/sdapi/v1/progress</c> reports, with the sampler's steps of <paramref name="steps"/> (0: a
+    /// run without a sampler, the extras); returns whether it was interrupted and throws
+    /// <see cref="A1111RunFailedException"/> for one that failed.
+    /// </summary>
+    internal async Task<bool> FollowAsync(ComfyPrompt queued, int images, int steps, CancellationToken cancellationToken)
+    {
+        var job = new Job(queued, images, steps);
+        lock (gate) current = job;
+        try
+        {
+            // The ComfyUI layer follows the run (one subscription, as for any prompt) and records its progress and end.
+            while (!queued.Finished) await Task.Delay(20, cancellationToken);
+        }
+        finally
+        {
+            job.Ended = true;
+        }
+
+        return job.Interrupted = Interrupted(queued);
+    }
+
     /// <summary>A1111's progress answer for the job that runs (or the last one): progress, eta_relative, state, current_image.</summary>
     public async Task<JsonObject> ProgressAsync(CancellationToken cancellationToken)
     {
@@ -124,7 +135,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         {
             // Images whose save node has output; the step the sampler running last reported (sample_<i>, hires_<i>).
             done = Enumerable.Range(0, job!.Images).Count(i => job.Prompt.OutputOf(A1111Prompt.SaveId(i))["images"] is JsonArray { Count: > 0 });
-            if (job.Prompt.Progress is { } reported && done < job.Images
+            if (job.Prompt.Progress is { } reported && done < job.Images && job.Steps > 0
                 && (reported.Node.StartsWith("sample_", StringComparison.Ordinal) || reported.Node.StartsWith("hires_", StringComparison.Ordinal)))
             {
                 (step, steps) = (reported.Step, reported.Total);

@@ -180,6 +180,41 @@ public sealed class A1111UpscalerTests : IDisposable
     }
 
     [Fact]
+    public async Task Progress_reports_a_running_extras_batch_and_interrupt_stops_it_with_the_images_finished()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings);
+        // First the model's conversion and the scale's probe, which the batch then finds done.
+        var (warm, warmAnswer) = await A1111Client.PostAsync(host, "extra-single-image", new JsonObject { ["image"] = Convert.ToBase64String(Pattern(8, 8)), ["upscaler_1"] = "rrdb-x4" });
+        Assert.True(warm == 200, warmAnswer.ToJsonString());
+        var list = new JsonArray();
+        for (var i = 0; i < 16; i++) list.Add(new JsonObject { ["data"] = Convert.ToBase64String(Pattern(48, 48, seed: i)), ["name"] = $"{i}.png" });
+        // The 4× model twice per image (48² → 192² → 768², then Lanczos to 384²): the interrupt lands before the last.
+        var extras = A1111Client.PostAsync(host, "extra-batch-images", new JsonObject { ["imageList"] = list, ["upscaler_1"] = "rrdb-x4", ["upscaling_resize"] = 8 });
+        JsonNode progress;
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        do
+        {
+            await Task.Delay(20);
+            progress = await A1111Client.GetAsync(host, "progress");
+        }
+        while (progress["state"]!["job"]!.GetValue<string>().Length == 0 && DateTime.UtcNow < deadline);
+
+        var (status, _) = await A1111Client.PostAsync(host, "interrupt", new JsonObject());
+
+        Assert.StartsWith("task(", progress["state"]!["job"]!.GetValue<string>());
+        Assert.True(1 == progress["state"]!["job_count"]!.GetValue<int>(), progress.ToJsonString());
+        Assert.InRange(progress["progress"]!.GetValue<double>(), 0, 15 / 16.0);
+        Assert.Equal(0, progress["state"]!["sampling_steps"]!.GetValue<int>());
+        Assert.Equal(200, status);
+        var (code, answer) = await extras;
+        Assert.True(code == 200, answer.ToJsonString());
+        Assert.InRange(answer["images"]!.AsArray().Count, 0, 15);
+        var after = await A1111Client.GetAsync(host, "progress");
+        Assert.True(after["state"]!["interrupted"]!.GetValue<bool>());
+        Assert.Equal("", after["state"]!["job"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Extras_scale_to_with_crop_resizes_by_the_larger_ratio_and_crops_about_the_centre()
     {
         await using var host = await ComfyHost.StartAsync(settings: Settings);
