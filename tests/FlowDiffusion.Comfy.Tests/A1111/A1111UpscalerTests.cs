@@ -164,6 +164,8 @@ public sealed class A1111UpscalerTests : IDisposable
         Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 3, x2));
         Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x2));
         Assert.Equal([(80L, 48L), (160L, 96L), (320L, 192L)], A1111Upscalers.Passes(40, 24, 8, x2));
+        // Scale-to (resize_mode 1) can ask for more than 8×: three passes at most, Lanczos does the rest.
+        Assert.Equal([(80L, 48L), (160L, 96L), (320L, 192L)], A1111Upscalers.Passes(40, 24, 10, x2));
         Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x4));
         // 4.1 × 40 = 164 rounds down to 160: one 4× pass reaches it.
         Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4.1, x4));
