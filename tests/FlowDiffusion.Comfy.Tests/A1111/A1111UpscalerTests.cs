@@ -201,6 +201,8 @@ public sealed class A1111UpscalerTests : IDisposable
         }
         while (progress["state"]!["job"]!.GetValue<string>().Length == 0 && DateTime.UtcNow < deadline);
 
+        // Interrupt stops the run that executes (ComfyUI's /interrupt), so wait until the queue runs it.
+        while (JsonNode.Parse(await host.Client.GetStringAsync("/queue"))!["queue_running"]!.AsArray().Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
         var (status, _) = await A1111Client.PostAsync(host, "interrupt", new JsonObject());
 
         Assert.StartsWith("task(", progress["state"]!["job"]!.GetValue<string>());
