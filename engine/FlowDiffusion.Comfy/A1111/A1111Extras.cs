@@ -64,6 +64,9 @@ public static class A1111Extras
             inputs.Add(("image", A1111Jobs.Base64(Text(json, "image", ""), "image")));
         }
 
+        // A model's scale is measured (once per file) for A1111's repeated passes.
+        if (first is not null) first = await jobs.ResolveUpscalerAsync(first.Name, "upscaler_1", cancellationToken);
+        if (second is not null) second = await jobs.ResolveUpscalerAsync(second.Name, "upscaler_2", cancellationToken);
         var prompt = new JsonObject();
         var infotexts = new List<string>();
         var existing = new List<Dictionary<string, string>>();
@@ -97,20 +100,20 @@ public static class A1111Extras
                 }
             }
 
-            prompt[$"save_{i}"] = Node("PreviewImage", new JsonObject { ["images"] = image });
+            prompt[A1111Prompt.SaveId(i)] = Node("PreviewImage", new JsonObject { ["images"] = image });
             infotexts.Add(string.Join(", ", info.Select(p => $"{p.Key}: {Quote(p.Value)}")));
         }
 
         var html = $"<p>{string.Join("<br>\n", (infotexts.LastOrDefault() ?? "").Split('\n').Select(Escape))}</p>";
         if (inputs.Count == 0) return new JsonObject { ["html_info"] = html, ["images"] = new JsonArray() };
         var queued = await jobs.QueueAsync(prompt, FieldFor, cancellationToken);
-        while (!queued.Finished) await Task.Delay(20, cancellationToken);
-        A1111Jobs.Interrupted(queued);
+        // /sdapi/v1/progress reports it as the running job, images done over images, as A1111's extras job.
+        await jobs.FollowAsync(queued, inputs.Count, 0, cancellationToken);
         var images = new JsonArray();
         for (var i = 0; i < inputs.Count; i++)
         {
             // An interrupted batch answers with the images finished before it.
-            if (await jobs.OutputPngAsync(queued, $"save_{i}", cancellationToken) is not { } output) continue;
+            if (await jobs.OutputPngAsync(queued, A1111Prompt.SaveId(i), cancellationToken) is not { } output) continue;
             images.Add(Convert.ToBase64String(Png(output, existing[i], infotexts[i], limits)));
         }
 
@@ -124,8 +127,13 @@ public static class A1111Extras
     private static JsonArray Upscale(JsonObject prompt, string id, JsonArray image, int width, int height, double scale, A1111Upscaler upscaler,
         (int Width, int Height)? fit, string sizeField, ImageLimits limits)
     {
-        var intermediate = upscaler.ModelFile is null ? ((long)(width * scale), (long)(height * scale)) : (0, 0);
-        foreach (var (w, h) in new[] { intermediate, ((long)Math.Floor(width * scale / 8) * 8, (long)Math.Floor(height * scale / 8) * 8), fit is { } f ? (f.Width, f.Height) : (0L, 0L) })
+        // Every image of the way: Lanczos's or Nearest's, each model pass's (when its scale is known), the target, the crop.
+        IEnumerable<(long, long)> sizes = [
+            upscaler.ModelFile is null ? ((long)(width * scale), (long)(height * scale)) : (0, 0),
+            .. A1111Upscalers.Passes(width, height, scale, upscaler),
+            ((long)Math.Floor(width * scale / 8) * 8, (long)Math.Floor(height * scale / 8) * 8),
+            fit is { } f ? (f.Width, f.Height) : (0L, 0L)];
+        foreach (var (w, h) in sizes)
         {
             if (w > limits.MaxDimension || h > limits.MaxDimension || w * h > limits.MaxPixels)
                 throw new A1111RequestException(422, sizeField, $"upscaling {width}x{height} gives {w}x{h}, over the image limits ({limits.MaxDimension} a side, {limits.MaxPixels} pixels)");

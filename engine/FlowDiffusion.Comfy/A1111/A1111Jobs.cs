@@ -21,6 +21,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
 {
     private readonly object gate = new();
     private Job? current;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), int> scales = new();
 
     /// <summary>The largest request body: an init image and a mask of the upload limit each, base64, and the fields around them.</summary>
     public long MaxBodyBytes => 2 * (server.Value.MaxUploadBytes / 3 * 4) + (1 << 20);
@@ -58,7 +59,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
     {
         var request = A1111Request.Parse(body, img2img);
         if (request.Hires is { ImageUpscaler: { } upscaler } hires)
-            request = request with { Hires = hires with { ImageUpscaler = A1111Upscalers.Resolve(folders, upscaler.Name, "hr_upscaler") } };
+            request = request with { Hires = hires with { ImageUpscaler = await ResolveUpscalerAsync(upscaler.Name, "hr_upscaler", cancellationToken) } };
         var checkpoint = request.CheckpointOverride is { } named ? ResolveCheckpoint(named, "override_settings.sd_model_checkpoint")
             : DefaultCheckpoint ?? throw new A1111RequestException(404, "override_settings.sd_model_checkpoint", "there are no checkpoints in models/ (GET /sdapi/v1/sd-models)");
         var clipSkip = request.ClipSkipOverride ?? settings.ClipSkip;
@@ -79,22 +80,10 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
             request.Hires is { } hiresFix ? (hiresFix.Width, hiresFix.Height) : null);
         var queued = await QueueAsync(graph, (id, input) => A1111ControlNet.FieldFor(id, request.ControlNet) ?? A1111Prompt.FieldFor(id, input), cancellationToken);
         var images = request.BatchSize * request.Iterations;
-        var job = new Job(queued, images, request.Steps);
-        lock (gate) current = job;
-        try
-        {
-            // The ComfyUI layer follows the run (one subscription, as for any prompt) and records its progress and end.
-            while (!queued.Finished) await Task.Delay(20, cancellationToken);
-        }
-        finally
-        {
-            job.Ended = true;
-        }
-
+        await FollowAsync(queued, images, request.Steps, cancellationToken);
         var info = A1111Infotext.Info(request, checkpoint, clipSkip, seed, DateTimeOffset.Now);
         var texts = info["infotexts"]!.AsArray();
         var answer = new JsonArray();
-        job.Interrupted = Interrupted(queued);
         for (var i = 0; i < images && request.SendImages; i++)
         {
             // An interrupted request answers with the images that were finished, as A1111 answers with what it has.
@@ -116,6 +105,29 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         return new JsonObject { ["images"] = answer, ["parameters"] = request.Parameters, ["info"] = info.ToJsonString() };
     }
 
+    /// <summary>
+    /// Follows a queued run of <paramref name="images"/> images (whose save nodes are <see cref="A1111Prompt.SaveId"/>'s)
+    /// to its end as the job <c>/sdapi/v1/progress</c> reports, with the sampler's steps of <paramref name="steps"/> (0: a
+    /// run without a sampler, the extras); returns whether it was interrupted and throws
+    /// <see cref="A1111RunFailedException"/> for one that failed.
+    /// </summary>
+    internal async Task<bool> FollowAsync(ComfyPrompt queued, int images, int steps, CancellationToken cancellationToken)
+    {
+        var job = new Job(queued, images, steps);
+        lock (gate) current = job;
+        try
+        {
+            // The ComfyUI layer follows the run (one subscription, as for any prompt) and records its progress and end.
+            while (!queued.Finished) await Task.Delay(20, cancellationToken);
+        }
+        finally
+        {
+            job.Ended = true;
+        }
+
+        return job.Interrupted = Interrupted(queued);
+    }
+
     /// <summary>A1111's progress answer for the job that runs (or the last one): progress, eta_relative, state, current_image.</summary>
     public async Task<JsonObject> ProgressAsync(CancellationToken cancellationToken)
     {
@@ -129,7 +141,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         {
             // Images whose save node has output; the step the sampler running last reported (sample_<i>, hires_<i>).
             done = Enumerable.Range(0, job!.Images).Count(i => job.Prompt.OutputOf(A1111Prompt.SaveId(i))["images"] is JsonArray { Count: > 0 });
-            if (job.Prompt.Progress is { } reported && done < job.Images
+            if (job.Prompt.Progress is { } reported && done < job.Images && job.Steps > 0
                 && (reported.Node.StartsWith("sample_", StringComparison.Ordinal) || reported.Node.StartsWith("hires_", StringComparison.Ordinal)))
             {
                 (step, steps) = (reported.Step, reported.Total);
@@ -160,6 +172,54 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
             ["textinfo"] = null,
             ["current_task"] = running ? $"task({job!.Prompt.Id})" : null,
         };
+    }
+
+    /// <summary>
+    /// The upscaler A1111 calls <paramref name="name"/> (404 naming <paramref name="field"/> when there is none), a model's
+    /// with its scale measured: A1111 runs a model again while the image is smaller than the target, so the prompt needs
+    /// it, and a model's scale is known only once it runs. The first request for a file runs it through the queue on a
+    /// 32 × 32 grey image (a prompt of its own in /history) and the scale is kept while the file is unchanged. A model that
+    /// cannot run on that image (an export of a fixed larger input) stays unmeasured and runs once.
+    /// </summary>
+    internal async Task<A1111Upscaler> ResolveUpscalerAsync(string name, string field, CancellationToken cancellationToken)
+    {
+        var upscaler = A1111Upscalers.Resolve(folders, name, field);
+        if (upscaler.ModelFile is null || folders.ResolveModelFile("upscale_models", upscaler.ModelFile) is not { } relative) return upscaler;
+        var file = new FileInfo(Path.GetFullPath(relative, folders.WorkingFolder));
+        var key = (file.FullName, file.Length, file.LastWriteTimeUtc);
+        if (scales.TryGetValue(key, out var known)) return upscaler with { ModelScale = known };
+        const int side = 32;
+        var grey = new byte[4 * side * side];
+        Array.Fill(grey, (byte)128);
+        var probe = new JsonObject
+        {
+            ["probe_load"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = Store(PreviewPng.EncodeRgba(grey, side, side)) } },
+            ["probe_model"] = new JsonObject { ["class_type"] = "UpscaleModelLoader", ["inputs"] = new JsonObject { ["model_name"] = upscaler.ModelFile } },
+            ["probe"] = new JsonObject
+            {
+                ["class_type"] = "ImageUpscaleWithModel",
+                ["inputs"] = new JsonObject { ["upscale_model"] = new JsonArray("probe_model", 0), ["image"] = new JsonArray("probe_load", 0) },
+            },
+            ["probe_save"] = new JsonObject { ["class_type"] = "PreviewImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("probe", 0) } },
+        };
+        var queued = await QueueAsync(probe, (_, _) => field, cancellationToken);
+        while (!queued.Finished) await Task.Delay(20, cancellationToken);
+        try
+        {
+            if (Interrupted(queued)) return upscaler;
+        }
+        catch (A1111RunFailedException)
+        {
+            // The request's own run reports what fails.
+            return upscaler;
+        }
+
+        // The PNG's IHDR width, big-endian at byte 16.
+        if (await OutputPngAsync(queued, "probe_save", cancellationToken) is not { Length: > 24 } png) return upscaler;
+        var width = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16));
+        if (width < side || width % side != 0) return upscaler;
+        scales[key] = width / side;
+        return upscaler with { ModelScale = width / side };
     }
 
     // A unit's control image (its own, else the init image, which the extension takes with img2img's resize mode, 0 here) and its ControlNet file.

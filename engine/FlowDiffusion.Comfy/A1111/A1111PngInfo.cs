@@ -8,8 +8,8 @@ using FlowDiffusion.Imaging;
 namespace FlowDiffusion.Comfy.A1111;
 
 /// <summary>
-/// A1111's <c>/sdapi/v1/png-info</c>: an image's <c>parameters</c> text (its infotext), its other text chunks, and the
-/// infotext parsed into A1111's parameter dictionary as its <c>parse_generation_parameters</c> (1.10) reads it.
+/// A1111's <c>/sdapi/v1/png-info</c>: an image's infotext (<see cref="A1111ImageInfo"/>: a PNG's <c>parameters</c> text,
+/// a JPEG's or WebP's EXIF comment, a GIF's comment), its other text (<c>items</c>), and the infotext parsed into A1111's parameter dictionary as its <c>parse_generation_parameters</c> (1.10) reads it.
 /// </summary>
 public static partial class A1111PngInfo
 {
@@ -22,18 +22,27 @@ public static partial class A1111PngInfo
             : throw new A1111RequestException(422, "image", "must be a base64 image (a string)");
         if (encoded.Length == 0) return new JsonObject { ["info"] = "", ["items"] = new JsonObject(), ["parameters"] = new JsonObject() };
         var bytes = A1111Jobs.Base64(encoded, "image");
+        ImageHeaderInfo header;
         try
         {
-            ImageFile.Check(bytes, "image", limits);
+            header = ImageFile.Check(bytes, "image", limits);
         }
         catch (InvalidDataException e)
         {
             throw new A1111RequestException(422, "image", $"cannot be read as an image: {e.Message}");
         }
 
-        // Text chunks are what a PNG carries; A1111 reads a JPEG's or WebP's EXIF comment, which is not read here.
-        var texts = PngTextChunks.IsPng(bytes) ? PngTextChunks.Read(bytes) : [];
-        texts.Remove("parameters", out var info);
+        string? info;
+        Dictionary<string, string> texts;
+        try
+        {
+            (info, texts) = A1111ImageInfo.Read(bytes, header.Format);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new A1111RequestException(422, "image", $"its metadata cannot be read: {e.Message}");
+        }
+
         info ??= "";
         var items = new JsonObject();
         foreach (var (keyword, text) in texts) items[keyword] = text;

@@ -50,12 +50,38 @@ public static class A1111Upscalers
     }
 
     /// <summary>
+    /// The sizes after each pass of A1111's <c>Upscaler.upscale</c> loop for a model of known scale: it runs again while the
+    /// image is smaller than the target (each side × scale rounded down to a multiple of 8) on either side, at most 3
+    /// times, and stops after a pass that leaves the size as it was. One unknown size for a model not measured; empty for
+    /// the built-in upscalers (one resize, which always reaches the target).
+    /// </summary>
+    public static IReadOnlyList<(long Width, long Height)> Passes(int width, int height, double scale, A1111Upscaler upscaler)
+    {
+        ArgumentNullException.ThrowIfNull(upscaler);
+        if (upscaler.ModelFile is null) return [];
+        if (upscaler.ModelScale is not { } factor) return [(-1, -1)];
+        var (targetWidth, targetHeight) = Target(width, height, scale);
+        var sizes = new List<(long Width, long Height)>();
+        long w = width, h = height;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            var before = (w, h);
+            (w, h) = (w * factor, h * factor);
+            sizes.Add((w, h));
+            if (before == (w, h) || (w >= targetWidth && h >= targetHeight)) break;
+        }
+
+        return sizes;
+    }
+
+    /// <summary>
     /// Adds the nodes of A1111's <c>Upscaler.upscale(image, scale)</c>: the target is each side × scale rounded down to a
-    /// multiple of 8; Lanczos and Nearest resize to int(side × scale), a model runs once, then Lanczos resizes to the
-    /// target where the size differs. Returns the upscaled image and its size.
+    /// multiple of 8; Lanczos and Nearest resize to int(side × scale), a model runs once per pass of
+    /// <see cref="Passes"/>, then Lanczos resizes to the target where the size differs. Returns the upscaled image and its
+    /// size.
     /// </summary>
     /// <param name="prompt">The prompt the nodes are added to.</param>
-    /// <param name="id">The id of the first node added; the others append <c>_model</c>, <c>_resize</c>.</param>
+    /// <param name="id">The id of the first node added; the others append <c>_model</c>, <c>_pass2</c>, <c>_pass3</c>, <c>_resize</c>.</param>
     /// <param name="image">The link of the image.</param>
     /// <param name="width">The image's width.</param>
     /// <param name="height">The image's height.</param>
@@ -65,25 +91,29 @@ public static class A1111Upscalers
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(upscaler);
-        // Python's int((side × scale) // 8 * 8): floor division by a power of two is exact.
-        var targetWidth = (int)(Math.Floor(width * scale / 8) * 8);
-        var targetHeight = (int)(Math.Floor(height * scale / 8) * 8);
+        var (targetWidth, targetHeight) = Target(width, height, scale);
         switch (upscaler.Name)
         {
             case "None":
                 break;
             case "Lanczos" or "Nearest" when upscaler.ModelFile is null:
+                // One resize by the scale always reaches the target, so A1111's loop stops after it.
                 (width, height) = ((int)(width * scale), (int)(height * scale));
                 prompt[id] = Scale(image, upscaler.Name == "Lanczos" ? "lanczos" : "nearest-exact", width, height);
                 image = [id, 0];
                 break;
             default:
-                // A1111 runs a model again while the image is still smaller than the target (up to 3 times); one pass here
-                // (the model's scale is known only when it is loaded), and Lanczos makes up the rest.
                 prompt[id + "_model"] = Node("UpscaleModelLoader", new JsonObject { ["model_name"] = upscaler.ModelFile ?? upscaler.Name });
-                prompt[id] = Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = new JsonArray(id + "_model", 0), ["image"] = image.DeepClone() });
-                image = [id, 0];
-                width = height = -1;
+                var passes = Passes(width, height, scale, upscaler);
+                for (var pass = 0; pass < passes.Count; pass++)
+                {
+                    var node = pass == 0 ? id : $"{id}_pass{pass + 1}";
+                    prompt[node] = Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = new JsonArray(id + "_model", 0), ["image"] = image.DeepClone() });
+                    image = [node, 0];
+                }
+
+                // A model not measured runs once, and its size is not known here: Lanczos always brings it to the target.
+                (width, height) = ((int)passes[^1].Width, (int)passes[^1].Height);
                 break;
         }
 
@@ -119,6 +149,10 @@ public static class A1111Upscalers
         prompt[id + "_fit"] = Scale(image, "lanczos", toWidth, toHeight);
         return [id + "_fit", 0];
     }
+
+    // Python's int((side × scale) // 8 * 8): floor division by a power of two is exact.
+    private static (int Width, int Height) Target(int width, int height, double scale) =>
+        ((int)(Math.Floor(width * scale / 8) * 8), (int)(Math.Floor(height * scale / 8) * 8));
 
     private static JsonObject Scale(JsonArray image, string method, int width, int height) => Node("ImageScale", new JsonObject
     {

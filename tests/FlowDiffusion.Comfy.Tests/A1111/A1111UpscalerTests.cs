@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
 using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests.A1111;
@@ -115,6 +116,106 @@ public sealed class A1111UpscalerTests : IDisposable
         comfy["3"] = Prompts.Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = Prompts.Link("2", 0), ["image"] = Prompts.Link("1", 0) });
         comfy["9"] = Prompts.Node("SaveImage", new JsonObject { ["images"] = Prompts.Link("3", 0), ["filename_prefix"] = "ref" });
         Assert.Equal(await A1111Client.ComfyPixelsAsync(host, comfy), A1111Client.Pixels(png));
+    }
+
+    [Fact]
+    public async Task Extras_scale_by_3_with_a_2x_model_runs_it_twice_then_lanczos_to_the_target_as_A1111s_loop()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings);
+        var input = Pattern(40, 24);
+        var (status, answer) = await A1111Client.PostAsync(host, "extra-single-image", new JsonObject
+        {
+            ["image"] = Convert.ToBase64String(input), ["upscaler_1"] = "compact-x2", ["upscaling_resize"] = 3,
+        });
+        Assert.True(status == 200, answer.ToJsonString());
+        var png = Convert.FromBase64String(answer["image"]!.GetValue<string>());
+        Assert.Equal((120, 72), (Images.Mean(png).Width, Images.Mean(png).Height));
+        // Target 120 × 72: the first pass gives 80 × 48, still smaller, so a second gives 160 × 96, then Lanczos to the target.
+        var history = await host.Client.GetStringAsync("/history");
+        Assert.Contains("\"up1_0_pass2\"", history);
+        Assert.DoesNotContain("\"up1_0_pass3\"", history);
+
+        JsonObject Comfy(int passes)
+        {
+            var comfy = Load(host, input);
+            comfy["2"] = Prompts.Node("UpscaleModelLoader", new JsonObject { ["model_name"] = "compact-x2.safetensors" });
+            var image = Prompts.Link("1", 0);
+            for (var i = 0; i < passes; i++)
+            {
+                comfy[$"3{i}"] = Prompts.Node("ImageUpscaleWithModel", new JsonObject { ["upscale_model"] = Prompts.Link("2", 0), ["image"] = image });
+                image = Prompts.Link($"3{i}", 0);
+            }
+
+            comfy["4"] = Prompts.Node("ImageScale", new JsonObject { ["image"] = image, ["upscale_method"] = "lanczos", ["width"] = 120, ["height"] = 72, ["crop"] = "disabled" });
+            comfy["9"] = Prompts.Node("SaveImage", new JsonObject { ["images"] = Prompts.Link("4", 0), ["filename_prefix"] = "ref" });
+            return comfy;
+        }
+
+        Assert.Equal(await A1111Client.ComfyPixelsAsync(host, Comfy(2)), A1111Client.Pixels(png));
+        Assert.NotEqual(await A1111Client.ComfyPixelsAsync(host, Comfy(1)), A1111Client.Pixels(png));
+    }
+
+    [Fact]
+    public void A1111s_loop_repeats_a_model_while_the_image_is_smaller_than_the_target_at_most_three_times()
+    {
+        var x2 = new A1111Upscaler("x2", "x2.safetensors") { ModelScale = 2 };
+        var x4 = x2 with { ModelScale = 4 };
+        Assert.Equal([(80L, 48L)], A1111Upscalers.Passes(40, 24, 2, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 3, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x2));
+        Assert.Equal([(80L, 48L), (160L, 96L), (320L, 192L)], A1111Upscalers.Passes(40, 24, 8, x2));
+        // Scale-to (resize_mode 1) can ask for more than 8×: three passes at most, Lanczos does the rest.
+        Assert.Equal([(80L, 48L), (160L, 96L), (320L, 192L)], A1111Upscalers.Passes(40, 24, 10, x2));
+        Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4, x4));
+        // 4.1 × 40 = 164 rounds down to 160: one 4× pass reaches it.
+        Assert.Equal([(160L, 96L)], A1111Upscalers.Passes(40, 24, 4.1, x4));
+        // A pass that leaves the size as it was ends the loop (a 1× model runs once, not three times).
+        Assert.Equal([(40L, 24L)], A1111Upscalers.Passes(40, 24, 2, x2 with { ModelScale = 1 }));
+        // Not measured: one pass of unknown size; the built-in upscalers resize once.
+        Assert.Equal([(-1L, -1L)], A1111Upscalers.Passes(40, 24, 3, x2 with { ModelScale = null }));
+        Assert.Empty(A1111Upscalers.Passes(40, 24, 3, new A1111Upscaler("Lanczos", null)));
+
+        // The hires fix's resize: 64² to 256² with the 2× model is two passes and no Lanczos.
+        var prompt = new JsonObject();
+        Assert.Equal("up_pass2", A1111Upscalers.Resize(prompt, "up", ["decode", 0], 64, 64, 256, 256, x2)[0]!.GetValue<string>());
+        Assert.Equal(["up_model", "up", "up_pass2"], prompt.Select(p => p.Key));
+    }
+
+    [Fact]
+    public async Task Progress_reports_a_running_extras_batch_and_interrupt_stops_it_with_the_images_finished()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings);
+        // First the model's conversion and the scale's probe, which the batch then finds done.
+        var (warm, warmAnswer) = await A1111Client.PostAsync(host, "extra-single-image", new JsonObject { ["image"] = Convert.ToBase64String(Pattern(8, 8)), ["upscaler_1"] = "rrdb-x4" });
+        Assert.True(warm == 200, warmAnswer.ToJsonString());
+        var list = new JsonArray();
+        for (var i = 0; i < 16; i++) list.Add(new JsonObject { ["data"] = Convert.ToBase64String(Pattern(48, 48, seed: i)), ["name"] = $"{i}.png" });
+        // The 4× model twice per image (48² → 192² → 768², then Lanczos to 384²): the interrupt lands before the last.
+        var extras = A1111Client.PostAsync(host, "extra-batch-images", new JsonObject { ["imageList"] = list, ["upscaler_1"] = "rrdb-x4", ["upscaling_resize"] = 8 });
+        JsonNode progress;
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        do
+        {
+            await Task.Delay(20);
+            progress = await A1111Client.GetAsync(host, "progress");
+        }
+        while (progress["state"]!["job"]!.GetValue<string>().Length == 0 && DateTime.UtcNow < deadline);
+
+        // Interrupt stops the run that executes (ComfyUI's /interrupt), so wait until the queue runs it.
+        while (JsonNode.Parse(await host.Client.GetStringAsync("/queue"))!["queue_running"]!.AsArray().Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        var (status, _) = await A1111Client.PostAsync(host, "interrupt", new JsonObject());
+
+        Assert.StartsWith("task(", progress["state"]!["job"]!.GetValue<string>());
+        Assert.True(1 == progress["state"]!["job_count"]!.GetValue<int>(), progress.ToJsonString());
+        Assert.InRange(progress["progress"]!.GetValue<double>(), 0, 15 / 16.0);
+        Assert.Equal(0, progress["state"]!["sampling_steps"]!.GetValue<int>());
+        Assert.Equal(200, status);
+        var (code, answer) = await extras;
+        Assert.True(code == 200, answer.ToJsonString());
+        Assert.InRange(answer["images"]!.AsArray().Count, 0, 15);
+        var after = await A1111Client.GetAsync(host, "progress");
+        Assert.True(after["state"]!["interrupted"]!.GetValue<bool>());
+        Assert.Equal("", after["state"]!["job"]!.GetValue<string>());
     }
 
     [Fact]
