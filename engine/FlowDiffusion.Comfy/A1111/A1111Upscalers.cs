@@ -58,7 +58,7 @@ public static class A1111Upscalers
     public static IReadOnlyList<(long Width, long Height)> Passes(int width, int height, double scale, A1111Upscaler upscaler)
     {
         ArgumentNullException.ThrowIfNull(upscaler);
-        if (upscaler.ModelFile is null) return [];
+        if (upscaler.ModelFile is null && BuiltIn.Contains(upscaler.Name)) return [];
         if (upscaler.ModelScale is not { } factor) return [(-1, -1)];
         var (targetWidth, targetHeight) = Target(width, height, scale);
         var sizes = new List<(long Width, long Height)>();
