@@ -105,7 +105,12 @@ public sealed partial class ApiPromptConverter
 
     // ControlNetApplyAdvanced → controlnet.apply on the positive and on the negative with the same image and settings; the
     // guider batches the two equal hints into one ControlNet run, as ComfyUI shares one control object between them.
-    private ComfyValue[]? ControlNetApplyAdvanced(string id, JsonObject inputs)
+    private ComfyValue[]? ControlNetApplyAdvanced(string id, JsonObject inputs) =>
+        ApplyToBoth(id, inputs, "ControlNetApplyAdvanced", "vae", [], positiveOnly: false);
+
+    // controlnet.apply on the positive (and on the negative unless positiveOnly) with the image, strength and window of
+    // either Apply Advanced class; its VAE input only serves ControlNets that take latents.
+    private ComfyValue[]? ApplyToBoth(string id, JsonObject inputs, string className, string vaeInput, (string, object)[] more, bool positiveOnly)
     {
         var positive = Link<ConditioningValue>(id, inputs, "positive");
         var negative = Link<ConditioningValue>(id, inputs, "negative");
@@ -114,11 +119,12 @@ public sealed partial class ApiPromptConverter
         var strength = Number(id, inputs, "strength", 1);
         var start = Number(id, inputs, "start_percent", 0);
         var end = Number(id, inputs, "end_percent", 1);
-        if (inputs["vae"] is not null)
-            warnings.Add($"node {id} (ControlNetApplyAdvanced): the vae input is ignored (it serves ControlNets that take latents, which FlowDiffusion does not load)");
+        if (inputs[vaeInput] is not null)
+            warnings.Add($"node {id} ({className}): {vaeInput} is ignored (it serves ControlNets that take latents, which FlowDiffusion does not load)");
         if (positive is null || negative is null || net is null || image is null || strength is null || start is null || end is null) return null;
-        (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value)];
+        (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value), .. more];
         var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
+        if (positiveOnly) return [positive with { Conditioning = $"{onPositive}.result" }, negative];
         var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
         return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
     }
@@ -168,21 +174,7 @@ public sealed partial class ApiPromptConverter
 
         var weights = inputs["weights_override"] is null ? null : Link<ControlNetWeightsValue>(id, inputs, "weights_override");
         if (inputs["weights_override"] is not null && weights is null) return null;
-        var positive = Link<ConditioningValue>(id, inputs, "positive");
-        var negative = Link<ConditioningValue>(id, inputs, "negative");
-        var net = Link<ControlNetValue>(id, inputs, "control_net");
-        var image = Link<ImageValue>(id, inputs, "image");
-        var strength = Number(id, inputs, "strength", 1);
-        var start = Number(id, inputs, "start_percent", 0);
-        var end = Number(id, inputs, "end_percent", 1);
-        if (inputs["vae_optional"] is not null)
-            warnings.Add($"node {id} (ACN_AdvancedControlNetApply_v2): vae_optional is ignored (it serves ControlNets that take latents, which FlowDiffusion does not load)");
-        if (positive is null || negative is null || net is null || image is null || strength is null || start is null || end is null) return null;
-        (string, object)[] parameters = [("strength", strength.Value), ("start_percent", start.Value), ("end_percent", end.Value), ("guess_mode", weights is not null)];
-        var onPositive = Add(id, null, "controlnet.apply", [("conditioning", positive.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
-        if (weights is { UncondMultiplier: 0 }) return [positive with { Conditioning = $"{onPositive}.result" }, negative];
-        var onNegative = Add(id, "negative", "controlnet.apply", [("conditioning", negative.Conditioning), ("control_net", net.ControlNet), ("image", image.Image)], parameters);
-        return [positive with { Conditioning = $"{onPositive}.result" }, negative with { Conditioning = $"{onNegative}.result" }];
+        return ApplyToBoth(id, inputs, "ACN_AdvancedControlNetApply_v2", "vae_optional", [("guess_mode", weights is not null)], positiveOnly: weights is { UncondMultiplier: 0 });
     }
 
     // SetUnionControlNetType → controlnet.union_type: ComfyUI's type names ("auto" for none) are the node's.
