@@ -65,6 +65,50 @@ public sealed class HedMappingTests
     }
 
     [Fact]
+    public async Task FakeScribblePreprocessor_draws_the_references_scribbles_on_the_padded_map()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings());
+        var name = await UploadImageAsync(host);
+        foreach (var c in Oracle.GetProperty("scribble").EnumerateArray().Where(c => c.GetProperty("scribble").GetString() == "before_crop"))
+        {
+            var prompt = new JsonObject
+            {
+                ["1"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = name } },
+                ["2"] = new JsonObject
+                {
+                    ["class_type"] = "FakeScribblePreprocessor",
+                    ["inputs"] = new JsonObject { ["image"] = new JsonArray("1", 0), ["safe"] = c.GetProperty("safe").GetBoolean() ? "enable" : "disable", ["resolution"] = c.GetProperty("resolution").GetInt32() },
+                },
+                ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("2", 0), ["filename_prefix"] = "scribble" } },
+            };
+            var png = await ClassMappingTests.RunForImageAsync(host, prompt);
+            AssertScribble(c, png, $"FakeScribblePreprocessor resolution {c.GetProperty("resolution")} safe {c.GetProperty("safe")}");
+        }
+
+        var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/FakeScribblePreprocessor"))!["FakeScribblePreprocessor"]!;
+        Assert.Equal("""["enable","disable"]""", info["input"]!["optional"]!["safe"]![0]!.ToJsonString());
+        Assert.Equal(512, info["input"]!["optional"]!["resolution"]![1]!["default"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Detect_scribble_hed_draws_the_references_scribble_on_the_cropped_plain_map()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: Settings());
+        var (status, body) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+        {
+            ["controlnet_module"] = "scribble_hed", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())), ["controlnet_processor_res"] = 64,
+        });
+        Assert.True(status == 200, body.ToJsonString());
+        var c = Oracle.GetProperty("scribble").EnumerateArray().Single(c => c.GetProperty("scribble").GetString() == "after_crop");
+        AssertScribble(c, Convert.FromBase64String(body["images"]![0]!.GetValue<string>()), "scribble_hed");
+
+        var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
+        Assert.Equal("""[{"name":"Resolution","value":512,"min":64,"max":2048,"step":8}]""", modules["module_detail"]!["scribble_hed"]!["sliders"]!.ToJsonString());
+        var types = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/control_types"))!;
+        Assert.Contains("scribble_hed", types["control_types"]!["Scribble"]!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Without_ControlNetHED_pth_the_class_is_a_node_error_naming_it_and_the_modules_are_not_offered()
     {
         var empty = Path.Combine(Path.GetTempPath(), "fd-hed-none-" + Guid.NewGuid().ToString("N"));
@@ -139,6 +183,20 @@ public sealed class HedMappingTests
         }
 
         Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 1000, $"{label}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+    }
+
+    // A scribble: within 1 pixel in 1000 of the reference, and far from the plain map of the same resolution and safe mode.
+    private static void AssertScribble(JsonElement c, byte[] png, string label)
+    {
+        var expected = c.GetProperty("output").GetBytesFromBase64();
+        var got = ClassMappingTests.Pixels(png);
+        Assert.Equal(3 * expected.Length, got.Length);
+        int Wrong(byte[] reference) => Enumerable.Range(0, reference.Length).Count(p => Enumerable.Range(0, 3).Any(ch => got[3 * p + ch] != reference[p]));
+        var wrong = Wrong(expected);
+        Assert.True(wrong <= expected.Length / 1000, $"{label}: {wrong} of {expected.Length} pixels differ");
+        var plain = Oracle.GetProperty("cases").EnumerateArray().Single(p => p.GetProperty("resolution").GetInt32() == c.GetProperty("resolution").GetInt32()
+            && p.GetProperty("safe").GetBoolean() == c.GetProperty("safe").GetBoolean()).GetProperty("output").GetBytesFromBase64();
+        Assert.True(Wrong(plain) > expected.Length / 10, $"{label}: the plain HED map, not a scribble");
     }
 
     private static byte[] ImagePng()

@@ -47,6 +47,38 @@ public sealed class ImageHedTests
     }
 
     [Fact]
+    public async Task Scribble_draws_the_references_fake_scribbles_on_the_padded_and_the_cropped_map()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var weights = HedWeights.Shared();
+        var cases = Oracle.GetProperty("scribble").EnumerateArray().ToList();
+        var yaml = new StringBuilder($"flowdiffusion: 1\nname: hed-scribble\nnodes:\n  source: {{ node: image.load, with: {{ path: \"{image}\" }} }}\n");
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var mode = cases[i].GetProperty("scribble").GetString() == "before_crop" ? "padded" : "cropped";
+            yaml.Append(FormattableString.Invariant($"  case{i}: {{ node: image.hed, in: {{ image: source.image }}, with: {{ model: \"{weights.Replace('\\', '/')}\", resolution: {cases[i].GetProperty("resolution").GetInt32()}, safe: {(cases[i].GetProperty("safe").GetBoolean() ? "true" : "false")}, scribble: {mode} }} }}\n"));
+        }
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml.ToString(), new Dictionary<string, object?>())).AssertCompleted();
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var c = cases[i];
+            var name = $"resolution {c.GetProperty("resolution")} safe {c.GetProperty("safe")} scribble {c.GetProperty("scribble")}";
+            var result = Assert.IsType<Image>(run.Result.Output($"case{i}", "result"));
+            Assert.True((c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()) == (result.Height, result.Width), $"{name}: {result.Width}×{result.Height}");
+            var expected = c.GetProperty("output").GetBytesFromBase64();
+            var (wrong, _) = Compare(result, expected);
+            Assert.True(wrong <= expected.Length / 1000, $"{name}: {wrong} of {expected.Length} pixels differ");
+            // White lines on black only, and not the soft-edge map it was drawn from.
+            Assert.True(expected.Distinct().Order().SequenceEqual(new byte[] { 0, 255 }), name);
+            var plain = Oracle.GetProperty("cases").EnumerateArray().Single(p => p.GetProperty("resolution").GetInt32() == c.GetProperty("resolution").GetInt32()
+                && p.GetProperty("safe").GetBoolean() == c.GetProperty("safe").GetBoolean()).GetProperty("output").GetBytesFromBase64();
+            Assert.True(Compare(result, plain).Wrong > expected.Length / 10, $"{name}: the scribble is the plain map");
+        }
+    }
+
+    [Fact]
     public async Task Missing_weights_fail_naming_the_file_and_the_annotators_folder()
     {
         using var temp = new TempFolder();

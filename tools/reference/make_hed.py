@@ -12,8 +12,14 @@ The annotator: resize_image_with_pad at the detect resolution (aux_preprocessors
 float 0..255 RGB image, each projection resized to the padded size by cv2.INTER_LINEAR (float32: half-pixel centres,
 edge taps clamped), the float32 mean of the five, a float64 sigmoid, safe_step (⌊3x⌋/2 in float32) when safe,
 ×255 clipped and truncated to a byte, the padding cropped off.
+Scribble (aux's FakeScribblePreprocessor, sd-webui-controlnet's scribble_hed): aux's nms(map, 127, 3.0) — the map as
+float32 blurred by cv2.GaussianBlur σ 3 (25 taps, reflect-101), kept where it equals its maximum over any of the four
+3-tap lines through it (horizontal, vertical, both diagonals; cv2.dilate's default border adds no taps), 255 where the
+kept value is > 127 — then cv2.GaussianBlur σ 3 of those bytes (19 taps for 8-bit images; here in double, rounded half
+up) and 255 where > 4, else 0. aux does this on the padded map before cropping; the extension's scribble_hed on the
+cropped plain (not safe) map.
 
-Run: /usr/bin/python3 tools/reference/make_hed.py tests/FlowDiffusion.Nodes.StableDiffusion.Tests/TestData/hed-reference.json
+Run: /usr/bin/python3 tools/reference/make_hed.py tests/FlowDiffusion.Nodes.StableDiffusion.Tests/TestData/hed-reference.json [--check]
 """
 import base64
 import json
@@ -23,7 +29,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aux_preprocessors import resize_with_pad, test_image  # noqa: E402
+from aux_preprocessors import _reflect101, gaussian_blur, resize_with_pad, test_image  # noqa: E402
 
 BLOCKS = [(3, 64, 2), (64, 128, 2), (128, 256, 3), (256, 512, 3), (512, 512, 3)]
 NORM = [104.0, 117.0, 123.0]
@@ -127,7 +133,54 @@ def safe_step(x, step=2):
     return y.astype(np.int32).astype(np.float32) / float(step)
 
 
-def hed(sd, rgb, resolution, safe, mutation=None):
+def line_max(x):
+    """The maximum over each 3-tap line (horizontal, vertical, both diagonals) through each pixel, outside taps skipped."""
+    h, w = x.shape
+    p = np.pad(x, 1, constant_values=-np.inf)
+    out = []
+    for (ay, ax), (by, bx) in (((0, -1), (0, 1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1)), ((-1, 1), (1, -1))):
+        out.append(np.maximum(np.maximum(p[1 + ay:1 + ay + h, 1 + ax:1 + ax + w], x), p[1 + by:1 + by + h, 1 + bx:1 + bx + w]))
+    return out
+
+
+def blur_bytes(x, sigma):
+    """cv2.GaussianBlur of an 8-bit map: round(6σ + 1) | 1 taps, reflect-101, in double, rounded half up to a byte."""
+    n = int(np.rint(sigma * 6 + 1)) | 1
+    t = np.exp(-0.5 / (sigma * sigma) * (np.arange(n) - (n - 1) * 0.5) ** 2)
+    k = t / t.sum()
+    r = n // 2
+    h, w = x.shape
+    acc = np.zeros(x.shape, np.float64)
+    for i in range(n):
+        acc += k[i] * x[:, [_reflect101(c + i - r, w) for c in range(w)]]
+    out = np.zeros(x.shape, np.float64)
+    for i in range(n):
+        out += k[i] * acc[[_reflect101(c + i - r, h) for c in range(h)]]
+    return np.floor(out + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def nms(x, t, s, mutation=None):
+    """aux's nms: blur, keep the line maxima, 255 above t."""
+    x = gaussian_blur(x.astype(np.float32)[:, :, None], s)[:, :, 0]
+    y = np.zeros_like(x)
+    if mutation == "no_nms":
+        y = x
+    else:
+        for m in line_max(x):
+            np.putmask(y, m == x, x)
+    z = np.zeros(y.shape, np.uint8)
+    z[y > t] = 255
+    return z
+
+
+def scribble(edge, mutation=None):
+    z = nms(edge, 127, 3.0, mutation)
+    if mutation != "no_blur":
+        z = blur_bytes(z, 3.0)
+    return np.where(z > (40 if mutation == "threshold40" else 4), 255, 0).astype(np.uint8)
+
+
+def hed(sd, rgb, resolution, safe, mutation=None, scribble_mode="none"):
     padded, th, tw = resize_with_pad(rgb, resolution)
     H, W = padded.shape[:2]
     x = padded.astype(np.float32).transpose(2, 0, 1)
@@ -138,10 +191,39 @@ def hed(sd, rgb, resolution, safe, mutation=None):
     if safe:
         edge = safe_step(edge, 3 if mutation == "safe_step3" else 2)
     edge = (edge * 255.0).clip(0, 255).astype(np.uint8)
-    return edge[:th, :tw]
+    if scribble_mode == "before_crop":
+        edge = scribble(edge, mutation)
+    edge = edge[:th, :tw]
+    if scribble_mode == "after_crop":
+        edge = scribble(edge, mutation)
+    return edge
 
 
-def main(path):
+def check_scribble(cropped, sd, rgb, resolution, safe, mode, out):
+    """The scribble step by OpenCV itself (aux's nms and blur calls) on the same HED map."""
+    import cv2
+
+    if cropped is None:
+        padded, th, tw = resize_with_pad(rgb, resolution)
+        full = hed(sd, padded, min(padded.shape[:2]), safe)  # the padded map: its sides are multiples of 64 already
+        assert full.shape == padded.shape[:2]
+        edge = full
+    else:
+        edge = cropped
+    x = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 3.0)
+    y = np.zeros_like(x)
+    for f in ([[0, 0, 0], [1, 1, 1], [0, 0, 0]], [[0, 1, 0], [0, 1, 0], [0, 1, 0]], [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[0, 0, 1], [0, 1, 0], [1, 0, 0]]):
+        np.putmask(y, cv2.dilate(x, kernel=np.array(f, np.uint8)) == x, x)
+    z = np.zeros_like(y, dtype=np.uint8)
+    z[y > 127] = 255
+    z = cv2.GaussianBlur(z, (0, 0), 3.0)
+    z[z > 4] = 255
+    z[z < 255] = 0
+    z = z[:out.shape[0], :out.shape[1]]
+    print("  --check vs OpenCV", cv2.__version__, "differs at", int((z != out).sum()), "of", out.size)
+
+
+def main(path, check=False):
     sd = weights()
     rgb = test_image()
     cases = []
@@ -155,11 +237,22 @@ def main(path):
                 continue
             diff = np.abs(hed(sd, rgb, resolution, safe, m).astype(int) - out.astype(int))
             print("  mutation", m, "differs at", int((diff > 1).sum()), "of", diff.size, "max", int(diff.max()))
+    scribbles = []
+    for resolution, safe, mode in ((64, True, "before_crop"), (64, False, "after_crop"), (96, False, "before_crop")):
+        out = hed(sd, rgb, resolution, safe, scribble_mode=mode)
+        scribbles.append(dict(resolution=resolution, safe=safe, scribble=mode, height=out.shape[0], width=out.shape[1],
+                              output=base64.b64encode(out.tobytes()).decode()))
+        print("scribble", resolution, safe, mode, out.shape, "white", int((out == 255).sum()), "levels", sorted(np.unique(out).tolist()))
+        for m in ("no_nms", "threshold40", "no_blur"):
+            diff = hed(sd, rgb, resolution, safe, m, mode) != out
+            print("  mutation", m, "differs at", int(diff.sum()), "of", diff.size)
+        if check:
+            check_scribble(hed(sd, rgb, resolution, safe, scribble_mode="none") if mode == "after_crop" else None, sd, rgb, resolution, safe, mode, out)
     data = {"image": {"height": rgb.shape[0], "width": rgb.shape[1], "rgb_hwc": base64.b64encode(rgb.tobytes()).decode()},
-            "norm": NORM, "cases": cases}
+            "norm": NORM, "cases": cases, "scribble": scribbles}
     with open(path, "w") as f:
         json.dump(data, f)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--check" in sys.argv[2:])

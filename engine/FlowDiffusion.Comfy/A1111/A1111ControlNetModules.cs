@@ -75,6 +75,10 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "disable"), HedAvailable, ScalesItself: true),
         new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
+        // The extension's scribble_hed: aux's nms and blur on the cropped plain HED map (FakeScribblePreprocessor draws on the padded one).
+        new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
+            HedAvailable, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),

@@ -23,6 +23,7 @@ public static class A1111ControlNetTypes
         ["tile_resample"] = ["Tile"],
         ["softedge_hed"] = ["SoftEdge"],
         ["softedge_hedsafe"] = ["SoftEdge"],
+        ["scribble_hed"] = ["Scribble", "SparseCtrl"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

@@ -5,7 +5,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
-/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor, which needs
+/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor), which needs
 /// the annotator's weights, runs them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -118,22 +118,27 @@ public sealed partial class ApiPromptConverter
     /// <summary>The HED annotator's weights in models/annotators, under the name aux and sd-webui-controlnet download it as.</summary>
     internal const string HedWeightsFile = "ControlNetHED.pth";
 
-    // HEDPreprocessor → image.hed with ControlNetHED.pth from models/annotators (safe: enable by default, as aux).
-    private ComfyValue[]? HedPreprocessor(string id, JsonObject inputs)
+    /// <summary>The class name of sd-webui-controlnet's scribble_hed (FlowDiffusion's own: the fake scribble drawn after cropping, on the plain map).</summary>
+    public const string A1111ScribbleHedClass = "A1111ScribbleHed";
+
+    // HEDPreprocessor and FakeScribblePreprocessor → image.hed with ControlNetHED.pth from models/annotators (safe: enable
+    // by default, as aux; FakeScribblePreprocessor draws the scribble on the padded map, as HEDdetector's scribble does);
+    // A1111ScribbleHed → the same on the cropped map, safe off by default (the extension's scribble_hed).
+    private ComfyValue[]? HedPreprocessor(string id, JsonObject inputs, string classType, string scribble)
     {
         var image = Link<ImageValue>(id, inputs, "image");
-        var safe = Choice(id, inputs, "safe", "enable", ["enable", "disable"]);
+        var safe = Choice(id, inputs, "safe", classType == A1111ScribbleHedClass ? "disable" : "enable", ["enable", "disable"]);
         var resolution = AuxResolution(id, inputs);
         if (image is null || safe is null || resolution is null) return null;
         var weights = folders.ResolveModelFile("annotators", HedWeightsFile);
         if (weights is null)
         {
             Error(id, "value_not_in_list", "Value not in list",
-                $"HEDPreprocessor needs the HED annotator's weights {HedWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+                $"{classType} needs the HED annotator's weights {HedWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
             return null;
         }
 
-        var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable")]);
+        var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -72,8 +72,8 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor",
-        A1111MaskedFillClass,
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor",
+        A1111MaskedFillClass, A1111ScribbleHedClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -249,7 +249,9 @@ public sealed partial class ApiPromptConverter
                 "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
-                "HEDPreprocessor" => HedPreprocessor(id, inputs),
+                "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
+                "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
+                A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

@@ -9,8 +9,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>The ControlNet annotators' HED soft edges from <c>ControlNetHED.pth</c>, converted to ONNX once and cached.</summary>
-[Node("image.hed", "1.0.0", Category = "image/preprocessors", Title = "HED Soft Edges",
-    Description = "comfyui_controlnet_aux's HEDPreprocessor (sd-webui-controlnet's softedge_hed and softedge_hedsafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, the HED network of ControlNetHED.pth (read from the .pth, converted to ONNX on first use) on it, the sigmoid of the mean of its five side outputs as grey levels; safe quantises to 0, 127 and 255. White soft edges on black.")]
+[Node("image.hed", "1.1.0", Category = "image/preprocessors", Title = "HED Soft Edges",
+    Description = "comfyui_controlnet_aux's HEDPreprocessor (sd-webui-controlnet's softedge_hed and softedge_hedsafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, the HED network of ControlNetHED.pth (read from the .pth, converted to ONNX on first use) on it, the sigmoid of the mean of its five side outputs as grey levels; safe quantises to 0, 127 and 255. White soft edges on black. scribble makes it a fake scribble (aux's FakeScribblePreprocessor on the padded map, sd-webui-controlnet's scribble_hed on the cropped one): aux's nms at 127 with σ 3, blurred with σ 3 again, white where above 4.")]
 public sealed class ImageHedNode : INode
 {
     /// <summary>The images.</summary>
@@ -29,6 +29,11 @@ public sealed class ImageHedNode : INode
     [Parameter(Description = "Quantise the edges to three levels (0, 127, 255) as aux's safe option and softedge_hedsafe do.")]
     public bool Safe { get; set; } = true;
 
+    /// <summary>Scribble mode.</summary>
+    [Parameter(Description = "none: the soft edges; padded: a fake scribble drawn on the padded map before cropping (aux's FakeScribblePreprocessor); cropped: drawn on the cropped map (sd-webui-controlnet's scribble_hed). White lines (255) on black (0).",
+        Choices = ["none", "padded", "cropped"])]
+    public string Scribble { get; set; } = "none";
+
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
     public string Provider { get; set; } = "cpu";
@@ -41,6 +46,13 @@ public sealed class ImageHedNode : INode
     public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
     {
         var image = Image!;
+        var scribble = Scribble switch
+        {
+            "none" => HedScribbleMode.None,
+            "padded" => HedScribbleMode.BeforeCrop,
+            "cropped" => HedScribbleMode.AfterCrop,
+            _ => throw new ArgumentException($"scribble: '{Scribble}' is not one of none, padded, cropped"),
+        };
         AnnotatorResolution.Check(context, image, Resolution);
         var path = PathResolver.Resolve(context, Model, "model");
         if (!File.Exists(path))
@@ -49,7 +61,7 @@ public sealed class ImageHedNode : INode
             () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
         var options = OnnxSessionOptions.Parse(Provider, "");
         var network = context.Resources.GetOrAdd($"hed|{graph}|{options.Describe()}", () => HedNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options)));
-        Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken)), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }
 }

@@ -10,10 +10,13 @@ namespace FlowDiffusion.Imaging.Preprocessors.Annotators;
 public static class OpenCvGaussianBlur
 {
     /// <summary>The float32 taps for <paramref name="sigma"/>.</summary>
-    public static float[] Taps(double sigma)
+    public static float[] Taps(double sigma) => Gaussian(sigma, 8).Select(v => (float)v).ToArray();
+
+    // exp(−x² / 2σ²) over round(span·σ + 1) | 1 taps, normalised (OpenCV: span 8 for float images, 6 for 8-bit ones).
+    private static double[] Gaussian(double sigma, int span)
     {
         if (!(sigma > 0) || double.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "the gaussian's sigma must be a positive number");
-        var n = (int)Math.Round(sigma * 8 + 1, MidpointRounding.ToEven) | 1;
+        var n = (int)Math.Round(sigma * span + 1, MidpointRounding.ToEven) | 1;
         var scale = -0.5 / (sigma * sigma);
         var t = new double[n];
         var total = 0.0;
@@ -24,7 +27,46 @@ public static class OpenCvGaussianBlur
             total += t[i];
         }
 
-        return t.Select(v => (float)(v / total)).ToArray();
+        return t.Select(v => v / total).ToArray();
+    }
+
+    /// <summary>
+    /// <c>cv2.GaussianBlur</c> of one 8-bit plane: round(6σ + 1) | 1 taps (OpenCV's count for 8-bit images), reflect-101,
+    /// rows then columns in double, rounded half up to a byte. OpenCV sums in 8.8 fixed point instead, so a value near a
+    /// half level can land one level away (tools/reference/make_hed.py --check counts them).
+    /// </summary>
+    public static byte[] BlurBytes(ReadOnlySpan<byte> plane, int height, int width, double sigma, CancellationToken cancellationToken = default)
+    {
+        if (plane.Length != (long)height * width) throw new ArgumentException($"expected {height} × {width} values, got {plane.Length}", nameof(plane));
+        var taps = Gaussian(sigma, 6);
+        var radius = taps.Length / 2;
+        var columns = Enumerable.Range(-radius, width + 2 * radius).Select(i => Reflect101(i, width)).ToArray();
+        var rows = Enumerable.Range(-radius, height + 2 * radius).Select(i => Reflect101(i, height)).ToArray();
+        var across = new double[height * width];
+        for (var y = 0; y < height; y++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (var x = 0; x < width; x++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < taps.Length; k++) sum += taps[k] * plane[y * width + columns[x + k]];
+                across[y * width + x] = sum;
+            }
+        }
+
+        var result = new byte[height * width];
+        for (var y = 0; y < height; y++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (var x = 0; x < width; x++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < taps.Length; k++) sum += taps[k] * across[rows[y + k] * width + x];
+                result[y * width + x] = (byte)Math.Clamp(Math.Floor(sum + 0.5), 0, 255);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>Blurs one plane of <paramref name="height"/> × <paramref name="width"/> values.</summary>
