@@ -188,6 +188,14 @@ public sealed class A1111UpscalerTests : IDisposable
         // First the model's conversion and the scale's probe, which the batch then finds done.
         var (warm, warmAnswer) = await A1111Client.PostAsync(host, "extra-single-image", new JsonObject { ["image"] = Convert.ToBase64String(Pattern(8, 8)), ["upscaler_1"] = "rrdb-x4" });
         Assert.True(warm == 200, warmAnswer.ToJsonString());
+        // The queue lets go of a finished prompt just after its answer; wait for that, so job_count counts the batch alone.
+        var idle = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < idle && JsonNode.Parse(await host.Client.GetStringAsync("/queue")) is { } queue
+               && queue["queue_running"]!.AsArray().Count + queue["queue_pending"]!.AsArray().Count > 0)
+        {
+            await Task.Delay(20);
+        }
+
         var list = new JsonArray();
         for (var i = 0; i < 16; i++) list.Add(new JsonObject { ["data"] = Convert.ToBase64String(Pattern(48, 48, seed: i)), ["name"] = $"{i}.png" });
         // The 4× model twice per image (48² → 192² → 768², then Lanczos to 384²): the interrupt lands before the last.
