@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.Api;
 using FlowDiffusion.Comfy.Conversion;
@@ -18,8 +15,6 @@ public static class A1111Extras
 {
     /// <summary>The most images of one batch request.</summary>
     public const int MaxImages = 64;
-
-    private static readonly JsonSerializerOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Runs a single-image (<paramref name="batch"/> false) or batch request; returns A1111's answer.</summary>
     public static async Task<JsonObject> RunAsync(JsonNode? body, bool batch, A1111Jobs jobs, CancellationToken cancellationToken)
@@ -83,7 +78,7 @@ public static class A1111Extras
             {
                 // Upscale to: by the larger ratio, then crop (or pad) to the size about the centre, as A1111's crop to fit.
                 var scale = mode == 1 ? Math.Max(toWidth / (double)width, toHeight / (double)height) : by;
-                info.Add(mode == 1 ? ("Postprocess upscale to", $"{toWidth}x{toHeight}") : ("Postprocess upscale by", PythonFloat(by)));
+                info.Add(mode == 1 ? ("Postprocess upscale to", $"{toWidth}x{toHeight}") : ("Postprocess upscale by", ApiPromptConverter.PythonFloat(by)));
                 if (mode == 1 && crop) info.Add(("Postprocess crop to", $"{toWidth}x{toHeight}"));
                 info.Add(("Postprocess upscaler", first.Name));
                 var sizeField = mode == 1 ? "upscaling_resize_w" : "upscaling_resize";
@@ -101,7 +96,7 @@ public static class A1111Extras
             }
 
             prompt[A1111Prompt.SaveId(i)] = Node("PreviewImage", new JsonObject { ["images"] = image });
-            infotexts.Add(string.Join(", ", info.Select(p => $"{p.Key}: {Quote(p.Value)}")));
+            infotexts.Add(string.Join(", ", info.Select(p => $"{p.Key}: {A1111Infotext.Quote(p.Value)}")));
         }
 
         var html = $"<p>{string.Join("<br>\n", (infotexts.LastOrDefault() ?? "").Split('\n').Select(Escape))}</p>";
@@ -179,14 +174,6 @@ public static class A1111Extras
         : comfyId.StartsWith("up2_", StringComparison.Ordinal) ? "upscaler_2"
         : comfyId.StartsWith("blend_", StringComparison.Ordinal) ? "extras_upscaler_2_visibility"
         : "image";
-
-    // A1111's infotext quoting: a value holding a comma, colon or line break is written as a JSON string.
-    private static string Quote(string value) =>
-        value.IndexOfAny([',', ':', '\n']) < 0 ? value : JsonSerializer.Serialize(value, Quoting);
-
-    // Python's str() of a float: 2.0, 1.5, 2.25.
-    private static string PythonFloat(double value) =>
-        value == Math.Floor(value) && Math.Abs(value) < 1e16 ? value.ToString("0.0", CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
 
     // Python's html.escape.
     private static string Escape(string text) =>

@@ -66,9 +66,13 @@ public sealed record A1111HiresFix(string Upscaler, string? ComfyMethod, double 
         return new A1111HiresFix(upscaler, method, scale, targetX, targetY, secondPass, hiresSteps)
         {
             ImageUpscaler = method is null ? new A1111Upscaler(upscaler, null) : null,
+            Resized = resizeX > 0,
         };
     }
 
     /// <summary>The image upscaler (None, Lanczos, Nearest or a model), or null for a latent upscaler.</summary>
     public A1111Upscaler? ImageUpscaler { get; init; }
+
+    /// <summary>Whether the target size came from <c>hr_resize_x</c>/<c>hr_resize_y</c> (A1111 then records "Hires resize" in place of "Hires upscale").</summary>
+    public bool Resized { get; init; }
 }

@@ -14,38 +14,30 @@ public static class A1111Infotext
     public static string Of(A1111Request request, string checkpoint, int clipSkip, long seed)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var fields = new List<string>
+        // create_infotext's fixed keys in their order; the extra parameters then take a fixed key's place or follow.
+        var fields = new List<KeyValuePair<string, string?>>
         {
-            $"Steps: {request.Steps}",
-            $"Sampler: {request.Sampler.Name}",
+            new("Steps", request.Steps.ToString(CultureInfo.InvariantCulture)),
+            new("Sampler", request.Sampler.Name),
+            new("Schedule type", null),
+            new("CFG scale", A1111Prompt.Format(request.CfgScale)),
+            new("Seed", seed.ToString(CultureInfo.InvariantCulture)),
+            new("Size", $"{request.Width}x{request.Height}"),
+            new("Model", ModelName(checkpoint)),
+            new("Denoising strength", null),
+            new("Clip skip", clipSkip > 1 ? clipSkip.ToString(CultureInfo.InvariantCulture) : null),
         };
-        if (request.Scheduler.ComfyScheduler is not null) fields.Add($"Schedule type: {request.Scheduler.Label}");
-        fields.Add($"CFG scale: {A1111Prompt.Format(request.CfgScale)}");
-        fields.Add($"Seed: {seed}");
-        fields.Add($"Size: {request.Width}x{request.Height}");
-        fields.Add($"Model: {ModelName(checkpoint)}");
-        if (request.Img2Img || request.Hires is not null) fields.Add($"Denoising strength: {request.DenoisingStrength.ToString(CultureInfo.InvariantCulture)}");
-        if (request.Inpainting is { } inpaint)
+        foreach (var (key, value) in A1111ExtraParams.Of(request))
         {
-            // A1111's extra generation parameters of inpainting, in the order it adds them (fill 1, original, adds no "Masked content").
-            if (inpaint.Invert) fields.Add("Mask mode: Inpaint not masked");
-            if (inpaint.Blur > 0) fields.Add($"Mask blur: {inpaint.Blur}");
-            if (inpaint.OnlyMasked) fields.AddRange(["Inpaint area: Only masked", $"Masked area padding: {inpaint.Padding}"]);
-            if (inpaint.MaskedContent is { } content) fields.Add($"Masked content: {content}");
+            var text = value is null ? null : A1111ExtraParams.Text(value);
+            var at = fields.FindIndex(f => f.Key == key);
+            if (at >= 0) fields[at] = new(key, text);
+            else fields.Add(new(key, text));
         }
 
-        if (request.Hires is { } hires)
-        {
-            fields.Add($"Hires upscale: {hires.Scale.ToString(CultureInfo.InvariantCulture)}");
-            if (hires.SecondPassSteps > 0) fields.Add($"Hires steps: {hires.SecondPassSteps}");
-            fields.Add($"Hires upscaler: {hires.Upscaler}");
-        }
-
-        if (clipSkip > 1) fields.Add($"Clip skip: {clipSkip}");
-        fields.AddRange(request.ControlNet.Select(u => $"ControlNet {u.Index}: {Quote(u.Infotext)}"));
-        fields.Add("Version: FlowDiffusion");
+        fields.Add(new("Version", "FlowDiffusion"));
         var negative = request.NegativePrompt.Length > 0 ? $"\nNegative prompt: {request.NegativePrompt}" : "";
-        return $"{request.Prompt}{negative}\n{string.Join(", ", fields)}";
+        return $"{request.Prompt}{negative}\n{string.Join(", ", fields.Where(f => f.Value is not null).Select(f => $"{f.Key}: {f.Value}"))}";
     }
 
     /// <summary>A value as A1111 writes it into an infotext: as is, or JSON-quoted when it holds a comma, colon or newline.</summary>
@@ -64,9 +56,7 @@ public static class A1111Infotext
         var count = request.BatchSize * request.Iterations;
         var seeds = Enumerable.Range(0, count).Select(i => seed + i).ToList();
         JsonArray Repeat(string text) => new(Enumerable.Repeat(text, count).Select(t => (JsonNode)JsonValue.Create(t)).ToArray());
-        var extra = new JsonObject();
-        if (request.Scheduler.ComfyScheduler is not null) extra["Schedule type"] = request.Scheduler.Label;
-        foreach (var unit in request.ControlNet) extra[$"ControlNet {unit.Index}"] = unit.Infotext;
+        var extra = new JsonObject(A1111ExtraParams.Of(request));
         return new JsonObject
         {
             ["prompt"] = request.Prompt,
