@@ -53,7 +53,7 @@ public sealed class PythonClientTests
         {
             var parameters = files[i]!["parameters"]!.GetValue<string>();
             Assert.Equal(summary["infotexts"]![i]!.GetValue<string>(), parameters);
-            Assert.Equal($"a green ball\nSteps: 4, Sampler: Euler a, CFG scale: 1.0, Seed: {seed + i}, Size: 64x64, Model: analytic-sd, Version: FlowDiffusion", parameters);
+            Assert.Equal($"a green ball\nSteps: 4, Sampler: Euler a, Schedule type: Automatic, CFG scale: 1.0, Seed: {seed + i}, Size: 64x64, Model: analytic-sd, Version: FlowDiffusion", parameters);
             var (r, g, b, _, _) = Images.Mean(await File.ReadAllBytesAsync(files[i]!["path"]!.GetValue<string>()));
             Assert.True(r < 0.02 && g > 0.98 && b < 0.02, $"({r:F3}, {g:F3}, {b:F3})");
         }

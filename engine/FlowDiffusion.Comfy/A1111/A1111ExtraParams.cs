@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.A1111;
 /// A1111's <c>extra_generation_params</c> of a request, in the order A1111 1.10 fills that dictionary: the scripts'
 /// <c>process()</c> first (sd-webui-controlnet's units), then the processing's <c>init()</c> (img2img: denoising strength,
 /// then the mask's keys; txt2img's hires fix: denoising strength, the hires prompts and schedule type it leaves unset,
-/// the target size, steps and upscaler), then what the sampler adds when it samples (the schedule type). The answer's
+/// the target size, steps and upscaler), then what the sampler adds when it samples (the schedule type it runs). The answer's
 /// <c>info</c> lists them in this order (unset values as null, as its JSON writes callables), and the infotext merges
 /// them into its fixed keys (<see cref="A1111Infotext.Of"/>), so one list feeds both.
 /// </summary>
@@ -46,7 +46,10 @@ internal static class A1111ExtraParams
             Add("Hires upscaler", hires.Upscaler);
         }
 
-        if (request.Scheduler.ComfyScheduler is not null) Add("Schedule type", request.Scheduler.Label);
+        // The sampler writes the schedule it runs unless that is Automatic's plain timesteps: a named schedule, or the one
+        // the sampler's options give Automatic (DPM++ 2M: Karras).
+        if ((request.Scheduler.ComfyScheduler is not null ? request.Scheduler.Label : request.Sampler.OwnScheduleLabel) is { } schedule)
+            Add("Schedule type", schedule);
         return extra;
     }
 

@@ -19,7 +19,8 @@ public static class A1111Infotext
         {
             new("Steps", request.Steps.ToString(CultureInfo.InvariantCulture)),
             new("Sampler", request.Sampler.Name),
-            new("Schedule type", null),
+            // The request's scheduler as A1111's API passes it (Automatic when none); the sampler's own replaces it below.
+            new("Schedule type", request.Scheduler.Label),
             new("CFG scale", A1111Prompt.Format(request.CfgScale)),
             new("Seed", seed.ToString(CultureInfo.InvariantCulture)),
             new("Size", $"{request.Width}x{request.Height}"),

@@ -5,7 +5,14 @@ namespace FlowDiffusion.Comfy.A1111;
 /// <param name="Aliases">A1111's aliases (its old k-diffusion names).</param>
 /// <param name="ComfySampler">ComfyUI's <c>sampler_name</c>.</param>
 /// <param name="AutomaticScheduler">ComfyUI's <c>scheduler</c> for A1111's "Automatic": the sampler's own default schedule.</param>
-public sealed record A1111Sampler(string Name, IReadOnlyList<string> Aliases, string ComfySampler, string AutomaticScheduler);
+public sealed record A1111Sampler(string Name, IReadOnlyList<string> Aliases, string ComfySampler, string AutomaticScheduler)
+{
+    /// <summary>
+    /// The label of the schedule A1111's sampler options name (<c>options['scheduler']</c>: Karras or Exponential), which its
+    /// "Automatic" runs and its infotext then names; null for the samplers that name none (they keep the model's timesteps).
+    /// </summary>
+    public string? OwnScheduleLabel => AutomaticScheduler switch { "karras" => "Karras", "exponential" => "Exponential", _ => null };
+}
 
 /// <summary>One of A1111's schedulers (<c>scheduler</c>) and the ComfyUI scheduler it runs as.</summary>
 /// <param name="Name">A1111's name.</param>

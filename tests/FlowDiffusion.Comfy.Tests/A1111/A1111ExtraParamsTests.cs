@@ -67,11 +67,27 @@ public sealed class A1111ExtraParamsTests
         }, img2img: false);
 
         Assert.Equal(
-            "a cat\nNegative prompt: dogs\nSteps: 4, Sampler: Euler, CFG scale: 6.5, Seed: 7, Size: 64x64, Model: m, Denoising strength: 1.0, "
+            "a cat\nNegative prompt: dogs\nSteps: 4, Sampler: Euler, Schedule type: Automatic, CFG scale: 6.5, Seed: 7, Size: 64x64, Model: m, Denoising strength: 1.0, "
             + "Hires resize: 128x128, Hires upscaler: Latent, Version: FlowDiffusion",
             A1111Infotext.Of(request, "sub/m.ckpt", 1, 7));
         Assert.Equal(["Denoising strength", "Hires prompt", "Hires negative prompt", "Hires schedule type", "Hires resize", "Hires upscaler"],
             Keys(A1111Infotext.Info(request, "m.ckpt", 1, 7, DateTimeOffset.UnixEpoch)));
+    }
+
+    [Theory]
+    [InlineData("DPM++ 2M", null, "Karras", "Karras")] // Automatic runs the sampler's own schedule, which the sampler writes
+    [InlineData("DPM++ 2M SDE", null, "Exponential", "Exponential")]
+    [InlineData("Euler a", null, "Automatic", null)] // the model's timesteps: the API's Automatic stays, no extra key
+    [InlineData("Euler", "Uniform", "Uniform", "Uniform")]
+    [InlineData("DPM++ 2M Karras", null, "Karras", "Karras")] // the old combined name
+    public void The_schedule_type_is_the_requests_unless_the_sampler_runs_its_own(string sampler, string? scheduler, string written, string? extra)
+    {
+        var body = new JsonObject { ["prompt"] = "a cat", ["steps"] = 4, ["width"] = 64, ["height"] = 64, ["sampler_name"] = sampler };
+        if (scheduler is not null) body["scheduler"] = scheduler;
+        var request = A1111Request.Parse(body, img2img: false);
+        Assert.Contains($"\nSteps: 4, Sampler: {request.Sampler.Name}, Schedule type: {written}, CFG scale: 7.0, Seed: 1, ", A1111Infotext.Of(request, "m", 1, 1), StringComparison.Ordinal);
+        var extras = A1111Infotext.Info(request, "m", 1, 1, DateTimeOffset.UnixEpoch)["extra_generation_params"]!.AsObject();
+        Assert.Equal(extra, extras["Schedule type"]?.GetValue<string>());
     }
 
     [Fact]
@@ -87,7 +103,7 @@ public sealed class A1111ExtraParamsTests
         }, img2img: true);
 
         Assert.Equal(
-            "a cat\nSteps: 4, Sampler: Euler, CFG scale: 7.0, Seed: 5, Size: 64x64, Model: sd1-tiny, Denoising strength: 0.75, "
+            "a cat\nSteps: 4, Sampler: Euler, Schedule type: Automatic, CFG scale: 7.0, Seed: 5, Size: 64x64, Model: sd1-tiny, Denoising strength: 0.75, "
             + $"ControlNet 0: {UnitText(request)}, Mask mode: Inpaint not masked, Mask blur: 4, Inpaint area: Only masked, Masked area padding: 8, "
             + "Masked content: fill, Version: FlowDiffusion",
             A1111Infotext.Of(request, "sd1-tiny.safetensors", 1, 5));

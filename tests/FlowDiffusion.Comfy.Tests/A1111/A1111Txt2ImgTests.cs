@@ -37,7 +37,7 @@ public sealed class A1111Txt2ImgTests
         Assert.Equal("analytic-sd", info["sd_model_name"]!.GetValue<string>());
         Assert.Equal((64, 72, 5), (info["width"]!.GetValue<int>(), info["height"]!.GetValue<int>(), info["steps"]!.GetValue<int>()));
         var infotext = info["infotexts"]![0]!.GetValue<string>();
-        Assert.Equal("a blue ball\nNegative prompt: a red ball\nSteps: 5, Sampler: DPM++ 2M, CFG scale: 0.5, Seed: 42, Size: 64x72, Model: analytic-sd, Version: FlowDiffusion", infotext);
+        Assert.Equal("a blue ball\nNegative prompt: a red ball\nSteps: 5, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 0.5, Seed: 42, Size: 64x72, Model: analytic-sd, Version: FlowDiffusion", infotext);
         Assert.Equal(infotext, FlowDiffusion.Comfy.Conversion.PngTextChunks.Read(A1111Client.Png(answer))["parameters"]);
         // parameters echoes the request with A1111's defaults for what it left out.
         Assert.Equal(1, answer["parameters"]!["batch_size"]!.GetValue<int>());
