@@ -4,7 +4,6 @@ using FlowDiffusion.Comfy.A1111;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Comfy.Tests.A1111;
 using FlowDiffusion.Tests.Shared;
-using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -37,7 +36,7 @@ public sealed class PidinetMappingTests
                 ["2"] = new JsonObject { ["class_type"] = "PiDiNetPreprocessor", ["inputs"] = inputs },
                 ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("2", 0), ["filename_prefix"] = "pidinet" } },
             };
-            AssertMap(c, await ClassMappingTests.RunForImageAsync(host, prompt), $"PiDiNetPreprocessor safe {safe}");
+            SoftEdgeReferences.AssertMap(c, await ClassMappingTests.RunForImageAsync(host, prompt), $"PiDiNetPreprocessor safe {safe}");
         }
 
         var info = JsonNode.Parse(await host.Client.GetStringAsync("/object_info/PiDiNetPreprocessor"))!["PiDiNetPreprocessor"]!;
@@ -63,7 +62,7 @@ public sealed class PidinetMappingTests
                 ["controlnet_module"] = module, ["controlnet_input_images"] = new JsonArray(image), ["controlnet_processor_res"] = 64,
             });
             Assert.True(status == 200, body.ToJsonString());
-            AssertMap(c, Convert.FromBase64String(body["images"]![0]!.GetValue<string>()), module);
+            SoftEdgeReferences.AssertMap(c, Convert.FromBase64String(body["images"]![0]!.GetValue<string>()), module);
         }
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
@@ -128,32 +127,5 @@ public sealed class PidinetMappingTests
         Assert.Contains("safe", body["node_errors"]!["2"]!.ToJsonString());
     }
 
-    private static void AssertMap(JsonElement c, byte[] png, string label)
-    {
-        using (var bitmap = SKBitmap.Decode(png)!)
-            Assert.True((c.GetProperty("width").GetInt32(), c.GetProperty("height").GetInt32()) == (bitmap.Width, bitmap.Height), $"{label}: {bitmap.Width}×{bitmap.Height}");
-        var expected = c.GetProperty("output").GetBytesFromBase64();
-        var got = ClassMappingTests.Pixels(png);
-        int wrong = 0, worst = 0;
-        for (var p = 0; p < expected.Length; p++)
-        {
-            var difference = Enumerable.Range(0, 3).Max(ch => Math.Abs(got[3 * p + ch] - expected[p]));
-            if (difference > 0) wrong++;
-            worst = Math.Max(worst, difference);
-        }
-
-        var tolerance = c.TryGetProperty("scribble", out _) ? 255 : c.GetProperty("safe").GetBoolean() ? 127 : 1;
-        Assert.True(worst <= tolerance && wrong <= expected.Length / 1000, $"{label}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
-    }
-
-    private static byte[] ImagePng()
-    {
-        var image = Oracle.GetProperty("image");
-        int height = image.GetProperty("height").GetInt32(), width = image.GetProperty("width").GetInt32();
-        var rgb = image.GetProperty("rgb_hwc").GetBytesFromBase64();
-        using var bitmap = new SKBitmap(width, height);
-        for (var i = 0; i < width * height; i++) bitmap.SetPixel(i % width, i / width, new SKColor(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
-    }
+    private static byte[] ImagePng() => SoftEdgeReferences.ImagePng(Oracle);
 }
