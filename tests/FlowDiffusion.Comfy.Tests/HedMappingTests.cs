@@ -4,7 +4,6 @@ using FlowDiffusion.Comfy.A1111;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Comfy.Tests.A1111;
 using FlowDiffusion.Tests.Shared;
-using SkiaSharp;
 
 namespace FlowDiffusion.Comfy.Tests;
 
@@ -39,7 +38,7 @@ public sealed class HedMappingTests
                 ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("2", 0), ["filename_prefix"] = "hed" } },
             };
             var png = await ClassMappingTests.RunForImageAsync(host, prompt);
-            AssertMap(c, png, $"HEDPreprocessor resolution {c.GetProperty("resolution")} safe {c.GetProperty("safe")}");
+            SoftEdgeReferences.AssertMap(c, png, $"HEDPreprocessor resolution {c.GetProperty("resolution")} safe {c.GetProperty("safe")}");
         }
     }
 
@@ -56,7 +55,7 @@ public sealed class HedMappingTests
             });
             Assert.True(status == 200, body.ToJsonString());
             var c = Oracle.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("resolution").GetInt32() == 64 && c.GetProperty("safe").GetBoolean() == safe);
-            AssertMap(c, Convert.FromBase64String(body["images"]![0]!.GetValue<string>()), module);
+            SoftEdgeReferences.AssertMap(c, Convert.FromBase64String(body["images"]![0]!.GetValue<string>()), module);
         }
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
@@ -168,23 +167,6 @@ public sealed class HedMappingTests
         Assert.EndsWith(Path.Combine("annotators", "ControlNetHED.pth"), (string)Parameter("model")!);
     }
 
-    private static void AssertMap(JsonElement c, byte[] png, string label)
-    {
-        using (var bitmap = SKBitmap.Decode(png)!)
-            Assert.True((c.GetProperty("width").GetInt32(), c.GetProperty("height").GetInt32()) == (bitmap.Width, bitmap.Height), $"{label}: {bitmap.Width}×{bitmap.Height}");
-        var expected = c.GetProperty("output").GetBytesFromBase64();
-        var got = ClassMappingTests.Pixels(png);
-        int wrong = 0, worst = 0;
-        for (var p = 0; p < expected.Length; p++)
-        {
-            var difference = Enumerable.Range(0, 3).Max(ch => Math.Abs(got[3 * p + ch] - expected[p]));
-            if (difference > 0) wrong++;
-            worst = Math.Max(worst, difference);
-        }
-
-        Assert.True(worst <= (c.GetProperty("safe").GetBoolean() ? 127 : 1) && wrong <= expected.Length / 1000, $"{label}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
-    }
-
     // A scribble: within 1 pixel in 1000 of the reference, and far from the plain map of the same resolution and safe mode.
     private static void AssertScribble(JsonElement c, byte[] png, string label)
     {
@@ -199,16 +181,7 @@ public sealed class HedMappingTests
         Assert.True(Wrong(plain) > expected.Length / 10, $"{label}: the plain HED map, not a scribble");
     }
 
-    private static byte[] ImagePng()
-    {
-        var image = Oracle.GetProperty("image");
-        int height = image.GetProperty("height").GetInt32(), width = image.GetProperty("width").GetInt32();
-        var rgb = image.GetProperty("rgb_hwc").GetBytesFromBase64();
-        using var bitmap = new SKBitmap(width, height);
-        for (var i = 0; i < width * height; i++) bitmap.SetPixel(i % width, i / width, new SKColor(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
-    }
+    private static byte[] ImagePng() => SoftEdgeReferences.ImagePng(Oracle);
 
     private static Task<string> UploadImageAsync(ComfyHost host) => ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", ImagePng());
 }

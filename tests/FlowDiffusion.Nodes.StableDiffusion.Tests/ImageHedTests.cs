@@ -115,34 +115,7 @@ public sealed class ImageHedTests
           hed: { node: image.hed, in: { image: source.image }, with: { model: "{{weights.Replace('\\', '/')}}", resolution: 64 } }
         """, new Dictionary<string, object?>());
 
-    private static (int Wrong, int Worst) Compare(Image result, byte[] expected)
-    {
-        var plane = result.Height * result.Width;
-        int wrong = 0, worst = 0;
-        for (var p = 0; p < plane; p++)
-        {
-            var ok = true;
-            for (var ch = 0; ch < 3; ch++)
-            {
-                var difference = (int)Math.Round(Math.Abs(result.Pixels[ch * plane + p] * 255 - expected[p]));
-                worst = Math.Max(worst, difference);
-                ok &= difference == 0;
-            }
+    private static (int Wrong, int Worst) Compare(Image result, byte[] expected) => SoftEdgeReferences.Compare(result, expected);
 
-            if (!ok) wrong++;
-        }
-
-        return (wrong, worst);
-    }
-
-
-    private static string WriteImage(TempFolder temp)
-    {
-        var image = Oracle.GetProperty("image");
-        int height = image.GetProperty("height").GetInt32(), width = image.GetProperty("width").GetInt32();
-        var rgb = image.GetProperty("rgb_hwc").GetBytesFromBase64();
-        var path = Path.Combine(temp.Path, "strokes.png");
-        TestPng.WriteRgb(path, width, height, (x, y) => (rgb[3 * (y * width + x)], rgb[3 * (y * width + x) + 1], rgb[3 * (y * width + x) + 2]));
-        return path;
-    }
+    private static string WriteImage(TempFolder temp) => SoftEdgeReferences.WriteImage(Oracle, temp);
 }

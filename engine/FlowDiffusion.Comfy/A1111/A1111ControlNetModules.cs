@@ -79,6 +79,14 @@ public static class A1111ControlNetModules
         new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
             HedAvailable, ScalesItself: true),
+        // PiDiNet soft edges from table5_pidinet.pth (the extension's file name too), listed only when it is in models/annotators;
+        // scribble_pidinet: aux's nms and blur on the cropped plain map, as scribble_hed.
+        new("softedge_pidinet", "softedge_pidinet", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, "PiDiNetPreprocessor", "disable"), PidinetAvailable, ScalesItself: true),
+        new("softedge_pidisafe", "softedge_pidisafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, "PiDiNetPreprocessor", "enable"), PidinetAvailable, ScalesItself: true),
+        new("scribble_pidinet", "scribble_pidinet", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, ApiPromptConverter.A1111ScribblePidinetClass, "disable"), PidinetAvailable, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
@@ -112,6 +120,11 @@ public static class A1111ControlNetModules
         nodes.Add("hed", "HEDPreprocessor", new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
 
     private static bool HedAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.HedWeightsFile) is not null;
+
+    private static JsonArray Pidinet(A1111ControlNetNodes nodes, JsonArray image, int resolution, string classType, string safe) =>
+        nodes.Add("pidinet", classType, new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
+
+    private static bool PidinetAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.PidinetWeightsFile) is not null;
 
     // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
     private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);

@@ -24,6 +24,9 @@ public static class A1111ControlNetTypes
         ["softedge_hed"] = ["SoftEdge"],
         ["softedge_hedsafe"] = ["SoftEdge"],
         ["scribble_hed"] = ["Scribble", "SparseCtrl"],
+        ["softedge_pidinet"] = ["SoftEdge"],
+        ["softedge_pidisafe"] = ["SoftEdge"],
+        ["scribble_pidinet"] = ["Scribble", "SparseCtrl"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

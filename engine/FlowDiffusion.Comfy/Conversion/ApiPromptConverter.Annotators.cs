@@ -5,8 +5,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
-/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor), which needs
-/// the annotator's weights, runs them from models/annotators.
+/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor) and
+/// PiDiNetPreprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -139,6 +139,32 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>PiDiNet's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string PidinetWeightsFile = "table5_pidinet.pth";
+
+    /// <summary>The class name of sd-webui-controlnet's scribble_pidinet (FlowDiffusion's own: the fake scribble drawn after cropping, on the plain map).</summary>
+    public const string A1111ScribblePidinetClass = "A1111ScribblePidinet";
+
+    // PiDiNetPreprocessor → image.pidinet with table5_pidinet.pth from models/annotators (safe: enable by default, as aux);
+    // A1111ScribblePidinet → the scribble on the cropped map, safe off by default (the extension's scribble_pidinet).
+    private ComfyValue[]? PidinetPreprocessor(string id, JsonObject inputs, string classType, string scribble)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var safe = Choice(id, inputs, "safe", classType == A1111ScribblePidinetClass ? "disable" : "enable", ["enable", "disable"]);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || safe is null || resolution is null) return null;
+        var weights = folders.ResolveModelFile("annotators", PidinetWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"{classType} needs PiDiNet's weights {PidinetWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.pidinet", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -72,8 +72,8 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor",
-        A1111MaskedFillClass, A1111ScribbleHedClass,
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor",
+        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -252,6 +252,8 @@ public sealed partial class ApiPromptConverter
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
+                "PiDiNetPreprocessor" => PidinetPreprocessor(id, inputs, type, "none"),
+                A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

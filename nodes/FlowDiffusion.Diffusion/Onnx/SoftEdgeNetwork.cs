@@ -3,11 +3,11 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// The HED annotator's graph (built from <c>ControlNetHED.pth</c> by FlowDiffusion.Checkpoints' HedGraph): one input
-/// [1, 3, h, w] (RGB 0..255), one output [1, 1, h, w] (the mean of the side outputs, before the sigmoid). Thread-safe:
-/// calls are serialised.
+/// A soft-edge annotator's graph built by FlowDiffusion.Checkpoints (HedGraph from <c>ControlNetHED.pth</c>: the mean of
+/// the side outputs, before the sigmoid; PidinetGraph from <c>table5_pidinet.pth</c>: the fused output's sigmoid): one
+/// input [1, 3, h, w] (RGB 0..255), one output [1, 1, h, w]. Thread-safe: calls are serialised.
 /// </summary>
-public sealed class HedNetwork
+public sealed class SoftEdgeNetwork
 {
     private readonly ModelSession _model;
     private readonly DeclaredTensor _input;
@@ -15,7 +15,7 @@ public sealed class HedNetwork
     private readonly string[] _outputNames;
     private readonly Lock _gate = new();
 
-    private HedNetwork(ModelSession model)
+    private SoftEdgeNetwork(ModelSession model)
     {
         _model = model;
         _input = model.Signature.SoleInput([TensorElementType.Float], 4);
@@ -28,12 +28,12 @@ public sealed class HedNetwork
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its signature.</summary>
     /// <param name="cache">The host's session cache.</param>
     /// <param name="source">The model file and options.</param>
-    public static HedNetwork Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "hed"));
+    public static SoftEdgeNetwork Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "soft edges"));
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
 
-    /// <summary>Runs the network on one planar [3, height, width] image of 0..255 values; returns height × width logits.</summary>
+    /// <summary>Runs the network on one planar [3, height, width] image of 0..255 values; returns its height × width values.</summary>
     /// <param name="pixels">The image.</param>
     /// <param name="height">Its height.</param>
     /// <param name="width">Its width.</param>
@@ -46,7 +46,7 @@ public sealed class HedNetwork
             using var results = _model.Run(_inputNames, [input.Value], _outputNames, cancellationToken);
             var edges = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
             if (!edges.Shape.SequenceEqual([1, 1, height, width]))
-                throw new ModelMismatchException(ModelPath, $"The HED graph '{ModelPath}' returned [{string.Join(", ", edges.Shape)}] for a {width}×{height} image; [1, 1, {height}, {width}] expected.");
+                throw new ModelMismatchException(ModelPath, $"The soft-edge graph '{ModelPath}' returned [{string.Join(", ", edges.Shape)}] for a {width}×{height} image; [1, 1, {height}, {width}] expected.");
             return edges.Values;
         }
     }

@@ -1,0 +1,66 @@
+using FlowDiffusion.Checkpoints.Export;
+using FlowDiffusion.Diffusion.Onnx;
+using FlowDiffusion.Imaging.Preprocessors.Annotators;
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
+using FlowDiffusion.Nodes.StableDiffusion.Models;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>The ControlNet annotators' PiDiNet soft edges from <c>table5_pidinet.pth</c>, converted to ONNX once and cached.</summary>
+[Node("image.pidinet", "1.0.0", Category = "image/preprocessors", Title = "PiDiNet Soft Edges",
+    Description = "comfyui_controlnet_aux's PiDiNetPreprocessor (sd-webui-controlnet's softedge_pidinet and softedge_pidisafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, as BGR / 255 through PiDiNet (carv4 with CDCM and CSAM) of table5_pidinet.pth (read from the .pth, its pixel-difference convolutions converted to plain ones, ONNX built on first use), the sigmoid of its fused output as grey levels; safe quantises to 0, 127 and 255. White soft edges on black. scribble cropped draws sd-webui-controlnet's scribble_pidinet on the cropped plain map: aux's nms at 127 with σ 3, blurred with σ 3 again, white where above 4.")]
+public sealed class ImagePidinetNode : INode
+{
+    /// <summary>The images.</summary>
+    [Input(Description = "The images to find edges in.")]
+    public Image? Image { get; set; }
+
+    /// <summary>The weights.</summary>
+    [Parameter(Description = "PiDiNet's weights (lllyasviel's table5_pidinet.pth, as comfyui_controlnet_aux and sd-webui-controlnet download it; .pth or .safetensors, keys with or without module.), relative to the working folder.")]
+    public string Model { get; set; } = "models/annotators/table5_pidinet.pth";
+
+    /// <summary>The short side.</summary>
+    [Parameter(Description = "The short side the image is scaled to (aux's resolution, the extension's Preprocessor Resolution); the map has that size.", Min = 64, Max = 16384, Step = 64)]
+    public int Resolution { get; set; } = 512;
+
+    /// <summary>Safe mode.</summary>
+    [Parameter(Description = "Quantise the edges to three levels (0, 127, 255) as aux's safe option and softedge_pidisafe do.")]
+    public bool Safe { get; set; } = true;
+
+    /// <summary>Scribble mode.</summary>
+    [Parameter(Description = "none: the soft edges; cropped: a fake scribble drawn on the cropped map (sd-webui-controlnet's scribble_pidinet). White lines (255) on black (0).",
+        Choices = ["none", "cropped"])]
+    public string Scribble { get; set; } = "none";
+
+    /// <summary>The ONNX Runtime execution provider.</summary>
+    [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
+    public string Provider { get; set; } = "cpu";
+
+    /// <summary>The map.</summary>
+    [Output(Description = "White soft edges on black, grey in all three channels, the short side at the resolution.")]
+    public Image? Result { get; set; }
+
+    /// <inheritdoc />
+    public Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var image = Image!;
+        var scribble = Scribble switch
+        {
+            "none" => HedScribbleMode.None,
+            "cropped" => HedScribbleMode.AfterCrop,
+            _ => throw new ArgumentException($"scribble: '{Scribble}' is not one of none, cropped"),
+        };
+        AnnotatorResolution.Check(context, image, Resolution);
+        var path = PathResolver.Resolve(context, Model, "model");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put PiDiNet's table5_pidinet.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
+        var graph = AnnotatorModelCache.PreparePidinet(path, AnnotatorModelCache.DefaultRoot,
+            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
+        var options = OnnxSessionOptions.Parse(Provider, "");
+        var network = context.Resources.GetOrAdd($"pidinet|{graph}|{options.Describe()}", () => SoftEdgeNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options)));
+        Result = ControlImages.PerItemBytes(image, item => PidinetEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
+        return Task.CompletedTask;
+    }
+}
