@@ -79,6 +79,16 @@ public static class A1111ControlNetModules
         new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
             HedAvailable, ScalesItself: true),
+        // The realistic and coarse lineart from sk_model.pth and sk_model2.pth (the extension's file names), each listed only when its file is in models/annotators.
+        new("lineart", "lineart_realistic", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "disable"), folders => LineartAvailable(folders, coarse: false), ScalesItself: true),
+        new("lineart_coarse", "lineart_coarse", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "enable"), folders => LineartAvailable(folders, coarse: true), ScalesItself: true),
+        // The anime lineart from netG.pth through aux's class: the extension resizes the map back from multiples of 256 with
+        // INTER_CUBIC on floats where aux uses INTER_AREA on bytes (the same where the padded sides are multiples of 256).
+        new("lineart_anime", "lineart_anime", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("lineart_anime", "AnimeLineArtPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.AnimeLineartWeightsFile) is not null, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
@@ -112,6 +122,12 @@ public static class A1111ControlNetModules
         nodes.Add("hed", "HEDPreprocessor", new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
 
     private static bool HedAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.HedWeightsFile) is not null;
+
+    private static JsonArray Lineart(A1111ControlNetNodes nodes, JsonArray image, int resolution, string coarse) =>
+        nodes.Add("lineart", "LineArtPreprocessor", new JsonObject { ["image"] = image, ["coarse"] = coarse, ["resolution"] = resolution });
+
+    private static bool LineartAvailable(ComfyFolders folders, bool coarse) =>
+        folders.ResolveModelFile("annotators", coarse ? ApiPromptConverter.LineartWeightsFiles.Coarse : ApiPromptConverter.LineartWeightsFiles.Realistic) is not null;
 
     // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
     private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);

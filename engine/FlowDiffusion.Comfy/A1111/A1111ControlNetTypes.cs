@@ -24,6 +24,9 @@ public static class A1111ControlNetTypes
         ["softedge_hed"] = ["SoftEdge"],
         ["softedge_hedsafe"] = ["SoftEdge"],
         ["scribble_hed"] = ["Scribble", "SparseCtrl"],
+        ["lineart"] = ["Lineart"],
+        ["lineart_coarse"] = ["Lineart"],
+        ["lineart_anime"] = ["Lineart"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

@@ -72,7 +72,7 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor",
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         A1111MaskedFillClass, A1111ScribbleHedClass,
     ];
 
@@ -252,6 +252,8 @@ public sealed partial class ApiPromptConverter
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
+                "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
+                "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
