@@ -10,7 +10,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// image.lineart reads sk_model.pth and sk_model2.pth in the published layout (float32 storages, the Generator's keys
 /// model0…model4; the weights are make_lineart.py's deterministic hash, written here) and draws the maps of
 /// tools/reference/make_lineart.py — torch's own modules (reflection pads, instance norms, transposed convolutions) behind
-/// aux's resize_image_with_pad, × 255 truncated and inverted — within one level at no more than 1 pixel in 100: ONNX
+/// aux's resize_image_with_pad, × 255 truncated and inverted — within one level at no more than 1 pixel in 1000 (measured: 1 pixel of 5376 one level off for realistic at 64, none for anime at 64): ONNX
 /// Runtime sums in another order than torch, which moves a truncation across a level at a few pixels. Missing or broken
 /// weights fail naming the file and the tensor.
 /// </summary>
@@ -41,7 +41,7 @@ public sealed class ImageLineartTests
             Assert.True((c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()) == (result.Height, result.Width), $"{name}: {result.Width}×{result.Height}");
             var expected = c.GetProperty("output").GetBytesFromBase64();
             var (wrong, worst) = Compare(result, expected);
-            Assert.True(worst <= 1 && wrong <= expected.Length / 100, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+            Assert.True(worst <= 1 && wrong <= expected.Length / 1000, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
             Assert.True(expected.Distinct().Count() > 100, name);
         }
 
@@ -71,7 +71,7 @@ public sealed class ImageLineartTests
             Assert.True((c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()) == (result.Height, result.Width), $"{name}: {result.Width}×{result.Height}");
             var expected = c.GetProperty("output").GetBytesFromBase64();
             var (wrong, worst) = Compare(result, expected);
-            Assert.True(worst <= 1 && wrong <= expected.Length / 100, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
+            Assert.True(worst <= 1 && wrong <= expected.Length / 1000, $"{name}: {wrong} of {expected.Length} pixels differ, by up to {worst} levels");
             Assert.True(expected.Distinct().Count() > 50, name);
         }
     }
