@@ -1,18 +1,27 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
 namespace FlowDiffusion.Tests.Shared;
 
 /// <summary>
-/// Writes a state dict as <c>torch.save</c> does (a ZIP of <c>archive/data.pkl</c>, protocol 2, and one float16 storage per
-/// tensor under <c>archive/data/</c>), optionally inside an outer dictionary (<c>{"state_dict": {...}}</c>, as training
-/// checkpoints hold it), so tests carry deterministic weights instead of the published files.
+/// A state dict as <c>torch.save</c> writes it: a ZIP of <c>archive/data.pkl</c> (an ordered dictionary of tensors, each
+/// rebuilt by <c>torch._utils._rebuild_tensor_v2</c> from its own contiguous storage), one storage entry per tensor,
+/// <c>byteorder</c> and <c>version</c>. For the annotator weights the tests write in the published layout.
 /// </summary>
 public static class TorchSaveFile
 {
-    /// <summary>Writes <paramref name="tensors"/> (in order) to <paramref name="path"/>, under the key <paramref name="outer"/> when given.</summary>
-    public static void Write(string path, IEnumerable<(string Name, long[] Shape, Half[] Values)> tensors, string? outer = null)
+    /// <summary>One tensor: its name, shape, torch storage class (<c>HalfStorage</c>, <c>FloatStorage</c>) and little-endian bytes.</summary>
+    public sealed record Tensor(string Name, long[] Shape, string Storage, byte[] Data);
+
+    /// <summary>Writes float16 <paramref name="tensors"/>, in order, to <paramref name="path"/>, under the key <paramref name="outer"/> when given.</summary>
+    public static void Write(string path, IEnumerable<(string Name, long[] Shape, Half[] Values)> tensors, string? outer = null) =>
+        Write(path, tensors.Select(t => new Tensor(t.Name, t.Shape, "HalfStorage", HalfBytes(t.Values))), outer);
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/>, in order, to <paramref name="path"/>, inside an outer dictionary under the key
+    /// <paramref name="outer"/> when given (<c>{"state_dict": {...}}</c>, as training checkpoints hold it).
+    /// </summary>
+    public static void Write(string path, IEnumerable<Tensor> tensors, string? outer = null)
     {
         using var stream = File.Create(path);
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create);
@@ -25,30 +34,31 @@ public static class TorchSaveFile
 
         pickle.Add((byte)'(');
         var key = 0;
-        foreach (var (name, shape, values) in tensors)
+        foreach (var tensor in tensors)
         {
             var storage = key++.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            Unicode(pickle, name);
+            var elements = tensor.Shape.Aggregate(1L, (a, b) => a * b);
+            Unicode(pickle, tensor.Name);
             Global(pickle, "torch._utils", "_rebuild_tensor_v2");
             pickle.Add((byte)'(');
             pickle.Add((byte)'(');
             Unicode(pickle, "storage");
-            Global(pickle, "torch", "HalfStorage");
+            Global(pickle, "torch", tensor.Storage);
             Unicode(pickle, storage);
             Unicode(pickle, "cpu");
-            Int(pickle, values.Length);
+            Int(pickle, (int)elements);
             pickle.AddRange([(byte)'t', (byte)'Q']);
             Int(pickle, 0);
             pickle.Add((byte)'(');
-            foreach (var d in shape) Int(pickle, (int)d);
+            foreach (var d in tensor.Shape) Int(pickle, (int)d);
             pickle.Add((byte)'t');
             pickle.Add((byte)'(');
             var stride = 1L;
-            var strides = new long[shape.Length];
-            for (var i = shape.Length - 1; i >= 0; i--)
+            var strides = new long[tensor.Shape.Length];
+            for (var i = tensor.Shape.Length - 1; i >= 0; i--)
             {
                 strides[i] = stride;
-                stride *= shape[i];
+                stride *= tensor.Shape[i];
             }
 
             foreach (var s in strides) Int(pickle, (int)s);
@@ -56,9 +66,7 @@ public static class TorchSaveFile
             pickle.Add(0x89);
             Global(pickle, "collections", "OrderedDict");
             pickle.AddRange([(byte)')', (byte)'R', (byte)'t', (byte)'R']);
-            var bytes = new byte[2 * values.Length];
-            for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), values[i]);
-            Entry(zip, $"archive/data/{storage}", bytes);
+            Entry(zip, $"archive/data/{storage}", tensor.Data);
         }
 
         pickle.Add((byte)'u');
@@ -87,10 +95,7 @@ public static class TorchSaveFile
         }
     }
 
-    /// <summary>
-    /// tools/reference/make_hed.py's hashed(): murmur3's finaliser of (i · 2654435761 + (t + 1) · 0x9E3779B9), its top 11
-    /// bits centred, × 2^-<paramref name="exponent"/> (exact in float16).
-    /// </summary>
+    /// <summary>make_hed.py's hashed(): murmur3's finaliser of (i · 2654435761 + (t + 1) · 0x9E3779B9), its top 11 bits centred, × 2^-e (exact in float16).</summary>
     public static Half[] Hashed(int t, int count, int exponent)
     {
         var values = new Half[count];
@@ -107,6 +112,22 @@ public static class TorchSaveFile
         }
 
         return values;
+    }
+
+    /// <summary>The values as float16 storage bytes.</summary>
+    public static byte[] HalfBytes(Half[] values)
+    {
+        var bytes = new byte[2 * values.Length];
+        for (var i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), values[i]);
+        return bytes;
+    }
+
+    /// <summary>The values as float32 storage bytes.</summary>
+    public static byte[] FloatBytes(Half[] values)
+    {
+        var bytes = new byte[4 * values.Length];
+        for (var i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), (float)values[i]);
+        return bytes;
     }
 
     private static void Entry(ZipArchive zip, string name, byte[] data)

@@ -87,6 +87,16 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, "PiDiNetPreprocessor", "enable"), PidinetAvailable, ScalesItself: true),
         new("scribble_pidinet", "scribble_pidinet", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, ApiPromptConverter.A1111ScribblePidinetClass, "disable"), PidinetAvailable, ScalesItself: true),
+        // The realistic and coarse lineart from sk_model.pth and sk_model2.pth (the extension's file names), each listed only when its file is in models/annotators.
+        new("lineart", "lineart_realistic", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "disable"), folders => LineartAvailable(folders, coarse: false), ScalesItself: true),
+        new("lineart_coarse", "lineart_coarse", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "enable"), folders => LineartAvailable(folders, coarse: true), ScalesItself: true),
+        // The anime lineart from netG.pth through aux's class: the extension resizes the map back from multiples of 256 with
+        // INTER_CUBIC on floats where aux uses INTER_AREA on bytes (the same where the padded sides are multiples of 256).
+        new("lineart_anime", "lineart_anime", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("lineart_anime", "AnimeLineArtPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.AnimeLineartWeightsFile) is not null, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
@@ -125,6 +135,12 @@ public static class A1111ControlNetModules
         nodes.Add("pidinet", classType, new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
 
     private static bool PidinetAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.PidinetWeightsFile) is not null;
+
+    private static JsonArray Lineart(A1111ControlNetNodes nodes, JsonArray image, int resolution, string coarse) =>
+        nodes.Add("lineart", "LineArtPreprocessor", new JsonObject { ["image"] = image, ["coarse"] = coarse, ["resolution"] = resolution });
+
+    private static bool LineartAvailable(ComfyFolders folders, bool coarse) =>
+        folders.ResolveModelFile("annotators", coarse ? ApiPromptConverter.LineartWeightsFiles.Coarse : ApiPromptConverter.LineartWeightsFiles.Realistic) is not null;
 
     // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
     private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);

@@ -27,6 +27,9 @@ public static class A1111ControlNetTypes
         ["softedge_pidinet"] = ["SoftEdge"],
         ["softedge_pidisafe"] = ["SoftEdge"],
         ["scribble_pidinet"] = ["Scribble", "SparseCtrl"],
+        ["lineart"] = ["Lineart"],
+        ["lineart_coarse"] = ["Lineart"],
+        ["lineart_anime"] = ["Lineart"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor) and
-/// PiDiNetPreprocessor, which need the annotators' weights, run them from models/annotators.
+/// PiDiNetPreprocessor, LineArtPreprocessor and AnimeLineArtPreprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -165,6 +165,51 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.pidinet", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>The realistic and coarse lineart annotators' weights in models/annotators, under the names aux and sd-webui-controlnet download them as.</summary>
+    internal static readonly (string Realistic, string Coarse) LineartWeightsFiles = ("sk_model.pth", "sk_model2.pth");
+
+    // LineArtPreprocessor → image.lineart with sk_model.pth, or sk_model2.pth when coarse is enable (aux loads both; here
+    // only the one used must be there).
+    private ComfyValue[]? LineArtPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var coarse = Choice(id, inputs, "coarse", "disable", ["disable", "enable"]);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || coarse is null || resolution is null) return null;
+        var file = coarse == "enable" ? LineartWeightsFiles.Coarse : LineartWeightsFiles.Realistic;
+        var weights = folders.ResolveModelFile("annotators", file);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"LineArtPreprocessor{(coarse == "enable" ? " with coarse enabled" : "")} needs the lineart annotator's weights {file} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "coarse");
+            return null;
+        }
+
+        var node = Add(id, null, "image.lineart", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>The anime lineart annotator's weights in models/annotators, under the name aux and sd-webui-controlnet download it as.</summary>
+    internal const string AnimeLineartWeightsFile = "netG.pth";
+
+    // AnimeLineArtPreprocessor → image.lineart_anime with netG.pth.
+    private ComfyValue[]? AnimeLineArtPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || resolution is null) return null;
+        var weights = folders.ResolveModelFile("annotators", AnimeLineartWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"AnimeLineArtPreprocessor needs the anime lineart annotator's weights {AnimeLineartWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.lineart_anime", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

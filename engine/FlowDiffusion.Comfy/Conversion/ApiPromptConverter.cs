@@ -72,7 +72,7 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor",
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass,
     ];
 
@@ -254,6 +254,8 @@ public sealed partial class ApiPromptConverter
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
                 "PiDiNetPreprocessor" => PidinetPreprocessor(id, inputs, type, "none"),
                 A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
+                "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
+                "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

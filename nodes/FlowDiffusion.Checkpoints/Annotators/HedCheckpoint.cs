@@ -52,34 +52,8 @@ public sealed class HedCheckpoint : IDisposable
     /// <summary>Opens the file; throws a <see cref="CheckpointException"/> naming it and the tensor when it is not the HED network.</summary>
     public static HedCheckpoint Open(string path)
     {
-        SafetensorsFile file;
-        try
-        {
-            file = SafetensorsFile.Open(path);
-        }
-        catch (SafetensorsException e)
-        {
-            throw new CheckpointException($"{path}: not a readable HED annotator (ControlNetHED.pth): {e.Message}");
-        }
-
-        try
-        {
-            foreach (var (name, shape) in Layout())
-            {
-                if (!file.Tensors.TryGetValue(name, out var tensor))
-                    throw new CheckpointException($"{path}: tensor '{name}' is missing; not the ControlNet HED annotator (ControlNetHED.pth, ControlNetHED_Apache2's keys norm and block1…5).");
-                if (!tensor.Shape.SequenceEqual(shape))
-                    throw new CheckpointException($"{path}: tensor '{name}' is [{string.Join(", ", tensor.Shape)}]; the HED annotator's is [{string.Join(", ", shape)}].");
-            }
-
-            var tensors = Layout().ToDictionary(t => t.Name, t => new StoredTensor(file, file.Tensors[t.Name], t.Shape), StringComparer.Ordinal);
-            return new HedCheckpoint(file, path, tensors);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        var (file, tensors) = AnnotatorWeights.Open(path, Layout(), "HED annotator (ControlNetHED.pth, ControlNetHED_Apache2's keys norm and block1…5)");
+        return new HedCheckpoint(file, path, tensors);
     }
 
     /// <summary>The ONNX graph: <c>image</c> [1, 3, h, w] (RGB 0..255) → <c>edges</c> [1, 1, h, w], the mean of the five side outputs resized to the input (h, w multiples of 16).</summary>

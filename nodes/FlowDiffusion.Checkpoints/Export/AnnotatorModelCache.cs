@@ -4,7 +4,8 @@ namespace FlowDiffusion.Checkpoints.Export;
 
 /// <summary>
 /// ONNX graphs built from the ControlNet annotators' torch weights (<c>ControlNetHED.pth</c>: <see cref="HedCheckpoint"/>;
-/// <c>table5_pidinet.pth</c>: <see cref="PidinetCheckpoint"/>),
+/// <c>table5_pidinet.pth</c>: <see cref="PidinetCheckpoint"/>;
+/// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -12,6 +13,8 @@ public static class AnnotatorModelCache
     // Part of the cache key: bump when the graph changes.
     private const string HedGraphVersion = "hed-1";
     private const string PidinetGraphVersion = "pidinet-1";
+    private const string LineartGraphVersion = "lineart-1";
+    private const string AnimeLineartGraphVersion = "lineart-anime-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -31,4 +34,20 @@ public static class AnnotatorModelCache
             using var checkpoint = PidinetCheckpoint.Open(path);
             return checkpoint.BuildGraph(binding);
         }, converting, limits, PidinetGraphVersion);
+
+    /// <summary>The prepared lineart graph (realistic or coarse) for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareLineart(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
+        {
+            using var checkpoint = LineartCheckpoint.Open(path);
+            return checkpoint.BuildGraph(binding);
+        }, converting, limits, LineartGraphVersion);
+
+    /// <summary>The prepared anime lineart graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareAnimeLineart(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
+        {
+            using var checkpoint = AnimeLineartCheckpoint.Open(path);
+            return checkpoint.BuildGraph(binding);
+        }, converting, limits, AnimeLineartGraphVersion);
 }
