@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
-
 namespace FlowDiffusion.Tests.Shared;
 
 /// <summary>
@@ -55,51 +51,7 @@ public static class HedWeights
             tensors.Add((name, name == reshape ? [count] : shape, Hashed(t++, count, Exponent(name, shape, kind))));
         }
 
-        using var stream = File.Create(path);
-        using var zip = new ZipArchive(stream, ZipArchiveMode.Create);
-        var pickle = new List<byte> { 0x80, 0x02, (byte)'}', (byte)'(' };
-        var key = 0;
-        foreach (var (name, shape, values) in tensors)
-        {
-            if (name == skip) continue;
-            var storage = key++.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            Unicode(pickle, name);
-            Global(pickle, "torch._utils", "_rebuild_tensor_v2");
-            pickle.Add((byte)'(');
-            pickle.Add((byte)'(');
-            Unicode(pickle, "storage");
-            Global(pickle, "torch", "HalfStorage");
-            Unicode(pickle, storage);
-            Unicode(pickle, "cpu");
-            Int(pickle, values.Length);
-            pickle.AddRange([(byte)'t', (byte)'Q']);
-            Int(pickle, 0);
-            pickle.Add((byte)'(');
-            foreach (var d in shape) Int(pickle, (int)d);
-            pickle.Add((byte)'t');
-            pickle.Add((byte)'(');
-            var stride = 1L;
-            var strides = new long[shape.Length];
-            for (var i = shape.Length - 1; i >= 0; i--)
-            {
-                strides[i] = stride;
-                stride *= shape[i];
-            }
-
-            foreach (var s in strides) Int(pickle, (int)s);
-            pickle.Add((byte)'t');
-            pickle.Add(0x89);
-            Global(pickle, "collections", "OrderedDict");
-            pickle.AddRange([(byte)')', (byte)'R', (byte)'t', (byte)'R']);
-            var bytes = new byte[2 * values.Length];
-            for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), values[i]);
-            Entry(zip, $"archive/data/{storage}", bytes);
-        }
-
-        pickle.AddRange([(byte)'u', (byte)'.']);
-        Entry(zip, "archive/data.pkl", [.. pickle]);
-        Entry(zip, "archive/byteorder", "little"u8.ToArray());
-        Entry(zip, "archive/version", "3\n"u8.ToArray());
+        TorchFile.Write(path, tensors.Where(t => t.Name != skip));
     }
 
     // make_hed.py's keys(): every tensor but norm, in state-dict order, with its kind.
@@ -131,7 +83,7 @@ public static class HedWeights
     }
 
     // make_hed.py's hashed(): murmur3's finaliser of (i · 2654435761 + (t + 1) · 0x9E3779B9), its top 11 bits centred, × 2^-e.
-    private static Half[] Hashed(int t, int count, int exponent)
+    internal static Half[] Hashed(int t, int count, int exponent)
     {
         var values = new Half[count];
         var seed = unchecked((uint)(t + 1) * 0x9E3779B9u);
@@ -147,28 +99,5 @@ public static class HedWeights
         }
 
         return values;
-    }
-
-    private static void Entry(ZipArchive zip, string name, byte[] data)
-    {
-        using var entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
-        entry.Write(data);
-    }
-
-    private static void Unicode(List<byte> pickle, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        pickle.Add((byte)'X');
-        pickle.AddRange(BitConverter.GetBytes(bytes.Length));
-        pickle.AddRange(bytes);
-    }
-
-    private static void Global(List<byte> pickle, string module, string name) =>
-        pickle.AddRange([(byte)'c', .. Encoding.ASCII.GetBytes($"{module}\n{name}\n")]);
-
-    private static void Int(List<byte> pickle, int value)
-    {
-        pickle.Add((byte)'J');
-        pickle.AddRange(BitConverter.GetBytes(value));
     }
 }
