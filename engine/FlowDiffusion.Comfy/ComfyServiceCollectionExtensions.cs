@@ -36,10 +36,13 @@ public static class ComfyServiceCollectionExtensions
             var engine = sp.GetRequiredService<IOptions<FlowDiffusionOptions>>().Value;
             var server = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
             var working = Path.GetFullPath(server.WorkingFolder is { Length: > 0 } root ? root : Environment.CurrentDirectory);
+            if (server.PreviewMethod is not (ComfyFolders.LinearPreviews or ComfyFolders.TaesdPreviews or ComfyFolders.AutoPreviews))
+                throw new InvalidOperationException($"FlowDiffusion:Server:PreviewMethod is '{server.PreviewMethod}'; use {ComfyFolders.LinearPreviews}, {ComfyFolders.TaesdPreviews} or {ComfyFolders.AutoPreviews}.");
             return new ComfyFolders(Path.GetFullPath(engine.ModelsFolder, working), working,
                 Path.Combine(Path.GetFullPath(engine.DataFolder, working), InputFolderName))
             {
                 OutputFolder = Path.GetFullPath(engine.OutputFolder, working),
+                PreviewMethod = server.PreviewMethod,
             };
         });
         return services;

@@ -39,6 +39,13 @@ public sealed class ServerOptions
     /// <summary>Input values for the warm-up workflow by name, as text (<c>FlowDiffusion:Server:WarmUpInputs:width=768</c>).</summary>
     public Dictionary<string, string> WarmUpInputs { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How the ComfyUI layer's samplers make live previews, as ComfyUI's <c>--preview-method</c>: <c>latent2rgb</c> (the
+    /// default: the linear approximation at latent size), <c>taesd</c> or <c>auto</c> (both: TAESD's decode at full size
+    /// when <c>models/vae_approx</c> holds the family's <c>taesd_decoder</c> or <c>taesdxl_decoder</c>, else the approximation).
+    /// </summary>
+    public string PreviewMethod { get; set; } = "latent2rgb";
+
     /// <summary>How many runs execute at once on this host (one device by default).</summary>
     public int MaxConcurrentRuns { get; set; } = 1;
 

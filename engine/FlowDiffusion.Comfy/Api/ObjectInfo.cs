@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlowDiffusion.Checkpoints.Taesd;
 using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Diffusion.KDiffusion;
 using FlowDiffusion.Engine.Schema;
@@ -261,7 +262,7 @@ internal static class ObjectInfo
             ("sigma", Float(1, 0.1, 10, 0.1))), ["IMAGE"]),
         "ImageSharpen" => Class(name, "Image Sharpen", "image/postprocessing", Req(("image", Typed("IMAGE")), ("sharpen_radius", Int(1, 1, 31)),
             ("sigma", Float(1, 0.1, 10, 0.01)), ("alpha", Float(1, 0, 5, 0.01))), ["IMAGE"]),
-        "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Files(folders, "vae")))), ["VAE"]),
+        "VAELoader" => Class(name, "Load VAE", "loaders", Req(("vae_name", Combo(Vaes(folders)))), ["VAE"]),
         "UNETLoader" => Class(name, "Load Diffusion Model", "advanced/loaders",
             Req(("unet_name", Combo(Files(folders, "unet").Concat(Files(folders, "diffusion_models")).ToList())), ("weight_dtype", Combo(ApiPromptConverter.UNetWeightTypes))), ["MODEL"]),
         "CLIPLoader" => Class(name, "Load CLIP", "advanced/loaders",
@@ -514,6 +515,19 @@ internal static class ObjectInfo
             .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
             .Where(f => !f.StartsWith('.'))
             .Order(StringComparer.Ordinal).Take(10000).ToList();
+    }
+
+    /// <summary>VAELoader's names, as ComfyUI's <c>vae_list</c>: the files of models/vae, then <c>taesd</c> and <c>taesdxl</c> where models/vae_approx holds both of its halves.</summary>
+    public static IReadOnlyList<string> Vaes(ComfyFolders folders)
+    {
+        var names = Files(folders, "vae").ToList();
+        if (ComfyFolders.Inside(folders.ModelsFolder, "vae_approx") is { } approx)
+        {
+            names.AddRange(TaesdFiles.Supported.Select(t => t.Name)
+                .Where(n => TaesdFiles.Find(approx, n, TaesdPart.Encoder) is not null && TaesdFiles.Find(approx, n, TaesdPart.Decoder) is not null));
+        }
+
+        return names;
     }
 
     /// <summary>UpscaleModelLoader's names: the ONNX exports and weight files (.safetensors, .pth …) of models/upscale_models.</summary>

@@ -229,7 +229,7 @@ public sealed partial class ApiPromptConverter
         var negative = Link<ConditioningValue>(id, inputs, "negative");
         var cfg = Number(id, inputs, "cfg", 8);
         if (model is null || positive is null || negative is null || cfg is null || !Within(id, "cfg", cfg.Value, 0, 100)) return null;
-        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion)];
+        return [new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion) { Checkpoint = model.Checkpoint }];
     }
 
     // BasicGuider: the conditioning alone; guidance.cfg at scale 1 evaluates the positive half only.
@@ -238,7 +238,7 @@ public sealed partial class ApiPromptConverter
         var model = Link<ModelValue>(id, inputs, "model");
         var conditioning = Link<ConditioningValue>(id, inputs, "conditioning");
         if (model is null || conditioning is null) return null;
-        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)], model.DifferentialDiffusion)];
+        return [new GuiderValue(Guide(id, model, conditioning.Conditioning, conditioning.Conditioning, 1), model.SchedulerConfig, [.. InpaintEdges(conditioning, conditioning)], model.DifferentialDiffusion) { Checkpoint = model.Checkpoint }];
     }
 
     // PerpNegGuider → unet.denoiser + guidance.perp_neg. ComfyUI also runs RescaleCFG's hook after it; that is a node error
@@ -276,7 +276,7 @@ public sealed partial class ApiPromptConverter
         var guider = Add(id, "guider", "guidance.perp_neg",
             [("denoiser", $"{denoiser}.denoiser"), ("positive", positive.Conditioning), ("negative", negative.Conditioning), ("empty", empty.Conditioning)],
             [("scale", cfg.Value), ("neg_scale", negScale.Value)]);
-        return [new GuiderValue($"{guider}.guider", model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion)];
+        return [new GuiderValue($"{guider}.guider", model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion) { Checkpoint = model.Checkpoint }];
     }
 
     private ComfyValue[]? SamplerCustom(string id, JsonObject inputs)
@@ -293,7 +293,7 @@ public sealed partial class ApiPromptConverter
         if (model is null || addNoise is null || seed is null || cfg is null || positive is null || negative is null || sampler is null || sigmas is null
             || latent is null || !Within(id, "cfg", cfg.Value, 0, 100))
             return null;
-        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion);
+        var guider = new GuiderValue(Guide(id, model, positive.Conditioning, negative.Conditioning, cfg.Value), model.SchedulerConfig, [.. InpaintEdges(positive, negative)], model.DifferentialDiffusion) { Checkpoint = model.Checkpoint };
         return CustomSample(id, new NoiseValue(seed.Value, addNoise.Value), guider, sampler, sigmas, latent);
     }
 
@@ -359,6 +359,7 @@ public sealed partial class ApiPromptConverter
         var edges = new List<(string, string)> { ("guider", guider.Guider), ("config", guider.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
         edges.AddRange(guider.InpaintEdges);
+        if (PreviewVae(id, guider.Checkpoint) is { } previewVae) edges.Add(("preview_vae", previewVae));
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);
         var output = new LatentValue($"{node}.latent", null);
         ComfyValue denoised = sigmas.EndsAtZero && sampler.Name is not ("uni_pc" or "uni_pc_bh2" or "dpm_fast" or "dpm_adaptive")

@@ -112,6 +112,6 @@ public sealed partial class ApiPromptConverter
         var guider = Add(id, "guider", "guidance.dual_cfg",
             [("denoiser", $"{denoiser}.denoiser"), ("cond1", cond1.Conditioning), ("cond2", cond2.Conditioning), ("negative", negative.Conditioning)],
             [("scale_conds", cfgConds.Value), ("scale_negative", cfgNegative.Value), ("style", style)]);
-        return [new GuiderValue($"{guider}.guider", model.SchedulerConfig, [.. InpaintEdges(cond1, negative)], model.DifferentialDiffusion)];
+        return [new GuiderValue($"{guider}.guider", model.SchedulerConfig, [.. InpaintEdges(cond1, negative)], model.DifferentialDiffusion) { Checkpoint = model.Checkpoint }];
     }
 }

@@ -192,13 +192,19 @@ public sealed partial class ApiPromptConverter
             return null;
         }
 
+        return LooksSdxl(model.Checkpoint);
+    }
+
+    // Whether a checkpoint (a path the prompt resolved) is SDXL's; one that cannot be read yet is taken for SD 1.x.
+    private bool LooksSdxl(string checkpoint)
+    {
         try
         {
-            return SdxlCheckpoint.Detect(Path.GetFullPath(Path.Combine(folders.WorkingFolder, model.Checkpoint))) == ModelFamily.StableDiffusionXL;
+            return SdxlCheckpoint.Detect(Path.GetFullPath(Path.Combine(folders.WorkingFolder, checkpoint))) == ModelFamily.StableDiffusionXL;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or ArgumentException or System.Text.Json.JsonException)
         {
-            // A checkpoint that cannot be read yet (an imported workflow's) is taken for SD 1.x; loading it reports the problem.
+            // An imported workflow's checkpoint may not be readable yet; loading it reports the problem.
             return false;
         }
     }

@@ -646,9 +646,11 @@ public sealed partial class ApiPromptConverter
         return [new MaskValue($"{node}.mask")];
     }
 
-    // VAELoader → vae.load of a file in models/vae.
+    // VAELoader → vae.load of a file in models/vae, or of TAESD's decoder in models/vae_approx for taesd and taesdxl.
     private ComfyValue[]? VaeLoader(string id, JsonObject inputs)
     {
+        if (inputs["vae_name"] is JsonValue named && named.GetValueKind() == JsonValueKind.String && TaesdName(named.GetValue<string>()))
+            return TaesdLoader(id, named.GetValue<string>());
         var path = ModelFile(id, inputs, "vae_name", "vae", "VAELoader");
         if (path is null) return null;
         var node = Add(id, null, "vae.load", [], [("path", path)]);
@@ -766,6 +768,7 @@ public sealed partial class ApiPromptConverter
         var edges = new List<(string, string)> { ("guider", guider), ("config", model.SchedulerConfig), ("latent_image", latent.Latent) };
         if (latent.Mask is not null) edges.Add(("mask", latent.Mask));
         edges.AddRange(InpaintEdges(positive, negative));
+        if (PreviewVae(id, model.Checkpoint) is { } previewVae) edges.Add(("preview_vae", previewVae));
         parameters.InsertRange(0, [("seed", SeedLiteral(seed.Value)), ("steps", steps.Value), ("sampler", sampler), ("scheduler", scheduler), ("preview_every", 1L)]);
         if (model.DifferentialDiffusion > 0) parameters.Add(("differential_diffusion", model.DifferentialDiffusion));
         var node = Add(id, null, "diffusion.ksampler", edges, parameters);

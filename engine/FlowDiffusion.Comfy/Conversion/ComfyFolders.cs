@@ -99,6 +99,18 @@ public sealed record ComfyFolders(string ModelsFolder, string WorkingFolder, str
         return file is not null && File.Exists(file) ? file : null;
     }
 
+    /// <summary>ComfyUI's <c>--preview-method latent2rgb</c>: the linear approximation at latent size.</summary>
+    public const string LinearPreviews = "latent2rgb";
+
+    /// <summary>ComfyUI's <c>--preview-method taesd</c>: TAESD's decode, when <c>models/vae_approx</c> has the decoder.</summary>
+    public const string TaesdPreviews = "taesd";
+
+    /// <summary>ComfyUI's <c>--preview-method auto</c>: TAESD when its decoder is present, else the linear approximation.</summary>
+    public const string AutoPreviews = "auto";
+
+    /// <summary>How samplers' live previews are made: <see cref="LinearPreviews"/> (the default), <see cref="TaesdPreviews"/> or <see cref="AutoPreviews"/>.</summary>
+    public string PreviewMethod { get; init; } = LinearPreviews;
+
     /// <summary>
     /// Where ComfyUI's "[output]" and "[temp]" annotated names resolve (LoadImageOutput; PreviewImage's files lie there
     /// too), or null where the host serves no outputs (then such names resolve nowhere).

@@ -142,7 +142,11 @@ internal sealed record NoiseValue(ulong Seed, bool Add) : ComfyValue("NOISE");
 /// InpaintModelConditioning attached to its conditionings, and its model's DifferentialDiffusion strength.
 /// </summary>
 internal sealed record GuiderValue(string Guider, string SchedulerConfig, IReadOnlyList<(string Port, string Source)> InpaintEdges, double DifferentialDiffusion = 0)
-    : ComfyValue("GUIDER");
+    : ComfyValue("GUIDER")
+{
+    /// <summary>The checkpoint of the guider's model (null: unknown), which picks the TAESD of live previews.</summary>
+    public string? Checkpoint { get; init; }
+}
 
 /// <summary>
 /// A value known when the prompt is converted (INT, FLOAT, STRING or BOOLEAN), from PrimitiveInt, StringConcatenate and

@@ -40,14 +40,17 @@ internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, S
         return Has(name + ".bias") ? g.Add(y, W(name + ".bias")) : y;
     }
 
-    /// <summary>A convolution whose kernel size comes from the weight; "same" padding unless <paramref name="pads"/> says otherwise.</summary>
+    /// <summary>
+    /// A convolution whose kernel size comes from the weight; "same" padding unless <paramref name="pads"/> says
+    /// otherwise; biased when the checkpoint has the bias.
+    /// </summary>
     public string Conv(string x, string name, long stride = 1, long[]? pads = null)
     {
         var kernel = ShapeOf(name + ".weight")[2];
         pads ??= [kernel / 2, kernel / 2, kernel / 2, kernel / 2];
         return g.Node(
             "Conv",
-            [x, W(name + ".weight"), W(name + ".bias")],
+            Has(name + ".bias") ? [x, W(name + ".weight"), W(name + ".bias")] : [x, W(name + ".weight")],
             OnnxAttribute.Ints("kernel_shape", kernel, kernel),
             OnnxAttribute.Ints("strides", stride, stride),
             OnnxAttribute.Ints("pads", pads));

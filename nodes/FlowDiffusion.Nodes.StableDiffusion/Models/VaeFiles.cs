@@ -26,8 +26,11 @@ internal sealed record VaeFiles(string Source, string DecoderPath, string? Encod
         return new(folder, decoder, File.Exists(encoder) ? encoder : null, ScalingFactorOf(folder));
     }
 
+    /// <summary>What to tell a user who encodes with a VAE that has no encoder, when the folder's default does not fit.</summary>
+    public string? MissingEncoder { get; init; }
+
     public string RequireEncoder() => _model?.RequireVaeEncoder() ?? EncoderPath ?? throw new FileNotFoundException(
-        $"The VAE '{Source}' has no vae_encoder/model.onnx, which img2img and inpainting need.", Path.Combine(Source, "vae_encoder", "model.onnx"));
+        MissingEncoder ?? $"The VAE '{Source}' has no vae_encoder/model.onnx, which img2img and inpainting need.", Path.Combine(Source, "vae_encoder", "model.onnx"));
 
     private static float ScalingFactorOf(string folder)
     {

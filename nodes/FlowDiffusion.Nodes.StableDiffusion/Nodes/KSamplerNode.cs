@@ -15,7 +15,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 /// window and noise (torch.randn of the whole latent batch from one generator seeded with the seed, or for latents cut
 /// from a batch the items their noise indices name, as ComfyUI's batch_index).
 /// </summary>
-[Node("diffusion.ksampler", "1.0.0", Category = "sampling", Title = "K-Sampler",
+[Node("diffusion.ksampler", "1.1.0", Category = "sampling", Title = "K-Sampler",
     Description = "Samples the way ComfyUI's KSampler does: a sigma schedule (one of ComfyUI's, or an explicit list) walked by a k-diffusion sampler (the _gpu names run the same formulas; the SDE samplers draw their noise from a Brownian tree seeded with the seed; the _cfg_pp samplers, CFG++, also step with the guider's unconditional prediction, which guidance.cfg then evaluates at cfg 1 too, as ComfyUI does). The starting noise is torch.randn of the latent batch from one generator seeded with the seed (latents cut from a batch by latent.from_batch get the noise they had in the whole batch, as ComfyUI's batch_index); denoise below 1 starts part-way (img2img); a mask repaints only its white part (a 9-channel inpainting UNet also reads the mask, rounded, and latent_image as its masked image, as ComfyUI feeds them); start/end steps and leftover noise as in KSamplerAdvanced. eta, s_noise, r, solver_type and order are the settings of ComfyUI's sampler nodes (SamplerEulerAncestral, SamplerEulerAncestralCFGPP, SamplerDPMPP_2S_Ancestral, SamplerDPMPP_SDE, SamplerDPMPP_2M_SDE, SamplerDPMPP_3M_SDE, SamplerLMS), and dpm_eta to accept_safety SamplerDPMAdaptative's, each read by the samplers it names; their defaults are KSampler's. dpm_fast and dpm_adaptive solve from the first sigma to the last above 0 (leaving that much noise, as ComfyUI): dpm_fast with steps model evaluations, its progress the evaluations made; dpm_adaptive with as many as its error control needs (at most 1000 tries), its progress the schedule's sigmas it has passed. sa_solver and sa_solver_pece (SA-Solver, ComfyUI's SamplerSASolver settings sde_start_percent to simple_order2) read eta (at most 10) as τ inside their SDE window and s_noise; their step noise is the ancestral samplers' (seed + 1).")]
 public sealed class KSamplerNode : INode
 {
@@ -38,6 +38,10 @@ public sealed class KSamplerNode : INode
     /// <summary>The masked image a 9-channel inpainting UNet reads.</summary>
     [Input(Description = "For a 9-channel inpainting UNet: the latents of the image with the repaint region blanked (inpaint.prepare's masked_latent; ComfyUI's InpaintModelConditioning). Without it the UNet reads latent_image, as ComfyUI's KSampler feeds it. Other UNets ignore it.", Optional = true)]
     public Latent? MaskedLatent { get; set; }
+
+    /// <summary>A VAE that decodes the live previews.</summary>
+    [Input(Description = "Decode the live previews with this VAE (TAESD: ComfyUI's --preview-method taesd, images at full size for about a tenth of a step each) instead of the linear approximation at latent size.", Optional = true)]
+    public IVae? PreviewVae { get; set; }
 
     /// <summary>The mask a 9-channel inpainting UNet reads.</summary>
     [Input(Description = "For a 9-channel inpainting UNet: the mask it reads (rounded to 0 or 1), when it is not the repaint mask (InpaintModelConditioning without noise_mask). Without it the UNet reads mask. Other UNets ignore it.", Optional = true)]
@@ -285,12 +289,14 @@ public sealed class KSamplerNode : INode
             return new CfgDenoised(denoised, unconditional);
         }
 
-        ValueTask OnStep(int step, int steps, float[] current)
+        async ValueTask OnStep(int step, int steps, float[] current)
         {
             context.ReportProgress(NodeProgress.OfSteps(step, steps));
-            if (PreviewEvery > 0 && step % PreviewEvery == 0 && step < steps)
-                context.ReportPreview(LatentRgb.ToImage(current.AsSpan(0, shape.ItemLength), 1, shape.Channels, shape.Height, shape.Width, upscale: 1));
-            return ValueTask.CompletedTask;
+            if (PreviewEvery <= 0 || step % PreviewEvery != 0 || step >= steps) return;
+            // The first item only, as ComfyUI previews x0[:1].
+            context.ReportPreview(PreviewVae is { } vae
+                ? await vae.DecodeAsync(new Latent(1, shape.Channels, shape.Height, shape.Width, current.AsSpan(0, shape.ItemLength).ToArray()), cancellationToken)
+                : LatentRgb.ToImage(current.AsSpan(0, shape.ItemLength), 1, shape.Channels, shape.Height, shape.Width, upscale: 1));
         }
 
         // ComfyUI's SDE samplers: a Brownian tree over [smallest positive sigma, largest sigma] seeded with the seed.
