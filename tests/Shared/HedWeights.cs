@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
 
 namespace FlowDiffusion.Tests.Shared;
 
@@ -20,29 +18,7 @@ public static class HedWeights
     public static string ModelsFolder => Path.Combine(Path.GetTempPath(), "flowdiffusion-tests", "hed-1", "models");
 
     /// <summary>The file (<see cref="ModelsFolder"/>/annotators/ControlNetHED.pth), written once per machine (a stable path keeps the converted graph cached).</summary>
-    public static string Shared()
-    {
-        var path = Path.Combine(ModelsFolder, "annotators", "ControlNetHED.pth");
-        lock (Gate)
-        {
-            if (!File.Exists(path))
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                var staging = path + "." + Guid.NewGuid().ToString("N")[..8];
-                Write(staging);
-                try
-                {
-                    File.Move(staging, path);
-                }
-                catch (IOException) when (File.Exists(path))
-                {
-                    File.Delete(staging);
-                }
-            }
-        }
-
-        return path;
-    }
+    public static string Shared() => TorchSaveFile.WriteOnce(Path.Combine(ModelsFolder, "annotators", "ControlNetHED.pth"), path => Write(path), Gate);
 
     /// <summary>Writes the file to <paramref name="path"/>; <paramref name="skip"/> leaves one tensor out, <paramref name="reshape"/> gives one tensor a wrong shape.</summary>
     public static void Write(string path, string? skip = null, string? reshape = null)
@@ -52,54 +28,15 @@ public static class HedWeights
         foreach (var (name, shape, kind) in Layout())
         {
             var count = (int)shape.Aggregate(1L, (a, b) => a * b);
-            tensors.Add((name, name == reshape ? [count] : shape, Hashed(t++, count, Exponent(name, shape, kind))));
+            tensors.Add((name, name == reshape ? [count] : shape, [.. TorchSaveFile.Hashed(t++, count, Exponent(name, shape, kind)).Select(v => (Half)v)]));
         }
 
-        using var stream = File.Create(path);
-        using var zip = new ZipArchive(stream, ZipArchiveMode.Create);
-        var pickle = new List<byte> { 0x80, 0x02, (byte)'}', (byte)'(' };
-        var key = 0;
-        foreach (var (name, shape, values) in tensors)
+        TorchSaveFile.Write(path, tensors.Where(x => x.Name != skip).Select(x =>
         {
-            if (name == skip) continue;
-            var storage = key++.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            Unicode(pickle, name);
-            Global(pickle, "torch._utils", "_rebuild_tensor_v2");
-            pickle.Add((byte)'(');
-            pickle.Add((byte)'(');
-            Unicode(pickle, "storage");
-            Global(pickle, "torch", "HalfStorage");
-            Unicode(pickle, storage);
-            Unicode(pickle, "cpu");
-            Int(pickle, values.Length);
-            pickle.AddRange([(byte)'t', (byte)'Q']);
-            Int(pickle, 0);
-            pickle.Add((byte)'(');
-            foreach (var d in shape) Int(pickle, (int)d);
-            pickle.Add((byte)'t');
-            pickle.Add((byte)'(');
-            var stride = 1L;
-            var strides = new long[shape.Length];
-            for (var i = shape.Length - 1; i >= 0; i--)
-            {
-                strides[i] = stride;
-                stride *= shape[i];
-            }
-
-            foreach (var s in strides) Int(pickle, (int)s);
-            pickle.Add((byte)'t');
-            pickle.Add(0x89);
-            Global(pickle, "collections", "OrderedDict");
-            pickle.AddRange([(byte)')', (byte)'R', (byte)'t', (byte)'R']);
-            var bytes = new byte[2 * values.Length];
-            for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), values[i]);
-            Entry(zip, $"archive/data/{storage}", bytes);
-        }
-
-        pickle.AddRange([(byte)'u', (byte)'.']);
-        Entry(zip, "archive/data.pkl", [.. pickle]);
-        Entry(zip, "archive/byteorder", "little"u8.ToArray());
-        Entry(zip, "archive/version", "3\n"u8.ToArray());
+            var bytes = new byte[2 * x.Values.Length];
+            for (var i = 0; i < x.Values.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), x.Values[i]);
+            return (x.Name, x.Shape, "HalfStorage", (long)x.Values.Length, bytes);
+        }));
     }
 
     // make_hed.py's keys(): every tensor but norm, in state-dict order, with its kind.
@@ -128,47 +65,5 @@ public static class HedWeights
         if (name == "block1.convs.0.weight") e += 6;
         if (kind == "projection") e += 1;
         return e;
-    }
-
-    // make_hed.py's hashed(): murmur3's finaliser of (i · 2654435761 + (t + 1) · 0x9E3779B9), its top 11 bits centred, × 2^-e.
-    private static Half[] Hashed(int t, int count, int exponent)
-    {
-        var values = new Half[count];
-        var seed = unchecked((uint)(t + 1) * 0x9E3779B9u);
-        for (var i = 0; i < count; i++)
-        {
-            var h = unchecked((uint)i * 2654435761u + seed);
-            h ^= h >> 16;
-            h = unchecked(h * 0x85EBCA6Bu);
-            h ^= h >> 13;
-            h = unchecked(h * 0xC2B2AE35u);
-            h ^= h >> 16;
-            values[i] = (Half)(((int)(h >> 21) - 1024) / 1024.0 * Math.Pow(2, -exponent));
-        }
-
-        return values;
-    }
-
-    private static void Entry(ZipArchive zip, string name, byte[] data)
-    {
-        using var entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
-        entry.Write(data);
-    }
-
-    private static void Unicode(List<byte> pickle, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        pickle.Add((byte)'X');
-        pickle.AddRange(BitConverter.GetBytes(bytes.Length));
-        pickle.AddRange(bytes);
-    }
-
-    private static void Global(List<byte> pickle, string module, string name) =>
-        pickle.AddRange([(byte)'c', .. Encoding.ASCII.GetBytes($"{module}\n{name}\n")]);
-
-    private static void Int(List<byte> pickle, int value)
-    {
-        pickle.Add((byte)'J');
-        pickle.AddRange(BitConverter.GetBytes(value));
     }
 }

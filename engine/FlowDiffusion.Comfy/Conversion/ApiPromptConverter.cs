@@ -72,8 +72,8 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor",
-        A1111MaskedFillClass, A1111ScribbleHedClass,
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
+        A1111MaskedFillClass, A1111ScribbleHedClass, A1111DepthAnythingClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -252,6 +252,7 @@ public sealed partial class ApiPromptConverter
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
+                "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
