@@ -139,7 +139,7 @@ public sealed class DepthAnythingMappingTests
         }
 
         Assert.True(worst <= 2 && wrong <= expected.Length / 100, $"{label}: {wrong} of {expected.Length} pixels differ by more than one level, by up to {worst}");
-        Assert.True(expected.Min() == 0 && expected.Max() >= 254 && expected.Distinct().Count() >= 15, $"{label}: the reference is not a stretched map");
+        Assert.True(expected.Min() == 0 && expected.Max() >= 200 && expected.Distinct().Count() >= 15, $"{label}: the reference is not a stretched map");
     }
 
     // make_depth_anything.py's square_image: the test image's 64 × 64 crop at rows 6.., columns 18...

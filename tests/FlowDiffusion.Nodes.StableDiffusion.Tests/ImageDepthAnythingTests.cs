@@ -44,8 +44,8 @@ public sealed class ImageDepthAnythingTests
             var expected = c.GetProperty("output").GetBytesFromBase64();
             var (wrong, worst) = Compare(result, expected);
             Assert.True(worst <= 2 && wrong <= expected.Length / 100, $"{name}: {wrong} of {expected.Length} pixels differ by more than one level, by up to {worst}");
-            // A stretched map: black and white both present, and many levels between.
-            Assert.True(expected.Min() == 0 && expected.Max() >= 254 && expected.Distinct().Count() >= 15, name);
+            // A map, not a flat image (the extension's crop may cut its brightest pixels off).
+            Assert.True(expected.Min() == 0 && expected.Distinct().Count() >= 15, name);
         }
     }
 
