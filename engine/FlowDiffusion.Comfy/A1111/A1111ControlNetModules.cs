@@ -75,6 +75,14 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "disable"), HedAvailable, ScalesItself: true),
         new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
+        // Depth Anything with the extension's vitl files (V1 .pth; V2 its .safetensors, or aux's .pth), the extension's pipeline
+        // (the network on the padded image, red and blue swapped as its detector does); listed only when a file is there.
+        new("depth_anything", "depth_anything", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => DepthAnything(nodes, image, resolution, "v1"),
+            folders => ApiPromptConverter.A1111DepthAnythingFile(folders, "v1") is not null, ScalesItself: true),
+        new("depth_anything_v2", "depth_anything_v2", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => DepthAnything(nodes, image, resolution, "v2"),
+            folders => ApiPromptConverter.A1111DepthAnythingFile(folders, "v2") is not null, ScalesItself: true),
         // The extension's scribble_hed: aux's nms and blur on the cropped plain HED map (FakeScribblePreprocessor draws on the padded one).
         new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
@@ -141,6 +149,9 @@ public static class A1111ControlNetModules
 
     private static bool LineartAvailable(ComfyFolders folders, bool coarse) =>
         folders.ResolveModelFile("annotators", coarse ? ApiPromptConverter.LineartWeightsFiles.Coarse : ApiPromptConverter.LineartWeightsFiles.Realistic) is not null;
+
+    private static JsonArray DepthAnything(A1111ControlNetNodes nodes, JsonArray image, int resolution, string version) =>
+        nodes.Add("depth_anything", ApiPromptConverter.A1111DepthAnythingClass, new JsonObject { ["image"] = image, ["version"] = version, ["resolution"] = resolution });
 
     // ComfyUI's Canny takes 0.01–0.99 on the 0..1 scale.
     private static double KorniaThreshold(double eightBit) => Math.Clamp(eightBit / 255, 0.01, 0.99);

@@ -5,8 +5,9 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// <summary>
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
-/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor) and
-/// PiDiNetPreprocessor, LineArtPreprocessor and AnimeLineArtPreprocessor, which need the annotators' weights, run them from models/annotators.
+/// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
+/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, DepthAnythingPreprocessor and DepthAnythingV2Preprocessor, which need
+/// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -210,6 +211,49 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.lineart_anime", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>aux's DepthAnythingPreprocessor checkpoints (V1), its default first.</summary>
+    internal static readonly string[] DepthAnythingFiles = ["depth_anything_vitl14.pth", "depth_anything_vitb14.pth", "depth_anything_vits14.pth"];
+
+    /// <summary>aux's DepthAnythingV2Preprocessor checkpoints, its default (vitl) first.</summary>
+    internal static readonly string[] DepthAnythingV2Files = ["depth_anything_v2_vitl.pth", "depth_anything_v2_vitg.pth", "depth_anything_v2_vitb.pth", "depth_anything_v2_vits.pth"];
+
+    /// <summary>The class name of sd-webui-controlnet's depth_anything and depth_anything_v2 (FlowDiffusion's own: the extension's pipeline; <c>version</c> v1 or v2).</summary>
+    public const string A1111DepthAnythingClass = "A1111DepthAnything";
+
+    /// <summary>The files the extension's modules read, first found first: its vitl14 .pth for V1; its V2 .safetensors, else aux's V2 vitl .pth.</summary>
+    internal static readonly string[] A1111DepthAnythingFiles = ["depth_anything_vitl14.pth", "depth_anything_v2_vitl.safetensors", "depth_anything_v2_vitl.pth"];
+
+    /// <summary>The file in models/annotators the extension's <paramref name="version"/> (v1, v2) module reads, or null.</summary>
+    internal static string? A1111DepthAnythingFile(ComfyFolders folders, string version) => A1111DepthAnythingFiles
+        .Where(f => f.Contains("_v2_", StringComparison.Ordinal) == (version == "v2"))
+        .Select(f => folders.ResolveModelFile("annotators", f))
+        .FirstOrDefault(path => path is not null);
+
+    // DepthAnythingPreprocessor / DepthAnythingV2Preprocessor → image.depth_anything (aux's pipeline) with ckpt_name from
+    // models/annotators; A1111DepthAnything → the extension's pipeline on its file for the version.
+    private ComfyValue[]? DepthAnythingPreprocessor(string id, JsonObject inputs, string classType)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var extension = classType == A1111DepthAnythingClass;
+        var files = classType == "DepthAnythingPreprocessor" ? DepthAnythingFiles : DepthAnythingV2Files;
+        var version = extension ? Choice(id, inputs, "version", "v1", ["v1", "v2"]) : classType == "DepthAnythingPreprocessor" ? "v1" : "v2";
+        var checkpoint = extension ? "" : Choice(id, inputs, "ckpt_name", files[0], files);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || version is null || checkpoint is null || resolution is null) return null;
+        var weights = extension ? A1111DepthAnythingFile(folders, version) : folders.ResolveModelFile("annotators", checkpoint);
+        if (weights is null)
+        {
+            var wanted = extension ? string.Join(" or ", A1111DepthAnythingFiles.Where(f => f.Contains("_v2_", StringComparison.Ordinal) == (version == "v2"))) : checkpoint;
+            Error(id, "value_not_in_list", "Value not in list",
+                $"{classType} needs Depth Anything's weights {wanted} (as comfyui_controlnet_aux and sd-webui-controlnet download them) in models/annotators", extension ? "version" : "ckpt_name");
+            return null;
+        }
+
+        var variant = extension ? "webui" : "aux";
+        var node = Add(id, null, "image.depth_anything", [("image", image.Image)], [("model", weights), ("version", version), ("variant", variant), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

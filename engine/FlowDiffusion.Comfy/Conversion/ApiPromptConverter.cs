@@ -73,7 +73,8 @@ public sealed partial class ApiPromptConverter
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
-        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass,
+        "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
+        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -256,6 +257,7 @@ public sealed partial class ApiPromptConverter
                 A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
                 "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
                 "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
+                "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

@@ -5,7 +5,8 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// <summary>
 /// ONNX graphs built from the ControlNet annotators' torch weights (<c>ControlNetHED.pth</c>: <see cref="HedCheckpoint"/>;
 /// <c>table5_pidinet.pth</c>: <see cref="PidinetCheckpoint"/>;
-/// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>),
+/// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>;
+/// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -15,6 +16,7 @@ public static class AnnotatorModelCache
     private const string PidinetGraphVersion = "pidinet-1";
     private const string LineartGraphVersion = "lineart-1";
     private const string AnimeLineartGraphVersion = "lineart-anime-1";
+    private const string DepthAnythingGraphVersion = "depth-anything-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -50,4 +52,12 @@ public static class AnnotatorModelCache
             using var checkpoint = AnimeLineartCheckpoint.Open(path);
             return checkpoint.BuildGraph(binding);
         }, converting, limits, AnimeLineartGraphVersion);
+
+    /// <summary>The prepared Depth Anything graph for <paramref name="path"/> read as <paramref name="version"/>, converting it first when the cache has none.</summary>
+    public static string PrepareDepthAnything(string path, DepthAnythingVersion version, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        PreparedGraphCache.Prepare(path, root, binding =>
+        {
+            using var checkpoint = DepthAnythingCheckpoint.Open(path);
+            return checkpoint.BuildGraph(version, binding);
+        }, converting, limits, $"{DepthAnythingGraphVersion}-{version}");
 }

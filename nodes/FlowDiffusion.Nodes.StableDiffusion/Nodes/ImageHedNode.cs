@@ -60,7 +60,7 @@ public sealed class ImageHedNode : INode
         var graph = AnnotatorModelCache.PrepareHed(path, AnnotatorModelCache.DefaultRoot,
             () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
         var options = OnnxSessionOptions.Parse(Provider, "");
-        var network = context.Resources.GetOrAdd($"hed|{graph}|{options.Describe()}", () => SoftEdgeNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options)));
+        var network = context.Resources.GetOrAdd($"hed|{graph}|{options.Describe()}", () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), "hed"));
         Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }

@@ -59,7 +59,7 @@ public sealed class ImagePidinetNode : INode
         var graph = AnnotatorModelCache.PreparePidinet(path, AnnotatorModelCache.DefaultRoot,
             () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
         var options = OnnxSessionOptions.Parse(Provider, "");
-        var network = context.Resources.GetOrAdd($"pidinet|{graph}|{options.Describe()}", () => SoftEdgeNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options)));
+        var network = context.Resources.GetOrAdd($"pidinet|{graph}|{options.Describe()}", () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), "pidinet"));
         Result = ControlImages.PerItemBytes(image, item => PidinetEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }

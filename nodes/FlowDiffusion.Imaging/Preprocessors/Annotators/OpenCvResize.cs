@@ -9,6 +9,7 @@ namespace FlowDiffusion.Imaging.Preprocessors.Annotators;
 /// (d + 1) − (s + 1)/scale), 11-bit weights and OpenCV's vectorised rounding of the vertical pass.</item>
 /// <item>INTER_CUBIC: Keys' cubic with a = −0.75 at (d + 0.5)·scale − 0.5, no antialiasing, borders replicated,
 /// coefficients rounded to 11 bits, (sum + 2²¹) >> 22.</item>
+/// <item>INTER_CUBIC of float64 images (<see cref="CubicDouble"/>): the same taps with float32 coefficients, sums in double.</item>
 /// <item>INTER_NEAREST: source floor(d·scale).</item>
 /// </list>
 /// scale is OpenCV's 1 / (destination / source). Checked against Debian's OpenCV 4.6 (tools/reference/aux_preprocessors.py
@@ -64,6 +65,41 @@ public static class OpenCvResize
         }
 
         return new Rgb8Image(height, width, pixels);
+    }
+
+    /// <summary>INTER_CUBIC of an interleaved float64 image of <paramref name="channels"/> channels to <paramref name="height"/> × <paramref name="width"/>.</summary>
+    public static double[] CubicDouble(double[] source, int sourceHeight, int sourceWidth, int channels, int height, int width)
+    {
+        CheckSize(height, width);
+        if (height == sourceHeight && width == sourceWidth) return (double[])source.Clone();
+        var xTaps = CubicFloatTaps(sourceWidth, width);
+        var yTaps = CubicFloatTaps(sourceHeight, height);
+        var rows = new double[sourceHeight * width * channels];
+        for (var y = 0; y < sourceHeight; y++)
+        for (var x = 0; x < width; x++)
+        {
+            var (index, weight) = xTaps[x];
+            for (var c = 0; c < channels; c++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < 4; k++) sum += source[channels * (y * sourceWidth + index[k]) + c] * weight[k];
+                rows[channels * (y * width + x) + c] = sum;
+            }
+        }
+
+        var result = new double[height * width * channels];
+        for (var y = 0; y < height; y++)
+        {
+            var (index, weight) = yTaps[y];
+            for (var i = 0; i < width * channels; i++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < 4; k++) sum += rows[index[k] * width * channels + i] * weight[k];
+                result[y * width * channels + i] = sum;
+            }
+        }
+
+        return result;
     }
 
     /// <summary>INTER_NEAREST to <paramref name="height"/> × <paramref name="width"/>.</summary>
@@ -207,10 +243,13 @@ public static class OpenCvResize
         return taps;
     }
 
-    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination)
+    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination) =>
+        [.. CubicFloatTaps(source, destination).Select(t => (t.Index, t.Weight.Select(w => (int)MathF.Round(w * CoefScale)).ToArray()))];
+
+    private static (int[] Index, float[] Weight)[] CubicFloatTaps(int source, int destination)
     {
         var scale = Scale(source, destination);
-        var taps = new (int[], int[])[destination];
+        var taps = new (int[], float[])[destination];
         for (var d = 0; d < destination; d++)
         {
             var f = (float)((d + 0.5) * scale - 0.5);
@@ -225,13 +264,13 @@ public static class OpenCvResize
     }
 
     // Keys' cubic convolution weights for the four taps around fraction x, a = −0.75, in float32 as OpenCV computes them.
-    private static int[] CubicWeights(float x)
+    private static float[] CubicWeights(float x)
     {
         const float a = -0.75f;
         var c0 = ((a * (x + 1) - 5 * a) * (x + 1) + 8 * a) * (x + 1) - 4 * a;
         var c1 = ((a + 2) * x - (a + 3)) * x * x + 1;
         var c2 = ((a + 2) * (1 - x) - (a + 3)) * (1 - x) * (1 - x) + 1;
         var c3 = 1f - c0 - c1 - c2;
-        return [(int)MathF.Round(c0 * CoefScale), (int)MathF.Round(c1 * CoefScale), (int)MathF.Round(c2 * CoefScale), (int)MathF.Round(c3 * CoefScale)];
+        return [c0, c1, c2, c3];
     }
 }

@@ -3,37 +3,40 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// A soft-edge annotator's graph built by FlowDiffusion.Checkpoints (HedGraph from <c>ControlNetHED.pth</c>: the mean of
-/// the side outputs, before the sigmoid; PidinetGraph from <c>table5_pidinet.pth</c>: the fused output's sigmoid): one
-/// input [1, 3, h, w] (RGB 0..255), one output [1, 1, h, w]. Thread-safe: calls are serialised.
+/// An annotator's graph that maps an image to one plane at its size (built from the annotator's torch weights by
+/// FlowDiffusion.Checkpoints: HedGraph's edge logits, PidinetGraph's edge probabilities, DepthAnythingGraph's depth): one input [1, 3, h, w], one output
+/// [1, 1, h, w]. Thread-safe: calls are serialised.
 /// </summary>
-public sealed class SoftEdgeNetwork
+public sealed class AnnotatorMapNetwork
 {
     private readonly ModelSession _model;
     private readonly DeclaredTensor _input;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly string _kind;
     private readonly Lock _gate = new();
 
-    private SoftEdgeNetwork(ModelSession model)
+    private AnnotatorMapNetwork(ModelSession model, string kind)
     {
         _model = model;
         _input = model.Signature.SoleInput([TensorElementType.Float], 4);
         if (model.Signature.Outputs.Count != 1)
-            throw model.Signature.Mismatch("one edge output [1, 1, h, w]");
+            throw model.Signature.Mismatch("one output [1, 1, h, w]");
         _inputNames = [_input.Name];
         _outputNames = [model.Signature.Outputs[0].Name];
+        _kind = kind;
     }
 
     /// <summary>Opens the graph <paramref name="source"/> describes through <paramref name="cache"/> and checks its signature.</summary>
     /// <param name="cache">The host's session cache.</param>
     /// <param name="source">The model file and options.</param>
-    public static SoftEdgeNetwork Open(OnnxSessionCache cache, OnnxModelSource source) => new(new ModelSession(cache, source, "soft edges"));
+    /// <param name="kind">The annotator, for messages and the session's label ("hed", "pidinet", "depth_anything").</param>
+    public static AnnotatorMapNetwork Open(OnnxSessionCache cache, OnnxModelSource source, string kind) => new(new ModelSession(cache, source, kind), kind);
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
 
-    /// <summary>Runs the network on one planar [3, height, width] image of 0..255 values; returns its height × width values.</summary>
+    /// <summary>Runs the network on one planar [3, height, width] image (as the graph expects it); returns its height × width plane.</summary>
     /// <param name="pixels">The image.</param>
     /// <param name="height">Its height.</param>
     /// <param name="width">Its width.</param>
@@ -44,10 +47,10 @@ public sealed class SoftEdgeNetwork
         {
             using var input = Inputs.Pinned(_input, pixels, [1, 3, height, width], ModelPath);
             using var results = _model.Run(_inputNames, [input.Value], _outputNames, cancellationToken);
-            var edges = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
-            if (!edges.Shape.SequenceEqual([1, 1, height, width]))
-                throw new ModelMismatchException(ModelPath, $"The soft-edge graph '{ModelPath}' returned [{string.Join(", ", edges.Shape)}] for a {width}×{height} image; [1, 1, {height}, {width}] expected.");
-            return edges.Values;
+            var map = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
+            if (!map.Shape.SequenceEqual([1, 1, height, width]))
+                throw new ModelMismatchException(ModelPath, $"The {_kind} graph '{ModelPath}' returned [{string.Join(", ", map.Shape)}] for a {width}×{height} image; [1, 1, {height}, {width}] expected.");
+            return map.Values;
         }
     }
 }
