@@ -3,9 +3,8 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace FlowDiffusion.Diffusion.Onnx;
 
 /// <summary>
-/// A dense-prediction annotator network (a MiDaS/DPT depth export, or a lineart graph built from its torch weights): one
-/// RGB input [1, 3, h, w], one output map [1, h', w'] or [1, 1, h', w'] (relative inverse depth for MiDaS, the line map
-/// for lineart). The input size is the export's when it fixes one.
+/// A dense-prediction annotator network exported to ONNX (a MiDaS/DPT depth export): one
+/// RGB input [1, 3, h, w], one output map [1, h', w'] or [1, 1, h', w'] (relative inverse depth for MiDaS). The input size is the export's when it fixes one.
 /// Thread-safe: calls are serialised.
 /// </summary>
 public sealed class AnnotatorNetwork

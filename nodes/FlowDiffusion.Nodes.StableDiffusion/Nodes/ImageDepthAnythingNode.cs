@@ -1,9 +1,7 @@
 using FlowDiffusion.Checkpoints.Annotators;
 using FlowDiffusion.Checkpoints.Export;
-using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -72,15 +70,10 @@ public sealed class ImageDepthAnythingNode : INode
             : DepthAnythingMap.InputSize(image.Height, image.Width, InputSize);
         if ((long)(networkHeight / 14) * (networkWidth / 14) > DepthAnythingMap.MaxPatches)
             throw new ArgumentException($"input_size: the network would see {networkWidth}×{networkHeight} ({networkHeight / 14 * (networkWidth / 14)} patches, at most {DepthAnythingMap.MaxPatches}); the image's aspect ratio is too extreme or input_size too large");
-        var path = PathResolver.Resolve(context, Model, "model");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put Depth Anything's weights (depth_anything_vitl14.pth from LiheYoung/Depth-Anything, depth_anything_v2_vitl.pth from depth-anything/Depth-Anything-V2-Large, as comfyui_controlnet_aux downloads them) in models/annotators.", path);
-        var graph = AnnotatorModelCache.PrepareDepthAnything(path, version, AnnotatorModelCache.DefaultRoot,
-            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
-        var options = OnnxSessionOptions.Parse(Provider, "");
-        var network = context.Resources.GetOrAdd($"depth_anything|{graph}|{options.Describe()}",
-            () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), "depth_anything"));
-        Result = ControlImages.PerItemBytes(image, item => DepthAnythingMap.Apply(item, Resolution, variant, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), InputSize), cancellationToken);
+        var network = AnnotatorGraphs.Open(context, Model, Provider, "depth_anything",
+            "Depth Anything's weights (depth_anything_vitl14.pth from LiheYoung/Depth-Anything, depth_anything_v2_vitl.pth from depth-anything/Depth-Anything-V2-Large, as comfyui_controlnet_aux downloads them)",
+            (weights, converting, limits) => AnnotatorModelCache.PrepareDepthAnything(weights, version, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => DepthAnythingMap.Apply(item, Resolution, variant, network, InputSize), cancellationToken);
         return Task.CompletedTask;
     }
 }

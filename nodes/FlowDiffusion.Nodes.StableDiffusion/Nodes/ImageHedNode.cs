@@ -1,8 +1,6 @@
 using FlowDiffusion.Checkpoints.Export;
-using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -54,14 +52,10 @@ public sealed class ImageHedNode : INode
             _ => throw new ArgumentException($"scribble: '{Scribble}' is not one of none, padded, cropped"),
         };
         AnnotatorResolution.Check(context, image, Resolution);
-        var path = PathResolver.Resolve(context, Model, "model");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put the HED annotator ControlNetHED.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
-        var graph = AnnotatorModelCache.PrepareHed(path, AnnotatorModelCache.DefaultRoot,
-            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
-        var options = OnnxSessionOptions.Parse(Provider, "");
-        var network = context.Resources.GetOrAdd($"hed|{graph}|{options.Describe()}", () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), "hed"));
-        Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
+        var network = AnnotatorGraphs.Open(context, Model, Provider, "hed",
+            "the HED annotator ControlNetHED.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
+            (weights, converting, limits) => AnnotatorModelCache.PrepareHed(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => HedEdges.Apply(item, Resolution, Safe, network, scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }
 }

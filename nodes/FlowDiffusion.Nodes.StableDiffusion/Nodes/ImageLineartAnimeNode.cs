@@ -36,13 +36,10 @@ public sealed class ImageLineartAnimeNode : INode
     {
         var image = Image!;
         AnnotatorResolution.Check(context, image, Resolution, AnimeLineartLines.Multiple);
-        var path = PathResolver.Resolve(context, Model, "model");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put the anime lineart annotator netG.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
-        var graph = AnnotatorModelCache.PrepareAnimeLineart(path, AnnotatorModelCache.DefaultRoot,
-            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
-        var network = AnnotatorMaps.Open(context, graph, Provider);
-        Result = ControlImages.PerItemBytes(image, item => AnimeLineartLines.Apply(item, Resolution, (pixels, height, width) => AnnotatorMaps.Run(network, pixels, height, width, cancellationToken)), cancellationToken);
+        var network = AnnotatorGraphs.Open(context, Model, Provider, "lineart_anime",
+            "the anime lineart annotator netG.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
+            (weights, converting, limits) => AnnotatorModelCache.PrepareAnimeLineart(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => AnimeLineartLines.Apply(item, Resolution, network), cancellationToken);
         return Task.CompletedTask;
     }
 }

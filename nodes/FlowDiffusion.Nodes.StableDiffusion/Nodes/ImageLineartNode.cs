@@ -1,8 +1,6 @@
 using FlowDiffusion.Checkpoints.Export;
-using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -38,13 +36,10 @@ public sealed class ImageLineartNode : INode
     {
         var image = Image!;
         AnnotatorResolution.Check(context, image, Resolution);
-        var path = PathResolver.Resolve(context, Model, "model");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put the lineart annotator sk_model.pth (realistic) or sk_model2.pth (coarse) (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
-        var graph = AnnotatorModelCache.PrepareLineart(path, AnnotatorModelCache.DefaultRoot,
-            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
-        var network = AnnotatorMaps.Open(context, graph, Provider);
-        Result = ControlImages.PerItemBytes(image, item => LineartLines.Apply(item, Resolution, (pixels, height, width) => AnnotatorMaps.Run(network, pixels, height, width, cancellationToken)), cancellationToken);
+        var network = AnnotatorGraphs.Open(context, Model, Provider, "lineart",
+            "the lineart annotator sk_model.pth (realistic) or sk_model2.pth (coarse) (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
+            (weights, converting, limits) => AnnotatorModelCache.PrepareLineart(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => LineartLines.Apply(item, Resolution, network), cancellationToken);
         return Task.CompletedTask;
     }
 }

@@ -1,8 +1,6 @@
 using FlowDiffusion.Checkpoints.Export;
-using FlowDiffusion.Diffusion.Onnx;
 using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Nodes.StableDiffusion.Imaging;
-using FlowDiffusion.Nodes.StableDiffusion.Models;
 using FlowDiffusion.Sdk;
 using FlowDiffusion.Sdk.Values;
 
@@ -53,14 +51,10 @@ public sealed class ImagePidinetNode : INode
             _ => throw new ArgumentException($"scribble: '{Scribble}' is not one of none, cropped"),
         };
         AnnotatorResolution.Check(context, image, Resolution);
-        var path = PathResolver.Resolve(context, Model, "model");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{Model}' not found (looked at {path}); put PiDiNet's table5_pidinet.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download) in models/annotators.", path);
-        var graph = AnnotatorModelCache.PreparePidinet(path, AnnotatorModelCache.DefaultRoot,
-            () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")), Conversions.Limits(context, cancellationToken));
-        var options = OnnxSessionOptions.Parse(Provider, "");
-        var network = context.Resources.GetOrAdd($"pidinet|{graph}|{options.Describe()}", () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), "pidinet"));
-        Result = ControlImages.PerItemBytes(image, item => PidinetEdges.Apply(item, Resolution, Safe, (pixels, height, width) => network.Run(pixels, height, width, cancellationToken), scribble, cancellationToken), cancellationToken);
+        var network = AnnotatorGraphs.Open(context, Model, Provider, "pidinet",
+            "PiDiNet's table5_pidinet.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
+            (weights, converting, limits) => AnnotatorModelCache.PreparePidinet(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => PidinetEdges.Apply(item, Resolution, Safe, network, scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }
 }

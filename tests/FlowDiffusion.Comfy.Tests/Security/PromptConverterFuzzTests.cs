@@ -115,9 +115,10 @@ public sealed class PromptConverterFuzzTests : IDisposable
             }
         }
 
-        // The generator must reach both sides, or it tests nothing: most prompts are refused, some convert.
+        // The generator must reach both sides, or it tests nothing: most prompts are refused, some convert (about one in
+        // ten: every class that needs annotator weights, absent from the repository's models folder, is refused).
         Assert.True(refused > iterations / 10, $"refused {refused} of {iterations}");
-        Assert.True(valid > iterations / 10, $"converted {valid} of {iterations}");
+        Assert.True(valid > iterations / 20, $"converted {valid} of {iterations}");
     }
 
     // A prompt grown backwards from an output, each link input fed by a class that makes its type (so conversion walks deep
