@@ -1,4 +1,6 @@
 using FlowDiffusion.Checkpoints.Annotators;
+using FlowDiffusion.Checkpoints.Graphs;
+using FlowDiffusion.Onnx.Proto;
 
 namespace FlowDiffusion.Checkpoints.Export;
 
@@ -23,41 +25,31 @@ public static class AnnotatorModelCache
 
     /// <summary>The prepared HED graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareHed(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        PreparedGraphCache.Prepare(path, root, binding =>
-        {
-            using var checkpoint = HedCheckpoint.Open(path);
-            return checkpoint.BuildGraph(binding);
-        }, converting, limits, HedGraphVersion);
+        Prepare(path, root, HedGraphVersion, HedCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared PiDiNet graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PreparePidinet(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        PreparedGraphCache.Prepare(path, root, binding =>
-        {
-            using var checkpoint = PidinetCheckpoint.Open(path);
-            return checkpoint.BuildGraph(binding);
-        }, converting, limits, PidinetGraphVersion);
+        Prepare(path, root, PidinetGraphVersion, PidinetCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared lineart graph (realistic or coarse) for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareLineart(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        PreparedGraphCache.Prepare(path, root, binding =>
-        {
-            using var checkpoint = LineartCheckpoint.Open(path);
-            return checkpoint.BuildGraph(binding);
-        }, converting, limits, LineartGraphVersion);
+        Prepare(path, root, LineartGraphVersion, LineartCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared anime lineart graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareAnimeLineart(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
-        PreparedGraphCache.Prepare(path, root, binding =>
-        {
-            using var checkpoint = AnimeLineartCheckpoint.Open(path);
-            return checkpoint.BuildGraph(binding);
-        }, converting, limits, AnimeLineartGraphVersion);
+        Prepare(path, root, AnimeLineartGraphVersion, AnimeLineartCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared Depth Anything graph for <paramref name="path"/> read as <paramref name="version"/>, converting it first when the cache has none.</summary>
     public static string PrepareDepthAnything(string path, DepthAnythingVersion version, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, $"{DepthAnythingGraphVersion}-{version}", DepthAnythingCheckpoint.Open,
+            (checkpoint, binding) => checkpoint.BuildGraph(version, binding), converting, limits);
+
+    // Opens the checkpoint only when the cache has no graph for it, and closes it once the graph is built.
+    private static string Prepare<TCheckpoint>(string path, string root, string graphVersion, Func<string, TCheckpoint> open,
+        Func<TCheckpoint, WeightBinding, OnnxModel> build, Action? converting, ConversionLimits? limits) where TCheckpoint : IDisposable =>
         PreparedGraphCache.Prepare(path, root, binding =>
         {
-            using var checkpoint = DepthAnythingCheckpoint.Open(path);
-            return checkpoint.BuildGraph(version, binding);
-        }, converting, limits, $"{DepthAnythingGraphVersion}-{version}");
+            using var checkpoint = open(path);
+            return build(checkpoint, binding);
+        }, converting, limits, graphVersion);
 }
