@@ -134,7 +134,18 @@ public sealed class HedMappingTests
             {
                 ["controlnet_module"] = "softedge_hed", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())),
             });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            Assert.True(code == 422 && refused["field"]?.GetValue<string>() == "controlnet_module", refused.ToJsonString());
+            // A txt2img unit naming the module is refused naming the unit's module, before any model is looked up.
+            var unit = new JsonObject
+            {
+                ["enabled"] = true, ["module"] = "softedge_hed", ["model"] = "control_v11p_sd15_softedge", ["image"] = Convert.ToBase64String(ImagePng()),
+            };
+            var (unitCode, unitRefused) = await A1111Client.PostAsync(host, "txt2img", new JsonObject
+            {
+                ["prompt"] = "a cat", ["alwayson_scripts"] = new JsonObject { ["controlnet"] = new JsonObject { ["args"] = new JsonArray(unit) } },
+            });
+            Assert.True(unitCode == 422 && unitRefused["field"]?.GetValue<string>() == "alwayson_scripts.controlnet.args[0].module", unitRefused.ToJsonString());
+            Assert.Contains("softedge_hed", unitRefused["detail"]!.GetValue<string>());
         }
         finally
         {
