@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlowDiffusion.Comfy.A1111;
+using FlowDiffusion.Comfy.Conversion;
 using FlowDiffusion.Comfy.Tests.A1111;
 using FlowDiffusion.Tests.Shared;
 using SkiaSharp;
