@@ -83,6 +83,15 @@ public static class A1111ControlNetModules
         new("depth_anything_v2", "depth_anything_v2", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => DepthAnything(nodes, image, resolution, "v2"),
             folders => ApiPromptConverter.A1111DepthAnythingFile(folders, "v2") is not null, ScalesItself: true),
+        // MiDaS DPT-Hybrid from dpt_hybrid-midas-501f0c75.pt (the extension's and aux's file), listed only when it is in
+        // models/annotators: the depth through aux's class (the same pipeline), the normal in the extension's channel order
+        // with its background threshold slider (0.4).
+        new("depth", "depth_midas", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("midas", "MiDaS-DepthMapPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            MidasAvailable, ScalesItself: true),
+        new("normal_map", "normal_midas", 0, A1111ControlNetSlider.Resolution, new("Normal Background Threshold", 0, 1, 0.4, 0.01), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, threshold, _) => nodes.Add("midas", ApiPromptConverter.A1111NormalMidasClass, new JsonObject { ["image"] = image, ["bg_threshold"] = threshold, ["resolution"] = resolution }),
+            MidasAvailable, ScalesItself: true),
         // The extension's scribble_hed: aux's nms and blur on the cropped plain HED map (FakeScribblePreprocessor draws on the padded one).
         new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
@@ -149,6 +158,8 @@ public static class A1111ControlNetModules
 
     private static bool LineartAvailable(ComfyFolders folders, bool coarse) =>
         folders.ResolveModelFile("annotators", coarse ? ApiPromptConverter.LineartWeightsFiles.Coarse : ApiPromptConverter.LineartWeightsFiles.Realistic) is not null;
+
+    private static bool MidasAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.MidasWeightsFile) is not null;
 
     private static JsonArray DepthAnything(A1111ControlNetNodes nodes, JsonArray image, int resolution, string version) =>
         nodes.Add("depth_anything", ApiPromptConverter.A1111DepthAnythingClass, new JsonObject { ["image"] = image, ["version"] = version, ["resolution"] = resolution });

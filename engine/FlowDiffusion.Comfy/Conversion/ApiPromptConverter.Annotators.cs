@@ -6,7 +6,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
-/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, DepthAnythingPreprocessor and DepthAnythingV2Preprocessor, which need
+/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, DepthAnythingPreprocessor, DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor and
+/// MiDaS-NormalMapPreprocessor, which need
 /// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -255,6 +256,37 @@ public sealed partial class ApiPromptConverter
         var variant = extension ? "webui" : "aux";
         var node = Add(id, null, "image.depth_anything", [("image", image.Image)], [("model", weights), ("version", version), ("variant", variant), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>MiDaS DPT-Hybrid's weights, the file aux's MiDaS preprocessors and the extension's depth_midas and normal_midas read.</summary>
+    internal const string MidasWeightsFile = "dpt_hybrid-midas-501f0c75.pt";
+
+    /// <summary>The class name of sd-webui-controlnet's normal_midas (FlowDiffusion's own: the normal in the extension's channel order; <c>bg_threshold</c>, <c>resolution</c>).</summary>
+    public const string A1111NormalMidasClass = "A1111NormalMidas";
+
+    // MiDaS-DepthMapPreprocessor / MiDaS-NormalMapPreprocessor → image.midas (aux's channel order) on dpt_hybrid-midas-501f0c75.pt
+    // in models/annotators, its depth or normal output; A1111NormalMidas → the normal in the extension's order.
+    private ComfyValue[]? MidasPreprocessor(string id, JsonObject inputs, string classType)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var extension = classType == A1111NormalMidasClass;
+        var a = extension ? Math.PI * 2 : Number(id, inputs, "a", Math.PI * 2);
+        var background = Number(id, inputs, "bg_threshold", extension ? 0.4 : 0.1);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || a is null || background is null || resolution is null
+            || !Within(id, "a", a.Value, 0, Math.PI * 5) | !Within(id, "bg_threshold", background.Value, 0, 1))
+            return null;
+        var weights = folders.ResolveModelFile("annotators", MidasWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"{classType} needs MiDaS DPT-Hybrid's weights {MidasWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux and sd-webui-controlnet download them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.midas", [("image", image.Image)],
+            [("model", weights), ("resolution", resolution.Value), ("a", a.Value), ("bg_threshold", background.Value), ("variant", extension ? "webui" : "aux")]);
+        return [new ImageValue($"{node}.{(classType == "MiDaS-DepthMapPreprocessor" ? "depth" : "normal")}")];
     }
 
     // aux's RESOLUTION input: 64 … 16384 (ComfyUI refuses the rest before aux's own fallback to 512 could act).

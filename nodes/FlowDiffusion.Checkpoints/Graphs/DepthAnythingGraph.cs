@@ -75,12 +75,7 @@ public static class DepthAnythingGraph
     private static string Block(NetworkGraph n, string x, string prefix, DepthAnythingEncoder size)
     {
         var g = n.G;
-        var qkv = n.Linear(n.LayerNorm(x, prefix + "norm1", NormEpsilon), prefix + "attn.qkv");
-        long d = size.Width;
-        var q = g.Slice(qkv, [0], [d], [2]);
-        var k = g.Slice(qkv, [d], [2 * d], [2]);
-        var v = g.Slice(qkv, [2 * d], [3 * d], [2]);
-        var attention = n.Linear(n.Attention(q, k, v, d, size.Heads), prefix + "attn.proj");
+        var attention = VitLayers.Attention(n, n.LayerNorm(x, prefix + "norm1", NormEpsilon), prefix, size.Width, size.Heads);
         x = g.Add(x, g.Mul(attention, n.W(prefix + "ls1.gamma")));
         var normed = n.LayerNorm(x, prefix + "norm2", NormEpsilon);
         string ffn;
@@ -92,7 +87,7 @@ public static class DepthAnythingGraph
         }
         else
         {
-            ffn = n.Linear(n.Gelu(n.Linear(normed, prefix + "mlp.fc1")), prefix + "mlp.fc2");
+            ffn = VitLayers.Mlp(n, normed, prefix);
         }
 
         return g.Add(x, g.Mul(ffn, n.W(prefix + "ls2.gamma")));
@@ -102,27 +97,22 @@ public static class DepthAnythingGraph
     {
         var g = n.G;
         const string head = "depth_head.";
-        var layers = new string[4];
+        var reassembled = new string[4];
         for (var k = 0; k < 4; k++)
         {
             var x = n.Conv(maps[k], $"{head}projects.{k}");
-            x = k switch
+            reassembled[k] = k switch
             {
                 0 => Transposed(n, x, $"{head}resize_layers.0", 4),
                 1 => Transposed(n, x, $"{head}resize_layers.1", 2),
                 2 => x,
                 _ => n.Conv(x, $"{head}resize_layers.3", stride: 2),
             };
-            layers[k] = g.Node("Conv", [x, n.W($"{head}scratch.layer{k + 1}_rn.weight")],
-                OnnxAttribute.Ints("kernel_shape", 3, 3), OnnxAttribute.Ints("pads", 1, 1, 1, 1));
         }
 
-        var path = Fusion(n, $"{head}scratch.refinenet4.", layers[3], null, g.Shape(layers[2], 2, 4));
-        path = Fusion(n, $"{head}scratch.refinenet3.", path, layers[2], g.Shape(layers[1], 2, 4));
-        path = Fusion(n, $"{head}scratch.refinenet2.", path, layers[1], g.Shape(layers[0], 2, 4));
-        path = Fusion(n, $"{head}scratch.refinenet1.", path, layers[0], null);
+        var path = DptFusion.Fuse(n, $"{head}scratch.", reassembled);
         var output = n.Conv(path, $"{head}scratch.output_conv1");
-        output = AlignedResize(g, output, g.Mul(g.Shape(patches, 2, 4), g.Int64s(DepthAnythingEncoder.Patch, DepthAnythingEncoder.Patch)));
+        output = DptFusion.AlignedResize(g, output, g.Mul(g.Shape(patches, 2, 4), g.Int64s(DepthAnythingEncoder.Patch, DepthAnythingEncoder.Patch)));
         output = g.Node("Relu", [n.Conv(output, $"{head}scratch.output_conv2.0")]);
         return g.Node("Relu", [n.Conv(output, $"{head}scratch.output_conv2.2")]);
     }
@@ -130,28 +120,4 @@ public static class DepthAnythingGraph
     private static string Transposed(NetworkGraph n, string x, string name, long factor) => n.G.Node(
         "ConvTranspose", [x, n.W(name + ".weight"), n.W(name + ".bias")],
         OnnxAttribute.Ints("kernel_shape", factor, factor), OnnxAttribute.Ints("strides", factor, factor));
-
-    // FeatureFusionBlock: (x + unit1(skip)) through unit2, resized (align corners) to size or ×2, then out_conv.
-    private static string Fusion(NetworkGraph n, string prefix, string x, string? skip, string? size)
-    {
-        var g = n.G;
-        if (skip is not null) x = g.Add(x, ResidualUnit(n, skip, prefix + "resConfUnit1."));
-        x = ResidualUnit(n, x, prefix + "resConfUnit2.");
-        x = AlignedResize(g, x, size ?? g.Mul(g.Shape(x, 2, 4), g.Int64s(2, 2)));
-        return n.Conv(x, prefix + "out_conv");
-    }
-
-    // ResidualConvUnit with ReLU(False): conv2(relu(conv1(relu(x)))) + x.
-    private static string ResidualUnit(NetworkGraph n, string x, string prefix)
-    {
-        var g = n.G;
-        var y = n.Conv(g.Node("Relu", [x]), prefix + "conv1");
-        y = n.Conv(g.Node("Relu", [y]), prefix + "conv2");
-        return g.Add(y, x);
-    }
-
-    // torch's bilinear interpolate with align_corners=True to spatial size [2].
-    private static string AlignedResize(GraphBuilder g, string x, string spatial) =>
-        g.Node("Resize", [x, string.Empty, string.Empty, g.Concat(0, g.Shape(x, 0, 2), spatial)],
-            OnnxAttribute.String("mode", "linear"), OnnxAttribute.String("coordinate_transformation_mode", "align_corners"));
 }

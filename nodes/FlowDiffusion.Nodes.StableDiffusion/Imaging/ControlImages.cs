@@ -11,17 +11,23 @@ internal static class ControlImages
     /// <summary>Runs <paramref name="annotate"/> on each item's bytes; every item gives the same size, as every item has the same input size.</summary>
     public static Sdk.Values.Image PerItemBytes(Sdk.Values.Image image, Func<Rgb8Image, Rgb8Image> annotate, CancellationToken cancellationToken)
     {
-        float[]? pixels = null;
-        int height = 0, width = 0;
+        var results = new List<Rgb8Image>(image.Batch);
         for (var b = 0; b < image.Batch; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var result = annotate(Rgb8Image.FromPlanar(image.PixelsOf(b), image.Height, image.Width));
-            if (pixels is null) (pixels, height, width) = (new float[image.Batch * 3 * result.Height * result.Width], result.Height, result.Width);
-            result.ToPlanar().CopyTo(pixels.AsSpan(b * 3 * height * width));
+            results.Add(annotate(Rgb8Image.FromPlanar(image.PixelsOf(b), image.Height, image.Width)));
         }
 
-        return new Sdk.Values.Image(image.Batch, height, width, pixels!);
+        return Stack(results);
+    }
+
+    /// <summary>Annotated items of one size as a batch (bytes / 255).</summary>
+    public static Sdk.Values.Image Stack(IReadOnlyList<Rgb8Image> items)
+    {
+        int height = items[0].Height, width = items[0].Width;
+        var pixels = new float[items.Count * 3 * height * width];
+        for (var b = 0; b < items.Count; b++) items[b].ToPlanar().CopyTo(pixels.AsSpan(b * 3 * height * width));
+        return new Sdk.Values.Image(items.Count, height, width, pixels);
     }
 
     public static Sdk.Values.Image PerItem(Sdk.Values.Image image, Func<ReadOnlySpan<float>, float[]> map)

@@ -16,7 +16,7 @@ public sealed class ImageDepthNode : INode
     public Image? Image { get; set; }
 
     /// <summary>The ONNX depth model.</summary>
-    [Parameter(Description = "The depth model (.onnx: one input [1, 3, h, w], one output [1, h, w] or [1, 1, h, w]), relative to the working folder.")]
+    [Parameter(Description = "The depth model (.onnx: one input [1, 3, h, w], one output [1, h, w] or [1, 1, h, w]), relative to the working folder. For the annotators' dpt_hybrid-midas-501f0c75.pt itself use image.midas.")]
     public string Model { get; set; } = "models/annotators/dpt_hybrid-midas-501a.onnx";
 
     /// <summary>The input size.</summary>
@@ -45,7 +45,7 @@ public sealed class ImageDepthNode : INode
         if (!File.Exists(path))
             throw new FileNotFoundException($"model: depth model '{Model}' not found (looked at {path}); put a MiDaS/DPT depth model exported to ONNX in models/annotators.", path);
         if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"model: '{Model}' is not an ONNX file; export the depth model to .onnx and put it in models/annotators");
+            throw new ArgumentException($"model: '{Model}' is not an ONNX file; export the depth model to .onnx and put it in models/annotators (for dpt_hybrid-midas-501f0c75.pt use image.midas)");
         var options = OnnxSessionOptions.Parse(Provider, "");
         var sessions = ModelLibrary.Of(context).Sessions;
         var network = context.Resources.GetOrAdd($"annotator|{path}|{options.Describe()}", () => AnnotatorNetwork.Open(sessions, new OnnxModelSource(path, options)));
