@@ -19,7 +19,7 @@ public static class AnnotatorModelCache
     private const string LineartGraphVersion = "lineart-1";
     private const string AnimeLineartGraphVersion = "lineart-anime-1";
     private const string DepthAnythingGraphVersion = "depth-anything-1";
-    private const string MlsdGraphVersion = "mlsd-1";
+    private const string MlsdGraphVersion = "mlsd-2";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");

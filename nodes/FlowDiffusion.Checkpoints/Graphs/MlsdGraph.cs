@@ -27,8 +27,8 @@ public static class MlsdGraph
         var image = g.Input("image", TensorElementType.Float, 1, 3, "height", "width");
         var scale = g.Scalar(127.5f);
         var one = g.Scalar(1f);
-        // The channel of ones, normalised like the image: a zero plane of the image's size plus 1/127.5 − 1.
-        var ones = g.Add(g.Mul(g.Slice(image, [0], [1], [1]), g.Scalar(0f)), g.Sub(g.Div(one, scale), one));
+        // The channel of ones (a zero plane of the image's size plus 1), normalised with the image below.
+        var ones = g.Add(g.Mul(g.Slice(image, [0], [1], [1]), g.Scalar(0f)), one);
         var x = g.Sub(g.Div(g.Concat(1, image, ones), scale), one);
 
         x = Relu6(g, Norm(n, Conv(n, x, "backbone.features.0.0", stride: 2), "backbone.features.0.1"));
