@@ -114,6 +114,15 @@ public static class A1111ControlNetModules
         new("lineart_anime", "lineart_anime", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("lineart_anime", "AnimeLineArtPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             folders => folders.ResolveModelFile("annotators", ApiPromptConverter.AnimeLineartWeightsFile) is not null, ScalesItself: true),
+        // M-LSD straight lines from mlsd_large_512_fp32.pth (the extension's file name too) through aux's class, which runs the
+        // extension's own pipeline; listed only when the file is in models/annotators. Value threshold 0.01–2 and distance
+        // threshold 0.01–20, both 0.1 by default, as the extension's sliders.
+        new("mlsd", "mlsd", 100, A1111ControlNetSlider.Resolution, new("MLSD Value Threshold", 0.01, 2, 0.1, 0.01), new("MLSD Distance Threshold", 0.01, 20, 0.1, 0.01), true,
+            (nodes, image, resolution, value, distance) => nodes.Add("mlsd", "M-LSDPreprocessor", new JsonObject
+            {
+                ["image"] = image, ["score_threshold"] = value, ["dist_threshold"] = distance, ["resolution"] = resolution,
+            }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.MlsdWeightsFile) is not null, ScalesItself: true),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),

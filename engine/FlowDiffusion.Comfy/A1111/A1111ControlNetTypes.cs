@@ -30,6 +30,7 @@ public static class A1111ControlNetTypes
         ["lineart"] = ["Lineart"],
         ["lineart_coarse"] = ["Lineart"],
         ["lineart_anime"] = ["Lineart"],
+        ["mlsd"] = ["MLSD"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

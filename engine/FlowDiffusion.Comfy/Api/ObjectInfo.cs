@@ -362,6 +362,8 @@ internal static class ObjectInfo
             optional: Req(("coarse", Combo(["disable", "enable"])), ("resolution", AuxResolution()))),
         "AnimeLineArtPreprocessor" => Class(name, "Anime Lineart", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("resolution", AuxResolution()))),
+        "M-LSDPreprocessor" => Class(name, "M-LSD Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("score_threshold", Float(0.1, 0.01, 2, 0.01)), ("dist_threshold", Float(0.1, 0.01, 20, 0.01)), ("resolution", AuxResolution()))),
         ApiPromptConverter.A1111ScribbleHedClass => Class(name, "HED Scribble (A1111 scribble_hed)", "FlowDiffusion/preprocessors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("safe", Combo(["disable", "enable"])), ("resolution", AuxResolution()))),
         "PiDiNetPreprocessor" => Class(name, "PiDiNet Soft-Edge Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],

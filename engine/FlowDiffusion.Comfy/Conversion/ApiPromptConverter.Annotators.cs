@@ -6,8 +6,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
-/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, DepthAnythingPreprocessor, DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor and
-/// MiDaS-NormalMapPreprocessor, which need
+/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor, DepthAnythingV2Preprocessor,
+/// MiDaS-DepthMapPreprocessor and MiDaS-NormalMapPreprocessor, which need
 /// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -212,6 +212,32 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.lineart_anime", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>The M-LSD annotator's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string MlsdWeightsFile = "mlsd_large_512_fp32.pth";
+
+    // M-LSDPreprocessor → image.mlsd with mlsd_large_512_fp32.pth (aux's score_threshold 0.01–2 and dist_threshold 0.01–20, both 0.1 by default).
+    private ComfyValue[]? MlsdPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var score = Number(id, inputs, "score_threshold", 0.1);
+        var distance = Number(id, inputs, "dist_threshold", 0.1);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || score is null || distance is null || resolution is null
+            || !Within(id, "score_threshold", score.Value, 0.01, 2) | !Within(id, "dist_threshold", distance.Value, 0.01, 20))
+            return null;
+        var weights = folders.ResolveModelFile("annotators", MlsdWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"M-LSDPreprocessor needs the M-LSD annotator's weights {MlsdWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.mlsd", [("image", image.Image)],
+            [("model", weights), ("score_threshold", score.Value), ("distance_threshold", distance.Value), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -73,7 +73,7 @@ public sealed partial class ApiPromptConverter
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
-        "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
+        "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
         "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor",
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass,
     ];
@@ -258,6 +258,7 @@ public sealed partial class ApiPromptConverter
                 A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
                 "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
                 "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
+                "M-LSDPreprocessor" => MlsdPreprocessor(id, inputs),
                 "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
                 "MiDaS-DepthMapPreprocessor" or "MiDaS-NormalMapPreprocessor" or A1111NormalMidasClass => MidasPreprocessor(id, inputs, type),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),

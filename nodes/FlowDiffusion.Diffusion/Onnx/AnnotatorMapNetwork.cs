@@ -5,7 +5,7 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// An annotator's graph that maps an image to one plane at its size (built from the annotator's torch weights by
 /// FlowDiffusion.Checkpoints: HedGraph's edge logits, PidinetGraph's edge probabilities, DepthAnythingGraph's depth): one input [1, 3, h, w], one output
-/// [1, 1, h, w]. Thread-safe: calls are serialised.
+/// [1, 1, h, w]; or, read with <see cref="RunPlanes"/>, [1, c, h / s, w / s] (MlsdGraph's five maps at half the size). Thread-safe: calls are serialised.
 /// </summary>
 public sealed class AnnotatorMapNetwork
 {
@@ -41,15 +41,26 @@ public sealed class AnnotatorMapNetwork
     /// <param name="height">Its height.</param>
     /// <param name="width">Its width.</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
-    public float[] Run(ReadOnlySpan<float> pixels, int height, int width, CancellationToken cancellationToken = default)
+    public float[] Run(ReadOnlySpan<float> pixels, int height, int width, CancellationToken cancellationToken = default) =>
+        RunPlanes(pixels, height, width, 1, 1, cancellationToken);
+
+    /// <summary>Runs the network on one planar [3, height, width] image; returns its <paramref name="planes"/> planes of (height / <paramref name="shrink"/>) × (width / <paramref name="shrink"/>).</summary>
+    /// <param name="pixels">The image.</param>
+    /// <param name="height">Its height.</param>
+    /// <param name="width">Its width.</param>
+    /// <param name="planes">The output's channels.</param>
+    /// <param name="shrink">How many times smaller the output's sides are.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public float[] RunPlanes(ReadOnlySpan<float> pixels, int height, int width, int planes, int shrink, CancellationToken cancellationToken = default)
     {
+        var (outHeight, outWidth) = (height / shrink, width / shrink);
         lock (_gate)
         {
             using var input = Inputs.Pinned(_input, pixels, [1, 3, height, width], ModelPath);
             using var results = _model.Run(_inputNames, [input.Value], _outputNames, cancellationToken);
             var map = OutputTensors.ToFloat(results[0], ModelPath, _outputNames[0]);
-            if (!map.Shape.SequenceEqual([1, 1, height, width]))
-                throw new ModelMismatchException(ModelPath, $"The {_kind} graph '{ModelPath}' returned [{string.Join(", ", map.Shape)}] for a {width}×{height} image; [1, 1, {height}, {width}] expected.");
+            if (!map.Shape.SequenceEqual([1, planes, outHeight, outWidth]))
+                throw new ModelMismatchException(ModelPath, $"The {_kind} graph '{ModelPath}' returned [{string.Join(", ", map.Shape)}] for a {width}×{height} image; [1, {planes}, {outHeight}, {outWidth}] expected.");
             return map.Values;
         }
     }

@@ -8,7 +8,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
 
 /// <summary>
 /// The annotator graphs FlowDiffusion.Checkpoints builds from the users' torch weights (HED, PiDiNet, lineart, Depth
-/// Anything): the node's weights file resolved (a missing one is an error naming <c>model</c> and where the file comes
+/// Anything, M-LSD): the node's weights file resolved (a missing one is an error naming <c>model</c> and where the file comes
 /// from), its graph prepared once in the annotators cache (the first conversion reported as progress), and opened once per
 /// graph and provider for the run's nodes.
 /// </summary>
@@ -25,8 +25,10 @@ internal static class AnnotatorGraphs
     /// <param name="whereFrom">What to put in models/annotators when the file is missing, and where it comes from.</param>
     /// <param name="prepare">The annotators cache's preparation of this kind's graph (<see cref="AnnotatorModelCache"/>).</param>
     /// <param name="cancellationToken">Stops the conversion and each evaluation.</param>
+    /// <param name="planes">The output's planes (MlsdGraph's 5).</param>
+    /// <param name="shrink">How many times smaller than the input the output's sides are (MlsdGraph's 2).</param>
     public static Func<float[], int, int, float[]> Open(INodeContext context, string model, string provider, string kind, string whereFrom,
-        Prepare prepare, CancellationToken cancellationToken)
+        Prepare prepare, CancellationToken cancellationToken, int planes = 1, int shrink = 1)
     {
         var path = PathResolver.Resolve(context, model, "model");
         if (!File.Exists(path))
@@ -36,6 +38,6 @@ internal static class AnnotatorGraphs
         var options = OnnxSessionOptions.Parse(provider, "");
         var network = context.Resources.GetOrAdd($"{kind}|{graph}|{options.Describe()}",
             () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), kind));
-        return (pixels, height, width) => network.Run(pixels, height, width, cancellationToken);
+        return (pixels, height, width) => network.RunPlanes(pixels, height, width, planes, shrink, cancellationToken);
     }
 }
