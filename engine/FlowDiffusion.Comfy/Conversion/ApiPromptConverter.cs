@@ -72,7 +72,7 @@ public sealed partial class ApiPromptConverter
         "DiffControlNetLoader",
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
-        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
+        "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass,
     ];
@@ -252,6 +252,7 @@ public sealed partial class ApiPromptConverter
                 "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
+                "OpenposePreprocessor" => OpenposePreprocessor(id, inputs),
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
                 "PiDiNetPreprocessor" => PidinetPreprocessor(id, inputs, type, "none"),
                 A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
