@@ -46,15 +46,19 @@ public sealed class ImageOpenPoseTests
         Assert.Equal(subsets.Count, result.Subsets.Count);
         for (var i = 0; i < subsets.Count; i++) Assert.Equal(subsets[i], result.Subsets[i]);
 
-        // Meaningful on its own: the two planted people come back whole at their points (the second without its right
-        // wrist, elbow, ankle and ears), the stray wrist not in either.
+        // Meaningful on its own: the two planted people come back at their points (the second without its right elbow,
+        // wrist, ankle and ears), the stray wrist in neither. The second's left ankle, planted at (67, 68) four rows above
+        // the bottom, peaks at (67, 71) once filtered ('reflect' mirrors it past the edge), off its limb's PAF, so that
+        // person ends at the knee, as in the annotator.
         var people = result.People();
         Assert.Equal(2, people.Count);
         Assert.Equal(18, people[0].Body.Count(p => p is not null));
         Assert.Equal((20f, 12f), (people[0].Body[0]!.Value.X, people[0].Body[0]!.Value.Y));
         Assert.Equal((29f, 39f), (people[0].Body[7]!.Value.X, people[0].Body[7]!.Value.Y));
         Assert.Equal(12, people[1].Body.Count(p => p is not null));
-        Assert.Equal((67f, 68f), (people[1].Body[13]!.Value.X, people[1].Body[13]!.Value.Y));
+        Assert.Equal((61f, 25f), (people[1].Body[1]!.Value.X, people[1].Body[1]!.Value.Y));
+        Assert.Null(people[1].Body[13]);
+        Assert.Contains(result.Candidates, p => (p.X, p.Y) == (67, 71));
         Assert.DoesNotContain(people, p => p.Body[4] is { X: 44 });
     }
 
