@@ -75,6 +75,14 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "disable"), HedAvailable, ScalesItself: true),
         new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
+        // The classic OpenPose body skeleton from body_pose_model.pth (the extension's file name too), listed only when it is in
+        // models/annotators; openpose_hand and openpose_face are not offered (no hand or face network here).
+        new("openpose", "openpose", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("openpose", "OpenposePreprocessor", new JsonObject
+            {
+                ["image"] = image, ["detect_hand"] = "disable", ["detect_body"] = "enable", ["detect_face"] = "disable", ["resolution"] = resolution,
+            }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null, ScalesItself: true),
         // Depth Anything with the extension's vitl files (V1 .pth; V2 its .safetensors, or aux's .pth), the extension's pipeline
         // (the network on the padded image, red and blue swapped as its detector does); listed only when a file is there.
         new("depth_anything", "depth_anything", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,

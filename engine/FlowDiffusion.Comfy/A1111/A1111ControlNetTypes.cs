@@ -17,6 +17,7 @@ public static class A1111ControlNetTypes
         ["canny"] = ["Canny"],
         ["invert"] = ["Canny", "Lineart", "Scribble", "MLSD"],
         ["dw_openpose_full"] = ["OpenPose"],
+        ["openpose"] = ["OpenPose"],
         ["lineart_standard"] = ["Lineart"],
         ["scribble_xdog"] = ["Scribble", "SparseCtrl"],
         ["color"] = ["T2I-Adapter"],

@@ -6,8 +6,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
-/// PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor, DepthAnythingV2Preprocessor,
-/// MiDaS-DepthMapPreprocessor and MiDaS-NormalMapPreprocessor, which need
+/// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
+/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor and MiDaS-NormalMapPreprocessor, which need
 /// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -142,6 +142,44 @@ public sealed partial class ApiPromptConverter
 
         var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
         return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>The OpenPose body network's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string OpenPoseBodyWeightsFile = "body_pose_model.pth";
+
+    // OpenposePreprocessor → image.openpose with body_pose_model.pth (bodies only: detect_hand and detect_face, which aux
+    // enables by default, are refused by name; FlowDiffusion has no hand or face network for this class).
+    private ComfyValue[]? OpenposePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        string[] switches = ["enable", "disable"];
+        var hand = Choice(id, inputs, "detect_hand", "enable", switches);
+        var body = Choice(id, inputs, "detect_body", "enable", switches);
+        var face = Choice(id, inputs, "detect_face", "enable", switches);
+        var xinsr = Choice(id, inputs, "scale_stick_for_xinsr_cn", "disable", switches);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || hand is null || body is null || face is null || xinsr is null || resolution is null) return null;
+        foreach (var (field, value, what) in new[] { ("detect_hand", hand, "hands (hand_pose_model.pth)"), ("detect_face", face, "faces (facenet.pth)") })
+        {
+            if (value == "enable")
+            {
+                Error(id, "value_not_in_list", "Value not in list",
+                    $"{field}: FlowDiffusion's OpenposePreprocessor draws bodies only, not {what}; set it to disable, or use DWPreprocessor for hands and faces", field);
+                return null;
+            }
+        }
+
+        var weights = folders.ResolveModelFile("annotators", OpenPoseBodyWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"OpenposePreprocessor needs the OpenPose body annotator's weights {OpenPoseBodyWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.openpose", [("image", image.Image)],
+            [("model", weights), ("body", body == "enable"), ("resolution", resolution.Value), ("xinsr_sticks", xinsr == "enable")]);
+        return [new ImageValue($"{node}.pose")];
     }
 
     /// <summary>PiDiNet's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>

@@ -5,7 +5,9 @@ namespace FlowDiffusion.Diffusion.Onnx;
 /// <summary>
 /// An annotator's graph that maps an image to one plane at its size (built from the annotator's torch weights by
 /// FlowDiffusion.Checkpoints: HedGraph's edge logits, PidinetGraph's edge probabilities, DepthAnythingGraph's depth): one input [1, 3, h, w], one output
-/// [1, 1, h, w]; or, read with <see cref="RunPlanes"/>, [1, c, h / s, w / s] (MlsdGraph's five maps at half the size). Thread-safe: calls are serialised.
+/// [1, 1, h, w] (<see cref="Run"/>); or, read with <see cref="RunPlanes"/>, [1, c, h / s, w / s] (MlsdGraph's five maps at half
+/// the size); or, opened with several outputs, each output whole (<see cref="RunAll"/>: OpenPoseBodyGraph's PAFs and
+/// heatmaps). Thread-safe: calls are serialised.
 /// </summary>
 public sealed class AnnotatorMapNetwork
 {
@@ -16,14 +18,14 @@ public sealed class AnnotatorMapNetwork
     private readonly string _kind;
     private readonly Lock _gate = new();
 
-    private AnnotatorMapNetwork(ModelSession model, string kind)
+    private AnnotatorMapNetwork(ModelSession model, string kind, int outputs)
     {
         _model = model;
         _input = model.Signature.SoleInput([TensorElementType.Float], 4);
-        if (model.Signature.Outputs.Count != 1)
-            throw model.Signature.Mismatch("one output [1, 1, h, w]");
+        if (model.Signature.Outputs.Count != outputs)
+            throw model.Signature.Mismatch(outputs == 1 ? "one output [1, 1, h, w]" : $"{outputs} outputs");
         _inputNames = [_input.Name];
-        _outputNames = [model.Signature.Outputs[0].Name];
+        _outputNames = [.. model.Signature.Outputs.Select(o => o.Name)];
         _kind = kind;
     }
 
@@ -31,7 +33,8 @@ public sealed class AnnotatorMapNetwork
     /// <param name="cache">The host's session cache.</param>
     /// <param name="source">The model file and options.</param>
     /// <param name="kind">The annotator, for messages and the session's label ("hed", "pidinet", "depth_anything").</param>
-    public static AnnotatorMapNetwork Open(OnnxSessionCache cache, OnnxModelSource source, string kind) => new(new ModelSession(cache, source, kind), kind);
+    /// <param name="outputs">How many outputs the graph has (one for <see cref="Run"/>).</param>
+    public static AnnotatorMapNetwork Open(OnnxSessionCache cache, OnnxModelSource source, string kind, int outputs = 1) => new(new ModelSession(cache, source, kind), kind, outputs);
 
     /// <summary>The model file.</summary>
     public string ModelPath => _model.ModelPath;
@@ -62,6 +65,28 @@ public sealed class AnnotatorMapNetwork
             if (!map.Shape.SequenceEqual([1, planes, outHeight, outWidth]))
                 throw new ModelMismatchException(ModelPath, $"The {_kind} graph '{ModelPath}' returned [{string.Join(", ", map.Shape)}] for a {width}×{height} image; [1, {planes}, {outHeight}, {outWidth}] expected.");
             return map.Values;
+        }
+    }
+
+    /// <summary>Runs the network on one planar [3, height, width] image; returns every output with its shape, in the graph's order.</summary>
+    /// <param name="pixels">The image.</param>
+    /// <param name="height">Its height.</param>
+    /// <param name="width">Its width.</param>
+    /// <param name="cancellationToken">Stops the evaluation.</param>
+    public (float[] Values, int[] Shape)[] RunAll(ReadOnlySpan<float> pixels, int height, int width, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            using var input = Inputs.Pinned(_input, pixels, [1, 3, height, width], ModelPath);
+            using var results = _model.Run(_inputNames, [input.Value], _outputNames, cancellationToken);
+            var outputs = new (float[], int[])[_outputNames.Length];
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                var tensor = OutputTensors.ToFloat(results[i], ModelPath, _outputNames[i]);
+                outputs[i] = (tensor.Values, tensor.Shape);
+            }
+
+            return outputs;
         }
     }
 }

@@ -30,14 +30,21 @@ internal static class AnnotatorGraphs
     public static Func<float[], int, int, float[]> Open(INodeContext context, string model, string provider, string kind, string whereFrom,
         Prepare prepare, CancellationToken cancellationToken, int planes = 1, int shrink = 1)
     {
+        var network = OpenNetwork(context, model, provider, kind, whereFrom, prepare, 1, cancellationToken);
+        return (pixels, height, width) => network.RunPlanes(pixels, height, width, planes, shrink, cancellationToken);
+    }
+
+    /// <summary>The network of <paramref name="model"/>'s graph with <paramref name="outputs"/> outputs (see <see cref="Open"/> for the rest).</summary>
+    public static AnnotatorMapNetwork OpenNetwork(INodeContext context, string model, string provider, string kind, string whereFrom,
+        Prepare prepare, int outputs, CancellationToken cancellationToken)
+    {
         var path = PathResolver.Resolve(context, model, "model");
         if (!File.Exists(path))
             throw new FileNotFoundException($"model: '{model}' not found (looked at {path}); put {whereFrom} in models/annotators.", path);
         var graph = prepare(path, () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")),
             Conversions.Limits(context, cancellationToken));
         var options = OnnxSessionOptions.Parse(provider, "");
-        var network = context.Resources.GetOrAdd($"{kind}|{graph}|{options.Describe()}",
-            () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), kind));
-        return (pixels, height, width) => network.RunPlanes(pixels, height, width, planes, shrink, cancellationToken);
+        return context.Resources.GetOrAdd($"{kind}|{graph}|{options.Describe()}",
+            () => AnnotatorMapNetwork.Open(ModelLibrary.Of(context).Sessions, new OnnxModelSource(graph, options), kind, outputs));
     }
 }

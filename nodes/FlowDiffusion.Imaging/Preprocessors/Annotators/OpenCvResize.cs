@@ -33,12 +33,24 @@ public static class OpenCvResize
     }
 
     /// <summary>INTER_CUBIC to <paramref name="height"/> × <paramref name="width"/>.</summary>
-    public static Rgb8Image Cubic(Rgb8Image source, int height, int width)
+    public static Rgb8Image Cubic(Rgb8Image source, int height, int width) => Cubic(source, height, width, null);
+
+    /// <summary>
+    /// INTER_CUBIC by <paramref name="factor"/> on both axes (<c>cv2.resize(image, (0, 0), fx=factor, fy=factor)</c>): each
+    /// side round(side · factor), half to even, and the taps at the factor itself rather than the sides' ratio.
+    /// </summary>
+    public static Rgb8Image CubicByFactor(Rgb8Image source, double factor)
+    {
+        int height = (int)Math.Round(source.Height * factor, MidpointRounding.ToEven), width = (int)Math.Round(source.Width * factor, MidpointRounding.ToEven);
+        return Cubic(source, height, width, 1.0 / factor);
+    }
+
+    private static Rgb8Image Cubic(Rgb8Image source, int height, int width, double? scale)
     {
         CheckSize(height, width);
-        if (height == source.Height && width == source.Width) return source;
-        var xTaps = CubicTaps(source.Width, width);
-        var yTaps = CubicTaps(source.Height, height);
+        if (height == source.Height && width == source.Width && scale is null) return source;
+        var xTaps = CubicTaps(source.Width, width, scale);
+        var yTaps = CubicTaps(source.Height, height, scale);
         var rows = new int[source.Height * width * 3];
         for (var y = 0; y < source.Height; y++)
         for (var x = 0; x < width; x++)
@@ -243,12 +255,12 @@ public static class OpenCvResize
         return taps;
     }
 
-    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination) =>
-        [.. CubicFloatTaps(source, destination).Select(t => (t.Index, t.Weight.Select(w => (int)MathF.Round(w * CoefScale)).ToArray()))];
+    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination, double? scale = null) =>
+        [.. CubicFloatTaps(source, destination, scale).Select(t => (t.Index, t.Weight.Select(w => (int)MathF.Round(w * CoefScale)).ToArray()))];
 
-    private static (int[] Index, float[] Weight)[] CubicFloatTaps(int source, int destination)
+    private static (int[] Index, float[] Weight)[] CubicFloatTaps(int source, int destination, double? factorScale = null)
     {
-        var scale = Scale(source, destination);
+        var scale = factorScale ?? Scale(source, destination);
         var taps = new (int[], float[])[destination];
         for (var d = 0; d < destination; d++)
         {

@@ -44,7 +44,8 @@ public static class OpenPoseCanvas
     /// <param name="body">Draw the body.</param>
     /// <param name="hands">Draw the hands.</param>
     /// <param name="face">Draw the face.</param>
-    public static float[] Draw(IReadOnlyList<OpenPoseKeypoints> people, int height, int width, bool body, bool hands, bool face)
+    /// <param name="stickScale">The limbs' half-width in multiples of 4 px (comfyui_controlnet_aux's scale_stick_for_xinsr_cn: <see cref="XinsrStickScale"/>).</param>
+    public static float[] Draw(IReadOnlyList<OpenPoseKeypoints> people, int height, int width, bool body, bool hands, bool face, int stickScale = 1)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(bitmap))
@@ -53,7 +54,7 @@ public static class OpenPoseCanvas
             using var paint = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Fill };
             foreach (var person in people)
             {
-                if (body) DrawBody(canvas, paint, person.Body);
+                if (body) DrawBody(canvas, paint, person.Body, StickHalfWidth * stickScale);
                 if (hands)
                 {
                     DrawHand(canvas, paint, person.LeftHand);
@@ -103,14 +104,21 @@ public static class OpenPoseCanvas
         return (Byte(r), Byte(g), Byte(b));
     }
 
-    private static void DrawBody(SKCanvas canvas, SKPaint paint, PoseKeypoint?[] points)
+    /// <summary>comfyui_controlnet_aux's stick scale for xinsir's openpose ControlNet: 1 when the longer side is under 500, else min(2 + side // 1000, 7).</summary>
+    public static int XinsrStickScale(int height, int width)
+    {
+        var side = Math.Max(height, width);
+        return side < 500 ? 1 : Math.Min(2 + side / 1000, 7);
+    }
+
+    private static void DrawBody(SKCanvas canvas, SKPaint paint, PoseKeypoint?[] points, int halfWidth)
     {
         for (var i = 0; i < Limbs.Count; i++)
         {
             if (points[Limbs[i].From] is not { } a || points[Limbs[i].To] is not { } b) continue;
             var (r, g, bl) = Colors[i];
             paint.Color = new SKColor((byte)(int)(r * 0.6), (byte)(int)(g * 0.6), (byte)(int)(bl * 0.6));
-            using var polygon = LimbPolygon(a, b);
+            using var polygon = LimbPolygon(a, b, halfWidth);
             canvas.DrawPath(polygon, paint);
             // OpenCV's fillConvexPoly also sets the pixels its outline passes through.
             using var outline = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Stroke, StrokeWidth = 0, Color = paint.Color };
@@ -147,7 +155,7 @@ public static class OpenPoseCanvas
 
     // The annotator's ellipse: centre at the truncated midpoint, half-axes ⌊length / 2⌋ and 4, angle ⌊atan2(dy, dx)⌋ in
     // degrees, as the polygon through one point per degree rounded to whole pixels (OpenCV's ellipse2Poly).
-    private static SKPath LimbPolygon(PoseKeypoint a, PoseKeypoint b)
+    private static SKPath LimbPolygon(PoseKeypoint a, PoseKeypoint b, int halfWidth)
     {
         double mx = (a.X + b.X) / 2.0, my = (a.Y + b.Y) / 2.0;
         var length = Math.Sqrt(((double)a.X - b.X) * ((double)a.X - b.X) + ((double)a.Y - b.Y) * ((double)a.Y - b.Y));
@@ -158,7 +166,7 @@ public static class OpenPoseCanvas
         var path = new SKPath();
         for (var degree = 0; degree <= 360; degree++)
         {
-            double x = halfLength * Math.Cos(degree * Math.PI / 180), y = StickHalfWidth * Math.Sin(degree * Math.PI / 180);
+            double x = halfLength * Math.Cos(degree * Math.PI / 180), y = halfWidth * Math.Sin(degree * Math.PI / 180);
             var px = Math.Round(cx + x * alpha - y * beta, MidpointRounding.ToEven);
             var py = Math.Round(cy + x * beta + y * alpha, MidpointRounding.ToEven);
             // Pixel (i, j) covers [i, i + 1) × [j, j + 1): OpenCV's integer vertices are pixel centres.

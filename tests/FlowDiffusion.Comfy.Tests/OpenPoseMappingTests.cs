@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlowDiffusion.Comfy.A1111;
+using FlowDiffusion.Comfy.Conversion;
+using FlowDiffusion.Comfy.Tests.A1111;
+using FlowDiffusion.Tests.Shared;
+
+namespace FlowDiffusion.Comfy.Tests;
+
+/// <summary>
+/// comfyui_controlnet_aux's OpenposePreprocessor through /prompt and sd-webui-controlnet's openpose through
+/// /controlnet/detect run body_pose_model.pth from models/annotators (make_openpose_body.py's hashed weights in the
+/// published layout): the same pose image at the scaled size both ways; detect_hand and detect_face enabled are refused by
+/// name; without the file the class is a node error naming it and the module is not offered.
+/// </summary>
+public sealed class OpenPoseMappingTests
+{
+    private static readonly JsonElement HedOracle = JsonDocument.Parse(File.ReadAllText(
+        Path.Combine(RepositoryRoot.Path, "tests", "FlowDiffusion.Nodes.StableDiffusion.Tests", "TestData", "hed-reference.json"))).RootElement;
+
+    private static string ModelsFolder => Path.GetDirectoryName(Path.GetDirectoryName(OpenPoseBodyWeights.Shared()))!;
+
+    private static JsonObject Prompt(string image, string hand, string face) => new()
+    {
+        ["1"] = new JsonObject { ["class_type"] = "LoadImage", ["inputs"] = new JsonObject { ["image"] = image } },
+        ["2"] = new JsonObject
+        {
+            ["class_type"] = "OpenposePreprocessor",
+            ["inputs"] = new JsonObject
+            {
+                ["image"] = new JsonArray("1", 0), ["detect_hand"] = hand, ["detect_body"] = "enable", ["detect_face"] = face, ["resolution"] = 64,
+                ["scale_stick_for_xinsr_cn"] = "disable",
+            },
+        },
+        ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("2", 0), ["filename_prefix"] = "pose" } },
+    };
+
+    [Fact]
+    public async Task OpenposePreprocessor_and_detect_openpose_draw_the_same_pose_image_at_the_scaled_size()
+    {
+        await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
+        var png = SoftEdgeReferences.ImagePng(HedOracle);
+        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", png);
+        var viaPrompt = ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, Prompt(name, "disable", "disable")));
+        // strokes.png is 100 × 76: the short side to 64, the long one round(100 · 64 / 76) = 84.
+        Assert.Equal(3 * 64 * 84, viaPrompt.Length);
+
+        var (status, body) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+        {
+            ["controlnet_module"] = "openpose", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(png)), ["controlnet_processor_res"] = 64,
+        });
+        Assert.True(status == 200, body.ToJsonString());
+        Assert.Equal(viaPrompt, ClassMappingTests.Pixels(Convert.FromBase64String(body["images"]![0]!.GetValue<string>())));
+
+        var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
+        Assert.Contains("openpose", modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.DoesNotContain("openpose_hand", modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("enable", "disable", "detect_hand")]
+    [InlineData("disable", "enable", "detect_face")]
+    public async Task Hands_and_faces_are_refused_naming_the_field(string hand, string face, string field)
+    {
+        await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
+        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
+        var (status, body) = await host.PostPromptAsync(Prompt(name, hand, face));
+        Assert.Equal(400, status);
+        var error = body["node_errors"]!["2"]!["errors"]![0]!;
+        Assert.Equal(field, error["extra_info"]!["input_name"]!.GetValue<string>());
+        Assert.Contains(field, error["details"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Without_body_pose_model_pth_the_class_is_a_node_error_naming_it_and_the_module_is_not_offered()
+    {
+        var empty = Path.Combine(Path.GetTempPath(), "fd-openpose-none-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(empty, "annotators"));
+        try
+        {
+            Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name == "openpose");
+            Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder, RepositoryRoot.Path, empty)), m => m.Name == "openpose");
+            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
+            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
+            var (status, body) = await host.PostPromptAsync(Prompt(name, "disable", "disable"));
+            Assert.Equal(400, status);
+            Assert.Contains("body_pose_model.pth", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
+            Assert.Contains("models/annotators", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
+            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+            {
+                ["controlnet_module"] = "openpose", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(SoftEdgeReferences.ImagePng(HedOracle))),
+            });
+            Assert.True(code is 404 or 422, refused.ToJsonString());
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+}
