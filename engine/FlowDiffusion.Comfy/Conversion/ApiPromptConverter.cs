@@ -73,7 +73,7 @@ public sealed partial class ApiPromptConverter
         "LatentConcat", "LatentCut", "LatentCutToBatch",
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
-        "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
+        "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor", "TEEDPreprocessor",
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass,
     ];
 
@@ -258,6 +258,7 @@ public sealed partial class ApiPromptConverter
                 "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
                 "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
                 "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
+                "TEEDPreprocessor" => TeedPreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

@@ -8,7 +8,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// ONNX graphs built from the ControlNet annotators' torch weights (<c>ControlNetHED.pth</c>: <see cref="HedCheckpoint"/>;
 /// <c>table5_pidinet.pth</c>: <see cref="PidinetCheckpoint"/>;
 /// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>;
-/// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>),
+/// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>; TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -19,6 +19,7 @@ public static class AnnotatorModelCache
     private const string LineartGraphVersion = "lineart-1";
     private const string AnimeLineartGraphVersion = "lineart-anime-1";
     private const string DepthAnythingGraphVersion = "depth-anything-1";
+    private const string TeedGraphVersion = "teed-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -43,6 +44,10 @@ public static class AnnotatorModelCache
     public static string PrepareDepthAnything(string path, DepthAnythingVersion version, string root, Action? converting = null, ConversionLimits? limits = null) =>
         Prepare(path, root, $"{DepthAnythingGraphVersion}-{version}", DepthAnythingCheckpoint.Open,
             (checkpoint, binding) => checkpoint.BuildGraph(version, binding), converting, limits);
+
+    /// <summary>The prepared TEED graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareTeed(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, TeedGraphVersion, TeedCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     // Opens the checkpoint only when the cache has no graph for it, and closes it once the graph is built.
     private static string Prepare<TCheckpoint>(string path, string root, string graphVersion, Func<string, TCheckpoint> open,
