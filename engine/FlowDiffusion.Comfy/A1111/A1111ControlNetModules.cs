@@ -112,6 +112,11 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, "PiDiNetPreprocessor", "enable"), PidinetAvailable, ScalesItself: true),
         new("scribble_pidinet", "scribble_pidinet", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, ApiPromptConverter.A1111ScribblePidinetClass, "disable"), PidinetAvailable, ScalesItself: true),
+        // TEED soft edges from 7_model.pth (the extension's file name too), listed only when it is in models/annotators; the
+        // extension's Safe Steps slider (0…10) is aux's safe_steps.
+        new("softedge_teed", "softedge_teed", 0, A1111ControlNetSlider.Resolution, new("Safe Steps", 0, 10, 2, 1), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, steps, _) => nodes.Add("teed", "TEEDPreprocessor", new JsonObject { ["image"] = image, ["safe_steps"] = (int)steps, ["resolution"] = resolution }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.TeedWeightsFile) is not null, ScalesItself: true),
         // The realistic and coarse lineart from sk_model.pth and sk_model2.pth (the extension's file names), each listed only when its file is in models/annotators.
         new("lineart", "lineart_realistic", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "disable"), folders => LineartAvailable(folders, coarse: false), ScalesItself: true),

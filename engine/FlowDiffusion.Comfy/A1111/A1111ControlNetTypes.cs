@@ -27,6 +27,7 @@ public static class A1111ControlNetTypes
         ["scribble_hed"] = ["Scribble", "SparseCtrl"],
         ["softedge_pidinet"] = ["SoftEdge"],
         ["softedge_pidisafe"] = ["SoftEdge"],
+        ["softedge_teed"] = ["SoftEdge"],
         ["scribble_pidinet"] = ["Scribble", "SparseCtrl"],
         ["lineart"] = ["Lineart"],
         ["lineart_coarse"] = ["Lineart"],

@@ -373,6 +373,8 @@ internal static class ObjectInfo
             optional: Req(("safe", Combo(["enable", "disable"])), ("resolution", AuxResolution()))),
         ApiPromptConverter.A1111ScribblePidinetClass => Class(name, "PiDiNet Scribble (A1111 scribble_pidinet)", "FlowDiffusion/preprocessors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("safe", Combo(["disable", "enable"])), ("resolution", AuxResolution()))),
+        "TEEDPreprocessor" => Class(name, "TEED Soft-Edge Lines", "ControlNet Preprocessors/Line Extractors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("safe_steps", Int(2, 0, 10)), ("resolution", AuxResolution()))),
         "DepthAnythingPreprocessor" => Class(name, "Depth Anything", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("ckpt_name", Combo(ApiPromptConverter.DepthAnythingFiles)), ("resolution", AuxResolution()))),
         "DepthAnythingV2Preprocessor" => Class(name, "Depth Anything V2 - Relative", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],

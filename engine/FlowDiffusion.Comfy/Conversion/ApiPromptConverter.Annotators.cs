@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
 /// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
-/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor and MiDaS-NormalMapPreprocessor, which need
+/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor and TEEDPreprocessor, which need
 /// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -205,6 +205,28 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.pidinet", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>TEED's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string TeedWeightsFile = "7_model.pth";
+
+    // TEEDPreprocessor → image.teed with 7_model.pth from models/annotators (safe_steps 0…10, 2 by default, as aux).
+    private ComfyValue[]? TeedPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var steps = Integer(id, inputs, "safe_steps", 2);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || steps is null || resolution is null || !Within(id, "safe_steps", steps.Value, 0, 10)) return null;
+        var weights = folders.ResolveModelFile("annotators", TeedWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"TEEDPreprocessor needs TEED's weights {TeedWeightsFile} (bdsqlsz/qinglong_controlnet-lllite's Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.teed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe_steps", steps.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

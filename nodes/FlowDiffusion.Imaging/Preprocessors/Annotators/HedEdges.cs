@@ -3,7 +3,8 @@ namespace FlowDiffusion.Imaging.Preprocessors.Annotators;
 /// <summary>
 /// The ControlNet annotators' HED soft edges (comfyui_controlnet_aux's HEDdetector, sd-webui-controlnet's softedge_hed):
 /// <see cref="SoftEdgeMap"/> with the network's value the mean of its side outputs; each pixel is the sigmoid of that mean
-/// (in double), in safe mode stepped to ⌊3x⌋ / 2 (float32, as <c>safe_step</c>), × 255 clamped and truncated to a byte.
+/// (in double), in safe mode stepped to ⌊3x⌋ / 2 (float32, as <c>safe_step</c>), × 255 clamped and truncated to a byte
+/// (<see cref="Level(float, int)"/>).
 /// </summary>
 public static class HedEdges
 {
@@ -19,10 +20,17 @@ public static class HedEdges
         SoftEdgeMap.Apply(image, resolution, network, logit => Level(logit, safe), scribble, cancellationToken);
 
     /// <summary>One pixel: the sigmoid of the logit, stepped when safe, as a byte (truncated).</summary>
-    public static byte Level(float logit, bool safe)
+    public static byte Level(float logit, bool safe) => Level(logit, safe ? 2 : 0);
+
+    /// <summary>
+    /// One pixel: the sigmoid of the logit (double); with <paramref name="safeSteps"/> above 0 stepped as aux's
+    /// <c>safe_step(x, step)</c> to ⌊(step + 1)·x⌋ / step in float32 and × 255 in float32, else × 255 in double; clamped and truncated to a byte.
+    /// </summary>
+    public static byte Level(float logit, int safeSteps)
     {
         var edge = 1 / (1 + Math.Exp(-(double)logit));
-        if (safe) edge = (int)((float)edge * 3f) / 2f;
-        return (byte)Math.Clamp(edge * 255.0, 0, 255);
+        if (safeSteps == 0) return (byte)Math.Clamp(edge * 255.0, 0, 255);
+        var stepped = (int)((float)edge * (safeSteps + 1f)) / (float)safeSteps;
+        return (byte)Math.Clamp(stepped * 255f, 0f, 255f);
     }
 }
