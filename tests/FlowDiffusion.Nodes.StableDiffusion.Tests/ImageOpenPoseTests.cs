@@ -13,7 +13,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
 /// <summary>
 /// image.openpose against tools/reference/make_openpose_body.py: the decoding of synthetic heatmaps and PAFs (two people and
-/// a stray peak) into the reference's candidates and subsets exactly; the network of a body_pose_model.pth in the published
+/// a stray peak, one person faint) into the reference's candidates and subsets exactly; the network of a body_pose_model.pth in the published
 /// layout (the reference's hashed weights) and the map restoration against torch within tolerance; the node's errors.
 /// </summary>
 public sealed class ImageOpenPoseTests
@@ -51,7 +51,7 @@ public sealed class ImageOpenPoseTests
         // the bottom, peaks at (67, 71) once filtered ('reflect' mirrors it past the edge), off its limb's PAF, so that
         // person ends at the knee, as in the annotator.
         var people = result.People();
-        Assert.Equal(2, people.Count);
+        Assert.Equal(3, people.Count);
         Assert.Equal(18, people[0].Body.Count(p => p is not null));
         Assert.Equal((20f, 12f), (people[0].Body[0]!.Value.X, people[0].Body[0]!.Value.Y));
         Assert.Equal((29f, 39f), (people[0].Body[7]!.Value.X, people[0].Body[7]!.Value.Y));
@@ -60,6 +60,9 @@ public sealed class ImageOpenPoseTests
         Assert.Null(people[1].Body[13]);
         Assert.Contains(result.Candidates, p => (p.X, p.Y) == (67, 71));
         Assert.DoesNotContain(people, p => p.Body[4] is { X: 44 });
+        // The faint third person (four parts, mean score 0.495) passes the 0.4 filter.
+        Assert.Equal(4, people[2].Body.Count(p => p is not null));
+        Assert.Equal(0.495, result.Subsets[2][18] / result.Subsets[2][19], 1e-6);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ by numpy's pairwise sum; centre tap, then pairs outermost first), 4-neighbour pe
 linspace samples with threshold 0.05, the 80 % and distance-prior criteria, greedy connections, the subset assembly and
 its count < 4 / score ÷ count < 0.4 filter.
 
-Writes two cases: `decode` (synthetic heatmaps and PAFs that make two people plus a stray peak; candidates and subsets
+Writes two cases: `decode` (synthetic heatmaps and PAFs that make three people, one faint, plus a stray peak; candidates and subsets
 exactly) and `network` (the test image through the network and map restoration; maps within tolerance).
 Run: /usr/bin/python3 tools/reference/make_openpose_body.py tests/FlowDiffusion.Nodes.StableDiffusion.Tests/TestData/openpose-body-reference.json [--check]
 `--mutation NAME` writes the decode case with a mutated decoder (no_gaussian, mid_num_9, subset_0.5, pad_0) to see a test fail.
@@ -323,19 +323,22 @@ PEOPLE = [
      (24, 40), (24, 52), (24, 63), (18, 10), (22, 10), (16, 11), (24, 11)],
     [(60, 16), (61, 25), (54, 26), None, None, (68, 25), (71, 34), (73, 43), (57, 45), (57, 57), None,
      (65, 45), (66, 57), (67, 68), (58, 14), (62, 14), None, None],
+    # a faint person of four parts (peaks 0.45, PAFs 0.06): mean score ≈ 0.49, kept at the 0.4 filter, dropped at 0.5
+    [(43, 24), (43, 31), (38, 32), None, None, (48, 32)] + [None] * 12,
 ]
+FAINT = 2
 
 
 def synthetic(h, w):
     heat = [[[0.0] * w for _ in range(h)] for _ in range(19)]
     paf = [[[0.0] * w for _ in range(h)] for _ in range(38)]
-    peaks = [(i, person[i], 0.9 - 0.02 * i - 0.1 * n) for n, person in enumerate(PEOPLE) for i in range(18) if person[i] is not None]
+    peaks = [(i, person[i], 0.45 if n == FAINT else 0.9 - 0.02 * i - 0.1 * n) for n, person in enumerate(PEOPLE) for i in range(18) if person[i] is not None]
     peaks.append((4, (44, 70), 0.5))  # a stray right wrist with no limb
     for part, (px, py), top in peaks:
         for y in range(h):
             for x in range(w):
                 heat[part][y][x] = max(heat[part][y][x], top * math.exp(-((x - px) ** 2 + (y - py) ** 2) / 8.0))
-    for person in PEOPLE:
+    for n, person in enumerate(PEOPLE):
         for (a, b), (m0, m1) in zip(LIMBS, MAP_IDX):
             if person[a - 1] is None or person[b - 1] is None:
                 continue
@@ -347,8 +350,10 @@ def synthetic(h, w):
                     t = ((x - ax) * ux + (y - ay) * uy) / length
                     d = abs((x - ax) * uy - (y - ay) * ux)
                     if -0.05 <= t <= 1.05 and d <= 1.5:
-                        paf[m0 - 19][y][x] = ux * 0.8
-                        paf[m1 - 19][y][x] = uy * 0.8
+                        # strength varying along the limb, so the sample count and positions change the score
+                        strength = 0.06 if n == FAINT else 0.5 + 0.4 * min(max(t, 0.0), 1.0)
+                        paf[m0 - 19][y][x] = ux * strength
+                        paf[m1 - 19][y][x] = uy * strength
     f32 = lambda m: [[float(np.float32(v)) for v in row] for row in m]  # noqa: E731
     return [f32(m) for m in heat], [f32(m) for m in paf]
 
