@@ -97,25 +97,7 @@ public sealed class DepthAnythingMappingTests
             var offered = A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder(), RepositoryRoot.Path, empty)).Select(m => m.Name).ToList();
             Assert.Contains("depth_anything_v2", offered);
             Assert.DoesNotContain("depth_anything", offered); // no depth_anything_vitl14.pth there
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "square.png", SquarePng());
-            var prompt = Prompts.Parse($$"""
-                {
-                  "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                  "2": { "class_type": "DepthAnythingV2Preprocessor", "inputs": { "image": ["1", 0] } },
-                  "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "depth" } }
-                }
-                """);
-            var (status, body) = await host.PostPromptAsync(prompt);
-            Assert.Equal(400, status);
-            var details = body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>();
-            Assert.Contains("depth_anything_v2_vitl.pth", details);
-            Assert.Contains("models/annotators", details);
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "depth_anything", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(SquarePng())),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "DepthAnythingV2Preprocessor", "", "depth_anything_v2_vitl.pth", "depth_anything_v2", SquarePng());
         }
         finally
         {

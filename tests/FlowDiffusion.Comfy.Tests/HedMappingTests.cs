@@ -117,35 +117,7 @@ public sealed class HedMappingTests
             Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name.StartsWith("softedge_hed", StringComparison.Ordinal));
             Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(Path.GetDirectoryName(Path.GetDirectoryName(HedWeights.Shared()))!, RepositoryRoot.Path, empty)),
                 m => m.Name == "softedge_hedsafe");
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await UploadImageAsync(host);
-            var prompt = Prompts.Parse($$"""
-                {
-                  "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                  "2": { "class_type": "HEDPreprocessor", "inputs": { "image": ["1", 0] } },
-                  "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "hed" } }
-                }
-                """);
-            var (status, body) = await host.PostPromptAsync(prompt);
-            Assert.Equal(400, status);
-            Assert.Contains("ControlNetHED.pth", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
-            Assert.Contains("models/annotators", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "softedge_hed", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())),
-            });
-            Assert.True(code == 422 && refused["field"]?.GetValue<string>() == "controlnet_module", refused.ToJsonString());
-            // A txt2img unit naming the module is refused naming the unit's module, before any model is looked up.
-            var unit = new JsonObject
-            {
-                ["enabled"] = true, ["module"] = "softedge_hed", ["model"] = "control_v11p_sd15_softedge", ["image"] = Convert.ToBase64String(ImagePng()),
-            };
-            var (unitCode, unitRefused) = await A1111Client.PostAsync(host, "txt2img", new JsonObject
-            {
-                ["prompt"] = "a cat", ["alwayson_scripts"] = new JsonObject { ["controlnet"] = new JsonObject { ["args"] = new JsonArray(unit) } },
-            });
-            Assert.True(unitCode == 422 && unitRefused["field"]?.GetValue<string>() == "alwayson_scripts.controlnet.args[0].module", unitRefused.ToJsonString());
-            Assert.Contains("softedge_hed", unitRefused["detail"]!.GetValue<string>());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "HEDPreprocessor", "", "ControlNetHED.pth", "softedge_hed", ImagePng());
         }
         finally
         {

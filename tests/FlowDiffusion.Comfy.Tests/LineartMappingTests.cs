@@ -114,25 +114,7 @@ public sealed class LineartMappingTests
             var listed = A1111ControlNetModules.Sorted(new ComfyFolders(only, RepositoryRoot.Path, only)).Select(m => m.Name).ToList();
             Assert.Contains("lineart", listed);
             Assert.DoesNotContain("lineart_coarse", listed);
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = only });
-            var name = await UploadImageAsync(host);
-            var prompt = Prompts.Parse($$"""
-                {
-                  "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                  "2": { "class_type": "LineArtPreprocessor", "inputs": { "image": ["1", 0], "coarse": "enable" } },
-                  "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "lineart" } }
-                }
-                """);
-            var (status, body) = await host.PostPromptAsync(prompt);
-            Assert.Equal(400, status);
-            var details = body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>();
-            Assert.Contains("sk_model2.pth", details);
-            Assert.Contains("models/annotators", details);
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "lineart_coarse", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(only, "LineArtPreprocessor", ", \"coarse\": \"enable\"", "sk_model2.pth", "lineart_coarse", ImagePng());
         }
         finally
         {

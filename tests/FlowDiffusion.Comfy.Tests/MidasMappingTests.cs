@@ -80,29 +80,8 @@ public sealed class MidasMappingTests
             var offered = A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder(), RepositoryRoot.Path, empty)).Select(m => m.Label).ToList();
             Assert.Contains("depth_midas", offered);
             Assert.Contains("normal_midas", offered);
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", ImagePng());
-            foreach (var classType in new[] { "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor" })
-            {
-                var prompt = Prompts.Parse($$"""
-                    {
-                      "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                      "2": { "class_type": "{{classType}}", "inputs": { "image": ["1", 0] } },
-                      "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "midas" } }
-                    }
-                    """);
-                var (status, body) = await host.PostPromptAsync(prompt);
-                Assert.Equal(400, status);
-                var details = body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>();
-                Assert.Contains(MidasWeights.FileName, details);
-                Assert.Contains("models/annotators", details);
-            }
-
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "depth_midas", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "MiDaS-DepthMapPreprocessor", "", MidasWeights.FileName, "depth_midas", ImagePng());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "MiDaS-NormalMapPreprocessor", "", MidasWeights.FileName, "normal_midas", ImagePng());
         }
         finally
         {

@@ -81,23 +81,7 @@ public sealed class MlsdMappingTests
         {
             Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name == "mlsd");
             Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(Models, RepositoryRoot.Path, empty)), m => m.Name == "mlsd");
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(Oracle));
-            var prompt = Prompts.Parse($$"""
-                {
-                  "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                  "2": { "class_type": "M-LSDPreprocessor", "inputs": { "image": ["1", 0] } },
-                  "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "mlsd" } }
-                }
-                """);
-            var (status, body) = await host.PostPromptAsync(prompt);
-            Assert.Equal(400, status);
-            Assert.Contains("mlsd_large_512_fp32.pth", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "mlsd", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(SoftEdgeReferences.ImagePng(Oracle))),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "M-LSDPreprocessor", "", "mlsd_large_512_fp32.pth", "mlsd", SoftEdgeReferences.ImagePng(Oracle));
         }
         finally
         {

@@ -80,17 +80,7 @@ public sealed class OpenPoseMappingTests
         {
             Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name == "openpose");
             Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder, RepositoryRoot.Path, empty)), m => m.Name == "openpose");
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
-            var (status, body) = await host.PostPromptAsync(Prompt(name, "disable", "disable"));
-            Assert.Equal(400, status);
-            Assert.Contains("body_pose_model.pth", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
-            Assert.Contains("models/annotators", body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>());
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "openpose", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(SoftEdgeReferences.ImagePng(HedOracle))),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "OpenposePreprocessor", ", \"detect_hand\": \"disable\", \"detect_face\": \"disable\"", "body_pose_model.pth", "openpose", SoftEdgeReferences.ImagePng(HedOracle));
         }
         finally
         {

@@ -78,25 +78,7 @@ public sealed class TeedMappingTests
         {
             Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name == "softedge_teed");
             Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(TeedWeights.ModelsFolder, RepositoryRoot.Path, empty)), m => m.Name == "softedge_teed");
-            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = empty });
-            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", ImagePng());
-            var prompt = Prompts.Parse($$"""
-                {
-                  "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-                  "2": { "class_type": "TEEDPreprocessor", "inputs": { "image": ["1", 0] } },
-                  "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "teed" } }
-                }
-                """);
-            var (status, body) = await host.PostPromptAsync(prompt);
-            Assert.Equal(400, status);
-            var details = body["node_errors"]!["2"]!["errors"]![0]!["details"]!.GetValue<string>();
-            Assert.Contains("7_model.pth", details);
-            Assert.Contains("models/annotators", details);
-            var (code, refused) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-            {
-                ["controlnet_module"] = "softedge_teed", ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(ImagePng())),
-            });
-            Assert.True(code is 404 or 422, refused.ToJsonString());
+            await AnnotatorAbsence.AssertRefusedAsync(empty, "TEEDPreprocessor", "", "7_model.pth", "softedge_teed", ImagePng());
         }
         finally
         {

@@ -61,7 +61,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
         // A module whose annotator file is not in models/annotators is refused naming the unit's module, as /controlnet/detect does.
         foreach (var unit in request.ControlNet.Where(u => !(u.Module.Available?.Invoke(folders) ?? true)))
             throw new A1111RequestException(422, unit.Field + ".module",
-                $"'{unit.Module.Name}': module not available (its annotator file is not in models/annotators); use one of {string.Join(", ", A1111ControlNetModules.Sorted(folders).Select(m => m.Name))} (GET /controlnet/module_list)");
+                $"'{unit.Module.Label}'{(unit.Module.Name == unit.Module.Label ? "" : $" ({unit.Module.Name})")}: module not available (its annotator file is not in models/annotators); use one of {string.Join(", ", A1111ControlNetModules.Sorted(folders).Select(m => m.Name))} (GET /controlnet/module_list)");
         if (request.Hires is { ImageUpscaler: { } upscaler } hires)
             request = request with { Hires = hires with { ImageUpscaler = await ResolveUpscalerAsync(upscaler.Name, "hr_upscaler", cancellationToken) } };
         var checkpoint = request.CheckpointOverride is { } named ? ResolveCheckpoint(named, "override_settings.sd_model_checkpoint")
