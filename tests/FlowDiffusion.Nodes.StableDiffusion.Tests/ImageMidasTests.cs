@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FlowDiffusion.Checkpoints.Annotators;
 using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Sdk.Values;
 using FlowDiffusion.Tests.Shared;
 
@@ -72,6 +73,24 @@ public sealed class ImageMidasTests
         Assert.Contains("models/annotators", run.Result.Error);
     }
 
+    [Fact]
+    public async Task A_resolution_past_the_patch_limit_fails_naming_it_before_the_weights_are_read()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var (height, width) = (Oracle.GetProperty("image").GetProperty("height").GetInt32(), Oracle.GetProperty("image").GetProperty("width").GetInt32());
+        // The largest multiple of 64 within the limit passes the check (and then fails on the missing file); the next one does not.
+        var fits = Enumerable.Range(1, 64).Select(k => 64 * k).Last(r => MidasMaps.NetworkSize(height, width, r).Patches <= MidasMaps.MaxPatches);
+        var missing = Path.Combine(temp.Path, MidasWeights.FileName);
+        var within = await RunAsync(image, missing, fits);
+        Assert.Contains(MidasWeights.FileName, within.Result.Error);
+        var past = await RunAsync(image, missing, fits + 64);
+        Assert.Equal(RunStatus.Failed, past.Result.Status);
+        Assert.Equal("midas", past.Result.FailedNode);
+        Assert.Contains($"resolution: {fits + 64} makes the network see", past.Result.Error);
+        Assert.Contains($"at most {MidasMaps.MaxPatches}", past.Result.Error);
+    }
+
     [Theory]
     [InlineData("garbage", MidasWeights.FileName)]
     [InlineData("skip", "pretrained.model.patch_embed.backbone.stages.1.blocks.0.downsample.norm.weight")]
@@ -90,12 +109,12 @@ public sealed class ImageMidasTests
         Assert.Contains(expected, run.Result.Error);
     }
 
-    private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""
+    private static Task<SdRun> RunAsync(string image, string weights, int resolution = 64) => SdEngine.Shared.RunYamlAsync($$"""
         flowdiffusion: 1
         name: midas
         nodes:
           source: { node: image.load, with: { path: "{{image.Replace('\\', '/')}}" } }
-          midas: { node: image.midas, in: { image: source.image }, with: { model: "{{weights.Replace('\\', '/')}}", resolution: 64 } }
+          midas: { node: image.midas, in: { image: source.image }, with: { model: "{{weights.Replace('\\', '/')}}", resolution: {{resolution}} } }
         """, new Dictionary<string, object?>());
 
     // (values more than one level off, the largest difference); grey: the expected plane against every channel.

@@ -62,6 +62,13 @@ public sealed class ImageMidasNode : INode
         if (!double.IsFinite(BgThreshold))
             throw new ArgumentException($"bg_threshold: {BgThreshold} is not a finite number");
         AnnotatorResolution.Check(context, image, Resolution);
+        var (networkHeight, networkWidth, patches) = MidasMaps.NetworkSize(image.Height, image.Width, Resolution);
+        if (patches > MidasMaps.MaxPatches)
+        {
+            throw new ArgumentException($"resolution: {Resolution} makes the network see {networkWidth}×{networkHeight} ({patches} patches of 16 px, at most {MidasMaps.MaxPatches}, "
+                + "16 × the 24² DPT-Hybrid was trained at); lower the resolution");
+        }
+
         var network = AnnotatorGraphs.Open(context, Model, Provider, "midas",
             "MiDaS DPT-Hybrid's weights (dpt_hybrid-midas-501f0c75.pt from lllyasviel/Annotators, as comfyui_controlnet_aux and sd-webui-controlnet download it)",
             (weights, converting, limits) => AnnotatorModelCache.PrepareMidas(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);

@@ -17,6 +17,21 @@ namespace FlowDiffusion.Imaging.Preprocessors.Annotators;
 /// </summary>
 public static class MidasMaps
 {
+    /// <summary>
+    /// The most 16 × 16 patches the network is given: 16 × the 24² it was trained at (a padded 1536 × 1536 image). Its
+    /// attention holds patches² scores per head (12 heads), about 4 GB of float32 here; the pixel limit alone would allow
+    /// 65,536 patches (a 4096² image), whose scores no machine holds.
+    /// </summary>
+    public const int MaxPatches = 16 * 24 * 24;
+
+    /// <summary>The padded size the network sees for an image of <paramref name="height"/> × <paramref name="width"/> at <paramref name="resolution"/>, and its 16 × 16 patches.</summary>
+    public static (int Height, int Width, long Patches) NetworkSize(int height, int width, int resolution)
+    {
+        var (scaledHeight, scaledWidth) = AnnotatorInput.ScaledSize(height, width, resolution);
+        int paddedHeight = (scaledHeight + 63) / 64 * 64, paddedWidth = (scaledWidth + 63) / 64 * 64;
+        return (paddedHeight, paddedWidth, (long)(paddedHeight / 16) * (paddedWidth / 16));
+    }
+
     /// <summary>The annotators' default <c>a</c> (2π): the normal's z against the depth's slopes.</summary>
     public const float DefaultA = MathF.PI * 2f;
 
