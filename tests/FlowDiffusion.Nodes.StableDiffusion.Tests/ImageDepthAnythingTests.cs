@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FlowDiffusion.Engine.Execution;
+using FlowDiffusion.Imaging.Preprocessors.Annotators;
 using FlowDiffusion.Sdk.Values;
 using FlowDiffusion.Tests.Shared;
 
@@ -86,6 +87,31 @@ public sealed class ImageDepthAnythingTests
         Assert.Equal(RunStatus.Failed, run.Result.Status);
         Assert.Contains("input_size", run.Result.Error);
         Assert.Contains("14", run.Result.Error);
+    }
+
+    [Fact]
+    public async Task An_input_past_the_patch_limit_fails_naming_input_size_before_the_weights_are_read()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var (height, width) = (Oracle.GetProperty("image").GetProperty("height").GetInt32(), Oracle.GetProperty("image").GetProperty("width").GetInt32());
+        long Patches(int size)
+        {
+            var (h, w) = DepthAnythingMap.InputSize(height, width, size);
+            return (long)(h / 14) * (w / 14);
+        }
+
+        // aux's variant sees the image itself: the largest input_size within the limit passes the check (and then fails
+        // on the missing file); the next one, still within the parameter's range, does not.
+        var fits = Enumerable.Range(1, DepthAnythingMap.MaxInputSize / 14).Select(k => 14 * k).Last(s => Patches(s) <= DepthAnythingMap.MaxPatches);
+        Assert.True(fits + 14 <= DepthAnythingMap.MaxInputSize, $"{fits}");
+        var missing = Path.Combine(temp.Path, "depth_anything_v2_vits.pth");
+        var within = await RunAsync(image, missing, $"resolution: 64, variant: aux, input_size: {fits}");
+        Assert.Contains("depth_anything_v2_vits.pth", within.Result.Error);
+        var past = await RunAsync(image, missing, $"resolution: 64, variant: aux, input_size: {fits + 14}");
+        Assert.Equal(RunStatus.Failed, past.Result.Status);
+        Assert.Contains("input_size: the network would see", past.Result.Error);
+        Assert.Contains($"at most {DepthAnythingMap.MaxPatches}", past.Result.Error);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights, string extra = "resolution: 64, input_size: 56") => SdEngine.Shared.RunYamlAsync($$"""

@@ -33,7 +33,7 @@ public sealed class ImageDepthAnythingNode : INode
     public int Resolution { get; set; } = 512;
 
     /// <summary>The network's input size.</summary>
-    [Parameter(Description = "The short side the network sees, at least (a multiple of 14; 518 as upstream and both front ends). Smaller is faster and coarser.", Min = 14, Max = 2072, Step = 14)]
+    [Parameter(Description = "The short side the network sees, at least (a multiple of 14; 518 as upstream and both front ends). Smaller is faster and coarser.", Min = 14, Max = DepthAnythingMap.MaxInputSize, Step = 14)]
     public int InputSize { get; set; } = DepthAnythingMap.DefaultInputSize;
 
     /// <summary>The ONNX Runtime execution provider.</summary>

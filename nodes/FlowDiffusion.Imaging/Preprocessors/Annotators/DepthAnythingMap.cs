@@ -22,8 +22,15 @@ public static class DepthAnythingMap
     /// <summary>The upstream input size.</summary>
     public const int DefaultInputSize = 518;
 
-    /// <summary>The most 14 × 14 patches the network is given (16 × the 37² it was trained at).</summary>
-    public const int MaxPatches = 16 * 37 * 37;
+    /// <summary>
+    /// The most 14 × 14 patches the network is given: 4 × the 37² it was trained at (a 1036² input). Its attention holds
+    /// patches² float32 scores per head — 1.9 GB for vitl's 16 heads, 2.9 GB for vitg's 24 here; 16 × 37², the limit
+    /// before, asked 31 GB of vitl, more than most machines have.
+    /// </summary>
+    public const int MaxPatches = 4 * 37 * 37;
+
+    /// <summary>The largest <c>input_size</c>: the short side of a square input of <see cref="MaxPatches"/> patches.</summary>
+    public const int MaxInputSize = 2 * 37 * 14;
 
     private static readonly double[] Mean = [0.485, 0.456, 0.406];
     private static readonly double[] Std = [0.229, 0.224, 0.225];
