@@ -132,13 +132,8 @@ public sealed partial class ApiPromptConverter
         var safe = Choice(id, inputs, "safe", classType == A1111ScribbleHedClass ? "disable" : "enable", ["enable", "disable"]);
         var resolution = AuxResolution(id, inputs);
         if (image is null || safe is null || resolution is null) return null;
-        var weights = folders.ResolveModelFile("annotators", HedWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"{classType} needs the HED annotator's weights {HedWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, classType, "the HED annotator's weights", [HedWeightsFile]);
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.hed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
         return [new ImageValue($"{node}.result")];
@@ -169,13 +164,8 @@ public sealed partial class ApiPromptConverter
             }
         }
 
-        var weights = folders.ResolveModelFile("annotators", OpenPoseBodyWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"OpenposePreprocessor needs the OpenPose body annotator's weights {OpenPoseBodyWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, "OpenposePreprocessor", "the OpenPose body annotator's weights", [OpenPoseBodyWeightsFile]);
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.openpose", [("image", image.Image)],
             [("model", weights), ("body", body == "enable"), ("resolution", resolution.Value), ("xinsr_sticks", xinsr == "enable")]);
@@ -196,13 +186,8 @@ public sealed partial class ApiPromptConverter
         var safe = Choice(id, inputs, "safe", classType == A1111ScribblePidinetClass ? "disable" : "enable", ["enable", "disable"]);
         var resolution = AuxResolution(id, inputs);
         if (image is null || safe is null || resolution is null) return null;
-        var weights = folders.ResolveModelFile("annotators", PidinetWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"{classType} needs PiDiNet's weights {PidinetWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, classType, "PiDiNet's weights", [PidinetWeightsFile]);
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.pidinet", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
         return [new ImageValue($"{node}.result")];
@@ -218,13 +203,8 @@ public sealed partial class ApiPromptConverter
         var steps = Integer(id, inputs, "safe_steps", 2);
         var resolution = AuxResolution(id, inputs);
         if (image is null || steps is null || resolution is null || !Within(id, "safe_steps", steps.Value, 0, 10)) return null;
-        var weights = folders.ResolveModelFile("annotators", TeedWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"TEEDPreprocessor needs TEED's weights {TeedWeightsFile} (bdsqlsz/qinglong_controlnet-lllite's Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, "TEEDPreprocessor", "TEED's weights", [TeedWeightsFile], "bdsqlsz/qinglong_controlnet-lllite's Annotators, as comfyui_controlnet_aux downloads them");
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.teed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe_steps", steps.Value)]);
         return [new ImageValue($"{node}.result")];
@@ -242,13 +222,8 @@ public sealed partial class ApiPromptConverter
         var resolution = AuxResolution(id, inputs);
         if (image is null || coarse is null || resolution is null) return null;
         var file = coarse == "enable" ? LineartWeightsFiles.Coarse : LineartWeightsFiles.Realistic;
-        var weights = folders.ResolveModelFile("annotators", file);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"LineArtPreprocessor{(coarse == "enable" ? " with coarse enabled" : "")} needs the lineart annotator's weights {file} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "coarse");
-            return null;
-        }
+        var weights = AnnotatorFile(id, $"LineArtPreprocessor{(coarse == "enable" ? " with coarse enabled" : "")}", "the lineart annotator's weights", [file], AnnotatorsSource, "coarse");
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.lineart", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
@@ -263,13 +238,8 @@ public sealed partial class ApiPromptConverter
         var image = Link<ImageValue>(id, inputs, "image");
         var resolution = AuxResolution(id, inputs);
         if (image is null || resolution is null) return null;
-        var weights = folders.ResolveModelFile("annotators", AnimeLineartWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"AnimeLineArtPreprocessor needs the anime lineart annotator's weights {AnimeLineartWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, "AnimeLineArtPreprocessor", "the anime lineart annotator's weights", [AnimeLineartWeightsFile]);
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.lineart_anime", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
@@ -288,13 +258,8 @@ public sealed partial class ApiPromptConverter
         if (image is null || score is null || distance is null || resolution is null
             || !Within(id, "score_threshold", score.Value, 0.01, 2) | !Within(id, "dist_threshold", distance.Value, 0.01, 20))
             return null;
-        var weights = folders.ResolveModelFile("annotators", MlsdWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"M-LSDPreprocessor needs the M-LSD annotator's weights {MlsdWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, "M-LSDPreprocessor", "the M-LSD annotator's weights", [MlsdWeightsFile]);
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.mlsd", [("image", image.Image)],
             [("model", weights), ("score_threshold", score.Value), ("distance_threshold", distance.Value), ("resolution", resolution.Value)]);
@@ -313,11 +278,13 @@ public sealed partial class ApiPromptConverter
     /// <summary>The files the extension's modules read, first found first: its vitl14 .pth for V1; its V2 .safetensors, else aux's V2 vitl .pth.</summary>
     internal static readonly string[] A1111DepthAnythingFiles = ["depth_anything_vitl14.pth", "depth_anything_v2_vitl.safetensors", "depth_anything_v2_vitl.pth"];
 
+    /// <summary>The files the extension's <paramref name="version"/> (v1, v2) module reads, first found first.</summary>
+    private static string[] A1111DepthAnythingCandidates(string version) =>
+        [.. A1111DepthAnythingFiles.Where(f => f.Contains("_v2_", StringComparison.Ordinal) == (version == "v2"))];
+
     /// <summary>The file in models/annotators the extension's <paramref name="version"/> (v1, v2) module reads, or null.</summary>
-    internal static string? A1111DepthAnythingFile(ComfyFolders folders, string version) => A1111DepthAnythingFiles
-        .Where(f => f.Contains("_v2_", StringComparison.Ordinal) == (version == "v2"))
-        .Select(f => folders.ResolveModelFile("annotators", f))
-        .FirstOrDefault(path => path is not null);
+    internal static string? A1111DepthAnythingFile(ComfyFolders folders, string version) =>
+        FirstAnnotatorFile(folders, A1111DepthAnythingCandidates(version));
 
     // DepthAnythingPreprocessor / DepthAnythingV2Preprocessor → image.depth_anything (aux's pipeline) with ckpt_name from
     // models/annotators; A1111DepthAnything → the extension's pipeline on its file for the version.
@@ -330,14 +297,9 @@ public sealed partial class ApiPromptConverter
         var checkpoint = extension ? "" : Choice(id, inputs, "ckpt_name", files[0], files);
         var resolution = AuxResolution(id, inputs);
         if (image is null || version is null || checkpoint is null || resolution is null) return null;
-        var weights = extension ? A1111DepthAnythingFile(folders, version) : folders.ResolveModelFile("annotators", checkpoint);
-        if (weights is null)
-        {
-            var wanted = extension ? string.Join(" or ", A1111DepthAnythingFiles.Where(f => f.Contains("_v2_", StringComparison.Ordinal) == (version == "v2"))) : checkpoint;
-            Error(id, "value_not_in_list", "Value not in list",
-                $"{classType} needs Depth Anything's weights {wanted} (as comfyui_controlnet_aux and sd-webui-controlnet download them) in models/annotators", extension ? "version" : "ckpt_name");
-            return null;
-        }
+        var weights = AnnotatorFile(id, classType, "Depth Anything's weights", extension ? A1111DepthAnythingCandidates(version) : [checkpoint],
+            "as comfyui_controlnet_aux and sd-webui-controlnet download them", extension ? "version" : "ckpt_name");
+        if (weights is null) return null;
 
         var variant = extension ? "webui" : "aux";
         var node = Add(id, null, "image.depth_anything", [("image", image.Image)], [("model", weights), ("version", version), ("variant", variant), ("resolution", resolution.Value)]);
@@ -362,18 +324,30 @@ public sealed partial class ApiPromptConverter
         if (image is null || a is null || background is null || resolution is null
             || !Within(id, "a", a.Value, 0, Math.PI * 5) | !Within(id, "bg_threshold", background.Value, 0, 1))
             return null;
-        var weights = folders.ResolveModelFile("annotators", MidasWeightsFile);
-        if (weights is null)
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                $"{classType} needs MiDaS DPT-Hybrid's weights {MidasWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux and sd-webui-controlnet download them) in models/annotators", "image");
-            return null;
-        }
+        var weights = AnnotatorFile(id, classType, "MiDaS DPT-Hybrid's weights", [MidasWeightsFile], "lllyasviel/Annotators, as comfyui_controlnet_aux and sd-webui-controlnet download them");
+        if (weights is null) return null;
 
         var node = Add(id, null, "image.midas", [("image", image.Image)],
             [("model", weights), ("resolution", resolution.Value), ("a", a.Value), ("bg_threshold", background.Value), ("variant", extension ? "webui" : "aux")]);
         return [new ImageValue($"{node}.{(classType == "MiDaS-DepthMapPreprocessor" ? "depth" : "normal")}")];
     }
+
+    /// <summary>Where the annotators' weights files come from when <see cref="AnnotatorFile"/> is not told otherwise.</summary>
+    private const string AnnotatorsSource = "lllyasviel/Annotators, as comfyui_controlnet_aux downloads them";
+
+    // The first of files found in models/annotators, or null after a node error on field: "{who} needs {what} {files
+    // joined by "or"} ({source}) in models/annotators".
+    private string? AnnotatorFile(string id, string who, string what, IReadOnlyList<string> files, string source = AnnotatorsSource, string field = "image")
+    {
+        var path = FirstAnnotatorFile(folders, files);
+        if (path is null)
+            Error(id, "value_not_in_list", "Value not in list", $"{who} needs {what} {string.Join(" or ", files)} ({source}) in models/annotators", field);
+        return path;
+    }
+
+    // The first of files found in models/annotators, or null.
+    private static string? FirstAnnotatorFile(ComfyFolders folders, IEnumerable<string> files) =>
+        files.Select(f => folders.ResolveModelFile("annotators", f)).FirstOrDefault(path => path is not null);
 
     // aux's RESOLUTION input: 64 … 16384 (ComfyUI refuses the rest before aux's own fallback to 512 could act).
     private long? AuxResolution(string id, JsonObject inputs)
