@@ -15,9 +15,7 @@ public sealed class CfgRescaleWorkflowTests
         var yaml = Txt2Img(rescale: 0.7, linkConfig: false);
         var run = await SdEngine.Shared.RunYamlAsync(yaml, Inputs.Of("analytic-sd", "red", steps: 2));
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("guider", run.Result.FailedNode);
-        Assert.Contains("rescale needs the model's scheduler configuration: link config", run.Result.Error);
+        run.AssertFailed("guider", "rescale needs the model's scheduler configuration: link config");
     }
 
     [Theory]

@@ -41,9 +41,7 @@ public sealed class ClipLoadTests
             nodes:
               c: {"{"} node: clip.load, with: {"{"} path: "{unet.Replace("\\", "/")}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("c", failed.Result.FailedNode);
-        Assert.Contains("not-clip.safetensors: no tensor is a CLIP text encoder's", failed.Result.Error);
+        failed.AssertFailed("c", "not-clip.safetensors: no tensor is a CLIP text encoder's");
         Directory.Delete(folder, recursive: true);
     }
 

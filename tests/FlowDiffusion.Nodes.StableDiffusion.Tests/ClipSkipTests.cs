@@ -22,11 +22,7 @@ public sealed class ClipSkipTests
     {
         var run = await SdEngine.Shared.RunYamlAsync(Workflow(2), new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("encode", run.Result.FailedNode);
-        Assert.Contains(Path.Combine("tiny-sd", "text_encoder", "model.onnx"), run.Result.Error);
-        Assert.Contains("penultimate_hidden_state", run.Result.Error);
-        Assert.Contains("flowdiffusion import", run.Result.Error);
+        run.AssertFailed("encode", Path.Combine("tiny-sd", "text_encoder", "model.onnx"), "penultimate_hidden_state", "flowdiffusion import");
     }
 
     [Fact]

@@ -138,10 +138,7 @@ public sealed class ErrorTests
 
     private static void AssertFailed(SdRun run, string node, string type)
     {
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal(node, run.Result.FailedNode);
-        Assert.Contains($"'{node}'", run.Result.Error);
-        Assert.Contains(type, run.Result.Error);
+        run.AssertFailed(node, $"'{node}'", type);
         var failed = Assert.Single(run.Events.OfType<NodeFailed>());
         Assert.Equal(node, failed.NodeId);
         Assert.Empty(run.Result.OutputFiles);

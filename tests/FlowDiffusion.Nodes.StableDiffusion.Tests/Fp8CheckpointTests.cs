@@ -80,10 +80,7 @@ public sealed class Fp8CheckpointTests : IDisposable
             nodes:
               u: {"{"} node: unet.load, with: {"{"} path: "{Slash(fp8)}", weight_dtype: fp8_e4m3fn {"}"} {"}"}
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("u", failed.Result.FailedNode);
-        Assert.Contains(Path.GetFileName(fp8), failed.Result.Error);
-        Assert.Contains("scaled fp8", failed.Result.Error);
+        failed.AssertFailed("u", Path.GetFileName(fp8), "scaled fp8");
     }
 
     [Fact]
@@ -107,11 +104,7 @@ public sealed class Fp8CheckpointTests : IDisposable
               m1: {"{"} node: model.load, with: {"{"} path: "{Slash(fp8)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
             {ModelMergeTests.Pipeline("fp8", "m1.unet", "m1.clip")}
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("m1", failed.Result.FailedNode);
-        Assert.Contains(Path.GetFileName(fp8), failed.Result.Error);
-        Assert.Contains($"'{PerChannelLayer}scale_weight'", failed.Result.Error);
-        Assert.Contains("per-channel", failed.Result.Error);
+        failed.AssertFailed("m1", Path.GetFileName(fp8), $"'{PerChannelLayer}scale_weight'", "per-channel");
     }
 
     // The UNet's first convolution: its scale is written per output channel in the per-channel file.

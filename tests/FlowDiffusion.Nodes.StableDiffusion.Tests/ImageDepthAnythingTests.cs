@@ -55,10 +55,7 @@ public sealed class ImageDepthAnythingTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "depth_anything_v2_vits.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("depth", run.Result.FailedNode);
-        Assert.Contains("depth_anything_v2_vits.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("depth", "depth_anything_v2_vits.pth", "models/annotators");
     }
 
     [Theory]
@@ -68,15 +65,9 @@ public sealed class ImageDepthAnythingTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"depth-{damage}", "depth_anything_v2_vits.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else DepthAnythingWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "depth", "depth_anything_v2_vits.pth", damage, expected, (file, skip, reshape) => DepthAnythingWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("depth", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("depth", path, expected);
     }
 
     [Fact]

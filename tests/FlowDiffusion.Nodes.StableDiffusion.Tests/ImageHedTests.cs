@@ -83,10 +83,7 @@ public sealed class ImageHedTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "ControlNetHED.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("hed", run.Result.FailedNode);
-        Assert.Contains("ControlNetHED.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("hed", "ControlNetHED.pth", "models/annotators");
     }
 
     [Theory]
@@ -96,15 +93,9 @@ public sealed class ImageHedTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"hed-{damage}", "ControlNetHED.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else HedWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "hed", "ControlNetHED.pth", damage, expected, (file, skip, reshape) => HedWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("hed", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("hed", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""

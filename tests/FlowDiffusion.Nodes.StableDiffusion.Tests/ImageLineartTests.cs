@@ -100,10 +100,7 @@ public sealed class ImageLineartTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "sk_model2.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("lineart", run.Result.FailedNode);
-        Assert.Contains("sk_model2.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("lineart", "sk_model2.pth", "models/annotators");
     }
 
     [Theory]
@@ -114,16 +111,14 @@ public sealed class ImageLineartTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"lineart-{damage}", "sk_model.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else if (damage == "hed") HedWeights.Write(path);
-        else LineartWeights.Write(path, LineartWeights.Realistic, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        // "hed": a whole file of another annotator's layout.
+        var path = AnnotatorWeightsDamage.Write(temp, "lineart", "sk_model.pth", damage, expected, (file, skip, reshape) =>
+        {
+            if (damage == "hed") HedWeights.Write(file);
+            else LineartWeights.Write(file, LineartWeights.Realistic, skip: skip, reshape: reshape);
+        });
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("lineart", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("lineart", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""

@@ -67,10 +67,7 @@ public sealed class ImageMidasTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, MidasWeights.FileName));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("midas", run.Result.FailedNode);
-        Assert.Contains(MidasWeights.FileName, run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("midas", MidasWeights.FileName, "models/annotators");
     }
 
     [Fact]
@@ -85,10 +82,7 @@ public sealed class ImageMidasTests
         var within = await RunAsync(image, missing, fits);
         Assert.Contains(MidasWeights.FileName, within.Result.Error);
         var past = await RunAsync(image, missing, fits + 64);
-        Assert.Equal(RunStatus.Failed, past.Result.Status);
-        Assert.Equal("midas", past.Result.FailedNode);
-        Assert.Contains($"resolution: {fits + 64} makes the network see", past.Result.Error);
-        Assert.Contains($"at most {MidasMaps.MaxPatches}", past.Result.Error);
+        past.AssertFailed("midas", $"resolution: {fits + 64} makes the network see", $"at most {MidasMaps.MaxPatches}");
     }
 
     [Theory]
@@ -98,15 +92,9 @@ public sealed class ImageMidasTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"midas-{damage}", MidasWeights.FileName);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else MidasWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "midas", MidasWeights.FileName, damage, expected, (file, skip, reshape) => MidasWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("midas", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("midas", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights, int resolution = 64) => SdEngine.Shared.RunYamlAsync($$"""

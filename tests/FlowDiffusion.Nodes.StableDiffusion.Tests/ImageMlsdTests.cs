@@ -53,10 +53,7 @@ public sealed class ImageMlsdTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), Path.Combine(temp.Path, "mlsd_large_512_fp32.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("mlsd", run.Result.FailedNode);
-        Assert.Contains("mlsd_large_512_fp32.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("mlsd", "mlsd_large_512_fp32.pth", "models/annotators");
     }
 
     [Theory]
@@ -66,15 +63,9 @@ public sealed class ImageMlsdTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"mlsd-{damage}", "mlsd_large_512_fp32.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else MlsdWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "mlsd", "mlsd_large_512_fp32.pth", damage, expected, (file, skip, reshape) => MlsdWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("mlsd", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("mlsd", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""

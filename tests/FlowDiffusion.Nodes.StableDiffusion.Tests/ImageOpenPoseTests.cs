@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using FlowDiffusion.Checkpoints.Annotators;
 using FlowDiffusion.Engine.Execution;
@@ -105,10 +104,7 @@ public sealed class ImageOpenPoseTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "body_pose_model.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("openpose", run.Result.FailedNode);
-        Assert.Contains("body_pose_model.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("openpose", "body_pose_model.pth", "models/annotators");
     }
 
     [Theory]
@@ -118,15 +114,9 @@ public sealed class ImageOpenPoseTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"openpose-{damage}", "body_pose_model.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else OpenPoseBodyWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "openpose", "body_pose_model.pth", damage, expected, (file, skip, reshape) => OpenPoseBodyWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("openpose", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("openpose", path, expected);
     }
 
     private static void AssertClose(string what, float[] expected, float[] actual, double tolerance)

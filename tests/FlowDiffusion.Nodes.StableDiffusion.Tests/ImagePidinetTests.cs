@@ -69,10 +69,7 @@ public sealed class ImagePidinetTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, "table5_pidinet.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("pidinet", run.Result.FailedNode);
-        Assert.Contains("table5_pidinet.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("pidinet", "table5_pidinet.pth", "models/annotators");
     }
 
     [Theory]
@@ -82,15 +79,9 @@ public sealed class ImagePidinetTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"pidinet-{damage}", "table5_pidinet.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else PidinetWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "pidinet", "table5_pidinet.pth", damage, expected, (file, skip, reshape) => PidinetWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("pidinet", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("pidinet", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights) => SdEngine.Shared.RunYamlAsync($$"""

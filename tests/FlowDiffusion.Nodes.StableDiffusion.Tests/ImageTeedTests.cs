@@ -51,10 +51,7 @@ public sealed class ImageTeedTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), Path.Combine(temp.Path, "7_model.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("teed", run.Result.FailedNode);
-        Assert.Contains("7_model.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("teed", "7_model.pth", "models/annotators");
     }
 
     [Theory]
@@ -65,15 +62,9 @@ public sealed class ImageTeedTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"teed-{damage}", "7_model.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else TeedWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "teed", "7_model.pth", damage, expected, (file, skip, reshape) => TeedWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("teed", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("teed", path, expected);
     }
 
     [Theory]

@@ -59,8 +59,6 @@ public sealed class LatentFileNodeTests
               save: { node: latent.save, in: { samples: empty.latent }, with: { folder: "../up" } }
             """;
         var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("save", run.Result.FailedNode);
-        Assert.Contains("parameter 'folder': '../up'", run.Result.Error);
+        run.AssertFailed("save", "parameter 'folder': '../up'");
     }
 }

@@ -166,9 +166,7 @@ public sealed class LoraApplyTests
     public async Task A_missing_lora_file_fails_the_node_naming_the_parameter_and_file()
     {
         var run = await RunAsync(("a", Path.Combine(Data, "lora", "no-such.safetensors"), 1f, 1f));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("a", run.Result.FailedNode);
-        Assert.Contains("no-such.safetensors", run.Result.Error);
+        run.AssertFailed("a", "no-such.safetensors");
     }
 
     [Fact]

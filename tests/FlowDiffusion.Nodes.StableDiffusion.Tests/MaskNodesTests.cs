@@ -63,9 +63,7 @@ public sealed class MaskNodesTests
             nodes:
               solid: { node: mask.solid, with: { width: 16384, height: 16384 } }
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("solid", run.Result.FailedNode);
-        Assert.Contains("FlowDiffusion:MaxImagePixels", run.Result.Error);
+        run.AssertFailed("solid", "FlowDiffusion:MaxImagePixels");
 
         run = await SdEngine.Shared.RunYamlAsync("""
             flowdiffusion: 1
@@ -74,8 +72,6 @@ public sealed class MaskNodesTests
               solid: { node: mask.solid, with: { width: 4096, height: 4096 } }
               grown: { node: mask.expand, in: { mask: solid.mask }, with: { expand: 300 } }
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("grown", run.Result.FailedNode);
-        Assert.Contains("at most 256 steps", run.Result.Error);
+        run.AssertFailed("grown", "at most 256 steps");
     }
 }

@@ -171,10 +171,7 @@ public sealed class ModelMergeTests
             """;
         var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("merge", run.Result.FailedNode);
-        Assert.Contains("unet2: the models cannot be merged, they differ in architecture", run.Result.Error);
-        Assert.Contains("weight 'time_embedding.linear_1.weight' is float32 [128, 32] in unet1 but float32 [32, 64] in unet2", run.Result.Error);
+        run.AssertFailed("merge", "unet2: the models cannot be merged, they differ in architecture", "weight 'time_embedding.linear_1.weight' is float32 [128, 32] in unet1 but float32 [32, 64] in unet2");
     }
 
     [Fact]

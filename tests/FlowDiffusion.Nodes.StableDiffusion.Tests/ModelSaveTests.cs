@@ -162,10 +162,7 @@ public sealed class ModelSaveTests
               m: { node: model.load, with: { path: models/tiny-sd } }
               save: { node: model.save, in: { unet: m.unet, clip: m.clip, vae: m.vae } }
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("save", run.Result.FailedNode);
-        Assert.Contains("have no place in an SD 1.x checkpoint", run.Result.Error);
-        Assert.Contains("an ONNX export names, fuses or transposes them its own way", run.Result.Error);
+        run.AssertFailed("save", "have no place in an SD 1.x checkpoint", "an ONNX export names, fuses or transposes them its own way");
     }
 
     [Fact]

@@ -36,10 +36,7 @@ public sealed class OnnxStackLayoutTests : IDisposable
     {
         var model = OnnxStackCopy("no-tokenizer");
         var run = await SdEngine.Shared.RunYamlAsync(Txt2Img(model, Path.Combine(_folder.Path, "nowhere")), new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("model", run.Result.FailedNode);
-        Assert.Contains("vocab.json", run.Result.Error);
-        Assert.Contains("nowhere", run.Result.Error);
+        run.AssertFailed("model", "vocab.json", "nowhere");
     }
 
     // tiny-sd's component graphs in OnnxStack's layout, with the ONNX tokenizer OnnxStack would read (never opened here).

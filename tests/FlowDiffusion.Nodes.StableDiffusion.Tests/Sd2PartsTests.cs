@@ -110,9 +110,7 @@ public sealed class Sd2PartsTests : IDisposable
             nodes:
               u: {"{"} node: unet.load, with: {"{"} path: "{Slash(depth)}" {"}"} {"}"}
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("u", failed.Result.FailedNode);
-        Assert.Contains("sd2_depth_unet.safetensors: this is SD 2.0 depth-to-image", failed.Result.Error);
+        failed.AssertFailed("u", "sd2_depth_unet.safetensors: this is SD 2.0 depth-to-image");
     }
 
     [Fact]

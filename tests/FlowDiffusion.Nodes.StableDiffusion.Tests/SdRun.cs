@@ -26,4 +26,13 @@ internal sealed record SdRun(RunResult Result, IReadOnlyList<RunEvent> Events)
         Assert.True(Result.Status == RunStatus.Completed, $"run {Result.Status}: {Result.FailedNode}: {Result.Error}");
         return this;
     }
+
+    /// <summary>Asserts the run failed at <paramref name="node"/> with an error containing every one of <paramref name="texts"/>.</summary>
+    public SdRun AssertFailed(string node, params string[] texts)
+    {
+        Assert.True(Result.Status == RunStatus.Failed, $"run {Result.Status}, expected a failure at {node}");
+        Assert.Equal(node, Result.FailedNode);
+        foreach (var text in texts) Assert.Contains(text, Result.Error);
+        return this;
+    }
 }

@@ -93,11 +93,7 @@ public sealed class SdxlClipLoadTests
             nodes:
               c: {"{"} node: clip.load, with: {"{"} path: "{Slash(ownL)}", path2: "{Slash(copy)}", tokenizer_folder: models/tiny-sd/tokenizer {"}"} {"}"}
             """, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("c", failed.Result.FailedNode);
-        Assert.Contains(Path.GetFileName(ownL), failed.Result.Error);
-        Assert.Contains(Path.GetFileName(copy), failed.Result.Error);
-        Assert.Contains("neither is SDXL's OpenCLIP ViT-bigG", failed.Result.Error);
+        failed.AssertFailed("c", Path.GetFileName(ownL), Path.GetFileName(copy), "neither is SDXL's OpenCLIP ViT-bigG");
     }
 
     [Fact]
@@ -121,10 +117,7 @@ public sealed class SdxlClipLoadTests
             {ModelMergeTests.Pipeline("mixed", "m1.unet", "c.clip")}
             """, new Dictionary<string, object?>());
         // Each file is a CLIP tower, so the pair loads; the UNet then names the widths before ONNX Runtime sees them.
-        Assert.Equal(RunStatus.Failed, failed.Result.Status);
-        Assert.Equal("mixed_sample", failed.Result.FailedNode);
-        Assert.Contains("the conditioning is 96 wide but the UNet of 'sdxl-fp16", failed.Result.Error);
-        Assert.Contains("takes 64-wide text context", failed.Result.Error);
+        failed.AssertFailed("mixed_sample", "the conditioning is 96 wide but the UNet of 'sdxl-fp16", "takes 64-wide text context");
     }
 
     [Fact]

@@ -79,9 +79,7 @@ public sealed class TaesdTests
               encoded: { node: vae.encode, in: { vae: vae.vae, image: source.image } }
             """;
         var run = await SdEngine.Shared.RunYamlAsync(yaml, new Dictionary<string, object?>());
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("encoded", run.Result.FailedNode);
-        Assert.Contains("taesd_encoder.safetensors", run.Result.Error);
+        run.AssertFailed("encoded", "taesd_encoder.safetensors");
     }
 
     [Theory]

@@ -149,10 +149,7 @@ public sealed class UNetDeepShrinkTests
               s: { node: unet.deep_shrink, in: { unet: m1.unet } }
             """, new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("s", run.Result.FailedNode);
-        Assert.Contains("takes no Deep Shrink inputs", run.Result.Error);
-        Assert.Contains("converted again on its next load", run.Result.Error);
+        run.AssertFailed("s", "takes no Deep Shrink inputs", "converted again on its next load");
     }
 
     private static async Task<SdRun> RunAsync(string nodes)

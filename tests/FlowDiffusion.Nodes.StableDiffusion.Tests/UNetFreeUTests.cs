@@ -160,10 +160,7 @@ public sealed class UNetFreeUTests
               f: { node: unet.freeu, in: { unet: m1.unet } }
             """, new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("f", run.Result.FailedNode);
-        Assert.Contains("takes no FreeU factors", run.Result.Error);
-        Assert.Contains("converted again on its next load", run.Result.Error);
+        run.AssertFailed("f", "takes no FreeU factors", "converted again on its next load");
     }
 
     private static async Task<SdRun> RunAsync(string nodes)

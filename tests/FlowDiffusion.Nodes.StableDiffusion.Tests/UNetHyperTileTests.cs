@@ -83,8 +83,6 @@ public sealed class UNetHyperTileTests
               t: {"{"} node: unet.hypertile, in: {"{"} unet: m1.unet {"}"}, with: {"{"} swap_size: 3 {"}"} {"}"}
             """, new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("t", run.Result.FailedNode);
-        Assert.Contains("swap_size 3 is not supported", run.Result.Error);
+        run.AssertFailed("t", "swap_size 3 is not supported");
     }
 }

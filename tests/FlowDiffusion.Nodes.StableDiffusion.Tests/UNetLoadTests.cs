@@ -123,10 +123,7 @@ public sealed class UNetLoadTests
                 nodes:
                   u: {"{"} node: unet.load, with: {"{"} path: "{Slash(path)}" {"}"} {"}"}
                 """, new Dictionary<string, object?>());
-            Assert.Equal(RunStatus.Failed, run.Result.Status);
-            Assert.Equal("u", run.Result.FailedNode);
-            Assert.Contains(Path.GetFileName(path), run.Result.Error);
-            Assert.Contains(expected, run.Result.Error);
+            run.AssertFailed("u", Path.GetFileName(path), expected);
         }
 
         Directory.Delete(folder, recursive: true);

@@ -62,8 +62,6 @@ public sealed class UNetTokenMergeTests
               b: {"{"} node: {second}, in: {"{"} unet: a.unet_out {"}"} {"}"}
             """, new Dictionary<string, object?>());
 
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("b", run.Result.FailedNode);
-        Assert.Contains("HyperTile (unet.hypertile, ComfyUI's HyperTile) and token merging (unet.token_merge, ComfyUI's TomePatchModel)", run.Result.Error);
+        run.AssertFailed("b", "HyperTile (unet.hypertile, ComfyUI's HyperTile) and token merging (unet.token_merge, ComfyUI's TomePatchModel)");
     }
 }

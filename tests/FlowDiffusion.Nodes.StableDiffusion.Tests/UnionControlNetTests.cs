@@ -50,10 +50,7 @@ public sealed class UnionControlNetTests
             }
 
             var run = await RunAsync(six, "tile");
-            Assert.Equal(RunStatus.Failed, run.Result.Status);
-            Assert.Equal("union", run.Result.FailedNode);
-            Assert.Contains("type: 'tile' is control type 6", run.Result.Error);
-            Assert.Contains("knows 6 (openpose, depth, hed/pidi/scribble/ted, canny/lineart/anime_lineart/mlsd, normal, segment)", run.Result.Error);
+            run.AssertFailed("union", "type: 'tile' is control type 6", "knows 6 (openpose, depth, hed/pidi/scribble/ted, canny/lineart/anime_lineart/mlsd, normal, segment)");
             (await RunAsync(six, "segment")).AssertCompleted();
         }
         finally
