@@ -39,21 +39,7 @@ public static class PngEncoder
         try
         {
             Scanlines(image.MemoryOf(index), width, height, scanlines.AsMemory(0, length));
-            output.Write(Signature);
-            Span<byte> header = stackalloc byte[13];
-            BinaryPrimitives.WriteInt32BigEndian(header, width);
-            BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
-            header[8] = 8; // bits per channel
-            header[9] = 2; // colour type RGB; compression, filter method and interlace stay 0
-            WriteChunk(output, "IHDR"u8, header);
-            foreach (var (keyword, value) in text)
-            {
-                // keyword \0, compression flag 0, method 0, empty language tag \0, empty translated keyword \0, UTF-8 text
-                var data = new byte[Encoding.Latin1.GetByteCount(keyword) + 5 + Encoding.UTF8.GetByteCount(value)];
-                var at = Encoding.Latin1.GetBytes(keyword, data) + 5;
-                Encoding.UTF8.GetBytes(value, data.AsSpan(at));
-                WriteChunk(output, "iTXt"u8, data);
-            }
+            WriteHeader(output, width, height, text);
             using (var idat = new IdatStream(output))
             {
                 ParallelZlib.Write(idat, scanlines.AsMemory(0, length), Compression);
@@ -66,9 +52,29 @@ public static class PngEncoder
         }
     }
 
+    // The signature, IHDR (8-bit RGB) and the text as iTXt chunks.
+    internal static void WriteHeader(Stream output, int width, int height, IEnumerable<KeyValuePair<string, string>> text)
+    {
+        output.Write(Signature);
+        Span<byte> header = stackalloc byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
+        header[8] = 8; // bits per channel
+        header[9] = 2; // colour type RGB; compression, filter method and interlace stay 0
+        WriteChunk(output, "IHDR"u8, header);
+        foreach (var (keyword, value) in text)
+        {
+            // keyword \0, compression flag 0, method 0, empty language tag \0, empty translated keyword \0, UTF-8 text
+            var data = new byte[Encoding.Latin1.GetByteCount(keyword) + 5 + Encoding.UTF8.GetByteCount(value)];
+            var at = Encoding.Latin1.GetBytes(keyword, data) + 5;
+            Encoding.UTF8.GetBytes(value, data.AsSpan(at));
+            WriteChunk(output, "iTXt"u8, data);
+        }
+    }
+
     // Filtered scanlines: a filter-type byte, then the row's RGB bytes (None for the first row, Up after it); bands of
     // rows on all cores, each band converting the row above it too so it needs nothing from its neighbours.
-    private static void Scanlines(ReadOnlyMemory<float> pixels, int width, int height, Memory<byte> scanlines) =>
+    internal static void Scanlines(ReadOnlyMemory<float> pixels, int width, int height, Memory<byte> scanlines) =>
         ParallelBands.Run(height, (128 * 1024) / (3 * width), (first, end) => ScanlineBand(pixels.Span, width, height, first, end, scanlines.Span));
 
     private static void ScanlineBand(ReadOnlySpan<float> pixels, int width, int height, int first, int end, Span<byte> scanlines)

@@ -37,7 +37,7 @@ internal static class TestPng
         Chunk(file, "IEND", []);
     }
 
-    private static void Chunk(Stream file, string type, byte[] data)
+    public static void Chunk(Stream file, string type, byte[] data)
     {
         var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
         var length = new byte[4];
@@ -50,7 +50,7 @@ internal static class TestPng
     }
 
     // CRC-32 as PNG defines it (polynomial 0xEDB88320, reflected), a bit at a time.
-    private static uint Crc32(byte[] bytes)
+    public static uint Crc32(byte[] bytes)
     {
         var crc = 0xFFFFFFFFu;
         foreach (var b in bytes)

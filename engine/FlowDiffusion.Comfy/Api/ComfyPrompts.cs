@@ -202,7 +202,7 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
                     await sockets.SendPreviewAsync(PreviewPng.Encode(e.Preview), sid);
                     break;
                 case OutputWritten e when ComfyId(conversion, e.NodeId) is { } id && ListOf(e.Path) is { } list:
-                    prompt.AddOutput(id, list, FileEntry(prompt, id, e.Path));
+                    AddFile(prompt, id, list, e.Path);
                     break;
                 case NodeFinished e when ComfyId(conversion, e.NodeId) is { } id && e.NodeId == ApiPromptConverter.NodeId(id):
                     executed.Add(id);
@@ -295,14 +295,22 @@ public sealed class ComfyPrompts(IComfyBackend backend, ComfySockets sockets, Co
 
     private void RecoverOutputs(ComfyPrompt prompt, ComfyRunInfo run)
     {
-        var saves = prompt.Conversion.Workflow?.Nodes.Where(n => n.Type is "image.save" or "latent.save").ToList() ?? [];
+        var saves = prompt.Conversion.Workflow?.Nodes.Where(n => n.Type is "image.save" or "image.save_animated" or "latent.save").ToList() ?? [];
         foreach (var file in run.Outputs)
         {
             var name = Path.GetFileName(file);
             var save = saves.FirstOrDefault(s => s.Parameter("prefix")?.Value is LiteralValue { Value: string p } && name.StartsWith(p + "_", StringComparison.Ordinal)
                 && (s.Type == "latent.save") == (ListOf(name) == "latents"));
-            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id && ListOf(file) is { } list) prompt.AddOutput(id, list, FileEntry(prompt, id, Path.Combine(backend.RunFolder(run.Id), file)));
+            if (save is not null && ComfyId(prompt.Conversion, save.Id) is { } id && ListOf(file) is { } list) AddFile(prompt, id, list, Path.Combine(backend.RunFolder(run.Id), file));
         }
+    }
+
+    // A file in the node's UI output; SaveAnimatedWEBP's and SaveAnimatedPNG's also mark it animated: [true], as ComfyUI's.
+    private void AddFile(ComfyPrompt prompt, string comfyId, string list, string path)
+    {
+        prompt.AddOutput(comfyId, list, FileEntry(prompt, comfyId, path));
+        if (ApiPromptConverter.AnimatedClasses.Contains(prompt.Conversion.ClassTypes.GetValueOrDefault(comfyId) ?? ""))
+            prompt.AddOutput(comfyId, "animated", JsonValue.Create(true));
     }
 
     // A run that failed before it could be watched (its first node, at once) has only its record's message, which the

@@ -21,6 +21,7 @@ public sealed partial class ApiPromptConverter
     [
         "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "EmptyLatentImage", "KSampler", "KSamplerAdvanced",
         "VAEDecode", "VAEEncode", "VAEEncodeForInpaint", "SetLatentNoiseMask", "LoadImage", "LoadImageMask", "SaveImage",
+        "SaveAnimatedWEBP", "SaveAnimatedPNG",
         "PreviewImage", "ConditioningCombine", "LatentUpscale", "ImageScale", "LoraLoader", "VAELoader",
         "LatentUpscaleBy", "ImageScaleBy", "UpscaleModelLoader", "ImageUpscaleWithModel", "ImagePadForOutpaint", "VAEDecodeTiled", "VAEEncodeTiled",
         "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetMask", "ControlNetLoader", "ControlNetApply", "ControlNetApplyAdvanced",
@@ -82,7 +83,7 @@ public sealed partial class ApiPromptConverter
     public static IReadOnlyList<string> ListedButUnsupported { get; } = [];
 
     private static readonly HashSet<string> OutputClasses = ["SaveImage", "PreviewImage", "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave", SaveImageWebsocketClass,
-        "MaskPreview", "PreviewAny"];
+        "MaskPreview", "PreviewAny", "SaveAnimatedWEBP", "SaveAnimatedPNG"];
 
     private readonly ComfyFolders folders;
     private readonly JsonObject prompt;
@@ -211,6 +212,8 @@ public sealed partial class ApiPromptConverter
                 "LoadImageMask" => LoadImageMask(id, inputs),
                 "SaveImage" => SaveImage(id, inputs, "output", Text(id, inputs, "filename_prefix", "ComfyUI")),
                 "PreviewImage" => SaveImage(id, inputs, "temp", PreviewPrefix),
+                "SaveAnimatedWEBP" => SaveAnimated(id, inputs, "webp"),
+                "SaveAnimatedPNG" => SaveAnimated(id, inputs, "png"),
                 "MaskPreview" => MaskPreview(id, inputs),
                 "PreviewAny" => PreviewAny(id, inputs),
                 "ConditioningCombine" => Combine(id, inputs),

@@ -10,11 +10,17 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Imaging;
 /// </summary>
 internal static class PngOutputs
 {
+    /// <summary>The text chunks a saved PNG carries: the workflow's YAML and the run's inputs as JSON.</summary>
+    public static Dictionary<string, string> Text(INodeContext context) => new()
+    {
+        [ImageSaveNode.WorkflowKeyword] = context.Workflow.Yaml,
+        [ImageSaveNode.InputsKeyword] = InputsJson.Write(context.Workflow.Inputs),
+    };
+
     /// <summary>Writes the images under <paramref name="prefix"/> (a plain file name, already expanded); returns the paths.</summary>
     public static async Task<string[]> WriteAsync(INodeContext context, Image images, string prefix, CancellationToken cancellationToken)
     {
-        var inputs = InputsJson.Write(context.Workflow.Inputs);
-        var text = new Dictionary<string, string> { [ImageSaveNode.WorkflowKeyword] = context.Workflow.Yaml, [ImageSaveNode.InputsKeyword] = inputs };
+        var text = Text(context);
         var files = new string[images.Batch];
         for (var i = 0; i < images.Batch; i++)
         {

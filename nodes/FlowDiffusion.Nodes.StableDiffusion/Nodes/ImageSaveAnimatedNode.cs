@@ -1,0 +1,75 @@
+using FlowDiffusion.Imaging;
+using FlowDiffusion.Nodes.StableDiffusion.Imaging;
+using FlowDiffusion.Sdk;
+using FlowDiffusion.Sdk.Values;
+
+namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
+
+/// <summary>Writes a batch as one animated file (ComfyUI's SaveAnimatedWEBP and SaveAnimatedPNG).</summary>
+[Node("image.save_animated", "1.0.0", Category = "image", Title = "Save Animated Image", IsOutput = true, Deterministic = false,
+    Description = "Writes the whole batch as one animated WebP or PNG (APNG) in the output folder, one frame per image at the given frames per second, looping forever, never overwriting: prefix_00001.webp, … As ComfyUI's SaveAnimatedWEBP and SaveAnimatedPNG. The APNG carries the workflow YAML and the run's inputs in text chunks, as image.save's PNGs do; the WebP carries no metadata.")]
+public sealed class ImageSaveAnimatedNode : INode
+{
+    /// <summary>The images.</summary>
+    [Input(Description = "The frames, in batch order.")]
+    public Image? Images { get; set; }
+
+    /// <summary>The file name prefix.</summary>
+    [Parameter(Description = "File name prefix; placeholders as image.save's.")]
+    public string Prefix { get; set; } = "flowdiffusion";
+
+    /// <summary>The file format.</summary>
+    [Parameter(Description = "webp (ComfyUI's SaveAnimatedWEBP) or png (an APNG, as SaveAnimatedPNG).", Choices = ["webp", "png"])]
+    public string Format { get; set; } = "webp";
+
+    /// <summary>Frames per second.</summary>
+    [Parameter(Description = "Frames per second: each frame shows for 1/fps seconds (whole milliseconds, as ComfyUI's int(1000 / fps)).", Min = 0.01, Max = 1000, Step = 0.01)]
+    public double Fps { get; set; } = 6;
+
+    /// <summary>WebP: lossless.</summary>
+    [Parameter(Description = "WebP: lossless (VP8L) or lossy (VP8).")]
+    public bool Lossless { get; set; } = true;
+
+    /// <summary>WebP: quality.</summary>
+    [Parameter(Description = "WebP: lossy, the quality; lossless, the effort spent on a smaller file (libwebp's meaning).", Min = 0, Max = 100, Step = 1)]
+    public int Quality { get; set; } = 80;
+
+    /// <summary>PNG: zlib level.</summary>
+    [Parameter(Description = "PNG: zlib's compression level, 0 (none) … 9 (smallest, slowest).", Min = 0, Max = 9, Step = 1)]
+    public int CompressLevel { get; set; } = 4;
+
+    /// <summary>The file written.</summary>
+    [Output(Description = "The path written.")]
+    public string[] Files { get; set; } = [];
+
+    /// <inheritdoc />
+    public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken)
+    {
+        var images = Images!;
+        var milliseconds = (int)(1000.0 / Fps);
+        if (Format == "webp" && (images.Width > WebpAnimationEncoder.MaxSide || images.Height > WebpAnimationEncoder.MaxSide))
+            throw new ArgumentException($"images: {images.Width}×{images.Height} is larger than WebP allows ({WebpAnimationEncoder.MaxSide} pixels a side); save it as png");
+        var prefix = OutputNamePattern.ExpandPlain(Prefix, context.Workflow, DateTime.Now);
+        var path = NumberedFiles.Reserve(context.OutputDirectory, prefix, "." + Format);
+        // Written beside the reserved name, which it replaces only once complete (as image.save does).
+        var partial = path + ".part";
+        try
+        {
+            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                if (Format == "png") ApngEncoder.Write(file, images, milliseconds / 1000.0, CompressLevel, PngOutputs.Text(context), cancellationToken);
+                else WebpAnimationEncoder.Write(file, images, milliseconds, Lossless, Quality, cancellationToken);
+                await file.FlushAsync(cancellationToken);
+            }
+            File.Move(partial, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(partial);
+            File.Delete(path);
+            throw;
+        }
+        context.ReportOutputFile(path);
+        Files = [path];
+    }
+}
