@@ -25,25 +25,9 @@ internal static class PngOutputs
         for (var i = 0; i < images.Batch; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var index = i;
             files[i] = NumberedFiles.Reserve(context.OutputDirectory, prefix, ".png");
-            // Encoded into a temporary file beside the reserved name, which it replaces only once complete: a full disk
-            // fails this run and never leaves a truncated PNG under the real name.
-            var partial = files[i] + ".part";
-            try
-            {
-                await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-                {
-                    PngEncoder.Write(file, images, i, text);
-                    await file.FlushAsync(cancellationToken);
-                }
-                File.Move(partial, files[i], overwrite: true);
-            }
-            catch
-            {
-                File.Delete(partial);
-                File.Delete(files[i]);
-                throw;
-            }
+            await WholeFile.WriteAsync(files[i], file => PngEncoder.Write(file, images, index, text), cancellationToken);
             context.ReportOutputFile(files[i]);
         }
         return files;

@@ -51,24 +51,11 @@ public sealed class ImageSaveAnimatedNode : INode
             throw new ArgumentException($"images: {images.Width}×{images.Height} is larger than WebP allows ({WebpAnimationEncoder.MaxSide} pixels a side); save it as png");
         var prefix = OutputNamePattern.ExpandPlain(Prefix, context.Workflow, DateTime.Now);
         var path = NumberedFiles.Reserve(context.OutputDirectory, prefix, "." + Format);
-        // Written beside the reserved name, which it replaces only once complete (as image.save does).
-        var partial = path + ".part";
-        try
+        await WholeFile.WriteAsync(path, file =>
         {
-            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                if (Format == "png") ApngEncoder.Write(file, images, milliseconds / 1000.0, CompressLevel, PngOutputs.Text(context), cancellationToken);
-                else WebpAnimationEncoder.Write(file, images, milliseconds, Lossless, Quality, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-            }
-            File.Move(partial, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(partial);
-            File.Delete(path);
-            throw;
-        }
+            if (Format == "png") ApngEncoder.Write(file, images, milliseconds / 1000.0, CompressLevel, PngOutputs.Text(context), cancellationToken);
+            else WebpAnimationEncoder.Write(file, images, milliseconds, Lossless, Quality, cancellationToken);
+        }, cancellationToken);
         context.ReportOutputFile(path);
         Files = [path];
     }
