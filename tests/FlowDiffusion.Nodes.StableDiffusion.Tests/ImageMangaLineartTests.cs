@@ -11,7 +11,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 /// image.manga_lineart reads an erika.pth in res_skip's published layout (float16 storages, int64 num_batches_tracked;
 /// make_manga_line.py's deterministic weights, written here) and draws the maps of tools/reference/make_manga_line.py, torch
 /// modules restating MangaLineExtraction with aux's and the extension's pipelines: within one level at no more than 1 pixel
-/// in 100 (43 million weights in 54 convolutions deep: ONNX Runtime sums in another order than torch and a truncation
+/// in 100 (43 million weights, 97 convolutions deep: ONNX Runtime sums in another order than torch and a truncation
 /// flips a level where the line is within a rounding error of an integer). Aux's inversion after truncating and the
 /// extension's before it are one level apart at most pixels, so that tolerance tells them apart. Missing or broken weights
 /// fail naming the file and the tensor.
