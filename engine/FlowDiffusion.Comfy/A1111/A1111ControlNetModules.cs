@@ -127,6 +127,11 @@ public static class A1111ControlNetModules
         new("lineart_anime", "lineart_anime", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("lineart_anime", "AnimeLineArtPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             folders => folders.ResolveModelFile("annotators", ApiPromptConverter.AnimeLineartWeightsFile) is not null, ScalesItself: true),
+        // The manga line annotator from erika.pth (the extension's file name too) with the extension's resolution (not rounded up
+        // to a multiple of 256 as aux's) and its inversion before the clipping; listed only when the file is in models/annotators.
+        new("lineart_anime_denoise", "lineart_anime_denoise", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("lineart_anime_denoise", ApiPromptConverter.A1111LineartAnimeDenoiseClass, new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.MangaLineWeightsFile) is not null, ScalesItself: true),
         // M-LSD straight lines from mlsd_large_512_fp32.pth (the extension's file name too) through aux's class, which runs the
         // extension's own pipeline; listed only when the file is in models/annotators. Value threshold 0.01–2 and distance
         // threshold 0.01–20, both 0.1 by default, as the extension's sliders.

@@ -32,6 +32,7 @@ public static class A1111ControlNetTypes
         ["lineart"] = ["Lineart"],
         ["lineart_coarse"] = ["Lineart"],
         ["lineart_anime"] = ["Lineart"],
+        ["lineart_anime_denoise"] = ["Lineart"],
         ["mlsd"] = ["MLSD"],
     };
 

@@ -7,8 +7,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
 /// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
-/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor and TEEDPreprocessor, which need
-/// the annotators' weights, run them from models/annotators.
+/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor and
+/// Manga2Anime_LineArt_Preprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -207,6 +207,28 @@ public sealed partial class ApiPromptConverter
         if (weights is null) return null;
 
         var node = Add(id, null, "image.teed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe_steps", steps.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>MangaLineExtraction's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string MangaLineWeightsFile = "erika.pth";
+
+    /// <summary>The class name of sd-webui-controlnet's lineart_anime_denoise (FlowDiffusion's own: the extension's rounding and inversion; <c>resolution</c>).</summary>
+    public const string A1111LineartAnimeDenoiseClass = "A1111LineartAnimeDenoise";
+
+    // Manga2Anime_LineArt_Preprocessor → image.manga_lineart (aux's pipeline) with erika.pth from models/annotators;
+    // A1111LineartAnimeDenoise → the extension's pipeline on the same file.
+    private ComfyValue[]? MangaLineartPreprocessor(string id, JsonObject inputs, string classType)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || resolution is null) return null;
+        var weights = AnnotatorFile(id, classType, "MangaLineExtraction's weights", [MangaLineWeightsFile],
+            "lllyasviel/Annotators, as comfyui_controlnet_aux and sd-webui-controlnet download them");
+        if (weights is null) return null;
+
+        var variant = classType == A1111LineartAnimeDenoiseClass ? "webui" : "aux";
+        var node = Add(id, null, "image.manga_lineart", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("variant", variant)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -75,8 +75,8 @@ public sealed partial class ApiPromptConverter
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
-        "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor",
-        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass,
+        "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor",
+        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -266,6 +266,7 @@ public sealed partial class ApiPromptConverter
                 "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
                 "MiDaS-DepthMapPreprocessor" or "MiDaS-NormalMapPreprocessor" or A1111NormalMidasClass => MidasPreprocessor(id, inputs, type),
                 "TEEDPreprocessor" => TeedPreprocessor(id, inputs),
+                "Manga2Anime_LineArt_Preprocessor" or A1111LineartAnimeDenoiseClass => MangaLineartPreprocessor(id, inputs, type),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

@@ -10,7 +10,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>;
 /// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>; <c>dpt_hybrid-midas-501f0c75.pt</c>: <see cref="MidasCheckpoint"/>;
 /// <c>mlsd_large_512_fp32.pth</c>: <see cref="MlsdCheckpoint"/>; <c>body_pose_model.pth</c>: <see cref="OpenPoseBodyCheckpoint"/>;
-/// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>),
+/// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>; MangaLineExtraction's <c>erika.pth</c>: <see cref="MangaLineCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -25,6 +25,7 @@ public static class AnnotatorModelCache
     private const string MlsdGraphVersion = "mlsd-2";
     private const string OpenPoseBodyGraphVersion = "openpose-body-1";
     private const string TeedGraphVersion = "teed-1";
+    private const string MangaLineGraphVersion = "manga-line-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -65,6 +66,10 @@ public static class AnnotatorModelCache
     /// <summary>The prepared TEED graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareTeed(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
         Prepare(path, root, TeedGraphVersion, TeedCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
+
+    /// <summary>The prepared manga line graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareMangaLine(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, MangaLineGraphVersion, MangaLineCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     // Opens the checkpoint only when the cache has no graph for it, and closes it once the graph is built.
     private static string Prepare<TCheckpoint>(string path, string root, string graphVersion, Func<string, TCheckpoint> open,

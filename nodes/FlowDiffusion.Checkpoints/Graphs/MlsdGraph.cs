@@ -91,10 +91,7 @@ public static class MlsdGraph
             OnnxAttribute.Ints("pads", pads));
     }
 
-    private static string Norm(NetworkGraph n, string x, string name) => n.G.Node(
-        "BatchNormalization",
-        [x, n.W(name + ".weight"), n.W(name + ".bias"), n.W(name + ".running_mean"), n.W(name + ".running_var")],
-        OnnxAttribute.Float("epsilon", Epsilon));
+    private static string Norm(NetworkGraph n, string x, string name) => n.BatchNorm(x, name, Epsilon);
 
     private static string Relu(GraphBuilder g, string x) => g.Node("Relu", [x]);
 

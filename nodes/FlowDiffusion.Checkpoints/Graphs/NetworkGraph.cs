@@ -65,6 +65,12 @@ internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, S
         return g.Add(g.Mul(restored, g.Unsqueeze(W(name + ".weight"), 1, 2)), g.Unsqueeze(W(name + ".bias"), 1, 2));
     }
 
+    /// <summary>BatchNorm in inference mode: the checkpoint's <c>weight</c>, <c>bias</c>, <c>running_mean</c> and <c>running_var</c> under <paramref name="name"/>.</summary>
+    public string BatchNorm(string x, string name, float epsilon) => g.Node(
+        "BatchNormalization",
+        [x, W(name + ".weight"), W(name + ".bias"), W(name + ".running_mean"), W(name + ".running_var")],
+        OnnxAttribute.Float("epsilon", epsilon));
+
     /// <summary>LayerNormalization over the last axis.</summary>
     public string LayerNorm(string x, string name, float epsilon = 1e-5f) => g.LayerNorm(x, W(name + ".weight"), W(name + ".bias"), epsilon);
 
