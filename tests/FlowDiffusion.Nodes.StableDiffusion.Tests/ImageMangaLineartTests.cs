@@ -55,10 +55,7 @@ public sealed class ImageMangaLineartTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), Path.Combine(temp.Path, "erika.pth"));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("manga", run.Result.FailedNode);
-        Assert.Contains("erika.pth", run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("manga", "erika.pth", "models/annotators");
     }
 
     [Theory]
@@ -70,15 +67,9 @@ public sealed class ImageMangaLineartTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"manga-{damage}", "erika.pth");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else MangaLineWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "manga", "erika.pth", damage, expected, (file, skip, reshape) => MangaLineWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(SoftEdgeReferences.WriteImage(Oracle, temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("manga", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("manga", path, expected);
     }
 
     [Fact]
