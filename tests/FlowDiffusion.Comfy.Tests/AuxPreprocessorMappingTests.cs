@@ -22,6 +22,7 @@ public sealed class AuxPreprocessorMappingTests
     {
         ["tile"] = "TilePreprocessor", ["color"] = "ColorPreprocessor", ["binary"] = "BinaryPreprocessor", ["lineart_standard"] = "LineartStandardPreprocessor",
         ["scribble_xdog"] = "Scribble_XDoG_Preprocessor", ["canny"] = "CannyEdgePreprocessor", ["intensity"] = "ImageIntensityDetector",
+        ["luminance"] = "ImageLuminanceDetector", ["scribble"] = "ScribblePreprocessor",
     };
 
     [Fact]
@@ -90,6 +91,8 @@ public sealed class AuxPreprocessorMappingTests
     [InlineData("Scribble_XDoG_Preprocessor", "threshold", 65, "value_bigger_than_max")]
     [InlineData("CannyEdgePreprocessor", "high_threshold", 256, "value_bigger_than_max")]
     [InlineData("ImageIntensityDetector", "gamma_correction", 0.05, "value_smaller_than_min")]
+    [InlineData("ImageLuminanceDetector", "gamma_correction", 2.5, "value_bigger_than_max")]
+    [InlineData("ScribblePreprocessor", "resolution", 16448, "value_bigger_than_max")]
     public async Task Out_of_range_inputs_are_node_errors_naming_the_input(string classType, string input, double value, string type)
     {
         await using var host = await ComfyHost.StartAsync();

@@ -33,6 +33,8 @@ public static class A1111ControlNetTypes
         ["lineart_coarse"] = ["Lineart"],
         ["lineart_anime"] = ["Lineart"],
         ["mlsd"] = ["MLSD"],
+        ["recolor_luminance"] = ["Recolor"],
+        ["recolor_intensity"] = ["Recolor"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;
