@@ -134,6 +134,7 @@ public sealed class AuxPreprocessorMappingTests
             ("TilePreprocessor", [2, 512]), ("ColorPreprocessor", [256]), ("BinaryPreprocessor", [0, 320]),
             ("LineartStandardPreprocessor", [3.5, 4, 256]), ("Scribble_XDoG_Preprocessor", [20, 448]),
             ("CannyEdgePreprocessor", [50, 150, 640]), ("InpaintPreprocessor", [true]), ("ImageIntensityDetector", [0.8, 192]),
+            ("AIO_Preprocessor", ["ImageLuminanceDetector", 320]),
         ];
         var nodes = new JsonArray(UiNode(1, "LoadImage", ["strokes.png", "image"]), UiNode(2, "LoadImageMask", ["strokes.png", "image", "red"]));
         var links = new JsonArray();
@@ -166,6 +167,8 @@ public sealed class AuxPreprocessorMappingTests
             (workflow.Node("n15")!.Type, (long)Parameter(15, "low_threshold")!, (long)Parameter(15, "high_threshold")!, (string)Parameter(15, "channels")!, (long)Parameter(15, "resolution")!));
         Assert.Equal(("image.inpaint_control", true), (workflow.Node("n16")!.Type, (bool)Parameter(16, "black_pixels")!));
         Assert.Equal(("image.intensity", 0.8, 192L), (workflow.Node("n17")!.Type, (double)Parameter(17, "gamma_correction")!, (long)Parameter(17, "resolution")!));
+        Assert.Equal(("image.intensity", "luminance", 1.0, 320L),
+            (workflow.Node("n18")!.Type, (string)Parameter(18, "mode")!, (double)Parameter(18, "gamma_correction")!, (long)Parameter(18, "resolution")!));
     }
 
     // A UI-format node: its widgets' values in order and its linked inputs.
