@@ -22,6 +22,7 @@ public sealed class AuxPreprocessorMappingTests
     {
         ["tile"] = "TilePreprocessor", ["color"] = "ColorPreprocessor", ["binary"] = "BinaryPreprocessor", ["lineart_standard"] = "LineartStandardPreprocessor",
         ["scribble_xdog"] = "Scribble_XDoG_Preprocessor", ["canny"] = "CannyEdgePreprocessor", ["intensity"] = "ImageIntensityDetector",
+        ["luminance"] = "ImageLuminanceDetector", ["scribble"] = "ScribblePreprocessor",
     };
 
     [Fact]
@@ -90,6 +91,8 @@ public sealed class AuxPreprocessorMappingTests
     [InlineData("Scribble_XDoG_Preprocessor", "threshold", 65, "value_bigger_than_max")]
     [InlineData("CannyEdgePreprocessor", "high_threshold", 256, "value_bigger_than_max")]
     [InlineData("ImageIntensityDetector", "gamma_correction", 0.05, "value_smaller_than_min")]
+    [InlineData("ImageLuminanceDetector", "gamma_correction", 2.5, "value_bigger_than_max")]
+    [InlineData("ScribblePreprocessor", "resolution", 16448, "value_bigger_than_max")]
     public async Task Out_of_range_inputs_are_node_errors_naming_the_input(string classType, string input, double value, string type)
     {
         await using var host = await ComfyHost.StartAsync();
@@ -131,6 +134,7 @@ public sealed class AuxPreprocessorMappingTests
             ("TilePreprocessor", [2, 512]), ("ColorPreprocessor", [256]), ("BinaryPreprocessor", [0, 320]),
             ("LineartStandardPreprocessor", [3.5, 4, 256]), ("Scribble_XDoG_Preprocessor", [20, 448]),
             ("CannyEdgePreprocessor", [50, 150, 640]), ("InpaintPreprocessor", [true]), ("ImageIntensityDetector", [0.8, 192]),
+            ("AIO_Preprocessor", ["ImageLuminanceDetector", 320]),
         ];
         var nodes = new JsonArray(UiNode(1, "LoadImage", ["strokes.png", "image"]), UiNode(2, "LoadImageMask", ["strokes.png", "image", "red"]));
         var links = new JsonArray();
@@ -163,6 +167,8 @@ public sealed class AuxPreprocessorMappingTests
             (workflow.Node("n15")!.Type, (long)Parameter(15, "low_threshold")!, (long)Parameter(15, "high_threshold")!, (string)Parameter(15, "channels")!, (long)Parameter(15, "resolution")!));
         Assert.Equal(("image.inpaint_control", true), (workflow.Node("n16")!.Type, (bool)Parameter(16, "black_pixels")!));
         Assert.Equal(("image.intensity", 0.8, 192L), (workflow.Node("n17")!.Type, (double)Parameter(17, "gamma_correction")!, (long)Parameter(17, "resolution")!));
+        Assert.Equal(("image.intensity", "luminance", 1.0, 320L),
+            (workflow.Node("n18")!.Type, (string)Parameter(18, "mode")!, (double)Parameter(18, "gamma_correction")!, (long)Parameter(18, "resolution")!));
     }
 
     // A UI-format node: its widgets' values in order and its linked inputs.

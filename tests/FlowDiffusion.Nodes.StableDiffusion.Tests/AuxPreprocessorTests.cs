@@ -21,7 +21,8 @@ public sealed class AuxPreprocessorTests
     private static readonly Dictionary<string, string> NodeOf = new()
     {
         ["tile"] = "image.tile_resample", ["color"] = "image.color_grid", ["binary"] = "image.binary", ["lineart_standard"] = "image.lineart_standard",
-        ["scribble_xdog"] = "image.scribble_xdog", ["canny"] = "image.canny", ["intensity"] = "image.intensity",
+        ["scribble_xdog"] = "image.scribble_xdog", ["canny"] = "image.canny", ["intensity"] = "image.intensity", ["luminance"] = "image.intensity",
+        ["scribble"] = "image.scribble",
     };
 
     // aux's input names → the nodes' parameters.
@@ -61,6 +62,35 @@ public sealed class AuxPreprocessorTests
             Assert.True(wrong == 0, $"{name}: {wrong} of {3 * plane} values differ (by up to {worst} levels)");
             // Not a flat image: each case has a spread of levels.
             Assert.True(expected.Distinct().Count() > 1, name);
+        }
+    }
+
+    [Fact]
+    public async Task Intensity_at_resolution_0_keeps_the_images_size_as_the_extensions_recolor_modules_do()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var recolors = Oracle.GetProperty("recolors").EnumerateArray().ToList();
+        var yaml = new StringBuilder($"flowdiffusion: 1\nname: recolor\nnodes:\n  source: {{ node: image.load, with: {{ path: \"{image}\" }} }}\n");
+        for (var i = 0; i < recolors.Count; i++)
+        {
+            var gamma = recolors[i].GetProperty("gamma").GetDouble().ToString(CultureInfo.InvariantCulture);
+            yaml.Append($"  recolor{i}: {{ node: image.intensity, in: {{ image: source.image }}, with: {{ mode: {recolors[i].GetProperty("mode").GetString()}, gamma_correction: {gamma}, resolution: 0 }} }}\n");
+        }
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml.ToString(), new Dictionary<string, object?>())).AssertCompleted();
+        var source = run.Image("source", "image");
+        for (var i = 0; i < recolors.Count; i++)
+        {
+            var result = run.Image($"recolor{i}", "result");
+            Assert.Equal((source.Height, source.Width), (result.Height, result.Width));
+            var expected = recolors[i].GetProperty("output").GetBytesFromBase64();
+            var plane = result.Height * result.Width;
+            var wrong = 0;
+            for (var p = 0; p < plane; p++)
+            for (var c = 0; c < 3; c++)
+                if (Math.Abs(result.Pixels[c * plane + p] * 255 - expected[3 * p + c]) > 1e-3) wrong++;
+            Assert.True(wrong == 0, $"{recolors[i].GetProperty("mode")} {recolors[i].GetProperty("gamma")}: {wrong} values differ");
         }
     }
 
@@ -111,6 +141,8 @@ public sealed class AuxPreprocessorTests
     [InlineData("image.scribble_xdog", "threshold: 0", "threshold")]
     [InlineData("image.tile_resample", "iterations: 11", "iterations")]
     [InlineData("image.binary", "threshold: 256", "threshold")]
+    [InlineData("image.scribble", "resolution: 32", "resolution")]
+    [InlineData("image.intensity", "mode: value", "mode")]
     public void Out_of_range_settings_are_refused_naming_the_input(string node, string setting, string input)
     {
         var yaml = $$"""
@@ -131,6 +163,7 @@ public sealed class AuxPreprocessorTests
     [InlineData("image.tile_resample", "iterations: 8", "pyrUp_iters")]
     [InlineData("image.canny", "resolution: 10", "resolution")]
     [InlineData("image.color_grid", "resolution: 16384", "resolution")]
+    [InlineData("image.intensity", "resolution: 32", "resolution")]
     public async Task Settings_the_image_cannot_take_fail_the_node_naming_the_input(string node, string setting, string input)
     {
         var yaml = $$"""
@@ -178,6 +211,7 @@ public sealed class AuxPreprocessorTests
         var parameters = c.GetProperty("params").EnumerateObject()
             .Select(p => $"{ParameterOf.GetValueOrDefault(p.Name, p.Name)}: {p.Value.GetDouble().ToString(CultureInfo.InvariantCulture)}").ToList();
         if (kind == "canny") parameters.Add("channels: rgb");
+        if (kind == "luminance") parameters.Add("mode: luminance");
         return $"  {id}: {{ node: {NodeOf[kind]}, in: {{ image: source.image }}, with: {{ {string.Join(", ", parameters)} }} }}\n";
     }
 }

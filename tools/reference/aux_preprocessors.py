@@ -332,6 +332,51 @@ def image_intensity(rgb, gamma, resolution):
     return np.repeat(out[..., None], 3, axis=2)
 
 
+def resize_with_pad_area(rgb, resolution):
+    """resize_image_with_pad with INTER_AREA both ways (ScribbleDetector's upscale_method)."""
+    h, w = rgb.shape[:2]
+    k = resolution / min(h, w)
+    th, tw = int(np.round(h * k)), int(np.round(w * k))
+    img = resize(rgb, tw, th, "area")
+    return np.pad(img, [[0, -th % 64], [0, -tw % 64], [0, 0]], mode="edge"), th, tw
+
+
+def scribble(rgb, resolution):
+    """ScribblePreprocessor: 0 where the darkest channel is below 127, 255 elsewhere (INTER_AREA enlarging too)."""
+    padded, th, tw = resize_with_pad_area(rgb, resolution)
+    out = np.where(padded.min(axis=2) < 127, 0, 255).astype(np.uint8)[:th, :tw]
+    return np.repeat(out[..., None], 3, axis=2)
+
+
+# OpenCV's 8-bit Lab tables (color_lab.cpp): the sRGB linearisation × 255 × 2^3 and the CIE cube root × 2^15 of Y in
+# 2040ths (1.5 × 2040 entries), both rounded from double; the Y row of its sRGB→XYZ D65 matrix in 12-bit fixed point.
+_LINEAR = np.rint(2040 * np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92,
+                                  ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4)).astype(np.int64)
+_Y = np.arange(256 * 3 // 2 * 8) / 2040
+_CBRT = np.rint(32768 * np.where(_Y < 216 / 24389, _Y * 841 / 108 + 16 / 116, np.cbrt(_Y))).astype(np.int64)
+_Y_ROW = [round(4096 * 0.212671), round(4096 * 0.715160), round(4096 * 0.072169)]  # R, G, B
+
+
+def lightness(bgr):
+    """L of cv2.cvtColor(x, COLOR_BGR2LAB) for 8-bit x, whose channels are read as B, G, R."""
+    x = bgr.astype(np.int64)
+    y = (_LINEAR[x[..., 2]] * _Y_ROW[0] + _LINEAR[x[..., 1]] * _Y_ROW[1] + _LINEAR[x[..., 0]] * _Y_ROW[2] + (1 << 11)) >> 12
+    lscale, lshift = (116 * 255 + 50) // 100, -((16 * 255 * (1 << 15) + 50) // 100)
+    return np.clip((lscale * _CBRT[y] + lshift + (1 << 14)) >> 15, 0, 255).astype(np.uint8)
+
+
+def recolor(rgb, mode, gamma, resolution):
+    """Recolorizer (aux) / recolor_* (the extension, resolution 0: not scaled): the level / 255 to the gamma, × 255 truncated."""
+    if resolution == 0:
+        padded, th, tw = rgb, rgb.shape[0], rgb.shape[1]
+    else:
+        padded, th, tw = resize_with_pad(rgb, resolution)
+    level = padded.max(axis=2) if mode == "intensity" else lightness(padded)
+    v = level.astype(np.float32) / np.float32(255)
+    out = np.clip((v ** np.float32(gamma)) * np.float32(255), 0, 255).astype(np.uint8)[:th, :tw]
+    return np.repeat(out[..., None], 3, axis=2)
+
+
 def canny(rgb, low, high, resolution):
     """CannyEdgePreprocessor: cv2.Canny of the padded 8-bit RGB image (per-pixel channel with the largest gradient)."""
     padded, th, tw = resize_with_pad(rgb, resolution)
@@ -461,7 +506,17 @@ def cases(rgb):
         add("intensity", {"gamma_correction": gamma, "resolution": resolution}, image_intensity(b, gamma, resolution))
     for low, high, resolution in ((100, 200, 64), (40, 120, 128)):
         add("canny", {"low_threshold": low, "high_threshold": high, "resolution": resolution}, canny(b, low, high, resolution))
+    # Cases added later go last, so the earlier ones keep their indices; intensity at aux's default gamma (AIO_Preprocessor's).
+    add("intensity", {"gamma_correction": 1.0, "resolution": 64}, image_intensity(b, 1.0, 64))
+    for gamma, resolution in ((1.0, 64), (0.45, 128), (1.7, 96)):
+        add("luminance", {"gamma_correction": gamma, "resolution": resolution}, recolor(b, "luminance", gamma, resolution))
+    for resolution in (64, 128):
+        add("scribble", {"resolution": resolution}, scribble(b, resolution))
     return out
+
+
+# sd-webui-controlnet's recolor_luminance and recolor_intensity: the image's own size, the gamma slider.
+RECOLORS = [("luminance", 1.0), ("luminance", 1.3), ("intensity", 0.6)]
 
 
 # cv2.resize cases on the test image: area by whole blocks (2 × 2, 4 × 4), by fractions, enlarging and mixed; cubic down
@@ -480,6 +535,7 @@ def main(path):
         "mask": {"height": mask.shape[0], "width": mask.shape[1], "levels": base64.b64encode(mask.tobytes()).decode()},
         "inpaint_masked": base64.b64encode((painted[..., 0] == -1).astype(np.uint8).tobytes()).decode(),
         "cases": cases(rgb),
+        "recolors": [dict(mode=m, gamma=g, output=base64.b64encode(recolor(rgb, m, g, 0).tobytes()).decode()) for m, g in RECOLORS],
         "resizes": [dict(method=m, height=h, width=w, output=base64.b64encode(resize(rgb, w, h, m).tobytes()).decode())
                     for m, w, h in RESIZES],
     }
@@ -569,6 +625,22 @@ def check():
         result = np.zeros_like(dog)
         result[2 * (255 - dog) > threshold] = 255
         report(f"xdog {threshold} {resolution}", scribble_xdog(rgb, threshold, resolution)[..., 0], result[:th, :tw])
+    cube = np.stack(np.meshgrid(np.arange(256), np.arange(256), np.arange(256), indexing="ij"), -1).reshape(4096, 4096, 3).astype(np.uint8)
+    report("BGR2LAB L, all 2^24 colours", lightness(cube), cv2.cvtColor(cube, cv2.COLOR_BGR2LAB)[..., 0])
+    for mode, gamma, resolution in [(m, g, 0) for m, g in RECOLORS] + [("luminance", 1.0, 64), ("luminance", 0.45, 128), ("luminance", 1.7, 96)]:
+        padded, th, tw = (rgb, rgb.shape[0], rgb.shape[1]) if resolution == 0 else cv_pad(resolution)
+        code = cv2.COLOR_BGR2LAB if mode == "luminance" else cv2.COLOR_BGR2HSV
+        level = cv2.cvtColor(padded, code)[:, :, 0 if mode == "luminance" else 2].astype(np.float32) / 255.0
+        theirs = ((level ** gamma) * 255.0).clip(0, 255).astype(np.uint8)
+        report(f"recolor {mode} {gamma} {resolution}", recolor(rgb, mode, gamma, resolution)[..., 0], theirs[:th, :tw])
+    for resolution in (64, 128):
+        h, w = rgb.shape[:2]
+        k = resolution / min(h, w)
+        th, tw = int(np.round(h * k)), int(np.round(w * k))
+        padded = np.pad(cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA), [[0, -th % 64], [0, -tw % 64], [0, 0]], mode="edge")
+        theirs = np.zeros_like(padded)
+        theirs[np.min(padded, axis=2) < 127] = 255
+        report(f"scribble {resolution}", scribble(rgb, resolution), (255 - theirs)[:th, :tw])
 
 
 if __name__ == "__main__":

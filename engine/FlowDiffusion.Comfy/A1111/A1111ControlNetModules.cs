@@ -141,6 +141,12 @@ public static class A1111ControlNetModules
                 ["image"] = image, ["score_threshold"] = value, ["dist_threshold"] = distance, ["resolution"] = resolution,
             }),
             folders => folders.ResolveModelFile("annotators", ApiPromptConverter.MlsdWeightsFile) is not null, ScalesItself: true),
+        // The recolor levels (OpenCV's LAB lightness read as from BGR, or HSV's value) to the gamma slider's power, at the
+        // image's own size: the extension's recolor modules have no resolution and do not scale.
+        new("recolor_luminance", "recolor_luminance", 100, A1111ControlNetSlider.Hidden, new("Gamma Correction", 0.1, 2, 1, 0.001), A1111ControlNetSlider.Hidden, false,
+            (nodes, image, _, gamma, _) => nodes.Add("recolor", ApiPromptConverter.A1111RecolorClass, new JsonObject { ["image"] = image, ["mode"] = "luminance", ["gamma_correction"] = gamma })),
+        new("recolor_intensity", "recolor_intensity", 0, A1111ControlNetSlider.Hidden, new("Gamma Correction", 0.1, 2, 1, 0.001), A1111ControlNetSlider.Hidden, false,
+            (nodes, image, _, gamma, _) => nodes.Add("recolor", ApiPromptConverter.A1111RecolorClass, new JsonObject { ["image"] = image, ["mode"] = "intensity", ["gamma_correction"] = gamma })),
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),

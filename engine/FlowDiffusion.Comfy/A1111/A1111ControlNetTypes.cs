@@ -34,6 +34,8 @@ public static class A1111ControlNetTypes
         ["lineart_anime"] = ["Lineart"],
         ["lineart_anime_denoise"] = ["Lineart"],
         ["mlsd"] = ["MLSD"],
+        ["recolor_luminance"] = ["Recolor"],
+        ["recolor_intensity"] = ["Recolor"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

@@ -106,14 +106,29 @@ public sealed partial class ApiPromptConverter
         return [new ImageValue($"{node}.result")];
     }
 
-    // ImageIntensityDetector → image.intensity.
-    private ComfyValue[]? ImageIntensityDetector(string id, JsonObject inputs)
+    /// <summary>The class name of sd-webui-controlnet's recolor_intensity and recolor_luminance (FlowDiffusion's own: <c>mode</c>, <c>gamma_correction</c>; the image is not scaled).</summary>
+    public const string A1111RecolorClass = "A1111Recolor";
+
+    // ImageIntensityDetector / ImageLuminanceDetector → image.intensity in its mode; A1111Recolor → the same at the image's size.
+    private ComfyValue[]? RecolorPreprocessor(string id, JsonObject inputs, string classType)
     {
         var image = Link<ImageValue>(id, inputs, "image");
+        var extension = classType == A1111RecolorClass;
+        var mode = extension ? Choice(id, inputs, "mode", "luminance", ["luminance", "intensity"]) : classType == "ImageLuminanceDetector" ? "luminance" : "intensity";
         var gamma = Number(id, inputs, "gamma_correction", 1);
+        var resolution = extension ? 0 : AuxResolution(id, inputs);
+        if (image is null || mode is null || gamma is null || resolution is null || !Within(id, "gamma_correction", gamma.Value, 0.1, 2)) return null;
+        var node = Add(id, null, "image.intensity", [("image", image.Image)], [("mode", mode), ("gamma_correction", gamma.Value), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    // ScribblePreprocessor → image.scribble (aux's plain threshold scribble, not HED's).
+    private ComfyValue[]? ScribblePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
         var resolution = AuxResolution(id, inputs);
-        if (image is null || gamma is null || resolution is null || !Within(id, "gamma_correction", gamma.Value, 0.1, 2)) return null;
-        var node = Add(id, null, "image.intensity", [("image", image.Image)], [("gamma_correction", gamma.Value), ("resolution", resolution.Value)]);
+        if (image is null || resolution is null) return null;
+        var node = Add(id, null, "image.scribble", [("image", image.Image)], [("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

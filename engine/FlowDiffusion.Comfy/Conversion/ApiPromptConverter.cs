@@ -76,6 +76,7 @@ public sealed partial class ApiPromptConverter
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
         "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor",
+        "ImageLuminanceDetector", "ScribblePreprocessor", AioPreprocessorClass, A1111RecolorClass,
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
     ];
 
@@ -191,6 +192,8 @@ public sealed partial class ApiPromptConverter
         var type = node["class_type"]!.GetValue<string>();
         classTypes[id] = type;
         var inputs = node["inputs"] as JsonObject ?? [];
+        var aio = type == AioPreprocessorClass ? AioPreprocessor(id, inputs) : null;
+        if (aio is { Class: { } named }) (type, inputs) = (named, aio.Inputs);
         ComfyValue[]? result = null;
         try
         {
@@ -253,7 +256,9 @@ public sealed partial class ApiPromptConverter
                 "Scribble_XDoG_Preprocessor" => ScribbleXdogPreprocessor(id, inputs),
                 "CannyEdgePreprocessor" => CannyEdgePreprocessor(id, inputs),
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
-                "ImageIntensityDetector" => ImageIntensityDetector(id, inputs),
+                "ImageIntensityDetector" or "ImageLuminanceDetector" or A1111RecolorClass => RecolorPreprocessor(id, inputs, type),
+                "ScribblePreprocessor" => ScribblePreprocessor(id, inputs),
+                AioPreprocessorClass => aio!.Passed,
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),
                 "OpenposePreprocessor" => OpenposePreprocessor(id, inputs),
@@ -409,6 +414,7 @@ public sealed partial class ApiPromptConverter
             converting.Remove(id);
         }
 
+        if (aio is { Class: { } name }) NameAioPreprocessor(id, name);
         converted[id] = result;
         return result;
     }

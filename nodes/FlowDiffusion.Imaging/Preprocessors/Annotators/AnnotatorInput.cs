@@ -17,11 +17,14 @@ public static class AnnotatorInput
     }
 
     /// <summary>The padded image and the size to crop the annotator's result back to.</summary>
-    public static (Rgb8Image Padded, int Height, int Width) ResizeWithPad(Rgb8Image image, int resolution)
+    /// <param name="image">The image.</param>
+    /// <param name="resolution">The short side it is scaled to.</param>
+    /// <param name="enlargeWithArea">Whether enlarging uses INTER_AREA too (aux's ScribbleDetector asks for it) rather than INTER_CUBIC.</param>
+    public static (Rgb8Image Padded, int Height, int Width) ResizeWithPad(Rgb8Image image, int resolution, bool enlargeWithArea = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(resolution, 1);
         var (height, width) = ScaledSize(image.Height, image.Width, resolution);
-        var enlarge = (double)resolution / Math.Min(image.Height, image.Width) > 1;
+        var enlarge = (double)resolution / Math.Min(image.Height, image.Width) > 1 && !enlargeWithArea;
         var scaled = enlarge ? OpenCvResize.Cubic(image, height, width) : OpenCvResize.Area(image, height, width);
         return (scaled.PadEdge(64), height, width);
     }
