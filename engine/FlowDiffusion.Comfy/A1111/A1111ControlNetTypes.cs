@@ -33,6 +33,7 @@ public static class A1111ControlNetTypes
         ["lineart_coarse"] = ["Lineart"],
         ["lineart_anime"] = ["Lineart"],
         ["mlsd"] = ["MLSD"],
+        ["normal_bae"] = ["NormalMap"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

@@ -7,7 +7,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
 /// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
-/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor and TEEDPreprocessor, which need
+/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor and BAE-NormalMapPreprocessor, which need
 /// the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
@@ -227,6 +227,27 @@ public sealed partial class ApiPromptConverter
         }
 
         var node = Add(id, null, "image.teed", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe_steps", steps.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>NormalBAE's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string NormalBaeWeightsFile = "scannet.pt";
+
+    // BAE-NormalMapPreprocessor → image.normal_bae with scannet.pt from models/annotators.
+    private ComfyValue[]? NormalBaePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || resolution is null) return null;
+        var weights = folders.ResolveModelFile("annotators", NormalBaeWeightsFile);
+        if (weights is null)
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                $"BAE-NormalMapPreprocessor needs NormalBAE's weights {NormalBaeWeightsFile} (lllyasviel/Annotators, as comfyui_controlnet_aux downloads them) in models/annotators", "image");
+            return null;
+        }
+
+        var node = Add(id, null, "image.normal_bae", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 
