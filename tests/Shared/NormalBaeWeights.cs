@@ -16,7 +16,7 @@ public static class NormalBaeWeights
     public const string FileName = "scannet.pt";
 
     /// <summary>A models folder whose <c>annotators</c> holds <see cref="Shared"/>'s file.</summary>
-    public static string ModelsFolder => Path.Combine(Path.GetTempPath(), "flowdiffusion-tests", "normal-bae-1", "models");
+    public static string ModelsFolder => Path.Combine(Path.GetTempPath(), "flowdiffusion-tests", "normal-bae-2", "models");
 
     /// <summary>The file <see cref="ModelsFolder"/>/annotators/scannet.pt, written once per machine (a stable path keeps the converted graph cached).</summary>
     public static string Shared()
@@ -40,9 +40,12 @@ public static class NormalBaeWeights
         }), outer: "model");
     }
 
-    // make_normal_bae.py's scale(): BatchNorms with small running variances (so the epsilon matters), about He-uniform weights.
+    // make_normal_bae.py's scale(): BatchNorms with small running variances (so the epsilon matters), each block's last
+    // BatchNorm 4× smaller (a small residual branch keeps the 39 blocks well conditioned), about He-uniform weights.
     private static (float Offset, int Exponent) Scale(string name, long[] shape)
     {
+        if (name.EndsWith("bn3.weight", StringComparison.Ordinal) || (name.Contains(".blocks.0.", StringComparison.Ordinal) && name.EndsWith("bn2.weight", StringComparison.Ordinal)))
+            return (1f / 64, 8);
         if (name.EndsWith("running_var", StringComparison.Ordinal)) return (1f / 256, 9);
         if (name.EndsWith("running_mean", StringComparison.Ordinal)) return (0f, 6);
         var norm = shape.Length == 1 && (name.Contains(".bn", StringComparison.Ordinal) || name.Contains("._net.1.", StringComparison.Ordinal) || name.Contains("._net.4.", StringComparison.Ordinal));
