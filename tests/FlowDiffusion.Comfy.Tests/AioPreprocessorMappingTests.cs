@@ -46,12 +46,12 @@ public sealed class AioPreprocessorMappingTests
                          ApiPromptConverter.HedWeightsFile, ApiPromptConverter.PidinetWeightsFile, ApiPromptConverter.TeedWeightsFile,
                          ApiPromptConverter.LineartWeightsFiles.Realistic, ApiPromptConverter.AnimeLineartWeightsFile, ApiPromptConverter.MlsdWeightsFile,
                          ApiPromptConverter.DepthAnythingFiles[0], ApiPromptConverter.DepthAnythingV2Files[0], ApiPromptConverter.MidasWeightsFile,
-                         ApiPromptConverter.MangaLineWeightsFile,
+                         ApiPromptConverter.MangaLineWeightsFile, ApiPromptConverter.NormalBaeWeightsFile,
                      })
                 File.WriteAllBytes(Path.Combine(annotators, file), []);
             var folders = new ComfyFolders(root, RepositoryRoot.Path, root);
             var names = ApiPromptConverter.AioPreprocessors.Where(n => n != "none").ToList();
-            Assert.Equal(21, names.Count);
+            Assert.Equal(22, names.Count);
             foreach (var name in names)
             {
                 var aio = ConvertPrompt(folders, new JsonObject { ["image"] = new JsonArray("1", 0), ["preprocessor"] = name, ["resolution"] = 192 }, ApiPromptConverter.AioPreprocessorClass);

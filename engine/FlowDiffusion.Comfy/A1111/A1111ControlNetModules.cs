@@ -117,6 +117,11 @@ public static class A1111ControlNetModules
         new("softedge_teed", "softedge_teed", 0, A1111ControlNetSlider.Resolution, new("Safe Steps", 0, 10, 2, 1), A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, steps, _) => nodes.Add("teed", "TEEDPreprocessor", new JsonObject { ["image"] = image, ["safe_steps"] = (int)steps, ["resolution"] = resolution }),
             folders => folders.ResolveModelFile("annotators", ApiPromptConverter.TeedWeightsFile) is not null, ScalesItself: true),
+        // NormalBAE from scannet.pt (the extension's file name too), listed only when it is in models/annotators; priority 100
+        // as the extension's, so it is NormalMap's default.
+        new("normal_bae", "normal_bae", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("normal_bae", "BAE-NormalMapPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.NormalBaeWeightsFile) is not null, ScalesItself: true),
         // The realistic and coarse lineart from sk_model.pth and sk_model2.pth (the extension's file names), each listed only when its file is in models/annotators.
         new("lineart", "lineart_realistic", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Lineart(nodes, image, resolution, "disable"), folders => LineartAvailable(folders, coarse: false), ScalesItself: true),

@@ -36,6 +36,7 @@ public static class A1111ControlNetTypes
         ["mlsd"] = ["MLSD"],
         ["recolor_luminance"] = ["Recolor"],
         ["recolor_intensity"] = ["Recolor"],
+        ["normal_bae"] = ["NormalMap"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

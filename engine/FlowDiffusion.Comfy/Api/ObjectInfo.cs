@@ -400,6 +400,8 @@ internal static class ObjectInfo
             optional: Req(("ckpt_name", Combo(ApiPromptConverter.DepthAnythingV2Files)), ("resolution", AuxResolution()))),
         ApiPromptConverter.A1111DepthAnythingClass => Class(name, "Depth Anything (A1111 depth_anything)", "FlowDiffusion/preprocessors", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("version", Combo(["v1", "v2"])), ("resolution", AuxResolution()))),
+        "BAE-NormalMapPreprocessor" => Class(name, "BAE Normal Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("resolution", AuxResolution()))),
         "MiDaS-DepthMapPreprocessor" => Class(name, "MiDaS Depth Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("a", Float(Math.PI * 2, 0, Math.PI * 5, 0.05, rounded: false)), ("bg_threshold", Float(0.1, 0, 1, 0.05, rounded: false)), ("resolution", AuxResolution()))),
         "MiDaS-NormalMapPreprocessor" => Class(name, "MiDaS Normal Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],

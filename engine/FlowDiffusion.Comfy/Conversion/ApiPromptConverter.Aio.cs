@@ -43,6 +43,7 @@ public sealed partial class ApiPromptConverter
         "MiDaS-NormalMapPreprocessor",
         "TEEDPreprocessor",
         "Manga2Anime_LineArt_Preprocessor",
+        "BAE-NormalMapPreprocessor",
     ];
 
     // What an AIO_Preprocessor node becomes: the class it names and the inputs that class sees, or (Class null) the image

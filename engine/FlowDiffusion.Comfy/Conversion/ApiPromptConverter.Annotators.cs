@@ -7,8 +7,8 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
 /// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
-/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor and
-/// Manga2Anime_LineArt_Preprocessor, which need the annotators' weights, run them from models/annotators.
+/// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor,
+/// Manga2Anime_LineArt_Preprocessor and BAE-NormalMapPreprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -244,6 +244,22 @@ public sealed partial class ApiPromptConverter
 
         var variant = classType == A1111LineartAnimeDenoiseClass ? "webui" : "aux";
         var node = Add(id, null, "image.manga_lineart", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("variant", variant)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>NormalBAE's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string NormalBaeWeightsFile = "scannet.pt";
+
+    // BAE-NormalMapPreprocessor → image.normal_bae with scannet.pt from models/annotators.
+    private ComfyValue[]? NormalBaePreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || resolution is null) return null;
+        var weights = AnnotatorFile(id, "BAE-NormalMapPreprocessor", "NormalBAE's weights", [NormalBaeWeightsFile]);
+        if (weights is null) return null;
+
+        var node = Add(id, null, "image.normal_bae", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -75,7 +75,7 @@ public sealed partial class ApiPromptConverter
         "TilePreprocessor", "ColorPreprocessor", "BinaryPreprocessor", "LineartStandardPreprocessor", "Scribble_XDoG_Preprocessor", "CannyEdgePreprocessor", "InpaintPreprocessor",
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
-        "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor",
+        "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor", "BAE-NormalMapPreprocessor",
         "ImageLuminanceDetector", "ScribblePreprocessor", AioPreprocessorClass, A1111RecolorClass,
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
     ];
@@ -272,6 +272,7 @@ public sealed partial class ApiPromptConverter
                 "MiDaS-DepthMapPreprocessor" or "MiDaS-NormalMapPreprocessor" or A1111NormalMidasClass => MidasPreprocessor(id, inputs, type),
                 "TEEDPreprocessor" => TeedPreprocessor(id, inputs),
                 "Manga2Anime_LineArt_Preprocessor" or A1111LineartAnimeDenoiseClass => MangaLineartPreprocessor(id, inputs, type),
+                "BAE-NormalMapPreprocessor" => NormalBaePreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),

@@ -14,7 +14,8 @@ internal static class AnnotatorWeights
     /// <param name="layout">Every tensor the network needs, with its shape.</param>
     /// <param name="what">The annotator and its published file name, e.g. "realistic lineart annotator (sk_model.pth)".</param>
     /// <param name="stripModule">Read keys with every <c>module.</c> removed (a DataParallel save), as the annotators' loaders do.</param>
-    public static (SafetensorsFile File, Dictionary<string, StoredTensor> Tensors) Open(string path, IEnumerable<(string Name, long[] Shape)> layout, string what, bool stripModule = false)
+    /// <param name="outer">The entry of the saved dictionary that holds the state dict (e.g. <c>model</c>): its <c>outer.</c> prefix is read off the keys when the file has other entries beside it.</param>
+    public static (SafetensorsFile File, Dictionary<string, StoredTensor> Tensors) Open(string path, IEnumerable<(string Name, long[] Shape)> layout, string what, bool stripModule = false, string? outer = null)
     {
         SafetensorsFile file;
         try
@@ -29,7 +30,12 @@ internal static class AnnotatorWeights
         try
         {
             var names = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var key in file.Tensors.Keys) names.TryAdd(stripModule ? key.Replace("module.", "", StringComparison.Ordinal) : key, key);
+            foreach (var key in file.Tensors.Keys)
+            {
+                var name = stripModule ? key.Replace("module.", "", StringComparison.Ordinal) : key;
+                if (outer is not null && name.StartsWith(outer + ".", StringComparison.Ordinal)) name = name[(outer.Length + 1)..];
+                names.TryAdd(name, key);
+            }
             var tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
             foreach (var (name, shape) in layout)
             {

@@ -10,7 +10,8 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>;
 /// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>; <c>dpt_hybrid-midas-501f0c75.pt</c>: <see cref="MidasCheckpoint"/>;
 /// <c>mlsd_large_512_fp32.pth</c>: <see cref="MlsdCheckpoint"/>; <c>body_pose_model.pth</c>: <see cref="OpenPoseBodyCheckpoint"/>;
-/// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>; MangaLineExtraction's <c>erika.pth</c>: <see cref="MangaLineCheckpoint"/>),
+/// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>; MangaLineExtraction's <c>erika.pth</c>: <see cref="MangaLineCheckpoint"/>;
+/// NormalBAE's <c>scannet.pt</c>: <see cref="NormalBaeCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -26,6 +27,7 @@ public static class AnnotatorModelCache
     private const string OpenPoseBodyGraphVersion = "openpose-body-1";
     private const string TeedGraphVersion = "teed-1";
     private const string MangaLineGraphVersion = "manga-line-1";
+    private const string NormalBaeGraphVersion = "normal-bae-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -54,6 +56,10 @@ public static class AnnotatorModelCache
     /// <summary>The prepared MiDaS DPT-Hybrid graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareMidas(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
         Prepare(path, root, MidasGraphVersion, MidasCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
+
+    /// <summary>The prepared NormalBAE graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareNormalBae(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, NormalBaeGraphVersion, NormalBaeCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared M-LSD graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareMlsd(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
