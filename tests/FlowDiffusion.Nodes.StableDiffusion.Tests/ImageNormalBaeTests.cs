@@ -65,10 +65,7 @@ public sealed class ImageNormalBaeTests
     {
         using var temp = new TempFolder();
         var run = await RunAsync(WriteImage(temp), Path.Combine(temp.Path, NormalBaeWeights.FileName));
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("normal", run.Result.FailedNode);
-        Assert.Contains(NormalBaeWeights.FileName, run.Result.Error);
-        Assert.Contains("models/annotators", run.Result.Error);
+        run.AssertFailed("normal", NormalBaeWeights.FileName, "models/annotators");
     }
 
     [Fact]
@@ -89,9 +86,7 @@ public sealed class ImageNormalBaeTests
         var within = await RunAsync(image, missing, fits);
         Assert.Contains(NormalBaeWeights.FileName, within.Result.Error);
         var past = await RunAsync(image, missing, fits + 64);
-        Assert.Equal(RunStatus.Failed, past.Result.Status);
-        Assert.Equal("normal", past.Result.FailedNode);
-        Assert.Contains($"resolution: {fits + 64} makes the network see", past.Result.Error);
+        past.AssertFailed("normal", $"resolution: {fits + 64} makes the network see");
     }
 
     [Theory]
@@ -101,15 +96,9 @@ public sealed class ImageNormalBaeTests
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
-        var path = Path.Combine(temp.Path, $"normal-bae-{damage}", NormalBaeWeights.FileName);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
-        else NormalBaeWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
+        var path = AnnotatorWeightsDamage.Write(temp, "normal-bae", NormalBaeWeights.FileName, damage, expected, (file, skip, reshape) => NormalBaeWeights.Write(file, skip: skip, reshape: reshape));
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("normal", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("normal", path, expected);
     }
 
     private static Task<SdRun> RunAsync(string image, string weights, int resolution = 64) => SdEngine.Shared.RunYamlAsync($$"""
