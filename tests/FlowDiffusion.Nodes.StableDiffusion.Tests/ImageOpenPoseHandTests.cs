@@ -61,6 +61,8 @@ public sealed class ImageOpenPoseHandTests
         Assert.Equal((90 * side / 128, 100 * side / 128), actual[1]);
         Assert.Equal((0, 0), actual[2]);
         Assert.Equal((100 * side / 128, 30 * side / 128), actual[5]);
+        // Point 7: a faint hill whose filtered top (≈ 0.07) passes 0.05.
+        Assert.Equal((50 * side / 128, 80 * side / 128), actual[7]);
     }
 
     [Fact]
