@@ -10,8 +10,8 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// comfyui_controlnet_aux's OpenposePreprocessor through /prompt and sd-webui-controlnet's openpose through
 /// /controlnet/detect run body_pose_model.pth from models/annotators (make_openpose_body.py's hashed weights in the
-/// published layout): the same pose image at the scaled size both ways; detect_hand and detect_face enabled are refused by
-/// name; without the file the class is a node error naming it and the module is not offered.
+/// published layout): the same pose image at the scaled size both ways (bodies only); detect_face enabled is refused by name, detect_hand without hand_pose_model.pth too; without the body
+/// file the class is a node error naming it and the module is not offered; openpose_hand is offered only with both files.
 /// </summary>
 public sealed class OpenPoseMappingTests
 {
@@ -54,13 +54,42 @@ public sealed class OpenPoseMappingTests
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
         Assert.Contains("openpose", modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
-        Assert.DoesNotContain("openpose_hand", modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Detect_hand_without_hand_pose_model_pth_is_a_node_error_naming_it_and_openpose_hand_is_not_offered()
+    {
+        var bodyOnly = Path.Combine(Path.GetTempPath(), "fd-openpose-bodyonly-" + Guid.NewGuid().ToString("N"));
+        var handOnly = Path.Combine(Path.GetTempPath(), "fd-openpose-handonly-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(bodyOnly, "annotators"));
+        Directory.CreateDirectory(Path.Combine(handOnly, "annotators"));
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(bodyOnly, "annotators", "body_pose_model.pth"), OpenPoseBodyWeights.Shared());
+            File.CreateSymbolicLink(Path.Combine(handOnly, "annotators", "hand_pose_model.pth"), OpenPoseHandWeights.Shared());
+            Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(bodyOnly, RepositoryRoot.Path, bodyOnly)), m => m.Name == "openpose_hand");
+            Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(handOnly, RepositoryRoot.Path, handOnly)), m => m.Name == "openpose_hand");
+            Assert.Contains(A1111ControlNetModules.Sorted(new ComfyFolders(bodyOnly, RepositoryRoot.Path, bodyOnly)), m => m.Name == "openpose");
+
+            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = bodyOnly });
+            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
+            var (status, body) = await host.PostPromptAsync(Prompt(name, "enable", "disable"));
+            Assert.Equal(400, status);
+            var error = body["node_errors"]!["2"]!["errors"]![0]!;
+            Assert.Equal("detect_hand", error["extra_info"]!["input_name"]!.GetValue<string>());
+            Assert.Contains("hand_pose_model.pth", error["details"]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(bodyOnly, recursive: true);
+            Directory.Delete(handOnly, recursive: true);
+        }
     }
 
     [Theory]
-    [InlineData("enable", "disable", "detect_hand")]
     [InlineData("disable", "enable", "detect_face")]
-    public async Task Hands_and_faces_are_refused_naming_the_field(string hand, string face, string field)
+    [InlineData("enable", "enable", "detect_face")]
+    public async Task Faces_are_refused_naming_the_field(string hand, string face, string field)
     {
         await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
         var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));

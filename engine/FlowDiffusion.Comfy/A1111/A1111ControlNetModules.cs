@@ -76,13 +76,15 @@ public static class A1111ControlNetModules
         new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
         // The classic OpenPose body skeleton from body_pose_model.pth (the extension's file name too), listed only when it is in
-        // models/annotators; openpose_hand and openpose_face are not offered (no hand or face network here).
+        // models/annotators; openpose_hand adds hand_pose_model.pth's hands, listed only when both files are there;
+        // openpose_face, openpose_faceonly and openpose_full are not offered (no face network here).
         new("openpose", "openpose", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
-            (nodes, image, resolution, _, _) => nodes.Add("openpose", "OpenposePreprocessor", new JsonObject
-            {
-                ["image"] = image, ["detect_hand"] = "disable", ["detect_body"] = "enable", ["detect_face"] = "disable", ["resolution"] = resolution,
-            }),
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, "disable"),
             folders => folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null, ScalesItself: true),
+        new("openpose_hand", "openpose_hand", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, "enable"),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null
+                && folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseHandWeightsFile) is not null, ScalesItself: true),
         // Depth Anything with the extension's vitl files (V1 .pth; V2 its .safetensors, or aux's .pth), the extension's pipeline
         // (the network on the padded image, red and blue swapped as its detector does); listed only when a file is there.
         new("depth_anything", "depth_anything", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
@@ -183,6 +185,12 @@ public static class A1111ControlNetModules
 
     private static JsonArray Hed(A1111ControlNetNodes nodes, JsonArray image, int resolution, string safe) =>
         nodes.Add("hed", "HEDPreprocessor", new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
+
+    private static JsonArray OpenPose(A1111ControlNetNodes nodes, JsonArray image, int resolution, string hand) =>
+        nodes.Add("openpose", "OpenposePreprocessor", new JsonObject
+        {
+            ["image"] = image, ["detect_hand"] = hand, ["detect_body"] = "enable", ["detect_face"] = "disable", ["resolution"] = resolution,
+        });
 
     private static bool HedAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.HedWeightsFile) is not null;
 

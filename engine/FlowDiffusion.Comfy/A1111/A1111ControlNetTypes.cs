@@ -18,6 +18,7 @@ public static class A1111ControlNetTypes
         ["invert"] = ["Canny", "Lineart", "Scribble", "MLSD"],
         ["dw_openpose_full"] = ["OpenPose"],
         ["openpose"] = ["OpenPose"],
+        ["openpose_hand"] = ["OpenPose"],
         ["lineart_standard"] = ["Lineart"],
         ["scribble_xdog"] = ["Scribble", "SparseCtrl"],
         ["color"] = ["T2I-Adapter"],

@@ -6,7 +6,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// comfyui_controlnet_aux's preprocessors that need no model: TilePreprocessor, ColorPreprocessor, BinaryPreprocessor,
 /// LineartStandardPreprocessor, Scribble_XDoG_Preprocessor, CannyEdgePreprocessor, InpaintPreprocessor, ImageIntensityDetector. Each becomes the
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
-/// OpenposePreprocessor (bodies only), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
+/// OpenposePreprocessor (bodies and hands), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
 /// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor,
 /// Manga2Anime_LineArt_Preprocessor and BAE-NormalMapPreprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
@@ -157,8 +157,12 @@ public sealed partial class ApiPromptConverter
     /// <summary>The OpenPose body network's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
     internal const string OpenPoseBodyWeightsFile = "body_pose_model.pth";
 
-    // OpenposePreprocessor → image.openpose with body_pose_model.pth (bodies only: detect_hand and detect_face, which aux
-    // enables by default, are refused by name; FlowDiffusion has no hand or face network for this class).
+    /// <summary>The OpenPose hand network's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string OpenPoseHandWeightsFile = "hand_pose_model.pth";
+
+    // OpenposePreprocessor → image.openpose with body_pose_model.pth, and hand_pose_model.pth with detect_hand enabled (a
+    // node error naming detect_hand without the file); detect_face, which aux enables by default, is refused by name
+    // (FlowDiffusion has no face network for this class).
     private ComfyValue[]? OpenposePreprocessor(string id, JsonObject inputs)
     {
         var image = Link<ImageValue>(id, inputs, "image");
@@ -169,21 +173,24 @@ public sealed partial class ApiPromptConverter
         var xinsr = Choice(id, inputs, "scale_stick_for_xinsr_cn", "disable", switches);
         var resolution = AuxResolution(id, inputs);
         if (image is null || hand is null || body is null || face is null || xinsr is null || resolution is null) return null;
-        foreach (var (field, value, what) in new[] { ("detect_hand", hand, "hands (hand_pose_model.pth)"), ("detect_face", face, "faces (facenet.pth)") })
+        if (face == "enable")
         {
-            if (value == "enable")
-            {
-                Error(id, "value_not_in_list", "Value not in list",
-                    $"{field}: FlowDiffusion's OpenposePreprocessor draws bodies only, not {what}; set it to disable, or use DWPreprocessor for hands and faces", field);
-                return null;
-            }
+            Error(id, "value_not_in_list", "Value not in list",
+                "detect_face: FlowDiffusion's OpenposePreprocessor draws bodies and hands, not faces (facenet.pth); set it to disable, or use DWPreprocessor for faces", "detect_face");
+            return null;
         }
+
+        var handWeights = hand == "enable"
+            ? AnnotatorFile(id, "detect_hand: OpenposePreprocessor with hands enabled", "the OpenPose hand annotator's weights", [OpenPoseHandWeightsFile], AnnotatorsSource, "detect_hand")
+            : null;
+        if (hand == "enable" && handWeights is null) return null;
 
         var weights = AnnotatorFile(id, "OpenposePreprocessor", "the OpenPose body annotator's weights", [OpenPoseBodyWeightsFile]);
         if (weights is null) return null;
 
-        var node = Add(id, null, "image.openpose", [("image", image.Image)],
-            [("model", weights), ("body", body == "enable"), ("resolution", resolution.Value), ("xinsr_sticks", xinsr == "enable")]);
+        List<(string, object)> parameters = [("model", weights), ("body", body == "enable"), ("resolution", resolution.Value), ("xinsr_sticks", xinsr == "enable")];
+        if (handWeights is not null) parameters.AddRange([("hands", true), ("hand_model", handWeights)]);
+        var node = Add(id, null, "image.openpose", [("image", image.Image)], [.. parameters]);
         return [new ImageValue($"{node}.pose")];
     }
 

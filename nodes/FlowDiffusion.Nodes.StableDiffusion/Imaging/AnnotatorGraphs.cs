@@ -34,13 +34,16 @@ internal static class AnnotatorGraphs
         return (pixels, height, width) => network.RunPlanes(pixels, height, width, planes, shrink, cancellationToken);
     }
 
-    /// <summary>The network of <paramref name="model"/>'s graph with <paramref name="outputs"/> outputs (see <see cref="Open"/> for the rest).</summary>
+    /// <summary>
+    /// The network of <paramref name="model"/>'s graph with <paramref name="outputs"/> outputs (see <see cref="Open"/> for the
+    /// rest); <paramref name="field"/> is the parameter the errors name (image.openpose's <c>hand_model</c>).
+    /// </summary>
     public static AnnotatorMapNetwork OpenNetwork(INodeContext context, string model, string provider, string kind, string whereFrom,
-        Prepare prepare, int outputs, CancellationToken cancellationToken)
+        Prepare prepare, int outputs, CancellationToken cancellationToken, string field = "model")
     {
-        var path = PathResolver.Resolve(context, model, "model");
+        var path = PathResolver.Resolve(context, model, field);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"model: '{model}' not found (looked at {path}); put {whereFrom} in models/annotators.", path);
+            throw new FileNotFoundException($"{field}: '{model}' not found (looked at {path}); put {whereFrom} in models/annotators.", path);
         var graph = prepare(path, () => context.ReportProgress(new NodeProgress(0, $"converting {Path.GetFileName(path)} to ONNX (first use only)")),
             Conversions.Limits(context, cancellationToken));
         var options = OnnxSessionOptions.Parse(provider, "");

@@ -9,9 +9,9 @@ using FlowDiffusion.Sdk.Values;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
-/// <summary>The ControlNet annotators' classic OpenPose body skeletons from <c>body_pose_model.pth</c>, converted to ONNX once and cached.</summary>
+/// <summary>The ControlNet annotators' classic OpenPose skeletons from <c>body_pose_model.pth</c> (and hands from <c>hand_pose_model.pth</c>), converted to ONNX once and cached.</summary>
 [Node("image.openpose", "1.0.0", Category = "image/preprocessors", Title = "OpenPose (body_pose_model.pth)",
-    Description = "comfyui_controlnet_aux's OpenposePreprocessor and sd-webui-controlnet's openpose with detect_hand and detect_face off: the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, then CMU's OpenPose body network of body_pose_model.pth (read from the .pth, converted to ONNX on first use) at half of 368 px high, its heatmaps and part affinity fields decoded into people as the annotator does (σ 3 peaks above 0.1, 10-point limb scores, people of at least 4 parts), drawn as OpenPose's 18-point skeleton on black. Hands (hand_pose_model.pth) and faces are not drawn: use image.pose (DWPose) for those.")]
+    Description = "comfyui_controlnet_aux's OpenposePreprocessor and sd-webui-controlnet's openpose with detect_hand and detect_face off: the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, then CMU's OpenPose body network of body_pose_model.pth (read from the .pth, converted to ONNX on first use) at half of 368 px high, its heatmaps and part affinity fields decoded into people as the annotator does (σ 3 peaks above 0.1, 10-point limb scores, people of at least 4 parts), drawn as OpenPose's 18-point skeleton on black. With hands on (aux's detect_hand, the extension's openpose_hand), hand_pose_model.pth's hand network on each arm's box as the annotator places it (at most 32 boxes per image), at 4 scales, its 21 points drawn as the annotator does. Faces are not drawn: use image.pose (DWPose) for those.")]
 public sealed class ImageOpenPoseNode : INode
 {
     /// <summary>The images.</summary>
@@ -25,6 +25,14 @@ public sealed class ImageOpenPoseNode : INode
     /// <summary>Whether to draw bodies.</summary>
     [Parameter(Description = "Draw the body skeletons (off: a black image, as aux's detect_body disable).")]
     public bool Body { get; set; } = true;
+
+    /// <summary>Whether to draw hands.</summary>
+    [Parameter(Description = "Find and draw the hands with hand_model (aux's detect_hand; the bodies are found even with body off, as the annotator does).")]
+    public bool Hands { get; set; }
+
+    /// <summary>The hand weights.</summary>
+    [Parameter(Description = "The OpenPose hand network's weights (lllyasviel's hand_pose_model.pth; .pth or .safetensors), relative to the working folder; read only with hands on.")]
+    public string HandModel { get; set; } = "models/annotators/hand_pose_model.pth";
 
     /// <summary>The short side.</summary>
     [Parameter(Description = "The short side the image is scaled to (aux's resolution, the extension's Preprocessor Resolution); the pose image has that size.", Min = 64, Max = 16384, Step = 64)]
@@ -50,21 +58,30 @@ public sealed class ImageOpenPoseNode : INode
         var network = AnnotatorGraphs.OpenNetwork(context, Model, Provider, "openpose_body",
             "the OpenPose body annotator body_pose_model.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
             (weights, converting, limits) => AnnotatorModelCache.PrepareOpenPoseBody(weights, AnnotatorModelCache.DefaultRoot, converting, limits), 2, cancellationToken);
-        Pose = ControlImages.PerItemBytes(image, item => Annotate(item, network, cancellationToken), cancellationToken);
+        var hands = Hands ? AnnotatorGraphs.OpenNetwork(context, HandModel, Provider, "openpose_hand",
+            "the OpenPose hand annotator hand_pose_model.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
+            (weights, converting, limits) => AnnotatorModelCache.PrepareOpenPoseHand(weights, AnnotatorModelCache.DefaultRoot, converting, limits), 1, cancellationToken, "hand_model") : null;
+        Pose = ControlImages.PerItemBytes(image, item => Annotate(item, network, hands, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }
 
-    private Rgb8Image Annotate(Rgb8Image item, AnnotatorMapNetwork network, CancellationToken cancellationToken)
+    private Rgb8Image Annotate(Rgb8Image item, AnnotatorMapNetwork network, AnnotatorMapNetwork? hands, CancellationToken cancellationToken)
     {
         var (padded, height, width) = AnnotatorInput.ResizeWithPad(item, Resolution);
         IReadOnlyList<OpenPoseKeypoints> people = [];
-        if (Body)
+        if (Body || hands is not null)
         {
             people = OpenPoseBody.Estimate(padded, (pixels, h, w) => Maps(network, pixels, h, w, cancellationToken), cancellationToken).People();
         }
 
+        if (hands is not null)
+        {
+            people = OpenPoseHand.Detect(people, padded,
+                (pixels, side) => hands.RunPlanes(pixels, side, side, OpenPoseHandCheckpoint.HeatmapChannels, OpenPoseHand.Stride, cancellationToken), cancellationToken);
+        }
+
         var stickScale = XinsrSticks ? OpenPoseCanvas.XinsrStickScale(padded.Height, padded.Width) : 1;
-        return OpenPoseBody.Draw(people, padded.Height, padded.Width, stickScale).Crop(height, width);
+        return OpenPoseBody.Draw(people, padded.Height, padded.Width, stickScale, Body, hands is not null).Crop(height, width);
     }
 
     private static (float[] Pafs, float[] Heatmaps) Maps(AnnotatorMapNetwork network, float[] pixels, int height, int width, CancellationToken cancellationToken)

@@ -10,6 +10,9 @@ namespace FlowDiffusion.Imaging.Preprocessors.Annotators;
 /// <item>INTER_CUBIC: Keys' cubic with a = −0.75 at (d + 0.5)·scale − 0.5, no antialiasing, borders replicated,
 /// coefficients rounded to 11 bits, (sum + 2²¹) >> 22.</item>
 /// <item>INTER_CUBIC of float64 images (<see cref="CubicDouble"/>): the same taps with float32 coefficients, sums in double.</item>
+/// <item>INTER_LANCZOS4 (<see cref="Lanczos4(Rgb8Image, int, int)"/>): eight Lanczos taps from OpenCV's interpolateLanczos4, 11-bit
+/// coefficients as for cubic; of float64 planes (<see cref="Lanczos4Double"/>) the float32 taps with sums in double.</item>
+/// <item>INTER_AREA shrinking of float64 planes (<see cref="AreaDouble"/>): the same table, sums in double.</item>
 /// <item>INTER_NEAREST: source floor(d·scale).</item>
 /// </list>
 /// scale is OpenCV's 1 / (destination / source). Checked against Debian's OpenCV 4.6 (tools/reference/aux_preprocessors.py
@@ -22,6 +25,9 @@ public static class OpenCvResize
 
     // C's DBL_EPSILON, OpenCV's tolerance for a whole-number scale.
     private const double DoubleEpsilon = 2.220446049250313e-16;
+
+    // C's FLT_EPSILON.
+    private const float FloatEpsilon = 1.1920929e-07f;
 
     /// <summary>INTER_AREA to <paramref name="height"/> × <paramref name="width"/>.</summary>
     public static Rgb8Image Area(Rgb8Image source, int height, int width)
@@ -49,8 +55,23 @@ public static class OpenCvResize
     {
         CheckSize(height, width);
         if (height == source.Height && width == source.Width && scale is null) return source;
-        var xTaps = CubicTaps(source.Width, width, scale);
-        var yTaps = CubicTaps(source.Height, height, scale);
+        return Separable(source, height, width, CubicTaps(source.Width, width, scale), CubicTaps(source.Height, height, scale));
+    }
+
+    /// <summary>
+    /// INTER_LANCZOS4 to <paramref name="height"/> × <paramref name="width"/>: eight taps of the Lanczos window (a = 4) at
+    /// (d + 0.5)·scale − 0.5, normalised in float32, borders replicated, coefficients rounded to 11 bits, (sum + 2²¹) >> 22.
+    /// </summary>
+    public static Rgb8Image Lanczos4(Rgb8Image source, int height, int width)
+    {
+        CheckSize(height, width);
+        if (height == source.Height && width == source.Width) return source;
+        return Separable(source, height, width, Integer(Lanczos4FloatTaps(source.Width, width)), Integer(Lanczos4FloatTaps(source.Height, height)));
+    }
+
+    // OpenCV's fixed-point separable resize of 8-bit images: rows with 11-bit coefficients, then columns, (sum + 2²¹) >> 22.
+    private static Rgb8Image Separable(Rgb8Image source, int height, int width, (int[] Index, int[] Weight)[] xTaps, (int[] Index, int[] Weight)[] yTaps)
+    {
         var rows = new int[source.Height * width * 3];
         for (var y = 0; y < source.Height; y++)
         for (var x = 0; x < width; x++)
@@ -59,7 +80,7 @@ public static class OpenCvResize
             for (var c = 0; c < 3; c++)
             {
                 var sum = 0;
-                for (var k = 0; k < 4; k++) sum += source.Pixels[3 * (y * source.Width + index[k]) + c] * weight[k];
+                for (var k = 0; k < index.Length; k++) sum += source.Pixels[3 * (y * source.Width + index[k]) + c] * weight[k];
                 rows[3 * (y * width + x) + c] = sum;
             }
         }
@@ -71,7 +92,7 @@ public static class OpenCvResize
             for (var i = 0; i < width * 3; i++)
             {
                 long sum = 0;
-                for (var k = 0; k < 4; k++) sum += (long)rows[index[k] * width * 3 + i] * weight[k];
+                for (var k = 0; k < index.Length; k++) sum += (long)rows[index[k] * width * 3 + i] * weight[k];
                 pixels[y * width * 3 + i] = (byte)Math.Clamp((sum + (1 << 21)) >> 22, 0, 255);
             }
         }
@@ -84,8 +105,46 @@ public static class OpenCvResize
     {
         CheckSize(height, width);
         if (height == sourceHeight && width == sourceWidth) return (double[])source.Clone();
-        var xTaps = CubicFloatTaps(sourceWidth, width);
-        var yTaps = CubicFloatTaps(sourceHeight, height);
+        return SeparableDouble(source, sourceHeight, sourceWidth, channels, height, width, CubicFloatTaps(sourceWidth, width), CubicFloatTaps(sourceHeight, height));
+    }
+
+    /// <summary>INTER_LANCZOS4 of one float64 plane to <paramref name="height"/> × <paramref name="width"/>: <see cref="Lanczos4(Rgb8Image, int, int)"/>'s float32 taps, sums in double.</summary>
+    public static double[] Lanczos4Double(double[] source, int sourceHeight, int sourceWidth, int height, int width)
+    {
+        CheckSize(height, width);
+        if (height == sourceHeight && width == sourceWidth) return (double[])source.Clone();
+        return SeparableDouble(source, sourceHeight, sourceWidth, 1, height, width, Lanczos4FloatTaps(sourceWidth, width), Lanczos4FloatTaps(sourceHeight, height));
+    }
+
+    /// <summary>
+    /// INTER_AREA shrinking of one float64 plane to <paramref name="height"/> × <paramref name="width"/> (no larger than it):
+    /// <see cref="Area"/>'s table of covered source pixels, its float32 weights, sums in double.
+    /// </summary>
+    public static double[] AreaDouble(double[] source, int sourceHeight, int sourceWidth, int height, int width)
+    {
+        CheckSize(height, width);
+        if (height > sourceHeight || width > sourceWidth) throw new ArgumentException($"AreaDouble shrinks only: {sourceWidth}×{sourceHeight} to {width}×{height}");
+        if (height == sourceHeight && width == sourceWidth) return (double[])source.Clone();
+        var xTable = AreaTable(sourceWidth, width, Scale(sourceWidth, width));
+        var yTable = AreaTable(sourceHeight, height, Scale(sourceHeight, height)).ToLookup(t => t.Destination);
+        var result = new double[height * width];
+        var buffer = new double[width];
+        for (var dy = 0; dy < height; dy++)
+        {
+            foreach (var (_, sy, beta) in yTable[dy])
+            {
+                Array.Clear(buffer);
+                foreach (var (dx, sx, alpha) in xTable) buffer[dx] += source[sy * sourceWidth + sx] * alpha;
+                for (var x = 0; x < width; x++) result[dy * width + x] += buffer[x] * beta;
+            }
+        }
+
+        return result;
+    }
+
+    // A separable resize of an interleaved float64 image with float32 taps, sums in double.
+    private static double[] SeparableDouble(double[] source, int sourceHeight, int sourceWidth, int channels, int height, int width, (int[] Index, float[] Weight)[] xTaps, (int[] Index, float[] Weight)[] yTaps)
+    {
         var rows = new double[sourceHeight * width * channels];
         for (var y = 0; y < sourceHeight; y++)
         for (var x = 0; x < width; x++)
@@ -94,7 +153,7 @@ public static class OpenCvResize
             for (var c = 0; c < channels; c++)
             {
                 var sum = 0.0;
-                for (var k = 0; k < 4; k++) sum += source[channels * (y * sourceWidth + index[k]) + c] * weight[k];
+                for (var k = 0; k < index.Length; k++) sum += source[channels * (y * sourceWidth + index[k]) + c] * weight[k];
                 rows[channels * (y * width + x) + c] = sum;
             }
         }
@@ -106,7 +165,7 @@ public static class OpenCvResize
             for (var i = 0; i < width * channels; i++)
             {
                 var sum = 0.0;
-                for (var k = 0; k < 4; k++) sum += rows[index[k] * width * channels + i] * weight[k];
+                for (var k = 0; k < index.Length; k++) sum += rows[index[k] * width * channels + i] * weight[k];
                 result[y * width * channels + i] = sum;
             }
         }
@@ -255,8 +314,56 @@ public static class OpenCvResize
         return taps;
     }
 
-    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination, double? scale = null) =>
-        [.. CubicFloatTaps(source, destination, scale).Select(t => (t.Index, t.Weight.Select(w => (int)MathF.Round(w * CoefScale)).ToArray()))];
+    private static (int[] Index, int[] Weight)[] CubicTaps(int source, int destination, double? scale = null) => Integer(CubicFloatTaps(source, destination, scale));
+
+    // OpenCV's 11-bit coefficients: each float tap × 2048, rounded half to even.
+    private static (int[] Index, int[] Weight)[] Integer((int[] Index, float[] Weight)[] taps) =>
+        [.. taps.Select(t => (t.Index, t.Weight.Select(w => (int)MathF.Round(w * CoefScale)).ToArray()))];
+
+    private static (int[] Index, float[] Weight)[] Lanczos4FloatTaps(int source, int destination)
+    {
+        var scale = Scale(source, destination);
+        var taps = new (int[], float[])[destination];
+        for (var d = 0; d < destination; d++)
+        {
+            var f = (float)((d + 0.5) * scale - 0.5);
+            var s = (int)MathF.Floor(f);
+            f -= s;
+            var index = new int[8];
+            for (var k = 0; k < 8; k++) index[k] = Math.Clamp(s + k - 3, 0, source - 1);
+            taps[d] = (index, Lanczos4Weights(f));
+        }
+
+        return taps;
+    }
+
+    // OpenCV's interpolateLanczos4: sin(πy/4)·sin(πy)/(π²y²/4) at y = x + 3 − i through the sine of the first tap and the
+    // 45° rotations, each stored as float32, then scaled by the float32 reciprocal of their float32 sum; x ≈ 0 picks tap 3.
+    private static float[] Lanczos4Weights(float x)
+    {
+        var weights = new float[8];
+        if (x < FloatEpsilon)
+        {
+            weights[3] = 1;
+            return weights;
+        }
+
+        const double s45 = 0.70710678118654752440084436210485;
+        double[,] cs = { { 1, 0 }, { -s45, -s45 }, { 0, 1 }, { s45, -s45 }, { -1, 0 }, { s45, s45 }, { 0, -1 }, { -s45, s45 } };
+        var y0 = -(x + 3) * Math.PI * 0.25;
+        double s0 = Math.Sin(y0), c0 = Math.Cos(y0);
+        var sum = 0f;
+        for (var i = 0; i < 8; i++)
+        {
+            var y = -(x + 3 - i) * Math.PI * 0.25;
+            weights[i] = (float)((cs[i, 0] * s0 + cs[i, 1] * c0) / (y * y));
+            sum += weights[i];
+        }
+
+        sum = 1f / sum;
+        for (var i = 0; i < 8; i++) weights[i] *= sum;
+        return weights;
+    }
 
     private static (int[] Index, float[] Weight)[] CubicFloatTaps(int source, int destination, double? factorScale = null)
     {
