@@ -187,10 +187,7 @@ public sealed class ImageOpenPoseHandTests
         if (damage == "garbage") File.WriteAllBytes(path, Encoding.ASCII.GetBytes("not a torch file at all"));
         else if (damage != "missing") OpenPoseHandWeights.Write(path, skip: damage == "skip" ? expected : null, reshape: damage == "reshape" ? expected : null);
         var run = await RunAsync(WriteImage(temp), path);
-        Assert.Equal(RunStatus.Failed, run.Result.Status);
-        Assert.Equal("openpose", run.Result.FailedNode);
-        Assert.Contains(path, run.Result.Error);
-        Assert.Contains(expected, run.Result.Error);
+        run.AssertFailed("openpose", path, expected);
         if (damage == "missing") Assert.Contains("hand_model: '", run.Result.Error);
     }
 
