@@ -29,11 +29,18 @@ public static class OpenPoseBodyWeights
     }
 
     /// <summary>Writes the file to <paramref name="path"/>; <paramref name="skip"/> leaves one tensor out, <paramref name="reshape"/> gives one tensor a wrong shape.</summary>
-    public static void Write(string path, string? skip = null, string? reshape = null)
+    public static void Write(string path, string? skip = null, string? reshape = null) => WriteHashed(path, Layout(), skip, reshape);
+
+    /// <summary>
+    /// Writes <paramref name="layout"/>'s tensors with the shared hashed values as make_openpose_body.py's and
+    /// make_openpose_hand.py's weights() do (exponent 4 for biases, round(log2(1/√(6/fan-in))) for kernels), leaving out
+    /// <paramref name="skip"/> and flattening <paramref name="reshape"/>.
+    /// </summary>
+    internal static void WriteHashed(string path, IEnumerable<(string Name, long[] Shape)> layout, string? skip, string? reshape)
     {
         var tensors = new List<(string Name, long[] Shape, Half[] Values)>();
         var t = 0;
-        foreach (var (name, shape) in Layout())
+        foreach (var (name, shape) in layout)
         {
             var count = (int)shape.Aggregate(1L, (a, b) => a * b);
             var exponent = shape.Length == 1 ? 4 : (int)Math.Round(Math.Log2(1 / Math.Sqrt(6.0 / shape.Skip(1).Aggregate(1L, (a, b) => a * b))), MidpointRounding.ToEven);

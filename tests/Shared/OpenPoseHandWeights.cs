@@ -26,19 +26,8 @@ public static class OpenPoseHandWeights
     }
 
     /// <summary>Writes the file to <paramref name="path"/>; <paramref name="skip"/> leaves one tensor out, <paramref name="reshape"/> gives one tensor a wrong shape.</summary>
-    public static void Write(string path, string? skip = null, string? reshape = null)
-    {
-        var tensors = new List<(string Name, long[] Shape, Half[] Values)>();
-        var t = 0;
-        foreach (var (name, shape) in Layout())
-        {
-            var count = (int)shape.Aggregate(1L, (a, b) => a * b);
-            var exponent = shape.Length == 1 ? 4 : (int)Math.Round(Math.Log2(1 / Math.Sqrt(6.0 / shape.Skip(1).Aggregate(1L, (a, b) => a * b))), MidpointRounding.ToEven);
-            tensors.Add((name, name == reshape ? [count] : shape, TorchSaveFile.Hashed(t++, count, exponent)));
-        }
-
-        TorchSaveFile.Write(path, tensors.Where(x => x.Name != skip));
-    }
+    public static void Write(string path, string? skip = null, string? reshape = null) =>
+        OpenPoseBodyWeights.WriteHashed(path, Layout(), skip, reshape);
 
     // make_openpose_hand.py's keys(): the trunk, conv6_1/6_2_CPM, then Mconv1…7 of stages 2–6.
     private static IEnumerable<(string Name, long[] Shape)> Layout()
