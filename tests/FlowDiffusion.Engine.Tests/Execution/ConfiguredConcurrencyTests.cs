@@ -14,9 +14,14 @@ public sealed class ConfiguredConcurrencyTests : IDisposable
 {
     private readonly TempFolder _outputs = new();
 
-    private static string Branches(string node, int count, string with)
+    /// <summary>
+    /// <paramref name="count"/> branches off one source. Each branch's parameters come from its number, so no two share a
+    /// cache key: identical branches would let one that checks the cache after another finished reuse its result instead of
+    /// executing (seen on a loaded machine, when a branch's task started more than a delay late).
+    /// </summary>
+    private static string Branches(string node, int count, Func<int, string> with)
     {
-        var nodes = string.Concat(Enumerable.Range(1, count).Select(i => $"  b{i}: {{ node: {node}, in: {{ value: a.result }}, with: {with} }}\n"));
+        var nodes = string.Concat(Enumerable.Range(1, count).Select(i => $"  b{i}: {{ node: {node}, in: {{ value: a.result }}, with: {with(i)} }}\n"));
         return $"flowdiffusion: 1\nname: branches\nnodes:\n  a: {{ node: test.number, with: {{ value: 1.5 }} }}\n{nodes}";
     }
 
@@ -25,7 +30,7 @@ public sealed class ConfiguredConcurrencyTests : IDisposable
     {
         using var engine = Engine(maxConcurrency: 1);
 
-        var (result, events) = await RunAsync(engine, Branches("test.delay", 3, "{ milliseconds: 100, steps: 1 }"), new RunOptions());
+        var (result, events) = await RunAsync(engine, Branches("test.delay", 3, i => $"{{ milliseconds: {100 + i}, steps: 1 }}"), new RunOptions());
 
         Assert.Equal(RunStatus.Completed, result.Status);
         Assert.Equal(4, events.OfType<NodeFinished>().Count());
@@ -37,7 +42,7 @@ public sealed class ConfiguredConcurrencyTests : IDisposable
     {
         using var engine = Engine(maxConcurrency: 3);
 
-        var (result, events) = await RunAsync(engine, Branches("test.rendezvous", 3, "{ group: g, parties: 3, timeout_ms: 60000 }"), new RunOptions());
+        var (result, events) = await RunAsync(engine, Branches("test.rendezvous", 3, _ => "{ group: g, parties: 3, timeout_ms: 60000 }"), new RunOptions());
 
         Assert.Equal(RunStatus.Completed, result.Status);
         Assert.Equal(3, MostAtOnce(events));
@@ -48,7 +53,7 @@ public sealed class ConfiguredConcurrencyTests : IDisposable
     {
         using var engine = Engine(maxConcurrency: 1);
 
-        var (result, events) = await RunAsync(engine, Branches("test.rendezvous", 2, "{ group: g, parties: 2, timeout_ms: 60000 }"), new RunOptions { MaxConcurrency = 2 });
+        var (result, events) = await RunAsync(engine, Branches("test.rendezvous", 2, _ => "{ group: g, parties: 2, timeout_ms: 60000 }"), new RunOptions { MaxConcurrency = 2 });
 
         Assert.Equal(RunStatus.Completed, result.Status);
         Assert.Equal(2, MostAtOnce(events));
