@@ -8,7 +8,7 @@ namespace FlowDiffusion.Imaging;
 /// <summary>
 /// Writes a batch as an animated PNG (APNG 1.0): one 8-bit RGB frame per image, each covering the whole canvas and
 /// shown for the same delay, looping forever. The first frame is also the still image (IDAT) that viewers without APNG
-/// show; the text goes into iTXt chunks, as in <see cref="PngEncoder"/>.
+/// show; the text goes into text chunks before the frames, as in <see cref="PngEncoder"/>.
 /// </summary>
 public static class ApngEncoder
 {
@@ -20,7 +20,7 @@ public static class ApngEncoder
     /// <param name="images">The frames.</param>
     /// <param name="delaySeconds">How long each frame shows, above 0 and at most <see cref="MaxDelaySeconds"/>.</param>
     /// <param name="compressLevel">zlib's level, 0 (stored) … 9.</param>
-    /// <param name="text">Keyword → text entries stored as iTXt chunks.</param>
+    /// <param name="text">Keyword → text entries, each written by <see cref="PngEncoder.WriteText"/>.</param>
     /// <param name="cancellationToken">Stops between frames.</param>
     public static void Write(Stream output, Image images, double delaySeconds, int compressLevel, IEnumerable<KeyValuePair<string, string>> text,
         CancellationToken cancellationToken = default)

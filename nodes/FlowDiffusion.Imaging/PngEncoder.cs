@@ -9,7 +9,7 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Imaging;
 
 /// <summary>
-/// Writes one image of a batch as an 8-bit RGB PNG with uncompressed iTXt text chunks (UTF-8) after IHDR.
+/// Writes one image of a batch as an 8-bit RGB PNG with its text chunks after IHDR (<see cref="WriteText"/>).
 /// </summary>
 /// <remarks>
 /// Written here rather than through SkiaSharp because saving sits on every run's critical path (SkiaSharp's RGBA
@@ -30,7 +30,7 @@ public static class PngEncoder
     /// <param name="output">Where the file goes.</param>
     /// <param name="image">The batch.</param>
     /// <param name="index">Which image of the batch.</param>
-    /// <param name="text">Keyword → text entries stored as iTXt chunks.</param>
+    /// <param name="text">Keyword → text entries, each written by <see cref="WriteText"/>.</param>
     public static void Write(Stream output, Image image, int index, IEnumerable<KeyValuePair<string, string>> text)
     {
         int width = image.Width, height = image.Height, stride = 1 + 3 * width;
@@ -52,7 +52,7 @@ public static class PngEncoder
         }
     }
 
-    // The signature, IHDR (8-bit RGB) and the text as iTXt chunks.
+    // The signature, IHDR (8-bit RGB) and the text chunks.
     internal static void WriteHeader(Stream output, int width, int height, IEnumerable<KeyValuePair<string, string>> text)
     {
         output.Write(Signature);
@@ -62,14 +62,29 @@ public static class PngEncoder
         header[8] = 8; // bits per channel
         header[9] = 2; // colour type RGB; compression, filter method and interlace stay 0
         WriteChunk(output, "IHDR"u8, header);
-        foreach (var (keyword, value) in text)
-        {
-            // keyword \0, compression flag 0, method 0, empty language tag \0, empty translated keyword \0, UTF-8 text
-            var data = new byte[Encoding.Latin1.GetByteCount(keyword) + 5 + Encoding.UTF8.GetByteCount(value)];
-            var at = Encoding.Latin1.GetBytes(keyword, data) + 5;
-            Encoding.UTF8.GetBytes(value, data.AsSpan(at));
-            WriteChunk(output, "iTXt"u8, data);
-        }
+        foreach (var (keyword, value) in text) WriteText(output, keyword, value);
+    }
+
+    /// <summary>
+    /// Writes one uncompressed text chunk as Pillow's <c>PngInfo.add_text</c> does (ComfyUI's <c>prompt</c> and
+    /// <c>workflow</c>, A1111's <c>parameters</c>): tEXt when the text is Latin-1, else iTXt with the text in UTF-8.
+    /// </summary>
+    /// <param name="output">Where the chunk goes.</param>
+    /// <param name="keyword">1 to 79 Latin-1 characters, none of them a control character.</param>
+    /// <param name="text">The text.</param>
+    /// <exception cref="ArgumentException">The keyword is not a PNG keyword.</exception>
+    public static void WriteText(Stream output, string keyword, string text)
+    {
+        CheckKeyword(keyword);
+        var latin1 = text.All(c => c <= '\u00FF');
+        // tEXt: keyword \0 Latin-1 text. iTXt: keyword \0, compression flag 0, method 0, empty language tag \0, empty
+        // translated keyword \0, UTF-8 text.
+        var header = latin1 ? 1 : 5;
+        var data = new byte[keyword.Length + header + (latin1 ? text.Length : Encoding.UTF8.GetByteCount(text))];
+        var at = Encoding.Latin1.GetBytes(keyword, data) + header;
+        if (latin1) Encoding.Latin1.GetBytes(text, data.AsSpan(at));
+        else Encoding.UTF8.GetBytes(text, data.AsSpan(at));
+        WriteChunk(output, latin1 ? "tEXt"u8 : "iTXt"u8, data);
     }
 
     // Filtered scanlines: a filter-type byte, then the row's RGB bytes (None for the first row, Up after it); bands of
@@ -145,7 +160,22 @@ public static class PngEncoder
         for (; i < values.Length; i++) destination[i] = (byte)Math.Clamp((int)MathF.Round(values[i] * 255f), 0, 255);
     }
 
-    internal static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    /// <summary>Whether <paramref name="keyword"/> can name a text chunk: 1 to 79 Latin-1 characters, no control characters.</summary>
+    /// <param name="keyword">The keyword.</param>
+    public static bool IsTextKeyword(string keyword) =>
+        keyword.Length is >= 1 and <= 79 && !keyword.Any(c => c is < ' ' or > '\u00FF' or (>= '\u007F' and < '\u00A0'));
+
+    internal static void CheckKeyword(string keyword)
+    {
+        if (!IsTextKeyword(keyword))
+            throw new ArgumentException($"'{keyword}' is not a PNG text keyword: use 1 to 79 Latin-1 characters, no control characters", nameof(keyword));
+    }
+
+    /// <summary>Writes one PNG chunk: its length, type, data and CRC.</summary>
+    /// <param name="output">Where the chunk goes.</param>
+    /// <param name="type">The four-letter type.</param>
+    /// <param name="data">The chunk's data.</param>
+    public static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
     {
         Span<byte> header = stackalloc byte[8];
         BinaryPrimitives.WriteInt32BigEndian(header, data.Length);

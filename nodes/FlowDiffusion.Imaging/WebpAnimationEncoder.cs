@@ -7,7 +7,8 @@ namespace FlowDiffusion.Imaging;
 /// <summary>
 /// Writes a batch as an animated WebP (the extended format: VP8X, ANIM, one ANMF per image): each image is encoded by
 /// libwebp through SkiaSharp, lossless or lossy at a quality, as a frame covering the whole canvas, shown for the same
-/// duration, looping forever over a transparent black background.
+/// duration, looping forever over a transparent black background, then the EXIF data if any (ComfyUI's SaveAnimatedWEBP
+/// keeps its prompt and workflow there).
 /// </summary>
 public static class WebpAnimationEncoder
 {
@@ -23,8 +24,10 @@ public static class WebpAnimationEncoder
     /// <param name="durationMilliseconds">How long each frame shows, 1 … <see cref="MaxDurationMilliseconds"/>.</param>
     /// <param name="lossless">Lossless (libwebp's VP8L) or lossy (VP8).</param>
     /// <param name="quality">0 … 100: lossy, the quality; lossless, the effort spent on a smaller file.</param>
+    /// <param name="exif">EXIF data (<see cref="ExifText"/>) for an EXIF chunk after the frames; empty for none.</param>
     /// <param name="cancellationToken">Stops between frames.</param>
-    public static void Write(Stream output, Image images, int durationMilliseconds, bool lossless, int quality, CancellationToken cancellationToken = default)
+    public static void Write(Stream output, Image images, int durationMilliseconds, bool lossless, int quality, ReadOnlySpan<byte> exif,
+        CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationMilliseconds);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(durationMilliseconds, MaxDurationMilliseconds);
@@ -42,15 +45,21 @@ public static class WebpAnimationEncoder
             alpha |= hasAlpha;
         }
 
-        var body = new MemoryStream();
-        body.Write("WEBP"u8);
+        // The RIFF size first, so the chunks go straight to the output: "WEBP", VP8X, ANIM, the frames, EXIF.
+        var size = 4 + ChunkSize(10) + ChunkSize(6) + frames.Sum(f => ChunkSize(16 + f.Length)) + (exif.IsEmpty ? 0 : ChunkSize(exif.Length));
+        if (size > uint.MaxValue - 8) throw new ArgumentException($"the animation is {size:N0} bytes, more than a WebP file can hold", nameof(images));
+        Span<byte> riff = stackalloc byte[12];
+        "RIFF"u8.CopyTo(riff);
+        BinaryPrimitives.WriteUInt32LittleEndian(riff[4..], (uint)size);
+        "WEBP"u8.CopyTo(riff[8..]);
+        output.Write(riff);
         Span<byte> extended = stackalloc byte[10];
-        extended[0] = (byte)(0x02 | (alpha ? 0x10 : 0)); // animation, alpha
+        extended[0] = (byte)(0x02 | (alpha ? 0x10 : 0) | (exif.IsEmpty ? 0 : 0x08)); // animation, alpha, EXIF
         WriteUInt24(extended[4..], images.Width - 1);
         WriteUInt24(extended[7..], images.Height - 1);
-        WriteChunk(body, "VP8X"u8, extended);
+        WriteChunk(output, "VP8X"u8, extended);
         Span<byte> animation = stackalloc byte[6]; // background BGRA 0, 0, 0, 0; loop count 0: forever
-        WriteChunk(body, "ANIM"u8, animation);
+        WriteChunk(output, "ANIM"u8, animation);
         Span<byte> placement = stackalloc byte[16];
         foreach (var frame in frames)
         {
@@ -59,19 +68,15 @@ public static class WebpAnimationEncoder
             WriteUInt24(placement[9..], images.Height - 1);
             WriteUInt24(placement[12..], durationMilliseconds);
             placement[15] = 0x02; // do not blend (each frame replaces the canvas), no disposal
-            var chunk = new byte[16 + frame.Length];
-            placement.CopyTo(chunk);
-            frame.CopyTo(chunk.AsSpan(16));
-            WriteChunk(body, "ANMF"u8, chunk);
+            WriteChunkHeader(output, "ANMF"u8, 16 + frame.Length);
+            output.Write(placement);
+            output.Write(frame); // its chunks, each padded: an even length
         }
-
-        Span<byte> riff = stackalloc byte[8];
-        "RIFF"u8.CopyTo(riff);
-        BinaryPrimitives.WriteUInt32LittleEndian(riff[4..], checked((uint)body.Length));
-        output.Write(riff);
-        body.Position = 0;
-        body.CopyTo(output);
+        if (!exif.IsEmpty) WriteChunk(output, "EXIF"u8, exif);
     }
+
+    // A chunk's bytes in the file: header, data, the padding to an even length.
+    private static long ChunkSize(long data) => 8 + data + (data & 1);
 
     // One image encoded by libwebp as a still WebP, and the chunks of its bitstream (ALPH if any, then VP8 or VP8L),
     // which an ANMF frame carries as they are.
@@ -122,12 +127,17 @@ public static class WebpAnimationEncoder
 
     private static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
     {
-        Span<byte> header = stackalloc byte[8];
-        type.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)data.Length);
-        output.Write(header);
+        WriteChunkHeader(output, type, data.Length);
         output.Write(data);
         if (data.Length % 2 == 1) output.WriteByte(0);
+    }
+
+    private static void WriteChunkHeader(Stream output, ReadOnlySpan<byte> type, int length)
+    {
+        Span<byte> header = stackalloc byte[8];
+        type.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)length);
+        output.Write(header);
     }
 
     private static void WriteUInt24(Span<byte> destination, int value)

@@ -55,11 +55,12 @@ internal sealed class ComfyHost : IAsyncDisposable
         return new ComfyHost(app, root) { KeepRoot = keepRoot };
     }
 
-    /// <summary>Posts a prompt; returns the status code and the JSON answer.</summary>
-    public async Task<(int Status, JsonNode Body)> PostPromptAsync(JsonObject prompt, string? clientId = null)
+    /// <summary>Posts a prompt (with the client's <c>extra_data</c>, if any); returns the status code and the JSON answer.</summary>
+    public async Task<(int Status, JsonNode Body)> PostPromptAsync(JsonObject prompt, string? clientId = null, JsonObject? extraData = null)
     {
         var body = new JsonObject { ["prompt"] = prompt.DeepClone() };
         if (clientId is not null) body["client_id"] = clientId;
+        if (extraData is not null) body["extra_data"] = extraData.DeepClone();
         using var response = await Client.PostAsJsonAsync("/prompt", body);
         return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
     }

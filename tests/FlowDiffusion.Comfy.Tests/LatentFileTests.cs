@@ -173,7 +173,7 @@ public sealed class LatentFileTests
         Assert.Equal("name", ((LiteralValue)save.Parameter("prefix")!.Value).Value);
 
         // ComfyUI's metadata rides in the run's workflow document: an entry that would pass 256 KiB is left out.
-        var big = new JsonObject { ["workflow"] = new string('w', ApiPromptConverter.MaxLatentMetadataCharacters), ["small"] = "s" };
+        var big = new JsonObject { ["workflow"] = new string('w', ApiPromptConverter.MaxMetadataCharacters), ["small"] = "s" };
         var withInfo = ApiPromptConverter.Convert(prompt, folders, requireFiles: false, extraPngInfo: big).Workflow!.Node(ApiPromptConverter.NodeId("10"))!;
         var metadata = JsonNode.Parse((string)((LiteralValue)withInfo.Parameter("metadata")!.Value).Value!)!.AsObject();
         Assert.Equal(["prompt", "small"], metadata.Select(p => p.Key));

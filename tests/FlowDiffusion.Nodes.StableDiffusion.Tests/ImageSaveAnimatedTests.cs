@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
+using FlowDiffusion.Tests.Shared;
 using SkiaSharp;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
@@ -25,8 +25,8 @@ public sealed class ImageSaveAnimatedTests
         var run = await RunAsync(temp, $"format: png, fps: {fps.ToString(CultureInfo.InvariantCulture)}, compress_level: 9");
         var path = Assert.Single(Assert.IsType<string[]>(run.Result.Output("save", "files")));
         Assert.EndsWith(".png", path);
-        var chunks = Chunks(File.ReadAllBytes(path));
-        Assert.Equal(["IHDR", "iTXt", "iTXt", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "fcTL", "fdAT", "IEND"], chunks.Select(c => c.Type));
+        var chunks = SavedChunks.Png(File.ReadAllBytes(path));
+        Assert.Equal(["IHDR", "tEXt", "tEXt", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "fcTL", "fdAT", "IEND"], chunks.Select(c => c.Type));
         Assert.Equal((3, 0), (BinaryPrimitives.ReadInt32BigEndian(chunks[3].Data), BinaryPrimitives.ReadInt32BigEndian(chunks[3].Data.AsSpan(4))));
         var sequence = 0u;
         var frames = new List<byte[]>();
@@ -128,7 +128,7 @@ public sealed class ImageSaveAnimatedTests
         Assert.True(worst <= tolerance, $"frame {i}: a pixel is {worst} levels off");
     }
 
-    private static async Task<SdRun> RunAsync(TempFolder temp, string settings)
+    internal static async Task<SdRun> RunAsync(TempFolder temp, string settings)
     {
         var files = Enumerable.Range(0, 3).Select(i =>
         {
@@ -147,23 +147,5 @@ public sealed class ImageSaveAnimatedTests
               b012: { node: image.batch, in: { image1: b01.batched, image2: f2.image } }
               save: { node: image.save_animated, in: { images: b012.batched }, with: { {{settings}} } }
             """, new Dictionary<string, object?>())).AssertCompleted();
-    }
-
-    private sealed record Chunk(string Type, byte[] Data);
-
-    // The chunks after the signature, each CRC checked.
-    private static List<Chunk> Chunks(byte[] file)
-    {
-        Assert.True(file.AsSpan().StartsWith(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10 }));
-        var chunks = new List<Chunk>();
-        for (var at = 8; at < file.Length;)
-        {
-            var length = BinaryPrimitives.ReadInt32BigEndian(file.AsSpan(at));
-            var typed = file.AsSpan(at + 4, 4 + length).ToArray();
-            Assert.Equal(TestPng.Crc32(typed), BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(at + 8 + length)));
-            chunks.Add(new Chunk(Encoding.ASCII.GetString(typed, 0, 4), typed[4..]));
-            at += 12 + length;
-        }
-        return chunks;
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using FlowDiffusion.Tests.Shared;
 
 namespace FlowDiffusion.Nodes.StableDiffusion.Tests;
 
@@ -43,21 +44,9 @@ internal static class TestPng
         var length = new byte[4];
         BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
         var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
+        BinaryPrimitives.WriteUInt32BigEndian(crc, SavedChunks.Crc32(typed));
         file.Write(length);
         file.Write(typed);
         file.Write(crc);
-    }
-
-    // CRC-32 as PNG defines it (polynomial 0xEDB88320, reflected), a bit at a time.
-    public static uint Crc32(byte[] bytes)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in bytes)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-        }
-        return crc ^ 0xFFFFFFFFu;
     }
 }

@@ -11,13 +11,6 @@ namespace FlowDiffusion.Comfy.Api;
 /// </summary>
 internal static class PreviewPng
 {
-    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(n =>
-    {
-        var c = (uint)n;
-        for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
-
     /// <summary>
     /// Image 0 of <paramref name="image"/> as an 8-bit RGB PNG without text chunks: the pixels image.save writes (its
     /// encoder, so the rounding has one source), for preview frames and SaveImageWebsocket's images.
@@ -38,20 +31,16 @@ internal static class PreviewPng
     }
 
     /// <summary>
-    /// <paramref name="png"/> with a text chunk added after its header: tEXt when the text is Latin-1, else iTXt (UTF-8),
-    /// as Pillow's PngInfo writes it (A1111's <c>parameters</c>).
+    /// <paramref name="png"/> with a text chunk added after its header, as Pillow's PngInfo writes it (A1111's
+    /// <c>parameters</c>): <see cref="PngEncoder.WriteText"/>.
     /// </summary>
     public static byte[] WithText(byte[] png, string keyword, string text)
     {
         const int headerEnd = 8 + 4 + 4 + 13 + 4;
         if (png.Length < headerEnd) throw new InvalidDataException("not a PNG");
-        var latin1 = text.All(c => c <= 0xFF);
-        var data = latin1
-            ? [.. System.Text.Encoding.Latin1.GetBytes(keyword), 0, .. System.Text.Encoding.Latin1.GetBytes(text)]
-            : (byte[])[.. System.Text.Encoding.Latin1.GetBytes(keyword), 0, 0, 0, 0, 0, .. System.Text.Encoding.UTF8.GetBytes(text)];
         using var output = new MemoryStream();
         output.Write(png, 0, headerEnd);
-        Chunk(output, latin1 ? "tEXt" : "iTXt", data);
+        PngEncoder.WriteText(output, keyword, text);
         output.Write(png, headerEnd, png.Length - headerEnd);
         return output.ToArray();
     }
@@ -68,23 +57,9 @@ internal static class PreviewPng
         BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = 8; // bit depth
         header[9] = colourType; // 2: RGB, 6: RGBA
-        Chunk(png, "IHDR", header);
-        Chunk(png, "IDAT", compressed.ToArray());
-        Chunk(png, "IEND", []);
+        PngEncoder.WriteChunk(png, "IHDR"u8, header);
+        PngEncoder.WriteChunk(png, "IDAT"u8, compressed.GetBuffer().AsSpan(0, (int)compressed.Length));
+        PngEncoder.WriteChunk(png, "IEND"u8, []);
         return png.ToArray();
-    }
-
-    private static void Chunk(Stream stream, string type, byte[] data)
-    {
-        Span<byte> number = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        stream.Write(number);
-        var typeBytes = System.Text.Encoding.ASCII.GetBytes(type);
-        stream.Write(typeBytes);
-        stream.Write(data);
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in typeBytes.Concat(data)) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        BinaryPrimitives.WriteUInt32BigEndian(number, crc ^ 0xFFFFFFFFu);
-        stream.Write(number);
     }
 }

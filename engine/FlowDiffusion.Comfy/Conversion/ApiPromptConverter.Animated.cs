@@ -28,7 +28,8 @@ public sealed partial class ApiPromptConverter
             || !Within(id, "fps", fps.Value, 0.01, 1000) | !Within(id, "quality", quality.Value, 0, 100) | !Within(id, "compress_level", level.Value, 0, 9))
             return null;
         Add(id, null, "image.save_animated", [("images", images.Image)],
-            [("prefix", PlainName(prefix)), ("format", format), ("fps", fps.Value), ("lossless", lossless.Value), ("quality", quality.Value), ("compress_level", level.Value)]);
+            [("prefix", PlainName(prefix)), ("format", format), ("fps", fps.Value), ("lossless", lossless.Value), ("quality", quality.Value), ("compress_level", level.Value),
+                ("metadata", ComfyMetadata())]);
         outputTypes[id] = "output";
         return [];
     }

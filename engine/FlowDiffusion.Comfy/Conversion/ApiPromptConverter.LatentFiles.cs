@@ -6,8 +6,17 @@ namespace FlowDiffusion.Comfy.Conversion;
 // SaveLatent and LoadLatent: ComfyUI's .latent files through latent.save and latent.load.
 public sealed partial class ApiPromptConverter
 {
-    /// <summary>The most characters of ComfyUI metadata (prompt and UI workflow JSON) SaveLatent writes into a file.</summary>
-    public const int MaxLatentMetadataCharacters = 256 * 1024;
+    /// <summary>
+    /// The most characters of ComfyUI metadata (the prompt and extra_pnginfo JSON, the UI workflow) the save nodes of one
+    /// prompt carry together: each of n nodes that write it (SaveImage, PreviewImage, SaveLatent, …) gets a 1/n share.
+    /// </summary>
+    public const int MaxMetadataCharacters = 256 * 1024;
+
+    // The classes whose files carry ComfyUI's metadata.
+    private static readonly HashSet<string> MetadataClasses = ["SaveImage", "PreviewImage", "MaskPreview", "SaveAnimatedWEBP", "SaveAnimatedPNG",
+        "SaveLatent", "CheckpointSave", "ModelSave", "VAESave", "CLIPSave"];
+
+    private string? comfyMetadata;
 
     // SaveLatent → latent.save, its filename_prefix as SaveTarget reads it and the file's metadata ComfyUI's (ComfyMetadata).
     private ComfyValue[]? SaveLatent(string id, JsonObject inputs)
@@ -40,12 +49,17 @@ public sealed partial class ApiPromptConverter
     }
 
     // ComfyUI's metadata of a saved file: the prompt and each extra_pnginfo entry as Python's json.dumps writes them. The
-    // texts travel as a parameter inside the run's workflow document, which is bounded: entries that would take the
-    // metadata past MaxLatentMetadataCharacters are left out (the prompt first, then extra_pnginfo's in order).
-    private string ComfyMetadata()
+    // texts travel as a parameter of every save node inside the run's workflow document, which is bounded: entries that
+    // would take one node's metadata past its share of MaxMetadataCharacters are left out (the prompt first, then
+    // extra_pnginfo's in order). Built once per prompt.
+    private string ComfyMetadata() => comfyMetadata ??= BuildComfyMetadata();
+
+    private string BuildComfyMetadata()
     {
+        var writers = prompt.Count(p => p.Value is JsonObject node && node["class_type"] is JsonValue type && type.TryGetValue<string>(out var name)
+            && MetadataClasses.Contains(name));
         var metadata = new JsonObject();
-        var room = MaxLatentMetadataCharacters;
+        var room = MaxMetadataCharacters / Math.Max(1, writers);
         foreach (var (key, value) in new[] { new KeyValuePair<string, JsonNode?>("prompt", prompt) }.Concat(extraPngInfo ?? []))
         {
             var text = PythonJson.Dumps(value);

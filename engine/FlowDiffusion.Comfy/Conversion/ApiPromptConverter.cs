@@ -893,11 +893,11 @@ public sealed partial class ApiPromptConverter
     }
 
     // image.save of an IMAGE as the class's own node (the one /history and `executed` report), listed under ComfyUI's
-    // folder type (output or temp).
+    // folder type (output or temp); its PNGs carry ComfyUI's prompt and workflow in text chunks, as ComfyUI's do.
     private ComfyValue[] SaveImages(string id, string images, string type, string prefix)
     {
         // ComfyUI allows "folder/name" prefixes; ours is a plain file name inside the run's folder.
-        Add(id, null, "image.save", [("images", images)], [("prefix", PlainName(prefix))]);
+        Add(id, null, "image.save", [("images", images)], [("prefix", PlainName(prefix)), ("metadata", ComfyMetadata())]);
         outputTypes[id] = type;
         return [];
     }

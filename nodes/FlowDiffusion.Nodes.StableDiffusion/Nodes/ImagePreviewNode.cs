@@ -22,5 +22,5 @@ public sealed class ImagePreviewNode : INode
 
     /// <inheritdoc />
     public async Task ExecuteAsync(INodeContext context, CancellationToken cancellationToken) =>
-        Files = await PngOutputs.WriteAsync(context, Images!, Prefix, cancellationToken);
+        Files = await PngOutputs.WriteAsync(context, Images!, Prefix, new Dictionary<string, string>(), cancellationToken);
 }

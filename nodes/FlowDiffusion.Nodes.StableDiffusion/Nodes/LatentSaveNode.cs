@@ -12,7 +12,7 @@ namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 public sealed class LatentSaveNode : INode
 {
     /// <summary>The longest metadata text accepted.</summary>
-    public const int MaxMetadataCharacters = 16 << 20;
+    public const int MaxMetadataCharacters = MetadataEntries.MaxCharacters;
 
     /// <summary>The latents.</summary>
     [Input(Description = "The latents to save.")]
@@ -52,7 +52,7 @@ public sealed class LatentSaveNode : INode
             throw new ArgumentException($"parameter 'folder': '{Folder}' is not a relative folder of plain names; use up to 8 names of letters, digits, '_', '-' and '.' separated by '/' (no '..')");
         var scale = Vae?.ScalingFactor ?? ScalingFactor;
         if (!(scale is >= 0.0001 and <= 100)) throw new ArgumentException($"the scaling factor must be 0.0001 … 100; got {scale}");
-        var metadata = ParseMetadata(Metadata);
+        var metadata = MetadataEntries.Parse(Metadata);
         metadata["flowdiffusion.workflow"] = context.Workflow.Yaml;
         metadata["flowdiffusion.inputs"] = InputsJson.Write(context.Workflow.Inputs);
 
@@ -71,29 +71,5 @@ public sealed class LatentSaveNode : INode
         context.ReportOutputFile(path);
         Files = [path];
         return Task.CompletedTask;
-    }
-
-    internal static Dictionary<string, string> ParseMetadata(string text)
-    {
-        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (string.IsNullOrWhiteSpace(text)) return entries;
-        if (text.Length > MaxMetadataCharacters)
-            throw new ArgumentException($"parameter 'metadata': {text.Length:N0} characters, more than {MaxMetadataCharacters:N0}");
-        try
-        {
-            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 4 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new ArgumentException("parameter 'metadata': must be a JSON object of strings");
-            foreach (var entry in document.RootElement.EnumerateObject())
-            {
-                if (entry.Value.ValueKind != JsonValueKind.String) throw new ArgumentException($"parameter 'metadata': entry '{entry.Name}' is not a string");
-                entries[entry.Name] = entry.Value.GetString()!;
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"parameter 'metadata': not JSON ({e.Message})", e);
-        }
-
-        return entries;
     }
 }

@@ -64,7 +64,7 @@ public sealed class ModelSaveNode : INode
         var parts = folder.Length == 0 ? [] : folder.Split('/');
         if (parts.Length > 8 || !parts.All(OutputNamePattern.IsPlain))
             throw new ArgumentException($"parameter 'folder': '{Folder}' is not a relative folder of plain names; use up to 8 names of letters, digits, '_', '-' and '.' separated by '/' (no '..')");
-        var metadata = LatentSaveNode.ParseMetadata(Metadata);
+        var metadata = MetadataEntries.Parse(Metadata);
         metadata["flowdiffusion.workflow"] = context.Workflow.Yaml;
         metadata["flowdiffusion.inputs"] = InputsJson.Write(context.Workflow.Inputs);
 
