@@ -51,7 +51,7 @@ public sealed class AioPreprocessorMappingTests
                 File.WriteAllBytes(Path.Combine(annotators, file), []);
             var folders = new ComfyFolders(root, RepositoryRoot.Path, root);
             var names = ApiPromptConverter.AioPreprocessors.Where(n => n != "none").ToList();
-            Assert.Equal(22, names.Count);
+            Assert.Equal(23, names.Count);
             foreach (var name in names)
             {
                 var aio = ConvertPrompt(folders, new JsonObject { ["image"] = new JsonArray("1", 0), ["preprocessor"] = name, ["resolution"] = 192 }, ApiPromptConverter.AioPreprocessorClass);

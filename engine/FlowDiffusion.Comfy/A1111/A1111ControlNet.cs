@@ -17,6 +17,12 @@ public static class A1111ControlNet
     /// <summary>The id prefix of unit <paramref name="index"/>'s nodes.</summary>
     public static string Prefix(int index) => $"cn_{index}";
 
+    /// <summary>
+    /// The extension's set_numpy_seed for a generation of <paramref name="seed"/>: (seed + subseed) mod 2³², where a subseed
+    /// of −1 (the only one here: requests' subseeds are not read) is the first image's seed.
+    /// </summary>
+    public static uint NumpySeed(long seed) => unchecked((uint)(seed + seed));
+
     /// <summary>The id of unit <paramref name="index"/>'s control image output (the detected map the answer appends).</summary>
     public static string MapId(int index) => $"{Prefix(index)}_map";
 
@@ -83,9 +89,10 @@ public static class A1111ControlNet
     /// fix (<paramref name="hires"/>, its size) the second pass's samplers (<c>hires_*</c>) take a chain of their own, as the
     /// extension's hook switches to its hires control: each unit's one detected map fitted to the hires size by the unit's
     /// resize mode (not preprocessed again), canny's units in soft injection there (the extension forces it for canny and
-    /// mlsd), and <c>hr_option</c> leaving a unit out of one pass.
+    /// mlsd), and <c>hr_option</c> leaving a unit out of one pass. <paramref name="numpySeed"/> is the seed the extension gives
+    /// numpy before each unit's preprocessor (<see cref="NumpySeed"/>).
     /// </summary>
-    public static void AddTo(JsonObject prompt, IReadOnlyList<Input> units, int width, int height, (int Width, int Height)? hires = null)
+    public static void AddTo(JsonObject prompt, IReadOnlyList<Input> units, int width, int height, (int Width, int Height)? hires = null, uint? numpySeed = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(units);
@@ -105,7 +112,7 @@ public static class A1111ControlNet
         for (var i = 0; i < units.Count; i++)
         {
             var (unit, name, imageWidth, imageHeight, file, resizeMode) = units[i];
-            var nodes = new A1111ControlNetNodes(prompt, Prefix(i));
+            var nodes = new A1111ControlNetNodes(prompt, Prefix(i)) { NumpySeed = numpySeed };
             var loaded = nodes.Add("image", "LoadImage", new JsonObject { ["image"] = name });
             var resolution = Resolution(unit, resizeMode, imageWidth, imageHeight, width, height);
             var (detected, w, h) = Preprocess(nodes, unit.Module, loaded, imageWidth, imageHeight, resolution, unit.ThresholdA, unit.ThresholdB, unit.Field + ".image");

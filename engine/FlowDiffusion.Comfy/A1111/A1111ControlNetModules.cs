@@ -157,6 +157,20 @@ public static class A1111ControlNetModules
         new("color", "t2ia_color_grid", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("color", "ColorPreprocessor", new JsonObject { ["image"] = image, ["resolution"] = resolution }),
             ScalesItself: true),
+        // The content shuffle of the scaled image (cropped before the warp) after np.random.seed(the generation's seed + subseed),
+        // as the extension seeds numpy; /controlnet/detect, which seeds nothing (numpy's state is whatever the process left),
+        // uses seed 0. The extension hides the resolution slider at 512 (range 0 … 1, so other values become 512).
+        new("shuffle", "shuffle", 0, new("EMPTY_LABEL", 0, 1, 512, 0.01, Visible: false), A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("shuffle", ApiPromptConverter.A1111ShuffleClass, new JsonObject
+            {
+                ["image"] = image, ["resolution"] = resolution, ["seed"] = nodes.NumpySeed ?? 0,
+            }), ScalesItself: true),
+        // cv2.GaussianBlur of the scaled image at the Sigma slider (0.01 … 64, 9).
+        new("blur_gaussian", "blur_gaussian", 0, A1111ControlNetSlider.Resolution, new("Sigma", 0.01, 64, 9, 0.01), A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, sigma, _) => nodes.Add("blur", ApiPromptConverter.A1111BlurGaussianClass, new JsonObject
+            {
+                ["image"] = image, ["resolution"] = resolution, ["sigma"] = sigma,
+            }), ScalesItself: true),
         // The image divided by the down sampling rate (int(side / rate), cv2's INTER_AREA there, ComfyUI's area here); under
         // 1.1 the image as it is. The extension's tile_resample has no resolution slider and does not scale to one.
         new("tile_resample", "tile_resample", 100, A1111ControlNetSlider.Hidden, new("Down Sampling Rate", 1, 8, 1, 0.01), A1111ControlNetSlider.Hidden, false,

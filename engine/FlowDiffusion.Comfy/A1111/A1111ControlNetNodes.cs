@@ -7,6 +7,12 @@ namespace FlowDiffusion.Comfy.A1111;
 /// <param name="prefix">The unit's id prefix (<c>cn_0</c>).</param>
 public sealed class A1111ControlNetNodes(JsonObject prompt, string prefix)
 {
+    /// <summary>
+    /// The seed the extension gives numpy's global generator before a unit's preprocessor (its set_numpy_seed: seed + subseed,
+    /// mod 2³²); null where it sets none (<c>/controlnet/detect</c>).
+    /// </summary>
+    public uint? NumpySeed { get; init; }
+
     /// <summary>Adds node <c>PREFIX_name</c> and returns the link to its output <paramref name="output"/>.</summary>
     public JsonArray Add(string name, string classType, JsonObject inputs, int output = 0)
     {

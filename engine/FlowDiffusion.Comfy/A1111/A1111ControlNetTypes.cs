@@ -38,6 +38,8 @@ public static class A1111ControlNetTypes
         ["recolor_luminance"] = ["Recolor"],
         ["recolor_intensity"] = ["Recolor"],
         ["normal_bae"] = ["NormalMap"],
+        ["shuffle"] = ["Shuffle"],
+        ["blur_gaussian"] = ["Tile"],
     };
 
     // The extension's extra name filters of a tag, beside the tag itself (it adds "union" for the union ControlNet's types;

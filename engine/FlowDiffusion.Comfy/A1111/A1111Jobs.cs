@@ -81,7 +81,7 @@ public sealed class A1111Jobs(ComfyPrompts prompts, ComfyFolders folders, A1111S
             ?? throw new A1111RequestException(404, "prompt", $"<lora:{l.Name}>: no such LoRA in models/loras (GET /sdapi/v1/loras)")).ToList();
         var graph = A1111Prompt.Build(request, checkpoint, clipSkip, seed, init, loras, mask);
         A1111ControlNet.AddTo(graph, [.. request.ControlNet.Select(u => ControlNetInput(u, init))], request.Width, request.Height,
-            request.Hires is { } hiresFix ? (hiresFix.Width, hiresFix.Height) : null);
+            request.Hires is { } hiresFix ? (hiresFix.Width, hiresFix.Height) : null, A1111ControlNet.NumpySeed(seed));
         var queued = await QueueAsync(graph, (id, input) => A1111ControlNet.FieldFor(id, request.ControlNet) ?? A1111Prompt.FieldFor(id, input), cancellationToken);
         var images = request.BatchSize * request.Iterations;
         await FollowAsync(queued, images, request.Steps, cancellationToken);

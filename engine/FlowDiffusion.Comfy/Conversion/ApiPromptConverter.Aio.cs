@@ -15,7 +15,8 @@ public sealed partial class ApiPromptConverter
 
     /// <summary>
     /// The names AIO_Preprocessor takes here: none, then aux's classes whose defaults FlowDiffusion runs (one line each; a
-    /// class added to the converter joins by its name here). Left out: OpenposePreprocessor (its defaults detect hands and
+    /// class added to the converter joins by its name here). ShufflePreprocessor's default seed 0 draws
+    /// from numpy's global generator in aux (no reproducible image); here after np.random.seed(0). Left out: OpenposePreprocessor (its defaults detect hands and
     /// faces), DWPreprocessor (its default pose estimator is a TorchScript file), InpaintPreprocessor (aux leaves it out),
     /// and aux's classes with no converter.
     /// </summary>
@@ -44,6 +45,7 @@ public sealed partial class ApiPromptConverter
         "TEEDPreprocessor",
         "Manga2Anime_LineArt_Preprocessor",
         "BAE-NormalMapPreprocessor",
+        "ShufflePreprocessor",
     ];
 
     // What an AIO_Preprocessor node becomes: the class it names and the inputs that class sees, or (Class null) the image

@@ -78,6 +78,7 @@ public sealed partial class ApiPromptConverter
         "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor", "BAE-NormalMapPreprocessor",
         "ImageLuminanceDetector", "ScribblePreprocessor", AioPreprocessorClass, A1111RecolorClass,
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
+        "ShufflePreprocessor", A1111ShuffleClass, A1111BlurGaussianClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -258,6 +259,9 @@ public sealed partial class ApiPromptConverter
                 "InpaintPreprocessor" => InpaintPreprocessor(id, inputs),
                 "ImageIntensityDetector" or "ImageLuminanceDetector" or A1111RecolorClass => RecolorPreprocessor(id, inputs, type),
                 "ScribblePreprocessor" => ScribblePreprocessor(id, inputs),
+                "ShufflePreprocessor" => ShufflePreprocessor(id, inputs),
+                A1111ShuffleClass => A1111Shuffle(id, inputs),
+                A1111BlurGaussianClass => A1111BlurGaussian(id, inputs),
                 AioPreprocessorClass => aio!.Passed,
                 "HEDPreprocessor" => HedPreprocessor(id, inputs, type, "none"),
                 "FakeScribblePreprocessor" => HedPreprocessor(id, inputs, type, "padded"),

@@ -255,10 +255,10 @@ public sealed class A1111ControlNetTests : IDisposable
         JsonObject Type(JsonArray modules, JsonArray models, string module, string model) =>
             new() { ["module_list"] = modules, ["model_list"] = models, ["default_option"] = module, ["default_model"] = model };
         Assert.True(JsonNode.DeepEquals(Type(["none", "canny", "invert (from white bg & black line)"], ["None", ModelTitle], "canny", ModelTitle), types["Canny"]), types["Canny"]!.ToJsonString());
-        Assert.True(JsonNode.DeepEquals(Type(["none", "tile_resample"], ["None"], "tile_resample", "None"), types["Tile"]), types["Tile"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Type(["none", "tile_resample", "blur_gaussian"], ["None"], "tile_resample", "None"), types["Tile"]), types["Tile"]!.ToJsonString());
         Assert.True(JsonNode.DeepEquals(Type(["none"], ["None"], "none", "None"), types["InstructP2P"]), types["InstructP2P"]!.ToJsonString());
         Assert.Equal("All", types.First().Key);
-        Assert.Equal(new[] { "All", "Canny", "InstructP2P", "Lineart", "MLSD", "Recolor", "Scribble", "SparseCtrl", "T2I-Adapter", "Tile" }, types.Select(t => t.Key));
+        Assert.Equal(new[] { "All", "Canny", "InstructP2P", "Lineart", "MLSD", "Recolor", "Scribble", "Shuffle", "SparseCtrl", "T2I-Adapter", "Tile" }, types.Select(t => t.Key));
         Assert.Equal(new[] { "None", ModelTitle }, types["All"]!["model_list"]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal("none", types["All"]!["module_list"]![0]!.GetValue<string>());
         Assert.Contains("tile_resample", types["All"]!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
@@ -497,7 +497,7 @@ public sealed class A1111ControlNetTests : IDisposable
 
         var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!;
         // DWPose's ONNX files are not in models/annotators here, so dw_openpose_full is not offered.
-        Assert.Equal(["none", "tile_resample", "recolor_luminance", "canny", "invert", "threshold", "color", "scribble_xdog", "recolor_intensity", "lineart_standard", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(["none", "tile_resample", "recolor_luminance", "canny", "invert", "threshold", "color", "shuffle", "scribble_xdog", "recolor_intensity", "lineart_standard", "blur_gaussian", "binary"], modules["module_list"]!.AsArray().Select(m => m!.GetValue<string>()));
         Assert.Equal("""[{"name":"Resolution","value":512,"min":64,"max":2048,"step":8},{"name":"Low Threshold","value":100,"min":1,"max":255,"step":1},{"name":"High Threshold","value":200,"min":1,"max":255,"step":1}]""",
             modules["module_detail"]!["canny"]!["sliders"]!.ToJsonString());
         Assert.Equal("[]", modules["module_detail"]!["invert"]!["sliders"]!.ToJsonString());

@@ -69,6 +69,86 @@ public static class OpenCvGaussianBlur
         return result;
     }
 
+    /// <summary>
+    /// <c>cv2.GaussianBlur(image, (0, 0), sigma)</c> of an 8-bit RGB image exactly as OpenCV's fixed-point path computes it:
+    /// round(6σ + 1) | 1 taps (one along a side of one pixel), exp(−x² / 2σ²) normalised in double and rounded to 8
+    /// fractional bits with the error carried along (they sum to exactly 1); rows first, each sum kept whole in 8.8 fixed point (saturating at 16 bits), then columns in
+    /// 16.16, rounded half up to a byte; reflect-101 borders.
+    /// </summary>
+    public static Rgb8Image Blur8Bit(Rgb8Image image, double sigma, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var size = (int)Math.Round(sigma * 6 + 1, MidpointRounding.ToEven) | 1;
+        var xTaps = image.Width == 1 ? [256] : FixedTaps(size, sigma);
+        var yTaps = image.Height == 1 ? [256] : FixedTaps(size, sigma);
+        int height = image.Height, width = image.Width, rx = xTaps.Length / 2, ry = yTaps.Length / 2;
+        var columns = Enumerable.Range(-rx, width + 2 * rx).Select(i => Reflect101(i, width)).ToArray();
+        var rows = Enumerable.Range(-ry, height + 2 * ry).Select(i => Reflect101(i, height)).ToArray();
+        var across = new int[height * width * 3];
+        ParallelBands.Run(height, 16, (start, end) =>
+        {
+            for (var y = start; y < end; y++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                for (var x = 0; x < width; x++)
+                for (var c = 0; c < 3; c++)
+                {
+                    var sum = 0;
+                    for (var k = 0; k < xTaps.Length; k++) sum += xTaps[k] * image.Pixels[3 * (y * width + columns[x + k]) + c];
+                    across[3 * (y * width + x) + c] = Math.Min(sum, ushort.MaxValue);
+                }
+            }
+        });
+        var pixels = new byte[height * width * 3];
+        ParallelBands.Run(height, 16, (start, end) =>
+        {
+            for (var y = start; y < end; y++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                for (var i = 0; i < width * 3; i++)
+                {
+                    long sum = 0;
+                    for (var k = 0; k < yTaps.Length; k++) sum += (long)yTaps[k] * across[rows[y + k] * width * 3 + i];
+                    pixels[y * width * 3 + i] = (byte)Math.Min((Math.Min(sum, uint.MaxValue) + (1 << 15)) >> 16, 255);
+                }
+            }
+        });
+        return new Rgb8Image(height, width, pixels);
+    }
+
+    // OpenCV's bit-exact 8-bit kernel: exp(x² · (−0.125 / σ²)) at x = 1 − n, 3 − n, … (twice the offsets) for the taps left
+    // of the centre, their sum doubled plus 1 (the centre's), each divided by it; then, left to right, times 256 plus the
+    // error carried from the tap before, rounded half to even; the centre takes what is left of 256.
+    private static int[] FixedTaps(int size, double sigma)
+    {
+        if (!(sigma > 0) || double.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "the gaussian's sigma must be a positive number");
+        var scale = -0.125 / (sigma * sigma);
+        var half = size / 2;
+        var values = new double[half];
+        var sum = 0.0;
+        for (int i = 0, x = 1 - size; i < half; i++, x += 2)
+        {
+            values[i] = Math.Exp((double)x * x * scale);
+            sum += values[i];
+        }
+
+        sum = sum * 2 + 1;
+        var taps = new int[size];
+        var error = 0.0;
+        var total = 0;
+        for (var i = 0; i < half; i++)
+        {
+            var adjusted = values[i] / sum * 256 + error;
+            var tap = (int)Math.Round(adjusted, MidpointRounding.ToEven);
+            error = adjusted - tap;
+            taps[i] = taps[size - 1 - i] = tap;
+            total += tap;
+        }
+
+        taps[half] = 256 - 2 * total;
+        return taps;
+    }
+
     /// <summary>Blurs one plane of <paramref name="height"/> × <paramref name="width"/> values.</summary>
     public static float[] Blur(ReadOnlySpan<float> plane, int height, int width, double sigma, CancellationToken cancellationToken = default)
     {
