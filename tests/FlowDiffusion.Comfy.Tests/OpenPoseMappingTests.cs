@@ -10,8 +10,10 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// comfyui_controlnet_aux's OpenposePreprocessor through /prompt and sd-webui-controlnet's openpose through
 /// /controlnet/detect run body_pose_model.pth from models/annotators (make_openpose_body.py's hashed weights in the
-/// published layout): the same pose image at the scaled size both ways (bodies only); detect_face enabled is refused by name, detect_hand without hand_pose_model.pth too; without the body
-/// file the class is a node error naming it and the module is not offered; openpose_hand is offered only with both files.
+/// published layout, and the hand and face files likewise): the same pose image at the scaled size both ways (bodies only;
+/// faces with openpose_face, openpose_faceonly and openpose_full); detect_hand without hand_pose_model.pth and detect_face
+/// without facenet.pth are node errors naming the switch; without the body file the class is a node error naming it and
+/// the module is not offered; openpose_hand and the face modules are offered only with all their files.
 /// </summary>
 public sealed class OpenPoseMappingTests
 {
@@ -87,17 +89,61 @@ public sealed class OpenPoseMappingTests
     }
 
     [Theory]
-    [InlineData("disable", "enable", "detect_face")]
-    [InlineData("enable", "enable", "detect_face")]
-    public async Task Faces_are_refused_naming_the_field(string hand, string face, string field)
+    [InlineData("openpose_faceonly", "disable", "disable")]
+    [InlineData("openpose_face", "disable", "enable")]
+    [InlineData("openpose_full", "enable", "enable")]
+    public async Task Detect_face_with_facenet_pth_draws_what_the_face_module_draws(string module, string hand, string body)
     {
+        OpenPoseHandWeights.Shared();
+        OpenPoseFaceWeights.Shared();
         await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
-        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
-        var (status, body) = await host.PostPromptAsync(Prompt(name, hand, face));
-        Assert.Equal(400, status);
-        var error = body["node_errors"]!["2"]!["errors"]![0]!;
-        Assert.Equal(field, error["extra_info"]!["input_name"]!.GetValue<string>());
-        Assert.Contains(field, error["details"]!.GetValue<string>());
+        var png = SoftEdgeReferences.ImagePng(HedOracle);
+        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", png);
+        var prompt = Prompt(name, hand, "enable");
+        prompt["2"]!["inputs"]!["detect_body"] = body;
+        var viaPrompt = ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, prompt));
+        Assert.Equal(3 * 64 * 84, viaPrompt.Length);
+
+        var (status, response) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
+        {
+            ["controlnet_module"] = module, ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(png)), ["controlnet_processor_res"] = 64,
+        });
+        Assert.True(status == 200, response.ToJsonString());
+        Assert.Equal(viaPrompt, ClassMappingTests.Pixels(Convert.FromBase64String(response["images"]![0]!.GetValue<string>())));
+
+        var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()).ToList();
+        Assert.Contains(module, modules);
+    }
+
+    [Fact]
+    public async Task Detect_face_without_facenet_pth_is_a_node_error_naming_it_and_the_face_modules_are_not_offered()
+    {
+        var noFace = Path.Combine(Path.GetTempPath(), "fd-openpose-noface-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(noFace, "annotators"));
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(noFace, "annotators", "body_pose_model.pth"), OpenPoseBodyWeights.Shared());
+            File.CreateSymbolicLink(Path.Combine(noFace, "annotators", "hand_pose_model.pth"), OpenPoseHandWeights.Shared());
+            OpenPoseFaceWeights.Shared();
+            string[] faceModules = ["openpose_face", "openpose_faceonly", "openpose_full"];
+            var without = A1111ControlNetModules.Sorted(new ComfyFolders(noFace, RepositoryRoot.Path, noFace)).Select(m => m.Name).ToList();
+            Assert.Contains("openpose_hand", without);
+            Assert.All(faceModules, m => Assert.DoesNotContain(m, without));
+            var with = A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder, RepositoryRoot.Path, noFace)).Select(m => m.Name).ToList();
+            Assert.All(faceModules, m => Assert.Contains(m, with));
+
+            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = noFace });
+            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
+            var (status, body) = await host.PostPromptAsync(Prompt(name, "disable", "enable"));
+            Assert.Equal(400, status);
+            var error = body["node_errors"]!["2"]!["errors"]![0]!;
+            Assert.Equal("detect_face", error["extra_info"]!["input_name"]!.GetValue<string>());
+            Assert.Contains("facenet.pth", error["details"]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(noFace, recursive: true);
+        }
     }
 
     [Fact]
