@@ -59,10 +59,10 @@ public sealed class ImageOpenPoseFaceTests
                 .Select(m => OpenPoseFace.Peak(maps.AsSpan(m * plane, plane), rows, rows, height, width))
                 .Where(p => p is not null).Select(p => p!.Value).ToList();
             Assert.Equal(expected, actual);
-            // Map 5 never passes 0.05, so 70 points; map 9's point (the 9th) is at column 0; map 17's only value above 0.05 is its last pixel.
+            // Map 5 never passes 0.05, so 70 points; map 9's point (the 9th) is at column 0; map 17's only value above 0.05 is its last pixel (the 17th point).
             Assert.Equal(70, actual.Count);
             Assert.Equal(0, actual[8].X);
-            Assert.Equal((width - 1, height - 1), actual[15]);
+            Assert.Equal((width - 1, height - 1), actual[16]);
         }
 
         // Through Estimate: the box past the image's right edge gives the first crop (45 × 34); the points move by its corner
