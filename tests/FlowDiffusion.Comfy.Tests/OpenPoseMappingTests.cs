@@ -10,8 +10,8 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// comfyui_controlnet_aux's OpenposePreprocessor through /prompt and sd-webui-controlnet's openpose through
 /// /controlnet/detect run body_pose_model.pth from models/annotators (make_openpose_body.py's hashed weights in the
-/// published layout, and the hand and face files likewise): the same pose image at the scaled size both ways (bodies only;
-/// faces with openpose_face, openpose_faceonly and openpose_full); detect_hand without hand_pose_model.pth and detect_face
+/// published layout, and the hand and face files likewise): the same pose image at the scaled size both ways (bodies only);
+/// detect_face runs through /prompt, and openpose_face, openpose_faceonly and openpose_full give its switches; detect_hand without hand_pose_model.pth and detect_face
 /// without facenet.pth are node errors naming the switch; without the body file the class is a node error naming it and
 /// the module is not offered; openpose_hand and the face modules are offered only with all their files.
 /// </summary>
@@ -92,28 +92,28 @@ public sealed class OpenPoseMappingTests
     [InlineData("openpose_faceonly", "disable", "disable")]
     [InlineData("openpose_face", "disable", "enable")]
     [InlineData("openpose_full", "enable", "enable")]
-    public async Task Detect_face_with_facenet_pth_draws_what_the_face_module_draws(string module, string hand, string body)
+    public void The_face_modules_are_OpenposePreprocessor_with_detect_face_and_their_switches(string module, string hand, string body)
     {
-        OpenPoseHandWeights.Shared();
+        var prompt = new JsonObject();
+        A1111ControlNetModules.Find(module)!.Run(new A1111ControlNetNodes(prompt, "u0_"), new JsonArray("1", 0), 96, 0, 0);
+        var node = Assert.Single(prompt.Select(n => n.Value!.AsObject()), n => n["class_type"]!.GetValue<string>() == "OpenposePreprocessor");
+        var inputs = node["inputs"]!;
+        Assert.Equal(("enable", hand, body, 96), (inputs["detect_face"]!.GetValue<string>(), inputs["detect_hand"]!.GetValue<string>(),
+            inputs["detect_body"]!.GetValue<string>(), inputs["resolution"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task Detect_face_with_facenet_pth_runs_image_openpose_with_faces()
+    {
         OpenPoseFaceWeights.Shared();
         await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
         var png = SoftEdgeReferences.ImagePng(HedOracle);
         var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", png);
-        var prompt = Prompt(name, hand, "enable");
-        prompt["2"]!["inputs"]!["detect_body"] = body;
-        // The first run converts three .pth files to ONNX, which a loaded machine may take minutes over.
+        var prompt = Prompt(name, "disable", "enable");
+        prompt["2"]!["inputs"]!["detect_body"] = "disable";
+        // The first run converts two .pth files to ONNX, which a loaded machine may take minutes over.
         var viaPrompt = ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, prompt, TimeSpan.FromMinutes(5)));
         Assert.Equal(3 * 64 * 84, viaPrompt.Length);
-
-        var (status, response) = await A1111Client.PostRootAsync(host, "/controlnet/detect", new JsonObject
-        {
-            ["controlnet_module"] = module, ["controlnet_input_images"] = new JsonArray(Convert.ToBase64String(png)), ["controlnet_processor_res"] = 64,
-        });
-        Assert.True(status == 200, response.ToJsonString());
-        Assert.Equal(viaPrompt, ClassMappingTests.Pixels(Convert.FromBase64String(response["images"]![0]!.GetValue<string>())));
-
-        var modules = JsonNode.Parse(await host.Client.GetStringAsync("/controlnet/module_list"))!["module_list"]!.AsArray().Select(m => m!.GetValue<string>()).ToList();
-        Assert.Contains(module, modules);
     }
 
     [Fact]
