@@ -885,11 +885,11 @@ public sealed class ClassMappingTests
         return (r, g, b);
     }
 
-    internal static async Task<byte[]> RunForImageAsync(ComfyHost host, JsonObject prompt)
+    internal static async Task<byte[]> RunForImageAsync(ComfyHost host, JsonObject prompt, TimeSpan? timeout = null)
     {
         var (status, body) = await host.PostPromptAsync(prompt);
         Assert.True(status == 200, body.ToJsonString());
-        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>());
+        var history = await host.HistoryAsync(body["prompt_id"]!.GetValue<string>(), timeout);
         Assert.True(history["status"]!["status_str"]!.GetValue<string>() == "success", history["status"]!.ToJsonString());
         var image = history["outputs"]!["9"]!["images"]![0]!;
         return await host.Client.GetByteArrayAsync($"/view?filename={Uri.EscapeDataString(image["filename"]!.GetValue<string>())}&subfolder={image["subfolder"]}&type={image["type"]}");

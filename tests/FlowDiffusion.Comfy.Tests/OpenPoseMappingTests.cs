@@ -10,8 +10,10 @@ namespace FlowDiffusion.Comfy.Tests;
 /// <summary>
 /// comfyui_controlnet_aux's OpenposePreprocessor through /prompt and sd-webui-controlnet's openpose through
 /// /controlnet/detect run body_pose_model.pth from models/annotators (make_openpose_body.py's hashed weights in the
-/// published layout): the same pose image at the scaled size both ways (bodies only); detect_face enabled is refused by name, detect_hand without hand_pose_model.pth too; without the body
-/// file the class is a node error naming it and the module is not offered; openpose_hand is offered only with both files.
+/// published layout, and the hand and face files likewise): the same pose image at the scaled size both ways (bodies only);
+/// detect_face runs through /prompt, and openpose_face, openpose_faceonly and openpose_full give its switches; detect_hand without hand_pose_model.pth and detect_face
+/// without facenet.pth are node errors naming the switch; without the body file the class is a node error naming it and
+/// the module is not offered; openpose_hand and the face modules are offered only with all their files.
 /// </summary>
 public sealed class OpenPoseMappingTests
 {
@@ -87,17 +89,62 @@ public sealed class OpenPoseMappingTests
     }
 
     [Theory]
-    [InlineData("disable", "enable", "detect_face")]
-    [InlineData("enable", "enable", "detect_face")]
-    public async Task Faces_are_refused_naming_the_field(string hand, string face, string field)
+    [InlineData("openpose_faceonly", "disable", "disable")]
+    [InlineData("openpose_face", "disable", "enable")]
+    [InlineData("openpose_full", "enable", "enable")]
+    public void The_face_modules_are_OpenposePreprocessor_with_detect_face_and_their_switches(string module, string hand, string body)
     {
+        var prompt = new JsonObject();
+        A1111ControlNetModules.Find(module)!.Run(new A1111ControlNetNodes(prompt, "u0_"), new JsonArray("1", 0), 96, 0, 0);
+        var node = Assert.Single(prompt.Select(n => n.Value!.AsObject()), n => n["class_type"]!.GetValue<string>() == "OpenposePreprocessor");
+        var inputs = node["inputs"]!;
+        Assert.Equal(("enable", hand, body, 96), (inputs["detect_face"]!.GetValue<string>(), inputs["detect_hand"]!.GetValue<string>(),
+            inputs["detect_body"]!.GetValue<string>(), inputs["resolution"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task Detect_face_with_facenet_pth_runs_image_openpose_with_faces()
+    {
+        OpenPoseFaceWeights.Shared();
         await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = ModelsFolder });
-        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
-        var (status, body) = await host.PostPromptAsync(Prompt(name, hand, face));
-        Assert.Equal(400, status);
-        var error = body["node_errors"]!["2"]!["errors"]![0]!;
-        Assert.Equal(field, error["extra_info"]!["input_name"]!.GetValue<string>());
-        Assert.Contains(field, error["details"]!.GetValue<string>());
+        var png = SoftEdgeReferences.ImagePng(HedOracle);
+        var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", png);
+        var prompt = Prompt(name, "disable", "enable");
+        prompt["2"]!["inputs"]!["detect_body"] = "disable";
+        // The first run converts two .pth files to ONNX, which a loaded machine may take minutes over.
+        var viaPrompt = ClassMappingTests.Pixels(await ClassMappingTests.RunForImageAsync(host, prompt, TimeSpan.FromMinutes(5)));
+        Assert.Equal(3 * 64 * 84, viaPrompt.Length);
+    }
+
+    [Fact]
+    public async Task Detect_face_without_facenet_pth_is_a_node_error_naming_it_and_the_face_modules_are_not_offered()
+    {
+        var noFace = Path.Combine(Path.GetTempPath(), "fd-openpose-noface-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(noFace, "annotators"));
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(noFace, "annotators", "body_pose_model.pth"), OpenPoseBodyWeights.Shared());
+            File.CreateSymbolicLink(Path.Combine(noFace, "annotators", "hand_pose_model.pth"), OpenPoseHandWeights.Shared());
+            OpenPoseFaceWeights.Shared();
+            string[] faceModules = ["openpose_face", "openpose_faceonly", "openpose_full"];
+            var without = A1111ControlNetModules.Sorted(new ComfyFolders(noFace, RepositoryRoot.Path, noFace)).Select(m => m.Name).ToList();
+            Assert.Contains("openpose_hand", without);
+            Assert.All(faceModules, m => Assert.DoesNotContain(m, without));
+            var with = A1111ControlNetModules.Sorted(new ComfyFolders(ModelsFolder, RepositoryRoot.Path, noFace)).Select(m => m.Name).ToList();
+            Assert.All(faceModules, m => Assert.Contains(m, with));
+
+            await using var host = await ComfyHost.StartAsync(settings: new Dictionary<string, string?> { ["FlowDiffusion:ModelsFolder"] = noFace });
+            var name = await ClassMappingTests.UploadAsync(host, "/upload/image", "strokes.png", SoftEdgeReferences.ImagePng(HedOracle));
+            var (status, body) = await host.PostPromptAsync(Prompt(name, "disable", "enable"));
+            Assert.Equal(400, status);
+            var error = body["node_errors"]!["2"]!["errors"]![0]!;
+            Assert.Equal("detect_face", error["extra_info"]!["input_name"]!.GetValue<string>());
+            Assert.Contains("facenet.pth", error["details"]!.GetValue<string>());
+        }
+        finally
+        {
+            Directory.Delete(noFace, recursive: true);
+        }
     }
 
     [Fact]

@@ -76,15 +76,23 @@ public static class A1111ControlNetModules
         new("softedge_hedsafe", "softedge_hedsafe", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Hed(nodes, image, resolution, "enable"), HedAvailable, ScalesItself: true),
         // The classic OpenPose body skeleton from body_pose_model.pth (the extension's file name too), listed only when it is in
-        // models/annotators; openpose_hand adds hand_pose_model.pth's hands, listed only when both files are there;
-        // openpose_face, openpose_faceonly and openpose_full are not offered (no face network here).
+        // models/annotators; openpose_hand adds hand_pose_model.pth's hands, openpose_face facenet.pth's faces, openpose_faceonly
+        // draws the faces alone, openpose_full bodies, hands and faces: each listed only when its files are all there.
         new("openpose", "openpose", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
-            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, "disable"),
-            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null, ScalesItself: true),
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, hand: false, body: true, face: false),
+            folders => OpenPoseAvailable(folders, hand: false, face: false), ScalesItself: true),
         new("openpose_hand", "openpose_hand", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
-            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, "enable"),
-            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null
-                && folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseHandWeightsFile) is not null, ScalesItself: true),
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, hand: true, body: true, face: false),
+            folders => OpenPoseAvailable(folders, hand: true, face: false), ScalesItself: true),
+        new("openpose_face", "openpose_face", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, hand: false, body: true, face: true),
+            folders => OpenPoseAvailable(folders, hand: false, face: true), ScalesItself: true),
+        new("openpose_faceonly", "openpose_faceonly", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, hand: false, body: false, face: true),
+            folders => OpenPoseAvailable(folders, hand: false, face: true), ScalesItself: true),
+        new("openpose_full", "openpose_full", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => OpenPose(nodes, image, resolution, hand: true, body: true, face: true),
+            folders => OpenPoseAvailable(folders, hand: true, face: true), ScalesItself: true),
         // Depth Anything with the extension's vitl files (V1 .pth; V2 its .safetensors, or aux's .pth), the extension's pipeline
         // (the network on the padded image, red and blue swapped as its detector does); listed only when a file is there.
         new("depth_anything", "depth_anything", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
@@ -200,11 +208,19 @@ public static class A1111ControlNetModules
     private static JsonArray Hed(A1111ControlNetNodes nodes, JsonArray image, int resolution, string safe) =>
         nodes.Add("hed", "HEDPreprocessor", new JsonObject { ["image"] = image, ["safe"] = safe, ["resolution"] = resolution });
 
-    private static JsonArray OpenPose(A1111ControlNetNodes nodes, JsonArray image, int resolution, string hand) =>
+    private static JsonArray OpenPose(A1111ControlNetNodes nodes, JsonArray image, int resolution, bool hand, bool body, bool face) =>
         nodes.Add("openpose", "OpenposePreprocessor", new JsonObject
         {
-            ["image"] = image, ["detect_hand"] = hand, ["detect_body"] = "enable", ["detect_face"] = "disable", ["resolution"] = resolution,
+            ["image"] = image, ["detect_hand"] = Switch(hand), ["detect_body"] = Switch(body), ["detect_face"] = Switch(face), ["resolution"] = resolution,
         });
+
+    private static string Switch(bool on) => on ? "enable" : "disable";
+
+    // The body file always (the annotator finds the bodies first), the hand and face files where asked.
+    private static bool OpenPoseAvailable(ComfyFolders folders, bool hand, bool face) =>
+        folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseBodyWeightsFile) is not null
+        && (!hand || folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseHandWeightsFile) is not null)
+        && (!face || folders.ResolveModelFile("annotators", ApiPromptConverter.OpenPoseFaceWeightsFile) is not null);
 
     private static bool HedAvailable(ComfyFolders folders) => folders.ResolveModelFile("annotators", ApiPromptConverter.HedWeightsFile) is not null;
 

@@ -160,9 +160,11 @@ public sealed partial class ApiPromptConverter
     /// <summary>The OpenPose hand network's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
     internal const string OpenPoseHandWeightsFile = "hand_pose_model.pth";
 
-    // OpenposePreprocessor → image.openpose with body_pose_model.pth, and hand_pose_model.pth with detect_hand enabled (a
-    // node error naming detect_hand without the file); detect_face, which aux enables by default, is refused by name
-    // (FlowDiffusion has no face network for this class).
+    /// <summary>The OpenPose face network's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string OpenPoseFaceWeightsFile = "facenet.pth";
+
+    // OpenposePreprocessor → image.openpose with body_pose_model.pth, hand_pose_model.pth with detect_hand enabled and
+    // facenet.pth with detect_face enabled (each a node error naming its switch without the file).
     private ComfyValue[]? OpenposePreprocessor(string id, JsonObject inputs)
     {
         var image = Link<ImageValue>(id, inputs, "image");
@@ -173,23 +175,22 @@ public sealed partial class ApiPromptConverter
         var xinsr = Choice(id, inputs, "scale_stick_for_xinsr_cn", "disable", switches);
         var resolution = AuxResolution(id, inputs);
         if (image is null || hand is null || body is null || face is null || xinsr is null || resolution is null) return null;
-        if (face == "enable")
-        {
-            Error(id, "value_not_in_list", "Value not in list",
-                "detect_face: FlowDiffusion's OpenposePreprocessor draws bodies and hands, not faces (facenet.pth); set it to disable, or use DWPreprocessor for faces", "detect_face");
-            return null;
-        }
-
         var handWeights = hand == "enable"
             ? AnnotatorFile(id, "detect_hand: OpenposePreprocessor with hands enabled", "the OpenPose hand annotator's weights", [OpenPoseHandWeightsFile], AnnotatorsSource, "detect_hand")
             : null;
         if (hand == "enable" && handWeights is null) return null;
+
+        var faceWeights = face == "enable"
+            ? AnnotatorFile(id, "detect_face: OpenposePreprocessor with faces enabled", "the OpenPose face annotator's weights", [OpenPoseFaceWeightsFile], AnnotatorsSource, "detect_face")
+            : null;
+        if (face == "enable" && faceWeights is null) return null;
 
         var weights = AnnotatorFile(id, "OpenposePreprocessor", "the OpenPose body annotator's weights", [OpenPoseBodyWeightsFile]);
         if (weights is null) return null;
 
         List<(string, object)> parameters = [("model", weights), ("body", body == "enable"), ("resolution", resolution.Value), ("xinsr_sticks", xinsr == "enable")];
         if (handWeights is not null) parameters.AddRange([("hands", true), ("hand_model", handWeights)]);
+        if (faceWeights is not null) parameters.AddRange([("faces", true), ("face_model", faceWeights)]);
         var node = Add(id, null, "image.openpose", [("image", image.Image)], [.. parameters]);
         return [new ImageValue($"{node}.pose")];
     }

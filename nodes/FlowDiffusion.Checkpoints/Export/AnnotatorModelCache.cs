@@ -10,7 +10,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// <c>sk_model.pth</c>, <c>sk_model2.pth</c>: <see cref="LineartCheckpoint"/>; <c>netG.pth</c>: <see cref="AnimeLineartCheckpoint"/>;
 /// Depth Anything's <c>.pth</c>: <see cref="DepthAnythingCheckpoint"/>; <c>dpt_hybrid-midas-501f0c75.pt</c>: <see cref="MidasCheckpoint"/>;
 /// <c>mlsd_large_512_fp32.pth</c>: <see cref="MlsdCheckpoint"/>; <c>body_pose_model.pth</c>: <see cref="OpenPoseBodyCheckpoint"/>;
-/// <c>hand_pose_model.pth</c>: <see cref="OpenPoseHandCheckpoint"/>;
+/// <c>hand_pose_model.pth</c>: <see cref="OpenPoseHandCheckpoint"/>; <c>facenet.pth</c>: <see cref="OpenPoseFaceCheckpoint"/>;
 /// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>; MangaLineExtraction's <c>erika.pth</c>: <see cref="MangaLineCheckpoint"/>;
 /// NormalBAE's <c>scannet.pt</c>: <see cref="NormalBaeCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
@@ -27,6 +27,7 @@ public static class AnnotatorModelCache
     private const string MlsdGraphVersion = "mlsd-2";
     private const string OpenPoseBodyGraphVersion = "openpose-body-1";
     private const string OpenPoseHandGraphVersion = "openpose-hand-1";
+    private const string OpenPoseFaceGraphVersion = "openpose-face-1";
     private const string TeedGraphVersion = "teed-1";
     private const string MangaLineGraphVersion = "manga-line-1";
     private const string NormalBaeGraphVersion = "normal-bae-1";
@@ -74,6 +75,10 @@ public static class AnnotatorModelCache
     /// <summary>The prepared OpenPose hand graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareOpenPoseHand(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
         Prepare(path, root, OpenPoseHandGraphVersion, OpenPoseHandCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
+
+    /// <summary>The prepared OpenPose face graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareOpenPoseFace(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, OpenPoseFaceGraphVersion, OpenPoseFaceCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared TEED graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareTeed(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>

@@ -6,8 +6,7 @@ using FlowDiffusion.Onnx.Proto;
 namespace FlowDiffusion.Checkpoints.Graphs;
 
 /// <summary>
-/// The OpenPose body network as ONNX: the RGB image's channels reversed to the BGR the annotator feeds, ÷ 256 − 0.5;
-/// the trunk's 3×3 convolutions each followed by ReLU with 2×2 max pools; six stages of two branches on the trunk's
+/// The OpenPose body network as ONNX: <see cref="OpenPoseTrunkGraph"/> on the body trunk; six stages of two branches on the trunk's
 /// features (stages 2–6 on the previous stage's PAFs, heatmaps and the features, concatenated in that order). Every
 /// convolution is followed by ReLU except each branch's last, as the published model's <c>no_relu_layers</c> says — which
 /// lists <c>Mconv7_stage6_L1</c> twice and not <c>Mconv7_stage6_L2</c>, so the final heatmaps do pass a ReLU.
@@ -19,17 +18,7 @@ public static class OpenPoseBodyGraph
     {
         var g = new GraphBuilder("openpose_body");
         var n = new NetworkGraph(g, weights, source, binding ?? WeightBinding.Embedded);
-        var image = g.Input("image", TensorElementType.Float, 1, 3, "height", "width");
-        var bgr = g.Gather(image, g.Int64s(2, 1, 0), 1);
-        var h = g.Sub(g.Div(bgr, g.Scalar(256)), g.Scalar(0.5f));
-        foreach (var (name, _, _) in OpenPoseBodyCheckpoint.Trunk)
-        {
-            h = g.Node("Relu", [n.Conv(h, name)]);
-            if (OpenPoseBodyCheckpoint.PooledAfter.Contains(name))
-                h = g.Node("MaxPool", [h], OnnxAttribute.Ints("kernel_shape", 2, 2), OnnxAttribute.Ints("strides", 2, 2));
-        }
-
-        var features = h;
+        var features = OpenPoseTrunkGraph.Build(g, n, OpenPoseBodyCheckpoint.Trunk.Select(c => c.Name), OpenPoseBodyCheckpoint.PooledAfter);
         string pafs = string.Empty, heatmaps = string.Empty;
         for (var stage = 1; stage <= 6; stage++)
         {

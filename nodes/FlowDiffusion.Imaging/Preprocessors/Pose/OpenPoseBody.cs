@@ -69,12 +69,12 @@ public static class OpenPoseBody
     }
 
     /// <summary>
-    /// The pose image as the annotators draw it (<see cref="OpenPoseCanvas"/>: bodies, and hands where asked) at the image's size, as bytes.
+    /// The pose image as the annotators draw it (<see cref="OpenPoseCanvas"/>: bodies, and hands and faces where asked) at the image's size, as bytes.
     /// The annotators pass each point through x / width · width, which lands a pixel lower about once in a hundred points; here the point's pixel is kept.
     /// </summary>
-    public static Rgb8Image Draw(IReadOnlyList<OpenPoseKeypoints> people, int height, int width, int stickScale = 1, bool body = true, bool hands = false)
+    public static Rgb8Image Draw(IReadOnlyList<OpenPoseKeypoints> people, int height, int width, int stickScale = 1, bool body = true, bool hands = false, bool faces = false)
     {
-        var planar = OpenPoseCanvas.Draw(people, height, width, body, hands, face: false, stickScale);
+        var planar = OpenPoseCanvas.Draw(people, height, width, body, hands, faces, stickScale);
         var plane = height * width;
         var pixels = new byte[3 * plane];
         for (var c = 0; c < 3; c++)

@@ -114,11 +114,14 @@ public static class OpenPoseHand
     }
 
     /// <summary>The box's pixels (rows and columns past the image left out, as numpy's slice does).</summary>
-    public static Rgb8Image Crop(Rgb8Image image, OpenPoseHandBox box)
+    public static Rgb8Image Crop(Rgb8Image image, OpenPoseHandBox box) => Crop(image, box.X, box.Y, box.Size);
+
+    /// <summary>The pixels of the square of side <paramref name="size"/> from column <paramref name="left"/> and row <paramref name="top"/> (rows and columns past the image left out, as numpy's slice does).</summary>
+    public static Rgb8Image Crop(Rgb8Image image, int left, int top, int size)
     {
         ArgumentNullException.ThrowIfNull(image);
-        int x0 = Math.Clamp(box.X, 0, image.Width), y0 = Math.Clamp(box.Y, 0, image.Height);
-        int width = Math.Clamp(box.X + box.Size, 0, image.Width) - x0, height = Math.Clamp(box.Y + box.Size, 0, image.Height) - y0;
+        int x0 = Math.Clamp(left, 0, image.Width), y0 = Math.Clamp(top, 0, image.Height);
+        int width = Math.Clamp(left + size, 0, image.Width) - x0, height = Math.Clamp(top + size, 0, image.Height) - y0;
         var pixels = new byte[3 * height * width];
         for (var y = 0; y < height; y++) image.Pixels.AsSpan(3 * ((y0 + y) * image.Width + x0), 3 * width).CopyTo(pixels.AsSpan(3 * y * width));
         return new Rgb8Image(height, width, pixels);
