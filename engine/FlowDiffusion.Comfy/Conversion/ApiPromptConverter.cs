@@ -76,8 +76,9 @@ public sealed partial class ApiPromptConverter
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
         "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor", "BAE-NormalMapPreprocessor",
+        "AnyLineArtPreprocessor_aux",
         "ImageLuminanceDetector", "ScribblePreprocessor", AioPreprocessorClass, A1111RecolorClass,
-        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
+        A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111SketchPidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
     ];
 
     /// <summary>Classes ComfyUI clients expect to exist that are listed but reported as unsupported when used.</summary>
@@ -265,12 +266,14 @@ public sealed partial class ApiPromptConverter
                 A1111ScribbleHedClass => HedPreprocessor(id, inputs, type, "cropped"),
                 "PiDiNetPreprocessor" => PidinetPreprocessor(id, inputs, type, "none"),
                 A1111ScribblePidinetClass => PidinetPreprocessor(id, inputs, type, "cropped"),
+                A1111SketchPidinetClass => PidinetPreprocessor(id, inputs, type, "none"),
                 "LineArtPreprocessor" => LineArtPreprocessor(id, inputs),
                 "AnimeLineArtPreprocessor" => AnimeLineArtPreprocessor(id, inputs),
                 "M-LSDPreprocessor" => MlsdPreprocessor(id, inputs),
                 "DepthAnythingPreprocessor" or "DepthAnythingV2Preprocessor" or A1111DepthAnythingClass => DepthAnythingPreprocessor(id, inputs, type),
                 "MiDaS-DepthMapPreprocessor" or "MiDaS-NormalMapPreprocessor" or A1111NormalMidasClass => MidasPreprocessor(id, inputs, type),
                 "TEEDPreprocessor" => TeedPreprocessor(id, inputs),
+                "AnyLineArtPreprocessor_aux" => AnylinePreprocessor(id, inputs),
                 "Manga2Anime_LineArt_Preprocessor" or A1111LineartAnimeDenoiseClass => MangaLineartPreprocessor(id, inputs, type),
                 "BAE-NormalMapPreprocessor" => NormalBaePreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
