@@ -146,7 +146,7 @@ public sealed class AnylineMappingTests
         return await host.PostPromptAsync(Prompts.Parse($$"""
             {
               "1": { "class_type": "LoadImage", "inputs": { "image": "{{name}}" } },
-              "2": { "class_type": "AnyLineArtPreprocessor_aux", "inputs": { "image": ["1", 0], "resolution": 64{{inputs}} } },
+              "2": { "class_type": "AnyLineArtPreprocessor_aux", "inputs": { "image": ["1", 0]{{(inputs.Contains("\"resolution\"", StringComparison.Ordinal) ? "" : ", \"resolution\": 64")}}{{inputs}} } },
               "9": { "class_type": "SaveImage", "inputs": { "images": ["2", 0], "filename_prefix": "anyline" } }
             }
             """));
