@@ -83,7 +83,7 @@ public sealed class PidinetMappingTests
         try
         {
             Assert.DoesNotContain(A1111ControlNetModules.Sorted(new ComfyFolders(empty, RepositoryRoot.Path, empty)), m => m.Name.Contains("pidi", StringComparison.Ordinal));
-            Assert.Equal(3, A1111ControlNetModules.Sorted(new ComfyFolders(PidinetWeights.ModelsFolder, RepositoryRoot.Path, empty)).Count(m => m.Name.Contains("pidi", StringComparison.Ordinal)));
+            Assert.Equal(4, A1111ControlNetModules.Sorted(new ComfyFolders(PidinetWeights.ModelsFolder, RepositoryRoot.Path, empty)).Count(m => m.Name.Contains("pidi", StringComparison.Ordinal)));
             await AnnotatorAbsence.AssertRefusedAsync(empty, "PiDiNetPreprocessor", "", "table5_pidinet.pth", "softedge_pidinet", ImagePng());
         }
         finally

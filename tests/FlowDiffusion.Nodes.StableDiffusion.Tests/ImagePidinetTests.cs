@@ -51,6 +51,54 @@ public sealed class ImagePidinetTests
         }
     }
 
+    // The reference's plain maps hold ⌊255·p⌋: 128 and up is p > 0.5 (white in the sketch), 126 and below p < 0.5; 127 is
+    // either, so those pixels are not checked.
+    [Fact]
+    public async Task Sketch_is_the_plain_map_thresholded_at_one_half_as_t2ia_sketch_pidi()
+    {
+        using var temp = new TempFolder();
+        var image = WriteImage(temp);
+        var weights = PidinetWeights.Shared().Replace('\\', '/');
+        var cases = Oracle.GetProperty("cases").EnumerateArray().Where(c => !c.GetProperty("safe").GetBoolean()).ToList();
+        var yaml = new StringBuilder($"flowdiffusion: 1\nname: pidinet\nnodes:\n  source: {{ node: image.load, with: {{ path: \"{image}\" }} }}\n");
+        for (var i = 0; i < cases.Count; i++)
+            yaml.Append(FormattableString.Invariant($"  case{i}: {{ node: image.pidinet, in: {{ image: source.image }}, with: {{ model: \"{weights}\", resolution: {cases[i].GetProperty("resolution").GetInt32()}, safe: false, sketch: true }} }}\n"));
+
+        var run = (await SdEngine.Shared.RunYamlAsync(yaml.ToString(), new Dictionary<string, object?>())).AssertCompleted();
+        Assert.NotEmpty(cases);
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var plain = cases[i].GetProperty("output").GetBytesFromBase64();
+            var result = Assert.IsType<Image>(run.Result.Output($"case{i}", "result"));
+            var plane = result.Height * result.Width;
+            Assert.Equal(plain.Length, plane);
+            int wrong = 0, white = 0;
+            for (var p = 0; p < plane; p++)
+            {
+                var got = Enumerable.Range(0, 3).Select(ch => result.Pixels[ch * plane + p] * 255).ToArray();
+                Assert.True(got.All(v => v is 0 or 255), $"case {i}: pixel {p} is {got[0]}, not black or white");
+                if (got[0] == 255) white++;
+                if (plain[p] != 127 && got[0] != (plain[p] >= 128 ? 255 : 0)) wrong++;
+            }
+
+            Assert.True(wrong <= plane / 1000 && white > 0 && white < plane, $"resolution {cases[i].GetProperty("resolution")}: {wrong} of {plane} pixels differ, {white} white");
+        }
+    }
+
+    [Fact]
+    public async Task Sketch_with_safe_fails_naming_sketch()
+    {
+        using var temp = new TempFolder();
+        var run = await SdEngine.Shared.RunYamlAsync($$"""
+            flowdiffusion: 1
+            name: pidinet
+            nodes:
+              source: { node: image.load, with: { path: "{{WriteImage(temp).Replace('\\', '/')}}" } }
+              pidinet: { node: image.pidinet, in: { image: source.image }, with: { model: "{{PidinetWeights.Shared().Replace('\\', '/')}}", resolution: 64, safe: true, sketch: true } }
+            """, new Dictionary<string, object?>());
+        run.AssertFailed("pidinet", "sketch", "safe");
+    }
+
     [Fact]
     public async Task Keys_without_the_module_prefix_read_the_same()
     {

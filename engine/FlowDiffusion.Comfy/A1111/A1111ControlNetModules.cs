@@ -122,6 +122,11 @@ public static class A1111ControlNetModules
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, "PiDiNetPreprocessor", "enable"), PidinetAvailable, ScalesItself: true),
         new("scribble_pidinet", "scribble_pidinet", 100, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => Pidinet(nodes, image, resolution, ApiPromptConverter.A1111ScribblePidinetClass, "disable"), PidinetAvailable, ScalesItself: true),
+        // t2ia_sketch_pidi: the plain PiDiNet map thresholded at 0.5. The extension hides its resolution slider (a unit's
+        // processor_res falls back to the hidden slider's placeholder); here it always runs at the legacy call's default, 512.
+        new("pidinet_sketch", "t2ia_sketch_pidi", 0, new("EMPTY_LABEL", 512, 512, 512, 1, Visible: false), A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
+            (nodes, image, resolution, _, _) => nodes.Add("pidinet", ApiPromptConverter.A1111SketchPidinetClass, new JsonObject { ["image"] = image, ["resolution"] = resolution }),
+            PidinetAvailable, ScalesItself: true),
         // TEED soft edges from 7_model.pth (the extension's file name too), listed only when it is in models/annotators; the
         // extension's Safe Steps slider (0…10) is aux's safe_steps.
         new("softedge_teed", "softedge_teed", 0, A1111ControlNetSlider.Resolution, new("Safe Steps", 0, 10, 2, 1), A1111ControlNetSlider.Hidden, true,

@@ -25,6 +25,7 @@ public static class A1111ControlNetTypes
         ["lineart_standard"] = ["Lineart"],
         ["scribble_xdog"] = ["Scribble", "SparseCtrl"],
         ["color"] = ["T2I-Adapter"],
+        ["pidinet_sketch"] = ["T2I-Adapter"],
         ["tile_resample"] = ["Tile"],
         ["softedge_hed"] = ["SoftEdge"],
         ["softedge_hedsafe"] = ["SoftEdge"],

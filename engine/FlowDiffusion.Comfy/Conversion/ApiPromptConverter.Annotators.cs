@@ -201,18 +201,24 @@ public sealed partial class ApiPromptConverter
     /// <summary>The class name of sd-webui-controlnet's scribble_pidinet (FlowDiffusion's own: the fake scribble drawn after cropping, on the plain map).</summary>
     public const string A1111ScribblePidinetClass = "A1111ScribblePidinet";
 
+    /// <summary>The class name of sd-webui-controlnet's t2ia_sketch_pidi (FlowDiffusion's own: the plain map thresholded at 0.5; <c>resolution</c>).</summary>
+    public const string A1111SketchPidinetClass = "A1111SketchPidinet";
+
     // PiDiNetPreprocessor → image.pidinet with table5_pidinet.pth from models/annotators (safe: enable by default, as aux);
-    // A1111ScribblePidinet → the scribble on the cropped map, safe off by default (the extension's scribble_pidinet).
+    // A1111ScribblePidinet → the scribble on the cropped map, safe off by default (the extension's scribble_pidinet);
+    // A1111SketchPidinet → the plain map thresholded at 0.5 (the extension's t2ia_sketch_pidi).
     private ComfyValue[]? PidinetPreprocessor(string id, JsonObject inputs, string classType, string scribble)
     {
         var image = Link<ImageValue>(id, inputs, "image");
-        var safe = Choice(id, inputs, "safe", classType == A1111ScribblePidinetClass ? "disable" : "enable", ["enable", "disable"]);
+        var sketch = classType == A1111SketchPidinetClass;
+        var safe = sketch ? "disable" : Choice(id, inputs, "safe", classType == A1111ScribblePidinetClass ? "disable" : "enable", ["enable", "disable"]);
         var resolution = AuxResolution(id, inputs);
         if (image is null || safe is null || resolution is null) return null;
         var weights = AnnotatorFile(id, classType, "PiDiNet's weights", [PidinetWeightsFile]);
         if (weights is null) return null;
 
-        var node = Add(id, null, "image.pidinet", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)]);
+        (string, object)[] parameters = [("model", weights), ("resolution", resolution.Value), ("safe", safe == "enable"), ("scribble", scribble)];
+        var node = Add(id, null, "image.pidinet", [("image", image.Image)], sketch ? [.. parameters, ("sketch", true)] : parameters);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -7,8 +7,8 @@ using FlowDiffusion.Sdk.Values;
 namespace FlowDiffusion.Nodes.StableDiffusion.Nodes;
 
 /// <summary>The ControlNet annotators' PiDiNet soft edges from <c>table5_pidinet.pth</c>, converted to ONNX once and cached.</summary>
-[Node("image.pidinet", "1.0.0", Category = "image/preprocessors", Title = "PiDiNet Soft Edges",
-    Description = "comfyui_controlnet_aux's PiDiNetPreprocessor (sd-webui-controlnet's softedge_pidinet and softedge_pidisafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, as BGR / 255 through PiDiNet (carv4 with CDCM and CSAM) of table5_pidinet.pth (read from the .pth, its pixel-difference convolutions converted to plain ones, ONNX built on first use), the sigmoid of its fused output as grey levels; safe quantises to 0, 127 and 255. White soft edges on black. scribble cropped draws sd-webui-controlnet's scribble_pidinet on the cropped plain map: aux's nms at 127 with σ 3, blurred with σ 3 again, white where above 4.")]
+[Node("image.pidinet", "1.1.0", Category = "image/preprocessors", Title = "PiDiNet Soft Edges",
+    Description = "comfyui_controlnet_aux's PiDiNetPreprocessor (sd-webui-controlnet's softedge_pidinet and softedge_pidisafe): the 8-bit image scaled so its short side is the resolution and padded to multiples of 64, as BGR / 255 through PiDiNet (carv4 with CDCM and CSAM) of table5_pidinet.pth (read from the .pth, its pixel-difference convolutions converted to plain ones, ONNX built on first use), the sigmoid of its fused output as grey levels; safe quantises to 0, 127 and 255. White soft edges on black. scribble cropped draws sd-webui-controlnet's scribble_pidinet on the cropped plain map: aux's nms at 127 with σ 3, blurred with σ 3 again, white where above 4. sketch draws sd-webui-controlnet's t2ia_sketch_pidi: 255 where the edge probability is above 0.5, 0 elsewhere.")]
 public sealed class ImagePidinetNode : INode
 {
     /// <summary>The images.</summary>
@@ -32,6 +32,10 @@ public sealed class ImagePidinetNode : INode
         Choices = ["none", "cropped"])]
     public string Scribble { get; set; } = "none";
 
+    /// <summary>Sketch mode.</summary>
+    [Parameter(Description = "sd-webui-controlnet's t2ia_sketch_pidi: white (255) where the edge probability is above 0.5, black elsewhere; safe and scribble must stay off.")]
+    public bool Sketch { get; set; }
+
     /// <summary>The ONNX Runtime execution provider.</summary>
     [Parameter(Description = "ONNX Runtime execution provider.", Choices = ["cpu", "cuda", "directml", "tensorrt", "coreml"])]
     public string Provider { get; set; } = "cpu";
@@ -50,11 +54,13 @@ public sealed class ImagePidinetNode : INode
             "cropped" => HedScribbleMode.AfterCrop,
             _ => throw new ArgumentException($"scribble: '{Scribble}' is not one of none, cropped"),
         };
+        if (Sketch && (Safe || scribble != HedScribbleMode.None)) throw new ArgumentException("sketch: thresholds the plain map; turn safe off and leave scribble at none");
         AnnotatorResolution.Check(context, image, Resolution);
         var network = AnnotatorGraphs.Open(context, Model, Provider, "pidinet",
             "PiDiNet's table5_pidinet.pth (lllyasviel/Annotators, which comfyui_controlnet_aux and sd-webui-controlnet download)",
             (weights, converting, limits) => AnnotatorModelCache.PreparePidinet(weights, AnnotatorModelCache.DefaultRoot, converting, limits), cancellationToken);
-        Result = ControlImages.PerItemBytes(image, item => PidinetEdges.Apply(item, Resolution, Safe, network, scribble, cancellationToken), cancellationToken);
+        Result = ControlImages.PerItemBytes(image, item => Sketch ? PidinetEdges.ApplySketch(item, Resolution, network)
+            : PidinetEdges.Apply(item, Resolution, Safe, network, scribble, cancellationToken), cancellationToken);
         return Task.CompletedTask;
     }
 }

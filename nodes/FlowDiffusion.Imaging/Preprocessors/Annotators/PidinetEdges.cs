@@ -18,6 +18,13 @@ public static class PidinetEdges
         HedScribbleMode scribble = HedScribbleMode.None, CancellationToken cancellationToken = default) =>
         SoftEdgeMap.Apply(image, resolution, network, edge => Level(edge, safe), scribble, cancellationToken);
 
+    /// <summary>
+    /// sd-webui-controlnet's t2ia_sketch_pidi (<c>apply_pidinet(apply_fliter=True)</c>): the same map thresholded, 255 where
+    /// the edge probability is above 0.5 and 0 elsewhere.
+    /// </summary>
+    public static Rgb8Image ApplySketch(Rgb8Image image, int resolution, Func<float[], int, int, float[]> network) =>
+        SoftEdgeMap.Apply(image, resolution, network, edge => edge > 0.5f ? (byte)255 : (byte)0);
+
     /// <summary>One pixel: the edge probability, stepped when safe, as a byte (truncated).</summary>
     public static byte Level(float edge, bool safe)
     {
