@@ -44,6 +44,7 @@ public sealed partial class ApiPromptConverter
         "TEEDPreprocessor",
         "Manga2Anime_LineArt_Preprocessor",
         "BAE-NormalMapPreprocessor",
+        "LeReS-DepthMapPreprocessor",
     ];
 
     // What an AIO_Preprocessor node becomes: the class it names and the inputs that class sees, or (Class null) the image

@@ -76,6 +76,7 @@ public sealed partial class ApiPromptConverter
         "ImageIntensityDetector", "HEDPreprocessor", "FakeScribblePreprocessor", "OpenposePreprocessor", "PiDiNetPreprocessor", "LineArtPreprocessor", "AnimeLineArtPreprocessor",
         "M-LSDPreprocessor", "DepthAnythingPreprocessor", "DepthAnythingV2Preprocessor",
         "MiDaS-DepthMapPreprocessor", "MiDaS-NormalMapPreprocessor", "TEEDPreprocessor", "Manga2Anime_LineArt_Preprocessor", "BAE-NormalMapPreprocessor",
+        "LeReS-DepthMapPreprocessor",
         "ImageLuminanceDetector", "ScribblePreprocessor", AioPreprocessorClass, A1111RecolorClass,
         A1111MaskedFillClass, A1111ScribbleHedClass, A1111ScribblePidinetClass, A1111DepthAnythingClass, A1111NormalMidasClass, A1111LineartAnimeDenoiseClass,
     ];
@@ -273,6 +274,7 @@ public sealed partial class ApiPromptConverter
                 "TEEDPreprocessor" => TeedPreprocessor(id, inputs),
                 "Manga2Anime_LineArt_Preprocessor" or A1111LineartAnimeDenoiseClass => MangaLineartPreprocessor(id, inputs, type),
                 "BAE-NormalMapPreprocessor" => NormalBaePreprocessor(id, inputs),
+                "LeReS-DepthMapPreprocessor" => LeresPreprocessor(id, inputs),
                 A1111MaskedFillClass => A1111MaskedFill(id, inputs),
                 "LatentComposite" => LatentComposite(id, inputs),
                 "LatentCrop" => LatentCrop(id, inputs),
