@@ -117,8 +117,8 @@ public sealed class ImageLeresTests
 
     [Theory]
     [InlineData("garbage", LeresWeights.FileName)]
-    [InlineData("skip", "depth_model.encoder_modules.encoder.layer3.22.conv2.weight")]
-    [InlineData("reshape", "depth_model.decoder_modules.ffm0.ftb2.conv_branch.2.running_var")]
+    [InlineData("skip", "depth_model.encoder_modules.encoder.layer1.0.conv2.weight")]
+    [InlineData("reshape", "depth_model.encoder_modules.encoder.layer1.1.conv2.weight")]
     public async Task Broken_weights_fail_naming_the_file_and_what_is_wrong(string damage, string expected)
     {
         using var temp = new TempFolder();
