@@ -47,11 +47,12 @@ public sealed class AioPreprocessorMappingTests
                          ApiPromptConverter.LineartWeightsFiles.Realistic, ApiPromptConverter.AnimeLineartWeightsFile, ApiPromptConverter.MlsdWeightsFile,
                          ApiPromptConverter.DepthAnythingFiles[0], ApiPromptConverter.DepthAnythingV2Files[0], ApiPromptConverter.MidasWeightsFile,
                          ApiPromptConverter.MangaLineWeightsFile, ApiPromptConverter.NormalBaeWeightsFile,
+                         ApiPromptConverter.LeresWeightsFile,
                      })
                 File.WriteAllBytes(Path.Combine(annotators, file), []);
             var folders = new ComfyFolders(root, RepositoryRoot.Path, root);
             var names = ApiPromptConverter.AioPreprocessors.Where(n => n != "none").ToList();
-            Assert.Equal(23, names.Count);
+            Assert.Equal(24, names.Count);
             foreach (var name in names)
             {
                 var aio = ConvertPrompt(folders, new JsonObject { ["image"] = new JsonArray("1", 0), ["preprocessor"] = name, ["resolution"] = 192 }, ApiPromptConverter.AioPreprocessorClass);
@@ -66,6 +67,7 @@ public sealed class AioPreprocessorMappingTests
             Parameters(folders, "LineartStandardPreprocessor", "image.lineart_standard", ("gaussian_sigma", 6.0), ("intensity_threshold", 8L), ("resolution", 192L));
             Parameters(folders, "ImageLuminanceDetector", "image.intensity", ("mode", "luminance"), ("gamma_correction", 1.0), ("resolution", 192L));
             Parameters(folders, "HEDPreprocessor", "image.hed", ("safe", true), ("scribble", "none"), ("resolution", 192L));
+            Parameters(folders, "LeReS-DepthMapPreprocessor", "image.leres", ("remove_near", 0.0), ("remove_background", 0.0), ("resolution", 192L));
         }
         finally
         {

@@ -110,6 +110,14 @@ public static class A1111ControlNetModules
         new("normal_map", "normal_midas", 0, A1111ControlNetSlider.Resolution, new("Normal Background Threshold", 0, 1, 0.4, 0.01), A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, threshold, _) => nodes.Add("midas", ApiPromptConverter.A1111NormalMidasClass, new JsonObject { ["image"] = image, ["bg_threshold"] = threshold, ["resolution"] = resolution }),
             MidasAvailable, ScalesItself: true),
+        // LeReS depth from res101.pth (the extension's file name too) through aux's class with boost off (the same pipeline),
+        // listed only when the file is in models/annotators; depth_leres++ (boost) is refused (see Refused).
+        new("depth_leres", "depth_leres", 0, A1111ControlNetSlider.Resolution, new("Remove Near %", 0, 100, 0, 0.1), new("Remove Background %", 0, 100, 0, 0.1), true,
+            (nodes, image, resolution, near, background) => nodes.Add("leres", "LeReS-DepthMapPreprocessor", new JsonObject
+            {
+                ["image"] = image, ["rm_nearest"] = near, ["rm_background"] = background, ["boost"] = "disable", ["resolution"] = resolution,
+            }),
+            folders => folders.ResolveModelFile("annotators", ApiPromptConverter.LeresWeightsFile) is not null, ScalesItself: true),
         // The extension's scribble_hed: aux's nms and blur on the cropped plain HED map (FakeScribblePreprocessor draws on the padded one).
         new("scribble_hed", "scribble_hed", 0, A1111ControlNetSlider.Resolution, A1111ControlNetSlider.Hidden, A1111ControlNetSlider.Hidden, true,
             (nodes, image, resolution, _, _) => nodes.Add("scribble_hed", ApiPromptConverter.A1111ScribbleHedClass, new JsonObject { ["image"] = image, ["safe"] = "disable", ["resolution"] = resolution }),
@@ -198,6 +206,12 @@ public static class A1111ControlNetModules
                 }), down.Width, down.Height);
             }),
     ];
+
+    /// <summary>The extension's modules FlowDiffusion knows and does not run, with why (a unit naming one is refused with it).</summary>
+    public static IReadOnlyDictionary<string, string> Refused { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["depth_leres++"] = "LeReS++ (boost) merges LeReS estimates of many patches with pix2pix's latest_net_G.pth, which FlowDiffusion does not run; use depth_leres",
+    };
 
     /// <summary>The module a unit names, by the extension's name or label (as its <c>get_preprocessor</c>), or null.</summary>
     public static A1111ControlNetModule? Find(string name) => All.FirstOrDefault(m => m.Label == name) ?? All.FirstOrDefault(m => m.Name == name);

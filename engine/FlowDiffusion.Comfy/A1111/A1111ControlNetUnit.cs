@@ -184,6 +184,8 @@ public sealed record A1111ControlNetUnit
                 "use img2img's own inpainting (mask, inpainting_fill …), or the ComfyUI API's InpaintPreprocessor with ControlNetApplyAdvanced");
         }
 
+        if (A1111ControlNetModules.Refused.TryGetValue(moduleText, out var refusal))
+            throw new A1111RequestException(422, $"{prefix}.module", $"'{moduleText}': {refusal}");
         var module = A1111ControlNetModules.Find(moduleText)
                      ?? throw new A1111RequestException(422, $"{prefix}.module",
                          $"'{moduleText}': FlowDiffusion does not run this preprocessor; use one of {string.Join(", ", A1111ControlNetModules.All.Select(m => m.Name))} (GET /controlnet/module_list)");

@@ -413,6 +413,8 @@ internal static class ObjectInfo
             optional: Req(("version", Combo(["v1", "v2"])), ("resolution", AuxResolution()))),
         "BAE-NormalMapPreprocessor" => Class(name, "BAE Normal Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("resolution", AuxResolution()))),
+        "LeReS-DepthMapPreprocessor" => Class(name, "LeReS Depth Map (enable boost for leres++)", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
+            optional: Req(("rm_nearest", Float(0, 0, 100, 0.01)), ("rm_background", Float(0, 0, 100, 0.01)), ("boost", Combo(["disable", "enable"])), ("resolution", AuxResolution()))),
         "MiDaS-DepthMapPreprocessor" => Class(name, "MiDaS Depth Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],
             optional: Req(("a", Float(Math.PI * 2, 0, Math.PI * 5, 0.05, rounded: false)), ("bg_threshold", Float(0.1, 0, 1, 0.05, rounded: false)), ("resolution", AuxResolution()))),
         "MiDaS-NormalMapPreprocessor" => Class(name, "MiDaS Normal Map", "ControlNet Preprocessors/Normal and Depth Estimators", Req(("image", Typed("IMAGE"))), ["IMAGE"],

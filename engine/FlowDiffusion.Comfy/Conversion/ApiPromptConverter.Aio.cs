@@ -46,6 +46,7 @@ public sealed partial class ApiPromptConverter
         "Manga2Anime_LineArt_Preprocessor",
         "BAE-NormalMapPreprocessor",
         "ShufflePreprocessor",
+        "LeReS-DepthMapPreprocessor",
     ];
 
     // What an AIO_Preprocessor node becomes: the class it names and the inputs that class sees, or (Class null) the image

@@ -8,7 +8,7 @@ namespace FlowDiffusion.Comfy.Conversion;
 /// node that restates its annotator; the inputs are optional with aux's defaults and ranges. HEDPreprocessor (and FakeScribblePreprocessor),
 /// OpenposePreprocessor (bodies and hands), PiDiNetPreprocessor, LineArtPreprocessor, AnimeLineArtPreprocessor, M-LSDPreprocessor, DepthAnythingPreprocessor,
 /// DepthAnythingV2Preprocessor, MiDaS-DepthMapPreprocessor, MiDaS-NormalMapPreprocessor, TEEDPreprocessor,
-/// Manga2Anime_LineArt_Preprocessor and BAE-NormalMapPreprocessor, which need the annotators' weights, run them from models/annotators.
+/// Manga2Anime_LineArt_Preprocessor, BAE-NormalMapPreprocessor and LeReS-DepthMapPreprocessor, which need the annotators' weights, run them from models/annotators.
 /// </summary>
 public sealed partial class ApiPromptConverter
 {
@@ -274,6 +274,36 @@ public sealed partial class ApiPromptConverter
         if (weights is null) return null;
 
         var node = Add(id, null, "image.normal_bae", [("image", image.Image)], [("model", weights), ("resolution", resolution.Value)]);
+        return [new ImageValue($"{node}.result")];
+    }
+
+    /// <summary>LeReS's weights in models/annotators, under the name aux and sd-webui-controlnet download them as.</summary>
+    internal const string LeresWeightsFile = "res101.pth";
+
+    // LeReS-DepthMapPreprocessor → image.leres with res101.pth (rm_nearest and rm_background 0–100, 0 by default, as aux);
+    // boost enable (LeReS++: pix2pix merging with latest_net_G.pth) is refused naming the input.
+    private ComfyValue[]? LeresPreprocessor(string id, JsonObject inputs)
+    {
+        var image = Link<ImageValue>(id, inputs, "image");
+        var near = Number(id, inputs, "rm_nearest", 0);
+        var background = Number(id, inputs, "rm_background", 0);
+        var boost = Choice(id, inputs, "boost", "disable", ["disable", "enable"]);
+        var resolution = AuxResolution(id, inputs);
+        if (image is null || near is null || background is null || boost is null || resolution is null
+            || !Within(id, "rm_nearest", near.Value, 0, 100) | !Within(id, "rm_background", background.Value, 0, 100))
+            return null;
+        if (boost == "enable")
+        {
+            Error(id, "value_not_in_list", "Value not in list",
+                "boost: enable (LeReS++) merges LeReS estimates of many patches with pix2pix's latest_net_G.pth, which FlowDiffusion does not run; set boost to disable", "boost");
+            return null;
+        }
+
+        var weights = AnnotatorFile(id, "LeReS-DepthMapPreprocessor", "LeReS's weights", [LeresWeightsFile]);
+        if (weights is null) return null;
+
+        var node = Add(id, null, "image.leres", [("image", image.Image)],
+            [("model", weights), ("resolution", resolution.Value), ("remove_near", near.Value), ("remove_background", background.Value)]);
         return [new ImageValue($"{node}.result")];
     }
 

@@ -33,8 +33,10 @@ internal static class AnnotatorWeights
             foreach (var key in file.Tensors.Keys)
             {
                 var name = stripModule ? key.Replace("module.", "", StringComparison.Ordinal) : key;
-                if (outer is not null && name.StartsWith(outer + ".", StringComparison.Ordinal)) name = name[(outer.Length + 1)..];
+                // A one-entry file arrives unwrapped, and its own keys may begin with the entry's name (LeReS's
+                // {"depth_model": {"depth_model.…"}}): the key as it is first, then without the entry's prefix.
                 names.TryAdd(name, key);
+                if (outer is not null && name.StartsWith(outer + ".", StringComparison.Ordinal)) names.TryAdd(name[(outer.Length + 1)..], key);
             }
             var tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
             foreach (var (name, shape) in layout)

@@ -12,7 +12,7 @@ namespace FlowDiffusion.Checkpoints.Export;
 /// <c>mlsd_large_512_fp32.pth</c>: <see cref="MlsdCheckpoint"/>; <c>body_pose_model.pth</c>: <see cref="OpenPoseBodyCheckpoint"/>;
 /// <c>hand_pose_model.pth</c>: <see cref="OpenPoseHandCheckpoint"/>; <c>facenet.pth</c>: <see cref="OpenPoseFaceCheckpoint"/>;
 /// TEED's <c>7_model.pth</c>: <see cref="TeedCheckpoint"/>; MangaLineExtraction's <c>erika.pth</c>: <see cref="MangaLineCheckpoint"/>;
-/// NormalBAE's <c>scannet.pt</c>: <see cref="NormalBaeCheckpoint"/>),
+/// NormalBAE's <c>scannet.pt</c>: <see cref="NormalBaeCheckpoint"/>; LeReS's <c>res101.pth</c>: <see cref="LeresCheckpoint"/>),
 /// kept in <c>annotators</c> beside the prepared checkpoints so each file is converted on its first use only.
 /// </summary>
 public static class AnnotatorModelCache
@@ -31,6 +31,7 @@ public static class AnnotatorModelCache
     private const string TeedGraphVersion = "teed-1";
     private const string MangaLineGraphVersion = "manga-line-1";
     private const string NormalBaeGraphVersion = "normal-bae-1";
+    private const string LeresGraphVersion = "leres-1";
 
     /// <summary>The cache folder: <c>annotators</c> beside <see cref="CheckpointCache.DefaultRoot"/>.</summary>
     public static string DefaultRoot => PreparedGraphCache.RootOf("annotators");
@@ -63,6 +64,10 @@ public static class AnnotatorModelCache
     /// <summary>The prepared NormalBAE graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareNormalBae(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
         Prepare(path, root, NormalBaeGraphVersion, NormalBaeCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
+
+    /// <summary>The prepared LeReS graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
+    public static string PrepareLeres(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>
+        Prepare(path, root, LeresGraphVersion, LeresCheckpoint.Open, (checkpoint, binding) => checkpoint.BuildGraph(binding), converting, limits);
 
     /// <summary>The prepared M-LSD graph for <paramref name="path"/>, converting it first when the cache has none.</summary>
     public static string PrepareMlsd(string path, string root, Action? converting = null, ConversionLimits? limits = null) =>

@@ -42,18 +42,18 @@ internal sealed class NetworkGraph(GraphBuilder g, IReadOnlyDictionary<string, S
 
     /// <summary>
     /// A convolution whose kernel size comes from the weight; "same" padding unless <paramref name="pads"/> says
-    /// otherwise; biased when the checkpoint has the bias.
+    /// otherwise; biased when the checkpoint has the bias; <paramref name="groups"/> splits the channels into that many
+    /// independent convolutions (ResNeXt's grouped 3×3s; the weight's second axis is then inputs / groups).
     /// </summary>
-    public string Conv(string x, string name, long stride = 1, long[]? pads = null)
+    public string Conv(string x, string name, long stride = 1, long[]? pads = null, long groups = 1)
     {
         var kernel = ShapeOf(name + ".weight")[2];
         pads ??= [kernel / 2, kernel / 2, kernel / 2, kernel / 2];
+        OnnxAttribute[] attributes = [OnnxAttribute.Ints("kernel_shape", kernel, kernel), OnnxAttribute.Ints("strides", stride, stride), OnnxAttribute.Ints("pads", pads)];
         return g.Node(
             "Conv",
             Has(name + ".bias") ? [x, W(name + ".weight"), W(name + ".bias")] : [x, W(name + ".weight")],
-            OnnxAttribute.Ints("kernel_shape", kernel, kernel),
-            OnnxAttribute.Ints("strides", stride, stride),
-            OnnxAttribute.Ints("pads", pads));
+            groups == 1 ? attributes : [.. attributes, OnnxAttribute.Int("group", groups)]);
     }
 
     /// <summary>GroupNorm with 32 groups: instance norm over [batch, groups, rest], then the per-channel affine map.</summary>

@@ -563,7 +563,7 @@ public sealed class A1111ControlNetTests : IDisposable
         const string unit0 = "alwayson_scripts.controlnet.args[0]";
         var cases = new (Action<JsonObject> Change, int Status, string Field, string Message)[]
         {
-            (u => u["module"] = "depth_leres", 422, unit0 + ".module", "invert"),
+            (u => u["module"] = "depth_zoe", 422, unit0 + ".module", "invert"),
             (u => u["module"] = "inpaint_only", 422, unit0 + ".module", "predicted image"),
             (u => u["module"] = "inpaint_only+lama", 422, unit0 + ".module", "InpaintPreprocessor"),
             (u => u["model"] = "control_v11p_sd15_openpose [cab727d4]", 404, unit0 + ".model", ModelTitle),
