@@ -208,8 +208,10 @@ public sealed class AioPreprocessorMappingTests
         ["9"] = new JsonObject { ["class_type"] = "SaveImage", ["inputs"] = new JsonObject { ["images"] = new JsonArray("2", 0), ["filename_prefix"] = "aio" } },
     }, folders, requireFiles: false);
 
+    // The workflow without what names the posted class: the titles, and the save node's ComfyUI metadata (the prompt as posted).
     private static string Untitled(Workflow workflow) =>
-        string.Join("\n", WorkflowYamlWriter.Write(workflow).Split('\n').Where(l => !l.TrimStart().StartsWith("title:", StringComparison.Ordinal)));
+        string.Join("\n", WorkflowYamlWriter.Write(workflow).Split('\n')
+            .Where(l => !l.TrimStart().StartsWith("title:", StringComparison.Ordinal) && !l.TrimStart().StartsWith("metadata:", StringComparison.Ordinal)));
 
     private static void Parameters(ComfyFolders folders, string name, string node, params (string Name, object Value)[] expected)
     {

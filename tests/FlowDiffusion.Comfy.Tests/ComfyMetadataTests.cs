@@ -93,6 +93,23 @@ public sealed class ComfyMetadataTests
         foreach (var node in new[] { "9", "10", "11" }) Assert.Equal(["prompt"], Metadata(conversion, node).Select(p => p.Key));
     }
 
+    [Fact]
+    public void An_imported_file_carries_no_comfyui_metadata_since_its_graph_is_edited_before_it_runs()
+    {
+        var folders = new ComfyFolders(Path.Combine(RepositoryRoot.Path, "models"), RepositoryRoot.Path, RepositoryRoot.Path);
+        var prompt = new JsonObject
+        {
+            ["1"] = Node("EmptyImage", new JsonObject { ["width"] = 8, ["height"] = 4, ["batch_size"] = 1, ["color"] = 0 }),
+            ["9"] = Node("SaveImage", new JsonObject { ["images"] = Link("1", 0), ["filename_prefix"] = "meta" }),
+        };
+        var (imported, problems) = ComfyWorkflowImport.Import(Encoding.UTF8.GetBytes(prompt.ToJsonString()), "imported", folders);
+        Assert.Empty(problems);
+        var save = imported!.Workflow!.Node(ApiPromptConverter.NodeId("9"))!;
+        Assert.Equal("", ((LiteralValue)save.Parameter("metadata")!.Value).Value);
+        // Queued, the same prompt carries it.
+        Assert.Equal(["prompt"], Metadata(ApiPromptConverter.Convert(prompt, folders, requireFiles: false), "9").Select(p => p.Key));
+    }
+
     private static JsonObject Metadata(PromptConversion conversion, string node) =>
         JsonNode.Parse((string)((LiteralValue)conversion.Workflow!.Node(ApiPromptConverter.NodeId(node))!.Parameter("metadata")!.Value).Value!)!.AsObject();
 

@@ -51,8 +51,8 @@ public sealed partial class ApiPromptConverter
     // ComfyUI's metadata of a saved file: the prompt and each extra_pnginfo entry as Python's json.dumps writes them. The
     // texts travel as a parameter of every save node inside the run's workflow document, which is bounded: entries that
     // would take one node's metadata past its share of MaxMetadataCharacters are left out (the prompt first, then
-    // extra_pnginfo's in order). Built once per prompt.
-    private string ComfyMetadata() => comfyMetadata ??= BuildComfyMetadata();
+    // extra_pnginfo's in order). Built once per prompt; empty (none) for an imported file.
+    private string ComfyMetadata() => comfyMetadata ??= fileMetadata ? BuildComfyMetadata() : "";
 
     private string BuildComfyMetadata()
     {

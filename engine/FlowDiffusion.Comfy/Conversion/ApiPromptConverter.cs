@@ -102,14 +102,17 @@ public sealed partial class ApiPromptConverter
     private readonly Dictionary<string, NodePosition>? positions;
     private readonly bool requireFiles;
     private readonly JsonObject? extraPngInfo;
+    private readonly bool fileMetadata;
     private readonly List<string> warnings = [];
 
     // clip.tokenize's syntax for CLIPTextEncode: comfyui, or a1111 for the A1111 layer's prompts.
     private string promptSyntax = "comfyui";
 
-    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles, JsonObject? extraPngInfo)
+    private ApiPromptConverter(JsonObject prompt, ComfyFolders folders, IReadOnlyDictionary<string, NodePosition>? positions, bool requireFiles, JsonObject? extraPngInfo,
+        bool fileMetadata)
     {
         this.extraPngInfo = extraPngInfo;
+        this.fileMetadata = fileMetadata;
         this.prompt = prompt;
         this.folders = folders;
         this.requireFiles = requireFiles;
@@ -127,8 +130,12 @@ public sealed partial class ApiPromptConverter
     /// </param>
     /// <param name="extraPngInfo">The client's <c>extra_data.extra_pnginfo</c> (its UI workflow), which SaveLatent writes into its file's metadata.</param>
     /// <param name="promptSyntax">How CLIPTextEncode reads its text: <c>comfyui</c> (ComfyUI's syntax and weighting), or <c>a1111</c> (the A1111 layer: A1111's weights, BREAK, prompt editing, AND).</param>
+    /// <param name="fileMetadata">
+    /// Whether the save nodes write ComfyUI's metadata (this prompt and <paramref name="extraPngInfo"/>) into their files:
+    /// a prompt queued to run; not an imported file, whose graph is edited before it runs.
+    /// </param>
     public static PromptConversion Convert(JsonNode? prompt, ComfyFolders folders, string name = "comfyui", IReadOnlyDictionary<string, NodePosition>? positions = null,
-        bool requireFiles = true, JsonObject? extraPngInfo = null, string promptSyntax = "comfyui")
+        bool requireFiles = true, JsonObject? extraPngInfo = null, string promptSyntax = "comfyui", bool fileMetadata = true)
     {
         ArgumentNullException.ThrowIfNull(folders);
         if (prompt is not JsonObject graph)
@@ -142,7 +149,7 @@ public sealed partial class ApiPromptConverter
                 return Fail("invalid_prompt", $"Cannot execute because node {type} does not exist.", $"Node ID '#{id}': FlowDiffusion maps these ComfyUI classes: {string.Join(", ", SupportedClasses)}.");
         }
 
-        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo) { promptSyntax = promptSyntax };
+        var converter = new ApiPromptConverter(graph, folders, positions, requireFiles, extraPngInfo, fileMetadata) { promptSyntax = promptSyntax };
         var outputs = graph.Where(p => OutputClasses.Contains(p.Value!["class_type"]!.GetValue<string>())).Select(p => p.Key).ToList();
         if (outputs.Count == 0) return Fail("prompt_no_outputs", "Prompt has no outputs", "add a SaveImage, PreviewImage, SaveImageWebsocket or SaveLatent node");
         foreach (var id in outputs) converter.ConvertNode(id);

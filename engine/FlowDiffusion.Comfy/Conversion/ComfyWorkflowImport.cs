@@ -66,7 +66,7 @@ public static class ComfyWorkflowImport
             canvas = uiCanvas;
         }
 
-        var conversion = ApiPromptConverter.Convert(api, folders, name, positions, requireFiles: false);
+        var conversion = ApiPromptConverter.Convert(api, folders, name, positions, requireFiles: false, fileMetadata: false);
         if (conversion.IsValid)
             return (canvas is null || conversion.Workflow is null ? conversion : conversion with { Workflow = canvas.Apply(conversion.Workflow, conversion.ComfyIdOf) }, []);
         var list = new List<string>();

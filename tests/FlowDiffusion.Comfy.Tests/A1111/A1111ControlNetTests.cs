@@ -515,7 +515,7 @@ public sealed class A1111ControlNetTests : IDisposable
         Assert.DoesNotContain(A1111ControlNetModules.Sorted(folders), m => m.Name == "dw_openpose_full");
         Directory.CreateDirectory(Path.Combine(models, "annotators"));
         foreach (var name in A1111ControlNetModules.DwPoseFiles) File.WriteAllBytes(Path.Combine(models, "annotators", name), [0]);
-        Assert.Equal(["none", "tile_resample", "recolor_luminance", "canny", "invert", "threshold", "color", "scribble_xdog", "recolor_intensity", "lineart_standard", "dw_openpose_full", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
+        Assert.Equal(["none", "tile_resample", "recolor_luminance", "canny", "invert", "threshold", "color", "shuffle", "scribble_xdog", "recolor_intensity", "lineart_standard", "dw_openpose_full", "blur_gaussian", "binary"], A1111ControlNetModules.Sorted(folders).Select(m => m.Name));
 
         var unit = CannyUnit();
         unit["module"] = "dw_openpose_full";
